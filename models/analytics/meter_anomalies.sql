@@ -1,0 +1,48 @@
+-- Meters whose mean absolute deviation from the estimate, or whose share of missing half hours,
+-- is beyond a threshold. The thresholds are the project vars anomaly_mean_abs_deviation_threshold
+-- (default 0.5: the actual is on average 50% off the estimate) and anomaly_missing_share_threshold
+-- (default 0.05: more than 5% of the meter's half hours, from its first to its last reading, missing).
+{{ config(materialized='table') }}
+
+with master as (
+    select * from {{ ref('demand_price_elasticity') }}
+),
+
+per_meter as (
+    select
+        meter_point_id,
+        any_value(gsp_group_id) as gsp_group_id,
+        any_value(profile_class_id) as profile_class_id,
+        count(*) as half_hours,
+        min(settlement_timestamp_utc) as first_reading,
+        max(settlement_timestamp_utc) as last_reading,
+        avg(abs(demand_price_elasticity)) as mean_abs_deviation
+    from master
+    group by meter_point_id
+),
+
+with_missing_share as (
+    select
+        *,
+        1 - half_hours / (date_diff('minute', first_reading, last_reading) / 30 + 1) as missing_share
+    from per_meter
+),
+
+final as (
+    select
+        meter_point_id,
+        gsp_group_id,
+        profile_class_id,
+        half_hours,
+        mean_abs_deviation,
+        missing_share,
+        mean_abs_deviation > {{ var('anomaly_mean_abs_deviation_threshold', 0.5) }} as is_deviation_anomaly,
+        missing_share > {{ var('anomaly_missing_share_threshold', 0.05) }} as is_missing_anomaly,
+        {{ var('anomaly_mean_abs_deviation_threshold', 0.5) }} as mean_abs_deviation_threshold,
+        {{ var('anomaly_missing_share_threshold', 0.05) }} as missing_share_threshold
+    from with_missing_share
+)
+
+select * from final
+where is_deviation_anomaly or is_missing_anomaly
+order by mean_abs_deviation desc

@@ -1,0 +1,38 @@
+-- Price elasticity of variable-tariff meters: the slope of log(consumption) on log(unit rate)
+-- per profile class, with the number of points and r squared. Points need a positive reading and
+-- a positive rate (a logarithm needs both).
+{{ config(materialized='table') }}
+
+with master as (
+    select * from {{ ref('demand_price_elasticity') }}
+),
+
+points as (
+    select
+        profile_class_id,
+        ln(smart_meter_consumption) as log_consumption,
+        ln(unit_rate_pence_per_kwh) as log_unit_rate
+    from master
+    where is_variable
+        and smart_meter_consumption > 0
+        and unit_rate_pence_per_kwh > 0
+),
+
+fitted as (
+    select
+        profile_class_id,
+        count(*) as points,
+        regr_slope(log_consumption, log_unit_rate) as price_elasticity,
+        regr_intercept(log_consumption, log_unit_rate) as intercept,
+        regr_r2(log_consumption, log_unit_rate) as r_squared
+    from points
+    group by profile_class_id
+),
+
+final as (
+    select * from fitted
+    where points >= {{ var('price_response_min_points', 48) }}
+)
+
+select * from final
+order by profile_class_id

@@ -1,0 +1,32 @@
+-- Half-hourly readings of all four quarterly sources, each meter and half hour once.
+-- The quarterly files overlap at their edges, so the same reading can arrive twice; a NULL
+-- reading is kept (as NULL) so that it counts as missing rather than vanishing.
+{{ config(materialized='view') }}
+
+with q1 as (select * from {{ source('raw', 'smart_meter_consumption_q1') }}),
+q2 as (select * from {{ source('raw', 'smart_meter_consumption_q2') }}),
+q3 as (select * from {{ source('raw', 'smart_meter_consumption_q3') }}),
+q4 as (select * from {{ source('raw', 'smart_meter_consumption_q4') }}),
+
+all_quarters as (
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q1
+    union all
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q2
+    union all
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q3
+    union all
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q4
+),
+
+final as (
+    select
+        meter_point_id,
+        settlement_timestamp_utc,
+        -- max ignores NULL: a reading present in one file and NULL in the other keeps the value
+        max(smart_meter_consumption) as smart_meter_consumption
+    from all_quarters
+    where meter_point_id is not null and settlement_timestamp_utc is not null
+    group by meter_point_id, settlement_timestamp_utc
+)
+
+select * from final

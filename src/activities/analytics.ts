@@ -1,0 +1,117 @@
+// Analytics: each model runs in its own in-memory DuckDB over the published snapshot (never the
+// warehouse file), writes its result as Parquet to the run's output location, and the writer loads them.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ProjectError } from '../errors';
+import type { Logger } from '../logger';
+import type { LoadedProject } from '../project/load';
+import { joinUri, type StorageResolver } from '../storage';
+import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
+import { withScratchDuckdb, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
+import { classified, whileHeartbeating } from './context';
+import { findModel, MODEL_SCHEMA, renderModelSql } from './models';
+import { loadManifest } from './snapshot';
+import type { AnalyticsModelResult, LoadAnalyticsResultsInput, LoadAnalyticsResultsResult, RunAnalyticsModelInput } from './types';
+
+export interface AnalyticsDependencies {
+  readonly project: LoadedProject;
+  readonly storage: StorageResolver;
+  readonly logger: Logger;
+  readonly duckdb: DuckdbSettings;
+}
+
+export function createAnalyticsActivities({ project, storage, logger, duckdb }: AnalyticsDependencies) {
+  return {
+    /** Run one analytics model over a snapshot and write its result to outputUri as Parquet. */
+    async runAnalyticsModel({ model: name, snapshotUri, outputUri, vars }: RunAnalyticsModelInput): Promise<AnalyticsModelResult> {
+      return classified(`analytics model ${name}`, async () => {
+        const started = Date.now();
+        const model = findModel(project, name);
+        const manifest = await loadManifest(storage, snapshotUri);
+        const published = new Set(manifest.tables.map((table) => table.name));
+        const sql = renderModelSql(
+          project,
+          model,
+          {
+            ref: (ref) => {
+              if (!published.has(ref)) {
+                throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot at ${snapshotUri}`, model.file);
+              }
+              return quotedIdentifier(ref);
+            },
+            source: (sourceName, table) => {
+              throw new ProjectError(`${model.file}: analytics models read the snapshot only, not source('${sourceName}', '${table}')`, model.file);
+            },
+          },
+          vars,
+        );
+        const workDir = await mkdtemp(path.join(os.tmpdir(), `meterflow-${name}-`));
+        try {
+          const resultFile = path.join(workDir, `${name}.parquet`);
+          const rows = await withScratchDuckdb(duckdb, async (connection) =>
+            whileHeartbeating(connection, async () => {
+              for (const table of manifest.tables.filter((t) => model.refs.includes(t.name))) {
+                const localFiles: string[] = [];
+                for (const file of table.files) {
+                  const uri = joinUri(snapshotUri, ...file.path.split('/'));
+                  const store = storage.forUri(uri);
+                  const object = await store.stat(uri);
+                  if (!object) throw new ProjectError(`snapshot ${snapshotUri} lists ${file.path}, which is missing`);
+                  localFiles.push(await store.localPath(object));
+                }
+                await connection.run(`create view ${quotedIdentifier(table.name)} as select * from read_parquet(${pathList(localFiles)})`);
+              }
+              const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`);
+              return Number(copied.getRows()[0]?.[0] ?? 0);
+            }),
+          );
+          await storage.forUri(outputUri).upload(resultFile, outputUri);
+          logger.info({ model: name, rows, outputUri }, 'ran analytics model');
+          return { model: name, outputUri, rows, durationMs: Date.now() - started };
+        } finally {
+          await rm(workDir, { recursive: true, force: true });
+        }
+      });
+    },
+  };
+}
+
+export interface AnalyticsLoadDependencies {
+  readonly warehouse: Warehouse;
+  readonly storage: StorageResolver;
+  readonly logger: Logger;
+}
+
+export function createAnalyticsLoadActivities({ warehouse, storage, logger }: AnalyticsLoadDependencies) {
+  return {
+    /** Load every analytics result into the warehouse in one transaction: all new tables or none. */
+    async loadAnalyticsResults({ results }: LoadAnalyticsResultsInput): Promise<LoadAnalyticsResultsResult> {
+      return classified('load analytics results', async () => {
+        const started = Date.now();
+        const localFiles: string[] = [];
+        for (const result of results) {
+          const store = storage.forUri(result.outputUri);
+          const object = await store.stat(result.outputUri);
+          if (!object) throw new ProjectError(`analytics result of ${result.model} is missing at ${result.outputUri}`);
+          localFiles.push(await store.localPath(object));
+        }
+        const tables = await warehouse.transaction(async (connection) =>
+          whileHeartbeating(connection, async () => {
+            const loaded = [];
+            for (const [index, result] of results.entries()) {
+              const target = relation(MODEL_SCHEMA, result.model);
+              await connection.run(`drop view if exists ${target}`);
+              await connection.run(`create or replace table ${target} as select * from read_parquet(${pathList([localFiles[index] as string])})`);
+              const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
+              loaded.push({ model: result.model, rows: Number(count.getRowObjectsJS()[0]?.n ?? 0) });
+            }
+            return loaded;
+          }),
+        );
+        logger.info({ tables: tables.length }, 'loaded analytics results');
+        return { tables, durationMs: Date.now() - started };
+      });
+    },
+  };
+}

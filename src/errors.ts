@@ -1,0 +1,59 @@
+// Errors that name what the user has to fix. Each carries its context as readonly fields so that
+// callers (activities, the CLI) can turn it into a non-retryable Temporal failure or a message.
+
+/** A problem in the models project: a bad template, an unknown ref or source, a cycle. */
+export class ProjectError extends Error {
+  public override readonly name = 'ProjectError';
+  constructor(
+    message: string,
+    public readonly file?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A source file or folder that cannot be seeded: missing, unreadable, or not to the data contract. */
+export class SourceDataError extends Error {
+  public override readonly name = 'SourceDataError';
+  constructor(
+    message: string,
+    public readonly source: string,
+    public readonly uri?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A model whose SQL fails to build (syntax, a missing column, a type error). */
+export class ModelBuildError extends Error {
+  public override readonly name = 'ModelBuildError';
+  constructor(
+    message: string,
+    public readonly model: string,
+    public readonly file?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A warehouse file already held by another writer process. */
+export class WarehouseLockedError extends Error {
+  public override readonly name = 'WarehouseLockedError';
+  constructor(
+    message: string,
+    public readonly warehousePath: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A storage location that is malformed, missing or forbidden: retrying cannot help. */
+export class StorageError extends Error {
+  public override readonly name = 'StorageError';
+  constructor(
+    message: string,
+    public readonly uri: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,96 @@
+// Renders dbt-style model SQL with a real Jinja-compatible engine (nunjucks) and the dbt functions
+// meterflow supports: ref, source, config, var, env_var, is_incremental and `this`.
+import nunjucks from 'nunjucks';
+import { ProjectError } from '../errors';
+
+/** How `ref` and `source` become relations: the warehouse, or a snapshot for analytics. */
+export interface RelationResolver {
+  ref(model: string): string;
+  source(sourceName: string, table: string): string;
+}
+
+export interface RenderedModel {
+  readonly sql: string;
+  /** Arguments of `config(...)` calls, merged in order. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export interface RenderOptions {
+  readonly file: string;
+  readonly template: string;
+  readonly resolver: RelationResolver;
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** The relation the model itself builds, for `{{ this }}`. */
+  readonly self: string;
+}
+
+const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+
+type Keywords = Record<string, unknown> & { __keywords?: true };
+
+/** nunjucks passes keyword arguments as a trailing object flagged `__keywords`. */
+function splitArguments(args: unknown[]): { positional: unknown[]; keywords: Keywords } {
+  const last = args[args.length - 1];
+  if (last !== null && typeof last === 'object' && (last as Keywords).__keywords === true) {
+    const { __keywords: _flag, ...keywords } = last as Keywords;
+    return { positional: args.slice(0, -1), keywords };
+  }
+  return { positional: args, keywords: {} };
+}
+
+function requireName(value: unknown, what: string, file: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new ProjectError(`${file}: ${what} needs a name as a string`, file);
+  }
+  return value;
+}
+
+/** Render one model's SQL. Template and resolver errors name the file. */
+export function renderModel(options: RenderOptions): RenderedModel {
+  const { file, resolver, vars } = options;
+  const config: Record<string, unknown> = {};
+  const context = {
+    this: options.self,
+    ref: (...args: unknown[]) => {
+      const { positional } = splitArguments(args);
+      // dbt allows ref('package', 'model'); the model is the last positional argument
+      return resolver.ref(requireName(positional[positional.length - 1], 'ref()', file));
+    },
+    source: (...args: unknown[]) => {
+      const { positional } = splitArguments(args);
+      return resolver.source(requireName(positional[0], 'source()', file), requireName(positional[1], 'source()', file));
+    },
+    config: (...args: unknown[]) => {
+      const { positional, keywords } = splitArguments(args);
+      const dict = positional[0];
+      Object.assign(config, typeof dict === 'object' && dict !== null ? dict : {}, keywords);
+      return '';
+    },
+    var: (...args: unknown[]) => {
+      const { positional } = splitArguments(args);
+      const name = requireName(positional[0], 'var()', file);
+      if (name in vars) return vars[name];
+      if (positional.length > 1) return positional[1];
+      throw new ProjectError(`${file}: var('${name}') is not defined in dbt_project.yml vars and has no default`, file);
+    },
+    env_var: (...args: unknown[]) => {
+      const { positional } = splitArguments(args);
+      const name = requireName(positional[0], 'env_var()', file);
+      const value = process.env[name] ?? positional[1];
+      if (value === undefined) throw new ProjectError(`${file}: env_var('${name}') is not set and has no default`, file);
+      return value;
+    },
+    is_incremental: () => false,
+  };
+  try {
+    const sql = environment.renderString(options.template, context);
+    return { sql, config };
+  } catch (err) {
+    if (err instanceof ProjectError) throw err;
+    const cause = err as Error;
+    // nunjucks wraps our own errors: keep their message, which already names the file
+    const inner = /ProjectError: (.*)/s.exec(cause.message);
+    if (inner?.[1]) throw new ProjectError(inner[1].trim(), file);
+    throw new ProjectError(`${file}: template error: ${cause.message.replace('(unknown path)', '').trim()}`, file);
+  }
+}

@@ -1,0 +1,29 @@
+// SQL text helpers: identifiers and strings are quoted with DuckDB's own helpers, never concatenated raw.
+import { quotedIdentifier, quotedString } from '@duckdb/node-api';
+
+export { quotedIdentifier, quotedString };
+
+/** `"schema"."name"` */
+export function relation(schema: string, name: string): string {
+  return `${quotedIdentifier(schema)}.${quotedIdentifier(name)}`;
+}
+
+/** A DuckDB list literal of file paths, e.g. for read_parquet([...]). */
+export function pathList(paths: readonly string[]): string {
+  return `[${paths.map(quotedString).join(', ')}]`;
+}
+
+/** The first line of a DuckDB error, without the stack DuckDB sometimes appends. */
+export function duckdbMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n').filter((line) => line.trim().length > 0).slice(0, 3).join(' ').trim();
+}
+
+/**
+ * DuckDB errors that will recur on retry: the SQL or the data is wrong, not the moment.
+ * (IO and out-of-memory errors may pass, so they stay retryable.)
+ */
+export function isPermanentDuckdbError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /^(Parser|Binder|Catalog|Conversion|Invalid Input|Constraint|Not implemented|Type|Syntax) Error/m.test(message);
+}

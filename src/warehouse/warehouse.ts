@@ -1,0 +1,110 @@
+// The warehouse: one DuckDB file, opened once by the writer worker, the only process that may open it.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { WarehouseLockedError } from '../errors';
+
+/** Settings for a DuckDB instance: bound memory so that large builds spill to disk instead of failing. */
+export interface DuckdbSettings {
+  /** e.g. '4GB'; DuckDB's default is 80% of RAM. */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
+  /** Where DuckDB spills when over its memory limit. */
+  readonly tempDirectory?: string;
+}
+
+export function duckdbOptions(settings: DuckdbSettings): Record<string, string> {
+  const options: Record<string, string> = {};
+  if (settings.memoryLimit) options.memory_limit = settings.memoryLimit;
+  if (settings.threads) options.threads = String(settings.threads);
+  if (settings.tempDirectory) options.temp_directory = settings.tempDirectory;
+  return options;
+}
+
+export function duckdbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DuckdbSettings {
+  return {
+    ...(env.METERFLOW_DUCKDB_MEMORY_LIMIT ? { memoryLimit: env.METERFLOW_DUCKDB_MEMORY_LIMIT } : {}),
+    ...(env.METERFLOW_DUCKDB_THREADS ? { threads: Number(env.METERFLOW_DUCKDB_THREADS) } : {}),
+  };
+}
+
+export class Warehouse {
+  private constructor(
+    public readonly path: string,
+    private readonly instance: DuckDBInstance,
+  ) {}
+
+  /**
+   * Open the warehouse for writing. DuckDB itself holds a file lock, so a second writer process
+   * fails here, before it takes any work, with a message that names the file and the holder.
+   */
+  static async open(warehousePath: string, settings: DuckdbSettings = {}): Promise<Warehouse> {
+    const resolved = path.resolve(warehousePath);
+    await mkdir(path.dirname(resolved), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(resolved, duckdbOptions(settings));
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/lock/i.test(message)) {
+        const holder = /PID (\d+)/.exec(message)?.[1];
+        throw new WarehouseLockedError(
+          `warehouse ${resolved} is already open by another process${holder ? ` (pid ${holder})` : ''}: ` +
+            'only one writer worker may own a warehouse file',
+          resolved,
+        );
+      }
+      throw err;
+    }
+    const warehouse = new Warehouse(resolved, instance);
+    await warehouse.withConnection(async (connection) => {
+      await connection.run('create schema if not exists raw');
+      await connection.run('create schema if not exists meterflow');
+    });
+    return warehouse;
+  }
+
+  /** A connection per unit of work, always closed. */
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** Run work in one transaction: all of it is visible afterwards, or none of it. */
+  async transaction<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.withConnection(async (connection) => {
+      await connection.run('begin transaction');
+      try {
+        const result = await work(connection);
+        await connection.run('commit');
+        return result;
+      } catch (err) {
+        await connection.run('rollback').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  close(): void {
+    this.instance.closeSync();
+  }
+}
+
+/** An in-memory DuckDB for read-only work (analytics over a snapshot): never the warehouse file. */
+export async function withScratchDuckdb<T>(
+  settings: DuckdbSettings,
+  work: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:', duckdbOptions(settings));
+  const connection = await instance.connect();
+  try {
+    return await work(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
