@@ -9,7 +9,7 @@ import type { LoadedProject } from '../project/load';
 import { joinUri, type StorageResolver } from '../storage';
 import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import { withScratchDuckdb, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
-import { classified, whileHeartbeating } from './context';
+import { activityFrame, interruptOnCancel } from './context';
 import { findModel, MODEL_SCHEMA, renderModelSql } from './models';
 import { loadManifest } from './snapshot';
 import type { AnalyticsModelResult, LoadAnalyticsResultsInput, LoadAnalyticsResultsResult, RunAnalyticsModelInput } from './types';
@@ -25,7 +25,7 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
   return {
     /** Run one analytics model over a snapshot and write its result to outputUri as Parquet. */
     async runAnalyticsModel({ model: name, snapshotUri, outputUri, vars }: RunAnalyticsModelInput): Promise<AnalyticsModelResult> {
-      return classified(`analytics model ${name}`, async () => {
+      return activityFrame(`analytics model ${name}`, async () => {
         const started = Date.now();
         const model = findModel(project, name);
         const manifest = await loadManifest(storage, snapshotUri);
@@ -50,7 +50,7 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
         try {
           const resultFile = path.join(workDir, `${name}.parquet`);
           const rows = await withScratchDuckdb(duckdb, async (connection) =>
-            whileHeartbeating(connection, async () => {
+            interruptOnCancel(connection, async () => {
               for (const table of manifest.tables.filter((t) => model.refs.includes(t.name))) {
                 const localFiles: string[] = [];
                 for (const file of table.files) {
@@ -87,7 +87,7 @@ export function createAnalyticsLoadActivities({ warehouse, storage, logger }: An
   return {
     /** Load every analytics result into the warehouse in one transaction: all new tables or none. */
     async loadAnalyticsResults({ results }: LoadAnalyticsResultsInput): Promise<LoadAnalyticsResultsResult> {
-      return classified('load analytics results', async () => {
+      return activityFrame('load analytics results', async () => {
         const started = Date.now();
         const localFiles: string[] = [];
         for (const result of results) {
@@ -97,7 +97,7 @@ export function createAnalyticsLoadActivities({ warehouse, storage, logger }: An
           localFiles.push(await store.localPath(object));
         }
         const tables = await warehouse.transaction(async (connection) =>
-          whileHeartbeating(connection, async () => {
+          interruptOnCancel(connection, async () => {
             const loaded = [];
             for (const [index, result] of results.entries()) {
               const target = relation(MODEL_SCHEMA, result.model);

@@ -16,21 +16,11 @@ function activityContext(): Context | undefined {
   }
 }
 
-/**
- * Run DuckDB work while heartbeating, and interrupt the query if the activity is cancelled, so a
- * dead worker is noticed within the heartbeat timeout and a cancelled run stops using the CPU.
- */
-export async function whileHeartbeating<T>(connection: DuckDBConnection | undefined, work: () => Promise<T>): Promise<T> {
+/** Interrupt a running DuckDB query when the activity is cancelled, so a cancelled run stops using the CPU. */
+export async function interruptOnCancel<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
   const context = activityContext();
-  if (!context) return work();
-  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
-  const onCancel = context.cancelled.catch(() => connection?.interrupt());
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-    void onCancel;
-  }
+  if (context) void context.cancelled.catch(() => connection.interrupt());
+  return work();
 }
 
 /** Turn errors that will recur on retry into non-retryable failures whose message names the culprit. */
@@ -46,10 +36,18 @@ export function classifyFailure(err: unknown, what: string): unknown {
   return err;
 }
 
-export async function classified<T>(what: string, work: () => Promise<T>): Promise<T> {
+/**
+ * The frame of every activity: heartbeat for its whole life, so a dead worker is noticed within the
+ * heartbeat timeout rather than the start-to-close one, and classify what it throws.
+ */
+export async function activityFrame<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const context = activityContext();
+  const timer = context ? setInterval(() => context.heartbeat(what), HEARTBEAT_INTERVAL_MS) : undefined;
   try {
     return await work();
   } catch (err) {
     throw classifyFailure(err, what);
+  } finally {
+    clearInterval(timer);
   }
 }

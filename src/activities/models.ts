@@ -8,7 +8,7 @@ import { renderModel, type RelationResolver } from '../project/render';
 import type { ModelNode } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
-import { classified, whileHeartbeating } from './context';
+import { activityFrame, interruptOnCancel } from './context';
 import type { BuildModelInput, BuildModelResult, PlanRunInput, ProjectPlan } from './types';
 
 /** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
@@ -72,13 +72,13 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
 
     /** Build one model in the warehouse, replacing its previous version atomically. */
     async buildModel({ model: name, vars }: BuildModelInput): Promise<BuildModelResult> {
-      return classified(`model ${name}`, async () => {
+      return activityFrame(`model ${name}`, async () => {
         const started = Date.now();
         const model = findModel(project, name);
         const sql = renderModelSql(project, model, warehouseResolver(project), vars);
         const target = relation(MODEL_SCHEMA, model.name);
         const rows = await warehouse.transaction(async (connection) =>
-          whileHeartbeating(connection, async () => {
+          interruptOnCancel(connection, async () => {
             const existing = await existingKind(connection, model.name);
             if (existing !== undefined && existing !== model.materialized) {
               await connection.run(`drop ${existing} ${target}`);

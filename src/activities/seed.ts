@@ -6,7 +6,7 @@ import type { SourceTable } from '../project/types';
 import type { StorageResolver, StoredObject } from '../storage';
 import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
-import { classified, whileHeartbeating } from './context';
+import { activityFrame, interruptOnCancel } from './context';
 import type { SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
 
 export interface SeedDependencies {
@@ -48,7 +48,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
   return {
     /** Replace raw.<source> with the rows of every Parquet file at the source's location. */
     async seedSource({ source, uri }: SeedSourceInput): Promise<SeedSourceResult> {
-      return classified(`seed ${source.name}`, async () => {
+      return activityFrame(`seed ${source.name}`, async () => {
         const started = Date.now();
         const store = storage.forUri(uri);
         const files = (await store.list(uri)).filter((object) => object.name.endsWith('.parquet'));
@@ -60,7 +60,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         const columns = source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
 
         const identities = await warehouse.transaction(async (connection) =>
-          whileHeartbeating(connection, async () => {
+          interruptOnCancel(connection, async () => {
             for (const [index, file] of files.entries()) await checkContract(connection, source, file, localPaths[index] as string);
             await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
             // one select per file, so each row remembers the URI it came from (not a local cache path)

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import { joinUri, parseLocation, type StorageResolver } from '../storage';
 import { quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
-import { classified, whileHeartbeating } from './context';
+import { activityFrame, interruptOnCancel } from './context';
 import { MODEL_SCHEMA } from './models';
 import type { PublishSnapshotInput, SnapshotManifest, SnapshotTable } from './types';
 
@@ -43,7 +43,7 @@ export function createSnapshotActivities({ warehouse, storage, logger }: Snapsho
   return {
     /** Write the given tables to a new immutable snapshot; a retry after success returns the same manifest. */
     async publishSnapshot({ tables, snapshotUri }: PublishSnapshotInput): Promise<SnapshotManifest> {
-      return classified(`snapshot ${snapshotUri}`, async () => {
+      return activityFrame(`snapshot ${snapshotUri}`, async () => {
         const published = await readManifest(storage, snapshotUri);
         if (published) return published;
         const location = parseLocation(snapshotUri);
@@ -56,7 +56,7 @@ export function createSnapshotActivities({ warehouse, storage, logger }: Snapsho
             await rm(tableDir, { recursive: true, force: true }); // leftovers of an attempt that died
             const source = relation(MODEL_SCHEMA, table);
             const { rows, columns } = await warehouse.withConnection((connection) =>
-              whileHeartbeating(connection, async () => {
+              interruptOnCancel(connection, async () => {
                 const copied = await connection.runAndReadAll(
                   `copy (select * from ${source}) to ${quotedString(tableDir)} (format parquet, compression zstd, file_size_bytes '${SNAPSHOT_FILE_SIZE}')`,
                 );

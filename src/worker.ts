@@ -1,0 +1,100 @@
+// The workers: one writer (concurrency 1, owns the warehouse file) and any number of analytics
+// workers (never open the warehouse file). Both also run workflow tasks, which are light.
+import type { Duration } from '@temporalio/common';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { createAnalyticsWorkerActivities, createWriterActivities } from './activities';
+import { createLogger, type Logger } from './logger';
+import { loadProject } from './project/load';
+import { createStorageResolver, type StorageResolver } from './storage';
+import { Warehouse, duckdbSettingsFromEnv, type DuckdbSettings } from './warehouse/warehouse';
+import { ANALYTICS_QUEUE, WRITER_QUEUE } from './workflows/pipeline';
+
+export { ANALYTICS_QUEUE, WRITER_QUEUE };
+export const WORKFLOW_QUEUE = 'meterflow-workflows';
+
+export type WorkerRole = 'writer' | 'analytics' | 'all';
+
+/** In-flight activities get this long to finish on shutdown before they are cancelled. */
+const SHUTDOWN_GRACE_TIME: Duration = '30s';
+
+export interface WorkerSetOptions {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly role: WorkerRole;
+  readonly warehousePath: string;
+  readonly projectDir: string;
+  readonly analyticsConcurrency?: number;
+  readonly storage?: StorageResolver;
+  readonly duckdb?: DuckdbSettings;
+  readonly logger?: Logger;
+}
+
+export interface WorkerSet {
+  readonly warehouse?: Warehouse;
+  /** Runs until shutdown() or a fatal worker error. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/** Workflow code: the prebuilt bundle when there is one (fast start), else the sources. */
+function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = path.join(__dirname, 'workflow-bundle.js');
+  if (__filename.endsWith('.js') && existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
+  return { workflowsPath: require.resolve('./workflows') };
+}
+
+export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSet> {
+  const logger = options.logger ?? createLogger('meterflow-worker');
+  const storage = options.storage ?? createStorageResolver();
+  const duckdb = options.duckdb ?? duckdbSettingsFromEnv();
+  const project = await loadProject(options.projectDir);
+  const common = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: SHUTDOWN_GRACE_TIME };
+  const workers: Worker[] = [];
+  let warehouse: Warehouse | undefined;
+
+  try {
+    if (options.role === 'writer' || options.role === 'all') {
+      // opening first: a second writer on the same file fails here, before it polls for work
+      warehouse = await Warehouse.open(options.warehousePath, duckdb);
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: WRITER_QUEUE,
+          activities: createWriterActivities({ warehouse, project, storage, logger }),
+          // NOTE: DuckDB allows one writing process; one activity at a time keeps every write serial.
+          maxConcurrentActivityTaskExecutions: 1,
+        }),
+      );
+    }
+    if (options.role === 'analytics' || options.role === 'all') {
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: ANALYTICS_QUEUE,
+          activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb }),
+          maxConcurrentActivityTaskExecutions: options.analyticsConcurrency ?? 2,
+        }),
+      );
+    }
+    workers.push(await Worker.create({ ...common, taskQueue: WORKFLOW_QUEUE, ...workflowSource() }));
+  } catch (err) {
+    warehouse?.close();
+    throw err;
+  }
+
+  return {
+    ...(warehouse ? { warehouse } : {}),
+    async run() {
+      try {
+        await Promise.all(workers.map((worker) => worker.run()));
+      } finally {
+        warehouse?.close();
+      }
+    },
+    shutdown() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}
