@@ -12,7 +12,8 @@ import { Warehouse, duckdbSettingsFromEnv, type DuckdbSettings } from './warehou
 import { ANALYTICS_QUEUE, WRITER_QUEUE } from './workflows/pipeline';
 
 export { ANALYTICS_QUEUE, WRITER_QUEUE };
-export const WORKFLOW_QUEUE = 'meterflow-workflows';
+export { WORKFLOW_QUEUE_NAME as WORKFLOW_QUEUE } from './client/queues';
+import { WORKFLOW_QUEUE_NAME as WORKFLOW_QUEUE } from './client/queues';
 
 export type WorkerRole = 'writer' | 'analytics' | 'all';
 

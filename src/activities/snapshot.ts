@@ -1,6 +1,6 @@
 // Publishing: the master tables are written as Parquet files to the snapshot location, then the
 // manifest, last. A snapshot without a manifest does not exist for readers; one with a manifest never changes.
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../errors';
@@ -54,6 +54,7 @@ export function createSnapshotActivities({ warehouse, storage, logger }: Snapsho
           for (const table of tables) {
             const tableDir = path.join(stagingDir, table);
             await rm(tableDir, { recursive: true, force: true }); // leftovers of an attempt that died
+            await mkdir(stagingDir, { recursive: true });
             const source = relation(MODEL_SCHEMA, table);
             const { rows, columns } = await warehouse.withConnection((connection) =>
               interruptOnCancel(connection, async () => {

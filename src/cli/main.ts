@@ -1,0 +1,162 @@
+// The meterflow command line: generate sample data, run the pipeline, run workers, run a dev server.
+import { Command, InvalidArgumentError } from 'commander';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import path from 'node:path';
+import { defaultOutUri, defaultProjectDir, defaultWarehousePath, stateDir, temporalAddress, temporalNamespace } from '../config';
+import { generateSampleData } from '../generator/generate';
+import { startDevServer } from '../temporal/dev-server';
+import { createWorkers, type WorkerRole } from '../worker';
+import { runCommand } from './run';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return parsed;
+}
+
+function wholeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('must be a whole number');
+  return parsed;
+}
+
+/** Resolve when SIGINT or SIGTERM arrives. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+/** Run workers until a signal, then shut them down gracefully (in-flight activities finish). */
+async function runWorkersUntilSignal(workers: Awaited<ReturnType<typeof createWorkers>>, label: string): Promise<void> {
+  const running = workers.run();
+  const signal = await Promise.race([untilSignal(), running.then(() => undefined)]);
+  if (signal) {
+    process.stderr.write(`${label}: ${signal} received, finishing in-flight work\n`);
+    workers.shutdown();
+  }
+  await running;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('meterflow')
+    .description("An energy supplier's analytics pipeline as durable Temporal workflows over DuckDB")
+    .showHelpAfterError();
+
+  program
+    .command('generate')
+    .description('write sample data for the eight sources, one folder per source')
+    .requiredOption('--out <dir>', 'folder to write the sources to')
+    .option('--meters <n>', 'number of meters', positiveInteger, 200)
+    .option('--from <date>', 'first day, YYYY-MM-DD', '2023-01-01')
+    .option('--to <date>', 'day after the last, YYYY-MM-DD', '2024-01-01')
+    .option('--seed <n>', 'seed: the same seed gives the same data', wholeNumber, 42)
+    .action(async (options: { out: string; meters: number; from: string; to: string; seed: number }) => {
+      const result = await generateSampleData({ outDir: options.out, meters: options.meters, from: options.from, to: options.to, seed: options.seed });
+      process.stdout.write(
+        `wrote ${result.readings.toLocaleString('en-GB')} readings of ${result.meters} meters in ${result.files.length} files ` +
+          `in ${result.seconds.toFixed(1)}s (${Math.round(result.readings / result.seconds).toLocaleString('en-GB')} readings/s) to ${result.outDir}\n`,
+      );
+    });
+
+  const addRunOptions = (command: Command) =>
+    command
+      .option('--db <file>', 'warehouse DuckDB file', defaultWarehousePath())
+      .option('--out <dir>', 'where snapshots and analytics results go (folder or s3:// prefix)', defaultOutUri())
+      .option('--project <dir>', 'the models project', defaultProjectDir())
+      .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2);
+
+  addRunOptions(
+    program
+      .command('run')
+      .description('one full run: seed, models, snapshot, analytics (embedded Temporal unless TEMPORAL_ADDRESS is set)')
+      .requiredOption('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source'),
+  ).action(async (options: { sources: string; db: string; out: string; project: string; analyticsConcurrency: number }) => {
+    const { ok } = await runCommand({ sources: options.sources, db: options.db, out: options.out, projectDir: options.project, analyticsConcurrency: options.analyticsConcurrency });
+    process.exitCode = ok ? 0 : 1;
+  });
+
+  addRunOptions(
+    program
+      .command('quickstart')
+      .description('generate sample data (once) and run the pipeline on it with an embedded Temporal server')
+      .option('--meters <n>', 'number of meters in the sample', positiveInteger, 200),
+  ).action(async (options: { db: string; out: string; project: string; analyticsConcurrency: number; meters: number }) => {
+    const sources = path.join(stateDir(), 'sample', `meters-${options.meters}`);
+    const generated = await generateSampleData({ outDir: sources, meters: options.meters });
+    process.stdout.write(`sample data: ${generated.readings.toLocaleString('en-GB')} readings of ${generated.meters} meters in ${sources}\n`);
+    const { ok } = await runCommand({ sources, db: options.db, out: options.out, projectDir: options.project, analyticsConcurrency: options.analyticsConcurrency });
+    process.exitCode = ok ? 0 : 1;
+  });
+
+  program
+    .command('worker')
+    .description('run workers against TEMPORAL_ADDRESS until SIGINT/SIGTERM')
+    .option('--role <role>', 'writer (one per warehouse), analytics (any number) or all', 'all')
+    .option('--db <file>', 'warehouse DuckDB file (writer only)', defaultWarehousePath())
+    .option('--project <dir>', 'the models project', defaultProjectDir())
+    .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
+    .action(async (options: { role: string; db: string; project: string; analyticsConcurrency: number }) => {
+      if (!['writer', 'analytics', 'all'].includes(options.role)) throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
+      const address = temporalAddress();
+      if (!address) throw new Error('meterflow worker needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
+      const connection = await NativeConnection.connect({ address });
+      try {
+        const workers = await createWorkers({
+          connection,
+          namespace: temporalNamespace(),
+          role: options.role as WorkerRole,
+          warehousePath: path.resolve(options.db),
+          projectDir: options.project,
+          analyticsConcurrency: options.analyticsConcurrency,
+        });
+        process.stderr.write(`meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${path.resolve(options.db)}`}\n`);
+        await runWorkersUntilSignal(workers, 'meterflow worker');
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('dev')
+    .description('a long-running embedded Temporal dev server (Web UI on :8233, SQLite in the state folder) plus workers')
+    .option('--port <n>', 'gRPC port', positiveInteger, 7233)
+    .option('--ui-port <n>', 'Web UI port', positiveInteger, 8233)
+    .option('--db <file>', 'warehouse DuckDB file', defaultWarehousePath())
+    .option('--project <dir>', 'the models project', defaultProjectDir())
+    .action(async (options: { port: number; uiPort: number; db: string; project: string }) => {
+      const dbFilename = path.join(stateDir(), 'temporal.sqlite');
+      const server = await startDevServer({ port: options.port, uiPort: options.uiPort, dbFilename });
+      try {
+        const connection = await NativeConnection.connect({ address: server.address });
+        const workers = await createWorkers({ connection, namespace: server.namespace, role: 'all', warehousePath: path.resolve(options.db), projectDir: options.project });
+        process.stdout.write(
+          `Temporal dev server at ${server.address} (history in ${dbFilename})\nWeb UI: ${server.uiUrl}\n` +
+            `workers running; start a run with: TEMPORAL_ADDRESS=${server.address} npx meterflow run --sources <dir>\nCtrl-C stops\n`,
+        );
+        await runWorkersUntilSignal(workers, 'meterflow dev');
+        await connection.close();
+      } finally {
+        await server.stop();
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  // the SDK's own logs: errors only for one-shot runs, so progress lines stay readable; warnings too
+  // for long-running workers (METERFLOW_TEMPORAL_LOG_LEVEL overrides)
+  const command = argv[2];
+  const level = process.env.METERFLOW_TEMPORAL_LOG_LEVEL ?? (command === 'worker' || command === 'dev' ? 'WARN' : 'ERROR');
+  Runtime.install({ logger: new DefaultLogger(level as 'WARN') });
+  await buildProgram().parseAsync(argv);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? `meterflow: ${err.message}` : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,121 @@
+// The typed client other services import to run the pipeline: start, wait, query progress, list, cancel.
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { WORKFLOW_QUEUE_NAME } from './queues';
+import {
+  PIPELINE_WORKFLOW_TYPE,
+  progressQuery,
+  type PipelineInput,
+  type PipelineProgress,
+  type PipelineResult,
+} from '../workflows/definitions';
+import type { pipeline } from '../workflows/pipeline';
+
+export type { PipelineInput, PipelineProgress, PipelineResult, NodeProgress } from '../workflows/definitions';
+export { WORKFLOW_QUEUE_NAME };
+
+export interface ConnectOptions {
+  /** host:port of the Temporal frontend; TEMPORAL_ADDRESS by default. */
+  readonly address?: string;
+  readonly namespace?: string;
+}
+
+export async function connectClient(options: ConnectOptions = {}): Promise<Client> {
+  const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const connection = await Connection.connect({ address });
+  return new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
+}
+
+/** A readable, sortable workflow id: pipeline-2023-10-01T02-00-00Z-ab12. */
+export function newPipelineId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return `pipeline-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export interface StartOptions {
+  readonly workflowId?: string;
+}
+
+/** Start a pipeline run; returns at once with its handle. */
+export async function startPipeline(client: Client, input: PipelineInput, options: StartOptions = {}): Promise<WorkflowHandle<typeof pipeline>> {
+  return client.workflow.start<typeof pipeline>(PIPELINE_WORKFLOW_TYPE, {
+    taskQueue: WORKFLOW_QUEUE_NAME,
+    workflowId: options.workflowId ?? newPipelineId(),
+    args: [input],
+    staticSummary: `pipeline run: sources ${input.sourcesUri}`,
+  });
+}
+
+export async function getProgress(handle: WorkflowHandle): Promise<PipelineProgress> {
+  return handle.query(progressQuery);
+}
+
+/** The node and reason of a failed run, from its failure chain. */
+export function describeFailure(err: unknown): { node?: string; reason: string } {
+  let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure && cause.type === 'PipelineNodeFailed') {
+      const detail = cause.details?.[0] as { node?: string; reason?: string } | undefined;
+      return { ...(detail?.node ? { node: detail.node } : {}), reason: detail?.reason ?? cause.message };
+    }
+    if (!(cause as Error & { cause?: unknown }).cause) break;
+    cause = (cause as Error & { cause?: unknown }).cause;
+  }
+  return { reason: cause instanceof Error ? cause.message : String(cause) };
+}
+
+export interface WaitOptions {
+  /** Called with every progress snapshot while the run goes on. */
+  readonly onProgress?: (progress: PipelineProgress) => void;
+  readonly pollIntervalMs?: number;
+}
+
+/** Wait for a run to end, reporting its progress; throws the run's failure. */
+export async function waitForPipeline(handle: WorkflowHandle<typeof pipeline>, options: WaitOptions = {}): Promise<PipelineResult> {
+  const result = handle.result();
+  if (!options.onProgress) return result;
+  let finished = false;
+  const poll = (async () => {
+    while (!finished) {
+      try {
+        options.onProgress?.(await getProgress(handle));
+      } catch {
+        // the run may not have started its first task yet, or just ended
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 500));
+    }
+  })();
+  try {
+    return await result;
+  } finally {
+    finished = true;
+    await poll;
+  }
+}
+
+export interface RecentRun {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly status: string;
+  readonly startTime: Date;
+  readonly closeTime?: Date;
+}
+
+export async function listRecentRuns(client: Client, limit = 20): Promise<RecentRun[]> {
+  const runs: RecentRun[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'` })) {
+    runs.push({
+      workflowId: execution.workflowId,
+      runId: execution.runId,
+      status: execution.status.name,
+      startTime: execution.startTime,
+      ...(execution.closeTime ? { closeTime: execution.closeTime } : {}),
+    });
+    if (runs.length >= limit) break;
+  }
+  return runs;
+}
+
+export async function cancelRun(client: Client, workflowId: string): Promise<void> {
+  await client.workflow.getHandle(workflowId).cancel();
+}
