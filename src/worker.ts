@@ -27,6 +27,8 @@ export interface WorkerSetOptions {
   readonly warehousePath: string;
   readonly projectDir: string;
   readonly analyticsConcurrency?: number;
+  /** Queue names, for several warehouses (one writer queue each) or isolated tests. */
+  readonly queues?: { readonly writer?: string; readonly analytics?: string; readonly workflows?: string };
   readonly storage?: StorageResolver;
   readonly duckdb?: DuckdbSettings;
   readonly logger?: Logger;
@@ -62,7 +64,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
       workers.push(
         await Worker.create({
           ...common,
-          taskQueue: WRITER_QUEUE,
+          taskQueue: options.queues?.writer ?? WRITER_QUEUE,
           activities: createWriterActivities({ warehouse, project, storage, logger }),
           // NOTE: DuckDB allows one writing process; one activity at a time keeps every write serial.
           maxConcurrentActivityTaskExecutions: 1,
@@ -73,13 +75,13 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
       workers.push(
         await Worker.create({
           ...common,
-          taskQueue: ANALYTICS_QUEUE,
+          taskQueue: options.queues?.analytics ?? ANALYTICS_QUEUE,
           activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb }),
           maxConcurrentActivityTaskExecutions: options.analyticsConcurrency ?? 2,
         }),
       );
     }
-    workers.push(await Worker.create({ ...common, taskQueue: WORKFLOW_QUEUE, ...workflowSource() }));
+    workers.push(await Worker.create({ ...common, taskQueue: options.queues?.workflows ?? WORKFLOW_QUEUE, ...workflowSource() }));
   } catch (err) {
     warehouse?.close();
     throw err;

@@ -1,6 +1,8 @@
 -- Price elasticity of variable-tariff meters: the slope of log(consumption) on log(unit rate)
--- per profile class, with the number of points and r squared. Points need a positive reading and
--- a positive rate (a logarithm needs both).
+-- per profile class, with the number of points and r squared. Consumption is taken relative to the
+-- settlement estimate of its half hour: demand and price both peak in the evening, so a regression
+-- on raw consumption would mistake the daily profile for a response to price. Points need a
+-- positive reading and a positive rate (a logarithm needs both).
 {{ config(materialized='table') }}
 
 with master as (
@@ -10,7 +12,7 @@ with master as (
 points as (
     select
         profile_class_id,
-        ln(smart_meter_consumption) as log_consumption,
+        ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption,
         ln(unit_rate_pence_per_kwh) as log_unit_rate
     from master
     where is_variable

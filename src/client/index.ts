@@ -34,12 +34,14 @@ export function newPipelineId(now: Date = new Date()): string {
 
 export interface StartOptions {
   readonly workflowId?: string;
+  /** The queue the pipeline workflow runs on; meterflow-workflows by default. */
+  readonly taskQueue?: string;
 }
 
 /** Start a pipeline run; returns at once with its handle. */
 export async function startPipeline(client: Client, input: PipelineInput, options: StartOptions = {}): Promise<WorkflowHandle<typeof pipeline>> {
   return client.workflow.start<typeof pipeline>(PIPELINE_WORKFLOW_TYPE, {
-    taskQueue: WORKFLOW_QUEUE_NAME,
+    taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
     workflowId: options.workflowId ?? newPipelineId(),
     args: [input],
     staticSummary: `pipeline run: sources ${input.sourcesUri}`,

@@ -35,6 +35,10 @@ export interface PipelineInput {
   readonly outUri: string;
   /** Vars over dbt_project.yml's, for this run. */
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** The writer queue of the warehouse to build (one writer per warehouse); meterflow-writer by default. */
+  readonly writerQueue?: string;
+  /** The analytics queue; meterflow-analytics by default. */
+  readonly analyticsQueue?: string;
 }
 
 export interface PipelineResult {

@@ -48,6 +48,8 @@ function childUri(base: string, ...segments: string[]): string {
 
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const { workflowId, runId } = workflowInfo();
+  const onWriter = { taskQueue: input.writerQueue ?? WRITER_QUEUE };
+  const onAnalytics = { taskQueue: input.analyticsQueue ?? ANALYTICS_QUEUE };
   const startedAt = Date.now();
   const nodes = new Map<string, NodeProgress>();
   let done = false;
@@ -88,7 +90,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
   }
 
-  const plan = await writer.planRun.executeWithOptions({ ...PLAN, summary: 'plan: load the models project' }, [{ ...(input.vars ? { vars: input.vars } : {}) }]);
+  const plan = await writer.planRun.executeWithOptions({ ...PLAN, ...onWriter, summary: 'plan: load the models project' }, [{ ...(input.vars ? { vars: input.vars } : {}) }]);
   const buildable: ModelNodeLike[] = plan.models.filter((model) => model.layer !== 'analytics');
   const analyticsModels = plan.models.filter((model) => model.layer === 'analytics');
   const masterTables = plan.models.filter((model) => model.layer === 'master').map((model) => model.name);
@@ -112,7 +114,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       const id = `seed:${source.name}`;
       finished.set(
         id,
-        runNode(id, () => writer.seedSource.executeWithOptions({ ...SEED, summary: `seed ${source.name}` }, [{ source, uri }])),
+        runNode(id, () => writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [{ source, uri }])),
       );
     }
     for (const model of buildable) {
@@ -122,7 +124,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         id,
         after(node.dependsOn).then(() =>
           runNode(id, () =>
-            writer.buildModel.executeWithOptions({ ...BUILD, summary: `build ${model.layer} model ${model.name}` }, [
+            writer.buildModel.executeWithOptions({ ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}` }, [
               { model: model.name, ...(input.vars ? { vars: input.vars } : {}) },
             ]),
           ),
@@ -134,7 +136,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // every promise so that a failure leaves no unhandled rejection behind.
     await Promise.all([...finished.values()]);
     const manifest = await runNode(snapshotId, async () => {
-      const published = await writer.publishSnapshot.executeWithOptions({ ...SNAPSHOT, summary: `publish snapshot of ${masterTables.join(', ')}` }, [
+      const published = await writer.publishSnapshot.executeWithOptions({ ...SNAPSHOT, ...onWriter, summary: `publish snapshot of ${masterTables.join(', ')}` }, [
         { tables: masterTables, snapshotUri },
       ]);
       return { ...published, rows: published.tables.reduce((sum, table) => sum + table.rows, 0) };
@@ -143,7 +145,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const analyticsResults = await Promise.all(
       analyticsModels.map((model) =>
         runNode(`analytics:${model.name}`, () =>
-          analytics.runAnalyticsModel.executeWithOptions({ ...ANALYTICS, summary: `analytics model ${model.name}` }, [
+          analytics.runAnalyticsModel.executeWithOptions({ ...ANALYTICS, ...onAnalytics, summary: `analytics model ${model.name}` }, [
             {
               model: model.name,
               snapshotUri,
@@ -155,7 +157,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       ),
     );
     const loaded = await runNode(loadId, async () => {
-      const result = await writer.loadAnalyticsResults.executeWithOptions({ ...LOAD, summary: 'load analytics results into the warehouse' }, [
+      const result = await writer.loadAnalyticsResults.executeWithOptions({ ...LOAD, ...onWriter, summary: 'load analytics results into the warehouse' }, [
         { results: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })) },
       ]);
       return { ...result, rows: result.tables.reduce((sum, table) => sum + table.rows, 0) };

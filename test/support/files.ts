@@ -1,0 +1,46 @@
+// Temporary folders, model projects and Parquet files for tests.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { cp, mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../src/config';
+
+export async function tempDir(label: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `meterflow-test-${label}-`));
+}
+
+/** A copy of the shipped models project that a test may change. */
+export async function copyOfModels(label: string): Promise<string> {
+  const dir = path.join(await tempDir(label), 'models');
+  await cp(path.join(PACKAGE_ROOT, 'models'), dir, { recursive: true });
+  return dir;
+}
+
+export async function editFile(file: string, edit: (text: string) => string): Promise<void> {
+  await writeFile(file, edit(await readFile(file, 'utf8')));
+}
+
+/** Write a Parquet file from a SQL query (e.g. a VALUES list with casts), so tests state exact types. */
+export async function writeParquet(file: string, query: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    await connection.run(`copy (${query}) to '${file.replace(/'/g, "''")}' (format parquet)`);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Rows of a query against a DuckDB file opened read-only (only when no writer holds it). */
+export async function queryFile(databaseFile: string, query: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(databaseFile, { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(query)).getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
