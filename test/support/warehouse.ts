@@ -1,0 +1,46 @@
+// A real warehouse file in a temp folder with the writer activities over it, called directly (no Temporal).
+import path from 'node:path';
+import { createAnalyticsWorkerActivities, createWriterActivities } from '../../src/activities';
+import { defaultProjectDir } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { loadProject, type LoadedProject } from '../../src/project/load';
+import { createStorageResolver } from '../../src/storage';
+import { Warehouse } from '../../src/warehouse/warehouse';
+import { tempDir } from './files';
+
+export interface WarehouseFixture {
+  readonly dir: string;
+  readonly warehouse: Warehouse;
+  readonly project: LoadedProject;
+  readonly writer: ReturnType<typeof createWriterActivities>;
+  readonly analytics: ReturnType<typeof createAnalyticsWorkerActivities>;
+  query(sql: string): Promise<Record<string, unknown>[]>;
+  close(): void;
+}
+
+export async function openWarehouseFixture(label: string, projectDir = defaultProjectDir()): Promise<WarehouseFixture> {
+  const dir = await tempDir(label);
+  const warehouse = await Warehouse.open(path.join(dir, 'warehouse.duckdb'));
+  const project = await loadProject(projectDir);
+  const storage = createStorageResolver();
+  const logger = createLogger('test', 'silent');
+  return {
+    dir,
+    warehouse,
+    project,
+    writer: createWriterActivities({ warehouse, project, storage, logger }),
+    analytics: createAnalyticsWorkerActivities({ project, storage, logger, duckdb: {} }),
+    query: (sql) => warehouse.withConnection(async (connection) => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]),
+    close: () => warehouse.close(),
+  };
+}
+
+/** Seed every source from `<sourcesDir>/<name>` and build every staging and master model, as a run would. */
+export async function seedAndBuild(fixture: WarehouseFixture, sourcesDir: string): Promise<void> {
+  for (const source of fixture.project.plan.sources) {
+    await fixture.writer.seedSource({ source, uri: path.join(sourcesDir, source.name) });
+  }
+  for (const model of fixture.project.plan.models.filter((m) => m.layer !== 'analytics')) {
+    await fixture.writer.buildModel({ model: model.name });
+  }
+}
