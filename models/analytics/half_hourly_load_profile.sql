@@ -8,7 +8,7 @@ with master as (
 
 periods as (
     select
-        hour(settlement_timestamp_utc) * 2 + minute(settlement_timestamp_utc) // 30 + 1 as settlement_period,
+        (hour(settlement_timestamp_utc) * 2 + minute(settlement_timestamp_utc) // 30 + 1)::integer as settlement_period,
         case when isodow(settlement_timestamp_utc) >= 6 then 'weekend' else 'weekday' end as day_type,
         smart_meter_consumption,
         estimated_half_hour_consumption

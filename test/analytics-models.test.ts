@@ -1,0 +1,119 @@
+// The analytics models, each run as the analytics worker runs it: over a published snapshot of a
+// small hand-made master table, results written as Parquet and compared with hand-computed values.
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { loadManifest } from '../src/activities/snapshot';
+import { createStorageResolver } from '../src/storage';
+import { openWarehouseFixture, type WarehouseFixture } from './support/warehouse';
+
+// Two meters over two days (a Sunday and a Monday): meter A on a variable tariff whose consumption
+// relative to the estimate follows rate^-0.3 exactly; meter B 100% over its estimate every half hour.
+const MASTER = `
+  with slots as (
+    select range as ts from range(timestamp '2023-01-01', timestamp '2023-01-03', interval 30 minute)
+  ),
+  a as (
+    select 'A' as meter_point_id, ts, '_A' as gsp_group_id, 1 as profile_class_id, true as is_variable,
+           10.0 + (epoch(ts)::bigint / 1800) % 7 as rate, 0.5 as estimate
+    from slots
+  ),
+  b as (
+    select 'B' as meter_point_id, ts, '_B' as gsp_group_id, 3 as profile_class_id, false as is_variable, 20.0 as rate, 1.0 as estimate
+    from slots
+  ),
+  both_meters as (
+    select *, estimate * pow(rate, -0.3) * 2 as actual from a
+    union all
+    select *, estimate * 2 as actual from b
+  )
+  select meter_point_id, ts as settlement_timestamp_utc, gsp_group_id, profile_class_id::integer as profile_class_id,
+         '0393' as standard_settlement_configuration_id, 'p' as product_category, is_variable, false as is_export,
+         false as is_charged_half_hourly, actual as smart_meter_consumption, estimate / 1000 as percentage_of_annual_consumption,
+         1000.0 as estimated_annual_consumption, estimate as estimated_half_hour_consumption,
+         (actual - estimate) / estimate as demand_price_elasticity, rate as unit_rate_pence_per_kwh
+  from both_meters`;
+
+async function readResult(file: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(`select * from read_parquet('${file}')`)).getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe('analytics models over a snapshot', () => {
+  let fixture: WarehouseFixture;
+  let snapshotUri: string;
+  const results = new Map<string, Record<string, unknown>[]>();
+
+  beforeAll(async () => {
+    fixture = await openWarehouseFixture('analytics');
+    await fixture.warehouse.withConnection((connection) => connection.run(`create table main.demand_price_elasticity as ${MASTER}`));
+    snapshotUri = path.join(fixture.dir, 'snapshots', 'one');
+    await fixture.writer.publishSnapshot({ tables: ['demand_price_elasticity'], snapshotUri });
+    for (const model of fixture.project.plan.models.filter((m) => m.layer === 'analytics')) {
+      const outputUri = path.join(fixture.dir, 'out', `${model.name}.parquet`);
+      await fixture.analytics.runAnalyticsModel({ model: model.name, snapshotUri, outputUri, vars: { anomaly_missing_share_threshold: 0.01 } });
+      results.set(model.name, await readResult(outputUri));
+    }
+  });
+
+  afterAll(() => fixture.close());
+
+  it('publishes a snapshot whose manifest lists its files and rows', async () => {
+    const manifest = await loadManifest(createStorageResolver(), snapshotUri);
+    expect(manifest.tables).toEqual([expect.objectContaining({ name: 'demand_price_elasticity', rows: 192 })]);
+    expect(manifest.tables[0]?.files.length).toBeGreaterThan(0);
+  });
+
+  it('returns the same manifest when publishing is retried', async () => {
+    const again = await fixture.writer.publishSnapshot({ tables: ['demand_price_elasticity'], snapshotUri });
+    expect(again).toEqual(await loadManifest(createStorageResolver(), snapshotUri));
+  });
+
+  it('averages actual and estimated consumption per day, week and month', () => {
+    const daily = results.get('actual_vs_estimated_daily') ?? [];
+    expect(daily).toHaveLength(2);
+    expect(daily[0]).toMatchObject({ half_hours: 96n, meters: 2n });
+    expect(daily[0]?.mean_estimated_consumption).toBeCloseTo(0.75, 10);
+    expect(results.get('actual_vs_estimated_weekly')).toHaveLength(2); // Sunday closes one ISO week, Monday opens the next
+    expect(results.get('actual_vs_estimated_monthly')).toHaveLength(1);
+  });
+
+  it('summarises the deviation per profile class with its quantiles', () => {
+    const byClass = results.get('deviation_by_profile_class') ?? [];
+    const classB = byClass.find((row) => row.profile_class_id === 3);
+    expect(classB).toMatchObject({ half_hours: 96n });
+    for (const column of ['mean_deviation', 'median_deviation', 'p10_deviation', 'p90_deviation']) {
+      expect(classB?.[column]).toBeCloseTo(1.0, 10);
+    }
+    expect(results.get('deviation_by_gsp_group')?.map((row) => row.gsp_group_id)).toEqual(['_A', '_B']);
+  });
+
+  it('profiles the 48 settlement periods for weekdays and weekends apart', () => {
+    const profile = results.get('half_hourly_load_profile') ?? [];
+    expect(profile).toHaveLength(96);
+    expect(new Set(profile.map((row) => row.settlement_period))).toEqual(new Set(Array.from({ length: 48 }, (_, i) => i + 1)));
+    expect(profile.filter((row) => row.day_type === 'weekend').every((row) => row.half_hours === 2n)).toBe(true);
+  });
+
+  it('finds the price elasticity built into the variable-tariff meter', () => {
+    const response = results.get('price_response_variable_tariff') ?? [];
+    expect(response).toHaveLength(1);
+    expect(response[0]).toMatchObject({ profile_class_id: 1, points: 96n });
+    expect(response[0]?.price_elasticity).toBeCloseTo(-0.3, 8);
+    expect(response[0]?.r_squared).toBeCloseTo(1, 8);
+  });
+
+  it('flags meters beyond the deviation threshold, and states the threshold', () => {
+    const anomalies = results.get('meter_anomalies') ?? [];
+    const meterB = anomalies.find((row) => row.meter_point_id === 'B');
+    expect(meterB).toMatchObject({ is_deviation_anomaly: true, half_hours: 96n });
+    expect(meterB?.mean_abs_deviation).toBeCloseTo(1, 10);
+    expect(meterB?.mean_abs_deviation_threshold).toBeCloseTo(0.5, 10);
+    expect(meterB?.missing_share).toBeCloseTo(0, 10);
+  });
+});
