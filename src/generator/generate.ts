@@ -182,7 +182,8 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
        select
          gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id,
          settlement_timestamp_utc,
-         weight / sum(weight) over (partition by gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id)
+         -- NOTE: sums over DECIMAL are exact, so parallel summation order cannot change a bit of the result
+         weight / sum(weight::decimal(38, 18)) over (partition by gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id)::double
            * (select count(*) from half_hours) / (365.25 * 48) as percentage_of_annual_consumption
        from shaped`,
       // per meter register: its annual consumption, before and after an optional revision
@@ -198,10 +199,10 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
       // the coefficient's normaliser per combination, so readings can compute their coefficient inline
       `create table normalisers as
        select gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id,
-              sum(demand_shape(profile_class_id, time_pattern_regime_id, settlement_timestamp_utc)) / ((select count(*) from half_hours) / (365.25 * 48)) as normaliser
+              sum(demand_shape(profile_class_id, time_pattern_regime_id, settlement_timestamp_utc)::decimal(38, 18))::double / ((select count(*) from half_hours) / (365.25 * 48)) as normaliser
        from combinations cross join half_hours group by all`,
       `create table registers as
-       select e.*, n.normaliser, (select avg(agile_rate(e.gsp_group_id, settlement_timestamp_utc)) from half_hours) as mean_rate
+       select e.*, n.normaliser, (select avg(agile_rate(e.gsp_group_id, settlement_timestamp_utc)::decimal(38, 18))::double from half_hours) as mean_rate
        from estimates e join normalisers n using (gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id)`,
     ]);
 
@@ -267,7 +268,17 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
        from (select range as ts from range(window_from(), window_to(), interval 1 day)) order by y, q`,
     );
     let readings = 0;
-    for (const row of quarters.getRowObjectsJS()) {
+    const quarterRows = quarters.getRowObjectsJS();
+    // a quarter the window does not reach still gets its (empty) file: every source has a file
+    const firstYear = Number(quarterRows[0]?.y);
+    for (const q of [1, 2, 3, 4].filter((n) => !quarterRows.some((row) => Number(row.q) === n))) {
+      await copy(
+        `smart_meter_consumption_q${q}`,
+        `smart_meter_consumption_${firstYear}_q${q}.parquet`,
+        `select ''::varchar as meter_point_id, window_from() as settlement_timestamp_utc, 0.0::double as smart_meter_consumption where false`,
+      );
+    }
+    for (const row of quarterRows) {
       readings += await copy(
         `smart_meter_consumption_q${row.q}`,
         `smart_meter_consumption_${row.y}_q${row.q}.parquet`,
