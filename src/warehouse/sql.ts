@@ -13,9 +13,15 @@ export function pathList(paths: readonly string[]): string {
   return `[${paths.map(quotedString).join(', ')}]`;
 }
 
-/** The first line of a DuckDB error, without the stack DuckDB sometimes appends. */
+/** The message of anything thrown (native errors may come from another realm, so no instanceof). */
+export function errorMessage(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(err);
+}
+
+/** The first lines of a DuckDB error, without the stack DuckDB sometimes appends. */
 export function duckdbMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return message.split('\n').filter((line) => line.trim().length > 0).slice(0, 3).join(' ').trim();
 }
 
@@ -24,6 +30,6 @@ export function duckdbMessage(err: unknown): string {
  * (IO and out-of-memory errors may pass, so they stay retryable.)
  */
 export function isPermanentDuckdbError(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return /^(Parser|Binder|Catalog|Conversion|Invalid Input|Constraint|Not implemented|Type|Syntax) Error/m.test(message);
 }

@@ -44,3 +44,8 @@ export async function queryFile(databaseFile: string, query: string): Promise<Re
     instance.closeSync();
   }
 }
+
+/** A checksum of a table's contents (row count and an order-independent sum of row hashes). */
+export function tableChecksumSql(table: string): string {
+  return `select count(*)::integer as n, sum(hash(t)::hugeint)::varchar as checksum from ${table} t`;
+}

@@ -1,0 +1,192 @@
+// The pipeline workflow end to end on the real Temporal dev server, real workers and a real warehouse
+// file: a small generated data set, checked against an independent computation; retries of a
+// transient failure; bad SQL failing fast with the model's name; and replay of the recorded history.
+import { WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createAnalyticsWorkerActivities, createWriterActivities } from '../src/activities';
+import { describeFailure, getProgress, startPipeline, waitForPipeline } from '../src/client';
+import { PACKAGE_ROOT } from '../src/config';
+import { generateSampleData } from '../src/generator/generate';
+import { createLogger } from '../src/logger';
+import { loadProject } from '../src/project/load';
+import { createStorageResolver } from '../src/storage';
+import { Warehouse } from '../src/warehouse/warehouse';
+import { createWorkers } from '../src/worker';
+import type { PipelineProgress } from '../src/workflows/definitions';
+import { copyOfModels, editFile, queryFile, tableChecksumSql, tempDir } from './support/files';
+import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from './support/reference-master';
+import { connectToTestServer, freshQueues, type TemporalTestContext } from './support/temporal';
+
+const logger = createLogger('test', 'silent');
+
+describe('the pipeline workflow', () => {
+  let temporal: TemporalTestContext;
+  let sources: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    temporal = await connectToTestServer();
+    dir = await tempDir('pipeline');
+    sources = path.join(dir, 'sources');
+    // a data set the model tests never saw: another seed, a window across a quarter boundary
+    await generateSampleData({ outDir: sources, meters: 25, from: '2023-06-20', to: '2023-07-12', seed: 2024 });
+  });
+
+  afterAll(async () => {
+    await temporal.close();
+  });
+
+  async function runPipeline(options: { warehousePath: string; projectDir: string; label: string }) {
+    const queues = freshQueues(options.label);
+    const workers = await createWorkers({
+      connection: temporal.workerConnection,
+      namespace: 'default',
+      role: 'all',
+      warehousePath: options.warehousePath,
+      projectDir: options.projectDir,
+      queues,
+      logger,
+    });
+    const running = workers.run();
+    const handle = await startPipeline(
+      temporal.client,
+      { sourcesUri: sources, outUri: path.join(dir, 'out'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
+      { taskQueue: queues.workflows },
+    );
+    const seen: PipelineProgress[] = [];
+    try {
+      const result = await waitForPipeline(handle, { onProgress: (p) => seen.push(p), pollIntervalMs: 200 });
+      return { handle, result, seen, progress: await getProgress(handle) };
+    } catch (err) {
+      return { handle, error: err, seen };
+    } finally {
+      workers.shutdown();
+      await running;
+    }
+  }
+
+  describe('on a small generated data set', () => {
+    let run: Awaited<ReturnType<typeof runPipeline>>;
+    const warehousePath = () => path.join(dir, 'warehouse.duckdb');
+
+    beforeAll(async () => {
+      run = await runPipeline({ warehousePath: warehousePath(), projectDir: path.join(PACKAGE_ROOT, 'models'), label: 'good' });
+      if ('error' in run) throw run.error;
+    });
+
+    it('completes with every node succeeded', () => {
+      const nodes = run.result?.nodes ?? [];
+      expect(nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
+      expect(nodes.filter((n) => n.kind === 'seed')).toHaveLength(8);
+      expect(nodes.filter((n) => n.kind === 'model')).toHaveLength(6);
+      expect(nodes.filter((n) => n.kind === 'analytics')).toHaveLength(8);
+      expect(run.progress?.done).toBe(true);
+      expect(run.seen.some((p) => p.nodes.some((n) => n.state === 'running'))).toBe(true);
+    });
+
+    it('schedules one activity per source and per model, each with a summary naming it', async () => {
+      const history = await run.handle.fetchHistory();
+      const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes);
+      const summaries = await Promise.all(
+        scheduled.map(async (e) => {
+          const payload = e.userMetadata?.summary;
+          return payload?.data ? JSON.parse(Buffer.from(payload.data).toString('utf8')) : undefined;
+        }),
+      );
+      expect(summaries).toEqual(expect.arrayContaining(['seed tariff_unit_rates', 'build master model demand_price_elasticity', 'analytics model meter_anomalies']));
+      expect(scheduled).toHaveLength(1 + 8 + 6 + 1 + 8 + 1);
+    });
+
+    it('builds a master table equal to an independent computation from the source files', async () => {
+      const reference = referenceMasterSql(sources);
+      const [counts] = await queryFile(
+        warehousePath(),
+        `select (select count(*) from (${reference}))::integer as expected,
+                (select count(*) from main.demand_price_elasticity)::integer as actual,
+                (select count(*) from ((${reference}) except (${MASTER_AS_REFERENCE_SQL})))::integer as missing,
+                (select count(*) from ((${MASTER_AS_REFERENCE_SQL}) except (${reference})))::integer as extra`,
+      );
+      expect(counts).toMatchObject({ missing: 0, extra: 0 });
+      expect(counts?.expected).toBeGreaterThan(20_000);
+      expect(counts?.actual).toBe(counts?.expected);
+    });
+
+    it('loads every analytics result into the warehouse', async () => {
+      const [row] = await queryFile(warehousePath(), `select count(*)::integer as n from main.actual_vs_estimated_daily`);
+      expect(row?.n).toBe(22);
+    });
+
+    it('replays its recorded history without nondeterminism', async () => {
+      const history = await run.handle.fetchHistory();
+      await mkdir(path.join(PACKAGE_ROOT, 'test-artifacts'), { recursive: true });
+      // kept as an artefact; copied to test/fixtures when the workflow changes on purpose (see replay.test.ts)
+      await writeFile(path.join(PACKAGE_ROOT, 'test-artifacts', 'pipeline-history.json'), historyToJSON(history));
+      await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('../src/workflows') }, history)).resolves.toBeUndefined();
+    });
+
+    it('fails fast with the model and file named on bad SQL, leaving the published tables as they were', async () => {
+      const before = await queryFile(warehousePath(), `${tableChecksumSql('main.demand_price_elasticity')}`);
+      const broken = await copyOfModels('bad-sql');
+      await editFile(path.join(broken, 'master', 'demand_price_elasticity.sql'), (sql) =>
+        sql.replace('readings.smart_meter_consumption,', 'readings.no_such_column,'),
+      );
+      const started = Date.now();
+      const failed = await runPipeline({ warehousePath: warehousePath(), projectDir: broken, label: 'bad-sql' });
+      expect(failed.error).toBeInstanceOf(WorkflowFailedError);
+      const { node, reason } = describeFailure(failed.error);
+      expect(node).toBe('model:demand_price_elasticity');
+      expect(reason).toMatch(/model demand_price_elasticity \(master\/demand_price_elasticity\.sql\): Binder Error: .*no_such_column/);
+      // non-retryable: one attempt, not six with backoff
+      const history = await failed.handle.fetchHistory();
+      const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+      expect(attempts).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      const after = await queryFile(warehousePath(), `${tableChecksumSql('main.demand_price_elasticity')}`);
+      expect(after).toEqual(before);
+    });
+  });
+
+  it('retries a transient activity failure and completes', async () => {
+    const queues = freshQueues('transient');
+    const warehouse = await Warehouse.open(path.join(await tempDir('transient'), 'warehouse.duckdb'));
+    const project = await loadProject(path.join(PACKAGE_ROOT, 'models'));
+    const storage = createStorageResolver();
+    const writerActivities = createWriterActivities({ warehouse, project, storage, logger });
+    let failuresLeft = 1;
+    const flakyWriter = {
+      ...writerActivities,
+      // a fault that passes: the first attempt at seeding the tariffs fails like a dropped connection
+      seedSource: async (input: Parameters<typeof writerActivities.seedSource>[0]) => {
+        if (input.source.name === 'tariff_unit_rates' && failuresLeft-- > 0) throw new Error('connection reset by peer');
+        return writerActivities.seedSource(input);
+      },
+    };
+    const common = { connection: temporal.workerConnection, namespace: 'default' };
+    const workers = [
+      await Worker.create({ ...common, taskQueue: queues.writer, activities: flakyWriter, maxConcurrentActivityTaskExecutions: 1 }),
+      await Worker.create({ ...common, taskQueue: queues.analytics, activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb: {} }) }),
+      await Worker.create({ ...common, taskQueue: queues.workflows, workflowsPath: require.resolve('../src/workflows') }),
+    ];
+    const running = Promise.all(workers.map((w) => w.run()));
+    try {
+      const handle = await startPipeline(
+        temporal.client,
+        { sourcesUri: sources, outUri: path.join(dir, 'out-transient'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
+        { taskQueue: queues.workflows },
+      );
+      const result = await waitForPipeline(handle);
+      expect(result.nodes.every((n) => n.state === 'succeeded')).toBe(true);
+      const history = await handle.fetchHistory();
+      const retried = (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) === 2);
+      expect(retried).toHaveLength(1);
+      expect(failuresLeft).toBe(-1);
+    } finally {
+      for (const worker of workers) worker.shutdown();
+      await running;
+      warehouse.close();
+    }
+  });
+});
