@@ -1,7 +1,7 @@
 // The workers: one writer (concurrency 1, owns the warehouse file) and any number of analytics
 // workers (never open the warehouse file). Both also run workflow tasks, which are light.
 import type { Duration } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { createAnalyticsWorkerActivities, createWriterActivities } from './activities';

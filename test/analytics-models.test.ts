@@ -56,7 +56,12 @@ describe('analytics models over a snapshot', () => {
     await fixture.writer.publishSnapshot({ tables: ['demand_price_elasticity'], snapshotUri });
     for (const model of fixture.project.plan.models.filter((m) => m.layer === 'analytics')) {
       const outputUri = path.join(fixture.dir, 'out', `${model.name}.parquet`);
-      await fixture.analytics.runAnalyticsModel({ model: model.name, snapshotUri, outputUri, vars: { anomaly_missing_share_threshold: 0.01 } });
+      await fixture.analytics.runAnalyticsModel({
+        model: model.name,
+        snapshotUri,
+        outputUri,
+        vars: { anomaly_missing_share_threshold: 0.01 },
+      });
       results.set(model.name, await readResult(outputUri));
     }
   });

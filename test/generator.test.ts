@@ -42,7 +42,9 @@ describe('the sample-data generator', () => {
       const files = (await readdir(path.join(result.outDir, declared.name))).filter((f) => f.endsWith('.parquet'));
       expect({ source: declared.name, files: files.length > 0 }).toEqual({ source: declared.name, files: true });
       const described = (await connection.runAndReadAll(`describe select * from ${source(declared.name)}`)).getRowObjectsJS();
-      expect(described.map((c) => [c.column_name, String(c.column_type).toLowerCase()])).toEqual(declared.columns.map((c) => [c.name, c.dataType]));
+      expect(described.map((c) => [c.column_name, String(c.column_type).toLowerCase()])).toEqual(
+        declared.columns.map((c) => [c.name, c.dataType]),
+      );
     }
   });
 
@@ -120,6 +122,8 @@ describe('the sample-data generator', () => {
 
   it('refuses bad options with a message naming the option', async () => {
     await expect(generateSampleData({ outDir: '/tmp/x', meters: 0 })).rejects.toThrow('--meters must be a positive whole number');
-    await expect(generateSampleData({ outDir: '/tmp/x', from: '2023-02-01', to: '2023-01-01' })).rejects.toThrow('--to (2023-01-01) must be after --from');
+    await expect(generateSampleData({ outDir: '/tmp/x', from: '2023-02-01', to: '2023-01-01' })).rejects.toThrow(
+      '--to (2023-01-01) must be after --from',
+    );
   });
 });

@@ -25,7 +25,10 @@ async function writeQuirkySources(dir: string): Promise<void> {
   );
   // a reading with no coefficient at its half hour: no positive estimate, so no master row
   await writeParquet(path.join(dir, 'smart_meter_consumption_q3', 'q3.parquet'), READINGS(`('M1', '2023-07-01 00:00', 2.0)`));
-  await writeParquet(path.join(dir, 'smart_meter_consumption_q4', 'q4.parquet'), `${READINGS(`('M1', '2023-10-01 00:00', 1.0)`)} where false`);
+  await writeParquet(
+    path.join(dir, 'smart_meter_consumption_q4', 'q4.parquet'),
+    `${READINGS(`('M1', '2023-10-01 00:00', 1.0)`)} where false`,
+  );
 
   // M3 changes from single rate to Economy 7 at 01:00
   await writeParquet(

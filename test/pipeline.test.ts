@@ -96,7 +96,9 @@ describe('the pipeline workflow', () => {
           return payload?.data ? JSON.parse(Buffer.from(payload.data).toString('utf8')) : undefined;
         }),
       );
-      expect(summaries).toEqual(expect.arrayContaining(['seed tariff_unit_rates', 'build master model demand_price_elasticity', 'analytics model meter_anomalies']));
+      expect(summaries).toEqual(
+        expect.arrayContaining(['seed tariff_unit_rates', 'build master model demand_price_elasticity', 'analytics model meter_anomalies']),
+      );
       expect(scheduled).toHaveLength(1 + 8 + 6 + 1 + 8 + 1);
     });
 
@@ -141,7 +143,9 @@ describe('the pipeline workflow', () => {
       expect(reason).toMatch(/model demand_price_elasticity \(master\/demand_price_elasticity\.sql\): Binder Error: .*no_such_column/);
       // non-retryable: one attempt, not six with backoff
       const history = await failed.handle.fetchHistory();
-      const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+      const attempts = (history.events ?? []).filter(
+        (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+      );
       expect(attempts).toEqual([]);
       expect(Date.now() - started).toBeLessThan(60_000);
       const after = await queryFile(warehousePath(), `${tableChecksumSql('main.demand_price_elasticity')}`);
@@ -167,7 +171,11 @@ describe('the pipeline workflow', () => {
     const common = { connection: temporal.workerConnection, namespace: 'default' };
     const workers = [
       await Worker.create({ ...common, taskQueue: queues.writer, activities: flakyWriter, maxConcurrentActivityTaskExecutions: 1 }),
-      await Worker.create({ ...common, taskQueue: queues.analytics, activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb: {} }) }),
+      await Worker.create({
+        ...common,
+        taskQueue: queues.analytics,
+        activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb: {} }),
+      }),
       await Worker.create({ ...common, taskQueue: queues.workflows, workflowsPath: require.resolve('../src/workflows') }),
     ];
     const running = Promise.all(workers.map((w) => w.run()));

@@ -35,20 +35,22 @@ describe('the shipped models project', () => {
 
   it('has a staging model per source, the master model and every analytics model of DATA.md, in build order', async () => {
     const { plan } = await loadProject(defaultProjectDir());
-    const byLayer = (layer: string) => plan.models.filter((m) => m.layer === layer).map((m) => m.name).sort();
+    const byLayer = (layer: string) =>
+      plan.models
+        .filter((m) => m.layer === layer)
+        .map((m) => m.name)
+        .sort();
     expect(byLayer('master')).toEqual(['demand_price_elasticity']);
-    expect(byLayer('analytics')).toEqual(
-      [
-        'actual_vs_estimated_daily',
-        'actual_vs_estimated_monthly',
-        'actual_vs_estimated_weekly',
-        'deviation_by_gsp_group',
-        'deviation_by_profile_class',
-        'half_hourly_load_profile',
-        'meter_anomalies',
-        'price_response_variable_tariff',
-      ],
-    );
+    expect(byLayer('analytics')).toEqual([
+      'actual_vs_estimated_daily',
+      'actual_vs_estimated_monthly',
+      'actual_vs_estimated_weekly',
+      'deviation_by_gsp_group',
+      'deviation_by_profile_class',
+      'half_hourly_load_profile',
+      'meter_anomalies',
+      'price_response_variable_tariff',
+    ]);
     expect(byLayer('staging')).toHaveLength(5);
     const position = new Map(plan.models.map((m, index) => [m.name, index]));
     for (const model of plan.models) {
@@ -73,7 +75,8 @@ describe('rendering dbt functions', () => {
   it('resolves ref, source, config keyword arguments, var defaults and project vars', () => {
     const rendered = renderModel({
       file: 'm.sql',
-      template: "{{ config(materialized='view', tags=['x']) }}select * from {{ ref('a') }} join {{ source('raw', 'b') }} where v > {{ var('t', 3) }} and w = {{ var('w') }}",
+      template:
+        "{{ config(materialized='view', tags=['x']) }}select * from {{ ref('a') }} join {{ source('raw', 'b') }} where v > {{ var('t', 3) }} and w = {{ var('w') }}",
       resolver,
       vars: { w: 7 },
       self: '"main"."m"',
@@ -122,24 +125,35 @@ describe('the DAG', () => {
 describe('loading a broken project', () => {
   it('refuses a ref to nothing, naming the model file', async () => {
     const dir = await copyOfModels('unknown-ref');
-    await editFile(path.join(dir, 'analytics', 'meter_anomalies.sql'), (sql) => sql.replace("ref('demand_price_elasticity')", "ref('no_such_model')"));
+    await editFile(path.join(dir, 'analytics', 'meter_anomalies.sql'), (sql) =>
+      sql.replace("ref('demand_price_elasticity')", "ref('no_such_model')"),
+    );
     await expect(loadProject(dir)).rejects.toThrow("analytics/meter_anomalies.sql: ref('no_such_model') names no model in the project");
   });
 
   it('refuses a source that no sources YAML declares, naming the model file', async () => {
     const dir = await copyOfModels('unknown-source');
-    await editFile(path.join(dir, 'staging', 'stg_tariff_unit_rates.sql'), (sql) => sql.replace("source('raw', 'tariff_unit_rates')", "source('raw', 'tariffs')"));
-    await expect(loadProject(dir)).rejects.toThrow("staging/stg_tariff_unit_rates.sql: source('raw', 'tariffs') is not declared in any sources YAML");
+    await editFile(path.join(dir, 'staging', 'stg_tariff_unit_rates.sql'), (sql) =>
+      sql.replace("source('raw', 'tariff_unit_rates')", "source('raw', 'tariffs')"),
+    );
+    await expect(loadProject(dir)).rejects.toThrow(
+      "staging/stg_tariff_unit_rates.sql: source('raw', 'tariffs') is not declared in any sources YAML",
+    );
   });
 
   it('refuses a cycle, naming the files in it', async () => {
     const dir = await copyOfModels('cycle');
     await editFile(path.join(dir, 'staging', 'stg_tariff_unit_rates.sql'), (sql) =>
-      sql.replace("select * from {{ source('raw', 'tariff_unit_rates') }}", "select * from {{ source('raw', 'tariff_unit_rates') }}, {{ ref('demand_price_elasticity') }}"),
+      sql.replace(
+        "select * from {{ source('raw', 'tariff_unit_rates') }}",
+        "select * from {{ source('raw', 'tariff_unit_rates') }}, {{ ref('demand_price_elasticity') }}",
+      ),
     );
     const error = await loadProject(dir).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ProjectError);
-    expect((error as Error).message).toMatch(/cycle in model refs: .*master\/demand_price_elasticity\.sql.*staging\/stg_tariff_unit_rates\.sql/);
+    expect((error as Error).message).toMatch(
+      /cycle in model refs: .*master\/demand_price_elasticity\.sql.*staging\/stg_tariff_unit_rates\.sql/,
+    );
   });
 
   it('refuses a project folder without dbt_project.yml', async () => {

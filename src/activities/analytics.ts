@@ -41,7 +41,10 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
               return quotedIdentifier(ref);
             },
             source: (sourceName, table) => {
-              throw new ProjectError(`${model.file}: analytics models read the snapshot only, not source('${sourceName}', '${table}')`, model.file);
+              throw new ProjectError(
+                `${model.file}: analytics models read the snapshot only, not source('${sourceName}', '${table}')`,
+                model.file,
+              );
             },
           },
           vars,
@@ -62,7 +65,9 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
                 }
                 await connection.run(`create view ${quotedIdentifier(table.name)} as select * from read_parquet(${pathList(localFiles)})`);
               }
-              const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`);
+              const copied = await connection.runAndReadAll(
+                `copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`,
+              );
               return Number(copied.getRows()[0]?.[0] ?? 0);
             }),
           );
@@ -102,7 +107,9 @@ export function createAnalyticsLoadActivities({ warehouse, storage, logger }: An
             for (const [index, result] of results.entries()) {
               const target = relation(MODEL_SCHEMA, result.model);
               await connection.run(`drop view if exists ${target}`);
-              await connection.run(`create or replace table ${target} as select * from read_parquet(${pathList([localFiles[index] as string])})`);
+              await connection.run(
+                `create or replace table ${target} as select * from read_parquet(${pathList([localFiles[index] as string])})`,
+              );
               const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
               loaded.push({ model: result.model, rows: Number(count.getRowObjectsJS()[0]?.n ?? 0) });
             }

@@ -95,7 +95,13 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
           }),
         );
         logger.info({ model: model.name, rows }, 'built model');
-        return { model: model.name, relation: `${MODEL_SCHEMA}.${model.name}`, materialized: model.materialized, rows, durationMs: Date.now() - started };
+        return {
+          model: model.name,
+          relation: `${MODEL_SCHEMA}.${model.name}`,
+          materialized: model.materialized,
+          rows,
+          durationMs: Date.now() - started,
+        };
       });
     },
   };

@@ -25,7 +25,11 @@ async function checkContract(connection: DuckDBConnection, source: SourceTable, 
     const reader = await connection.runAndReadAll(`describe select * from read_parquet(${quotedString(localPath)})`);
     described = Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
   } catch (err) {
-    throw new SourceDataError(`source ${source.name}: ${file.uri} is not a readable Parquet file: ${duckdbMessage(err)}`, source.name, file.uri);
+    throw new SourceDataError(
+      `source ${source.name}: ${file.uri} is not a readable Parquet file: ${duckdbMessage(err)}`,
+      source.name,
+      file.uri,
+    );
   }
   for (const column of source.columns) {
     const actual = described[column.name];
@@ -82,10 +86,13 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             );
             await connection.run(`delete from ${SOURCE_FILES_TABLE} where source = $source`, { source: source.name });
             for (const identity of identities) {
-              await connection.run(
-                `insert into ${SOURCE_FILES_TABLE} values ($source, $uri, $size, $etag, $rows, now()::timestamp)`,
-                { source: source.name, uri: identity.uri, size: identity.size, etag: identity.etag, rows: identity.rows },
-              );
+              await connection.run(`insert into ${SOURCE_FILES_TABLE} values ($source, $uri, $size, $etag, $rows, now()::timestamp)`, {
+                source: source.name,
+                uri: identity.uri,
+                size: identity.size,
+                etag: identity.etag,
+                rows: identity.rows,
+              });
             }
             return identities;
           }),

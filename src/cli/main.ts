@@ -53,7 +53,13 @@ export function buildProgram(): Command {
     .option('--to <date>', 'day after the last, YYYY-MM-DD', '2024-01-01')
     .option('--seed <n>', 'seed: the same seed gives the same data', wholeNumber, 42)
     .action(async (options: { out: string; meters: number; from: string; to: string; seed: number }) => {
-      const result = await generateSampleData({ outDir: options.out, meters: options.meters, from: options.from, to: options.to, seed: options.seed });
+      const result = await generateSampleData({
+        outDir: options.out,
+        meters: options.meters,
+        from: options.from,
+        to: options.to,
+        seed: options.seed,
+      });
       process.stdout.write(
         `wrote ${result.readings.toLocaleString('en-GB')} readings of ${result.meters} meters in ${result.files.length} files ` +
           `in ${result.seconds.toFixed(1)}s (${Math.round(result.readings / result.seconds).toLocaleString('en-GB')} readings/s) to ${result.outDir}\n`,
@@ -73,7 +79,13 @@ export function buildProgram(): Command {
       .description('one full run: seed, models, snapshot, analytics (embedded Temporal unless TEMPORAL_ADDRESS is set)')
       .requiredOption('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source'),
   ).action(async (options: { sources: string; db: string; out: string; project: string; analyticsConcurrency: number }) => {
-    const { ok } = await runCommand({ sources: options.sources, db: options.db, out: options.out, projectDir: options.project, analyticsConcurrency: options.analyticsConcurrency });
+    const { ok } = await runCommand({
+      sources: options.sources,
+      db: options.db,
+      out: options.out,
+      projectDir: options.project,
+      analyticsConcurrency: options.analyticsConcurrency,
+    });
     process.exitCode = ok ? 0 : 1;
   });
 
@@ -85,8 +97,16 @@ export function buildProgram(): Command {
   ).action(async (options: { db: string; out: string; project: string; analyticsConcurrency: number; meters: number }) => {
     const sources = path.join(stateDir(), 'sample', `meters-${options.meters}`);
     const generated = await generateSampleData({ outDir: sources, meters: options.meters });
-    process.stdout.write(`sample data: ${generated.readings.toLocaleString('en-GB')} readings of ${generated.meters} meters in ${sources}\n`);
-    const { ok } = await runCommand({ sources, db: options.db, out: options.out, projectDir: options.project, analyticsConcurrency: options.analyticsConcurrency });
+    process.stdout.write(
+      `sample data: ${generated.readings.toLocaleString('en-GB')} readings of ${generated.meters} meters in ${sources}\n`,
+    );
+    const { ok } = await runCommand({
+      sources,
+      db: options.db,
+      out: options.out,
+      projectDir: options.project,
+      analyticsConcurrency: options.analyticsConcurrency,
+    });
     process.exitCode = ok ? 0 : 1;
   });
 
@@ -98,7 +118,8 @@ export function buildProgram(): Command {
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
     .action(async (options: { role: string; db: string; project: string; analyticsConcurrency: number }) => {
-      if (!['writer', 'analytics', 'all'].includes(options.role)) throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
+      if (!['writer', 'analytics', 'all'].includes(options.role))
+        throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
       const address = temporalAddress();
       if (!address) throw new Error('meterflow worker needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
       const connection = await NativeConnection.connect({ address });
@@ -111,7 +132,9 @@ export function buildProgram(): Command {
           projectDir: options.project,
           analyticsConcurrency: options.analyticsConcurrency,
         });
-        process.stderr.write(`meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${path.resolve(options.db)}`}\n`);
+        process.stderr.write(
+          `meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${path.resolve(options.db)}`}\n`,
+        );
         await runWorkersUntilSignal(workers, 'meterflow worker');
       } finally {
         await connection.close();
@@ -130,7 +153,13 @@ export function buildProgram(): Command {
       const server = await startDevServer({ port: options.port, uiPort: options.uiPort, dbFilename });
       try {
         const connection = await NativeConnection.connect({ address: server.address });
-        const workers = await createWorkers({ connection, namespace: server.namespace, role: 'all', warehousePath: path.resolve(options.db), projectDir: options.project });
+        const workers = await createWorkers({
+          connection,
+          namespace: server.namespace,
+          role: 'all',
+          warehousePath: path.resolve(options.db),
+          projectDir: options.project,
+        });
         process.stdout.write(
           `Temporal dev server at ${server.address} (history in ${dbFilename})\nWeb UI: ${server.uiUrl}\n` +
             `workers running; start a run with: TEMPORAL_ADDRESS=${server.address} npx meterflow run --sources <dir>\nCtrl-C stops\n`,

@@ -53,7 +53,9 @@ export async function runCommand(options: RunCommandOptions): Promise<{ ok: bool
     const client = server ? server.environment.client : await connectClient({ address: address as string, namespace: temporalNamespace() });
     const handle = await startPipeline(client, input);
     const uiBase = server ? server.uiUrl : process.env.TEMPORAL_UI_URL;
-    write(`run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`);
+    write(
+      `run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`,
+    );
     const printer = plainProgressPrinter(write);
     try {
       const result = await waitForPipeline(handle, { onProgress: printer });

@@ -28,7 +28,10 @@ export async function connectClient(options: ConnectOptions = {}): Promise<Clien
 
 /** A readable, sortable workflow id: pipeline-2023-10-01T02-00-00Z-ab12. */
 export function newPipelineId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
   return `pipeline-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
@@ -39,7 +42,11 @@ export interface StartOptions {
 }
 
 /** Start a pipeline run; returns at once with its handle. */
-export async function startPipeline(client: Client, input: PipelineInput, options: StartOptions = {}): Promise<WorkflowHandle<typeof pipeline>> {
+export async function startPipeline(
+  client: Client,
+  input: PipelineInput,
+  options: StartOptions = {},
+): Promise<WorkflowHandle<typeof pipeline>> {
   return client.workflow.start<typeof pipeline>(PIPELINE_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
     workflowId: options.workflowId ?? newPipelineId(),

@@ -39,9 +39,9 @@ const GSP_GROUPS = ['_A', '_B', '_C', '_D', '_E', '_F', '_G', '_H', '_J', '_K', 
 /** Price elasticity built into variable-tariff consumption; price_response_variable_tariff should find it. */
 export const TRUE_PRICE_ELASTICITY = -0.25;
 /** How much earlier than the reporting window configurations, estimates and tariffs start. */
-const HISTORY = "interval 400 day";
+const HISTORY = 'interval 400 day';
 /** Readings of the previous quarter that the next quarter's file repeats (the overlap quirk). */
-const QUARTER_OVERLAP = "interval 60 minute";
+const QUARTER_OVERLAP = 'interval 60 minute';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -108,7 +108,9 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
     const dir = path.join(outDir, source);
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, fileName);
-    const result = await connection.runAndReadAll(`copy (${query}) to ${quotedString(file)} (format parquet, compression zstd, row_group_size 122880)`);
+    const result = await connection.runAndReadAll(
+      `copy (${query}) to ${quotedString(file)} (format parquet, compression zstd, row_group_size 122880)`,
+    );
     files.push(file);
     return Number(result.getRows()[0]?.[0] ?? 0);
   };

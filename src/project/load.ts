@@ -80,8 +80,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const modelPaths = (project['model-paths'] as string[] | undefined) ?? ['models'];
   const defaultMaterialized =
     ((project.models as Record<string, Record<string, unknown>> | undefined)?.[projectName]?.['+materialized'] as
-      | Materialization
-      | undefined) ?? 'view';
+      Materialization | undefined) ?? 'view';
 
   const sources: SourceTable[] = [];
   const properties = new Map<string, PropertyModel>();
@@ -143,7 +142,8 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       },
       source: (sourceName, table) => {
         const source = sourceKeys.get(`${sourceName}.${table}`);
-        if (!source) throw new ProjectError(`${relative}: source('${sourceName}', '${table}') is not declared in any sources YAML`, relative);
+        if (!source)
+          throw new ProjectError(`${relative}: source('${sourceName}', '${table}') is not declared in any sources YAML`, relative);
         used.add(source.name);
         return table;
       },

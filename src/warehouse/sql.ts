@@ -22,7 +22,12 @@ export function errorMessage(err: unknown): string {
 /** The first lines of a DuckDB error, without the stack DuckDB sometimes appends. */
 export function duckdbMessage(err: unknown): string {
   const message = errorMessage(err);
-  return message.split('\n').filter((line) => line.trim().length > 0).slice(0, 3).join(' ').trim();
+  return message
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .slice(0, 3)
+    .join(' ')
+    .trim();
 }
 
 /**

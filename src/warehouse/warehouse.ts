@@ -95,10 +95,7 @@ export class Warehouse {
 }
 
 /** An in-memory DuckDB for read-only work (analytics over a snapshot): never the warehouse file. */
-export async function withScratchDuckdb<T>(
-  settings: DuckdbSettings,
-  work: (connection: DuckDBConnection) => Promise<T>,
-): Promise<T> {
+export async function withScratchDuckdb<T>(settings: DuckdbSettings, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', duckdbOptions(settings));
   const connection = await instance.connect();
   try {

@@ -34,7 +34,12 @@ const BUILD: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '
 /** Publishing writes the master tables once more, as Parquet. */
 const SNAPSHOT: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '2h', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 /** An analytics model is an aggregation over the snapshot: any analytics worker, on any machine. */
-const ANALYTICS: ActivityOptions = { taskQueue: ANALYTICS_QUEUE, startToCloseTimeout: '2h', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
+const ANALYTICS: ActivityOptions = {
+  taskQueue: ANALYTICS_QUEUE,
+  startToCloseTimeout: '2h',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: RETRY,
+};
 /** Loading the analytics results copies small tables. */
 const LOAD: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '30m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 
@@ -90,7 +95,9 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
   }
 
-  const plan = await writer.planRun.executeWithOptions({ ...PLAN, ...onWriter, summary: 'plan: load the models project' }, [{ ...(input.vars ? { vars: input.vars } : {}) }]);
+  const plan = await writer.planRun.executeWithOptions({ ...PLAN, ...onWriter, summary: 'plan: load the models project' }, [
+    { ...(input.vars ? { vars: input.vars } : {}) },
+  ]);
   const buildable: ModelNodeLike[] = plan.models.filter((model) => model.layer !== 'analytics');
   const analyticsModels = plan.models.filter((model) => model.layer === 'analytics');
   const masterTables = plan.models.filter((model) => model.layer === 'master').map((model) => model.name);
@@ -99,9 +106,17 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   for (const model of buildable) {
     addNode('model', model.name, [...model.sources.map((s) => `seed:${s}`), ...model.refs.map((r) => `model:${r}`)]);
   }
-  const snapshotId = addNode('snapshot', 'master', masterTables.map((t) => `model:${t}`));
+  const snapshotId = addNode(
+    'snapshot',
+    'master',
+    masterTables.map((t) => `model:${t}`),
+  );
   for (const model of analyticsModels) addNode('analytics', model.name, [snapshotId]);
-  const loadId = addNode('load', 'analytics', analyticsModels.map((m) => `analytics:${m.name}`));
+  const loadId = addNode(
+    'load',
+    'analytics',
+    analyticsModels.map((m) => `analytics:${m.name}`),
+  );
   publish();
 
   try {
@@ -114,7 +129,9 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       const id = `seed:${source.name}`;
       finished.set(
         id,
-        runNode(id, () => writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [{ source, uri }])),
+        runNode(id, () =>
+          writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [{ source, uri }]),
+        ),
       );
     }
     for (const model of buildable) {
@@ -136,9 +153,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // every promise so that a failure leaves no unhandled rejection behind.
     await Promise.all([...finished.values()]);
     const manifest = await runNode(snapshotId, async () => {
-      const published = await writer.publishSnapshot.executeWithOptions({ ...SNAPSHOT, ...onWriter, summary: `publish snapshot of ${masterTables.join(', ')}` }, [
-        { tables: masterTables, snapshotUri },
-      ]);
+      const published = await writer.publishSnapshot.executeWithOptions(
+        { ...SNAPSHOT, ...onWriter, summary: `publish snapshot of ${masterTables.join(', ')}` },
+        [{ tables: masterTables, snapshotUri }],
+      );
       return { ...published, rows: published.tables.reduce((sum, table) => sum + table.rows, 0) };
     });
 
@@ -157,9 +175,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       ),
     );
     const loaded = await runNode(loadId, async () => {
-      const result = await writer.loadAnalyticsResults.executeWithOptions({ ...LOAD, ...onWriter, summary: 'load analytics results into the warehouse' }, [
-        { results: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })) },
-      ]);
+      const result = await writer.loadAnalyticsResults.executeWithOptions(
+        { ...LOAD, ...onWriter, summary: 'load analytics results into the warehouse' },
+        [{ results: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })) }],
+      );
       return { ...result, rows: result.tables.reduce((sum, table) => sum + table.rows, 0) };
     });
 

@@ -15,7 +15,8 @@ export function describeProgress(nodes: readonly NodeProgress[]): string {
     .map(([state, count]) => `${count} ${state}`)
     .join(', ');
   const rows = nodes.map((node) => {
-    const seconds = node.startedAt !== undefined && node.finishedAt !== undefined ? ((node.finishedAt - node.startedAt) / 1000).toFixed(1) : '';
+    const seconds =
+      node.startedAt !== undefined && node.finishedAt !== undefined ? ((node.finishedAt - node.startedAt) / 1000).toFixed(1) : '';
     const rowCount = node.rows === undefined || node.rows === null ? '' : String(node.rows);
     return `| ${ICONS[node.state]} ${node.state} | ${node.kind} | ${node.name} | ${seconds} | ${rowCount} |`;
   });

@@ -30,7 +30,8 @@ export async function openWarehouseFixture(label: string, projectDir = defaultPr
     project,
     writer: createWriterActivities({ warehouse, project, storage, logger }),
     analytics: createAnalyticsWorkerActivities({ project, storage, logger, duckdb: {} }),
-    query: (sql) => warehouse.withConnection(async (connection) => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]),
+    query: (sql) =>
+      warehouse.withConnection(async (connection) => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]),
     close: () => warehouse.close(),
   };
 }

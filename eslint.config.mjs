@@ -1,0 +1,39 @@
+// Lint: typed rules for promises and imports; workflow code may not touch Node, DuckDB or the AWS SDK.
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**', '.meterflow/**', 'bin/**', '*.config.js', '*.config.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'net', 'http', 'https'],
+              message: 'workflow code must be deterministic: no Node built-ins',
+            },
+            { group: ['@duckdb/*', '@aws-sdk/*'], message: 'workflow code does no I/O: use an activity' },
+            {
+              group: ['../activities', '../activities/*', '../warehouse/*', '../storage/*'],
+              allowTypeImports: true,
+              message: 'import activity types only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

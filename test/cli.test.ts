@@ -1,0 +1,121 @@
+// The meterflow command as a user runs it: separate processes, the embedded Temporal server, exit codes.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../src/config';
+import { generateSampleData } from '../src/generator/generate';
+import { Warehouse } from '../src/warehouse/warehouse';
+import { queryFile, tempDir } from './support/files';
+import { testServerAddress } from './support/temporal';
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function meterflow(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 150_000): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const lines = (text: string) => text.split('\n').filter((line) => line.trim().length > 0);
+
+describe('the meterflow command', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('cli');
+  });
+
+  it('generates the eight sources and reports its speed', async () => {
+    const out = path.join(dir, 'generated');
+    const { code, stdout } = await meterflow([
+      'generate',
+      '--out',
+      out,
+      '--meters',
+      '5',
+      '--from',
+      '2023-01-01',
+      '--to',
+      '2023-01-08',
+      '--seed',
+      '3',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^wrote [\d,]+ readings of 5 meters in 8 files in [\d.]+s \([\d,]+ readings\/s\) to /);
+  });
+
+  it('runs the whole pipeline on an embedded Temporal server, with progress lines and warehouse last', async () => {
+    const sources = path.join(dir, 'sources');
+    await generateSampleData({ outDir: sources, meters: 10, from: '2023-02-01', to: '2023-02-15', seed: 11 });
+    const db = path.join(dir, 'cli.duckdb');
+    const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')]);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const output = lines(stdout);
+    expect(output).toContain('started   seed tariff_unit_rates');
+    expect(output.some((line) => /^finished  model demand_price_elasticity in [\d.]+s, \d+ rows$/.test(line))).toBe(true);
+    expect(output.some((line) => /^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/.test(line))).toBe(true);
+    expect(output.some((line) => /^web ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/pipeline-/.test(line))).toBe(true);
+    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    const [row] = await queryFile(db, 'select count(*)::integer as n from main.demand_price_elasticity');
+    expect(row?.n).toBeGreaterThan(5_000);
+  });
+
+  it('exits non-zero naming the failing node and reason when a source is missing', async () => {
+    const db = path.join(dir, 'missing.duckdb');
+    const { code, stdout } = await meterflow([
+      'run',
+      '--sources',
+      path.join(dir, 'no-such-folder'),
+      '--db',
+      db,
+      '--out',
+      path.join(dir, 'out2'),
+    ]);
+    expect(code).toBe(1);
+    const output = lines(stdout);
+    expect(output.find((line) => line.startsWith('error: '))).toMatch(
+      /failed at seed:\w+: source \w+: no Parquet files at .*no-such-folder/,
+    );
+    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+  });
+
+  it('refuses to start a second writer on a warehouse another process holds', async () => {
+    const db = path.join(dir, 'held.duckdb');
+    const holder = await Warehouse.open(db);
+    try {
+      const { code, stderr } = await meterflow(
+        ['worker', '--role', 'writer', '--db', db],
+        { TEMPORAL_ADDRESS: testServerAddress() },
+        60_000,
+      );
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        `meterflow: warehouse ${db} is already open by another process (pid ${process.pid}): only one writer worker may own a warehouse file`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('explains that a worker needs TEMPORAL_ADDRESS', async () => {
+    const { code, stderr } = await meterflow(['worker', '--role', 'analytics']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('meterflow worker needs TEMPORAL_ADDRESS');
+  });
+});
