@@ -129,6 +129,20 @@ describe('the pipeline workflow', () => {
       await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('../src/workflows') }, history)).resolves.toBeUndefined();
     });
 
+    it('runs again on the same warehouse, replacing every table with equal contents', async () => {
+      const checksums = () =>
+        Promise.all(
+          ['main.demand_price_elasticity', 'main.meter_anomalies', 'raw.tariff_unit_rates'].map((t) =>
+            queryFile(warehousePath(), tableChecksumSql(t)),
+          ),
+        );
+      const before = await checksums();
+      const again = await runPipeline({ warehousePath: warehousePath(), projectDir: path.join(PACKAGE_ROOT, 'models'), label: 'again' });
+      expect(again.error).toBeUndefined();
+      expect(again.result?.warehousePath).toBe(warehousePath());
+      expect(await checksums()).toEqual(before);
+    });
+
     it('fails fast with the model and file named on bad SQL, leaving the published tables as they were', async () => {
       const before = await queryFile(warehousePath(), `${tableChecksumSql('main.demand_price_elasticity')}`);
       const broken = await copyOfModels('bad-sql');

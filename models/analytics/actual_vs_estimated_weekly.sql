@@ -1,5 +1,7 @@
 -- Mean actual and mean estimated half-hourly consumption, and mean deviation, per week.
 {{ config(materialized='table') }}
+-- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
+-- from run to run, and a re-run on the same data must give the same table.
 
 with master as (
     select * from {{ ref('demand_price_elasticity') }}
@@ -10,9 +12,9 @@ final as (
         date_trunc('week', settlement_timestamp_utc) as period_start,
         count(*) as half_hours,
         count(distinct meter_point_id) as meters,
-        avg(smart_meter_consumption) as mean_actual_consumption,
-        avg(estimated_half_hour_consumption) as mean_estimated_consumption,
-        avg(demand_price_elasticity) as mean_deviation
+        round(avg(smart_meter_consumption), 9) as mean_actual_consumption,
+        round(avg(estimated_half_hour_consumption), 9) as mean_estimated_consumption,
+        round(avg(demand_price_elasticity), 9) as mean_deviation
     from master
     group by 1
 )

@@ -1,6 +1,8 @@
 -- Mean actual against mean estimated consumption per settlement period of the day (1-48),
 -- weekdays and weekends apart.
 {{ config(materialized='table') }}
+-- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
+-- from run to run, and a re-run on the same data must give the same table.
 
 with master as (
     select * from {{ ref('demand_price_elasticity') }}
@@ -20,8 +22,8 @@ final as (
         settlement_period,
         day_type,
         count(*) as half_hours,
-        avg(smart_meter_consumption) as mean_actual_consumption,
-        avg(estimated_half_hour_consumption) as mean_estimated_consumption
+        round(avg(smart_meter_consumption), 9) as mean_actual_consumption,
+        round(avg(estimated_half_hour_consumption), 9) as mean_estimated_consumption
     from periods
     group by settlement_period, day_type
 )

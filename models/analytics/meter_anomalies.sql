@@ -3,6 +3,8 @@
 -- (default 0.5: the actual is on average 50% off the estimate) and anomaly_missing_share_threshold
 -- (default 0.05: more than 5% of the meter's half hours, from its first to its last reading, missing).
 {{ config(materialized='table') }}
+-- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
+-- from run to run, and a re-run on the same data must give the same table.
 
 with master as (
     select * from {{ ref('demand_price_elasticity') }}
@@ -16,7 +18,7 @@ per_meter as (
         count(*) as half_hours,
         min(settlement_timestamp_utc) as first_reading,
         max(settlement_timestamp_utc) as last_reading,
-        avg(abs(demand_price_elasticity)) as mean_abs_deviation
+        round(avg(abs(demand_price_elasticity)), 9) as mean_abs_deviation
     from master
     group by meter_point_id
 ),

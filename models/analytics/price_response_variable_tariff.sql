@@ -4,6 +4,8 @@
 -- on raw consumption would mistake the daily profile for a response to price. Points need a
 -- positive reading and a positive rate (a logarithm needs both).
 {{ config(materialized='table') }}
+-- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
+-- from run to run, and a re-run on the same data must give the same table.
 
 with master as (
     select * from {{ ref('demand_price_elasticity') }}
@@ -24,9 +26,9 @@ fitted as (
     select
         profile_class_id,
         count(*) as points,
-        regr_slope(log_consumption, log_unit_rate) as price_elasticity,
-        regr_intercept(log_consumption, log_unit_rate) as intercept,
-        regr_r2(log_consumption, log_unit_rate) as r_squared
+        round(regr_slope(log_consumption, log_unit_rate), 9) as price_elasticity,
+        round(regr_intercept(log_consumption, log_unit_rate), 9) as intercept,
+        round(regr_r2(log_consumption, log_unit_rate), 9) as r_squared
     from points
     group by profile_class_id
 ),

@@ -10,7 +10,7 @@ import { joinUri, type StorageResolver } from '../storage';
 import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import { withScratchDuckdb, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import { findModel, MODEL_SCHEMA, renderModelSql } from './models';
+import { existingKind, findModel, MODEL_SCHEMA, renderModelSql } from './models';
 import { loadManifest } from './snapshot';
 import type { AnalyticsModelResult, LoadAnalyticsResultsInput, LoadAnalyticsResultsResult, RunAnalyticsModelInput } from './types';
 
@@ -106,7 +106,7 @@ export function createAnalyticsLoadActivities({ warehouse, storage, logger }: An
             const loaded = [];
             for (const [index, result] of results.entries()) {
               const target = relation(MODEL_SCHEMA, result.model);
-              await connection.run(`drop view if exists ${target}`);
+              if ((await existingKind(connection, result.model)) === 'view') await connection.run(`drop view ${target}`);
               await connection.run(
                 `create or replace table ${target} as select * from read_parquet(${pathList([localFiles[index] as string])})`,
               );
@@ -117,7 +117,7 @@ export function createAnalyticsLoadActivities({ warehouse, storage, logger }: An
           }),
         );
         logger.info({ tables: tables.length }, 'loaded analytics results');
-        return { tables, durationMs: Date.now() - started };
+        return { tables, warehousePath: warehouse.path, durationMs: Date.now() - started };
       });
     },
   };

@@ -53,7 +53,8 @@ export function renderModelSql(
   }).sql;
 }
 
-async function existingKind(connection: DuckDBConnection, name: string): Promise<'table' | 'view' | undefined> {
+/** Whether a relation in the model schema is a table, a view, or absent. */
+export async function existingKind(connection: DuckDBConnection, name: string): Promise<'table' | 'view' | undefined> {
   const reader = await connection.runAndReadAll(
     `select table_type from information_schema.tables where table_schema = $schema and table_name = $name`,
     { schema: MODEL_SCHEMA, name },

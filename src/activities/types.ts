@@ -82,6 +82,8 @@ export interface LoadAnalyticsResultsInput {
 
 export interface LoadAnalyticsResultsResult {
   readonly tables: readonly { readonly model: string; readonly rows: number }[];
+  /** The warehouse file on the writer's machine. */
+  readonly warehousePath: string;
   readonly durationMs: number;
 }
 

@@ -179,7 +179,15 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   // for long-running workers (METERFLOW_TEMPORAL_LOG_LEVEL overrides)
   const command = argv[2];
   const level = process.env.METERFLOW_TEMPORAL_LOG_LEVEL ?? (command === 'worker' || command === 'dev' ? 'WARN' : 'ERROR');
-  Runtime.install({ logger: new DefaultLogger(level as 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger(level as 'WARN', (entry) => {
+      // a worker polls either workflows or activities by design; these notices are not problems
+      if (/^No (workflows|activities) registered/.test(entry.message)) return;
+      process.stderr.write(
+        `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}` : ''}\n`,
+      );
+    }),
+  });
   await buildProgram().parseAsync(argv);
 }
 

@@ -65,12 +65,13 @@ export async function runCommand(options: RunCommandOptions): Promise<{ ok: bool
       write('');
       if (uiBase) write(`web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
       write(`snapshot: ${result.snapshotUri}`);
-      write(`warehouse: ${path.resolve(options.db)}`);
+      write(`warehouse: ${result.warehousePath}`);
       return { ok: true, result };
     } catch (err) {
       const { node, reason } = describeFailure(err);
       write(`error: run ${handle.workflowId} failed${node ? ` at ${node}` : ''}: ${reason}`);
-      write(`warehouse: ${path.resolve(options.db)}`);
+      // with remote workers the warehouse is the writer's, which a failed run may not have reached
+      write(`warehouse: ${server ? path.resolve(options.db) : '(on the writer worker)'}`);
       return { ok: false };
     }
   } finally {

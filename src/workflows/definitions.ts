@@ -43,6 +43,8 @@ export interface PipelineInput {
 
 export interface PipelineResult {
   readonly workflowId: string;
+  /** The warehouse file the run built, on the writer's machine. */
+  readonly warehousePath: string;
   readonly snapshotUri: string;
   readonly nodes: readonly NodeProgress[];
   readonly tables: readonly { readonly table: string; readonly rows: number | null }[];

@@ -187,7 +187,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       ...buildable.map((m) => ({ table: `main.${m.name}`, rows: nodes.get(`model:${m.name}`)?.rows ?? null })),
       ...loaded.tables.map((t) => ({ table: `main.${t.model}`, rows: t.rows })),
     ];
-    return { workflowId, snapshotUri: manifest.snapshotUri, nodes: [...nodes.values()], tables };
+    return { workflowId, warehousePath: loaded.warehousePath, snapshotUri: manifest.snapshotUri, nodes: [...nodes.values()], tables };
   } finally {
     for (const node of nodes.values()) if (node.state === 'pending') node.state = 'skipped';
     done = true;
