@@ -4,7 +4,9 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../src/config';
 import { generateSampleData } from '../src/generator/generate';
 import { Warehouse } from '../src/warehouse/warehouse';
+import { createStorageResolver } from '../src/storage';
 import { queryFile, tempDir } from './support/files';
+import { createBucket } from './support/s3-server';
 import { testServerAddress } from './support/temporal';
 
 interface Finished {
@@ -74,6 +76,32 @@ describe('the meterflow command', () => {
     expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
     const [row] = await queryFile(db, 'select count(*)::integer as n from main.demand_price_elasticity');
     expect(row?.n).toBeGreaterThan(5_000);
+  });
+
+  it('generates into S3 and runs from S3 to S3, as a user with an S3-compatible server would', async () => {
+    await createBucket(process.env.METERFLOW_TEST_S3_ENDPOINT as string, 'cli-bucket');
+    const generated = await meterflow([
+      'generate',
+      '--out',
+      's3://cli-bucket/sources',
+      '--meters',
+      '6',
+      '--from',
+      '2023-05-01',
+      '--to',
+      '2023-05-08',
+    ]);
+    expect(generated.code).toBe(0);
+    expect(generated.stdout).toContain('to s3://cli-bucket/sources');
+    const db = path.join(dir, 's3.duckdb');
+    const { code, stdout } = await meterflow(['run', '--sources', 's3://cli-bucket/sources', '--out', 's3://cli-bucket/runs', '--db', db]);
+    expect(code).toBe(0);
+    const output = lines(stdout);
+    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(output.find((line) => line.startsWith('snapshot: '))).toMatch(/^snapshot: s3:\/\/cli-bucket\/runs\/snapshots\/pipeline-/);
+    const listed = await createStorageResolver().forUri('s3://cli-bucket/runs').list('s3://cli-bucket/runs');
+    expect(listed.filter((o) => o.name.endsWith('manifest.json'))).toHaveLength(1);
+    expect(listed.filter((o) => /\/analytics\/\w+\.parquet$/.test(o.name))).toHaveLength(8);
   });
 
   it('exits non-zero naming the failing node and reason when a source is missing', async () => {

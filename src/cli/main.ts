@@ -1,7 +1,10 @@
 // The meterflow command line: generate sample data, run the pipeline, run workers, run a dev server.
 import { Command, InvalidArgumentError } from 'commander';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
 import { defaultOutUri, defaultProjectDir, defaultWarehousePath, stateDir, temporalAddress, temporalNamespace } from '../config';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
@@ -53,16 +56,17 @@ export function buildProgram(): Command {
     .option('--to <date>', 'day after the last, YYYY-MM-DD', '2024-01-01')
     .option('--seed <n>', 'seed: the same seed gives the same data', wholeNumber, 42)
     .action(async (options: { out: string; meters: number; from: string; to: string; seed: number }) => {
-      const result = await generateSampleData({
-        outDir: options.out,
-        meters: options.meters,
-        from: options.from,
-        to: options.to,
-        seed: options.seed,
-      });
+      // an s3:// target gets the files generated locally first, then uploaded
+      const toS3 = parseLocation(options.out).kind === 's3';
+      const outDir = toS3 ? await mkdtemp(path.join(os.tmpdir(), 'meterflow-generate-')) : options.out;
+      const result = await generateSampleData({ outDir, meters: options.meters, from: options.from, to: options.to, seed: options.seed });
+      if (toS3) {
+        await uploadDirectory(createStorageResolver(), outDir, options.out);
+        await rm(outDir, { recursive: true, force: true });
+      }
       process.stdout.write(
         `wrote ${result.readings.toLocaleString('en-GB')} readings of ${result.meters} meters in ${result.files.length} files ` +
-          `in ${result.seconds.toFixed(1)}s (${Math.round(result.readings / result.seconds).toLocaleString('en-GB')} readings/s) to ${result.outDir}\n`,
+          `in ${result.seconds.toFixed(1)}s (${Math.round(result.readings / result.seconds).toLocaleString('en-GB')} readings/s) to ${toS3 ? options.out : result.outDir}\n`,
       );
     });
 
