@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // plain CommonJS scripts run by node directly
+    files: ['**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
