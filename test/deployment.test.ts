@@ -21,14 +21,18 @@ describe('the docker-compose deployment', () => {
   let services: Record<string, Service>;
 
   beforeAll(async () => {
-    const compose = YAML.parse(await readFile(path.join(PACKAGE_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const compose = YAML.parse(await readFile(path.join(PACKAGE_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
     services = compose.services;
   });
 
   const meterflowServices = () => Object.entries(services).filter(([, service]) => service.image?.startsWith('meterflow:'));
 
   it('runs Temporal on PostgreSQL, its Web UI, MinIO, one writer and scalable analytics workers', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'minio', 'writer', 'analytics', 'sample-data']));
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'minio', 'writer', 'analytics', 'sample-data']),
+    );
     expect(services.temporal?.environment?.DB).toBe('postgres12');
     // scaling with --scale needs no fixed name and no host port
     expect(services.analytics?.container_name).toBeUndefined();
@@ -42,7 +46,8 @@ describe('the docker-compose deployment', () => {
       const command = program.commands.find((c) => c.name() === subcommand);
       expect({ service: name, command: command?.name() }).toEqual({ service: name, command: subcommand });
       const known = new Set(command?.options.map((option) => option.long));
-      for (const flag of args.filter((arg) => arg.startsWith('--'))) expect({ service: name, flag, known: known.has(flag) }).toEqual({ service: name, flag, known: true });
+      for (const flag of args.filter((arg) => arg.startsWith('--')))
+        expect({ service: name, flag, known: known.has(flag) }).toEqual({ service: name, flag, known: true });
     }
   });
 
@@ -59,7 +64,10 @@ describe('the docker-compose deployment', () => {
     const sources = await readFile(path.join(PACKAGE_ROOT, 'src', 'storage', 's3.ts'), 'utf8');
     for (const [name, service] of meterflowServices()) {
       const environment = service.environment ?? {};
-      expect({ service: name, variables: Object.keys(environment) }).toEqual({ service: name, variables: expect.arrayContaining([...testVariables, 'TEMPORAL_ADDRESS']) });
+      expect({ service: name, variables: Object.keys(environment) }).toEqual({
+        service: name,
+        variables: expect.arrayContaining([...testVariables, 'TEMPORAL_ADDRESS']),
+      });
       expect(environment.AWS_ENDPOINT_URL_S3).toBe('http://minio:9000');
       expect(environment.AWS_ACCESS_KEY_ID).toBe(services.minio?.environment?.MINIO_ROOT_USER);
       expect(environment.AWS_SECRET_ACCESS_KEY).toBe(services.minio?.environment?.MINIO_ROOT_PASSWORD);
