@@ -76,8 +76,9 @@ describe('the pipeline with sources and outputs in S3', () => {
     const outUri = out === 'LOCAL_OUT' ? path.join(dir, `out-${label.replace(/\W+/g, '-')}`) : out;
     const mixed = await run(label.replace(/\W+/g, '-'), sourcesUri, outUri);
     expect(await queryFile(mixed.warehousePath, tableChecksumSql('main.demand_price_elasticity'))).toEqual(expected);
-    expect(mixed.result.snapshotUri.startsWith(outUri)).toBe(true);
-    const snapshot = await storage.forUri(mixed.result.snapshotUri).list(mixed.result.snapshotUri);
+    const snapshotUri = mixed.result.snapshotUri as string;
+    expect(snapshotUri.startsWith(outUri)).toBe(true);
+    const snapshot = await storage.forUri(snapshotUri).list(snapshotUri);
     expect(snapshot.map((o) => o.name)).toContain('manifest.json');
     expect(snapshot.some((o) => o.name.startsWith('demand_price_elasticity/') && o.name.endsWith('.parquet'))).toBe(true);
     const analyticsPrefix = `${outUri}/runs/${mixed.result.workflowId}/analytics`;

@@ -129,7 +129,7 @@ describe('the pipeline workflow', () => {
       await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('../src/workflows') }, history)).resolves.toBeUndefined();
     });
 
-    it('runs again on the same warehouse, replacing every table with equal contents', async () => {
+    it('runs again with the same inputs and changes nothing', async () => {
       const checksums = () =>
         Promise.all(
           ['main.demand_price_elasticity', 'main.meter_anomalies', 'raw.tariff_unit_rates'].map((t) =>
@@ -140,6 +140,7 @@ describe('the pipeline workflow', () => {
       const again = await runPipeline({ warehousePath: warehousePath(), projectDir: path.join(PACKAGE_ROOT, 'models'), label: 'again' });
       expect(again.error).toBeUndefined();
       expect(again.result?.warehousePath).toBe(warehousePath());
+      expect(again.result?.nodes.filter((n) => n.state !== 'unchanged').map((n) => n.id)).toEqual([]);
       expect(await checksums()).toEqual(before);
     });
 

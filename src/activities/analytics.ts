@@ -12,6 +12,7 @@ import { withScratchDuckdb, type DuckdbSettings, type Warehouse } from '../wareh
 import { activityFrame, interruptOnCancel } from './context';
 import { existingKind, findModel, MODEL_SCHEMA, renderModelSql } from './models';
 import { loadManifest } from './snapshot';
+import { recordModelState } from './state';
 import type { AnalyticsModelResult, LoadAnalyticsResultsInput, LoadAnalyticsResultsResult, RunAnalyticsModelInput } from './types';
 
 export interface AnalyticsDependencies {
@@ -110,6 +111,7 @@ export function createAnalyticsLoadActivities({ warehouse, storage, logger }: An
               await connection.run(
                 `create or replace table ${target} as select * from read_parquet(${pathList([localFiles[index] as string])})`,
               );
+              await recordModelState(connection, result.model, result.stateHash);
               const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
               loaded.push({ model: result.model, rows: Number(count.getRowObjectsJS()[0]?.n ?? 0) });
             }

@@ -9,7 +9,10 @@ import type { ModelNode } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import type { BuildModelInput, BuildModelResult, PlanRunInput, ProjectPlan } from './types';
+import { createHash } from 'node:crypto';
+import { selectModels } from '../project/select';
+import { latestSnapshot, readModelStates, recordModelState } from './state';
+import type { BuildModelInput, BuildModelResult, PlannedRun, PlanRunInput } from './types';
 
 /** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
 export const MODEL_SCHEMA = 'main';
@@ -66,13 +69,42 @@ export async function existingKind(connection: DuckDBConnection, name: string): 
 
 export function createModelActivities({ warehouse, project, logger }: ModelDependencies) {
   return {
-    /** The project's sources and models in build order: the DAG the workflow runs. */
-    async planRun(_input: PlanRunInput): Promise<ProjectPlan> {
-      return project.plan;
+    /**
+     * The project's sources and models in build order (the DAG the workflow runs), the selection,
+     * and which models the warehouse holds out of date.
+     */
+    async planRun({ vars = {}, select, exclude }: PlanRunInput): Promise<PlannedRun> {
+      return activityFrame('plan', async () => {
+        const selected = selectModels(project.plan.models, select, exclude);
+        const stateHashes: Record<string, string> = {};
+        for (const model of project.plan.models) {
+          const { usedVars } = renderModel({
+            file: model.file,
+            template: project.templates.get(model.name) ?? '',
+            resolver: warehouseResolver(project),
+            vars: { ...project.plan.vars, ...vars },
+            self: relation(MODEL_SCHEMA, model.name),
+          });
+          stateHashes[model.name] = createHash('sha256')
+            .update(JSON.stringify([project.templates.get(model.name), model.materialized, usedVars]))
+            .digest('hex')
+            .slice(0, 16);
+        }
+        return warehouse.withConnection(async (connection) => {
+          const built = await readModelStates(connection);
+          const stale: string[] = [];
+          for (const model of project.plan.models) {
+            const exists = (await existingKind(connection, model.name)) !== undefined;
+            if (!exists || built.get(model.name) !== stateHashes[model.name]) stale.push(model.name);
+          }
+          const snapshotUri = await latestSnapshot(connection);
+          return { plan: project.plan, selected, stateHashes, stale, warehousePath: warehouse.path, ...(snapshotUri ? { latestSnapshotUri: snapshotUri } : {}) };
+        });
+      });
     },
 
     /** Build one model in the warehouse, replacing its previous version atomically. */
-    async buildModel({ model: name, vars }: BuildModelInput): Promise<BuildModelResult> {
+    async buildModel({ model: name, vars, stateHash }: BuildModelInput): Promise<BuildModelResult> {
       return activityFrame(`model ${name}`, async () => {
         const started = Date.now();
         const model = findModel(project, name);
@@ -90,6 +122,7 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
               if (!isPermanentDuckdbError(err)) throw err;
               throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
             }
+            await recordModelState(connection, model.name, stateHash);
             if (model.materialized === 'view') return null;
             const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
             return Number(count.getRowObjectsJS()[0]?.n ?? 0);

@@ -48,10 +48,39 @@ async function checkContract(connection: DuckDBConnection, source: SourceTable, 
   }
 }
 
+interface Provenance {
+  readonly uri: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly rows: number;
+}
+
+async function readProvenance(connection: DuckDBConnection, source: string): Promise<Map<string, Provenance>> {
+  await connection.run(
+    `create table if not exists ${SOURCE_FILES_TABLE} (source varchar, uri varchar, size bigint, etag varchar, rows bigint, seeded_at timestamp)`,
+  );
+  const reader = await connection.runAndReadAll(`select uri, size, etag, rows from ${SOURCE_FILES_TABLE} where source = $source`, { source });
+  return new Map(
+    reader.getRowObjectsJS().map((row) => [String(row.uri), { uri: String(row.uri), size: Number(row.size), etag: String(row.etag), rows: Number(row.rows) }]),
+  );
+}
+
+async function tableExists(connection: DuckDBConnection, schema: string, name: string): Promise<boolean> {
+  const reader = await connection.runAndReadAll(`select 1 from information_schema.tables where table_schema = $schema and table_name = $name`, {
+    schema,
+    name,
+  });
+  return reader.getRows().length > 0;
+}
+
 export function createSeedActivities({ warehouse, storage, logger }: SeedDependencies) {
   return {
-    /** Replace raw.<source> with the rows of every Parquet file at the source's location. */
-    async seedSource({ source, uri }: SeedSourceInput): Promise<SeedSourceResult> {
+    /**
+     * Bring raw.<source> up to date with the Parquet files at the source's location: new and replaced
+     * files (by size and ETag) load their rows, removed files lose theirs, unchanged files are not
+     * read. A full refresh, a new source or a changed contract reloads everything. One transaction.
+     */
+    async seedSource({ source, uri, fullRefresh = false }: SeedSourceInput): Promise<SeedSourceResult> {
       return activityFrame(`seed ${source.name}`, async () => {
         const started = Date.now();
         const store = storage.forUri(uri);
@@ -59,47 +88,93 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         if (files.length === 0) {
           throw new SourceDataError(`source ${source.name}: no Parquet files at ${uri}`, source.name, uri);
         }
-        const localPaths = await Promise.all(files.map((file) => store.localPath(file)));
         const table = relation(source.schema, source.name);
         const columns = source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
+        const columnList = source.columns.map((column) => `${column.name} ${column.dataType ?? ''}`).join(',');
 
-        const identities = await warehouse.transaction(async (connection) =>
+        const outcome = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
-            for (const [index, file] of files.entries()) await checkContract(connection, source, file, localPaths[index] as string);
-            await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
+            const known = await readProvenance(connection, source.name);
+            const exists = await tableExists(connection, source.schema, source.name);
+            // the contract the table was loaded with travels in its comment: a change reloads everything
+            const contractComment = exists
+              ? String((await connection.runAndReadAll(`select comment from duckdb_tables() where schema_name = $s and table_name = $t`, { s: source.schema, t: source.name })).getRows()[0]?.[0] ?? '')
+              : '';
+            const reload = fullRefresh || !exists || contractComment !== columnList;
+            const toLoad = reload
+              ? files
+              : files.filter((file) => {
+                  const previous = known.get(file.uri);
+                  return !previous || previous.etag !== file.etag || previous.size !== file.size;
+                });
+            const listed = new Set(files.map((file) => file.uri));
+            const removed = reload ? [] : [...known.keys()].filter((known) => !listed.has(known));
+            if (!reload && toLoad.length === 0 && removed.length === 0) {
+              return { changed: false, loaded: [] as StoredObject[], removed, rowsByUri: new Map([...known].map(([k, v]) => [k, v.rows])) };
+            }
+
+            const localPaths = await Promise.all(toLoad.map((file) => store.localPath(file)));
+            for (const [index, file] of toLoad.entries()) await checkContract(connection, source, file, localPaths[index] as string);
             // one select per file, so each row remembers the URI it came from (not a local cache path)
-            const perFile = files.map(
+            const perFile = toLoad.map(
               (file, index) =>
                 `select ${columns}, ${quotedString(file.uri)} as _source_file from read_parquet(${pathList([localPaths[index] as string])})`,
             );
-            await connection.run(`create or replace table ${table} as ${perFile.join('\nunion all\n')}`);
-            const counts = await connection.runAndReadAll(`select _source_file, count(*)::bigint as n from ${table} group by all`);
-            const rowsByUri = new Map(counts.getRowObjectsJS().map((row) => [String(row._source_file), Number(row.n)]));
-            const identities: SourceFileIdentity[] = files.map((file) => ({
-              uri: file.uri,
-              size: file.size,
-              etag: file.etag,
-              rows: rowsByUri.get(file.uri) ?? 0,
-            }));
-            await connection.run(
-              `create table if not exists ${SOURCE_FILES_TABLE} (source varchar, uri varchar, size bigint, etag varchar, rows bigint, seeded_at timestamp)`,
-            );
+            await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
+            if (reload) {
+              await connection.run(`create or replace table ${table} as ${perFile.join('\nunion all\n')}`);
+              await connection.run(`comment on table ${table} is ${quotedString(columnList)}`);
+            } else {
+              const replaced = [...toLoad.map((file) => file.uri), ...removed];
+              if (replaced.length > 0) {
+                await connection.run(`delete from ${table} where _source_file in (${replaced.map(quotedString).join(', ')})`);
+              }
+              if (perFile.length > 0) await connection.run(`insert into ${table} ${perFile.join('\nunion all\n')}`);
+            }
+            const loadedUris = toLoad.map((file) => quotedString(file.uri));
+            const counts =
+              loadedUris.length === 0
+                ? []
+                : (
+                    await connection.runAndReadAll(
+                      `select _source_file, count(*)::bigint as n from ${table} where _source_file in (${loadedUris.join(', ')}) group by all`,
+                    )
+                  ).getRowObjectsJS();
+            const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
+            for (const file of toLoad) rowsByUri.set(file.uri, 0);
+            for (const row of counts) rowsByUri.set(String(row._source_file), Number(row.n));
+
             await connection.run(`delete from ${SOURCE_FILES_TABLE} where source = $source`, { source: source.name });
-            for (const identity of identities) {
+            for (const file of files) {
               await connection.run(`insert into ${SOURCE_FILES_TABLE} values ($source, $uri, $size, $etag, $rows, now()::timestamp)`, {
                 source: source.name,
-                uri: identity.uri,
-                size: identity.size,
-                etag: identity.etag,
-                rows: identity.rows,
+                uri: file.uri,
+                size: file.size,
+                etag: file.etag,
+                rows: rowsByUri.get(file.uri) ?? 0,
               });
             }
-            return identities;
+            return { changed: true, loaded: toLoad, removed, rowsByUri };
           }),
         );
+        const identities: SourceFileIdentity[] = files.map((file) => ({
+          uri: file.uri,
+          size: file.size,
+          etag: file.etag,
+          rows: outcome.rowsByUri.get(file.uri) ?? 0,
+        }));
         const rows = identities.reduce((sum, file) => sum + file.rows, 0);
-        logger.info({ source: source.name, files: files.length, rows }, 'seeded source');
-        return { source: source.name, table: `${source.schema}.${source.name}`, rows, files: identities, durationMs: Date.now() - started };
+        logger.info({ source: source.name, files: files.length, loaded: outcome.loaded.length, removed: outcome.removed.length, rows }, 'seeded source');
+        return {
+          source: source.name,
+          table: `${source.schema}.${source.name}`,
+          rows,
+          files: identities,
+          changed: outcome.changed,
+          loadedFiles: outcome.loaded.map((file) => file.uri),
+          removedFiles: outcome.removed,
+          durationMs: Date.now() - started,
+        };
       });
     },
   };

@@ -10,6 +10,7 @@ import { quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { MODEL_SCHEMA } from './models';
+import { recordSnapshot } from './state';
 import type { PublishSnapshotInput, SnapshotManifest, SnapshotTable } from './types';
 
 export const MANIFEST_NAME = 'manifest.json';
@@ -83,6 +84,7 @@ export function createSnapshotActivities({ warehouse, storage, logger }: Snapsho
           const manifest: SnapshotManifest = { snapshotUri, createdAt: new Date().toISOString(), tables: written };
           const manifestUri = joinUri(snapshotUri, MANIFEST_NAME);
           await storage.forUri(manifestUri).write(manifestUri, JSON.stringify(manifest, null, 2));
+          await warehouse.withConnection((connection) => recordSnapshot(connection, snapshotUri));
           logger.info({ snapshotUri, tables }, 'published snapshot');
           return manifest;
         } finally {

@@ -4,12 +4,32 @@ import type { ProjectPlan, SourceTable } from '../project/types';
 export interface PlanRunInput {
   /** Vars that override dbt_project.yml's for this run. */
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** dbt-style selectors (`demand_price_elasticity+`, `tag:daily`, `staging.*`); none selects all. */
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+}
+
+/** The DAG of a run and what the warehouse already holds, so the workflow can skip what is up to date. */
+export interface PlannedRun {
+  readonly plan: ProjectPlan;
+  /** Selected model names, in build order. */
+  readonly selected: readonly string[];
+  /** A hash of each model's SQL, materialization and the vars it reads. */
+  readonly stateHashes: Readonly<Record<string, string>>;
+  /** Models whose built state differs from their current definition, or that do not exist yet. */
+  readonly stale: readonly string[];
+  /** The snapshot the last run published, if any. */
+  readonly latestSnapshotUri?: string;
+  /** The warehouse file on the writer's machine. */
+  readonly warehousePath: string;
 }
 
 export interface SeedSourceInput {
   readonly source: SourceTable;
   /** The folder or prefix holding the source's Parquet files. */
   readonly uri: string;
+  /** Reload every file, not only new and changed ones. */
+  readonly fullRefresh?: boolean;
 }
 
 export interface SourceFileIdentity {
@@ -24,12 +44,20 @@ export interface SeedSourceResult {
   readonly table: string;
   readonly rows: number;
   readonly files: readonly SourceFileIdentity[];
+  /** Whether the table changed: a file was new, replaced or removed (or everything was reloaded). */
+  readonly changed: boolean;
+  /** URIs of the files whose rows were (re)loaded. */
+  readonly loadedFiles: readonly string[];
+  /** URIs of the files that disappeared, whose rows were removed. */
+  readonly removedFiles: readonly string[];
   readonly durationMs: number;
 }
 
 export interface BuildModelInput {
   readonly model: string;
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** Recorded with the build, so a later run knows the model is up to date. */
+  readonly stateHash?: string;
 }
 
 export interface BuildModelResult {
@@ -77,7 +105,7 @@ export interface AnalyticsModelResult {
 }
 
 export interface LoadAnalyticsResultsInput {
-  readonly results: readonly { readonly model: string; readonly outputUri: string }[];
+  readonly results: readonly { readonly model: string; readonly outputUri: string; readonly stateHash?: string }[];
 }
 
 export interface LoadAnalyticsResultsResult {

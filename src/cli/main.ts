@@ -1,7 +1,8 @@
 // The meterflow command line: generate sample data, run the pipeline, run workers, run a dev server.
 import { Command, InvalidArgumentError } from 'commander';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
@@ -9,7 +10,11 @@ import { defaultOutUri, defaultProjectDir, defaultWarehousePath, stateDir, tempo
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
+import { connectClient, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
+import { METERFLOW_SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { runCommand } from './run';
+import { scheduleCommand } from './schedule';
+import { summaryTable } from './summary';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -40,6 +45,26 @@ async function runWorkersUntilSignal(workers: Awaited<ReturnType<typeof createWo
     workers.shutdown();
   }
   await running;
+}
+
+interface RunOptions {
+  db: string;
+  out: string;
+  project: string;
+  analyticsConcurrency: number;
+  select?: string[];
+  exclude?: string[];
+  fullRefresh?: boolean;
+  logicalDate?: string;
+}
+
+function selection(options: RunOptions) {
+  return {
+    ...(options.select ? { select: options.select } : {}),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+    ...(options.fullRefresh ? { fullRefresh: true } : {}),
+    ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+  };
 }
 
 export function buildProgram(): Command {
@@ -75,15 +100,20 @@ export function buildProgram(): Command {
       .option('--db <file>', 'warehouse DuckDB file', defaultWarehousePath())
       .option('--out <dir>', 'where snapshots and analytics results go (folder or s3:// prefix)', defaultOutUri())
       .option('--project <dir>', 'the models project', defaultProjectDir())
-      .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2);
+      .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2)
+      .option('--select <selector...>', 'models to run, dbt syntax: name, +name, name+, staging.*, tag:daily')
+      .option('--exclude <selector...>', 'models to leave out, same syntax')
+      .option('--full-refresh', 'reload every source file and rebuild every selected model')
+      .option('--logical-date <time>', "the run's logical date (default: now)");
 
   addRunOptions(
     program
       .command('run')
       .description('one full run: seed, models, snapshot, analytics (embedded Temporal unless TEMPORAL_ADDRESS is set)')
       .requiredOption('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source'),
-  ).action(async (options: { sources: string; db: string; out: string; project: string; analyticsConcurrency: number }) => {
+  ).action(async (options: RunOptions & { sources: string }) => {
     const { ok } = await runCommand({
+      ...selection(options),
       sources: options.sources,
       db: options.db,
       out: options.out,
@@ -98,13 +128,19 @@ export function buildProgram(): Command {
       .command('quickstart')
       .description('generate sample data (once) and run the pipeline on it with an embedded Temporal server')
       .option('--meters <n>', 'number of meters in the sample', positiveInteger, 200),
-  ).action(async (options: { db: string; out: string; project: string; analyticsConcurrency: number; meters: number }) => {
+  ).action(async (options: RunOptions & { meters: number }) => {
     const sources = path.join(stateDir(), 'sample', `meters-${options.meters}`);
-    const generated = await generateSampleData({ outDir: sources, meters: options.meters });
-    process.stdout.write(
-      `sample data: ${generated.readings.toLocaleString('en-GB')} readings of ${generated.meters} meters in ${sources}\n`,
-    );
+    // the same sample is generated once; the run is a full refresh, so every step runs every time
+    const marker = path.join(sources, '.complete');
+    if (!existsSync(marker)) {
+      const generated = await generateSampleData({ outDir: sources, meters: options.meters });
+      await writeFile(marker, JSON.stringify({ meters: generated.meters, readings: generated.readings }));
+    }
+    const sample = JSON.parse(await readFile(marker, 'utf8')) as { meters: number; readings: number };
+    process.stdout.write(`sample data: ${sample.readings.toLocaleString('en-GB')} readings of ${sample.meters} meters in ${sources}\n`);
     const { ok } = await runCommand({
+      ...selection(options),
+      fullRefresh: true,
       sources,
       db: options.db,
       out: options.out,
@@ -113,6 +149,33 @@ export function buildProgram(): Command {
     });
     process.exitCode = ok ? 0 : 1;
   });
+
+  program.addCommand(scheduleCommand());
+
+  program
+    .command('status [run]')
+    .description("a run's nodes with state, duration and rows (the latest run when none is named; needs TEMPORAL_ADDRESS)")
+    .action(async (run: string | undefined) => {
+      const address = temporalAddress();
+      if (!address) throw new Error('meterflow status needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
+      const client = await connectClient({ address, namespace: temporalNamespace() });
+      const workflowId = run ?? (await listRecentRuns(client, 1))[0]?.workflowId;
+      if (!workflowId) throw new Error('no pipeline runs on this server yet');
+      const handle = client.workflow.getHandle(workflowId);
+      const [description, progress] = await Promise.all([handle.describe(), getProgress(handle)]);
+      process.stdout.write(`run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n\n${summaryTable(progress.nodes)}\n`);
+    });
+
+  program
+    .command('setup')
+    .description("register meterflow's search attributes on the Temporal cluster at TEMPORAL_ADDRESS (once per namespace)")
+    .action(async () => {
+      const address = temporalAddress();
+      if (!address) throw new Error('meterflow setup needs TEMPORAL_ADDRESS');
+      const client = await connectClient({ address, namespace: temporalNamespace() });
+      await registerSearchAttributes(client);
+      process.stdout.write(`registered ${METERFLOW_SEARCH_ATTRIBUTES.map((a) => a.name).join(', ')} in namespace ${temporalNamespace()}\n`);
+    });
 
   program
     .command('worker')

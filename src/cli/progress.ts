@@ -15,7 +15,7 @@ export function describeNode(node: NodeProgress): string {
     case 'failed':
       return `FAILED    ${label} after ${seconds(node)}: ${node.error ?? 'unknown error'}`;
     default:
-      return `${node.state.padEnd(9)} ${label}`;
+      return `${node.state.padEnd(9)} ${label}${node.note ? ` (${node.note})` : ''}`;
   }
 }
 
@@ -26,7 +26,7 @@ export function plainProgressPrinter(write: (line: string) => void): (progress: 
     for (const node of progress.nodes) {
       if (node.state === 'pending' || seen.get(node.id) === node.state) continue;
       // a node that started and finished between two polls still gets its start line
-      if (node.state !== 'running' && !seen.has(node.id) && node.state !== 'skipped') write(describeNode({ ...node, state: 'running' }));
+      if ((node.state === 'succeeded' || node.state === 'failed') && !seen.has(node.id)) write(describeNode({ ...node, state: 'running' }));
       seen.set(node.id, node.state);
       write(describeNode(node));
     }

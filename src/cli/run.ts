@@ -8,7 +8,7 @@ import { createLogger } from '../logger';
 import { parseLocation } from '../storage';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers } from '../worker';
-import type { PipelineResult } from '../workflows/definitions';
+import type { PipelineInput, PipelineResult } from '../workflows/definitions';
 import { plainProgressPrinter } from './progress';
 import { summaryTable } from './summary';
 
@@ -18,6 +18,10 @@ export interface RunCommandOptions {
   readonly out: string;
   readonly projectDir?: string;
   readonly analyticsConcurrency?: number;
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly fullRefresh?: boolean;
+  readonly logicalDate?: string;
   readonly write?: (line: string) => void;
 }
 
@@ -29,7 +33,14 @@ function normaliseUri(uri: string): string {
 
 export async function runCommand(options: RunCommandOptions): Promise<{ ok: boolean; result?: PipelineResult }> {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const input = { sourcesUri: normaliseUri(options.sources), outUri: normaliseUri(options.out) };
+  const input: PipelineInput = {
+    sourcesUri: normaliseUri(options.sources),
+    outUri: normaliseUri(options.out),
+    ...(options.select?.length ? { select: options.select } : {}),
+    ...(options.exclude?.length ? { exclude: options.exclude } : {}),
+    ...(options.fullRefresh ? { fullRefresh: true } : {}),
+    ...(options.logicalDate ? { logicalDate: new Date(options.logicalDate).toISOString() } : {}),
+  };
   const address = temporalAddress();
   const server = address ? undefined : await startDevServer();
   let workers: Awaited<ReturnType<typeof createWorkers>> | undefined;
@@ -59,12 +70,12 @@ export async function runCommand(options: RunCommandOptions): Promise<{ ok: bool
     const printer = plainProgressPrinter(write);
     try {
       const result = await waitForPipeline(handle, { onProgress: printer });
-      printer({ workflowId: result.workflowId, startedAt: 0, nodes: result.nodes, done: true });
+      printer({ workflowId: result.workflowId, startedAt: 0, logicalDate: result.logicalDate, nodes: result.nodes, done: true });
       write('');
       write(summaryTable(result.nodes));
       write('');
       if (uiBase) write(`web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
-      write(`snapshot: ${result.snapshotUri}`);
+      if (result.snapshotUri) write(`snapshot: ${result.snapshotUri}`);
       write(`warehouse: ${result.warehousePath}`);
       return { ok: true, result };
     } catch (err) {

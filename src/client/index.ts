@@ -1,10 +1,13 @@
 // The typed client other services import to run the pipeline: start, wait, query progress, list, cancel.
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { WORKFLOW_QUEUE_NAME } from './queues';
 import {
   PIPELINE_WORKFLOW_TYPE,
   progressQuery,
+  sourcesLandedSignal,
+  METERFLOW_SEARCH_ATTRIBUTES,
   type PipelineInput,
   type PipelineProgress,
   type PipelineResult,
@@ -51,7 +54,7 @@ export async function startPipeline(
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
     workflowId: options.workflowId ?? newPipelineId(),
     args: [input],
-    staticSummary: `pipeline run: sources ${input.sourcesUri}`,
+    staticSummary: `${input.kind ?? 'manual'} run${input.select?.length ? ` of ${input.select.join(' ')}` : ''}${input.fullRefresh ? ', full refresh' : ''}: sources ${input.sourcesUri}`,
   });
 }
 
@@ -127,4 +130,38 @@ export async function listRecentRuns(client: Client, limit = 20): Promise<Recent
 
 export async function cancelRun(client: Client, workflowId: string): Promise<void> {
   await client.workflow.getHandle(workflowId).cancel();
+}
+
+/**
+ * Tell meterflow that new source files have landed: a run already going for this warehouse runs once
+ * more when it ends (incrementally); otherwise a run starts. One workflow id per warehouse (writer
+ * queue) makes the two cases one call (signal-with-start).
+ */
+export async function notifySourcesLanded(
+  client: Client,
+  input: PipelineInput,
+  options: { readonly note?: string; readonly taskQueue?: string } = {},
+): Promise<WorkflowHandle<typeof pipeline>> {
+  return client.workflow.signalWithStart<typeof pipeline, [{ note?: string }?]>(PIPELINE_WORKFLOW_TYPE, {
+    workflowId: `pipeline-landed-${input.writerQueue ?? 'meterflow-writer'}`,
+    taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
+    args: [{ ...input, kind: 'sources-landed' }],
+    signal: sourcesLandedSignal,
+    signalArgs: [{ ...(options.note ? { note: options.note } : {}) }],
+    staticSummary: `run for landed source files${options.note ? `: ${options.note}` : ''}`,
+  });
+}
+
+export * from './schedules';
+
+/** Register meterflow's search attributes in the client's namespace (the embedded server does it at start). */
+export async function registerSearchAttributes(client: Client): Promise<void> {
+  const { IndexedValueType } = temporal.api.enums.v1;
+  const types: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+    KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+  };
+  const searchAttributes = Object.fromEntries(METERFLOW_SEARCH_ATTRIBUTES.map((key) => [key.name, types[key.type] as temporal.api.enums.v1.IndexedValueType]));
+  await client.connection.operatorService.addSearchAttributes({ namespace: client.options.namespace, searchAttributes });
 }

@@ -13,6 +13,8 @@ export interface RenderedModel {
   readonly sql: string;
   /** Arguments of `config(...)` calls, merged in order. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** The vars the model read, with the values it got: part of its state, for incremental runs. */
+  readonly usedVars: Readonly<Record<string, unknown>>;
 }
 
 export interface RenderOptions {
@@ -49,6 +51,7 @@ function requireName(value: unknown, what: string, file: string): string {
 export function renderModel(options: RenderOptions): RenderedModel {
   const { file, resolver, vars } = options;
   const config: Record<string, unknown> = {};
+  const usedVars: Record<string, unknown> = {};
   const context = {
     this: options.self,
     ref: (...args: unknown[]) => {
@@ -69,8 +72,8 @@ export function renderModel(options: RenderOptions): RenderedModel {
     var: (...args: unknown[]) => {
       const { positional } = splitArguments(args);
       const name = requireName(positional[0], 'var()', file);
-      if (name in vars) return vars[name];
-      if (positional.length > 1) return positional[1];
+      if (name in vars) return (usedVars[name] = vars[name]);
+      if (positional.length > 1) return (usedVars[name] = positional[1]);
       throw new ProjectError(`${file}: var('${name}') is not defined in dbt_project.yml vars and has no default`, file);
     },
     env_var: (...args: unknown[]) => {
@@ -84,7 +87,7 @@ export function renderModel(options: RenderOptions): RenderedModel {
   };
   try {
     const sql = environment.renderString(options.template, context);
-    return { sql, config };
+    return { sql, config, usedVars };
   } catch (err) {
     if (err instanceof ProjectError) throw err;
     const cause = err as Error;

@@ -1,6 +1,7 @@
 // The embedded Temporal server: the Temporal CLI's dev server (real server, SQLite persistence, Web UI).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import net from 'node:net';
+import { METERFLOW_SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { temporalExecutable } from './cli-path';
 
 export interface DevServerOptions {
@@ -46,6 +47,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       uiPort,
       namespace,
       ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
+      // the Web UI filters runs by these; a real cluster registers them once (see README)
+      searchAttributes: METERFLOW_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'error' },
     },
   });

@@ -1,10 +1,12 @@
-// Queries, signals and the plain-data types the pipeline workflow shares with clients.
-import { defineQuery } from '@temporalio/workflow';
+// Queries, signals, search attributes and the plain-data types the pipeline workflow shares with clients.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const PIPELINE_WORKFLOW_TYPE = 'pipeline';
 
 export type NodeKind = 'seed' | 'model' | 'snapshot' | 'analytics' | 'load';
-export type NodeState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+/** `unchanged`: up to date with its inputs, so not run (an incremental run). */
+export type NodeState = 'pending' | 'running' | 'succeeded' | 'unchanged' | 'failed' | 'skipped';
 
 export interface NodeProgress {
   /** Unique in a run, e.g. `seed:tariff_unit_rates`, `model:demand_price_elasticity`. */
@@ -18,15 +20,21 @@ export interface NodeProgress {
   startedAt?: number;
   finishedAt?: number;
   rows?: number | null;
+  /** A short note: files loaded by a seed, why a node was unchanged. */
+  note?: string;
   error?: string;
 }
 
 export interface PipelineProgress {
   readonly workflowId: string;
   readonly startedAt: number;
+  readonly logicalDate: string;
   readonly nodes: readonly NodeProgress[];
   readonly done: boolean;
 }
+
+/** What started a run: shown in the Web UI and filterable by the MeterflowRunKind search attribute. */
+export type RunKind = 'manual' | 'scheduled' | 'backfill' | 'sources-landed' | 'api';
 
 export interface PipelineInput {
   /** Source `X` is read from `<sourcesUri>/X/*.parquet`, unless the sources YAML gives it a location. */
@@ -35,6 +43,14 @@ export interface PipelineInput {
   readonly outUri: string;
   /** Vars over dbt_project.yml's, for this run. */
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** dbt-style model selection: `demand_price_elasticity+`, `+meter_anomalies`, `staging.*`, `tag:daily`. */
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** Reload every source file and rebuild every selected model, changed or not. */
+  readonly fullRefresh?: boolean;
+  /** The run's logical date (ISO 8601); a scheduled run uses its scheduled time, others their start. */
+  readonly logicalDate?: string;
+  readonly kind?: RunKind;
   /** The writer queue of the warehouse to build (one writer per warehouse); meterflow-writer by default. */
   readonly writerQueue?: string;
   /** The analytics queue; meterflow-analytics by default. */
@@ -43,11 +59,25 @@ export interface PipelineInput {
 
 export interface PipelineResult {
   readonly workflowId: string;
+  readonly logicalDate: string;
   /** The warehouse file the run built, on the writer's machine. */
   readonly warehousePath: string;
-  readonly snapshotUri: string;
+  /** The snapshot the analytics read: this run's, or the previous one when the master was unchanged. */
+  readonly snapshotUri?: string;
   readonly nodes: readonly NodeProgress[];
   readonly tables: readonly { readonly table: string; readonly rows: number | null }[];
 }
 
 export const progressQuery = defineQuery<PipelineProgress>('progress');
+
+/** New source files have landed: a running pipeline runs once more (incrementally) when it ends. */
+export const sourcesLandedSignal = defineSignal<[{ readonly note?: string }?]>('sourcesLanded');
+
+/** Custom search attributes, registered on the embedded server (see README for a real cluster). */
+export const RUN_KIND = defineSearchAttributeKey('MeterflowRunKind', SearchAttributeType.KEYWORD);
+export const LOGICAL_DATE = defineSearchAttributeKey('MeterflowLogicalDate', SearchAttributeType.DATETIME);
+export const MODELS_SELECTED = defineSearchAttributeKey('MeterflowModelsSelected', SearchAttributeType.KEYWORD_LIST);
+export const METERFLOW_SEARCH_ATTRIBUTES = [RUN_KIND, LOGICAL_DATE, MODELS_SELECTED];
+
+/** Set by Temporal on runs a schedule starts. */
+export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -1,10 +1,30 @@
 // The pipeline workflow: seed every source, build the models in DAG order on the writer, publish a
 // snapshot of the master tables, run the analytics in parallel on the analytics queue, load them.
 // Deterministic code only: no I/O here, every piece of work is an activity.
-import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import type { AnalyticsActivities, ModelNodeLike, WriterActivities } from './activity-types';
-import { progressQuery, type NodeKind, type NodeProgress, type PipelineInput, type PipelineResult } from './definitions';
+import {
+  LOGICAL_DATE,
+  MODELS_SELECTED,
+  progressQuery,
+  RUN_KIND,
+  SCHEDULED_START_TIME,
+  sourcesLandedSignal,
+  type NodeKind,
+  type NodeProgress,
+  type PipelineInput,
+  type PipelineResult,
+} from './definitions';
 import { describeProgress } from './progress-markdown';
 
 export const WRITER_QUEUE = 'meterflow-writer';
@@ -51,20 +71,46 @@ function childUri(base: string, ...segments: string[]): string {
   return [base.replace(/\/+$/, ''), ...segments].join('/');
 }
 
+/** `YYYY-MM-DD HH:MM:SS`, the form SQL models get the logical date in (var `logical_date`). */
+function sqlTimestamp(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
+}
+
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
-  const { workflowId, runId } = workflowInfo();
+  const info = workflowInfo();
+  const { workflowId, runId } = info;
   const onWriter = { taskQueue: input.writerQueue ?? WRITER_QUEUE };
   const onAnalytics = { taskQueue: input.analyticsQueue ?? ANALYTICS_QUEUE };
   const startedAt = Date.now();
+  // a scheduled run's logical date is its scheduled time, so a backfill reproduces the slots it covers
+  const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
+  const logicalDate = input.logicalDate ?? (scheduledAt ?? new Date(startedAt)).toISOString();
+  const kind = input.kind ?? (scheduledAt ? 'scheduled' : 'manual');
+  const vars = { logical_date: sqlTimestamp(logicalDate), ...input.vars };
   const nodes = new Map<string, NodeProgress>();
   let done = false;
-  setHandler(progressQuery, () => ({ workflowId, startedAt, nodes: [...nodes.values()], done }));
+  let seedingStarted = false;
+  let landedDuringRun: string | undefined;
+  setHandler(progressQuery, () => ({ workflowId, startedAt, logicalDate, nodes: [...nodes.values()], done }));
+  setHandler(sourcesLandedSignal, (landed) => {
+    // files that land before seeding are seen by this run; later ones need another
+    if (seedingStarted) landedDuringRun = landed?.note ?? 'new source files';
+  });
+  upsertSearchAttributes([
+    { key: RUN_KIND, value: kind },
+    { key: LOGICAL_DATE, value: new Date(logicalDate) },
+  ]);
 
-  const publish = () => setCurrentDetails(describeProgress([...nodes.values()]));
-  const addNode = (kind: NodeKind, name: string, dependsOn: string[] = []): string => {
-    const id = `${kind}:${name}`;
-    nodes.set(id, { id, kind, name, dependsOn, state: 'pending' });
+  const publish = () => setCurrentDetails(describeProgress([...nodes.values()], { kind, logicalDate }));
+  const addNode = (nodeKind: NodeKind, name: string, dependsOn: string[] = []): string => {
+    const id = `${nodeKind}:${name}`;
+    nodes.set(id, { id, kind: nodeKind, name, dependsOn, state: 'pending' });
     return id;
+  };
+  const markUnchanged = (id: string, note: string) => {
+    const node = nodes.get(id) as NodeProgress;
+    node.state = 'unchanged';
+    node.note = note;
   };
 
   /** Run one node's activity, keeping its progress entry and naming it in any failure. */
@@ -95,43 +141,65 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
   }
 
-  const plan = await writer.planRun.executeWithOptions({ ...PLAN, ...onWriter, summary: 'plan: load the models project' }, [
-    { ...(input.vars ? { vars: input.vars } : {}) },
+  const planned = await writer.planRun.executeWithOptions({ ...PLAN, ...onWriter, summary: 'plan: load the models project' }, [
+    { vars, ...(input.select ? { select: input.select } : {}), ...(input.exclude ? { exclude: input.exclude } : {}) },
   ]);
-  const buildable: ModelNodeLike[] = plan.models.filter((model) => model.layer !== 'analytics');
-  const analyticsModels = plan.models.filter((model) => model.layer === 'analytics');
-  const masterTables = plan.models.filter((model) => model.layer === 'master').map((model) => model.name);
+  const { plan } = planned;
+  const selected = new Set(planned.selected);
+  const stale = new Set(planned.stale);
+  const fullRefresh = input.fullRefresh === true;
+  upsertSearchAttributes([{ key: MODELS_SELECTED, value: selected.size === plan.models.length ? ['all'] : [...selected] }]);
 
-  for (const source of plan.sources) addNode('seed', source.name);
+  const buildable: ModelNodeLike[] = plan.models.filter((model) => model.layer !== 'analytics' && selected.has(model.name));
+  const analyticsModels = plan.models.filter((model) => model.layer === 'analytics' && selected.has(model.name));
+  const masterTables = plan.models.filter((model) => model.layer === 'master').map((model) => model.name);
+  const seeded = new Set(buildable.flatMap((model) => model.sources));
+  const sources = plan.sources.filter((source) => seeded.has(source.name));
+
+  for (const source of sources) addNode('seed', source.name);
   for (const model of buildable) {
-    addNode('model', model.name, [...model.sources.map((s) => `seed:${s}`), ...model.refs.map((r) => `model:${r}`)]);
+    addNode('model', model.name, [
+      ...model.sources.map((s) => `seed:${s}`),
+      ...model.refs.filter((r) => selected.has(r)).map((r) => `model:${r}`),
+    ]);
   }
-  const snapshotId = addNode(
-    'snapshot',
-    'master',
-    masterTables.map((t) => `model:${t}`),
-  );
-  for (const model of analyticsModels) addNode('analytics', model.name, [snapshotId]);
-  const loadId = addNode(
-    'load',
-    'analytics',
-    analyticsModels.map((m) => `analytics:${m.name}`),
-  );
+  const snapshotId = analyticsModels.length > 0 ? addNode('snapshot', 'master', masterTables.filter((t) => selected.has(t)).map((t) => `model:${t}`)) : undefined;
+  for (const model of analyticsModels) addNode('analytics', model.name, snapshotId ? [snapshotId] : []);
+  const loadId =
+    analyticsModels.length > 0
+      ? addNode(
+          'load',
+          'analytics',
+          analyticsModels.map((m) => `analytics:${m.name}`),
+        )
+      : undefined;
   publish();
 
+  /** Whether a node's run changed what is downstream of it. */
+  const changed = new Map<string, boolean>();
+  const warehousePath = planned.warehousePath;
   try {
     // every node is started once its inputs are done; the writer still runs one activity at a time
     const finished = new Map<string, Promise<unknown>>();
     const after = (ids: readonly string[]) => Promise.all(ids.map((id) => finished.get(id)));
 
-    for (const source of plan.sources) {
+    seedingStarted = true;
+    for (const source of sources) {
       const uri = source.location ?? childUri(input.sourcesUri, source.name);
       const id = `seed:${source.name}`;
       finished.set(
         id,
-        runNode(id, () =>
-          writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [{ source, uri }]),
-        ),
+        runNode(id, async () => {
+          const result = await writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [
+            { source, uri, fullRefresh },
+          ]);
+          changed.set(id, result.changed);
+          const node = nodes.get(id) as NodeProgress;
+          node.note = result.changed ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed` : 'no new or changed files';
+          return result;
+        }).then((result) => {
+          if (!result.changed) markUnchanged(id, 'no new or changed files');
+        }),
       );
     }
     for (const model of buildable) {
@@ -139,55 +207,97 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       const node = nodes.get(id) as NodeProgress;
       finished.set(
         id,
-        after(node.dependsOn).then(() =>
-          runNode(id, () =>
+        after(node.dependsOn).then(async () => {
+          const inputsChanged = node.dependsOn.some((dep) => changed.get(dep) === true);
+          if (!fullRefresh && !stale.has(model.name) && !inputsChanged) {
+            changed.set(id, false);
+            markUnchanged(id, 'up to date: its inputs and SQL are unchanged');
+            publish();
+            return;
+          }
+          await runNode(id, () =>
             writer.buildModel.executeWithOptions({ ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}` }, [
-              { model: model.name, ...(input.vars ? { vars: input.vars } : {}) },
+              { model: model.name, vars, stateHash: planned.stateHashes[model.name] as string },
             ]),
-          ),
-        ),
+          );
+          changed.set(id, true);
+        }),
       );
     }
-    const snapshotUri = childUri(input.outUri, 'snapshots', `${workflowId}-${runId}`);
     // NOTE: awaiting every node (not only the master's inputs) surfaces any failure, and handles
     // every promise so that a failure leaves no unhandled rejection behind.
     await Promise.all([...finished.values()]);
-    const manifest = await runNode(snapshotId, async () => {
-      const published = await writer.publishSnapshot.executeWithOptions(
-        { ...SNAPSHOT, ...onWriter, summary: `publish snapshot of ${masterTables.join(', ')}` },
-        [{ tables: masterTables, snapshotUri }],
-      );
-      return { ...published, rows: published.tables.reduce((sum, table) => sum + table.rows, 0) };
-    });
+
+    const masterChanged = masterTables.some((table) => changed.get(`model:${table}`) === true);
+    const toRun = analyticsModels.filter((model) => fullRefresh || masterChanged || stale.has(model.name));
+    let snapshotUri = planned.latestSnapshotUri;
+    if (snapshotId) {
+      if (toRun.length > 0 && (masterChanged || fullRefresh || !snapshotUri)) {
+        const manifest = await runNode(snapshotId, async () => {
+          const published = await writer.publishSnapshot.executeWithOptions(
+            { ...SNAPSHOT, ...onWriter, summary: `publish snapshot of ${masterTables.join(', ')}` },
+            [{ tables: masterTables, snapshotUri: childUri(input.outUri, 'snapshots', `${workflowId}-${runId}`) }],
+          );
+          return { ...published, rows: published.tables.reduce((sum, table) => sum + table.rows, 0) };
+        });
+        snapshotUri = manifest.snapshotUri;
+      } else {
+        markUnchanged(snapshotId, toRun.length > 0 ? `reusing ${snapshotUri}` : 'no analytics to run');
+      }
+    }
+    for (const model of analyticsModels.filter((m) => !toRun.includes(m))) markUnchanged(`analytics:${model.name}`, 'up to date');
+    publish();
 
     const analyticsResults = await Promise.all(
-      analyticsModels.map((model) =>
+      toRun.map((model) =>
         runNode(`analytics:${model.name}`, () =>
           analytics.runAnalyticsModel.executeWithOptions({ ...ANALYTICS, ...onAnalytics, summary: `analytics model ${model.name}` }, [
             {
               model: model.name,
-              snapshotUri,
+              snapshotUri: snapshotUri as string,
               outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
-              ...(input.vars ? { vars: input.vars } : {}),
+              vars,
             },
           ]),
         ),
       ),
     );
-    const loaded = await runNode(loadId, async () => {
-      const result = await writer.loadAnalyticsResults.executeWithOptions(
-        { ...LOAD, ...onWriter, summary: 'load analytics results into the warehouse' },
-        [{ results: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })) }],
-      );
-      return { ...result, rows: result.tables.reduce((sum, table) => sum + table.rows, 0) };
-    });
+    const loadedTables: { model: string; rows: number }[] = [];
+    if (loadId && analyticsResults.length > 0) {
+      const loaded = await runNode(loadId, async () => {
+        const result = await writer.loadAnalyticsResults.executeWithOptions(
+          { ...LOAD, ...onWriter, summary: 'load analytics results into the warehouse' },
+          [
+            {
+              results: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri, stateHash: planned.stateHashes[model] as string })),
+            },
+          ],
+        );
+        return { ...result, rows: result.tables.reduce((sum, table) => sum + table.rows, 0) };
+      });
+      loadedTables.push(...loaded.tables);
+    } else if (loadId) {
+      markUnchanged(loadId, 'no analytics results to load');
+    }
 
     const tables = [
-      ...[...nodes.values()].filter((n) => n.kind === 'seed').map((n) => ({ table: `raw.${n.name}`, rows: n.rows ?? null })),
+      ...sources.map((s) => ({ table: `raw.${s.name}`, rows: nodes.get(`seed:${s.name}`)?.rows ?? null })),
       ...buildable.map((m) => ({ table: `main.${m.name}`, rows: nodes.get(`model:${m.name}`)?.rows ?? null })),
-      ...loaded.tables.map((t) => ({ table: `main.${t.model}`, rows: t.rows })),
+      ...loadedTables.map((t) => ({ table: `main.${t.model}`, rows: t.rows })),
     ];
-    return { workflowId, warehousePath: loaded.warehousePath, snapshotUri: manifest.snapshotUri, nodes: [...nodes.values()], tables };
+    const result: PipelineResult = {
+      workflowId,
+      logicalDate,
+      warehousePath,
+      ...(snapshotUri ? { snapshotUri } : {}),
+      nodes: [...nodes.values()],
+      tables,
+    };
+    if (landedDuringRun !== undefined) {
+      // more files landed while this run seeded: run again, incrementally, as the same workflow
+      return await continueAsNew<typeof pipeline>({ ...input, kind: 'sources-landed', logicalDate: undefined, fullRefresh: false });
+    }
+    return result;
   } finally {
     for (const node of nodes.values()) if (node.state === 'pending') node.state = 'skipped';
     done = true;

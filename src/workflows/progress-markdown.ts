@@ -5,11 +5,12 @@ const ICONS: Record<NodeProgress['state'], string> = {
   pending: '⏳',
   running: '▶️',
   succeeded: '✅',
+  unchanged: '➖',
   failed: '❌',
   skipped: '⏭️',
 };
 
-export function describeProgress(nodes: readonly NodeProgress[]): string {
+export function describeProgress(nodes: readonly NodeProgress[], run: { kind: string; logicalDate: string }): string {
   const counts = nodes.reduce<Record<string, number>>((acc, node) => ({ ...acc, [node.state]: (acc[node.state] ?? 0) + 1 }), {});
   const summary = Object.entries(counts)
     .map(([state, count]) => `${count} ${state}`)
@@ -18,7 +19,13 @@ export function describeProgress(nodes: readonly NodeProgress[]): string {
     const seconds =
       node.startedAt !== undefined && node.finishedAt !== undefined ? ((node.finishedAt - node.startedAt) / 1000).toFixed(1) : '';
     const rowCount = node.rows === undefined || node.rows === null ? '' : String(node.rows);
-    return `| ${ICONS[node.state]} ${node.state} | ${node.kind} | ${node.name} | ${seconds} | ${rowCount} |`;
+    return `| ${ICONS[node.state]} ${node.state} | ${node.kind} | ${node.name} | ${seconds} | ${rowCount} | ${node.note ?? node.error ?? ''} |`;
   });
-  return [`**Pipeline**: ${summary}`, '', '| state | kind | node | seconds | rows |', '|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    `**${run.kind} run**, logical date ${run.logicalDate}: ${summary}`,
+    '',
+    '| state | kind | node | seconds | rows | note |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

@@ -1,0 +1,189 @@
+// `meterflow schedule …`: Temporal Schedules for the pipeline, against TEMPORAL_ADDRESS.
+import { Command, InvalidArgumentError } from 'commander';
+import path from 'node:path';
+import {
+  backfillSchedule,
+  connectClient,
+  createSchedule,
+  deleteSchedule,
+  describeSchedule,
+  listSchedules,
+  OVERLAP_POLICIES,
+  pauseSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+  updateSchedule,
+  type OverlapPolicyName,
+} from '../client';
+import { defaultOutUri, temporalAddress, temporalNamespace } from '../config';
+import { parseLocation } from '../storage';
+import type { PipelineInput } from '../workflows/definitions';
+
+function overlapPolicy(value: string): OverlapPolicyName {
+  if (!(value in OVERLAP_POLICIES)) throw new InvalidArgumentError(`must be one of ${Object.keys(OVERLAP_POLICIES).join(', ')}`);
+  return value as OverlapPolicyName;
+}
+
+function date(value: string): Date {
+  const parsed = new Date(value);
+  if (Number.isNaN(parsed.getTime())) throw new InvalidArgumentError('must be a date or time, e.g. 2023-10-01 or 2023-10-01T02:00:00Z');
+  return parsed;
+}
+
+async function client() {
+  const address = temporalAddress();
+  if (!address) throw new Error('meterflow schedule needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
+  return connectClient({ address, namespace: temporalNamespace() });
+}
+
+const absolute = (uri: string) => {
+  const location = parseLocation(uri);
+  return location.kind === 'local' ? path.resolve(location.path) : uri;
+};
+
+interface TimingOptions {
+  cron?: string;
+  every?: string;
+  sources?: string;
+  out?: string;
+  overlap?: OverlapPolicyName;
+  catchupWindow?: string;
+  pauseOnFailure?: boolean;
+  timezone?: string;
+  select?: string[];
+  exclude?: string[];
+}
+
+function addTimingOptions(command: Command): Command {
+  return command
+    .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *"')
+    .option('--every <duration>', 'interval, e.g. 1h or 30s')
+    .option('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source')
+    .option('--out <dir>', 'where snapshots and analytics results go')
+    .option('--overlap <policy>', `a run due while one runs: ${Object.keys(OVERLAP_POLICIES).join('|')}`, overlapPolicy)
+    .option('--catchup-window <duration>', 'how far back missed runs are still started')
+    .option('--pause-on-failure', 'pause the schedule when a run fails')
+    .option('--timezone <tz>', 'time zone of the cron expression')
+    .option('--select <selector...>', 'models to run, dbt syntax')
+    .option('--exclude <selector...>', 'models to leave out, dbt syntax');
+}
+
+function inputChanges(options: TimingOptions): Partial<PipelineInput> {
+  return {
+    ...(options.sources ? { sourcesUri: absolute(options.sources) } : {}),
+    ...(options.out ? { outUri: absolute(options.out) } : {}),
+    ...(options.select ? { select: options.select } : {}),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+  };
+}
+
+export function scheduleCommand(): Command {
+  const schedule = new Command('schedule').description('Temporal Schedules of the pipeline (needs TEMPORAL_ADDRESS)');
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+
+  addTimingOptions(schedule.command('create <id>').description('create a schedule')).action(async (id: string, options: TimingOptions) => {
+    if (!options.sources) throw new InvalidArgumentError('schedule create needs --sources');
+    await createSchedule(await client(), {
+      scheduleId: id,
+      ...(options.cron ? { cron: options.cron } : {}),
+      ...(options.every ? { every: options.every } : {}),
+      ...(options.timezone ? { timezone: options.timezone } : {}),
+      input: { sourcesUri: absolute(options.sources), outUri: absolute(options.out ?? defaultOutUri()), ...inputChanges(options) },
+      ...(options.overlap ? { overlap: options.overlap } : {}),
+      ...(options.catchupWindow ? { catchupWindow: options.catchupWindow } : {}),
+      ...(options.pauseOnFailure ? { pauseOnFailure: true } : {}),
+    });
+    print(`schedule ${id} created`);
+  });
+
+  addTimingOptions(schedule.command('update <id>').description("change a schedule's timing, policies or input")).action(
+    async (id: string, options: TimingOptions) => {
+      await updateSchedule(await client(), id, {
+        ...(options.cron ? { cron: options.cron } : {}),
+        ...(options.every ? { every: options.every } : {}),
+        ...(options.timezone ? { timezone: options.timezone } : {}),
+        input: inputChanges(options) as PipelineInput,
+        ...(options.overlap ? { overlap: options.overlap } : {}),
+        ...(options.catchupWindow ? { catchupWindow: options.catchupWindow } : {}),
+        ...(options.pauseOnFailure ? { pauseOnFailure: true } : {}),
+      });
+      print(`schedule ${id} updated`);
+    },
+  );
+
+  schedule
+    .command('list')
+    .description('list schedules')
+    .action(async () => {
+      for (const summary of await listSchedules(await client())) {
+        const next = summary.info.nextActionTimes[0]?.toISOString() ?? '-';
+        print(`${summary.scheduleId}\t${summary.state.paused ? 'paused' : 'active'}\tnext ${next}`);
+      }
+    });
+
+  schedule
+    .command('describe <id>')
+    .description("a schedule's spec, state, recent and next runs")
+    .action(async (id: string) => {
+      const description = await describeSchedule(await client(), id);
+      print(
+        JSON.stringify(
+          {
+            scheduleId: description.scheduleId,
+            spec: description.spec,
+            paused: description.state.paused,
+            note: description.state.note,
+            overlap: description.policies.overlap,
+            recentRuns: description.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt, workflowId: a.action.workflow.workflowId })),
+            nextRuns: description.info.nextActionTimes,
+            runningRuns: description.info.runningActions.map((a) => a.workflow.workflowId),
+          },
+          null,
+          2,
+        ),
+      );
+    });
+
+  for (const [name, description, act] of [
+    ['pause', 'pause a schedule', pauseSchedule],
+    ['unpause', 'unpause a schedule', unpauseSchedule],
+  ] as const) {
+    schedule
+      .command(`${name} <id>`)
+      .description(description)
+      .option('--note <text>', 'why')
+      .action(async (id: string, options: { note?: string }) => {
+        await act(await client(), id, options.note);
+        print(`schedule ${id} ${name}d`);
+      });
+  }
+
+  schedule
+    .command('trigger <id>')
+    .description('start a run now')
+    .action(async (id: string) => {
+      await triggerSchedule(await client(), id);
+      print(`schedule ${id} triggered`);
+    });
+
+  schedule
+    .command('backfill <id>')
+    .description('start the runs the schedule would have started in a past range, one per slot')
+    .requiredOption('--from <time>', 'start of the range', date)
+    .requiredOption('--to <time>', 'end of the range', date)
+    .option('--overlap <policy>', 'how the backfilled runs overlap (default buffer-all: one after another)', overlapPolicy)
+    .action(async (id: string, options: { from: Date; to: Date; overlap?: OverlapPolicyName }) => {
+      await backfillSchedule(await client(), id, options.from, options.to, options.overlap);
+      print(`schedule ${id} backfilled from ${options.from.toISOString()} to ${options.to.toISOString()}`);
+    });
+
+  schedule
+    .command('delete <id>')
+    .description('delete a schedule (its runs stay)')
+    .action(async (id: string) => {
+      await deleteSchedule(await client(), id);
+      print(`schedule ${id} deleted`);
+    });
+
+  return schedule;
+}

@@ -1,0 +1,135 @@
+// Temporal Schedules for the pipeline (not a home-made cron): create, list, describe, pause, unpause,
+// trigger, backfill, update and delete. Each scheduled run gets its scheduled time as logical date.
+import {
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleSpec,
+  type ScheduleSummary,
+} from '@temporalio/client';
+import { WORKFLOW_QUEUE_NAME } from './queues';
+import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../workflows/definitions';
+
+export const OVERLAP_POLICIES = {
+  skip: ScheduleOverlapPolicy.SKIP,
+  'buffer-one': ScheduleOverlapPolicy.BUFFER_ONE,
+  'buffer-all': ScheduleOverlapPolicy.BUFFER_ALL,
+  'cancel-other': ScheduleOverlapPolicy.CANCEL_OTHER,
+  'terminate-other': ScheduleOverlapPolicy.TERMINATE_OTHER,
+  'allow-all': ScheduleOverlapPolicy.ALLOW_ALL,
+} as const;
+export type OverlapPolicyName = keyof typeof OVERLAP_POLICIES;
+
+export interface ScheduleTiming {
+  /** A cron expression, e.g. "0 2 * * *". */
+  readonly cron?: string;
+  /** An interval, e.g. "1h" or "30s". */
+  readonly every?: string;
+  readonly timezone?: string;
+}
+
+export interface ScheduleOptions extends ScheduleTiming {
+  readonly scheduleId: string;
+  readonly input: PipelineInput;
+  /**
+   * What a run due while another runs does. Default `skip`: never two pipelines writing the same
+   * warehouse at once (their activities would interleave on the single writer).
+   */
+  readonly overlap?: OverlapPolicyName;
+  /** How far back missed runs (server down) are still started. */
+  readonly catchupWindow?: string;
+  readonly pauseOnFailure?: boolean;
+  readonly note?: string;
+  readonly taskQueue?: string;
+}
+
+function specOf(timing: ScheduleTiming): ScheduleSpec {
+  if ((timing.cron === undefined) === (timing.every === undefined)) throw new Error('give exactly one of --cron or --every');
+  return {
+    ...(timing.cron ? { cronExpressions: [timing.cron] } : {}),
+    ...(timing.every ? { intervals: [{ every: timing.every as `${number}s` }] } : {}),
+    ...(timing.timezone ? { timezone: timing.timezone } : {}),
+  };
+}
+
+function actionOf(options: ScheduleOptions) {
+  return {
+    type: 'startWorkflow' as const,
+    workflowType: PIPELINE_WORKFLOW_TYPE,
+    // Temporal appends the scheduled time: pipeline-<schedule>-2023-10-01T02:00:00Z
+    workflowId: `pipeline-${options.scheduleId}`,
+    taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
+    args: [{ ...options.input, kind: 'scheduled' as const }],
+    staticSummary: `scheduled run of ${options.scheduleId}`,
+  };
+}
+
+export async function createSchedule(client: Client, options: ScheduleOptions): Promise<void> {
+  await client.schedule.create({
+    scheduleId: options.scheduleId,
+    spec: specOf(options),
+    action: actionOf(options),
+    policies: {
+      overlap: OVERLAP_POLICIES[options.overlap ?? 'skip'],
+      ...(options.catchupWindow ? { catchupWindow: options.catchupWindow as `${number}s` } : {}),
+      pauseOnFailure: options.pauseOnFailure ?? false,
+    },
+    ...(options.note ? { state: { note: options.note } } : {}),
+  });
+}
+
+/** Change a schedule's timing, policies or input; what is not given stays as it was. */
+export async function updateSchedule(
+  client: Client,
+  scheduleId: string,
+  changes: Partial<Omit<ScheduleOptions, 'scheduleId'>>,
+): Promise<void> {
+  await client.schedule.getHandle(scheduleId).update((previous) => {
+    const action = previous.action as { type: 'startWorkflow'; args?: unknown[]; taskQueue: string };
+    const previousInput = (action.args?.[0] ?? {}) as PipelineInput;
+    const input = { ...previousInput, ...changes.input };
+    const timing = changes.cron !== undefined || changes.every !== undefined ? specOf(changes) : previous.spec;
+    return {
+      spec: timing,
+      action: actionOf({ scheduleId, input, taskQueue: changes.taskQueue ?? action.taskQueue }),
+      policies: {
+        ...previous.policies,
+        ...(changes.overlap ? { overlap: OVERLAP_POLICIES[changes.overlap] } : {}),
+        ...(changes.catchupWindow ? { catchupWindow: changes.catchupWindow as `${number}s` } : {}),
+        ...(changes.pauseOnFailure !== undefined ? { pauseOnFailure: changes.pauseOnFailure } : {}),
+      },
+      state: previous.state,
+    };
+  });
+}
+
+export async function listSchedules(client: Client): Promise<ScheduleSummary[]> {
+  const schedules: ScheduleSummary[] = [];
+  for await (const schedule of client.schedule.list()) schedules.push(schedule);
+  return schedules;
+}
+
+export async function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleDescription> {
+  return client.schedule.getHandle(scheduleId).describe();
+}
+
+export async function pauseSchedule(client: Client, scheduleId: string, note?: string): Promise<void> {
+  await client.schedule.getHandle(scheduleId).pause(note);
+}
+
+export async function unpauseSchedule(client: Client, scheduleId: string, note?: string): Promise<void> {
+  await client.schedule.getHandle(scheduleId).unpause(note);
+}
+
+export async function triggerSchedule(client: Client, scheduleId: string): Promise<void> {
+  await client.schedule.getHandle(scheduleId).trigger();
+}
+
+/** Start the runs the schedule would have started between two times (one per slot, one after another by default), e.g. last week's. */
+export async function backfillSchedule(client: Client, scheduleId: string, from: Date, to: Date, overlap: OverlapPolicyName = 'buffer-all'): Promise<void> {
+  await client.schedule.getHandle(scheduleId).backfill({ start: from, end: to, overlap: OVERLAP_POLICIES[overlap] });
+}
+
+export async function deleteSchedule(client: Client, scheduleId: string): Promise<void> {
+  await client.schedule.getHandle(scheduleId).delete();
+}

@@ -1,0 +1,59 @@
+// Model selection in dbt's syntax: `name`, `+name` (with ancestors), `name+` (with descendants),
+// `staging.*` or `analytics.meter_anomalies` (by folder), `tag:daily`; several selectors are a union,
+// and --exclude takes the same syntax.
+import { ProjectError } from '../errors';
+import type { ModelNode } from './types';
+
+function ancestors(models: readonly ModelNode[], name: string, into: Set<string>): void {
+  const model = models.find((m) => m.name === name);
+  for (const ref of model?.refs ?? []) {
+    if (!into.has(ref)) {
+      into.add(ref);
+      ancestors(models, ref, into);
+    }
+  }
+}
+
+function descendants(models: readonly ModelNode[], name: string, into: Set<string>): void {
+  for (const model of models) {
+    if (model.refs.includes(name) && !into.has(model.name)) {
+      into.add(model.name);
+      descendants(models, model.name, into);
+    }
+  }
+}
+
+/** The models one selector names. */
+function matchOne(models: readonly ModelNode[], selector: string): Set<string> {
+  const withAncestors = selector.startsWith('+');
+  const withDescendants = selector.endsWith('+');
+  const core = selector.replace(/^\+/, '').replace(/\+$/, '');
+  let base: ModelNode[];
+  if (core.startsWith('tag:')) {
+    base = models.filter((m) => m.tags.includes(core.slice('tag:'.length)));
+  } else if (core.includes('.')) {
+    // a path in the project: layer folder, then a model name or *
+    const [folder, rest] = core.split('.', 2) as [string, string];
+    base = models.filter((m) => m.layer === folder && (rest === '*' || m.name === rest));
+  } else if (core.includes('*')) {
+    const pattern = new RegExp(`^${core.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    base = models.filter((m) => pattern.test(m.name));
+  } else {
+    base = models.filter((m) => m.name === core);
+  }
+  if (base.length === 0) throw new ProjectError(`selector '${selector}' matches no model`);
+  const selected = new Set(base.map((m) => m.name));
+  for (const model of base) {
+    if (withAncestors) ancestors(models, model.name, selected);
+    if (withDescendants) descendants(models, model.name, selected);
+  }
+  return selected;
+}
+
+/** The names of the selected models, in the models' order. No selectors select every model. */
+export function selectModels(models: readonly ModelNode[], select: readonly string[] = [], exclude: readonly string[] = []): string[] {
+  const split = (selectors: readonly string[]) => selectors.flatMap((s) => s.split(/[\s,]+/)).filter((s) => s.length > 0);
+  const included = split(select).length === 0 ? new Set(models.map((m) => m.name)) : new Set(split(select).flatMap((s) => [...matchOne(models, s)]));
+  for (const selector of split(exclude)) for (const name of matchOne(models, selector)) included.delete(name);
+  return models.filter((m) => included.has(m.name)).map((m) => m.name);
+}
