@@ -6,6 +6,7 @@ import { ProjectError } from '../src/errors';
 import { downstreamOf, topologicalOrder } from '../src/project/dag';
 import { loadProject } from '../src/project/load';
 import { renderModel } from '../src/project/render';
+import { selectModels } from '../src/project/select';
 import { copyOfModels, editFile } from './support/files';
 
 const resolver = { ref: (model: string) => `"main"."${model}"`, source: (source: string, table: string) => `"${source}"."${table}"` };
@@ -166,5 +167,45 @@ describe('loading a broken project', () => {
     const dir = await copyOfModels('bad-yaml');
     await writeFile(path.join(dir, 'analytics', 'broken.yml'), 'models: [\n  - name: x\n');
     await expect(loadProject(dir)).rejects.toThrow(/analytics\/broken\.yml: invalid YAML/);
+  });
+});
+
+describe('selecting models with dbt syntax', () => {
+  let models: Awaited<ReturnType<typeof loadProject>>['plan']['models'];
+  beforeAll(async () => {
+    models = (await loadProject(defaultProjectDir())).plan.models;
+  });
+
+  it('selects a model and what is downstream of it with name+', () => {
+    const selected = selectModels(models, ['demand_price_elasticity+']);
+    expect(selected).toContain('demand_price_elasticity');
+    expect(selected).toContain('meter_anomalies');
+    expect(selected.filter((name) => name.startsWith('stg_'))).toEqual([]);
+    expect(selected).toHaveLength(9);
+  });
+
+  it('selects a model and what it is built from with +name', () => {
+    expect(selectModels(models, ['+meter_anomalies']).sort()).toEqual(
+      [
+        'meter_anomalies',
+        'demand_price_elasticity',
+        'stg_smart_meter_consumption',
+        'stg_meter_register_agreement_configuration_interval',
+        'stg_period_profile_coefficients',
+        'stg_estimated_annual_consumption_interval',
+        'stg_tariff_unit_rates',
+      ].sort(),
+    );
+  });
+
+  it('selects by folder, by tag, and leaves out what --exclude names', () => {
+    expect(selectModels(models, ['staging.*'])).toHaveLength(5);
+    expect(selectModels(models, ['tag:weekly']).sort()).toEqual(['actual_vs_estimated_weekly', 'price_response_variable_tariff']);
+    expect(selectModels(models, ['analytics.*'], ['meter_anomalies', 'tag:weekly'])).toHaveLength(5);
+    expect(selectModels(models)).toHaveLength(models.length);
+  });
+
+  it('refuses a selector that matches nothing, naming it', () => {
+    expect(() => selectModels(models, ['tag:nope'])).toThrow("selector 'tag:nope' matches no model");
   });
 });

@@ -98,7 +98,14 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
             if (!exists || built.get(model.name) !== stateHashes[model.name]) stale.push(model.name);
           }
           const snapshotUri = await latestSnapshot(connection);
-          return { plan: project.plan, selected, stateHashes, stale, warehousePath: warehouse.path, ...(snapshotUri ? { latestSnapshotUri: snapshotUri } : {}) };
+          return {
+            plan: project.plan,
+            selected,
+            stateHashes,
+            stale,
+            warehousePath: warehouse.path,
+            ...(snapshotUri ? { latestSnapshotUri: snapshotUri } : {}),
+          };
         });
       });
     },

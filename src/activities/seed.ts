@@ -59,17 +59,24 @@ async function readProvenance(connection: DuckDBConnection, source: string): Pro
   await connection.run(
     `create table if not exists ${SOURCE_FILES_TABLE} (source varchar, uri varchar, size bigint, etag varchar, rows bigint, seeded_at timestamp)`,
   );
-  const reader = await connection.runAndReadAll(`select uri, size, etag, rows from ${SOURCE_FILES_TABLE} where source = $source`, { source });
+  const reader = await connection.runAndReadAll(`select uri, size, etag, rows from ${SOURCE_FILES_TABLE} where source = $source`, {
+    source,
+  });
   return new Map(
-    reader.getRowObjectsJS().map((row) => [String(row.uri), { uri: String(row.uri), size: Number(row.size), etag: String(row.etag), rows: Number(row.rows) }]),
+    reader
+      .getRowObjectsJS()
+      .map((row) => [String(row.uri), { uri: String(row.uri), size: Number(row.size), etag: String(row.etag), rows: Number(row.rows) }]),
   );
 }
 
 async function tableExists(connection: DuckDBConnection, schema: string, name: string): Promise<boolean> {
-  const reader = await connection.runAndReadAll(`select 1 from information_schema.tables where table_schema = $schema and table_name = $name`, {
-    schema,
-    name,
-  });
+  const reader = await connection.runAndReadAll(
+    `select 1 from information_schema.tables where table_schema = $schema and table_name = $name`,
+    {
+      schema,
+      name,
+    },
+  );
   return reader.getRows().length > 0;
 }
 
@@ -98,7 +105,14 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             const exists = await tableExists(connection, source.schema, source.name);
             // the contract the table was loaded with travels in its comment: a change reloads everything
             const contractComment = exists
-              ? String((await connection.runAndReadAll(`select comment from duckdb_tables() where schema_name = $s and table_name = $t`, { s: source.schema, t: source.name })).getRows()[0]?.[0] ?? '')
+              ? String(
+                  (
+                    await connection.runAndReadAll(`select comment from duckdb_tables() where schema_name = $s and table_name = $t`, {
+                      s: source.schema,
+                      t: source.name,
+                    })
+                  ).getRows()[0]?.[0] ?? '',
+                )
               : '';
             const reload = fullRefresh || !exists || contractComment !== columnList;
             const toLoad = reload
@@ -164,7 +178,10 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           rows: outcome.rowsByUri.get(file.uri) ?? 0,
         }));
         const rows = identities.reduce((sum, file) => sum + file.rows, 0);
-        logger.info({ source: source.name, files: files.length, loaded: outcome.loaded.length, removed: outcome.removed.length, rows }, 'seeded source');
+        logger.info(
+          { source: source.name, files: files.length, loaded: outcome.loaded.length, removed: outcome.removed.length, rows },
+          'seeded source',
+        );
         return {
           source: source.name,
           table: `${source.schema}.${source.name}`,

@@ -7,7 +7,9 @@ export const MODEL_STATE_TABLE = relation('meterflow', 'model_state');
 export const SNAPSHOTS_TABLE = relation('meterflow', 'snapshots');
 
 export async function ensureStateTables(connection: DuckDBConnection): Promise<void> {
-  await connection.run(`create table if not exists ${MODEL_STATE_TABLE} (model varchar primary key, state_hash varchar, built_at timestamp)`);
+  await connection.run(
+    `create table if not exists ${MODEL_STATE_TABLE} (model varchar primary key, state_hash varchar, built_at timestamp)`,
+  );
   await connection.run(`create table if not exists ${SNAPSHOTS_TABLE} (snapshot_uri varchar, published_at timestamp)`);
 }
 

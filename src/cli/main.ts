@@ -163,7 +163,9 @@ export function buildProgram(): Command {
       if (!workflowId) throw new Error('no pipeline runs on this server yet');
       const handle = client.workflow.getHandle(workflowId);
       const [description, progress] = await Promise.all([handle.describe(), getProgress(handle)]);
-      process.stdout.write(`run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n\n${summaryTable(progress.nodes)}\n`);
+      process.stdout.write(
+        `run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n\n${summaryTable(progress.nodes)}\n`,
+      );
     });
 
   program

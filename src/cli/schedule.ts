@@ -134,7 +134,10 @@ export function scheduleCommand(): Command {
             paused: description.state.paused,
             note: description.state.note,
             overlap: description.policies.overlap,
-            recentRuns: description.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt, workflowId: a.action.workflow.workflowId })),
+            recentRuns: description.info.recentActions.map((a) => ({
+              scheduledAt: a.scheduledAt,
+              workflowId: a.action.workflow.workflowId,
+            })),
             nextRuns: description.info.nextActionTimes,
             runningRuns: description.info.runningActions.map((a) => a.workflow.workflowId),
           },

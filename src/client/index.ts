@@ -162,6 +162,8 @@ export async function registerSearchAttributes(client: Client): Promise<void> {
     DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
     KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
   };
-  const searchAttributes = Object.fromEntries(METERFLOW_SEARCH_ATTRIBUTES.map((key) => [key.name, types[key.type] as temporal.api.enums.v1.IndexedValueType]));
+  const searchAttributes = Object.fromEntries(
+    METERFLOW_SEARCH_ATTRIBUTES.map((key) => [key.name, types[key.type] as temporal.api.enums.v1.IndexedValueType]),
+  );
   await client.connection.operatorService.addSearchAttributes({ namespace: client.options.namespace, searchAttributes });
 }

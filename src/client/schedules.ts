@@ -1,12 +1,6 @@
 // Temporal Schedules for the pipeline (not a home-made cron): create, list, describe, pause, unpause,
 // trigger, backfill, update and delete. Each scheduled run gets its scheduled time as logical date.
-import {
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleSpec,
-  type ScheduleSummary,
-} from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec, type ScheduleSummary } from '@temporalio/client';
 import { WORKFLOW_QUEUE_NAME } from './queues';
 import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../workflows/definitions';
 
@@ -126,7 +120,13 @@ export async function triggerSchedule(client: Client, scheduleId: string): Promi
 }
 
 /** Start the runs the schedule would have started between two times (one per slot, one after another by default), e.g. last week's. */
-export async function backfillSchedule(client: Client, scheduleId: string, from: Date, to: Date, overlap: OverlapPolicyName = 'buffer-all'): Promise<void> {
+export async function backfillSchedule(
+  client: Client,
+  scheduleId: string,
+  from: Date,
+  to: Date,
+  overlap: OverlapPolicyName = 'buffer-all',
+): Promise<void> {
   await client.schedule.getHandle(scheduleId).backfill({ start: from, end: to, overlap: OVERLAP_POLICIES[overlap] });
 }
 

@@ -53,7 +53,8 @@ function matchOne(models: readonly ModelNode[], selector: string): Set<string> {
 /** The names of the selected models, in the models' order. No selectors select every model. */
 export function selectModels(models: readonly ModelNode[], select: readonly string[] = [], exclude: readonly string[] = []): string[] {
   const split = (selectors: readonly string[]) => selectors.flatMap((s) => s.split(/[\s,]+/)).filter((s) => s.length > 0);
-  const included = split(select).length === 0 ? new Set(models.map((m) => m.name)) : new Set(split(select).flatMap((s) => [...matchOne(models, s)]));
+  const included =
+    split(select).length === 0 ? new Set(models.map((m) => m.name)) : new Set(split(select).flatMap((s) => [...matchOne(models, s)]));
   for (const selector of split(exclude)) for (const name of matchOne(models, selector)) included.delete(name);
   return models.filter((m) => included.has(m.name)).map((m) => m.name);
 }

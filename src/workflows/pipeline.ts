@@ -163,7 +163,14 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       ...model.refs.filter((r) => selected.has(r)).map((r) => `model:${r}`),
     ]);
   }
-  const snapshotId = analyticsModels.length > 0 ? addNode('snapshot', 'master', masterTables.filter((t) => selected.has(t)).map((t) => `model:${t}`)) : undefined;
+  const snapshotId =
+    analyticsModels.length > 0
+      ? addNode(
+          'snapshot',
+          'master',
+          masterTables.filter((t) => selected.has(t)).map((t) => `model:${t}`),
+        )
+      : undefined;
   for (const model of analyticsModels) addNode('analytics', model.name, snapshotId ? [snapshotId] : []);
   const loadId =
     analyticsModels.length > 0
@@ -195,7 +202,9 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           ]);
           changed.set(id, result.changed);
           const node = nodes.get(id) as NodeProgress;
-          node.note = result.changed ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed` : 'no new or changed files';
+          node.note = result.changed
+            ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed`
+            : 'no new or changed files';
           return result;
         }).then((result) => {
           if (!result.changed) markUnchanged(id, 'no new or changed files');
@@ -269,7 +278,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           { ...LOAD, ...onWriter, summary: 'load analytics results into the warehouse' },
           [
             {
-              results: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri, stateHash: planned.stateHashes[model] as string })),
+              results: analyticsResults.map(({ model, outputUri }) => ({
+                model,
+                outputUri,
+                stateHash: planned.stateHashes[model] as string,
+              })),
             },
           ],
         );

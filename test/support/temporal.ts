@@ -48,3 +48,48 @@ export function freshQueues(label: string): { writer: string; analytics: string;
   const suffix = `${label}-${randomUUID().slice(0, 8)}`;
   return { writer: `writer-${suffix}`, analytics: `analytics-${suffix}`, workflows: `workflows-${suffix}` };
 }
+
+export interface RunningWorkers {
+  readonly queues: { writer: string; analytics: string; workflows: string };
+  stop(): Promise<void>;
+}
+
+/** Writer, analytics and workflow workers on fresh queues (or the given ones) over a warehouse file. */
+export async function startWorkers(
+  context: TemporalTestContext,
+  options: { label: string; warehousePath: string; projectDir?: string; queues?: { writer: string; analytics: string; workflows: string } },
+): Promise<RunningWorkers> {
+  // imported here so that files needing only a client do not load the worker's dependencies
+  const { createWorkers } = await import('../../src/worker');
+  const { createLogger } = await import('../../src/logger');
+  const { PACKAGE_ROOT } = await import('../../src/config');
+  const queues = options.queues ?? freshQueues(options.label);
+  const workers = await createWorkers({
+    connection: context.workerConnection,
+    namespace: 'default',
+    role: 'all',
+    warehousePath: options.warehousePath,
+    projectDir: options.projectDir ?? `${PACKAGE_ROOT}/models`,
+    queues,
+    logger: createLogger('test', 'silent'),
+  });
+  const running = workers.run();
+  return {
+    queues,
+    async stop() {
+      workers.shutdown();
+      await running;
+    },
+  };
+}
+
+/** Poll until a condition holds (for things that happen on their own, like scheduled runs). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
