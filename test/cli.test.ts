@@ -7,7 +7,7 @@ import { Warehouse } from '../src/warehouse/warehouse';
 import { createStorageResolver } from '../src/storage';
 import { queryFile, tempDir } from './support/files';
 import { createBucket } from './support/s3-server';
-import { testServerAddress } from './support/temporal';
+import { connectToTestServer, startWorkers, testServerAddress } from './support/temporal';
 
 interface Finished {
   code: number | null;
@@ -41,6 +41,7 @@ describe('the meterflow command', () => {
 
   beforeAll(async () => {
     dir = await tempDir('cli');
+    await generateSampleData({ outDir: path.join(dir, 'sources'), meters: 10, from: '2023-02-01', to: '2023-02-15', seed: 11 });
   });
 
   it('generates the eight sources and reports its speed', async () => {
@@ -64,7 +65,6 @@ describe('the meterflow command', () => {
 
   it('runs the whole pipeline on an embedded Temporal server, with progress lines and warehouse last', async () => {
     const sources = path.join(dir, 'sources');
-    await generateSampleData({ outDir: sources, meters: 10, from: '2023-02-01', to: '2023-02-15', seed: 11 });
     const db = path.join(dir, 'cli.duckdb');
     const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')]);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
@@ -139,6 +139,47 @@ describe('the meterflow command', () => {
     } finally {
       holder.close();
     }
+  });
+
+  it('submits a run to TEMPORAL_ADDRESS for workers elsewhere, and shows it with status', async () => {
+    const temporal = await connectToTestServer();
+    const db = path.join(dir, 'remote.duckdb');
+    const workers = await startWorkers(temporal, {
+      label: 'remote',
+      warehousePath: db,
+      queues: { writer: 'meterflow-writer', analytics: 'meterflow-analytics', workflows: 'meterflow-workflows' },
+    });
+    try {
+      const env = { TEMPORAL_ADDRESS: testServerAddress() };
+      const run = await meterflow(['run', '--sources', path.join(dir, 'sources'), '--out', path.join(dir, 'remote-out')], env);
+      expect(run.code).toBe(0);
+      const output = lines(run.stdout);
+      expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+      const workflowId = /^run (pipeline-\S+) started/m.exec(run.stdout)?.[1];
+      const status = await meterflow(['status', workflowId as string], env);
+      expect(status.code).toBe(0);
+      expect(lines(status.stdout)[0]).toMatch(new RegExp(`^run ${workflowId}: COMPLETED, logical date \\d{4}-\\d\\d-\\d\\dT`));
+      expect(status.stdout).toMatch(/^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/m);
+    } finally {
+      await workers.stop();
+      await temporal.close();
+    }
+  });
+
+  it('manages a schedule with the schedule commands', async () => {
+    const env = { TEMPORAL_ADDRESS: testServerAddress() };
+    const id = `cli-schedule-${Date.now()}`;
+    const created = await meterflow(['schedule', 'create', id, '--cron', '0 3 * * *', '--sources', path.join(dir, 'sources'), '--overlap', 'buffer-one'], env);
+    expect(created).toMatchObject({ code: 0, stdout: `schedule ${id} created\n` });
+    expect((await meterflow(['schedule', 'list'], env)).stdout).toMatch(new RegExp(`^${id}\tactive\tnext \\d{4}-`, 'm'));
+    expect((await meterflow(['schedule', 'pause', id, '--note', 'maintenance'], env)).stdout).toBe(`schedule ${id} paused\n`);
+    const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as { paused: boolean; note: string; overlap: string };
+    expect(described).toMatchObject({ paused: true, note: 'maintenance', overlap: 'BUFFER_ONE' });
+    expect((await meterflow(['schedule', 'update', id, '--every', '6h'], env)).code).toBe(0);
+    expect((await meterflow(['schedule', 'delete', id], env)).stdout).toBe(`schedule ${id} deleted\n`);
+    const bad = await meterflow(['schedule', 'create', 'x', '--sources', 'y', '--overlap', 'sometimes'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("option '--overlap <policy>' argument 'sometimes' is invalid");
   });
 
   it('explains that a worker needs TEMPORAL_ADDRESS', async () => {
