@@ -13,7 +13,15 @@ import { activityFrame, interruptOnCancel } from './context';
 import { existingKind, findModel, MODEL_SCHEMA, renderModelSql } from './models';
 import { loadManifest } from './snapshot';
 import { recordModelState } from './state';
-import type { AnalyticsModelResult, LoadAnalyticsResultsInput, LoadAnalyticsResultsResult, RunAnalyticsModelInput } from './types';
+import { runDataTests } from './data-tests';
+import type {
+  AnalyticsModelResult,
+  DataTestResults,
+  LoadAnalyticsResultsInput,
+  LoadAnalyticsResultsResult,
+  RunAnalyticsModelInput,
+  TestAnalyticsResultInput,
+} from './types';
 
 export interface AnalyticsDependencies {
   readonly project: LoadedProject;
@@ -78,6 +86,27 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
         } finally {
           await rm(workDir, { recursive: true, force: true });
         }
+      });
+    },
+  };
+}
+
+export function createAnalyticsTestActivities({ project, storage, duckdb }: AnalyticsDependencies) {
+  return {
+    /** Run an analytics model's YAML tests on its result file, before the writer loads it. */
+    async testAnalyticsResult({ model: name, outputUri }: TestAnalyticsResultInput): Promise<DataTestResults> {
+      return activityFrame(`tests of ${name}`, async () => {
+        const model = findModel(project, name);
+        const store = storage.forUri(outputUri);
+        const object = await store.stat(outputUri);
+        if (!object) throw new ProjectError(`analytics result of ${name} is missing at ${outputUri}`);
+        const file = await store.localPath(object);
+        return withScratchDuckdb(duckdb, async (connection) => {
+          await connection.run(`create view ${quotedIdentifier(name)} as select * from read_parquet(${pathList([file])})`);
+          return runDataTests(connection, model.tests, quotedIdentifier(name), (ref) => {
+            throw new ProjectError(`${model.file}: a relationships test on an analytics model cannot ref ${ref}`, model.file);
+          });
+        });
       });
     },
   };

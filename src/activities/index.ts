@@ -3,7 +3,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
 import type { DuckdbSettings, Warehouse } from '../warehouse/warehouse';
-import { createAnalyticsActivities, createAnalyticsLoadActivities } from './analytics';
+import { createAnalyticsActivities, createAnalyticsLoadActivities, createAnalyticsTestActivities } from './analytics';
 import { createModelActivities } from './models';
 import { createSeedActivities } from './seed';
 import { createSnapshotActivities } from './snapshot';
@@ -36,7 +36,7 @@ export interface AnalyticsWorkerDependencies {
 
 /** Read-only work over snapshots: registered on any number of analytics workers. */
 export function createAnalyticsWorkerActivities(deps: AnalyticsWorkerDependencies) {
-  return createAnalyticsActivities(deps);
+  return { ...createAnalyticsActivities(deps), ...createAnalyticsTestActivities(deps) };
 }
 
 export type WriterActivities = ReturnType<typeof createWriterActivities>;

@@ -6,13 +6,19 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
 import type { ModelNode } from '../project/types';
-import { duckdbMessage, isPermanentDuckdbError, relation } from '../warehouse/sql';
+import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, relation } from '../warehouse/sql';
+import { runDataTests } from './data-tests';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { createHash } from 'node:crypto';
 import { selectModels } from '../project/select';
 import { latestSnapshot, readModelStates, recordModelState } from './state';
-import type { BuildModelInput, BuildModelResult, PlannedRun, PlanRunInput } from './types';
+import type { BuildModelInput, BuildModelResult, DataTestResults, PlannedRun, PlanRunInput, PromoteModelInput, TestModelInput } from './types';
+
+/** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
+export function pendingName(model: string, buildId: string): string {
+  return `__meterflow_pending_${model}__${buildId.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}`;
+}
 
 /** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
 export const MODEL_SCHEMA = 'main';
@@ -110,39 +116,90 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
       });
     },
 
-    /** Build one model in the warehouse, replacing its previous version atomically. */
-    async buildModel({ model: name, vars, stateHash }: BuildModelInput): Promise<BuildModelResult> {
+    /**
+     * Build one model's new version beside the published one (`__meterflow_pending_<model>`), so its
+     * tests can run before anyone reads it; promoteModel swaps it in.
+     */
+    async buildModel({ model: name, vars, buildId }: BuildModelInput): Promise<BuildModelResult> {
       return activityFrame(`model ${name}`, async () => {
         const started = Date.now();
         const model = findModel(project, name);
         const sql = renderModelSql(project, model, warehouseResolver(project), vars);
-        const target = relation(MODEL_SCHEMA, model.name);
+        const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
         const rows = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
-            const existing = await existingKind(connection, model.name);
-            if (existing !== undefined && existing !== model.materialized) {
-              await connection.run(`drop ${existing} ${target}`);
-            }
+            const leftover = await existingKind(connection, pendingName(model.name, buildId));
+            if (leftover) await connection.run(`drop ${leftover} ${pending}`);
             try {
-              await connection.run(`create or replace ${model.materialized} ${target} as\n${sql}`);
+              await connection.run(`create ${model.materialized} ${pending} as\n${sql}`);
             } catch (err) {
               if (!isPermanentDuckdbError(err)) throw err;
               throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
             }
-            await recordModelState(connection, model.name, stateHash);
-            if (model.materialized === 'view') return null;
-            const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
+            if (model.materialized === 'view') {
+              // a view is checked by running it once, so a bad column fails here, not in its readers
+              await connection.run(`select * from ${pending} limit 0`);
+              return null;
+            }
+            const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${pending}`);
             return Number(count.getRowObjectsJS()[0]?.n ?? 0);
           }),
         );
         logger.info({ model: model.name, rows }, 'built model');
-        return {
-          model: model.name,
-          relation: `${MODEL_SCHEMA}.${model.name}`,
-          materialized: model.materialized,
-          rows,
-          durationMs: Date.now() - started,
-        };
+        return { model: model.name, relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`, materialized: model.materialized, rows, durationMs: Date.now() - started };
+      });
+    },
+
+    /** Run a model's YAML tests on its new, not yet published version. */
+    async testModel({ model: name, buildId }: TestModelInput): Promise<DataTestResults> {
+      return activityFrame(`tests of ${name}`, async () => {
+        const model = findModel(project, name);
+        return warehouse.withConnection((connection) =>
+          interruptOnCancel(connection, () =>
+            runDataTests(connection, model.tests, relation(MODEL_SCHEMA, pendingName(model.name, buildId)), (ref) => relation(MODEL_SCHEMA, ref)),
+          ),
+        );
+      });
+    },
+
+    /** Run a singular test (a SQL file under tests/ whose rows are failures) against the warehouse. */
+    async runSingularTest({ test: name }: { test: string }): Promise<DataTestResults> {
+      return activityFrame(`test ${name}`, async () => {
+        const test = project.plan.singularTests.find((t) => t.name === name);
+        if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
+        const sql = renderModel({
+          file: test.file,
+          template: project.templates.get(`test:${name}`) ?? '',
+          resolver: warehouseResolver(project),
+          vars: project.plan.vars,
+          self: name,
+        }).sql;
+        const failures = await warehouse.withConnection(async (connection) =>
+          interruptOnCancel(connection, async () => Number((await connection.runAndReadAll(`select count(*)::bigint as n from (${sql})`)).getRows()[0]?.[0] ?? 0)),
+        );
+        const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
+        return { results: [{ id: name, severity: test.severity, failures, status }], rows: status === 'pass' ? 0 : 1 };
+      });
+    },
+
+    /** Swap a model's tested new version in for the published one, in one transaction, and record its state. */
+    async promoteModel({ model: name, stateHash, buildId }: PromoteModelInput): Promise<{ model: string }> {
+      return activityFrame(`promote ${name}`, async () => {
+        const model = findModel(project, name);
+        await warehouse.transaction(async (connection) => {
+          const pending = await existingKind(connection, pendingName(model.name, buildId));
+          if (!pending) {
+            // promoted already: an attempt that committed but died before reporting, or a reset run
+            const published = await readModelStates(connection);
+            if (stateHash !== undefined && published.get(model.name) === stateHash) return;
+            throw new ModelBuildError(`model ${model.name}: no new version to publish (build it first)`, model.name, model.file);
+          }
+          const published = await existingKind(connection, model.name);
+          if (published) await connection.run(`drop ${published} ${relation(MODEL_SCHEMA, model.name)}`);
+          await connection.run(`alter ${pending} ${relation(MODEL_SCHEMA, pendingName(model.name, buildId))} rename to ${quotedIdentifier(model.name)}`);
+          await recordModelState(connection, model.name, stateHash);
+        });
+        return { model: model.name };
       });
     },
   };

@@ -2,12 +2,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SourceDataError } from '../errors';
 import type { Logger } from '../logger';
-import type { SourceTable } from '../project/types';
+import type { Freshness, SourceTable } from '../project/types';
+import { runDataTests } from './data-tests';
 import type { StorageResolver, StoredObject } from '../storage';
 import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import type { SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
+import type { FreshnessResult, SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
 
 export interface SeedDependencies {
   readonly warehouse: Warehouse;
@@ -48,6 +49,24 @@ async function checkContract(connection: DuckDBConnection, source: SourceTable, 
   }
 }
 
+/** The column tests of a source (not_null on keys, accepted_values) on the rows of the files just loaded. */
+async function checkSourceTests(connection: DuckDBConnection, source: SourceTable, table: string, loaded: readonly StoredObject[]): Promise<void> {
+  if (source.tests.length === 0 || loaded.length === 0) return;
+  for (const file of loaded) {
+    const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
+    const { results } = await runDataTests(connection, source.tests, rows, (model) => relation('main', model));
+    const failed = results.find((result) => result.status === 'fail');
+    if (failed) {
+      const test = source.tests.find((t) => t.id === failed.id);
+      throw new SourceDataError(
+        `source ${source.name}: ${file.uri} fails ${test?.kind ?? failed.id}${test?.column ? ` on column '${test.column}'` : ''} (${failed.failures} rows)`,
+        source.name,
+        file.uri,
+      );
+    }
+  }
+}
+
 interface Provenance {
   readonly uri: string;
   readonly size: number;
@@ -81,13 +100,38 @@ async function tableExists(connection: DuckDBConnection, schema: string, name: s
 }
 
 export function createSeedActivities({ warehouse, storage, logger }: SeedDependencies) {
+  /** The newest loaded_at_field against the run's logical date: fresh, or too old to warn or to go on. */
+  async function checkFreshness(source: SourceTable, table: string, logicalDate: string): Promise<FreshnessResult> {
+    const rule = source.freshness as Freshness;
+    const [row] = await warehouse.withConnection(async (connection) =>
+      (
+        await connection.runAndReadAll(
+          `select max(${quotedIdentifier(rule.loadedAtField)})::varchar as newest,
+                  date_diff('minute', max(${quotedIdentifier(rule.loadedAtField)}), $logical::timestamp) / 60.0 as age_hours
+           from ${table}`,
+          { logical: logicalDate.replace('T', ' ').replace(/Z$/, '') },
+        )
+      ).getRowObjectsJS(),
+    );
+    const ageHours = row?.age_hours === null || row?.age_hours === undefined ? Number.POSITIVE_INFINITY : Number(row.age_hours);
+    const status = rule.errorAfterHours !== undefined && ageHours > rule.errorAfterHours ? 'error' : rule.warnAfterHours !== undefined && ageHours > rule.warnAfterHours ? 'warn' : 'pass';
+    const newest = row?.newest === null || row?.newest === undefined ? 'none' : String(row.newest);
+    if (status === 'error') {
+      throw new SourceDataError(
+        `source ${source.name}: stale: newest ${rule.loadedAtField} is ${newest}, ${Math.round(ageHours)} h before the run's logical date ${logicalDate} (error after ${rule.errorAfterHours} h)`,
+        source.name,
+      );
+    }
+    return { newest, ageHours: Number.isFinite(ageHours) ? Math.round(ageHours * 10) / 10 : null, status };
+  }
+
   return {
     /**
      * Bring raw.<source> up to date with the Parquet files at the source's location: new and replaced
      * files (by size and ETag) load their rows, removed files lose theirs, unchanged files are not
      * read. A full refresh, a new source or a changed contract reloads everything. One transaction.
      */
-    async seedSource({ source, uri, fullRefresh = false }: SeedSourceInput): Promise<SeedSourceResult> {
+    async seedSource({ source, uri, fullRefresh = false, logicalDate }: SeedSourceInput): Promise<SeedSourceResult> {
       return activityFrame(`seed ${source.name}`, async () => {
         const started = Date.now();
         const store = storage.forUri(uri);
@@ -128,7 +172,17 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             }
 
             const localPaths = await Promise.all(toLoad.map((file) => store.localPath(file)));
-            for (const [index, file] of toLoad.entries()) await checkContract(connection, source, file, localPaths[index] as string);
+            for (const [index, file] of toLoad.entries()) {
+              try {
+                await checkContract(connection, source, file, localPaths[index] as string);
+              } catch (err) {
+                // a file replaced or deleted since it was listed: a retry lists the source again
+                if (!(await store.stat(file.uri))) {
+                  throw new Error(`source ${source.name}: ${file.uri} disappeared while it was being seeded; retrying with a fresh listing`);
+                }
+                throw err;
+              }
+            }
             // one select per file, so each row remembers the URI it came from (not a local cache path)
             const perFile = toLoad.map(
               (file, index) =>
@@ -154,6 +208,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                       `select _source_file, count(*)::bigint as n from ${table} where _source_file in (${loadedUris.join(', ')}) group by all`,
                     )
                   ).getRowObjectsJS();
+            await checkSourceTests(connection, source, table, toLoad);
             const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
             for (const file of toLoad) rowsByUri.set(file.uri, 0);
             for (const row of counts) rowsByUri.set(String(row._source_file), Number(row.n));
@@ -178,6 +233,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           rows: outcome.rowsByUri.get(file.uri) ?? 0,
         }));
         const rows = identities.reduce((sum, file) => sum + file.rows, 0);
+        const freshness = source.freshness && logicalDate ? await checkFreshness(source, table, logicalDate) : undefined;
         logger.info(
           { source: source.name, files: files.length, loaded: outcome.loaded.length, removed: outcome.removed.length, rows },
           'seeded source',
@@ -190,6 +246,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           changed: outcome.changed,
           loadedFiles: outcome.loaded.map((file) => file.uri),
           removedFiles: outcome.removed,
+          ...(freshness ? { freshness } : {}),
           durationMs: Date.now() - started,
         };
       });

@@ -1,5 +1,6 @@
 // Inputs and results of every activity: plain data, URIs only (never credentials), as it is kept in history.
 import type { ProjectPlan, SourceTable } from '../project/types';
+export type { DataTest } from '../project/types';
 
 export interface PlanRunInput {
   /** Vars that override dbt_project.yml's for this run. */
@@ -30,6 +31,15 @@ export interface SeedSourceInput {
   readonly uri: string;
   /** Reload every file, not only new and changed ones. */
   readonly fullRefresh?: boolean;
+  /** The run's logical date (ISO 8601): source freshness is measured against it. */
+  readonly logicalDate?: string;
+}
+
+export interface FreshnessResult {
+  /** The newest loaded_at_field value, or 'none'. */
+  readonly newest: string;
+  readonly ageHours: number | null;
+  readonly status: 'pass' | 'warn' | 'error';
 }
 
 export interface SourceFileIdentity {
@@ -50,14 +60,47 @@ export interface SeedSourceResult {
   readonly loadedFiles: readonly string[];
   /** URIs of the files that disappeared, whose rows were removed. */
   readonly removedFiles: readonly string[];
+  readonly freshness?: FreshnessResult;
   readonly durationMs: number;
 }
 
-export interface BuildModelInput {
+/** Names the run's own new version of a model, so two runs never share one. */
+interface BuildIdentity {
+  readonly buildId: string;
+}
+
+export interface BuildModelInput extends BuildIdentity {
   readonly model: string;
   readonly vars?: Readonly<Record<string, unknown>>;
-  /** Recorded with the build, so a later run knows the model is up to date. */
+}
+
+export interface TestModelInput extends BuildIdentity {
+  readonly model: string;
+}
+
+export interface PromoteModelInput extends BuildIdentity {
+  readonly model: string;
+  /** Recorded with the swap, so a later run knows the model is up to date. */
   readonly stateHash?: string;
+}
+
+export interface DataTestResult {
+  readonly id: string;
+  readonly severity: 'error' | 'warn';
+  readonly failures: number;
+  /** pass; warn: failed with severity warn; fail: failed with severity error. */
+  readonly status: 'pass' | 'warn' | 'fail';
+}
+
+export interface DataTestResults {
+  readonly results: readonly DataTestResult[];
+  /** Rows are the failing tests, so the progress table shows them. */
+  readonly rows: number;
+}
+
+export interface TestAnalyticsResultInput {
+  readonly model: string;
+  readonly outputUri: string;
 }
 
 export interface BuildModelResult {

@@ -5,8 +5,9 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
+import { parseFreshness, parseTests } from './data-tests';
 import { renderModel, type RelationResolver } from './render';
-import type { ColumnDoc, Materialization, ModelLayer, ModelNode, ProjectPlan, SourceTable } from './types';
+import type { ColumnDoc, DataTest, Materialization, ModelLayer, ModelNode, ProjectPlan, SingularTest, SourceTable } from './types';
 
 const LAYERS: readonly ModelLayer[] = ['staging', 'master', 'analytics'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -18,11 +19,22 @@ export interface LoadedProject {
   readonly templates: ReadonlyMap<string, string>;
 }
 
+interface PropertyColumn {
+  name: string;
+  description?: string;
+  data_type?: string;
+  data_tests?: unknown;
+  tests?: unknown;
+}
+
 interface PropertyModel {
   name?: string;
   description?: string;
   config?: { tags?: string[] | string; materialized?: string };
-  columns?: { name: string; description?: string; data_type?: string }[];
+  columns?: PropertyColumn[];
+  data_tests?: unknown;
+  tests?: unknown;
+  file?: string;
 }
 
 interface PropertySource {
@@ -32,8 +44,12 @@ interface PropertySource {
     name?: string;
     description?: string;
     meta?: { location?: string };
-    columns?: { name: string; description?: string; data_type?: string }[];
+    columns?: PropertyColumn[];
+    freshness?: unknown;
+    loaded_at_field?: unknown;
   }[];
+  freshness?: unknown;
+  loaded_at_field?: unknown;
 }
 
 async function readYaml(file: string, projectDir: string): Promise<Record<string, unknown>> {
@@ -65,6 +81,27 @@ function columnDocs(columns: PropertyModel['columns']): ColumnDoc[] {
 function asTags(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   return Array.isArray(value) ? value.filter((tag): tag is string => typeof tag === 'string') : [];
+}
+
+/**
+ * A source's own location must be a URI of its own (absolute path, file:// or s3://), never a
+ * relative path that could climb out of the folder the project was given.
+ */
+function checkLocation(location: string, file: string, source: string): void {
+  const absolute = location.startsWith('s3://') || location.startsWith('file://') || path.isAbsolute(location);
+  if (!absolute || location.split(/[\\/]/).includes('..')) {
+    throw new ProjectError(`${file}: meta.location of source ${source} must be an absolute path, file:// or s3:// URI without '..', not '${location}'`, file);
+  }
+}
+
+/** Two tests of one kind on one model (two expressions, say) get _2, _3… so every id is unique. */
+function uniqueIds(tests: DataTest[]): DataTest[] {
+  const seen = new Map<string, number>();
+  return tests.map((test) => {
+    const count = (seen.get(test.id) ?? 0) + 1;
+    seen.set(test.id, count);
+    return count === 1 ? test : { ...test, id: `${test.id}_${count}` };
+  });
 }
 
 /** Load and validate a models project. Errors name the file at fault. */
@@ -105,18 +142,24 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
           if (!IDENTIFIER.test(name) || !IDENTIFIER.test(sourceName)) {
             throw new ProjectError(`${path.relative(dir, file)}: source '${sourceName}.${name}' is not a valid identifier`, file);
           }
+          const relativeFile = path.relative(dir, file);
+          const location = table.meta?.location;
+          if (location !== undefined) checkLocation(location, relativeFile, name);
+          const freshness = parseFreshness(table.freshness ?? source.freshness, table.loaded_at_field ?? source.loaded_at_field, relativeFile, name);
           sources.push({
             name,
             sourceName,
             schema: source.schema ?? sourceName,
             ...(table.description ? { description: table.description } : {}),
             columns: columnDocs(table.columns),
-            ...(table.meta?.location ? { location: table.meta.location } : {}),
+            ...(location ? { location } : {}),
+            tests: (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name)),
+            ...(freshness ? { freshness } : {}),
           });
         }
       }
       for (const model of (yaml.models ?? []) as PropertyModel[]) {
-        if (model.name) properties.set(model.name, model);
+        if (model.name) properties.set(model.name, { ...model, file: path.relative(dir, file) });
       }
     }
   }
@@ -164,6 +207,14 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       tags: [...new Set([...asTags(property?.config?.tags), ...asTags(config.tags)])],
       ...(property?.description ? { description: property.description.trim() } : {}),
       columns: columnDocs(property?.columns),
+      tests: uniqueIds(
+        property
+          ? [
+              ...parseTests(property.data_tests ?? property.tests, name, property.file ?? relative),
+              ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, property.file ?? relative, column.name)),
+            ]
+          : [],
+      ),
     });
   }
 
@@ -180,5 +231,38 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       );
     }
   }
-  return { dir, plan: { projectName, sources, models: ordered, vars }, templates };
+  const singularTests: SingularTest[] = [];
+  for (const testPath of (project['test-paths'] as string[] | undefined) ?? ['tests']) {
+    const files = await listFiles(path.join(dir, testPath)).catch(() => [] as string[]);
+    for (const file of files.filter((f) => f.endsWith('.sql') && !f.split(path.sep).includes('generic'))) {
+      const relative = path.relative(dir, file);
+      const name = path.basename(file, '.sql');
+      if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid test name`, relative);
+      const template = await readFile(file, 'utf8');
+      templates.set(`test:${name}`, template);
+      const refs = new Set<string>();
+      const used = new Set<string>();
+      const { config } = renderModel({
+        file: relative,
+        template,
+        vars,
+        self: name,
+        resolver: {
+          ref: (model) => {
+            if (!ordered.some((m) => m.name === model)) throw new ProjectError(`${relative}: ref('${model}') names no model in the project`, relative);
+            refs.add(model);
+            return model;
+          },
+          source: (sourceName, table) => {
+            const source = sourceKeys.get(`${sourceName}.${table}`);
+            if (!source) throw new ProjectError(`${relative}: source('${sourceName}', '${table}') is not declared in any sources YAML`, relative);
+            used.add(source.name);
+            return table;
+          },
+        },
+      });
+      singularTests.push({ name, file: relative, refs: [...refs], sources: [...used], severity: config.severity === 'warn' ? 'warn' : 'error' });
+    }
+  }
+  return { dir, plan: { projectName, sources, models: ordered, singularTests, vars }, templates };
 }

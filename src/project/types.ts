@@ -22,6 +22,9 @@ export interface SourceTable {
   readonly columns: readonly ColumnDoc[];
   /** `meta.location` from the sources YAML: overrides `<--sources>/<name>`. */
   readonly location?: string;
+  /** Column tests checked on every file as it is seeded (not_null on keys, accepted_values). */
+  readonly tests: readonly DataTest[];
+  readonly freshness?: Freshness;
 }
 
 export interface ModelNode {
@@ -37,6 +40,17 @@ export interface ModelNode {
   readonly tags: readonly string[];
   readonly description?: string;
   readonly columns: readonly ColumnDoc[];
+  /** Tests run on the model's new version before it replaces the old one. */
+  readonly tests: readonly DataTest[];
+}
+
+/** A dbt singular test: a SQL file under tests/ whose rows are failures. */
+export interface SingularTest {
+  readonly name: string;
+  readonly file: string;
+  readonly refs: readonly string[];
+  readonly sources: readonly string[];
+  readonly severity: Severity;
 }
 
 /** What a run needs to know of the project: sources and models in a valid build order. */
@@ -45,5 +59,30 @@ export interface ProjectPlan {
   readonly sources: readonly SourceTable[];
   /** Topologically sorted: every model comes after the models it refs. */
   readonly models: readonly ModelNode[];
+  readonly singularTests: readonly SingularTest[];
   readonly vars: Readonly<Record<string, unknown>>;
+}
+
+export type DataTestKind = 'not_null' | 'unique' | 'accepted_values' | 'relationships' | 'expression_is_true' | 'row_count_between';
+export type Severity = 'error' | 'warn';
+
+/** A generic dbt data test declared in YAML on a model, a column or a source column. */
+export interface DataTest {
+  /** Unique in the project, dbt-style: `not_null_demand_price_elasticity_meter_point_id`. */
+  readonly id: string;
+  readonly kind: DataTestKind;
+  /** The model or source table it tests. */
+  readonly target: string;
+  /** A column name, or an SQL expression for `unique` on a combination of columns. */
+  readonly column?: string;
+  readonly severity: Severity;
+  /** The test's own arguments: `values`, `quote`, `to`, `field`, `expression`, `min_value`, `max_value`. */
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** A source's freshness rule: its newest `loaded_at_field` must be within these hours of the run's logical date. */
+export interface Freshness {
+  readonly loadedAtField: string;
+  readonly warnAfterHours?: number;
+  readonly errorAfterHours?: number;
 }

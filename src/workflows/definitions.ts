@@ -4,7 +4,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const PIPELINE_WORKFLOW_TYPE = 'pipeline';
 
-export type NodeKind = 'seed' | 'model' | 'snapshot' | 'analytics' | 'load';
+export type NodeKind = 'seed' | 'model' | 'test' | 'snapshot' | 'analytics' | 'load';
 /** `unchanged`: up to date with its inputs, so not run (an incremental run). */
 export type NodeState = 'pending' | 'running' | 'succeeded' | 'unchanged' | 'failed' | 'skipped';
 
@@ -66,6 +66,16 @@ export interface PipelineResult {
   readonly snapshotUri?: string;
   readonly nodes: readonly NodeProgress[];
   readonly tables: readonly { readonly table: string; readonly rows: number | null }[];
+  /** Every data test and freshness check the run made, with warnings; a failed error stops the run. */
+  readonly dataTests: readonly DataTestOutcome[];
+}
+
+export interface DataTestOutcome {
+  /** The model or source tested. */
+  readonly target: string;
+  readonly test: string;
+  readonly status: 'pass' | 'warn' | 'fail';
+  readonly failures: number;
 }
 
 export const progressQuery = defineQuery<PipelineProgress>('progress');

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import type { AnalyticsActivities, ModelNodeLike, WriterActivities } from './activity-types';
+import type { AnalyticsActivities, DataTestResults, ModelNodeLike, WriterActivities } from './activity-types';
 import {
   LOGICAL_DATE,
   MODELS_SELECTED,
@@ -24,14 +24,23 @@ import {
   type NodeProgress,
   type PipelineInput,
   type PipelineResult,
+  type DataTestOutcome,
 } from './definitions';
 import { describeProgress } from './progress-markdown';
+
+/** Failed tests as one line (kept here: workflow code may not import activity modules). */
+function describeFailedTests(results: DataTestResults['results']): string {
+  return results
+    .filter((r) => r.status !== 'pass')
+    .map((r) => `${r.id} (${r.failures} failing ${r.failures === 1 ? 'row' : 'rows'}${r.status === 'warn' ? ', warn' : ''})`)
+    .join('; ');
+}
 
 export const WRITER_QUEUE = 'meterflow-writer';
 export const ANALYTICS_QUEUE = 'meterflow-analytics';
 
 /** Errors that retrying cannot fix: bad SQL, a file or project that breaks the contract. */
-const NON_RETRYABLE = ['ProjectError', 'SourceDataError', 'ModelBuildError', 'StorageError', 'WarehouseLockedError'];
+const NON_RETRYABLE = ['ProjectError', 'SourceDataError', 'ModelBuildError', 'StorageError', 'WarehouseLockedError', 'DataTestFailed'];
 
 /** Transient faults (a worker restart, S3 throttling, a locked temp file) clear within seconds to a minute. */
 const RETRY: RetryPolicy = {
@@ -60,6 +69,10 @@ const ANALYTICS: ActivityOptions = {
   heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: RETRY,
 };
+/** Data tests are aggregations over one table. */
+const TEST: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '1h', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
+/** Publishing a built model is a rename in one transaction. */
+const PROMOTE: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '10m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 /** Loading the analytics results copies small tables. */
 const LOAD: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '30m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 
@@ -126,6 +139,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       return result;
     } catch (err) {
       node.state = 'failed';
+      if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') {
+        // a node inside this one (a model's tests) failed: that node is the one to name
+        node.error = (err.details?.[0] as { reason?: string } | undefined)?.reason ?? err.message;
+        throw err;
+      }
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
       node.error = cause.message;
       throw ApplicationFailure.create({
@@ -162,6 +180,16 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       ...model.sources.map((s) => `seed:${s}`),
       ...model.refs.filter((r) => selected.has(r)).map((r) => `model:${r}`),
     ]);
+    if (model.tests.length > 0) addNode('test', model.name, [`model:${model.name}`]);
+  }
+  // singular tests over sources gate the models that read those sources
+  const singularTests = plan.singularTests.filter((t) => t.sources.every((s) => seeded.has(s)) && t.refs.every((r) => selected.has(r)));
+  for (const test of singularTests) {
+    const id = addNode('test', test.name, [...test.sources.map((s) => `seed:${s}`), ...test.refs.map((r) => `model:${r}`)]);
+    for (const model of buildable) {
+      const node = nodes.get(`model:${model.name}`) as NodeProgress;
+      if (test.refs.length === 0 && model.sources.some((s) => test.sources.includes(s))) (node.dependsOn as string[]).push(id);
+    }
   }
   const snapshotId =
     analyticsModels.length > 0
@@ -171,7 +199,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           masterTables.filter((t) => selected.has(t)).map((t) => `model:${t}`),
         )
       : undefined;
-  for (const model of analyticsModels) addNode('analytics', model.name, snapshotId ? [snapshotId] : []);
+  for (const model of analyticsModels) {
+    addNode('analytics', model.name, snapshotId ? [snapshotId] : []);
+    if (model.tests.length > 0) addNode('test', model.name, [`analytics:${model.name}`]);
+  }
   const loadId =
     analyticsModels.length > 0
       ? addNode(
@@ -184,6 +215,23 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
   /** Whether a node's run changed what is downstream of it. */
   const changed = new Map<string, boolean>();
+  const dataTests: DataTestOutcome[] = [];
+
+  /** A model's tests as a node of their own: warnings noted, failures stop the run before publishing. */
+  async function testNode(target: string, work: () => Promise<DataTestResults>): Promise<void> {
+    const id = `test:${target}`;
+    if (!nodes.has(id)) return;
+    await runNode(id, async () => {
+      const outcome = await work();
+      for (const result of outcome.results) dataTests.push({ target, test: result.id, status: result.status, failures: result.failures });
+      const node = nodes.get(id) as NodeProgress;
+      node.note = outcome.rows === 0 ? `${outcome.results.length} passed` : describeFailedTests(outcome.results);
+      if (outcome.results.some((r) => r.status === 'fail')) {
+        throw ApplicationFailure.nonRetryable(`data tests of ${target} failed: ${describeFailedTests(outcome.results.filter((r) => r.status === 'fail'))}`, 'DataTestFailed');
+      }
+      return outcome;
+    });
+  }
   const warehousePath = planned.warehousePath;
   try {
     // every node is started once its inputs are done; the writer still runs one activity at a time
@@ -198,7 +246,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         id,
         runNode(id, async () => {
           const result = await writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [
-            { source, uri, fullRefresh },
+            { source, uri, fullRefresh, logicalDate },
           ]);
           changed.set(id, result.changed);
           const node = nodes.get(id) as NodeProgress;
@@ -207,7 +255,22 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
             : 'no new or changed files';
           return result;
         }).then((result) => {
-          if (!result.changed) markUnchanged(id, 'no new or changed files');
+          if (!result.changed) markUnchanged(id, (nodes.get(id) as NodeProgress).note ?? 'no new or changed files');
+        }),
+      );
+    }
+    for (const test of singularTests) {
+      const id = `test:${test.name}`;
+      finished.set(
+        id,
+        after((nodes.get(id) as NodeProgress).dependsOn).then(async () => {
+          if (!fullRefresh && !(nodes.get(id) as NodeProgress).dependsOn.some((dep) => changed.get(dep) === true)) {
+            markUnchanged(id, 'its inputs are unchanged');
+            return;
+          }
+          await testNode(test.name, () =>
+            writer.runSingularTest.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${test.name}` }, [{ test: test.name }]),
+          );
         }),
       );
     }
@@ -221,14 +284,22 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           if (!fullRefresh && !stale.has(model.name) && !inputsChanged) {
             changed.set(id, false);
             markUnchanged(id, 'up to date: its inputs and SQL are unchanged');
+            if (nodes.has(`test:${model.name}`)) markUnchanged(`test:${model.name}`, 'model unchanged');
             publish();
             return;
           }
-          await runNode(id, () =>
-            writer.buildModel.executeWithOptions({ ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}` }, [
-              { model: model.name, vars, stateHash: planned.stateHashes[model.name] as string },
-            ]),
-          );
+          await runNode(id, async () => {
+            const built = await writer.buildModel.executeWithOptions({ ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}` }, [
+              { model: model.name, vars, buildId: info.firstExecutionRunId },
+            ]);
+            await testNode(model.name, () =>
+              writer.testModel.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${model.name}` }, [{ model: model.name, buildId: info.firstExecutionRunId }]),
+            );
+            await writer.promoteModel.executeWithOptions({ ...PROMOTE, ...onWriter, summary: `publish ${model.name}` }, [
+              { model: model.name, stateHash: planned.stateHashes[model.name] as string, buildId: info.firstExecutionRunId },
+            ]);
+            return built;
+          });
           changed.set(id, true);
         }),
       );
@@ -254,21 +325,33 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         markUnchanged(snapshotId, toRun.length > 0 ? `reusing ${snapshotUri}` : 'no analytics to run');
       }
     }
-    for (const model of analyticsModels.filter((m) => !toRun.includes(m))) markUnchanged(`analytics:${model.name}`, 'up to date');
+    for (const model of analyticsModels.filter((m) => !toRun.includes(m))) {
+      markUnchanged(`analytics:${model.name}`, 'up to date');
+      if (nodes.has(`test:${model.name}`)) markUnchanged(`test:${model.name}`, 'model unchanged');
+    }
     publish();
 
     const analyticsResults = await Promise.all(
       toRun.map((model) =>
-        runNode(`analytics:${model.name}`, () =>
-          analytics.runAnalyticsModel.executeWithOptions({ ...ANALYTICS, ...onAnalytics, summary: `analytics model ${model.name}` }, [
-            {
-              model: model.name,
-              snapshotUri: snapshotUri as string,
-              outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
-              vars,
-            },
-          ]),
-        ),
+        runNode(`analytics:${model.name}`, async () => {
+          const result = await analytics.runAnalyticsModel.executeWithOptions(
+            { ...ANALYTICS, ...onAnalytics, summary: `analytics model ${model.name}` },
+            [
+              {
+                model: model.name,
+                snapshotUri: snapshotUri as string,
+                outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
+                vars,
+              },
+            ],
+          );
+          await testNode(model.name, () =>
+            analytics.testAnalyticsResult.executeWithOptions({ ...TEST, ...onAnalytics, summary: `test ${model.name}` }, [
+              { model: model.name, outputUri: result.outputUri },
+            ]),
+          );
+          return result;
+        }),
       ),
     );
     const loadedTables: { model: string; rows: number }[] = [];
@@ -305,6 +388,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       ...(snapshotUri ? { snapshotUri } : {}),
       nodes: [...nodes.values()],
       tables,
+      dataTests,
     };
     if (landedDuringRun !== undefined) {
       // more files landed while this run seeded: run again, incrementally, as the same workflow

@@ -42,6 +42,7 @@ export async function seedAndBuild(fixture: WarehouseFixture, sourcesDir: string
     await fixture.writer.seedSource({ source, uri: path.join(sourcesDir, source.name) });
   }
   for (const model of fixture.project.plan.models.filter((m) => m.layer !== 'analytics')) {
-    await fixture.writer.buildModel({ model: model.name });
+    await fixture.writer.buildModel({ model: model.name, buildId: 'test' });
+    await fixture.writer.promoteModel({ model: model.name, buildId: 'test' });
   }
 }

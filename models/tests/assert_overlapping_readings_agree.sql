@@ -1,0 +1,32 @@
+-- The quarterly reading files overlap at their edges; a reading of the same meter and half hour that
+-- appears in two files must have the same value in both, or one of the files is wrong.
+{{ config(severity='error') }}
+
+with q1 as (select * from {{ source('raw', 'smart_meter_consumption_q1') }}),
+q2 as (select * from {{ source('raw', 'smart_meter_consumption_q2') }}),
+q3 as (select * from {{ source('raw', 'smart_meter_consumption_q3') }}),
+q4 as (select * from {{ source('raw', 'smart_meter_consumption_q4') }}),
+
+all_quarters as (
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q1
+    union all
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q2
+    union all
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q3
+    union all
+    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q4
+),
+
+disagreements as (
+    select
+        meter_point_id,
+        settlement_timestamp_utc,
+        count(distinct smart_meter_consumption) as distinct_values,
+        min(smart_meter_consumption) as lowest,
+        max(smart_meter_consumption) as highest
+    from all_quarters
+    group by meter_point_id, settlement_timestamp_utc
+    having count(distinct smart_meter_consumption) > 1
+)
+
+select * from disagreements
