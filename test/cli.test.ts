@@ -169,11 +169,18 @@ describe('the meterflow command', () => {
   it('manages a schedule with the schedule commands', async () => {
     const env = { TEMPORAL_ADDRESS: testServerAddress() };
     const id = `cli-schedule-${Date.now()}`;
-    const created = await meterflow(['schedule', 'create', id, '--cron', '0 3 * * *', '--sources', path.join(dir, 'sources'), '--overlap', 'buffer-one'], env);
+    const created = await meterflow(
+      ['schedule', 'create', id, '--cron', '0 3 * * *', '--sources', path.join(dir, 'sources'), '--overlap', 'buffer-one'],
+      env,
+    );
     expect(created).toMatchObject({ code: 0, stdout: `schedule ${id} created\n` });
     expect((await meterflow(['schedule', 'list'], env)).stdout).toMatch(new RegExp(`^${id}\tactive\tnext \\d{4}-`, 'm'));
     expect((await meterflow(['schedule', 'pause', id, '--note', 'maintenance'], env)).stdout).toBe(`schedule ${id} paused\n`);
-    const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as { paused: boolean; note: string; overlap: string };
+    const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as {
+      paused: boolean;
+      note: string;
+      overlap: string;
+    };
     expect(described).toMatchObject({ paused: true, note: 'maintenance', overlap: 'BUFFER_ONE' });
     expect((await meterflow(['schedule', 'update', id, '--every', '6h'], env)).code).toBe(0);
     expect((await meterflow(['schedule', 'delete', id], env)).stdout).toBe(`schedule ${id} deleted\n`);

@@ -7,21 +7,13 @@ import { ProjectError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import { joinUri, type StorageResolver } from '../storage';
-import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
-import { withScratchDuckdb, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
+import { pathList, quotedIdentifier, quotedString } from '../warehouse/sql';
+import { withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import { existingKind, findModel, MODEL_SCHEMA, renderModelSql } from './models';
+import { findModel, renderModelSql } from './models';
 import { loadManifest } from './snapshot';
-import { recordModelState } from './state';
 import { runDataTests } from './data-tests';
-import type {
-  AnalyticsModelResult,
-  DataTestResults,
-  LoadAnalyticsResultsInput,
-  LoadAnalyticsResultsResult,
-  RunAnalyticsModelInput,
-  TestAnalyticsResultInput,
-} from './types';
+import type { AnalyticsModelResult, DataTestResults, RunAnalyticsModelInput, TestAnalyticsResultInput } from './types';
 
 export interface AnalyticsDependencies {
   readonly project: LoadedProject;
@@ -107,48 +99,6 @@ export function createAnalyticsTestActivities({ project, storage, duckdb }: Anal
             throw new ProjectError(`${model.file}: a relationships test on an analytics model cannot ref ${ref}`, model.file);
           });
         });
-      });
-    },
-  };
-}
-
-export interface AnalyticsLoadDependencies {
-  readonly warehouse: Warehouse;
-  readonly storage: StorageResolver;
-  readonly logger: Logger;
-}
-
-export function createAnalyticsLoadActivities({ warehouse, storage, logger }: AnalyticsLoadDependencies) {
-  return {
-    /** Load every analytics result into the warehouse in one transaction: all new tables or none. */
-    async loadAnalyticsResults({ results }: LoadAnalyticsResultsInput): Promise<LoadAnalyticsResultsResult> {
-      return activityFrame('load analytics results', async () => {
-        const started = Date.now();
-        const localFiles: string[] = [];
-        for (const result of results) {
-          const store = storage.forUri(result.outputUri);
-          const object = await store.stat(result.outputUri);
-          if (!object) throw new ProjectError(`analytics result of ${result.model} is missing at ${result.outputUri}`);
-          localFiles.push(await store.localPath(object));
-        }
-        const tables = await warehouse.transaction(async (connection) =>
-          interruptOnCancel(connection, async () => {
-            const loaded = [];
-            for (const [index, result] of results.entries()) {
-              const target = relation(MODEL_SCHEMA, result.model);
-              if ((await existingKind(connection, result.model)) === 'view') await connection.run(`drop view ${target}`);
-              await connection.run(
-                `create or replace table ${target} as select * from read_parquet(${pathList([localFiles[index] as string])})`,
-              );
-              await recordModelState(connection, result.model, result.stateHash);
-              const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
-              loaded.push({ model: result.model, rows: Number(count.getRowObjectsJS()[0]?.n ?? 0) });
-            }
-            return loaded;
-          }),
-        );
-        logger.info({ tables: tables.length }, 'loaded analytics results');
-        return { tables, warehousePath: warehouse.path, durationMs: Date.now() - started };
       });
     },
   };

@@ -14,7 +14,12 @@ export async function runDataTests(
   for (const test of tests) {
     const reader = await connection.runAndReadAll(dataTestSql(test, relation, resolveRef));
     const failures = Number(reader.getRowObjectsJS()[0]?.failures ?? 0);
-    results.push({ id: test.id, severity: test.severity, failures, status: failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail' });
+    results.push({
+      id: test.id,
+      severity: test.severity,
+      failures,
+      status: failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail',
+    });
   }
   return { results, rows: results.filter((r) => r.status !== 'pass').length };
 }

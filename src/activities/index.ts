@@ -3,7 +3,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
 import type { DuckdbSettings, Warehouse } from '../warehouse/warehouse';
-import { createAnalyticsActivities, createAnalyticsLoadActivities, createAnalyticsTestActivities } from './analytics';
+import { createAnalyticsActivities, createAnalyticsTestActivities } from './analytics';
 import { createModelActivities } from './models';
 import { createSeedActivities } from './seed';
 import { createSnapshotActivities } from './snapshot';
@@ -23,7 +23,6 @@ export function createWriterActivities(deps: WriterDependencies) {
     ...createModelActivities(deps),
     ...createSeedActivities(deps),
     ...createSnapshotActivities(deps),
-    ...createAnalyticsLoadActivities(deps),
   };
 }
 

@@ -13,7 +13,18 @@ import { activityFrame, interruptOnCancel } from './context';
 import { createHash } from 'node:crypto';
 import { selectModels } from '../project/select';
 import { latestSnapshot, readModelStates, recordModelState } from './state';
-import type { BuildModelInput, BuildModelResult, DataTestResults, PlannedRun, PlanRunInput, PromoteModelInput, TestModelInput } from './types';
+import type {
+  BuildModelInput,
+  BuildModelResult,
+  DataTestResults,
+  PlannedRun,
+  PlanRunInput,
+  PublishRunInput,
+  PublishRunResult,
+  TestModelInput,
+} from './types';
+import { pathList } from '../warehouse/sql';
+import type { StorageResolver } from '../storage';
 
 /** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
 export function pendingName(model: string, buildId: string): string {
@@ -26,13 +37,20 @@ export const MODEL_SCHEMA = 'main';
 export interface ModelDependencies {
   readonly warehouse: Warehouse;
   readonly project: LoadedProject;
+  readonly storage: StorageResolver;
   readonly logger: Logger;
 }
 
-/** Resolve refs and sources to warehouse relations. */
-export function warehouseResolver(project: LoadedProject): RelationResolver {
+/**
+ * Resolve refs and sources to warehouse relations. Refs to models this run has rebuilt but not yet
+ * published resolve to their new versions, so the run's models read each other's new versions.
+ */
+export function warehouseResolver(
+  project: LoadedProject,
+  pending: { buildId: string; models: readonly string[] } = { buildId: '', models: [] },
+): RelationResolver {
   return {
-    ref: (model) => relation(MODEL_SCHEMA, model),
+    ref: (model) => relation(MODEL_SCHEMA, pending.models.includes(model) ? pendingName(model, pending.buildId) : model),
     source: (sourceName, table) => {
       const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
       return relation(source?.schema ?? sourceName, table);
@@ -73,7 +91,7 @@ export async function existingKind(connection: DuckDBConnection, name: string): 
   return String(type) === 'VIEW' ? 'view' : 'table';
 }
 
-export function createModelActivities({ warehouse, project, logger }: ModelDependencies) {
+export function createModelActivities({ warehouse, project, storage, logger }: ModelDependencies) {
   return {
     /**
      * The project's sources and models in build order (the DAG the workflow runs), the selection,
@@ -92,7 +110,7 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
             self: relation(MODEL_SCHEMA, model.name),
           });
           stateHashes[model.name] = createHash('sha256')
-            .update(JSON.stringify([project.templates.get(model.name), model.materialized, usedVars]))
+            .update(JSON.stringify([project.templates.get(model.name), model.materialized, usedVars, model.tests]))
             .digest('hex')
             .slice(0, 16);
         }
@@ -120,11 +138,11 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
      * Build one model's new version beside the published one (`__meterflow_pending_<model>`), so its
      * tests can run before anyone reads it; promoteModel swaps it in.
      */
-    async buildModel({ model: name, vars, buildId }: BuildModelInput): Promise<BuildModelResult> {
+    async buildModel({ model: name, vars, buildId, pendingRefs = [] }: BuildModelInput): Promise<BuildModelResult> {
       return activityFrame(`model ${name}`, async () => {
         const started = Date.now();
         const model = findModel(project, name);
-        const sql = renderModelSql(project, model, warehouseResolver(project), vars);
+        const sql = renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars);
         const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
         const rows = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
@@ -146,17 +164,24 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
           }),
         );
         logger.info({ model: model.name, rows }, 'built model');
-        return { model: model.name, relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`, materialized: model.materialized, rows, durationMs: Date.now() - started };
+        return {
+          model: model.name,
+          relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
+          materialized: model.materialized,
+          rows,
+          durationMs: Date.now() - started,
+        };
       });
     },
 
     /** Run a model's YAML tests on its new, not yet published version. */
-    async testModel({ model: name, buildId }: TestModelInput): Promise<DataTestResults> {
+    async testModel({ model: name, buildId, pendingRefs = [] }: TestModelInput): Promise<DataTestResults> {
       return activityFrame(`tests of ${name}`, async () => {
         const model = findModel(project, name);
+        const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
         return warehouse.withConnection((connection) =>
           interruptOnCancel(connection, () =>
-            runDataTests(connection, model.tests, relation(MODEL_SCHEMA, pendingName(model.name, buildId)), (ref) => relation(MODEL_SCHEMA, ref)),
+            runDataTests(connection, model.tests, relation(MODEL_SCHEMA, pendingName(model.name, buildId)), (ref) => resolver.ref(ref)),
           ),
         );
       });
@@ -175,32 +200,97 @@ export function createModelActivities({ warehouse, project, logger }: ModelDepen
           self: name,
         }).sql;
         const failures = await warehouse.withConnection(async (connection) =>
-          interruptOnCancel(connection, async () => Number((await connection.runAndReadAll(`select count(*)::bigint as n from (${sql})`)).getRows()[0]?.[0] ?? 0)),
+          interruptOnCancel(connection, async () =>
+            Number((await connection.runAndReadAll(`select count(*)::bigint as n from (${sql})`)).getRows()[0]?.[0] ?? 0),
+          ),
         );
         const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
         return { results: [{ id: name, severity: test.severity, failures, status }], rows: status === 'pass' ? 0 : 1 };
       });
     },
 
-    /** Swap a model's tested new version in for the published one, in one transaction, and record its state. */
-    async promoteModel({ model: name, stateHash, buildId }: PromoteModelInput): Promise<{ model: string }> {
-      return activityFrame(`promote ${name}`, async () => {
-        const model = findModel(project, name);
-        await warehouse.transaction(async (connection) => {
-          const pending = await existingKind(connection, pendingName(model.name, buildId));
-          if (!pending) {
-            // promoted already: an attempt that committed but died before reporting, or a reset run
-            const published = await readModelStates(connection);
-            if (stateHash !== undefined && published.get(model.name) === stateHash) return;
-            throw new ModelBuildError(`model ${model.name}: no new version to publish (build it first)`, model.name, model.file);
-          }
-          const published = await existingKind(connection, model.name);
-          if (published) await connection.run(`drop ${published} ${relation(MODEL_SCHEMA, model.name)}`);
-          await connection.run(`alter ${pending} ${relation(MODEL_SCHEMA, pendingName(model.name, buildId))} rename to ${quotedIdentifier(model.name)}`);
-          await recordModelState(connection, model.name, stateHash);
-        });
-        return { model: model.name };
+    /**
+     * Publish a run: swap every rebuilt model's tested new version in and load every analytics result,
+     * all in one transaction, so readers see the run's whole output or none of it. Views are created
+     * anew over the published names. A retry after a commit finds the models already in place.
+     */
+    async publishRun({ buildId, models, analytics, vars }: PublishRunInput): Promise<PublishRunResult> {
+      return activityFrame('publish run', async () => {
+        const started = Date.now();
+        const analyticsFiles: string[] = [];
+        for (const result of analytics) {
+          const store = storage.forUri(result.outputUri);
+          const object = await store.stat(result.outputUri);
+          if (!object) throw new ProjectError(`analytics result of ${result.model} is missing at ${result.outputUri}`);
+          analyticsFiles.push(await store.localPath(object));
+        }
+        const tables = await warehouse.transaction(async (connection) =>
+          interruptOnCancel(connection, async () => {
+            const states = await readModelStates(connection);
+            const published: { model: string; rows: number | null }[] = [];
+            for (const { model: name, stateHash } of models) {
+              const model = findModel(project, name);
+              const pendingRelation = relation(MODEL_SCHEMA, pendingName(name, buildId));
+              const pending = await existingKind(connection, pendingName(name, buildId));
+              if (!pending) {
+                if (stateHash !== undefined && states.get(name) === stateHash) continue; // published by an earlier attempt
+                throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);
+              }
+              const current = await existingKind(connection, name);
+              if (current) await connection.run(`drop ${current} ${relation(MODEL_SCHEMA, name)}`);
+              if (pending === 'view') {
+                await connection.run(`drop view ${pendingRelation}`);
+                await connection.run(
+                  `create view ${relation(MODEL_SCHEMA, name)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`,
+                );
+                published.push({ model: name, rows: null });
+              } else {
+                await connection.run(`alter table ${pendingRelation} rename to ${quotedIdentifier(name)}`);
+                const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${relation(MODEL_SCHEMA, name)}`);
+                published.push({ model: name, rows: Number(count.getRows()[0]?.[0] ?? 0) });
+              }
+              await recordModelState(connection, name, stateHash);
+            }
+            for (const [index, result] of analytics.entries()) {
+              const target = relation(MODEL_SCHEMA, result.model);
+              const current = await existingKind(connection, result.model);
+              if (current) await connection.run(`drop ${current} ${target}`);
+              await connection.run(`create table ${target} as select * from read_parquet(${pathList([analyticsFiles[index] as string])})`);
+              await recordModelState(connection, result.model, result.stateHash);
+              const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
+              published.push({ model: result.model, rows: Number(count.getRows()[0]?.[0] ?? 0) });
+            }
+            return published;
+          }),
+        );
+        logger.info({ tables: tables.length }, 'published run');
+        return {
+          tables,
+          warehousePath: warehouse.path,
+          rows: tables.reduce((sum, t) => sum + (t.rows ?? 0), 0),
+          durationMs: Date.now() - started,
+        };
       });
+    },
+
+    /** Drop this run's unpublished new versions (a failed or cancelled run leaves none behind). */
+    async discardPending({ buildId }: { buildId: string }): Promise<{ dropped: number }> {
+      return activityFrame('discard pending', async () =>
+        warehouse.withConnection(async (connection) => {
+          const suffix = pendingName('', buildId).replace('__meterflow_pending_', '');
+          const reader = await connection.runAndReadAll(
+            `select table_name, table_type from information_schema.tables where table_schema = $schema and table_name like '\\_\\_meterflow\\_pending\\_%' escape '\\' and table_name like $suffix`,
+            { schema: MODEL_SCHEMA, suffix: `%${suffix}` },
+          );
+          const rows = reader.getRowObjectsJS();
+          for (const row of rows) {
+            await connection.run(
+              `drop ${String(row.table_type) === 'VIEW' ? 'view' : 'table'} if exists ${relation(MODEL_SCHEMA, String(row.table_name))}`,
+            );
+          }
+          return { dropped: rows.length };
+        }),
+      );
     },
   };
 }

@@ -50,7 +50,12 @@ async function checkContract(connection: DuckDBConnection, source: SourceTable, 
 }
 
 /** The column tests of a source (not_null on keys, accepted_values) on the rows of the files just loaded. */
-async function checkSourceTests(connection: DuckDBConnection, source: SourceTable, table: string, loaded: readonly StoredObject[]): Promise<void> {
+async function checkSourceTests(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  table: string,
+  loaded: readonly StoredObject[],
+): Promise<void> {
   if (source.tests.length === 0 || loaded.length === 0) return;
   for (const file of loaded) {
     const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
@@ -114,7 +119,12 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
       ).getRowObjectsJS(),
     );
     const ageHours = row?.age_hours === null || row?.age_hours === undefined ? Number.POSITIVE_INFINITY : Number(row.age_hours);
-    const status = rule.errorAfterHours !== undefined && ageHours > rule.errorAfterHours ? 'error' : rule.warnAfterHours !== undefined && ageHours > rule.warnAfterHours ? 'warn' : 'pass';
+    const status =
+      rule.errorAfterHours !== undefined && ageHours > rule.errorAfterHours
+        ? 'error'
+        : rule.warnAfterHours !== undefined && ageHours > rule.warnAfterHours
+          ? 'warn'
+          : 'pass';
     const newest = row?.newest === null || row?.newest === undefined ? 'none' : String(row.newest);
     if (status === 'error') {
       throw new SourceDataError(
@@ -178,7 +188,9 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
               } catch (err) {
                 // a file replaced or deleted since it was listed: a retry lists the source again
                 if (!(await store.stat(file.uri))) {
-                  throw new Error(`source ${source.name}: ${file.uri} disappeared while it was being seeded; retrying with a fresh listing`);
+                  throw new Error(
+                    `source ${source.name}: ${file.uri} disappeared while it was being seeded; retrying with a fresh listing`,
+                  );
                 }
                 throw err;
               }

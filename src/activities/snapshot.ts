@@ -9,7 +9,7 @@ import { joinUri, parseLocation, type StorageResolver } from '../storage';
 import { quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import { MODEL_SCHEMA } from './models';
+import { MODEL_SCHEMA, pendingName } from './models';
 import { recordSnapshot } from './state';
 import type { PublishSnapshotInput, SnapshotManifest, SnapshotTable } from './types';
 
@@ -43,7 +43,7 @@ export async function loadManifest(storage: StorageResolver, snapshotUri: string
 export function createSnapshotActivities({ warehouse, storage, logger }: SnapshotDependencies) {
   return {
     /** Write the given tables to a new immutable snapshot; a retry after success returns the same manifest. */
-    async publishSnapshot({ tables, snapshotUri }: PublishSnapshotInput): Promise<SnapshotManifest> {
+    async publishSnapshot({ tables, snapshotUri, pending }: PublishSnapshotInput): Promise<SnapshotManifest> {
       return activityFrame(`snapshot ${snapshotUri}`, async () => {
         const published = await readManifest(storage, snapshotUri);
         if (published) return published;
@@ -56,7 +56,7 @@ export function createSnapshotActivities({ warehouse, storage, logger }: Snapsho
             const tableDir = path.join(stagingDir, table);
             await rm(tableDir, { recursive: true, force: true }); // leftovers of an attempt that died
             await mkdir(stagingDir, { recursive: true });
-            const source = relation(MODEL_SCHEMA, table);
+            const source = relation(MODEL_SCHEMA, pending?.tables.includes(table) ? pendingName(table, pending.buildId) : table);
             const { rows, columns } = await warehouse.withConnection((connection) =>
               interruptOnCancel(connection, async () => {
                 const copied = await connection.runAndReadAll(

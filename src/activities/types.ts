@@ -15,7 +15,7 @@ export interface PlannedRun {
   readonly plan: ProjectPlan;
   /** Selected model names, in build order. */
   readonly selected: readonly string[];
-  /** A hash of each model's SQL, materialization and the vars it reads. */
+  /** A hash of each model's SQL, materialization, the vars it reads and its tests (a changed test re-tests it). */
   readonly stateHashes: Readonly<Record<string, string>>;
   /** Models whose built state differs from their current definition, or that do not exist yet. */
   readonly stale: readonly string[];
@@ -72,16 +72,28 @@ interface BuildIdentity {
 export interface BuildModelInput extends BuildIdentity {
   readonly model: string;
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** Upstream models this run rebuilt: read at their new, unpublished versions. */
+  readonly pendingRefs?: readonly string[];
 }
 
 export interface TestModelInput extends BuildIdentity {
   readonly model: string;
+  readonly pendingRefs?: readonly string[];
 }
 
-export interface PromoteModelInput extends BuildIdentity {
-  readonly model: string;
-  /** Recorded with the swap, so a later run knows the model is up to date. */
-  readonly stateHash?: string;
+export interface PublishRunInput extends BuildIdentity {
+  /** Rebuilt models, with the state recorded when they are swapped in. */
+  readonly models: readonly { readonly model: string; readonly stateHash?: string }[];
+  readonly analytics: readonly { readonly model: string; readonly outputUri: string; readonly stateHash?: string }[];
+  readonly vars?: Readonly<Record<string, unknown>>;
+}
+
+export interface PublishRunResult {
+  readonly tables: readonly { readonly model: string; readonly rows: number | null }[];
+  /** The warehouse file on the writer's machine. */
+  readonly warehousePath: string;
+  readonly rows: number;
+  readonly durationMs: number;
 }
 
 export interface DataTestResult {
@@ -114,6 +126,8 @@ export interface BuildModelResult {
 
 export interface PublishSnapshotInput {
   readonly tables: readonly string[];
+  /** Tables to read at this run's unpublished new version (the master, when this run rebuilt it). */
+  readonly pending?: { readonly buildId: string; readonly tables: readonly string[] };
   /** Where the snapshot goes: a folder or prefix of its own, never reused for another snapshot. */
   readonly snapshotUri: string;
 }
@@ -144,17 +158,6 @@ export interface AnalyticsModelResult {
   readonly model: string;
   readonly outputUri: string;
   readonly rows: number;
-  readonly durationMs: number;
-}
-
-export interface LoadAnalyticsResultsInput {
-  readonly results: readonly { readonly model: string; readonly outputUri: string; readonly stateHash?: string }[];
-}
-
-export interface LoadAnalyticsResultsResult {
-  readonly tables: readonly { readonly model: string; readonly rows: number }[];
-  /** The warehouse file on the writer's machine. */
-  readonly warehousePath: string;
   readonly durationMs: number;
 }
 

@@ -5,7 +5,14 @@ import { ProjectError } from '../errors';
 import { quotedIdentifier, quotedString } from '../warehouse/sql';
 import type { DataTest, DataTestKind, Freshness, Severity } from './types';
 
-const KINDS: readonly DataTestKind[] = ['not_null', 'unique', 'accepted_values', 'relationships', 'expression_is_true', 'row_count_between'];
+const KINDS: readonly DataTestKind[] = [
+  'not_null',
+  'unique',
+  'accepted_values',
+  'relationships',
+  'expression_is_true',
+  'row_count_between',
+];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type YamlTest = string | Record<string, Record<string, unknown> | null>;
@@ -17,18 +24,30 @@ export function parseTests(entries: unknown, target: string, file: string, colum
   return (entries as YamlTest[]).map((entry) => {
     const [name, body] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry)[0] ?? ['', {}]);
     const kind = name.replace(/^meterflow\./, '') as DataTestKind;
-    if (!KINDS.includes(kind)) throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')})`, file);
+    if (!KINDS.includes(kind))
+      throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')})`, file);
     const settings = (body ?? {}) as Record<string, unknown>;
     // dbt 1.10+ nests arguments under `arguments:`; older projects put them beside `config:`
-    const { config, arguments: nested, column_name: columnName, ...inline } = settings as {
+    const {
+      config,
+      arguments: nested,
+      column_name: columnName,
+      ...inline
+    } = settings as {
       config?: { severity?: string };
       arguments?: Record<string, unknown>;
       column_name?: string;
     };
     const severity = (config?.severity ?? 'error').toLowerCase() as Severity;
-    if (severity !== 'error' && severity !== 'warn') throw new ProjectError(`${file}: severity of ${name} on ${target} must be error or warn`, file);
+    if (severity !== 'error' && severity !== 'warn')
+      throw new ProjectError(`${file}: severity of ${name} on ${target} must be error or warn`, file);
     const testedColumn = column ?? columnName;
-    const suffix = testedColumn && IDENTIFIER.test(testedColumn) ? `_${testedColumn}` : testedColumn ? `_${testedColumn.replace(/\W+/g, '_').replace(/^_|_$/g, '')}` : '';
+    const suffix =
+      testedColumn && IDENTIFIER.test(testedColumn)
+        ? `_${testedColumn}`
+        : testedColumn
+          ? `_${testedColumn.replace(/\W+/g, '_').replace(/^_|_$/g, '')}`
+          : '';
     return {
       id: `${kind}_${target}${suffix}`,
       kind,
@@ -50,13 +69,18 @@ export function parseFreshness(value: unknown, loadedAtField: unknown, file: str
     if (!rule) return undefined;
     const { count, period } = rule as { count?: number; period?: string };
     const factor = { minute: 1 / 60, hour: 1, day: 24 }[period ?? ''];
-    if (typeof count !== 'number' || factor === undefined) throw new ProjectError(`${file}: freshness of ${target} needs count and period (minute, hour, day)`, file);
+    if (typeof count !== 'number' || factor === undefined)
+      throw new ProjectError(`${file}: freshness of ${target} needs count and period (minute, hour, day)`, file);
     return count * factor;
   };
   const { warn_after: warn, error_after: error } = value as { warn_after?: unknown; error_after?: unknown };
   const warnAfterHours = hours(warn);
   const errorAfterHours = hours(error);
-  return { loadedAtField, ...(warnAfterHours !== undefined ? { warnAfterHours } : {}), ...(errorAfterHours !== undefined ? { errorAfterHours } : {}) };
+  return {
+    loadedAtField,
+    ...(warnAfterHours !== undefined ? { warnAfterHours } : {}),
+    ...(errorAfterHours !== undefined ? { errorAfterHours } : {}),
+  };
 }
 
 function columnSql(column: string): string {
@@ -65,7 +89,8 @@ function columnSql(column: string): string {
 
 function literal(value: unknown, quote: boolean): string {
   if (!quote) {
-    if (typeof value !== 'number' && typeof value !== 'boolean') throw new Error(`accepted_values with quote: false takes numbers or booleans, not ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' && typeof value !== 'boolean')
+      throw new Error(`accepted_values with quote: false takes numbers or booleans, not ${JSON.stringify(value)}`);
     return String(value);
   }
   return quotedString(String(value));

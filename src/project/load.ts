@@ -90,7 +90,10 @@ function asTags(value: unknown): string[] {
 function checkLocation(location: string, file: string, source: string): void {
   const absolute = location.startsWith('s3://') || location.startsWith('file://') || path.isAbsolute(location);
   if (!absolute || location.split(/[\\/]/).includes('..')) {
-    throw new ProjectError(`${file}: meta.location of source ${source} must be an absolute path, file:// or s3:// URI without '..', not '${location}'`, file);
+    throw new ProjectError(
+      `${file}: meta.location of source ${source} must be an absolute path, file:// or s3:// URI without '..', not '${location}'`,
+      file,
+    );
   }
 }
 
@@ -145,7 +148,12 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
           const relativeFile = path.relative(dir, file);
           const location = table.meta?.location;
           if (location !== undefined) checkLocation(location, relativeFile, name);
-          const freshness = parseFreshness(table.freshness ?? source.freshness, table.loaded_at_field ?? source.loaded_at_field, relativeFile, name);
+          const freshness = parseFreshness(
+            table.freshness ?? source.freshness,
+            table.loaded_at_field ?? source.loaded_at_field,
+            relativeFile,
+            name,
+          );
           sources.push({
             name,
             sourceName,
@@ -153,7 +161,9 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
             ...(table.description ? { description: table.description } : {}),
             columns: columnDocs(table.columns),
             ...(location ? { location } : {}),
-            tests: (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name)),
+            tests: (table.columns ?? []).flatMap((column) =>
+              parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name),
+            ),
             ...(freshness ? { freshness } : {}),
           });
         }
@@ -211,7 +221,9 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
         property
           ? [
               ...parseTests(property.data_tests ?? property.tests, name, property.file ?? relative),
-              ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, property.file ?? relative, column.name)),
+              ...(property.columns ?? []).flatMap((column) =>
+                parseTests(column.data_tests ?? column.tests, name, property.file ?? relative, column.name),
+              ),
             ]
           : [],
       ),
@@ -249,19 +261,27 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
         self: name,
         resolver: {
           ref: (model) => {
-            if (!ordered.some((m) => m.name === model)) throw new ProjectError(`${relative}: ref('${model}') names no model in the project`, relative);
+            if (!ordered.some((m) => m.name === model))
+              throw new ProjectError(`${relative}: ref('${model}') names no model in the project`, relative);
             refs.add(model);
             return model;
           },
           source: (sourceName, table) => {
             const source = sourceKeys.get(`${sourceName}.${table}`);
-            if (!source) throw new ProjectError(`${relative}: source('${sourceName}', '${table}') is not declared in any sources YAML`, relative);
+            if (!source)
+              throw new ProjectError(`${relative}: source('${sourceName}', '${table}') is not declared in any sources YAML`, relative);
             used.add(source.name);
             return table;
           },
         },
       });
-      singularTests.push({ name, file: relative, refs: [...refs], sources: [...used], severity: config.severity === 'warn' ? 'warn' : 'error' });
+      singularTests.push({
+        name,
+        file: relative,
+        refs: [...refs],
+        sources: [...used],
+        severity: config.severity === 'warn' ? 'warn' : 'error',
+      });
     }
   }
   return { dir, plan: { projectName, sources, models: ordered, singularTests, vars }, templates };

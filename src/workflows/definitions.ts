@@ -4,7 +4,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const PIPELINE_WORKFLOW_TYPE = 'pipeline';
 
-export type NodeKind = 'seed' | 'model' | 'test' | 'snapshot' | 'analytics' | 'load';
+export type NodeKind = 'seed' | 'model' | 'test' | 'snapshot' | 'analytics' | 'publish';
 /** `unchanged`: up to date with its inputs, so not run (an incremental run). */
 export type NodeState = 'pending' | 'running' | 'succeeded' | 'unchanged' | 'failed' | 'skipped';
 

@@ -71,10 +71,10 @@ const ANALYTICS: ActivityOptions = {
 };
 /** Data tests are aggregations over one table. */
 const TEST: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '1h', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
-/** Publishing a built model is a rename in one transaction. */
+/** Publishing a run renames its new models and copies its analytics results in one transaction. */
+const PUBLISH: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '30m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
+/** Clean-up after a failed run drops a few relations. */
 const PROMOTE: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '10m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
-/** Loading the analytics results copies small tables. */
-const LOAD: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '30m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 
 const writer = proxyActivities<WriterActivities>(PLAN);
 const analytics = proxyActivities<AnalyticsActivities>(ANALYTICS);
@@ -203,19 +203,16 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     addNode('analytics', model.name, snapshotId ? [snapshotId] : []);
     if (model.tests.length > 0) addNode('test', model.name, [`analytics:${model.name}`]);
   }
-  const loadId =
-    analyticsModels.length > 0
-      ? addNode(
-          'load',
-          'analytics',
-          analyticsModels.map((m) => `analytics:${m.name}`),
-        )
-      : undefined;
+  const publishId = addNode('publish', 'run', [
+    ...buildable.map((m) => `model:${m.name}`),
+    ...analyticsModels.map((m) => `analytics:${m.name}`),
+  ]);
   publish();
 
   /** Whether a node's run changed what is downstream of it. */
   const changed = new Map<string, boolean>();
   const dataTests: DataTestOutcome[] = [];
+  let succeeded = false;
 
   /** A model's tests as a node of their own: warnings noted, failures stop the run before publishing. */
   async function testNode(target: string, work: () => Promise<DataTestResults>): Promise<void> {
@@ -227,7 +224,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       const node = nodes.get(id) as NodeProgress;
       node.note = outcome.rows === 0 ? `${outcome.results.length} passed` : describeFailedTests(outcome.results);
       if (outcome.results.some((r) => r.status === 'fail')) {
-        throw ApplicationFailure.nonRetryable(`data tests of ${target} failed: ${describeFailedTests(outcome.results.filter((r) => r.status === 'fail'))}`, 'DataTestFailed');
+        throw ApplicationFailure.nonRetryable(
+          `data tests of ${target} failed: ${describeFailedTests(outcome.results.filter((r) => r.status === 'fail'))}`,
+          'DataTestFailed',
+        );
       }
       return outcome;
     });
@@ -274,12 +274,18 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         }),
       );
     }
+    const buildId = info.firstExecutionRunId;
+    // NOTE: models wait for every seed, not only their own: a run that refuses a file builds nothing,
+    // and "after the seed step" is a point in the history that a reset can return to.
+    const seedsDone = Promise.all(sources.map((source) => finished.get(`seed:${source.name}`)));
+    /** Upstream models this run rebuilt: read at their new, still unpublished versions. */
+    const pendingRefsOf = (refs: readonly string[]) => refs.filter((ref) => changed.get(`model:${ref}`) === true);
     for (const model of buildable) {
       const id = `model:${model.name}`;
       const node = nodes.get(id) as NodeProgress;
       finished.set(
         id,
-        after(node.dependsOn).then(async () => {
+        Promise.all([seedsDone, after(node.dependsOn)]).then(async () => {
           const inputsChanged = node.dependsOn.some((dep) => changed.get(dep) === true);
           if (!fullRefresh && !stale.has(model.name) && !inputsChanged) {
             changed.set(id, false);
@@ -288,16 +294,17 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
             publish();
             return;
           }
+          const pendingRefs = pendingRefsOf(model.refs);
           await runNode(id, async () => {
-            const built = await writer.buildModel.executeWithOptions({ ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}` }, [
-              { model: model.name, vars, buildId: info.firstExecutionRunId },
-            ]);
-            await testNode(model.name, () =>
-              writer.testModel.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${model.name}` }, [{ model: model.name, buildId: info.firstExecutionRunId }]),
+            const built = await writer.buildModel.executeWithOptions(
+              { ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}` },
+              [{ model: model.name, vars, buildId, pendingRefs }],
             );
-            await writer.promoteModel.executeWithOptions({ ...PROMOTE, ...onWriter, summary: `publish ${model.name}` }, [
-              { model: model.name, stateHash: planned.stateHashes[model.name] as string, buildId: info.firstExecutionRunId },
-            ]);
+            await testNode(model.name, () =>
+              writer.testModel.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${model.name}` }, [
+                { model: model.name, buildId, pendingRefs },
+              ]),
+            );
             return built;
           });
           changed.set(id, true);
@@ -308,6 +315,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // every promise so that a failure leaves no unhandled rejection behind.
     await Promise.all([...finished.values()]);
 
+    const rebuilt = buildable.filter((model) => changed.get(`model:${model.name}`) === true);
     const masterChanged = masterTables.some((table) => changed.get(`model:${table}`) === true);
     const toRun = analyticsModels.filter((model) => fullRefresh || masterChanged || stale.has(model.name));
     let snapshotUri = planned.latestSnapshotUri;
@@ -316,7 +324,13 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         const manifest = await runNode(snapshotId, async () => {
           const published = await writer.publishSnapshot.executeWithOptions(
             { ...SNAPSHOT, ...onWriter, summary: `publish snapshot of ${masterTables.join(', ')}` },
-            [{ tables: masterTables, snapshotUri: childUri(input.outUri, 'snapshots', `${workflowId}-${runId}`) }],
+            [
+              {
+                tables: masterTables,
+                snapshotUri: childUri(input.outUri, 'snapshots', `${workflowId}-${runId}`),
+                pending: { buildId, tables: masterTables.filter((t) => changed.get(`model:${t}`) === true) },
+              },
+            ],
           );
           return { ...published, rows: published.tables.reduce((sum, table) => sum + table.rows, 0) };
         });
@@ -354,32 +368,39 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         }),
       ),
     );
-    const loadedTables: { model: string; rows: number }[] = [];
-    if (loadId && analyticsResults.length > 0) {
-      const loaded = await runNode(loadId, async () => {
-        const result = await writer.loadAnalyticsResults.executeWithOptions(
-          { ...LOAD, ...onWriter, summary: 'load analytics results into the warehouse' },
+
+    // the run's whole output becomes visible at once: rebuilt models and analytics in one transaction
+    const publishedTables: { model: string; rows: number | null }[] = [];
+    if (rebuilt.length > 0 || analyticsResults.length > 0) {
+      const published = await runNode(publishId, () =>
+        writer.publishRun.executeWithOptions(
+          { ...PUBLISH, ...onWriter, summary: `publish ${rebuilt.length} models and ${analyticsResults.length} analytics results` },
           [
             {
-              results: analyticsResults.map(({ model, outputUri }) => ({
+              buildId,
+              vars,
+              models: rebuilt.map((model) => ({ model: model.name, stateHash: planned.stateHashes[model.name] as string })),
+              analytics: analyticsResults.map(({ model, outputUri }) => ({
                 model,
                 outputUri,
                 stateHash: planned.stateHashes[model] as string,
               })),
             },
           ],
-        );
-        return { ...result, rows: result.tables.reduce((sum, table) => sum + table.rows, 0) };
-      });
-      loadedTables.push(...loaded.tables);
-    } else if (loadId) {
-      markUnchanged(loadId, 'no analytics results to load');
+        ),
+      );
+      publishedTables.push(...published.tables);
+    } else {
+      markUnchanged(publishId, 'nothing new to publish');
     }
+    succeeded = true;
 
     const tables = [
       ...sources.map((s) => ({ table: `raw.${s.name}`, rows: nodes.get(`seed:${s.name}`)?.rows ?? null })),
       ...buildable.map((m) => ({ table: `main.${m.name}`, rows: nodes.get(`model:${m.name}`)?.rows ?? null })),
-      ...loadedTables.map((t) => ({ table: `main.${t.model}`, rows: t.rows })),
+      ...publishedTables
+        .filter((t) => analyticsModels.some((m) => m.name === t.model))
+        .map((t) => ({ table: `main.${t.model}`, rows: t.rows })),
     ];
     const result: PipelineResult = {
       workflowId,
@@ -399,5 +420,13 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     for (const node of nodes.values()) if (node.state === 'pending') node.state = 'skipped';
     done = true;
     publish();
+    if (!succeeded) {
+      // a failed run leaves no unpublished versions behind (best effort: the run has failed already)
+      await writer.discardPending
+        .executeWithOptions({ ...PROMOTE, ...onWriter, summary: 'discard unpublished versions', retry: { maximumAttempts: 3 } }, [
+          { buildId: info.firstExecutionRunId },
+        ])
+        .catch(() => undefined);
+    }
   }
 }

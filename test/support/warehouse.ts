@@ -36,13 +36,15 @@ export async function openWarehouseFixture(label: string, projectDir = defaultPr
   };
 }
 
-/** Seed every source from `<sourcesDir>/<name>` and build every staging and master model, as a run would. */
+/** Seed every source from `<sourcesDir>/<name>`, build every staging and master model and publish them, as a run would. */
 export async function seedAndBuild(fixture: WarehouseFixture, sourcesDir: string): Promise<void> {
   for (const source of fixture.project.plan.sources) {
     await fixture.writer.seedSource({ source, uri: path.join(sourcesDir, source.name) });
   }
+  const built: string[] = [];
   for (const model of fixture.project.plan.models.filter((m) => m.layer !== 'analytics')) {
-    await fixture.writer.buildModel({ model: model.name, buildId: 'test' });
-    await fixture.writer.promoteModel({ model: model.name, buildId: 'test' });
+    await fixture.writer.buildModel({ model: model.name, buildId: 'test', pendingRefs: model.refs.filter((r) => built.includes(r)) });
+    built.push(model.name);
   }
+  await fixture.writer.publishRun({ buildId: 'test', models: built.map((model) => ({ model })), analytics: [] });
 }
