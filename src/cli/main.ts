@@ -186,7 +186,10 @@ export function buildProgram(): Command {
     .option('--db <file>', 'warehouse DuckDB file (writer only)', defaultWarehousePath())
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
-    .action(async (options: { role: string; db: string; project: string; analyticsConcurrency: number }) => {
+    .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? 'meterflow-writer')
+    .option('--analytics-queue <name>', 'analytics task queue', process.env.METERFLOW_ANALYTICS_QUEUE ?? 'meterflow-analytics')
+    .option('--workflow-queue <name>', 'workflow task queue', process.env.METERFLOW_WORKFLOW_QUEUE ?? 'meterflow-workflows')
+    .action(async (options: { role: string; db: string; project: string; analyticsConcurrency: number; writerQueue: string; analyticsQueue: string; workflowQueue: string }) => {
       if (!['writer', 'analytics', 'all'].includes(options.role))
         throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
       const address = temporalAddress();
@@ -200,6 +203,7 @@ export function buildProgram(): Command {
           warehousePath: path.resolve(options.db),
           projectDir: options.project,
           analyticsConcurrency: options.analyticsConcurrency,
+          queues: { writer: options.writerQueue, analytics: options.analyticsQueue, workflows: options.workflowQueue },
         });
         process.stderr.write(
           `meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${path.resolve(options.db)}`}\n`,

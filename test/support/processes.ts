@@ -1,0 +1,118 @@
+// Real processes for fault tests: meterflow workers and a Temporal dev server that a test can kill.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../src/config';
+import { findTemporalCli } from '../../src/temporal/cli-path';
+
+export interface Child {
+  readonly process: ChildProcess;
+  readonly output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function track(child: ChildProcess): Child {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    process: child,
+    output: () => output,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** `meterflow worker` in its own process, polling the given queues. */
+export function spawnWorker(options: {
+  role: 'writer' | 'analytics';
+  address: string;
+  queues: { writer: string; analytics: string; workflows: string };
+  db?: string;
+  env?: NodeJS.ProcessEnv;
+}): Child {
+  const args = [
+    path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
+    'worker',
+    '--role',
+    options.role,
+    '--writer-queue',
+    options.queues.writer,
+    '--analytics-queue',
+    options.queues.analytics,
+    '--workflow-queue',
+    options.queues.workflows,
+    '--analytics-concurrency',
+    '1',
+    ...(options.db ? ['--db', options.db] : []),
+  ];
+  return track(
+    spawn(process.execPath, args, {
+      env: { ...process.env, TEMPORAL_ADDRESS: options.address, METERFLOW_LOG_LEVEL: 'warn', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+/** The Temporal CLI's dev server with SQLite persistence on a fixed port, as its own process. */
+export async function spawnTemporalServer(port: number, dbFilename: string): Promise<Child> {
+  const cli = findTemporalCli() as string;
+  const child = track(
+    spawn(cli, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--db-filename', dbFilename, '--log-level', 'error',
+      '--search-attribute', 'MeterflowRunKind=Keyword', '--search-attribute', 'MeterflowLogicalDate=Datetime', '--search-attribute', 'MeterflowModelsSelected=KeywordList'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  await waitForPort(port);
+  return child;
+}
+
+export async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A TCP proxy on loopback that can be taken down and brought back, to make a server unreachable for a while. */
+export class OutageProxy {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly targetPort: number,
+    public readonly port: number,
+  ) {}
+
+  async up(): Promise<void> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.targetPort, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async down(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+}
