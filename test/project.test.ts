@@ -209,3 +209,38 @@ describe('selecting models with dbt syntax', () => {
     expect(() => selectModels(models, ['tag:nope'])).toThrow("selector 'tag:nope' matches no model");
   });
 });
+
+describe('connecting to a remote Temporal cluster', () => {
+  it('takes TLS files and an API key from the environment, never from a run', async () => {
+    const { temporalConnectionSettings } = await import('../src/temporal/connection');
+    const { writeFile } = await import('node:fs/promises');
+    const dir = await (await import('./support/files')).tempDir('tls');
+    await writeFile(path.join(dir, 'client.pem'), 'CERT');
+    await writeFile(path.join(dir, 'client.key'), 'KEY');
+    const settings = temporalConnectionSettings('ns.tmprl.cloud:7233', {
+      TEMPORAL_TLS_CERT: path.join(dir, 'client.pem'),
+      TEMPORAL_TLS_KEY: path.join(dir, 'client.key'),
+      TEMPORAL_TLS_SERVER_NAME: 'ns.tmprl.cloud',
+    });
+    expect(settings.tls?.clientCertPair?.crt.toString()).toBe('CERT');
+    expect(settings.tls?.serverNameOverride).toBe('ns.tmprl.cloud');
+    expect(temporalConnectionSettings('a:1', { TEMPORAL_API_KEY: 'secret' })).toEqual({ address: 'a:1', tls: {}, apiKey: 'secret' });
+    expect(temporalConnectionSettings('a:1', {})).toEqual({ address: 'a:1' });
+    expect(() => temporalConnectionSettings('a:1', { TEMPORAL_TLS_CERT: path.join(dir, 'client.pem') })).toThrow(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together',
+    );
+  });
+
+  it('refuses a source location that is relative or climbs out of its folder', async () => {
+    const dir = await copyOfModels('escaping-location');
+    await editFile(path.join(dir, 'staging', '_sources.yml'), (yaml) =>
+      yaml.replace(
+        '      - name: tariff_unit_rates\n',
+        "      - name: tariff_unit_rates\n        meta:\n          location: '../../etc/secrets'\n",
+      ),
+    );
+    await expect(loadProject(dir)).rejects.toThrow(
+      "meta.location of source tariff_unit_rates must be an absolute path, file:// or s3:// URI without '..', not '../../etc/secrets'",
+    );
+  });
+});

@@ -12,6 +12,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
 import { connectClient, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../workflows/definitions';
+import { temporalConnectionSettings } from '../temporal/connection';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { summaryTable } from './summary';
@@ -189,30 +190,40 @@ export function buildProgram(): Command {
     .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? 'meterflow-writer')
     .option('--analytics-queue <name>', 'analytics task queue', process.env.METERFLOW_ANALYTICS_QUEUE ?? 'meterflow-analytics')
     .option('--workflow-queue <name>', 'workflow task queue', process.env.METERFLOW_WORKFLOW_QUEUE ?? 'meterflow-workflows')
-    .action(async (options: { role: string; db: string; project: string; analyticsConcurrency: number; writerQueue: string; analyticsQueue: string; workflowQueue: string }) => {
-      if (!['writer', 'analytics', 'all'].includes(options.role))
-        throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
-      const address = temporalAddress();
-      if (!address) throw new Error('meterflow worker needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
-      const connection = await NativeConnection.connect({ address });
-      try {
-        const workers = await createWorkers({
-          connection,
-          namespace: temporalNamespace(),
-          role: options.role as WorkerRole,
-          warehousePath: path.resolve(options.db),
-          projectDir: options.project,
-          analyticsConcurrency: options.analyticsConcurrency,
-          queues: { writer: options.writerQueue, analytics: options.analyticsQueue, workflows: options.workflowQueue },
-        });
-        process.stderr.write(
-          `meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${path.resolve(options.db)}`}\n`,
-        );
-        await runWorkersUntilSignal(workers, 'meterflow worker');
-      } finally {
-        await connection.close();
-      }
-    });
+    .action(
+      async (options: {
+        role: string;
+        db: string;
+        project: string;
+        analyticsConcurrency: number;
+        writerQueue: string;
+        analyticsQueue: string;
+        workflowQueue: string;
+      }) => {
+        if (!['writer', 'analytics', 'all'].includes(options.role))
+          throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
+        const address = temporalAddress();
+        if (!address) throw new Error('meterflow worker needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
+        const connection = await NativeConnection.connect(temporalConnectionSettings(address));
+        try {
+          const workers = await createWorkers({
+            connection,
+            namespace: temporalNamespace(),
+            role: options.role as WorkerRole,
+            warehousePath: path.resolve(options.db),
+            projectDir: options.project,
+            analyticsConcurrency: options.analyticsConcurrency,
+            queues: { writer: options.writerQueue, analytics: options.analyticsQueue, workflows: options.workflowQueue },
+          });
+          process.stderr.write(
+            `meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${path.resolve(options.db)}`}\n`,
+          );
+          await runWorkersUntilSignal(workers, 'meterflow worker');
+        } finally {
+          await connection.close();
+        }
+      },
+    );
 
   program
     .command('dev')

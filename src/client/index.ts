@@ -2,6 +2,7 @@
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { temporalConnectionSettings } from '../temporal/connection';
 import { WORKFLOW_QUEUE_NAME } from './queues';
 import {
   PIPELINE_WORKFLOW_TYPE,
@@ -25,7 +26,7 @@ export interface ConnectOptions {
 
 export async function connectClient(options: ConnectOptions = {}): Promise<Client> {
   const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectionSettings(address));
   return new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
 }
 

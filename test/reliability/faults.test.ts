@@ -12,7 +12,14 @@ import { recordChaos } from '../support/chaos';
 import { queryFile, tableChecksumSql, tempDir } from '../support/files';
 import { OutageProxy, spawnTemporalServer, spawnWorker, type Child } from '../support/processes';
 import { createBucket } from '../support/s3-server';
-import { connectToTestServer, eventually, freshQueues, startWorkers, testServerAddress, type TemporalTestContext } from '../support/temporal';
+import {
+  connectToTestServer,
+  eventually,
+  freshQueues,
+  startWorkers,
+  testServerAddress,
+  type TemporalTestContext,
+} from '../support/temporal';
 
 const MASTER = 'main.demand_price_elasticity';
 
@@ -50,7 +57,10 @@ describe('faults survived', () => {
   async function expectLikeReference(name: string, warehousePath: string, result: PipelineResult, note: string): Promise<void> {
     expect(result.nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
     const checksum = await queryFile(warehousePath, tableChecksumSql(MASTER));
-    const [keys] = await queryFile(warehousePath, `select count(distinct (meter_point_id, settlement_timestamp_utc))::integer as n from ${MASTER}`);
+    const [keys] = await queryFile(
+      warehousePath,
+      `select count(distinct (meter_point_id, settlement_timestamp_utc))::integer as n from ${MASTER}`,
+    );
     expect(checksum).toEqual(reference.checksum);
     const rows = Number(checksum[0]?.n);
     await recordChaos({
@@ -69,7 +79,11 @@ describe('faults survived', () => {
     return (history.events ?? []).filter(
       (e) =>
         e.activityTaskScheduledEventAttributes?.activityType?.name === activityType &&
-        (history.events ?? []).some((s) => Number(s.activityTaskStartedEventAttributes?.scheduledEventId) === Number(e.eventId) && (s.activityTaskStartedEventAttributes?.attempt ?? 1) > 1),
+        (history.events ?? []).some(
+          (s) =>
+            Number(s.activityTaskStartedEventAttributes?.scheduledEventId) === Number(e.eventId) &&
+            (s.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+        ),
     ).length;
   };
 
@@ -81,14 +95,23 @@ describe('faults survived', () => {
     const analytics = spawnWorker({ role: 'analytics', address: testServerAddress(), queues });
     try {
       const handle = await startPipeline(temporal.client, input(queues, 'kill-writer'), { taskQueue: queues.workflows });
-      await eventually(async () => (await getProgress(handle)).nodes.find((n) => n.id === 'model:demand_price_elasticity')?.state === 'running', 120_000, 20);
+      await eventually(
+        async () => (await getProgress(handle)).nodes.find((n) => n.id === 'model:demand_price_elasticity')?.state === 'running',
+        120_000,
+        20,
+      );
       await new Promise((resolve) => setTimeout(resolve, 150));
       await writer.kill('SIGKILL');
       writer = spawnWorker({ role: 'writer', address: testServerAddress(), queues, db: warehousePath, env });
       const result = await waitForPipeline(handle);
       expect(await retried(temporal.client, handle.workflowId, 'buildModel')).toBeGreaterThanOrEqual(1);
       await writer.kill('SIGTERM');
-      await expectLikeReference('writer killed (SIGKILL) mid master build', warehousePath, result, 'master build retried on the restarted writer after the heartbeat timeout');
+      await expectLikeReference(
+        'writer killed (SIGKILL) mid master build',
+        warehousePath,
+        result,
+        'master build retried on the restarted writer after the heartbeat timeout',
+      );
     } finally {
       await writer.kill();
       await analytics.kill();
@@ -105,13 +128,22 @@ describe('faults survived', () => {
     try {
       const handle = await startPipeline(temporal.client, input(queues, 'kill-analytics'), { taskQueue: queues.workflows });
       // both workers take one analytics activity at a time from eight: each is busy until the queue drains
-      await eventually(async () => (await getProgress(handle)).nodes.filter((n) => n.kind === 'analytics' && n.state === 'running').length >= 2, 120_000, 20);
+      await eventually(
+        async () => (await getProgress(handle)).nodes.filter((n) => n.kind === 'analytics' && n.state === 'running').length >= 2,
+        120_000,
+        20,
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
       await first.kill('SIGKILL');
       const result = await waitForPipeline(handle);
       expect(await retried(temporal.client, handle.workflowId, 'runAnalyticsModel')).toBeGreaterThanOrEqual(1);
       await writer.kill('SIGTERM');
-      await expectLikeReference('analytics worker killed mid-query', warehousePath, result, 'its activity retried on the other analytics worker');
+      await expectLikeReference(
+        'analytics worker killed mid-query',
+        warehousePath,
+        result,
+        'its activity retried on the other analytics worker',
+      );
     } finally {
       await Promise.all([writer.kill(), first.kill(), second.kill()]);
     }
@@ -134,15 +166,24 @@ describe('faults survived', () => {
       await server.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       server = await spawnTemporalServer(port, dbFilename);
-      const result = await eventually(async () => {
-        try {
-          return await client.workflow.getHandle(handle.workflowId).result();
-        } catch {
-          return undefined;
-        }
-      }, 120_000, 500);
+      const result = await eventually(
+        async () => {
+          try {
+            return await client.workflow.getHandle(handle.workflowId).result();
+          } catch {
+            return undefined;
+          }
+        },
+        120_000,
+        500,
+      );
       await writer.kill('SIGTERM');
-      await expectLikeReference('Temporal server stopped and started mid-run', warehousePath, result as PipelineResult, 'the run resumed from its persisted history');
+      await expectLikeReference(
+        'Temporal server stopped and started mid-run',
+        warehousePath,
+        result as PipelineResult,
+        'the run resumed from its persisted history',
+      );
     } finally {
       await Promise.all([writer.kill(), analytics.kill()]);
       await connection.close();
@@ -165,14 +206,21 @@ describe('faults survived', () => {
       spawnWorker({ role: 'analytics', address: testServerAddress(), queues, env }),
     ];
     try {
-      const handle = await startPipeline(temporal.client, input(queues, 's3-outage', `s3://${bucket}/sources`), { taskQueue: queues.workflows });
+      const handle = await startPipeline(temporal.client, input(queues, 's3-outage', `s3://${bucket}/sources`), {
+        taskQueue: queues.workflows,
+      });
       await eventually(async () => (await getProgress(handle)).nodes.some((n) => n.kind === 'seed' && n.state === 'running'), 60_000, 20);
       await proxy.down();
       await new Promise((resolve) => setTimeout(resolve, 4_000));
       await proxy.up();
       const result = await waitForPipeline(handle);
       await workers[0]?.kill('SIGTERM');
-      await expectLikeReference('S3 server unreachable for 4 s', warehousePath, result, 'S3 calls retried by the SDK, then by Temporal, until it was back');
+      await expectLikeReference(
+        'S3 server unreachable for 4 s',
+        warehousePath,
+        result,
+        'S3 calls retried by the SDK, then by Temporal, until it was back',
+      );
     } finally {
       await Promise.all(workers.map((w) => w.kill()));
       await proxy.down();
@@ -188,9 +236,19 @@ describe('faults survived', () => {
       const second = spawnWorker({ role: 'writer', address: testServerAddress(), queues, db: warehousePath });
       await new Promise<void>((resolve) => second.process.once('exit', () => resolve()));
       expect(second.process.exitCode).toBe(1);
-      expect(second.output()).toMatch(/warehouse .*two-writers\.duckdb is already open by another process \(pid \d+\): only one writer worker may own a warehouse file/);
+      expect(second.output()).toMatch(
+        /warehouse .*two-writers\.duckdb is already open by another process \(pid \d+\): only one writer worker may own a warehouse file/,
+      );
       expect(first.process.exitCode).toBeNull();
-      await recordChaos({ category: 'fault', name: 'second writer on one warehouse', runsCompleted: 'n/a', rowsLost: 0, rowsDuplicated: 0, tablesUnchanged: 'all (it never opens the file)', outcome: 'refused at start: warehouse already open by another process' });
+      await recordChaos({
+        category: 'fault',
+        name: 'second writer on one warehouse',
+        runsCompleted: 'n/a',
+        rowsLost: 0,
+        rowsDuplicated: 0,
+        tablesUnchanged: 'all (it never opens the file)',
+        outcome: 'refused at start: warehouse already open by another process',
+      });
     } finally {
       await first.kill('SIGTERM');
     }

@@ -61,10 +61,31 @@ export function spawnWorker(options: {
 export async function spawnTemporalServer(port: number, dbFilename: string): Promise<Child> {
   const cli = findTemporalCli() as string;
   const child = track(
-    spawn(cli, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--db-filename', dbFilename, '--log-level', 'error',
-      '--search-attribute', 'MeterflowRunKind=Keyword', '--search-attribute', 'MeterflowLogicalDate=Datetime', '--search-attribute', 'MeterflowModelsSelected=KeywordList'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    spawn(
+      cli,
+      [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--headless',
+        '--db-filename',
+        dbFilename,
+        '--log-level',
+        'error',
+        '--search-attribute',
+        'MeterflowRunKind=Keyword',
+        '--search-attribute',
+        'MeterflowLogicalDate=Datetime',
+        '--search-attribute',
+        'MeterflowModelsSelected=KeywordList',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ),
   );
   await waitForPort(port);
   return child;
