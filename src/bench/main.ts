@@ -1,0 +1,465 @@
+// `npm run bench`: meterflow against the floor (the same SQL in one DuckDB process) and the peer
+// (dbt-duckdb on the same project), each measured several times in one run, medians reported as
+// ratios. A benchmark, not a test: it prints a table and writes JSON and markdown; it asserts nothing.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Command } from 'commander';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startPipeline, waitForPipeline } from '../client';
+import { PACKAGE_ROOT, defaultProjectDir } from '../config';
+import { generateSampleData } from '../generator/generate';
+import { loadProject, type LoadedProject } from '../project/load';
+import { renderModel } from '../project/render';
+import { startDevServer } from '../temporal/dev-server';
+import { pathList, quotedIdentifier, relation } from '../warehouse/sql';
+import type { PipelineResult } from '../workflows/definitions';
+import { NAIVE_MASTER_SQL } from './naive-master';
+
+const DBT_REQUIREMENTS = ['dbt-core==1.10.15', 'dbt-duckdb==1.9.6'];
+
+interface Options {
+  meters: number;
+  repeat: number;
+  json?: string;
+  skipDbt?: boolean;
+  memoryLimit: string;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+const seconds = async (work: () => Promise<unknown>) => {
+  const started = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+};
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/** Peak resident memory of a process, from /proc (Linux). */
+async function peakRssMb(pid: number): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+    return Number.isFinite(kb) ? Math.round(kb / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+function spawnWorker(
+  role: 'writer' | 'analytics',
+  address: string,
+  queues: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  db?: string,
+): ChildProcess {
+  const args = [
+    path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
+    'worker',
+    '--role',
+    role,
+    '--writer-queue',
+    queues.writer as string,
+    '--analytics-queue',
+    queues.analytics as string,
+    '--workflow-queue',
+    queues.workflows as string,
+    '--analytics-concurrency',
+    '2',
+    ...(db ? ['--db', db] : []),
+  ];
+  return spawn(process.execPath, args, {
+    env: { ...process.env, TEMPORAL_ADDRESS: address, METERFLOW_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** The same SQL meterflow runs, in one DuckDB process with no orchestration and no snapshot: the floor. */
+async function rawDuckdb(project: LoadedProject, sources: string, database: string, settings: Record<string, string> = {}): Promise<void> {
+  await rm(database, { force: true });
+  const instance = await DuckDBInstance.create(database, settings);
+  const connection = await instance.connect();
+  try {
+    await connection.run('create schema if not exists raw');
+    for (const source of project.plan.sources) {
+      const columns = source.columns.map((c) => quotedIdentifier(c.name)).join(', ');
+      await connection.run(
+        `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from read_parquet(${pathList([path.join(sources, source.name, '*.parquet')])}, filename = true)`,
+      );
+    }
+    for (const model of project.plan.models) {
+      const sql = renderModel({
+        file: model.file,
+        template: project.templates.get(model.name) ?? '',
+        vars: project.plan.vars,
+        self: model.name,
+        resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
+      }).sql;
+      await connection.run(`create or replace ${model.materialized} ${relation('main', model.name)} as ${sql}`);
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function seedOnly(project: LoadedProject, sources: string, database: string): Promise<void> {
+  const instance = await DuckDBInstance.create(database);
+  const connection = await instance.connect();
+  try {
+    await connection.run('create schema if not exists raw');
+    for (const source of project.plan.sources) {
+      const columns = source.columns.map((c) => quotedIdentifier(c.name)).join(', ');
+      await connection.run(
+        `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from read_parquet(${pathList([path.join(sources, source.name, '*.parquet')])}, filename = true)`,
+      );
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+function dbtExecutable(benchDir: string): string | undefined {
+  const venv = path.join(benchDir, 'dbt-venv');
+  const dbt = path.join(venv, 'bin', 'dbt');
+  if (existsSync(dbt)) return dbt;
+  try {
+    log(`installing ${DBT_REQUIREMENTS.join(' ')} into ${venv}`);
+    execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+    execFileSync(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...DBT_REQUIREMENTS], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    return dbt;
+  } catch (err) {
+    log(`dbt-duckdb could not be installed: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench')
+    .option('--meters <n>', 'meters in the generated data (one year)', (v) => Number(v), 2000)
+    .option('--repeat <n>', 'measurements of each, median reported', (v) => Number(v), 3)
+    .option('--json <file>', 'write the results as JSON')
+    .option('--skip-dbt', 'leave out the dbt-duckdb peer')
+    .option('--memory-limit <size>', 'DuckDB memory_limit for the bounded-memory run', '1GB')
+    .parse(process.argv);
+  const options = program.opts<Options>();
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const benchDir = path.resolve('.meterflow', 'bench');
+  const work = path.join(benchDir, `meters-${options.meters}`);
+  const sources = path.join(work, 'sources');
+  await mkdir(work, { recursive: true });
+  if (!existsSync(path.join(sources, '.complete'))) {
+    log(`generating ${options.meters} meters x one year into ${sources}`);
+    const generated = await generateSampleData({ outDir: sources, meters: options.meters });
+    await writeFile(path.join(sources, '.complete'), JSON.stringify(generated));
+  }
+  const generated = JSON.parse(await readFile(path.join(sources, '.complete'), 'utf8')) as { readings: number };
+  const project = await loadProject(defaultProjectDir());
+  const results: Record<string, unknown> = { meters: options.meters, readings: generated.readings, repeat: options.repeat };
+
+  // the floor
+  const raw: number[] = [];
+  for (let i = 0; i < options.repeat; i++) {
+    raw.push(await seconds(() => rawDuckdb(project, sources, path.join(work, 'floor.duckdb'))));
+    log(`raw_duckdb ${i + 1}: ${raw[raw.length - 1]?.toFixed(2)}s`);
+  }
+  results.raw_duckdb_s = median(raw);
+
+  // meterflow, through Temporal, with its writer and analytics workers as their own processes
+  const server = await startDevServer();
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const pipelineTimes: number[] = [];
+  const overheads: number[] = [];
+  let writerPeak: number | null = null;
+  let analyticsPeak: number | null = null;
+  const runOnce = async (
+    label: string,
+    warehouse: string,
+    env: NodeJS.ProcessEnv,
+    input: { fullRefresh?: boolean; sourcesUri?: string } = {},
+  ) => {
+    const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
+    const writer = spawnWorker('writer', server.address, queues, env, warehouse);
+    const analytics = spawnWorker('analytics', server.address, queues, env);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // workers connected and polling
+      let result: PipelineResult | undefined;
+      const elapsed = await seconds(async () => {
+        const handle = await startPipeline(
+          client,
+          {
+            sourcesUri: input.sourcesUri ?? sources,
+            outUri: path.join(work, 'out'),
+            writerQueue: queues.writer,
+            analyticsQueue: queues.analytics,
+            fullRefresh: input.fullRefresh ?? true,
+          },
+          { taskQueue: queues.workflows },
+        );
+        result = await waitForPipeline(handle);
+        const history = await handle.fetchHistory();
+        overheads.push(...activityOverheads(history.events ?? []));
+      });
+      writerPeak = Math.max(writerPeak ?? 0, (await peakRssMb(writer.pid as number)) ?? 0);
+      analyticsPeak = Math.max(analyticsPeak ?? 0, (await peakRssMb(analytics.pid as number)) ?? 0);
+      return { elapsed, result };
+    } finally {
+      await Promise.all([stop(writer), stop(analytics)]);
+    }
+  };
+  for (let i = 0; i < options.repeat; i++) {
+    const warehouse = path.join(work, `pipeline-${i}.duckdb`);
+    await rm(warehouse, { force: true });
+    const { elapsed } = await runOnce(`full-${i}-${Date.now()}`, warehouse, {});
+    pipelineTimes.push(elapsed);
+    log(`pipeline ${i + 1}: ${elapsed.toFixed(2)}s`);
+  }
+  results.pipeline_s = median(pipelineTimes);
+  results.activity_overhead_ms_p50 = Math.round(percentile(overheads, 50));
+  results.activity_overhead_ms_p95 = Math.round(percentile(overheads, 95));
+
+  // incremental: one new day of readings lands after a full run
+  const incrementalSources = path.join(work, 'incremental-sources');
+  await rm(incrementalSources, { recursive: true, force: true });
+  execFileSync('cp', ['-a', sources, incrementalSources]);
+  const lastQuarter = path.join(incrementalSources, 'smart_meter_consumption_q4');
+  const dayFile = path.join(lastQuarter, 'late-day.parquet');
+  {
+    const instance = await DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    const q4 = path.join(lastQuarter, '*.parquet');
+    // hold back the last day, then let it land
+    await c.run(
+      `copy (select * from read_parquet('${q4}') where settlement_timestamp_utc >= (select max(settlement_timestamp_utc)::date from read_parquet('${q4}'))) to '${dayFile}.held' (format parquet)`,
+    );
+    for (const file of (await import('node:fs')).readdirSync(lastQuarter).filter((f) => f.endsWith('.parquet'))) {
+      const full = path.join(lastQuarter, file);
+      await c.run(
+        `copy (select * from read_parquet('${full}') where settlement_timestamp_utc < (select max(settlement_timestamp_utc)::date from read_parquet('${q4}'))) to '${full}.tmp' (format parquet)`,
+      );
+      await rm(full);
+      await copyFile(`${full}.tmp`, full);
+      await rm(`${full}.tmp`);
+    }
+    c.closeSync();
+    instance.closeSync();
+  }
+  const incrementalWarehouse = path.join(work, 'incremental.duckdb');
+  await rm(incrementalWarehouse, { force: true });
+  await runOnce(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
+  await copyFile(`${dayFile}.held`, dayFile);
+  const incremental = await runOnce(`incr-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources, fullRefresh: false });
+  results.incremental_s = incremental.elapsed;
+  log(`incremental: ${incremental.elapsed.toFixed(2)}s`);
+
+  // bounded memory: a run with a memory limit well below the data size must succeed (spilling)
+  const limited = path.join(work, 'limited.duckdb');
+  await rm(limited, { force: true });
+  try {
+    const bounded = await runOnce(`limited-${Date.now()}`, limited, {
+      METERFLOW_DUCKDB_MEMORY_LIMIT: options.memoryLimit,
+      METERFLOW_DUCKDB_THREADS: '2',
+    });
+    results.memory_limited_run = { memory_limit: options.memoryLimit, ok: true, seconds: bounded.elapsed };
+  } catch (err) {
+    results.memory_limited_run = { memory_limit: options.memoryLimit, ok: false, error: (err as Error).message };
+  }
+  results.writer_peak_rss_mb = writerPeak;
+  results.analytics_peak_rss_mb = analyticsPeak;
+  await connection.close();
+  await server.stop();
+
+  // the master model against the naive translation of the original one, on one seeded warehouse
+  const masterDb = path.join(work, 'master.duckdb');
+  await rm(masterDb, { force: true });
+  await seedOnly(project, sources, masterDb);
+  const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
+  const instance = await DuckDBInstance.create(masterDb);
+  const c = await instance.connect();
+  const staging = project.plan.models.filter((m) => m.layer === 'staging');
+  for (const model of staging) {
+    const sql = renderModel({
+      file: model.file,
+      template: project.templates.get(model.name) ?? '',
+      vars: project.plan.vars,
+      self: model.name,
+      resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
+    }).sql;
+    await c.run(`create or replace view ${relation('main', model.name)} as ${sql}`);
+  }
+  const masterSql = renderModel({
+    file: master.file,
+    template: project.templates.get(master.name) ?? '',
+    vars: project.plan.vars,
+    self: master.name,
+    resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
+  }).sql;
+  const naive: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < options.repeat; i++) {
+    naive.push(await seconds(() => c.run(`create or replace table naive_master as ${NAIVE_MASTER_SQL}`)));
+    ours.push(await seconds(() => c.run(`create or replace table meterflow_master as ${masterSql}`)));
+    log(`master ${i + 1}: naive ${naive[naive.length - 1]?.toFixed(2)}s, meterflow ${ours[ours.length - 1]?.toFixed(2)}s`);
+  }
+  const round = (t: string) =>
+    `select meter_point_id, settlement_timestamp_utc, gsp_group_id, profile_class_id, standard_settlement_configuration_id, product_category, is_variable, round(smart_meter_consumption, 9), round(estimated_half_hour_consumption, 9), round(demand_price_elasticity, 6), round(unit_rate_pence_per_kwh, 9) from ${t}`;
+  const diff = await c.runAndReadAll(
+    `select (select count(*) from (${round('naive_master')} except ${round('meterflow_master')})) + (select count(*) from (${round('meterflow_master')} except ${round('naive_master')})) as n, (select count(*) from meterflow_master) as rows`,
+  );
+  const [different, rows] = diff.getRows()[0] as [bigint, bigint];
+  c.closeSync();
+  instance.closeSync();
+  results.naive_master_s = median(naive);
+  results.master_s = median(ours);
+  results.master_rows = Number(rows);
+  results.master_rows_identical = Number(different) === 0;
+
+  // the peer: dbt-duckdb on the same project, on a warehouse seeded the same way
+  if (!options.skipDbt) {
+    const dbt = dbtExecutable(benchDir);
+    if (dbt) {
+      for (const threads of [1, 2]) {
+        const times: number[] = [];
+        for (let i = 0; i < options.repeat; i++) {
+          const database = path.join(work, `dbt-${threads}.duckdb`);
+          await rm(database, { force: true });
+          const seed = await seconds(() => seedOnly(project, sources, database));
+          const run = await seconds(async () => {
+            execFileSync(
+              dbt,
+              [
+                'run',
+                '--project-dir',
+                defaultProjectDir(),
+                '--profiles-dir',
+                defaultProjectDir(),
+                '--threads',
+                String(threads),
+                '--target-path',
+                path.join(work, 'dbt-target'),
+                '--log-path',
+                path.join(work, 'dbt-logs'),
+              ],
+              {
+                env: { ...process.env, METERFLOW_WAREHOUSE: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
+                stdio: 'ignore',
+              },
+            );
+          });
+          times.push(seed + run);
+          log(`dbt-duckdb threads=${threads} ${i + 1}: seed ${seed.toFixed(2)}s + run ${run.toFixed(2)}s`);
+        }
+        results[`dbt_duckdb_threads${threads}_s`] = median(times);
+      }
+    } else {
+      results.dbt_duckdb_threads1_s = null;
+      results.dbt_duckdb_threads2_s = null;
+    }
+  }
+
+  const ratio = (a: unknown, b: unknown) =>
+    typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null;
+  results.ratios = {
+    pipeline_over_raw_duckdb: ratio(results.pipeline_s, results.raw_duckdb_s),
+    dbt_threads1_over_pipeline: ratio(results.dbt_duckdb_threads1_s, results.pipeline_s),
+    dbt_threads2_over_pipeline: ratio(results.dbt_duckdb_threads2_s, results.pipeline_s),
+    naive_master_over_master: ratio(results.naive_master_s, results.master_s),
+    incremental_over_pipeline: ratio(results.incremental_s, results.pipeline_s),
+  };
+  results.machine = {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+
+  const lines = Object.entries(results)
+    .filter(([, v]) => typeof v !== 'object' || v === null)
+    .map(([k, v]) => `${k.padEnd(30)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : String(v)}`);
+  const ratios = Object.entries(results.ratios as Record<string, number | null>).map(([k, v]) => `${k.padEnd(30)} ${v ?? 'n/a'}`);
+  process.stdout.write(`${lines.join('\n')}\n\nratios\n${ratios.join('\n')}\n`);
+  const markdown = [
+    `# Benchmark (${options.meters} meters, ${generated.readings.toLocaleString('en-GB')} readings, median of ${options.repeat})`,
+    '',
+    `Machine: ${(results.machine as { cpus: number }).cpus} cores, ${(results.machine as { cpu?: string }).cpu}, ${(results.machine as { memory_gb: number }).memory_gb} GiB, Node ${process.version}.`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    ...Object.entries(results)
+      .filter(([k]) => k !== 'machine')
+      .map(([k, v]) => `| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : String(v)} |`),
+    '',
+  ].join('\n');
+  await mkdir(path.join(PACKAGE_ROOT, 'bench-results'), { recursive: true });
+  await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.md'), markdown);
+  await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.json'), JSON.stringify(results, null, 2));
+  if (options.json) await writeFile(options.json, JSON.stringify(results, null, 2));
+}
+
+/**
+ * Time each activity spent in orchestration rather than in its own work: from when it could start
+ * (scheduled, or its writer's previous activity finished) to its completion, less the work it reports.
+ */
+function activityOverheads(
+  events: {
+    eventTime?: { seconds?: unknown; nanos?: number | null } | null;
+    eventId?: unknown;
+    activityTaskScheduledEventAttributes?: { taskQueue?: { name?: string | null } | null } | null;
+    activityTaskStartedEventAttributes?: { scheduledEventId?: unknown } | null;
+    activityTaskCompletedEventAttributes?: {
+      scheduledEventId?: unknown;
+      result?: { payloads?: { data?: Uint8Array | null }[] | null } | null;
+    } | null;
+  }[],
+): number[] {
+  const time = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+  const scheduled = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e]));
+  const completions = events.filter((e) => e.activityTaskCompletedEventAttributes);
+  const byQueue = new Map<string, number>();
+  const overheads: number[] = [];
+  for (const done of completions.sort((a, b) => time(a) - time(b))) {
+    const id = String(done.activityTaskCompletedEventAttributes?.scheduledEventId);
+    const schedule = scheduled.get(id);
+    if (!schedule) continue;
+    const queue = schedule.activityTaskScheduledEventAttributes?.taskQueue?.name ?? '';
+    const payload = done.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    let durationMs: number | undefined;
+    try {
+      durationMs = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as { durationMs?: number }).durationMs : undefined;
+    } catch {
+      durationMs = undefined;
+    }
+    const couldStart = Math.max(time(schedule), queue.startsWith('w-') ? (byQueue.get(queue) ?? 0) : 0);
+    if (queue.startsWith('w-')) byQueue.set(queue, time(done));
+    if (durationMs !== undefined) overheads.push(Math.max(0, time(done) - couldStart - durationMs));
+  }
+  return overheads;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
