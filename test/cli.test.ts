@@ -73,7 +73,16 @@ describe('the meterflow command', () => {
     expect(output.some((line) => /^finished  model demand_price_elasticity in [\d.]+s, \d+ rows$/.test(line))).toBe(true);
     expect(output.some((line) => /^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/.test(line))).toBe(true);
     expect(output.some((line) => /^web ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/pipeline-/.test(line))).toBe(true);
-    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 1]).toMatch(/^report: .*\/runs\/pipeline-[^/]+\/report\.html$/);
+    // every progress line, between the start and the summary, is a node's start, end or state
+    const progress = output.slice(
+      output.findIndex((line) => line.startsWith('run ')) + 1,
+      output.findIndex((line) => line.startsWith('node ')),
+    );
+    expect(progress.length).toBeGreaterThan(40);
+    for (const line of progress)
+      expect(line).toMatch(/^(started   \w+ \w+|finished  \w+ \w+ in \d+\.\ds(, \d+ rows)?|unchanged \w+ \w+( \(.*\))?)$/);
     const [row] = await queryFile(db, 'select count(*)::integer as n from main.demand_price_elasticity');
     expect(row?.n).toBeGreaterThan(5_000);
   });
@@ -97,7 +106,8 @@ describe('the meterflow command', () => {
     const { code, stdout } = await meterflow(['run', '--sources', 's3://cli-bucket/sources', '--out', 's3://cli-bucket/runs', '--db', db]);
     expect(code).toBe(0);
     const output = lines(stdout);
-    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 1]).toMatch(/^report: s3:\/\/cli-bucket\/runs\/runs\/pipeline-.*\/report\.html$/);
     expect(output.find((line) => line.startsWith('snapshot: '))).toMatch(/^snapshot: s3:\/\/cli-bucket\/runs\/snapshots\/pipeline-/);
     const listed = await createStorageResolver().forUri('s3://cli-bucket/runs').list('s3://cli-bucket/runs');
     expect(listed.filter((o) => o.name.endsWith('manifest.json'))).toHaveLength(1);
@@ -154,7 +164,7 @@ describe('the meterflow command', () => {
       const run = await meterflow(['run', '--sources', path.join(dir, 'sources'), '--out', path.join(dir, 'remote-out')], env);
       expect(run.code).toBe(0);
       const output = lines(run.stdout);
-      expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+      expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
       const workflowId = /^run (pipeline-\S+) started/m.exec(run.stdout)?.[1];
       const status = await meterflow(['status', workflowId as string], env);
       expect(status.code).toBe(0);

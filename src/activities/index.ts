@@ -5,6 +5,7 @@ import type { StorageResolver } from '../storage';
 import type { DuckdbSettings, Warehouse } from '../warehouse/warehouse';
 import { createAnalyticsActivities, createAnalyticsTestActivities } from './analytics';
 import { createModelActivities } from './models';
+import { createReportActivities } from './report';
 import { createSeedActivities } from './seed';
 import { createSnapshotActivities } from './snapshot';
 
@@ -35,7 +36,7 @@ export interface AnalyticsWorkerDependencies {
 
 /** Read-only work over snapshots: registered on any number of analytics workers. */
 export function createAnalyticsWorkerActivities(deps: AnalyticsWorkerDependencies) {
-  return { ...createAnalyticsActivities(deps), ...createAnalyticsTestActivities(deps) };
+  return { ...createAnalyticsActivities(deps), ...createAnalyticsTestActivities(deps), ...createReportActivities(deps) };
 }
 
 export type WriterActivities = ReturnType<typeof createWriterActivities>;

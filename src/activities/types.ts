@@ -1,5 +1,6 @@
 // Inputs and results of every activity: plain data, URIs only (never credentials), as it is kept in history.
 import type { ProjectPlan, SourceTable } from '../project/types';
+import type { DataTestOutcome, NodeProgress } from '../workflows/definitions';
 export type { DataTest } from '../project/types';
 
 export interface PlanRunInput {
@@ -159,6 +160,28 @@ export interface AnalyticsModelResult {
   readonly outputUri: string;
   readonly rows: number;
   readonly durationMs: number;
+}
+
+export interface RenderReportInput {
+  readonly workflowId: string;
+  readonly logicalDate: string;
+  readonly reportUri: string;
+  readonly snapshotUri?: string;
+  readonly analyticsOutputs: readonly { readonly model: string; readonly outputUri: string }[];
+  readonly nodes: readonly NodeProgress[];
+  readonly dataTests: readonly DataTestOutcome[];
+  readonly sourceFiles: readonly {
+    readonly source: string;
+    readonly uri: string;
+    readonly size: number;
+    readonly etag: string;
+    readonly rows: number;
+  }[];
+}
+
+export interface RenderReportResult {
+  readonly reportUri: string;
+  readonly bytes: number;
 }
 
 export type { ProjectPlan };

@@ -2,7 +2,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadProject } from '../project/load';
+import { lineageHtml, lineageSvg } from '../report/lineage';
 import os from 'node:os';
 import path from 'node:path';
 import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
@@ -152,6 +154,19 @@ export function buildProgram(): Command {
   });
 
   program.addCommand(scheduleCommand());
+
+  program
+    .command('docs')
+    .description('write the lineage graph (sources, staging, master, analytics, tests) as HTML and SVG')
+    .option('--out <dir>', 'folder to write lineage.html and lineage.svg to', path.join(stateDir(), 'docs'))
+    .option('--project <dir>', 'the models project', defaultProjectDir())
+    .action(async (options: { out: string; project: string }) => {
+      const { plan } = await loadProject(options.project);
+      await mkdir(options.out, { recursive: true });
+      await writeFile(path.join(options.out, 'lineage.html'), lineageHtml(plan));
+      await writeFile(path.join(options.out, 'lineage.svg'), lineageSvg(plan));
+      process.stdout.write(`lineage: ${path.join(options.out, 'lineage.html')}\n`);
+    });
 
   program
     .command('status [run]')

@@ -32,3 +32,45 @@ export function plainProgressPrinter(write: (line: string) => void): (progress: 
     }
   };
 }
+
+const ICONS: Record<NodeProgress['state'], string> = {
+  pending: '·',
+  running: '▶',
+  succeeded: '✔',
+  unchanged: '=',
+  failed: '✘',
+  skipped: '-',
+};
+
+/** The whole DAG, one line per node, for a terminal that is redrawn in place. */
+export function progressScreen(progress: PipelineProgress, now: number): string {
+  const counts = progress.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.state]: (acc[n.state] ?? 0) + 1 }), {});
+  const header = `run ${progress.workflowId}: ${Object.entries(counts)
+    .map(([state, n]) => `${n} ${state}`)
+    .join(', ')}`;
+  const width = Math.max(...progress.nodes.map((n) => n.id.length));
+  const lines = progress.nodes.map((node) => {
+    const end = node.finishedAt ?? (node.state === 'running' ? now : undefined);
+    const elapsed = node.startedAt !== undefined && end !== undefined ? `${((end - node.startedAt) / 1000).toFixed(1)}s` : '';
+    return `${ICONS[node.state]} ${node.id.padEnd(width)} ${node.state.padEnd(9)} ${elapsed.padStart(7)}${node.rows !== undefined && node.rows !== null ? `  ${node.rows.toLocaleString('en-GB')} rows` : ''}`;
+  });
+  return [header, ...lines].join('\n');
+}
+
+/** Redraws the DAG in place on a terminal (log-update); `done` leaves the last screen standing. */
+export function liveProgressPrinter(): { update: (progress: PipelineProgress) => void; done: () => void } {
+  // loaded here so that non-terminal output never touches the terminal library
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const logUpdate = require('log-update') as { (text: string): void; done(): void };
+  let last: PipelineProgress | undefined;
+  return {
+    update(progress) {
+      last = progress;
+      logUpdate(progressScreen(progress, Date.now()));
+    },
+    done() {
+      if (last) logUpdate(progressScreen(last, Date.now()));
+      logUpdate.done();
+    },
+  };
+}

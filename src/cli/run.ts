@@ -9,7 +9,7 @@ import { parseLocation } from '../storage';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers } from '../worker';
 import type { PipelineInput, PipelineResult } from '../workflows/definitions';
-import { plainProgressPrinter } from './progress';
+import { liveProgressPrinter, plainProgressPrinter } from './progress';
 import { summaryTable } from './summary';
 
 export interface RunCommandOptions {
@@ -67,16 +67,19 @@ export async function runCommand(options: RunCommandOptions): Promise<{ ok: bool
     write(
       `run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`,
     );
-    const printer = plainProgressPrinter(write);
+    // a terminal gets the DAG redrawn in place; anything else (CI, a pipe) a line per change
+    const live = options.write === undefined && process.stdout.isTTY ? liveProgressPrinter() : undefined;
+    const printer = live ? live.update : plainProgressPrinter(write);
     try {
-      const result = await waitForPipeline(handle, { onProgress: printer });
-      printer({ workflowId: result.workflowId, startedAt: 0, logicalDate: result.logicalDate, nodes: result.nodes, done: true });
+      const result = await waitForPipeline(handle, { onProgress: printer }).finally(() => live?.done());
+      if (!live) printer({ workflowId: result.workflowId, startedAt: 0, logicalDate: result.logicalDate, nodes: result.nodes, done: true });
       write('');
       write(summaryTable(result.nodes));
       write('');
       if (uiBase) write(`web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
       if (result.snapshotUri) write(`snapshot: ${result.snapshotUri}`);
       write(`warehouse: ${result.warehousePath}`);
+      write(`report: ${result.reportUri}`);
       return { ok: true, result };
     } catch (err) {
       const { node, reason } = describeFailure(err);

@@ -4,7 +4,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const PIPELINE_WORKFLOW_TYPE = 'pipeline';
 
-export type NodeKind = 'seed' | 'model' | 'test' | 'snapshot' | 'analytics' | 'publish';
+export type NodeKind = 'seed' | 'model' | 'test' | 'snapshot' | 'analytics' | 'publish' | 'report';
 /** `unchanged`: up to date with its inputs, so not run (an incremental run). */
 export type NodeState = 'pending' | 'running' | 'succeeded' | 'unchanged' | 'failed' | 'skipped';
 
@@ -68,6 +68,8 @@ export interface PipelineResult {
   readonly tables: readonly { readonly table: string; readonly rows: number | null }[];
   /** Every data test and freshness check the run made, with warnings; a failed error stops the run. */
   readonly dataTests: readonly DataTestOutcome[];
+  /** The run's self-contained HTML report. */
+  readonly reportUri: string;
 }
 
 export interface DataTestOutcome {

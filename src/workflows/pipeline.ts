@@ -73,6 +73,13 @@ const ANALYTICS: ActivityOptions = {
 const TEST: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '1h', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 /** Publishing a run renames its new models and copies its analytics results in one transaction. */
 const PUBLISH: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '30m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
+/** The report renders a few charts from small tables. */
+const REPORT: ActivityOptions = {
+  taskQueue: ANALYTICS_QUEUE,
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: RETRY,
+};
 /** Clean-up after a failed run drops a few relations. */
 const PROMOTE: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '10m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 
@@ -203,10 +210,12 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     addNode('analytics', model.name, snapshotId ? [snapshotId] : []);
     if (model.tests.length > 0) addNode('test', model.name, [`analytics:${model.name}`]);
   }
+  const sourceFiles: { source: string; uri: string; size: number; etag: string; rows: number }[] = [];
   const publishId = addNode('publish', 'run', [
     ...buildable.map((m) => `model:${m.name}`),
     ...analyticsModels.map((m) => `analytics:${m.name}`),
   ]);
+  const reportId = addNode('report', 'run', [publishId]);
   publish();
 
   /** Whether a node's run changed what is downstream of it. */
@@ -249,6 +258,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
             { source, uri, fullRefresh, logicalDate },
           ]);
           changed.set(id, result.changed);
+          sourceFiles.push(...result.files.map((file) => ({ source: source.name, ...file })));
           const node = nodes.get(id) as NodeProgress;
           node.note = result.changed
             ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed`
@@ -393,6 +403,23 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     } else {
       markUnchanged(publishId, 'nothing new to publish');
     }
+    // the report reads the analytics outputs and the snapshot: an analytics worker renders it
+    const reportUri = childUri(input.outUri, 'runs', workflowId, 'report.html');
+    await runNode(reportId, async () => {
+      const report = await analytics.renderReport.executeWithOptions({ ...REPORT, ...onAnalytics, summary: 'render the run report' }, [
+        {
+          workflowId,
+          logicalDate,
+          reportUri,
+          ...(snapshotUri ? { snapshotUri } : {}),
+          analyticsOutputs: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })),
+          nodes: [...nodes.values()].filter((n) => n.id !== reportId),
+          dataTests,
+          sourceFiles,
+        },
+      ]);
+      return { ...report, rows: null };
+    });
     succeeded = true;
 
     const tables = [
@@ -410,6 +437,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       nodes: [...nodes.values()],
       tables,
       dataTests,
+      reportUri,
     };
     if (landedDuringRun !== undefined) {
       // more files landed while this run seeded: run again, incrementally, as the same workflow

@@ -1,0 +1,84 @@
+// The run report, rendered on an analytics worker from the analytics outputs and the snapshot.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LoadedProject } from '../project/load';
+import { renderReportHtml } from '../report/report';
+import { joinUri, type StorageResolver } from '../storage';
+import { pathList } from '../warehouse/sql';
+import { withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
+import { activityFrame } from './context';
+import { loadManifest } from './snapshot';
+import type { RenderReportInput, RenderReportResult } from './types';
+
+/** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
+const SCATTER_POINTS = 1500;
+
+export interface ReportDependencies {
+  readonly project: LoadedProject;
+  readonly storage: StorageResolver;
+  readonly duckdb: DuckdbSettings;
+}
+
+async function localFile(storage: StorageResolver, uri: string): Promise<string | undefined> {
+  const store = storage.forUri(uri);
+  const object = await store.stat(uri);
+  return object ? store.localPath(object) : undefined;
+}
+
+export function createReportActivities({ project, storage, duckdb }: ReportDependencies) {
+  return {
+    /** Write the run's self-contained HTML report to reportUri. */
+    async renderReport(input: RenderReportInput): Promise<RenderReportResult> {
+      return activityFrame('report', async () => {
+        const analytics: Record<string, Record<string, unknown>[]> = {};
+        let points: Record<string, unknown>[] = [];
+        await withScratchDuckdb(duckdb, async (connection) => {
+          for (const output of input.analyticsOutputs) {
+            const file = await localFile(storage, output.outputUri);
+            if (!file) continue;
+            const reader = await connection.runAndReadAll(`select * from read_parquet(${pathList([file])})`);
+            analytics[output.model] = reader.getRowObjectsJson() as Record<string, unknown>[];
+          }
+          if (input.snapshotUri && analytics.price_response_variable_tariff) {
+            const manifest = await loadManifest(storage, input.snapshotUri);
+            const master = manifest.tables.find((t) => t.name === 'demand_price_elasticity');
+            const files: string[] = [];
+            for (const file of master?.files ?? []) {
+              const local = await localFile(storage, joinUri(input.snapshotUri, ...file.path.split('/')));
+              if (local) files.push(local);
+            }
+            if (files.length > 0) {
+              const reader = await connection.runAndReadAll(
+                `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
+                 from read_parquet(${pathList(files)})
+                 where is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
+                 order by hash(meter_point_id, settlement_timestamp_utc) limit ${SCATTER_POINTS}`,
+              );
+              points = reader.getRowObjectsJson() as Record<string, unknown>[];
+            }
+          }
+        });
+        const html = await renderReportHtml({
+          workflowId: input.workflowId,
+          logicalDate: input.logicalDate,
+          plan: project.plan,
+          nodes: input.nodes,
+          dataTests: input.dataTests,
+          sourceFiles: input.sourceFiles,
+          analytics,
+          priceResponsePoints: points,
+        });
+        const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));
+        try {
+          const file = path.join(dir, 'report.html');
+          await writeFile(file, html);
+          await storage.forUri(input.reportUri).upload(file, input.reportUri);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+        return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
+      });
+    },
+  };
+}

@@ -1,0 +1,158 @@
+// Charts for the run report: Vega-Lite specs compiled to Vega and rendered to SVG on the server, so the
+// report needs no script and no network to show them.
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
+
+export type Row = Record<string, unknown>;
+
+export async function renderChart(spec: vegaLite.TopLevelSpec): Promise<string> {
+  const compiled = vegaLite.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const WIDTH = 640;
+
+/** Actual against estimated consumption over time, one line each. */
+export function actualVsEstimated(rows: Row[], title: string): vegaLite.TopLevelSpec {
+  const values = rows.flatMap((r) => [
+    { period_start: String(r.period_start), series: 'actual', kwh: Number(r.mean_actual_consumption) },
+    { period_start: String(r.period_start), series: 'estimated', kwh: Number(r.mean_estimated_consumption) },
+  ]);
+  return {
+    title,
+    width: WIDTH,
+    height: 180,
+    data: { values },
+    mark: { type: 'line', point: values.length < 120 },
+    encoding: {
+      x: { field: 'period_start', type: 'temporal', title: null },
+      y: { field: 'kwh', type: 'quantitative', title: 'mean kWh per half hour' },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+}
+
+/** Median deviation with its p10-p90 range per group. */
+export function deviationRange(rows: Row[], field: string, title: string): vegaLite.TopLevelSpec {
+  const values = rows.map((r) => ({
+    group: String(r[field]),
+    p10: Number(r.p10_deviation),
+    median: Number(r.median_deviation),
+    p90: Number(r.p90_deviation),
+  }));
+  return {
+    title,
+    width: WIDTH,
+    height: Math.max(80, values.length * 22),
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'rule' },
+        encoding: {
+          y: { field: 'group', type: 'nominal', title: field },
+          x: { field: 'p10', type: 'quantitative', title: 'deviation (p10, median, p90)' },
+          x2: { field: 'p90' },
+        },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 60 },
+        encoding: { y: { field: 'group', type: 'nominal' }, x: { field: 'median', type: 'quantitative' } },
+      },
+    ],
+  };
+}
+
+/** Mean actual and estimated per settlement period, weekdays and weekends apart. */
+export function loadProfile(rows: Row[]): vegaLite.TopLevelSpec {
+  const values = rows.flatMap((r) => [
+    { period: Number(r.settlement_period), day_type: String(r.day_type), series: 'actual', kwh: Number(r.mean_actual_consumption) },
+    { period: Number(r.settlement_period), day_type: String(r.day_type), series: 'estimated', kwh: Number(r.mean_estimated_consumption) },
+  ]);
+  return {
+    title: 'Half-hourly load profile: weekdays and weekends',
+    width: WIDTH,
+    height: 200,
+    data: { values },
+    mark: { type: 'line' },
+    encoding: {
+      x: { field: 'period', type: 'quantitative', title: 'settlement period (1-48)', scale: { domain: [1, 48] } },
+      y: { field: 'kwh', type: 'quantitative', title: 'mean kWh' },
+      color: { field: 'series', type: 'nominal', title: null },
+      strokeDash: { field: 'day_type', type: 'nominal', title: null },
+    },
+  };
+}
+
+/** Points of log(consumption / estimate) against log(rate), with each profile class's fitted line. */
+export function priceResponse(points: Row[], fits: Row[]): vegaLite.TopLevelSpec {
+  const lines = fits.flatMap((fit) => {
+    const rates = points.filter((p) => p.profile_class_id === fit.profile_class_id).map((p) => Number(p.log_unit_rate));
+    if (rates.length === 0) return [];
+    const [low, high] = [Math.min(...rates), Math.max(...rates)];
+    const at = (x: number) => Number(fit.intercept) + Number(fit.price_elasticity) * x;
+    const label = `class ${fit.profile_class_id}: elasticity ${Number(fit.price_elasticity).toFixed(3)} (r² ${Number(fit.r_squared).toFixed(2)})`;
+    return [
+      { x: low, y: at(low), fit: label },
+      { x: high, y: at(high), fit: label },
+    ];
+  });
+  return {
+    title: 'Price response of variable-tariff meters (log-log)',
+    width: WIDTH,
+    height: 240,
+    layer: [
+      {
+        data: { values: points.map((p) => ({ x: Number(p.log_unit_rate), y: Number(p.log_consumption) })) },
+        mark: { type: 'point', size: 8, opacity: 0.35 },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: 'log(unit rate, p/kWh)', scale: { zero: false } },
+          y: { field: 'y', type: 'quantitative', title: 'log(actual / estimate)', scale: { zero: false } },
+        },
+      },
+      {
+        data: { values: lines },
+        mark: { type: 'line', strokeWidth: 2.5, color: '#c0392b' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          detail: { field: 'fit', type: 'nominal' },
+          tooltip: { field: 'fit', type: 'nominal' },
+        },
+      },
+    ],
+  };
+}
+
+/** Each node of the run as a bar from its start to its end. */
+export function gantt(
+  nodes: { id: string; kind: string; startedAt?: number; finishedAt?: number; state: string }[],
+): vegaLite.TopLevelSpec {
+  const first = Math.min(...nodes.filter((n) => n.startedAt !== undefined).map((n) => n.startedAt as number));
+  const values = nodes
+    .filter((n) => n.startedAt !== undefined && n.finishedAt !== undefined)
+    .map((n) => ({
+      node: n.id,
+      kind: n.kind,
+      start: ((n.startedAt as number) - first) / 1000,
+      end: Math.max(((n.finishedAt as number) - first) / 1000, ((n.startedAt as number) - first) / 1000 + 0.01),
+      state: n.state,
+    }));
+  return {
+    title: 'The run: each node from start to end (seconds)',
+    width: WIDTH,
+    height: Math.max(120, values.length * 14),
+    data: { values },
+    mark: { type: 'bar', cornerRadius: 2 },
+    encoding: {
+      y: { field: 'node', type: 'nominal', sort: { field: 'start' }, title: null },
+      x: { field: 'start', type: 'quantitative', title: 'seconds since the first node started' },
+      x2: { field: 'end' },
+      color: { field: 'kind', type: 'nominal' },
+    },
+  };
+}

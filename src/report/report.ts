@@ -1,0 +1,131 @@
+// The run report: one self-contained HTML file (styles inline, charts as inline SVG, no script, no
+// network) with the analytics as charts and tables, and the run itself: timeline, rows, data tests,
+// source files, and the lineage graph coloured by each node's state.
+import type { ProjectPlan } from '../project/types';
+import type { DataTestOutcome, NodeProgress } from '../workflows/definitions';
+import { actualVsEstimated, deviationRange, gantt, loadProfile, priceResponse, renderChart, type Row } from './charts';
+import { lineageSvg, type LineageState } from './lineage';
+
+export interface ReportData {
+  readonly workflowId: string;
+  readonly logicalDate: string;
+  readonly plan: ProjectPlan;
+  readonly nodes: readonly NodeProgress[];
+  readonly dataTests: readonly DataTestOutcome[];
+  readonly sourceFiles: readonly {
+    readonly source: string;
+    readonly uri: string;
+    readonly size: number;
+    readonly etag: string;
+    readonly rows: number;
+  }[];
+  /** Analytics results by model; absent when this run did not rerun them. */
+  readonly analytics: Readonly<Record<string, Row[]>>;
+  readonly priceResponsePoints: readonly Row[];
+}
+
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function table(rows: readonly Row[], columns: readonly string[]): string {
+  const cell = (value: unknown) =>
+    typeof value === 'number'
+      ? Number.isInteger(value)
+        ? value.toLocaleString('en-GB')
+        : value.toFixed(4)
+      : escapeHtml(String(value ?? ''));
+  return `<table><thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((row) => `<tr>${columns.map((c) => `<td>${cell(row[c])}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+async function chartSection(title: string, make: () => Parameters<typeof renderChart>[0] | undefined): Promise<string> {
+  const spec = make();
+  if (!spec)
+    return `<section class="chart"><h3>${escapeHtml(title)}</h3><p class="muted">Not rerun in this run (its inputs were unchanged).</p></section>`;
+  return `<section class="chart" data-chart="${escapeHtml(title)}"><h3>${escapeHtml(title)}</h3>${await renderChart(spec)}</section>`;
+}
+
+export async function renderReportHtml(data: ReportData): Promise<string> {
+  const a = data.analytics;
+  const has = (model: string) => (a[model]?.length ?? 0) > 0;
+  const charts = await Promise.all([
+    chartSection('Actual vs estimated, daily', () =>
+      has('actual_vs_estimated_daily')
+        ? actualVsEstimated(a.actual_vs_estimated_daily as Row[], 'Daily mean kWh per half hour')
+        : undefined,
+    ),
+    chartSection('Actual vs estimated, weekly', () =>
+      has('actual_vs_estimated_weekly')
+        ? actualVsEstimated(a.actual_vs_estimated_weekly as Row[], 'Weekly mean kWh per half hour')
+        : undefined,
+    ),
+    chartSection('Actual vs estimated, monthly', () =>
+      has('actual_vs_estimated_monthly')
+        ? actualVsEstimated(a.actual_vs_estimated_monthly as Row[], 'Monthly mean kWh per half hour')
+        : undefined,
+    ),
+    chartSection('Deviation by profile class', () =>
+      has('deviation_by_profile_class')
+        ? deviationRange(a.deviation_by_profile_class as Row[], 'profile_class_id', 'Deviation by profile class')
+        : undefined,
+    ),
+    chartSection('Deviation by GSP group', () =>
+      has('deviation_by_gsp_group')
+        ? deviationRange(a.deviation_by_gsp_group as Row[], 'gsp_group_id', 'Deviation by GSP group')
+        : undefined,
+    ),
+    chartSection('Half-hourly load profile', () =>
+      has('half_hourly_load_profile') ? loadProfile(a.half_hourly_load_profile as Row[]) : undefined,
+    ),
+    chartSection('Price response of variable-tariff meters', () =>
+      has('price_response_variable_tariff') && data.priceResponsePoints.length > 0
+        ? priceResponse([...data.priceResponsePoints], a.price_response_variable_tariff as Row[])
+        : undefined,
+    ),
+    chartSection('Run timeline', () => gantt([...data.nodes])),
+  ]);
+  const states = new Map<string, LineageState>(data.nodes.map((n) => [n.id.replace(/^analytics:/, 'model:'), n.state]));
+  const anomalies = a.meter_anomalies ?? [];
+  const tables = data.nodes
+    .filter((n) => n.rows !== undefined && n.rows !== null)
+    .map((n) => ({
+      node: n.id,
+      state: n.state,
+      rows: n.rows,
+      seconds: n.startedAt !== undefined && n.finishedAt !== undefined ? (n.finishedAt - n.startedAt) / 1000 : '',
+    }));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>meterflow run ${escapeHtml(data.workflowId)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
+h1{font-size:22px}h2{margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;font-size:12px;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
+th{background:#f5f6f8}.muted{color:#777}.pass{color:#1e8449}.warn{color:#b9770e}.fail{color:#c0392b}
+.lineage{max-width:100%;height:auto;border:1px solid #eee}
+</style></head><body>
+<h1>meterflow run <code>${escapeHtml(data.workflowId)}</code></h1>
+<p>Logical date ${escapeHtml(data.logicalDate)}. ${data.nodes.filter((n) => n.state === 'succeeded').length} nodes ran, ${data.nodes.filter((n) => n.state === 'unchanged').length} were unchanged, ${data.nodes.filter((n) => n.state === 'failed').length} failed.</p>
+<h2>Actual against estimated consumption</h2>
+${charts.slice(0, 3).join('\n')}
+<h2>Where the estimate misses</h2>
+${charts.slice(3, 6).join('\n')}
+<h2>Response to price</h2>
+${charts[6]}
+<h2>Anomalous meters</h2>
+${anomalies.length > 0 ? table(anomalies, ['meter_point_id', 'gsp_group_id', 'profile_class_id', 'half_hours', 'mean_abs_deviation', 'missing_share', 'is_deviation_anomaly', 'is_missing_anomaly']) : '<p class="muted">None beyond the thresholds, or not rerun in this run.</p>'}
+<h2>The run</h2>
+${charts[7]}
+<h3>Lineage, coloured by state</h3>
+${lineageSvg(data.plan, states)}
+<h3>Rows per table</h3>
+${table(tables, ['node', 'state', 'rows', 'seconds'])}
+<h3>Data tests</h3>
+${table(
+  data.dataTests.map((t) => ({ ...t, status: t.status })),
+  ['target', 'test', 'status', 'failures'],
+)}
+<h3>Source files</h3>
+${table(data.sourceFiles, ['source', 'uri', 'size', 'etag', 'rows'])}
+</body></html>
+`;
+}
