@@ -61,16 +61,17 @@ registers_with_coefficient as (
 ),
 
 registers_with_estimate as (
-    -- the EAC revision in force at the half hour: the latest effective_from not after it
+    -- the EAC revision in force at the half hour; a meter has a revision or two per register, so
+    -- a hash join on meter and register with a range check beats sorting every reading for an ASOF join
     select
         registers_with_coefficient.*,
-        annual_estimates.estimated_annual_consumption,
-        annual_estimates.effective_to
+        annual_estimates.estimated_annual_consumption
     from registers_with_coefficient
-    asof inner join annual_estimates
+    inner join annual_estimates
         on annual_estimates.meter_point_id = registers_with_coefficient.meter_point_id
         and annual_estimates.time_pattern_regime_id = registers_with_coefficient.time_pattern_regime_id
         and registers_with_coefficient.settlement_timestamp_utc >= annual_estimates.effective_from
+        and registers_with_coefficient.settlement_timestamp_utc < annual_estimates.effective_to
 ),
 
 estimates_per_half_hour as (
@@ -89,7 +90,6 @@ estimates_per_half_hour as (
         avg(percentage_of_annual_consumption) as percentage_of_annual_consumption,
         avg(estimated_annual_consumption) as estimated_annual_consumption
     from registers_with_estimate
-    where settlement_timestamp_utc < effective_to
     group by meter_point_id, settlement_timestamp_utc
 ),
 
@@ -100,20 +100,35 @@ with_estimate as (
     from estimates_per_half_hour
 ),
 
+half_hourly_tariffs as (
+    -- variable tariffs price each half hour: an equality join on its start
+    select * from tariffs
+    where valid_to = valid_from + interval 30 minute
+),
+
+longer_tariffs as (
+    select * from tariffs
+    where valid_to <> valid_from + interval 30 minute
+),
+
 with_rate as (
-    -- the tariff interval in force at the half hour: the latest valid_from not after it,
-    -- provided the half hour is also before its valid_to
+    -- the tariff interval that contains the half hour: equality for half-hourly rates, a hash join
+    -- with a range check for longer ones (a product has a few of those a year)
     select
         with_estimate.*,
-        case
-            when with_estimate.settlement_timestamp_utc < tariffs.valid_to then tariffs.unit_rate_pence_per_kwh
-        end as unit_rate_pence_per_kwh
+        coalesce(half_hourly_tariffs.unit_rate_pence_per_kwh, longer_tariffs.unit_rate_pence_per_kwh) as unit_rate_pence_per_kwh
     from with_estimate
-    asof left join tariffs
-        on tariffs.gsp_group_id = with_estimate.gsp_group_id
-        and tariffs.product_category = with_estimate.product_category
-        and tariffs.is_variable = with_estimate.is_variable
-        and with_estimate.settlement_timestamp_utc >= tariffs.valid_from
+    left join half_hourly_tariffs
+        on half_hourly_tariffs.gsp_group_id = with_estimate.gsp_group_id
+        and half_hourly_tariffs.product_category = with_estimate.product_category
+        and half_hourly_tariffs.is_variable = with_estimate.is_variable
+        and half_hourly_tariffs.valid_from = with_estimate.settlement_timestamp_utc
+    left join longer_tariffs
+        on longer_tariffs.gsp_group_id = with_estimate.gsp_group_id
+        and longer_tariffs.product_category = with_estimate.product_category
+        and longer_tariffs.is_variable = with_estimate.is_variable
+        and with_estimate.settlement_timestamp_utc >= longer_tariffs.valid_from
+        and with_estimate.settlement_timestamp_utc < longer_tariffs.valid_to
 ),
 
 final as (
