@@ -6,7 +6,8 @@ with source as (
 ),
 
 final as (
-    select
+    -- the same row delivered twice (a file landed again under another name) counts once
+    select distinct
         meter_point_id,
         time_pattern_regime_id,
         effective_from,

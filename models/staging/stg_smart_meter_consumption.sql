@@ -1,7 +1,8 @@
 -- Half-hourly readings of all four quarterly sources, each meter and half hour once.
 -- The quarterly files overlap at their edges, so the same reading can arrive twice; a NULL
--- reading is kept (as NULL) so that it counts as missing rather than vanishing.
-{{ config(materialized='view') }}
+-- reading is kept (as NULL) so that it counts as missing rather than vanishing. A table, not a view:
+-- its tests and the master model then read the deduplicated readings instead of deduplicating again.
+{{ config(materialized='table') }}
 
 with q1 as (select * from {{ source('raw', 'smart_meter_consumption_q1') }}),
 q2 as (select * from {{ source('raw', 'smart_meter_consumption_q2') }}),

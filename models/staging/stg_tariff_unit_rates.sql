@@ -6,7 +6,8 @@ with source as (
 ),
 
 final as (
-    select
+    -- the same row delivered twice (a file landed again under another name) counts once
+    select distinct
         gsp_group_id,
         product_category,
         is_variable,

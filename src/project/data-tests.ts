@@ -8,6 +8,7 @@ import type { DataTest, DataTestKind, Freshness, Severity } from './types';
 const KINDS: readonly DataTestKind[] = [
   'not_null',
   'unique',
+  'unique_combination_of_columns',
   'accepted_values',
   'relationships',
   'expression_is_true',
@@ -111,6 +112,15 @@ export function dataTestSql(test: DataTest, relation: string, resolveRef: (model
       return `select count(*) as failures from ${relation} where ${needColumn()} is null`;
     case 'unique':
       return `select count(*) as failures from (select ${needColumn()} as value from ${relation} where ${needColumn()} is not null group by 1 having count(*) > 1)`;
+    case 'unique_combination_of_columns': {
+      // grouping on the columns themselves: no string concatenation over every row
+      const columns = test.args.combination_of_columns;
+      if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === 'string' && IDENTIFIER.test(c))) {
+        throw new ProjectError(`data test ${test.id} needs combination_of_columns, a list of column names`);
+      }
+      const list = columns.map((c) => quotedIdentifier(c as string)).join(', ');
+      return `select count(*) as failures from (select ${list} from ${relation} group by ${list} having count(*) > 1)`;
+    }
     case 'accepted_values': {
       const values = test.args.values;
       if (!Array.isArray(values) || values.length === 0) throw new ProjectError(`data test ${test.id} needs a list of values`);

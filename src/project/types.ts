@@ -63,7 +63,14 @@ export interface ProjectPlan {
   readonly vars: Readonly<Record<string, unknown>>;
 }
 
-export type DataTestKind = 'not_null' | 'unique' | 'accepted_values' | 'relationships' | 'expression_is_true' | 'row_count_between';
+export type DataTestKind =
+  | 'not_null'
+  | 'unique'
+  | 'unique_combination_of_columns'
+  | 'accepted_values'
+  | 'relationships'
+  | 'expression_is_true'
+  | 'row_count_between';
 export type Severity = 'error' | 'warn';
 
 /** A generic dbt data test declared in YAML on a model, a column or a source column. */
