@@ -170,13 +170,12 @@ export interface RenderReportInput {
   readonly analyticsOutputs: readonly { readonly model: string; readonly outputUri: string }[];
   readonly nodes: readonly NodeProgress[];
   readonly dataTests: readonly DataTestOutcome[];
-  readonly sourceFiles: readonly {
-    readonly source: string;
-    readonly uri: string;
-    readonly size: number;
-    readonly etag: string;
-    readonly rows: number;
-  }[];
+  readonly sourceFiles: readonly SourceFileRecord[];
+}
+
+/** A seeded file with the source it belongs to, as the run report lists it. */
+export interface SourceFileRecord extends SourceFileIdentity {
+  readonly source: string;
 }
 
 export interface RenderReportResult {

@@ -1,7 +1,7 @@
 // `npm run bench`: meterflow against the floor (the same SQL in one DuckDB process) and the peer
 // (dbt-duckdb on the same project), each measured several times in one run, medians reported as
 // ratios. A benchmark, not a test: it prints a table and writes JSON and markdown; it asserts nothing.
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
@@ -14,6 +14,7 @@ import { startPipeline, waitForPipeline } from '../client';
 import { PACKAGE_ROOT, defaultProjectDir } from '../config';
 import { generateSampleData } from '../generator/generate';
 import { loadProject, type LoadedProject } from '../project/load';
+import type { ModelNode } from '../project/types';
 import { renderModel } from '../project/render';
 import { startDevServer } from '../temporal/dev-server';
 import { pathList, quotedIdentifier, relation } from '../warehouse/sql';
@@ -92,50 +93,52 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** The same SQL meterflow runs, in one DuckDB process with no orchestration and no snapshot: the floor. */
-async function rawDuckdb(project: LoadedProject, sources: string, database: string, settings: Record<string, string> = {}): Promise<void> {
-  await rm(database, { force: true });
-  const instance = await DuckDBInstance.create(database, settings);
+/** Seed every source from its folder's Parquet files, as meterflow's seed step does, in one statement each. */
+async function seedTables(connection: DuckDBConnection, project: LoadedProject, sources: string): Promise<void> {
+  await connection.run('create schema if not exists raw');
+  for (const source of project.plan.sources) {
+    const columns = source.columns.map((c) => quotedIdentifier(c.name)).join(', ');
+    await connection.run(
+      `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from read_parquet(${pathList([path.join(sources, source.name, '*.parquet')])}, filename = true)`,
+    );
+  }
+}
+
+/** A model's SQL over plain warehouse names, as the floor and the master comparison run it. */
+function floorSql(project: LoadedProject, model: ModelNode): string {
+  return renderModel({
+    file: model.file,
+    template: project.templates.get(model.name) ?? '',
+    vars: project.plan.vars,
+    self: model.name,
+    resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
+  }).sql;
+}
+
+async function withDatabase<T>(database: string, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(database);
   const connection = await instance.connect();
   try {
-    await connection.run('create schema if not exists raw');
-    for (const source of project.plan.sources) {
-      const columns = source.columns.map((c) => quotedIdentifier(c.name)).join(', ');
-      await connection.run(
-        `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from read_parquet(${pathList([path.join(sources, source.name, '*.parquet')])}, filename = true)`,
-      );
-    }
-    for (const model of project.plan.models) {
-      const sql = renderModel({
-        file: model.file,
-        template: project.templates.get(model.name) ?? '',
-        vars: project.plan.vars,
-        self: model.name,
-        resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
-      }).sql;
-      await connection.run(`create or replace ${model.materialized} ${relation('main', model.name)} as ${sql}`);
-    }
+    return await work(connection);
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
 }
 
-async function seedOnly(project: LoadedProject, sources: string, database: string): Promise<void> {
-  const instance = await DuckDBInstance.create(database);
-  const connection = await instance.connect();
-  try {
-    await connection.run('create schema if not exists raw');
-    for (const source of project.plan.sources) {
-      const columns = source.columns.map((c) => quotedIdentifier(c.name)).join(', ');
-      await connection.run(
-        `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from read_parquet(${pathList([path.join(sources, source.name, '*.parquet')])}, filename = true)`,
-      );
+/** The same SQL meterflow runs, in one DuckDB process with no orchestration and no snapshot: the floor. */
+async function rawDuckdb(project: LoadedProject, sources: string, database: string): Promise<void> {
+  await rm(database, { force: true });
+  await withDatabase(database, async (connection) => {
+    await seedTables(connection, project, sources);
+    for (const model of project.plan.models) {
+      await connection.run(`create or replace ${model.materialized} ${relation('main', model.name)} as ${floorSql(project, model)}`);
     }
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  });
+}
+
+async function seedOnly(project: LoadedProject, sources: string, database: string): Promise<void> {
+  await withDatabase(database, (connection) => seedTables(connection, project, sources));
 }
 
 function dbtExecutable(benchDir: string): string | undefined {
@@ -298,24 +301,10 @@ async function main(): Promise<void> {
   const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
   const instance = await DuckDBInstance.create(masterDb);
   const c = await instance.connect();
-  const staging = project.plan.models.filter((m) => m.layer === 'staging');
-  for (const model of staging) {
-    const sql = renderModel({
-      file: model.file,
-      template: project.templates.get(model.name) ?? '',
-      vars: project.plan.vars,
-      self: model.name,
-      resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
-    }).sql;
-    await c.run(`create or replace view ${relation('main', model.name)} as ${sql}`);
+  for (const model of project.plan.models.filter((m) => m.layer === 'staging')) {
+    await c.run(`create or replace ${model.materialized} ${relation('main', model.name)} as ${floorSql(project, model)}`);
   }
-  const masterSql = renderModel({
-    file: master.file,
-    template: project.templates.get(master.name) ?? '',
-    vars: project.plan.vars,
-    self: master.name,
-    resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
-  }).sql;
+  const masterSql = floorSql(project, master);
   const naive: number[] = [];
   const ours: number[] = [];
   for (let i = 0; i < options.repeat; i++) {

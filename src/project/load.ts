@@ -107,6 +107,33 @@ function uniqueIds(tests: DataTest[]): DataTest[] {
   });
 }
 
+/**
+ * A resolver that records what a template refs and which sources it reads, refusing undeclared
+ * sources (and, once the models are known, refs to no model).
+ */
+function recordingResolver(
+  file: string,
+  sourceKeys: ReadonlyMap<string, SourceTable>,
+  knownModels?: ReadonlySet<string>,
+): { resolver: RelationResolver; refs: Set<string>; used: Set<string> } {
+  const refs = new Set<string>();
+  const used = new Set<string>();
+  const resolver: RelationResolver = {
+    ref: (model) => {
+      if (knownModels && !knownModels.has(model)) throw new ProjectError(`${file}: ref('${model}') names no model in the project`, file);
+      refs.add(model);
+      return model;
+    },
+    source: (sourceName, table) => {
+      const source = sourceKeys.get(`${sourceName}.${table}`);
+      if (!source) throw new ProjectError(`${file}: source('${sourceName}', '${table}') is not declared in any sources YAML`, file);
+      used.add(source.name);
+      return table;
+    },
+  };
+  return { resolver, refs, used };
+}
+
 /** Load and validate a models project. Errors name the file at fault. */
 export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
@@ -186,21 +213,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     templates.set(name, template);
 
     // render once with recording resolvers to discover the model's refs, sources and config
-    const refs = new Set<string>();
-    const used = new Set<string>();
-    const recorder: RelationResolver = {
-      ref: (model) => {
-        refs.add(model);
-        return model;
-      },
-      source: (sourceName, table) => {
-        const source = sourceKeys.get(`${sourceName}.${table}`);
-        if (!source)
-          throw new ProjectError(`${relative}: source('${sourceName}', '${table}') is not declared in any sources YAML`, relative);
-        used.add(source.name);
-        return table;
-      },
-    };
+    const { resolver: recorder, refs, used } = recordingResolver(relative, sourceKeys);
     const { config } = renderModel({ file: relative, template, resolver: recorder, vars, self: name });
     const materialized = (config.materialized ?? properties.get(name)?.config?.materialized ?? defaultMaterialized) as string;
     if (materialized !== 'table' && materialized !== 'view') {
@@ -252,29 +265,8 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid test name`, relative);
       const template = await readFile(file, 'utf8');
       templates.set(`test:${name}`, template);
-      const refs = new Set<string>();
-      const used = new Set<string>();
-      const { config } = renderModel({
-        file: relative,
-        template,
-        vars,
-        self: name,
-        resolver: {
-          ref: (model) => {
-            if (!ordered.some((m) => m.name === model))
-              throw new ProjectError(`${relative}: ref('${model}') names no model in the project`, relative);
-            refs.add(model);
-            return model;
-          },
-          source: (sourceName, table) => {
-            const source = sourceKeys.get(`${sourceName}.${table}`);
-            if (!source)
-              throw new ProjectError(`${relative}: source('${sourceName}', '${table}') is not declared in any sources YAML`, relative);
-            used.add(source.name);
-            return table;
-          },
-        },
-      });
+      const { resolver, refs, used } = recordingResolver(relative, sourceKeys, new Set(ordered.map((m) => m.name)));
+      const { config } = renderModel({ file: relative, template, vars, self: name, resolver });
       singularTests.push({
         name,
         file: relative,

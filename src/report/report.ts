@@ -1,6 +1,7 @@
 // The run report: one self-contained HTML file (styles inline, charts as inline SVG, no script, no
 // network) with the analytics as charts and tables, and the run itself: timeline, rows, data tests,
 // source files, and the lineage graph coloured by each node's state.
+import type { SourceFileRecord } from '../activities/types';
 import type { ProjectPlan } from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../workflows/definitions';
 import { actualVsEstimated, deviationRange, gantt, loadProfile, priceResponse, renderChart, type Row } from './charts';
@@ -12,13 +13,7 @@ export interface ReportData {
   readonly plan: ProjectPlan;
   readonly nodes: readonly NodeProgress[];
   readonly dataTests: readonly DataTestOutcome[];
-  readonly sourceFiles: readonly {
-    readonly source: string;
-    readonly uri: string;
-    readonly size: number;
-    readonly etag: string;
-    readonly rows: number;
-  }[];
+  readonly sourceFiles: readonly SourceFileRecord[];
   /** Analytics results by model; absent when this run did not rerun them. */
   readonly analytics: Readonly<Record<string, Row[]>>;
   readonly priceResponsePoints: readonly Row[];
@@ -125,7 +120,10 @@ ${table(
   ['target', 'test', 'status', 'failures'],
 )}
 <h3>Source files</h3>
-${table(data.sourceFiles, ['source', 'uri', 'size', 'etag', 'rows'])}
+${table(
+  data.sourceFiles.map((file) => ({ ...file })),
+  ['source', 'uri', 'size', 'etag', 'rows'],
+)}
 </body></html>
 `;
 }

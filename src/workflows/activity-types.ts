@@ -1,3 +1,3 @@
 // Types only: the workflow bundle must not pull in activity code (DuckDB, fs, the AWS SDK).
-export type { AnalyticsActivities, DataTestResults, WriterActivities } from '../activities';
+export type { AnalyticsActivities, DataTestResults, SourceFileRecord, WriterActivities } from '../activities';
 export type { ModelNode as ModelNodeLike } from '../project/types';

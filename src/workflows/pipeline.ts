@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import type { AnalyticsActivities, DataTestResults, ModelNodeLike, WriterActivities } from './activity-types';
+import type { AnalyticsActivities, DataTestResults, ModelNodeLike, SourceFileRecord, WriterActivities } from './activity-types';
 import {
   LOGICAL_DATE,
   MODELS_SELECTED,
@@ -210,7 +210,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     addNode('analytics', model.name, snapshotId ? [snapshotId] : []);
     if (model.tests.length > 0) addNode('test', model.name, [`analytics:${model.name}`]);
   }
-  const sourceFiles: { source: string; uri: string; size: number; etag: string; rows: number }[] = [];
+  const sourceFiles: SourceFileRecord[] = [];
   const publishId = addNode('publish', 'run', [
     ...buildable.map((m) => `model:${m.name}`),
     ...analyticsModels.map((m) => `analytics:${m.name}`),
