@@ -18,6 +18,7 @@ import type { ModelNode } from '../project/types';
 import { renderModel } from '../project/render';
 import { startDevServer } from '../temporal/dev-server';
 import { pathList, quotedIdentifier, relation } from '../warehouse/sql';
+import { withDuckdbFile } from '../warehouse/warehouse';
 import type { PipelineResult } from '../workflows/definitions';
 import { NAIVE_MASTER_SQL } from './naive-master';
 
@@ -115,21 +116,10 @@ function floorSql(project: LoadedProject, model: ModelNode): string {
   }).sql;
 }
 
-async function withDatabase<T>(database: string, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(database);
-  const connection = await instance.connect();
-  try {
-    return await work(connection);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
 /** The same SQL meterflow runs, in one DuckDB process with no orchestration and no snapshot: the floor. */
 async function rawDuckdb(project: LoadedProject, sources: string, database: string): Promise<void> {
   await rm(database, { force: true });
-  await withDatabase(database, async (connection) => {
+  await withDuckdbFile(database, {}, async (connection) => {
     await seedTables(connection, project, sources);
     for (const model of project.plan.models) {
       await connection.run(`create or replace ${model.materialized} ${relation('main', model.name)} as ${floorSql(project, model)}`);
@@ -138,7 +128,7 @@ async function rawDuckdb(project: LoadedProject, sources: string, database: stri
 }
 
 async function seedOnly(project: LoadedProject, sources: string, database: string): Promise<void> {
-  await withDatabase(database, (connection) => seedTables(connection, project, sources));
+  await withDuckdbFile(database, {}, (connection) => seedTables(connection, project, sources));
 }
 
 function dbtExecutable(benchDir: string): string | undefined {

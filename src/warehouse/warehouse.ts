@@ -96,7 +96,16 @@ export class Warehouse {
 
 /** An in-memory DuckDB for read-only work (analytics over a snapshot): never the warehouse file. */
 export async function withScratchDuckdb<T>(settings: DuckdbSettings, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(':memory:', duckdbOptions(settings));
+  return withDuckdbFile(':memory:', settings, work);
+}
+
+/** One DuckDB instance and connection for a unit of work, both closed after it (the bench's databases). */
+export async function withDuckdbFile<T>(
+  database: string,
+  settings: DuckdbSettings,
+  work: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const instance = await DuckDBInstance.create(database, duckdbOptions(settings));
   const connection = await instance.connect();
   try {
     return await work(connection);
