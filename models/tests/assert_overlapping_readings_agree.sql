@@ -21,12 +21,13 @@ disagreements as (
     select
         meter_point_id,
         settlement_timestamp_utc,
-        count(distinct smart_meter_consumption) as distinct_values,
         min(smart_meter_consumption) as lowest,
         max(smart_meter_consumption) as highest
     from all_quarters
     group by meter_point_id, settlement_timestamp_utc
-    having count(distinct smart_meter_consumption) > 1
+    -- two different values (NULLs aside) is exactly a lowest below the highest, which needs no
+    -- distinct count per group
+    having min(smart_meter_consumption) < max(smart_meter_consumption)
 )
 
 select * from disagreements
