@@ -21,6 +21,7 @@ import { generateSampleData } from '../src/generator/generate';
 import { findTemporalCli } from '../src/temporal/cli-path';
 import type { PipelineInput, PipelineResult } from '../src/workflows/definitions';
 import { queryFile, tableChecksumSql, tempDir, writeParquet } from './support/files';
+import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from './support/reference-master';
 import {
   connectToTestServer,
   eventually,
@@ -68,6 +69,18 @@ describe('operating the pipeline', () => {
 
     const lateDay = () => path.join(dir, 'late-day.parquet');
 
+    /** Rows of the master table that an independent computation from the source files lacks, and the reverse. */
+    async function differencesFromReference(): Promise<{ missing: number; extra: number }> {
+      const reference = referenceMasterSql(sources);
+      const [row] = await queryFile(
+        warehouse(),
+        `select (select count(*) from ((${reference}) except (${MASTER_AS_REFERENCE_SQL})))::integer as missing,
+                (select count(*) from ((${MASTER_AS_REFERENCE_SQL}) except (${reference})))::integer as extra`,
+      );
+      return { missing: Number(row?.missing), extra: Number(row?.extra) };
+    }
+    const noteOf = (result: PipelineResult, id: string) => result.nodes.find((n) => n.id === id)?.note;
+
     beforeAll(async () => {
       // the last day of readings arrives late: held back from the quarter's file, landed by a test
       const q4 = path.join(sources, 'smart_meter_consumption_q4', 'smart_meter_consumption_2023_q4.parquet');
@@ -94,9 +107,14 @@ describe('operating the pipeline', () => {
         .filter((e) => e.activityTaskScheduledEventAttributes)
         .map((e) => (e.userMetadata?.summary?.data ? JSON.parse(Buffer.from(e.userMetadata.summary.data).toString('utf8')) : ''));
       expect(summaries.filter((s: string) => s.startsWith('build '))).toEqual([
-        'build staging model stg_smart_meter_consumption',
-        'build master model demand_price_elasticity',
+        'build staging model stg_smart_meter_consumption (incremental)',
+        'build master model demand_price_elasticity (incremental)',
       ]);
+      // both incremental models rebuilt the new day's half hours alone, in place
+      for (const model of ['stg_smart_meter_consumption', 'demand_price_elasticity']) {
+        expect(noteOf(result, `model:${model}`)).toMatch(/^incremental: \d+ rows rebuilt from 2023-10-04 00:00:00 to 2023-10-0[45] /);
+      }
+      expect(await differencesFromReference()).toEqual({ missing: 0, extra: 0 });
       expect(stateOf(result, 'seed:smart_meter_consumption_q4')).toBe('succeeded');
       expect(stateOf(result, 'seed:tariff_unit_rates')).toBe('unchanged');
       expect(stateOf(result, 'model:stg_tariff_unit_rates')).toBe('unchanged');
@@ -123,9 +141,13 @@ describe('operating the pipeline', () => {
         `select count(*)::integer as n, max(hour(settlement_timestamp_utc))::integer as h from raw.smart_meter_consumption_q4 where _source_file = '${file}'`,
       );
       expect(replaced?.h).toBeLessThan(6);
+      expect(await differencesFromReference()).toEqual({ missing: 0, extra: 0 });
       await rm(file);
       const { result } = await runOnce(workers);
       expect(result.nodes.find((n) => n.id === 'seed:smart_meter_consumption_q4')?.note).toBe('0 file(s) loaded, 1 removed');
+      // the removed file's half hours are rebuilt from what is left: its readings are gone from the master
+      expect(noteOf(result, 'model:demand_price_elasticity')).toMatch(/^incremental: 0 rows rebuilt from 2023-10-04 00:00:00/);
+      expect(await differencesFromReference()).toEqual({ missing: 0, extra: 0 });
       const [removed] = await queryFile(
         warehouse(),
         `select count(*)::integer as n from raw.smart_meter_consumption_q4 where _source_file = '${file}'`,

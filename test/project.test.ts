@@ -58,7 +58,14 @@ describe('the shipped models project', () => {
       for (const ref of model.refs) expect(position.get(ref)).toBeLessThan(position.get(model.name) as number);
     }
     const master = plan.models.find((m) => m.name === 'demand_price_elasticity');
-    expect(master?.materialized).toBe('table');
+    expect(master?.materialized).toBe('incremental');
+    expect(master?.eventTime).toBe('settlement_timestamp_utc');
+    expect(plan.sources.filter((s) => s.eventTime === 'settlement_timestamp_utc').map((s) => s.name)).toEqual([
+      'smart_meter_consumption_q1',
+      'smart_meter_consumption_q2',
+      'smart_meter_consumption_q3',
+      'smart_meter_consumption_q4',
+    ]);
     expect(master?.refs).toHaveLength(5);
     expect(plan.models.find((m) => m.name === 'stg_smart_meter_consumption')?.sources).toHaveLength(4);
   });

@@ -1,10 +1,21 @@
 -- The master table: actual against estimated consumption, one row per meter and half hour
 -- where both an actual reading and a positive estimate exist (see shared DATA.md).
-{{ config(materialized='table') }}
+-- Incremental: when only readings change, meterflow rebuilds the half hours they cover (the
+-- event_time window) and replaces those rows in place; any other input change rebuilds it whole.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['meter_point_id', 'settlement_timestamp_utc'],
+    event_time='settlement_timestamp_utc'
+) }}
 
 with readings as (
     select * from {{ ref('stg_smart_meter_consumption') }}
     where smart_meter_consumption is not null
+    {% if is_incremental() %}
+        -- dbt's own incremental runs; meterflow reads exactly the changed window instead
+        and settlement_timestamp_utc >= (select max(settlement_timestamp_utc) from {{ this }})
+    {% endif %}
 ),
 
 configurations as (

@@ -2,7 +2,14 @@
 -- The quarterly files overlap at their edges, so the same reading can arrive twice; a NULL
 -- reading is kept (as NULL) so that it counts as missing rather than vanishing. A table, not a view:
 -- its tests and the master model then read the deduplicated readings instead of deduplicating again.
-{{ config(materialized='table') }}
+-- Incremental: when new files land, meterflow rebuilds only the half hours they hold (their
+-- event_time window), and replaces those rows in place.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['meter_point_id', 'settlement_timestamp_utc'],
+    event_time='settlement_timestamp_utc'
+) }}
 
 with q1 as (select * from {{ source('raw', 'smart_meter_consumption_q1') }}),
 q2 as (select * from {{ source('raw', 'smart_meter_consumption_q2') }}),
@@ -27,6 +34,11 @@ final as (
         max(smart_meter_consumption) as smart_meter_consumption
     from all_quarters
     where meter_point_id is not null and settlement_timestamp_utc is not null
+    {% if is_incremental() %}
+        -- dbt's own incremental runs take the half hours from the latest one kept on; meterflow
+        -- instead reads exactly the window of event times whose files changed
+        and settlement_timestamp_utc >= (select max(settlement_timestamp_utc) from {{ this }})
+    {% endif %}
     group by meter_point_id, settlement_timestamp_utc
 )
 

@@ -5,8 +5,8 @@ import { ModelBuildError, ProjectError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
-import type { ModelNode } from '../project/types';
-import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, relation } from '../warehouse/sql';
+import { relationKind, type DataTest, type ModelNode } from '../project/types';
+import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import { runDataTests } from './data-tests';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
@@ -16,7 +16,9 @@ import { latestSnapshot, readModelStates, recordModelState } from './state';
 import type {
   BuildModelInput,
   BuildModelResult,
+  DataTestResult,
   DataTestResults,
+  EventWindow,
   PlannedRun,
   PlanRunInput,
   PublishRunInput,
@@ -29,6 +31,16 @@ import type { StorageResolver } from '../storage';
 /** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
 export function pendingName(model: string, buildId: string): string {
   return `__meterflow_pending_${model}__${buildId.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}`;
+}
+
+/** Where an incremental model's rebuilt rows for the changed window wait, beside its pending version. */
+export function deltaName(model: string, buildId: string): string {
+  return pendingName(`${model}__delta`, buildId);
+}
+
+/** SQL for "the event time lies in the window", both ends included. */
+export function inWindow(column: string, window: EventWindow): string {
+  return `${quotedIdentifier(column)} between ${quotedString(window.from)}::timestamp and ${quotedString(window.to)}::timestamp`;
 }
 
 /** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
@@ -44,18 +56,47 @@ export interface ModelDependencies {
 /**
  * Resolve refs and sources to warehouse relations. Refs to models this run has rebuilt but not yet
  * published resolve to their new versions, so the run's models read each other's new versions.
+ * With a window (an incremental build), inputs that have an event_time are read within it only, as
+ * dbt's microbatch does, and upstream models rebuilt over the same window are read as their changed rows.
  */
 export function warehouseResolver(
   project: LoadedProject,
   pending: { buildId: string; models: readonly string[] } = { buildId: '', models: [] },
+  windowed?: { window: EventWindow; windowRefs: readonly string[] },
 ): RelationResolver {
+  const within = (name: string, eventTime: string | undefined) =>
+    windowed && eventTime ? `(select * from ${name} where ${inWindow(eventTime, windowed.window)})` : name;
   return {
-    ref: (model) => relation(MODEL_SCHEMA, pending.models.includes(model) ? pendingName(model, pending.buildId) : model),
+    ref: (model) => {
+      if (windowed?.windowRefs.includes(model)) return relation(MODEL_SCHEMA, deltaName(model, pending.buildId));
+      const name = relation(MODEL_SCHEMA, pending.models.includes(model) ? pendingName(model, pending.buildId) : model);
+      return within(name, project.plan.models.find((m) => m.name === model)?.eventTime);
+    },
     source: (sourceName, table) => {
       const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
-      return relation(source?.schema ?? sourceName, table);
+      return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
     },
   };
+}
+
+/**
+ * Tests whose failures are rows of the changed window alone, so an incremental build tests its
+ * rebuilt rows only: row-by-row checks, and uniqueness on keys that include the event time.
+ */
+function holdsWithinWindow(test: DataTest, eventTime: string): boolean {
+  switch (test.kind) {
+    case 'not_null':
+    case 'accepted_values':
+    case 'expression_is_true':
+    case 'relationships':
+      return true;
+    case 'unique_combination_of_columns':
+      return (test.args.combination_of_columns as unknown[]).includes(eventTime);
+    case 'unique':
+      return test.column === eventTime;
+    default:
+      return false;
+  }
 }
 
 export function findModel(project: LoadedProject, name: string): ModelNode {
@@ -138,37 +179,71 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
      * Build one model's new version beside the published one (`__meterflow_pending_<model>`), so its
      * tests can run before anyone reads it; promoteModel swaps it in.
      */
-    async buildModel({ model: name, vars, buildId, pendingRefs = [] }: BuildModelInput): Promise<BuildModelResult> {
+    async buildModel({
+      model: name,
+      vars,
+      buildId,
+      pendingRefs = [],
+      window,
+      windowRefs = [],
+    }: BuildModelInput): Promise<BuildModelResult> {
       return activityFrame(`model ${name}`, async () => {
         const started = Date.now();
         const model = findModel(project, name);
-        const sql = renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars);
+        const kind = relationKind(model.materialized);
         const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
-        const rows = await warehouse.transaction(async (connection) =>
+        const delta = relation(MODEL_SCHEMA, deltaName(model.name, buildId));
+        const create = async (connection: DuckDBConnection, target: string, sql: string) => {
+          try {
+            await connection.run(`create ${kind} ${target} as\n${sql}`);
+          } catch (err) {
+            if (!isPermanentDuckdbError(err)) throw err;
+            throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
+          }
+        };
+        const count = async (connection: DuckDBConnection, target: string) =>
+          Number((await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`)).getRows()[0]?.[0] ?? 0);
+        const built = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
-            const leftover = await existingKind(connection, pendingName(model.name, buildId));
-            if (leftover) await connection.run(`drop ${leftover} ${pending}`);
-            try {
-              await connection.run(`create ${model.materialized} ${pending} as\n${sql}`);
-            } catch (err) {
-              if (!isPermanentDuckdbError(err)) throw err;
-              throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
+            for (const leftover of [pendingName(model.name, buildId), deltaName(model.name, buildId)]) {
+              const leftoverKind = await existingKind(connection, leftover);
+              if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(MODEL_SCHEMA, leftover)}`);
             }
-            if (model.materialized === 'view') {
+            const published = await existingKind(connection, model.name);
+            if (model.materialized === 'incremental' && model.eventTime && window && published === 'table') {
+              // only the window's rows are rebuilt; the new version is the published rows outside it
+              // and the rebuilt ones, a view until publishing replaces the window's rows in place
+              const sql = renderModelSql(
+                project,
+                model,
+                warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs }),
+                vars,
+              );
+              await create(connection, delta, sql);
+              await connection.run(
+                `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime, window)})\nunion all\nselect * from ${delta}`,
+              );
+              return { rows: await count(connection, pending), windowRows: await count(connection, delta) };
+            }
+            await create(
+              connection,
+              pending,
+              renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars),
+            );
+            if (kind === 'view') {
               // a view is checked by running it once, so a bad column fails here, not in its readers
               await connection.run(`select * from ${pending} limit 0`);
-              return null;
+              return { rows: null };
             }
-            const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${pending}`);
-            return Number(count.getRowObjectsJS()[0]?.n ?? 0);
+            return { rows: await count(connection, pending) };
           }),
         );
-        logger.info({ model: model.name, rows }, 'built model');
+        logger.info({ model: model.name, ...built }, 'built model');
         return {
           model: model.name,
           relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
           materialized: model.materialized,
-          rows,
+          ...built,
           durationMs: Date.now() - started,
         };
       });
@@ -179,23 +254,40 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
       return activityFrame(`tests of ${name}`, async () => {
         const model = findModel(project, name);
         const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
+        const resolveRef = (ref: string) => resolver.ref(ref);
+        const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
         return warehouse.withConnection((connection) =>
-          interruptOnCancel(connection, () =>
-            runDataTests(connection, model.tests, relation(MODEL_SCHEMA, pendingName(model.name, buildId)), (ref) => resolver.ref(ref)),
-          ),
+          interruptOnCancel(connection, async () => {
+            const eventTime = model.eventTime;
+            if (!eventTime || !(await existingKind(connection, deltaName(model.name, buildId)))) {
+              return runDataTests(connection, model.tests, pending, resolveRef);
+            }
+            // rebuilt over a window: what can only fail on the rebuilt rows is tested on them alone
+            const local = model.tests.filter((test) => holdsWithinWindow(test, eventTime));
+            const whole = model.tests.filter((test) => !holdsWithinWindow(test, eventTime));
+            const [onDelta, onWhole] = [
+              await runDataTests(connection, local, relation(MODEL_SCHEMA, deltaName(model.name, buildId)), resolveRef),
+              await runDataTests(connection, whole, pending, resolveRef),
+            ];
+            const results = model.tests.map(
+              (test) => (onDelta.results.find((r) => r.id === test.id) ?? onWhole.results.find((r) => r.id === test.id)) as DataTestResult,
+            );
+            return { results, rows: onDelta.rows + onWhole.rows };
+          }),
         );
       });
     },
 
     /** Run a singular test (a SQL file under tests/ whose rows are failures) against the warehouse. */
-    async runSingularTest({ test: name }: { test: string }): Promise<DataTestResults> {
+    async runSingularTest({ test: name, window }: { test: string; window?: EventWindow }): Promise<DataTestResults> {
       return activityFrame(`test ${name}`, async () => {
         const test = project.plan.singularTests.find((t) => t.name === name);
         if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
         const sql = renderModel({
           file: test.file,
           template: project.templates.get(`test:${name}`) ?? '',
-          resolver: warehouseResolver(project),
+          // with a window, only the rows of the event times that changed are checked again
+          resolver: warehouseResolver(project, undefined, window ? { window, windowRefs: [] } : undefined),
           vars: project.plan.vars,
           self: name,
         }).sql;
@@ -228,10 +320,25 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           interruptOnCancel(connection, async () => {
             const states = await readModelStates(connection);
             const published: { model: string; rows: number | null }[] = [];
-            for (const { model: name, stateHash } of models) {
+            for (const { model: name, stateHash, window } of models) {
               const model = findModel(project, name);
               const pendingRelation = relation(MODEL_SCHEMA, pendingName(name, buildId));
               const pending = await existingKind(connection, pendingName(name, buildId));
+              const delta = relation(MODEL_SCHEMA, deltaName(name, buildId));
+              if (pending && (await existingKind(connection, deltaName(name, buildId)))) {
+                // an incremental model rebuilt over a window: its rows there are replaced in place
+                if (!window || !model.eventTime)
+                  throw new ModelBuildError(`model ${name}: rebuilt over a window, but none given to publish`, name, model.file);
+                const target = relation(MODEL_SCHEMA, name);
+                await connection.run(`drop view ${pendingRelation}`);
+                await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
+                await connection.run(`insert into ${target} select * from ${delta}`);
+                await connection.run(`drop table ${delta}`);
+                const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
+                published.push({ model: name, rows: Number(count.getRows()[0]?.[0] ?? 0) });
+                await recordModelState(connection, name, stateHash);
+                continue;
+              }
               if (!pending) {
                 if (stateHash !== undefined && states.get(name) === stateHash) continue; // published by an earlier attempt
                 throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);

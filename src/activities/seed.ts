@@ -8,7 +8,7 @@ import type { StorageResolver, StoredObject } from '../storage';
 import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import type { FreshnessResult, SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
+import type { EventWindow, FreshnessResult, SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
 
 export interface SeedDependencies {
   readonly warehouse: Warehouse;
@@ -77,19 +77,42 @@ interface Provenance {
   readonly size: number;
   readonly etag: string;
   readonly rows: number;
+  /** The file's first and last event time, for a source with an event_time. */
+  readonly eventFrom: string | null;
+  readonly eventTo: string | null;
+}
+
+/** The smallest window holding every given range; undefined when there is none. */
+function spanning(ranges: readonly { eventFrom: string | null; eventTo: string | null }[]): EventWindow | undefined {
+  const froms = ranges.map((r) => r.eventFrom).filter((v): v is string => v !== null);
+  const tos = ranges.map((r) => r.eventTo).filter((v): v is string => v !== null);
+  if (froms.length === 0 || tos.length === 0) return undefined;
+  return { from: froms.reduce((a, b) => (b < a ? b : a)), to: tos.reduce((a, b) => (b > a ? b : a)) };
 }
 
 async function readProvenance(connection: DuckDBConnection, source: string): Promise<Map<string, Provenance>> {
   await connection.run(
     `create table if not exists ${SOURCE_FILES_TABLE} (source varchar, uri varchar, size bigint, etag varchar, rows bigint, seeded_at timestamp)`,
   );
-  const reader = await connection.runAndReadAll(`select uri, size, etag, rows from ${SOURCE_FILES_TABLE} where source = $source`, {
-    source,
-  });
+  // warehouses from before incremental models gain the event range columns
+  await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists event_from timestamp`);
+  await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists event_to timestamp`);
+  const reader = await connection.runAndReadAll(
+    `select uri, size, etag, rows, event_from::varchar as event_from, event_to::varchar as event_to from ${SOURCE_FILES_TABLE} where source = $source`,
+    { source },
+  );
   return new Map(
-    reader
-      .getRowObjectsJS()
-      .map((row) => [String(row.uri), { uri: String(row.uri), size: Number(row.size), etag: String(row.etag), rows: Number(row.rows) }]),
+    reader.getRowObjectsJS().map((row) => [
+      String(row.uri),
+      {
+        uri: String(row.uri),
+        size: Number(row.size),
+        etag: String(row.etag),
+        rows: Number(row.rows),
+        eventFrom: row.event_from === null ? null : String(row.event_from),
+        eventTo: row.event_to === null ? null : String(row.event_to),
+      },
+    ]),
   );
 }
 
@@ -178,7 +201,13 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             const listed = new Set(files.map((file) => file.uri));
             const removed = reload ? [] : [...known.keys()].filter((known) => !listed.has(known));
             if (!reload && toLoad.length === 0 && removed.length === 0) {
-              return { changed: false, loaded: [] as StoredObject[], removed, rowsByUri: new Map([...known].map(([k, v]) => [k, v.rows])) };
+              return {
+                changed: false,
+                loaded: [] as StoredObject[],
+                removed,
+                rowsByUri: new Map([...known].map(([k, v]) => [k, v.rows])),
+                window: undefined,
+              };
             }
 
             const localPaths = await Promise.all(toLoad.map((file) => store.localPath(file)));
@@ -212,30 +241,62 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
               if (perFile.length > 0) await connection.run(`insert into ${table} ${perFile.join('\nunion all\n')}`);
             }
             const loadedUris = toLoad.map((file) => quotedString(file.uri));
+            const eventRange = source.eventTime
+              ? `min(${quotedIdentifier(source.eventTime)})::varchar as event_from, max(${quotedIdentifier(source.eventTime)})::varchar as event_to`
+              : 'null as event_from, null as event_to';
             const counts =
               loadedUris.length === 0
                 ? []
                 : (
                     await connection.runAndReadAll(
-                      `select _source_file, count(*)::bigint as n from ${table} where _source_file in (${loadedUris.join(', ')}) group by all`,
+                      `select _source_file, count(*)::bigint as n, ${eventRange} from ${table} where _source_file in (${loadedUris.join(', ')}) group by all`,
                     )
                   ).getRowObjectsJS();
             await checkSourceTests(connection, source, table, toLoad);
             const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
-            for (const file of toLoad) rowsByUri.set(file.uri, 0);
-            for (const row of counts) rowsByUri.set(String(row._source_file), Number(row.n));
+            const rangeByUri = new Map([...known].map(([k, v]) => [k, { eventFrom: v.eventFrom, eventTo: v.eventTo }]));
+            for (const file of toLoad) {
+              rowsByUri.set(file.uri, 0);
+              rangeByUri.set(file.uri, { eventFrom: null, eventTo: null });
+            }
+            for (const row of counts) {
+              rowsByUri.set(String(row._source_file), Number(row.n));
+              rangeByUri.set(String(row._source_file), {
+                eventFrom: row.event_from === null ? null : String(row.event_from),
+                eventTo: row.event_to === null ? null : String(row.event_to),
+              });
+            }
+            // the event times whose rows changed: those of the files loaded, and those that replaced
+            // or removed files held before; a full reload changed everything, so no window
+            const window =
+              reload || !source.eventTime
+                ? undefined
+                : spanning([
+                    ...toLoad.map((file) => rangeByUri.get(file.uri) ?? { eventFrom: null, eventTo: null }),
+                    ...[...toLoad.map((file) => file.uri), ...removed].flatMap((uri) => {
+                      const previous = known.get(uri);
+                      return previous ? [previous] : [];
+                    }),
+                  ]);
 
             await connection.run(`delete from ${SOURCE_FILES_TABLE} where source = $source`, { source: source.name });
             for (const file of files) {
-              await connection.run(`insert into ${SOURCE_FILES_TABLE} values ($source, $uri, $size, $etag, $rows, now()::timestamp)`, {
-                source: source.name,
-                uri: file.uri,
-                size: file.size,
-                etag: file.etag,
-                rows: rowsByUri.get(file.uri) ?? 0,
-              });
+              const range = rangeByUri.get(file.uri);
+              await connection.run(
+                `insert into ${SOURCE_FILES_TABLE} (source, uri, size, etag, rows, seeded_at, event_from, event_to)
+                 values ($source, $uri, $size, $etag, $rows, now()::timestamp, $from::timestamp, $to::timestamp)`,
+                {
+                  source: source.name,
+                  uri: file.uri,
+                  size: file.size,
+                  etag: file.etag,
+                  rows: rowsByUri.get(file.uri) ?? 0,
+                  from: range?.eventFrom ?? null,
+                  to: range?.eventTo ?? null,
+                },
+              );
             }
-            return { changed: true, loaded: toLoad, removed, rowsByUri };
+            return { changed: true, loaded: toLoad, removed, rowsByUri, window };
           }),
         );
         const identities: SourceFileIdentity[] = files.map((file) => ({
@@ -258,6 +319,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           changed: outcome.changed,
           loadedFiles: outcome.loaded.map((file) => file.uri),
           removedFiles: outcome.removed,
+          ...(outcome.window ? { window: outcome.window } : {}),
           ...(freshness ? { freshness } : {}),
           durationMs: Date.now() - started,
         };

@@ -61,6 +61,11 @@ export interface SeedSourceResult {
   readonly loadedFiles: readonly string[];
   /** URIs of the files that disappeared, whose rows were removed. */
   readonly removedFiles: readonly string[];
+  /**
+   * For a source with an event_time that changed file by file: the event times of the rows loaded
+   * or removed. Absent when everything was reloaded, or the source has no event_time.
+   */
+  readonly window?: EventWindow;
   readonly freshness?: FreshnessResult;
   readonly durationMs: number;
 }
@@ -70,11 +75,24 @@ interface BuildIdentity {
   readonly buildId: string;
 }
 
+/** The event times whose rows changed upstream, both ends included (`YYYY-MM-DD HH:MM:SS`). */
+export interface EventWindow {
+  readonly from: string;
+  readonly to: string;
+}
+
 export interface BuildModelInput extends BuildIdentity {
   readonly model: string;
   readonly vars?: Readonly<Record<string, unknown>>;
   /** Upstream models this run rebuilt: read at their new, unpublished versions. */
   readonly pendingRefs?: readonly string[];
+  /**
+   * For an incremental model: only these event times changed upstream, so only they are rebuilt
+   * (inputs with an event_time are read within the window) and replace the published rows there.
+   */
+  readonly window?: EventWindow;
+  /** Upstream models this run rebuilt over the same window: their changed rows alone are read. */
+  readonly windowRefs?: readonly string[];
 }
 
 export interface TestModelInput extends BuildIdentity {
@@ -84,7 +102,7 @@ export interface TestModelInput extends BuildIdentity {
 
 export interface PublishRunInput extends BuildIdentity {
   /** Rebuilt models, with the state recorded when they are swapped in. */
-  readonly models: readonly { readonly model: string; readonly stateHash?: string }[];
+  readonly models: readonly { readonly model: string; readonly stateHash?: string; readonly window?: EventWindow }[];
   readonly analytics: readonly { readonly model: string; readonly outputUri: string; readonly stateHash?: string }[];
   readonly vars?: Readonly<Record<string, unknown>>;
 }
@@ -119,9 +137,11 @@ export interface TestAnalyticsResultInput {
 export interface BuildModelResult {
   readonly model: string;
   readonly relation: string;
-  readonly materialized: 'table' | 'view';
+  readonly materialized: 'table' | 'view' | 'incremental';
   /** Row count of a table; views are not counted (that would run them). */
   readonly rows: number | null;
+  /** Set when an incremental model was rebuilt over a window only: the rows it rebuilt there. */
+  readonly windowRows?: number;
   readonly durationMs: number;
 }
 

@@ -14,7 +14,7 @@ import { startPipeline, waitForPipeline } from '../client';
 import { PACKAGE_ROOT, defaultProjectDir } from '../config';
 import { generateSampleData } from '../generator/generate';
 import { loadProject, type LoadedProject } from '../project/load';
-import type { ModelNode } from '../project/types';
+import { relationKind, type ModelNode } from '../project/types';
 import { renderModel } from '../project/render';
 import { startDevServer } from '../temporal/dev-server';
 import { pathList, quotedIdentifier, relation } from '../warehouse/sql';
@@ -122,7 +122,9 @@ async function rawDuckdb(project: LoadedProject, sources: string, database: stri
   await withDuckdbFile(database, {}, async (connection) => {
     await seedTables(connection, project, sources);
     for (const model of project.plan.models) {
-      await connection.run(`create or replace ${model.materialized} ${relation('main', model.name)} as ${floorSql(project, model)}`);
+      await connection.run(
+        `create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`,
+      );
     }
   });
 }
@@ -292,7 +294,7 @@ async function main(): Promise<void> {
   const instance = await DuckDBInstance.create(masterDb);
   const c = await instance.connect();
   for (const model of project.plan.models.filter((m) => m.layer === 'staging')) {
-    await c.run(`create or replace ${model.materialized} ${relation('main', model.name)} as ${floorSql(project, model)}`);
+    await c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`);
   }
   const masterSql = floorSql(project, master);
   const naive: number[] = [];

@@ -30,7 +30,7 @@ interface PropertyColumn {
 interface PropertyModel {
   name?: string;
   description?: string;
-  config?: { tags?: string[] | string; materialized?: string };
+  config?: { tags?: string[] | string; materialized?: string; event_time?: string };
   columns?: PropertyColumn[];
   data_tests?: unknown;
   tests?: unknown;
@@ -44,6 +44,7 @@ interface PropertySource {
     name?: string;
     description?: string;
     meta?: { location?: string };
+    config?: { event_time?: string };
     columns?: PropertyColumn[];
     freshness?: unknown;
     loaded_at_field?: unknown;
@@ -134,6 +135,15 @@ function recordingResolver(
   return { resolver, refs, used };
 }
 
+/** dbt's `event_time` config: a column name, used in SQL, so a plain identifier. */
+function eventTimeColumn(value: unknown, file: string, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    throw new ProjectError(`${file}: event_time of '${name}' must be a column name`, file);
+  }
+  return value;
+}
+
 /** Load and validate a models project. Errors name the file at fault. */
 export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
@@ -181,6 +191,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
             relativeFile,
             name,
           );
+          const eventTime = eventTimeColumn(table.config?.event_time, relativeFile, name);
           sources.push({
             name,
             sourceName,
@@ -192,6 +203,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
               parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name),
             ),
             ...(freshness ? { freshness } : {}),
+            ...(eventTime ? { eventTime } : {}),
           });
         }
       }
@@ -216,15 +228,17 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     const { resolver: recorder, refs, used } = recordingResolver(relative, sourceKeys);
     const { config } = renderModel({ file: relative, template, resolver: recorder, vars, self: name });
     const materialized = (config.materialized ?? properties.get(name)?.config?.materialized ?? defaultMaterialized) as string;
-    if (materialized !== 'table' && materialized !== 'view') {
-      throw new ProjectError(`${relative}: materialized='${materialized}' is not supported (table or view)`, relative);
+    if (materialized !== 'table' && materialized !== 'view' && materialized !== 'incremental') {
+      throw new ProjectError(`${relative}: materialized='${materialized}' is not supported (table, view or incremental)`, relative);
     }
     const property = properties.get(name);
+    const eventTime = eventTimeColumn(config.event_time ?? property?.config?.event_time, relative, name);
     models.push({
       name,
       layer,
       file: relative,
       materialized,
+      ...(eventTime ? { eventTime } : {}),
       refs: [...refs],
       sources: [...used],
       tags: [...new Set([...asTags(property?.config?.tags), ...asTags(config.tags)])],

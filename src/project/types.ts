@@ -3,7 +3,16 @@
 /** Which part of the pipeline a model belongs to: its top folder in the project. */
 export type ModelLayer = 'staging' | 'master' | 'analytics';
 
-export type Materialization = 'table' | 'view';
+/**
+ * How a model is kept in the warehouse. `incremental` is a table that a run updates in place when only
+ * a window of event times changed upstream (see `eventTime`), and rebuilds whole otherwise.
+ */
+export type Materialization = 'table' | 'view' | 'incremental';
+
+/** The SQL object a materialization creates. */
+export function relationKind(materialized: Materialization): 'table' | 'view' {
+  return materialized === 'view' ? 'view' : 'table';
+}
 
 export interface ColumnDoc {
   readonly name: string;
@@ -25,6 +34,8 @@ export interface SourceTable {
   /** Column tests checked on every file as it is seeded (not_null on keys, accepted_values). */
   readonly tests: readonly DataTest[];
   readonly freshness?: Freshness;
+  /** dbt's `event_time` config: the column that places each row in time, for incremental runs. */
+  readonly eventTime?: string;
 }
 
 export interface ModelNode {
@@ -42,6 +53,11 @@ export interface ModelNode {
   readonly columns: readonly ColumnDoc[];
   /** Tests run on the model's new version before it replaces the old one. */
   readonly tests: readonly DataTest[];
+  /**
+   * dbt's `event_time` config: each row's time, taken from the same column of its inputs. An
+   * incremental model with one is rebuilt only over the window of event times that changed upstream.
+   */
+  readonly eventTime?: string;
 }
 
 /** A dbt singular test: a SQL file under tests/ whose rows are failures. */

@@ -12,7 +12,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import type { AnalyticsActivities, DataTestResults, ModelNodeLike, SourceFileRecord, WriterActivities } from './activity-types';
+import type {
+  AnalyticsActivities,
+  DataTestResults,
+  EventWindow,
+  ModelNodeLike,
+  SourceFileRecord,
+  WriterActivities,
+} from './activity-types';
 import {
   LOGICAL_DATE,
   MODELS_SELECTED,
@@ -89,6 +96,14 @@ const analytics = proxyActivities<AnalyticsActivities>(ANALYTICS);
 /** Append a path segment to a local path or an s3:// URI (workflow code cannot use node:path). */
 function childUri(base: string, ...segments: string[]): string {
   return [base.replace(/\/+$/, ''), ...segments].join('/');
+}
+
+/** The smallest window holding all the given ones (event times as `YYYY-MM-DD HH:MM:SS`, which sort as text). */
+function spanningWindow(windows: readonly EventWindow[]): EventWindow {
+  return {
+    from: windows.map((w) => w.from).reduce((a, b) => (b < a ? b : a)),
+    to: windows.map((w) => w.to).reduce((a, b) => (b > a ? b : a)),
+  };
 }
 
 /** `YYYY-MM-DD HH:MM:SS`, the form SQL models get the logical date in (var `logical_date`). */
@@ -220,7 +235,18 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
   /** Whether a node's run changed what is downstream of it. */
   const changed = new Map<string, boolean>();
+  /** For a changed node: the event times it changed, or 'all' when it may have changed any row. */
+  const changedWindows = new Map<string, EventWindow | 'all'>();
+  /** The window a node's changed inputs span, or undefined when any of them changed everything. */
+  const windowOfInputs = (dependsOn: readonly string[]): EventWindow | undefined => {
+    if (fullRefresh) return undefined;
+    const windows = dependsOn.filter((dep) => changed.get(dep) === true).map((dep) => changedWindows.get(dep) ?? 'all');
+    if (windows.length === 0 || windows.some((w) => w === 'all')) return undefined;
+    return spanningWindow(windows as EventWindow[]);
+  };
   const dataTests: DataTestOutcome[] = [];
+  /** Incremental models this run rebuilds over a window only, with that window. */
+  const windowed = new Map<string, EventWindow>();
   let succeeded = false;
 
   /** A model's tests as a node of their own: warnings noted, failures stop the run before publishing. */
@@ -258,6 +284,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
             { source, uri, fullRefresh, logicalDate },
           ]);
           changed.set(id, result.changed);
+          changedWindows.set(id, result.window ?? 'all');
           sourceFiles.push(...result.files.map((file) => ({ source: source.name, ...file })));
           const node = nodes.get(id) as NodeProgress;
           node.note = result.changed
@@ -278,8 +305,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
             markUnchanged(id, 'its inputs are unchanged');
             return;
           }
+          const window = windowOfInputs((nodes.get(id) as NodeProgress).dependsOn);
           await testNode(test.name, () =>
-            writer.runSingularTest.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${test.name}` }, [{ test: test.name }]),
+            writer.runSingularTest.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${test.name}` }, [
+              { test: test.name, ...(window ? { window } : {}) },
+            ]),
           );
         }),
       );
@@ -305,11 +335,30 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
             return;
           }
           const pendingRefs = pendingRefsOf(model.refs);
+          // an incremental model whose changed inputs all changed within a window is rebuilt there only
+          const window =
+            model.materialized === 'incremental' && model.eventTime && !stale.has(model.name) ? windowOfInputs(node.dependsOn) : undefined;
+          const sameWindow = (ref: string) => {
+            const refWindow = changedWindows.get(`model:${ref}`);
+            return (
+              window !== undefined &&
+              refWindow !== undefined &&
+              refWindow !== 'all' &&
+              refWindow.from === window.from &&
+              refWindow.to === window.to
+            );
+          };
+          const windowRefs = pendingRefs.filter(sameWindow);
+          changedWindows.set(id, window ?? 'all');
+          if (window) windowed.set(model.name, window);
           await runNode(id, async () => {
             const built = await writer.buildModel.executeWithOptions(
-              { ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}` },
-              [{ model: model.name, vars, buildId, pendingRefs }],
+              { ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}${window ? ' (incremental)' : ''}` },
+              [{ model: model.name, vars, buildId, pendingRefs, ...(window ? { window, windowRefs } : {}) }],
             );
+            if (built.windowRows !== undefined && window) {
+              (nodes.get(id) as NodeProgress).note = `incremental: ${built.windowRows} rows rebuilt from ${window.from} to ${window.to}`;
+            }
             await testNode(model.name, () =>
               writer.testModel.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${model.name}` }, [
                 { model: model.name, buildId, pendingRefs },
@@ -389,7 +438,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
             {
               buildId,
               vars,
-              models: rebuilt.map((model) => ({ model: model.name, stateHash: planned.stateHashes[model.name] as string })),
+              models: rebuilt.map((model) => ({
+                model: model.name,
+                stateHash: planned.stateHashes[model.name] as string,
+                ...(windowed.has(model.name) ? { window: windowed.get(model.name) } : {}),
+              })),
               analytics: analyticsResults.map(({ model, outputUri }) => ({
                 model,
                 outputUri,
