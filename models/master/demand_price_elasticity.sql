@@ -211,7 +211,7 @@ segment_estimates as (
     inner join qualifying_sets on qualifying_sets.layout_id = meter_segments.layout_id
 ),
 
-with_estimate as (
+estimate_inputs as (
     -- each reading meets its meter's segment (a hash join on the meter, a few segments each), its
     -- layout's coefficients and the segment's EAC (equality joins on small tables): one row per
     -- reading, no regrouping
@@ -242,11 +242,11 @@ with_estimate as (
         and segment_estimates.qualifying_set_id = half_hour_coefficients.qualifying_set_id
 ),
 
-with_estimate_per_half_hour as (
+with_estimate as (
     select
         *,
         estimated_annual_consumption * percentage_of_annual_consumption as estimated_half_hour_consumption
-    from with_estimate
+    from estimate_inputs
 ),
 
 half_hourly_tariffs as (
@@ -264,20 +264,20 @@ with_rate as (
     -- the tariff interval that contains the half hour: equality for half-hourly rates, a hash join
     -- with a range check for longer ones (a product has a few of those a year)
     select
-        with_estimate_per_half_hour.*,
+        with_estimate.*,
         coalesce(half_hourly_tariffs.unit_rate_pence_per_kwh, longer_tariffs.unit_rate_pence_per_kwh) as unit_rate_pence_per_kwh
-    from with_estimate_per_half_hour
+    from with_estimate
     left join half_hourly_tariffs
-        on half_hourly_tariffs.gsp_group_id = with_estimate_per_half_hour.gsp_group_id
-        and half_hourly_tariffs.product_category = with_estimate_per_half_hour.product_category
-        and half_hourly_tariffs.is_variable = with_estimate_per_half_hour.is_variable
-        and half_hourly_tariffs.valid_from = with_estimate_per_half_hour.settlement_timestamp_utc
+        on half_hourly_tariffs.gsp_group_id = with_estimate.gsp_group_id
+        and half_hourly_tariffs.product_category = with_estimate.product_category
+        and half_hourly_tariffs.is_variable = with_estimate.is_variable
+        and half_hourly_tariffs.valid_from = with_estimate.settlement_timestamp_utc
     left join longer_tariffs
-        on longer_tariffs.gsp_group_id = with_estimate_per_half_hour.gsp_group_id
-        and longer_tariffs.product_category = with_estimate_per_half_hour.product_category
-        and longer_tariffs.is_variable = with_estimate_per_half_hour.is_variable
-        and with_estimate_per_half_hour.settlement_timestamp_utc >= longer_tariffs.valid_from
-        and with_estimate_per_half_hour.settlement_timestamp_utc < longer_tariffs.valid_to
+        on longer_tariffs.gsp_group_id = with_estimate.gsp_group_id
+        and longer_tariffs.product_category = with_estimate.product_category
+        and longer_tariffs.is_variable = with_estimate.is_variable
+        and with_estimate.settlement_timestamp_utc >= longer_tariffs.valid_from
+        and with_estimate.settlement_timestamp_utc < longer_tariffs.valid_to
 ),
 
 final as (
