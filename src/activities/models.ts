@@ -43,6 +43,11 @@ export function inWindow(column: string, window: EventWindow): string {
   return `${quotedIdentifier(column)} between ${quotedString(window.from)}::timestamp and ${quotedString(window.to)}::timestamp`;
 }
 
+/** A relation's row count. */
+async function countRows(connection: DuckDBConnection, target: string): Promise<number> {
+  return Number((await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`)).getRows()[0]?.[0] ?? 0);
+}
+
 /** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
 export const MODEL_SCHEMA = 'main';
 
@@ -201,8 +206,6 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
           }
         };
-        const count = async (connection: DuckDBConnection, target: string) =>
-          Number((await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`)).getRows()[0]?.[0] ?? 0);
         const built = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
             for (const leftover of [pendingName(model.name, buildId), deltaName(model.name, buildId)]) {
@@ -223,7 +226,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               await connection.run(
                 `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime, window)})\nunion all\nselect * from ${delta}`,
               );
-              return { rows: await count(connection, pending), windowRows: await count(connection, delta) };
+              return { rows: await countRows(connection, pending), windowRows: await countRows(connection, delta) };
             }
             await create(
               connection,
@@ -235,7 +238,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               await connection.run(`select * from ${pending} limit 0`);
               return { rows: null };
             }
-            return { rows: await count(connection, pending) };
+            return { rows: await countRows(connection, pending) };
           }),
         );
         logger.info({ model: model.name, ...built }, 'built model');
@@ -265,10 +268,8 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             // rebuilt over a window: what can only fail on the rebuilt rows is tested on them alone
             const local = model.tests.filter((test) => holdsWithinWindow(test, eventTime));
             const whole = model.tests.filter((test) => !holdsWithinWindow(test, eventTime));
-            const [onDelta, onWhole] = [
-              await runDataTests(connection, local, relation(MODEL_SCHEMA, deltaName(model.name, buildId)), resolveRef),
-              await runDataTests(connection, whole, pending, resolveRef),
-            ];
+            const onDelta = await runDataTests(connection, local, relation(MODEL_SCHEMA, deltaName(model.name, buildId)), resolveRef);
+            const onWhole = await runDataTests(connection, whole, pending, resolveRef);
             const results = model.tests.map(
               (test) => (onDelta.results.find((r) => r.id === test.id) ?? onWhole.results.find((r) => r.id === test.id)) as DataTestResult,
             );
@@ -292,9 +293,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           self: name,
         }).sql;
         const failures = await warehouse.withConnection(async (connection) =>
-          interruptOnCancel(connection, async () =>
-            Number((await connection.runAndReadAll(`select count(*)::bigint as n from (${sql})`)).getRows()[0]?.[0] ?? 0),
-          ),
+          interruptOnCancel(connection, () => countRows(connection, `(${sql})`)),
         );
         const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
         return { results: [{ id: name, severity: test.severity, failures, status }], rows: status === 'pass' ? 0 : 1 };
@@ -334,8 +333,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                 await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
                 await connection.run(`insert into ${target} select * from ${delta}`);
                 await connection.run(`drop table ${delta}`);
-                const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
-                published.push({ model: name, rows: Number(count.getRows()[0]?.[0] ?? 0) });
+                published.push({ model: name, rows: await countRows(connection, target) });
                 await recordModelState(connection, name, stateHash);
                 continue;
               }
@@ -353,8 +351,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                 published.push({ model: name, rows: null });
               } else {
                 await connection.run(`alter table ${pendingRelation} rename to ${quotedIdentifier(name)}`);
-                const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${relation(MODEL_SCHEMA, name)}`);
-                published.push({ model: name, rows: Number(count.getRows()[0]?.[0] ?? 0) });
+                published.push({ model: name, rows: await countRows(connection, relation(MODEL_SCHEMA, name)) });
               }
               await recordModelState(connection, name, stateHash);
             }
@@ -364,8 +361,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               if (current) await connection.run(`drop ${current} ${target}`);
               await connection.run(`create table ${target} as select * from read_parquet(${pathList([analyticsFiles[index] as string])})`);
               await recordModelState(connection, result.model, result.stateHash);
-              const count = await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`);
-              published.push({ model: result.model, rows: Number(count.getRows()[0]?.[0] ?? 0) });
+              published.push({ model: result.model, rows: await countRows(connection, target) });
             }
             return published;
           }),

@@ -7,6 +7,7 @@ import { runDataTests } from './data-tests';
 import type { StorageResolver, StoredObject } from '../storage';
 import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
+import { spanningWindow } from '../workflows/event-window';
 import { activityFrame, interruptOnCancel } from './context';
 import type { EventWindow, FreshnessResult, SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
 
@@ -82,12 +83,9 @@ interface Provenance {
   readonly eventTo: string | null;
 }
 
-/** The smallest window holding every given range; undefined when there is none. */
-function spanning(ranges: readonly { eventFrom: string | null; eventTo: string | null }[]): EventWindow | undefined {
-  const froms = ranges.map((r) => r.eventFrom).filter((v): v is string => v !== null);
-  const tos = ranges.map((r) => r.eventTo).filter((v): v is string => v !== null);
-  if (froms.length === 0 || tos.length === 0) return undefined;
-  return { from: froms.reduce((a, b) => (b < a ? b : a)), to: tos.reduce((a, b) => (b > a ? b : a)) };
+/** The smallest window holding every file's range (files without event times have none). */
+function spanningFiles(ranges: readonly { eventFrom: string | null; eventTo: string | null }[]): EventWindow | undefined {
+  return spanningWindow(ranges.flatMap((r) => (r.eventFrom !== null && r.eventTo !== null ? [{ from: r.eventFrom, to: r.eventTo }] : [])));
 }
 
 async function readProvenance(connection: DuckDBConnection, source: string): Promise<Map<string, Provenance>> {
@@ -271,7 +269,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             const window =
               reload || !source.eventTime
                 ? undefined
-                : spanning([
+                : spanningFiles([
                     ...toLoad.map((file) => rangeByUri.get(file.uri) ?? { eventFrom: null, eventTo: null }),
                     ...[...toLoad.map((file) => file.uri), ...removed].flatMap((uri) => {
                       const previous = known.get(uri);

@@ -33,6 +33,7 @@ import {
   type PipelineResult,
   type DataTestOutcome,
 } from './definitions';
+import { spanningWindow } from './event-window';
 import { describeProgress } from './progress-markdown';
 
 /** Failed tests as one line (kept here: workflow code may not import activity modules). */
@@ -96,14 +97,6 @@ const analytics = proxyActivities<AnalyticsActivities>(ANALYTICS);
 /** Append a path segment to a local path or an s3:// URI (workflow code cannot use node:path). */
 function childUri(base: string, ...segments: string[]): string {
   return [base.replace(/\/+$/, ''), ...segments].join('/');
-}
-
-/** The smallest window holding all the given ones (event times as `YYYY-MM-DD HH:MM:SS`, which sort as text). */
-function spanningWindow(windows: readonly EventWindow[]): EventWindow {
-  return {
-    from: windows.map((w) => w.from).reduce((a, b) => (b < a ? b : a)),
-    to: windows.map((w) => w.to).reduce((a, b) => (b > a ? b : a)),
-  };
 }
 
 /** `YYYY-MM-DD HH:MM:SS`, the form SQL models get the logical date in (var `logical_date`). */
@@ -241,12 +234,15 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const windowOfInputs = (dependsOn: readonly string[]): EventWindow | undefined => {
     if (fullRefresh) return undefined;
     const windows = dependsOn.filter((dep) => changed.get(dep) === true).map((dep) => changedWindows.get(dep) ?? 'all');
-    if (windows.length === 0 || windows.some((w) => w === 'all')) return undefined;
+    if (windows.some((w) => w === 'all')) return undefined;
     return spanningWindow(windows as EventWindow[]);
   };
+  /** The window a model was rebuilt over, when this run rebuilt it over a window only. */
+  const rebuiltWindow = (model: string): EventWindow | undefined => {
+    const window = changedWindows.get(`model:${model}`);
+    return window === 'all' ? undefined : window;
+  };
   const dataTests: DataTestOutcome[] = [];
-  /** Incremental models this run rebuilds over a window only, with that window. */
-  const windowed = new Map<string, EventWindow>();
   let succeeded = false;
 
   /** A model's tests as a node of their own: warnings noted, failures stop the run before publishing. */
@@ -339,23 +335,17 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           const window =
             model.materialized === 'incremental' && model.eventTime && !stale.has(model.name) ? windowOfInputs(node.dependsOn) : undefined;
           const sameWindow = (ref: string) => {
-            const refWindow = changedWindows.get(`model:${ref}`);
-            return (
-              window !== undefined &&
-              refWindow !== undefined &&
-              refWindow !== 'all' &&
-              refWindow.from === window.from &&
-              refWindow.to === window.to
-            );
+            const refWindow = rebuiltWindow(ref);
+            return window !== undefined && refWindow !== undefined && refWindow.from === window.from && refWindow.to === window.to;
           };
           const windowRefs = pendingRefs.filter(sameWindow);
-          changedWindows.set(id, window ?? 'all');
-          if (window) windowed.set(model.name, window);
           await runNode(id, async () => {
             const built = await writer.buildModel.executeWithOptions(
               { ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}${window ? ' (incremental)' : ''}` },
               [{ model: model.name, vars, buildId, pendingRefs, ...(window ? { window, windowRefs } : {}) }],
             );
+            // what the build did decides, not what was asked: a model with no published table is built whole
+            changedWindows.set(id, built.windowRows !== undefined && window ? window : 'all');
             if (built.windowRows !== undefined && window) {
               (nodes.get(id) as NodeProgress).note = `incremental: ${built.windowRows} rows rebuilt from ${window.from} to ${window.to}`;
             }
@@ -441,7 +431,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
               models: rebuilt.map((model) => ({
                 model: model.name,
                 stateHash: planned.stateHashes[model.name] as string,
-                ...(windowed.has(model.name) ? { window: windowed.get(model.name) } : {}),
+                ...(rebuiltWindow(model.name) ? { window: rebuiltWindow(model.name) } : {}),
               })),
               analytics: analyticsResults.map(({ model, outputUri }) => ({
                 model,
