@@ -57,3 +57,37 @@ export class StorageError extends Error {
     super(message);
   }
 }
+
+/** Tables in the warehouse that meterflow did not create, which a run would replace. */
+export class ForeignTableError extends Error {
+  public override readonly name = 'ForeignTableError';
+  constructor(
+    message: string,
+    public readonly tables: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** A writer activity that reached the writer of another warehouse than its run's. */
+export class WrongWarehouseError extends Error {
+  public override readonly name = 'WrongWarehouseError';
+  constructor(
+    message: string,
+    public readonly expected: string,
+    public readonly actual: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Every error above recurs on retry: activities fail with these names non-retryably, and workflows never retry them. */
+export const NON_RETRYABLE_ERRORS: readonly string[] = [
+  ProjectError,
+  SourceDataError,
+  ModelBuildError,
+  WarehouseLockedError,
+  StorageError,
+  ForeignTableError,
+  WrongWarehouseError,
+].map((errorClass) => errorClass.name);

@@ -4,6 +4,9 @@ import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { temporal } from '@temporalio/proto';
+import { WarehouseLockedError } from './errors';
 import { createAnalyticsWorkerActivities, createWriterActivities } from './activities';
 import { createLogger, type Logger } from './logger';
 import { loadProject } from './project/load';
@@ -48,6 +51,41 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
   return { workflowsPath: require.resolve('./workflows') };
 }
 
+/** A writer's identity names its warehouse, so another writer (and the Web UI's pollers list) can see it. */
+function writerIdentity(warehousePath: string): string {
+  return `${process.pid}@${os.hostname()} meterflow writer of ${warehousePath}`;
+}
+
+/** Pollers seen this recently are alive: a long poll lasts a minute, and each one renews the time. */
+const LIVE_POLLER_MS = 90_000;
+
+/**
+ * One writer per warehouse and queue: a writer queue already polled by the writer of another
+ * warehouse would hand this one half of that warehouse's runs. Refuse to start, naming both.
+ */
+async function refuseQueueOfAnotherWarehouse(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  warehousePath: string,
+): Promise<void> {
+  const described = await connection.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+  });
+  for (const poller of described.pollers ?? []) {
+    const other = /meterflow writer of (.+)$/.exec(poller.identity ?? '')?.[1];
+    const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
+    if (other === undefined || other === warehousePath || Date.now() - seconds * 1000 > LIVE_POLLER_MS) continue;
+    throw new WarehouseLockedError(
+      `writer queue ${taskQueue} is already served by the writer of ${other} (${poller.identity}); ` +
+        `a writer of ${warehousePath} on the same queue would take half of its work: give this warehouse its own --writer-queue`,
+      warehousePath,
+    );
+  }
+}
+
 export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSet> {
   const logger = options.logger ?? createLogger('meterflow-worker');
   const storage = options.storage ?? createStorageResolver();
@@ -61,10 +99,13 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
     if (options.role === 'writer' || options.role === 'all') {
       // opening first: a second writer on the same file fails here, before it polls for work
       warehouse = await Warehouse.open(options.warehousePath, duckdb);
+      const writerQueue = options.queues?.writer ?? WRITER_QUEUE;
+      await refuseQueueOfAnotherWarehouse(options.connection, options.namespace, writerQueue, warehouse.path);
       workers.push(
         await Worker.create({
           ...common,
-          taskQueue: options.queues?.writer ?? WRITER_QUEUE,
+          identity: writerIdentity(warehouse.path),
+          taskQueue: writerQueue,
           activities: createWriterActivities({ warehouse, project, storage, logger }),
           // NOTE: DuckDB allows one writing process; one activity at a time keeps every write serial.
           maxConcurrentActivityTaskExecutions: 1,

@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ModelBuildError, ProjectError, SourceDataError, StorageError, WarehouseLockedError } from '../errors';
+import { NON_RETRYABLE_ERRORS } from '../errors';
 import { duckdbMessage, isPermanentDuckdbError } from '../warehouse/sql';
 
 /** How often a long activity tells the server it is alive; the heartbeat timeout is a few times this. */
@@ -26,10 +26,7 @@ export async function interruptOnCancel<T>(connection: DuckDBConnection, work: (
 /** Turn errors that will recur on retry into non-retryable failures whose message names the culprit. */
 export function classifyFailure(err: unknown, what: string): unknown {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ProjectError || err instanceof SourceDataError || err instanceof ModelBuildError || err instanceof StorageError) {
-    return ApplicationFailure.nonRetryable(err.message, err.name);
-  }
-  if (err instanceof WarehouseLockedError) return ApplicationFailure.nonRetryable(err.message, err.name);
+  if (err instanceof Error && NON_RETRYABLE_ERRORS.includes(err.name)) return ApplicationFailure.nonRetryable(err.message, err.name);
   if (isPermanentDuckdbError(err)) {
     return ApplicationFailure.nonRetryable(`${what}: ${duckdbMessage(err)}`, 'ModelBuildError');
   }

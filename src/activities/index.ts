@@ -3,6 +3,10 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
 import type { DuckdbSettings, Warehouse } from '../warehouse/warehouse';
+import path from 'node:path';
+import { WrongWarehouseError } from '../errors';
+import { classifyFailure } from './context';
+import type { WriterInput } from './types';
 import { createAnalyticsActivities, createAnalyticsTestActivities } from './analytics';
 import { createModelActivities } from './models';
 import { createReportActivities } from './report';
@@ -18,13 +22,39 @@ export interface WriterDependencies {
   readonly logger: Logger;
 }
 
+/**
+ * Refuse work meant for another warehouse: a run names the warehouse its plan came from, so a second
+ * writer polling the same queue for another file fails the run at once, naming both, instead of
+ * building half of it in the wrong file.
+ */
+function forThisWarehouse<T extends Record<string, (input: never) => Promise<unknown>>>(warehouse: Warehouse, activities: T): T {
+  const guarded: Record<string, (input: WriterInput) => Promise<unknown>> = {};
+  for (const [name, activity] of Object.entries(activities)) {
+    guarded[name] = async (input: WriterInput) => {
+      if (input?.warehouse !== undefined && path.resolve(input.warehouse) !== warehouse.path) {
+        throw classifyFailure(
+          new WrongWarehouseError(
+            `this run builds the warehouse ${input.warehouse}, but its ${name} activity reached the writer of ${warehouse.path}: ` +
+              'one writer per warehouse and queue; give each warehouse its own writer queue (--writer-queue)',
+            input.warehouse,
+            warehouse.path,
+          ),
+          name,
+        );
+      }
+      return (activity as (input: WriterInput) => Promise<unknown>)(input);
+    };
+  }
+  return guarded as unknown as T;
+}
+
 /** Everything that writes the warehouse: registered on the single writer worker only. */
 export function createWriterActivities(deps: WriterDependencies) {
-  return {
+  return forThisWarehouse(deps.warehouse, {
     ...createModelActivities(deps),
     ...createSeedActivities(deps),
     ...createSnapshotActivities(deps),
-  };
+  });
 }
 
 export interface AnalyticsWorkerDependencies {

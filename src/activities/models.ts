@@ -1,7 +1,7 @@
 // Building models in the warehouse: each model replaces its table or view in one transaction, so a
 // failed build leaves the previous version readable.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ModelBuildError, ProjectError } from '../errors';
+import { ForeignTableError, ModelBuildError, ProjectError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
@@ -12,8 +12,10 @@ import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { createHash } from 'node:crypto';
 import { selectModels } from '../project/select';
-import { latestSnapshot, readModelStates, recordModelState } from './state';
+import { latestSnapshot, readBuiltStates, recordBuiltState, recordSnapshot, type BuiltState } from './state';
+import { buildKey, dropLeftovers, dropRelations, foreignTables, pendingRelations } from './housekeeping';
 import type {
+  BuildIdentity,
   BuildModelInput,
   BuildModelResult,
   DataTestResult,
@@ -23,6 +25,7 @@ import type {
   PlanRunInput,
   PublishRunInput,
   PublishRunResult,
+  RunSingularTestInput,
   TestModelInput,
 } from './types';
 import { pathList } from '../warehouse/sql';
@@ -30,7 +33,7 @@ import type { StorageResolver } from '../storage';
 
 /** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
 export function pendingName(model: string, buildId: string): string {
-  return `__meterflow_pending_${model}__${buildId.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}`;
+  return `__meterflow_pending_${model}__${buildKey(buildId)}`;
 }
 
 /** Where an incremental model's rebuilt rows for the changed window wait, beside its pending version. */
@@ -143,9 +146,10 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
      * The project's sources and models in build order (the DAG the workflow runs), the selection,
      * and which models the warehouse holds out of date.
      */
-    async planRun({ vars = {}, select, exclude }: PlanRunInput): Promise<PlannedRun> {
+    async planRun({ vars = {}, select, exclude, buildId, force = false }: PlanRunInput): Promise<PlannedRun> {
       return activityFrame('plan', async () => {
         const selected = selectModels(project.plan.models, select, exclude);
+        const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
         const stateHashes: Record<string, string> = {};
         for (const model of project.plan.models) {
           const { usedVars } = renderModel({
@@ -155,26 +159,42 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             vars: { ...project.plan.vars, ...vars },
             self: relation(MODEL_SCHEMA, model.name),
           });
-          stateHashes[model.name] = createHash('sha256')
-            .update(JSON.stringify([project.templates.get(model.name), model.materialized, usedVars, model.tests]))
-            .digest('hex')
-            .slice(0, 16);
+          stateHashes[model.name] = hash([project.templates.get(model.name), model.materialized, usedVars, model.tests]);
+        }
+        for (const test of project.plan.singularTests) {
+          stateHashes[`test:${test.name}`] = hash([project.templates.get(`test:${test.name}`), test.severity]);
         }
         return warehouse.withConnection(async (connection) => {
-          const built = await readModelStates(connection);
-          const stale: string[] = [];
+          const states = await readBuiltStates(connection);
+          const built: Record<string, BuiltState> = {};
           for (const model of project.plan.models) {
-            const exists = (await existingKind(connection, model.name)) !== undefined;
-            if (!exists || built.get(model.name) !== stateHashes[model.name]) stale.push(model.name);
+            const state = states.get(model.name);
+            if (state && (await existingKind(connection, model.name)) !== undefined) built[model.name] = state;
           }
-          const snapshotUri = await latestSnapshot(connection);
+          for (const test of project.plan.singularTests) {
+            const state = states.get(`test:${test.name}`);
+            if (state) built[`test:${test.name}`] = state;
+          }
+          const foreign = await foreignTables(connection, project, selected, states);
+          if (foreign.length > 0 && !force) {
+            throw new ForeignTableError(
+              `the warehouse ${warehouse.path} holds ${foreign.join(', ')}, which meterflow did not create; ` +
+                'it will not replace them: move them elsewhere, or run with --force to replace them',
+              foreign,
+            );
+          }
+          const droppedLeftovers = buildId ? await dropLeftovers(connection, buildId) : [];
+          if (droppedLeftovers.length > 0)
+            logger.warn({ dropped: droppedLeftovers }, 'dropped unpublished versions left by runs that ended');
+          const snapshot = await latestSnapshot(connection);
           return {
             plan: project.plan,
             selected,
             stateHashes,
-            stale,
+            built,
+            droppedLeftovers,
             warehousePath: warehouse.path,
-            ...(snapshotUri ? { latestSnapshotUri: snapshotUri } : {}),
+            ...(snapshot ? { latestSnapshot: snapshot } : {}),
           };
         });
       });
@@ -279,8 +299,17 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
       });
     },
 
-    /** Run a singular test (a SQL file under tests/ whose rows are failures) against the warehouse. */
-    async runSingularTest({ test: name, window }: { test: string; window?: EventWindow }): Promise<DataTestResults> {
+    /**
+     * Run a singular test (a SQL file under tests/ whose rows are failures) against the warehouse, on
+     * this run's new versions of the models it refs.
+     */
+    async runSingularTest({
+      test: name,
+      buildId,
+      pendingRefs = [],
+      window,
+      windowRefs = [],
+    }: RunSingularTestInput): Promise<DataTestResults> {
       return activityFrame(`test ${name}`, async () => {
         const test = project.plan.singularTests.find((t) => t.name === name);
         if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
@@ -288,12 +317,19 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           file: test.file,
           template: project.templates.get(`test:${name}`) ?? '',
           // with a window, only the rows of the event times that changed are checked again
-          resolver: warehouseResolver(project, undefined, window ? { window, windowRefs: [] } : undefined),
+          resolver: warehouseResolver(project, { buildId, models: pendingRefs }, window ? { window, windowRefs } : undefined),
           vars: project.plan.vars,
           self: name,
         }).sql;
         const failures = await warehouse.withConnection(async (connection) =>
-          interruptOnCancel(connection, () => countRows(connection, `(${sql})`)),
+          interruptOnCancel(connection, async () => {
+            try {
+              return await countRows(connection, `(${sql})`);
+            } catch (err) {
+              if (!isPermanentDuckdbError(err)) throw err;
+              throw new ModelBuildError(`singular test ${name} (${test.file}): ${duckdbMessage(err)}`, name, test.file);
+            }
+          }),
         );
         const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
         return { results: [{ id: name, severity: test.severity, failures, status }], rows: status === 'pass' ? 0 : 1 };
@@ -305,7 +341,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
      * all in one transaction, so readers see the run's whole output or none of it. Views are created
      * anew over the published names. A retry after a commit finds the models already in place.
      */
-    async publishRun({ buildId, models, analytics, vars }: PublishRunInput): Promise<PublishRunResult> {
+    async publishRun({ buildId, models, analytics, tests = [], snapshot, vars }: PublishRunInput): Promise<PublishRunResult> {
       return activityFrame('publish run', async () => {
         const started = Date.now();
         const analyticsFiles: string[] = [];
@@ -317,9 +353,9 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
         }
         const tables = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
-            const states = await readModelStates(connection);
+            const states = await readBuiltStates(connection);
             const published: { model: string; rows: number | null }[] = [];
-            for (const { model: name, stateHash, window } of models) {
+            for (const { model: name, state, window } of models) {
               const model = findModel(project, name);
               const pendingRelation = relation(MODEL_SCHEMA, pendingName(name, buildId));
               const pending = await existingKind(connection, pendingName(name, buildId));
@@ -334,11 +370,11 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                 await connection.run(`insert into ${target} select * from ${delta}`);
                 await connection.run(`drop table ${delta}`);
                 published.push({ model: name, rows: await countRows(connection, target) });
-                await recordModelState(connection, name, stateHash);
+                await recordBuiltState(connection, name, state);
                 continue;
               }
               if (!pending) {
-                if (stateHash !== undefined && states.get(name) === stateHash) continue; // published by an earlier attempt
+                if (state.version !== undefined && states.get(name)?.version === state.version) continue; // published by an earlier attempt
                 throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);
               }
               const current = await existingKind(connection, name);
@@ -353,16 +389,18 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                 await connection.run(`alter table ${pendingRelation} rename to ${quotedIdentifier(name)}`);
                 published.push({ model: name, rows: await countRows(connection, relation(MODEL_SCHEMA, name)) });
               }
-              await recordModelState(connection, name, stateHash);
+              await recordBuiltState(connection, name, state);
             }
             for (const [index, result] of analytics.entries()) {
               const target = relation(MODEL_SCHEMA, result.model);
               const current = await existingKind(connection, result.model);
               if (current) await connection.run(`drop ${current} ${target}`);
               await connection.run(`create table ${target} as select * from read_parquet(${pathList([analyticsFiles[index] as string])})`);
-              await recordModelState(connection, result.model, result.stateHash);
+              await recordBuiltState(connection, result.model, result.state);
               published.push({ model: result.model, rows: await countRows(connection, target) });
             }
+            for (const { test, state } of tests) await recordBuiltState(connection, `test:${test}`, state);
+            if (snapshot) await recordSnapshot(connection, snapshot);
             return published;
           }),
         );
@@ -377,21 +415,12 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
     },
 
     /** Drop this run's unpublished new versions (a failed or cancelled run leaves none behind). */
-    async discardPending({ buildId }: { buildId: string }): Promise<{ dropped: number }> {
+    async discardPending({ buildId }: BuildIdentity): Promise<{ dropped: number }> {
       return activityFrame('discard pending', async () =>
         warehouse.withConnection(async (connection) => {
-          const suffix = pendingName('', buildId).replace('__meterflow_pending_', '');
-          const reader = await connection.runAndReadAll(
-            `select table_name, table_type from information_schema.tables where table_schema = $schema and table_name like '\\_\\_meterflow\\_pending\\_%' escape '\\' and table_name like $suffix`,
-            { schema: MODEL_SCHEMA, suffix: `%${suffix}` },
-          );
-          const rows = reader.getRowObjectsJS();
-          for (const row of rows) {
-            await connection.run(
-              `drop ${String(row.table_type) === 'VIEW' ? 'view' : 'table'} if exists ${relation(MODEL_SCHEMA, String(row.table_name))}`,
-            );
-          }
-          return { dropped: rows.length };
+          const own = (await pendingRelations(connection, MODEL_SCHEMA)).filter((pending) => pending.key === buildKey(buildId));
+          await dropRelations(connection, own, MODEL_SCHEMA);
+          return { dropped: own.length };
         }),
       );
     },

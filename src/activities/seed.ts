@@ -9,6 +9,8 @@ import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } fro
 import type { Warehouse } from '../warehouse/warehouse';
 import { spanningWindow } from '../workflows/event-window';
 import { activityFrame, interruptOnCancel } from './context';
+import { readSourceVersion, recordSourceVersion } from './state';
+import { randomUUID } from 'node:crypto';
 import type { EventWindow, FreshnessResult, SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
 
 export interface SeedDependencies {
@@ -177,6 +179,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         const outcome = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
             const known = await readProvenance(connection, source.name);
+            const previousVersion = await readSourceVersion(connection, source.name);
             const exists = await tableExists(connection, source.schema, source.name);
             // the contract the table was loaded with travels in its comment: a change reloads everything
             const contractComment = exists
@@ -199,7 +202,12 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             const listed = new Set(files.map((file) => file.uri));
             const removed = reload ? [] : [...known.keys()].filter((known) => !listed.has(known));
             if (!reload && toLoad.length === 0 && removed.length === 0) {
+              // a warehouse from before source versions gets one for the rows it already holds
+              const version = previousVersion ?? randomUUID();
+              if (previousVersion === undefined) await recordSourceVersion(connection, source.name, version);
               return {
+                previousVersion,
+                version,
                 changed: false,
                 loaded: [] as StoredObject[],
                 removed,
@@ -294,7 +302,11 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                 },
               );
             }
-            return { changed: true, loaded: toLoad, removed, rowsByUri, window };
+            // the rows changed: models built from the old ones are out of date until rebuilt, whatever
+            // becomes of this run (see workflows/up-to-date.ts)
+            const version = randomUUID();
+            await recordSourceVersion(connection, source.name, version);
+            return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri, window };
           }),
         );
         const identities: SourceFileIdentity[] = files.map((file) => ({
@@ -315,6 +327,8 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           rows,
           files: identities,
           changed: outcome.changed,
+          version: outcome.version,
+          ...(outcome.previousVersion !== undefined ? { previousVersion: outcome.previousVersion } : {}),
           loadedFiles: outcome.loaded.map((file) => file.uri),
           removedFiles: outcome.removed,
           ...(outcome.window ? { window: outcome.window } : {}),

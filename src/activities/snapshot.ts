@@ -10,7 +10,6 @@ import { quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { MODEL_SCHEMA, pendingName } from './models';
-import { recordSnapshot } from './state';
 import type { PublishSnapshotInput, SnapshotManifest, SnapshotTable } from './types';
 
 export const MANIFEST_NAME = 'manifest.json';
@@ -42,7 +41,10 @@ export async function loadManifest(storage: StorageResolver, snapshotUri: string
 
 export function createSnapshotActivities({ warehouse, storage, logger }: SnapshotDependencies) {
   return {
-    /** Write the given tables to a new immutable snapshot; a retry after success returns the same manifest. */
+    /**
+     * Write the given tables to a new immutable snapshot; a retry after success returns the same manifest.
+     * The run records it when it publishes, so a failed run's snapshot is never reused.
+     */
     async publishSnapshot({ tables, snapshotUri, pending }: PublishSnapshotInput): Promise<SnapshotManifest> {
       return activityFrame(`snapshot ${snapshotUri}`, async () => {
         const published = await readManifest(storage, snapshotUri);
@@ -84,7 +86,6 @@ export function createSnapshotActivities({ warehouse, storage, logger }: Snapsho
           const manifest: SnapshotManifest = { snapshotUri, createdAt: new Date().toISOString(), tables: written };
           const manifestUri = joinUri(snapshotUri, MANIFEST_NAME);
           await storage.forUri(manifestUri).write(manifestUri, JSON.stringify(manifest, null, 2));
-          await warehouse.withConnection((connection) => recordSnapshot(connection, snapshotUri));
           logger.info({ snapshotUri, tables }, 'published snapshot');
           return manifest;
         } finally {

@@ -1,6 +1,9 @@
 // Inputs and results of every activity: plain data, URIs only (never credentials), as it is kept in history.
 import type { ProjectPlan, SourceTable } from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../workflows/definitions';
+import type { BuiltState } from '../workflows/up-to-date';
+import type { PublishedSnapshot } from './state';
+export type { BuiltState, PublishedSnapshot };
 export type { DataTest } from '../project/types';
 
 export interface PlanRunInput {
@@ -9,6 +12,10 @@ export interface PlanRunInput {
   /** dbt-style selectors (`demand_price_elasticity+`, `tag:daily`, `staging.*`); none selects all. */
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
+  /** Names the run's unpublished versions; a plan drops those that dead runs left behind. */
+  readonly buildId?: string;
+  /** Replace tables in the warehouse that meterflow did not create (otherwise the run refuses). */
+  readonly force?: boolean;
 }
 
 /** The DAG of a run and what the warehouse already holds, so the workflow can skip what is up to date. */
@@ -16,17 +23,33 @@ export interface PlannedRun {
   readonly plan: ProjectPlan;
   /** Selected model names, in build order. */
   readonly selected: readonly string[];
-  /** A hash of each model's SQL, materialization, the vars it reads and its tests (a changed test re-tests it). */
+  /**
+   * A hash of each model's SQL, materialization, the vars it reads and its tests (a changed test
+   * re-tests it), and of each singular test's SQL (as `test:<name>`).
+   */
   readonly stateHashes: Readonly<Record<string, string>>;
-  /** Models whose built state differs from their current definition, or that do not exist yet. */
-  readonly stale: readonly string[];
-  /** The snapshot the last run published, if any. */
-  readonly latestSnapshotUri?: string;
+  /**
+   * What each published model, analytics model and singular test (`test:<name>`) was built from.
+   * A model whose table or view is missing from the warehouse has no entry.
+   */
+  readonly built: Readonly<Record<string, BuiltState>>;
+  /** The snapshot the last published run's analytics read, with the master versions it holds. */
+  readonly latestSnapshot?: PublishedSnapshot;
+  /** Unpublished versions of dead runs that the plan dropped. */
+  readonly droppedLeftovers: readonly string[];
   /** The warehouse file on the writer's machine. */
   readonly warehousePath: string;
 }
 
-export interface SeedSourceInput {
+/**
+ * Every writer activity after the plan names the warehouse the plan came from: a writer of another
+ * warehouse on the same queue refuses the work instead of doing it in the wrong file.
+ */
+export interface WriterInput {
+  readonly warehouse?: string;
+}
+
+export interface SeedSourceInput extends WriterInput {
   readonly source: SourceTable;
   /** The folder or prefix holding the source's Parquet files. */
   readonly uri: string;
@@ -57,6 +80,10 @@ export interface SeedSourceResult {
   readonly files: readonly SourceFileIdentity[];
   /** Whether the table changed: a file was new, replaced or removed (or everything was reloaded). */
   readonly changed: boolean;
+  /** The raw table's version now: a new one whenever its rows change. */
+  readonly version: string;
+  /** Its version before this seed, when it had one. */
+  readonly previousVersion?: string;
   /** URIs of the files whose rows were (re)loaded. */
   readonly loadedFiles: readonly string[];
   /** URIs of the files that disappeared, whose rows were removed. */
@@ -71,7 +98,7 @@ export interface SeedSourceResult {
 }
 
 /** Names the run's own new version of a model, so two runs never share one. */
-interface BuildIdentity {
+export interface BuildIdentity extends WriterInput {
   readonly buildId: string;
 }
 
@@ -101,10 +128,25 @@ export interface TestModelInput extends BuildIdentity {
 }
 
 export interface PublishRunInput extends BuildIdentity {
-  /** Rebuilt models, with the state recorded when they are swapped in. */
-  readonly models: readonly { readonly model: string; readonly stateHash?: string; readonly window?: EventWindow }[];
-  readonly analytics: readonly { readonly model: string; readonly outputUri: string; readonly stateHash?: string }[];
+  /** Rebuilt models, with what they were built from, recorded when they are swapped in. */
+  readonly models: readonly { readonly model: string; readonly state: BuiltState; readonly window?: EventWindow }[];
+  readonly analytics: readonly { readonly model: string; readonly outputUri: string; readonly state: BuiltState }[];
+  /** Singular tests this run ran and passed (or warned), with what they checked. */
+  readonly tests?: readonly { readonly test: string; readonly state: BuiltState }[];
+  /** The snapshot this run's analytics read, recorded so a later run can reuse it. */
+  readonly snapshot?: PublishedSnapshot;
   readonly vars?: Readonly<Record<string, unknown>>;
+}
+
+/** A singular test, run on this run's new versions of the models it refs. */
+export interface RunSingularTestInput extends BuildIdentity {
+  readonly test: string;
+  /** Models it refs that this run rebuilt: read at their new, unpublished versions. */
+  readonly pendingRefs?: readonly string[];
+  /** Only these event times changed upstream: only their rows are checked again. */
+  readonly window?: EventWindow;
+  /** Models it refs rebuilt over the same window: their rebuilt rows alone are read. */
+  readonly windowRefs?: readonly string[];
 }
 
 export interface PublishRunResult {
@@ -145,7 +187,7 @@ export interface BuildModelResult {
   readonly durationMs: number;
 }
 
-export interface PublishSnapshotInput {
+export interface PublishSnapshotInput extends WriterInput {
   readonly tables: readonly string[];
   /** Tables to read at this run's unpublished new version (the master, when this run rebuilt it). */
   readonly pending?: { readonly buildId: string; readonly tables: readonly string[] };

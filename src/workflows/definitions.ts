@@ -48,6 +48,8 @@ export interface PipelineInput {
   readonly exclude?: readonly string[];
   /** Reload every source file and rebuild every selected model, changed or not. */
   readonly fullRefresh?: boolean;
+  /** Replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them). */
+  readonly force?: boolean;
   /** The run's logical date (ISO 8601); a scheduled run uses its scheduled time, others their start. */
   readonly logicalDate?: string;
   readonly kind?: RunKind;

@@ -4,6 +4,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   continueAsNew,
   proxyActivities,
   setCurrentDetails,
@@ -33,7 +34,7 @@ import {
   type PipelineResult,
   type DataTestOutcome,
 } from './definitions';
-import { spanningWindow } from './event-window';
+import { inputVersions, judge, type BuiltState, type InputVersion } from './up-to-date';
 import { describeProgress } from './progress-markdown';
 
 /** Failed tests as one line (kept here: workflow code may not import activity modules). */
@@ -89,7 +90,7 @@ const REPORT: ActivityOptions = {
   retry: RETRY,
 };
 /** Clean-up after a failed run drops a few relations. */
-const PROMOTE: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '10m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
+const DISCARD: ActivityOptions = { taskQueue: WRITER_QUEUE, startToCloseTimeout: '10m', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: RETRY };
 
 const writer = proxyActivities<WriterActivities>(PLAN);
 const analytics = proxyActivities<AnalyticsActivities>(ANALYTICS);
@@ -135,10 +136,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     nodes.set(id, { id, kind: nodeKind, name, dependsOn, state: 'pending' });
     return id;
   };
+  /** A node of this run's graph (every id used is one addNode made). */
+  const node = (id: string): NodeProgress => nodes.get(id) as NodeProgress;
   const markUnchanged = (id: string, note: string) => {
-    const node = nodes.get(id) as NodeProgress;
-    node.state = 'unchanged';
-    node.note = note;
+    node(id).state = 'unchanged';
+    node(id).note = note;
   };
 
   /** Run one node's activity, keeping its progress entry and naming it in any failure. */
@@ -174,12 +176,25 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
   }
 
+  /** Names this run's unpublished versions (stable across continue-as-new, so a retry finds them). */
+  const buildId = info.firstExecutionRunId;
+  /** The version this run gives every model it publishes: unique to this execution. */
+  const version = runId;
+
   const planned = await writer.planRun.executeWithOptions({ ...PLAN, ...onWriter, summary: 'plan: load the models project' }, [
-    { vars, ...(input.select ? { select: input.select } : {}), ...(input.exclude ? { exclude: input.exclude } : {}) },
+    {
+      vars,
+      buildId,
+      ...(input.force ? { force: true } : {}),
+      ...(input.select ? { select: input.select } : {}),
+      ...(input.exclude ? { exclude: input.exclude } : {}),
+    },
   ]);
   const { plan } = planned;
+  const built = planned.built ?? {}; // absent in histories from before input versions
+  /** Every writer activity names the warehouse the plan came from: another writer's refuses it. */
+  const warehouse = planned.warehousePath;
   const selected = new Set(planned.selected);
-  const stale = new Set(planned.stale);
   const fullRefresh = input.fullRefresh === true;
   upsertSearchAttributes([{ key: MODELS_SELECTED, value: selected.size === plan.models.length ? ['all'] : [...selected] }]);
 
@@ -188,23 +203,31 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const masterTables = plan.models.filter((model) => model.layer === 'master').map((model) => model.name);
   const seeded = new Set(buildable.flatMap((model) => model.sources));
   const sources = plan.sources.filter((source) => seeded.has(source.name));
+  const isBuildable = (name: string) => buildable.some((model) => model.name === name);
+  for (const test of plan.singularTests) {
+    const analyticsRef = test.refs.find((ref) => analyticsModels.some((model) => model.name === ref));
+    if (analyticsRef) {
+      throw ApplicationFailure.nonRetryable(
+        `singular test ${test.name} (${test.file}) refs analytics model ${analyticsRef}: singular tests check the warehouse's models before a run publishes; test analytics results with YAML tests`,
+        'ProjectError',
+      );
+    }
+  }
+  // a singular test runs when the sources it reads are seeded and the models it refs are built by this run
+  const singularTests = plan.singularTests.filter((t) => t.sources.every((s) => seeded.has(s)) && t.refs.every(isBuildable));
 
   for (const source of sources) addNode('seed', source.name);
   for (const model of buildable) {
     addNode('model', model.name, [
       ...model.sources.map((s) => `seed:${s}`),
       ...model.refs.filter((r) => selected.has(r)).map((r) => `model:${r}`),
+      // singular tests over sources alone gate the models that read those sources
+      ...singularTests.filter((t) => t.refs.length === 0 && model.sources.some((s) => t.sources.includes(s))).map((t) => `test:${t.name}`),
     ]);
     if (model.tests.length > 0) addNode('test', model.name, [`model:${model.name}`]);
   }
-  // singular tests over sources gate the models that read those sources
-  const singularTests = plan.singularTests.filter((t) => t.sources.every((s) => seeded.has(s)) && t.refs.every((r) => selected.has(r)));
   for (const test of singularTests) {
-    const id = addNode('test', test.name, [...test.sources.map((s) => `seed:${s}`), ...test.refs.map((r) => `model:${r}`)]);
-    for (const model of buildable) {
-      const node = nodes.get(`model:${model.name}`) as NodeProgress;
-      if (test.refs.length === 0 && model.sources.some((s) => test.sources.includes(s))) (node.dependsOn as string[]).push(id);
-    }
+    addNode('test', test.name, [...test.sources.map((s) => `seed:${s}`), ...test.refs.map((r) => `model:${r}`)]);
   }
   const snapshotId =
     analyticsModels.length > 0
@@ -221,27 +244,34 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const sourceFiles: SourceFileRecord[] = [];
   const publishId = addNode('publish', 'run', [
     ...buildable.map((m) => `model:${m.name}`),
+    ...singularTests.map((t) => `test:${t.name}`),
     ...analyticsModels.map((m) => `analytics:${m.name}`),
   ]);
   const reportId = addNode('report', 'run', [publishId]);
   publish();
 
-  /** Whether a node's run changed what is downstream of it. */
-  const changed = new Map<string, boolean>();
-  /** For a changed node: the event times it changed, or 'all' when it may have changed any row. */
-  const changedWindows = new Map<string, EventWindow | 'all'>();
-  /** The window a node's changed inputs span, or undefined when any of them changed everything. */
-  const windowOfInputs = (dependsOn: readonly string[]): EventWindow | undefined => {
-    if (fullRefresh) return undefined;
-    const windows = dependsOn.filter((dep) => changed.get(dep) === true).map((dep) => changedWindows.get(dep) ?? 'all');
-    if (windows.some((w) => w === 'all')) return undefined;
-    return spanningWindow(windows as EventWindow[]);
+  /** Seeds and models as this run sees them: versions before and now, and how this run changed them. */
+  const versions = new Map<string, InputVersion>();
+  const versionOf = (id: string): InputVersion => {
+    const seen = versions.get(id);
+    if (seen) return seen;
+    const published = id.startsWith('model:') ? built[id.slice('model:'.length)]?.version : undefined;
+    return { current: published, before: published };
   };
-  /** The window a model was rebuilt over, when this run rebuilt it over a window only. */
-  const rebuiltWindow = (model: string): EventWindow | undefined => {
-    const window = changedWindows.get(`model:${model}`);
-    return window === 'all' ? undefined : window;
-  };
+  const inputsOf = (sourceNames: readonly string[], refs: readonly string[]): Record<string, InputVersion> =>
+    Object.fromEntries([...sourceNames.map((s) => `seed:${s}`), ...refs.map((r) => `model:${r}`)].map((id) => [id, versionOf(id)]));
+  /** Models this run rebuilt: what they were built from, and the window when rebuilt over one only. */
+  const rebuilt = new Map<string, { inputs: Record<string, string>; window?: EventWindow }>();
+  /** Upstream models rebuilt over exactly this window: read as their rebuilt rows alone. */
+  const refsRebuiltOver = (refs: readonly string[], window: EventWindow | undefined) =>
+    window === undefined
+      ? []
+      : refs.filter((ref) => {
+          const refWindow = rebuilt.get(ref)?.window;
+          return refWindow !== undefined && refWindow.from === window.from && refWindow.to === window.to;
+        });
+  /** Singular tests this run ran: recorded at publish, so an unchanged test is not run again. */
+  const testsRun: { test: string; state: BuiltState }[] = [];
   const dataTests: DataTestOutcome[] = [];
   let succeeded = false;
 
@@ -263,113 +293,151 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       return outcome;
     });
   }
-  const warehousePath = planned.warehousePath;
   try {
-    // every node is started once its inputs are done; the writer still runs one activity at a time
-    const finished = new Map<string, Promise<unknown>>();
-    const after = (ids: readonly string[]) => Promise.all(ids.map((id) => finished.get(id)));
+    // every node starts once its inputs are done, whatever order they were declared in; the writer
+    // still runs one activity at a time
+    const work = new Map<string, () => Promise<void>>();
+    const started = new Map<string, Promise<void>>();
+    const task = (id: string): Promise<void> => {
+      let promise = started.get(id);
+      if (!promise) {
+        const node = nodes.get(id);
+        promise = Promise.all((node?.dependsOn ?? []).map(task)).then(() => work.get(id)?.());
+        started.set(id, promise);
+      }
+      return promise;
+    };
 
     seedingStarted = true;
     for (const source of sources) {
       const uri = source.location ?? childUri(input.sourcesUri, source.name);
       const id = `seed:${source.name}`;
-      finished.set(
-        id,
-        runNode(id, async () => {
-          const result = await writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [
-            { source, uri, fullRefresh, logicalDate },
+      work.set(id, async () => {
+        const result = await runNode(id, async () => {
+          const seededSource = await writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [
+            { source, uri, fullRefresh, logicalDate, warehouse },
           ]);
-          changed.set(id, result.changed);
-          changedWindows.set(id, result.window ?? 'all');
-          sourceFiles.push(...result.files.map((file) => ({ source: source.name, ...file })));
-          const node = nodes.get(id) as NodeProgress;
-          node.note = result.changed
-            ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed`
+          sourceFiles.push(...seededSource.files.map((file) => ({ source: source.name, ...file })));
+          node(id).note = seededSource.changed
+            ? `${seededSource.loadedFiles.length} file(s) loaded, ${seededSource.removedFiles.length} removed`
             : 'no new or changed files';
-          return result;
-        }).then((result) => {
-          if (!result.changed) markUnchanged(id, (nodes.get(id) as NodeProgress).note ?? 'no new or changed files');
-        }),
-      );
+          return seededSource;
+        });
+        versions.set(id, {
+          current: result.version,
+          before: result.previousVersion,
+          ...(result.changed ? { changedOver: result.window ?? 'all' } : {}),
+        });
+        if (!result.changed) markUnchanged(id, node(id).note ?? 'no new or changed files');
+      });
     }
-    for (const test of singularTests) {
-      const id = `test:${test.name}`;
-      finished.set(
-        id,
-        after((nodes.get(id) as NodeProgress).dependsOn).then(async () => {
-          if (!fullRefresh && !(nodes.get(id) as NodeProgress).dependsOn.some((dep) => changed.get(dep) === true)) {
-            markUnchanged(id, 'its inputs are unchanged');
-            return;
-          }
-          const window = windowOfInputs((nodes.get(id) as NodeProgress).dependsOn);
-          await testNode(test.name, () =>
-            writer.runSingularTest.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${test.name}` }, [
-              { test: test.name, ...(window ? { window } : {}) },
-            ]),
-          );
-        }),
-      );
-    }
-    const buildId = info.firstExecutionRunId;
     // NOTE: models wait for every seed, not only their own: a run that refuses a file builds nothing,
     // and "after the seed step" is a point in the history that a reset can return to.
-    const seedsDone = Promise.all(sources.map((source) => finished.get(`seed:${source.name}`)));
-    /** Upstream models this run rebuilt: read at their new, still unpublished versions. */
-    const pendingRefsOf = (refs: readonly string[]) => refs.filter((ref) => changed.get(`model:${ref}`) === true);
+    const seedsDone = Promise.all(sources.map((source) => task(`seed:${source.name}`)));
+    seedsDone.catch(() => undefined); // a failed seed surfaces through its own node
+    for (const test of singularTests) {
+      const id = `test:${test.name}`;
+      work.set(id, async () => {
+        const inputs = inputsOf(test.sources, test.refs);
+        const stateHash = planned.stateHashes[id] as string;
+        const verdict = judge({ built: built[id], stateHash, inputs, fullRefresh, windowed: true });
+        if (verdict.upToDate) {
+          markUnchanged(id, 'its inputs are unchanged since it last ran');
+          return;
+        }
+        const pendingRefs = test.refs.filter((ref) => rebuilt.has(ref));
+        const window = verdict.window;
+        await testNode(test.name, () =>
+          writer.runSingularTest.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${test.name}` }, [
+            {
+              test: test.name,
+              buildId,
+              pendingRefs,
+              warehouse,
+              ...(window ? { window, windowRefs: refsRebuiltOver(test.refs, window) } : {}),
+            },
+          ]),
+        );
+        testsRun.push({ test: test.name, state: { stateHash, version, inputs: inputVersions(inputs) } });
+      });
+    }
     for (const model of buildable) {
       const id = `model:${model.name}`;
-      const node = nodes.get(id) as NodeProgress;
-      finished.set(
-        id,
-        Promise.all([seedsDone, after(node.dependsOn)]).then(async () => {
-          const inputsChanged = node.dependsOn.some((dep) => changed.get(dep) === true);
-          if (!fullRefresh && !stale.has(model.name) && !inputsChanged) {
-            changed.set(id, false);
-            markUnchanged(id, 'up to date: its inputs and SQL are unchanged');
-            if (nodes.has(`test:${model.name}`)) markUnchanged(`test:${model.name}`, 'model unchanged');
-            publish();
-            return;
-          }
-          const pendingRefs = pendingRefsOf(model.refs);
-          // an incremental model whose changed inputs all changed within a window is rebuilt there only
-          const window =
-            model.materialized === 'incremental' && model.eventTime && !stale.has(model.name) ? windowOfInputs(node.dependsOn) : undefined;
-          const sameWindow = (ref: string) => {
-            const refWindow = rebuiltWindow(ref);
-            return window !== undefined && refWindow !== undefined && refWindow.from === window.from && refWindow.to === window.to;
-          };
-          const windowRefs = pendingRefs.filter(sameWindow);
-          await runNode(id, async () => {
-            const built = await writer.buildModel.executeWithOptions(
-              { ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}${window ? ' (incremental)' : ''}` },
-              [{ model: model.name, vars, buildId, pendingRefs, ...(window ? { window, windowRefs } : {}) }],
-            );
-            // what the build did decides, not what was asked: a model with no published table is built whole
-            changedWindows.set(id, built.windowRows !== undefined && window ? window : 'all');
-            if (built.windowRows !== undefined && window) {
-              (nodes.get(id) as NodeProgress).note = `incremental: ${built.windowRows} rows rebuilt from ${window.from} to ${window.to}`;
-            }
-            await testNode(model.name, () =>
-              writer.testModel.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${model.name}` }, [
-                { model: model.name, buildId, pendingRefs },
-              ]),
-            );
-            return built;
-          });
-          changed.set(id, true);
-        }),
-      );
+      work.set(id, async () => {
+        await seedsDone;
+        const inputs = inputsOf(model.sources, model.refs);
+        const verdict = judge({
+          built: built[model.name],
+          stateHash: planned.stateHashes[model.name],
+          inputs,
+          fullRefresh,
+          windowed: model.materialized === 'incremental' && model.eventTime !== undefined,
+        });
+        if (verdict.upToDate) {
+          markUnchanged(id, 'up to date: its inputs and SQL are unchanged since it was built');
+          if (nodes.has(`test:${model.name}`)) markUnchanged(`test:${model.name}`, 'model unchanged');
+          publish();
+          return;
+        }
+        const pendingRefs = model.refs.filter((ref) => rebuilt.has(ref));
+        const window = verdict.window;
+        await runNode(id, async () => {
+          const result = await writer.buildModel.executeWithOptions(
+            { ...BUILD, ...onWriter, summary: `build ${model.layer} model ${model.name}${window ? ' (incremental)' : ''}` },
+            [
+              {
+                model: model.name,
+                vars,
+                buildId,
+                pendingRefs,
+                warehouse,
+                ...(window ? { window, windowRefs: refsRebuiltOver(model.refs, window) } : {}),
+              },
+            ],
+          );
+          // what the build did decides, not what was asked: a model with no published table is built whole
+          const rebuiltWindow = result.windowRows !== undefined && window ? window : undefined;
+          node(id).note = rebuiltWindow
+            ? `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`
+            : `rebuilt: ${verdict.reason}`;
+          await testNode(model.name, () =>
+            writer.testModel.executeWithOptions({ ...TEST, ...onWriter, summary: `test ${model.name}` }, [
+              { model: model.name, buildId, pendingRefs, warehouse },
+            ]),
+          );
+          rebuilt.set(model.name, { inputs: inputVersions(inputs), ...(rebuiltWindow ? { window: rebuiltWindow } : {}) });
+          versions.set(id, { current: version, before: built[model.name]?.version, changedOver: rebuiltWindow ?? 'all' });
+          return result;
+        });
+      });
     }
     // NOTE: awaiting every node (not only the master's inputs) surfaces any failure, and handles
     // every promise so that a failure leaves no unhandled rejection behind.
-    await Promise.all([...finished.values()]);
+    await Promise.all([...work.keys()].map(task));
 
-    const rebuilt = buildable.filter((model) => changed.get(`model:${model.name}`) === true);
-    const masterChanged = masterTables.some((table) => changed.get(`model:${table}`) === true);
-    const toRun = analyticsModels.filter((model) => fullRefresh || masterChanged || stale.has(model.name));
-    let snapshotUri = planned.latestSnapshotUri;
+    // analytics read the master through a snapshot: what they were computed from is its tables' versions
+    const snapshotVersions = inputVersions(inputsOf([], masterTables));
+    const analyticsInputs = new Map(analyticsModels.map((model) => [model.name, inputsOf([], model.refs)]));
+    const toRun = analyticsModels.filter((model) => {
+      const verdict = judge({
+        built: built[model.name],
+        stateHash: planned.stateHashes[model.name],
+        inputs: analyticsInputs.get(model.name) ?? {},
+        fullRefresh,
+      });
+      if (verdict.upToDate) {
+        markUnchanged(`analytics:${model.name}`, 'up to date: the master and its SQL are unchanged since it ran');
+        if (nodes.has(`test:${model.name}`)) markUnchanged(`test:${model.name}`, 'model unchanged');
+      }
+      return !verdict.upToDate;
+    });
+    const latest = planned.latestSnapshot;
+    const reusable =
+      latest !== undefined && masterTables.every((t) => snapshotVersions[t] !== undefined && latest.versions[t] === snapshotVersions[t]);
+    let snapshotUri = latest?.uri;
+    let newSnapshot: { uri: string; versions: Record<string, string> } | undefined;
     if (snapshotId) {
-      if (toRun.length > 0 && (masterChanged || fullRefresh || !snapshotUri)) {
+      if (toRun.length > 0 && (fullRefresh || !reusable)) {
         const manifest = await runNode(snapshotId, async () => {
           const published = await writer.publishSnapshot.executeWithOptions(
             { ...SNAPSHOT, ...onWriter, summary: `publish snapshot of ${masterTables.join(', ')}` },
@@ -377,20 +445,18 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
               {
                 tables: masterTables,
                 snapshotUri: childUri(input.outUri, 'snapshots', `${workflowId}-${runId}`),
-                pending: { buildId, tables: masterTables.filter((t) => changed.get(`model:${t}`) === true) },
+                pending: { buildId, tables: masterTables.filter((t) => rebuilt.has(t)) },
+                warehouse,
               },
             ],
           );
           return { ...published, rows: published.tables.reduce((sum, table) => sum + table.rows, 0) };
         });
         snapshotUri = manifest.snapshotUri;
+        newSnapshot = { uri: manifest.snapshotUri, versions: snapshotVersions };
       } else {
         markUnchanged(snapshotId, toRun.length > 0 ? `reusing ${snapshotUri}` : 'no analytics to run');
       }
-    }
-    for (const model of analyticsModels.filter((m) => !toRun.includes(m))) {
-      markUnchanged(`analytics:${model.name}`, 'up to date');
-      if (nodes.has(`test:${model.name}`)) markUnchanged(`test:${model.name}`, 'model unchanged');
     }
     publish();
 
@@ -418,26 +484,42 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       ),
     );
 
-    // the run's whole output becomes visible at once: rebuilt models and analytics in one transaction
+    // the run's whole output becomes visible at once: rebuilt models, analytics, and what each was
+    // built from, in one transaction
     const publishedTables: { model: string; rows: number | null }[] = [];
-    if (rebuilt.length > 0 || analyticsResults.length > 0) {
+    const rebuiltModels = buildable.filter((model) => rebuilt.has(model.name));
+    if (rebuiltModels.length > 0 || analyticsResults.length > 0 || testsRun.length > 0 || newSnapshot) {
       const published = await runNode(publishId, () =>
         writer.publishRun.executeWithOptions(
-          { ...PUBLISH, ...onWriter, summary: `publish ${rebuilt.length} models and ${analyticsResults.length} analytics results` },
+          {
+            ...PUBLISH,
+            ...onWriter,
+            summary: `publish ${rebuiltModels.length} models and ${analyticsResults.length} analytics results`,
+          },
           [
             {
               buildId,
               vars,
-              models: rebuilt.map((model) => ({
-                model: model.name,
-                stateHash: planned.stateHashes[model.name] as string,
-                ...(rebuiltWindow(model.name) ? { window: rebuiltWindow(model.name) } : {}),
-              })),
+              warehouse,
+              models: rebuiltModels.map((model) => {
+                const { inputs, window } = rebuilt.get(model.name) as { inputs: Record<string, string>; window?: EventWindow };
+                return {
+                  model: model.name,
+                  state: { stateHash: planned.stateHashes[model.name] as string, version, inputs },
+                  ...(window ? { window } : {}),
+                };
+              }),
               analytics: analyticsResults.map(({ model, outputUri }) => ({
                 model,
                 outputUri,
-                stateHash: planned.stateHashes[model] as string,
+                state: {
+                  stateHash: planned.stateHashes[model] as string,
+                  version,
+                  inputs: inputVersions(analyticsInputs.get(model) ?? {}),
+                },
               })),
+              tests: testsRun,
+              ...(newSnapshot ? { snapshot: newSnapshot } : {}),
             },
           ],
         ),
@@ -475,7 +557,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const result: PipelineResult = {
       workflowId,
       logicalDate,
-      warehousePath,
+      warehousePath: warehouse,
       ...(snapshotUri ? { snapshotUri } : {}),
       nodes: [...nodes.values()],
       tables,
@@ -492,12 +574,15 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     done = true;
     publish();
     if (!succeeded) {
-      // a failed run leaves no unpublished versions behind (best effort: the run has failed already)
-      await writer.discardPending
-        .executeWithOptions({ ...PROMOTE, ...onWriter, summary: 'discard unpublished versions', retry: { maximumAttempts: 3 } }, [
-          { buildId: info.firstExecutionRunId },
-        ])
-        .catch(() => undefined);
+      // a failed or cancelled run leaves no unpublished versions behind (best effort: the run has
+      // failed already; what a killed run leaves, the next run's plan drops)
+      await CancellationScope.nonCancellable(() =>
+        writer.discardPending
+          .executeWithOptions({ ...DISCARD, ...onWriter, summary: 'discard unpublished versions', retry: { maximumAttempts: 3 } }, [
+            { buildId, warehouse },
+          ])
+          .catch(() => undefined),
+      );
     }
   }
 }

@@ -46,5 +46,9 @@ export async function seedAndBuild(fixture: WarehouseFixture, sourcesDir: string
     await fixture.writer.buildModel({ model: model.name, buildId: 'test', pendingRefs: model.refs.filter((r) => built.includes(r)) });
     built.push(model.name);
   }
-  await fixture.writer.publishRun({ buildId: 'test', models: built.map((model) => ({ model })), analytics: [] });
+  await fixture.writer.publishRun({
+    buildId: 'test',
+    models: built.map((model) => ({ model, state: { stateHash: 'test', version: 'test', inputs: {} } })),
+    analytics: [],
+  });
 }

@@ -1,0 +1,127 @@
+// What a plan checks before a run writes: unpublished versions left by runs that died, and tables
+// in the warehouse that meterflow did not create (and so must not replace).
+import { Context } from '@temporalio/activity';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { LoadedProject } from '../project/load';
+import { relation } from '../warehouse/sql';
+import type { BuiltState } from './state';
+
+/** The prefix of every unpublished version: `__meterflow_pending_<model>__<build key>`. */
+const PENDING_PREFIX = '__meterflow_pending_';
+
+/** Which run's builds are which: a build key (in pending names) and the workflow that owns it. */
+const BUILDS_TABLE = relation('meterflow', 'builds');
+
+/** The short key a run's unpublished versions end with. */
+export function buildKey(buildId: string): string {
+  return buildId.replace(/[^A-Za-z0-9]/g, '').slice(0, 16);
+}
+
+interface PendingRelation {
+  readonly name: string;
+  readonly kind: 'table' | 'view';
+  readonly key: string;
+}
+
+/** Every unpublished version in the model schema, of any run. */
+export async function pendingRelations(connection: DuckDBConnection, schema = 'main'): Promise<PendingRelation[]> {
+  const reader = await connection.runAndReadAll(
+    `select table_name, table_type from information_schema.tables where table_schema = $schema and starts_with(table_name, $prefix)`,
+    { schema, prefix: PENDING_PREFIX },
+  );
+  return reader.getRowObjectsJS().map((row) => {
+    const name = String(row.table_name);
+    return { name, kind: String(row.table_type) === 'VIEW' ? 'view' : 'table', key: name.split('__').pop() ?? '' };
+  });
+}
+
+/** Drop the given unpublished versions, views first (they read the tables). */
+export async function dropRelations(connection: DuckDBConnection, relations: readonly PendingRelation[], schema = 'main'): Promise<void> {
+  const ordered = [...relations].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'view' ? -1 : 1));
+  for (const pending of ordered) await connection.run(`drop ${pending.kind} if exists ${relation(schema, pending.name)}`);
+}
+
+/** Whether the workflow that owns a build is still running; undefined where no client can tell. */
+async function stillRunning(workflowId: string | undefined): Promise<boolean | undefined> {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return undefined; // outside an activity: nothing can tell, so nothing is dropped
+  }
+  if (workflowId === undefined) return false; // no owner recorded: left by a build from before owners were kept
+  try {
+    const description = await context.client.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING';
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return false;
+    throw err;
+  }
+}
+
+/**
+ * Record this run as the owner of its build key, and drop the unpublished versions of every other
+ * build whose run is no longer running (killed, terminated, or lost with an in-memory server). The
+ * versions of runs still going are kept: two runs may share a warehouse.
+ */
+export async function dropLeftovers(connection: DuckDBConnection, buildId: string): Promise<string[]> {
+  const ownKey = buildKey(buildId);
+  await connection.run(
+    `create table if not exists ${BUILDS_TABLE} (build_key varchar primary key, workflow_id varchar, started_at timestamp)`,
+  );
+  let workflowId: string | undefined;
+  try {
+    workflowId = Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    workflowId = undefined;
+  }
+  await connection.run(`insert or replace into ${BUILDS_TABLE} values ($key, $workflow, now()::timestamp)`, {
+    key: ownKey,
+    workflow: workflowId ?? null,
+  });
+  const others = (await pendingRelations(connection)).filter((pending) => pending.key !== ownKey);
+  if (others.length === 0) return [];
+  const owners = new Map(
+    (await connection.runAndReadAll(`select build_key, workflow_id from ${BUILDS_TABLE}`))
+      .getRowObjectsJS()
+      .map((row) => [String(row.build_key), row.workflow_id === null ? undefined : String(row.workflow_id)]),
+  );
+  const dead: PendingRelation[] = [];
+  for (const key of new Set(others.map((pending) => pending.key))) {
+    if ((await stillRunning(owners.get(key))) === false) dead.push(...others.filter((pending) => pending.key === key));
+  }
+  await dropRelations(connection, dead);
+  return dead.map((pending) => pending.name);
+}
+
+/**
+ * Tables this run would replace that meterflow did not create: a model's or analytics model's
+ * relation with no recorded build, or a raw source table with no seeded files on record.
+ */
+export async function foreignTables(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  selected: readonly string[],
+  states: ReadonlyMap<string, BuiltState>,
+): Promise<string[]> {
+  const existing = (await connection.runAndReadAll(`select table_schema, table_name from information_schema.tables`))
+    .getRowObjectsJS()
+    .map((row) => `${String(row.table_schema)}.${String(row.table_name)}`);
+  const present = new Set(existing);
+  const foreign: string[] = [];
+  for (const name of selected) {
+    if (present.has(`main.${name}`) && !states.has(name)) foreign.push(`main.${name}`);
+  }
+  const seededSources = new Set(
+    present.has('meterflow.source_files')
+      ? (await connection.runAndReadAll(`select distinct source from meterflow.source_files`))
+          .getRowObjectsJS()
+          .map((row) => String(row.source))
+      : [],
+  );
+  const sources = new Set(project.plan.models.filter((model) => selected.includes(model.name)).flatMap((model) => model.sources));
+  for (const source of project.plan.sources.filter((s) => sources.has(s.name))) {
+    if (present.has(`${source.schema}.${source.name}`) && !seededSources.has(source.name)) foreign.push(`${source.schema}.${source.name}`);
+  }
+  return foreign;
+}
