@@ -218,6 +218,36 @@ describe('a run after a failed one publishes what a clean run would', () => {
   });
 
   describe('singular tests that ref models', () => {
+    it('every kind of test node runs on a first run: model tests, singular tests over sources and over models, analytics tests', async () => {
+      const models = await copyOfModels('singular-pass');
+      await writeFile(
+        path.join(models, 'tests', 'assert_master_has_no_negative_estimate.sql'),
+        `select meter_point_id from {{ ref('${MASTER}') }} where estimated_half_hour_consumption < 0\n`,
+      );
+      const warehousePath = path.join(dir, 'singular-pass.duckdb');
+      const workers = await startWorkers(temporal, { label: 'singular-pass', warehousePath, projectDir: models });
+      let result: PipelineResult;
+      try {
+        result = await run(workers, { outUri: path.join(dir, 'singular-pass-out') });
+      } finally {
+        await workers.stop();
+      }
+      const tests = result.nodes.filter((n) => n.kind === 'test');
+      for (const id of [
+        'test:assert_master_has_no_negative_estimate',
+        'test:assert_overlapping_readings_agree',
+        `test:${MASTER}`,
+        'test:meter_anomalies',
+      ]) {
+        expect(tests.find((n) => n.id === id)?.state).toBe('succeeded');
+      }
+      expect(tests.filter((n) => n.state !== 'succeeded')).toEqual([]);
+      // the test over the master ran after the master was built
+      const master = result.nodes.find((n) => n.id === `model:${MASTER}`);
+      const test = result.nodes.find((n) => n.id === 'test:assert_master_has_no_negative_estimate');
+      expect(test?.startedAt).toBeGreaterThanOrEqual(master?.finishedAt ?? Infinity);
+    });
+
     it('run after the models they ref, on their new versions, and gate the publish', async () => {
       const models = await copyOfModels('singular-ref');
       await writeFile(
