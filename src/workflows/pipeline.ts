@@ -284,7 +284,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           sourceFiles.push(...result.files.map((file) => ({ source: source.name, ...file })));
           const node = nodes.get(id) as NodeProgress;
           node.note = result.changed
-            ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed`
+            ? [
+                `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed`,
+                ...(result.setAside ?? []).map((entry) => `${entry.rows} ${entry.rows === 1 ? 'row' : 'rows'} set aside by ${entry.test}`),
+              ].join('; ')
             : 'no new or changed files';
           return result;
         }).then((result) => {
