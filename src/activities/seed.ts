@@ -1,6 +1,7 @@
 // Seeding: each source's Parquet files, checked against the data contract (columns, types, finite
 // numbers, the sources YAML's column tests), replace raw.<source> atomically.
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
 import { SourceDataError } from '../errors';
 import type { Logger } from '../logger';
 import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition } from '../project/data-tests';
@@ -290,7 +291,10 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         }
         const table = relation(source.schema, source.name);
         const columns = source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
+        // the contract: the columns and types, and the column tests (a changed bound or severity
+        // checks every file again, not only the next new one)
         const columnList = source.columns.map((column) => `${column.name} ${column.dataType ?? ''}`).join(',');
+        const contract = `${columnList}; tests ${createHash('sha256').update(JSON.stringify(source.tests)).digest('hex').slice(0, 16)}`;
 
         const outcome = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
@@ -307,7 +311,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                   ).getRows()[0]?.[0] ?? '',
                 )
               : '';
-            const reload = fullRefresh || !exists || contractComment !== columnList;
+            const reload = fullRefresh || !exists || contractComment !== contract;
             const toLoad = reload
               ? files
               : files.filter((file) => {
@@ -349,7 +353,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
             if (reload) {
               await connection.run(`create or replace table ${table} as ${perFile.join('\nunion all\n')}`);
-              await connection.run(`comment on table ${table} is ${quotedString(columnList)}`);
+              await connection.run(`comment on table ${table} is ${quotedString(contract)}`);
             } else {
               const replaced = [...toLoad.map((file) => file.uri), ...removed];
               if (replaced.length > 0) {

@@ -5,7 +5,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { WorkflowFailedError } from '@temporalio/client';
 import { copyFile, cp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { createWriterActivities } from '../../src/activities';
 import { describeFailure, startPipeline, waitForPipeline } from '../../src/client';
+import { defaultProjectDir } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { loadProject } from '../../src/project/load';
+import { createStorageResolver } from '../../src/storage';
+import { Warehouse } from '../../src/warehouse/warehouse';
 import { generateSampleData } from '../../src/generator/generate';
 import type { PipelineResult } from '../../src/workflows/definitions';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
@@ -287,6 +293,15 @@ describe('numbers are checked at the door', () => {
     );
     const main = Object.fromEntries(Object.entries(baseline).filter(([name]) => name.startsWith('main.')));
     expect(await warehouseChecksums(warehousePath)).toEqual(main);
+    await recordChaos({
+      category: 'bad input',
+      name: 'a NaN in an analytics result',
+      runsCompleted: '0/1 (refused)',
+      rowsLost: 0,
+      rowsDuplicated: 0,
+      tablesUnchanged: `${Object.keys(main).length}/${Object.keys(main).length} (main)`,
+      outcome: `${failure.node}: ${failure.reason.split('\n')[0]?.slice(0, 160)}`,
+    });
   });
 });
 
@@ -320,6 +335,41 @@ describe('the seed activity and the analytics tests on their own', () => {
     } finally {
       fixture.close();
     }
+  });
+
+  it('checks the files already loaded again when a bound changes', async () => {
+    const dir = await tempDir('bound-change');
+    const folder = path.join(dir, 'readings');
+    await writeParquet(
+      path.join(folder, 'q1.parquet'),
+      `select * from (values ('m1', timestamp '2023-01-01 00:00', 0.5::double), ('m1', timestamp '2023-01-01 00:30', 1500::double))
+       t(meter_point_id, settlement_timestamp_utc, smart_meter_consumption)`,
+    );
+    const generous = await copyOfModels('generous-ceiling');
+    await editFile(path.join(generous, 'staging', '_sources.yml'), (yaml) => yaml.replace('max_value: 1000 }', 'max_value: 2000 }'));
+    const seedWith = async (projectDir: string) => {
+      const warehouse = await Warehouse.open(path.join(dir, 'warehouse.duckdb'));
+      try {
+        const project = await loadProject(projectDir);
+        const writer = createWriterActivities({
+          warehouse,
+          project,
+          storage: createStorageResolver(),
+          logger: createLogger('test', 'silent'),
+        });
+        const source = project.plan.sources.find((s) => s.name === 'smart_meter_consumption_q1')!;
+        return await writer.seedSource({ source, uri: folder });
+      } finally {
+        warehouse.close();
+      }
+    };
+    expect((await seedWith(generous)).rows).toBe(2);
+    const before = await warehouseChecksums(path.join(dir, 'warehouse.duckdb'), { raw: true });
+    // the same file, unchanged, under the shipped ceiling of 1,000 kWh: refused, raw as it was
+    await expect(seedWith(defaultProjectDir())).rejects.toThrow(
+      /q1\.parquet fails accepted_range \(max_value 1000\) on column 'smart_meter_consumption' \(1 row\)/,
+    );
+    expect(await warehouseChecksums(path.join(dir, 'warehouse.duckdb'), { raw: true })).toEqual(before);
   });
 
   it('fails the finite test of an analytics result holding a NaN', async () => {
