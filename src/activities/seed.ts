@@ -159,12 +159,13 @@ async function checkSourceTests(
     const failing = errors[index];
     if (failing) await refuse(file, failing.test, counts[index] as number, failing.condition);
   }
-  const setTests = source.tests.filter((test) => failingRowCondition(test) === undefined);
-  for (const file of loaded) {
+  // tests over many rows (unique, relationships), file by file
+  const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined);
+  for (const file of wholeFileTests.length === 0 ? [] : loaded) {
     const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
-    const { results } = await runDataTests(connection, setTests, rows, (model) => relation('main', model));
+    const { results } = await runDataTests(connection, wholeFileTests, rows, (model) => relation('main', model));
     for (const result of results.filter((r) => r.status !== 'pass')) {
-      const test = setTests.find((t) => t.id === result.id) as DataTest;
+      const test = wholeFileTests.find((t) => t.id === result.id) as DataTest;
       if (result.status === 'fail') await refuse(file, test, result.failures);
       logger.warn({ source: source.name, uri: file.uri, test: test.id, failures: result.failures }, 'source test warns');
     }
