@@ -1,9 +1,12 @@
 // The models project: loading, rendering dbt functions, DAG order, and errors that name the file.
-import { rm, writeFile } from 'node:fs/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultProjectDir } from '../src/config';
 import { ProjectError } from '../src/errors';
+import { runDataTests } from '../src/activities/data-tests';
 import { downstreamOf, topologicalOrder } from '../src/project/dag';
+import { parseTests } from '../src/project/data-tests';
 import { loadProject } from '../src/project/load';
 import { renderModel } from '../src/project/render';
 import { selectModels } from '../src/project/select';
@@ -75,6 +78,135 @@ describe('the shipped models project', () => {
     for (const model of plan.models) {
       expect({ model: model.name, description: Boolean(model.description) }).toEqual({ model: model.name, description: true });
       expect(model.columns.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('numbers checked by tests', () => {
+  it('declares plausible ranges and the half-hour grid on the sources, with severities', async () => {
+    const { plan } = await loadProject(defaultProjectDir());
+    const testsOf = (source: string) =>
+      plan.sources
+        .find((s) => s.name === source)
+        ?.tests.filter((t) => t.kind !== 'not_null')
+        .map((t) => ({ id: t.id, column: t.column, severity: t.severity, args: t.args, ...(t.where ? { where: t.where } : {}) }));
+    for (const q of [1, 2, 3, 4]) {
+      const source = `smart_meter_consumption_q${q}`;
+      expect(testsOf(source)).toEqual([
+        {
+          id: `on_time_grid_${source}_settlement_timestamp_utc`,
+          column: 'settlement_timestamp_utc',
+          severity: 'error',
+          args: { interval_minutes: 30 },
+        },
+        {
+          id: `accepted_range_${source}_smart_meter_consumption`,
+          column: 'smart_meter_consumption',
+          severity: 'warn',
+          args: { min_value: 0 },
+        },
+        {
+          id: `accepted_range_${source}_smart_meter_consumption_2`,
+          column: 'smart_meter_consumption',
+          severity: 'error',
+          args: { max_value: 1000 },
+        },
+      ]);
+    }
+    expect(testsOf('period_profile_coefficients')).toEqual([
+      expect.objectContaining({ column: 'settlement_timestamp_utc', severity: 'error', args: { interval_minutes: 30 } }),
+      expect.objectContaining({ column: 'percentage_of_annual_consumption', severity: 'error', args: { min_value: 0, max_value: 1 } }),
+    ]);
+    expect(testsOf('estimated_annual_consumption_interval')).toEqual([
+      expect.objectContaining({ column: 'estimated_annual_consumption', severity: 'error', args: { min_value: 0, max_value: 17520000 } }),
+    ]);
+    expect(testsOf('tariff_unit_rates')).toEqual([
+      expect.objectContaining({ column: 'unit_rate_pence_per_kwh', args: { min_value: -100, max_value: 1000 } }),
+      expect.objectContaining({ column: 'unit_rate_pence_per_kwh', args: { min_value: 0 }, where: 'not is_variable' }),
+    ]);
+  });
+
+  it('tests every analytics model and the master for finite numbers', async () => {
+    const { plan } = await loadProject(defaultProjectDir());
+    for (const model of plan.models.filter((m) => m.layer !== 'staging')) {
+      expect({ model: model.name, finite: model.tests.some((t) => t.kind === 'all_finite') }).toEqual({ model: model.name, finite: true });
+    }
+  });
+
+  it('ships a dbt macro for each of its own generic tests, so dbt runs the same YAML', async () => {
+    const macros = await readdir(path.join(defaultProjectDir(), 'tests', 'generic'));
+    for (const kind of [
+      'expression_is_true',
+      'row_count_between',
+      'unique_combination_of_columns',
+      'accepted_range',
+      'on_time_grid',
+      'all_finite',
+    ]) {
+      expect(macros).toContain(`${kind}.sql`);
+    }
+  });
+
+  it('counts the rows that fail accepted_range, on_time_grid and all_finite, as dbt would', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(
+        `create table t as select * from (values
+           (timestamp '2023-01-01 00:00', 0.0::double, true, 1),
+           (timestamp '2023-01-01 00:30', 1.0::double, false, 2),
+           (timestamp '2023-01-01 00:10', -5.0::double, true, 3),
+           (timestamp '2023-01-01 01:00', null::double, false, 4),
+           (timestamp '2023-01-01 01:30', 'nan'::double, false, 5),
+           (timestamp '2023-01-01 02:00', '-infinity'::double, false, 6)
+         ) v(ts, x, is_variable, n)`,
+      );
+      const yaml = [
+        { accepted_range: { arguments: { min_value: 0, max_value: 1 } } },
+        { accepted_range: { arguments: { min_value: 0, max_value: 1, inclusive: false } } },
+        { accepted_range: { arguments: { min_value: 0 }, config: { severity: 'warn', where: 'not is_variable' } } },
+        { on_time_grid: { arguments: { interval_minutes: 30 } } },
+        { on_time_grid: { arguments: { interval_minutes: 60 } } },
+      ];
+      const columns = ['x', 'x', 'x', 'ts', 'ts'];
+      const tests = [
+        ...yaml.map((entry, index) => parseTests([entry], 't', 'test.yml', columns[index])[0]!),
+        ...parseTests(['all_finite', { all_finite: { arguments: { columns: ['n'] } } }], 't', 'test.yml'),
+      ];
+      const { results } = await runDataTests(connection, tests, 't', (m) => m);
+      expect(results.map((r) => [r.id, r.failures, r.status])).toEqual([
+        // -5, NaN (above every number in DuckDB) and -Infinity; NULL passes
+        ['accepted_range_t_x', 3, 'fail'],
+        ['accepted_range_t_x', 5, 'fail'],
+        // only where not is_variable: -Infinity (NaN is not below 0)
+        ['accepted_range_t_x', 1, 'warn'],
+        ['on_time_grid_t_ts', 1, 'fail'],
+        ['on_time_grid_t_ts', 3, 'fail'],
+        // every DOUBLE column found by itself: the NaN and the -Infinity; an INTEGER column is always finite
+        ['all_finite_t', 2, 'fail'],
+        ['all_finite_t', 0, 'pass'],
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it('refuses an accepted_range without bounds and a where that is not a condition', async () => {
+    expect(() => parseTests([{ accepted_range: { config: { where: 42 } } }], 't', 'x.yml', 'c')).toThrow(
+      'x.yml: config.where of accepted_range on t must be an SQL condition',
+    );
+    const [test] = parseTests(['accepted_range'], 't', 'x.yml', 'c');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(`create table t (c double)`);
+      await expect(runDataTests(connection, [test!], 't', (m) => m)).rejects.toThrow(
+        'data test accepted_range_t_c needs min_value or max_value',
+      );
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
     }
   });
 });

@@ -97,6 +97,9 @@ function holdsWithinWindow(test: DataTest, eventTime: string): boolean {
     case 'accepted_values':
     case 'expression_is_true':
     case 'relationships':
+    case 'accepted_range':
+    case 'on_time_grid':
+    case 'all_finite':
       return true;
     case 'unique_combination_of_columns':
       return (test.args.combination_of_columns as unknown[]).includes(eventTime);

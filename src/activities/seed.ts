@@ -1,8 +1,11 @@
-// Seeding: each source's Parquet files, checked against the data contract, replace raw.<source> atomically.
+// Seeding: each source's Parquet files, checked against the data contract (columns, types, finite
+// numbers, the sources YAML's column tests), replace raw.<source> atomically.
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
 import { SourceDataError } from '../errors';
 import type { Logger } from '../logger';
-import type { Freshness, SourceTable } from '../project/types';
+import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition } from '../project/data-tests';
+import type { DataTest, Freshness, SourceTable } from '../project/types';
 import { runDataTests } from './data-tests';
 import type { StorageResolver, StoredObject } from '../storage';
 import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
@@ -11,7 +14,7 @@ import { spanningWindow } from '../workflows/event-window';
 import { activityFrame, interruptOnCancel } from './context';
 import { readSourceVersion, recordSourceVersion } from './state';
 import { randomUUID } from 'node:crypto';
-import type { EventWindow, FreshnessResult, SeedSourceInput, SeedSourceResult, SourceFileIdentity } from './types';
+import type { EventWindow, FreshnessResult, SeedSourceInput, SeedSourceResult, SetAsideRows, SourceFileIdentity } from './types';
 
 export interface SeedDependencies {
   readonly warehouse: Warehouse;
@@ -52,27 +55,141 @@ async function checkContract(connection: DuckDBConnection, source: SourceTable, 
   }
 }
 
-/** The column tests of a source (not_null on keys, accepted_values) on the rows of the files just loaded. */
-async function checkSourceTests(
+/** Where rows set aside by a warn-severity source test are kept, with the file and test that set them aside. */
+export const REJECTED_ROWS_TABLE = relation('meterflow', 'rejected_rows');
+
+/** A sample row for a message: the contract columns as `name=value`. */
+async function sampleRow(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  table: string,
+  uri: string,
+  condition: string,
+): Promise<string> {
+  const columns = source.columns.map((column) => `${quotedIdentifier(column.name)}::varchar as ${quotedIdentifier(column.name)}`);
+  const reader = await connection.runAndReadAll(
+    `select ${columns.join(', ')} from ${table} where _source_file = $uri and (${condition}) limit 1`,
+    { uri },
+  );
+  const [row] = reader.getRowObjectsJS();
+  return row
+    ? Object.entries(row)
+        .map(([name, value]) => `${name}=${value === null ? 'NULL' : String(value)}`)
+        .join(', ')
+    : 'none';
+}
+
+/** Failing rows per loaded file for each condition, in one pass over the loaded rows. */
+async function countPerFile(
+  connection: DuckDBConnection,
+  table: string,
+  loaded: readonly StoredObject[],
+  conditions: readonly string[],
+): Promise<Map<string, number[]>> {
+  if (conditions.length === 0 || loaded.length === 0) return new Map();
+  const counts = conditions.map((condition, index) => `count(*) filter (where ${condition})::bigint as ${quotedIdentifier(`c${index}`)}`);
+  const reader = await connection.runAndReadAll(
+    `select _source_file, ${counts.join(', ')} from ${table} where _source_file in (${loaded.map((file) => quotedString(file.uri)).join(', ')}) group by all`,
+  );
+  return new Map(reader.getRowObjectsJS().map((row) => [String(row._source_file), conditions.map((_, index) => Number(row[`c${index}`]))]));
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * Every floating-point column of the files just loaded holds finite numbers or NULL: NaN and
+ * ±Infinity compare and average in ways no model expects, so the file is refused.
+ */
+async function checkFinite(
   connection: DuckDBConnection,
   source: SourceTable,
   table: string,
   loaded: readonly StoredObject[],
 ): Promise<void> {
-  if (source.tests.length === 0 || loaded.length === 0) return;
+  const floating = source.columns.filter((column) => column.dataType !== undefined && isFloatingType(column.dataType)).map((c) => c.name);
+  const conditions = floating.map((column) => nonFiniteCondition([column]));
+  const perFile = await countPerFile(connection, table, loaded, conditions);
   for (const file of loaded) {
+    const counts = perFile.get(file.uri) ?? [];
+    const index = counts.findIndex((count) => count > 0);
+    if (index < 0) continue;
+    const count = counts[index] as number;
+    const sample = await sampleRow(connection, source, table, file.uri, conditions[index] as string);
+    throw new SourceDataError(
+      `source ${source.name}: ${file.uri} column '${floating[index]}' holds ${plural(count, 'non-finite value', 'non-finite values')} (NaN or ±Infinity), e.g. ${sample}`,
+      source.name,
+      file.uri,
+    );
+  }
+}
+
+/**
+ * The column tests of a source on the rows of the files just loaded. A failing `error` test refuses
+ * the file; a failing `warn` test that judges rows one by one moves those rows out of raw into the
+ * rejected rows (a `warn` test over many rows, like unique, is only logged).
+ */
+async function checkSourceTests(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  table: string,
+  loaded: readonly StoredObject[],
+  logger: Logger,
+): Promise<SetAsideRows[]> {
+  if (source.tests.length === 0 || loaded.length === 0) return [];
+  const refuse = async (file: StoredObject, test: DataTest, failures: number, condition?: string): Promise<never> => {
+    const sample = condition ? `; e.g. ${await sampleRow(connection, source, table, file.uri, condition)}` : '';
+    throw new SourceDataError(
+      `source ${source.name}: ${file.uri} fails ${describeTest(test)}${test.column ? ` on column '${test.column}'` : ''} (${plural(failures, 'row', 'rows')})${sample}`,
+      source.name,
+      file.uri,
+    );
+  };
+  const rowTests = source.tests.flatMap((test) => {
+    const condition = failingRowCondition(test);
+    return condition === undefined ? [] : [{ test, condition }];
+  });
+  const errors = rowTests.filter(({ test }) => test.severity === 'error');
+  const perFile = await countPerFile(
+    connection,
+    table,
+    loaded,
+    errors.map(({ condition }) => condition),
+  );
+  for (const file of loaded) {
+    const counts = perFile.get(file.uri) ?? [];
+    const index = counts.findIndex((count) => count > 0);
+    const failing = errors[index];
+    if (failing) await refuse(file, failing.test, counts[index] as number, failing.condition);
+  }
+  // tests over many rows (unique, relationships), file by file
+  const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined);
+  for (const file of wholeFileTests.length === 0 ? [] : loaded) {
     const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
-    const { results } = await runDataTests(connection, source.tests, rows, (model) => relation('main', model));
-    const failed = results.find((result) => result.status === 'fail');
-    if (failed) {
-      const test = source.tests.find((t) => t.id === failed.id);
-      throw new SourceDataError(
-        `source ${source.name}: ${file.uri} fails ${test?.kind ?? failed.id}${test?.column ? ` on column '${test.column}'` : ''} (${failed.failures} rows)`,
-        source.name,
-        file.uri,
-      );
+    const { results } = await runDataTests(connection, wholeFileTests, rows, (model) => relation('main', model));
+    for (const result of results.filter((r) => r.status !== 'pass')) {
+      const test = wholeFileTests.find((t) => t.id === result.id) as DataTest;
+      if (result.status === 'fail') await refuse(file, test, result.failures);
+      logger.warn({ source: source.name, uri: file.uri, test: test.id, failures: result.failures }, 'source test warns');
     }
   }
+  // warn: the failing rows are set aside, one test after another, so a row is set aside once
+  const setAside: SetAsideRows[] = [];
+  const loadedUris = loaded.map((file) => quotedString(file.uri)).join(', ');
+  const asJson = `{${source.columns.map((column) => `${quotedString(column.name)}: ${quotedIdentifier(column.name)}`).join(', ')}}`;
+  for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn')) {
+    const where = `_source_file in (${loadedUris}) and (${condition})`;
+    await connection.run(
+      `insert into ${REJECTED_ROWS_TABLE} (source, uri, test, column_name, row, run_at)
+       select $source, _source_file, $test, $column, to_json(${asJson}), now()::timestamp from ${table} where ${where}`,
+      { source: source.name, test: test.id, column: test.column ?? null },
+    );
+    const deleted = await connection.runAndReadAll(`delete from ${table} where ${where}`);
+    const rows = Number(deleted.getRows()[0]?.[0] ?? 0);
+    if (rows === 0) continue;
+    logger.warn({ source: source.name, test: test.id, rows }, 'rows set aside');
+    setAside.push({ test: test.id, ...(test.column ? { column: test.column } : {}), rows });
+  }
+  return setAside;
 }
 
 interface Provenance {
@@ -93,6 +210,9 @@ function spanningFiles(ranges: readonly { eventFrom: string | null; eventTo: str
 async function readProvenance(connection: DuckDBConnection, source: string): Promise<Map<string, Provenance>> {
   await connection.run(
     `create table if not exists ${SOURCE_FILES_TABLE} (source varchar, uri varchar, size bigint, etag varchar, rows bigint, seeded_at timestamp)`,
+  );
+  await connection.run(
+    `create table if not exists ${REJECTED_ROWS_TABLE} (source varchar, uri varchar, test varchar, column_name varchar, row json, run_at timestamp)`,
   );
   // warehouses from before incremental models gain the event range columns
   await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists event_from timestamp`);
@@ -174,7 +294,10 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         }
         const table = relation(source.schema, source.name);
         const columns = source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
+        // the contract: the columns and types, and the column tests (a changed bound or severity
+        // checks every file again, not only the next new one)
         const columnList = source.columns.map((column) => `${column.name} ${column.dataType ?? ''}`).join(',');
+        const contract = `${columnList}; tests ${createHash('sha256').update(JSON.stringify(source.tests)).digest('hex').slice(0, 16)}`;
 
         const outcome = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
@@ -192,7 +315,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                   ).getRows()[0]?.[0] ?? '',
                 )
               : '';
-            const reload = fullRefresh || !exists || contractComment !== columnList;
+            const reload = fullRefresh || !exists || contractComment !== contract;
             const toLoad = reload
               ? files
               : files.filter((file) => {
@@ -213,6 +336,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                 removed,
                 rowsByUri: new Map([...known].map(([k, v]) => [k, v.rows])),
                 window: undefined,
+                setAside: [] as SetAsideRows[],
               };
             }
 
@@ -238,7 +362,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
             if (reload) {
               await connection.run(`create or replace table ${table} as ${perFile.join('\nunion all\n')}`);
-              await connection.run(`comment on table ${table} is ${quotedString(columnList)}`);
+              await connection.run(`comment on table ${table} is ${quotedString(contract)}`);
             } else {
               const replaced = [...toLoad.map((file) => file.uri), ...removed];
               if (replaced.length > 0) {
@@ -246,6 +370,12 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
               }
               if (perFile.length > 0) await connection.run(`insert into ${table} ${perFile.join('\nunion all\n')}`);
             }
+            // rows set aside earlier from files now reloaded or removed go with them
+            const forgotten = reload ? '' : ` and uri in (${[...toLoad.map((file) => file.uri), ...removed].map(quotedString).join(', ')})`;
+            await connection.run(`delete from ${REJECTED_ROWS_TABLE} where source = $source${forgotten}`, { source: source.name });
+            // the numbers and column tests before the counts, so the counts are of the rows kept
+            await checkFinite(connection, source, table, toLoad);
+            const setAside = await checkSourceTests(connection, source, table, toLoad, logger);
             const loadedUris = toLoad.map((file) => quotedString(file.uri));
             const eventRange = source.eventTime
               ? `min(${quotedIdentifier(source.eventTime)})::varchar as event_from, max(${quotedIdentifier(source.eventTime)})::varchar as event_to`
@@ -258,7 +388,6 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                       `select _source_file, count(*)::bigint as n, ${eventRange} from ${table} where _source_file in (${loadedUris.join(', ')}) group by all`,
                     )
                   ).getRowObjectsJS();
-            await checkSourceTests(connection, source, table, toLoad);
             const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
             const rangeByUri = new Map([...known].map(([k, v]) => [k, { eventFrom: v.eventFrom, eventTo: v.eventTo }]));
             for (const file of toLoad) {
@@ -306,7 +435,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             // becomes of this run (see workflows/up-to-date.ts)
             const version = randomUUID();
             await recordSourceVersion(connection, source.name, version);
-            return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri, window };
+            return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri, window, setAside };
           }),
         );
         const identities: SourceFileIdentity[] = files.map((file) => ({
@@ -318,7 +447,14 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         const rows = identities.reduce((sum, file) => sum + file.rows, 0);
         const freshness = source.freshness && logicalDate ? await checkFreshness(source, table, logicalDate) : undefined;
         logger.info(
-          { source: source.name, files: files.length, loaded: outcome.loaded.length, removed: outcome.removed.length, rows },
+          {
+            source: source.name,
+            files: files.length,
+            loaded: outcome.loaded.length,
+            removed: outcome.removed.length,
+            rows,
+            setAside: outcome.setAside.reduce((sum, entry) => sum + entry.rows, 0),
+          },
           'seeded source',
         );
         return {
@@ -331,6 +467,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           ...(outcome.previousVersion !== undefined ? { previousVersion: outcome.previousVersion } : {}),
           loadedFiles: outcome.loaded.map((file) => file.uri),
           removedFiles: outcome.removed,
+          setAside: outcome.setAside,
           ...(outcome.window ? { window: outcome.window } : {}),
           ...(freshness ? { freshness } : {}),
           durationMs: Date.now() - started,

@@ -73,6 +73,14 @@ export interface SourceFileIdentity {
   readonly rows: number;
 }
 
+/** Rows a warn-severity source test set aside: out of raw, into meterflow.rejected_rows. */
+export interface SetAsideRows {
+  /** The test's id, e.g. `accepted_range_smart_meter_consumption_q1_smart_meter_consumption`. */
+  readonly test: string;
+  readonly column?: string;
+  readonly rows: number;
+}
+
 export interface SeedSourceResult {
   readonly source: string;
   readonly table: string;
@@ -88,6 +96,11 @@ export interface SeedSourceResult {
   readonly loadedFiles: readonly string[];
   /** URIs of the files that disappeared, whose rows were removed. */
   readonly removedFiles: readonly string[];
+  /**
+   * Rows of the files loaded that a warn-severity source test set aside (kept out of raw, in
+   * meterflow.rejected_rows), by test. Absent from results recorded before rows could be set aside.
+   */
+  readonly setAside?: readonly SetAsideRows[];
   /**
    * For a source with an event_time that changed file by file: the event times of the rows loaded
    * or removed. Absent when everything was reloaded, or the source has no event_time.

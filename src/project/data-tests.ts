@@ -1,6 +1,7 @@
 // dbt's generic data tests from YAML, parsed into DataTest records and turned into SQL that counts
-// failing rows. `expression_is_true` and `row_count_between` are this project's own generic tests
-// (tests/generic/ has them as dbt macros, so dbt runs the same YAML).
+// failing rows. `expression_is_true`, `row_count_between`, `accepted_range`, `on_time_grid` and
+// `all_finite` are this project's own generic tests (tests/generic/ has them as dbt macros, so dbt
+// runs the same YAML).
 import { ProjectError } from '../errors';
 import { quotedIdentifier, quotedString } from '../warehouse/sql';
 import type { DataTest, DataTestKind, Freshness, Severity } from './types';
@@ -13,6 +14,9 @@ const KINDS: readonly DataTestKind[] = [
   'relationships',
   'expression_is_true',
   'row_count_between',
+  'accepted_range',
+  'on_time_grid',
+  'all_finite',
 ];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -35,13 +39,16 @@ export function parseTests(entries: unknown, target: string, file: string, colum
       column_name: columnName,
       ...inline
     } = settings as {
-      config?: { severity?: string };
+      config?: { severity?: string; where?: unknown };
       arguments?: Record<string, unknown>;
       column_name?: string;
     };
     const severity = (config?.severity ?? 'error').toLowerCase() as Severity;
     if (severity !== 'error' && severity !== 'warn')
       throw new ProjectError(`${file}: severity of ${name} on ${target} must be error or warn`, file);
+    const where = config?.where;
+    if (where !== undefined && (typeof where !== 'string' || where.trim().length === 0))
+      throw new ProjectError(`${file}: config.where of ${name} on ${target} must be an SQL condition`, file);
     const testedColumn = column ?? columnName;
     const suffix =
       testedColumn && IDENTIFIER.test(testedColumn)
@@ -55,6 +62,7 @@ export function parseTests(entries: unknown, target: string, file: string, colum
       target,
       ...(testedColumn ? { column: testedColumn } : {}),
       severity,
+      ...(where !== undefined ? { where } : {}),
       args: { ...inline, ...nested },
     };
   });
@@ -97,21 +105,134 @@ function literal(value: unknown, quote: boolean): string {
   return quotedString(String(value));
 }
 
+/** Where the test needs to know the relation's columns: `all_finite` without a `columns` list. */
+export function needsColumnTypes(test: DataTest): boolean {
+  return test.kind === 'all_finite' && test.args.columns === undefined;
+}
+
+/** Floating-point column types, whose values can be NaN or ±Infinity. */
+export function isFloatingType(type: string): boolean {
+  return /^(DOUBLE|FLOAT|REAL|FLOAT4|FLOAT8)$/i.test(type.trim());
+}
+
+/** A row fails when any of these columns holds NaN or ±Infinity (NULL passes). */
+export function nonFiniteCondition(columns: readonly string[]): string {
+  if (columns.length === 0) return 'false';
+  return columns.map((c) => `coalesce(not isfinite(${quotedIdentifier(c)}), false)`).join(' or ');
+}
+
+function boundArg(test: DataTest, name: 'min_value' | 'max_value'): number | undefined {
+  const value = test.args[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ProjectError(`data test ${test.id} needs ${name} to be a number`);
+  return value;
+}
+
+function intervalMinutes(test: DataTest): number {
+  const value = test.args.interval_minutes ?? 30;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new ProjectError(`data test ${test.id} needs interval_minutes, a whole number of minutes`);
+  return value;
+}
+
+/** The test's kind with its bounds, for messages: `accepted_range (min_value 0, max_value 1)`. */
+export function describeTest(test: DataTest): string {
+  switch (test.kind) {
+    case 'accepted_range': {
+      const bounds = (['min_value', 'max_value'] as const).flatMap((name) =>
+        test.args[name] === undefined ? [] : [`${name} ${String(test.args[name])}`],
+      );
+      const exclusive = test.args.inclusive === false ? ', exclusive' : '';
+      return `accepted_range (${bounds.join(', ')}${exclusive}${test.where ? `, where ${test.where}` : ''})`;
+    }
+    case 'on_time_grid':
+      return `on_time_grid (${intervalMinutes(test)} minutes)`;
+    default:
+      return test.where ? `${test.kind} (where ${test.where})` : test.kind;
+  }
+}
+
+/**
+ * For a test that judges each row on its own, the condition that makes a row fail (so failing rows
+ * can be counted, shown or set aside); undefined for tests over several rows or the whole relation.
+ * `columnTypes` (name -> DuckDB type) is needed by `all_finite` without a `columns` list.
+ */
+export function failingRowCondition(test: DataTest, columnTypes?: ReadonlyMap<string, string>): string | undefined {
+  const column = test.column ? columnSql(test.column) : undefined;
+  const needColumn = () => {
+    if (!column) throw new ProjectError(`data test ${test.id} needs a column`);
+    return column;
+  };
+  const condition = ((): string | undefined => {
+    switch (test.kind) {
+      case 'not_null':
+        return `${needColumn()} is null`;
+      case 'accepted_values': {
+        const values = test.args.values;
+        if (!Array.isArray(values) || values.length === 0) throw new ProjectError(`data test ${test.id} needs a list of values`);
+        const quote = test.args.quote !== false;
+        return `${needColumn()} is not null and ${needColumn()} not in (${values.map((v) => literal(v, quote)).join(', ')})`;
+      }
+      case 'expression_is_true': {
+        const expression = test.args.expression;
+        if (typeof expression !== 'string' || expression.length === 0) throw new ProjectError(`data test ${test.id} needs an expression`);
+        return `not coalesce((${expression}), false)`;
+      }
+      case 'accepted_range': {
+        // as dbt_utils: NULL passes; NaN fails a max_value (DuckDB orders NaN above every number)
+        const min = boundArg(test, 'min_value');
+        const max = boundArg(test, 'max_value');
+        if (min === undefined && max === undefined) throw new ProjectError(`data test ${test.id} needs min_value or max_value`);
+        const inclusive = test.args.inclusive !== false;
+        const within = [
+          ...(min === undefined ? [] : [`${needColumn()} ${inclusive ? '>=' : '>'} ${min}`]),
+          ...(max === undefined ? [] : [`${needColumn()} ${inclusive ? '<=' : '<'} ${max}`]),
+        ];
+        return `not (${within.join(' and ')})`;
+      }
+      case 'on_time_grid':
+        return `${needColumn()} is not null and epoch_us(${needColumn()}) % ${intervalMinutes(test) * 60_000_000} <> 0`;
+      case 'all_finite': {
+        const listed = test.args.columns;
+        if (listed !== undefined) {
+          if (!Array.isArray(listed) || !listed.every((c) => typeof c === 'string' && IDENTIFIER.test(c)))
+            throw new ProjectError(`data test ${test.id} takes columns, a list of column names`);
+          return nonFiniteCondition(listed as string[]);
+        }
+        if (test.column) return nonFiniteCondition([test.column]);
+        if (!columnTypes) throw new ProjectError(`data test ${test.id} needs the column types of what it tests`);
+        return nonFiniteCondition([...columnTypes].filter(([, type]) => isFloatingType(type)).map(([name]) => name));
+      }
+      default:
+        return undefined;
+    }
+  })();
+  return condition === undefined ? undefined : test.where ? `(${test.where}) and (${condition})` : condition;
+}
+
 /**
  * SQL that returns one row with the number of failing rows (`failures`) of a test on a relation.
- * `resolveRef` turns a relationships test's `to: ref('x')` into a relation.
+ * `resolveRef` turns a relationships test's `to: ref('x')` into a relation; `columnTypes` are the
+ * relation's columns, for `all_finite`.
  */
-export function dataTestSql(test: DataTest, relation: string, resolveRef: (model: string) => string): string {
+export function dataTestSql(
+  test: DataTest,
+  relation: string,
+  resolveRef: (model: string) => string,
+  columnTypes?: ReadonlyMap<string, string>,
+): string {
+  const rowCondition = failingRowCondition(test, columnTypes);
+  if (rowCondition !== undefined) return `select count(*) as failures from ${relation} where ${rowCondition}`;
+  // dbt's where config: the test sees only the rows where it holds
+  const tested = test.where ? `(select * from ${relation} where ${test.where})` : relation;
   const column = test.column ? columnSql(test.column) : undefined;
   const needColumn = () => {
     if (!column) throw new ProjectError(`data test ${test.id} needs a column`);
     return column;
   };
   switch (test.kind) {
-    case 'not_null':
-      return `select count(*) as failures from ${relation} where ${needColumn()} is null`;
     case 'unique':
-      return `select count(*) as failures from (select ${needColumn()} as value from ${relation} where ${needColumn()} is not null group by 1 having count(*) > 1)`;
+      return `select count(*) as failures from (select ${needColumn()} as value from ${tested} where ${needColumn()} is not null group by 1 having count(*) > 1)`;
     case 'unique_combination_of_columns': {
       // grouping on the columns themselves: no string concatenation over every row
       const columns = test.args.combination_of_columns;
@@ -119,30 +240,21 @@ export function dataTestSql(test: DataTest, relation: string, resolveRef: (model
         throw new ProjectError(`data test ${test.id} needs combination_of_columns, a list of column names`);
       }
       const list = columns.map((c) => quotedIdentifier(c as string)).join(', ');
-      return `select count(*) as failures from (select ${list} from ${relation} group by ${list} having count(*) > 1)`;
-    }
-    case 'accepted_values': {
-      const values = test.args.values;
-      if (!Array.isArray(values) || values.length === 0) throw new ProjectError(`data test ${test.id} needs a list of values`);
-      const quote = test.args.quote !== false;
-      return `select count(*) as failures from ${relation} where ${needColumn()} is not null and ${needColumn()} not in (${values.map((v) => literal(v, quote)).join(', ')})`;
+      return `select count(*) as failures from (select ${list} from ${tested} group by ${list} having count(*) > 1)`;
     }
     case 'relationships': {
       const to = String(test.args.to ?? '');
       const model = /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(to)?.[1];
       const field = String(test.args.field ?? '');
       if (!model || !IDENTIFIER.test(field)) throw new ProjectError(`data test ${test.id} needs to: ref('model') and a field`);
-      return `select count(*) as failures from ${relation} as child left join ${resolveRef(model)} as parent on child.${needColumn()} = parent.${quotedIdentifier(field)} where child.${needColumn()} is not null and parent.${quotedIdentifier(field)} is null`;
-    }
-    case 'expression_is_true': {
-      const expression = test.args.expression;
-      if (typeof expression !== 'string' || expression.length === 0) throw new ProjectError(`data test ${test.id} needs an expression`);
-      return `select count(*) as failures from ${relation} where not coalesce((${expression}), false)`;
+      return `select count(*) as failures from ${tested} as child left join ${resolveRef(model)} as parent on child.${needColumn()} = parent.${quotedIdentifier(field)} where child.${needColumn()} is not null and parent.${quotedIdentifier(field)} is null`;
     }
     case 'row_count_between': {
       const min = Number(test.args.min_value ?? 0);
       const max = test.args.max_value === undefined ? Number.MAX_SAFE_INTEGER : Number(test.args.max_value);
-      return `select case when count(*) between ${min} and ${max} then 0 else 1 end as failures from ${relation}`;
+      return `select case when count(*) between ${min} and ${max} then 0 else 1 end as failures from ${tested}`;
     }
+    default:
+      throw new ProjectError(`data test ${test.id}: no SQL for ${test.kind}`);
   }
 }

@@ -199,8 +199,9 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
             ...(table.description ? { description: table.description } : {}),
             columns: columnDocs(table.columns),
             ...(location ? { location } : {}),
-            tests: (table.columns ?? []).flatMap((column) =>
-              parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name),
+            // two ranges on one column (a warn floor, an error ceiling) get _2, so every id is unique
+            tests: uniqueIds(
+              (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name)),
             ),
             ...(freshness ? { freshness } : {}),
             ...(eventTime ? { eventTime } : {}),

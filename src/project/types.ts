@@ -31,7 +31,10 @@ export interface SourceTable {
   readonly columns: readonly ColumnDoc[];
   /** `meta.location` from the sources YAML: overrides `<--sources>/<name>`. */
   readonly location?: string;
-  /** Column tests checked on every file as it is seeded (not_null on keys, accepted_values). */
+  /**
+   * Column tests checked on every file as it is seeded (not_null on keys, plausible ranges, the
+   * half-hour grid): `error` refuses the file, `warn` sets the failing rows aside.
+   */
   readonly tests: readonly DataTest[];
   readonly freshness?: Freshness;
   /** dbt's `event_time` config: the column that places each row in time, for incremental runs. */
@@ -86,7 +89,10 @@ export type DataTestKind =
   | 'accepted_values'
   | 'relationships'
   | 'expression_is_true'
-  | 'row_count_between';
+  | 'row_count_between'
+  | 'accepted_range'
+  | 'on_time_grid'
+  | 'all_finite';
 export type Severity = 'error' | 'warn';
 
 /** A generic dbt data test declared in YAML on a model, a column or a source column. */
@@ -99,7 +105,9 @@ export interface DataTest {
   /** A column name, or an SQL expression for `unique` on a combination of columns. */
   readonly column?: string;
   readonly severity: Severity;
-  /** The test's own arguments: `values`, `quote`, `to`, `field`, `expression`, `min_value`, `max_value`. */
+  /** dbt's `config: {where: ...}`: the test sees only the rows where this SQL condition holds. */
+  readonly where?: string;
+  /** The test's own arguments: `values`, `quote`, `to`, `field`, `expression`, `min_value`, `max_value`, `inclusive`, `interval_minutes`, `columns`. */
   readonly args: Readonly<Record<string, unknown>>;
 }
 

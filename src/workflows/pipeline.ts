@@ -319,7 +319,12 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           ]);
           sourceFiles.push(...seededSource.files.map((file) => ({ source: source.name, ...file })));
           node(id).note = seededSource.changed
-            ? `${seededSource.loadedFiles.length} file(s) loaded, ${seededSource.removedFiles.length} removed`
+            ? [
+                `${seededSource.loadedFiles.length} file(s) loaded, ${seededSource.removedFiles.length} removed`,
+                ...(seededSource.setAside ?? []).map(
+                  (entry) => `${entry.rows} ${entry.rows === 1 ? 'row' : 'rows'} set aside by ${entry.test}`,
+                ),
+              ].join('; ')
             : 'no new or changed files';
           return seededSource;
         });
