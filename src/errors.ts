@@ -57,3 +57,14 @@ export class StorageError extends Error {
     super(message);
   }
 }
+
+/** A location that must be a folder (a prefix of files) but is a file, or lies below one. */
+export class NotAFolderError extends StorageError {
+  constructor(
+    /** The file found where a folder was expected: the location itself or a folder above it. */
+    public readonly file: string,
+    uri: string,
+  ) {
+    super(`${file} is a file, not a folder`, uri);
+  }
+}

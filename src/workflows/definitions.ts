@@ -48,6 +48,11 @@ export interface PipelineInput {
   readonly exclude?: readonly string[];
   /** Reload every source file and rebuild every selected model, changed or not. */
   readonly fullRefresh?: boolean;
+  /**
+   * Hash every source file whose size and etag look unchanged and reload those whose content changed
+   * (a local file rewritten in place with the same size and mtime); costs a read of every such file.
+   */
+  readonly verify?: boolean;
   /** The run's logical date (ISO 8601); a scheduled run uses its scheduled time, others their start. */
   readonly logicalDate?: string;
   readonly kind?: RunKind;

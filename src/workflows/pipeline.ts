@@ -277,15 +277,25 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         id,
         runNode(id, async () => {
           const result = await writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [
-            { source, uri, fullRefresh, logicalDate },
+            { source, uri, fullRefresh, logicalDate, ...(input.verify ? { verify: true } : {}) },
           ]);
           changed.set(id, result.changed);
           changedWindows.set(id, result.window ?? 'all');
           sourceFiles.push(...result.files.map((file) => ({ source: source.name, ...file })));
           const node = nodes.get(id) as NodeProgress;
-          node.note = result.changed
-            ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed`
-            : 'no new or changed files';
+          // results recorded before ignoredFiles existed lack it (replays of older runs)
+          const ignored = result.ignoredFiles ?? [];
+          node.note = [
+            result.changed
+              ? `${result.loadedFiles.length} file(s) loaded, ${result.removedFiles.length} removed`
+              : 'no new or changed files',
+            ...(result.verifiedFiles !== undefined
+              ? [`${result.verifiedFiles} verified by checksum, ${result.differedFiles?.length ?? 0} differed`]
+              : []),
+            ...(ignored.length > 0
+              ? [`${ignored.length} ignored (not .parquet): ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`]
+              : []),
+          ].join(', ');
           return result;
         }).then((result) => {
           if (!result.changed) markUnchanged(id, (nodes.get(id) as NodeProgress).note ?? 'no new or changed files');
