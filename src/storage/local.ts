@@ -70,7 +70,8 @@ export class LocalStorage implements Storage {
 
   async list(prefixUri: string, options: ListOptions = {}): Promise<StoredObject[]> {
     const root = localPathOf(prefixUri);
-    const objects: StoredObject[] = [];
+    /** Every file found, with its real path: a file reached by two names is listed once. */
+    const found: { object: StoredObject; real: string }[] = [];
     /** List one folder; `ancestors` are the real paths of the folders above it, to stop at a link cycle. */
     const walk = async (dir: string, ancestors: ReadonlySet<string>): Promise<void> => {
       let entries: Dirent[];
@@ -95,13 +96,22 @@ export class LocalStorage implements Storage {
         } else if (entry.isFile() || linked?.isFile()) {
           const name = path.relative(root, file).split(path.sep).join('/');
           const object = linked ? objectOf(file, name, linked) : await statObject(file, name);
-          if (object) objects.push(object);
+          if (object) found.push({ object, real: linked ? await realpath(file) : path.join(real, entry.name) });
         }
         // sockets, FIFOs and devices hold no files
       }
     };
     await walk(root, new Set());
-    return objects.sort((a, b) => a.name.localeCompare(b.name));
+    // NOTE: a folder linked beside itself (`latest -> 2023-10`) would load its files twice: each file
+    // is listed once, under the name that sorts first
+    const objects: StoredObject[] = [];
+    const listed = new Set<string>();
+    for (const { object, real } of found.sort((a, b) => a.object.name.localeCompare(b.object.name))) {
+      if (listed.has(real)) continue;
+      listed.add(real);
+      objects.push(object);
+    }
+    return objects;
   }
 
   async stat(uri: string): Promise<StoredObject | undefined> {

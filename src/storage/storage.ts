@@ -24,7 +24,8 @@ export interface Storage {
    * Objects below a prefix (a folder, and the folders below it), sorted by name. A missing prefix
    * lists as empty; a prefix that is a file, or lies below one, is a NotAFolderError naming the file.
    * On local disk symbolic links are followed, to files and to folders (a link back to a folder
-   * above it is not followed again), and a link to nothing is a StorageError naming it.
+   * above it is not followed again, a file reached by two names is listed once, by the name that sorts
+   * first), and a link to nothing is a StorageError naming it.
    */
   list(prefixUri: string, options?: ListOptions): Promise<StoredObject[]>;
   stat(uri: string): Promise<StoredObject | undefined>;

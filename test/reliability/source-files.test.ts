@@ -90,7 +90,8 @@ describe('source files are never skipped or mistaken', () => {
   /**
    * The plain sources through links: q1 a real folder of links to its files (and three files that are
    * not Parquet, one hidden, and a nested folder with a link back up), q2 a real folder holding a link
-   * to a folder of files (and a link to itself), every other source a link to its folder.
+   * to a folder of files (and a link to itself, and a second link to that folder), every other source
+   * a link to its folder.
    */
   async function linkedSources(): Promise<string> {
     const linked = path.join(dir, 'linked');
@@ -108,6 +109,8 @@ describe('source files are never skipped or mistaken', () => {
         await mkdir(folder, { recursive: true });
         await symlink(target, path.join(folder, 'archive'));
         await symlink('.', path.join(folder, 'again'));
+        // the same folder under a second name, as a `latest` link would be: its file is listed once
+        await symlink('archive', path.join(folder, 'latest'));
       } else {
         await mkdir(linked, { recursive: true });
         await symlink(target, folder);
@@ -116,7 +119,7 @@ describe('source files are never skipped or mistaken', () => {
     return linked;
   }
 
-  it('lists linked files and folders once each, stops at link cycles, and lists hidden files on request', async () => {
+  it('lists linked files and folders, each file once, stops at link cycles, and lists hidden files on request', async () => {
     const linked = await linkedSources();
     const storage = new LocalStorage();
     const [q1File] = await readdir(path.join(plain, Q1));
