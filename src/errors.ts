@@ -91,3 +91,14 @@ export const NON_RETRYABLE_ERRORS: readonly string[] = [
   ForeignTableError,
   WrongWarehouseError,
 ].map((errorClass) => errorClass.name);
+
+/** A location that must be a folder (a prefix of files) but is a file, or lies below one. */
+export class NotAFolderError extends StorageError {
+  constructor(
+    /** The file found where a folder was expected: the location itself or a folder above it. */
+    public readonly file: string,
+    uri: string,
+  ) {
+    super(`${file} is a file, not a folder`, uri);
+  }
+}

@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { StorageError } from '../src/errors';
+import { NotAFolderError, StorageError } from '../src/errors';
 import { createStorageResolver, parseLocation, S3Storage, s3SettingsFromEnv } from '../src/storage';
 import { tempDir } from './support/files';
 import { createBucket, s3TestEnvironment, startS3Server } from './support/s3-server';
@@ -86,6 +86,16 @@ describe('S3 storage', () => {
   it('treats a missing prefix as an empty listing and a missing key as absent', async () => {
     expect(await storage.list(`s3://${bucket}/nothing-here`)).toEqual([]);
     expect(await storage.stat(`s3://${bucket}/nothing-here/x.parquet`)).toBeUndefined();
+  });
+
+  it('lists hidden keys only on request, and refuses to list an object as if it were a folder', async () => {
+    await storage.write(`s3://${bucket}/mixed/a.parquet`, 'a');
+    await storage.write(`s3://${bucket}/mixed/.b.tmp`, 'b');
+    expect((await storage.list(`s3://${bucket}/mixed`)).map((o) => o.name)).toEqual(['a.parquet']);
+    expect((await storage.list(`s3://${bucket}/mixed`, { hidden: true })).map((o) => o.name)).toEqual(['.b.tmp', 'a.parquet']);
+    const error = await storage.list(`s3://${bucket}/mixed/a.parquet`).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(NotAFolderError);
+    expect((error as Error).message).toBe(`s3://${bucket}/mixed/a.parquet is a file, not a folder`);
   });
 
   it('fails at once on a bucket that does not exist, naming the URI', async () => {

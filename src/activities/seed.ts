@@ -2,12 +2,14 @@
 // numbers, the sources YAML's column tests), replace raw.<source> atomically.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { createHash } from 'node:crypto';
-import { SourceDataError } from '../errors';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { NotAFolderError, SourceDataError } from '../errors';
 import type { Logger } from '../logger';
 import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition } from '../project/data-tests';
 import type { DataTest, Freshness, SourceTable } from '../project/types';
 import { runDataTests } from './data-tests';
-import type { StorageResolver, StoredObject } from '../storage';
+import type { Storage, StorageResolver, StoredObject } from '../storage';
 import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { spanningWindow } from '../workflows/event-window';
@@ -22,8 +24,35 @@ export interface SeedDependencies {
   readonly logger: Logger;
 }
 
-/** Where the provenance of every seeded file is kept (URI, size, ETag, rows). */
+/** Where the provenance of every seeded file is kept (URI, size, ETag, rows, event range, checksum). */
 export const SOURCE_FILES_TABLE = relation('meterflow', 'source_files');
+
+/** A seeded file: a visible `*.parquet` name. Anything else listed is reported as ignored. */
+function isSourceFile(object: StoredObject): boolean {
+  return object.name.endsWith('.parquet') && !object.name.split('/').some((part) => part.startsWith('.'));
+}
+
+/** The source's Parquet files, and the names of every other file at its location (none dropped unsaid). */
+async function listSourceFiles(store: Storage, source: SourceTable, uri: string): Promise<{ files: StoredObject[]; ignored: string[] }> {
+  let listed: StoredObject[];
+  try {
+    listed = await store.list(uri, { hidden: true });
+  } catch (err) {
+    if (err instanceof NotAFolderError) {
+      const where = err.file === uri ? '' : ` (source ${source.name} is read from ${uri})`;
+      throw new SourceDataError(`source ${source.name}: ${err.file} is a file, not a folder of Parquet files${where}`, source.name, uri);
+    }
+    throw err;
+  }
+  return { files: listed.filter(isSourceFile), ignored: listed.filter((object) => !isSourceFile(object)).map((object) => object.name) };
+}
+
+/** SHA-256 of a file's content, streamed (the file may be larger than memory). */
+async function contentChecksum(localPath: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(localPath), hash);
+  return hash.digest('hex');
+}
 
 /** Check one file's columns against the contract; name the file and column that differ. */
 async function checkContract(connection: DuckDBConnection, source: SourceTable, file: StoredObject, localPath: string): Promise<void> {
@@ -200,6 +229,8 @@ interface Provenance {
   /** The file's first and last event time, for a source with an event_time. */
   readonly eventFrom: string | null;
   readonly eventTo: string | null;
+  /** SHA-256 of the content when it was loaded; null for files loaded before checksums were kept. */
+  readonly contentSha256: string | null;
 }
 
 /** The smallest window holding every file's range (files without event times have none). */
@@ -217,8 +248,11 @@ async function readProvenance(connection: DuckDBConnection, source: string): Pro
   // warehouses from before incremental models gain the event range columns
   await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists event_from timestamp`);
   await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists event_to timestamp`);
+  // and those from before content checksums gain that column (null until a file is loaded again)
+  await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists content_sha256 varchar`);
   const reader = await connection.runAndReadAll(
-    `select uri, size, etag, rows, event_from::varchar as event_from, event_to::varchar as event_to from ${SOURCE_FILES_TABLE} where source = $source`,
+    `select uri, size, etag, rows, event_from::varchar as event_from, event_to::varchar as event_to, content_sha256
+     from ${SOURCE_FILES_TABLE} where source = $source`,
     { source },
   );
   return new Map(
@@ -231,6 +265,7 @@ async function readProvenance(connection: DuckDBConnection, source: string): Pro
         rows: Number(row.rows),
         eventFrom: row.event_from === null ? null : String(row.event_from),
         eventTo: row.event_to === null ? null : String(row.event_to),
+        contentSha256: row.content_sha256 === null ? null : String(row.content_sha256),
       },
     ]),
   );
@@ -282,15 +317,17 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
     /**
      * Bring raw.<source> up to date with the Parquet files at the source's location: new and replaced
      * files (by size and ETag) load their rows, removed files lose theirs, unchanged files are not
-     * read. A full refresh, a new source or a changed contract reloads everything. One transaction.
+     * read (with `verify` they are hashed, and those whose content changed are reloaded). A full
+     * refresh, a new source or a changed contract reloads everything. One transaction.
      */
-    async seedSource({ source, uri, fullRefresh = false, logicalDate }: SeedSourceInput): Promise<SeedSourceResult> {
+    async seedSource({ source, uri, fullRefresh = false, logicalDate, verify = false }: SeedSourceInput): Promise<SeedSourceResult> {
       return activityFrame(`seed ${source.name}`, async () => {
         const started = Date.now();
         const store = storage.forUri(uri);
-        const files = (await store.list(uri)).filter((object) => object.name.endsWith('.parquet'));
+        const { files, ignored } = await listSourceFiles(store, source, uri);
         if (files.length === 0) {
-          throw new SourceDataError(`source ${source.name}: no Parquet files at ${uri}`, source.name, uri);
+          const others = ignored.length > 0 ? ` (only ${ignored.join(', ')})` : '';
+          throw new SourceDataError(`source ${source.name}: no Parquet files at ${uri}${others}`, source.name, uri);
         }
         const table = relation(source.schema, source.name);
         const columns = source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
@@ -316,12 +353,26 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                 )
               : '';
             const reload = fullRefresh || !exists || contractComment !== contract;
-            const toLoad = reload
-              ? files
-              : files.filter((file) => {
-                  const previous = known.get(file.uri);
-                  return !previous || previous.etag !== file.etag || previous.size !== file.size;
-                });
+            const identityChanged = (file: StoredObject) => {
+              const previous = known.get(file.uri);
+              return !previous || previous.etag !== file.etag || previous.size !== file.size;
+            };
+            // files hashed in this run, by URI: those verified, then those loaded
+            const checksums = new Map<string, string>();
+            const differed = new Set<string>();
+            let verified = 0;
+            if (verify && !reload && !store.etagCoversContent) {
+              // NOTE: a file without a recorded checksum (loaded by an earlier version) cannot be
+              // compared, so it counts as differing and is reloaded once
+              for (const file of files.filter((f) => !identityChanged(f))) {
+                const checksum = await contentChecksum(await store.localPath(file));
+                checksums.set(file.uri, checksum);
+                verified += 1;
+                if (known.get(file.uri)?.contentSha256 !== checksum) differed.add(file.uri);
+              }
+            }
+            const toLoad = reload ? files : files.filter((file) => identityChanged(file) || differed.has(file.uri));
+            const verification = { verified, differed: [...differed] };
             const listed = new Set(files.map((file) => file.uri));
             const removed = reload ? [] : [...known.keys()].filter((known) => !listed.has(known));
             if (!reload && toLoad.length === 0 && removed.length === 0) {
@@ -337,10 +388,19 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                 rowsByUri: new Map([...known].map(([k, v]) => [k, v.rows])),
                 window: undefined,
                 setAside: [] as SetAsideRows[],
+                verification,
               };
             }
 
             const localPaths = await Promise.all(toLoad.map((file) => store.localPath(file)));
+            // the loaded files are hashed one after another while DuckDB reads them
+            const hashing = (async () => {
+              for (const [index, file] of toLoad.entries()) {
+                if (!checksums.has(file.uri)) checksums.set(file.uri, await contentChecksum(localPaths[index] as string));
+              }
+            })();
+            // awaited before the provenance is written; an earlier failure must not leave it unhandled
+            hashing.catch(() => undefined);
             for (const [index, file] of toLoad.entries()) {
               try {
                 await checkContract(connection, source, file, localPaths[index] as string);
@@ -414,12 +474,13 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                     }),
                   ]);
 
+            await hashing;
             await connection.run(`delete from ${SOURCE_FILES_TABLE} where source = $source`, { source: source.name });
             for (const file of files) {
               const range = rangeByUri.get(file.uri);
               await connection.run(
-                `insert into ${SOURCE_FILES_TABLE} (source, uri, size, etag, rows, seeded_at, event_from, event_to)
-                 values ($source, $uri, $size, $etag, $rows, now()::timestamp, $from::timestamp, $to::timestamp)`,
+                `insert into ${SOURCE_FILES_TABLE} (source, uri, size, etag, rows, seeded_at, event_from, event_to, content_sha256)
+                 values ($source, $uri, $size, $etag, $rows, now()::timestamp, $from::timestamp, $to::timestamp, $sha256)`,
                 {
                   source: source.name,
                   uri: file.uri,
@@ -428,6 +489,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
                   rows: rowsByUri.get(file.uri) ?? 0,
                   from: range?.eventFrom ?? null,
                   to: range?.eventTo ?? null,
+                  sha256: checksums.get(file.uri) ?? known.get(file.uri)?.contentSha256 ?? null,
                 },
               );
             }
@@ -435,7 +497,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             // becomes of this run (see workflows/up-to-date.ts)
             const version = randomUUID();
             await recordSourceVersion(connection, source.name, version);
-            return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri, window, setAside };
+            return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri, window, setAside, verification };
           }),
         );
         const identities: SourceFileIdentity[] = files.map((file) => ({
@@ -446,14 +508,17 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         }));
         const rows = identities.reduce((sum, file) => sum + file.rows, 0);
         const freshness = source.freshness && logicalDate ? await checkFreshness(source, table, logicalDate) : undefined;
+        const { verification } = outcome;
         logger.info(
           {
             source: source.name,
             files: files.length,
             loaded: outcome.loaded.length,
             removed: outcome.removed.length,
-            rows,
             setAside: outcome.setAside.reduce((sum, entry) => sum + entry.rows, 0),
+            ignored,
+            ...(verify ? { verified: verification.verified, differed: verification.differed } : {}),
+            rows,
           },
           'seeded source',
         );
@@ -468,6 +533,8 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           loadedFiles: outcome.loaded.map((file) => file.uri),
           removedFiles: outcome.removed,
           setAside: outcome.setAside,
+          ignoredFiles: ignored,
+          ...(verify ? { verifiedFiles: verification.verified, differedFiles: verification.differed } : {}),
           ...(outcome.window ? { window: outcome.window } : {}),
           ...(freshness ? { freshness } : {}),
           durationMs: Date.now() - started,

@@ -57,6 +57,12 @@ export interface SeedSourceInput extends WriterInput {
   readonly fullRefresh?: boolean;
   /** The run's logical date (ISO 8601): source freshness is measured against it. */
   readonly logicalDate?: string;
+  /**
+   * Hash every file whose size and etag look unchanged and compare it with the checksum recorded when
+   * it was loaded: a file rewritten in place with the same size and mtime is reloaded. Local files only
+   * (an S3 ETag changes with every rewrite already).
+   */
+  readonly verify?: boolean;
 }
 
 export interface FreshnessResult {
@@ -101,6 +107,15 @@ export interface SeedSourceResult {
    * meterflow.rejected_rows), by test. Absent from results recorded before rows could be set aside.
    */
   readonly setAside?: readonly SetAsideRows[];
+  /**
+   * Names (below the source's location) of the files listed there and not loaded: not `*.parquet`,
+   * or hidden (a name starting with '.'). Results recorded before this field existed lack it.
+   */
+  readonly ignoredFiles: readonly string[];
+  /** With `verify`: how many files that looked unchanged were hashed and compared. */
+  readonly verifiedFiles?: number;
+  /** With `verify`: URIs of those whose content differed from the checksum recorded (so reloaded). */
+  readonly differedFiles?: readonly string[];
   /**
    * For a source with an event_time that changed file by file: the event times of the rows loaded
    * or removed. Absent when everything was reloaded, or the source has no event_time.

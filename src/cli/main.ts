@@ -58,6 +58,7 @@ interface RunOptions {
   select?: string[];
   exclude?: string[];
   fullRefresh?: boolean;
+  verify?: boolean;
   logicalDate?: string;
 }
 
@@ -66,6 +67,7 @@ function selection(options: RunOptions) {
     ...(options.select ? { select: options.select } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
+    ...(options.verify ? { verify: true } : {}),
     ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
   };
 }
@@ -107,6 +109,7 @@ export function buildProgram(): Command {
       .option('--select <selector...>', 'models to run, dbt syntax: name, +name, name+, staging.*, tag:daily')
       .option('--exclude <selector...>', 'models to leave out, same syntax')
       .option('--full-refresh', 'reload every source file and rebuild every selected model')
+      .option('--verify', 'hash every source file that looks unchanged and reload those whose content changed')
       .option('--logical-date <time>', "the run's logical date (default: now)");
 
   addRunOptions(

@@ -21,6 +21,7 @@ export interface RunCommandOptions {
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
   readonly fullRefresh?: boolean;
+  readonly verify?: boolean;
   readonly logicalDate?: string;
   readonly write?: (line: string) => void;
 }
@@ -39,6 +40,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ ok: bool
     ...(options.select?.length ? { select: options.select } : {}),
     ...(options.exclude?.length ? { exclude: options.exclude } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
+    ...(options.verify ? { verify: true } : {}),
     ...(options.logicalDate ? { logicalDate: new Date(options.logicalDate).toISOString() } : {}),
   };
   const address = temporalAddress();

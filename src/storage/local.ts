@@ -1,11 +1,13 @@
-// Local-disk storage: objects are files, writes go to a temporary name and are renamed into place.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+// Local-disk storage: objects are files (symbolic links followed), writes go to a temporary name and
+// are renamed into place.
+import { createReadStream, createWriteStream, type Dirent, type Stats } from 'node:fs';
+import { copyFile, mkdir, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import type { Storage, StoredObject } from './storage';
+import { NotAFolderError, StorageError } from '../errors';
+import type { ListOptions, Storage, StoredObject } from './storage';
 import { parseLocation } from './uri';
 
 function localPathOf(uri: string): string {
@@ -14,14 +16,48 @@ function localPathOf(uri: string): string {
   return location.path;
 }
 
+function objectOf(file: string, name: string, info: Stats): StoredObject {
+  return { uri: file, name, size: info.size, etag: `${info.size}-${Math.trunc(info.mtimeMs)}`, modified: info.mtime };
+}
+
 async function statObject(file: string, name: string): Promise<StoredObject | undefined> {
   try {
     const info = await stat(file);
-    if (!info.isFile()) return undefined;
-    return { uri: file, name, size: info.size, etag: `${info.size}-${Math.trunc(info.mtimeMs)}`, modified: info.mtime };
+    return info.isFile() ? objectOf(file, name, info) : undefined;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
+  }
+}
+
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/** The file at a path or, when a folder above it is a file (ENOTDIR), that file. */
+async function fileAlong(file: string): Promise<string | undefined> {
+  for (let current = file; path.dirname(current) !== current; current = path.dirname(current)) {
+    try {
+      if ((await stat(current)).isFile()) return current;
+    } catch {
+      // not there: look one folder up
+    }
+  }
+  return undefined;
+}
+
+/** What a symbolic link points at, followed; a link to nothing is an error naming it. */
+async function followLink(link: string): Promise<Stats | undefined> {
+  try {
+    return await stat(link);
+  } catch (err) {
+    let target: string;
+    try {
+      target = await readlink(link);
+    } catch {
+      return undefined; // the link itself went away since it was listed
+    }
+    const why = codeOf(err) === 'ELOOP' ? 'a loop of links' : 'nothing';
+    throw new StorageError(`${link} is a symbolic link to ${why} (${target})`, link);
   }
 }
 
@@ -30,23 +66,52 @@ function temporaryNameFor(file: string): string {
 }
 
 export class LocalStorage implements Storage {
-  async list(prefixUri: string): Promise<StoredObject[]> {
-    const dir = localPathOf(prefixUri);
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true, recursive: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+  readonly etagCoversContent = false;
+
+  async list(prefixUri: string, options: ListOptions = {}): Promise<StoredObject[]> {
+    const root = localPathOf(prefixUri);
+    /** Every file found, with its real path: a file reached by two names is listed once. */
+    const found: { object: StoredObject; real: string }[] = [];
+    /** List one folder; `ancestors` are the real paths of the folders above it, to stop at a link cycle. */
+    const walk = async (dir: string, ancestors: ReadonlySet<string>): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (dir === root && codeOf(err) === 'ENOENT') return;
+        if (dir === root && codeOf(err) === 'ENOTDIR') throw new NotAFolderError((await fileAlong(root)) ?? root, prefixUri);
+        throw err;
+      }
+      const real = await realpath(dir);
+      // NOTE: a link back to a folder above it lists nothing new: its files are listed once, by their own path
+      if (ancestors.has(real)) return;
+      const inside = new Set([...ancestors, real]);
+      for (const entry of entries) {
+        if (!options.hidden && entry.name.startsWith('.')) continue;
+        const file = path.join(dir, entry.name);
+        // a link is followed: its target's kind, size and mtime are the entry's
+        const linked = entry.isSymbolicLink() ? await followLink(file) : undefined;
+        if (entry.isDirectory() || linked?.isDirectory()) {
+          await walk(file, inside);
+        } else if (entry.isFile() || linked?.isFile()) {
+          const name = path.relative(root, file).split(path.sep).join('/');
+          const object = linked ? objectOf(file, name, linked) : await statObject(file, name);
+          if (object) found.push({ object, real: linked ? await realpath(file) : path.join(real, entry.name) });
+        }
+        // sockets, FIFOs and devices hold no files
+      }
+    };
+    await walk(root, new Set());
+    // NOTE: a folder linked beside itself (`latest -> 2023-10`) would load its files twice: each file
+    // is listed once, under the name that sorts first
     const objects: StoredObject[] = [];
-    for (const entry of entries) {
-      if (!entry.isFile() || entry.name.startsWith('.')) continue;
-      const file = path.join(entry.parentPath, entry.name);
-      const object = await statObject(file, path.relative(dir, file).split(path.sep).join('/'));
-      if (object) objects.push(object);
+    const listed = new Set<string>();
+    for (const { object, real } of found.sort((a, b) => a.object.name.localeCompare(b.object.name))) {
+      if (listed.has(real)) continue;
+      listed.add(real);
+      objects.push(object);
     }
-    return objects.sort((a, b) => a.name.localeCompare(b.name));
+    return objects;
   }
 
   async stat(uri: string): Promise<StoredObject | undefined> {

@@ -18,8 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StorageError } from '../errors';
-import type { Storage, StoredObject } from './storage';
+import { NotAFolderError, StorageError } from '../errors';
+import type { ListOptions, Storage, StoredObject } from './storage';
 import { parseLocation } from './uri';
 
 /** Multipart part size: S3's minimum is 5 MiB; 16 MiB keeps a 35M-row snapshot to a few dozen parts. */
@@ -81,7 +81,10 @@ export class S3Storage implements Storage {
     this.client = new S3Client(config);
   }
 
-  async list(prefixUri: string): Promise<StoredObject[]> {
+  /** An S3 ETag is new with every PUT or upload of an object. */
+  readonly etagCoversContent = true;
+
+  async list(prefixUri: string, options: ListOptions = {}): Promise<StoredObject[]> {
     const { bucket, key } = s3Location(prefixUri);
     const prefix = key.length === 0 || key.endsWith('/') ? key : `${key}/`;
     const objects: StoredObject[] = [];
@@ -94,7 +97,7 @@ export class S3Storage implements Storage {
         for (const item of page.Contents ?? []) {
           if (!item.Key || item.Key.endsWith('/')) continue;
           const name = item.Key.slice(prefix.length);
-          if (name.split('/').some((part) => part.startsWith('.'))) continue;
+          if (!options.hidden && name.split('/').some((part) => part.startsWith('.'))) continue;
           objects.push({
             uri: `s3://${bucket}/${item.Key}`,
             name,
@@ -107,6 +110,10 @@ export class S3Storage implements Storage {
       } while (continuationToken);
     } catch (err) {
       throw translate(err, prefixUri);
+    }
+    // nothing below the prefix: it may be an object (a file) named where a folder was meant
+    if (objects.length === 0 && key.length > 0 && !key.endsWith('/') && (await this.stat(prefixUri))) {
+      throw new NotAFolderError(prefixUri, prefixUri);
     }
     return objects.sort((a, b) => a.name.localeCompare(b.name));
   }

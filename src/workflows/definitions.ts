@@ -50,6 +50,11 @@ export interface PipelineInput {
   readonly fullRefresh?: boolean;
   /** Replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them). */
   readonly force?: boolean;
+  /**
+   * Hash every source file whose size and etag look unchanged and reload those whose content changed
+   * (a local file rewritten in place with the same size and mtime); costs a read of every such file.
+   */
+  readonly verify?: boolean;
   /** The run's logical date (ISO 8601); a scheduled run uses its scheduled time, others their start. */
   readonly logicalDate?: string;
   readonly kind?: RunKind;

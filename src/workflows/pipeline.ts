@@ -315,17 +315,25 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       work.set(id, async () => {
         const result = await runNode(id, async () => {
           const seededSource = await writer.seedSource.executeWithOptions({ ...SEED, ...onWriter, summary: `seed ${source.name}` }, [
-            { source, uri, fullRefresh, logicalDate, warehouse },
+            { source, uri, fullRefresh, logicalDate, warehouse, ...(input.verify ? { verify: true } : {}) },
           ]);
           sourceFiles.push(...seededSource.files.map((file) => ({ source: source.name, ...file })));
-          node(id).note = seededSource.changed
-            ? [
-                `${seededSource.loadedFiles.length} file(s) loaded, ${seededSource.removedFiles.length} removed`,
-                ...(seededSource.setAside ?? []).map(
-                  (entry) => `${entry.rows} ${entry.rows === 1 ? 'row' : 'rows'} set aside by ${entry.test}`,
-                ),
-              ].join('; ')
-            : 'no new or changed files';
+          // results recorded before ignoredFiles existed lack it (replays of older runs)
+          const ignored = seededSource.ignoredFiles ?? [];
+          node(id).note = [
+            seededSource.changed
+              ? `${seededSource.loadedFiles.length} file(s) loaded, ${seededSource.removedFiles.length} removed`
+              : 'no new or changed files',
+            ...(seededSource.verifiedFiles !== undefined
+              ? [`${seededSource.verifiedFiles} verified by checksum, ${seededSource.differedFiles?.length ?? 0} differed`]
+              : []),
+            ...(ignored.length > 0
+              ? [`${ignored.length} ignored (not .parquet): ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`]
+              : []),
+            ...(seededSource.setAside ?? []).map(
+              (entry) => `${entry.rows} ${entry.rows === 1 ? 'row' : 'rows'} set aside by ${entry.test}`,
+            ),
+          ].join(', ');
           return seededSource;
         });
         versions.set(id, {
