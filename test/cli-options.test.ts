@@ -28,4 +28,9 @@ describe('meterflow run options', () => {
       select: ['staging.*'],
     });
   });
+
+  it('passes --force on to the run, and leaves it out otherwise', async () => {
+    expect(await parsedRun('--force')).toMatchObject({ force: true });
+    expect(await parsedRun()).not.toHaveProperty('force');
+  });
 });

@@ -59,6 +59,7 @@ interface RunOptions {
   exclude?: string[];
   fullRefresh?: boolean;
   verify?: boolean;
+  force?: boolean;
   logicalDate?: string;
 }
 
@@ -68,6 +69,7 @@ function selection(options: RunOptions) {
     ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.verify ? { verify: true } : {}),
+    ...(options.force ? { force: true } : {}),
     ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
   };
 }
@@ -110,6 +112,7 @@ export function buildProgram(): Command {
       .option('--exclude <selector...>', 'models to leave out, same syntax')
       .option('--full-refresh', 'reload every source file and rebuild every selected model')
       .option('--verify', 'hash every source file that looks unchanged and reload those whose content changed')
+      .option('--force', 'replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them)')
       .option('--logical-date <time>', "the run's logical date (default: now)");
 
   addRunOptions(

@@ -22,6 +22,7 @@ export interface RunCommandOptions {
   readonly exclude?: readonly string[];
   readonly fullRefresh?: boolean;
   readonly verify?: boolean;
+  readonly force?: boolean;
   readonly logicalDate?: string;
   readonly write?: (line: string) => void;
 }
@@ -41,6 +42,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ ok: bool
     ...(options.exclude?.length ? { exclude: options.exclude } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.verify ? { verify: true } : {}),
+    ...(options.force ? { force: true } : {}),
     ...(options.logicalDate ? { logicalDate: new Date(options.logicalDate).toISOString() } : {}),
   };
   const address = temporalAddress();

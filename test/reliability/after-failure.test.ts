@@ -121,7 +121,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
     const clean = await cleanRun(label);
     const [recovered, expected] = [await warehouseChecksums(warehousePath, { raw: true }), await warehouseChecksums(clean, { raw: true })];
     expect(Object.keys(recovered).sort()).toEqual(Object.keys(expected).sort());
-    // sources, staging and master to the last bit; analytics to within 1e-9
+    // sources, staging and master to the last bit; analytics to within 2e-9 (a mean rounded to 9 decimals may round the other way)
     const exact = (checksums: Record<string, string>) =>
       Object.fromEntries(Object.entries(checksums).filter(([name]) => !ANALYTICS.test(name)));
     expect(exact(recovered)).toEqual(exact(expected));
@@ -133,7 +133,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
         for (const [column, value] of Object.entries(row)) {
           const other = want[index]?.[column];
           if (typeof value === 'number' && typeof other === 'number')
-            expect(Math.abs(value - other)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(other)));
+            expect(Math.abs(value - other)).toBeLessThanOrEqual(2e-9 * Math.max(1, Math.abs(other)));
           else expect(value).toEqual(other);
         }
       });
