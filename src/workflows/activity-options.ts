@@ -1,0 +1,67 @@
+// Timeouts and retries per kind of work, in one place, each number with its reason.
+import type { Duration } from '@temporalio/common';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERRORS } from '../errors';
+
+export const WRITER_QUEUE = 'meterflow-writer';
+export const ANALYTICS_QUEUE = 'meterflow-analytics';
+
+/** Errors that retrying cannot fix (bad SQL, a file or project that breaks the contract), and failed tests. */
+export const NON_RETRYABLE: readonly string[] = [...NON_RETRYABLE_ERRORS, 'DataTestFailed'];
+
+/** Transient faults (a worker restart, S3 throttling, a locked temp file) clear within seconds to a minute. */
+const RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 6,
+  nonRetryableErrorTypes: [...NON_RETRYABLE],
+};
+
+/** Activities heartbeat every 2 s; missing 10 s of them means the worker is gone, so retry elsewhere. */
+const HEARTBEAT_TIMEOUT = '10s';
+
+const withHeartbeat = (startToCloseTimeout: Duration): ActivityOptions => ({
+  startToCloseTimeout,
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: RETRY,
+});
+
+/** The kinds of work a run does, and on which queue each runs. */
+const KINDS = {
+  /** Planning reads a few YAML files and the warehouse's state tables. */
+  plan: { queue: 'writer', options: { startToCloseTimeout: '1m', retry: RETRY } },
+  /** Seeding reads every file of a source; a year of readings for 100k meters is minutes, not hours. */
+  seed: { queue: 'writer', options: withHeartbeat('2h') },
+  /** The master model is the heaviest build. */
+  build: { queue: 'writer', options: withHeartbeat('4h') },
+  /** Data tests are aggregations over one table. */
+  test: { queue: 'writer', options: withHeartbeat('1h') },
+  /** The snapshot writes the master tables once more, as Parquet. */
+  snapshot: { queue: 'writer', options: withHeartbeat('2h') },
+  /** An analytics model is an aggregation over the snapshot: any analytics worker, on any machine. */
+  analytics: { queue: 'analytics', options: withHeartbeat('2h') },
+  /** An analytics result's tests read one small file. */
+  analyticsTest: { queue: 'analytics', options: withHeartbeat('1h') },
+  /** Publishing a run renames its new models and copies its analytics results in one transaction. */
+  publish: { queue: 'writer', options: withHeartbeat('30m') },
+  /** The report renders a few charts from small tables. */
+  report: { queue: 'analytics', options: withHeartbeat('10m') },
+  /** Clean-up after a failed run drops a few relations; best effort, so a few attempts only. */
+  discard: { queue: 'writer', options: { ...withHeartbeat('10m'), retry: { ...RETRY, maximumAttempts: 3 } } },
+} as const satisfies Record<string, { queue: 'writer' | 'analytics'; options: ActivityOptions }>;
+
+export type WorkKind = keyof typeof KINDS;
+
+/** A run's options for one kind of work: its queue (the run's writer or analytics queue), timeouts, retries and a summary for the Web UI. */
+export function optionsFor(
+  kind: WorkKind,
+  queues: { readonly writer: string; readonly analytics: string },
+  summary: string,
+): ActivityOptions {
+  const { queue, options } = KINDS[kind];
+  return { ...options, taskQueue: queues[queue], summary };
+}
+
+/** Defaults for the activity proxies; every call passes its own options. */
+export const PROXY_DEFAULTS: ActivityOptions = { startToCloseTimeout: '1m', retry: RETRY };

@@ -1,0 +1,99 @@
+// A run's graph, from the plan and the selection: which sources are seeded, which models built,
+// which tests run, and what each node waits for. Pure, so the rules are tested without a server.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ModelNode, ProjectPlan, SingularTest, SourceTable } from '../project/types';
+import type { NodeKind, NodeProgress } from './definitions';
+
+export interface RunGraph {
+  /** Sources the selected models read: seeded by this run. */
+  readonly sources: readonly SourceTable[];
+  /** Selected staging and master models, in build order. */
+  readonly buildable: readonly ModelNode[];
+  readonly analyticsModels: readonly ModelNode[];
+  /** The master layer's tables: the snapshot the analytics read. */
+  readonly masterTables: readonly string[];
+  /** Singular tests whose sources are seeded and whose refs are built by this run. */
+  readonly singularTests: readonly SingularTest[];
+  /** Every node, pending, each with the ids it waits for. */
+  readonly nodes: readonly NodeProgress[];
+  readonly snapshotId?: string;
+  readonly publishId: string;
+  readonly reportId: string;
+}
+
+export const nodeId = (kind: NodeKind, name: string): string => `${kind}:${name}`;
+
+/**
+ * The nodes of a run. Models wait for their sources' seeds, the models they ref, and the singular
+ * tests over sources alone that read their sources; a singular test waits for the seeds and models it
+ * reads; the snapshot for the master; the analytics for the snapshot; the publish for everything.
+ */
+export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): RunGraph {
+  const buildable = plan.models.filter((model) => model.layer !== 'analytics' && selected.has(model.name));
+  const analyticsModels = plan.models.filter((model) => model.layer === 'analytics' && selected.has(model.name));
+  const masterTables = plan.models.filter((model) => model.layer === 'master').map((model) => model.name);
+  const seeded = new Set(buildable.flatMap((model) => model.sources));
+  const sources = plan.sources.filter((source) => seeded.has(source.name));
+  for (const test of plan.singularTests) {
+    const analyticsRef = test.refs.find((ref) => plan.models.some((model) => model.name === ref && model.layer === 'analytics'));
+    if (analyticsRef) {
+      throw ApplicationFailure.nonRetryable(
+        `singular test ${test.name} (${test.file}) refs analytics model ${analyticsRef}: singular tests check the warehouse's models before a run publishes; test analytics results with YAML tests`,
+        'ProjectError',
+      );
+    }
+  }
+  const isBuildable = (name: string) => buildable.some((model) => model.name === name);
+  const singularTests = plan.singularTests.filter((t) => t.sources.every((s) => seeded.has(s)) && t.refs.every(isBuildable));
+
+  const nodes: NodeProgress[] = [];
+  const add = (kind: NodeKind, name: string, dependsOn: string[] = []): string => {
+    const id = nodeId(kind, name);
+    nodes.push({ id, kind, name, dependsOn, state: 'pending' });
+    return id;
+  };
+  for (const source of sources) add('seed', source.name);
+  for (const model of buildable) {
+    add('model', model.name, [
+      ...model.sources.map((s) => nodeId('seed', s)),
+      ...model.refs.filter((r) => selected.has(r)).map((r) => nodeId('model', r)),
+      // singular tests over sources alone gate the models that read those sources
+      ...singularTests
+        .filter((t) => t.refs.length === 0 && model.sources.some((s) => t.sources.includes(s)))
+        .map((t) => nodeId('test', t.name)),
+    ]);
+    if (model.tests.length > 0) add('test', model.name, [nodeId('model', model.name)]);
+  }
+  for (const test of singularTests) {
+    add('test', test.name, [...test.sources.map((s) => nodeId('seed', s)), ...test.refs.map((r) => nodeId('model', r))]);
+  }
+  const snapshotId =
+    analyticsModels.length > 0
+      ? add(
+          'snapshot',
+          'master',
+          masterTables.filter((t) => selected.has(t)).map((t) => nodeId('model', t)),
+        )
+      : undefined;
+  for (const model of analyticsModels) {
+    add('analytics', model.name, snapshotId ? [snapshotId] : []);
+    if (model.tests.length > 0) add('test', model.name, [nodeId('analytics', model.name)]);
+  }
+  const publishId = add('publish', 'run', [
+    ...buildable.map((m) => nodeId('model', m.name)),
+    ...singularTests.map((t) => nodeId('test', t.name)),
+    ...analyticsModels.map((m) => nodeId('analytics', m.name)),
+  ]);
+  const reportId = add('report', 'run', [publishId]);
+  return {
+    sources,
+    buildable,
+    analyticsModels,
+    masterTables,
+    singularTests,
+    nodes,
+    ...(snapshotId ? { snapshotId } : {}),
+    publishId,
+    reportId,
+  };
+}

@@ -1,0 +1,111 @@
+// A run's nodes and what happened to them: typed access, state changes that name the failing node,
+// and the Web UI's current details kept in step. Workflow code.
+import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
+import type { DataTestResults } from './activity-types';
+import type { DataTestOutcome, NodeProgress, RunKind } from './definitions';
+import { describeProgress } from './progress-markdown';
+
+/** Failed tests as one line. */
+function describeFailedTests(results: DataTestResults['results']): string {
+  return results
+    .filter((r) => r.status !== 'pass')
+    .map((r) => `${r.id} (${r.failures} failing ${r.failures === 1 ? 'row' : 'rows'}${r.status === 'warn' ? ', warn' : ''})`)
+    .join('; ');
+}
+
+export class RunState {
+  private readonly byId: Map<string, NodeProgress>;
+  /** Every data test and freshness check the run made. */
+  readonly dataTests: DataTestOutcome[] = [];
+
+  constructor(
+    nodes: readonly NodeProgress[],
+    private readonly context: { readonly kind: RunKind; readonly logicalDate: string },
+  ) {
+    this.byId = new Map(nodes.map((node) => [node.id, node]));
+  }
+
+  get nodes(): NodeProgress[] {
+    return [...this.byId.values()];
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /** A node of this run's graph; every id the run uses is one the graph made. */
+  node(id: string): NodeProgress {
+    const node = this.byId.get(id);
+    if (!node) throw new Error(`no node ${id} in this run`);
+    return node;
+  }
+
+  /** Show the nodes' states in the Web UI's current details. */
+  publish(): void {
+    setCurrentDetails(describeProgress(this.nodes, this.context));
+  }
+
+  markUnchanged(id: string, note: string): void {
+    const node = this.node(id);
+    node.state = 'unchanged';
+    node.note = note;
+  }
+
+  /** Nodes that never started (an input failed) end skipped. */
+  skipPending(): void {
+    for (const node of this.byId.values()) if (node.state === 'pending') node.state = 'skipped';
+  }
+
+  /** Run one node's work, keeping its progress entry and naming it in any failure. */
+  async run<T extends { rows?: number | null }>(id: string, work: () => Promise<T>): Promise<T> {
+    const node = this.node(id);
+    node.state = 'running';
+    node.startedAt = Date.now();
+    this.publish();
+    try {
+      const result = await work();
+      node.state = 'succeeded';
+      node.rows = result.rows ?? null;
+      return result;
+    } catch (err) {
+      node.state = 'failed';
+      if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') {
+        // a node inside this one (a model's tests) failed: that node is the one to name
+        node.error = (err.details?.[0] as { reason?: string } | undefined)?.reason ?? err.message;
+        throw err;
+      }
+      const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
+      node.error = cause.message;
+      throw ApplicationFailure.create({
+        type: 'PipelineNodeFailed',
+        message: `${id} failed: ${cause.message}`,
+        nonRetryable: true,
+        details: [{ node: id, reason: cause.message }],
+        cause: err as Error,
+      });
+    } finally {
+      node.finishedAt = Date.now();
+      this.publish();
+    }
+  }
+
+  /** A target's tests as a node of their own (`test:<target>`): warnings noted, failures stop the run before publishing. */
+  async test(target: string, work: () => Promise<DataTestResults>): Promise<void> {
+    const id = `test:${target}`;
+    if (!this.has(id)) return;
+    await this.run(id, async () => {
+      const outcome = await work();
+      for (const result of outcome.results) {
+        this.dataTests.push({ target, test: result.id, status: result.status, failures: result.failures });
+      }
+      this.node(id).note = outcome.rows === 0 ? `${outcome.results.length} passed` : describeFailedTests(outcome.results);
+      if (outcome.results.some((r) => r.status === 'fail')) {
+        throw ApplicationFailure.nonRetryable(
+          `data tests of ${target} failed: ${describeFailedTests(outcome.results.filter((r) => r.status === 'fail'))}`,
+          'DataTestFailed',
+        );
+      }
+      return outcome;
+    });
+  }
+}
