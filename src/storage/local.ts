@@ -1,10 +1,11 @@
 // Local-disk storage: objects are files, writes go to a temporary name and are renamed into place.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
+import { fileSystemFailure, makeDirectory } from './fs-errors';
 import type { Storage, StoredObject } from './storage';
 import { parseLocation } from './uri';
 
@@ -60,7 +61,7 @@ export class LocalStorage implements Storage {
 
   async write(uri: string, body: Readable | Buffer | string): Promise<void> {
     const file = localPathOf(uri);
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     const temporary = temporaryNameFor(file);
     try {
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -75,7 +76,7 @@ export class LocalStorage implements Storage {
       await rename(temporary, file);
     } catch (err) {
       await rm(temporary, { force: true });
-      throw err;
+      throw fileSystemFailure(err, file, 'write') ?? err;
     }
   }
 
@@ -90,14 +91,14 @@ export class LocalStorage implements Storage {
   async upload(localFile: string, uri: string): Promise<void> {
     const file = localPathOf(uri);
     if (path.resolve(localFile) === file) return;
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     const temporary = temporaryNameFor(file);
     try {
       await copyFile(localFile, temporary);
       await rename(temporary, file);
     } catch (err) {
       await rm(temporary, { force: true });
-      throw err;
+      throw fileSystemFailure(err, file, 'write') ?? err;
     }
   }
 }
