@@ -90,6 +90,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   if (logicalDate && Number.isNaN(logicalDate.getTime())) {
     throw new Error(`logical date ${options.logicalDate} is not an ISO 8601 date or time (e.g. 2024-01-31T02:00:00Z)`);
   }
+  // the queue names `meterflow worker` takes from the same variables, so that a run reaches its workers
+  const queues = {
+    workflows: process.env.METERFLOW_WORKFLOW_QUEUE,
+    writer: process.env.METERFLOW_WRITER_QUEUE,
+    analytics: process.env.METERFLOW_ANALYTICS_QUEUE,
+  };
   const input: PipelineInput = {
     sourcesUri: normaliseUri(options.sources),
     outUri: normaliseUri(options.out),
@@ -97,6 +103,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     ...(options.exclude?.length ? { exclude: options.exclude } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(logicalDate ? { logicalDate: logicalDate.toISOString() } : {}),
+    ...(queues.writer ? { writerQueue: queues.writer } : {}),
+    ...(queues.analytics ? { analyticsQueue: queues.analytics } : {}),
   };
   const address = temporalAddress();
   if (!address) await checkLocalTargets(options);
@@ -121,6 +129,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
           connection: workerConnection,
           namespace: server.namespace,
           role: 'all',
+          queues,
           warehousePath: path.resolve(options.db),
           projectDir: options.projectDir ?? defaultProjectDir(),
           ...(options.analyticsConcurrency ? { analyticsConcurrency: options.analyticsConcurrency } : {}),
@@ -132,7 +141,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     const client = server
       ? server.environment.client
       : await step(connectClient({ address: address as string, namespace: temporalNamespace() }));
-    const handle = await step(startPipeline(client, input));
+    const handle = await step(startPipeline(client, input, queues.workflows ? { taskQueue: queues.workflows } : {}));
     workflowId = handle.workflowId;
     const uiBase = server ? server.uiUrl : process.env.TEMPORAL_UI_URL;
     write(
@@ -143,7 +152,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     const printer = live ? live.update : plainProgressPrinter(write);
     try {
       const result = await step(
-        waitForPipeline(handle, { onProgress: printer, onNoWorker: (notice) => warn(`meterflow: ${notice.message}`) }),
+        waitForPipeline(handle, {
+          onProgress: printer,
+          onNoWorker: (notice) => warn(`meterflow: ${notice.message}`),
+          ...(queues.writer ? { writerQueue: queues.writer } : {}),
+          ...(queues.analytics ? { analyticsQueue: queues.analytics } : {}),
+        }),
       ).finally(() => live?.done());
       if (!live) printer({ workflowId: result.workflowId, startedAt: 0, logicalDate: result.logicalDate, nodes: result.nodes, done: true });
       write('');

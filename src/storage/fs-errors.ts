@@ -37,7 +37,7 @@ function fileInTheWay(target: string): string | undefined {
 function describe(code: string | undefined, syscall: string | undefined, target: string, action: FileSystemAction): string | undefined {
   switch (code) {
     case 'EROFS':
-      return `${target} is on a read-only file system (${GERUNDS[action]} it failed)`;
+      return `cannot ${action} ${target}: it is on a read-only file system`;
     case 'EACCES':
     case 'EPERM':
       return `permission denied ${GERUNDS[action]} ${target}`;
