@@ -265,6 +265,12 @@ describe('meterflow says what is wrong', () => {
 });
 
 describe('a run no worker picks up', () => {
+  it("checks the workflow module's own default queue names", async () => {
+    const { ANALYTICS_QUEUE, WRITER_QUEUE } = await import('../src/workflows/pipeline');
+    const { ANALYTICS_QUEUE_NAME, WRITER_QUEUE_NAME } = await import('../src/client/queues');
+    expect({ writer: WRITER_QUEUE_NAME, analytics: ANALYTICS_QUEUE_NAME }).toEqual({ writer: WRITER_QUEUE, analytics: ANALYTICS_QUEUE });
+  });
+
   it('says within the configured delay that no worker polls, then completes once one starts', async () => {
     const dir = await tempDir('cli-no-worker');
     const sources = path.join(dir, 'sources');
