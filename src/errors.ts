@@ -36,12 +36,14 @@ export class ModelBuildError extends Error {
   }
 }
 
-/** A warehouse file already held by another writer process. */
+/** A warehouse file already held by another process: a writer, or a reader that keeps writers out. */
 export class WarehouseLockedError extends Error {
   public override readonly name = 'WarehouseLockedError';
   constructor(
     message: string,
     public readonly warehousePath: string,
+    public readonly holder?: 'reader' | 'writer',
+    public readonly holderPid?: number,
   ) {
     super(message);
   }
@@ -53,6 +55,18 @@ export class StorageError extends Error {
   constructor(
     message: string,
     public readonly uri: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A Temporal frontend that cannot be reached, or a namespace it does not have. */
+export class TemporalUnreachableError extends Error {
+  public override readonly name = 'TemporalUnreachableError';
+  constructor(
+    message: string,
+    public readonly address: string,
+    public readonly namespace: string,
   ) {
     super(message);
   }

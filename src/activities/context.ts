@@ -3,7 +3,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { NON_RETRYABLE_ERRORS } from '../errors';
-import { duckdbMessage, isPermanentDuckdbError } from '../warehouse/sql';
+import { permanentFileSystemError } from '../storage/fs-errors';
+import { duckdbMessage, isPermanentDuckdbError, isPermanentDuckdbIoError } from '../warehouse/sql';
 
 /** How often a long activity tells the server it is alive; the heartbeat timeout is a few times this. */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
@@ -27,6 +28,10 @@ export async function interruptOnCancel<T>(connection: DuckDBConnection, work: (
 export function classifyFailure(err: unknown, what: string): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof Error && NON_RETRYABLE_ERRORS.includes(err.name)) return ApplicationFailure.nonRetryable(err.message, err.name);
+  // a read-only, forbidden or misplaced location fails the same way on every attempt
+  const fileSystem = permanentFileSystemError(err);
+  if (fileSystem) return ApplicationFailure.nonRetryable(fileSystem.message, fileSystem.name);
+  if (isPermanentDuckdbIoError(err)) return ApplicationFailure.nonRetryable(`${what}: ${duckdbMessage(err)}`, 'StorageError');
   if (isPermanentDuckdbError(err)) {
     return ApplicationFailure.nonRetryable(`${what}: ${duckdbMessage(err)}`, 'ModelBuildError');
   }

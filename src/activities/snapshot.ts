@@ -1,11 +1,12 @@
 // Publishing: the master tables are written as Parquet files to the snapshot location, then the
 // manifest, last. A snapshot without a manifest does not exist for readers; one with a manifest never changes.
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../errors';
 import type { Logger } from '../logger';
 import { joinUri, parseLocation, type StorageResolver } from '../storage';
+import { makeDirectory } from '../storage/fs-errors';
 import { quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
@@ -57,7 +58,7 @@ export function createSnapshotActivities({ warehouse, storage, logger }: Snapsho
           for (const table of tables) {
             const tableDir = path.join(stagingDir, table);
             await rm(tableDir, { recursive: true, force: true }); // leftovers of an attempt that died
-            await mkdir(stagingDir, { recursive: true });
+            await makeDirectory(stagingDir);
             const source = relation(MODEL_SCHEMA, pending?.tables.includes(table) ? pendingName(table, pending.buildId) : table);
             const { rows, columns } = await warehouse.withConnection((connection) =>
               interruptOnCancel(connection, async () => {

@@ -2,19 +2,21 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadProject } from '../project/load';
 import { lineageHtml, lineageSvg } from '../report/lineage';
 import os from 'node:os';
 import path from 'node:path';
+import { StorageError } from '../errors';
 import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
+import { checkWritableFolder } from '../storage/fs-errors';
 import { defaultOutUri, defaultProjectDir, defaultWarehousePath, stateDir, temporalAddress, temporalNamespace } from '../config';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
 import { connectClient, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../workflows/definitions';
-import { temporalConnectionSettings } from '../temporal/connection';
+import { connectWorkerConnection } from '../temporal/connection';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { summaryTable } from './summary';
@@ -29,6 +31,40 @@ function wholeNumber(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('must be a whole number');
   return parsed;
+}
+
+function portNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65_535) throw new InvalidArgumentError('must be a port number, 1 to 65535');
+  return parsed;
+}
+
+/** A day, YYYY-MM-DD, that exists in the calendar. */
+function calendarDay(value: string): string {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : undefined;
+  if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== value) {
+    throw new InvalidArgumentError('must be a day in the form YYYY-MM-DD, e.g. 2024-01-31');
+  }
+  return value;
+}
+
+/** An ISO 8601 day or time, as a full ISO timestamp (a day is its midnight UTC). */
+function isoTime(value: string): string {
+  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value);
+  const time = iso ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value) : undefined;
+  if (!time || Number.isNaN(time.getTime())) {
+    throw new InvalidArgumentError('must be an ISO 8601 date or time, e.g. 2024-01-31 or 2024-01-31T02:00:00Z');
+  }
+  return time.toISOString();
+}
+
+/** A local folder the command will write to, checked before anything starts (S3 prefixes are left to the run). */
+async function checkOutFolder(flag: string, location: string): Promise<void> {
+  const parsed = parseLocation(location);
+  if (parsed.kind !== 'local') return;
+  await checkWritableFolder(parsed.path).catch((err: unknown) => {
+    throw err instanceof StorageError ? new StorageError(`${flag} ${location}: ${err.message}`, location) : err;
+  });
 }
 
 /** Resolve when SIGINT or SIGTERM arrives. */
@@ -48,6 +84,16 @@ async function runWorkersUntilSignal(workers: Awaited<ReturnType<typeof createWo
     workers.shutdown();
   }
   await running;
+}
+
+/** Exit code of a run: 0, 1 when it failed, 128 + the signal's number when a signal stopped it. */
+function exitAfterRun(ok: boolean, signal: NodeJS.Signals | undefined): void {
+  if (!signal) {
+    process.exitCode = ok ? 0 : 1;
+    return;
+  }
+  // NOTE: a remote run's result is still awaited by a long poll; exit now rather than wait for it
+  process.exit(128 + (os.constants.signals[signal] ?? 15));
 }
 
 interface RunOptions {
@@ -84,10 +130,12 @@ export function buildProgram(): Command {
     .description('write sample data for the eight sources, one folder per source')
     .requiredOption('--out <dir>', 'folder to write the sources to')
     .option('--meters <n>', 'number of meters', positiveInteger, 200)
-    .option('--from <date>', 'first day, YYYY-MM-DD', '2023-01-01')
-    .option('--to <date>', 'day after the last, YYYY-MM-DD', '2024-01-01')
+    .option('--from <date>', 'first day, YYYY-MM-DD', calendarDay, '2023-01-01')
+    .option('--to <date>', 'day after the last, YYYY-MM-DD', calendarDay, '2024-01-01')
     .option('--seed <n>', 'seed: the same seed gives the same data', wholeNumber, 42)
     .action(async (options: { out: string; meters: number; from: string; to: string; seed: number }) => {
+      if (options.from >= options.to) throw new InvalidArgumentError(`--from ${options.from} must be before --to ${options.to}`);
+      await checkOutFolder('--out', options.out);
       // an s3:// target gets the files generated locally first, then uploaded
       const toS3 = parseLocation(options.out).kind === 's3';
       const outDir = toS3 ? await mkdtemp(path.join(os.tmpdir(), 'meterflow-generate-')) : options.out;
@@ -113,7 +161,7 @@ export function buildProgram(): Command {
       .option('--full-refresh', 'reload every source file and rebuild every selected model')
       .option('--verify', 'hash every source file that looks unchanged and reload those whose content changed')
       .option('--force', 'replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them)')
-      .option('--logical-date <time>', "the run's logical date (default: now)");
+      .option('--logical-date <time>', "the run's logical date, ISO 8601 (default: now)", isoTime);
 
   addRunOptions(
     program
@@ -121,7 +169,7 @@ export function buildProgram(): Command {
       .description('one full run: seed, models, snapshot, analytics (embedded Temporal unless TEMPORAL_ADDRESS is set)')
       .requiredOption('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source'),
   ).action(async (options: RunOptions & { sources: string }) => {
-    const { ok } = await runCommand({
+    const { ok, signal } = await runCommand({
       ...selection(options),
       sources: options.sources,
       db: options.db,
@@ -129,7 +177,7 @@ export function buildProgram(): Command {
       projectDir: options.project,
       analyticsConcurrency: options.analyticsConcurrency,
     });
-    process.exitCode = ok ? 0 : 1;
+    exitAfterRun(ok, signal);
   });
 
   addRunOptions(
@@ -139,6 +187,7 @@ export function buildProgram(): Command {
       .option('--meters <n>', 'number of meters in the sample', positiveInteger, 200),
   ).action(async (options: RunOptions & { meters: number }) => {
     const sources = path.join(stateDir(), 'sample', `meters-${options.meters}`);
+    await checkOutFolder('METERFLOW_HOME', stateDir());
     // the same sample is generated once; the run is a full refresh, so every step runs every time
     const marker = path.join(sources, '.complete');
     if (!existsSync(marker)) {
@@ -147,7 +196,7 @@ export function buildProgram(): Command {
     }
     const sample = JSON.parse(await readFile(marker, 'utf8')) as { meters: number; readings: number };
     process.stdout.write(`sample data: ${sample.readings.toLocaleString('en-GB')} readings of ${sample.meters} meters in ${sources}\n`);
-    const { ok } = await runCommand({
+    const { ok, signal } = await runCommand({
       ...selection(options),
       fullRefresh: true,
       sources,
@@ -156,7 +205,7 @@ export function buildProgram(): Command {
       projectDir: options.project,
       analyticsConcurrency: options.analyticsConcurrency,
     });
-    process.exitCode = ok ? 0 : 1;
+    exitAfterRun(ok, signal);
   });
 
   program.addCommand(scheduleCommand());
@@ -168,7 +217,7 @@ export function buildProgram(): Command {
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .action(async (options: { out: string; project: string }) => {
       const { plan } = await loadProject(options.project);
-      await mkdir(options.out, { recursive: true });
+      await checkOutFolder('--out', options.out);
       await writeFile(path.join(options.out, 'lineage.html'), lineageHtml(plan));
       await writeFile(path.join(options.out, 'lineage.svg'), lineageSvg(plan));
       process.stdout.write(`lineage: ${path.join(options.out, 'lineage.html')}\n`);
@@ -225,7 +274,7 @@ export function buildProgram(): Command {
           throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
         const address = temporalAddress();
         if (!address) throw new Error('meterflow worker needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
-        const connection = await NativeConnection.connect(temporalConnectionSettings(address));
+        const connection = await connectWorkerConnection(address, temporalNamespace());
         try {
           const workers = await createWorkers({
             connection,
@@ -249,8 +298,8 @@ export function buildProgram(): Command {
   program
     .command('dev')
     .description('a long-running embedded Temporal dev server (Web UI on :8233, SQLite in the state folder) plus workers')
-    .option('--port <n>', 'gRPC port', positiveInteger, 7233)
-    .option('--ui-port <n>', 'Web UI port', positiveInteger, 8233)
+    .option('--port <n>', 'gRPC port', portNumber, 7233)
+    .option('--ui-port <n>', 'Web UI port', portNumber, 8233)
     .option('--db <file>', 'warehouse DuckDB file', defaultWarehousePath())
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .action(async (options: { port: number; uiPort: number; db: string; project: string }) => {
@@ -285,6 +334,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const command = argv[2];
   const level = process.env.METERFLOW_TEMPORAL_LOG_LEVEL ?? (command === 'worker' || command === 'dev' ? 'WARN' : 'ERROR');
   Runtime.install({
+    // NOTE: the SDK's own signal handling only shuts workers down; `run` stops its server and exits itself
+    shutdownSignals: command === 'worker' || command === 'dev' ? ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] : [],
     logger: new DefaultLogger(level as 'WARN', (entry) => {
       // a worker polls either workflows or activities by design; these notices are not problems
       if (/^No (workflows|activities) registered/.test(entry.message)) return;

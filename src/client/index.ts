@@ -1,8 +1,10 @@
 // The typed client other services import to run the pipeline: start, wait, query progress, list, cancel.
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { temporalConnectionSettings } from '../temporal/connection';
+import { TemporalUnreachableError } from '../errors';
+import { CONNECT_TIMEOUT_MS, connectionReason, probeAddress, temporalConnectionSettings, unreachableError } from '../temporal/connection';
+import { watchForWorkers, type NoWorkerNotice } from './no-worker';
 import { WORKFLOW_QUEUE_NAME } from './queues';
 import {
   PIPELINE_WORKFLOW_TYPE,
@@ -17,6 +19,7 @@ import type { pipeline } from '../workflows/pipeline';
 
 export type { PipelineInput, PipelineProgress, PipelineResult, NodeProgress } from '../workflows/definitions';
 export { WORKFLOW_QUEUE_NAME };
+export { noWorkerDelayMs, type NoWorkerNotice } from './no-worker';
 
 export interface ConnectOptions {
   /** host:port of the Temporal frontend; TEMPORAL_ADDRESS by default. */
@@ -24,10 +27,38 @@ export interface ConnectOptions {
   readonly namespace?: string;
 }
 
+/** gRPC's status code for a missing resource (grpc-js is not a direct dependency). */
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * A client of the Temporal frontend. Fails within CONNECT_TIMEOUT_MS (at once when the port refuses)
+ * with a TemporalUnreachableError that names the address and namespace; an unknown namespace too.
+ */
 export async function connectClient(options: ConnectOptions = {}): Promise<Client> {
   const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect(temporalConnectionSettings(address));
-  return new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const refused = await probeAddress(address);
+  if (refused) throw unreachableError(address, namespace, refused);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...temporalConnectionSettings(address), connectTimeout: CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    throw unreachableError(address, namespace, connectionReason(err));
+  }
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch (err) {
+    // only a namespace that is certainly missing stops here; a key that may not describe it may still run workflows
+    if (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND) {
+      await connection.close();
+      throw new TemporalUnreachableError(
+        `namespace ${namespace} does not exist at ${address}: create it (temporal operator namespace create) or set TEMPORAL_NAMESPACE`,
+        address,
+        namespace,
+      );
+    }
+  }
+  return new Client({ connection, namespace });
 }
 
 /** A readable, sortable workflow id: pipeline-2023-10-01T02-00-00Z-ab12. */
@@ -81,17 +112,38 @@ export interface WaitOptions {
   /** Called with every progress snapshot while the run goes on. */
   readonly onProgress?: (progress: PipelineProgress) => void;
   readonly pollIntervalMs?: number;
+  /**
+   * Told when no worker polls a queue the run needs (after METERFLOW_NO_WORKER_WARNING_SECONDS, 30 s
+   * by default); a line on stderr unless given, nothing when false. The wait goes on either way.
+   */
+  readonly onNoWorker?: ((notice: NoWorkerNotice) => void) | false;
+  readonly noWorkerAfterMs?: number;
+  /** The run's writer and analytics queues, when not the default ones (for the no-worker check). */
+  readonly writerQueue?: string;
+  readonly analyticsQueue?: string;
 }
 
 /** Wait for a run to end, reporting its progress; throws the run's failure. */
 export async function waitForPipeline(handle: WorkflowHandle<typeof pipeline>, options: WaitOptions = {}): Promise<PipelineResult> {
   const result = handle.result();
-  if (!options.onProgress) return result;
-  let finished = false;
+  const finished = new AbortController();
+  const onNoWorker = options.onNoWorker ?? ((notice: NoWorkerNotice) => process.stderr.write(`meterflow: ${notice.message}\n`));
+  const watching = onNoWorker
+    ? watchForWorkers(
+        handle,
+        {
+          onNoWorker,
+          ...(options.noWorkerAfterMs ? { afterMs: options.noWorkerAfterMs } : {}),
+          ...(options.writerQueue ? { writerQueue: options.writerQueue } : {}),
+          ...(options.analyticsQueue ? { analyticsQueue: options.analyticsQueue } : {}),
+        },
+        finished.signal,
+      )
+    : Promise.resolve();
   const poll = (async () => {
-    while (!finished) {
+    while (options.onProgress && !finished.signal.aborted) {
       try {
-        options.onProgress?.(await getProgress(handle));
+        options.onProgress(await getProgress(handle));
       } catch {
         // the run may not have started its first task yet, or just ended
       }
@@ -101,8 +153,8 @@ export async function waitForPipeline(handle: WorkflowHandle<typeof pipeline>, o
   try {
     return await result;
   } finally {
-    finished = true;
-    await poll;
+    finished.abort();
+    await Promise.all([poll, watching]);
   }
 }
 

@@ -1,13 +1,14 @@
 // Local-disk storage: objects are files (symbolic links followed), writes go to a temporary name and
 // are renamed into place.
 import { createReadStream, createWriteStream, type Dirent, type Stats } from 'node:fs';
-import { copyFile, mkdir, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { NotAFolderError, StorageError } from '../errors';
 import type { ListOptions, Storage, StoredObject } from './storage';
+import { fileSystemFailure, makeDirectory } from './fs-errors';
 import { parseLocation } from './uri';
 
 function localPathOf(uri: string): string {
@@ -125,7 +126,7 @@ export class LocalStorage implements Storage {
 
   async write(uri: string, body: Readable | Buffer | string): Promise<void> {
     const file = localPathOf(uri);
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     const temporary = temporaryNameFor(file);
     try {
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -140,7 +141,7 @@ export class LocalStorage implements Storage {
       await rename(temporary, file);
     } catch (err) {
       await rm(temporary, { force: true });
-      throw err;
+      throw fileSystemFailure(err, file, 'write') ?? err;
     }
   }
 
@@ -155,14 +156,14 @@ export class LocalStorage implements Storage {
   async upload(localFile: string, uri: string): Promise<void> {
     const file = localPathOf(uri);
     if (path.resolve(localFile) === file) return;
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     const temporary = temporaryNameFor(file);
     try {
       await copyFile(localFile, temporary);
       await rename(temporary, file);
     } catch (err) {
       await rm(temporary, { force: true });
-      throw err;
+      throw fileSystemFailure(err, file, 'write') ?? err;
     }
   }
 }

@@ -13,12 +13,13 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotAFolderError, StorageError } from '../errors';
+import { makeDirectory } from './fs-errors';
 import type { ListOptions, Storage, StoredObject } from './storage';
 import { parseLocation } from './uri';
 
@@ -56,9 +57,37 @@ const PERMANENT = new Set([
   'AllAccessDisabled',
 ]);
 
+const CREDENTIALS_HINT =
+  'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE for a profile in ~/.aws';
+
+/** What to do about a permanent S3 error, by its code. */
+function hintFor(code: string, uri: string): string {
+  switch (code) {
+    case 'CredentialsProviderError':
+      return `no AWS credentials found: ${CREDENTIALS_HINT}`;
+    case 'InvalidAccessKeyId':
+      return `the access key is not known to the server: check AWS_ACCESS_KEY_ID or AWS_PROFILE (and AWS_ENDPOINT_URL for an S3-compatible server)`;
+    case 'SignatureDoesNotMatch':
+      return 'the secret key does not match the access key: check AWS_SECRET_ACCESS_KEY or AWS_PROFILE';
+    case 'AccessDenied':
+    case 'AllAccessDisabled':
+      return `access denied: the credentials in use (AWS_ACCESS_KEY_ID or AWS_PROFILE) may not use ${uri}`;
+    case 'NoSuchBucket':
+      return `bucket ${s3Location(uri).bucket} does not exist (check the URI, AWS_REGION and AWS_ENDPOINT_URL)`;
+    default:
+      return code;
+  }
+}
+
 function translate(err: unknown, uri: string): unknown {
+  // the credential chain fails before any request, and the SDK's own retries cannot change that
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'CredentialsProviderError') {
+    return new StorageError(`${uri}: ${hintFor(name, uri)}`, uri);
+  }
   if (err instanceof S3ServiceException && PERMANENT.has(err.name)) {
-    return new StorageError(`${uri}: ${err.name}${err.message && err.message !== err.name ? `: ${err.message}` : ''}`, uri);
+    const detail = err.message && err.message !== err.name && err.message !== 'UnknownError' ? ` (${err.message})` : '';
+    return new StorageError(`${uri}: ${err.name}: ${hintFor(err.name, uri)}${detail}`, uri);
   }
   return err;
 }
@@ -183,7 +212,7 @@ export class S3Storage implements Storage {
     } catch {
       // not cached yet
     }
-    await mkdir(this.settings.cacheDir, { recursive: true });
+    await makeDirectory(this.settings.cacheDir);
     const temporary = `${file}.${randomUUID()}.part`;
     try {
       await pipeline(await this.read(object.uri), createWriteStream(temporary));

@@ -38,3 +38,15 @@ export function isPermanentDuckdbError(err: unknown): boolean {
   const message = errorMessage(err);
   return /^(Parser|Binder|Catalog|Conversion|Invalid Input|Constraint|Not implemented|Type|Syntax) Error/m.test(message);
 }
+
+/**
+ * DuckDB IO errors that will recur on retry because the location is wrong (read-only, no permission,
+ * a file where a folder should be), not because of the moment (a full disk may be freed).
+ */
+export function isPermanentDuckdbIoError(err: unknown): boolean {
+  const message = errorMessage(err);
+  return (
+    /^IO Error: .*(Permission denied|Read-only file system|Not a directory|Is a directory)/m.test(message) ||
+    /^IO Error: Failed to create directory .*No such file or directory/m.test(message)
+  );
+}

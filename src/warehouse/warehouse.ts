@@ -1,8 +1,9 @@
 // The warehouse: one DuckDB file, opened once by the writer worker, the only process that may open it.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { WarehouseLockedError } from '../errors';
+import { StorageError, WarehouseLockedError } from '../errors';
+import { makeDirectory } from '../storage/fs-errors';
+import { duckdbMessage, isPermanentDuckdbIoError } from './sql';
 
 /** Settings for a DuckDB instance: bound memory so that large builds spill to disk instead of failing. */
 export interface DuckdbSettings {
@@ -28,6 +29,33 @@ export function duckdbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Duc
   };
 }
 
+/**
+ * The lock error of a warehouse another process holds. DuckDB's message says who holds it (program
+ * and pid) and, only when that holder is a reader, that a read-only open would still work.
+ */
+export function lockFailure(err: unknown, warehousePath: string): WarehouseLockedError | undefined {
+  const message = duckdbMessage(err);
+  if (!/Could not set lock on file|Conflicting lock/i.test(message)) return undefined;
+  const holder = /held in (.+?) \(PID (\d+)\)/.exec(message);
+  const program = holder?.[1];
+  const pid = holder?.[2];
+  if (/open this database in read-only mode/.test(message)) {
+    return new WarehouseLockedError(
+      `warehouse ${warehousePath} is open read-only by another process${pid ? ` (${program ? `${path.basename(program)}, ` : ''}pid ${pid})` : ''}: ` +
+        'a writer needs the file to itself; close that reader (e.g. a `duckdb -readonly` shell) and start again',
+      warehousePath,
+      'reader',
+      ...(pid ? [Number(pid)] : []),
+    );
+  }
+  return new WarehouseLockedError(
+    `warehouse ${warehousePath} is already open by another process${pid ? ` (pid ${pid})` : ''}: only one writer worker may own a warehouse file`,
+    warehousePath,
+    'writer',
+    ...(pid ? [Number(pid)] : []),
+  );
+}
+
 export class Warehouse {
   private constructor(
     public readonly path: string,
@@ -40,21 +68,15 @@ export class Warehouse {
    */
   static async open(warehousePath: string, settings: DuckdbSettings = {}): Promise<Warehouse> {
     const resolved = path.resolve(warehousePath);
-    await mkdir(path.dirname(resolved), { recursive: true });
+    await makeDirectory(path.dirname(resolved));
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(resolved, duckdbOptions(settings));
     } catch (err) {
-      const message = (err as Error).message;
-      if (/lock/i.test(message)) {
-        const holder = /PID (\d+)/.exec(message)?.[1];
-        throw new WarehouseLockedError(
-          `warehouse ${resolved} is already open by another process${holder ? ` (pid ${holder})` : ''}: ` +
-            'only one writer worker may own a warehouse file',
-          resolved,
-        );
-      }
-      throw err;
+      throw (
+        lockFailure(err, resolved) ??
+        (isPermanentDuckdbIoError(err) ? new StorageError(`warehouse ${resolved}: ${duckdbMessage(err)}`, resolved) : err)
+      );
     }
     const warehouse = new Warehouse(resolved, instance);
     await warehouse.withConnection(async (connection) => {

@@ -26,6 +26,16 @@ function track(child: ChildProcess): Child {
   };
 }
 
+/** Any meterflow command in its own process (no TEMPORAL_ADDRESS unless given), to watch while it runs. */
+export function spawnMeterflow(args: string[], env: NodeJS.ProcessEnv = {}): Child & { readonly exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), ...args], {
+    env: { ...process.env, TEMPORAL_ADDRESS: undefined, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  return { ...track(child), exited };
+}
+
 /** `meterflow worker` in its own process, polling the given queues. */
 export function spawnWorker(options: {
   role: 'writer' | 'analytics';

@@ -1,0 +1,101 @@
+// Noticing a run that no worker will pick up: the task queues it needs have no pollers, so it waits
+// in silence. The wait says so after a while (and keeps waiting: a worker may still come).
+import type { Connection, WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from './queues';
+
+/** How long a run may wait for a worker before the wait says none polls (METERFLOW_NO_WORKER_WARNING_SECONDS). */
+export function noWorkerDelayMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.METERFLOW_NO_WORKER_WARNING_SECONDS ?? 30);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000;
+}
+
+export interface NoWorkerNotice {
+  readonly taskQueue: string;
+  /** The `meterflow worker` role that polls the queue. */
+  readonly role: 'any' | 'writer' | 'analytics';
+  readonly address: string;
+  readonly namespace: string;
+  /** One line saying what is missing and how to start it. */
+  readonly message: string;
+}
+
+export interface NoWorkerWatch {
+  /** Called when a queue the run needs has no pollers; again only after one has come and gone. */
+  readonly onNoWorker: (notice: NoWorkerNotice) => void;
+  /** First check after this long, then every this long; noWorkerDelayMs() by default. */
+  readonly afterMs?: number;
+  /** The writer and analytics queues of the run, when not the default ones. */
+  readonly writerQueue?: string;
+  readonly analyticsQueue?: string;
+}
+
+const { TaskQueueType } = temporal.api.enums.v1;
+const { PendingActivityState } = temporal.api.enums.v1;
+
+function noticeFor(taskQueue: string, role: NoWorkerNotice['role'], address: string, namespace: string): NoWorkerNotice {
+  const flag = role === 'writer' ? '--writer-queue' : role === 'analytics' ? '--analytics-queue' : '--workflow-queue';
+  const isDefault = [WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME, ANALYTICS_QUEUE_NAME].includes(taskQueue);
+  const command = `meterflow worker${role === 'any' ? '' : ` --role ${role}`}${isDefault ? '' : ` ${flag} ${taskQueue}`}`;
+  return {
+    taskQueue,
+    role,
+    address,
+    namespace,
+    message: `no worker is polling task queue ${taskQueue} at ${address} (namespace ${namespace}): start one with ${command}`,
+  };
+}
+
+/** Sleep, but wake early (false) when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => resolve(true), ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve(false)), { once: true });
+  });
+}
+
+/**
+ * Until the signal aborts, check every `afterMs` that the run's queues have pollers: its workflow
+ * queue always, and the writer and analytics queues while an activity waits to be picked up there.
+ */
+export async function watchForWorkers(handle: WorkflowHandle, watch: NoWorkerWatch, signal: AbortSignal): Promise<void> {
+  const service = handle.client.workflowService;
+  const namespace = handle.client.options.namespace;
+  const address = (handle.client.connection as Partial<Connection>).options?.address ?? process.env.TEMPORAL_ADDRESS ?? 'the server';
+  const afterMs = watch.afterMs ?? noWorkerDelayMs();
+  const warned = new Set<string>();
+  const hasPollers = async (name: string, taskQueueType: temporal.api.enums.v1.TaskQueueType): Promise<boolean> => {
+    const described = await service.describeTaskQueue({ namespace, taskQueue: { name }, taskQueueType });
+    return (described.pollers?.length ?? 0) > 0;
+  };
+  const check = (queue: string, role: NoWorkerNotice['role'], polled: boolean) => {
+    if (polled) warned.delete(queue);
+    else if (!warned.has(queue)) {
+      warned.add(queue);
+      watch.onNoWorker(noticeFor(queue, role, address, namespace));
+    }
+  };
+  while (await sleep(afterMs, signal)) {
+    try {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return;
+      const workflowQueue = description.taskQueue;
+      const workflowsPolled = await hasPollers(workflowQueue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW);
+      check(workflowQueue, 'any', workflowsPolled);
+      // once the run is going, the queue of an activity that waits to start must have a worker too
+      const waiting = (description.raw.pendingActivities ?? []).some(
+        (activity) => activity.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+      );
+      if (!workflowsPolled || !waiting) continue;
+      for (const [queue, role] of [
+        [watch.writerQueue ?? WRITER_QUEUE_NAME, 'writer'],
+        [watch.analyticsQueue ?? ANALYTICS_QUEUE_NAME, 'analytics'],
+      ] as const) {
+        check(queue, role, await hasPollers(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY));
+      }
+    } catch {
+      // the server is busy or the run just ended: the next round tells
+    }
+  }
+}
