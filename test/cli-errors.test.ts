@@ -327,7 +327,8 @@ describe('the embedded Temporal server', () => {
         // stopped before meterflow exited, not after
         expect({ listening: await listening(port), running: running(pid) }).toEqual({ listening: false, running: false });
       }
-      await eventually(async () => !(await listening(port)) && !running(pid), 5_000);
+      // the supervisor gives the server 5 s to stop after TERM before it kills it
+      await eventually(async () => !(await listening(port)) && !running(pid), 15_000);
     } finally {
       await run.kill();
     }

@@ -187,9 +187,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       );
       // what the build did decides, not what was asked: a model with no published table is built whole
       const rebuiltWindow = result.windowRows !== undefined && window ? window : undefined;
-      state.node(id).note = rebuiltWindow
-        ? `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`
-        : `rebuilt: ${verdict.reason}`;
+      // why it was rebuilt, where that is news: not on a model's first build or a full refresh
+      if (rebuiltWindow)
+        state.node(id).note = `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`;
+      else if (built[model.name] && !fullRefresh) state.node(id).note = `rebuilt: ${verdict.reason}`;
       await state.test(model.name, () =>
         writer.testModel.executeWithOptions(on('test', `test ${model.name}`), [{ model: model.name, buildId, pendingRefs, warehouse }]),
       );

@@ -228,7 +228,7 @@ describe('numbers are checked at the door', () => {
       await workers.stop();
     }
     expect(result.nodes.find((n) => n.id === 'seed:smart_meter_consumption_q1')?.note).toMatch(
-      /1 file\(s\) loaded, 0 removed; 1 row set aside by accepted_range_smart_meter_consumption_q1_smart_meter_consumption$/,
+      /1 file\(s\) loaded, 0 removed, 1 row set aside by accepted_range_smart_meter_consumption_q1_smart_meter_consumption$/,
     );
     expect(result.nodes.find((n) => n.id === 'publish:run')?.state).toBe('succeeded');
 
