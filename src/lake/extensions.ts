@@ -88,7 +88,18 @@ async function installFromWheels(extensionDirectory: string, build: DuckdbBuild,
     try {
       await execFileAsync(
         'python3',
-        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--no-compile', '--target', staging, ...requirements],
+        [
+          '-m',
+          'pip',
+          'install',
+          '--quiet',
+          '--disable-pip-version-check',
+          '--no-deps',
+          '--no-compile',
+          '--target',
+          staging,
+          ...requirements,
+        ],
         { maxBuffer: 16 * 1024 * 1024 },
       );
     } catch (err) {
@@ -97,7 +108,8 @@ async function installFromWheels(extensionDirectory: string, build: DuckdbBuild,
     }
     for (const extension of extensions) {
       const file = path.join(staging, `duckdb_extension_${extension}`, 'extensions', build.version, `${extension}.duckdb_extension`);
-      if (!(await exists(file))) throw new Error(`the wheel ${extensionWheelRequirement(extension)} has no ${build.version}/${extension}.duckdb_extension`);
+      if (!(await exists(file)))
+        throw new Error(`the wheel ${extensionWheelRequirement(extension)} has no ${build.version}/${extension}.duckdb_extension`);
       await rename(file, path.join(folder, `${extension}.duckdb_extension`));
     }
   } finally {

@@ -28,7 +28,8 @@ export function parseLakeCatalog(text: string): LakeCatalog {
   const prefix = colon < 0 ? '' : text.slice(0, colon);
   if (prefix === 'postgres') {
     const conninfo = text.slice(colon + 1).trim();
-    if (conninfo.length === 0) throw new LakeCatalogError('a postgres: lake catalog needs a conninfo, e.g. postgres:dbname=lake host=…', 'postgres');
+    if (conninfo.length === 0)
+      throw new LakeCatalogError('a postgres: lake catalog needs a conninfo, e.g. postgres:dbname=lake host=…', 'postgres');
     return { kind: 'postgres', conninfo };
   }
   const file = prefix === 'sqlite' ? text.slice(colon + 1) : text;
@@ -36,7 +37,8 @@ export function parseLakeCatalog(text: string): LakeCatalog {
   if (prefix !== 'sqlite' && prefix.length > 1 && /^[a-z][a-z0-9+.-]*$/i.test(prefix)) {
     throw new LakeCatalogError(`unknown lake catalog kind '${prefix}:': use sqlite:<file> or postgres:<conninfo>`, prefix);
   }
-  if (file.length === 0) throw new LakeCatalogError('a sqlite: lake catalog needs a file, e.g. sqlite:.meterflow/lake/catalog.sqlite', 'sqlite');
+  if (file.length === 0)
+    throw new LakeCatalogError('a sqlite: lake catalog needs a file, e.g. sqlite:.meterflow/lake/catalog.sqlite', 'sqlite');
   return { kind: 'sqlite', path: path.resolve(file) };
 }
 
