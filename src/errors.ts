@@ -95,6 +95,29 @@ export class WrongWarehouseError extends Error {
   }
 }
 
+/** The DuckDB extensions the lake needs could not be found or installed (pip and DuckDB's INSTALL both tried). */
+export class LakeExtensionsError extends Error {
+  public override readonly name = 'LakeExtensionsError';
+  constructor(
+    message: string,
+    public readonly extensionDirectory: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A lake catalog string that is neither `sqlite:<file>` nor `postgres:<conninfo>`. */
+export class LakeCatalogError extends Error {
+  public override readonly name = 'LakeCatalogError';
+  constructor(
+    message: string,
+    /** The catalog's kind as written before the colon (never the conninfo, which may hold a password). */
+    public readonly catalogKind: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Every error above recurs on retry: activities fail with these names non-retryably, and workflows never retry them. */
 export const NON_RETRYABLE_ERRORS: readonly string[] = [
   ProjectError,

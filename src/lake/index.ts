@@ -1,0 +1,3 @@
+// The lake: DuckLake tables and the DuckDB extensions they need.
+export * from './extensions';
+export * from './lake';

@@ -1,0 +1,242 @@
+// The lake: DuckLake tables, with a catalog in a database (a SQLite file by default, or PostgreSQL)
+// and data as Parquet files on local disk or S3. How it is opened and attached lives here, in one place.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { S3Client } from '@aws-sdk/client-s3';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { defaultLakeCatalog, defaultLakeDataPath } from '../config';
+import { LakeCatalogError } from '../errors';
+import { s3SettingsFromEnv } from '../storage/s3';
+import { parseLocation } from '../storage/uri';
+import { duckdbOptions, type DuckdbSettings } from '../warehouse/warehouse';
+import { duckdbMessage, quotedString } from '../warehouse/sql';
+import { ensureLakeExtensions } from './extensions';
+
+/** The name the lake is attached under in every instance: tables are `lake.<table>` (schema `main`). */
+export const LAKE_ALIAS = 'lake';
+
+/**
+ * Where the catalog lives. As a string: `sqlite:<file>` (a bare path means the same) or
+ * `postgres:<libpq conninfo>`, e.g. `postgres:dbname=lake host=db port=5432 user=meterflow` — put a
+ * password in PGPASSWORD or ~/.pgpass, not in the conninfo.
+ */
+export type LakeCatalog = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly conninfo: string };
+
+export function parseLakeCatalog(text: string): LakeCatalog {
+  const colon = text.indexOf(':');
+  const prefix = colon < 0 ? '' : text.slice(0, colon);
+  if (prefix === 'postgres') {
+    const conninfo = text.slice(colon + 1).trim();
+    if (conninfo.length === 0)
+      throw new LakeCatalogError('a postgres: lake catalog needs a conninfo, e.g. postgres:dbname=lake host=…', 'postgres');
+    return { kind: 'postgres', conninfo };
+  }
+  const file = prefix === 'sqlite' ? text.slice(colon + 1) : text;
+  // a bare path holds no scheme (a Windows drive letter aside, which has one letter)
+  if (prefix !== 'sqlite' && prefix.length > 1 && /^[a-z][a-z0-9+.-]*$/i.test(prefix)) {
+    throw new LakeCatalogError(`unknown lake catalog kind '${prefix}:': use sqlite:<file> or postgres:<conninfo>`, prefix);
+  }
+  if (file.length === 0)
+    throw new LakeCatalogError('a sqlite: lake catalog needs a file, e.g. sqlite:.meterflow/lake/catalog.sqlite', 'sqlite');
+  return { kind: 'sqlite', path: path.resolve(file) };
+}
+
+export interface LakeOptions {
+  /** Default: METERFLOW_LAKE_CATALOG, else `sqlite:$METERFLOW_HOME/lake/catalog.sqlite`. */
+  readonly catalog?: string | LakeCatalog;
+  /**
+   * Where data files go: a path, `file://…` or `s3://bucket/prefix`. Default: METERFLOW_LAKE_DATA;
+   * if unset too, the path the catalog already records, or `data/` beside a new SQLite catalog.
+   * A lake's data path is fixed when it is created: a different one is refused by DuckLake.
+   */
+  readonly dataPath?: string;
+  readonly settings?: DuckdbSettings;
+  /** The DuckDB database holding the instance's own state: in memory (default) or a scratch file. */
+  readonly database?: string;
+  /** Attach for reading only: writes fail; the catalog is never changed. */
+  readonly readOnly?: boolean;
+  /** Attach at this snapshot, read-only: the tables as that commit left them. */
+  readonly snapshotVersion?: number;
+  /**
+   * Rows an insert may keep inside the catalog instead of in a Parquet file (DuckLake's data
+   * inlining, 10 by default). meterflow uses 0: every row is in a file under the data path.
+   */
+  readonly dataInliningRowLimit?: number;
+  /** Default: from ensureLakeExtensions (installed on first use). */
+  readonly extensionDirectory?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** One data file of a lake table, with its delete file when rows of it were deleted since. */
+export interface LakeFile {
+  readonly dataFile: string;
+  readonly sizeBytes: number;
+  readonly deleteFile?: string;
+}
+
+/** The data path as DuckLake records it: absolute, ending in '/'. */
+function normalizedDataPath(dataPath: string): string {
+  const location = parseLocation(dataPath);
+  const base = location.kind === 'local' ? location.path : dataPath;
+  return base.endsWith('/') ? base : `${base}/`;
+}
+
+/**
+ * A DuckDB secret for s3:// data, from the settings the AWS SDK uses: its credential chain
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, a profile, an instance role),
+ * AWS_REGION, and AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (then path-style URLs, SSL from the
+ * scheme). No credentials found: an anonymous secret, for public buckets. The SQL holds the keys, so
+ * it is never logged, and an error from it is reported without it.
+ */
+async function createS3Secret(connection: DuckDBConnection, env: NodeJS.ProcessEnv): Promise<void> {
+  const settings = s3SettingsFromEnv(env);
+  const parts = ['type s3', `region ${quotedString(settings.region)}`];
+  if (settings.endpoint) {
+    const endpoint = new URL(settings.endpoint);
+    parts.push(`endpoint ${quotedString(endpoint.host)}`, "url_style 'path'", `use_ssl ${endpoint.protocol === 'https:'}`);
+  }
+  const client = new S3Client({ region: settings.region });
+  const secrets: string[] = [];
+  try {
+    // the environment given first (as the SDK's chain does with process.env), then the rest of the chain
+    const credentials =
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+        : await client.config.credentials();
+    parts.push(`key_id ${quotedString(credentials.accessKeyId)}`, `secret ${quotedString(credentials.secretAccessKey)}`);
+    secrets.push(credentials.accessKeyId, credentials.secretAccessKey);
+    if (credentials.sessionToken) {
+      parts.push(`session_token ${quotedString(credentials.sessionToken)}`);
+      secrets.push(credentials.sessionToken);
+    }
+  } catch {
+    // no credentials anywhere in the chain: anonymous access
+  } finally {
+    client.destroy();
+  }
+  try {
+    await connection.run(`create or replace temporary secret meterflow_lake_s3 (${parts.join(', ')})`);
+  } catch (err) {
+    const message = secrets.reduce((text, secret) => text.split(secret).join('***'), duckdbMessage(err));
+    throw new Error(`could not create the S3 secret for the lake: ${message}`);
+  }
+}
+
+export class Lake {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    public readonly catalog: LakeCatalog,
+    /** As the catalog records it, e.g. `/…/data/` or `s3://bucket/lake/`. */
+    public readonly dataPath: string,
+    public readonly readOnly: boolean,
+    public readonly snapshotVersion: number | undefined,
+  ) {}
+
+  /**
+   * Create a DuckDB instance with the lake's extensions and attach the lake as `lake`. A new
+   * catalog is created by the first writer; readers need an existing one. Many processes may open
+   * one SQLite catalog at once: DuckLake commits are transactions in the catalog, so a reader sees
+   * the last committed snapshot, never a half-written one, and waits on no writer's lock.
+   */
+  static async open(options: LakeOptions = {}): Promise<Lake> {
+    const env = options.env ?? process.env;
+    const catalogOption = options.catalog ?? defaultLakeCatalog(env);
+    const catalog = typeof catalogOption === 'string' ? parseLakeCatalog(catalogOption) : catalogOption;
+    const readOnly = options.readOnly === true || options.snapshotVersion !== undefined;
+    let dataPath = options.dataPath ?? defaultLakeDataPath(env);
+    if (dataPath === undefined && catalog.kind === 'sqlite' && !existsSync(catalog.path)) {
+      dataPath = path.join(path.dirname(catalog.path), 'data');
+    }
+    if (dataPath !== undefined) dataPath = normalizedDataPath(dataPath);
+    if (catalog.kind === 'sqlite' && !readOnly) await mkdir(path.dirname(catalog.path), { recursive: true });
+    if (dataPath !== undefined && !dataPath.startsWith('s3://') && !readOnly) await mkdir(dataPath, { recursive: true });
+
+    const extensionDirectory = options.extensionDirectory ?? (await ensureLakeExtensions());
+    const instance = await DuckDBInstance.create(options.database ?? ':memory:', {
+      ...duckdbOptions(options.settings ?? {}),
+      extension_directory: extensionDirectory,
+    });
+    const connection = await instance.connect();
+    try {
+      await connection.run('load ducklake; load httpfs');
+      await connection.run(catalog.kind === 'sqlite' ? 'load sqlite_scanner' : 'load postgres_scanner');
+      if (dataPath?.startsWith('s3://')) await createS3Secret(connection, env);
+      const attachOptions = [
+        ...(dataPath !== undefined ? [`data_path ${quotedString(dataPath)}`] : []),
+        ...(readOnly ? ['read_only'] : [`data_inlining_row_limit ${options.dataInliningRowLimit ?? 0}`]),
+        ...(options.snapshotVersion !== undefined ? [`snapshot_version ${Math.trunc(options.snapshotVersion)}`] : []),
+      ];
+      const target = catalog.kind === 'sqlite' ? `ducklake:sqlite:${catalog.path}` : `ducklake:postgres:${catalog.conninfo}`;
+      await connection.run(`attach ${quotedString(target)} as ${LAKE_ALIAS} (${attachOptions.join(', ')})`);
+      const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(LAKE_ALIAS)})`);
+      const recordedPath = String(recorded.getRows()[0]?.[0] ?? dataPath ?? '');
+      // a lake opened without naming its data path learns it here: S3 needs the secret before any read
+      if (dataPath === undefined && recordedPath.startsWith('s3://')) await createS3Secret(connection, env);
+      connection.closeSync();
+      return new Lake(instance, catalog, recordedPath, readOnly, options.snapshotVersion);
+    } catch (err) {
+      connection.closeSync();
+      instance.closeSync();
+      throw err;
+    }
+  }
+
+  /** A connection per unit of work, always closed; the lake is attached as `lake` on every one. */
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** Run work in one transaction: it becomes one DuckLake snapshot when it commits, or nothing. */
+  async transaction<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.withConnection(async (connection) => {
+      await connection.run('begin transaction');
+      try {
+        const result = await work(connection);
+        await connection.run('commit');
+        return result;
+      } catch (err) {
+        await connection.run('rollback').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** The snapshot this lake reads: the latest committed one, or the one it was attached at. */
+  async currentSnapshot(): Promise<number> {
+    return this.withConnection(async (connection) => {
+      const reader = await connection.runAndReadAll(`select id from ducklake_current_snapshot(${quotedString(LAKE_ALIAS)})`);
+      return Number(reader.getRows()[0]?.[0]);
+    });
+  }
+
+  /** The data files that make up a table at the current snapshot (and their delete files), by path. */
+  async listFiles(table: string, schema = 'main'): Promise<LakeFile[]> {
+    return this.withConnection(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `select data_file, data_file_size_bytes, delete_file
+         from ducklake_list_files(${quotedString(LAKE_ALIAS)}, ${quotedString(table)}, schema => ${quotedString(schema)})
+         order by data_file`,
+      );
+      return reader.getRows().map(([dataFile, sizeBytes, deleteFile]) => ({
+        dataFile: String(dataFile),
+        sizeBytes: Number(sizeBytes),
+        ...(deleteFile === null || deleteFile === undefined ? {} : { deleteFile: String(deleteFile) }),
+      }));
+    });
+  }
+
+  close(): void {
+    this.instance.closeSync();
+  }
+}
+
+/** Open the lake (see Lake.open); close it when done. */
+export function openLake(options: LakeOptions = {}): Promise<Lake> {
+  return Lake.open(options);
+}
