@@ -6,6 +6,7 @@ const UNIT_TESTS = [
   'cli-options.test.ts',
   'deployment.test.ts',
   'generator.test.ts',
+  'macros.test.ts',
   'master-model.test.ts',
   'project.test.ts',
   'replay.test.ts',
