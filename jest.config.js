@@ -1,12 +1,39 @@
-// Jest: TypeScript through ts-jest, one real Temporal dev server for the whole run (global setup).
-/** @type {import('jest').Config} */
-module.exports = {
+// Jest in two tiers: `unit` (pure code, models rendered and run on DuckDB; no server, no child
+// process, no browser) and `integration` (one real Temporal dev server and one S3 server for the run).
+/** The unit tier, by file. A file belongs here only if it starts no server, process or browser. */
+const UNIT_TESTS = [
+  'analytics-models.test.ts',
+  'cli-options.test.ts',
+  'deployment.test.ts',
+  'generator.test.ts',
+  'macros.test.ts',
+  'master-model.test.ts',
+  'project.test.ts',
+  'replay.test.ts',
+  'unit-tier.test.ts',
+  'up-to-date.test.ts',
+];
+
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    // NOTE: no globalSetup here, and test/unit-tier.test.ts keeps it so
+    { ...shared, displayName: 'unit', testMatch: UNIT_TESTS.map((file) => `<rootDir>/test/${file}`) },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...UNIT_TESTS.map((file) => `<rootDir>/test/${file.replace(/\./g, '\\.')}$`)],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
   testTimeout: 180_000,
   // the Temporal native runtime keeps a handle open after the last test
   forceExit: true,

@@ -2,19 +2,8 @@
 -- appears in two files must have the same value in both, or one of the files is wrong.
 {{ config(severity='error') }}
 
-with q1 as (select * from {{ source('raw', 'smart_meter_consumption_q1') }}),
-q2 as (select * from {{ source('raw', 'smart_meter_consumption_q2') }}),
-q3 as (select * from {{ source('raw', 'smart_meter_consumption_q3') }}),
-q4 as (select * from {{ source('raw', 'smart_meter_consumption_q4') }}),
-
-all_quarters as (
-    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q1
-    union all
-    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q2
-    union all
-    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q3
-    union all
-    select meter_point_id, settlement_timestamp_utc, smart_meter_consumption from q4
+with all_quarters as (
+    {{ readings_of_all_quarters() }}
 ),
 
 disagreements as (

@@ -6,17 +6,21 @@ import YAML from 'yaml';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
 import { parseFreshness, parseTests } from './data-tests';
+import { bundleTemplate } from './macro-bundle';
+import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
 import type { ColumnDoc, DataTest, Materialization, ModelLayer, ModelNode, ProjectPlan, SingularTest, SourceTable } from './types';
 
 const LAYERS: readonly ModelLayer[] = ['staging', 'master', 'analytics'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** A loaded project: the plan plus the raw SQL templates, which stay on the workers. */
+/** A loaded project: the plan plus the SQL templates, which stay on the workers. */
 export interface LoadedProject {
   readonly dir: string;
   readonly plan: ProjectPlan;
+  /** Each model's (and `test:<name>`'s) template, bundled with the macro files it uses. */
   readonly templates: ReadonlyMap<string, string>;
+  readonly macros: readonly MacroFile[];
 }
 
 interface PropertyColumn {
@@ -155,6 +159,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const projectName = String(project.name ?? 'meterflow');
   const vars = (project.vars ?? {}) as Record<string, unknown>;
   const modelPaths = (project['model-paths'] as string[] | undefined) ?? ['models'];
+  const macros = await loadMacros(dir, (project['macro-paths'] as string[] | undefined) ?? ['macros'], 'macro-paths' in project);
   const defaultMaterialized =
     ((project.models as Record<string, Record<string, unknown>> | undefined)?.[projectName]?.['+materialized'] as
       Materialization | undefined) ?? 'view';
@@ -222,7 +227,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     const name = path.basename(file, '.sql');
     if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid model name`, relative);
     if (templates.has(name)) throw new ProjectError(`${relative}: a second model named '${name}'`, relative);
-    const template = await readFile(file, 'utf8');
+    const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
     templates.set(name, template);
 
     // render once with recording resolvers to discover the model's refs, sources and config
@@ -278,7 +283,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       const relative = path.relative(dir, file);
       const name = path.basename(file, '.sql');
       if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid test name`, relative);
-      const template = await readFile(file, 'utf8');
+      const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
       templates.set(`test:${name}`, template);
       const { resolver, refs, used } = recordingResolver(relative, sourceKeys, new Set(ordered.map((m) => m.name)));
       const { config } = renderModel({ file: relative, template, vars, self: name, resolver });
@@ -291,5 +296,5 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       });
     }
   }
-  return { dir, plan: { projectName, sources, models: ordered, singularTests, vars }, templates };
+  return { dir, plan: { projectName, sources, models: ordered, singularTests, vars }, templates, macros };
 }

@@ -1,7 +1,10 @@
 // Renders dbt-style model SQL with a real Jinja-compatible engine (nunjucks) and the dbt functions
-// meterflow supports: ref, source, config, var, env_var, is_incremental and `this`.
+// meterflow supports: ref, source, config, var, env_var, is_incremental and `this`, plus the
+// project's macros (from `macro-paths`) that the template was bundled with.
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
+import { splitBundle, type MacroSource } from './macro-bundle';
+import { compileMacroFile, macroFunctions } from './macro-runtime';
 
 /** How `ref` and `source` become relations: the warehouse, or a snapshot for analytics. */
 export interface RelationResolver {
@@ -19,6 +22,7 @@ export interface RenderedModel {
 
 export interface RenderOptions {
   readonly file: string;
+  /** The model's template, or the bundle of it and the macro files it uses (see macro-bundle.ts). */
   readonly template: string;
   readonly resolver: RelationResolver;
   readonly vars: Readonly<Record<string, unknown>>;
@@ -27,6 +31,14 @@ export interface RenderOptions {
 }
 
 const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+
+/** The dbt functions a template sees; a macro may not take one of these names. */
+export const DBT_FUNCTIONS: readonly string[] = ['this', 'ref', 'source', 'config', 'var', 'env_var', 'is_incremental'];
+
+/** The macros a macro file defines. A syntax error, or text outside macros, is a ProjectError naming the file. */
+export function macrosDefinedIn(macro: MacroSource): readonly string[] {
+  return compileMacroFile(environment, macro).names;
+}
 
 type Keywords = Record<string, unknown> & { __keywords?: true };
 
@@ -85,8 +97,9 @@ export function renderModel(options: RenderOptions): RenderedModel {
     },
     is_incremental: () => false,
   };
+  const { macros, model } = splitBundle(options.template);
   try {
-    const sql = environment.renderString(options.template, context);
+    const sql = environment.renderString(model, { ...context, ...macroFunctions(environment, macros, context) });
     return { sql, config, usedVars };
   } catch (err) {
     if (err instanceof ProjectError) throw err;
@@ -94,6 +107,16 @@ export function renderModel(options: RenderOptions): RenderedModel {
     // nunjucks wraps our own errors: keep their message, which already names the file
     const inner = /ProjectError: (.*)/s.exec(cause.message);
     if (inner?.[1]) throw new ProjectError(inner[1].trim(), file);
+    const unknown = /Unable to call `(\w+)`, which is undefined/.exec(cause.message);
+    if (unknown?.[1]) {
+      // NOTE: nunjucks numbers the lines of a failed call from 0 and leaves out line 0; a call made
+      // inside a macro is reported at the model's line that called the macro
+      const line = Number(/\[Line (\d+)/.exec(cause.message)?.[1] ?? 0) + 1;
+      const calls = new RegExp(`\\b${unknown[1]}\\s*\\(`);
+      const inMacro = calls.test(model) ? undefined : macros.find((macro) => calls.test(macro.source));
+      const at = inMacro ? ` (line ${line}, in ${inMacro.file})` : ` (line ${line})`;
+      throw new ProjectError(`${file}: '${unknown[1]}' is neither a macro of the project (macro-paths) nor a dbt function${at}`, file);
+    }
     throw new ProjectError(`${file}: template error: ${cause.message.replace('(unknown path)', '').trim()}`, file);
   }
 }

@@ -1,0 +1,81 @@
+// Runs the project's macro files with nunjucks: compiles each once, finds the macros it defines, and
+// gives a render those macros as functions of its own context (ref, source, var…), each able to
+// call the others by name, as dbt's macros do.
+import nunjucks from 'nunjucks';
+import { ProjectError } from '../errors';
+import type { MacroSource } from './macro-bundle';
+
+interface CompiledMacroFile {
+  readonly template: nunjucks.Template;
+  /** The macros the file defines, by name. */
+  readonly names: readonly string[];
+}
+
+type Exported = Record<string, unknown>;
+/** nunjucks runs a template's top level and hands back what it defines; @types/nunjucks leaves it out. */
+interface Exporting {
+  getExported(context: object, frame: null, callback: (err: Error | null, exported: Exported | null) => void): void;
+}
+
+const compiled = new Map<string, CompiledMacroFile>();
+
+/** What a template's top level defines. Synchronous: meterflow registers no asynchronous filters. */
+function exportsOf(template: nunjucks.Template, context: object): Exported {
+  let failure: Error | null = null;
+  let exported: Exported | null = null;
+  (template as unknown as Exporting).getExported(context, null, (err, result) => {
+    failure = err;
+    exported = result;
+  });
+  if (failure) throw failure;
+  if (!exported) throw new Error('nunjucks ran the macros asynchronously');
+  return exported;
+}
+
+/**
+ * Compile a macro file (once per content) and list its macros. Syntax errors, and text outside
+ * `{% macro %}` blocks (which would be rendered into every model that uses the file), name the file.
+ */
+export function compileMacroFile(environment: nunjucks.Environment, macro: MacroSource): CompiledMacroFile {
+  const key = `${macro.file}\0${macro.source}`;
+  const known = compiled.get(key);
+  if (known) return known;
+  try {
+    const template = new nunjucks.Template(macro.source, environment, macro.file, true);
+    const outside = template.render({}).trim();
+    if (outside !== '') {
+      throw new ProjectError(
+        `${macro.file}: text outside {% macro %} blocks ('${outside.slice(0, 60)}'): write comments as {# … #} or inside a macro`,
+        macro.file,
+      );
+    }
+    const exported = exportsOf(template, {});
+    const names = Object.keys(exported).filter((name) => typeof exported[name] === 'function');
+    const result = { template, names };
+    compiled.set(key, result);
+    return result;
+  } catch (err) {
+    if (err instanceof ProjectError) throw err;
+    const message = (err as Error).message.replace(`(${macro.file})`, '').trim();
+    throw new ProjectError(`${macro.file}: macro file error: ${message}`, macro.file);
+  }
+}
+
+/** The macros of these files, bound to a render's context; a macro calls another through the context. */
+export function macroFunctions(
+  environment: nunjucks.Environment,
+  macros: readonly MacroSource[],
+  context: Readonly<Record<string, unknown>>,
+): Record<string, (...args: unknown[]) => unknown> {
+  const files = macros.map((macro) => compileMacroFile(environment, macro));
+  const defined: Exported = {};
+  // NOTE: nunjucks copies the context a file runs in, so the macros look each other up late
+  const callable = Object.fromEntries(
+    files
+      .flatMap((file) => file.names)
+      .map((name) => [name, (...args: unknown[]) => (defined[name] as (...a: unknown[]) => unknown)(...args)]),
+  );
+  const scope = { ...context, ...callable };
+  for (const file of files) Object.assign(defined, exportsOf(file.template, scope));
+  return callable;
+}

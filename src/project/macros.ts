@@ -1,0 +1,67 @@
+// Loads the project's macros as dbt does: every `{% macro %}` in the `.sql` files under `macro-paths`
+// (default `macros`) is callable by name from every model and test, with no import line.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ProjectError } from '../errors';
+import type { MacroSource } from './macro-bundle';
+import { DBT_FUNCTIONS, macrosDefinedIn } from './render';
+
+/** A macro file and the macros it defines. */
+export interface MacroFile extends MacroSource {
+  readonly names: readonly string[];
+}
+
+async function sqlFilesUnder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.sql'))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/**
+ * Read and check every macro file. A folder named in dbt_project.yml must exist (the default
+ * `macros` may be absent); a macro may not be defined twice nor take the name of a dbt function.
+ */
+export async function loadMacros(dir: string, macroPaths: readonly string[], declared: boolean): Promise<MacroFile[]> {
+  const files: MacroFile[] = [];
+  const definedIn = new Map<string, string>();
+  for (const macroPath of macroPaths) {
+    const paths = await sqlFilesUnder(path.join(dir, macroPath)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' && !declared) return [];
+      throw new ProjectError(
+        `dbt_project.yml: macro path '${macroPath}' is not a folder that can be read`,
+        path.join(dir, 'dbt_project.yml'),
+      );
+    });
+    for (const absolute of paths) {
+      const file = path.relative(dir, absolute);
+      const source = await readFile(absolute, 'utf8');
+      const names = macrosDefinedIn({ file, source });
+      for (const name of names) {
+        if (DBT_FUNCTIONS.includes(name)) throw new ProjectError(`${file}: a macro may not be named '${name}', a dbt function`, file);
+        const other = definedIn.get(name);
+        if (other) throw new ProjectError(`${file}: macro '${name}' is already defined in ${other}`, file);
+        definedIn.set(name, file);
+      }
+      files.push({ file, source, names });
+    }
+  }
+  return files;
+}
+
+const mentions = (text: string, name: string): boolean => new RegExp(`\\b${name}\\b`).test(text);
+
+/** The macro files a template needs: those whose macros it names, and theirs in turn, in load order. */
+export function macrosUsedBy(template: string, macros: readonly MacroFile[]): MacroFile[] {
+  const used = new Set<MacroFile>();
+  const pending = [template];
+  for (let text = pending.pop(); text !== undefined; text = pending.pop()) {
+    for (const macro of macros) {
+      if (used.has(macro) || !macro.names.some((name) => mentions(text as string, name))) continue;
+      used.add(macro);
+      pending.push(macro.source);
+    }
+  }
+  return macros.filter((macro) => used.has(macro));
+}

@@ -1,0 +1,191 @@
+// The project's macros (models/macros/): loaded as dbt loads them, rendered into the models that call
+// them and run on in-memory DuckDB against hand-computed rows, and errors that name the file.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { defaultProjectDir } from '../src/config';
+import { ProjectError } from '../src/errors';
+import { loadProject, type LoadedProject } from '../src/project/load';
+import { renderModel } from '../src/project/render';
+import { copyOfModels, editFile } from './support/files';
+
+const resolver = { ref: (model: string) => `"main"."${model}"`, source: (source: string, table: string) => `"${source}"."${table}"` };
+
+function renderedSql(project: LoadedProject, name: string): string {
+  const template = project.templates.get(name);
+  if (template === undefined) throw new Error(`no template ${name}`);
+  return renderModel({ file: name, template, resolver, vars: project.plan.vars, self: `"main"."${name}"` }).sql;
+}
+
+async function withDuckDB<T>(run: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    return await run(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+const rows = async (connection: DuckDBConnection, sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
+
+describe('the shipped macros', () => {
+  let project: LoadedProject;
+  beforeAll(async () => {
+    project = await loadProject(defaultProjectDir());
+  });
+
+  it('loads every macro of models/macros, by file', () => {
+    expect(project.macros.map(({ file, names }) => ({ file, names }))).toEqual([
+      { file: 'macros/actual_vs_estimated.sql', names: ['actual_vs_estimated'] },
+      { file: 'macros/deviation_distribution.sql', names: ['deviation_distribution'] },
+      { file: 'macros/readings_of_all_quarters.sql', names: ['readings_of_all_quarters'] },
+    ]);
+  });
+
+  it('keeps a model that calls no macro as written, and bundles a model with the macro files it calls only', async () => {
+    const anomalies = await readFile(path.join(project.dir, 'analytics', 'meter_anomalies.sql'), 'utf8');
+    expect(project.templates.get('meter_anomalies')).toBe(anomalies);
+    const daily = project.templates.get('actual_vs_estimated_daily') ?? '';
+    expect(daily).toContain('macros/actual_vs_estimated.sql');
+    expect(daily).not.toContain('macros/deviation_distribution.sql');
+    expect(project.templates.get('test:assert_overlapping_readings_agree')).toContain('macros/readings_of_all_quarters.sql');
+  });
+
+  it('renders refs and sources called inside macros into the plan', () => {
+    const daily = project.plan.models.find((model) => model.name === 'actual_vs_estimated_daily');
+    expect(daily?.refs).toEqual(['demand_price_elasticity']);
+    const readings = project.plan.models.find((model) => model.name === 'stg_smart_meter_consumption');
+    expect([...(readings?.sources ?? [])].sort()).toEqual([1, 2, 3, 4].map((q) => `smart_meter_consumption_q${q}`));
+    expect(project.plan.singularTests[0]?.sources).toHaveLength(4);
+  });
+
+  it('averages per day, ISO week and month, the date_trunc unit being the only difference', async () => {
+    const result = await withDuckDB(async (connection) => {
+      // a Sunday's two half hours (two meters) and the next Monday's one
+      await connection.run(`create table main.demand_price_elasticity as
+        select * from (values
+          ('m1', timestamp '2023-10-01 00:00', 1.0, 2.0, -0.5),
+          ('m2', timestamp '2023-10-01 00:30', 3.0, 2.0, 0.5),
+          ('m1', timestamp '2023-10-02 00:00', 2.0, 4.0, -0.5)
+        ) as t(meter_point_id, settlement_timestamp_utc, smart_meter_consumption, estimated_half_hour_consumption, demand_price_elasticity)`);
+      const grains: Record<string, unknown[]> = {};
+      for (const grain of ['daily', 'weekly', 'monthly']) {
+        grains[grain] = (await rows(connection, renderedSql(project, `actual_vs_estimated_${grain}`))).map((row) => ({
+          ...row,
+          period_start: (row.period_start as Date).toISOString().slice(0, 10),
+          half_hours: Number(row.half_hours),
+          meters: Number(row.meters),
+        }));
+      }
+      return grains;
+    });
+    const row = (start: string, halfHours: number, meters: number, actual: number, estimated: number, deviation: number) => ({
+      period_start: start,
+      half_hours: halfHours,
+      meters,
+      mean_actual_consumption: actual,
+      mean_estimated_consumption: estimated,
+      mean_deviation: deviation,
+    });
+    expect(result.daily).toEqual([row('2023-10-01', 2, 2, 2, 2, 0), row('2023-10-02', 1, 1, 2, 4, -0.5)]);
+    expect(result.weekly).toEqual([row('2023-09-25', 2, 2, 2, 2, 0), row('2023-10-02', 1, 1, 2, 4, -0.5)]);
+    expect(result.monthly).toEqual([row('2023-10-01', 3, 2, 2, 2.666666667, -0.166666667)]);
+  });
+
+  it('unions the four quarters for the readings model (each half hour once) and the test that overlaps agree', async () => {
+    const result = await withDuckDB(async (connection) => {
+      await connection.run('create schema raw');
+      const quarters: Record<number, string> = {
+        1: "('m1', '00:00', 1.0), ('m1', '00:30', 2.0)",
+        2: "('m1', '00:30', 2.0), ('m1', '01:00', null)", // agrees with q1; a NULL that q3 fills
+        3: "('m1', '01:00', 3.0), ('m1', '01:30', 4.0)",
+        4: "('m1', '01:30', 5.0)", // disagrees with q3
+      };
+      for (const [quarter, values] of Object.entries(quarters)) {
+        await connection.run(`create table raw.smart_meter_consumption_q${quarter} as
+          select meter_point_id, timestamp '2023-10-01' + cast(hh as interval) as settlement_timestamp_utc, value::double as smart_meter_consumption
+          from (values ${values}) as t(meter_point_id, hh, value)`);
+      }
+      const staged = await rows(
+        connection,
+        `select strftime(settlement_timestamp_utc, '%H:%M') as at, smart_meter_consumption from (${renderedSql(project, 'stg_smart_meter_consumption')}) order by 1`,
+      );
+      const disagreements = await rows(
+        connection,
+        `select strftime(settlement_timestamp_utc, '%H:%M') as at, lowest, highest from (${renderedSql(project, 'test:assert_overlapping_readings_agree')})`,
+      );
+      return { staged, disagreements };
+    });
+    expect(result.staged).toEqual([
+      { at: '00:00', smart_meter_consumption: 1 },
+      { at: '00:30', smart_meter_consumption: 2 },
+      { at: '01:00', smart_meter_consumption: 3 },
+      { at: '01:30', smart_meter_consumption: 5 },
+    ]);
+    expect(result.disagreements).toEqual([{ at: '01:30', lowest: 4, highest: 5 }]);
+  });
+});
+
+describe('macro errors, each naming the file', () => {
+  const refusal = async (dir: string) => {
+    const error = await loadProject(dir).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ProjectError);
+    return error as ProjectError;
+  };
+
+  it('refuses a macro file with a syntax error', async () => {
+    const dir = await copyOfModels('bad-macro');
+    await writeFile(path.join(dir, 'macros', 'broken.sql'), '{% macro broken( %}select 1{% endmacro %}\n');
+    const error = await refusal(dir);
+    expect(error.message).toMatch(/^macros\/broken\.sql: macro file error: .*unexpected token/s);
+    expect(error.file).toBe('macros/broken.sql');
+  });
+
+  it('refuses a call to a macro no file defines, naming the model', async () => {
+    const dir = await copyOfModels('unknown-macro');
+    await editFile(path.join(dir, 'analytics', 'actual_vs_estimated_daily.sql'), (sql) =>
+      sql.replace('actual_vs_estimated(', 'actual_vs_estimate('),
+    );
+    expect((await refusal(dir)).message).toBe(
+      "analytics/actual_vs_estimated_daily.sql: 'actual_vs_estimate' is neither a macro of the project (macro-paths) nor a dbt function (line 3)",
+    );
+  });
+
+  it('refuses a macro defined twice, a macro named like a dbt function, and text outside macros', async () => {
+    const twice = await copyOfModels('macro-twice');
+    await writeFile(path.join(twice, 'macros', 'again.sql'), '{% macro actual_vs_estimated(unit) %}select 1{% endmacro %}\n');
+    expect((await refusal(twice)).message).toBe(
+      "macros/again.sql: macro 'actual_vs_estimated' is already defined in macros/actual_vs_estimated.sql",
+    );
+
+    const named = await copyOfModels('macro-named-ref');
+    await writeFile(path.join(named, 'macros', 'ref.sql'), "{% macro ref(name) %}'{{ name }}'{% endmacro %}\n");
+    expect((await refusal(named)).message).toBe("macros/ref.sql: a macro may not be named 'ref', a dbt function");
+
+    const loose = await copyOfModels('macro-loose-text');
+    await writeFile(path.join(loose, 'macros', 'loose.sql'), '-- a note\n{% macro one() %}1{% endmacro %}\n');
+    expect((await refusal(loose)).message).toMatch(/^macros\/loose\.sql: text outside \{% macro %\} blocks \('-- a note'\)/);
+  });
+
+  it('names the macro file and line of a call to nothing inside a macro', async () => {
+    const dir = await copyOfModels('unknown-inside-macro');
+    await editFile(path.join(dir, 'macros', 'deviation_distribution.sql'), (sql) =>
+      sql.replace('{{ grouping_column }},', '{{ grouping_column }}, {{ quantiles() }}'),
+    );
+    expect((await refusal(dir)).message).toBe(
+      "analytics/deviation_by_gsp_group.sql: 'quantiles' is neither a macro of the project (macro-paths) nor a dbt function (line 3, in macros/deviation_distribution.sql)",
+    );
+  });
+
+  it('reads macro-paths from dbt_project.yml, and refuses a folder there that does not exist', async () => {
+    const moved = await copyOfModels('macro-paths');
+    await rename(path.join(moved, 'macros'), path.join(moved, 'shared_macros'));
+    await editFile(path.join(moved, 'dbt_project.yml'), (yaml) => `${yaml}\nmacro-paths: ['shared_macros']\n`);
+    expect((await loadProject(moved)).macros.map((macro) => macro.file)).toContain('shared_macros/actual_vs_estimated.sql');
+
+    await editFile(path.join(moved, 'dbt_project.yml'), (yaml) => yaml.replace("['shared_macros']", "['nowhere']"));
+    expect((await refusal(moved)).message).toBe("dbt_project.yml: macro path 'nowhere' is not a folder that can be read");
+  });
+});
