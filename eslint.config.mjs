@@ -20,6 +20,57 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // the contract is shared by every side, so it imports none of them
+    files: ['src/contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../workflows',
+                '../workflows/*',
+                '../activities',
+                '../activities/*',
+                '../client',
+                '../client/*',
+                '../cli/*',
+                '../report/*',
+                '../worker',
+              ],
+              message: 'the contract imports none of the sides that share it',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // arrows point down: activities and the report never reach up into workflow code
+    files: ['src/activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../workflows', '../workflows/*'], message: 'share through src/contract, not workflow code' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/report/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../workflows', '../workflows/*'], message: 'share through src/contract, not workflow code' },
+            { group: ['../activities', '../activities/*'], message: 'the report reads the contract, not activity code' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -12,11 +12,13 @@ import { createLogger, type Logger } from './logger';
 import { loadProject } from './project/load';
 import { createStorageResolver, type StorageResolver } from './storage';
 import { Warehouse, duckdbSettingsFromEnv, type DuckdbSettings } from './warehouse/warehouse';
-import { ANALYTICS_QUEUE, WRITER_QUEUE } from './workflows/pipeline';
+import {
+  ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE,
+  WORKFLOW_QUEUE_NAME as WORKFLOW_QUEUE,
+  WRITER_QUEUE_NAME as WRITER_QUEUE,
+} from './contract/queues';
 
-export { ANALYTICS_QUEUE, WRITER_QUEUE };
-export { WORKFLOW_QUEUE_NAME as WORKFLOW_QUEUE } from './client/queues';
-import { WORKFLOW_QUEUE_NAME as WORKFLOW_QUEUE } from './client/queues';
+export { ANALYTICS_QUEUE, WORKFLOW_QUEUE, WRITER_QUEUE };
 
 export type WorkerRole = 'writer' | 'analytics' | 'all';
 

@@ -265,9 +265,9 @@ describe('meterflow says what is wrong', () => {
 });
 
 describe('a run no worker picks up', () => {
-  it("checks the workflow module's own default queue names", async () => {
+  it("uses the contract's queue names in the workflow module", async () => {
     const { ANALYTICS_QUEUE, WRITER_QUEUE } = await import('../src/workflows/pipeline');
-    const { ANALYTICS_QUEUE_NAME, WRITER_QUEUE_NAME } = await import('../src/client/queues');
+    const { ANALYTICS_QUEUE_NAME, WRITER_QUEUE_NAME } = await import('../src/contract/queues');
     expect({ writer: WRITER_QUEUE_NAME, analytics: ANALYTICS_QUEUE_NAME }).toEqual({ writer: WRITER_QUEUE, analytics: ANALYTICS_QUEUE });
   });
 

@@ -19,7 +19,7 @@ import {
 import { PACKAGE_ROOT } from '../src/config';
 import { generateSampleData } from '../src/generator/generate';
 import { findTemporalCli } from '../src/temporal/cli-path';
-import type { PipelineInput, PipelineResult } from '../src/workflows/definitions';
+import type { PipelineInput, PipelineResult } from '../src/contract/run';
 import { queryFile, tableChecksumSql, tempDir, writeParquet } from './support/files';
 import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from './support/reference-master';
 import {

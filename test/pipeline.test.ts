@@ -15,7 +15,7 @@ import { loadProject } from '../src/project/load';
 import { createStorageResolver } from '../src/storage';
 import { Warehouse } from '../src/warehouse/warehouse';
 import { createWorkers } from '../src/worker';
-import type { PipelineProgress } from '../src/workflows/definitions';
+import type { PipelineProgress } from '../src/contract/run';
 import { copyOfModels, editFile, queryFile, tableChecksumSql, tempDir } from './support/files';
 import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from './support/reference-master';
 import { connectToTestServer, freshQueues, type TemporalTestContext } from './support/temporal';

@@ -9,7 +9,7 @@ import { PACKAGE_ROOT, defaultProjectDir } from '../src/config';
 import { generateSampleData } from '../src/generator/generate';
 import { loadProject } from '../src/project/load';
 import { lineageGraph, lineageSvg } from '../src/report/lineage';
-import type { PipelineResult } from '../src/workflows/definitions';
+import type { PipelineResult } from '../src/contract/run';
 import { tempDir } from './support/files';
 import { connectToTestServer, startWorkers, type TemporalTestContext } from './support/temporal';
 

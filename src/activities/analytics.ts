@@ -13,7 +13,7 @@ import { activityFrame, interruptOnCancel } from './context';
 import { findModel, renderModelSql } from './models';
 import { loadManifest } from './snapshot';
 import { runDataTests } from './data-tests';
-import type { AnalyticsModelResult, DataTestResults, RunAnalyticsModelInput, TestAnalyticsResultInput } from './types';
+import type { AnalyticsModelResult, DataTestResults, RunAnalyticsModelInput, TestAnalyticsResultInput } from '../contract/activities';
 
 export interface AnalyticsDependencies {
   readonly project: LoadedProject;

@@ -2,7 +2,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { dataTestSql, needsColumnTypes } from '../project/data-tests';
 import type { DataTest } from '../project/types';
-import type { DataTestResult, DataTestResults } from './types';
+import type { DataTestResult, DataTestResults } from '../contract/activities';
 
 /** A relation's columns and their DuckDB types, in order. */
 export async function columnTypesOf(connection: DuckDBConnection, relation: string): Promise<Map<string, string>> {

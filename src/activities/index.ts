@@ -6,14 +6,14 @@ import type { DuckdbSettings, Warehouse } from '../warehouse/warehouse';
 import path from 'node:path';
 import { WrongWarehouseError } from '../errors';
 import { classifyFailure } from './context';
-import type { WriterInput } from './types';
+import type { WriterInput } from '../contract/activities';
 import { createAnalyticsActivities, createAnalyticsTestActivities } from './analytics';
 import { createModelActivities } from './models';
 import { createReportActivities } from './report';
 import { createSeedActivities } from './seed';
 import { createSnapshotActivities } from './snapshot';
 
-export * from './types';
+export * from '../contract/activities';
 
 export interface WriterDependencies {
   readonly warehouse: Warehouse;

@@ -27,7 +27,7 @@ import type {
   PublishRunResult,
   RunSingularTestInput,
   TestModelInput,
-} from './types';
+} from '../contract/activities';
 import { pathList } from '../warehouse/sql';
 import type { StorageResolver } from '../storage';
 

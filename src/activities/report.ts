@@ -9,7 +9,7 @@ import { pathList } from '../warehouse/sql';
 import { withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame } from './context';
 import { loadManifest } from './snapshot';
-import type { RenderReportInput, RenderReportResult } from './types';
+import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 
 /** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
 const SCATTER_POINTS = 1500;

@@ -12,11 +12,18 @@ import { runDataTests } from './data-tests';
 import type { Storage, StorageResolver, StoredObject } from '../storage';
 import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
-import { spanningWindow } from '../workflows/event-window';
+import { spanningWindow, sqlTimestamp } from '../contract/time';
 import { activityFrame, interruptOnCancel } from './context';
 import { readSourceVersion, recordSourceVersion } from './state';
 import { randomUUID } from 'node:crypto';
-import type { EventWindow, FreshnessResult, SeedSourceInput, SeedSourceResult, SetAsideRows, SourceFileIdentity } from './types';
+import type {
+  EventWindow,
+  FreshnessResult,
+  SeedSourceInput,
+  SeedSourceResult,
+  SetAsideRows,
+  SourceFileIdentity,
+} from '../contract/activities';
 
 export interface SeedDependencies {
   readonly warehouse: Warehouse;
@@ -292,7 +299,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
           `select max(${quotedIdentifier(rule.loadedAtField)})::varchar as newest,
                   date_diff('minute', max(${quotedIdentifier(rule.loadedAtField)}), $logical::timestamp) / 60.0 as age_hours
            from ${table}`,
-          { logical: logicalDate.replace('T', ' ').replace(/Z$/, '') },
+          { logical: sqlTimestamp(logicalDate) },
         )
       ).getRowObjectsJS(),
     );

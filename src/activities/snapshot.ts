@@ -11,7 +11,7 @@ import { quotedString, relation } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { MODEL_SCHEMA, pendingName } from './models';
-import type { PublishSnapshotInput, SnapshotManifest, SnapshotTable } from './types';
+import type { PublishSnapshotInput, SnapshotManifest, SnapshotTable } from '../contract/activities';
 
 export const MANIFEST_NAME = 'manifest.json';
 

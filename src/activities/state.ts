@@ -2,8 +2,8 @@
 // that an incremental run rebuilds only what changed (like dbt's state:modified+).
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { relation } from '../warehouse/sql';
-import type { BuiltState } from '../workflows/up-to-date';
-export type { BuiltState };
+import type { BuiltState, PublishedSnapshot } from '../contract/activities';
+export type { BuiltState, PublishedSnapshot };
 
 export const MODEL_STATE_TABLE = relation('meterflow', 'model_state');
 export const SNAPSHOTS_TABLE = relation('meterflow', 'snapshots');
@@ -52,12 +52,6 @@ export async function readBuiltStates(connection: DuckDBConnection): Promise<Map
       },
     ]),
   );
-}
-
-/** A snapshot as published: the master tables it holds, each at its version. */
-export interface PublishedSnapshot {
-  readonly uri: string;
-  readonly versions: Readonly<Record<string, string>>;
 }
 
 /** Record the snapshot a run's analytics read; inside the publishing transaction. */

@@ -19,7 +19,7 @@ import { renderModel } from '../project/render';
 import { startDevServer } from '../temporal/dev-server';
 import { pathList, quotedIdentifier, relation } from '../warehouse/sql';
 import { withDuckdbFile } from '../warehouse/warehouse';
-import type { PipelineResult } from '../workflows/definitions';
+import type { PipelineResult } from '../contract/run';
 import { NAIVE_MASTER_SQL } from './naive-master';
 
 const DBT_REQUIREMENTS = ['dbt-core==1.10.15', 'dbt-duckdb==1.9.6'];

@@ -15,7 +15,8 @@ import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
 import { connectClient, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
-import { METERFLOW_SEARCH_ATTRIBUTES } from '../workflows/definitions';
+import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
+import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
@@ -257,9 +258,9 @@ export function buildProgram(): Command {
     .option('--db <file>', 'warehouse DuckDB file (writer only)', defaultWarehousePath())
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
-    .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? 'meterflow-writer')
-    .option('--analytics-queue <name>', 'analytics task queue', process.env.METERFLOW_ANALYTICS_QUEUE ?? 'meterflow-analytics')
-    .option('--workflow-queue <name>', 'workflow task queue', process.env.METERFLOW_WORKFLOW_QUEUE ?? 'meterflow-workflows')
+    .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? WRITER_QUEUE_NAME)
+    .option('--analytics-queue <name>', 'analytics task queue', process.env.METERFLOW_ANALYTICS_QUEUE ?? ANALYTICS_QUEUE_NAME)
+    .option('--workflow-queue <name>', 'workflow task queue', process.env.METERFLOW_WORKFLOW_QUEUE ?? WORKFLOW_QUEUE_NAME)
     .action(
       async (options: {
         role: string;

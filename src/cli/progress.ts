@@ -1,5 +1,5 @@
 // Progress of a run as plain lines: one line each time a node starts, finishes or fails.
-import type { NodeProgress, PipelineProgress } from '../workflows/definitions';
+import type { NodeProgress, PipelineProgress } from '../contract/run';
 
 function seconds(node: NodeProgress): string {
   return node.startedAt !== undefined && node.finishedAt !== undefined ? `${((node.finishedAt - node.startedAt) / 1000).toFixed(1)}s` : '';

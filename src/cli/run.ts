@@ -10,7 +10,7 @@ import { parseLocation } from '../storage';
 import { checkWritableFile, checkWritableFolder } from '../storage/fs-errors';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { createWorkers } from '../worker';
-import type { PipelineInput, PipelineResult } from '../workflows/definitions';
+import type { PipelineInput, PipelineResult } from '../contract/run';
 import { liveProgressPrinter, plainProgressPrinter } from './progress';
 import { summaryTable } from './summary';
 

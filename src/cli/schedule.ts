@@ -17,7 +17,7 @@ import {
 } from '../client';
 import { defaultOutUri, temporalAddress, temporalNamespace } from '../config';
 import { parseLocation } from '../storage';
-import type { PipelineInput } from '../workflows/definitions';
+import type { PipelineInput } from '../contract/run';
 
 function overlapPolicy(value: string): OverlapPolicyName {
   if (!(value in OVERLAP_POLICIES)) throw new InvalidArgumentError(`must be one of ${Object.keys(OVERLAP_POLICIES).join(', ')}`);

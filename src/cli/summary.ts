@@ -1,5 +1,5 @@
 // The table printed at the end of a run: every node with its state, time and rows.
-import type { NodeProgress } from '../workflows/definitions';
+import type { NodeProgress } from '../contract/run';
 
 export function summaryTable(nodes: readonly NodeProgress[]): string {
   const header = ['node', 'state', 'seconds', 'rows', 'note'];

@@ -5,7 +5,7 @@ import { temporal } from '@temporalio/proto';
 import { TemporalUnreachableError } from '../errors';
 import { CONNECT_TIMEOUT_MS, connectionReason, probeAddress, temporalConnectionSettings, unreachableError } from '../temporal/connection';
 import { watchForWorkers, type NoWorkerNotice } from './no-worker';
-import { WORKFLOW_QUEUE_NAME } from './queues';
+import { WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 import {
   PIPELINE_WORKFLOW_TYPE,
   progressQuery,
@@ -14,10 +14,10 @@ import {
   type PipelineInput,
   type PipelineProgress,
   type PipelineResult,
-} from '../workflows/definitions';
+} from '../contract/run';
 import type { pipeline } from '../workflows/pipeline';
 
-export type { PipelineInput, PipelineProgress, PipelineResult, NodeProgress } from '../workflows/definitions';
+export type { PipelineInput, PipelineProgress, PipelineResult, NodeProgress } from '../contract/run';
 export { WORKFLOW_QUEUE_NAME };
 export { noWorkerDelayMs, type NoWorkerNotice } from './no-worker';
 
@@ -196,7 +196,7 @@ export async function notifySourcesLanded(
   options: { readonly note?: string; readonly taskQueue?: string } = {},
 ): Promise<WorkflowHandle<typeof pipeline>> {
   return client.workflow.signalWithStart<typeof pipeline, [{ note?: string }?]>(PIPELINE_WORKFLOW_TYPE, {
-    workflowId: `pipeline-landed-${input.writerQueue ?? 'meterflow-writer'}`,
+    workflowId: `pipeline-landed-${input.writerQueue ?? WRITER_QUEUE_NAME}`,
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
     args: [{ ...input, kind: 'sources-landed' }],
     signal: sourcesLandedSignal,

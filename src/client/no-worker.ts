@@ -2,7 +2,7 @@
 // in silence. The wait says so after a while (and keeps waiting: a worker may still come).
 import type { Connection, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from './queues';
+import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 
 /** How long a run may wait for a worker before the wait says none polls (METERFLOW_NO_WORKER_WARNING_SECONDS). */
 export function noWorkerDelayMs(env: NodeJS.ProcessEnv = process.env): number {

@@ -1,8 +1,8 @@
 // Temporal Schedules for the pipeline (not a home-made cron): create, list, describe, pause, unpause,
 // trigger, backfill, update and delete. Each scheduled run gets its scheduled time as logical date.
 import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec, type ScheduleSummary } from '@temporalio/client';
-import { WORKFLOW_QUEUE_NAME } from './queues';
-import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../workflows/definitions';
+import { WORKFLOW_QUEUE_NAME } from '../contract/queues';
+import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../contract/run';
 
 export const OVERLAP_POLICIES = {
   skip: ScheduleOverlapPolicy.SKIP,

@@ -1,9 +1,9 @@
 // The run report: one self-contained HTML file (styles inline, charts as inline SVG, no script, no
 // network) with the analytics as charts and tables, and the run itself: timeline, rows, data tests,
 // source files, and the lineage graph coloured by each node's state.
-import type { SourceFileRecord } from '../activities/types';
+import type { SourceFileRecord } from '../contract/activities';
 import type { ProjectPlan } from '../project/types';
-import type { DataTestOutcome, NodeProgress } from '../workflows/definitions';
+import type { DataTestOutcome, NodeProgress } from '../contract/run';
 import { actualVsEstimated, deviationRange, gantt, loadProfile, priceResponse, renderChart, type Row } from './charts';
 import { lineageSvg, type LineageState } from './lineage';
 

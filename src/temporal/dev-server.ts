@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { METERFLOW_SEARCH_ATTRIBUTES } from '../workflows/definitions';
+import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { temporalExecutable } from './cli-path';
 
 export interface DevServerOptions {

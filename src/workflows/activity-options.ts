@@ -3,8 +3,7 @@ import type { Duration } from '@temporalio/common';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERRORS } from '../errors';
 
-export const WRITER_QUEUE = 'meterflow-writer';
-export const ANALYTICS_QUEUE = 'meterflow-analytics';
+export { ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE, WRITER_QUEUE_NAME as WRITER_QUEUE } from '../contract/queues';
 
 /** Errors that retrying cannot fix (bad SQL, a file or project that breaks the contract), and failed tests. */
 export const NON_RETRYABLE: readonly string[] = [...NON_RETRYABLE_ERRORS, 'DataTestFailed'];

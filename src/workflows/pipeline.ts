@@ -15,7 +15,9 @@ import {
   sourcesLandedSignal,
   type PipelineInput,
   type PipelineResult,
-} from './definitions';
+} from '../contract/run';
+import { sqlTimestamp } from '../contract/time';
+import { childUri } from '../contract/uri';
 import { planGraph } from './run-graph';
 import { RunState } from './run-state';
 import { inputVersions, judge, type BuiltState, type InputVersion } from './up-to-date';
@@ -24,16 +26,6 @@ export { ANALYTICS_QUEUE, WRITER_QUEUE };
 
 const writer = proxyActivities<WriterActivities>(PROXY_DEFAULTS);
 const analytics = proxyActivities<AnalyticsActivities>(PROXY_DEFAULTS);
-
-/** Append a path segment to a local path or an s3:// URI (workflow code cannot use node:path). */
-function childUri(base: string, ...segments: string[]): string {
-  return [base.replace(/\/+$/, ''), ...segments].join('/');
-}
-
-/** `YYYY-MM-DD HH:MM:SS`, the form SQL models get the logical date in (var `logical_date`). */
-function sqlTimestamp(iso: string): string {
-  return iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
-}
 
 /** Two windows of event times that are the same. */
 const sameWindow = (a: EventWindow | undefined, b: EventWindow | undefined) =>

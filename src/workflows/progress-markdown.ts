@@ -1,5 +1,5 @@
 // The DAG's live state as markdown, for the Web UI's "current details" of a run.
-import type { NodeProgress } from './definitions';
+import type { NodeProgress } from '../contract/run';
 
 const ICONS: Record<NodeProgress['state'], string> = {
   pending: '⏳',

@@ -2,7 +2,7 @@
 // which tests run, and what each node waits for. Pure, so the rules are tested without a server.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ModelNode, ProjectPlan, SingularTest, SourceTable } from '../project/types';
-import type { NodeKind, NodeProgress } from './definitions';
+import type { NodeKind, NodeProgress } from '../contract/run';
 
 export interface RunGraph {
   /** Sources the selected models read: seeded by this run. */

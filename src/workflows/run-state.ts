@@ -2,7 +2,7 @@
 // and the Web UI's current details kept in step. Workflow code.
 import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
 import type { DataTestResults } from './activity-types';
-import type { DataTestOutcome, NodeProgress, RunKind } from './definitions';
+import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
 import { describeProgress } from './progress-markdown';
 
 /** Failed tests as one line. */

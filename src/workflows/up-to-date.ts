@@ -1,18 +1,9 @@
 // Whether a model, analytics model or singular test is up to date: decided from what its *published*
 // version was built from (its definition and the versions of its inputs), never from what this run
 // happened to load. Pure, so the rules are tested without a server.
-import type { EventWindow } from '../activities/types';
-import { spanningWindow } from './event-window';
-
-/** What a published node was built from, as the warehouse records it at publish. */
-export interface BuiltState {
-  /** The hash of its SQL, materialization, vars and tests when it was built. */
-  readonly stateHash: string;
-  /** The version it was published as: the run that built it. Absent in warehouses from before versions. */
-  readonly version?: string;
-  /** Each input (`seed:<source>`, `model:<ref>`) at the version it was built from. */
-  readonly inputs?: Readonly<Record<string, string>>;
-}
+import type { BuiltState, EventWindow } from '../contract/activities';
+export type { BuiltState };
+import { spanningWindow } from '../contract/time';
 
 /** An input of a node as this run sees it. */
 export interface InputVersion {

@@ -13,7 +13,7 @@ import { loadProject } from '../../src/project/load';
 import { createStorageResolver } from '../../src/storage';
 import { Warehouse } from '../../src/warehouse/warehouse';
 import type { pipeline } from '../../src/workflows';
-import type { PipelineInput, PipelineResult } from '../../src/workflows/definitions';
+import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, queryFile, tempDir, writeParquet } from '../support/files';
 import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from '../support/reference-master';

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/logger';
 import { loadProject } from '../../src/project/load';
 import { type createStorageResolver, LocalStorage } from '../../src/storage';
 import { Warehouse } from '../../src/warehouse/warehouse';
-import type { PipelineResult } from '../../src/workflows/definitions';
+import type { PipelineResult } from '../../src/contract/run';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, editFile, tempDir, writeParquet } from '../support/files';
 import { connectToTestServer, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';

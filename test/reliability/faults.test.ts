@@ -7,7 +7,7 @@ import { getProgress, startPipeline, waitForPipeline } from '../../src/client';
 import { generateSampleData } from '../../src/generator/generate';
 import { freePort } from '../../src/temporal/dev-server';
 import { createStorageResolver, uploadDirectory } from '../../src/storage';
-import type { PipelineInput, PipelineResult } from '../../src/workflows/definitions';
+import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { recordChaos } from '../support/chaos';
 import { queryFile, tableChecksumSql, tempDir } from '../support/files';
 import { OutageProxy, spawnTemporalServer, spawnWorker, type Child } from '../support/processes';

@@ -13,7 +13,7 @@ import { loadProject } from '../../src/project/load';
 import { createStorageResolver } from '../../src/storage';
 import { Warehouse } from '../../src/warehouse/warehouse';
 import { generateSampleData } from '../../src/generator/generate';
-import type { PipelineResult } from '../../src/workflows/definitions';
+import type { PipelineResult } from '../../src/contract/run';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, editFile, queryFile, tempDir, writeParquet } from '../support/files';
 import { openWarehouseFixture } from '../support/warehouse';

@@ -9,7 +9,7 @@ import { describeFailure, startPipeline, waitForPipeline } from '../../src/clien
 import { PACKAGE_ROOT } from '../../src/config';
 import { generateSampleData } from '../../src/generator/generate';
 import { LocalStorage, S3Storage, s3SettingsFromEnv } from '../../src/storage';
-import type { PipelineInput, PipelineResult } from '../../src/workflows/definitions';
+import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { recordChaos } from '../support/chaos';
 import { queryFile, tableChecksumSql, tempDir, writeParquet } from '../support/files';
 import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from '../support/reference-master';

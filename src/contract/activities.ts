@@ -1,9 +1,6 @@
 // Inputs and results of every activity: plain data, URIs only (never credentials), as it is kept in history.
 import type { ProjectPlan, SourceTable } from '../project/types';
-import type { DataTestOutcome, NodeProgress } from '../workflows/definitions';
-import type { BuiltState } from '../workflows/up-to-date';
-import type { PublishedSnapshot } from './state';
-export type { BuiltState, PublishedSnapshot };
+import type { DataTestOutcome, NodeProgress } from './run';
 export type { DataTest } from '../project/types';
 
 export interface PlanRunInput {
@@ -274,3 +271,19 @@ export interface RenderReportResult {
 }
 
 export type { ProjectPlan };
+
+/** What a published node was built from, as the warehouse records it at publish. */
+export interface BuiltState {
+  /** The hash of its SQL, materialization, vars and tests when it was built. */
+  readonly stateHash: string;
+  /** The version it was published as: the run that built it. Absent in warehouses from before versions. */
+  readonly version?: string;
+  /** Each input (`seed:<source>`, `model:<ref>`) at the version it was built from. */
+  readonly inputs?: Readonly<Record<string, string>>;
+}
+
+/** A snapshot as published: the master tables it holds, each at its version. */
+export interface PublishedSnapshot {
+  readonly uri: string;
+  readonly versions: Readonly<Record<string, string>>;
+}
