@@ -12,7 +12,7 @@ import { withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { findModel, renderModelSql } from './models';
 import { loadManifest } from './snapshot';
-import { runDataTests } from './data-tests';
+import { failOnErrors, runDataTests } from './data-tests';
 import type { AnalyticsModelResult, DataTestResults, RunAnalyticsModelInput, TestAnalyticsResultInput } from '../contract/activities';
 
 export interface AnalyticsDependencies {
@@ -93,12 +93,13 @@ export function createAnalyticsTestActivities({ project, storage, duckdb }: Anal
         const object = await store.stat(outputUri);
         if (!object) throw new ProjectError(`analytics result of ${name} is missing at ${outputUri}`);
         const file = await store.localPath(object);
-        return withScratchDuckdb(duckdb, async (connection) => {
+        const outcome = await withScratchDuckdb(duckdb, async (connection) => {
           await connection.run(`create view ${quotedIdentifier(name)} as select * from read_parquet(${pathList([file])})`);
           return runDataTests(connection, model.tests, quotedIdentifier(name), (ref) => {
             throw new ProjectError(`${model.file}: a relationships test on an analytics model cannot ref ${ref}`, model.file);
           });
         });
+        return failOnErrors(name, outcome);
       });
     },
   };

@@ -1,8 +1,12 @@
 // Running data tests: each test's SQL counts failing rows; severity decides pass, warn or fail.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { dataTestSql, needsColumnTypes } from '../project/data-tests';
+import { ApplicationFailure } from '@temporalio/common';
+import { failingRowsSql, needsColumnTypes } from '../project/data-tests';
 import type { DataTest } from '../project/types';
-import type { DataTestResult, DataTestResults } from '../contract/activities';
+import type { DataTestFailure, DataTestResult, DataTestResults } from '../contract/activities';
+
+/** How many failing rows a failed test shows. */
+const SAMPLE_ROWS = 10;
 
 /** A relation's columns and their DuckDB types, in order. */
 export async function columnTypesOf(connection: DuckDBConnection, relation: string): Promise<Map<string, string>> {
@@ -20,14 +24,41 @@ export async function runDataTests(
   // all_finite finds the floating-point columns itself, so a new column is covered without a YAML edit
   const columnTypes = tests.some(needsColumnTypes) ? await columnTypesOf(connection, relation) : undefined;
   for (const test of tests) {
-    const reader = await connection.runAndReadAll(dataTestSql(test, relation, resolveRef, columnTypes));
+    const sql = failingRowsSql(test, relation, resolveRef, columnTypes);
+    const reader = await connection.runAndReadAll(`select count(*) as failures from (${sql})`);
     const failures = Number(reader.getRowObjectsJS()[0]?.failures ?? 0);
-    results.push({
-      id: test.id,
-      severity: test.severity,
-      failures,
-      status: failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail',
-    });
+    const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
+    if (status === 'pass') {
+      results.push({ id: test.id, severity: test.severity, failures, status });
+      continue;
+    }
+    // what a person fixing it needs: the rows that fail and the SQL that finds them
+    const samples = (await connection.runAndReadAll(`select * from (${sql}) limit ${SAMPLE_ROWS}`)).getRowObjectsJson();
+    results.push({ id: test.id, severity: test.severity, failures, status, sql, samples });
   }
   return { results, rows: results.filter((r) => r.status !== 'pass').length };
+}
+
+/** Failed tests as one line: `id (N failing rows)`. */
+export function describeFailedTests(results: readonly DataTestResult[]): string {
+  return results
+    .filter((r) => r.status !== 'pass')
+    .map((r) => `${r.id} (${r.failures} failing ${r.failures === 1 ? 'row' : 'rows'}${r.status === 'warn' ? ', warn' : ''})`)
+    .join('; ');
+}
+
+/**
+ * A test activity's outcome: returned when no error-severity test failed; otherwise the activity
+ * fails, not retried, with every result (samples and SQL included) in the failure's details.
+ */
+export function failOnErrors(target: string, outcome: DataTestResults): DataTestResults {
+  const failed = outcome.results.filter((r) => r.status === 'fail');
+  if (failed.length === 0) return outcome;
+  const details: DataTestFailure = { target, ...outcome };
+  throw ApplicationFailure.create({
+    type: 'DataTestFailed',
+    message: `data tests of ${target} failed: ${describeFailedTests(failed)}`,
+    nonRetryable: true,
+    details: [details],
+  });
 }

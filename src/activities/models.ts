@@ -7,7 +7,7 @@ import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
 import { relationKind, type DataTest, type ModelNode } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
-import { runDataTests } from './data-tests';
+import { failOnErrors, runDataTests } from './data-tests';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { createHash } from 'node:crypto';
@@ -282,7 +282,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
         const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
         const resolveRef = (ref: string) => resolver.ref(ref);
         const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
-        return warehouse.withConnection((connection) =>
+        const outcome = await warehouse.withConnection((connection) =>
           interruptOnCancel(connection, async () => {
             const eventTime = model.eventTime;
             if (!eventTime || !(await existingKind(connection, deltaName(model.name, buildId)))) {
@@ -299,6 +299,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             return { results, rows: onDelta.rows + onWhole.rows };
           }),
         );
+        return failOnErrors(model.name, outcome);
       });
     },
 
@@ -324,18 +325,21 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           vars: project.plan.vars,
           self: name,
         }).sql;
-        const failures = await warehouse.withConnection(async (connection) =>
-          interruptOnCancel(connection, async () => {
+        const result = await warehouse.withConnection(async (connection) =>
+          interruptOnCancel(connection, async (): Promise<DataTestResult> => {
+            let failures: number;
             try {
-              return await countRows(connection, `(${sql})`);
+              failures = await countRows(connection, `(${sql})`);
             } catch (err) {
               if (!isPermanentDuckdbError(err)) throw err;
               throw new ModelBuildError(`singular test ${name} (${test.file}): ${duckdbMessage(err)}`, name, test.file);
             }
+            if (failures === 0) return { id: name, severity: test.severity, failures, status: 'pass' };
+            const samples = (await connection.runAndReadAll(`select * from (${sql}) limit 10`)).getRowObjectsJson();
+            return { id: name, severity: test.severity, failures, status: test.severity === 'warn' ? 'warn' : 'fail', sql, samples };
           }),
         );
-        const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
-        return { results: [{ id: name, severity: test.severity, failures, status }], rows: status === 'pass' ? 0 : 1 };
+        return failOnErrors(name, { results: [result], rows: result.status === 'pass' ? 0 : 1 });
       });
     },
 

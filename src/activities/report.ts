@@ -68,6 +68,7 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
           sourceFiles: input.sourceFiles,
           analytics,
           priceResponsePoints: points,
+          ...(input.failure ? { failure: input.failure } : {}),
         });
         const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));
         try {

@@ -188,12 +188,25 @@ export interface DataTestResult {
   readonly failures: number;
   /** pass; warn: failed with severity warn; fail: failed with severity error. */
   readonly status: 'pass' | 'warn' | 'fail';
+  /** For a test that did not pass: its compiled SQL, whose rows are the failures. */
+  readonly sql?: string;
+  /** For a test that did not pass: up to ten of its failing rows, as JSON-safe values. */
+  readonly samples?: readonly Readonly<Record<string, unknown>>[];
 }
 
 export interface DataTestResults {
   readonly results: readonly DataTestResult[];
   /** Rows are the failing tests, so the progress table shows them. */
   readonly rows: number;
+}
+
+/**
+ * The details of a `DataTestFailed` failure: a test activity whose error-severity tests failed fails
+ * itself (so the Web UI's timeline shows it red), carrying every result, with samples and SQL.
+ */
+export interface DataTestFailure extends DataTestResults {
+  /** The model, analytics model or singular test whose tests failed. */
+  readonly target: string;
 }
 
 export interface TestAnalyticsResultInput {
@@ -258,6 +271,15 @@ export interface RenderReportInput {
   readonly nodes: readonly NodeProgress[];
   readonly dataTests: readonly DataTestOutcome[];
   readonly sourceFiles: readonly SourceFileRecord[];
+  /** For a failed run: where and why it failed, with a failed test's SQL and sample rows; the report opens on it. */
+  readonly failure?: RunFailure;
+}
+
+/** Where and why a run failed. */
+export interface RunFailure {
+  readonly node: string;
+  readonly reason: string;
+  readonly tests?: readonly DataTestResult[];
 }
 
 /** A seeded file with the source it belongs to, as the run report lists it. */

@@ -211,18 +211,19 @@ export function failingRowCondition(test: DataTest, columnTypes?: ReadonlyMap<st
 }
 
 /**
- * SQL that returns one row with the number of failing rows (`failures`) of a test on a relation.
+ * SQL whose rows are a test's failures on a relation, as dbt compiles a test: the failing rows, the
+ * duplicated values with their count, the orphaned children, or the row count out of range.
  * `resolveRef` turns a relationships test's `to: ref('x')` into a relation; `columnTypes` are the
  * relation's columns, for `all_finite`.
  */
-export function dataTestSql(
+export function failingRowsSql(
   test: DataTest,
   relation: string,
   resolveRef: (model: string) => string,
   columnTypes?: ReadonlyMap<string, string>,
 ): string {
   const rowCondition = failingRowCondition(test, columnTypes);
-  if (rowCondition !== undefined) return `select count(*) as failures from ${relation} where ${rowCondition}`;
+  if (rowCondition !== undefined) return `select * from ${relation} where ${rowCondition}`;
   // dbt's where config: the test sees only the rows where it holds
   const tested = test.where ? `(select * from ${relation} where ${test.where})` : relation;
   const column = test.column ? columnSql(test.column) : undefined;
@@ -232,7 +233,7 @@ export function dataTestSql(
   };
   switch (test.kind) {
     case 'unique':
-      return `select count(*) as failures from (select ${needColumn()} as value from ${tested} where ${needColumn()} is not null group by 1 having count(*) > 1)`;
+      return `select ${needColumn()} as value, count(*) as n_records from ${tested} where ${needColumn()} is not null group by 1 having count(*) > 1`;
     case 'unique_combination_of_columns': {
       // grouping on the columns themselves: no string concatenation over every row
       const columns = test.args.combination_of_columns;
@@ -240,21 +241,31 @@ export function dataTestSql(
         throw new ProjectError(`data test ${test.id} needs combination_of_columns, a list of column names`);
       }
       const list = columns.map((c) => quotedIdentifier(c as string)).join(', ');
-      return `select count(*) as failures from (select ${list} from ${tested} group by ${list} having count(*) > 1)`;
+      return `select ${list}, count(*) as n_records from ${tested} group by ${list} having count(*) > 1`;
     }
     case 'relationships': {
       const to = String(test.args.to ?? '');
       const model = /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(to)?.[1];
       const field = String(test.args.field ?? '');
       if (!model || !IDENTIFIER.test(field)) throw new ProjectError(`data test ${test.id} needs to: ref('model') and a field`);
-      return `select count(*) as failures from ${tested} as child left join ${resolveRef(model)} as parent on child.${needColumn()} = parent.${quotedIdentifier(field)} where child.${needColumn()} is not null and parent.${quotedIdentifier(field)} is null`;
+      return `select child.* from ${tested} as child left join ${resolveRef(model)} as parent on child.${needColumn()} = parent.${quotedIdentifier(field)} where child.${needColumn()} is not null and parent.${quotedIdentifier(field)} is null`;
     }
     case 'row_count_between': {
       const min = Number(test.args.min_value ?? 0);
       const max = test.args.max_value === undefined ? Number.MAX_SAFE_INTEGER : Number(test.args.max_value);
-      return `select case when count(*) between ${min} and ${max} then 0 else 1 end as failures from ${tested}`;
+      return `select count(*) as row_count from ${tested} having not (count(*) between ${min} and ${max})`;
     }
     default:
       throw new ProjectError(`data test ${test.id}: no SQL for ${test.kind}`);
   }
+}
+
+/** SQL that returns one row with the number of failing rows (`failures`) of a test on a relation. */
+export function dataTestSql(
+  test: DataTest,
+  relation: string,
+  resolveRef: (model: string) => string,
+  columnTypes?: ReadonlyMap<string, string>,
+): string {
+  return `select count(*) as failures from (${failingRowsSql(test, relation, resolveRef, columnTypes)})`;
 }

@@ -1,7 +1,7 @@
 // The run report: one self-contained HTML file (styles inline, charts as inline SVG, no script, no
 // network) with the analytics as charts and tables, and the run itself: timeline, rows, data tests,
 // source files, and the lineage graph coloured by each node's state.
-import type { SourceFileRecord } from '../contract/activities';
+import type { RunFailure, SourceFileRecord } from '../contract/activities';
 import type { ProjectPlan } from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../contract/run';
 import { actualVsEstimated, deviationRange, gantt, loadProfile, priceResponse, renderChart, type Row } from './charts';
@@ -17,6 +17,25 @@ export interface ReportData {
   /** Analytics results by model; absent when this run did not rerun them. */
   readonly analytics: Readonly<Record<string, Row[]>>;
   readonly priceResponsePoints: readonly Row[];
+  /** For a failed run: where and why, shown first. */
+  readonly failure?: RunFailure;
+}
+
+/** A failed run's report opens on its failure: the node, the reason, and each failed test's SQL and sample rows. */
+function failureSection(failure: RunFailure): string {
+  const tests = (failure.tests ?? []).map((test) => {
+    const samples = test.samples ?? [];
+    const columns = [...new Set(samples.flatMap((row) => Object.keys(row)))];
+    return `<h3>${escapeHtml(test.id)}: ${test.failures.toLocaleString('en-GB')} failing ${test.failures === 1 ? 'row' : 'rows'} (${test.status})</h3>
+${samples.length > 0 ? `<p class="muted">The first ${samples.length}:</p>${table(samples as Row[], columns)}` : ''}
+${test.sql ? `<details><summary>Compiled SQL (its rows are the failures)</summary><pre>${escapeHtml(test.sql)}</pre></details>` : ''}`;
+  });
+  return `<section class="failure" data-failure="${escapeHtml(failure.node)}">
+<h2 class="fail">This run failed at <code>${escapeHtml(failure.node)}</code></h2>
+<p>${escapeHtml(failure.reason)}</p>
+<p class="muted">Nothing of this run was published: the warehouse's tables are the previous run's.</p>
+${tests.join('\n')}
+</section>`;
 }
 
 const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -97,8 +116,10 @@ h1{font-size:22px}h2{margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:1
 table{border-collapse:collapse;font-size:12px;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
 th{background:#f5f6f8}.muted{color:#777}.pass{color:#1e8449}.warn{color:#b9770e}.fail{color:#c0392b}
 .lineage{max-width:100%;height:auto;border:1px solid #eee}
+.failure{border:2px solid #c0392b;padding:4px 16px;margin:16px 0}pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:8px}
 </style></head><body>
 <h1>meterflow run <code>${escapeHtml(data.workflowId)}</code></h1>
+${data.failure ? failureSection(data.failure) : ''}
 <p>Logical date ${escapeHtml(data.logicalDate)}. ${data.nodes.filter((n) => n.state === 'succeeded').length} nodes ran, ${data.nodes.filter((n) => n.state === 'unchanged').length} were unchanged, ${data.nodes.filter((n) => n.state === 'failed').length} failed.</p>
 <h2>Actual against estimated consumption</h2>
 ${charts.slice(0, 3).join('\n')}

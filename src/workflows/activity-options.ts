@@ -1,6 +1,6 @@
 // Timeouts and retries per kind of work, in one place, each number with its reason.
 import type { Duration } from '@temporalio/common';
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERRORS } from '../errors';
 
 export { ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE, WRITER_QUEUE_NAME as WRITER_QUEUE } from '../contract/queues';
@@ -20,10 +20,15 @@ const RETRY: RetryPolicy = {
 /** Activities heartbeat every 2 s; missing 10 s of them means the worker is gone, so retry elsewhere. */
 const HEARTBEAT_TIMEOUT = '10s';
 
+/**
+ * Long work heartbeats, and a cancelled activity is awaited until its worker has stopped it (DuckDB
+ * interrupted), so a failed or cancelled run closes with nothing still running for it.
+ */
 const withHeartbeat = (startToCloseTimeout: Duration): ActivityOptions => ({
   startToCloseTimeout,
   heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: RETRY,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /** The kinds of work a run does, and on which queue each runs. */

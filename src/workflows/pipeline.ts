@@ -3,9 +3,18 @@
 // Orchestration only: the graph is run-graph.ts, what is up to date up-to-date.ts, the options per
 // kind of work activity-options.ts, the nodes' states run-state.ts. No I/O here: every piece of work
 // is an activity.
-import { CancellationScope, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { ANALYTICS_QUEUE, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE, type WorkKind } from './activity-options';
-import type { AnalyticsActivities, EventWindow, SourceFileRecord, WriterActivities } from './activity-types';
+import type { AnalyticsActivities, EventWindow, RenderReportInput, SourceFileRecord, WriterActivities } from './activity-types';
 import {
   LOGICAL_DATE,
   MODELS_SELECTED,
@@ -19,13 +28,38 @@ import {
 import { sqlTimestamp } from '../contract/time';
 import { childUri } from '../contract/uri';
 import { planGraph } from './run-graph';
-import { RunState } from './run-state';
+import { RunState, type NodeFailureDetails } from './run-state';
 import { inputVersions, judge, type BuiltState, type InputVersion } from './up-to-date';
 
 export { ANALYTICS_QUEUE, WRITER_QUEUE };
 
 const writer = proxyActivities<WriterActivities>(PROXY_DEFAULTS);
 const analytics = proxyActivities<AnalyticsActivities>(PROXY_DEFAULTS);
+
+/**
+ * Run work side by side; at the first failure, cancel the rest and wait until their workers have
+ * stopped them (so a failed run leaves nothing running and no node `running`), then throw it.
+ */
+async function allOrCancel<T>(start: () => Promise<T>[]): Promise<T[]> {
+  const scope = new CancellationScope();
+  let started: Promise<T>[] = [];
+  try {
+    return await scope.run(() => {
+      started = start();
+      return Promise.all(started);
+    });
+  } catch (err) {
+    scope.cancel();
+    await Promise.allSettled(started);
+    throw err;
+  }
+}
+
+/** What a failure says of itself: the failing node and why, with a failed test's samples. */
+function failureDetails(err: unknown): NodeFailureDetails {
+  if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') return err.details?.[0] as NodeFailureDetails;
+  return { node: 'run', reason: err instanceof Error ? err.message : String(err) };
+}
 
 /** Two windows of event times that are the same. */
 const sameWindow = (a: EventWindow | undefined, b: EventWindow | undefined) =>
@@ -99,6 +133,24 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const testsRun: { test: string; state: BuiltState }[] = [];
   const sourceFiles: SourceFileRecord[] = [];
   let succeeded = false;
+  /** Why the run failed (not set when it was cancelled): its report opens on it. */
+  let failure: NodeFailureDetails | undefined;
+
+  const reportUri = childUri(input.outUri, 'runs', workflowId, 'report.html');
+  /** The run's report: its analytics, or (for a failed run) the failure first. */
+  const renderReport = (extra: Partial<Pick<RenderReportInput, 'snapshotUri' | 'analyticsOutputs' | 'failure'>>) =>
+    analytics.renderReport.executeWithOptions(on('report', extra.failure ? "render the failed run's report" : 'render the run report'), [
+      {
+        workflowId,
+        logicalDate,
+        reportUri,
+        analyticsOutputs: [],
+        ...extra,
+        nodes: state.nodes.filter((n) => n.id !== reportId),
+        dataTests: state.dataTests,
+        sourceFiles,
+      },
+    ]);
 
   async function seed(source: (typeof sources)[number]): Promise<void> {
     const id = `seed:${source.name}`;
@@ -220,7 +272,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
     // NOTE: awaiting every node (not only the master's inputs) surfaces any failure, and handles
     // every promise so that a failure leaves no unhandled rejection behind.
-    await Promise.all([...work.keys()].map(task));
+    await allOrCancel(() => [...work.keys()].map(task));
 
     // analytics read the master through a snapshot: what they were computed from is its tables' versions
     const snapshotVersions = inputVersions(inputsOf([], masterTables));
@@ -267,7 +319,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
     state.publish();
 
-    const analyticsResults = await Promise.all(
+    const analyticsResults = await allOrCancel(() =>
       toRun.map((model) =>
         state.run(`analytics:${model.name}`, async () => {
           const result = await analytics.runAnalyticsModel.executeWithOptions(on('analytics', `analytics model ${model.name}`), [
@@ -327,20 +379,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
 
     // the report reads the analytics outputs and the snapshot: an analytics worker renders it
-    const reportUri = childUri(input.outUri, 'runs', workflowId, 'report.html');
     await state.run(reportId, async () => {
-      const report = await analytics.renderReport.executeWithOptions(on('report', 'render the run report'), [
-        {
-          workflowId,
-          logicalDate,
-          reportUri,
-          ...(snapshotUri ? { snapshotUri } : {}),
-          analyticsOutputs: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })),
-          nodes: state.nodes.filter((n) => n.id !== reportId),
-          dataTests: state.dataTests,
-          sourceFiles,
-        },
-      ]);
+      const report = await renderReport({
+        ...(snapshotUri ? { snapshotUri } : {}),
+        analyticsOutputs: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })),
+      });
       return { ...report, rows: null };
     });
     succeeded = true;
@@ -367,6 +410,9 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       return await continueAsNew<typeof pipeline>({ ...input, kind: 'sources-landed', logicalDate: undefined, fullRefresh: false });
     }
     return result;
+  } catch (err) {
+    failure = isCancellation(err) ? undefined : failureDetails(err);
+    throw err;
   } finally {
     state.skipPending();
     done = true;
@@ -379,6 +425,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           .executeWithOptions(on('discard', 'discard unpublished versions'), [{ buildId, warehouse }])
           .catch(() => undefined),
       );
+    }
+    if (failure) {
+      // a failed run has a report too, opening on its failure (best effort: the run has failed already)
+      const reported = failure;
+      await renderReport({ failure: reported }).catch(() => undefined);
     }
   }
 }

@@ -1,7 +1,7 @@
 // A run's nodes and what happened to them: typed access, state changes that name the failing node,
 // and the Web UI's current details kept in step. Workflow code.
-import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
-import type { DataTestResults } from './activity-types';
+import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails } from '@temporalio/workflow';
+import type { DataTestFailure, DataTestResults, RunFailure } from './activity-types';
 import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
 import { describeProgress } from './progress-markdown';
 
@@ -11,6 +11,16 @@ function describeFailedTests(results: DataTestResults['results']): string {
     .filter((r) => r.status !== 'pass')
     .map((r) => `${r.id} (${r.failures} failing ${r.failures === 1 ? 'row' : 'rows'}${r.status === 'warn' ? ', warn' : ''})`)
     .join('; ');
+}
+
+/** What a failed run says of its failure: in the failure's details, the report and `status`. */
+export type NodeFailureDetails = RunFailure;
+
+/** The details of a data test activity that failed its error-severity tests, if that is what this is. */
+function dataTestFailure(err: unknown): DataTestFailure | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type === 'DataTestFailed') return cause.details?.[0] as DataTestFailure | undefined;
+  return undefined;
 }
 
 export class RunState {
@@ -68,6 +78,12 @@ export class RunState {
       node.rows = result.rows ?? null;
       return result;
     } catch (err) {
+      if (isCancellation(err)) {
+        // the run stopped (another node failed, or someone cancelled it): this node did not fail
+        node.state = 'skipped';
+        node.note = 'cancelled: the run stopped';
+        throw err;
+      }
       node.state = 'failed';
       if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') {
         // a node inside this one (a model's tests) failed: that node is the one to name
@@ -76,11 +92,13 @@ export class RunState {
       }
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
       node.error = cause.message;
+      const tests = dataTestFailure(err)?.results.filter((r) => r.status !== 'pass');
+      const details: NodeFailureDetails = { node: id, reason: cause.message, ...(tests ? { tests } : {}) };
       throw ApplicationFailure.create({
         type: 'PipelineNodeFailed',
         message: `${id} failed: ${cause.message}`,
         nonRetryable: true,
-        details: [{ node: id, reason: cause.message }],
+        details: [details],
         cause: err as Error,
       });
     } finally {
@@ -89,16 +107,24 @@ export class RunState {
     }
   }
 
-  /** A target's tests as a node of their own (`test:<target>`): warnings noted, failures stop the run before publishing. */
+  /**
+   * A target's tests as a node of their own (`test:<target>`): warnings noted; failures (the test
+   * activity fails itself, with samples) stop the run before publishing.
+   */
   async test(target: string, work: () => Promise<DataTestResults>): Promise<void> {
     const id = `test:${target}`;
     if (!this.has(id)) return;
     await this.run(id, async () => {
-      const outcome = await work();
-      for (const result of outcome.results) {
-        this.dataTests.push({ target, test: result.id, status: result.status, failures: result.failures });
+      let outcome: DataTestResults;
+      try {
+        outcome = await work();
+      } catch (err) {
+        const failure = dataTestFailure(err);
+        if (failure) this.record(id, target, failure);
+        throw err;
       }
-      this.node(id).note = outcome.rows === 0 ? `${outcome.results.length} passed` : describeFailedTests(outcome.results);
+      this.record(id, target, outcome);
+      // NOTE: histories from before test activities failed themselves return failing results
       if (outcome.results.some((r) => r.status === 'fail')) {
         throw ApplicationFailure.nonRetryable(
           `data tests of ${target} failed: ${describeFailedTests(outcome.results.filter((r) => r.status === 'fail'))}`,
@@ -107,5 +133,12 @@ export class RunState {
       }
       return outcome;
     });
+  }
+
+  private record(id: string, target: string, outcome: DataTestResults): void {
+    for (const result of outcome.results) {
+      this.dataTests.push({ target, test: result.id, status: result.status, failures: result.failures });
+    }
+    this.node(id).note = outcome.rows === 0 ? `${outcome.results.length} passed` : describeFailedTests(outcome.results);
   }
 }
