@@ -229,7 +229,10 @@ describe('bad input is refused and loses nothing', () => {
   it('refuses a model with a SQL error, naming model and file', async () => {
     const broken = await copyOfModels('sql-error');
     await editFile(path.join(broken, 'analytics', 'deviation_by_gsp_group.sql'), (sql) =>
-      sql.replace('count(*) as half_hours', 'count(no_such_column) as half_hours'),
+      sql.replace(
+        "{{ deviation_distribution('gsp_group_id') }}",
+        "select gsp_group_id, count(no_such_column) as half_hours from {{ ref('demand_price_elasticity') }} group by 1",
+      ),
     );
     await expectRefused(
       'model with a SQL error',

@@ -14,6 +14,7 @@ import { createStorageResolver } from '../../src/storage';
 import { Warehouse } from '../../src/warehouse/warehouse';
 import { generateSampleData } from '../../src/generator/generate';
 import type { PipelineResult } from '../../src/contract/run';
+import type { DataTestFailure } from '../../src/contract/activities';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, editFile, queryFile, tempDir, writeParquet } from '../support/files';
 import { openWarehouseFixture } from '../support/warehouse';
@@ -273,8 +274,10 @@ describe('numbers are checked at the door', () => {
     const broken = await copyOfModels('nan-analytics');
     await editFile(path.join(broken, 'analytics', 'actual_vs_estimated_monthly.sql'), (sql) =>
       sql.replace(
-        /select \* from final/,
-        `select * replace (case when period_start = (select min(period_start) from final) then 'nan'::double else mean_deviation end as mean_deviation) from final`,
+        "{{ actual_vs_estimated('month') }}",
+        `with monthly as ({{ actual_vs_estimated('month') }})
+         select * replace (case when period_start = (select min(period_start) from monthly) then 'nan'::double else mean_deviation end as mean_deviation)
+         from monthly`,
       ),
     );
     const workers = await startWorkers(temporal, { label: 'nan-analytics', warehousePath, projectDir: broken });
@@ -382,8 +385,13 @@ describe('the seed activity and the analytics tests on their own', () => {
                 'nan'::double as mean_abs_deviation, 0.0::double as missing_share, true as is_deviation_anomaly, false as is_missing_anomaly,
                 0.5::double as mean_abs_deviation_threshold, 0.2::double as missing_share_threshold`,
       );
-      const outcome = await fixture.analytics.testAnalyticsResult({ model: 'meter_anomalies', outputUri: file });
-      expect(outcome.results.find((r) => r.id === 'all_finite_meter_anomalies')).toMatchObject({ status: 'fail', failures: 1 });
+      // the test activity fails itself, not retried, with the failing row in its details
+      const attempt = fixture.analytics.testAnalyticsResult({ model: 'meter_anomalies', outputUri: file });
+      await expect(attempt).rejects.toMatchObject({ type: 'DataTestFailed', nonRetryable: true });
+      const failure = (await attempt.catch((err: { details?: unknown[] }) => err.details?.[0])) as DataTestFailure;
+      const result = failure.results.find((r) => r.id === 'all_finite_meter_anomalies');
+      expect(result).toMatchObject({ status: 'fail', failures: 1 });
+      expect(result?.samples?.[0]).toMatchObject({ meter_point_id: 'm1' });
     } finally {
       fixture.close();
     }
