@@ -1,6 +1,6 @@
 // A run's nodes and what happened to them: typed access, state changes that name the failing node,
 // and the Web UI's current details kept in step. Workflow code.
-import { ActivityFailure, ApplicationFailure, setCurrentDetails } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { DataTestResults } from './activity-types';
 import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
 import { describeProgress } from './progress-markdown';
@@ -42,7 +42,8 @@ export class RunState {
 
   /** Show the nodes' states in the Web UI's current details. */
   publish(): void {
-    setCurrentDetails(describeProgress(this.nodes, this.context));
+    const startedAt = workflowInfo().runStartTime.getTime();
+    setCurrentDetails(describeProgress(this.nodes, { ...this.context, startedAt, now: Date.now() }));
   }
 
   markUnchanged(id: string, note: string): void {
