@@ -132,16 +132,20 @@ describe("the Web UI's current details", () => {
     expect(lines).toContain('- ⏳ seed:q2 · queued · 2.5 s');
   });
 
-  it("count a model running its tests as running, with its test taking the writer's place", () => {
+  it("show a model whose tests are in flight as its tests are, the tests taking the writer's place", () => {
     const nodes = [
       node('model', 'stg_readings', 'running', { startedAt: T0 }),
       node('seed', 'tariffs', 'running', { startedAt: T0 + 1 }),
       node('test', 'stg_readings', 'running', { startedAt: T0 + 2 }),
+      node('model', 'stg_tariffs', 'running', { startedAt: T0 + 3 }),
+      node('test', 'stg_tariffs', 'running', { startedAt: T0 + 4 }),
     ];
     expect(Object.fromEntries(shownStates(nodes))).toEqual({
-      'model:stg_readings': 'running',
+      'model:stg_readings': 'queued',
       'seed:tariffs': 'running',
       'test:stg_readings': 'queued',
+      'model:stg_tariffs': 'queued',
+      'test:stg_tariffs': 'queued',
     });
   });
 

@@ -25,7 +25,7 @@ function onWriterQueue(node: NodeProgress, ids: ReadonlySet<string>): boolean {
  * it cannot see whether a worker has started it. The writer runs one activity at a time, so of the
  * writer nodes in flight all but one are certainly queued: the one scheduled first is shown running
  * (the queue hands out activities in about the order they were scheduled), the rest queued. A node
- * whose tests run (`test:<name>` in flight) is running them and holds no place on the queue itself.
+ * whose tests are in flight (`test:<name>`) holds no place on the queue itself and is shown as they are.
  */
 export function shownStates(nodes: readonly NodeProgress[]): Map<string, ShownState> {
   const ids = new Set(nodes.map((node) => node.id));
@@ -37,6 +37,11 @@ export function shownStates(nodes: readonly NodeProgress[]): Map<string, ShownSt
     .filter(({ node }) => node.kind !== 'model' || !inFlight.has(`test:${node.name}`))
     .sort((a, b) => (a.node.startedAt ?? 0) - (b.node.startedAt ?? 0) || a.index - b.index);
   for (const { node } of writerQueue.slice(1)) shown.set(node.id, 'queued');
+  // a model (or analytics result) whose tests are in flight is where its tests are: running or queued
+  for (const node of nodes) {
+    const tests = shown.get(`test:${node.name}`);
+    if (node.state === 'running' && node.kind !== 'test' && inFlight.has(`test:${node.name}`) && tests) shown.set(node.id, tests);
+  }
   return shown;
 }
 
