@@ -8,6 +8,7 @@ const UNIT_TESTS = [
   'generator.test.ts',
   'macros.test.ts',
   'master-model.test.ts',
+  'progress-views.test.ts',
   'project.test.ts',
   'replay.test.ts',
   'unit-tier.test.ts',

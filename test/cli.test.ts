@@ -73,6 +73,8 @@ describe('the meterflow command', () => {
     expect(output.some((line) => /^finished  model demand_price_elasticity in [\d.]+s, \d+ rows$/.test(line))).toBe(true);
     expect(output.some((line) => /^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/.test(line))).toBe(true);
     expect(output.some((line) => /^web ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/pipeline-/.test(line))).toBe(true);
+    // a tally like dbt's closes the summary: every node passed, none failed or was skipped
+    expect(output.find((line) => line.startsWith('PASS='))).toMatch(/^PASS=\d+ WARN=\d+ ERROR=0 SKIP=0 UNCHANGED=\d+ in \d+\.\d s$/);
     expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
     expect(output[output.length - 1]).toMatch(/^report: .*\/runs\/pipeline-[^/]+\/report\.html$/);
     // every progress line, between the start and the summary, is a node's start, end or state
@@ -129,6 +131,9 @@ describe('the meterflow command', () => {
     const output = lines(stdout);
     expect(output.find((line) => line.startsWith('error: '))).toMatch(
       /failed at seed:\w+: source \w+: no Parquet files at .*no-such-folder/,
+    );
+    expect(lines(stdout).find((line) => line.startsWith('PASS='))).toMatch(
+      /^PASS=\d+ WARN=0 ERROR=[1-9]\d* SKIP=[1-9]\d* UNCHANGED=0 in \d+\.\d s$/,
     );
     expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
   });

@@ -167,7 +167,7 @@ describe('progress output', () => {
       3500,
     );
     expect(screen.split('\n')).toEqual([
-      'run w: 1 succeeded, 1 running',
+      '1 succeeded, 1 running · run w',
       '✔ seed:a  succeeded    1.0s  5 rows',
       '▶ model:b running      2.5s',
     ]);

@@ -200,6 +200,8 @@ export function buildProgram(): Command {
     const { ok, signal } = await runCommand({
       ...selection(options),
       fullRefresh: true,
+      // the run stays in the history `meterflow dev` opens, so the Web UI can show it after this command ends
+      temporalHistory: path.join(stateDir(), 'temporal.sqlite'),
       sources,
       db: options.db,
       out: options.out,

@@ -2,7 +2,7 @@
 // or submitted to TEMPORAL_ADDRESS where workers run elsewhere.
 import { NativeConnection } from '@temporalio/worker';
 import path from 'node:path';
-import { connectClient, describeFailure, startPipeline, waitForPipeline } from '../client';
+import { connectClient, describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
 import { StorageError } from '../errors';
 import { defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
 import { createLogger } from '../logger';
@@ -10,8 +10,8 @@ import { parseLocation } from '../storage';
 import { checkWritableFile, checkWritableFolder } from '../storage/fs-errors';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { createWorkers } from '../worker';
-import type { PipelineInput, PipelineResult } from '../contract/run';
-import { liveProgressPrinter, plainProgressPrinter } from './progress';
+import type { PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
+import { liveProgressPrinter, plainProgressPrinter, tallyLine } from './progress';
 import { summaryTable } from './summary';
 
 export interface RunCommandOptions {
@@ -26,6 +26,8 @@ export interface RunCommandOptions {
   readonly verify?: boolean;
   readonly force?: boolean;
   readonly logicalDate?: string;
+  /** A SQLite file for the embedded server's history, so that the run is still there in `meterflow dev` (quickstart). */
+  readonly temporalHistory?: string;
   readonly write?: (line: string) => void;
   /** Where warnings go (no worker polling the run's queues): stderr by default. */
   readonly warn?: (line: string) => void;
@@ -85,6 +87,11 @@ function normaliseUri(uri: string): string {
   return location.kind === 'local' ? location.path : uri;
 }
 
+/** Where a run on the SQLite-persisted embedded server can be seen once this command has ended. */
+function historyLine(workflowId: string, historyFile: string): string {
+  return `history: kept in ${historyFile}; run npx meterflow dev and open http://127.0.0.1:8233/namespaces/default/workflows/${workflowId}`;
+}
+
 export async function runCommand(options: RunCommandOptions): Promise<RunCommandOutcome> {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -122,7 +129,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let signal: NodeJS.Signals | undefined;
   try {
     if (!address) {
-      const starting = startDevServer();
+      const starting = startDevServer(options.temporalHistory ? { dbFilename: options.temporalHistory } : {});
       // a signal while the server starts: it is stopped as soon as it is up
       void interrupted.catch(() => (server ? undefined : starting.then((started) => started.stop()).catch(() => undefined)));
       server = await step(starting);
@@ -153,7 +160,10 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     );
     // a terminal gets the DAG redrawn in place; anything else (CI, a pipe) a line per change
     const live = options.write === undefined && process.stdout.isTTY ? liveProgressPrinter() : undefined;
-    const printer = live ? live.update : plainProgressPrinter(write);
+    const print = live ? live.update : plainProgressPrinter(write);
+    const waitStarted = Date.now();
+    let lastProgress: PipelineProgress | undefined;
+    const printer = (progress: PipelineProgress) => print((lastProgress = progress));
     try {
       const result = await step(
         waitForPipeline(handle, {
@@ -166,8 +176,10 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       if (!live) printer({ workflowId: result.workflowId, startedAt: 0, logicalDate: result.logicalDate, nodes: result.nodes, done: true });
       write('');
       write(summaryTable(result.nodes));
+      write(tallyLine(result.nodes, Date.now() - waitStarted, result.dataTests));
       write('');
-      if (uiBase) write(`web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
+      if (options.temporalHistory) write(historyLine(handle.workflowId, options.temporalHistory));
+      else if (uiBase) write(`web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
       if (result.snapshotUri) write(`snapshot: ${result.snapshotUri}`);
       write(`warehouse: ${result.warehousePath}`);
       write(`report: ${result.reportUri}`);
@@ -175,6 +187,10 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     } catch (err) {
       if (err instanceof Interrupted) throw err;
       const { node, reason } = describeFailure(err);
+      // the run's final states (its pending nodes skipped); the last ones polled if no worker answers soon
+      const final = Promise.race([getProgress(handle), new Promise<never>((_, reject) => setTimeout(reject, 3_000).unref())]);
+      const nodes = (await final.catch(() => lastProgress))?.nodes;
+      if (nodes) write(tallyLine(nodes, Date.now() - waitStarted));
       write(`error: run ${handle.workflowId} failed${node ? ` at ${node}` : ''}: ${reason}`);
       // with remote workers the warehouse is the writer's, which a failed run may not have reached
       write(`warehouse: ${server ? path.resolve(options.db) : '(on the writer worker)'}`);

@@ -14,10 +14,12 @@ import {
   type PipelineInput,
   type PipelineProgress,
   type PipelineResult,
+  type PipelineWorkflow,
 } from '../contract/run';
-import type { pipeline } from '../workflows/pipeline';
+import { PipelineFailedError } from './pipeline-failed';
 
-export type { PipelineInput, PipelineProgress, PipelineResult, NodeProgress } from '../contract/run';
+export type { PipelineInput, PipelineProgress, PipelineResult, PipelineWorkflow, NodeProgress } from '../contract/run';
+export { PipelineFailedError };
 export { WORKFLOW_QUEUE_NAME };
 export { noWorkerDelayMs, type NoWorkerNotice } from './no-worker';
 
@@ -81,8 +83,8 @@ export async function startPipeline(
   client: Client,
   input: PipelineInput,
   options: StartOptions = {},
-): Promise<WorkflowHandle<typeof pipeline>> {
-  return client.workflow.start<typeof pipeline>(PIPELINE_WORKFLOW_TYPE, {
+): Promise<WorkflowHandle<PipelineWorkflow>> {
+  return client.workflow.start<PipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
     workflowId: options.workflowId ?? newPipelineId(),
     args: [input],
@@ -96,6 +98,7 @@ export async function getProgress(handle: WorkflowHandle): Promise<PipelineProgr
 
 /** The node and reason of a failed run, from its failure chain. */
 export function describeFailure(err: unknown): { node?: string; reason: string } {
+  if (err instanceof PipelineFailedError) return { ...(err.node ? { node: err.node } : {}), reason: err.reason };
   let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
   while (cause instanceof Error) {
     if (cause instanceof ApplicationFailure && cause.type === 'PipelineNodeFailed') {
@@ -123,8 +126,8 @@ export interface WaitOptions {
   readonly analyticsQueue?: string;
 }
 
-/** Wait for a run to end, reporting its progress; throws the run's failure. */
-export async function waitForPipeline(handle: WorkflowHandle<typeof pipeline>, options: WaitOptions = {}): Promise<PipelineResult> {
+/** Wait for a run to end, reporting its progress; a failed, cancelled or terminated run throws a PipelineFailedError. */
+export async function waitForPipeline(handle: WorkflowHandle<PipelineWorkflow>, options: WaitOptions = {}): Promise<PipelineResult> {
   const result = handle.result();
   const finished = new AbortController();
   const onNoWorker = options.onNoWorker ?? ((notice: NoWorkerNotice) => process.stderr.write(`meterflow: ${notice.message}\n`));
@@ -151,7 +154,11 @@ export async function waitForPipeline(handle: WorkflowHandle<typeof pipeline>, o
     }
   })();
   try {
-    return await result;
+    return await result.catch((err: unknown) => {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      const { node, reason } = describeFailure(err);
+      throw new PipelineFailedError(handle.workflowId, reason, node, err.cause, err.retryState);
+    });
   } finally {
     finished.abort();
     await Promise.all([poll, watching]);
@@ -194,8 +201,8 @@ export async function notifySourcesLanded(
   client: Client,
   input: PipelineInput,
   options: { readonly note?: string; readonly taskQueue?: string } = {},
-): Promise<WorkflowHandle<typeof pipeline>> {
-  return client.workflow.signalWithStart<typeof pipeline, [{ note?: string }?]>(PIPELINE_WORKFLOW_TYPE, {
+): Promise<WorkflowHandle<PipelineWorkflow>> {
+  return client.workflow.signalWithStart<PipelineWorkflow, [{ note?: string }?]>(PIPELINE_WORKFLOW_TYPE, {
     workflowId: `pipeline-landed-${input.writerQueue ?? WRITER_QUEUE_NAME}`,
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
     args: [{ ...input, kind: 'sources-landed' }],

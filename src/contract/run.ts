@@ -1,6 +1,5 @@
 // Queries, signals, search attributes and the plain-data types the pipeline workflow shares with clients.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType, type QueryDefinition, type SignalDefinition } from '@temporalio/common';
 
 export const PIPELINE_WORKFLOW_TYPE = 'pipeline';
 
@@ -87,10 +86,18 @@ export interface DataTestOutcome {
   readonly failures: number;
 }
 
-export const progressQuery = defineQuery<PipelineProgress>('progress');
+/** The pipeline workflow's signature, for typed handles (the workflow itself is worker code). */
+export type PipelineWorkflow = (input: PipelineInput) => Promise<PipelineResult>;
+
+// NOTE: plain definitions, the objects @temporalio/workflow's defineQuery and defineSignal return, so
+// that a client needs @temporalio/common alone and never loads the workflow package
+export const progressQuery = { type: 'query', name: 'progress' } as QueryDefinition<PipelineProgress, [], 'progress'>;
 
 /** New source files have landed: a running pipeline runs once more (incrementally) when it ends. */
-export const sourcesLandedSignal = defineSignal<[{ readonly note?: string }?]>('sourcesLanded');
+export const sourcesLandedSignal = { type: 'signal', name: 'sourcesLanded' } as SignalDefinition<
+  [{ readonly note?: string }?],
+  'sourcesLanded'
+>;
 
 /** Custom search attributes, registered on the embedded server (see README for a real cluster). */
 export const RUN_KIND = defineSearchAttributeKey('MeterflowRunKind', SearchAttributeType.KEYWORD);

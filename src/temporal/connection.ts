@@ -3,7 +3,7 @@
 // credential is ever part of a workflow's input or history.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { TemporalUnreachableError } from '../errors';
 
 /** How long a client or worker tries to reach TEMPORAL_ADDRESS before it says it cannot. */
@@ -106,6 +106,8 @@ export function connectionReason(err: unknown): string {
 export async function connectWorkerConnection(address: string, namespace: string): Promise<NativeConnection> {
   const refused = await probeAddress(address);
   if (refused) throw unreachableError(address, namespace, refused);
+  // NOTE: loaded here, not at the top: the client package imports this module and must not load the worker
+  const { NativeConnection } = await import('@temporalio/worker');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error('deadline exceeded')), CONNECT_TIMEOUT_MS);

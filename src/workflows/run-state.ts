@@ -1,6 +1,6 @@
 // A run's nodes and what happened to them: typed access, state changes that name the failing node,
 // and the Web UI's current details kept in step. Workflow code.
-import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { DataTestFailure, DataTestResults, RunFailure } from './activity-types';
 import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
 import { describeProgress } from './progress-markdown';
@@ -52,7 +52,8 @@ export class RunState {
 
   /** Show the nodes' states in the Web UI's current details. */
   publish(): void {
-    setCurrentDetails(describeProgress(this.nodes, this.context));
+    const startedAt = workflowInfo().runStartTime.getTime();
+    setCurrentDetails(describeProgress(this.nodes, { ...this.context, startedAt, now: Date.now() }));
   }
 
   markUnchanged(id: string, note: string): void {
