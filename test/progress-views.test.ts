@@ -1,5 +1,6 @@
 // The run's progress as people see it: the Web UI's current details (narrow markdown), the terminal
 // screen that fits the terminal, and the closing tally. Pure: hand-made runs, a fake 24-row terminal.
+import { SOURCE_NAMES } from '../src/generator/generate';
 import { shownStates } from '../src/contract/node-states';
 import type { NodeKind, NodeProgress, NodeState, PipelineProgress } from '../src/contract/run';
 import { liveProgressPrinter, progressScreen, tallyLine, type LiveStream } from '../src/cli/progress';
@@ -11,16 +12,7 @@ function node(kind: NodeKind, name: string, state: NodeState, extra: Partial<Nod
   return { id: `${kind}:${name}`, kind, name, dependsOn: [], state, ...extra };
 }
 
-const SOURCES = [
-  'smart_meter_consumption_q1',
-  'smart_meter_consumption_q2',
-  'smart_meter_consumption_q3',
-  'smart_meter_consumption_q4',
-  'meter_register_agreement_configuration_interval',
-  'period_profile_coefficients',
-  'estimated_annual_consumption_interval',
-  'tariff_unit_rates',
-];
+const SOURCES = SOURCE_NAMES;
 const MODELS = [
   'stg_smart_meter_consumption',
   'stg_meter_register_agreement_configuration_interval',

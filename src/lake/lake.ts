@@ -1,5 +1,6 @@
 // The lake: DuckLake tables, with a catalog in a database (a SQLite file by default, or PostgreSQL)
 // and data as Parquet files on local disk or S3. How it is opened and attached lives here, in one place.
+import { inTransaction, withConnection } from '../warehouse/connections';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { S3Client } from '@aws-sdk/client-s3';
 import { existsSync } from 'node:fs';
@@ -184,27 +185,12 @@ export class Lake {
 
   /** A connection per unit of work, always closed; the lake is attached as `lake` on every one. */
   async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect();
-    try {
-      return await work(connection);
-    } finally {
-      connection.closeSync();
-    }
+    return withConnection(this.instance, work);
   }
 
   /** Run work in one transaction: it becomes one DuckLake snapshot when it commits, or nothing. */
   async transaction<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.withConnection(async (connection) => {
-      await connection.run('begin transaction');
-      try {
-        const result = await work(connection);
-        await connection.run('commit');
-        return result;
-      } catch (err) {
-        await connection.run('rollback').catch(() => undefined);
-        throw err;
-      }
-    });
+    return inTransaction(this.instance, work);
   }
 
   /** The snapshot this lake reads: the latest committed one, or the one it was attached at. */

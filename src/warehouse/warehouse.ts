@@ -1,4 +1,5 @@
 // The warehouse: one DuckDB file, opened once by the writer worker, the only process that may open it.
+import { inTransaction, withConnection } from './connections';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import path from 'node:path';
 import { StorageError, WarehouseLockedError } from '../errors';
@@ -88,27 +89,12 @@ export class Warehouse {
 
   /** A connection per unit of work, always closed. */
   async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect();
-    try {
-      return await work(connection);
-    } finally {
-      connection.closeSync();
-    }
+    return withConnection(this.instance, work);
   }
 
   /** Run work in one transaction: all of it is visible afterwards, or none of it. */
   async transaction<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.withConnection(async (connection) => {
-      await connection.run('begin transaction');
-      try {
-        const result = await work(connection);
-        await connection.run('commit');
-        return result;
-      } catch (err) {
-        await connection.run('rollback').catch(() => undefined);
-        throw err;
-      }
-    });
+    return inTransaction(this.instance, work);
   }
 
   close(): void {

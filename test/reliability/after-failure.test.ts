@@ -16,7 +16,7 @@ import type { pipeline } from '../../src/workflows';
 import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, queryFile, tempDir, writeParquet } from '../support/files';
-import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from '../support/reference-master';
+import { differencesFromReference } from '../support/reference-master';
 import { connectToTestServer, eventually, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
 
 const MASTER = 'demand_price_elasticity';
@@ -76,15 +76,6 @@ describe('a run after a failed one publishes what a clean run would', () => {
   }
   const stateOf = (result: PipelineResult, id: string) => result.nodes.find((n) => n.id === id)?.state;
 
-  async function differencesFromReference(warehousePath: string): Promise<{ missing: number; extra: number }> {
-    const reference = referenceMasterSql(sources);
-    const [row] = await queryFile(
-      warehousePath,
-      `select (select count(*) from ((${reference}) except (${MASTER_AS_REFERENCE_SQL})))::integer as missing,
-              (select count(*) from ((${MASTER_AS_REFERENCE_SQL}) except (${reference})))::integer as extra`,
-    );
-    return { missing: Number(row?.missing), extra: Number(row?.extra) };
-  }
   const pendingRelations = async (warehousePath: string) =>
     (
       await queryFile(
@@ -117,7 +108,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
   /** The run after a failure: its tables, raw and main, equal a clean run's over the same files. */
   async function expectRecovered(label: string, warehousePath: string, failureNote: string): Promise<void> {
     expect(await pendingRelations(warehousePath)).toEqual([]);
-    expect(await differencesFromReference(warehousePath)).toEqual({ missing: 0, extra: 0 });
+    expect(await differencesFromReference(warehousePath, sources)).toEqual({ missing: 0, extra: 0 });
     const clean = await cleanRun(label);
     const [recovered, expected] = [await warehouseChecksums(warehousePath, { raw: true }), await warehouseChecksums(clean, { raw: true })];
     expect(Object.keys(recovered).sort()).toEqual(Object.keys(expected).sort());

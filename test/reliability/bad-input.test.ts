@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createWriterActivities } from '../../src/activities';
-import { describeFailure, startPipeline, waitForPipeline } from '../../src/client';
+import { describeFailure, waitForPipeline } from '../../src/client';
 import { PACKAGE_ROOT } from '../../src/config';
 import { generateSampleData } from '../../src/generator/generate';
 import { createLogger } from '../../src/logger';
@@ -14,7 +14,7 @@ import { Warehouse } from '../../src/warehouse/warehouse';
 import type { PipelineResult } from '../../src/contract/run';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, editFile, tempDir, writeParquet } from '../support/files';
-import { connectToTestServer, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
+import { connectToTestServer, startRun, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
 
 const READINGS = `select meter_point_id, settlement_timestamp_utc, smart_meter_consumption`;
 
@@ -42,14 +42,8 @@ describe('bad input is refused and loses nothing', () => {
 
   afterAll(() => temporal.close());
 
-  async function run(workers: RunningWorkers, sourcesUri: string): Promise<PipelineResult> {
-    const handle = await startPipeline(
-      temporal.client,
-      { sourcesUri, outUri: path.join(dir, 'out'), writerQueue: workers.queues.writer, analyticsQueue: workers.queues.analytics },
-      { taskQueue: workers.queues.workflows },
-    );
-    return waitForPipeline(handle);
-  }
+  const run = async (workers: RunningWorkers, sourcesUri: string): Promise<PipelineResult> =>
+    waitForPipeline(await startRun(temporal, workers, { sourcesUri, outUri: path.join(dir, 'out') }));
 
   /**
    * The good sources with one change, made in place (so every other file keeps its identity and is

@@ -1,12 +1,11 @@
 // Numbers checked at the door: a source file with NaN, ±Infinity, an absurd value or an off-grid
 // timestamp is refused with its file and column named, a negative reading is set aside and counted,
 // and a non-finite analytics result stops the run; the published tables are what a clean run leaves.
-import { DuckDBInstance } from '@duckdb/node-api';
 import { WorkflowFailedError } from '@temporalio/client';
 import { copyFile, cp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createWriterActivities } from '../../src/activities';
-import { describeFailure, startPipeline, waitForPipeline } from '../../src/client';
+import { describeFailure, waitForPipeline } from '../../src/client';
 import { defaultProjectDir } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { loadProject } from '../../src/project/load';
@@ -18,19 +17,10 @@ import type { DataTestFailure } from '../../src/contract/activities';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, editFile, queryFile, tempDir, writeParquet } from '../support/files';
 import { openWarehouseFixture } from '../support/warehouse';
-import { connectToTestServer, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
+import { connectToTestServer, startRun, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
 
 /** Rows of a query over Parquet files, in a DuckDB of its own. */
-async function queryParquet(query: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(query)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const queryParquet = (query: string) => queryFile(':memory:', query);
 
 /** The reading every case spoils: a meter's half hour in the middle of the Q1 file. */
 interface Spoiled {
@@ -78,14 +68,8 @@ describe('numbers are checked at the door', () => {
     await cp(pristine(), goodSources, { recursive: true, preserveTimestamps: true });
   });
 
-  async function run(workers: RunningWorkers, sourcesUri: string): Promise<PipelineResult> {
-    const handle = await startPipeline(
-      temporal.client,
-      { sourcesUri, outUri: path.join(dir, 'out'), writerQueue: workers.queues.writer, analyticsQueue: workers.queues.analytics },
-      { taskQueue: workers.queues.workflows },
-    );
-    return waitForPipeline(handle);
-  }
+  const run = async (workers: RunningWorkers, sourcesUri: string): Promise<PipelineResult> =>
+    waitForPipeline(await startRun(temporal, workers, { sourcesUri, outUri: path.join(dir, 'out') }));
 
   /**
    * Replace a source's one file with a copy in which the spoiled reading's row has `column` set to

@@ -12,7 +12,7 @@ import { LocalStorage, S3Storage, s3SettingsFromEnv } from '../../src/storage';
 import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { recordChaos } from '../support/chaos';
 import { queryFile, tableChecksumSql, tempDir, writeParquet } from '../support/files';
-import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from '../support/reference-master';
+import { differencesFromReference } from '../support/reference-master';
 import { createBucket } from '../support/s3-server';
 import { connectToTestServer, startWorkers, type TemporalTestContext } from '../support/temporal';
 import { openWarehouseFixture } from '../support/warehouse';
@@ -65,17 +65,6 @@ describe('source files are never skipped or mistaken', () => {
     } finally {
       await workers.stop();
     }
-  }
-
-  /** Rows of the master table that an independent computation from the source files lacks, and the reverse. */
-  async function differencesFromReference(warehousePath: string, sources: string): Promise<{ missing: number; extra: number }> {
-    const reference = referenceMasterSql(sources);
-    const [row] = await queryFile(
-      warehousePath,
-      `select (select count(*) from ((${reference}) except (${MASTER_AS_REFERENCE_SQL})))::integer as missing,
-              (select count(*) from ((${MASTER_AS_REFERENCE_SQL}) except (${reference})))::integer as extra`,
-    );
-    return { missing: Number(row?.missing), extra: Number(row?.extra) };
   }
 
   const noteOf = (result: PipelineResult | undefined, id: string) => result?.nodes.find((n) => n.id === id)?.note;

@@ -33,9 +33,9 @@ export async function writeParquet(file: string, query: string): Promise<void> {
   }
 }
 
-/** Rows of a query against a DuckDB file opened read-only (only when no writer holds it). */
+/** Rows of a query against a DuckDB file opened read-only (only when no writer holds it), or `:memory:` (over Parquet files, say). */
 export async function queryFile(databaseFile: string, query: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(databaseFile, { access_mode: 'READ_ONLY' });
+  const instance = await DuckDBInstance.create(databaseFile, databaseFile === ':memory:' ? {} : { access_mode: 'READ_ONLY' });
   const connection = await instance.connect();
   try {
     return (await connection.runAndReadAll(query)).getRowObjectsJS() as Record<string, unknown>[];

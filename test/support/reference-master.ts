@@ -1,6 +1,7 @@
 // An independent computation of the master table straight from the source files, written the plain
 // way (range joins, GROUP BY), to check meterflow's models against.
 import path from 'node:path';
+import { queryFile } from './files';
 
 export function referenceMasterSql(sourcesDir: string): string {
   const files = (name: string) => `read_parquet('${path.join(sourcesDir, name, '*.parquet')}')`;
@@ -55,3 +56,14 @@ export const MASTER_AS_REFERENCE_SQL = `
          round(smart_meter_consumption, 9), round(estimated_half_hour_consumption, 9),
          round(demand_price_elasticity, 6), round(unit_rate_pence_per_kwh, 9)
   from main.demand_price_elasticity`;
+
+/** Rows of a warehouse's master table that the independent computation from the source files lacks, and the reverse. */
+export async function differencesFromReference(warehousePath: string, sourcesDir: string): Promise<{ missing: number; extra: number }> {
+  const reference = referenceMasterSql(sourcesDir);
+  const [row] = await queryFile(
+    warehousePath,
+    `select (select count(*) from ((${reference}) except (${MASTER_AS_REFERENCE_SQL})))::integer as missing,
+            (select count(*) from ((${MASTER_AS_REFERENCE_SQL}) except (${reference})))::integer as extra`,
+  );
+  return { missing: Number(row?.missing), extra: Number(row?.extra) };
+}

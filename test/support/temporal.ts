@@ -2,6 +2,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import { startPipeline } from '../../src/client';
+import type { PipelineInput } from '../../src/contract/run';
 
 let runtimeInstalled = false;
 
@@ -101,4 +103,17 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
       throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** Start a run on the given workers' queues (its input's queues filled in). */
+export function startRun(
+  context: TemporalTestContext,
+  workers: RunningWorkers,
+  input: Pick<PipelineInput, 'sourcesUri' | 'outUri'> & Partial<PipelineInput>,
+): ReturnType<typeof startPipeline> {
+  return startPipeline(
+    context.client,
+    { writerQueue: workers.queues.writer, analyticsQueue: workers.queues.analytics, ...input },
+    { taskQueue: workers.queues.workflows },
+  );
 }
