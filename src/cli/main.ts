@@ -366,6 +366,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   Runtime.install({
     // NOTE: meterflow handles SIGINT and SIGTERM itself: `run` cancels its run first, workers say so once
     shutdownSignals: [],
+    // the native core's own logs (gRPC retries while a server stops) at the same level; not forwarded
+    // to the logger below, since forwarding keeps the process alive after its work is done
+    telemetryOptions: { logging: { filter: { core: level as 'WARN', other: 'ERROR' } } },
     logger: new DefaultLogger(level as 'WARN', (entry) => {
       // a worker polls either workflows or activities by design; these notices are not problems
       if (/^No (workflows|activities) registered/.test(entry.message)) return;

@@ -77,21 +77,25 @@ const CANCEL_WAIT_MS = 8_000;
 
 /** Cancel a run and wait, at most CANCEL_WAIT_MS, for it to end: whether it ended, and how. */
 async function cancelAndWait(handle: WorkflowHandle): Promise<'cancelled' | 'ended' | 'still running'> {
-  const deadline = AbortSignal.timeout(CANCEL_WAIT_MS);
-  return handle.client.withAbortSignal(deadline, async () => {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), CANCEL_WAIT_MS)));
+  const ending = (async () => {
     try {
       await handle.cancel();
     } catch {
       // it ended meanwhile: its result says how
     }
-    try {
-      await handle.result();
-      return 'ended';
-    } catch (err) {
-      if (deadline.aborted) return 'still running';
-      return err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : 'ended';
-    }
-  });
+    return handle.result().then(
+      () => 'ended' as const,
+      (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : 'ended'),
+    );
+  })();
+  try {
+    // NOTE: a result still awaited after the deadline is a long poll; the command exits without it
+    return await Promise.race([ending, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** With an embedded server the run's output folder and warehouse are on this machine: check them before anything starts. */
