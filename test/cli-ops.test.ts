@@ -97,7 +97,9 @@ describe('a Temporal server where meterflow setup was never run', () => {
       const started = Date.now();
       const failure = await waitForPipeline(handle, { stopOnFailingWorkflowTask: true, onNoWorker: false }).catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(WorkflowTaskFailingError);
-      expect((failure as WorkflowTaskFailingError).reason).toMatch(/BadSearchAttributes: .*no mapping defined for search attribute Meterflow/);
+      expect((failure as WorkflowTaskFailingError).reason).toMatch(
+        /BadSearchAttributes: .*no mapping defined for search attribute Meterflow/,
+      );
       expect(Date.now() - started).toBeLessThan(60_000);
       expect((await handle.describe()).status.name).toBe('RUNNING'); // the run stays open for a fixed worker
       await handle.terminate('test over');
@@ -207,10 +209,16 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
 
   it('cancels an embedded run first, then stops the server quietly, exits 130 within 15 s', async () => {
     const dir = await tempDir(`cli-ops-embedded-${signal}`);
-    const run = spawnMeterflow(['run', '--sources', sources, '--db', path.join(dir, 'w.duckdb'), '--out', path.join(dir, 'out')], {}, { processGroup: true });
+    const run = spawnMeterflow(
+      ['run', '--sources', sources, '--db', path.join(dir, 'w.duckdb'), '--out', path.join(dir, 'out')],
+      {},
+      { processGroup: true },
+    );
     let client: Client | undefined;
     try {
-      const port = Number(await eventually(async () => /embedded Temporal dev server at 127\.0\.0\.1:(\d+)/.exec(run.stderr())?.[1], 60_000));
+      const port = Number(
+        await eventually(async () => /embedded Temporal dev server at 127\.0\.0\.1:(\d+)/.exec(run.stderr())?.[1], 60_000),
+      );
       client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
       await eventually(async () => /^started {3}seed /m.test(run.stderr()), 60_000, 50);
       const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr())?.[1] as string;

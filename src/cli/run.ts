@@ -152,7 +152,11 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     // a second Ctrl-C: leave now, without waiting for the cancel
     warn(
       `meterflow: ${signal} received again: exiting now${
-        address ? (workflowId ? `; run ${workflowId} may go on at ${address} (meterflow status ${workflowId})` : '') : ' with the embedded server'
+        address
+          ? workflowId
+            ? `; run ${workflowId} may go on at ${address} (meterflow status ${workflowId})`
+            : ''
+          : ' with the embedded server'
       }`,
     );
     process.exit(EXIT_INTERRUPTED);
@@ -196,7 +200,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     handle = await step(startPipeline(client, input, queues.workflows ? { taskQueue: queues.workflows } : {}));
     workflowId = handle.workflowId;
     const uiBase = server ? server.uiUrl : process.env.TEMPORAL_UI_URL;
-    warn(`run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`);
+    warn(
+      `run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`,
+    );
     // a terminal gets the DAG redrawn in place; anything else (CI, a pipe) a line per change, on stderr
     const live = options.write === undefined && process.stdout.isTTY ? liveProgressPrinter() : undefined;
     const printer = live ? live.update : plainProgressPrinter(warn);
@@ -234,7 +240,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     signal = err.signal;
     waiting.abort();
     if (!handle) {
-      warn(`meterflow: ${err.signal} received: ${address ? 'no run was started' : 'stopping the workers and the embedded Temporal server'}`);
+      warn(
+        `meterflow: ${err.signal} received: ${address ? 'no run was started' : 'stopping the workers and the embedded Temporal server'}`,
+      );
       return { ok: false, signal };
     }
     warn(`meterflow: ${err.signal} received: cancelling run ${handle.workflowId} (Ctrl-C again exits at once)`);

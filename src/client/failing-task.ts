@@ -44,7 +44,9 @@ export async function watchForFailingWorkflowTask(
         .reverse()
         .find(
           (event) =>
-            event.workflowTaskFailedEventAttributes || event.workflowTaskCompletedEventAttributes || event.workflowTaskTimedOutEventAttributes,
+            event.workflowTaskFailedEventAttributes ||
+            event.workflowTaskCompletedEventAttributes ||
+            event.workflowTaskTimedOutEventAttributes,
         );
       const failure = last?.workflowTaskFailedEventAttributes?.failure;
       if (!failure) continue;

@@ -171,7 +171,9 @@ export function scheduleTiming(spec: ScheduleSpecDescription): ScheduleTimingDes
     const year = calendar.year.length ? cronField(calendar.year, 0, 9999, number) : undefined;
     return [...(second === '0' ? [] : [second]), ...fields, ...(year ? [year] : [])].join(' ');
   });
-  const every = (spec.intervals ?? []).map((interval) => `${duration(interval.every)}${interval.offset ? `/${duration(interval.offset)}` : ''}`);
+  const every = (spec.intervals ?? []).map(
+    (interval) => `${duration(interval.every)}${interval.offset ? `/${duration(interval.offset)}` : ''}`,
+  );
   return { cron, every, ...(spec.timezone ? { timezone: spec.timezone } : {}) };
 }
 
