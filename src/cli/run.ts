@@ -167,6 +167,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let workersDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
   let remoteClient: Client | undefined;
+  let starting: ReturnType<typeof startPipeline> | undefined;
   let handle: Awaited<ReturnType<typeof startPipeline>> | undefined;
   const waiting = new AbortController();
   let signal: NodeJS.Signals | undefined;
@@ -197,7 +198,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       await step(requireSearchAttributes(remoteClient.connection.operatorService, remoteClient.options.namespace, address));
     }
     const client = server ? server.environment.client : (remoteClient as Client);
-    handle = await step(startPipeline(client, input, queues.workflows ? { taskQueue: queues.workflows } : {}));
+    starting = startPipeline(client, input, queues.workflows ? { taskQueue: queues.workflows } : {});
+    handle = await step(starting);
     workflowId = handle.workflowId;
     const uiBase = server ? server.uiUrl : process.env.TEMPORAL_UI_URL;
     warn(
@@ -239,6 +241,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     if (!(err instanceof Interrupted)) throw err;
     signal = err.signal;
     waiting.abort();
+    // a signal while the run was being started: it may have started all the same
+    handle ??= await starting?.catch(() => undefined);
     if (!handle) {
       warn(
         `meterflow: ${err.signal} received: ${address ? 'no run was started' : 'stopping the workers and the embedded Temporal server'}`,
