@@ -44,9 +44,17 @@ export function duckdbExtensionDirectory(env: NodeJS.ProcessEnv = process.env): 
   return path.join(cacheHome, 'meterflow', 'duckdb-extensions');
 }
 
-/** The Temporal server to use; undefined means: start an embedded one. */
+/** The Temporal server to use; undefined means: start an embedded one (`run`, `quickstart`). */
 export function temporalAddress(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.TEMPORAL_ADDRESS;
+}
+
+/** Where a Temporal frontend is when TEMPORAL_ADDRESS does not say: the Temporal CLI's and `meterflow dev`'s default. */
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+/** The Temporal server of commands that only talk to one (status, schedule, setup, worker): TEMPORAL_ADDRESS or the default. */
+export function temporalAddressOrDefault(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
 }
 
 export function temporalNamespace(env: NodeJS.ProcessEnv = process.env): string {

@@ -72,6 +72,32 @@ export class TemporalUnreachableError extends Error {
   }
 }
 
+/** A namespace without meterflow's search attributes: every run's first workflow task would fail on it. */
+export class SearchAttributesMissingError extends Error {
+  public override readonly name = 'SearchAttributesMissingError';
+  constructor(
+    message: string,
+    public readonly namespace: string,
+    /** The missing (or differently typed) attributes, as `Name (Type)`. */
+    public readonly missing: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** A run whose workflow task fails again and again: it would wait for ever without a word. */
+export class WorkflowTaskFailingError extends Error {
+  public override readonly name = 'WorkflowTaskFailingError';
+  constructor(
+    message: string,
+    public readonly workflowId: string,
+    public readonly attempt: number,
+    public readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Tables in the warehouse that meterflow did not create, which a run would replace. */
 export class ForeignTableError extends Error {
   public override readonly name = 'ForeignTableError';

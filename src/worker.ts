@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { temporal } from '@temporalio/proto';
 import { WarehouseLockedError } from './errors';
+import { requireSearchAttributes } from './temporal/search-attributes';
 import { createAnalyticsWorkerActivities, createWriterActivities } from './activities';
 import { createLogger, type Logger } from './logger';
 import { loadProject } from './project/load';
@@ -28,6 +29,8 @@ const SHUTDOWN_GRACE_TIME: Duration = '30s';
 export interface WorkerSetOptions {
   readonly connection: NativeConnection;
   readonly namespace: string;
+  /** host:port of the connection, for messages. */
+  readonly address?: string;
   readonly role: WorkerRole;
   readonly warehousePath: string;
   readonly projectDir: string;
@@ -92,6 +95,9 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
   const logger = options.logger ?? createLogger('meterflow-worker');
   const storage = options.storage ?? createStorageResolver();
   const duckdb = options.duckdb ?? duckdbSettingsFromEnv();
+  // NOTE: checked, not registered: registering needs operator rights on the namespace (and on Temporal
+  // Cloud is not done through this API), which a worker should not need; `meterflow setup` does it once.
+  await requireSearchAttributes(options.connection.operatorService, options.namespace, options.address);
   const project = await loadProject(options.projectDir);
   const common = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: SHUTDOWN_GRACE_TIME };
   const workers: Worker[] = [];

@@ -116,10 +116,10 @@ describe('meterflow says what is wrong', () => {
     ],
     [['generate', '--out', 'x', '--from', '2023-05-01', '--to', '2023-04-01'], '--from 2023-05-01 must be before --to 2023-04-01'],
     [['dev', '--port', '70000'], "option '--port <n>' argument '70000' is invalid. must be a port number"],
-  ])('refuses %j at once, naming the flag and the value', async (args, message) => {
+  ])('refuses %j at once, naming the flag and the value (exit 2: bad usage)', async (args, message) => {
     const { code, output, ms } = await meterflow(args);
     expect(output).toContain(message);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(ms).toBeLessThan(NO_RETRY_MS);
   });
 
@@ -322,8 +322,8 @@ describe('the embedded Temporal server', () => {
       process.kill(run.process.pid as number, signal);
       const code = await run.exited;
       if (signal === 'SIGTERM') {
-        expect(code).toBe(143);
-        expect(run.output()).toContain('meterflow: SIGTERM received: stopping the workers and the embedded Temporal server');
+        expect(code).toBe(130);
+        expect(run.output()).toContain('meterflow: SIGTERM received: cancelling run pipeline-');
         // stopped before meterflow exited, not after
         expect({ listening: await listening(port), running: running(pid) }).toEqual({ listening: false, running: false });
       }

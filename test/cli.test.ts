@@ -63,27 +63,27 @@ describe('the meterflow command', () => {
     expect(stdout).toMatch(/^wrote [\d,]+ readings of 5 meters in 8 files in [\d.]+s \([\d,]+ readings\/s\) to /);
   });
 
-  it('runs the whole pipeline on an embedded Temporal server, with progress lines and warehouse last', async () => {
+  it('runs the whole pipeline on an embedded Temporal server: progress on stderr, results on stdout, warehouse last', async () => {
     const sources = path.join(dir, 'sources');
     const db = path.join(dir, 'cli.duckdb');
     const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')]);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const output = lines(stdout);
-    expect(output).toContain('started   seed tariff_unit_rates');
-    expect(output.some((line) => /^finished  model demand_price_elasticity in [\d.]+s, \d+ rows$/.test(line))).toBe(true);
+    expect(output[0]).toMatch(/^node\s+state\s+seconds\s+rows\s+note$/);
     expect(output.some((line) => /^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/.test(line))).toBe(true);
     expect(output.some((line) => /^web ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/pipeline-/.test(line))).toBe(true);
     // a tally like dbt's closes the summary: every node passed, none failed or was skipped
     expect(output.find((line) => line.startsWith('PASS='))).toMatch(/^PASS=\d+ WARN=\d+ ERROR=0 SKIP=0 UNCHANGED=\d+ in \d+\.\d s$/);
     expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
     expect(output[output.length - 1]).toMatch(/^report: .*\/runs\/pipeline-[^/]+\/report\.html$/);
-    // every progress line, between the start and the summary, is a node's start, end or state
-    const progress = output.slice(
-      output.findIndex((line) => line.startsWith('run ')) + 1,
-      output.findIndex((line) => line.startsWith('node ')),
-    );
+    // every progress line, after the start, is a node's start, end or state, on stderr
+    const progress = lines(stderr);
+    expect(progress[0]).toMatch(/^embedded Temporal dev server at 127\.0\.0\.1:\d+/);
+    expect(progress[1]).toMatch(/^run pipeline-\S+ started/);
+    expect(progress).toContain('started   seed tariff_unit_rates');
+    expect(progress.some((line) => /^finished  model demand_price_elasticity in [\d.]+s, \d+ rows$/.test(line))).toBe(true);
     expect(progress.length).toBeGreaterThan(40);
-    for (const line of progress)
+    for (const line of progress.slice(2))
       expect(line).toMatch(/^(started   \w+ \w+|finished  \w+ \w+ in \d+\.\ds(, \d+ rows)?|unchanged \w+ \w+( \(.*\))?)$/);
     const [row] = await queryFile(db, 'select count(*)::integer as n from main.demand_price_elasticity');
     expect(row?.n).toBeGreaterThan(5_000);
@@ -116,9 +116,9 @@ describe('the meterflow command', () => {
     expect(listed.filter((o) => /\/analytics\/\w+\.parquet$/.test(o.name))).toHaveLength(8);
   });
 
-  it('exits non-zero naming the failing node and reason when a source is missing', async () => {
+  it('exits 1 naming the failing node and reason on stderr when a source is missing, and prints no result', async () => {
     const db = path.join(dir, 'missing.duckdb');
-    const { code, stdout } = await meterflow([
+    const { code, stdout, stderr } = await meterflow([
       'run',
       '--sources',
       path.join(dir, 'no-such-folder'),
@@ -128,14 +128,14 @@ describe('the meterflow command', () => {
       path.join(dir, 'out2'),
     ]);
     expect(code).toBe(1);
-    const output = lines(stdout);
-    expect(output.find((line) => line.startsWith('error: '))).toMatch(
+    expect(lines(stderr).find((line) => line.startsWith('error: '))).toMatch(
       /failed at seed:\w+: source \w+: no Parquet files at .*no-such-folder/,
     );
-    expect(lines(stdout).find((line) => line.startsWith('PASS='))).toMatch(
+    // a failed run prints no result: its tally and error go to stderr with the progress
+    expect(lines(stderr).find((line) => line.startsWith('PASS='))).toMatch(
       /^PASS=\d+ WARN=0 ERROR=[1-9]\d* SKIP=[1-9]\d* UNCHANGED=0 in \d+\.\d s$/,
     );
-    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(stdout).toBe('');
   });
 
   it('refuses to start a second writer on a warehouse another process holds', async () => {
@@ -170,7 +170,7 @@ describe('the meterflow command', () => {
       expect(run.code).toBe(0);
       const output = lines(run.stdout);
       expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
-      const workflowId = /^run (pipeline-\S+) started/m.exec(run.stdout)?.[1];
+      const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr)?.[1];
       const status = await meterflow(['status', workflowId as string], env);
       expect(status.code).toBe(0);
       expect(lines(status.stdout)[0]).toMatch(new RegExp(`^run ${workflowId}: COMPLETED, logical date \\d{4}-\\d\\d-\\d\\dT`));
@@ -191,22 +191,21 @@ describe('the meterflow command', () => {
     expect(created).toMatchObject({ code: 0, stdout: `schedule ${id} created\n` });
     expect((await meterflow(['schedule', 'list'], env)).stdout).toMatch(new RegExp(`^${id}\tactive\tnext \\d{4}-`, 'm'));
     expect((await meterflow(['schedule', 'pause', id, '--note', 'maintenance'], env)).stdout).toBe(`schedule ${id} paused\n`);
-    const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as {
-      paused: boolean;
-      note: string;
-      overlap: string;
-    };
-    expect(described).toMatchObject({ paused: true, note: 'maintenance', overlap: 'BUFFER_ONE' });
+    const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
+    expect(described).toMatchObject({ cron: '0 3 * * *', paused: true, note: 'maintenance', overlap: 'BUFFER_ONE' });
+    expect(described).not.toHaveProperty('every');
     expect((await meterflow(['schedule', 'update', id, '--every', '6h'], env)).code).toBe(0);
+    const updated = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
+    expect(updated).toMatchObject({ every: '6h', paused: true });
+    expect(updated).not.toHaveProperty('cron');
+    expect((await meterflow(['schedule', 'update', id, '--cron', '*/15 2-4 * * 1-5', '--timezone', 'Europe/London'], env)).code).toBe(0);
+    expect(JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout)).toMatchObject({
+      cron: '*/15 2-4 * * 1-5',
+      timezone: 'Europe/London',
+    });
     expect((await meterflow(['schedule', 'delete', id], env)).stdout).toBe(`schedule ${id} deleted\n`);
     const bad = await meterflow(['schedule', 'create', 'x', '--sources', 'y', '--overlap', 'sometimes'], env);
-    expect(bad.code).not.toBe(0);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("option '--overlap <policy>' argument 'sometimes' is invalid");
-  });
-
-  it('explains that a worker needs TEMPORAL_ADDRESS', async () => {
-    const { code, stderr } = await meterflow(['worker', '--role', 'analytics']);
-    expect(code).toBe(1);
-    expect(stderr).toContain('meterflow worker needs TEMPORAL_ADDRESS');
   });
 });

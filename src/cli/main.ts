@@ -1,7 +1,7 @@
 // The meterflow command line: generate sample data, run the pipeline, run workers, run a dev server.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadProject } from '../project/load';
 import { lineageHtml, lineageSvg } from '../report/lineage';
@@ -10,7 +10,15 @@ import path from 'node:path';
 import { StorageError } from '../errors';
 import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
 import { checkWritableFolder } from '../storage/fs-errors';
-import { defaultOutUri, defaultProjectDir, defaultWarehousePath, stateDir, temporalAddress, temporalNamespace } from '../config';
+import {
+  defaultOutUri,
+  defaultProjectDir,
+  defaultWarehousePath,
+  PACKAGE_ROOT,
+  stateDir,
+  temporalAddressOrDefault,
+  temporalNamespace,
+} from '../config';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
@@ -21,6 +29,7 @@ import { connectWorkerConnection } from '../temporal/connection';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { summaryTable } from './summary';
+import { EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_USAGE } from './exit-codes';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -68,33 +77,52 @@ async function checkOutFolder(flag: string, location: string): Promise<void> {
   });
 }
 
-/** Resolve when SIGINT or SIGTERM arrives. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+/** Call `handle` on the first SIGINT or SIGTERM, and `again` on each later one. */
+function onSignals(handle: (signal: NodeJS.Signals) => void, again: (signal: NodeJS.Signals) => void): () => void {
+  let received = 0;
+  const listener = (signal: NodeJS.Signals) => (++received === 1 ? handle(signal) : again(signal));
+  process.on('SIGINT', listener);
+  process.on('SIGTERM', listener);
+  return () => {
+    process.off('SIGINT', listener);
+    process.off('SIGTERM', listener);
+  };
 }
 
-/** Run workers until a signal, then shut them down gracefully (in-flight activities finish). */
+/**
+ * Run workers until a signal, then shut them down gracefully (in-flight activities get the grace
+ * time to finish), saying so once; a second signal stops at once.
+ */
 async function runWorkersUntilSignal(workers: Awaited<ReturnType<typeof createWorkers>>, label: string): Promise<void> {
-  const running = workers.run();
-  const signal = await Promise.race([untilSignal(), running.then(() => undefined)]);
-  if (signal) {
-    process.stderr.write(`${label}: ${signal} received, finishing in-flight work\n`);
-    workers.shutdown();
+  const dispose = onSignals(
+    (signal) => {
+      process.stderr.write(`${label}: ${signal} received: finishing in-flight activities, then stopping (a second Ctrl-C stops at once)\n`);
+      workers.shutdown();
+    },
+    (signal) => {
+      process.stderr.write(`${label}: ${signal} received again: stopping now; activities in flight are retried on another worker\n`);
+      process.exit(EXIT_INTERRUPTED);
+    },
+  );
+  try {
+    await workers.run();
+  } finally {
+    dispose();
   }
-  await running;
 }
 
-/** Exit code of a run: 0, 1 when it failed, 128 + the signal's number when a signal stopped it. */
+/** Exit code of a run: 0, 1 when it failed, 130 when SIGINT or SIGTERM interrupted it. */
 function exitAfterRun(ok: boolean, signal: NodeJS.Signals | undefined): void {
   if (!signal) {
     process.exitCode = ok ? 0 : 1;
     return;
   }
-  // NOTE: a remote run's result is still awaited by a long poll; exit now rather than wait for it
-  process.exit(128 + (os.constants.signals[signal] ?? 15));
+  process.exit(EXIT_INTERRUPTED);
+}
+
+/** meterflow's version, from its package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 interface RunOptions {
@@ -124,7 +152,9 @@ function selection(options: RunOptions) {
 export function buildProgram(): Command {
   const program = new Command('meterflow')
     .description("An energy supplier's analytics pipeline as durable Temporal workflows over DuckDB")
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP);
 
   program
     .command('generate')
@@ -162,7 +192,8 @@ export function buildProgram(): Command {
       .option('--full-refresh', 'reload every source file and rebuild every selected model')
       .option('--verify', 'hash every source file that looks unchanged and reload those whose content changed')
       .option('--force', 'replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them)')
-      .option('--logical-date <time>', "the run's logical date, ISO 8601 (default: now)", isoTime);
+      .option('--logical-date <time>', "the run's logical date, ISO 8601 (default: now)", isoTime)
+      .addHelpText('after', EXIT_CODES_HELP);
 
   addRunOptions(
     program
@@ -196,7 +227,7 @@ export function buildProgram(): Command {
       await writeFile(marker, JSON.stringify({ meters: generated.meters, readings: generated.readings }));
     }
     const sample = JSON.parse(await readFile(marker, 'utf8')) as { meters: number; readings: number };
-    process.stdout.write(`sample data: ${sample.readings.toLocaleString('en-GB')} readings of ${sample.meters} meters in ${sources}\n`);
+    process.stderr.write(`sample data: ${sample.readings.toLocaleString('en-GB')} readings of ${sample.meters} meters in ${sources}\n`);
     const { ok, signal } = await runCommand({
       ...selection(options),
       fullRefresh: true,
@@ -228,10 +259,9 @@ export function buildProgram(): Command {
 
   program
     .command('status [run]')
-    .description("a run's nodes with state, duration and rows (the latest run when none is named; needs TEMPORAL_ADDRESS)")
+    .description("a run's nodes with state, duration and rows (the latest run when none is named), at TEMPORAL_ADDRESS")
     .action(async (run: string | undefined) => {
-      const address = temporalAddress();
-      if (!address) throw new Error('meterflow status needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
+      const address = temporalAddressOrDefault();
       const client = await connectClient({ address, namespace: temporalNamespace() });
       const workflowId = run ?? (await listRecentRuns(client, 1))[0]?.workflowId;
       if (!workflowId) throw new Error('no pipeline runs on this server yet');
@@ -246,8 +276,7 @@ export function buildProgram(): Command {
     .command('setup')
     .description("register meterflow's search attributes on the Temporal cluster at TEMPORAL_ADDRESS (once per namespace)")
     .action(async () => {
-      const address = temporalAddress();
-      if (!address) throw new Error('meterflow setup needs TEMPORAL_ADDRESS');
+      const address = temporalAddressOrDefault();
       const client = await connectClient({ address, namespace: temporalNamespace() });
       await registerSearchAttributes(client);
       process.stdout.write(`registered ${METERFLOW_SEARCH_ATTRIBUTES.map((a) => a.name).join(', ')} in namespace ${temporalNamespace()}\n`);
@@ -255,7 +284,7 @@ export function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run workers against TEMPORAL_ADDRESS until SIGINT/SIGTERM')
+    .description('run workers against TEMPORAL_ADDRESS until SIGINT/SIGTERM (graceful: in-flight activities finish)')
     .option('--role <role>', 'writer (one per warehouse), analytics (any number) or all', 'all')
     .option('--db <file>', 'warehouse DuckDB file (writer only)', defaultWarehousePath())
     .option('--project <dir>', 'the models project', defaultProjectDir())
@@ -275,13 +304,13 @@ export function buildProgram(): Command {
       }) => {
         if (!['writer', 'analytics', 'all'].includes(options.role))
           throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
-        const address = temporalAddress();
-        if (!address) throw new Error('meterflow worker needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
+        const address = temporalAddressOrDefault();
         const connection = await connectWorkerConnection(address, temporalNamespace());
         try {
           const workers = await createWorkers({
             connection,
             namespace: temporalNamespace(),
+            address,
             role: options.role as WorkerRole,
             warehousePath: path.resolve(options.db),
             projectDir: options.project,
@@ -337,8 +366,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const command = argv[2];
   const level = process.env.METERFLOW_TEMPORAL_LOG_LEVEL ?? (command === 'worker' || command === 'dev' ? 'WARN' : 'ERROR');
   Runtime.install({
-    // NOTE: the SDK's own signal handling only shuts workers down; `run` stops its server and exits itself
-    shutdownSignals: command === 'worker' || command === 'dev' ? ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] : [],
+    // NOTE: meterflow handles SIGINT and SIGTERM itself: `run` cancels its run first, workers say so once
+    shutdownSignals: [],
+    // the native core's own logs (gRPC retries while a server stops) at the same level; not forwarded
+    // to the logger below, since forwarding keeps the process alive after its work is done
+    telemetryOptions: { logging: { filter: { core: level as 'WARN', other: 'ERROR' } } },
     logger: new DefaultLogger(level as 'WARN', (entry) => {
       // a worker polls either workflows or activities by design; these notices are not problems
       if (/^No (workflows|activities) registered/.test(entry.message)) return;
@@ -347,7 +379,27 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       );
     }),
   });
-  await buildProgram().parseAsync(argv);
+  const program = buildProgram();
+  // commander's usage errors exit 2, its --help and --version 0; they throw here instead of exiting
+  let reported = false;
+  const exitOnUsage = (command: Command): void => {
+    command.exitOverride().configureOutput({
+      outputError: (message, write) => {
+        reported = true;
+        write(message);
+      },
+    });
+    command.commands.forEach(exitOnUsage);
+  };
+  exitOnUsage(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // an InvalidArgumentError thrown by an action (a check of two flags together) was not printed yet
+    if (!reported && err.exitCode !== 0 && err.code !== 'commander.help') process.stderr.write(`meterflow: ${err.message}\n`);
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
 }
 
 if (require.main === module) {

@@ -1,15 +1,19 @@
 // `meterflow run`: one full pipeline run, on an embedded Temporal server with in-process workers,
 // or submitted to TEMPORAL_ADDRESS where workers run elsewhere.
+import { CancelledFailure } from '@temporalio/common';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import path from 'node:path';
 import { connectClient, describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
-import { StorageError } from '../errors';
+import { StorageError, WorkflowTaskFailingError } from '../errors';
 import { defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
 import { createLogger } from '../logger';
 import { parseLocation } from '../storage';
 import { checkWritableFile, checkWritableFolder } from '../storage/fs-errors';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { requireSearchAttributes } from '../temporal/search-attributes';
 import { createWorkers } from '../worker';
+import { EXIT_INTERRUPTED } from './exit-codes';
 import type { PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
 import { liveProgressPrinter, plainProgressPrinter, tallyLine } from './progress';
 import { summaryTable } from './summary';
@@ -28,8 +32,9 @@ export interface RunCommandOptions {
   readonly logicalDate?: string;
   /** A SQLite file for the embedded server's history, so that the run is still there in `meterflow dev` (quickstart). */
   readonly temporalHistory?: string;
+  /** Where results go (the summary, warehouse, report): stdout by default. */
   readonly write?: (line: string) => void;
-  /** Where warnings go (no worker polling the run's queues): stderr by default. */
+  /** Where progress, warnings and errors go: stderr by default. */
   readonly warn?: (line: string) => void;
 }
 
@@ -48,12 +53,16 @@ class Interrupted extends Error {
   }
 }
 
-/** SIGINT and SIGTERM as a promise that rejects, for racing each step of a run against; dispose removes the handlers. */
-function interruption(): { readonly interrupted: Promise<never>; dispose(): void } {
+/**
+ * SIGINT and SIGTERM: the first rejects `interrupted` (raced against each step of a run), any later
+ * one calls `again`. dispose removes the handlers.
+ */
+function interruption(again: (signal: NodeJS.Signals) => void): { readonly interrupted: Promise<never>; dispose(): void } {
   let reject: (err: Interrupted) => void = () => undefined;
   const interrupted = new Promise<never>((_resolve, rejectWith) => (reject = rejectWith));
   interrupted.catch(() => undefined); // raced below; never unhandled
-  const onSignal = (signal: NodeJS.Signals) => reject(new Interrupted(signal));
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => (++received === 1 ? reject(new Interrupted(signal)) : again(signal));
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
@@ -63,6 +72,32 @@ function interruption(): { readonly interrupted: Promise<never>; dispose(): void
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** How long a cancelled run may take to end (its activities stop, it discards what it did not publish) before the command exits anyway. */
+const CANCEL_WAIT_MS = 8_000;
+
+/** Cancel a run and wait, at most CANCEL_WAIT_MS, for it to end: whether it ended, and how. */
+async function cancelAndWait(handle: WorkflowHandle): Promise<'cancelled' | 'ended' | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), CANCEL_WAIT_MS)));
+  const ending = (async () => {
+    try {
+      await handle.cancel();
+    } catch {
+      // it ended meanwhile: its result says how
+    }
+    return handle.result().then(
+      () => 'ended' as const,
+      (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : 'ended'),
+    );
+  })();
+  try {
+    // NOTE: a result still awaited after the deadline is a long poll; the command exits without it
+    return await Promise.race([ending, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** With an embedded server the run's output folder and warehouse are on this machine: check them before anything starts. */
@@ -78,8 +113,8 @@ async function checkLocalTargets(options: RunCommandOptions): Promise<void> {
   }
 }
 
-/** How long in-flight activities may take to finish when a signal stops an embedded run. */
-const SIGNAL_GRACE_MS = 5_000;
+/** How long in-flight activities may take to finish when a signal stops an embedded run (after its cancel). */
+const SIGNAL_GRACE_MS = 3_000;
 
 /** Absolute local paths, so that workers with another working directory read the same files. */
 function normaliseUri(uri: string): string {
@@ -119,13 +154,29 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   };
   const address = temporalAddress();
   if (!address) await checkLocalTargets(options);
-  const { interrupted, dispose } = interruption();
+  let workflowId: string | undefined;
+  const { interrupted, dispose } = interruption((signal) => {
+    // a second Ctrl-C: leave now, without waiting for the cancel
+    warn(
+      `meterflow: ${signal} received again: exiting now${
+        address
+          ? workflowId
+            ? `; run ${workflowId} may go on at ${address} (meterflow status ${workflowId})`
+            : ''
+          : ' with the embedded server'
+      }`,
+    );
+    process.exit(EXIT_INTERRUPTED);
+  });
   const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, interrupted]);
   let server: DevServer | undefined;
   let workers: Awaited<ReturnType<typeof createWorkers>> | undefined;
   let workersDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
-  let workflowId: string | undefined;
+  let remoteClient: Client | undefined;
+  let starting: ReturnType<typeof startPipeline> | undefined;
+  let handle: Awaited<ReturnType<typeof startPipeline>> | undefined;
+  const waiting = new AbortController();
   let signal: NodeJS.Signals | undefined;
   try {
     if (!address) {
@@ -133,7 +184,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       // a signal while the server starts: it is stopped as soon as it is up
       void interrupted.catch(() => (server ? undefined : starting.then((started) => started.stop()).catch(() => undefined)));
       server = await step(starting);
-      write(`embedded Temporal dev server at ${server.address}, Web UI ${server.uiUrl} (while this run lasts)`);
+      warn(`embedded Temporal dev server at ${server.address}, Web UI ${server.uiUrl} (while this run lasts)`);
       workerConnection = await step(NativeConnection.connect({ address: server.address }));
       workers = await step(
         createWorkers({
@@ -148,19 +199,23 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         }),
       );
       workersDone = workers.run();
+    } else {
+      remoteClient = await step(connectClient({ address, namespace: temporalNamespace() }));
+      // a namespace without the search attributes fails every workflow task: say so before starting a run
+      await step(requireSearchAttributes(remoteClient.connection.operatorService, remoteClient.options.namespace, address));
     }
-    const client = server
-      ? server.environment.client
-      : await step(connectClient({ address: address as string, namespace: temporalNamespace() }));
-    const handle = await step(startPipeline(client, input, queues.workflows ? { taskQueue: queues.workflows } : {}));
+    const client = server ? server.environment.client : (remoteClient as Client);
+    starting = startPipeline(client, input, queues.workflows ? { taskQueue: queues.workflows } : {});
+    handle = await step(starting);
     workflowId = handle.workflowId;
     const uiBase = server ? server.uiUrl : process.env.TEMPORAL_UI_URL;
-    write(
+    warn(
       `run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`,
     );
-    // a terminal gets the DAG redrawn in place; anything else (CI, a pipe) a line per change
-    const live = options.write === undefined && process.stdout.isTTY ? liveProgressPrinter() : undefined;
-    const print = live ? live.update : plainProgressPrinter(write);
+    // a terminal gets the DAG redrawn in place; anything else (CI, a pipe) a line per change, on stderr
+    // progress is not a result: the live view draws on stderr, where errors go too
+    const live = options.warn === undefined && process.stderr.isTTY ? liveProgressPrinter(process.stderr) : undefined;
+    const print = live ? live.update : plainProgressPrinter(warn);
     const waitStarted = Date.now();
     let lastProgress: PipelineProgress | undefined;
     const printer = (progress: PipelineProgress) => print((lastProgress = progress));
@@ -169,12 +224,13 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         waitForPipeline(handle, {
           onProgress: printer,
           onNoWorker: (notice) => warn(`meterflow: ${notice.message}`),
+          stopOnFailingWorkflowTask: true,
+          signal: waiting.signal,
           ...(queues.writer ? { writerQueue: queues.writer } : {}),
           ...(queues.analytics ? { analyticsQueue: queues.analytics } : {}),
         }),
       ).finally(() => live?.done());
       if (!live) printer({ workflowId: result.workflowId, startedAt: 0, logicalDate: result.logicalDate, nodes: result.nodes, done: true });
-      write('');
       write(summaryTable(result.nodes));
       write(tallyLine(result.nodes, Date.now() - waitStarted, result.dataTests));
       write('');
@@ -186,32 +242,47 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       return { ok: true, result };
     } catch (err) {
       if (err instanceof Interrupted) throw err;
-      const { node, reason } = describeFailure(err);
       // the run's final states (its pending nodes skipped); the last ones polled if no worker answers soon
       const final = Promise.race([getProgress(handle), new Promise<never>((_, reject) => setTimeout(reject, 3_000).unref())]);
       const nodes = (await final.catch(() => lastProgress))?.nodes;
-      if (nodes) write(tallyLine(nodes, Date.now() - waitStarted));
-      write(`error: run ${handle.workflowId} failed${node ? ` at ${node}` : ''}: ${reason}`);
-      // with remote workers the warehouse is the writer's, which a failed run may not have reached
-      write(`warehouse: ${server ? path.resolve(options.db) : '(on the writer worker)'}`);
+      if (nodes) warn(tallyLine(nodes, Date.now() - waitStarted));
+      if (err instanceof WorkflowTaskFailingError) {
+        warn(`error: ${err.message}`);
+      } else {
+        const { node, reason } = describeFailure(err);
+        warn(`error: run ${handle.workflowId} failed${node ? ` at ${node}` : ''}: ${reason}`);
+      }
       return { ok: false };
     }
   } catch (err) {
     if (!(err instanceof Interrupted)) throw err;
     signal = err.signal;
-    warn(
-      !address
-        ? `meterflow: ${err.signal} received: stopping the workers and the embedded Temporal server`
-        : `meterflow: ${err.signal} received: ${workflowId ? `run ${workflowId} goes on at ${address}; follow it with meterflow status ${workflowId}` : 'no run was started'}`,
-    );
-    return { ok: false, signal: err.signal };
+    waiting.abort();
+    // a signal while the run was being started: it may have started all the same
+    handle ??= await starting?.catch(() => undefined);
+    if (!handle) {
+      warn(
+        `meterflow: ${err.signal} received: ${address ? 'no run was started' : 'stopping the workers and the embedded Temporal server'}`,
+      );
+      return { ok: false, signal };
+    }
+    warn(`meterflow: ${err.signal} received: cancelling run ${handle.workflowId} (Ctrl-C again exits at once)`);
+    const ended = await cancelAndWait(handle);
+    if (ended === 'still running') {
+      warn(
+        `meterflow: run ${handle.workflowId} did not end within ${CANCEL_WAIT_MS / 1000} s of its cancel` +
+          (address ? `; it may go on at ${address} (meterflow status ${handle.workflowId})` : ''),
+      );
+    }
+    return { ok: false, signal };
   } finally {
-    dispose();
     workers?.shutdown();
     // after a signal, in-flight activities get a few seconds, not the full grace time: the server goes too
     const stopped = workersDone?.catch(() => undefined);
     await (signal ? Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, SIGNAL_GRACE_MS).unref())]) : stopped);
     await workerConnection?.close().catch(() => undefined);
+    await remoteClient?.connection.close().catch(() => undefined);
     await server?.stop();
+    dispose();
   }
 }

@@ -10,12 +10,13 @@ import {
   listSchedules,
   OVERLAP_POLICIES,
   pauseSchedule,
+  scheduleTiming,
   triggerSchedule,
   unpauseSchedule,
   updateSchedule,
   type OverlapPolicyName,
 } from '../client';
-import { defaultOutUri, temporalAddress, temporalNamespace } from '../config';
+import { defaultOutUri, temporalAddressOrDefault, temporalNamespace } from '../config';
 import { parseLocation } from '../storage';
 import type { PipelineInput } from '../contract/run';
 
@@ -31,9 +32,7 @@ function date(value: string): Date {
 }
 
 async function client() {
-  const address = temporalAddress();
-  if (!address) throw new Error('meterflow schedule needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
-  return connectClient({ address, namespace: temporalNamespace() });
+  return connectClient({ address: temporalAddressOrDefault(), namespace: temporalNamespace() });
 }
 
 const absolute = (uri: string) => {
@@ -78,7 +77,7 @@ function inputChanges(options: TimingOptions): Partial<PipelineInput> {
 }
 
 export function scheduleCommand(): Command {
-  const schedule = new Command('schedule').description('Temporal Schedules of the pipeline (needs TEMPORAL_ADDRESS)');
+  const schedule = new Command('schedule').description('Temporal Schedules of the pipeline, at TEMPORAL_ADDRESS (default 127.0.0.1:7233)');
   const print = (text: string) => process.stdout.write(`${text}\n`);
 
   addTimingOptions(schedule.command('create <id>').description('create a schedule')).action(async (id: string, options: TimingOptions) => {
@@ -123,14 +122,17 @@ export function scheduleCommand(): Command {
 
   schedule
     .command('describe <id>')
-    .description("a schedule's spec, state, recent and next runs")
+    .description("a schedule's cron or interval (as given), state, policies, recent and next runs, as JSON")
     .action(async (id: string) => {
       const description = await describeSchedule(await client(), id);
+      const timing = scheduleTiming(description.spec);
       print(
         JSON.stringify(
           {
             scheduleId: description.scheduleId,
-            spec: description.spec,
+            ...(timing.cron.length ? { cron: timing.cron.join(', ') } : {}),
+            ...(timing.every.length ? { every: timing.every.join(', ') } : {}),
+            ...(timing.timezone ? { timezone: timing.timezone } : {}),
             paused: description.state.paused,
             note: description.state.note,
             overlap: description.policies.overlap,

@@ -1,16 +1,17 @@
 // The typed client other services import to run the pipeline: start, wait, query progress, list, cancel.
 import { Client, Connection, WorkflowFailedError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
-import { TemporalUnreachableError } from '../errors';
+import { temporalAddressOrDefault } from '../config';
+import { TemporalUnreachableError, WorkflowTaskFailingError } from '../errors';
 import { CONNECT_TIMEOUT_MS, connectionReason, probeAddress, temporalConnectionSettings, unreachableError } from '../temporal/connection';
+import { addSearchAttributes } from '../temporal/search-attributes';
 import { watchForWorkers, type NoWorkerNotice } from './no-worker';
+import { watchForFailingWorkflowTask } from './failing-task';
 import { WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 import {
   PIPELINE_WORKFLOW_TYPE,
   progressQuery,
   sourcesLandedSignal,
-  METERFLOW_SEARCH_ATTRIBUTES,
   type PipelineInput,
   type PipelineProgress,
   type PipelineResult,
@@ -37,7 +38,7 @@ const GRPC_NOT_FOUND = 5;
  * with a TemporalUnreachableError that names the address and namespace; an unknown namespace too.
  */
 export async function connectClient(options: ConnectOptions = {}): Promise<Client> {
-  const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const address = options.address ?? temporalAddressOrDefault();
   const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
   const refused = await probeAddress(address);
   if (refused) throw unreachableError(address, namespace, refused);
@@ -124,12 +125,39 @@ export interface WaitOptions {
   /** The run's writer and analytics queues, when not the default ones (for the no-worker check). */
   readonly writerQueue?: string;
   readonly analyticsQueue?: string;
+  /**
+   * Stop waiting with a WorkflowTaskFailingError when the run's workflow task fails again and again
+   * (it is retried for ever, so the run would wait without a word). The run itself stays open: a
+   * fixed worker resumes it. Off by default.
+   */
+  readonly stopOnFailingWorkflowTask?: boolean;
+  /** Ends the wait (not the run): the wait rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** Wait for a run to end, reporting its progress; a failed, cancelled or terminated run throws a PipelineFailedError. */
 export async function waitForPipeline(handle: WorkflowHandle<PipelineWorkflow>, options: WaitOptions = {}): Promise<PipelineResult> {
-  const result = handle.result();
   const finished = new AbortController();
+  // the result is a long poll: ending the wait ends it too, so nothing keeps the process alive
+  const result = handle.client.withAbortSignal(finished.signal, () => handle.result());
+  const failingTask = options.stopOnFailingWorkflowTask
+    ? watchForFailingWorkflowTask(handle, finished.signal).then((failing) => {
+        if (!failing) return new Promise<never>(() => undefined);
+        throw new WorkflowTaskFailingError(
+          `run ${handle.workflowId} cannot go on: its workflow task has failed ${failing.attempt - 1} times in a row: ${failing.reason}. ` +
+            `The run stays open (a fixed worker resumes it); end it with: temporal workflow terminate --workflow-id ${handle.workflowId}`,
+          handle.workflowId,
+          failing.attempt,
+          failing.reason,
+        );
+      })
+    : new Promise<never>(() => undefined);
+  const aborted = new Promise<never>((_resolve, reject) => {
+    const abort = () => reject(options.signal?.reason instanceof Error ? options.signal.reason : new Error('the wait was aborted'));
+    if (options.signal?.aborted) abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    finished.signal.addEventListener('abort', () => options.signal?.removeEventListener('abort', abort), { once: true });
+  });
   const onNoWorker = options.onNoWorker ?? ((notice: NoWorkerNotice) => process.stderr.write(`meterflow: ${notice.message}\n`));
   const watching = onNoWorker
     ? watchForWorkers(
@@ -154,13 +182,14 @@ export async function waitForPipeline(handle: WorkflowHandle<PipelineWorkflow>, 
     }
   })();
   try {
-    return await result.catch((err: unknown) => {
+    return await Promise.race([result, failingTask, aborted]).catch((err: unknown) => {
       if (!(err instanceof WorkflowFailedError)) throw err;
       const { node, reason } = describeFailure(err);
       throw new PipelineFailedError(handle.workflowId, reason, node, err.cause, err.retryState);
     });
   } finally {
     finished.abort();
+    result.catch(() => undefined);
     await Promise.all([poll, watching]);
   }
 }
@@ -216,14 +245,5 @@ export * from './schedules';
 
 /** Register meterflow's search attributes in the client's namespace (the embedded server does it at start). */
 export async function registerSearchAttributes(client: Client): Promise<void> {
-  const { IndexedValueType } = temporal.api.enums.v1;
-  const types: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-    KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-  };
-  const searchAttributes = Object.fromEntries(
-    METERFLOW_SEARCH_ATTRIBUTES.map((key) => [key.name, types[key.type] as temporal.api.enums.v1.IndexedValueType]),
-  );
-  await client.connection.operatorService.addSearchAttributes({ namespace: client.options.namespace, searchAttributes });
+  await addSearchAttributes(client.connection.operatorService, client.options.namespace);
 }

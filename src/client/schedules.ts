@@ -1,6 +1,16 @@
 // Temporal Schedules for the pipeline (not a home-made cron): create, list, describe, pause, unpause,
 // trigger, backfill, update and delete. Each scheduled run gets its scheduled time as logical date.
-import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec, type ScheduleSummary } from '@temporalio/client';
+import {
+  DAYS_OF_WEEK,
+  MONTHS,
+  ScheduleOverlapPolicy,
+  type Client,
+  type Range,
+  type ScheduleDescription,
+  type ScheduleSpec,
+  type ScheduleSpecDescription,
+  type ScheduleSummary,
+} from '@temporalio/client';
 import { WORKFLOW_QUEUE_NAME } from '../contract/queues';
 import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../contract/run';
 
@@ -105,6 +115,66 @@ export async function listSchedules(client: Client): Promise<ScheduleSummary[]> 
 
 export async function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleDescription> {
   return client.schedule.getHandle(scheduleId).describe();
+}
+
+/** One cron field from the server's ranges: a star, `3`, `2-4`, a stepped star (every 15), `0,30`. */
+function cronField<Unit>(ranges: readonly Range<Unit>[], min: number, max: number, toNumber: (value: Unit) => number): string {
+  if (ranges.length === 0) return '*';
+  return ranges
+    .map((range) => {
+      const start = toNumber(range.start);
+      const end = range.end === undefined ? start : toNumber(range.end);
+      const step = range.step && range.step > 1 ? range.step : 1;
+      if (start === min && end === max) return step === 1 ? '*' : `*/${step}`;
+      const span = start === end ? String(start) : `${start}-${end}`;
+      return step === 1 || start === end ? span : `${span}/${step}`;
+    })
+    .join(',');
+}
+
+const DURATION_UNITS: readonly [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+  ['ms', 1],
+];
+
+/** Milliseconds as the largest unit that divides them: 600000 → 10m, 5400000 → 90m. */
+function duration(ms: number): string {
+  const [unit, size] = DURATION_UNITS.find(([, size]) => ms % size === 0) ?? ['ms', 1];
+  return `${ms / size}${unit}`;
+}
+
+/** A schedule's timing as written at create: cron expressions and intervals (`90m`, `1h/5m` with an offset). */
+export interface ScheduleTimingDescription {
+  readonly cron: readonly string[];
+  readonly every: readonly string[];
+  readonly timezone?: string;
+}
+
+/**
+ * The cron expressions and intervals of a schedule, rebuilt from the spec the server keeps (it turns
+ * cron strings into calendar ranges): so a schedule created or updated anywhere reads as it was given.
+ */
+export function scheduleTiming(spec: ScheduleSpecDescription): ScheduleTimingDescription {
+  const cron = (spec.calendars ?? []).map((calendar) => {
+    const number = (value: number) => value;
+    const fields = [
+      cronField(calendar.minute, 0, 59, number),
+      cronField(calendar.hour, 0, 23, number),
+      cronField(calendar.dayOfMonth, 1, 31, number),
+      cronField(calendar.month, 1, 12, (month) => MONTHS.indexOf(month) + 1),
+      cronField(calendar.dayOfWeek, 0, 6, (day) => DAYS_OF_WEEK.indexOf(day)),
+    ];
+    const second = cronField(calendar.second, 0, 59, number);
+    const year = calendar.year.length ? cronField(calendar.year, 0, 9999, number) : undefined;
+    return [...(second === '0' ? [] : [second]), ...fields, ...(year ? [year] : [])].join(' ');
+  });
+  const every = (spec.intervals ?? []).map(
+    (interval) => `${duration(interval.every)}${interval.offset ? `/${duration(interval.offset)}` : ''}`,
+  );
+  return { cron, every, ...(spec.timezone ? { timezone: spec.timezone } : {}) };
 }
 
 export async function pauseSchedule(client: Client, scheduleId: string, note?: string): Promise<void> {

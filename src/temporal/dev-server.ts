@@ -38,8 +38,8 @@ const STOP_TIMEOUT_MS = 10_000;
  * The supervisor: runs the server in the background, prints its pid, and stops it (TERM, then KILL
  * after 5 s) when its stdin reaches end of file. Only the meterflow process holds the other end of
  * that pipe, and the kernel closes it however that process ends, SIGKILL included: so the server
- * goes with it. SIGINT is ignored (a Ctrl-C reaches the whole process group): meterflow stops its
- * workers first and then the server.
+ * goes with it. It runs in a process group of its own, so that a terminal's Ctrl-C reaches meterflow
+ * alone (SIGINT is ignored too): meterflow cancels its run, stops its workers, and then the server.
  */
 const SUPERVISOR = `
 trap '' INT
@@ -134,6 +134,10 @@ export function devServerArgs(options: { port: number; uiPort: number; namespace
 async function startSupervised(cli: string, args: string[], address: string): Promise<{ child: ChildProcess; pid: number }> {
   const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'meterflow-temporal-supervisor', cli, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    // NOTE: a process group of its own: a terminal's Ctrl-C reaches the whole foreground group, and the
+    // Temporal CLI takes SIGINT back even when it starts with it ignored, so it would stop before
+    // meterflow has cancelled its run. The pipe still ends it with meterflow.
+    detached: true,
   });
   let stdout = '';
   let stderr = '';

@@ -7,18 +7,25 @@ import { findTemporalCli } from '../../src/temporal/cli-path';
 
 export interface Child {
   readonly process: ChildProcess;
+  /** stdout and stderr as they came, interleaved. */
   readonly output: () => string;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 function track(child: ChildProcess): Child {
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => ((output += chunk.toString()), (stdout += chunk.toString())));
+  child.stderr?.on('data', (chunk: Buffer) => ((output += chunk.toString()), (stderr += chunk.toString())));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     process: child,
     output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
@@ -26,11 +33,20 @@ function track(child: ChildProcess): Child {
   };
 }
 
-/** Any meterflow command in its own process (no TEMPORAL_ADDRESS unless given), to watch while it runs. */
-export function spawnMeterflow(args: string[], env: NodeJS.ProcessEnv = {}): Child & { readonly exited: Promise<number | null> } {
+/**
+ * Any meterflow command in its own process (no TEMPORAL_ADDRESS unless given), to watch while it runs.
+ * `processGroup`: in a process group of its own, as a terminal's foreground job, so that a test can
+ * send a signal to the whole group as Ctrl-C does (`process.kill(-pid, 'SIGINT')`).
+ */
+export function spawnMeterflow(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { readonly processGroup?: boolean } = {},
+): Child & { readonly exited: Promise<number | null> } {
   const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), ...args], {
     env: { ...process.env, TEMPORAL_ADDRESS: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
   return { ...track(child), exited };
@@ -67,8 +83,16 @@ export function spawnWorker(options: {
   );
 }
 
-/** The Temporal CLI's dev server with SQLite persistence on a fixed port, as its own process. */
-export async function spawnTemporalServer(port: number, dbFilename: string): Promise<Child> {
+/**
+ * The Temporal CLI's dev server on a fixed port, as its own process: with SQLite persistence when
+ * given a file (else in memory), and meterflow's search attributes unless `searchAttributes: false`
+ * (a stock server where `meterflow setup` was never run).
+ */
+export async function spawnTemporalServer(
+  port: number,
+  dbFilename?: string,
+  options: { readonly searchAttributes?: boolean } = {},
+): Promise<Child> {
   const cli = findTemporalCli() as string;
   const child = track(
     spawn(
@@ -81,16 +105,19 @@ export async function spawnTemporalServer(port: number, dbFilename: string): Pro
         '--port',
         String(port),
         '--headless',
-        '--db-filename',
-        dbFilename,
+        ...(dbFilename ? ['--db-filename', dbFilename] : []),
         '--log-level',
         'error',
-        '--search-attribute',
-        'MeterflowRunKind=Keyword',
-        '--search-attribute',
-        'MeterflowLogicalDate=Datetime',
-        '--search-attribute',
-        'MeterflowModelsSelected=KeywordList',
+        ...(options.searchAttributes === false
+          ? []
+          : [
+              '--search-attribute',
+              'MeterflowRunKind=Keyword',
+              '--search-attribute',
+              'MeterflowLogicalDate=Datetime',
+              '--search-attribute',
+              'MeterflowModelsSelected=KeywordList',
+            ]),
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
