@@ -112,14 +112,15 @@ export function deviationRange(
       {
         mark: { type: 'rule' },
         encoding: {
-          y: { field: 'group', type: 'nominal', title: axisTitle, axis: { labelLimit: 0 } },
+          // NOTE: sort null keeps the rows' order (by code), not the labels' alphabetical one
+          y: { field: 'group', type: 'nominal', title: axisTitle, sort: null, axis: { labelLimit: 0 } },
           x: { field: 'p10', type: 'quantitative', title: 'deviation of actual from estimate (%): p10, median, p90' },
           x2: { field: 'p90' },
         },
       },
       {
         mark: { type: 'point', filled: true, size: 60 },
-        encoding: { y: { field: 'group', type: 'nominal' }, x: { field: 'median', type: 'quantitative' } },
+        encoding: { y: { field: 'group', type: 'nominal', sort: null }, x: { field: 'median', type: 'quantitative' } },
       },
     ],
   };
