@@ -17,6 +17,8 @@ export async function renderChart(spec: vegaLite.TopLevelSpec): Promise<string> 
 
 const WIDTH = 640;
 
+const HALF_DAY = 43_200_000;
+
 /** Deviation as a percentage: the master table holds it as a fraction. */
 const percent = (value: unknown) => Number(value) * 100;
 
@@ -48,9 +50,10 @@ export function deviationOverTime(daily: Row[], weekly: Row[]): vegaLite.TopLeve
   const lastDay = Math.max(...days.map((d) => Date.parse(d.day)));
   const weeks = weekly.map((r) => {
     const monday = Date.parse(String(r.period_start));
-    // NOTE: a week's bar spans only the days with data, so a partial first or last week is not drawn past them
-    const start = Math.max(monday, firstDay);
-    const end = Math.min(monday + 6 * 86_400_000, lastDay);
+    // NOTE: a week's bar covers its days with data, half a day either side of their points, so a
+    // partial first or last week is drawn over its days only (a one-day week still shows)
+    const start = Math.max(monday, firstDay) - HALF_DAY;
+    const end = Math.min(monday + 6 * 2 * HALF_DAY, lastDay) + HALF_DAY;
     return { start: new Date(start).toISOString(), end: new Date(end).toISOString(), deviation: percent(r.mean_deviation) };
   });
   return {
