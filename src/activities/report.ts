@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadedProject } from '../project/load';
+import type { MasterTotals } from '../report/headline';
 import { renderReportHtml } from '../report/report';
 import { joinUri, type StorageResolver } from '../storage';
 import { pathList } from '../warehouse/sql';
@@ -33,6 +34,7 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
       return activityFrame('report', async () => {
         const analytics: Record<string, Record<string, unknown>[]> = {};
         let points: Record<string, unknown>[] = [];
+        let masterTotals: MasterTotals | undefined;
         await withScratchDuckdb(duckdb, async (connection) => {
           for (const output of input.analyticsOutputs) {
             const file = await localFile(storage, output.outputUri);
@@ -40,7 +42,7 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
             const reader = await connection.runAndReadAll(`select * from read_parquet(${pathList([file])})`);
             analytics[output.model] = reader.getRowObjectsJson() as Record<string, unknown>[];
           }
-          if (input.snapshotUri && analytics.price_response_variable_tariff) {
+          if (input.snapshotUri) {
             const manifest = await loadManifest(storage, input.snapshotUri);
             const master = manifest.tables.find((t) => t.name === 'demand_price_elasticity');
             const files: string[] = [];
@@ -49,6 +51,27 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
               if (local) files.push(local);
             }
             if (files.length > 0) {
+              const totals = await connection.runAndReadAll(
+                `select count(*)::double as half_hours, count(distinct meter_point_id)::double as meters,
+                        strftime(min(settlement_timestamp_utc), '%Y-%m-%dT%H:%M:%SZ') as first_half_hour,
+                        strftime(max(settlement_timestamp_utc), '%Y-%m-%dT%H:%M:%SZ') as last_half_hour,
+                        coalesce(sum(smart_meter_consumption), 0)::double as actual_kwh,
+                        coalesce(sum(estimated_half_hour_consumption), 0)::double as estimated_kwh,
+                        coalesce(avg(demand_price_elasticity), 0)::double as mean_deviation
+                 from read_parquet(${pathList(files)})`,
+              );
+              const row = totals.getRowObjectsJson()[0] as Record<string, unknown>;
+              masterTotals = {
+                halfHours: Number(row.half_hours),
+                meters: Number(row.meters),
+                from: String(row.first_half_hour ?? ''),
+                to: String(row.last_half_hour ?? ''),
+                actualKwh: Number(row.actual_kwh),
+                estimatedKwh: Number(row.estimated_kwh),
+                meanDeviation: Number(row.mean_deviation),
+              };
+            }
+            if (files.length > 0 && analytics.price_response_variable_tariff) {
               const reader = await connection.runAndReadAll(
                 `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
                  from read_parquet(${pathList(files)})
@@ -68,6 +91,7 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
           sourceFiles: input.sourceFiles,
           analytics,
           priceResponsePoints: points,
+          ...(masterTotals ? { masterTotals } : {}),
           ...(input.failure ? { failure: input.failure } : {}),
         });
         const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));

@@ -26,6 +26,7 @@ import { connectClient, getProgress, listRecentRuns, registerSearchAttributes } 
 import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
+import { reportCommand } from './report-command';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { summaryTable } from './summary';
@@ -243,6 +244,7 @@ export function buildProgram(): Command {
   });
 
   program.addCommand(scheduleCommand());
+  program.addCommand(reportCommand());
 
   program
     .command('docs')

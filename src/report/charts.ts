@@ -17,8 +17,13 @@ export async function renderChart(spec: vegaLite.TopLevelSpec): Promise<string> 
 
 const WIDTH = 640;
 
-/** Actual against estimated consumption over time, one line each. */
-export function actualVsEstimated(rows: Row[], title: string): vegaLite.TopLevelSpec {
+const HALF_DAY = 43_200_000;
+
+/** Deviation as a percentage: the master table holds it as a fraction. */
+const percent = (value: unknown) => Number(value) * 100;
+
+/** Actual against estimated consumption over time, one line each (estimated dashed). */
+export function actualVsEstimated(rows: Row[], title: string, period: string): vegaLite.TopLevelSpec {
   const values = rows.flatMap((r) => [
     { period_start: String(r.period_start), series: 'actual', kwh: Number(r.mean_actual_consumption) },
     { period_start: String(r.period_start), series: 'estimated', kwh: Number(r.mean_estimated_consumption) },
@@ -30,20 +35,71 @@ export function actualVsEstimated(rows: Row[], title: string): vegaLite.TopLevel
     data: { values },
     mark: { type: 'line', point: values.length < 120 },
     encoding: {
-      x: { field: 'period_start', type: 'temporal', title: null },
+      x: { field: 'period_start', type: 'temporal', title: `${period} (UTC)` },
       y: { field: 'kwh', type: 'quantitative', title: 'mean kWh per half hour' },
       color: { field: 'series', type: 'nominal', title: null },
+      strokeDash: { field: 'series', type: 'nominal', title: null },
     },
   };
 }
 
-/** Median deviation with its p10-p90 range per group. */
-export function deviationRange(rows: Row[], field: string, title: string): vegaLite.TopLevelSpec {
+/** The deviation itself over time: each day's mean, each week's mean as a bar across its days, and zero. */
+export function deviationOverTime(daily: Row[], weekly: Row[]): vegaLite.TopLevelSpec {
+  const days = daily.map((r) => ({ day: String(r.period_start), deviation: percent(r.mean_deviation) }));
+  const firstDay = Math.min(...days.map((d) => Date.parse(d.day)));
+  const lastDay = Math.max(...days.map((d) => Date.parse(d.day)));
+  const weeks = weekly.map((r) => {
+    const monday = Date.parse(String(r.period_start));
+    // NOTE: a week's bar covers its days with data, half a day either side of their points, so a
+    // partial first or last week is drawn over its days only (a one-day week still shows)
+    const start = Math.max(monday, firstDay) - HALF_DAY;
+    const end = Math.min(monday + 6 * 2 * HALF_DAY, lastDay) + HALF_DAY;
+    return { start: new Date(start).toISOString(), end: new Date(end).toISOString(), deviation: percent(r.mean_deviation) };
+  });
+  return {
+    title: "Mean deviation of actual from estimate: each day, and each week's mean",
+    width: WIDTH,
+    height: 200,
+    layer: [
+      {
+        data: { values: [{ zero: 0 }] },
+        mark: { type: 'rule', color: '#555', strokeWidth: 1 },
+        encoding: { y: { field: 'zero', type: 'quantitative' } },
+      },
+      {
+        data: { values: days },
+        mark: { type: 'line', color: '#8fb3d9', point: { size: 14, color: '#8fb3d9' } },
+        encoding: {
+          x: { field: 'day', type: 'temporal', title: 'day (UTC)' },
+          y: { field: 'deviation', type: 'quantitative', title: 'mean deviation (%)' },
+        },
+      },
+      {
+        data: { values: weeks },
+        mark: { type: 'rule', color: '#c0392b', strokeWidth: 3 },
+        encoding: {
+          x: { field: 'start', type: 'temporal' },
+          x2: { field: 'end' },
+          y: { field: 'deviation', type: 'quantitative' },
+        },
+      },
+    ],
+  };
+}
+
+/** Median deviation with its p10-p90 range per group, in %; `label` names a group for its axis. */
+export function deviationRange(
+  rows: Row[],
+  field: string,
+  title: string,
+  axisTitle: string,
+  label: (value: unknown) => string = String,
+): vegaLite.TopLevelSpec {
   const values = rows.map((r) => ({
-    group: String(r[field]),
-    p10: Number(r.p10_deviation),
-    median: Number(r.median_deviation),
-    p90: Number(r.p90_deviation),
+    group: label(r[field]),
+    p10: percent(r.p10_deviation),
+    median: percent(r.median_deviation),
+    p90: percent(r.p90_deviation),
   }));
   return {
     title,
@@ -52,16 +108,22 @@ export function deviationRange(rows: Row[], field: string, title: string): vegaL
     data: { values },
     layer: [
       {
+        data: { values: [{ zero: 0 }] },
+        mark: { type: 'rule', color: '#555', strokeDash: [3, 3] },
+        encoding: { x: { field: 'zero', type: 'quantitative' } },
+      },
+      {
         mark: { type: 'rule' },
         encoding: {
-          y: { field: 'group', type: 'nominal', title: field },
-          x: { field: 'p10', type: 'quantitative', title: 'deviation (p10, median, p90)' },
+          // NOTE: sort null keeps the rows' order (by code), not the labels' alphabetical one
+          y: { field: 'group', type: 'nominal', title: axisTitle, sort: null, axis: { labelLimit: 0 } },
+          x: { field: 'p10', type: 'quantitative', title: 'deviation of actual from estimate (%): p10, median, p90' },
           x2: { field: 'p90' },
         },
       },
       {
         mark: { type: 'point', filled: true, size: 60 },
-        encoding: { y: { field: 'group', type: 'nominal' }, x: { field: 'median', type: 'quantitative' } },
+        encoding: { y: { field: 'group', type: 'nominal', sort: null }, x: { field: 'median', type: 'quantitative' } },
       },
     ],
   };
@@ -80,8 +142,13 @@ export function loadProfile(rows: Row[]): vegaLite.TopLevelSpec {
     data: { values },
     mark: { type: 'line' },
     encoding: {
-      x: { field: 'period', type: 'quantitative', title: 'settlement period (1-48)', scale: { domain: [1, 48] } },
-      y: { field: 'kwh', type: 'quantitative', title: 'mean kWh' },
+      x: {
+        field: 'period',
+        type: 'quantitative',
+        title: 'settlement period of the day (1-48, half hours from 00:00 UTC)',
+        scale: { domain: [1, 48] },
+      },
+      y: { field: 'kwh', type: 'quantitative', title: 'mean kWh per half hour' },
       color: { field: 'series', type: 'nominal', title: null },
       strokeDash: { field: 'day_type', type: 'nominal', title: null },
     },
@@ -111,7 +178,7 @@ export function priceResponse(points: Row[], fits: Row[]): vegaLite.TopLevelSpec
         mark: { type: 'point', size: 8, opacity: 0.35 },
         encoding: {
           x: { field: 'x', type: 'quantitative', title: 'log(unit rate, p/kWh)', scale: { zero: false } },
-          y: { field: 'y', type: 'quantitative', title: 'log(actual / estimate)', scale: { zero: false } },
+          y: { field: 'y', type: 'quantitative', title: 'log(actual / estimate), a ratio of kWh', scale: { zero: false } },
         },
       },
       {
@@ -143,14 +210,15 @@ export function gantt(
       state: n.state,
     }));
   return {
-    title: 'The run: each node from start to end (seconds)',
+    title: 'The run: each node from start to end',
     width: WIDTH,
     height: Math.max(120, values.length * 14),
     data: { values },
     mark: { type: 'bar', cornerRadius: 2 },
     encoding: {
-      y: { field: 'node', type: 'nominal', sort: { field: 'start' }, title: null },
-      x: { field: 'start', type: 'quantitative', title: 'seconds since the first node started' },
+      // NOTE: labelLimit 0: the default cut every seed to the same `seed:smart_meter_cons…`
+      y: { field: 'node', type: 'nominal', sort: { field: 'start' }, title: null, axis: { labelLimit: 0 } },
+      x: { field: 'start', type: 'quantitative', title: 'seconds since the first node started (s)' },
       x2: { field: 'end' },
       color: { field: 'kind', type: 'nominal' },
     },

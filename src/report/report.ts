@@ -4,7 +4,8 @@
 import type { RunFailure, SourceFileRecord } from '../contract/activities';
 import type { ProjectPlan } from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../contract/run';
-import { actualVsEstimated, deviationRange, gantt, loadProfile, priceResponse, renderChart, type Row } from './charts';
+import { actualVsEstimated, deviationOverTime, deviationRange, gantt, loadProfile, priceResponse, renderChart, type Row } from './charts';
+import { gspGroupLabel, headlineSection, profileClassLabel, type MasterTotals } from './headline';
 import { lineageSvg, type LineageState } from './lineage';
 
 export interface ReportData {
@@ -17,6 +18,8 @@ export interface ReportData {
   /** Analytics results by model; absent when this run did not rerun them. */
   readonly analytics: Readonly<Record<string, Row[]>>;
   readonly priceResponsePoints: readonly Row[];
+  /** Sums over the master table in the run's snapshot, for the headline; absent without a snapshot. */
+  readonly masterTotals?: MasterTotals;
   /** For a failed run: where and why, shown first. */
   readonly failure?: RunFailure;
 }
@@ -52,88 +55,129 @@ function table(rows: readonly Row[], columns: readonly string[]): string {
     .join('')}</tbody></table>`;
 }
 
-async function chartSection(title: string, make: () => Parameters<typeof renderChart>[0] | undefined): Promise<string> {
+async function chartSection(title: string, make: () => Parameters<typeof renderChart>[0] | undefined, caption = ''): Promise<string> {
   const spec = make();
   if (!spec)
     return `<section class="chart"><h3>${escapeHtml(title)}</h3><p class="muted">Not rerun in this run (its inputs were unchanged).</p></section>`;
-  return `<section class="chart" data-chart="${escapeHtml(title)}"><h3>${escapeHtml(title)}</h3>${await renderChart(spec)}</section>`;
+  return `<section class="chart" data-chart="${escapeHtml(title)}"><h3>${escapeHtml(title)}</h3>${await renderChart(spec)}${caption ? `<p class="caption">${caption}</p>` : ''}</section>`;
 }
+
+const PERCENTILES_CAPTION =
+  "Each dot is the median deviation of the group's half hours, (actual − estimate) ÷ estimate in %; the line runs from p10 to p90, the 10th and 90th percentiles: one half hour in ten deviates less than its left end and one in ten more than its right end, so the line holds the middle 80%.";
+
+/** Seconds to one decimal, from two epoch-millisecond times. */
+const seconds = (startedAt: number | undefined, finishedAt: number | undefined) =>
+  startedAt !== undefined && finishedAt !== undefined ? `${((finishedAt - startedAt) / 1000).toFixed(1)} s` : '';
+
+const STYLE = `
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#222}
+h1{font-size:22px;overflow-wrap:anywhere}h2{margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;font-size:12px;margin:6px 0;max-width:100%}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left;overflow-wrap:anywhere}
+th{background:#f5f6f8}.muted{color:#777}.pass{color:#1e8449}.warn{color:#b9770e}.fail{color:#c0392b}
+.caption{color:#555;font-size:12px;max-width:760px}
+svg{max-width:100%;height:auto}.lineage{border:1px solid #eee}
+.figures{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}.figure{border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:150px}
+.figure .value{font-size:22px;font-weight:600;white-space:nowrap}.figure .label{color:#555;font-size:12px}
+.failure{border:2px solid #c0392b;padding:4px 16px;margin:16px 0}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;background:#f7f7f7;padding:8px}
+@media print{body{margin:0;max-width:none}section.part{break-before:page}section.part.headline{break-before:auto}section.chart,.figures,tr{break-inside:avoid}}
+`;
 
 export async function renderReportHtml(data: ReportData): Promise<string> {
   const a = data.analytics;
   const has = (model: string) => (a[model]?.length ?? 0) > 0;
   const charts = await Promise.all([
+    chartSection(
+      'Deviation over time',
+      () =>
+        has('actual_vs_estimated_daily') && has('actual_vs_estimated_weekly')
+          ? deviationOverTime(a.actual_vs_estimated_daily as Row[], a.actual_vs_estimated_weekly as Row[])
+          : undefined,
+      "Blue: the mean of each day's half hours, (actual − estimate) ÷ estimate in %; red: the mean of each week (weeks start on Monday); grey: zero, where the estimate is exact.",
+    ),
     chartSection('Actual vs estimated, daily', () =>
       has('actual_vs_estimated_daily')
-        ? actualVsEstimated(a.actual_vs_estimated_daily as Row[], 'Daily mean kWh per half hour')
+        ? actualVsEstimated(a.actual_vs_estimated_daily as Row[], 'Daily mean kWh per half hour', 'day')
         : undefined,
     ),
     chartSection('Actual vs estimated, weekly', () =>
       has('actual_vs_estimated_weekly')
-        ? actualVsEstimated(a.actual_vs_estimated_weekly as Row[], 'Weekly mean kWh per half hour')
+        ? actualVsEstimated(a.actual_vs_estimated_weekly as Row[], 'Weekly mean kWh per half hour', 'week starting')
         : undefined,
     ),
     chartSection('Actual vs estimated, monthly', () =>
       has('actual_vs_estimated_monthly')
-        ? actualVsEstimated(a.actual_vs_estimated_monthly as Row[], 'Monthly mean kWh per half hour')
+        ? actualVsEstimated(a.actual_vs_estimated_monthly as Row[], 'Monthly mean kWh per half hour', 'month')
         : undefined,
     ),
-    chartSection('Deviation by profile class', () =>
-      has('deviation_by_profile_class')
-        ? deviationRange(a.deviation_by_profile_class as Row[], 'profile_class_id', 'Deviation by profile class')
-        : undefined,
+    chartSection(
+      'Deviation by profile class',
+      () =>
+        has('deviation_by_profile_class')
+          ? deviationRange(
+              a.deviation_by_profile_class as Row[],
+              'profile_class_id',
+              'Deviation by profile class',
+              'profile class',
+              profileClassLabel,
+            )
+          : undefined,
+      PERCENTILES_CAPTION,
     ),
-    chartSection('Deviation by GSP group', () =>
-      has('deviation_by_gsp_group')
-        ? deviationRange(a.deviation_by_gsp_group as Row[], 'gsp_group_id', 'Deviation by GSP group')
-        : undefined,
+    chartSection(
+      'Deviation by GSP group',
+      () =>
+        has('deviation_by_gsp_group')
+          ? deviationRange(a.deviation_by_gsp_group as Row[], 'gsp_group_id', 'Deviation by GSP group', 'GSP group (region)', gspGroupLabel)
+          : undefined,
+      PERCENTILES_CAPTION,
     ),
     chartSection('Half-hourly load profile', () =>
       has('half_hourly_load_profile') ? loadProfile(a.half_hourly_load_profile as Row[]) : undefined,
     ),
-    chartSection('Price response of variable-tariff meters', () =>
-      has('price_response_variable_tariff') && data.priceResponsePoints.length > 0
-        ? priceResponse([...data.priceResponsePoints], a.price_response_variable_tariff as Row[])
-        : undefined,
+    chartSection(
+      'Price response of variable-tariff meters',
+      () =>
+        has('price_response_variable_tariff') && data.priceResponsePoints.length > 0
+          ? priceResponse([...data.priceResponsePoints], a.price_response_variable_tariff as Row[])
+          : undefined,
+      "A sample of half hours of variable-tariff meters, and each profile class's fitted line; its slope is the price elasticity in the table at the top.",
     ),
     chartSection('Run timeline', () => gantt([...data.nodes])),
   ]);
   const states = new Map<string, LineageState>(data.nodes.map((n) => [n.id.replace(/^analytics:/, 'model:'), n.state]));
-  const anomalies = a.meter_anomalies ?? [];
+  const anomalies = (a.meter_anomalies ?? []).map((row) => ({
+    ...row,
+    gsp_group: gspGroupLabel(row.gsp_group_id),
+    mean_abs_deviation_percent: `${(Number(row.mean_abs_deviation) * 100).toFixed(1)}%`,
+    missing_percent: `${(Number(row.missing_share) * 100).toFixed(1)}%`,
+  }));
   const tables = data.nodes
     .filter((n) => n.rows !== undefined && n.rows !== null)
-    .map((n) => ({
-      node: n.id,
-      state: n.state,
-      rows: n.rows,
-      seconds: n.startedAt !== undefined && n.finishedAt !== undefined ? (n.finishedAt - n.startedAt) / 1000 : '',
-    }));
+    .map((n) => ({ node: n.id, state: n.state, rows: n.rows, seconds: seconds(n.startedAt, n.finishedAt) }));
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>meterflow run ${escapeHtml(data.workflowId)}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
-h1{font-size:22px}h2{margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:15px;margin:18px 0 6px}
-table{border-collapse:collapse;font-size:12px;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
-th{background:#f5f6f8}.muted{color:#777}.pass{color:#1e8449}.warn{color:#b9770e}.fail{color:#c0392b}
-.lineage{max-width:100%;height:auto;border:1px solid #eee}
-.failure{border:2px solid #c0392b;padding:4px 16px;margin:16px 0}pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:8px}
-</style></head><body>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>meterflow run ${escapeHtml(data.workflowId)}</title>
+<style>${STYLE}</style></head><body>
 <h1>meterflow run <code>${escapeHtml(data.workflowId)}</code></h1>
 ${data.failure ? failureSection(data.failure) : ''}
 <p>Logical date ${escapeHtml(data.logicalDate)}. ${data.nodes.filter((n) => n.state === 'succeeded').length} nodes ran, ${data.nodes.filter((n) => n.state === 'unchanged').length} were unchanged, ${data.nodes.filter((n) => n.state === 'failed').length} failed.</p>
-<h2>Actual against estimated consumption</h2>
-${charts.slice(0, 3).join('\n')}
-<h2>Where the estimate misses</h2>
-${charts.slice(3, 6).join('\n')}
-<h2>Response to price</h2>
-${charts[6]}
-<h2>Anomalous meters</h2>
-${anomalies.length > 0 ? table(anomalies, ['meter_point_id', 'gsp_group_id', 'profile_class_id', 'half_hours', 'mean_abs_deviation', 'missing_share', 'is_deviation_anomaly', 'is_missing_anomaly']) : '<p class="muted">None beyond the thresholds, or not rerun in this run.</p>'}
-<h2>The run</h2>
+${headlineSection(data.masterTotals, a.price_response_variable_tariff)}
+<section class="part"><h2>Actual against estimated consumption</h2>
+${charts.slice(0, 4).join('\n')}
+</section>
+<section class="part"><h2>Where the estimate misses</h2>
+${charts.slice(4, 7).join('\n')}
+</section>
+<section class="part"><h2>Response to price</h2>
 ${charts[7]}
+</section>
+<section class="part"><h2>Anomalous meters</h2>
+${anomalies.length > 0 ? table(anomalies, ['meter_point_id', 'gsp_group', 'profile_class_id', 'half_hours', 'mean_abs_deviation_percent', 'missing_percent', 'is_deviation_anomaly', 'is_missing_anomaly']) : '<p class="muted">None beyond the thresholds, or not rerun in this run.</p>'}
+</section>
+<section class="part"><h2>The run</h2>
+${charts[8]}
 <h3>Lineage, coloured by state</h3>
 ${lineageSvg(data.plan, states)}
-<h3>Rows per table</h3>
+<h3>Rows and time per table</h3>
 ${table(tables, ['node', 'state', 'rows', 'seconds'])}
 <h3>Data tests</h3>
 ${table(
@@ -145,6 +189,7 @@ ${table(
   data.sourceFiles.map((file) => ({ ...file })),
   ['source', 'uri', 'size', 'etag', 'rows'],
 )}
+</section>
 </body></html>
 `;
 }
