@@ -249,7 +249,8 @@ describe('source files are never skipped or mistaken', () => {
     const [q1File] = await readdir(path.join(plain, Q1));
     const file = path.join(plain, Q1, q1File as string);
     const started = Date.now();
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+    // the error goes to stderr, results (none here) to stdout
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(
         process.execPath,
         [
@@ -262,15 +263,15 @@ describe('source files are never skipped or mistaken', () => {
           '--out',
           path.join(dir, 'cli-out'),
         ],
-        { env: { ...process.env, TEMPORAL_ADDRESS: undefined }, stdio: ['ignore', 'pipe', 'pipe'] },
+        { env: { ...process.env, TEMPORAL_ADDRESS: undefined }, stdio: ['ignore', 'ignore', 'pipe'] },
       );
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
       child.on('error', reject);
-      child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out }));
+      child.on('close', (exitCode) => resolve({ code: exitCode, stderr: err }));
     });
     expect(code).toBe(1);
-    expect(stdout).toMatch(
+    expect(stderr).toMatch(
       /^error: run pipeline-\S+ failed at seed:\w+: source \w+: .+\.parquet is a file, not a folder of Parquet files/m,
     );
     expect(Date.now() - started).toBeLessThan(30_000);
