@@ -22,14 +22,14 @@ import {
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
-import { connectClient, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
+import { connectClient, describeFailure, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
 import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
 import { reportCommand } from './report-command';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
-import { summaryTable } from './summary';
+import { failureText, summaryTable } from './summary';
 import { EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_USAGE } from './exit-codes';
 
 function positiveInteger(value: string): number {
@@ -272,6 +272,14 @@ export function buildProgram(): Command {
       process.stdout.write(
         `run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n\n${summaryTable(progress.nodes)}\n`,
       );
+      if (description.status.name === 'FAILED') {
+        // a failed run's failure: the node and why, with a failed test's sample rows and SQL
+        const failure = await handle.result().then(
+          () => undefined,
+          (err: unknown) => describeFailure(err),
+        );
+        if (failure) process.stdout.write(`\n${failureText(failure)}\n`);
+      }
     });
 
   program

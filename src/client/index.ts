@@ -7,6 +7,7 @@ import { CONNECT_TIMEOUT_MS, connectionReason, probeAddress, temporalConnectionS
 import { addSearchAttributes } from '../temporal/search-attributes';
 import { watchForWorkers, type NoWorkerNotice } from './no-worker';
 import { watchForFailingWorkflowTask } from './failing-task';
+import type { RunFailure } from '../contract/activities';
 import { WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 import {
   PIPELINE_WORKFLOW_TYPE,
@@ -98,13 +99,17 @@ export async function getProgress(handle: WorkflowHandle): Promise<PipelineProgr
 }
 
 /** The node and reason of a failed run, from its failure chain. */
-export function describeFailure(err: unknown): { node?: string; reason: string } {
-  if (err instanceof PipelineFailedError) return { ...(err.node ? { node: err.node } : {}), reason: err.reason };
+export function describeFailure(err: unknown): { node?: string; reason: string; tests?: RunFailure['tests'] } {
   let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
   while (cause instanceof Error) {
     if (cause instanceof ApplicationFailure && cause.type === 'PipelineNodeFailed') {
-      const detail = cause.details?.[0] as { node?: string; reason?: string } | undefined;
-      return { ...(detail?.node ? { node: detail.node } : {}), reason: detail?.reason ?? cause.message };
+      // a failed data test's details also carry its SQL and sample failing rows
+      const detail = cause.details?.[0] as Partial<RunFailure> | undefined;
+      return {
+        ...(detail?.node ? { node: detail.node } : {}),
+        reason: detail?.reason ?? cause.message,
+        ...(detail?.tests ? { tests: detail.tests } : {}),
+      };
     }
     if (!(cause as Error & { cause?: unknown }).cause) break;
     cause = (cause as Error & { cause?: unknown }).cause;

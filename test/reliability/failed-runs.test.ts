@@ -7,7 +7,8 @@ import { describeFailure, getProgress, startPipeline } from '../../src/client';
 import { generateSampleData } from '../../src/generator/generate';
 import type { pipeline } from '../../src/workflows';
 import { copyOfModels, editFile, tempDir } from '../support/files';
-import { connectToTestServer, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
+import { spawnMeterflow } from '../support/processes';
+import { connectToTestServer, startWorkers, testServerAddress, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
 
 describe('a failed run is readable', () => {
   let temporal: TemporalTestContext;
@@ -22,7 +23,11 @@ describe('a failed run is readable', () => {
   });
   afterAll(() => temporal.close());
 
-  async function failedRun(label: string, projectDir?: string): Promise<{ handle: WorkflowHandle<typeof pipeline>; error: unknown }> {
+  async function failedRun(
+    label: string,
+    projectDir?: string,
+    whileWorkersRun: (handle: WorkflowHandle<typeof pipeline>) => Promise<void> = async () => undefined,
+  ): Promise<{ handle: WorkflowHandle<typeof pipeline>; error: unknown }> {
     const workers: RunningWorkers = await startWorkers(temporal, {
       label,
       warehousePath: path.join(dir, `${label}.duckdb`),
@@ -49,6 +54,7 @@ describe('a failed run is readable', () => {
       expect(description.raw.pendingActivities ?? []).toEqual([]);
       const progress = await getProgress(handle);
       expect(progress.nodes.filter((n) => n.state === 'running' || n.state === 'pending')).toEqual([]);
+      await whileWorkersRun(handle);
       return { handle, error };
     } finally {
       await workers.stop();
@@ -75,7 +81,19 @@ describe('a failed run is readable', () => {
         `$1      - name: gsp_group_id\n        data_tests:\n          - accepted_values:\n              arguments:\n                values: ['_A']\n`,
       ),
     );
-    const { handle, error } = await failedRun('failing-test', models);
+    // `meterflow status` (its progress query needs the run's workers) shows the failure with samples and SQL
+    let status = '';
+    const { handle, error } = await failedRun('failing-test', models, async (failed) => {
+      const command = spawnMeterflow(['status', failed.workflowId], { TEMPORAL_ADDRESS: testServerAddress() });
+      expect(await command.exited).toBe(0);
+      status = command.stdout();
+    });
+    expect(status).toMatch(/^run \S+: FAILED/);
+    expect(status).toContain('failed at test:stg_tariff_unit_rates: data tests of stg_tariff_unit_rates failed');
+    expect(status).toMatch(
+      /accepted_values_stg_tariff_unit_rates_gsp_group_id: [\d,]+ failing rows \(fail\)\n {2}\{"gsp_group_id":"_[B-P]"/,
+    );
+    expect(status).toContain("not in ('_A')");
     const failure = describeFailure(error);
     expect(failure.node).toBe('test:stg_tariff_unit_rates');
     expect(failure.reason).toMatch(/accepted_values_stg_tariff_unit_rates_gsp_group_id \(\d+ failing rows\)/);
