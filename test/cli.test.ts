@@ -105,8 +105,17 @@ describe('the meterflow command', () => {
     expect(generated.code).toBe(0);
     expect(generated.stdout).toContain('to s3://cli-bucket/sources');
     const db = path.join(dir, 's3.duckdb');
-    const { code, stdout } = await meterflow(['run', '--sources', 's3://cli-bucket/sources', '--out', 's3://cli-bucket/runs', '--db', db]);
-    expect(code).toBe(0);
+    const { code, stdout, stderr } = await meterflow([
+      'run',
+      '--sources',
+      's3://cli-bucket/sources',
+      '--out',
+      's3://cli-bucket/runs',
+      '--db',
+      db,
+    ]);
+    // on failure, show why
+    expect({ code, error: code === 0 ? '' : stderr }).toEqual({ code: 0, error: '' });
     const output = lines(stdout);
     expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
     expect(output[output.length - 1]).toMatch(/^report: s3:\/\/cli-bucket\/runs\/runs\/pipeline-.*\/report\.html$/);
