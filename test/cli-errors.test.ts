@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../src/temporal/dev-server';
+import { freePort, startDevServer } from '../src/temporal/dev-server';
 import { Warehouse } from '../src/warehouse/warehouse';
 import { generateSampleData } from '../src/generator/generate';
 import { tempDir } from './support/files';
@@ -302,6 +302,23 @@ describe('a run no worker picks up', () => {
 
 describe('the embedded Temporal server', () => {
   let sources: string;
+
+  it('starts on other ports when one it picked is taken before the server binds it', async () => {
+    // a port held by another process, handed out as if it were free
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as net.AddressInfo).port;
+    let picks = 0;
+    const server = await startDevServer({ pickPort: async () => (picks++ === 0 ? taken : freePort()) });
+    try {
+      expect(server.address).not.toBe(`127.0.0.1:${taken}`);
+      expect(picks).toBeGreaterThan(2);
+      expect((await server.environment.client.workflowService.getSystemInfo({})).serverVersion).toBeDefined();
+    } finally {
+      await server.stop();
+      holder.close();
+    }
+  });
 
   beforeAll(async () => {
     const dir = await tempDir('cli-kill');

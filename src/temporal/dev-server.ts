@@ -17,7 +17,22 @@ export interface DevServerOptions {
   /** SQLite file to persist to; in memory when not given. */
   readonly dbFilename?: string;
   readonly namespace?: string;
+  /** Picks a free port when none is given (tests inject a taken one); `freePort` by default. */
+  readonly pickPort?: () => Promise<number>;
 }
+
+/** The dev server did not come up: `exited` when its process ended (a port taken meanwhile, say). */
+class DevServerStartError extends Error {
+  constructor(
+    message: string,
+    public readonly exited: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Free ports are picked, then bound by the server: another process can take one in between. */
+const START_ATTEMPTS = 3;
 
 export interface DevServer {
   readonly address: string;
@@ -157,19 +172,36 @@ async function startSupervised(cli: string, args: string[], address: string): Pr
       return false;
     }
   };
-  if (!(await until(connectable, START_TIMEOUT_MS)) || exited) {
+  // a server that answers at once may be another process's on a port taken meanwhile: ours then exits
+  const answered = await until(connectable, START_TIMEOUT_MS);
+  if (answered && !exited) await new Promise((resolve) => setTimeout(resolve, 300));
+  if (!answered || exited) {
     child.stdin?.end();
     const tail = stderr.trim().split('\n').slice(-5).join('\n');
-    throw new Error(
+    throw new DevServerStartError(
       `the Temporal dev server (${cli}) did not start at ${address}${exited ? ` (it exited with code ${child.exitCode})` : ` within ${START_TIMEOUT_MS / 1000} s`}${tail ? `:\n${tail}` : ''}`,
+      exited,
     );
   }
   return { child, pid: Number(stdout.split('\n')[0]) };
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const port = options.port ?? (await freePort());
-  const uiPort = options.uiPort ?? (await freePort());
+  // ports we picked may be taken before the server binds them: then pick again
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startDevServerOnce(options);
+    } catch (err) {
+      const chosen = options.port === undefined || options.uiPort === undefined;
+      if (!(err instanceof DevServerStartError && err.exited && chosen && attempt < START_ATTEMPTS)) throw err;
+    }
+  }
+}
+
+async function startDevServerOnce(options: DevServerOptions): Promise<DevServer> {
+  const pickPort = options.pickPort ?? freePort;
+  const port = options.port ?? (await pickPort());
+  const uiPort = options.uiPort ?? (await pickPort());
   const namespace = options.namespace ?? 'default';
   const address = `127.0.0.1:${port}`;
   const uiUrl = `http://127.0.0.1:${uiPort}`;
