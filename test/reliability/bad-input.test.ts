@@ -14,7 +14,14 @@ import { Warehouse } from '../../src/warehouse/warehouse';
 import type { PipelineResult } from '../../src/contract/run';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, editFile, tempDir, writeParquet } from '../support/files';
-import { connectToTestServer, startRun, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
+import {
+  connectToTestServer,
+  errorWithWorkers,
+  startRun,
+  startWorkers,
+  type RunningWorkers,
+  type TemporalTestContext,
+} from '../support/temporal';
 
 const READINGS = `select meter_point_id, settlement_timestamp_utc, smart_meter_consumption`;
 
@@ -68,19 +75,10 @@ describe('bad input is refused and loses nothing', () => {
   });
 
   async function expectRefused(name: string, sources: string, node: RegExp, reason: RegExp, projectDir?: string): Promise<void> {
-    const workers = await startWorkers(temporal, {
-      label: name.replace(/\W+/g, '-'),
-      warehousePath,
-      ...(projectDir ? { projectDir } : {}),
-    });
-    let error: unknown;
-    try {
-      await run(workers, sources);
-    } catch (err) {
-      error = err;
-    } finally {
-      await workers.stop();
-    }
+    const label = name.replace(/\W+/g, '-');
+    const error = await errorWithWorkers(temporal, { label, warehousePath, ...(projectDir ? { projectDir } : {}) }, (workers) =>
+      run(workers, sources),
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const failure = describeFailure(error);
     expect(failure.node).toMatch(node);

@@ -17,7 +17,14 @@ import type { DataTestFailure } from '../../src/contract/activities';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
 import { copyOfModels, editFile, queryFile, tempDir, writeParquet } from '../support/files';
 import { openWarehouseFixture } from '../support/warehouse';
-import { connectToTestServer, startRun, startWorkers, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
+import {
+  connectToTestServer,
+  errorWithWorkers,
+  startRun,
+  startWorkers,
+  type RunningWorkers,
+  type TemporalTestContext,
+} from '../support/temporal';
 
 /** Rows of a query over Parquet files, in a DuckDB of its own. */
 const queryParquet = (query: string) => queryFile(':memory:', query);
@@ -91,15 +98,9 @@ describe('numbers are checked at the door', () => {
   const replaceReading = (value: string) => replaceFile('smart_meter_consumption_q1', 'smart_meter_consumption', value, spoiledRow());
 
   async function expectRefusedAtSeed(name: string, source: string, reason: RegExp): Promise<void> {
-    const workers = await startWorkers(temporal, { label: name.replace(/\W+/g, '-'), warehousePath });
-    let error: unknown;
-    try {
-      await run(workers, goodSources);
-    } catch (err) {
-      error = err;
-    } finally {
-      await workers.stop();
-    }
+    const error = await errorWithWorkers(temporal, { label: name.replace(/\W+/g, '-'), warehousePath }, (workers) =>
+      run(workers, goodSources),
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const failure = describeFailure(error);
     expect(failure.node).toBe(`seed:${source}`);
@@ -264,15 +265,9 @@ describe('numbers are checked at the door', () => {
          from monthly`,
       ),
     );
-    const workers = await startWorkers(temporal, { label: 'nan-analytics', warehousePath, projectDir: broken });
-    let error: unknown;
-    try {
-      await run(workers, goodSources);
-    } catch (err) {
-      error = err;
-    } finally {
-      await workers.stop();
-    }
+    const error = await errorWithWorkers(temporal, { label: 'nan-analytics', warehousePath, projectDir: broken }, (workers) =>
+      run(workers, goodSources),
+    );
     const failure = describeFailure(error);
     expect(failure.node).toBe('test:actual_vs_estimated_monthly');
     expect(failure.reason).toMatch(

@@ -117,3 +117,20 @@ export function startRun(
     { taskQueue: workers.queues.workflows },
   );
 }
+
+/** Start workers, run `work` with them, stop them, and return what `work` threw (undefined when it did not). */
+export async function errorWithWorkers(
+  context: TemporalTestContext,
+  options: Parameters<typeof startWorkers>[1],
+  work: (workers: RunningWorkers) => Promise<unknown>,
+): Promise<unknown> {
+  const workers = await startWorkers(context, options);
+  try {
+    await work(workers);
+    return undefined;
+  } catch (err) {
+    return err;
+  } finally {
+    await workers.stop();
+  }
+}
