@@ -16,7 +16,7 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function defaultWarehousePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.METERFLOW_WAREHOUSE ?? path.join(stateDir(env), 'warehouse.duckdb');
+  return env.METERFLOW_WAREHOUSE ?? path.join(stateDir(env), 'warehouse');
 }
 
 export function defaultOutUri(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,17 +1,17 @@
-// Analytics: each model runs in its own in-memory DuckDB over the published snapshot (never the
-// warehouse file), writes its result as Parquet to the run's output location, and the writer loads them.
+// Analytics: each model reads the lake read-only at the version the run pinned (in its own DuckDB
+// instance, in any process), writes its result as Parquet to the run's output location, and the
+// writer publishes them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ProjectError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
-import { joinUri, type StorageResolver } from '../storage';
-import { pathList, quotedIdentifier, quotedString } from '../warehouse/sql';
-import { withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
+import type { StorageResolver } from '../storage';
+import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
+import { withScratchDuckdb, withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import { findModel, renderModelSql } from './models';
-import { loadManifest } from './snapshot';
+import { MODEL_SCHEMA, findModel, renderModelSql } from './models';
 import { failOnErrors, runDataTests } from './data-tests';
 import type { AnalyticsModelResult, DataTestResults, RunAnalyticsModelInput, TestAnalyticsResultInput } from '../contract/activities';
 
@@ -25,21 +25,21 @@ export interface AnalyticsDependencies {
 export function createAnalyticsActivities({ project, storage, logger, duckdb }: AnalyticsDependencies) {
   return {
     /** Run one analytics model over a snapshot and write its result to outputUri as Parquet. */
-    async runAnalyticsModel({ model: name, snapshotUri, outputUri, vars }: RunAnalyticsModelInput): Promise<AnalyticsModelResult> {
+    async runAnalyticsModel({ model: name, snapshot, outputUri, vars }: RunAnalyticsModelInput): Promise<AnalyticsModelResult> {
       return activityFrame(`analytics model ${name}`, async () => {
         const started = Date.now();
         const model = findModel(project, name);
-        const manifest = await loadManifest(storage, snapshotUri);
-        const published = new Set(manifest.tables.map((table) => table.name));
+        const at = `${snapshot.warehouse} at version ${snapshot.version}`;
         const sql = renderModelSql(
           project,
           model,
           {
             ref: (ref) => {
-              if (!published.has(ref)) {
-                throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot at ${snapshotUri}`, model.file);
+              const pinned = snapshot.relations[ref];
+              if (pinned === undefined) {
+                throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot of ${at}`, model.file);
               }
-              return quotedIdentifier(ref);
+              return relation(MODEL_SCHEMA, pinned);
             },
             source: (sourceName, table) => {
               throw new ProjectError(
@@ -53,27 +53,17 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
         const workDir = await mkdtemp(path.join(os.tmpdir(), `meterflow-${name}-`));
         try {
           const resultFile = path.join(workDir, `${name}.parquet`);
-          const rows = await withScratchDuckdb(duckdb, async (connection) =>
-            interruptOnCancel(connection, async () => {
-              for (const table of manifest.tables.filter((t) => model.refs.includes(t.name))) {
-                const localFiles: string[] = [];
-                for (const file of table.files) {
-                  const uri = joinUri(snapshotUri, ...file.path.split('/'));
-                  const store = storage.forUri(uri);
-                  const object = await store.stat(uri);
-                  if (!object) throw new ProjectError(`snapshot ${snapshotUri} lists ${file.path}, which is missing`);
-                  localFiles.push(await store.localPath(object));
-                }
-                await connection.run(`create view ${quotedIdentifier(table.name)} as select * from read_parquet(${pathList(localFiles)})`);
-              }
-              const copied = await connection.runAndReadAll(
-                `copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`,
-              );
-              return Number(copied.getRows()[0]?.[0] ?? 0);
-            }),
+          // the lake attached read-only at the pinned version: what the writer commits meanwhile is not seen
+          const rows = await withWarehouseReader(snapshot.warehouse, { snapshotVersion: snapshot.version, settings: duckdb }, (reader) =>
+            reader.withConnection((connection) =>
+              interruptOnCancel(connection, async () => {
+                const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`);
+                return Number(copied.getRows()[0]?.[0] ?? 0);
+              }),
+            ),
           );
           await storage.forUri(outputUri).upload(resultFile, outputUri);
-          logger.info({ model: name, rows, outputUri }, 'ran analytics model');
+          logger.info({ model: name, rows, outputUri, version: snapshot.version }, 'ran analytics model');
           return { model: name, outputUri, rows, durationMs: Date.now() - started };
         } finally {
           await rm(workDir, { recursive: true, force: true });

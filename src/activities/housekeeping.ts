@@ -26,7 +26,7 @@ interface PendingRelation {
 /** Every unpublished version in the model schema, of any run. */
 export async function pendingRelations(connection: DuckDBConnection, schema = 'main'): Promise<PendingRelation[]> {
   const reader = await connection.runAndReadAll(
-    `select table_name, table_type from information_schema.tables where table_schema = $schema and starts_with(table_name, $prefix)`,
+    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema and starts_with(table_name, $prefix)`,
     { schema, prefix: PENDING_PREFIX },
   );
   return reader.getRowObjectsJS().map((row) => {
@@ -67,7 +67,7 @@ async function stillRunning(workflowId: string | undefined): Promise<boolean | u
 export async function dropLeftovers(connection: DuckDBConnection, buildId: string): Promise<string[]> {
   const ownKey = buildKey(buildId);
   await connection.run(
-    `create table if not exists ${BUILDS_TABLE} (build_key varchar primary key, workflow_id varchar, started_at timestamp)`,
+    `create table if not exists ${BUILDS_TABLE} (build_key varchar, workflow_id varchar, started_at timestamp)`,
   );
   let workflowId: string | undefined;
   try {
@@ -75,7 +75,8 @@ export async function dropLeftovers(connection: DuckDBConnection, buildId: strin
   } catch {
     workflowId = undefined;
   }
-  await connection.run(`insert or replace into ${BUILDS_TABLE} values ($key, $workflow, now()::timestamp)`, {
+  await connection.run(`delete from ${BUILDS_TABLE} where build_key = $key`, { key: ownKey });
+  await connection.run(`insert into ${BUILDS_TABLE} values ($key, $workflow, now()::timestamp)`, {
     key: ownKey,
     workflow: workflowId ?? null,
   });
@@ -104,7 +105,7 @@ export async function foreignTables(
   selected: readonly string[],
   states: ReadonlyMap<string, BuiltState>,
 ): Promise<string[]> {
-  const existing = (await connection.runAndReadAll(`select table_schema, table_name from information_schema.tables`))
+  const existing = (await connection.runAndReadAll(`select table_schema, table_name from information_schema.tables where table_catalog = current_database()`))
     .getRowObjectsJS()
     .map((row) => `${String(row.table_schema)}.${String(row.table_name)}`);
   const present = new Set(existing);

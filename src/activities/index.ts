@@ -2,8 +2,7 @@
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
-import type { DuckdbSettings, Warehouse } from '../warehouse/warehouse';
-import path from 'node:path';
+import { warehouseName, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
 import { WrongWarehouseError } from '../errors';
 import { classifyFailure } from './context';
 import type { WriterInput } from '../contract/activities';
@@ -31,7 +30,7 @@ function forThisWarehouse<T extends Record<string, (input: never) => Promise<unk
   const guarded: Record<string, (input: WriterInput) => Promise<unknown>> = {};
   for (const [name, activity] of Object.entries(activities)) {
     guarded[name] = async (input: WriterInput) => {
-      if (input?.warehouse !== undefined && path.resolve(input.warehouse) !== warehouse.path) {
+      if (input?.warehouse !== undefined && warehouseName(input.warehouse) !== warehouse.path) {
         throw classifyFailure(
           new WrongWarehouseError(
             `this run builds the warehouse ${input.warehouse}, but its ${name} activity reached the writer of ${warehouse.path}: ` +

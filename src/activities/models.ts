@@ -12,7 +12,7 @@ import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { createHash } from 'node:crypto';
 import { selectModels } from '../project/select';
-import { latestSnapshot, readBuiltStates, recordBuiltState, recordSnapshot, type BuiltState } from './state';
+import { readBuiltStates, recordBuiltState, type BuiltState } from './state';
 import { buildKey, dropLeftovers, dropRelations, foreignTables, pendingRelations } from './housekeeping';
 import type {
   BuildIdentity,
@@ -135,7 +135,7 @@ export function renderModelSql(
 /** Whether a relation in the model schema is a table, a view, or absent. */
 export async function existingKind(connection: DuckDBConnection, name: string): Promise<'table' | 'view' | undefined> {
   const reader = await connection.runAndReadAll(
-    `select table_type from information_schema.tables where table_schema = $schema and table_name = $name`,
+    `select table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema and table_name = $name`,
     { schema: MODEL_SCHEMA, name },
   );
   const type = reader.getRowObjectsJS()[0]?.table_type;
@@ -189,7 +189,6 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           const droppedLeftovers = buildId ? await dropLeftovers(connection, buildId) : [];
           if (droppedLeftovers.length > 0)
             logger.warn({ dropped: droppedLeftovers }, 'dropped unpublished versions left by runs that ended');
-          const snapshot = await latestSnapshot(connection);
           return {
             plan: project.plan,
             selected,
@@ -197,7 +196,6 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             built,
             droppedLeftovers,
             warehousePath: warehouse.path,
-            ...(snapshot ? { latestSnapshot: snapshot } : {}),
           };
         });
       });
@@ -221,9 +219,18 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
         const kind = relationKind(model.materialized);
         const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
         const delta = relation(MODEL_SCHEMA, deltaName(model.name, buildId));
-        const create = async (connection: DuckDBConnection, target: string, sql: string) => {
+        const create = async (connection: DuckDBConnection, target: string, sql: string, partitioned = false) => {
           try {
-            await connection.run(`create ${kind} ${target} as\n${sql}`);
+            if (kind === 'table' && partitioned && model.eventTime) {
+              // the lake writes one folder of Parquet files per month of the event time, so a later run
+              // that changes one month rewrites that month's files only
+              await connection.run(`create table ${target} as\nselect * from (\n${sql}\n) limit 0`);
+              const column = quotedIdentifier(model.eventTime);
+              await connection.run(`alter table ${target} set partitioned by (year(${column}), month(${column}))`);
+              await connection.run(`insert into ${target}\n${sql}`);
+            } else {
+              await connection.run(`create ${kind} ${target} as\n${sql}`);
+            }
           } catch (err) {
             if (!isPermanentDuckdbError(err)) throw err;
             throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
@@ -255,6 +262,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               connection,
               pending,
               renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars),
+              true,
             );
             if (kind === 'view') {
               // a view is checked by running it once, so a bad column fails here, not in its readers
@@ -348,7 +356,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
      * all in one transaction, so readers see the run's whole output or none of it. Views are created
      * anew over the published names. A retry after a commit finds the models already in place.
      */
-    async publishRun({ buildId, models, analytics, tests = [], snapshot, vars }: PublishRunInput): Promise<PublishRunResult> {
+    async publishRun({ buildId, models, analytics, tests = [], run, vars }: PublishRunInput): Promise<PublishRunResult> {
       return activityFrame('publish run', async () => {
         const started = Date.now();
         const analyticsFiles: string[] = [];
@@ -360,6 +368,11 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
         }
         const tables = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
+            // the commit names the run, so `meterflow query --at <run>` finds its version
+            await connection.run(`call lake.set_commit_message('meterflow', $message, extra_info => $info)`, {
+              message: `publish ${run ?? buildId}`,
+              info: JSON.stringify({ run: run ?? null, build: buildId }),
+            });
             const states = await readBuiltStates(connection);
             const published: { model: string; rows: number | null }[] = [];
             for (const { model: name, state, window } of models) {
@@ -407,13 +420,15 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               published.push({ model: result.model, rows: await countRows(connection, target) });
             }
             for (const { test, state } of tests) await recordBuiltState(connection, `test:${test}`, state);
-            if (snapshot) await recordSnapshot(connection, snapshot);
             return published;
           }),
         );
-        logger.info({ tables: tables.length }, 'published run');
+        // one writer: the latest snapshot is the commit above
+        const snapshotVersion = await warehouse.currentSnapshot();
+        logger.info({ tables: tables.length, snapshotVersion }, 'published run');
         return {
           tables,
+          snapshotVersion,
           warehousePath: warehouse.path,
           rows: tables.reduce((sum, t) => sum + (t.rows ?? 0), 0),
           durationMs: Date.now() - started,

@@ -1,15 +1,17 @@
-// The run report, rendered on an analytics worker from the analytics outputs and the snapshot.
+// The run report, rendered on an analytics worker from the analytics outputs and the master at the
+// lake version the analytics read.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadedProject } from '../project/load';
 import type { MasterTotals } from '../report/headline';
 import { renderReportHtml } from '../report/report';
-import { joinUri, type StorageResolver } from '../storage';
-import { pathList } from '../warehouse/sql';
-import { withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { StorageResolver } from '../storage';
+import { pathList, relation } from '../warehouse/sql';
+import { withScratchDuckdb, withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame } from './context';
-import { loadManifest } from './snapshot';
+import { MODEL_SCHEMA } from './models';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 
 /** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
@@ -35,22 +37,25 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
         const analytics: Record<string, Record<string, unknown>[]> = {};
         let points: Record<string, unknown>[] = [];
         let masterTotals: MasterTotals | undefined;
-        await withScratchDuckdb(duckdb, async (connection) => {
+        const snapshot = input.snapshot;
+        // the master as the analytics read it: the lake at the pinned version (read-only, any process)
+        const withConnection = <T>(work: (connection: DuckDBConnection) => Promise<T>) =>
+          snapshot
+            ? withWarehouseReader(snapshot.warehouse, { snapshotVersion: snapshot.version, settings: duckdb }, (reader) =>
+                reader.withConnection(work),
+              )
+            : withScratchDuckdb(duckdb, work);
+        await withConnection(async (connection) => {
           for (const output of input.analyticsOutputs) {
             const file = await localFile(storage, output.outputUri);
             if (!file) continue;
             const reader = await connection.runAndReadAll(`select * from read_parquet(${pathList([file])})`);
             analytics[output.model] = reader.getRowObjectsJson() as Record<string, unknown>[];
           }
-          if (input.snapshotUri) {
-            const manifest = await loadManifest(storage, input.snapshotUri);
-            const master = manifest.tables.find((t) => t.name === 'demand_price_elasticity');
-            const files: string[] = [];
-            for (const file of master?.files ?? []) {
-              const local = await localFile(storage, joinUri(input.snapshotUri, ...file.path.split('/')));
-              if (local) files.push(local);
-            }
-            if (files.length > 0) {
+          const pinned = snapshot?.relations.demand_price_elasticity;
+          if (pinned !== undefined) {
+            const master = relation(MODEL_SCHEMA, pinned);
+            {
               const totals = await connection.runAndReadAll(
                 `select count(*)::double as half_hours, count(distinct meter_point_id)::double as meters,
                         strftime(min(settlement_timestamp_utc), '%Y-%m-%dT%H:%M:%SZ') as first_half_hour,
@@ -58,7 +63,7 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
                         coalesce(sum(smart_meter_consumption), 0)::double as actual_kwh,
                         coalesce(sum(estimated_half_hour_consumption), 0)::double as estimated_kwh,
                         coalesce(avg(demand_price_elasticity), 0)::double as mean_deviation
-                 from read_parquet(${pathList(files)})`,
+                 from ${master}`,
               );
               const row = totals.getRowObjectsJson()[0] as Record<string, unknown>;
               masterTotals = {
@@ -71,10 +76,10 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
                 meanDeviation: Number(row.mean_deviation),
               };
             }
-            if (files.length > 0 && analytics.price_response_variable_tariff) {
+            if (analytics.price_response_variable_tariff) {
               const reader = await connection.runAndReadAll(
                 `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
-                 from read_parquet(${pathList(files)})
+                 from ${master}
                  where is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
                  order by hash(meter_point_id, settlement_timestamp_utc) limit ${SCATTER_POINTS}`,
               );

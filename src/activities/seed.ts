@@ -280,7 +280,7 @@ async function readProvenance(connection: DuckDBConnection, source: string): Pro
 
 async function tableExists(connection: DuckDBConnection, schema: string, name: string): Promise<boolean> {
   const reader = await connection.runAndReadAll(
-    `select 1 from information_schema.tables where table_schema = $schema and table_name = $name`,
+    `select 1 from information_schema.tables where table_catalog = current_database() and table_schema = $schema and table_name = $name`,
     {
       schema,
       name,
@@ -352,7 +352,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             const contractComment = exists
               ? String(
                   (
-                    await connection.runAndReadAll(`select comment from duckdb_tables() where schema_name = $s and table_name = $t`, {
+                    await connection.runAndReadAll(`select comment from duckdb_tables() where database_name = current_database() and schema_name = $s and table_name = $t`, {
                       s: source.schema,
                       t: source.name,
                     })

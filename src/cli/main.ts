@@ -10,6 +10,7 @@ import path from 'node:path';
 import { StorageError } from '../errors';
 import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
 import { checkWritableFolder } from '../storage/fs-errors';
+import { warehouseName } from '../warehouse/warehouse';
 import {
   defaultOutUri,
   defaultProjectDir,
@@ -27,6 +28,7 @@ import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '..
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
 import { reportCommand } from './report-command';
+import { queryCommand } from './query';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { failureText, summaryTable } from './summary';
@@ -184,7 +186,7 @@ export function buildProgram(): Command {
 
   const addRunOptions = (command: Command) =>
     command
-      .option('--db <file>', 'warehouse DuckDB file', defaultWarehousePath())
+      .option('--db <location>', 'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo>', defaultWarehousePath())
       .option('--out <dir>', 'where snapshots and analytics results go (folder or s3:// prefix)', defaultOutUri())
       .option('--project <dir>', 'the models project', defaultProjectDir())
       .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2)
@@ -283,6 +285,25 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('query')
+    .description(
+      "run SQL on the warehouse's latest published version (or an earlier run's, --at), at any time: beside a writer, while a run writes",
+    )
+    .argument('<sql>', "e.g. \"select count(*) from demand_price_elasticity\" (tables: main.<model>, raw.<source>, meterflow.<state>)")
+    .option('--warehouse <location>', 'the warehouse: what `warehouse:` printed, or what --db named', defaultWarehousePath())
+    .option('--db <location>', 'the same as --warehouse')
+    .option('--at <run>', 'read the tables as a run published them: its workflow id, or a lake version number')
+    .option('--json', 'a JSON array of row objects on stdout')
+    .action(async (sql: string, options: { warehouse: string; db?: string; at?: string; json?: boolean }) => {
+      const output = await queryCommand(sql, {
+        warehouse: options.db ?? options.warehouse,
+        ...(options.at !== undefined ? { at: options.at } : {}),
+        ...(options.json ? { json: true } : {}),
+      });
+      process.stdout.write(`${output}\n`);
+    });
+
+  program
     .command('setup')
     .description("register meterflow's search attributes on the Temporal cluster at TEMPORAL_ADDRESS (once per namespace)")
     .action(async () => {
@@ -296,7 +317,7 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run workers against TEMPORAL_ADDRESS until SIGINT/SIGTERM (graceful: in-flight activities finish)')
     .option('--role <role>', 'writer (one per warehouse), analytics (any number) or all', 'all')
-    .option('--db <file>', 'warehouse DuckDB file (writer only)', defaultWarehousePath())
+    .option('--db <location>', 'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> (writer only)', defaultWarehousePath())
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
     .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? WRITER_QUEUE_NAME)
@@ -322,13 +343,13 @@ export function buildProgram(): Command {
             namespace: temporalNamespace(),
             address,
             role: options.role as WorkerRole,
-            warehousePath: path.resolve(options.db),
+            warehousePath: warehouseName(options.db),
             projectDir: options.project,
             analyticsConcurrency: options.analyticsConcurrency,
             queues: { writer: options.writerQueue, analytics: options.analyticsQueue, workflows: options.workflowQueue },
           });
           process.stderr.write(
-            `meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${path.resolve(options.db)}`}\n`,
+            `meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${warehouseName(options.db)}`}\n`,
           );
           await runWorkersUntilSignal(workers, 'meterflow worker');
         } finally {
@@ -342,7 +363,7 @@ export function buildProgram(): Command {
     .description('a long-running embedded Temporal dev server (Web UI on :8233, SQLite in the state folder) plus workers')
     .option('--port <n>', 'gRPC port', portNumber, 7233)
     .option('--ui-port <n>', 'Web UI port', portNumber, 8233)
-    .option('--db <file>', 'warehouse DuckDB file', defaultWarehousePath())
+    .option('--db <location>', 'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo>', defaultWarehousePath())
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .action(async (options: { port: number; uiPort: number; db: string; project: string }) => {
       const dbFilename = path.join(stateDir(), 'temporal.sqlite');
@@ -353,7 +374,7 @@ export function buildProgram(): Command {
           connection,
           namespace: server.namespace,
           role: 'all',
-          warehousePath: path.resolve(options.db),
+          warehousePath: warehouseName(options.db),
           projectDir: options.project,
         });
         process.stdout.write(

@@ -9,7 +9,8 @@ import { StorageError, WorkflowTaskFailingError } from '../errors';
 import { defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
 import { createLogger } from '../logger';
 import { parseLocation } from '../storage';
-import { checkWritableFile, checkWritableFolder } from '../storage/fs-errors';
+import { checkWritableFolder } from '../storage/fs-errors';
+import { warehouseName } from '../warehouse/warehouse';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { requireSearchAttributes } from '../temporal/search-attributes';
 import { createWorkers } from '../worker';
@@ -105,7 +106,7 @@ async function checkLocalTargets(options: RunCommandOptions): Promise<void> {
   const checks: [string, string, () => Promise<void>][] = [];
   const out = parseLocation(options.out);
   if (out.kind === 'local') checks.push(['--out', options.out, () => checkWritableFolder(out.path)]);
-  checks.push(['--db', options.db, () => checkWritableFile(path.resolve(options.db))]);
+  if (!options.db.startsWith('postgres:')) checks.push(['--db', options.db, () => checkWritableFolder(path.resolve(options.db))]);
   for (const [flag, value, check] of checks) {
     await check().catch((err: unknown) => {
       throw err instanceof StorageError ? new StorageError(`${flag} ${value}: ${err.message}`, value) : err;
@@ -192,7 +193,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
           namespace: server.namespace,
           role: 'all',
           queues,
-          warehousePath: path.resolve(options.db),
+          warehousePath: warehouseName(options.db),
           projectDir: options.projectDir ?? defaultProjectDir(),
           ...(options.analyticsConcurrency ? { analyticsConcurrency: options.analyticsConcurrency } : {}),
           logger: createLogger('meterflow-worker', process.env.METERFLOW_LOG_LEVEL ?? 'warn'),
@@ -236,9 +237,10 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       write('');
       if (options.temporalHistory) write(historyLine(handle.workflowId, options.temporalHistory));
       else if (uiBase) write(`web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
-      if (result.snapshotUri) write(`snapshot: ${result.snapshotUri}`);
-      write(`warehouse: ${result.warehousePath}`);
+      if (result.snapshotVersion !== undefined) write(`lake version: ${result.snapshotVersion}`);
       write(`report: ${result.reportUri}`);
+      // last: what `meterflow query --warehouse` takes
+      write(`warehouse: ${result.warehousePath}`);
       return { ok: true, result };
     } catch (err) {
       if (err instanceof Interrupted) throw err;

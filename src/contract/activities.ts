@@ -30,8 +30,6 @@ export interface PlannedRun {
    * A model whose table or view is missing from the warehouse has no entry.
    */
   readonly built: Readonly<Record<string, BuiltState>>;
-  /** The snapshot the last published run's analytics read, with the master versions it holds. */
-  readonly latestSnapshot?: PublishedSnapshot;
   /** Unpublished versions of dead runs that the plan dropped. */
   readonly droppedLeftovers: readonly string[];
   /** The warehouse file on the writer's machine. */
@@ -158,8 +156,8 @@ export interface PublishRunInput extends BuildIdentity {
   readonly analytics: readonly { readonly model: string; readonly outputUri: string; readonly state: BuiltState }[];
   /** Singular tests this run ran and passed (or warned), with what they checked. */
   readonly tests?: readonly { readonly test: string; readonly state: BuiltState }[];
-  /** The snapshot this run's analytics read, recorded so a later run can reuse it. */
-  readonly snapshot?: PublishedSnapshot;
+  /** The run (its workflow id): the lake commit that publishes it says so, for `meterflow query --at`. */
+  readonly run?: string;
   readonly vars?: Readonly<Record<string, unknown>>;
 }
 
@@ -176,6 +174,8 @@ export interface RunSingularTestInput extends BuildIdentity {
 
 export interface PublishRunResult {
   readonly tables: readonly { readonly model: string; readonly rows: number | null }[];
+  /** The lake snapshot the publish committed: the run's tables, readable later at this version. */
+  readonly snapshotVersion: number;
   /** The warehouse file on the writer's machine. */
   readonly warehousePath: string;
   readonly rows: number;
@@ -225,31 +225,28 @@ export interface BuildModelResult {
   readonly durationMs: number;
 }
 
-export interface PublishSnapshotInput extends WriterInput {
+export interface PinSnapshotInput extends WriterInput {
   readonly tables: readonly string[];
   /** Tables to read at this run's unpublished new version (the master, when this run rebuilt it). */
   readonly pending?: { readonly buildId: string; readonly tables: readonly string[] };
-  /** Where the snapshot goes: a folder or prefix of its own, never reused for another snapshot. */
-  readonly snapshotUri: string;
 }
 
-export interface SnapshotTable {
-  readonly name: string;
-  readonly rows: number;
-  readonly columns: readonly { readonly name: string; readonly type: string }[];
-  /** Paths relative to the snapshot URI. */
-  readonly files: readonly { readonly path: string; readonly size: number }[];
-}
-
-export interface SnapshotManifest {
-  readonly snapshotUri: string;
-  readonly createdAt: string;
-  readonly tables: readonly SnapshotTable[];
+/**
+ * A committed lake version that analytics read, in another process or on another machine, while the
+ * writer goes on: the master tables as relations of the lake's `main` schema at that version.
+ */
+export interface PinnedSnapshot {
+  /** The warehouse location (a folder or `postgres:…`), as readers open it. */
+  readonly warehouse: string;
+  readonly version: number;
+  /** Each table's relation at that version: its published name, or this run's unpublished new version. */
+  readonly relations: Readonly<Record<string, string>>;
+  readonly tables: readonly { readonly name: string; readonly rows: number }[];
 }
 
 export interface RunAnalyticsModelInput {
   readonly model: string;
-  readonly snapshotUri: string;
+  readonly snapshot: PinnedSnapshot;
   /** Where the model's Parquet result goes (a file URI). */
   readonly outputUri: string;
   readonly vars?: Readonly<Record<string, unknown>>;
@@ -266,7 +263,8 @@ export interface RenderReportInput {
   readonly workflowId: string;
   readonly logicalDate: string;
   readonly reportUri: string;
-  readonly snapshotUri?: string;
+  /** The master as the analytics read it: the report's headline figures come from it. */
+  readonly snapshot?: PinnedSnapshot;
   readonly analyticsOutputs: readonly { readonly model: string; readonly outputUri: string }[];
   readonly nodes: readonly NodeProgress[];
   readonly dataTests: readonly DataTestOutcome[];
@@ -302,10 +300,4 @@ export interface BuiltState {
   readonly version?: string;
   /** Each input (`seed:<source>`, `model:<ref>`) at the version it was built from. */
   readonly inputs?: Readonly<Record<string, string>>;
-}
-
-/** A snapshot as published: the master tables it holds, each at its version. */
-export interface PublishedSnapshot {
-  readonly uri: string;
-  readonly versions: Readonly<Record<string, string>>;
 }

@@ -66,10 +66,13 @@ export interface PipelineInput {
 export interface PipelineResult {
   readonly workflowId: string;
   readonly logicalDate: string;
-  /** The warehouse file the run built, on the writer's machine. */
+  /** The warehouse the run built: a lake folder on the writer's machine, or `postgres:…`. */
   readonly warehousePath: string;
-  /** The snapshot the analytics read: this run's, or the previous one when the master was unchanged. */
-  readonly snapshotUri?: string;
+  /**
+   * The lake snapshot that holds the run's tables: the commit that published them, or (when the run
+   * published nothing new) the version it found current. `meterflow query --at <run>` reads it.
+   */
+  readonly snapshotVersion?: number;
   readonly nodes: readonly NodeProgress[];
   readonly tables: readonly { readonly table: string; readonly rows: number | null }[];
   /** Every data test and freshness check the run made, with warnings; a failed error stops the run. */

@@ -1,19 +1,28 @@
-// The warehouse: one DuckDB file, opened once by the writer worker, the only process that may open it.
-import { inTransaction, withConnection } from './connections';
+// The warehouse: a DuckLake lake (catalog in SQLite or PostgreSQL, tables as Parquet files). The writer
+// worker is its one writer; any number of readers (analytics workers, `meterflow query`, the duckdb
+// CLI) read a committed version of it at the same time, from any process. What a warehouse location
+// means, how it is opened and how readers attach it live here.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { existsSync, statSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { StorageError, WarehouseLockedError } from '../errors';
+import { Lake, type LakeOptions } from '../lake/lake';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError } from './sql';
 
 /** Settings for a DuckDB instance: bound memory so that large builds spill to disk instead of failing. */
 export interface DuckdbSettings {
-  /** e.g. '4GB'; DuckDB's default is 80% of RAM. */
+  /** e.g. '4GB'; meterflow's default is DEFAULT_MEMORY_LIMIT (DuckDB's own is 80% of RAM). */
   readonly memoryLimit?: string;
   readonly threads?: number;
   /** Where DuckDB spills when over its memory limit. */
   readonly tempDirectory?: string;
 }
+
+/** The writer's memory limit unless METERFLOW_DUCKDB_MEMORY_LIMIT says otherwise: big builds spill to disk beyond it. */
+export const DEFAULT_MEMORY_LIMIT = '3GB';
 
 export function duckdbOptions(settings: DuckdbSettings): Record<string, string> {
   const options: Record<string, string> = {};
@@ -30,56 +39,143 @@ export function duckdbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Duc
   };
 }
 
+/** The file in a warehouse folder that holds its catalog (when the catalog is SQLite). */
+export const CATALOG_FILE = 'catalog.sqlite';
+
 /**
- * The lock error of a warehouse another process holds. DuckDB's message says who holds it (program
- * and pid) and, only when that holder is a reader, that a read-only open would still work.
+ * What a warehouse location names. `postgres:<conninfo>`: a catalog in PostgreSQL, its data at
+ * METERFLOW_LAKE_DATA (required). Anything else is a folder: `<folder>/catalog.sqlite` and
+ * `<folder>/data/` (or METERFLOW_LAKE_DATA, e.g. `s3://bucket/lake/`).
  */
-export function lockFailure(err: unknown, warehousePath: string): WarehouseLockedError | undefined {
-  const message = duckdbMessage(err);
-  if (!/Could not set lock on file|Conflicting lock/i.test(message)) return undefined;
-  const holder = /held in (.+?) \(PID (\d+)\)/.exec(message);
-  const program = holder?.[1];
-  const pid = holder?.[2];
-  if (/open this database in read-only mode/.test(message)) {
-    return new WarehouseLockedError(
-      `warehouse ${warehousePath} is open read-only by another process${pid ? ` (${program ? `${path.basename(program)}, ` : ''}pid ${pid})` : ''}: ` +
-        'a writer needs the file to itself; close that reader (e.g. a `duckdb -readonly` shell) and start again',
-      warehousePath,
-      'reader',
-      ...(pid ? [Number(pid)] : []),
-    );
-  }
-  return new WarehouseLockedError(
-    `warehouse ${warehousePath} is already open by another process${pid ? ` (pid ${pid})` : ''}: only one writer worker may own a warehouse file`,
-    warehousePath,
-    'writer',
-    ...(pid ? [Number(pid)] : []),
-  );
-}
-
-export class Warehouse {
-  private constructor(
-    public readonly path: string,
-    private readonly instance: DuckDBInstance,
-  ) {}
-
-  /**
-   * Open the warehouse for writing. DuckDB itself holds a file lock, so a second writer process
-   * fails here, before it takes any work, with a message that names the file and the holder.
-   */
-  static async open(warehousePath: string, settings: DuckdbSettings = {}): Promise<Warehouse> {
-    const resolved = path.resolve(warehousePath);
-    await makeDirectory(path.dirname(resolved));
-    let instance: DuckDBInstance;
-    try {
-      instance = await DuckDBInstance.create(resolved, duckdbOptions(settings));
-    } catch (err) {
-      throw (
-        lockFailure(err, resolved) ??
-        (isPermanentDuckdbIoError(err) ? new StorageError(`warehouse ${resolved}: ${duckdbMessage(err)}`, resolved) : err)
+export function lakeOptionsFor(location: string, env: NodeJS.ProcessEnv = process.env): LakeOptions & { readonly folder?: string } {
+  if (location.startsWith('postgres:')) {
+    if (!env.METERFLOW_LAKE_DATA) {
+      throw new StorageError(
+        `warehouse ${location}: a PostgreSQL catalog needs METERFLOW_LAKE_DATA, where the data files live (a shared path or s3://…)`,
+        location,
       );
     }
-    const warehouse = new Warehouse(resolved, instance);
+    return { catalog: location, dataPath: env.METERFLOW_LAKE_DATA, env };
+  }
+  const folder = path.resolve(location);
+  return {
+    folder,
+    catalog: { kind: 'sqlite', path: path.join(folder, CATALOG_FILE) },
+    dataPath: env.METERFLOW_LAKE_DATA ?? path.join(folder, 'data'),
+    env,
+  };
+}
+
+/** The location as messages and results name it: a resolved folder, or the catalog as given. */
+export function warehouseName(location: string): string {
+  return location.startsWith('postgres:') ? location : path.resolve(location);
+}
+
+/** A folder location that is a file: most likely a single-file DuckDB warehouse of an older meterflow. */
+function refuseFile(folder: string): void {
+  if (existsSync(folder) && !statSync(folder).isDirectory()) {
+    throw new StorageError(
+      `warehouse ${folder} is a file, not a lake folder (a single-file DuckDB warehouse of an earlier meterflow?): ` +
+        'give --db a folder (it will hold catalog.sqlite and data/), or move the file away',
+      folder,
+    );
+  }
+}
+
+/**
+ * One writer per warehouse on a machine: `writer.pid` in the folder names the process that writes it.
+ * A live process there refuses a second writer; a dead one's file is taken over. (Across machines, the
+ * writer queue's identity check refuses a second writer; a PostgreSQL catalog serialises commits.)
+ */
+async function claimWriter(folder: string): Promise<() => Promise<void>> {
+  const file = path.join(folder, 'writer.pid');
+  const me = `${process.pid} ${os.hostname()}`;
+  const held = await readFile(file, 'utf8').catch(() => '');
+  const [pid, host] = held.trim().split(' ');
+  if (pid && Number(pid) !== process.pid && host === os.hostname() && alive(Number(pid))) {
+    throw new WarehouseLockedError(
+      `warehouse ${folder} is already open by another process (pid ${pid}): only one writer worker may own a warehouse`,
+      folder,
+      'writer',
+      Number(pid),
+    );
+  }
+  await writeFile(file, `${me}\n`);
+  return async () => {
+    if ((await readFile(file, 'utf8').catch(() => '')).trim() === me) await rm(file, { force: true });
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A lake open in this process, every connection reading and writing it by default (`use lake`). */
+class LakeHandle {
+  protected constructor(protected readonly lake: Lake) {}
+
+  /** A connection per unit of work, always closed; unqualified names (`main.x`, `raw.x`) are the lake's. */
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.lake.withConnection(async (connection) => {
+      await connection.run('use lake');
+      return work(connection);
+    });
+  }
+
+  /** The lake's snapshot this handle reads: the latest committed one, or the one it was opened at. */
+  currentSnapshot(): Promise<number> {
+    return this.lake.currentSnapshot();
+  }
+
+  listFiles(table: string, schema = 'main') {
+    return this.lake.listFiles(table, schema);
+  }
+}
+
+export class Warehouse extends LakeHandle {
+  private constructor(
+    /** The location as given to --db, resolved: a folder, or `postgres:…`. */
+    public readonly path: string,
+    lake: Lake,
+    private readonly release: () => Promise<void>,
+  ) {
+    super(lake);
+  }
+
+  /**
+   * Open the warehouse for writing: create the lake on first use. A second writer on the same
+   * machine fails here, before it takes any work, naming the process that writes it.
+   */
+  static async open(location: string, settings: DuckdbSettings = {}, env: NodeJS.ProcessEnv = process.env): Promise<Warehouse> {
+    const name = warehouseName(location);
+    const options = lakeOptionsFor(location, env);
+    let release: () => Promise<void> = async () => undefined;
+    if (options.folder) {
+      refuseFile(options.folder);
+      await makeDirectory(options.folder);
+      release = await claimWriter(options.folder);
+    }
+    let lake: Lake;
+    try {
+      lake = await Lake.open({
+        ...options,
+        settings: {
+          memoryLimit: DEFAULT_MEMORY_LIMIT,
+          // spills go beside the lake (a folder) or to the system's temporary folder
+          tempDirectory: path.join(options.folder ?? os.tmpdir(), options.folder ? 'tmp' : 'meterflow-spill'),
+          ...settings,
+        },
+      });
+    } catch (err) {
+      await release();
+      throw isPermanentDuckdbIoError(err) ? new StorageError(`warehouse ${name}: ${duckdbMessage(err)}`, name) : err;
+    }
+    const warehouse = new Warehouse(name, lake, release);
     await warehouse.withConnection(async (connection) => {
       await connection.run('create schema if not exists raw');
       await connection.run('create schema if not exists meterflow');
@@ -87,22 +183,59 @@ export class Warehouse {
     return warehouse;
   }
 
-  /** A connection per unit of work, always closed. */
-  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return withConnection(this.instance, work);
-  }
-
-  /** Run work in one transaction: all of it is visible afterwards, or none of it. */
+  /** Run work in one transaction: it becomes one lake snapshot when it commits, or nothing. */
   async transaction<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return inTransaction(this.instance, work);
+    return this.lake.transaction(async (connection) => {
+      await connection.run('use lake');
+      return work(connection);
+    });
   }
 
   close(): void {
-    this.instance.closeSync();
+    this.lake.close();
+    void this.release();
   }
 }
 
-/** An in-memory DuckDB for read-only work (analytics over a snapshot): never the warehouse file. */
+/** A read-only view of a warehouse at its latest committed version, or at the given snapshot. */
+export class WarehouseReader extends LakeHandle {
+  static async open(location: string, options: { snapshotVersion?: number; settings?: DuckdbSettings } = {}): Promise<WarehouseReader> {
+    const lakeOptions = lakeOptionsFor(location);
+    if (lakeOptions.folder) {
+      refuseFile(lakeOptions.folder);
+      if (!existsSync(path.join(lakeOptions.folder, CATALOG_FILE))) {
+        throw new StorageError(`no warehouse at ${lakeOptions.folder}: it has no ${CATALOG_FILE} (has a run written it yet?)`, lakeOptions.folder);
+      }
+    }
+    const lake = await Lake.open({
+      ...lakeOptions,
+      readOnly: true,
+      ...(options.snapshotVersion !== undefined ? { snapshotVersion: options.snapshotVersion } : {}),
+      ...(options.settings ? { settings: options.settings } : {}),
+    });
+    return new WarehouseReader(lake);
+  }
+
+  close(): void {
+    this.lake.close();
+  }
+}
+
+/** Read a warehouse (at a snapshot, or its latest version) for one unit of work, closed after it. */
+export async function withWarehouseReader<T>(
+  location: string,
+  options: { snapshotVersion?: number; settings?: DuckdbSettings },
+  work: (reader: WarehouseReader) => Promise<T>,
+): Promise<T> {
+  const reader = await WarehouseReader.open(location, options);
+  try {
+    return await work(reader);
+  } finally {
+    reader.close();
+  }
+}
+
+/** An in-memory DuckDB for work over files (analytics results): never the warehouse. */
 export async function withScratchDuckdb<T>(settings: DuckdbSettings, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
   return withDuckdbFile(':memory:', settings, work);
 }
@@ -121,4 +254,59 @@ export async function withDuckdbFile<T>(
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/**
+ * The lake version holding a run's tables: `--at` given as a version number, or as a run (its
+ * workflow id), found by the commit that published it.
+ */
+export async function versionAt(location: string, at: string): Promise<number> {
+  if (/^\d+$/.test(at)) return Number(at);
+  return withWarehouseReader(location, {}, (reader) =>
+    reader.withConnection(async (connection) => {
+      const found = await connection.runAndReadAll(
+        `select max(snapshot_id) from ducklake_snapshots('lake') where json_extract_string(commit_extra_info, '$.run') = $run`,
+        { run: at },
+      );
+      const version = found.getRows()[0]?.[0];
+      if (version === null || version === undefined) {
+        throw new StorageError(
+          `no run ${at} published anything to the warehouse ${warehouseName(location)}: give --at a run that published ` +
+            "(`meterflow status` lists runs; a run that found everything up to date left the version before it) or a lake version number",
+          warehouseName(location),
+        );
+      }
+      return Number(version);
+    }),
+  );
+}
+
+/** Plain values for JSON and text: bigints as numbers where exact, dates as ISO strings. */
+function plainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(plainValue);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v)]));
+  return value;
+}
+
+/** Run SQL on a warehouse's latest published version, or at a version: its columns and rows. */
+export async function queryWarehouse(
+  location: string,
+  sql: string,
+  options: { snapshotVersion?: number } = {},
+): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+  return withWarehouseReader(location, options, (reader) =>
+    reader.withConnection(async (connection) => {
+      let result;
+      try {
+        result = await connection.runAndReadAll(sql);
+      } catch (err) {
+        throw new StorageError(`query on ${warehouseName(location)}: ${duckdbMessage(err)}`, warehouseName(location));
+      }
+      const columns = result.columnNames();
+      const rows = result.getRowObjectsJS().map((row) => plainValue(row) as Record<string, unknown>);
+      return { columns, rows };
+    }),
+  );
 }

@@ -6,6 +6,7 @@ export type {
   DataTestResult,
   DataTestResults,
   EventWindow,
+  PinnedSnapshot,
   RenderReportInput,
   RunFailure,
   SourceFileRecord,

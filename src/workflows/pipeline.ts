@@ -14,7 +14,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ANALYTICS_QUEUE, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE, type WorkKind } from './activity-options';
-import type { AnalyticsActivities, EventWindow, RenderReportInput, SourceFileRecord, WriterActivities } from './activity-types';
+import type {
+  AnalyticsActivities,
+  EventWindow,
+  PinnedSnapshot,
+  RenderReportInput,
+  SourceFileRecord,
+  WriterActivities,
+} from './activity-types';
 import {
   LOGICAL_DATE,
   MODELS_SELECTED,
@@ -138,7 +145,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
   const reportUri = childUri(input.outUri, 'runs', workflowId, 'report.html');
   /** The run's report: its analytics, or (for a failed run) the failure first. */
-  const renderReport = (extra: Partial<Pick<RenderReportInput, 'snapshotUri' | 'analyticsOutputs' | 'failure'>>) =>
+  const renderReport = (extra: Partial<Pick<RenderReportInput, 'snapshot' | 'analyticsOutputs' | 'failure'>>) =>
     analytics.renderReport.executeWithOptions(on('report', extra.failure ? "render the failed run's report" : 'render the run report'), [
       {
         workflowId,
@@ -274,8 +281,6 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // every promise so that a failure leaves no unhandled rejection behind.
     await allOrCancel(() => [...work.keys()].map(task));
 
-    // analytics read the master through a snapshot: what they were computed from is its tables' versions
-    const snapshotVersions = inputVersions(inputsOf([], masterTables));
     const analyticsInputs = new Map(analyticsModels.map((model) => [model.name, inputsOf([], model.refs)]));
     const toRun = analyticsModels.filter((model) => {
       const verdict = judge({
@@ -290,32 +295,17 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       }
       return !verdict.upToDate;
     });
-    const latest = planned.latestSnapshot;
-    const reusable =
-      latest !== undefined && masterTables.every((t) => snapshotVersions[t] !== undefined && latest.versions[t] === snapshotVersions[t]);
-    let snapshotUri = latest?.uri;
-    let newSnapshot: { uri: string; versions: Record<string, string> } | undefined;
+    // analytics read the lake at the version committed by the last build, in their own processes,
+    // the master as this run rebuilt it (unpublished still) or as it was published before
+    let snapshot: PinnedSnapshot | undefined;
     if (snapshotId) {
-      if (toRun.length > 0 && (fullRefresh || !reusable)) {
-        const manifest = await state.run(snapshotId, async () => {
-          const published = await writer.publishSnapshot.executeWithOptions(
-            on('snapshot', `publish snapshot of ${masterTables.join(', ')}`),
-            [
-              {
-                tables: masterTables,
-                snapshotUri: childUri(input.outUri, 'snapshots', `${workflowId}-${runId}`),
-                pending: { buildId, tables: masterTables.filter((t) => rebuilt.has(t)) },
-                warehouse,
-              },
-            ],
-          );
-          return { ...published, rows: published.tables.reduce((sum, table) => sum + table.rows, 0) };
-        });
-        snapshotUri = manifest.snapshotUri;
-        newSnapshot = { uri: manifest.snapshotUri, versions: snapshotVersions };
-      } else {
-        state.markUnchanged(snapshotId, toRun.length > 0 ? `reusing ${snapshotUri}` : 'no analytics to run');
-      }
+      snapshot = await state.run(snapshotId, async () => {
+        const pinned = await writer.pinSnapshot.executeWithOptions(on('snapshot', `pin the lake version of ${masterTables.join(', ')}`), [
+          { tables: masterTables, pending: { buildId, tables: masterTables.filter((t) => rebuilt.has(t)) }, warehouse },
+        ]);
+        return { ...pinned, rows: pinned.tables.reduce((sum, table) => sum + table.rows, 0) };
+      });
+      state.node(snapshotId).note = `lake version ${snapshot.version}`;
     }
     state.publish();
 
@@ -325,7 +315,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           const result = await analytics.runAnalyticsModel.executeWithOptions(on('analytics', `analytics model ${model.name}`), [
             {
               model: model.name,
-              snapshotUri: snapshotUri as string,
+              snapshot: snapshot as PinnedSnapshot,
               outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
               vars,
             },
@@ -344,7 +334,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // built from, in one transaction
     const publishedTables: { model: string; rows: number | null }[] = [];
     const rebuiltModels = buildable.filter((model) => rebuilt.has(model.name));
-    if (rebuiltModels.length > 0 || analyticsResults.length > 0 || testsRun.length > 0 || newSnapshot) {
+    let snapshotVersion = snapshot?.version;
+    if (rebuiltModels.length > 0 || analyticsResults.length > 0 || testsRun.length > 0) {
       const published = await state.run(publishId, () =>
         writer.publishRun.executeWithOptions(
           on('publish', `publish ${rebuiltModels.length} models and ${analyticsResults.length} analytics results`),
@@ -368,12 +359,13 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
                 },
               })),
               tests: testsRun,
-              ...(newSnapshot ? { snapshot: newSnapshot } : {}),
+              run: workflowId,
             },
           ],
         ),
       );
       publishedTables.push(...published.tables);
+      snapshotVersion = published.snapshotVersion;
     } else {
       state.markUnchanged(publishId, 'nothing new to publish');
     }
@@ -381,7 +373,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // the report reads the analytics outputs and the snapshot: an analytics worker renders it
     await state.run(reportId, async () => {
       const report = await renderReport({
-        ...(snapshotUri ? { snapshotUri } : {}),
+        ...(snapshot ? { snapshot } : {}),
         analyticsOutputs: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })),
       });
       return { ...report, rows: null };
@@ -393,7 +385,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       workflowId,
       logicalDate,
       warehousePath: warehouse,
-      ...(snapshotUri ? { snapshotUri } : {}),
+      ...(snapshotVersion !== undefined ? { snapshotVersion } : {}),
       nodes: state.nodes,
       tables: [
         ...sources.map((s) => ({ table: `raw.${s.name}`, rows: rowsOf(`seed:${s.name}`) })),
