@@ -1,9 +1,8 @@
-// The analytics models, each run as the analytics worker runs it: over a published snapshot of a
+// The analytics models, each run as the analytics worker runs it: over a pinned lake version of a
 // small hand-made master table, results written as Parquet and compared with hand-computed values.
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { loadManifest } from '../src/activities/snapshot';
-import { createStorageResolver } from '../src/storage';
+import type { PinnedSnapshot } from '../src/contract/activities';
 import { openWarehouseFixture, type WarehouseFixture } from './support/warehouse';
 
 // Two meters over two days (a Sunday and a Monday): meter A on a variable tariff whose consumption
@@ -46,19 +45,20 @@ async function readResult(file: string): Promise<Record<string, unknown>[]> {
 
 describe('analytics models over a snapshot', () => {
   let fixture: WarehouseFixture;
-  let snapshotUri: string;
+  let snapshot: PinnedSnapshot;
   const results = new Map<string, Record<string, unknown>[]>();
 
   beforeAll(async () => {
     fixture = await openWarehouseFixture('analytics');
     await fixture.warehouse.withConnection((connection) => connection.run(`create table main.demand_price_elasticity as ${MASTER}`));
-    snapshotUri = path.join(fixture.dir, 'snapshots', 'one');
-    await fixture.writer.publishSnapshot({ tables: ['demand_price_elasticity'], snapshotUri });
+    snapshot = await fixture.writer.pinSnapshot({ tables: ['demand_price_elasticity'] });
+    // the writer goes on after the pin: analytics still read the version pinned
+    await fixture.warehouse.withConnection((connection) => connection.run(`delete from main.demand_price_elasticity where meter_point_id = 'A'`));
     for (const model of fixture.project.plan.models.filter((m) => m.layer === 'analytics')) {
       const outputUri = path.join(fixture.dir, 'out', `${model.name}.parquet`);
       await fixture.analytics.runAnalyticsModel({
         model: model.name,
-        snapshotUri,
+        snapshot,
         outputUri,
         vars: { anomaly_missing_share_threshold: 0.01 },
       });
@@ -68,15 +68,17 @@ describe('analytics models over a snapshot', () => {
 
   afterAll(() => fixture.close());
 
-  it('publishes a snapshot whose manifest lists its files and rows', async () => {
-    const manifest = await loadManifest(createStorageResolver(), snapshotUri);
-    expect(manifest.tables).toEqual([expect.objectContaining({ name: 'demand_price_elasticity', rows: 192 })]);
-    expect(manifest.tables[0]?.files.length).toBeGreaterThan(0);
+  it('pins a lake version that names the master and counts its rows', () => {
+    expect(snapshot).toMatchObject({
+      warehouse: fixture.warehouse.path,
+      relations: { demand_price_elasticity: 'demand_price_elasticity' },
+      tables: [{ name: 'demand_price_elasticity', rows: 192 }],
+    });
+    expect(snapshot.version).toBeGreaterThan(0);
   });
 
-  it('returns the same manifest when publishing is retried', async () => {
-    const again = await fixture.writer.publishSnapshot({ tables: ['demand_price_elasticity'], snapshotUri });
-    expect(again).toEqual(await loadManifest(createStorageResolver(), snapshotUri));
+  it('refuses to pin a table the warehouse does not hold, naming it', async () => {
+    await expect(fixture.writer.pinSnapshot({ tables: ['no_such_model'] })).rejects.toThrow(/has no main\.no_such_model/);
   });
 
   it('averages actual and estimated consumption per day, week and month', () => {
