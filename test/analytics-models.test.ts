@@ -53,7 +53,9 @@ describe('analytics models over a snapshot', () => {
     await fixture.warehouse.withConnection((connection) => connection.run(`create table main.demand_price_elasticity as ${MASTER}`));
     snapshot = await fixture.writer.pinSnapshot({ tables: ['demand_price_elasticity'] });
     // the writer goes on after the pin: analytics still read the version pinned
-    await fixture.warehouse.withConnection((connection) => connection.run(`delete from main.demand_price_elasticity where meter_point_id = 'A'`));
+    await fixture.warehouse.withConnection((connection) =>
+      connection.run(`delete from main.demand_price_elasticity where meter_point_id = 'A'`),
+    );
     for (const model of fixture.project.plan.models.filter((m) => m.layer === 'analytics')) {
       const outputUri = path.join(fixture.dir, 'out', `${model.name}.parquet`);
       await fixture.analytics.runAnalyticsModel({

@@ -65,7 +65,7 @@ describe('the meterflow command', () => {
 
   it('runs the whole pipeline on an embedded Temporal server: progress on stderr, results on stdout, warehouse last', async () => {
     const sources = path.join(dir, 'sources');
-    const db = path.join(dir, 'cli.duckdb');
+    const db = path.join(dir, 'cli');
     const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')]);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const output = lines(stdout);
@@ -74,8 +74,8 @@ describe('the meterflow command', () => {
     expect(output.some((line) => /^web ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/pipeline-/.test(line))).toBe(true);
     // a tally like dbt's closes the summary: every node passed, none failed or was skipped
     expect(output.find((line) => line.startsWith('PASS='))).toMatch(/^PASS=\d+ WARN=\d+ ERROR=0 SKIP=0 UNCHANGED=\d+ in \d+\.\d s$/);
-    expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
-    expect(output[output.length - 1]).toMatch(/^report: .*\/runs\/pipeline-[^/]+\/report\.html$/);
+    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 2]).toMatch(/^report: .*\/runs\/pipeline-[^/]+\/report\.html$/);
     // every progress line, after the start, is a node's start, end or state, on stderr
     const progress = lines(stderr);
     expect(progress[0]).toMatch(/^embedded Temporal dev server at 127\.0\.0\.1:\d+/);
@@ -104,7 +104,7 @@ describe('the meterflow command', () => {
     ]);
     expect(generated.code).toBe(0);
     expect(generated.stdout).toContain('to s3://cli-bucket/sources');
-    const db = path.join(dir, 's3.duckdb');
+    const db = path.join(dir, 's3');
     const { code, stdout, stderr } = await meterflow([
       'run',
       '--sources',
@@ -117,16 +117,16 @@ describe('the meterflow command', () => {
     // on failure, show why
     expect({ code, error: code === 0 ? '' : stderr }).toEqual({ code: 0, error: '' });
     const output = lines(stdout);
-    expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
-    expect(output[output.length - 1]).toMatch(/^report: s3:\/\/cli-bucket\/runs\/runs\/pipeline-.*\/report\.html$/);
-    expect(output.find((line) => line.startsWith('snapshot: '))).toMatch(/^snapshot: s3:\/\/cli-bucket\/runs\/snapshots\/pipeline-/);
+    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 2]).toMatch(/^report: s3:\/\/cli-bucket\/runs\/runs\/pipeline-.*\/report\.html$/);
+    expect(output.find((line) => line.startsWith('lake version: '))).toMatch(/^lake version: \d+$/);
     const listed = await createStorageResolver().forUri('s3://cli-bucket/runs').list('s3://cli-bucket/runs');
     expect(listed.filter((o) => o.name.endsWith('manifest.json'))).toHaveLength(1);
     expect(listed.filter((o) => /\/analytics\/\w+\.parquet$/.test(o.name))).toHaveLength(8);
   });
 
   it('exits 1 naming the failing node and reason on stderr when a source is missing, and prints no result', async () => {
-    const db = path.join(dir, 'missing.duckdb');
+    const db = path.join(dir, 'missing');
     const { code, stdout, stderr } = await meterflow([
       'run',
       '--sources',
@@ -148,7 +148,7 @@ describe('the meterflow command', () => {
   });
 
   it('refuses to start a second writer on a warehouse another process holds', async () => {
-    const db = path.join(dir, 'held.duckdb');
+    const db = path.join(dir, 'held');
     const holder = await Warehouse.open(db);
     try {
       const { code, stderr } = await meterflow(
@@ -158,7 +158,7 @@ describe('the meterflow command', () => {
       );
       expect(code).toBe(1);
       expect(stderr).toContain(
-        `meterflow: warehouse ${db} is already open by another process (pid ${process.pid}): only one writer worker may own a warehouse file`,
+        `meterflow: warehouse ${db} is already open by another process (pid ${process.pid}): only one writer worker may own a warehouse`,
       );
     } finally {
       holder.close();
@@ -167,7 +167,7 @@ describe('the meterflow command', () => {
 
   it('submits a run to TEMPORAL_ADDRESS for workers elsewhere, and shows it with status', async () => {
     const temporal = await connectToTestServer();
-    const db = path.join(dir, 'remote.duckdb');
+    const db = path.join(dir, 'remote');
     const workers = await startWorkers(temporal, {
       label: 'remote',
       warehousePath: db,
@@ -178,7 +178,7 @@ describe('the meterflow command', () => {
       const run = await meterflow(['run', '--sources', path.join(dir, 'sources'), '--out', path.join(dir, 'remote-out')], env);
       expect(run.code).toBe(0);
       const output = lines(run.stdout);
-      expect(output[output.length - 2]).toBe(`warehouse: ${db}`);
+      expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
       const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr)?.[1];
       const status = await meterflow(['status', workflowId as string], env);
       expect(status.code).toBe(0);

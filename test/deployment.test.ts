@@ -52,7 +52,7 @@ describe('the docker-compose deployment', () => {
   });
 
   it('keeps the warehouse with the writer only; analytics workers never get it', () => {
-    expect(services.writer?.command).toEqual(['worker', '--role', 'writer', '--db', '/warehouse/warehouse.duckdb']);
+    expect(services.writer?.command).toEqual(['worker', '--role', 'writer', '--db', '/warehouse/lake']);
     expect(services.writer?.volumes).toEqual(['warehouse:/warehouse']);
     expect(services.analytics?.command?.slice(0, 3)).toEqual(['worker', '--role', 'analytics']);
     expect(services.analytics?.volumes).toBeUndefined();

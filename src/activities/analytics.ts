@@ -57,7 +57,9 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
           const rows = await withWarehouseReader(snapshot.warehouse, { snapshotVersion: snapshot.version, settings: duckdb }, (reader) =>
             reader.withConnection((connection) =>
               interruptOnCancel(connection, async () => {
-                const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`);
+                const copied = await connection.runAndReadAll(
+                  `copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`,
+                );
                 return Number(copied.getRows()[0]?.[0] ?? 0);
               }),
             ),

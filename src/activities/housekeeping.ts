@@ -66,9 +66,7 @@ async function stillRunning(workflowId: string | undefined): Promise<boolean | u
  */
 export async function dropLeftovers(connection: DuckDBConnection, buildId: string): Promise<string[]> {
   const ownKey = buildKey(buildId);
-  await connection.run(
-    `create table if not exists ${BUILDS_TABLE} (build_key varchar, workflow_id varchar, started_at timestamp)`,
-  );
+  await connection.run(`create table if not exists ${BUILDS_TABLE} (build_key varchar, workflow_id varchar, started_at timestamp)`);
   let workflowId: string | undefined;
   try {
     workflowId = Context.current().info.workflowExecution?.workflowId;
@@ -105,7 +103,11 @@ export async function foreignTables(
   selected: readonly string[],
   states: ReadonlyMap<string, BuiltState>,
 ): Promise<string[]> {
-  const existing = (await connection.runAndReadAll(`select table_schema, table_name from information_schema.tables where table_catalog = current_database()`))
+  const existing = (
+    await connection.runAndReadAll(
+      `select table_schema, table_name from information_schema.tables where table_catalog = current_database()`,
+    )
+  )
     .getRowObjectsJS()
     .map((row) => `${String(row.table_schema)}.${String(row.table_name)}`);
   const present = new Set(existing);

@@ -10,6 +10,7 @@ import { createAnalyticsActivities, createAnalyticsTestActivities } from './anal
 import { createModelActivities } from './models';
 import { createReportActivities } from './report';
 import { createSeedActivities } from './seed';
+import { createMaintenanceActivities } from './maintenance';
 import { createSnapshotActivities } from './snapshot';
 
 export * from '../contract/activities';
@@ -53,6 +54,7 @@ export function createWriterActivities(deps: WriterDependencies) {
     ...createModelActivities(deps),
     ...createSeedActivities(deps),
     ...createSnapshotActivities(deps),
+    ...createMaintenanceActivities(deps),
   });
 }
 

@@ -352,10 +352,13 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             const contractComment = exists
               ? String(
                   (
-                    await connection.runAndReadAll(`select comment from duckdb_tables() where database_name = current_database() and schema_name = $s and table_name = $t`, {
-                      s: source.schema,
-                      t: source.name,
-                    })
+                    await connection.runAndReadAll(
+                      `select comment from duckdb_tables() where database_name = current_database() and schema_name = $s and table_name = $t`,
+                      {
+                        s: source.schema,
+                        t: source.name,
+                      },
+                    )
                   ).getRows()[0]?.[0] ?? '',
                 )
               : '';

@@ -28,7 +28,9 @@ export function createSnapshotActivities({ warehouse, logger }: SnapshotDependen
           for (const table of tables) {
             const name = pending?.tables.includes(table) ? pendingName(table, pending.buildId) : table;
             if (!(await existingKind(connection, name))) {
-              throw new ProjectError(`the warehouse ${warehouse.path} has no ${MODEL_SCHEMA}.${name} to read ${table} from: build it first`);
+              throw new ProjectError(
+                `the warehouse ${warehouse.path} has no ${MODEL_SCHEMA}.${name} to read ${table} from: build it first`,
+              );
             }
             relations[table] = name;
             const reader = await connection.runAndReadAll(`select count(*)::bigint from ${relation(MODEL_SCHEMA, name)}`);

@@ -28,6 +28,7 @@ import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '..
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
 import { reportCommand } from './report-command';
+import { ensureMaintenanceSchedule, MAINTENANCE_SCHEDULE_ID } from '../client/schedules';
 import { queryCommand } from './query';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
@@ -289,7 +290,7 @@ export function buildProgram(): Command {
     .description(
       "run SQL on the warehouse's latest published version (or an earlier run's, --at), at any time: beside a writer, while a run writes",
     )
-    .argument('<sql>', "e.g. \"select count(*) from demand_price_elasticity\" (tables: main.<model>, raw.<source>, meterflow.<state>)")
+    .argument('<sql>', 'e.g. "select count(*) from demand_price_elasticity" (tables: main.<model>, raw.<source>, meterflow.<state>)')
     .option('--warehouse <location>', 'the warehouse: what `warehouse:` printed, or what --db named', defaultWarehousePath())
     .option('--db <location>', 'the same as --warehouse')
     .option('--at <run>', 'read the tables as a run published them: its workflow id, or a lake version number')
@@ -305,19 +306,42 @@ export function buildProgram(): Command {
 
   program
     .command('setup')
-    .description("register meterflow's search attributes on the Temporal cluster at TEMPORAL_ADDRESS (once per namespace)")
-    .action(async () => {
+    .description(
+      "register meterflow's search attributes on the Temporal cluster at TEMPORAL_ADDRESS (once per namespace), and schedule the lake's maintenance",
+    )
+    .option('--db <location>', 'the warehouse the maintenance schedule keeps', defaultWarehousePath())
+    .option('--maintenance-cron <cron>', 'when the lake maintenance runs', '30 3 * * *')
+    .option('--retention-days <n>', 'snapshots older than this are expired (how far `query --at` reaches back)', positiveInteger, 30)
+    .option('--writer-queue <name>', "the warehouse's writer queue", process.env.METERFLOW_WRITER_QUEUE ?? WRITER_QUEUE_NAME)
+    .option('--no-maintenance', 'register the search attributes only')
+    .action(async (options: { db: string; maintenanceCron: string; retentionDays: number; writerQueue: string; maintenance: boolean }) => {
       const address = temporalAddressOrDefault();
       const client = await connectClient({ address, namespace: temporalNamespace() });
       await registerSearchAttributes(client);
       process.stdout.write(`registered ${METERFLOW_SEARCH_ATTRIBUTES.map((a) => a.name).join(', ')} in namespace ${temporalNamespace()}\n`);
+      if (options.maintenance) {
+        const done = await ensureMaintenanceSchedule(client, {
+          cron: options.maintenanceCron,
+          retentionDays: options.retentionDays,
+          warehouse: warehouseName(options.db),
+          writerQueue: options.writerQueue,
+        });
+        process.stdout.write(
+          `${done} schedule ${MAINTENANCE_SCHEDULE_ID}: lake maintenance of ${warehouseName(options.db)} at "${options.maintenanceCron}", ` +
+            `snapshots kept ${options.retentionDays} days\n`,
+        );
+      }
     });
 
   program
     .command('worker')
     .description('run workers against TEMPORAL_ADDRESS until SIGINT/SIGTERM (graceful: in-flight activities finish)')
     .option('--role <role>', 'writer (one per warehouse), analytics (any number) or all', 'all')
-    .option('--db <location>', 'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> (writer only)', defaultWarehousePath())
+    .option(
+      '--db <location>',
+      'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> (writer only)',
+      defaultWarehousePath(),
+    )
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
     .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? WRITER_QUEUE_NAME)

@@ -12,7 +12,7 @@ import {
   type ScheduleSummary,
 } from '@temporalio/client';
 import { WORKFLOW_QUEUE_NAME } from '../contract/queues';
-import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../contract/run';
+import { MAINTENANCE_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, type MaintenanceInput, type PipelineInput } from '../contract/run';
 
 export const OVERLAP_POLICIES = {
   skip: ScheduleOverlapPolicy.SKIP,
@@ -202,4 +202,50 @@ export async function backfillSchedule(
 
 export async function deleteSchedule(client: Client, scheduleId: string): Promise<void> {
   await client.schedule.getHandle(scheduleId).delete();
+}
+
+/** The schedule `meterflow setup` creates for the lake's maintenance. */
+export const MAINTENANCE_SCHEDULE_ID = 'meterflow-maintenance';
+
+export interface MaintenanceScheduleOptions extends MaintenanceInput {
+  /** Default "30 3 * * *": daily at 03:30, away from the usual 02:00 runs. */
+  readonly cron?: string;
+  readonly timezone?: string;
+}
+
+/**
+ * Create the maintenance schedule, or bring an existing one to these settings (setup runs again
+ * after an upgrade). Overlap `skip`: one maintenance at a time.
+ */
+export async function ensureMaintenanceSchedule(client: Client, options: MaintenanceScheduleOptions = {}): Promise<'created' | 'updated'> {
+  const { cron = '30 3 * * *', timezone, ...input } = options;
+  const spec: ScheduleSpec = { cronExpressions: [cron], ...(timezone ? { timezone } : {}) };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: MAINTENANCE_WORKFLOW_TYPE,
+    workflowId: MAINTENANCE_SCHEDULE_ID,
+    taskQueue: WORKFLOW_QUEUE_NAME,
+    args: [input],
+    staticSummary: 'lake maintenance: merge small files, expire old snapshots, delete unreferenced files',
+  };
+  const exists = await client.schedule
+    .getHandle(MAINTENANCE_SCHEDULE_ID)
+    .describe()
+    .then(() => true)
+    .catch((err: unknown) => {
+      if ((err as Error).name === 'ScheduleNotFoundError') return false;
+      throw err;
+    });
+  if (exists) {
+    await client.schedule.getHandle(MAINTENANCE_SCHEDULE_ID).update((previous) => ({ ...previous, spec, action }));
+    return 'updated';
+  }
+  await client.schedule.create({
+    scheduleId: MAINTENANCE_SCHEDULE_ID,
+    spec,
+    action,
+    policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    state: { note: 'created by meterflow setup' },
+  });
+  return 'created';
 }

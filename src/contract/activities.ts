@@ -301,3 +301,20 @@ export interface BuiltState {
   /** Each input (`seed:<source>`, `model:<ref>`) at the version it was built from. */
   readonly inputs?: Readonly<Record<string, string>>;
 }
+
+export interface MaintainLakeInput extends WriterInput {
+  /** Snapshots older than this many days are expired (the latest always stays): `--at` reaches back this far. */
+  readonly retentionDays: number;
+  /** Files no snapshot references are deleted once this old (younger ones may be a build's, not yet committed). */
+  readonly orphanGraceMinutes?: number;
+}
+
+export interface MaintainLakeResult {
+  readonly expiredSnapshots: number;
+  /** Data and delete files removed from the data path: of expired snapshots, and orphans. */
+  readonly deletedFiles: number;
+  /** Files left after merging adjacent small files. */
+  readonly filesBefore: number;
+  readonly filesAfter: number;
+  readonly durationMs: number;
+}

@@ -2,6 +2,20 @@
 import { defineSearchAttributeKey, SearchAttributeType, type QueryDefinition, type SignalDefinition } from '@temporalio/common';
 
 export const PIPELINE_WORKFLOW_TYPE = 'pipeline';
+export const MAINTENANCE_WORKFLOW_TYPE = 'maintenance';
+
+/** The lake's maintenance: what `meterflow setup` schedules (daily by default). */
+export interface MaintenanceInput {
+  /** The warehouse its writer maintains (a writer of another refuses the work). */
+  readonly warehouse?: string;
+  /** Snapshots older than this many days are expired, so `meterflow query --at` reaches back this far. Default 30. */
+  readonly retentionDays?: number;
+  /** Unreferenced files younger than this are left (a build may not have committed them yet). Default 60. */
+  readonly orphanGraceMinutes?: number;
+  readonly writerQueue?: string;
+}
+
+export type { MaintainLakeResult as MaintenanceResult } from './activities';
 
 export type NodeKind = 'seed' | 'model' | 'test' | 'snapshot' | 'analytics' | 'publish' | 'report';
 /** `unchanged`: up to date with its inputs, so not run (an incremental run). */

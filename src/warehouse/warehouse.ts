@@ -45,10 +45,16 @@ export const CATALOG_FILE = 'catalog.sqlite';
 /**
  * What a warehouse location names. `postgres:<conninfo>`: a catalog in PostgreSQL, its data at
  * METERFLOW_LAKE_DATA (required). Anything else is a folder: `<folder>/catalog.sqlite` and
- * `<folder>/data/` (or METERFLOW_LAKE_DATA, e.g. `s3://bucket/lake/`).
+ * `<folder>/data/` (or METERFLOW_LAKE_DATA, e.g. `s3://bucket/lake/`). A reader takes the data path
+ * the catalog records: it need not know where the writer put the files.
  */
-export function lakeOptionsFor(location: string, env: NodeJS.ProcessEnv = process.env): LakeOptions & { readonly folder?: string } {
+export function lakeOptionsFor(
+  location: string,
+  env: NodeJS.ProcessEnv = process.env,
+  role: 'writer' | 'reader' = 'writer',
+): LakeOptions & { readonly folder?: string } {
   if (location.startsWith('postgres:')) {
+    if (role === 'reader') return { catalog: location, env };
     if (!env.METERFLOW_LAKE_DATA) {
       throw new StorageError(
         `warehouse ${location}: a PostgreSQL catalog needs METERFLOW_LAKE_DATA, where the data files live (a shared path or s3://…)`,
@@ -58,12 +64,9 @@ export function lakeOptionsFor(location: string, env: NodeJS.ProcessEnv = proces
     return { catalog: location, dataPath: env.METERFLOW_LAKE_DATA, env };
   }
   const folder = path.resolve(location);
-  return {
-    folder,
-    catalog: { kind: 'sqlite', path: path.join(folder, CATALOG_FILE) },
-    dataPath: env.METERFLOW_LAKE_DATA ?? path.join(folder, 'data'),
-    env,
-  };
+  const catalog = { kind: 'sqlite' as const, path: path.join(folder, CATALOG_FILE) };
+  if (role === 'reader') return { folder, catalog, env };
+  return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? path.join(folder, 'data'), env };
 }
 
 /** The location as messages and results name it: a resolved folder, or the catalog as given. */
@@ -200,11 +203,14 @@ export class Warehouse extends LakeHandle {
 /** A read-only view of a warehouse at its latest committed version, or at the given snapshot. */
 export class WarehouseReader extends LakeHandle {
   static async open(location: string, options: { snapshotVersion?: number; settings?: DuckdbSettings } = {}): Promise<WarehouseReader> {
-    const lakeOptions = lakeOptionsFor(location);
+    const lakeOptions = lakeOptionsFor(location, process.env, 'reader');
     if (lakeOptions.folder) {
       refuseFile(lakeOptions.folder);
       if (!existsSync(path.join(lakeOptions.folder, CATALOG_FILE))) {
-        throw new StorageError(`no warehouse at ${lakeOptions.folder}: it has no ${CATALOG_FILE} (has a run written it yet?)`, lakeOptions.folder);
+        throw new StorageError(
+          `no warehouse at ${lakeOptions.folder}: it has no ${CATALOG_FILE} (has a run written it yet?)`,
+          lakeOptions.folder,
+        );
       }
     }
     const lake = await Lake.open({
@@ -272,7 +278,7 @@ export async function versionAt(location: string, at: string): Promise<number> {
       if (version === null || version === undefined) {
         throw new StorageError(
           `no run ${at} published anything to the warehouse ${warehouseName(location)}: give --at a run that published ` +
-            "(`meterflow status` lists runs; a run that found everything up to date left the version before it) or a lake version number",
+            '(`meterflow status` lists runs; a run that found everything up to date left the version before it) or a lake version number',
           warehouseName(location),
         );
       }
@@ -283,7 +289,8 @@ export async function versionAt(location: string, at: string): Promise<number> {
 
 /** Plain values for JSON and text: bigints as numbers where exact, dates as ISO strings. */
 function plainValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  if (typeof value === 'bigint')
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map(plainValue);
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v)]));

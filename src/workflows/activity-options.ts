@@ -41,8 +41,8 @@ const KINDS = {
   build: { queue: 'writer', options: withHeartbeat('4h') },
   /** Data tests are aggregations over one table. */
   test: { queue: 'writer', options: withHeartbeat('1h') },
-  /** The snapshot writes the master tables once more, as Parquet. */
-  snapshot: { queue: 'writer', options: withHeartbeat('2h') },
+  /** The snapshot names the lake version analytics read and counts the master's rows: seconds. */
+  snapshot: { queue: 'writer', options: withHeartbeat('10m') },
   /** An analytics model is an aggregation over the snapshot: any analytics worker, on any machine. */
   analytics: { queue: 'analytics', options: withHeartbeat('2h') },
   /** An analytics result's tests read one small file. */
@@ -53,6 +53,8 @@ const KINDS = {
   report: { queue: 'analytics', options: withHeartbeat('10m') },
   /** Clean-up after a failed run drops a few relations; best effort, so a few attempts only. */
   discard: { queue: 'writer', options: { ...withHeartbeat('10m'), retry: { ...RETRY, maximumAttempts: 3 } } },
+  /** Lake maintenance merges small files and deletes expired ones: minutes, on the writer (it commits). */
+  maintenance: { queue: 'writer', options: withHeartbeat('2h') },
 } as const satisfies Record<string, { queue: 'writer' | 'analytics'; options: ActivityOptions }>;
 
 export type WorkKind = keyof typeof KINDS;

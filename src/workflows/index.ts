@@ -1,2 +1,3 @@
 // The workflows the worker registers.
 export { pipeline } from './pipeline';
+export { maintenance } from './maintenance';

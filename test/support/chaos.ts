@@ -33,7 +33,7 @@ export async function warehouseChecksums(databaseFile: string, options: { raw?: 
   const tables = await queryFile(
     databaseFile,
     `select table_schema || '.' || table_name as name from information_schema.tables
-     where table_schema in ${schemas} and table_type = 'BASE TABLE' and table_name not like '\\_\\_meterflow\\_pending%' escape '\\' order by 1`,
+     where table_catalog = current_database() and table_schema in ${schemas} and table_type = 'BASE TABLE' and table_name not like '\\_\\_meterflow\\_pending%' escape '\\' order by 1`,
   );
   const checksums: Record<string, string> = {};
   for (const { name } of tables) {

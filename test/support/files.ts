@@ -1,9 +1,11 @@
 // Temporary folders, model projects and Parquet files for tests.
 import { DuckDBInstance } from '@duckdb/node-api';
+import { existsSync, statSync } from 'node:fs';
 import { cp, mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/config';
+import { withWarehouseReader } from '../../src/warehouse/warehouse';
 
 export async function tempDir(label: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), `meterflow-test-${label}-`));
@@ -33,8 +35,16 @@ export async function writeParquet(file: string, query: string): Promise<void> {
   }
 }
 
-/** Rows of a query against a DuckDB file opened read-only (only when no writer holds it), or `:memory:` (over Parquet files, say). */
+/**
+ * Rows of a query against a warehouse (a lake folder, read at its latest version, as `meterflow query`
+ * does), a DuckDB file opened read-only, or `:memory:` (over Parquet files, say).
+ */
 export async function queryFile(databaseFile: string, query: string): Promise<Record<string, unknown>[]> {
+  if (databaseFile !== ':memory:' && existsSync(databaseFile) && statSync(databaseFile).isDirectory()) {
+    return withWarehouseReader(databaseFile, {}, (reader) =>
+      reader.withConnection(async (connection) => (await connection.runAndReadAll(query)).getRowObjectsJS() as Record<string, unknown>[]),
+    );
+  }
   const instance = await DuckDBInstance.create(databaseFile, databaseFile === ':memory:' ? {} : { access_mode: 'READ_ONLY' });
   const connection = await instance.connect();
   try {
