@@ -239,27 +239,29 @@ describe('meterflow says what is wrong', () => {
     expect({ code, fast: ms < 12_000 }).toEqual({ code: 1, fast: true });
   });
 
-  it('tells the user the warehouse is held by a reader, not a writer, with its pid', async () => {
+  it('starts a writer beside a reader that holds the warehouse open, and answers queries beside an idle writer', async () => {
     const db = path.join(dir, 'read');
     (await Warehouse.open(db)).close();
     const { spawn } = await import('node:child_process');
+    // a reader holding the lake open, as an analyst's duckdb shell would
     const holder = spawn(
       process.execPath,
       [
         '-e',
-        `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(db)}, { access_mode: 'READ_ONLY' }).then(() => { console.log('open'); setInterval(() => {}, 1000); })`,
+        `require('./dist/warehouse/warehouse').WarehouseReader.open(${JSON.stringify(db)}).then(() => { console.log('open'); setInterval(() => {}, 1000); })`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(__dirname, '..') },
     );
+    const writer = spawnMeterflow(['worker', '--role', 'writer', '--db', db], { TEMPORAL_ADDRESS: testServerAddress() });
     try {
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-      const { code, output } = await meterflow(['worker', '--role', 'writer', '--db', db], { TEMPORAL_ADDRESS: testServerAddress() });
-      expect(output).toContain(
-        `meterflow: warehouse ${db} is open read-only by another process (node, pid ${holder.pid}): a writer needs the file to itself`,
-      );
-      expect(code).toBe(1);
+      await eventually(async () => /meterflow worker \(writer\) polling/.test(writer.stderr()), 60_000);
+      const { code, output } = await meterflow(['query', '--db', db, 'select count(*) as n from meterflow.model_state']);
+      expect(output).not.toMatch(/lock/i);
+      expect({ code, output }).toEqual({ code: 0, output: 'n\n-\n0\n(1 row)\n' });
     } finally {
       holder.kill('SIGKILL');
+      await writer.kill('SIGTERM');
     }
   });
 });

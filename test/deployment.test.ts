@@ -5,6 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { buildProgram } from '../src/cli/main';
 import { PACKAGE_ROOT } from '../src/config';
+import { lakeOptionsFor } from '../src/warehouse/warehouse';
 import { s3TestEnvironment } from './support/s3-server';
 
 interface Service {
@@ -51,12 +52,20 @@ describe('the docker-compose deployment', () => {
     }
   });
 
-  it('keeps the warehouse with the writer only; analytics workers never get it', () => {
-    expect(services.writer?.command).toEqual(['worker', '--role', 'writer', '--db', '/warehouse/lake']);
-    expect(services.writer?.volumes).toEqual(['warehouse:/warehouse']);
-    expect(services.analytics?.command?.slice(0, 3)).toEqual(['worker', '--role', 'analytics']);
+  it('keeps the lake in PostgreSQL and MinIO: the writer commits to it, analytics workers read it from anywhere', () => {
+    const catalog = services.writer?.environment?.METERFLOW_WAREHOUSE as string;
+    expect(catalog).toMatch(/^postgres:dbname=meterflow_lake host=postgresql /);
+    expect(services.writer?.command).toEqual(['worker', '--role', 'writer', '--db', catalog]);
+    expect(lakeOptionsFor(catalog, services.writer?.environment as NodeJS.ProcessEnv)).toMatchObject({
+      catalog,
+      dataPath: 's3://meterflow/lake/',
+    });
+    // no volume for any worker: readers attach the catalog in PostgreSQL at the run's version
+    expect(services.writer?.volumes).toBeUndefined();
     expect(services.analytics?.volumes).toBeUndefined();
-    expect(services.analytics?.command).not.toContain('--db');
+    expect(services.analytics?.command?.slice(0, 3)).toEqual(['worker', '--role', 'analytics']);
+    expect(services['lake-catalog']?.entrypoint?.join(' ')).toContain('create database meterflow_lake');
+    expect(services['lake-catalog']?.environment?.PGPASSWORD).toBe(services.postgresql?.environment?.POSTGRES_PASSWORD);
   });
 
   it('configures S3 with the same variables the tests exercise, pointing at MinIO with its credentials', async () => {
@@ -66,7 +75,7 @@ describe('the docker-compose deployment', () => {
       const environment = service.environment ?? {};
       expect({ service: name, variables: Object.keys(environment) }).toEqual({
         service: name,
-        variables: expect.arrayContaining([...testVariables, 'TEMPORAL_ADDRESS']),
+        variables: expect.arrayContaining([...testVariables, 'TEMPORAL_ADDRESS', 'METERFLOW_WAREHOUSE', 'METERFLOW_LAKE_DATA']),
       });
       expect(environment.AWS_ENDPOINT_URL_S3).toBe('http://minio:9000');
       expect(environment.AWS_ACCESS_KEY_ID).toBe(services.minio?.environment?.MINIO_ROOT_USER);
