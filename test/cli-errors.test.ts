@@ -129,7 +129,7 @@ describe('meterflow says what is wrong', () => {
       '--sources',
       sources,
       '--db',
-      path.join(dir, 'w'),
+      path.join(dir, 'w-warehouse'),
       '--out',
       '/proc/meterflow-out',
     ]);
@@ -141,7 +141,7 @@ describe('meterflow says what is wrong', () => {
   });
 
   it('refuses a --db below a file, and a --db that is a folder', async () => {
-    const belowFile = path.join(dir, 'a-file', 'w');
+    const belowFile = path.join(dir, 'a-file', 'w-warehouse');
     const underFile = await meterflow(['run', '--sources', sources, '--db', belowFile, '--out', path.join(dir, 'out')]);
     expect(underFile.output).toContain(
       `meterflow: --db ${belowFile}: cannot write ${belowFile}: ${path.join(dir, 'a-file')} is a file, not a folder`,
@@ -159,7 +159,7 @@ describe('meterflow says what is wrong', () => {
     if (!unmount) return console.warn('skipped: no read-only bind mount here (needs root with CAP_SYS_ADMIN)');
     try {
       const out = path.join(readOnly, 'out');
-      const { code, output, ms } = await meterflow(['run', '--sources', sources, '--db', path.join(dir, 'ro'), '--out', out]);
+      const { code, output, ms } = await meterflow(['run', '--sources', sources, '--db', path.join(dir, 'ro-warehouse'), '--out', out]);
       expect(output).toContain(`meterflow: --out ${out}: cannot create folder ${out}: it is on a read-only file system`);
       expect({ code, fast: ms < NO_RETRY_MS }).toEqual({ code: 1, fast: true });
     } finally {
@@ -175,7 +175,7 @@ describe('meterflow says what is wrong', () => {
     await chmod(dir, 0o755);
     const home = await tempDir('cli-errors-nobody');
     await chmod(home, 0o777);
-    const db = path.join(locked, 'w');
+    const db = path.join(locked, 'w-warehouse');
     const { code, output, ms } = await meterflow(
       ['run', '--sources', sources, '--db', db, '--out', path.join(home, 'out')],
       { METERFLOW_HOME: home, HOME: home },
@@ -189,7 +189,7 @@ describe('meterflow says what is wrong', () => {
     // remote workers: the command cannot check their disk, so the snapshot activity meets the error
     const temporal = await connectToTestServer();
     const queues = freshQueues('unwritable');
-    const workers = await startWorkers(temporal, { label: 'unwritable', warehousePath: path.join(dir, 'remote'), queues });
+    const workers = await startWorkers(temporal, { label: 'unwritable', warehousePath: path.join(dir, 'remote-warehouse'), queues });
     try {
       const { code, output } = await meterflow(['run', '--sources', sources, '--out', '/proc/meterflow-remote'], {
         TEMPORAL_ADDRESS: testServerAddress(),
@@ -240,7 +240,7 @@ describe('meterflow says what is wrong', () => {
   });
 
   it('starts a writer beside a reader that holds the warehouse open, and answers queries beside an idle writer', async () => {
-    const db = path.join(dir, 'read');
+    const db = path.join(dir, 'read-warehouse');
     (await Warehouse.open(db)).close();
     const { spawn } = await import('node:child_process');
     // a reader holding the lake open, as an analyst's duckdb shell would
@@ -291,7 +291,7 @@ describe('a run no worker picks up', () => {
         `meterflow: no worker is polling task queue ${queues.workflows} at ${testServerAddress()} (namespace default): ` +
         `start one with meterflow worker --workflow-queue ${queues.workflows}`;
       await eventually(async () => run.output().includes(expected), 15_000);
-      workers = await startWorkers(temporal, { label: 'late', warehousePath: path.join(dir, 'late'), queues });
+      workers = await startWorkers(temporal, { label: 'late', warehousePath: path.join(dir, 'late-warehouse'), queues });
       expect(await run.exited).toBe(0);
       expect(run.output()).toMatch(/^report: /m);
     } finally {
@@ -330,7 +330,7 @@ describe('the embedded Temporal server', () => {
 
   it.each(['SIGKILL', 'SIGTERM'] as const)('goes away when meterflow run is killed with %s', async (signal) => {
     const dir = await tempDir(`cli-${signal}`);
-    const run = spawnMeterflow(['run', '--sources', sources, '--db', path.join(dir, 'w'), '--out', path.join(dir, 'out')]);
+    const run = spawnMeterflow(['run', '--sources', sources, '--db', path.join(dir, 'w-warehouse'), '--out', path.join(dir, 'out')]);
     try {
       const port = Number(
         await eventually(async () => /embedded Temporal dev server at 127\.0\.0\.1:(\d+)/.exec(run.output())?.[1], 60_000),

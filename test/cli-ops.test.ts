@@ -183,7 +183,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
   it('cancels a run on TEMPORAL_ADDRESS, says so once, exits 130 within 15 s and leaves it cancelled', async () => {
     const dir = await tempDir(`cli-ops-remote-${signal}`);
     const temporal = await connectToTestServer();
-    const workers = await startWorkers(temporal, { label: `remote-${signal}`, warehousePath: path.join(dir, 'w') });
+    const workers = await startWorkers(temporal, { label: `remote-${signal}`, warehousePath: path.join(dir, 'w-warehouse') });
     const run = spawnMeterflow(
       ['run', '--sources', sources, '--out', path.join(dir, 'out')],
       { TEMPORAL_ADDRESS: testServerAddress(), ...queueVariables(workers.queues) },
@@ -210,7 +210,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
   it('cancels an embedded run first, then stops the server quietly, exits 130 within 15 s', async () => {
     const dir = await tempDir(`cli-ops-embedded-${signal}`);
     const run = spawnMeterflow(
-      ['run', '--sources', sources, '--db', path.join(dir, 'w'), '--out', path.join(dir, 'out')],
+      ['run', '--sources', sources, '--db', path.join(dir, 'w-warehouse'), '--out', path.join(dir, 'out')],
       {},
       { processGroup: true },
     );
@@ -252,7 +252,7 @@ describe('a second Ctrl-C', () => {
   it('exits at once, saying the run may go on', async () => {
     const dir = await tempDir('cli-ops-twice');
     const temporal = await connectToTestServer();
-    const workers = await startWorkers(temporal, { label: 'twice', warehousePath: path.join(dir, 'w') });
+    const workers = await startWorkers(temporal, { label: 'twice', warehousePath: path.join(dir, 'w-warehouse') });
     const run = spawnMeterflow(
       ['run', '--sources', sources, '--out', path.join(dir, 'out')],
       { TEMPORAL_ADDRESS: testServerAddress(), ...queueVariables(workers.queues) },
@@ -306,7 +306,7 @@ describe('exit codes and streams', () => {
       '--sources',
       path.join(dir, 'no-such-folder'),
       '--db',
-      path.join(dir, 'w'),
+      path.join(dir, 'w-warehouse'),
       '--out',
       path.join(dir, 'out'),
     ]);

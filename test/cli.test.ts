@@ -65,7 +65,7 @@ describe('the meterflow command', () => {
 
   it('runs the whole pipeline on an embedded Temporal server: progress on stderr, results on stdout, warehouse last', async () => {
     const sources = path.join(dir, 'sources');
-    const db = path.join(dir, 'cli');
+    const db = path.join(dir, 'cli-warehouse');
     const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')]);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const output = lines(stdout);
@@ -104,7 +104,7 @@ describe('the meterflow command', () => {
     ]);
     expect(generated.code).toBe(0);
     expect(generated.stdout).toContain('to s3://cli-bucket/sources');
-    const db = path.join(dir, 's3');
+    const db = path.join(dir, 's3-warehouse');
     const { code, stdout, stderr } = await meterflow([
       'run',
       '--sources',
@@ -126,7 +126,7 @@ describe('the meterflow command', () => {
   });
 
   it('exits 1 naming the failing node and reason on stderr when a source is missing, and prints no result', async () => {
-    const db = path.join(dir, 'missing');
+    const db = path.join(dir, 'missing-warehouse');
     const { code, stdout, stderr } = await meterflow([
       'run',
       '--sources',
@@ -148,7 +148,7 @@ describe('the meterflow command', () => {
   });
 
   it('refuses to start a second writer on a warehouse another process holds', async () => {
-    const db = path.join(dir, 'held');
+    const db = path.join(dir, 'held-warehouse');
     const holder = await Warehouse.open(db);
     try {
       const { code, stderr } = await meterflow(
@@ -167,7 +167,7 @@ describe('the meterflow command', () => {
 
   it('submits a run to TEMPORAL_ADDRESS for workers elsewhere, and shows it with status', async () => {
     const temporal = await connectToTestServer();
-    const db = path.join(dir, 'remote');
+    const db = path.join(dir, 'remote-warehouse');
     const workers = await startWorkers(temporal, {
       label: 'remote',
       warehousePath: db,

@@ -65,7 +65,7 @@ describe('operating the pipeline', () => {
 
   describe('incremental runs', () => {
     let workers: RunningWorkers;
-    const warehouse = () => path.join(dir, 'incremental');
+    const warehouse = () => path.join(dir, 'incremental-warehouse');
 
     const lateDay = () => path.join(dir, 'late-day.parquet');
 
@@ -166,7 +166,7 @@ describe('operating the pipeline', () => {
   });
 
   it('finishes two runs started at the same moment on one warehouse, with no lock error', async () => {
-    const workers = await startWorkers(temporal, { label: 'concurrent', warehousePath: path.join(dir, 'concurrent') });
+    const workers = await startWorkers(temporal, { label: 'concurrent', warehousePath: path.join(dir, 'concurrent-warehouse') });
     try {
       const [first, second] = await Promise.all([runOnce(workers, { fullRefresh: true }), runOnce(workers, { fullRefresh: true })]);
       for (const run of [first, second]) expect(run.result.nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
@@ -176,7 +176,7 @@ describe('operating the pipeline', () => {
   });
 
   it('resets a finished run to after its seed step, re-executes the rest and gives identical tables', async () => {
-    const warehousePath = path.join(dir, 'reset');
+    const warehousePath = path.join(dir, 'reset-warehouse');
     const workers = await startWorkers(temporal, { label: 'reset', warehousePath });
     const tables = ['main.demand_price_elasticity', 'main.meter_anomalies', 'main.actual_vs_estimated_daily'];
     try {
@@ -226,7 +226,7 @@ describe('operating the pipeline', () => {
   describe('schedules', () => {
     let workers: RunningWorkers;
     beforeAll(async () => {
-      workers = await startWorkers(temporal, { label: 'schedules', warehousePath: path.join(dir, 'scheduled') });
+      workers = await startWorkers(temporal, { label: 'schedules', warehousePath: path.join(dir, 'scheduled-warehouse') });
     });
     afterAll(() => workers.stop());
 
@@ -286,7 +286,7 @@ describe('operating the pipeline', () => {
       // the README's run on the default queues, so this test's workers poll them
       const defaults = await startWorkers(temporal, {
         label: 'stock-cli',
-        warehousePath: path.join(dir, 'stock'),
+        warehousePath: path.join(dir, 'stock-warehouse'),
         queues: { writer: 'meterflow-writer', analytics: 'meterflow-analytics', workflows: 'meterflow-workflows' },
       });
       try {
@@ -309,7 +309,7 @@ describe('operating the pipeline', () => {
   });
 
   it('starts a run when source files land, and runs once more when they land during a run', async () => {
-    const workers = await startWorkers(temporal, { label: 'landed', warehousePath: path.join(dir, 'landed') });
+    const workers = await startWorkers(temporal, { label: 'landed', warehousePath: path.join(dir, 'landed-warehouse') });
     try {
       const handle = await notifySourcesLanded(temporal.client, inputFor(workers), {
         taskQueue: workers.queues.workflows,

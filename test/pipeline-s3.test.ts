@@ -34,7 +34,7 @@ describe('the pipeline with sources and outputs in S3', () => {
 
   async function run(label: string, sourcesUri: string, outUri: string, lakeData?: string) {
     const queues = freshQueues(label);
-    const warehousePath = path.join(dir, `${label}`);
+    const warehousePath = path.join(dir, `${label}-warehouse`);
     // the writer puts the lake's data files where METERFLOW_LAKE_DATA says; readers learn it from the catalog
     if (lakeData) process.env.METERFLOW_LAKE_DATA = lakeData;
     const created = createWorkers({

@@ -70,7 +70,7 @@ describe('the pipeline workflow', () => {
 
   describe('on a small generated data set', () => {
     let run: Awaited<ReturnType<typeof runPipeline>>;
-    const warehousePath = () => path.join(dir, 'warehouse');
+    const warehousePath = () => path.join(dir, 'warehouse-warehouse');
 
     beforeAll(async () => {
       run = await runPipeline({ warehousePath: warehousePath(), projectDir: path.join(PACKAGE_ROOT, 'models'), label: 'good' });
@@ -180,7 +180,7 @@ describe('the pipeline workflow', () => {
 
   it('retries a transient activity failure and completes', async () => {
     const queues = freshQueues('transient');
-    const warehouse = await Warehouse.open(path.join(await tempDir('transient'), 'warehouse'));
+    const warehouse = await Warehouse.open(path.join(await tempDir('transient'), 'warehouse-warehouse'));
     const project = await loadProject(path.join(PACKAGE_ROOT, 'models'));
     const storage = createStorageResolver();
     const writerActivities = createWriterActivities({ warehouse, project, storage, logger });

@@ -25,7 +25,7 @@ describe('the run report', () => {
     temporal = await connectToTestServer();
     dir = await tempDir('report');
     await generateSampleData({ outDir: path.join(dir, 'sources'), meters: 20, from: '2023-01-01', to: '2023-03-01', seed: 31 });
-    const workers = await startWorkers(temporal, { label: 'report', warehousePath: path.join(dir, 'warehouse') });
+    const workers = await startWorkers(temporal, { label: 'report', warehousePath: path.join(dir, 'warehouse-warehouse') });
     try {
       const handle = await startPipeline(
         temporal.client,
@@ -113,13 +113,13 @@ describe('the run report', () => {
 
   it("opens on headline figures that are the master table's own sums, and the elasticity per profile class", async () => {
     const [master] = await queryFile(
-      path.join(dir, 'warehouse'),
+      path.join(dir, 'warehouse-warehouse'),
       `select sum(smart_meter_consumption) as actual, sum(estimated_half_hour_consumption) as estimated,
               avg(demand_price_elasticity) as mean_deviation
        from main.demand_price_elasticity`,
     );
     const fits = await queryFile(
-      path.join(dir, 'warehouse'),
+      path.join(dir, 'warehouse-warehouse'),
       'select profile_class_id, price_elasticity, r_squared from main.price_response_variable_tariff order by profile_class_id',
     );
     const { actual, estimated, mean_deviation: meanDeviation } = master as { actual: number; estimated: number; mean_deviation: number };

@@ -86,7 +86,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
 
   /** A fresh warehouse built from the current sources in one clean run. */
   async function cleanRun(label: string): Promise<string> {
-    const warehousePath = path.join(dir, `clean-${label.replace(/\W+/g, '-')}`);
+    const warehousePath = path.join(dir, `clean-${label.replace(/\W+/g, '-')}-warehouse`);
     const workers = await startWorkers(temporal, { label: `clean-${label.replace(/\W+/g, '-')}`, warehousePath });
     try {
       await run(workers, { outUri: path.join(dir, `clean-out-${label.replace(/\W+/g, '-')}`) });
@@ -142,7 +142,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
 
   describe('one warehouse through failures of every kind', () => {
     let workers: RunningWorkers;
-    const warehousePath = () => path.join(dir, 'warehouse');
+    const warehousePath = () => path.join(dir, 'warehouse-warehouse');
 
     beforeAll(async () => {
       workers = await startWorkers(temporal, { label: 'after-failure', warehousePath: warehousePath() });
@@ -242,7 +242,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
         path.join(models, 'tests', 'assert_master_has_no_negative_estimate.sql'),
         `select meter_point_id from {{ ref('${MASTER}') }} where estimated_half_hour_consumption < 0\n`,
       );
-      const warehousePath = path.join(dir, 'singular-pass');
+      const warehousePath = path.join(dir, 'singular-pass-warehouse');
       const workers = await startWorkers(temporal, { label: 'singular-pass', warehousePath, projectDir: models });
       let result: PipelineResult;
       try {
@@ -272,7 +272,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
         path.join(models, 'tests', 'assert_master_has_no_consumption.sql'),
         `-- fails whenever the master holds a reading: a test that must run and fail\nselect meter_point_id from {{ ref('${MASTER}') }} where smart_meter_consumption >= 0\n`,
       );
-      const warehousePath = path.join(dir, 'singular');
+      const warehousePath = path.join(dir, 'singular-warehouse');
       const workers = await startWorkers(temporal, { label: 'singular-ref', warehousePath, projectDir: models });
       try {
         const failed = await failure(run(workers, { outUri: path.join(dir, 'singular-out') }));
@@ -289,7 +289,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
 
   describe('tables meterflow did not create', () => {
     it('are never replaced: the run refuses with their names, and --force replaces them', async () => {
-      const warehousePath = path.join(dir, 'foreign');
+      const warehousePath = path.join(dir, 'foreign-warehouse');
       const warehouse = await Warehouse.open(warehousePath);
       await warehouse.withConnection((connection) => connection.run(`create table main.stg_tariff_unit_rates as select 42 as mine`));
       warehouse.close();
@@ -309,7 +309,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
 
   describe('one writer per warehouse', () => {
     it('a writer activity that reaches the writer of another warehouse fails at once, naming both', async () => {
-      const warehousePath = path.join(dir, 'writer-b');
+      const warehousePath = path.join(dir, 'writer-b-warehouse');
       const warehouse = await Warehouse.open(warehousePath);
       try {
         const project = await loadProject(path.join(__dirname, '..', '..', 'models'));
@@ -321,7 +321,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
         });
         const source = project.plan.sources[0];
         if (!source) throw new Error('the project has no sources');
-        const attempt = writer.seedSource({ source, uri: sources, warehouse: path.join(dir, 'writer-a') });
+        const attempt = writer.seedSource({ source, uri: sources, warehouse: path.join(dir, 'writer-a-warehouse') });
         await expect(attempt).rejects.toMatchObject({ type: 'WrongWarehouseError', nonRetryable: true });
         await expect(attempt).rejects.toThrow(/writer-a.*writer-b/);
       } finally {
@@ -330,7 +330,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
     });
 
     it('a second writer on a queue another warehouse’s writer serves refuses to start', async () => {
-      const a = await startWorkers(temporal, { label: 'writer-a', warehousePath: path.join(dir, 'queue-a') });
+      const a = await startWorkers(temporal, { label: 'writer-a', warehousePath: path.join(dir, 'queue-a-warehouse') });
       try {
         await eventually(async () => {
           const described = await temporal.client.workflowService.describeTaskQueue({
@@ -343,7 +343,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
         await expect(
           startWorkers(temporal, {
             label: 'writer-b',
-            warehousePath: path.join(dir, 'queue-b'),
+            warehousePath: path.join(dir, 'queue-b-warehouse'),
             queues: { ...a.queues, analytics: `${a.queues.analytics}-b`, workflows: `${a.queues.workflows}-b` },
           }),
         ).rejects.toThrow(/queue-a/);

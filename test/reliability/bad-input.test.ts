@@ -36,7 +36,7 @@ describe('bad input is refused and loses nothing', () => {
     temporal = await connectToTestServer();
     dir = await tempDir('bad-input');
     goodSources = path.join(dir, 'good');
-    warehousePath = path.join(dir, 'warehouse');
+    warehousePath = path.join(dir, 'warehouse-warehouse');
     await generateSampleData({ outDir: goodSources, meters: 10, from: '2023-03-25', to: '2023-04-05', seed: 17 });
     const workers = await startWorkers(temporal, { label: 'bad-input-good', warehousePath });
     try {
@@ -323,7 +323,7 @@ describe('bad input is refused and loses nothing', () => {
           "- expression_is_true: { arguments: { expression: 'missing_share < 0' }, config: { severity: warn } }",
         ),
     );
-    const workers = await startWorkers(temporal, { label: 'warn', warehousePath: path.join(dir, 'warn'), projectDir: warned });
+    const workers = await startWorkers(temporal, { label: 'warn', warehousePath: path.join(dir, 'warn-warehouse'), projectDir: warned });
     try {
       const result = await run(workers, goodSources);
       const warning = result.dataTests.find((t) => t.status === 'warn' && t.target === 'meter_anomalies');

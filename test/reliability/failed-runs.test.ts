@@ -30,7 +30,7 @@ describe('a failed run is readable', () => {
   ): Promise<{ handle: WorkflowHandle<typeof pipeline>; error: unknown }> {
     const workers: RunningWorkers = await startWorkers(temporal, {
       label,
-      warehousePath: path.join(dir, `${label}`),
+      warehousePath: path.join(dir, `${label}-warehouse`),
       ...(projectDir ? { projectDir } : {}),
     });
     try {

@@ -35,7 +35,7 @@ describe('faults survived', () => {
     sources = path.join(dir, 'sources');
     await generateSampleData({ outDir: sources, meters: 300, from: '2023-05-01', to: '2023-07-01', seed: 23 });
     // the undisturbed run every disturbed one must equal
-    const warehousePath = path.join(dir, 'reference');
+    const warehousePath = path.join(dir, 'reference-warehouse');
     const workers = await startWorkers(temporal, { label: 'reference', warehousePath });
     try {
       const handle = await startPipeline(temporal.client, input(workers.queues, 'reference'), { taskQueue: workers.queues.workflows });
@@ -89,7 +89,7 @@ describe('faults survived', () => {
 
   it('completes when the writer is killed with SIGKILL while it builds the master table and is started again', async () => {
     const queues = freshQueues('kill-writer');
-    const warehousePath = path.join(dir, 'killed-writer');
+    const warehousePath = path.join(dir, 'killed-writer-warehouse');
     const env = { METERFLOW_DUCKDB_THREADS: '1' };
     let writer = spawnWorker({ role: 'writer', address: testServerAddress(), queues, db: warehousePath, env });
     const analytics = spawnWorker({ role: 'analytics', address: testServerAddress(), queues });
@@ -120,7 +120,7 @@ describe('faults survived', () => {
 
   it('retries an analytics activity on another worker when its worker is killed mid-query', async () => {
     const queues = freshQueues('kill-analytics');
-    const warehousePath = path.join(dir, 'killed-analytics');
+    const warehousePath = path.join(dir, 'killed-analytics-warehouse');
     const writer = spawnWorker({ role: 'writer', address: testServerAddress(), queues, db: warehousePath });
     const env = { METERFLOW_DUCKDB_THREADS: '1' };
     const first = spawnWorker({ role: 'analytics', address: testServerAddress(), queues, env });
@@ -155,7 +155,7 @@ describe('faults survived', () => {
     let server = await spawnTemporalServer(port, dbFilename);
     const address = `127.0.0.1:${port}`;
     const queues = freshQueues('server-restart');
-    const warehousePath = path.join(dir, 'server-restart');
+    const warehousePath = path.join(dir, 'server-restart-warehouse');
     const writer = spawnWorker({ role: 'writer', address, queues, db: warehousePath });
     const analytics = spawnWorker({ role: 'analytics', address, queues });
     const connection = await Connection.connect({ address });
@@ -199,7 +199,7 @@ describe('faults survived', () => {
     const proxy = new OutageProxy(Number(new URL(endpoint).port), await freePort());
     await proxy.up();
     const queues = freshQueues('s3-outage');
-    const warehousePath = path.join(dir, 's3-outage');
+    const warehousePath = path.join(dir, 's3-outage-warehouse');
     const env = { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${proxy.port}`, METERFLOW_S3_CACHE: path.join(dir, 's3-outage-cache') };
     const workers: Child[] = [
       spawnWorker({ role: 'writer', address: testServerAddress(), queues, db: warehousePath, env }),
@@ -229,7 +229,7 @@ describe('faults survived', () => {
 
   it('refuses a second writer on a warehouse another writer holds', async () => {
     const queues = freshQueues('two-writers');
-    const warehousePath = path.join(dir, 'two-writers');
+    const warehousePath = path.join(dir, 'two-writers-warehouse');
     const first = spawnWorker({ role: 'writer', address: testServerAddress(), queues, db: warehousePath });
     try {
       await eventually(async () => first.output().includes('polling'), 30_000, 100);
@@ -237,7 +237,7 @@ describe('faults survived', () => {
       await new Promise<void>((resolve) => second.process.once('exit', () => resolve()));
       expect(second.process.exitCode).toBe(1);
       expect(second.output()).toMatch(
-        /warehouse .*two-writers is already open by another process \(pid \d+\): only one writer worker may own a warehouse$/,
+        /warehouse .*two-writers-warehouse is already open by another process \(pid \d+\): only one writer worker may own a warehouse$/,
       );
       expect(first.process.exitCode).toBeNull();
       await recordChaos({

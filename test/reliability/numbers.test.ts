@@ -50,7 +50,7 @@ describe('numbers are checked at the door', () => {
     temporal = await connectToTestServer();
     dir = await tempDir('numbers');
     goodSources = path.join(dir, 'good');
-    warehousePath = path.join(dir, 'warehouse');
+    warehousePath = path.join(dir, 'warehouse-warehouse');
     await generateSampleData({ outDir: goodSources, meters: 10, from: '2023-03-25', to: '2023-04-05', seed: 23 });
     await cp(goodSources, pristine(), { recursive: true, preserveTimestamps: true });
     const [row] = await queryParquet(
@@ -192,7 +192,7 @@ describe('numbers are checked at the door', () => {
 
   it('sets a negative reading aside, counts it, and publishes what a run without that reading publishes', async () => {
     // its own copy of the clean warehouse, so the refusals above and below compare with the clean run
-    const warnWarehouse = path.join(dir, 'warn');
+    const warnWarehouse = path.join(dir, 'warn-warehouse');
     await copyFile(warehousePath, warnWarehouse);
     const key = `meter_point_id = '${spoiled.meterPointId}' and settlement_timestamp_utc = timestamp '${spoiled.settlementTimestamp}'`;
     const master = (where: string) =>
@@ -330,7 +330,7 @@ describe('the seed activity and the analytics tests on their own', () => {
     const generous = await copyOfModels('generous-ceiling');
     await editFile(path.join(generous, 'staging', '_sources.yml'), (yaml) => yaml.replace('max_value: 1000 }', 'max_value: 2000 }'));
     const seedWith = async (projectDir: string) => {
-      const warehouse = await Warehouse.open(path.join(dir, 'warehouse'));
+      const warehouse = await Warehouse.open(path.join(dir, 'warehouse-warehouse'));
       try {
         const project = await loadProject(projectDir);
         const writer = createWriterActivities({
@@ -346,12 +346,12 @@ describe('the seed activity and the analytics tests on their own', () => {
       }
     };
     expect((await seedWith(generous)).rows).toBe(2);
-    const before = await warehouseChecksums(path.join(dir, 'warehouse'), { raw: true });
+    const before = await warehouseChecksums(path.join(dir, 'warehouse-warehouse'), { raw: true });
     // the same file, unchanged, under the shipped ceiling of 1,000 kWh: refused, raw as it was
     await expect(seedWith(defaultProjectDir())).rejects.toThrow(
       /q1\.parquet fails accepted_range \(max_value 1000\) on column 'smart_meter_consumption' \(1 row\)/,
     );
-    expect(await warehouseChecksums(path.join(dir, 'warehouse'), { raw: true })).toEqual(before);
+    expect(await warehouseChecksums(path.join(dir, 'warehouse-warehouse'), { raw: true })).toEqual(before);
   });
 
   it('fails the finite test of an analytics result holding a NaN', async () => {

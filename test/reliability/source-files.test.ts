@@ -33,8 +33,8 @@ describe('source files are never skipped or mistaken', () => {
     dir = await tempDir('source-files');
     plain = path.join(dir, 'plain');
     await generateSampleData({ outDir: plain, meters: 8, from: '2023-03-25', to: '2023-04-05', seed: 23 });
-    await run('plain', plain, path.join(dir, 'plain'));
-    plainMaster = await queryFile(path.join(dir, 'plain'), MASTER);
+    await run('plain', plain, path.join(dir, 'plain-warehouse'));
+    plainMaster = await queryFile(path.join(dir, 'plain-warehouse'), MASTER);
   });
 
   afterAll(() => temporal.close());
@@ -132,7 +132,7 @@ describe('source files are never skipped or mistaken', () => {
 
   it('seeds symbolically linked files and folders like plain ones, and names the files it ignores', async () => {
     const linked = path.join(dir, 'linked');
-    const warehousePath = path.join(dir, 'linked');
+    const warehousePath = path.join(dir, 'linked-warehouse');
     const { result, error } = await run('linked', linked, warehousePath);
     expect(error).toBeUndefined();
     expect(await queryFile(warehousePath, MASTER)).toEqual(plainMaster);
@@ -156,7 +156,7 @@ describe('source files are never skipped or mistaken', () => {
     const sources = path.join(dir, 'dangling');
     await cp(plain, sources, { recursive: true, preserveTimestamps: true });
     await symlink(path.join(dir, 'no-such-file.parquet'), path.join(sources, Q1, 'lost.parquet'));
-    const { handle, error } = await run('dangling', sources, path.join(dir, 'dangling'));
+    const { handle, error } = await run('dangling', sources, path.join(dir, 'dangling-warehouse'));
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const failure = describeFailure(error);
     expect(failure.node).toBe(`seed:${Q1}`);
@@ -179,7 +179,7 @@ describe('source files are never skipped or mistaken', () => {
     const [q1File] = await readdir(path.join(plain, Q1));
     const file = path.join(plain, Q1, q1File as string);
     const started = Date.now();
-    const { handle, error } = await run('sources-file', file, path.join(dir, 'sources-file'));
+    const { handle, error } = await run('sources-file', file, path.join(dir, 'sources-file-warehouse'));
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const failure = describeFailure(error);
     expect(failure.node).toMatch(/^seed:/);
@@ -259,7 +259,7 @@ describe('source files are never skipped or mistaken', () => {
           '--sources',
           file,
           '--db',
-          path.join(dir, 'cli'),
+          path.join(dir, 'cli-warehouse'),
           '--out',
           path.join(dir, 'cli-out'),
         ],
@@ -279,7 +279,7 @@ describe('source files are never skipped or mistaken', () => {
 
   describe('a file rewritten with the same size and modification time', () => {
     const sources = () => path.join(dir, 'rewritten');
-    const warehousePath = () => path.join(dir, 'rewritten');
+    const warehousePath = () => path.join(dir, 'rewritten-warehouse');
     let q1File: string;
     const MTIME = 1_700_000_000;
 
@@ -347,7 +347,7 @@ describe('source files are never skipped or mistaken', () => {
       expect(noteOf(verified.result, 'seed:tariff_unit_rates')).toMatch(/^no new or changed files, \d+ verified by checksum, 0 differed$/);
       expect(noteOf(verified.result, 'model:demand_price_elasticity')).toMatch(/^incremental: \d+ rows rebuilt from 2023-03-2/);
       expect(await differencesFromReference(warehousePath(), sources())).toEqual({ missing: 0, extra: 0 });
-      const clean = path.join(dir, 'rewritten-clean');
+      const clean = path.join(dir, 'rewritten-clean-warehouse');
       expect((await run('rewritten-clean', sources(), clean)).error).toBeUndefined();
       expect(await queryFile(warehousePath(), MASTER)).toEqual(await queryFile(clean, MASTER));
 

@@ -20,7 +20,7 @@ export interface WarehouseFixture {
 
 export async function openWarehouseFixture(label: string, projectDir = defaultProjectDir()): Promise<WarehouseFixture> {
   const dir = await tempDir(label);
-  const warehouse = await Warehouse.open(path.join(dir, 'warehouse'));
+  const warehouse = await Warehouse.open(path.join(dir, 'warehouse-warehouse'));
   const project = await loadProject(projectDir);
   const storage = createStorageResolver();
   const logger = createLogger('test', 'silent');
