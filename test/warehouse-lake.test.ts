@@ -42,12 +42,12 @@ async function referencedFiles(warehouse: string): Promise<string[]> {
   return withWarehouseReader(warehouse, {}, (reader) =>
     reader.withConnection(async (connection) => {
       const tables = (
-        await connection.runAndReadAll(`select schema_name, table_name from duckdb_tables() where database_name = 'lake'`)
+        await connection.runAndReadAll(`select schema_name, table_name from duckdb_tables() where database_name = current_database()`)
       ).getRows();
       const files: string[] = [];
       for (const [schema, table] of tables) {
         const listed = await connection.runAndReadAll(
-          `select data_file, delete_file from ducklake_list_files('lake', '${String(table)}', schema => '${String(schema)}')`,
+          `select data_file, delete_file from ducklake_list_files('${reader.alias}', '${String(table)}', schema => '${String(schema)}')`,
         );
         for (const [data, deleted] of listed.getRows()) files.push(String(data), ...(deleted ? [String(deleted)] : []));
       }
@@ -174,7 +174,7 @@ describe('the warehouse as a lake', () => {
     expect(after).toEqual(before);
     const pending = await queryFile(
       warehouse,
-      `select table_name from information_schema.tables where starts_with(table_name, '__meterflow_pending_')`,
+      `select table_name from information_schema.tables where table_catalog = current_database() and starts_with(table_name, '__meterflow_pending_')`,
     );
     expect(pending).toEqual([]);
   });

@@ -124,6 +124,109 @@ async function createS3Secret(connection: DuckDBConnection, env: NodeJS.ProcessE
   }
 }
 
+/** Load the lake's extensions into an instance made with their extension directory. */
+async function loadLakeExtensions(connection: DuckDBConnection): Promise<void> {
+  await connection.run('load ducklake; load httpfs; load sqlite_scanner; load postgres_scanner');
+}
+
+/**
+ * Attach a lake under an alias on an instance with the extensions loaded: its catalog (created by the
+ * first writer; readers need an existing one), data path and S3 secret. Many processes may attach one
+ * catalog at once: DuckLake commits are transactions in the catalog, so a reader sees the last
+ * committed snapshot, never a half-written one, and waits on no writer's lock.
+ */
+export async function attachLake(
+  connection: DuckDBConnection,
+  alias: string,
+  options: LakeOptions,
+  env: NodeJS.ProcessEnv = options.env ?? process.env,
+): Promise<{ catalog: LakeCatalog; dataPath: string; readOnly: boolean }> {
+  const catalogOption = options.catalog ?? defaultLakeCatalog(env);
+  const catalog = typeof catalogOption === 'string' ? parseLakeCatalog(catalogOption) : catalogOption;
+  const readOnly = options.readOnly === true || options.snapshotVersion !== undefined;
+  let dataPath = options.dataPath ?? defaultLakeDataPath(env);
+  if (dataPath === undefined && catalog.kind === 'sqlite' && !readOnly && !existsSync(catalog.path)) {
+    dataPath = path.join(path.dirname(catalog.path), 'data');
+  }
+  if (dataPath !== undefined) dataPath = normalizedDataPath(dataPath);
+  if (catalog.kind === 'sqlite' && !readOnly) await mkdir(path.dirname(catalog.path), { recursive: true });
+  if (dataPath !== undefined && !dataPath.startsWith('s3://') && !readOnly) await mkdir(dataPath, { recursive: true });
+  if (dataPath?.startsWith('s3://')) await createS3Secret(connection, env);
+  const attachOptions = [
+    ...(dataPath !== undefined ? [`data_path ${quotedString(dataPath)}`] : []),
+    ...(readOnly ? ['read_only'] : [`data_inlining_row_limit ${options.dataInliningRowLimit ?? 0}`]),
+    ...(options.snapshotVersion !== undefined ? [`snapshot_version ${Math.trunc(options.snapshotVersion)}`] : []),
+  ];
+  const target = catalog.kind === 'sqlite' ? `ducklake:sqlite:${catalog.path}` : `ducklake:postgres:${catalog.conninfo}`;
+  await connection.run(`attach ${quotedString(target)} as ${alias} (${attachOptions.join(', ')})`);
+  const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(alias)})`);
+  const recordedPath = String(recorded.getRows()[0]?.[0] ?? dataPath ?? '');
+  // a lake opened without naming its data path learns it here: S3 needs the secret before any read
+  if (dataPath === undefined && recordedPath.startsWith('s3://')) await createS3Secret(connection, env);
+  return { catalog, dataPath: recordedPath, readOnly };
+}
+
+/**
+ * Instances with the lake's extensions loaded, one per settings, kept for the life of the process:
+ * loading verifies the extensions' signatures (about a second), attaching a lake takes milliseconds.
+ */
+const sharedInstances = new Map<string, Promise<DuckDBInstance>>();
+
+export function sharedLakeInstance(settings: DuckdbSettings = {}): Promise<DuckDBInstance> {
+  const key = JSON.stringify(settings);
+  let instance = sharedInstances.get(key);
+  if (!instance) {
+    instance = (async () => {
+      const created = await DuckDBInstance.create(':memory:', {
+        ...duckdbOptions(settings),
+        extension_directory: await ensureLakeExtensions(),
+      });
+      const connection = await created.connect();
+      try {
+        await loadLakeExtensions(connection);
+      } finally {
+        connection.closeSync();
+      }
+      return created;
+    })();
+    instance.catch(() => sharedInstances.delete(key));
+    sharedInstances.set(key, instance);
+  }
+  return instance;
+}
+
+let attachments = 0;
+
+/**
+ * A lake attached read-only (at a snapshot, or its latest version) on the process's shared instance,
+ * under an alias of its own: many may be attached at once, each detached when closed.
+ */
+export class LakeAttachment {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    public readonly alias: string,
+  ) {}
+
+  static async open(options: LakeOptions): Promise<LakeAttachment> {
+    const instance = await sharedLakeInstance(options.settings);
+    const alias = `lake_${process.pid}_${(attachments += 1)}`;
+    await withConnection(instance, (connection) => attachLake(connection, alias, { ...options, readOnly: true }));
+    return new LakeAttachment(instance, alias);
+  }
+
+  /** A connection per unit of work whose default database is this lake (`use <alias>`). */
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return withConnection(this.instance, async (connection) => {
+      await connection.run(`use ${this.alias}`);
+      return work(connection);
+    });
+  }
+
+  async close(): Promise<void> {
+    await withConnection(this.instance, (connection) => connection.run(`detach ${this.alias}`));
+  }
+}
+
 export class Lake {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -142,17 +245,6 @@ export class Lake {
    */
   static async open(options: LakeOptions = {}): Promise<Lake> {
     const env = options.env ?? process.env;
-    const catalogOption = options.catalog ?? defaultLakeCatalog(env);
-    const catalog = typeof catalogOption === 'string' ? parseLakeCatalog(catalogOption) : catalogOption;
-    const readOnly = options.readOnly === true || options.snapshotVersion !== undefined;
-    let dataPath = options.dataPath ?? defaultLakeDataPath(env);
-    if (dataPath === undefined && catalog.kind === 'sqlite' && !existsSync(catalog.path)) {
-      dataPath = path.join(path.dirname(catalog.path), 'data');
-    }
-    if (dataPath !== undefined) dataPath = normalizedDataPath(dataPath);
-    if (catalog.kind === 'sqlite' && !readOnly) await mkdir(path.dirname(catalog.path), { recursive: true });
-    if (dataPath !== undefined && !dataPath.startsWith('s3://') && !readOnly) await mkdir(dataPath, { recursive: true });
-
     const extensionDirectory = options.extensionDirectory ?? (await ensureLakeExtensions());
     const instance = await DuckDBInstance.create(options.database ?? ':memory:', {
       ...duckdbOptions(options.settings ?? {}),
@@ -160,26 +252,14 @@ export class Lake {
     });
     const connection = await instance.connect();
     try {
-      await connection.run('load ducklake; load httpfs');
-      await connection.run(catalog.kind === 'sqlite' ? 'load sqlite_scanner' : 'load postgres_scanner');
-      if (dataPath?.startsWith('s3://')) await createS3Secret(connection, env);
-      const attachOptions = [
-        ...(dataPath !== undefined ? [`data_path ${quotedString(dataPath)}`] : []),
-        ...(readOnly ? ['read_only'] : [`data_inlining_row_limit ${options.dataInliningRowLimit ?? 0}`]),
-        ...(options.snapshotVersion !== undefined ? [`snapshot_version ${Math.trunc(options.snapshotVersion)}`] : []),
-      ];
-      const target = catalog.kind === 'sqlite' ? `ducklake:sqlite:${catalog.path}` : `ducklake:postgres:${catalog.conninfo}`;
-      await connection.run(`attach ${quotedString(target)} as ${LAKE_ALIAS} (${attachOptions.join(', ')})`);
-      const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(LAKE_ALIAS)})`);
-      const recordedPath = String(recorded.getRows()[0]?.[0] ?? dataPath ?? '');
-      // a lake opened without naming its data path learns it here: S3 needs the secret before any read
-      if (dataPath === undefined && recordedPath.startsWith('s3://')) await createS3Secret(connection, env);
-      connection.closeSync();
-      return new Lake(instance, catalog, recordedPath, readOnly, options.snapshotVersion);
+      await loadLakeExtensions(connection);
+      const attached = await attachLake(connection, LAKE_ALIAS, options, env);
+      return new Lake(instance, attached.catalog, attached.dataPath, attached.readOnly, options.snapshotVersion);
     } catch (err) {
-      connection.closeSync();
       instance.closeSync();
       throw err;
+    } finally {
+      connection.closeSync();
     }
   }
 

@@ -8,9 +8,9 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError, WarehouseLockedError } from '../errors';
-import { Lake, type LakeOptions } from '../lake/lake';
+import { LAKE_ALIAS, Lake, LakeAttachment, type LakeFile, type LakeOptions } from '../lake/lake';
 import { makeDirectory } from '../storage/fs-errors';
-import { duckdbMessage, isPermanentDuckdbIoError } from './sql';
+import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
 
 /** Settings for a DuckDB instance: bound memory so that large builds spill to disk instead of failing. */
 export interface DuckdbSettings {
@@ -118,36 +118,56 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A lake open in this process, every connection reading and writing it by default (`use lake`). */
-class LakeHandle {
-  protected constructor(protected readonly lake: Lake) {}
+/** A lake attached in this process under an alias, every connection reading (and writing) it by default. */
+abstract class LakeHandle {
+  /** The name the lake is attached under: table functions take it (`ducklake_snapshots(<alias>)`). */
+  abstract readonly alias: string;
 
   /** A connection per unit of work, always closed; unqualified names (`main.x`, `raw.x`) are the lake's. */
-  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.lake.withConnection(async (connection) => {
-      await connection.run('use lake');
-      return work(connection);
+  abstract withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
+
+  /** The lake's snapshot this handle reads: the latest committed one, or the one it was opened at. */
+  async currentSnapshot(): Promise<number> {
+    return this.withConnection(async (connection) => {
+      const reader = await connection.runAndReadAll(`select id from ducklake_current_snapshot(${quotedString(this.alias)})`);
+      return Number(reader.getRows()[0]?.[0]);
     });
   }
 
-  /** The lake's snapshot this handle reads: the latest committed one, or the one it was opened at. */
-  currentSnapshot(): Promise<number> {
-    return this.lake.currentSnapshot();
-  }
-
-  listFiles(table: string, schema = 'main') {
-    return this.lake.listFiles(table, schema);
+  /** The data files that make up a table now (and their delete files), by path. */
+  async listFiles(table: string, schema = 'main'): Promise<LakeFile[]> {
+    return this.withConnection(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `select data_file, data_file_size_bytes, delete_file
+         from ducklake_list_files(${quotedString(this.alias)}, ${quotedString(table)}, schema => ${quotedString(schema)})
+         order by data_file`,
+      );
+      return reader.getRows().map(([dataFile, sizeBytes, deleteFile]) => ({
+        dataFile: String(dataFile),
+        sizeBytes: Number(sizeBytes),
+        ...(deleteFile === null || deleteFile === undefined ? {} : { deleteFile: String(deleteFile) }),
+      }));
+    });
   }
 }
 
 export class Warehouse extends LakeHandle {
+  readonly alias = LAKE_ALIAS;
+
   private constructor(
     /** The location as given to --db, resolved: a folder, or `postgres:…`. */
     public readonly path: string,
-    lake: Lake,
+    private readonly lake: Lake,
     private readonly release: () => Promise<void>,
   ) {
-    super(lake);
+    super();
+  }
+
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.lake.withConnection(async (connection) => {
+      await connection.run(`use ${LAKE_ALIAS}`);
+      return work(connection);
+    });
   }
 
   /**
@@ -200,8 +220,19 @@ export class Warehouse extends LakeHandle {
   }
 }
 
-/** A read-only view of a warehouse at its latest committed version, or at the given snapshot. */
+/**
+ * A read-only view of a warehouse at its latest committed version, or at the given snapshot: the lake
+ * attached on the process's shared DuckDB instance (extensions loaded once), detached when closed.
+ */
 export class WarehouseReader extends LakeHandle {
+  private constructor(private readonly attachment: LakeAttachment) {
+    super();
+  }
+
+  get alias(): string {
+    return this.attachment.alias;
+  }
+
   static async open(location: string, options: { snapshotVersion?: number; settings?: DuckdbSettings } = {}): Promise<WarehouseReader> {
     const lakeOptions = lakeOptionsFor(location, process.env, 'reader');
     if (lakeOptions.folder) {
@@ -213,17 +244,20 @@ export class WarehouseReader extends LakeHandle {
         );
       }
     }
-    const lake = await Lake.open({
+    const attachment = await LakeAttachment.open({
       ...lakeOptions,
-      readOnly: true,
       ...(options.snapshotVersion !== undefined ? { snapshotVersion: options.snapshotVersion } : {}),
       ...(options.settings ? { settings: options.settings } : {}),
     });
-    return new WarehouseReader(lake);
+    return new WarehouseReader(attachment);
   }
 
-  close(): void {
-    this.lake.close();
+  withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.attachment.withConnection(work);
+  }
+
+  close(): Promise<void> {
+    return this.attachment.close();
   }
 }
 
@@ -237,7 +271,7 @@ export async function withWarehouseReader<T>(
   try {
     return await work(reader);
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
@@ -271,7 +305,7 @@ export async function versionAt(location: string, at: string): Promise<number> {
   return withWarehouseReader(location, {}, (reader) =>
     reader.withConnection(async (connection) => {
       const found = await connection.runAndReadAll(
-        `select max(snapshot_id) from ducklake_snapshots('lake') where json_extract_string(commit_extra_info, '$.run') = $run`,
+        `select max(snapshot_id) from ducklake_snapshots(${quotedString(reader.alias)}) where json_extract_string(commit_extra_info, '$.run') = $run`,
         { run: at },
       );
       const version = found.getRows()[0]?.[0];

@@ -80,7 +80,7 @@ describe('a run after a failed one publishes what a clean run would', () => {
     (
       await queryFile(
         warehousePath,
-        `select table_name from information_schema.tables where starts_with(table_name, '__meterflow_pending_') order by 1`,
+        `select table_name from information_schema.tables where table_catalog = current_database() and starts_with(table_name, '__meterflow_pending_') order by 1`,
       )
     ).map((row) => String(row.table_name));
 
@@ -282,7 +282,10 @@ describe('a run after a failed one publishes what a clean run would', () => {
         await workers.stop();
       }
       // nothing was published: the master never appeared
-      const tables = await queryFile(warehousePath, `select table_name from information_schema.tables where table_schema = 'main'`);
+      const tables = await queryFile(
+        warehousePath,
+        `select table_name from information_schema.tables where table_catalog = current_database() and table_schema = 'main'`,
+      );
       expect(tables).toEqual([]);
     });
   });
