@@ -275,31 +275,37 @@ export class Lake {
 
   /** The snapshot this lake reads: the latest committed one, or the one it was attached at. */
   async currentSnapshot(): Promise<number> {
-    return this.withConnection(async (connection) => {
-      const reader = await connection.runAndReadAll(`select id from ducklake_current_snapshot(${quotedString(LAKE_ALIAS)})`);
-      return Number(reader.getRows()[0]?.[0]);
-    });
+    return this.withConnection((connection) => currentSnapshotOf(connection, LAKE_ALIAS));
   }
 
   /** The data files that make up a table at the current snapshot (and their delete files), by path. */
   async listFiles(table: string, schema = 'main'): Promise<LakeFile[]> {
-    return this.withConnection(async (connection) => {
-      const reader = await connection.runAndReadAll(
-        `select data_file, data_file_size_bytes, delete_file
-         from ducklake_list_files(${quotedString(LAKE_ALIAS)}, ${quotedString(table)}, schema => ${quotedString(schema)})
-         order by data_file`,
-      );
-      return reader.getRows().map(([dataFile, sizeBytes, deleteFile]) => ({
-        dataFile: String(dataFile),
-        sizeBytes: Number(sizeBytes),
-        ...(deleteFile === null || deleteFile === undefined ? {} : { deleteFile: String(deleteFile) }),
-      }));
-    });
+    return this.withConnection((connection) => filesOf(connection, LAKE_ALIAS, table, schema));
   }
 
   close(): void {
     this.instance.closeSync();
   }
+}
+
+/** The snapshot a lake attached under an alias reads: the latest committed one, or the one it was attached at. */
+export async function currentSnapshotOf(connection: DuckDBConnection, alias: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`select id from ducklake_current_snapshot(${quotedString(alias)})`);
+  return Number(reader.getRows()[0]?.[0]);
+}
+
+/** The data files that make up a table of a lake attached under an alias (and their delete files), by path. */
+export async function filesOf(connection: DuckDBConnection, alias: string, table: string, schema = 'main'): Promise<LakeFile[]> {
+  const reader = await connection.runAndReadAll(
+    `select data_file, data_file_size_bytes, delete_file
+     from ducklake_list_files(${quotedString(alias)}, ${quotedString(table)}, schema => ${quotedString(schema)})
+     order by data_file`,
+  );
+  return reader.getRows().map(([dataFile, sizeBytes, deleteFile]) => ({
+    dataFile: String(dataFile),
+    sizeBytes: Number(sizeBytes),
+    ...(deleteFile === null || deleteFile === undefined ? {} : { deleteFile: String(deleteFile) }),
+  }));
 }
 
 /** Open the lake (see Lake.open); close it when done. */

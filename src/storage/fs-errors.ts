@@ -1,7 +1,7 @@
 // File-system failures that retrying cannot fix (read-only, permission denied, a file where a folder
 // should be), turned into StorageErrors that say which path and what is wrong.
 import { statSync } from 'node:fs';
-import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../errors';
 
@@ -116,17 +116,4 @@ export async function checkWritableFolder(dir: string): Promise<void> {
   } finally {
     await rm(probe, { force: true });
   }
-}
-
-/** Check up front that a file can be written: opened for writing when it exists, its folder writable when not. */
-export async function checkWritableFile(file: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(file, 'r+');
-  } catch (err) {
-    if (errnoOf(err).code !== 'ENOENT') throw fileSystemFailure(err, file, 'write') ?? err;
-    await checkWritableFolder(path.dirname(file));
-    return;
-  }
-  await handle.close();
 }

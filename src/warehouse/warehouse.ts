@@ -8,7 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError, WarehouseLockedError } from '../errors';
-import { LAKE_ALIAS, Lake, LakeAttachment, type LakeFile, type LakeOptions } from '../lake/lake';
+import { LAKE_ALIAS, Lake, LakeAttachment, currentSnapshotOf, filesOf, type LakeFile, type LakeOptions } from '../lake/lake';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
 
@@ -127,27 +127,13 @@ abstract class LakeHandle {
   abstract withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
 
   /** The lake's snapshot this handle reads: the latest committed one, or the one it was opened at. */
-  async currentSnapshot(): Promise<number> {
-    return this.withConnection(async (connection) => {
-      const reader = await connection.runAndReadAll(`select id from ducklake_current_snapshot(${quotedString(this.alias)})`);
-      return Number(reader.getRows()[0]?.[0]);
-    });
+  currentSnapshot(): Promise<number> {
+    return this.withConnection((connection) => currentSnapshotOf(connection, this.alias));
   }
 
   /** The data files that make up a table now (and their delete files), by path. */
-  async listFiles(table: string, schema = 'main'): Promise<LakeFile[]> {
-    return this.withConnection(async (connection) => {
-      const reader = await connection.runAndReadAll(
-        `select data_file, data_file_size_bytes, delete_file
-         from ducklake_list_files(${quotedString(this.alias)}, ${quotedString(table)}, schema => ${quotedString(schema)})
-         order by data_file`,
-      );
-      return reader.getRows().map(([dataFile, sizeBytes, deleteFile]) => ({
-        dataFile: String(dataFile),
-        sizeBytes: Number(sizeBytes),
-        ...(deleteFile === null || deleteFile === undefined ? {} : { deleteFile: String(deleteFile) }),
-      }));
-    });
+  listFiles(table: string, schema = 'main'): Promise<LakeFile[]> {
+    return this.withConnection((connection) => filesOf(connection, this.alias, table, schema));
   }
 }
 
