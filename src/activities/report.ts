@@ -37,12 +37,14 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
         const analytics: Record<string, Record<string, unknown>[]> = {};
         let points: Record<string, unknown>[] = [];
         let masterTotals: MasterTotals | undefined;
-        const snapshot = input.snapshot;
+        const snapshot = input.master;
         // the master as the analytics read it: the lake at the pinned version (read-only, any process)
         const withConnection = <T>(work: (connection: DuckDBConnection) => Promise<T>) =>
           snapshot
-            ? withWarehouseReader(snapshot.warehouse, { snapshotVersion: snapshot.version, settings: duckdb }, (reader) =>
-                reader.withConnection(work),
+            ? withWarehouseReader(
+                snapshot.warehouse,
+                { ...(snapshot.version !== undefined ? { snapshotVersion: snapshot.version } : {}), settings: duckdb },
+                (reader) => reader.withConnection(work),
               )
             : withScratchDuckdb(duckdb, work);
         await withConnection(async (connection) => {

@@ -263,8 +263,11 @@ export interface RenderReportInput {
   readonly workflowId: string;
   readonly logicalDate: string;
   readonly reportUri: string;
-  /** The master as the analytics read it: the report's headline figures come from it. */
-  readonly snapshot?: PinnedSnapshot;
+  /**
+   * The master as the analytics read it (a pinned version), or as published (no version: the latest):
+   * the report's headline figures come from it.
+   */
+  readonly master?: { readonly warehouse: string; readonly version?: number; readonly relations: Readonly<Record<string, string>> };
   readonly analyticsOutputs: readonly { readonly model: string; readonly outputUri: string }[];
   readonly nodes: readonly NodeProgress[];
   readonly dataTests: readonly DataTestOutcome[];

@@ -145,7 +145,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
   const reportUri = childUri(input.outUri, 'runs', workflowId, 'report.html');
   /** The run's report: its analytics, or (for a failed run) the failure first. */
-  const renderReport = (extra: Partial<Pick<RenderReportInput, 'snapshot' | 'analyticsOutputs' | 'failure'>>) =>
+  const renderReport = (extra: Partial<Pick<RenderReportInput, 'master' | 'analyticsOutputs' | 'failure'>>) =>
     analytics.renderReport.executeWithOptions(on('report', extra.failure ? "render the failed run's report" : 'render the run report'), [
       {
         workflowId,
@@ -298,7 +298,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // analytics read the lake at the version committed by the last build, in their own processes,
     // the master as this run rebuilt it (unpublished still) or as it was published before
     let snapshot: PinnedSnapshot | undefined;
-    if (snapshotId) {
+    if (snapshotId && toRun.length === 0) state.markUnchanged(snapshotId, 'no analytics to run');
+    else if (snapshotId) {
       snapshot = await state.run(snapshotId, async () => {
         const pinned = await writer.pinSnapshot.executeWithOptions(on('snapshot', `pin the lake version of ${masterTables.join(', ')}`), [
           { tables: masterTables, pending: { buildId, tables: masterTables.filter((t) => rebuilt.has(t)) }, warehouse },
@@ -372,8 +373,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
     // the report reads the analytics outputs and the snapshot: an analytics worker renders it
     await state.run(reportId, async () => {
+      // with no analytics run, the report's headline figures come from the published master
+      const master = snapshotId ? { warehouse, relations: Object.fromEntries(masterTables.map((t) => [t, t])) } : undefined;
       const report = await renderReport({
-        ...(snapshot ? { snapshot } : {}),
+        ...(snapshot || master ? { master: snapshot ?? master } : {}),
         analyticsOutputs: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })),
       });
       return { ...report, rows: null };
