@@ -11,6 +11,7 @@ const UNIT_TESTS = [
   'progress-views.test.ts',
   'project.test.ts',
   'replay.test.ts',
+  'run-grid.test.ts',
   'unit-tier.test.ts',
   'up-to-date.test.ts',
 ];

@@ -52,6 +52,17 @@ export function temporalAddress(env: NodeJS.ProcessEnv = process.env): string | 
 /** Where a Temporal frontend is when TEMPORAL_ADDRESS does not say: the Temporal CLI's and `meterflow dev`'s default. */
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
+/** Where `meterflow dev` (and the Temporal CLI's dev server) serve the Web UI by default. */
+export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
+
+/**
+ * The Temporal Web UI that pages written by workers (the grid of runs) link runs to: TEMPORAL_UI_URL,
+ * else `meterflow dev`'s, where the history `npm start` keeps can be seen after the run.
+ */
+export function temporalWebUiUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TEMPORAL_UI_URL ?? DEFAULT_TEMPORAL_UI_URL;
+}
+
 /** The Temporal server of commands that only talk to one (status, schedule, setup, worker): TEMPORAL_ADDRESS or the default. */
 export function temporalAddressOrDefault(env: NodeJS.ProcessEnv = process.env): string {
   return env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;

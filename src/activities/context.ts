@@ -9,7 +9,7 @@ import { duckdbMessage, isPermanentDuckdbError, isPermanentDuckdbIoError } from 
 /** How often a long activity tells the server it is alive; the heartbeat timeout is a few times this. */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 
-function activityContext(): Context | undefined {
+export function activityContext(): Context | undefined {
   try {
     return Context.current();
   } catch {

@@ -3,14 +3,19 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { MasterTotals } from '../report/headline';
+import { readNodeSql } from '../report/lineage';
 import { renderReportHtml } from '../report/report';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { outLocationOf, writeRunGrid, writeRunRecord } from '../report/run-history';
+import { runRecord } from '../report/run-record';
 import type { StorageResolver } from '../storage';
+import { temporalWebUiUrl } from '../config';
 import { pathList, relation } from '../warehouse/sql';
 import { withScratchDuckdb, withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
-import { activityFrame } from './context';
+import { activityContext, activityFrame } from './context';
 import { MODEL_SCHEMA } from './models';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 
@@ -21,6 +26,9 @@ export interface ReportDependencies {
   readonly project: LoadedProject;
   readonly storage: StorageResolver;
   readonly duckdb: DuckdbSettings;
+  /** The Temporal Web UI the grid of runs links each run to; TEMPORAL_UI_URL or `meterflow dev`'s by default. */
+  readonly webUiUrl?: string;
+  readonly logger?: Logger;
 }
 
 async function localFile(storage: StorageResolver, uri: string): Promise<string | undefined> {
@@ -29,9 +37,32 @@ async function localFile(storage: StorageResolver, uri: string): Promise<string 
   return object ? store.localPath(object) : undefined;
 }
 
-export function createReportActivities({ project, storage, duckdb }: ReportDependencies) {
+export function createReportActivities({ project, storage, duckdb, webUiUrl = temporalWebUiUrl(), logger }: ReportDependencies) {
+  /** The run's record beside its report, then the grid rewritten from the last runs' records. */
+  async function recordRun(input: RenderReportInput): Promise<void> {
+    const out = outLocationOf(input.reportUri, input.workflowId);
+    if (!out) return;
+    const info = activityContext()?.info;
+    const now = new Date();
+    const record = runRecord({
+      workflowId: input.workflowId,
+      ...(info?.workflowExecution?.runId ? { runId: info.workflowExecution.runId } : {}),
+      ...(info?.workflowNamespace ? { namespace: info.workflowNamespace } : {}),
+      logicalDate: input.logicalDate,
+      nodes: input.nodes,
+      ...(input.failure ? { failure: input.failure } : {}),
+      now,
+    });
+    await writeRunRecord(storage, out, record);
+    const grid = await writeRunGrid(storage, out, { webUiUrl, now });
+    if (grid.unreadable.length > 0) logger?.warn({ files: grid.unreadable }, 'run records left out of the grid: not readable as records');
+  }
+
   return {
-    /** Write the run's self-contained HTML report to reportUri. */
+    /**
+     * Write the run's self-contained HTML report to reportUri, its record (run.json) beside it, and
+     * the grid of the last runs to `<out>/index.html`: for a failed run too, so it gets its column.
+     */
     async renderReport(input: RenderReportInput): Promise<RenderReportResult> {
       return activityFrame('report', async () => {
         const analytics: Record<string, Record<string, unknown>[]> = {};
@@ -100,6 +131,7 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
           priceResponsePoints: points,
           ...(masterTotals ? { masterTotals } : {}),
           ...(input.failure ? { failure: input.failure } : {}),
+          sql: await readNodeSql(project.dir, project.plan),
         });
         const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));
         try {
@@ -109,6 +141,7 @@ export function createReportActivities({ project, storage, duckdb }: ReportDepen
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
+        await recordRun(input);
         return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
       });
     },

@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadProject } from '../project/load';
-import { lineageHtml, lineageSvg } from '../report/lineage';
+import { lineageHtml, lineageSvg, nodeAnchor, readNodeSql } from '../report/lineage';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../errors';
@@ -251,14 +251,25 @@ export function buildProgram(): Command {
 
   program
     .command('docs')
-    .description('write the lineage graph (sources, staging, master, analytics, tests) as HTML and SVG')
+    .description('write the lineage graph (sources, staging, master, analytics; each model with its tests) as HTML and SVG')
     .option('--out <dir>', 'folder to write lineage.html and lineage.svg to', path.join(stateDir(), 'docs'))
     .option('--project <dir>', 'the models project', defaultProjectDir())
-    .action(async (options: { out: string; project: string }) => {
+    .option(
+      '--select <selector...>',
+      'draw only these models (and the sources they read), dbt syntax: name, +name, name+, staging.*, tag:daily',
+    )
+    .option('--exclude <selector...>', 'leave these models out, same syntax')
+    .action(async (options: { out: string; project: string; select?: string[]; exclude?: string[] }) => {
       const { plan } = await loadProject(options.project);
+      const selection = { ...(options.select ? { select: options.select } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) };
       await checkOutFolder('--out', options.out);
-      await writeFile(path.join(options.out, 'lineage.html'), lineageHtml(plan));
-      await writeFile(path.join(options.out, 'lineage.svg'), lineageSvg(plan));
+      const sql = await readNodeSql(options.project, plan);
+      await writeFile(path.join(options.out, 'lineage.html'), lineageHtml(plan, { ...selection, sql }));
+      // the SVG on its own links each box to its row in lineage.html beside it
+      await writeFile(
+        path.join(options.out, 'lineage.svg'),
+        lineageSvg(plan, { ...selection, href: (node) => `lineage.html#${nodeAnchor(node)}` }),
+      );
       process.stdout.write(`lineage: ${path.join(options.out, 'lineage.html')}\n`);
     });
 

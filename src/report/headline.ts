@@ -1,6 +1,7 @@
 // The report's opening figures: actual against estimated kWh over the run's data, the gap in kWh and %,
 // the mean deviation, and the price elasticity per profile class; plus the names of GSP groups and profile classes.
 import type { Row } from './charts';
+import { escapeHtml } from './html';
 
 /** Totals of the master table in the run's snapshot, computed by the report activity. */
 export interface MasterTotals {
@@ -55,8 +56,6 @@ export function profileClassLabel(id: unknown): string {
   const name = PROFILE_CLASS_NAMES[String(id)];
   return name ? `${String(id)} ${name}` : String(id);
 }
-
-const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const kwh = (value: number) => `${value.toLocaleString('en-GB', { maximumFractionDigits: Math.abs(value) >= 1000 ? 0 : 1 })} kWh`;
 const signed = (text: string, value: number) => (value > 0 ? `+${text}` : text);

@@ -6,7 +6,8 @@ import type { ProjectPlan } from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../contract/run';
 import { actualVsEstimated, deviationOverTime, deviationRange, gantt, loadProfile, priceResponse, renderChart, type Row } from './charts';
 import { gspGroupLabel, headlineSection, profileClassLabel, type MasterTotals } from './headline';
-import { lineageSvg, type LineageState } from './lineage';
+import { escapeHtml } from './html';
+import { LINEAGE_STYLE, lineageSvg, lineageTable, type LineageState, type TestOutcome } from './lineage';
 
 export interface ReportData {
   readonly workflowId: string;
@@ -22,6 +23,8 @@ export interface ReportData {
   readonly masterTotals?: MasterTotals;
   /** For a failed run: where and why, shown first. */
   readonly failure?: RunFailure;
+  /** Each model's and singular test's SQL by node id, shown with the lineage. */
+  readonly sql?: ReadonlyMap<string, string>;
 }
 
 /** A failed run's report opens on its failure: the node, the reason, and each failed test's SQL and sample rows. */
@@ -33,15 +36,13 @@ function failureSection(failure: RunFailure): string {
 ${samples.length > 0 ? `<p class="muted">The first ${samples.length}:</p>${table(samples as Row[], columns)}` : ''}
 ${test.sql ? `<details><summary>Compiled SQL (its rows are the failures)</summary><pre>${escapeHtml(test.sql)}</pre></details>` : ''}`;
   });
-  return `<section class="failure" data-failure="${escapeHtml(failure.node)}">
+  return `<section class="failure" id="failure" data-failure="${escapeHtml(failure.node)}">
 <h2 class="fail">This run failed at <code>${escapeHtml(failure.node)}</code></h2>
 <p>${escapeHtml(failure.reason)}</p>
 <p class="muted">Nothing of this run was published: the warehouse's tables are the previous run's.</p>
 ${tests.join('\n')}
 </section>`;
 }
-
-const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function table(rows: readonly Row[], columns: readonly string[]): string {
   const cell = (value: unknown) =>
@@ -75,7 +76,7 @@ h1{font-size:22px;overflow-wrap:anywhere}h2{margin-top:32px;border-bottom:1px so
 table{border-collapse:collapse;font-size:12px;margin:6px 0;max-width:100%}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left;overflow-wrap:anywhere}
 th{background:#f5f6f8}.muted{color:#777}.pass{color:#1e8449}.warn{color:#b9770e}.fail{color:#c0392b}
 .caption{color:#555;font-size:12px;max-width:760px}
-svg{max-width:100%;height:auto}.lineage{border:1px solid #eee}
+svg{max-width:100%;height:auto}.lineage{border:1px solid #eee}${LINEAGE_STYLE}
 .figures{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}.figure{border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:150px}
 .figure .value{font-size:22px;font-weight:600;white-space:nowrap}.figure .label{color:#555;font-size:12px}
 .failure{border:2px solid #c0392b;padding:4px 16px;margin:16px 0}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;background:#f7f7f7;padding:8px}
@@ -145,6 +146,7 @@ export async function renderReportHtml(data: ReportData): Promise<string> {
     chartSection('Run timeline', () => gantt([...data.nodes])),
   ]);
   const states = new Map<string, LineageState>(data.nodes.map((n) => [n.id.replace(/^analytics:/, 'model:'), n.state]));
+  const outcomes = new Map<string, TestOutcome>(data.dataTests.map((t) => [t.test, t.status]));
   const anomalies = (a.meter_anomalies ?? []).map((row) => ({
     ...row,
     gsp_group: gspGroupLabel(row.gsp_group_id),
@@ -176,7 +178,7 @@ ${anomalies.length > 0 ? table(anomalies, ['meter_point_id', 'gsp_group', 'profi
 <section class="part"><h2>The run</h2>
 ${charts[8]}
 <h3>Lineage, coloured by state</h3>
-${lineageSvg(data.plan, states)}
+${lineageSvg(data.plan, { states, outcomes })}
 <h3>Rows and time per table</h3>
 ${table(tables, ['node', 'state', 'rows', 'seconds'])}
 <h3>Data tests</h3>
@@ -189,6 +191,9 @@ ${table(
   data.sourceFiles.map((file) => ({ ...file })),
   ['source', 'uri', 'size', 'etag', 'rows'],
 )}
+<h3>The models: descriptions, columns, tests and SQL</h3>
+<p class="muted">Each box of the lineage above opens its row here.</p>
+${lineageTable(data.plan, data.sql ? { sql: data.sql } : {})}
 </section>
 </body></html>
 `;
