@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startPipeline, waitForPipeline } from '../src/client';
+import { waitForPipeline } from '../src/client';
 import { PACKAGE_ROOT } from '../src/config';
 import { generateSampleData } from '../src/generator/generate';
 import type { PipelineResult } from '../src/contract/run';
@@ -156,16 +156,7 @@ describe('the warehouse as a lake', () => {
     await workers.stop();
     const failing = await startWorkers(temporal, { label: 'lake-failing', warehousePath: warehouse, projectDir: models });
     try {
-      const handle = await startPipeline(
-        temporal.client,
-        {
-          sourcesUri: sources,
-          outUri: path.join(dir, 'out'),
-          writerQueue: failing.queues.writer,
-          analyticsQueue: failing.queues.analytics,
-        },
-        { taskQueue: failing.queues.workflows },
-      );
+      const handle = await startRun(temporal, failing, { sourcesUri: sources, outUri: path.join(dir, 'out') });
       await expect(waitForPipeline(handle)).rejects.toThrow(/demand_price_elasticity/);
     } finally {
       await failing.stop();

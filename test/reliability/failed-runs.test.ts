@@ -3,12 +3,19 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describeFailure, getProgress, startPipeline } from '../../src/client';
+import { describeFailure, getProgress } from '../../src/client';
 import { generateSampleData } from '../../src/generator/generate';
 import type { pipeline } from '../../src/workflows';
 import { copyOfModels, editFile, tempDir } from '../support/files';
 import { spawnMeterflow } from '../support/processes';
-import { connectToTestServer, startWorkers, testServerAddress, type RunningWorkers, type TemporalTestContext } from '../support/temporal';
+import {
+  connectToTestServer,
+  startRun,
+  startWorkers,
+  testServerAddress,
+  type RunningWorkers,
+  type TemporalTestContext,
+} from '../support/temporal';
 
 describe('a failed run is readable', () => {
   let temporal: TemporalTestContext;
@@ -34,16 +41,7 @@ describe('a failed run is readable', () => {
       ...(projectDir ? { projectDir } : {}),
     });
     try {
-      const handle = await startPipeline(
-        temporal.client,
-        {
-          sourcesUri: sources,
-          outUri: path.join(dir, 'out'),
-          writerQueue: workers.queues.writer,
-          analyticsQueue: workers.queues.analytics,
-        },
-        { taskQueue: workers.queues.workflows },
-      );
+      const handle = await startRun(temporal, workers, { sourcesUri: sources, outUri: path.join(dir, 'out') });
       const error = await handle.result().then(
         () => undefined,
         (err: unknown) => err,
