@@ -140,16 +140,17 @@ describe('meterflow says what is wrong', () => {
     expect({ code, fast: ms < NO_RETRY_MS }).toEqual({ code: 1, fast: true });
   });
 
-  it('refuses a --db below a file, and a --db that is a folder', async () => {
+  it('refuses a --db below a file, and a --db that is a file (a single-file warehouse of an earlier meterflow)', async () => {
     const belowFile = path.join(dir, 'a-file', 'w-warehouse');
     const underFile = await meterflow(['run', '--sources', sources, '--db', belowFile, '--out', path.join(dir, 'out')]);
     expect(underFile.output).toContain(
-      `meterflow: --db ${belowFile}: cannot write ${belowFile}: ${path.join(dir, 'a-file')} is a file, not a folder`,
+      `meterflow: --db ${belowFile}: cannot create folder ${belowFile}: ${path.join(dir, 'a-file')} is a file, not a folder`,
     );
     expect(underFile.code).toBe(1);
-    const folder = await meterflow(['run', '--sources', sources, '--db', dir, '--out', path.join(dir, 'out')]);
-    expect(folder.output).toContain(`meterflow: --db ${dir}: cannot write ${dir}: it is a folder, not a file`);
-    expect({ code: folder.code, fast: folder.ms < NO_RETRY_MS }).toEqual({ code: 1, fast: true });
+    const file = path.join(dir, 'a-file');
+    const asFile = await meterflow(['run', '--sources', sources, '--db', file, '--out', path.join(dir, 'out')]);
+    expect(asFile.output).toContain(`meterflow: --db ${file}: cannot create folder ${file}: ${file} is a file, not a folder`);
+    expect({ code: asFile.code, fast: asFile.ms < NO_RETRY_MS }).toEqual({ code: 1, fast: true });
   });
 
   it('refuses a folder on a read-only file system (a read-only bind mount, where the machine allows one)', async () => {
@@ -181,12 +182,12 @@ describe('meterflow says what is wrong', () => {
       { METERFLOW_HOME: home, HOME: home },
       65534,
     );
-    expect(output).toContain(`meterflow: --db ${db}: permission denied writing ${locked}`);
+    expect(output).toContain(`meterflow: --db ${db}: permission denied creating folder ${db}`);
     expect({ code, fast: ms < NO_RETRY_MS }).toEqual({ code: 1, fast: true });
   });
 
   it('fails a run whose workers cannot write the output at the first attempt, naming the path', async () => {
-    // remote workers: the command cannot check their disk, so the snapshot activity meets the error
+    // remote workers: the command cannot check their disk, so the first analytics activity meets the error
     const temporal = await connectToTestServer();
     const queues = freshQueues('unwritable');
     const workers = await startWorkers(temporal, { label: 'unwritable', warehousePath: path.join(dir, 'remote-warehouse'), queues });
@@ -197,7 +198,7 @@ describe('meterflow says what is wrong', () => {
       });
       expect(code).toBe(1);
       expect(output).toMatch(
-        /^error: run pipeline-\S+ failed at snapshot\S*: cannot create folder \/proc\/meterflow-remote: \/proc does not allow new folders$/m,
+        /^error: run pipeline-\S+ failed at analytics:\S+: cannot create folder \/proc\/meterflow-remote: \/proc does not allow new folders$/m,
       );
       const workflowId = /^run (pipeline-\S+) started/m.exec(output)?.[1] as string;
       const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
@@ -256,7 +257,12 @@ describe('meterflow says what is wrong', () => {
     try {
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
       await eventually(async () => /meterflow worker \(writer\) polling/.test(writer.stderr()), 60_000);
-      const { code, output } = await meterflow(['query', '--db', db, 'select count(*) as n from meterflow.model_state']);
+      const { code, output } = await meterflow([
+        'query',
+        '--db',
+        db,
+        'select count(*) as n from information_schema.tables where table_catalog = current_database()',
+      ]);
       expect(output).not.toMatch(/lock/i);
       expect({ code, output }).toEqual({ code: 0, output: 'n\n-\n0\n(1 row)\n' });
     } finally {
