@@ -6,7 +6,10 @@ import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import type { MaintainLakeInput, MaintainLakeResult } from '../contract/activities';
 
-/** Files no snapshot references are left this long: a build may have written them and not committed yet. */
+/**
+ * Files no snapshot references are left this long: a build may have written them and not committed
+ * yet, or a reader be in a query on an expired snapshot.
+ */
 export const DEFAULT_ORPHAN_GRACE_MINUTES = 60;
 
 export interface MaintenanceDependencies {
