@@ -1,6 +1,10 @@
-// Jest in two tiers: `unit` (pure code, models rendered and run on DuckDB; no server, no child
-// process, no browser) and `integration` (one real Temporal dev server and one S3 server for the run).
-/** The unit tier, by file. A file belongs here only if it starts no server, process or browser. */
+// Jest in two tiers: `unit` (pure code, models rendered and run on DuckDB, the workflow with mocked
+// activities; nothing started before it, no S3 server, no browser) and `integration` (one real
+// Temporal dev server and one S3 server for the run).
+/**
+ * The unit tier, by file. A file belongs here only if it starts no server, process or browser; the
+ * workflow test alone starts a Temporal dev server of its own (see test/unit-tier.test.ts).
+ */
 const UNIT_TESTS = [
   'analytics-models.test.ts',
   'cli-options.test.ts',
@@ -8,6 +12,7 @@ const UNIT_TESTS = [
   'generator.test.ts',
   'macros.test.ts',
   'master-model.test.ts',
+  'pipeline-workflow.test.ts',
   'progress-views.test.ts',
   'project.test.ts',
   'replay.test.ts',

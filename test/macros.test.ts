@@ -40,7 +40,9 @@ describe('the shipped macros', () => {
     expect(project.macros.map(({ file, names }) => ({ file, names }))).toEqual([
       { file: 'macros/actual_vs_estimated.sql', names: ['actual_vs_estimated'] },
       { file: 'macros/deviation_distribution.sql', names: ['deviation_distribution'] },
+      { file: 'macros/per_meter_half_hour_config.sql', names: ['per_meter_half_hour_config'] },
       { file: 'macros/readings_of_all_quarters.sql', names: ['readings_of_all_quarters'] },
+      { file: 'macros/validity_intervals.sql', names: ['validity_intervals'] },
     ]);
   });
 
@@ -149,7 +151,7 @@ describe('macro errors, each naming the file', () => {
       sql.replace('actual_vs_estimated(', 'actual_vs_estimate('),
     );
     expect((await refusal(dir)).message).toBe(
-      "analytics/actual_vs_estimated_daily.sql: 'actual_vs_estimate' is neither a macro of the project (macro-paths) nor a dbt function (line 3)",
+      "analytics/actual_vs_estimated_daily.sql: 'actual_vs_estimate' is neither a macro of the project (macro-paths) nor a dbt function (line 2)",
     );
   });
 
@@ -175,7 +177,7 @@ describe('macro errors, each naming the file', () => {
       sql.replace('{{ grouping_column }},', '{{ grouping_column }}, {{ quantiles() }}'),
     );
     expect((await refusal(dir)).message).toBe(
-      "analytics/deviation_by_gsp_group.sql: 'quantiles' is neither a macro of the project (macro-paths) nor a dbt function (line 3, in macros/deviation_distribution.sql)",
+      "analytics/deviation_by_gsp_group.sql: 'quantiles' is neither a macro of the project (macro-paths) nor a dbt function (line 2, in macros/deviation_distribution.sql)",
     );
   });
 

@@ -273,9 +273,7 @@ describe('loading a broken project', () => {
 
   it('refuses a source that no sources YAML declares, naming the model file', async () => {
     const dir = await copyOfModels('unknown-source');
-    await editFile(path.join(dir, 'staging', 'stg_tariff_unit_rates.sql'), (sql) =>
-      sql.replace("source('raw', 'tariff_unit_rates')", "source('raw', 'tariffs')"),
-    );
+    await editFile(path.join(dir, 'staging', 'stg_tariff_unit_rates.sql'), (sql) => sql.replace("'tariff_unit_rates',", "'tariffs',"));
     await expect(loadProject(dir)).rejects.toThrow(
       "staging/stg_tariff_unit_rates.sql: source('raw', 'tariffs') is not declared in any sources YAML",
     );
@@ -283,11 +281,10 @@ describe('loading a broken project', () => {
 
   it('refuses a cycle, naming the files in it', async () => {
     const dir = await copyOfModels('cycle');
-    await editFile(path.join(dir, 'staging', 'stg_tariff_unit_rates.sql'), (sql) =>
-      sql.replace(
-        "select * from {{ source('raw', 'tariff_unit_rates') }}",
-        "select * from {{ source('raw', 'tariff_unit_rates') }}, {{ ref('demand_price_elasticity') }}",
-      ),
+    // the tariffs' staging model (a macro call) made to read the master, which reads it
+    await editFile(
+      path.join(dir, 'staging', 'stg_tariff_unit_rates.sql'),
+      (sql) => `${sql}{% set master = ref('demand_price_elasticity') %}\n`,
     );
     const error = await loadProject(dir).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ProjectError);

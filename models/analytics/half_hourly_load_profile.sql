@@ -1,6 +1,5 @@
 -- Mean actual against mean estimated consumption per settlement period of the day (1-48),
 -- weekdays and weekends apart.
-{{ config(materialized='table') }}
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 

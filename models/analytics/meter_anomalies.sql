@@ -2,7 +2,6 @@
 -- is beyond a threshold. The thresholds are the project vars anomaly_mean_abs_deviation_threshold
 -- (default 0.5: the actual is on average 50% off the estimate) and anomaly_missing_share_threshold
 -- (default 0.05: more than 5% of the meter's half hours, from its first to its last reading, missing).
-{{ config(materialized='table') }}
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 

@@ -2,12 +2,7 @@
 -- where both an actual reading and a positive estimate exist (see shared DATA.md).
 -- Incremental: when only readings change, meterflow rebuilds the half hours they cover (the
 -- event_time window) and replaces those rows in place; any other input change rebuilds it whole.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['meter_point_id', 'settlement_timestamp_utc'],
-    event_time='settlement_timestamp_utc'
-) }}
+{{ per_meter_half_hour_config() }}
 
 with readings as (
     select * from {{ ref('stg_smart_meter_consumption') }}
@@ -161,11 +156,7 @@ layout_coefficients as (
         arg_min(layout_registers.is_export, layout_registers.position) as is_export,
         arg_min(layout_registers.is_charged_half_hourly, layout_registers.position) as is_charged_half_hourly
     from layout_registers
-    inner join coefficients
-        on coefficients.gsp_group_id = layout_registers.gsp_group_id
-        and coefficients.profile_class_id = layout_registers.profile_class_id
-        and coefficients.standard_settlement_configuration_id = layout_registers.standard_settlement_configuration_id
-        and coefficients.time_pattern_regime_id = layout_registers.time_pattern_regime_id
+    inner join coefficients using (gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id)
     group by layout_registers.layout_id, coefficients.settlement_timestamp_utc
 ),
 
@@ -251,7 +242,13 @@ with_estimate as (
 
 half_hourly_tariffs as (
     -- variable tariffs price each half hour: an equality join on its start
-    select * from tariffs
+    select
+        gsp_group_id,
+        product_category,
+        is_variable,
+        valid_from as settlement_timestamp_utc,
+        unit_rate_pence_per_kwh
+    from tariffs
     where valid_to = valid_from + interval 30 minute
 ),
 
@@ -267,11 +264,7 @@ with_rate as (
         with_estimate.*,
         coalesce(half_hourly_tariffs.unit_rate_pence_per_kwh, longer_tariffs.unit_rate_pence_per_kwh) as unit_rate_pence_per_kwh
     from with_estimate
-    left join half_hourly_tariffs
-        on half_hourly_tariffs.gsp_group_id = with_estimate.gsp_group_id
-        and half_hourly_tariffs.product_category = with_estimate.product_category
-        and half_hourly_tariffs.is_variable = with_estimate.is_variable
-        and half_hourly_tariffs.valid_from = with_estimate.settlement_timestamp_utc
+    left join half_hourly_tariffs using (gsp_group_id, product_category, is_variable, settlement_timestamp_utc)
     left join longer_tariffs
         on longer_tariffs.gsp_group_id = with_estimate.gsp_group_id
         and longer_tariffs.product_category = with_estimate.product_category

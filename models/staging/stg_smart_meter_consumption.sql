@@ -4,12 +4,7 @@
 -- its tests and the master model then read the deduplicated readings instead of deduplicating again.
 -- Incremental: when new files land, meterflow rebuilds only the half hours they hold (their
 -- event_time window), and replaces those rows in place.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['meter_point_id', 'settlement_timestamp_utc'],
-    event_time='settlement_timestamp_utc'
-) }}
+{{ per_meter_half_hour_config() }}
 
 with all_quarters as (
     {{ readings_of_all_quarters() }}
