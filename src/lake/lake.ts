@@ -64,6 +64,11 @@ export interface LakeOptions {
    * inlining, 10 by default). meterflow uses 0: every row is in a file under the data path.
    */
   readonly dataInliningRowLimit?: number;
+  /**
+   * Use dataPath even where the catalog records another one (a lake folder copied or moved: its
+   * catalog still names the old folder's data). The files' paths are relative to the data path.
+   */
+  readonly overrideDataPath?: boolean;
   /** Default: from ensureLakeExtensions (installed on first use). */
   readonly extensionDirectory?: string;
   readonly env?: NodeJS.ProcessEnv;
@@ -124,6 +129,9 @@ async function createS3Secret(connection: DuckDBConnection, env: NodeJS.ProcessE
   }
 }
 
+/** How long a catalog query waits for a SQLite lock another process holds before it fails. */
+const SQLITE_BUSY_TIMEOUT_MS = 30_000;
+
 /** Load the lake's extensions into an instance made with their extension directory. */
 async function loadLakeExtensions(connection: DuckDBConnection): Promise<void> {
   await connection.run('load ducklake; load httpfs; load sqlite_scanner; load postgres_scanner');
@@ -154,6 +162,11 @@ export async function attachLake(
   if (dataPath?.startsWith('s3://')) await createS3Secret(connection, env);
   const attachOptions = [
     ...(dataPath !== undefined ? [`data_path ${quotedString(dataPath)}`] : []),
+    ...(dataPath !== undefined && options.overrideDataPath ? ['override_data_path true'] : []),
+    // a SQLite catalog in WAL mode: readers read while the writer commits; a lock is waited for, not
+    // failed on at once (maintenance and big commits hold the write lock for a moment)
+    ...(catalog.kind === 'sqlite' ? [`meta_busy_timeout ${SQLITE_BUSY_TIMEOUT_MS}`] : []),
+    ...(catalog.kind === 'sqlite' && !readOnly ? ["meta_journal_mode 'WAL'"] : []),
     ...(readOnly ? ['read_only'] : [`data_inlining_row_limit ${options.dataInliningRowLimit ?? 0}`]),
     ...(options.snapshotVersion !== undefined ? [`snapshot_version ${Math.trunc(options.snapshotVersion)}`] : []),
   ];

@@ -65,8 +65,14 @@ export function lakeOptionsFor(
   }
   const folder = path.resolve(location);
   const catalog = { kind: 'sqlite' as const, path: path.join(folder, CATALOG_FILE) };
+  // a folder with its own data/ reads and writes that, wherever the catalog says it was created
+  // (a warehouse folder copied or moved keeps working)
+  const ownData = path.join(folder, 'data');
+  if (existsSync(ownData) && (role === 'reader' || env.METERFLOW_LAKE_DATA === undefined)) {
+    return { folder, catalog, dataPath: ownData, overrideDataPath: true, env };
+  }
   if (role === 'reader') return { folder, catalog, env };
-  return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? path.join(folder, 'data'), env };
+  return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? ownData, env };
 }
 
 /** The location as messages and results name it: a resolved folder, or the catalog as given. */

@@ -237,7 +237,7 @@ describe('faults survived', () => {
       await new Promise<void>((resolve) => second.process.once('exit', () => resolve()));
       expect(second.process.exitCode).toBe(1);
       expect(second.output()).toMatch(
-        /warehouse .*two-writers-warehouse is already open by another process \(pid \d+\): only one writer worker may own a warehouse$/,
+        /warehouse .*two-writers-warehouse is already open by another process \(pid \d+\): only one writer worker may own a warehouse$/m,
       );
       expect(first.process.exitCode).toBeNull();
       await recordChaos({

@@ -2,7 +2,7 @@
 // timestamp is refused with its file and column named, a negative reading is set aside and counted,
 // and a non-finite analytics result stops the run; the published tables are what a clean run leaves.
 import { WorkflowFailedError } from '@temporalio/client';
-import { copyFile, cp, readdir, rename, rm } from 'node:fs/promises';
+import { cp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createWriterActivities } from '../../src/activities';
 import { describeFailure, waitForPipeline } from '../../src/client';
@@ -193,7 +193,8 @@ describe('numbers are checked at the door', () => {
   it('sets a negative reading aside, counts it, and publishes what a run without that reading publishes', async () => {
     // its own copy of the clean warehouse, so the refusals above and below compare with the clean run
     const warnWarehouse = path.join(dir, 'warn-warehouse');
-    await copyFile(warehousePath, warnWarehouse);
+    // a copied warehouse folder reads and writes its own data/ (not the original's)
+    await cp(warehousePath, warnWarehouse, { recursive: true });
     const key = `meter_point_id = '${spoiled.meterPointId}' and settlement_timestamp_utc = timestamp '${spoiled.settlementTimestamp}'`;
     const master = (where: string) =>
       `select count(*)::varchar || ':' || coalesce(sum(hash(t)::hugeint), 0)::varchar as c from main.demand_price_elasticity t where ${where}`;
