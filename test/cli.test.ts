@@ -121,7 +121,7 @@ describe('the meterflow command', () => {
     expect(output[output.length - 2]).toMatch(/^report: s3:\/\/cli-bucket\/runs\/runs\/pipeline-.*\/report\.html$/);
     expect(output.find((line) => line.startsWith('lake version: '))).toMatch(/^lake version: \d+$/);
     const listed = await createStorageResolver().forUri('s3://cli-bucket/runs').list('s3://cli-bucket/runs');
-    expect(listed.filter((o) => o.name.endsWith('manifest.json'))).toHaveLength(1);
+    expect(listed.filter((o) => o.name.endsWith('/report.html'))).toHaveLength(1);
     expect(listed.filter((o) => /\/analytics\/\w+\.parquet$/.test(o.name))).toHaveLength(8);
   });
 
