@@ -253,10 +253,17 @@ describe('meterflow says what is wrong', () => {
       ],
       { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(__dirname, '..') },
     );
-    const writer = spawnMeterflow(['worker', '--role', 'writer', '--db', db], { TEMPORAL_ADDRESS: testServerAddress() });
+    // its own queues: a writer refuses a queue the writer of another warehouse serves
+    const writer = spawnMeterflow(['worker', '--role', 'writer', '--db', db], {
+      TEMPORAL_ADDRESS: testServerAddress(),
+      ...queueVariables(freshQueues('beside-reader')),
+    });
     try {
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-      await eventually(async () => /meterflow worker \(writer\) polling/.test(writer.stderr()), 60_000);
+      await eventually(async () => {
+        if (writer.process.exitCode !== null) throw new Error(`the writer exited: ${writer.output()}`);
+        return /meterflow worker \(writer\) polling/.test(writer.stderr());
+      }, 60_000);
       const { code, output } = await meterflow([
         'query',
         '--db',
