@@ -236,7 +236,11 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
       const code = await run.exited;
       expect({ code, within15s: Date.now() - sent < 15_000 }).toEqual({ code: 130, within15s: true });
       await watching;
-      expect(lastSeen).toMatch(ENDED_BY_THE_CANCEL);
+      // on a failure, the command's stderr says what it waited for
+      expect({ lastSeen, stderr: run.stderr() }).toEqual({
+        lastSeen: expect.stringMatching(ENDED_BY_THE_CANCEL),
+        stderr: expect.any(String),
+      });
       const afterSignal = run.stderr().slice(run.stderr().indexOf(`${signal} received`));
       expect(afterSignal.trim()).toBe(`${signal} received: cancelling run ${workflowId} (Ctrl-C again exits at once)`);
       expect(run.stdout()).toBe('');
