@@ -7,7 +7,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../client';
@@ -18,11 +18,14 @@ import { relationKind, type ModelNode } from '../project/types';
 import { renderModel } from '../project/render';
 import { startDevServer } from '../temporal/dev-server';
 import { pathList, quotedIdentifier, relation } from '../warehouse/sql';
-import { withDuckdbFile } from '../warehouse/warehouse';
+import { lakeOptionsFor, withDuckdbFile } from '../warehouse/warehouse';
+import { ensureLakeExtensions, openLake } from '../lake';
 import type { PipelineResult } from '../contract/run';
 import { NAIVE_MASTER_SQL } from './naive-master';
 
-const DBT_REQUIREMENTS = ['dbt-core==1.10.15', 'dbt-duckdb==1.9.6'];
+// NOTE: duckdb pinned to the DuckDB of @duckdb/node-api and of the extension wheels (PyPI's latest cannot
+// load them); dbt-duckdb 1.9.6 asks only duckdb>=1.0.0, and attaches the lake from models/profiles.yml.
+const DBT_REQUIREMENTS = ['dbt-core==1.10.15', 'dbt-duckdb==1.9.6', 'duckdb==1.5.5'];
 
 interface Options {
   meters: number;
@@ -133,16 +136,48 @@ async function seedOnly(project: LoadedProject, sources: string, database: strin
   await withDuckdbFile(database, {}, (connection) => seedTables(connection, project, sources));
 }
 
-function dbtExecutable(benchDir: string): string | undefined {
+/** A new lake in a warehouse folder with raw.<source> seeded as lake tables, the way the floor seeds its file. */
+async function seedLake(project: LoadedProject, sources: string, warehouse: string): Promise<void> {
+  await rm(warehouse, { recursive: true, force: true });
+  const lake = await openLake(lakeOptionsFor(warehouse));
+  try {
+    await lake.withConnection(async (connection) => {
+      await connection.run('use lake');
+      await seedTables(connection, project, sources);
+    });
+  } finally {
+    lake.close();
+  }
+}
+
+/** Rows of a table in a lake, read in a process of its own (as any reader of a warehouse would). */
+async function lakeRows(warehouse: string, table: string): Promise<number> {
+  const lake = await openLake({ ...lakeOptionsFor(warehouse, process.env, 'reader'), readOnly: true });
+  try {
+    return await lake.withConnection(async (connection) => {
+      await connection.run('use lake');
+      const reader = await connection.runAndReadAll(`select count(*)::bigint from ${relation('main', table)}`);
+      return Number(reader.getRows()[0]?.[0]);
+    });
+  } finally {
+    lake.close();
+  }
+}
+
+/** dbt in a virtualenv of its own holding DBT_REQUIREMENTS: installed, or brought to them when the pins changed. */
+async function dbtExecutable(benchDir: string): Promise<string | undefined> {
   const venv = path.join(benchDir, 'dbt-venv');
   const dbt = path.join(venv, 'bin', 'dbt');
-  if (existsSync(dbt)) return dbt;
+  const installed = path.join(venv, 'meterflow-requirements.txt');
+  const wanted = `${DBT_REQUIREMENTS.join('\n')}\n`;
+  if (existsSync(dbt) && (await readFile(installed, 'utf8').catch(() => '')) === wanted) return dbt;
   try {
     log(`installing ${DBT_REQUIREMENTS.join(' ')} into ${venv}`);
-    execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+    if (!existsSync(path.join(venv, 'bin', 'pip'))) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
     execFileSync(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...DBT_REQUIREMENTS], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+    await writeFile(installed, wanted);
     return dbt;
   } catch (err) {
     log(`dbt-duckdb could not be installed: ${(err as Error).message}`);
@@ -224,11 +259,13 @@ async function main(): Promise<void> {
       await Promise.all([stop(writer), stop(analytics)]);
     }
   };
+  let pipelineMasterRows: number | null = null;
   for (let i = 0; i < options.repeat; i++) {
-    const warehouse = path.join(work, `pipeline-${i}.duckdb`);
-    await rm(warehouse, { force: true });
-    const { elapsed } = await runOnce(`full-${i}-${Date.now()}`, warehouse, {});
+    const warehouse = path.join(work, `pipeline-${i}`);
+    await rm(warehouse, { recursive: true, force: true });
+    const { elapsed, result } = await runOnce(`full-${i}-${Date.now()}`, warehouse, {});
     pipelineTimes.push(elapsed);
+    pipelineMasterRows = result?.tables.find((t) => t.table === 'main.demand_price_elasticity')?.rows ?? pipelineMasterRows;
     log(`pipeline ${i + 1}: ${elapsed.toFixed(2)}s`);
   }
   results.pipeline_s = median(pipelineTimes);
@@ -261,8 +298,8 @@ async function main(): Promise<void> {
     c.closeSync();
     instance.closeSync();
   }
-  const incrementalWarehouse = path.join(work, 'incremental.duckdb');
-  await rm(incrementalWarehouse, { force: true });
+  const incrementalWarehouse = path.join(work, 'incremental');
+  await rm(incrementalWarehouse, { recursive: true, force: true });
   await runOnce(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
   await copyFile(`${dayFile}.held`, dayFile);
   const incremental = await runOnce(`incr-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources, fullRefresh: false });
@@ -270,8 +307,8 @@ async function main(): Promise<void> {
   log(`incremental: ${incremental.elapsed.toFixed(2)}s`);
 
   // bounded memory: a run with a memory limit well below the data size must succeed (spilling)
-  const limited = path.join(work, 'limited.duckdb');
-  await rm(limited, { force: true });
+  const limited = path.join(work, 'limited');
+  await rm(limited, { recursive: true, force: true });
   try {
     const bounded = await runOnce(`limited-${Date.now()}`, limited, {
       METERFLOW_DUCKDB_MEMORY_LIMIT: options.memoryLimit,
@@ -317,46 +354,49 @@ async function main(): Promise<void> {
   results.master_rows = Number(rows);
   results.master_rows_identical = Number(different) === 0;
 
-  // the peer: dbt-duckdb on the same project, on a warehouse seeded the same way
+  // the peer: dbt-duckdb on the same project, on a lake seeded the way the floor seeds its file
+  // (models/profiles.yml attaches it as the target database), seeding included in each time
   if (!options.skipDbt) {
-    const dbt = dbtExecutable(benchDir);
+    const dbt = await dbtExecutable(benchDir);
+    const peers = [
+      { key: 'dbt_duckdb_threads1_s', command: 'run', threads: 1 },
+      { key: 'dbt_duckdb_threads2_s', command: 'run', threads: 2 },
+      { key: 'dbt_build_threads1_s', command: 'build', threads: 1 },
+    ] as const;
     if (dbt) {
-      for (const threads of [1, 2]) {
+      const extensionDirectory = await ensureLakeExtensions();
+      for (const peer of peers) {
         const times: number[] = [];
         for (let i = 0; i < options.repeat; i++) {
-          const database = path.join(work, `dbt-${threads}.duckdb`);
-          await rm(database, { force: true });
-          const seed = await seconds(() => seedOnly(project, sources, database));
+          const warehouse = path.join(work, `dbt-${peer.command}-${peer.threads}`);
+          const logFile = path.join(work, `dbt-${peer.command}-${peer.threads}.log`);
+          const seed = await seconds(() => seedLake(project, sources, warehouse));
+          let failed: string | undefined;
           const run = await seconds(async () => {
-            execFileSync(
-              dbt,
-              [
-                'run',
-                '--project-dir',
-                defaultProjectDir(),
-                '--profiles-dir',
-                defaultProjectDir(),
-                '--threads',
-                String(threads),
-                '--target-path',
-                path.join(work, 'dbt-target'),
-                '--log-path',
-                path.join(work, 'dbt-logs'),
-              ],
-              {
-                env: { ...process.env, METERFLOW_WAREHOUSE: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
-                stdio: 'ignore',
-              },
-            );
+            failed = await runDbt(dbt, peer.command, peer.threads, logFile, {
+              ...process.env,
+              METERFLOW_WAREHOUSE: warehouse,
+              METERFLOW_DUCKDB_EXTENSIONS: extensionDirectory,
+              METERFLOW_DBT_TARGET: 'lake',
+              DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+            });
           });
+          if (failed) {
+            log(`dbt ${peer.command} threads=${peer.threads} ${i + 1} failed: ${failed} (see ${logFile})`);
+            results[`${peer.key.replace(/_s$/, '')}_error`] = failed;
+            break;
+          }
           times.push(seed + run);
-          log(`dbt-duckdb threads=${threads} ${i + 1}: seed ${seed.toFixed(2)}s + run ${run.toFixed(2)}s`);
+          log(`dbt ${peer.command} threads=${peer.threads} ${i + 1}: seed ${seed.toFixed(2)}s + ${peer.command} ${run.toFixed(2)}s`);
+          if (peer.command === 'run' && results.dbt_master_rows === undefined) {
+            results.dbt_master_rows = await lakeRows(warehouse, 'demand_price_elasticity');
+            results.dbt_master_rows_equal_pipeline = results.dbt_master_rows === pipelineMasterRows;
+          }
         }
-        results[`dbt_duckdb_threads${threads}_s`] = median(times);
+        results[peer.key] = times.length === options.repeat ? median(times) : null;
       }
     } else {
-      results.dbt_duckdb_threads1_s = null;
-      results.dbt_duckdb_threads2_s = null;
+      for (const peer of peers) results[peer.key] = null;
     }
   }
 
@@ -366,6 +406,7 @@ async function main(): Promise<void> {
     pipeline_over_raw_duckdb: ratio(results.pipeline_s, results.raw_duckdb_s),
     dbt_threads1_over_pipeline: ratio(results.dbt_duckdb_threads1_s, results.pipeline_s),
     dbt_threads2_over_pipeline: ratio(results.dbt_duckdb_threads2_s, results.pipeline_s),
+    dbt_build_threads1_over_pipeline: ratio(results.dbt_build_threads1_s, results.pipeline_s),
     naive_master_over_master: ratio(results.naive_master_s, results.master_s),
     incremental_over_pipeline: ratio(results.incremental_s, results.pipeline_s),
   };
@@ -398,6 +439,50 @@ async function main(): Promise<void> {
   await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.md'), markdown);
   await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.json'), JSON.stringify(results, null, 2));
   if (options.json) await writeFile(options.json, JSON.stringify(results, null, 2));
+}
+
+/** One dbt command on the project, its output in logFile: undefined when it succeeded, else why not. */
+async function runDbt(
+  dbt: string,
+  command: 'run' | 'build',
+  threads: number,
+  logFile: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const output = await open(logFile, 'w');
+  try {
+    const args = [
+      command,
+      '--project-dir',
+      defaultProjectDir(),
+      '--profiles-dir',
+      defaultProjectDir(),
+      '--threads',
+      String(threads),
+      '--target-path',
+      path.join(path.dirname(logFile), 'dbt-target'),
+      '--log-path',
+      path.join(path.dirname(logFile), 'dbt-logs'),
+    ];
+    execFileSync(dbt, args, { env, stdio: ['ignore', output.fd, output.fd] });
+    return undefined;
+  } catch (err) {
+    return (await dbtFailure(logFile)) ?? (err as Error).message.split('\n')[0];
+  } finally {
+    await output.close();
+  }
+}
+
+/** The first error dbt printed with the line after it, e.g. `TransactionContext Error: … database is locked`. */
+async function dbtFailure(logFile: string): Promise<string | undefined> {
+  const lines = (await readFile(logFile, 'utf8').catch(() => '')).replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const at = lines.findIndex((line) => /^\s*[A-Za-z]+( [A-Za-z]+)? Error: /.test(line) || /^\s*Runtime Error$/.test(line));
+  if (at < 0) return undefined;
+  return lines
+    .slice(at, at + 2)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 /**
