@@ -51,6 +51,7 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
       logicalDate: input.logicalDate,
       nodes: input.nodes,
       ...(input.failure ? { failure: input.failure } : {}),
+      ...(input.startedAt ? { startedAt: input.startedAt } : {}),
       now,
     });
     await writeRunRecord(storage, out, record);

@@ -261,6 +261,8 @@ export interface AnalyticsModelResult {
 
 export interface RenderReportInput {
   readonly workflowId: string;
+  /** When the run's workflow started (ISO): the grid of runs shows the whole run's time. */
+  readonly startedAt?: string;
   readonly logicalDate: string;
   readonly reportUri: string;
   /**

@@ -38,6 +38,8 @@ export interface RunRecordInput {
   readonly logicalDate: string;
   readonly nodes: readonly NodeProgress[];
   readonly failure?: RunFailure;
+  /** When the workflow started (ISO); records from before it was passed use the first node's start. */
+  readonly startedAt?: string;
   /** When the report is rendered: the run's end, near enough. */
   readonly now: Date;
 }
@@ -52,9 +54,12 @@ export function runRecord(input: RunRecordInput): RunRecord {
     ...(input.runId ? { runId: input.runId } : {}),
     ...(input.namespace ? { namespace: input.namespace } : {}),
     logicalDate: input.logicalDate,
-    // NOTE: the workflow's own start is not in the report's input; its first node starts after the
-    // plan, a second or so later
-    ...(started.length > 0 ? { startedAt: new Date(Math.min(...started)).toISOString() } : {}),
+    // the workflow's own start where the run passed it, else its first node's (after the plan)
+    ...(input.startedAt
+      ? { startedAt: input.startedAt }
+      : started.length > 0
+        ? { startedAt: new Date(Math.min(...started)).toISOString() }
+        : {}),
     endedAt: input.now.toISOString(),
     status: input.failure ? 'failed' : 'succeeded',
     ...(input.failure ? { failure: { node: input.failure.node, reason: input.failure.reason } } : {}),

@@ -149,6 +149,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     analytics.renderReport.executeWithOptions(on('report', extra.failure ? "render the failed run's report" : 'render the run report'), [
       {
         workflowId,
+        startedAt: info.runStartTime.toISOString(),
         logicalDate,
         reportUri,
         analyticsOutputs: [],
