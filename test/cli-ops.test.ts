@@ -179,19 +179,38 @@ function interrupt(child: Child, signal: 'SIGINT' | 'SIGTERM'): void {
   process.kill(signal === 'SIGINT' ? -pid : pid, signal);
 }
 
+/**
+ * `meterflow run` against the test server, in its own process group, with workers of its own: once its
+ * first seed has started. `stop` ends the command, the workers and the connection.
+ */
+async function remoteRunUnderway(label: string) {
+  const dir = await tempDir(`cli-ops-${label}`);
+  const temporal = await connectToTestServer();
+  const workers = await startWorkers(temporal, { label, warehousePath: path.join(dir, 'w-warehouse') });
+  const run = spawnMeterflow(
+    ['run', '--sources', sources, '--out', path.join(dir, 'out')],
+    { TEMPORAL_ADDRESS: testServerAddress(), ...queueVariables(workers.queues) },
+    { processGroup: true },
+  );
+  const stop = async () => {
+    await run.kill();
+    await workers.stop();
+    await temporal.close();
+  };
+  try {
+    await eventually(async () => /^started {3}seed /m.test(run.stderr()), 60_000, 50);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr())?.[1] as string;
+  return { temporal, run, workflowId, stop };
+}
+
 describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) => {
   it('cancels a run on TEMPORAL_ADDRESS, says so once, exits 130 within 15 s and leaves it cancelled', async () => {
-    const dir = await tempDir(`cli-ops-remote-${signal}`);
-    const temporal = await connectToTestServer();
-    const workers = await startWorkers(temporal, { label: `remote-${signal}`, warehousePath: path.join(dir, 'w-warehouse') });
-    const run = spawnMeterflow(
-      ['run', '--sources', sources, '--out', path.join(dir, 'out')],
-      { TEMPORAL_ADDRESS: testServerAddress(), ...queueVariables(workers.queues) },
-      { processGroup: true },
-    );
+    const { temporal, run, workflowId, stop } = await remoteRunUnderway(`remote-${signal}`);
     try {
-      await eventually(async () => /^started {3}seed /m.test(run.stderr()), 60_000, 50);
-      const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr())?.[1] as string;
       const sent = Date.now();
       interrupt(run, signal);
       const code = await run.exited;
@@ -201,9 +220,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
       expect(run.stdout()).toBe('');
       expect(await howItEnded(temporal.client.workflow.getHandle(workflowId))).toMatch(ENDED_BY_THE_CANCEL);
     } finally {
-      await run.kill();
-      await workers.stop();
-      await temporal.close();
+      await stop();
     }
   });
 
@@ -254,17 +271,8 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
 
 describe('a second Ctrl-C', () => {
   it('exits at once, saying the run may go on', async () => {
-    const dir = await tempDir('cli-ops-twice');
-    const temporal = await connectToTestServer();
-    const workers = await startWorkers(temporal, { label: 'twice', warehousePath: path.join(dir, 'w-warehouse') });
-    const run = spawnMeterflow(
-      ['run', '--sources', sources, '--out', path.join(dir, 'out')],
-      { TEMPORAL_ADDRESS: testServerAddress(), ...queueVariables(workers.queues) },
-      { processGroup: true },
-    );
+    const { run, workflowId, stop } = await remoteRunUnderway('twice');
     try {
-      await eventually(async () => /^started {3}seed /m.test(run.stderr()), 60_000, 50);
-      const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr())?.[1] as string;
       interrupt(run, 'SIGINT');
       await eventually(async () => run.stderr().includes('cancelling run'), 5_000, 20);
       const second = Date.now();
@@ -275,9 +283,7 @@ describe('a second Ctrl-C', () => {
         `meterflow: SIGINT received again: exiting now; run ${workflowId} may go on at ${testServerAddress()} (meterflow status ${workflowId})`,
       );
     } finally {
-      await run.kill();
-      await workers.stop();
-      await temporal.close();
+      await stop();
     }
   });
 });

@@ -9,6 +9,7 @@ import { waitForPipeline } from '../src/client';
 import { PACKAGE_ROOT } from '../src/config';
 import { generateSampleData } from '../src/generator/generate';
 import type { PipelineResult } from '../src/contract/run';
+import { tablesOf } from '../src/lake/lake';
 import { withWarehouseReader } from '../src/warehouse/warehouse';
 import { copyOfModels, editFile, queryFile, tableChecksumSql, tempDir, writeParquet } from './support/files';
 import { differencesFromReference } from './support/reference-master';
@@ -39,21 +40,13 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 /** The data and delete files the lake references now, over every table. */
 async function referencedFiles(warehouse: string): Promise<string[]> {
-  return withWarehouseReader(warehouse, {}, (reader) =>
-    reader.withConnection(async (connection) => {
-      const tables = (
-        await connection.runAndReadAll(`select schema_name, table_name from duckdb_tables() where database_name = current_database()`)
-      ).getRows();
-      const files: string[] = [];
-      for (const [schema, table] of tables) {
-        const listed = await connection.runAndReadAll(
-          `select data_file, delete_file from ducklake_list_files('${reader.alias}', '${String(table)}', schema => '${String(schema)}')`,
-        );
-        for (const [data, deleted] of listed.getRows()) files.push(String(data), ...(deleted ? [String(deleted)] : []));
-      }
-      return files.sort();
-    }),
-  );
+  return withWarehouseReader(warehouse, {}, async (reader) => {
+    const files: string[] = [];
+    for (const { schema, table } of await reader.withConnection((connection) => tablesOf(connection, reader.alias))) {
+      for (const file of await reader.listFiles(table, schema)) files.push(file.dataFile, ...(file.deleteFile ? [file.deleteFile] : []));
+    }
+    return files.sort();
+  });
 }
 
 describe('the warehouse as a lake', () => {

@@ -2,6 +2,7 @@
 // master's Parquet files, written once by its build, are read in place at that version by any
 // process, while the writer goes on writing.
 import type { Logger } from '../logger';
+import { currentSnapshotOf } from '../lake/lake';
 import type { Warehouse } from '../warehouse/warehouse';
 import { relation } from '../warehouse/sql';
 import { activityFrame } from './context';
@@ -36,8 +37,7 @@ export function createSnapshotActivities({ warehouse, logger }: SnapshotDependen
             const reader = await connection.runAndReadAll(`select count(*)::bigint from ${relation(MODEL_SCHEMA, name)}`);
             counted.push({ name: table, rows: Number(reader.getRows()[0]?.[0] ?? 0) });
           }
-          const reader = await connection.runAndReadAll(`select id from ducklake_current_snapshot('lake')`);
-          const version = Number(reader.getRows()[0]?.[0]);
+          const version = await currentSnapshotOf(connection, warehouse.alias);
           logger.info({ version, relations }, 'pinned snapshot');
           return { warehouse: warehouse.path, version, relations, tables: counted };
         }),

@@ -307,6 +307,15 @@ export async function currentSnapshotOf(connection: DuckDBConnection, alias: str
   return Number(reader.getRows()[0]?.[0]);
 }
 
+/** Every table of a lake attached under an alias, by schema and name. */
+export async function tablesOf(connection: DuckDBConnection, alias: string): Promise<{ schema: string; table: string }[]> {
+  const reader = await connection.runAndReadAll(
+    `select schema_name, table_name from duckdb_tables() where database_name = $alias order by all`,
+    { alias },
+  );
+  return reader.getRows().map(([schema, table]) => ({ schema: String(schema), table: String(table) }));
+}
+
 /** The data files that make up a table of a lake attached under an alias (and their delete files), by path. */
 export async function filesOf(connection: DuckDBConnection, alias: string, table: string, schema = 'main'): Promise<LakeFile[]> {
   const reader = await connection.runAndReadAll(

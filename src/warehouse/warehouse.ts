@@ -143,6 +143,14 @@ abstract class LakeHandle {
   }
 }
 
+/** Work whose unqualified names (`main.x`, `raw.x`) are the writer's lake's. */
+const inLake =
+  <T>(work: (connection: DuckDBConnection) => Promise<T>) =>
+  async (connection: DuckDBConnection): Promise<T> => {
+    await connection.run(`use ${LAKE_ALIAS}`);
+    return work(connection);
+  };
+
 export class Warehouse extends LakeHandle {
   readonly alias = LAKE_ALIAS;
 
@@ -156,10 +164,7 @@ export class Warehouse extends LakeHandle {
   }
 
   async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.lake.withConnection(async (connection) => {
-      await connection.run(`use ${LAKE_ALIAS}`);
-      return work(connection);
-    });
+    return this.lake.withConnection(inLake(work));
   }
 
   /**
@@ -200,10 +205,7 @@ export class Warehouse extends LakeHandle {
 
   /** Run work in one transaction: it becomes one lake snapshot when it commits, or nothing. */
   async transaction<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.lake.transaction(async (connection) => {
-      await connection.run('use lake');
-      return work(connection);
-    });
+    return this.lake.transaction(inLake(work));
   }
 
   close(): void {
