@@ -7,7 +7,11 @@ import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import type { MaintainLakeInput, MaintainLakeResult } from '../contract/activities';
 
-/** Files no snapshot references are left this long: a build may have written them and not committed yet. */
+/**
+ * Files the lake no longer needs are left this long before they are deleted: an orphan may be a
+ * build's that has not committed yet, and the files of an expired snapshot or of merged small files
+ * may still be read by a query pinned to an older version (an analytics activity of a run underway).
+ */
 export const DEFAULT_ORPHAN_GRACE_MINUTES = 60;
 
 export interface MaintenanceDependencies {
@@ -41,11 +45,19 @@ export function createMaintenanceActivities({ warehouse, logger }: MaintenanceDe
             const expired = await rowsOf(
               `call ducklake_expire_snapshots(${lake}, older_than => now() - to_days(${Math.trunc(retentionDays)}))`,
             );
-            // the files of the snapshots just expired, at once
-            const cleaned = await rowsOf(`call ducklake_cleanup_old_files(${lake}, cleanup_all => true)`);
-            const orphans = await rowsOf(
-              `call ducklake_delete_orphaned_files(${lake}, older_than => now() - to_minutes(${Math.trunc(orphanGraceMinutes)}))`,
+            const graceStart = `now() - to_minutes(${Math.trunc(orphanGraceMinutes)})`;
+            // files scheduled for deletion (of expired snapshots, of merged files) go once the grace
+            // has passed since they were scheduled, counted in whole days: those scheduled before the
+            // day the grace started. NOTE: on a SQLite catalog, DuckLake 1.5.5 compares the schedule
+            // with `older_than` as text, so any cutoff within a day counts that whole day's files as
+            // older (measured: a cutoff of an hour ago deleted files scheduled a second ago); a
+            // cutoff at the end of the day before is right on either catalog.
+            const cleaned = await rowsOf(
+              orphanGraceMinutes > 0
+                ? `call ducklake_cleanup_old_files(${lake}, older_than => date_trunc('day', ${graceStart}) - to_microseconds(1))`
+                : `call ducklake_cleanup_old_files(${lake}, cleanup_all => true)`,
             );
+            const orphans = await rowsOf(`call ducklake_delete_orphaned_files(${lake}, older_than => ${graceStart})`);
             return { expiredSnapshots: expired, deletedFiles: cleaned + orphans, filesBefore, filesAfter };
           }),
         );

@@ -310,7 +310,11 @@ export interface BuiltState {
 export interface MaintainLakeInput extends WriterInput {
   /** Snapshots older than this many days are expired (the latest always stays): `--at` reaches back this far. */
   readonly retentionDays: number;
-  /** Files no snapshot references are deleted once this old (younger ones may be a build's, not yet committed). */
+  /**
+   * Files the lake no longer references are deleted this long after: orphans once this old (a build may
+   * not have committed them yet), and the files of expired snapshots and merged files this long after
+   * they were scheduled for deletion (a reader may still be on an older version). 0: at once.
+   */
   readonly orphanGraceMinutes?: number;
 }
 

@@ -10,7 +10,7 @@ export interface MaintenanceInput {
   readonly warehouse?: string;
   /** Snapshots older than this many days are expired, so `meterflow query --at` reaches back this far. Default 30. */
   readonly retentionDays?: number;
-  /** Unreferenced files younger than this are left (a build may not have committed them yet). Default 60. */
+  /** Files the lake no longer references are deleted this many minutes after (see MaintainLakeInput). Default 60. */
   readonly orphanGraceMinutes?: number;
   readonly writerQueue?: string;
 }
