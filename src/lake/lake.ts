@@ -79,8 +79,8 @@ export function catalogName(catalog: LakeCatalog): string {
  */
 function catalogFailure(err: unknown, catalog: LakeCatalog): Error {
   if (err instanceof StorageError) return err;
-  const message = duckdbMessage(err);
-  if (catalog.kind !== 'postgres') return err instanceof Error ? err : new Error(message);
+  // the conninfo as DuckDB quotes it may hold a password: never repeated
+  const message = duckdbMessage(err).replace(/(password\s*=\s*)(\S+)/gi, '$1***');
   const name = catalogName(catalog);
   const server = /connection to server (?:at "([^"]+)"(?: \([^)]*\))?, port (\d+)|on socket "([^"]+)")/.exec(message);
   const where = server ? (server[3] !== undefined ? `socket ${server[3]}` : `${server[1]}:${server[2]}`) : undefined;
@@ -106,7 +106,7 @@ function catalogFailure(err: unknown, catalog: LakeCatalog): Error {
 }
 
 export interface LakeOptions {
-  /** Default: METERFLOW_LAKE_CATALOG, else `sqlite:$METERFLOW_HOME/lake/catalog.sqlite`. */
+  /** Default: METERFLOW_CATALOG (or its older name METERFLOW_LAKE_CATALOG), else `sqlite:$METERFLOW_HOME/warehouse/catalog.sqlite`. */
   readonly catalog?: string | LakeCatalog;
   /**
    * Where data files go: a path, `file://…` or `s3://bucket/prefix`. Default: METERFLOW_LAKE_DATA;
@@ -240,7 +240,7 @@ export async function attachLake(
       await refuseSharedDataPath(connection, alias, catalog, dataPath);
     await connection.run(`attach ${quotedString(target)} as ${alias} (${attachOptions.join(', ')})`);
   } catch (err) {
-    throw catalogFailure(err, catalog);
+    throw catalog.kind === 'postgres' ? catalogFailure(err, catalog) : err;
   }
   const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(alias)})`);
   const recordedPath = String(recorded.getRows()[0]?.[0] ?? dataPath ?? '');
