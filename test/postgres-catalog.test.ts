@@ -217,6 +217,18 @@ describe('the lake catalog in PostgreSQL', () => {
     expect(refused.stderr).toContain(
       `lake catalog postgres:dbname=meterflow_lake host=127.0.0.1 port=${port} user=postgres: cannot connect to PostgreSQL at 127.0.0.1:${port} (Connection refused)`,
     );
+    // a writer worker on it does not start: it says why and exits, before it takes any work
+    const queues = freshQueues('postgres-refused');
+    const refusedWriter = spawnWorker({
+      role: 'writer',
+      address: testServerAddress(),
+      queues,
+      db: `postgres:dbname=meterflow_lake host=127.0.0.1 port=${port} user=postgres`,
+      env: { METERFLOW_LAKE_DATA: path.join(dir, 'refused-data') },
+    });
+    const exitCode = await new Promise<number | null>((resolve) => refusedWriter.process.once('exit', (code) => resolve(code)));
+    expect(exitCode).toBe(1);
+    expect(refusedWriter.stderr()).toContain(`cannot connect to PostgreSQL at 127.0.0.1:${port} (Connection refused)`);
     const missing = await failingQuery(`postgres:dbname=no_such_lake ${server}`, 'select 1');
     expect(missing.stderr).toMatch(
       /lake catalog postgres:dbname=no_such_lake .*: PostgreSQL at 127\.0\.0\.1:\d+ refused: database "no_such_lake" does not exist/,
