@@ -10,9 +10,9 @@ import { startPipeline, waitForPipeline } from '../src/client';
 import { catalogFromEnv, defaultWarehousePath, PACKAGE_ROOT } from '../src/config';
 import type { PipelineResult } from '../src/contract/run';
 import { generateSampleData } from '../src/generator/generate';
-import { catalogName, parseLakeCatalog } from '../src/lake/lake';
+import { catalogName, parseLakeCatalog, tablesOf } from '../src/lake/lake';
 import { freePort } from '../src/temporal/dev-server';
-import { Warehouse, WarehouseReader } from '../src/warehouse/warehouse';
+import { Warehouse, WarehouseReader, warehouseName, withWarehouseReader } from '../src/warehouse/warehouse';
 import { queryFile, tempDir } from './support/files';
 import { createTestDatabase, psql, testPostgres } from './support/postgres-server';
 import { spawnWorker, type Child } from './support/processes';
@@ -52,6 +52,17 @@ async function parquetFilesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => path.join(e.parentPath, e.name));
 }
 
+/** The data and delete files a lake references now, over every table. */
+async function referencedFiles(warehouse: string): Promise<string[]> {
+  return withWarehouseReader(warehouse, {}, async (reader) => {
+    const files: string[] = [];
+    for (const { schema, table } of await reader.withConnection((connection) => tablesOf(connection, reader.alias))) {
+      for (const file of await reader.listFiles(table, schema)) files.push(file.dataFile, ...(file.deleteFile ? [file.deleteFile] : []));
+    }
+    return files.sort();
+  });
+}
+
 /** The run that a lake's commit names, as `meterflow query --at` finds it. */
 const PUBLISHED_RUNS = `select json_extract_string(commit_extra_info, '$.run') as run from ducklake_snapshots(current_database()) where commit_extra_info is not null`;
 
@@ -86,7 +97,7 @@ describe('the lake catalog in PostgreSQL', () => {
     return child;
   }
 
-  it('runs the whole pipeline with the catalog in PostgreSQL and the data in a shared folder: the master equals the reference', async () => {
+  it('runs the whole pipeline with the catalog in PostgreSQL and the data in a shared folder: the master equals the reference, and maintenance keeps exactly the referenced files', async () => {
     const catalog = `postgres:${await createTestDatabase('meterflow_lake')}`;
     const sources = path.join(dir, 'sources');
     const lakeData = path.join(dir, 'shared', 'lake');
@@ -130,6 +141,33 @@ describe('the lake catalog in PostgreSQL', () => {
     expect(groups.map((row) => ({ ...row, half_hours: Number(row.half_hours) }))).toEqual(expectedGroups);
     expect(groups.length).toBeGreaterThan(1);
     expect(await query(catalog, PUBLISHED_RUNS)).toContainEqual({ run: result.workflowId });
+
+    // a full refresh replaces every table, then maintenance on the writer: files the catalog no longer
+    // references are deleted from the shared folder, and the lake still reads whole
+    const again = await startPipeline(
+      temporal.client,
+      {
+        sourcesUri: sources,
+        outUri: path.join(dir, 'out'),
+        writerQueue: queues.writer,
+        analyticsQueue: queues.analytics,
+        fullRefresh: true,
+      },
+      { taskQueue: queues.workflows },
+    );
+    await waitForPipeline(again);
+    const referencedBefore = new Set(await referencedFiles(catalog));
+    expect((await parquetFilesUnder(lakeData)).filter((file) => !referencedBefore.has(file)).length).toBeGreaterThan(0);
+    const maintenance = await temporal.client.workflow.start('maintenance', {
+      taskQueue: queues.workflows,
+      workflowId: `maintenance-postgres-${Date.now()}`,
+      args: [{ retentionDays: 0, orphanGraceMinutes: 0, writerQueue: queues.writer, warehouse: catalog }],
+    });
+    const maintained = (await maintenance.result()) as { expiredSnapshots: number; deletedFiles: number };
+    expect(maintained.expiredSnapshots).toBeGreaterThan(0);
+    expect(maintained.deletedFiles).toBeGreaterThan(0);
+    expect((await parquetFilesUnder(lakeData)).sort()).toEqual(await referencedFiles(catalog));
+    expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
   });
 
   it('lets two writers of two lakes in one database commit at the same time: both runs land, each equal to its reference', async () => {
@@ -256,6 +294,8 @@ describe('naming the PostgreSQL catalog', () => {
     });
     expect(() => parseLakeCatalog('postgres:dbname=lake lake=North-1')).toThrow(/lake=North-1 .*lower-case letters, digits and _/);
     expect(() => parseLakeCatalog('postgres:dbname=lake lake=a lake=b')).toThrow(/names its lake once/);
+    // one warehouse however its settings are spaced or ordered: what writers compare runs' warehouses by
+    expect(warehouseName('postgres:lake=north  dbname=lake host=db')).toBe(warehouseName('postgres:dbname=lake host=db lake=north'));
     expect(catalogName(parseLakeCatalog('postgres:dbname=lake password=hunter2 host=db lake=south'))).toBe(
       'postgres:dbname=lake password=*** host=db lake=south',
     );

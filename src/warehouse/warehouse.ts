@@ -8,7 +8,17 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError, WarehouseLockedError } from '../errors';
-import { LAKE_ALIAS, Lake, LakeAttachment, currentSnapshotOf, filesOf, type LakeFile, type LakeOptions } from '../lake/lake';
+import {
+  LAKE_ALIAS,
+  Lake,
+  LakeAttachment,
+  currentSnapshotOf,
+  filesOf,
+  parseLakeCatalog,
+  type LakeCatalog,
+  type LakeFile,
+  type LakeOptions,
+} from '../lake/lake';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
 
@@ -89,9 +99,15 @@ export function lakeOptionsFor(
   return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? ownData, env };
 }
 
-/** The location as messages and results name it: a resolved folder, or the catalog as given. */
+/**
+ * The location as messages and results name it, and writers compare runs' warehouses by: a resolved
+ * folder, or the catalog with its settings' spacing made single and `lake=` last.
+ */
 export function warehouseName(location: string): string {
-  if (location.startsWith('postgres:')) return location;
+  if (location.startsWith('postgres:')) {
+    const catalog = parseLakeCatalog(location) as Extract<LakeCatalog, { kind: 'postgres' }>;
+    return `postgres:${catalog.conninfo}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
+  }
   return location.startsWith('sqlite:') ? sqliteFolder(location) : path.resolve(location);
 }
 
