@@ -16,6 +16,7 @@ import { Warehouse, WarehouseReader, warehouseName, withWarehouseReader } from '
 import { queryFile, tempDir } from './support/files';
 import { createTestDatabase, psql, testPostgres } from './support/postgres-server';
 import { spawnWorker, type Child } from './support/processes';
+import { createBucket } from './support/s3-server';
 import { differencesFromReference, referenceMasterSql } from './support/reference-master';
 import { connectToTestServer, freshQueues, testServerAddress, type TemporalTestContext } from './support/temporal';
 
@@ -224,6 +225,30 @@ describe('the lake catalog in PostgreSQL', () => {
     // each lake's catalog tables in its own schema of the one database
     const schemas = await psql(database, "select distinct schemaname from pg_tables where tablename = 'ducklake_snapshot' order by 1");
     expect(schemas.map(([schema]) => schema)).toEqual(['north', 'south']);
+  });
+
+  it('keeps the data in S3 with the catalog in PostgreSQL, as the compose deployment does: the master equals the reference', async () => {
+    const catalog = `postgres:${await createTestDatabase('meterflow_s3_lake')}`;
+    const sources = path.join(dir, 'sources-s3');
+    await generateSampleData({ outDir: sources, meters: 8, from: '2023-03-28', to: '2023-04-10', seed: 41 });
+    await createBucket(process.env.METERFLOW_TEST_S3_ENDPOINT as string, 'meterflow-pg-lake');
+    const queues = freshQueues('postgres-s3');
+    writer(queues, { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_DATA: 's3://meterflow-pg-lake/lake/', METERFLOW_WAREHOUSE: undefined });
+    analytics(queues);
+    const handle = await startPipeline(
+      temporal.client,
+      { sourcesUri: sources, outUri: path.join(dir, 'out-s3'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
+      { taskQueue: queues.workflows },
+    );
+    const result = await waitForPipeline(handle);
+    expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
+    // readers learn the data path from the catalog (a table's files stay in the folder it was built under)
+    const reader = await WarehouseReader.open(catalog);
+    const files = await reader.listFiles('demand_price_elasticity').finally(() => reader.close());
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files)
+      expect(file.dataFile).toMatch(/^s3:\/\/meterflow-pg-lake\/lake\/main\/\S*demand_price_elasticity\S*\/year=2023\/month=[34]\//);
+    expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
   });
 
   it('refuses a third lake whose data path holds another lake’s files, naming both', async () => {
