@@ -129,7 +129,7 @@ describe('the lake catalog in PostgreSQL', () => {
     const onDisk = new Set(await parquetFilesUnder(lakeData));
     for (const file of masterFiles) expect(onDisk.has(file.dataFile)).toBe(true);
 
-    // read back from another process by the catalog alone, every analytics table there
+    // read back from another process by the catalog alone: the master, and an analytics table
     const [count] = await query(catalog, 'select count(*) as n from demand_price_elasticity');
     const [reference] = await queryFile(':memory:', `select count(*)::integer as n from (${referenceMasterSql(sources)})`);
     expect(Number(count?.n)).toBe(Number(reference?.n));
