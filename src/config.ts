@@ -15,17 +15,42 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.METERFLOW_HOME ?? '.meterflow');
 }
 
+/**
+ * The warehouse of `--db` (and `query --warehouse`) when none is given: METERFLOW_WAREHOUSE (a lake
+ * folder or a catalog), else the catalog METERFLOW_CATALOG names, else the folder in the state folder.
+ */
 export function defaultWarehousePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.METERFLOW_WAREHOUSE ?? path.join(stateDir(env), 'warehouse');
+  const catalog = catalogFromEnv(env);
+  if (env.METERFLOW_WAREHOUSE && catalog && env.METERFLOW_WAREHOUSE !== catalog) {
+    throw new Error(
+      `METERFLOW_WAREHOUSE (${env.METERFLOW_WAREHOUSE}) and METERFLOW_CATALOG (${catalog}) name different warehouses: set one of them`,
+    );
+  }
+  return env.METERFLOW_WAREHOUSE || catalog || path.join(stateDir(env), 'warehouse');
+}
+
+/**
+ * The lake's catalog as the environment names it: METERFLOW_CATALOG (`postgres:<conninfo>` or
+ * `sqlite:<folder>/catalog.sqlite`), or its older name METERFLOW_LAKE_CATALOG (an alias). Both set
+ * and different: an error naming both, rather than a guess at which one was meant.
+ */
+export function catalogFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_CATALOG: alias } = env;
+  if (catalog && alias && catalog !== alias) {
+    throw new Error(
+      'METERFLOW_CATALOG and METERFLOW_LAKE_CATALOG (its older name) are both set, to different catalogs: unset METERFLOW_LAKE_CATALOG',
+    );
+  }
+  return catalog || alias || undefined;
 }
 
 export function defaultOutUri(env: NodeJS.ProcessEnv = process.env): string {
   return env.METERFLOW_OUT ?? path.join(stateDir(env), 'out');
 }
 
-/** The lake's catalog (METERFLOW_LAKE_CATALOG): `sqlite:<file>`, by default in the state folder, or `postgres:<conninfo>`. */
+/** The catalog of a lake opened without one: METERFLOW_CATALOG, else the default warehouse folder's SQLite file. */
 export function defaultLakeCatalog(env: NodeJS.ProcessEnv = process.env): string {
-  return env.METERFLOW_LAKE_CATALOG ?? `sqlite:${path.join(stateDir(env), 'lake', 'catalog.sqlite')}`;
+  return catalogFromEnv(env) ?? `sqlite:${path.join(stateDir(env), 'warehouse', 'catalog.sqlite')}`;
 }
 
 /** Where the lake's Parquet files go (METERFLOW_LAKE_DATA); undefined: the catalog's own, or `data/` beside a new SQLite catalog. */

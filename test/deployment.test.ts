@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { buildProgram } from '../src/cli/main';
-import { PACKAGE_ROOT } from '../src/config';
+import { defaultWarehousePath, PACKAGE_ROOT } from '../src/config';
 import { lakeOptionsFor } from '../src/warehouse/warehouse';
 import { s3TestEnvironment } from './support/s3-server';
 
@@ -53,9 +53,11 @@ describe('the docker-compose deployment', () => {
   });
 
   it('keeps the lake in PostgreSQL and MinIO: the writer commits to it, analytics workers read it from anywhere', () => {
-    const catalog = services.writer?.environment?.METERFLOW_WAREHOUSE as string;
+    const catalog = services.writer?.environment?.METERFLOW_CATALOG as string;
     expect(catalog).toMatch(/^postgres:dbname=meterflow_lake host=postgresql /);
     expect(services.writer?.command).toEqual(['worker', '--role', 'writer', '--db', catalog]);
+    // the variable the code reads: a client's `run` names the writer's warehouse without --db
+    expect(defaultWarehousePath(services.client?.environment as NodeJS.ProcessEnv)).toBe(catalog);
     expect(lakeOptionsFor(catalog, services.writer?.environment as NodeJS.ProcessEnv)).toMatchObject({
       catalog,
       dataPath: 's3://meterflow/lake/',
@@ -75,7 +77,7 @@ describe('the docker-compose deployment', () => {
       const environment = service.environment ?? {};
       expect({ service: name, variables: Object.keys(environment) }).toEqual({
         service: name,
-        variables: expect.arrayContaining([...testVariables, 'TEMPORAL_ADDRESS', 'METERFLOW_WAREHOUSE', 'METERFLOW_LAKE_DATA']),
+        variables: expect.arrayContaining([...testVariables, 'TEMPORAL_ADDRESS', 'METERFLOW_CATALOG', 'METERFLOW_LAKE_DATA']),
       });
       expect(environment.AWS_ENDPOINT_URL_S3).toBe('http://minio:9000');
       expect(environment.AWS_ACCESS_KEY_ID).toBe(services.minio?.environment?.MINIO_ROOT_USER);

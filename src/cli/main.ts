@@ -187,7 +187,11 @@ export function buildProgram(): Command {
 
   const addRunOptions = (command: Command) =>
     command
-      .option('--db <location>', 'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo>', defaultWarehousePath())
+      .option(
+        '--db <location>',
+        'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> [lake=<name>]',
+        defaultWarehousePath(),
+      )
       .option('--out <dir>', 'where snapshots and analytics results go (folder or s3:// prefix)', defaultOutUri())
       .option('--project <dir>', 'the models project', defaultProjectDir())
       .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2)
@@ -350,7 +354,7 @@ export function buildProgram(): Command {
     .option('--role <role>', 'writer (one per warehouse), analytics (any number) or all', 'all')
     .option(
       '--db <location>',
-      'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> (writer only)',
+      'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> [lake=<name>] (writer only)',
       defaultWarehousePath(),
     )
     .option('--project <dir>', 'the models project', defaultProjectDir())
@@ -398,7 +402,11 @@ export function buildProgram(): Command {
     .description('a long-running embedded Temporal dev server (Web UI on :8233, SQLite in the state folder) plus workers')
     .option('--port <n>', 'gRPC port', portNumber, 7233)
     .option('--ui-port <n>', 'Web UI port', portNumber, 8233)
-    .option('--db <location>', 'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo>', defaultWarehousePath())
+    .option(
+      '--db <location>',
+      'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> [lake=<name>]',
+      defaultWarehousePath(),
+    )
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .action(async (options: { port: number; uiPort: number; db: string; project: string }) => {
       const dbFilename = path.join(stateDir(), 'temporal.sqlite');

@@ -3,7 +3,6 @@
 import { CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import path from 'node:path';
 import { connectClient, describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
 import { StorageError, WorkflowTaskFailingError } from '../errors';
 import { defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
@@ -106,7 +105,7 @@ async function checkLocalTargets(options: RunCommandOptions): Promise<void> {
   const checks: [string, string, () => Promise<void>][] = [];
   const out = parseLocation(options.out);
   if (out.kind === 'local') checks.push(['--out', options.out, () => checkWritableFolder(out.path)]);
-  if (!options.db.startsWith('postgres:')) checks.push(['--db', options.db, () => checkWritableFolder(path.resolve(options.db))]);
+  if (!options.db.startsWith('postgres:')) checks.push(['--db', options.db, () => checkWritableFolder(warehouseName(options.db))]);
   for (const [flag, value, check] of checks) {
     await check().catch((err: unknown) => {
       throw err instanceof StorageError ? new StorageError(`${flag} ${value}: ${err.message}`, value) : err;

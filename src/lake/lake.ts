@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultLakeCatalog, defaultLakeDataPath } from '../config';
-import { LakeCatalogError } from '../errors';
+import { LakeCatalogError, StorageError } from '../errors';
 import { s3SettingsFromEnv } from '../storage/s3';
 import { parseLocation } from '../storage/uri';
 import { duckdbOptions, type DuckdbSettings } from '../warehouse/warehouse';
-import { duckdbMessage, quotedString } from '../warehouse/sql';
+import { duckdbMessage, quotedIdentifier, quotedString } from '../warehouse/sql';
 import { ensureLakeExtensions } from './extensions';
 
 /** The name the lake is attached under in every instance: tables are `lake.<table>` (schema `main`). */
@@ -20,18 +20,40 @@ export const LAKE_ALIAS = 'lake';
 /**
  * Where the catalog lives. As a string: `sqlite:<file>` (a bare path means the same) or
  * `postgres:<libpq conninfo>`, e.g. `postgres:dbname=lake host=db port=5432 user=meterflow` — put a
- * password in PGPASSWORD or ~/.pgpass, not in the conninfo.
+ * password in PGPASSWORD or ~/.pgpass, not in the conninfo. One PostgreSQL database holds several
+ * lakes, each in a schema of its own: `lake=<name>` among the conninfo's settings names it (meterflow
+ * takes it out before libpq sees the rest; without it, the lake is in `public`).
  */
-export type LakeCatalog = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly conninfo: string };
+export type LakeCatalog =
+  { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly conninfo: string; readonly lake?: string };
+
+/** A lake's name in a PostgreSQL catalog is the schema of its tables there: a plain lower-case identifier. */
+const LAKE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function parseLakeCatalog(text: string): LakeCatalog {
   const colon = text.indexOf(':');
   const prefix = colon < 0 ? '' : text.slice(0, colon);
   if (prefix === 'postgres') {
-    const conninfo = text.slice(colon + 1).trim();
+    let lake: string | undefined;
+    const conninfo = text
+      .slice(colon + 1)
+      .replace(/(^|\s)lake\s*=\s*(\S*)/g, (_match, _space: string, name: string) => {
+        if (lake !== undefined)
+          throw new LakeCatalogError(`a postgres: lake catalog names its lake once, not 'lake=${lake}' and 'lake=${name}'`, 'postgres');
+        if (!LAKE_NAME.test(name)) {
+          throw new LakeCatalogError(
+            `lake=${name} in a postgres: lake catalog: a lake's name is the PostgreSQL schema of its catalog tables, lower-case letters, digits and _ (e.g. lake=north)`,
+            'postgres',
+          );
+        }
+        lake = name;
+        return '';
+      })
+      .trim()
+      .replace(/\s+/g, ' ');
     if (conninfo.length === 0)
       throw new LakeCatalogError('a postgres: lake catalog needs a conninfo, e.g. postgres:dbname=lake host=…', 'postgres');
-    return { kind: 'postgres', conninfo };
+    return { kind: 'postgres', conninfo, ...(lake !== undefined ? { lake } : {}) };
   }
   const file = prefix === 'sqlite' ? text.slice(colon + 1) : text;
   // a bare path holds no scheme (a Windows drive letter aside, which has one letter)
@@ -39,12 +61,52 @@ export function parseLakeCatalog(text: string): LakeCatalog {
     throw new LakeCatalogError(`unknown lake catalog kind '${prefix}:': use sqlite:<file> or postgres:<conninfo>`, prefix);
   }
   if (file.length === 0)
-    throw new LakeCatalogError('a sqlite: lake catalog needs a file, e.g. sqlite:.meterflow/lake/catalog.sqlite', 'sqlite');
+    throw new LakeCatalogError('a sqlite: lake catalog needs a file, e.g. sqlite:.meterflow/warehouse/catalog.sqlite', 'sqlite');
   return { kind: 'sqlite', path: path.resolve(file) };
 }
 
+/** A catalog as messages name it: the conninfo without a password (`password=***`), and its lake. */
+export function catalogName(catalog: LakeCatalog): string {
+  if (catalog.kind === 'sqlite') return `sqlite:${catalog.path}`;
+  const conninfo = catalog.conninfo.replace(/(password\s*=\s*)(\S+)/gi, '$1***').replace(/:\/\/([^:@/]+):[^@/]+@/, '://$1:***@');
+  return `postgres:${conninfo}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
+}
+
+/**
+ * An attach that failed on the catalog's database, said in a sentence that names the catalog (and
+ * where libpq tried to connect). Unreachable servers stay plain errors (retried: the server may come
+ * back); a database, role or password that is wrong is a StorageError, which retrying cannot fix.
+ */
+function catalogFailure(err: unknown, catalog: LakeCatalog): Error {
+  if (err instanceof StorageError) return err;
+  // the conninfo as DuckDB quotes it may hold a password: never repeated
+  const message = duckdbMessage(err).replace(/(password\s*=\s*)(\S+)/gi, '$1***');
+  const name = catalogName(catalog);
+  const server = /connection to server (?:at "([^"]+)"(?: \([^)]*\))?, port (\d+)|on socket "([^"]+)")/.exec(message);
+  const where = server ? (server[3] !== undefined ? `socket ${server[3]}` : `${server[1]}:${server[2]}`) : undefined;
+  if (
+    /Connection refused|No such file or directory|could not translate host name|timeout expired|Network is unreachable|No route to host/i.test(
+      message,
+    )
+  ) {
+    const reason = /failed: ([^\n]+?)(?:\s+Is the server.*)?$/.exec(message)?.[1]?.trim() ?? message;
+    return new Error(
+      `lake catalog ${name}: cannot connect to PostgreSQL${where ? ` at ${where}` : ''} (${reason}): is the server running there and accepting connections?`,
+    );
+  }
+  if (/Existing DuckLake .* does not exist/.test(message)) {
+    return new StorageError(`lake catalog ${name}: no lake there yet (a writer creates it on first use; is lake= the right name?)`, name);
+  }
+  const fatal = /FATAL:\s+([^\n]+)/.exec(message)?.[1]?.trim();
+  if (fatal !== undefined) {
+    const hint = /database .* does not exist/.test(fatal) ? ' (create it first: createdb, or `create database` in psql)' : '';
+    return new StorageError(`lake catalog ${name}: PostgreSQL${where ? ` at ${where}` : ''} refused: ${fatal}${hint}`, name);
+  }
+  return new Error(`lake catalog ${name}: ${message}`);
+}
+
 export interface LakeOptions {
-  /** Default: METERFLOW_LAKE_CATALOG, else `sqlite:$METERFLOW_HOME/lake/catalog.sqlite`. */
+  /** Default: METERFLOW_CATALOG (or its older name METERFLOW_LAKE_CATALOG), else `sqlite:$METERFLOW_HOME/warehouse/catalog.sqlite`. */
   readonly catalog?: string | LakeCatalog;
   /**
    * Where data files go: a path, `file://…` or `s3://bucket/prefix`. Default: METERFLOW_LAKE_DATA;
@@ -169,14 +231,58 @@ export async function attachLake(
     ...(catalog.kind === 'sqlite' && !readOnly ? ["meta_journal_mode 'WAL'"] : []),
     ...(readOnly ? ['read_only'] : [`data_inlining_row_limit ${options.dataInliningRowLimit ?? 0}`]),
     ...(options.snapshotVersion !== undefined ? [`snapshot_version ${Math.trunc(options.snapshotVersion)}`] : []),
+    // several lakes in one PostgreSQL database: each in its own schema
+    ...(catalog.kind === 'postgres' && catalog.lake !== undefined ? [`metadata_schema ${quotedString(catalog.lake)}`] : []),
   ];
   const target = catalog.kind === 'sqlite' ? `ducklake:sqlite:${catalog.path}` : `ducklake:postgres:${catalog.conninfo}`;
-  await connection.run(`attach ${quotedString(target)} as ${alias} (${attachOptions.join(', ')})`);
+  try {
+    if (catalog.kind === 'postgres' && !readOnly && dataPath !== undefined)
+      await refuseSharedDataPath(connection, alias, catalog, dataPath);
+    await connection.run(`attach ${quotedString(target)} as ${alias} (${attachOptions.join(', ')})`);
+  } catch (err) {
+    throw catalog.kind === 'postgres' ? catalogFailure(err, catalog) : err;
+  }
   const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(alias)})`);
   const recordedPath = String(recorded.getRows()[0]?.[0] ?? dataPath ?? '');
   // a lake opened without naming its data path learns it here: S3 needs the secret before any read
   if (dataPath === undefined && recordedPath.startsWith('s3://')) await createS3Secret(connection, env);
   return { catalog, dataPath: recordedPath, readOnly };
+}
+
+/**
+ * Lakes in one PostgreSQL database must keep their files apart: maintenance deletes the files under
+ * its data path that its own catalog does not reference, so a lake whose data path holds (or lies
+ * inside) another's would delete that lake's files. A writer refuses to start on such a lake, naming both.
+ */
+async function refuseSharedDataPath(
+  connection: DuckDBConnection,
+  alias: string,
+  catalog: LakeCatalog & { kind: 'postgres' },
+  dataPath: string,
+): Promise<void> {
+  const database = `${alias}_catalog_database`;
+  await connection.run(`attach ${quotedString(catalog.conninfo)} as ${database} (type postgres, read_only)`);
+  try {
+    const listing = "select table_schema::text as s from information_schema.tables where table_name = 'ducklake_metadata'";
+    const schemas = await connection.runAndReadAll(`select s from postgres_query(${quotedString(database)}, ${quotedString(listing)})`);
+    const own = catalog.lake ?? 'public';
+    for (const [schema] of schemas.getRows()) {
+      if (schema === own) continue;
+      const sql = `select value from ${quotedIdentifier(String(schema))}.ducklake_metadata where key = 'data_path'`;
+      const other = await connection.runAndReadAll(`select value from postgres_query(${quotedString(database)}, ${quotedString(sql)})`);
+      const otherPath = String(other.getRows()[0]?.[0] ?? '');
+      if (otherPath.length > 0 && (otherPath.startsWith(dataPath) || dataPath.startsWith(otherPath))) {
+        const otherName = schema === 'public' ? 'the unnamed lake (schema public)' : `lake=${String(schema)}`;
+        throw new StorageError(
+          `lake catalog ${catalogName(catalog)}: its data path ${dataPath} overlaps that of ${otherName} in the same database (${otherPath}); ` +
+            "each lake needs a data path of its own (METERFLOW_LAKE_DATA), or one's maintenance would delete the other's files",
+          catalogName(catalog),
+        );
+      }
+    }
+  } finally {
+    await connection.run(`detach ${database}`);
+  }
 }
 
 /**

@@ -8,7 +8,17 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError, WarehouseLockedError } from '../errors';
-import { LAKE_ALIAS, Lake, LakeAttachment, currentSnapshotOf, filesOf, type LakeFile, type LakeOptions } from '../lake/lake';
+import {
+  LAKE_ALIAS,
+  Lake,
+  LakeAttachment,
+  currentSnapshotOf,
+  filesOf,
+  parseLakeCatalog,
+  type LakeCatalog,
+  type LakeFile,
+  type LakeOptions,
+} from '../lake/lake';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
 
@@ -42,17 +52,31 @@ export function duckdbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Duc
 /** The file in a warehouse folder that holds its catalog (when the catalog is SQLite). */
 export const CATALOG_FILE = 'catalog.sqlite';
 
+/** `sqlite:<folder>/catalog.sqlite` names the warehouse folder `<folder>`; other SQLite files are not warehouses. */
+function sqliteFolder(location: string): string {
+  const file = path.resolve(location.slice('sqlite:'.length));
+  if (path.basename(file) !== CATALOG_FILE) {
+    throw new StorageError(
+      `warehouse ${location}: a SQLite catalog is a warehouse folder's ${CATALOG_FILE} (sqlite:<folder>/${CATALOG_FILE}), or give the folder itself`,
+      location,
+    );
+  }
+  return path.dirname(file);
+}
+
 /**
- * What a warehouse location names. `postgres:<conninfo>`: a catalog in PostgreSQL, its data at
- * METERFLOW_LAKE_DATA (required). Anything else is a folder: `<folder>/catalog.sqlite` and
- * `<folder>/data/` (or METERFLOW_LAKE_DATA, e.g. `s3://bucket/lake/`). A reader takes the data path
- * the catalog records: it need not know where the writer put the files.
+ * What a warehouse location names. `postgres:<conninfo>` (with `lake=<name>` for one of several lakes
+ * in the database): a catalog in PostgreSQL, its data at METERFLOW_LAKE_DATA (required). Anything else
+ * is a folder (`sqlite:<folder>/catalog.sqlite` too): `<folder>/catalog.sqlite` and `<folder>/data/`
+ * (or METERFLOW_LAKE_DATA, e.g. `s3://bucket/lake/`). A reader takes the data path the catalog
+ * records: it need not know where the writer put the files.
  */
 export function lakeOptionsFor(
   location: string,
   env: NodeJS.ProcessEnv = process.env,
   role: 'writer' | 'reader' = 'writer',
 ): LakeOptions & { readonly folder?: string } {
+  if (location.startsWith('sqlite:')) return lakeOptionsFor(sqliteFolder(location), env, role);
   if (location.startsWith('postgres:')) {
     if (role === 'reader') return { catalog: location, env };
     if (!env.METERFLOW_LAKE_DATA) {
@@ -75,9 +99,16 @@ export function lakeOptionsFor(
   return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? ownData, env };
 }
 
-/** The location as messages and results name it: a resolved folder, or the catalog as given. */
+/**
+ * The location as messages and results name it, and writers compare runs' warehouses by: a resolved
+ * folder, or the catalog with its settings' spacing made single and `lake=` last.
+ */
 export function warehouseName(location: string): string {
-  return location.startsWith('postgres:') ? location : path.resolve(location);
+  if (location.startsWith('postgres:')) {
+    const catalog = parseLakeCatalog(location) as Extract<LakeCatalog, { kind: 'postgres' }>;
+    return `postgres:${catalog.conninfo}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
+  }
+  return location.startsWith('sqlite:') ? sqliteFolder(location) : path.resolve(location);
 }
 
 /** A folder location that is a file: most likely a single-file DuckDB warehouse of an older meterflow. */
@@ -186,8 +217,9 @@ export class Warehouse extends LakeHandle {
         ...options,
         settings: {
           memoryLimit: DEFAULT_MEMORY_LIMIT,
-          // spills go beside the lake (a folder) or to the system's temporary folder
-          tempDirectory: path.join(options.folder ?? os.tmpdir(), options.folder ? 'tmp' : 'meterflow-spill'),
+          // spills go beside the lake (a folder) or to the system's temporary folder, one each: DuckDB
+          // deletes its spill folder on close, and several writers of a PostgreSQL catalog may share a machine
+          tempDirectory: options.folder ? path.join(options.folder, 'tmp') : path.join(os.tmpdir(), `meterflow-spill-${process.pid}`),
           ...settings,
         },
       });

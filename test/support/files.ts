@@ -36,11 +36,14 @@ export async function writeParquet(file: string, query: string): Promise<void> {
 }
 
 /**
- * Rows of a query against a warehouse (a lake folder, read at its latest version, as `meterflow query`
- * does), a DuckDB file opened read-only, or `:memory:` (over Parquet files, say).
+ * Rows of a query against a warehouse (a lake folder or a `postgres:` catalog, read at its latest
+ * version, as `meterflow query` does), a DuckDB file opened read-only, or `:memory:` (over Parquet files, say).
  */
 export async function queryFile(databaseFile: string, query: string): Promise<Record<string, unknown>[]> {
-  if (databaseFile !== ':memory:' && existsSync(databaseFile) && statSync(databaseFile).isDirectory()) {
+  const isWarehouse =
+    databaseFile.startsWith('postgres:') ||
+    (databaseFile !== ':memory:' && existsSync(databaseFile) && statSync(databaseFile).isDirectory());
+  if (isWarehouse) {
     return withWarehouseReader(databaseFile, {}, (reader) =>
       reader.withConnection(async (connection) => (await connection.runAndReadAll(query)).getRowObjectsJS() as Record<string, unknown>[]),
     );

@@ -1,0 +1,342 @@
+// The lake's catalog in a real PostgreSQL server (started once by the global set-up): a full run by a
+// writer and an analytics worker in processes of their own, equal to the reference and read back by
+// `meterflow query`; two lakes in one database whose writers commit at the same time; and a catalog
+// that is unreachable, misnamed or about to share another lake's files refused with a message naming it.
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startPipeline, waitForPipeline } from '../src/client';
+import { catalogFromEnv, defaultWarehousePath, PACKAGE_ROOT } from '../src/config';
+import type { PipelineResult } from '../src/contract/run';
+import { generateSampleData } from '../src/generator/generate';
+import { catalogName, parseLakeCatalog, tablesOf } from '../src/lake/lake';
+import { freePort } from '../src/temporal/dev-server';
+import { Warehouse, WarehouseReader, warehouseName, withWarehouseReader } from '../src/warehouse/warehouse';
+import { queryFile, tempDir } from './support/files';
+import { createTestDatabase, psql, testPostgres } from './support/postgres-server';
+import { spawnWorker, type Child } from './support/processes';
+import { createBucket } from './support/s3-server';
+import { differencesFromReference, referenceMasterSql } from './support/reference-master';
+import { connectToTestServer, freshQueues, testServerAddress, type TemporalTestContext } from './support/temporal';
+
+const exec = promisify(execFile);
+
+/** `meterflow query --db <catalog> --json` in its own process, as an analyst's shell would run it. */
+async function query(catalog: string, sql: string): Promise<Record<string, unknown>[]> {
+  const { stdout } = await exec(
+    process.execPath,
+    [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), 'query', '--db', catalog, '--json', sql],
+    {
+      env: { ...process.env, TEMPORAL_ADDRESS: undefined },
+    },
+  );
+  return JSON.parse(stdout) as Record<string, unknown>[];
+}
+
+/** The same, expected to fail: its exit code and stderr. */
+async function failingQuery(catalog: string, sql: string): Promise<{ code: number; stderr: string }> {
+  try {
+    await exec(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), 'query', '--db', catalog, sql], {
+      env: { ...process.env, TEMPORAL_ADDRESS: undefined },
+    });
+  } catch (err) {
+    const failure = err as { code: number; stderr: string };
+    return { code: failure.code, stderr: failure.stderr };
+  }
+  throw new Error(`meterflow query --db ${catalog} succeeded`);
+}
+
+/** Every Parquet file under a folder. */
+async function parquetFilesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => path.join(e.parentPath, e.name));
+}
+
+/** The data and delete files a lake references now, over every table. */
+async function referencedFiles(warehouse: string): Promise<string[]> {
+  return withWarehouseReader(warehouse, {}, async (reader) => {
+    const files: string[] = [];
+    for (const { schema, table } of await reader.withConnection((connection) => tablesOf(connection, reader.alias))) {
+      for (const file of await reader.listFiles(table, schema)) files.push(file.dataFile, ...(file.deleteFile ? [file.deleteFile] : []));
+    }
+    return files.sort();
+  });
+}
+
+/** The run that a lake's commit names, as `meterflow query --at` finds it. */
+const PUBLISHED_RUNS = `select json_extract_string(commit_extra_info, '$.run') as run from ducklake_snapshots(current_database()) where commit_extra_info is not null`;
+
+describe('the lake catalog in PostgreSQL', () => {
+  let temporal: TemporalTestContext;
+  let dir: string;
+  let server: string;
+  const stopping: Child[] = [];
+
+  beforeAll(async () => {
+    // fails with the reason when the global set-up could not start PostgreSQL (not installed, say)
+    server = testPostgres();
+    temporal = await connectToTestServer();
+    dir = await tempDir('postgres-catalog');
+  });
+
+  afterAll(async () => {
+    await Promise.all(stopping.map((child) => child.kill('SIGTERM')));
+    await temporal?.close();
+  });
+
+  /** A writer worker in its own process on the catalog that env names (METERFLOW_CATALOG) or --db names. */
+  function writer(queues: { writer: string; analytics: string; workflows: string }, env: NodeJS.ProcessEnv, db?: string): Child {
+    const child = spawnWorker({ role: 'writer', address: testServerAddress(), queues, env, ...(db ? { db } : {}) });
+    stopping.push(child);
+    return child;
+  }
+
+  function analytics(queues: { writer: string; analytics: string; workflows: string }): Child {
+    const child = spawnWorker({ role: 'analytics', address: testServerAddress(), queues });
+    stopping.push(child);
+    return child;
+  }
+
+  it('runs the whole pipeline with the catalog in PostgreSQL and the data in a shared folder: the master equals the reference, and maintenance keeps exactly the referenced files', async () => {
+    const catalog = `postgres:${await createTestDatabase('meterflow_lake')}`;
+    const sources = path.join(dir, 'sources');
+    const lakeData = path.join(dir, 'shared', 'lake');
+    await generateSampleData({ outDir: sources, meters: 12, from: '2023-08-25', to: '2023-10-06', seed: 14 });
+    const queues = freshQueues('postgres');
+    // the documented environment form: no --db, the catalog from METERFLOW_CATALOG
+    writer(queues, { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_DATA: lakeData, METERFLOW_WAREHOUSE: undefined });
+    analytics(queues);
+
+    const handle = await startPipeline(
+      temporal.client,
+      { sourcesUri: sources, outUri: path.join(dir, 'out'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
+      { taskQueue: queues.workflows },
+    );
+    const result = await waitForPipeline(handle);
+    expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
+    expect(result.warehousePath).toBe(catalog);
+    expect(result.snapshotVersion).toBeGreaterThan(0);
+
+    expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
+    // the catalog is in PostgreSQL (DuckLake's tables in schema public), the files in the shared folder
+    const tables = await psql(catalog.slice('postgres:'.length), "select count(*) from pg_tables where tablename like 'ducklake_%'");
+    expect(Number(tables[0]?.[0])).toBeGreaterThan(10);
+    const reader = await WarehouseReader.open(catalog);
+    const masterFiles = await reader.listFiles('demand_price_elasticity').finally(() => reader.close());
+    const months = new Set(masterFiles.map((file) => /\/year=(\d+)\/month=(\d+)\//.exec(file.dataFile)?.slice(1).join('-')));
+    expect([...months].sort()).toEqual(['2023-10', '2023-8', '2023-9']);
+    const onDisk = new Set(await parquetFilesUnder(lakeData));
+    for (const file of masterFiles) expect(onDisk.has(file.dataFile)).toBe(true);
+
+    // read back from another process by the catalog alone: the master, and an analytics table
+    const [count] = await query(catalog, 'select count(*) as n from demand_price_elasticity');
+    const [reference] = await queryFile(':memory:', `select count(*)::integer as n from (${referenceMasterSql(sources)})`);
+    expect(Number(count?.n)).toBe(Number(reference?.n));
+    // an analytics table, built by the analytics worker from the pinned version, against the reference's counts
+    const groups = await query(catalog, 'select gsp_group_id, half_hours from deviation_by_gsp_group order by gsp_group_id');
+    const expectedGroups = await queryFile(
+      ':memory:',
+      `select gsp_group_id, count(*)::integer as half_hours from (${referenceMasterSql(sources)}) group by all order by gsp_group_id`,
+    );
+    expect(groups.map((row) => ({ ...row, half_hours: Number(row.half_hours) }))).toEqual(expectedGroups);
+    expect(groups.length).toBeGreaterThan(1);
+    expect(await query(catalog, PUBLISHED_RUNS)).toContainEqual({ run: result.workflowId });
+
+    // a full refresh replaces every table, then maintenance on the writer: files the catalog no longer
+    // references are deleted from the shared folder, and the lake still reads whole
+    const again = await startPipeline(
+      temporal.client,
+      {
+        sourcesUri: sources,
+        outUri: path.join(dir, 'out'),
+        writerQueue: queues.writer,
+        analyticsQueue: queues.analytics,
+        fullRefresh: true,
+      },
+      { taskQueue: queues.workflows },
+    );
+    await waitForPipeline(again);
+    const referencedBefore = new Set(await referencedFiles(catalog));
+    expect((await parquetFilesUnder(lakeData)).filter((file) => !referencedBefore.has(file)).length).toBeGreaterThan(0);
+    const maintenance = await temporal.client.workflow.start('maintenance', {
+      taskQueue: queues.workflows,
+      workflowId: `maintenance-postgres-${Date.now()}`,
+      args: [{ retentionDays: 0, orphanGraceMinutes: 0, writerQueue: queues.writer, warehouse: catalog }],
+    });
+    const maintained = (await maintenance.result()) as { expiredSnapshots: number; deletedFiles: number };
+    expect(maintained.expiredSnapshots).toBeGreaterThan(0);
+    expect(maintained.deletedFiles).toBeGreaterThan(0);
+    expect((await parquetFilesUnder(lakeData)).sort()).toEqual(await referencedFiles(catalog));
+    expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
+  });
+
+  it('lets two writers of two lakes in one database commit at the same time: both runs land, each equal to its reference', async () => {
+    const database = await createTestDatabase('meterflow_regions');
+    const lakes = ['north', 'south'] as const;
+    const analyticsQueues = freshQueues('regions');
+    analytics(analyticsQueues);
+    const runs = await Promise.all(
+      lakes.map(async (lake, i) => {
+        const catalog = `postgres:${database} lake=${lake}`;
+        const sources = path.join(dir, `sources-${lake}`);
+        await generateSampleData({ outDir: sources, meters: 10 + i * 3, from: '2023-06-20', to: '2023-08-05', seed: 30 + i });
+        // each lake its own writer queue and data path; --db names the lake this time
+        const queues = { ...analyticsQueues, writer: `${analyticsQueues.writer}-${lake}` };
+        const child = writer(queues, { METERFLOW_LAKE_DATA: path.join(dir, 'shared', lake) }, catalog);
+        return { lake, catalog, sources, queues, child };
+      }),
+    );
+    const handles = await Promise.all(
+      runs.map((run) =>
+        startPipeline(
+          temporal.client,
+          {
+            sourcesUri: run.sources,
+            outUri: path.join(dir, `out-${run.lake}`),
+            writerQueue: run.queues.writer,
+            analyticsQueue: run.queues.analytics,
+          },
+          { taskQueue: run.queues.workflows },
+        ),
+      ),
+    );
+    const results: PipelineResult[] = await Promise.all(handles.map((handle) => waitForPipeline(handle)));
+
+    // the two runs wrote at the same time: each started before the other ended
+    const [first, second] = await Promise.all(handles.map((handle) => handle.describe()));
+    expect(first?.startTime.getTime()).toBeLessThan(second?.closeTime?.getTime() as number);
+    expect(second?.startTime.getTime()).toBeLessThan(first?.closeTime?.getTime() as number);
+
+    for (const [i, run] of runs.entries()) {
+      const result = results[i] as PipelineResult;
+      expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
+      expect(result.warehousePath).toBe(run.catalog);
+      expect(await differencesFromReference(run.catalog, run.sources)).toEqual({ missing: 0, extra: 0 });
+      // its commit is in its own lake, not in the other one's
+      expect(await query(run.catalog, PUBLISHED_RUNS)).toEqual([{ run: result.workflowId }]);
+      expect(run.child.stderr()).not.toMatch(/conflict|lock|error/i);
+    }
+    // different data, different masters: nothing of one lake leaked into the other
+    const counts = await Promise.all(
+      runs.map((run) => query(run.catalog, 'select count(distinct meter_point_id) as meters from demand_price_elasticity')),
+    );
+    expect(counts.map(([row]) => Number(row?.meters))).toEqual([10, 13]);
+    // each lake's catalog tables in its own schema of the one database
+    const schemas = await psql(database, "select distinct schemaname from pg_tables where tablename = 'ducklake_snapshot' order by 1");
+    expect(schemas.map(([schema]) => schema)).toEqual(['north', 'south']);
+  });
+
+  it('keeps the data in S3 with the catalog in PostgreSQL, as the compose deployment does: the master equals the reference', async () => {
+    const catalog = `postgres:${await createTestDatabase('meterflow_s3_lake')}`;
+    const sources = path.join(dir, 'sources-s3');
+    await generateSampleData({ outDir: sources, meters: 8, from: '2023-03-28', to: '2023-04-10', seed: 41 });
+    await createBucket(process.env.METERFLOW_TEST_S3_ENDPOINT as string, 'meterflow-pg-lake');
+    const queues = freshQueues('postgres-s3');
+    writer(queues, { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_DATA: 's3://meterflow-pg-lake/lake/', METERFLOW_WAREHOUSE: undefined });
+    analytics(queues);
+    const handle = await startPipeline(
+      temporal.client,
+      { sourcesUri: sources, outUri: path.join(dir, 'out-s3'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
+      { taskQueue: queues.workflows },
+    );
+    const result = await waitForPipeline(handle);
+    expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
+    // readers learn the data path from the catalog (a table's files stay in the folder it was built under)
+    const reader = await WarehouseReader.open(catalog);
+    const files = await reader.listFiles('demand_price_elasticity').finally(() => reader.close());
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files)
+      expect(file.dataFile).toMatch(/^s3:\/\/meterflow-pg-lake\/lake\/main\/\S*demand_price_elasticity\S*\/year=2023\/month=[34]\//);
+    expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
+  });
+
+  it('refuses a third lake whose data path holds another lake’s files, naming both', async () => {
+    const database = await createTestDatabase('meterflow_shared_path');
+    const shared = path.join(dir, 'shared-path');
+    const first = await Warehouse.open(
+      `postgres:${database} lake=east`,
+      {},
+      { ...process.env, METERFLOW_LAKE_DATA: path.join(shared, 'east') },
+    );
+    first.close();
+    // west's files would lie under east's path: east's maintenance would delete them as orphans
+    await expect(
+      Warehouse.open(`postgres:${database} lake=west`, {}, { ...process.env, METERFLOW_LAKE_DATA: path.join(shared, 'east', 'west') }),
+    ).rejects.toThrow(/lake=west.*data path .*shared-path\/east\/west\/ overlaps that of lake=east .*shared-path\/east\//);
+    const west = await Warehouse.open(
+      `postgres:${database} lake=west`,
+      {},
+      { ...process.env, METERFLOW_LAKE_DATA: path.join(shared, 'west') },
+    );
+    expect(await west.currentSnapshot()).toBeGreaterThan(0);
+    west.close();
+  });
+
+  it('names the catalog and the server when PostgreSQL cannot be reached, and the database when it does not exist', async () => {
+    const port = await freePort();
+    const refused = await failingQuery(`postgres:dbname=meterflow_lake host=127.0.0.1 port=${port} user=postgres`, 'select 1');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `lake catalog postgres:dbname=meterflow_lake host=127.0.0.1 port=${port} user=postgres: cannot connect to PostgreSQL at 127.0.0.1:${port} (Connection refused)`,
+    );
+    // a writer worker on it does not start: it says why and exits, before it takes any work
+    const queues = freshQueues('postgres-refused');
+    const refusedWriter = spawnWorker({
+      role: 'writer',
+      address: testServerAddress(),
+      queues,
+      db: `postgres:dbname=meterflow_lake host=127.0.0.1 port=${port} user=postgres`,
+      env: { METERFLOW_LAKE_DATA: path.join(dir, 'refused-data') },
+    });
+    const exitCode = await new Promise<number | null>((resolve) => refusedWriter.process.once('exit', (code) => resolve(code)));
+    expect(exitCode).toBe(1);
+    expect(refusedWriter.stderr()).toContain(`cannot connect to PostgreSQL at 127.0.0.1:${port} (Connection refused)`);
+    const missing = await failingQuery(`postgres:dbname=no_such_lake ${server}`, 'select 1');
+    expect(missing.stderr).toMatch(
+      /lake catalog postgres:dbname=no_such_lake .*: PostgreSQL at 127\.0\.0\.1:\d+ refused: database "no_such_lake" does not exist/,
+    );
+    // a database that holds no lake of that name: a reader says so, and creates nothing
+    const empty = `postgres:${await createTestDatabase('meterflow_empty')} lake=nowhere`;
+    await expect(WarehouseReader.open(empty)).rejects.toThrow(
+      /lake catalog postgres:dbname=meterflow_empty .* lake=nowhere: no lake there yet/,
+    );
+    expect(
+      await psql(
+        empty.slice('postgres:'.length).replace(' lake=nowhere', ''),
+        "select count(*) from pg_namespace where nspname = 'nowhere'",
+      ),
+    ).toEqual([['0']]);
+  });
+});
+
+describe('naming the PostgreSQL catalog', () => {
+  it('takes lake=<name> out of the conninfo and keeps a password out of messages', () => {
+    expect(parseLakeCatalog('postgres:dbname=lake lake=north host=db  user=meterflow')).toEqual({
+      kind: 'postgres',
+      conninfo: 'dbname=lake host=db user=meterflow',
+      lake: 'north',
+    });
+    expect(() => parseLakeCatalog('postgres:dbname=lake lake=North-1')).toThrow(/lake=North-1 .*lower-case letters, digits and _/);
+    expect(() => parseLakeCatalog('postgres:dbname=lake lake=a lake=b')).toThrow(/names its lake once/);
+    // one warehouse however its settings are spaced or ordered: what writers compare runs' warehouses by
+    expect(warehouseName('postgres:lake=north  dbname=lake host=db')).toBe(warehouseName('postgres:dbname=lake host=db lake=north'));
+    expect(catalogName(parseLakeCatalog('postgres:dbname=lake password=hunter2 host=db lake=south'))).toBe(
+      'postgres:dbname=lake password=*** host=db lake=south',
+    );
+  });
+
+  it('reads METERFLOW_CATALOG (METERFLOW_LAKE_CATALOG its older name) as the warehouse when METERFLOW_WAREHOUSE is unset', () => {
+    const catalog = 'postgres:dbname=lake host=db';
+    expect(defaultWarehousePath({ METERFLOW_CATALOG: catalog })).toBe(catalog);
+    expect(defaultWarehousePath({ METERFLOW_LAKE_CATALOG: catalog })).toBe(catalog);
+    expect(defaultWarehousePath({ METERFLOW_WAREHOUSE: catalog, METERFLOW_CATALOG: catalog })).toBe(catalog);
+    expect(catalogFromEnv({})).toBeUndefined();
+    expect(() => catalogFromEnv({ METERFLOW_CATALOG: catalog, METERFLOW_LAKE_CATALOG: 'postgres:dbname=other' })).toThrow(
+      /METERFLOW_CATALOG and METERFLOW_LAKE_CATALOG .* both set, to different catalogs/,
+    );
+    expect(() => defaultWarehousePath({ METERFLOW_WAREHOUSE: '/srv/warehouse', METERFLOW_CATALOG: catalog })).toThrow(
+      /METERFLOW_WAREHOUSE \(\/srv\/warehouse\) and METERFLOW_CATALOG \(postgres:dbname=lake host=db\) name different warehouses/,
+    );
+  });
+});
