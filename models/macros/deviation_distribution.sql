@@ -1,6 +1,8 @@
 {#
     The distribution of the relative deviation of actual from estimated consumption (mean, median,
     p10, p90) per value of one column of the master table, such as gsp_group_id.
+    Recomputed from the whole master whenever it changed: a median or percentile of all months cannot
+    be merged exactly from per-month parts.
 #}
 {% macro deviation_distribution(grouping_column) %}
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
