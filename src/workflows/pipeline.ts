@@ -326,11 +326,17 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
     state.publish();
 
-    // each model runs once the analytics models it refs have (in DAG order, so those are started first),
-    // and tests its result before it is uploaded
+    // each model runs once the analytics models it refs have, and tests its result before it is
+    // uploaded. Scheduled longest first, so that the few workers are never left with a long model at
+    // the end: models over the whole master, then those over a window, then those merging partials
+    // (which come after the models they ref, as the DAG orders them)
+    const expectedWork = (model: (typeof toRun)[number]) =>
+      model.refs.some((ref) => !masterTables.includes(ref)) ? 2 : analyticsWindows.has(model.name) ? 1 : 0;
+    const scheduled = toRun.map((model, index) => ({ model, index }));
+    scheduled.sort((a, b) => expectedWork(a.model) - expectedWork(b.model) || a.index - b.index);
     const analyticsStarted = new Map<string, Promise<AnalyticsModelResult>>();
     const analyticsResults = await allOrCancel(() =>
-      toRun.map((model) => {
+      scheduled.map(({ model }) => {
         const upstream = model.refs.flatMap((ref) => analyticsStarted.get(ref) ?? []);
         const started = Promise.all(upstream).then((inputs) =>
           state.run(`analytics:${model.name}`, async () => {
