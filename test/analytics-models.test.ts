@@ -116,6 +116,15 @@ describe('analytics models over a snapshot', () => {
     expect(meters.find((row) => row.meter_point_id === 'B')?.sum_abs_deviation).toBeCloseTo(96, 9);
   });
 
+  it('refuses to merge partials that neither the lake nor this run holds, naming them', async () => {
+    const attempt = fixture.analytics.runAnalyticsModel({
+      model: 'meter_anomalies',
+      snapshot,
+      outputUri: path.join(fixture.dir, 'out', 'alone.parquet'),
+    });
+    await expect(attempt).rejects.toThrow(/meter_anomalies merges meter_readings_by_month, which is not in .* not computed by this run/);
+  });
+
   it('averages actual and estimated consumption per day, week and month', () => {
     const daily = results.get('actual_vs_estimated_daily') ?? [];
     expect(daily).toHaveLength(2);

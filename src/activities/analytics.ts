@@ -14,7 +14,7 @@ import type { StorageResolver } from '../storage';
 import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
 import { WarehouseReader, withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import { MODEL_SCHEMA, findModel, renderModelSql } from './models';
+import { MODEL_SCHEMA, existingKind, findModel, renderModelSql } from './models';
 import { failOnErrors, runDataTests } from './data-tests';
 import { periodSpanOf, periodStartsOf } from './periods';
 import type {
@@ -152,6 +152,14 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb }: 
           const { rows, tests } = await withPinnedReader(snapshot, (reader) =>
             reader.withConnection((connection) =>
               interruptOnCancel(connection, async () => {
+                for (const ref of model.refs.filter((r) => snapshot.relations[r] === undefined && !upstreamFiles.has(r))) {
+                  if (await existingKind(connection, ref)) continue;
+                  throw new ProjectError(
+                    `${model.file}: ${name} merges ${ref}, which is not in ${at} and not computed by this run: ` +
+                      `select it too (e.g. --select +${name})`,
+                    model.file,
+                  );
+                }
                 const copied = await connection.runAndReadAll(
                   `copy (${sql}) to ${quotedString(resultFile)} (format parquet, compression zstd)`,
                 );
