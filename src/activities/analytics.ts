@@ -33,19 +33,17 @@ export interface AnalyticsDependencies {
   readonly duckdb: DuckdbSettings;
 }
 
-/** Pinned versions kept attached once idle: a run's models share its one version. */
-const IDLE_ATTACHMENTS_KEPT = 2;
-
 /**
  * The lake attached read-only at a pinned version, shared by the activities that read that version:
  * attaching (the catalog read, the S3 secret) is most of a small model's time, and a version never
- * changes. The least recently used idle attachments beyond a few are detached.
+ * changes. Kept in a DuckDB instance of their own (a query over every attached catalog, such as
+ * information_schema, never meets them elsewhere); once another version is attached, the idle ones
+ * are detached, so a version kept is the latest a run pinned (maintenance never expires the latest).
  */
 function pinnedReaders(settings: DuckdbSettings) {
-  const attached = new Map<string, { reader: Promise<WarehouseReader>; users: number; lastUsed: number }>();
-  const detachIdle = async () => {
-    const idle = [...attached.entries()].filter(([, entry]) => entry.users === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [key, entry] of idle.slice(0, Math.max(0, attached.size - IDLE_ATTACHMENTS_KEPT))) {
+  const attached = new Map<string, { reader: Promise<WarehouseReader>; users: number }>();
+  const detachIdle = async (keep: string) => {
+    for (const [key, entry] of [...attached.entries()].filter(([key, entry]) => key !== keep && entry.users === 0)) {
       attached.delete(key);
       await entry.reader.then((reader) => reader.close()).catch(() => undefined);
     }
@@ -54,8 +52,9 @@ function pinnedReaders(settings: DuckdbSettings) {
     const key = `${snapshot.warehouse}@${snapshot.version}`;
     let entry = attached.get(key);
     if (!entry) {
-      const reader = WarehouseReader.open(snapshot.warehouse, { snapshotVersion: snapshot.version, settings });
-      const created = { reader, users: 0, lastUsed: Date.now() };
+      await detachIdle(key);
+      const reader = WarehouseReader.open(snapshot.warehouse, { snapshotVersion: snapshot.version, settings, pool: 'pinned' });
+      const created = { reader, users: 0 };
       reader.catch(() => attached.get(key) === created && attached.delete(key));
       attached.set(key, created);
       entry = created;
@@ -65,8 +64,6 @@ function pinnedReaders(settings: DuckdbSettings) {
       return await work(await entry.reader);
     } finally {
       entry.users -= 1;
-      entry.lastUsed = Date.now();
-      await detachIdle();
     }
   };
 }
