@@ -2,7 +2,7 @@
 // small hand-made master table, results written as Parquet and compared with hand-computed values.
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { PinnedSnapshot } from '../src/contract/activities';
+import type { AnalyticsOutput, DataTestResults, PinnedSnapshot } from '../src/contract/activities';
 import { openWarehouseFixture, type WarehouseFixture } from './support/warehouse';
 
 // Two meters over two days (a Sunday and a Monday): meter A on a variable tariff whose consumption
@@ -47,6 +47,7 @@ describe('analytics models over a snapshot', () => {
   let fixture: WarehouseFixture;
   let snapshot: PinnedSnapshot;
   const results = new Map<string, Record<string, unknown>[]>();
+  const tests = new Map<string, DataTestResults | undefined>();
 
   beforeAll(async () => {
     fixture = await openWarehouseFixture('analytics');
@@ -56,14 +57,20 @@ describe('analytics models over a snapshot', () => {
     await fixture.warehouse.withConnection((connection) =>
       connection.run(`delete from main.demand_price_elasticity where meter_point_id = 'A'`),
     );
+    // in DAG order: a model merging another's per-month partial aggregates reads that one's result
+    const outputs: AnalyticsOutput[] = [];
     for (const model of fixture.project.plan.models.filter((m) => m.layer === 'analytics')) {
       const outputUri = path.join(fixture.dir, 'out', `${model.name}.parquet`);
-      await fixture.analytics.runAnalyticsModel({
+      const result = await fixture.analytics.runAnalyticsModel({
         model: model.name,
         snapshot,
         outputUri,
         vars: { anomaly_missing_share_threshold: 0.01 },
+        upstream: outputs.filter((output) => model.refs.includes(output.model)),
+        test: true,
       });
+      tests.set(model.name, result.tests);
+      outputs.push({ model: model.name, outputUri });
       results.set(model.name, await readResult(outputUri));
     }
   });
@@ -81,6 +88,41 @@ describe('analytics models over a snapshot', () => {
 
   it('refuses to pin a table the warehouse does not hold, naming it', async () => {
     await expect(fixture.writer.pinSnapshot({ tables: ['no_such_model'] })).rejects.toThrow(/has no main\.no_such_model/);
+  });
+
+  it('tests every result before it is uploaded, and every test passes on these', () => {
+    expect([...tests.keys()].sort()).toEqual(
+      fixture.project.plan.models
+        .filter((m) => m.layer === 'analytics')
+        .map((m) => m.name)
+        .sort(),
+    );
+    for (const [model, outcome] of tests) {
+      expect({ model, failing: outcome?.results.filter((r) => r.status !== 'pass') }).toEqual({ model, failing: [] });
+      expect(outcome?.results.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps per-month partial aggregates: sums and counts per settlement period, per meter', () => {
+    const byMonth = results.get('half_hourly_load_profile_by_month') ?? [];
+    expect(byMonth).toHaveLength(96);
+    // the Monday's first half hour: meter B's 2 kWh and meter A's reading
+    const monday = byMonth.find((row) => row.day_type === 'weekday' && row.settlement_period === 1);
+    expect(monday).toMatchObject({ half_hours: 2n });
+    expect(monday?.sum_estimated_consumption).toBeCloseTo(1.5, 10);
+    const meters = results.get('meter_readings_by_month') ?? [];
+    expect(meters.map((row) => row.meter_point_id).sort()).toEqual(['A', 'B']);
+    expect(meters.find((row) => row.meter_point_id === 'B')).toMatchObject({ half_hours: 96n, gsp_group_id: '_B', profile_class_id: 3 });
+    expect(meters.find((row) => row.meter_point_id === 'B')?.sum_abs_deviation).toBeCloseTo(96, 9);
+  });
+
+  it('refuses to merge partials that neither the lake nor this run holds, naming them', async () => {
+    const attempt = fixture.analytics.runAnalyticsModel({
+      model: 'meter_anomalies',
+      snapshot,
+      outputUri: path.join(fixture.dir, 'out', 'alone.parquet'),
+    });
+    await expect(attempt).rejects.toThrow(/meter_anomalies merges meter_readings_by_month, which is not in .* not computed by this run/);
   });
 
   it('averages actual and estimated consumption per day, week and month', () => {

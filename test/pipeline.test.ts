@@ -82,7 +82,9 @@ describe('the pipeline workflow', () => {
       expect(nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
       expect(nodes.filter((n) => n.kind === 'seed')).toHaveLength(8);
       expect(nodes.filter((n) => n.kind === 'model')).toHaveLength(6);
-      expect(nodes.filter((n) => n.kind === 'analytics')).toHaveLength(8);
+      expect(nodes.filter((n) => n.kind === 'analytics')).toHaveLength(10); // eight, and two of per-month partials
+      // an analytics model's tests ran with it, before its result was uploaded: a node each still
+      expect(nodes.filter((n) => n.kind === 'test' && n.id.startsWith('test:meter_anomalies'))).toHaveLength(1);
       expect(run.progress?.done).toBe(true);
       expect(run.seen.some((p) => p.nodes.some((n) => n.state === 'running'))).toBe(true);
     });
@@ -100,12 +102,12 @@ describe('the pipeline workflow', () => {
         expect.arrayContaining(['seed tariff_unit_rates', 'build master model demand_price_elasticity', 'analytics model meter_anomalies']),
       );
       // plan, 8 seeds, 6 models built and their 6 test runs, the singular test, the snapshot,
-      // 8 analytics models and their 8 test runs, the one publish of the whole run, the report
-      expect(scheduled).toHaveLength(1 + 8 + 6 + 6 + 1 + 1 + 8 + 8 + 1 + 1);
+      // 10 analytics models (each testing its own result), the one publish of the whole run, the report
+      expect(scheduled).toHaveLength(1 + 8 + 6 + 6 + 1 + 1 + 10 + 1 + 1);
       expect(summaries).toEqual(
         expect.arrayContaining([
           'test demand_price_elasticity',
-          'publish 6 models and 8 analytics results',
+          'publish 6 models and 10 analytics results',
           'test assert_overlapping_readings_agree',
         ]),
       );

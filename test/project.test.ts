@@ -52,7 +52,9 @@ describe('the shipped models project', () => {
       'deviation_by_gsp_group',
       'deviation_by_profile_class',
       'half_hourly_load_profile',
+      'half_hourly_load_profile_by_month',
       'meter_anomalies',
+      'meter_readings_by_month',
       'price_response_variable_tariff',
     ]);
     expect(byLayer('staging')).toHaveLength(5);
@@ -266,7 +268,7 @@ describe('loading a broken project', () => {
   it('refuses a ref to nothing, naming the model file', async () => {
     const dir = await copyOfModels('unknown-ref');
     await editFile(path.join(dir, 'analytics', 'meter_anomalies.sql'), (sql) =>
-      sql.replace("ref('demand_price_elasticity')", "ref('no_such_model')"),
+      sql.replace("ref('meter_readings_by_month')", "ref('no_such_model')"),
     );
     await expect(loadProject(dir)).rejects.toThrow("analytics/meter_anomalies.sql: ref('no_such_model') names no model in the project");
   });
@@ -317,13 +319,14 @@ describe('selecting models with dbt syntax', () => {
     expect(selected).toContain('demand_price_elasticity');
     expect(selected).toContain('meter_anomalies');
     expect(selected.filter((name) => name.startsWith('stg_'))).toEqual([]);
-    expect(selected).toHaveLength(9);
+    expect(selected).toHaveLength(11); // the master and ten analytics models
   });
 
   it('selects a model and what it is built from with +name', () => {
     expect(selectModels(models, ['+meter_anomalies']).sort()).toEqual(
       [
         'meter_anomalies',
+        'meter_readings_by_month',
         'demand_price_elasticity',
         'stg_smart_meter_consumption',
         'stg_meter_register_agreement_configuration_interval',
@@ -337,7 +340,9 @@ describe('selecting models with dbt syntax', () => {
   it('selects by folder, by tag, and leaves out what --exclude names', () => {
     expect(selectModels(models, ['staging.*'])).toHaveLength(5);
     expect(selectModels(models, ['tag:weekly']).sort()).toEqual(['actual_vs_estimated_weekly', 'price_response_variable_tariff']);
-    expect(selectModels(models, ['analytics.*'], ['meter_anomalies', 'tag:weekly'])).toHaveLength(5);
+    expect(selectModels(models, ['analytics.*'], ['meter_anomalies', 'tag:weekly'])).toHaveLength(7);
+    // a model's per-month partial aggregates carry its tags, so a tag selects both
+    expect(selectModels(models, ['tag:daily'])).toEqual(expect.arrayContaining(['meter_anomalies', 'meter_readings_by_month']));
     expect(selectModels(models)).toHaveLength(models.length);
   });
 

@@ -1,29 +1,21 @@
 -- Mean actual against mean estimated consumption per settlement period of the day (1-48),
--- weekdays and weekends apart.
+-- weekdays and weekends apart: the per-month sums and counts of half_hourly_load_profile_by_month,
+-- merged (exact: a mean over all months is the sum of the months' sums over the sum of their counts).
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 
-with master as (
-    select * from {{ ref('demand_price_elasticity') }}
-),
-
-periods as (
-    select
-        (hour(settlement_timestamp_utc) * 2 + minute(settlement_timestamp_utc) // 30 + 1)::integer as settlement_period,
-        case when isodow(settlement_timestamp_utc) >= 6 then 'weekend' else 'weekday' end as day_type,
-        smart_meter_consumption,
-        estimated_half_hour_consumption
-    from master
+with by_month as (
+    select * from {{ ref('half_hourly_load_profile_by_month') }}
 ),
 
 final as (
     select
         settlement_period,
         day_type,
-        count(*) as half_hours,
-        round(avg(smart_meter_consumption), 9) as mean_actual_consumption,
-        round(avg(estimated_half_hour_consumption), 9) as mean_estimated_consumption
-    from periods
+        sum(half_hours)::bigint as half_hours,
+        round(sum(sum_actual_consumption) / sum(half_hours), 9) as mean_actual_consumption,
+        round(sum(sum_estimated_consumption) / sum(half_hours), 9) as mean_estimated_consumption
+    from by_month
     group by settlement_period, day_type
 )
 

@@ -3,6 +3,7 @@
 -- settlement estimate of its half hour: demand and price both peak in the evening, so a regression
 -- on raw consumption would mistake the daily profile for a response to price. Points need a
 -- positive reading and a positive rate (a logarithm needs both).
+-- Recomputed from the whole master whenever it changed (the fit is DuckDB's, over all points).
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 

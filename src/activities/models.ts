@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { selectModels } from '../project/select';
 import { readBuiltStates, recordBuiltState, type BuiltState } from './state';
 import { buildKey, dropLeftovers, dropRelations, foreignTables, pendingRelations } from './housekeeping';
+import { periodStartsOf } from './periods';
 import type {
   BuildIdentity,
   BuildModelInput,
@@ -413,9 +414,26 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             }
             for (const [index, result] of analytics.entries()) {
               const target = relation(MODEL_SCHEMA, result.model);
+              const file = pathList([analyticsFiles[index] as string]);
               const current = await existingKind(connection, result.model);
+              const model = findModel(project, result.model);
+              if (result.window && current === 'table' && model.period && model.eventTime) {
+                // computed for the periods holding the master's changed window: those periods' rows are replaced
+                await connection.run(`delete from ${target} where ${periodStartsOf(model.eventTime, model.period, result.window)}`);
+                await connection.run(`insert into ${target} select * from read_parquet(${file})`);
+                await recordBuiltState(connection, result.model, result.state);
+                published.push({ model: result.model, rows: await countRows(connection, target) });
+                continue;
+              }
+              if (result.window) {
+                throw new ModelBuildError(
+                  `analytics model ${result.model}: computed over a window, but it has no published table or period to replace`,
+                  result.model,
+                  model.file,
+                );
+              }
               if (current) await connection.run(`drop ${current} ${target}`);
-              await connection.run(`create table ${target} as select * from read_parquet(${pathList([analyticsFiles[index] as string])})`);
+              await connection.run(`create table ${target} as select * from read_parquet(${file})`);
               await recordBuiltState(connection, result.model, result.state);
               published.push({ model: result.model, rows: await countRows(connection, target) });
             }

@@ -1,5 +1,5 @@
-// The run report, rendered on an analytics worker from the analytics outputs and the master at the
-// lake version the analytics read.
+// The run report, rendered on an analytics worker from the analytics tables and the master at the
+// lake version the run left current (or, in older histories, from the result files and the pinned version).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { MasterTotals } from '../report/headline';
 import { readNodeSql } from '../report/lineage';
-import { renderReportHtml } from '../report/report';
+import { CHARTED_ANALYTICS, renderReportHtml } from '../report/report';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { outLocationOf, writeRunGrid, writeRunRecord } from '../report/run-history';
 import { runRecord } from '../report/run-record';
@@ -16,7 +16,7 @@ import { temporalWebUiUrl } from '../config';
 import { pathList, relation } from '../warehouse/sql';
 import { withScratchDuckdb, withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityContext, activityFrame } from './context';
-import { MODEL_SCHEMA } from './models';
+import { MODEL_SCHEMA, existingKind } from './models';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 
 /** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
@@ -80,6 +80,12 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
               )
             : withScratchDuckdb(duckdb, work);
         await withConnection(async (connection) => {
+          // the published tables the report charts, as the master's version holds them
+          for (const table of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
+            if (!snapshot || !(await existingKind(connection, table))) continue;
+            const reader = await connection.runAndReadAll(`select * from ${relation(MODEL_SCHEMA, table)}`);
+            analytics[table] = reader.getRowObjectsJson() as Record<string, unknown>[];
+          }
           for (const output of input.analyticsOutputs) {
             const file = await localFile(storage, output.outputUri);
             if (!file) continue;

@@ -153,7 +153,13 @@ export interface TestModelInput extends BuildIdentity {
 export interface PublishRunInput extends BuildIdentity {
   /** Rebuilt models, with what they were built from, recorded when they are swapped in. */
   readonly models: readonly { readonly model: string; readonly state: BuiltState; readonly window?: EventWindow }[];
-  readonly analytics: readonly { readonly model: string; readonly outputUri: string; readonly state: BuiltState }[];
+  /** Analytics results; one with a window replaces the published rows of the periods holding it, others replace the table. */
+  readonly analytics: readonly {
+    readonly model: string;
+    readonly outputUri: string;
+    readonly state: BuiltState;
+    readonly window?: EventWindow;
+  }[];
   /** Singular tests this run ran and passed (or warned), with what they checked. */
   readonly tests?: readonly { readonly test: string; readonly state: BuiltState }[];
   /** The run (its workflow id): the lake commit that publishes it says so, for `meterflow query --at`. */
@@ -244,18 +250,43 @@ export interface PinnedSnapshot {
   readonly tables: readonly { readonly name: string; readonly rows: number }[];
 }
 
+/** An analytics model's result from this run, as another analytics model that refs it reads it. */
+export interface AnalyticsOutput {
+  readonly model: string;
+  readonly outputUri: string;
+  /** Set when the result holds only the periods of this window (see RunAnalyticsModelInput.window). */
+  readonly window?: EventWindow;
+}
+
 export interface RunAnalyticsModelInput {
   readonly model: string;
   readonly snapshot: PinnedSnapshot;
   /** Where the model's Parquet result goes (a file URI). */
   readonly outputUri: string;
   readonly vars?: Readonly<Record<string, unknown>>;
+  /**
+   * For a model with one row per period (`meta.period`): only the master's rows of these settlement
+   * times changed, so only the periods holding them are computed; the result holds those periods'
+   * rows, which replace the published ones there.
+   */
+  readonly window?: EventWindow;
+  /** Analytics models it refs that this run computed: read as this run's results, not as published. */
+  readonly upstream?: readonly AnalyticsOutput[];
+  /**
+   * Run the model's YAML tests on the result (its whole new version) before it is uploaded: results
+   * recorded before tests ran here lack `tests`, and were tested by testAnalyticsResult.
+   */
+  readonly test?: boolean;
 }
 
 export interface AnalyticsModelResult {
   readonly model: string;
   readonly outputUri: string;
   readonly rows: number;
+  /** Set when the result holds only the periods of this window. */
+  readonly window?: EventWindow;
+  /** With `test`: the YAML tests' results on the new version; with an error-severity failure the result is not uploaded. */
+  readonly tests?: DataTestResults;
   readonly durationMs: number;
 }
 
@@ -271,6 +302,11 @@ export interface RenderReportInput {
    */
   readonly master?: { readonly warehouse: string; readonly version?: number; readonly relations: Readonly<Record<string, string>> };
   readonly analyticsOutputs: readonly { readonly model: string; readonly outputUri: string }[];
+  /**
+   * Analytics tables to chart as `master` (read at its version) holds them: the published results,
+   * whole, where a run replaced only some periods' rows. Taken before analyticsOutputs.
+   */
+  readonly analyticsTables?: readonly string[];
   readonly nodes: readonly NodeProgress[];
   readonly dataTests: readonly DataTestOutcome[];
   readonly sourceFiles: readonly SourceFileRecord[];

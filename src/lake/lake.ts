@@ -286,13 +286,15 @@ async function refuseSharedDataPath(
 }
 
 /**
- * Instances with the lake's extensions loaded, one per settings, kept for the life of the process:
+ * Instances with the lake's extensions loaded, one per pool and settings, kept for the life of the
+ * process (a pool keeps attachments that live long, such as pinned versions kept for the next
+ * activity, apart from the rest: a catalog-wide query there would read every attached lake):
  * loading verifies the extensions' signatures (about a second), attaching a lake takes milliseconds.
  */
 const sharedInstances = new Map<string, Promise<DuckDBInstance>>();
 
-export function sharedLakeInstance(settings: DuckdbSettings = {}): Promise<DuckDBInstance> {
-  const key = JSON.stringify(settings);
+export function sharedLakeInstance(settings: DuckdbSettings = {}, pool = 'default'): Promise<DuckDBInstance> {
+  const key = JSON.stringify([pool, settings]);
   let instance = sharedInstances.get(key);
   if (!instance) {
     instance = (async () => {
@@ -326,8 +328,8 @@ export class LakeAttachment {
     public readonly alias: string,
   ) {}
 
-  static async open(options: LakeOptions): Promise<LakeAttachment> {
-    const instance = await sharedLakeInstance(options.settings);
+  static async open(options: LakeOptions & { readonly pool?: string }): Promise<LakeAttachment> {
+    const instance = await sharedLakeInstance(options.settings, options.pool);
     const alias = `lake_${process.pid}_${(attachments += 1)}`;
     await withConnection(instance, (connection) => attachLake(connection, alias, { ...options, readOnly: true }));
     return new LakeAttachment(instance, alias);

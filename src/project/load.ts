@@ -9,7 +9,18 @@ import { parseFreshness, parseTests } from './data-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
-import type { ColumnDoc, DataTest, Materialization, ModelLayer, ModelNode, ProjectPlan, SingularTest, SourceTable } from './types';
+import { ANALYTICS_PERIODS } from './types';
+import type {
+  AnalyticsPeriod,
+  ColumnDoc,
+  DataTest,
+  Materialization,
+  ModelLayer,
+  ModelNode,
+  ProjectPlan,
+  SingularTest,
+  SourceTable,
+} from './types';
 
 const LAYERS: readonly ModelLayer[] = ['staging', 'master', 'analytics'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -34,7 +45,7 @@ interface PropertyColumn {
 interface PropertyModel {
   name?: string;
   description?: string;
-  config?: { tags?: string[] | string; materialized?: string; event_time?: string };
+  config?: { tags?: string[] | string; materialized?: string; event_time?: string; meta?: unknown };
   columns?: PropertyColumn[];
   data_tests?: unknown;
   tests?: unknown;
@@ -139,6 +150,30 @@ function recordingResolver(
   return { resolver, refs, used };
 }
 
+/**
+ * `meta.period` of an analytics model: the period its rows are per (a `date_trunc` unit), for an
+ * incremental model whose event_time is the period's start.
+ */
+function analyticsPeriod(
+  meta: unknown,
+  model: { layer: ModelLayer; materialized: string; eventTime?: string },
+  file: string,
+  name: string,
+) {
+  const period = (meta as { period?: unknown } | undefined)?.period;
+  if (period === undefined || period === null) return undefined;
+  if (typeof period !== 'string' || !(ANALYTICS_PERIODS as readonly string[]).includes(period)) {
+    throw new ProjectError(`${file}: meta.period of '${name}' must be one of ${ANALYTICS_PERIODS.join(', ')}`, file);
+  }
+  if (model.layer !== 'analytics' || model.materialized !== 'incremental' || !model.eventTime) {
+    throw new ProjectError(
+      `${file}: meta.period of '${name}' needs an incremental analytics model whose event_time is the period's start`,
+      file,
+    );
+  }
+  return period as AnalyticsPeriod;
+}
+
 /** dbt's `event_time` config: a column name, used in SQL, so a plain identifier. */
 function eventTimeColumn(value: unknown, file: string, name: string): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -239,12 +274,19 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     }
     const property = properties.get(name);
     const eventTime = eventTimeColumn(config.event_time ?? property?.config?.event_time, relative, name);
+    const period = analyticsPeriod(
+      config.meta ?? property?.config?.meta,
+      { layer, materialized, ...(eventTime ? { eventTime } : {}) },
+      relative,
+      name,
+    );
     models.push({
       name,
       layer,
       file: relative,
       materialized,
       ...(eventTime ? { eventTime } : {}),
+      ...(period ? { period } : {}),
       refs: [...refs],
       sources: [...used],
       tags: [...new Set([...asTags(property?.config?.tags), ...asTags(config.tags)])],
@@ -266,8 +308,9 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const ordered = topologicalOrder(models);
   const layers = new Map(ordered.map((model) => [model.name, model.layer]));
   for (const model of ordered) {
-    // analytics run from the published snapshot, which holds the master tables only
-    const allowed: readonly ModelLayer[] = model.layer === 'analytics' ? ['master'] : ['staging', 'master'];
+    // analytics read the master at the snapshot, and other analytics models (per-month partial
+    // aggregates that a model merges) as this run computes them
+    const allowed: readonly ModelLayer[] = model.layer === 'analytics' ? ['master', 'analytics'] : ['staging', 'master'];
     const misplaced = model.refs.find((ref) => !allowed.includes(layers.get(ref) as ModelLayer));
     if (misplaced) {
       throw new ProjectError(

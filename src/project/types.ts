@@ -61,7 +61,17 @@ export interface ModelNode {
    * incremental model with one is rebuilt only over the window of event times that changed upstream.
    */
   readonly eventTime?: string;
+  /**
+   * For an analytics model with one row per period (its `eventTime` the period's start): the period,
+   * from `meta.period` in its config. When the master changed over a window only, just the periods
+   * holding that window are recomputed and replace their rows.
+   */
+  readonly period?: AnalyticsPeriod;
 }
+
+/** The periods an analytics model can be kept up to date by: `date_trunc` units. */
+export const ANALYTICS_PERIODS = ['day', 'week', 'month'] as const;
+export type AnalyticsPeriod = (typeof ANALYTICS_PERIODS)[number];
 
 /** A dbt singular test: a SQL file under tests/ whose rows are failures. */
 export interface SingularTest {

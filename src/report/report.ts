@@ -83,6 +83,18 @@ svg{max-width:100%;height:auto}.lineage{border:1px solid #eee}${LINEAGE_STYLE}
 @media print{body{margin:0;max-width:none}section.part{break-before:page}section.part.headline{break-before:auto}section.chart,.figures,tr{break-inside:avoid}}
 `;
 
+/** The analytics models the report charts: the run reads only these of the published tables. */
+export const CHARTED_ANALYTICS: readonly string[] = [
+  'actual_vs_estimated_daily',
+  'actual_vs_estimated_weekly',
+  'actual_vs_estimated_monthly',
+  'deviation_by_profile_class',
+  'deviation_by_gsp_group',
+  'half_hourly_load_profile',
+  'price_response_variable_tariff',
+  'meter_anomalies',
+];
+
 export async function renderReportHtml(data: ReportData): Promise<string> {
   const a = data.analytics;
   const has = (model: string) => (a[model]?.length ?? 0) > 0;

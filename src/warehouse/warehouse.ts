@@ -259,7 +259,10 @@ export class WarehouseReader extends LakeHandle {
     return this.attachment.alias;
   }
 
-  static async open(location: string, options: { snapshotVersion?: number; settings?: DuckdbSettings } = {}): Promise<WarehouseReader> {
+  static async open(
+    location: string,
+    options: { snapshotVersion?: number; settings?: DuckdbSettings; pool?: string } = {},
+  ): Promise<WarehouseReader> {
     const lakeOptions = lakeOptionsFor(location, process.env, 'reader');
     if (lakeOptions.folder) {
       refuseFile(lakeOptions.folder);
@@ -274,6 +277,7 @@ export class WarehouseReader extends LakeHandle {
       ...lakeOptions,
       ...(options.snapshotVersion !== undefined ? { snapshotVersion: options.snapshotVersion } : {}),
       ...(options.settings ? { settings: options.settings } : {}),
+      ...(options.pool ? { pool: options.pool } : {}),
     });
     return new WarehouseReader(attachment);
   }

@@ -43,10 +43,11 @@ const KINDS = {
   test: { queue: 'writer', options: withHeartbeat('1h') },
   /** The snapshot names the lake version analytics read and counts the master's rows: seconds. */
   snapshot: { queue: 'writer', options: withHeartbeat('10m') },
-  /** An analytics model is an aggregation over the snapshot: any analytics worker, on any machine. */
+  /**
+   * An analytics model is an aggregation over the snapshot, then its tests over its small result:
+   * any analytics worker, on any machine.
+   */
   analytics: { queue: 'analytics', options: withHeartbeat('2h') },
-  /** An analytics result's tests read one small file. */
-  analyticsTest: { queue: 'analytics', options: withHeartbeat('1h') },
   /** Publishing a run renames its new models and copies its analytics results in one transaction. */
   publish: { queue: 'writer', options: withHeartbeat('30m') },
   /** The report renders a few charts from small tables. */

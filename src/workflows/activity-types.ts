@@ -2,6 +2,7 @@
 export type { AnalyticsActivities, WriterActivities } from '../activities';
 export type { ModelNode as ModelNodeLike } from '../project/types';
 export type {
+  AnalyticsModelResult,
   DataTestFailure,
   DataTestResult,
   DataTestResults,

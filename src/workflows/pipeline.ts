@@ -16,6 +16,7 @@ import {
 import { ANALYTICS_QUEUE, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE, type WorkKind } from './activity-options';
 import type {
   AnalyticsActivities,
+  AnalyticsModelResult,
   EventWindow,
   PinnedSnapshot,
   RenderReportInput,
@@ -145,7 +146,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
   const reportUri = childUri(input.outUri, 'runs', workflowId, 'report.html');
   /** The run's report: its analytics, or (for a failed run) the failure first. */
-  const renderReport = (extra: Partial<Pick<RenderReportInput, 'master' | 'analyticsOutputs' | 'failure'>>) =>
+  const renderReport = (extra: Partial<Pick<RenderReportInput, 'master' | 'analyticsOutputs' | 'analyticsTables' | 'failure'>>) =>
     analytics.renderReport.executeWithOptions(on('report', extra.failure ? "render the failed run's report" : 'render the run report'), [
       {
         workflowId,
@@ -282,19 +283,33 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // every promise so that a failure leaves no unhandled rejection behind.
     await allOrCancel(() => [...work.keys()].map(task));
 
-    const analyticsInputs = new Map(analyticsModels.map((model) => [model.name, inputsOf([], model.refs)]));
+    // which analytics to run, decided in DAG order before any runs: a model that refs another analytics
+    // model (per-month partial aggregates it merges) sees the version this run will give that one
+    const analyticsInputs = new Map<string, Record<string, InputVersion>>();
+    const analyticsWindows = new Map<string, EventWindow>();
     const toRun = analyticsModels.filter((model) => {
+      const inputs = inputsOf([], model.refs);
+      analyticsInputs.set(model.name, inputs);
       const verdict = judge({
         built: built[model.name],
         stateHash: planned.stateHashes[model.name],
-        inputs: analyticsInputs.get(model.name) ?? {},
+        inputs,
         fullRefresh,
+        // a model with a row per period, over the master alone: the periods holding a changed window are enough
+        windowed: model.period !== undefined && model.refs.every((ref) => masterTables.includes(ref)),
       });
       if (verdict.upToDate) {
         state.markUnchanged(`analytics:${model.name}`, 'up to date: the master and its SQL are unchanged since it ran');
         if (state.has(`test:${model.name}`)) state.markUnchanged(`test:${model.name}`, 'model unchanged');
+        return false;
       }
-      return !verdict.upToDate;
+      if (verdict.window) analyticsWindows.set(model.name, verdict.window);
+      versions.set(`model:${model.name}`, {
+        current: version,
+        before: built[model.name]?.version,
+        changedOver: verdict.window ?? 'all',
+      });
+      return true;
     });
     // analytics read the lake at the version committed by the last build, in their own processes,
     // the master as this run rebuilt it (unpublished still) or as it was published before
@@ -311,25 +326,53 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     }
     state.publish();
 
+    // each model runs once the analytics models it refs have, and tests its result before it is
+    // uploaded. Scheduled longest first, so that the few workers are never left with a long model at
+    // the end: models over the whole master, then those over a window, then those merging partials
+    // (which come after the models they ref, as the DAG orders them)
+    const expectedWork = (model: (typeof toRun)[number]) =>
+      model.refs.some((ref) => !masterTables.includes(ref)) ? 2 : analyticsWindows.has(model.name) ? 1 : 0;
+    const scheduled = toRun.map((model, index) => ({ model, index }));
+    scheduled.sort((a, b) => expectedWork(a.model) - expectedWork(b.model) || a.index - b.index);
+    const analyticsStarted = new Map<string, Promise<AnalyticsModelResult>>();
     const analyticsResults = await allOrCancel(() =>
-      toRun.map((model) =>
-        state.run(`analytics:${model.name}`, async () => {
-          const result = await analytics.runAnalyticsModel.executeWithOptions(on('analytics', `analytics model ${model.name}`), [
-            {
-              model: model.name,
-              snapshot: snapshot as PinnedSnapshot,
-              outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
-              vars,
-            },
-          ]);
-          await state.test(model.name, () =>
-            analytics.testAnalyticsResult.executeWithOptions(on('analyticsTest', `test ${model.name}`), [
-              { model: model.name, outputUri: result.outputUri },
-            ]),
-          );
-          return result;
-        }),
-      ),
+      scheduled.map(({ model }) => {
+        const upstream = model.refs.flatMap((ref) => analyticsStarted.get(ref) ?? []);
+        const started = Promise.all(upstream).then((inputs) =>
+          state.run(`analytics:${model.name}`, async () => {
+            const window = analyticsWindows.get(model.name);
+            const result = await analytics.runAnalyticsModel.executeWithOptions(
+              on('analytics', `analytics model ${model.name}${window ? ' (incremental)' : ''}`),
+              [
+                {
+                  model: model.name,
+                  snapshot: snapshot as PinnedSnapshot,
+                  outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
+                  vars,
+                  test: true,
+                  ...(window ? { window } : {}),
+                  ...(inputs.length > 0
+                    ? {
+                        upstream: inputs.map(({ model: m, outputUri, window: w }) => ({
+                          model: m,
+                          outputUri,
+                          ...(w ? { window: w } : {}),
+                        })),
+                      }
+                    : {}),
+                },
+              ],
+            );
+            if (window)
+              state.node(`analytics:${model.name}`).note =
+                `incremental: ${result.rows} rows of the periods from ${window.from} to ${window.to}`;
+            await state.test(model.name, async () => result.tests ?? { results: [], rows: 0 });
+            return result;
+          }),
+        );
+        analyticsStarted.set(model.name, started);
+        return started;
+      }),
     );
 
     // the run's whole output becomes visible at once: rebuilt models, analytics, and what each was
@@ -351,9 +394,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
                 const modelState = { stateHash: planned.stateHashes[model.name] as string, version, inputs };
                 return { model: model.name, state: modelState, ...(window ? { window } : {}) };
               }),
-              analytics: analyticsResults.map(({ model, outputUri }) => ({
+              analytics: analyticsResults.map(({ model, outputUri, window }) => ({
                 model,
                 outputUri,
+                ...(window ? { window } : {}),
                 state: {
                   stateHash: planned.stateHashes[model] as string,
                   version,
@@ -372,13 +416,20 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       state.markUnchanged(publishId, 'nothing new to publish');
     }
 
-    // the report reads the analytics outputs and the snapshot: an analytics worker renders it
+    // the report reads the published master and analytics tables (an incremental model's result file
+    // holds its changed periods only) at the version this run left current: an analytics worker renders it
     await state.run(reportId, async () => {
-      // with no analytics run, the report's headline figures come from the published master
-      const master = snapshotId ? { warehouse, relations: Object.fromEntries(masterTables.map((t) => [t, t])) } : undefined;
+      const master = snapshotId
+        ? {
+            warehouse,
+            ...(snapshotVersion !== undefined ? { version: snapshotVersion } : {}),
+            relations: Object.fromEntries(masterTables.map((t) => [t, t])),
+          }
+        : undefined;
       const report = await renderReport({
-        ...(snapshot || master ? { master: snapshot ?? master } : {}),
-        analyticsOutputs: analyticsResults.map(({ model, outputUri }) => ({ model, outputUri })),
+        ...(master ? { master } : {}),
+        analyticsOutputs: [],
+        analyticsTables: analyticsModels.map((model) => model.name),
       });
       return { ...report, rows: null };
     });

@@ -26,7 +26,8 @@ export const nodeId = (kind: NodeKind, name: string): string => `${kind}:${name}
 /**
  * The nodes of a run. Models wait for their sources' seeds, the models they ref, and the singular
  * tests over sources alone that read their sources; a singular test waits for the seeds and models it
- * reads; the snapshot for the master; the analytics for the snapshot; the publish for everything.
+ * reads; the snapshot for the master; the analytics for the snapshot and the analytics models they
+ * ref; the publish for everything.
  */
 export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): RunGraph {
   const buildable = plan.models.filter((model) => model.layer !== 'analytics' && selected.has(model.name));
@@ -76,7 +77,9 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): Run
         )
       : undefined;
   for (const model of analyticsModels) {
-    add('analytics', model.name, snapshotId ? [snapshotId] : []);
+    // and for the analytics models it refs (per-month partial aggregates it merges) this run computes
+    const analyticsRefs = model.refs.filter((ref) => analyticsModels.some((other) => other.name === ref));
+    add('analytics', model.name, [...(snapshotId ? [snapshotId] : []), ...analyticsRefs.map((ref) => nodeId('analytics', ref))]);
     if (model.tests.length > 0) add('test', model.name, [nodeId('analytics', model.name)]);
   }
   const publishId = add('publish', 'run', [

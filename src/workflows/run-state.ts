@@ -125,12 +125,17 @@ export class RunState {
         throw err;
       }
       this.record(id, target, outcome);
-      // NOTE: histories from before test activities failed themselves return failing results
+      // NOTE: analytics models return their tests' results (a failing one included), as did test
+      // activities in histories from before they failed themselves
       if (outcome.results.some((r) => r.status === 'fail')) {
-        throw ApplicationFailure.nonRetryable(
-          `data tests of ${target} failed: ${describeFailedTests(outcome.results.filter((r) => r.status === 'fail'))}`,
-          'DataTestFailed',
-        );
+        // as a test activity fails itself: every result, with samples and SQL, in the failure's details
+        const details: DataTestFailure = { target, ...outcome };
+        throw ApplicationFailure.create({
+          type: 'DataTestFailed',
+          message: `data tests of ${target} failed: ${describeFailedTests(outcome.results.filter((r) => r.status === 'fail'))}`,
+          nonRetryable: true,
+          details: [details],
+        });
       }
       return outcome;
     });

@@ -252,7 +252,7 @@ describe('bad input is refused and loses nothing', () => {
   it('refuses a ref to nothing before any worker takes work', async () => {
     const broken = await copyOfModels('ref-to-nothing');
     await editFile(path.join(broken, 'analytics', 'meter_anomalies.sql'), (sql) =>
-      sql.replace("ref('demand_price_elasticity')", "ref('nothing_here')"),
+      sql.replace("ref('meter_readings_by_month')", "ref('nothing_here')"),
     );
     await expect(startWorkers(temporal, { label: 'ref-nothing', warehousePath, projectDir: broken })).rejects.toThrow(
       "analytics/meter_anomalies.sql: ref('nothing_here') names no model in the project",

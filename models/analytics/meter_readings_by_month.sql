@@ -1,0 +1,36 @@
+-- Per meter and month: the half hours with a reading and an estimate, the sum of the absolute
+-- deviation, the first and last such half hour, and the meter's GSP group and profile class at its
+-- last one. Partial aggregates: meter_anomalies merges them over all months (counts, sums, minima
+-- and maxima merge exactly), so a run that changed one month recomputes that month's rows only
+-- (incremental, one row set per month).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['period_start', 'meter_point_id'],
+    event_time='period_start',
+    meta={'period': 'month'}
+) }}
+
+with master as (
+    select * from {{ ref('demand_price_elasticity') }}
+    {% if is_incremental() %}
+    where settlement_timestamp_utc >= (select max(period_start) from {{ this }})
+    {% endif %}
+),
+
+final as (
+    select
+        date_trunc('month', settlement_timestamp_utc) as period_start,
+        meter_point_id,
+        arg_max(gsp_group_id, settlement_timestamp_utc) as gsp_group_id,
+        arg_max(profile_class_id, settlement_timestamp_utc) as profile_class_id,
+        count(*) as half_hours,
+        sum(abs(demand_price_elasticity)) as sum_abs_deviation,
+        min(settlement_timestamp_utc) as first_reading,
+        max(settlement_timestamp_utc) as last_reading
+    from master
+    group by 1, meter_point_id
+)
+
+select * from final
+order by period_start, meter_point_id
