@@ -129,7 +129,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
               } catch (err) {
                 if (!isPermanentDuckdbError(err)) throw err;
                 throw new ModelBuildError(
-                  `model ${model.name} (${model.file}), month ${month}: ${duckdbMessage(err)}`,
+                  `model ${model.name} (${model.file}): ${duckdbMessage(err)} (building month ${month})`,
                   model.name,
                   model.file,
                 );
