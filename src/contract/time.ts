@@ -26,7 +26,10 @@ export function monthsBetween(from: string, to: string): string[] {
     if (current > last) return months;
     months.push(current);
     month += 1;
-    if (month > 12) ((month = 1), (year += 1));
+    if (month > 12) {
+      month = 1;
+      year += 1;
+    }
   }
 }
 
