@@ -43,7 +43,9 @@ export function createMaintenanceActivities({ warehouse, logger, project }: Main
             const rowsOf = async (sql: string) => (await connection.runAndReadAll(sql)).getRows().length;
             const filesBefore = await liveFiles();
             for (const { schema, table } of await tablesOf(connection, warehouse.alias)) {
-              if (schema === 'main' && perMonth.has(table)) continue;
+              // a run's unpublished version of one too (`__meterflow_pending_<model>__<build>`)
+              const model = table.replace(/^__meterflow_pending_(.+)__[A-Za-z0-9]+$/, '$1').replace(/__delta$/, '');
+              if (schema === 'main' && perMonth.has(model)) continue;
               await connection.run(
                 `call ducklake_merge_adjacent_files(${lake}, ${quotedString(table)}, schema => ${quotedString(schema)})`,
               );
