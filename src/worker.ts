@@ -1,5 +1,5 @@
-// The workers: one writer (concurrency 1, owns the warehouse file) and any number of analytics
-// workers (never open the warehouse file). Both also run workflow tasks, which are light.
+// The workers: one writer (concurrency 1, the lake's only committer), any number of analytics workers
+// and of build workers (per-month builds: they write files, never commit). All run workflow tasks.
 import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
@@ -8,20 +8,22 @@ import os from 'node:os';
 import { temporal } from '@temporalio/proto';
 import { WarehouseLockedError } from './errors';
 import { requireSearchAttributes } from './temporal/search-attributes';
-import { createAnalyticsWorkerActivities, createWriterActivities } from './activities';
+import { createAnalyticsWorkerActivities, createBuildWorkerActivities, createWriterActivities } from './activities';
 import { createLogger, type Logger } from './logger';
 import { loadProject } from './project/load';
 import { createStorageResolver, type StorageResolver } from './storage';
-import { Warehouse, duckdbSettingsFromEnv, type DuckdbSettings } from './warehouse/warehouse';
+import { DEFAULT_MEMORY_LIMIT, Warehouse, duckdbSettingsFromEnv, type DuckdbSettings } from './warehouse/warehouse';
 import {
   ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE,
+  buildQueueFor,
   WORKFLOW_QUEUE_NAME as WORKFLOW_QUEUE,
   WRITER_QUEUE_NAME as WRITER_QUEUE,
 } from './contract/queues';
 
 export { ANALYTICS_QUEUE, WORKFLOW_QUEUE, WRITER_QUEUE };
 
-export type WorkerRole = 'writer' | 'analytics' | 'all';
+/** writer: the lake's one committer (it builds months too, unless buildConcurrency is 0); build: months only. */
+export type WorkerRole = 'writer' | 'analytics' | 'build' | 'all';
 
 /** In-flight activities get this long to finish on shutdown before they are cancelled. */
 const SHUTDOWN_GRACE_TIME: Duration = '30s';
@@ -35,8 +37,10 @@ export interface WorkerSetOptions {
   readonly warehousePath: string;
   readonly projectDir: string;
   readonly analyticsConcurrency?: number;
-  /** Queue names, for several warehouses (one writer queue each) or isolated tests. */
-  readonly queues?: { readonly writer?: string; readonly analytics?: string; readonly workflows?: string };
+  /** Months built at once (build, writer and all roles; 0: a writer or all-in-one worker builds none). Default 1. */
+  readonly buildConcurrency?: number;
+  /** Queue names, for several warehouses (one writer queue each) or isolated tests; build defaults to the writer's. */
+  readonly queues?: { readonly writer?: string; readonly analytics?: string; readonly workflows?: string; readonly build?: string };
   readonly storage?: StorageResolver;
   readonly duckdb?: DuckdbSettings;
   readonly logger?: Logger;
@@ -127,6 +131,22 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
           taskQueue: options.queues?.analytics ?? ANALYTICS_QUEUE,
           activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb }),
           maxConcurrentActivityTaskExecutions: options.analyticsConcurrency ?? 2,
+        }),
+      );
+    }
+    const buildConcurrency = options.buildConcurrency ?? 1;
+    if (options.role !== 'analytics' && buildConcurrency > 0) {
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: options.queues?.build ?? buildQueueFor(options.queues?.writer ?? WRITER_QUEUE),
+          // a month is a twelfth of the heaviest build: bounded like the writer, it fits without spilling
+          activities: createBuildWorkerActivities({
+            project,
+            logger,
+            duckdb: { memoryLimit: DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb },
+          }),
+          maxConcurrentActivityTaskExecutions: buildConcurrency,
         }),
       );
     }

@@ -32,7 +32,7 @@ describe('the docker-compose deployment', () => {
 
   it('runs Temporal on PostgreSQL, its Web UI, MinIO, one writer and scalable analytics workers', () => {
     expect(Object.keys(services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'minio', 'writer', 'analytics', 'sample-data']),
+      expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'minio', 'writer', 'analytics', 'builder', 'sample-data']),
     );
     expect(services.temporal?.environment?.DB).toBe('postgres12');
     // scaling with --scale needs no fixed name and no host port
@@ -66,6 +66,11 @@ describe('the docker-compose deployment', () => {
     expect(services.writer?.volumes).toBeUndefined();
     expect(services.analytics?.volumes).toBeUndefined();
     expect(services.analytics?.command?.slice(0, 3)).toEqual(['worker', '--role', 'analytics']);
+    // build workers scale too (`--scale builder=N`): they write month files and never commit
+    expect(services.builder?.command?.slice(0, 3)).toEqual(['worker', '--role', 'build']);
+    expect(services.builder?.volumes).toBeUndefined();
+    const writers = meterflowServices().filter(([, service]) => service.command?.includes('writer'));
+    expect(writers.map(([name]) => name)).toEqual(['writer']);
     expect(services['lake-catalog']?.entrypoint?.join(' ')).toContain('create database meterflow_lake');
     expect(services['lake-catalog']?.environment?.PGPASSWORD).toBe(services.postgresql?.environment?.POSTGRES_PASSWORD);
   });

@@ -38,7 +38,7 @@ import {
   type PipelineResult,
   type PipelineWorkflow,
 } from '../src/contract/run';
-import type { AnalyticsActivities, WriterActivities } from '../src/workflows/activity-types';
+import type { AnalyticsActivities, BuildActivities, WriterActivities } from '../src/workflows/activity-types';
 import { quietTemporalLogs } from './support/temporal';
 
 /**
@@ -164,11 +164,21 @@ const passed: DataTestResults = { results: [{ id: 'not_null_x', severity: 'error
  * The mocked activities, by the names the workflow calls them: the one place that names them, so a
  * renamed activity or a changed input is a change here alone.
  */
-function mockActivities(warehouse: FakeWarehouse): WriterActivities & AnalyticsActivities {
+function mockActivities(warehouse: FakeWarehouse): WriterActivities & AnalyticsActivities & BuildActivities {
   return {
     planRun: async (input) => warehouse.planRun(input),
     seedSource: async (input) => warehouse.seedSource(input),
     buildModel: async (input) => warehouse.buildModel(input),
+    // a model built per month: one month, whose commit is the build the fake records
+    planBuildMonths: async () => ({ months: ['2024-01'] }),
+    buildMonth: async ({ model, month }) => ({
+      model,
+      month,
+      files: [{ path: `/lake/${model}-${month}.parquet`, rows: 48 }],
+      rows: 48,
+      durationMs: 1,
+    }),
+    commitBuiltMonths: async ({ files: _files, ...input }) => warehouse.buildModel(input),
     testModel: async () => passed,
     runSingularTest: async () => passed,
     pinSnapshot: async (input) => warehouse.pinSnapshot(input),
@@ -245,6 +255,7 @@ describe('the pipeline workflow with mocked activities', () => {
       logicalDate: '2024-01-31T02:00:00.000Z',
       writerQueue: taskQueue,
       analyticsQueue: taskQueue,
+      buildQueue: taskQueue,
       ...options,
     };
     return worker.runUntil(

@@ -6,7 +6,8 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createAnalyticsWorkerActivities, createWriterActivities } from '../src/activities';
+import { createAnalyticsWorkerActivities, createBuildWorkerActivities, createWriterActivities } from '../src/activities';
+import { buildQueueFor } from '../src/contract/queues';
 import { describeFailure, getProgress, startPipeline, waitForPipeline } from '../src/client';
 import { PACKAGE_ROOT } from '../src/config';
 import { generateSampleData } from '../src/generator/generate';
@@ -99,11 +100,22 @@ describe('the pipeline workflow', () => {
         }),
       );
       expect(summaries).toEqual(
-        expect.arrayContaining(['seed tariff_unit_rates', 'build master model demand_price_elasticity', 'analytics model meter_anomalies']),
+        expect.arrayContaining([
+          'seed tariff_unit_rates',
+          expect.stringMatching(/^build master model demand_price_elasticity: commit \d+ months$/),
+          'months of demand_price_elasticity',
+          'analytics model meter_anomalies',
+        ]),
       );
-      // plan, 8 seeds, 6 models built and their 6 test runs, the singular test, the snapshot,
-      // 10 analytics models (each testing its own result), the one publish of the whole run, the report
-      expect(scheduled).toHaveLength(1 + 8 + 6 + 6 + 1 + 1 + 10 + 1 + 1);
+      // the readings and the master are built a month at a time: their months planned, then built
+      const months = summaries.filter((summary) =>
+        /^build (stg_smart_meter_consumption|demand_price_elasticity) for \d{4}-\d{2}$/.test(summary),
+      );
+      expect(months.length).toBeGreaterThanOrEqual(2);
+      // plan, 8 seeds, 6 models built (two of them planned per month, then built month by month) and
+      // their 6 test runs, the singular test, the snapshot, 10 analytics models (each testing its own
+      // result), the one publish of the whole run, the report
+      expect(scheduled).toHaveLength(1 + 8 + 6 + 2 + months.length + 6 + 1 + 1 + 10 + 1 + 1);
       expect(summaries).toEqual(
         expect.arrayContaining([
           'test demand_price_elasticity',
@@ -202,6 +214,11 @@ describe('the pipeline workflow', () => {
         ...common,
         taskQueue: queues.analytics,
         activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb: {} }),
+      }),
+      await Worker.create({
+        ...common,
+        taskQueue: buildQueueFor(queues.writer),
+        activities: createBuildWorkerActivities({ project, logger, duckdb: {} }),
       }),
       await Worker.create({ ...common, taskQueue: queues.workflows, workflowsPath: require.resolve('../src/workflows') }),
     ];

@@ -12,6 +12,7 @@ import { createReportActivities } from './report';
 import { createSeedActivities } from './seed';
 import { createMaintenanceActivities } from './maintenance';
 import { createSnapshotActivities } from './snapshot';
+import { createBuildActivities } from './build';
 
 export * from '../contract/activities';
 
@@ -70,5 +71,20 @@ export function createAnalyticsWorkerActivities(deps: AnalyticsWorkerDependencie
   return { ...createAnalyticsActivities(deps), ...createAnalyticsTestActivities(deps), ...createReportActivities(deps) };
 }
 
+export interface BuildWorkerDependencies {
+  readonly project: LoadedProject;
+  readonly logger: Logger;
+  readonly duckdb: DuckdbSettings;
+}
+
+/**
+ * Per-month builds: they read the lake and write files, and commit nothing, so any number of build
+ * workers may run them, on any machine that reaches the lake's catalog and data.
+ */
+export function createBuildWorkerActivities(deps: BuildWorkerDependencies) {
+  return createBuildActivities(deps);
+}
+
 export type WriterActivities = ReturnType<typeof createWriterActivities>;
+export type BuildActivities = ReturnType<typeof createBuildWorkerActivities>;
 export type AnalyticsActivities = ReturnType<typeof createAnalyticsWorkerActivities>;

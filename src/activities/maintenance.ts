@@ -1,6 +1,7 @@
 // Lake maintenance: merge small files, expire snapshots past the retention, delete the files nothing
 // references any more. On the writer, since each step commits to the catalog.
 import type { Logger } from '../logger';
+import type { LoadedProject } from '../project/load';
 import { filesOf, tablesOf } from '../lake/lake';
 import { quotedString } from '../warehouse/sql';
 import type { Warehouse } from '../warehouse/warehouse';
@@ -17,9 +18,15 @@ export const DEFAULT_ORPHAN_GRACE_MINUTES = 60;
 export interface MaintenanceDependencies {
   readonly warehouse: Warehouse;
   readonly logger: Logger;
+  /** Its models built per month are left unmerged (see below). */
+  readonly project?: LoadedProject;
 }
 
-export function createMaintenanceActivities({ warehouse, logger }: MaintenanceDependencies) {
+export function createMaintenanceActivities({ warehouse, logger, project }: MaintenanceDependencies) {
+  // NOTE: a model built per month has one file a month, added with ducklake_add_data_files, which in
+  // DuckLake 1.5.5 records no partition values: merging would join months into one file (and lose the
+  // month-by-month rewrites of incremental runs). Those files are month-sized already; not merged.
+  const perMonth = new Set((project?.plan.models ?? []).filter((m) => m.materialized === 'incremental' && m.eventTime).map((m) => m.name));
   return {
     async maintainLake({
       retentionDays,
@@ -39,7 +46,14 @@ export function createMaintenanceActivities({ warehouse, logger }: MaintenanceDe
             };
             const rowsOf = async (sql: string) => (await connection.runAndReadAll(sql)).getRows().length;
             const filesBefore = await liveFiles();
-            await connection.run(`call ducklake_merge_adjacent_files(${lake})`);
+            for (const { schema, table } of await tablesOf(connection, warehouse.alias)) {
+              // a run's unpublished version of one too (`__meterflow_pending_<model>__<build>`)
+              const model = table.replace(/^__meterflow_pending_(.+)__[A-Za-z0-9]+$/, '$1').replace(/__delta$/, '');
+              if (schema === 'main' && perMonth.has(model)) continue;
+              await connection.run(
+                `call ducklake_merge_adjacent_files(${lake}, ${quotedString(table)}, schema => ${quotedString(schema)})`,
+              );
+            }
             const filesAfter = await liveFiles();
             // the latest snapshot is never expired, whatever its age
             const expired = await rowsOf(

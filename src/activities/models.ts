@@ -19,6 +19,7 @@ import type {
   BuildIdentity,
   BuildModelInput,
   BuildModelResult,
+  CommitBuiltMonthsInput,
   DataTestResult,
   DataTestResults,
   EventWindow,
@@ -30,6 +31,7 @@ import type {
   TestModelInput,
 } from '../contract/activities';
 import { pathList } from '../warehouse/sql';
+import { filesOf } from '../lake/lake';
 import type { StorageResolver } from '../storage';
 
 /** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
@@ -46,6 +48,9 @@ export function deltaName(model: string, buildId: string): string {
 export function inWindow(column: string, window: EventWindow): string {
   return `${quotedIdentifier(column)} between ${quotedString(window.from)}::timestamp and ${quotedString(window.to)}::timestamp`;
 }
+
+/** A model's pending version as a relation. */
+const pendingRelationOf = (model: string, buildId: string) => relation(MODEL_SCHEMA, pendingName(model, buildId));
 
 /** A relation's row count. */
 async function countRows(connection: DuckDBConnection, target: string): Promise<number> {
@@ -274,6 +279,87 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           }),
         );
         logger.info({ model: model.name, ...built }, 'built model');
+        return {
+          model: model.name,
+          relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
+          materialized: model.materialized,
+          ...built,
+          durationMs: Date.now() - started,
+        };
+      });
+    },
+
+    /**
+     * The writer's half of a per-month build: the files the build workers wrote become this run's new
+     * version of the model (or, for an incremental build, its rebuilt rows beside the published ones)
+     * in one commit, with ducklake_add_data_files: no row is read or written again. A retry after the
+     * commit finds the same files in place and commits nothing twice.
+     */
+    async commitBuiltMonths({
+      model: name,
+      vars,
+      buildId,
+      pendingRefs = [],
+      window,
+      windowRefs = [],
+      files,
+    }: CommitBuiltMonthsInput): Promise<BuildModelResult> {
+      return activityFrame(`commit ${name}`, async () => {
+        const started = Date.now();
+        const model = findModel(project, name);
+        if (!model.eventTime) throw new ModelBuildError(`model ${name}: built per month, but it has no event_time`, name, model.file);
+        const rows = files.reduce((sum, file) => sum + file.rows, 0);
+        const built = await warehouse.transaction(async (connection) =>
+          interruptOnCancel(connection, async () => {
+            const published = await existingKind(connection, model.name);
+            const windowed = window !== undefined && published === 'table';
+            const targetName = windowed ? deltaName(model.name, buildId) : pendingName(model.name, buildId);
+            const target = relation(MODEL_SCHEMA, targetName);
+            const paths = files.map((file) => file.path).sort();
+            if ((await existingKind(connection, targetName)) === 'table') {
+              const committed = (await filesOf(connection, warehouse.alias, targetName, MODEL_SCHEMA)).map((f) => f.dataFile).sort();
+              // an earlier attempt committed these very files: dropping its table would delete them later
+              if (JSON.stringify(committed) === JSON.stringify(paths))
+                return windowed
+                  ? { rows: await countRows(connection, pendingRelationOf(model.name, buildId)), windowRows: rows }
+                  : { rows };
+            }
+            for (const leftover of [pendingName(model.name, buildId), deltaName(model.name, buildId)]) {
+              const leftoverKind = await existingKind(connection, leftover);
+              if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(MODEL_SCHEMA, leftover)}`);
+            }
+            const sql = renderModelSql(
+              project,
+              model,
+              warehouseResolver(project, { buildId, models: pendingRefs }, windowed && window ? { window, windowRefs } : undefined),
+              vars,
+            );
+            try {
+              await connection.run(`create table ${target} as\nselect * from (\n${sql}\n) limit 0`);
+              // NOTE: the files are added before the table is partitioned: DuckLake 1.5.5's
+              // ducklake_add_data_files refuses a year()/month() partitioned table. Each file holds one
+              // month (so reads of a month still skip the others, by the files' statistics); rows a
+              // later incremental run inserts go to partitioned files.
+              if (paths.length > 0) {
+                await connection.run(
+                  `call ducklake_add_data_files(${quotedString(warehouse.alias)}, ${quotedString(targetName)}, [${paths.map(quotedString).join(', ')}], schema => ${quotedString(MODEL_SCHEMA)})`,
+                );
+              }
+              const column = quotedIdentifier(model.eventTime as string);
+              await connection.run(`alter table ${target} set partitioned by (year(${column}), month(${column}))`);
+            } catch (err) {
+              if (!isPermanentDuckdbError(err)) throw err;
+              throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
+            }
+            if (!windowed) return { rows };
+            const pending = pendingRelationOf(model.name, buildId);
+            await connection.run(
+              `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime as string, window as EventWindow)})\nunion all\nselect * from ${target}`,
+            );
+            return { rows: await countRows(connection, pending), windowRows: rows };
+          }),
+        );
+        logger.info({ model: model.name, files: files.length, ...built }, 'committed built months');
         return {
           model: model.name,
           relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,

@@ -33,6 +33,7 @@ interface Options {
   json?: string;
   skipDbt?: boolean;
   memoryLimit: string;
+  scaleoutOnly?: boolean;
 }
 
 const median = (values: number[]) => {
@@ -63,11 +64,12 @@ async function peakRssMb(pid: number): Promise<number | null> {
 }
 
 function spawnWorker(
-  role: 'writer' | 'analytics',
+  role: 'writer' | 'analytics' | 'build',
   address: string,
   queues: Record<string, string>,
   env: NodeJS.ProcessEnv,
   db?: string,
+  extra: string[] = [],
 ): ChildProcess {
   const args = [
     path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
@@ -83,6 +85,7 @@ function spawnWorker(
     '--analytics-concurrency',
     '2',
     ...(db ? ['--db', db] : []),
+    ...extra,
   ];
   return spawn(process.execPath, args, {
     env: { ...process.env, TEMPORAL_ADDRESS: address, METERFLOW_LOG_LEVEL: 'warn', ...env },
@@ -192,6 +195,7 @@ async function main(): Promise<void> {
     .option('--json <file>', 'write the results as JSON')
     .option('--skip-dbt', 'leave out the dbt-duckdb peer')
     .option('--memory-limit <size>', 'DuckDB memory_limit for the bounded-memory run', '1GB')
+    .option('--scaleout-only', 'measure only the scale-out keys (a full run first, then the master built by 1 and 2 build workers)')
     .parse(process.argv);
   const options = program.opts<Options>();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -210,11 +214,11 @@ async function main(): Promise<void> {
 
   // the floor
   const raw: number[] = [];
-  for (let i = 0; i < options.repeat; i++) {
+  for (let i = 0; i < (options.scaleoutOnly ? 0 : options.repeat); i++) {
     raw.push(await seconds(() => rawDuckdb(project, sources, path.join(work, 'floor.duckdb'))));
     log(`raw_duckdb ${i + 1}: ${raw[raw.length - 1]?.toFixed(2)}s`);
   }
-  results.raw_duckdb_s = median(raw);
+  if (raw.length > 0) results.raw_duckdb_s = median(raw);
 
   // meterflow, through Temporal, with its writer and analytics workers as their own processes
   const server = await startDevServer();
@@ -260,7 +264,7 @@ async function main(): Promise<void> {
     }
   };
   let pipelineMasterRows: number | null = null;
-  for (let i = 0; i < options.repeat; i++) {
+  for (let i = 0; i < (options.scaleoutOnly ? 1 : options.repeat); i++) {
     const warehouse = path.join(work, `pipeline-${i}`);
     await rm(warehouse, { recursive: true, force: true });
     const { elapsed, result } = await runOnce(`full-${i}-${Date.now()}`, warehouse, {});
@@ -271,6 +275,25 @@ async function main(): Promise<void> {
   results.pipeline_s = median(pipelineTimes);
   results.activity_overhead_ms_p50 = Math.round(percentile(overheads, 50));
   results.activity_overhead_ms_p95 = Math.round(percentile(overheads, 95));
+
+  // scale-out: the master rebuilt on the warehouse of the first run by 1, then 2 build workers in
+  // processes of their own, DuckDB at one thread each (one core per machine, simulated)
+  for (const builders of [1, 2]) {
+    const times: number[] = [];
+    for (let i = 0; i < options.repeat; i++) {
+      times.push(await scaleout(client, server.address, path.join(work, 'pipeline-0'), path.join(work, 'out'), builders));
+      log(`scaleout ${builders} build worker(s) ${i + 1}: ${times[times.length - 1]?.toFixed(2)}s`);
+    }
+    results[`scaleout_workers_${builders}_s`] = median(times);
+  }
+  if (options.scaleoutOnly) {
+    results.ratios = { scaleout_2_over_1: ratioOf(results.scaleout_workers_2_s, results.scaleout_workers_1_s) };
+    await connection.close();
+    await server.stop();
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    if (options.json) await writeFile(options.json, JSON.stringify(results, null, 2));
+    return;
+  }
 
   // incremental: one new day of readings lands after a full run
   const incrementalSources = path.join(work, 'incremental-sources');
@@ -400,9 +423,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const ratio = (a: unknown, b: unknown) =>
-    typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null;
+  const ratio = ratioOf;
   results.ratios = {
+    scaleout_2_over_1: ratio(results.scaleout_workers_2_s, results.scaleout_workers_1_s),
     pipeline_over_raw_duckdb: ratio(results.pipeline_s, results.raw_duckdb_s),
     dbt_threads1_over_pipeline: ratio(results.dbt_duckdb_threads1_s, results.pipeline_s),
     dbt_threads2_over_pipeline: ratio(results.dbt_duckdb_threads2_s, results.pipeline_s),
@@ -439,6 +462,53 @@ async function main(): Promise<void> {
   await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.md'), markdown);
   await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.json'), JSON.stringify(results, null, 2));
   if (options.json) await writeFile(options.json, JSON.stringify(results, null, 2));
+}
+
+const ratioOf = (a: unknown, b: unknown) =>
+  typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null;
+
+/**
+ * The master built per month by `builders` build workers (separate processes, DuckDB at one thread
+ * each), on a warehouse a full run built: a run that selects the master alone, with a full refresh (so
+ * it seeds nothing and rebuilds the master whole). Seconds from its months' plan to the writer's
+ * commit of their files, from the run's history.
+ */
+async function scaleout(client: Client, address: string, warehouse: string, out: string, builders: number): Promise<number> {
+  const label = `scaleout-${builders}-${Date.now()}`;
+  const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
+  const env = { METERFLOW_DUCKDB_THREADS: '1' };
+  const children = [
+    spawnWorker('writer', address, queues, env, warehouse, ['--build-concurrency', '0']),
+    spawnWorker('analytics', address, queues, {}),
+    ...Array.from({ length: builders }, () => spawnWorker('build', address, queues, env)),
+  ];
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // workers connected and polling
+    const handle = await startPipeline(
+      client,
+      {
+        sourcesUri: path.join(out, '..', 'sources'),
+        outUri: out,
+        writerQueue: queues.writer,
+        analyticsQueue: queues.analytics,
+        select: ['demand_price_elasticity'],
+        fullRefresh: true,
+      },
+      { taskQueue: queues.workflows },
+    );
+    await waitForPipeline(handle);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const time = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+    const typeOf = new Map(events.map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name]));
+    const planned = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planBuildMonths');
+    const committed = events.find(
+      (e) => typeOf.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)) === 'commitBuiltMonths',
+    );
+    if (!planned || !committed) throw new Error('scale-out run: the master was not built per month');
+    return time(committed) - time(planned);
+  } finally {
+    await Promise.all(children.map(stop));
+  }
 }
 
 /** One dbt command on the project, its output in logFile: undefined when it succeeded, else why not. */

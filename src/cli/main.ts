@@ -351,7 +351,7 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run workers against TEMPORAL_ADDRESS until SIGINT/SIGTERM (graceful: in-flight activities finish)')
-    .option('--role <role>', 'writer (one per warehouse), analytics (any number) or all', 'all')
+    .option('--role <role>', 'writer (one per warehouse), analytics or build (any number of each) or all', 'all')
     .option(
       '--db <location>',
       'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> [lake=<name>] (writer only)',
@@ -359,7 +359,9 @@ export function buildProgram(): Command {
     )
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
+    .option('--build-concurrency <n>', 'months built at once (0: a writer builds none, leaving them to build workers)', wholeNumber, 1)
     .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? WRITER_QUEUE_NAME)
+    .option('--build-queue <name>', "per-month build queue (default: the writer queue's)", process.env.METERFLOW_BUILD_QUEUE)
     .option('--analytics-queue <name>', 'analytics task queue', process.env.METERFLOW_ANALYTICS_QUEUE ?? ANALYTICS_QUEUE_NAME)
     .option('--workflow-queue <name>', 'workflow task queue', process.env.METERFLOW_WORKFLOW_QUEUE ?? WORKFLOW_QUEUE_NAME)
     .action(
@@ -368,12 +370,14 @@ export function buildProgram(): Command {
         db: string;
         project: string;
         analyticsConcurrency: number;
+        buildConcurrency: number;
         writerQueue: string;
         analyticsQueue: string;
         workflowQueue: string;
+        buildQueue?: string;
       }) => {
-        if (!['writer', 'analytics', 'all'].includes(options.role))
-          throw new InvalidArgumentError(`--role must be writer, analytics or all, not ${options.role}`);
+        if (!['writer', 'analytics', 'build', 'all'].includes(options.role))
+          throw new InvalidArgumentError(`--role must be writer, analytics, build or all, not ${options.role}`);
         const address = temporalAddressOrDefault();
         const connection = await connectWorkerConnection(address, temporalNamespace());
         try {
@@ -385,10 +389,16 @@ export function buildProgram(): Command {
             warehousePath: warehouseName(options.db),
             projectDir: options.project,
             analyticsConcurrency: options.analyticsConcurrency,
-            queues: { writer: options.writerQueue, analytics: options.analyticsQueue, workflows: options.workflowQueue },
+            buildConcurrency: options.role === 'build' ? Math.max(1, options.buildConcurrency) : options.buildConcurrency,
+            queues: {
+              writer: options.writerQueue,
+              analytics: options.analyticsQueue,
+              workflows: options.workflowQueue,
+              ...(options.buildQueue ? { build: options.buildQueue } : {}),
+            },
           });
           process.stderr.write(
-            `meterflow worker (${options.role}) polling ${address}${options.role === 'analytics' ? '' : `, warehouse ${warehouseName(options.db)}`}\n`,
+            `meterflow worker (${options.role}) polling ${address}${['analytics', 'build'].includes(options.role) ? '' : `, warehouse ${warehouseName(options.db)}`}\n`,
           );
           await runWorkersUntilSignal(workers, 'meterflow worker');
         } finally {

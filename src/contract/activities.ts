@@ -145,6 +145,37 @@ export interface BuildModelInput extends BuildIdentity {
   readonly windowRefs?: readonly string[];
 }
 
+/** One month of a model built per month: its event times, as `YYYY-MM` (UTC). */
+export interface BuildMonthInput extends BuildModelInput {
+  readonly month: string;
+  /**
+   * Names the files this execution writes (its run id): a retried month overwrites its own files,
+   * and a run continued as new never rewrites files an earlier execution published.
+   */
+  readonly fileKey: string;
+}
+
+/** A Parquet file a build worker wrote into the lake's data path, not yet part of any table. */
+export interface BuiltFile {
+  /** As the lake's data path names it: an absolute path or `s3://…`. */
+  readonly path: string;
+  readonly rows: number;
+}
+
+export interface BuildMonthResult {
+  readonly model: string;
+  readonly month: string;
+  /** Empty when the month has no rows. */
+  readonly files: readonly BuiltFile[];
+  readonly rows: number;
+  readonly durationMs: number;
+}
+
+/** The writer's half of a per-month build: make the files of every month the new version, in one commit. */
+export interface CommitBuiltMonthsInput extends BuildModelInput {
+  readonly files: readonly BuiltFile[];
+}
+
 export interface TestModelInput extends BuildIdentity {
   readonly model: string;
   readonly pendingRefs?: readonly string[];

@@ -75,6 +75,8 @@ export interface PipelineInput {
   readonly writerQueue?: string;
   /** The analytics queue; meterflow-analytics by default. */
   readonly analyticsQueue?: string;
+  /** The queue of per-month builds; by default the writer queue's (`buildQueueFor`). */
+  readonly buildQueue?: string;
 }
 
 export interface PipelineResult {

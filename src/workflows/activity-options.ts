@@ -3,7 +3,12 @@ import type { Duration } from '@temporalio/common';
 import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERRORS } from '../errors';
 
-export { ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE, WRITER_QUEUE_NAME as WRITER_QUEUE } from '../contract/queues';
+export {
+  ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE,
+  BUILD_QUEUE_NAME as BUILD_QUEUE,
+  WRITER_QUEUE_NAME as WRITER_QUEUE,
+  buildQueueFor,
+} from '../contract/queues';
 
 /** Errors that retrying cannot fix (bad SQL, a file or project that breaks the contract), and failed tests. */
 export const NON_RETRYABLE: readonly string[] = [...NON_RETRYABLE_ERRORS, 'DataTestFailed'];
@@ -37,8 +42,15 @@ const KINDS = {
   plan: { queue: 'writer', options: { startToCloseTimeout: '1m', retry: RETRY } },
   /** Seeding reads every file of a source; a year of readings for 100k meters is minutes, not hours. */
   seed: { queue: 'writer', options: withHeartbeat('2h') },
-  /** The master model is the heaviest build. */
+  /** The master model is the heaviest build (built whole on the writer, or committed there from its months). */
   build: { queue: 'writer', options: withHeartbeat('4h') },
+  /** Which months a per-month build covers: the min and max event time of its inputs. */
+  buildPlan: { queue: 'build', options: withHeartbeat('10m') },
+  /**
+   * One month of a per-month build, on any build worker: a twelfth of the heaviest build. A killed
+   * worker's month is retried elsewhere once its heartbeats stop (10 s).
+   */
+  buildMonth: { queue: 'build', options: withHeartbeat('2h') },
   /** Data tests are aggregations over one table. */
   test: { queue: 'writer', options: withHeartbeat('1h') },
   /** The snapshot names the lake version analytics read and counts the master's rows: seconds. */
@@ -56,14 +68,14 @@ const KINDS = {
   discard: { queue: 'writer', options: { ...withHeartbeat('10m'), retry: { ...RETRY, maximumAttempts: 3 } } },
   /** Lake maintenance merges small files and deletes expired ones: minutes, on the writer (it commits). */
   maintenance: { queue: 'writer', options: withHeartbeat('2h') },
-} as const satisfies Record<string, { queue: 'writer' | 'analytics'; options: ActivityOptions }>;
+} as const satisfies Record<string, { queue: 'writer' | 'analytics' | 'build'; options: ActivityOptions }>;
 
 export type WorkKind = keyof typeof KINDS;
 
-/** A run's options for one kind of work: its queue (the run's writer or analytics queue), timeouts, retries and a summary for the Web UI. */
+/** A run's options for one kind of work: its queue (the run's writer, analytics or build queue), timeouts, retries and a summary for the Web UI. */
 export function optionsFor(
   kind: WorkKind,
-  queues: { readonly writer: string; readonly analytics: string },
+  queues: { readonly writer: string; readonly analytics: string; readonly build: string },
   summary: string,
 ): ActivityOptions {
   const { queue, options } = KINDS[kind];

@@ -1,5 +1,5 @@
 // Types only: the workflow bundle must not pull in activity code (DuckDB, fs, the AWS SDK).
-export type { AnalyticsActivities, WriterActivities } from '../activities';
+export type { AnalyticsActivities, BuildActivities, WriterActivities } from '../activities';
 export type { ModelNode as ModelNodeLike } from '../project/types';
 export type {
   AnalyticsModelResult,

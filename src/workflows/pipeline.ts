@@ -8,15 +8,17 @@ import {
   CancellationScope,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ANALYTICS_QUEUE, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE, type WorkKind } from './activity-options';
+import { ANALYTICS_QUEUE, buildQueueFor, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE, type WorkKind } from './activity-options';
 import type {
   AnalyticsActivities,
   AnalyticsModelResult,
+  BuildActivities,
   EventWindow,
   PinnedSnapshot,
   RenderReportInput,
@@ -43,6 +45,10 @@ export { ANALYTICS_QUEUE, WRITER_QUEUE };
 
 const writer = proxyActivities<WriterActivities>(PROXY_DEFAULTS);
 const analytics = proxyActivities<AnalyticsActivities>(PROXY_DEFAULTS);
+const builders = proxyActivities<BuildActivities>(PROXY_DEFAULTS);
+
+/** Runs recorded before per-month builds built every model whole on the writer: their replays still do. */
+const PER_MONTH_BUILDS = 'per-month-builds';
 
 /**
  * Run work side by side; at the first failure, cancel the rest and wait until their workers have
@@ -76,7 +82,12 @@ const sameWindow = (a: EventWindow | undefined, b: EventWindow | undefined) =>
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const info = workflowInfo();
   const { workflowId, runId } = info;
-  const queues = { writer: input.writerQueue ?? WRITER_QUEUE, analytics: input.analyticsQueue ?? ANALYTICS_QUEUE };
+  const writerQueue = input.writerQueue ?? WRITER_QUEUE;
+  const queues = {
+    writer: writerQueue,
+    analytics: input.analyticsQueue ?? ANALYTICS_QUEUE,
+    build: input.buildQueue ?? buildQueueFor(writerQueue),
+  };
   const on = (kind: WorkKind, summary: string) => optionsFor(kind, queues, summary);
   const startedAt = Date.now();
   // a scheduled run's logical date is its scheduled time, so a backfill reproduces the slots it covers
@@ -207,6 +218,21 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     testsRun.push({ test: test.name, state: { stateHash, version, inputs: inputVersions(inputs) } });
   }
 
+  /** A model built a month at a time on the build queue, its files made the new version by the writer. */
+  async function buildPerMonth(buildInput: Parameters<WriterActivities['buildModel']>[0], summary: string) {
+    const { months } = await builders.planBuildMonths.executeWithOptions(on('buildPlan', `months of ${buildInput.model}`), [buildInput]);
+    const built = await allOrCancel(() =>
+      months.map((month) =>
+        builders.buildMonth.executeWithOptions(on('buildMonth', `build ${buildInput.model} for ${month}`), [
+          { ...buildInput, month, fileKey: version },
+        ]),
+      ),
+    );
+    return writer.commitBuiltMonths.executeWithOptions(on('build', `${summary}: commit ${months.length} months`), [
+      { ...buildInput, files: built.flatMap((month) => month.files) },
+    ]);
+  }
+
   async function buildModel(model: (typeof buildable)[number]): Promise<void> {
     const id = `model:${model.name}`;
     const inputs = inputsOf(model.sources, model.refs);
@@ -225,19 +251,21 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const pendingRefs = model.refs.filter((ref) => rebuilt.has(ref));
     const { window } = verdict;
     await state.run(id, async () => {
-      const result = await writer.buildModel.executeWithOptions(
-        on('build', `build ${model.layer} model ${model.name}${window ? ' (incremental)' : ''}`),
-        [
-          {
-            model: model.name,
-            vars,
-            buildId,
-            pendingRefs,
-            warehouse,
-            ...(window ? { window, windowRefs: refsRebuiltOver(model.refs, window) } : {}),
-          },
-        ],
-      );
+      const buildInput = {
+        model: model.name,
+        vars,
+        buildId,
+        pendingRefs,
+        warehouse,
+        ...(window ? { window, windowRefs: refsRebuiltOver(model.refs, window) } : {}),
+      };
+      const summary = `build ${model.layer} model ${model.name}${window ? ' (incremental)' : ''}`;
+      // the big tables (one row per meter and half hour) are built a month at a time on the build
+      // queue, by any number of build workers; the writer commits their files in one go
+      const perMonth = model.materialized === 'incremental' && model.eventTime !== undefined && patched(PER_MONTH_BUILDS);
+      const result = perMonth
+        ? await buildPerMonth(buildInput, summary)
+        : await writer.buildModel.executeWithOptions(on('build', summary), [buildInput]);
       // what the build did decides, not what was asked: a model with no published table is built whole
       const rebuiltWindow = result.windowRows !== undefined && window ? window : undefined;
       // why it was rebuilt, where that is news: not on a model's first build or a full refresh

@@ -54,11 +54,13 @@ export function spawnMeterflow(
 
 /** `meterflow worker` in its own process, polling the given queues. */
 export function spawnWorker(options: {
-  role: 'writer' | 'analytics';
+  role: 'writer' | 'analytics' | 'build';
   address: string;
   queues: { writer: string; analytics: string; workflows: string };
   db?: string;
   env?: NodeJS.ProcessEnv;
+  /** More options of `meterflow worker`, e.g. `['--build-concurrency', '0']`. */
+  args?: string[];
 }): Child {
   const args = [
     path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
@@ -74,6 +76,7 @@ export function spawnWorker(options: {
     '--analytics-concurrency',
     '1',
     ...(options.db ? ['--db', options.db] : []),
+    ...(options.args ?? []),
   ];
   return track(
     spawn(process.execPath, args, {

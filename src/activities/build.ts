@@ -1,0 +1,152 @@
+// Per-month builds of the big models on the build queue: any number of build workers, on any machine,
+// each reading the lake's committed version (this run's unpublished upstream tables included) and
+// writing one month's Parquet file into the lake's data path. They commit nothing: the writer makes
+// the run's files current in one commit (commitBuiltMonths).
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildModelInput, BuildMonthInput, BuildMonthResult } from '../contract/activities';
+import { monthWindow, monthsBetween } from '../contract/time';
+import { ModelBuildError } from '../errors';
+import type { Logger } from '../logger';
+import type { LoadedProject } from '../project/load';
+import type { RelationResolver } from '../project/render';
+import { duckdbMessage, isPermanentDuckdbError, quotedString, relation } from '../warehouse/sql';
+import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
+import { activityFrame, interruptOnCancel } from './context';
+import { buildKey } from './housekeeping';
+import { MODEL_SCHEMA, deltaName, findModel, inWindow, pendingName, renderModelSql } from './models';
+
+export interface BuildDependencies {
+  readonly project: LoadedProject;
+  readonly logger: Logger;
+  /** The build workers' DuckDB: bounded memory by default, like the writer's. */
+  readonly duckdb: DuckdbSettings;
+}
+
+/**
+ * Refs and sources of a model as one month of it reads them: this run's unpublished versions of the
+ * models it rebuilt (their changed rows alone where rebuilt over the same window), the published ones
+ * otherwise, and every input with an event time within the month's window only.
+ */
+function monthResolver(
+  project: LoadedProject,
+  { buildId, pendingRefs = [], windowRefs = [] }: BuildModelInput,
+  window: { from: string; to: string },
+): RelationResolver {
+  const within = (name: string, eventTime: string | undefined) =>
+    eventTime ? `(select * from ${name} where ${inWindow(eventTime, window)})` : name;
+  return {
+    ref: (model) => {
+      const name = windowRefs.includes(model)
+        ? deltaName(model, buildId)
+        : pendingRefs.includes(model)
+          ? pendingName(model, buildId)
+          : model;
+      return within(relation(MODEL_SCHEMA, name), project.plan.models.find((m) => m.name === model)?.eventTime);
+    },
+    source: (sourceName, table) => {
+      const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+      return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
+    },
+  };
+}
+
+/** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */
+export function monthFile(dataPath: string, model: string, month: string, fileKey: string): string {
+  const [year, index] = month.split('-');
+  const base = dataPath.endsWith('/') ? dataPath : `${dataPath}/`;
+  return `${base}${MODEL_SCHEMA}/${model}/year=${year}/month=${Number(index)}/${model}-${buildKey(fileKey)}-${month}.parquet`;
+}
+
+export function createBuildActivities({ project, logger, duckdb }: BuildDependencies) {
+  return {
+    /**
+     * The months a model's build covers: every month between the first and last event time of its
+     * inputs that have one (within the window, for an incremental build). Reads min and max only.
+     */
+    async planBuildMonths(input: BuildModelInput): Promise<{ months: string[] }> {
+      return activityFrame(`months of ${input.model}`, async () => {
+        const model = findModel(project, input.model);
+        const everything = { from: '0001-01-01 00:00:00', to: '9999-12-31 23:59:59.999999' };
+        const resolver = monthResolver(project, input, input.window ?? everything);
+        const inputs = [
+          ...model.refs
+            .filter((ref) => project.plan.models.find((m) => m.name === ref)?.eventTime)
+            .map((ref) => ({
+              sql: resolver.ref(ref),
+              column: project.plan.models.find((m) => m.name === ref)?.eventTime as string,
+            })),
+          ...project.plan.sources
+            .filter((s) => s.eventTime && model.sources.includes(s.name))
+            .map((s) => ({ sql: resolver.source(s.sourceName, s.name), column: s.eventTime as string })),
+        ];
+        if (inputs.length === 0 || !model.eventTime) {
+          throw new ModelBuildError(
+            `model ${model.name} (${model.file}): built per month, but none of its inputs has an event_time`,
+            model.name,
+            model.file,
+          );
+        }
+        const bounds = inputs
+          .map(({ sql, column }) => `select min(${column}) as first, max(${column}) as last from ${sql}`)
+          .join('\nunion all\n');
+        const [first, last] = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
+          reader.withConnection(async (connection) => {
+            const row = (
+              await connection.runAndReadAll(
+                `select strftime(min(first), '%Y-%m-%d %H:%M:%S'), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${bounds})`,
+              )
+            ).getRows()[0];
+            return [row?.[0], row?.[1]] as [string | null, string | null];
+          }),
+        );
+        return { months: first && last ? monthsBetween(first, last) : [] };
+      });
+    },
+
+    /**
+     * Build one month of a model: its rows for the month's event times (within the run's window, for an
+     * incremental build), written to one Parquet file in the lake's data path. A retry overwrites its own
+     * file; nothing is committed here.
+     */
+    async buildMonth(input: BuildMonthInput): Promise<BuildMonthResult> {
+      const { model: name, month, fileKey } = input;
+      return activityFrame(`model ${name} month ${month}`, async () => {
+        const started = Date.now();
+        const model = findModel(project, name);
+        const window = monthWindow(month, input.window);
+        if (!window) return { model: name, month, files: [], rows: 0, durationMs: Date.now() - started };
+        const sql = renderModelSql(project, model, monthResolver(project, input, window), input.vars);
+        const rows = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
+          reader.withConnection((connection) =>
+            interruptOnCancel(connection, async () => {
+              const settings = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(reader.alias)})`);
+              const file = monthFile(String(settings.getRows()[0]?.[0]), model.name, month, fileKey);
+              if (!file.startsWith('s3://')) await mkdir(path.dirname(file), { recursive: true });
+              try {
+                const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet)`);
+                return { file, rows: Number(copied.getRows()[0]?.[0] ?? 0) };
+              } catch (err) {
+                if (!isPermanentDuckdbError(err)) throw err;
+                throw new ModelBuildError(
+                  `model ${model.name} (${model.file}): ${duckdbMessage(err)} (building month ${month})`,
+                  model.name,
+                  model.file,
+                );
+              }
+            }),
+          ),
+        );
+        logger.info({ model: name, month, rows: rows.rows, file: rows.file }, 'built month');
+        // an empty month's file is left to maintenance (an orphan): nothing refers to it
+        return {
+          model: name,
+          month,
+          files: rows.rows > 0 ? [{ path: rows.file, rows: rows.rows }] : [],
+          rows: rows.rows,
+          durationMs: Date.now() - started,
+        };
+      });
+    },
+  };
+}
