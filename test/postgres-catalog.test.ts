@@ -86,8 +86,20 @@ describe('the lake catalog in PostgreSQL', () => {
   });
 
   /** A writer worker in its own process on the catalog that env names (METERFLOW_CATALOG) or --db names. */
-  function writer(queues: { writer: string; analytics: string; workflows: string }, env: NodeJS.ProcessEnv, db?: string): Child {
-    const child = spawnWorker({ role: 'writer', address: testServerAddress(), queues, env, ...(db ? { db } : {}) });
+  function writer(
+    queues: { writer: string; analytics: string; workflows: string },
+    env: NodeJS.ProcessEnv,
+    db?: string,
+    args?: string[],
+  ): Child {
+    const child = spawnWorker({
+      role: 'writer',
+      address: testServerAddress(),
+      queues,
+      env,
+      ...(db ? { db } : {}),
+      ...(args ? { args } : {}),
+    });
     stopping.push(child);
     return child;
   }
@@ -98,15 +110,27 @@ describe('the lake catalog in PostgreSQL', () => {
     return child;
   }
 
-  it('runs the whole pipeline with the catalog in PostgreSQL and the data in a shared folder: the master equals the reference, and maintenance keeps exactly the referenced files', async () => {
+  /** A build worker in its own process: it learns the catalog from each month's activity. */
+  function builder(queues: { writer: string; analytics: string; workflows: string }): Child {
+    const child = spawnWorker({ role: 'build', address: testServerAddress(), queues, env: { METERFLOW_DUCKDB_THREADS: '1' } });
+    stopping.push(child);
+    return child;
+  }
+
+  it('runs the whole pipeline with the catalog in PostgreSQL, the data in a shared folder and the months on two build workers: the master equals the reference, and maintenance keeps exactly the referenced files', async () => {
     const catalog = `postgres:${await createTestDatabase('meterflow_lake')}`;
     const sources = path.join(dir, 'sources');
     const lakeData = path.join(dir, 'shared', 'lake');
     await generateSampleData({ outDir: sources, meters: 12, from: '2023-08-25', to: '2023-10-06', seed: 14 });
     const queues = freshQueues('postgres');
-    // the documented environment form: no --db, the catalog from METERFLOW_CATALOG
-    writer(queues, { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_DATA: lakeData, METERFLOW_WAREHOUSE: undefined });
+    // the documented environment form: no --db, the catalog from METERFLOW_CATALOG; the writer builds
+    // no months itself: two build workers, each its own process, share them
+    writer(queues, { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_DATA: lakeData, METERFLOW_WAREHOUSE: undefined }, undefined, [
+      '--build-concurrency',
+      '0',
+    ]);
     analytics(queues);
+    const builders = [builder(queues), builder(queues)];
 
     const handle = await startPipeline(
       temporal.client,
@@ -117,6 +141,16 @@ describe('the lake catalog in PostgreSQL', () => {
     expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
     expect(result.warehousePath).toBe(catalog);
     expect(result.snapshotVersion).toBeGreaterThan(0);
+    // every month was built by one of the build workers, never by the writer
+    const events = (await handle.fetchHistory()).events ?? [];
+    const monthActivities = new Set(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildMonth').map((e) => String(e.eventId)),
+    );
+    const builtBy = events
+      .filter((e) => monthActivities.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '')))
+      .map((e) => Number(e.activityTaskStartedEventAttributes?.identity?.split('@')[0]));
+    expect(builtBy.length).toBeGreaterThanOrEqual(2 * 3);
+    expect(new Set(builtBy)).toEqual(new Set(builders.map((b) => b.process.pid)));
 
     expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
     // the catalog is in PostgreSQL (DuckLake's tables in schema public), the files in the shared folder
