@@ -6,34 +6,17 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../client';
-import { PACKAGE_ROOT } from '../config';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { quotedString } from '../warehouse/sql';
+import { spawnWorker, stop } from './workers';
 
 const log = (line: string) => process.stderr.write(`bench:incremental: ${line}\n`);
-
-function spawnWorker(role: 'writer' | 'analytics', address: string, queues: Record<string, string>, db?: string): ChildProcess {
-  const args = [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), 'worker', '--role', role];
-  args.push('--writer-queue', queues.writer as string, '--analytics-queue', queues.analytics as string);
-  args.push('--workflow-queue', queues.workflows as string, '--analytics-concurrency', '2', ...(db ? ['--db', db] : []));
-  return spawn(process.execPath, args, {
-    env: { ...process.env, TEMPORAL_ADDRESS: address, METERFLOW_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 /** Each activity of a run: its summary, when it was scheduled, started and completed (ms from the run's start). */
 async function activityTimes(handle: WorkflowHandle): Promise<{ summary: string; queued: number; ran: number; at: number }[]> {
@@ -99,8 +82,8 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   const runOnce = async (label: string, warehouse: string, fullRefresh: boolean) => {
     const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
-    const writer = spawnWorker('writer', server.address, queues, warehouse);
-    const analytics = spawnWorker('analytics', server.address, queues);
+    const writer = spawnWorker('writer', server.address, queues, {}, warehouse);
+    const analytics = spawnWorker('analytics', server.address, queues, {});
     try {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const started = process.hrtime.bigint();

@@ -5,7 +5,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,6 +22,7 @@ import { lakeOptionsFor, withDuckdbFile } from '../warehouse/warehouse';
 import { ensureLakeExtensions, openLake } from '../lake';
 import type { PipelineResult } from '../contract/run';
 import { NAIVE_MASTER_SQL } from './naive-master';
+import { spawnWorker, stop } from './workers';
 
 // NOTE: duckdb pinned to the DuckDB of @duckdb/node-api and of the extension wheels (PyPI's latest cannot
 // load them); dbt-duckdb 1.9.6 asks only duckdb>=1.0.0, and attaches the lake from models/profiles.yml.
@@ -61,43 +62,6 @@ async function peakRssMb(pid: number): Promise<number | null> {
   } catch {
     return null;
   }
-}
-
-function spawnWorker(
-  role: 'writer' | 'analytics' | 'build',
-  address: string,
-  queues: Record<string, string>,
-  env: NodeJS.ProcessEnv,
-  db?: string,
-  extra: string[] = [],
-): ChildProcess {
-  const args = [
-    path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
-    'worker',
-    '--role',
-    role,
-    '--writer-queue',
-    queues.writer as string,
-    '--analytics-queue',
-    queues.analytics as string,
-    '--workflow-queue',
-    queues.workflows as string,
-    '--analytics-concurrency',
-    '2',
-    ...(db ? ['--db', db] : []),
-    ...extra,
-  ];
-  return spawn(process.execPath, args, {
-    env: { ...process.env, TEMPORAL_ADDRESS: address, METERFLOW_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 /** Seed every source from its folder's Parquet files, as meterflow's seed step does, in one statement each. */
