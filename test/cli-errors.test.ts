@@ -9,7 +9,8 @@ import { freePort, startDevServer } from '../src/temporal/dev-server';
 import { Warehouse } from '../src/warehouse/warehouse';
 import { generateSampleData } from '../src/generator/generate';
 import { tempDir } from './support/files';
-import { spawnMeterflow } from './support/processes';
+import { spawnMeterflow, spawnWorker } from './support/processes';
+import { startPipeline, waitForPipeline, type NoWorkerNotice } from '../src/client';
 import { connectToTestServer, eventually, freshQueues, startWorkers, testServerAddress } from './support/temporal';
 
 interface Finished {
@@ -310,6 +311,50 @@ describe('a run no worker picks up', () => {
     } finally {
       await run.kill();
       await workers?.stop();
+      await temporal.close();
+    }
+  });
+});
+
+describe('a run whose months no build worker picks up', () => {
+  it('names the build queue the run waits on, from the queues it was started with, then completes once a build worker starts', async () => {
+    const dir = await tempDir('no-builder');
+    const sources = path.join(dir, 'sources');
+    await generateSampleData({ outDir: sources, meters: 3, from: '2023-04-01', to: '2023-04-03', seed: 7 });
+    const queues = freshQueues('no-builder');
+    const address = testServerAddress();
+    // a writer that builds no months itself, and no build worker yet
+    const workers = [
+      spawnWorker({ role: 'writer', address, queues, db: path.join(dir, 'no-builder-warehouse'), args: ['--build-concurrency', '0'] }),
+      spawnWorker({ role: 'analytics', address, queues }),
+    ];
+    const temporal = await connectToTestServer();
+    try {
+      await eventually(async () => workers.every((worker) => /polling/.test(worker.output())), 60_000);
+      const handle = await startPipeline(
+        temporal.client,
+        { sourcesUri: sources, outUri: path.join(dir, 'out'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
+        { taskQueue: queues.workflows },
+      );
+      const notices: NoWorkerNotice[] = [];
+      // the wait is not told the run's queues: it reads them from the run
+      const done = waitForPipeline(handle, { onNoWorker: (notice) => notices.push(notice), noWorkerAfterMs: 1000 });
+      await eventually(async () => notices.length > 0, 60_000);
+      const buildQueue = `${queues.writer}-build`;
+      expect(notices).toEqual([
+        expect.objectContaining({
+          taskQueue: buildQueue,
+          role: 'build',
+          message: expect.stringContaining(`start one with meterflow worker --role build --build-queue ${buildQueue}`),
+        }),
+      ]);
+      workers.push(spawnWorker({ role: 'build', address, queues }));
+      const result = await done;
+      expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
+      // only the queue nobody polled was named: not the writer's or the analytics workers'
+      expect(notices.map((notice) => notice.taskQueue)).toEqual([buildQueue]);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.kill('SIGTERM')));
       await temporal.close();
     }
   });
