@@ -8,6 +8,7 @@
 const UNIT_TESTS = [
   'analytics-models.test.ts',
   'cli-options.test.ts',
+  'client-sleep.test.ts',
   'deployment.test.ts',
   'generator.test.ts',
   'macros.test.ts',

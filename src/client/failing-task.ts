@@ -1,6 +1,7 @@
 // Noticing a run whose workflow task keeps failing (a namespace without meterflow's search attributes,
 // a worker with broken workflow code): Temporal retries such a task for ever and the run says nothing.
 import type { WorkflowHandle } from '@temporalio/client';
+import { sleep } from './sleep';
 
 /** A workflow task on this attempt has failed this many times in a row, minus one. */
 const FAILING_ATTEMPT = 3;
@@ -12,14 +13,6 @@ export interface FailingWorkflowTask {
   readonly attempt: number;
   /** The last WorkflowTaskFailed event's failure, first line. */
   readonly reason: string;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => resolve(true), ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve(false)), { once: true });
-  });
 }
 
 /**

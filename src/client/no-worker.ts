@@ -2,6 +2,7 @@
 // in silence. The wait says so after a while (and keeps waiting: a worker may still come).
 import type { Connection, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { sleep } from './sleep';
 import { ANALYTICS_QUEUE_NAME, BUILD_QUEUE_NAME, buildQueueFor, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 
 /** How long a run may wait for a worker before the wait says none polls (METERFLOW_NO_WORKER_WARNING_SECONDS). */
@@ -51,15 +52,6 @@ function noticeFor(taskQueue: string, role: NoWorkerNotice['role'], address: str
     namespace,
     message: `no worker is polling task queue ${taskQueue} at ${address} (namespace ${namespace}): start one with ${command}`,
   };
-}
-
-/** Sleep, but wake early (false) when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => resolve(true), ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve(false)), { once: true });
-  });
 }
 
 /**
