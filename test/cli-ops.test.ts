@@ -242,7 +242,9 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
       const handle = client.workflow.getHandle(workflowId);
       const sent = Date.now();
       interrupt(run, signal);
-      // how the run ended, seen on the embedded server before it went away with meterflow
+      // how the run ended, seen on the embedded server before it went away with meterflow (when this
+      // poll is quick enough: a loaded machine may stop the server between two polls) and, whatever
+      // the timing, in the command's own line, which it takes from the server's result of the run
       let lastSeen = 'RUNNING';
       const watching = (async () => {
         while (run.process.exitCode === null && lastSeen === 'RUNNING') {
@@ -253,13 +255,11 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
       const code = await run.exited;
       expect({ code, within15s: Date.now() - sent < 15_000 }).toEqual({ code: 130, within15s: true });
       await watching;
-      // on a failure, the command's stderr says what it waited for
-      expect({ lastSeen, stderr: run.stderr() }).toEqual({
-        lastSeen: expect.stringMatching(ENDED_BY_THE_CANCEL),
-        stderr: expect.any(String),
-      });
+      if (lastSeen !== 'RUNNING') expect(lastSeen).toMatch(ENDED_BY_THE_CANCEL);
       const afterSignal = run.stderr().slice(run.stderr().indexOf(`${signal} received`));
-      expect(afterSignal.trim()).toBe(`${signal} received: cancelling run ${workflowId} (Ctrl-C again exits at once)`);
+      expect(afterSignal.trim()).toBe(
+        `${signal} received: cancelling run ${workflowId} (Ctrl-C again exits at once)\nmeterflow: run ${workflowId} cancelled`,
+      );
       expect(run.stdout()).toBe('');
       expect(await listening(port)).toBe(false);
     } finally {

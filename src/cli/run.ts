@@ -274,6 +274,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         `meterflow: run ${handle.workflowId} did not end within ${CANCEL_WAIT_MS / 1000} s of its cancel` +
           (address ? `; it may go on at ${address} (meterflow status ${handle.workflowId})` : ''),
       );
+    } else {
+      // how it ended, as the server has it: cancelled, or done (or failed) before the cancel took effect
+      warn(`meterflow: run ${handle.workflowId} ${ended === 'cancelled' ? 'cancelled' : 'ended before its cancel took effect'}`);
     }
     return { ok: false, signal };
   } finally {
