@@ -91,14 +91,17 @@ describe('operating the pipeline', () => {
       expect(before?.n).toBe(0);
       await copyFile(lateDay(), newFile);
       const { handle, result } = await runOnce(workers);
-      // from the history: one file loaded, and builds only for the readings' staging view and the master
+      // from the history: one file loaded, and builds only for the readings' staging table and the
+      // master, each of the new day's month alone (built per month, then committed by the writer)
       const history = await handle.fetchHistory();
       const summaries = (history.events ?? [])
         .filter((e) => e.activityTaskScheduledEventAttributes)
         .map((e) => (e.userMetadata?.summary?.data ? JSON.parse(Buffer.from(e.userMetadata.summary.data).toString('utf8')) : ''));
       expect(summaries.filter((s: string) => s.startsWith('build '))).toEqual([
-        'build staging model stg_smart_meter_consumption (incremental)',
-        'build master model demand_price_elasticity (incremental)',
+        'build stg_smart_meter_consumption for 2023-10',
+        'build staging model stg_smart_meter_consumption (incremental): commit 1 months',
+        'build demand_price_elasticity for 2023-10',
+        'build master model demand_price_elasticity (incremental): commit 1 months',
       ]);
       // both incremental models rebuilt the new day's half hours alone, in place
       for (const model of ['stg_smart_meter_consumption', 'demand_price_elasticity']) {
