@@ -3,17 +3,16 @@
 // `meterflow query`; two lakes in one database whose writers commit at the same time; and a catalog
 // that is unreachable, misnamed or about to share another lake's files refused with a message naming it.
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startPipeline, waitForPipeline } from '../src/client';
 import { catalogFromEnv, defaultWarehousePath, PACKAGE_ROOT } from '../src/config';
 import type { PipelineResult } from '../src/contract/run';
 import { generateSampleData } from '../src/generator/generate';
-import { catalogName, parseLakeCatalog, tablesOf } from '../src/lake/lake';
+import { catalogName, parseLakeCatalog } from '../src/lake/lake';
 import { freePort } from '../src/temporal/dev-server';
-import { Warehouse, WarehouseReader, warehouseName, withWarehouseReader } from '../src/warehouse/warehouse';
-import { queryFile, tempDir } from './support/files';
+import { Warehouse, WarehouseReader, warehouseName } from '../src/warehouse/warehouse';
+import { parquetFilesUnder, queryFile, referencedFiles, tempDir } from './support/files';
 import { createTestDatabase, psql, testPostgres } from './support/postgres-server';
 import { spawnWorker, type Child } from './support/processes';
 import { createBucket } from './support/s3-server';
@@ -45,23 +44,6 @@ async function failingQuery(catalog: string, sql: string): Promise<{ code: numbe
     return { code: failure.code, stderr: failure.stderr };
   }
   throw new Error(`meterflow query --db ${catalog} succeeded`);
-}
-
-/** Every Parquet file under a folder. */
-async function parquetFilesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => path.join(e.parentPath, e.name));
-}
-
-/** The data and delete files a lake references now, over every table. */
-async function referencedFiles(warehouse: string): Promise<string[]> {
-  return withWarehouseReader(warehouse, {}, async (reader) => {
-    const files: string[] = [];
-    for (const { schema, table } of await reader.withConnection((connection) => tablesOf(connection, reader.alias))) {
-      for (const file of await reader.listFiles(table, schema)) files.push(file.dataFile, ...(file.deleteFile ? [file.deleteFile] : []));
-    }
-    return files.sort();
-  });
 }
 
 /** The run that a lake's commit names, as `meterflow query --at` finds it. */

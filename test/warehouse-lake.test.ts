@@ -2,16 +2,24 @@
 // writes, the previous version kept whole by a failed run, `--at` an earlier run, incremental runs
 // that rewrite only their month's files, and maintenance that deletes what nothing references.
 import { execFile } from 'node:child_process';
-import { copyFile, readdir, rename, stat } from 'node:fs/promises';
+import { copyFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitForPipeline } from '../src/client';
 import { PACKAGE_ROOT } from '../src/config';
 import { generateSampleData } from '../src/generator/generate';
 import type { PipelineResult } from '../src/contract/run';
-import { tablesOf } from '../src/lake/lake';
 import { withWarehouseReader } from '../src/warehouse/warehouse';
-import { copyOfModels, editFile, queryFile, tableChecksumSql, tempDir, writeParquet } from './support/files';
+import {
+  copyOfModels,
+  editFile,
+  parquetFilesUnder,
+  queryFile,
+  referencedFiles,
+  tableChecksumSql,
+  tempDir,
+  writeParquet,
+} from './support/files';
 import { differencesFromReference } from './support/reference-master';
 import { connectToTestServer, startRun, startWorkers, type RunningWorkers, type TemporalTestContext } from './support/temporal';
 
@@ -28,26 +36,6 @@ async function query(warehouse: string, sql: string, at?: string): Promise<Recor
 }
 
 const MASTER_COUNT = 'select count(*) as n from demand_price_elasticity';
-
-/** Every Parquet file under a folder, by path. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
-    .map((e) => path.join(e.parentPath, e.name))
-    .sort();
-}
-
-/** The data and delete files the lake references now, over every table. */
-async function referencedFiles(warehouse: string): Promise<string[]> {
-  return withWarehouseReader(warehouse, {}, async (reader) => {
-    const files: string[] = [];
-    for (const { schema, table } of await reader.withConnection((connection) => tablesOf(connection, reader.alias))) {
-      for (const file of await reader.listFiles(table, schema)) files.push(file.dataFile, ...(file.deleteFile ? [file.deleteFile] : []));
-    }
-    return files.sort();
-  });
-}
 
 describe('the warehouse as a lake', () => {
   let temporal: TemporalTestContext;
@@ -166,7 +154,7 @@ describe('the warehouse as a lake', () => {
 
   it('maintenance expires old snapshots, deletes every file nothing references after the grace, and queries still work', async () => {
     const [before] = await query(warehouse, MASTER_COUNT);
-    const filesBefore = await filesUnder(path.join(warehouse, 'data'));
+    const filesBefore = await parquetFilesUnder(path.join(warehouse, 'data'));
     const referencedBefore = new Set(await referencedFiles(warehouse));
     // replaced versions, the failed run's discarded tables: files on disk that nothing current references
     expect(filesBefore.filter((file) => !referencedBefore.has(file)).length).toBeGreaterThan(0);
@@ -188,7 +176,7 @@ describe('the warehouse as a lake', () => {
     const graced = await maintain();
     expect(graced.expiredSnapshots).toBeGreaterThan(0);
     expect(graced.deletedFiles).toBe(0);
-    const onDisk = new Set(await filesUnder(path.join(warehouse, 'data')));
+    const onDisk = new Set(await parquetFilesUnder(path.join(warehouse, 'data')));
     expect(filesBefore.filter((file) => !onDisk.has(file))).toEqual([]);
 
     const handle = await temporal.client.workflow.start('maintenance', {
@@ -201,7 +189,7 @@ describe('the warehouse as a lake', () => {
     const result = (await handle.result()) as { expiredSnapshots: number; deletedFiles: number };
     expect(result.deletedFiles).toBeGreaterThan(0);
     // on disk now: exactly the files the lake references (the failed run's and the replaced ones gone)
-    expect(await filesUnder(path.join(warehouse, 'data'))).toEqual(await referencedFiles(warehouse));
+    expect(await parquetFilesUnder(path.join(warehouse, 'data'))).toEqual(await referencedFiles(warehouse));
     expect(await query(warehouse, MASTER_COUNT)).toEqual([before]);
     expect(await differencesFromReference(warehouse, sources)).toEqual({ missing: 0, extra: 0 });
     // an expired run cannot be read back, and the message says why

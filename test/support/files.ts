@@ -1,10 +1,11 @@
 // Temporary folders, model projects and Parquet files for tests.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, statSync } from 'node:fs';
-import { cp, mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/config';
+import { tablesOf } from '../../src/lake/lake';
 import { withWarehouseReader } from '../../src/warehouse/warehouse';
 
 export async function tempDir(label: string): Promise<string> {
@@ -61,4 +62,24 @@ export async function queryFile(databaseFile: string, query: string): Promise<Re
 /** A checksum of a table's contents (row count and an order-independent sum of row hashes). */
 export function tableChecksumSql(table: string): string {
   return `select count(*)::integer as n, sum(hash(t)::hugeint)::varchar as checksum from ${table} t`;
+}
+
+/** Every Parquet file under a folder, by path, sorted. */
+export async function parquetFilesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+/** The data and delete files a lake references now, over every table. */
+export async function referencedFiles(warehouse: string): Promise<string[]> {
+  return withWarehouseReader(warehouse, {}, async (reader) => {
+    const files: string[] = [];
+    for (const { schema, table } of await reader.withConnection((connection) => tablesOf(connection, reader.alias))) {
+      for (const file of await reader.listFiles(table, schema)) files.push(file.dataFile, ...(file.deleteFile ? [file.deleteFile] : []));
+    }
+    return files.sort();
+  });
 }
