@@ -2,19 +2,17 @@
 // A full run, then one new day of readings lands and a second run takes it; prints both runs' seconds
 // and each activity's time (scheduled → started → completed) of the incremental run. A measurement,
 // not a test: it asserts nothing.
-import { DuckDBInstance } from '@duckdb/node-api';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../client';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
-import { quotedString } from '../warehouse/sql';
 import { spawnWorker, stop } from './workers';
+import { holdBackLastDay } from './late-day';
 
 const log = (line: string) => process.stderr.write(`bench:incremental: ${line}\n`);
 
@@ -52,31 +50,7 @@ async function main(): Promise<void> {
     await writeFile(path.join(sources, '.complete'), JSON.stringify(await generateSampleData({ outDir: sources, meters: options.meters })));
   }
   // as the bench does: hold back the last day of the year, then let it land
-  const incrementalSources = path.join(work, 'incremental-sources');
-  await rm(incrementalSources, { recursive: true, force: true });
-  execFileSync('cp', ['-a', sources, incrementalSources]);
-  const lastQuarter = path.join(incrementalSources, 'smart_meter_consumption_q4');
-  const dayFile = path.join(lastQuarter, 'late-day.parquet');
-  {
-    const instance = await DuckDBInstance.create(':memory:');
-    const c = await instance.connect();
-    const q4 = quotedString(path.join(lastQuarter, '*.parquet'));
-    const lastDay = `(select max(settlement_timestamp_utc)::date from read_parquet(${q4}))`;
-    await c.run(
-      `copy (select * from read_parquet(${q4}) where settlement_timestamp_utc >= ${lastDay}) to ${quotedString(`${dayFile}.held`)} (format parquet)`,
-    );
-    for (const file of readdirSync(lastQuarter).filter((f) => f.endsWith('.parquet'))) {
-      const full = path.join(lastQuarter, file);
-      await c.run(
-        `copy (select * from read_parquet(${quotedString(full)}) where settlement_timestamp_utc < ${lastDay}) to ${quotedString(`${full}.tmp`)} (format parquet)`,
-      );
-      await rm(full);
-      await copyFile(`${full}.tmp`, full);
-      await rm(`${full}.tmp`);
-    }
-    c.closeSync();
-    instance.closeSync();
-  }
+  const { incrementalSources, dayFile } = await holdBackLastDay(sources, work);
   const server = await startDevServer();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });

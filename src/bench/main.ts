@@ -23,6 +23,7 @@ import { ensureLakeExtensions, openLake } from '../lake';
 import type { PipelineResult } from '../contract/run';
 import { NAIVE_MASTER_SQL } from './naive-master';
 import { spawnWorker, stop } from './workers';
+import { holdBackLastDay } from './late-day';
 
 // NOTE: duckdb pinned to the DuckDB of @duckdb/node-api and of the extension wheels (PyPI's latest cannot
 // load them); dbt-duckdb 1.9.6 asks only duckdb>=1.0.0, and attaches the lake from models/profiles.yml.
@@ -260,31 +261,7 @@ async function main(): Promise<void> {
   }
 
   // incremental: one new day of readings lands after a full run
-  const incrementalSources = path.join(work, 'incremental-sources');
-  await rm(incrementalSources, { recursive: true, force: true });
-  execFileSync('cp', ['-a', sources, incrementalSources]);
-  const lastQuarter = path.join(incrementalSources, 'smart_meter_consumption_q4');
-  const dayFile = path.join(lastQuarter, 'late-day.parquet');
-  {
-    const instance = await DuckDBInstance.create(':memory:');
-    const c = await instance.connect();
-    const q4 = path.join(lastQuarter, '*.parquet');
-    // hold back the last day, then let it land
-    await c.run(
-      `copy (select * from read_parquet('${q4}') where settlement_timestamp_utc >= (select max(settlement_timestamp_utc)::date from read_parquet('${q4}'))) to '${dayFile}.held' (format parquet)`,
-    );
-    for (const file of (await import('node:fs')).readdirSync(lastQuarter).filter((f) => f.endsWith('.parquet'))) {
-      const full = path.join(lastQuarter, file);
-      await c.run(
-        `copy (select * from read_parquet('${full}') where settlement_timestamp_utc < (select max(settlement_timestamp_utc)::date from read_parquet('${q4}'))) to '${full}.tmp' (format parquet)`,
-      );
-      await rm(full);
-      await copyFile(`${full}.tmp`, full);
-      await rm(`${full}.tmp`);
-    }
-    c.closeSync();
-    instance.closeSync();
-  }
+  const { incrementalSources, dayFile } = await holdBackLastDay(sources, work);
   const incrementalWarehouse = path.join(work, 'incremental');
   await rm(incrementalWarehouse, { recursive: true, force: true });
   await runOnce(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });

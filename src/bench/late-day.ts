@@ -1,0 +1,42 @@
+// The benches' incremental case: a copy of the sources with the year's last day of readings held
+// back, to land later as a file of its own.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { copyFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { quotedString } from '../warehouse/sql';
+
+/**
+ * Copy `sources` to `<work>/incremental-sources` without the last day of the last quarter's readings,
+ * which is written to `<dayFile>.held`: renaming it to dayFile lands it.
+ */
+export async function holdBackLastDay(sources: string, work: string): Promise<{ incrementalSources: string; dayFile: string }> {
+  const incrementalSources = path.join(work, 'incremental-sources');
+  await rm(incrementalSources, { recursive: true, force: true });
+  execFileSync('cp', ['-a', sources, incrementalSources]);
+  const lastQuarter = path.join(incrementalSources, 'smart_meter_consumption_q4');
+  const dayFile = path.join(lastQuarter, 'late-day.parquet');
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    const q4 = quotedString(path.join(lastQuarter, '*.parquet'));
+    const lastDay = `(select max(settlement_timestamp_utc)::date from read_parquet(${q4}))`;
+    await c.run(
+      `copy (select * from read_parquet(${q4}) where settlement_timestamp_utc >= ${lastDay}) to ${quotedString(`${dayFile}.held`)} (format parquet)`,
+    );
+    for (const file of readdirSync(lastQuarter).filter((f) => f.endsWith('.parquet'))) {
+      const full = path.join(lastQuarter, file);
+      await c.run(
+        `copy (select * from read_parquet(${quotedString(full)}) where settlement_timestamp_utc < ${lastDay}) to ${quotedString(`${full}.tmp`)} (format parquet)`,
+      );
+      await rm(full);
+      await copyFile(`${full}.tmp`, full);
+      await rm(`${full}.tmp`);
+    }
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+  return { incrementalSources, dayFile };
+}
