@@ -13,6 +13,7 @@ const UNIT_TESTS = [
   'generator.test.ts',
   'macros.test.ts',
   'master-model.test.ts',
+  'month-tests.test.ts',
   'pipeline-workflow.test.ts',
   'progress-views.test.ts',
   'project.test.ts',

@@ -181,6 +181,9 @@ function mockActivities(warehouse: FakeWarehouse): WriterActivities & AnalyticsA
     commitBuiltMonths: async ({ files: _files, ...input }) => warehouse.buildModel(input),
     testModel: async () => passed,
     runSingularTest: async () => passed,
+    // a singular test over timed inputs: one month, passing
+    planTestMonths: async () => ({ months: ['2024-01'] }),
+    testMonth: async ({ test }) => ({ id: test, severity: 'error', failures: 0, status: 'pass' }),
     pinSnapshot: async (input) => warehouse.pinSnapshot(input),
     maintainLake: async () => ({ expiredSnapshots: 0, deletedFiles: 0, filesBefore: 0, filesAfter: 0, durationMs: 1 }),
     publishRun: async (input) => warehouse.publishRun(input),

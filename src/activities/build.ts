@@ -4,17 +4,26 @@
 // the run's files current in one commit (commitBuiltMonths).
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { BuildModelInput, BuildMonthInput, BuildMonthResult } from '../contract/activities';
+import type {
+  BuildModelInput,
+  BuildMonthInput,
+  BuildMonthResult,
+  DataTestResult,
+  RunSingularTestInput,
+  TestMonthInput,
+} from '../contract/activities';
 import { monthWindow, monthsBetween } from '../contract/time';
-import { ModelBuildError } from '../errors';
+import { ModelBuildError, ProjectError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
+import type { DataTest } from '../project/types';
 import type { RelationResolver } from '../project/render';
 import { duckdbMessage, isPermanentDuckdbError, quotedString, relation } from '../warehouse/sql';
 import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { buildKey } from './housekeeping';
-import { MODEL_SCHEMA, deltaName, findModel, inWindow, pendingName, renderModelSql } from './models';
+import { runDataTests } from './data-tests';
+import { MODEL_SCHEMA, deltaName, findModel, holdsWithinWindow, inWindow, pendingName, renderModelSql, singularTestResult } from './models';
 
 export interface BuildDependencies {
   readonly project: LoadedProject;
@@ -30,7 +39,7 @@ export interface BuildDependencies {
  */
 function monthResolver(
   project: LoadedProject,
-  { buildId, pendingRefs = [], windowRefs = [] }: BuildModelInput,
+  { buildId, pendingRefs = [], windowRefs = [] }: BuildModelInput | RunSingularTestInput,
   window: { from: string; to: string },
 ): RelationResolver {
   const within = (name: string, eventTime: string | undefined) =>
@@ -51,6 +60,48 @@ function monthResolver(
   };
 }
 
+/** A model's tests that a month's rows decide alone: those an incremental build runs on its window, bar relationships. */
+const isMonthLocal = (test: DataTest, eventTime: string) => test.kind !== 'relationships' && holdsWithinWindow(test, eventTime);
+
+const EVERYTHING = { from: '0001-01-01 00:00:00', to: '9999-12-31 23:59:59.999999' };
+
+/** The inputs of a model or singular test that have an event time, as a month build reads them (window aside). */
+function timedInputs(
+  project: LoadedProject,
+  node: { refs: readonly string[]; sources: readonly string[] },
+  input: BuildModelInput | RunSingularTestInput,
+): { sql: string; column: string }[] {
+  const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
+  return [
+    ...node.refs.flatMap((ref) => {
+      const column = project.plan.models.find((m) => m.name === ref)?.eventTime;
+      return column ? [{ sql: resolver.ref(ref), column }] : [];
+    }),
+    ...project.plan.sources
+      .filter((s) => s.eventTime && node.sources.includes(s.name))
+      .map((s) => ({ sql: resolver.source(s.sourceName, s.name), column: s.eventTime as string })),
+  ];
+}
+
+/** Every month between the first and last event time of the inputs (min and max only are read). */
+async function monthsOf(warehouse: string, duckdb: DuckdbSettings, inputs: { sql: string; column: string }[]): Promise<string[]> {
+  if (inputs.length === 0) return [];
+  const bounds = inputs
+    .map(({ sql, column }) => `select min(${column}) as first, max(${column}) as last from ${sql}`)
+    .join('\nunion all\n');
+  const [first, last] = await withWarehouseReader(warehouse, { settings: duckdb }, (reader) =>
+    reader.withConnection(async (connection) => {
+      const row = (
+        await connection.runAndReadAll(
+          `select strftime(min(first), '%Y-%m-%d %H:%M:%S'), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${bounds})`,
+        )
+      ).getRows()[0];
+      return [row?.[0], row?.[1]] as [string | null, string | null];
+    }),
+  );
+  return first && last ? monthsBetween(first, last) : [];
+}
+
 /** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */
 export function monthFile(dataPath: string, model: string, month: string, fileKey: string): string {
   const [year, index] = month.split('-');
@@ -67,19 +118,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
     async planBuildMonths(input: BuildModelInput): Promise<{ months: string[] }> {
       return activityFrame(`months of ${input.model}`, async () => {
         const model = findModel(project, input.model);
-        const everything = { from: '0001-01-01 00:00:00', to: '9999-12-31 23:59:59.999999' };
-        const resolver = monthResolver(project, input, input.window ?? everything);
-        const inputs = [
-          ...model.refs
-            .filter((ref) => project.plan.models.find((m) => m.name === ref)?.eventTime)
-            .map((ref) => ({
-              sql: resolver.ref(ref),
-              column: project.plan.models.find((m) => m.name === ref)?.eventTime as string,
-            })),
-          ...project.plan.sources
-            .filter((s) => s.eventTime && model.sources.includes(s.name))
-            .map((s) => ({ sql: resolver.source(s.sourceName, s.name), column: s.eventTime as string })),
-        ];
+        const inputs = timedInputs(project, model, input);
         if (inputs.length === 0 || !model.eventTime) {
           throw new ModelBuildError(
             `model ${model.name} (${model.file}): built per month, but none of its inputs has an event_time`,
@@ -87,20 +126,34 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
             model.file,
           );
         }
-        const bounds = inputs
-          .map(({ sql, column }) => `select min(${column}) as first, max(${column}) as last from ${sql}`)
-          .join('\nunion all\n');
-        const [first, last] = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
-          reader.withConnection(async (connection) => {
-            const row = (
-              await connection.runAndReadAll(
-                `select strftime(min(first), '%Y-%m-%d %H:%M:%S'), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${bounds})`,
-              )
-            ).getRows()[0];
-            return [row?.[0], row?.[1]] as [string | null, string | null];
-          }),
+        return { months: await monthsOf(input.warehouse as string, duckdb, inputs) };
+      });
+    },
+
+    /** The months a singular test over inputs that all have an event time reads (within the window, if any). */
+    async planTestMonths(input: RunSingularTestInput): Promise<{ months: string[] }> {
+      return activityFrame(`months of test ${input.test}`, async () => {
+        const test = project.plan.singularTests.find((t) => t.name === input.test);
+        if (!test) throw new ProjectError(`no singular test named '${input.test}' in ${project.dir}`);
+        return { months: await monthsOf(input.warehouse as string, duckdb, timedInputs(project, test, input)) };
+      });
+    },
+
+    /**
+     * One month of a singular test, on a build worker: its inputs read within the month (and the
+     * run's window). Returns its result, a failing one included: the workflow adds up the months.
+     */
+    async testMonth(input: TestMonthInput): Promise<DataTestResult> {
+      return activityFrame(`test ${input.test} month ${input.month}`, async () => {
+        const window = monthWindow(input.month, input.window);
+        const test = project.plan.singularTests.find((t) => t.name === input.test);
+        if (!window) return { id: input.test, severity: test?.severity ?? 'error', failures: 0, status: 'pass' };
+        const resolver = monthResolver(project, input, window);
+        return withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
+          reader.withConnection((connection) =>
+            interruptOnCancel(connection, () => singularTestResult(connection, project, input.test, resolver)),
+          ),
         );
-        return { months: first && last ? monthsBetween(first, last) : [] };
       });
     },
 
@@ -125,7 +178,18 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
               if (!file.startsWith('s3://')) await mkdir(path.dirname(file), { recursive: true });
               try {
                 const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet)`);
-                return { file, rows: Number(copied.getRows()[0]?.[0] ?? 0) };
+                const rows = Number(copied.getRows()[0]?.[0] ?? 0);
+                // the tests that judge a month's rows alone, on the file just written, in the same worker
+                const local = model.eventTime ? model.tests.filter((t) => isMonthLocal(t, model.eventTime as string)) : [];
+                const tested =
+                  rows > 0 && local.length > 0
+                    ? await runDataTests(connection, local, `read_parquet(${quotedString(file)})`, () => {
+                        throw new Error('relationships tests are run on the whole table');
+                      })
+                    : { results: local.map((t) => ({ id: t.id, severity: t.severity, failures: 0, status: 'pass' as const })) };
+                let next = 0;
+                const tests = model.tests.map((t) => (local.includes(t) ? (tested.results[next++] ?? null) : null));
+                return { file, rows, tests };
               } catch (err) {
                 if (!isPermanentDuckdbError(err)) throw err;
                 throw new ModelBuildError(
@@ -145,6 +209,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
           files: rows.rows > 0 ? [{ path: rows.file, rows: rows.rows }] : [],
           rows: rows.rows,
           durationMs: Date.now() - started,
+          tests: rows.tests,
         };
       });
     },

@@ -1,7 +1,7 @@
 // Running data tests: each test's SQL counts failing rows; severity decides pass, warn or fail.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ApplicationFailure } from '@temporalio/common';
-import { failingRowsSql, needsColumnTypes } from '../project/data-tests';
+import { failingRowCondition, failingRowsSql, needsColumnTypes } from '../project/data-tests';
 import type { DataTest } from '../project/types';
 import type { DataTestFailure, DataTestResult, DataTestResults } from '../contract/activities';
 
@@ -23,10 +23,22 @@ export async function runDataTests(
   const results: DataTestResult[] = [];
   // all_finite finds the floating-point columns itself, so a new column is covered without a YAML edit
   const columnTypes = tests.some(needsColumnTypes) ? await columnTypesOf(connection, relation) : undefined;
+  // the tests that judge each row on its own are counted together, in one scan of the relation
+  const rowTests = tests.flatMap((test) => {
+    const condition = failingRowCondition(test, columnTypes);
+    return condition === undefined ? [] : [{ test, condition }];
+  });
+  const counted = new Map<DataTest, number>();
+  if (rowTests.length > 1) {
+    const counts = rowTests.map(({ condition }, i) => `count(*) filter (where ${condition}) as f${i}`).join(', ');
+    const row = (await connection.runAndReadAll(`select ${counts} from ${relation}`)).getRows()[0] ?? [];
+    rowTests.forEach(({ test }, i) => counted.set(test, Number(row[i] ?? 0)));
+  }
   for (const test of tests) {
     const sql = failingRowsSql(test, relation, resolveRef, columnTypes);
-    const reader = await connection.runAndReadAll(`select count(*) as failures from (${sql})`);
-    const failures = Number(reader.getRowObjectsJS()[0]?.failures ?? 0);
+    const failures =
+      counted.get(test) ??
+      Number((await connection.runAndReadAll(`select count(*) as failures from (${sql})`)).getRowObjectsJS()[0]?.failures ?? 0);
     const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
     if (status === 'pass') {
       results.push({ id: test.id, severity: test.severity, failures, status });

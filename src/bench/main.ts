@@ -36,6 +36,18 @@ interface Options {
   skipDbt?: boolean;
   memoryLimit: string;
   scaleoutOnly?: boolean;
+  only?: Part[];
+}
+
+/** The parts of the bench, for `--only`: each measures its own keys. */
+const PARTS = ['floor', 'pipeline', 'scaleout', 'incremental', 'memory', 'master', 'dbt-run', 'dbt-build'] as const;
+type Part = (typeof PARTS)[number];
+
+function partList(value: string): Part[] {
+  const parts = value.split(',').map((part) => part.trim());
+  const unknown = parts.filter((part) => !(PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0) throw new Error(`--only: unknown part ${unknown.join(', ')} (parts: ${PARTS.join(', ')})`);
+  return parts as Part[];
 }
 
 const median = (values: number[]) => {
@@ -161,8 +173,11 @@ async function main(): Promise<void> {
     .option('--skip-dbt', 'leave out the dbt-duckdb peer')
     .option('--memory-limit <size>', 'DuckDB memory_limit for the bounded-memory run', '1GB')
     .option('--scaleout-only', 'measure only the scale-out keys (a full run first, then the master built by 1 and 2 build workers)')
+    .option('--only <parts>', `measure only these parts, side by side (comma-separated: ${PARTS.join(', ')})`, partList)
     .parse(process.argv);
   const options = program.opts<Options>();
+  const only = new Set<Part>(options.scaleoutOnly ? ['scaleout'] : (options.only ?? PARTS));
+  const partial = only.size < PARTS.length;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const benchDir = path.resolve('.meterflow', 'bench');
   const work = path.join(benchDir, `meters-${options.meters}`);
@@ -179,7 +194,7 @@ async function main(): Promise<void> {
 
   // the floor
   const raw: number[] = [];
-  for (let i = 0; i < (options.scaleoutOnly ? 0 : options.repeat); i++) {
+  for (let i = 0; i < (only.has('floor') ? options.repeat : 0); i++) {
     raw.push(await seconds(() => rawDuckdb(project, sources, path.join(work, 'floor.duckdb'))));
     log(`raw_duckdb ${i + 1}: ${raw[raw.length - 1]?.toFixed(2)}s`);
   }
@@ -229,7 +244,9 @@ async function main(): Promise<void> {
     }
   };
   let pipelineMasterRows: number | null = null;
-  for (let i = 0; i < (options.scaleoutOnly ? 1 : options.repeat); i++) {
+  // the scale-out and the master pair need one full run's warehouse; the pipeline's median needs repeat
+  const pipelineRuns = only.has('pipeline') ? options.repeat : only.has('scaleout') ? 1 : 0;
+  for (let i = 0; i < pipelineRuns; i++) {
     const warehouse = path.join(work, `pipeline-${i}`);
     await rm(warehouse, { recursive: true, force: true });
     const { elapsed, result } = await runOnce(`full-${i}-${Date.now()}`, warehouse, {});
@@ -237,13 +254,15 @@ async function main(): Promise<void> {
     pipelineMasterRows = result?.tables.find((t) => t.table === 'main.demand_price_elasticity')?.rows ?? pipelineMasterRows;
     log(`pipeline ${i + 1}: ${elapsed.toFixed(2)}s`);
   }
-  results.pipeline_s = median(pipelineTimes);
-  results.activity_overhead_ms_p50 = Math.round(percentile(overheads, 50));
-  results.activity_overhead_ms_p95 = Math.round(percentile(overheads, 95));
+  if (only.has('pipeline')) {
+    results.pipeline_s = median(pipelineTimes);
+    results.activity_overhead_ms_p50 = Math.round(percentile(overheads, 50));
+    results.activity_overhead_ms_p95 = Math.round(percentile(overheads, 95));
+  }
 
   // scale-out: the master rebuilt on the warehouse of the first run by 1, then 2 build workers in
   // processes of their own, DuckDB at one thread each (one core per machine, simulated)
-  for (const builders of [1, 2]) {
+  for (const builders of only.has('scaleout') ? [1, 2] : []) {
     const times: number[] = [];
     for (let i = 0; i < options.repeat; i++) {
       times.push(await scaleout(client, server.address, path.join(work, 'pipeline-0'), path.join(work, 'out'), builders));
@@ -251,82 +270,88 @@ async function main(): Promise<void> {
     }
     results[`scaleout_workers_${builders}_s`] = median(times);
   }
-  if (options.scaleoutOnly) {
-    results.ratios = { scaleout_2_over_1: ratioOf(results.scaleout_workers_2_s, results.scaleout_workers_1_s) };
-    await connection.close();
-    await server.stop();
-    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    if (options.json) await writeFile(options.json, JSON.stringify(results, null, 2));
-    return;
-  }
 
-  // incremental: one new day of readings lands after a full run
-  const { incrementalSources, dayFile } = await holdBackLastDay(sources, work);
-  const incrementalWarehouse = path.join(work, 'incremental');
-  await rm(incrementalWarehouse, { recursive: true, force: true });
-  await runOnce(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
-  await copyFile(`${dayFile}.held`, dayFile);
-  const incremental = await runOnce(`incr-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources, fullRefresh: false });
-  results.incremental_s = incremental.elapsed;
-  log(`incremental: ${incremental.elapsed.toFixed(2)}s`);
+  // incremental: one new day of readings lands after a full run (the full run is not timed)
+  const incrementalTimes: number[] = [];
+  for (let i = 0; i < (only.has('incremental') ? options.repeat : 0); i++) {
+    const { incrementalSources, dayFile } = await holdBackLastDay(sources, work);
+    const incrementalWarehouse = path.join(work, 'incremental');
+    await rm(incrementalWarehouse, { recursive: true, force: true });
+    await runOnce(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
+    await copyFile(`${dayFile}.held`, dayFile);
+    const incremental = await runOnce(
+      `incr-${Date.now()}`,
+      incrementalWarehouse,
+      {},
+      { sourcesUri: incrementalSources, fullRefresh: false },
+    );
+    incrementalTimes.push(incremental.elapsed);
+    log(`incremental ${i + 1}: ${incremental.elapsed.toFixed(2)}s`);
+  }
+  if (incrementalTimes.length > 0) results.incremental_s = median(incrementalTimes);
 
   // bounded memory: a run with a memory limit well below the data size must succeed (spilling)
   const limited = path.join(work, 'limited');
   await rm(limited, { recursive: true, force: true });
-  try {
-    const bounded = await runOnce(`limited-${Date.now()}`, limited, {
-      METERFLOW_DUCKDB_MEMORY_LIMIT: options.memoryLimit,
-      METERFLOW_DUCKDB_THREADS: '2',
-    });
-    results.memory_limited_run = { memory_limit: options.memoryLimit, ok: true, seconds: bounded.elapsed };
-  } catch (err) {
-    results.memory_limited_run = { memory_limit: options.memoryLimit, ok: false, error: (err as Error).message };
-  }
-  results.writer_peak_rss_mb = writerPeak;
-  results.analytics_peak_rss_mb = analyticsPeak;
+  if (only.has('memory'))
+    try {
+      const bounded = await runOnce(`limited-${Date.now()}`, limited, {
+        METERFLOW_DUCKDB_MEMORY_LIMIT: options.memoryLimit,
+        METERFLOW_DUCKDB_THREADS: '2',
+      });
+      results.memory_limited_run = { memory_limit: options.memoryLimit, ok: true, seconds: bounded.elapsed };
+    } catch (err) {
+      results.memory_limited_run = { memory_limit: options.memoryLimit, ok: false, error: (err as Error).message };
+    }
+  if (writerPeak !== null) results.writer_peak_rss_mb = writerPeak;
+  if (analyticsPeak !== null) results.analytics_peak_rss_mb = analyticsPeak;
   await connection.close();
   await server.stop();
 
-  // the master model against the naive translation of the original one, on one seeded warehouse
-  const masterDb = path.join(work, 'master.duckdb');
-  await rm(masterDb, { force: true });
-  await seedOnly(project, sources, masterDb);
-  const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
-  const instance = await DuckDBInstance.create(masterDb);
-  const c = await instance.connect();
-  for (const model of project.plan.models.filter((m) => m.layer === 'staging')) {
-    await c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`);
+  if (only.has('master')) {
+    // the master model against the naive translation of the original one, on one seeded warehouse
+    const masterDb = path.join(work, 'master.duckdb');
+    await rm(masterDb, { force: true });
+    await seedOnly(project, sources, masterDb);
+    const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
+    const instance = await DuckDBInstance.create(masterDb);
+    const c = await instance.connect();
+    for (const model of project.plan.models.filter((m) => m.layer === 'staging')) {
+      await c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`);
+    }
+    const masterSql = floorSql(project, master);
+    const naive: number[] = [];
+    const ours: number[] = [];
+    for (let i = 0; i < options.repeat; i++) {
+      naive.push(await seconds(() => c.run(`create or replace table naive_master as ${NAIVE_MASTER_SQL}`)));
+      ours.push(await seconds(() => c.run(`create or replace table meterflow_master as ${masterSql}`)));
+      log(`master ${i + 1}: naive ${naive[naive.length - 1]?.toFixed(2)}s, meterflow ${ours[ours.length - 1]?.toFixed(2)}s`);
+    }
+    const round = (t: string) =>
+      `select meter_point_id, settlement_timestamp_utc, gsp_group_id, profile_class_id, standard_settlement_configuration_id, product_category, is_variable, round(smart_meter_consumption, 9), round(estimated_half_hour_consumption, 9), round(demand_price_elasticity, 6), round(unit_rate_pence_per_kwh, 9) from ${t}`;
+    const diff = await c.runAndReadAll(
+      `select (select count(*) from (${round('naive_master')} except ${round('meterflow_master')})) + (select count(*) from (${round('meterflow_master')} except ${round('naive_master')})) as n, (select count(*) from meterflow_master) as rows`,
+    );
+    const [different, rows] = diff.getRows()[0] as [bigint, bigint];
+    c.closeSync();
+    instance.closeSync();
+    results.naive_master_s = median(naive);
+    results.master_s = median(ours);
+    results.master_rows = Number(rows);
+    results.master_rows_identical = Number(different) === 0;
   }
-  const masterSql = floorSql(project, master);
-  const naive: number[] = [];
-  const ours: number[] = [];
-  for (let i = 0; i < options.repeat; i++) {
-    naive.push(await seconds(() => c.run(`create or replace table naive_master as ${NAIVE_MASTER_SQL}`)));
-    ours.push(await seconds(() => c.run(`create or replace table meterflow_master as ${masterSql}`)));
-    log(`master ${i + 1}: naive ${naive[naive.length - 1]?.toFixed(2)}s, meterflow ${ours[ours.length - 1]?.toFixed(2)}s`);
-  }
-  const round = (t: string) =>
-    `select meter_point_id, settlement_timestamp_utc, gsp_group_id, profile_class_id, standard_settlement_configuration_id, product_category, is_variable, round(smart_meter_consumption, 9), round(estimated_half_hour_consumption, 9), round(demand_price_elasticity, 6), round(unit_rate_pence_per_kwh, 9) from ${t}`;
-  const diff = await c.runAndReadAll(
-    `select (select count(*) from (${round('naive_master')} except ${round('meterflow_master')})) + (select count(*) from (${round('meterflow_master')} except ${round('naive_master')})) as n, (select count(*) from meterflow_master) as rows`,
-  );
-  const [different, rows] = diff.getRows()[0] as [bigint, bigint];
-  c.closeSync();
-  instance.closeSync();
-  results.naive_master_s = median(naive);
-  results.master_s = median(ours);
-  results.master_rows = Number(rows);
-  results.master_rows_identical = Number(different) === 0;
 
   // the peer: dbt-duckdb on the same project, on a lake seeded the way the floor seeds its file
   // (models/profiles.yml attaches it as the target database), seeding included in each time
-  if (!options.skipDbt) {
-    const dbt = await dbtExecutable(benchDir);
-    const peers = [
+  const peers = (
+    [
       { key: 'dbt_duckdb_threads1_s', command: 'run', threads: 1 },
       { key: 'dbt_duckdb_threads2_s', command: 'run', threads: 2 },
       { key: 'dbt_build_threads1_s', command: 'build', threads: 1 },
-    ] as const;
+    ] as const
+  ).filter((peer) => only.has(`dbt-${peer.command}`));
+  if (!options.skipDbt && peers.length > 0) {
+    const dbt = await dbtExecutable(benchDir);
     if (dbt) {
       const extensionDirectory = await ensureLakeExtensions();
       for (const peer of peers) {
@@ -388,7 +413,7 @@ async function main(): Promise<void> {
   const ratios = Object.entries(results.ratios as Record<string, number | null>).map(([k, v]) => `${k.padEnd(30)} ${v ?? 'n/a'}`);
   process.stdout.write(`${lines.join('\n')}\n\nratios\n${ratios.join('\n')}\n`);
   const markdown = [
-    `# Benchmark (${options.meters} meters, ${generated.readings.toLocaleString('en-GB')} readings, median of ${options.repeat})`,
+    `# Benchmark${partial ? ` of ${[...only].join(', ')}` : ''} (${options.meters} meters, ${generated.readings.toLocaleString('en-GB')} readings, median of ${options.repeat})`,
     '',
     `Machine: ${(results.machine as { cpus: number }).cpus} cores, ${(results.machine as { cpu?: string }).cpu}, ${(results.machine as { memory_gb: number }).memory_gb} GiB, Node ${process.version}.`,
     '',
@@ -400,8 +425,10 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   await mkdir(path.join(PACKAGE_ROOT, 'bench-results'), { recursive: true });
-  await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.md'), markdown);
-  await writeFile(path.join(PACKAGE_ROOT, 'bench-results', 'latest.json'), JSON.stringify(results, null, 2));
+  // a run of some parts (--only) leaves the last whole run's figures where they are
+  const name = partial ? `only-${[...only].join('-')}` : 'latest';
+  await writeFile(path.join(PACKAGE_ROOT, 'bench-results', `${name}.md`), markdown);
+  await writeFile(path.join(PACKAGE_ROOT, 'bench-results', `${name}.json`), JSON.stringify(results, null, 2));
   if (options.json) await writeFile(options.json, JSON.stringify(results, null, 2));
 }
 

@@ -169,6 +169,17 @@ export interface BuildMonthResult {
   readonly files: readonly BuiltFile[];
   readonly rows: number;
   readonly durationMs: number;
+  /**
+   * The model's tests that judge rows of one month alone (row-by-row checks, uniqueness on keys that
+   * hold the event time), run on the month's file: one entry per test of the model, null for the others.
+   * Absent in results recorded before months were tested.
+   */
+  readonly tests?: readonly (DataTestResult | null)[];
+}
+
+/** One month of a singular test whose inputs all have an event time, run on a build worker. */
+export interface TestMonthInput extends RunSingularTestInput {
+  readonly month: string;
 }
 
 /** The writer's half of a per-month build: make the files of every month the new version, in one commit. */
@@ -179,6 +190,12 @@ export interface CommitBuiltMonthsInput extends BuildModelInput {
 export interface TestModelInput extends BuildIdentity {
   readonly model: string;
   readonly pendingRefs?: readonly string[];
+  /**
+   * For a model built per month: the results of the tests its month builds ran on their own rows,
+   * merged over the months, one entry per test of the model (in the YAML's order), null for a test
+   * that needs the whole table. Only the null ones are run on the new version.
+   */
+  readonly monthTests?: readonly (DataTestResult | null)[];
 }
 
 export interface PublishRunInput extends BuildIdentity {

@@ -51,6 +51,8 @@ const KINDS = {
    * worker's month is retried elsewhere once its heartbeats stop (10 s).
    */
   buildMonth: { queue: 'build', options: withHeartbeat('2h') },
+  /** One month of a singular test over inputs that all have an event time: a reader, on any build worker. */
+  testMonth: { queue: 'build', options: withHeartbeat('1h') },
   /** Data tests are aggregations over one table. */
   test: { queue: 'writer', options: withHeartbeat('1h') },
   /** The snapshot names the lake version analytics read and counts the master's rows: seconds. */

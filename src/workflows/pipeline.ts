@@ -19,6 +19,7 @@ import type {
   AnalyticsActivities,
   AnalyticsModelResult,
   BuildActivities,
+  DataTestResult,
   EventWindow,
   PinnedSnapshot,
   RenderReportInput,
@@ -40,6 +41,7 @@ import { childUri } from '../contract/uri';
 import { planGraph } from './run-graph';
 import { RunState, type NodeFailureDetails } from './run-state';
 import { inputVersions, judge, type BuiltState, type InputVersion } from './up-to-date';
+import { mergeMonthResults } from './month-tests';
 
 export { ANALYTICS_QUEUE, WRITER_QUEUE };
 
@@ -49,6 +51,8 @@ const builders = proxyActivities<BuildActivities>(PROXY_DEFAULTS);
 
 /** Runs recorded before per-month builds built every model whole on the writer: their replays still do. */
 const PER_MONTH_BUILDS = 'per-month-builds';
+/** Runs recorded before singular tests over timed inputs ran a month at a time on the build queue. */
+const MONTH_TESTS = 'month-tests';
 
 /**
  * Run work side by side; at the first failure, cancel the rest and wait until their workers have
@@ -210,11 +214,29 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     if (verdict.upToDate) return state.markUnchanged(id, 'its inputs are unchanged since it last ran');
     const pendingRefs = test.refs.filter((ref) => rebuilt.has(ref));
     const { window } = verdict;
-    await state.test(test.name, () =>
-      writer.runSingularTest.executeWithOptions(on('test', `test ${test.name}`), [
-        { test: test.name, buildId, pendingRefs, warehouse, ...(window ? { window, windowRefs: refsRebuiltOver(test.refs, window) } : {}) },
-      ]),
-    );
+    const testInput = {
+      test: test.name,
+      buildId,
+      pendingRefs,
+      warehouse,
+      ...(window ? { window, windowRefs: refsRebuiltOver(test.refs, window) } : {}),
+    };
+    // a test over inputs that all have an event time is run a month at a time by build workers,
+    // readers all: the writer goes on seeding and building meanwhile
+    const timed =
+      test.sources.every((s) => plan.sources.find((source) => source.name === s)?.eventTime) &&
+      test.refs.every((ref) => plan.models.find((model) => model.name === ref)?.eventTime);
+    await state.test(test.name, async () => {
+      if (!timed || !patched(MONTH_TESTS)) return writer.runSingularTest.executeWithOptions(on('test', `test ${test.name}`), [testInput]);
+      const { months } = await builders.planTestMonths.executeWithOptions(on('buildPlan', `months of test ${test.name}`), [testInput]);
+      const results = await allOrCancel(() =>
+        months.map((month) =>
+          builders.testMonth.executeWithOptions(on('testMonth', `test ${test.name} for ${month}`), [{ ...testInput, month }]),
+        ),
+      );
+      const merged = mergeMonthResults(results) ?? { id: test.name, severity: test.severity, failures: 0, status: 'pass' as const };
+      return { results: [merged], rows: merged.status === 'pass' ? 0 : 1 };
+    });
     testsRun.push({ test: test.name, state: { stateHash, version, inputs: inputVersions(inputs) } });
   }
 
@@ -228,9 +250,16 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         ]),
       ),
     );
-    return writer.commitBuiltMonths.executeWithOptions(on('build', `${summary}: commit ${months.length} months`), [
+    const committed = await writer.commitBuiltMonths.executeWithOptions(on('build', `${summary}: commit ${months.length} months`), [
       { ...buildInput, files: built.flatMap((month) => month.files) },
     ]);
+    // the tests each month ran on its own rows, added up (absent from months recorded before they did)
+    const testCount = built.find((month) => month.tests)?.tests?.length;
+    const monthTests =
+      testCount !== undefined && built.every((month) => month.tests?.length === testCount)
+        ? Array.from({ length: testCount }, (_, i) => mergeMonthResults(built.map((month) => month.tests?.[i] ?? null)))
+        : undefined;
+    return { ...committed, ...(monthTests ? { monthTests } : {}) };
   }
 
   async function buildModel(model: (typeof buildable)[number]): Promise<void> {
@@ -272,8 +301,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       if (rebuiltWindow)
         state.node(id).note = `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`;
       else if (built[model.name] && !fullRefresh) state.node(id).note = `rebuilt: ${verdict.reason}`;
+      const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
       await state.test(model.name, () =>
-        writer.testModel.executeWithOptions(on('test', `test ${model.name}`), [{ model: model.name, buildId, pendingRefs, warehouse }]),
+        writer.testModel.executeWithOptions(on('test', `test ${model.name}`), [
+          { model: model.name, buildId, pendingRefs, warehouse, ...(monthTests ? { monthTests } : {}) },
+        ]),
       );
       rebuilt.set(model.name, { inputs: inputVersions(inputs), ...(rebuiltWindow ? { window: rebuiltWindow } : {}) });
       versions.set(id, { current: version, before: built[model.name]?.version, changedOver: rebuiltWindow ?? 'all' });
