@@ -112,15 +112,18 @@ describe('the pipeline workflow', () => {
         /^build (stg_smart_meter_consumption|demand_price_elasticity) for \d{4}-\d{2}$/.test(summary),
       );
       expect(months.length).toBeGreaterThanOrEqual(2);
+      // the singular test over the four reading sources (all timed) runs a month at a time too
+      const testMonths = summaries.filter((summary) => /^test assert_overlapping_readings_agree for \d{4}-\d{2}$/.test(summary));
+      expect(testMonths).toHaveLength(months.length / 2);
       // plan, 8 seeds, 6 models built (two of them planned per month, then built month by month) and
-      // their 6 test runs, the singular test, the snapshot, 10 analytics models (each testing its own
-      // result), the one publish of the whole run, the report
-      expect(scheduled).toHaveLength(1 + 8 + 6 + 2 + months.length + 6 + 1 + 1 + 10 + 1 + 1);
+      // their 6 test runs, the singular test's months planned and tested, the snapshot, 10 analytics
+      // models (each testing its own result), the one publish of the whole run, the report
+      expect(scheduled).toHaveLength(1 + 8 + 6 + 2 + months.length + 6 + 1 + testMonths.length + 1 + 10 + 1 + 1);
       expect(summaries).toEqual(
         expect.arrayContaining([
           'test demand_price_elasticity',
           'publish 6 models and 10 analytics results',
-          'test assert_overlapping_readings_agree',
+          'months of test assert_overlapping_readings_agree',
         ]),
       );
     });
