@@ -3,6 +3,7 @@
 // `meterflow query`; two lakes in one database whose writers commit at the same time; and a catalog
 // that is unreachable, misnamed or about to share another lake's files refused with a message naming it.
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startPipeline, waitForPipeline } from '../src/client';
@@ -10,14 +11,16 @@ import { catalogFromEnv, defaultWarehousePath, PACKAGE_ROOT } from '../src/confi
 import type { PipelineResult } from '../src/contract/run';
 import { generateSampleData } from '../src/generator/generate';
 import { catalogName, parseLakeCatalog } from '../src/lake/lake';
+import { clientConfig, writerLockKey } from '../src/lake/writer-lock';
 import { freePort } from '../src/temporal/dev-server';
+import { WarehouseLockedError } from '../src/errors';
 import { Warehouse, WarehouseReader, warehouseName } from '../src/warehouse/warehouse';
 import { parquetFilesUnder, queryFile, referencedFiles, tempDir } from './support/files';
 import { createTestDatabase, psql, testPostgres } from './support/postgres-server';
 import { spawnWorker, type Child } from './support/processes';
 import { createBucket } from './support/s3-server';
 import { differencesFromReference, referenceMasterSql } from './support/reference-master';
-import { connectToTestServer, freshQueues, testServerAddress, type TemporalTestContext } from './support/temporal';
+import { connectToTestServer, eventually, freshQueues, testServerAddress, type TemporalTestContext } from './support/temporal';
 
 const exec = promisify(execFile);
 
@@ -289,6 +292,46 @@ describe('the lake catalog in PostgreSQL', () => {
     west.close();
   });
 
+  it('refuses a second writer of the same lake, on any machine, naming the first; a killed writer lets go of the lake at once', async () => {
+    const database = await createTestDatabase('meterflow_one_writer');
+    const catalog = `postgres:${database} lake=solo`;
+    const env = { ...process.env, METERFLOW_LAKE_DATA: path.join(dir, 'solo') };
+    // a writer worker in its own process holds the lake
+    const first = writer(freshQueues('postgres-solo'), { METERFLOW_LAKE_DATA: env.METERFLOW_LAKE_DATA }, catalog);
+    await eventually(async () => first.output().includes('polling'));
+    const pid = first.process.pid as number;
+    // a second writer, here in this process as it would be on another machine (no writer.pid to see)
+    const refusal = await Warehouse.open(catalog, {}, env).then(
+      (opened) => (opened.close(), undefined),
+      (err: unknown) => err as WarehouseLockedError,
+    );
+    expect(refusal).toBeInstanceOf(WarehouseLockedError);
+    expect(refusal?.message).toBe(
+      `warehouse ${catalog} is already written by another writer (meterflow writer ${pid}@${os.hostname()} from 127.0.0.1): only one writer worker may own a lake; stop that one, or give this one a lake of its own (lake=<name>)`,
+    );
+    expect(refusal?.holderPid).toBe(pid);
+    // another lake of the same database has a writer of its own
+    const other = await Warehouse.open(
+      `postgres:${database} lake=other`,
+      {},
+      { ...env, METERFLOW_LAKE_DATA: path.join(dir, 'solo-other') },
+    );
+    // the first writer dies without a word: PostgreSQL ends its session, and the lock with it
+    await first.kill('SIGKILL');
+    const second = await eventually(() => Warehouse.open(catalog, {}, env).catch(() => undefined), 15_000);
+    expect(await second.currentSnapshot()).toBeGreaterThan(0);
+    // while this one writes, a writer worker on the lake says why it does not start, and exits
+    const refusedWorker = writer(freshQueues('postgres-solo-2'), { METERFLOW_LAKE_DATA: env.METERFLOW_LAKE_DATA }, catalog);
+    const exitCode = await new Promise<number | null>((resolve) => refusedWorker.process.once('exit', (code) => resolve(code)));
+    expect(exitCode).not.toBe(0);
+    expect(refusedWorker.stderr()).toContain(`warehouse ${catalog} is already written by another writer (meterflow writer ${process.pid}@`);
+    second.close();
+    other.close();
+    // closed, it lets go: the lake opens again
+    const third = await eventually(() => Warehouse.open(catalog, {}, env).catch(() => undefined), 15_000);
+    third.close();
+  });
+
   it('names the catalog and the server when PostgreSQL cannot be reached, and the database when it does not exist', async () => {
     const port = await freePort();
     const refused = await failingQuery(`postgres:dbname=meterflow_lake host=127.0.0.1 port=${port} user=postgres`, 'select 1');
@@ -323,6 +366,31 @@ describe('the lake catalog in PostgreSQL', () => {
         "select count(*) from pg_namespace where nspname = 'nowhere'",
       ),
     ).toEqual([['0']]);
+  });
+});
+
+describe('the writer lock of a lake in PostgreSQL', () => {
+  it('connects where libpq would: conninfo settings (quoted ones too) or a URI, the environment filling the rest', () => {
+    expect(
+      clientConfig("dbname=lake host=db.internal port=5433 user=meterflow password='a b\\'c' connect_timeout=5 sslmode=require"),
+    ).toEqual({
+      host: 'db.internal',
+      port: 5433,
+      database: 'lake',
+      user: 'meterflow',
+      password: "a b'c",
+      connectionTimeoutMillis: 5000,
+      ssl: { rejectUnauthorized: false },
+    });
+    expect(clientConfig('dbname=lake')).toEqual({ database: 'lake' });
+    expect(clientConfig('postgresql://u@db/lake')).toEqual({ connectionString: 'postgresql://u@db/lake' });
+  });
+
+  it('keys each lake of a database apart, the same on every machine', () => {
+    expect(writerLockKey('north')).toBe(writerLockKey('north'));
+    expect(writerLockKey('north')).not.toBe(writerLockKey('south'));
+    expect(writerLockKey(undefined)).toBe(writerLockKey('public'));
+    expect(writerLockKey('north')).toBeLessThan(2 ** 31);
   });
 });
 

@@ -19,6 +19,7 @@ import {
   type LakeFile,
   type LakeOptions,
 } from '../lake/lake';
+import { claimLakeWriter } from '../lake/writer-lock';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
 
@@ -125,7 +126,8 @@ function refuseFile(folder: string): void {
 /**
  * One writer per warehouse on a machine: `writer.pid` in the folder names the process that writes it.
  * A live process there refuses a second writer; a dead one's file is taken over. (Across machines, the
- * writer queue's identity check refuses a second writer; a PostgreSQL catalog serialises commits.)
+ * writer queue's identity check refuses a second writer; a lake in PostgreSQL has a lock there instead,
+ * see lake/writer-lock.ts.)
  */
 async function claimWriter(folder: string): Promise<() => Promise<void>> {
   const file = path.join(folder, 'writer.pid');
@@ -226,6 +228,15 @@ export class Warehouse extends LakeHandle {
     } catch (err) {
       await release();
       throw isPermanentDuckdbIoError(err) ? new StorageError(`warehouse ${name}: ${duckdbMessage(err)}`, name) : err;
+    }
+    if (lake.catalog.kind === 'postgres') {
+      // no folder for a writer.pid: the writer holds the lake's lock in PostgreSQL instead
+      try {
+        release = await claimLakeWriter(lake.catalog);
+      } catch (err) {
+        lake.close();
+        throw err;
+      }
     }
     const warehouse = new Warehouse(name, lake, release);
     await warehouse.withConnection(async (connection) => {
