@@ -52,6 +52,8 @@ async function failingQuery(catalog: string, sql: string): Promise<{ code: numbe
 /** The run that a lake's commit names, as `meterflow query --at` finds it. */
 const PUBLISHED_RUNS = `select json_extract_string(commit_extra_info, '$.run') as run from ducklake_snapshots(current_database()) where commit_extra_info is not null`;
 
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('the lake catalog in PostgreSQL', () => {
   let temporal: TemporalTestContext;
   let dir: string;
@@ -306,8 +308,12 @@ describe('the lake catalog in PostgreSQL', () => {
       (err: unknown) => err as WarehouseLockedError,
     );
     expect(refusal).toBeInstanceOf(WarehouseLockedError);
-    expect(refusal?.message).toBe(
-      `warehouse ${catalog} is already written by another writer (meterflow writer ${pid}@${os.hostname()} from 127.0.0.1): only one writer worker may own a lake; stop that one, or give this one a lake of its own (lake=<name>)`,
+    expect(refusal?.message).toMatch(
+      new RegExp(
+        `^warehouse ${escaped(catalog)} is already written by another writer \\(meterflow writer ${pid}@${escaped(os.hostname())} from 127\\.0\\.0\\.1, PostgreSQL session (\\d+)\\): ` +
+          `only one writer worker may own a lake; stop that one, or give this one a lake of its own \\(lake=<name>\\); ` +
+          `if its machine is gone, end its session: select pg_terminate_backend\\(\\1\\)$`,
+      ),
     );
     expect(refusal?.holderPid).toBe(pid);
     // another lake of the same database has a writer of its own
@@ -325,11 +331,26 @@ describe('the lake catalog in PostgreSQL', () => {
     const exitCode = await new Promise<number | null>((resolve) => refusedWorker.process.once('exit', (code) => resolve(code)));
     expect(exitCode).not.toBe(0);
     expect(refusedWorker.stderr()).toContain(`warehouse ${catalog} is already written by another writer (meterflow writer ${process.pid}@`);
+    // an operator whose writer machine vanished ends its session as the message says: the lake is free,
+    // and a writer still running on it (here, this process) says on stderr that it lost the lock
+    const session = /select pg_terminate_backend\((\d+)\)/.exec(refusedWorker.stderr())?.[1];
+    expect(session).toBeDefined();
+    const said = jest.spyOn(process.stderr, 'write');
+    try {
+      await psql(database, `select pg_terminate_backend(${session})`);
+      const third = await eventually(() => Warehouse.open(catalog, {}, env).catch(() => undefined), 15_000);
+      third.close();
+      expect(said.mock.calls.map(([text]) => String(text)).join('')).toContain(
+        `meterflow: the connection holding the writer lock of ${catalog} failed`,
+      );
+    } finally {
+      said.mockRestore();
+    }
     second.close();
     other.close();
     // closed, it lets go: the lake opens again
-    const third = await eventually(() => Warehouse.open(catalog, {}, env).catch(() => undefined), 15_000);
-    third.close();
+    const fourth = await eventually(() => Warehouse.open(catalog, {}, env).catch(() => undefined), 15_000);
+    fourth.close();
   });
 
   it('names the catalog and the server when PostgreSQL cannot be reached, and the database when it does not exist', async () => {

@@ -64,19 +64,21 @@ export async function claimLakeWriter(catalog: Extract<LakeCatalog, { kind: 'pos
   try {
     const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, $2) as locked', [LOCK_CLASS, key]);
     if (!rows[0]?.locked) {
-      const holders = await client.query<{ application_name: string; client_addr: string | null }>(
-        `select a.application_name, host(a.client_addr) as client_addr
+      const holders = await client.query<{ application_name: string; client_addr: string | null; session: number }>(
+        `select a.application_name, host(a.client_addr) as client_addr, a.pid as session
          from pg_locks l join pg_stat_activity a on a.pid = l.pid
          where l.locktype = 'advisory' and l.granted and l.classid::bigint = $1 and l.objid::bigint = $2`,
         [LOCK_CLASS, key],
       );
       const holder = holders.rows[0];
       const who = holder
-        ? `${holder.application_name || 'a client without a name'}${holder.client_addr ? ` from ${holder.client_addr}` : ''}`
+        ? `${holder.application_name || 'a client without a name'}${holder.client_addr ? ` from ${holder.client_addr}` : ''}, PostgreSQL session ${holder.session}`
         : 'a client that has just let go';
+      // a machine that vanished keeps its session until PostgreSQL's keepalives give up on it: say how to end it
+      const gone = holder ? `; if its machine is gone, end its session: select pg_terminate_backend(${holder.session})` : '';
       const pid = /^meterflow writer (\d+)@/.exec(holder?.application_name ?? '')?.[1];
       throw new WarehouseLockedError(
-        `warehouse ${name} is already written by another writer (${who}): only one writer worker may own a lake; stop that one, or give this one a lake of its own (lake=<name>)`,
+        `warehouse ${name} is already written by another writer (${who}): only one writer worker may own a lake; stop that one, or give this one a lake of its own (lake=<name>)${gone}`,
         name,
         'writer',
         pid !== undefined ? Number(pid) : undefined,
