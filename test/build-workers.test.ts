@@ -3,7 +3,7 @@
 // month retried on the other, and the master loses nothing and duplicates nothing.
 import type { Client } from '@temporalio/client';
 import path from 'node:path';
-import { getProgress, startPipeline, waitForPipeline } from '../src/client';
+import { getProgress, waitForPipeline } from '../src/client';
 import type { PipelineResult } from '../src/contract/run';
 import { generateSampleData } from '../src/generator/generate';
 import { withWarehouseReader } from '../src/warehouse/warehouse';
@@ -111,11 +111,7 @@ describe('per-month builds on build workers in their own processes', () => {
     const warehousePath = path.join(dir, 'two-builders-warehouse');
     const { queues, writer, analytics, builders } = startProcesses('two-builders', warehousePath);
     try {
-      const handle = await startPipeline(
-        temporal.client,
-        { sourcesUri: sources, outUri: path.join(dir, 'out'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
-        { taskQueue: queues.workflows },
-      );
+      const handle = await startRun(temporal, { queues }, { sourcesUri: sources, outUri: path.join(dir, 'out') });
       const result: PipelineResult = await Promise.race([
         waitForPipeline(handle),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('run did not finish in 150 s')), 150_000)),
@@ -148,11 +144,7 @@ describe('per-month builds on build workers in their own processes', () => {
     const warehousePath = path.join(dir, 'killed-builder-warehouse');
     const { queues, writer, analytics, builders } = startProcesses('killed-builder', warehousePath);
     try {
-      const handle = await startPipeline(
-        temporal.client,
-        { sourcesUri: bigSources, outUri: path.join(dir, 'out'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
-        { taskQueue: queues.workflows },
-      );
+      const handle = await startRun(temporal, { queues }, { sourcesUri: bigSources, outUri: path.join(dir, 'out') });
       // a month of the master that a build worker has started (the readings' months are done by then,
       // since the master waits for them): kill that worker at once
       const identity = await eventually(

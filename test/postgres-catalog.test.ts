@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startPipeline, waitForPipeline } from '../src/client';
+import { waitForPipeline } from '../src/client';
 import { catalogFromEnv, defaultWarehousePath, PACKAGE_ROOT } from '../src/config';
 import type { PipelineResult } from '../src/contract/run';
 import { generateSampleData } from '../src/generator/generate';
@@ -20,7 +20,7 @@ import { createTestDatabase, psql, testPostgres } from './support/postgres-serve
 import { spawnWorker, type Child } from './support/processes';
 import { createBucket } from './support/s3-server';
 import { differencesFromReference, referenceMasterSql } from './support/reference-master';
-import { connectToTestServer, eventually, freshQueues, testServerAddress, type TemporalTestContext } from './support/temporal';
+import { connectToTestServer, eventually, freshQueues, startRun, testServerAddress, type TemporalTestContext } from './support/temporal';
 
 const exec = promisify(execFile);
 
@@ -119,11 +119,7 @@ describe('the lake catalog in PostgreSQL', () => {
     analytics(queues);
     const builders = [builder(queues), builder(queues)];
 
-    const handle = await startPipeline(
-      temporal.client,
-      { sourcesUri: sources, outUri: path.join(dir, 'out'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
-      { taskQueue: queues.workflows },
-    );
+    const handle = await startRun(temporal, { queues }, { sourcesUri: sources, outUri: path.join(dir, 'out') });
     const result = await waitForPipeline(handle);
     expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
     expect(result.warehousePath).toBe(catalog);
@@ -166,17 +162,7 @@ describe('the lake catalog in PostgreSQL', () => {
 
     // a full refresh replaces every table, then maintenance on the writer: files the catalog no longer
     // references are deleted from the shared folder, and the lake still reads whole
-    const again = await startPipeline(
-      temporal.client,
-      {
-        sourcesUri: sources,
-        outUri: path.join(dir, 'out'),
-        writerQueue: queues.writer,
-        analyticsQueue: queues.analytics,
-        fullRefresh: true,
-      },
-      { taskQueue: queues.workflows },
-    );
+    const again = await startRun(temporal, { queues }, { sourcesUri: sources, outUri: path.join(dir, 'out'), fullRefresh: true });
     await waitForPipeline(again);
     const referencedBefore = new Set(await referencedFiles(catalog));
     expect((await parquetFilesUnder(lakeData)).filter((file) => !referencedBefore.has(file)).length).toBeGreaterThan(0);
@@ -209,18 +195,7 @@ describe('the lake catalog in PostgreSQL', () => {
       }),
     );
     const handles = await Promise.all(
-      runs.map((run) =>
-        startPipeline(
-          temporal.client,
-          {
-            sourcesUri: run.sources,
-            outUri: path.join(dir, `out-${run.lake}`),
-            writerQueue: run.queues.writer,
-            analyticsQueue: run.queues.analytics,
-          },
-          { taskQueue: run.queues.workflows },
-        ),
-      ),
+      runs.map((run) => startRun(temporal, run, { sourcesUri: run.sources, outUri: path.join(dir, `out-${run.lake}`) })),
     );
     const results: PipelineResult[] = await Promise.all(handles.map((handle) => waitForPipeline(handle)));
 
@@ -256,11 +231,7 @@ describe('the lake catalog in PostgreSQL', () => {
     const queues = freshQueues('postgres-s3');
     writer(queues, { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_DATA: 's3://meterflow-pg-lake/lake/', METERFLOW_WAREHOUSE: undefined });
     analytics(queues);
-    const handle = await startPipeline(
-      temporal.client,
-      { sourcesUri: sources, outUri: path.join(dir, 'out-s3'), writerQueue: queues.writer, analyticsQueue: queues.analytics },
-      { taskQueue: queues.workflows },
-    );
+    const handle = await startRun(temporal, { queues }, { sourcesUri: sources, outUri: path.join(dir, 'out-s3') });
     const result = await waitForPipeline(handle);
     expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
     // readers learn the data path from the catalog (a table's files stay in the folder it was built under)

@@ -105,10 +105,10 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
 }
 
-/** Start a run on the given workers' queues (its input's queues filled in). */
+/** Start a run on the given workers' queues (its input's queues filled in): in-process workers, or worker processes on those queues. */
 export function startRun(
   context: TemporalTestContext,
-  workers: RunningWorkers,
+  workers: Pick<RunningWorkers, 'queues'>,
   input: Pick<PipelineInput, 'sourcesUri' | 'outUri'> & Partial<PipelineInput>,
 ): ReturnType<typeof startPipeline> {
   return startPipeline(
