@@ -9,6 +9,7 @@ import type {
   BuildMonthInput,
   BuildMonthResult,
   DataTestResult,
+  EventWindow,
   RunSingularTestInput,
   TestMonthInput,
 } from '../contract/activities';
@@ -18,12 +19,12 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { DataTest } from '../project/types';
 import type { RelationResolver } from '../project/render';
-import { duckdbMessage, isPermanentDuckdbError, quotedString, relation } from '../warehouse/sql';
+import { duckdbMessage, isPermanentDuckdbError, quotedString } from '../warehouse/sql';
 import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { buildKey } from './housekeeping';
 import { runDataTests } from './data-tests';
-import { MODEL_SCHEMA, deltaName, findModel, holdsWithinWindow, inWindow, pendingName, renderModelSql, singularTestResult } from './models';
+import { MODEL_SCHEMA, findModel, holdsWithinWindow, renderModelSql, singularTestResult, warehouseResolver } from './models';
 
 export interface BuildDependencies {
   readonly project: LoadedProject;
@@ -33,32 +34,15 @@ export interface BuildDependencies {
 }
 
 /**
- * Refs and sources of a model as one month of it reads them: this run's unpublished versions of the
- * models it rebuilt (their changed rows alone where rebuilt over the same window), the published ones
- * otherwise, and every input with an event time within the month's window only.
+ * Refs and sources of a model (or singular test) as one month of it reads them: this run's unpublished
+ * versions of the models it rebuilt (their changed rows alone where rebuilt over the same window), the
+ * published ones otherwise, and every input with an event time within the month's window only.
  */
-function monthResolver(
+const monthResolver = (
   project: LoadedProject,
   { buildId, pendingRefs = [], windowRefs = [] }: BuildModelInput | RunSingularTestInput,
-  window: { from: string; to: string },
-): RelationResolver {
-  const within = (name: string, eventTime: string | undefined) =>
-    eventTime ? `(select * from ${name} where ${inWindow(eventTime, window)})` : name;
-  return {
-    ref: (model) => {
-      const name = windowRefs.includes(model)
-        ? deltaName(model, buildId)
-        : pendingRefs.includes(model)
-          ? pendingName(model, buildId)
-          : model;
-      return within(relation(MODEL_SCHEMA, name), project.plan.models.find((m) => m.name === model)?.eventTime);
-    },
-    source: (sourceName, table) => {
-      const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
-      return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
-    },
-  };
-}
+  window: EventWindow,
+): RelationResolver => warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs });
 
 /** A model's tests that a month's rows decide alone: those an incremental build runs on its window, bar relationships. */
 const isMonthLocal = (test: DataTest, eventTime: string) => test.kind !== 'relationships' && holdsWithinWindow(test, eventTime);

@@ -101,8 +101,9 @@ export interface ModelDependencies {
 /**
  * Resolve refs and sources to warehouse relations. Refs to models this run has rebuilt but not yet
  * published resolve to their new versions, so the run's models read each other's new versions.
- * With a window (an incremental build), inputs that have an event_time are read within it only, as
- * dbt's microbatch does, and upstream models rebuilt over the same window are read as their changed rows.
+ * With a window (an incremental build, or one month of a per-month build), inputs that have an
+ * event_time are read within it only, as dbt's microbatch does, and upstream models rebuilt over the
+ * run's window (`windowRefs`) are read as their changed rows (within the window too: a month of them).
  */
 export function warehouseResolver(
   project: LoadedProject,
@@ -113,9 +114,12 @@ export function warehouseResolver(
     windowed && eventTime ? `(select * from ${name} where ${inWindow(eventTime, windowed.window)})` : name;
   return {
     ref: (model) => {
-      if (windowed?.windowRefs.includes(model)) return relation(MODEL_SCHEMA, deltaName(model, pending.buildId));
-      const name = relation(MODEL_SCHEMA, pending.models.includes(model) ? pendingName(model, pending.buildId) : model);
-      return within(name, project.plan.models.find((m) => m.name === model)?.eventTime);
+      const name = windowed?.windowRefs.includes(model)
+        ? deltaName(model, pending.buildId)
+        : pending.models.includes(model)
+          ? pendingName(model, pending.buildId)
+          : model;
+      return within(relation(MODEL_SCHEMA, name), project.plan.models.find((m) => m.name === model)?.eventTime);
     },
     source: (sourceName, table) => {
       const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
