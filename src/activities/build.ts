@@ -19,12 +19,12 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { DataTest } from '../project/types';
 import type { RelationResolver } from '../project/render';
-import { duckdbMessage, isPermanentDuckdbError, quotedString } from '../warehouse/sql';
+import { quotedString } from '../warehouse/sql';
 import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { buildKey } from './housekeeping';
 import { runDataTests } from './data-tests';
-import { MODEL_SCHEMA, findModel, holdsWithinWindow, renderModelSql, singularTestResult, warehouseResolver } from './models';
+import { MODEL_SCHEMA, findModel, holdsWithinWindow, modelSqlError, renderModelSql, singularTestResult, warehouseResolver } from './models';
 
 export interface BuildDependencies {
   readonly project: LoadedProject;
@@ -175,12 +175,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
                 const tests = model.tests.map((t) => (local.includes(t) ? (tested.results[next++] ?? null) : null));
                 return { file, rows, tests };
               } catch (err) {
-                if (!isPermanentDuckdbError(err)) throw err;
-                throw new ModelBuildError(
-                  `model ${model.name} (${model.file}): ${duckdbMessage(err)} (building month ${month})`,
-                  model.name,
-                  model.file,
-                );
+                throw modelSqlError(err, model, ` (building month ${month})`);
               }
             }),
           ),

@@ -88,6 +88,57 @@ export async function singularTestResult(
   return { id: name, severity: test.severity, failures, status: test.severity === 'warn' ? 'warn' : 'fail', sql, samples };
 }
 
+/**
+ * An error from a model's SQL: a permanent DuckDB error becomes a ModelBuildError naming the model and
+ * its file (and `context`, e.g. the month); anything else (a lost connection, say) is left as it is.
+ */
+export function modelSqlError(err: unknown, model: ModelNode, context = ''): unknown {
+  if (!isPermanentDuckdbError(err)) return err;
+  return new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}${context}`, model.name, model.file);
+}
+
+/** Drop what an earlier attempt of this run left of a model's new version: its pending and delta relations. */
+async function dropOwnVersions(connection: DuckDBConnection, model: string, buildId: string): Promise<void> {
+  for (const leftover of [pendingName(model, buildId), deltaName(model, buildId)]) {
+    const leftoverKind = await existingKind(connection, leftover);
+    if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(MODEL_SCHEMA, leftover)}`);
+  }
+}
+
+/**
+ * The new version of a model rebuilt over a window: the published rows outside the window and the
+ * rebuilt ones, a view until publishing replaces the window's rows in place. Returns its rows.
+ */
+async function createWindowedVersion(
+  connection: DuckDBConnection,
+  model: ModelNode,
+  window: EventWindow,
+  rebuilt: string,
+  buildId: string,
+): Promise<number> {
+  const pending = pendingRelationOf(model.name, buildId);
+  await connection.run(
+    `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime as string, window)})\nunion all\nselect * from ${rebuilt}`,
+  );
+  return countRows(connection, pending);
+}
+
+/** A build's result: the model's new, pending version and what the build counted. */
+function builtResult(
+  model: ModelNode,
+  buildId: string,
+  built: { rows: number | null; windowRows?: number },
+  started: number,
+): BuildModelResult {
+  return {
+    model: model.name,
+    relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
+    materialized: model.materialized,
+    ...built,
+    durationMs: Date.now() - started,
+  };
+}
+
 /** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
 export const MODEL_SCHEMA = 'main';
 
@@ -273,16 +324,12 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               await connection.run(`create ${kind} ${target} as\n${sql}`);
             }
           } catch (err) {
-            if (!isPermanentDuckdbError(err)) throw err;
-            throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
+            throw modelSqlError(err, model);
           }
         };
         const built = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
-            for (const leftover of [pendingName(model.name, buildId), deltaName(model.name, buildId)]) {
-              const leftoverKind = await existingKind(connection, leftover);
-              if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(MODEL_SCHEMA, leftover)}`);
-            }
+            await dropOwnVersions(connection, model.name, buildId);
             const published = await existingKind(connection, model.name);
             if (model.materialized === 'incremental' && model.eventTime && window && published === 'table') {
               // only the window's rows are rebuilt; the new version is the published rows outside it
@@ -294,10 +341,10 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                 vars,
               );
               await create(connection, delta, sql);
-              await connection.run(
-                `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime, window)})\nunion all\nselect * from ${delta}`,
-              );
-              return { rows: await countRows(connection, pending), windowRows: await countRows(connection, delta) };
+              return {
+                rows: await createWindowedVersion(connection, model, window, delta, buildId),
+                windowRows: await countRows(connection, delta),
+              };
             }
             await create(
               connection,
@@ -314,13 +361,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           }),
         );
         logger.info({ model: model.name, ...built }, 'built model');
-        return {
-          model: model.name,
-          relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
-          materialized: model.materialized,
-          ...built,
-          durationMs: Date.now() - started,
-        };
+        return builtResult(model, buildId, built, started);
       });
     },
 
@@ -359,10 +400,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                   ? { rows: await countRows(connection, pendingRelationOf(model.name, buildId)), windowRows: rows }
                   : { rows };
             }
-            for (const leftover of [pendingName(model.name, buildId), deltaName(model.name, buildId)]) {
-              const leftoverKind = await existingKind(connection, leftover);
-              if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(MODEL_SCHEMA, leftover)}`);
-            }
+            await dropOwnVersions(connection, model.name, buildId);
             const sql = renderModelSql(
               project,
               model,
@@ -383,25 +421,14 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               const column = quotedIdentifier(model.eventTime as string);
               await connection.run(`alter table ${target} set partitioned by (year(${column}), month(${column}))`);
             } catch (err) {
-              if (!isPermanentDuckdbError(err)) throw err;
-              throw new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}`, model.name, model.file);
+              throw modelSqlError(err, model);
             }
             if (!windowed) return { rows };
-            const pending = pendingRelationOf(model.name, buildId);
-            await connection.run(
-              `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime as string, window as EventWindow)})\nunion all\nselect * from ${target}`,
-            );
-            return { rows: await countRows(connection, pending), windowRows: rows };
+            return { rows: await createWindowedVersion(connection, model, window as EventWindow, target, buildId), windowRows: rows };
           }),
         );
         logger.info({ model: model.name, files: files.length, ...built }, 'committed built months');
-        return {
-          model: model.name,
-          relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
-          materialized: model.materialized,
-          ...built,
-          durationMs: Date.now() - started,
-        };
+        return builtResult(model, buildId, built, started);
       });
     },
 
