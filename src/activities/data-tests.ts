@@ -3,10 +3,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ApplicationFailure } from '@temporalio/common';
 import { failingRowCondition, failingRowsSql, needsColumnTypes } from '../project/data-tests';
 import type { DataTest } from '../project/types';
-import type { DataTestFailure, DataTestResult, DataTestResults } from '../contract/activities';
-
-/** How many failing rows a failed test shows. */
-const SAMPLE_ROWS = 10;
+import { SAMPLE_ROWS, type DataTestFailure, type DataTestResult, type DataTestResults } from '../contract/activities';
 
 /** A relation's columns and their DuckDB types, in order. */
 export async function columnTypesOf(connection: DuckDBConnection, relation: string): Promise<Map<string, string>> {

@@ -30,6 +30,7 @@ import type {
   RunSingularTestInput,
   TestModelInput,
 } from '../contract/activities';
+import { SAMPLE_ROWS } from '../contract/activities';
 import { pathList } from '../warehouse/sql';
 import { filesOf } from '../lake/lake';
 import type { StorageResolver } from '../storage';
@@ -84,7 +85,7 @@ export async function singularTestResult(
     throw new ModelBuildError(`singular test ${name} (${test.file}): ${duckdbMessage(err)}`, name, test.file);
   }
   if (failures === 0) return { id: name, severity: test.severity, failures, status: 'pass' };
-  const samples = (await connection.runAndReadAll(`select * from (${sql}) limit 10`)).getRowObjectsJson();
+  const samples = (await connection.runAndReadAll(`select * from (${sql}) limit ${SAMPLE_ROWS}`)).getRowObjectsJson();
   return { id: name, severity: test.severity, failures, status: test.severity === 'warn' ? 'warn' : 'fail', sql, samples };
 }
 

@@ -236,6 +236,9 @@ export interface PublishRunResult {
   readonly durationMs: number;
 }
 
+/** How many failing rows a failed test shows as samples (a test run month by month too, once merged). */
+export const SAMPLE_ROWS = 10;
+
 export interface DataTestResult {
   readonly id: string;
   readonly severity: 'error' | 'warn';

@@ -1,9 +1,7 @@
 // A test run a month at a time: its months' results added up into the one result a person reads.
 // Pure and deterministic, for workflow code.
+import { SAMPLE_ROWS } from '../contract/activities';
 import type { DataTestResult } from './activity-types';
-
-/** How many failing rows a merged result keeps as samples, as one test run shows. */
-const SAMPLE_ROWS = 10;
 
 /**
  * One test's results over several months as one: the failures summed, the status they give, the first
