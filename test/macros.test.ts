@@ -128,6 +128,39 @@ describe('the shipped macros', () => {
     ]);
     expect(result.disagreements).toEqual([{ at: '01:30', lowest: 4, highest: 5 }]);
   });
+  it('gives exactly the mean and quantile_cont of each group, in two passes over the master', async () => {
+    // awkward on purpose: ties, NULL deviations, a NULL group, values far beyond the histogram's
+    // ±16 (and ±infinity), groups of one and two values, a group whose deviations are all NULL, and a
+    // large group whose quantiles fall between two buckets
+    const master = `
+      select (i % 5)::integer as profile_class_id, (random() * 40 - 20) as demand_price_elasticity from range(20000) t(i)
+      union all select 5, round(random() * 4, 1) from range(3001)
+      union all select 5, null from range(17)
+      union all select null, random() from range(99)
+      union all select 6, 0.25
+      union all select 7, -3.0 union all select 7, 5.0
+      union all select 8, null union all select 8, null
+      union all select 9, 'infinity'::double union all select 9, '-infinity'::double union all select 9, 1e300 union all select 9, 0.5`;
+    const sorted = (list: Record<string, unknown>[]) => JSON.stringify(list, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
+    for (const seed of [0.1, 0.7]) {
+      await withDuckDB(async (connection) => {
+        await connection.run(`select setseed(${seed})`);
+        await connection.run(`create table main.demand_price_elasticity as ${master}`);
+        const model = await rows(connection, renderedSql(project, 'deviation_by_profile_class'));
+        const expected = await rows(
+          connection,
+          `select profile_class_id, count(*) as half_hours, round(avg(demand_price_elasticity), 9) as mean_deviation,
+                  quantile_cont(demand_price_elasticity, 0.5) as median_deviation,
+                  quantile_cont(demand_price_elasticity, 0.1) as p10_deviation,
+                  quantile_cont(demand_price_elasticity, 0.9) as p90_deviation
+           from main.demand_price_elasticity group by all order by profile_class_id`,
+        );
+        expect(model).toHaveLength(11);
+        // every digit: the quantiles are the same doubles, not merely close
+        expect(sorted(model)).toEqual(sorted(expected));
+      });
+    }
+  });
 });
 
 describe('macro errors, each naming the file', () => {

@@ -1,38 +1,145 @@
 {#
     The distribution of the relative deviation of actual from estimated consumption (mean, median,
     p10, p90) per value of one column of the master table, such as gsp_group_id.
-    Recomputed from the whole master whenever it changed: a median or percentile of all months cannot
-    be merged exactly from per-month parts.
+
+    Exact, and equal to quantile_cont's, in two passes over the master instead of one ordering of
+    every group's values (one group may hold most of the rows, and its ordering is one thread):
+    1. a histogram: each group's values counted per bucket of width 1/1024 (all values below -16 in
+       one bucket, all from 16 up in another; floor(x * 1024) is exact and never decreases as x grows,
+       so a bucket's values all lie between its neighbours'), which gives each quantile's rank;
+    2. the values of the few buckets that hold a wanted rank, read again and ordered: the rank's
+       value, interpolated between the two neighbouring ranks as quantile_cont does.
 #}
 {% macro deviation_distribution(grouping_column) %}
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 
-with master as (
-    select * from {{ ref('demand_price_elasticity') }}
-),
-
-distribution as (
-    -- the three quantiles from one ordering of each group's values (three quantile_cont calls would
-    -- keep and order them three times): the same values, in less than half the time
+with master as not materialized (
     select
         {{ grouping_column }},
+        demand_price_elasticity as deviation,
+        case
+            when demand_price_elasticity < -16 then -1048576
+            when demand_price_elasticity >= 16 then 1048576
+            else floor(demand_price_elasticity * 1024)::bigint
+        end as bucket
+    from {{ ref('demand_price_elasticity') }}
+),
+
+buckets as (
+    select
+        {{ grouping_column }},
+        bucket,
         count(*) as half_hours,
-        round(avg(demand_price_elasticity), 9) as mean_deviation,
-        quantile_cont(demand_price_elasticity, [0.5, 0.1, 0.9]) as quantiles
+        count(deviation) as deviations,
+        sum(deviation) as sum_deviation
     from master
-    group by {{ grouping_column }}
+    group by all
+),
+
+groups as (
+    select
+        {{ grouping_column }},
+        sum(half_hours)::bigint as half_hours,
+        round(sum(sum_deviation) / nullif(sum(deviations), 0), 9) as mean_deviation
+    from buckets
+    group by all
+),
+
+ranked as (
+    -- a bucket's values are the group's ranks from `below` on (0-based, ascending, NULLs left out)
+    select
+        {{ grouping_column }},
+        bucket,
+        deviations,
+        coalesce(
+            sum(deviations) over (partition by {{ grouping_column }} order by bucket rows between unbounded preceding and 1 preceding),
+            0
+        )::bigint as below,
+        sum(deviations) over (partition by {{ grouping_column }})::bigint as group_deviations
+    from buckets
+    where bucket is not null
+),
+
+positions as (
+    -- quantile_cont's position of quantile q among n values: (n - 1) * q, in double precision
+    select
+        ranked.{{ grouping_column }},
+        quantile.q,
+        (ranked.group_deviations - 1)::double * quantile.q as position
+    from (select distinct {{ grouping_column }}, group_deviations from ranked) as ranked
+    cross join (values (0.5::double), (0.1::double), (0.9::double)) as quantile (q)
+),
+
+wanted as (
+    -- the ranks on either side of each position, and the bucket holding each
+    select
+        positions.{{ grouping_column }},
+        positions.q,
+        positions.position,
+        neighbour.side,
+        ranked.bucket,
+        neighbour.rank_in_group - ranked.below + 1 as index_in_bucket
+    from positions
+    cross join lateral (
+        select 'lower' as side, floor(positions.position)::bigint as rank_in_group
+        union all
+        select 'upper' as side, ceil(positions.position)::bigint as rank_in_group
+    ) as neighbour
+    inner join ranked
+        on ranked.{{ grouping_column }} is not distinct from positions.{{ grouping_column }}
+        and ranked.below <= neighbour.rank_in_group
+        and neighbour.rank_in_group < ranked.below + ranked.deviations
+),
+
+bucket_values as (
+    -- second pass: only the wanted buckets' values, ordered. The filter is on the bucket alone, against
+    -- a list of a few dozen (a hash semi-join here builds its table on the master's side); the other
+    -- groups' rows in those buckets are dropped by the join below
+    select
+        {{ grouping_column }},
+        bucket,
+        list_sort(list(deviation)) as sorted_deviations
+    from master
+    where list_contains((select list(distinct bucket) from wanted), bucket)
+    group by all
+),
+
+quantiles as (
+    select
+        wanted.{{ grouping_column }},
+        wanted.q,
+        wanted.position,
+        max(bucket_values.sorted_deviations[wanted.index_in_bucket]) filter (where wanted.side = 'lower') as lower_value,
+        max(bucket_values.sorted_deviations[wanted.index_in_bucket]) filter (where wanted.side = 'upper') as upper_value
+    from wanted
+    inner join bucket_values
+        on bucket_values.{{ grouping_column }} is not distinct from wanted.{{ grouping_column }}
+        and bucket_values.bucket = wanted.bucket
+    group by all
+),
+
+interpolated as (
+    -- quantile_cont's interpolation, term for term (lower + (upper - lower) * d differs in the last bit)
+    select
+        {{ grouping_column }},
+        q,
+        lower_value * (1 - (position - floor(position))) + upper_value * (position - floor(position)) as deviation
+    from quantiles
 ),
 
 final as (
     select
-        {{ grouping_column }},
-        half_hours,
-        mean_deviation,
-        quantiles[1] as median_deviation,
-        quantiles[2] as p10_deviation,
-        quantiles[3] as p90_deviation
-    from distribution
+        groups.{{ grouping_column }},
+        groups.half_hours,
+        groups.mean_deviation,
+        median.deviation as median_deviation,
+        p10.deviation as p10_deviation,
+        p90.deviation as p90_deviation
+    from groups
+    left join interpolated as median on median.{{ grouping_column }} is not distinct from groups.{{ grouping_column }} and median.q = 0.5
+    left join interpolated as p10 on p10.{{ grouping_column }} is not distinct from groups.{{ grouping_column }} and p10.q = 0.1
+    left join interpolated as p90 on p90.{{ grouping_column }} is not distinct from groups.{{ grouping_column }} and p90.q = 0.9
 )
 
 select * from final

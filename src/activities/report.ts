@@ -97,13 +97,22 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
             const master = relation(MODEL_SCHEMA, pinned);
             {
               const totals = await connection.runAndReadAll(
-                `select count(*)::double as half_hours, count(distinct meter_point_id)::double as meters,
-                        strftime(min(settlement_timestamp_utc), '%Y-%m-%dT%H:%M:%SZ') as first_half_hour,
-                        strftime(max(settlement_timestamp_utc), '%Y-%m-%dT%H:%M:%SZ') as last_half_hour,
-                        coalesce(sum(smart_meter_consumption), 0)::double as actual_kwh,
-                        coalesce(sum(estimated_half_hour_consumption), 0)::double as estimated_kwh,
-                        coalesce(avg(demand_price_elasticity), 0)::double as mean_deviation
-                 from ${master}`,
+                // per meter first: count(distinct) over the whole master is one thread, a grouping is not
+                `with per_meter as (
+                   select meter_point_id, count(*) as half_hours, min(settlement_timestamp_utc) as first_half_hour,
+                          max(settlement_timestamp_utc) as last_half_hour, sum(smart_meter_consumption) as actual_kwh,
+                          sum(estimated_half_hour_consumption) as estimated_kwh, sum(demand_price_elasticity) as sum_deviation,
+                          count(demand_price_elasticity) as deviations
+                   from ${master}
+                   group by meter_point_id
+                 )
+                 select coalesce(sum(half_hours), 0)::double as half_hours, count(meter_point_id)::double as meters,
+                        strftime(min(first_half_hour), '%Y-%m-%dT%H:%M:%SZ') as first_half_hour,
+                        strftime(max(last_half_hour), '%Y-%m-%dT%H:%M:%SZ') as last_half_hour,
+                        coalesce(sum(actual_kwh), 0)::double as actual_kwh,
+                        coalesce(sum(estimated_kwh), 0)::double as estimated_kwh,
+                        coalesce(sum(sum_deviation) / nullif(sum(deviations), 0), 0)::double as mean_deviation
+                 from per_meter`,
               );
               const row = totals.getRowObjectsJson()[0] as Record<string, unknown>;
               masterTotals = {
