@@ -3,7 +3,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runDataTests } from '../src/activities/data-tests';
 import type { DataTestResult } from '../src/contract/activities';
-import { parseTests } from '../src/project/data-tests';
+import { failingRowsSql, parseTests } from '../src/project/data-tests';
 import { mergeMonthResults } from '../src/workflows/month-tests';
 
 const result = (failures: number, extra: Partial<DataTestResult> = {}): DataTestResult => ({
@@ -72,6 +72,44 @@ describe('the row-by-row tests of a relation, counted in one scan', () => {
       ]);
       expect(fused.results[3]?.samples).toHaveLength(3);
       expect(fused.results[3]?.sql).toContain('x < 2');
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+});
+
+describe('uniqueness tests, asked first whether anything is duplicated at all', () => {
+  it('finds what the grouping SQL finds: duplicates, NULL keys, where', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(
+        `create table u as select * from (values
+           ('a', 1, 'x'), ('a', 2, 'x'), ('b', 1, 'x'), ('b', 1, 'y'), (null, 3, 'x'), (null, 3, 'x'), (null, 4, 'y'), ('c', null, 'x'), ('c', null, 'x')
+         ) v(k, n, tag)`,
+      );
+      const tests = [
+        ...parseTests(['unique'], 'u', 'u.yml', 'k'),
+        ...parseTests([{ unique: { config: { where: "tag = 'y'" } } }], 'u', 'u.yml', 'k'),
+        ...parseTests([{ unique_combination_of_columns: { arguments: { combination_of_columns: ['k', 'n'] } } }], 'u', 'u.yml'),
+        ...parseTests(
+          [{ unique_combination_of_columns: { arguments: { combination_of_columns: ['k', 'n', 'tag'] }, config: { where: "tag = 'y'" } } }],
+          'u',
+          'u.yml',
+        ),
+      ];
+      const outcome = await runDataTests(connection, tests, 'u', (model) => model);
+      // the grouping SQL alone, as dbt compiles each test
+      const grouped = await Promise.all(
+        tests.map(async (test) =>
+          Number((await connection.runAndReadAll(`select count(*) from (${failingRowsSql(test, 'u', (m) => m)})`)).getRows()[0]?.[0]),
+        ),
+      );
+      expect(outcome.results.map((r) => r.failures)).toEqual(grouped);
+      // k: a, b, c twice each (NULLs aside); (k, n): (b, 1), (NULL, 3) and (c, NULL) twice
+      expect(grouped).toEqual([3, 0, 3, 0]);
+      expect(outcome.results[2]?.samples).toHaveLength(3);
     } finally {
       connection.closeSync();
       instance.closeSync();

@@ -4,11 +4,12 @@
 
     Exact, and equal to quantile_cont's, in two passes over the master instead of one ordering of
     every group's values (one group may hold most of the rows, and its ordering is one thread):
-    1. a histogram: each group's values counted per bucket of width 1/1024 (all values below -16 in
-       one bucket, all from 16 up in another; floor(x * 1024) is exact and never decreases as x grows,
-       so a bucket's values all lie between its neighbours'), which gives each quantile's rank;
-    2. the values of the few buckets that hold a wanted rank, read again and ordered: the rank's
-       value, interpolated between the two neighbouring ranks as quantile_cont does.
+    1. a histogram: each group's values counted per bucket floor(x * 1024) (exact: a multiplication by
+       a power of two; it never decreases as x grows, NaN and the infinities included, so a bucket's
+       values all lie between its neighbours'), which gives the bucket of each quantile's ranks;
+    2. the values in the few bands of buckets that hold a wanted rank, read again and ordered: the
+       rank's value, interpolated between the two neighbouring ranks as quantile_cont does.
+    Values far apart make more buckets (at most one per value), never a wrong result.
 #}
 {% macro deviation_distribution(grouping_column) %}
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
@@ -18,11 +19,7 @@ with master as not materialized (
     select
         {{ grouping_column }},
         demand_price_elasticity as deviation,
-        case
-            when demand_price_elasticity < -16 then -1048576
-            when demand_price_elasticity >= 16 then 1048576
-            else floor(demand_price_elasticity * 1024)::bigint
-        end as bucket
+        floor(demand_price_elasticity * 1024) as bucket
     from {{ ref('demand_price_elasticity') }}
 ),
 
@@ -92,16 +89,38 @@ wanted as (
         and neighbour.rank_in_group < ranked.below + ranked.deviations
 ),
 
-bucket_values as (
-    -- second pass: only the wanted buckets' values, ordered. The filter is on the bucket alone, against
-    -- a list of a few dozen (a hash semi-join here builds its table on the master's side); the other
-    -- groups' rows in those buckets are dropped by the join below
+bands as (
+    -- per quantile, the buckets from the lowest to the highest wanted by any group: a few comparisons
+    -- a row in the second pass (a join on the wanted buckets would build its table on the master's side)
     select
-        {{ grouping_column }},
-        bucket,
-        list_sort(list(deviation)) as sorted_deviations
+        min(bucket) filter (where q = 0.5) as median_from,
+        max(bucket) filter (where q = 0.5) as median_to,
+        min(bucket) filter (where q = 0.1) as p10_from,
+        max(bucket) filter (where q = 0.1) as p10_to,
+        min(bucket) filter (where q = 0.9) as p90_from,
+        max(bucket) filter (where q = 0.9) as p90_to
+    from wanted
+),
+
+wanted_buckets as (
+    select distinct {{ grouping_column }}, bucket from wanted
+),
+
+bucket_values as (
+    -- second pass: the values in the bands, and of those the wanted groups' and buckets' (a few per
+    -- quantile and group), ordered
+    select
+        master.{{ grouping_column }},
+        master.bucket,
+        list_sort(list(master.deviation)) as sorted_deviations
     from master
-    where list_contains((select list(distinct bucket) from wanted), bucket)
+    cross join bands
+    inner join wanted_buckets
+        on wanted_buckets.{{ grouping_column }} is not distinct from master.{{ grouping_column }}
+        and wanted_buckets.bucket = master.bucket
+    where master.bucket between bands.median_from and bands.median_to
+        or master.bucket between bands.p10_from and bands.p10_to
+        or master.bucket between bands.p90_from and bands.p90_to
     group by all
 ),
 

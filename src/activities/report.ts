@@ -66,6 +66,10 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
      */
     async renderReport(input: RenderReportInput): Promise<RenderReportResult> {
       return activityFrame('report', async () => {
+        // the run's record and the grid of runs need nothing read below: written meanwhile (awaited at
+        // the end; the catch only keeps a report that fails first from leaving it unhandled)
+        const recorded = recordRun(input);
+        recorded.catch(() => undefined);
         const analytics: Record<string, Record<string, unknown>[]> = {};
         let points: Record<string, unknown>[] = [];
         let masterTotals: MasterTotals | undefined;
@@ -157,7 +161,7 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
-        await recordRun(input);
+        await recorded;
         return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
       });
     },

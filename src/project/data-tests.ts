@@ -236,11 +236,7 @@ export function failingRowsSql(
       return `select ${needColumn()} as value, count(*) as n_records from ${tested} where ${needColumn()} is not null group by 1 having count(*) > 1`;
     case 'unique_combination_of_columns': {
       // grouping on the columns themselves: no string concatenation over every row
-      const columns = test.args.combination_of_columns;
-      if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === 'string' && IDENTIFIER.test(c))) {
-        throw new ProjectError(`data test ${test.id} needs combination_of_columns, a list of column names`);
-      }
-      const list = columns.map((c) => quotedIdentifier(c as string)).join(', ');
+      const list = combinationOf(test);
       return `select ${list}, count(*) as n_records from ${tested} group by ${list} having count(*) > 1`;
     }
     case 'relationships': {
@@ -258,6 +254,30 @@ export function failingRowsSql(
     default:
       throw new ProjectError(`data test ${test.id}: no SQL for ${test.kind}`);
   }
+}
+
+function combinationOf(test: DataTest): string {
+  const columns = test.args.combination_of_columns;
+  if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === 'string' && IDENTIFIER.test(c))) {
+    throw new ProjectError(`data test ${test.id} needs combination_of_columns, a list of column names`);
+  }
+  return columns.map((c) => quotedIdentifier(c as string)).join(', ');
+}
+
+/**
+ * For a uniqueness test, SQL whose one value is 0 only if nothing is duplicated: the rows against the
+ * distinct hashes of their keys (rows with the same key have the same hash, so no duplicate goes
+ * unseen). Cheaper than grouping on the keys themselves; anything but 0 (a duplicate, or two keys
+ * whose hashes collide) is settled by the test's own SQL. Undefined for the other tests.
+ */
+export function noDuplicatesSql(test: DataTest, relation: string): string | undefined {
+  const tested = test.where ? `(select * from ${relation} where ${test.where})` : relation;
+  if (test.kind === 'unique' && test.column) {
+    const column = columnSql(test.column);
+    return `select count(${column}) - count(distinct hash(${column})) from ${tested}`;
+  }
+  if (test.kind === 'unique_combination_of_columns') return `select count(*) - count(distinct hash(${combinationOf(test)})) from ${tested}`;
+  return undefined;
 }
 
 /** SQL that returns one row with the number of failing rows (`failures`) of a test on a relation. */
