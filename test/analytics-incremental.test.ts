@@ -20,6 +20,8 @@ const PER_PERIOD = [
   'actual_vs_estimated_monthly',
   'half_hourly_load_profile_by_month',
   'meter_readings_by_month',
+  'deviation_histogram_by_month',
+  'price_response_by_month',
 ];
 /** Analytics recomputed whole (from the master, or from the per-month partials they merge). */
 const WHOLE = [

@@ -122,7 +122,7 @@ describe('the meterflow command', () => {
     expect(output.find((line) => line.startsWith('lake version: '))).toMatch(/^lake version: \d+$/);
     const listed = await createStorageResolver().forUri('s3://cli-bucket/runs').list('s3://cli-bucket/runs');
     expect(listed.filter((o) => o.name.endsWith('/report.html'))).toHaveLength(1);
-    expect(listed.filter((o) => /\/analytics\/\w+\.parquet$/.test(o.name))).toHaveLength(10);
+    expect(listed.filter((o) => /\/analytics\/\w+\.parquet$/.test(o.name))).toHaveLength(12);
   });
 
   it('exits 1 naming the failing node and reason on stderr when a source is missing, and prints no result', async () => {

@@ -39,6 +39,7 @@ describe('the shipped macros', () => {
   it('loads every macro of models/macros, by file', () => {
     expect(project.macros.map(({ file, names }) => ({ file, names }))).toEqual([
       { file: 'macros/actual_vs_estimated.sql', names: ['actual_vs_estimated'] },
+      { file: 'macros/deviation_bucket.sql', names: ['deviation_bucket'] },
       { file: 'macros/deviation_distribution.sql', names: ['deviation_distribution'] },
       { file: 'macros/per_meter_half_hour_config.sql', names: ['per_meter_half_hour_config'] },
       { file: 'macros/readings_of_all_quarters.sql', names: ['readings_of_all_quarters'] },
@@ -129,23 +130,28 @@ describe('the shipped macros', () => {
     expect(result.disagreements).toEqual([{ at: '01:30', lowest: 4, highest: 5 }]);
   });
   it('gives exactly the mean and quantile_cont of each group, in two passes over the master', async () => {
-    // awkward on purpose: ties, NULL deviations, a NULL group, values far beyond the histogram's
-    // ±16 (and ±infinity), groups of one and two values, a group whose deviations are all NULL, and a
-    // large group whose quantiles fall between two buckets
+    // awkward on purpose: ties, NULL deviations, a NULL group, values far apart (and ±infinity), groups
+    // of one and two values, a group whose deviations are all NULL, large groups whose quantiles fall
+    // between two buckets, all over a year's months (the histogram is counted per month, then merged)
     const master = `
-      select (i % 5)::integer as profile_class_id, (random() * 40 - 20) as demand_price_elasticity from range(20000) t(i)
-      union all select 5, round(random() * 4, 1) from range(3001)
-      union all select 5, null from range(17)
-      union all select null, random() from range(99)
-      union all select 6, 0.25
-      union all select 7, -3.0 union all select 7, 5.0
-      union all select 8, null union all select 8, null
-      union all select 9, 'infinity'::double union all select 9, '-infinity'::double union all select 9, 1e300 union all select 9, 0.5`;
+      select timestamp '2023-01-01' + to_minutes(30 * (random() * 17520)::bigint) as settlement_timestamp_utc,
+             '_' || chr(65 + (random() * 2)::integer) as gsp_group_id, *
+      from (
+        select (i % 5)::integer as profile_class_id, (random() * 40 - 20) as demand_price_elasticity from range(20000) t(i)
+        union all select 5, round(random() * 4, 1) from range(3001)
+        union all select 5, null from range(17)
+        union all select null, random() from range(99)
+        union all select 6, 0.25
+        union all select 7, -3.0 union all select 7, 5.0
+        union all select 8, null union all select 8, null
+        union all select 9, 'infinity'::double union all select 9, '-infinity'::double union all select 9, 1e300 union all select 9, 0.5
+      )`;
     const sorted = (list: Record<string, unknown>[]) => JSON.stringify(list, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
     for (const seed of [0.1, 0.7]) {
       await withDuckDB(async (connection) => {
         await connection.run(`select setseed(${seed})`);
         await connection.run(`create table main.demand_price_elasticity as ${master}`);
+        await connection.run(`create table main.deviation_histogram_by_month as ${renderedSql(project, 'deviation_histogram_by_month')}`);
         const model = await rows(connection, renderedSql(project, 'deviation_by_profile_class'));
         const expected = await rows(
           connection,
@@ -160,6 +166,55 @@ describe('the shipped macros', () => {
         expect(sorted(model)).toEqual(sorted(expected));
       });
     }
+  });
+  it("fits the price response from per-month sums as DuckDB's regr_slope, regr_intercept and regr_r2 do", async () => {
+    // class 1: a noisy response over a year; class 2: one rate only (no slope); class 3: consumption
+    // exactly at its estimate (r squared 1); points that are not variable or not positive are left out
+    const master = `
+      select timestamp '2023-01-01' + to_minutes(30 * (random() * 17520)::bigint) as settlement_timestamp_utc, *
+      from (
+        select 1 as profile_class_id, true as is_variable, 5 + random() * 30 as unit_rate_pence_per_kwh, 0.4 as estimated_half_hour_consumption,
+               0.4 * (1 + random()) as smart_meter_consumption from range(5000)
+        union all select 2, true, 12.5, 0.5, 0.1 + random() from range(300)
+        union all select 3, true, 1 + random() * 40, 0.25, 0.25 from range(300)
+        union all select 1, false, 20, 0.4, 9 from range(50)
+        union all select 1, true, 0, 0.4, 9 from range(50)
+      )`;
+    await withDuckDB(async (connection) => {
+      await connection.run(`create table main.demand_price_elasticity as ${master}`);
+      await connection.run(`create table main.price_response_by_month as ${renderedSql(project, 'price_response_by_month')}`);
+      const fitted = await rows(connection, renderedSql(project, 'price_response_variable_tariff'));
+      const expected = await rows(
+        connection,
+        `with points as (
+           select profile_class_id, ln(unit_rate_pence_per_kwh) as x, ln(smart_meter_consumption / estimated_half_hour_consumption) as y
+           from main.demand_price_elasticity where is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
+         )
+         select profile_class_id, count(*) as points, round(regr_slope(y, x), 9) as price_elasticity,
+                round(regr_intercept(y, x), 9) as intercept, round(regr_r2(y, x), 9) as r_squared
+         from points group by all order by profile_class_id`,
+      );
+      // one rate only: DuckDB's slope is 0/0, NaN (which the all_finite test would stop the run on)
+      // and its intercept and r squared NULL; the model leaves all three NULL
+      expect(expected.map((row) => [row.profile_class_id, row.r_squared])).toEqual([
+        [1, expect.any(Number)],
+        [2, null],
+        [3, 1],
+      ]);
+      expect(Number.isNaN(expected[1]?.price_elasticity)).toBe(true);
+      expected[1] = { ...expected[1], price_elasticity: null };
+      expect(fitted).toHaveLength(3);
+      fitted.forEach((row, i) => {
+        const want = expected[i] as Record<string, unknown>;
+        expect(row.profile_class_id).toBe(want.profile_class_id);
+        expect(row.points).toBe(want.points);
+        for (const column of ['price_elasticity', 'intercept', 'r_squared']) {
+          // rounded to 9 decimals both ways: equal but for a last-digit rounding tie
+          if (want[column] === null) expect(row[column]).toBeNull();
+          else expect(row[column] as number).toBeCloseTo(want[column] as number, 8);
+        }
+      });
+    });
   });
 });
 

@@ -84,7 +84,7 @@ describe('the pipeline with sources and outputs in S3', () => {
     const analyticsPrefix = `${outUri}/runs/${mixed.result.workflowId}/analytics`;
     const analytics = await storage.forUri(analyticsPrefix).list(analyticsPrefix);
     expect(analytics.map((o) => o.name)).toEqual(expect.arrayContaining(['meter_anomalies.parquet', 'actual_vs_estimated_daily.parquet']));
-    expect(analytics).toHaveLength(10); // eight analytics models and two of per-month partials
+    expect(analytics).toHaveLength(12); // eight analytics models and four of per-month partials
     // payloads carry URIs only: no credentials in the history
     expect(mixed.history).not.toContain(process.env.AWS_SECRET_ACCESS_KEY as string);
   });

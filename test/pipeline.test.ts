@@ -83,7 +83,7 @@ describe('the pipeline workflow', () => {
       expect(nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
       expect(nodes.filter((n) => n.kind === 'seed')).toHaveLength(8);
       expect(nodes.filter((n) => n.kind === 'model')).toHaveLength(6);
-      expect(nodes.filter((n) => n.kind === 'analytics')).toHaveLength(10); // eight, and two of per-month partials
+      expect(nodes.filter((n) => n.kind === 'analytics')).toHaveLength(12); // eight, and four of per-month partials
       // an analytics model's tests ran with it, before its result was uploaded: a node each still
       expect(nodes.filter((n) => n.kind === 'test' && n.id.startsWith('test:meter_anomalies'))).toHaveLength(1);
       expect(run.progress?.done).toBe(true);
@@ -116,13 +116,13 @@ describe('the pipeline workflow', () => {
       const testMonths = summaries.filter((summary) => /^test assert_overlapping_readings_agree for \d{4}-\d{2}$/.test(summary));
       expect(testMonths).toHaveLength(months.length / 2);
       // plan, 8 seeds, 6 models built (two of them planned per month, then built month by month) and
-      // their 6 test runs, the singular test's months planned and tested, the snapshot, 10 analytics
+      // their 6 test runs, the singular test's months planned and tested, the snapshot, 12 analytics
       // models (each testing its own result), the one publish of the whole run, the report
-      expect(scheduled).toHaveLength(1 + 8 + 6 + 2 + months.length + 6 + 1 + testMonths.length + 1 + 10 + 1 + 1);
+      expect(scheduled).toHaveLength(1 + 8 + 6 + 2 + months.length + 6 + 1 + testMonths.length + 1 + 12 + 1 + 1);
       expect(summaries).toEqual(
         expect.arrayContaining([
           'test demand_price_elasticity',
-          'publish 6 models and 10 analytics results',
+          'publish 6 models and 12 analytics results',
           'months of test assert_overlapping_readings_agree',
         ]),
       );

@@ -51,10 +51,12 @@ describe('the shipped models project', () => {
       'actual_vs_estimated_weekly',
       'deviation_by_gsp_group',
       'deviation_by_profile_class',
+      'deviation_histogram_by_month',
       'half_hourly_load_profile',
       'half_hourly_load_profile_by_month',
       'meter_anomalies',
       'meter_readings_by_month',
+      'price_response_by_month',
       'price_response_variable_tariff',
     ]);
     expect(byLayer('staging')).toHaveLength(5);
@@ -319,7 +321,7 @@ describe('selecting models with dbt syntax', () => {
     expect(selected).toContain('demand_price_elasticity');
     expect(selected).toContain('meter_anomalies');
     expect(selected.filter((name) => name.startsWith('stg_'))).toEqual([]);
-    expect(selected).toHaveLength(11); // the master and ten analytics models
+    expect(selected).toHaveLength(13); // the master and twelve analytics models
   });
 
   it('selects a model and what it is built from with +name', () => {
@@ -339,8 +341,12 @@ describe('selecting models with dbt syntax', () => {
 
   it('selects by folder, by tag, and leaves out what --exclude names', () => {
     expect(selectModels(models, ['staging.*'])).toHaveLength(5);
-    expect(selectModels(models, ['tag:weekly']).sort()).toEqual(['actual_vs_estimated_weekly', 'price_response_variable_tariff']);
-    expect(selectModels(models, ['analytics.*'], ['meter_anomalies', 'tag:weekly'])).toHaveLength(7);
+    expect(selectModels(models, ['tag:weekly']).sort()).toEqual([
+      'actual_vs_estimated_weekly',
+      'price_response_by_month',
+      'price_response_variable_tariff',
+    ]);
+    expect(selectModels(models, ['analytics.*'], ['meter_anomalies', 'tag:weekly'])).toHaveLength(8);
     // a model's per-month partial aggregates carry its tags, so a tag selects both
     expect(selectModels(models, ['tag:daily'])).toEqual(expect.arrayContaining(['meter_anomalies', 'meter_readings_by_month']));
     expect(selectModels(models)).toHaveLength(models.length);

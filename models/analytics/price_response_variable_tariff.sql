@@ -3,38 +3,69 @@
 -- settlement estimate of its half hour: demand and price both peak in the evening, so a regression
 -- on raw consumption would mistake the daily profile for a response to price. Points need a
 -- positive reading and a positive rate (a logarithm needs both).
--- Recomputed from the whole master whenever it changed (the fit is DuckDB's, over all points).
+-- The least-squares fit from the per-month sums of price_response_by_month (n, sums of x, y, x², y²
+-- and xy merge exactly over months), as DuckDB's regr_slope, regr_intercept and regr_r2 define it:
+-- no slope, intercept nor r squared where log(rate) does not vary (its variance below 1e-9 of its
+-- mean square: rounding, not spread; regr_slope gives NaN there), and r squared 1 where
+-- log(consumption) does not.
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 
-with master as (
-    select * from {{ ref('demand_price_elasticity') }}
+with by_month as (
+    select * from {{ ref('price_response_by_month') }}
 ),
 
-points as (
+sums as (
     select
         profile_class_id,
-        ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption,
-        ln(unit_rate_pence_per_kwh) as log_unit_rate
-    from master
-    where is_variable
-        and smart_meter_consumption > 0
-        and unit_rate_pence_per_kwh > 0
+        sum(points)::bigint as points,
+        sum(sum_x) as sum_x,
+        sum(sum_y) as sum_y,
+        sum(sum_xx) as sum_xx,
+        sum(sum_yy) as sum_yy,
+        sum(sum_xy) as sum_xy
+    from by_month
+    group by profile_class_id
+),
+
+moments as (
+    -- population variances and covariance, and the mean squares the variances are judged against
+    select
+        profile_class_id,
+        points,
+        sum_x / points as mean_x,
+        sum_y / points as mean_y,
+        (sum_xx - sum_x * sum_x / points) / points as var_x,
+        (sum_yy - sum_y * sum_y / points) / points as var_y,
+        (sum_xy - sum_x * sum_y / points) / points as covar,
+        sum_xx / points as mean_square_x,
+        sum_yy / points as mean_square_y
+    from sums
 ),
 
 fitted as (
     select
         profile_class_id,
-        count(*) as points,
-        round(regr_slope(log_consumption, log_unit_rate), 9) as price_elasticity,
-        round(regr_intercept(log_consumption, log_unit_rate), 9) as intercept,
-        round(regr_r2(log_consumption, log_unit_rate), 9) as r_squared
-    from points
-    group by profile_class_id
+        points,
+        case when var_x > 1e-9 * mean_square_x then covar / var_x end as slope,
+        case
+            when not (var_x > 1e-9 * mean_square_x) then null
+            when not (var_y > 1e-9 * mean_square_y) then 1
+            else covar * covar / (var_x * var_y)
+        end as r_squared,
+        mean_x,
+        mean_y
+    from moments
 ),
 
 final as (
-    select * from fitted
+    select
+        profile_class_id,
+        points,
+        round(slope, 9) as price_elasticity,
+        round(mean_y - slope * mean_x, 9) as intercept,
+        round(r_squared, 9) as r_squared
+    from fitted
     where points >= {{ var('price_response_min_points', 48) }}
 )
 

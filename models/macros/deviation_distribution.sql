@@ -2,24 +2,24 @@
     The distribution of the relative deviation of actual from estimated consumption (mean, median,
     p10, p90) per value of one column of the master table, such as gsp_group_id.
 
-    Exact, and equal to quantile_cont's, in two passes over the master instead of one ordering of
-    every group's values (one group may hold most of the rows, and its ordering is one thread):
-    1. a histogram: each group's values counted per bucket floor(x * 1024) (exact: a multiplication by
-       a power of two; it never decreases as x grows, NaN and the infinities included, so a bucket's
-       values all lie between its neighbours'), which gives the bucket of each quantile's ranks;
-    2. the values in the few bands of buckets that hold a wanted rank, read again and ordered: the
-       rank's value, interpolated between the two neighbouring ranks as quantile_cont does.
+    Exact, and equal to quantile_cont's, without ordering every group's values (one group may hold
+    most of the rows, and its ordering is one thread):
+    1. the histogram of deviation_histogram_by_month, merged over the months (counts per bucket
+       deviation_bucket(x), which never decreases as x grows), gives each group's count and mean and
+       the bucket of each rank a quantile needs; a run that changed one month recounted that month;
+    2. the master's values in the few bands of buckets that hold a wanted rank, read again and
+       ordered: the rank's value, interpolated between the two neighbouring ranks as quantile_cont does.
     Values far apart make more buckets (at most one per value), never a wrong result.
 #}
 {% macro deviation_distribution(grouping_column) %}
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 
-with master as not materialized (
+with master as (
     select
         {{ grouping_column }},
         demand_price_elasticity as deviation,
-        floor(demand_price_elasticity * 1024) as bucket
+        {{ deviation_bucket('demand_price_elasticity') }} as bucket
     from {{ ref('demand_price_elasticity') }}
 ),
 
@@ -27,10 +27,10 @@ buckets as (
     select
         {{ grouping_column }},
         bucket,
-        count(*) as half_hours,
-        count(deviation) as deviations,
-        sum(deviation) as sum_deviation
-    from master
+        sum(half_hours)::bigint as half_hours,
+        sum(deviations)::bigint as deviations,
+        sum(sum_deviation) as sum_deviation
+    from {{ ref('deviation_histogram_by_month') }}
     group by all
 ),
 
