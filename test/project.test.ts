@@ -72,7 +72,10 @@ describe('the shipped models project', () => {
       'smart_meter_consumption_q2',
       'smart_meter_consumption_q3',
       'smart_meter_consumption_q4',
+      'period_profile_coefficients',
     ]);
+    // a month of the master reads a month of coefficients
+    expect(plan.models.find((m) => m.name === 'stg_period_profile_coefficients')?.eventTime).toBe('settlement_timestamp_utc');
     expect(master?.refs).toHaveLength(5);
     expect(plan.models.find((m) => m.name === 'stg_smart_meter_consumption')?.sources).toHaveLength(4);
   });

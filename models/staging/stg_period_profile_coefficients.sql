@@ -1,6 +1,8 @@
 -- Period Profile Coefficients: the fraction of the annual consumption in each half hour,
 -- per GSP group, profile class, SSC and TPR.
-{{ config(materialized='view') }}
+-- event_time: a half hour's master rows use that half hour's coefficients only, so a month of the
+-- master reads a month of coefficients (not the year's, twelve times over).
+{{ config(materialized='view', event_time='settlement_timestamp_utc') }}
 
 with source as (
     select * from {{ source('raw', 'period_profile_coefficients') }}
