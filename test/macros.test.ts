@@ -53,7 +53,9 @@ describe('the shipped macros', () => {
     const daily = project.templates.get('actual_vs_estimated_daily') ?? '';
     expect(daily).toContain('macros/actual_vs_estimated.sql');
     expect(daily).not.toContain('macros/deviation_distribution.sql');
-    expect(project.templates.get('test:assert_overlapping_readings_agree')).toContain('macros/readings_of_all_quarters.sql');
+    expect(project.templates.get('stg_smart_meter_consumption')).toContain('macros/readings_of_all_quarters.sql');
+    // the test reads the staged readings, which keep the lowest value beside the kept one
+    expect(project.templates.get('test:assert_overlapping_readings_agree')).not.toContain('macros/readings_of_all_quarters.sql');
   });
 
   it('renders refs and sources called inside macros into the plan', () => {
@@ -61,7 +63,9 @@ describe('the shipped macros', () => {
     expect(daily?.refs).toEqual(['demand_price_elasticity']);
     const readings = project.plan.models.find((model) => model.name === 'stg_smart_meter_consumption');
     expect([...(readings?.sources ?? [])].sort()).toEqual([1, 2, 3, 4].map((q) => `smart_meter_consumption_q${q}`));
-    expect(project.plan.singularTests[0]?.sources).toHaveLength(4);
+    // the test that overlapping files agree reads the staged readings, not the four sources again
+    expect(project.plan.singularTests[0]?.sources).toHaveLength(0);
+    expect(project.plan.singularTests[0]?.refs).toEqual(['stg_smart_meter_consumption']);
   });
 
   it('averages per day, ISO week and month, the date_trunc unit being the only difference', async () => {
@@ -97,7 +101,7 @@ describe('the shipped macros', () => {
     expect(result.monthly).toEqual([row('2023-10-01', 3, 2, 2, 2.666666667, -0.166666667)]);
   });
 
-  it('unions the four quarters for the readings model (each half hour once) and the test that overlaps agree', async () => {
+  it('unions the four quarters for the readings model (each half hour once), and the test that overlaps agree reads it', async () => {
     const result = await withDuckDB(async (connection) => {
       await connection.run('create schema raw');
       const quarters: Record<number, string> = {
@@ -111,9 +115,10 @@ describe('the shipped macros', () => {
           select meter_point_id, timestamp '2023-10-01' + cast(hh as interval) as settlement_timestamp_utc, value::double as smart_meter_consumption
           from (values ${values}) as t(meter_point_id, hh, value)`);
       }
+      await connection.run(`create table main.stg_smart_meter_consumption as ${renderedSql(project, 'stg_smart_meter_consumption')}`);
       const staged = await rows(
         connection,
-        `select strftime(settlement_timestamp_utc, '%H:%M') as at, smart_meter_consumption from (${renderedSql(project, 'stg_smart_meter_consumption')}) order by 1`,
+        `select strftime(settlement_timestamp_utc, '%H:%M') as at, smart_meter_consumption from main.stg_smart_meter_consumption order by 1`,
       );
       const disagreements = await rows(
         connection,

@@ -239,7 +239,7 @@ describe('the lineage graph', () => {
     const { edges } = lineageGraph(plan);
     expect(edges).toContainEqual(['model:stg_smart_meter_consumption', 'model:demand_price_elasticity']);
     expect(edges).toContainEqual(['source:tariff_unit_rates', 'model:stg_tariff_unit_rates']);
-    expect(edges).toContainEqual(['source:smart_meter_consumption_q1', 'test:assert_overlapping_readings_agree']);
+    expect(edges).toContainEqual(['model:stg_smart_meter_consumption', 'test:assert_overlapping_readings_agree']);
     // a model's tests are named on its own box, not an anonymous box beside it
     expect(svg).toMatch(/data-id="model:demand_price_elasticity"[^]*?data-tests="[^"]*not_null_demand_price_elasticity_meter_point_id/);
   });

@@ -175,8 +175,8 @@ describe('the lineage graph', () => {
     expect(span('staging').right).toBeLessThan(span('master').left);
     expect(span('master').right).toBeLessThan(span('analytics').left);
     expect(layout.columns.map((c) => c.title)).toEqual(['sources', 'staging', 'master', 'analytics']);
-    // the singular test over the four quarters stands with the staging models it guards
-    expect(layout.nodes.find((n) => n.id === 'test:assert_overlapping_readings_agree')?.column).toBe(1);
+    // the singular test over the staged readings stands after them, beside the master it gates
+    expect(layout.nodes.find((n) => n.id === 'test:assert_overlapping_readings_agree')?.column).toBe(2);
     expect(crossings(layout.edges)).toBe(0);
     // the quarters, read by the same two nodes, stand in their own order
     const quarters = layout.nodes.filter((n) => /_q\d$/.test(n.id)).sort((a, b) => a.y - b.y);
