@@ -3,19 +3,10 @@
 -- deviation_by_profile_class and deviation_by_gsp_group merge them into each group's count, mean and
 -- the buckets that hold its median and percentiles (counts and sums merge exactly), so a run that
 -- changed one month recomputes that month's rows only (incremental, one row set per month).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['period_start', 'profile_class_id', 'gsp_group_id', 'bucket'],
-    event_time='period_start',
-    meta={'period': 'month'}
-) }}
+{{ per_period_config(['period_start', 'profile_class_id', 'gsp_group_id', 'bucket']) }}
 
 with master as (
-    select * from {{ ref('demand_price_elasticity') }}
-    {% if is_incremental() %}
-    where settlement_timestamp_utc >= (select max(period_start) from {{ this }})
-    {% endif %}
+    {{ master_since_latest_period() }}
 ),
 
 by_month as (

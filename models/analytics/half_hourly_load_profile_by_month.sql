@@ -2,19 +2,10 @@
 -- and the sums of actual and estimated consumption. Partial aggregates: half_hourly_load_profile
 -- merges them into means over all months (sums and counts merge exactly), so a run that changed one
 -- month recomputes that month's rows only (incremental, one row set per month, as the daily models).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['period_start', 'settlement_period', 'day_type'],
-    event_time='period_start',
-    meta={'period': 'month'}
-) }}
+{{ per_period_config(['period_start', 'settlement_period', 'day_type']) }}
 
 with master as (
-    select * from {{ ref('demand_price_elasticity') }}
-    {% if is_incremental() %}
-    where settlement_timestamp_utc >= (select max(period_start) from {{ this }})
-    {% endif %}
+    {{ master_since_latest_period() }}
 ),
 
 periods as (

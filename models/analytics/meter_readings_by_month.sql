@@ -3,19 +3,10 @@
 -- last one. Partial aggregates: meter_anomalies merges them over all months (counts, sums, minima
 -- and maxima merge exactly), so a run that changed one month recomputes that month's rows only
 -- (incremental, one row set per month).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['period_start', 'meter_point_id'],
-    event_time='period_start',
-    meta={'period': 'month'}
-) }}
+{{ per_period_config(['period_start', 'meter_point_id']) }}
 
 with master as (
-    select * from {{ ref('demand_price_elasticity') }}
-    {% if is_incremental() %}
-    where settlement_timestamp_utc >= (select max(period_start) from {{ this }})
-    {% endif %}
+    {{ master_since_latest_period() }}
 ),
 
 final as (

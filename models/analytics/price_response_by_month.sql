@@ -4,19 +4,10 @@
 -- Partial aggregates: price_response_variable_tariff fits each class from the sums of all months
 -- (sums merge exactly), so a run that changed one month recomputes that month's rows only
 -- (incremental, one row set per month).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['period_start', 'profile_class_id'],
-    event_time='period_start',
-    meta={'period': 'month'}
-) }}
+{{ per_period_config(['period_start', 'profile_class_id']) }}
 
 with master as (
-    select * from {{ ref('demand_price_elasticity') }}
-    {% if is_incremental() %}
-    where settlement_timestamp_utc >= (select max(period_start) from {{ this }})
-    {% endif %}
+    {{ master_since_latest_period() }}
 ),
 
 points as (

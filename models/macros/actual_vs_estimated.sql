@@ -8,21 +8,12 @@
     from all of its half hours either way.
 #}
 {% macro actual_vs_estimated(date_trunc_unit) %}
-{{- config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='period_start',
-    event_time='period_start',
-    meta={'period': date_trunc_unit}
-) -}}
+{{- per_period_config('period_start', date_trunc_unit) -}}
 -- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
 -- from run to run, and a re-run on the same data must give the same table.
 
 with master as (
-    select * from {{ ref('demand_price_elasticity') }}
-    {% if is_incremental() %}
-    where settlement_timestamp_utc >= (select max(period_start) from {{ this }})
-    {% endif %}
+    {{ master_since_latest_period() }}
 ),
 
 final as (
