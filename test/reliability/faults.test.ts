@@ -21,6 +21,9 @@ import {
   type TemporalTestContext,
 } from '../support/temporal';
 
+/** PendingActivityState.STARTED: a worker is running it. */
+const PENDING_ACTIVITY_STARTED = 2;
+
 const MASTER = 'main.demand_price_elasticity';
 
 describe('faults survived', () => {
@@ -95,12 +98,19 @@ describe('faults survived', () => {
     const analytics = spawnWorker({ role: 'analytics', address: testServerAddress(), queues });
     try {
       const handle = await startPipeline(temporal.client, input(queues, 'kill-writer'), { taskQueue: queues.workflows });
+      // one of the master's own build activities started on the writer (the readings' months are done
+      // by then; the overlapping-readings test's months share the queue, so the master running is not enough)
       await eventually(
-        async () => (await getProgress(handle)).nodes.find((n) => n.id === 'model:demand_price_elasticity')?.state === 'running',
+        async () => {
+          if ((await getProgress(handle)).nodes.find((n) => n.id === 'model:demand_price_elasticity')?.state !== 'running') return false;
+          const pending = (await handle.describe()).raw.pendingActivities ?? [];
+          return pending.some(
+            (a) => ['planBuildMonths', 'buildMonth'].includes(a.activityType?.name ?? '') && Number(a.state) === PENDING_ACTIVITY_STARTED,
+          );
+        },
         120_000,
         20,
       );
-      await new Promise((resolve) => setTimeout(resolve, 150));
       await writer.kill('SIGKILL');
       writer = spawnWorker({ role: 'writer', address: testServerAddress(), queues, db: warehousePath, env });
       const result = await waitForPipeline(handle);
