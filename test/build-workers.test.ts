@@ -17,12 +17,11 @@ import {
   startRun,
   startWorkers,
   testServerAddress,
+  startedActivity,
   type TemporalTestContext,
 } from './support/temporal';
 
 const MASTER = 'main.demand_price_elasticity';
-/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
-const PENDING_ACTIVITY_STARTED = 2;
 
 /** The months the master holds rows of, as `YYYY-MM`, in order. */
 async function monthsOf(warehousePath: string): Promise<string[]> {
@@ -151,9 +150,7 @@ describe('per-month builds on build workers in their own processes', () => {
         async () => {
           const master = (await getProgress(handle)).nodes.find((n) => n.id === 'model:demand_price_elasticity');
           if (master?.state !== 'running') return undefined;
-          const pending = (await handle.describe()).raw.pendingActivities ?? [];
-          const started = pending.find((a) => a.activityType?.name === 'buildMonth' && Number(a.state) === PENDING_ACTIVITY_STARTED);
-          return started?.lastWorkerIdentity ?? undefined;
+          return (await startedActivity(handle, ['buildMonth']))?.lastWorkerIdentity ?? undefined;
         },
         180_000,
         20,

@@ -42,7 +42,7 @@ describe('the shipped macros', () => {
       { file: 'macros/deviation_bucket.sql', names: ['deviation_bucket'] },
       { file: 'macros/deviation_distribution.sql', names: ['deviation_distribution'] },
       { file: 'macros/per_meter_half_hour_config.sql', names: ['per_meter_half_hour_config'] },
-      { file: 'macros/per_month_partial.sql', names: ['per_period_config', 'master_since_latest_period'] },
+      { file: 'macros/per_period.sql', names: ['per_period_config', 'master_since_latest_period'] },
       { file: 'macros/readings_of_all_quarters.sql', names: ['readings_of_all_quarters'] },
       { file: 'macros/validity_intervals.sql', names: ['validity_intervals'] },
     ]);

@@ -224,8 +224,7 @@ export function failingRowsSql(
 ): string {
   const rowCondition = failingRowCondition(test, columnTypes);
   if (rowCondition !== undefined) return `select * from ${relation} where ${rowCondition}`;
-  // dbt's where config: the test sees only the rows where it holds
-  const tested = test.where ? `(select * from ${relation} where ${test.where})` : relation;
+  const tested = testedRelation(test, relation);
   const column = test.column ? columnSql(test.column) : undefined;
   const needColumn = () => {
     if (!column) throw new ProjectError(`data test ${test.id} needs a column`);
@@ -256,6 +255,12 @@ export function failingRowsSql(
   }
 }
 
+/** dbt's where config: the rows of a relation a test sees (all of them without one). */
+function testedRelation(test: DataTest, relation: string): string {
+  return test.where ? `(select * from ${relation} where ${test.where})` : relation;
+}
+
+/** A unique_combination_of_columns test's columns, quoted and comma-separated. */
 function combinationOf(test: DataTest): string {
   const columns = test.args.combination_of_columns;
   if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === 'string' && IDENTIFIER.test(c))) {
@@ -271,7 +276,7 @@ function combinationOf(test: DataTest): string {
  * whose hashes collide) is settled by the test's own SQL. Undefined for the other tests.
  */
 export function noDuplicatesSql(test: DataTest, relation: string): string | undefined {
-  const tested = test.where ? `(select * from ${relation} where ${test.where})` : relation;
+  const tested = testedRelation(test, relation);
   if (test.kind === 'unique' && test.column) {
     const column = columnSql(test.column);
     return `select count(${column}) - count(distinct hash(${column})) from ${tested}`;

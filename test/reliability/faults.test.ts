@@ -16,13 +16,11 @@ import {
   connectToTestServer,
   eventually,
   freshQueues,
+  startedActivity,
   startWorkers,
   testServerAddress,
   type TemporalTestContext,
 } from '../support/temporal';
-
-/** PendingActivityState.STARTED: a worker is running it. */
-const PENDING_ACTIVITY_STARTED = 2;
 
 const MASTER = 'main.demand_price_elasticity';
 
@@ -103,10 +101,7 @@ describe('faults survived', () => {
       await eventually(
         async () => {
           if ((await getProgress(handle)).nodes.find((n) => n.id === 'model:demand_price_elasticity')?.state !== 'running') return false;
-          const pending = (await handle.describe()).raw.pendingActivities ?? [];
-          return pending.some(
-            (a) => ['planBuildMonths', 'buildMonth'].includes(a.activityType?.name ?? '') && Number(a.state) === PENDING_ACTIVITY_STARTED,
-          );
+          return (await startedActivity(handle, ['planBuildMonths', 'buildMonth'])) !== undefined;
         },
         120_000,
         20,

@@ -1,5 +1,5 @@
 // Test helpers for anything that crosses a process: the shared dev server, workers on fresh queues.
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { startPipeline } from '../../src/client';
@@ -133,4 +133,13 @@ export async function errorWithWorkers(
   } finally {
     await workers.stop();
   }
+}
+
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
+const PENDING_ACTIVITY_STARTED = 2;
+
+/** A pending activity of a run, of one of these types, that a worker has started (undefined if none). */
+export async function startedActivity(handle: WorkflowHandle, types: readonly string[]) {
+  const pending = (await handle.describe()).raw.pendingActivities ?? [];
+  return pending.find((a) => types.includes(a.activityType?.name ?? '') && Number(a.state) === PENDING_ACTIVITY_STARTED);
 }
