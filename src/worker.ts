@@ -12,7 +12,7 @@ import { createAnalyticsWorkerActivities, createBuildWorkerActivities, createWri
 import { createLogger, type Logger } from './logger';
 import { loadProject } from './project/load';
 import { createStorageResolver, type StorageResolver } from './storage';
-import { DEFAULT_MEMORY_LIMIT, Warehouse, duckdbSettingsFromEnv, type DuckdbSettings } from './warehouse/warehouse';
+import { DEFAULT_MEMORY_LIMIT, Warehouse, duckdbSettingsFromEnv, warmReaders, type DuckdbSettings } from './warehouse/warehouse';
 import {
   ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE,
   buildQueueFor,
@@ -125,6 +125,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
       );
     }
     if (options.role === 'analytics' || options.role === 'all') {
+      await warmReaders(duckdb, ['pinned']);
       workers.push(
         await Worker.create({
           ...common,
@@ -136,16 +137,14 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
     }
     const buildConcurrency = options.buildConcurrency ?? 1;
     if (options.role !== 'analytics' && buildConcurrency > 0) {
+      // a month is a twelfth of the heaviest build: bounded like the writer, it fits without spilling
+      const buildDuckdb = { memoryLimit: DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb };
+      await warmReaders(buildDuckdb, ['default']);
       workers.push(
         await Worker.create({
           ...common,
           taskQueue: options.queues?.build ?? buildQueueFor(options.queues?.writer ?? WRITER_QUEUE),
-          // a month is a twelfth of the heaviest build: bounded like the writer, it fits without spilling
-          activities: createBuildWorkerActivities({
-            project,
-            logger,
-            duckdb: { memoryLimit: DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb },
-          }),
+          activities: createBuildWorkerActivities({ project, logger, duckdb: buildDuckdb }),
           maxConcurrentActivityTaskExecutions: buildConcurrency,
         }),
       );

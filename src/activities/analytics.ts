@@ -12,7 +12,7 @@ import type { LoadedProject } from '../project/load';
 import type { ModelNode } from '../project/types';
 import type { StorageResolver } from '../storage';
 import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
-import { WarehouseReader, withScratchDuckdb, type DuckdbSettings } from '../warehouse/warehouse';
+import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { MODEL_SCHEMA, existingKind, findModel, renderModelSql } from './models';
 import { failOnErrors, runDataTests } from './data-tests';
@@ -21,7 +21,6 @@ import type {
   AnalyticsModelResult,
   AnalyticsOutput,
   DataTestResults,
-  PinnedSnapshot,
   RunAnalyticsModelInput,
   TestAnalyticsResultInput,
 } from '../contract/activities';
@@ -31,45 +30,12 @@ export interface AnalyticsDependencies {
   readonly storage: StorageResolver;
   readonly logger: Logger;
   readonly duckdb: DuckdbSettings;
+  /** The worker's attachments of pinned versions, shared with its report (one made here otherwise). */
+  readonly withPinnedReader?: WithPinnedReader;
 }
 
-/**
- * The lake attached read-only at a pinned version, shared by the activities that read that version:
- * attaching (the catalog read, the S3 secret) is most of a small model's time, and a version never
- * changes. Kept in a DuckDB instance of their own (a query over every attached catalog, such as
- * information_schema, never meets them elsewhere); once another version is attached, the idle ones
- * are detached, so a version kept is the latest a run pinned (maintenance never expires the latest).
- */
-function pinnedReaders(settings: DuckdbSettings) {
-  const attached = new Map<string, { reader: Promise<WarehouseReader>; users: number }>();
-  const detachIdle = async (keep: string) => {
-    for (const [key, entry] of [...attached.entries()].filter(([key, entry]) => key !== keep && entry.users === 0)) {
-      attached.delete(key);
-      await entry.reader.then((reader) => reader.close()).catch(() => undefined);
-    }
-  };
-  return async <T>(snapshot: PinnedSnapshot, work: (reader: WarehouseReader) => Promise<T>): Promise<T> => {
-    const key = `${snapshot.warehouse}@${snapshot.version}`;
-    let entry = attached.get(key);
-    if (!entry) {
-      await detachIdle(key);
-      const reader = WarehouseReader.open(snapshot.warehouse, { snapshotVersion: snapshot.version, settings, pool: 'pinned' });
-      const created = { reader, users: 0 };
-      reader.catch(() => attached.get(key) === created && attached.delete(key));
-      attached.set(key, created);
-      entry = created;
-    }
-    entry.users += 1;
-    try {
-      return await work(await entry.reader);
-    } finally {
-      entry.users -= 1;
-    }
-  };
-}
-
-export function createAnalyticsActivities({ project, storage, logger, duckdb }: AnalyticsDependencies) {
-  const withPinnedReader = pinnedReaders(duckdb);
+export function createAnalyticsActivities({ project, storage, logger, duckdb, ...deps }: AnalyticsDependencies) {
+  const withPinnedReader = deps.withPinnedReader ?? pinnedReaders(duckdb);
 
   /** A result file of this run on this machine (downloaded when it is elsewhere). */
   const localResult = async (output: AnalyticsOutput, model: ModelNode): Promise<string> => {

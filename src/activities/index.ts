@@ -2,7 +2,7 @@
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
-import { warehouseName, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
+import { pinnedReaders, warehouseName, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
 import { WrongWarehouseError } from '../errors';
 import { classifyFailure } from './context';
 import type { WriterInput } from '../contract/activities';
@@ -68,7 +68,9 @@ export interface AnalyticsWorkerDependencies {
 
 /** Read-only work over snapshots: registered on any number of analytics workers. */
 export function createAnalyticsWorkerActivities(deps: AnalyticsWorkerDependencies) {
-  return { ...createAnalyticsActivities(deps), ...createAnalyticsTestActivities(deps), ...createReportActivities(deps) };
+  // the report reads the version the run published where the analytics read the one it pinned
+  const shared = { ...deps, withPinnedReader: pinnedReaders(deps.duckdb) };
+  return { ...createAnalyticsActivities(shared), ...createAnalyticsTestActivities(shared), ...createReportActivities(shared) };
 }
 
 export interface BuildWorkerDependencies {

@@ -12,7 +12,7 @@ import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { createHash } from 'node:crypto';
 import { selectModels } from '../project/select';
-import { readBuiltStates, recordBuiltState, type BuiltState } from './state';
+import { readBuiltStates, recordBuiltStates, type BuiltState } from './state';
 import { buildKey, dropLeftovers, dropRelations, foreignTables, pendingRelations } from './housekeeping';
 import { periodStartsOf } from './periods';
 import type {
@@ -54,6 +54,26 @@ export function inWindow(column: string, window: EventWindow): string {
 const pendingRelationOf = (model: string, buildId: string) => relation(MODEL_SCHEMA, pendingName(model, buildId));
 
 /** A relation's row count. */
+/** The rows of each of these tables of the models' schema, in one query. */
+async function countRowsOf(connection: DuckDBConnection, names: readonly string[]): Promise<Map<string, number>> {
+  if (names.length === 0) return new Map();
+  const reader = await connection.runAndReadAll(
+    names
+      .map((name) => `select ${quotedString(name)} as name, count(*)::bigint as n from ${relation(MODEL_SCHEMA, name)}`)
+      .join('\nunion all\n'),
+  );
+  return new Map(reader.getRows().map(([name, n]) => [String(name), Number(n)]));
+}
+
+/** Every table and view of the models' schema in the connection's current database, with its kind. */
+export async function existingKinds(connection: DuckDBConnection): Promise<Map<string, 'table' | 'view'>> {
+  const reader = await connection.runAndReadAll(
+    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema`,
+    { schema: MODEL_SCHEMA },
+  );
+  return new Map(reader.getRows().map(([name, type]) => [String(name), String(type) === 'VIEW' ? 'view' : 'table']));
+}
+
 async function countRows(connection: DuckDBConnection, target: string): Promise<number> {
   return Number((await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`)).getRows()[0]?.[0] ?? 0);
 }
@@ -234,6 +254,13 @@ export async function existingKind(connection: DuckDBConnection, name: string): 
   const type = reader.getRowObjectsJS()[0]?.table_type;
   if (type === undefined) return undefined;
   return String(type) === 'VIEW' ? 'view' : 'table';
+}
+
+/** Which of these tables and views the connection's current database holds in the models' schema: one catalog read for all. */
+export async function existingTables(connection: DuckDBConnection, names: readonly string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const held = await existingKinds(connection);
+  return new Set(names.filter((name) => held.has(name)));
 }
 
 export function createModelActivities({ warehouse, project, storage, logger }: ModelDependencies) {
@@ -509,7 +536,7 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
           if (!object) throw new ProjectError(`analytics result of ${result.model} is missing at ${result.outputUri}`);
           analyticsFiles.push(await store.localPath(object));
         }
-        const tables = await warehouse.transaction(async (connection) =>
+        const published = await warehouse.transaction(async (connection) =>
           interruptOnCancel(connection, async () => {
             // the commit names the run, so `meterflow query --at <run>` finds its version
             await connection.run(`call lake.set_commit_message('meterflow', $message, extra_info => $info)`, {
@@ -517,72 +544,86 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
               info: JSON.stringify({ run: run ?? null, build: buildId }),
             });
             const states = await readBuiltStates(connection);
-            const published: { model: string; rows: number | null }[] = [];
+            // what the schema holds, read once and kept as the transaction changes it
+            const kinds = await existingKinds(connection);
+            const replace = async (name: string, kind: 'table' | 'view' | undefined) => {
+              const current = kinds.get(name);
+              if (current) await connection.run(`drop ${current} ${relation(MODEL_SCHEMA, name)}`);
+              if (kind) kinds.set(name, kind);
+              else kinds.delete(name);
+            };
+            /** Each published relation, and whether its rows are counted (after the commit, all at once). */
+            const published: { model: string; counted: boolean }[] = [];
+            const built: { node: string; state: BuiltState }[] = [];
             for (const { model: name, state, window } of models) {
               const model = findModel(project, name);
               const pendingRelation = relation(MODEL_SCHEMA, pendingName(name, buildId));
-              const pending = await existingKind(connection, pendingName(name, buildId));
+              const pending = kinds.get(pendingName(name, buildId));
               const delta = relation(MODEL_SCHEMA, deltaName(name, buildId));
-              if (pending && (await existingKind(connection, deltaName(name, buildId)))) {
+              if (pending && kinds.has(deltaName(name, buildId))) {
                 // an incremental model rebuilt over a window: its rows there are replaced in place
                 if (!window || !model.eventTime)
                   throw new ModelBuildError(`model ${name}: rebuilt over a window, but none given to publish`, name, model.file);
                 const target = relation(MODEL_SCHEMA, name);
-                await connection.run(`drop view ${pendingRelation}`);
+                await replace(pendingName(name, buildId), undefined);
                 await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
                 await connection.run(`insert into ${target} select * from ${delta}`);
-                await connection.run(`drop table ${delta}`);
-                published.push({ model: name, rows: await countRows(connection, target) });
-                await recordBuiltState(connection, name, state);
+                await replace(deltaName(name, buildId), undefined);
+                published.push({ model: name, counted: true });
+                built.push({ node: name, state });
                 continue;
               }
               if (!pending) {
                 if (state.version !== undefined && states.get(name)?.version === state.version) continue; // published by an earlier attempt
                 throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);
               }
-              const current = await existingKind(connection, name);
-              if (current) await connection.run(`drop ${current} ${relation(MODEL_SCHEMA, name)}`);
+              await replace(name, undefined);
               if (pending === 'view') {
-                await connection.run(`drop view ${pendingRelation}`);
+                await replace(pendingName(name, buildId), undefined);
                 await connection.run(
                   `create view ${relation(MODEL_SCHEMA, name)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`,
                 );
-                published.push({ model: name, rows: null });
+                kinds.set(name, 'view');
+                published.push({ model: name, counted: false });
               } else {
                 await connection.run(`alter table ${pendingRelation} rename to ${quotedIdentifier(name)}`);
-                published.push({ model: name, rows: await countRows(connection, relation(MODEL_SCHEMA, name)) });
+                kinds.delete(pendingName(name, buildId));
+                kinds.set(name, 'table');
+                published.push({ model: name, counted: true });
               }
-              await recordBuiltState(connection, name, state);
+              built.push({ node: name, state });
             }
             for (const [index, result] of analytics.entries()) {
               const target = relation(MODEL_SCHEMA, result.model);
               const file = pathList([analyticsFiles[index] as string]);
-              const current = await existingKind(connection, result.model);
+              const current = kinds.get(result.model);
               const model = findModel(project, result.model);
               if (result.window && current === 'table' && model.period && model.eventTime) {
                 // computed for the periods holding the master's changed window: those periods' rows are replaced
                 await connection.run(`delete from ${target} where ${periodStartsOf(model.eventTime, model.period, result.window)}`);
                 await connection.run(`insert into ${target} select * from read_parquet(${file})`);
-                await recordBuiltState(connection, result.model, result.state);
-                published.push({ model: result.model, rows: await countRows(connection, target) });
-                continue;
-              }
-              if (result.window) {
+              } else if (result.window) {
                 throw new ModelBuildError(
                   `analytics model ${result.model}: computed over a window, but it has no published table or period to replace`,
                   result.model,
                   model.file,
                 );
+              } else {
+                await replace(result.model, 'table');
+                await connection.run(`create table ${target} as select * from read_parquet(${file})`);
               }
-              if (current) await connection.run(`drop ${current} ${target}`);
-              await connection.run(`create table ${target} as select * from read_parquet(${file})`);
-              await recordBuiltState(connection, result.model, result.state);
-              published.push({ model: result.model, rows: await countRows(connection, target) });
+              built.push({ node: result.model, state: result.state });
+              published.push({ model: result.model, counted: true });
             }
-            for (const { test, state } of tests) await recordBuiltState(connection, `test:${test}`, state);
+            await recordBuiltStates(connection, [...built, ...tests.map(({ test, state }) => ({ node: `test:${test}`, state }))]);
             return published;
           }),
         );
+        // the published tables' rows, counted on the committed version: the lake's file statistics answer
+        // most of it, where a count inside the transaction read each table's uncommitted rows
+        const counted = published.filter((table) => table.counted).map((table) => table.model);
+        const rows = await warehouse.withConnection((connection) => countRowsOf(connection, counted));
+        const tables = published.map(({ model, counted }) => ({ model, rows: counted ? (rows.get(model) ?? 0) : null }));
         // one writer: the latest snapshot is the commit above
         const snapshotVersion = await warehouse.currentSnapshot();
         logger.info({ tables: tables.length, snapshotVersion }, 'published run');

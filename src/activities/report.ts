@@ -13,10 +13,11 @@ import { outLocationOf, writeRunGrid, writeRunRecord } from '../report/run-histo
 import { runRecord } from '../report/run-record';
 import type { StorageResolver } from '../storage';
 import { temporalWebUiUrl } from '../config';
-import { pathList, relation } from '../warehouse/sql';
-import { withScratchDuckdb, withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
+import { pathList, quotedString, relation } from '../warehouse/sql';
+import { MODEL_STATE_TABLE } from './state';
+import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityContext, activityFrame } from './context';
-import { MODEL_SCHEMA, existingKind } from './models';
+import { MODEL_SCHEMA, existingTables } from './models';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 
 /** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
@@ -29,6 +30,8 @@ export interface ReportDependencies {
   /** The Temporal Web UI the grid of runs links each run to; TEMPORAL_UI_URL or `meterflow dev`'s by default. */
   readonly webUiUrl?: string;
   readonly logger?: Logger;
+  /** The worker's attachments of pinned versions, shared with its analytics (one made here otherwise). */
+  readonly withPinnedReader?: WithPinnedReader;
 }
 
 async function localFile(storage: StorageResolver, uri: string): Promise<string | undefined> {
@@ -37,7 +40,88 @@ async function localFile(storage: StorageResolver, uri: string): Promise<string 
   return object ? store.localPath(object) : undefined;
 }
 
-export function createReportActivities({ project, storage, duckdb, webUiUrl = temporalWebUiUrl(), logger }: ReportDependencies) {
+/** A MasterTotals from a row of the totals queries below. */
+function masterTotalsOf(row: Record<string, unknown>): MasterTotals {
+  return {
+    halfHours: Number(row.half_hours),
+    meters: Number(row.meters),
+    from: String(row.first_half_hour ?? ''),
+    to: String(row.last_half_hour ?? ''),
+    actualKwh: Number(row.actual_kwh),
+    estimatedKwh: Number(row.estimated_kwh),
+    meanDeviation: Number(row.mean_deviation),
+  };
+}
+
+/** The headline's totals read from the master itself: a scan of every half hour. */
+async function totalsOfMaster(connection: DuckDBConnection, master: string): Promise<MasterTotals> {
+  const totals = await connection.runAndReadAll(
+    // per meter first: count(distinct) over the whole master is one thread, a grouping is not
+    `with per_meter as (
+       select meter_point_id, count(*) as half_hours, min(settlement_timestamp_utc) as first_half_hour,
+              max(settlement_timestamp_utc) as last_half_hour, sum(smart_meter_consumption) as actual_kwh,
+              sum(estimated_half_hour_consumption) as estimated_kwh, sum(demand_price_elasticity) as sum_deviation,
+              count(demand_price_elasticity) as deviations
+       from ${master}
+       group by meter_point_id
+     )
+     select coalesce(sum(half_hours), 0)::double as half_hours, count(meter_point_id)::double as meters,
+            strftime(min(first_half_hour), '%Y-%m-%dT%H:%M:%SZ') as first_half_hour,
+            strftime(max(last_half_hour), '%Y-%m-%dT%H:%M:%SZ') as last_half_hour,
+            coalesce(sum(actual_kwh), 0)::double as actual_kwh,
+            coalesce(sum(estimated_kwh), 0)::double as estimated_kwh,
+            coalesce(sum(sum_deviation) / nullif(sum(deviations), 0), 0)::double as mean_deviation
+     from per_meter`,
+  );
+  return masterTotalsOf(totals.getRowObjectsJson()[0] as Record<string, unknown>);
+}
+
+/** The per-month partial aggregates that hold the headline's totals between them. */
+const TOTALS_PARTIALS = ['deviation_histogram_by_month', 'meter_readings_by_month', 'half_hourly_load_profile_by_month'] as const;
+
+/**
+ * The headline's totals merged from the per-month partial aggregates (a few thousand rows, not a scan
+ * of every half hour), when each was computed from this very version of the master: its recorded
+ * input is the master's recorded version. Undefined otherwise (a partial missing from the project, or
+ * left behind by a run that selected the master but not it): the master is read instead.
+ */
+async function totalsFromPartials(connection: DuckDBConnection, masterName: string): Promise<MasterTotals | undefined> {
+  const present = await existingTables(connection, TOTALS_PARTIALS);
+  if (present.size < TOTALS_PARTIALS.length) return undefined;
+  const fresh = await connection.runAndReadAll(
+    `select count(*) from ${MODEL_STATE_TABLE} as partial
+     inner join ${MODEL_STATE_TABLE} as master on master.model = $master
+     where partial.model in (${TOTALS_PARTIALS.map((name) => quotedString(name)).join(', ')})
+       and json_extract_string(partial.inputs, $input) = master.version`,
+    { master: masterName, input: `$."model:${masterName}"` },
+  );
+  if (Number(fresh.getRows()[0]?.[0] ?? 0) !== TOTALS_PARTIALS.length) return undefined;
+  const table = (name: (typeof TOTALS_PARTIALS)[number]) => relation(MODEL_SCHEMA, name);
+  const totals = await connection.runAndReadAll(
+    `with deviations as (
+       select sum(half_hours) as half_hours, sum(sum_deviation) / nullif(sum(deviations), 0) as mean_deviation
+       from ${table('deviation_histogram_by_month')}
+     ),
+     meters as (
+       select count(distinct meter_point_id) as meters, min(first_reading) as first_half_hour, max(last_reading) as last_half_hour
+       from ${table('meter_readings_by_month')}
+     ),
+     consumption as (
+       select sum(sum_actual_consumption) as actual_kwh, sum(sum_estimated_consumption) as estimated_kwh
+       from ${table('half_hourly_load_profile_by_month')}
+     )
+     select coalesce(half_hours, 0)::double as half_hours, meters::double as meters,
+            strftime(first_half_hour, '%Y-%m-%dT%H:%M:%SZ') as first_half_hour,
+            strftime(last_half_hour, '%Y-%m-%dT%H:%M:%SZ') as last_half_hour,
+            coalesce(actual_kwh, 0)::double as actual_kwh, coalesce(estimated_kwh, 0)::double as estimated_kwh,
+            coalesce(mean_deviation, 0)::double as mean_deviation
+     from deviations, meters, consumption`,
+  );
+  return masterTotalsOf(totals.getRowObjectsJson()[0] as Record<string, unknown>);
+}
+
+export function createReportActivities({ project, storage, duckdb, webUiUrl = temporalWebUiUrl(), logger, ...deps }: ReportDependencies) {
+  const withPinnedReader = deps.withPinnedReader ?? pinnedReaders(duckdb);
   /** The run's record beside its report, then the grid rewritten from the last runs' records. */
   async function recordRun(input: RenderReportInput): Promise<void> {
     const out = outLocationOf(input.reportUri, input.workflowId);
@@ -74,19 +158,16 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
         let points: Record<string, unknown>[] = [];
         let masterTotals: MasterTotals | undefined;
         const snapshot = input.master;
-        // the master as the analytics read it: the lake at the pinned version (read-only, any process)
+        // the lake at the version the run published (read-only, any process), attached where this
+        // worker's analytics keep their pinned versions: on the instance they loaded the extensions into
         const withConnection = <T>(work: (connection: DuckDBConnection) => Promise<T>) =>
-          snapshot
-            ? withWarehouseReader(
-                snapshot.warehouse,
-                { ...(snapshot.version !== undefined ? { snapshotVersion: snapshot.version } : {}), settings: duckdb },
-                (reader) => reader.withConnection(work),
-              )
-            : withScratchDuckdb(duckdb, work);
+          snapshot ? withPinnedReader(snapshot, (reader) => reader.withConnection(work)) : withScratchDuckdb(duckdb, work);
         await withConnection(async (connection) => {
           // the published tables the report charts, as the master's version holds them
-          for (const table of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
-            if (!snapshot || !(await existingKind(connection, table))) continue;
+          const charted = (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name));
+          const present = snapshot ? await existingTables(connection, charted) : new Set<string>();
+          for (const table of charted) {
+            if (!present.has(table)) continue;
             const reader = await connection.runAndReadAll(`select * from ${relation(MODEL_SCHEMA, table)}`);
             analytics[table] = reader.getRowObjectsJson() as Record<string, unknown>[];
           }
@@ -99,36 +180,7 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
           const pinned = snapshot?.relations.demand_price_elasticity;
           if (pinned !== undefined) {
             const master = relation(MODEL_SCHEMA, pinned);
-            {
-              const totals = await connection.runAndReadAll(
-                // per meter first: count(distinct) over the whole master is one thread, a grouping is not
-                `with per_meter as (
-                   select meter_point_id, count(*) as half_hours, min(settlement_timestamp_utc) as first_half_hour,
-                          max(settlement_timestamp_utc) as last_half_hour, sum(smart_meter_consumption) as actual_kwh,
-                          sum(estimated_half_hour_consumption) as estimated_kwh, sum(demand_price_elasticity) as sum_deviation,
-                          count(demand_price_elasticity) as deviations
-                   from ${master}
-                   group by meter_point_id
-                 )
-                 select coalesce(sum(half_hours), 0)::double as half_hours, count(meter_point_id)::double as meters,
-                        strftime(min(first_half_hour), '%Y-%m-%dT%H:%M:%SZ') as first_half_hour,
-                        strftime(max(last_half_hour), '%Y-%m-%dT%H:%M:%SZ') as last_half_hour,
-                        coalesce(sum(actual_kwh), 0)::double as actual_kwh,
-                        coalesce(sum(estimated_kwh), 0)::double as estimated_kwh,
-                        coalesce(sum(sum_deviation) / nullif(sum(deviations), 0), 0)::double as mean_deviation
-                 from per_meter`,
-              );
-              const row = totals.getRowObjectsJson()[0] as Record<string, unknown>;
-              masterTotals = {
-                halfHours: Number(row.half_hours),
-                meters: Number(row.meters),
-                from: String(row.first_half_hour ?? ''),
-                to: String(row.last_half_hour ?? ''),
-                actualKwh: Number(row.actual_kwh),
-                estimatedKwh: Number(row.estimated_kwh),
-                meanDeviation: Number(row.mean_deviation),
-              };
-            }
+            masterTotals = (await totalsFromPartials(connection, pinned)) ?? (await totalsOfMaster(connection, master));
             if (analytics.price_response_variable_tariff) {
               const reader = await connection.runAndReadAll(
                 `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption

@@ -1,6 +1,6 @@
 // What the warehouse remembers between runs: each model's built state and the latest snapshot, so
 // that an incremental run rebuilds only what changed (like dbt's state:modified+).
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { relation } from '../warehouse/sql';
 import type { BuiltState } from '../contract/activities';
 export type { BuiltState };
@@ -17,20 +17,28 @@ export async function ensureStateTables(connection: DuckDBConnection): Promise<v
 }
 
 /**
- * Record what a published model, analytics model or singular test (`test:<name>`) was built from; call
- * inside the transaction that publishes it, so both land or neither.
+ * Record what published models, analytics models or singular tests (`test:<name>`) were built from;
+ * call inside the transaction that publishes them, so both land or neither. One delete and one insert
+ * for all of them: each statement on a lake table costs a catalog round of its own.
  */
-export async function recordBuiltState(connection: DuckDBConnection, node: string, state: BuiltState): Promise<void> {
+export async function recordBuiltStates(
+  connection: DuckDBConnection,
+  entries: readonly { readonly node: string; readonly state: BuiltState }[],
+): Promise<void> {
+  if (entries.length === 0) return;
   await ensureStateTables(connection);
   // NOTE: lake tables have no keys: a row is replaced by a delete and an insert in the same transaction
-  await connection.run(`delete from ${MODEL_STATE_TABLE} where model = $node`, { node });
+  const latest = [...new Map(entries.map((entry) => [entry.node, entry.state])).entries()];
+  const nodes = latest.map(([node]) => node);
+  await connection.run(`delete from ${MODEL_STATE_TABLE} where list_contains($nodes::varchar[], model)`, { nodes: listValue(nodes) });
   await connection.run(
-    `insert into ${MODEL_STATE_TABLE} (model, state_hash, built_at, version, inputs) values ($node, $hash, now()::timestamp, $version, $inputs)`,
+    `insert into ${MODEL_STATE_TABLE} (model, state_hash, built_at, version, inputs)
+     select unnest($nodes::varchar[]), unnest($hashes::varchar[]), now()::timestamp, unnest($versions::varchar[]), unnest($inputs::varchar[])`,
     {
-      node,
-      hash: state.stateHash,
-      version: state.version ?? null,
-      inputs: state.inputs ? JSON.stringify(state.inputs) : null,
+      nodes: listValue(nodes),
+      hashes: listValue(latest.map(([, state]) => state.stateHash)),
+      versions: listValue(latest.map(([, state]) => state.version ?? null)),
+      inputs: listValue(latest.map(([, state]) => (state.inputs ? JSON.stringify(state.inputs) : null))),
     },
   );
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../client';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
-import { spawnWorker, stop } from './workers';
+import { spawnWorker, stop, workersReady } from './workers';
 import { holdBackLastDay } from './late-day';
 
 const log = (line: string) => process.stderr.write(`bench:incremental: ${line}\n`);
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     const writer = spawnWorker('writer', server.address, queues, {}, warehouse);
     const analytics = spawnWorker('analytics', server.address, queues, {});
     try {
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await workersReady([writer, analytics]);
       const started = process.hrtime.bigint();
       const handle = await startPipeline(
         client,

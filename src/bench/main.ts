@@ -22,7 +22,7 @@ import { lakeOptionsFor, withDuckdbFile } from '../warehouse/warehouse';
 import { ensureLakeExtensions, openLake } from '../lake';
 import type { PipelineResult } from '../contract/run';
 import { NAIVE_MASTER_SQL } from './naive-master';
-import { spawnWorker, stop } from './workers';
+import { spawnWorker, stop, workersReady } from './workers';
 import { holdBackLastDay } from './late-day';
 
 // NOTE: duckdb pinned to the DuckDB of @duckdb/node-api and of the extension wheels (PyPI's latest cannot
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     const writer = spawnWorker('writer', server.address, queues, env, warehouse);
     const analytics = spawnWorker('analytics', server.address, queues, env);
     try {
-      await new Promise((resolve) => setTimeout(resolve, 1500)); // workers connected and polling
+      await workersReady([writer, analytics]);
       let result: PipelineResult | undefined;
       const elapsed = await seconds(async () => {
         const handle = await startPipeline(
@@ -451,7 +451,7 @@ async function scaleout(client: Client, address: string, warehouse: string, out:
     ...Array.from({ length: builders }, () => spawnWorker('build', address, queues, env)),
   ];
   try {
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // workers connected and polling
+    await workersReady(children);
     const handle = await startPipeline(
       client,
       {

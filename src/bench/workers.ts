@@ -3,6 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config';
 
+/** A worker process of the bench; `ready` settles once it polls (it has printed its polling line) or it has exited. */
+export type BenchWorker = ChildProcess & { readonly ready: Promise<void> };
+
 /** A worker of the bench, in its own process, its output discarded but for errors. */
 export function spawnWorker(
   role: 'writer' | 'analytics' | 'build',
@@ -11,7 +14,7 @@ export function spawnWorker(
   env: NodeJS.ProcessEnv,
   db?: string,
   extra: string[] = [],
-): ChildProcess {
+): BenchWorker {
   const args = [
     path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
     'worker',
@@ -28,10 +31,28 @@ export function spawnWorker(
     ...(db ? ['--db', db] : []),
     ...extra,
   ];
-  return spawn(process.execPath, args, {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, TEMPORAL_ADDRESS: address, METERFLOW_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // its stderr passed on, and watched for the line it prints once its workers poll: the bench times
+  // runs, not the workers' start (loading DuckDB's extensions, opening the lake)
+  const ready = new Promise<void>((resolve, reject) => {
+    let seen = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      seen = (seen + chunk.toString('utf8')).slice(-4096);
+      if (/meterflow worker \([a-z]+\) polling/.test(seen)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`bench worker (${role}) exited with code ${code} before it polled`)));
+  });
+  ready.catch(() => undefined);
+  return Object.assign(child, { ready });
+}
+
+/** Wait until every worker polls. */
+export async function workersReady(workers: readonly BenchWorker[]): Promise<void> {
+  await Promise.all(workers.map((worker) => worker.ready));
 }
 
 /** Stop a worker with SIGTERM and wait until it has exited. */

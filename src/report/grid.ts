@@ -2,7 +2,6 @@
 // coloured by the node's state in that run, with small charts of each node's rows and seconds over
 // those runs. One self-contained file (styles inline, charts as inline SVG, no script), like the report.
 import type { NodeState } from '../contract/run';
-import { renderChart } from './charts';
 import { compactCount, escapeHtml } from './html';
 import { runTime, type RunRecord, type RunRecordNode } from './run-record';
 
@@ -90,33 +89,41 @@ function runHeader(run: RunRecord, index: number, webUiUrl: string | undefined):
 
 type Point = { run: number; value: number; failed: boolean };
 
-/** A small chart of one measure over the runs, x aligned on the runs shown. */
-async function sparkline(points: Point[], runs: number, kind: 'rows' | 'seconds'): Promise<string> {
-  const x = { field: 'run', type: 'ordinal' as const, scale: { domain: Array.from({ length: runs }, (_, i) => i) }, axis: null };
-  const y = { field: 'value', type: 'quantitative' as const, axis: null, scale: { zero: kind === 'seconds' } };
-  const color = {
-    field: 'failed',
-    type: 'nominal' as const,
-    scale: { domain: [false, true], range: ['#4a6f9b', '#d93b3b'] },
-    legend: null,
-  };
-  return renderChart({
-    width: 120,
-    height: 24,
-    padding: 3,
-    data: { values: points },
-    config: { view: { stroke: null } },
-    layer:
-      kind === 'seconds'
-        ? [{ mark: { type: 'bar' }, encoding: { x, y, color } }]
-        : [
-            { mark: { type: 'line', color: '#9fb3c8', strokeWidth: 1.5 }, encoding: { x, y } },
-            { mark: { type: 'point', filled: true, size: 14 }, encoding: { x, y, color } },
-          ],
-  });
+const SPARK = { width: 120, height: 24, padding: 3 } as const;
+const SPARK_COLOUR = { ok: '#4a6f9b', failed: '#d93b3b', line: '#9fb3c8' } as const;
+
+/**
+ * A small chart of one measure over the runs, x aligned on the runs shown: bars from zero for seconds,
+ * a line with a dot per run for rows (its scale from the lowest to the highest), failed runs in red.
+ * Plain SVG written here, as the lineage is: a few dozen of them per grid, and a chart library's
+ * parse, layout and render cost about ten milliseconds each, which every run's report waited for.
+ */
+function sparkline(points: readonly Point[], runs: number, kind: 'rows' | 'seconds'): string {
+  const { width, height, padding } = SPARK;
+  const band = (width - 2 * padding) / Math.max(runs, 1);
+  const x = (run: number) => padding + (run + 0.5) * band;
+  const values = points.map((p) => p.value);
+  const low = kind === 'seconds' ? Math.min(0, ...values) : Math.min(...values);
+  const high = Math.max(...values);
+  // equal values (one point, or a constant) sit in the middle
+  const y = (value: number) => (high === low ? height / 2 : padding + (height - 2 * padding) * (1 - (value - low) / (high - low)));
+  const fixed = (n: number) => Number(n.toFixed(2));
+  const colour = (p: Point) => (p.failed ? SPARK_COLOUR.failed : SPARK_COLOUR.ok);
+  const marks =
+    kind === 'seconds'
+      ? points.map((p) => {
+          const top = Math.min(y(p.value), y(0));
+          const bar = Math.max(Math.abs(y(0) - y(p.value)), 1);
+          return `<rect x="${fixed(x(p.run) - band * 0.4)}" y="${fixed(top)}" width="${fixed(band * 0.8)}" height="${fixed(bar)}" fill="${colour(p)}"/>`;
+        })
+      : [
+          `<polyline fill="none" stroke="${SPARK_COLOUR.line}" stroke-width="1.5" points="${points.map((p) => `${fixed(x(p.run))},${fixed(y(p.value))}`).join(' ')}"/>`,
+          ...points.map((p) => `<circle cx="${fixed(x(p.run))}" cy="${fixed(y(p.value))}" r="2" fill="${colour(p)}"/>`),
+        ];
+  return `<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${kind} over the runs">${marks.join('')}</svg>`;
 }
 
-async function measureCell(runs: readonly RunRecord[], id: string, kind: 'rows' | 'seconds'): Promise<string> {
+function measureCell(runs: readonly RunRecord[], id: string, kind: 'rows' | 'seconds'): string {
   const points: Point[] = runs.flatMap((run, index) => {
     const node = run.nodes.find((n) => n.id === id);
     const value = kind === 'rows' ? node?.rows : node?.seconds;
@@ -127,7 +134,7 @@ async function measureCell(runs: readonly RunRecord[], id: string, kind: 'rows' 
   const show = (v: number) => (kind === 'rows' ? compactCount(v) : seconds(v));
   const latest = points[points.length - 1] as Point;
   const title = `${id}, ${kind} over these runs: latest ${show(latest.value)} (run ${latest.run + 1}), lowest ${show(Math.min(...values))}, highest ${show(Math.max(...values))}`;
-  return `<td class="measure" data-measure="${kind}" title="${escapeHtml(title)}">${await sparkline(points, runs.length, kind)}<span class="latest">${escapeHtml(show(latest.value))}</span></td>`;
+  return `<td class="measure" data-measure="${kind}" title="${escapeHtml(title)}">${sparkline(points, runs.length, kind)}<span class="latest">${escapeHtml(show(latest.value))}</span></td>`;
 }
 
 const STYLE = `
@@ -199,7 +206,7 @@ export async function renderGridHtml(records: readonly RunRecord[], options: Gri
   body.push(
     `<tr class="status" data-node="run"><th>run</th>${runs.map(statusCell).join('')}<td class="measure none"></td>${
       durations.length > 0
-        ? `<td class="measure" data-measure="seconds" title="each run, from its first node to its report">${await sparkline(durations, runs.length, 'seconds')}<span class="latest">${seconds((durations[durations.length - 1] as Point).value)}</span></td>`
+        ? `<td class="measure" data-measure="seconds" title="each run, from its first node to its report">${sparkline(durations, runs.length, 'seconds')}<span class="latest">${seconds((durations[durations.length - 1] as Point).value)}</span></td>`
         : '<td class="measure none">–</td>'
     }</tr>`,
   );
@@ -212,15 +219,15 @@ export async function renderGridHtml(records: readonly RunRecord[], options: Gri
       const label = `<span class="kind">${escapeHtml(prefix ?? '')}:</span>${escapeHtml(rest.join(':'))}`;
       const cells = runs.map((run, index) => nodeCell(run, byId[index]?.get(id))).join('');
       // a test's rows are its failing rows, 0 when it passes: not worth a chart
-      const rows = ROWS_CHARTED.has(kindOf.get(id) ?? '') ? await measureCell(runs, id, 'rows') : '<td class="measure none"></td>';
-      body.push(`<tr data-node="${escapeHtml(id)}"><th>${label}</th>${cells}${rows}${await measureCell(runs, id, 'seconds')}</tr>`);
+      const rows = ROWS_CHARTED.has(kindOf.get(id) ?? '') ? measureCell(runs, id, 'rows') : '<td class="measure none"></td>';
+      body.push(`<tr data-node="${escapeHtml(id)}"><th>${label}</th>${cells}${rows}${measureCell(runs, id, 'seconds')}</tr>`);
     }
   }
   // nodes of a kind the groups do not name (a newer node kind) still get a row
   const grouped = new Set(GROUPS.map((g) => g.kind));
   for (const id of ids.filter((i) => !grouped.has(group(i)))) {
     body.push(
-      `<tr data-node="${escapeHtml(id)}"><th>${escapeHtml(id)}</th>${runs.map((run, index) => nodeCell(run, byId[index]?.get(id))).join('')}${await measureCell(runs, id, 'rows')}${await measureCell(runs, id, 'seconds')}</tr>`,
+      `<tr data-node="${escapeHtml(id)}"><th>${escapeHtml(id)}</th>${runs.map((run, index) => nodeCell(run, byId[index]?.get(id))).join('')}${measureCell(runs, id, 'rows')}${measureCell(runs, id, 'seconds')}</tr>`,
     );
   }
   const runList = [...runs]

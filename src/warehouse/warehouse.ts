@@ -15,6 +15,7 @@ import {
   currentSnapshotOf,
   filesOf,
   parseLakeCatalog,
+  sharedLakeInstance,
   type LakeCatalog,
   type LakeFile,
   type LakeOptions,
@@ -314,6 +315,68 @@ export async function withWarehouseReader<T>(
   } finally {
     await reader.close();
   }
+}
+
+/** The pool of the shared DuckDB instance that holds pinned versions' attachments. */
+const PINNED_POOL = 'pinned';
+
+/** Run work on a lake version: at a version kept attached between activities, or (none given) the latest, attached for this work alone. */
+export type WithPinnedReader = <T>(
+  snapshot: { readonly warehouse: string; readonly version?: number },
+  work: (reader: WarehouseReader) => Promise<T>,
+) => Promise<T>;
+
+/**
+ * The lake attached read-only at a pinned version, shared by the activities of one worker that read
+ * that version (its analytics, then the report at the version the run published): attaching (the
+ * catalog read, the S3 secret) is most of a small model's time, and a version never changes. Kept in
+ * a DuckDB instance of their own (a query over every attached catalog, such as information_schema,
+ * never meets them elsewhere); once another version is attached, the idle ones are detached, so a
+ * version kept is the latest a run pinned or published (maintenance never expires the latest).
+ */
+export function pinnedReaders(settings: DuckdbSettings): WithPinnedReader {
+  const attached = new Map<string, { reader: Promise<WarehouseReader>; users: number }>();
+  const detachIdle = async (keep: string) => {
+    for (const [key, entry] of [...attached.entries()].filter(([key, entry]) => key !== keep && entry.users === 0)) {
+      attached.delete(key);
+      await entry.reader.then((reader) => reader.close()).catch(() => undefined);
+    }
+  };
+  return async (snapshot, work) => {
+    if (snapshot.version === undefined) {
+      const reader = await WarehouseReader.open(snapshot.warehouse, { settings, pool: PINNED_POOL });
+      try {
+        return await work(reader);
+      } finally {
+        await reader.close();
+      }
+    }
+    const key = `${snapshot.warehouse}@${snapshot.version}`;
+    let entry = attached.get(key);
+    if (!entry) {
+      await detachIdle(key);
+      const reader = WarehouseReader.open(snapshot.warehouse, { snapshotVersion: snapshot.version, settings, pool: PINNED_POOL });
+      const created = { reader, users: 0 };
+      reader.catch(() => attached.get(key) === created && attached.delete(key));
+      attached.set(key, created);
+      entry = created;
+    }
+    entry.users += 1;
+    try {
+      return await work(await entry.reader);
+    } finally {
+      entry.users -= 1;
+    }
+  };
+}
+
+/**
+ * Load the lake's extensions into the instances a worker's readers will use, before it polls: loading
+ * verifies their signatures (a good part of a second each), which the first activity would pay otherwise,
+ * and a missing or mismatched extension stops the worker at start instead of failing a run.
+ */
+export async function warmReaders(settings: DuckdbSettings, pools: readonly ('pinned' | 'default')[]): Promise<void> {
+  await Promise.all(pools.map((pool) => sharedLakeInstance(settings, pool === 'pinned' ? PINNED_POOL : undefined)));
 }
 
 /** An in-memory DuckDB for work over files (analytics results): never the warehouse. */
