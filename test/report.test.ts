@@ -10,6 +10,10 @@ import { generateSampleData } from '../src/generator/generate';
 import { loadProject } from '../src/project/load';
 import { lineageGraph, lineageSvg } from '../src/report/lineage';
 import { renderReportHtml } from '../src/report/report';
+import type { MasterTotals } from '../src/report/headline';
+import { totalsFromPartials, totalsOfMaster } from '../src/activities/report';
+import { openLake } from '../src/lake/lake';
+import { relation } from '../src/warehouse/sql';
 import type { PipelineResult } from '../src/contract/run';
 import { queryFile, tempDir } from './support/files';
 import { spawnMeterflow } from './support/processes';
@@ -147,6 +151,35 @@ describe('the run report', () => {
     // the headline comes before every chart
     const order = await page.$$eval('section.headline, section.chart', (sections) => sections.map((s) => s.className));
     expect(order[0]).toContain('headline');
+  });
+
+  it("takes the headline's totals from the partials only when they were computed from the master's version", async () => {
+    const lake = await openLake({ catalog: path.join(dir, 'warehouse-warehouse', 'catalog.sqlite') });
+    try {
+      // in a transaction rolled back at the end: the run's lake is left as it was
+      const rolledBack = new Error('rolled back');
+      await expect(
+        lake.transaction(async (connection) => {
+          await connection.run('use lake');
+          const merged = await totalsFromPartials(connection, 'demand_price_elasticity');
+          const scanned = await totalsOfMaster(connection, relation('main', 'demand_price_elasticity'));
+          expect(merged).toBeDefined();
+          const { actualKwh, estimatedKwh, meanDeviation, ...exact } = merged as MasterTotals;
+          const { actualKwh: actual, estimatedKwh: estimated, meanDeviation: mean, ...scannedExact } = scanned;
+          expect(exact).toEqual(scannedExact);
+          expect(scanned.halfHours).toBeGreaterThan(0);
+          expect(actualKwh).toBeCloseTo(actual, 6);
+          expect(estimatedKwh).toBeCloseTo(estimated, 6);
+          expect(meanDeviation).toBeCloseTo(mean, 9);
+          // a partial left from an older master (a run that selected the master alone): the master is read
+          await connection.run(`update meterflow.model_state set inputs = '{}' where model = 'meter_readings_by_month'`);
+          expect(await totalsFromPartials(connection, 'demand_price_elasticity')).toBeUndefined();
+          throw rolledBack;
+        }),
+      ).rejects.toBe(rolledBack);
+    } finally {
+      lake.close();
+    }
   });
 
   it('fits a 1280 px window, names GSP groups and timeline nodes, and shows seconds to 0.1 s', async () => {

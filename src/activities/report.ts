@@ -54,7 +54,7 @@ function masterTotalsOf(row: Record<string, unknown>): MasterTotals {
 }
 
 /** The headline's totals read from the master itself: a scan of every half hour. */
-async function totalsOfMaster(connection: DuckDBConnection, master: string): Promise<MasterTotals> {
+export async function totalsOfMaster(connection: DuckDBConnection, master: string): Promise<MasterTotals> {
   const totals = await connection.runAndReadAll(
     // per meter first: count(distinct) over the whole master is one thread, a grouping is not
     `with per_meter as (
@@ -85,7 +85,7 @@ const TOTALS_PARTIALS = ['deviation_histogram_by_month', 'meter_readings_by_mont
  * input is the master's recorded version. Undefined otherwise (a partial missing from the project, or
  * left behind by a run that selected the master but not it): the master is read instead.
  */
-async function totalsFromPartials(connection: DuckDBConnection, masterName: string): Promise<MasterTotals | undefined> {
+export async function totalsFromPartials(connection: DuckDBConnection, masterName: string): Promise<MasterTotals | undefined> {
   const present = await existingTables(connection, TOTALS_PARTIALS);
   if (present.size < TOTALS_PARTIALS.length) return undefined;
   const fresh = await connection.runAndReadAll(
