@@ -53,8 +53,6 @@ const builders = proxyActivities<BuildActivities>(PROXY_DEFAULTS);
 const PER_MONTH_BUILDS = 'per-month-builds';
 /** Runs recorded before singular tests over timed inputs ran a month at a time on the build queue. */
 const MONTH_TESTS = 'month-tests';
-/** Runs recorded before analytics were scheduled by chain and priority scheduled them longest first. */
-const ANALYTICS_BY_CHAIN = 'analytics-by-chain';
 
 /**
  * Run work side by side; at the first failure, cancel the rest and wait until their workers have
@@ -389,72 +387,53 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     state.publish();
 
     // each model runs once the analytics models it refs have, and tests its result before it is
-    // uploaded. Scheduled by the chain each model is on, and taken from the queue in that order
-    // (Temporal's task priority, 1 first; the first few scheduled go to idle workers at once): a
-    // partial that a merge reading the master too waits for (that merge ends the run's longest chain),
-    // then merges as their partials finish, then the other partials, then models nothing here reads;
-    // within each, models over the whole master before those over a window. (Runs recorded before
-    // replay the old order: longest first, merges last.)
+    // uploaded. Scheduled longest first, so that the few workers are never left with a long model at
+    // the end: models over the whole master, then those over a window, then those merging partials
+    // (which come after the models they ref, as the DAG orders them)
     const expectedWork = (model: (typeof toRun)[number]) =>
       model.refs.some((ref) => !masterTables.includes(ref)) ? 2 : analyticsWindows.has(model.name) ? 1 : 0;
-    const readsAnalytics = (model: (typeof toRun)[number]) => model.refs.some((ref) => !masterTables.includes(ref));
-    const priorityOf = (model: (typeof toRun)[number]): number => {
-      const readers = toRun.filter((other) => other.refs.includes(model.name));
-      if (readers.some((reader) => reader.refs.some((ref) => masterTables.includes(ref)))) return 1;
-      if (readsAnalytics(model)) return 2;
-      return readers.length > 0 ? 3 : 4;
-    };
-    const byChain = toRun.length > 0 && patched(ANALYTICS_BY_CHAIN);
-    const scheduled = toRun.map((model, index) => ({ model, index, priority: byChain ? priorityOf(model) : undefined }));
-    scheduled.sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || expectedWork(a.model) - expectedWork(b.model) || a.index - b.index);
+    const scheduled = toRun.map((model, index) => ({ model, index }));
+    scheduled.sort((a, b) => expectedWork(a.model) - expectedWork(b.model) || a.index - b.index);
     const analyticsStarted = new Map<string, Promise<AnalyticsModelResult>>();
-    /** A model's run, started once the models of this run it refs have finished (those started first). */
-    const startModel = ({ model, priority }: (typeof scheduled)[number]): Promise<AnalyticsModelResult> => {
-      const known = analyticsStarted.get(model.name);
-      if (known) return known;
-      const upstream = model.refs.flatMap((ref) => {
-        const refed = scheduled.find((entry) => entry.model.name === ref);
-        return refed ? [startModel(refed)] : [];
-      });
-      const started = Promise.all(upstream).then((inputs) =>
-        state.run(`analytics:${model.name}`, async () => {
-          const window = analyticsWindows.get(model.name);
-          const result = await analytics.runAnalyticsModel.executeWithOptions(
-            {
-              ...on('analytics', `analytics model ${model.name}${window ? ' (incremental)' : ''}`),
-              ...(priority !== undefined ? { priority: { priorityKey: priority } } : {}),
-            },
-            [
-              {
-                model: model.name,
-                snapshot: snapshot as PinnedSnapshot,
-                outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
-                vars,
-                test: true,
-                ...(window ? { window } : {}),
-                ...(inputs.length > 0
-                  ? {
-                      upstream: inputs.map(({ model: m, outputUri, window: w }) => ({
-                        model: m,
-                        outputUri,
-                        ...(w ? { window: w } : {}),
-                      })),
-                    }
-                  : {}),
-              },
-            ],
-          );
-          if (window)
-            state.node(`analytics:${model.name}`).note =
-              `incremental: ${result.rows} rows of the periods from ${window.from} to ${window.to}`;
-          await state.test(model.name, async () => result.tests ?? { results: [], rows: 0 });
-          return result;
-        }),
-      );
-      analyticsStarted.set(model.name, started);
-      return started;
-    };
-    const analyticsResults = await allOrCancel(() => scheduled.map(startModel));
+    const analyticsResults = await allOrCancel(() =>
+      scheduled.map(({ model }) => {
+        const upstream = model.refs.flatMap((ref) => analyticsStarted.get(ref) ?? []);
+        const started = Promise.all(upstream).then((inputs) =>
+          state.run(`analytics:${model.name}`, async () => {
+            const window = analyticsWindows.get(model.name);
+            const result = await analytics.runAnalyticsModel.executeWithOptions(
+              on('analytics', `analytics model ${model.name}${window ? ' (incremental)' : ''}`),
+              [
+                {
+                  model: model.name,
+                  snapshot: snapshot as PinnedSnapshot,
+                  outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
+                  vars,
+                  test: true,
+                  ...(window ? { window } : {}),
+                  ...(inputs.length > 0
+                    ? {
+                        upstream: inputs.map(({ model: m, outputUri, window: w }) => ({
+                          model: m,
+                          outputUri,
+                          ...(w ? { window: w } : {}),
+                        })),
+                      }
+                    : {}),
+                },
+              ],
+            );
+            if (window)
+              state.node(`analytics:${model.name}`).note =
+                `incremental: ${result.rows} rows of the periods from ${window.from} to ${window.to}`;
+            await state.test(model.name, async () => result.tests ?? { results: [], rows: 0 });
+            return result;
+          }),
+        );
+        analyticsStarted.set(model.name, started);
+        return started;
+      }),
+    );
 
     // the run's whole output becomes visible at once: rebuilt models, analytics, and what each was
     // built from, in one transaction
