@@ -125,7 +125,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
       );
     }
     if (options.role === 'analytics' || options.role === 'all') {
-      await warmReaders(duckdb, ['pinned']);
+      await warmReaders(duckdb, 'pinned');
       workers.push(
         await Worker.create({
           ...common,
@@ -139,7 +139,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
     if (options.role !== 'analytics' && buildConcurrency > 0) {
       // a month is a twelfth of the heaviest build: bounded like the writer, it fits without spilling
       const buildDuckdb = { memoryLimit: DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb };
-      await warmReaders(buildDuckdb, ['default']);
+      await warmReaders(buildDuckdb, 'default');
       workers.push(
         await Worker.create({
           ...common,

@@ -53,7 +53,6 @@ export function inWindow(column: string, window: EventWindow): string {
 /** A model's pending version as a relation. */
 const pendingRelationOf = (model: string, buildId: string) => relation(MODEL_SCHEMA, pendingName(model, buildId));
 
-/** A relation's row count. */
 /** The rows of each of these tables of the models' schema, in one query. */
 async function countRowsOf(connection: DuckDBConnection, names: readonly string[]): Promise<Map<string, number>> {
   if (names.length === 0) return new Map();
@@ -65,15 +64,7 @@ async function countRowsOf(connection: DuckDBConnection, names: readonly string[
   return new Map(reader.getRows().map(([name, n]) => [String(name), Number(n)]));
 }
 
-/** Every table and view of the models' schema in the connection's current database, with its kind. */
-export async function existingKinds(connection: DuckDBConnection): Promise<Map<string, 'table' | 'view'>> {
-  const reader = await connection.runAndReadAll(
-    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema`,
-    { schema: MODEL_SCHEMA },
-  );
-  return new Map(reader.getRows().map(([name, type]) => [String(name), String(type) === 'VIEW' ? 'view' : 'table']));
-}
-
+/** A relation's row count. */
 async function countRows(connection: DuckDBConnection, target: string): Promise<number> {
   return Number((await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`)).getRows()[0]?.[0] ?? 0);
 }
@@ -245,22 +236,18 @@ export function renderModelSql(
   }).sql;
 }
 
-/** Whether a relation in the model schema is a table, a view, or absent. */
-export async function existingKind(connection: DuckDBConnection, name: string): Promise<'table' | 'view' | undefined> {
+/** Every table and view of the models' schema in the connection's current database, with its kind. */
+export async function existingKinds(connection: DuckDBConnection): Promise<Map<string, 'table' | 'view'>> {
   const reader = await connection.runAndReadAll(
-    `select table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema and table_name = $name`,
-    { schema: MODEL_SCHEMA, name },
+    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema`,
+    { schema: MODEL_SCHEMA },
   );
-  const type = reader.getRowObjectsJS()[0]?.table_type;
-  if (type === undefined) return undefined;
-  return String(type) === 'VIEW' ? 'view' : 'table';
+  return new Map(reader.getRows().map(([name, type]) => [String(name), String(type) === 'VIEW' ? 'view' : 'table']));
 }
 
-/** Which of these tables and views the connection's current database holds in the models' schema: one catalog read for all. */
-export async function existingTables(connection: DuckDBConnection, names: readonly string[]): Promise<Set<string>> {
-  if (names.length === 0) return new Set();
-  const held = await existingKinds(connection);
-  return new Set(names.filter((name) => held.has(name)));
+/** Whether a relation in the model schema is a table, a view, or absent. */
+export async function existingKind(connection: DuckDBConnection, name: string): Promise<'table' | 'view' | undefined> {
+  return (await existingKinds(connection)).get(name);
 }
 
 export function createModelActivities({ warehouse, project, storage, logger }: ModelDependencies) {
@@ -546,11 +533,10 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             const states = await readBuiltStates(connection);
             // what the schema holds, read once and kept as the transaction changes it
             const kinds = await existingKinds(connection);
-            const replace = async (name: string, kind: 'table' | 'view' | undefined) => {
+            const drop = async (name: string) => {
               const current = kinds.get(name);
               if (current) await connection.run(`drop ${current} ${relation(MODEL_SCHEMA, name)}`);
-              if (kind) kinds.set(name, kind);
-              else kinds.delete(name);
+              kinds.delete(name);
             };
             /** Each published relation, and whether its rows are counted (after the commit, all at once). */
             const published: { model: string; counted: boolean }[] = [];
@@ -565,10 +551,10 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                 if (!window || !model.eventTime)
                   throw new ModelBuildError(`model ${name}: rebuilt over a window, but none given to publish`, name, model.file);
                 const target = relation(MODEL_SCHEMA, name);
-                await replace(pendingName(name, buildId), undefined);
+                await drop(pendingName(name, buildId));
                 await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
                 await connection.run(`insert into ${target} select * from ${delta}`);
-                await replace(deltaName(name, buildId), undefined);
+                await drop(deltaName(name, buildId));
                 published.push({ model: name, counted: true });
                 built.push({ node: name, state });
                 continue;
@@ -577,9 +563,9 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                 if (state.version !== undefined && states.get(name)?.version === state.version) continue; // published by an earlier attempt
                 throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);
               }
-              await replace(name, undefined);
+              await drop(name);
               if (pending === 'view') {
-                await replace(pendingName(name, buildId), undefined);
+                await drop(pendingName(name, buildId));
                 await connection.run(
                   `create view ${relation(MODEL_SCHEMA, name)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`,
                 );
@@ -609,8 +595,9 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
                   model.file,
                 );
               } else {
-                await replace(result.model, 'table');
+                await drop(result.model);
                 await connection.run(`create table ${target} as select * from read_parquet(${file})`);
+                kinds.set(result.model, 'table');
               }
               built.push({ node: result.model, state: result.state });
               published.push({ model: result.model, counted: true });

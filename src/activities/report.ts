@@ -17,7 +17,7 @@ import { pathList, quotedString, relation } from '../warehouse/sql';
 import { MODEL_STATE_TABLE } from './state';
 import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityContext, activityFrame } from './context';
-import { MODEL_SCHEMA, existingTables } from './models';
+import { MODEL_SCHEMA, existingKinds } from './models';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 
 /** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
@@ -83,11 +83,15 @@ const TOTALS_PARTIALS = ['deviation_histogram_by_month', 'meter_readings_by_mont
  * The headline's totals merged from the per-month partial aggregates (a few thousand rows, not a scan
  * of every half hour), when each was computed from this very version of the master: its recorded
  * input is the master's recorded version. Undefined otherwise (a partial missing from the project, or
- * left behind by a run that selected the master but not it): the master is read instead.
+ * left behind by a run that selected the master but not it): the master is read instead. `held`: the
+ * tables the connection's version holds (existingKinds).
  */
-export async function totalsFromPartials(connection: DuckDBConnection, masterName: string): Promise<MasterTotals | undefined> {
-  const present = await existingTables(connection, TOTALS_PARTIALS);
-  if (present.size < TOTALS_PARTIALS.length) return undefined;
+export async function totalsFromPartials(
+  connection: DuckDBConnection,
+  masterName: string,
+  held: ReadonlyMap<string, unknown>,
+): Promise<MasterTotals | undefined> {
+  if (!TOTALS_PARTIALS.every((name) => held.has(name))) return undefined;
   const fresh = await connection.runAndReadAll(
     `select count(*) from ${MODEL_STATE_TABLE} as partial
      inner join ${MODEL_STATE_TABLE} as master on master.model = $master
@@ -164,10 +168,9 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
           snapshot ? withPinnedReader(snapshot, (reader) => reader.withConnection(work)) : withScratchDuckdb(duckdb, work);
         await withConnection(async (connection) => {
           // the published tables the report charts, as the master's version holds them
-          const charted = (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name));
-          const present = snapshot ? await existingTables(connection, charted) : new Set<string>();
-          for (const table of charted) {
-            if (!present.has(table)) continue;
+          const held = snapshot ? await existingKinds(connection) : new Map<string, 'table' | 'view'>();
+          for (const table of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
+            if (!held.has(table)) continue;
             const reader = await connection.runAndReadAll(`select * from ${relation(MODEL_SCHEMA, table)}`);
             analytics[table] = reader.getRowObjectsJson() as Record<string, unknown>[];
           }
@@ -180,7 +183,7 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
           const pinned = snapshot?.relations.demand_price_elasticity;
           if (pinned !== undefined) {
             const master = relation(MODEL_SCHEMA, pinned);
-            masterTotals = (await totalsFromPartials(connection, pinned)) ?? (await totalsOfMaster(connection, master));
+            masterTotals = (await totalsFromPartials(connection, pinned, held)) ?? (await totalsOfMaster(connection, master));
             if (analytics.price_response_variable_tariff) {
               const reader = await connection.runAndReadAll(
                 `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption

@@ -306,7 +306,7 @@ export class WarehouseReader extends LakeHandle {
 /** Read a warehouse (at a snapshot, or its latest version) for one unit of work, closed after it. */
 export async function withWarehouseReader<T>(
   location: string,
-  options: { snapshotVersion?: number; settings?: DuckdbSettings },
+  options: { snapshotVersion?: number; settings?: DuckdbSettings; pool?: string },
   work: (reader: WarehouseReader) => Promise<T>,
 ): Promise<T> {
   const reader = await WarehouseReader.open(location, options);
@@ -343,14 +343,7 @@ export function pinnedReaders(settings: DuckdbSettings): WithPinnedReader {
     }
   };
   return async (snapshot, work) => {
-    if (snapshot.version === undefined) {
-      const reader = await WarehouseReader.open(snapshot.warehouse, { settings, pool: PINNED_POOL });
-      try {
-        return await work(reader);
-      } finally {
-        await reader.close();
-      }
-    }
+    if (snapshot.version === undefined) return withWarehouseReader(snapshot.warehouse, { settings, pool: PINNED_POOL }, work);
     const key = `${snapshot.warehouse}@${snapshot.version}`;
     let entry = attached.get(key);
     if (!entry) {
@@ -371,12 +364,13 @@ export function pinnedReaders(settings: DuckdbSettings): WithPinnedReader {
 }
 
 /**
- * Load the lake's extensions into the instances a worker's readers will use, before it polls: loading
- * verifies their signatures (a good part of a second each), which the first activity would pay otherwise,
- * and a missing or mismatched extension stops the worker at start instead of failing a run.
+ * Load the lake's extensions into the instance a worker's readers will use (its pinned versions', or
+ * the default one), before it polls: loading verifies their signatures (a good part of a second), which
+ * the first activity would pay otherwise, and a missing or mismatched extension stops the worker at
+ * start instead of failing a run.
  */
-export async function warmReaders(settings: DuckdbSettings, pools: readonly ('pinned' | 'default')[]): Promise<void> {
-  await Promise.all(pools.map((pool) => sharedLakeInstance(settings, pool === 'pinned' ? PINNED_POOL : undefined)));
+export async function warmReaders(settings: DuckdbSettings, pool: 'pinned' | 'default'): Promise<void> {
+  await sharedLakeInstance(settings, pool === 'pinned' ? PINNED_POOL : undefined);
 }
 
 /** An in-memory DuckDB for work over files (analytics results): never the warehouse. */
