@@ -121,6 +121,31 @@ export class WrongWarehouseError extends Error {
   }
 }
 
+/** A run's project is not the one this worker can find: changed since the run started, or not on this machine. */
+export class ProjectMismatchError extends Error {
+  public override readonly name = 'ProjectMismatchError';
+  constructor(
+    message: string,
+    /** The project folder the run names. */
+    public readonly dir: string,
+    /** The content hash the run names. */
+    public readonly expected: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A run names a warehouse that no running writer serves (or one whose queue another warehouse's writer polls): not started. */
+export class NoWriterError extends Error {
+  public override readonly name = 'NoWriterError';
+  constructor(
+    message: string,
+    public readonly warehouse: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The DuckDB extensions the lake needs could not be found or installed (pip and DuckDB's INSTALL both tried). */
 export class LakeExtensionsError extends Error {
   public override readonly name = 'LakeExtensionsError';
@@ -153,6 +178,7 @@ export const NON_RETRYABLE_ERRORS: readonly string[] = [
   StorageError,
   ForeignTableError,
   WrongWarehouseError,
+  ProjectMismatchError,
 ].map((errorClass) => errorClass.name);
 
 /** A location that must be a folder (a prefix of files) but is a file, or lies below one. */

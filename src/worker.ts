@@ -8,16 +8,32 @@ import os from 'node:os';
 import { temporal } from '@temporalio/proto';
 import { WarehouseLockedError } from './errors';
 import { requireSearchAttributes } from './temporal/search-attributes';
-import { createAnalyticsWorkerActivities, createBuildWorkerActivities, createWriterActivities } from './activities';
+import {
+  createAnalyticsWorkerActivities,
+  createBuildWorkerActivities,
+  createWriterActivities,
+  servingAny,
+  servingOne,
+  type WarehouseSource,
+} from './activities';
 import { createLogger, type Logger } from './logger';
-import { loadProject } from './project/load';
+import { ProjectSource } from './project/source';
 import { createStorageResolver, type StorageResolver } from './storage';
-import { DEFAULT_MEMORY_LIMIT, Warehouse, duckdbSettingsFromEnv, warmReaders, type DuckdbSettings } from './warehouse/warehouse';
+import {
+  DEFAULT_MEMORY_LIMIT,
+  Warehouse,
+  duckdbSettingsFromEnv,
+  registerWarehouse,
+  warmReaders,
+  type DuckdbSettings,
+} from './warehouse/warehouse';
 import {
   ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE,
   buildQueueFor,
+  DEV_WRITER_QUEUE_NAME,
   WORKFLOW_QUEUE_NAME as WORKFLOW_QUEUE,
   WRITER_QUEUE_NAME as WRITER_QUEUE,
+  writerQueueFor,
 } from './contract/queues';
 
 export { ANALYTICS_QUEUE, WORKFLOW_QUEUE, WRITER_QUEUE };
@@ -34,7 +50,14 @@ export interface WorkerSetOptions {
   /** host:port of the connection, for messages. */
   readonly address?: string;
   readonly role: WorkerRole;
+  /** The warehouse's location as given (--db): a folder, or `postgres:<conninfo>` with its password if it needs one. */
   readonly warehousePath: string;
+  /**
+   * The writer opens whichever warehouse a run names (`meterflow dev`), on the dev writer queue; else it
+   * serves warehousePath alone, on that warehouse's own writer queue (`writerQueueFor`).
+   */
+  readonly serveAnyWarehouse?: boolean;
+  /** The worker's own project: runs that name none run it, and a run's project is looked for here too. */
   readonly projectDir: string;
   readonly analyticsConcurrency?: number;
   /** Months built at once (build, writer and all roles; 0: a writer or all-in-one worker builds none). Default 1. */
@@ -48,6 +71,8 @@ export interface WorkerSetOptions {
 
 export interface WorkerSet {
   readonly warehouse?: Warehouse;
+  /** The writer queue the writer polls (a writer or all-in-one set). */
+  readonly writerQueue?: string;
   /** Runs until shutdown() or a fatal worker error. */
   run(): Promise<void>;
   shutdown(): void;
@@ -102,23 +127,29 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
   // NOTE: checked, not registered: registering needs operator rights on the namespace (and on Temporal
   // Cloud is not done through this API), which a worker should not need; `meterflow setup` does it once.
   await requireSearchAttributes(options.connection.operatorService, options.namespace, options.address);
-  const project = await loadProject(options.projectDir);
+  const projects = new ProjectSource(options.projectDir);
+  const project = await projects.own();
+  const warehouseName = registerWarehouse(options.warehousePath);
   const common = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: SHUTDOWN_GRACE_TIME };
   const workers: Worker[] = [];
-  let warehouse: Warehouse | undefined;
+  let warehouses: WarehouseSource | undefined;
+  const writerQueue = options.queues?.writer ?? (options.serveAnyWarehouse ? DEV_WRITER_QUEUE_NAME : writerQueueFor(warehouseName));
 
   try {
     if (options.role === 'writer' || options.role === 'all') {
       // opening first: a second writer on the same file fails here, before it polls for work
-      warehouse = await Warehouse.open(options.warehousePath, duckdb);
-      const writerQueue = options.queues?.writer ?? WRITER_QUEUE;
-      await refuseQueueOfAnotherWarehouse(options.connection, options.namespace, writerQueue, warehouse.path);
+      const warehouse = await Warehouse.open(options.warehousePath, duckdb);
+      warehouses = options.serveAnyWarehouse ? servingAny(warehouse, (name) => Warehouse.open(name, duckdb)) : servingOne(warehouse);
+      if (!options.serveAnyWarehouse)
+        await refuseQueueOfAnotherWarehouse(options.connection, options.namespace, writerQueue, warehouse.path);
       workers.push(
         await Worker.create({
           ...common,
-          identity: writerIdentity(warehouse.path),
+          identity: options.serveAnyWarehouse
+            ? `${process.pid}@${os.hostname()} meterflow dev writer of any warehouse`
+            : writerIdentity(warehouse.path),
           taskQueue: writerQueue,
-          activities: createWriterActivities({ warehouse, project, storage, logger }),
+          activities: createWriterActivities({ warehouses, projects, project, storage, logger }),
           // NOTE: DuckDB allows one writing process; one activity at a time keeps every write serial.
           maxConcurrentActivityTaskExecutions: 1,
         }),
@@ -130,7 +161,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
         await Worker.create({
           ...common,
           taskQueue: options.queues?.analytics ?? ANALYTICS_QUEUE,
-          activities: createAnalyticsWorkerActivities({ project, storage, logger, duckdb }),
+          activities: createAnalyticsWorkerActivities({ projects, project, storage, logger, duckdb }),
           maxConcurrentActivityTaskExecutions: options.analyticsConcurrency ?? 2,
         }),
       );
@@ -143,25 +174,25 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
       workers.push(
         await Worker.create({
           ...common,
-          taskQueue: options.queues?.build ?? buildQueueFor(options.queues?.writer ?? WRITER_QUEUE),
-          activities: createBuildWorkerActivities({ project, logger, duckdb: buildDuckdb }),
+          taskQueue: options.queues?.build ?? buildQueueFor(writerQueue),
+          activities: createBuildWorkerActivities({ projects, project, logger, duckdb: buildDuckdb }),
           maxConcurrentActivityTaskExecutions: buildConcurrency,
         }),
       );
     }
     workers.push(await Worker.create({ ...common, taskQueue: options.queues?.workflows ?? WORKFLOW_QUEUE, ...workflowSource() }));
   } catch (err) {
-    warehouse?.close();
+    warehouses?.close();
     throw err;
   }
 
   return {
-    ...(warehouse ? { warehouse } : {}),
+    ...(warehouses ? { warehouse: warehouses.own, writerQueue } : {}),
     async run() {
       try {
         await Promise.all(workers.map((worker) => worker.run()));
       } finally {
-        warehouse?.close();
+        warehouses?.close();
       }
     },
     shutdown() {

@@ -2,10 +2,9 @@
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
-import { pinnedReaders, warehouseName, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
-import { WrongWarehouseError } from '../errors';
-import { classifyFailure } from './context';
-import type { WriterInput } from '../contract/activities';
+import { ProjectSource } from '../project/source';
+import { pinnedReaders, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
+import { runResolver, scopedActivities, servingOne, type RunResources, type WarehouseSource } from './run-scope';
 import { createAnalyticsActivities, createAnalyticsTestActivities } from './analytics';
 import { createModelActivities } from './models';
 import { createReportActivities } from './report';
@@ -15,51 +14,42 @@ import { createSnapshotActivities } from './snapshot';
 import { createBuildActivities } from './build';
 
 export * from '../contract/activities';
+export { servingAny, servingOne, type WarehouseSource } from './run-scope';
 
 export interface WriterDependencies {
-  readonly warehouse: Warehouse;
+  /** The warehouse(s) this writer serves: a WarehouseSource, or one warehouse. */
+  readonly warehouses?: WarehouseSource;
+  readonly warehouse?: Warehouse;
+  /** Where runs' projects are found; by default the folder of `project`, which runs naming none get. */
+  readonly projects?: ProjectSource;
+  /** The worker's own project, loaded at start: it names the activities. */
   readonly project: LoadedProject;
   readonly storage: StorageResolver;
   readonly logger: Logger;
 }
 
-/**
- * Refuse work meant for another warehouse: a run names the warehouse its plan came from, so a second
- * writer polling the same queue for another file fails the run at once, naming both, instead of
- * building half of it in the wrong file.
- */
-function forThisWarehouse<T extends Record<string, (input: never) => Promise<unknown>>>(warehouse: Warehouse, activities: T): T {
-  const guarded: Record<string, (input: WriterInput) => Promise<unknown>> = {};
-  for (const [name, activity] of Object.entries(activities)) {
-    guarded[name] = async (input: WriterInput) => {
-      if (input?.warehouse !== undefined && warehouseName(input.warehouse) !== warehouse.path) {
-        throw classifyFailure(
-          new WrongWarehouseError(
-            `this run builds the warehouse ${input.warehouse}, but its ${name} activity reached the writer of ${warehouse.path}: ` +
-              'one writer per warehouse and queue; give each warehouse its own writer queue (--writer-queue)',
-            input.warehouse,
-            warehouse.path,
-          ),
-          name,
-        );
-      }
-      return (activity as (input: WriterInput) => Promise<unknown>)(input);
-    };
-  }
-  return guarded as unknown as T;
-}
-
 /** Everything that writes the warehouse: registered on the single writer worker only. */
 export function createWriterActivities(deps: WriterDependencies) {
-  return forThisWarehouse(deps.warehouse, {
-    ...createModelActivities(deps),
-    ...createSeedActivities(deps),
-    ...createSnapshotActivities(deps),
-    ...createMaintenanceActivities(deps),
-  });
+  const warehouses = deps.warehouses ?? servingOne(deps.warehouse as Warehouse);
+  const build = ({ project, warehouse }: RunResources) => {
+    const scoped = { storage: deps.storage, logger: deps.logger, project, warehouse: warehouse ?? warehouses.own };
+    return {
+      ...createModelActivities(scoped),
+      ...createSeedActivities(scoped),
+      ...createSnapshotActivities(scoped),
+      ...createMaintenanceActivities(scoped),
+    };
+  };
+  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps), warehouses));
+}
+
+/** Where a worker finds runs' projects: given, or the folder of the project it was built with. */
+function projectsOf(deps: { readonly projects?: ProjectSource; readonly project: LoadedProject }): ProjectSource {
+  return deps.projects ?? new ProjectSource(deps.project.dir, deps.project);
 }
 
 export interface AnalyticsWorkerDependencies {
+  readonly projects?: ProjectSource;
   readonly project: LoadedProject;
   readonly storage: StorageResolver;
   readonly logger: Logger;
@@ -69,11 +59,16 @@ export interface AnalyticsWorkerDependencies {
 /** Read-only work over snapshots: registered on any number of analytics workers. */
 export function createAnalyticsWorkerActivities(deps: AnalyticsWorkerDependencies) {
   // the report reads the version the run published where the analytics read the one it pinned
-  const shared = { ...deps, withPinnedReader: pinnedReaders(deps.duckdb) };
-  return { ...createAnalyticsActivities(shared), ...createAnalyticsTestActivities(shared), ...createReportActivities(shared) };
+  const withPinnedReader = pinnedReaders(deps.duckdb);
+  const build = ({ project }: RunResources) => {
+    const shared = { ...deps, project, withPinnedReader };
+    return { ...createAnalyticsActivities(shared), ...createAnalyticsTestActivities(shared), ...createReportActivities(shared) };
+  };
+  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps)));
 }
 
 export interface BuildWorkerDependencies {
+  readonly projects?: ProjectSource;
   readonly project: LoadedProject;
   readonly logger: Logger;
   readonly duckdb: DuckdbSettings;
@@ -84,7 +79,8 @@ export interface BuildWorkerDependencies {
  * workers may run them, on any machine that reaches the lake's catalog and data.
  */
 export function createBuildWorkerActivities(deps: BuildWorkerDependencies) {
-  return createBuildActivities(deps);
+  const build = ({ project }: RunResources) => createBuildActivities({ ...deps, project });
+  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps)));
 }
 
 export type WriterActivities = ReturnType<typeof createWriterActivities>;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { StorageError } from '../errors';
 import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
 import { checkWritableFolder } from '../storage/fs-errors';
-import { warehouseName } from '../warehouse/warehouse';
+import { registerWarehouse } from '../warehouse/warehouse';
 import {
   defaultOutUri,
   defaultProjectDir,
@@ -24,7 +24,7 @@ import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
 import { connectClient, describeFailure, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
-import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
+import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME } from '../contract/queues';
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
 import { reportCommand } from './report-command';
@@ -327,9 +327,9 @@ export function buildProgram(): Command {
     .option('--db <location>', 'the warehouse the maintenance schedule keeps', defaultWarehousePath())
     .option('--maintenance-cron <cron>', 'when the lake maintenance runs', '30 3 * * *')
     .option('--retention-days <n>', 'snapshots older than this are expired (how far `query --at` reaches back)', positiveInteger, 30)
-    .option('--writer-queue <name>', "the warehouse's writer queue", process.env.METERFLOW_WRITER_QUEUE ?? WRITER_QUEUE_NAME)
+    .option('--writer-queue <name>', "the warehouse's writer queue (default: the warehouse's own)", process.env.METERFLOW_WRITER_QUEUE)
     .option('--no-maintenance', 'register the search attributes only')
-    .action(async (options: { db: string; maintenanceCron: string; retentionDays: number; writerQueue: string; maintenance: boolean }) => {
+    .action(async (options: { db: string; maintenanceCron: string; retentionDays: number; writerQueue?: string; maintenance: boolean }) => {
       const address = temporalAddressOrDefault();
       const client = await connectClient({ address, namespace: temporalNamespace() });
       await registerSearchAttributes(client);
@@ -338,11 +338,11 @@ export function buildProgram(): Command {
         const done = await ensureMaintenanceSchedule(client, {
           cron: options.maintenanceCron,
           retentionDays: options.retentionDays,
-          warehouse: warehouseName(options.db),
-          writerQueue: options.writerQueue,
+          warehouse: registerWarehouse(options.db),
+          ...(options.writerQueue ? { writerQueue: options.writerQueue } : {}),
         });
         process.stdout.write(
-          `${done} schedule ${MAINTENANCE_SCHEDULE_ID}: lake maintenance of ${warehouseName(options.db)} at "${options.maintenanceCron}", ` +
+          `${done} schedule ${MAINTENANCE_SCHEDULE_ID}: lake maintenance of ${registerWarehouse(options.db)} at "${options.maintenanceCron}", ` +
             `snapshots kept ${options.retentionDays} days\n`,
         );
       }
@@ -360,7 +360,11 @@ export function buildProgram(): Command {
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
     .option('--build-concurrency <n>', 'months built at once (0: a writer builds none, leaving them to build workers)', wholeNumber, 1)
-    .option('--writer-queue <name>', 'writer task queue: one per warehouse', process.env.METERFLOW_WRITER_QUEUE ?? WRITER_QUEUE_NAME)
+    .option(
+      '--writer-queue <name>',
+      "writer task queue (default: the warehouse's own, derived from its name, which runs naming it find)",
+      process.env.METERFLOW_WRITER_QUEUE,
+    )
     .option('--build-queue <name>', "per-month build queue (default: the writer queue's)", process.env.METERFLOW_BUILD_QUEUE)
     .option('--analytics-queue <name>', 'analytics task queue', process.env.METERFLOW_ANALYTICS_QUEUE ?? ANALYTICS_QUEUE_NAME)
     .option('--workflow-queue <name>', 'workflow task queue', process.env.METERFLOW_WORKFLOW_QUEUE ?? WORKFLOW_QUEUE_NAME)
@@ -371,7 +375,7 @@ export function buildProgram(): Command {
         project: string;
         analyticsConcurrency: number;
         buildConcurrency: number;
-        writerQueue: string;
+        writerQueue?: string;
         analyticsQueue: string;
         workflowQueue: string;
         buildQueue?: string;
@@ -386,19 +390,19 @@ export function buildProgram(): Command {
             namespace: temporalNamespace(),
             address,
             role: options.role as WorkerRole,
-            warehousePath: warehouseName(options.db),
+            warehousePath: options.db,
             projectDir: options.project,
             analyticsConcurrency: options.analyticsConcurrency,
             buildConcurrency: options.role === 'build' ? Math.max(1, options.buildConcurrency) : options.buildConcurrency,
             queues: {
-              writer: options.writerQueue,
+              ...(options.writerQueue ? { writer: options.writerQueue } : {}),
               analytics: options.analyticsQueue,
               workflows: options.workflowQueue,
               ...(options.buildQueue ? { build: options.buildQueue } : {}),
             },
           });
           process.stderr.write(
-            `meterflow worker (${options.role}) polling ${address}${['analytics', 'build'].includes(options.role) ? '' : `, warehouse ${warehouseName(options.db)}`}\n`,
+            `meterflow worker (${options.role}) polling ${address}${['analytics', 'build'].includes(options.role) ? '' : `, warehouse ${registerWarehouse(options.db)} on writer queue ${workers.writerQueue}`}\n`,
           );
           await runWorkersUntilSignal(workers, 'meterflow worker');
         } finally {
@@ -427,12 +431,15 @@ export function buildProgram(): Command {
           connection,
           namespace: server.namespace,
           role: 'all',
-          warehousePath: warehouseName(options.db),
+          // dev runs whatever warehouse and project a run names, its own when the run names its default
+          serveAnyWarehouse: true,
+          warehousePath: options.db,
           projectDir: options.project,
         });
         process.stdout.write(
           `Temporal dev server at ${server.address} (history in ${dbFilename})\nWeb UI: ${server.uiUrl}\n` +
-            `workers running; start a run with: TEMPORAL_ADDRESS=${server.address} npx meterflow run --sources <dir>\nCtrl-C stops\n`,
+            `workers running for any warehouse and project a run names (${registerWarehouse(options.db)} open); ` +
+            `start a run with: TEMPORAL_ADDRESS=${server.address} npx meterflow run --sources <dir> [--db <warehouse>] [--project <dir>]\nCtrl-C stops\n`,
         );
         await runWorkersUntilSignal(workers, 'meterflow dev');
         await connection.close();

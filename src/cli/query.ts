@@ -1,6 +1,6 @@
 // `meterflow query`: SQL on the warehouse's latest published version (or an earlier run's), from any
 // process at any time: beside a writer worker, while a run writes.
-import { queryWarehouse, versionAt, warehouseName } from '../warehouse/warehouse';
+import { queryWarehouse, versionAt, registerWarehouse } from '../warehouse/warehouse';
 
 export interface QueryOptions {
   readonly warehouse: string;
@@ -29,7 +29,7 @@ export function textTable(columns: readonly string[], rows: readonly Record<stri
 }
 
 export async function queryCommand(sql: string, options: QueryOptions): Promise<string> {
-  const location = warehouseName(options.warehouse);
+  const location = registerWarehouse(options.warehouse);
   const snapshotVersion = options.at === undefined ? undefined : await versionAt(location, options.at);
   const { columns, rows } = await queryWarehouse(location, sql, snapshotVersion === undefined ? {} : { snapshotVersion });
   return options.json ? JSON.stringify(rows) : textTable(columns, rows);

@@ -4,12 +4,14 @@ import { CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectClient, describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
-import { StorageError, WorkflowTaskFailingError } from '../errors';
-import { defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
+import { StorageError, WarehouseLockedError, WorkflowTaskFailingError } from '../errors';
+import { DEFAULT_TEMPORAL_ADDRESS, defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
+import { probeAddress } from '../temporal/connection';
 import { createLogger } from '../logger';
 import { parseLocation } from '../storage';
 import { checkWritableFolder } from '../storage/fs-errors';
-import { warehouseName } from '../warehouse/warehouse';
+import { registerWarehouse, warehouseName } from '../warehouse/warehouse';
+import { fingerprintProject } from '../project/fingerprint';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { requireSearchAttributes } from '../temporal/search-attributes';
 import { createWorkers } from '../worker';
@@ -127,6 +129,26 @@ function historyLine(workflowId: string, historyFile: string): string {
   return `history: kept in ${historyFile}; run npx meterflow dev and open http://127.0.0.1:8233/namespaces/default/workflows/${workflowId}`;
 }
 
+/**
+ * An embedded run whose warehouse another process writes (most often `meterflow dev`): one line saying
+ * how to run it on that process's server instead, when a Temporal server answers at the default address.
+ */
+async function besideRunningServer<T>(starting: Promise<T>): Promise<T> {
+  try {
+    return await starting;
+  } catch (err) {
+    if (!(err instanceof WarehouseLockedError) || err.holder !== 'writer') throw err;
+    if ((await probeAddress(DEFAULT_TEMPORAL_ADDRESS, 1_000)) !== undefined) throw err;
+    throw new WarehouseLockedError(
+      `${err.message}; a Temporal server answers at ${DEFAULT_TEMPORAL_ADDRESS} (meterflow dev?): run there with ` +
+        `TEMPORAL_ADDRESS=${DEFAULT_TEMPORAL_ADDRESS} meterflow run …, whose workers serve this warehouse`,
+      err.warehousePath,
+      err.holder,
+      err.holderPid,
+    );
+  }
+}
+
 export async function runCommand(options: RunCommandOptions): Promise<RunCommandOutcome> {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -140,7 +162,13 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     writer: process.env.METERFLOW_WRITER_QUEUE,
     analytics: process.env.METERFLOW_ANALYTICS_QUEUE,
   };
+  // the run names its warehouse (without a password) and its project (with its content's hash): every
+  // worker checks both, and a run whose warehouse no writer serves is refused before it starts
+  const warehouse = registerWarehouse(options.db);
+  const project = await fingerprintProject(options.projectDir ?? defaultProjectDir());
   const input: PipelineInput = {
+    warehouse,
+    project,
     sourcesUri: normaliseUri(options.sources),
     outUri: normaliseUri(options.out),
     ...(options.select?.length ? { select: options.select } : {}),
@@ -187,16 +215,18 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       warn(`embedded Temporal dev server at ${server.address}, Web UI ${server.uiUrl} (while this run lasts)`);
       workerConnection = await step(NativeConnection.connect({ address: server.address }));
       workers = await step(
-        createWorkers({
-          connection: workerConnection,
-          namespace: server.namespace,
-          role: 'all',
-          queues,
-          warehousePath: warehouseName(options.db),
-          projectDir: options.projectDir ?? defaultProjectDir(),
-          ...(options.analyticsConcurrency ? { analyticsConcurrency: options.analyticsConcurrency } : {}),
-          logger: createLogger('meterflow-worker', process.env.METERFLOW_LOG_LEVEL ?? 'warn'),
-        }),
+        besideRunningServer(
+          createWorkers({
+            connection: workerConnection,
+            namespace: server.namespace,
+            role: 'all',
+            queues,
+            warehousePath: options.db,
+            projectDir: options.projectDir ?? defaultProjectDir(),
+            ...(options.analyticsConcurrency ? { analyticsConcurrency: options.analyticsConcurrency } : {}),
+            logger: createLogger('meterflow-worker', process.env.METERFLOW_LOG_LEVEL ?? 'warn'),
+          }),
+        ),
       );
       workersDone = workers.run();
     } else {

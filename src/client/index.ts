@@ -19,6 +19,7 @@ import {
   type PipelineWorkflow,
 } from '../contract/run';
 import { PipelineFailedError } from './pipeline-failed';
+import { holdsPassword, routeRun, type RouteOptions } from './route';
 
 export type { PipelineInput, PipelineProgress, PipelineResult, PipelineWorkflow, NodeProgress } from '../contract/run';
 export { PipelineFailedError };
@@ -74,23 +75,45 @@ export function newPipelineId(now: Date = new Date()): string {
   return `pipeline-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export interface StartOptions {
+export interface StartOptions extends RouteOptions {
   readonly workflowId?: string;
   /** The queue the pipeline workflow runs on; meterflow-workflows by default. */
   readonly taskQueue?: string;
 }
 
-/** Start a pipeline run; returns at once with its handle. */
+/** What a run must name: its warehouse (without a password), or at least the writer queue whose writer decides it. */
+function checkScope(input: PipelineInput): void {
+  if (input.warehouse === undefined && input.writerQueue === undefined) {
+    throw new TypeError(
+      'PipelineInput.warehouse is required: the warehouse the run builds (a folder, or postgres:<conninfo> without a password)',
+    );
+  }
+  if (input.warehouse !== undefined && holdsPassword(input.warehouse)) {
+    throw new TypeError(
+      "PipelineInput.warehouse holds a password, which would be kept in the run's history: name the warehouse without it " +
+        '(workers take it from their own --db, PGPASSWORD or a passfile)',
+    );
+  }
+}
+
+/**
+ * Start a pipeline run; returns at once with its handle. A run naming a warehouse that no writer
+ * serves is refused (NoWriterError) within `waitMs`, before anything starts.
+ */
 export async function startPipeline(
   client: Client,
-  input: PipelineInput,
+  requested: PipelineInput,
   options: StartOptions = {},
 ): Promise<WorkflowHandle<PipelineWorkflow>> {
+  checkScope(requested);
+  const input = await routeRun(client, requested, options);
   return client.workflow.start<PipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,
     workflowId: options.workflowId ?? newPipelineId(),
     args: [input],
-    staticSummary: `${input.kind ?? 'manual'} run${input.select?.length ? ` of ${input.select.join(' ')}` : ''}${input.fullRefresh ? ', full refresh' : ''}: sources ${input.sourcesUri}`,
+    staticSummary:
+      `${input.kind ?? 'manual'} run${input.select?.length ? ` of ${input.select.join(' ')}` : ''}${input.fullRefresh ? ', full refresh' : ''}: ` +
+      `sources ${input.sourcesUri}${input.warehouse ? `, warehouse ${input.warehouse}` : ''}${input.project ? `, project ${input.project.dir} at ${input.project.hash}` : ''}`,
   });
 }
 

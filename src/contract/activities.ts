@@ -1,9 +1,19 @@
 // Inputs and results of every activity: plain data, URIs only (never credentials), as it is kept in history.
 import type { ProjectPlan, SourceTable } from '../project/types';
-import type { DataTestOutcome, NodeProgress } from './run';
+import type { DataTestOutcome, NodeProgress, ProjectRef } from './run';
 export type { DataTest } from '../project/types';
 
-export interface PlanRunInput {
+/**
+ * What every activity of a run is stamped with (by the workflow, see workflows/run-scope.ts): the
+ * warehouse and the project the run names. A worker that serves another warehouse, or cannot find the
+ * project with that content, refuses the work (non-retryable), naming what was asked and what it serves.
+ */
+export interface RunScope {
+  readonly warehouse?: string;
+  readonly project?: ProjectRef;
+}
+
+export interface PlanRunInput extends RunScope {
   /** Vars that override dbt_project.yml's for this run. */
   readonly vars?: Readonly<Record<string, unknown>>;
   /** dbt-style selectors (`demand_price_elasticity+`, `tag:daily`, `staging.*`); none selects all. */
@@ -40,9 +50,7 @@ export interface PlannedRun {
  * Every writer activity after the plan names the warehouse the plan came from: a writer of another
  * warehouse on the same queue refuses the work instead of doing it in the wrong file.
  */
-export interface WriterInput {
-  readonly warehouse?: string;
-}
+export type WriterInput = RunScope;
 
 export interface SeedSourceInput extends WriterInput {
   readonly source: SourceTable;

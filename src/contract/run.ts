@@ -49,7 +49,29 @@ export interface PipelineProgress {
 /** What started a run: shown in the Web UI and filterable by the MeterflowRunKind search attribute. */
 export type RunKind = 'manual' | 'scheduled' | 'backfill' | 'sources-landed' | 'api';
 
+/**
+ * The dbt project a run runs: where it lives and a hash of its content, so that every worker runs the
+ * same SQL or refuses, naming the files that differ. Written by `fingerprintProject` (project/fingerprint.ts).
+ */
+export interface ProjectRef {
+  /** The project's folder (absolute), as the machine that started the run sees it. */
+  readonly dir: string;
+  /** sha256 over every file's path and content hash. */
+  readonly hash: string;
+  /** Each file's sha256 (first 16 hex digits) by path relative to dir: which files changed, when one did. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
 export interface PipelineInput {
+  /**
+   * The warehouse the run builds, as `warehouseName` writes it (a resolved folder, or `postgres:<conninfo>`
+   * without a password: workers take that from their own --db, PGPASSWORD or a passfile). Every activity
+   * checks it; its writer queue is derived from it (`writerQueueFor`) unless writerQueue says otherwise.
+   * Runs recorded before runs named their warehouse have none: they build their writer queue's.
+   */
+  readonly warehouse?: string;
+  /** The project the run runs; absent in runs recorded before runs named it (those run their workers' own). */
+  readonly project?: ProjectRef;
   /** Source `X` is read from `<sourcesUri>/X/*.parquet`, unless the sources YAML gives it a location. */
   readonly sourcesUri: string;
   /** Snapshots and analytics results go below this location. */
@@ -71,19 +93,21 @@ export interface PipelineInput {
   /** The run's logical date (ISO 8601); a scheduled run uses its scheduled time, others their start. */
   readonly logicalDate?: string;
   readonly kind?: RunKind;
-  /** The writer queue of the warehouse to build (one writer per warehouse); meterflow-writer by default. */
+  /** The writer queue of the warehouse to build (one writer per warehouse); by default `writerQueueFor(warehouse)`. */
   readonly writerQueue?: string;
   /** The analytics queue; meterflow-analytics by default. */
   readonly analyticsQueue?: string;
-  /** The queue of per-month builds; by default the writer queue's (`buildQueueFor`). */
+  /** The queue of per-month builds; by default the writer queue's (`buildQueueFor`: meterflow-build for a derived one). */
   readonly buildQueue?: string;
 }
 
 export interface PipelineResult {
   readonly workflowId: string;
   readonly logicalDate: string;
-  /** The warehouse the run built: a lake folder on the writer's machine, or `postgres:…`. */
+  /** The warehouse the run built: a lake folder on the writer's machine, or `postgres:…` (never with a password). */
   readonly warehousePath: string;
+  /** The project's content hash the run ran (absent for runs that named no project). */
+  readonly projectHash?: string;
   /**
    * The lake snapshot that holds the run's tables: the commit that published them, or (when the run
    * published nothing new) the version it found current. `meterflow query --at <run>` reads it.

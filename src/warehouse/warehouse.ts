@@ -80,11 +80,12 @@ export function lakeOptionsFor(
 ): LakeOptions & { readonly folder?: string } {
   if (location.startsWith('sqlite:')) return lakeOptionsFor(sqliteFolder(location), env, role);
   if (location.startsWith('postgres:')) {
+    location = withCredentials(location);
     if (role === 'reader') return { catalog: location, env };
     if (!env.METERFLOW_LAKE_DATA) {
       throw new StorageError(
-        `warehouse ${location}: a PostgreSQL catalog needs METERFLOW_LAKE_DATA, where the data files live (a shared path or s3://…)`,
-        location,
+        `warehouse ${warehouseName(location)}: a PostgreSQL catalog needs METERFLOW_LAKE_DATA, where the data files live (a shared path or s3://…)`,
+        warehouseName(location),
       );
     }
     return { catalog: location, dataPath: env.METERFLOW_LAKE_DATA, env };
@@ -101,16 +102,45 @@ export function lakeOptionsFor(
   return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? ownData, env };
 }
 
+/** A conninfo without its password: `password=…` (quoted or not) and a URI's `user:password@`. */
+export function withoutPassword(conninfo: string): string {
+  return conninfo
+    .replace(/(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)/gi, '')
+    .replace(/(:\/\/[^:@/\s]+):[^@/\s]*@/, '$1@')
+    .trim()
+    .replace(/\s+/g, ' ');
+}
+
 /**
- * The location as messages and results name it, and writers compare runs' warehouses by: a resolved
- * folder, or the catalog with its settings' spacing made single and `lake=` last.
+ * The location as messages, results, history and writer queues name it, and writers compare runs'
+ * warehouses by: a resolved folder, or the catalog with its settings' spacing made single, `lake=`
+ * last and no password (workers take that from their own --db, PGPASSWORD or a passfile).
  */
 export function warehouseName(location: string): string {
   if (location.startsWith('postgres:')) {
     const catalog = parseLakeCatalog(location) as Extract<LakeCatalog, { kind: 'postgres' }>;
-    return `postgres:${catalog.conninfo}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
+    return `postgres:${withoutPassword(catalog.conninfo)}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
   }
   return location.startsWith('sqlite:') ? sqliteFolder(location) : path.resolve(location);
+}
+
+/** Full locations (with their password) this process was given, by name: what opening a named warehouse uses. */
+const credentials = new Map<string, string>();
+
+/**
+ * A warehouse location as given to this process (--db, METERFLOW_CATALOG), remembered with its
+ * password so that a run naming it by its name alone (no password in history) can open it; its name.
+ */
+export function registerWarehouse(location: string): string {
+  const name = warehouseName(location);
+  if (location.startsWith('postgres:') && name !== location) credentials.set(name, location);
+  return name;
+}
+
+/** What opens a warehouse: the location itself if it holds its password, else the one registered under its name. */
+function withCredentials(location: string): string {
+  if (!location.startsWith('postgres:')) return location;
+  return credentials.get(warehouseName(location)) ?? location;
 }
 
 /** A folder location that is a file: most likely a single-file DuckDB warehouse of an older meterflow. */

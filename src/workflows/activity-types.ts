@@ -10,5 +10,6 @@ export type {
   PinnedSnapshot,
   RenderReportInput,
   RunFailure,
+  RunScope,
   SourceFileRecord,
 } from '../contract/activities';

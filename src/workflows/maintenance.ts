@@ -2,7 +2,8 @@
 // one activity on the warehouse's writer queue (maintenance commits to the catalog).
 import { proxyActivities } from '@temporalio/workflow';
 import type { WriterActivities } from './activity-types';
-import { ANALYTICS_QUEUE, buildQueueFor, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE } from './activity-options';
+import { optionsFor, PROXY_DEFAULTS } from './activity-options';
+import { runQueues } from './run-scope';
 import type { MaintenanceInput, MaintenanceResult } from '../contract/run';
 
 /** How long `meterflow query --at` can reach back by default: snapshots older than this are expired. */
@@ -10,8 +11,7 @@ const DEFAULT_RETENTION_DAYS = 30;
 
 export async function maintenance(input: MaintenanceInput = {}): Promise<MaintenanceResult> {
   const writer = proxyActivities<WriterActivities>(PROXY_DEFAULTS);
-  const writerQueue = input.writerQueue ?? WRITER_QUEUE;
-  const queues = { writer: writerQueue, analytics: ANALYTICS_QUEUE, build: buildQueueFor(writerQueue) };
+  const queues = runQueues(input);
   return writer.maintainLake.executeWithOptions(
     optionsFor('maintenance', queues, 'merge small files, expire old snapshots, delete unreferenced files'),
     [

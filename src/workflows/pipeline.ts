@@ -14,7 +14,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ANALYTICS_QUEUE, buildQueueFor, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE, type WorkKind } from './activity-options';
+import { ANALYTICS_QUEUE, optionsFor, PROXY_DEFAULTS, WRITER_QUEUE, type WorkKind } from './activity-options';
+import { runQueues, runScope, stamped } from './run-scope';
 import type {
   AnalyticsActivities,
   AnalyticsModelResult,
@@ -45,9 +46,9 @@ import { mergeMonthResults } from './month-tests';
 
 export { ANALYTICS_QUEUE, WRITER_QUEUE };
 
-const writer = proxyActivities<WriterActivities>(PROXY_DEFAULTS);
-const analytics = proxyActivities<AnalyticsActivities>(PROXY_DEFAULTS);
-const builders = proxyActivities<BuildActivities>(PROXY_DEFAULTS);
+const writerStubs = proxyActivities<WriterActivities>(PROXY_DEFAULTS);
+const analyticsStubs = proxyActivities<AnalyticsActivities>(PROXY_DEFAULTS);
+const builderStubs = proxyActivities<BuildActivities>(PROXY_DEFAULTS);
 
 /** Runs recorded before per-month builds built every model whole on the writer: their replays still do. */
 const PER_MONTH_BUILDS = 'per-month-builds';
@@ -86,12 +87,12 @@ const sameWindow = (a: EventWindow | undefined, b: EventWindow | undefined) =>
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const info = workflowInfo();
   const { workflowId, runId } = info;
-  const writerQueue = input.writerQueue ?? WRITER_QUEUE;
-  const queues = {
-    writer: writerQueue,
-    analytics: input.analyticsQueue ?? ANALYTICS_QUEUE,
-    build: input.buildQueue ?? buildQueueFor(writerQueue),
-  };
+  const queues = runQueues(input);
+  // every activity carries the warehouse and project the run names: a worker serving others refuses it
+  const scope = runScope(input);
+  const writer = stamped(writerStubs, scope);
+  const analytics = stamped(analyticsStubs, scope);
+  const builders = stamped(builderStubs, scope);
   const on = (kind: WorkKind, summary: string) => optionsFor(kind, queues, summary);
   const startedAt = Date.now();
   // a scheduled run's logical date is its scheduled time, so a backfill reproduces the slots it covers
@@ -130,8 +131,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   ]);
   const { plan } = planned;
   const built = planned.built ?? {}; // absent in histories from before input versions
-  /** Every writer activity names the warehouse the plan came from: another warehouse's writer refuses it. */
-  const warehouse = planned.warehousePath;
+  /** Every writer activity names the run's warehouse (or, in runs that named none, the plan's): another warehouse's writer refuses it. */
+  const warehouse = input.warehouse ?? planned.warehousePath;
   const selected = new Set(planned.selected);
   upsertSearchAttributes([{ key: MODELS_SELECTED, value: selected.size === plan.models.length ? ['all'] : [...selected] }]);
   const graph = planGraph(plan, selected);
@@ -500,6 +501,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       workflowId,
       logicalDate,
       warehousePath: warehouse,
+      ...(input.project ? { projectHash: input.project.hash } : {}),
       ...(snapshotVersion !== undefined ? { snapshotVersion } : {}),
       nodes: state.nodes,
       tables: [

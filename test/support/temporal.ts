@@ -4,6 +4,7 @@ import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { startPipeline } from '../../src/client';
 import type { PipelineInput } from '../../src/contract/run';
+import { fingerprintProject } from '../../src/project/fingerprint';
 
 let runtimeInstalled = false;
 
@@ -53,6 +54,9 @@ export function freshQueues(label: string): { writer: string; analytics: string;
 
 export interface RunningWorkers {
   readonly queues: { writer: string; analytics: string; workflows: string };
+  /** The warehouse the writer serves, by name, and the project the workers were started with. */
+  readonly warehouse?: string;
+  readonly projectDir?: string;
   stop(): Promise<void>;
 }
 
@@ -78,6 +82,8 @@ export async function startWorkers(
   const running = workers.run();
   return {
     queues,
+    ...(workers.warehouse ? { warehouse: workers.warehouse.path } : {}),
+    projectDir: options.projectDir ?? `${PACKAGE_ROOT}/models`,
     async stop() {
       workers.shutdown();
       await running;
@@ -105,15 +111,25 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
 }
 
-/** Start a run on the given workers' queues (its input's queues filled in): in-process workers, or worker processes on those queues. */
-export function startRun(
+/**
+ * Start a run on the given workers' queues (its input's queues filled in, and the warehouse and project
+ * they serve when known): in-process workers, or worker processes on those queues.
+ */
+export async function startRun(
   context: TemporalTestContext,
-  workers: Pick<RunningWorkers, 'queues'>,
+  workers: Pick<RunningWorkers, 'queues'> & Partial<Pick<RunningWorkers, 'warehouse' | 'projectDir'>>,
   input: Pick<PipelineInput, 'sourcesUri' | 'outUri'> & Partial<PipelineInput>,
 ): ReturnType<typeof startPipeline> {
+  const project = workers.projectDir ? await fingerprintProject(workers.projectDir) : undefined;
   return startPipeline(
     context.client,
-    { writerQueue: workers.queues.writer, analyticsQueue: workers.queues.analytics, ...input },
+    {
+      ...(workers.warehouse ? { warehouse: workers.warehouse } : {}),
+      ...(project ? { project } : {}),
+      writerQueue: workers.queues.writer,
+      analyticsQueue: workers.queues.analytics,
+      ...input,
+    },
     { taskQueue: workers.queues.workflows },
   );
 }

@@ -1,0 +1,109 @@
+// Each activity of a run works on the warehouse and the project the run names (RunScope): found, or
+// refused non-retryably, naming what was asked and what this worker serves. Activities are built per
+// (warehouse, project) by their factories and kept, so that their state lives as long as before.
+import type { RunScope } from '../contract/activities';
+import { WrongWarehouseError } from '../errors';
+import type { LoadedProject } from '../project/load';
+import type { ProjectSource } from '../project/source';
+import { warehouseName, type Warehouse } from '../warehouse/warehouse';
+import { classifyFailure } from './context';
+
+type ActivityMap = Record<string, (input: never) => Promise<unknown>>;
+
+/** The warehouses a writer serves: its one (`servingOne`), or any a run names (`meterflow dev`, `servingAny`). */
+export interface WarehouseSource {
+  /** The worker's own warehouse, open since it started. */
+  readonly own: Warehouse;
+  /** The warehouse a run names (undefined: a run from before runs named one, which builds this worker's own). */
+  forRun(name: string | undefined, activity: string): Promise<Warehouse>;
+  close(): void;
+}
+
+/** A writer of one warehouse: work for another is refused. */
+export function servingOne(warehouse: Warehouse): WarehouseSource {
+  return {
+    own: warehouse,
+    async forRun(name, activity) {
+      if (name === undefined || warehouseName(name) === warehouse.path) return warehouse;
+      throw new WrongWarehouseError(
+        `this run builds the warehouse ${name}, but its ${activity} activity reached the writer of ${warehouse.path}: ` +
+          `nothing was written; start a writer of ${name} (meterflow worker --role writer --db ${name}), ` +
+          'or give each warehouse its own writer queue',
+        name,
+        warehouse.path,
+      );
+    },
+    close: () => warehouse.close(),
+  };
+}
+
+/** A writer of whichever warehouse a run names, each opened on first use and kept open (one writer each). */
+export function servingAny(own: Warehouse, open: (name: string) => Promise<Warehouse>): WarehouseSource {
+  const opened = new Map<string, Promise<Warehouse>>([[own.path, Promise.resolve(own)]]);
+  return {
+    own,
+    forRun(name) {
+      const key = name === undefined ? own.path : warehouseName(name);
+      let warehouse = opened.get(key);
+      if (!warehouse) {
+        warehouse = open(key);
+        warehouse.catch(() => opened.delete(key));
+        opened.set(key, warehouse);
+      }
+      return warehouse;
+    },
+    close() {
+      for (const warehouse of opened.values()) void warehouse.then((w) => w.close()).catch(() => undefined);
+    },
+  };
+}
+
+/** What a run's activities are built over. */
+export interface RunResources {
+  readonly project: LoadedProject;
+  readonly warehouse?: Warehouse;
+}
+
+/**
+ * Activities that resolve their run's scope first: `build` makes the activities for one warehouse and
+ * project (kept per pair), `resolve` finds those a run names. `names` lists the activities (built once
+ * for the worker's own project), so that the worker registers them before any run arrives.
+ */
+export function scopedActivities<T extends ActivityMap>(
+  names: T,
+  build: (resources: RunResources) => T,
+  resolve: (scope: RunScope, activity: string) => Promise<RunResources>,
+): T {
+  const built = new WeakMap<object, WeakMap<LoadedProject, T>>();
+  const noWarehouse = {};
+  const activitiesFor = (resources: RunResources): T => {
+    const byWarehouse = built.get(resources.warehouse ?? noWarehouse) ?? new WeakMap<LoadedProject, T>();
+    built.set(resources.warehouse ?? noWarehouse, byWarehouse);
+    let activities = byWarehouse.get(resources.project);
+    if (!activities) byWarehouse.set(resources.project, (activities = build(resources)));
+    return activities;
+  };
+  const scoped: Record<string, (input: RunScope | undefined) => Promise<unknown>> = {};
+  for (const name of Object.keys(names)) {
+    scoped[name] = async (input) => {
+      let resources: RunResources;
+      try {
+        resources = await resolve(input ?? {}, name);
+      } catch (err) {
+        throw classifyFailure(err, name);
+      }
+      const activity = activitiesFor(resources)[name] as unknown as (input: RunScope | undefined) => Promise<unknown>;
+      return activity(input);
+    };
+  }
+  return scoped as unknown as T;
+}
+
+/** Resolve a run's project (and, for a writer, its warehouse). */
+export function runResolver(projects: ProjectSource, warehouses?: WarehouseSource) {
+  return async (scope: RunScope, activity: string): Promise<RunResources> => {
+    const warehouse = warehouses ? await warehouses.forRun(scope.warehouse, activity) : undefined;
+    const project = await projects.resolve(scope.project);
+    return warehouse ? { project, warehouse } : { project };
+  };
+}

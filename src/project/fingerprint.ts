@@ -1,0 +1,57 @@
+// A project's identity: a hash of every file a run reads (models, macros, tests, YAML, seeds,
+// dbt_project.yml), so that a run names the project it runs and a worker can tell whether it has it.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ProjectRef } from '../contract/run';
+import { ProjectError } from '../errors';
+
+/** dbt's own output and installed packages, and tools' folders: not the project's source. */
+const SKIPPED_FOLDERS = new Set(['target', 'logs', 'dbt_packages', 'dbt_modules', 'node_modules', '__pycache__']);
+
+async function projectFiles(dir: string, below = ''): Promise<string[]> {
+  const entries = await readdir(path.join(dir, below), { withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const relative = below ? `${below}/${entry.name}` : entry.name;
+    if (entry.name.startsWith('.')) continue;
+    if (entry.isDirectory()) {
+      if (!SKIPPED_FOLDERS.has(entry.name)) files.push(...(await projectFiles(dir, relative)));
+    } else if (entry.isFile()) {
+      files.push(relative);
+    }
+  }
+  return files;
+}
+
+/** The project folder's identity: its absolute path, each file's content hash and one hash over them all. */
+export async function fingerprintProject(dir: string): Promise<ProjectRef> {
+  const absolute = path.resolve(dir);
+  let names: string[];
+  try {
+    names = await projectFiles(absolute);
+  } catch (err) {
+    throw new ProjectError(`project ${absolute} cannot be read: ${(err as Error).message}`, absolute);
+  }
+  const files: Record<string, string> = {};
+  const whole = createHash('sha256');
+  for (const name of names) {
+    const digest = createHash('sha256')
+      .update(await readFile(path.join(absolute, name)))
+      .digest('hex')
+      .slice(0, 16);
+    files[name] = digest;
+    whole.update(`${name}\0${digest}\n`);
+  }
+  return { dir: absolute, hash: whole.digest('hex').slice(0, 16), files };
+}
+
+/** What differs between the files a run names and the ones found: `changed a.sql, added b.sql, removed c.yml`. */
+export function projectChanges(expected: ProjectRef['files'], found: ProjectRef['files']): string {
+  const changed = Object.keys(expected).filter((name) => name in found && found[name] !== expected[name]);
+  const added = Object.keys(found).filter((name) => !(name in expected));
+  const removed = Object.keys(expected).filter((name) => !(name in found));
+  const list = (verb: string, names: string[]) =>
+    names.length === 0 ? [] : [`${verb} ${names.slice(0, 8).join(', ')}${names.length > 8 ? ` and ${names.length - 8} more` : ''}`];
+  return [...list('changed', changed), ...list('added', added), ...list('removed', removed)].join('; ') || 'no file differs';
+}

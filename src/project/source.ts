@@ -1,0 +1,69 @@
+// Which project a worker runs for a run: the one the run names, found by its content hash in the
+// run's folder or in the worker's own, loaded once per content. A run whose project cannot be found
+// with that content is refused, naming the files that differ: never different SQL run silently.
+import type { ProjectRef } from '../contract/run';
+import { ProjectMismatchError } from '../errors';
+import { fingerprintProject, projectChanges } from './fingerprint';
+import { loadProject, type LoadedProject } from './load';
+
+/** Loaded projects kept per content: a dev session edits and runs a handful of versions. */
+const KEPT_VERSIONS = 8;
+
+export class ProjectSource {
+  private readonly loaded = new Map<string, Promise<LoadedProject>>();
+
+  /**
+   * ownDir: the worker's own project (--project), for runs that name none and as a second place to look;
+   * preloaded: what runs that name none get (as loaded once), instead of the folder as it is now.
+   */
+  constructor(
+    readonly ownDir: string,
+    private readonly preloaded?: LoadedProject,
+  ) {}
+
+  /** The worker's own project as its files are now. */
+  async own(): Promise<LoadedProject> {
+    const found = await fingerprintProject(this.ownDir);
+    return this.load(found);
+  }
+
+  /** The project a run names, as its files were when the run started; the worker's own when it names none. */
+  async resolve(ref: ProjectRef | undefined): Promise<LoadedProject> {
+    if (ref === undefined) return this.preloaded ?? this.own();
+    const seen: { dir: string; found?: ProjectRef; error?: string }[] = [];
+    for (const dir of [...new Set([ref.dir, this.ownDir])]) {
+      try {
+        const found = await fingerprintProject(dir);
+        if (found.hash === ref.hash) return this.load(found);
+        seen.push({ dir, found });
+      } catch (err) {
+        seen.push({ dir, error: (err as Error).message });
+      }
+    }
+    throw new ProjectMismatchError(mismatchMessage(ref, seen), ref.dir, ref.hash);
+  }
+
+  private load(found: ProjectRef): Promise<LoadedProject> {
+    const key = `${found.dir}\0${found.hash}`;
+    let project = this.loaded.get(key);
+    if (!project) {
+      project = loadProject(found.dir);
+      project.catch(() => this.loaded.delete(key));
+      this.loaded.set(key, project);
+      if (this.loaded.size > KEPT_VERSIONS) this.loaded.delete(this.loaded.keys().next().value as string);
+    }
+    return project;
+  }
+}
+
+function mismatchMessage(ref: ProjectRef, seen: readonly { dir: string; found?: ProjectRef; error?: string }[]): string {
+  const where = seen.map(({ dir, found, error }) =>
+    found
+      ? `${dir} is at ${found.hash} (${dir === ref.dir ? 'since the run started: ' : 'against the run: '}${projectChanges(ref.files, found.files)})`
+      : `${dir} cannot be read here (${error})`,
+  );
+  return (
+    `this run runs the project ${ref.dir} as it was at ${ref.hash}, which this worker cannot find: ${where.join('; ')}. ` +
+    "Start a new run to run the project as it is now, or run this worker where the run's project is (meterflow worker --project <dir>)"
+  );
+}

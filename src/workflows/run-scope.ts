@@ -1,0 +1,38 @@
+// The queues and the scope (warehouse, project) a run's activities carry, from the run's input.
+import type { RunScope } from './activity-types';
+import type { PipelineInput } from '../contract/run';
+import { ANALYTICS_QUEUE, buildQueueFor, WRITER_QUEUE } from './activity-options';
+import { writerQueueFor } from '../contract/queues';
+
+/**
+ * The run's queues: as its input names them, else its warehouse's own writer queue (runs recorded
+ * before runs named their warehouse: the default writer queue) and the build queue that goes with it.
+ */
+export function runQueues(input: Pick<PipelineInput, 'warehouse' | 'writerQueue' | 'analyticsQueue' | 'buildQueue'>) {
+  const writer = input.writerQueue ?? (input.warehouse ? writerQueueFor(input.warehouse) : WRITER_QUEUE);
+  return { writer, analytics: input.analyticsQueue ?? ANALYTICS_QUEUE, build: input.buildQueue ?? buildQueueFor(writer) };
+}
+
+/** The scope every activity of the run is stamped with; empty for runs that named neither (their histories replay as before). */
+export function runScope(input: Pick<PipelineInput, 'warehouse' | 'project'>): RunScope {
+  return { ...(input.warehouse ? { warehouse: input.warehouse } : {}), ...(input.project ? { project: input.project } : {}) };
+}
+
+interface Executable {
+  executeWithOptions(options: unknown, args: unknown[]): Promise<unknown>;
+}
+
+/** Activity stubs whose every call carries the run's scope in its input (the scope wins over the call's own). */
+export function stamped<T extends object>(activities: T, scope: RunScope): T {
+  if (Object.keys(scope).length === 0) return activities;
+  return new Proxy(activities, {
+    get(target, name) {
+      const activity = (target as Record<string | symbol, Executable>)[name];
+      if (activity === undefined) return activity;
+      return {
+        executeWithOptions: (options: unknown, [input, ...rest]: unknown[]) =>
+          activity.executeWithOptions(options, [{ ...(input as object), ...scope }, ...rest]),
+      };
+    },
+  }) as T;
+}
