@@ -193,10 +193,13 @@ describe('meterflow says what is wrong', () => {
     const queues = freshQueues('unwritable');
     const workers = await startWorkers(temporal, { label: 'unwritable', warehousePath: path.join(dir, 'remote-warehouse'), queues });
     try {
-      const { code, output } = await meterflow(['run', '--sources', sources, '--out', '/proc/meterflow-remote'], {
-        TEMPORAL_ADDRESS: testServerAddress(),
-        ...queueVariables(queues),
-      });
+      const { code, output } = await meterflow(
+        ['run', '--sources', sources, '--db', path.join(dir, 'remote-warehouse'), '--out', '/proc/meterflow-remote'],
+        {
+          TEMPORAL_ADDRESS: testServerAddress(),
+          ...queueVariables(queues),
+        },
+      );
       expect(code).toBe(1);
       expect(output).toMatch(
         /^error: run pipeline-\S+ failed at analytics:\S+: cannot create folder \/proc\/meterflow-remote: \/proc does not allow new folders$/m,
@@ -287,30 +290,28 @@ describe('a run no worker picks up', () => {
     expect({ writer: WRITER_QUEUE_NAME, analytics: ANALYTICS_QUEUE_NAME }).toEqual({ writer: WRITER_QUEUE, analytics: ANALYTICS_QUEUE });
   });
 
-  it('says within the configured delay that no worker polls, then completes once one starts', async () => {
+  it('refuses at once a run whose warehouse no writer serves, naming the command that starts one, then runs once one does', async () => {
     const dir = await tempDir('cli-no-worker');
     const sources = path.join(dir, 'sources');
+    const db = path.join(dir, 'late-warehouse');
     await generateSampleData({ outDir: sources, meters: 3, from: '2023-04-01', to: '2023-04-03', seed: 6 });
     // fresh queues: pollers of earlier tests' workers stay listed on the server for a while
     const queues = freshQueues('late');
-    const run = spawnMeterflow(['run', '--sources', sources, '--out', path.join(dir, 'out')], {
-      TEMPORAL_ADDRESS: testServerAddress(),
-      METERFLOW_NO_WORKER_WARNING_SECONDS: '1',
-      ...queueVariables(queues),
-    });
+    const env = { TEMPORAL_ADDRESS: testServerAddress(), ...queueVariables(queues) };
+    const refused = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')], env);
+    expect(refused.output).toContain(
+      `meterflow: no worker serves the warehouse ${db} at ${testServerAddress()} (namespace default): its writer queue ${queues.writer} has no poller, ` +
+        `so the run was not started; start its writer with: meterflow worker --role writer --db ${db} --writer-queue ${queues.writer}`,
+    );
+    expect({ code: refused.code, fast: refused.ms < 15_000 }).toEqual({ code: 1, fast: true });
     const temporal = await connectToTestServer();
-    let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
+    const workers = await startWorkers(temporal, { label: 'late', warehousePath: db, queues });
     try {
-      const expected =
-        `meterflow: no worker is polling task queue ${queues.workflows} at ${testServerAddress()} (namespace default): ` +
-        `start one with meterflow worker --workflow-queue ${queues.workflows}`;
-      await eventually(async () => run.output().includes(expected), 15_000);
-      workers = await startWorkers(temporal, { label: 'late', warehousePath: path.join(dir, 'late-warehouse'), queues });
-      expect(await run.exited).toBe(0);
-      expect(run.output()).toMatch(/^report: /m);
+      const ran = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')], env);
+      expect(ran.code).toBe(0);
+      expect(ran.output).toMatch(new RegExp(`^warehouse: ${db}$`, 'm'));
     } finally {
-      await run.kill();
-      await workers?.stop();
+      await workers.stop();
       await temporal.close();
     }
   });

@@ -84,7 +84,8 @@ describe('a Temporal server where meterflow setup was never run', () => {
   it('a worker from before the check fails every workflow task: the wait says so within a minute', async () => {
     // such a worker never checks; the run it takes fails its first workflow task on the search attributes
     const connection = await (await import('@temporalio/worker')).NativeConnection.connect({ address });
-    const taskQueue = freshQueues('unchecked').workflows;
+    const queues = freshQueues('unchecked');
+    const taskQueue = queues.workflows;
     const worker = await Worker.create({
       connection,
       taskQueue,
@@ -93,7 +94,8 @@ describe('a Temporal server where meterflow setup was never run', () => {
     const running = worker.run();
     const client = await connectClient({ address });
     try {
-      const handle = await startPipeline(client, { sourcesUri: sources, outUri: '/tmp/unused' }, { taskQueue });
+      // a writer queue named, no warehouse: the run starts without a writer check, as such a worker's runs did
+      const handle = await startPipeline(client, { sourcesUri: sources, outUri: '/tmp/unused', writerQueue: queues.writer }, { taskQueue });
       const started = Date.now();
       const failure = await waitForPipeline(handle, { stopOnFailingWorkflowTask: true, onNoWorker: false }).catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(WorkflowTaskFailingError);

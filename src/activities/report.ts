@@ -206,6 +206,8 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
           priceResponsePoints: points,
           ...(masterTotals ? { masterTotals } : {}),
           ...(input.failure ? { failure: input.failure } : {}),
+          ...(input.warehouse ? { warehouse: input.warehouse } : {}),
+          ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash } } : {}),
           sql: await readNodeSql(project.dir, project.plan),
         });
         const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));

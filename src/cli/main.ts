@@ -23,7 +23,7 @@ import {
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
 import { createWorkers, type WorkerRole } from '../worker';
-import { connectClient, describeFailure, getProgress, listRecentRuns, registerSearchAttributes } from '../client';
+import { connectClient, describeFailure, getProgress, getRunInput, listRecentRuns, registerSearchAttributes } from '../client';
 import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME } from '../contract/queues';
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
@@ -286,9 +286,14 @@ export function buildProgram(): Command {
       const workflowId = run ?? (await listRecentRuns(client, 1))[0]?.workflowId;
       if (!workflowId) throw new Error('no pipeline runs on this server yet');
       const handle = client.workflow.getHandle(workflowId);
-      const [description, progress] = await Promise.all([handle.describe(), getProgress(handle)]);
+      const [description, progress, input] = await Promise.all([handle.describe(), getProgress(handle), getRunInput(handle)]);
+      const scope = [
+        ...(input?.warehouse ? [`warehouse ${input.warehouse}`] : []),
+        ...(input?.project ? [`project ${input.project.dir} at ${input.project.hash}`] : []),
+      ];
       process.stdout.write(
-        `run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n\n${summaryTable(progress.nodes)}\n`,
+        `run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n` +
+          `${scope.length ? `${scope.join(', ')}\n` : ''}\n${summaryTable(progress.nodes)}\n`,
       );
       if (description.status.name === 'FAILED') {
         // a failed run's failure: the node and why, with a failed test's sample rows and SQL

@@ -117,6 +117,14 @@ export async function startPipeline(
   });
 }
 
+/** The input a run was started with, from its history's first event (the warehouse and project it names, its queues). */
+export async function getRunInput(handle: WorkflowHandle): Promise<PipelineInput | undefined> {
+  const { events } = await handle.fetchHistory();
+  const payload = events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) return undefined;
+  return handle.client.options.loadedDataConverter.payloadConverter.fromPayload<PipelineInput>(payload);
+}
+
 export async function getProgress(handle: WorkflowHandle): Promise<PipelineProgress> {
   return handle.query(progressQuery);
 }

@@ -349,7 +349,7 @@ export interface AnalyticsModelResult {
   readonly durationMs: number;
 }
 
-export interface RenderReportInput {
+export interface RenderReportInput extends RunScope {
   readonly workflowId: string;
   /** When the run's workflow started (ISO): the grid of runs shows the whole run's time. */
   readonly startedAt?: string;

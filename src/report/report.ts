@@ -25,6 +25,19 @@ export interface ReportData {
   readonly failure?: RunFailure;
   /** Each model's and singular test's SQL by node id, shown with the lineage. */
   readonly sql?: ReadonlyMap<string, string>;
+  /** The warehouse and the project (folder and content hash) the run named. */
+  readonly warehouse?: string;
+  readonly project?: { readonly dir: string; readonly hash: string };
+}
+
+/** The warehouse and project the run named: which SQL ran, on what. */
+function scopeLine(data: Pick<ReportData, 'warehouse' | 'project'>): string {
+  if (!data.warehouse && !data.project) return '';
+  const parts = [
+    ...(data.warehouse ? [`Warehouse <code>${escapeHtml(data.warehouse)}</code>.`] : []),
+    ...(data.project ? [`Project <code>${escapeHtml(data.project.dir)}</code> at <code>${escapeHtml(data.project.hash)}</code>.`] : []),
+  ];
+  return `<p class="muted">${parts.join(' ')}</p>`;
 }
 
 /** A failed run's report opens on its failure: the node, the reason, and each failed test's SQL and sample rows. */
@@ -174,6 +187,7 @@ export async function renderReportHtml(data: ReportData): Promise<string> {
 <h1>meterflow run <code>${escapeHtml(data.workflowId)}</code></h1>
 ${data.failure ? failureSection(data.failure) : ''}
 <p>Logical date ${escapeHtml(data.logicalDate)}. ${data.nodes.filter((n) => n.state === 'succeeded').length} nodes ran, ${data.nodes.filter((n) => n.state === 'unchanged').length} were unchanged, ${data.nodes.filter((n) => n.state === 'failed').length} failed.</p>
+${scopeLine(data)}
 ${headlineSection(data.masterTotals, a.price_response_variable_tariff)}
 <section class="part"><h2>Actual against estimated consumption</h2>
 ${charts.slice(0, 4).join('\n')}
