@@ -140,8 +140,15 @@ describe('a workflow task that keeps failing', () => {
       workflowsPath: require.resolve('./fixtures/broken-workflow'),
     });
     const running = worker.run();
+    // the run's warehouse has a writer (on a workflow queue of its own), so the run starts and meets the broken workflow
+    const db = path.join(await tempDir('cli-ops-broken'), 'warehouse');
+    const writer = await startWorkers(temporal, {
+      label: 'broken',
+      warehousePath: db,
+      queues: { ...queues, workflows: freshQueues('unused').workflows },
+    });
     try {
-      const { code, stdout, stderr, ms } = await meterflow(['run', '--sources', sources], {
+      const { code, stdout, stderr, ms } = await meterflow(['run', '--sources', sources, '--db', db], {
         TEMPORAL_ADDRESS: testServerAddress(),
         ...queueVariables(queues),
       });
@@ -154,6 +161,7 @@ describe('a workflow task that keeps failing', () => {
     } finally {
       worker.shutdown();
       await running;
+      await writer.stop();
       await temporal.close();
     }
   });
@@ -190,7 +198,7 @@ async function remoteRunUnderway(label: string) {
   const temporal = await connectToTestServer();
   const workers = await startWorkers(temporal, { label, warehousePath: path.join(dir, 'w-warehouse') });
   const run = spawnMeterflow(
-    ['run', '--sources', sources, '--out', path.join(dir, 'out')],
+    ['run', '--sources', sources, '--db', path.join(dir, 'w-warehouse'), '--out', path.join(dir, 'out')],
     { TEMPORAL_ADDRESS: testServerAddress(), ...queueVariables(workers.queues) },
     { processGroup: true },
   );

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../src/config';
+import { writerQueueFor } from '../src/contract/queues';
 import { generateSampleData } from '../src/generator/generate';
 import { Warehouse } from '../src/warehouse/warehouse';
 import { createStorageResolver } from '../src/storage';
@@ -171,11 +172,12 @@ describe('the meterflow command', () => {
     const workers = await startWorkers(temporal, {
       label: 'remote',
       warehousePath: db,
-      queues: { writer: 'meterflow-writer', analytics: 'meterflow-analytics', workflows: 'meterflow-workflows' },
+      // the default queues: the warehouse's own writer queue, which a run naming it finds
+      queues: { writer: writerQueueFor(db), analytics: 'meterflow-analytics', workflows: 'meterflow-workflows' },
     });
     try {
       const env = { TEMPORAL_ADDRESS: testServerAddress() };
-      const run = await meterflow(['run', '--sources', path.join(dir, 'sources'), '--out', path.join(dir, 'remote-out')], env);
+      const run = await meterflow(['run', '--sources', path.join(dir, 'sources'), '--db', db, '--out', path.join(dir, 'remote-out')], env);
       expect(run.code).toBe(0);
       const output = lines(run.stdout);
       expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
@@ -183,6 +185,8 @@ describe('the meterflow command', () => {
       const status = await meterflow(['status', workflowId as string], env);
       expect(status.code).toBe(0);
       expect(lines(status.stdout)[0]).toMatch(new RegExp(`^run ${workflowId}: COMPLETED, logical date \\d{4}-\\d\\d-\\d\\dT`));
+      // and the warehouse and project it named, the project with its content's hash
+      expect(lines(status.stdout)[1]).toMatch(new RegExp(`^warehouse ${db}, project ${PACKAGE_ROOT}/models at [0-9a-f]{16}$`));
       expect(status.stdout).toMatch(/^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/m);
     } finally {
       await workers.stop();

@@ -207,7 +207,7 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
           ...(masterTotals ? { masterTotals } : {}),
           ...(input.failure ? { failure: input.failure } : {}),
           ...(input.warehouse ? { warehouse: input.warehouse } : {}),
-          ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash } } : {}),
+          ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } } : {}),
           sql: await readNodeSql(project.dir, project.plan),
         });
         const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));

@@ -289,7 +289,7 @@ export function buildProgram(): Command {
       const [description, progress, input] = await Promise.all([handle.describe(), getProgress(handle), getRunInput(handle)]);
       const scope = [
         ...(input?.warehouse ? [`warehouse ${input.warehouse}`] : []),
-        ...(input?.project ? [`project ${input.project.dir} at ${input.project.hash}`] : []),
+        ...(input?.project ? [`project ${input.project.dir}${input.project.hash ? ` at ${input.project.hash}` : ''}`] : []),
       ];
       process.stdout.write(
         `run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n` +

@@ -16,7 +16,8 @@ import {
   updateSchedule,
   type OverlapPolicyName,
 } from '../client';
-import { defaultOutUri, temporalAddressOrDefault, temporalNamespace } from '../config';
+import { defaultOutUri, defaultProjectDir, defaultWarehousePath, temporalAddressOrDefault, temporalNamespace } from '../config';
+import { registerWarehouse } from '../warehouse/warehouse';
 import { parseLocation } from '../storage';
 import type { PipelineInput } from '../contract/run';
 
@@ -51,6 +52,8 @@ interface TimingOptions {
   timezone?: string;
   select?: string[];
   exclude?: string[];
+  db?: string;
+  project?: string;
 }
 
 function addTimingOptions(command: Command): Command {
@@ -64,7 +67,9 @@ function addTimingOptions(command: Command): Command {
     .option('--pause-on-failure', 'pause the schedule when a run fails')
     .option('--timezone <tz>', 'time zone of the cron expression')
     .option('--select <selector...>', 'models to run, dbt syntax')
-    .option('--exclude <selector...>', 'models to leave out, dbt syntax');
+    .option('--exclude <selector...>', 'models to leave out, dbt syntax')
+    .option('--db <location>', "the warehouse its runs build (default: meterflow's default warehouse); its writer must run")
+    .option('--project <dir>', "the dbt project its runs run, as the folder is when each run starts (default: meterflow's)");
 }
 
 function inputChanges(options: TimingOptions): Partial<PipelineInput> {
@@ -73,6 +78,9 @@ function inputChanges(options: TimingOptions): Partial<PipelineInput> {
     ...(options.out ? { outUri: absolute(options.out) } : {}),
     ...(options.select ? { select: options.select } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
+    // a schedule's runs name the warehouse, without a password, and the project folder (no hash: as it is at each run)
+    ...(options.db ? { warehouse: registerWarehouse(options.db) } : {}),
+    ...(options.project ? { project: { dir: path.resolve(options.project) } } : {}),
   };
 }
 
@@ -87,7 +95,13 @@ export function scheduleCommand(): Command {
       ...(options.cron ? { cron: options.cron } : {}),
       ...(options.every ? { every: options.every } : {}),
       ...(options.timezone ? { timezone: options.timezone } : {}),
-      input: { sourcesUri: absolute(options.sources), outUri: absolute(options.out ?? defaultOutUri()), ...inputChanges(options) },
+      input: {
+        sourcesUri: absolute(options.sources),
+        outUri: absolute(options.out ?? defaultOutUri()),
+        warehouse: registerWarehouse(defaultWarehousePath()),
+        project: { dir: path.resolve(defaultProjectDir()) },
+        ...inputChanges(options),
+      },
       ...(options.overlap ? { overlap: options.overlap } : {}),
       ...(options.catchupWindow ? { catchupWindow: options.catchupWindow } : {}),
       ...(options.pauseOnFailure ? { pauseOnFailure: true } : {}),

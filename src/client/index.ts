@@ -113,7 +113,7 @@ export async function startPipeline(
     args: [input],
     staticSummary:
       `${input.kind ?? 'manual'} run${input.select?.length ? ` of ${input.select.join(' ')}` : ''}${input.fullRefresh ? ', full refresh' : ''}: ` +
-      `sources ${input.sourcesUri}${input.warehouse ? `, warehouse ${input.warehouse}` : ''}${input.project ? `, project ${input.project.dir} at ${input.project.hash}` : ''}`,
+      `sources ${input.sourcesUri}${input.warehouse ? `, warehouse ${input.warehouse}` : ''}${input.project ? `, project ${input.project.dir}${input.project.hash ? ` at ${input.project.hash}` : ''}` : ''}`,
   });
 }
 

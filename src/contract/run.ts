@@ -56,10 +56,13 @@ export type RunKind = 'manual' | 'scheduled' | 'backfill' | 'sources-landed' | '
 export interface ProjectRef {
   /** The project's folder (absolute), as the machine that started the run sees it. */
   readonly dir: string;
-  /** sha256 over every file's path and content hash. */
-  readonly hash: string;
+  /**
+   * sha256 over every file's path and content hash. Absent (a schedule's runs): the project as its
+   * folder is when each run starts.
+   */
+  readonly hash?: string;
   /** Each file's sha256 (first 16 hex digits) by path relative to dir: which files changed, when one did. */
-  readonly files: Readonly<Record<string, string>>;
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface PipelineInput {

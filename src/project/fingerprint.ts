@@ -25,7 +25,7 @@ async function projectFiles(dir: string, below = ''): Promise<string[]> {
 }
 
 /** The project folder's identity: its absolute path, each file's content hash and one hash over them all. */
-export async function fingerprintProject(dir: string): Promise<ProjectRef> {
+export async function fingerprintProject(dir: string): Promise<Required<ProjectRef>> {
   const absolute = path.resolve(dir);
   let names: string[];
   try {
@@ -47,7 +47,7 @@ export async function fingerprintProject(dir: string): Promise<ProjectRef> {
 }
 
 /** What differs between the files a run names and the ones found: `changed a.sql, added b.sql, removed c.yml`. */
-export function projectChanges(expected: ProjectRef['files'], found: ProjectRef['files']): string {
+export function projectChanges(expected: Required<ProjectRef>['files'], found: Required<ProjectRef>['files']): string {
   const changed = Object.keys(expected).filter((name) => name in found && found[name] !== expected[name]);
   const added = Object.keys(found).filter((name) => !(name in expected));
   const removed = Object.keys(expected).filter((name) => !(name in found));

@@ -30,20 +30,21 @@ export class ProjectSource {
   /** The project a run names, as its files were when the run started; the worker's own when it names none. */
   async resolve(ref: ProjectRef | undefined): Promise<LoadedProject> {
     if (ref === undefined) return this.preloaded ?? this.own();
-    const seen: { dir: string; found?: ProjectRef; error?: string }[] = [];
+    const seen: { dir: string; found?: Required<ProjectRef>; error?: string }[] = [];
     for (const dir of [...new Set([ref.dir, this.ownDir])]) {
       try {
         const found = await fingerprintProject(dir);
-        if (found.hash === ref.hash) return this.load(found);
+        // a ref without a hash (a schedule's run) takes its folder as it is now
+        if (ref.hash === undefined ? dir === ref.dir : found.hash === ref.hash) return this.load(found);
         seen.push({ dir, found });
       } catch (err) {
         seen.push({ dir, error: (err as Error).message });
       }
     }
-    throw new ProjectMismatchError(mismatchMessage(ref, seen), ref.dir, ref.hash);
+    throw new ProjectMismatchError(mismatchMessage(ref, seen), ref.dir, ref.hash ?? '');
   }
 
-  private load(found: ProjectRef): Promise<LoadedProject> {
+  private load(found: Required<ProjectRef>): Promise<LoadedProject> {
     const key = `${found.dir}\0${found.hash}`;
     let project = this.loaded.get(key);
     if (!project) {
@@ -56,14 +57,15 @@ export class ProjectSource {
   }
 }
 
-function mismatchMessage(ref: ProjectRef, seen: readonly { dir: string; found?: ProjectRef; error?: string }[]): string {
+function mismatchMessage(ref: ProjectRef, seen: readonly { dir: string; found?: Required<ProjectRef>; error?: string }[]): string {
   const where = seen.map(({ dir, found, error }) =>
     found
-      ? `${dir} is at ${found.hash} (${dir === ref.dir ? 'since the run started: ' : 'against the run: '}${projectChanges(ref.files, found.files)})`
+      ? `${dir} is at ${found.hash} (${dir === ref.dir ? 'since the run started: ' : 'against the run: '}${projectChanges(ref.files ?? {}, found.files)})`
       : `${dir} cannot be read here (${error})`,
   );
+  const what = ref.hash === undefined ? `the project ${ref.dir}` : `the project ${ref.dir} as it was at ${ref.hash}`;
   return (
-    `this run runs the project ${ref.dir} as it was at ${ref.hash}, which this worker cannot find: ${where.join('; ')}. ` +
+    `this run runs ${what}, which this worker cannot find: ${where.join('; ')}. ` +
     "Start a new run to run the project as it is now, or run this worker where the run's project is (meterflow worker --project <dir>)"
   );
 }

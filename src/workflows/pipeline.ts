@@ -501,7 +501,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       workflowId,
       logicalDate,
       warehousePath: warehouse,
-      ...(input.project ? { projectHash: input.project.hash } : {}),
+      ...(input.project?.hash ? { projectHash: input.project.hash } : {}),
       ...(snapshotVersion !== undefined ? { snapshotVersion } : {}),
       nodes: state.nodes,
       tables: [
