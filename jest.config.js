@@ -21,6 +21,7 @@ const UNIT_TESTS = [
   'run-grid.test.ts',
   'unit-tier.test.ts',
   'up-to-date.test.ts',
+  'run-input.test.ts',
 ];
 
 const shared = {

@@ -146,6 +146,17 @@ export class NoWriterError extends Error {
   }
 }
 
+/** SQL that `meterflow query` does not run: anything but one read statement over the lake. */
+export class QueryRefusedError extends Error {
+  public override readonly name = 'QueryRefusedError';
+  constructor(
+    message: string,
+    public readonly sql: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The DuckDB extensions the lake needs could not be found or installed (pip and DuckDB's INSTALL both tried). */
 export class LakeExtensionsError extends Error {
   public override readonly name = 'LakeExtensionsError';

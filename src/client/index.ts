@@ -19,10 +19,13 @@ import {
   type PipelineWorkflow,
 } from '../contract/run';
 import { PipelineFailedError } from './pipeline-failed';
-import { holdsPassword, routeRun, type RouteOptions } from './route';
+import { routeRun, type RouteOptions } from './route';
+import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
 
 export type { PipelineInput, PipelineProgress, PipelineResult, PipelineWorkflow, NodeProgress } from '../contract/run';
 export { PipelineFailedError };
+/** A project's folder and content hash, for PipelineInput.project: every worker then runs exactly those files. */
+export { fingerprintProject } from '../project/fingerprint';
 export { WORKFLOW_QUEUE_NAME };
 export { noWorkerDelayMs, type NoWorkerNotice } from './no-worker';
 
@@ -81,19 +84,16 @@ export interface StartOptions extends RouteOptions {
   readonly taskQueue?: string;
 }
 
-/** What a run must name: its warehouse (without a password), or at least the writer queue whose writer decides it. */
-function checkScope(input: PipelineInput): void {
+/**
+ * The run's input, checked before anything starts (the workflow checks the same first thing): each
+ * bad field named, and a warehouse (or at least the writer queue whose writer decides it) required.
+ */
+function checkInput(input: PipelineInput): void {
+  const problems = pipelineInputProblems(input);
   if (input.warehouse === undefined && input.writerQueue === undefined) {
-    throw new TypeError(
-      'PipelineInput.warehouse is required: the warehouse the run builds (a folder, or postgres:<conninfo> without a password)',
-    );
+    problems.unshift('warehouse is required: the warehouse the run builds (a folder, or postgres:<conninfo> without a password)');
   }
-  if (input.warehouse !== undefined && holdsPassword(input.warehouse)) {
-    throw new TypeError(
-      "PipelineInput.warehouse holds a password, which would be kept in the run's history: name the warehouse without it " +
-        '(workers take it from their own --db, PGPASSWORD or a passfile)',
-    );
-  }
+  if (problems.length > 0) throw new TypeError(describeInputProblems(problems));
 }
 
 /**
@@ -105,7 +105,7 @@ export async function startPipeline(
   requested: PipelineInput,
   options: StartOptions = {},
 ): Promise<WorkflowHandle<PipelineWorkflow>> {
-  checkScope(requested);
+  checkInput(requested);
   const input = await routeRun(client, requested, options);
   return client.workflow.start<PipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,

@@ -14,11 +14,6 @@ export const WRITER_WAIT_MS = 3_000;
 
 const { TaskQueueType } = temporal.api.enums.v1;
 
-/** A warehouse named with a password, which would land in the run's history: refused. */
-export function holdsPassword(location: string): boolean {
-  return /(^|\s)password\s*=/i.test(location) || /:\/\/[^:@/\s]+:[^@/\s]*@/.test(location);
-}
-
 /** The warehouses whose writers poll a queue now, by their identity (`… meterflow writer of <warehouse>`; dev's: `*`). */
 async function livePollers(client: Client, taskQueue: string): Promise<string[]> {
   const described = await client.workflowService.describeTaskQueue({

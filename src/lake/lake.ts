@@ -195,7 +195,7 @@ async function createS3Secret(connection: DuckDBConnection, env: NodeJS.ProcessE
 const SQLITE_BUSY_TIMEOUT_MS = 30_000;
 
 /** Load the lake's extensions into an instance made with their extension directory. */
-async function loadLakeExtensions(connection: DuckDBConnection): Promise<void> {
+export async function loadLakeExtensions(connection: DuckDBConnection): Promise<void> {
   await connection.run('load ducklake; load httpfs; load sqlite_scanner; load postgres_scanner');
 }
 
@@ -240,7 +240,15 @@ export async function attachLake(
       await refuseSharedDataPath(connection, alias, catalog, dataPath);
     await connection.run(`attach ${quotedString(target)} as ${alias} (${attachOptions.join(', ')})`);
   } catch (err) {
-    throw catalog.kind === 'postgres' ? catalogFailure(err, catalog) : err;
+    if (catalog.kind === 'postgres') throw catalogFailure(err, catalog);
+    // a damaged SQLite catalog: name the file, which DuckDB's message does not
+    if (/malformed|not a database|file is encrypted/i.test(duckdbMessage(err))) {
+      throw new StorageError(
+        `lake catalog ${catalog.path} is damaged (${duckdbMessage(err)}): restore it from a backup; nothing was changed`,
+        catalog.path,
+      );
+    }
+    throw err;
   }
   const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(alias)})`);
   const recordedPath = String(recorded.getRows()[0]?.[0] ?? dataPath ?? '');

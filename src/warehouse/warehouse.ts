@@ -3,11 +3,12 @@
 // CLI) read a committed version of it at the same time, from any process. What a warehouse location
 // means, how it is opened and how readers attach it live here.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { StorageError, WarehouseLockedError } from '../errors';
+import { QueryRefusedError, StorageError, WarehouseLockedError } from '../errors';
+import { runReadStatement, withSandboxedLake } from '../lake/sandbox';
 import {
   LAKE_ALIAS,
   Lake,
@@ -143,6 +144,30 @@ function withCredentials(location: string): string {
   return credentials.get(warehouseName(location)) ?? location;
 }
 
+/**
+ * A lake is created only where there is neither a catalog nor data: an empty catalog (a full disk, a
+ * bad copy) or a missing one beside data files would otherwise become a new, empty lake, silently
+ * losing every version, source record and model state. Refused, naming the file and what to do.
+ */
+function refuseDamagedCatalog(folder: string): void {
+  const catalog = path.join(folder, CATALOG_FILE);
+  const data = path.join(folder, 'data');
+  const hasData = existsSync(data) && readdirSync(data, { recursive: true }).length > 0;
+  const remedy = `restore ${catalog} from a backup; to start a new lake on purpose, move ${folder} away (or delete it) first`;
+  if (existsSync(catalog) && statSync(catalog).size === 0) {
+    throw new StorageError(
+      `warehouse ${folder}: its catalog ${catalog} is empty (0 bytes: a full disk or a bad copy?); nothing was changed: ${remedy}`,
+      folder,
+    );
+  }
+  if (!existsSync(catalog) && hasData) {
+    throw new StorageError(
+      `warehouse ${folder}: it has data files in ${data} but no catalog ${catalog}; nothing was changed: ${remedy}`,
+      folder,
+    );
+  }
+}
+
 /** A folder location that is a file: most likely a single-file DuckDB warehouse of an older meterflow. */
 function refuseFile(folder: string): void {
   if (existsSync(folder) && !statSync(folder).isDirectory()) {
@@ -241,6 +266,7 @@ export class Warehouse extends LakeHandle {
     let release: () => Promise<void> = async () => undefined;
     if (options.folder) {
       refuseFile(options.folder);
+      refuseDamagedCatalog(options.folder);
       await makeDirectory(options.folder);
       release = await claimWriter(options.folder);
     }
@@ -288,6 +314,23 @@ export class Warehouse extends LakeHandle {
   }
 }
 
+/** How a reader attaches a warehouse: a folder must hold a catalog that is not empty. */
+function readerLakeOptions(location: string): LakeOptions & { readonly folder?: string } {
+  const lakeOptions = lakeOptionsFor(location, process.env, 'reader');
+  if (lakeOptions.folder) {
+    refuseFile(lakeOptions.folder);
+    const catalog = path.join(lakeOptions.folder, CATALOG_FILE);
+    if (!existsSync(catalog)) {
+      throw new StorageError(
+        `no warehouse at ${lakeOptions.folder}: it has no ${CATALOG_FILE} (has a run written it yet?)`,
+        lakeOptions.folder,
+      );
+    }
+    refuseDamagedCatalog(lakeOptions.folder);
+  }
+  return lakeOptions;
+}
+
 /**
  * A read-only view of a warehouse at its latest committed version, or at the given snapshot: the lake
  * attached on the process's shared DuckDB instance (extensions loaded once), detached when closed.
@@ -305,16 +348,7 @@ export class WarehouseReader extends LakeHandle {
     location: string,
     options: { snapshotVersion?: number; settings?: DuckdbSettings; pool?: string } = {},
   ): Promise<WarehouseReader> {
-    const lakeOptions = lakeOptionsFor(location, process.env, 'reader');
-    if (lakeOptions.folder) {
-      refuseFile(lakeOptions.folder);
-      if (!existsSync(path.join(lakeOptions.folder, CATALOG_FILE))) {
-        throw new StorageError(
-          `no warehouse at ${lakeOptions.folder}: it has no ${CATALOG_FILE} (has a run written it yet?)`,
-          lakeOptions.folder,
-        );
-      }
-    }
+    const lakeOptions = readerLakeOptions(location);
     const attachment = await LakeAttachment.open({
       ...lakeOptions,
       ...(options.snapshotVersion !== undefined ? { snapshotVersion: options.snapshotVersion } : {}),
@@ -465,17 +499,20 @@ export async function queryWarehouse(
   sql: string,
   options: { snapshotVersion?: number } = {},
 ): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
-  return withWarehouseReader(location, options, (reader) =>
-    reader.withConnection(async (connection) => {
-      let result;
-      try {
-        result = await connection.runAndReadAll(sql);
-      } catch (err) {
-        throw new StorageError(`query on ${warehouseName(location)}: ${duckdbMessage(err)}`, warehouseName(location));
-      }
-      const columns = result.columnNames();
-      const rows = result.getRowObjectsJS().map((row) => plainValue(row) as Record<string, unknown>);
-      return { columns, rows };
-    }),
-  );
+  const name = warehouseName(location);
+  try {
+    // SQL people type runs on a sandbox of its own: one read statement, the lake's data and nothing else
+    return await withSandboxedLake(
+      { ...readerLakeOptions(location), ...(options.snapshotVersion !== undefined ? { snapshotVersion: options.snapshotVersion } : {}) },
+      async (connection) => {
+        const result = await runReadStatement(connection, sql);
+        const columns = result.columnNames();
+        const rows = result.getRowObjectsJS().map((row) => plainValue(row) as Record<string, unknown>);
+        return { columns, rows };
+      },
+    );
+  } catch (err) {
+    if (err instanceof QueryRefusedError || err instanceof StorageError) throw err;
+    throw new StorageError(`query on ${name}: ${duckdbMessage(err)}`, name);
+  }
 }

@@ -38,6 +38,7 @@ import {
   type PipelineResult,
 } from '../contract/run';
 import { sqlTimestamp } from '../contract/time';
+import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
 import { childUri } from '../contract/uri';
 import { planGraph } from './run-graph';
 import { RunState, type NodeFailureDetails } from './run-state';
@@ -85,6 +86,10 @@ const sameWindow = (a: EventWindow | undefined, b: EventWindow | undefined) =>
   a !== undefined && b !== undefined && a.from === b.from && a.to === b.to;
 
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
+  // a bad input (a caller of `temporal workflow start`) fails the run at once, naming each field,
+  // rather than failing its workflow task for ever
+  const problems = pipelineInputProblems(input);
+  if (problems.length > 0) throw ApplicationFailure.nonRetryable(describeInputProblems(problems), 'InvalidPipelineInput');
   const info = workflowInfo();
   const { workflowId, runId } = info;
   const queues = runQueues(input);

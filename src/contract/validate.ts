@@ -1,0 +1,80 @@
+// The run's input checked at every door: the client before it starts anything, the workflow first
+// thing (for callers of `temporal workflow start`). Pure, so that workflow code runs it too.
+import type { RunKind } from './run';
+
+const RUN_KINDS: readonly RunKind[] = ['manual', 'scheduled', 'backfill', 'sources-landed', 'api'];
+/** An ISO 8601 date, or date and time with an optional zone (what `new Date` reads the same everywhere). */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+/** A location a worker on any machine reads the same: an absolute path, or a URI with a scheme. */
+const ABSOLUTE_LOCATION = /^(\/|[a-z][a-z0-9+.-]*:\/\/)/i;
+
+type Problem = string | undefined;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function location(name: string, value: unknown, required: boolean): Problem {
+  if (value === undefined) return required ? `${name} is required` : undefined;
+  if (typeof value !== 'string' || value.trim() === '') return `${name} must be a non-empty string, not ${JSON.stringify(value)}`;
+  if (!ABSOLUTE_LOCATION.test(value)) return `${name} must be an absolute path or a URI (s3://…), not ${JSON.stringify(value)}`;
+  if (/(^|\/)\.\.(\/|$)/.test(value)) return `${name} must not climb out of a folder with '..': ${JSON.stringify(value)}`;
+  return undefined;
+}
+
+function oneOf(name: string, value: unknown, check: (v: unknown) => boolean, what: string): Problem {
+  return value === undefined || check(value) ? undefined : `${name} must be ${what}, not ${JSON.stringify(value)}`;
+}
+
+const queueName = (v: unknown) => typeof v === 'string' && /^\S+$/.test(v);
+const selectors = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string' && s.trim() !== '');
+
+function warehouse(value: unknown): Problem {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') return `warehouse must be a non-empty string, not ${JSON.stringify(value)}`;
+  if (!/^(\/|postgres:|sqlite:\/)/.test(value))
+    return `warehouse must be an absolute folder or postgres:<conninfo>, not ${JSON.stringify(value)}`;
+  if (/(^|\s)password\s*=/i.test(value) || /:\/\/[^:@/\s]+:[^@/\s]*@/.test(value)) {
+    return "warehouse holds a password, which would be kept in the run's history: name it without one (workers take it from their --db, PGPASSWORD or a passfile)";
+  }
+  return undefined;
+}
+
+function project(value: unknown): Problem {
+  if (value === undefined) return undefined;
+  if (!isObject(value) || typeof value.dir !== 'string' || !value.dir.startsWith('/')) {
+    return `project must be { dir: <absolute folder>, hash?, files? } (fingerprintProject gives one), not ${JSON.stringify(value)}`;
+  }
+  return oneOf('project.hash', value.hash, (v) => typeof v === 'string' && /^[0-9a-f]{16,64}$/.test(v), 'a hex content hash');
+}
+
+/** Every problem of a run's input, each naming its field; none: it may run. */
+export function pipelineInputProblems(input: unknown): string[] {
+  if (!isObject(input)) return [`the run's input must be an object (PipelineInput), not ${JSON.stringify(input) ?? 'nothing'}`];
+  const problems: Problem[] = [
+    location('sourcesUri', input.sourcesUri, true),
+    location('outUri', input.outUri, true),
+    warehouse(input.warehouse),
+    project(input.project),
+    oneOf('vars', input.vars, isObject, 'an object of dbt vars'),
+    oneOf('select', input.select, selectors, 'a list of selectors'),
+    oneOf('exclude', input.exclude, selectors, 'a list of selectors'),
+    ...(['fullRefresh', 'force', 'verify'] as const).map((flag) =>
+      oneOf(flag, input[flag], (v) => typeof v === 'boolean', 'true or false'),
+    ),
+    oneOf(
+      'logicalDate',
+      input.logicalDate,
+      (v) => typeof v === 'string' && ISO_8601.test(v) && !Number.isNaN(new Date(v).getTime()),
+      'an ISO 8601 date or time (e.g. 2024-01-31T02:00:00Z)',
+    ),
+    oneOf('kind', input.kind, (v) => RUN_KINDS.includes(v as RunKind), RUN_KINDS.join(', ')),
+    ...(['writerQueue', 'analyticsQueue', 'buildQueue'] as const).map((queue) =>
+      oneOf(queue, input[queue], queueName, 'a task queue name (non-empty, no spaces)'),
+    ),
+  ];
+  return problems.filter((problem): problem is string => problem !== undefined);
+}
+
+/** One line naming every problem, for the error the client throws and the failure the workflow ends with. */
+export function describeInputProblems(problems: readonly string[]): string {
+  return `bad pipeline input: ${problems.join('; ')}`;
+}

@@ -1,0 +1,87 @@
+// A connection that reads one lake and nothing else, for SQL that people type (`meterflow query`):
+// one read statement, no file outside the lake's data, no settings, extensions or attachments.
+import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api';
+import { QueryRefusedError } from '../errors';
+import { duckdbOptions, type DuckdbSettings } from '../warehouse/warehouse';
+import { ensureLakeExtensions } from './extensions';
+import { attachLake, loadLakeExtensions, type LakeOptions } from './lake';
+import { quotedString } from '../warehouse/sql';
+
+/** What a query may be, said in every refusal. */
+export const READ_STATEMENTS = 'one read statement: SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN or PIVOT';
+
+const FIRST_KEYWORD = /^(select|with|from|values|table|describe|desc|show|summarize|explain|pivot|unpivot)\b/i;
+/**
+ * Table functions that reach past DuckDB's file-system switch (the SQLite and PostgreSQL scanners
+ * open files and servers themselves, and can attach or execute), run SQL given as text, or read raw
+ * files (DuckDB lets them read the attached catalog's file; the lake's tables are all a query needs).
+ */
+const DENIED_FUNCTION =
+  /(?:^|[^\w$])"?((?:sqlite|postgres|pg|mysql)_\w+|query|query_table|ducklake_\w+|read_(?:text|blob|csv\w*|json\w*|ndjson\w*|xlsx)|sniff_csv)"?\s*\(/i;
+
+/** The SQL without comments and string literals, so that the checks below read only what runs. */
+function codeOnly(sql: string): string {
+  return sql
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/'(?:[^']|'')*'/g, "''")
+    .trim();
+}
+
+/** Refuse, by its text, anything but one read statement: the first keyword, and no denied function. */
+export function refuseNonRead(sql: string): void {
+  const code = codeOnly(sql).replace(/^\(+\s*/, '');
+  const first = /^\w+/.exec(code)?.[0] ?? '';
+  if (!FIRST_KEYWORD.test(code))
+    throw new QueryRefusedError(`${first ? `${first.toUpperCase()} is` : 'an empty query is'} not allowed here: ${READ_STATEMENTS}`, sql);
+  const denied = DENIED_FUNCTION.exec(code)?.[1];
+  if (denied) throw new QueryRefusedError(`${denied}() is not allowed here: ${READ_STATEMENTS}, over the lake's tables`, sql);
+}
+
+/** Run one read statement: several statements, or one of another kind once parsed, are refused. */
+export async function runReadStatement(connection: DuckDBConnection, sql: string): Promise<DuckDBResultReader> {
+  refuseNonRead(sql);
+  const extracted = await connection.extractStatements(sql);
+  if (extracted.count !== 1) throw new QueryRefusedError(`${extracted.count} statements given: ${READ_STATEMENTS}`, sql);
+  const prepared = await extracted.prepare(0);
+  if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
+    throw new QueryRefusedError(
+      `a ${StatementType[prepared.statementType] ?? 'non-read'} statement is not allowed here: ${READ_STATEMENTS}`,
+      sql,
+    );
+  }
+  return prepared.runAndReadAll();
+}
+
+/**
+ * A DuckDB instance of its own with the lake attached read-only under `lake` (the default database),
+ * then locked: external access off except the lake's data path, no extension installed or loaded on
+ * demand, configuration locked so that no statement can undo it.
+ */
+export async function withSandboxedLake<T>(
+  options: LakeOptions & { readonly settings?: DuckdbSettings },
+  work: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    ...duckdbOptions(options.settings ?? {}),
+    extension_directory: options.extensionDirectory ?? (await ensureLakeExtensions()),
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  try {
+    const connection = await instance.connect();
+    try {
+      await loadLakeExtensions(connection);
+      const { dataPath } = await attachLake(connection, 'lake', { ...options, readOnly: true });
+      await connection.run('use lake');
+      await connection.run(`set allowed_directories = [${quotedString(dataPath.endsWith('/') ? dataPath : `${dataPath}/`)}]`);
+      await connection.run('set enable_external_access = false');
+      await connection.run('set lock_configuration = true');
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
