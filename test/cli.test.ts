@@ -194,6 +194,27 @@ describe('the meterflow command', () => {
     }
   });
 
+  it('refuses malformed schedule values with exit 2, naming each, and says "no schedule X" for a missing one', async () => {
+    const env = { TEMPORAL_ADDRESS: testServerAddress() };
+    const cases: [string[], RegExp][] = [
+      [['schedule', 'create', 'bad id/../x', '--cron', '0 3 * * *', '--sources', '/tmp/s'], /schedule id "bad id\/\.\.\/x": use letters/],
+      [['schedule', 'create', 'ok-id', '--cron', 'every day', '--sources', '/tmp/s'], /--cron "every day" is not a cron expression/],
+      [['schedule', 'create', 'ok-id', '--every', 'soon', '--sources', '/tmp/s'], /--every "soon" is not an interval/],
+      [
+        ['schedule', 'backfill', 'ok-id', '--from', '2024-02-01', '--to', '2024-01-01'],
+        /--from 2024-02-01T00:00:00\.000Z is after --to 2024-01-01/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const refused = await meterflow(args, env);
+      expect({ args, code: refused.code }).toEqual({ args, code: 2 });
+      expect(refused.stderr).toMatch(message);
+    }
+    const missing = await meterflow(['schedule', 'describe', 'no-such-schedule'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no schedule no-such-schedule at ${testServerAddress()} (namespace default)`);
+  });
+
   it('manages a schedule with the schedule commands', async () => {
     const env = { TEMPORAL_ADDRESS: testServerAddress() };
     const id = `cli-schedule-${Date.now()}`;

@@ -39,6 +39,7 @@ describe('meterflow query, as a hostile user would try it', () => {
     'explain select 1',
     'pivot (select meter % 2 as odd, meter from readings) on odd in (0, 1) using count(*)',
     "select 'copy; attach' as text_that_looks_like_sql",
+    "select count(*) from ducklake_snapshots('lake')",
     '-- a comment first\nselect 1',
   ])('runs the read statement %j', async (sql) => {
     await expect(queryWarehouse(warehouse, sql)).resolves.toHaveProperty('rows');
@@ -86,6 +87,7 @@ describe('meterflow query, as a hostile user would try it', () => {
       `select * from sqlite_scan('${catalog}', 'ducklake_data_file')`,
       "select * from postgres_execute('lake', 'delete from ducklake_data_file')",
       "select * from query('select 1')",
+      "select * from ducklake_expire_snapshots('lake', older_than => now())",
       `select * from "sqlite_scan"('${catalog}', 'ducklake_data_file')`,
     ]) {
       await expect(queryWarehouse(warehouse, sql)).rejects.toThrow(/\(\) is not allowed here: one read statement/);

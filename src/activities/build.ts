@@ -2,6 +2,7 @@
 // each reading the lake's committed version (this run's unpublished upstream tables included) and
 // writing one month's Parquet file into the lake's data path. They commit nothing: the writer makes
 // the run's files current in one commit (commitBuiltMonths).
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type {
@@ -14,7 +15,7 @@ import type {
   TestMonthInput,
 } from '../contract/activities';
 import { monthWindow, monthsBetween } from '../contract/time';
-import { ModelBuildError, ProjectError } from '../errors';
+import { ModelBuildError, ProjectError, SourceDataError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { DataTest } from '../project/types';
@@ -67,23 +68,66 @@ function timedInputs(
   ];
 }
 
+/**
+ * More months than this in one build is a run gone wrong (readings dated 1900 or 2200, say), not
+ * data: the fan-out would pass Temporal's limit on pending activities and fail without a word on why.
+ * METERFLOW_MAX_BUILD_MONTHS raises it for a lake that really spans more.
+ */
+export const MAX_BUILD_MONTHS = 600;
+
+function maxBuildMonths(env: NodeJS.ProcessEnv = process.env): number {
+  const limit = Number(env.METERFLOW_MAX_BUILD_MONTHS);
+  return Number.isInteger(limit) && limit > 0 ? limit : MAX_BUILD_MONTHS;
+}
+
+/** Each input's first and last event time, with the source files that hold them (raw tables know their files). */
+async function eventTimeExtremes(connection: DuckDBConnection, inputs: readonly { sql: string; column: string }[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const { sql, column } of inputs) {
+    const byFile = `select _source_file as file, min(${column}) as first, max(${column}) as last from ${sql} group by all`;
+    const extremes = await connection
+      .runAndReadAll(
+        `select arg_min(file, first), strftime(min(first), '%Y-%m-%d %H:%M:%S'), arg_max(file, last), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${byFile})`,
+      )
+      .then((reader) => reader.getRows()[0])
+      .catch(() => undefined);
+    if (extremes) lines.push(`${sql} from ${extremes[1]} (${extremes[0]}) to ${extremes[3]} (${extremes[2]})`);
+  }
+  return lines;
+}
+
 /** Every month between the first and last event time of the inputs (min and max only are read). */
-async function monthsOf(warehouse: string, duckdb: DuckdbSettings, inputs: { sql: string; column: string }[]): Promise<string[]> {
+async function monthsOf(
+  warehouse: string,
+  duckdb: DuckdbSettings,
+  inputs: { sql: string; column: string }[],
+  what: string,
+): Promise<string[]> {
   if (inputs.length === 0) return [];
   const bounds = inputs
     .map(({ sql, column }) => `select min(${column}) as first, max(${column}) as last from ${sql}`)
     .join('\nunion all\n');
-  const [first, last] = await withWarehouseReader(warehouse, { settings: duckdb }, (reader) =>
+  return withWarehouseReader(warehouse, { settings: duckdb }, (reader) =>
     reader.withConnection(async (connection) => {
       const row = (
         await connection.runAndReadAll(
           `select strftime(min(first), '%Y-%m-%d %H:%M:%S'), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${bounds})`,
         )
       ).getRows()[0];
-      return [row?.[0], row?.[1]] as [string | null, string | null];
+      const [first, last] = [row?.[0], row?.[1]] as [string | null, string | null];
+      const months = first && last ? monthsBetween(first, last) : [];
+      if (months.length > maxBuildMonths()) {
+        const extremes = await eventTimeExtremes(connection, inputs);
+        throw new SourceDataError(
+          `${what} would be built over ${months.length} months, ${months[0]} to ${months[months.length - 1]}, more than the ` +
+            `${maxBuildMonths()} a run builds (METERFLOW_MAX_BUILD_MONTHS): event times out of the data's years? ` +
+            `${extremes.join('; ')}. Fix or remove those files, then run again`,
+          what,
+        );
+      }
+      return months;
     }),
   );
-  return first && last ? monthsBetween(first, last) : [];
 }
 
 /** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */
@@ -110,7 +154,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
             model.file,
           );
         }
-        return { months: await monthsOf(input.warehouse as string, duckdb, inputs) };
+        return { months: await monthsOf(input.warehouse as string, duckdb, inputs, `model ${model.name}`) };
       });
     },
 
@@ -119,7 +163,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
       return activityFrame(`months of test ${input.test}`, async () => {
         const test = project.plan.singularTests.find((t) => t.name === input.test);
         if (!test) throw new ProjectError(`no singular test named '${input.test}' in ${project.dir}`);
-        return { months: await monthsOf(input.warehouse as string, duckdb, timedInputs(project, test, input)) };
+        return { months: await monthsOf(input.warehouse as string, duckdb, timedInputs(project, test, input), `test ${test.name}`) };
       });
     },
 

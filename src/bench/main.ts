@@ -24,6 +24,7 @@ import type { PipelineResult } from '../contract/run';
 import { NAIVE_MASTER_SQL } from './naive-master';
 import { spawnWorker, stop, workersReady } from './workers';
 import { holdBackLastDay } from './late-day';
+import { measureStartup } from './startup';
 
 // NOTE: duckdb pinned to the DuckDB of @duckdb/node-api and of the extension wheels (PyPI's latest cannot
 // load them); dbt-duckdb 1.9.6 asks only duckdb>=1.0.0, and attaches the lake from models/profiles.yml.
@@ -40,7 +41,7 @@ interface Options {
 }
 
 /** The parts of the bench, for `--only`: each measures its own keys. */
-const PARTS = ['floor', 'pipeline', 'scaleout', 'incremental', 'memory', 'master', 'dbt-run', 'dbt-build'] as const;
+const PARTS = ['floor', 'pipeline', 'scaleout', 'incremental', 'memory', 'master', 'dbt-run', 'dbt-build', 'startup'] as const;
 type Part = (typeof PARTS)[number];
 
 function partList(value: string): Part[] {
@@ -204,6 +205,8 @@ async function main(): Promise<void> {
   const server = await startDevServer();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  // start-up: no-op runs as whole commands, on small data of their own, against the server's own start
+  if (only.has('startup')) Object.assign(results, await measureStartup(server, work, options.repeat, log));
   const pipelineTimes: number[] = [];
   const overheads: number[] = [];
   let writerPeak: number | null = null;
@@ -398,6 +401,8 @@ async function main(): Promise<void> {
     dbt_build_threads1_over_pipeline: ratio(results.dbt_build_threads1_s, results.pipeline_s),
     naive_master_over_master: ratio(results.naive_master_s, results.master_s),
     incremental_over_pipeline: ratio(results.incremental_s, results.pipeline_s),
+    startup_embedded_noop_over_server_floor: ratio(results.startup_embedded_noop_s, results.startup_server_floor_s),
+    startup_remote_noop_over_server_floor: ratio(results.startup_remote_noop_s, results.startup_server_floor_s),
   };
   results.machine = {
     cpus: os.cpus().length,

@@ -1,5 +1,8 @@
 // `meterflow schedule …`: Temporal Schedules for the pipeline, against TEMPORAL_ADDRESS.
 import { Command, InvalidArgumentError } from 'commander';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import path from 'node:path';
 import {
   backfillSchedule,
@@ -24,6 +27,56 @@ import type { PipelineInput } from '../contract/run';
 function overlapPolicy(value: string): OverlapPolicyName {
   if (!(value in OVERLAP_POLICIES)) throw new InvalidArgumentError(`must be one of ${Object.keys(OVERLAP_POLICIES).join(', ')}`);
   return value as OverlapPolicyName;
+}
+
+/** A schedule id: it becomes part of run ids, and so of folder names and URLs. */
+function scheduleId(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value) || value.includes('..')) {
+    throw new InvalidArgumentError(
+      `schedule id ${JSON.stringify(value)}: use letters, digits, '.', '_' and '-' (at most 100, no '..'): it becomes part of run ids and folder names`,
+    );
+  }
+  return value;
+}
+
+/** A cron expression as Temporal takes it: five to seven fields, or a macro such as @daily. */
+function cronExpression(value: string): string {
+  const fields = value.trim().split(/\s+/);
+  const macro = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every\s+\S+)$/i.test(value.trim());
+  if (!macro && (fields.length < 5 || fields.length > 7 || fields.some((field) => !/^[0-9A-Za-z*?/,#LW-]+$/.test(field)))) {
+    throw new InvalidArgumentError(
+      `--cron ${JSON.stringify(value)} is not a cron expression: five fields (minute hour day month weekday), e.g. "0 2 * * *"`,
+    );
+  }
+  return value;
+}
+
+/** An interval such as 30s, 15m, 6h or 1d. */
+function interval(value: string): string {
+  let ms: number | undefined;
+  try {
+    ms = msToNumber(value as Duration);
+  } catch {
+    ms = undefined;
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) {
+    throw new InvalidArgumentError(`--every ${JSON.stringify(value)} is not an interval: e.g. 30s, 15m, 6h or 1d`);
+  }
+  return value;
+}
+
+/** A schedule that is not there: "no schedule X", not the server's name for its internal workflow. */
+async function onSchedule<T>(id: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError || /workflow not found for ID: temporal-sys-scheduler:/.test(String((err as Error).message))) {
+      throw new Error(
+        `no schedule ${id} at ${temporalAddressOrDefault()} (namespace ${temporalNamespace()}): meterflow schedule list shows them`,
+      );
+    }
+    throw err;
+  }
 }
 
 function date(value: string): Date {
@@ -58,8 +111,8 @@ interface TimingOptions {
 
 function addTimingOptions(command: Command): Command {
   return command
-    .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *"')
-    .option('--every <duration>', 'interval, e.g. 1h or 30s')
+    .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *"', cronExpression)
+    .option('--every <duration>', 'interval, e.g. 1h or 30s', interval)
     .option('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source')
     .option('--out <dir>', 'where snapshots and analytics results go')
     .option('--overlap <policy>', `a run due while one runs: ${Object.keys(OVERLAP_POLICIES).join('|')}`, overlapPolicy)
@@ -89,6 +142,7 @@ export function scheduleCommand(): Command {
   const print = (text: string) => process.stdout.write(`${text}\n`);
 
   addTimingOptions(schedule.command('create <id>').description('create a schedule')).action(async (id: string, options: TimingOptions) => {
+    scheduleId(id);
     if (!options.sources) throw new InvalidArgumentError('schedule create needs --sources');
     await createSchedule(await client(), {
       scheduleId: id,
@@ -111,15 +165,18 @@ export function scheduleCommand(): Command {
 
   addTimingOptions(schedule.command('update <id>').description("change a schedule's timing, policies or input")).action(
     async (id: string, options: TimingOptions) => {
-      await updateSchedule(await client(), id, {
-        ...(options.cron ? { cron: options.cron } : {}),
-        ...(options.every ? { every: options.every } : {}),
-        ...(options.timezone ? { timezone: options.timezone } : {}),
-        input: inputChanges(options) as PipelineInput,
-        ...(options.overlap ? { overlap: options.overlap } : {}),
-        ...(options.catchupWindow ? { catchupWindow: options.catchupWindow } : {}),
-        ...(options.pauseOnFailure ? { pauseOnFailure: true } : {}),
-      });
+      await onSchedule(
+        id,
+        updateSchedule(await client(), id, {
+          ...(options.cron ? { cron: options.cron } : {}),
+          ...(options.every ? { every: options.every } : {}),
+          ...(options.timezone ? { timezone: options.timezone } : {}),
+          input: inputChanges(options) as PipelineInput,
+          ...(options.overlap ? { overlap: options.overlap } : {}),
+          ...(options.catchupWindow ? { catchupWindow: options.catchupWindow } : {}),
+          ...(options.pauseOnFailure ? { pauseOnFailure: true } : {}),
+        }),
+      );
       print(`schedule ${id} updated`);
     },
   );
@@ -138,7 +195,7 @@ export function scheduleCommand(): Command {
     .command('describe <id>')
     .description("a schedule's cron or interval (as given), state, policies, recent and next runs, as JSON")
     .action(async (id: string) => {
-      const description = await describeSchedule(await client(), id);
+      const description = await onSchedule(id, describeSchedule(await client(), id));
       const timing = scheduleTiming(description.spec);
       print(
         JSON.stringify(
@@ -172,7 +229,7 @@ export function scheduleCommand(): Command {
       .description(description)
       .option('--note <text>', 'why')
       .action(async (id: string, options: { note?: string }) => {
-        await act(await client(), id, options.note);
+        await onSchedule(id, act(await client(), id, options.note));
         print(`schedule ${id} ${name}d`);
       });
   }
@@ -181,7 +238,7 @@ export function scheduleCommand(): Command {
     .command('trigger <id>')
     .description('start a run now')
     .action(async (id: string) => {
-      await triggerSchedule(await client(), id);
+      await onSchedule(id, triggerSchedule(await client(), id));
       print(`schedule ${id} triggered`);
     });
 
@@ -192,7 +249,12 @@ export function scheduleCommand(): Command {
     .requiredOption('--to <time>', 'end of the range', date)
     .option('--overlap <policy>', 'how the backfilled runs overlap (default buffer-all: one after another)', overlapPolicy)
     .action(async (id: string, options: { from: Date; to: Date; overlap?: OverlapPolicyName }) => {
-      await backfillSchedule(await client(), id, options.from, options.to, options.overlap);
+      if (options.from.getTime() > options.to.getTime()) {
+        throw new InvalidArgumentError(
+          `--from ${options.from.toISOString()} is after --to ${options.to.toISOString()}: nothing to backfill`,
+        );
+      }
+      await onSchedule(id, backfillSchedule(await client(), id, options.from, options.to, options.overlap));
       print(`schedule ${id} backfilled from ${options.from.toISOString()} to ${options.to.toISOString()}`);
     });
 
@@ -200,7 +262,7 @@ export function scheduleCommand(): Command {
     .command('delete <id>')
     .description('delete a schedule (its runs stay)')
     .action(async (id: string) => {
-      await deleteSchedule(await client(), id);
+      await onSchedule(id, deleteSchedule(await client(), id));
       print(`schedule ${id} deleted`);
     });
 

@@ -264,9 +264,12 @@ export async function cancelRun(client: Client, workflowId: string): Promise<voi
  */
 export async function notifySourcesLanded(
   client: Client,
-  input: PipelineInput,
-  options: { readonly note?: string; readonly taskQueue?: string } = {},
+  requested: PipelineInput,
+  options: { readonly note?: string; readonly taskQueue?: string } & RouteOptions = {},
 ): Promise<WorkflowHandle<PipelineWorkflow>> {
+  checkInput(requested);
+  // the same checks as startPipeline: a warehouse no writer serves is refused here
+  const input = await routeRun(client, requested, options);
   return client.workflow.signalWithStart<PipelineWorkflow, [{ note?: string }?]>(PIPELINE_WORKFLOW_TYPE, {
     workflowId: `pipeline-landed-${input.writerQueue ?? WRITER_QUEUE_NAME}`,
     taskQueue: options.taskQueue ?? WORKFLOW_QUEUE_NAME,

@@ -14,10 +14,12 @@ const FIRST_KEYWORD = /^(select|with|from|values|table|describe|desc|show|summar
 /**
  * Table functions that reach past DuckDB's file-system switch (the SQLite and PostgreSQL scanners
  * open files and servers themselves, and can attach or execute), run SQL given as text, or read raw
- * files (DuckDB lets them read the attached catalog's file; the lake's tables are all a query needs).
+ * files (DuckDB lets them read the attached catalog's file; the lake's tables are all a query needs),
+ * and DuckLake's maintenance functions (the lake is attached read-only too). Its readers stay:
+ * `ducklake_snapshots`, `ducklake_table_info`, `ducklake_list_files`, `ducklake_table_changes`.
  */
 const DENIED_FUNCTION =
-  /(?:^|[^\w$])"?((?:sqlite|postgres|pg|mysql)_\w+|query|query_table|ducklake_\w+|read_(?:text|blob|csv\w*|json\w*|ndjson\w*|xlsx)|sniff_csv)"?\s*\(/i;
+  /(?:^|[^\w$])"?((?:sqlite|postgres|pg|mysql)_\w+|query|query_table|read_(?:text|blob|csv\w*|json\w*|ndjson\w*|xlsx)|sniff_csv|ducklake_(?:add_data_files|expire_snapshots|merge_adjacent_files|cleanup_old_files|delete_orphaned_files|rewrite_data_files|flush_inlined_data|set_option|set_commit_message))"?\s*\(/i;
 
 /** The SQL without comments and string literals, so that the checks below read only what runs. */
 function codeOnly(sql: string): string {

@@ -336,4 +336,26 @@ describe('bad input is refused and loses nothing', () => {
       await workers.stop();
     }
   });
+
+  it("refuses readings far outside the data's years before fanning out thousands of months, naming the file", async () => {
+    // a warehouse and sources of its own: the readings are seeded (nothing at the door checks their years
+    // yet), and the build refuses them before asking Temporal for thousands of month activities
+    const sources = path.join(dir, 'far-dates');
+    await cp(goodSources, sources, { recursive: true });
+    await writeParquet(
+      path.join(q1(sources), 'far-readings.parquet'),
+      `select '1012000000001' as meter_point_id, t as settlement_timestamp_utc, 0.5::double as smart_meter_consumption
+       from (values (timestamp '1900-01-01'), (timestamp '2200-01-01')) v(t)`,
+    );
+    const error = await errorWithWorkers(
+      temporal,
+      { label: 'far-dates', warehousePath: path.join(dir, 'far-dates-warehouse') },
+      (workers) => run(workers, sources),
+    );
+    const failure = describeFailure(error);
+    expect(failure.node).toBe('model:stg_smart_meter_consumption');
+    expect(failure.reason).toMatch(
+      /would be built over 3601 months, 1900-01 to 2200-01, more than the 600 a run builds \(METERFLOW_MAX_BUILD_MONTHS\): .*from 1900-01-01 00:00:00 \(\S*far-readings\.parquet\) to 2200-01-01 00:00:00 \(\S*far-readings\.parquet\)/,
+    );
+  });
 });
