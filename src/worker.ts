@@ -120,6 +120,19 @@ async function refuseQueueOfAnotherWarehouse(
   }
 }
 
+/** A month is a twelfth of the heaviest build: bounded like the writer, it fits without spilling. */
+function buildSettings(duckdb: DuckdbSettings): DuckdbSettings {
+  return { memoryLimit: DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb };
+}
+
+/**
+ * Load DuckDB's lake extensions into the readers' instances that createWorkers would (the same
+ * settings, so the same cached instances): an embedded run does it while its server starts.
+ */
+export async function prewarmWorkers(duckdb: DuckdbSettings = duckdbSettingsFromEnv()): Promise<void> {
+  await Promise.all([warmReaders(duckdb, 'pinned'), warmReaders(buildSettings(duckdb), 'default')]);
+}
+
 export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSet> {
   const logger = options.logger ?? createLogger('meterflow-worker');
   const storage = options.storage ?? createStorageResolver();
@@ -168,8 +181,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
     }
     const buildConcurrency = options.buildConcurrency ?? 1;
     if (options.role !== 'analytics' && buildConcurrency > 0) {
-      // a month is a twelfth of the heaviest build: bounded like the writer, it fits without spilling
-      const buildDuckdb = { memoryLimit: DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb };
+      const buildDuckdb = buildSettings(duckdb);
       await warmReaders(buildDuckdb, 'default');
       workers.push(
         await Worker.create({

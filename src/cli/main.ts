@@ -117,11 +117,15 @@ async function runWorkersUntilSignal(workers: Awaited<ReturnType<typeof createWo
 
 /** Exit code of a run: 0, 1 when it failed, 130 when SIGINT or SIGTERM interrupted it. */
 function exitAfterRun(ok: boolean, signal: NodeJS.Signals | undefined): void {
-  if (!signal) {
-    process.exitCode = ok ? 0 : 1;
-    return;
-  }
-  process.exit(EXIT_INTERRUPTED);
+  if (signal) process.exit(EXIT_INTERRUPTED);
+  // NOTE: the run, its workers and its server have stopped; what is left (the Temporal SDK's native
+  // runtime, idle sockets) would keep the process alive about 10 s more. Exit once the output is out.
+  const code = ok ? 0 : 1;
+  process.exitCode = code;
+  let pending = 2;
+  const flushed = () => (--pending === 0 ? process.exit(code) : undefined);
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
 }
 
 /** meterflow's version, from its package.json. */

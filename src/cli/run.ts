@@ -14,7 +14,7 @@ import { registerWarehouse, warehouseName } from '../warehouse/warehouse';
 import { fingerprintProject } from '../project/fingerprint';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { requireSearchAttributes } from '../temporal/search-attributes';
-import { createWorkers } from '../worker';
+import { createWorkers, prewarmWorkers } from '../worker';
 import { EXIT_INTERRUPTED } from './exit-codes';
 import type { PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
 import { liveProgressPrinter, plainProgressPrinter, tallyLine } from './progress';
@@ -208,12 +208,15 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let signal: NodeJS.Signals | undefined;
   try {
     if (!address) {
+      // DuckDB's extensions load into the workers' reader instances while the server starts
+      const warming = prewarmWorkers().catch(() => undefined);
       const starting = startDevServer(options.temporalHistory ? { dbFilename: options.temporalHistory } : {});
       // a signal while the server starts: it is stopped as soon as it is up
       void interrupted.catch(() => (server ? undefined : starting.then((started) => started.stop()).catch(() => undefined)));
       server = await step(starting);
       warn(`embedded Temporal dev server at ${server.address}, Web UI ${server.uiUrl} (while this run lasts)`);
       workerConnection = await step(NativeConnection.connect({ address: server.address }));
+      await warming;
       workers = await step(
         besideRunningServer(
           createWorkers({
