@@ -124,6 +124,16 @@ describe('meterflow says what is wrong', () => {
     expect(ms).toBeLessThan(NO_RETRY_MS);
   });
 
+  it('refuses --analytics-concurrency with TEMPORAL_ADDRESS, where the run could not honour it (exit 2)', async () => {
+    const { code, output } = await meterflow(['run', '--sources', 'x', '--analytics-concurrency', '4'], {
+      TEMPORAL_ADDRESS: testServerAddress(),
+    });
+    expect(output).toContain(
+      'meterflow: --analytics-concurrency sets the embedded workers; with TEMPORAL_ADDRESS the run goes to workers elsewhere',
+    );
+    expect(code).toBe(2);
+  });
+
   it('refuses an --out it cannot create before anything starts (a folder under /proc takes none)', async () => {
     const { code, output, ms } = await meterflow([
       'run',

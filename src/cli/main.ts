@@ -212,7 +212,14 @@ export function buildProgram(): Command {
       .command('run')
       .description('one full run: seed, models, snapshot, analytics (embedded Temporal unless TEMPORAL_ADDRESS is set)')
       .requiredOption('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source'),
-  ).action(async (options: RunOptions & { sources: string }) => {
+  ).action(async (options: RunOptions & { sources: string }, command: Command) => {
+    // a flag the run cannot honour is an error, not ignored: remote workers have their own concurrency
+    if (process.env.TEMPORAL_ADDRESS && command.getOptionValueSource('analyticsConcurrency') === 'cli') {
+      throw new InvalidArgumentError(
+        '--analytics-concurrency sets the embedded workers; with TEMPORAL_ADDRESS the run goes to workers elsewhere: ' +
+          'give it to their meterflow worker --analytics-concurrency',
+      );
+    }
     const { ok, signal } = await runCommand({
       ...selection(options),
       sources: options.sources,
