@@ -2,7 +2,7 @@
 // or submitted to TEMPORAL_ADDRESS where workers run elsewhere.
 import { CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { connectClient, describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
 import { StorageError, WarehouseLockedError, WorkflowTaskFailingError } from '../errors';
 import { DEFAULT_TEMPORAL_ADDRESS, defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
@@ -12,9 +12,9 @@ import { parseLocation } from '../storage';
 import { checkWritableFolder } from '../storage/fs-errors';
 import { registerWarehouse, warehouseName } from '../warehouse/warehouse';
 import { fingerprintProject } from '../project/fingerprint';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
+import type { DevServer } from '../temporal/dev-server';
 import { requireSearchAttributes } from '../temporal/search-attributes';
-import { createWorkers, prewarmWorkers } from '../worker';
+import type { WorkerSet } from '../worker';
 import { EXIT_INTERRUPTED } from './exit-codes';
 import type { PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
 import { liveProgressPrinter, plainProgressPrinter, tallyLine } from './progress';
@@ -198,7 +198,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   });
   const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, interrupted]);
   let server: DevServer | undefined;
-  let workers: Awaited<ReturnType<typeof createWorkers>> | undefined;
+  let workers: WorkerSet | undefined;
   let workersDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
   let remoteClient: Client | undefined;
@@ -208,6 +208,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let signal: NodeJS.Signals | undefined;
   try {
     if (!address) {
+      // the worker side is loaded only here: a run on TEMPORAL_ADDRESS starts without it
+      const [{ NativeConnection }, { startDevServer }, { createWorkers, prewarmWorkers }] = await Promise.all([
+        import('@temporalio/worker'),
+        import('../temporal/dev-server'),
+        import('../worker'),
+      ]);
       // DuckDB's extensions load into the workers' reader instances while the server starts
       const warming = prewarmWorkers().catch(() => undefined);
       const starting = startDevServer(options.temporalHistory ? { dbFilename: options.temporalHistory } : {});
