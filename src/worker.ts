@@ -5,9 +5,9 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { temporal } from '@temporalio/proto';
 import { WarehouseLockedError } from './errors';
 import { requireSearchAttributes } from './temporal/search-attributes';
+import { devWriterIdentity, liveWriterPollers, writerIdentity } from './temporal/writer-pollers';
 import {
   createAnalyticsWorkerActivities,
   createBuildWorkerActivities,
@@ -85,14 +85,6 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
   return { workflowsPath: require.resolve('./workflows') };
 }
 
-/** A writer's identity names its warehouse, so another writer (and the Web UI's pollers list) can see it. */
-function writerIdentity(warehousePath: string): string {
-  return `${process.pid}@${os.hostname()} meterflow writer of ${warehousePath}`;
-}
-
-/** Pollers seen this recently are alive: a long poll lasts a minute, and each one renews the time. */
-const LIVE_POLLER_MS = 90_000;
-
 /**
  * One writer per warehouse and queue: a writer queue already polled by the writer of another
  * warehouse would hand this one half of that warehouse's runs. Refuse to start, naming both.
@@ -103,17 +95,10 @@ async function refuseQueueOfAnotherWarehouse(
   taskQueue: string,
   warehousePath: string,
 ): Promise<void> {
-  const described = await connection.workflowService.describeTaskQueue({
-    namespace,
-    taskQueue: { name: taskQueue },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  for (const poller of described.pollers ?? []) {
-    const other = /meterflow writer of (.+)$/.exec(poller.identity ?? '')?.[1];
-    const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
-    if (other === undefined || other === warehousePath || Date.now() - seconds * 1000 > LIVE_POLLER_MS) continue;
+  for (const poller of await liveWriterPollers(connection.workflowService, namespace, taskQueue)) {
+    if (poller.warehouse === undefined || poller.warehouse === warehousePath) continue;
     throw new WarehouseLockedError(
-      `writer queue ${taskQueue} is already served by the writer of ${other} (${poller.identity}); ` +
+      `writer queue ${taskQueue} is already served by the writer of ${poller.warehouse} (${poller.identity}); ` +
         `a writer of ${warehousePath} on the same queue would take half of its work: give this warehouse its own --writer-queue`,
       warehousePath,
     );
@@ -158,9 +143,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
       workers.push(
         await Worker.create({
           ...common,
-          identity: options.serveAnyWarehouse
-            ? `${process.pid}@${os.hostname()} meterflow dev writer of any warehouse`
-            : writerIdentity(warehouse.path),
+          identity: options.serveAnyWarehouse ? devWriterIdentity() : writerIdentity(warehouse.path),
           taskQueue: writerQueue,
           activities: createWriterActivities({ warehouses, projects, project, storage, logger }),
           // NOTE: DuckDB allows one writing process; one activity at a time keeps every write serial.

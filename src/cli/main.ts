@@ -16,6 +16,7 @@ import {
   defaultWarehousePath,
   PACKAGE_ROOT,
   stateDir,
+  temporalAddress,
   temporalAddressOrDefault,
   temporalNamespace,
 } from '../config';
@@ -349,14 +350,15 @@ export function buildProgram(): Command {
       await registerSearchAttributes(client);
       process.stdout.write(`registered ${METERFLOW_SEARCH_ATTRIBUTES.map((a) => a.name).join(', ')} in namespace ${temporalNamespace()}\n`);
       if (options.maintenance) {
+        const warehouse = registerWarehouse(options.db);
         const done = await ensureMaintenanceSchedule(client, {
           cron: options.maintenanceCron,
           retentionDays: options.retentionDays,
-          warehouse: registerWarehouse(options.db),
+          warehouse,
           ...(options.writerQueue ? { writerQueue: options.writerQueue } : {}),
         });
         process.stdout.write(
-          `${done} schedule ${MAINTENANCE_SCHEDULE_ID}: lake maintenance of ${registerWarehouse(options.db)} at "${options.maintenanceCron}", ` +
+          `${done} schedule ${MAINTENANCE_SCHEDULE_ID}: lake maintenance of ${warehouse} at "${options.maintenanceCron}", ` +
             `snapshots kept ${options.retentionDays} days\n`,
         );
       }
@@ -417,7 +419,7 @@ export function buildProgram(): Command {
             },
           });
           process.stderr.write(
-            `meterflow worker (${options.role}) polling ${address}${['analytics', 'build'].includes(options.role) ? '' : `, warehouse ${registerWarehouse(options.db)} on writer queue ${workers.writerQueue}`}\n`,
+            `meterflow worker (${options.role}) polling ${address}${['analytics', 'build'].includes(options.role) ? '' : `, warehouse ${workers.warehouse?.path} on writer queue ${workers.writerQueue}`}\n`,
           );
           await runWorkersUntilSignal(workers, 'meterflow worker');
         } finally {
@@ -458,7 +460,7 @@ export function buildProgram(): Command {
         });
         process.stdout.write(
           `Temporal dev server at ${server.address} (history in ${dbFilename})\nWeb UI: ${server.uiUrl}\n` +
-            `workers running for any warehouse and project a run names (${registerWarehouse(options.db)} open); ` +
+            `workers running for any warehouse and project a run names (${workers.warehouse?.path} open); ` +
             `start a run with: TEMPORAL_ADDRESS=${server.address} npx meterflow run --sources <dir> [--db <warehouse>] [--project <dir>]\nCtrl-C stops\n`,
         );
         await runWorkersUntilSignal(workers, 'meterflow dev');
@@ -496,7 +498,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const command = argv[2];
   const level = process.env.METERFLOW_TEMPORAL_LOG_LEVEL ?? (command === 'worker' || command === 'dev' ? 'WARN' : 'ERROR');
   // NOTE: only commands that run workers load the worker SDK (about 0.25 s of every other command's start)
-  const runsWorkers = ['worker', 'dev', 'quickstart'].includes(command ?? '') || (command === 'run' && !process.env.TEMPORAL_ADDRESS);
+  const runsWorkers = ['worker', 'dev', 'quickstart'].includes(command ?? '') || (command === 'run' && !temporalAddress());
   if (runsWorkers) await installWorkerRuntime(level);
   const program = buildProgram();
   // commander's usage errors exit 2, its --help and --version 0; they throw here instead of exiting

@@ -2,28 +2,18 @@
 // warehouse and the command that starts its writer. The queue is the warehouse's own (writerQueueFor),
 // or `meterflow dev`'s writer of any warehouse when only that one polls.
 import type { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { NoWriterError } from '../errors';
 import { buildQueueFor, DEV_WRITER_QUEUE_NAME, writerQueueFor } from '../contract/queues';
 import type { PipelineInput } from '../contract/run';
+import { liveWriterPollers } from '../temporal/writer-pollers';
 
-/** Pollers seen this recently are alive: a long poll lasts a minute, and each one renews the time. */
-const LIVE_POLLER_MS = 90_000;
 /** How long a run waits for its writer to show before it is refused (a worker just started, say). */
 export const WRITER_WAIT_MS = 3_000;
 
-const { TaskQueueType } = temporal.api.enums.v1;
-
-/** The warehouses whose writers poll a queue now, by their identity (`… meterflow writer of <warehouse>`; dev's: `*`). */
+/** The warehouses whose writers poll a queue now (`*` for dev's writer of any warehouse). */
 async function livePollers(client: Client, taskQueue: string): Promise<string[]> {
-  const described = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueue },
-    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  return (described.pollers ?? [])
-    .filter((poller) => Date.now() - Number(poller.lastAccessTime?.seconds ?? 0) * 1000 <= LIVE_POLLER_MS)
-    .map((poller) => /meterflow writer of (.+)$/.exec(poller.identity ?? '')?.[1] ?? '*');
+  const pollers = await liveWriterPollers(client.workflowService, client.options.namespace, taskQueue);
+  return pollers.map((poller) => poller.warehouse ?? '*');
 }
 
 export interface RouteOptions {

@@ -1,6 +1,7 @@
 // The run's input checked at every door: the client before it starts anything, the workflow first
 // thing (for callers of `temporal workflow start`). Pure, so that workflow code runs it too.
 import type { RunKind } from './run';
+import { holdsPassword } from './secrets';
 
 const RUN_KINDS: readonly RunKind[] = ['manual', 'scheduled', 'backfill', 'sources-landed', 'api'];
 /** An ISO 8601 date, or date and time with an optional zone (what `new Date` reads the same everywhere). */
@@ -32,7 +33,7 @@ function warehouse(value: unknown): Problem {
   if (typeof value !== 'string' || value.trim() === '') return `warehouse must be a non-empty string, not ${JSON.stringify(value)}`;
   if (!/^(\/|postgres:|sqlite:\/)/.test(value))
     return `warehouse must be an absolute folder or postgres:<conninfo>, not ${JSON.stringify(value)}`;
-  if (/(^|\s)password\s*=/i.test(value) || /:\/\/[^:@/\s]+:[^@/\s]*@/.test(value)) {
+  if (holdsPassword(value)) {
     return "warehouse holds a password, which would be kept in the run's history: name it without one (workers take it from their --db, PGPASSWORD or a passfile)";
   }
   return undefined;

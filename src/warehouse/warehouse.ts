@@ -8,6 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { QueryRefusedError, StorageError, WarehouseLockedError } from '../errors';
+import { withoutPassword } from '../contract/secrets';
 import { runReadStatement, withSandboxedLake } from '../lake/sandbox';
 import {
   LAKE_ALIAS,
@@ -103,15 +104,6 @@ export function lakeOptionsFor(
   return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? ownData, env };
 }
 
-/** A conninfo without its password: `password=…` (quoted or not) and a URI's `user:password@`. */
-export function withoutPassword(conninfo: string): string {
-  return conninfo
-    .replace(/(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)/gi, '')
-    .replace(/(:\/\/[^:@/\s]+):[^@/\s]*@/, '$1@')
-    .trim()
-    .replace(/\s+/g, ' ');
-}
-
 /**
  * The location as messages, results, history and writer queues name it, and writers compare runs'
  * warehouses by: a resolved folder, or the catalog with its settings' spacing made single, `lake=`
@@ -152,7 +144,8 @@ function withCredentials(location: string): string {
 function refuseDamagedCatalog(folder: string): void {
   const catalog = path.join(folder, CATALOG_FILE);
   const data = path.join(folder, 'data');
-  const hasData = existsSync(data) && readdirSync(data, { recursive: true }).length > 0;
+  // NOTE: the data folder is looked into only when the catalog is missing: readers open lakes often
+  const hasData = () => existsSync(data) && readdirSync(data).length > 0;
   const remedy = `restore ${catalog} from a backup; to start a new lake on purpose, move ${folder} away (or delete it) first`;
   if (existsSync(catalog) && statSync(catalog).size === 0) {
     throw new StorageError(
@@ -160,7 +153,7 @@ function refuseDamagedCatalog(folder: string): void {
       folder,
     );
   }
-  if (!existsSync(catalog) && hasData) {
+  if (!existsSync(catalog) && hasData()) {
     throw new StorageError(
       `warehouse ${folder}: it has data files in ${data} but no catalog ${catalog}; nothing was changed: ${remedy}`,
       folder,
