@@ -7,7 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describeFailure, startPipeline } from '../src/client';
-import { PACKAGE_ROOT } from '../src/config';
+import { DEFAULT_TEMPORAL_ADDRESS, PACKAGE_ROOT } from '../src/config';
+import { probeAddress } from '../src/temporal/connection';
+import { freePort } from '../src/temporal/dev-server';
 import { DEV_WRITER_QUEUE_NAME, writerQueueFor } from '../src/contract/queues';
 import { PIPELINE_WORKFLOW_TYPE, type PipelineInput, type PipelineResult } from '../src/contract/run';
 import { NoWriterError } from '../src/errors';
@@ -17,7 +19,8 @@ import { fingerprintProject } from '../src/project/fingerprint';
 import { queryWarehouse, warehouseName } from '../src/warehouse/warehouse';
 import { createWorkers } from '../src/worker';
 import { copyOfModels, tempDir } from './support/files';
-import { connectToTestServer, freshQueues, type TemporalTestContext } from './support/temporal';
+import { spawnMeterflow } from './support/processes';
+import { connectToTestServer, eventually, freshQueues, type TemporalTestContext } from './support/temporal';
 
 const logger = createLogger('test', 'silent');
 /** A small run: the tariffs' source and staging model (and whatever a test's project adds beside them). */
@@ -186,6 +189,26 @@ describe('a run names its warehouse and project', () => {
     expect(reason).toContain('since the run started: changed staging/tariff_count.sql');
     expect(reason).toContain('Start a new run to run the project as it is now');
   });
+  it("says in one line, when an embedded run meets the warehouse meterflow dev holds, how to run on dev's server", async () => {
+    if ((await probeAddress(DEFAULT_TEMPORAL_ADDRESS, 1_000)) === undefined) {
+      return console.warn(`${DEFAULT_TEMPORAL_ADDRESS} is taken: meterflow dev cannot start there for this check`);
+    }
+    const home = await tempDir('beside-dev');
+    const dev = spawnMeterflow(['dev', '--ui-port', String(await freePort())], { METERFLOW_HOME: home });
+    try {
+      await eventually(async () => dev.output().includes('workers running'), 90_000);
+      const run = spawnMeterflow(['run', '--sources', sources, '--out', path.join(home, 'out')], { METERFLOW_HOME: home });
+      expect(await run.exited).toBe(1);
+      expect(run.stderr()).toContain(`warehouse ${path.join(home, 'warehouse')} is already open by another process`);
+      expect(run.stderr()).toContain(
+        `a Temporal server answers at ${DEFAULT_TEMPORAL_ADDRESS} (meterflow dev?): run there with TEMPORAL_ADDRESS=${DEFAULT_TEMPORAL_ADDRESS} meterflow run …`,
+      );
+    } finally {
+      await dev.kill('SIGINT');
+      await eventually(async () => (await probeAddress(DEFAULT_TEMPORAL_ADDRESS, 1_000)) !== undefined, 30_000);
+    }
+  });
+
   // last: a stopped worker's poller stays listed for a minute, and dev's would take the refused run above
   it("builds, with meterflow dev's writer of any warehouse, a warehouse no writer of its own serves", async () => {
     const devWarehouse = path.join(dir, 'warehouse-dev');
