@@ -6,6 +6,8 @@ import path from 'node:path';
 import { buildQueueFor, BUILD_QUEUE_NAME, writerQueueFor } from '../src/contract/queues';
 import { pipelineInputProblems } from '../src/contract/validate';
 import { fingerprintProject, projectChanges } from '../src/project/fingerprint';
+import { masked } from '../src/contract/secrets';
+import { classifyFailure } from '../src/activities/context';
 
 const good = { sourcesUri: '/data/sources', outUri: 's3://bucket/out', warehouse: '/data/warehouse' };
 
@@ -92,5 +94,20 @@ describe("a project's fingerprint", () => {
     const after = await fingerprintProject(dir);
     expect(after.hash).not.toBe(before.hash);
     expect(projectChanges(before.files, after.files)).toBe('changed models/a.sql; added models/b.sql');
+  });
+});
+
+describe('masking secrets in messages', () => {
+  it('masks a conninfo password, quoted or not, a URI password and each secret given', () => {
+    expect(masked("host=db password=s3cr3t dbname=lake")).toBe('host=db password=*** dbname=lake');
+    expect(masked("password='two words' host=db")).toBe('password=*** host=db');
+    expect(masked('postgresql://ana:s3cr3t@db:5432/lake failed')).toBe('postgresql://ana:***@db:5432/lake failed');
+    expect(masked('secret AKIA123 in AKIA123', ['AKIA123', ''])).toBe('secret *** in ***');
+  });
+
+  it('masks what an activity throws before it reaches the history', () => {
+    const failure = classifyFailure(new Error('cannot attach host=db password=hunter2'), 'seeding') as Error;
+    expect(failure.message).toBe('cannot attach host=db password=***');
+    expect(failure.message).not.toContain('hunter2');
   });
 });

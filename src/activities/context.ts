@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { masked } from '../contract/secrets';
 import { NON_RETRYABLE_ERRORS } from '../errors';
 import { permanentFileSystemError } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbError, isPermanentDuckdbIoError } from '../warehouse/sql';
@@ -24,8 +25,17 @@ export async function interruptOnCancel<T>(connection: DuckDBConnection, work: (
   return work();
 }
 
-/** Turn errors that will recur on retry into non-retryable failures whose message names the culprit. */
+/**
+ * Turn errors that will recur on retry into non-retryable failures whose message names the culprit,
+ * every password in it masked: what an activity throws is kept in the run's history.
+ */
 export function classifyFailure(err: unknown, what: string): unknown {
+  const failure = classified(err, what);
+  if (failure instanceof Error) failure.message = masked(failure.message);
+  return failure;
+}
+
+function classified(err: unknown, what: string): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof Error && NON_RETRYABLE_ERRORS.includes(err.name)) return ApplicationFailure.nonRetryable(err.message, err.name);
   // a read-only, forbidden or misplaced location fails the same way on every attempt

@@ -14,3 +14,16 @@ export function holdsPassword(text: string): boolean {
 export function withoutPassword(conninfo: string): string {
   return conninfo.replace(PASSWORD_SETTING, '').replace(URI_PASSWORD, '$1@').trim().replace(/\s+/g, ' ');
 }
+
+/** A password's value as messages show it. */
+export const MASK = '***';
+
+/**
+ * Text (a conninfo, an error's message) with every password masked, in either form, and every
+ * given secret (S3 keys, tokens) replaced: the one masking of meterflow's messages.
+ */
+export function masked(text: string, secrets: readonly string[] = []): string {
+  const settings = text.replace(PASSWORD_SETTING, (_match, lead: string) => `${lead}password=${MASK}`);
+  const uris = settings.replace(new RegExp(URI_PASSWORD.source, 'g'), `$1:${MASK}@`);
+  return secrets.filter((secret) => secret.length > 0).reduce((out, secret) => out.split(secret).join(MASK), uris);
+}

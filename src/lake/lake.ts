@@ -13,6 +13,7 @@ import { parseLocation } from '../storage/uri';
 import { duckdbOptions, type DuckdbSettings } from '../warehouse/warehouse';
 import { duckdbMessage, quotedIdentifier, quotedString } from '../warehouse/sql';
 import { ensureLakeExtensions } from './extensions';
+import { masked } from '../contract/secrets';
 
 /** The name the lake is attached under in every instance: tables are `lake.<table>` (schema `main`). */
 export const LAKE_ALIAS = 'lake';
@@ -68,8 +69,7 @@ export function parseLakeCatalog(text: string): LakeCatalog {
 /** A catalog as messages name it: the conninfo without a password (`password=***`), and its lake. */
 export function catalogName(catalog: LakeCatalog): string {
   if (catalog.kind === 'sqlite') return `sqlite:${catalog.path}`;
-  const conninfo = catalog.conninfo.replace(/(password\s*=\s*)(\S+)/gi, '$1***').replace(/:\/\/([^:@/]+):[^@/]+@/, '://$1:***@');
-  return `postgres:${conninfo}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
+  return `postgres:${masked(catalog.conninfo)}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
 }
 
 /**
@@ -80,7 +80,7 @@ export function catalogName(catalog: LakeCatalog): string {
 function catalogFailure(err: unknown, catalog: LakeCatalog): Error {
   if (err instanceof StorageError) return err;
   // the conninfo as DuckDB quotes it may hold a password: never repeated
-  const message = duckdbMessage(err).replace(/(password\s*=\s*)(\S+)/gi, '$1***');
+  const message = masked(duckdbMessage(err));
   const name = catalogName(catalog);
   const server = /connection to server (?:at "([^"]+)"(?: \([^)]*\))?, port (\d+)|on socket "([^"]+)")/.exec(message);
   const where = server ? (server[3] !== undefined ? `socket ${server[3]}` : `${server[1]}:${server[2]}`) : undefined;
@@ -186,7 +186,7 @@ async function createS3Secret(connection: DuckDBConnection, env: NodeJS.ProcessE
   try {
     await connection.run(`create or replace temporary secret meterflow_lake_s3 (${parts.join(', ')})`);
   } catch (err) {
-    const message = secrets.reduce((text, secret) => text.split(secret).join('***'), duckdbMessage(err));
+    const message = masked(duckdbMessage(err), secrets);
     throw new Error(`could not create the S3 secret for the lake: ${message}`);
   }
 }

@@ -98,10 +98,17 @@ describe('faults survived', () => {
       const handle = await startPipeline(temporal.client, input(queues, 'kill-writer'), { taskQueue: queues.workflows });
       // one of the master's own build activities started on the writer (the readings' months are done
       // by then; the overlapping-readings test's months share the queue, so the master running is not enough)
+      // The writer is frozen (SIGSTOP) before the check that decides the kill, so that the activity seen
+      // started cannot finish between the check and the SIGKILL; if none is started, it goes on (SIGCONT).
       await eventually(
         async () => {
           if ((await getProgress(handle)).nodes.find((n) => n.id === 'model:demand_price_elasticity')?.state !== 'running') return false;
-          return (await startedActivity(handle, ['planBuildMonths', 'buildMonth'])) !== undefined;
+          if ((await startedActivity(handle, ['planBuildMonths', 'buildMonth'])) === undefined) return false;
+          writer.signal('SIGSTOP');
+          const still = await startedActivity(handle, ['planBuildMonths', 'buildMonth', 'commitBuiltMonths']).catch(() => undefined);
+          if (still !== undefined) return true;
+          writer.signal('SIGCONT');
+          return false;
         },
         120_000,
         20,

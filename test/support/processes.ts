@@ -12,6 +12,8 @@ export interface Child {
   readonly stdout: () => string;
   readonly stderr: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal and returns at once (SIGSTOP, SIGCONT: the process lives on). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 function track(child: ChildProcess): Child {
@@ -29,6 +31,9 @@ function track(child: ChildProcess): Child {
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
+    },
+    signal(signal: NodeJS.Signals) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
 }
