@@ -99,7 +99,7 @@ describe("a project's fingerprint", () => {
 
 describe('masking secrets in messages', () => {
   it('masks a conninfo password, quoted or not, a URI password and each secret given', () => {
-    expect(masked("host=db password=s3cr3t dbname=lake")).toBe('host=db password=*** dbname=lake');
+    expect(masked('host=db password=s3cr3t dbname=lake')).toBe('host=db password=*** dbname=lake');
     expect(masked("password='two words' host=db")).toBe('password=*** host=db');
     expect(masked('postgresql://ana:s3cr3t@db:5432/lake failed')).toBe('postgresql://ana:***@db:5432/lake failed');
     expect(masked('secret AKIA123 in AKIA123', ['AKIA123', ''])).toBe('secret *** in ***');
