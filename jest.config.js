@@ -10,6 +10,7 @@ const UNIT_TESTS = [
   'cli-options.test.ts',
   'client-sleep.test.ts',
   'deployment.test.ts',
+  'deterministic-analytics.test.ts',
   'generator.test.ts',
   'macros.test.ts',
   'master-model.test.ts',

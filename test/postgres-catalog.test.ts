@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { waitForPipeline } from '../src/client';
+import { getProgress, waitForPipeline } from '../src/client';
 import { catalogFromEnv, defaultWarehousePath, PACKAGE_ROOT } from '../src/config';
 import type { PipelineResult } from '../src/contract/run';
 import { generateSampleData } from '../src/generator/generate';
@@ -17,7 +17,7 @@ import { WarehouseLockedError } from '../src/errors';
 import { Warehouse, WarehouseReader, warehouseName } from '../src/warehouse/warehouse';
 import { parquetFilesUnder, queryFile, referencedFiles, tempDir } from './support/files';
 import { createTestDatabase, psql, testPostgres } from './support/postgres-server';
-import { spawnWorker, type Child } from './support/processes';
+import { OutageProxy, spawnWorker, type Child } from './support/processes';
 import { createBucket } from './support/s3-server';
 import { differencesFromReference, referenceMasterSql } from './support/reference-master';
 import { connectToTestServer, eventually, freshQueues, startRun, testServerAddress, type TemporalTestContext } from './support/temporal';
@@ -303,17 +303,24 @@ describe('the lake catalog in PostgreSQL', () => {
     expect(exitCode).not.toBe(0);
     expect(refusedWorker.stderr()).toContain(`warehouse ${catalog} is already written by another writer (meterflow writer ${process.pid}@`);
     // an operator whose writer machine vanished ends its session as the message says: the lake is free,
-    // and a writer still running on it (here, this process) says on stderr that it lost the lock
+    // and a writer still running on it (here, this process) says on stderr that it lost the lock; while
+    // the new writer holds the lake, the old one writes nothing, and says who holds it
     const session = /select pg_terminate_backend\((\d+)\)/.exec(refusedWorker.stderr())?.[1];
     expect(session).toBeDefined();
     const said = jest.spyOn(process.stderr, 'write');
     try {
       await psql(database, `select pg_terminate_backend(${session})`);
       const third = await eventually(() => Warehouse.open(catalog, {}, env).catch(() => undefined), 15_000);
+      const refusedWrite = await second.withConnection((c) => c.run('create table main.never as select 1 as x')).catch((err) => err);
+      expect(refusedWrite).toBeInstanceOf(WarehouseLockedError);
+      expect((refusedWrite as Error).message).toContain(`(meterflow writer ${process.pid}@`);
       third.close();
       expect(said.mock.calls.map(([text]) => String(text)).join('')).toContain(
-        `meterflow: the connection holding the writer lock of ${catalog} failed`,
+        `meterflow: the connection holding the writer lock of ${catalog} was lost (`,
       );
+      // the new writer gone, the old one takes its lake again before its next write
+      await eventually(() => second.withConnection(async () => true).catch(() => undefined), 15_000);
+      expect(said.mock.calls.map(([text]) => String(text)).join('')).toContain(`meterflow: took the writer lock of ${catalog} again`);
     } finally {
       said.mockRestore();
     }
@@ -322,6 +329,38 @@ describe('the lake catalog in PostgreSQL', () => {
     // closed, it lets go: the lake opens again
     const fourth = await eventually(() => Warehouse.open(catalog, {}, env).catch(() => undefined), 15_000);
     fourth.close();
+  });
+
+  it('rides out PostgreSQL gone for ten seconds mid-run: activities retry, the writer takes its lock again, and the run ends green and equal to the reference', async () => {
+    const database = await createTestDatabase('meterflow_outage');
+    // every connection to the catalog goes through a proxy that the test cuts, as a stopped server would
+    const proxy = new OutageProxy(Number(/port=(\d+)/.exec(database)?.[1]), await freePort());
+    await proxy.up();
+    const catalog = `postgres:${database.replace(/port=\d+/, `port=${proxy.port}`)}`;
+    const sources = path.join(dir, 'outage-sources');
+    await generateSampleData({ outDir: sources, meters: 12, from: '2023-08-25', to: '2023-10-06', seed: 15 });
+    const queues = freshQueues('postgres-outage');
+    const lakeWriter = writer(queues, { METERFLOW_LAKE_DATA: path.join(dir, 'outage-lake') }, catalog);
+    analytics(queues);
+    try {
+      const handle = await startRun(temporal, { queues }, { sourcesUri: sources, outUri: path.join(dir, 'outage-out') });
+      await eventually(async () => (await getProgress(handle)).nodes.some((n) => n.kind === 'seed' && n.state === 'succeeded'), 60_000, 50);
+      await proxy.down();
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      await proxy.up();
+      const result = await waitForPipeline(handle);
+      expect(result.nodes.filter((node) => node.state !== 'succeeded')).toEqual([]);
+      expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
+      // the outage was met, not missed: the lock's connection was lost and taken again, activities retried
+      expect(lakeWriter.stderr()).toContain(`the connection holding the writer lock of ${catalog} was lost`);
+      expect(lakeWriter.stderr()).toContain(`took the writer lock of ${catalog} again`);
+      const retried = ((await handle.fetchHistory()).events ?? []).filter(
+        (e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+      );
+      expect(retried.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await proxy.down();
+    }
   });
 
   it('names the catalog and the server when PostgreSQL cannot be reached, and the database when it does not exist', async () => {

@@ -19,7 +19,7 @@ by_month as (
         {{ deviation_bucket('demand_price_elasticity') }} as bucket,
         count(*) as half_hours,
         count(demand_price_elasticity) as deviations,
-        sum(demand_price_elasticity) as sum_deviation
+        {{ exact_sum('demand_price_elasticity') }} as sum_deviation
     from master
     group by all
 ),

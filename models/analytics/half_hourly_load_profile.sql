@@ -13,8 +13,8 @@ final as (
         settlement_period,
         day_type,
         sum(half_hours)::bigint as half_hours,
-        round(sum(sum_actual_consumption) / sum(half_hours), 9) as mean_actual_consumption,
-        round(sum(sum_estimated_consumption) / sum(half_hours), 9) as mean_estimated_consumption
+        round({{ exact_sum('sum_actual_consumption') }} / sum(half_hours), 9) as mean_actual_consumption,
+        round({{ exact_sum('sum_estimated_consumption') }} / sum(half_hours), 9) as mean_estimated_consumption
     from by_month
     group by settlement_period, day_type
 )

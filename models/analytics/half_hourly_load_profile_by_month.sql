@@ -24,8 +24,8 @@ final as (
         settlement_period,
         day_type,
         count(*) as half_hours,
-        sum(smart_meter_consumption) as sum_actual_consumption,
-        sum(estimated_half_hour_consumption) as sum_estimated_consumption
+        {{ exact_sum('smart_meter_consumption') }} as sum_actual_consumption,
+        {{ exact_sum('estimated_half_hour_consumption') }} as sum_estimated_consumption
     from periods
     group by period_start, settlement_period, day_type
 )

@@ -21,7 +21,7 @@ per_meter as (
         sum(half_hours)::bigint as half_hours,
         min(first_reading) as first_reading,
         max(last_reading) as last_reading,
-        round(sum(sum_abs_deviation) / sum(half_hours), 9) as mean_abs_deviation
+        round({{ exact_sum('sum_abs_deviation') }} / sum(half_hours), 9) as mean_abs_deviation
     from by_month
     group by meter_point_id
 ),

@@ -16,7 +16,7 @@ final as (
         arg_max(gsp_group_id, settlement_timestamp_utc) as gsp_group_id,
         arg_max(profile_class_id, settlement_timestamp_utc) as profile_class_id,
         count(*) as half_hours,
-        sum(abs(demand_price_elasticity)) as sum_abs_deviation,
+        {{ exact_sum('abs(demand_price_elasticity)') }} as sum_abs_deviation,
         min(settlement_timestamp_utc) as first_reading,
         max(settlement_timestamp_utc) as last_reading
     from master

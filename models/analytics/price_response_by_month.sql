@@ -27,11 +27,11 @@ final as (
         period_start,
         profile_class_id,
         count(*) as points,
-        sum(x) as sum_x,
-        sum(y) as sum_y,
-        sum(x * x) as sum_xx,
-        sum(y * y) as sum_yy,
-        sum(x * y) as sum_xy
+        {{ exact_sum('x') }} as sum_x,
+        {{ exact_sum('y') }} as sum_y,
+        {{ exact_sum('x * x') }} as sum_xx,
+        {{ exact_sum('y * y') }} as sum_yy,
+        {{ exact_sum('x * y') }} as sum_xy
     from points
     group by period_start, profile_class_id
 )

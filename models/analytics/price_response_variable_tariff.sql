@@ -19,11 +19,11 @@ sums as (
     select
         profile_class_id,
         sum(points)::bigint as points,
-        sum(sum_x) as sum_x,
-        sum(sum_y) as sum_y,
-        sum(sum_xx) as sum_xx,
-        sum(sum_yy) as sum_yy,
-        sum(sum_xy) as sum_xy
+        {{ exact_sum('sum_x') }} as sum_x,
+        {{ exact_sum('sum_y') }} as sum_y,
+        {{ exact_sum('sum_xx') }} as sum_xx,
+        {{ exact_sum('sum_yy') }} as sum_yy,
+        {{ exact_sum('sum_xy') }} as sum_xy
     from by_month
     group by profile_class_id
 ),

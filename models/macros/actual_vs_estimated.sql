@@ -9,8 +9,7 @@
 #}
 {% macro actual_vs_estimated(date_trunc_unit) %}
 {{- per_period_config('period_start', date_trunc_unit) -}}
--- Means and fits are rounded to 9 decimals: parallel floating-point sums differ in their last bits
--- from run to run, and a re-run on the same data must give the same table.
+-- Means are exact sums (the same to the bit on every run; see exact_sum), rounded to 9 decimals.
 
 with master as (
     {{ master_since_latest_period() }}
@@ -21,9 +20,9 @@ final as (
         date_trunc('{{ date_trunc_unit }}', settlement_timestamp_utc) as period_start,
         count(*) as half_hours,
         count(distinct meter_point_id) as meters,
-        round(avg(smart_meter_consumption), 9) as mean_actual_consumption,
-        round(avg(estimated_half_hour_consumption), 9) as mean_estimated_consumption,
-        round(avg(demand_price_elasticity), 9) as mean_deviation
+        round({{ exact_avg('smart_meter_consumption') }}, 9) as mean_actual_consumption,
+        round({{ exact_avg('estimated_half_hour_consumption') }}, 9) as mean_estimated_consumption,
+        round({{ exact_avg('demand_price_elasticity') }}, 9) as mean_deviation
     from master
     group by 1
 )

@@ -29,7 +29,7 @@ buckets as (
         bucket,
         sum(half_hours)::bigint as half_hours,
         sum(deviations)::bigint as deviations,
-        sum(sum_deviation) as sum_deviation
+        {{ exact_sum('sum_deviation') }} as sum_deviation
     from {{ ref('deviation_histogram_by_month') }}
     group by all
 ),
@@ -38,7 +38,7 @@ groups as (
     select
         {{ grouping_column }},
         sum(half_hours)::bigint as half_hours,
-        round(sum(sum_deviation) / nullif(sum(deviations), 0), 9) as mean_deviation
+        round({{ exact_sum('sum_deviation') }} / nullif(sum(deviations), 0), 9) as mean_deviation
     from buckets
     group by all
 ),

@@ -142,12 +142,13 @@ layout_registers as (
 
 layout_coefficients as (
     -- per layout and half hour: the registers whose coefficient is positive, and their average
-    -- coefficient (as the original dbt model averaged more than one qualifying register)
+    -- coefficient (as the original dbt model averaged more than one qualifying register), summed in
+    -- the registers' order so that it is the same to the bit on every run
     select
         layout_registers.layout_id,
         coefficients.settlement_timestamp_utc,
         list(layout_registers.position order by layout_registers.position) as positions,
-        avg(coefficients.percentage_of_annual_consumption) as percentage_of_annual_consumption,
+        list_avg(list(coefficients.percentage_of_annual_consumption order by layout_registers.position)) as percentage_of_annual_consumption,
         arg_min(layout_registers.gsp_group_id, layout_registers.position) as gsp_group_id,
         arg_min(layout_registers.profile_class_id, layout_registers.position) as profile_class_id,
         arg_min(layout_registers.standard_settlement_configuration_id, layout_registers.position) as standard_settlement_configuration_id,

@@ -22,7 +22,7 @@ import {
   type LakeFile,
   type LakeOptions,
 } from '../lake/lake';
-import { claimLakeWriter } from '../lake/writer-lock';
+import { claimLakeWriter, heldForLife, type WriterLock } from '../lake/writer-lock';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
 
@@ -240,12 +240,13 @@ export class Warehouse extends LakeHandle {
     /** The location as given to --db, resolved: a folder, or `postgres:…`. */
     public readonly path: string,
     private readonly lake: Lake,
-    private readonly release: () => Promise<void>,
+    private readonly lock: WriterLock,
   ) {
     super();
   }
 
   async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    await this.lock.ensureHeld();
     return this.lake.withConnection(inLake(work));
   }
 
@@ -256,12 +257,12 @@ export class Warehouse extends LakeHandle {
   static async open(location: string, settings: DuckdbSettings = {}, env: NodeJS.ProcessEnv = process.env): Promise<Warehouse> {
     const name = warehouseName(location);
     const options = lakeOptionsFor(location, env);
-    let release: () => Promise<void> = async () => undefined;
+    let lock = heldForLife(async () => undefined);
     if (options.folder) {
       refuseFile(options.folder);
       refuseDamagedCatalog(options.folder);
       await makeDirectory(options.folder);
-      release = await claimWriter(options.folder);
+      lock = heldForLife(await claimWriter(options.folder));
     }
     let lake: Lake;
     try {
@@ -276,19 +277,19 @@ export class Warehouse extends LakeHandle {
         },
       });
     } catch (err) {
-      await release();
+      await lock.release();
       throw isPermanentDuckdbIoError(err) ? new StorageError(`warehouse ${name}: ${duckdbMessage(err)}`, name) : err;
     }
     if (lake.catalog.kind === 'postgres') {
       // no folder for a writer.pid: the writer holds the lake's lock in PostgreSQL instead
       try {
-        release = await claimLakeWriter(lake.catalog);
+        lock = await claimLakeWriter(lake.catalog);
       } catch (err) {
         lake.close();
         throw err;
       }
     }
-    const warehouse = new Warehouse(name, lake, release);
+    const warehouse = new Warehouse(name, lake, lock);
     await warehouse.withConnection(async (connection) => {
       await connection.run('create schema if not exists raw');
       await connection.run('create schema if not exists meterflow');
@@ -298,12 +299,13 @@ export class Warehouse extends LakeHandle {
 
   /** Run work in one transaction: it becomes one lake snapshot when it commits, or nothing. */
   async transaction<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    await this.lock.ensureHeld();
     return this.lake.transaction(inLake(work));
   }
 
   close(): void {
     this.lake.close();
-    void this.release();
+    void this.lock.release();
   }
 }
 
