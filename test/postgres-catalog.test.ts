@@ -354,9 +354,7 @@ describe('the lake catalog in PostgreSQL', () => {
       // the outage was met, not missed: the lock's connection was lost and taken again, activities retried
       expect(lakeWriter.stderr()).toContain(`the connection holding the writer lock of ${catalog} was lost`);
       expect(lakeWriter.stderr()).toContain(`took the writer lock of ${catalog} again`);
-      const retried = ((await handle.fetchHistory()).events ?? []).filter(
-        (e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
-      );
+      const retried = ((await handle.fetchHistory()).events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
       expect(retried.length).toBeGreaterThanOrEqual(1);
     } finally {
       await proxy.down();

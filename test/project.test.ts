@@ -6,7 +6,9 @@ import { defaultProjectDir } from '../src/config';
 import { ProjectError } from '../src/errors';
 import { runDataTests } from '../src/activities/data-tests';
 import { downstreamOf, topologicalOrder } from '../src/project/dag';
-import { parseTests } from '../src/project/data-tests';
+import { failingRowCondition, parseTests } from '../src/project/data-tests';
+import { boundAt, DEFAULT_EVENT_TIME_WINDOW, eventTimeWindowTest, parseEventTimeWindow } from '../src/project/event-window';
+import type { DataTest } from '../src/project/types';
 import { loadProject } from '../src/project/load';
 import { renderModel } from '../src/project/render';
 import { selectModels } from '../src/project/select';
@@ -392,5 +394,60 @@ describe('connecting to a remote Temporal cluster', () => {
     await expect(loadProject(dir)).rejects.toThrow(
       "meta.location of source tariff_unit_rates must be an absolute path, file:// or s3:// URI without '..', not '../../etc/secrets'",
     );
+  });
+});
+
+describe("a source's event-time window", () => {
+  const at = new Date('2026-12-05T02:00:00Z');
+  it('is declared on every timed source of the shipped project, as offsets from the logical date', async () => {
+    const { plan } = await loadProject(defaultProjectDir());
+    const timed = plan.sources.filter((source) => source.eventTime);
+    expect(timed.map((source) => source.name).sort()).toEqual([
+      'period_profile_coefficients',
+      ...[1, 2, 3, 4].map((q) => `smart_meter_consumption_q${q}`),
+    ]);
+    for (const source of timed) {
+      expect(source.eventTimeWindow).toEqual({
+        from: { offset: { amount: -20, unit: 'year' } },
+        to: { offset: { amount: 1, unit: 'year' } },
+        severity: 'error',
+      });
+      expect(eventTimeWindowTest(source, at)?.args).toEqual({ from: '2006-12-05T02:00:00.000Z', to: '2027-12-05T02:00:00.000Z' });
+    }
+    expect(plan.sources.filter((source) => !source.eventTime).every((source) => source.eventTimeWindow === undefined)).toBe(true);
+  });
+
+  it('takes dates and offsets, defaults what is left out, and counts the rows outside as a test does', async () => {
+    const window = parseEventTimeWindow({ from: '2015-01-01', severity: 'warn' }, 'ts', 'x.yml: source s');
+    expect(window).toEqual({ from: { at: '2015-01-01' }, to: DEFAULT_EVENT_TIME_WINDOW.to, severity: 'warn' });
+    expect(parseEventTimeWindow(undefined, 'ts', 'x.yml')).toBe(DEFAULT_EVENT_TIME_WINDOW);
+    expect(boundAt({ offset: { amount: -3, unit: 'month' } }, at)).toBe('2026-09-05T02:00:00.000Z');
+    expect(boundAt({ at: '2015-01-01 06:30' }, at)).toBe('2015-01-01T06:30:00.000Z');
+    const test = eventTimeWindowTest({ name: 's', eventTime: 'ts', eventTimeWindow: window }, at);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const failing = failingRowCondition(test as DataTest);
+      const rows = await connection.runAndReadAll(
+        `select count(*) filter (where ${failing})::integer from (values (timestamp '2014-12-31 23:30'), (timestamp '2015-01-01'), (null::timestamp), (timestamp '2031-12-05 02:00')) v(ts)`,
+      );
+      expect(rows.getRows()).toEqual([[2]]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it('refuses a bound that is neither a date nor an offset, a window without an event_time, and unknown keys, naming the source', () => {
+    expect(() => parseEventTimeWindow({ from: 'last tuesday' }, 'ts', 'x.yml: source s')).toThrow(
+      `x.yml: source s: event_time_window.from must be a date (2015-01-01) or an offset from the run's logical date (logical_date - 20 years), not "last tuesday"`,
+    );
+    expect(() => parseEventTimeWindow({ to: '2030-01-01' }, undefined, 'x.yml: source s')).toThrow(
+      "x.yml: source s: event_time_window needs the source's config.event_time (the column it bounds)",
+    );
+    expect(() => parseEventTimeWindow({ until: '2030-01-01' }, 'ts', 'x.yml: source s')).toThrow(
+      'x.yml: source s: event_time_window takes from, to and severity, not until',
+    );
+    expect(() => parseEventTimeWindow({ severity: 'fatal' }, 'ts', 'x.yml: source s')).toThrow(ProjectError);
   });
 });

@@ -1,6 +1,7 @@
 // Seeding: each source's Parquet files, checked against the data contract (columns, types, finite
 // numbers, the sources YAML's column tests), replace raw.<source> atomically.
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { eventTimeWindowTest } from '../project/event-window';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -445,7 +446,10 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
             await connection.run(`delete from ${REJECTED_ROWS_TABLE} where source = $source${forgotten}`, { source: source.name });
             // the numbers and column tests before the counts, so the counts are of the rows kept
             await checkFinite(connection, source, table, toLoad);
-            const setAside = await checkSourceTests(connection, source, table, toLoad, logger);
+            // the event-time window first: a reading dated 1900 is named as that, not as a later test's failure
+            const windowTest = eventTimeWindowTest(source, logicalDate ? new Date(logicalDate) : new Date());
+            const tested = windowTest ? { ...source, tests: [windowTest, ...source.tests] } : source;
+            const setAside = await checkSourceTests(connection, tested, table, toLoad, logger);
             const loadedUris = toLoad.map((file) => quotedString(file.uri));
             const eventRange = source.eventTime
               ? `min(${quotedIdentifier(source.eventTime)})::varchar as event_from, max(${quotedIdentifier(source.eventTime)})::varchar as event_to`

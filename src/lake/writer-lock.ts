@@ -76,7 +76,9 @@ export async function claimLakeWriter(catalog: Extract<LakeCatalog, { kind: 'pos
       // a lost connection says so once: its error and its end come one after the other
       if (released || client !== current || lost !== undefined) return;
       lost = why;
-      process.stderr.write(`meterflow: the connection holding the writer lock of ${name} was lost (${why}): taking it again before the next write\n`);
+      process.stderr.write(
+        `meterflow: the connection holding the writer lock of ${name} was lost (${why}): taking it again before the next write\n`,
+      );
     };
     client.on('error', (err) => onLost(masked(err.message)));
     client.on('end', () => onLost('the server closed it'));

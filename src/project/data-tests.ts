@@ -128,6 +128,9 @@ function boundArg(test: DataTest, name: 'min_value' | 'max_value'): number | und
   return value;
 }
 
+/** An ISO instant (`…Z`) as a TIMESTAMP literal in UTC. */
+const utcTimestamp = (iso: unknown) => `timestamp ${quotedString(String(iso).replace(/Z$/, '').replace('T', ' '))}`;
+
 function intervalMinutes(test: DataTest): number {
   const value = test.args.interval_minutes ?? 30;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
@@ -147,6 +150,8 @@ export function describeTest(test: DataTest): string {
     }
     case 'on_time_grid':
       return `on_time_grid (${intervalMinutes(test)} minutes)`;
+    case 'event_time_window':
+      return `its event_time_window (from ${String(test.args.from)}, before ${String(test.args.to)})`;
     default:
       return test.where ? `${test.kind} (where ${test.where})` : test.kind;
   }
@@ -190,6 +195,9 @@ export function failingRowCondition(test: DataTest, columnTypes?: ReadonlyMap<st
         ];
         return `not (${within.join(' and ')})`;
       }
+      case 'event_time_window':
+        // the bounds are UTC instants; event times are UTC timestamps without a zone (see DATA.md)
+        return `${needColumn()} is not null and not (${needColumn()} >= ${utcTimestamp(test.args.from)} and ${needColumn()} < ${utcTimestamp(test.args.to)})`;
       case 'on_time_grid':
         return `${needColumn()} is not null and epoch_us(${needColumn()}) % ${intervalMinutes(test) * 60_000_000} <> 0`;
       case 'all_finite': {

@@ -3,6 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
+import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
 import { parseFreshness, parseTests } from './data-tests';
@@ -58,7 +59,7 @@ interface PropertySource {
   tables?: {
     name?: string;
     description?: string;
-    meta?: { location?: string };
+    meta?: { location?: string; event_time_window?: unknown };
     config?: { event_time?: string };
     columns?: PropertyColumn[];
     freshness?: unknown;
@@ -232,6 +233,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
             name,
           );
           const eventTime = eventTimeColumn(table.config?.event_time, relativeFile, name);
+          const eventTimeWindow = parseEventTimeWindow(table.meta?.event_time_window, eventTime, `${relativeFile}: source ${name}`);
           sources.push({
             name,
             sourceName,
@@ -245,6 +247,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
             ),
             ...(freshness ? { freshness } : {}),
             ...(eventTime ? { eventTime } : {}),
+            ...(eventTimeWindow ? { eventTimeWindow } : {}),
           });
         }
       }

@@ -39,6 +39,8 @@ export interface SourceTable {
   readonly freshness?: Freshness;
   /** dbt's `event_time` config: the column that places each row in time, for incremental runs. */
   readonly eventTime?: string;
+  /** The window the event times of every file seeded must fall in (with an event_time only). */
+  readonly eventTimeWindow?: EventTimeWindow;
 }
 
 export interface ModelNode {
@@ -102,8 +104,23 @@ export type DataTestKind =
   | 'row_count_between'
   | 'accepted_range'
   | 'on_time_grid'
-  | 'all_finite';
+  | 'all_finite'
+  /** Not declared as a test: a source's `meta.event_time_window`, checked as its column tests are. */
+  | 'event_time_window';
 export type Severity = 'error' | 'warn';
+
+/** A bound of an event-time window: a fixed date or timestamp (ISO 8601), or an offset from the run's logical date. */
+export type WindowBound =
+  { readonly at: string } | { readonly offset: { readonly amount: number; readonly unit: 'day' | 'month' | 'year' } };
+
+/** `meta.event_time_window` of a source (see project/event-window.ts). */
+export interface EventTimeWindow {
+  /** Earliest event time accepted (inclusive). */
+  readonly from: WindowBound;
+  /** Event times from here on are refused (exclusive). */
+  readonly to: WindowBound;
+  readonly severity: Severity;
+}
 
 /** A generic dbt data test declared in YAML on a model, a column or a source column. */
 export interface DataTest {

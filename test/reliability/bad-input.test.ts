@@ -13,7 +13,7 @@ import { type createStorageResolver, LocalStorage } from '../../src/storage';
 import { Warehouse } from '../../src/warehouse/warehouse';
 import type { PipelineResult } from '../../src/contract/run';
 import { recordChaos, warehouseChecksums } from '../support/chaos';
-import { copyOfModels, editFile, tempDir, writeParquet } from '../support/files';
+import { copyOfModels, editFile, queryFile, tempDir, writeParquet } from '../support/files';
 import {
   connectToTestServer,
   errorWithWorkers,
@@ -337,19 +337,71 @@ describe('bad input is refused and loses nothing', () => {
     }
   });
 
-  it("refuses readings far outside the data's years before fanning out thousands of months, naming the file", async () => {
-    // a warehouse and sources of its own: the readings are seeded (nothing at the door checks their years
-    // yet), and the build refuses them before asking Temporal for thousands of month activities
-    const sources = path.join(dir, 'far-dates');
-    await cp(goodSources, sources, { recursive: true });
-    await writeParquet(
+  /** Readings dated 1900 and 2200, in a file of their own among the good sources' first quarter. */
+  const farReadings = (sources: string) =>
+    writeParquet(
       path.join(q1(sources), 'far-readings.parquet'),
       `select '1012000000001' as meter_point_id, t as settlement_timestamp_utc, 0.5::double as smart_meter_consumption
        from (values (timestamp '1900-01-01'), (timestamp '2200-01-01')) v(t)`,
     );
+
+  /** A copy of the project whose readings sources have this event_time_window. */
+  async function projectWithWindow(label: string, window: string): Promise<string> {
+    const project = await copyOfModels(label);
+    await editFile(path.join(project, 'staging', '_sources.yml'), (yaml) =>
+      yaml.replace(/event_time_window: &reading_window\n(?: {12}.*\n)+/, `event_time_window: &reading_window ${window}\n`),
+    );
+    return project;
+  }
+
+  it("refuses readings outside their source's event-time window as the file is seeded, naming the file and a reading", async () => {
+    const sources = await sourcesWith('far dates', farReadings);
+    await expectRefused(
+      'readings in 1900 and 2200',
+      sources,
+      /^seed:smart_meter_consumption_q1$/,
+      /^source smart_meter_consumption_q1: \S*far-readings\.parquet fails its event_time_window \(from \d{4}-\S+, before \d{4}-\S+\) on column 'settlement_timestamp_utc' \(2 rows\); e\.g\. meter_point_id=1012000000001, settlement_timestamp_utc=1900-01-01 00:00:00, smart_meter_consumption=0\.5/,
+    );
+  });
+
+  it('sets readings outside the window aside when its severity is warn, and completes', async () => {
+    const sources = path.join(dir, 'far-dates-warn');
+    await cp(goodSources, sources, { recursive: true });
+    await farReadings(sources);
+    const project = await projectWithWindow(
+      'window-warn',
+      "{ from: 'logical_date - 20 years', to: 'logical_date + 1 year', severity: warn }",
+    );
+    const warehouse = path.join(dir, 'far-dates-warn-warehouse');
+    const workers = await startWorkers(temporal, { label: 'window-warn', warehousePath: warehouse, projectDir: project });
+    try {
+      const result = await run(workers, sources);
+      expect(result.nodes.filter((n) => n.state === 'failed')).toEqual([]);
+    } finally {
+      await workers.stop();
+    }
+    const rejected = await queryFile(
+      warehouse,
+      `select test, uri, json_extract_string("row", '$.settlement_timestamp_utc') as event_time from meterflow.rejected_rows order by event_time`,
+    );
+    expect(rejected).toEqual(
+      ['1900-01-01', '2200-01-01'].map((day) => ({
+        test: 'event_time_window_smart_meter_consumption_q1',
+        uri: expect.stringMatching(/far-readings\.parquet$/),
+        event_time: expect.stringContaining(day),
+      })),
+    );
+  });
+
+  it('with the window opened wide, still refuses to fan out thousands of months, naming the file', async () => {
+    // the build's own bound, for a project whose window lets such readings in
+    const sources = path.join(dir, 'far-dates');
+    await cp(goodSources, sources, { recursive: true });
+    await farReadings(sources);
+    const project = await projectWithWindow('window-wide', "{ from: '1800-01-01', to: '2300-01-01' }");
     const error = await errorWithWorkers(
       temporal,
-      { label: 'far-dates', warehousePath: path.join(dir, 'far-dates-warehouse') },
+      { label: 'far-dates', warehousePath: path.join(dir, 'far-dates-warehouse'), projectDir: project },
       (workers) => run(workers, sources),
     );
     const failure = describeFailure(error);
