@@ -243,6 +243,7 @@ describe('the pipeline workflow with mocked activities', () => {
   async function run(
     warehouse: FakeWarehouse,
     options: Partial<PipelineInput> = {},
+    overrides: Partial<ReturnType<typeof mockActivities>> = {},
   ): Promise<{ result?: PipelineResult; error?: unknown; workflowId: string }> {
     const taskQueue = `unit-${randomUUID()}`;
     const workflowId = `pipeline-${randomUUID()}`;
@@ -250,7 +251,7 @@ describe('the pipeline workflow with mocked activities', () => {
       connection: environment.nativeConnection,
       taskQueue,
       workflowBundle,
-      activities: mockActivities(warehouse),
+      activities: { ...mockActivities(warehouse), ...overrides },
     });
     const input: PipelineInput = {
       sourcesUri: '/sources',
@@ -268,6 +269,47 @@ describe('the pipeline workflow with mocked activities', () => {
         .catch((error: unknown) => ({ error, workflowId })),
     );
   }
+
+  it('keeps at most 400 month activities pending at once, however many months a model spans, and builds them all', async () => {
+    // 450 months for every per-month model and timed test: more than the slots, so some must wait
+    const months = Array.from({ length: 450 }, (_, i) => `${1990 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`);
+    const committed: number[] = [];
+    const warehouse = new FakeWarehouse(plan);
+    const { result, error, workflowId } = await run(
+      warehouse,
+      {},
+      {
+        planBuildMonths: async () => ({ months }),
+        planTestMonths: async () => ({ months }),
+        commitBuiltMonths: async ({ files, ...input }) => {
+          committed.push(files.length);
+          return warehouse.buildModel(input);
+        },
+      },
+    );
+    expect(error).toBeUndefined();
+    expect(result?.nodes.filter((n) => n.state === 'failed')).toEqual([]);
+    expect(committed.length).toBeGreaterThanOrEqual(2);
+    expect(committed.every((files) => files === 450)).toBe(true);
+    // pending: scheduled and not yet closed, over the whole history
+    const events = (await environment.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const monthly = new Set<string>();
+    let pending = 0;
+    let most = 0;
+    for (const event of events) {
+      const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (type === 'buildMonth' || type === 'testMonth') {
+        monthly.add(String(event.eventId));
+        pending += 1;
+        most = Math.max(most, pending);
+      }
+      const closed =
+        event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskCanceledEventAttributes;
+      if (closed && monthly.has(String(closed.scheduledEventId))) pending -= 1;
+    }
+    expect(monthly.size).toBeGreaterThanOrEqual(3 * 450);
+    expect(most).toBe(400);
+  }, 120_000);
 
   it('names the failing node and its reason in the failure, skips what depends on it, and discards what it built', async () => {
     const warehouse = new FakeWarehouse(plan);

@@ -69,8 +69,10 @@ function timedInputs(
 }
 
 /**
- * More months than this in one build is a run gone wrong (readings dated 1900 or 2200, say), not
- * data: the fan-out would pass Temporal's limit on pending activities and fail without a word on why.
+ * More months than this in one build is a run gone wrong (readings dated 1900 or 2200 that a wide
+ * event-time window let in, say), not data. The run's pending month activities are bounded anyway
+ * (workflows/slots.ts), but each month adds events to the run's history, which Temporal caps (51,200
+ * events): fifty years of several per-month models stays well inside it.
  * METERFLOW_MAX_BUILD_MONTHS raises it for a lake that really spans more.
  */
 export const MAX_BUILD_MONTHS = 600;

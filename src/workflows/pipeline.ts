@@ -44,6 +44,7 @@ import { planGraph } from './run-graph';
 import { RunState, type NodeFailureDetails } from './run-state';
 import { inputVersions, judge, type BuiltState, type InputVersion } from './up-to-date';
 import { mergeMonthResults } from './month-tests';
+import { MONTH_ACTIVITY_SLOTS, Slots } from './slots';
 
 export { ANALYTICS_QUEUE, WRITER_QUEUE };
 
@@ -99,6 +100,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const analytics = stamped(analyticsStubs, scope);
   const builders = stamped(builderStubs, scope);
   const on = (kind: WorkKind, summary: string) => optionsFor(kind, queues, summary);
+  // per-month builds and tests of every model share one bound, far under Temporal's pending-activity limit
+  const monthSlots = new Slots(MONTH_ACTIVITY_SLOTS);
   const startedAt = Date.now();
   // a scheduled run's logical date is its scheduled time, so a backfill reproduces the slots it covers
   const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
@@ -237,7 +240,9 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       const { months } = await builders.planTestMonths.executeWithOptions(on('buildPlan', `months of test ${test.name}`), [testInput]);
       const results = await allOrCancel(() =>
         months.map((month) =>
-          builders.testMonth.executeWithOptions(on('testMonth', `test ${test.name} for ${month}`), [{ ...testInput, month }]),
+          monthSlots.run(() =>
+            builders.testMonth.executeWithOptions(on('testMonth', `test ${test.name} for ${month}`), [{ ...testInput, month }]),
+          ),
         ),
       );
       const merged = mergeMonthResults(results) ?? { id: test.name, severity: test.severity, failures: 0, status: 'pass' as const };
@@ -251,9 +256,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const { months } = await builders.planBuildMonths.executeWithOptions(on('buildPlan', `months of ${buildInput.model}`), [buildInput]);
     const built = await allOrCancel(() =>
       months.map((month) =>
-        builders.buildMonth.executeWithOptions(on('buildMonth', `build ${buildInput.model} for ${month}`), [
-          { ...buildInput, month, fileKey: version },
-        ]),
+        monthSlots.run(() =>
+          builders.buildMonth.executeWithOptions(on('buildMonth', `build ${buildInput.model} for ${month}`), [
+            { ...buildInput, month, fileKey: version },
+          ]),
+        ),
       ),
     );
     const committed = await writer.commitBuiltMonths.executeWithOptions(on('build', `${summary}: commit ${months.length} months`), [
