@@ -22,6 +22,7 @@ import { createStorageResolver, type StorageResolver } from './storage';
 import {
   DEFAULT_MEMORY_LIMIT,
   Warehouse,
+  detachIdlePinnedReaders,
   duckdbSettingsFromEnv,
   registerWarehouse,
   warmReaders,
@@ -188,6 +189,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
         await Promise.all(workers.map((worker) => worker.run()));
       } finally {
         warehouses?.close();
+        await detachIdlePinnedReaders();
       }
     },
     shutdown() {

@@ -33,6 +33,7 @@ import type {
 import { SAMPLE_ROWS } from '../contract/activities';
 import { pathList } from '../warehouse/sql';
 import { filesOf } from '../lake/lake';
+import { intoTableFolder, lakeDataPath } from './month-files';
 import type { StorageResolver } from '../storage';
 
 /** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
@@ -406,7 +407,17 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             const windowed = window !== undefined && published === 'table';
             const targetName = windowed ? deltaName(model.name, buildId) : pendingName(model.name, buildId);
             const target = relation(MODEL_SCHEMA, targetName);
-            const paths = files.map((file) => file.path).sort();
+            // in the table's folder, so that the catalog records them relative to it (see month-files.ts)
+            const dataPath = await lakeDataPath(connection, warehouse.alias);
+            const paths = (
+              await intoTableFolder(
+                dataPath,
+                MODEL_SCHEMA,
+                model.name,
+                targetName,
+                files.map((file) => file.path),
+              )
+            ).sort();
             if ((await existingKind(connection, targetName)) === 'table') {
               const committed = (await filesOf(connection, warehouse.alias, targetName, MODEL_SCHEMA)).map((f) => f.dataFile).sort();
               // an earlier attempt committed these very files: dropping its table would delete them later

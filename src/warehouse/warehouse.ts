@@ -22,6 +22,7 @@ import {
   type LakeFile,
   type LakeOptions,
 } from '../lake/lake';
+import { makeDataFilesRelative } from '../lake/relative-files';
 import { claimLakeWriter, heldForLife, type WriterLock } from '../lake/writer-lock';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
@@ -291,6 +292,8 @@ export class Warehouse extends LakeHandle {
     }
     const warehouse = new Warehouse(name, lake, lock);
     await warehouse.withConnection(async (connection) => {
+      // files an older meterflow recorded by absolute path: made relative, so a copy of the folder is its own
+      await makeDataFilesRelative(connection, LAKE_ALIAS, lake.dataPath);
       await connection.run('create schema if not exists raw');
       await connection.run('create schema if not exists meterflow');
     });
@@ -395,12 +398,13 @@ export type WithPinnedReader = <T>(
  */
 export function pinnedReaders(settings: DuckdbSettings): WithPinnedReader {
   const attached = new Map<string, { reader: Promise<WarehouseReader>; users: number }>();
-  const detachIdle = async (keep: string) => {
+  const detachIdle = async (keep?: string) => {
     for (const [key, entry] of [...attached.entries()].filter(([key, entry]) => key !== keep && entry.users === 0)) {
       attached.delete(key);
       await entry.reader.then((reader) => reader.close()).catch(() => undefined);
     }
   };
+  idlePools.add(() => detachIdle());
   return async (snapshot, work) => {
     if (snapshot.version === undefined) return withWarehouseReader(snapshot.warehouse, { settings, pool: PINNED_POOL }, work);
     const key = `${snapshot.warehouse}@${snapshot.version}`;
@@ -420,6 +424,18 @@ export function pinnedReaders(settings: DuckdbSettings): WithPinnedReader {
       entry.users -= 1;
     }
   };
+}
+
+/** Every pinnedReaders' way to let go of its idle versions. */
+const idlePools = new Set<() => Promise<void>>();
+
+/**
+ * Detach every pinned version no activity is using, as a worker that stops does: a version kept
+ * attached on the process's shared instance is read by catalog-wide queries (which tables a version
+ * holds), so one left behind, of a warehouse since moved or deleted, would fail other warehouses' reads.
+ */
+export async function detachIdlePinnedReaders(): Promise<void> {
+  for (const detach of idlePools) await detach();
 }
 
 /**
