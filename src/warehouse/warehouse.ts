@@ -292,8 +292,9 @@ export class Warehouse extends LakeHandle {
     }
     const warehouse = new Warehouse(name, lake, lock);
     await warehouse.withConnection(async (connection) => {
-      // files an older meterflow recorded by absolute path: made relative, so a copy of the folder is its own
-      await makeDataFilesRelative(connection, LAKE_ALIAS, lake.dataPath);
+      // files an older meterflow recorded by absolute path: made relative, so a copy of the folder is its
+      // own (a folder's lake: a PostgreSQL catalog's data lives in a shared path or S3, not copied by folder)
+      if (lake.catalog.kind === 'sqlite') await makeDataFilesRelative(connection, LAKE_ALIAS, lake.dataPath);
       await connection.run('create schema if not exists raw');
       await connection.run('create schema if not exists meterflow');
     });
