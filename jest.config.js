@@ -7,6 +7,7 @@
  */
 const UNIT_TESTS = [
   'analytics-models.test.ts',
+  'cli-docs.test.ts',
   'cli-options.test.ts',
   'client-sleep.test.ts',
   'deployment.test.ts',

@@ -16,7 +16,7 @@ const FORBIDDEN = /node_modules\/(@duckdb\/|vega|@temporalio\/(worker|workflow|t
 /** The README's TypeScript example under "Calling it from another service". */
 async function readmeExample(): Promise<string> {
   const readme = await readFile(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('### Calling it from another service'));
+  const section = readme.slice(readme.indexOf('## Calling it from another service'));
   const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
   if (!example) throw new Error('README.md has no ts example under "Calling it from another service"');
   return example;

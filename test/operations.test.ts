@@ -283,12 +283,12 @@ describe('operating the pipeline', () => {
       }
     });
 
-    it("accepts the README's stock `temporal schedule create` line as written", async () => {
-      const readme = await readFile(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    it("accepts docs/operations.md's stock `temporal schedule create` line as written", async () => {
+      const readme = await readFile(path.join(PACKAGE_ROOT, 'docs', 'operations.md'), 'utf8');
       const block = /```sh\n(temporal schedule create[\s\S]*?)```/.exec(readme)?.[1];
       expect(block).toBeDefined();
       const scheduleId = `meterflow-nightly-${randomUUID().slice(0, 6)}`;
-      // the README's run on the default queues, so this test's workers poll them
+      // the documented run on the default queues, so this test's workers poll them
       const defaults = await startWorkers(temporal, {
         label: 'stock-cli',
         warehousePath: path.join(dir, 'stock-warehouse'),

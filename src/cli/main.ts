@@ -195,7 +195,7 @@ export function buildProgram(): Command {
         'warehouse: a lake folder (catalog.sqlite and data/) or postgres:<conninfo> [lake=<name>]',
         defaultWarehousePath(),
       )
-      .option('--out <dir>', 'where snapshots and analytics results go (folder or s3:// prefix)', defaultOutUri())
+      .option('--out <dir>', 'where run reports and analytics results go (folder or s3:// prefix)', defaultOutUri())
       .option('--project <dir>', 'the models project', defaultProjectDir())
       .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2)
       .option('--select <selector...>', 'models to run, dbt syntax: name, +name, name+, staging.*, tag:daily')
@@ -209,7 +209,9 @@ export function buildProgram(): Command {
   addRunOptions(
     program
       .command('run')
-      .description('one full run: seed, models, snapshot, analytics (embedded Temporal unless TEMPORAL_ADDRESS is set)')
+      .description(
+        'one full run: seed, build and test the models, publish, analytics, report (embedded Temporal unless TEMPORAL_ADDRESS is set)',
+      )
       .requiredOption('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source'),
   ).action(async (options: RunOptions & { sources: string }, command: Command) => {
     // a flag the run cannot honour is an error, not ignored: remote workers have their own concurrency
@@ -341,7 +343,7 @@ export function buildProgram(): Command {
     )
     .option('--db <location>', 'the warehouse the maintenance schedule keeps', defaultWarehousePath())
     .option('--maintenance-cron <cron>', 'when the lake maintenance runs', '30 3 * * *')
-    .option('--retention-days <n>', 'snapshots older than this are expired (how far `query --at` reaches back)', positiveInteger, 30)
+    .option('--retention-days <n>', 'lake versions older than this are expired (how far `query --at` reaches back)', positiveInteger, 30)
     .option('--writer-queue <name>', "the warehouse's writer queue (default: the warehouse's own)", process.env.METERFLOW_WRITER_QUEUE)
     .option('--no-maintenance', 'register the search attributes only')
     .action(async (options: { db: string; maintenanceCron: string; retentionDays: number; writerQueue?: string; maintenance: boolean }) => {
@@ -359,7 +361,7 @@ export function buildProgram(): Command {
         });
         process.stdout.write(
           `${done} schedule ${MAINTENANCE_SCHEDULE_ID}: lake maintenance of ${warehouse} at "${options.maintenanceCron}", ` +
-            `snapshots kept ${options.retentionDays} days\n`,
+            `lake versions kept ${options.retentionDays} days\n`,
         );
       }
     });

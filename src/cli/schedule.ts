@@ -114,7 +114,7 @@ function addTimingOptions(command: Command): Command {
     .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *"', cronExpression)
     .option('--every <duration>', 'interval, e.g. 1h or 30s', interval)
     .option('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source')
-    .option('--out <dir>', 'where snapshots and analytics results go')
+    .option('--out <dir>', 'where run reports and analytics results go')
     .option('--overlap <policy>', `a run due while one runs: ${Object.keys(OVERLAP_POLICIES).join('|')}`, overlapPolicy)
     .option('--catchup-window <duration>', 'how far back missed runs are still started')
     .option('--pause-on-failure', 'pause the schedule when a run fails')

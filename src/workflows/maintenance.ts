@@ -6,7 +6,7 @@ import { optionsFor, PROXY_DEFAULTS } from './activity-options';
 import { runQueues } from './run-scope';
 import type { MaintenanceInput, MaintenanceResult } from '../contract/run';
 
-/** How long `meterflow query --at` can reach back by default: snapshots older than this are expired. */
+/** How long `meterflow query --at` can reach back by default: lake versions older than this are expired. */
 const DEFAULT_RETENTION_DAYS = 30;
 
 export async function maintenance(input: MaintenanceInput = {}): Promise<MaintenanceResult> {

@@ -1,5 +1,6 @@
-// The pipeline workflow: seed every source, build the models in DAG order on the writer, publish a
-// snapshot of the master tables, run the analytics in parallel on the analytics queue, load them.
+// The pipeline workflow, in phases: plan, seed every source, build and test the models in DAG order
+// (the big ones a month at a time on the build queue), pin the lake version the analytics read, run
+// them in parallel on the analytics queue, publish everything in one lake commit, render the report.
 // Orchestration only: the graph is run-graph.ts, what is up to date up-to-date.ts, the options per
 // kind of work activity-options.ts, the nodes' states run-state.ts. No I/O here: every piece of work
 // is an activity.
