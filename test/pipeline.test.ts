@@ -5,6 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createAnalyticsWorkerActivities, createBuildWorkerActivities, createWriterActivities } from '../src/activities';
 import { buildQueueFor } from '../src/contract/queues';
@@ -169,6 +170,14 @@ describe('the pipeline workflow', () => {
       // only the report is written again, for this run
       expect(again.result?.nodes.filter((n) => n.state !== 'unchanged').map((n) => n.id)).toEqual(['report:run']);
       expect(await checksums()).toEqual(before);
+      // every source looked at in one activity, none seeded; the report says nothing changed, reading nothing
+      const scheduled = ((await again.handle.fetchHistory()).events ?? []).flatMap(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+      );
+      expect(scheduled).toEqual(['planRun', 'checkSources', 'renderReport']);
+      const report = await readFile(again.result?.reportUri as string, 'utf8');
+      expect(report).toContain('<strong>Nothing changed</strong>');
+      expect(report).toContain('<a href="../../index.html">grid of runs</a>');
     });
 
     it('fails fast with the model and file named on bad SQL, leaving the published tables as they were', async () => {

@@ -277,10 +277,11 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
         }
         return warehouse.withConnection(async (connection) => {
           const states = await readBuiltStates(connection);
+          const kinds = await existingKinds(connection);
           const built: Record<string, BuiltState> = {};
           for (const model of project.plan.models) {
             const state = states.get(model.name);
-            if (state && (await existingKind(connection, model.name)) !== undefined) built[model.name] = state;
+            if (state && kinds.has(model.name)) built[model.name] = state;
           }
           for (const test of project.plan.singularTests) {
             const state = states.get(`test:${test.name}`);

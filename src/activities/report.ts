@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { MasterTotals } from '../report/headline';
 import { readNodeSql } from '../report/lineage';
-import { CHARTED_ANALYTICS, renderReportHtml } from '../report/report';
+import { CHARTED_ANALYTICS, changedNothing, renderReportHtml, unchangedReportHtml } from '../report/report';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { outLocationOf, writeRunGrid, writeRunRecord } from '../report/run-history';
 import { runRecord } from '../report/run-record';
@@ -147,6 +147,18 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
     if (grid.unreadable.length > 0) logger?.warn({ files: grid.unreadable }, 'run records left out of the grid: not readable as records');
   }
 
+  /** The report's HTML at its URI, a local folder's or S3's. */
+  async function writeReport(uri: string, html: string): Promise<void> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));
+    try {
+      const file = path.join(dir, 'report.html');
+      await writeFile(file, html);
+      await storage.forUri(uri).upload(file, uri);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   return {
     /**
      * Write the run's self-contained HTML report to reportUri, its record (run.json) beside it, and
@@ -158,6 +170,20 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
         // the end; the catch only keeps a report that fails first from leaving it unhandled)
         const recorded = recordRun(input);
         recorded.catch(() => undefined);
+        if (changedNothing(input.nodes, input.failure)) {
+          const html = unchangedReportHtml({
+            workflowId: input.workflowId,
+            logicalDate: input.logicalDate,
+            nodes: input.nodes,
+            ...(input.warehouse ? { warehouse: input.warehouse } : {}),
+            ...(input.project
+              ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } }
+              : {}),
+          });
+          await writeReport(input.reportUri, html);
+          await recorded;
+          return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
+        }
         const analytics: Record<string, Record<string, unknown>[]> = {};
         let points: Record<string, unknown>[] = [];
         let masterTotals: MasterTotals | undefined;
@@ -210,14 +236,7 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
           ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } } : {}),
           sql: await readNodeSql(project.dir, project.plan),
         });
-        const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));
-        try {
-          const file = path.join(dir, 'report.html');
-          await writeFile(file, html);
-          await storage.forUri(input.reportUri).upload(file, input.reportUri);
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
+        await writeReport(input.reportUri, html);
         await recorded;
         return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
       });

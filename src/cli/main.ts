@@ -2,14 +2,12 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadProject } from '../project/load';
-import { lineageHtml, lineageSvg, nodeAnchor, readNodeSql } from '../report/lineage';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../errors';
-import { createStorageResolver, parseLocation, uploadDirectory } from '../storage';
+import { parseLocation } from '../storage/uri';
 import { checkWritableFolder } from '../storage/fs-errors';
-import { registerWarehouse } from '../warehouse/warehouse';
+import { registerWarehouse } from '../warehouse/names';
 import {
   defaultOutUri,
   defaultProjectDir,
@@ -20,7 +18,6 @@ import {
   temporalAddressOrDefault,
   temporalNamespace,
 } from '../config';
-import { generateSampleData } from '../generator/generate';
 import type { WorkerRole, WorkerSet } from '../worker';
 import { connectClient, describeFailure, getProgress, getRunInput, listRecentRuns, registerSearchAttributes } from '../client';
 import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME } from '../contract/queues';
@@ -28,7 +25,6 @@ import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
 import { reportCommand } from './report-command';
 import { ensureMaintenanceSchedule, MAINTENANCE_SCHEDULE_ID } from '../client/schedules';
-import { queryCommand } from './query';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { failureText, summaryTable } from './summary';
@@ -177,8 +173,10 @@ export function buildProgram(): Command {
       // an s3:// target gets the files generated locally first, then uploaded
       const toS3 = parseLocation(options.out).kind === 's3';
       const outDir = toS3 ? await mkdtemp(path.join(os.tmpdir(), 'meterflow-generate-')) : options.out;
+      const { generateSampleData } = await import('../generator/generate');
       const result = await generateSampleData({ outDir, meters: options.meters, from: options.from, to: options.to, seed: options.seed });
       if (toS3) {
+        const { createStorageResolver, uploadDirectory } = await import('../storage');
         await uploadDirectory(createStorageResolver(), outDir, options.out);
         await rm(outDir, { recursive: true, force: true });
       }
@@ -243,6 +241,7 @@ export function buildProgram(): Command {
     // the same sample is generated once; the run is a full refresh, so every step runs every time
     const marker = path.join(sources, '.complete');
     if (!existsSync(marker)) {
+      const { generateSampleData } = await import('../generator/generate');
       const generated = await generateSampleData({ outDir: sources, meters: options.meters });
       await writeFile(marker, JSON.stringify({ meters: generated.meters, readings: generated.readings }));
     }
@@ -276,6 +275,11 @@ export function buildProgram(): Command {
     )
     .option('--exclude <selector...>', 'leave these models out, same syntax')
     .action(async (options: { out: string; project: string; select?: string[]; exclude?: string[] }) => {
+      // loaded here only: every other command starts without the project loader and the lineage drawer
+      const [{ loadProject }, { lineageHtml, lineageSvg, nodeAnchor, readNodeSql }] = await Promise.all([
+        import('../project/load'),
+        import('../report/lineage'),
+      ]);
       const { plan } = await loadProject(options.project);
       const selection = { ...(options.select ? { select: options.select } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) };
       await checkOutFolder('--out', options.out);
@@ -328,6 +332,7 @@ export function buildProgram(): Command {
     .option('--at <run>', 'read the tables as a run published them: its workflow id, or a lake version number')
     .option('--json', 'a JSON array of row objects on stdout')
     .action(async (sql: string, options: { warehouse: string; db?: string; at?: string; json?: boolean }) => {
+      const { queryCommand } = await import('./query');
       const output = await queryCommand(sql, {
         warehouse: options.db ?? options.warehouse,
         ...(options.at !== undefined ? { at: options.at } : {}),

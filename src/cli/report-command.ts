@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defaultOutUri } from '../config';
 import { findChromium, printReportPdf } from '../report/pdf';
-import { parseLocation } from '../storage';
+import { parseLocation } from '../storage/uri';
 
 /** A report.html path as given, or a run's `<out>/runs/<run>/report.html` in a local out folder. */
 function reportFile(runOrFile: string, out: string): string {

@@ -8,9 +8,9 @@ import { StorageError, WarehouseLockedError, WorkflowTaskFailingError } from '..
 import { DEFAULT_TEMPORAL_ADDRESS, defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
 import { probeAddress } from '../temporal/connection';
 import { createLogger } from '../logger';
-import { parseLocation } from '../storage';
+import { parseLocation } from '../storage/uri';
 import { checkWritableFolder } from '../storage/fs-errors';
-import { registerWarehouse, warehouseName } from '../warehouse/warehouse';
+import { registerWarehouse, warehouseName } from '../warehouse/names';
 import { fingerprintProject } from '../project/fingerprint';
 import type { DevServer } from '../temporal/dev-server';
 import { requireSearchAttributes } from '../temporal/search-attributes';

@@ -20,8 +20,8 @@ import {
   type OverlapPolicyName,
 } from '../client';
 import { defaultOutUri, defaultProjectDir, defaultWarehousePath, temporalAddressOrDefault, temporalNamespace } from '../config';
-import { registerWarehouse } from '../warehouse/warehouse';
-import { parseLocation } from '../storage';
+import { registerWarehouse } from '../warehouse/names';
+import { parseLocation } from '../storage/uri';
 import type { PipelineInput } from '../contract/run';
 
 function overlapPolicy(value: string): OverlapPolicyName {

@@ -2,6 +2,7 @@
 import { Client, Connection, WorkflowFailedError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporalAddressOrDefault } from '../config';
+import { sleep } from './sleep';
 import { TemporalUnreachableError, WorkflowTaskFailingError } from '../errors';
 import { CONNECT_TIMEOUT_MS, connectionReason, probeAddress, temporalConnectionSettings, unreachableError } from '../temporal/connection';
 import { addSearchAttributes } from '../temporal/search-attributes';
@@ -214,7 +215,8 @@ export async function waitForPipeline(handle: WorkflowHandle<PipelineWorkflow>, 
       } catch {
         // the run may not have started its first task yet, or just ended
       }
-      await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 500));
+      // woken when the run ends: the result is not held back by a progress round's sleep
+      await sleep(options.pollIntervalMs ?? 500, finished.signal);
     }
   })();
   try {

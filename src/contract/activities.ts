@@ -68,6 +68,17 @@ export interface SeedSourceInput extends WriterInput {
   readonly verify?: boolean;
 }
 
+/** Every source of a run, looked at before any is seeded (see the writer's checkSources). */
+export interface CheckSourcesInput extends WriterInput {
+  /** Each source's seed input, as the run would seed it (not a full refresh, not verified). */
+  readonly sources: readonly SeedSourceInput[];
+}
+
+export interface CheckSourcesResult {
+  /** In the order asked: the unchanged source's seed result, or null where it has files to load. */
+  readonly results: readonly (SeedSourceResult | null)[];
+}
+
 export interface FreshnessResult {
   /** The newest loaded_at_field value, or 'none'. */
   readonly newest: string;

@@ -224,3 +224,34 @@ ${lineageTable(data.plan, data.sql ? { sql: data.sql } : {})}
 </body></html>
 `;
 }
+
+/** Whether a run changed nothing: every node (the report's own aside) unchanged, and no failure. */
+export function changedNothing(nodes: readonly NodeProgress[], failure?: RunFailure): boolean {
+  return failure === undefined && nodes.length > 0 && nodes.every((node) => node.state === 'unchanged');
+}
+
+/**
+ * The report of a run that changed nothing: it says so, and where the report of the tables it left
+ * as they were is (the grid of runs). Nothing is read from the lake or charted: such a run, scheduled
+ * every hour while no file lands, costs its start and no more.
+ */
+export function unchangedReportHtml(data: Pick<ReportData, 'workflowId' | 'logicalDate' | 'nodes' | 'warehouse' | 'project'>): string {
+  const rows = data.nodes
+    .map((node) => `<tr><td><code>${escapeHtml(node.id)}</code></td><td>${escapeHtml(node.note ?? 'unchanged')}</td></tr>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>meterflow run ${escapeHtml(data.workflowId)}</title>
+<style>${STYLE}</style></head><body>
+<h1>meterflow run <code>${escapeHtml(data.workflowId)}</code></h1>
+<p>Logical date ${escapeHtml(data.logicalDate)}. <strong>Nothing changed</strong>: no source file was new, changed or removed, and no
+model's SQL changed, so every table is as the last run that changed something left it. Its report is in the
+<a href="../../index.html">grid of runs</a>.</p>
+${scopeLine(data)}
+<section class="part"><h2>Nodes</h2>
+<table><thead><tr><th>node</th><th>why unchanged</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+</section>
+</body></html>
+`;
+}

@@ -8,7 +8,6 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { QueryRefusedError, StorageError, WarehouseLockedError } from '../errors';
-import { withoutPassword } from '../contract/secrets';
 import { runReadStatement, withSandboxedLake } from '../lake/sandbox';
 import {
   LAKE_ALIAS,
@@ -16,9 +15,7 @@ import {
   LakeAttachment,
   currentSnapshotOf,
   filesOf,
-  parseLakeCatalog,
   sharedLakeInstance,
-  type LakeCatalog,
   type LakeFile,
   type LakeOptions,
 } from '../lake/lake';
@@ -26,6 +23,8 @@ import { makeDataFilesRelative } from '../lake/relative-files';
 import { claimLakeWriter, heldForLife, type WriterLock } from '../lake/writer-lock';
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from './sql';
+import { CATALOG_FILE, sqliteFolder, warehouseName, withCredentials } from './names';
+export { CATALOG_FILE, registerWarehouse, warehouseName } from './names';
 
 /** Settings for a DuckDB instance: bound memory so that large builds spill to disk instead of failing. */
 export interface DuckdbSettings {
@@ -52,21 +51,6 @@ export function duckdbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Duc
     ...(env.METERFLOW_DUCKDB_MEMORY_LIMIT ? { memoryLimit: env.METERFLOW_DUCKDB_MEMORY_LIMIT } : {}),
     ...(env.METERFLOW_DUCKDB_THREADS ? { threads: Number(env.METERFLOW_DUCKDB_THREADS) } : {}),
   };
-}
-
-/** The file in a warehouse folder that holds its catalog (when the catalog is SQLite). */
-export const CATALOG_FILE = 'catalog.sqlite';
-
-/** `sqlite:<folder>/catalog.sqlite` names the warehouse folder `<folder>`; other SQLite files are not warehouses. */
-function sqliteFolder(location: string): string {
-  const file = path.resolve(location.slice('sqlite:'.length));
-  if (path.basename(file) !== CATALOG_FILE) {
-    throw new StorageError(
-      `warehouse ${location}: a SQLite catalog is a warehouse folder's ${CATALOG_FILE} (sqlite:<folder>/${CATALOG_FILE}), or give the folder itself`,
-      location,
-    );
-  }
-  return path.dirname(file);
 }
 
 /**
@@ -103,38 +87,6 @@ export function lakeOptionsFor(
   }
   if (role === 'reader') return { folder, catalog, env };
   return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? ownData, env };
-}
-
-/**
- * The location as messages, results, history and writer queues name it, and writers compare runs'
- * warehouses by: a resolved folder, or the catalog with its settings' spacing made single, `lake=`
- * last and no password (workers take that from their own --db, PGPASSWORD or a passfile).
- */
-export function warehouseName(location: string): string {
-  if (location.startsWith('postgres:')) {
-    const catalog = parseLakeCatalog(location) as Extract<LakeCatalog, { kind: 'postgres' }>;
-    return `postgres:${withoutPassword(catalog.conninfo)}${catalog.lake !== undefined ? ` lake=${catalog.lake}` : ''}`;
-  }
-  return location.startsWith('sqlite:') ? sqliteFolder(location) : path.resolve(location);
-}
-
-/** Full locations (with their password) this process was given, by name: what opening a named warehouse uses. */
-const credentials = new Map<string, string>();
-
-/**
- * A warehouse location as given to this process (--db, METERFLOW_CATALOG), remembered with its
- * password so that a run naming it by its name alone (no password in history) can open it; its name.
- */
-export function registerWarehouse(location: string): string {
-  const name = warehouseName(location);
-  if (location.startsWith('postgres:') && name !== location) credentials.set(name, location);
-  return name;
-}
-
-/** What opens a warehouse: the location itself if it holds its password, else the one registered under its name. */
-function withCredentials(location: string): string {
-  if (!location.startsWith('postgres:')) return location;
-  return credentials.get(warehouseName(location)) ?? location;
 }
 
 /**

@@ -11,5 +11,6 @@ export type {
   RenderReportInput,
   RunFailure,
   RunScope,
+  SeedSourceResult,
   SourceFileRecord,
 } from '../contract/activities';

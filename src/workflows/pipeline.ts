@@ -25,6 +25,7 @@ import type {
   EventWindow,
   PinnedSnapshot,
   RenderReportInput,
+  SeedSourceResult,
   SourceFileRecord,
   WriterActivities,
 } from './activity-types';
@@ -57,6 +58,8 @@ const builderStubs = proxyActivities<BuildActivities>(PROXY_DEFAULTS);
 const PER_MONTH_BUILDS = 'per-month-builds';
 /** Runs recorded before singular tests over timed inputs ran a month at a time on the build queue. */
 const MONTH_TESTS = 'month-tests';
+/** Runs recorded before every source was checked in one activity seeded each source in its own. */
+const CHECK_SOURCES = 'check-sources';
 
 /**
  * Run work side by side; at the first failure, cancel the rest and wait until their workers have
@@ -186,13 +189,38 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       },
     ]);
 
+  /** A source's seed input, as this run seeds it. */
+  const seedInput = (source: (typeof sources)[number]) => ({
+    source,
+    uri: source.location ?? childUri(input.sourcesUri, source.name),
+    fullRefresh,
+    logicalDate,
+    warehouse,
+    ...(input.verify ? { verify: true } : {}),
+  });
+  /** Sources with nothing to load, as one activity found them before any was seeded: not seeded again. */
+  const unchangedSources = new Map<string, SeedSourceResult>();
+
+  /** Every source looked at in one writer activity: a run with no new files seeds nothing. */
+  async function checkSources(): Promise<void> {
+    // a first run (nothing built yet) loads every source: nothing to check
+    const firstRun = Object.keys(built).length === 0;
+    if (fullRefresh || input.verify || firstRun || sources.length === 0 || !patched(CHECK_SOURCES)) return;
+    const { results } = await writer.checkSources.executeWithOptions(on('seed', 'check every source for new files'), [
+      { sources: sources.map(seedInput), warehouse },
+    ]);
+    results.forEach((result, index) => {
+      const source = sources[index];
+      if (result && source) unchangedSources.set(source.name, result);
+    });
+  }
+
   async function seed(source: (typeof sources)[number]): Promise<void> {
     const id = `seed:${source.name}`;
-    const uri = source.location ?? childUri(input.sourcesUri, source.name);
     const result = await state.run(id, async () => {
-      const seeded = await writer.seedSource.executeWithOptions(on('seed', `seed ${source.name}`), [
-        { source, uri, fullRefresh, logicalDate, warehouse, ...(input.verify ? { verify: true } : {}) },
-      ]);
+      const seeded =
+        unchangedSources.get(source.name) ??
+        (await writer.seedSource.executeWithOptions(on('seed', `seed ${source.name}`), [seedInput(source)]));
       sourceFiles.push(...seeded.files.map((file) => ({ source: source.name, ...file })));
       // results recorded before ignoredFiles existed lack it (replays of older runs)
       const ignored = seeded.ignoredFiles ?? [];
@@ -331,6 +359,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     // every node starts once the nodes it waits for are done, whatever order they were declared in;
     // the writer still runs one activity at a time
     seedingStarted = true;
+    await checkSources();
     const work = new Map<string, () => Promise<void>>([
       ...sources.map((source) => [`seed:${source.name}`, () => seed(source)] as const),
       ...singularTests.map((test) => [`test:${test.name}`, () => singularTest(test)] as const),
