@@ -15,7 +15,7 @@ import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } fro
 import type { Warehouse } from '../warehouse/warehouse';
 import { spanningWindow, sqlTimestamp } from '../contract/time';
 import { activityFrame, interruptOnCancel } from './context';
-import { readSourceVersion, recordSourceVersion } from './state';
+import { readSourceVersion, recordSourceVersion, SOURCE_VERSIONS_TABLE } from './state';
 import { randomUUID } from 'node:crypto';
 import type {
   CheckSourcesInput,
@@ -248,6 +248,76 @@ function spanningFiles(ranges: readonly { eventFrom: string | null; eventTo: str
   return spanningWindow(ranges.flatMap((r) => (r.eventFrom !== null && r.eventTo !== null ? [{ from: r.eventFrom, to: r.eventTo }] : [])));
 }
 
+/** What a source was last loaded with: its files, its version, and the contract its table carries. */
+interface SeedState {
+  readonly known: Map<string, Provenance>;
+  readonly previousVersion: string | undefined;
+  readonly exists: boolean;
+  /** The contract the table was loaded with (its comment): a change reloads everything. */
+  readonly contractComment: string;
+}
+
+/** One source's seed state, its state tables brought up to date first (a seed writes them). */
+async function readSeedState(connection: DuckDBConnection, source: SourceTable): Promise<SeedState> {
+  const known = await readProvenance(connection, source.name);
+  const previousVersion = await readSourceVersion(connection, source.name);
+  const comments = await tableComments(connection, `schema_name = $s and table_name = $t`, { s: source.schema, t: source.name });
+  const comment = comments.get(`${source.schema}.${source.name}`);
+  return { known, previousVersion, exists: comment !== undefined, contractComment: comment ?? '' };
+}
+
+/** Every source's seed state in three reads, for a check of them all; fails where the state tables are older. */
+async function readSeedStates(connection: DuckDBConnection): Promise<(source: SourceTable) => SeedState> {
+  const files = await connection.runAndReadAll(
+    `select source, uri, size, etag, rows, event_from::varchar as event_from, event_to::varchar as event_to, content_sha256
+     from ${SOURCE_FILES_TABLE}`,
+  );
+  const provenance = new Map<string, Map<string, Provenance>>();
+  for (const row of files.getRowObjectsJS()) {
+    const known = provenance.get(String(row.source)) ?? new Map<string, Provenance>();
+    known.set(String(row.uri), provenanceOf(row));
+    provenance.set(String(row.source), known);
+  }
+  const versions = new Map(
+    (await connection.runAndReadAll(`select source, version from ${SOURCE_VERSIONS_TABLE}`))
+      .getRowObjectsJS()
+      .map((row) => [String(row.source), String(row.version)]),
+  );
+  const comments = await tableComments(connection, 'true', {});
+  return (source) => {
+    const comment = comments.get(`${source.schema}.${source.name}`);
+    return {
+      known: provenance.get(source.name) ?? new Map(),
+      previousVersion: versions.get(source.name),
+      exists: comment !== undefined,
+      contractComment: comment ?? '',
+    };
+  };
+}
+
+/** The lake's tables' comments, by `schema.table`, where the condition holds. */
+async function tableComments(connection: DuckDBConnection, where: string, values: Record<string, string>): Promise<Map<string, string>> {
+  const reader = await connection.runAndReadAll(
+    `select schema_name, table_name, comment from duckdb_tables() where database_name = current_database() and ${where}`,
+    values,
+  );
+  return new Map(
+    reader.getRowObjectsJS().map((row) => [`${String(row.schema_name)}.${String(row.table_name)}`, String(row.comment ?? '')]),
+  );
+}
+
+function provenanceOf(row: Record<string, unknown>): Provenance {
+  return {
+    uri: String(row.uri),
+    size: Number(row.size),
+    etag: String(row.etag),
+    rows: Number(row.rows),
+    eventFrom: row.event_from === null ? null : String(row.event_from),
+    eventTo: row.event_to === null ? null : String(row.event_to),
+    contentSha256: row.content_sha256 === null ? null : String(row.content_sha256),
+  };
+}
+
 async function readProvenance(connection: DuckDBConnection, source: string): Promise<Map<string, Provenance>> {
   await connection.run(
     `create table if not exists ${SOURCE_FILES_TABLE} (source varchar, uri varchar, size bigint, etag varchar, rows bigint, seeded_at timestamp)`,
@@ -265,31 +335,7 @@ async function readProvenance(connection: DuckDBConnection, source: string): Pro
      from ${SOURCE_FILES_TABLE} where source = $source`,
     { source },
   );
-  return new Map(
-    reader.getRowObjectsJS().map((row) => [
-      String(row.uri),
-      {
-        uri: String(row.uri),
-        size: Number(row.size),
-        etag: String(row.etag),
-        rows: Number(row.rows),
-        eventFrom: row.event_from === null ? null : String(row.event_from),
-        eventTo: row.event_to === null ? null : String(row.event_to),
-        contentSha256: row.content_sha256 === null ? null : String(row.content_sha256),
-      },
-    ]),
-  );
-}
-
-async function tableExists(connection: DuckDBConnection, schema: string, name: string): Promise<boolean> {
-  const reader = await connection.runAndReadAll(
-    `select 1 from information_schema.tables where table_catalog = current_database() and table_schema = $schema and table_name = $name`,
-    {
-      schema,
-      name,
-    },
-  );
-  return reader.getRows().length > 0;
+  return new Map(reader.getRowObjectsJS().map((row) => [String(row.uri), provenanceOf(row)]));
 }
 
 export function createSeedActivities({ warehouse, storage, logger }: SeedDependencies) {
@@ -333,6 +379,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
   async function seed(
     { source, uri, fullRefresh = false, logicalDate, verify = false }: SeedSourceInput,
     checkOnly = false,
+    state?: SeedState,
   ): Promise<SeedSourceResult | undefined> {
     const started = Date.now();
     const store = storage.forUri(uri);
@@ -350,23 +397,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
 
     const outcome = await warehouse.transaction(async (connection) =>
       interruptOnCancel(connection, async () => {
-        const known = await readProvenance(connection, source.name);
-        const previousVersion = await readSourceVersion(connection, source.name);
-        const exists = await tableExists(connection, source.schema, source.name);
-        // the contract the table was loaded with travels in its comment: a change reloads everything
-        const contractComment = exists
-          ? String(
-              (
-                await connection.runAndReadAll(
-                  `select comment from duckdb_tables() where database_name = current_database() and schema_name = $s and table_name = $t`,
-                  {
-                    s: source.schema,
-                    t: source.name,
-                  },
-                )
-              ).getRows()[0]?.[0] ?? '',
-            )
-          : '';
+        const { known, previousVersion, exists, contractComment } = state ?? (await readSeedState(connection, source));
         const reload = fullRefresh || !exists || contractComment !== contract;
         const identityChanged = (file: StoredObject) => {
           const previous = known.get(file.uri);
@@ -566,14 +597,20 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
     },
 
     /**
-     * Every source looked at in one activity, in order: the result a seed would give for each source
+     * Every source looked at in one activity: the result a seed would give for each source
      * with nothing to load, null for one that has (or that cannot be read: its seed says why). A run
      * with no new files seeds nothing, in one round trip instead of one a source.
      */
     async checkSources({ sources }: CheckSourcesInput): Promise<CheckSourcesResult> {
       return activityFrame('check sources', async () => {
+        // what every source was loaded with, read once for all (a warehouse from before these tables
+        // had their present columns is checked source by source, as its seeds migrate them)
+        const states = await warehouse.withConnection((connection) => readSeedStates(connection)).catch(() => undefined);
         const results: (SeedSourceResult | null)[] = [];
-        for (const input of sources) results.push((await seed(input, true).catch(() => undefined)) ?? null);
+        for (const input of sources) {
+          const state = states?.(input.source);
+          results.push((await seed(input, true, state).catch(() => undefined)) ?? null);
+        }
         return { results };
       });
     },
