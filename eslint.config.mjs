@@ -47,6 +47,20 @@ export default tseslint.config(
     },
   },
   {
+    // the bottom layer: DuckDB settings, connections, SQL helpers; everything else sits on it
+    files: ['src/duckdb/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../*', '!../duckdb', '!../duckdb/*'], message: "src/duckdb is the bottom layer: it imports nothing of meterflow's" },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // arrows point down: activities and the report never reach up into workflow code
     files: ['src/activities/**/*.ts'],
     rules: {

@@ -110,21 +110,7 @@ class FakeWarehouse {
     const loads = changed ? (before ?? 0) + 1 : (before as number);
     this.loads.set(source.name, loads);
     this.landed.delete(source.name);
-    const file = `/sources/${source.name}/part-${loads}.parquet`;
-    return {
-      source: source.name,
-      table: `raw.${source.name}`,
-      rows: 10 * loads,
-      files: [{ uri: file, size: 100, etag: `etag-${loads}`, rows: 10 }],
-      changed,
-      version: `${source.name}@${loads}`,
-      ...(before !== undefined ? { previousVersion: `${source.name}@${before}` } : {}),
-      loadedFiles: changed ? [file] : [],
-      removedFiles: [],
-      ignoredFiles: [],
-      ...(before !== undefined && window ? { window } : {}),
-      durationMs: 1,
-    };
+    return this.seedResult(source.name, loads, { changed, before, ...(before !== undefined && window ? { window } : {}) });
   }
 
   /** As the writer's checkSources: a source seeded before with nothing landed since is unchanged; the rest null. */
@@ -134,21 +120,31 @@ class FakeWarehouse {
       results: sources.map(({ source }) => {
         const loads = this.loads.get(source.name);
         if (loads === undefined || this.landed.has(source.name)) return null;
-        const file = `/sources/${source.name}/part-${loads}.parquet`;
-        return {
-          source: source.name,
-          table: `raw.${source.name}`,
-          rows: 10 * loads,
-          files: [{ uri: file, size: 100, etag: `etag-${loads}`, rows: 10 }],
-          changed: false,
-          version: `${source.name}@${loads}`,
-          previousVersion: `${source.name}@${loads}`,
-          loadedFiles: [],
-          removedFiles: [],
-          ignoredFiles: [],
-          durationMs: 1,
-        };
+        return this.seedResult(source.name, loads, { changed: false, before: loads });
       }),
+    };
+  }
+
+  /** A seed's result after the source's loads-th load: one file, ten rows a load. */
+  private seedResult(
+    source: string,
+    loads: number,
+    how: { changed: boolean; before: number | undefined; window?: EventWindow },
+  ): SeedSourceResult {
+    const file = `/sources/${source}/part-${loads}.parquet`;
+    return {
+      source,
+      table: `raw.${source}`,
+      rows: 10 * loads,
+      files: [{ uri: file, size: 100, etag: `etag-${loads}`, rows: 10 }],
+      changed: how.changed,
+      version: `${source}@${loads}`,
+      ...(how.before !== undefined ? { previousVersion: `${source}@${how.before}` } : {}),
+      loadedFiles: how.changed ? [file] : [],
+      removedFiles: [],
+      ignoredFiles: [],
+      ...(how.window ? { window: how.window } : {}),
+      durationMs: 1,
     };
   }
 

@@ -14,7 +14,7 @@ import type { MasterTotals } from '../src/report/headline';
 import { totalsFromPartials, totalsOfMaster } from '../src/activities/report';
 import { existingKinds } from '../src/activities/models';
 import { openLake } from '../src/lake/lake';
-import { relation } from '../src/warehouse/sql';
+import { relation } from '../src/duckdb/sql';
 import type { PipelineResult } from '../src/contract/run';
 import { queryFile, tempDir } from './support/files';
 import { spawnMeterflow } from './support/processes';

@@ -11,7 +11,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { ModelNode } from '../project/types';
 import type { StorageResolver } from '../storage';
-import { pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
+import { pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { MODEL_SCHEMA, existingKind, findModel, renderModelSql } from './models';

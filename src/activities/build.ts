@@ -20,7 +20,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { DataTest } from '../project/types';
 import type { RelationResolver } from '../project/render';
-import { quotedString } from '../warehouse/sql';
+import { quotedString } from '../duckdb/sql';
 import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { buildKey } from './housekeeping';

@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { masked } from '../contract/secrets';
 import { NON_RETRYABLE_ERRORS } from '../errors';
 import { permanentFileSystemError } from '../storage/fs-errors';
-import { duckdbMessage, isPermanentDuckdbError, isPermanentDuckdbIoError } from '../warehouse/sql';
+import { duckdbMessage, isPermanentDuckdbError, isPermanentDuckdbIoError } from '../duckdb/sql';
 
 /** How often a long activity tells the server it is alive; the heartbeat timeout is a few times this. */
 export const HEARTBEAT_INTERVAL_MS = 2_000;

@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadedProject } from '../project/load';
-import { relation } from '../warehouse/sql';
+import { relation } from '../duckdb/sql';
 import type { BuiltState } from './state';
 
 /** The prefix of every unpublished version: `__meterflow_pending_<model>__<build key>`. */

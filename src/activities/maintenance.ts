@@ -3,7 +3,7 @@
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import { filesOf, tablesOf } from '../lake/lake';
-import { quotedString } from '../warehouse/sql';
+import { quotedString } from '../duckdb/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import type { MaintainLakeInput, MaintainLakeResult } from '../contract/activities';

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
 import { relationKind, type DataTest, type ModelNode } from '../project/types';
-import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
+import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { failOnErrors, runDataTests } from './data-tests';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
@@ -31,7 +31,7 @@ import type {
   TestModelInput,
 } from '../contract/activities';
 import { SAMPLE_ROWS } from '../contract/activities';
-import { pathList } from '../warehouse/sql';
+import { pathList } from '../duckdb/sql';
 import { filesOf } from '../lake/lake';
 import { intoTableFolder, lakeDataPath } from './month-files';
 import type { StorageResolver } from '../storage';

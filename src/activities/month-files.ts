@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quotedString } from '../warehouse/sql';
+import { quotedString } from '../duckdb/sql';
 
 /** The lake's data path as its catalog attaches it (ending in `/`). */
 export async function lakeDataPath(connection: DuckDBConnection, alias: string): Promise<string> {

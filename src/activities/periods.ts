@@ -3,7 +3,7 @@
 // straddle two months, so periods are taken in event time, never from the master's month folders.
 import type { AnalyticsPeriod } from '../project/types';
 import type { EventWindow } from '../contract/activities';
-import { quotedIdentifier, quotedString } from '../warehouse/sql';
+import { quotedIdentifier, quotedString } from '../duckdb/sql';
 
 const periodStart = (period: AnalyticsPeriod, time: string) => `date_trunc('${period}', ${quotedString(time)}::timestamp)`;
 

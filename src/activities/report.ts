@@ -13,7 +13,7 @@ import { outLocationOf, writeRunGrid, writeRunRecord } from '../report/run-histo
 import { runRecord } from '../report/run-record';
 import type { StorageResolver } from '../storage';
 import { temporalWebUiUrl } from '../config';
-import { pathList, quotedString, relation } from '../warehouse/sql';
+import { pathList, quotedString, relation } from '../duckdb/sql';
 import { MODEL_STATE_TABLE } from './state';
 import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityContext, activityFrame } from './context';

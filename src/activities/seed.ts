@@ -11,7 +11,7 @@ import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition }
 import type { DataTest, Freshness, SourceTable } from '../project/types';
 import { runDataTests } from './data-tests';
 import type { Storage, StorageResolver, StoredObject } from '../storage';
-import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../warehouse/sql';
+import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { spanningWindow, sqlTimestamp } from '../contract/time';
 import { activityFrame, interruptOnCancel } from './context';

@@ -4,7 +4,7 @@
 import type { Logger } from '../logger';
 import { currentSnapshotOf } from '../lake/lake';
 import type { Warehouse } from '../warehouse/warehouse';
-import { relation } from '../warehouse/sql';
+import { relation } from '../duckdb/sql';
 import { activityFrame } from './context';
 import { MODEL_SCHEMA, existingKind, pendingName } from './models';
 import { ProjectError } from '../errors';

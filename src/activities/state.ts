@@ -1,7 +1,7 @@
 // What the warehouse remembers between runs: each model's built state and the latest snapshot, so
 // that an incremental run rebuilds only what changed (like dbt's state:modified+).
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { relation } from '../warehouse/sql';
+import { relation } from '../duckdb/sql';
 import type { BuiltState } from '../contract/activities';
 export type { BuiltState };
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { quotedString } from '../warehouse/sql';
+import { quotedString } from '../duckdb/sql';
 
 /**
  * Copy `sources` to `<work>/incremental-sources` without the last day of the last quarter's readings,

@@ -17,7 +17,7 @@ import { loadProject, type LoadedProject } from '../project/load';
 import { relationKind, type ModelNode } from '../project/types';
 import { renderModel } from '../project/render';
 import { startDevServer } from '../temporal/dev-server';
-import { pathList, quotedIdentifier, relation } from '../warehouse/sql';
+import { pathList, quotedIdentifier, relation } from '../duckdb/sql';
 import { lakeOptionsFor, withDuckdbFile } from '../warehouse/warehouse';
 import { ensureLakeExtensions, openLake } from '../lake';
 import type { PipelineResult } from '../contract/run';

@@ -4,7 +4,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { quotedString } from '../warehouse/sql';
+import { quotedString } from '../duckdb/sql';
 
 export interface GenerateOptions {
   readonly outDir: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { duckdbExtensionDirectory } from '../config';
 import { LakeExtensionsError } from '../errors';
-import { duckdbMessage, quotedIdentifier } from '../warehouse/sql';
+import { duckdbMessage, quotedIdentifier } from '../duckdb/sql';
 
 const execFileAsync = promisify(execFile);
 

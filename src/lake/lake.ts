@@ -1,6 +1,6 @@
 // The lake: DuckLake tables, with a catalog in a database (a SQLite file by default, or PostgreSQL)
 // and data as Parquet files on local disk or S3. How it is opened and attached lives here, in one place.
-import { inTransaction, withConnection } from '../warehouse/connections';
+import { inTransaction, withConnection } from '../duckdb/connections';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { S3Client } from '@aws-sdk/client-s3';
 import { existsSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { defaultLakeCatalog, defaultLakeDataPath } from '../config';
 import { StorageError } from '../errors';
 import { s3SettingsFromEnv } from '../storage/s3';
 import { parseLocation } from '../storage/uri';
-import { duckdbOptions, type DuckdbSettings } from '../warehouse/warehouse';
-import { duckdbMessage, quotedIdentifier, quotedString } from '../warehouse/sql';
+import { duckdbOptions, type DuckdbSettings } from '../duckdb/settings';
+import { duckdbMessage, quotedIdentifier, quotedString } from '../duckdb/sql';
 import { ensureLakeExtensions } from './extensions';
 import { catalogName, parseLakeCatalog, type LakeCatalog } from './catalog';
 export { catalogName, parseLakeCatalog, type LakeCatalog } from './catalog';

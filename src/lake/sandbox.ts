@@ -2,10 +2,10 @@
 // one read statement, no file outside the lake's data, no settings, extensions or attachments.
 import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api';
 import { QueryRefusedError } from '../errors';
-import { duckdbOptions, type DuckdbSettings } from '../warehouse/warehouse';
+import { duckdbOptions, type DuckdbSettings } from '../duckdb/settings';
 import { ensureLakeExtensions } from './extensions';
 import { attachLake, loadLakeExtensions, type LakeOptions } from './lake';
-import { quotedString } from '../warehouse/sql';
+import { quotedString } from '../duckdb/sql';
 
 /** What a query may be, said in every refusal. */
 export const READ_STATEMENTS = 'one read statement: SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN or PIVOT';

@@ -3,7 +3,7 @@
 // `all_finite` are this project's own generic tests (tests/generic/ has them as dbt macros, so dbt
 // runs the same YAML).
 import { ProjectError } from '../errors';
-import { quotedIdentifier, quotedString } from '../warehouse/sql';
+import { quotedIdentifier, quotedString } from '../duckdb/sql';
 import type { DataTest, DataTestKind, Freshness, Severity } from './types';
 
 const KINDS: readonly DataTestKind[] = [

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProjectRef } from '../contract/run';
+import type { ProjectRef } from './types';
 import { ProjectError } from '../errors';
 
 /** dbt's own output and installed packages, and tools' folders: not the project's source. */

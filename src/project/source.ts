@@ -1,7 +1,7 @@
 // Which project a worker runs for a run: the one the run names, found by its content hash in the
 // run's folder or in the worker's own, loaded once per content. A run whose project cannot be found
 // with that content is refused, naming the files that differ: never different SQL run silently.
-import type { ProjectRef } from '../contract/run';
+import type { ProjectRef } from './types';
 import { ProjectMismatchError } from '../errors';
 import { fingerprintProject, projectChanges } from './fingerprint';
 import { loadProject, type LoadedProject } from './load';

@@ -144,3 +144,19 @@ export interface Freshness {
   readonly warnAfterHours?: number;
   readonly errorAfterHours?: number;
 }
+
+/**
+ * The dbt project a run runs: where it lives and a hash of its content, so that every worker runs the
+ * same SQL or refuses, naming the files that differ. Written by `fingerprintProject` (project/fingerprint.ts).
+ */
+export interface ProjectRef {
+  /** The project's folder (absolute), as the machine that started the run sees it. */
+  readonly dir: string;
+  /**
+   * sha256 over every file's path and content hash. Absent (a schedule's runs): the project as its
+   * folder is when each run starts.
+   */
+  readonly hash?: string;
+  /** Each file's sha256 (first 16 hex digits) by path relative to dir: which files changed, when one did. */
+  readonly files?: Readonly<Record<string, string>>;
+}
