@@ -15,7 +15,7 @@ import {
   eventually,
   freshQueues,
   startRun,
-  startWorkers,
+  withWorkers,
   testServerAddress,
   startedActivity,
   type TemporalTestContext,
@@ -132,12 +132,9 @@ describe('per-month builds on build workers in their own processes', () => {
     const bigSources = path.join(dir, 'big-sources');
     await generateSampleData({ outDir: bigSources, meters: 300, from: '2023-05-01', to: '2023-07-01', seed: 23 });
     const referenceWarehouse = path.join(dir, 'undisturbed-warehouse');
-    const inProcess = await startWorkers(temporal, { label: 'undisturbed', warehousePath: referenceWarehouse });
-    try {
-      await waitForPipeline(await startRun(temporal, inProcess, { sourcesUri: bigSources, outUri: path.join(dir, 'out') }));
-    } finally {
-      await inProcess.stop();
-    }
+    await withWorkers(temporal, { label: 'undisturbed', warehousePath: referenceWarehouse }, async (inProcess) =>
+      waitForPipeline(await startRun(temporal, inProcess, { sourcesUri: bigSources, outUri: path.join(dir, 'out') })),
+    );
     const reference = await queryFile(referenceWarehouse, tableChecksumSql(MASTER));
 
     const warehousePath = path.join(dir, 'killed-builder-warehouse');

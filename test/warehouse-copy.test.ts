@@ -8,7 +8,7 @@ import { generateSampleData } from '../src/generator/generate';
 import { Warehouse } from '../src/warehouse/warehouse';
 import { queryFile, referencedFiles, tableChecksumSql, tempDir, writeParquet } from './support/files';
 import { differencesFromReference } from './support/reference-master';
-import { connectToTestServer, startRun, startWorkers, type TemporalTestContext } from './support/temporal';
+import { connectToTestServer, startRun, withWorkers, type TemporalTestContext } from './support/temporal';
 
 const MASTER = 'main.demand_price_elasticity';
 
@@ -40,12 +40,9 @@ describe('a copied warehouse folder', () => {
     const sources = path.join(dir, 'sources');
     await generateSampleData({ outDir: sources, meters: 8, from: '2023-09-20', to: '2023-10-10', seed: 31 });
     const original = path.join(dir, 'original');
-    const workers = await startWorkers(temporal, { label: 'copy-original', warehousePath: original });
-    try {
-      await waitForPipeline(await startRun(temporal, workers, { sourcesUri: sources, outUri: path.join(dir, 'out-original') }));
-    } finally {
-      await workers.stop();
-    }
+    await withWorkers(temporal, { label: 'copy-original', warehousePath: original }, async (workers) =>
+      waitForPipeline(await startRun(temporal, workers, { sourcesUri: sources, outUri: path.join(dir, 'out-original') })),
+    );
     const [before] = await queryFile(original, tableChecksumSql(MASTER));
     const copy = path.join(dir, 'copy');
     await cp(original, copy, { recursive: true });
@@ -59,15 +56,10 @@ describe('a copied warehouse folder', () => {
     expect(await differencesFromReference(copy, sources)).toEqual({ missing: 0, extra: 0 });
 
     // and it runs: a full refresh rebuilds every model from the copy's own raw tables
-    const again = await startWorkers(temporal, { label: 'copy-again', warehousePath: copy });
-    try {
-      const result = await waitForPipeline(
-        await startRun(temporal, again, { sourcesUri: sources, outUri: path.join(dir, 'out-copy'), fullRefresh: true }),
-      );
-      expect(result.nodes.filter((n) => n.state === 'failed')).toEqual([]);
-    } finally {
-      await again.stop();
-    }
+    const result = await withWorkers(temporal, { label: 'copy-again', warehousePath: copy }, async (again) =>
+      waitForPipeline(await startRun(temporal, again, { sourcesUri: sources, outUri: path.join(dir, 'out-copy'), fullRefresh: true })),
+    );
+    expect(result.nodes.filter((n) => n.state === 'failed')).toEqual([]);
     expect((await referencedFiles(copy)).filter((file) => !file.startsWith(`${copy}/`))).toEqual([]);
     expect(await differencesFromReference(copy, sources)).toEqual({ missing: 0, extra: 0 });
   });

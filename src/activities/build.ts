@@ -22,6 +22,7 @@ import type { DataTest } from '../project/types';
 import type { RelationResolver } from '../project/render';
 import { quotedString } from '../duckdb/sql';
 import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
+import { lakeDataPath } from './month-files';
 import { activityFrame, interruptOnCancel } from './context';
 import { buildKey } from './housekeeping';
 import { runDataTests } from './data-tests';
@@ -203,8 +204,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
         const rows = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
           reader.withConnection((connection) =>
             interruptOnCancel(connection, async () => {
-              const settings = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(reader.alias)})`);
-              const file = monthFile(String(settings.getRows()[0]?.[0]), model.name, month, fileKey);
+              const file = monthFile(await lakeDataPath(connection, reader.alias), model.name, month, fileKey);
               if (!file.startsWith('s3://')) await mkdir(path.dirname(file), { recursive: true });
               try {
                 const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet)`);

@@ -7,12 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quotedString } from '../duckdb/sql';
+import { recordedDataPath } from '../lake/lake';
 
-/** The lake's data path as its catalog attaches it (ending in `/`). */
+/** The lake's data path as its catalog attaches it (ending in `/`): where the month files are put. */
 export async function lakeDataPath(connection: DuckDBConnection, alias: string): Promise<string> {
-  const settings = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(alias)})`);
-  const dataPath = String(settings.getRows()[0]?.[0]);
+  const dataPath = String(await recordedDataPath(connection, alias));
   return dataPath.endsWith('/') ? dataPath : `${dataPath}/`;
 }
 

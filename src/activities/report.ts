@@ -170,16 +170,13 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
         // the end; the catch only keeps a report that fails first from leaving it unhandled)
         const recorded = recordRun(input);
         recorded.catch(() => undefined);
+        // the warehouse and project the run named, as both reports show them
+        const scope = {
+          ...(input.warehouse ? { warehouse: input.warehouse } : {}),
+          ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } } : {}),
+        };
         if (changedNothing(input.nodes, input.failure)) {
-          const html = unchangedReportHtml({
-            workflowId: input.workflowId,
-            logicalDate: input.logicalDate,
-            nodes: input.nodes,
-            ...(input.warehouse ? { warehouse: input.warehouse } : {}),
-            ...(input.project
-              ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } }
-              : {}),
-          });
+          const html = unchangedReportHtml({ workflowId: input.workflowId, logicalDate: input.logicalDate, nodes: input.nodes, ...scope });
           await writeReport(input.reportUri, html);
           await recorded;
           return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
@@ -232,8 +229,7 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
           priceResponsePoints: points,
           ...(masterTotals ? { masterTotals } : {}),
           ...(input.failure ? { failure: input.failure } : {}),
-          ...(input.warehouse ? { warehouse: input.warehouse } : {}),
-          ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } } : {}),
+          ...scope,
           sql: await readNodeSql(project.dir, project.plan),
         });
         await writeReport(input.reportUri, html);

@@ -262,7 +262,11 @@ async function readSeedState(connection: DuckDBConnection, source: SourceTable):
   const known = await readProvenance(connection, source.name);
   const previousVersion = await readSourceVersion(connection, source.name);
   const comments = await tableComments(connection, `schema_name = $s and table_name = $t`, { s: source.schema, t: source.name });
-  const comment = comments.get(`${source.schema}.${source.name}`);
+  return seedStateOf(known, previousVersion, comments.get(`${source.schema}.${source.name}`));
+}
+
+/** A seed state from what was read; a table without a comment row does not exist. */
+function seedStateOf(known: Map<string, Provenance>, previousVersion: string | undefined, comment: string | undefined): SeedState {
   return { known, previousVersion, exists: comment !== undefined, contractComment: comment ?? '' };
 }
 
@@ -284,15 +288,8 @@ async function readSeedStates(connection: DuckDBConnection): Promise<(source: So
       .map((row) => [String(row.source), String(row.version)]),
   );
   const comments = await tableComments(connection, 'true', {});
-  return (source) => {
-    const comment = comments.get(`${source.schema}.${source.name}`);
-    return {
-      known: provenance.get(source.name) ?? new Map(),
-      previousVersion: versions.get(source.name),
-      exists: comment !== undefined,
-      contractComment: comment ?? '',
-    };
-  };
+  return (source) =>
+    seedStateOf(provenance.get(source.name) ?? new Map(), versions.get(source.name), comments.get(`${source.schema}.${source.name}`));
 }
 
 /** The lake's tables' comments, by `schema.table`, where the condition holds. */

@@ -198,11 +198,17 @@ export async function attachLake(
     }
     throw err;
   }
-  const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(alias)})`);
-  const recordedPath = String(recorded.getRows()[0]?.[0] ?? dataPath ?? '');
+  const recordedPath = (await recordedDataPath(connection, alias)) ?? dataPath ?? '';
   // a lake opened without naming its data path learns it here: S3 needs the secret before any read
   if (dataPath === undefined && recordedPath.startsWith('s3://')) await createS3Secret(connection, env);
   return { catalog, dataPath: recordedPath, readOnly };
+}
+
+/** The data path a lake attached under an alias uses, as its catalog records it (or as it was overridden). */
+export async function recordedDataPath(connection: DuckDBConnection, alias: string): Promise<string | undefined> {
+  const recorded = await connection.runAndReadAll(`select data_path from ducklake_settings(${quotedString(alias)})`);
+  const value = recorded.getRows()[0]?.[0];
+  return value === null || value === undefined ? undefined : String(value);
 }
 
 /**

@@ -134,21 +134,30 @@ export async function startRun(
   );
 }
 
+/** In-process workers for the work (a run, say), stopped after it whatever it did; the work's result. */
+export async function withWorkers<T>(
+  context: TemporalTestContext,
+  options: Parameters<typeof startWorkers>[1],
+  work: (workers: RunningWorkers) => Promise<T>,
+): Promise<T> {
+  const workers = await startWorkers(context, options);
+  try {
+    return await work(workers);
+  } finally {
+    await workers.stop();
+  }
+}
+
 /** Start workers, run `work` with them, stop them, and return what `work` threw (undefined when it did not). */
 export async function errorWithWorkers(
   context: TemporalTestContext,
   options: Parameters<typeof startWorkers>[1],
   work: (workers: RunningWorkers) => Promise<unknown>,
 ): Promise<unknown> {
-  const workers = await startWorkers(context, options);
-  try {
-    await work(workers);
-    return undefined;
-  } catch (err) {
-    return err;
-  } finally {
-    await workers.stop();
-  }
+  return withWorkers(context, options, work).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 }
 
 /** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
