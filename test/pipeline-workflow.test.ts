@@ -337,6 +337,19 @@ describe('the pipeline workflow with mocked activities', () => {
     expect(most).toBe(400);
   }, 120_000);
 
+  it('fails at once, naming each bad field, a run started past the client with a bad input (the client refuses it: run-scope.test.ts)', async () => {
+    const bad = { sourcesUri: 'relative/dir', logicalDate: 'garbage' };
+    // past the client, as `temporal workflow start` would: the run fails, it is not left running
+    const { error, workflowId } = await run(new FakeWarehouse(plan), bad);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('InvalidPipelineInput');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toContain('sourcesUri must be an absolute path or a URI (s3://…), not "relative/dir"');
+    expect(cause.message).toContain('logicalDate must be an ISO 8601 date or time (e.g. 2024-01-31T02:00:00Z), not "garbage"');
+    expect((await environment.client.workflow.getHandle(workflowId).describe()).status.name).toBe('FAILED');
+  });
+
   it('names the failing node and its reason in the failure, skips what depends on it, and discards what it built', async () => {
     const warehouse = new FakeWarehouse(plan);
     const reason = 'Binder Error: Referenced column "no_such_column" not found';

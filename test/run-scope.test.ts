@@ -129,6 +129,16 @@ describe('a run names its warehouse and project', () => {
     await expect(startPipeline(temporal.client, input, { taskQueue: queues.workflows })).rejects.toThrow(/holds a password/);
   });
 
+  it('refuses a run with bad fields before starting anything, naming each', async () => {
+    const input = await inputFor(path.join(dir, 'warehouse-a'), projectB, { sourcesUri: 'relative/dir', logicalDate: 'garbage' });
+    const before = (await temporal.client.workflow.count(`TaskQueue = '${queues.workflows}'`)).count;
+    const refused = await startPipeline(temporal.client, input, { taskQueue: queues.workflows }).catch((err: unknown) => err as Error);
+    expect(refused).toBeInstanceOf(TypeError);
+    expect((refused as Error).message).toContain('sourcesUri must be an absolute path or a URI (s3://…), not "relative/dir"');
+    expect((refused as Error).message).toContain('logicalDate must be an ISO 8601 date or time (e.g. 2024-01-31T02:00:00Z), not "garbage"');
+    expect((await temporal.client.workflow.count(`TaskQueue = '${queues.workflows}'`)).count).toBe(before);
+  });
+
   it("fails, non-retryably and writing nothing, a run that reaches another warehouse's writer", async () => {
     const elsewhere = path.join(dir, 'warehouse-c');
     // started past the client's check, as `temporal workflow start` would: on warehouse A's writer queue
