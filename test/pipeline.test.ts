@@ -178,6 +178,18 @@ describe('the pipeline workflow', () => {
       const report = await readFile(again.result?.reportUri as string, 'utf8');
       expect(report).toContain('<strong>Nothing changed</strong>');
       expect(report).toContain('<a href="../../index.html">grid of runs</a>');
+      // and each model's compiled SQL by its hash, as the plan in the run's history recorded it
+      const events = (await again.handle.fetchHistory()).events ?? [];
+      const planScheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'planRun');
+      const planned = events.find(
+        (e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(planScheduled?.eventId),
+      );
+      const payload = planned?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+      const { stateHashes } = JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as { stateHashes: Record<string, string> };
+      expect(stateHashes.demand_price_elasticity).toMatch(/^[0-9a-f]{16}$/);
+      expect(report).toContain(
+        `<tr><td><code>demand_price_elasticity</code></td><td><code>${stateHashes.demand_price_elasticity}</code></td></tr>`,
+      );
     });
 
     it('fails fast with the model and file named on bad SQL, leaving the published tables as they were', async () => {

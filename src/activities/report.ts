@@ -170,10 +170,11 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
         // the end; the catch only keeps a report that fails first from leaving it unhandled)
         const recorded = recordRun(input);
         recorded.catch(() => undefined);
-        // the warehouse and project the run named, as both reports show them
+        // the warehouse and project the run named, and the SQL it compiled, as both reports show them
         const scope = {
           ...(input.warehouse ? { warehouse: input.warehouse } : {}),
           ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } } : {}),
+          ...(input.sqlHashes ? { sqlHashes: input.sqlHashes } : {}),
         };
         if (changedNothing(input.nodes, input.failure)) {
           const html = unchangedReportHtml({ workflowId: input.workflowId, logicalDate: input.logicalDate, nodes: input.nodes, ...scope });

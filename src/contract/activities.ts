@@ -382,6 +382,8 @@ export interface RenderReportInput extends RunScope {
   readonly sourceFiles: readonly SourceFileRecord[];
   /** For a failed run: where and why it failed, with a failed test's SQL and sample rows; the report opens on it. */
   readonly failure?: RunFailure;
+  /** Each model's and singular test's hash of the SQL this run compiled (the plan's stateHashes). */
+  readonly sqlHashes?: Readonly<Record<string, string>>;
 }
 
 /** Where and why a run failed. */

@@ -28,6 +28,21 @@ export interface ReportData {
   /** The warehouse and the project (folder and content hash) the run named. */
   readonly warehouse?: string;
   readonly project?: { readonly dir: string; readonly hash: string };
+  /** Each model's (and singular test's) hash of the SQL the run compiled, by name. */
+  readonly sqlHashes?: Readonly<Record<string, string>>;
+}
+
+/** The hash of each model's compiled SQL, as the run's plan recorded it: what to compare two runs' SQL by. */
+function sqlHashesSection(hashes: ReportData['sqlHashes']): string {
+  if (!hashes || Object.keys(hashes).length === 0) return '';
+  const rows = Object.entries(hashes)
+    .map(([name, hash]) => `<tr><td><code>${escapeHtml(name)}</code></td><td><code>${escapeHtml(hash)}</code></td></tr>`)
+    .join('\n');
+  return `<section class="part" id="sql-hashes"><h2>SQL this run compiled</h2>
+<table><thead><tr><th>model or test</th><th>hash of its SQL</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+</section>`;
 }
 
 /** The warehouse and project the run named: which SQL ran, on what. */
@@ -221,6 +236,7 @@ ${table(
 <p class="muted">Each box of the lineage above opens its row here.</p>
 ${lineageTable(data.plan, data.sql ? { sql: data.sql } : {})}
 </section>
+${sqlHashesSection(data.sqlHashes)}
 </body></html>
 `;
 }
@@ -235,7 +251,9 @@ export function changedNothing(nodes: readonly NodeProgress[], failure?: RunFail
  * as they were is (the grid of runs). Nothing is read from the lake or charted: such a run, scheduled
  * every hour while no file lands, costs its start and no more.
  */
-export function unchangedReportHtml(data: Pick<ReportData, 'workflowId' | 'logicalDate' | 'nodes' | 'warehouse' | 'project'>): string {
+export function unchangedReportHtml(
+  data: Pick<ReportData, 'workflowId' | 'logicalDate' | 'nodes' | 'warehouse' | 'project' | 'sqlHashes'>,
+): string {
   const rows = data.nodes
     .map((node) => `<tr><td><code>${escapeHtml(node.id)}</code></td><td>${escapeHtml(node.note ?? 'unchanged')}</td></tr>`)
     .join('\n');
@@ -252,6 +270,7 @@ ${scopeLine(data)}
 ${rows}
 </tbody></table>
 </section>
+${sqlHashesSection(data.sqlHashes)}
 </body></html>
 `;
 }

@@ -183,6 +183,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         reportUri,
         analyticsOutputs: [],
         ...extra,
+        sqlHashes: planned.stateHashes,
         nodes: state.nodes.filter((n) => n.id !== reportId),
         dataTests: state.dataTests,
         sourceFiles,
