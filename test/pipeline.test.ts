@@ -103,7 +103,7 @@ describe('the pipeline workflow', () => {
       expect(summaries).toEqual(
         expect.arrayContaining([
           'seed tariff_unit_rates',
-          expect.stringMatching(/^build master model demand_price_elasticity: commit \d+ months$/),
+          expect.stringMatching(/^build model demand_price_elasticity: commit \d+ months$/),
           'months of demand_price_elasticity',
           'analytics model meter_anomalies',
         ]),

@@ -41,13 +41,15 @@ describe('the shipped models project', () => {
 
   it('has a staging model per source, the master model and every analytics model of DATA.md, in build order', async () => {
     const { plan } = await loadProject(defaultProjectDir());
-    const byLayer = (layer: string) =>
+    // where each runs is its config, not its folder: the readings' staging and the master by month
+    const byRunsOn = (runsOn: string) =>
       plan.models
-        .filter((m) => m.layer === layer)
+        .filter((m) => m.runsOn === runsOn)
         .map((m) => m.name)
         .sort();
-    expect(byLayer('master')).toEqual(['demand_price_elasticity']);
-    expect(byLayer('analytics')).toEqual([
+    expect(byRunsOn('build')).toEqual(['demand_price_elasticity', 'stg_smart_meter_consumption']);
+    expect(byRunsOn('writer')).toHaveLength(4);
+    expect(byRunsOn('analytics')).toEqual([
       'actual_vs_estimated_daily',
       'actual_vs_estimated_monthly',
       'actual_vs_estimated_weekly',
@@ -61,7 +63,7 @@ describe('the shipped models project', () => {
       'price_response_by_month',
       'price_response_variable_tariff',
     ]);
-    expect(byLayer('staging')).toHaveLength(5);
+    expect(plan.models.filter((m) => m.file.startsWith('staging/'))).toHaveLength(5);
     const position = new Map(plan.models.map((m, index) => [m.name, index]));
     for (const model of plan.models) {
       for (const ref of model.refs) expect(position.get(ref)).toBeLessThan(position.get(model.name) as number);
@@ -137,7 +139,7 @@ describe('numbers checked by tests', () => {
 
   it('tests every analytics model and the master for finite numbers', async () => {
     const { plan } = await loadProject(defaultProjectDir());
-    for (const model of plan.models.filter((m) => m.layer !== 'staging')) {
+    for (const model of plan.models.filter((m) => !m.file.startsWith('staging/'))) {
       expect({ model: model.name, finite: model.tests.some((t) => t.kind === 'all_finite') }).toEqual({ model: model.name, finite: true });
     }
   });

@@ -165,18 +165,20 @@ describe('the lineage graph', () => {
     plan = (await loadProject(defaultProjectDir())).plan;
   });
 
-  it('stands sources, staging, master and analytics in columns left to right, with no edges crossing', () => {
+  it('stands sources, built models and read-only models in columns left to right, with no edges crossing', () => {
     const layout = lineageLayout(plan);
     const span = (kind: string) => {
       const members = layout.nodes.filter((n) => n.kind === kind);
       return { left: Math.min(...members.map((n) => n.x)), right: Math.max(...members.map((n) => n.x + n.width)) };
     };
-    expect(span('source').right).toBeLessThan(span('staging').left);
-    expect(span('staging').right).toBeLessThan(span('master').left);
-    expect(span('master').right).toBeLessThan(span('analytics').left);
-    expect(layout.columns.map((c) => c.title)).toEqual(['sources', 'staging', 'master', 'analytics']);
+    expect(span('source').right).toBeLessThan(span('writer').left);
+    expect(span('writer').right).toBeLessThan(span('analytics').left);
+    expect(span('build').right).toBeLessThan(span('analytics').left);
+    expect(layout.columns.map((c) => c.title)).toEqual(['sources', 'built', 'read-only']);
     // the singular test over the staged readings stands after them, beside the master it gates
-    expect(layout.nodes.find((n) => n.id === 'test:assert_overlapping_readings_agree')?.column).toBe(2);
+    const column = (id: string) => layout.nodes.find((n) => n.id === id)?.column;
+    expect(column('test:assert_overlapping_readings_agree')).toBe(2);
+    expect(column('model:demand_price_elasticity')).toBe(2);
     expect(crossings(layout.edges)).toBe(0);
     // the quarters, read by the same two nodes, stand in their own order
     const quarters = layout.nodes.filter((n) => /_q\d$/.test(n.id)).sort((a, b) => a.y - b.y);

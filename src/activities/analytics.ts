@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ProjectError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
-import type { ModelNode } from '../project/types';
+import { runsOnOf, type ModelNode } from '../project/types';
 import type { StorageResolver } from '../storage';
 import { pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
@@ -93,17 +93,16 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb, ..
                 if (!eventTime) throw new ProjectError(`${model.file}: ref('${ref}') has no event_time to read a window of`, model.file);
                 return `(select * from ${master} where ${periodSpanOf(eventTime, model.period, window)})`;
               }
-              const other = project.plan.models.find((m) => m.name === ref && m.layer === 'analytics');
+              const other = project.plan.models.find((m) => m.name === ref && runsOnOf(m) === 'analytics');
               if (!other) throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot of ${at}`, model.file);
               const file = upstreamFiles.get(ref);
               if (file === undefined) return relation(MODEL_SCHEMA, ref); // unchanged by this run: as published
               return withPublishedRest(other, file, upstream.find((output) => output.model === ref)?.window);
             },
+            // a source as seeded, at the pinned version (the run's seeds come before the pin)
             source: (sourceName, table) => {
-              throw new ProjectError(
-                `${model.file}: analytics models read the snapshot only, not source('${sourceName}', '${table}')`,
-                model.file,
-              );
+              const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+              return relation(source?.schema ?? sourceName, table);
             },
           },
           vars,
@@ -135,7 +134,12 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb, ..
                 );
                 try {
                   const outcome = await runDataTests(connection, model.tests, target, (ref) => {
-                    throw new ProjectError(`${model.file}: a relationships test on an analytics model cannot ref ${ref}`, model.file);
+                    const pinned = snapshot.relations[ref];
+                    if (pinned !== undefined) return relation(MODEL_SCHEMA, pinned);
+                    throw new ProjectError(
+                      `${model.file}: a relationships test of ${name} reads ${ref}, which is not in ${at}`,
+                      model.file,
+                    );
                   });
                   return { rows: count, tests: outcome };
                 } finally {

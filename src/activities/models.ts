@@ -85,7 +85,7 @@ export async function singularTestResult(
   const sql = renderModel({
     file: test.file,
     template: project.templates.get(`test:${name}`) ?? '',
-    resolver,
+    resolver: inliningEphemerals(project, resolver, project.plan.vars),
     vars: project.plan.vars,
     self: name,
   }).sql;
@@ -221,6 +221,29 @@ export function findModel(project: LoadedProject, name: string): ModelNode {
   return model;
 }
 
+/**
+ * A resolver that inlines the project's ephemeral models, as dbt does: a ref to one is its own SQL,
+ * rendered with the same resolver, as a subquery. Every other ref and source goes to `resolver`.
+ */
+export function inliningEphemerals(
+  project: LoadedProject,
+  resolver: RelationResolver,
+  vars: Readonly<Record<string, unknown>>,
+): RelationResolver {
+  const ephemerals = new Map((project.plan.ephemerals ?? []).map((model) => [model.name, model]));
+  if (ephemerals.size === 0) return resolver;
+  const inlining: RelationResolver = {
+    ref: (name) => {
+      const ephemeral = ephemerals.get(name);
+      if (!ephemeral) return resolver.ref(name);
+      const template = project.templates.get(name) ?? '';
+      return `(${renderModel({ file: ephemeral.file, template, resolver: inlining, vars, self: name }).sql})`;
+    },
+    source: (sourceName, table) => resolver.source(sourceName, table),
+  };
+  return inlining;
+}
+
 /** Render a model's SQL for the given resolver, with the run's vars over the project's. */
 export function renderModelSql(
   project: LoadedProject,
@@ -228,11 +251,12 @@ export function renderModelSql(
   resolver: RelationResolver,
   vars: Readonly<Record<string, unknown>> = {},
 ): string {
+  const allVars = { ...project.plan.vars, ...vars };
   return renderModel({
     file: model.file,
     template: project.templates.get(model.name) ?? '',
-    resolver,
-    vars: { ...project.plan.vars, ...vars },
+    resolver: inliningEphemerals(project, resolver, allVars),
+    vars: allVars,
     self: relation(MODEL_SCHEMA, model.name),
   }).sql;
 }
@@ -270,7 +294,15 @@ export function createModelActivities({ warehouse, project, storage, logger }: M
             vars: { ...project.plan.vars, ...vars },
             self: relation(MODEL_SCHEMA, model.name),
           });
-          stateHashes[model.name] = hash([project.templates.get(model.name), model.materialized, usedVars, model.tests]);
+          // and the ephemeral models it inlines (only where it inlines any: other hashes stay as they were)
+          const inlined = (model.inlines ?? []).map((name) => project.templates.get(name));
+          stateHashes[model.name] = hash([
+            project.templates.get(model.name),
+            model.materialized,
+            usedVars,
+            model.tests,
+            ...(inlined.length > 0 ? [inlined] : []),
+          ]);
         }
         for (const test of project.plan.singularTests) {
           stateHashes[`test:${test.name}`] = hash([project.templates.get(`test:${test.name}`), test.severity]);

@@ -319,7 +319,7 @@ async function main(): Promise<void> {
     const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
     const instance = await DuckDBInstance.create(masterDb);
     const c = await instance.connect();
-    for (const model of project.plan.models.filter((m) => m.layer === 'staging')) {
+    for (const model of project.plan.models.filter((m) => m.file.startsWith('staging/'))) {
       await c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`);
     }
     const masterSql = floorSql(project, master);

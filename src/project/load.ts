@@ -10,20 +10,21 @@ import { parseFreshness, parseTests } from './data-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
+import { fqnOf, mergeConfig, projectConfigFor, runsOnOf, type NodeConfig } from './model-config';
+import { refuseHooks, refuseUnsupported } from './unsupported';
 import { ANALYTICS_PERIODS } from './types';
 import type {
   AnalyticsPeriod,
   ColumnDoc,
   DataTest,
-  Materialization,
-  ModelLayer,
+  EphemeralModel,
   ModelNode,
   ProjectPlan,
+  RunsOn,
   SingularTest,
   SourceTable,
 } from './types';
 
-const LAYERS: readonly ModelLayer[] = ['staging', 'master', 'analytics'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A loaded project: the plan plus the SQL templates, which stay on the workers. */
@@ -46,7 +47,7 @@ interface PropertyColumn {
 interface PropertyModel {
   name?: string;
   description?: string;
-  config?: { tags?: string[] | string; materialized?: string; event_time?: string; meta?: unknown };
+  config?: Record<string, unknown>;
   columns?: PropertyColumn[];
   data_tests?: unknown;
   tests?: unknown;
@@ -79,8 +80,12 @@ async function readYaml(file: string, projectDir: string): Promise<Record<string
   }
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+/** Every file under a folder, sorted; a folder that does not exist has none (dbt's folders are optional). */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
   return entries
     .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name))
@@ -98,6 +103,16 @@ function columnDocs(columns: PropertyModel['columns']): ColumnDoc[] {
 function asTags(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   return Array.isArray(value) ? value.filter((tag): tag is string => typeof tag === 'string') : [];
+}
+
+/** A list of folders from dbt_project.yml (`model-paths`, `seed-paths`…), or its default. */
+function pathsOf(project: Record<string, unknown>, key: string, fallback: string): string[] {
+  const value = project[key];
+  if (value === undefined || value === null) return [fallback];
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
+    throw new ProjectError(`dbt_project.yml: ${key} must be a list of folders`, 'dbt_project.yml');
+  }
+  return value as string[];
 }
 
 /**
@@ -155,18 +170,13 @@ function recordingResolver(
  * `meta.period` of an analytics model: the period its rows are per (a `date_trunc` unit), for an
  * incremental model whose event_time is the period's start.
  */
-function analyticsPeriod(
-  meta: unknown,
-  model: { layer: ModelLayer; materialized: string; eventTime?: string },
-  file: string,
-  name: string,
-) {
+function analyticsPeriod(meta: unknown, model: { runsOn: RunsOn; materialized: string; eventTime?: string }, file: string, name: string) {
   const period = (meta as { period?: unknown } | undefined)?.period;
   if (period === undefined || period === null) return undefined;
   if (typeof period !== 'string' || !(ANALYTICS_PERIODS as readonly string[]).includes(period)) {
     throw new ProjectError(`${file}: meta.period of '${name}' must be one of ${ANALYTICS_PERIODS.join(', ')}`, file);
   }
-  if (model.layer !== 'analytics' || model.materialized !== 'incremental' || !model.eventTime) {
+  if (model.runsOn !== 'analytics' || model.materialized !== 'incremental' || !model.eventTime) {
     throw new ProjectError(
       `${file}: meta.period of '${name}' needs an incremental analytics model whose event_time is the period's start`,
       file,
@@ -184,163 +194,345 @@ function eventTimeColumn(value: unknown, file: string, name: string): string | u
   return value;
 }
 
-/** Load and validate a models project. Errors name the file at fault. */
-export async function loadProject(projectDir: string): Promise<LoadedProject> {
-  const dir = path.resolve(projectDir);
-  const projectFile = path.join(dir, 'dbt_project.yml');
-  const project = await readYaml(projectFile, dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new ProjectError(`no dbt_project.yml in ${dir}`, projectFile);
+/** dbt_project.yml, read: the project's name, vars, folders and config blocks. */
+interface ProjectFile {
+  readonly dir: string;
+  readonly file: string;
+  readonly name: string;
+  readonly vars: Record<string, unknown>;
+  readonly modelPaths: readonly string[];
+  readonly macroPaths: readonly string[];
+  readonly testPaths: readonly string[];
+  readonly seedPaths: readonly string[];
+  readonly snapshotPaths: readonly string[];
+  /** dbt_project.yml's `models:` and `seeds:` blocks, resolved per node by model-config.ts. */
+  readonly modelsBlock: unknown;
+  readonly seedsBlock: unknown;
+  readonly raw: Record<string, unknown>;
+}
+
+async function readProjectFile(dir: string): Promise<ProjectFile> {
+  const file = path.join(dir, 'dbt_project.yml');
+  const raw = await readYaml(file, dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new ProjectError(`no dbt_project.yml in ${dir}`, file);
     throw err;
   });
-  const projectName = String(project.name ?? 'meterflow');
-  const vars = (project.vars ?? {}) as Record<string, unknown>;
-  const modelPaths = (project['model-paths'] as string[] | undefined) ?? ['models'];
-  const macros = await loadMacros(dir, (project['macro-paths'] as string[] | undefined) ?? ['macros'], 'macro-paths' in project);
-  const defaultMaterialized =
-    ((project.models as Record<string, Record<string, unknown>> | undefined)?.[projectName]?.['+materialized'] as
-      Materialization | undefined) ?? 'view';
+  const name = String(raw.name ?? 'meterflow');
+  if (!IDENTIFIER.test(name)) throw new ProjectError(`dbt_project.yml: name '${name}' is not a valid project name`, file);
+  return {
+    dir,
+    file,
+    name,
+    vars: (raw.vars ?? {}) as Record<string, unknown>,
+    modelPaths: pathsOf(raw, 'model-paths', 'models'),
+    macroPaths: pathsOf(raw, 'macro-paths', 'macros'),
+    testPaths: pathsOf(raw, 'test-paths', 'tests'),
+    seedPaths: pathsOf(raw, 'seed-paths', 'seeds'),
+    snapshotPaths: pathsOf(raw, 'snapshot-paths', 'snapshots'),
+    modelsBlock: raw.models,
+    seedsBlock: raw.seeds,
+    raw,
+  };
+}
 
+/** The property files' content: declared sources, and each model's (and seed's) properties. */
+interface Properties {
+  readonly sources: SourceTable[];
+  readonly models: Map<string, PropertyModel>;
+  readonly seeds: Map<string, PropertyModel>;
+}
+
+/** The source tables one property file declares. */
+function sourcesIn(yaml: Record<string, unknown>, relativeFile: string): SourceTable[] {
   const sources: SourceTable[] = [];
-  const properties = new Map<string, PropertyModel>();
-  const sqlFiles: { file: string; layer: ModelLayer }[] = [];
-
-  for (const modelPath of modelPaths) {
-    const layer = path.basename(modelPath) as ModelLayer;
-    if (!LAYERS.includes(layer)) {
-      throw new ProjectError(`dbt_project.yml: model path '${modelPath}' is not one of ${LAYERS.join(', ')}`, projectFile);
-    }
-    const files = await listFiles(path.join(dir, modelPath)).catch(() => {
-      throw new ProjectError(`dbt_project.yml: model path '${modelPath}' does not exist`, projectFile);
-    });
-    for (const file of files) {
-      if (file.endsWith('.sql')) sqlFiles.push({ file, layer });
-      if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
-      const yaml = await readYaml(file, dir);
-      for (const source of (yaml.sources ?? []) as PropertySource[]) {
-        const sourceName = String(source.name ?? '');
-        for (const table of source.tables ?? []) {
-          const name = String(table.name ?? '');
-          if (!IDENTIFIER.test(name) || !IDENTIFIER.test(sourceName)) {
-            throw new ProjectError(`${path.relative(dir, file)}: source '${sourceName}.${name}' is not a valid identifier`, file);
-          }
-          const relativeFile = path.relative(dir, file);
-          const location = table.meta?.location;
-          if (location !== undefined) checkLocation(location, relativeFile, name);
-          const freshness = parseFreshness(
-            table.freshness ?? source.freshness,
-            table.loaded_at_field ?? source.loaded_at_field,
-            relativeFile,
-            name,
-          );
-          const eventTime = eventTimeColumn(table.config?.event_time, relativeFile, name);
-          const eventTimeWindow = parseEventTimeWindow(table.meta?.event_time_window, eventTime, `${relativeFile}: source ${name}`);
-          sources.push({
-            name,
-            sourceName,
-            schema: source.schema ?? sourceName,
-            ...(table.description ? { description: table.description } : {}),
-            columns: columnDocs(table.columns),
-            ...(location ? { location } : {}),
-            // two ranges on one column (a warn floor, an error ceiling) get _2, so every id is unique
-            tests: uniqueIds(
-              (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name)),
-            ),
-            ...(freshness ? { freshness } : {}),
-            ...(eventTime ? { eventTime } : {}),
-            ...(eventTimeWindow ? { eventTimeWindow } : {}),
-          });
-        }
+  for (const source of (yaml.sources ?? []) as PropertySource[]) {
+    const sourceName = String(source.name ?? '');
+    for (const table of source.tables ?? []) {
+      const name = String(table.name ?? '');
+      if (!IDENTIFIER.test(name) || !IDENTIFIER.test(sourceName)) {
+        throw new ProjectError(`${relativeFile}: source '${sourceName}.${name}' is not a valid identifier`, relativeFile);
       }
+      const location = table.meta?.location;
+      if (location !== undefined) checkLocation(location, relativeFile, name);
+      const freshness = parseFreshness(
+        table.freshness ?? source.freshness,
+        table.loaded_at_field ?? source.loaded_at_field,
+        relativeFile,
+        name,
+      );
+      const eventTime = eventTimeColumn(table.config?.event_time, relativeFile, name);
+      const eventTimeWindow = parseEventTimeWindow(table.meta?.event_time_window, eventTime, `${relativeFile}: source ${name}`);
+      sources.push({
+        name,
+        sourceName,
+        schema: source.schema ?? sourceName,
+        ...(table.description ? { description: table.description } : {}),
+        columns: columnDocs(table.columns),
+        ...(location ? { location } : {}),
+        // two ranges on one column (a warn floor, an error ceiling) get _2, so every id is unique
+        tests: uniqueIds(
+          (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name)),
+        ),
+        ...(freshness ? { freshness } : {}),
+        ...(eventTime ? { eventTime } : {}),
+        ...(eventTimeWindow ? { eventTimeWindow } : {}),
+      });
+    }
+  }
+  return sources;
+}
+
+/** Every property file (.yml/.yaml) under the model and seed paths, read. */
+async function readProperties(project: ProjectFile): Promise<Properties> {
+  const properties: Properties = { sources: [], models: new Map(), seeds: new Map() };
+  for (const folder of [...project.modelPaths, ...project.seedPaths]) {
+    for (const file of await listFiles(path.join(project.dir, folder))) {
+      if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
+      const relativeFile = path.relative(project.dir, file);
+      const yaml = await readYaml(file, project.dir);
+      properties.sources.push(...sourcesIn(yaml, relativeFile));
       for (const model of (yaml.models ?? []) as PropertyModel[]) {
-        if (model.name) properties.set(model.name, { ...model, file: path.relative(dir, file) });
+        if (model.name) properties.models.set(model.name, { ...model, file: relativeFile });
+      }
+      for (const seed of (yaml.seeds ?? []) as PropertyModel[]) {
+        if (seed.name) properties.seeds.set(seed.name, { ...seed, file: relativeFile });
       }
     }
   }
+  const names = new Map<string, string>();
+  for (const source of properties.sources) {
+    const other = names.get(source.name);
+    if (other) {
+      throw new ProjectError(
+        `two source tables named '${source.name}' (${other} and ${source.sourceName}.${source.name}): meterflow keeps one table of a name`,
+      );
+    }
+    names.set(source.name, `${source.sourceName}.${source.name}`);
+  }
+  return properties;
+}
 
-  const sourceKeys = new Map(sources.map((source) => [`${source.sourceName}.${source.name}`, source]));
+/** The SQL model files under the model paths, each with the path dbt's fqn is taken from. */
+async function modelFiles(project: ProjectFile): Promise<{ file: string; underPath: string }[]> {
+  const found: { file: string; underPath: string }[] = [];
+  for (const modelPath of project.modelPaths) {
+    const root = path.join(project.dir, modelPath);
+    for (const file of await listFiles(root)) if (file.endsWith('.sql')) found.push({ file, underPath: path.relative(root, file) });
+  }
+  return found;
+}
+
+/** A model as loaded, before ephemeral models are inlined into the models that read them. */
+interface ModelDraft extends ModelNode {
+  readonly ephemeral: boolean;
+}
+
+/** The models' YAML tests, and the models those tests read besides their own (relationships' `to`). */
+function modelTests(property: PropertyModel | undefined, name: string, relative: string): { tests: DataTest[]; testRefs: string[] } {
+  if (!property) return { tests: [], testRefs: [] };
+  const file = property.file ?? relative;
+  const tests = uniqueIds([
+    ...parseTests(property.data_tests ?? property.tests, name, file),
+    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name)),
+  ]);
+  const testRefs = tests.flatMap((test) => {
+    if (test.kind !== 'relationships') return [];
+    const to = /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(String(test.args.to ?? ''))?.[1];
+    return to && to !== name ? [to] : [];
+  });
+  return { tests, testRefs: [...new Set(testRefs)] };
+}
+
+/** One model file: rendered once with recording resolvers for its refs, sources and config. */
+function loadModel(
+  project: ProjectFile,
+  properties: Properties,
+  sourceKeys: ReadonlyMap<string, SourceTable>,
+  file: { relative: string; underPath: string; template: string },
+): ModelDraft | undefined {
+  const { relative, template } = file;
+  const name = path.basename(relative, '.sql');
+  const { resolver: recorder, refs, used } = recordingResolver(relative, sourceKeys);
+  const rendered = renderModel({ file: relative, template, resolver: recorder, vars: project.vars, self: name });
+  const property = properties.models.get(name);
+  const config: NodeConfig = mergeConfig(
+    mergeConfig(projectConfigFor(project.modelsBlock, fqnOf(project.name, file.underPath, name)), property?.config),
+    rendered.config,
+  );
+  if (config.enabled === false) return undefined;
+  refuseHooks(config, relative, name);
+  const materialized = String(config.materialized ?? 'view');
+  if (!['table', 'view', 'incremental', 'ephemeral'].includes(materialized)) {
+    throw new ProjectError(
+      `${relative}: materialized='${materialized}' is not supported (table, view, incremental or ephemeral)`,
+      relative,
+    );
+  }
+  const ephemeral = materialized === 'ephemeral';
+  const kept = ephemeral ? 'view' : (materialized as ModelNode['materialized']);
+  const eventTime = eventTimeColumn(config.event_time, relative, name);
+  const runsOn = ephemeral ? 'writer' : runsOnOf(config, kept, eventTime, relative, name);
+  const period = analyticsPeriod(config.meta, { runsOn, materialized, ...(eventTime ? { eventTime } : {}) }, relative, name);
+  const { tests, testRefs } = modelTests(property, name, relative);
+  if (ephemeral && tests.length > 0)
+    throw new ProjectError(`${relative}: ephemeral model '${name}' has tests; dbt cannot test an ephemeral model either`, relative);
+  return {
+    name,
+    runsOn,
+    file: relative,
+    materialized: kept,
+    ephemeral,
+    ...(eventTime ? { eventTime } : {}),
+    ...(period ? { period } : {}),
+    refs: [...refs],
+    sources: [...used],
+    tags: asTags(config.tags),
+    ...(property?.description ? { description: property.description.trim() } : {}),
+    columns: columnDocs(property?.columns),
+    tests,
+    ...(testRefs.length > 0 ? { testRefs } : {}),
+  };
+}
+
+/**
+ * Ephemeral models leave the DAG: a model that reads one reads what it reads (refs and sources) and
+ * inlines its SQL. A cycle through ephemeral models is named as any other.
+ */
+type Reach = (node: { refs: readonly string[]; sources: readonly string[] }) => { refs: string[]; sources: string[]; inlines: string[] };
+
+function inlineEphemerals(drafts: readonly ModelDraft[]): { models: ModelNode[]; ephemerals: EphemeralModel[]; reach: Reach } {
+  const ephemeral = new Map(drafts.filter((d) => d.ephemeral).map((d) => [d.name, d]));
+  topologicalOrder(drafts); // names a missing ref or a cycle, ephemeral models included
+  const reach: Reach = (draft) => {
+    const refs = new Set<string>();
+    const sources = new Set(draft.sources);
+    const inlines: string[] = [];
+    const pending = [...draft.refs];
+    for (let ref = pending.shift(); ref !== undefined; ref = pending.shift()) {
+      const inlined = ephemeral.get(ref);
+      if (!inlined) refs.add(ref);
+      else if (!inlines.includes(ref)) {
+        inlines.push(ref);
+        inlined.sources.forEach((source) => sources.add(source));
+        pending.push(...inlined.refs);
+      }
+    }
+    return { refs: [...refs], sources: [...sources], inlines };
+  };
+  const models = drafts
+    .filter((draft) => !draft.ephemeral)
+    .map(({ ephemeral: _e, ...model }) => {
+      const { refs, sources, inlines } = reach(model);
+      return { ...model, refs, sources, ...(inlines.length > 0 ? { inlines } : {}) };
+    });
+  return { models, ephemerals: [...ephemeral.values()].map(({ name, file }) => ({ name, file })), reach };
+}
+
+/**
+ * What a model may read. Read-only models run after every build, so a model the writer or the
+ * build queue builds may not read one; everything else goes as the DAG allows.
+ */
+function checkRefDirections(models: readonly ModelNode[], testRefs = false): void {
+  const byName = new Map(models.map((model) => [model.name, model]));
+  for (const model of models) {
+    if (model.runsOn === 'analytics' && testRefs) {
+      const other = model.testRefs?.find((ref) => byName.get(ref)?.runsOn === 'analytics');
+      if (other) {
+        throw new ProjectError(
+          `${model.file}: a relationships test of read-only '${model.name}' reads read-only '${other}'; meterflow tests a read-only model against built models only`,
+          model.file,
+        );
+      }
+    }
+    if (model.runsOn === 'analytics') continue;
+    for (const ref of testRefs ? (model.testRefs ?? []) : model.refs) {
+      if (byName.get(ref)?.runsOn !== 'analytics') continue;
+      throw new ProjectError(
+        `${model.file}: '${model.name}' (runs_on: ${model.runsOn}) ${testRefs ? 'has a test that reads' : 'refs'} '${ref}', which runs read-only (runs_on: analytics) after every build: ` +
+          `give '${model.name}' meta.meterflow.runs_on: analytics too, or let '${ref}' be built by the writer`,
+        model.file,
+      );
+    }
+  }
+}
+
+/** The singular tests: every .sql file under test-paths outside `generic/` folders. */
+async function loadSingularTests(
+  project: ProjectFile,
+  macros: readonly MacroFile[],
+  sourceKeys: ReadonlyMap<string, SourceTable>,
+  modelNames: ReadonlySet<string>,
+  templates: Map<string, string>,
+  reach: Reach,
+): Promise<SingularTest[]> {
+  const singularTests: SingularTest[] = [];
+  for (const testPath of project.testPaths) {
+    const files = await listFiles(path.join(project.dir, testPath));
+    for (const file of files.filter((f) => f.endsWith('.sql') && !f.split(path.sep).includes('generic'))) {
+      const relative = path.relative(project.dir, file);
+      const name = path.basename(file, '.sql');
+      if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid test name`, relative);
+      const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
+      templates.set(`test:${name}`, template);
+      const { resolver, refs, used } = recordingResolver(relative, sourceKeys, modelNames);
+      const { config } = renderModel({ file: relative, template, vars: project.vars, self: name, resolver });
+      const read = reach({ refs: [...refs], sources: [...used] });
+      singularTests.push({
+        name,
+        file: relative,
+        refs: read.refs,
+        sources: read.sources,
+        severity: config.severity === 'warn' ? 'warn' : 'error',
+      });
+    }
+  }
+  return singularTests;
+}
+
+/** Load and validate a dbt project, laid out as dbt allows. Errors name the file at fault. */
+export async function loadProject(projectDir: string): Promise<LoadedProject> {
+  const dir = path.resolve(projectDir);
+  const project = await readProjectFile(dir);
+  await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles);
+  const macros = await loadMacros(dir, project.macroPaths);
+  const properties = await readProperties(project);
+  const sourceKeys = new Map(properties.sources.map((source) => [`${source.sourceName}.${source.name}`, source]));
+
   const templates = new Map<string, string>();
-  const models: ModelNode[] = [];
-  for (const { file, layer } of sqlFiles) {
+  const drafts: ModelDraft[] = [];
+  for (const { file, underPath } of await modelFiles(project)) {
     const relative = path.relative(dir, file);
     const name = path.basename(file, '.sql');
     if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid model name`, relative);
     if (templates.has(name)) throw new ProjectError(`${relative}: a second model named '${name}'`, relative);
     const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
+    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template });
+    if (!draft) continue;
     templates.set(name, template);
-
-    // render once with recording resolvers to discover the model's refs, sources and config
-    const { resolver: recorder, refs, used } = recordingResolver(relative, sourceKeys);
-    const { config } = renderModel({ file: relative, template, resolver: recorder, vars, self: name });
-    const materialized = (config.materialized ?? properties.get(name)?.config?.materialized ?? defaultMaterialized) as string;
-    if (materialized !== 'table' && materialized !== 'view' && materialized !== 'incremental') {
-      throw new ProjectError(`${relative}: materialized='${materialized}' is not supported (table, view or incremental)`, relative);
-    }
-    const property = properties.get(name);
-    const eventTime = eventTimeColumn(config.event_time ?? property?.config?.event_time, relative, name);
-    const period = analyticsPeriod(
-      config.meta ?? property?.config?.meta,
-      { layer, materialized, ...(eventTime ? { eventTime } : {}) },
-      relative,
-      name,
-    );
-    models.push({
-      name,
-      layer,
-      file: relative,
-      materialized,
-      ...(eventTime ? { eventTime } : {}),
-      ...(period ? { period } : {}),
-      refs: [...refs],
-      sources: [...used],
-      tags: [...new Set([...asTags(property?.config?.tags), ...asTags(config.tags)])],
-      ...(property?.description ? { description: property.description.trim() } : {}),
-      columns: columnDocs(property?.columns),
-      tests: uniqueIds(
-        property
-          ? [
-              ...parseTests(property.data_tests ?? property.tests, name, property.file ?? relative),
-              ...(property.columns ?? []).flatMap((column) =>
-                parseTests(column.data_tests ?? column.tests, name, property.file ?? relative, column.name),
-              ),
-            ]
-          : [],
-      ),
-    });
+    drafts.push(draft);
   }
-
+  const { models, ephemerals, reach } = inlineEphemerals(drafts);
   const ordered = topologicalOrder(models);
-  const layers = new Map(ordered.map((model) => [model.name, model.layer]));
+  checkRefDirections(ordered);
+  const modelNames = new Set(ordered.map((m) => m.name));
+  const refable = new Set([...modelNames, ...ephemerals.map((e) => e.name)]);
   for (const model of ordered) {
-    // analytics read the master at the snapshot, and other analytics models (per-month partial
-    // aggregates that a model merges) as this run computes them
-    const allowed: readonly ModelLayer[] = model.layer === 'analytics' ? ['master', 'analytics'] : ['staging', 'master'];
-    const misplaced = model.refs.find((ref) => !allowed.includes(layers.get(ref) as ModelLayer));
-    if (misplaced) {
+    const unknown = model.testRefs?.find((ref) => !modelNames.has(ref));
+    if (unknown)
       throw new ProjectError(
-        `${model.file}: a ${model.layer} model cannot ref the ${layers.get(misplaced)} model '${misplaced}' (it may ref ${allowed.join(' or ')} models)`,
+        `${model.file}: a relationships test of '${model.name}' reads ref('${unknown}'), which names no model`,
         model.file,
       );
-    }
   }
-  const singularTests: SingularTest[] = [];
-  for (const testPath of (project['test-paths'] as string[] | undefined) ?? ['tests']) {
-    const files = await listFiles(path.join(dir, testPath)).catch(() => [] as string[]);
-    for (const file of files.filter((f) => f.endsWith('.sql') && !f.split(path.sep).includes('generic'))) {
-      const relative = path.relative(dir, file);
-      const name = path.basename(file, '.sql');
-      if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid test name`, relative);
-      const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
-      templates.set(`test:${name}`, template);
-      const { resolver, refs, used } = recordingResolver(relative, sourceKeys, new Set(ordered.map((m) => m.name)));
-      const { config } = renderModel({ file: relative, template, vars, self: name, resolver });
-      singularTests.push({
-        name,
-        file: relative,
-        refs: [...refs],
-        sources: [...used],
-        severity: config.severity === 'warn' ? 'warn' : 'error',
-      });
-    }
-  }
-  return { dir, plan: { projectName, sources, models: ordered, singularTests, vars }, templates, macros };
+  checkRefDirections(ordered, true);
+  const singularTests = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
+  const plan: ProjectPlan = {
+    projectName: project.name,
+    sources: properties.sources,
+    models: ordered,
+    ...(ephemerals.length > 0 ? { ephemerals } : {}),
+    singularTests,
+    vars: project.vars,
+  };
+  return { dir, plan, templates, macros };
 }

@@ -20,15 +20,15 @@ async function sqlFilesUnder(folder: string): Promise<string[]> {
 }
 
 /**
- * Read and check every macro file. A folder named in dbt_project.yml must exist (the default
- * `macros` may be absent); a macro may not be defined twice nor take the name of a dbt function.
+ * Read and check every macro file. A macro folder may be absent, as in dbt; a macro may not be
+ * defined twice nor take the name of a dbt function.
  */
-export async function loadMacros(dir: string, macroPaths: readonly string[], declared: boolean): Promise<MacroFile[]> {
+export async function loadMacros(dir: string, macroPaths: readonly string[]): Promise<MacroFile[]> {
   const files: MacroFile[] = [];
   const definedIn = new Map<string, string>();
   for (const macroPath of macroPaths) {
     const paths = await sqlFilesUnder(path.join(dir, macroPath)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' && !declared) return [];
+      if (err.code === 'ENOENT') return [];
       throw new ProjectError(
         `dbt_project.yml: macro path '${macroPath}' is not a folder that can be read`,
         path.join(dir, 'dbt_project.yml'),

@@ -1,8 +1,9 @@
 // Model selection in dbt's syntax: `name`, `+name` (with ancestors), `name+` (with descendants),
-// `staging.*` or `analytics.meter_anomalies` (by folder), `tag:daily`; several selectors are a union,
+// `staging.*` or `analytics.meter_anomalies` (by folder), `path:models/marts`, `tag:daily`,
+// `config.runs_on:analytics`; several selectors are a union,
 // and --exclude takes the same syntax.
 import { ProjectError } from '../errors';
-import type { ModelNode } from './types';
+import { runsOnOf, type ModelNode } from './types';
 
 function ancestors(models: readonly ModelNode[], name: string, into: Set<string>): void {
   const model = models.find((m) => m.name === name);
@@ -31,10 +32,22 @@ function matchOne(models: readonly ModelNode[], selector: string): Set<string> {
   let base: ModelNode[];
   if (core.startsWith('tag:')) {
     base = models.filter((m) => m.tags.includes(core.slice('tag:'.length)));
+  } else if (core.startsWith('path:')) {
+    // dbt's path method: a folder (every model under it) or a file, relative to the project
+    const wanted = core.slice('path:'.length).replace(/\/+$/, '');
+    base = models.filter((m) => m.file === wanted || m.file.replace(/\.sql$/, '') === wanted || m.file.startsWith(`${wanted}/`));
+  } else if (core.startsWith('config.runs_on:')) {
+    const runsOn = core.slice('config.runs_on:'.length);
+    base = models.filter((m) => runsOnOf(m) === runsOn);
   } else if (core.includes('.')) {
-    // a path in the project: layer folder, then a model name or *
-    const [folder, rest] = core.split('.', 2) as [string, string];
-    base = models.filter((m) => m.layer === folder && (rest === '*' || m.name === rest));
+    // a folder of the project, then a model name or *: `staging.*`, `marts.finance.orders`
+    const parts = core.split('.');
+    const rest = parts.pop() as string;
+    base = models.filter((m) => {
+      const folders = m.file.split('/').slice(0, -1);
+      const at = folders.findIndex((_f, i) => parts.every((part, j) => folders[i + j] === part));
+      return at >= 0 && (rest === '*' || m.name === rest);
+    });
   } else if (core.includes('*')) {
     const pattern = new RegExp(`^${core.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
     base = models.filter((m) => pattern.test(m.name));

@@ -1,7 +1,26 @@
 // The shape of a loaded models project, as plain data: it crosses into workflow code and history.
 
-/** Which part of the pipeline a model belongs to: its top folder in the project. */
-export type ModelLayer = 'staging' | 'master' | 'analytics';
+/**
+ * Where a model runs (`meta.meterflow.runs_on`, see project/model-config.ts): built whole by the
+ * writer; built a month at a time on the build queue (an incremental model with an event_time) and
+ * committed by the writer; or computed read-only on the analytics queue from the lake version the run
+ * pinned, its result published by the writer.
+ */
+export type RunsOn = 'writer' | 'build' | 'analytics';
+
+/** What plans recorded before `runsOn` said instead: the model's top folder. */
+export type LegacyLayer = 'staging' | 'master' | 'analytics';
+
+/**
+ * Where a model runs, also in a plan recorded before `runsOn`: there a model's folder said it
+ * (staging and master built, analytics read-only), and an incremental model with an event_time was
+ * built a month at a time.
+ */
+export function runsOnOf(model: Pick<ModelNode, 'runsOn' | 'layer' | 'materialized' | 'eventTime'>): RunsOn {
+  if (model.runsOn) return model.runsOn;
+  if (model.layer === 'analytics') return 'analytics';
+  return model.materialized === 'incremental' && model.eventTime !== undefined ? 'build' : 'writer';
+}
 
 /**
  * How a model is kept in the warehouse. `incremental` is a table that a run updates in place when only
@@ -45,14 +64,24 @@ export interface SourceTable {
 
 export interface ModelNode {
   readonly name: string;
-  readonly layer: ModelLayer;
+  /** Where it runs. Absent from plans recorded before it: read it with `runsOnOf`. */
+  readonly runsOn?: RunsOn;
+  /** Plans recorded before `runsOn` only. */
+  readonly layer?: LegacyLayer;
   /** Path relative to the project folder, for messages. */
   readonly file: string;
   readonly materialized: Materialization;
-  /** Models this one refs. */
+  /** Models and seeds this one refs (through any ephemeral model it reads, whose refs count as its own). */
   readonly refs: readonly string[];
-  /** Source tables this one reads, by table name. */
+  /** Source tables this one reads, by table name (also through ephemeral models). */
   readonly sources: readonly string[];
+  /** The ephemeral models its SQL inlines, directly or through each other (dbt inlines them as CTEs). */
+  readonly inlines?: readonly string[];
+  /**
+   * Models a test of this one reads besides the model (a relationships test's `to`): the test waits
+   * for them, and reads this run's new versions of those it rebuilt.
+   */
+  readonly testRefs?: readonly string[];
   readonly tags: readonly string[];
   readonly description?: string;
   readonly columns: readonly ColumnDoc[];
@@ -84,12 +113,20 @@ export interface SingularTest {
   readonly severity: Severity;
 }
 
+/** An ephemeral model: never built, its SQL inlined where it is ref'd. */
+export interface EphemeralModel {
+  readonly name: string;
+  readonly file: string;
+}
+
 /** What a run needs to know of the project: sources and models in a valid build order. */
 export interface ProjectPlan {
   readonly projectName: string;
   readonly sources: readonly SourceTable[];
   /** Topologically sorted: every model comes after the models it refs. */
   readonly models: readonly ModelNode[];
+  /** Ephemeral models, whose SQL the models that read them inline (absent from older plans). */
+  readonly ephemerals?: readonly EphemeralModel[];
   readonly singularTests: readonly SingularTest[];
   readonly vars: Readonly<Record<string, unknown>>;
 }

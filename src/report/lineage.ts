@@ -1,23 +1,27 @@
-// The lineage graph: sources -> staging -> master -> analytics in columns left to right, each model a
+// The lineage graph: sources -> models built by the writer -> models built by month -> read-only
+// models in columns left to right (as far as the DAG allows), each model a
 // card naming its tests, laid out by dagre and drawn as SVG with a legend; coloured by each node's
 // state (and each test's outcome) when a run's are given. `meterflow docs` and the run report draw it.
 import dagre from '@dagrejs/dagre';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { selectModels } from '../project/select';
-import type { DataTest, ProjectPlan } from '../project/types';
+import { runsOnOf, type DataTest, type ProjectPlan } from '../project/types';
 import { escapeHtml } from './html';
 
 export type LineageState = 'pending' | 'running' | 'succeeded' | 'unchanged' | 'failed' | 'skipped';
-export type LineageKind = 'source' | 'staging' | 'master' | 'analytics' | 'test';
+export type LineageKind = 'source' | 'writer' | 'build' | 'analytics' | 'test';
 export type TestOutcome = 'pass' | 'warn' | 'fail';
 
-/** The columns, left to right; a singular test stands in the column after what it reads. */
-export const LINEAGE_LAYERS: readonly { kind: Exclude<LineageKind, 'test'>; title: string }[] = [
-  { kind: 'source', title: 'sources' },
-  { kind: 'staging', title: 'staging' },
-  { kind: 'master', title: 'master' },
-  { kind: 'analytics', title: 'analytics' },
+/**
+ * The bands of columns, left to right: a model stands after what it reads, within its band (built
+ * models, by the writer or by month, share one: either may read the other); a singular test stands
+ * in the column after what it reads.
+ */
+export const LINEAGE_LAYERS: readonly { kinds: readonly Exclude<LineageKind, 'test'>[]; title: string }[] = [
+  { kinds: ['source'], title: 'sources' },
+  { kinds: ['writer', 'build'], title: 'built' },
+  { kinds: ['analytics'], title: 'read-only' },
 ];
 
 const FILL: Record<LineageState | 'none', string> = {
@@ -32,8 +36,8 @@ const FILL: Record<LineageState | 'none', string> = {
 };
 const STROKE: Record<LineageKind, string> = {
   source: '#6b7c93',
-  staging: '#3b7dd8',
-  master: '#8e44ad',
+  writer: '#3b7dd8',
+  build: '#8e44ad',
   analytics: '#e67e22',
   test: '#7f8c8d',
 };
@@ -101,7 +105,7 @@ export function lineageGraph(plan: ProjectPlan, options: LineageOptions = {}): {
     nodes.push({
       id: `model:${model.name}`,
       label: model.name,
-      kind: model.layer,
+      kind: runsOnOf(model),
       ...(model.description ? { description: model.description } : {}),
       detail: model.materialized,
       columns: model.columns.map((c) => c.name),
@@ -295,9 +299,9 @@ function bundled(edges: readonly DrawnEdge[]): DrawnEdge[] {
 }
 
 /**
- * The graph laid out left to right. Every node's column is fixed by its layer (sources, staging,
- * master, analytics; a model that reads another of its own layer one column further), and dagre
- * orders each column to cross as few edges as it can.
+ * The graph laid out left to right. Every node stands after what it reads, and each band (sources,
+ * built models, read-only models) right of the bands before it; dagre orders each column to cross as
+ * few edges as it can.
  */
 export function lineageLayout(plan: ProjectPlan, options: LineageOptions = {}): LineageLayout {
   const { nodes, edges } = lineageGraph(plan, options);
@@ -305,13 +309,14 @@ export function lineageLayout(plan: ProjectPlan, options: LineageOptions = {}): 
   for (const [from, to] of edges) inputs.set(to, [...(inputs.get(to) ?? []), from]);
   const column = new Map<string, number>();
   let floor = 0;
-  for (const layer of [...LINEAGE_LAYERS.map((l) => l.kind), 'test' as const]) {
+  for (const kinds of [...LINEAGE_LAYERS.map((l) => l.kinds), ['test'] as const]) {
+    const members = nodes.filter((n) => (kinds as readonly LineageKind[]).includes(n.kind));
     // nodes come in dependency order (sources, then models topologically, then singular tests)
-    for (const node of nodes.filter((n) => n.kind === layer)) {
+    for (const node of members) {
       const after = Math.max(-1, ...(inputs.get(node.id) ?? []).map((id) => column.get(id) ?? 0)) + 1;
-      column.set(node.id, layer === 'test' ? after : Math.max(floor, after));
+      column.set(node.id, node.kind === 'test' ? after : Math.max(floor, after));
     }
-    if (layer !== 'test') floor = Math.max(floor, ...nodes.filter((n) => n.kind === layer).map((n) => (column.get(n.id) ?? 0) + 1));
+    if (kinds[0] !== 'test') floor = Math.max(floor, ...members.map((n) => (column.get(n.id) ?? 0) + 1));
   }
   const sized = nodes.map((node) => {
     const label = labelLines(node.label);
@@ -373,8 +378,8 @@ export function lineageLayout(plan: ProjectPlan, options: LineageOptions = {}): 
       points: [{ x: from.x + from.width, y: from.y + from.height / 2 }, ...through, { x: to.x, y: to.y + to.height / 2 }],
     };
   });
-  const columns = LINEAGE_LAYERS.flatMap(({ kind, title }) => {
-    const members = placed.filter((n) => n.kind === kind);
+  const columns = LINEAGE_LAYERS.flatMap(({ kinds, title }) => {
+    const members = placed.filter((n) => (kinds as readonly LineageKind[]).includes(n.kind));
     if (members.length === 0) return [];
     const left = Math.min(...members.map((n) => n.x));
     const right = Math.max(...members.map((n) => n.x + n.width));
@@ -417,14 +422,14 @@ function legend(withStates: boolean): string {
   const swatch = (x: number, y: number, stroke: string, fill: string, label: string) =>
     `<rect x="${x}" y="${y}" width="14" height="11" rx="2" fill="${fill}" stroke="${stroke}" stroke-width="1.5"/><text x="${x + 19}" y="${y + 9.5}" font-size="10.5" font-family="sans-serif" fill="#333">${escapeHtml(label)}</text>`;
   const parts: string[] = [
-    `<text x="6" y="15" font-size="10.5" font-family="sans-serif" font-weight="600" fill="#333">border: layer</text>`,
+    `<text x="6" y="15" font-size="10.5" font-family="sans-serif" font-weight="600" fill="#333">border: runs on</text>`,
   ];
   let x = 96;
   for (const [kind, label] of [
     ['source', 'source (Parquet files)'],
-    ['staging', 'staging model'],
-    ['master', 'master table'],
-    ['analytics', 'analytics model'],
+    ['writer', 'built by the writer'],
+    ['build', 'built by month'],
+    ['analytics', 'read-only model'],
     ['test', 'singular test'],
   ] as const) {
     parts.push(swatch(x, 6, STROKE[kind], '#fff', label));

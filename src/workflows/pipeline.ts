@@ -43,6 +43,7 @@ import { sqlTimestamp } from '../contract/time';
 import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
 import { childUri } from '../contract/uri';
 import { planGraph } from './run-graph';
+import { runsOnOf } from '../project/types';
 import { RunState, type NodeFailureDetails } from './run-state';
 import { inputVersions, judge, type BuiltState, type InputVersion } from './up-to-date';
 import { mergeMonthResults } from './month-tests';
@@ -162,6 +163,18 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     Object.fromEntries([...sourceNames.map((s) => `seed:${s}`), ...refs.map((r) => `model:${r}`)].map((id) => [id, versionOf(id)]));
   /** Models this run rebuilt: what they were built from, and the window when rebuilt over one only. */
   const rebuilt = new Map<string, { inputs: Record<string, string>; window?: EventWindow }>();
+  // each model of the run, once its new version exists (true) or it is up to date (false), before its
+  // tests: what a test that reads another model (a relationships test's `to`) waits for
+  const builtSignals = new Map<string, (rebuiltNow: boolean) => void>();
+  const builtNow = new Map(
+    buildable.map((model) => [model.name, new Promise<boolean>((resolve) => builtSignals.set(model.name, resolve))] as const),
+  );
+  /** The models a model's tests read besides it, rebuilt by this run: waited for, then read as new. */
+  const pendingTestRefs = async (model: (typeof buildable)[number]): Promise<string[]> => {
+    const testRefs = model.testRefs ?? [];
+    const waited = Promise.all(testRefs.map(async (ref) => ((await builtNow.get(ref)) === true ? [ref] : [])));
+    return (await Promise.race([waited, CancellationScope.current().cancelRequested])).flat();
+  };
   /** Upstream models rebuilt over exactly this window: read as their rebuilt rows alone. */
   const refsRebuiltOver = (refs: readonly string[], window: EventWindow) =>
     refs.filter((ref) => sameWindow(rebuilt.get(ref)?.window, window));
@@ -316,6 +329,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       windowed: model.materialized === 'incremental' && model.eventTime !== undefined,
     });
     if (verdict.upToDate) {
+      builtSignals.get(model.name)?.(false);
       state.markUnchanged(id, 'up to date: its inputs and SQL are unchanged since it was built');
       if (state.has(`test:${model.name}`)) state.markUnchanged(`test:${model.name}`, 'model unchanged');
       return state.publish();
@@ -331,10 +345,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         warehouse,
         ...(window ? { window, windowRefs: refsRebuiltOver(model.refs, window) } : {}),
       };
-      const summary = `build ${model.layer} model ${model.name}${window ? ' (incremental)' : ''}`;
+      // (plans recorded before runs_on named the model's folder here)
+      const summary = `build ${model.layer ? `${model.layer} ` : ''}model ${model.name}${window ? ' (incremental)' : ''}`;
       // the big tables (one row per meter and half hour) are built a month at a time on the build
       // queue, by any number of build workers; the writer commits their files in one go
-      const perMonth = model.materialized === 'incremental' && model.eventTime !== undefined && patched(PER_MONTH_BUILDS);
+      const perMonth = runsOnOf(model) === 'build' && patched(PER_MONTH_BUILDS);
       const result = perMonth
         ? await buildPerMonth(buildInput, summary)
         : await writer.buildModel.executeWithOptions(on('build', summary), [buildInput]);
@@ -345,10 +360,14 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
         state.node(id).note = `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`;
       else if (built[model.name] && !fullRefresh) state.node(id).note = `rebuilt: ${verdict.reason}`;
       const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
-      await state.test(model.name, () =>
+      builtSignals.get(model.name)?.(true);
+      const testModel = (refs: string[]) =>
         writer.testModel.executeWithOptions(on('test', `test ${model.name}`), [
-          { model: model.name, buildId, pendingRefs, warehouse, ...(monthTests ? { monthTests } : {}) },
-        ]),
+          { model: model.name, buildId, pendingRefs: refs, warehouse, ...(monthTests ? { monthTests } : {}) },
+        ]);
+      // NOTE: scheduled in the same turn when no test reads another model, as in recorded histories
+      await state.test(model.name, () =>
+        model.testRefs?.length ? pendingTestRefs(model).then((extra) => testModel([...pendingRefs, ...extra])) : testModel(pendingRefs),
       );
       rebuilt.set(model.name, { inputs: inputVersions(inputs), ...(rebuiltWindow ? { window: rebuiltWindow } : {}) });
       versions.set(id, { current: version, before: built[model.name]?.version, changedOver: rebuiltWindow ?? 'all' });
@@ -392,7 +411,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const analyticsInputs = new Map<string, Record<string, InputVersion>>();
     const analyticsWindows = new Map<string, EventWindow>();
     const toRun = analyticsModels.filter((model) => {
-      const inputs = inputsOf([], model.refs);
+      const inputs = inputsOf(model.sources, model.refs);
       analyticsInputs.set(model.name, inputs);
       const verdict = judge({
         built: built[model.name],

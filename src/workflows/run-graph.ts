@@ -1,16 +1,17 @@
 // A run's graph, from the plan and the selection: which sources are seeded, which models built,
 // which tests run, and what each node waits for. Pure, so the rules are tested without a server.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ModelNode, ProjectPlan, SingularTest, SourceTable } from '../project/types';
+import { runsOnOf, type ModelNode, type ProjectPlan, type SingularTest, type SourceTable } from '../project/types';
 import type { NodeKind, NodeProgress } from '../contract/run';
 
 export interface RunGraph {
   /** Sources the selected models read: seeded by this run. */
   readonly sources: readonly SourceTable[];
-  /** Selected staging and master models, in build order. */
+  /** Selected models the writer and the build queue build, in build order. */
   readonly buildable: readonly ModelNode[];
+  /** Selected read-only models (runs_on: analytics). */
   readonly analyticsModels: readonly ModelNode[];
-  /** The master layer's tables: the snapshot the analytics read. */
+  /** The built models that read-only models read: pinned at one lake version for them. */
   readonly masterTables: readonly string[];
   /** Singular tests whose sources are seeded and whose refs are built by this run. */
   readonly singularTests: readonly SingularTest[];
@@ -30,13 +31,15 @@ export const nodeId = (kind: NodeKind, name: string): string => `${kind}:${name}
  * ref; the publish for everything.
  */
 export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): RunGraph {
-  const buildable = plan.models.filter((model) => model.layer !== 'analytics' && selected.has(model.name));
-  const analyticsModels = plan.models.filter((model) => model.layer === 'analytics' && selected.has(model.name));
-  const masterTables = plan.models.filter((model) => model.layer === 'master').map((model) => model.name);
-  const seeded = new Set(buildable.flatMap((model) => model.sources));
+  const readOnly = (model: ModelNode) => runsOnOf(model) === 'analytics';
+  const buildable = plan.models.filter((model) => !readOnly(model) && selected.has(model.name));
+  const analyticsModels = plan.models.filter((model) => readOnly(model) && selected.has(model.name));
+  const readByAnalytics = new Set(plan.models.filter(readOnly).flatMap((model) => [...model.refs, ...(model.testRefs ?? [])]));
+  const masterTables = plan.models.filter((model) => !readOnly(model) && readByAnalytics.has(model.name)).map((model) => model.name);
+  const seeded = new Set([...buildable, ...analyticsModels].flatMap((model) => model.sources));
   const sources = plan.sources.filter((source) => seeded.has(source.name));
   for (const test of plan.singularTests) {
-    const analyticsRef = test.refs.find((ref) => plan.models.some((model) => model.name === ref && model.layer === 'analytics'));
+    const analyticsRef = test.refs.find((ref) => plan.models.some((model) => model.name === ref && readOnly(model)));
     if (analyticsRef) {
       throw ApplicationFailure.nonRetryable(
         `singular test ${test.name} (${test.file}) refs analytics model ${analyticsRef}: singular tests check the warehouse's models before a run publishes; test analytics results with YAML tests`,
@@ -70,11 +73,11 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): Run
   }
   const snapshotId =
     analyticsModels.length > 0
-      ? add(
-          'snapshot',
-          'master',
-          masterTables.filter((t) => selected.has(t)).map((t) => nodeId('model', t)),
-        )
+      ? add('snapshot', 'master', [
+          ...masterTables.filter((t) => selected.has(t)).map((t) => nodeId('model', t)),
+          // and for the sources read-only models read (none in plans recorded before they could)
+          ...[...new Set(analyticsModels.flatMap((m) => m.sources))].map((s) => nodeId('seed', s)),
+        ])
       : undefined;
   for (const model of analyticsModels) {
     // and for the analytics models it refs (per-month partial aggregates it merges) this run computes

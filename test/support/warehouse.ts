@@ -1,4 +1,5 @@
 // A real warehouse file in a temp folder with the writer activities over it, called directly (no Temporal).
+import { runsOnOf } from '../../src/project/types';
 import path from 'node:path';
 import { createAnalyticsWorkerActivities, createWriterActivities } from '../../src/activities';
 import { defaultProjectDir } from '../../src/config';
@@ -42,7 +43,7 @@ export async function seedAndBuild(fixture: WarehouseFixture, sourcesDir: string
     await fixture.writer.seedSource({ source, uri: path.join(sourcesDir, source.name) });
   }
   const built: string[] = [];
-  for (const model of fixture.project.plan.models.filter((m) => m.layer !== 'analytics')) {
+  for (const model of fixture.project.plan.models.filter((m) => runsOnOf(m) !== 'analytics')) {
     await fixture.writer.buildModel({ model: model.name, buildId: 'test', pendingRefs: model.refs.filter((r) => built.includes(r)) });
     built.push(model.name);
   }

@@ -1,0 +1,73 @@
+// What meterflow does not run, refused before any work, naming the file and the feature: Python
+// models, dbt snapshots, packages that are not installed, hooks and model versions. Whatever a run
+// cannot honour is said here, not found halfway through a run.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ProjectError } from '../errors';
+
+type ListFiles = (dir: string) => Promise<string[]>;
+
+const refuse = (file: string, what: string): never => {
+  throw new ProjectError(`${file}: ${what}`, file);
+};
+
+/** Packages from packages.yml (or dependencies.yml) must be installed in `packages-install-path`. */
+async function checkPackages(dir: string, project: Record<string, unknown>, listFiles: ListFiles): Promise<void> {
+  const installPath = String(project['packages-install-path'] ?? 'dbt_packages');
+  for (const name of ['packages.yml', 'dependencies.yml']) {
+    const text = await readFile(path.join(dir, name), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const packages = ((YAML.parse(text) ?? {}) as { packages?: Record<string, unknown>[] }).packages ?? [];
+    for (const entry of packages) {
+      const id = String(entry.package ?? entry.git ?? entry.local ?? '?');
+      const folder = path
+        .basename(id.replace(/\.git$/, ''))
+        .split('/')
+        .pop() as string;
+      const installed = await listFiles(path.join(dir, installPath));
+      if (installed.length === 0 || !installed.some((file) => file.split(path.sep).includes(folder))) {
+        refuse(name, `package '${id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`);
+      }
+      refuse(name, `package '${id}': meterflow does not run dbt packages yet; copy the macros you use into the project's macro-paths`);
+    }
+  }
+}
+
+/** A model's resolved config may not ask for hooks, which meterflow does not run. */
+export function refuseHooks(config: Readonly<Record<string, unknown>>, file: string, name: string): void {
+  const hook = ['pre-hook', 'post-hook', 'pre_hook', 'post_hook'].find((key) => {
+    const value = config[key];
+    return value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0) && value !== '';
+  });
+  if (hook) refuse(file, `'${name}' has a ${hook}; hooks are not supported by meterflow`);
+}
+
+/** Refuse, before anything runs, what meterflow cannot run as dbt would. */
+export async function refuseUnsupported(
+  dir: string,
+  project: Record<string, unknown>,
+  modelPaths: readonly string[],
+  snapshotPaths: readonly string[],
+  listFiles: ListFiles,
+): Promise<void> {
+  for (const hook of ['on-run-start', 'on-run-end']) {
+    if (project[hook] !== undefined) refuse('dbt_project.yml', `${hook} hooks are not supported by meterflow`);
+  }
+  for (const modelPath of modelPaths) {
+    for (const file of await listFiles(path.join(dir, modelPath))) {
+      const relative = path.relative(dir, file);
+      if (file.endsWith('.py')) refuse(relative, 'Python models are not supported by meterflow (SQL models only)');
+      if (!file.endsWith('.sql') && !file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
+      const text = await readFile(file, 'utf8');
+      if (/\{%-?\s*snapshot\s/.test(text)) refuse(relative, 'dbt snapshots are not supported by meterflow');
+      if (/^\s*versions\s*:/m.test(text) && !file.endsWith('.sql')) refuse(relative, 'model versions are not supported by meterflow');
+    }
+  }
+  for (const snapshotPath of snapshotPaths) {
+    const files = (await listFiles(path.join(dir, snapshotPath))).filter((f) => /\.(sql|ya?ml)$/.test(f));
+    const first = files[0];
+    if (first) refuse(path.relative(dir, first), 'dbt snapshots are not supported by meterflow');
+  }
+  await checkPackages(dir, project, listFiles);
+}
