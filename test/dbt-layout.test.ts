@@ -1,26 +1,13 @@
 // A dbt project laid out as its team has it: the DAG from ref() and source(), where a model runs from
 // its config (dbt's keys, and meta.meterflow.runs_on), optional folders optional, and what meterflow
 // does not run refused before any work, naming the file and the feature.
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../src/project/load';
 import { selectModels } from '../src/project/select';
 import { ProjectError } from '../src/errors';
-import { copyOfModels, editFile } from './support/files';
-
-/** The shipped project moved as the energy team keeps theirs: one models/ folder, their folder names. */
-export async function energyTeamLayout(label: string): Promise<string> {
-  const dir = await copyOfModels(label);
-  await mkdir(path.join(dir, 'models'));
-  await rename(path.join(dir, 'staging'), path.join(dir, 'models', 'staging'));
-  await rename(path.join(dir, 'master'), path.join(dir, 'models', 'master_table'));
-  await rename(path.join(dir, 'analytics'), path.join(dir, 'models', 'analytics_tables'));
-  await editFile(path.join(dir, 'dbt_project.yml'), (yaml) =>
-    yaml.replace("model-paths: ['staging', 'master', 'analytics']", "model-paths: ['models']"),
-  );
-  return dir;
-}
+import { copyOfModels, energyTeamLayout } from './support/files';
 
 /** A small project written file by file under a temp folder. */
 async function projectOf(files: Record<string, string>): Promise<string> {

@@ -14,7 +14,7 @@ import type { StorageResolver } from '../storage';
 import { pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
-import { MODEL_SCHEMA, existingKind, findModel, renderModelSql } from './models';
+import { MODEL_SCHEMA, existingKind, findModel, renderModelSql, seedRelation } from './models';
 import { failOnErrors, runDataTests } from './data-tests';
 import { periodSpanOf, periodStartsOf } from './periods';
 import type {
@@ -84,6 +84,8 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb, ..
           model,
           {
             ref: (ref) => {
+              const seed = seedRelation(project, ref);
+              if (seed) return seed;
               const pinned = snapshot.relations[ref];
               if (pinned !== undefined) {
                 const master = relation(MODEL_SCHEMA, pinned);

@@ -178,6 +178,8 @@ export function warehouseResolver(
     windowed && eventTime ? `(select * from ${name} where ${inWindow(eventTime, windowed.window)})` : name;
   return {
     ref: (model) => {
+      const seed = seedRelation(project, model);
+      if (seed) return seed;
       const name = windowed?.windowRefs.includes(model)
         ? deltaName(model, pending.buildId)
         : pending.models.includes(model)
@@ -190,6 +192,15 @@ export function warehouseResolver(
       return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
     },
   };
+}
+
+/**
+ * A dbt seed as models read it: its table without the column meterflow keeps each row's file in.
+ * Undefined when `name` is no seed of the project.
+ */
+export function seedRelation(project: LoadedProject, name: string): string | undefined {
+  const seed = project.plan.sources.find((source) => source.seed && source.name === name);
+  return seed ? `(select * exclude (_source_file) from ${relation(seed.schema, seed.name)})` : undefined;
 }
 
 /**

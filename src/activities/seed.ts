@@ -11,7 +11,7 @@ import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition }
 import type { DataTest, Freshness, SourceTable } from '../project/types';
 import { runDataTests } from './data-tests';
 import type { Storage, StorageResolver, StoredObject } from '../storage';
-import { duckdbMessage, pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
+import { duckdbMessage, isPermanentDuckdbError, pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import { spanningWindow, sqlTimestamp } from '../contract/time';
 import { activityFrame, interruptOnCancel } from './context';
@@ -44,6 +44,12 @@ function isSourceFile(object: StoredObject): boolean {
 
 /** The source's Parquet files, and the names of every other file at its location (none dropped unsaid). */
 async function listSourceFiles(store: Storage, source: SourceTable, uri: string): Promise<{ files: StoredObject[]; ignored: string[] }> {
+  if (source.seed) {
+    // a dbt seed is one CSV file of the project
+    const file = await store.stat(uri);
+    if (!file) throw new SourceDataError(`seed ${source.name}: ${source.seed.file} is not there (${uri})`, source.name, uri);
+    return { files: [file], ignored: [] };
+  }
   let listed: StoredObject[];
   try {
     listed = await store.list(uri, { hidden: true });
@@ -64,15 +70,31 @@ async function contentChecksum(localPath: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** SQL reading one file of a source: Parquet, or a dbt seed's CSV with its delimiter and column_types. */
+function readFileSql(source: SourceTable, localPath: string): string {
+  if (!source.seed) return `read_parquet(${pathList([localPath])})`;
+  const { delimiter, columnTypes } = source.seed;
+  const types = columnTypes
+    ? `, types = {${Object.entries(columnTypes)
+        .map(([column, type]) => `${quotedString(column)}: ${quotedString(type)}`)
+        .join(', ')}}`
+    : '';
+  // the whole file sniffed (a seed is small), so a column's type does not hang on its first rows
+  return `read_csv(${quotedString(localPath)}, header = true, delim = ${quotedString(delimiter)}, sample_size = -1${types})`;
+}
+
+/** A file's kind, in messages. */
+const fileKind = (source: SourceTable) => (source.seed ? 'CSV' : 'Parquet');
+
 /** Check one file's columns against the contract; name the file and column that differ. */
 async function checkContract(connection: DuckDBConnection, source: SourceTable, file: StoredObject, localPath: string): Promise<void> {
   let described: Record<string, string>;
   try {
-    const reader = await connection.runAndReadAll(`describe select * from read_parquet(${quotedString(localPath)})`);
+    const reader = await connection.runAndReadAll(`describe select * from ${readFileSql(source, localPath)}`);
     described = Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
   } catch (err) {
     throw new SourceDataError(
-      `source ${source.name}: ${file.uri} is not a readable Parquet file: ${duckdbMessage(err)}`,
+      `${source.seed ? 'seed' : 'source'} ${source.name}: ${source.seed?.file ?? file.uri} is not a readable ${fileKind(source)} file: ${duckdbMessage(err)}`,
       source.name,
       file.uri,
     );
@@ -91,6 +113,20 @@ async function checkContract(connection: DuckDBConnection, source: SourceTable, 
         file.uri,
       );
     }
+  }
+}
+
+/**
+ * Loading a seed's CSV: a row that does not parse (a missing field, a value of the wrong type) is
+ * a SourceDataError naming the file and, as DuckDB gives it, the line. Parquet errors go on as they are.
+ */
+async function loadingFiles(source: SourceTable, load: () => Promise<void>): Promise<void> {
+  try {
+    await load();
+  } catch (err) {
+    if (!source.seed || !isPermanentDuckdbError(err)) throw err;
+    // DuckDB's CSV error names the line and the value (duckdbMessage leaves out the reader's settings)
+    throw new SourceDataError(`seed ${source.name}: ${source.seed.file}: ${duckdbMessage(err)}`, source.name, source.seed.file);
   }
 }
 
@@ -383,10 +419,11 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
     const { files, ignored } = await listSourceFiles(store, source, uri);
     if (files.length === 0) {
       const others = ignored.length > 0 ? ` (only ${ignored.join(', ')})` : '';
-      throw new SourceDataError(`source ${source.name}: no Parquet files at ${uri}${others}`, source.name, uri);
+      throw new SourceDataError(`source ${source.name}: no ${fileKind(source)} files at ${uri}${others}`, source.name, uri);
     }
     const table = relation(source.schema, source.name);
-    const columns = source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
+    // a seed keeps every column of its file; a source the columns of its contract
+    const columns = source.seed ? '*' : source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
     // the contract: the columns and types, and the column tests (a changed bound or severity
     // checks every file again, not only the next new one)
     const columnList = source.columns.map((column) => `${column.name} ${column.dataType ?? ''}`).join(',');
@@ -459,19 +496,21 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
         // one select per file, so each row remembers the URI it came from (not a local cache path)
         const perFile = toLoad.map(
           (file, index) =>
-            `select ${columns}, ${quotedString(file.uri)} as _source_file from read_parquet(${pathList([localPaths[index] as string])})`,
+            `select ${columns}, ${quotedString(file.uri)} as _source_file from ${readFileSql(source, localPaths[index] as string)}`,
         );
         await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
-        if (reload) {
-          await connection.run(`create or replace table ${table} as ${perFile.join('\nunion all\n')}`);
-          await connection.run(`comment on table ${table} is ${quotedString(contract)}`);
-        } else {
-          const replaced = [...toLoad.map((file) => file.uri), ...removed];
-          if (replaced.length > 0) {
-            await connection.run(`delete from ${table} where _source_file in (${replaced.map(quotedString).join(', ')})`);
+        await loadingFiles(source, async () => {
+          if (reload) {
+            await connection.run(`create or replace table ${table} as ${perFile.join('\nunion all\n')}`);
+            await connection.run(`comment on table ${table} is ${quotedString(contract)}`);
+          } else {
+            const replaced = [...toLoad.map((file) => file.uri), ...removed];
+            if (replaced.length > 0) {
+              await connection.run(`delete from ${table} where _source_file in (${replaced.map(quotedString).join(', ')})`);
+            }
+            if (perFile.length > 0) await connection.run(`insert into ${table} ${perFile.join('\nunion all\n')}`);
           }
-          if (perFile.length > 0) await connection.run(`insert into ${table} ${perFile.join('\nunion all\n')}`);
-        }
+        });
         // rows set aside earlier from files now reloaded or removed go with them
         const forgotten = reload ? '' : ` and uri in (${[...toLoad.map((file) => file.uri), ...removed].map(quotedString).join(', ')})`;
         await connection.run(`delete from ${REJECTED_ROWS_TABLE} where source = $source${forgotten}`, { source: source.name });

@@ -2,6 +2,7 @@
 // SQL models, and turns it into a ProjectPlan whose models are in build order.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
@@ -152,6 +153,11 @@ function recordingResolver(
   const used = new Set<string>();
   const resolver: RelationResolver = {
     ref: (model) => {
+      // a dbt seed is ref'd as a model is, and read as a source is: seeded before any model builds
+      if (sourceKeys.get(seedKey(model))) {
+        used.add(model);
+        return model;
+      }
       if (knownModels && !knownModels.has(model)) throw new ProjectError(`${file}: ref('${model}') names no model in the project`, file);
       refs.add(model);
       return model;
@@ -193,6 +199,9 @@ function eventTimeColumn(value: unknown, file: string, name: string): string | u
   }
   return value;
 }
+
+/** How a dbt seed is found among the sources, by the name models ref() it by. */
+const seedKey = (name: string) => `ref:${name}`;
 
 /** dbt_project.yml, read: the project's name, vars, folders and config blocks. */
 interface ProjectFile {
@@ -299,6 +308,7 @@ async function readProperties(project: ProjectFile): Promise<Properties> {
       }
     }
   }
+  properties.sources.push(...(await loadSeeds(project, properties)));
   const names = new Map<string, string>();
   for (const source of properties.sources) {
     const other = names.get(source.name);
@@ -310,6 +320,51 @@ async function readProperties(project: ProjectFile): Promise<Properties> {
     names.set(source.name, `${source.sourceName}.${source.name}`);
   }
   return properties;
+}
+
+/**
+ * dbt seeds: every CSV file under seed-paths, a table of the models' schema (or `main_<schema>` with
+ * dbt's `+schema`) named after the file, with its YAML tests checked as it is loaded.
+ */
+async function loadSeeds(project: ProjectFile, properties: Properties): Promise<SourceTable[]> {
+  const seeds: SourceTable[] = [];
+  for (const seedPath of project.seedPaths) {
+    const root = path.join(project.dir, seedPath);
+    for (const file of (await listFiles(root)).filter((f) => f.endsWith('.csv'))) {
+      const relative = path.relative(project.dir, file);
+      const name = path.basename(file, '.csv');
+      if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid seed name`, relative);
+      const property = properties.seeds.get(name);
+      const config = mergeConfig(
+        projectConfigFor(project.seedsBlock, fqnOf(project.name, path.relative(root, file), name)),
+        property?.config,
+      );
+      if (config.enabled === false) continue;
+      const columnTypes = config.column_types;
+      if (columnTypes !== undefined && (typeof columnTypes !== 'object' || columnTypes === null || Array.isArray(columnTypes))) {
+        throw new ProjectError(`${relative}: column_types of seed '${name}' must be a mapping of column to type`, relative);
+      }
+      const delimiter = String(config.delimiter ?? ',');
+      if (delimiter.length !== 1) throw new ProjectError(`${relative}: delimiter of seed '${name}' must be one character`, relative);
+      const schema = typeof config.schema === 'string' && config.schema.length > 0 ? `main_${config.schema}` : 'main';
+      const { tests } = modelTests(property, name, relative);
+      seeds.push({
+        name,
+        sourceName: '',
+        schema,
+        ...(property?.description ? { description: property.description.trim() } : {}),
+        columns: columnDocs(property?.columns),
+        location: pathToFileURL(file).href,
+        tests,
+        seed: {
+          file: relative,
+          delimiter,
+          ...(columnTypes ? { columnTypes: Object.fromEntries(Object.entries(columnTypes).map(([k, v]) => [k, String(v)])) } : {}),
+        },
+      });
+    }
+  }
+  return seeds;
 }
 
 /** The SQL model files under the model paths, each with the path dbt's fqn is taken from. */
@@ -496,7 +551,9 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles);
   const macros = await loadMacros(dir, project.macroPaths);
   const properties = await readProperties(project);
-  const sourceKeys = new Map(properties.sources.map((source) => [`${source.sourceName}.${source.name}`, source]));
+  const sourceKeys = new Map(
+    properties.sources.map((source) => [source.seed ? seedKey(source.name) : `${source.sourceName}.${source.name}`, source]),
+  );
 
   const templates = new Map<string, string>();
   const drafts: ModelDraft[] = [];
@@ -516,8 +573,12 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   checkRefDirections(ordered);
   const modelNames = new Set(ordered.map((m) => m.name));
   const refable = new Set([...modelNames, ...ephemerals.map((e) => e.name)]);
+  const seedNames = new Set(properties.sources.filter((s) => s.seed).map((s) => s.name));
+  for (const name of seedNames) {
+    if (refable.has(name)) throw new ProjectError(`a seed and a model are both named '${name}': ref('${name}') would be ambiguous`);
+  }
   for (const model of ordered) {
-    const unknown = model.testRefs?.find((ref) => !modelNames.has(ref));
+    const unknown = model.testRefs?.find((ref) => !modelNames.has(ref) && !seedNames.has(ref));
     if (unknown)
       throw new ProjectError(
         `${model.file}: a relationships test of '${model.name}' reads ref('${unknown}'), which names no model`,

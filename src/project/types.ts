@@ -60,6 +60,17 @@ export interface SourceTable {
   readonly eventTime?: string;
   /** The window the event times of every file seeded must fall in (with an event_time only). */
   readonly eventTimeWindow?: EventTimeWindow;
+  /** A dbt seed: a CSV file of the project, loaded as a table that models ref() (absent for sources). */
+  readonly seed?: SeedFile;
+}
+
+/** A dbt seed's file and its config (`delimiter`, `column_types`), as dbt_project.yml and YAML give them. */
+export interface SeedFile {
+  /** Path relative to the project folder. */
+  readonly file: string;
+  readonly delimiter: string;
+  /** `column_types`: DuckDB types by column; other columns' types are read from the file. */
+  readonly columnTypes?: Readonly<Record<string, string>>;
 }
 
 export interface ModelNode {

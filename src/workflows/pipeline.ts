@@ -321,7 +321,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   async function buildModel(model: (typeof buildable)[number]): Promise<void> {
     const id = `model:${model.name}`;
     const inputs = inputsOf(model.sources, model.refs);
-    const verdict = judge({
+    let verdict = judge({
       built: built[model.name],
       stateHash: planned.stateHashes[model.name],
       inputs,
@@ -330,9 +330,15 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     });
     if (verdict.upToDate) {
       builtSignals.get(model.name)?.(false);
-      state.markUnchanged(id, 'up to date: its inputs and SQL are unchanged since it was built');
-      if (state.has(`test:${model.name}`)) state.markUnchanged(`test:${model.name}`, 'model unchanged');
-      return state.publish();
+      // a test that reads another model (a relationships test's `to`) must see that model's new version
+      const testReadsRebuilt = model.testRefs?.length ? await pendingTestRefs(model) : [];
+      if (testReadsRebuilt.length > 0) {
+        verdict = { upToDate: false, reason: `its tests read ${testReadsRebuilt.join(', ')}, rebuilt by this run` };
+      } else {
+        state.markUnchanged(id, 'up to date: its inputs and SQL are unchanged since it was built');
+        if (state.has(`test:${model.name}`)) state.markUnchanged(`test:${model.name}`, 'model unchanged');
+        return state.publish();
+      }
     }
     const pendingRefs = model.refs.filter((ref) => rebuilt.has(ref));
     const { window } = verdict;

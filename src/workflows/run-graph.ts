@@ -37,6 +37,8 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): Run
   const readByAnalytics = new Set(plan.models.filter(readOnly).flatMap((model) => [...model.refs, ...(model.testRefs ?? [])]));
   const masterTables = plan.models.filter((model) => !readOnly(model) && readByAnalytics.has(model.name)).map((model) => model.name);
   const seeded = new Set([...buildable, ...analyticsModels].flatMap((model) => model.sources));
+  // dbt seeds: every one in a run of every model (as `dbt build`), else those the selection reads
+  if (plan.models.every((model) => selected.has(model.name))) for (const source of plan.sources) if (source.seed) seeded.add(source.name);
   const sources = plan.sources.filter((source) => seeded.has(source.name));
   for (const test of plan.singularTests) {
     const analyticsRef = test.refs.find((ref) => plan.models.some((model) => model.name === ref && readOnly(model)));

@@ -1,7 +1,7 @@
 // Temporary folders, model projects and Parquet files for tests.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, statSync } from 'node:fs';
-import { cp, mkdtemp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/config';
@@ -16,6 +16,19 @@ export async function tempDir(label: string): Promise<string> {
 export async function copyOfModels(label: string): Promise<string> {
   const dir = path.join(await tempDir(label), 'models');
   await cp(path.join(PACKAGE_ROOT, 'models'), dir, { recursive: true });
+  return dir;
+}
+
+/** The shipped project moved as the energy team keeps theirs: one models/ folder, their folder names. */
+export async function energyTeamLayout(label: string): Promise<string> {
+  const dir = await copyOfModels(label);
+  await mkdir(path.join(dir, 'models'));
+  await rename(path.join(dir, 'staging'), path.join(dir, 'models', 'staging'));
+  await rename(path.join(dir, 'master'), path.join(dir, 'models', 'master_table'));
+  await rename(path.join(dir, 'analytics'), path.join(dir, 'models', 'analytics_tables'));
+  await editFile(path.join(dir, 'dbt_project.yml'), (yaml) =>
+    yaml.replace("model-paths: ['staging', 'master', 'analytics']", "model-paths: ['models']"),
+  );
   return dir;
 }
 
