@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadProject } from '../src/project/load';
 import { selectModels } from '../src/project/select';
 import { ProjectError } from '../src/errors';
+import { parseTests, testStatus } from '../src/project/data-tests';
 import { copyOfModels, energyTeamLayout } from './support/files';
 
 /** A small project written file by file under a temp folder. */
@@ -143,5 +144,21 @@ describe('a dbt project laid out its own way', () => {
     const dir = made_(await projectOf({ 'dbt_project.yml': PROJECT, 'models/ok.sql': 'select 1 as id\n', ...files }));
     expect((await refusal(dir)).message).toContain(message);
     expect(await readdir(dir)).not.toContain('target');
+  });
+
+  it("judges a test's failing rows by its warn_if and error_if, as dbt does, and refuses a malformed one", () => {
+    const [test] = parseTests(
+      [{ not_null: { config: { warn_if: '> 0', error_if: '>= 5', limit: 100 } } }],
+      'orders',
+      'models/schema.yml',
+      'amount',
+    );
+    expect(test).toMatchObject({ warnIf: '> 0', errorIf: '>= 5', limit: 100, severity: 'error' });
+    expect([0, 1, 4, 5, 6].map((failures) => testStatus(test!, failures))).toEqual(['pass', 'warn', 'warn', 'fail', 'fail']);
+    expect(testStatus({ severity: 'warn', errorIf: '>= 5' }, 9)).toBe('warn');
+    expect(testStatus({ severity: 'error' }, 1)).toBe('fail');
+    expect(() => parseTests([{ unique: { config: { error_if: 'lots' } } }], 'orders', 'models/schema.yml', 'id')).toThrow(
+      "models/schema.yml: unique on orders: config.error_if must compare the failing rows with a number, as '> 10' or '!= 0', not \"lots\"",
+    );
   });
 });

@@ -3,6 +3,7 @@
 // by a real run and checked against figures computed from its CSVs alone. Then the seeds: reloaded
 // only when their file changes, and a malformed one refused naming the file and line, with nothing
 // published changed. And the shipped project under the energy team's folder names builds the same master.
+import { execFileSync } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForPipeline } from '../src/client';
@@ -70,6 +71,27 @@ async function builtFigures(warehouse: string) {
 
 const stateOf = (result: PipelineResult, id: string) => result.nodes.find((node) => node.id === id)?.state;
 
+/**
+ * A run's manifest.json and run_results.json, parsed by dbt-artifacts-parser (PyPI, pinned in
+ * .ci/run), which picks each file's schema version: the classes it parsed them into and each result.
+ */
+function parsedArtifacts(
+  out: string,
+  workflowId: string,
+): { manifest: string; runResults: string; results: Record<string, [string, number | null]> } {
+  const script = `
+import json, sys
+from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
+folder = sys.argv[1]
+manifest = parse_manifest(json.load(open(folder + '/manifest.json')))
+results = parse_run_results(json.load(open(folder + '/run_results.json')))
+print(json.dumps({'manifest': type(manifest).__name__, 'runResults': type(results).__name__,
+                  'results': {r.unique_id: [r.status.value, r.failures] for r in results.results}}))`;
+  return JSON.parse(execFileSync('python3', ['-c', script, path.join(out, 'runs', workflowId)], { encoding: 'utf8' })) as ReturnType<
+    typeof parsedArtifacts
+  >;
+}
+
 describe('a dbt project of its own', () => {
   let temporal: TemporalTestContext;
   let dir: string;
@@ -112,7 +134,23 @@ describe('a dbt project of its own', () => {
       expect.objectContaining({ target: 'orders', test: 'relationships_orders_customer_id', status: 'pass', failures: 0 }),
     );
     expect(result.dataTests).toContainEqual(expect.objectContaining({ test: 'assert_total_payment_amount_is_positive', status: 'pass' }));
+    // warn_if and error_if: one customer without orders is a warning, not an error
+    expect(result.dataTests).toContainEqual(
+      expect.objectContaining({ test: 'not_null_customers_customer_lifetime_value', status: 'warn', failures: 1 }),
+    );
     expect(await builtFigures(warehouse)).toEqual(await expectedFigures(project));
+    // dbt's artifacts, beside the run's record: one result per seed, model and test
+    const artifacts = parsedArtifacts(path.join(dir, 'out-jaffle-first'), result.workflowId);
+    expect(artifacts).toMatchObject({ manifest: 'ManifestV12', runResults: 'RunResultsV6' });
+    expect(artifacts.results).toMatchObject({
+      'seed.jaffle_shop.raw_customers': ['success', null],
+      'model.jaffle_shop.stg_orders': ['success', null],
+      'model.jaffle_shop.orders': ['success', null],
+      'test.jaffle_shop.relationships_orders_customer_id': ['pass', 0],
+      'test.jaffle_shop.not_null_customers_customer_lifetime_value': ['warn', 1],
+      'test.jaffle_shop.assert_total_payment_amount_is_positive': ['pass', 0],
+    });
+    expect(Object.keys(artifacts.results)).toHaveLength(3 + 5 + 21 + 1);
     // models read a seed's own columns only
     const columns = await queryFile(warehouse, "select column_name from information_schema.columns where table_name = 'stg_customers'");
     expect(columns.map((c) => c.column_name)).toEqual(['customer_id', 'first_name', 'last_name']);
@@ -125,6 +163,10 @@ describe('a dbt project of its own', () => {
       'unchanged',
       'unchanged',
     ]);
+    expect(parsedArtifacts(path.join(dir, 'out-jaffle-again'), again.workflowId).results).toMatchObject({
+      'model.jaffle_shop.orders': ['reused', null],
+      'test.jaffle_shop.unique_orders_order_id': ['skipped', null],
+    });
 
     // a new customer: customers is rebuilt, and orders too, whose relationships test reads customers
     const customers = path.join(project, 'seeds', 'raw_customers.csv');

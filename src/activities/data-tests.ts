@@ -1,7 +1,7 @@
 // Running data tests: each test's SQL counts failing rows; severity decides pass, warn or fail.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ApplicationFailure } from '@temporalio/common';
-import { failingRowCondition, failingRowsSql, needsColumnTypes, noDuplicatesSql } from '../project/data-tests';
+import { failingRowCondition, failingRowsSql, needsColumnTypes, noDuplicatesSql, testStatus } from '../project/data-tests';
 import type { DataTest } from '../project/types';
 import { SAMPLE_ROWS, type DataTestFailure, type DataTestResult, type DataTestResults } from '../contract/activities';
 
@@ -22,6 +22,7 @@ export async function runDataTests(
   const columnTypes = tests.some(needsColumnTypes) ? await columnTypesOf(connection, relation) : undefined;
   // the tests that judge each row on its own are counted together, in one scan of the relation
   const rowTests = tests.flatMap((test) => {
+    if (test.limit !== undefined) return [];
     const condition = failingRowCondition(test, columnTypes);
     return condition === undefined ? [] : [{ test, condition }];
   });
@@ -39,8 +40,12 @@ export async function runDataTests(
     const failures = unique
       ? 0
       : (counted.get(test) ??
-        Number((await connection.runAndReadAll(`select count(*) as failures from (${sql})`)).getRowObjectsJS()[0]?.failures ?? 0));
-    const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
+        Number(
+          (
+            await connection.runAndReadAll(`select count(*) as failures from (${sql}${test.limit ? ` limit ${test.limit}` : ''})`)
+          ).getRowObjectsJS()[0]?.failures ?? 0,
+        ));
+    const status = testStatus(test, failures);
     if (status === 'pass') {
       results.push({ id: test.id, severity: test.severity, failures, status });
       continue;

@@ -9,7 +9,7 @@ import type { MasterTotals } from '../report/headline';
 import { readNodeSql } from '../report/lineage';
 import { CHARTED_ANALYTICS, changedNothing, renderReportHtml, unchangedReportHtml } from '../report/report';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { outLocationOf, writeRunGrid, writeRunRecord } from '../report/run-history';
+import { outLocationOf, writeDbtArtifacts, writeRunGrid, writeRunRecord } from '../report/run-history';
 import { runRecord } from '../report/run-record';
 import type { StorageResolver } from '../storage';
 import { temporalWebUiUrl } from '../config';
@@ -143,6 +143,18 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
       now,
     });
     await writeRunRecord(storage, out, record);
+    await writeDbtArtifacts(storage, out, {
+      plan: project.plan,
+      templates: project.templates,
+      workflowId: input.workflowId,
+      ...(input.startedAt ? { startedAt: input.startedAt } : {}),
+      generatedAt: now,
+      nodes: input.nodes,
+      dataTests: input.dataTests,
+      ...(input.sqlHashes ? { sqlHashes: input.sqlHashes } : {}),
+      // the lake's name as dbt-duckdb attaches it (models/profiles.yml)
+      database: 'lake',
+    });
     const grid = await writeRunGrid(storage, out, { webUiUrl, now });
     if (grid.unreadable.length > 0) logger?.warn({ files: grid.unreadable }, 'run records left out of the grid: not readable as records');
   }

@@ -39,7 +39,7 @@ export function parseTests(entries: unknown, target: string, file: string, colum
       column_name: columnName,
       ...inline
     } = settings as {
-      config?: { severity?: string; where?: unknown };
+      config?: { severity?: string; where?: unknown; warn_if?: unknown; error_if?: unknown; limit?: unknown };
       arguments?: Record<string, unknown>;
       column_name?: string;
     };
@@ -49,6 +49,7 @@ export function parseTests(entries: unknown, target: string, file: string, colum
     const where = config?.where;
     if (where !== undefined && (typeof where !== 'string' || where.trim().length === 0))
       throw new ProjectError(`${file}: config.where of ${name} on ${target} must be an SQL condition`, file);
+    const thresholds = parseThresholds(config, `${file}: ${name} on ${target}`);
     const testedColumn = column ?? columnName;
     const suffix =
       testedColumn && IDENTIFIER.test(testedColumn)
@@ -63,9 +64,68 @@ export function parseTests(entries: unknown, target: string, file: string, colum
       ...(testedColumn ? { column: testedColumn } : {}),
       severity,
       ...(where !== undefined ? { where } : {}),
+      ...thresholds,
       args: { ...inline, ...nested },
     };
   });
+}
+
+const CONDITION = /^\s*(!=|<>|==|=|>=|<=|>|<)\s*(\d+)\s*$/;
+
+/** dbt's warn_if, error_if and limit of a test's config, checked. */
+function parseThresholds(config: { warn_if?: unknown; error_if?: unknown; limit?: unknown } | undefined, where: string) {
+  const condition = (key: 'warn_if' | 'error_if') => {
+    const value = config?.[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' || !CONDITION.test(value)) {
+      throw new ProjectError(
+        `${where}: config.${key} must compare the failing rows with a number, as '> 10' or '!= 0', not ${JSON.stringify(value)}`,
+      );
+    }
+    return value.trim();
+  };
+  const warnIf = condition('warn_if');
+  const errorIf = condition('error_if');
+  const limit = config?.limit;
+  if (limit !== undefined && limit !== null && !(typeof limit === 'number' && Number.isInteger(limit) && limit > 0)) {
+    throw new ProjectError(`${where}: config.limit must be a positive whole number`);
+  }
+  return {
+    ...(warnIf ? { warnIf } : {}),
+    ...(errorIf ? { errorIf } : {}),
+    ...(typeof limit === 'number' ? { limit } : {}),
+  };
+}
+
+/** Whether `failures` meets a warn_if or error_if condition. */
+function meets(condition: string, failures: number): boolean {
+  const [, op, value] = CONDITION.exec(condition) ?? [];
+  const n = Number(value);
+  switch (op) {
+    case '!=':
+    case '<>':
+      return failures !== n;
+    case '==':
+    case '=':
+      return failures === n;
+    case '>=':
+      return failures >= n;
+    case '<=':
+      return failures <= n;
+    case '>':
+      return failures > n;
+    default:
+      return failures < n;
+  }
+}
+
+/**
+ * A test's status from its failing rows, as dbt judges it: an error-severity test fails when
+ * error_if holds; any test warns when warn_if holds (both `!= 0` unless configured).
+ */
+export function testStatus(test: Pick<DataTest, 'severity' | 'warnIf' | 'errorIf'>, failures: number): 'pass' | 'warn' | 'fail' {
+  if (test.severity === 'error' && meets(test.errorIf ?? '!= 0', failures)) return 'fail';
+  return meets(test.warnIf ?? '!= 0', failures) ? 'warn' : 'pass';
 }
 
 /** Parse a source table's `freshness:` (dbt's shape: warn_after/error_after with count and period). */

@@ -182,6 +182,11 @@ export interface DataTest {
   readonly severity: Severity;
   /** dbt's `config: {where: ...}`: the test sees only the rows where this SQL condition holds. */
   readonly where?: string;
+  /** dbt's `config.warn_if` / `error_if`: a comparison with the failing rows (`> 10`); `!= 0` when absent. */
+  readonly warnIf?: string;
+  readonly errorIf?: string;
+  /** dbt's `config.limit`: at most this many failing rows are counted. */
+  readonly limit?: number;
   /** The test's own arguments: `values`, `quote`, `to`, `field`, `expression`, `min_value`, `max_value`, `inclusive`, `interval_minutes`, `columns`. */
   readonly args: Readonly<Record<string, unknown>>;
 }

@@ -1,5 +1,6 @@
 // The runs' records in an out location, local or S3: each run's run.json beside its report, and the
 // grid of the last runs (`<out>/index.html`) rewritten from them after every run.
+import { dbtManifest, dbtRunResults, type ArtifactsInput } from './dbt-artifacts';
 import type { Readable } from 'node:stream';
 import { joinUri, type StorageResolver } from '../storage';
 import { GRID_RUNS, gridRuns, renderGridHtml } from './grid';
@@ -28,6 +29,17 @@ export async function writeRunRecord(storage: StorageResolver, outUri: string, r
   const uri = joinUri(outUri, 'runs', record.workflowId, RUN_RECORD_FILE);
   await storage.forUri(uri).write(uri, `${JSON.stringify(record, null, 1)}\n`);
   return uri;
+}
+
+/** dbt's manifest.json and run_results.json of a run, beside its record (see dbt-artifacts.ts). */
+export async function writeDbtArtifacts(storage: StorageResolver, outUri: string, input: ArtifactsInput): Promise<void> {
+  for (const [file, artifact] of [
+    ['manifest.json', dbtManifest(input)],
+    ['run_results.json', dbtRunResults(input)],
+  ] as const) {
+    const uri = joinUri(outUri, 'runs', input.workflowId, file);
+    await storage.forUri(uri).write(uri, `${JSON.stringify(artifact)}\n`);
+  }
 }
 
 export interface RunRecords {

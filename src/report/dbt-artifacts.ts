@@ -1,0 +1,356 @@
+// dbt's artifacts for a meterflow run, so that the tools people point at dbt's target folder read it:
+// manifest.json (schema v12, dbt 1.8 to 1.10) with the project's models, seeds, sources and tests, and
+// run_results.json (schema v6) with one result per node the run had: models and seeds `success`,
+// `error`, `skipped` or `reused` (up to date, not run again), tests `pass`, `fail`, `warn` or
+// `skipped`. Pure: the report activity writes them beside the run's record (run.json).
+import { splitBundle } from '../project/macro-bundle';
+import { runsOnOf, type DataTest, type ModelNode, type ProjectPlan, type SourceTable } from '../project/types';
+import type { DataTestOutcome, NodeProgress } from '../contract/run';
+
+export const MANIFEST_SCHEMA = 'https://schemas.getdbt.com/dbt/manifest/v12.json';
+export const RUN_RESULTS_SCHEMA = 'https://schemas.getdbt.com/dbt/run-results/v6.json';
+/** The dbt version whose artifacts these follow (the schemas above are the ones it writes). */
+export const DBT_VERSION = '1.10.15';
+
+export interface ArtifactsInput {
+  readonly plan: ProjectPlan;
+  /** Each model's template (macro files bundled in front are left out of raw_code). */
+  readonly templates: ReadonlyMap<string, string>;
+  readonly workflowId: string;
+  readonly startedAt?: string;
+  readonly generatedAt: Date;
+  readonly nodes: readonly NodeProgress[];
+  readonly dataTests: readonly DataTestOutcome[];
+  readonly sqlHashes?: Readonly<Record<string, string>>;
+  /** The database (catalog) name the tables are in. */
+  readonly database: string;
+}
+
+type Json = Record<string, unknown>;
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** dbt's unique ids. */
+const ids = (project: string) => ({
+  model: (name: string) => `model.${project}.${name}`,
+  seed: (name: string) => `seed.${project}.${name}`,
+  source: (source: SourceTable) => `source.${project}.${source.sourceName}.${source.name}`,
+  test: (name: string) => `test.${project}.${name}`,
+});
+
+/** A file's path under its model or seed path, as dbt's `path` gives it. */
+const underSearchPath = (file: string) => file.split('/').slice(1).join('/') || file;
+
+function columnsOf(columns: readonly { name: string; description?: string; dataType?: string }[]): Json {
+  return Object.fromEntries(
+    columns.map((column) => [
+      column.name,
+      {
+        name: column.name,
+        description: column.description ?? '',
+        meta: {},
+        data_type: column.dataType ?? null,
+        constraints: [],
+        quote: null,
+        tags: [],
+      },
+    ]),
+  );
+}
+
+function common(input: ArtifactsInput, kind: string, uniqueId: string, name: string, file: string): Json {
+  const { plan } = input;
+  return {
+    database: input.database,
+    schema: 'main',
+    name,
+    resource_type: kind,
+    package_name: plan.projectName,
+    path: underSearchPath(file),
+    original_file_path: file,
+    unique_id: uniqueId,
+    fqn: [plan.projectName, ...underSearchPath(file).split('/').slice(0, -1), name],
+    alias: name,
+    checksum: { name: 'sha256', checksum: input.sqlHashes?.[name] ?? '' },
+    tags: [],
+    description: '',
+    meta: {},
+    docs: { show: true, node_color: null },
+    unrendered_config: {},
+  };
+}
+
+function modelNode(input: ArtifactsInput, model: ModelNode): Json {
+  const id = ids(input.plan.projectName);
+  const seeds = new Set(input.plan.sources.filter((s) => s.seed).map((s) => s.name));
+  const bySource = new Map(input.plan.sources.map((s) => [s.name, s]));
+  const readSources = model.sources.map((name) => bySource.get(name)).filter((s): s is SourceTable => s !== undefined);
+  return {
+    ...common(input, 'model', id.model(model.name), model.name, model.file),
+    config: {
+      enabled: true,
+      materialized: model.materialized,
+      tags: [...model.tags],
+      meta: { meterflow: { runs_on: runsOnOf(model) }, ...(model.period ? { period: model.period } : {}) },
+      ...(model.eventTime ? { event_time: model.eventTime } : {}),
+    },
+    tags: [...model.tags],
+    description: model.description ?? '',
+    columns: columnsOf(model.columns),
+    relation_name: `${quote(input.database)}.${quote('main')}.${quote(model.name)}`,
+    raw_code: splitBundle(input.templates.get(model.name) ?? '').model,
+    language: 'sql',
+    refs: [...model.refs, ...readSources.filter((s) => s.seed).map((s) => s.name)].map((name) => ({ name, package: null, version: null })),
+    sources: readSources.filter((s) => !s.seed).map((s) => [s.sourceName, s.name]),
+    metrics: [],
+    depends_on: {
+      macros: [],
+      nodes: [...model.refs.map(id.model), ...readSources.map((s) => (seeds.has(s.name) ? id.seed(s.name) : id.source(s)))],
+    },
+  };
+}
+
+function seedNode(input: ArtifactsInput, seed: SourceTable): Json {
+  const file = seed.seed?.file ?? seed.name;
+  return {
+    ...common(input, 'seed', ids(input.plan.projectName).seed(seed.name), seed.name, file),
+    schema: seed.schema,
+    config: {
+      enabled: true,
+      materialized: 'seed',
+      delimiter: seed.seed?.delimiter ?? ',',
+      ...(seed.seed?.columnTypes ? { column_types: seed.seed.columnTypes } : {}),
+    },
+    description: seed.description ?? '',
+    columns: columnsOf(seed.columns),
+    relation_name: `${quote(input.database)}.${quote(seed.schema)}.${quote(seed.name)}`,
+    root_path: '',
+    depends_on: { macros: [] },
+  };
+}
+
+function sourceNode(input: ArtifactsInput, source: SourceTable): Json {
+  const uniqueId = ids(input.plan.projectName).source(source);
+  return {
+    database: input.database,
+    schema: source.schema,
+    name: source.name,
+    resource_type: 'source',
+    package_name: input.plan.projectName,
+    path: '',
+    original_file_path: '',
+    unique_id: uniqueId,
+    fqn: [input.plan.projectName, source.sourceName, source.name],
+    source_name: source.sourceName,
+    source_description: '',
+    loader: 'meterflow',
+    identifier: source.name,
+    description: source.description ?? '',
+    columns: columnsOf(source.columns),
+    meta: {},
+    source_meta: {},
+    tags: [],
+    config: { enabled: true },
+    relation_name: `${quote(input.database)}.${quote(source.schema)}.${quote(source.name)}`,
+  };
+}
+
+/** A YAML test on a model, seed or source: dbt's test node, its kwargs the test's arguments. */
+function testNode(input: ArtifactsInput, test: DataTest, attachedTo: string, file: string, reads: string[]): Json {
+  const uniqueId = ids(input.plan.projectName).test(test.id);
+  return {
+    ...common(input, 'test', uniqueId, test.id, file),
+    path: `${test.id}.sql`,
+    fqn: [input.plan.projectName, test.id],
+    checksum: { name: 'none', checksum: '' },
+    config: {
+      enabled: true,
+      materialized: 'test',
+      severity: test.severity.toUpperCase(),
+      ...(test.where ? { where: test.where } : {}),
+      tags: [],
+      meta: {},
+    },
+    language: 'sql',
+    refs: [],
+    sources: [],
+    metrics: [],
+    depends_on: { macros: [], nodes: [attachedTo, ...reads] },
+    column_name: test.column ?? null,
+    attached_node: attachedTo,
+    test_metadata: { name: test.kind, kwargs: { ...(test.column ? { column_name: test.column } : {}), ...test.args }, namespace: null },
+  };
+}
+
+/** manifest.json: the project as dbt's manifest describes it (v12). */
+export function dbtManifest(input: ArtifactsInput): Json {
+  const { plan } = input;
+  const id = ids(plan.projectName);
+  const nodes: Record<string, Json> = {};
+  const sources: Record<string, Json> = {};
+  for (const model of plan.models) {
+    nodes[id.model(model.name)] = modelNode(input, model);
+    for (const test of model.tests) {
+      const to = /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(String(test.args.to ?? ''))?.[1];
+      const reads = to ? [plan.models.some((m) => m.name === to) ? id.model(to) : id.seed(to)] : [];
+      nodes[id.test(test.id)] = testNode(input, test, id.model(model.name), model.file, reads);
+    }
+  }
+  for (const source of plan.sources) {
+    const owner = source.seed ? id.seed(source.name) : id.source(source);
+    if (source.seed) nodes[owner] = seedNode(input, source);
+    else sources[owner] = sourceNode(input, source);
+    for (const test of source.tests) nodes[id.test(test.id)] = testNode(input, test, owner, source.seed?.file ?? '', []);
+  }
+  for (const test of plan.singularTests) {
+    nodes[id.test(test.name)] = {
+      ...common(input, 'test', id.test(test.name), test.name, test.file),
+      config: { enabled: true, materialized: 'test', severity: test.severity.toUpperCase(), tags: [], meta: {} },
+      language: 'sql',
+      refs: test.refs.map((name) => ({ name, package: null, version: null })),
+      sources: [],
+      metrics: [],
+      depends_on: { macros: [], nodes: test.refs.map(id.model) },
+    };
+  }
+  const parentMap: Record<string, string[]> = {};
+  const childMap: Record<string, string[]> = {};
+  for (const uniqueId of [...Object.keys(nodes), ...Object.keys(sources)]) childMap[uniqueId] = [];
+  for (const [uniqueId, node] of Object.entries(nodes)) {
+    const parents = ((node.depends_on as { nodes?: string[] }).nodes ?? []).filter((p) => p in childMap);
+    parentMap[uniqueId] = parents;
+    for (const parent of parents) childMap[parent]?.push(uniqueId);
+  }
+  for (const uniqueId of Object.keys(sources)) parentMap[uniqueId] = [];
+  return {
+    metadata: {
+      dbt_schema_version: MANIFEST_SCHEMA,
+      dbt_version: DBT_VERSION,
+      generated_at: input.generatedAt.toISOString(),
+      invocation_id: input.workflowId,
+      env: {},
+      project_name: plan.projectName,
+      adapter_type: 'duckdb',
+    },
+    nodes,
+    sources,
+    macros: {},
+    docs: {},
+    exposures: {},
+    metrics: {},
+    groups: {},
+    selectors: {},
+    disabled: {},
+    parent_map: parentMap,
+    child_map: childMap,
+    group_map: {},
+    saved_queries: {},
+    semantic_models: {},
+    unit_tests: {},
+  };
+}
+
+/** A node's state as dbt says it of a model or seed. */
+function nodeStatus(node: NodeProgress): string {
+  switch (node.state) {
+    case 'succeeded':
+      return 'success';
+    case 'failed':
+      return 'error';
+    case 'unchanged':
+      return 'reused';
+    default:
+      return 'skipped';
+  }
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+function timing(node: NodeProgress | undefined): { timing: Json[]; execution_time: number } {
+  if (node?.startedAt === undefined || node.finishedAt === undefined) return { timing: [], execution_time: 0 };
+  return {
+    timing: [{ name: 'execute', started_at: iso(node.startedAt), completed_at: iso(node.finishedAt) }],
+    execution_time: (node.finishedAt - node.startedAt) / 1000,
+  };
+}
+
+/** run_results.json: one result per model, seed and test of the run (v6). */
+export function dbtRunResults(input: ArtifactsInput): Json {
+  const { plan } = input;
+  const id = ids(plan.projectName);
+  const byId = new Map(input.nodes.map((node) => [node.id, node]));
+  const results: Json[] = [];
+  const result = (uniqueId: string, node: NodeProgress | undefined, status: string, extra: Json = {}) =>
+    results.push({
+      status,
+      ...timing(node),
+      thread_id: 'meterflow',
+      adapter_response: node?.rows !== undefined && node.rows !== null ? { rows_affected: node.rows } : {},
+      message: node?.error ?? node?.note ?? null,
+      failures: null,
+      unique_id: uniqueId,
+      compiled: null,
+      compiled_code: null,
+      relation_name: null,
+      ...extra,
+    });
+  for (const source of plan.sources.filter((s) => s.seed)) {
+    const node = byId.get(`seed:${source.name}`);
+    if (node) result(id.seed(source.name), node, nodeStatus(node));
+  }
+  for (const model of plan.models) {
+    const node = byId.get(`model:${model.name}`) ?? byId.get(`analytics:${model.name}`);
+    if (!node) continue;
+    result(id.model(model.name), node, nodeStatus(node), {
+      relation_name: `${quote(input.database)}.${quote('main')}.${quote(model.name)}`,
+    });
+  }
+  const known = new Set([...plan.models.flatMap((m) => m.tests), ...plan.sources.flatMap((s) => s.tests)].map((t) => t.id));
+  const ran = new Set<string>();
+  for (const outcome of input.dataTests) {
+    const singular = plan.singularTests.some((t) => t.name === outcome.test);
+    if ((!known.has(outcome.test) && !singular) || ran.has(outcome.test)) continue;
+    ran.add(outcome.test);
+    const node = byId.get(`test:${singular ? outcome.test : outcome.target}`) ?? byId.get(`seed:${outcome.target}`);
+    result(id.test(outcome.test), node, outcome.status, { failures: outcome.failures, message: null });
+  }
+  // the tests of the run's nodes that did not run (their model was up to date, or the run stopped first)
+  for (const model of plan.models) {
+    const node = byId.get(`test:${model.name}`);
+    if (!node) continue;
+    for (const test of model.tests.filter((t) => !ran.has(t.id))) {
+      result(id.test(test.id), node, 'skipped', { message: node.state === 'unchanged' ? 'model unchanged: not run again' : null });
+    }
+  }
+  // a source's and a seed's tests are checked as their files load: an error one refuses the file,
+  // a warn one sets its failing rows aside (the seed's note says so); unchanged files are not checked again
+  for (const source of plan.sources) {
+    const node = byId.get(`seed:${source.name}`);
+    if (!node) continue;
+    for (const test of source.tests.filter((t) => !ran.has(t.id))) {
+      const status =
+        node.state === 'succeeded'
+          ? node.note?.includes(`set aside by ${test.id}`)
+            ? 'warn'
+            : 'pass'
+          : node.state === 'failed' && node.error?.includes(test.id)
+            ? 'fail'
+            : 'skipped';
+      result(id.test(test.id), node, status, { message: node.state === 'unchanged' ? 'no new file: not checked again' : null });
+    }
+  }
+  const started = input.startedAt ? Date.parse(input.startedAt) : undefined;
+  return {
+    metadata: {
+      dbt_schema_version: RUN_RESULTS_SCHEMA,
+      dbt_version: DBT_VERSION,
+      generated_at: input.generatedAt.toISOString(),
+      invocation_id: input.workflowId,
+      ...(input.startedAt ? { invocation_started_at: input.startedAt } : {}),
+      env: {},
+    },
+    results,
+    elapsed_time: started === undefined ? 0 : (input.generatedAt.getTime() - started) / 1000,
+    args: { which: 'build', invocation_command: `meterflow run (${input.workflowId})` },
+  };
+}
