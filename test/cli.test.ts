@@ -1,8 +1,10 @@
 // The meterflow command as a user runs it: separate processes, the embedded Temporal server, exit codes.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../src/config';
 import { writerQueueFor } from '../src/contract/queues';
+import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../src/contract/run';
 import { generateSampleData } from '../src/generator/generate';
 import { Warehouse } from '../src/warehouse/warehouse';
 import { createStorageResolver } from '../src/storage';
@@ -188,6 +190,34 @@ describe('the meterflow command', () => {
       // and the warehouse and project it named, the project with its content's hash
       expect(lines(status.stdout)[1]).toMatch(new RegExp(`^warehouse ${db}, project ${PACKAGE_ROOT}/models at [0-9a-f]{16}$`));
       expect(status.stdout).toMatch(/^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/m);
+      // and where its report is, which is there
+      const report = path.join(dir, 'remote-out', 'runs', workflowId as string, 'report.html');
+      expect(lines(status.stdout)).toContain(`report: ${report}`);
+      expect(existsSync(report)).toBe(true);
+
+      // a run that fails: status exits 1, and `runs` lists it with the node it failed at
+      const failed = await temporal.client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
+        args: [{ sourcesUri: 'relative/sources', outUri: path.join(dir, 'remote-out') } as PipelineInput],
+        taskQueue: 'meterflow-workflows',
+        workflowId: `pipeline-bad-input-${Date.now()}`,
+      });
+      await expect(failed.result()).rejects.toThrow();
+      const failedStatus = await meterflow(['status', failed.workflowId], env);
+      expect(failedStatus.code).toBe(1);
+      expect(lines(failedStatus.stdout)[0]).toMatch(new RegExp(`^run ${failed.workflowId}: FAILED`));
+      const listed = await meterflow(['runs', '--json', '--limit', '100'], env);
+      expect(listed.code).toBe(0);
+      const runs = JSON.parse(listed.stdout) as { workflowId: string; status: string; kind?: string; failedNode?: string }[];
+      expect(runs.find((r) => r.workflowId === workflowId)).toMatchObject({ status: 'COMPLETED', kind: 'manual' });
+      expect(runs.find((r) => r.workflowId === failed.workflowId)).toMatchObject({ status: 'FAILED', failedNode: 'run' });
+      // newest first, filtered by state, as a table with a header
+      const onlyFailed = await meterflow(['runs', '--state', 'failed', '--since', new Date(Date.now() - 3_600_000).toISOString()], env);
+      expect(lines(onlyFailed.stdout)[0]).toMatch(/^run\s+kind\s+state\s+started\s+duration\s+failed at$/);
+      expect(onlyFailed.stdout).toContain(failed.workflowId);
+      expect(onlyFailed.stdout).not.toContain(`${workflowId} `);
+      const bad = await meterflow(['runs', '--state', 'sideways'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--state "sideways" is not one of');
     } finally {
       await workers.stop();
       await temporal.close();
@@ -223,10 +253,17 @@ describe('the meterflow command', () => {
       env,
     );
     expect(created).toMatchObject({ code: 0, stdout: `schedule ${id} created\n` });
-    expect((await meterflow(['schedule', 'list'], env)).stdout).toMatch(new RegExp(`^${id}\tactive\tnext \\d{4}-`, 'm'));
+    // a table with a header: the cron as given, the next run, paused, the last run's state
+    const listed = lines((await meterflow(['schedule', 'list'], env)).stdout);
+    expect(listed[0]).toMatch(/^id\s+schedule\s+next run\s+paused\s+last run$/);
+    expect(listed).toContainEqual(
+      expect.stringMatching(new RegExp(`^${id}\\s+0 3 \\* \\* \\*\\s+\\d{4}-\\d\\d-\\d\\dT03:00:00.000Z\\s+no\\s+-$`)),
+    );
     expect((await meterflow(['schedule', 'pause', id, '--note', 'maintenance'], env)).stdout).toBe(`schedule ${id} paused\n`);
     const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
     expect(described).toMatchObject({ cron: '0 3 * * *', paused: true, note: 'maintenance', overlap: 'BUFFER_ONE' });
+    // and what each run is started with
+    expect(described.input).toMatchObject({ sourcesUri: path.join(dir, 'sources') });
     expect(described).not.toHaveProperty('every');
     expect((await meterflow(['schedule', 'update', id, '--every', '6h'], env)).code).toBe(0);
     const updated = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
@@ -237,6 +274,16 @@ describe('the meterflow command', () => {
       cron: '*/15 2-4 * * 1-5',
       timezone: 'Europe/London',
     });
+    // trigger says which run it started (no worker polls these tests' default queue: it is then terminated)
+    const triggered = await meterflow(['schedule', 'trigger', id], env);
+    const runId = new RegExp(`^schedule ${id} triggered: run (${id}-\\S+)$`).exec(triggered.stdout.trim())?.[1];
+    expect(runId).toBeDefined();
+    const temporal = await connectToTestServer();
+    try {
+      await temporal.client.workflow.getHandle(runId as string).terminate('test: nothing runs it');
+    } finally {
+      await temporal.close();
+    }
     expect((await meterflow(['schedule', 'delete', id], env)).stdout).toBe(`schedule ${id} deleted\n`);
     const bad = await meterflow(['schedule', 'create', 'x', '--sources', 'y', '--overlap', 'sometimes'], env);
     expect(bad.code).toBe(2);

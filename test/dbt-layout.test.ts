@@ -8,6 +8,7 @@ import { loadProject } from '../src/project/load';
 import { selectModels } from '../src/project/select';
 import { ProjectError } from '../src/errors';
 import { parseTests, testStatus } from '../src/project/data-tests';
+import { PACKAGE_ROOT, defaultProjectDir } from '../src/config';
 import { copyOfModels, energyTeamLayout } from './support/files';
 
 /** A small project written file by file under a temp folder. */
@@ -160,5 +161,22 @@ describe('a dbt project laid out its own way', () => {
     expect(() => parseTests([{ unique: { config: { error_if: 'lots' } } }], 'orders', 'models/schema.yml', 'id')).toThrow(
       "models/schema.yml: unique on orders: config.error_if must compare the failing rows with a number, as '> 10' or '!= 0', not \"lots\"",
     );
+  });
+
+  it("renders a project's own generic tests, from tests/generic and from macros, with ref() arguments as dbt does", async () => {
+    const { plan } = await loadProject(path.join(PACKAGE_ROOT, 'test', 'fixtures', 'jaffle_shop'));
+    const customers = plan.models.find((m) => m.name === 'customers');
+    const test = customers?.tests.find((t) => t.id === 'has_orders_customers_customer_id');
+    expect(test).toMatchObject({ kind: 'generic', macro: 'has_orders', severity: 'warn', column: 'customer_id' });
+    expect(test?.sql).toContain('from __METERFLOW_MODEL__ as customer');
+    expect(test?.sql).toContain('select 1 from __METERFLOW_REF_orders__ as placed where placed.customer_id = customer.customer_id');
+    // the test reads orders: the run builds orders before it runs it
+    expect(customers?.testRefs).toEqual(['orders']);
+    expect(plan.models.find((m) => m.name === 'orders')?.tests.find((t) => t.macro === 'non_negative')?.sql).toMatch(
+      /select amount\s+from __METERFLOW_MODEL__\s+where amount < 0/,
+    );
+    // the shipped project's tests/generic, which meterflow runs natively, is left to dbt
+    const shipped = await loadProject(defaultProjectDir());
+    expect(shipped.macros.some((m) => m.file.includes('generic'))).toBe(false);
   });
 });

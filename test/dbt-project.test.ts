@@ -149,8 +149,12 @@ describe('a dbt project of its own', () => {
       'test.jaffle_shop.relationships_orders_customer_id': ['pass', 0],
       'test.jaffle_shop.not_null_customers_customer_lifetime_value': ['warn', 1],
       'test.jaffle_shop.assert_total_payment_amount_is_positive': ['pass', 0],
+      // the project's own generic tests: one in tests/generic, one among the macros with a ref argument
+      'test.jaffle_shop.non_negative_orders_amount': ['pass', 0],
+      'test.jaffle_shop.has_orders_customers_customer_id': ['warn', 1],
     });
-    expect(Object.keys(artifacts.results)).toHaveLength(3 + 5 + 21 + 1);
+    // as `dbt build` counts them on this project: 3 seeds, 5 models (the ephemeral one is none), 24 tests
+    expect(Object.keys(artifacts.results)).toHaveLength(3 + 5 + 24);
     // models read a seed's own columns only
     const columns = await queryFile(warehouse, "select column_name from information_schema.columns where table_name = 'stg_customers'");
     expect(columns.map((c) => c.column_name)).toEqual(['customer_id', 'first_name', 'last_name']);

@@ -197,12 +197,11 @@ describe('meterflow docs: the lineage page', () => {
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`file://${path.join(dir, 'all', 'lineage.html')}`);
     expect(await page.$eval('html', (html) => html.scrollWidth)).toBeLessThanOrEqual(1400);
-    expect(await page.textContent('svg.lineage g.legend')).toContain('analytics model');
+    expect(await page.textContent('svg.lineage g.legend')).toContain('read-only model');
     expect(await page.$$eval('svg.lineage text.column-title', (titles) => titles.map((t) => t.textContent))).toEqual([
       'sources',
-      'staging',
-      'master',
-      'analytics',
+      'built',
+      'read-only',
     ]);
     await mkdir(path.join(PACKAGE_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: path.join(PACKAGE_ROOT, 'test-artifacts', 'lineage.png'), fullPage: true });

@@ -203,7 +203,8 @@ describe('a run names its warehouse and project', () => {
     if ((await probeAddress(DEFAULT_TEMPORAL_ADDRESS, 1_000)) === undefined) {
       return console.warn(`${DEFAULT_TEMPORAL_ADDRESS} is taken: meterflow dev cannot start there for this check`);
     }
-    const home = await tempDir('beside-dev');
+    // a METERFLOW_HOME that does not exist yet: dev makes it, as every other command does
+    const home = path.join(await tempDir('beside-dev'), 'home-not-made-yet');
     const dev = spawnMeterflow(['dev', '--ui-port', String(await freePort())], { METERFLOW_HOME: home });
     try {
       await eventually(async () => dev.output().includes('workers running'), 90_000);

@@ -1,7 +1,7 @@
 // The meterflow command line: generate sample data, run the pipeline, run workers, run a dev server.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../errors';
@@ -28,7 +28,8 @@ import { ensureMaintenanceSchedule, MAINTENANCE_SCHEDULE_ID } from '../client/sc
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { failureText, summaryTable } from './summary';
-import { EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_USAGE } from './exit-codes';
+import { EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE } from './exit-codes';
+import { childUri } from '../contract/uri';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -294,6 +295,32 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('runs')
+    .description('the recent runs, newest first: id, what started it, state, start (local time), duration, the node a failed run failed at')
+    .option('--state <state>', 'only runs in this state: running, completed, failed, cancelled, terminated, timed_out')
+    .option('--schedule <id>', 'only runs the schedule started')
+    .option('--since <time>', 'only runs started since then (ISO 8601 date or time)', isoTime)
+    .option('--limit <n>', 'at most this many', positiveInteger, 20)
+    .option('--json', 'a JSON array of runs on stdout')
+    .action(async (options: { state?: string; schedule?: string; since?: string; limit: number; json?: boolean }) => {
+      const states = ['running', 'completed', 'succeeded', 'failed', 'cancelled', 'canceled', 'terminated', 'timed_out'];
+      if (options.state !== undefined && !states.includes(options.state.toLowerCase())) {
+        throw new InvalidArgumentError(
+          `--state "${options.state}" is not one of running, completed, failed, cancelled, terminated, timed_out`,
+        );
+      }
+      const { listedRuns, runsTable } = await import('./runs');
+      const client = await connectClient({ address: temporalAddressOrDefault(), namespace: temporalNamespace() });
+      const runs = await listedRuns(client, {
+        limit: options.limit,
+        ...(options.state !== undefined ? { state: options.state } : {}),
+        ...(options.schedule !== undefined ? { schedule: options.schedule } : {}),
+        ...(options.since !== undefined ? { since: new Date(options.since) } : {}),
+      });
+      process.stdout.write(`${options.json ? JSON.stringify(runs, null, 1) : runsTable(runs)}\n`);
+    });
+
+  program
     .command('status [run]')
     .description("a run's nodes with state, duration and rows (the latest run when none is named), at TEMPORAL_ADDRESS")
     .action(async (run: string | undefined) => {
@@ -319,6 +346,12 @@ export function buildProgram(): Command {
         );
         if (failure) process.stdout.write(`\n${failureText(failure)}\n`);
       }
+      // the report (written for a failed run too): beside the run's record in its out location
+      if (input?.outUri && description.status.name !== 'RUNNING') {
+        process.stdout.write(`report: ${childUri(input.outUri, 'runs', workflowId, 'report.html')}\n`);
+      }
+      // as `run` exits: 0 for a run that completed, 1 for one that failed or was cancelled or ended otherwise
+      if (!['COMPLETED', 'RUNNING'].includes(description.status.name)) process.exitCode = EXIT_FAILED;
     });
 
   program
@@ -447,6 +480,8 @@ export function buildProgram(): Command {
     )
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .action(async (options: { port: number; uiPort: number; db: string; project: string }) => {
+      // the state folder is made, as every other command makes it (the server does not)
+      await mkdir(stateDir(), { recursive: true });
       const dbFilename = path.join(stateDir(), 'temporal.sqlite');
       const [{ startDevServer }, { createWorkers }, { NativeConnection }] = await Promise.all([
         import('../temporal/dev-server'),

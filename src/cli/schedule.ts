@@ -10,7 +10,8 @@ import {
   createSchedule,
   deleteSchedule,
   describeSchedule,
-  listSchedules,
+  scheduleRows,
+  schedulesTable,
   OVERLAP_POLICIES,
   pauseSchedule,
   scheduleTiming,
@@ -183,12 +184,10 @@ export function scheduleCommand(): Command {
 
   schedule
     .command('list')
-    .description('list schedules')
+    .description("the schedules: id, cron or interval as given, next run, paused, the last run's state (nothing when there are none)")
     .action(async () => {
-      for (const summary of await listSchedules(await client())) {
-        const next = summary.info.nextActionTimes[0]?.toISOString() ?? '-';
-        print(`${summary.scheduleId}\t${summary.state.paused ? 'paused' : 'active'}\tnext ${next}`);
-      }
+      const table = schedulesTable(await scheduleRows(await client()));
+      if (table) print(table);
     });
 
   schedule
@@ -201,6 +200,8 @@ export function scheduleCommand(): Command {
         JSON.stringify(
           {
             scheduleId: description.scheduleId,
+            // what each run is started with: the pipeline's input
+            ...(description.action.type === 'startWorkflow' ? { input: description.action.args?.[0] } : {}),
             ...(timing.cron.length ? { cron: timing.cron.join(', ') } : {}),
             ...(timing.every.length ? { every: timing.every.join(', ') } : {}),
             ...(timing.timezone ? { timezone: timing.timezone } : {}),
@@ -238,8 +239,12 @@ export function scheduleCommand(): Command {
     .command('trigger <id>')
     .description('start a run now')
     .action(async (id: string) => {
-      await onSchedule(id, triggerSchedule(await client(), id));
-      print(`schedule ${id} triggered`);
+      const runId = await onSchedule(id, triggerSchedule(await client(), id));
+      print(
+        runId
+          ? `schedule ${id} triggered: run ${runId}`
+          : `schedule ${id} triggered; no run started within 10 s (its overlap policy may have skipped it): see meterflow runs --schedule ${id}`,
+      );
     });
 
   schedule

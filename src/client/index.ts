@@ -12,6 +12,7 @@ import type { RunFailure } from '../contract/activities';
 import { WORKFLOW_QUEUE_NAME, WRITER_QUEUE_NAME } from '../contract/queues';
 import {
   PIPELINE_WORKFLOW_TYPE,
+  RUN_KIND,
   progressQuery,
   sourcesLandedSignal,
   type PipelineInput,
@@ -238,17 +239,57 @@ export interface RecentRun {
   readonly status: string;
   readonly startTime: Date;
   readonly closeTime?: Date;
+  /** What started it (the MeterflowRunKind search attribute; absent on runs from before it). */
+  readonly kind?: string;
+  /** The schedule that started it, if one did. */
+  readonly scheduleId?: string;
 }
 
-export async function listRecentRuns(client: Client, limit = 20): Promise<RecentRun[]> {
+/** Which runs to list: by state (Temporal's execution status, any case), schedule, start time. */
+export interface RunFilter {
+  readonly state?: string;
+  readonly schedule?: string;
+  readonly since?: Date;
+}
+
+const EXECUTION_STATES: Record<string, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  succeeded: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Canceled',
+  canceled: 'Canceled',
+  terminated: 'Terminated',
+  timed_out: 'TimedOut',
+};
+
+/** The visibility query of a filter: pipeline runs, and whatever the filter asks. */
+export function runsQuery(filter: RunFilter = {}): string {
+  const clauses = [`WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'`];
+  if (filter.state !== undefined) {
+    const state = EXECUTION_STATES[filter.state.toLowerCase()];
+    if (!state) throw new Error(`--state "${filter.state}" is not one of ${Object.keys(EXECUTION_STATES).join(', ')}`);
+    clauses.push(`ExecutionStatus = '${state}'`);
+  }
+  if (filter.schedule !== undefined) clauses.push(`TemporalScheduledById = '${filter.schedule.replace(/'/g, "''")}'`);
+  if (filter.since !== undefined) clauses.push(`StartTime >= '${filter.since.toISOString()}'`);
+  return clauses.join(' AND ');
+}
+
+/** The newest pipeline runs first, as the server's visibility store lists them. */
+export async function listRecentRuns(client: Client, limit = 20, filter: RunFilter = {}): Promise<RecentRun[]> {
   const runs: RecentRun[] = [];
-  for await (const execution of client.workflow.list({ query: `WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'` })) {
+  for await (const execution of client.workflow.list({ query: runsQuery(filter) })) {
+    const kind = execution.typedSearchAttributes.get(RUN_KIND);
+    const scheduleId = execution.searchAttributes?.TemporalScheduledById?.[0];
     runs.push({
       workflowId: execution.workflowId,
       runId: execution.runId,
       status: execution.status.name,
       startTime: execution.startTime,
       ...(execution.closeTime ? { closeTime: execution.closeTime } : {}),
+      ...(kind ? { kind } : {}),
+      ...(typeof scheduleId === 'string' ? { scheduleId } : {}),
     });
     if (runs.length >= limit) break;
   }

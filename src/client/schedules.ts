@@ -11,6 +11,7 @@ import {
   type ScheduleSpecDescription,
   type ScheduleSummary,
 } from '@temporalio/client';
+
 import { WORKFLOW_QUEUE_NAME } from '../contract/queues';
 import { MAINTENANCE_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, type MaintenanceInput, type PipelineInput } from '../contract/run';
 
@@ -185,8 +186,68 @@ export async function unpauseSchedule(client: Client, scheduleId: string, note?:
   await client.schedule.getHandle(scheduleId).unpause(note);
 }
 
-export async function triggerSchedule(client: Client, scheduleId: string): Promise<void> {
-  await client.schedule.getHandle(scheduleId).trigger();
+/** Start a run now; the run's workflow id once the schedule has started it (undefined if none within `waitMs`). */
+export async function triggerSchedule(client: Client, scheduleId: string, waitMs = 10_000): Promise<string | undefined> {
+  const handle = client.schedule.getHandle(scheduleId);
+  const before = new Set((await handle.describe()).info.recentActions.map((action) => action.action.workflow.workflowId));
+  await handle.trigger();
+  for (const deadline = Date.now() + waitMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    const started = (await handle.describe()).info.recentActions.find((action) => !before.has(action.action.workflow.workflowId));
+    if (started) return started.action.workflow.workflowId;
+  }
+  return undefined;
+}
+
+/** A schedule as `schedule list` shows it. */
+export interface ScheduleRow {
+  readonly id: string;
+  /** Its cron expressions or intervals, as given. */
+  readonly timing: string;
+  readonly next?: Date;
+  readonly paused: boolean;
+  /** The state of the last run it started (`COMPLETED`, `FAILED`…), if it started any. */
+  readonly lastRun?: string;
+}
+
+/** Every schedule, with its last run's state read from that run. */
+export async function scheduleRows(client: Client): Promise<ScheduleRow[]> {
+  return Promise.all(
+    (await listSchedules(client)).map(async (summary) => {
+      const timing = summary.spec ? scheduleTiming(summary.spec) : { cron: [], every: [] };
+      const last = summary.info.recentActions.at(-1)?.action.workflow.workflowId;
+      const lastRun = last
+        ? await client.workflow
+            .getHandle(last)
+            .describe()
+            .then(
+              (run) => run.status.name,
+              () => 'unknown',
+            )
+        : undefined;
+      const next = summary.info.nextActionTimes[0];
+      return {
+        id: summary.scheduleId,
+        timing: [...timing.cron, ...timing.every.map((every) => `every ${every}`)].join(', ') || '-',
+        ...(next ? { next } : {}),
+        paused: summary.state.paused,
+        ...(lastRun ? { lastRun } : {}),
+      };
+    }),
+  );
+}
+
+/** The schedules as a table with a header; empty when there are none. */
+export function schedulesTable(rows: readonly ScheduleRow[]): string {
+  if (rows.length === 0) return '';
+  const header = ['id', 'schedule', 'next run', 'paused', 'last run'];
+  const cells = rows.map((row) => [row.id, row.timing, row.next?.toISOString() ?? '-', row.paused ? 'yes' : 'no', row.lastRun ?? '-']);
+  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((cell) => (cell[i] ?? '').length)));
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...cells.map(line)].join('\n');
 }
 
 /** Start the runs the schedule would have started between two times (one per slot, one after another by default), e.g. last week's. */

@@ -6,7 +6,8 @@ import { ProjectError } from '../errors';
 import { quotedIdentifier, quotedString } from '../duckdb/sql';
 import type { DataTest, DataTestKind, Freshness, Severity } from './types';
 
-const KINDS: readonly DataTestKind[] = [
+/** The generic tests meterflow runs natively (a project's tests/generic may define them for dbt). */
+export const NATIVE_TESTS: readonly DataTestKind[] = [
   'not_null',
   'unique',
   'unique_combination_of_columns',
@@ -22,15 +23,29 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type YamlTest = string | Record<string, Record<string, unknown> | null>;
 
-/** Parse the `data_tests:` (or older `tests:`) list of a model, column or source column. */
-export function parseTests(entries: unknown, target: string, file: string, column?: string): DataTest[] {
+const KINDS = NATIVE_TESTS;
+
+/**
+ * Parse the `data_tests:` (or older `tests:`) list of a model, column or source column. `generics`
+ * are the project's own generic tests, by name: a test of one of those names is kind `generic`.
+ */
+export function parseTests(
+  entries: unknown,
+  target: string,
+  file: string,
+  column?: string,
+  generics: ReadonlySet<string> = new Set(),
+): DataTest[] {
   if (entries === undefined || entries === null) return [];
   if (!Array.isArray(entries)) throw new ProjectError(`${file}: data_tests of ${target} must be a list`, file);
   return (entries as YamlTest[]).map((entry) => {
     const [name, body] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry)[0] ?? ['', {}]);
-    const kind = name.replace(/^meterflow\./, '') as DataTestKind;
-    if (!KINDS.includes(kind))
-      throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')})`, file);
+    const plain = name.replace(/^meterflow\./, '');
+    const kind = (KINDS.includes(plain as DataTestKind) ? plain : generics.has(plain) ? 'generic' : undefined) as DataTestKind | undefined;
+    if (!kind) {
+      const own = generics.size > 0 ? `, and the project's own ${[...generics].join(', ')}` : '';
+      throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')}${own})`, file);
+    }
     const settings = (body ?? {}) as Record<string, unknown>;
     // dbt 1.10+ nests arguments under `arguments:`; older projects put them beside `config:`
     const {
@@ -58,8 +73,9 @@ export function parseTests(entries: unknown, target: string, file: string, colum
           ? `_${testedColumn.replace(/\W+/g, '_').replace(/^_|_$/g, '')}`
           : '';
     return {
-      id: `${kind}_${target}${suffix}`,
+      id: `${plain}_${target}${suffix}`,
       kind,
+      ...(kind === 'generic' ? { macro: plain } : {}),
       target,
       ...(testedColumn ? { column: testedColumn } : {}),
       severity,
@@ -212,6 +228,8 @@ export function describeTest(test: DataTest): string {
       return `on_time_grid (${intervalMinutes(test)} minutes)`;
     case 'event_time_window':
       return `its event_time_window (from ${String(test.args.from)}, before ${String(test.args.to)})`;
+    case 'generic':
+      return test.where ? `${test.macro} (where ${test.where})` : (test.macro ?? 'generic');
     default:
       return test.where ? `${test.kind} (where ${test.where})` : test.kind;
   }
@@ -299,6 +317,8 @@ export function failingRowsSql(
     return column;
   };
   switch (test.kind) {
+    case 'generic':
+      return genericTestSql(test, relation, resolveRef);
     case 'unique':
       return `select ${needColumn()} as value, count(*) as n_records from ${tested} where ${needColumn()} is not null group by 1 having count(*) > 1`;
     case 'unique_combination_of_columns': {
@@ -326,6 +346,14 @@ export function failingRowsSql(
 /** dbt's where config: the rows of a relation a test sees (all of them without one). */
 function testedRelation(test: DataTest, relation: string): string {
   return test.where ? `(select * from ${relation} where ${test.where})` : relation;
+}
+
+/** A custom generic test's rendered SQL with the tested relation and its refs put in. */
+function genericTestSql(test: DataTest, relation: string, resolveRef: (model: string) => string): string {
+  if (test.sql === undefined) throw new ProjectError(`data test ${test.id} (${test.macro ?? 'generic'}) was not rendered`);
+  return test.sql
+    .replace(/__METERFLOW_MODEL__/g, () => testedRelation(test, relation))
+    .replace(/__METERFLOW_REF_(\w+?)__/g, (_match, name: string) => resolveRef(name));
 }
 
 /** A unique_combination_of_columns test's columns, quoted and comma-separated. */

@@ -7,7 +7,8 @@ import YAML from 'yaml';
 import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
-import { parseFreshness, parseTests } from './data-tests';
+import { NATIVE_TESTS, parseFreshness, parseTests } from './data-tests';
+import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
@@ -252,7 +253,7 @@ interface Properties {
 }
 
 /** The source tables one property file declares. */
-function sourcesIn(yaml: Record<string, unknown>, relativeFile: string): SourceTable[] {
+function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics: ReadonlySet<string>): SourceTable[] {
   const sources: SourceTable[] = [];
   for (const source of (yaml.sources ?? []) as PropertySource[]) {
     const sourceName = String(source.name ?? '');
@@ -280,7 +281,9 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string): SourceT
         ...(location ? { location } : {}),
         // two ranges on one column (a warn floor, an error ceiling) get _2, so every id is unique
         tests: uniqueIds(
-          (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name)),
+          (table.columns ?? []).flatMap((column) =>
+            parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name, generics),
+          ),
         ),
         ...(freshness ? { freshness } : {}),
         ...(eventTime ? { eventTime } : {}),
@@ -292,14 +295,14 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string): SourceT
 }
 
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
-async function readProperties(project: ProjectFile): Promise<Properties> {
+async function readProperties(project: ProjectFile, generics: ReadonlySet<string>): Promise<Properties> {
   const properties: Properties = { sources: [], models: new Map(), seeds: new Map() };
   for (const folder of [...project.modelPaths, ...project.seedPaths]) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
       if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
       const relativeFile = path.relative(project.dir, file);
       const yaml = await readYaml(file, project.dir);
-      properties.sources.push(...sourcesIn(yaml, relativeFile));
+      properties.sources.push(...sourcesIn(yaml, relativeFile, generics));
       for (const model of (yaml.models ?? []) as PropertyModel[]) {
         if (model.name) properties.models.set(model.name, { ...model, file: relativeFile });
       }
@@ -308,7 +311,7 @@ async function readProperties(project: ProjectFile): Promise<Properties> {
       }
     }
   }
-  properties.sources.push(...(await loadSeeds(project, properties)));
+  properties.sources.push(...(await loadSeeds(project, properties, generics)));
   const names = new Map<string, string>();
   for (const source of properties.sources) {
     const other = names.get(source.name);
@@ -326,7 +329,7 @@ async function readProperties(project: ProjectFile): Promise<Properties> {
  * dbt seeds: every CSV file under seed-paths, a table of the models' schema (or `main_<schema>` with
  * dbt's `+schema`) named after the file, with its YAML tests checked as it is loaded.
  */
-async function loadSeeds(project: ProjectFile, properties: Properties): Promise<SourceTable[]> {
+async function loadSeeds(project: ProjectFile, properties: Properties, generics: ReadonlySet<string>): Promise<SourceTable[]> {
   const seeds: SourceTable[] = [];
   for (const seedPath of project.seedPaths) {
     const root = path.join(project.dir, seedPath);
@@ -347,7 +350,7 @@ async function loadSeeds(project: ProjectFile, properties: Properties): Promise<
       const delimiter = String(config.delimiter ?? ',');
       if (delimiter.length !== 1) throw new ProjectError(`${relative}: delimiter of seed '${name}' must be one character`, relative);
       const schema = typeof config.schema === 'string' && config.schema.length > 0 ? `main_${config.schema}` : 'main';
-      const { tests } = modelTests(property, name, relative);
+      const { tests } = modelTests(property, name, relative, generics);
       seeds.push({
         name,
         sourceName: '',
@@ -383,12 +386,17 @@ interface ModelDraft extends ModelNode {
 }
 
 /** The models' YAML tests, and the models those tests read besides their own (relationships' `to`). */
-function modelTests(property: PropertyModel | undefined, name: string, relative: string): { tests: DataTest[]; testRefs: string[] } {
+function modelTests(
+  property: PropertyModel | undefined,
+  name: string,
+  relative: string,
+  generics: ReadonlySet<string>,
+): { tests: DataTest[]; testRefs: string[] } {
   if (!property) return { tests: [], testRefs: [] };
   const file = property.file ?? relative;
   const tests = uniqueIds([
-    ...parseTests(property.data_tests ?? property.tests, name, file),
-    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name)),
+    ...parseTests(property.data_tests ?? property.tests, name, file, undefined, generics),
+    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name, generics)),
   ]);
   const testRefs = tests.flatMap((test) => {
     if (test.kind !== 'relationships') return [];
@@ -399,11 +407,18 @@ function modelTests(property: PropertyModel | undefined, name: string, relative:
 }
 
 /** One model file: rendered once with recording resolvers for its refs, sources and config. */
+/** What a model's custom generic tests are rendered with. */
+interface TestContext {
+  readonly generics: ReadonlySet<string>;
+  readonly macros: readonly MacroFile[];
+}
+
 function loadModel(
   project: ProjectFile,
   properties: Properties,
   sourceKeys: ReadonlyMap<string, SourceTable>,
   file: { relative: string; underPath: string; template: string },
+  testContext: TestContext,
 ): ModelDraft | undefined {
   const { relative, template } = file;
   const name = path.basename(relative, '.sql');
@@ -428,7 +443,14 @@ function loadModel(
   const eventTime = eventTimeColumn(config.event_time, relative, name);
   const runsOn = ephemeral ? 'writer' : runsOnOf(config, kept, eventTime, relative, name);
   const period = analyticsPeriod(config.meta, { runsOn, materialized, ...(eventTime ? { eventTime } : {}) }, relative, name);
-  const { tests, testRefs } = modelTests(property, name, relative);
+  const parsed = modelTests(property, name, relative, testContext.generics);
+  const { tests, refs: genericRefs } = renderGenericTests(parsed.tests, {
+    file: property?.file ?? relative,
+    macros: testContext.macros,
+    vars: project.vars,
+    sources: sourceKeys,
+  });
+  const testRefs = [...new Set([...parsed.testRefs, ...genericRefs])].filter((ref) => ref !== name);
   if (ephemeral && tests.length > 0)
     throw new ProjectError(`${relative}: ephemeral model '${name}' has tests; dbt cannot test an ephemeral model either`, relative);
   return {
@@ -549,11 +571,18 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
   const project = await readProjectFile(dir);
   await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles);
-  const macros = await loadMacros(dir, project.macroPaths);
-  const properties = await readProperties(project);
+  const macros = await loadMacros(dir, project.macroPaths, project.testPaths, new Set(NATIVE_TESTS));
+  const generics = genericTestNames(macros);
+  const properties = await readProperties(project, generics);
   const sourceKeys = new Map(
     properties.sources.map((source) => [source.seed ? seedKey(source.name) : `${source.sourceName}.${source.name}`, source]),
   );
+  // sources' and seeds' own generic tests, rendered now that every source is known
+  const sources = properties.sources.map((source) => ({
+    ...source,
+    tests: renderGenericTests(source.tests, { file: source.seed?.file ?? source.name, macros, vars: project.vars, sources: sourceKeys })
+      .tests,
+  }));
 
   const templates = new Map<string, string>();
   const drafts: ModelDraft[] = [];
@@ -563,7 +592,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid model name`, relative);
     if (templates.has(name)) throw new ProjectError(`${relative}: a second model named '${name}'`, relative);
     const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
-    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template });
+    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template }, { generics, macros });
     if (!draft) continue;
     templates.set(name, template);
     drafts.push(draft);
@@ -573,7 +602,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   checkRefDirections(ordered);
   const modelNames = new Set(ordered.map((m) => m.name));
   const refable = new Set([...modelNames, ...ephemerals.map((e) => e.name)]);
-  const seedNames = new Set(properties.sources.filter((s) => s.seed).map((s) => s.name));
+  const seedNames = new Set(sources.filter((s) => s.seed).map((s) => s.name));
   for (const name of seedNames) {
     if (refable.has(name)) throw new ProjectError(`a seed and a model are both named '${name}': ref('${name}') would be ambiguous`);
   }
@@ -589,7 +618,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const singularTests = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
   const plan: ProjectPlan = {
     projectName: project.name,
-    sources: properties.sources,
+    sources,
     models: ordered,
     ...(ephemerals.length > 0 ? { ephemerals } : {}),
     singularTests,

@@ -42,7 +42,13 @@ export function compileMacroFile(environment: nunjucks.Environment, macro: Macro
   if (known) return known;
   try {
     const template = new nunjucks.Template(macro.source, environment, macro.file, true);
-    const outside = template.render({}).trim();
+    // SQL comments between macros are fine, as dbt ignores them; other text is a mistake to name
+    const outside = template
+      .render({})
+      .split('\n')
+      .filter((line) => !/^\s*(--.*)?$/.test(line))
+      .join('\n')
+      .trim();
     if (outside !== '') {
       throw new ProjectError(
         `${macro.file}: text outside {% macro %} blocks ('${outside.slice(0, 60)}'): write comments as {# … #} or inside a macro`,

@@ -11,6 +11,21 @@ export interface MacroFile extends MacroSource {
   readonly names: readonly string[];
 }
 
+/**
+ * dbt's generic tests (`{% test name(model, column_name, …) %}` … `{% endtest %}`) as the macros dbt
+ * makes of them, `test_<name>`, so that nunjucks compiles them and a YAML test can call them.
+ */
+export function testBlocksAsMacros(source: string): string {
+  return source
+    .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
+    .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
+}
+
+/** The generic tests a file defines, by name. */
+export function genericTestsIn(source: string): string[] {
+  return [...source.matchAll(/\{%-?\s*test\s+(\w+)\s*\(/g)].map((match) => match[1] as string);
+}
+
 async function sqlFilesUnder(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { withFileTypes: true, recursive: true });
   return entries
@@ -20,32 +35,39 @@ async function sqlFilesUnder(folder: string): Promise<string[]> {
 }
 
 /**
- * Read and check every macro file. A macro folder may be absent, as in dbt; a macro may not be
- * defined twice nor take the name of a dbt function.
+ * Read and check every macro file: those under `macro-paths`, and the generic tests in `generic/`
+ * folders under `test-paths` (but for files whose every test meterflow runs natively, `native`). A
+ * folder may be absent, as in dbt; a macro may not be defined twice nor take the name of a dbt function.
  */
-export async function loadMacros(dir: string, macroPaths: readonly string[]): Promise<MacroFile[]> {
+export async function loadMacros(
+  dir: string,
+  macroPaths: readonly string[],
+  testPaths: readonly string[] = [],
+  native: ReadonlySet<string> = new Set(),
+): Promise<MacroFile[]> {
   const files: MacroFile[] = [];
   const definedIn = new Map<string, string>();
-  for (const macroPath of macroPaths) {
-    const paths = await sqlFilesUnder(path.join(dir, macroPath)).catch((err: NodeJS.ErrnoException) => {
+  const listed = async (folder: string) =>
+    sqlFilesUnder(path.join(dir, folder)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return [];
-      throw new ProjectError(
-        `dbt_project.yml: macro path '${macroPath}' is not a folder that can be read`,
-        path.join(dir, 'dbt_project.yml'),
-      );
+      throw new ProjectError(`dbt_project.yml: '${folder}' is not a folder that can be read`, path.join(dir, 'dbt_project.yml'));
     });
-    for (const absolute of paths) {
-      const file = path.relative(dir, absolute);
-      const source = await readFile(absolute, 'utf8');
-      const names = macrosDefinedIn({ file, source });
-      for (const name of names) {
-        if (DBT_FUNCTIONS.includes(name)) throw new ProjectError(`${file}: a macro may not be named '${name}', a dbt function`, file);
-        const other = definedIn.get(name);
-        if (other) throw new ProjectError(`${file}: macro '${name}' is already defined in ${other}`, file);
-        definedIn.set(name, file);
-      }
-      files.push({ file, source, names });
+  const genericFiles = (await Promise.all(testPaths.map(listed))).flat().filter((file) => file.split(path.sep).includes('generic'));
+  const candidates = [...(await Promise.all(macroPaths.map(listed))).flat(), ...genericFiles];
+  for (const absolute of candidates) {
+    const file = path.relative(dir, absolute);
+    const text = await readFile(absolute, 'utf8');
+    // a generic test file whose every test meterflow runs natively is dbt's alone (it may use dbt-only Jinja)
+    if (genericFiles.includes(absolute) && genericTestsIn(text).every((name) => native.has(name))) continue;
+    const source = testBlocksAsMacros(text);
+    const names = macrosDefinedIn({ file, source });
+    for (const name of names) {
+      if (DBT_FUNCTIONS.includes(name)) throw new ProjectError(`${file}: a macro may not be named '${name}', a dbt function`, file);
+      const other = definedIn.get(name);
+      if (other) throw new ProjectError(`${file}: macro '${name}' is already defined in ${other}`, file);
+      definedIn.set(name, file);
     }
+    files.push({ file, source, names });
   }
   return files;
 }

@@ -154,7 +154,9 @@ export type DataTestKind =
   | 'on_time_grid'
   | 'all_finite'
   /** Not declared as a test: a source's `meta.event_time_window`, checked as its column tests are. */
-  | 'event_time_window';
+  | 'event_time_window'
+  /** A custom generic test (`{% test name(...) %}` in macro-paths or tests/generic): see `macro` and `sql`. */
+  | 'generic';
 export type Severity = 'error' | 'warn';
 
 /** A bound of an event-time window: a fixed date or timestamp (ISO 8601), or an offset from the run's logical date. */
@@ -187,6 +189,13 @@ export interface DataTest {
   readonly errorIf?: string;
   /** dbt's `config.limit`: at most this many failing rows are counted. */
   readonly limit?: number;
+  /** A custom generic test's name (its macro is `test_<name>`). */
+  readonly macro?: string;
+  /**
+   * A custom generic test's SQL, rendered when the project loads: its failing rows, the tested
+   * relation written `__METERFLOW_MODEL__` and each ref `__METERFLOW_REF_<name>__` until it runs.
+   */
+  readonly sql?: string;
   /** The test's own arguments: `values`, `quote`, `to`, `field`, `expression`, `min_value`, `max_value`, `inclusive`, `interval_minutes`, `columns`. */
   readonly args: Readonly<Record<string, unknown>>;
 }

@@ -96,7 +96,7 @@ export function lineageGraph(plan: ProjectPlan, options: LineageOptions = {}): {
       label: source.name,
       kind: 'source',
       ...(source.description ? { description: source.description } : {}),
-      detail: `${source.sourceName} source`,
+      detail: source.seed ? `dbt seed (${source.seed.file})` : `${source.sourceName} source`,
       columns: source.columns.map((c) => c.name),
       tests: source.tests,
     });

@@ -1,0 +1,76 @@
+// A project's own generic tests (`{% test name(model, column_name, …) %}` in macro-paths or in
+// tests/generic), rendered once when the project loads: the YAML test's arguments passed to the
+// test's macro, `ref('x')` among them as dbt renders it. The SQL keeps placeholders for the tested
+// relation and each ref, which the run fills in (project/data-tests.ts).
+import { ProjectError } from '../errors';
+import { relation } from '../duckdb/sql';
+import { bundleTemplate } from './macro-bundle';
+import { macrosUsedBy, type MacroFile } from './macros';
+import { renderModel } from './render';
+import type { DataTest, SourceTable } from './types';
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REF = /^\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$/;
+
+/** The generic tests the project defines, by name (their macros are `test_<name>`). */
+export function genericTestNames(macros: readonly MacroFile[]): Set<string> {
+  return new Set(macros.flatMap((macro) => macro.names).flatMap((name) => (name.startsWith('test_') ? [name.slice(5)] : [])));
+}
+
+/** An argument as a Jinja literal; a `ref('x')` string as the placeholder of x, noted in `refs`. */
+function literal(value: unknown, refs: Set<string>): string {
+  if (typeof value === 'string') {
+    const ref = REF.exec(value)?.[1];
+    if (ref) {
+      refs.add(ref);
+      return JSON.stringify(`__METERFLOW_REF_${ref}__`);
+    }
+  }
+  return value === null || value === undefined ? 'none' : JSON.stringify(value);
+}
+
+/**
+ * Each custom generic test among `tests` with its SQL rendered; and the models they read (refs in
+ * their arguments or their SQL), which a run builds before it runs them.
+ */
+export function renderGenericTests(
+  tests: readonly DataTest[],
+  context: {
+    readonly file: string;
+    readonly macros: readonly MacroFile[];
+    readonly vars: Readonly<Record<string, unknown>>;
+    readonly sources: ReadonlyMap<string, SourceTable>;
+  },
+): { tests: DataTest[]; refs: string[] } {
+  const refs = new Set<string>();
+  const rendered = tests.map((test) => {
+    if (test.kind !== 'generic' || !test.macro) return test;
+    const args = { model: '__METERFLOW_MODEL__', ...(test.column ? { column_name: test.column } : {}), ...test.args };
+    const call = Object.entries(args).map(([name, value]) => {
+      if (!IDENTIFIER.test(name))
+        throw new ProjectError(`${context.file}: argument '${name}' of test ${test.id} is not a name`, context.file);
+      return `${name}=${literal(value, refs)}`;
+    });
+    const template = `{{ test_${test.macro}(${call.join(', ')}) }}`;
+    const { sql } = renderModel({
+      file: context.file,
+      template: bundleTemplate(template, macrosUsedBy(template, context.macros)),
+      vars: context.vars,
+      self: test.id,
+      resolver: {
+        ref: (model) => {
+          refs.add(model);
+          return `__METERFLOW_REF_${model}__`;
+        },
+        source: (sourceName, table) => {
+          const source = context.sources.get(`${sourceName}.${table}`);
+          if (!source)
+            throw new ProjectError(`${context.file}: source('${sourceName}', '${table}') in test ${test.id} is not declared`, context.file);
+          return relation(source.schema, source.name);
+        },
+      },
+    });
+    return { ...test, sql: sql.trim() };
+  });
+  return { tests: rendered, refs: [...refs] };
+}
