@@ -276,8 +276,8 @@ describe('the meterflow command', () => {
     });
     // trigger says which run it started (no worker polls these tests' default queue: it is then terminated)
     const triggered = await meterflow(['schedule', 'trigger', id], env);
-    const runId = new RegExp(`^schedule ${id} triggered: run (${id}-\\S+)$`).exec(triggered.stdout.trim())?.[1];
-    expect(runId).toBeDefined();
+    const runId = new RegExp(`^schedule ${id} triggered: run (pipeline-${id}-\\S+)$`).exec(triggered.stdout.trim())?.[1];
+    expect({ stdout: triggered.stdout, runId }).toEqual({ stdout: triggered.stdout, runId: expect.any(String) });
     const temporal = await connectToTestServer();
     try {
       await temporal.client.workflow.getHandle(runId as string).terminate('test: nothing runs it');

@@ -2,6 +2,8 @@
 // nodes left unchanged, a selection building only what it selects, an incremental model rebuilt over
 // the window its readings changed in. The real workflow code on a Temporal dev server of this file's
 // own (the Temporal CLI, in memory); the activities are fakes over the shipped models project.
+import { Context } from '@temporalio/activity';
+import type { NotifyRunInput } from '../src/activities/notify';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -69,6 +71,7 @@ class FakeWarehouse {
   readonly published: PublishRunInput[] = [];
   readonly discarded: string[] = [];
   readonly reports: RenderReportInput[] = [];
+  readonly notified: NotifyRunInput[] = [];
 
   constructor(private readonly plan: ProjectPlan) {}
 
@@ -226,6 +229,10 @@ function mockActivities(warehouse: FakeWarehouse): WriterActivities & AnalyticsA
       warehouse.reports.push(input);
       return { reportUri: input.reportUri, bytes: 1 };
     },
+    notifyRun: async (input) => {
+      warehouse.notified.push(input);
+      return { status: 200 };
+    },
   };
 }
 
@@ -380,6 +387,57 @@ describe('the pipeline workflow with mocked activities', () => {
     expect(stateOf(nodes, 'snapshot:master')).toBe('skipped');
     expect(stateOf(nodes, 'analytics:meter_anomalies')).toBe('skipped');
     expect(stateOf(nodes, 'publish:run')).toBe('skipped');
+  });
+
+  it('tells each webhook once that the run failed, where and why; on success only when asked; and a webhook that never answers does not hold the run', async () => {
+    const failing = () => {
+      const warehouse = new FakeWarehouse(plan);
+      warehouse.failingBuilds.set('demand_price_elasticity', new ModelBuildError('Binder Error: no', 'demand_price_elasticity', 'm.sql'));
+      return warehouse;
+    };
+    const failed = failing();
+    const { workflowId } = await run(failed, { notify: ['env:TEAM_HOOK', 'https://hooks.example.com/services/T0/B0/secret'] });
+    expect(failed.notified.map((n) => n.target).sort()).toEqual(['env:TEAM_HOOK', 'https://hooks.example.com/services/T0/B0/secret']);
+    expect(failed.notified[0]?.notification).toEqual({
+      run: workflowId,
+      state: 'failed',
+      logicalDate: '2024-01-31T02:00:00.000Z',
+      warehouse: expect.any(String),
+      failedNode: 'model:demand_price_elasticity',
+      error: 'Binder Error: no',
+      report: `/out/runs/${workflowId}/report.html`,
+    });
+    // the activity's summary in the Web UI names the webhook by its host, never by its path
+    // (its URL is in the input, as given: a secret one is named env:NAME, see notify.test.ts)
+    const summaries = ((await environment.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).flatMap((event) =>
+      event.userMetadata?.summary?.data ? [Buffer.from(event.userMetadata.summary.data).toString('utf8')] : [],
+    );
+    expect(summaries).toContain('"notify https://hooks.example.com/… that the run failed"');
+    expect(summaries.join('\n')).not.toContain('secret');
+
+    const quiet = new FakeWarehouse(plan);
+    expect((await run(quiet, { notify: ['env:TEAM_HOOK'] })).error).toBeUndefined();
+    expect(quiet.notified).toEqual([]);
+    const told = new FakeWarehouse(plan);
+    expect((await run(told, { notify: ['env:TEAM_HOOK'], notifyOnSuccess: true })).error).toBeUndefined();
+    expect(told.notified.map((n) => n.notification.state)).toEqual(['succeeded']);
+
+    // a webhook that never answers: the run still ends, failed for its own reason, after notifyWaitSeconds
+    const hanging = failing();
+    const started = Date.now();
+    const { error } = await run(
+      hanging,
+      { notify: ['env:TEAM_HOOK'], notifyWaitSeconds: 2 },
+      {
+        // answers never, until the worker stops and cancels it
+        notifyRun: () =>
+          new Promise((_resolve, reject) =>
+            Context.current().cancellationSignal.addEventListener('abort', () => reject(new Error('stopped'))),
+          ),
+      },
+    );
+    expect((error as WorkflowFailedError).cause?.message).toBe('model:demand_price_elasticity failed: Binder Error: no');
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it('leaves every up-to-date node unchanged, running none of them, when nothing changed since the last run', async () => {

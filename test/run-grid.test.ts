@@ -123,7 +123,7 @@ describe('the grid of runs', () => {
     // the model was not in the third run: a cell that says so, not a state
     expect(row('model:stg_tariffs')).toContain('class="cell absent"');
     expect(row('seed:tariffs')).toContain(
-      '<td class="cell failed" data-state="failed" title="seed:tariffs · failed · 0.8 s\nrun pipeline-nightly-2024-03-01T02:05:00Z, started 03-01 02:05 UTC\nbad file &lt;script&gt;alert(1)&lt;/script&gt;"><a href="runs/pipeline-nightly-2024-03-01T02%3A05%3A00Z/report.html#failure"',
+      '<td class="cell failed" data-state="failed" title="seed:tariffs · failed · 0.8 s\nrun pipeline-nightly-2024-03-01T02:05:00Z, started 03-01 02:05 UTC\nbad file &lt;script&gt;alert(1)&lt;/script&gt;"><a href="runs/pipeline-nightly-2024-03-01T02-05-00Z/report.html#failure"',
     );
     expect(row('seed:tariffs')).toContain('title="seed:tariffs · succeeded · 1.2 s · 40 rows');
     expect(html).toContain('href="runs/pipeline-a/report.html"');

@@ -1,21 +1,14 @@
 // A PostgreSQL password given in --db never leaves the process it was given to: not on stdout or
 // stderr, not in a worker's identity, not in an activity's input or result, not in the history.
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import path from 'node:path';
 import { connectClient } from '../src/client';
 import { generateSampleData } from '../src/generator/generate';
 import { tempDir } from './support/files';
 import { createTestDatabase, testPostgres } from './support/postgres-server';
 import { spawnMeterflow, spawnWorker, type Child } from './support/processes';
-import { eventually, freshQueues, testServerAddress } from './support/temporal';
+import { eventually, freshQueues, historyText, testServerAddress } from './support/temporal';
 
 const PASSWORD = 'S3cret-hunter2-xyzzy';
-
-/** Every string a history holds: its JSON, and each payload's data decoded. */
-function historyText(json: string): string {
-  const decoded = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8'));
-  return [json, ...decoded].join('\n');
-}
 
 describe('a password in a PostgreSQL catalog conninfo', () => {
   const children: Child[] = [];
@@ -51,7 +44,7 @@ describe('a password in a PostgreSQL catalog conninfo', () => {
 
     const client = await connectClient({ address: testServerAddress() });
     try {
-      const history = historyText(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory()));
+      const history = historyText(await client.workflow.getHandle(workflowId).fetchHistory());
       expect(history).toContain('meterflow writer of postgres:'); // the writer's identity is there, without it
       expect(history).toContain(catalog);
       for (const text of [run.output(), writer.output(), analytics.output(), history]) expect(text).not.toContain(PASSWORD);

@@ -12,6 +12,7 @@ import { createSeedActivities } from './seed';
 import { createMaintenanceActivities } from './maintenance';
 import { createSnapshotActivities } from './snapshot';
 import { createBuildActivities } from './build';
+import { createNotifyActivities } from './notify';
 
 export * from '../contract/activities';
 export { servingAny, servingOne, type WarehouseSource } from './run-scope';
@@ -62,7 +63,12 @@ export function createAnalyticsWorkerActivities(deps: AnalyticsWorkerDependencie
   const withPinnedReader = pinnedReaders(deps.duckdb);
   const build = ({ project }: RunResources) => {
     const shared = { ...deps, project, withPinnedReader };
-    return { ...createAnalyticsActivities(shared), ...createAnalyticsTestActivities(shared), ...createReportActivities(shared) };
+    return {
+      ...createAnalyticsActivities(shared),
+      ...createAnalyticsTestActivities(shared),
+      ...createReportActivities(shared),
+      ...createNotifyActivities(shared),
+    };
   };
   return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps)));
 }

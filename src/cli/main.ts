@@ -29,7 +29,8 @@ import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
 import { failureText, summaryTable } from './summary';
 import { EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE } from './exit-codes';
-import { childUri } from '../contract/uri';
+import { childUri, runFolderName } from '../contract/uri';
+import { addNotifyOptions, notifyInput, type NotifyOptions } from './notify-options';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -129,7 +130,7 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-interface RunOptions {
+interface RunOptions extends NotifyOptions {
   db: string;
   out: string;
   project: string;
@@ -150,6 +151,7 @@ function selection(options: RunOptions) {
     ...(options.verify ? { verify: true } : {}),
     ...(options.force ? { force: true } : {}),
     ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+    ...notifyInput(options),
   };
 }
 
@@ -187,7 +189,7 @@ export function buildProgram(): Command {
       );
     });
 
-  const addRunOptions = (command: Command) =>
+  const addRunFlags = (command: Command) =>
     command
       .option(
         '--db <location>',
@@ -204,6 +206,7 @@ export function buildProgram(): Command {
       .option('--force', 'replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them)')
       .option('--logical-date <time>', "the run's logical date, ISO 8601 (default: now)", isoTime)
       .addHelpText('after', EXIT_CODES_HELP);
+  const addRunOptions = (command: Command) => addNotifyOptions(addRunFlags(command));
 
   addRunOptions(
     program
@@ -329,14 +332,19 @@ export function buildProgram(): Command {
       const workflowId = run ?? (await listRecentRuns(client, 1))[0]?.workflowId;
       if (!workflowId) throw new Error('no pipeline runs on this server yet');
       const handle = client.workflow.getHandle(workflowId);
-      const [description, progress, input] = await Promise.all([handle.describe(), getProgress(handle), getRunInput(handle)]);
+      // a run that failed before it could answer (a bad input) has no progress to show
+      const [description, progress, input] = await Promise.all([
+        handle.describe(),
+        getProgress(handle).catch(() => undefined),
+        getRunInput(handle),
+      ]);
       const scope = [
         ...(input?.warehouse ? [`warehouse ${input.warehouse}`] : []),
         ...(input?.project ? [`project ${input.project.dir}${input.project.hash ? ` at ${input.project.hash}` : ''}`] : []),
       ];
       process.stdout.write(
-        `run ${workflowId}: ${description.status.name}, logical date ${progress.logicalDate}\n` +
-          `${scope.length ? `${scope.join(', ')}\n` : ''}\n${summaryTable(progress.nodes)}\n`,
+        `run ${workflowId}: ${description.status.name}, logical date ${progress?.logicalDate ?? input?.logicalDate ?? 'not set'}\n` +
+          `${scope.length ? `${scope.join(', ')}\n` : ''}${progress ? `\n${summaryTable(progress.nodes)}\n` : ''}`,
       );
       if (description.status.name === 'FAILED') {
         // a failed run's failure: the node and why, with a failed test's sample rows and SQL
@@ -348,7 +356,7 @@ export function buildProgram(): Command {
       }
       // the report (written for a failed run too): beside the run's record in its out location
       if (input?.outUri && description.status.name !== 'RUNNING') {
-        process.stdout.write(`report: ${childUri(input.outUri, 'runs', workflowId, 'report.html')}\n`);
+        process.stdout.write(`report: ${childUri(input.outUri, 'runs', runFolderName(workflowId), 'report.html')}\n`);
       }
       // as `run` exits: 0 for a run that completed, 1 for one that failed or was cancelled or ended otherwise
       if (!['COMPLETED', 'RUNNING'].includes(description.status.name)) process.exitCode = EXIT_FAILED;

@@ -32,6 +32,9 @@ export interface RunCommandOptions {
   readonly verify?: boolean;
   readonly force?: boolean;
   readonly logicalDate?: string;
+  /** Webhooks told when the run fails (or ends, with notifyOnSuccess): see PipelineInput.notify. */
+  readonly notify?: readonly string[];
+  readonly notifyOnSuccess?: boolean;
   /** A SQLite file for the embedded server's history, so that the run is still there in `meterflow dev` (quickstart). */
   readonly temporalHistory?: string;
   /** Where results go (the summary, warehouse, report): stdout by default. */
@@ -177,6 +180,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     ...(options.verify ? { verify: true } : {}),
     ...(options.force ? { force: true } : {}),
     ...(logicalDate ? { logicalDate: logicalDate.toISOString() } : {}),
+    ...(options.notify?.length ? { notify: options.notify } : {}),
+    ...(options.notifyOnSuccess ? { notifyOnSuccess: true } : {}),
     ...(queues.writer ? { writerQueue: queues.writer } : {}),
     ...(queues.analytics ? { analyticsQueue: queues.analytics } : {}),
   };

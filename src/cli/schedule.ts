@@ -4,6 +4,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import path from 'node:path';
+import { addNotifyOptions, notifyInput } from './notify-options';
 import {
   backfillSchedule,
   connectClient,
@@ -108,10 +109,12 @@ interface TimingOptions {
   exclude?: string[];
   db?: string;
   project?: string;
+  notify?: string[];
+  notifyOn?: 'failure' | 'always';
 }
 
 function addTimingOptions(command: Command): Command {
-  return command
+  return addNotifyOptions(command)
     .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *"', cronExpression)
     .option('--every <duration>', 'interval, e.g. 1h or 30s', interval)
     .option('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source')
@@ -135,6 +138,7 @@ function inputChanges(options: TimingOptions): Partial<PipelineInput> {
     // a schedule's runs name the warehouse, without a password, and the project folder (no hash: as it is at each run)
     ...(options.db ? { warehouse: registerWarehouse(options.db) } : {}),
     ...(options.project ? { project: { dir: path.resolve(options.project) } } : {}),
+    ...(options.notify || options.notifyOn ? notifyInput(options) : {}),
   };
 }
 

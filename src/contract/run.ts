@@ -79,6 +79,16 @@ export interface PipelineInput {
    * (a local file rewritten in place with the same size and mtime); costs a read of every such file.
    */
   readonly verify?: boolean;
+  /**
+   * Webhooks told when the run fails (and, with notifyOnSuccess, when it succeeds): one POST each of
+   * a JSON body with a `text` field, as Slack's and Teams' incoming webhooks show it. `env:NAME` is
+   * the URL in the environment variable NAME of the analytics workers, which keeps a secret URL out
+   * of the run's history; a URL given as is is kept there (notify.ts refuses one with a password or query).
+   */
+  readonly notify?: readonly string[];
+  readonly notifyOnSuccess?: boolean;
+  /** How long a run waits, at most, for its notifications to be delivered before it ends (60 s by default). */
+  readonly notifyWaitSeconds?: number;
   /** The run's logical date (ISO 8601); a scheduled run uses its scheduled time, others their start. */
   readonly logicalDate?: string;
   readonly kind?: RunKind;

@@ -68,11 +68,54 @@ export function pipelineInputProblems(input: unknown): string[] {
       'an ISO 8601 date or time (e.g. 2024-01-31T02:00:00Z)',
     ),
     oneOf('kind', input.kind, (v) => RUN_KINDS.includes(v as RunKind), RUN_KINDS.join(', ')),
+    oneOf(
+      'notify',
+      input.notify,
+      (v) => Array.isArray(v) && v.every((target) => notifyTargetProblem(target) === undefined),
+      `a list of webhooks, each env:NAME or an http(s) URL with no password and no query (${
+        Array.isArray(input.notify) ? input.notify.map(notifyTargetProblem).find((p) => p !== undefined) : 'not a list'
+      })`,
+    ),
+    oneOf('notifyOnSuccess', input.notifyOnSuccess, (v) => typeof v === 'boolean', 'true or false'),
+    oneOf(
+      'notifyWaitSeconds',
+      input.notifyWaitSeconds,
+      (v) => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 3600,
+      'a whole number of seconds, 1 to 3600',
+    ),
     ...(['writerQueue', 'analyticsQueue', 'buildQueue'] as const).map((queue) =>
       oneOf(queue, input[queue], queueName, 'a task queue name (non-empty, no spaces)'),
     ),
   ];
   return problems.filter((problem): problem is string => problem !== undefined);
+}
+
+/**
+ * What is wrong with a notification target, if anything: it is `env:NAME` (the URL in a worker's
+ * environment) or an http(s) URL that carries no password and no query string, since it is kept in
+ * the run's history.
+ */
+export function notifyTargetProblem(target: unknown): string | undefined {
+  if (typeof target !== 'string') return 'a webhook must be a string';
+  if (target.startsWith('env:')) return /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(target) ? undefined : `${target}: env:NAME names a variable`;
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return `'${target.slice(0, 40)}' is not a URL`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${url.protocol} webhooks are not supported (http or https)`;
+  if (url.username || url.password || url.search) {
+    return `a webhook URL with a password or a query would be kept in the run's history: put it in an environment variable of the analytics workers and name it as env:NAME`;
+  }
+  return undefined;
+}
+
+/** A webhook as history, logs and errors may name it: env:NAME, or the URL's scheme and host alone (its path may be its secret). */
+export function webhookLabel(target: string): string {
+  if (target.startsWith('env:')) return target;
+  const origin = /^(https?:\/\/[^/?#@]+)/.exec(target)?.[1];
+  return origin ? `${origin}/…` : 'a webhook';
 }
 
 /** One line naming every problem, for the error the client throws and the failure the workflow ends with. */

@@ -1,6 +1,7 @@
 // The grid of runs, `<out>/index.html`: the last runs as columns and every node as a row, each cell
 // coloured by the node's state in that run, with small charts of each node's rows and seconds over
 // those runs. One self-contained file (styles inline, charts as inline SVG, no script), like the report.
+import { runFolderName } from '../contract/uri';
 import type { NodeState } from '../contract/run';
 import { compactCount, escapeHtml } from './html';
 import { runTime, type RunRecord, type RunRecordNode } from './run-record';
@@ -36,7 +37,7 @@ export function gridRows(runs: readonly RunRecord[]): string[] {
 }
 
 /** A run's folder and files, relative to index.html. */
-export const runLink = (run: RunRecord, file = 'report.html') => `runs/${encodeURIComponent(run.workflowId)}/${file}`;
+export const runLink = (run: RunRecord, file = 'report.html') => `runs/${encodeURIComponent(runFolderName(run.workflowId))}/${file}`;
 
 /** A run's page in the Temporal Web UI. */
 export function webUiLink(base: string, run: RunRecord): string {

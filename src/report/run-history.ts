@@ -1,5 +1,6 @@
 // The runs' records in an out location, local or S3: each run's run.json beside its report, and the
 // grid of the last runs (`<out>/index.html`) rewritten from them after every run.
+import { runFolderName } from '../contract/uri';
 import { dbtManifest, dbtRunResults, type ArtifactsInput } from './dbt-artifacts';
 import type { Readable } from 'node:stream';
 import { joinUri, type StorageResolver } from '../storage';
@@ -14,7 +15,7 @@ export const GRID_FILE = 'index.html';
  * the workflow names it); undefined for a report anywhere else, which then gets no grid.
  */
 export function outLocationOf(reportUri: string, workflowId: string): string | undefined {
-  const suffix = `/runs/${workflowId}/report.html`;
+  const suffix = `/runs/${runFolderName(workflowId)}/report.html`;
   return reportUri.endsWith(suffix) && reportUri.length > suffix.length ? reportUri.slice(0, -suffix.length) : undefined;
 }
 
@@ -26,7 +27,7 @@ async function text(stream: Readable): Promise<string> {
 
 /** Write a run's record beside its report; returns its URI. */
 export async function writeRunRecord(storage: StorageResolver, outUri: string, record: RunRecord): Promise<string> {
-  const uri = joinUri(outUri, 'runs', record.workflowId, RUN_RECORD_FILE);
+  const uri = joinUri(outUri, 'runs', runFolderName(record.workflowId), RUN_RECORD_FILE);
   await storage.forUri(uri).write(uri, `${JSON.stringify(record, null, 1)}\n`);
   return uri;
 }
@@ -37,7 +38,7 @@ export async function writeDbtArtifacts(storage: StorageResolver, outUri: string
     ['manifest.json', dbtManifest(input)],
     ['run_results.json', dbtRunResults(input)],
   ] as const) {
-    const uri = joinUri(outUri, 'runs', input.workflowId, file);
+    const uri = joinUri(outUri, 'runs', runFolderName(input.workflowId), file);
     await storage.forUri(uri).write(uri, `${JSON.stringify(artifact)}\n`);
   }
 }

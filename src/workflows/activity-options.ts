@@ -66,6 +66,18 @@ const KINDS = {
   publish: { queue: 'writer', options: withHeartbeat('30m') },
   /** The report renders a few charts from small tables. */
   report: { queue: 'analytics', options: withHeartbeat('10m') },
+  /**
+   * Telling a webhook the run ended: retried for two minutes (a webhook down for a minute still gets
+   * it once), each attempt bounded by the activity itself (METERFLOW_NOTIFY_TIMEOUT_MS).
+   */
+  notify: {
+    queue: 'analytics',
+    options: {
+      startToCloseTimeout: '1m',
+      scheduleToCloseTimeout: '2m',
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '20s' },
+    },
+  },
   /** Clean-up after a failed run drops a few relations; best effort, so a few attempts only. */
   discard: { queue: 'writer', options: { ...withHeartbeat('10m'), retry: { ...RETRY, maximumAttempts: 3 } } },
   /** Lake maintenance merges small files and deletes expired ones: minutes, on the writer (it commits). */

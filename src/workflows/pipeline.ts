@@ -12,6 +12,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -40,8 +41,8 @@ import {
   type PipelineResult,
 } from '../contract/run';
 import { sqlTimestamp } from '../contract/time';
-import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
-import { childUri } from '../contract/uri';
+import { describeInputProblems, pipelineInputProblems, webhookLabel } from '../contract/validate';
+import { childUri, runFolderName } from '../contract/uri';
 import { planGraph } from './run-graph';
 import { runsOnOf } from '../project/types';
 import { RunState, type NodeFailureDetails } from './run-state';
@@ -185,7 +186,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   /** Why the run failed (not set when it was cancelled): its report opens on it. */
   let failure: NodeFailureDetails | undefined;
 
-  const reportUri = childUri(input.outUri, 'runs', workflowId, 'report.html');
+  const reportUri = childUri(input.outUri, 'runs', runFolderName(workflowId), 'report.html');
   /** The run's report: its analytics, or (for a failed run) the failure first. */
   const renderReport = (extra: Partial<Pick<RenderReportInput, 'master' | 'analyticsOutputs' | 'analyticsTables' | 'failure'>>) =>
     analytics.renderReport.executeWithOptions(on('report', extra.failure ? "render the failed run's report" : 'render the run report'), [
@@ -381,6 +382,31 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     });
   }
 
+  /**
+   * Tell the run's webhooks that it failed (or succeeded, when asked), one activity each, waiting at
+   * most notifyWaitSeconds: a webhook that never answers delays the run's end by that, and fails nothing.
+   */
+  async function notifyEnd(failed: NodeFailureDetails | undefined): Promise<void> {
+    const targets = input.notify ?? [];
+    if (targets.length === 0 || (!failed && !(succeeded && input.notifyOnSuccess))) return;
+    const notification = {
+      run: workflowId,
+      state: failed ? ('failed' as const) : ('succeeded' as const),
+      logicalDate,
+      warehouse,
+      report: reportUri,
+      ...(failed ? { failedNode: failed.node, error: failed.reason } : {}),
+    };
+    await CancellationScope.nonCancellable(async () => {
+      const sends = targets.map((target) =>
+        analytics.notifyRun
+          .executeWithOptions(on('notify', `notify ${webhookLabel(target)} that the run ${notification.state}`), [{ target, notification }])
+          .catch(() => undefined),
+      );
+      await Promise.race([Promise.all(sends), sleep((input.notifyWaitSeconds ?? 60) * 1000)]);
+    });
+  }
+
   try {
     // every node starts once the nodes it waits for are done, whatever order they were declared in;
     // the writer still runs one activity at a time
@@ -476,7 +502,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
                 {
                   model: model.name,
                   snapshot: snapshot as PinnedSnapshot,
-                  outputUri: childUri(input.outUri, 'runs', workflowId, 'analytics', `${model.name}.parquet`),
+                  outputUri: childUri(input.outUri, 'runs', runFolderName(workflowId), 'analytics', `${model.name}.parquet`),
                   vars,
                   test: true,
                   ...(window ? { window } : {}),
@@ -608,5 +634,6 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       const reported = failure;
       await renderReport({ failure: reported }).catch(() => undefined);
     }
+    await notifyEnd(failure);
   }
 }

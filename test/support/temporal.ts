@@ -1,4 +1,5 @@
 // Test helpers for anything that crosses a process: the shared dev server, workers on fresh queues.
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
@@ -167,4 +168,11 @@ const PENDING_ACTIVITY_STARTED = 2;
 export async function startedActivity(handle: WorkflowHandle, types: readonly string[]) {
   const pending = (await handle.describe()).raw.pendingActivities ?? [];
   return pending.find((a) => types.includes(a.activityType?.name ?? '') && Number(a.state) === PENDING_ACTIVITY_STARTED);
+}
+
+/** Every string a history holds: its JSON, and each payload's data decoded (payloads are base64 in it). */
+export function historyText(history: Parameters<typeof historyToJSON>[0]): string {
+  const json = historyToJSON(history);
+  const decoded = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8'));
+  return [json, ...decoded].join('\n');
 }
