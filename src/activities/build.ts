@@ -25,7 +25,7 @@ import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse
 import { lakeDataPath } from './month-files';
 import { activityFrame, interruptOnCancel } from './context';
 import { buildKey } from './housekeeping';
-import { runDataTests } from './data-tests';
+import { failOnErrors, runDataTests } from './data-tests';
 import { MODEL_SCHEMA, findModel, holdsWithinWindow, modelSqlError, renderModelSql, singularTestResult, warehouseResolver } from './models';
 
 export interface BuildDependencies {
@@ -180,11 +180,15 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
         const test = project.plan.singularTests.find((t) => t.name === input.test);
         if (!window) return { id: input.test, severity: test?.severity ?? 'error', failures: 0, status: 'pass' };
         const resolver = monthResolver(project, input, window);
-        return withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
+        const result = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
           reader.withConnection((connection) =>
             interruptOnCancel(connection, () => singularTestResult(connection, project, input.test, resolver)),
           ),
         );
+        // a month whose rows fail an error-severity test fails itself, red in the history, naming the
+        // test, its failing rows and the month (failures up to then, in histories from before, were returned)
+        return failOnErrors(`${input.test} for ${input.month}`, { results: [result], rows: result.status === 'pass' ? 0 : 1 })
+          .results[0] as DataTestResult;
       });
     },
 

@@ -2,7 +2,7 @@
 // tables equal a clean run's (never "no new or changed files" over a stale master); no unpublished
 // versions are left behind; tables meterflow did not create are not replaced; a writer of another
 // warehouse refuses the work.
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { copyFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createWriterActivities } from '../../src/activities';
@@ -160,8 +160,15 @@ describe('a run after a failed one publishes what a clean run would', () => {
          from read_parquet('${q4}') order by all limit 1`,
       );
       await land(0);
-      const first = await failure(run(workers));
-      expect(first.node).toBe('test:assert_overlapping_readings_agree');
+      const firstError = await run(workers).catch((err: unknown) => err);
+      expect(describeFailure(firstError).node).toBe('test:assert_overlapping_readings_agree');
+      // red where it failed: the month's test activity failed itself, naming the test, its failing rows and the month
+      const activity = (firstError as WorkflowFailedError).cause?.cause;
+      expect(activity).toBeInstanceOf(ActivityFailure);
+      expect((activity as ActivityFailure).activityType).toBe('testMonth');
+      expect((activity as ActivityFailure).cause?.message).toMatch(
+        /^data tests of assert_overlapping_readings_agree for 2023-\d\d failed: assert_overlapping_readings_agree \(1 failing row\)$/,
+      );
       // the files are loaded, but nothing built from them was published: the same run again must not pass
       const second = await failure(run(workers));
       expect(second.node).toBe('test:assert_overlapping_readings_agree');
