@@ -1,0 +1,292 @@
+// The meterflow command as a user runs it: separate processes, the embedded Temporal server, exit codes.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../src/config';
+import { writerQueueFor } from '../../src/contract/queues';
+import { PIPELINE_WORKFLOW_TYPE, type PipelineInput } from '../../src/contract/run';
+import { generateSampleData } from '../../src/generator/generate';
+import { Warehouse } from '../../src/warehouse/warehouse';
+import { createStorageResolver } from '../../src/storage';
+import { queryFile, tempDir } from '../support/files';
+import { createBucket } from '../support/s3-server';
+import { connectToTestServer, startWorkers, testServerAddress } from '../support/temporal';
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function meterflow(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 150_000): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const lines = (text: string) => text.split('\n').filter((line) => line.trim().length > 0);
+
+describe('the meterflow command', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('cli');
+    await generateSampleData({ outDir: path.join(dir, 'sources'), meters: 10, from: '2023-02-01', to: '2023-02-15', seed: 11 });
+  });
+
+  it('generates the eight sources and reports its speed', async () => {
+    const out = path.join(dir, 'generated');
+    const { code, stdout } = await meterflow([
+      'generate',
+      '--out',
+      out,
+      '--meters',
+      '5',
+      '--from',
+      '2023-01-01',
+      '--to',
+      '2023-01-08',
+      '--seed',
+      '3',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^wrote [\d,]+ readings of 5 meters in 8 files in [\d.]+s \([\d,]+ readings\/s\) to /);
+  });
+
+  it('runs the whole pipeline on an embedded Temporal server: progress on stderr, results on stdout, warehouse last', async () => {
+    const sources = path.join(dir, 'sources');
+    const db = path.join(dir, 'cli-warehouse');
+    const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')]);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const output = lines(stdout);
+    expect(output[0]).toMatch(/^node\s+state\s+seconds\s+rows\s+note$/);
+    expect(output.some((line) => /^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/.test(line))).toBe(true);
+    expect(output.some((line) => /^web ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/pipeline-/.test(line))).toBe(true);
+    // a tally like dbt's closes the summary: every node passed, none failed or was skipped
+    expect(output.find((line) => line.startsWith('PASS='))).toMatch(/^PASS=\d+ WARN=\d+ ERROR=0 SKIP=0 UNCHANGED=\d+ in \d+\.\d s$/);
+    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 2]).toMatch(/^report: .*\/runs\/pipeline-[^/]+\/report\.html$/);
+    // every progress line, after the start, is a node's start, end or state, on stderr
+    const progress = lines(stderr);
+    expect(progress[0]).toMatch(/^embedded Temporal dev server at 127\.0\.0\.1:\d+/);
+    expect(progress[1]).toMatch(/^run pipeline-\S+ started/);
+    expect(progress).toContain('started   seed tariff_unit_rates');
+    expect(progress.some((line) => /^finished  model demand_price_elasticity in [\d.]+s, \d+ rows$/.test(line))).toBe(true);
+    expect(progress.length).toBeGreaterThan(40);
+    for (const line of progress.slice(2))
+      expect(line).toMatch(/^(started   \w+ \w+|finished  \w+ \w+ in \d+\.\ds(, \d+ rows)?|unchanged \w+ \w+( \(.*\))?)$/);
+    const [row] = await queryFile(db, 'select count(*)::integer as n from main.demand_price_elasticity');
+    expect(row?.n).toBeGreaterThan(5_000);
+  });
+
+  it('generates into S3 and runs from S3 to S3, as a user with an S3-compatible server would', async () => {
+    await createBucket(process.env.METERFLOW_TEST_S3_ENDPOINT as string, 'cli-bucket');
+    const generated = await meterflow([
+      'generate',
+      '--out',
+      's3://cli-bucket/sources',
+      '--meters',
+      '6',
+      '--from',
+      '2023-05-01',
+      '--to',
+      '2023-05-08',
+    ]);
+    expect(generated.code).toBe(0);
+    expect(generated.stdout).toContain('to s3://cli-bucket/sources');
+    const db = path.join(dir, 's3-warehouse');
+    const { code, stdout, stderr } = await meterflow([
+      'run',
+      '--sources',
+      's3://cli-bucket/sources',
+      '--out',
+      's3://cli-bucket/runs',
+      '--db',
+      db,
+    ]);
+    // on failure, show why
+    expect({ code, error: code === 0 ? '' : stderr }).toEqual({ code: 0, error: '' });
+    const output = lines(stdout);
+    expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+    expect(output[output.length - 2]).toMatch(/^report: s3:\/\/cli-bucket\/runs\/runs\/pipeline-.*\/report\.html$/);
+    expect(output.find((line) => line.startsWith('lake version: '))).toMatch(/^lake version: \d+$/);
+    const listed = await createStorageResolver().forUri('s3://cli-bucket/runs').list('s3://cli-bucket/runs');
+    expect(listed.filter((o) => o.name.endsWith('/report.html'))).toHaveLength(1);
+    expect(listed.filter((o) => /\/analytics\/\w+\.parquet$/.test(o.name))).toHaveLength(12);
+  });
+
+  it('exits 1 naming the failing node and reason on stderr when a source is missing, and prints no result', async () => {
+    const db = path.join(dir, 'missing-warehouse');
+    const { code, stdout, stderr } = await meterflow([
+      'run',
+      '--sources',
+      path.join(dir, 'no-such-folder'),
+      '--db',
+      db,
+      '--out',
+      path.join(dir, 'out2'),
+    ]);
+    expect(code).toBe(1);
+    expect(lines(stderr).find((line) => line.startsWith('error: '))).toMatch(
+      /failed at seed:\w+: source \w+: no Parquet files at .*no-such-folder/,
+    );
+    // a failed run prints no result: its tally and error go to stderr with the progress
+    expect(lines(stderr).find((line) => line.startsWith('PASS='))).toMatch(
+      /^PASS=\d+ WARN=0 ERROR=[1-9]\d* SKIP=[1-9]\d* UNCHANGED=0 in \d+\.\d s$/,
+    );
+    expect(stdout).toBe('');
+  });
+
+  it('refuses to start a second writer on a warehouse another process holds', async () => {
+    const db = path.join(dir, 'held-warehouse');
+    const holder = await Warehouse.open(db);
+    try {
+      const { code, stderr } = await meterflow(
+        ['worker', '--role', 'writer', '--db', db],
+        { TEMPORAL_ADDRESS: testServerAddress() },
+        60_000,
+      );
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        `meterflow: warehouse ${db} is already open by another process (pid ${process.pid}): only one writer worker may own a warehouse`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('submits a run to TEMPORAL_ADDRESS for workers elsewhere, and shows it with status', async () => {
+    const temporal = await connectToTestServer();
+    const db = path.join(dir, 'remote-warehouse');
+    const workers = await startWorkers(temporal, {
+      label: 'remote',
+      warehousePath: db,
+      // the default queues: the warehouse's own writer queue, which a run naming it finds
+      queues: { writer: writerQueueFor(db), analytics: 'meterflow-analytics', workflows: 'meterflow-workflows' },
+    });
+    try {
+      const env = { TEMPORAL_ADDRESS: testServerAddress() };
+      const run = await meterflow(['run', '--sources', path.join(dir, 'sources'), '--db', db, '--out', path.join(dir, 'remote-out')], env);
+      expect(run.code).toBe(0);
+      const output = lines(run.stdout);
+      expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
+      const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr)?.[1];
+      const status = await meterflow(['status', workflowId as string], env);
+      expect(status.code).toBe(0);
+      expect(lines(status.stdout)[0]).toMatch(new RegExp(`^run ${workflowId}: COMPLETED, logical date \\d{4}-\\d\\d-\\d\\dT`));
+      // and the warehouse and project it named, the project with its content's hash
+      expect(lines(status.stdout)[1]).toMatch(new RegExp(`^warehouse ${db}, project ${PACKAGE_ROOT}/models at [0-9a-f]{16}$`));
+      expect(status.stdout).toMatch(/^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/m);
+      // and where its report is, which is there
+      const report = path.join(dir, 'remote-out', 'runs', workflowId as string, 'report.html');
+      expect(lines(status.stdout)).toContain(`report: ${report}`);
+      expect(existsSync(report)).toBe(true);
+
+      // a run that fails: status exits 1, and `runs` lists it with the node it failed at
+      const failed = await temporal.client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
+        args: [{ sourcesUri: 'relative/sources', outUri: path.join(dir, 'remote-out') } as PipelineInput],
+        taskQueue: 'meterflow-workflows',
+        workflowId: `pipeline-bad-input-${Date.now()}`,
+      });
+      await expect(failed.result()).rejects.toThrow();
+      const failedStatus = await meterflow(['status', failed.workflowId], env);
+      expect(failedStatus.code).toBe(1);
+      expect(lines(failedStatus.stdout)[0]).toMatch(new RegExp(`^run ${failed.workflowId}: FAILED`));
+      const listed = await meterflow(['runs', '--json', '--limit', '100'], env);
+      expect(listed.code).toBe(0);
+      const runs = JSON.parse(listed.stdout) as { workflowId: string; status: string; kind?: string; failedNode?: string }[];
+      expect(runs.find((r) => r.workflowId === workflowId)).toMatchObject({ status: 'COMPLETED', kind: 'manual' });
+      expect(runs.find((r) => r.workflowId === failed.workflowId)).toMatchObject({ status: 'FAILED', failedNode: 'run' });
+      // newest first, filtered by state, as a table with a header
+      const onlyFailed = await meterflow(['runs', '--state', 'failed', '--since', new Date(Date.now() - 3_600_000).toISOString()], env);
+      expect(lines(onlyFailed.stdout)[0]).toMatch(/^run\s+kind\s+state\s+started\s+duration\s+failed at$/);
+      expect(onlyFailed.stdout).toContain(failed.workflowId);
+      expect(onlyFailed.stdout).not.toContain(`${workflowId} `);
+      const bad = await meterflow(['runs', '--state', 'sideways'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--state "sideways" is not one of');
+    } finally {
+      await workers.stop();
+      await temporal.close();
+    }
+  });
+
+  it('refuses malformed schedule values with exit 2, naming each, and says "no schedule X" for a missing one', async () => {
+    const env = { TEMPORAL_ADDRESS: testServerAddress() };
+    const cases: [string[], RegExp][] = [
+      [['schedule', 'create', 'bad id/../x', '--cron', '0 3 * * *', '--sources', '/tmp/s'], /schedule id "bad id\/\.\.\/x": use letters/],
+      [['schedule', 'create', 'ok-id', '--cron', 'every day', '--sources', '/tmp/s'], /--cron "every day" is not a cron expression/],
+      [['schedule', 'create', 'ok-id', '--every', 'soon', '--sources', '/tmp/s'], /--every "soon" is not an interval/],
+      [
+        ['schedule', 'backfill', 'ok-id', '--from', '2024-02-01', '--to', '2024-01-01'],
+        /--from 2024-02-01T00:00:00\.000Z is after --to 2024-01-01/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const refused = await meterflow(args, env);
+      expect({ args, code: refused.code }).toEqual({ args, code: 2 });
+      expect(refused.stderr).toMatch(message);
+    }
+    const missing = await meterflow(['schedule', 'describe', 'no-such-schedule'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no schedule no-such-schedule at ${testServerAddress()} (namespace default)`);
+  });
+
+  it('manages a schedule with the schedule commands', async () => {
+    const env = { TEMPORAL_ADDRESS: testServerAddress() };
+    const id = `cli-schedule-${Date.now()}`;
+    const created = await meterflow(
+      ['schedule', 'create', id, '--cron', '0 3 * * *', '--sources', path.join(dir, 'sources'), '--overlap', 'buffer-one'],
+      env,
+    );
+    expect(created).toMatchObject({ code: 0, stdout: `schedule ${id} created\n` });
+    // a table with a header: the cron as given, the next run, paused, the last run's state
+    const listed = lines((await meterflow(['schedule', 'list'], env)).stdout);
+    expect(listed[0]).toMatch(/^id\s+schedule\s+next run\s+paused\s+last run$/);
+    expect(listed).toContainEqual(
+      expect.stringMatching(new RegExp(`^${id}\\s+0 3 \\* \\* \\*\\s+\\d{4}-\\d\\d-\\d\\dT03:00:00.000Z\\s+no\\s+-$`)),
+    );
+    expect((await meterflow(['schedule', 'pause', id, '--note', 'maintenance'], env)).stdout).toBe(`schedule ${id} paused\n`);
+    const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
+    expect(described).toMatchObject({ cron: '0 3 * * *', paused: true, note: 'maintenance', overlap: 'BUFFER_ONE' });
+    // and what each run is started with
+    expect(described.input).toMatchObject({ sourcesUri: path.join(dir, 'sources') });
+    expect(described).not.toHaveProperty('every');
+    expect((await meterflow(['schedule', 'update', id, '--every', '6h'], env)).code).toBe(0);
+    const updated = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
+    expect(updated).toMatchObject({ every: '6h', paused: true });
+    expect(updated).not.toHaveProperty('cron');
+    expect((await meterflow(['schedule', 'update', id, '--cron', '*/15 2-4 * * 1-5', '--timezone', 'Europe/London'], env)).code).toBe(0);
+    expect(JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout)).toMatchObject({
+      cron: '*/15 2-4 * * 1-5',
+      timezone: 'Europe/London',
+    });
+    // trigger says which run it started (no worker polls these tests' default queue: it is then terminated)
+    const triggered = await meterflow(['schedule', 'trigger', id], env);
+    const runId = new RegExp(`^schedule ${id} triggered: run (pipeline-${id}-\\S+)$`).exec(triggered.stdout.trim())?.[1];
+    expect({ stdout: triggered.stdout, runId }).toEqual({ stdout: triggered.stdout, runId: expect.any(String) });
+    const temporal = await connectToTestServer();
+    try {
+      await temporal.client.workflow.getHandle(runId as string).terminate('test: nothing runs it');
+    } finally {
+      await temporal.close();
+    }
+    expect((await meterflow(['schedule', 'delete', id], env)).stdout).toBe(`schedule ${id} deleted\n`);
+    const bad = await meterflow(['schedule', 'create', 'x', '--sources', 'y', '--overlap', 'sometimes'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("option '--overlap <policy>' argument 'sometimes' is invalid");
+  });
+});

@@ -1,0 +1,226 @@
+// A team's own dbt project, as it is: test/fixtures/jaffle_shop is laid out as dbt's starter project
+// (models at the root of models/, CSV seeds, an ephemeral model, no meterflow config), run end to end
+// by a real run and checked against figures computed from its CSVs alone. Then the seeds: reloaded
+// only when their file changes, and a malformed one refused naming the file and line, with nothing
+// published changed. And the shipped project under the energy team's folder names builds the same master.
+import { execFileSync } from 'node:child_process';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { waitForPipeline } from '../../src/client';
+import type { PipelineResult } from '../../src/contract/run';
+import { generateSampleData } from '../../src/generator/generate';
+import { PACKAGE_ROOT } from '../../src/config';
+import { energyTeamLayout, queryFile, tableChecksumSql, tempDir } from '../support/files';
+import { differencesFromReference } from '../support/reference-master';
+import { connectToTestServer, errorWithWorkers, startRun, withWorkers, type TemporalTestContext } from '../support/temporal';
+
+const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'jaffle_shop');
+const METHODS = ['credit_card', 'coupon', 'bank_transfer', 'gift_card'];
+
+/** A CSV of the fixture (no quoted fields), as rows of strings by header. */
+async function csv(project: string, name: string): Promise<Record<string, string>[]> {
+  const [header, ...lines] = (await readFile(path.join(project, 'seeds', `${name}.csv`), 'utf8')).trim().split('\n');
+  const columns = (header as string).split(',');
+  return lines.map((line) => Object.fromEntries(line.split(',').map((value, i) => [columns[i] as string, value])));
+}
+
+/** The shop's orders and customers, computed in plain TypeScript from the seeds' CSVs. */
+async function expectedFigures(project: string) {
+  const [customers, orders, payments] = await Promise.all(['raw_customers', 'raw_orders', 'raw_payments'].map((n) => csv(project, n)));
+  const paid = (order: string, method?: string) =>
+    (payments as Record<string, string>[])
+      .filter((p) => p.order_id === order && (!method || p.payment_method === method))
+      .reduce((sum, p) => sum + Number(p.amount) / 100, 0);
+  const orderRows = (orders as Record<string, string>[]).map((o) => ({
+    order_id: Number(o.id),
+    customer_id: Number(o.user_id),
+    status: o.status,
+    ...Object.fromEntries(METHODS.map((m) => [`${m}_amount`, paid(o.id as string, m)])),
+    amount: paid(o.id as string),
+  }));
+  const customerRows = (customers as Record<string, string>[]).map((c) => {
+    const own = (orders as Record<string, string>[]).filter((o) => o.user_id === c.id);
+    const dates = own.map((o) => o.order_date as string).sort();
+    const value = own.reduce((sum, o) => sum + paid(o.id as string), 0);
+    return {
+      customer_id: Number(c.id),
+      first_name: c.first_name,
+      number_of_orders: own.length > 0 ? own.length : null,
+      first_order: dates[0] ?? null,
+      most_recent_order: dates[dates.length - 1] ?? null,
+      customer_lifetime_value: own.length > 0 ? value : null,
+    };
+  });
+  return { orders: orderRows, customers: customerRows };
+}
+
+/** The warehouse's orders and customers, in the shape expectedFigures gives. */
+async function builtFigures(warehouse: string) {
+  const orders = await queryFile(
+    warehouse,
+    `select order_id::int as order_id, customer_id::int as customer_id, status, ${METHODS.map((m) => `${m}_amount::double as ${m}_amount`).join(', ')}, amount::double as amount from main.orders order by order_id`,
+  );
+  const customers = await queryFile(
+    warehouse,
+    `select customer_id::int as customer_id, first_name, number_of_orders::int as number_of_orders, first_order::varchar as first_order,
+            most_recent_order::varchar as most_recent_order, customer_lifetime_value::double as customer_lifetime_value
+     from main.customers order by customer_id`,
+  );
+  return { orders, customers };
+}
+
+const stateOf = (result: PipelineResult, id: string) => result.nodes.find((node) => node.id === id)?.state;
+
+/**
+ * A run's manifest.json and run_results.json, parsed by dbt-artifacts-parser (PyPI, pinned in
+ * .ci/run), which picks each file's schema version: the classes it parsed them into and each result.
+ */
+function parsedArtifacts(
+  out: string,
+  workflowId: string,
+): { manifest: string; runResults: string; results: Record<string, [string, number | null]> } {
+  const script = `
+import json, sys
+from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
+folder = sys.argv[1]
+manifest = parse_manifest(json.load(open(folder + '/manifest.json')))
+results = parse_run_results(json.load(open(folder + '/run_results.json')))
+print(json.dumps({'manifest': type(manifest).__name__, 'runResults': type(results).__name__,
+                  'results': {r.unique_id: [r.status.value, r.failures] for r in results.results}}))`;
+  return JSON.parse(execFileSync('python3', ['-c', script, path.join(out, 'runs', workflowId)], { encoding: 'utf8' })) as ReturnType<
+    typeof parsedArtifacts
+  >;
+}
+
+describe('a dbt project of its own', () => {
+  let temporal: TemporalTestContext;
+  let dir: string;
+  let project: string;
+  let warehouse: string;
+  let emptySources: string;
+
+  beforeAll(async () => {
+    temporal = await connectToTestServer();
+    dir = await tempDir('dbt-project');
+    project = path.join(dir, 'jaffle_shop');
+    await cp(FIXTURE, project, { recursive: true });
+    warehouse = path.join(dir, 'warehouse');
+    emptySources = path.join(dir, 'no-sources');
+  });
+
+  afterAll(() => temporal.close());
+
+  const run = (label: string, extra: { fullRefresh?: boolean } = {}) =>
+    withWorkers(temporal, { label, warehousePath: warehouse, projectDir: project }, async (workers) =>
+      waitForPipeline(await startRun(temporal, workers, { sourcesUri: emptySources, outUri: path.join(dir, `out-${label}`), ...extra })),
+    );
+
+  it('runs the starter-shaped project end to end: seeds, views, tables, an ephemeral model, every test', async () => {
+    const result = await run('jaffle-first');
+    // seeds, models and tests are nodes of their own; the ephemeral model is none
+    for (const id of [
+      'seed:raw_customers',
+      'seed:raw_orders',
+      'seed:raw_payments',
+      'model:stg_orders',
+      'model:customers',
+      'model:orders',
+    ]) {
+      expect({ id, state: stateOf(result, id) }).toEqual({ id, state: 'succeeded' });
+    }
+    expect(result.nodes.some((node) => node.name === 'customer_orders')).toBe(false);
+    // the relationships test of orders read customers as this run built it, unpublished still
+    expect(result.dataTests).toContainEqual(
+      expect.objectContaining({ target: 'orders', test: 'relationships_orders_customer_id', status: 'pass', failures: 0 }),
+    );
+    expect(result.dataTests).toContainEqual(expect.objectContaining({ test: 'assert_total_payment_amount_is_positive', status: 'pass' }));
+    // warn_if and error_if: one customer without orders is a warning, not an error
+    expect(result.dataTests).toContainEqual(
+      expect.objectContaining({ test: 'not_null_customers_customer_lifetime_value', status: 'warn', failures: 1 }),
+    );
+    expect(await builtFigures(warehouse)).toEqual(await expectedFigures(project));
+    // dbt's artifacts, beside the run's record: one result per seed, model and test
+    const artifacts = parsedArtifacts(path.join(dir, 'out-jaffle-first'), result.workflowId);
+    expect(artifacts).toMatchObject({ manifest: 'ManifestV12', runResults: 'RunResultsV6' });
+    expect(artifacts.results).toMatchObject({
+      'seed.jaffle_shop.raw_customers': ['success', null],
+      'model.jaffle_shop.stg_orders': ['success', null],
+      'model.jaffle_shop.orders': ['success', null],
+      'test.jaffle_shop.relationships_orders_customer_id': ['pass', 0],
+      'test.jaffle_shop.not_null_customers_customer_lifetime_value': ['warn', 1],
+      'test.jaffle_shop.assert_total_payment_amount_is_positive': ['pass', 0],
+      // the project's own generic tests: one in tests/generic, one among the macros with a ref argument
+      'test.jaffle_shop.non_negative_orders_amount': ['pass', 0],
+      'test.jaffle_shop.has_orders_customers_customer_id': ['warn', 1],
+    });
+    // as `dbt build` counts them on this project: 3 seeds, 5 models (the ephemeral one is none), 24 tests
+    expect(Object.keys(artifacts.results)).toHaveLength(3 + 5 + 24);
+    // models read a seed's own columns only
+    const columns = await queryFile(warehouse, "select column_name from information_schema.columns where table_name = 'stg_customers'");
+    expect(columns.map((c) => c.column_name)).toEqual(['customer_id', 'first_name', 'last_name']);
+  });
+
+  it('reloads a seed only when its file changes, and rebuilds what reads it', async () => {
+    const again = await run('jaffle-again');
+    expect(['seed:raw_orders', 'model:orders', 'model:customers'].map((id) => stateOf(again, id))).toEqual([
+      'unchanged',
+      'unchanged',
+      'unchanged',
+    ]);
+    expect(parsedArtifacts(path.join(dir, 'out-jaffle-again'), again.workflowId).results).toMatchObject({
+      'model.jaffle_shop.orders': ['reused', null],
+      'test.jaffle_shop.unique_orders_order_id': ['skipped', null],
+    });
+
+    // a new customer: customers is rebuilt, and orders too, whose relationships test reads customers
+    const customers = path.join(project, 'seeds', 'raw_customers.csv');
+    await writeFile(customers, `${(await readFile(customers, 'utf8')).trim()}\n9,Ann,B.\n`);
+    const changed = await run('jaffle-changed');
+    expect(['seed:raw_customers', 'seed:raw_orders', 'model:customers', 'model:orders'].map((id) => stateOf(changed, id))).toEqual([
+      'succeeded',
+      'unchanged',
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(changed.dataTests).toContainEqual(expect.objectContaining({ test: 'relationships_orders_customer_id', status: 'pass' }));
+    expect(await builtFigures(warehouse)).toEqual(await expectedFigures(project));
+  });
+
+  it('refuses a malformed CSV naming the file and line, and leaves every published table as it was', async () => {
+    const before = await queryFile(warehouse, tableChecksumSql('main.orders'));
+    const payments = path.join(project, 'seeds', 'raw_payments.csv');
+    const good = await readFile(payments, 'utf8');
+    await writeFile(payments, `${good.trim()}\n16,13,credit_card,twelve\n`);
+    try {
+      const err = await errorWithWorkers(
+        temporal,
+        { label: 'jaffle-bad', warehousePath: warehouse, projectDir: project },
+        async (workers) =>
+          waitForPipeline(await startRun(temporal, workers, { sourcesUri: emptySources, outUri: path.join(dir, 'out-bad') })),
+      );
+      const message = String((err as Error)?.message) + JSON.stringify((err as { cause?: unknown }).cause ?? '');
+      expect(message).toContain('seeds/raw_payments.csv');
+      expect(message).toContain(
+        'seed raw_payments: seeds/raw_payments.csv: Conversion Error: CSV Error on Line: 17 Original Line: 16,13,credit_card,twelve',
+      );
+      expect(message).not.toContain('Auto-Detected');
+      expect(await queryFile(warehouse, tableChecksumSql('main.orders'))).toEqual(before);
+    } finally {
+      await writeFile(payments, good);
+    }
+  });
+
+  it("builds the shipped project's master under the energy team's folder names as under today's", async () => {
+    const sources = path.join(dir, 'sources');
+    await generateSampleData({ outDir: sources, meters: 6, from: '2023-09-25', to: '2023-10-06', seed: 41 });
+    const moved = await energyTeamLayout('dbt-project-moved');
+    const movedWarehouse = path.join(dir, 'moved-warehouse');
+    const result = await withWorkers(
+      temporal,
+      { label: 'moved-layout', warehousePath: movedWarehouse, projectDir: moved },
+      async (workers) => waitForPipeline(await startRun(temporal, workers, { sourcesUri: sources, outUri: path.join(dir, 'out-moved') })),
+    );
+    expect(stateOf(result, 'analytics:meter_anomalies')).toBe('succeeded');
+    expect(await differencesFromReference(movedWarehouse, sources)).toEqual({ missing: 0, extra: 0 });
+  });
+});

@@ -1,0 +1,182 @@
+// A dbt project laid out as its team has it: the DAG from ref() and source(), where a model runs from
+// its config (dbt's keys, and meta.meterflow.runs_on), optional folders optional, and what meterflow
+// does not run refused before any work, naming the file and the feature.
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadProject } from '../../src/project/load';
+import { selectModels } from '../../src/project/select';
+import { ProjectError } from '../../src/errors';
+import { parseTests, testStatus } from '../../src/project/data-tests';
+import { PACKAGE_ROOT, defaultProjectDir } from '../../src/config';
+import { copyOfModels, energyTeamLayout } from '../support/files';
+
+/** A small project written file by file under a temp folder. */
+async function projectOf(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-layout-'));
+  for (const [file, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await writeFile(path.join(dir, file), text);
+  }
+  return dir;
+}
+
+const PROJECT = "name: shop\nconfig-version: 2\nprofile: shop\nmodel-paths: ['models']\n";
+
+async function refusal(dir: string): Promise<ProjectError> {
+  const err = await loadProject(dir).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProjectError);
+  return err as ProjectError;
+}
+
+describe('a dbt project laid out its own way', () => {
+  const made: string[] = [];
+  afterAll(async () => {
+    await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  const made_ = (dir: string) => (made.push(dir), dir);
+
+  it("runs the shipped project moved under models/ with the energy team's folder names, model for model", async () => {
+    const shipped = await loadProject(made_(await copyOfModels('layout-shipped')));
+    const moved = await loadProject(made_(await energyTeamLayout('layout-moved')));
+    const strip = (plan: typeof shipped.plan) => plan.models.map(({ file: _file, ...model }) => model);
+    expect(strip(moved.plan)).toEqual(strip(shipped.plan));
+    expect(moved.plan.models.find((m) => m.name === 'meter_anomalies')?.file).toBe('models/analytics_tables/meter_anomalies.sql');
+    expect(moved.plan.singularTests).toEqual(shipped.plan.singularTests);
+    expect(new Map([...moved.templates].sort())).toEqual(new Map([...shipped.templates].sort()));
+    // folders select as dbt selects them
+    expect(selectModels(moved.plan.models, ['analytics_tables.*'])).toHaveLength(12);
+    expect(selectModels(moved.plan.models, ['path:models/master_table'])).toEqual(['demand_price_elasticity']);
+    expect(selectModels(moved.plan.models, ['config.runs_on:build'])).toEqual(['stg_smart_meter_consumption', 'demand_price_elasticity']);
+  });
+
+  it('takes where a model runs from dbt_project.yml folder config, laid over by YAML and SQL config', async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': `${PROJECT}models:\n  shop:\n    +materialized: table\n    staging:\n      +materialized: view\n    marts:\n      +meta: { meterflow: { runs_on: analytics } }\n      +tags: ['marts']\n`,
+        'models/staging/stg_orders.sql': "select * from {{ source('raw', 'orders') }}\n",
+        'models/staging/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
+        'models/marts/orders.sql': "{{ config(tags=['daily']) }}\nselect * from {{ ref('stg_orders') }}\n",
+        'models/marts/big_orders.sql': "select * from {{ ref('orders') }} where amount > 100\n",
+        'models/marts/_marts.yml':
+          'version: 2\nmodels:\n  - name: big_orders\n    config:\n      meta: { meterflow: { runs_on: writer } }\n      materialized: view\n',
+        'models/order_count.sql': "select count(*) as n from {{ ref('stg_orders') }}\n",
+      }),
+    );
+    await expect(loadProject(dir)).rejects.toThrow(
+      "models/marts/big_orders.sql: 'big_orders' (runs_on: writer) refs 'orders', which runs read-only (runs_on: analytics) after every build",
+    );
+    await rm(path.join(dir, 'models/marts/_marts.yml'));
+    const { plan } = await loadProject(dir);
+    const model = (name: string) => plan.models.find((m) => m.name === name);
+    expect(model('stg_orders')).toMatchObject({ materialized: 'view', runsOn: 'writer', sources: ['orders'] });
+    expect(model('orders')).toMatchObject({ materialized: 'table', runsOn: 'analytics', tags: ['marts', 'daily'] });
+    expect(model('big_orders')).toMatchObject({ materialized: 'table', runsOn: 'analytics', refs: ['orders'] });
+    expect(model('order_count')).toMatchObject({ materialized: 'table', runsOn: 'writer' });
+  });
+
+  it('loads a project with no macros, tests, seeds, analyses or snapshots folder, models at the root of models/', async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': `${PROJECT}macro-paths: ['macros']\ntest-paths: ['tests']\nseed-paths: ['seeds']\nsnapshot-paths: ['snapshots']\nanalysis-paths: ['analyses']\n`,
+        'models/one.sql': 'select 1 as id\n',
+        'models/two.sql':
+          "{% set ids = [1, 2, 3] %}\n{% for id in ids %}select {{ id }} as id from {{ ref('one') }}{% if not loop.last %} union all {% endif %}{% endfor %}\n",
+      }),
+    );
+    const { plan } = await loadProject(dir);
+    expect(plan.models.map((m) => [m.name, m.materialized, m.runsOn])).toEqual([
+      ['one', 'view', 'writer'],
+      ['two', 'view', 'writer'],
+    ]);
+  });
+
+  it('inlines ephemeral models: their readers read what they read, and they are no node of their own', async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
+        'models/base_orders.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ source('raw', 'orders') }}\n",
+        'models/paid_orders.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('base_orders') }} where paid\n",
+        'models/revenue.sql': "{{ config(materialized='table') }}\nselect sum(amount) as revenue from {{ ref('paid_orders') }}\n",
+      }),
+    );
+    const { plan } = await loadProject(dir);
+    expect(plan.models.map((m) => m.name)).toEqual(['revenue']);
+    expect(plan.models[0]).toMatchObject({ refs: [], sources: ['orders'], inlines: ['paid_orders', 'base_orders'] });
+    expect(plan.ephemerals?.map((e) => e.name).sort()).toEqual(['base_orders', 'paid_orders']);
+  });
+
+  it.each([
+    [
+      'a Python model',
+      { 'models/py_model.py': 'def model(dbt, session):\n    return None\n' },
+      'models/py_model.py: Python models are not supported',
+    ],
+    [
+      'a dbt snapshot',
+      { 'snapshots/orders_snapshot.sql': '{% snapshot orders_snapshot %}\nselect 1\n{% endsnapshot %}\n' },
+      'snapshots/orders_snapshot.sql: dbt snapshots are not supported',
+    ],
+    [
+      'a package not installed',
+      { 'packages.yml': 'packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n' },
+      "packages.yml: package 'dbt-labs/dbt_utils' is not installed in dbt_packages/",
+    ],
+    [
+      'a hook',
+      { 'models/hooked.sql': "{{ config(post_hook='grant select on {{ this }} to reader') }}\nselect 1 as id\n" },
+      "models/hooked.sql: 'hooked' has a post_hook; hooks are not supported",
+    ],
+    [
+      'a materialization it does not know',
+      { 'models/mv.sql': "{{ config(materialized='materialized_view') }}\nselect 1 as id\n" },
+      "models/mv.sql: materialized='materialized_view' is not supported",
+    ],
+    [
+      'runs_on that cannot be honoured',
+      { 'models/monthly.sql': "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'build'} }) }}\nselect 1 as id\n" },
+      "models/monthly.sql: 'monthly' has meta.meterflow.runs_on: build, which builds a month at a time: it needs materialized='incremental' and an event_time",
+    ],
+  ])('refuses %s before any work, naming the file', async (_what, files, message) => {
+    const dir = made_(await projectOf({ 'dbt_project.yml': PROJECT, 'models/ok.sql': 'select 1 as id\n', ...files }));
+    expect((await refusal(dir)).message).toContain(message);
+    expect(await readdir(dir)).not.toContain('target');
+  });
+
+  it("judges a test's failing rows by its warn_if and error_if, as dbt does, and refuses a malformed one", () => {
+    const [test] = parseTests(
+      [{ not_null: { config: { warn_if: '> 0', error_if: '>= 5', limit: 100 } } }],
+      'orders',
+      'models/schema.yml',
+      'amount',
+    );
+    expect(test).toMatchObject({ warnIf: '> 0', errorIf: '>= 5', limit: 100, severity: 'error' });
+    expect([0, 1, 4, 5, 6].map((failures) => testStatus(test!, failures))).toEqual(['pass', 'warn', 'warn', 'fail', 'fail']);
+    expect(testStatus({ severity: 'warn', errorIf: '>= 5' }, 9)).toBe('warn');
+    expect(testStatus({ severity: 'error' }, 1)).toBe('fail');
+    expect(() => parseTests([{ unique: { config: { error_if: 'lots' } } }], 'orders', 'models/schema.yml', 'id')).toThrow(
+      "models/schema.yml: unique on orders: config.error_if must compare the failing rows with a number, as '> 10' or '!= 0', not \"lots\"",
+    );
+  });
+
+  it("renders a project's own generic tests, from tests/generic and from macros, with ref() arguments as dbt does", async () => {
+    const { plan } = await loadProject(path.join(PACKAGE_ROOT, 'test', 'fixtures', 'jaffle_shop'));
+    const customers = plan.models.find((m) => m.name === 'customers');
+    const test = customers?.tests.find((t) => t.id === 'has_orders_customers_customer_id');
+    expect(test).toMatchObject({ kind: 'generic', macro: 'has_orders', severity: 'warn', column: 'customer_id' });
+    expect(test?.sql).toContain('from __METERFLOW_MODEL__ as customer');
+    expect(test?.sql).toContain('select 1 from __METERFLOW_REF_orders__ as placed where placed.customer_id = customer.customer_id');
+    // the test reads orders: the run builds orders before it runs it
+    expect(customers?.testRefs).toEqual(['orders']);
+    expect(plan.models.find((m) => m.name === 'orders')?.tests.find((t) => t.macro === 'non_negative')?.sql).toMatch(
+      /select amount\s+from __METERFLOW_MODEL__\s+where amount < 0/,
+    );
+    // the shipped project's tests/generic, which meterflow runs natively, is left to dbt
+    const shipped = await loadProject(defaultProjectDir());
+    expect(shipped.macros.some((m) => m.file.includes('generic'))).toBe(false);
+  });
+});
