@@ -137,7 +137,7 @@ describe('a workflow task that keeps failing', () => {
     const worker = await Worker.create({
       connection: temporal.workerConnection,
       taskQueue: queues.workflows,
-      workflowsPath: require.resolve('./fixtures/broken-workflow'),
+      workflowsPath: require.resolve('../fixtures/broken-workflow'),
     });
     const running = worker.run();
     // the run's warehouse has a writer (on a workflow queue of its own), so the run starts and meets the broken workflow

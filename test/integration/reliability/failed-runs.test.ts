@@ -83,7 +83,8 @@ describe('a failed run is readable', () => {
     let status = '';
     const { handle, error } = await failedRun('failing-test', models, async (failed) => {
       const command = spawnMeterflow(['status', failed.workflowId], { TEMPORAL_ADDRESS: testServerAddress() });
-      expect(await command.exited).toBe(0);
+      // as `run` exits for a failed run: 1
+      expect(await command.exited).toBe(1);
       status = command.stdout();
     });
     expect(status).toMatch(/^run \S+: FAILED/);
