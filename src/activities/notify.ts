@@ -2,7 +2,8 @@
 // attempt bounded so that one that never answers cannot hold a worker. The URL is read from the
 // worker's environment for `env:NAME`; logs and errors name the webhook by label, never by URL.
 import { ApplicationFailure } from '@temporalio/common';
-import { notificationBody, webhookLabel, type RunNotification } from '../report/notification';
+import { webhookLabel } from '../contract/validate';
+import { notificationBody, type RunNotification } from '../report/notification';
 import type { Logger } from '../logger';
 import { activityFrame } from './context';
 

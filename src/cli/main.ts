@@ -19,7 +19,15 @@ import {
   temporalNamespace,
 } from '../config';
 import type { WorkerRole, WorkerSet } from '../worker';
-import { connectClient, describeFailure, getProgress, getRunInput, listRecentRuns, registerSearchAttributes } from '../client';
+import {
+  connectClient,
+  describeFailure,
+  getProgress,
+  getRunInput,
+  listRecentRuns,
+  registerSearchAttributes,
+  runStateProblem,
+} from '../client';
 import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME } from '../contract/queues';
 import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
 import { connectWorkerConnection } from '../temporal/connection';
@@ -306,12 +314,8 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'at most this many', positiveInteger, 20)
     .option('--json', 'a JSON array of runs on stdout')
     .action(async (options: { state?: string; schedule?: string; since?: string; limit: number; json?: boolean }) => {
-      const states = ['running', 'completed', 'succeeded', 'failed', 'cancelled', 'canceled', 'terminated', 'timed_out'];
-      if (options.state !== undefined && !states.includes(options.state.toLowerCase())) {
-        throw new InvalidArgumentError(
-          `--state "${options.state}" is not one of running, completed, failed, cancelled, terminated, timed_out`,
-        );
-      }
+      const stateProblem = options.state === undefined ? undefined : runStateProblem(options.state);
+      if (stateProblem) throw new InvalidArgumentError(stateProblem);
       const { listedRuns, runsTable } = await import('./runs');
       const client = await connectClient({ address: temporalAddressOrDefault(), namespace: temporalNamespace() });
       const runs = await listedRuns(client, {

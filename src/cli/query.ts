@@ -1,6 +1,7 @@
 // `meterflow query`: SQL on the warehouse's latest published version (or an earlier run's), from any
 // process at any time: beside a writer worker, while a run writes.
 import { queryWarehouse, versionAt, registerWarehouse } from '../warehouse/warehouse';
+import { alignedTable } from './text-table';
 
 export interface QueryOptions {
   readonly warehouse: string;
@@ -14,18 +15,7 @@ export function textTable(columns: readonly string[], rows: readonly Record<stri
   const cell = (value: unknown) =>
     value === null || value === undefined ? 'NULL' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   const cells = rows.map((row) => columns.map((column) => cell(row[column])));
-  const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => (line[i] as string).length)));
-  const line = (values: readonly string[]) =>
-    values
-      .map((value, i) => value.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
-  return [
-    line(columns),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...cells.map(line),
-    `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`,
-  ].join('\n');
+  return [...alignedTable(columns, cells, { rule: true }), `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`].join('\n');
 }
 
 export async function queryCommand(sql: string, options: QueryOptions): Promise<string> {

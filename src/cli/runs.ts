@@ -2,6 +2,7 @@
 // node a failed run failed at), filtered by state, schedule and start, as a table or JSON.
 import type { Client } from '@temporalio/client';
 import { describeFailure, listRecentRuns, type RecentRun, type RunFilter } from '../client';
+import { alignedTable } from './text-table';
 
 export interface RunsOptions extends RunFilter {
   readonly limit: number;
@@ -58,11 +59,5 @@ export function runsTable(runs: readonly ListedRun[]): string {
     duration(run.seconds),
     run.failedNode ?? '',
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === 4 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return alignedTable(header, rows, { right: [4] }).join('\n');
 }

@@ -5,6 +5,7 @@ import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import path from 'node:path';
 import { addNotifyOptions, notifyInput } from './notify-options';
+import { alignedTable } from './text-table';
 import {
   backfillSchedule,
   connectClient,
@@ -12,7 +13,7 @@ import {
   deleteSchedule,
   describeSchedule,
   scheduleRows,
-  schedulesTable,
+  type ScheduleRow,
   OVERLAP_POLICIES,
   pauseSchedule,
   scheduleTiming,
@@ -140,6 +141,13 @@ function inputChanges(options: TimingOptions): Partial<PipelineInput> {
     ...(options.project ? { project: { dir: path.resolve(options.project) } } : {}),
     ...(options.notify || options.notifyOn ? notifyInput(options) : {}),
   };
+}
+
+/** The schedules as a table with a header; empty when there are none. */
+function schedulesTable(rows: readonly ScheduleRow[]): string {
+  if (rows.length === 0) return '';
+  const cells = rows.map((row) => [row.id, row.timing, row.next?.toISOString() ?? '-', row.paused ? 'yes' : 'no', row.lastRun ?? '-']);
+  return alignedTable(['id', 'schedule', 'next run', 'paused', 'last run'], cells).join('\n');
 }
 
 export function scheduleCommand(): Command {

@@ -1,6 +1,7 @@
 // The table printed at the end of a run: every node with its state, time and rows.
 import type { RunFailure } from '../contract/activities';
 import type { NodeProgress } from '../contract/run';
+import { alignedTable } from './text-table';
 
 export function summaryTable(nodes: readonly NodeProgress[]): string {
   const header = ['node', 'state', 'seconds', 'rows', 'note'];
@@ -11,13 +12,7 @@ export function summaryTable(nodes: readonly NodeProgress[]): string {
     node.rows === undefined || node.rows === null ? '' : node.rows.toLocaleString('en-GB'),
     node.error ?? node.note ?? '',
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column === 2 || column === 3 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+  return alignedTable(header, rows, { right: [2, 3], rule: true }).join('\n');
 }
 
 /** A failed run's failure, as `status` and the end of `run` show it: the node and reason, then each failed test's sample rows and SQL. */

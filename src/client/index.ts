@@ -263,13 +263,19 @@ const EXECUTION_STATES: Record<string, string> = {
   timed_out: 'TimedOut',
 };
 
+/** What is wrong with a run state to filter by, if anything (`succeeded` and `canceled` are taken too). */
+export function runStateProblem(state: string): string | undefined {
+  if (EXECUTION_STATES[state.toLowerCase()]) return undefined;
+  return `--state "${state}" is not one of running, completed, failed, cancelled, terminated, timed_out`;
+}
+
 /** The visibility query of a filter: pipeline runs, and whatever the filter asks. */
 export function runsQuery(filter: RunFilter = {}): string {
   const clauses = [`WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'`];
   if (filter.state !== undefined) {
-    const state = EXECUTION_STATES[filter.state.toLowerCase()];
-    if (!state) throw new Error(`--state "${filter.state}" is not one of ${Object.keys(EXECUTION_STATES).join(', ')}`);
-    clauses.push(`ExecutionStatus = '${state}'`);
+    const problem = runStateProblem(filter.state);
+    if (problem) throw new Error(problem);
+    clauses.push(`ExecutionStatus = '${EXECUTION_STATES[filter.state.toLowerCase()]}'`);
   }
   if (filter.schedule !== undefined) clauses.push(`TemporalScheduledById = '${filter.schedule.replace(/'/g, "''")}'`);
   if (filter.since !== undefined) clauses.push(`StartTime >= '${filter.since.toISOString()}'`);

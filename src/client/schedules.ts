@@ -236,20 +236,6 @@ export async function scheduleRows(client: Client): Promise<ScheduleRow[]> {
   );
 }
 
-/** The schedules as a table with a header; empty when there are none. */
-export function schedulesTable(rows: readonly ScheduleRow[]): string {
-  if (rows.length === 0) return '';
-  const header = ['id', 'schedule', 'next run', 'paused', 'last run'];
-  const cells = rows.map((row) => [row.id, row.timing, row.next?.toISOString() ?? '-', row.paused ? 'yes' : 'no', row.lastRun ?? '-']);
-  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((cell) => (cell[i] ?? '').length)));
-  const line = (values: string[]) =>
-    values
-      .map((value, i) => value.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n');
-}
-
 /** Start the runs the schedule would have started between two times (one per slot, one after another by default), e.g. last week's. */
 export async function backfillSchedule(
   client: Client,

@@ -144,6 +144,12 @@ export function testStatus(test: Pick<DataTest, 'severity' | 'warnIf' | 'errorIf
   return meets(test.warnIf ?? '!= 0', failures) ? 'warn' : 'pass';
 }
 
+/** The model (or seed) a relationships test's `to: ref('x')` names; undefined for any other test. */
+export function relationshipsTarget(test: Pick<DataTest, 'kind' | 'args'>): string | undefined {
+  if (test.kind !== 'relationships') return undefined;
+  return /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(String(test.args.to ?? ''))?.[1];
+}
+
 /** Parse a source table's `freshness:` (dbt's shape: warn_after/error_after with count and period). */
 export function parseFreshness(value: unknown, loadedAtField: unknown, file: string, target: string): Freshness | undefined {
   if (!value) return undefined;
@@ -327,8 +333,7 @@ export function failingRowsSql(
       return `select ${list}, count(*) as n_records from ${tested} group by ${list} having count(*) > 1`;
     }
     case 'relationships': {
-      const to = String(test.args.to ?? '');
-      const model = /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(to)?.[1];
+      const model = relationshipsTarget(test);
       const field = String(test.args.field ?? '');
       if (!model || !IDENTIFIER.test(field)) throw new ProjectError(`data test ${test.id} needs to: ref('model') and a field`);
       return `select child.* from ${tested} as child left join ${resolveRef(model)} as parent on child.${needColumn()} = parent.${quotedIdentifier(field)} where child.${needColumn()} is not null and parent.${quotedIdentifier(field)} is null`;

@@ -7,12 +7,12 @@ import YAML from 'yaml';
 import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
-import { NATIVE_TESTS, parseFreshness, parseTests } from './data-tests';
+import { NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
-import { fqnOf, mergeConfig, projectConfigFor, runsOnOf, type NodeConfig } from './model-config';
+import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
 import { ANALYTICS_PERIODS } from './types';
 import type {
@@ -100,11 +100,6 @@ function columnDocs(columns: PropertyModel['columns']): ColumnDoc[] {
     ...(column.data_type ? { dataType: column.data_type } : {}),
     ...(column.description ? { description: column.description } : {}),
   }));
-}
-
-function asTags(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  return Array.isArray(value) ? value.filter((tag): tag is string => typeof tag === 'string') : [];
 }
 
 /** A list of folders from dbt_project.yml (`model-paths`, `seed-paths`…), or its default. */
@@ -399,8 +394,7 @@ function modelTests(
     ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name, generics)),
   ]);
   const testRefs = tests.flatMap((test) => {
-    if (test.kind !== 'relationships') return [];
-    const to = /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(String(test.args.to ?? ''))?.[1];
+    const to = relationshipsTarget(test);
     return to && to !== name ? [to] : [];
   });
   return { tests, testRefs: [...new Set(testRefs)] };

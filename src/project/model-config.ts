@@ -35,7 +35,8 @@ const PLAIN_CONFIG_KEYS = new Set([
   'begin',
 ]);
 
-const asTags = (value: unknown): string[] =>
+/** dbt's `tags`: one tag or a list of them. */
+export const asTags = (value: unknown): string[] =>
   typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : [];
 
 const isDict = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -15,6 +15,7 @@ const refuse = (file: string, what: string): never => {
 /** Packages from packages.yml (or dependencies.yml) must be installed in `packages-install-path`. */
 async function checkPackages(dir: string, project: Record<string, unknown>, listFiles: ListFiles): Promise<void> {
   const installPath = String(project['packages-install-path'] ?? 'dbt_packages');
+  const installed = await listFiles(path.join(dir, installPath));
   for (const name of ['packages.yml', 'dependencies.yml']) {
     const text = await readFile(path.join(dir, name), 'utf8').catch(() => undefined);
     if (text === undefined) continue;
@@ -25,7 +26,6 @@ async function checkPackages(dir: string, project: Record<string, unknown>, list
         .basename(id.replace(/\.git$/, ''))
         .split('/')
         .pop() as string;
-      const installed = await listFiles(path.join(dir, installPath));
       if (installed.length === 0 || !installed.some((file) => file.split(path.sep).includes(folder))) {
         refuse(name, `package '${id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`);
       }

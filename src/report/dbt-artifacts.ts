@@ -3,6 +3,7 @@
 // run_results.json (schema v6) with one result per node the run had: models and seeds `success`,
 // `error`, `skipped` or `reused` (up to date, not run again), tests `pass`, `fail`, `warn` or
 // `skipped`. Pure: the report activity writes them beside the run's record (run.json).
+import { relationshipsTarget } from '../project/data-tests';
 import { splitBundle } from '../project/macro-bundle';
 import { runsOnOf, type DataTest, type ModelNode, type ProjectPlan, type SourceTable } from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../contract/run';
@@ -191,7 +192,7 @@ export function dbtManifest(input: ArtifactsInput): Json {
   for (const model of plan.models) {
     nodes[id.model(model.name)] = modelNode(input, model);
     for (const test of model.tests) {
-      const to = /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(String(test.args.to ?? ''))?.[1];
+      const to = relationshipsTarget(test);
       const reads = to ? [plan.models.some((m) => m.name === to) ? id.model(to) : id.seed(to)] : [];
       nodes[id.test(test.id)] = testNode(input, test, id.model(model.name), model.file, reads);
     }

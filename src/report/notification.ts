@@ -21,5 +21,3 @@ export function notificationBody(notification: RunNotification): Record<string, 
       : `meterflow run ${notification.run}${where} succeeded. Report: ${notification.report}`;
   return { text, ...notification };
 }
-
-export { webhookLabel } from '../contract/validate';
