@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForPipeline } from '../../src/client';
+import { summaryTable } from '../../src/cli/summary';
 import type { PipelineResult } from '../../src/contract/run';
 import { generateSampleData } from '../../src/generator/generate';
 import { PACKAGE_ROOT } from '../../src/config';
@@ -155,6 +156,11 @@ describe('a dbt project of its own', () => {
     });
     // as `dbt build` counts them on this project: 3 seeds, 5 models (the ephemeral one is none), 24 tests
     expect(Object.keys(artifacts.results)).toHaveLength(3 + 5 + 24);
+    // seeds are nodes as any other: in the report, the lineage (named by their file) and status's table
+    const report = await readFile(result.reportUri, 'utf8');
+    for (const seed of ['raw_customers', 'raw_orders', 'raw_payments']) expect(report).toContain(`seed:${seed}`);
+    expect(report).toContain('dbt seed (seeds/raw_customers.csv)');
+    expect(summaryTable(result.nodes)).toMatch(/^seed raw_customers\s+succeeded\s/m);
     // models read a seed's own columns only
     const columns = await queryFile(warehouse, "select column_name from information_schema.columns where table_name = 'stg_customers'");
     expect(columns.map((c) => c.column_name)).toEqual(['customer_id', 'first_name', 'last_name']);
