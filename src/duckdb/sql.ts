@@ -36,7 +36,22 @@ export function duckdbMessage(err: unknown): string {
  */
 export function isPermanentDuckdbError(err: unknown): boolean {
   const message = errorMessage(err);
+  if (isLakeCatalogUnreachable(message)) return false;
   return /^(Parser|Binder|Catalog|Conversion|Invalid Input|Constraint|Not implemented|Type|Syntax) Error/m.test(message);
+}
+
+/**
+ * DuckLake's own queries of its catalog failing because the catalog's server went away: these pass when it
+ * comes back, whatever class DuckDB gives them (a dropped PostgreSQL connection surfaces as a Binder Error
+ * "Failed to prepare query" on the lake's snapshot table).
+ */
+export function isLakeCatalogUnreachable(message: string): boolean {
+  return (
+    /for DuckLake: (Failed to (prepare|execute) query|Unable to connect to Postgres)/.test(message) ||
+    /(server closed the connection unexpectedly|no connection to the server|terminating connection due to administrator command|Connection refused|connection to server .* failed|SSL connection has been closed unexpectedly|the database system is (starting up|shutting down|in recovery mode))/.test(
+      message,
+    )
+  );
 }
 
 /**
