@@ -20,6 +20,8 @@ describe('which DuckDB errors recur on retry', () => {
     const refused =
       'IO Error: Failed to query most recent snapshot for DuckLake: Unable to connect to Postgres at "dbname=lake host=127.0.0.1 port=5432": connection to server at "127.0.0.1", port 5432 failed: Connection refused';
     expect(isPermanentDuckdbError(new Error(refused))).toBe(false);
-    expect(isPermanentDuckdbError(new Error('Binder Error: Failed to prepare query: terminating connection due to administrator command'))).toBe(false);
+    expect(
+      isPermanentDuckdbError(new Error('Binder Error: Failed to prepare query: terminating connection due to administrator command')),
+    ).toBe(false);
   });
 });
