@@ -1,37 +1,62 @@
-// Progress of a run on the command line: a line per change (plain), a screen redrawn in place that fits
-// the terminal (live), and the closing tally.
+// Progress of a run on the command line, as dbt shows it: a line per node as it starts (when piped) and
+// as it ends; on a terminal, below those lines, the nodes in flight redrawn in place to fit it, whose
+// last frame is the run's true final count.
 import { shownStates, type ShownState } from '../contract/node-states';
-import type { DataTestOutcome, NodeProgress, PipelineProgress } from '../contract/run';
+import type { NodeProgress, PipelineProgress } from '../contract/run';
+import { endLines, singularTests, startLine, type LineStyle } from './run-lines';
 
-function seconds(node: NodeProgress): string {
-  return node.startedAt !== undefined && node.finishedAt !== undefined ? `${((node.finishedAt - node.startedAt) / 1000).toFixed(1)}s` : '';
-}
+const ENDED: ReadonlySet<NodeProgress['state']> = new Set(['succeeded', 'failed', 'unchanged', 'skipped']);
 
-export function describeNode(node: NodeProgress): string {
-  const label = `${node.kind} ${node.name}`;
-  switch (node.state) {
-    case 'running':
-      return `started   ${label}`;
-    case 'succeeded':
-      return `finished  ${label} in ${seconds(node)}${node.rows === undefined || node.rows === null ? '' : `, ${node.rows} rows`}`;
-    case 'failed':
-      return `FAILED    ${label} after ${seconds(node)}: ${node.error ?? 'unknown error'}`;
-    default:
-      return `${node.state.padEnd(9)} ${label}${node.note ? ` (${node.note})` : ''}`;
+/**
+ * What a run's progress adds to its log since the last look: START lines (when asked for) and each
+ * ended node's lines, in the order nodes ended. `final`: nodes that never ended (a stopped run) are SKIPs.
+ */
+export class RunLog {
+  private readonly started = new Set<string>();
+  private readonly ended = new Set<string>();
+
+  constructor(private readonly withStarts: boolean) {}
+
+  linesFor(progress: PipelineProgress, style: LineStyle, final = false): string[] {
+    const total = progress.nodes.length;
+    const position = (index: number) => `${String(index + 1).padStart(String(total).length)} of ${total}`;
+    const singular = singularTests(progress.nodes);
+    const dataTests = progress.dataTests ?? [];
+    // every start and end not told yet, told in the order they happened
+    const events: { at: number; index: number; lines: string[] }[] = [];
+    progress.nodes.forEach((node, index) => {
+      const ran = node.state === 'running' || node.state === 'succeeded' || node.state === 'failed';
+      if (this.withStarts && ran && node.startedAt !== undefined && !this.started.has(node.id)) {
+        this.started.add(node.id);
+        events.push({ at: node.startedAt, index, lines: [startLine(node, position(index), singular.has(node.id), style)] });
+      }
+      if (this.ended.has(node.id) || !(ENDED.has(node.state) || final)) return;
+      this.ended.add(node.id);
+      const outcomes = node.kind === 'test' ? dataTests.filter((test) => test.target === node.name) : [];
+      const at = node.finishedAt ?? Infinity;
+      events.push({ at, index, lines: endLines(node, position(index), singular.has(node.id), outcomes, style) });
+    });
+    events.sort((a, b) => a.at - b.at || a.index - b.index);
+    return events.flatMap((event) => event.lines);
   }
 }
 
-/** Returns a callback for waitForPipeline that writes a line per node state change. */
-export function plainProgressPrinter(write: (line: string) => void): (progress: PipelineProgress) => void {
-  const seen = new Map<string, string>();
-  return (progress) => {
-    for (const node of progress.nodes) {
-      if (node.state === 'pending' || seen.get(node.id) === node.state) continue;
-      // a node that started and finished between two polls still gets its start line
-      if ((node.state === 'succeeded' || node.state === 'failed') && !seen.has(node.id)) write(describeNode({ ...node, state: 'running' }));
-      seen.set(node.id, node.state);
-      write(describeNode(node));
-    }
+/** Returns a callback for waitForPipeline that writes a line per node as it starts and as it ends. */
+export function plainProgressPrinter(
+  write: (line: string) => void,
+  style: LineStyle = { colour: false },
+): {
+  update: (progress: PipelineProgress) => void;
+  finish: (final?: PipelineProgress) => void;
+} {
+  const log = new RunLog(true);
+  let last: PipelineProgress | undefined;
+  return {
+    update: (progress) => log.linesFor((last = progress), style).forEach((line) => write(line)),
+    finish: (final) => {
+      const progress = final ?? last;
+      if (progress) log.linesFor(progress, style, true).forEach((line) => write(line));
+    },
   };
 }
 
@@ -48,8 +73,11 @@ const ICONS: Record<ShownState, string> = {
 /** The order states are counted in: what happened, what is going on, what is to come. */
 const COUNT_ORDER: readonly ShownState[] = ['failed', 'succeeded', 'unchanged', 'skipped', 'running', 'queued', 'pending'];
 
-/** Which nodes to show when not all fit: failures, then what runs and waits on a worker, then the latest finished. */
-const SHOW_FIRST: readonly ShownState[] = ['failed', 'running', 'queued'];
+/** The nodes the live view shows: what runs and what waits on a worker. */
+const IN_FLIGHT: readonly ShownState[] = ['running', 'queued'];
+
+/** At most this many nodes in flight are drawn: the lines above them are the run's log. */
+const MAX_IN_FLIGHT_LINES = 8;
 
 export interface ScreenSize {
   /** Terminal rows and columns; the screen takes at most rows - 1 lines so that it never scrolls. */
@@ -66,9 +94,9 @@ function countsText(states: readonly ShownState[]): string {
 }
 
 /**
- * The DAG for a terminal redrawn in place: a header with the counts, then a line per node when all fit
- * in the terminal; otherwise the failed, running and queued nodes (then the latest finished) and one
- * line counting the rest. Never more lines than the terminal has rows, nor wider than it is.
+ * What a terminal shows below the run's lines, redrawn in place: a header with the counts, then the
+ * nodes in flight (running, or queued behind the writer), as many as fit and a line counting the rest.
+ * Never more lines than the terminal has rows, nor wider than it is.
  */
 export function progressScreen(progress: PipelineProgress, now: number, size: ScreenSize = { rows: 24, columns: 80 }): string {
   const shown = shownStates(progress.nodes);
@@ -76,79 +104,58 @@ export function progressScreen(progress: PipelineProgress, now: number, size: Sc
   // the counts first: a narrow terminal cuts the end of the line
   const elapsed = progress.startedAt > 0 ? `${((now - progress.startedAt) / 1000).toFixed(0)} s: ` : '';
   const header = `${elapsed}${countsText(progress.nodes.map(stateOf))} · run ${progress.workflowId}`;
-  const maxLines = Math.max(3, size.rows - 1);
-  const fitsWhole = progress.nodes.length + 1 <= maxLines;
-  let visible = progress.nodes;
-  if (!fitsWhole) {
-    const room = maxLines - 2; // the header and the count line
-    const finishedLatestFirst = progress.nodes
-      .filter((node) => node.finishedAt !== undefined && !SHOW_FIRST.includes(stateOf(node)))
-      .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
-    const chosen = new Set(
-      [...SHOW_FIRST.flatMap((state) => progress.nodes.filter((node) => stateOf(node) === state)), ...finishedLatestFirst]
-        .slice(0, room)
-        .map((node) => node.id),
-    );
-    visible = progress.nodes.filter((node) => chosen.has(node.id));
-  }
+  const inFlight = progress.nodes.filter((node) => IN_FLIGHT.includes(stateOf(node)));
+  const room = Math.max(1, Math.min(MAX_IN_FLIGHT_LINES, size.rows - 3));
+  const visible = inFlight.length <= room + 1 ? inFlight : inFlight.slice(0, room);
   const width = Math.max(...visible.map((n) => n.id.length), 0);
   const lines = visible.map((node) => {
     const state = stateOf(node);
-    const end = node.finishedAt ?? (state === 'running' || state === 'queued' ? now : undefined);
-    const elapsedNode = node.startedAt !== undefined && end !== undefined ? `${((end - node.startedAt) / 1000).toFixed(1)}s` : '';
-    return `${ICONS[state]} ${node.id.padEnd(width)} ${state.padEnd(9)} ${elapsedNode.padStart(7)}${node.rows !== undefined && node.rows !== null ? `  ${node.rows.toLocaleString('en-GB')} rows` : ''}`;
+    const elapsedNode = node.startedAt !== undefined ? `${((now - node.startedAt) / 1000).toFixed(1)}s` : '';
+    return `${ICONS[state]} ${node.id.padEnd(width)} ${state.padEnd(7)} ${elapsedNode.padStart(7)}`;
   });
-  const hidden = progress.nodes.filter((node) => !visible.includes(node));
+  const hidden = inFlight.slice(visible.length);
   const rest = hidden.length > 0 ? [`… ${hidden.length} more: ${countsText(hidden.map(stateOf))}`] : [];
   const cut = (line: string) => (line.length < size.columns ? line : `${line.slice(0, Math.max(1, size.columns - 2))}…`);
   return [header, ...lines, ...rest].map(cut).join('\n');
 }
 
-/** The data tests that warned, by target, from a run's result (or its nodes' notes when there is none). */
-function warnedTargets(nodes: readonly NodeProgress[], dataTests: readonly DataTestOutcome[]): Set<string> {
-  const warned = new Set(dataTests.filter((test) => test.status === 'warn').map((test) => test.target));
-  for (const node of nodes) if (node.kind === 'test' && /, warn\)/.test(node.note ?? '')) warned.add(node.name);
-  return warned;
-}
-
-/**
- * The closing tally, like dbt's: PASS succeeded, WARN succeeded with a data test warning, ERROR failed,
- * SKIP never ran (an input failed, or the run stopped first), UNCHANGED up to date so not run.
- */
-export function tallyLine(nodes: readonly NodeProgress[], elapsedMs: number, dataTests: readonly DataTestOutcome[] = []): string {
-  const warned = warnedTargets(nodes, dataTests);
-  const tally = { PASS: 0, WARN: 0, ERROR: 0, SKIP: 0, UNCHANGED: 0 };
-  for (const node of nodes) {
-    if (node.state === 'succeeded') tally[node.kind === 'test' && warned.has(node.name) ? 'WARN' : 'PASS'] += 1;
-    else if (node.state === 'failed') tally.ERROR += 1;
-    else if (node.state === 'unchanged') tally.UNCHANGED += 1;
-    else tally.SKIP += 1;
-  }
-  const counts = Object.entries(tally).map(([name, count]) => `${name}=${count}`);
-  return `${counts.join(' ')} in ${(elapsedMs / 1000).toFixed(1)} s`;
-}
-
 /** The stream a live view draws on: a terminal's rows and columns, read at each redraw (it may be resized). */
 export type LiveStream = Pick<NodeJS.WriteStream, 'write' | 'rows' | 'columns' | 'isTTY'>;
 
-/** Redraws the DAG in place on a terminal (log-update); `done` leaves the last screen standing. */
-export function liveProgressPrinter(stream: LiveStream = process.stdout): {
+/**
+ * On a terminal: each node's lines as it ends, written above the nodes in flight redrawn in place
+ * (log-update). `finish` writes what the final progress adds and leaves its count as the last frame.
+ */
+export function liveProgressPrinter(
+  stream: LiveStream = process.stdout,
+  colour = false,
+): {
   update: (progress: PipelineProgress) => void;
-  done: () => void;
+  finish: (final?: PipelineProgress) => void;
 } {
   // loaded here so that non-terminal output never touches the terminal library
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { create } = require('log-update') as { create(stream: LiveStream): { (text: string): void; done(): void } };
+  const { create } = require('log-update') as { create(stream: LiveStream): { (text: string): void; clear(): void; done(): void } };
   const logUpdate = create(stream);
   const size = () => ({ rows: stream.rows || 24, columns: stream.columns || 80 });
+  const log = new RunLog(false);
   let last: PipelineProgress | undefined;
+  const draw = (progress: PipelineProgress, final: boolean) => {
+    const lines = log.linesFor(progress, { colour, columns: size().columns }, final);
+    if (lines.length > 0) {
+      logUpdate.clear();
+      stream.write(`${lines.join('\n')}\n`);
+    }
+    logUpdate(progressScreen(progress, Date.now(), size()));
+  };
   return {
     update(progress) {
       last = progress;
-      logUpdate(progressScreen(progress, Date.now(), size()));
+      draw(progress, false);
     },
-    done() {
-      if (last) logUpdate(progressScreen(last, Date.now(), size()));
+    finish(final) {
+      const progress = final ?? last;
+      if (progress) draw(progress, true);
       logUpdate.done();
     },
   };

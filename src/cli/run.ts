@@ -16,9 +16,11 @@ import type { DevServer } from '../temporal/dev-server';
 import { requireSearchAttributes } from '../temporal/search-attributes';
 import type { WorkerSet } from '../worker';
 import { EXIT_INTERRUPTED } from './exit-codes';
-import type { PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
-import { liveProgressPrinter, plainProgressPrinter, tallyLine } from './progress';
-import { summaryTable } from './summary';
+import type { NodeProgress, PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
+import { liveProgressPrinter, plainProgressPrinter } from './progress';
+import { colourWanted, doneLine, errorSummary } from './run-lines';
+import { childUri, runFolderName } from '../contract/uri';
+import { runsOnOf } from '../project/types';
 
 export interface RunCommandOptions {
   readonly sources: string;
@@ -152,6 +154,103 @@ async function besideRunningServer<T>(starting: Promise<T>): Promise<T> {
   }
 }
 
+interface FollowContext {
+  readonly step: <T>(work: Promise<T>) => Promise<T>;
+  readonly write: (line: string) => void;
+  readonly warn: (line: string) => void;
+  /** stderr is a terminal: the nodes in flight are redrawn in place below the run's lines. */
+  readonly live: boolean;
+  readonly projectDir: string;
+  readonly outUri: string;
+  readonly signal: AbortSignal;
+  readonly queues: { readonly writer?: string; readonly analytics?: string };
+  /** Where the run can be seen: the Web UI's page, or the history file's. */
+  readonly where?: string;
+}
+
+/**
+ * Follow a started run to its end as dbt shows one: a line per node (on stderr, with the nodes in flight
+ * below them on a terminal), then `Done. …`; on success the results on stdout (warehouse last), on
+ * failure each error's summary on stderr; always where its report and the runs grid are.
+ */
+async function followRun(handle: WorkflowHandle, context: FollowContext): Promise<RunCommandOutcome> {
+  const { step, write, warn } = context;
+  const colour = colourWanted(process.stderr);
+  const printer = context.live ? liveProgressPrinter(process.stderr, colour) : plainProgressPrinter(warn, { colour });
+  const waitStarted = Date.now();
+  let lastProgress: PipelineProgress | undefined;
+  const places = [`runs: ${childUri(context.outUri, 'index.html')}`];
+  try {
+    const result = await step(
+      waitForPipeline(handle, {
+        onProgress: (progress) => printer.update((lastProgress = progress)),
+        onNoWorker: (notice) => warn(`meterflow: ${notice.message}`),
+        stopOnFailingWorkflowTask: true,
+        signal: context.signal,
+        ...(context.queues.writer ? { writerQueue: context.queues.writer } : {}),
+        ...(context.queues.analytics ? { analyticsQueue: context.queues.analytics } : {}),
+      }),
+    );
+    printer.finish({ ...(lastProgress ?? { startedAt: 0 }), ...result, done: true });
+    write(doneLine(result.nodes, result.dataTests, Date.now() - waitStarted));
+    write('');
+    if (context.where) write(context.where);
+    if (result.snapshotVersion !== undefined) write(`lake version: ${result.snapshotVersion}`);
+    write(places[0] as string);
+    write(`report: ${result.reportUri}`);
+    // last: what `meterflow query --warehouse` takes
+    write(`warehouse: ${result.warehousePath}`);
+    return { ok: true, result };
+  } catch (err) {
+    if (err instanceof Interrupted) {
+      printer.finish();
+      throw err;
+    }
+    // the run's final states (its pending nodes skipped); the last ones polled if no worker answers soon
+    const final = await Promise.race([getProgress(handle), new Promise<never>((_, reject) => setTimeout(reject, 3_000).unref())]).catch(
+      () => lastProgress,
+    );
+    printer.finish(final);
+    const nodes = final?.nodes ?? [];
+    const dataTests = final?.dataTests ?? [];
+    warn(doneLine(nodes, dataTests, Date.now() - waitStarted));
+    if (err instanceof WorkflowTaskFailingError) {
+      warn(`error: ${err.message}`);
+      return { ok: false };
+    }
+    const failure = describeFailure(err);
+    const fileOf = await projectFiles(context.projectDir);
+    warn('');
+    for (const line of errorSummary(nodes, dataTests, failure, fileOf, { colour })) warn(line);
+    warn('');
+    warn(`error: run ${handle.workflowId} failed${failure.node ? ` at ${failure.node}` : ''}: ${failure.reason}`);
+    if (context.where) warn(context.where);
+    // the report (written for a failed run too): beside the run's record
+    warn(places[0] as string);
+    warn(`report: ${childUri(context.outUri, 'runs', runFolderName(handle.workflowId), 'report.html')}`);
+    return { ok: false };
+  }
+}
+
+/** Each node's file in the project, for the error summary (nothing when the project cannot be read here). */
+async function projectFiles(projectDir: string): Promise<(node: NodeProgress) => string | undefined> {
+  try {
+    // loaded here: the project's reader (nunjucks, YAML) is not needed to start a run
+    const { loadProject } = await import('../project/load');
+    const { plan } = await loadProject(projectDir);
+    const files = new Map<string, string>();
+    for (const model of plan.models) {
+      files.set(`${runsOnOf(model) === 'analytics' ? 'analytics' : 'model'}:${model.name}`, model.file);
+      files.set(`test:${model.name}`, model.file);
+    }
+    for (const test of plan.singularTests) files.set(`test:${test.name}`, test.file);
+    for (const source of plan.sources) if (source.seed) files.set(`seed:${source.name}`, source.seed.file);
+    return (node) => files.get(node.id);
+  } catch {
+    return () => undefined;
+  }
+}
+
 export async function runCommand(options: RunCommandOptions): Promise<RunCommandOutcome> {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -256,49 +355,21 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     warn(
       `run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`,
     );
-    // a terminal gets the DAG redrawn in place; anything else (CI, a pipe) a line per change, on stderr
-    // progress is not a result: the live view draws on stderr, where errors go too
-    const live = options.warn === undefined && process.stderr.isTTY ? liveProgressPrinter(process.stderr) : undefined;
-    const print = live ? live.update : plainProgressPrinter(warn);
-    const waitStarted = Date.now();
-    let lastProgress: PipelineProgress | undefined;
-    const printer = (progress: PipelineProgress) => print((lastProgress = progress));
-    try {
-      const result = await step(
-        waitForPipeline(handle, {
-          onProgress: printer,
-          onNoWorker: (notice) => warn(`meterflow: ${notice.message}`),
-          stopOnFailingWorkflowTask: true,
-          signal: waiting.signal,
-          ...(queues.writer ? { writerQueue: queues.writer } : {}),
-          ...(queues.analytics ? { analyticsQueue: queues.analytics } : {}),
-        }),
-      ).finally(() => live?.done());
-      if (!live) printer({ workflowId: result.workflowId, startedAt: 0, logicalDate: result.logicalDate, nodes: result.nodes, done: true });
-      write(summaryTable(result.nodes));
-      write(tallyLine(result.nodes, Date.now() - waitStarted, result.dataTests));
-      write('');
-      if (options.temporalHistory) write(historyLine(handle.workflowId, options.temporalHistory));
-      else if (uiBase) write(`web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
-      if (result.snapshotVersion !== undefined) write(`lake version: ${result.snapshotVersion}`);
-      write(`report: ${result.reportUri}`);
-      // last: what `meterflow query --warehouse` takes
-      write(`warehouse: ${result.warehousePath}`);
-      return { ok: true, result };
-    } catch (err) {
-      if (err instanceof Interrupted) throw err;
-      // the run's final states (its pending nodes skipped); the last ones polled if no worker answers soon
-      const final = Promise.race([getProgress(handle), new Promise<never>((_, reject) => setTimeout(reject, 3_000).unref())]);
-      const nodes = (await final.catch(() => lastProgress))?.nodes;
-      if (nodes) warn(tallyLine(nodes, Date.now() - waitStarted));
-      if (err instanceof WorkflowTaskFailingError) {
-        warn(`error: ${err.message}`);
-      } else {
-        const { node, reason } = describeFailure(err);
-        warn(`error: run ${handle.workflowId} failed${node ? ` at ${node}` : ''}: ${reason}`);
-      }
-      return { ok: false };
-    }
+    return await followRun(handle, {
+      step,
+      write,
+      warn,
+      live: options.warn === undefined && process.stderr.isTTY === true,
+      projectDir: options.projectDir ?? defaultProjectDir(),
+      outUri: input.outUri,
+      signal: waiting.signal,
+      queues,
+      where: options.temporalHistory
+        ? historyLine(handle.workflowId, options.temporalHistory)
+        : uiBase
+          ? `web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`
+          : undefined,
+    });
   } catch (err) {
     if (!(err instanceof Interrupted)) throw err;
     signal = err.signal;

@@ -46,6 +46,8 @@ export interface PipelineProgress {
   readonly logicalDate: string;
   readonly nodes: readonly NodeProgress[];
   readonly done: boolean;
+  /** Every data test the run has made so far (absent from workflows older than it). */
+  readonly dataTests?: readonly DataTestOutcome[];
 }
 
 /** What started a run: shown in the Web UI and filterable by the MeterflowRunKind search attribute. */

@@ -124,7 +124,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   let done = false;
   let seedingStarted = false;
   let landedDuringRun: string | undefined;
-  setHandler(progressQuery, () => ({ workflowId, startedAt, logicalDate, nodes: state.nodes, done }));
+  setHandler(progressQuery, () => ({ workflowId, startedAt, logicalDate, nodes: state.nodes, done, dataTests: state.dataTests }));
   setHandler(sourcesLandedSignal, (landed) => {
     // files that land before seeding are seen by this run; later ones need another
     if (seedingStarted) landedDuringRun = landed?.note ?? 'new source files';

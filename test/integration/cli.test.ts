@@ -66,28 +66,33 @@ describe('the meterflow command', () => {
     expect(stdout).toMatch(/^wrote [\d,]+ readings of 5 meters in 8 files in [\d.]+s \([\d,]+ readings\/s\) to /);
   });
 
-  it('runs the whole pipeline on an embedded Temporal server: progress on stderr, results on stdout, warehouse last', async () => {
+  it('runs the whole pipeline on an embedded Temporal server: a line per node on stderr as dbt prints, results on stdout, warehouse last', async () => {
     const sources = path.join(dir, 'sources');
     const db = path.join(dir, 'cli-warehouse');
-    const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', path.join(dir, 'out')]);
+    const out = path.join(dir, 'out');
+    const { code, stdout, stderr } = await meterflow(['run', '--sources', sources, '--db', db, '--out', out]);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const output = lines(stdout);
-    expect(output[0]).toMatch(/^node\s+state\s+seconds\s+rows\s+note$/);
-    expect(output.some((line) => /^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/.test(line))).toBe(true);
+    // dbt's closing count: each data test a node of its own, none failed or skipped
+    expect(output[0]).toMatch(/^Done\. PASS=\d+ WARN=\d+ ERROR=0 SKIP=0 NO-OP=\d+ TOTAL=\d+ in \d+\.\d s$/);
     expect(output.some((line) => /^web ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/pipeline-/.test(line))).toBe(true);
-    // a tally like dbt's closes the summary: every node passed, none failed or was skipped
-    expect(output.find((line) => line.startsWith('PASS='))).toMatch(/^PASS=\d+ WARN=\d+ ERROR=0 SKIP=0 UNCHANGED=\d+ in \d+\.\d s$/);
+    expect(output).toContain(`runs: ${path.join(out, 'index.html')}`);
     expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
     expect(output[output.length - 2]).toMatch(/^report: .*\/runs\/pipeline-[^/]+\/report\.html$/);
-    // every progress line, after the start, is a node's start, end or state, on stderr
+    // after the start, a line per node as it starts and as it ends, numbered, in no colour (a pipe)
     const progress = lines(stderr);
     expect(progress[0]).toMatch(/^embedded Temporal dev server at 127\.0\.0\.1:\d+/);
     expect(progress[1]).toMatch(/^run pipeline-\S+ started/);
-    expect(progress).toContain('started   seed tariff_unit_rates');
-    expect(progress.some((line) => /^finished  model demand_price_elasticity in [\d.]+s, \d+ rows$/.test(line))).toBe(true);
-    expect(progress.length).toBeGreaterThan(40);
+    expect(progress).toContainEqual(expect.stringMatching(/^ ?\d+ of \d+ START seed tariff_unit_rates \.{3,} \[RUN\]$/));
+    expect(progress).toContainEqual(
+      expect.stringMatching(/^\d+ of \d+ OK built model demand_price_elasticity \.{3,} \[OK in [\d.]+s, [\d,]+ rows\]$/),
+    );
+    expect(progress).toContainEqual(expect.stringMatching(/^\d+ of \d+ PASS tests on demand_price_elasticity \.{3,} \[PASS in [\d.]+s\]$/));
     for (const line of progress.slice(2))
-      expect(line).toMatch(/^(started   \w+ \w+|finished  \w+ \w+ in \d+\.\ds(, \d+ rows)?|unchanged \w+ \w+( \(.*\))?)$/);
+      expect(line).toMatch(/^ ?\d+ of \d+ (START|OK|PASS|NO-OP) .* \[(RUN|OK in [\d.]+s(, [\d,]+ rows?)?|PASS in [\d.]+s|NO-OP)\]$/);
+    const total = Number(/ of (\d+) /.exec(progress[2] as string)?.[1]);
+    // every node ends once
+    expect(progress.filter((line) => !line.includes(' START ')).slice(2)).toHaveLength(total);
     const [row] = await queryFile(db, 'select count(*)::integer as n from main.demand_price_elasticity');
     expect(row?.n).toBeGreaterThan(5_000);
   });
@@ -140,14 +145,67 @@ describe('the meterflow command', () => {
       path.join(dir, 'out2'),
     ]);
     expect(code).toBe(1);
-    expect(lines(stderr).find((line) => line.startsWith('error: '))).toMatch(
-      /failed at seed:\w+: source \w+: no Parquet files at .*no-such-folder/,
-    );
-    // a failed run prints no result: its tally and error go to stderr with the progress
-    expect(lines(stderr).find((line) => line.startsWith('PASS='))).toMatch(
-      /^PASS=\d+ WARN=0 ERROR=[1-9]\d* SKIP=[1-9]\d* UNCHANGED=0 in \d+\.\d s$/,
-    );
+    const said = lines(stderr);
+    expect(said.find((line) => line.startsWith('error: '))).toMatch(/failed at seed:\w+: source \w+: no Parquet files at .*no-such-folder/);
+    // a failed run prints no result: its count, each error and where its report is go to stderr
+    expect(said.find((line) => line.startsWith('Done.'))).toMatch(/^Done\. PASS=0 WARN=0 ERROR=8 SKIP=\d+ NO-OP=0 TOTAL=\d+ in \d+\.\d s$/);
+    expect(said).toContain('Completed with 8 errors and 0 warnings:');
+    expect(said).toContain('Error in seed tariff_unit_rates');
+    expect(said).toContainEqual(expect.stringMatching(/^ {2}source tariff_unit_rates: no Parquet files at .*no-such-folder/));
+    expect(said).toContainEqual(expect.stringMatching(/^\d+ of \d+ SKIP model demand_price_elasticity \.{3,} \[SKIP\]$/));
+    expect(said).toContain(`runs: ${path.join(dir, 'out2', 'index.html')}`);
+    const report = said.find((line) => line.startsWith('report: '))?.slice('report: '.length);
+    expect(report).toMatch(/\/out2\/runs\/pipeline-[^/]+\/report\.html$/);
+    expect(existsSync(report as string)).toBe(true);
     expect(stdout).toBe('');
+  });
+
+  it('on a terminal: colour, the nodes in flight redrawn below the lines, the final frame true, nothing wider than the terminal', async () => {
+    // a pseudo-terminal of 100 columns (util-linux's script), as a person's terminal would be
+    const db = path.join(dir, 'tty-warehouse');
+    const command = [
+      process.execPath,
+      path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
+      'run',
+      '--sources',
+      path.join(dir, 'sources'),
+      '--db',
+      db,
+      '--out',
+      path.join(dir, 'tty-out'),
+    ]
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const terminal = (env: NodeJS.ProcessEnv) =>
+      new Promise<Finished>((resolve, reject) => {
+        const child = spawn('script', ['-qec', `stty cols 100 rows 30; exec ${command}`, '/dev/null'], {
+          env: { ...process.env, TEMPORAL_ADDRESS: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+      });
+    const screen = await terminal({});
+    expect(screen.code).toBe(0);
+    const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+    expect(screen.stdout).toMatch(/\u001b\[32mOK\u001b\[39m built model demand_price_elasticity/);
+    const text = screen.stdout.replace(ANSI, '').replace(/\r/g, '');
+    // the nodes' lines and the live frames fit; addresses and paths are never cut
+    const drawn = text.split('\n').filter((line) => /^( ?\d+ of \d+ |\d+ s: |[▶○] )/.test(line));
+    expect(drawn.length).toBeGreaterThan(40);
+    for (const line of drawn) expect(line.length).toBeLessThanOrEqual(100);
+    // the frame left under the last node's line counts every node as it ended: no node pending or running
+    const total = Number(/ of (\d+) /.exec(text)?.[1]);
+    const afterLast = text.slice(text.lastIndexOf(`${total} of ${total} `)).split('\n');
+    expect(afterLast[1]).toMatch(new RegExp(`^\\d+ s: ${total} succeeded · run pipeline-`));
+    expect(afterLast[2]).toMatch(/^Done\. PASS=\d+ WARN=0 ERROR=0 SKIP=0 /);
+    // NO_COLOR: the same lines without colour
+    const plain = await terminal({ NO_COLOR: '1' });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/\d+ of \d+ NO-OP model demand_price_elasticity \.{3,} \[NO-OP\]/);
+    expect(plain.stdout).not.toMatch(/\u001b\[(32|31|33|2)m/);
   });
 
   it('refuses to start a second writer on a warehouse another process holds', async () => {

@@ -1,10 +1,8 @@
-// What people look at: the run report opened in a real headless Chromium, the lineage graph, and the
-// run's progress lines when output is not a terminal.
+// What people look at: the run report opened in a real headless Chromium, and the lineage graph.
 import { chromium, type Browser } from 'playwright-core';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../../src/client';
-import { plainProgressPrinter, progressScreen } from '../../src/cli/progress';
 import { PACKAGE_ROOT, defaultProjectDir } from '../../src/config';
 import { generateSampleData } from '../../src/generator/generate';
 import { loadProject } from '../../src/project/load';
@@ -277,58 +275,5 @@ describe('the lineage graph', () => {
     expect(edges).toContainEqual(['model:stg_smart_meter_consumption', 'test:assert_overlapping_readings_agree']);
     // a model's tests are named on its own box, not an anonymous box beside it
     expect(svg).toMatch(/data-id="model:demand_price_elasticity"[^]*?data-tests="[^"]*not_null_demand_price_elasticity_meter_point_id/);
-  });
-});
-
-describe('progress output', () => {
-  const node = (id: string, state: 'pending' | 'running' | 'succeeded' | 'unchanged' | 'failed', extra = {}) => ({
-    id,
-    kind: id.split(':')[0] as 'seed',
-    name: id.split(':')[1] as string,
-    dependsOn: [],
-    state,
-    ...extra,
-  });
-
-  it('writes one line per change when output is not a terminal', () => {
-    const lines: string[] = [];
-    const print = plainProgressPrinter((line) => lines.push(line));
-    const base = { workflowId: 'w', startedAt: 0, logicalDate: '2023-01-01T00:00:00.000Z', done: false };
-    print({ ...base, nodes: [node('seed:a', 'running', { startedAt: 0 }), node('model:b', 'pending')] });
-    print({
-      ...base,
-      nodes: [node('seed:a', 'succeeded', { startedAt: 0, finishedAt: 1500, rows: 10 }), node('model:b', 'running', { startedAt: 1500 })],
-    });
-    print({
-      ...base,
-      nodes: [
-        node('seed:a', 'succeeded', { startedAt: 0, finishedAt: 1500, rows: 10 }),
-        node('model:b', 'failed', { startedAt: 1500, finishedAt: 2000, error: 'Binder Error' }),
-      ],
-    });
-    expect(lines).toEqual([
-      'started   seed a',
-      'finished  seed a in 1.5s, 10 rows',
-      'started   model b',
-      'FAILED    model b after 0.5s: Binder Error',
-    ]);
-  });
-
-  it('draws the whole DAG with states and elapsed times for a terminal', () => {
-    const screen = progressScreen(
-      {
-        workflowId: 'w',
-        startedAt: 0,
-        logicalDate: 'x',
-        done: false,
-        nodes: [node('seed:a', 'succeeded', { startedAt: 0, finishedAt: 1000, rows: 5 }), node('model:b', 'running', { startedAt: 1000 })],
-      },
-      3500,
-    );
-    expect(screen.split('\n')).toEqual([
-      '1 succeeded, 1 running · run w',
-      '✔ seed:a  succeeded    1.0s  5 rows',
-      '▶ model:b running      2.5s',
-    ]);
   });
 });

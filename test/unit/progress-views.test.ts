@@ -3,7 +3,7 @@
 import { SOURCE_NAMES } from '../../src/generator/generate';
 import { shownStates } from '../../src/contract/node-states';
 import type { NodeKind, NodeProgress, NodeState, PipelineProgress } from '../../src/contract/run';
-import { liveProgressPrinter, progressScreen, tallyLine, type LiveStream } from '../../src/cli/progress';
+import { liveProgressPrinter, progressScreen, type LiveStream } from '../../src/cli/progress';
 import { describeProgress } from '../../src/workflows/progress-markdown';
 
 const T0 = Date.UTC(2024, 0, 31, 2, 0, 0);
@@ -174,65 +174,46 @@ describe('the terminal view', () => {
     done: false,
   });
 
-  it('shows every node when the run fits the terminal', () => {
+  it("shows only the nodes in flight below the run's lines, with a header that counts every node", () => {
     const nodes = fortyNodeRun((_, i) => (i < 3 ? 'succeeded' : i === 3 ? 'running' : 'pending')).slice(0, 10);
     const lines = progressScreen(progressOf(nodes), T0 + 10_000, { rows: 24, columns: 120 }).split('\n');
-    expect(lines).toHaveLength(11);
+    expect(lines[0]).toMatch(/^10 s: 3 succeeded, 1 running, 6 pending · run pipeline-/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(/^▶ seed:smart_meter_consumption_q4 running +\d+\.\ds$/)]);
   });
 
-  it('on a 24-row terminal shows the running nodes and a count line for the rest, never more than 23 lines', () => {
-    // the seeds run first: with all 40 lines, log-update would cut exactly these off the top
-    const nodes = fortyNodeRun((_, i) => (i < 3 ? 'succeeded' : i < 6 ? 'running' : 'pending'));
-    const screen = progressScreen(progressOf(nodes), T0 + 10_000, { rows: 24, columns: 80 });
-    const lines = screen.split('\n');
-    expect(lines.length).toBeLessThanOrEqual(23);
-    expect(lines[0]).toMatch(/^10 s: 3 succeeded, 1 running, 2 queued, 34 pending · run pipeline-.*…$/);
-    for (const id of [
-      'seed:smart_meter_consumption_q4',
-      'seed:meter_register_agreement_configuration_interval',
-      'seed:period_profile_coefficients',
-    ]) {
-      expect(lines.some((line) => line.includes(id))).toBe(true);
-    }
-    expect(lines.at(-1)).toMatch(/^… \d+ more: (\d+ succeeded, )?\d+ pending$/);
-    expect(lines.every((line) => line.length < 80)).toBe(true);
+  it('on a small terminal draws at most its rows, counting the nodes in flight it cannot show, never wider than it is', () => {
+    const nodes = fortyNodeRun((_, i) => (i < 3 ? 'succeeded' : i < 30 ? 'running' : 'pending'));
+    const lines = progressScreen(progressOf(nodes), T0 + 10_000, { rows: 6, columns: 50 }).split('\n');
+    expect(lines.length).toBeLessThanOrEqual(5);
+    expect(lines.at(-1)).toMatch(/^… \d+ more: /);
+    expect(lines.every((line) => line.length < 50)).toBe(true);
   });
 
-  it('draws every frame within a fake 24-row terminal', () => {
+  it('writes each node as it ends above a live view whose last frame is the final count', () => {
     const frames: string[] = [];
     const stream: LiveStream = {
       rows: 24,
-      columns: 80,
+      columns: 100,
       isTTY: false,
       write: (chunk: string | Uint8Array) => frames.push(String(chunk)) > 0,
     };
     const live = liveProgressPrinter(stream);
-    for (let step = 0; step <= 40; step += 5) {
+    for (let step = 0; step <= 36; step += 6) {
       live.update(progressOf(fortyNodeRun((_, i) => (i < step ? 'succeeded' : i < step + 4 ? 'running' : 'pending'))));
     }
-    live.done();
-    expect(frames.length).toBeGreaterThan(5);
-    for (const frame of frames) {
-      const text = frame.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-      expect(text.split('\n').filter((line) => line !== '').length).toBeLessThanOrEqual(23);
-      expect(text).toMatch(/^\d+ s: .* · run pipeline-/);
-    }
-  });
-
-  it("ends with a tally line like dbt's", () => {
-    const nodes = [
-      node('seed', 'q1', 'succeeded'),
-      node('model', 'stg', 'succeeded'),
-      node('test', 'stg', 'succeeded', { note: 'not_null_x (2 failing rows, warn)' }),
-      node('test', 'other', 'succeeded', { note: '3 passed' }),
-      node('seed', 'q2', 'unchanged'),
-      node('seed', 'q3', 'failed'),
-      node('model', 'master', 'skipped'),
-      node('report', 'run', 'skipped'),
-    ];
-    expect(tallyLine(nodes, 19_340)).toBe('PASS=3 WARN=1 ERROR=1 SKIP=2 UNCHANGED=1 in 19.3 s');
-    expect(tallyLine(nodes.slice(0, 4), 1000, [{ target: 'other', test: 't', status: 'warn', failures: 1 }])).toBe(
-      'PASS=2 WARN=2 ERROR=0 SKIP=0 UNCHANGED=0 in 1.0 s',
-    );
+    // the run failed meanwhile: its final progress, not the last polled, is what the view ends on
+    live.finish(progressOf(fortyNodeRun((_, i) => (i < 36 ? 'succeeded' : i === 36 ? 'failed' : 'skipped'))));
+    const text = frames.join('').replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    for (let n = 1; n <= 40; n++) expect(text).toMatch(new RegExp(`^ ?${n} of 40 (OK|PASS|ERROR|SKIP) `, 'm'));
+    expect(text.match(/^ ?\d+ of 40 /gm)).toHaveLength(40);
+    const lastFrame = text
+      .slice(text.search(/^ ?40 of 40 .*$/m))
+      .split('\n')
+      .slice(1)
+      .join('\n')
+      .trim();
+    expect(lastFrame).toMatch(/^\d+ s: 1 failed, 36 succeeded, 3 skipped · run pipeline-[^\n]*$/);
+    for (const frame of frames)
+      expect(frame.split('\n').every((line) => line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').length <= 100)).toBe(true);
   });
 });
