@@ -97,14 +97,13 @@ async function run(connection: DuckDBConnection, statements: string[]): Promise<
   for (const statement of statements) await connection.run(statement);
 }
 
-/** Write the eight sources of DATA.md, one folder per source, time-based Parquet files inside. */
-export async function generateSampleData(options: GenerateOptions): Promise<GenerateResult> {
-  const { outDir, meters, from, to, seed } = validate(options);
-  const started = Date.now();
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
+/** Writes one query's rows to a Parquet file in a source's folder; returns how many rows it wrote. */
+type CopyToParquet = (source: string, fileName: string, query: string) => Promise<number>;
+
+/** A CopyToParquet into outDir that lists, in `files`, every file it wrote. */
+function parquetCopier(connection: DuckDBConnection, outDir: string): { copy: CopyToParquet; files: string[] } {
   const files: string[] = [];
-  const copy = async (source: string, fileName: string, query: string): Promise<number> => {
+  const copy: CopyToParquet = async (source, fileName, query) => {
     const dir = path.join(outDir, source);
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, fileName);
@@ -114,13 +113,14 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
     files.push(file);
     return Number(result.getRows()[0]?.[0] ?? 0);
   };
+  return { copy, files };
+}
 
-  try {
-    for (const source of SOURCE_NAMES) await rm(path.join(outDir, source), { recursive: true, force: true });
-    await run(connection, macros(seed, from, to));
-    await run(connection, [
-      // one row a meter: its kind, region, estimates and the quirks it has
-      `create table meters as
+/** Working tables of the meters and their registers: kinds, quirks, configurations, the half hours of the window. */
+function meterTables(meters: number): string[] {
+  return [
+    // one row a meter: its kind, region, estimates and the quirks it has
+    `create table meters as
        with drawn as (
          select
            i,
@@ -141,8 +141,8 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
          window_from() + to_days((rnd(i, 'revision_at', 0) * date_diff('day', window_from(), window_to()))::integer) as revision_at,
          0.85 + 0.3 * rnd(i, 'revision_factor', 0) as revision_factor
        from drawn`,
-      // a meter's configurations: kind before and after an optional change to Economy 7
-      `create table configurations as
+    // a meter's configurations: kind before and after an optional change to Economy 7
+    `create table configurations as
        with spans as (
          select m.*, kind as span_kind, window_from() - ${HISTORY} as span_start,
                 case when changes_to_economy7 and kind = 'standard' then change_at end as span_end
@@ -169,13 +169,19 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
          span_end as interval_end,
          i, eac_draw, has_eac_revision, revision_at, revision_factor, is_anomalous, span_kind
        from registers`,
-      `create table combinations as
+    `create table combinations as
        select distinct gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id
        from configurations`,
-      `create table half_hours as
+    `create table half_hours as
        select range as settlement_timestamp_utc from range(window_from(), window_to(), interval 30 minute)`,
-      // coefficients: the demand shape normalised so that a combination sums to 1 over a year
-      `create table coefficients as
+  ];
+}
+
+/** Working tables of the profiles: coefficients, each register's annual estimate, and what readings need of both. */
+function profileTables(): string[] {
+  return [
+    // coefficients: the demand shape normalised so that a combination sums to 1 over a year
+    `create table coefficients as
        with shaped as (
          select c.*, h.settlement_timestamp_utc,
                 demand_shape(c.profile_class_id, c.time_pattern_regime_id, h.settlement_timestamp_utc) as weight
@@ -188,8 +194,8 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
          weight / sum(weight::decimal(38, 18)) over (partition by gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id)::double
            * (select count(*) from half_hours) / (365.25 * 48) as percentage_of_annual_consumption
        from shaped`,
-      // per meter register: its annual consumption, before and after an optional revision
-      `create table estimates as
+    // per meter register: its annual consumption, before and after an optional revision
+    `create table estimates as
        select
          meter_point_id, time_pattern_regime_id, interval_start, interval_end, has_eac_revision, revision_at, revision_factor, i, is_anomalous,
          case when span_kind = 'business' then 8000 + 10000 * eac_draw
@@ -198,32 +204,38 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
               else 1800 + 2700 * eac_draw end as base_eac,
          gsp_group_id, profile_class_id, standard_settlement_configuration_id, is_variable
        from configurations`,
-      // the coefficient's normaliser per combination, so readings can compute their coefficient inline
-      `create table normalisers as
+    // the coefficient's normaliser per combination, so readings can compute their coefficient inline
+    `create table normalisers as
        select gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id,
               sum(demand_shape(profile_class_id, time_pattern_regime_id, settlement_timestamp_utc)::decimal(38, 18))::double / ((select count(*) from half_hours) / (365.25 * 48)) as normaliser
        from combinations cross join half_hours group by all`,
-      `create table registers as
+    `create table registers as
        select e.*, n.normaliser, (select avg(agile_rate(e.gsp_group_id, settlement_timestamp_utc)::decimal(38, 18))::double from half_hours) as mean_rate
        from estimates e join normalisers n using (gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id)`,
-    ]);
+  ];
+}
 
-    await copy(
-      'meter_register_agreement_configuration_interval',
-      `meter_register_agreement_configuration_interval_${from}_${to}.parquet`,
-      `select meter_point_id, register_id, product_category, is_export, is_charged_half_hourly, is_variable, gsp_group_id,
+/** The four sources that are not readings, in the order they are written: each one file for the whole window. */
+function referenceFiles(seed: number): { source: (typeof SOURCE_NAMES)[number]; query: string }[] {
+  return [
+    {
+      source: 'meter_register_agreement_configuration_interval',
+      query: `select meter_point_id, register_id, product_category, is_export, is_charged_half_hourly, is_variable, gsp_group_id,
               profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id, interval_start, interval_end
        from configurations order by meter_point_id, interval_start, register_id`,
-    );
-    await copy(
-      'period_profile_coefficients',
-      `period_profile_coefficients_${from}_${to}.parquet`,
-      `select * from coefficients order by gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id, settlement_timestamp_utc`,
-    );
-    await copy(
-      'estimated_annual_consumption_interval',
-      `estimated_annual_consumption_interval_${from}_${to}.parquet`,
-      `with revisions as (
+    },
+    {
+      source: 'period_profile_coefficients',
+      query: `select * from coefficients order by gsp_group_id, profile_class_id, standard_settlement_configuration_id, time_pattern_regime_id, settlement_timestamp_utc`,
+    },
+    { source: 'estimated_annual_consumption_interval', query: estimatesQuery() },
+    { source: 'tariff_unit_rates', query: tariffsQuery(seed) },
+  ];
+}
+
+/** Annual consumption per meter register, with a second interval from its revision when it has one. */
+function estimatesQuery(): string {
+  return `with revisions as (
          select meter_point_id, time_pattern_regime_id,
                 greatest(interval_start, window_from() - ${HISTORY}) as effective_from,
                 case when has_eac_revision and revision_at > interval_start and (interval_end is null or revision_at < interval_end) then revision_at else interval_end end as effective_to,
@@ -234,12 +246,12 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
          from estimates
          where has_eac_revision and revision_at > interval_start and (interval_end is null or revision_at < interval_end)
        )
-       select * from revisions order by meter_point_id, time_pattern_regime_id, effective_from`,
-    );
-    await copy(
-      'tariff_unit_rates',
-      `tariff_unit_rates_${from}_${to}.parquet`,
-      `with fixed as (
+       select * from revisions order by meter_point_id, time_pattern_regime_id, effective_from`;
+}
+
+/** Fixed rates per region and product (revised halfway through the window) and the half-hourly variable rate. */
+function tariffsQuery(seed: number): string {
+  return `with fixed as (
          select g.gsp_group_id, p.product_category, false as is_variable,
                 window_from() - ${HISTORY} as valid_from,
                 window_from() + to_days(date_diff('day', window_from(), window_to()) // 2) as valid_to,
@@ -259,36 +271,45 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
          from (select distinct gsp_group_id from configurations) g cross join half_hours h
        )
        select * from fixed union all select * from revised union all select * from variable
-       order by gsp_group_id, product_category, valid_from`,
-    );
+       order by gsp_group_id, product_category, valid_from`;
+}
 
-    // readings, one file a calendar quarter, each repeating the previous quarter's last hour
-    const quarters = await connection.runAndReadAll(
-      `select distinct year(ts)::integer as y, quarter(ts)::integer as q,
+/** Readings, one file a calendar quarter, each repeating the previous quarter's last hour; returns how many. */
+async function writeReadings(connection: DuckDBConnection, copy: CopyToParquet): Promise<number> {
+  const quarters = await connection.runAndReadAll(
+    `select distinct year(ts)::integer as y, quarter(ts)::integer as q,
               greatest(date_trunc('quarter', ts) - ${QUARTER_OVERLAP}, window_from())::varchar as q_from,
               least(date_trunc('quarter', ts) + interval 3 month, window_to())::varchar as q_to
        from (select range as ts from range(window_from(), window_to(), interval 1 day)) order by y, q`,
+  );
+  let readings = 0;
+  const quarterRows = quarters.getRowObjectsJS();
+  // a quarter the window does not reach still gets its (empty) file: every source has a file
+  const firstYear = Number(quarterRows[0]?.y);
+  for (const q of [1, 2, 3, 4].filter((n) => !quarterRows.some((row) => Number(row.q) === n))) {
+    await copy(
+      `smart_meter_consumption_q${q}`,
+      `smart_meter_consumption_${firstYear}_q${q}.parquet`,
+      `select ''::varchar as meter_point_id, window_from() as settlement_timestamp_utc, 0.0::double as smart_meter_consumption where false`,
     );
-    let readings = 0;
-    const quarterRows = quarters.getRowObjectsJS();
-    // a quarter the window does not reach still gets its (empty) file: every source has a file
-    const firstYear = Number(quarterRows[0]?.y);
-    for (const q of [1, 2, 3, 4].filter((n) => !quarterRows.some((row) => Number(row.q) === n))) {
-      await copy(
-        `smart_meter_consumption_q${q}`,
-        `smart_meter_consumption_${firstYear}_q${q}.parquet`,
-        `select ''::varchar as meter_point_id, window_from() as settlement_timestamp_utc, 0.0::double as smart_meter_consumption where false`,
-      );
-    }
-    for (const row of quarterRows) {
-      readings += await copy(
-        `smart_meter_consumption_q${row.q}`,
-        `smart_meter_consumption_${row.y}_q${row.q}.parquet`,
-        `with slots as (
+  }
+  for (const row of quarterRows) {
+    readings += await copy(
+      `smart_meter_consumption_q${row.q}`,
+      `smart_meter_consumption_${row.y}_q${row.q}.parquet`,
+      readingsQuery(String(row.q_from), String(row.q_to)),
+    );
+  }
+  return readings;
+}
+
+/** A quarter's readings from qFrom to qTo: demand shape, noise, anomalies, price response, gaps and nulls. */
+function readingsQuery(qFrom: string, qTo: string): string {
+  return `with slots as (
            select r.meter_point_id, r.i, r.time_pattern_regime_id, r.profile_class_id, r.is_variable, r.gsp_group_id, r.is_anomalous,
                   r.base_eac, r.normaliser, r.mean_rate, h.ts
            from registers r
-           join (select range as ts from range(timestamp '${row.q_from}', timestamp '${row.q_to}', interval 30 minute)) h
+           join (select range as ts from range(timestamp '${qFrom}', timestamp '${qTo}', interval 30 minute)) h
              on h.ts >= r.interval_start and (r.interval_end is null or h.ts < r.interval_end)
            where (r.time_pattern_regime_id = '00001')
               or (r.time_pattern_regime_id = '00210' and is_night(h.ts))
@@ -310,9 +331,22 @@ export async function generateSampleData(options: GenerateOptions): Promise<Gene
            case when rnd(i, epoch(settlement_timestamp_utc)::bigint, 'null') < 0.0005 then null else round(kwh, 4) end as smart_meter_consumption
          from consumption
          where rnd(i, epoch(settlement_timestamp_utc)::bigint, 'missing') >= 0.01
-         order by meter_point_id, settlement_timestamp_utc`,
-      );
-    }
+         order by meter_point_id, settlement_timestamp_utc`;
+}
+
+/** Write the eight sources of DATA.md, one folder per source, time-based Parquet files inside. */
+export async function generateSampleData(options: GenerateOptions): Promise<GenerateResult> {
+  const { outDir, meters, from, to, seed } = validate(options);
+  const started = Date.now();
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const { copy, files } = parquetCopier(connection, outDir);
+  try {
+    for (const source of SOURCE_NAMES) await rm(path.join(outDir, source), { recursive: true, force: true });
+    await run(connection, macros(seed, from, to));
+    await run(connection, [...meterTables(meters), ...profileTables()]);
+    for (const { source, query } of referenceFiles(seed)) await copy(source, `${source}_${from}_${to}.parquet`, query);
+    const readings = await writeReadings(connection, copy);
     return { outDir, meters, readings, files, seconds: (Date.now() - started) / 1000 };
   } finally {
     connection.closeSync();
