@@ -166,7 +166,22 @@ async function dbtExecutable(benchDir: string): Promise<string | undefined> {
   }
 }
 
-async function main(): Promise<void> {
+/** What the parts of one bench run share: its options, the data and project, and the results so far. */
+interface Bench {
+  readonly options: Options;
+  readonly only: ReadonlySet<Part>;
+  /** Some parts only (`--only`, `--scaleout-only`): the results are written beside the last whole run's. */
+  readonly partial: boolean;
+  readonly benchDir: string;
+  readonly work: string;
+  readonly sources: string;
+  readonly readings: number;
+  readonly project: LoadedProject;
+  /** Keys in the order they are measured, which is the order of the table and the files. */
+  readonly results: Record<string, unknown>;
+}
+
+function parseOptions(argv: string[]): Options {
   const program = new Command('bench')
     .option('--meters <n>', 'meters in the generated data (one year)', (v) => Number(v), 2000)
     .option('--repeat <n>', 'measurements of each, median reported', (v) => Number(v), 3)
@@ -175,11 +190,12 @@ async function main(): Promise<void> {
     .option('--memory-limit <size>', 'DuckDB memory_limit for the bounded-memory run', '1GB')
     .option('--scaleout-only', 'measure only the scale-out keys (a full run first, then the master built by 1 and 2 build workers)')
     .option('--only <parts>', `measure only these parts, side by side (comma-separated: ${PARTS.join(', ')})`, partList)
-    .parse(process.argv);
-  const options = program.opts<Options>();
-  const only = new Set<Part>(options.scaleoutOnly ? ['scaleout'] : (options.only ?? PARTS));
-  const partial = only.size < PARTS.length;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+    .parse(argv);
+  return program.opts<Options>();
+}
+
+/** The bench's data (generated once per meter count, kept under .meterflow/bench) and the project. */
+async function prepare(options: Options, only: ReadonlySet<Part>): Promise<Bench> {
   const benchDir = path.resolve('.meterflow', 'bench');
   const work = path.join(benchDir, `meters-${options.meters}`);
   const sources = path.join(work, 'sources');
@@ -192,34 +208,41 @@ async function main(): Promise<void> {
   const generated = JSON.parse(await readFile(path.join(sources, '.complete'), 'utf8')) as { readings: number };
   const project = await loadProject(defaultProjectDir());
   const results: Record<string, unknown> = { meters: options.meters, readings: generated.readings, repeat: options.repeat };
+  const partial = only.size < PARTS.length;
+  return { options, only, partial, benchDir, work, sources, readings: generated.readings, project, results };
+}
 
-  // the floor
+/** The floor: the same SQL in one DuckDB process. */
+async function measureFloor({ options, only, project, sources, work, results }: Bench): Promise<void> {
   const raw: number[] = [];
   for (let i = 0; i < (only.has('floor') ? options.repeat : 0); i++) {
     raw.push(await seconds(() => rawDuckdb(project, sources, path.join(work, 'floor.duckdb'))));
     log(`raw_duckdb ${i + 1}: ${raw[raw.length - 1]?.toFixed(2)}s`);
   }
   if (raw.length > 0) results.raw_duckdb_s = median(raw);
+}
 
-  // meterflow, through Temporal, with its writer and analytics workers as their own processes
-  const server = await startDevServer();
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  // start-up: no-op runs as whole commands, on small data of their own, against the server's own start
-  if (only.has('startup')) Object.assign(results, await measureStartup(server, work, options.repeat, log));
-  const pipelineTimes: number[] = [];
-  const overheads: number[] = [];
-  let writerPeak: number | null = null;
-  let analyticsPeak: number | null = null;
-  const runOnce = async (
+/** Whole pipeline runs, each with a writer and an analytics worker of its own as processes. */
+interface PipelineRunner {
+  run(
     label: string,
     warehouse: string,
     env: NodeJS.ProcessEnv,
-    input: { fullRefresh?: boolean; sourcesUri?: string } = {},
-  ) => {
+    input?: { fullRefresh?: boolean; sourcesUri?: string },
+  ): Promise<{ elapsed: number; result: PipelineResult | undefined }>;
+  /** Every activity's orchestration overhead (ms) in every run so far. */
+  readonly overheads: number[];
+  /** The highest peak resident memory (MB) of the workers of any run so far; null before the first. */
+  readonly peaks: { writer: number | null; analytics: number | null };
+}
+
+function pipelineRunner({ sources, work }: Bench, client: Client, address: string): PipelineRunner {
+  const overheads: number[] = [];
+  const peaks: PipelineRunner['peaks'] = { writer: null, analytics: null };
+  const run: PipelineRunner['run'] = async (label, warehouse, env, input = {}) => {
     const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
-    const writer = spawnWorker('writer', server.address, queues, env, warehouse);
-    const analytics = spawnWorker('analytics', server.address, queues, env);
+    const writer = spawnWorker('writer', address, queues, env, warehouse);
+    const analytics = spawnWorker('analytics', address, queues, env);
     try {
       await workersReady([writer, analytics]);
       let result: PipelineResult | undefined;
@@ -239,50 +262,83 @@ async function main(): Promise<void> {
         const history = await handle.fetchHistory();
         overheads.push(...activityOverheads(history.events ?? []));
       });
-      writerPeak = Math.max(writerPeak ?? 0, (await peakRssMb(writer.pid as number)) ?? 0);
-      analyticsPeak = Math.max(analyticsPeak ?? 0, (await peakRssMb(analytics.pid as number)) ?? 0);
+      peaks.writer = Math.max(peaks.writer ?? 0, (await peakRssMb(writer.pid as number)) ?? 0);
+      peaks.analytics = Math.max(peaks.analytics ?? 0, (await peakRssMb(analytics.pid as number)) ?? 0);
       return { elapsed, result };
     } finally {
       await Promise.all([stop(writer), stop(analytics)]);
     }
   };
+  return { run, overheads, peaks };
+}
+
+/** meterflow through Temporal: every part that needs the dev server. Returns the master's rows of the last full run. */
+async function measureWithTemporal(bench: Bench): Promise<number | null> {
+  const { options, only, work, results } = bench;
+  const server = await startDevServer();
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  // start-up: no-op runs as whole commands, on small data of their own, against the server's own start
+  if (only.has('startup')) Object.assign(results, await measureStartup(server, work, options.repeat, log));
+  const runner = pipelineRunner(bench, client, server.address);
+  const pipelineMasterRows = await measurePipeline(bench, runner);
+  await measureScaleout(bench, client, server.address);
+  await measureIncremental(bench, runner);
+  await measureBoundedMemory(bench, runner);
+  if (runner.peaks.writer !== null) results.writer_peak_rss_mb = runner.peaks.writer;
+  if (runner.peaks.analytics !== null) results.analytics_peak_rss_mb = runner.peaks.analytics;
+  await connection.close();
+  await server.stop();
+  return pipelineMasterRows;
+}
+
+/** Full runs: repeat of them for the pipeline's median, or one whose warehouse the scale-out needs. */
+async function measurePipeline({ options, only, work, results }: Bench, runner: PipelineRunner): Promise<number | null> {
+  const pipelineTimes: number[] = [];
   let pipelineMasterRows: number | null = null;
   // the scale-out and the master pair need one full run's warehouse; the pipeline's median needs repeat
   const pipelineRuns = only.has('pipeline') ? options.repeat : only.has('scaleout') ? 1 : 0;
   for (let i = 0; i < pipelineRuns; i++) {
     const warehouse = path.join(work, `pipeline-${i}`);
     await rm(warehouse, { recursive: true, force: true });
-    const { elapsed, result } = await runOnce(`full-${i}-${Date.now()}`, warehouse, {});
+    const { elapsed, result } = await runner.run(`full-${i}-${Date.now()}`, warehouse, {});
     pipelineTimes.push(elapsed);
     pipelineMasterRows = result?.tables.find((t) => t.table === 'main.demand_price_elasticity')?.rows ?? pipelineMasterRows;
     log(`pipeline ${i + 1}: ${elapsed.toFixed(2)}s`);
   }
   if (only.has('pipeline')) {
     results.pipeline_s = median(pipelineTimes);
-    results.activity_overhead_ms_p50 = Math.round(percentile(overheads, 50));
-    results.activity_overhead_ms_p95 = Math.round(percentile(overheads, 95));
+    results.activity_overhead_ms_p50 = Math.round(percentile(runner.overheads, 50));
+    results.activity_overhead_ms_p95 = Math.round(percentile(runner.overheads, 95));
   }
+  return pipelineMasterRows;
+}
 
-  // scale-out: the master rebuilt on the warehouse of the first run by 1, then 2 build workers in
-  // processes of their own, DuckDB at one thread each (one core per machine, simulated)
+/**
+ * Scale-out: the master rebuilt on the warehouse of the first run by 1, then 2 build workers in
+ * processes of their own, DuckDB at one thread each (one core per machine, simulated).
+ */
+async function measureScaleout({ options, only, work, results }: Bench, client: Client, address: string): Promise<void> {
   for (const builders of only.has('scaleout') ? [1, 2] : []) {
     const times: number[] = [];
     for (let i = 0; i < options.repeat; i++) {
-      times.push(await scaleout(client, server.address, path.join(work, 'pipeline-0'), path.join(work, 'out'), builders));
+      times.push(await scaleout(client, address, path.join(work, 'pipeline-0'), path.join(work, 'out'), builders));
       log(`scaleout ${builders} build worker(s) ${i + 1}: ${times[times.length - 1]?.toFixed(2)}s`);
     }
     results[`scaleout_workers_${builders}_s`] = median(times);
   }
+}
 
-  // incremental: one new day of readings lands after a full run (the full run is not timed)
+/** Incremental: one new day of readings lands after a full run (the full run is not timed). */
+async function measureIncremental({ options, only, sources, work, results }: Bench, runner: PipelineRunner): Promise<void> {
   const incrementalTimes: number[] = [];
   for (let i = 0; i < (only.has('incremental') ? options.repeat : 0); i++) {
     const { incrementalSources, dayFile } = await holdBackLastDay(sources, work);
     const incrementalWarehouse = path.join(work, 'incremental');
     await rm(incrementalWarehouse, { recursive: true, force: true });
-    await runOnce(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
+    await runner.run(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
     await copyFile(`${dayFile}.held`, dayFile);
-    const incremental = await runOnce(
+    const incremental = await runner.run(
       `incr-${Date.now()}`,
       incrementalWarehouse,
       {},
@@ -292,60 +348,70 @@ async function main(): Promise<void> {
     log(`incremental ${i + 1}: ${incremental.elapsed.toFixed(2)}s`);
   }
   if (incrementalTimes.length > 0) results.incremental_s = median(incrementalTimes);
+}
 
-  // bounded memory: a run with a memory limit well below the data size must succeed (spilling)
+/** Bounded memory: a run with a memory limit well below the data size must succeed (spilling). */
+async function measureBoundedMemory({ options, only, work, results }: Bench, runner: PipelineRunner): Promise<void> {
   const limited = path.join(work, 'limited');
   await rm(limited, { recursive: true, force: true });
-  if (only.has('memory'))
-    try {
-      const bounded = await runOnce(`limited-${Date.now()}`, limited, {
-        METERFLOW_DUCKDB_MEMORY_LIMIT: options.memoryLimit,
-        METERFLOW_DUCKDB_THREADS: '2',
-      });
-      results.memory_limited_run = { memory_limit: options.memoryLimit, ok: true, seconds: bounded.elapsed };
-    } catch (err) {
-      results.memory_limited_run = { memory_limit: options.memoryLimit, ok: false, error: (err as Error).message };
-    }
-  if (writerPeak !== null) results.writer_peak_rss_mb = writerPeak;
-  if (analyticsPeak !== null) results.analytics_peak_rss_mb = analyticsPeak;
-  await connection.close();
-  await server.stop();
-
-  if (only.has('master')) {
-    // the master model against the naive translation of the original one, on one seeded warehouse
-    const masterDb = path.join(work, 'master.duckdb');
-    await rm(masterDb, { force: true });
-    await seedOnly(project, sources, masterDb);
-    const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
-    const instance = await DuckDBInstance.create(masterDb);
-    const c = await instance.connect();
-    for (const model of project.plan.models.filter((m) => m.file.startsWith('staging/'))) {
-      await c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`);
-    }
-    const masterSql = floorSql(project, master);
-    const naive: number[] = [];
-    const ours: number[] = [];
-    for (let i = 0; i < options.repeat; i++) {
-      naive.push(await seconds(() => c.run(`create or replace table naive_master as ${NAIVE_MASTER_SQL}`)));
-      ours.push(await seconds(() => c.run(`create or replace table meterflow_master as ${masterSql}`)));
-      log(`master ${i + 1}: naive ${naive[naive.length - 1]?.toFixed(2)}s, meterflow ${ours[ours.length - 1]?.toFixed(2)}s`);
-    }
-    const round = (t: string) =>
-      `select meter_point_id, settlement_timestamp_utc, gsp_group_id, profile_class_id, standard_settlement_configuration_id, product_category, is_variable, round(smart_meter_consumption, 9), round(estimated_half_hour_consumption, 9), round(demand_price_elasticity, 6), round(unit_rate_pence_per_kwh, 9) from ${t}`;
-    const diff = await c.runAndReadAll(
-      `select (select count(*) from (${round('naive_master')} except ${round('meterflow_master')})) + (select count(*) from (${round('meterflow_master')} except ${round('naive_master')})) as n, (select count(*) from meterflow_master) as rows`,
-    );
-    const [different, rows] = diff.getRows()[0] as [bigint, bigint];
-    c.closeSync();
-    instance.closeSync();
-    results.naive_master_s = median(naive);
-    results.master_s = median(ours);
-    results.master_rows = Number(rows);
-    results.master_rows_identical = Number(different) === 0;
+  if (!only.has('memory')) return;
+  try {
+    const bounded = await runner.run(`limited-${Date.now()}`, limited, {
+      METERFLOW_DUCKDB_MEMORY_LIMIT: options.memoryLimit,
+      METERFLOW_DUCKDB_THREADS: '2',
+    });
+    results.memory_limited_run = { memory_limit: options.memoryLimit, ok: true, seconds: bounded.elapsed };
+  } catch (err) {
+    results.memory_limited_run = { memory_limit: options.memoryLimit, ok: false, error: (err as Error).message };
   }
+}
 
-  // the peer: dbt-duckdb on the same project, on a lake seeded the way the floor seeds its file
-  // (models/profiles.yml attaches it as the target database), seeding included in each time
+/** The master model against the naive translation of the original one, on one seeded warehouse. */
+async function measureMaster({ options, project, sources, work, results }: Bench): Promise<void> {
+  const masterDb = path.join(work, 'master.duckdb');
+  await rm(masterDb, { force: true });
+  await seedOnly(project, sources, masterDb);
+  const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
+  const instance = await DuckDBInstance.create(masterDb);
+  const c = await instance.connect();
+  for (const model of project.plan.models.filter((m) => m.file.startsWith('staging/'))) {
+    await c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`);
+  }
+  const masterSql = floorSql(project, master);
+  const naive: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < options.repeat; i++) {
+    naive.push(await seconds(() => c.run(`create or replace table naive_master as ${NAIVE_MASTER_SQL}`)));
+    ours.push(await seconds(() => c.run(`create or replace table meterflow_master as ${masterSql}`)));
+    log(`master ${i + 1}: naive ${naive[naive.length - 1]?.toFixed(2)}s, meterflow ${ours[ours.length - 1]?.toFixed(2)}s`);
+  }
+  const round = (t: string) =>
+    `select meter_point_id, settlement_timestamp_utc, gsp_group_id, profile_class_id, standard_settlement_configuration_id, product_category, is_variable, round(smart_meter_consumption, 9), round(estimated_half_hour_consumption, 9), round(demand_price_elasticity, 6), round(unit_rate_pence_per_kwh, 9) from ${t}`;
+  const diff = await c.runAndReadAll(
+    `select (select count(*) from (${round('naive_master')} except ${round('meterflow_master')})) + (select count(*) from (${round('meterflow_master')} except ${round('naive_master')})) as n, (select count(*) from meterflow_master) as rows`,
+  );
+  const [different, rows] = diff.getRows()[0] as [bigint, bigint];
+  c.closeSync();
+  instance.closeSync();
+  results.naive_master_s = median(naive);
+  results.master_s = median(ours);
+  results.master_rows = Number(rows);
+  results.master_rows_identical = Number(different) === 0;
+}
+
+/** A dbt command at a thread count, and the key its median is reported under. */
+interface Peer {
+  readonly key: 'dbt_duckdb_threads1_s' | 'dbt_duckdb_threads2_s' | 'dbt_build_threads1_s';
+  readonly command: 'run' | 'build';
+  readonly threads: number;
+}
+
+/**
+ * The peer: dbt-duckdb on the same project, on a lake seeded the way the floor seeds its file
+ * (models/profiles.yml attaches it as the target database), seeding included in each time.
+ */
+async function measurePeers(bench: Bench, pipelineMasterRows: number | null): Promise<void> {
+  const { options, only, benchDir, results } = bench;
   const peers = (
     [
       { key: 'dbt_duckdb_threads1_s', command: 'run', threads: 1 },
@@ -353,45 +419,56 @@ async function main(): Promise<void> {
       { key: 'dbt_build_threads1_s', command: 'build', threads: 1 },
     ] as const
   ).filter((peer) => only.has(`dbt-${peer.command}`));
-  if (!options.skipDbt && peers.length > 0) {
-    const dbt = await dbtExecutable(benchDir);
-    if (dbt) {
-      const extensionDirectory = await ensureLakeExtensions();
-      for (const peer of peers) {
-        const times: number[] = [];
-        for (let i = 0; i < options.repeat; i++) {
-          const warehouse = path.join(work, `dbt-${peer.command}-${peer.threads}`);
-          const logFile = path.join(work, `dbt-${peer.command}-${peer.threads}.log`);
-          const seed = await seconds(() => seedLake(project, sources, warehouse));
-          let failed: string | undefined;
-          const run = await seconds(async () => {
-            failed = await runDbt(dbt, peer.command, peer.threads, logFile, {
-              ...process.env,
-              METERFLOW_WAREHOUSE: warehouse,
-              METERFLOW_DUCKDB_EXTENSIONS: extensionDirectory,
-              METERFLOW_DBT_TARGET: 'lake',
-              DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
-            });
-          });
-          if (failed) {
-            log(`dbt ${peer.command} threads=${peer.threads} ${i + 1} failed: ${failed} (see ${logFile})`);
-            results[`${peer.key.replace(/_s$/, '')}_error`] = failed;
-            break;
-          }
-          times.push(seed + run);
-          log(`dbt ${peer.command} threads=${peer.threads} ${i + 1}: seed ${seed.toFixed(2)}s + ${peer.command} ${run.toFixed(2)}s`);
-          if (peer.command === 'run' && results.dbt_master_rows === undefined) {
-            results.dbt_master_rows = await lakeRows(warehouse, 'demand_price_elasticity');
-            results.dbt_master_rows_equal_pipeline = results.dbt_master_rows === pipelineMasterRows;
-          }
-        }
-        results[peer.key] = times.length === options.repeat ? median(times) : null;
-      }
-    } else {
-      for (const peer of peers) results[peer.key] = null;
+  if (options.skipDbt || peers.length === 0) return;
+  const dbt = await dbtExecutable(benchDir);
+  if (dbt) {
+    const extensionDirectory = await ensureLakeExtensions();
+    for (const peer of peers) await measurePeer(bench, peer, dbt, extensionDirectory, pipelineMasterRows);
+  } else {
+    for (const peer of peers) results[peer.key] = null;
+  }
+}
+
+/** One peer, repeat times: the median of seed and dbt together, or null when a run failed (its error reported). */
+async function measurePeer(
+  { options, project, sources, work, results }: Bench,
+  peer: Peer,
+  dbt: string,
+  extensionDirectory: string,
+  pipelineMasterRows: number | null,
+): Promise<void> {
+  const times: number[] = [];
+  for (let i = 0; i < options.repeat; i++) {
+    const warehouse = path.join(work, `dbt-${peer.command}-${peer.threads}`);
+    const logFile = path.join(work, `dbt-${peer.command}-${peer.threads}.log`);
+    const seed = await seconds(() => seedLake(project, sources, warehouse));
+    let failed: string | undefined;
+    const run = await seconds(async () => {
+      failed = await runDbt(dbt, peer.command, peer.threads, logFile, {
+        ...process.env,
+        METERFLOW_WAREHOUSE: warehouse,
+        METERFLOW_DUCKDB_EXTENSIONS: extensionDirectory,
+        METERFLOW_DBT_TARGET: 'lake',
+        DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+      });
+    });
+    if (failed) {
+      log(`dbt ${peer.command} threads=${peer.threads} ${i + 1} failed: ${failed} (see ${logFile})`);
+      results[`${peer.key.replace(/_s$/, '')}_error`] = failed;
+      break;
+    }
+    times.push(seed + run);
+    log(`dbt ${peer.command} threads=${peer.threads} ${i + 1}: seed ${seed.toFixed(2)}s + ${peer.command} ${run.toFixed(2)}s`);
+    if (peer.command === 'run' && results.dbt_master_rows === undefined) {
+      results.dbt_master_rows = await lakeRows(warehouse, 'demand_price_elasticity');
+      results.dbt_master_rows_equal_pipeline = results.dbt_master_rows === pipelineMasterRows;
     }
   }
+  results[peer.key] = times.length === options.repeat ? median(times) : null;
+}
 
+/** The ratios the bench is for, and the machine it ran on, added to the results. */
+function summarise(results: Record<string, unknown>): void {
   const ratio = ratioOf;
   results.ratios = {
     scaleout_2_over_1: ratio(results.scaleout_workers_2_s, results.scaleout_workers_1_s),
@@ -411,14 +488,17 @@ async function main(): Promise<void> {
     node: process.version,
     date: new Date().toISOString(),
   };
+}
 
+/** The results as a table on stdout, and as markdown and JSON in bench-results/ (and --json). */
+async function report({ options, only, partial, readings, results }: Bench): Promise<void> {
   const lines = Object.entries(results)
     .filter(([, v]) => typeof v !== 'object' || v === null)
     .map(([k, v]) => `${k.padEnd(30)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : String(v)}`);
   const ratios = Object.entries(results.ratios as Record<string, number | null>).map(([k, v]) => `${k.padEnd(30)} ${v ?? 'n/a'}`);
   process.stdout.write(`${lines.join('\n')}\n\nratios\n${ratios.join('\n')}\n`);
   const markdown = [
-    `# Benchmark${partial ? ` of ${[...only].join(', ')}` : ''} (${options.meters} meters, ${generated.readings.toLocaleString('en-GB')} readings, median of ${options.repeat})`,
+    `# Benchmark${partial ? ` of ${[...only].join(', ')}` : ''} (${options.meters} meters, ${readings.toLocaleString('en-GB')} readings, median of ${options.repeat})`,
     '',
     `Machine: ${(results.machine as { cpus: number }).cpus} cores, ${(results.machine as { cpu?: string }).cpu}, ${(results.machine as { memory_gb: number }).memory_gb} GiB, Node ${process.version}.`,
     '',
@@ -435,6 +515,19 @@ async function main(): Promise<void> {
   await writeFile(path.join(PACKAGE_ROOT, 'bench-results', `${name}.md`), markdown);
   await writeFile(path.join(PACKAGE_ROOT, 'bench-results', `${name}.json`), JSON.stringify(results, null, 2));
   if (options.json) await writeFile(options.json, JSON.stringify(results, null, 2));
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv);
+  const only = new Set<Part>(options.scaleoutOnly ? ['scaleout'] : (options.only ?? PARTS));
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const bench = await prepare(options, only);
+  await measureFloor(bench);
+  const pipelineMasterRows = await measureWithTemporal(bench);
+  if (only.has('master')) await measureMaster(bench);
+  await measurePeers(bench, pipelineMasterRows);
+  summarise(bench.results);
+  await report(bench);
 }
 
 const ratioOf = (a: unknown, b: unknown) =>
