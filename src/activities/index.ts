@@ -1,7 +1,7 @@
 // The activities, grouped by concern and built by factories from the worker's resources.
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
-import type { StorageResolver } from '../storage';
+import { createStorageResolver, type StorageResolver } from '../storage';
 import { ProjectSource } from '../project/source';
 import { pinnedReaders, type DuckdbSettings, type Warehouse } from '../warehouse/warehouse';
 import { runResolver, scopedActivities, servingOne, type RunResources, type WarehouseSource } from './run-scope';
@@ -41,7 +41,7 @@ export function createWriterActivities(deps: WriterDependencies) {
       ...createMaintenanceActivities(scoped),
     };
   };
-  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps), warehouses));
+  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps), warehouses), deps);
 }
 
 /** Where a worker finds runs' projects: given, or the folder of the project it was built with. */
@@ -70,13 +70,15 @@ export function createAnalyticsWorkerActivities(deps: AnalyticsWorkerDependencie
       ...createNotifyActivities(shared),
     };
   };
-  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps)));
+  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps)), deps);
 }
 
 export interface BuildWorkerDependencies {
   readonly projects?: ProjectSource;
   readonly project: LoadedProject;
   readonly logger: Logger;
+  /** Where the run's logs are kept (S3 or disk): the environment's stores by default. */
+  readonly storage?: StorageResolver;
   readonly duckdb: DuckdbSettings;
 }
 
@@ -86,7 +88,9 @@ export interface BuildWorkerDependencies {
  */
 export function createBuildWorkerActivities(deps: BuildWorkerDependencies) {
   const build = ({ project }: RunResources) => createBuildActivities({ ...deps, project });
-  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps)));
+  // build workers keep their activities' logs in the run's folder, on whatever store it is
+  const logs = { logger: deps.logger, storage: deps.storage ?? createStorageResolver() };
+  return scopedActivities(build({ project: deps.project }), build, runResolver(projectsOf(deps)), logs);
 }
 
 export type WriterActivities = ReturnType<typeof createWriterActivities>;

@@ -6,7 +6,10 @@ import { WrongWarehouseError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import type { ProjectSource } from '../project/source';
 import { warehouseName, type Warehouse } from '../warehouse/warehouse';
-import { classifyFailure } from './context';
+import type { Logger } from '../logger';
+import { withActivityLog } from '../logs/run-logs';
+import type { StorageResolver } from '../storage';
+import { activityContext, classifyFailure } from './context';
 
 type ActivityMap = Record<string, (input: never) => Promise<unknown>>;
 
@@ -73,6 +76,7 @@ export function scopedActivities<T extends ActivityMap>(
   names: T,
   build: (resources: RunResources) => T,
   resolve: (scope: RunScope, activity: string) => Promise<RunResources>,
+  logs?: { readonly logger: Logger; readonly storage: StorageResolver },
 ): T {
   const built = new WeakMap<object, WeakMap<LoadedProject, T>>();
   const noWarehouse = {};
@@ -85,7 +89,7 @@ export function scopedActivities<T extends ActivityMap>(
   };
   const scoped: Record<string, (input: RunScope | undefined) => Promise<unknown>> = {};
   for (const name of Object.keys(names)) {
-    scoped[name] = async (input) => {
+    const run = async (input: RunScope | undefined) => {
       let resources: RunResources;
       try {
         resources = await resolve(input ?? {}, name);
@@ -94,6 +98,19 @@ export function scopedActivities<T extends ActivityMap>(
       }
       const activity = activitiesFor(resources)[name] as unknown as (input: RunScope | undefined) => Promise<unknown>;
       return activity(input);
+    };
+    scoped[name] = async (input) => {
+      // a run that names its logs folder gets each attempt's log lines kept there
+      const info = activityContext()?.info;
+      if (!input?.logs || !logs || !info) return run(input);
+      const attempt = {
+        activity: name,
+        input,
+        attempt: info.attempt,
+        activityId: info.activityId,
+        workflowId: info.workflowExecution?.workflowId ?? '',
+      };
+      return withActivityLog(input.logs, attempt, logs, () => run(input));
     };
   }
   return scoped as unknown as T;

@@ -328,6 +328,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('logs <run> [node]')
+    .description(
+      "what a run's activities logged (every attempt, on any worker), or one node's (model:<name>, test:<name>, or a name): local time, level, where, message, fields",
+    )
+    .option(
+      '--out <dir>',
+      "the run's --out, when the Temporal server that ran it is gone (an embedded run); by default the run's own, from the server",
+    )
+    .option('--json', 'the raw JSON lines, as the workers wrote them')
+    .action(async (run: string, node: string | undefined, options: { out?: string; json?: boolean }) => {
+      const { logsCommand } = await import('./logs');
+      await logsCommand(run, node, options, (line) => process.stdout.write(`${line}\n`));
+    });
+
+  program
     .command('status [run]')
     .description("a run's nodes with state, duration and rows (the latest run when none is named), at TEMPORAL_ADDRESS")
     .action(async (run: string | undefined) => {

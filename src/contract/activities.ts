@@ -11,6 +11,8 @@ export type { DataTest } from '../project/types';
 export interface RunScope {
   readonly warehouse?: string;
   readonly project?: ProjectRef;
+  /** Where each activity attempt keeps its log lines: the run's `logs` folder (absent in older runs). */
+  readonly logs?: string;
 }
 
 export interface PlanRunInput extends RunScope {

@@ -101,7 +101,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const { workflowId, runId } = info;
   const queues = runQueues(input);
   // every activity carries the warehouse and project the run names: a worker serving others refuses it
-  const scope = runScope(input);
+  const scope = runScope(input, childUri(input.outUri, 'runs', runFolderName(workflowId), 'logs'));
   const writer = stamped(writerStubs, scope);
   const analytics = stamped(analyticsStubs, scope);
   const builders = stamped(builderStubs, scope);

@@ -13,9 +13,17 @@ export function runQueues(input: Pick<PipelineInput, 'warehouse' | 'writerQueue'
   return { writer, analytics: input.analyticsQueue ?? ANALYTICS_QUEUE, build: input.buildQueue ?? buildQueueFor(writer) };
 }
 
-/** The scope every activity of the run is stamped with; empty for runs that named neither (their histories replay as before). */
-export function runScope(input: Pick<PipelineInput, 'warehouse' | 'project'>): RunScope {
-  return { ...(input.warehouse ? { warehouse: input.warehouse } : {}), ...(input.project ? { project: input.project } : {}) };
+/**
+ * The scope every activity of the run is stamped with: its warehouse and project (none for runs that
+ * named neither) and the folder its activities keep their logs in (`logs`, from the run's folder).
+ * Activities' inputs are not compared on replay, so histories from before replay as they did.
+ */
+export function runScope(input: Pick<PipelineInput, 'warehouse' | 'project'>, logs?: string): RunScope {
+  return {
+    ...(input.warehouse ? { warehouse: input.warehouse } : {}),
+    ...(input.project ? { project: input.project } : {}),
+    ...(logs ? { logs } : {}),
+  };
 }
 
 interface Executable {

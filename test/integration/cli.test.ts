@@ -158,6 +158,16 @@ describe('the meterflow command', () => {
     expect(report).toMatch(/\/out2\/runs\/pipeline-[^/]+\/report\.html$/);
     expect(existsSync(report as string)).toBe(true);
     expect(stdout).toBe('');
+    // from the error to the failing node's own log lines: one command, the server gone (an embedded run)
+    const run = /run (pipeline-\S+) failed/.exec(stderr)?.[1] as string;
+    const logs = await meterflow(['logs', run, 'seed:tariff_unit_rates', '--out', path.join(dir, 'out2')]);
+    expect(logs.code).toBe(0);
+    expect(lines(logs.stdout)).toContainEqual(
+      expect.stringMatching(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ERROR \[seedSource tariff_unit_rates\] failed ms=\d+ error=source tariff_unit_rates: no Parquet files at /,
+      ),
+    );
+    expect(logs.stdout).not.toContain('smart_meter_consumption_q1');
   });
 
   it('on a terminal: colour, the nodes in flight redrawn below the lines, the final frame true, nothing wider than the terminal', async () => {
@@ -252,6 +262,22 @@ describe('the meterflow command', () => {
       const report = path.join(dir, 'remote-out', 'runs', workflowId as string, 'report.html');
       expect(lines(status.stdout)).toContain(`report: ${report}`);
       expect(existsSync(report)).toBe(true);
+      // its logs, found through the server: every attempt of the master's activities, on the workers that ran them
+      const logs = await meterflow(['logs', workflowId as string, 'model:demand_price_elasticity'], env);
+      expect(logs.code).toBe(0);
+      expect(lines(logs.stdout)).toContainEqual(
+        expect.stringMatching(/ INFO {2}\[buildMonth demand_price_elasticity\] built month .*rows=\d+/),
+      );
+      expect(lines(logs.stdout).every((line) => line.includes(' demand_price_elasticity] '))).toBe(true);
+      const json = await meterflow(['logs', workflowId as string, '--json'], env);
+      const parsed = lines(json.stdout).map((line) => JSON.parse(line) as { msg: string; workflowId?: string });
+      expect(parsed.filter((line) => line.msg === 'started').every((line) => line.workflowId === workflowId)).toBe(true);
+      expect(parsed.filter((line) => line.msg === 'finished').length).toBeGreaterThan(20);
+      const none = await meterflow(['logs', workflowId as string, 'model:no_such_model'], env);
+      expect({ code: none.code, stderr: none.stderr.trim() }).toEqual({
+        code: 1,
+        stderr: expect.stringMatching(/^meterflow: no log lines of model:no_such_model in run pipeline-\S+ at .*\/logs \(node ids as/),
+      });
 
       // a run that fails: status exits 1, and `runs` lists it with the node it failed at
       const failed = await temporal.client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
