@@ -5,10 +5,13 @@
 import { Context } from '@temporalio/activity';
 import type { NotifyRunInput } from '../../src/activities/notify';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { defaultProjectDir } from '../../src/config';
 import { ModelBuildError } from '../../src/errors';
 import { loadProject } from '../../src/project/load';
@@ -41,6 +44,7 @@ import {
   type PipelineInput,
   type PipelineResult,
   type PipelineWorkflow,
+  sourcesLandedSignal,
 } from '../../src/contract/run';
 import type { AnalyticsActivities, BuildActivities, WriterActivities } from '../../src/workflows/activity-types';
 import { quietTemporalLogs } from '../support/temporal';
@@ -236,6 +240,35 @@ function mockActivities(warehouse: FakeWarehouse): WriterActivities & AnalyticsA
   };
 }
 
+/**
+ * Where each run's history is written when set (RECORD_PIPELINE_HISTORIES=dir): the replay fixtures
+ * of test/fixtures/pipeline-histories, recorded from these runs, one file a run (continued runs too).
+ */
+const RECORD_DIR = process.env.RECORD_PIPELINE_HISTORIES;
+const recorded = new Map<string, number>();
+
+/** Write every run of a workflow (the first, and the last when it continued as new) to RECORD_DIR. */
+async function recordHistories(environment: TestWorkflowEnvironment, workflowId: string, firstRunId: string): Promise<void> {
+  if (!RECORD_DIR) return;
+  const name = (expect.getState().currentTestName ?? 'first-full-run')
+    .replace(/^the pipeline workflow with mocked activities /, '')
+    .replace(/[^a-z0-9]+/gi, '-')
+    .slice(0, 60)
+    .replace(/-+$/, '')
+    .toLowerCase();
+  const index = (recorded.get(name) ?? 0) + 1;
+  recorded.set(name, index);
+  await mkdir(RECORD_DIR, { recursive: true });
+  const first = environment.client.workflow.getHandle(workflowId, firstRunId);
+  const last = environment.client.workflow.getHandle(workflowId);
+  const lastRunId = (await last.describe()).runId;
+  const runs = lastRunId === firstRunId ? [first] : [first, last];
+  for (const [i, handle] of runs.entries()) {
+    const file = `${name}-${index}${runs.length > 1 ? `-run${i + 1}` : ''}.json`;
+    await writeFile(path.join(RECORD_DIR, file), historyToJSON(await handle.fetchHistory()));
+  }
+}
+
 const byId = (nodes: readonly NodeProgress[]) => new Map(nodes.map((node) => [node.id, node]));
 const stateOf = (nodes: readonly NodeProgress[], id: string) => byId(nodes).get(id)?.state;
 
@@ -295,12 +328,20 @@ describe('the pipeline workflow with mocked activities', () => {
       buildQueue: taskQueue,
       ...options,
     };
-    return worker.runUntil(
-      environment.client.workflow
-        .execute<PipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, { taskQueue, workflowId, args: [input] })
-        .then((result) => ({ result, workflowId }))
-        .catch((error: unknown) => ({ error, workflowId })),
-    );
+    const outcome = await worker.runUntil(async () => {
+      const handle = await environment.client.workflow.start<PipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId,
+        args: [input],
+      });
+      const settled = await handle.result().then(
+        (result) => ({ result, workflowId }),
+        (error: unknown) => ({ error, workflowId }),
+      );
+      await recordHistories(environment, workflowId, handle.firstExecutionRunId);
+      return settled;
+    });
+    return outcome;
   }
 
   it('keeps at most 400 month activities pending at once, however many months a model spans, and builds them all', async () => {
@@ -511,5 +552,151 @@ describe('the pipeline workflow with mocked activities', () => {
       { model: 'stg_smart_meter_consumption', window },
       { model: 'demand_price_elasticity', window },
     ]);
+  });
+
+  it('runs once more, incrementally and as the same workflow, when source files land while it seeds', async () => {
+    const warehouse = new FakeWarehouse(plan);
+    let signalled = false;
+
+    const { result, error } = await run(
+      warehouse,
+      {},
+      {
+        seedSource: async (input) => {
+          if (!signalled) {
+            signalled = true;
+            const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+            await environment.client.workflow.getHandle(workflowId).signal(sourcesLandedSignal, { note: 'part-2.parquet' });
+          }
+          return warehouse.seedSource(input);
+        },
+      },
+    );
+
+    expect(error).toBeUndefined();
+    // the second run looked at every source in one activity, found nothing new and built nothing
+    expect(warehouse.plans).toHaveLength(2);
+    expect(warehouse.checked).toEqual([plan.sources.map((source) => source.name)]);
+    expect(warehouse.published).toHaveLength(1);
+    expect(result?.nodes.filter((node) => node.kind !== 'report' && node.state !== 'unchanged')).toEqual([]);
+  });
+
+  it('stops when cancelled: discards what it built, reports no failure and tells no webhook', async () => {
+    const warehouse = new FakeWarehouse(plan);
+
+    const { error } = await run(
+      warehouse,
+      { notify: ['env:TEAM_HOOK'] },
+      {
+        buildModel: async (input) => {
+          if (warehouse.builds.length === 0) {
+            const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+            await environment.client.workflow.getHandle(workflowId).cancel();
+          }
+          return warehouse.buildModel(input);
+        },
+      },
+    );
+
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(warehouse.discarded).toHaveLength(1);
+    expect(warehouse.published).toEqual([]);
+    expect(warehouse.reports).toEqual([]);
+    expect(warehouse.notified).toEqual([]);
+  });
+
+  it('names a failing analytics model, publishes nothing, and reports the failure', async () => {
+    const warehouse = new FakeWarehouse(plan);
+
+    const { error } = await run(
+      warehouse,
+      {},
+      {
+        runAnalyticsModel: async ({ model, outputUri }) => {
+          if (model === 'meter_anomalies') throw ApplicationFailure.nonRetryable('Binder Error: no column', 'AnalyticsModelError');
+          warehouse.analyticsRun.push(model);
+          return { model, outputUri, rows: 12, durationMs: 1 };
+        },
+      },
+    );
+
+    expect((error as WorkflowFailedError).cause?.message).toBe('analytics:meter_anomalies failed: Binder Error: no column');
+    expect(warehouse.published).toEqual([]);
+    expect(warehouse.discarded).toHaveLength(1);
+    expect(warehouse.reports.at(-1)?.failure).toEqual({ node: 'analytics:meter_anomalies', reason: 'Binder Error: no column' });
+  });
+
+  it("names a model's failing tests, with their results, and builds nothing that reads the model", async () => {
+    const warehouse = new FakeWarehouse(plan);
+    const failing = { id: 'not_null_meter_point_id', severity: 'error' as const, failures: 3, status: 'fail' as const };
+
+    const { error } = await run(
+      warehouse,
+      {},
+      {
+        testModel: async ({ model }) => {
+          if (model !== 'stg_smart_meter_consumption') return passed;
+          throw ApplicationFailure.create({
+            type: 'DataTestFailed',
+            message: `data tests of ${model} failed`,
+            nonRetryable: true,
+            details: [{ target: model, results: [failing], rows: 3 }],
+          });
+        },
+      },
+    );
+
+    expect((error as WorkflowFailedError).cause?.message).toBe(
+      'test:stg_smart_meter_consumption failed: data tests of stg_smart_meter_consumption failed',
+    );
+    expect(warehouse.reports.at(-1)?.failure).toEqual({
+      node: 'test:stg_smart_meter_consumption',
+      reason: 'data tests of stg_smart_meter_consumption failed',
+      tests: [failing],
+    });
+    expect(warehouse.builds.map((build) => build.model)).not.toContain('demand_price_elasticity');
+    expect(warehouse.published).toEqual([]);
+  });
+
+  it('reloads and rebuilds everything on a full refresh, each activity stamped with the warehouse and project the run names', async () => {
+    const warehouse = afterFullRun.copy();
+    const seen: unknown[] = [];
+    const PROJECT_HASH = '0123456789abcdef'.repeat(4);
+
+    const { result, error } = await run(
+      warehouse,
+      {
+        fullRefresh: true,
+        verify: true,
+        force: true,
+        vars: { region: 'north' },
+        warehouse: warehouse.path,
+        project: { dir: '/project', hash: PROJECT_HASH },
+        notify: ['env:TEAM_HOOK'],
+        notifyOnSuccess: true,
+      },
+      {
+        planRun: async (input) => {
+          seen.push(input);
+          return warehouse.planRun(input);
+        },
+      },
+    );
+
+    expect(error).toBeUndefined();
+    expect(seen).toEqual([
+      expect.objectContaining({ force: true, warehouse: warehouse.path, project: { dir: '/project', hash: PROJECT_HASH } }),
+    ]);
+    expect(warehouse.checked).toEqual([]);
+    expect(warehouse.seeded.sort()).toEqual(plan.sources.map((source) => source.name).sort());
+    expect(warehouse.builds.map((build) => build.model).sort()).toEqual(
+      plan.models
+        .filter((model) => runsOnOf(model) !== 'analytics')
+        .map((model) => model.name)
+        .sort(),
+    );
+    expect(result?.projectHash).toBe(PROJECT_HASH);
+    expect(warehouse.notified.map((n) => n.notification.state)).toEqual(['succeeded']);
   });
 });
