@@ -8,6 +8,7 @@ export type {
   DataTestResults,
   EventWindow,
   PinnedSnapshot,
+  PlannedRun,
   RenderReportInput,
   RunFailure,
   RunScope,

@@ -15,8 +15,8 @@ export function runQueues(input: Pick<PipelineInput, 'warehouse' | 'writerQueue'
 
 /**
  * The scope every activity of the run is stamped with: its warehouse and project (none for runs that
- * named neither) and the folder its activities keep their logs in (`logs`, from the run's folder).
- * Activities' inputs are not compared on replay, so histories from before replay as they did.
+ * named neither) and the folder its activities keep their logs in (`logs`: runs recorded before the
+ * run-logs patch have none, and their activities' inputs replay as recorded).
  */
 export function runScope(input: Pick<PipelineInput, 'warehouse' | 'project'>, logs?: string): RunScope {
   return {

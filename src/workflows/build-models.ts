@@ -1,0 +1,103 @@
+// Building a model and testing it: up to date, or rebuilt (whole or over the window that changed) on
+// the writer, or a month at a time on the build queue for the big tables; then its tests, once the
+// models they read are built too. The new version is unpublished until the publish phase.
+import type { DataTestResult, EventWindow, WriterActivities } from './activity-types';
+import { allOrCancel } from './all-or-cancel';
+import { buildsPerMonth } from './compat';
+import { mergeMonthResults } from './month-tests';
+import { runsOnOf, type ModelNode } from '../project/types';
+import type { RunContext } from './run-context';
+import type { RunLedger } from './run-ledger';
+import { inputVersions, judge } from './up-to-date';
+
+/** A model built a month at a time on the build queue, its files made the new version by the writer. */
+async function buildPerMonth(run: RunContext, buildInput: Parameters<WriterActivities['buildModel']>[0], summary: string) {
+  const { writer, builders } = run.activities;
+  const { months } = await builders.planBuildMonths.executeWithOptions(run.on('buildPlan', `months of ${buildInput.model}`), [buildInput]);
+  const built = await allOrCancel(() =>
+    months.map((month) =>
+      run.monthSlots.run(() =>
+        builders.buildMonth.executeWithOptions(run.on('buildMonth', `build ${buildInput.model} for ${month}`), [
+          { ...buildInput, month, fileKey: run.version },
+        ]),
+      ),
+    ),
+  );
+  const committed = await writer.commitBuiltMonths.executeWithOptions(run.on('build', `${summary}: commit ${months.length} months`), [
+    { ...buildInput, files: built.flatMap((month) => month.files) },
+  ]);
+  // the tests each month ran on its own rows, added up (absent from months recorded before they did)
+  const testCount = built.find((month) => month.tests)?.tests?.length;
+  const monthTests =
+    testCount !== undefined && built.every((month) => month.tests?.length === testCount)
+      ? Array.from({ length: testCount }, (_, i) => mergeMonthResults(built.map((month) => month.tests?.[i] ?? null)))
+      : undefined;
+  return { ...committed, ...(monthTests ? { monthTests } : {}) };
+}
+
+/** Build one model (or find it up to date) and run its tests, recording its new version in the ledger. */
+export async function buildModel(run: RunContext, ledger: RunLedger, model: ModelNode): Promise<void> {
+  const { state, built, fullRefresh, buildId, warehouse, version } = run;
+  const id = `model:${model.name}`;
+  const inputs = ledger.inputsOf(model.sources, model.refs);
+  let verdict = judge({
+    built: built[model.name],
+    stateHash: run.planned.stateHashes[model.name],
+    inputs,
+    fullRefresh,
+    windowed: model.materialized === 'incremental' && model.eventTime !== undefined,
+  });
+  if (verdict.upToDate) {
+    ledger.modelBuilt(model.name, false);
+    // a test that reads another model (a relationships test's `to`) must see that model's new version
+    const testReadsRebuilt = model.testRefs?.length ? await ledger.pendingTestRefs(model) : [];
+    if (testReadsRebuilt.length > 0) {
+      verdict = { upToDate: false, reason: `its tests read ${testReadsRebuilt.join(', ')}, rebuilt by this run` };
+    } else {
+      state.markUnchanged(id, 'up to date: its inputs and SQL are unchanged since it was built');
+      if (state.has(`test:${model.name}`)) state.markUnchanged(`test:${model.name}`, 'model unchanged');
+      return state.publish();
+    }
+  }
+  const pendingRefs = model.refs.filter((ref) => ledger.rebuilt.has(ref));
+  const { window } = verdict;
+  await state.run(id, async () => {
+    const buildInput = {
+      model: model.name,
+      vars: run.vars,
+      buildId,
+      pendingRefs,
+      warehouse,
+      ...(window ? { window, windowRefs: ledger.refsRebuiltOver(model.refs, window) } : {}),
+    };
+    // (the layer: plans recorded before runs_on named the model's folder here, see compat.ts)
+    const summary = `build ${model.layer ? `${model.layer} ` : ''}model ${model.name}${window ? ' (incremental)' : ''}`;
+    // the big tables (one row per meter and half hour) are built a month at a time on the build
+    // queue, by any number of build workers; the writer commits their files in one go
+    const perMonth = runsOnOf(model) === 'build' && buildsPerMonth();
+    const result = perMonth
+      ? await buildPerMonth(run, buildInput, summary)
+      : await run.activities.writer.buildModel.executeWithOptions(run.on('build', summary), [buildInput]);
+    // what the build did decides, not what was asked: a model with no published table is built whole
+    const rebuiltWindow: EventWindow | undefined = result.windowRows !== undefined && window ? window : undefined;
+    // why it was rebuilt, where that is news: not on a model's first build or a full refresh
+    if (rebuiltWindow)
+      state.node(id).note = `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`;
+    else if (built[model.name] && !fullRefresh) state.node(id).note = `rebuilt: ${verdict.reason}`;
+    const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
+    ledger.modelBuilt(model.name, true);
+    const testModel = (refs: string[]) =>
+      run.activities.writer.testModel.executeWithOptions(run.on('test', `test ${model.name}`), [
+        { model: model.name, buildId, pendingRefs: refs, warehouse, ...(monthTests ? { monthTests } : {}) },
+      ]);
+    // NOTE: scheduled in the same turn when no test reads another model, as in recorded histories
+    await state.test(model.name, () =>
+      model.testRefs?.length
+        ? ledger.pendingTestRefs(model).then((extra) => testModel([...pendingRefs, ...extra]))
+        : testModel(pendingRefs),
+    );
+    ledger.rebuilt.set(model.name, { inputs: inputVersions(inputs), ...(rebuiltWindow ? { window: rebuiltWindow } : {}) });
+    ledger.versions.set(id, { current: version, before: built[model.name]?.version, changedOver: rebuiltWindow ?? 'all' });
+    return result;
+  });
+}

@@ -1,0 +1,72 @@
+// What the pipeline workflow keeps doing for histories recorded by earlier builds of it, in one place:
+// each patch id, and each field an older activity result may lack, with the runs that need it. The
+// phases ask here rather than calling patched() or defaulting a field themselves. A patch can be
+// deprecated (deprecatePatch) once no run recorded before it can still be replayed or reset.
+import { patched } from '@temporalio/workflow';
+import type { AnalyticsModelResult, DataTestResults, PlannedRun, SeedSourceResult } from './activity-types';
+import type { BuiltState } from './up-to-date';
+
+/**
+ * The patch ids, each marking where a run's history changed shape. A run recorded before the patch
+ * replays the old shape; a new run records the marker and takes the new one.
+ */
+export const PATCH = {
+  /**
+   * Models that run on the build queue (runs_on: build) are built a month at a time by build workers
+   * and committed by the writer. Runs recorded before built every model whole on the writer.
+   */
+  perMonthBuilds: 'per-month-builds',
+  /**
+   * Singular tests over inputs that all have an event time run a month at a time on the build queue.
+   * Runs recorded before ran each as one writer activity (runSingularTest).
+   */
+  monthTests: 'month-tests',
+  /**
+   * Every source is looked at in one writer activity (checkSources) before any is seeded, and sources
+   * with nothing new are not seeded. Runs recorded before seeded each source in its own activity.
+   */
+  checkSources: 'check-sources',
+  /**
+   * Every activity's input names the run's logs folder (RunScope.logs), where the worker keeps each
+   * attempt's log lines. Runs recorded before stamped no logs folder, and their inputs stay as recorded.
+   */
+  runLogs: 'run-logs',
+} as const;
+
+/** Whether this model is built a month at a time (asked only of models that run on the build queue). */
+export const buildsPerMonth = (): boolean => patched(PATCH.perMonthBuilds);
+
+/** Whether this singular test runs a month at a time (asked only of tests over timed inputs). */
+export const testsPerMonth = (): boolean => patched(PATCH.monthTests);
+
+/** Whether the sources are checked in one activity first (asked only of incremental runs with sources). */
+export const checksSourcesFirst = (): boolean => patched(PATCH.checkSources);
+
+/** Whether the run's activities keep their logs in its folder (asked once, as the run opens). */
+export const keepsRunLogs = (): boolean => patched(PATCH.runLogs);
+
+/** What each published node was built from: absent in plans recorded before input versions (all rebuilt). */
+export const builtBefore = (planned: PlannedRun): Readonly<Record<string, BuiltState>> => planned.built ?? {};
+
+/**
+ * The warehouse every writer activity names: the run's, or, in runs recorded before runs named their
+ * warehouse, the plan's. (Such runs also use the default writer queue and stamp no scope: run-scope.ts.)
+ */
+export const runWarehouse = (input: { readonly warehouse?: string }, planned: PlannedRun): string =>
+  input.warehouse ?? planned.warehousePath;
+
+/** The files a seed ignored: absent from seed results recorded before ignoredFiles existed. */
+export const ignoredFilesOf = (seeded: SeedSourceResult): readonly string[] => seeded.ignoredFiles ?? [];
+
+/** An analytics model's tests: absent from results recorded before analytics models ran their tests. */
+export const analyticsTestsOf = (result: AnalyticsModelResult): DataTestResults => result.tests ?? { results: [], rows: 0 };
+
+// Shapes kept without a helper, noted where they are kept:
+// - build-models.ts: a month's build result without tests (recorded before months ran the model's
+//   tests) leaves the model's tests to testModel alone; a model's tests are scheduled in the same turn
+//   as its build ends when none of them reads another model, as every recorded history has them.
+// - build-models.ts: a model's build summary names its `layer`, which only plans recorded before
+//   runs_on have (there the folder said where a model runs: runsOnOf in project/types.ts reads both).
+// - run-state.ts: a test activity's result with a failing test fails the node, as test activities
+//   recorded before they failed themselves returned one.
+// - slots.ts: a month activity with a slot free starts in the same turn, as before slots existed.

@@ -1,0 +1,66 @@
+// The end of every run, whatever its outcome: a failed or cancelled run discards its unpublished
+// versions, a failed one renders its report opening on the failure, and the webhooks are told.
+import { ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
+import { webhookLabel } from '../contract/validate';
+import type { RunContext } from './run-context';
+import type { RunLedger } from './run-ledger';
+import type { NodeFailureDetails } from './run-state';
+import { renderReport } from './report-run';
+
+/** How a run ended: succeeded, or why it failed (neither when it was cancelled). */
+export interface RunOutcome {
+  readonly succeeded: boolean;
+  readonly failure: NodeFailureDetails | undefined;
+}
+
+/** What a failure says of itself: the failing node and why, with a failed test's samples. */
+export function failureDetails(err: unknown): NodeFailureDetails {
+  if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') return err.details?.[0] as NodeFailureDetails;
+  return { node: 'run', reason: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Tell the run's webhooks that it failed (or succeeded, when asked), one activity each, waiting at
+ * most notifyWaitSeconds: a webhook that never answers delays the run's end by that, and fails nothing.
+ */
+async function notifyEnd(run: RunContext, { succeeded, failure: failed }: RunOutcome): Promise<void> {
+  const { input } = run;
+  const targets = input.notify ?? [];
+  if (targets.length === 0 || (!failed && !(succeeded && input.notifyOnSuccess))) return;
+  const notification = {
+    run: run.workflowId,
+    state: failed ? ('failed' as const) : ('succeeded' as const),
+    logicalDate: run.logicalDate,
+    warehouse: run.warehouse,
+    report: run.reportUri,
+    ...(failed ? { failedNode: failed.node, error: failed.reason } : {}),
+  };
+  await CancellationScope.nonCancellable(async () => {
+    const sends = targets.map((target) =>
+      run.activities.analytics.notifyRun
+        .executeWithOptions(run.on('notify', `notify ${webhookLabel(target)} that the run ${notification.state}`), [
+          { target, notification },
+        ])
+        .catch(() => undefined),
+    );
+    await Promise.race([Promise.all(sends), sleep((input.notifyWaitSeconds ?? 60) * 1000)]);
+  });
+}
+
+/** Clean up after the run, report its failure and tell its webhooks (best effort all: the outcome stands). */
+export async function endRun(run: RunContext, ledger: RunLedger, outcome: RunOutcome): Promise<void> {
+  if (!outcome.succeeded) {
+    // a failed or cancelled run leaves no unpublished versions behind (best effort: the run has
+    // failed already; what a killed run leaves, the next run's plan drops)
+    await CancellationScope.nonCancellable(() =>
+      run.activities.writer.discardPending
+        .executeWithOptions(run.on('discard', 'discard unpublished versions'), [{ buildId: run.buildId, warehouse: run.warehouse }])
+        .catch(() => undefined),
+    );
+  }
+  if (outcome.failure) {
+    // a failed run has a report too, opening on its failure (best effort: the run has failed already)
+    await renderReport(run, ledger, { failure: outcome.failure }).catch(() => undefined);
+  }
+  await notifyEnd(run, outcome);
+}

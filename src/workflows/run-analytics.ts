@@ -1,0 +1,134 @@
+// The analytics phase: decide which analytics models to run, pin the lake version they read, and run
+// them in parallel on the analytics queue, each testing its result before it is uploaded.
+import type { AnalyticsModelResult, EventWindow, PinnedSnapshot } from './activity-types';
+import { allOrCancel } from './all-or-cancel';
+import { analyticsTestsOf } from './compat';
+import { childUri, runFolderName } from '../contract/uri';
+import type { ModelNode } from '../project/types';
+import type { RunContext } from './run-context';
+import type { RunLedger } from './run-ledger';
+import { judge, type InputVersion } from './up-to-date';
+
+/** The analytics models to run, in DAG order, with the versions each reads and the window it may run over. */
+export interface AnalyticsChoice {
+  readonly toRun: readonly ModelNode[];
+  readonly inputs: ReadonlyMap<string, Record<string, InputVersion>>;
+  readonly windows: ReadonlyMap<string, EventWindow>;
+}
+
+/**
+ * Which analytics to run, decided in DAG order before any runs: a model that refs another analytics
+ * model (per-month partial aggregates it merges) sees the version this run will give that one (in the ledger).
+ */
+export function chooseAnalytics(run: RunContext, ledger: RunLedger): AnalyticsChoice {
+  const { state, built } = run;
+  const { analyticsModels, masterTables } = run.graph;
+  const inputs = new Map<string, Record<string, InputVersion>>();
+  const windows = new Map<string, EventWindow>();
+  const toRun = analyticsModels.filter((model) => {
+    const modelInputs = ledger.inputsOf(model.sources, model.refs);
+    inputs.set(model.name, modelInputs);
+    const verdict = judge({
+      built: built[model.name],
+      stateHash: run.planned.stateHashes[model.name],
+      inputs: modelInputs,
+      fullRefresh: run.fullRefresh,
+      // a model with a row per period, over the master alone: the periods holding a changed window are enough
+      windowed: model.period !== undefined && model.refs.every((ref) => masterTables.includes(ref)),
+    });
+    if (verdict.upToDate) {
+      state.markUnchanged(`analytics:${model.name}`, 'up to date: the master and its SQL are unchanged since it ran');
+      if (state.has(`test:${model.name}`)) state.markUnchanged(`test:${model.name}`, 'model unchanged');
+      return false;
+    }
+    if (verdict.window) windows.set(model.name, verdict.window);
+    ledger.versions.set(`model:${model.name}`, {
+      current: run.version,
+      before: built[model.name]?.version,
+      changedOver: verdict.window ?? 'all',
+    });
+    return true;
+  });
+  return { toRun, inputs, windows };
+}
+
+/**
+ * Pin the lake version the analytics read, in their own processes: the master as this run rebuilt it
+ * (unpublished still) or as it was published before. None when there are no analytics to run.
+ */
+export async function pinSnapshot(run: RunContext, ledger: RunLedger, { toRun }: AnalyticsChoice): Promise<PinnedSnapshot | undefined> {
+  const { state, buildId, warehouse } = run;
+  const { snapshotId, masterTables } = run.graph;
+  let snapshot: PinnedSnapshot | undefined;
+  if (snapshotId && toRun.length === 0) state.markUnchanged(snapshotId, 'no analytics to run');
+  else if (snapshotId) {
+    snapshot = await state.run(snapshotId, async () => {
+      const pinned = await run.activities.writer.pinSnapshot.executeWithOptions(
+        run.on('snapshot', `pin the lake version of ${masterTables.join(', ')}`),
+        [{ tables: masterTables, pending: { buildId, tables: masterTables.filter((t) => ledger.rebuilt.has(t)) }, warehouse }],
+      );
+      return { ...pinned, rows: pinned.tables.reduce((sum, table) => sum + table.rows, 0) };
+    });
+    state.node(snapshotId).note = `lake version ${snapshot.version}`;
+  }
+  state.publish();
+  return snapshot;
+}
+
+/**
+ * Run the chosen analytics models. Each runs once the analytics models it refs have, and tests its
+ * result before it is uploaded. Scheduled longest first, so that the few workers are never left with a
+ * long model at the end: models over the whole master, then those over a window, then those merging
+ * partials (which come after the models they ref, as the DAG orders them).
+ */
+export async function runAnalytics(
+  run: RunContext,
+  { toRun, windows }: AnalyticsChoice,
+  snapshot: PinnedSnapshot | undefined,
+): Promise<AnalyticsModelResult[]> {
+  const { state } = run;
+  const { masterTables } = run.graph;
+  const expectedWork = (model: ModelNode) => (model.refs.some((ref) => !masterTables.includes(ref)) ? 2 : windows.has(model.name) ? 1 : 0);
+  const scheduled = toRun.map((model, index) => ({ model, index }));
+  scheduled.sort((a, b) => expectedWork(a.model) - expectedWork(b.model) || a.index - b.index);
+  const analyticsStarted = new Map<string, Promise<AnalyticsModelResult>>();
+  return allOrCancel(() =>
+    scheduled.map(({ model }) => {
+      const upstream = model.refs.flatMap((ref) => analyticsStarted.get(ref) ?? []);
+      const started = Promise.all(upstream).then((inputs) =>
+        state.run(`analytics:${model.name}`, async () => {
+          const window = windows.get(model.name);
+          const result = await run.activities.analytics.runAnalyticsModel.executeWithOptions(
+            run.on('analytics', `analytics model ${model.name}${window ? ' (incremental)' : ''}`),
+            [
+              {
+                model: model.name,
+                snapshot: snapshot as PinnedSnapshot,
+                outputUri: childUri(run.input.outUri, 'runs', runFolderName(run.workflowId), 'analytics', `${model.name}.parquet`),
+                vars: run.vars,
+                test: true,
+                ...(window ? { window } : {}),
+                ...(inputs.length > 0
+                  ? {
+                      upstream: inputs.map(({ model: m, outputUri, window: w }) => ({
+                        model: m,
+                        outputUri,
+                        ...(w ? { window: w } : {}),
+                      })),
+                    }
+                  : {}),
+              },
+            ],
+          );
+          if (window)
+            state.node(`analytics:${model.name}`).note =
+              `incremental: ${result.rows} rows of the periods from ${window.from} to ${window.to}`;
+          await state.test(model.name, async () => analyticsTestsOf(result));
+          return result;
+        }),
+      );
+      analyticsStarted.set(model.name, started);
+      return started;
+    }),
+  );
+}
