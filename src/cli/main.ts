@@ -305,6 +305,13 @@ export function buildProgram(): Command {
       process.stdout.write(`lineage: ${path.join(options.out, 'lineage.html')}\n`);
     });
 
+  addInspectionCommands(program);
+  addServiceCommands(program);
+  return program;
+}
+
+/** The commands that look at runs and the warehouse: runs, logs, status, query. */
+function addInspectionCommands(program: Command): void {
   program
     .command('runs')
     .description('the recent runs, newest first: id, what started it, state, start (local time), duration, the node a failed run failed at')
@@ -400,7 +407,10 @@ export function buildProgram(): Command {
       });
       process.stdout.write(`${output}\n`);
     });
+}
 
+/** The long-running commands and their set-up: setup, worker, dev. */
+function addServiceCommands(program: Command): void {
   program
     .command('setup')
     .description(
@@ -538,8 +548,6 @@ export function buildProgram(): Command {
         await server.stop();
       }
     });
-
-  return program;
 }
 
 /** The Temporal SDK's native runtime, as meterflow's workers want it: its logs on stderr, signals left to meterflow. */

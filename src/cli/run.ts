@@ -251,24 +251,20 @@ async function projectFiles(projectDir: string): Promise<(node: NodeProgress) =>
   }
 }
 
-export async function runCommand(options: RunCommandOptions): Promise<RunCommandOutcome> {
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+/** The run's input from the command's options: its warehouse and project named, its queues if set. */
+async function runInput(
+  options: RunCommandOptions,
+  queues: { readonly writer?: string; readonly analytics?: string },
+): Promise<PipelineInput> {
   const logicalDate = options.logicalDate === undefined ? undefined : new Date(options.logicalDate);
   if (logicalDate && Number.isNaN(logicalDate.getTime())) {
     throw new Error(`logical date ${options.logicalDate} is not an ISO 8601 date or time (e.g. 2024-01-31T02:00:00Z)`);
   }
-  // the queue names `meterflow worker` takes from the same variables, so that a run reaches its workers
-  const queues = {
-    workflows: process.env.METERFLOW_WORKFLOW_QUEUE,
-    writer: process.env.METERFLOW_WRITER_QUEUE,
-    analytics: process.env.METERFLOW_ANALYTICS_QUEUE,
-  };
   // the run names its warehouse (without a password) and its project (with its content's hash): every
   // worker checks both, and a run whose warehouse no writer serves is refused before it starts
   const warehouse = registerWarehouse(options.db);
   const project = await fingerprintProject(options.projectDir ?? defaultProjectDir());
-  const input: PipelineInput = {
+  return {
     warehouse,
     project,
     sourcesUri: normaliseUri(options.sources),
@@ -284,6 +280,42 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     ...(queues.writer ? { writerQueue: queues.writer } : {}),
     ...(queues.analytics ? { analyticsQueue: queues.analytics } : {}),
   };
+}
+
+/** After SIGINT or SIGTERM: cancel the run, if one started, and say how it ended. */
+async function cancelOnSignal(
+  handle: WorkflowHandle | undefined,
+  signal: NodeJS.Signals,
+  address: string | undefined,
+  warn: (line: string) => void,
+): Promise<void> {
+  if (!handle) {
+    warn(`meterflow: ${signal} received: ${address ? 'no run was started' : 'stopping the workers and the embedded Temporal server'}`);
+    return;
+  }
+  warn(`meterflow: ${signal} received: cancelling run ${handle.workflowId} (Ctrl-C again exits at once)`);
+  const ended = await cancelAndWait(handle);
+  if (ended === 'still running') {
+    warn(
+      `meterflow: run ${handle.workflowId} did not end within ${CANCEL_WAIT_MS / 1000} s of its cancel` +
+        (address ? `; it may go on at ${address} (meterflow status ${handle.workflowId})` : ''),
+    );
+  } else {
+    // how it ended, as the server has it: cancelled, or done (or failed) before the cancel took effect
+    warn(`meterflow: run ${handle.workflowId} ${ended === 'cancelled' ? 'cancelled' : 'ended before its cancel took effect'}`);
+  }
+}
+
+export async function runCommand(options: RunCommandOptions): Promise<RunCommandOutcome> {
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // the queue names `meterflow worker` takes from the same variables, so that a run reaches its workers
+  const queues = {
+    workflows: process.env.METERFLOW_WORKFLOW_QUEUE,
+    writer: process.env.METERFLOW_WRITER_QUEUE,
+    analytics: process.env.METERFLOW_ANALYTICS_QUEUE,
+  };
+  const input = await runInput(options, queues);
   const address = temporalAddress();
   if (!address) await checkLocalTargets(options);
   let workflowId: string | undefined;
@@ -376,23 +408,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     waiting.abort();
     // a signal while the run was being started: it may have started all the same
     handle ??= await starting?.catch(() => undefined);
-    if (!handle) {
-      warn(
-        `meterflow: ${err.signal} received: ${address ? 'no run was started' : 'stopping the workers and the embedded Temporal server'}`,
-      );
-      return { ok: false, signal };
-    }
-    warn(`meterflow: ${err.signal} received: cancelling run ${handle.workflowId} (Ctrl-C again exits at once)`);
-    const ended = await cancelAndWait(handle);
-    if (ended === 'still running') {
-      warn(
-        `meterflow: run ${handle.workflowId} did not end within ${CANCEL_WAIT_MS / 1000} s of its cancel` +
-          (address ? `; it may go on at ${address} (meterflow status ${handle.workflowId})` : ''),
-      );
-    } else {
-      // how it ended, as the server has it: cancelled, or done (or failed) before the cancel took effect
-      warn(`meterflow: run ${handle.workflowId} ${ended === 'cancelled' ? 'cancelled' : 'ended before its cancel took effect'}`);
-    }
+    await cancelOnSignal(handle, err.signal, address, warn);
     return { ok: false, signal };
   } finally {
     workers?.shutdown();
