@@ -202,3 +202,17 @@ export class NotAFolderError extends StorageError {
     super(`${file} is a file, not a folder`, uri);
   }
 }
+
+/** A warehouse whose state schema is newer than this meterflow knows: a later release wrote it, so this one must not. */
+export class WarehouseSchemaError extends StorageError {
+  constructor(
+    message: string,
+    public readonly warehouse: string,
+    /** The state-schema version the warehouse records. */
+    public readonly version: number,
+    /** The newest version this code knows. */
+    public readonly known: number,
+  ) {
+    super(message, warehouse);
+  }
+}

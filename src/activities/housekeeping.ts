@@ -4,13 +4,11 @@ import { Context } from '@temporalio/activity';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadedProject } from '../project/load';
 import { relation } from '../duckdb/sql';
+import { BUILDS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
 import type { BuiltState } from './state';
 
 /** The prefix of every unpublished version: `__meterflow_pending_<model>__<build key>`. */
 const PENDING_PREFIX = '__meterflow_pending_';
-
-/** Which run's builds are which: a build key (in pending names) and the workflow that owns it. */
-const BUILDS_TABLE = relation('meterflow', 'builds');
 
 /** The short key a run's unpublished versions end with. */
 export function buildKey(buildId: string): string {
@@ -66,7 +64,6 @@ async function stillRunning(workflowId: string | undefined): Promise<boolean | u
  */
 export async function dropLeftovers(connection: DuckDBConnection, buildId: string): Promise<string[]> {
   const ownKey = buildKey(buildId);
-  await connection.run(`create table if not exists ${BUILDS_TABLE} (build_key varchar, workflow_id varchar, started_at timestamp)`);
   let workflowId: string | undefined;
   try {
     workflowId = Context.current().info.workflowExecution?.workflowId;
@@ -116,11 +113,9 @@ export async function foreignTables(
     if (present.has(`main.${name}`) && !states.has(name)) foreign.push(`main.${name}`);
   }
   const seededSources = new Set(
-    present.has('meterflow.source_files')
-      ? (await connection.runAndReadAll(`select distinct source from meterflow.source_files`))
-          .getRowObjectsJS()
-          .map((row) => String(row.source))
-      : [],
+    (await connection.runAndReadAll(`select distinct source from ${SOURCE_FILES_TABLE}`))
+      .getRowObjectsJS()
+      .map((row) => String(row.source)),
   );
   const sources = new Set(project.plan.models.filter((model) => selected.includes(model.name)).flatMap((model) => model.sources));
   for (const source of project.plan.sources.filter((s) => sources.has(s.name))) {

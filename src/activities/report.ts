@@ -14,7 +14,7 @@ import { runRecord } from '../report/run-record';
 import type { StorageResolver } from '../storage';
 import { temporalWebUiUrl } from '../config';
 import { pathList, quotedString, relation } from '../duckdb/sql';
-import { MODEL_STATE_TABLE } from './state';
+import { MODEL_STATE_TABLE } from '../warehouse/state-schema';
 import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityContext, activityFrame } from './context';
 import { MODEL_SCHEMA, existingKinds } from './models';

@@ -15,7 +15,8 @@ import { duckdbMessage, isPermanentDuckdbError, pathList, quotedIdentifier, quot
 import type { Warehouse } from '../warehouse/warehouse';
 import { spanningWindow, sqlTimestamp } from '../contract/time';
 import { activityFrame, interruptOnCancel } from './context';
-import { readSourceVersion, recordSourceVersion, SOURCE_VERSIONS_TABLE } from './state';
+import { readSourceVersion, recordSourceVersion } from './state';
+import { REJECTED_ROWS_TABLE, SOURCE_FILES_TABLE, SOURCE_VERSIONS_TABLE } from '../warehouse/state-schema';
 import { randomUUID } from 'node:crypto';
 import type {
   CheckSourcesInput,
@@ -33,9 +34,6 @@ export interface SeedDependencies {
   readonly storage: StorageResolver;
   readonly logger: Logger;
 }
-
-/** Where the provenance of every seeded file is kept (URI, size, ETag, rows, event range, checksum). */
-export const SOURCE_FILES_TABLE = relation('meterflow', 'source_files');
 
 /** A seeded file: a visible `*.parquet` name. Anything else listed is reported as ignored. */
 function isSourceFile(object: StoredObject): boolean {
@@ -129,9 +127,6 @@ async function loadingFiles(source: SourceTable, load: () => Promise<void>): Pro
     throw new SourceDataError(`seed ${source.name}: ${source.seed.file}: ${duckdbMessage(err)}`, source.name, source.seed.file);
   }
 }
-
-/** Where rows set aside by a warn-severity source test are kept, with the file and test that set them aside. */
-export const REJECTED_ROWS_TABLE = relation('meterflow', 'rejected_rows');
 
 /** A sample row for a message: the contract columns as `name=value`. */
 async function sampleRow(
@@ -293,7 +288,7 @@ interface SeedState {
   readonly contractComment: string;
 }
 
-/** One source's seed state, its state tables brought up to date first (a seed writes them). */
+/** One source's seed state: its files' provenance, its version and its table's contract. */
 async function readSeedState(connection: DuckDBConnection, source: SourceTable): Promise<SeedState> {
   const known = await readProvenance(connection, source.name);
   const previousVersion = await readSourceVersion(connection, source.name);
@@ -306,7 +301,7 @@ function seedStateOf(known: Map<string, Provenance>, previousVersion: string | u
   return { known, previousVersion, exists: comment !== undefined, contractComment: comment ?? '' };
 }
 
-/** Every source's seed state in three reads, for a check of them all; fails where the state tables are older. */
+/** Every source's seed state in three reads, for a check of them all. */
 async function readSeedStates(connection: DuckDBConnection): Promise<(source: SourceTable) => SeedState> {
   const files = await connection.runAndReadAll(
     `select source, uri, size, etag, rows, event_from::varchar as event_from, event_to::varchar as event_to, content_sha256
@@ -352,17 +347,6 @@ function provenanceOf(row: Record<string, unknown>): Provenance {
 }
 
 async function readProvenance(connection: DuckDBConnection, source: string): Promise<Map<string, Provenance>> {
-  await connection.run(
-    `create table if not exists ${SOURCE_FILES_TABLE} (source varchar, uri varchar, size bigint, etag varchar, rows bigint, seeded_at timestamp)`,
-  );
-  await connection.run(
-    `create table if not exists ${REJECTED_ROWS_TABLE} (source varchar, uri varchar, test varchar, column_name varchar, row json, run_at timestamp)`,
-  );
-  // warehouses from before incremental models gain the event range columns
-  await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists event_from timestamp`);
-  await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists event_to timestamp`);
-  // and those from before content checksums gain that column (null until a file is loaded again)
-  await connection.run(`alter table ${SOURCE_FILES_TABLE} add column if not exists content_sha256 varchar`);
   const reader = await connection.runAndReadAll(
     `select uri, size, etag, rows, event_from::varchar as event_from, event_to::varchar as event_to, content_sha256
      from ${SOURCE_FILES_TABLE} where source = $source`,
@@ -639,8 +623,7 @@ export function createSeedActivities({ warehouse, storage, logger }: SeedDepende
      */
     async checkSources({ sources }: CheckSourcesInput): Promise<CheckSourcesResult> {
       return activityFrame('check sources', async () => {
-        // what every source was loaded with, read once for all (a warehouse from before these tables
-        // had their present columns is checked source by source, as its seeds migrate them)
+        // what every source was loaded with, read once for all (should that fail, each source reads its own)
         const states = await warehouse.withConnection((connection) => readSeedStates(connection)).catch(() => undefined);
         const results: (SeedSourceResult | null)[] = [];
         for (const input of sources) {

@@ -1,20 +1,9 @@
 // What the warehouse remembers between runs: each model's built state and the latest snapshot, so
 // that an incremental run rebuilds only what changed (like dbt's state:modified+).
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { relation } from '../duckdb/sql';
+import { MODEL_STATE_TABLE, SOURCE_VERSIONS_TABLE } from '../warehouse/state-schema';
 import type { BuiltState } from '../contract/activities';
 export type { BuiltState };
-
-export const MODEL_STATE_TABLE = relation('meterflow', 'model_state');
-/** Each raw source table's version: a new one whenever seeding changes its rows. */
-export const SOURCE_VERSIONS_TABLE = relation('meterflow', 'source_versions');
-
-export async function ensureStateTables(connection: DuckDBConnection): Promise<void> {
-  await connection.run(
-    `create table if not exists ${MODEL_STATE_TABLE} (model varchar, state_hash varchar, built_at timestamp, version varchar, inputs varchar)`,
-  );
-  await connection.run(`create table if not exists ${SOURCE_VERSIONS_TABLE} (source varchar, version varchar)`);
-}
 
 /**
  * Record what published models, analytics models or singular tests (`test:<name>`) were built from;
@@ -26,7 +15,6 @@ export async function recordBuiltStates(
   entries: readonly { readonly node: string; readonly state: BuiltState }[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await ensureStateTables(connection);
   // NOTE: lake tables have no keys: a row is replaced by a delete and an insert in the same transaction
   const latest = [...new Map(entries.map((entry) => [entry.node, entry.state])).entries()];
   const nodes = latest.map(([node]) => node);
@@ -44,7 +32,6 @@ export async function recordBuiltStates(
 }
 
 export async function readBuiltStates(connection: DuckDBConnection): Promise<Map<string, BuiltState>> {
-  await ensureStateTables(connection);
   const reader = await connection.runAndReadAll(`select model, state_hash, version, inputs from ${MODEL_STATE_TABLE}`);
   return new Map(
     reader.getRowObjectsJS().map((row) => [
@@ -60,7 +47,6 @@ export async function readBuiltStates(connection: DuckDBConnection): Promise<Map
 
 /** A source's current version, if it was ever seeded since versions were kept. */
 export async function readSourceVersion(connection: DuckDBConnection, source: string): Promise<string | undefined> {
-  await ensureStateTables(connection);
   const reader = await connection.runAndReadAll(`select version from ${SOURCE_VERSIONS_TABLE} where source = $source`, { source });
   const version = reader.getRowObjectsJS()[0]?.version;
   return version === undefined || version === null ? undefined : String(version);
@@ -68,7 +54,6 @@ export async function readSourceVersion(connection: DuckDBConnection, source: st
 
 /** Give a source a new version; inside the transaction that changed its rows. */
 export async function recordSourceVersion(connection: DuckDBConnection, source: string, version: string): Promise<void> {
-  await ensureStateTables(connection);
   await connection.run(`delete from ${SOURCE_VERSIONS_TABLE} where source = $source`, { source });
   await connection.run(`insert into ${SOURCE_VERSIONS_TABLE} values ($source, $version)`, { source, version });
 }

@@ -24,6 +24,7 @@ import { claimLakeWriter, heldForLife, type WriterLock } from '../lake/writer-lo
 import { makeDirectory } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from '../duckdb/sql';
 import { CATALOG_FILE, sqliteFolder, warehouseName, withCredentials } from './names';
+import { migrateStateSchema } from './state-schema';
 import { DEFAULT_MEMORY_LIMIT, duckdbOptions, type DuckdbSettings } from '../duckdb/settings';
 export { DEFAULT_MEMORY_LIMIT, duckdbOptions, duckdbSettingsFromEnv, type DuckdbSettings } from '../duckdb/settings';
 export { CATALOG_FILE, registerWarehouse, warehouseName } from './names';
@@ -218,13 +219,19 @@ export class Warehouse extends LakeHandle {
       }
     }
     const warehouse = new Warehouse(name, lake, lock);
-    await warehouse.withConnection(async (connection) => {
-      // files an older meterflow recorded by absolute path: made relative, so a copy of the folder is its
-      // own (a folder's lake: a PostgreSQL catalog's data lives in a shared path or S3, not copied by folder)
-      if (lake.catalog.kind === 'sqlite') await makeDataFilesRelative(connection, LAKE_ALIAS, lake.dataPath);
-      await connection.run('create schema if not exists raw');
-      await connection.run('create schema if not exists meterflow');
-    });
+    try {
+      // the state tables brought to this code's version first: a newer warehouse is refused before anything is written
+      await migrateStateSchema(warehouse, name);
+      await warehouse.withConnection(async (connection) => {
+        // files an older meterflow recorded by absolute path: made relative, so a copy of the folder is its
+        // own (a folder's lake: a PostgreSQL catalog's data lives in a shared path or S3, not copied by folder)
+        if (lake.catalog.kind === 'sqlite') await makeDataFilesRelative(connection, LAKE_ALIAS, lake.dataPath);
+        await connection.run('create schema if not exists raw');
+      });
+    } catch (err) {
+      warehouse.close();
+      throw err;
+    }
     return warehouse;
   }
 

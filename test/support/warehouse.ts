@@ -1,5 +1,6 @@
 // A real warehouse file in a temp folder with the writer activities over it, called directly (no Temporal).
 import { runsOnOf } from '../../src/project/types';
+import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { createAnalyticsWorkerActivities, createWriterActivities } from '../../src/activities';
 import { defaultProjectDir } from '../../src/config';
@@ -19,8 +20,10 @@ export interface WarehouseFixture {
   close(): void;
 }
 
-export async function openWarehouseFixture(label: string, projectDir = defaultProjectDir()): Promise<WarehouseFixture> {
+/** A new warehouse in a temp folder, or (`copyOf`) a copy there of a warehouse folder, opened for writing. */
+export async function openWarehouseFixture(label: string, projectDir = defaultProjectDir(), copyOf?: string): Promise<WarehouseFixture> {
   const dir = await tempDir(label);
+  if (copyOf) await cp(copyOf, path.join(dir, 'warehouse-warehouse'), { recursive: true });
   const warehouse = await Warehouse.open(path.join(dir, 'warehouse-warehouse'));
   const project = await loadProject(projectDir);
   const storage = createStorageResolver();
