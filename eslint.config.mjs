@@ -71,6 +71,21 @@ export default tseslint.config(
     },
   },
   {
+    // seeding is plain domain code: the activities call it, and it knows nothing of Temporal
+    files: ['src/seed/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@temporalio/*'], message: 'seeding knows nothing of Temporal: pass what it needs from the activity' },
+            { group: ['../workflows', '../workflows/*', '../activities', '../activities/*'], message: 'seeding sits below the activities' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/report/**/*.ts'],
     rules: {
       'no-restricted-imports': [

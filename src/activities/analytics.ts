@@ -15,7 +15,8 @@ import { pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sq
 import { pinnedReaders, withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { MODEL_SCHEMA, existingKind, findModel, renderModelSql, seedRelation } from './models';
-import { failOnErrors, runDataTests } from './data-tests';
+import { failOnErrors } from './data-tests';
+import { runDataTests } from '../warehouse/data-tests';
 import { periodSpanOf, periodStartsOf } from './periods';
 import type {
   AnalyticsModelResult,

@@ -25,7 +25,8 @@ import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse
 import { lakeDataPath } from './month-files';
 import { activityFrame, interruptOnCancel } from './context';
 import { buildKey } from './housekeeping';
-import { failOnErrors, runDataTests } from './data-tests';
+import { failOnErrors } from './data-tests';
+import { runDataTests } from '../warehouse/data-tests';
 import { MODEL_SCHEMA, findModel, holdsWithinWindow, modelSqlError, renderModelSql, singularTestResult, warehouseResolver } from './models';
 
 export interface BuildDependencies {

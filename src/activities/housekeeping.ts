@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadedProject } from '../project/load';
 import { relation } from '../duckdb/sql';
 import { BUILDS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
-import type { BuiltState } from './state';
+import type { BuiltState } from '../warehouse/state';
 
 /** The prefix of every unpublished version: `__meterflow_pending_<model>__<build key>`. */
 const PENDING_PREFIX = '__meterflow_pending_';

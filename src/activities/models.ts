@@ -7,12 +7,13 @@ import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
 import { relationKind, type DataTest, type ModelNode } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
-import { failOnErrors, runDataTests } from './data-tests';
+import { failOnErrors } from './data-tests';
+import { runDataTests } from '../warehouse/data-tests';
 import type { Warehouse } from '../warehouse/warehouse';
 import { activityFrame, interruptOnCancel } from './context';
 import { createHash } from 'node:crypto';
 import { selectModels } from '../project/select';
-import { readBuiltStates, recordBuiltStates, type BuiltState } from './state';
+import { readBuiltStates, recordBuiltStates, type BuiltState } from '../warehouse/state';
 import { buildKey, dropLeftovers, dropRelations, foreignTables, pendingRelations } from './housekeeping';
 import { periodStartsOf } from './periods';
 import type {

@@ -1,7 +1,7 @@
 // A test run a month at a time (a model's tests on each month's file, a singular test over timed
 // inputs month by month): its months' results add up to what one run over the whole table reports.
 import { DuckDBInstance } from '@duckdb/node-api';
-import { runDataTests } from '../../src/activities/data-tests';
+import { runDataTests } from '../../src/warehouse/data-tests';
 import type { DataTestResult } from '../../src/contract/activities';
 import { failingRowsSql, parseTests } from '../../src/project/data-tests';
 import { mergeMonthResults } from '../../src/workflows/month-tests';

@@ -4,7 +4,7 @@ import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultProjectDir } from '../../src/config';
 import { ProjectError } from '../../src/errors';
-import { runDataTests } from '../../src/activities/data-tests';
+import { runDataTests } from '../../src/warehouse/data-tests';
 import { downstreamOf, topologicalOrder } from '../../src/project/dag';
 import { failingRowCondition, parseTests } from '../../src/project/data-tests';
 import { boundAt, DEFAULT_EVENT_TIME_WINDOW, eventTimeWindowTest, parseEventTimeWindow } from '../../src/project/event-window';

@@ -1,7 +1,7 @@
 // What the warehouse remembers between runs: each model's built state and the latest snapshot, so
 // that an incremental run rebuilds only what changed (like dbt's state:modified+).
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { MODEL_STATE_TABLE, SOURCE_VERSIONS_TABLE } from '../warehouse/state-schema';
+import { MODEL_STATE_TABLE, SOURCE_VERSIONS_TABLE } from './state-schema';
 import type { BuiltState } from '../contract/activities';
 export type { BuiltState };
 

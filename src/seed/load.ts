@@ -1,0 +1,266 @@
+// One source's seed inside its transaction: which files to load, loading and checking their rows,
+// and the provenance and version that record what was loaded.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger';
+import { eventTimeWindowTest } from '../project/event-window';
+import type { SourceTable } from '../project/types';
+import type { Storage, StoredObject } from '../storage';
+import { quotedIdentifier, quotedString } from '../duckdb/sql';
+import type { EventWindow, SetAsideRows } from '../contract/activities';
+import { recordSourceVersion } from '../warehouse/state';
+import { REJECTED_ROWS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
+import { spanningFiles, type Provenance, type SeedState } from './seed-state';
+import { checkContract, contentChecksum, loadingFiles, readFileSql } from './source-files';
+import { checkFinite, checkSourceTests } from './source-tests';
+
+/** One seed of one source: what it reads, where it writes, and how. */
+export interface SourceLoad {
+  readonly source: SourceTable;
+  readonly store: Storage;
+  /** The source's files, as listed at its location. */
+  readonly files: StoredObject[];
+  /** The raw table, quoted. */
+  readonly table: string;
+  /** The columns kept, quoted: a dbt seed keeps every column of its file (`*`), a source those of its contract. */
+  readonly columns: string;
+  /** The contract the table is loaded with (its comment): a change reloads everything. */
+  readonly contract: string;
+  readonly fullRefresh: boolean;
+  readonly verify: boolean;
+  readonly logicalDate: string | undefined;
+  readonly logger: Logger;
+}
+
+/** What a seed did to its source's rows. */
+export interface LoadOutcome {
+  readonly previousVersion: string | undefined;
+  readonly version: string;
+  readonly changed: boolean;
+  readonly loaded: StoredObject[];
+  readonly removed: string[];
+  readonly rowsByUri: Map<string, number>;
+  readonly window: EventWindow | undefined;
+  readonly setAside: SetAsideRows[];
+  readonly verification: { readonly verified: number; readonly differed: string[] };
+}
+
+/** The files a seed loads and forgets, and the checksums it took on the way. */
+interface FilePlan {
+  readonly reload: boolean;
+  readonly toLoad: StoredObject[];
+  readonly removed: string[];
+  /** Files hashed in this seed, by URI: those verified, then those loaded. */
+  readonly checksums: Map<string, string>;
+  readonly verification: { readonly verified: number; readonly differed: string[] };
+}
+
+type EventRange = { eventFrom: string | null; eventTo: string | null };
+
+/** Everything on a reload; otherwise the new and replaced files (by size and ETag), and with verify those whose content changed. */
+async function planFiles({ files, store, fullRefresh, verify, contract }: SourceLoad, state: SeedState): Promise<FilePlan> {
+  const { known } = state;
+  const reload = fullRefresh || !state.exists || state.contractComment !== contract;
+  const identityChanged = (file: StoredObject) => {
+    const previous = known.get(file.uri);
+    return !previous || previous.etag !== file.etag || previous.size !== file.size;
+  };
+  const checksums = new Map<string, string>();
+  const differed = new Set<string>();
+  let verified = 0;
+  if (verify && !reload && !store.etagCoversContent) {
+    // NOTE: a file without a recorded checksum (loaded by an earlier version) cannot be
+    // compared, so it counts as differing and is reloaded once
+    for (const file of files.filter((f) => !identityChanged(f))) {
+      const checksum = await contentChecksum(await store.localPath(file));
+      checksums.set(file.uri, checksum);
+      verified += 1;
+      if (known.get(file.uri)?.contentSha256 !== checksum) differed.add(file.uri);
+    }
+  }
+  const toLoad = reload ? files : files.filter((file) => identityChanged(file) || differed.has(file.uri));
+  const listed = new Set(files.map((file) => file.uri));
+  const removed = reload ? [] : [...known.keys()].filter((uri) => !listed.has(uri));
+  return { reload, toLoad, removed, checksums, verification: { verified, differed: [...differed] } };
+}
+
+/**
+ * The files' rows into the table (replacing the table on a reload), each file checked against the
+ * contract first, and the rows set aside earlier from them forgotten. The files are hashed while
+ * DuckDB reads them: `hashing` ends when every checksum is in the plan's map.
+ */
+async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: FilePlan): Promise<{ hashing: Promise<void> }> {
+  const { source, store, table, columns, contract } = load;
+  const { reload, toLoad, removed, checksums } = plan;
+  const localPaths = await Promise.all(toLoad.map((file) => store.localPath(file)));
+  const hashing = (async () => {
+    for (const [index, file] of toLoad.entries()) {
+      if (!checksums.has(file.uri)) checksums.set(file.uri, await contentChecksum(localPaths[index] as string));
+    }
+  })();
+  // awaited before the provenance is written; an earlier failure must not leave it unhandled
+  hashing.catch(() => undefined);
+  for (const [index, file] of toLoad.entries()) {
+    try {
+      await checkContract(connection, source, file, localPaths[index] as string);
+    } catch (err) {
+      // a file replaced or deleted since it was listed: a retry lists the source again
+      if (!(await store.stat(file.uri))) {
+        throw new Error(`source ${source.name}: ${file.uri} disappeared while it was being seeded; retrying with a fresh listing`);
+      }
+      throw err;
+    }
+  }
+  // one select per file, so each row remembers the URI it came from (not a local cache path)
+  const perFile = toLoad.map(
+    (file, index) =>
+      `select ${columns}, ${quotedString(file.uri)} as _source_file from ${readFileSql(source, localPaths[index] as string)}`,
+  );
+  await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
+  await loadingFiles(source, async () => {
+    if (reload) {
+      await connection.run(`create or replace table ${table} as ${perFile.join('\nunion all\n')}`);
+      await connection.run(`comment on table ${table} is ${quotedString(contract)}`);
+    } else {
+      const replaced = [...toLoad.map((file) => file.uri), ...removed];
+      if (replaced.length > 0) {
+        await connection.run(`delete from ${table} where _source_file in (${replaced.map(quotedString).join(', ')})`);
+      }
+      if (perFile.length > 0) await connection.run(`insert into ${table} ${perFile.join('\nunion all\n')}`);
+    }
+  });
+  // rows set aside earlier from files now reloaded or removed go with them
+  const forgotten = reload ? '' : ` and uri in (${[...toLoad.map((file) => file.uri), ...removed].map(quotedString).join(', ')})`;
+  await connection.run(`delete from ${REJECTED_ROWS_TABLE} where source = $source${forgotten}`, { source: source.name });
+  return { hashing };
+}
+
+/** The loaded rows checked: the numbers and column tests before the counts, so the counts are of the rows kept. */
+async function checkLoadedRows(connection: DuckDBConnection, load: SourceLoad, toLoad: readonly StoredObject[]): Promise<SetAsideRows[]> {
+  const { source, table, logicalDate, logger } = load;
+  await checkFinite(connection, source, table, toLoad);
+  // the event-time window first: a reading dated 1900 is named as that, not as a later test's failure
+  const windowTest = eventTimeWindowTest(source, logicalDate ? new Date(logicalDate) : new Date());
+  const tested = windowTest ? { ...source, tests: [windowTest, ...source.tests] } : source;
+  return checkSourceTests(connection, tested, table, toLoad, logger);
+}
+
+/** Rows and event range per file: counted for the files loaded, as recorded for the others. */
+async function countLoaded(
+  connection: DuckDBConnection,
+  { source, table }: SourceLoad,
+  known: ReadonlyMap<string, Provenance>,
+  toLoad: readonly StoredObject[],
+): Promise<{ rowsByUri: Map<string, number>; rangeByUri: Map<string, EventRange> }> {
+  const loadedUris = toLoad.map((file) => quotedString(file.uri));
+  const eventRange = source.eventTime
+    ? `min(${quotedIdentifier(source.eventTime)})::varchar as event_from, max(${quotedIdentifier(source.eventTime)})::varchar as event_to`
+    : 'null as event_from, null as event_to';
+  const counts =
+    loadedUris.length === 0
+      ? []
+      : (
+          await connection.runAndReadAll(
+            `select _source_file, count(*)::bigint as n, ${eventRange} from ${table} where _source_file in (${loadedUris.join(', ')}) group by all`,
+          )
+        ).getRowObjectsJS();
+  const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
+  const rangeByUri = new Map<string, EventRange>([...known].map(([k, v]) => [k, { eventFrom: v.eventFrom, eventTo: v.eventTo }]));
+  for (const file of toLoad) {
+    rowsByUri.set(file.uri, 0);
+    rangeByUri.set(file.uri, { eventFrom: null, eventTo: null });
+  }
+  for (const row of counts) {
+    rowsByUri.set(String(row._source_file), Number(row.n));
+    rangeByUri.set(String(row._source_file), {
+      eventFrom: row.event_from === null ? null : String(row.event_from),
+      eventTo: row.event_to === null ? null : String(row.event_to),
+    });
+  }
+  return { rowsByUri, rangeByUri };
+}
+
+/**
+ * The event times whose rows changed: those of the files loaded, and those that replaced or removed
+ * files held before; a full reload changed everything, so no window.
+ */
+function changedWindow(
+  source: SourceTable,
+  plan: FilePlan,
+  known: ReadonlyMap<string, Provenance>,
+  rangeByUri: ReadonlyMap<string, EventRange>,
+): EventWindow | undefined {
+  const { reload, toLoad, removed } = plan;
+  if (reload || !source.eventTime) return undefined;
+  return spanningFiles([
+    ...toLoad.map((file) => rangeByUri.get(file.uri) ?? { eventFrom: null, eventTo: null }),
+    ...[...toLoad.map((file) => file.uri), ...removed].flatMap((uri) => {
+      const previous = known.get(uri);
+      return previous ? [previous] : [];
+    }),
+  ]);
+}
+
+/** Every listed file's provenance replaces the source's recorded one. */
+async function recordProvenance(
+  connection: DuckDBConnection,
+  { source, files }: SourceLoad,
+  known: ReadonlyMap<string, Provenance>,
+  checksums: ReadonlyMap<string, string>,
+  counted: { rowsByUri: ReadonlyMap<string, number>; rangeByUri: ReadonlyMap<string, EventRange> },
+): Promise<void> {
+  await connection.run(`delete from ${SOURCE_FILES_TABLE} where source = $source`, { source: source.name });
+  for (const file of files) {
+    const range = counted.rangeByUri.get(file.uri);
+    await connection.run(
+      `insert into ${SOURCE_FILES_TABLE} (source, uri, size, etag, rows, seeded_at, event_from, event_to, content_sha256)
+           values ($source, $uri, $size, $etag, $rows, now()::timestamp, $from::timestamp, $to::timestamp, $sha256)`,
+      {
+        source: source.name,
+        uri: file.uri,
+        size: file.size,
+        etag: file.etag,
+        rows: counted.rowsByUri.get(file.uri) ?? 0,
+        from: range?.eventFrom ?? null,
+        to: range?.eventTo ?? null,
+        sha256: checksums.get(file.uri) ?? known.get(file.uri)?.contentSha256 ?? null,
+      },
+    );
+  }
+}
+
+/**
+ * Bring the source's table up to date, inside the caller's transaction: new and replaced files load
+ * their rows, removed files lose theirs, unchanged files are not read. With checkOnly, a source with
+ * anything to load is left as it is, and undefined returned.
+ */
+export async function loadSource(
+  connection: DuckDBConnection,
+  load: SourceLoad,
+  state: SeedState,
+  checkOnly: boolean,
+): Promise<LoadOutcome | undefined> {
+  const { source } = load;
+  const { known, previousVersion } = state;
+  const plan = await planFiles(load, state);
+  const { reload, toLoad, removed, verification } = plan;
+  if (checkOnly && (reload || toLoad.length > 0 || removed.length > 0)) return undefined;
+  if (!reload && toLoad.length === 0 && removed.length === 0) {
+    // a warehouse from before source versions gets one for the rows it already holds
+    const version = previousVersion ?? randomUUID();
+    if (previousVersion === undefined) await recordSourceVersion(connection, source.name, version);
+    const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
+    return { previousVersion, version, changed: false, loaded: [], removed, rowsByUri, window: undefined, setAside: [], verification };
+  }
+  const { hashing } = await loadFiles(connection, load, plan);
+  const setAside = await checkLoadedRows(connection, load, toLoad);
+  const counted = await countLoaded(connection, load, known, toLoad);
+  const window = changedWindow(source, plan, known, counted.rangeByUri);
+  await hashing;
+  await recordProvenance(connection, load, known, plan.checksums, counted);
+  // the rows changed: models built from the old ones are out of date until rebuilt, whatever
+  // becomes of this run (see workflows/up-to-date.ts)
+  const version = randomUUID();
+  await recordSourceVersion(connection, source.name, version);
+  return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri: counted.rowsByUri, window, setAside, verification };
+}

@@ -1,0 +1,181 @@
+// Seeding: each source's Parquet files, checked against the data contract (columns, types, finite
+// numbers, the sources YAML's column tests), replace raw.<source> atomically. Plain functions of a
+// warehouse, storage and logger: the seed activities (activities/seed.ts) call them.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
+import { SourceDataError } from '../errors';
+import type { Logger } from '../logger';
+import type { Freshness, SourceTable } from '../project/types';
+import type { StorageResolver, StoredObject } from '../storage';
+import { quotedIdentifier, relation } from '../duckdb/sql';
+import { sqlTimestamp } from '../contract/time';
+import type { FreshnessResult, SeedSourceInput, SeedSourceResult, SourceFileIdentity } from '../contract/activities';
+import type { Warehouse } from '../warehouse/warehouse';
+import { loadSource, type LoadOutcome } from './load';
+import { readSeedState, readSeedStates, type SeedState } from './seed-state';
+import { fileKind, listSourceFiles } from './source-files';
+
+/** What seeding works with. */
+export interface SeedContext {
+  readonly warehouse: Warehouse;
+  readonly storage: StorageResolver;
+  readonly logger: Logger;
+  /**
+   * Runs a seed's DuckDB work so that it can be stopped (an activity interrupts the connection when
+   * it is cancelled); without it the work just runs.
+   */
+  readonly interruptible?: <T>(connection: DuckDBConnection, work: () => Promise<T>) => Promise<T>;
+}
+
+/** The newest loaded_at_field against the run's logical date: fresh, or too old to warn or to go on. */
+async function checkFreshness(warehouse: Warehouse, source: SourceTable, table: string, logicalDate: string): Promise<FreshnessResult> {
+  const rule = source.freshness as Freshness;
+  const [row] = await warehouse.withConnection(async (connection) =>
+    (
+      await connection.runAndReadAll(
+        `select max(${quotedIdentifier(rule.loadedAtField)})::varchar as newest,
+                date_diff('minute', max(${quotedIdentifier(rule.loadedAtField)}), $logical::timestamp) / 60.0 as age_hours
+         from ${table}`,
+        { logical: sqlTimestamp(logicalDate) },
+      )
+    ).getRowObjectsJS(),
+  );
+  const ageHours = row?.age_hours === null || row?.age_hours === undefined ? Number.POSITIVE_INFINITY : Number(row.age_hours);
+  const status =
+    rule.errorAfterHours !== undefined && ageHours > rule.errorAfterHours
+      ? 'error'
+      : rule.warnAfterHours !== undefined && ageHours > rule.warnAfterHours
+        ? 'warn'
+        : 'pass';
+  const newest = row?.newest === null || row?.newest === undefined ? 'none' : String(row.newest);
+  if (status === 'error') {
+    throw new SourceDataError(
+      `source ${source.name}: stale: newest ${rule.loadedAtField} is ${newest}, ${Math.round(ageHours)} h before the run's logical date ${logicalDate} (error after ${rule.errorAfterHours} h)`,
+      source.name,
+    );
+  }
+  return { newest, ageHours: Number.isFinite(ageHours) ? Math.round(ageHours * 10) / 10 : null, status };
+}
+
+/**
+ * The contract a source's table is loaded with: the columns and types, and the column tests (a
+ * changed bound or severity checks every file again, not only the next new one).
+ */
+function contractOf(source: SourceTable): string {
+  const columnList = source.columns.map((column) => `${column.name} ${column.dataType ?? ''}`).join(',');
+  return `${columnList}; tests ${createHash('sha256').update(JSON.stringify(source.tests)).digest('hex').slice(0, 16)}`;
+}
+
+/** A seed's result, logged as the seeded source. */
+function seedResult(
+  { source, verify = false }: SeedSourceInput,
+  listing: { files: StoredObject[]; ignored: string[] },
+  outcome: LoadOutcome,
+  freshness: FreshnessResult | undefined,
+  logger: Logger,
+  started: number,
+): SeedSourceResult {
+  const { files, ignored } = listing;
+  const identities: SourceFileIdentity[] = files.map((file) => ({
+    uri: file.uri,
+    size: file.size,
+    etag: file.etag,
+    rows: outcome.rowsByUri.get(file.uri) ?? 0,
+  }));
+  const rows = identities.reduce((sum, file) => sum + file.rows, 0);
+  const { verification } = outcome;
+  logger.info(
+    {
+      source: source.name,
+      files: files.length,
+      loaded: outcome.loaded.length,
+      removed: outcome.removed.length,
+      setAside: outcome.setAside.reduce((sum, entry) => sum + entry.rows, 0),
+      ignored,
+      ...(verify ? { verified: verification.verified, differed: verification.differed } : {}),
+      rows,
+    },
+    'seeded source',
+  );
+  return {
+    source: source.name,
+    table: `${source.schema}.${source.name}`,
+    rows,
+    files: identities,
+    changed: outcome.changed,
+    version: outcome.version,
+    ...(outcome.previousVersion !== undefined ? { previousVersion: outcome.previousVersion } : {}),
+    loadedFiles: outcome.loaded.map((file) => file.uri),
+    removedFiles: outcome.removed,
+    setAside: outcome.setAside,
+    ignoredFiles: ignored,
+    ...(verify ? { verifiedFiles: verification.verified, differedFiles: verification.differed } : {}),
+    ...(outcome.window ? { window: outcome.window } : {}),
+    ...(freshness ? { freshness } : {}),
+    durationMs: Date.now() - started,
+  };
+}
+
+/** A seed, or with checkOnly a look that changes nothing and gives undefined for a source with anything to load. */
+async function seedOrCheck(
+  context: SeedContext,
+  input: SeedSourceInput,
+  checkOnly: boolean,
+  state?: SeedState,
+): Promise<SeedSourceResult | undefined> {
+  const { warehouse, storage, logger, interruptible = (_connection, work) => work() } = context;
+  const { source, uri, fullRefresh = false, logicalDate, verify = false } = input;
+  const started = Date.now();
+  const store = storage.forUri(uri);
+  const listing = await listSourceFiles(store, source, uri);
+  if (listing.files.length === 0) {
+    const others = listing.ignored.length > 0 ? ` (only ${listing.ignored.join(', ')})` : '';
+    throw new SourceDataError(`source ${source.name}: no ${fileKind(source)} files at ${uri}${others}`, source.name, uri);
+  }
+  const table = relation(source.schema, source.name);
+  // a seed keeps every column of its file; a source the columns of its contract
+  const columns = source.seed ? '*' : source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
+  const load = {
+    source,
+    store,
+    files: listing.files,
+    table,
+    columns,
+    contract: contractOf(source),
+    fullRefresh,
+    verify,
+    logicalDate,
+    logger,
+  };
+  const outcome = await warehouse.transaction(async (connection) =>
+    interruptible(connection, async () => loadSource(connection, load, state ?? (await readSeedState(connection, source)), checkOnly)),
+  );
+  if (outcome === undefined) return undefined;
+  const freshness = source.freshness && logicalDate ? await checkFreshness(warehouse, source, table, logicalDate) : undefined;
+  return seedResult(input, listing, outcome, freshness, logger, started);
+}
+
+/**
+ * Bring raw.<source> up to date with the Parquet files at the source's location: new and replaced
+ * files (by size and ETag) load their rows, removed files lose theirs, unchanged files are not
+ * read (with `verify` they are hashed, and those whose content changed are reloaded). A full
+ * refresh, a new source or a changed contract reloads everything. One transaction.
+ */
+export async function seedSource(context: SeedContext, input: SeedSourceInput): Promise<SeedSourceResult> {
+  return (await seedOrCheck(context, input, false)) as SeedSourceResult;
+}
+
+/**
+ * Every source looked at at once: the result a seed would give for each source with nothing to
+ * load, null for one that has (or that cannot be read: its seed says why).
+ */
+export async function checkSources(context: SeedContext, sources: readonly SeedSourceInput[]): Promise<(SeedSourceResult | null)[]> {
+  // what every source was loaded with, read once for all (should that fail, each source reads its own)
+  const states = await context.warehouse.withConnection((connection) => readSeedStates(connection)).catch(() => undefined);
+  const results: (SeedSourceResult | null)[] = [];
+  for (const input of sources) {
+    const state = states?.(input.source);
+    results.push((await seedOrCheck(context, input, true, state).catch(() => undefined)) ?? null);
+  }
+  return results;
+}

@@ -1,0 +1,111 @@
+// A source's files: listed at its location, checked against the data contract, read by DuckDB, hashed.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { NotAFolderError, SourceDataError } from '../errors';
+import type { SourceTable } from '../project/types';
+import type { Storage, StoredObject } from '../storage';
+import { duckdbMessage, isPermanentDuckdbError, pathList, quotedString } from '../duckdb/sql';
+
+/** A seeded file: a visible `*.parquet` name. Anything else listed is reported as ignored. */
+function isSourceFile(object: StoredObject): boolean {
+  return object.name.endsWith('.parquet') && !object.name.split('/').some((part) => part.startsWith('.'));
+}
+
+/** The source's Parquet files, and the names of every other file at its location (none dropped unsaid). */
+export async function listSourceFiles(
+  store: Storage,
+  source: SourceTable,
+  uri: string,
+): Promise<{ files: StoredObject[]; ignored: string[] }> {
+  if (source.seed) {
+    // a dbt seed is one CSV file of the project
+    const file = await store.stat(uri);
+    if (!file) throw new SourceDataError(`seed ${source.name}: ${source.seed.file} is not there (${uri})`, source.name, uri);
+    return { files: [file], ignored: [] };
+  }
+  let listed: StoredObject[];
+  try {
+    listed = await store.list(uri, { hidden: true });
+  } catch (err) {
+    if (err instanceof NotAFolderError) {
+      const where = err.file === uri ? '' : ` (source ${source.name} is read from ${uri})`;
+      throw new SourceDataError(`source ${source.name}: ${err.file} is a file, not a folder of Parquet files${where}`, source.name, uri);
+    }
+    throw err;
+  }
+  return { files: listed.filter(isSourceFile), ignored: listed.filter((object) => !isSourceFile(object)).map((object) => object.name) };
+}
+
+/** SHA-256 of a file's content, streamed (the file may be larger than memory). */
+export async function contentChecksum(localPath: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(localPath), hash);
+  return hash.digest('hex');
+}
+
+/** SQL reading one file of a source: Parquet, or a dbt seed's CSV with its delimiter and column_types. */
+export function readFileSql(source: SourceTable, localPath: string): string {
+  if (!source.seed) return `read_parquet(${pathList([localPath])})`;
+  const { delimiter, columnTypes } = source.seed;
+  const types = columnTypes
+    ? `, types = {${Object.entries(columnTypes)
+        .map(([column, type]) => `${quotedString(column)}: ${quotedString(type)}`)
+        .join(', ')}}`
+    : '';
+  // the whole file sniffed (a seed is small), so a column's type does not hang on its first rows
+  return `read_csv(${quotedString(localPath)}, header = true, delim = ${quotedString(delimiter)}, sample_size = -1${types})`;
+}
+
+/** A file's kind, in messages. */
+export const fileKind = (source: SourceTable) => (source.seed ? 'CSV' : 'Parquet');
+
+/** Check one file's columns against the contract; name the file and column that differ. */
+export async function checkContract(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  file: StoredObject,
+  localPath: string,
+): Promise<void> {
+  let described: Record<string, string>;
+  try {
+    const reader = await connection.runAndReadAll(`describe select * from ${readFileSql(source, localPath)}`);
+    described = Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
+  } catch (err) {
+    throw new SourceDataError(
+      `${source.seed ? 'seed' : 'source'} ${source.name}: ${source.seed?.file ?? file.uri} is not a readable ${fileKind(source)} file: ${duckdbMessage(err)}`,
+      source.name,
+      file.uri,
+    );
+  }
+  for (const column of source.columns) {
+    const actual = described[column.name];
+    if (actual === undefined) {
+      throw new SourceDataError(`source ${source.name}: ${file.uri} has no column '${column.name}'`, source.name, file.uri);
+    }
+    const expected = column.dataType?.toUpperCase();
+    if (expected && actual.toUpperCase() !== expected) {
+      const hint = /WITH TIME ZONE/i.test(actual) ? ' (timestamps must be UTC without a time zone)' : '';
+      throw new SourceDataError(
+        `source ${source.name}: ${file.uri} column '${column.name}' is ${actual}, the contract says ${expected}${hint}`,
+        source.name,
+        file.uri,
+      );
+    }
+  }
+}
+
+/**
+ * Loading a seed's CSV: a row that does not parse (a missing field, a value of the wrong type) is
+ * a SourceDataError naming the file and, as DuckDB gives it, the line. Parquet errors go on as they are.
+ */
+export async function loadingFiles(source: SourceTable, load: () => Promise<void>): Promise<void> {
+  try {
+    await load();
+  } catch (err) {
+    if (!source.seed || !isPermanentDuckdbError(err)) throw err;
+    // DuckDB's CSV error names the line and the value (duckdbMessage leaves out the reader's settings)
+    throw new SourceDataError(`seed ${source.name}: ${source.seed.file}: ${duckdbMessage(err)}`, source.name, source.seed.file);
+  }
+}

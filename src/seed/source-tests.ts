@@ -1,0 +1,146 @@
+// The checks of a seed's loaded rows: finite numbers, then the sources YAML's column tests (a failing
+// error test refuses the file, a failing warn test sets its rows aside in meterflow.rejected_rows).
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { SourceDataError } from '../errors';
+import type { Logger } from '../logger';
+import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition } from '../project/data-tests';
+import type { DataTest, SourceTable } from '../project/types';
+import type { StoredObject } from '../storage';
+import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
+import type { SetAsideRows } from '../contract/activities';
+import { runDataTests } from '../warehouse/data-tests';
+import { REJECTED_ROWS_TABLE } from '../warehouse/state-schema';
+
+/** A sample row for a message: the contract columns as `name=value`. */
+async function sampleRow(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  table: string,
+  uri: string,
+  condition: string,
+): Promise<string> {
+  const columns = source.columns.map((column) => `${quotedIdentifier(column.name)}::varchar as ${quotedIdentifier(column.name)}`);
+  const reader = await connection.runAndReadAll(
+    `select ${columns.join(', ')} from ${table} where _source_file = $uri and (${condition}) limit 1`,
+    { uri },
+  );
+  const [row] = reader.getRowObjectsJS();
+  return row
+    ? Object.entries(row)
+        .map(([name, value]) => `${name}=${value === null ? 'NULL' : String(value)}`)
+        .join(', ')
+    : 'none';
+}
+
+/** Failing rows per loaded file for each condition, in one pass over the loaded rows. */
+async function countPerFile(
+  connection: DuckDBConnection,
+  table: string,
+  loaded: readonly StoredObject[],
+  conditions: readonly string[],
+): Promise<Map<string, number[]>> {
+  if (conditions.length === 0 || loaded.length === 0) return new Map();
+  const counts = conditions.map((condition, index) => `count(*) filter (where ${condition})::bigint as ${quotedIdentifier(`c${index}`)}`);
+  const reader = await connection.runAndReadAll(
+    `select _source_file, ${counts.join(', ')} from ${table} where _source_file in (${loaded.map((file) => quotedString(file.uri)).join(', ')}) group by all`,
+  );
+  return new Map(reader.getRowObjectsJS().map((row) => [String(row._source_file), conditions.map((_, index) => Number(row[`c${index}`]))]));
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * Every floating-point column of the files just loaded holds finite numbers or NULL: NaN and
+ * ±Infinity compare and average in ways no model expects, so the file is refused.
+ */
+export async function checkFinite(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  table: string,
+  loaded: readonly StoredObject[],
+): Promise<void> {
+  const floating = source.columns.filter((column) => column.dataType !== undefined && isFloatingType(column.dataType)).map((c) => c.name);
+  const conditions = floating.map((column) => nonFiniteCondition([column]));
+  const perFile = await countPerFile(connection, table, loaded, conditions);
+  for (const file of loaded) {
+    const counts = perFile.get(file.uri) ?? [];
+    const index = counts.findIndex((count) => count > 0);
+    if (index < 0) continue;
+    const count = counts[index] as number;
+    const sample = await sampleRow(connection, source, table, file.uri, conditions[index] as string);
+    throw new SourceDataError(
+      `source ${source.name}: ${file.uri} column '${floating[index]}' holds ${plural(count, 'non-finite value', 'non-finite values')} (NaN or ±Infinity), e.g. ${sample}`,
+      source.name,
+      file.uri,
+    );
+  }
+}
+
+/**
+ * The column tests of a source on the rows of the files just loaded. A failing `error` test refuses
+ * the file; a failing `warn` test that judges rows one by one moves those rows out of raw into the
+ * rejected rows (a `warn` test over many rows, like unique, is only logged).
+ */
+export async function checkSourceTests(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  table: string,
+  loaded: readonly StoredObject[],
+  logger: Logger,
+): Promise<SetAsideRows[]> {
+  if (source.tests.length === 0 || loaded.length === 0) return [];
+  const refuse = async (file: StoredObject, test: DataTest, failures: number, condition?: string): Promise<never> => {
+    const sample = condition ? `; e.g. ${await sampleRow(connection, source, table, file.uri, condition)}` : '';
+    throw new SourceDataError(
+      `source ${source.name}: ${file.uri} fails ${describeTest(test)}${test.column ? ` on column '${test.column}'` : ''} (${plural(failures, 'row', 'rows')})${sample}`,
+      source.name,
+      file.uri,
+    );
+  };
+  const rowTests = source.tests.flatMap((test) => {
+    const condition = failingRowCondition(test);
+    return condition === undefined ? [] : [{ test, condition }];
+  });
+  const errors = rowTests.filter(({ test }) => test.severity === 'error');
+  const perFile = await countPerFile(
+    connection,
+    table,
+    loaded,
+    errors.map(({ condition }) => condition),
+  );
+  for (const file of loaded) {
+    const counts = perFile.get(file.uri) ?? [];
+    const index = counts.findIndex((count) => count > 0);
+    const failing = errors[index];
+    if (failing) await refuse(file, failing.test, counts[index] as number, failing.condition);
+  }
+  // tests over many rows (unique, relationships), file by file
+  const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined);
+  for (const file of wholeFileTests.length === 0 ? [] : loaded) {
+    const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
+    const { results } = await runDataTests(connection, wholeFileTests, rows, (model) => relation('main', model));
+    for (const result of results.filter((r) => r.status !== 'pass')) {
+      const test = wholeFileTests.find((t) => t.id === result.id) as DataTest;
+      if (result.status === 'fail') await refuse(file, test, result.failures);
+      logger.warn({ source: source.name, uri: file.uri, test: test.id, failures: result.failures }, 'source test warns');
+    }
+  }
+  // warn: the failing rows are set aside, one test after another, so a row is set aside once
+  const setAside: SetAsideRows[] = [];
+  const loadedUris = loaded.map((file) => quotedString(file.uri)).join(', ');
+  const asJson = `{${source.columns.map((column) => `${quotedString(column.name)}: ${quotedIdentifier(column.name)}`).join(', ')}}`;
+  for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn')) {
+    const where = `_source_file in (${loadedUris}) and (${condition})`;
+    await connection.run(
+      `insert into ${REJECTED_ROWS_TABLE} (source, uri, test, column_name, row, run_at)
+       select $source, _source_file, $test, $column, to_json(${asJson}), now()::timestamp from ${table} where ${where}`,
+      { source: source.name, test: test.id, column: test.column ?? null },
+    );
+    const deleted = await connection.runAndReadAll(`delete from ${table} where ${where}`);
+    const rows = Number(deleted.getRows()[0]?.[0] ?? 0);
+    if (rows === 0) continue;
+    logger.warn({ source: source.name, test: test.id, rows }, 'rows set aside');
+    setAside.push({ test: test.id, ...(test.column ? { column: test.column } : {}), rows });
+  }
+  return setAside;
+}

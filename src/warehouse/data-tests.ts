@@ -1,0 +1,57 @@
+// Running data tests on a relation: each test's SQL counts failing rows; severity decides pass, warn or fail.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { failingRowCondition, failingRowsSql, needsColumnTypes, noDuplicatesSql, testStatus } from '../project/data-tests';
+import type { DataTest } from '../project/types';
+import { SAMPLE_ROWS, type DataTestResult, type DataTestResults } from '../contract/activities';
+
+/** A relation's columns and their DuckDB types, in order. */
+export async function columnTypesOf(connection: DuckDBConnection, relation: string): Promise<Map<string, string>> {
+  const reader = await connection.runAndReadAll(`describe select * from ${relation}`);
+  return new Map(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
+}
+
+export async function runDataTests(
+  connection: DuckDBConnection,
+  tests: readonly DataTest[],
+  relation: string,
+  resolveRef: (model: string) => string,
+): Promise<DataTestResults> {
+  const results: DataTestResult[] = [];
+  // all_finite finds the floating-point columns itself, so a new column is covered without a YAML edit
+  const columnTypes = tests.some(needsColumnTypes) ? await columnTypesOf(connection, relation) : undefined;
+  // the tests that judge each row on its own are counted together, in one scan of the relation
+  const rowTests = tests.flatMap((test) => {
+    if (test.limit !== undefined) return [];
+    const condition = failingRowCondition(test, columnTypes);
+    return condition === undefined ? [] : [{ test, condition }];
+  });
+  const counted = new Map<DataTest, number>();
+  if (rowTests.length > 1) {
+    const counts = rowTests.map(({ condition }, i) => `count(*) filter (where ${condition}) as f${i}`).join(', ');
+    const row = (await connection.runAndReadAll(`select ${counts} from ${relation}`)).getRows()[0] ?? [];
+    rowTests.forEach(({ test }, i) => counted.set(test, Number(row[i] ?? 0)));
+  }
+  for (const test of tests) {
+    const sql = failingRowsSql(test, relation, resolveRef, columnTypes);
+    // a uniqueness test first asks the cheaper question: is anything duplicated at all?
+    const proof = noDuplicatesSql(test, relation);
+    const unique = proof !== undefined && Number((await connection.runAndReadAll(proof)).getRows()[0]?.[0] ?? 1) === 0;
+    const failures = unique
+      ? 0
+      : (counted.get(test) ??
+        Number(
+          (
+            await connection.runAndReadAll(`select count(*) as failures from (${sql}${test.limit ? ` limit ${test.limit}` : ''})`)
+          ).getRowObjectsJS()[0]?.failures ?? 0,
+        ));
+    const status = testStatus(test, failures);
+    if (status === 'pass') {
+      results.push({ id: test.id, severity: test.severity, failures, status });
+      continue;
+    }
+    // what a person fixing it needs: the rows that fail and the SQL that finds them
+    const samples = (await connection.runAndReadAll(`select * from (${sql}) limit ${SAMPLE_ROWS}`)).getRowObjectsJson();
+    results.push({ id: test.id, severity: test.severity, failures, status, sql, samples });
+  }
+  return { results, rows: results.filter((r) => r.status !== 'pass').length };
+}
