@@ -155,14 +155,10 @@ export function createAnalyticsActivities({ project, storage, logger, duckdb, ..
           const failed = tests?.results.some((result) => result.status === 'fail') ?? false;
           if (!failed) await storage.forUri(outputUri).upload(resultFile, outputUri);
           logger.info({ model: name, rows, outputUri, version: snapshot.version, window }, 'ran analytics model');
-          return {
-            model: name,
-            outputUri,
-            rows,
-            ...(window ? { window } : {}),
-            ...(tests ? { tests } : {}),
-            durationMs: Date.now() - started,
-          };
+          const computed = { model: name, outputUri, rows, ...(window ? { window } : {}), durationMs: Date.now() - started };
+          // failed error-severity tests fail the activity (red in the Web UI), with what it computed
+          if (tests) failOnErrors(name, tests, { analytics: computed });
+          return { ...computed, ...(tests ? { tests } : {}) };
         } finally {
           await rm(workDir, { recursive: true, force: true });
         }

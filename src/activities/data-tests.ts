@@ -15,10 +15,10 @@ export function describeFailedTests(results: readonly DataTestResult[]): string 
  * A test activity's outcome: returned when no error-severity test failed; otherwise the activity
  * fails, not retried, with every result (samples and SQL included) in the failure's details.
  */
-export function failOnErrors(target: string, outcome: DataTestResults): DataTestResults {
+export function failOnErrors(target: string, outcome: DataTestResults, extra: Pick<DataTestFailure, 'analytics'> = {}): DataTestResults {
   const failed = outcome.results.filter((r) => r.status === 'fail');
   if (failed.length === 0) return outcome;
-  const details: DataTestFailure = { target, ...outcome };
+  const details: DataTestFailure = { target, ...outcome, ...extra };
   throw ApplicationFailure.create({
     type: 'DataTestFailed',
     message: `data tests of ${target} failed: ${describeFailedTests(failed)}`,

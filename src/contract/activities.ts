@@ -285,6 +285,8 @@ export interface DataTestResults {
 export interface DataTestFailure extends DataTestResults {
   /** The model, analytics model or singular test whose tests failed. */
   readonly target: string;
+  /** An analytics model's tests: what it computed (its rows; the result was not uploaded), so that it stays green. */
+  readonly analytics?: Omit<AnalyticsModelResult, 'tests'>;
 }
 
 export interface TestAnalyticsResultInput {

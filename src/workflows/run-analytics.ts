@@ -7,6 +7,7 @@ import { childUri, runFolderName } from '../contract/uri';
 import type { ModelNode } from '../project/types';
 import type { RunContext } from './run-context';
 import type { RunLedger } from './run-ledger';
+import { computedBeforeTestsFailed } from './run-state';
 import { judge, type InputVersion } from './up-to-date';
 
 /** The analytics models to run, in DAG order, with the versions each reads and the window it may run over. */
@@ -95,40 +96,58 @@ export async function runAnalytics(
   return allOrCancel(() =>
     scheduled.map(({ model }) => {
       const upstream = model.refs.flatMap((ref) => analyticsStarted.get(ref) ?? []);
-      const started = Promise.all(upstream).then((inputs) =>
-        state.run(`analytics:${model.name}`, async () => {
+      const started = Promise.all(upstream).then(async (inputs) => {
+        // a result that failed its tests: the model computed it (green), its test node fails (red)
+        let testsFailed: unknown;
+        const result = await state.run(`analytics:${model.name}`, async () => {
           const window = windows.get(model.name);
-          const result = await run.activities.analytics.runAnalyticsModel.executeWithOptions(
-            run.on('analytics', `analytics model ${model.name}${window ? ' (incremental)' : ''}`),
-            [
-              {
-                model: model.name,
-                snapshot: snapshot as PinnedSnapshot,
-                outputUri: childUri(run.input.outUri, 'runs', runFolderName(run.workflowId), 'analytics', `${model.name}.parquet`),
-                vars: run.vars,
-                test: true,
-                ...(window ? { window } : {}),
-                ...(inputs.length > 0
-                  ? {
-                      upstream: inputs.map(({ model: m, outputUri, window: w }) => ({
-                        model: m,
-                        outputUri,
-                        ...(w ? { window: w } : {}),
-                      })),
-                    }
-                  : {}),
-              },
-            ],
-          );
+          let computed: AnalyticsModelResult;
+          try {
+            computed = await runAnalyticsModel(run, model, snapshot as PinnedSnapshot, window, inputs);
+          } catch (err) {
+            const beforeTests = computedBeforeTestsFailed(err);
+            if (!beforeTests) throw err;
+            [computed, testsFailed] = [beforeTests, err];
+          }
           if (window)
             state.node(`analytics:${model.name}`).note =
-              `incremental: ${result.rows} rows of the periods from ${window.from} to ${window.to}`;
-          await state.test(model.name, async () => analyticsTestsOf(result));
-          return result;
-        }),
-      );
+              `incremental: ${computed.rows} rows of the periods from ${window.from} to ${window.to}`;
+          return computed;
+        });
+        await state.test(model.name, async () => {
+          if (testsFailed) throw testsFailed;
+          return analyticsTestsOf(result);
+        });
+        return result;
+      });
       analyticsStarted.set(model.name, started);
       return started;
     }),
+  );
+}
+
+/** One analytics model over the pinned version, testing its result before it is uploaded. */
+function runAnalyticsModel(
+  run: RunContext,
+  model: ModelNode,
+  snapshot: PinnedSnapshot,
+  window: EventWindow | undefined,
+  inputs: readonly AnalyticsModelResult[],
+): Promise<AnalyticsModelResult> {
+  return run.activities.analytics.runAnalyticsModel.executeWithOptions(
+    run.on('analytics', `analytics model ${model.name}${window ? ' (incremental)' : ''}`),
+    [
+      {
+        model: model.name,
+        snapshot,
+        outputUri: childUri(run.input.outUri, 'runs', runFolderName(run.workflowId), 'analytics', `${model.name}.parquet`),
+        vars: run.vars,
+        test: true,
+        ...(window ? { window } : {}),
+        ...(inputs.length > 0
+          ? { upstream: inputs.map(({ model: m, outputUri, window: w }) => ({ model: m, outputUri, ...(w ? { window: w } : {}) })) }
+          : {}),
+      },
+    ],
   );
 }

@@ -1,7 +1,7 @@
 // A run's nodes and what happened to them: typed access, state changes that name the failing node,
 // and the Web UI's current details kept in step. Workflow code.
 import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { DataTestFailure, DataTestResults, RunFailure } from './activity-types';
+import type { AnalyticsModelResult, DataTestFailure, DataTestResults, RunFailure } from './activity-types';
 import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
 import { describeProgress } from './progress-markdown';
 
@@ -21,6 +21,16 @@ function dataTestFailure(err: unknown): DataTestFailure | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type === 'DataTestFailed') return cause.details?.[0] as DataTestFailure | undefined;
   return undefined;
+}
+
+/**
+ * An analytics model whose result failed its tests: the activity failed itself (red in the Web UI) with
+ * what it computed in the failure's details. Undefined for any other failure.
+ */
+export function computedBeforeTestsFailed(err: unknown): AnalyticsModelResult | undefined {
+  const failure = dataTestFailure(err);
+  if (!failure?.analytics) return undefined;
+  return { ...failure.analytics, tests: { results: failure.results, rows: failure.rows } };
 }
 
 export class RunState {

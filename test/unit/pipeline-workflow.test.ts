@@ -627,6 +627,42 @@ describe('the pipeline workflow with mocked activities', () => {
     expect(warehouse.reports.at(-1)?.failure).toEqual({ node: 'analytics:meter_anomalies', reason: 'Binder Error: no column' });
   });
 
+  it("fails an analytics model's failing tests as their own node, red, and keeps the model green with its rows", async () => {
+    const warehouse = new FakeWarehouse(plan);
+    const failing = { id: 'accepted_values_meter_anomalies_kind', severity: 'error' as const, failures: 2, status: 'fail' as const };
+
+    const { error } = await run(
+      warehouse,
+      {},
+      {
+        runAnalyticsModel: async ({ model, outputUri }) => {
+          const computed = { model, outputUri, rows: 12, durationMs: 1 };
+          if (model !== 'meter_anomalies') return { ...computed, tests: passed };
+          // as the activity fails itself: what it computed, and every result
+          throw ApplicationFailure.create({
+            type: 'DataTestFailed',
+            message: `data tests of ${model} failed`,
+            nonRetryable: true,
+            details: [{ target: model, results: [failing], rows: 1, analytics: computed }],
+          });
+        },
+      },
+    );
+
+    expect((error as WorkflowFailedError).cause?.message).toBe('test:meter_anomalies failed: data tests of meter_anomalies failed');
+    expect(warehouse.reports.at(-1)?.failure).toEqual({
+      node: 'test:meter_anomalies',
+      reason: 'data tests of meter_anomalies failed',
+      tests: [failing],
+    });
+    // the failed run's report has every node in its final state
+    const nodes = warehouse.reports.at(-1)?.nodes ?? [];
+    expect(byId(nodes).get('analytics:meter_anomalies')).toMatchObject({ state: 'succeeded', rows: 12 });
+    expect(stateOf(nodes, 'test:meter_anomalies')).toBe('failed');
+    expect(stateOf(nodes, 'analytics:deviation_by_gsp_group')).toBe('succeeded');
+    expect(warehouse.published).toEqual([]);
+  });
+
   it("names a model's failing tests, with their results, and builds nothing that reads the model", async () => {
     const warehouse = new FakeWarehouse(plan);
     const failing = { id: 'not_null_meter_point_id', severity: 'error' as const, failures: 3, status: 'fail' as const };

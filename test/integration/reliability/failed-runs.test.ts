@@ -122,4 +122,33 @@ describe('a failed run is readable', () => {
     expect(report).toContain('accepted_values_stg_tariff_unit_rates_gsp_group_id');
     expect(report).toContain(String(result?.samples?.[0]?.gsp_group_id));
   });
+
+  it("an analytics model's failing YAML test fails its own activity, red, and the model stays green with its rows", async () => {
+    const models = await copyOfModels('failing-analytics-test');
+    // a day has 48 half-hours a meter, never 7: a test that accepts only 7 fails on every day
+    await editFile(path.join(models, 'analytics', '_analytics.yml'), (yaml) =>
+      yaml.replace(
+        /(- name: actual_vs_estimated_daily[\s\S]*?- name: half_hours\n {8}data_tests: \[not_null)\]/,
+        `$1, { accepted_values: { arguments: { values: [7], quote: false } } }]`,
+      ),
+    );
+    const { handle, error } = await failedRun('failing-analytics-test', models);
+    const failure = describeFailure(error);
+    expect(failure.node).toBe('test:actual_vs_estimated_daily');
+    expect(failure.tests?.find((test) => test.status === 'fail')?.id).toMatch(/^accepted_values_actual_vs_estimated_daily_half_hours/);
+    const history = await handle.fetchHistory();
+    const failed = (history.events ?? []).flatMap((event) =>
+      event.activityTaskFailedEventAttributes ? [event.activityTaskFailedEventAttributes] : [],
+    );
+    const red = failed.find((attributes) => attributes.failure?.applicationFailureInfo?.type === 'DataTestFailed');
+    expect(red?.failure?.message).toMatch(/^data tests of actual_vs_estimated_daily failed: accepted_values_/);
+    expect(red?.failure?.applicationFailureInfo?.nonRetryable).toBe(true);
+    // the run's record beside its report has every node's final state
+    const record = JSON.parse(await readFile(path.join(dir, 'out', 'runs', handle.workflowId, 'run.json'), 'utf8')) as {
+      nodes: { id: string; state: string; rows?: number }[];
+    };
+    const byId = new Map(record.nodes.map((node) => [node.id, node]));
+    expect(byId.get('analytics:actual_vs_estimated_daily')).toMatchObject({ state: 'succeeded', rows: expect.any(Number) });
+    expect(byId.get('test:actual_vs_estimated_daily')?.state).toBe('failed');
+  });
 });
