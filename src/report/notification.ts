@@ -17,7 +17,9 @@ export function notificationBody(notification: RunNotification): Record<string, 
   const where = notification.warehouse ? ` (warehouse ${notification.warehouse})` : '';
   const text =
     notification.state === 'failed'
-      ? `meterflow run ${notification.run}${where} failed at ${notification.failedNode ?? 'the run'}: ${notification.error ?? 'no reason given'}. Report: ${notification.report}`
+      ? `meterflow run ${notification.run}${where} failed at ${notification.failedNode ?? 'the run'}: ${notification.error ?? 'no reason given'}. ` +
+        `Report: ${notification.report}. Failing rows: meterflow status ${notification.run}` +
+        (notification.failedNode ? `; its log: meterflow logs ${notification.run} ${notification.failedNode}` : '')
       : `meterflow run ${notification.run}${where} succeeded. Report: ${notification.report}`;
   return { text, ...notification };
 }

@@ -82,6 +82,10 @@ describe('alerts when a run fails', () => {
         report: path.join(dir, 'out', 'runs', workflowId, 'report.html'),
       });
       expect(body.text).toMatch(new RegExp(`^meterflow run ${workflowId} \\(warehouse .*\\) failed at seed:\\w+: source \\w+: `));
+      // from the message to the failing rows and the node's log, one command each
+      expect(body.text).toMatch(
+        new RegExp(`Failing rows: meterflow status ${workflowId}; its log: meterflow logs ${workflowId} seed:\\w+$`),
+      );
     } finally {
       clearTimeout(upLater);
       await webhook?.close();
