@@ -12,7 +12,7 @@ import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
-import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnOf, type NodeConfig } from './model-config';
+import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
 import { ANALYTICS_PERIODS } from './types';
 import type {
@@ -378,6 +378,8 @@ async function modelFiles(project: ProjectFile): Promise<{ file: string; underPa
 /** A model as loaded, before ephemeral models are inlined into the models that read them. */
 interface ModelDraft extends ModelNode {
   readonly ephemeral: boolean;
+  /** Whether meta.meterflow.runs_on was given (otherwise runsOn is the default, and may follow its refs). */
+  readonly runsOnAsked: boolean;
 }
 
 /** The models' YAML tests, and the models those tests read besides their own (relationships' `to`). */
@@ -450,6 +452,7 @@ function loadModel(
   return {
     name,
     runsOn,
+    runsOnAsked: runsOnAsked(config),
     file: relative,
     materialized: kept,
     ephemeral,
@@ -496,12 +499,41 @@ function inlineEphemerals(drafts: readonly ModelDraft[]): { models: ModelNode[];
       const { refs, sources, inlines } = reach(model);
       return { ...model, refs, sources, ...(inlines.length > 0 ? { inlines } : {}) };
     });
-  return { models, ephemerals: [...ephemeral.values()].map(({ name, file }) => ({ name, file })), reach };
+  return { models: followReadOnlyRefs(models), ephemerals: [...ephemeral.values()].map(({ name, file }) => ({ name, file })), reach };
 }
 
 /**
- * What a model may read. Read-only models run after every build, so a model the writer or the
- * build queue builds may not read one; everything else goes as the DAG allows.
+ * A model with no runs_on of its own that reads a read-only model (runs_on: analytics) is read-only
+ * too: it runs after the model it reads, on the analytics queue, as dbt would run it after that model.
+ * A view cannot be (read-only models are computed into tables): that is refused, naming both.
+ */
+function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral'> & ModelNode)[]): ModelNode[] {
+  const runsOn = new Map(models.map((model) => [model.name, model.runsOn]));
+  const followed = new Map<string, ModelNode>();
+  for (const model of topologicalOrder(models)) {
+    const { runsOnAsked: asked, ...node } = model;
+    const readOnlyRef = model.refs.find((ref) => runsOn.get(ref) === 'analytics');
+    if (asked || model.runsOn === 'analytics' || readOnlyRef === undefined) {
+      followed.set(model.name, node);
+      continue;
+    }
+    if (model.materialized === 'view') {
+      throw new ProjectError(
+        `${model.file}: view '${model.name}' refs '${readOnlyRef}', which runs read-only (runs_on: analytics) after every build; ` +
+          `a model that reads it is computed read-only into a table: make '${model.name}' materialized='table', or let '${readOnlyRef}' be built by the writer`,
+        model.file,
+      );
+    }
+    runsOn.set(model.name, 'analytics');
+    followed.set(model.name, { ...node, runsOn: 'analytics' });
+  }
+  return models.map((model) => followed.get(model.name) as ModelNode);
+}
+
+/**
+ * What a model may read. Read-only models run after every build, so a model whose config asks for the
+ * writer or the build queue may not read one (one that asks for nothing follows it: followReadOnlyRefs);
+ * everything else goes as the DAG allows.
  */
 function checkRefDirections(models: readonly ModelNode[], testRefs = false): void {
   const byName = new Map(models.map((model) => [model.name, model]));
@@ -520,7 +552,7 @@ function checkRefDirections(models: readonly ModelNode[], testRefs = false): voi
       if (byName.get(ref)?.runsOn !== 'analytics') continue;
       throw new ProjectError(
         `${model.file}: '${model.name}' (runs_on: ${model.runsOn}) ${testRefs ? 'has a test that reads' : 'refs'} '${ref}', which runs read-only (runs_on: analytics) after every build: ` +
-          `give '${model.name}' meta.meterflow.runs_on: analytics too, or let '${ref}' be built by the writer`,
+          `give '${model.name}' meta.meterflow.runs_on: analytics (or no runs_on: it then runs read-only after '${ref}'), or let '${ref}' be built by the writer`,
         model.file,
       );
     }

@@ -97,11 +97,17 @@ export function fqnOf(projectName: string, pathUnderSearchPath: string, name: st
 
 export const RUNS_ON: readonly RunsOn[] = ['writer', 'build', 'analytics'];
 
+/** Whether a model's config says where it runs (meta.meterflow.runs_on). */
+export function runsOnAsked(config: NodeConfig): boolean {
+  const meterflow = isDict(config.meta) ? config.meta.meterflow : undefined;
+  return isDict(meterflow) && meterflow.runs_on !== undefined;
+}
+
 /**
  * Where a model runs. `meta.meterflow.runs_on` when given; otherwise an incremental model with an
  * event_time is built a month at a time on the build queue, and every other model by the writer.
- * `analytics` (read-only from the run's pinned lake version, on the analytics queue) is never a
- * default: it is asked for.
+ * `analytics` (read-only from the run's pinned lake version, on the analytics queue) is asked for, or
+ * follows from reading a model that asked for it (load.ts, followReadOnlyRefs).
  */
 export function runsOnOf(
   config: NodeConfig,

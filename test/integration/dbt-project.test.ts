@@ -4,7 +4,7 @@
 // only when their file changes, and a malformed one refused naming the file and line, with nothing
 // published changed. And the shipped project under the energy team's folder names builds the same master.
 import { execFileSync } from 'node:child_process';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForPipeline } from '../../src/client';
 import { summaryTable } from '../../src/cli/summary';
@@ -220,6 +220,12 @@ describe('a dbt project of its own', () => {
     const sources = path.join(dir, 'sources');
     await generateSampleData({ outDir: sources, meters: 6, from: '2023-09-25', to: '2023-10-06', seed: 41 });
     const moved = await energyTeamLayout('dbt-project-moved');
+    // a model of the team's own, no meterflow config, reading a read-only model: it runs read-only after it
+    await mkdir(path.join(moved, 'models', 'marts'), { recursive: true });
+    await writeFile(
+      path.join(moved, 'models', 'marts', 'anomaly_count.sql'),
+      "{{ config(materialized='table') }}\nselect count(*) as anomalies from {{ ref('meter_anomalies') }}\n",
+    );
     const movedWarehouse = path.join(dir, 'moved-warehouse');
     const result = await withWorkers(
       temporal,
@@ -228,5 +234,11 @@ describe('a dbt project of its own', () => {
     );
     expect(stateOf(result, 'analytics:meter_anomalies')).toBe('succeeded');
     expect(await differencesFromReference(movedWarehouse, sources)).toEqual({ missing: 0, extra: 0 });
+    expect(stateOf(result, 'analytics:anomaly_count')).toBe('succeeded');
+    const [counted] = await queryFile(
+      movedWarehouse,
+      'select (select anomalies from main.anomaly_count) as counted, (select count(*) from main.meter_anomalies) as actual',
+    );
+    expect(Number(counted?.counted)).toBe(Number(counted?.actual));
   });
 });

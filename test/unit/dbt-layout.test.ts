@@ -78,6 +78,36 @@ describe('a dbt project laid out its own way', () => {
     expect(model('order_count')).toMatchObject({ materialized: 'table', runsOn: 'writer' });
   });
 
+  it('runs a model with no runs_on of its own that reads a read-only model read-only too, through an ephemeral model as well; a view there is refused', async () => {
+    const files = {
+      'dbt_project.yml': `${PROJECT}models:\n  shop:\n    +materialized: table\n`,
+      'models/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
+      'models/orders.sql': "select * from {{ source('raw', 'orders') }}\n",
+      'models/daily.sql':
+        "{{ config(meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect 1 as day, count(*) as n from {{ ref('orders') }}\n",
+      'models/busy_days.sql': "select * from {{ ref('daily') }} where n > 10\n",
+      'models/recent.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('busy_days') }}\n",
+      'models/report_days.sql': "select count(*) as days from {{ ref('recent') }}\n",
+      'models/by_writer.sql': "select * from {{ ref('orders') }}\n",
+    };
+    const dir = made_(await projectOf(files));
+    const { plan } = await loadProject(dir);
+    expect(plan.models.map((m) => [m.name, m.runsOn])).toEqual([
+      ['orders', 'writer'],
+      ['by_writer', 'writer'],
+      ['daily', 'analytics'],
+      ['busy_days', 'analytics'],
+      ['report_days', 'analytics'],
+    ]);
+    // a view cannot be computed read-only: refused, naming both models and the way out
+    const viewDir = made_(
+      await projectOf({ ...files, 'models/busy_days.sql': "{{ config(materialized='view') }}\nselect * from {{ ref('daily') }}\n" }),
+    );
+    await expect(loadProject(viewDir)).rejects.toThrow(
+      "models/busy_days.sql: view 'busy_days' refs 'daily', which runs read-only (runs_on: analytics) after every build; a model that reads it is computed read-only into a table: make 'busy_days' materialized='table', or let 'daily' be built by the writer",
+    );
+  });
+
   it('loads a project with no macros, tests, seeds, analyses or snapshots folder, models at the root of models/', async () => {
     const dir = made_(
       await projectOf({
