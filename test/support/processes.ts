@@ -66,6 +66,8 @@ export function spawnWorker(options: {
   env?: NodeJS.ProcessEnv;
   /** More options of `meterflow worker`, e.g. `['--build-concurrency', '0']`. */
   args?: string[];
+  /** The worker's working folder (its machine's, in a rehearsal); the test's own by default. */
+  cwd?: string;
 }): Child {
   const args = [
     path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'),
@@ -87,6 +89,7 @@ export function spawnWorker(options: {
     spawn(process.execPath, args, {
       env: { ...process.env, TEMPORAL_ADDRESS: options.address, METERFLOW_LOG_LEVEL: 'warn', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     }),
   );
 }
