@@ -208,7 +208,7 @@ async function remoteRunUnderway(label: string) {
     await temporal.close();
   };
   try {
-    await eventually(async () => /^started {3}seed /m.test(run.stderr()), 60_000, 50);
+    await eventually(async () => /^ ?\d+ of \d+ START seed /m.test(run.stderr()), 60_000, 50);
   } catch (err) {
     await stop();
     throw err;
@@ -247,7 +247,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s on meterflow run', (signal) =>
         await eventually(async () => /embedded Temporal dev server at 127\.0\.0\.1:(\d+)/.exec(run.stderr())?.[1], 60_000),
       );
       client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
-      await eventually(async () => /^started {3}seed /m.test(run.stderr()), 60_000, 50);
+      await eventually(async () => /^ ?\d+ of \d+ START seed /m.test(run.stderr()), 60_000, 50);
       const workflowId = /^run (pipeline-\S+) started/m.exec(run.stderr())?.[1] as string;
       const handle = client.workflow.getHandle(workflowId);
       const sent = Date.now();
