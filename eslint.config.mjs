@@ -86,6 +86,34 @@ export default tseslint.config(
     },
   },
   {
+    // analytics models are plain domain code: the activities call it, and it knows nothing of Temporal
+    files: ['src/analytics/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '../workflows', message: 'the analytics sit below the activities' },
+            { name: '../activities', message: 'the analytics sit below the activities' },
+          ],
+          patterns: [
+            { group: ['@temporalio/*'], message: 'the analytics know nothing of Temporal: pass what they need from the activity' },
+            {
+              group: ['../workflows/*', '../activities/*', '!../activities/models'],
+              message: 'the analytics sit below the activities',
+            },
+            // TODO(merge): drop this once the model helpers have left activities/models.ts
+            {
+              group: ['../activities/models'],
+              allowTypeImports: true,
+              message: 'the model helpers are passed in (AnalyticsContext.models) until they leave activities/models.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/report/**/*.ts'],
     rules: {
       'no-restricted-imports': [

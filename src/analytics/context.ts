@@ -1,0 +1,33 @@
+// What the analytics computation works with: the project, storage, DuckDB settings and the pinned
+// versions of the lake, given by the analytics activities (activities/analytics.ts).
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from '../logger';
+import type { LoadedProject } from '../project/load';
+import type { StorageResolver } from '../storage';
+import type { DuckdbSettings, WithPinnedReader } from '../warehouse/warehouse';
+// TODO(merge): from the build domain module (import the helpers where they are used, and drop `models`)
+import type * as modelActivities from '../activities/models';
+
+/**
+ * The model helpers that still live in activities/models.ts, passed in by the activity: imported here
+ * they would make activities and analytics import each other.
+ */
+export type AnalyticsModelHelpers = Pick<
+  typeof modelActivities,
+  'MODEL_SCHEMA' | 'existingKind' | 'findModel' | 'renderModelSql' | 'seedRelation'
+>;
+
+export interface AnalyticsContext {
+  readonly project: LoadedProject;
+  readonly storage: StorageResolver;
+  readonly logger: Logger;
+  readonly duckdb: DuckdbSettings;
+  /** Where the lake is attached read-only at a pinned version. */
+  readonly withPinnedReader: WithPinnedReader;
+  readonly models: AnalyticsModelHelpers;
+  /**
+   * Runs a model's DuckDB work so that it can be stopped (an activity interrupts the connection when
+   * it is cancelled); without it the work just runs.
+   */
+  readonly interruptible?: <T>(connection: DuckDBConnection, work: () => Promise<T>) => Promise<T>;
+}

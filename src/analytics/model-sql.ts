@@ -1,0 +1,70 @@
+// An analytics model's SQL over the lake at the run's pinned version: refs to the master read the
+// pinned table (a window's periods only, when the master changed over a window), refs to analytics
+// models this run computed read its results with the published rows of the other periods.
+import { ProjectError } from '../errors';
+import type { LoadedProject } from '../project/load';
+import { runsOnOf, type ModelNode } from '../project/types';
+import { pathList, relation } from '../duckdb/sql';
+import type { RunAnalyticsModelInput } from '../contract/activities';
+import type { AnalyticsModelHelpers } from './context';
+import { periodSpanOf, periodStartsOf } from './periods';
+
+/**
+ * A model's new version where its result holds only some periods: the published rows of the other
+ * periods (at the pinned version) and the result's.
+ */
+export function withPublishedRest(
+  { MODEL_SCHEMA }: AnalyticsModelHelpers,
+  model: ModelNode,
+  resultFile: string,
+  window: RunAnalyticsModelInput['window'],
+): string {
+  const rows = `select * from read_parquet(${pathList([resultFile])})`;
+  if (!window || !model.period || !model.eventTime) return `(${rows})`;
+  return `(select * from ${relation(MODEL_SCHEMA, model.name)} where not (${periodStartsOf(model.eventTime, model.period, window)}) union all ${rows})`;
+}
+
+/**
+ * The model's SQL, its refs and sources resolved at the pinned version. `upstreamFiles`: the local
+ * result files of the analytics models it refs that this run computed.
+ */
+export function analyticsModelSql(
+  project: LoadedProject,
+  models: AnalyticsModelHelpers,
+  model: ModelNode,
+  { snapshot, vars, window, upstream = [] }: RunAnalyticsModelInput,
+  upstreamFiles: ReadonlyMap<string, string>,
+): string {
+  const { MODEL_SCHEMA, renderModelSql, seedRelation } = models;
+  const at = `${snapshot.warehouse} at version ${snapshot.version}`;
+  return renderModelSql(
+    project,
+    model,
+    {
+      ref: (ref) => {
+        const seed = seedRelation(project, ref);
+        if (seed) return seed;
+        const pinned = snapshot.relations[ref];
+        if (pinned !== undefined) {
+          const master = relation(MODEL_SCHEMA, pinned);
+          if (!window || !model.period) return master;
+          // the whole periods that hold the changed settlement times: their rows are computed anew
+          const eventTime = project.plan.models.find((m) => m.name === ref)?.eventTime;
+          if (!eventTime) throw new ProjectError(`${model.file}: ref('${ref}') has no event_time to read a window of`, model.file);
+          return `(select * from ${master} where ${periodSpanOf(eventTime, model.period, window)})`;
+        }
+        const other = project.plan.models.find((m) => m.name === ref && runsOnOf(m) === 'analytics');
+        if (!other) throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot of ${at}`, model.file);
+        const file = upstreamFiles.get(ref);
+        if (file === undefined) return relation(MODEL_SCHEMA, ref); // unchanged by this run: as published
+        return withPublishedRest(models, other, file, upstream.find((output) => output.model === ref)?.window);
+      },
+      // a source as seeded, at the pinned version (the run's seeds come before the pin)
+      source: (sourceName, table) => {
+        const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+        return relation(source?.schema ?? sourceName, table);
+      },
+    },
+    vars,
+  );
+}
