@@ -9,8 +9,8 @@ import { loadProject } from '../../src/project/load';
 import { lineageGraph, lineageSvg } from '../../src/report/lineage';
 import { renderReportHtml } from '../../src/report/report';
 import type { MasterTotals } from '../../src/report/headline';
-import { totalsFromPartials, totalsOfMaster } from '../../src/activities/report';
-import { existingKinds } from '../../src/activities/models';
+import { totalsFromPartials, totalsOfMaster } from '../../src/report/master-totals';
+import { MODEL_SCHEMA, existingKinds } from '../../src/activities/models';
 import { openLake } from '../../src/lake/lake';
 import { relation } from '../../src/duckdb/sql';
 import type { PipelineResult } from '../../src/contract/run';
@@ -161,7 +161,7 @@ describe('the run report', () => {
         lake.transaction(async (connection) => {
           await connection.run('use lake');
           const held = await existingKinds(connection);
-          const merged = await totalsFromPartials(connection, 'demand_price_elasticity', held);
+          const merged = await totalsFromPartials(connection, 'demand_price_elasticity', held, MODEL_SCHEMA);
           const scanned = await totalsOfMaster(connection, relation('main', 'demand_price_elasticity'));
           expect(merged).toBeDefined();
           const { actualKwh, estimatedKwh, meanDeviation, ...exact } = merged as MasterTotals;
@@ -173,7 +173,7 @@ describe('the run report', () => {
           expect(meanDeviation).toBeCloseTo(mean, 9);
           // a partial left from an older master (a run that selected the master alone): the master is read
           await connection.run(`update meterflow.model_state set inputs = '{}' where model = 'meter_readings_by_month'`);
-          expect(await totalsFromPartials(connection, 'demand_price_elasticity', held)).toBeUndefined();
+          expect(await totalsFromPartials(connection, 'demand_price_elasticity', held, MODEL_SCHEMA)).toBeUndefined();
           throw rolledBack;
         }),
       ).rejects.toBe(rolledBack);

@@ -1,0 +1,204 @@
+// The run report, rendered on an analytics worker from the analytics tables and the master at the
+// lake version the run left current (or, in older histories, from the result files and the pinned
+// version), with the run's record, dbt's artifacts and the grid of runs beside it. Plain code of a
+// project, storage and DuckDB settings: the report activity (activities/report.ts) calls it.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../logger';
+import type { LoadedProject } from '../project/load';
+import type { StorageResolver } from '../storage';
+import { pathList, relation } from '../duckdb/sql';
+import { withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
+import type { RenderReportInput, RenderReportResult } from '../contract/activities';
+// TODO(merge): from the build domain module (import the helpers where they are used, and drop `models`)
+import type * as modelActivities from '../activities/models';
+import type { Row } from './charts';
+import type { MasterTotals } from './headline';
+import { readNodeSql } from './lineage';
+import { totalsFromPartials, totalsOfMaster } from './master-totals';
+import { CHARTED_ANALYTICS, changedNothing, renderReportHtml, unchangedReportHtml } from './report';
+import { outLocationOf, writeDbtArtifacts, writeRunGrid, writeRunRecord } from './run-history';
+import { runRecord } from './run-record';
+
+/** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
+const SCATTER_POINTS = 1500;
+
+/**
+ * The model helpers that still live in activities/models.ts, passed in by the activity: imported here
+ * they would make activities and the report import each other.
+ */
+export type ReportModelHelpers = Pick<typeof modelActivities, 'MODEL_SCHEMA' | 'existingKinds'>;
+
+/** What the report is rendered with. */
+export interface ReportContext {
+  readonly project: LoadedProject;
+  readonly storage: StorageResolver;
+  readonly duckdb: DuckdbSettings;
+  /** The Temporal Web UI the grid of runs links each run to. */
+  readonly webUiUrl?: string;
+  readonly logger?: Logger;
+  /** Where the lake is attached read-only at a version (the worker's, shared with its analytics). */
+  readonly withPinnedReader: WithPinnedReader;
+  readonly models: ReportModelHelpers;
+}
+
+/** The run's execution as Temporal names it, kept in its record when known. */
+export interface RunExecution {
+  readonly runId?: string;
+  readonly namespace?: string;
+}
+
+/** What the report shows that is read from the lake and the result files. */
+interface ReportReadings {
+  readonly analytics: Record<string, Row[]>;
+  readonly points: Row[];
+  readonly masterTotals: MasterTotals | undefined;
+}
+
+async function localFile(storage: StorageResolver, uri: string): Promise<string | undefined> {
+  const store = storage.forUri(uri);
+  const object = await store.stat(uri);
+  return object ? store.localPath(object) : undefined;
+}
+
+/** The run's record beside its report, then the grid rewritten from the last runs' records. */
+async function recordRun(
+  { project, storage, webUiUrl, logger }: ReportContext,
+  input: RenderReportInput,
+  execution: RunExecution,
+): Promise<void> {
+  const out = outLocationOf(input.reportUri, input.workflowId);
+  if (!out) return;
+  const now = new Date();
+  const record = runRecord({
+    workflowId: input.workflowId,
+    ...(execution.runId ? { runId: execution.runId } : {}),
+    ...(execution.namespace ? { namespace: execution.namespace } : {}),
+    logicalDate: input.logicalDate,
+    nodes: input.nodes,
+    ...(input.failure ? { failure: input.failure } : {}),
+    ...(input.startedAt ? { startedAt: input.startedAt } : {}),
+    now,
+  });
+  await writeRunRecord(storage, out, record);
+  await writeDbtArtifacts(storage, out, {
+    plan: project.plan,
+    templates: project.templates,
+    workflowId: input.workflowId,
+    ...(input.startedAt ? { startedAt: input.startedAt } : {}),
+    generatedAt: now,
+    nodes: input.nodes,
+    dataTests: input.dataTests,
+    ...(input.sqlHashes ? { sqlHashes: input.sqlHashes } : {}),
+    // the lake's name as dbt-duckdb attaches it (models/profiles.yml)
+    database: 'lake',
+  });
+  const grid = await writeRunGrid(storage, out, { webUiUrl, now });
+  if (grid.unreadable.length > 0) logger?.warn({ files: grid.unreadable }, 'run records left out of the grid: not readable as records');
+}
+
+/** The report's HTML at its URI, a local folder's or S3's. */
+async function writeReport(storage: StorageResolver, uri: string, html: string): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'meterflow-report-'));
+  try {
+    const file = path.join(dir, 'report.html');
+    await writeFile(file, html);
+    await storage.forUri(uri).upload(file, uri);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The analytics the report charts, the master's totals and the price-response points, read from the
+ * lake at the version the run published (read-only, any process), attached where this worker's
+ * analytics keep their pinned versions: on the instance they loaded the extensions into.
+ */
+async function readReportData(context: ReportContext, input: RenderReportInput): Promise<ReportReadings> {
+  const { storage, duckdb, withPinnedReader, models } = context;
+  const analytics: Record<string, Row[]> = {};
+  let points: Row[] = [];
+  let masterTotals: MasterTotals | undefined;
+  const snapshot = input.master;
+  const withConnection = <T>(work: (connection: DuckDBConnection) => Promise<T>) =>
+    snapshot ? withPinnedReader(snapshot, (reader) => reader.withConnection(work)) : withScratchDuckdb(duckdb, work);
+  await withConnection(async (connection) => {
+    // the published tables the report charts, as the master's version holds them
+    const held = snapshot ? await models.existingKinds(connection) : new Map<string, 'table' | 'view'>();
+    for (const table of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
+      if (!held.has(table)) continue;
+      const reader = await connection.runAndReadAll(`select * from ${relation(models.MODEL_SCHEMA, table)}`);
+      analytics[table] = reader.getRowObjectsJson() as Row[];
+    }
+    for (const output of input.analyticsOutputs) {
+      const file = await localFile(storage, output.outputUri);
+      if (!file) continue;
+      const reader = await connection.runAndReadAll(`select * from read_parquet(${pathList([file])})`);
+      analytics[output.model] = reader.getRowObjectsJson() as Row[];
+    }
+    const pinned = snapshot?.relations.demand_price_elasticity;
+    if (pinned !== undefined) {
+      const master = relation(models.MODEL_SCHEMA, pinned);
+      masterTotals =
+        (await totalsFromPartials(connection, pinned, held, models.MODEL_SCHEMA)) ?? (await totalsOfMaster(connection, master));
+      if (analytics.price_response_variable_tariff) {
+        const reader = await connection.runAndReadAll(
+          `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
+           from ${master}
+           where is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
+           order by hash(meter_point_id, settlement_timestamp_utc) limit ${SCATTER_POINTS}`,
+        );
+        points = reader.getRowObjectsJson() as Row[];
+      }
+    }
+  });
+  return { analytics, points, masterTotals };
+}
+
+/**
+ * Write the run's self-contained HTML report to reportUri, its record (run.json) beside it, and the
+ * grid of the last runs to `<out>/index.html`: for a failed run too, so it gets its column.
+ */
+export async function renderRunReport(
+  context: ReportContext,
+  input: RenderReportInput,
+  execution: RunExecution,
+): Promise<RenderReportResult> {
+  const { project, storage } = context;
+  // the run's record and the grid of runs need nothing read below: written meanwhile (awaited at
+  // the end; the catch only keeps a report that fails first from leaving it unhandled)
+  const recorded = recordRun(context, input, execution);
+  recorded.catch(() => undefined);
+  // the warehouse and project the run named, and the SQL it compiled, as both reports show them
+  const scope = {
+    ...(input.warehouse ? { warehouse: input.warehouse } : {}),
+    ...(input.project ? { project: { dir: input.project.dir, hash: input.project.hash ?? 'its content when the run started' } } : {}),
+    ...(input.sqlHashes ? { sqlHashes: input.sqlHashes } : {}),
+  };
+  if (changedNothing(input.nodes, input.failure)) {
+    const html = unchangedReportHtml({ workflowId: input.workflowId, logicalDate: input.logicalDate, nodes: input.nodes, ...scope });
+    await writeReport(storage, input.reportUri, html);
+    await recorded;
+    return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
+  }
+  const { analytics, points, masterTotals } = await readReportData(context, input);
+  const html = await renderReportHtml({
+    workflowId: input.workflowId,
+    logicalDate: input.logicalDate,
+    plan: project.plan,
+    nodes: input.nodes,
+    dataTests: input.dataTests,
+    sourceFiles: input.sourceFiles,
+    analytics,
+    priceResponsePoints: points,
+    ...(masterTotals ? { masterTotals } : {}),
+    ...(input.failure ? { failure: input.failure } : {}),
+    ...scope,
+    sql: await readNodeSql(project.dir, project.plan),
+  });
+  await writeReport(storage, input.reportUri, html);
+  await recorded;
+  return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
+}
