@@ -86,28 +86,30 @@ export default tseslint.config(
     },
   },
   {
+    // building models is plain domain code too: the activities call it, and it knows nothing of Temporal
+    files: ['src/build/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@temporalio/*'], message: 'building knows nothing of Temporal: pass what it needs from the activity' },
+            { group: ['../workflows', '../workflows/*', '../activities', '../activities/*'], message: 'building sits below the activities' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // analytics models are plain domain code: the activities call it, and it knows nothing of Temporal
     files: ['src/analytics/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: '../workflows', message: 'the analytics sit below the activities' },
-            { name: '../activities', message: 'the analytics sit below the activities' },
-          ],
           patterns: [
             { group: ['@temporalio/*'], message: 'the analytics know nothing of Temporal: pass what they need from the activity' },
-            {
-              group: ['../workflows/*', '../activities/*', '!../activities/models'],
-              message: 'the analytics sit below the activities',
-            },
-            // TODO(merge): drop this once the model helpers have left activities/models.ts
-            {
-              group: ['../activities/models'],
-              allowTypeImports: true,
-              message: 'the model helpers are passed in (AnalyticsContext.models) until they leave activities/models.ts',
-            },
+            { group: ['../workflows', '../workflows/*', '../activities', '../activities/*'], message: 'the analytics sit below the activities' },
           ],
         },
       ],
@@ -120,20 +122,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: '../workflows', message: 'share through src/contract, not workflow code' },
-            { name: '../activities', message: 'the report reads the contract, not activity code' },
-          ],
           patterns: [
             { group: ['@temporalio/*'], message: 'the report knows nothing of Temporal: pass what it needs from the activity' },
-            { group: ['../workflows/*'], message: 'share through src/contract, not workflow code' },
-            { group: ['../activities/*', '!../activities/models'], message: 'the report reads the contract, not activity code' },
-            // TODO(merge): drop this once the model helpers have left activities/models.ts
-            {
-              group: ['../activities/models'],
-              allowTypeImports: true,
-              message: 'the model helpers are passed in (ReportContext.models) until they leave activities/models.ts',
-            },
+            { group: ['../workflows', '../workflows/*'], message: 'share through src/contract, not workflow code' },
+            { group: ['../activities', '../activities/*'], message: 'the report reads the contract, not activity code' },
           ],
         },
       ],

@@ -1,42 +1,15 @@
-// What a plan checks before a run writes: unpublished versions left by runs that died, and tables
-// in the warehouse that meterflow did not create (and so must not replace).
+// Who owns a build's unpublished versions, as Temporal tells: the workflow an activity runs in, and
+// whether another run's workflow still runs. Housekeeping (src/build/housekeeping.ts) asks these.
 import { Context } from '@temporalio/activity';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { LoadedProject } from '../project/load';
-import { relation } from '../duckdb/sql';
-import { BUILDS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
-import type { BuiltState } from '../warehouse/state';
+import type { BuildOwners } from '../build/housekeeping';
 
-/** The prefix of every unpublished version: `__meterflow_pending_<model>__<build key>`. */
-const PENDING_PREFIX = '__meterflow_pending_';
-
-/** The short key a run's unpublished versions end with. */
-export function buildKey(buildId: string): string {
-  return buildId.replace(/[^A-Za-z0-9]/g, '').slice(0, 16);
-}
-
-interface PendingRelation {
-  readonly name: string;
-  readonly kind: 'table' | 'view';
-  readonly key: string;
-}
-
-/** Every unpublished version in the model schema, of any run. */
-export async function pendingRelations(connection: DuckDBConnection, schema = 'main'): Promise<PendingRelation[]> {
-  const reader = await connection.runAndReadAll(
-    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema and starts_with(table_name, $prefix)`,
-    { schema, prefix: PENDING_PREFIX },
-  );
-  return reader.getRowObjectsJS().map((row) => {
-    const name = String(row.table_name);
-    return { name, kind: String(row.table_type) === 'VIEW' ? 'view' : 'table', key: name.split('__').pop() ?? '' };
-  });
-}
-
-/** Drop the given unpublished versions, views first (they read the tables). */
-export async function dropRelations(connection: DuckDBConnection, relations: readonly PendingRelation[], schema = 'main'): Promise<void> {
-  const ordered = [...relations].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'view' ? -1 : 1));
-  for (const pending of ordered) await connection.run(`drop ${pending.kind} if exists ${relation(schema, pending.name)}`);
+/** The workflow the current activity runs in; undefined outside one. */
+function currentWorkflowId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the workflow that owns a build is still running; undefined where no client can tell. */
@@ -57,69 +30,5 @@ async function stillRunning(workflowId: string | undefined): Promise<boolean | u
   }
 }
 
-/**
- * Record this run as the owner of its build key, and drop the unpublished versions of every other
- * build whose run is no longer running (killed, terminated, or lost with an in-memory server). The
- * versions of runs still going are kept: two runs may share a warehouse.
- */
-export async function dropLeftovers(connection: DuckDBConnection, buildId: string): Promise<string[]> {
-  const ownKey = buildKey(buildId);
-  let workflowId: string | undefined;
-  try {
-    workflowId = Context.current().info.workflowExecution?.workflowId;
-  } catch {
-    workflowId = undefined;
-  }
-  await connection.run(`delete from ${BUILDS_TABLE} where build_key = $key`, { key: ownKey });
-  await connection.run(`insert into ${BUILDS_TABLE} values ($key, $workflow, now()::timestamp)`, {
-    key: ownKey,
-    workflow: workflowId ?? null,
-  });
-  const others = (await pendingRelations(connection)).filter((pending) => pending.key !== ownKey);
-  if (others.length === 0) return [];
-  const owners = new Map(
-    (await connection.runAndReadAll(`select build_key, workflow_id from ${BUILDS_TABLE}`))
-      .getRowObjectsJS()
-      .map((row) => [String(row.build_key), row.workflow_id === null ? undefined : String(row.workflow_id)]),
-  );
-  const dead: PendingRelation[] = [];
-  for (const key of new Set(others.map((pending) => pending.key))) {
-    if ((await stillRunning(owners.get(key))) === false) dead.push(...others.filter((pending) => pending.key === key));
-  }
-  await dropRelations(connection, dead);
-  return dead.map((pending) => pending.name);
-}
-
-/**
- * Tables this run would replace that meterflow did not create: a model's or analytics model's
- * relation with no recorded build, or a raw source table with no seeded files on record.
- */
-export async function foreignTables(
-  connection: DuckDBConnection,
-  project: LoadedProject,
-  selected: readonly string[],
-  states: ReadonlyMap<string, BuiltState>,
-): Promise<string[]> {
-  const existing = (
-    await connection.runAndReadAll(
-      `select table_schema, table_name from information_schema.tables where table_catalog = current_database()`,
-    )
-  )
-    .getRowObjectsJS()
-    .map((row) => `${String(row.table_schema)}.${String(row.table_name)}`);
-  const present = new Set(existing);
-  const foreign: string[] = [];
-  for (const name of selected) {
-    if (present.has(`main.${name}`) && !states.has(name)) foreign.push(`main.${name}`);
-  }
-  const seededSources = new Set(
-    (await connection.runAndReadAll(`select distinct source from ${SOURCE_FILES_TABLE}`))
-      .getRowObjectsJS()
-      .map((row) => String(row.source)),
-  );
-  const sources = new Set(project.plan.models.filter((model) => selected.includes(model.name)).flatMap((model) => model.sources));
-  for (const source of project.plan.sources.filter((s) => sources.has(s.name))) {
-    if (present.has(`${source.schema}.${source.name}`) && !seededSources.has(source.name)) foreign.push(`${source.schema}.${source.name}`);
-  }
-  return foreign;
-}
+/** Build owners as the current activity's Temporal client tells them. */
+export const temporalOwners: BuildOwners = { current: currentWorkflowId, stillRunning };

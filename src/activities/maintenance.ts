@@ -1,83 +1,26 @@
-// Lake maintenance: merge small files, expire snapshots past the retention, delete the files nothing
-// references any more. On the writer, since each step commits to the catalog.
+// The lake maintenance activity on the writer: a frame (heartbeats, cancellation, failure
+// classification) around src/build/maintenance.ts, which does the work.
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
-import { filesOf, tablesOf } from '../lake/lake';
-import { quotedString } from '../duckdb/sql';
 import type { Warehouse } from '../warehouse/warehouse';
+import * as building from '../build';
 import { activityFrame, interruptOnCancel } from './context';
 import type { MaintainLakeInput, MaintainLakeResult } from '../contract/activities';
-
-/**
- * Files the lake no longer needs are left this long before they are deleted: an orphan may be a
- * build's that has not committed yet, and the files of an expired snapshot or of merged small files
- * may still be read by a query pinned to an older version (an analytics activity of a run underway).
- */
-export const DEFAULT_ORPHAN_GRACE_MINUTES = 60;
 
 export interface MaintenanceDependencies {
   readonly warehouse: Warehouse;
   readonly logger: Logger;
-  /** Its models built per month are left unmerged (see below). */
+  /** Its models built per month are left unmerged (see building.maintainLake). */
   readonly project?: LoadedProject;
 }
 
 export function createMaintenanceActivities({ warehouse, logger, project }: MaintenanceDependencies) {
-  // NOTE: a model built per month has one file a month, added with ducklake_add_data_files, which in
-  // DuckLake 1.5.5 records no partition values: merging would join months into one file (and lose the
-  // month-by-month rewrites of incremental runs). Those files are month-sized already; not merged.
-  const perMonth = new Set((project?.plan.models ?? []).filter((m) => m.materialized === 'incremental' && m.eventTime).map((m) => m.name));
+  // a cancelled activity interrupts its DuckDB work
+  const context: building.MaintenanceContext = { warehouse, logger, project, interruptible: interruptOnCancel };
   return {
-    async maintainLake({
-      retentionDays,
-      orphanGraceMinutes = DEFAULT_ORPHAN_GRACE_MINUTES,
-    }: MaintainLakeInput): Promise<MaintainLakeResult> {
-      return activityFrame('maintain lake', async () => {
-        const started = Date.now();
-        const lake = quotedString(warehouse.alias);
-        const result = await warehouse.withConnection((connection) =>
-          interruptOnCancel(connection, async () => {
-            const liveFiles = async () => {
-              let total = 0;
-              for (const { schema, table } of await tablesOf(connection, warehouse.alias)) {
-                total += (await filesOf(connection, warehouse.alias, table, schema)).length;
-              }
-              return total;
-            };
-            const rowsOf = async (sql: string) => (await connection.runAndReadAll(sql)).getRows().length;
-            const filesBefore = await liveFiles();
-            for (const { schema, table } of await tablesOf(connection, warehouse.alias)) {
-              // a run's unpublished version of one too (`__meterflow_pending_<model>__<build>`)
-              const model = table.replace(/^__meterflow_pending_(.+)__[A-Za-z0-9]+$/, '$1').replace(/__delta$/, '');
-              if (schema === 'main' && perMonth.has(model)) continue;
-              await connection.run(
-                `call ducklake_merge_adjacent_files(${lake}, ${quotedString(table)}, schema => ${quotedString(schema)})`,
-              );
-            }
-            const filesAfter = await liveFiles();
-            // the latest snapshot is never expired, whatever its age
-            const expired = await rowsOf(
-              `call ducklake_expire_snapshots(${lake}, older_than => now() - to_days(${Math.trunc(retentionDays)}))`,
-            );
-            const graceStart = `now() - to_minutes(${Math.trunc(orphanGraceMinutes)})`;
-            // files scheduled for deletion (of expired snapshots, of merged files) go once the grace
-            // has passed since they were scheduled, counted in whole days: those scheduled before the
-            // day the grace started. NOTE: on a SQLite catalog, DuckLake 1.5.5 compares the schedule
-            // with `older_than` as text, so any cutoff within a day counts that whole day's files as
-            // older (measured: a cutoff of an hour ago deleted files scheduled a second ago); a
-            // cutoff at the end of the day before is right on either catalog.
-            const cleaned = await rowsOf(
-              orphanGraceMinutes > 0
-                ? `call ducklake_cleanup_old_files(${lake}, older_than => date_trunc('day', ${graceStart}) - to_microseconds(1))`
-                : `call ducklake_cleanup_old_files(${lake}, cleanup_all => true)`,
-            );
-            const orphans = await rowsOf(`call ducklake_delete_orphaned_files(${lake}, older_than => ${graceStart})`);
-            return { expiredSnapshots: expired, deletedFiles: cleaned + orphans, filesBefore, filesAfter };
-          }),
-        );
-        logger.info(result, 'maintained lake');
-        return { ...result, durationMs: Date.now() - started };
-      });
+    /** Merge small files, expire snapshots past the retention, delete the files nothing references. */
+    async maintainLake(input: MaintainLakeInput): Promise<MaintainLakeResult> {
+      return activityFrame('maintain lake', () => building.maintainLake(context, input));
     },
   };
 }

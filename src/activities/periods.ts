@@ -1,3 +1,2 @@
-// The periods an incremental analytics model recomputes, now in src/analytics/periods.ts.
-// TODO(merge): activities/models.ts imports them from here; point it at '../analytics/periods' and drop this file.
-export { periodSpanOf, periodStartsOf } from '../analytics/periods';
+// NOTE: moved to src/build/periods.ts; re-exported for the analytics activities that import it from here.
+export { periodSpanOf, periodStartsOf } from '../build/periods';

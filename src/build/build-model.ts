@@ -1,0 +1,140 @@
+// Building a model's new version on the writer: beside the published one, in one transaction, so a
+// failed build leaves the previous version readable.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { BuildModelInput, BuildModelResult, EventWindow } from '../contract/activities';
+import { quotedIdentifier, relation } from '../duckdb/sql';
+import { relationKind, type ModelNode } from '../project/types';
+import { uninterruptible, type ModelContext } from './context';
+import {
+  MODEL_SCHEMA,
+  deltaName,
+  findModel,
+  inWindow,
+  modelSqlError,
+  pendingName,
+  pendingRelationOf,
+  renderModelSql,
+  warehouseResolver,
+} from './model-sql';
+import { countRows, existingKind } from './relations';
+
+/** What a build counted: its new version's rows (null for a view), and the window's rebuilt rows. */
+export interface Built {
+  readonly rows: number | null;
+  readonly windowRows?: number;
+}
+
+/** Drop what an earlier attempt of this run left of a model's new version: its pending and delta relations. */
+export async function dropOwnVersions(connection: DuckDBConnection, model: string, buildId: string): Promise<void> {
+  for (const leftover of [pendingName(model, buildId), deltaName(model, buildId)]) {
+    const leftoverKind = await existingKind(connection, leftover);
+    if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(MODEL_SCHEMA, leftover)}`);
+  }
+}
+
+/**
+ * The new version of a model rebuilt over a window: the published rows outside the window and the
+ * rebuilt ones, a view until publishing replaces the window's rows in place. Returns its rows.
+ */
+export async function createWindowedVersion(
+  connection: DuckDBConnection,
+  model: ModelNode,
+  window: EventWindow,
+  rebuilt: string,
+  buildId: string,
+): Promise<number> {
+  const pending = pendingRelationOf(model.name, buildId);
+  await connection.run(
+    `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime as string, window)})\nunion all\nselect * from ${rebuilt}`,
+  );
+  return countRows(connection, pending);
+}
+
+/** A build's result: the model's new, pending version and what the build counted. */
+export function builtResult(
+  model: ModelNode,
+  buildId: string,
+  built: { rows: number | null; windowRows?: number },
+  started: number,
+): BuildModelResult {
+  return {
+    model: model.name,
+    relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
+    materialized: model.materialized,
+    ...built,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Create a model's relation from its SQL: partitioned by the event time's month where asked and it can be. */
+async function createModelRelation(
+  connection: DuckDBConnection,
+  model: ModelNode,
+  target: string,
+  sql: string,
+  partitioned = false,
+): Promise<void> {
+  const kind = relationKind(model.materialized);
+  try {
+    if (kind === 'table' && partitioned && model.eventTime) {
+      // the lake writes one folder of Parquet files per month of the event time, so a later run
+      // that changes one month rewrites that month's files only
+      await connection.run(`create table ${target} as\nselect * from (\n${sql}\n) limit 0`);
+      const column = quotedIdentifier(model.eventTime);
+      await connection.run(`alter table ${target} set partitioned by (year(${column}), month(${column}))`);
+      await connection.run(`insert into ${target}\n${sql}`);
+    } else {
+      await connection.run(`create ${kind} ${target} as\n${sql}`);
+    }
+  } catch (err) {
+    throw modelSqlError(err, model);
+  }
+}
+
+/** The new version built in the transaction: over the window, or whole. */
+async function buildVersion(
+  connection: DuckDBConnection,
+  { project }: ModelContext,
+  model: ModelNode,
+  input: BuildModelInput,
+): Promise<Built> {
+  const { vars, buildId, pendingRefs = [], window, windowRefs = [] } = input;
+  const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
+  const delta = relation(MODEL_SCHEMA, deltaName(model.name, buildId));
+  const create = (target: string, sql: string, partitioned = false) => createModelRelation(connection, model, target, sql, partitioned);
+  await dropOwnVersions(connection, model.name, buildId);
+  const published = await existingKind(connection, model.name);
+  if (model.materialized === 'incremental' && model.eventTime && window && published === 'table') {
+    // only the window's rows are rebuilt; the new version is the published rows outside it
+    // and the rebuilt ones, a view until publishing replaces the window's rows in place
+    const sql = renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs }), vars);
+    await create(delta, sql);
+    return {
+      rows: await createWindowedVersion(connection, model, window, delta, buildId),
+      windowRows: await countRows(connection, delta),
+    };
+  }
+  await create(pending, renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars), true);
+  if (relationKind(model.materialized) === 'view') {
+    // a view is checked by running it once, so a bad column fails here, not in its readers
+    await connection.run(`select * from ${pending} limit 0`);
+    return { rows: null };
+  }
+  return { rows: await countRows(connection, pending) };
+}
+
+/**
+ * Build one model's new version beside the published one (`__meterflow_pending_<model>`), so its
+ * tests can run before anyone reads it; promoteModel swaps it in.
+ */
+export async function buildModel(context: ModelContext, input: BuildModelInput): Promise<BuildModelResult> {
+  const { warehouse, project, logger, interruptible = uninterruptible } = context;
+  const { model: name, buildId } = input;
+  const started = Date.now();
+  const model = findModel(project, name);
+  const built = await warehouse.transaction(async (connection) =>
+    interruptible(connection, () => buildVersion(connection, context, model, input)),
+  );
+  logger.info({ model: model.name, ...built }, 'built model');
+  return builtResult(model, buildId, built, started);
+}

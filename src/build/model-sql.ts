@@ -1,0 +1,151 @@
+// Models as SQL: the names of a run's new versions, refs and sources resolved to warehouse relations,
+// and a model's SQL rendered with them.
+import { ModelBuildError, ProjectError } from '../errors';
+import type { LoadedProject } from '../project/load';
+import { renderModel, type RelationResolver } from '../project/render';
+import type { DataTest, ModelNode } from '../project/types';
+import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
+import type { EventWindow } from '../contract/activities';
+import { buildKey } from './housekeeping';
+
+/** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
+export const MODEL_SCHEMA = 'main';
+
+/** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
+export function pendingName(model: string, buildId: string): string {
+  return `__meterflow_pending_${model}__${buildKey(buildId)}`;
+}
+
+/** Where an incremental model's rebuilt rows for the changed window wait, beside its pending version. */
+export function deltaName(model: string, buildId: string): string {
+  return pendingName(`${model}__delta`, buildId);
+}
+
+/** SQL for "the event time lies in the window", both ends included. */
+export function inWindow(column: string, window: EventWindow): string {
+  return `${quotedIdentifier(column)} between ${quotedString(window.from)}::timestamp and ${quotedString(window.to)}::timestamp`;
+}
+
+/** A model's pending version as a relation. */
+export const pendingRelationOf = (model: string, buildId: string) => relation(MODEL_SCHEMA, pendingName(model, buildId));
+
+/**
+ * An error from a model's SQL: a permanent DuckDB error becomes a ModelBuildError naming the model and
+ * its file (and `context`, e.g. the month); anything else (a lost connection, say) is left as it is.
+ */
+export function modelSqlError(err: unknown, model: ModelNode, context = ''): unknown {
+  if (!isPermanentDuckdbError(err)) return err;
+  return new ModelBuildError(`model ${model.name} (${model.file}): ${duckdbMessage(err)}${context}`, model.name, model.file);
+}
+
+/**
+ * Resolve refs and sources to warehouse relations. Refs to models this run has rebuilt but not yet
+ * published resolve to their new versions, so the run's models read each other's new versions.
+ * With a window (an incremental build, or one month of a per-month build), inputs that have an
+ * event_time are read within it only, as dbt's microbatch does, and upstream models rebuilt over the
+ * run's window (`windowRefs`) are read as their changed rows (within the window too: a month of them).
+ */
+export function warehouseResolver(
+  project: LoadedProject,
+  pending: { buildId: string; models: readonly string[] } = { buildId: '', models: [] },
+  windowed?: { window: EventWindow; windowRefs: readonly string[] },
+): RelationResolver {
+  const within = (name: string, eventTime: string | undefined) =>
+    windowed && eventTime ? `(select * from ${name} where ${inWindow(eventTime, windowed.window)})` : name;
+  return {
+    ref: (model) => {
+      const seed = seedRelation(project, model);
+      if (seed) return seed;
+      const name = windowed?.windowRefs.includes(model)
+        ? deltaName(model, pending.buildId)
+        : pending.models.includes(model)
+          ? pendingName(model, pending.buildId)
+          : model;
+      return within(relation(MODEL_SCHEMA, name), project.plan.models.find((m) => m.name === model)?.eventTime);
+    },
+    source: (sourceName, table) => {
+      const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+      return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
+    },
+  };
+}
+
+/**
+ * A dbt seed as models read it: its table without the column meterflow keeps each row's file in.
+ * Undefined when `name` is no seed of the project.
+ */
+export function seedRelation(project: LoadedProject, name: string): string | undefined {
+  const seed = project.plan.sources.find((source) => source.seed && source.name === name);
+  return seed ? `(select * exclude (_source_file) from ${relation(seed.schema, seed.name)})` : undefined;
+}
+
+/**
+ * Tests whose failures are rows of the changed window alone, so an incremental build tests its
+ * rebuilt rows only: row-by-row checks, and uniqueness on keys that include the event time.
+ */
+export function holdsWithinWindow(test: DataTest, eventTime: string): boolean {
+  // a threshold (warn_if, error_if, limit) judges the whole table's failing rows, not a window's
+  if (test.warnIf !== undefined || test.errorIf !== undefined || test.limit !== undefined) return false;
+  switch (test.kind) {
+    case 'not_null':
+    case 'accepted_values':
+    case 'expression_is_true':
+    case 'relationships':
+    case 'accepted_range':
+    case 'on_time_grid':
+    case 'all_finite':
+      return true;
+    case 'unique_combination_of_columns':
+      return (test.args.combination_of_columns as unknown[]).includes(eventTime);
+    case 'unique':
+      return test.column === eventTime;
+    default:
+      return false;
+  }
+}
+
+export function findModel(project: LoadedProject, name: string): ModelNode {
+  const model = project.plan.models.find((candidate) => candidate.name === name);
+  if (!model) throw new ProjectError(`no model named '${name}' in ${project.dir}`);
+  return model;
+}
+
+/**
+ * A resolver that inlines the project's ephemeral models, as dbt does: a ref to one is its own SQL,
+ * rendered with the same resolver, as a subquery. Every other ref and source goes to `resolver`.
+ */
+export function inliningEphemerals(
+  project: LoadedProject,
+  resolver: RelationResolver,
+  vars: Readonly<Record<string, unknown>>,
+): RelationResolver {
+  const ephemerals = new Map((project.plan.ephemerals ?? []).map((model) => [model.name, model]));
+  if (ephemerals.size === 0) return resolver;
+  const inlining: RelationResolver = {
+    ref: (name) => {
+      const ephemeral = ephemerals.get(name);
+      if (!ephemeral) return resolver.ref(name);
+      const template = project.templates.get(name) ?? '';
+      return `(${renderModel({ file: ephemeral.file, template, resolver: inlining, vars, self: name }).sql})`;
+    },
+    source: (sourceName, table) => resolver.source(sourceName, table),
+  };
+  return inlining;
+}
+
+/** Render a model's SQL for the given resolver, with the run's vars over the project's. */
+export function renderModelSql(
+  project: LoadedProject,
+  model: ModelNode,
+  resolver: RelationResolver,
+  vars: Readonly<Record<string, unknown>> = {},
+): string {
+  const allVars = { ...project.plan.vars, ...vars };
+  return renderModel({
+    file: model.file,
+    template: project.templates.get(model.name) ?? '',
+    resolver: inliningEphemerals(project, resolver, allVars),
+    vars: allVars,
+    self: relation(MODEL_SCHEMA, model.name),
+  }).sql;
+}

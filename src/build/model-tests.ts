@@ -1,0 +1,104 @@
+// A model's YAML tests and singular tests, run on the writer against this run's new versions. What
+// they return is every result; failing the activity on failed error-severity tests is the activity's.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import {
+  SAMPLE_ROWS,
+  type DataTestResult,
+  type DataTestResults,
+  type RunSingularTestInput,
+  type TestModelInput,
+} from '../contract/activities';
+import { duckdbMessage, isPermanentDuckdbError, relation } from '../duckdb/sql';
+import { ModelBuildError, ProjectError } from '../errors';
+import type { LoadedProject } from '../project/load';
+import { renderModel, type RelationResolver } from '../project/render';
+import { runDataTests } from '../warehouse/data-tests';
+import { uninterruptible, type ModelContext } from './context';
+import { MODEL_SCHEMA, deltaName, findModel, holdsWithinWindow, inliningEphemerals, pendingName, warehouseResolver } from './model-sql';
+import { countRows, existingKind } from './relations';
+
+/**
+ * A singular test's result on a connection: its failing rows counted (a sample of them, and its SQL,
+ * when there are any), its refs and sources read through `resolver`. An error in its SQL names the test.
+ */
+export async function singularTestResult(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  name: string,
+  resolver: RelationResolver,
+): Promise<DataTestResult> {
+  const test = project.plan.singularTests.find((t) => t.name === name);
+  if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
+  const sql = renderModel({
+    file: test.file,
+    template: project.templates.get(`test:${name}`) ?? '',
+    resolver: inliningEphemerals(project, resolver, project.plan.vars),
+    vars: project.plan.vars,
+    self: name,
+  }).sql;
+  let failures: number;
+  try {
+    failures = await countRows(connection, `(${sql})`);
+  } catch (err) {
+    if (!isPermanentDuckdbError(err)) throw err;
+    throw new ModelBuildError(`singular test ${name} (${test.file}): ${duckdbMessage(err)}`, name, test.file);
+  }
+  if (failures === 0) return { id: name, severity: test.severity, failures, status: 'pass' };
+  const samples = (await connection.runAndReadAll(`select * from (${sql}) limit ${SAMPLE_ROWS}`)).getRowObjectsJson();
+  return { id: name, severity: test.severity, failures, status: test.severity === 'warn' ? 'warn' : 'fail', sql, samples };
+}
+
+/** A model's YAML tests on its new, not yet published version: every result, failed ones included. */
+export async function testModel(
+  { warehouse, project, interruptible = uninterruptible }: ModelContext,
+  { model: name, buildId, pendingRefs = [], monthTests }: TestModelInput,
+): Promise<DataTestResults> {
+  const model = findModel(project, name);
+  const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
+  const resolveRef = (ref: string) => resolver.ref(ref);
+  const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
+  return warehouse.withConnection((connection) =>
+    interruptible(connection, async () => {
+      if (monthTests?.length === model.tests.length) {
+        // tested month by month where they built it: only what needs the whole table is left
+        const rest = await runDataTests(
+          connection,
+          model.tests.filter((_test, i) => !monthTests[i]),
+          pending,
+          resolveRef,
+        );
+        let next = 0;
+        const results = model.tests.map((_test, i) => monthTests[i] ?? (rest.results[next++] as DataTestResult));
+        return { results, rows: results.filter((r) => r.status !== 'pass').length };
+      }
+      const eventTime = model.eventTime;
+      if (!eventTime || !(await existingKind(connection, deltaName(model.name, buildId)))) {
+        return runDataTests(connection, model.tests, pending, resolveRef);
+      }
+      // rebuilt over a window: what can only fail on the rebuilt rows is tested on them alone
+      const local = model.tests.filter((test) => holdsWithinWindow(test, eventTime));
+      const whole = model.tests.filter((test) => !holdsWithinWindow(test, eventTime));
+      const onDelta = await runDataTests(connection, local, relation(MODEL_SCHEMA, deltaName(model.name, buildId)), resolveRef);
+      const onWhole = await runDataTests(connection, whole, pending, resolveRef);
+      const results = model.tests.map(
+        (test) => (onDelta.results.find((r) => r.id === test.id) ?? onWhole.results.find((r) => r.id === test.id)) as DataTestResult,
+      );
+      return { results, rows: onDelta.rows + onWhole.rows };
+    }),
+  );
+}
+
+/**
+ * A singular test (a SQL file under tests/ whose rows are failures) against the warehouse, on this
+ * run's new versions of the models it refs: its result, a failing one included.
+ */
+export async function singularTest(
+  { warehouse, project, interruptible = uninterruptible }: ModelContext,
+  { test: name, buildId, pendingRefs = [], window, windowRefs = [] }: RunSingularTestInput,
+): Promise<DataTestResult> {
+  // with a window, only the rows of the event times that changed are checked again
+  const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, window ? { window, windowRefs } : undefined);
+  return warehouse.withConnection(async (connection) =>
+    interruptible(connection, () => singularTestResult(connection, project, name, resolver)),
+  );
+}

@@ -1,0 +1,106 @@
+// Planning a run on the writer: the project's DAG and selection, the hash of what each model's build
+// depends on, which models the warehouse holds (and of which state), and what a run must not replace.
+import { createHash } from 'node:crypto';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { PlannedRun, PlanRunInput } from '../contract/activities';
+import { relation } from '../duckdb/sql';
+import { ForeignTableError } from '../errors';
+import type { LoadedProject } from '../project/load';
+import { renderModel } from '../project/render';
+import { selectModels } from '../project/select';
+import { readBuiltStates, type BuiltState } from '../warehouse/state';
+import type { ModelContext } from './context';
+import { dropLeftovers, foreignTables } from './housekeeping';
+import { MODEL_SCHEMA, warehouseResolver } from './model-sql';
+import { existingKinds } from './relations';
+
+/** A hash of what each model's (and singular test's) build depends on: a changed one is out of date. */
+export function stateHashesOf(project: LoadedProject, vars: Readonly<Record<string, unknown>>): Record<string, string> {
+  const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  const stateHashes: Record<string, string> = {};
+  for (const model of project.plan.models) {
+    const { usedVars } = renderModel({
+      file: model.file,
+      template: project.templates.get(model.name) ?? '',
+      resolver: warehouseResolver(project),
+      vars: { ...project.plan.vars, ...vars },
+      self: relation(MODEL_SCHEMA, model.name),
+    });
+    // and the ephemeral models it inlines (only where it inlines any: other hashes stay as they were)
+    const inlined = (model.inlines ?? []).map((name) => project.templates.get(name));
+    stateHashes[model.name] = hash([
+      project.templates.get(model.name),
+      model.materialized,
+      usedVars,
+      model.tests,
+      ...(inlined.length > 0 ? [inlined] : []),
+    ]);
+  }
+  for (const test of project.plan.singularTests) {
+    stateHashes[`test:${test.name}`] = hash([project.templates.get(`test:${test.name}`), test.severity]);
+  }
+  return stateHashes;
+}
+
+/** The recorded state of each model the warehouse holds, and of each singular test run before. */
+function builtOf(
+  project: LoadedProject,
+  states: ReadonlyMap<string, BuiltState>,
+  kinds: ReadonlyMap<string, string>,
+): Record<string, BuiltState> {
+  const built: Record<string, BuiltState> = {};
+  for (const model of project.plan.models) {
+    const state = states.get(model.name);
+    if (state && kinds.has(model.name)) built[model.name] = state;
+  }
+  for (const test of project.plan.singularTests) {
+    const state = states.get(`test:${test.name}`);
+    if (state) built[`test:${test.name}`] = state;
+  }
+  return built;
+}
+
+/** The warehouse's side of a plan: what it holds, its foreign tables refused, and dead runs' leftovers dropped. */
+async function inspectWarehouse(
+  { warehouse, project, logger, owners }: ModelContext,
+  connection: DuckDBConnection,
+  selected: string[],
+  { buildId, force = false }: PlanRunInput,
+): Promise<Pick<PlannedRun, 'built' | 'droppedLeftovers'>> {
+  const states = await readBuiltStates(connection);
+  const kinds = await existingKinds(connection);
+  const built = builtOf(project, states, kinds);
+  const foreign = await foreignTables(connection, project, selected, states);
+  if (foreign.length > 0 && !force) {
+    throw new ForeignTableError(
+      `the warehouse ${warehouse.path} holds ${foreign.join(', ')}, which meterflow did not create; ` +
+        'it will not replace them: move them elsewhere, or run with --force to replace them',
+      foreign,
+    );
+  }
+  const droppedLeftovers = buildId ? await dropLeftovers(connection, buildId, owners) : [];
+  if (droppedLeftovers.length > 0) logger.warn({ dropped: droppedLeftovers }, 'dropped unpublished versions left by runs that ended');
+  return { built, droppedLeftovers };
+}
+
+/**
+ * The project's sources and models in build order (the DAG the workflow runs), the selection,
+ * and which models the warehouse holds out of date.
+ */
+export async function planRun(context: ModelContext, input: PlanRunInput): Promise<PlannedRun> {
+  const { warehouse, project } = context;
+  const { vars = {}, select, exclude } = input;
+  const selected = selectModels(project.plan.models, select, exclude);
+  const stateHashes = stateHashesOf(project, vars);
+  const { built, droppedLeftovers } = await warehouse.withConnection((connection) =>
+    inspectWarehouse(context, connection, selected, input),
+  );
+  return {
+    plan: project.plan,
+    selected,
+    stateHashes,
+    built,
+    droppedLeftovers,
+    warehousePath: warehouse.path,
+  };
+}

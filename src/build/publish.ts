@@ -1,0 +1,192 @@
+// Publishing a run on the writer: every rebuilt model's tested new version swapped in and every
+// analytics result loaded, in one transaction, so readers see the run's whole output or none of it.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { BuildIdentity, PublishRunInput, PublishRunResult } from '../contract/activities';
+import { pathList, quotedIdentifier, relation } from '../duckdb/sql';
+import { ModelBuildError, ProjectError } from '../errors';
+import type { LoadedProject } from '../project/load';
+import type { StorageResolver } from '../storage';
+import { readBuiltStates, recordBuiltStates, type BuiltState } from '../warehouse/state';
+import { uninterruptible, type ModelContext } from './context';
+import { buildKey, dropRelations, pendingRelations } from './housekeeping';
+import { MODEL_SCHEMA, deltaName, findModel, inWindow, pendingName, renderModelSql, warehouseResolver } from './model-sql';
+import { periodStartsOf } from './periods';
+import { countRowsOf, existingKinds } from './relations';
+
+/** A relation a publish made current, and whether its rows are counted (after the commit, all at once). */
+interface PublishedTable {
+  readonly model: string;
+  readonly counted: boolean;
+}
+
+/** A publish under way in its transaction: what the schema holds, and what it has published so far. */
+interface Publishing {
+  readonly connection: DuckDBConnection;
+  readonly project: LoadedProject;
+  /** what the schema holds, read once and kept as the transaction changes it */
+  readonly kinds: Map<string, 'table' | 'view'>;
+  readonly drop: (name: string) => Promise<void>;
+  readonly published: PublishedTable[];
+  readonly built: { node: string; state: BuiltState }[];
+}
+
+/** Where each analytics result's Parquet file is on this machine; a missing one fails the publish. */
+async function analyticsFilesOf(storage: StorageResolver, analytics: PublishRunInput['analytics']): Promise<string[]> {
+  const analyticsFiles: string[] = [];
+  for (const result of analytics) {
+    const store = storage.forUri(result.outputUri);
+    const object = await store.stat(result.outputUri);
+    if (!object) throw new ProjectError(`analytics result of ${result.model} is missing at ${result.outputUri}`);
+    analyticsFiles.push(await store.localPath(object));
+  }
+  return analyticsFiles;
+}
+
+/** Each rebuilt model's new version made current: renamed in, its window's rows replaced, or its view created anew. */
+async function publishModels(
+  publishing: Publishing,
+  { buildId, models, vars }: PublishRunInput,
+  states: ReadonlyMap<string, BuiltState>,
+): Promise<void> {
+  const { connection, project, kinds, drop, published, built } = publishing;
+  for (const { model: name, state, window } of models) {
+    const model = findModel(project, name);
+    const pendingRelation = relation(MODEL_SCHEMA, pendingName(name, buildId));
+    const pending = kinds.get(pendingName(name, buildId));
+    const delta = relation(MODEL_SCHEMA, deltaName(name, buildId));
+    if (pending && kinds.has(deltaName(name, buildId))) {
+      // an incremental model rebuilt over a window: its rows there are replaced in place
+      if (!window || !model.eventTime)
+        throw new ModelBuildError(`model ${name}: rebuilt over a window, but none given to publish`, name, model.file);
+      const target = relation(MODEL_SCHEMA, name);
+      await drop(pendingName(name, buildId));
+      await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
+      await connection.run(`insert into ${target} select * from ${delta}`);
+      await drop(deltaName(name, buildId));
+      published.push({ model: name, counted: true });
+      built.push({ node: name, state });
+      continue;
+    }
+    if (!pending) {
+      if (state.version !== undefined && states.get(name)?.version === state.version) continue; // published by an earlier attempt
+      throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);
+    }
+    await drop(name);
+    if (pending === 'view') {
+      await drop(pendingName(name, buildId));
+      await connection.run(
+        `create view ${relation(MODEL_SCHEMA, name)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`,
+      );
+      kinds.set(name, 'view');
+      published.push({ model: name, counted: false });
+    } else {
+      await connection.run(`alter table ${pendingRelation} rename to ${quotedIdentifier(name)}`);
+      kinds.delete(pendingName(name, buildId));
+      kinds.set(name, 'table');
+      published.push({ model: name, counted: true });
+    }
+    built.push({ node: name, state });
+  }
+}
+
+/** Each analytics result loaded: its table replaced, or the periods of the master's changed window in it. */
+async function publishAnalytics(
+  publishing: Publishing,
+  analytics: PublishRunInput['analytics'],
+  analyticsFiles: readonly string[],
+): Promise<void> {
+  const { connection, project, kinds, drop, published, built } = publishing;
+  for (const [index, result] of analytics.entries()) {
+    const target = relation(MODEL_SCHEMA, result.model);
+    const file = pathList([analyticsFiles[index] as string]);
+    const current = kinds.get(result.model);
+    const model = findModel(project, result.model);
+    if (result.window && current === 'table' && model.period && model.eventTime) {
+      // computed for the periods holding the master's changed window: those periods' rows are replaced
+      await connection.run(`delete from ${target} where ${periodStartsOf(model.eventTime, model.period, result.window)}`);
+      await connection.run(`insert into ${target} select * from read_parquet(${file})`);
+    } else if (result.window) {
+      throw new ModelBuildError(
+        `analytics model ${result.model}: computed over a window, but it has no published table or period to replace`,
+        result.model,
+        model.file,
+      );
+    } else {
+      await drop(result.model);
+      await connection.run(`create table ${target} as select * from read_parquet(${file})`);
+      kinds.set(result.model, 'table');
+    }
+    built.push({ node: result.model, state: result.state });
+    published.push({ model: result.model, counted: true });
+  }
+}
+
+/** The publish's transaction: the commit named for the run, models and analytics made current, their states recorded. */
+async function publishInTransaction(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  input: PublishRunInput,
+  analyticsFiles: readonly string[],
+): Promise<PublishedTable[]> {
+  const { buildId, analytics, tests = [], run } = input;
+  // the commit names the run, so `meterflow query --at <run>` finds its version
+  await connection.run(`call lake.set_commit_message('meterflow', $message, extra_info => $info)`, {
+    message: `publish ${run ?? buildId}`,
+    info: JSON.stringify({ run: run ?? null, build: buildId }),
+  });
+  const states = await readBuiltStates(connection);
+  // what the schema holds, read once and kept as the transaction changes it
+  const kinds = await existingKinds(connection);
+  const drop = async (name: string) => {
+    const current = kinds.get(name);
+    if (current) await connection.run(`drop ${current} ${relation(MODEL_SCHEMA, name)}`);
+    kinds.delete(name);
+  };
+  const published: PublishedTable[] = [];
+  const built: { node: string; state: BuiltState }[] = [];
+  const publishing: Publishing = { connection, project, kinds, drop, published, built };
+  await publishModels(publishing, input, states);
+  await publishAnalytics(publishing, analytics, analyticsFiles);
+  await recordBuiltStates(connection, [...built, ...tests.map(({ test, state }) => ({ node: `test:${test}`, state }))]);
+  return published;
+}
+
+/**
+ * Publish a run: swap every rebuilt model's tested new version in and load every analytics result,
+ * all in one transaction, so readers see the run's whole output or none of it. Views are created
+ * anew over the published names. A retry after a commit finds the models already in place.
+ */
+export async function publishRun(
+  { warehouse, project, storage, logger, interruptible = uninterruptible }: ModelContext,
+  input: PublishRunInput,
+): Promise<PublishRunResult> {
+  const started = Date.now();
+  const analyticsFiles = await analyticsFilesOf(storage, input.analytics);
+  const published = await warehouse.transaction(async (connection) =>
+    interruptible(connection, () => publishInTransaction(connection, project, input, analyticsFiles)),
+  );
+  // the published tables' rows, counted on the committed version: the lake's file statistics answer
+  // most of it, where a count inside the transaction read each table's uncommitted rows
+  const counted = published.filter((table) => table.counted).map((table) => table.model);
+  const rows = await warehouse.withConnection((connection) => countRowsOf(connection, counted));
+  const tables = published.map(({ model, counted }) => ({ model, rows: counted ? (rows.get(model) ?? 0) : null }));
+  // one writer: the latest snapshot is the commit above
+  const snapshotVersion = await warehouse.currentSnapshot();
+  logger.info({ tables: tables.length, snapshotVersion }, 'published run');
+  return {
+    tables,
+    snapshotVersion,
+    warehousePath: warehouse.path,
+    rows: tables.reduce((sum, t) => sum + (t.rows ?? 0), 0),
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Drop this run's unpublished new versions (a failed or cancelled run leaves none behind). */
+export async function discardPending({ warehouse }: ModelContext, { buildId }: BuildIdentity): Promise<{ dropped: number }> {
+  return warehouse.withConnection(async (connection) => {
+    const own = (await pendingRelations(connection, MODEL_SCHEMA)).filter((pending) => pending.key === buildKey(buildId));
+    await dropRelations(connection, own, MODEL_SCHEMA);
+    return { dropped: own.length };
+  });
+}

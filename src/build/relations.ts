@@ -1,0 +1,34 @@
+// What the models' schema holds: its tables and views, and their rows.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quotedString, relation } from '../duckdb/sql';
+import { MODEL_SCHEMA } from './model-sql';
+
+/** The rows of each of these tables of the models' schema, in one query. */
+export async function countRowsOf(connection: DuckDBConnection, names: readonly string[]): Promise<Map<string, number>> {
+  if (names.length === 0) return new Map();
+  const reader = await connection.runAndReadAll(
+    names
+      .map((name) => `select ${quotedString(name)} as name, count(*)::bigint as n from ${relation(MODEL_SCHEMA, name)}`)
+      .join('\nunion all\n'),
+  );
+  return new Map(reader.getRows().map(([name, n]) => [String(name), Number(n)]));
+}
+
+/** A relation's row count. */
+export async function countRows(connection: DuckDBConnection, target: string): Promise<number> {
+  return Number((await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`)).getRows()[0]?.[0] ?? 0);
+}
+
+/** Every table and view of the models' schema in the connection's current database, with its kind. */
+export async function existingKinds(connection: DuckDBConnection): Promise<Map<string, 'table' | 'view'>> {
+  const reader = await connection.runAndReadAll(
+    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema`,
+    { schema: MODEL_SCHEMA },
+  );
+  return new Map(reader.getRows().map(([name, type]) => [String(name), String(type) === 'VIEW' ? 'view' : 'table']));
+}
+
+/** Whether a relation in the model schema is a table, a view, or absent. */
+export async function existingKind(connection: DuckDBConnection, name: string): Promise<'table' | 'view' | undefined> {
+  return (await existingKinds(connection)).get(name);
+}
