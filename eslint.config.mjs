@@ -94,7 +94,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@temporalio/*'], message: 'building knows nothing of Temporal: pass what it needs from the activity' },
-            { group: ['../workflows', '../workflows/*', '../activities', '../activities/*'], message: 'building sits below the activities' },
+            {
+              group: ['../workflows', '../workflows/*', '../activities', '../activities/*'],
+              message: 'building sits below the activities',
+            },
           ],
         },
       ],
@@ -109,7 +112,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@temporalio/*'], message: 'the analytics know nothing of Temporal: pass what they need from the activity' },
-            { group: ['../workflows', '../workflows/*', '../activities', '../activities/*'], message: 'the analytics sit below the activities' },
+            {
+              group: ['../workflows', '../workflows/*', '../activities', '../activities/*'],
+              message: 'the analytics sit below the activities',
+            },
           ],
         },
       ],

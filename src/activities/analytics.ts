@@ -7,7 +7,6 @@ import type { StorageResolver } from '../storage';
 import { pinnedReaders, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import * as analytics from '../analytics';
 import { activityFrame, interruptOnCancel } from './context';
-import { MODEL_SCHEMA, existingKind, findModel, renderModelSql, seedRelation } from './models';
 import { failOnErrors } from './data-tests';
 import type { AnalyticsModelResult, DataTestResults, RunAnalyticsModelInput, TestAnalyticsResultInput } from '../contract/activities';
 
@@ -22,14 +21,12 @@ export interface AnalyticsDependencies {
 
 /** What the analytics computation works with: a cancelled activity interrupts its DuckDB work. */
 function analyticsContext({ project, storage, logger, duckdb, withPinnedReader }: AnalyticsDependencies): analytics.AnalyticsContext {
-  const models: analytics.AnalyticsModelHelpers = { MODEL_SCHEMA, existingKind, findModel, renderModelSql, seedRelation };
   return {
     project,
     storage,
     logger,
     duckdb,
     withPinnedReader: withPinnedReader ?? pinnedReaders(duckdb),
-    models,
     interruptible: interruptOnCancel,
   };
 }

@@ -22,24 +22,6 @@ import type {
   TestModelInput,
 } from '../contract/activities';
 
-// NOTE: moved to src/build; every helper this module exported before is re-exported, for the
-// activities (analytics, report) that still import them from here.
-export {
-  MODEL_SCHEMA,
-  deltaName,
-  findModel,
-  holdsWithinWindow,
-  inWindow,
-  inliningEphemerals,
-  modelSqlError,
-  pendingName,
-  renderModelSql,
-  seedRelation,
-  warehouseResolver,
-} from '../build/model-sql';
-export { existingKind, existingKinds } from '../build/relations';
-export { singularTestResult } from '../build/model-tests';
-
 export interface ModelDependencies {
   readonly warehouse: Warehouse;
   readonly project: LoadedProject;

@@ -7,7 +7,6 @@ import type { StorageResolver } from '../storage';
 import { temporalWebUiUrl } from '../config';
 import { pinnedReaders, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import { activityContext, activityFrame } from './context';
-import { MODEL_SCHEMA, existingKinds } from './models';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 
 export interface ReportDependencies {
@@ -38,7 +37,6 @@ export function createReportActivities({ project, storage, duckdb, webUiUrl = te
     webUiUrl,
     ...(logger ? { logger } : {}),
     withPinnedReader: deps.withPinnedReader ?? pinnedReaders(duckdb),
-    models: { MODEL_SCHEMA, existingKinds },
   };
   return {
     /**

@@ -5,17 +5,6 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
 import type { DuckdbSettings, WithPinnedReader } from '../warehouse/warehouse';
-// TODO(merge): from the build domain module (import the helpers where they are used, and drop `models`)
-import type * as modelActivities from '../activities/models';
-
-/**
- * The model helpers that still live in activities/models.ts, passed in by the activity: imported here
- * they would make activities and analytics import each other.
- */
-export type AnalyticsModelHelpers = Pick<
-  typeof modelActivities,
-  'MODEL_SCHEMA' | 'existingKind' | 'findModel' | 'renderModelSql' | 'seedRelation'
->;
 
 export interface AnalyticsContext {
   readonly project: LoadedProject;
@@ -24,7 +13,6 @@ export interface AnalyticsContext {
   readonly duckdb: DuckdbSettings;
   /** Where the lake is attached read-only at a pinned version. */
   readonly withPinnedReader: WithPinnedReader;
-  readonly models: AnalyticsModelHelpers;
   /**
    * Runs a model's DuckDB work so that it can be stopped (an activity interrupts the connection when
    * it is cancelled); without it the work just runs.

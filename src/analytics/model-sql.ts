@@ -6,19 +6,14 @@ import type { LoadedProject } from '../project/load';
 import { runsOnOf, type ModelNode } from '../project/types';
 import { pathList, relation } from '../duckdb/sql';
 import type { RunAnalyticsModelInput } from '../contract/activities';
-import type { AnalyticsModelHelpers } from './context';
-import { periodSpanOf, periodStartsOf } from './periods';
+import { MODEL_SCHEMA, renderModelSql, seedRelation } from '../build/model-sql';
+import { periodSpanOf, periodStartsOf } from '../build/periods';
 
 /**
  * A model's new version where its result holds only some periods: the published rows of the other
  * periods (at the pinned version) and the result's.
  */
-export function withPublishedRest(
-  { MODEL_SCHEMA }: AnalyticsModelHelpers,
-  model: ModelNode,
-  resultFile: string,
-  window: RunAnalyticsModelInput['window'],
-): string {
+export function withPublishedRest(model: ModelNode, resultFile: string, window: RunAnalyticsModelInput['window']): string {
   const rows = `select * from read_parquet(${pathList([resultFile])})`;
   if (!window || !model.period || !model.eventTime) return `(${rows})`;
   return `(select * from ${relation(MODEL_SCHEMA, model.name)} where not (${periodStartsOf(model.eventTime, model.period, window)}) union all ${rows})`;
@@ -30,12 +25,10 @@ export function withPublishedRest(
  */
 export function analyticsModelSql(
   project: LoadedProject,
-  models: AnalyticsModelHelpers,
   model: ModelNode,
   { snapshot, vars, window, upstream = [] }: RunAnalyticsModelInput,
   upstreamFiles: ReadonlyMap<string, string>,
 ): string {
-  const { MODEL_SCHEMA, renderModelSql, seedRelation } = models;
   const at = `${snapshot.warehouse} at version ${snapshot.version}`;
   return renderModelSql(
     project,
@@ -57,7 +50,7 @@ export function analyticsModelSql(
         if (!other) throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot of ${at}`, model.file);
         const file = upstreamFiles.get(ref);
         if (file === undefined) return relation(MODEL_SCHEMA, ref); // unchanged by this run: as published
-        return withPublishedRest(models, other, file, upstream.find((output) => output.model === ref)?.window);
+        return withPublishedRest(other, file, upstream.find((output) => output.model === ref)?.window);
       },
       // a source as seeded, at the pinned version (the run's seeds come before the pin)
       source: (sourceName, table) => {

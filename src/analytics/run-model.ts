@@ -12,6 +12,8 @@ import { runDataTests } from '../warehouse/data-tests';
 import type { AnalyticsModelResult, AnalyticsOutput, DataTestResults, RunAnalyticsModelInput } from '../contract/activities';
 import type { AnalyticsContext } from './context';
 import { analyticsModelSql, withPublishedRest } from './model-sql';
+import { findModel, MODEL_SCHEMA } from '../build/model-sql';
+import { existingKind } from '../build/relations';
 
 /** A result file of this run on this machine (downloaded when it is elsewhere). */
 async function localResult({ storage }: AnalyticsContext, output: AnalyticsOutput, model: ModelNode): Promise<string> {
@@ -32,18 +34,16 @@ interface Computed {
  * `test` its YAML tests run on its new version.
  */
 async function computeResult(
-  context: AnalyticsContext,
   connection: DuckDBConnection,
   model: ModelNode,
   input: RunAnalyticsModelInput,
   work: { readonly sql: string; readonly resultFile: string; readonly upstreamFiles: ReadonlyMap<string, string> },
 ): Promise<Computed> {
-  const { models } = context;
   const { model: name, snapshot, window, test = false } = input;
   const { sql, resultFile, upstreamFiles } = work;
   const at = `${snapshot.warehouse} at version ${snapshot.version}`;
   for (const ref of model.refs.filter((r) => snapshot.relations[r] === undefined && !upstreamFiles.has(r))) {
-    if (await models.existingKind(connection, ref)) continue;
+    if (await existingKind(connection, ref)) continue;
     throw new ProjectError(
       `${model.file}: ${name} merges ${ref}, which is not in ${at} and not computed by this run: ` +
         `select it too (e.g. --select +${name})`,
@@ -55,13 +55,11 @@ async function computeResult(
   if (!test) return { rows: count, tests: undefined };
   // the tests see the new version whole: with a window, the published rows of the other periods too
   const target = quotedIdentifier(`meterflow_result_${name}`);
-  await connection.run(
-    `create or replace temporary view ${target} as select * from ${withPublishedRest(models, model, resultFile, window)}`,
-  );
+  await connection.run(`create or replace temporary view ${target} as select * from ${withPublishedRest(model, resultFile, window)}`);
   try {
     const outcome = await runDataTests(connection, model.tests, target, (ref) => {
       const pinned = snapshot.relations[ref];
-      if (pinned !== undefined) return relation(models.MODEL_SCHEMA, pinned);
+      if (pinned !== undefined) return relation(MODEL_SCHEMA, pinned);
       throw new ProjectError(`${model.file}: a relationships test of ${name} reads ${ref}, which is not in ${at}`, model.file);
     });
     return { rows: count, tests: outcome };
@@ -76,23 +74,23 @@ async function computeResult(
  * uploaded, and the results (samples and SQL included) are returned with what it computed.
  */
 export async function runAnalyticsModel(context: AnalyticsContext, input: RunAnalyticsModelInput): Promise<AnalyticsModelResult> {
-  const { project, storage, logger, withPinnedReader, models, interruptible = (_connection, work) => work() } = context;
+  const { project, storage, logger, withPinnedReader, interruptible = (_connection, work) => work() } = context;
   const { model: name, snapshot, outputUri, window, upstream = [] } = input;
   const started = Date.now();
-  const model = models.findModel(project, name);
+  const model = findModel(project, name);
   if (window && (!model.period || !model.eventTime)) {
     throw new ProjectError(`${model.file}: ${name} has no meta.period, so it cannot be computed over a window`, model.file);
   }
   const upstreamFiles = new Map<string, string>();
   for (const output of upstream) upstreamFiles.set(output.model, await localResult(context, output, model));
-  const sql = analyticsModelSql(project, models, model, input, upstreamFiles);
+  const sql = analyticsModelSql(project, model, input, upstreamFiles);
   const workDir = await mkdtemp(path.join(os.tmpdir(), `meterflow-${name}-`));
   try {
     const resultFile = path.join(workDir, `${name}.parquet`);
     // the lake attached read-only at the pinned version: what the writer commits meanwhile is not seen
     const { rows, tests } = await withPinnedReader(snapshot, (reader) =>
       reader.withConnection((connection) =>
-        interruptible(connection, () => computeResult(context, connection, model, input, { sql, resultFile, upstreamFiles })),
+        interruptible(connection, () => computeResult(connection, model, input, { sql, resultFile, upstreamFiles })),
       ),
     );
     // a result whose error-severity tests failed is not uploaded: the run stops on its test node

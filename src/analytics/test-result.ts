@@ -6,13 +6,14 @@ import { runDataTests } from '../warehouse/data-tests';
 import { withScratchDuckdb } from '../warehouse/warehouse';
 import type { DataTestResults, TestAnalyticsResultInput } from '../contract/activities';
 import type { AnalyticsContext } from './context';
+import { findModel } from '../build/model-sql';
 
 /** The model's tests' results on the result file at outputUri (the activity fails on error-severity failures). */
 export async function testAnalyticsResult(
-  { project, storage, duckdb, models }: AnalyticsContext,
+  { project, storage, duckdb }: AnalyticsContext,
   { model: name, outputUri }: TestAnalyticsResultInput,
 ): Promise<DataTestResults> {
-  const model = models.findModel(project, name);
+  const model = findModel(project, name);
   const store = storage.forUri(outputUri);
   const object = await store.stat(outputUri);
   if (!object) throw new ProjectError(`analytics result of ${name} is missing at ${outputUri}`);

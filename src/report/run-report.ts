@@ -12,8 +12,8 @@ import type { StorageResolver } from '../storage';
 import { pathList, relation } from '../duckdb/sql';
 import { withScratchDuckdb, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
-// TODO(merge): from the build domain module (import the helpers where they are used, and drop `models`)
-import type * as modelActivities from '../activities/models';
+import { MODEL_SCHEMA } from '../build/model-sql';
+import { existingKinds } from '../build/relations';
 import type { Row } from './charts';
 import type { MasterTotals } from './headline';
 import { readNodeSql } from './lineage';
@@ -25,12 +25,6 @@ import { runRecord } from './run-record';
 /** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
 const SCATTER_POINTS = 1500;
 
-/**
- * The model helpers that still live in activities/models.ts, passed in by the activity: imported here
- * they would make activities and the report import each other.
- */
-export type ReportModelHelpers = Pick<typeof modelActivities, 'MODEL_SCHEMA' | 'existingKinds'>;
-
 /** What the report is rendered with. */
 export interface ReportContext {
   readonly project: LoadedProject;
@@ -41,7 +35,6 @@ export interface ReportContext {
   readonly logger?: Logger;
   /** Where the lake is attached read-only at a version (the worker's, shared with its analytics). */
   readonly withPinnedReader: WithPinnedReader;
-  readonly models: ReportModelHelpers;
 }
 
 /** The run's execution as Temporal names it, kept in its record when known. */
@@ -117,7 +110,7 @@ async function writeReport(storage: StorageResolver, uri: string, html: string):
  * analytics keep their pinned versions: on the instance they loaded the extensions into.
  */
 async function readReportData(context: ReportContext, input: RenderReportInput): Promise<ReportReadings> {
-  const { storage, duckdb, withPinnedReader, models } = context;
+  const { storage, duckdb, withPinnedReader } = context;
   const analytics: Record<string, Row[]> = {};
   let points: Row[] = [];
   let masterTotals: MasterTotals | undefined;
@@ -126,10 +119,10 @@ async function readReportData(context: ReportContext, input: RenderReportInput):
     snapshot ? withPinnedReader(snapshot, (reader) => reader.withConnection(work)) : withScratchDuckdb(duckdb, work);
   await withConnection(async (connection) => {
     // the published tables the report charts, as the master's version holds them
-    const held = snapshot ? await models.existingKinds(connection) : new Map<string, 'table' | 'view'>();
+    const held = snapshot ? await existingKinds(connection) : new Map<string, 'table' | 'view'>();
     for (const table of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
       if (!held.has(table)) continue;
-      const reader = await connection.runAndReadAll(`select * from ${relation(models.MODEL_SCHEMA, table)}`);
+      const reader = await connection.runAndReadAll(`select * from ${relation(MODEL_SCHEMA, table)}`);
       analytics[table] = reader.getRowObjectsJson() as Row[];
     }
     for (const output of input.analyticsOutputs) {
@@ -140,9 +133,8 @@ async function readReportData(context: ReportContext, input: RenderReportInput):
     }
     const pinned = snapshot?.relations.demand_price_elasticity;
     if (pinned !== undefined) {
-      const master = relation(models.MODEL_SCHEMA, pinned);
-      masterTotals =
-        (await totalsFromPartials(connection, pinned, held, models.MODEL_SCHEMA)) ?? (await totalsOfMaster(connection, master));
+      const master = relation(MODEL_SCHEMA, pinned);
+      masterTotals = (await totalsFromPartials(connection, pinned, held, MODEL_SCHEMA)) ?? (await totalsOfMaster(connection, master));
       if (analytics.price_response_variable_tariff) {
         const reader = await connection.runAndReadAll(
           `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption

@@ -4,14 +4,13 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { analyticsModelSql, withPublishedRest, type AnalyticsModelHelpers } from '../../src/analytics';
-import { MODEL_SCHEMA, existingKind, findModel, renderModelSql, seedRelation } from '../../src/activities/models';
+import { analyticsModelSql, withPublishedRest } from '../../src/analytics';
+import { findModel } from '../../src/build/model-sql';
 import { defaultProjectDir } from '../../src/config';
 import type { PinnedSnapshot } from '../../src/contract/activities';
 import { loadProject, type LoadedProject } from '../../src/project/load';
 import { tempDir, writeParquet } from '../support/files';
 
-const models: AnalyticsModelHelpers = { MODEL_SCHEMA, existingKind, findModel, renderModelSql, seedRelation };
 const snapshot: PinnedSnapshot = {
   warehouse: 'lake',
   version: 7,
@@ -62,7 +61,7 @@ describe("an analytics model's SQL over the pinned version", () => {
   it('reads the master over the whole months that hold the window', async () => {
     const model = findModel(project, 'meter_readings_by_month');
     const input = { model: model.name, snapshot, outputUri: path.join(dir, 'out.parquet'), window };
-    const computed = await rows(analyticsModelSql(project, models, model, input, new Map()));
+    const computed = await rows(analyticsModelSql(project, model, input, new Map()));
     expect(computed.map((row) => [row.period_start, row.half_hours])).toEqual([
       ['2023-01-01 00:00:00', '1'],
       ['2023-02-01 00:00:00', '1'],
@@ -72,7 +71,7 @@ describe("an analytics model's SQL over the pinned version", () => {
   it("reads a recomputed model as this run's result in its months and as published in the others", async () => {
     const result = path.join(dir, 'meter_readings_by_month.parquet');
     await writeParquet(result, `${monthRow('2023-01-01', 1)} union all ${monthRow('2023-02-01', 2)}`);
-    const newVersion = withPublishedRest(models, findModel(project, 'meter_readings_by_month'), result, window);
+    const newVersion = withPublishedRest(findModel(project, 'meter_readings_by_month'), result, window);
     const merged = await rows(`select period_start, half_hours from ${newVersion} order by period_start`);
     expect(merged.map((row) => [row.period_start, row.half_hours])).toEqual([
       ['2022-12-01 00:00:00', '1'],
@@ -84,7 +83,7 @@ describe("an analytics model's SQL over the pinned version", () => {
   it('names the model and the pinned version when a ref is not in the snapshot', () => {
     const model = findModel(project, 'meter_readings_by_month');
     const input = { model: model.name, snapshot: { ...snapshot, relations: {} }, outputUri: path.join(dir, 'out.parquet') };
-    expect(() => analyticsModelSql(project, models, model, input, new Map())).toThrow(
+    expect(() => analyticsModelSql(project, model, input, new Map())).toThrow(
       "ref('demand_price_elasticity') is not in the snapshot of lake at version 7",
     );
   });
