@@ -12,12 +12,15 @@ import { connectToTestServer, startRun, withWorkers, type TemporalTestContext } 
 
 const MASTER = 'main.demand_price_elasticity';
 
-/** How the catalog records the lake's data files: relative to their table, or not. */
-async function recordedPaths(warehouse: Warehouse): Promise<{ path: string; relative: boolean }[]> {
+/** How the catalog records a table's data files: relative to their table, or not. */
+async function recordedPaths(warehouse: Warehouse, table = 'readings'): Promise<{ path: string; relative: boolean }[]> {
+  const metadata = `__ducklake_metadata_${warehouse.alias}`;
   return warehouse.withConnection(async (connection) =>
     (
       await connection.runAndReadAll(
-        `select path, path_is_relative from __ducklake_metadata_${warehouse.alias}.ducklake_data_file order by path`,
+        `select f.path, f.path_is_relative from ${metadata}.ducklake_data_file f join ${metadata}.ducklake_table t using (table_id) ` +
+          `where t.table_name = $table and t.end_snapshot is null order by f.path`,
+        { table },
       )
     )
       .getRows()
