@@ -71,50 +71,17 @@ export default tseslint.config(
     },
   },
   {
-    // seeding is plain domain code: the activities call it, and it knows nothing of Temporal
-    files: ['src/seed/**/*.ts'],
+    // the domain (seeding, building, analytics) is plain code: the activities call it, and it knows nothing of Temporal
+    files: ['src/seed/**/*.ts', 'src/build/**/*.ts', 'src/analytics/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['@temporalio/*'], message: 'seeding knows nothing of Temporal: pass what it needs from the activity' },
-            { group: ['../workflows', '../workflows/*', '../activities', '../activities/*'], message: 'seeding sits below the activities' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // building models is plain domain code too: the activities call it, and it knows nothing of Temporal
-    files: ['src/build/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['@temporalio/*'], message: 'building knows nothing of Temporal: pass what it needs from the activity' },
+            { group: ['@temporalio/*'], message: 'the domain knows nothing of Temporal: pass what it needs from the activity' },
             {
               group: ['../workflows', '../workflows/*', '../activities', '../activities/*'],
-              message: 'building sits below the activities',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // analytics models are plain domain code: the activities call it, and it knows nothing of Temporal
-    files: ['src/analytics/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['@temporalio/*'], message: 'the analytics know nothing of Temporal: pass what they need from the activity' },
-            {
-              group: ['../workflows', '../workflows/*', '../activities', '../activities/*'],
-              message: 'the analytics sit below the activities',
+              message: 'the domain sits below the activities',
             },
           ],
         },

@@ -1,15 +1,7 @@
 // Data tests' outcomes in an activity: failed error-severity tests fail it, not retried (the tests
 // themselves run in warehouse/data-tests.ts).
 import { ApplicationFailure } from '@temporalio/common';
-import type { DataTestFailure, DataTestResult, DataTestResults } from '../contract/activities';
-
-/** Failed tests as one line: `id (N failing rows)`. */
-export function describeFailedTests(results: readonly DataTestResult[]): string {
-  return results
-    .filter((r) => r.status !== 'pass')
-    .map((r) => `${r.id} (${r.failures} failing ${r.failures === 1 ? 'row' : 'rows'}${r.status === 'warn' ? ', warn' : ''})`)
-    .join('; ');
-}
+import { describeFailedTests, type DataTestFailure, type DataTestResults } from '../contract/activities';
 
 /**
  * A test activity's outcome: returned when no error-severity test failed; otherwise the activity

@@ -1,6 +1,7 @@
 // The table printed at the end of a run: every node with its state, time and rows.
 import type { RunFailure } from '../contract/activities';
 import type { NodeProgress } from '../contract/run';
+import { failedTestLines } from './run-lines';
 import { alignedTable } from './text-table';
 
 export function summaryTable(nodes: readonly NodeProgress[]): string {
@@ -17,11 +18,6 @@ export function summaryTable(nodes: readonly NodeProgress[]): string {
 
 /** A failed run's failure, as `status` and the end of `run` show it: the node and reason, then each failed test's sample rows and SQL. */
 export function failureText(failure: { readonly node?: string; readonly reason: string; readonly tests?: RunFailure['tests'] }): string {
-  const lines = [`failed at ${failure.node ?? 'the run'}: ${failure.reason}`];
-  for (const test of failure.tests ?? []) {
-    lines.push('', `${test.id}: ${test.failures.toLocaleString('en-GB')} failing ${test.failures === 1 ? 'row' : 'rows'} (${test.status})`);
-    for (const row of test.samples ?? []) lines.push(`  ${JSON.stringify(row)}`);
-    if (test.sql) lines.push('  sql (its rows are the failures):', ...test.sql.split('\n').map((sqlLine) => `    ${sqlLine}`));
-  }
-  return lines.join('\n');
+  const tests = (failure.tests ?? []).flatMap((test) => ['', ...failedTestLines([test])]);
+  return [`failed at ${failure.node ?? 'the run'}: ${failure.reason}`, ...tests].join('\n');
 }

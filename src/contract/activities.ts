@@ -257,6 +257,14 @@ export interface PublishRunResult {
   readonly durationMs: number;
 }
 
+/** Tests that did not pass as one line: `id (N failing rows)`, `, warn` for a warning. */
+export function describeFailedTests(results: readonly DataTestResult[]): string {
+  return results
+    .filter((r) => r.status !== 'pass')
+    .map((r) => `${r.id} (${r.failures} failing ${r.failures === 1 ? 'row' : 'rows'}${r.status === 'warn' ? ', warn' : ''})`)
+    .join('; ');
+}
+
 /** How many failing rows a failed test shows as samples (a test run month by month too, once merged). */
 export const SAMPLE_ROWS = 10;
 

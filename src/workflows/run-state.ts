@@ -2,16 +2,9 @@
 // and the Web UI's current details kept in step. Workflow code.
 import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { AnalyticsModelResult, DataTestFailure, DataTestResults, RunFailure } from './activity-types';
+import { describeFailedTests } from '../contract/activities';
 import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
 import { describeProgress } from './progress-markdown';
-
-/** Failed tests as one line. */
-function describeFailedTests(results: DataTestResults['results']): string {
-  return results
-    .filter((r) => r.status !== 'pass')
-    .map((r) => `${r.id} (${r.failures} failing ${r.failures === 1 ? 'row' : 'rows'}${r.status === 'warn' ? ', warn' : ''})`)
-    .join('; ');
-}
 
 /** What a failed run says of its failure: in the failure's details, the report and `status`. */
 export type NodeFailureDetails = RunFailure;
