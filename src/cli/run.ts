@@ -179,7 +179,7 @@ async function followRun(handle: WorkflowHandle, context: FollowContext): Promis
   const printer = context.live ? liveProgressPrinter(process.stderr, colour) : plainProgressPrinter(warn, { colour });
   const waitStarted = Date.now();
   let lastProgress: PipelineProgress | undefined;
-  const places = [`runs: ${childUri(context.outUri, 'index.html')}`];
+  const runsLine = `runs: ${childUri(context.outUri, 'index.html')}`;
   try {
     const result = await step(
       waitForPipeline(handle, {
@@ -196,7 +196,7 @@ async function followRun(handle: WorkflowHandle, context: FollowContext): Promis
     write('');
     if (context.where) write(context.where);
     if (result.snapshotVersion !== undefined) write(`lake version: ${result.snapshotVersion}`);
-    write(places[0] as string);
+    write(runsLine);
     write(`report: ${result.reportUri}`);
     // last: what `meterflow query --warehouse` takes
     write(`warehouse: ${result.warehousePath}`);
@@ -226,7 +226,7 @@ async function followRun(handle: WorkflowHandle, context: FollowContext): Promis
     warn(`error: run ${handle.workflowId} failed${failure.node ? ` at ${failure.node}` : ''}: ${failure.reason}`);
     if (context.where) warn(context.where);
     // the report (written for a failed run too): beside the run's record
-    warn(places[0] as string);
+    warn(runsLine);
     warn(`report: ${childUri(context.outUri, 'runs', runFolderName(handle.workflowId), 'report.html')}`);
     return { ok: false };
   }
