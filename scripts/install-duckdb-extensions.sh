@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The lake's DuckDB extensions from PyPI's wheels, pinned, into meterflow's extension directory: what
-# src/lake/extensions.ts does on first use, for CI and the tests (needs npm install done: DuckDB is asked
+# src/duckdb/extensions.ts does on first use, for CI and the tests (needs npm install done: DuckDB is asked
 # its version and platform). The pins must equal DUCKDB_EXTENSION_WHEEL_VERSION and @duckdb/node-api's DuckDB.
 set -euo pipefail
 cd "$(dirname "$0")/.."

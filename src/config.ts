@@ -1,5 +1,4 @@
 // Where things are by default, and the environment variables that move them.
-import os from 'node:os';
 import path from 'node:path';
 
 /** The package root: one level above src/ or dist/. */
@@ -56,17 +55,6 @@ export function defaultLakeCatalog(env: NodeJS.ProcessEnv = process.env): string
 /** Where the lake's Parquet files go (METERFLOW_LAKE_DATA); undefined: the catalog's own, or `data/` beside a new SQLite catalog. */
 export function defaultLakeDataPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.METERFLOW_LAKE_DATA;
-}
-
-/**
- * DuckDB's extension directory for the lake's extensions (METERFLOW_DUCKDB_EXTENSIONS): a per-user
- * cache, shared by every checkout and state folder, since the files are large (about 130 MB) and
- * depend only on the DuckDB version.
- */
-export function duckdbExtensionDirectory(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.METERFLOW_DUCKDB_EXTENSIONS) return path.resolve(env.METERFLOW_DUCKDB_EXTENSIONS);
-  const cacheHome = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(cacheHome, 'meterflow', 'duckdb-extensions');
 }
 
 /** The Temporal server to use; undefined means: start an embedded one (`run`, `quickstart`). */

@@ -19,15 +19,10 @@ import {
 import { createLogger, type Logger } from './logger';
 import { ProjectSource } from './project/source';
 import { createStorageResolver, type StorageResolver } from './storage';
-import {
-  DEFAULT_MEMORY_LIMIT,
-  Warehouse,
-  detachIdlePinnedReaders,
-  duckdbSettingsFromEnv,
-  registerWarehouse,
-  warmReaders,
-  type DuckdbSettings,
-} from './warehouse/warehouse';
+import { detachIdlePinnedReaders, warmReaders } from './duckdb/readers';
+import { BUILD_MEMORY_LIMIT, duckdbSettingsFromEnv, type DuckdbSettings } from './duckdb/settings';
+import { registerWarehouse } from './warehouse/names';
+import { Warehouse } from './warehouse/warehouse';
 import {
   ANALYTICS_QUEUE_NAME as ANALYTICS_QUEUE,
   buildQueueFor,
@@ -106,9 +101,9 @@ async function refuseQueueOfAnotherWarehouse(
   }
 }
 
-/** A month is a twelfth of the heaviest build: bounded like the writer, it fits without spilling. */
+/** A month, or a part of one, is bounded: its DuckDB gets less memory than the writer's (see BUILD_MEMORY_LIMIT). */
 function buildSettings(duckdb: DuckdbSettings): DuckdbSettings {
-  return { memoryLimit: DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb };
+  return { memoryLimit: BUILD_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb };
 }
 
 /**

@@ -8,6 +8,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['meter_point_id', 'settlement_timestamp_utc'],
-        event_time='settlement_timestamp_utc'
+        event_time='settlement_timestamp_utc',
+        meta={'meterflow': {'split_by': 'meter_point_id'} }
     ) -}}
 {% endmacro %}

@@ -4,7 +4,9 @@
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
-import { pinnedReaders, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
+import type { WithPinnedReader } from '../duckdb/readers';
+import type { DuckdbSettings } from '../duckdb/settings';
+import { pinnedReaders } from '../warehouse/warehouse';
 import * as analytics from '../analytics';
 import { activityFrame, interruptOnCancel } from './context';
 import { failOnErrors } from './data-tests';

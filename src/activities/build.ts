@@ -5,13 +5,14 @@ import type {
   BuildModelInput,
   BuildMonthInput,
   BuildMonthResult,
+  BuildMonthsPlan,
   DataTestResult,
   RunSingularTestInput,
   TestMonthInput,
 } from '../contract/activities';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
-import type { DuckdbSettings } from '../warehouse/warehouse';
+import type { DuckdbSettings } from '../duckdb/settings';
 import * as building from '../build';
 import { activityFrame, interruptOnCancel } from './context';
 import { failOnErrors } from './data-tests';
@@ -28,7 +29,7 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
   const context: building.MonthContext = { project, logger, duckdb, interruptible: interruptOnCancel };
   return {
     /** The months a model's build covers (see building.planBuildMonths). */
-    async planBuildMonths(input: BuildModelInput): Promise<{ months: string[] }> {
+    async planBuildMonths(input: BuildModelInput): Promise<BuildMonthsPlan> {
       return activityFrame(`months of ${input.model}`, () => building.planBuildMonths(context, input));
     },
 

@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { masked } from '../contract/secrets';
+import { masked } from '../secrets';
 import { NON_RETRYABLE_ERRORS } from '../errors';
 import { permanentFileSystemError } from '../storage/fs-errors';
 import { duckdbMessage, isPermanentDuckdbError, isPermanentDuckdbIoError } from '../duckdb/sql';

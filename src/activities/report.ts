@@ -5,7 +5,9 @@ import type { LoadedProject } from '../project/load';
 import { renderRunReport, type ReportContext, type RunExecution } from '../report/run-report';
 import type { StorageResolver } from '../storage';
 import { temporalWebUiUrl } from '../config';
-import { pinnedReaders, type DuckdbSettings, type WithPinnedReader } from '../warehouse/warehouse';
+import type { WithPinnedReader } from '../duckdb/readers';
+import type { DuckdbSettings } from '../duckdb/settings';
+import { pinnedReaders } from '../warehouse/warehouse';
 import { activityContext, activityFrame } from './context';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 

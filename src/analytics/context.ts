@@ -4,7 +4,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
-import type { DuckdbSettings, WithPinnedReader } from '../warehouse/warehouse';
+import type { WithPinnedReader } from '../duckdb/readers';
+import type { DuckdbSettings } from '../duckdb/settings';
 
 export interface AnalyticsContext {
   readonly project: LoadedProject;

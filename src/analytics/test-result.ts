@@ -3,7 +3,7 @@
 import { ProjectError } from '../errors';
 import { pathList, quotedIdentifier } from '../duckdb/sql';
 import { runDataTests } from '../warehouse/data-tests';
-import { withScratchDuckdb } from '../warehouse/warehouse';
+import { withScratchDuckdb } from '../duckdb/instances';
 import type { DataTestResults, TestAnalyticsResultInput } from '../contract/activities';
 import type { AnalyticsContext } from './context';
 import { findModel } from '../build/model-sql';

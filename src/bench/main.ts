@@ -1,26 +1,31 @@
 // `npm run bench`: meterflow against the floor (the same SQL in one DuckDB process) and the peer
 // (dbt-duckdb on the same project), each measured several times in one run, medians reported as
 // ratios. A benchmark, not a test: it prints a table and writes JSON and markdown; it asserts nothing.
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+// `--growth` (src/bench/growth.ts) and `--commit-files` (src/bench/commit-files.ts) are benches of their own: main dispatches.
+import { DuckDBInstance } from '@duckdb/node-api';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../client';
 import { PACKAGE_ROOT, defaultProjectDir } from '../config';
-import { generateSampleData } from '../generator/generate';
 import { loadProject, type LoadedProject } from '../project/load';
 import { relationKind, type ModelNode } from '../project/types';
-import { renderModel } from '../project/render';
 import { startDevServer } from '../temporal/dev-server';
-import { pathList, quotedIdentifier, relation } from '../duckdb/sql';
-import { lakeOptionsFor, withDuckdbFile } from '../warehouse/warehouse';
-import { ensureLakeExtensions, openLake } from '../lake';
+import { relation } from '../duckdb/sql';
+import { ensureLakeExtensions } from '../duckdb/extensions';
+import { openLake } from '../lake/lake';
+import { lakeOptionsFor } from '../warehouse/warehouse';
 import type { PipelineResult } from '../contract/run';
+import { runCommitFiles } from './commit-files';
+import { benchData } from './data';
+import { floorSql, rawDuckdb, seedOnly, seedTables } from './floor';
+import { GROWTH_SIZES, runGrowth } from './growth';
+import { sizeList } from './growth-results';
+import { log, machine, median, peakRssMb, percentile, seconds } from './measure';
 import { NAIVE_MASTER_SQL } from './naive-master';
 import { spawnWorker, stop, workersReady } from './workers';
 import { holdBackLastDay } from './late-day';
@@ -38,6 +43,11 @@ interface Options {
   memoryLimit: string;
   scaleoutOnly?: boolean;
   only?: Part[];
+  /** The growth curve instead of the parts (src/bench/growth.ts): these meter counts. */
+  growth?: boolean;
+  growthSizes?: number[];
+  /** The writer's commit of this many files, on a PostgreSQL catalog, instead of the parts (src/bench/commit-files.ts). */
+  commitFiles?: number[];
 }
 
 /** The parts of the bench, for `--only`: each measures its own keys. */
@@ -49,72 +59,6 @@ function partList(value: string): Part[] {
   const unknown = parts.filter((part) => !(PARTS as readonly string[]).includes(part));
   if (unknown.length > 0) throw new Error(`--only: unknown part ${unknown.join(', ')} (parts: ${PARTS.join(', ')})`);
   return parts as Part[];
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-};
-const seconds = async (work: () => Promise<unknown>) => {
-  const started = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-};
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-
-/** Peak resident memory of a process, from /proc (Linux). */
-async function peakRssMb(pid: number): Promise<number | null> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
-    return Number.isFinite(kb) ? Math.round(kb / 1024) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Seed every source from its folder's Parquet files, as meterflow's seed step does, in one statement each. */
-async function seedTables(connection: DuckDBConnection, project: LoadedProject, sources: string): Promise<void> {
-  await connection.run('create schema if not exists raw');
-  for (const source of project.plan.sources) {
-    const columns = source.columns.map((c) => quotedIdentifier(c.name)).join(', ');
-    await connection.run(
-      `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from read_parquet(${pathList([path.join(sources, source.name, '*.parquet')])}, filename = true)`,
-    );
-  }
-}
-
-/** A model's SQL over plain warehouse names, as the floor and the master comparison run it. */
-function floorSql(project: LoadedProject, model: ModelNode): string {
-  return renderModel({
-    file: model.file,
-    template: project.templates.get(model.name) ?? '',
-    vars: project.plan.vars,
-    self: model.name,
-    resolver: { ref: (m) => relation('main', m), source: (_s, t) => relation('raw', t) },
-  }).sql;
-}
-
-/** The same SQL meterflow runs, in one DuckDB process with no orchestration and no snapshot: the floor. */
-async function rawDuckdb(project: LoadedProject, sources: string, database: string): Promise<void> {
-  await rm(database, { force: true });
-  await withDuckdbFile(database, {}, async (connection) => {
-    await seedTables(connection, project, sources);
-    for (const model of project.plan.models) {
-      await connection.run(
-        `create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`,
-      );
-    }
-  });
-}
-
-async function seedOnly(project: LoadedProject, sources: string, database: string): Promise<void> {
-  await withDuckdbFile(database, {}, (connection) => seedTables(connection, project, sources));
 }
 
 /** A new lake in a warehouse folder with raw.<source> seeded as lake tables, the way the floor seeds its file. */
@@ -184,32 +128,34 @@ interface Bench {
 function parseOptions(argv: string[]): Options {
   const program = new Command('bench')
     .option('--meters <n>', 'meters in the generated data (one year)', (v) => Number(v), 2000)
-    .option('--repeat <n>', 'measurements of each, median reported', (v) => Number(v), 3)
+    .option('--repeat <n>', 'measurements of each, median reported (default 3; 1 with --growth)', (v) => Number(v))
     .option('--json <file>', 'write the results as JSON')
     .option('--skip-dbt', 'leave out the dbt-duckdb peer')
     .option('--memory-limit <size>', 'DuckDB memory_limit for the bounded-memory run', '1GB')
     .option('--scaleout-only', 'measure only the scale-out keys (a full run first, then the master built by 1 and 2 build workers)')
     .option('--only <parts>', `measure only these parts, side by side (comma-separated: ${PARTS.join(', ')})`, partList)
+    .option('--growth', `the growth curve: the pipeline and the floor at each size (default ${GROWTH_SIZES.join(',')} meters)`)
+    .option('--growth-sizes <meters>', 'the growth curve at these meter counts (comma-separated; implies --growth)', (v) =>
+      sizeList(v, '--growth-sizes'),
+    )
+    .option(
+      '--commit-files <counts>',
+      "the writer's commit of this many files in one transaction, on a PostgreSQL catalog (comma-separated)",
+      (v) => sizeList(v, '--commit-files'),
+    )
     .parse(argv);
-  return program.opts<Options>();
+  const options = program.opts<Omit<Options, 'repeat'> & { repeat?: number }>();
+  const growth = options.growth === true || options.growthSizes !== undefined;
+  return { ...options, growth, repeat: options.repeat ?? (growth ? 1 : 3) };
 }
 
 /** The bench's data (generated once per meter count, kept under .meterflow/bench) and the project. */
 async function prepare(options: Options, only: ReadonlySet<Part>): Promise<Bench> {
-  const benchDir = path.resolve('.meterflow', 'bench');
-  const work = path.join(benchDir, `meters-${options.meters}`);
-  const sources = path.join(work, 'sources');
-  await mkdir(work, { recursive: true });
-  if (!existsSync(path.join(sources, '.complete'))) {
-    log(`generating ${options.meters} meters x one year into ${sources}`);
-    const generated = await generateSampleData({ outDir: sources, meters: options.meters });
-    await writeFile(path.join(sources, '.complete'), JSON.stringify(generated));
-  }
-  const generated = JSON.parse(await readFile(path.join(sources, '.complete'), 'utf8')) as { readings: number };
+  const { benchDir, work, sources, readings } = await benchData(options.meters);
   const project = await loadProject(defaultProjectDir());
-  const results: Record<string, unknown> = { meters: options.meters, readings: generated.readings, repeat: options.repeat };
+  const results: Record<string, unknown> = { meters: options.meters, readings, repeat: options.repeat };
   const partial = only.size < PARTS.length;
-  return { options, only, partial, benchDir, work, sources, readings: generated.readings, project, results };
+  return { options, only, partial, benchDir, work, sources, readings, project, results };
 }
 
 /** The floor: the same SQL in one DuckDB process. */
@@ -374,15 +320,21 @@ async function measureMaster({ options, project, sources, work, results }: Bench
   const master = project.plan.models.find((m) => m.name === 'demand_price_elasticity')!;
   const instance = await DuckDBInstance.create(masterDb);
   const c = await instance.connect();
-  for (const model of project.plan.models.filter((m) => m.file.startsWith('staging/'))) {
-    await c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', model.name)} as ${floorSql(project, model)}`);
-  }
-  const masterSql = floorSql(project, master);
+  const build = (model: ModelNode, name = model.name) =>
+    c.run(`create or replace ${relationKind(model.materialized)} ${relation('main', name)} as ${floorSql(project, model)}`);
+  for (const model of project.plan.models.filter((m) => m.file.startsWith('staging/'))) await build(model);
+  // the master's own tables (its meters' segments and layouts, built once a run) count in its time
+  const upstream = upstreamOf(project, master).filter((m) => !m.file.startsWith('staging/'));
   const naive: number[] = [];
   const ours: number[] = [];
   for (let i = 0; i < options.repeat; i++) {
     naive.push(await seconds(() => c.run(`create or replace table naive_master as ${NAIVE_MASTER_SQL}`)));
-    ours.push(await seconds(() => c.run(`create or replace table meterflow_master as ${masterSql}`)));
+    ours.push(
+      await seconds(async () => {
+        for (const model of upstream) await build(model);
+        await build(master, 'meterflow_master');
+      }),
+    );
     log(`master ${i + 1}: naive ${naive[naive.length - 1]?.toFixed(2)}s, meterflow ${ours[ours.length - 1]?.toFixed(2)}s`);
   }
   const round = (t: string) =>
@@ -397,6 +349,20 @@ async function measureMaster({ options, project, sources, work, results }: Bench
   results.master_s = median(ours);
   results.master_rows = Number(rows);
   results.master_rows_identical = Number(different) === 0;
+}
+
+/** The models a model reads, directly or through others, in the project's (DAG) order. */
+function upstreamOf(project: LoadedProject, model: ModelNode): ModelNode[] {
+  const wanted = new Set<string>();
+  const visit = (name: string) => {
+    for (const ref of project.plan.models.find((m) => m.name === name)?.refs ?? []) {
+      if (wanted.has(ref)) continue;
+      wanted.add(ref);
+      visit(ref);
+    }
+  };
+  visit(model.name);
+  return project.plan.models.filter((m) => wanted.has(m.name));
 }
 
 /** A dbt command at a thread count, and the key its median is reported under. */
@@ -481,13 +447,7 @@ function summarise(results: Record<string, unknown>): void {
     startup_embedded_noop_over_server_floor: ratio(results.startup_embedded_noop_s, results.startup_server_floor_s),
     startup_remote_noop_over_server_floor: ratio(results.startup_remote_noop_s, results.startup_server_floor_s),
   };
-  results.machine = {
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model,
-    memory_gb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    date: new Date().toISOString(),
-  };
+  results.machine = machine();
 }
 
 /** The results as a table on stdout, and as markdown and JSON in bench-results/ (and --json). */
@@ -519,8 +479,10 @@ async function report({ options, only, partial, readings, results }: Bench): Pro
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
-  const only = new Set<Part>(options.scaleoutOnly ? ['scaleout'] : (options.only ?? PARTS));
   Runtime.install({ logger: new DefaultLogger('ERROR') });
+  if (options.commitFiles) return runCommitFiles({ files: options.commitFiles });
+  if (options.growth) return runGrowth({ sizes: options.growthSizes ?? GROWTH_SIZES, repeat: options.repeat });
+  const only = new Set<Part>(options.scaleoutOnly ? ['scaleout'] : (options.only ?? PARTS));
   const bench = await prepare(options, only);
   await measureFloor(bench);
   const pipelineMasterRows = await measureWithTemporal(bench);

@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BuildModelResult, CommitBuiltMonthsInput, EventWindow } from '../contract/activities';
 import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { ModelBuildError } from '../errors';
-import { filesOf } from '../lake/lake';
+import { filesOf } from '../duckdb/lake-tables';
 import type { ModelNode } from '../project/types';
 import { builtResult, createWindowedVersion, dropOwnVersions, type Built } from './build-model';
 import { uninterruptible, type ModelContext } from './context';

@@ -3,7 +3,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
-import { filesOf, tablesOf } from '../lake/lake';
+import { filesOf, tablesOf } from '../duckdb/lake-tables';
 import { quotedString } from '../duckdb/sql';
 import type { Warehouse } from '../warehouse/warehouse';
 import type { MaintainLakeInput, MaintainLakeResult } from '../contract/activities';

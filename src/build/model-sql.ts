@@ -5,7 +5,7 @@ import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
 import type { DataTest, ModelNode } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
-import type { EventWindow } from '../contract/activities';
+import type { EventWindow, MonthPart } from '../contract/activities';
 import { buildKey } from './housekeeping';
 
 /** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
@@ -26,6 +26,14 @@ export function inWindow(column: string, window: EventWindow): string {
   return `${quotedIdentifier(column)} between ${quotedString(window.from)}::timestamp and ${quotedString(window.to)}::timestamp`;
 }
 
+/** One part of a month of a model split by a column: the rows whose column hashes to the part. */
+export type SplitPart = MonthPart & { readonly column: string };
+
+/** SQL for "the split column hashes to this part". */
+export function inPart({ column, index, of }: SplitPart): string {
+  return `hash(${quotedIdentifier(column)}) % ${of} = ${index}`;
+}
+
 /** A model's pending version as a relation. */
 export const pendingRelationOf = (model: string, buildId: string) => relation(MODEL_SCHEMA, pendingName(model, buildId));
 
@@ -44,14 +52,19 @@ export function modelSqlError(err: unknown, model: ModelNode, context = ''): unk
  * With a window (an incremental build, or one month of a per-month build), inputs that have an
  * event_time are read within it only, as dbt's microbatch does, and upstream models rebuilt over the
  * run's window (`windowRefs`) are read as their changed rows (within the window too: a month of them).
+ * With a part (one part of a month of a split model), refs split by the same column are read as
+ * that part's rows only.
  */
 export function warehouseResolver(
   project: LoadedProject,
   pending: { buildId: string; models: readonly string[] } = { buildId: '', models: [] },
-  windowed?: { window: EventWindow; windowRefs: readonly string[] },
+  windowed?: { window: EventWindow; windowRefs: readonly string[]; part?: SplitPart },
 ): RelationResolver {
-  const within = (name: string, eventTime: string | undefined) =>
-    windowed && eventTime ? `(select * from ${name} where ${inWindow(eventTime, windowed.window)})` : name;
+  const within = (name: string, eventTime: string | undefined, splitBy?: string) => {
+    const part = windowed?.part && windowed.part.column === splitBy ? windowed.part : undefined;
+    const conditions = [...(windowed && eventTime ? [inWindow(eventTime, windowed.window)] : []), ...(part ? [inPart(part)] : [])];
+    return conditions.length > 0 ? `(select * from ${name} where ${conditions.join(' and ')})` : name;
+  };
   return {
     ref: (model) => {
       const seed = seedRelation(project, model);
@@ -61,7 +74,8 @@ export function warehouseResolver(
         : pending.models.includes(model)
           ? pendingName(model, pending.buildId)
           : model;
-      return within(relation(MODEL_SCHEMA, name), project.plan.models.find((m) => m.name === model)?.eventTime);
+      const node = project.plan.models.find((m) => m.name === model);
+      return within(relation(MODEL_SCHEMA, name), node?.eventTime, node?.split?.column);
     },
     source: (sourceName, table) => {
       const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
@@ -80,10 +94,11 @@ export function seedRelation(project: LoadedProject, name: string): string | und
 }
 
 /**
- * Tests whose failures are rows of the changed window alone, so an incremental build tests its
- * rebuilt rows only: row-by-row checks, and uniqueness on keys that include the event time.
+ * Tests whose failures are rows of one slice of the table by `column` alone, so the slice can be
+ * tested by itself: row-by-row checks, and uniqueness on keys that include the column. With the event
+ * time, an incremental build tests its rebuilt rows only; with a split column, a part its own file.
  */
-export function holdsWithinWindow(test: DataTest, eventTime: string): boolean {
+export function holdsWithinWindow(test: DataTest, column: string): boolean {
   // a threshold (warn_if, error_if, limit) judges the whole table's failing rows, not a window's
   if (test.warnIf !== undefined || test.errorIf !== undefined || test.limit !== undefined) return false;
   switch (test.kind) {
@@ -96,9 +111,9 @@ export function holdsWithinWindow(test: DataTest, eventTime: string): boolean {
     case 'all_finite':
       return true;
     case 'unique_combination_of_columns':
-      return (test.args.combination_of_columns as unknown[]).includes(eventTime);
+      return (test.args.combination_of_columns as unknown[]).includes(column);
     case 'unique':
-      return test.column === eventTime;
+      return test.column === column;
     default:
       return false;
   }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { recordedDataPath } from '../lake/lake';
+import { recordedDataPath } from '../duckdb/attach';
 
 /** The lake's data path as its catalog attaches it (ending in `/`): where the month files are put. */
 export async function lakeDataPath(connection: DuckDBConnection, alias: string): Promise<string> {

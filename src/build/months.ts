@@ -9,24 +9,39 @@ import type {
   BuildModelInput,
   BuildMonthInput,
   BuildMonthResult,
+  BuildMonthsPlan,
   DataTestResult,
   EventWindow,
+  MonthPart,
   RunSingularTestInput,
   TestMonthInput,
 } from '../contract/activities';
+import { partLabel } from '../contract/activities';
 import { monthWindow, monthsBetween } from '../contract/time';
 import { ModelBuildError, ProjectError, SourceDataError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { DataTest, ModelNode } from '../project/types';
 import type { RelationResolver } from '../project/render';
-import { quotedString } from '../duckdb/sql';
-import { withWarehouseReader, type DuckdbSettings } from '../warehouse/warehouse';
+import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
+import type { DuckdbSettings } from '../duckdb/settings';
+import { filesOf } from '../duckdb/lake-tables';
+import { countRows, existingKind } from './relations';
+import { withWarehouseReader } from '../warehouse/warehouse';
 import { lakeDataPath } from './month-files';
 import { uninterruptible, type Interruptible } from './context';
 import { buildKey } from './housekeeping';
 import { runDataTests } from '../warehouse/data-tests';
-import { MODEL_SCHEMA, findModel, holdsWithinWindow, modelSqlError, renderModelSql, warehouseResolver } from './model-sql';
+import {
+  MODEL_SCHEMA,
+  findModel,
+  holdsWithinWindow,
+  inPart,
+  modelSqlError,
+  renderModelSql,
+  warehouseResolver,
+  type SplitPart,
+} from './model-sql';
 import { singularTestResult } from './model-tests';
 
 /** What a build worker's month builds are given. */
@@ -48,10 +63,21 @@ const monthResolver = (
   project: LoadedProject,
   { buildId, pendingRefs = [], windowRefs = [] }: BuildModelInput | RunSingularTestInput,
   window: EventWindow,
-): RelationResolver => warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs });
+  part?: SplitPart,
+): RelationResolver => warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs, ...(part ? { part } : {}) });
 
 /** A model's tests that a month's rows decide alone: those an incremental build runs on its window, bar relationships. */
 const isMonthLocal = (test: DataTest, eventTime: string) => test.kind !== 'relationships' && holdsWithinWindow(test, eventTime);
+
+/**
+ * The model's tests a file of its rows decides alone: a month's, or a part's of a month (those that
+ * also hold within a slice of the split column: row by row, or uniqueness on keys that hold it).
+ */
+function fileLocalTests(model: ModelNode, part: SplitPart | undefined): DataTest[] {
+  const eventTime = model.eventTime;
+  if (!eventTime) return [];
+  return model.tests.filter((t) => isMonthLocal(t, eventTime) && (!part || holdsWithinWindow(t, part.column)));
+}
 
 const EVERYTHING = { from: '0001-01-01 00:00:00', to: '9999-12-31 23:59:59.999999' };
 
@@ -104,51 +130,84 @@ async function eventTimeExtremes(connection: DuckDBConnection, inputs: readonly 
 }
 
 /** Every month between the first and last event time of the inputs (min and max only are read). */
-async function monthsOf(
-  warehouse: string,
-  duckdb: DuckdbSettings,
-  inputs: { sql: string; column: string }[],
-  what: string,
-): Promise<string[]> {
+async function monthsWithin(connection: DuckDBConnection, inputs: { sql: string; column: string }[], what: string): Promise<string[]> {
   if (inputs.length === 0) return [];
   const bounds = inputs
     .map(({ sql, column }) => `select min(${column}) as first, max(${column}) as last from ${sql}`)
     .join('\nunion all\n');
-  return withWarehouseReader(warehouse, { settings: duckdb }, (reader) =>
-    reader.withConnection(async (connection) => {
-      const row = (
-        await connection.runAndReadAll(
-          `select strftime(min(first), '%Y-%m-%d %H:%M:%S'), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${bounds})`,
-        )
-      ).getRows()[0];
-      const [first, last] = [row?.[0], row?.[1]] as [string | null, string | null];
-      const months = first && last ? monthsBetween(first, last) : [];
-      if (months.length > maxBuildMonths()) {
-        const extremes = await eventTimeExtremes(connection, inputs);
-        throw new SourceDataError(
-          `${what} would be built over ${months.length} months, ${months[0]} to ${months[months.length - 1]}, more than the ` +
-            `${maxBuildMonths()} a run builds (METERFLOW_MAX_BUILD_MONTHS): event times out of the data's years? ` +
-            `${extremes.join('; ')}. Fix or remove those files, then run again`,
-          what,
-        );
-      }
-      return months;
-    }),
+  const row = (
+    await connection.runAndReadAll(
+      `select strftime(min(first), '%Y-%m-%d %H:%M:%S'), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${bounds})`,
+    )
+  ).getRows()[0];
+  const [first, last] = [row?.[0], row?.[1]] as [string | null, string | null];
+  const months = first && last ? monthsBetween(first, last) : [];
+  if (months.length > maxBuildMonths()) {
+    const extremes = await eventTimeExtremes(connection, inputs);
+    throw new SourceDataError(
+      `${what} would be built over ${months.length} months, ${months[0]} to ${months[months.length - 1]}, more than the ` +
+        `${maxBuildMonths()} a run builds (METERFLOW_MAX_BUILD_MONTHS): event times out of the data's years? ` +
+        `${extremes.join('; ')}. Fix or remove those files, then run again`,
+      what,
+    );
+  }
+  return months;
+}
+
+/**
+ * A Parquet row of a model whose size is not known yet (never built), for choosing its parts: a little
+ * over the shipped master's 21 bytes, so a first build errs towards smaller parts.
+ */
+export const UNKNOWN_BYTES_PER_ROW = 32;
+
+/** Bytes per row of the model's published table (its files over its rows); undefined when it has none. */
+async function publishedBytesPerRow(connection: DuckDBConnection, alias: string, model: string): Promise<number | undefined> {
+  if ((await existingKind(connection, model)) !== 'table') return undefined;
+  const bytes = (await filesOf(connection, alias, model, MODEL_SCHEMA)).reduce((sum, file) => sum + file.sizeBytes, 0);
+  const rows = await countRows(connection, relation(MODEL_SCHEMA, model));
+  return rows > 0 && bytes > 0 ? bytes / rows : undefined;
+}
+
+/** How many parts a month's Parquet of `rows` rows is cut into so that each stays under the target size. */
+export function partsFor(rows: number, bytesPerRow: number, targetMb: number): number {
+  return Math.max(1, Math.ceil((rows * bytesPerRow) / (targetMb * 1024 * 1024)));
+}
+
+/**
+ * The parts of a split model's months: its inputs' rows in their fullest month (inputs added up), at
+ * the model's published bytes per row, cut to the model's target part size. One N for every month.
+ */
+async function partsOf(
+  connection: DuckDBConnection,
+  alias: string,
+  model: ModelNode,
+  inputs: readonly { sql: string; column: string }[],
+): Promise<number> {
+  if (!model.split) return 1;
+  const perMonth = inputs
+    .map(({ sql, column }) => `select date_trunc('month', ${quotedIdentifier(column)}) as month, count(*) as n from ${sql} group by all`)
+    .join('\nunion all\n');
+  const fullest = await connection.runAndReadAll(
+    `select coalesce(max(n), 0) from (select month, sum(n) as n from (${perMonth}) group by all)`,
   );
+  const rows = Number(fullest.getRows()[0]?.[0] ?? 0);
+  const bytesPerRow = (await publishedBytesPerRow(connection, alias, model.name)) ?? UNKNOWN_BYTES_PER_ROW;
+  return partsFor(rows, bytesPerRow, model.split.targetMb);
 }
 
 /** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */
-export function monthFile(dataPath: string, model: string, month: string, fileKey: string): string {
+export function monthFile(dataPath: string, model: string, month: string, fileKey: string, part?: MonthPart): string {
   const [year, index] = month.split('-');
   const base = dataPath.endsWith('/') ? dataPath : `${dataPath}/`;
-  return `${base}${MODEL_SCHEMA}/${model}/year=${year}/month=${Number(index)}/${model}-${buildKey(fileKey)}-${month}.parquet`;
+  const name = `${model}-${buildKey(fileKey)}-${month}${part ? `-part${part.index + 1}of${part.of}` : ''}`;
+  return `${base}${MODEL_SCHEMA}/${model}/year=${year}/month=${Number(index)}/${name}.parquet`;
 }
 
 /**
  * The months a model's build covers: every month between the first and last event time of its
  * inputs that have one (within the window, for an incremental build). Reads min and max only.
  */
-export async function planBuildMonths({ project, duckdb }: MonthContext, input: BuildModelInput): Promise<{ months: string[] }> {
+export async function planBuildMonths({ project, duckdb }: MonthContext, input: BuildModelInput): Promise<BuildMonthsPlan> {
   const model = findModel(project, input.model);
   const inputs = timedInputs(project, model, input);
   if (inputs.length === 0 || !model.eventTime) {
@@ -158,14 +217,25 @@ export async function planBuildMonths({ project, duckdb }: MonthContext, input: 
       model.file,
     );
   }
-  return { months: await monthsOf(input.warehouse as string, duckdb, inputs, `model ${model.name}`) };
+  return withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
+    reader.withConnection(async (connection) => {
+      const months = await monthsWithin(connection, inputs, `model ${model.name}`);
+      // a model split by a key is built in parts of a bounded size; the others a month at a time
+      const parts = months.length > 0 ? await partsOf(connection, reader.alias, model, inputs) : 1;
+      return parts > 1 ? { months, parts } : { months };
+    }),
+  );
 }
 
 /** The months a singular test over inputs that all have an event time reads (within the window, if any). */
 export async function planTestMonths({ project, duckdb }: MonthContext, input: RunSingularTestInput): Promise<{ months: string[] }> {
   const test = project.plan.singularTests.find((t) => t.name === input.test);
   if (!test) throw new ProjectError(`no singular test named '${input.test}' in ${project.dir}`);
-  return { months: await monthsOf(input.warehouse as string, duckdb, timedInputs(project, test, input), `test ${test.name}`) };
+  const inputs = timedInputs(project, test, input);
+  const months = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
+    reader.withConnection((connection) => monthsWithin(connection, inputs, `test ${test.name}`)),
+  );
+  return { months };
 }
 
 /**
@@ -185,21 +255,22 @@ export async function testMonth(
   );
 }
 
-/** A month's rows written to its file, and the tests that judge a month's rows alone run on it. */
+/** A month's (or a part's) rows written to its file, and the tests that judge that file's rows alone run on it. */
 async function writeMonth(
   connection: DuckDBConnection,
   dataPath: string,
   model: ModelNode,
   { month, fileKey }: BuildMonthInput,
   sql: string,
+  part: SplitPart | undefined,
 ): Promise<{ file: string; rows: number; tests: (DataTestResult | null)[] }> {
-  const file = monthFile(dataPath, model.name, month, fileKey);
+  const file = monthFile(dataPath, model.name, month, fileKey, part);
   if (!file.startsWith('s3://')) await mkdir(path.dirname(file), { recursive: true });
   try {
     const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet)`);
     const rows = Number(copied.getRows()[0]?.[0] ?? 0);
-    // the tests that judge a month's rows alone, on the file just written, in the same worker
-    const local = model.eventTime ? model.tests.filter((t) => isMonthLocal(t, model.eventTime as string)) : [];
+    // the tests that judge the file's rows alone, on the file just written, in the same worker
+    const local = fileLocalTests(model, part);
     const tested =
       rows > 0 && local.length > 0
         ? await runDataTests(connection, local, `read_parquet(${quotedString(file)})`, () => {
@@ -210,14 +281,26 @@ async function writeMonth(
     const tests = model.tests.map((t) => (local.includes(t) ? (tested.results[next++] ?? null) : null));
     return { file, rows, tests };
   } catch (err) {
-    throw modelSqlError(err, model, ` (building month ${month})`);
+    throw modelSqlError(err, model, ` (building month ${month}${part ? `, ${partLabel(part)}` : ''})`);
   }
 }
 
+/** The part a month build is asked for, with the model's split column; undefined for a whole month. */
+function splitPartOf(model: ModelNode, part: MonthPart | undefined): SplitPart | undefined {
+  if (!part || part.of <= 1) return undefined;
+  if (!model.split)
+    throw new ModelBuildError(
+      `model ${model.name}: asked for ${partLabel(part)}, but it has no meta.meterflow.split_by`,
+      model.name,
+      model.file,
+    );
+  return { ...part, column: model.split.column };
+}
+
 /**
- * Build one month of a model: its rows for the month's event times (within the run's window, for an
- * incremental build), written to one Parquet file in the lake's data path. A retry overwrites its own
- * file; nothing is committed here.
+ * Build one month of a model (or one part of it, for a split model): its rows for the month's event
+ * times (within the run's window, for an incremental build), written to one Parquet file in the
+ * lake's data path. A retry overwrites its own file; nothing is committed here.
  */
 export async function buildMonth(
   { project, logger, duckdb, interruptible = uninterruptible }: MonthContext,
@@ -228,13 +311,16 @@ export async function buildMonth(
   const model = findModel(project, name);
   const window = monthWindow(month, input.window);
   if (!window) return { model: name, month, files: [], rows: 0, durationMs: Date.now() - started };
-  const sql = renderModelSql(project, model, monthResolver(project, input, window), input.vars);
+  const part = splitPartOf(model, input.part);
+  const modelSql = renderModelSql(project, model, monthResolver(project, input, window, part), input.vars);
+  // the part's rows, whatever the model reads besides the inputs split by the same column
+  const sql = part ? `select * from (\n${modelSql}\n) where ${inPart(part)}` : modelSql;
   const rows = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
     reader.withConnection((connection) =>
-      interruptible(connection, async () => writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, sql)),
+      interruptible(connection, async () => writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, sql, part)),
     ),
   );
-  logger.info({ model: name, month, rows: rows.rows, file: rows.file }, 'built month');
+  logger.info({ model: name, month, ...(part ? { part: partLabel(part) } : {}), rows: rows.rows, file: rows.file }, 'built month');
   // an empty month's file is left to maintenance (an orphan): nothing refers to it
   return {
     model: name,

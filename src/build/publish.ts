@@ -5,6 +5,7 @@ import type { BuildIdentity, PublishRunInput, PublishRunResult } from '../contra
 import { pathList, quotedIdentifier, relation } from '../duckdb/sql';
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
+import type { ModelNode } from '../project/types';
 import type { StorageResolver } from '../storage';
 import { readBuiltStates, recordBuiltStates, type BuiltState } from '../warehouse/state';
 import { uninterruptible, type ModelContext } from './context';
@@ -30,16 +31,34 @@ interface Publishing {
   readonly built: { node: string; state: BuiltState }[];
 }
 
-/** Where each analytics result's Parquet file is on this machine; a missing one fails the publish. */
-async function analyticsFilesOf(storage: StorageResolver, analytics: PublishRunInput['analytics']): Promise<string[]> {
-  const analyticsFiles: string[] = [];
-  for (const result of analytics) {
+/**
+ * Where each analytics result the publish loads is on this machine, by model; a missing one fails the
+ * publish. A read-only view's result is not loaded (the view is created over the published names), so
+ * not fetched.
+ */
+async function analyticsFilesOf(
+  storage: StorageResolver,
+  project: LoadedProject,
+  analytics: PublishRunInput['analytics'],
+): Promise<Map<string, string>> {
+  const analyticsFiles = new Map<string, string>();
+  for (const result of analytics.filter((r) => findModel(project, r.model).materialized !== 'view')) {
     const store = storage.forUri(result.outputUri);
     const object = await store.stat(result.outputUri);
     if (!object) throw new ProjectError(`analytics result of ${result.model} is missing at ${result.outputUri}`);
-    analyticsFiles.push(await store.localPath(object));
+    analyticsFiles.set(result.model, await store.localPath(object));
   }
   return analyticsFiles;
+}
+
+/** A view created anew over the published names (whatever the name held before dropped first). */
+async function publishView({ connection, project, kinds, drop, published }: Publishing, model: ModelNode, vars: PublishRunInput['vars']) {
+  await drop(model.name);
+  await connection.run(
+    `create view ${relation(MODEL_SCHEMA, model.name)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`,
+  );
+  kinds.set(model.name, 'view');
+  published.push({ model: model.name, counted: false });
 }
 
 /** Each rebuilt model's new version made current: renamed in, its window's rows replaced, or its view created anew. */
@@ -71,15 +90,11 @@ async function publishModels(
       if (state.version !== undefined && states.get(name)?.version === state.version) continue; // published by an earlier attempt
       throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);
     }
-    await drop(name);
     if (pending === 'view') {
       await drop(pendingName(name, buildId));
-      await connection.run(
-        `create view ${relation(MODEL_SCHEMA, name)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`,
-      );
-      kinds.set(name, 'view');
-      published.push({ model: name, counted: false });
+      await publishView(publishing, model, vars);
     } else {
+      await drop(name);
       await connection.run(`alter table ${pendingRelation} rename to ${quotedIdentifier(name)}`);
       kinds.delete(pendingName(name, buildId));
       kinds.set(name, 'table');
@@ -89,18 +104,32 @@ async function publishModels(
   }
 }
 
-/** Each analytics result loaded: its table replaced, or the periods of the master's changed window in it. */
+/**
+ * The read-only views of the run (views downstream of an analytics model), created anew over the
+ * published names once every table is in place, in DAG order. Their results were computed and tested
+ * on the analytics queue; a view keeps no rows of its own.
+ */
+async function publishAnalyticsViews(publishing: Publishing, analytics: PublishRunInput['analytics'], vars: PublishRunInput['vars']) {
+  const results = new Map(analytics.map((result) => [result.model, result]));
+  for (const model of publishing.project.plan.models.filter((m) => m.materialized === 'view' && results.has(m.name))) {
+    await publishView(publishing, model, vars);
+    publishing.built.push({ node: model.name, state: (results.get(model.name) as PublishRunInput['analytics'][number]).state });
+  }
+}
+
+/** Each analytics result loaded: its table replaced, or the periods of the master's changed window in it; then the views. */
 async function publishAnalytics(
   publishing: Publishing,
-  analytics: PublishRunInput['analytics'],
-  analyticsFiles: readonly string[],
+  { analytics, vars }: PublishRunInput,
+  analyticsFiles: ReadonlyMap<string, string>,
 ): Promise<void> {
   const { connection, project, kinds, drop, published, built } = publishing;
-  for (const [index, result] of analytics.entries()) {
-    const target = relation(MODEL_SCHEMA, result.model);
-    const file = pathList([analyticsFiles[index] as string]);
-    const current = kinds.get(result.model);
+  for (const result of analytics) {
     const model = findModel(project, result.model);
+    if (model.materialized === 'view') continue;
+    const target = relation(MODEL_SCHEMA, result.model);
+    const file = pathList([analyticsFiles.get(result.model) as string]);
+    const current = kinds.get(result.model);
     if (result.window && current === 'table' && model.period && model.eventTime) {
       // computed for the periods holding the master's changed window: those periods' rows are replaced
       await connection.run(`delete from ${target} where ${periodStartsOf(model.eventTime, model.period, result.window)}`);
@@ -119,6 +148,7 @@ async function publishAnalytics(
     built.push({ node: result.model, state: result.state });
     published.push({ model: result.model, counted: true });
   }
+  await publishAnalyticsViews(publishing, analytics, vars);
 }
 
 /** The publish's transaction: the commit named for the run, models and analytics made current, their states recorded. */
@@ -126,9 +156,9 @@ async function publishInTransaction(
   connection: DuckDBConnection,
   project: LoadedProject,
   input: PublishRunInput,
-  analyticsFiles: readonly string[],
+  analyticsFiles: ReadonlyMap<string, string>,
 ): Promise<PublishedTable[]> {
-  const { buildId, analytics, tests = [], run } = input;
+  const { buildId, tests = [], run } = input;
   // the commit names the run, so `meterflow query --at <run>` finds its version
   await connection.run(`call lake.set_commit_message('meterflow', $message, extra_info => $info)`, {
     message: `publish ${run ?? buildId}`,
@@ -146,7 +176,7 @@ async function publishInTransaction(
   const built: { node: string; state: BuiltState }[] = [];
   const publishing: Publishing = { connection, project, kinds, drop, published, built };
   await publishModels(publishing, input, states);
-  await publishAnalytics(publishing, analytics, analyticsFiles);
+  await publishAnalytics(publishing, input, analyticsFiles);
   await recordBuiltStates(connection, [...built, ...tests.map(({ test, state }) => ({ node: `test:${test}`, state }))]);
   return published;
 }
@@ -161,7 +191,7 @@ export async function publishRun(
   input: PublishRunInput,
 ): Promise<PublishRunResult> {
   const started = Date.now();
-  const analyticsFiles = await analyticsFilesOf(storage, input.analytics);
+  const analyticsFiles = await analyticsFilesOf(storage, project, input.analytics);
   const published = await warehouse.transaction(async (connection) =>
     interruptible(connection, () => publishInTransaction(connection, project, input, analyticsFiles)),
   );

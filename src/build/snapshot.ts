@@ -2,7 +2,7 @@
 // master's Parquet files, written once by its build, are read in place at that version by any
 // process, while the writer goes on writing.
 import type { Logger } from '../logger';
-import { currentSnapshotOf } from '../lake/lake';
+import { currentSnapshotOf } from '../duckdb/lake-tables';
 import type { Warehouse } from '../warehouse/warehouse';
 import { relation } from '../duckdb/sql';
 import { MODEL_SCHEMA, pendingName } from './model-sql';

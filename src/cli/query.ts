@@ -1,6 +1,7 @@
 // `meterflow query`: SQL on the warehouse's latest published version (or an earlier run's), from any
 // process at any time: beside a writer worker, while a run writes.
-import { queryWarehouse, versionAt, registerWarehouse } from '../warehouse/warehouse';
+import { queryWarehouse, versionAt } from '../warehouse/warehouse';
+import { registerWarehouse } from '../warehouse/names';
 import { alignedTable } from './text-table';
 
 export interface QueryOptions {

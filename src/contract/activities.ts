@@ -174,6 +174,26 @@ export interface BuildMonthInput extends BuildModelInput {
    * and a run continued as new never rewrites files an earlier execution published.
    */
   readonly fileKey: string;
+  /**
+   * One part of the month, for a model split by a key (meta.meterflow.split_by): the rows whose key
+   * hashes to `index` modulo `of`. Absent when the month is built whole.
+   */
+  readonly part?: MonthPart;
+}
+
+/** One of a month's parts: the rows whose split key hashes to `index` modulo `of`. */
+export interface MonthPart {
+  readonly index: number;
+  readonly of: number;
+}
+
+/** A part as people read it: `part 2 of 6` (counted from 1). */
+export const partLabel = ({ index, of }: MonthPart): string => `part ${index + 1} of ${of}`;
+
+/** The months a per-month build covers, and how many parts each is cut into (absent: one, the whole month). */
+export interface BuildMonthsPlan {
+  readonly months: string[];
+  readonly parts?: number;
 }
 
 /** A Parquet file a build worker wrote into the lake's data path, not yet part of any table. */

@@ -1,7 +1,7 @@
 // The run's input checked at every door: the client before it starts anything, the workflow first
 // thing (for callers of `temporal workflow start`). Pure, so that workflow code runs it too.
 import type { RunKind } from './run';
-import { holdsPassword } from './secrets';
+import { holdsPassword } from '../secrets';
 
 const RUN_KINDS: readonly RunKind[] = ['manual', 'scheduled', 'backfill', 'sources-landed', 'api'];
 /** An ISO 8601 date, or date and time with an optional zone (what `new Date` reads the same everywhere). */

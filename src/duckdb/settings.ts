@@ -1,4 +1,6 @@
-// A DuckDB instance's settings (memory, threads, where it spills), as meterflow's processes set them.
+// A DuckDB instance's settings (memory, threads, where it spills, where its extensions live), as meterflow's processes set them.
+import os from 'node:os';
+import path from 'node:path';
 
 /** Settings for a DuckDB instance: bound memory so that large builds spill to disk instead of failing. */
 export interface DuckdbSettings {
@@ -11,6 +13,15 @@ export interface DuckdbSettings {
 
 /** The writer's memory limit unless METERFLOW_DUCKDB_MEMORY_LIMIT says otherwise: big builds spill to disk beyond it. */
 export const DEFAULT_MEMORY_LIMIT = '3GB';
+
+/**
+ * A build worker's memory limit unless METERFLOW_DUCKDB_MEMORY_LIMIT says otherwise: it builds a month
+ * (or a part of one, split_by) at a time; beyond it DuckDB spills where it can. The process keeps more
+ * than the limit (4,000 meters, parts of a million rows: peak 2.3 GB with 1 GB allowed). 512 MB held
+ * the master's parts (peak 1.2 GB, as fast) but not the readings' staging table at 4,000 meters: out
+ * of memory, the run failed (docs/performance.md, Growth).
+ */
+export const BUILD_MEMORY_LIMIT = '1GB';
 
 export function duckdbOptions(settings: DuckdbSettings): Record<string, string> {
   const options: Record<string, string> = {};
@@ -25,4 +36,15 @@ export function duckdbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Duc
     ...(env.METERFLOW_DUCKDB_MEMORY_LIMIT ? { memoryLimit: env.METERFLOW_DUCKDB_MEMORY_LIMIT } : {}),
     ...(env.METERFLOW_DUCKDB_THREADS ? { threads: Number(env.METERFLOW_DUCKDB_THREADS) } : {}),
   };
+}
+
+/**
+ * DuckDB's extension directory for the lake's extensions (METERFLOW_DUCKDB_EXTENSIONS): a per-user
+ * cache, shared by every checkout and state folder, since the files are large (about 130 MB) and
+ * depend only on the DuckDB version.
+ */
+export function duckdbExtensionDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.METERFLOW_DUCKDB_EXTENSIONS) return path.resolve(env.METERFLOW_DUCKDB_EXTENSIONS);
+  const cacheHome = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  return path.join(cacheHome, 'meterflow', 'duckdb-extensions');
 }

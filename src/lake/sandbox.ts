@@ -3,8 +3,9 @@
 import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api';
 import { QueryRefusedError } from '../errors';
 import { duckdbOptions, type DuckdbSettings } from '../duckdb/settings';
-import { ensureLakeExtensions } from './extensions';
-import { attachLake, loadLakeExtensions, type LakeOptions } from './lake';
+import { attachLake } from '../duckdb/attach';
+import { ensureLakeExtensions, loadLakeExtensions } from '../duckdb/extensions';
+import { lakeAttachOptions, type LakeOptions } from './lake';
 import { quotedString } from '../duckdb/sql';
 
 /** What a query may be, said in every refusal. */
@@ -74,7 +75,7 @@ export async function withSandboxedLake<T>(
     const connection = await instance.connect();
     try {
       await loadLakeExtensions(connection);
-      const { dataPath } = await attachLake(connection, 'lake', { ...options, readOnly: true });
+      const { dataPath } = await attachLake(connection, 'lake', lakeAttachOptions({ ...options, readOnly: true }));
       await connection.run('use lake');
       await connection.run(`set allowed_directories = [${quotedString(dataPath.endsWith('/') ? dataPath : `${dataPath}/`)}]`);
       await connection.run('set enable_external_access = false');

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { Client, type ClientConfig } from 'pg';
 import { WarehouseLockedError } from '../errors';
-import { masked } from '../contract/secrets';
-import { catalogName, type LakeCatalog } from './lake';
+import { masked } from '../secrets';
+import { catalogName, type LakeCatalog } from '../duckdb/catalog';
 
 /** The first key of meterflow's advisory locks ('mf'); the second is the lake's. */
 const LOCK_CLASS = 0x6d66;

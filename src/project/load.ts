@@ -12,7 +12,7 @@ import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
-import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, type NodeConfig } from './model-config';
+import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, splitOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
 import { ANALYTICS_PERIODS } from './types';
 import type {
@@ -439,6 +439,7 @@ function loadModel(
   const eventTime = eventTimeColumn(config.event_time, relative, name);
   const runsOn = ephemeral ? 'writer' : runsOnOf(config, kept, eventTime, relative, name);
   const period = analyticsPeriod(config.meta, { runsOn, materialized, ...(eventTime ? { eventTime } : {}) }, relative, name);
+  const split = splitOf(config, runsOn, relative, name);
   const parsed = modelTests(property, name, relative, testContext.generics);
   const { tests, refs: genericRefs } = renderGenericTests(parsed.tests, {
     file: property?.file ?? relative,
@@ -458,6 +459,7 @@ function loadModel(
     ephemeral,
     ...(eventTime ? { eventTime } : {}),
     ...(period ? { period } : {}),
+    ...(split ? { split } : {}),
     refs: [...refs],
     sources: [...used],
     tags: asTags(config.tags),
@@ -505,7 +507,7 @@ function inlineEphemerals(drafts: readonly ModelDraft[]): { models: ModelNode[];
 /**
  * A model with no runs_on of its own that reads a read-only model (runs_on: analytics) is read-only
  * too: it runs after the model it reads, on the analytics queue, as dbt would run it after that model.
- * A view cannot be (read-only models are computed into tables): that is refused, naming both.
+ * A view there is computed (and tested) like the others, and published as a view (build/publish.ts).
  */
 function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral'> & ModelNode)[]): ModelNode[] {
   const runsOn = new Map(models.map((model) => [model.name, model.runsOn]));
@@ -516,13 +518,6 @@ function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral'> & Mo
     if (asked || model.runsOn === 'analytics' || readOnlyRef === undefined) {
       followed.set(model.name, node);
       continue;
-    }
-    if (model.materialized === 'view') {
-      throw new ProjectError(
-        `${model.file}: view '${model.name}' refs '${readOnlyRef}', which runs read-only (runs_on: analytics) after every build; ` +
-          `a model that reads it is computed read-only into a table: make '${model.name}' materialized='table', or let '${readOnlyRef}' be built by the writer`,
-        model.file,
-      );
     }
     runsOn.set(model.name, 'analytics');
     followed.set(model.name, { ...node, runsOn: 'analytics' });

@@ -3,7 +3,7 @@
 // Later levels win key by key; `tags` add up and `meta` merges, as dbt does. And the one key
 // meterflow adds: `meta.meterflow.runs_on`, which says where a model runs.
 import { ProjectError } from '../errors';
-import type { Materialization, RunsOn } from './types';
+import type { Materialization, ModelSplit, RunsOn } from './types';
 
 export type NodeConfig = Readonly<Record<string, unknown>>;
 
@@ -135,11 +135,38 @@ export function runsOnOf(
       file,
     );
   }
-  if (asked === 'analytics' && materialized === 'view') {
+  return asked as RunsOn;
+}
+
+/**
+ * A part's Parquet file stays under this many MB unless meta.meterflow.part_mb says otherwise: about
+ * 1.5 M rows of the shipped master (21 bytes a row), which a build worker computes in about 1 GB.
+ */
+export const DEFAULT_PART_MB = 32;
+
+const COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `meta.meterflow.split_by` (and `part_mb`): a per-month model whose months are built in parts by a
+ * column's hash. Declaring it says what `event_time` says of time: a row with a given value of the
+ * column is computed from its inputs' rows with that value (in inputs split by the same column).
+ */
+export function splitOf(config: NodeConfig, runsOn: RunsOn, file: string, name: string): ModelSplit | undefined {
+  const meterflow = isDict(config.meta) && isDict(config.meta.meterflow) ? config.meta.meterflow : {};
+  const { split_by: column, part_mb: partMb } = meterflow;
+  // (part_mb alone, say for a whole folder, applies to the models in it that are split)
+  if (column === undefined) return undefined;
+  if (typeof column !== 'string' || !COLUMN.test(column)) {
+    throw new ProjectError(`${file}: meta.meterflow.split_by of '${name}' must be a column name`, file);
+  }
+  if (runsOn !== 'build') {
     throw new ProjectError(
-      `${file}: '${name}' is a view with meta.meterflow.runs_on: analytics; analytics models are computed into tables (materialized='table' or 'incremental')`,
+      `${file}: '${name}' has meta.meterflow.split_by, but only a model built a month at a time on the build queue is built in parts (an incremental model with an event_time)`,
       file,
     );
   }
-  return asked as RunsOn;
+  if (partMb !== undefined && !(typeof partMb === 'number' && partMb > 0)) {
+    throw new ProjectError(`${file}: meta.meterflow.part_mb of '${name}' must be a positive number of MB`, file);
+  }
+  return { column, targetMb: (partMb as number | undefined) ?? DEFAULT_PART_MB };
 }

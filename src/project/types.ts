@@ -109,6 +109,17 @@ export interface ModelNode {
    * holding that window are recomputed and replace their rows.
    */
   readonly period?: AnalyticsPeriod;
+  /**
+   * A per-month model built in parts by a key (`meta.meterflow.split_by`): each month is cut into
+   * `hash(column) % N` parts, N chosen so that a part's file stays under `targetMb` of Parquet.
+   */
+  readonly split?: ModelSplit;
+}
+
+/** How a per-month model's months are cut into parts: by a column's hash, to a target file size. */
+export interface ModelSplit {
+  readonly column: string;
+  readonly targetMb: number;
 }
 
 /** The periods an analytics model can be kept up to date by: `date_trunc` units. */

@@ -1,9 +1,9 @@
 // A warehouse's name: what messages, results, history and writer queues call it. Pure (no DuckDB),
 // so the command line can name the warehouse a run builds without loading the lake's code.
 import path from 'node:path';
-import { withoutPassword } from '../contract/secrets';
+import { withoutPassword } from '../secrets';
 import { StorageError } from '../errors';
-import { parseLakeCatalog, type LakeCatalog } from '../lake/catalog';
+import { parseLakeCatalog, type LakeCatalog } from '../duckdb/catalog';
 
 /** The file in a warehouse folder that holds its catalog (when the catalog is SQLite). */
 export const CATALOG_FILE = 'catalog.sqlite';

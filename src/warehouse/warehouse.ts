@@ -2,32 +2,24 @@
 // worker is its one writer; any number of readers (analytics workers, `meterflow query`, the duckdb
 // CLI) read a committed version of it at the same time, from any process. What a warehouse location
 // means, how it is opened and how readers attach it live here.
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { QueryRefusedError, StorageError, WarehouseLockedError } from '../errors';
 import { runReadStatement, withSandboxedLake } from '../lake/sandbox';
-import {
-  LAKE_ALIAS,
-  Lake,
-  LakeAttachment,
-  currentSnapshotOf,
-  filesOf,
-  sharedLakeInstance,
-  type LakeFile,
-  type LakeOptions,
-} from '../lake/lake';
+import { LAKE_ALIAS, Lake, lakeAttachOptions, type LakeOptions } from '../lake/lake';
 import { makeDataFilesRelative } from '../lake/relative-files';
 import { claimLakeWriter, heldForLife, type WriterLock } from '../lake/writer-lock';
 import { makeDirectory } from '../storage/fs-errors';
+import type { AttachOptions } from '../duckdb/attach';
+import { LakeHandle } from '../duckdb/lake-tables';
+import { LakeReader, pinnedVersionReaders, withLakeReader, type ReaderOptions, type WithPinnedReader } from '../duckdb/readers';
+import { DEFAULT_MEMORY_LIMIT, type DuckdbSettings } from '../duckdb/settings';
 import { duckdbMessage, isPermanentDuckdbIoError, quotedString } from '../duckdb/sql';
 import { CATALOG_FILE, sqliteFolder, warehouseName, withCredentials } from './names';
 import { migrateStateSchema } from './state-schema';
-import { DEFAULT_MEMORY_LIMIT, duckdbOptions, type DuckdbSettings } from '../duckdb/settings';
-export { DEFAULT_MEMORY_LIMIT, duckdbOptions, duckdbSettingsFromEnv, type DuckdbSettings } from '../duckdb/settings';
-export { CATALOG_FILE, registerWarehouse, warehouseName } from './names';
 
 /**
  * What a warehouse location names. `postgres:<conninfo>` (with `lake=<name>` for one of several lakes
@@ -132,25 +124,6 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A lake attached in this process under an alias, every connection reading (and writing) it by default. */
-abstract class LakeHandle {
-  /** The name the lake is attached under: table functions take it (`ducklake_snapshots(<alias>)`). */
-  abstract readonly alias: string;
-
-  /** A connection per unit of work, always closed; unqualified names (`main.x`, `raw.x`) are the lake's. */
-  abstract withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
-
-  /** The lake's snapshot this handle reads: the latest committed one, or the one it was opened at. */
-  currentSnapshot(): Promise<number> {
-    return this.withConnection((connection) => currentSnapshotOf(connection, this.alias));
-  }
-
-  /** The data files that make up a table now (and their delete files), by path. */
-  listFiles(table: string, schema = 'main'): Promise<LakeFile[]> {
-    return this.withConnection((connection) => filesOf(connection, this.alias, table, schema));
   }
 }
 
@@ -264,144 +237,38 @@ function readerLakeOptions(location: string): LakeOptions & { readonly folder?: 
   return lakeOptions;
 }
 
+/** How a reader attaches a warehouse's lake, at a version or its latest. */
+function readerAttachOptions(location: string, snapshotVersion?: number): AttachOptions {
+  return lakeAttachOptions({
+    ...readerLakeOptions(location),
+    readOnly: true,
+    ...(snapshotVersion !== undefined ? { snapshotVersion } : {}),
+  });
+}
+
 /**
  * A read-only view of a warehouse at its latest committed version, or at the given snapshot: the lake
  * attached on the process's shared DuckDB instance (extensions loaded once), detached when closed.
  */
-export class WarehouseReader extends LakeHandle {
-  private constructor(private readonly attachment: LakeAttachment) {
-    super();
-  }
-
-  get alias(): string {
-    return this.attachment.alias;
-  }
-
-  static async open(
-    location: string,
-    options: { snapshotVersion?: number; settings?: DuckdbSettings; pool?: string } = {},
-  ): Promise<WarehouseReader> {
-    const lakeOptions = readerLakeOptions(location);
-    const attachment = await LakeAttachment.open({
-      ...lakeOptions,
-      ...(options.snapshotVersion !== undefined ? { snapshotVersion: options.snapshotVersion } : {}),
-      ...(options.settings ? { settings: options.settings } : {}),
-      ...(options.pool ? { pool: options.pool } : {}),
-    });
-    return new WarehouseReader(attachment);
-  }
-
-  withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.attachment.withConnection(work);
-  }
-
-  close(): Promise<void> {
-    return this.attachment.close();
-  }
+export async function openWarehouseReader(
+  location: string,
+  options: ReaderOptions & { snapshotVersion?: number } = {},
+): Promise<LakeReader> {
+  return LakeReader.open(readerAttachOptions(location, options.snapshotVersion), options);
 }
 
 /** Read a warehouse (at a snapshot, or its latest version) for one unit of work, closed after it. */
 export async function withWarehouseReader<T>(
   location: string,
-  options: { snapshotVersion?: number; settings?: DuckdbSettings; pool?: string },
-  work: (reader: WarehouseReader) => Promise<T>,
+  options: ReaderOptions & { snapshotVersion?: number },
+  work: (reader: LakeReader) => Promise<T>,
 ): Promise<T> {
-  const reader = await WarehouseReader.open(location, options);
-  try {
-    return await work(reader);
-  } finally {
-    await reader.close();
-  }
+  return withLakeReader(readerAttachOptions(location, options.snapshotVersion), options, work);
 }
 
-/** The pool of the shared DuckDB instance that holds pinned versions' attachments. */
-const PINNED_POOL = 'pinned';
-
-/** Run work on a lake version: at a version kept attached between activities, or (none given) the latest, attached for this work alone. */
-export type WithPinnedReader = <T>(
-  snapshot: { readonly warehouse: string; readonly version?: number },
-  work: (reader: WarehouseReader) => Promise<T>,
-) => Promise<T>;
-
-/**
- * The lake attached read-only at a pinned version, shared by the activities of one worker that read
- * that version (its analytics, then the report at the version the run published): attaching (the
- * catalog read, the S3 secret) is most of a small model's time, and a version never changes. Kept in
- * a DuckDB instance of their own (a query over every attached catalog, such as information_schema,
- * never meets them elsewhere); once another version is attached, the idle ones are detached, so a
- * version kept is the latest a run pinned or published (maintenance never expires the latest).
- */
+/** Warehouses' versions kept attached between a worker's activities (see pinnedVersionReaders). */
 export function pinnedReaders(settings: DuckdbSettings): WithPinnedReader {
-  const attached = new Map<string, { reader: Promise<WarehouseReader>; users: number }>();
-  const detachIdle = async (keep?: string) => {
-    for (const [key, entry] of [...attached.entries()].filter(([key, entry]) => key !== keep && entry.users === 0)) {
-      attached.delete(key);
-      await entry.reader.then((reader) => reader.close()).catch(() => undefined);
-    }
-  };
-  idlePools.add(() => detachIdle());
-  return async (snapshot, work) => {
-    if (snapshot.version === undefined) return withWarehouseReader(snapshot.warehouse, { settings, pool: PINNED_POOL }, work);
-    const key = `${snapshot.warehouse}@${snapshot.version}`;
-    let entry = attached.get(key);
-    if (!entry) {
-      await detachIdle(key);
-      const reader = WarehouseReader.open(snapshot.warehouse, { snapshotVersion: snapshot.version, settings, pool: PINNED_POOL });
-      const created = { reader, users: 0 };
-      reader.catch(() => attached.get(key) === created && attached.delete(key));
-      attached.set(key, created);
-      entry = created;
-    }
-    entry.users += 1;
-    try {
-      return await work(await entry.reader);
-    } finally {
-      entry.users -= 1;
-    }
-  };
-}
-
-/** Every pinnedReaders' way to let go of its idle versions. */
-const idlePools = new Set<() => Promise<void>>();
-
-/**
- * Detach every pinned version no activity is using, as a worker that stops does: a version kept
- * attached on the process's shared instance is read by catalog-wide queries (which tables a version
- * holds), so one left behind, of a warehouse since moved or deleted, would fail other warehouses' reads.
- */
-export async function detachIdlePinnedReaders(): Promise<void> {
-  for (const detach of idlePools) await detach();
-}
-
-/**
- * Load the lake's extensions into the instance a worker's readers will use (its pinned versions', or
- * the default one), before it polls: loading verifies their signatures (a good part of a second), which
- * the first activity would pay otherwise, and a missing or mismatched extension stops the worker at
- * start instead of failing a run.
- */
-export async function warmReaders(settings: DuckdbSettings, pool: 'pinned' | 'default'): Promise<void> {
-  await sharedLakeInstance(settings, pool === 'pinned' ? PINNED_POOL : undefined);
-}
-
-/** An in-memory DuckDB for work over files (analytics results): never the warehouse. */
-export async function withScratchDuckdb<T>(settings: DuckdbSettings, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-  return withDuckdbFile(':memory:', settings, work);
-}
-
-/** One DuckDB instance and connection for a unit of work, both closed after it (the bench's databases). */
-export async function withDuckdbFile<T>(
-  database: string,
-  settings: DuckdbSettings,
-  work: (connection: DuckDBConnection) => Promise<T>,
-): Promise<T> {
-  const instance = await DuckDBInstance.create(database, duckdbOptions(settings));
-  const connection = await instance.connect();
-  try {
-    return await work(connection);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  return pinnedVersionReaders(settings, readerAttachOptions);
 }
 
 /**

@@ -3,10 +3,12 @@ export type { AnalyticsActivities, BuildActivities, WriterActivities } from '../
 export type { ModelNode as ModelNodeLike } from '../project/types';
 export type {
   AnalyticsModelResult,
+  BuildMonthsPlan,
   DataTestFailure,
   DataTestResult,
   DataTestResults,
   EventWindow,
+  MonthPart,
   PinnedSnapshot,
   PlannedRun,
   RenderReportInput,

@@ -1,8 +1,9 @@
 // Building a model and testing it: up to date, or rebuilt (whole or over the window that changed) on
 // the writer, or a month at a time on the build queue for the big tables; then its tests, once the
 // models they read are built too. The new version is unpublished until the publish phase.
-import type { DataTestResult, EventWindow, WriterActivities } from './activity-types';
+import type { BuildMonthsPlan, DataTestResult, EventWindow, MonthPart, WriterActivities } from './activity-types';
 import { allOrCancel } from './all-or-cancel';
+import { partLabel } from '../contract/activities';
 import { buildsPerMonth } from './compat';
 import { mergeMonthResults } from './month-tests';
 import { runsOnOf, type ModelNode } from '../project/types';
@@ -10,16 +11,27 @@ import type { RunContext } from './run-context';
 import type { RunLedger } from './run-ledger';
 import { inputVersions, judge } from './up-to-date';
 
+/**
+ * The build activities of a per-month plan: each month whole, or each of its parts for a model split
+ * by a key (plans recorded before parts have none: a month each, as then).
+ */
+function monthParts({ months, parts = 1 }: BuildMonthsPlan): { month: string; part?: MonthPart }[] {
+  if (parts <= 1) return months.map((month) => ({ month }));
+  return months.flatMap((month) => Array.from({ length: parts }, (_, index) => ({ month, part: { index, of: parts } })));
+}
+
 /** A model built a month at a time on the build queue, its files made the new version by the writer. */
 async function buildPerMonth(run: RunContext, buildInput: Parameters<WriterActivities['buildModel']>[0], summary: string) {
   const { writer, builders } = run.activities;
-  const { months } = await builders.planBuildMonths.executeWithOptions(run.on('buildPlan', `months of ${buildInput.model}`), [buildInput]);
+  const plan = await builders.planBuildMonths.executeWithOptions(run.on('buildPlan', `months of ${buildInput.model}`), [buildInput]);
+  const { months } = plan;
   const built = await allOrCancel(() =>
-    months.map((month) =>
+    monthParts(plan).map(({ month, part }) =>
       run.monthSlots.run(() =>
-        builders.buildMonth.executeWithOptions(run.on('buildMonth', `build ${buildInput.model} for ${month}`), [
-          { ...buildInput, month, fileKey: run.version },
-        ]),
+        builders.buildMonth.executeWithOptions(
+          run.on('buildMonth', `build ${buildInput.model} for ${month}${part ? ` ${partLabel(part)}` : ''}`),
+          [{ ...buildInput, month, fileKey: run.version, ...(part ? { part } : {}) }],
+        ),
       ),
     ),
   );

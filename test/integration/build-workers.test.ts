@@ -2,6 +2,7 @@
 // the master equals the independent reference; a build worker killed with SIGKILL mid-month has its
 // month retried on the other, and the master loses nothing and duplicates nothing.
 import type { Client } from '@temporalio/client';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getProgress, waitForPipeline } from '../../src/client';
 import type { PipelineResult } from '../../src/contract/run';
@@ -36,15 +37,19 @@ async function monthsOf(warehousePath: string): Promise<string[]> {
 async function monthAttempts(
   client: Client,
   workflowId: string,
-): Promise<{ month: string; model: string; attempt: number; identity: string }[]> {
+): Promise<{ month: string; model: string; part?: { index: number; of: number }; attempt: number; identity: string }[]> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const scheduled = new Map(
     events
       .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildMonth')
       .map((e) => {
         const payload = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data;
-        const input = JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as { month: string; model: string };
-        return [String(e.eventId), input] as const;
+        const { month, model, part } = JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as {
+          month: string;
+          model: string;
+          part?: { index: number; of: number };
+        };
+        return [String(e.eventId), { month, model, ...(part ? { part } : {}) }] as const;
       }),
   );
   return events.flatMap((e) => {
@@ -93,14 +98,19 @@ describe('per-month builds on build workers in their own processes', () => {
     if (process.env.METERFLOW_TEST_WORKER_OUTPUT) for (const child of children) process.stderr.write(child.output());
   }
 
-  /** The master equals the reference, each meter and half hour once, and is one file a month. */
-  async function expectMasterLikeReference(warehousePath: string): Promise<void> {
+  /** The master equals the reference, each meter and half hour once. */
+  async function expectReferenceRows(warehousePath: string): Promise<void> {
     expect(await differencesFromReference(warehousePath, sources)).toEqual({ missing: 0, extra: 0 });
     const [counts] = await queryFile(
       warehousePath,
       `select count(*)::integer as n, count(distinct (meter_point_id, settlement_timestamp_utc))::integer as keys from ${MASTER}`,
     );
     expect(counts).toEqual({ n: referenceRows, keys: referenceRows });
+  }
+
+  /** The master equals the reference, each meter and half hour once, and is one file a month. */
+  async function expectMasterLikeReference(warehousePath: string): Promise<void> {
+    await expectReferenceRows(warehousePath);
     const files = await withWarehouseReader(warehousePath, {}, (reader) => reader.listFiles('demand_price_elasticity'));
     const months = files.map((file) => /demand_price_elasticity-[A-Za-z0-9]+-(\d{4}-\d{2})\.parquet$/.exec(file.dataFile)?.[1]);
     expect(months.sort()).toEqual(await monthsOf(warehousePath));
@@ -126,6 +136,40 @@ describe('per-month builds on build workers in their own processes', () => {
       await stopAll([writer, analytics, ...builders]);
     }
   });
+
+  it('builds big months in parts by meter on both build workers, and the master still equals the reference', async () => {
+    // the shipped project with parts of 1 MB: a month of these 30 meters is about 3 MB of Parquet
+    const project = path.join(dir, 'project-in-parts');
+    await cp(path.resolve(__dirname, '../../models'), project, { recursive: true });
+    const macro = path.join(project, 'macros', 'per_meter_half_hour_config.sql');
+    await writeFile(
+      macro,
+      (await readFile(macro, 'utf8')).replace("'split_by': 'meter_point_id'", "'split_by': 'meter_point_id', 'part_mb': 1"),
+    );
+    const warehousePath = path.join(dir, 'parts-warehouse');
+    const { queues, writer, analytics, builders } = startProcesses('parts', warehousePath);
+    try {
+      const handle = await startRun(temporal, { queues, projectDir: project }, { sourcesUri: sources, outUri: path.join(dir, 'out') });
+      const result = await waitForPipeline(handle);
+      expect(result.nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
+      const attempts = await monthAttempts(temporal.client, handle.workflowId);
+      const months = await monthsOf(warehousePath);
+      for (const model of ['stg_smart_meter_consumption', 'demand_price_elasticity']) {
+        const parts = attempts.filter((a) => a.model === model).map((a) => `${a.month} ${a.part?.index} of ${a.part?.of}`);
+        const of = attempts.find((a) => a.model === model)?.part?.of ?? 1;
+        expect(of).toBeGreaterThanOrEqual(2);
+        expect(new Set(parts)).toEqual(new Set(months.flatMap((month) => Array.from({ length: of }, (_, i) => `${month} ${i} of ${of}`))));
+      }
+      expect(new Set(attempts.map((a) => Number(a.identity.split('@')[0])))).toEqual(new Set(builders.map((b) => b.process.pid)));
+      await expectReferenceRows(warehousePath);
+      // a file per part, named by it, and the tests each part decided alone all ran there
+      const files = await withWarehouseReader(warehousePath, {}, (reader) => reader.listFiles('demand_price_elasticity'));
+      expect(files.every((file) => /-\d{4}-\d{2}-part\d+of\d+\.parquet$/.test(file.dataFile))).toBe(true);
+      expect(files.length).toBeGreaterThan(months.length);
+    } finally {
+      await stopAll([writer, analytics, ...builders]);
+    }
+  }, 300_000);
 
   it('retries the month of a build worker killed with SIGKILL on the other one, losing and duplicating nothing', async () => {
     // months big enough to be killed in the middle of, against an undisturbed run on the same files

@@ -263,7 +263,7 @@ describe('meterflow says what is wrong', () => {
       process.execPath,
       [
         '-e',
-        `require('./dist/warehouse/warehouse').WarehouseReader.open(${JSON.stringify(db)}).then(() => { console.log('open'); setInterval(() => {}, 1000); })`,
+        `require('./dist/warehouse/warehouse').openWarehouseReader(${JSON.stringify(db)}).then(() => { console.log('open'); setInterval(() => {}, 1000); })`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(__dirname, '..', '..') },
     );

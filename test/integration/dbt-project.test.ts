@@ -220,11 +220,20 @@ describe('a dbt project of its own', () => {
     const sources = path.join(dir, 'sources');
     await generateSampleData({ outDir: sources, meters: 6, from: '2023-09-25', to: '2023-10-06', seed: 41 });
     const moved = await energyTeamLayout('dbt-project-moved');
-    // a model of the team's own, no meterflow config, reading a read-only model: it runs read-only after it
+    // models of the team's own, no meterflow config, reading a read-only model: they run read-only after
+    // it, a view too (computed and tested on the analytics queue, published as a view), and a table over that view
     await mkdir(path.join(moved, 'models', 'marts'), { recursive: true });
     await writeFile(
+      path.join(moved, 'models', 'marts', 'anomalous_meters.sql'),
+      "{{ config(materialized='view') }}\nselect meter_point_id from {{ ref('meter_anomalies') }}\n",
+    );
+    await writeFile(
+      path.join(moved, 'models', 'marts', '_marts.yml'),
+      'version: 2\nmodels:\n  - name: anomalous_meters\n    columns:\n      - name: meter_point_id\n        data_tests: [not_null, unique]\n',
+    );
+    await writeFile(
       path.join(moved, 'models', 'marts', 'anomaly_count.sql'),
-      "{{ config(materialized='table') }}\nselect count(*) as anomalies from {{ ref('meter_anomalies') }}\n",
+      "{{ config(materialized='table') }}\nselect count(*) as anomalies from {{ ref('anomalous_meters') }}\n",
     );
     const movedWarehouse = path.join(dir, 'moved-warehouse');
     const result = await withWorkers(
@@ -234,11 +243,19 @@ describe('a dbt project of its own', () => {
     );
     expect(stateOf(result, 'analytics:meter_anomalies')).toBe('succeeded');
     expect(await differencesFromReference(movedWarehouse, sources)).toEqual({ missing: 0, extra: 0 });
+    expect(stateOf(result, 'analytics:anomalous_meters')).toBe('succeeded');
+    expect(stateOf(result, 'test:anomalous_meters')).toBe('succeeded');
     expect(stateOf(result, 'analytics:anomaly_count')).toBe('succeeded');
+    const [kind] = await queryFile(
+      movedWarehouse,
+      "select table_type from information_schema.tables where table_name = 'anomalous_meters'",
+    );
+    expect(kind?.table_type).toBe('VIEW');
     const [counted] = await queryFile(
       movedWarehouse,
-      'select (select anomalies from main.anomaly_count) as counted, (select count(*) from main.meter_anomalies) as actual',
+      'select (select anomalies from main.anomaly_count) as counted, (select count(*) from main.meter_anomalies) as actual, (select count(*) from main.anomalous_meters) as viewed',
     );
     expect(Number(counted?.counted)).toBe(Number(counted?.actual));
+    expect(Number(counted?.viewed)).toBe(Number(counted?.actual));
   });
 });

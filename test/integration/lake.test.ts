@@ -14,8 +14,9 @@ import {
   duckdbBuild,
   ensureLakeExtensions,
   extensionFolder,
-} from '../../src/lake/extensions';
-import { openLake, parseLakeCatalog, type Lake } from '../../src/lake/lake';
+} from '../../src/duckdb/extensions';
+import { parseLakeCatalog } from '../../src/duckdb/catalog';
+import { openLake, type Lake } from '../../src/lake/lake';
 import { tempDir } from '../support/files';
 import { createBucket, s3TestEnvironment, startS3Server, type S3TestServer } from '../support/s3-server';
 

@@ -83,7 +83,7 @@ describe('the pipeline workflow', () => {
       const nodes = run.result?.nodes ?? [];
       expect(nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
       expect(nodes.filter((n) => n.kind === 'seed')).toHaveLength(8);
-      expect(nodes.filter((n) => n.kind === 'model')).toHaveLength(6);
+      expect(nodes.filter((n) => n.kind === 'model')).toHaveLength(9); // five staging, the master and the three tables it reads
       expect(nodes.filter((n) => n.kind === 'analytics')).toHaveLength(12); // eight, and four of per-month partials
       // an analytics model's tests ran with it, before its result was uploaded: a node each still
       expect(nodes.filter((n) => n.kind === 'test' && n.id.startsWith('test:meter_anomalies'))).toHaveLength(1);
@@ -116,14 +116,14 @@ describe('the pipeline workflow', () => {
       // the singular test over the four reading sources (all timed) runs a month at a time too
       const testMonths = summaries.filter((summary) => /^test assert_overlapping_readings_agree for \d{4}-\d{2}$/.test(summary));
       expect(testMonths).toHaveLength(months.length / 2);
-      // plan, 8 seeds, 6 models built (two of them planned per month, then built month by month) and
-      // their 6 test runs, the singular test's months planned and tested, the snapshot, 12 analytics
+      // plan, 8 seeds, 9 models built (two of them planned per month, then built month by month) and
+      // their 9 test runs, the singular test's months planned and tested, the snapshot, 12 analytics
       // models (each testing its own result), the one publish of the whole run, the report
-      expect(scheduled).toHaveLength(1 + 8 + 6 + 2 + months.length + 6 + 1 + testMonths.length + 1 + 12 + 1 + 1);
+      expect(scheduled).toHaveLength(1 + 8 + 9 + 2 + months.length + 9 + 1 + testMonths.length + 1 + 12 + 1 + 1);
       expect(summaries).toEqual(
         expect.arrayContaining([
           'test demand_price_elasticity',
-          'publish 6 models and 12 analytics results',
+          'publish 9 models and 12 analytics results',
           'months of test assert_overlapping_readings_agree',
         ]),
       );

@@ -10,11 +10,12 @@ import { getProgress, waitForPipeline } from '../../src/client';
 import { catalogFromEnv, defaultWarehousePath, PACKAGE_ROOT } from '../../src/config';
 import type { PipelineResult } from '../../src/contract/run';
 import { generateSampleData } from '../../src/generator/generate';
-import { catalogName, parseLakeCatalog } from '../../src/lake/lake';
+import { catalogName, parseLakeCatalog } from '../../src/duckdb/catalog';
 import { clientConfig, writerLockKey } from '../../src/lake/writer-lock';
 import { freePort } from '../../src/temporal/dev-server';
 import { WarehouseLockedError } from '../../src/errors';
-import { Warehouse, WarehouseReader, warehouseName } from '../../src/warehouse/warehouse';
+import { warehouseName } from '../../src/warehouse/names';
+import { Warehouse, openWarehouseReader } from '../../src/warehouse/warehouse';
 import { parquetFilesUnder, queryFile, referencedFiles, tempDir } from '../support/files';
 import { createTestDatabase, psql, testPostgres } from '../support/postgres-server';
 import { OutageProxy, spawnWorker, type Child } from '../support/processes';
@@ -139,7 +140,7 @@ describe('the lake catalog in PostgreSQL', () => {
     // the catalog is in PostgreSQL (DuckLake's tables in schema public), the files in the shared folder
     const tables = await psql(catalog.slice('postgres:'.length), "select count(*) from pg_tables where tablename like 'ducklake_%'");
     expect(Number(tables[0]?.[0])).toBeGreaterThan(10);
-    const reader = await WarehouseReader.open(catalog);
+    const reader = await openWarehouseReader(catalog);
     const masterFiles = await reader.listFiles('demand_price_elasticity').finally(() => reader.close());
     const months = new Set(masterFiles.map((file) => /\/year=(\d+)\/month=(\d+)\//.exec(file.dataFile)?.slice(1).join('-')));
     expect([...months].sort()).toEqual(['2023-10', '2023-8', '2023-9']);
@@ -235,7 +236,7 @@ describe('the lake catalog in PostgreSQL', () => {
     const result = await waitForPipeline(handle);
     expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
     // readers learn the data path from the catalog (a table's files stay in the folder it was built under)
-    const reader = await WarehouseReader.open(catalog);
+    const reader = await openWarehouseReader(catalog);
     const files = await reader.listFiles('demand_price_elasticity').finally(() => reader.close());
     expect(files.length).toBeGreaterThan(0);
     for (const file of files)
@@ -386,7 +387,7 @@ describe('the lake catalog in PostgreSQL', () => {
     );
     // a database that holds no lake of that name: a reader says so, and creates nothing
     const empty = `postgres:${await createTestDatabase('meterflow_empty')} lake=nowhere`;
-    await expect(WarehouseReader.open(empty)).rejects.toThrow(
+    await expect(openWarehouseReader(empty)).rejects.toThrow(
       /lake catalog postgres:dbname=meterflow_empty .* lake=nowhere: no lake there yet/,
     );
     expect(

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { getProgress, waitForPipeline } from '../../src/client';
-import { duckdbExtensionDirectory } from '../../src/config';
+import { duckdbExtensionDirectory } from '../../src/duckdb/settings';
 import { generateSampleData } from '../../src/generator/generate';
 import { createStorageResolver, uploadDirectory } from '../../src/storage';
 import { tempDir } from '../support/files';

@@ -5,7 +5,7 @@ import { cp, mkdtemp, mkdir, readdir, readFile, rename, writeFile } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/config';
-import { tablesOf } from '../../src/lake/lake';
+import { tablesOf } from '../../src/duckdb/lake-tables';
 import { withWarehouseReader } from '../../src/warehouse/warehouse';
 
 export async function tempDir(label: string): Promise<string> {

@@ -49,7 +49,12 @@ describe('a dbt project laid out its own way', () => {
     expect(new Map([...moved.templates].sort())).toEqual(new Map([...shipped.templates].sort()));
     // folders select as dbt selects them
     expect(selectModels(moved.plan.models, ['analytics_tables.*'])).toHaveLength(12);
-    expect(selectModels(moved.plan.models, ['path:models/master_table'])).toEqual(['demand_price_elasticity']);
+    expect(selectModels(moved.plan.models, ['path:models/master_table']).sort()).toEqual([
+      'demand_price_elasticity',
+      'layout_half_hour_coefficients',
+      'meter_segment_estimates',
+      'meter_segment_layouts',
+    ]);
     expect(selectModels(moved.plan.models, ['config.runs_on:build'])).toEqual(['stg_smart_meter_consumption', 'demand_price_elasticity']);
   });
 
@@ -78,7 +83,7 @@ describe('a dbt project laid out its own way', () => {
     expect(model('order_count')).toMatchObject({ materialized: 'table', runsOn: 'writer' });
   });
 
-  it('runs a model with no runs_on of its own that reads a read-only model read-only too, through an ephemeral model as well; a view there is refused', async () => {
+  it('runs a model with no runs_on of its own that reads a read-only model read-only too, through an ephemeral model as well, a view too', async () => {
     const files = {
       'dbt_project.yml': `${PROJECT}models:\n  shop:\n    +materialized: table\n`,
       'models/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
@@ -99,13 +104,13 @@ describe('a dbt project laid out its own way', () => {
       ['busy_days', 'analytics'],
       ['report_days', 'analytics'],
     ]);
-    // a view cannot be computed read-only: refused, naming both models and the way out
+    // a view there is read-only too: computed and tested on the analytics queue, published as a view
     const viewDir = made_(
       await projectOf({ ...files, 'models/busy_days.sql': "{{ config(materialized='view') }}\nselect * from {{ ref('daily') }}\n" }),
     );
-    await expect(loadProject(viewDir)).rejects.toThrow(
-      "models/busy_days.sql: view 'busy_days' refs 'daily', which runs read-only (runs_on: analytics) after every build; a model that reads it is computed read-only into a table: make 'busy_days' materialized='table', or let 'daily' be built by the writer",
-    );
+    const viewPlan = (await loadProject(viewDir)).plan;
+    expect(viewPlan.models.find((m) => m.name === 'busy_days')).toMatchObject({ materialized: 'view', runsOn: 'analytics' });
+    expect(viewPlan.models.find((m) => m.name === 'report_days')).toMatchObject({ materialized: 'table', runsOn: 'analytics' });
   });
 
   it('loads a project with no macros, tests, seeds, analyses or snapshots folder, models at the root of models/', async () => {

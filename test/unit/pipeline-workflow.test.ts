@@ -385,6 +385,32 @@ describe('the pipeline workflow with mocked activities', () => {
     expect(most).toBe(400);
   }, 120_000);
 
+  it('builds a split model’s months in the parts its plan names, each an activity, all committed in one go', async () => {
+    const built: string[] = [];
+    const committed: string[][] = [];
+    const warehouse = new FakeWarehouse(plan);
+    const { error } = await run(
+      warehouse,
+      {},
+      {
+        planBuildMonths: async () => ({ months: ['2024-01', '2024-02'], parts: 3 }),
+        buildMonth: async ({ model, month, part }) => {
+          built.push(`${model} ${month} ${part ? `${part.index}/${part.of}` : 'whole'}`);
+          return { model, month, files: [{ path: `/lake/${model}-${month}-${part?.index}.parquet`, rows: 10 }], rows: 10, durationMs: 1 };
+        },
+        commitBuiltMonths: async ({ files, ...input }) => {
+          committed.push(files.map((f) => f.path));
+          return warehouse.buildModel(input);
+        },
+      },
+    );
+    expect(error).toBeUndefined();
+    const master = built.filter((b) => b.startsWith('demand_price_elasticity ')).sort();
+    expect(master).toEqual(['2024-01', '2024-02'].flatMap((month) => [0, 1, 2].map((i) => `demand_price_elasticity ${month} ${i}/3`)));
+    // one commit a model, of every part's file
+    expect(committed.every((files) => files.length === 6)).toBe(true);
+  });
+
   it('fails at once, naming each bad field, a run started past the client with a bad input (the client refuses it: run-scope.test.ts)', async () => {
     const bad = { sourcesUri: 'relative/dir', logicalDate: 'garbage' };
     // past the client, as `temporal workflow start` would: the run fails, it is not left running

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { buildQueueFor, BUILD_QUEUE_NAME, writerQueueFor } from '../../src/contract/queues';
 import { pipelineInputProblems } from '../../src/contract/validate';
 import { fingerprintProject, projectChanges } from '../../src/project/fingerprint';
-import { masked } from '../../src/contract/secrets';
+import { masked } from '../../src/secrets';
 import { classifyFailure } from '../../src/activities/context';
 
 const good = { sourcesUri: '/data/sources', outUri: 's3://bucket/out', warehouse: '/data/warehouse' };

@@ -1,7 +1,7 @@
 // A lake's catalog as people name it (`sqlite:<file>`, `postgres:<conninfo> lake=<name>`), parsed and
 // named again for messages. Pure: the command line names warehouses without loading DuckDB.
 import path from 'node:path';
-import { masked } from '../contract/secrets';
+import { masked } from '../secrets';
 import { LakeCatalogError } from '../errors';
 
 /**

@@ -1,13 +1,13 @@
 // The DuckDB extensions the lake needs, found in or installed into an extension directory: from
 // PyPI's pinned wheels with pip (works offline here), else with DuckDB's own INSTALL (needs its repository).
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { execFile } from 'node:child_process';
 import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { duckdbExtensionDirectory } from '../config';
 import { LakeExtensionsError } from '../errors';
-import { duckdbMessage, quotedIdentifier } from '../duckdb/sql';
+import { duckdbExtensionDirectory } from './settings';
+import { duckdbMessage, quotedIdentifier } from './sql';
 
 const execFileAsync = promisify(execFile);
 
@@ -21,6 +21,11 @@ export const DUCKDB_EXTENSION_WHEEL_VERSION = '1.5.5';
 /** What the lake loads: the table format, S3 and HTTP, and the two catalog databases. */
 export const LAKE_EXTENSIONS = ['ducklake', 'httpfs', 'sqlite_scanner', 'postgres_scanner'] as const;
 export type LakeExtension = (typeof LAKE_EXTENSIONS)[number];
+
+/** Load the lake's extensions into an instance made with their extension directory. */
+export async function loadLakeExtensions(connection: DuckDBConnection): Promise<void> {
+  await connection.run('load ducklake; load httpfs; load sqlite_scanner; load postgres_scanner');
+}
 
 /** PyPI's requirement for an extension's wheel, e.g. `duckdb-extension-sqlite-scanner==1.5.5`. */
 export function extensionWheelRequirement(extension: LakeExtension): string {
