@@ -1,8 +1,8 @@
-// Jest in two tiers, by folder: test/unit (pure code, models rendered and run on DuckDB, the workflow
-// with mocked activities; nothing started before it, no S3 server, no browser) and test/integration
-// (one real Temporal dev server, one S3 server and one PostgreSQL server for the run). A file in
-// test/unit may start no server, process or browser; the workflow test alone starts a Temporal dev
-// server of its own (test/unit/unit-tier.test.ts keeps it so).
+// Jest in two tiers, by folder: test/unit (pure code, models rendered and run on DuckDB, recorded
+// workflow histories replayed; no server, process or browser, and nothing started before it) and
+// test/integration (the workflow with mocked activities, then the real thing, on one Temporal dev
+// server, one S3 server and one PostgreSQL server for the run). test/unit/unit-tier.test.ts keeps the
+// unit tier free of anything that starts a server.
 
 const shared = {
   testEnvironment: 'node',

