@@ -20,6 +20,33 @@ export function withPublishedRest(model: ModelNode, resultFile: string, window: 
 }
 
 /**
+ * What a test of an analytics model reads for `ref`, whole: a seed, a table at the pinned version, or
+ * another analytics model's new version when this run computed it (as published otherwise).
+ */
+export function testRefRelation(
+  project: LoadedProject,
+  model: ModelNode,
+  ref: string,
+  { snapshot, upstream = [] }: RunAnalyticsModelInput,
+  upstreamFiles: ReadonlyMap<string, string>,
+): string {
+  const seed = seedRelation(project, ref);
+  if (seed) return seed;
+  const pinned = snapshot.relations[ref];
+  if (pinned !== undefined) return relation(MODEL_SCHEMA, pinned);
+  const other = project.plan.models.find((m) => m.name === ref && runsOnOf(m) === 'analytics');
+  if (!other) {
+    throw new ProjectError(
+      `${model.file}: a relationships test of ${model.name} reads ${ref}, which is not in ${snapshot.warehouse} at version ${snapshot.version}`,
+      model.file,
+    );
+  }
+  const file = upstreamFiles.get(ref);
+  if (file === undefined) return relation(MODEL_SCHEMA, ref);
+  return withPublishedRest(other, file, upstream.find((output) => output.model === ref)?.window);
+}
+
+/**
  * The model's SQL, its refs and sources resolved at the pinned version. `upstreamFiles`: the local
  * result files of the analytics models it refs that this run computed.
  */

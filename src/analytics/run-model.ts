@@ -6,13 +6,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ProjectError } from '../errors';
+import type { LoadedProject } from '../project/load';
 import type { ModelNode } from '../project/types';
-import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
+import { quotedIdentifier, quotedString } from '../duckdb/sql';
 import { runDataTests } from '../warehouse/data-tests';
 import type { AnalyticsModelResult, AnalyticsOutput, DataTestResults, RunAnalyticsModelInput } from '../contract/activities';
 import type { AnalyticsContext } from './context';
-import { analyticsModelSql, withPublishedRest } from './model-sql';
-import { findModel, MODEL_SCHEMA } from '../build/model-sql';
+import { analyticsModelSql, testRefRelation, withPublishedRest } from './model-sql';
+import { findModel } from '../build/model-sql';
 import { existingKind } from '../build/relations';
 
 /** A result file of this run on this machine (downloaded when it is elsewhere). */
@@ -35,6 +36,7 @@ interface Computed {
  */
 async function computeResult(
   connection: DuckDBConnection,
+  project: LoadedProject,
   model: ModelNode,
   input: RunAnalyticsModelInput,
   work: { readonly sql: string; readonly resultFile: string; readonly upstreamFiles: ReadonlyMap<string, string> },
@@ -57,11 +59,9 @@ async function computeResult(
   const target = quotedIdentifier(`meterflow_result_${name}`);
   await connection.run(`create or replace temporary view ${target} as select * from ${withPublishedRest(model, resultFile, window)}`);
   try {
-    const outcome = await runDataTests(connection, model.tests, target, (ref) => {
-      const pinned = snapshot.relations[ref];
-      if (pinned !== undefined) return relation(MODEL_SCHEMA, pinned);
-      throw new ProjectError(`${model.file}: a relationships test of ${name} reads ${ref}, which is not in ${at}`, model.file);
-    });
+    const outcome = await runDataTests(connection, model.tests, target, (ref) =>
+      testRefRelation(project, model, ref, input, upstreamFiles),
+    );
     return { rows: count, tests: outcome };
   } finally {
     await connection.run(`drop view if exists ${target}`);
@@ -90,7 +90,7 @@ export async function runAnalyticsModel(context: AnalyticsContext, input: RunAna
     // the lake attached read-only at the pinned version: what the writer commits meanwhile is not seen
     const { rows, tests } = await withPinnedReader(snapshot, (reader) =>
       reader.withConnection((connection) =>
-        interruptible(connection, () => computeResult(connection, model, input, { sql, resultFile, upstreamFiles })),
+        interruptible(connection, () => computeResult(connection, project, model, input, { sql, resultFile, upstreamFiles })),
       ),
     );
     // a result whose error-severity tests failed is not uploaded: the run stops on its test node

@@ -525,29 +525,45 @@ function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral'> & Mo
   return models.map((model) => followed.get(model.name) as ModelNode);
 }
 
+/** Whether `from` reads `target`, or is tested against it, directly or through the models it reads or is tested against. */
+function readsTransitively(byName: ReadonlyMap<string, ModelNode>, from: string, target: string, seen = new Set<string>()): boolean {
+  if (seen.has(from)) return false;
+  seen.add(from);
+  const model = byName.get(from);
+  const reads = [...(model?.refs ?? []), ...(model?.testRefs ?? [])];
+  return reads.includes(target) || reads.some((ref) => readsTransitively(byName, ref, target, seen));
+}
+
 /**
  * What a model may read. Read-only models run after every build, so a model whose config asks for the
- * writer or the build queue may not read one (one that asks for nothing follows it: followReadOnlyRefs);
- * everything else goes as the DAG allows.
+ * writer or the build queue may not read one (one that asks for nothing follows it: followReadOnlyRefs),
+ * nor be tested against one (it is tested as it is built). A read-only model's tests may read another
+ * read-only model (it then runs after that one), save one that reads it back. Everything else goes as
+ * the DAG allows.
  */
 function checkRefDirections(models: readonly ModelNode[], testRefs = false): void {
   const byName = new Map(models.map((model) => [model.name, model]));
   for (const model of models) {
-    if (model.runsOn === 'analytics' && testRefs) {
-      const other = model.testRefs?.find((ref) => byName.get(ref)?.runsOn === 'analytics');
-      if (other) {
+    if (model.runsOn === 'analytics') {
+      const loop = testRefs
+        ? model.testRefs?.find((ref) => byName.get(ref)?.runsOn === 'analytics' && readsTransitively(byName, ref, model.name))
+        : undefined;
+      if (loop) {
         throw new ProjectError(
-          `${model.file}: a relationships test of read-only '${model.name}' reads read-only '${other}'; meterflow tests a read-only model against built models only`,
+          `${model.file}: a relationships test of read-only '${model.name}' reads '${loop}', which reads '${model.name}' (or is tested against it): ` +
+            `'${model.name}' is tested before '${loop}' is computed; test the relationship on '${loop}' instead`,
           model.file,
         );
       }
+      continue;
     }
-    if (model.runsOn === 'analytics') continue;
     for (const ref of testRefs ? (model.testRefs ?? []) : model.refs) {
       if (byName.get(ref)?.runsOn !== 'analytics') continue;
+      const wayOut = testRefs
+        ? `a ${model.runsOn} model is tested as it is built: give '${model.name}' meta.meterflow.runs_on: analytics, or let '${ref}' be built by the writer`
+        : `give '${model.name}' meta.meterflow.runs_on: analytics (or no runs_on: it then runs read-only after '${ref}'), or let '${ref}' be built by the writer`;
       throw new ProjectError(
-        `${model.file}: '${model.name}' (runs_on: ${model.runsOn}) ${testRefs ? 'has a test that reads' : 'refs'} '${ref}', which runs read-only (runs_on: analytics) after every build: ` +
-          `give '${model.name}' meta.meterflow.runs_on: analytics (or no runs_on: it then runs read-only after '${ref}'), or let '${ref}' be built by the writer`,
+        `${model.file}: '${model.name}' (runs_on: ${model.runsOn}) ${testRefs ? 'has a test that reads' : 'refs'} '${ref}', which runs read-only (runs_on: analytics) after every build: ${wayOut}`,
         model.file,
       );
     }

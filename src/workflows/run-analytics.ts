@@ -77,8 +77,8 @@ export async function pinSnapshot(run: RunContext, ledger: RunLedger, { toRun }:
 }
 
 /**
- * Run the chosen analytics models. Each runs once the analytics models it refs have, and tests its
- * result before it is uploaded. Scheduled longest first, so that the few workers are never left with a
+ * Run the chosen analytics models. Each runs once the analytics models it or its tests ref have, and
+ * tests its result before it is uploaded. Scheduled longest first, so that the few workers are never left with a
  * long model at the end: models over the whole master, then those over a window, then those merging
  * partials (which come after the models they ref, as the DAG orders them).
  */
@@ -87,43 +87,60 @@ export async function runAnalytics(
   { toRun, windows }: AnalyticsChoice,
   snapshot: PinnedSnapshot | undefined,
 ): Promise<AnalyticsModelResult[]> {
-  const { state } = run;
   const { masterTables } = run.graph;
   const expectedWork = (model: ModelNode) => (model.refs.some((ref) => !masterTables.includes(ref)) ? 2 : windows.has(model.name) ? 1 : 0);
   const scheduled = toRun.map((model, index) => ({ model, index }));
   scheduled.sort((a, b) => expectedWork(a.model) - expectedWork(b.model) || a.index - b.index);
   const analyticsStarted = new Map<string, Promise<AnalyticsModelResult>>();
-  return allOrCancel(() =>
-    scheduled.map(({ model }) => {
-      const upstream = model.refs.flatMap((ref) => analyticsStarted.get(ref) ?? []);
-      const started = Promise.all(upstream).then(async (inputs) => {
-        // a result that failed its tests: the model computed it (green), its test node fails (red)
-        let testsFailed: unknown;
-        const result = await state.run(`analytics:${model.name}`, async () => {
-          const window = windows.get(model.name);
-          let computed: AnalyticsModelResult;
-          try {
-            computed = await runAnalyticsModel(run, model, snapshot as PinnedSnapshot, window, inputs);
-          } catch (err) {
-            const beforeTests = computedBeforeTestsFailed(err);
-            if (!beforeTests) throw err;
-            [computed, testsFailed] = [beforeTests, err];
-          }
-          if (window)
-            state.node(`analytics:${model.name}`).note =
-              `incremental: ${computed.rows} rows of the periods from ${window.from} to ${window.to}`;
-          return computed;
-        });
-        await state.test(model.name, async () => {
-          if (testsFailed) throw testsFailed;
-          return analyticsTestsOf(result);
-        });
-        return result;
-      });
-      analyticsStarted.set(model.name, started);
-      return started;
-    }),
-  );
+  const byName = new Map(toRun.map((model) => [model.name, model]));
+  /**
+   * Start a model once, after the models it and its tests read that this run computes: those come
+   * earlier in the order, save the ones a test reads (and what they read), which start first.
+   */
+  const start = (model: ModelNode): Promise<AnalyticsModelResult> => {
+    const already = analyticsStarted.get(model.name);
+    if (already) return already;
+    const reads = [...new Set([...model.refs, ...(model.testRefs ?? [])])];
+    const upstream = reads.flatMap((ref) => {
+      const other = byName.get(ref);
+      return other ? [start(other)] : [];
+    });
+    const started = Promise.all(upstream).then((inputs) => runAndTest(run, model, windows, snapshot, inputs));
+    analyticsStarted.set(model.name, started);
+    return started;
+  };
+  return allOrCancel(() => scheduled.map(({ model }) => start(model)));
+}
+
+/** One analytics model, then its tests' node: a result that failed its tests is computed (green), its test node red. */
+async function runAndTest(
+  run: RunContext,
+  model: ModelNode,
+  windows: ReadonlyMap<string, EventWindow>,
+  snapshot: PinnedSnapshot | undefined,
+  inputs: readonly AnalyticsModelResult[],
+): Promise<AnalyticsModelResult> {
+  const { state } = run;
+  let testsFailed: unknown;
+  const result = await state.run(`analytics:${model.name}`, async () => {
+    const window = windows.get(model.name);
+    let computed: AnalyticsModelResult;
+    try {
+      computed = await runAnalyticsModel(run, model, snapshot as PinnedSnapshot, window, inputs);
+    } catch (err) {
+      const beforeTests = computedBeforeTestsFailed(err);
+      if (!beforeTests) throw err;
+      [computed, testsFailed] = [beforeTests, err];
+    }
+    if (window)
+      state.node(`analytics:${model.name}`).note = `incremental: ${computed.rows} rows of the periods from ${window.from} to ${window.to}`;
+    return computed;
+  });
+  await state.test(model.name, async () => {
+    if (testsFailed) throw testsFailed;
+    return analyticsTestsOf(result);
+  });
+  return result;
 }
 
 /** One analytics model over the pinned version, testing its result before it is uploaded. */

@@ -85,7 +85,10 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): Run
     // and for the analytics models it refs (per-month partial aggregates it merges) this run computes
     const analyticsRefs = model.refs.filter((ref) => analyticsModels.some((other) => other.name === ref));
     add('analytics', model.name, [...(snapshotId ? [snapshotId] : []), ...analyticsRefs.map((ref) => nodeId('analytics', ref))]);
-    if (model.tests.length > 0) add('test', model.name, [nodeId('analytics', model.name)]);
+    // its tests after the analytics models they read too (a relationships test's `to`)
+    const testedAgainst = (model.testRefs ?? []).filter((ref) => analyticsModels.some((other) => other.name === ref));
+    if (model.tests.length > 0)
+      add('test', model.name, [nodeId('analytics', model.name), ...testedAgainst.map((ref) => nodeId('analytics', ref))]);
   }
   const publishId = add('publish', 'run', [
     ...buildable.map((m) => nodeId('model', m.name)),

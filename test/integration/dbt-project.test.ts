@@ -229,7 +229,15 @@ describe('a dbt project of its own', () => {
     );
     await writeFile(
       path.join(moved, 'models', 'marts', '_marts.yml'),
-      'version: 2\nmodels:\n  - name: anomalous_meters\n    columns:\n      - name: meter_point_id\n        data_tests: [not_null, unique]\n',
+      'version: 2\nmodels:\n  - name: anomalous_meters\n    columns:\n      - name: meter_point_id\n        data_tests: [not_null, unique]\n' +
+        // a read-only model tested against another read-only model of the run, which it does not read:
+        // it runs after that one, and its test reads that one's result, unpublished still
+        '  - name: metered_points\n    columns:\n      - name: meter_point_id\n        data_tests:\n' +
+        "          - relationships: {to: ref('anomalous_meters'), field: meter_point_id, config: {severity: warn}}\n",
+    );
+    await writeFile(
+      path.join(moved, 'models', 'marts', 'metered_points.sql'),
+      "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect distinct meter_point_id from {{ ref('demand_price_elasticity') }}\n",
     );
     await writeFile(
       path.join(moved, 'models', 'marts', 'anomaly_count.sql'),
@@ -257,5 +265,17 @@ describe('a dbt project of its own', () => {
     );
     expect(Number(counted?.counted)).toBe(Number(counted?.actual));
     expect(Number(counted?.viewed)).toBe(Number(counted?.actual));
+    // metered points with no anomaly: the relationships test's failures, counted apart
+    const [unmatched] = await queryFile(
+      movedWarehouse,
+      'select count(*) as n from (select distinct meter_point_id from main.demand_price_elasticity) where meter_point_id not in (select meter_point_id from main.meter_anomalies)',
+    );
+    const failures = Number(unmatched?.n);
+    expect(stateOf(result, 'analytics:metered_points')).toBe('succeeded');
+    expect(stateOf(result, 'test:metered_points')).toBe('succeeded');
+    expect(result.dataTests?.find((test) => test.target === 'metered_points' && test.test.startsWith('relationships'))).toMatchObject({
+      status: failures > 0 ? 'warn' : 'pass',
+      failures,
+    });
   });
 });

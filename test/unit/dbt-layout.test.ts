@@ -113,6 +113,45 @@ describe('a dbt project laid out its own way', () => {
     expect(viewPlan.models.find((m) => m.name === 'report_days')).toMatchObject({ materialized: 'table', runsOn: 'analytics' });
   });
 
+  it("lets a read-only model's tests read another read-only model, not one that reads it back, nor a built model's tests", async () => {
+    const readOnly = "{{ config(meta={'meterflow': {'runs_on': 'analytics'} }) }}\n";
+    const files = {
+      'dbt_project.yml': `${PROJECT}models:\n  shop:\n    +materialized: table\n`,
+      'models/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
+      'models/orders.sql': "select * from {{ source('raw', 'orders') }}\n",
+      'models/customers.sql': `${readOnly}select distinct customer_id from {{ ref('orders') }}\n`,
+      'models/big_spenders.sql': `${readOnly}select customer_id from {{ ref('orders') }} where amount > 100\n`,
+      'models/_tests.yml':
+        "version: 2\nmodels:\n  - name: big_spenders\n    columns:\n      - name: customer_id\n        data_tests:\n          - relationships: {to: ref('customers'), field: customer_id}\n",
+    };
+    const { plan } = await loadProject(made_(await projectOf(files)));
+    expect(plan.models.find((m) => m.name === 'big_spenders')).toMatchObject({
+      runsOn: 'analytics',
+      refs: ['orders'],
+      testRefs: ['customers'],
+    });
+    // customers reads big_spenders back: big_spenders would be tested before customers is computed
+    const loop = { ...files, 'models/customers.sql': `${readOnly}select distinct customer_id from {{ ref('big_spenders') }}\n` };
+    await expect(loadProject(made_(await projectOf(loop)))).rejects.toThrow(
+      "models/big_spenders.sql: a relationships test of read-only 'big_spenders' reads 'customers', which reads 'big_spenders'",
+    );
+    // each tested against the other: neither could be tested first
+    const tests = (model: string, to: string) =>
+      `  - name: ${model}\n    columns:\n      - name: customer_id\n        data_tests:\n          - relationships: {to: ref('${to}'), field: customer_id}\n`;
+    const both = {
+      ...files,
+      'models/_tests.yml': `version: 2\nmodels:\n${tests('big_spenders', 'customers')}${tests('customers', 'big_spenders')}`,
+    };
+    await expect(loadProject(made_(await projectOf(both)))).rejects.toThrow(
+      /reads '(customers|big_spenders)', which reads '(big_spenders|customers)' \(or is tested against it\)/,
+    );
+    // a model the writer builds is tested as it is built, before a read-only model exists
+    const built = { ...files, 'models/big_spenders.sql': "select customer_id from {{ ref('orders') }} where amount > 100\n" };
+    await expect(loadProject(made_(await projectOf(built)))).rejects.toThrow(
+      "models/big_spenders.sql: 'big_spenders' (runs_on: writer) has a test that reads 'customers', which runs read-only (runs_on: analytics) after every build: a writer model is tested as it is built",
+    );
+  });
+
   it('loads a project with no macros, tests, seeds, analyses or snapshots folder, models at the root of models/', async () => {
     const dir = made_(
       await projectOf({
