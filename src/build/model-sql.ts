@@ -29,9 +29,14 @@ export function inWindow(column: string, window: EventWindow): string {
 /** One part of a month of a model split by a column: the rows whose column hashes to the part. */
 export type SplitPart = MonthPart & { readonly column: string };
 
-/** SQL for "the split column hashes to this part". */
-export function inPart({ column, index, of }: SplitPart): string {
-  return `hash(${quotedIdentifier(column)}) % ${of} = ${index}`;
+/** SQL for "the split column lies in this part's range" (NULL keys in the first), or, for a part with no range, "hashes to this part". */
+export function inPart({ column, index, of, from, to }: SplitPart): string {
+  const key = quotedIdentifier(column);
+  if (from === undefined && to === undefined) return `hash(${key}) % ${of} = ${index}`;
+  const above = from === undefined ? [] : [`${key} >= ${quotedString(from)}`];
+  const below =
+    to === undefined ? [] : [from === undefined ? `(${key} < ${quotedString(to)} or ${key} is null)` : `${key} < ${quotedString(to)}`];
+  return [...above, ...below].join(' and ');
 }
 
 /** A model's pending version as a relation. */

@@ -195,6 +195,46 @@ async function partsOf(
   return partsFor(rows, bytesPerRow, model.split.targetMb);
 }
 
+/**
+ * The split key's bounds between `parts` parts holding about as many keys each: quantiles of the
+ * distinct keys of the first input that has the column (as text, ascending, without repeats, so
+ * possibly fewer). Undefined when no input has the column: the parts are then cut by hash.
+ */
+export async function splitBounds(
+  connection: DuckDBConnection,
+  column: string,
+  inputs: readonly { sql: string }[],
+  parts: number,
+): Promise<string[] | undefined> {
+  const key = quotedIdentifier(column);
+  for (const { sql } of inputs) {
+    const columns = await connection.runAndReadAll(`select column_name from (describe select * from ${sql})`);
+    if (!columns.getRows().some(([name]) => name === column)) continue;
+    const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
+    const quantiles = await connection.runAndReadAll(
+      `select distinct unnest(quantile_disc(${key}, [${fractions.join(', ')}]))::varchar as bound ` +
+        `from (select distinct ${key} from ${sql} where ${key} is not null) order by 1`,
+    );
+    return quantiles.getRows().map(([bound]) => String(bound));
+  }
+  return undefined;
+}
+
+/** A split model's parts: how many, and the key's bounds between them (none: by hash). */
+async function splitPlan(
+  connection: DuckDBConnection,
+  alias: string,
+  model: ModelNode,
+  inputs: readonly { sql: string; column: string }[],
+): Promise<Pick<BuildMonthsPlan, 'parts' | 'bounds'>> {
+  const parts = await partsOf(connection, alias, model, inputs);
+  if (parts <= 1 || !model.split) return {};
+  const bounds = await splitBounds(connection, model.split.column, inputs, parts);
+  if (bounds === undefined) return { parts };
+  // a few keys give fewer distinct bounds: as many parts as they cut, one at least
+  return bounds.length === 0 ? {} : { parts: bounds.length + 1, bounds };
+}
+
 /** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */
 export function monthFile(dataPath: string, model: string, month: string, fileKey: string, part?: MonthPart): string {
   const [year, index] = month.split('-');
@@ -221,8 +261,7 @@ export async function planBuildMonths({ project, duckdb }: MonthContext, input: 
     reader.withConnection(async (connection) => {
       const months = await monthsWithin(connection, inputs, `model ${model.name}`);
       // a model split by a key is built in parts of a bounded size; the others a month at a time
-      const parts = months.length > 0 ? await partsOf(connection, reader.alias, model, inputs) : 1;
-      return parts > 1 ? { months, parts } : { months };
+      return months.length > 0 ? { months, ...(await splitPlan(connection, reader.alias, model, inputs)) } : { months };
     }),
   );
 }

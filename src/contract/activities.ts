@@ -181,19 +181,32 @@ export interface BuildMonthInput extends BuildModelInput {
   readonly part?: MonthPart;
 }
 
-/** One of a month's parts: the rows whose split key hashes to `index` modulo `of`. */
+/**
+ * One of a month's parts. With `from` or `to`: the rows whose split key lies in [from, to) (the first
+ * part also holds the NULL keys), bounds the plan chose so that parts hold about as many keys each,
+ * and so that a part's filter reaches every scan and file statistics (a part of a model split by the
+ * same key reads only that part's files). Without (plans recorded before ranges): the rows whose key
+ * hashes to `index` modulo `of`.
+ */
 export interface MonthPart {
   readonly index: number;
   readonly of: number;
+  readonly from?: string;
+  readonly to?: string;
 }
 
 /** A part as people read it: `part 2 of 6` (counted from 1). */
 export const partLabel = ({ index, of }: MonthPart): string => `part ${index + 1} of ${of}`;
 
-/** The months a per-month build covers, and how many parts each is cut into (absent: one, the whole month). */
+/**
+ * The months a per-month build covers, and how many parts each is cut into (absent: one, the whole
+ * month), with the split key's `parts - 1` ascending bounds between them (absent in plans recorded
+ * before ranges: parts by hash).
+ */
 export interface BuildMonthsPlan {
   readonly months: string[];
   readonly parts?: number;
+  readonly bounds?: string[];
 }
 
 /** A Parquet file a build worker wrote into the lake's data path, not yet part of any table. */

@@ -13,11 +13,17 @@ import { inputVersions, judge } from './up-to-date';
 
 /**
  * The build activities of a per-month plan: each month whole, or each of its parts for a model split
- * by a key (plans recorded before parts have none: a month each, as then).
+ * by a key, each part the key's range between two of the plan's bounds (plans recorded before parts
+ * have none: a month each, as then; plans recorded before ranges no bounds: parts by hash).
  */
-function monthParts({ months, parts = 1 }: BuildMonthsPlan): { month: string; part?: MonthPart }[] {
+export function monthParts({ months, parts = 1, bounds }: BuildMonthsPlan): { month: string; part?: MonthPart }[] {
   if (parts <= 1) return months.map((month) => ({ month }));
-  return months.flatMap((month) => Array.from({ length: parts }, (_, index) => ({ month, part: { index, of: parts } })));
+  const partOf = (index: number): MonthPart => {
+    if (!bounds) return { index, of: parts };
+    const [from, to] = [bounds[index - 1], bounds[index]];
+    return { index, of: parts, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+  };
+  return months.flatMap((month) => Array.from({ length: parts }, (_, index) => ({ month, part: partOf(index) })));
 }
 
 /** A model built a month at a time on the build queue, its files made the new version by the writer. */

@@ -6,6 +6,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getProgress, waitForPipeline } from '../../src/client';
 import type { PipelineResult } from '../../src/contract/run';
+import type { MonthPart } from '../../src/contract/activities';
 import { generateSampleData } from '../../src/generator/generate';
 import { withWarehouseReader } from '../../src/warehouse/warehouse';
 import { queryFile, tableChecksumSql, tempDir } from '../support/files';
@@ -37,7 +38,7 @@ async function monthsOf(warehousePath: string): Promise<string[]> {
 async function monthAttempts(
   client: Client,
   workflowId: string,
-): Promise<{ month: string; model: string; part?: { index: number; of: number }; attempt: number; identity: string }[]> {
+): Promise<{ month: string; model: string; part?: MonthPart; attempt: number; identity: string }[]> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const scheduled = new Map(
     events
@@ -47,7 +48,7 @@ async function monthAttempts(
         const { month, model, part } = JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as {
           month: string;
           model: string;
-          part?: { index: number; of: number };
+          part?: MonthPart;
         };
         return [String(e.eventId), { month, model, ...(part ? { part } : {}) }] as const;
       }),
@@ -159,6 +160,14 @@ describe('per-month builds on build workers in their own processes', () => {
         const of = attempts.find((a) => a.model === model)?.part?.of ?? 1;
         expect(of).toBeGreaterThanOrEqual(2);
         expect(new Set(parts)).toEqual(new Set(months.flatMap((month) => Array.from({ length: of }, (_, i) => `${month} ${i} of ${of}`))));
+        // each part a range of meters, the same in every month: the first from none, the last to none
+        const ranges = new Set(
+          attempts.filter((a) => a.model === model).map((a) => JSON.stringify([a.part?.index, a.part?.from, a.part?.to])),
+        );
+        expect(ranges.size).toBe(of);
+        const first = attempts.find((a) => a.model === model && a.part?.index === 0)?.part;
+        const last = attempts.find((a) => a.model === model && a.part?.index === of - 1)?.part;
+        expect([first?.from, typeof first?.to, typeof last?.from, last?.to]).toEqual([undefined, 'string', 'string', undefined]);
       }
       expect(new Set(attempts.map((a) => Number(a.identity.split('@')[0])))).toEqual(new Set(builders.map((b) => b.process.pid)));
       await expectReferenceRows(warehousePath);

@@ -1,6 +1,8 @@
 // Months cut into parts by a key: the config that asks for it, how many parts a month gets, and what a
 // part reads and tests.
-import { partsFor, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { partsFor, splitBounds, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
+import { monthParts } from '../../src/workflows/build-models';
 import { inPart, warehouseResolver } from '../../src/build/model-sql';
 import { DEFAULT_PART_MB, splitOf } from '../../src/project/model-config';
 import type { LoadedProject } from '../../src/project/load';
@@ -54,5 +56,67 @@ describe('months in parts', () => {
     expect(resolver.ref('readings')).toContain('and hash("meter") % 5 = 2');
     expect(resolver.ref('meters')).toBe('"main"."meters"');
     expect(resolver.ref('other_split')).not.toContain('hash(');
+  });
+
+  it('cuts parts at the bounds a plan names: the first from nothing, the last to nothing; by hash where it names none', () => {
+    expect(monthParts({ months: ['2024-01'], parts: 3, bounds: ['m3', 'm6'] })).toEqual([
+      { month: '2024-01', part: { index: 0, of: 3, to: 'm3' } },
+      { month: '2024-01', part: { index: 1, of: 3, from: 'm3', to: 'm6' } },
+      { month: '2024-01', part: { index: 2, of: 3, from: 'm6' } },
+    ]);
+    expect(monthParts({ months: ['2024-01', '2024-02'], parts: 2 }).map(({ part }) => part)).toEqual([
+      { index: 0, of: 2 },
+      { index: 1, of: 2 },
+      { index: 0, of: 2 },
+      { index: 1, of: 2 },
+    ]);
+    expect(monthParts({ months: ['2024-01'] })).toEqual([{ month: '2024-01' }]);
+    expect(inPart({ column: 'meter', index: 0, of: 3, to: "m'3" })).toBe(`("meter" < 'm''3' or "meter" is null)`);
+    expect(inPart({ column: 'meter', index: 1, of: 3, from: 'm3', to: 'm6' })).toBe(`"meter" >= 'm3' and "meter" < 'm6'`);
+    expect(inPart({ column: 'meter', index: 2, of: 3, from: 'm6' })).toBe(`"meter" >= 'm6'`);
+  });
+
+  describe('on DuckDB', () => {
+    let connection: DuckDBConnection;
+    const count = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRows()[0]?.[0]);
+
+    beforeAll(async () => {
+      connection = await (await DuckDBInstance.create(':memory:')).connect();
+      // 1,000 meters (and some rows with none) over 20 half hours, each reading twice (overlapping files)
+      await connection.run(
+        "create table readings as select case when i % 997 = 0 then null else 'mpan-' || lpad((i % 1000)::varchar, 4, '0') end as meter, " +
+          "timestamp '2024-01-01' + to_minutes((i // 1000)::bigint * 30) as ts, i % 7 as kwh from range(20000) t(i), range(2)",
+      );
+    });
+
+    afterAll(() => connection.closeSync());
+
+    it('chooses bounds that give parts of about as many keys, every row in exactly one, NULL keys in the first', async () => {
+      const bounds = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4)) as string[];
+      expect(bounds).toEqual([...bounds].sort());
+      expect(bounds).toHaveLength(3);
+      const parts = monthParts({ months: ['2024-01'], parts: 4, bounds }).map(({ part }) => ({ column: 'meter', ...part! }));
+      const rows = await Promise.all(parts.map((part) => count(`select count(*) from readings where ${inPart(part)}`)));
+      expect(rows.reduce((a, b) => a + b, 0)).toBe(await count('select count(*) from readings'));
+      const keys = await Promise.all(parts.map((part) => count(`select count(distinct meter) from readings where ${inPart(part)}`)));
+      for (const n of keys) expect(n).toBeGreaterThanOrEqual(240);
+      expect(await count(`select count(*) from readings where meter is null and ${inPart(parts[0]!)}`)).toBeGreaterThan(0);
+      // a few keys: as many bounds as there are, none repeated; no input with the column: none, parts by hash
+      expect(await splitBounds(connection, 'meter', [{ sql: "(select 'a' as meter union all select 'b')" }], 8)).toEqual(['a', 'b']);
+      expect(await splitBounds(connection, 'region', [{ sql: 'readings' }], 4)).toBeUndefined();
+    });
+
+    it("reaches the scans below a model's aggregation with a part's range, which a hash part does not", async () => {
+      const model = 'select meter, ts, max(kwh) as kwh from readings group by meter, ts';
+      const plan = async (part: Parameters<typeof inPart>[0]) =>
+        (await connection.runAndReadAll(`explain select * from (${model}) where ${inPart(part)}`))
+          .getRows()
+          .map((row) => String(row[1]))
+          .join('\n');
+      // the plan, top down: a FILTER above the aggregation reads every row; below it, only the part's
+      const filterAboveAggregate = (text: string) => /FILTER[\s\S]*HASH_GROUP_BY/.test(text);
+      expect(filterAboveAggregate(await plan({ column: 'meter', index: 1, of: 4 }))).toBe(true);
+      expect(filterAboveAggregate(await plan({ column: 'meter', index: 1, of: 4, from: 'mpan-0250', to: 'mpan-0500' }))).toBe(false);
+    });
   });
 });
