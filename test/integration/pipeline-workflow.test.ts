@@ -371,7 +371,7 @@ describe('the pipeline workflow with mocked activities', () => {
     expect(most).toBe(400);
   }, 120_000);
 
-  it('builds a split model’s months in the parts its plan names, each an activity, all committed in one go', async () => {
+  it('builds a split model’s months in the key ranges its plan names, each an activity, all committed in one go', async () => {
     const built: string[] = [];
     const committed: string[][] = [];
     const warehouse = new FakeWarehouse(plan);
@@ -379,9 +379,9 @@ describe('the pipeline workflow with mocked activities', () => {
       warehouse,
       {},
       {
-        planBuildMonths: async () => ({ months: ['2024-01', '2024-02'], parts: 3 }),
+        planBuildMonths: async () => ({ months: ['2024-01', '2024-02'], parts: 3, bounds: ['m3', 'm6'] }),
         buildMonth: async ({ model, month, part }) => {
-          built.push(`${model} ${month} ${part ? `${part.index}/${part.of}` : 'whole'}`);
+          built.push(`${model} ${month} ${part ? `${part.index}/${part.of} [${part.from ?? ''},${part.to ?? ''})` : 'whole'}`);
           return { model, month, files: [{ path: `/lake/${model}-${month}-${part?.index}.parquet`, rows: 10 }], rows: 10, durationMs: 1 };
         },
         commitBuiltMonths: async ({ files, ...input }) => {
@@ -392,7 +392,10 @@ describe('the pipeline workflow with mocked activities', () => {
     );
     expect(error).toBeUndefined();
     const master = built.filter((b) => b.startsWith('demand_price_elasticity ')).sort();
-    expect(master).toEqual(['2024-01', '2024-02'].flatMap((month) => [0, 1, 2].map((i) => `demand_price_elasticity ${month} ${i}/3`)));
+    const ranges = ['[,m3)', '[m3,m6)', '[m6,)'];
+    expect(master).toEqual(
+      ['2024-01', '2024-02'].flatMap((month) => [0, 1, 2].map((i) => `demand_price_elasticity ${month} ${i}/3 ${ranges[i]}`)),
+    );
     // one commit a model, of every part's file
     expect(committed.every((files) => files.length === 6)).toBe(true);
   });
