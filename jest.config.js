@@ -23,6 +23,9 @@ module.exports = {
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
   ],
+  // every core for the unit tier (jest's default leaves one free: a single worker on 2 cores); the
+  // integration tier runs in band (npm test, test:integration)
+  maxWorkers: '100%',
   testTimeout: 180_000,
   // the Temporal native runtime keeps a handle open after the last test
   forceExit: true,
