@@ -16,12 +16,12 @@ export const DEFAULT_MEMORY_LIMIT = '3GB';
 
 /**
  * A build worker's memory limit unless METERFLOW_DUCKDB_MEMORY_LIMIT says otherwise: it builds a month
- * (or a part of one, split_by) at a time; beyond it DuckDB spills where it can. The process keeps more
- * than the limit (4,000 meters, parts of a million rows: peak 2.3 GB with 1 GB allowed). 512 MB held
- * the master's parts (peak 1.2 GB, as fast) but not the readings' staging table at 4,000 meters: out
- * of memory, the run failed (docs/performance.md, Growth).
+ * (or a part of one, split_by: a range of the key, which reaches every scan) at a time; beyond it
+ * DuckDB spills where it can. The process keeps more than the limit: at 4,000 meters a build worker
+ * peaked at 1.1 GB with 512 MB allowed, 1.7 GB with 1 GB (docs/performance.md, Growth). Parts cut by
+ * hash aggregated their whole month, and 512 MB ran the readings' staging table out of memory then.
  */
-export const BUILD_MEMORY_LIMIT = '1GB';
+export const BUILD_MEMORY_LIMIT = '512MB';
 
 export function duckdbOptions(settings: DuckdbSettings): Record<string, string> {
   const options: Record<string, string> = {};
