@@ -121,7 +121,7 @@ async function runWorkersUntilSignal(workers: WorkerSet, label: string): Promise
 }
 
 /** Exit code of a run: 0, 1 when it failed, 130 when SIGINT or SIGTERM interrupted it. */
-function exitAfterRun(ok: boolean, signal: NodeJS.Signals | undefined): void {
+function exitOnceFlushed(ok: boolean, signal: NodeJS.Signals | undefined): void {
   if (signal) process.exit(EXIT_INTERRUPTED);
   // NOTE: the run, its workers and its server have stopped; what is left (the Temporal SDK's native
   // runtime, idle sockets) would keep the process alive about 10 s more. Exit once the output is out.
@@ -163,7 +163,11 @@ function selection(options: RunOptions) {
   };
 }
 
-export function buildProgram(): Command {
+/**
+ * The meterflow command. `exitAfterRun`: how a run command ends the process once its run is over
+ * (a test that parses options passes one that does not end its own process).
+ */
+export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?: typeof exitOnceFlushed } = {}): Command {
   const program = new Command('meterflow')
     .description("An energy supplier's analytics pipeline as durable Temporal workflows over DuckDB")
     .version(packageVersion(), '-V, --version', 'print the version')
