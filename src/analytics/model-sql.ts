@@ -41,9 +41,18 @@ export function testRefRelation(
       model.file,
     );
   }
-  const file = upstreamFiles.get(ref);
-  if (file === undefined) return relation(MODEL_SCHEMA, ref);
-  return withPublishedRest(other, file, upstream.find((output) => output.model === ref)?.window);
+  return newVersionOf(other, upstream, upstreamFiles);
+}
+
+/** Another analytics model's new version: its result of this run, or (not computed by it) as published. */
+function newVersionOf(
+  other: ModelNode,
+  upstream: NonNullable<RunAnalyticsModelInput['upstream']>,
+  upstreamFiles: ReadonlyMap<string, string>,
+): string {
+  const file = upstreamFiles.get(other.name);
+  if (file === undefined) return relation(MODEL_SCHEMA, other.name);
+  return withPublishedRest(other, file, upstream.find((output) => output.model === other.name)?.window);
 }
 
 /**
@@ -75,9 +84,7 @@ export function analyticsModelSql(
         }
         const other = project.plan.models.find((m) => m.name === ref && runsOnOf(m) === 'analytics');
         if (!other) throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot of ${at}`, model.file);
-        const file = upstreamFiles.get(ref);
-        if (file === undefined) return relation(MODEL_SCHEMA, ref); // unchanged by this run: as published
-        return withPublishedRest(other, file, upstream.find((output) => output.model === ref)?.window);
+        return newVersionOf(other, upstream, upstreamFiles);
       },
       // a source as seeded, at the pinned version (the run's seeds come before the pin)
       source: (sourceName, table) => {
