@@ -7,7 +7,9 @@ import type {
   BuildMonthResult,
   BuildMonthsPlan,
   DataTestResult,
+  DataTestResults,
   RunSingularTestInput,
+  TestBuiltModelInput,
   TestMonthInput,
 } from '../contract/activities';
 import type { Logger } from '../logger';
@@ -50,6 +52,14 @@ export function createBuildActivities({ project, logger, duckdb }: BuildDependen
         return failOnErrors(`${input.test} for ${input.month}`, { results: [result], rows: result.status === 'pass' ? 0 : 1 })
           .results[0] as DataTestResult;
       });
+    },
+
+    /**
+     * The tests of a model built in parts that no part decided alone, after the writer's commit (see
+     * building.testBuiltModel); failed error-severity tests fail it.
+     */
+    async testBuiltModel(input: TestBuiltModelInput): Promise<DataTestResults> {
+      return activityFrame(`tests of ${input.model}`, async () => failOnErrors(input.model, await building.testBuiltModel(context, input)));
     },
 
     /** One month of a model written to one Parquet file in the lake's data path (see building.buildMonth). */

@@ -5,6 +5,7 @@ export { planRun } from './plan';
 export { buildModel } from './build-model';
 export { commitBuiltMonths } from './commit-months';
 export { singularTest, singularTestResult, testModel } from './model-tests';
+export { testBuiltModel } from './built-model-tests';
 export { discardPending, publishRun } from './publish';
 export { buildMonth, planBuildMonths, planTestMonths, testMonth, type MonthContext } from './months';
 export { pinSnapshot } from './snapshot';

@@ -13,6 +13,7 @@ import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
 import { runDataTests } from '../warehouse/data-tests';
+import { withMonthTests } from './built-model-tests';
 import { uninterruptible, type ModelContext } from './context';
 import { MODEL_SCHEMA, deltaName, findModel, holdsWithinWindow, inliningEphemerals, pendingName, warehouseResolver } from './model-sql';
 import { countRows, existingKind } from './relations';
@@ -67,9 +68,7 @@ export async function testModel(
           pending,
           resolveRef,
         );
-        let next = 0;
-        const results = model.tests.map((_test, i) => monthTests[i] ?? (rest.results[next++] as DataTestResult));
-        return { results, rows: results.filter((r) => r.status !== 'pass').length };
+        return withMonthTests(model.tests, monthTests, rest.results);
       }
       const eventTime = model.eventTime;
       if (!eventTime || !(await existingKind(connection, deltaName(model.name, buildId)))) {

@@ -252,6 +252,18 @@ export interface TestModelInput extends BuildIdentity {
   readonly monthTests?: readonly (DataTestResult | null)[];
 }
 
+/**
+ * The tests of a model built in parts (on the build queue) that no part decided alone: run on a build
+ * worker once the writer has committed the parts, not on the writer.
+ */
+export interface TestBuiltModelInput extends TestModelInput {
+  readonly monthTests: readonly (DataTestResult | null)[];
+  /** The parts' files, with their rows: a build of the whole table counts its rows from them. */
+  readonly files: readonly BuiltFile[];
+  /** The build replaced the whole table (no window): the parts' files are the new version's rows. */
+  readonly whole: boolean;
+}
+
 export interface PublishRunInput extends BuildIdentity {
   /** Rebuilt models, with what they were built from, recorded when they are swapped in. */
   readonly models: readonly { readonly model: string; readonly state: BuiltState; readonly window?: EventWindow }[];

@@ -18,6 +18,7 @@ const NODE_KIND_OF: Readonly<Record<string, NodeKind>> = {
   planTestMonths: 'test',
   testModel: 'test',
   testMonth: 'test',
+  testBuiltModel: 'test',
   runSingularTest: 'test',
   testAnalyticsResult: 'test',
   pinSnapshot: 'snapshot',

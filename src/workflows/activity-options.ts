@@ -53,6 +53,11 @@ const KINDS = {
   buildMonth: { queue: 'build', options: withHeartbeat('2h') },
   /** One month of a singular test over inputs that all have an event time: a reader, on any build worker. */
   testMonth: { queue: 'build', options: withHeartbeat('1h') },
+  /**
+   * The tests of a model built in parts that no part decides alone: a reader of the parts' new
+   * version, on any build worker, after the writer's commit.
+   */
+  testBuilt: { queue: 'build', options: withHeartbeat('1h') },
   /** Data tests are aggregations over one table. */
   test: { queue: 'writer', options: withHeartbeat('1h') },
   /** The snapshot names the lake version analytics read and counts the master's rows: seconds. */

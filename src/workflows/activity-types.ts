@@ -4,6 +4,7 @@ export type { ModelNode as ModelNodeLike } from '../project/types';
 export type {
   AnalyticsModelResult,
   BuildMonthsPlan,
+  BuiltFile,
   DataTestFailure,
   DataTestResult,
   DataTestResults,

@@ -1,10 +1,10 @@
 // Building a model and testing it: up to date, or rebuilt (whole or over the window that changed) on
 // the writer, or a month at a time on the build queue for the big tables; then its tests, once the
 // models they read are built too. The new version is unpublished until the publish phase.
-import type { BuildMonthsPlan, DataTestResult, EventWindow, MonthPart, WriterActivities } from './activity-types';
+import type { BuildMonthsPlan, BuiltFile, DataTestResult, EventWindow, MonthPart, WriterActivities } from './activity-types';
 import { allOrCancel } from './all-or-cancel';
 import { partLabel } from '../contract/activities';
-import { buildsPerMonth } from './compat';
+import { buildsPerMonth, testsBuiltModelOnBuildQueue } from './compat';
 import { mergeMonthResults } from './month-tests';
 import { runsOnOf, type ModelNode } from '../project/types';
 import type { RunContext } from './run-context';
@@ -50,8 +50,11 @@ async function buildPerMonth(run: RunContext, buildInput: Parameters<WriterActiv
     testCount !== undefined && built.every((month) => month.tests?.length === testCount)
       ? Array.from({ length: testCount }, (_, i) => mergeMonthResults(built.map((month) => month.tests?.[i] ?? null)))
       : undefined;
-  return { ...committed, ...(monthTests ? { monthTests } : {}) };
+  return { ...committed, ...(monthTests ? { monthTests } : {}), files: built.flatMap((month) => month.files) };
 }
+
+/** A model's test results when its parts decided every test. */
+const decidedByParts = (results: DataTestResult[]) => ({ results, rows: results.filter((r) => r.status !== 'pass').length });
 
 /** Build one model (or find it up to date) and run its tests, recording its new version in the ledger. */
 export async function buildModel(run: RunContext, ledger: RunLedger, model: ModelNode): Promise<void> {
@@ -104,10 +107,22 @@ export async function buildModel(run: RunContext, ledger: RunLedger, model: Mode
     else if (built[model.name] && !fullRefresh) state.node(id).note = `rebuilt: ${verdict.reason}`;
     const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
     ledger.modelBuilt(model.name, true);
-    const testModel = (refs: string[]) =>
-      run.activities.writer.testModel.executeWithOptions(run.on('test', `test ${model.name}`), [
-        { model: model.name, buildId, pendingRefs: refs, warehouse, ...(monthTests ? { monthTests } : {}) },
-      ]);
+    // what its parts left undecided is tested by a build worker, the writer only commits
+    const files = 'files' in result ? (result.files as readonly BuiltFile[]) : undefined;
+    const onBuildQueue = monthTests && files && testsBuiltModelOnBuildQueue() ? { monthTests, files } : undefined;
+    const testModel = (refs: string[]) => {
+      const testInput = { model: model.name, buildId, pendingRefs: refs, warehouse };
+      // every test decided by the parts: their results are the model's, no activity needed
+      if (onBuildQueue && onBuildQueue.monthTests.every((test) => test !== null))
+        return Promise.resolve(decidedByParts(onBuildQueue.monthTests as DataTestResult[]));
+      return onBuildQueue
+        ? run.activities.builders.testBuiltModel.executeWithOptions(run.on('testBuilt', `test ${model.name}`), [
+            { ...testInput, ...onBuildQueue, whole: rebuiltWindow === undefined },
+          ])
+        : run.activities.writer.testModel.executeWithOptions(run.on('test', `test ${model.name}`), [
+            { ...testInput, ...(monthTests ? { monthTests } : {}) },
+          ]);
+    };
     // NOTE: scheduled in the same turn when no test reads another model, as in recorded histories
     await state.test(model.name, () =>
       model.testRefs?.length

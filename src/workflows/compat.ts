@@ -31,6 +31,12 @@ export const PATCH = {
    * attempt's log lines. Runs recorded before stamped no logs folder, and their inputs stay as recorded.
    */
   runLogs: 'run-logs',
+  /**
+   * A model built in parts has the tests its parts left undecided run on the build queue
+   * (testBuiltModel), its row count taken from the parts' rows. Runs recorded before ran them on the
+   * writer (testModel), over the committed table.
+   */
+  builtModelTests: 'built-model-tests',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -38,6 +44,9 @@ export const buildsPerMonth = (): boolean => patched(PATCH.perMonthBuilds);
 
 /** Whether this singular test runs a month at a time (asked only of tests over timed inputs). */
 export const testsPerMonth = (): boolean => patched(PATCH.monthTests);
+
+/** Whether a model built in parts is tested on the build queue (asked only of models whose parts ran their tests). */
+export const testsBuiltModelOnBuildQueue = (): boolean => patched(PATCH.builtModelTests);
 
 /** Whether the sources are checked in one activity first (asked only of incremental runs with sources). */
 export const checksSourcesFirst = (): boolean => patched(PATCH.checkSources);

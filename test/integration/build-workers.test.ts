@@ -34,15 +34,16 @@ async function monthsOf(warehousePath: string): Promise<string[]> {
   return rows.map((row) => String(row.month));
 }
 
-/** The attempts of every per-month build activity of a run, with the worker that ran each. */
+/** The attempts of every per-month build activity (or of `type`) of a run, with the worker that ran each. */
 async function monthAttempts(
   client: Client,
   workflowId: string,
+  type = 'buildMonth',
 ): Promise<{ month: string; model: string; part?: MonthPart; attempt: number; identity: string }[]> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const scheduled = new Map(
     events
-      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildMonth')
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)
       .map((e) => {
         const payload = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data;
         const { month, model, part } = JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as {
@@ -175,6 +176,17 @@ describe('per-month builds on build workers in their own processes', () => {
       const files = await withWarehouseReader(warehousePath, {}, (reader) => reader.listFiles('demand_price_elasticity'));
       expect(files.every((file) => /-\d{4}-\d{2}-part\d+of\d+\.parquet$/.test(file.dataFile))).toBe(true);
       expect(files.length).toBeGreaterThan(months.length);
+      // what no part decides alone (the master's row count) was tested on a build worker, not the
+      // writer; the staging table's parts decided all of its tests
+      const tested = await monthAttempts(temporal.client, handle.workflowId, 'testBuiltModel');
+      expect(tested.map((t) => t.model)).toEqual(['demand_price_elasticity']);
+      for (const t of tested) expect(builders.map((b) => b.process.pid)).toContain(Number(t.identity.split('@')[0]));
+      expect((await monthAttempts(temporal.client, handle.workflowId, 'testModel')).map((t) => t.model)).not.toContain(
+        'demand_price_elasticity',
+      );
+      const rowCount = result.dataTests.find((t) => t.target === 'demand_price_elasticity' && t.test.startsWith('row_count'));
+      expect(rowCount).toMatchObject({ status: 'pass', failures: 0 });
+      expect(result.dataTests.filter((t) => t.status !== 'pass')).toEqual([]);
     } finally {
       await stopAll([writer, analytics, ...builders]);
     }

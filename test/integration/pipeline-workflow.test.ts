@@ -210,6 +210,7 @@ function mockActivities(warehouse: FakeWarehouse): WriterActivities & AnalyticsA
     }),
     commitBuiltMonths: async ({ files: _files, ...input }) => warehouse.buildModel(input),
     testModel: async () => passed,
+    testBuiltModel: async () => passed,
     runSingularTest: async () => passed,
     // a singular test over timed inputs: one month, passing
     planTestMonths: async () => ({ months: ['2024-01'] }),
@@ -398,6 +399,55 @@ describe('the pipeline workflow with mocked activities', () => {
     );
     // one commit a model, of every part's file
     expect(committed.every((files) => files.length === 6)).toBe(true);
+  });
+
+  it('tests what a split model’s parts left undecided on the build queue after the commit, not on the writer', async () => {
+    const order: string[] = [];
+    const onBuildQueue: { model: string; monthTests: readonly unknown[]; files: number; whole: boolean }[] = [];
+    const onWriter: string[] = [];
+    const pass = { id: 'not_null_x', severity: 'error' as const, failures: 2, status: 'pass' as const };
+    const warehouse = new FakeWarehouse(plan);
+    const { error } = await run(
+      warehouse,
+      {},
+      {
+        planBuildMonths: async () => ({ months: ['2024-01', '2024-02'], parts: 2, bounds: ['m5'] }),
+        // each part decides its first test alone, not its second (a row count, say)
+        buildMonth: async ({ model, month, part }) => ({
+          model,
+          month,
+          files: [{ path: `/lake/${model}-${month}-${part?.index}.parquet`, rows: 10 }],
+          rows: 10,
+          durationMs: 1,
+          tests: [{ ...pass, failures: 0 }, null],
+        }),
+        commitBuiltMonths: async ({ files: _files, ...input }) => {
+          order.push(`commit ${input.model}`);
+          return warehouse.buildModel(input);
+        },
+        testBuiltModel: async ({ model, monthTests, files, whole }) => {
+          order.push(`test ${model}`);
+          onBuildQueue.push({ model, monthTests, files: files.length, whole });
+          return {
+            results: [
+              { ...pass, failures: 0 },
+              { ...pass, id: 'row_count', failures: 0 },
+            ],
+            rows: 0,
+          };
+        },
+        testModel: async ({ model }) => {
+          onWriter.push(model);
+          return passed;
+        },
+      },
+    );
+    expect(error).toBeUndefined();
+    const master = onBuildQueue.find((t) => t.model === 'demand_price_elasticity');
+    // the parts' results merged over the months, the undecided test left to the build worker
+    expect(master).toEqual({ model: 'demand_price_elasticity', monthTests: [{ ...pass, failures: 0 }, null], files: 4, whole: true });
+    expect(onWriter).not.toContain('demand_price_elasticity');
+    expect(order.indexOf('test demand_price_elasticity')).toBeGreaterThan(order.indexOf('commit demand_price_elasticity'));
   });
 
   it('fails at once, naming each bad field, a run started past the client with a bad input (the client refuses it: run-scope.test.ts)', async () => {
