@@ -30,12 +30,12 @@ export function inWindow(column: string, window: EventWindow): string {
 export type SplitPart = MonthPart & { readonly column: string };
 
 /** SQL for "the split column lies in this part's range" (NULL keys in the first), or, for a part with no range, "hashes to this part". */
-export function inPart({ column, index, of, from, to }: SplitPart): string {
+export function inPart({ column, index, of, from, to, nullKeys }: SplitPart): string {
   const key = quotedIdentifier(column);
   if (from === undefined && to === undefined) return `hash(${key}) % ${of} = ${index}`;
   const above = from === undefined ? [] : [`${key} >= ${quotedString(from)}`];
-  const below =
-    to === undefined ? [] : [from === undefined ? `(${key} < ${quotedString(to)} or ${key} is null)` : `${key} < ${quotedString(to)}`];
+  const withNulls = from === undefined && nullKeys !== false;
+  const below = to === undefined ? [] : [withNulls ? `(${key} < ${quotedString(to)} or ${key} is null)` : `${key} < ${quotedString(to)}`];
   return [...above, ...below].join(' and ');
 }
 

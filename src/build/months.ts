@@ -220,19 +220,35 @@ export async function splitBounds(
   return undefined;
 }
 
-/** A split model's parts: how many, and the key's bounds between them (none: by hash). */
+/**
+ * Whether any input that has the split key holds a NULL key. split_by declares that a row with a key
+ * is computed from its inputs' rows with that key: with none NULL, no part needs to hold NULL keys.
+ */
+export async function hasNullKeys(connection: DuckDBConnection, column: string, inputs: readonly { sql: string }[]): Promise<boolean> {
+  const key = quotedIdentifier(column);
+  for (const { sql } of inputs) {
+    const columns = await connection.runAndReadAll(`select column_name from (describe select * from ${sql})`);
+    if (!columns.getRows().some(([name]) => name === column)) continue;
+    const nulls = await connection.runAndReadAll(`select exists (select 1 from ${sql} where ${key} is null)`);
+    if (nulls.getRows()[0]?.[0] !== false) return true;
+  }
+  return false;
+}
+
+/** A split model's parts: how many, the key's bounds between them (none: by hash), and whether NULL keys occur. */
 async function splitPlan(
   connection: DuckDBConnection,
   alias: string,
   model: ModelNode,
   inputs: readonly { sql: string; column: string }[],
-): Promise<Pick<BuildMonthsPlan, 'parts' | 'bounds'>> {
+): Promise<Pick<BuildMonthsPlan, 'parts' | 'bounds' | 'nullKeys'>> {
   const parts = await partsOf(connection, alias, model, inputs);
   if (parts <= 1 || !model.split) return {};
   const bounds = await splitBounds(connection, model.split.column, inputs, parts);
   if (bounds === undefined) return { parts };
   // a few keys give fewer distinct bounds: as many parts as they cut, one at least
-  return bounds.length === 0 ? {} : { parts: bounds.length + 1, bounds };
+  if (bounds.length === 0) return {};
+  return { parts: bounds.length + 1, bounds, nullKeys: await hasNullKeys(connection, model.split.column, inputs) };
 }
 
 /** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */

@@ -193,6 +193,12 @@ export interface MonthPart {
   readonly of: number;
   readonly from?: string;
   readonly to?: string;
+  /**
+   * false (on the first part) when the plan found no NULL key in the inputs split by the key: the
+   * part is then `key < to`, a filter DuckDB carries through joins to every input, where `or key is
+   * null` stops it (the first part took twice as long). Absent: the first part holds the NULL keys.
+   */
+  readonly nullKeys?: false;
 }
 
 /** A part as people read it: `part 2 of 6` (counted from 1). */
@@ -207,6 +213,8 @@ export interface BuildMonthsPlan {
   readonly months: string[];
   readonly parts?: number;
   readonly bounds?: string[];
+  /** With bounds: whether any input split by the key has a NULL key (absent in plans recorded before: assume so). */
+  readonly nullKeys?: boolean;
 }
 
 /** A Parquet file a build worker wrote into the lake's data path, not yet part of any table. */

@@ -16,12 +16,14 @@ import { inputVersions, judge } from './up-to-date';
  * by a key, each part the key's range between two of the plan's bounds (plans recorded before parts
  * have none: a month each, as then; plans recorded before ranges no bounds: parts by hash).
  */
-export function monthParts({ months, parts = 1, bounds }: BuildMonthsPlan): { month: string; part?: MonthPart }[] {
+export function monthParts({ months, parts = 1, bounds, nullKeys }: BuildMonthsPlan): { month: string; part?: MonthPart }[] {
   if (parts <= 1) return months.map((month) => ({ month }));
   const partOf = (index: number): MonthPart => {
     if (!bounds) return { index, of: parts };
     const [from, to] = [bounds[index - 1], bounds[index]];
-    return { index, of: parts, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+    // the first part holds the NULL keys, unless the plan found none
+    const withoutNulls = index === 0 && nullKeys === false ? { nullKeys: false as const } : {};
+    return { index, of: parts, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...withoutNulls };
   };
   return months.flatMap((month) => Array.from({ length: parts }, (_, index) => ({ month, part: partOf(index) })));
 }

@@ -1,7 +1,7 @@
 // Months cut into parts by a key: the config that asks for it, how many parts a month gets, and what a
 // part reads and tests.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { partsFor, splitBounds, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
+import { hasNullKeys, partsFor, splitBounds, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
 import { monthParts } from '../../src/workflows/build-models';
 import { inPart, warehouseResolver } from '../../src/build/model-sql';
 import { DEFAULT_PART_MB, splitOf } from '../../src/project/model-config';
@@ -74,6 +74,18 @@ describe('months in parts', () => {
     expect(inPart({ column: 'meter', index: 0, of: 3, to: "m'3" })).toBe(`("meter" < 'm''3' or "meter" is null)`);
     expect(inPart({ column: 'meter', index: 1, of: 3, from: 'm3', to: 'm6' })).toBe(`"meter" >= 'm3' and "meter" < 'm6'`);
     expect(inPart({ column: 'meter', index: 2, of: 3, from: 'm6' })).toBe(`"meter" >= 'm6'`);
+    // a plan that found no NULL key: the first part is a plain range
+    const [first, second] = monthParts({ months: ['2024-01'], parts: 3, bounds: ['m3', 'm6'], nullKeys: false });
+    expect([first?.part, second?.part]).toEqual([
+      { index: 0, of: 3, to: 'm3', nullKeys: false },
+      { index: 1, of: 3, from: 'm3', to: 'm6' },
+    ]);
+    expect(inPart({ column: 'meter', ...first!.part! })).toBe(`"meter" < 'm3'`);
+    expect(monthParts({ months: ['2024-01'], parts: 3, bounds: ['m3', 'm6'], nullKeys: true })[0]?.part).toEqual({
+      index: 0,
+      of: 3,
+      to: 'm3',
+    });
   });
 
   describe('on DuckDB', () => {
@@ -104,6 +116,33 @@ describe('months in parts', () => {
       // a few keys: as many bounds as there are, none repeated; no input with the column: none, parts by hash
       expect(await splitBounds(connection, 'meter', [{ sql: "(select 'a' as meter union all select 'b')" }], 8)).toEqual(['a', 'b']);
       expect(await splitBounds(connection, 'region', [{ sql: 'readings' }], 4)).toBeUndefined();
+    });
+
+    it('finds whether any input with the key holds a NULL key, skipping inputs without the column', async () => {
+      expect(await hasNullKeys(connection, 'meter', [{ sql: 'readings' }])).toBe(true);
+      const keyed = '(select * from readings where meter is not null)';
+      expect(await hasNullKeys(connection, 'meter', [{ sql: '(select 1 as other)' }, { sql: keyed }])).toBe(false);
+      expect(await hasNullKeys(connection, 'meter', [{ sql: keyed }, { sql: 'readings' }])).toBe(true);
+    });
+
+    it('carries a first part without NULL keys through a join to the other input, which `or is null` does not', async () => {
+      await connection.run(
+        "create table meters as select distinct meter, 'r' || (hash(meter) % 3) as region from readings where meter is not null",
+      );
+      const model = 'select r.meter, r.ts, m.region from readings r join meters m on r.meter = m.meter';
+      const plan = async (part: Parameters<typeof inPart>[0]) =>
+        (await connection.runAndReadAll(`explain select * from (${model}) where ${inPart(part)}`))
+          .getRows()
+          .map((row) => String(row[1]))
+          .join('\n');
+      // both scans filtered by the range: the meters' table too, through the join's equality
+      const bothScansFiltered = (text: string) => (text.match(/Filters:/g) ?? []).length === 2;
+      const part = { column: 'meter', index: 0, of: 4, to: 'mpan-0250' };
+      expect(await count(`select count(*) from (${model}) where ${inPart({ ...part, nullKeys: false })}`)).toBe(
+        await count(`select count(*) from (${model}) where ${inPart(part)}`),
+      );
+      expect(bothScansFiltered(await plan({ ...part, nullKeys: false }))).toBe(true);
+      expect(bothScansFiltered(await plan(part))).toBe(false);
     });
 
     it("reaches the scans below a model's aggregation with a part's range, which a hash part does not", async () => {
