@@ -56,7 +56,7 @@ export interface WorkerSetOptions {
   /** The worker's own project: runs that name none run it, and a run's project is looked for here too. */
   readonly projectDir: string;
   readonly analyticsConcurrency?: number;
-  /** Months built at once (build, writer and all roles; 0: a writer or all-in-one worker builds none). Default 1. */
+  /** Months built at once (build, writer and all roles; 0: a writer or all-in-one worker builds none). Default DEFAULT_BUILD_CONCURRENCY. */
   readonly buildConcurrency?: number;
   /** Queue names, for several warehouses (one writer queue each) or isolated tests; build defaults to the writer's. */
   readonly queues?: { readonly writer?: string; readonly analytics?: string; readonly workflows?: string; readonly build?: string };
@@ -101,9 +101,20 @@ async function refuseQueueOfAnotherWarehouse(
   }
 }
 
-/** A month, or a part of one, is bounded: its DuckDB gets less memory than the writer's (see BUILD_MEMORY_LIMIT). */
-function buildSettings(duckdb: DuckdbSettings): DuckdbSettings {
-  return { memoryLimit: BUILD_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), ...duckdb };
+/**
+ * Months (or parts) a worker builds at once unless told: two. Small parts keep DuckDB's threads
+ * waiting on each other; two builds at one thread each beat one at two on two cores (12 parts of the
+ * master at 2,000 meters: 7.5 s against 8.8 s, docs/performance.md).
+ */
+export const DEFAULT_BUILD_CONCURRENCY = 2;
+
+/**
+ * A month, or a part of one, is bounded: its DuckDB gets less memory than the writer's (see
+ * BUILD_MEMORY_LIMIT), and the cores shared between the builds running at once.
+ */
+function buildSettings(duckdb: DuckdbSettings, concurrency = DEFAULT_BUILD_CONCURRENCY): DuckdbSettings {
+  const threads = Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, concurrency)));
+  return { memoryLimit: BUILD_MEMORY_LIMIT, tempDirectory: path.join(os.tmpdir(), 'meterflow-spill'), threads, ...duckdb };
 }
 
 /**
@@ -158,9 +169,9 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
         }),
       );
     }
-    const buildConcurrency = options.buildConcurrency ?? 1;
+    const buildConcurrency = options.buildConcurrency ?? DEFAULT_BUILD_CONCURRENCY;
     if (options.role !== 'analytics' && buildConcurrency > 0) {
-      const buildDuckdb = buildSettings(duckdb);
+      const buildDuckdb = buildSettings(duckdb, buildConcurrency);
       await warmReaders(buildDuckdb, 'default');
       workers.push(
         await Worker.create({

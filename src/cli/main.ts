@@ -456,7 +456,12 @@ function addServiceCommands(program: Command): void {
     )
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option('--analytics-concurrency <n>', 'analytics activities at once', positiveInteger, 2)
-    .option('--build-concurrency <n>', 'months built at once (0: a writer builds none, leaving them to build workers)', wholeNumber, 1)
+    .option(
+      '--build-concurrency <n>',
+      "months (or parts) built at once, sharing the machine's cores (0: a writer builds none, leaving them to build workers)",
+      wholeNumber,
+      2,
+    )
     .option(
       '--writer-queue <name>',
       "writer task queue (default: the warehouse's own, derived from its name, which runs naming it find)",
