@@ -450,6 +450,42 @@ describe('the pipeline workflow with mocked activities', () => {
     expect(order.indexOf('test demand_price_elasticity')).toBeGreaterThan(order.indexOf('commit demand_price_elasticity'));
   });
 
+  it('fails a split model’s tests when its parts find failing rows, with no activity of its own, and publishes nothing', async () => {
+    const failing = { id: 'not_null_meter_point_id', severity: 'error' as const, failures: 2, status: 'fail' as const };
+    const testedOnBuildQueue: string[] = [];
+    const warehouse = new FakeWarehouse(plan);
+    const { error } = await run(
+      warehouse,
+      {},
+      {
+        planBuildMonths: async () => ({ months: ['2024-01'], parts: 2, bounds: ['m5'], nullKeys: false }),
+        // every test decided by the parts, one failing in one part of the staged readings
+        buildMonth: async ({ model, month, part }) => ({
+          model,
+          month,
+          files: [{ path: `/lake/${model}-${month}-${part?.index}.parquet`, rows: 10 }],
+          rows: 10,
+          durationMs: 1,
+          tests: [
+            model === 'stg_smart_meter_consumption' && part?.index === 1
+              ? { ...failing, failures: 1 }
+              : { ...failing, failures: 0, status: 'pass' },
+          ],
+        }),
+        commitBuiltMonths: async ({ files: _files, ...input }) => warehouse.buildModel(input),
+        testBuiltModel: async ({ model }) => {
+          testedOnBuildQueue.push(model);
+          return passed;
+        },
+      },
+    );
+    expect((error as WorkflowFailedError).cause?.message).toContain('test:stg_smart_meter_consumption failed');
+    expect(warehouse.reports.at(-1)?.failure?.tests).toEqual([{ ...failing, failures: 1 }]);
+    expect(testedOnBuildQueue).toEqual([]);
+    expect(warehouse.builds.map((build) => build.model)).not.toContain('demand_price_elasticity');
+    expect(warehouse.published).toEqual([]);
+  });
+
   it('fails at once, naming each bad field, a run started past the client with a bad input (the client refuses it: run-scope.test.ts)', async () => {
     const bad = { sourcesUri: 'relative/dir', logicalDate: 'garbage' };
     // past the client, as `temporal workflow start` would: the run fails, it is not left running
