@@ -45,13 +45,12 @@ export async function testBuiltModel(
   { project, duckdb, interruptible = uninterruptible }: MonthContext,
   input: TestBuiltModelInput,
 ): Promise<DataTestResults> {
-  const { buildId, pendingRefs = [], monthTests, files, whole } = input;
+  const { buildId, pendingRefs = [], monthTests, rows, whole } = input;
   const model = findModel(project, input.model);
   // the project's tests no longer match the parts' (it changed under the run): test everything
   const partTests = monthTests.length === model.tests.length ? monthTests : model.tests.map(() => null);
   const left = model.tests.filter((_test, i) => !partTests[i]);
   const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
-  const rows = files.reduce((sum, file) => sum + file.rows, 0);
   const counted = new Map(left.filter((test) => whole && countedByParts(test)).map((test) => [test, rowCountResult(test, rows, pending)]));
   const scanned = left.filter((test) => !counted.has(test));
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });

@@ -266,9 +266,9 @@ export interface TestModelInput extends BuildIdentity {
  */
 export interface TestBuiltModelInput extends TestModelInput {
   readonly monthTests: readonly (DataTestResult | null)[];
-  /** The parts' files, with their rows: a build of the whole table counts its rows from them. */
-  readonly files: readonly BuiltFile[];
-  /** The build replaced the whole table (no window): the parts' files are the new version's rows. */
+  /** The rows the parts wrote, added up: a build of the whole table counts its rows so. */
+  readonly rows: number;
+  /** The build replaced the whole table (no window): the parts' rows are the new version's. */
   readonly whole: boolean;
 }
 

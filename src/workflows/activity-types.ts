@@ -4,7 +4,6 @@ export type { ModelNode as ModelNodeLike } from '../project/types';
 export type {
   AnalyticsModelResult,
   BuildMonthsPlan,
-  BuiltFile,
   DataTestFailure,
   DataTestResult,
   DataTestResults,

@@ -1,7 +1,7 @@
 // Building a model and testing it: up to date, or rebuilt (whole or over the window that changed) on
 // the writer, or a month at a time on the build queue for the big tables; then its tests, once the
 // models they read are built too. The new version is unpublished until the publish phase.
-import type { BuildMonthsPlan, BuiltFile, DataTestResult, EventWindow, MonthPart, WriterActivities } from './activity-types';
+import type { BuildMonthsPlan, DataTestResult, EventWindow, MonthPart, WriterActivities } from './activity-types';
 import { allOrCancel } from './all-or-cancel';
 import { partLabel } from '../contract/activities';
 import { buildsPerMonth, testsBuiltModelOnBuildQueue } from './compat';
@@ -52,7 +52,7 @@ async function buildPerMonth(run: RunContext, buildInput: Parameters<WriterActiv
     testCount !== undefined && built.every((month) => month.tests?.length === testCount)
       ? Array.from({ length: testCount }, (_, i) => mergeMonthResults(built.map((month) => month.tests?.[i] ?? null)))
       : undefined;
-  return { ...committed, ...(monthTests ? { monthTests } : {}), files: built.flatMap((month) => month.files) };
+  return { ...committed, ...(monthTests ? { monthTests } : {}), partRows: built.reduce((sum, month) => sum + month.rows, 0) };
 }
 
 /** A model's test results when its parts decided every test. */
@@ -110,8 +110,8 @@ export async function buildModel(run: RunContext, ledger: RunLedger, model: Mode
     const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
     ledger.modelBuilt(model.name, true);
     // what its parts left undecided is tested by a build worker, the writer only commits
-    const files = 'files' in result ? (result.files as readonly BuiltFile[]) : undefined;
-    const onBuildQueue = monthTests && files && testsBuiltModelOnBuildQueue() ? { monthTests, files } : undefined;
+    const rows = 'partRows' in result ? (result.partRows as number) : undefined;
+    const onBuildQueue = monthTests && rows !== undefined && testsBuiltModelOnBuildQueue() ? { monthTests, rows } : undefined;
     const testModel = (refs: string[]) => {
       const testInput = { model: model.name, buildId, pendingRefs: refs, warehouse };
       // every test decided by the parts: their results are the model's, no activity needed

@@ -403,7 +403,7 @@ describe('the pipeline workflow with mocked activities', () => {
 
   it('tests what a split model’s parts left undecided on the build queue after the commit, not on the writer', async () => {
     const order: string[] = [];
-    const onBuildQueue: { model: string; monthTests: readonly unknown[]; files: number; whole: boolean }[] = [];
+    const onBuildQueue: { model: string; monthTests: readonly unknown[]; rows: number; whole: boolean }[] = [];
     const onWriter: string[] = [];
     const pass = { id: 'not_null_x', severity: 'error' as const, failures: 2, status: 'pass' as const };
     const warehouse = new FakeWarehouse(plan);
@@ -425,9 +425,9 @@ describe('the pipeline workflow with mocked activities', () => {
           order.push(`commit ${input.model}`);
           return warehouse.buildModel(input);
         },
-        testBuiltModel: async ({ model, monthTests, files, whole }) => {
+        testBuiltModel: async ({ model, monthTests, rows, whole }) => {
           order.push(`test ${model}`);
-          onBuildQueue.push({ model, monthTests, files: files.length, whole });
+          onBuildQueue.push({ model, monthTests, rows, whole });
           return {
             results: [
               { ...pass, failures: 0 },
@@ -445,7 +445,8 @@ describe('the pipeline workflow with mocked activities', () => {
     expect(error).toBeUndefined();
     const master = onBuildQueue.find((t) => t.model === 'demand_price_elasticity');
     // the parts' results merged over the months, the undecided test left to the build worker
-    expect(master).toEqual({ model: 'demand_price_elasticity', monthTests: [{ ...pass, failures: 0 }, null], files: 4, whole: true });
+    // the parts' rows added up: 2 months, 2 parts each, 10 rows a part
+    expect(master).toEqual({ model: 'demand_price_elasticity', monthTests: [{ ...pass, failures: 0 }, null], rows: 40, whole: true });
     expect(onWriter).not.toContain('demand_price_elasticity');
     expect(order.indexOf('test demand_price_elasticity')).toBeGreaterThan(order.indexOf('commit demand_price_elasticity'));
   });
