@@ -58,6 +58,30 @@ async function buildPerMonth(run: RunContext, buildInput: Parameters<WriterActiv
 /** A model's test results when its parts decided every test. */
 const decidedByParts = (results: DataTestResult[]) => ({ results, rows: results.filter((r) => r.status !== 'pass').length });
 
+/**
+ * How a model just built runs its tests, given the models they read at their new versions: the writer
+ * tests the new version; for a model built in parts, what they left undecided is tested by a build
+ * worker (the writer only commits), and nothing runs when they decided every test.
+ */
+function modelTests(run: RunContext, model: string, result: object, rebuiltWindow: EventWindow | undefined) {
+  const { buildId, warehouse } = run;
+  const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
+  const partRows = 'partRows' in result ? (result.partRows as number) : undefined;
+  const onBuildQueue = monthTests && partRows !== undefined && testsBuiltModelOnBuildQueue() ? { monthTests, rows: partRows } : undefined;
+  return (refs: string[]) => {
+    const testInput = { model, buildId, pendingRefs: refs, warehouse };
+    if (onBuildQueue && onBuildQueue.monthTests.every((test) => test !== null))
+      return Promise.resolve(decidedByParts(onBuildQueue.monthTests as DataTestResult[]));
+    return onBuildQueue
+      ? run.activities.builders.testBuiltModel.executeWithOptions(run.on('testBuilt', `test ${model}`), [
+          { ...testInput, ...onBuildQueue, whole: rebuiltWindow === undefined },
+        ])
+      : run.activities.writer.testModel.executeWithOptions(run.on('test', `test ${model}`), [
+          { ...testInput, ...(monthTests ? { monthTests } : {}) },
+        ]);
+  };
+}
+
 /** Build one model (or find it up to date) and run its tests, recording its new version in the ledger. */
 export async function buildModel(run: RunContext, ledger: RunLedger, model: ModelNode): Promise<void> {
   const { state, built, fullRefresh, buildId, warehouse, version } = run;
@@ -107,24 +131,8 @@ export async function buildModel(run: RunContext, ledger: RunLedger, model: Mode
     if (rebuiltWindow)
       state.node(id).note = `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`;
     else if (built[model.name] && !fullRefresh) state.node(id).note = `rebuilt: ${verdict.reason}`;
-    const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
     ledger.modelBuilt(model.name, true);
-    // what its parts left undecided is tested by a build worker, the writer only commits
-    const rows = 'partRows' in result ? (result.partRows as number) : undefined;
-    const onBuildQueue = monthTests && rows !== undefined && testsBuiltModelOnBuildQueue() ? { monthTests, rows } : undefined;
-    const testModel = (refs: string[]) => {
-      const testInput = { model: model.name, buildId, pendingRefs: refs, warehouse };
-      // every test decided by the parts: their results are the model's, no activity needed
-      if (onBuildQueue && onBuildQueue.monthTests.every((test) => test !== null))
-        return Promise.resolve(decidedByParts(onBuildQueue.monthTests as DataTestResult[]));
-      return onBuildQueue
-        ? run.activities.builders.testBuiltModel.executeWithOptions(run.on('testBuilt', `test ${model.name}`), [
-            { ...testInput, ...onBuildQueue, whole: rebuiltWindow === undefined },
-          ])
-        : run.activities.writer.testModel.executeWithOptions(run.on('test', `test ${model.name}`), [
-            { ...testInput, ...(monthTests ? { monthTests } : {}) },
-          ]);
-    };
+    const testModel = modelTests(run, model.name, result, rebuiltWindow);
     // NOTE: scheduled in the same turn when no test reads another model, as in recorded histories
     await state.test(model.name, () =>
       model.testRefs?.length

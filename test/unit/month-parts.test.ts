@@ -103,6 +103,13 @@ describe('months in parts', () => {
 
     afterAll(() => connection.closeSync());
 
+    /** DuckDB's plan of a model's part, as text. */
+    const explainPart = async (model: string, part: Parameters<typeof inPart>[0]) =>
+      (await connection.runAndReadAll(`explain select * from (${model}) where ${inPart(part)}`))
+        .getRows()
+        .map((row) => String(row[1]))
+        .join('\n');
+
     it('chooses bounds that give parts of about as many keys, every row in exactly one, NULL keys in the first', async () => {
       const bounds = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4)) as string[];
       expect(bounds).toEqual([...bounds].sort());
@@ -130,11 +137,7 @@ describe('months in parts', () => {
         "create table meters as select distinct meter, 'r' || (hash(meter) % 3) as region from readings where meter is not null",
       );
       const model = 'select r.meter, r.ts, m.region from readings r join meters m on r.meter = m.meter';
-      const plan = async (part: Parameters<typeof inPart>[0]) =>
-        (await connection.runAndReadAll(`explain select * from (${model}) where ${inPart(part)}`))
-          .getRows()
-          .map((row) => String(row[1]))
-          .join('\n');
+      const plan = (part: Parameters<typeof inPart>[0]) => explainPart(model, part);
       // both scans filtered by the range: the meters' table too, through the join's equality
       const bothScansFiltered = (text: string) => (text.match(/Filters:/g) ?? []).length === 2;
       const part = { column: 'meter', index: 0, of: 4, to: 'mpan-0250' };
@@ -147,11 +150,7 @@ describe('months in parts', () => {
 
     it("reaches the scans below a model's aggregation with a part's range, which a hash part does not", async () => {
       const model = 'select meter, ts, max(kwh) as kwh from readings group by meter, ts';
-      const plan = async (part: Parameters<typeof inPart>[0]) =>
-        (await connection.runAndReadAll(`explain select * from (${model}) where ${inPart(part)}`))
-          .getRows()
-          .map((row) => String(row[1]))
-          .join('\n');
+      const plan = (part: Parameters<typeof inPart>[0]) => explainPart(model, part);
       // the plan, top down: a FILTER above the aggregation reads every row; below it, only the part's
       const filterAboveAggregate = (text: string) => /FILTER[\s\S]*HASH_GROUP_BY/.test(text);
       expect(filterAboveAggregate(await plan({ column: 'meter', index: 1, of: 4 }))).toBe(true);
