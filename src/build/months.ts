@@ -99,6 +99,19 @@ function timedInputs(
   ];
 }
 
+/** Every input of a model, as a month build reads it (window aside): the timed ones within the window, the others whole. */
+function allInputs(
+  project: LoadedProject,
+  node: { refs: readonly string[]; sources: readonly string[] },
+  input: BuildModelInput,
+): { sql: string }[] {
+  const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
+  return [
+    ...node.refs.map((ref) => ({ sql: resolver.ref(ref) })),
+    ...project.plan.sources.filter((s) => node.sources.includes(s.name)).map((s) => ({ sql: resolver.source(s.sourceName, s.name) })),
+  ];
+}
+
 /**
  * More months than this in one build is a run gone wrong (readings dated 1900 or 2200 that a wide
  * event-time window let in, say), not data. The run's pending month activities are bounded anyway
@@ -232,7 +245,9 @@ export async function splitBounds(
 export async function hasNullKeys(connection: DuckDBConnection, column: string, inputs: readonly { sql: string }[]): Promise<boolean> {
   const key = quotedIdentifier(column);
   for (const { sql } of inputs) {
-    const columns = await connection.runAndReadAll(`select column_name from (describe select * from ${sql})`);
+    // an input that cannot be described here (an ephemeral model, say) may hold NULL keys
+    const columns = await connection.runAndReadAll(`select column_name from (describe select * from ${sql})`).catch(() => undefined);
+    if (!columns) return true;
     if (!columns.getRows().some(([name]) => name === column)) continue;
     const nulls = await connection.runAndReadAll(`select exists (select 1 from ${sql} where ${key} is null)`);
     if (nulls.getRows()[0]?.[0] !== false) return true;
@@ -246,6 +261,7 @@ async function splitPlan(
   alias: string,
   model: ModelNode,
   inputs: readonly { sql: string; column: string }[],
+  everyInput: readonly { sql: string }[],
 ): Promise<Pick<BuildMonthsPlan, 'parts' | 'bounds' | 'nullKeys'>> {
   const parts = await partsOf(connection, alias, model, inputs);
   if (parts <= 1 || !model.split) return {};
@@ -253,7 +269,7 @@ async function splitPlan(
   if (bounds === undefined) return { parts };
   // a few keys give fewer distinct bounds: as many parts as they cut, one at least
   if (bounds.length === 0) return {};
-  return { parts: bounds.length + 1, bounds, nullKeys: await hasNullKeys(connection, model.split.column, inputs) };
+  return { parts: bounds.length + 1, bounds, nullKeys: await hasNullKeys(connection, model.split.column, everyInput) };
 }
 
 /** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */
@@ -282,7 +298,8 @@ export async function planBuildMonths({ project, duckdb }: MonthContext, input: 
     reader.withConnection(async (connection) => {
       const months = await monthsWithin(connection, inputs, `model ${model.name}`);
       // a model split by a key is built in parts of a bounded size; the others a month at a time
-      return months.length > 0 ? { months, ...(await splitPlan(connection, reader.alias, model, inputs)) } : { months };
+      if (months.length === 0) return { months };
+      return { months, ...(await splitPlan(connection, reader.alias, model, inputs, allInputs(project, model, input))) };
     }),
   );
 }

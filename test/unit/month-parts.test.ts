@@ -130,6 +130,8 @@ describe('months in parts', () => {
       const keyed = '(select * from readings where meter is not null)';
       expect(await hasNullKeys(connection, 'meter', [{ sql: '(select 1 as other)' }, { sql: keyed }])).toBe(false);
       expect(await hasNullKeys(connection, 'meter', [{ sql: keyed }, { sql: 'readings' }])).toBe(true);
+      // an input it cannot describe may hold NULL keys
+      expect(await hasNullKeys(connection, 'meter', [{ sql: keyed }, { sql: 'no_such_relation' }])).toBe(true);
     });
 
     it('carries a first part without NULL keys through a join to the other input, which `or is null` does not', async () => {
