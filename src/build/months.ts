@@ -31,7 +31,7 @@ import { withWarehouseReader } from '../warehouse/warehouse';
 import { lakeDataPath } from './month-files';
 import { uninterruptible, type Interruptible } from './context';
 import { buildKey } from './housekeeping';
-import { runDataTests } from '../warehouse/data-tests';
+import { columnTypesOf, runDataTests } from '../warehouse/data-tests';
 import {
   MODEL_SCHEMA,
   findModel,
@@ -226,8 +226,7 @@ export async function splitBounds(
 ): Promise<string[] | undefined> {
   const key = quotedIdentifier(column);
   for (const { sql } of inputs) {
-    const columns = await connection.runAndReadAll(`select column_name from (describe select * from ${sql})`);
-    if (!columns.getRows().some(([name]) => name === column)) continue;
+    if (!(await columnTypesOf(connection, sql)).has(column)) continue;
     const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
     const quantiles = await connection.runAndReadAll(
       `select distinct unnest(quantile_disc(${key}, [${fractions.join(', ')}]))::varchar as bound ` +
@@ -246,9 +245,9 @@ export async function hasNullKeys(connection: DuckDBConnection, column: string, 
   const key = quotedIdentifier(column);
   for (const { sql } of inputs) {
     // an input that cannot be described here (an ephemeral model, say) may hold NULL keys
-    const columns = await connection.runAndReadAll(`select column_name from (describe select * from ${sql})`).catch(() => undefined);
+    const columns = await columnTypesOf(connection, sql).catch(() => undefined);
     if (!columns) return true;
-    if (!columns.getRows().some(([name]) => name === column)) continue;
+    if (!columns.has(column)) continue;
     const nulls = await connection.runAndReadAll(`select exists (select 1 from ${sql} where ${key} is null)`);
     if (nulls.getRows()[0]?.[0] !== false) return true;
   }

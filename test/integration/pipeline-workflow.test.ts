@@ -18,10 +18,13 @@ import { selectModels } from '../../src/project/select';
 import { runsOnOf, type ProjectPlan } from '../../src/project/types';
 import type {
   BuildModelInput,
+  BuildMonthInput,
+  BuildMonthResult,
   CheckSourcesInput,
   CheckSourcesResult,
   BuildModelResult,
   BuiltState,
+  DataTestResult,
   DataTestResults,
   EventWindow,
   PlannedRun,
@@ -186,6 +189,18 @@ class FakeWarehouse {
     return { tables, snapshotVersion: this.version, warehousePath: this.path, rows: 48 * tables.length, durationMs: 1 };
   }
 }
+
+/** A part's build as a build worker returns it: one file of 10 rows, and the tests `tests` says it decided. */
+const partBuilt =
+  (tests: (input: BuildMonthInput) => (DataTestResult | null)[]) =>
+  async (input: BuildMonthInput): Promise<BuildMonthResult> => ({
+    model: input.model,
+    month: input.month,
+    files: [{ path: `/lake/${input.model}-${input.month}-${input.part?.index}.parquet`, rows: 10 }],
+    rows: 10,
+    durationMs: 1,
+    tests: tests(input),
+  });
 
 const passed: DataTestResults = { results: [{ id: 'not_null_x', severity: 'error', failures: 0, status: 'pass' }], rows: 0 };
 
@@ -413,14 +428,7 @@ describe('the pipeline workflow with mocked activities', () => {
       {
         planBuildMonths: async () => ({ months: ['2024-01', '2024-02'], parts: 2, bounds: ['m5'] }),
         // each part decides its first test alone, not its second (a row count, say)
-        buildMonth: async ({ model, month, part }) => ({
-          model,
-          month,
-          files: [{ path: `/lake/${model}-${month}-${part?.index}.parquet`, rows: 10 }],
-          rows: 10,
-          durationMs: 1,
-          tests: [{ ...pass, failures: 0 }, null],
-        }),
+        buildMonth: partBuilt(() => [{ ...pass, failures: 0 }, null]),
         commitBuiltMonths: async ({ files: _files, ...input }) => {
           order.push(`commit ${input.model}`);
           return warehouse.buildModel(input);
@@ -461,18 +469,11 @@ describe('the pipeline workflow with mocked activities', () => {
       {
         planBuildMonths: async () => ({ months: ['2024-01'], parts: 2, bounds: ['m5'], nullKeys: false }),
         // every test decided by the parts, one failing in one part of the staged readings
-        buildMonth: async ({ model, month, part }) => ({
-          model,
-          month,
-          files: [{ path: `/lake/${model}-${month}-${part?.index}.parquet`, rows: 10 }],
-          rows: 10,
-          durationMs: 1,
-          tests: [
-            model === 'stg_smart_meter_consumption' && part?.index === 1
-              ? { ...failing, failures: 1 }
-              : { ...failing, failures: 0, status: 'pass' },
-          ],
-        }),
+        buildMonth: partBuilt(({ model, part }) => [
+          model === 'stg_smart_meter_consumption' && part?.index === 1
+            ? { ...failing, failures: 1 }
+            : { ...failing, failures: 0, status: 'pass' },
+        ]),
         commitBuiltMonths: async ({ files: _files, ...input }) => warehouse.buildModel(input),
         testBuiltModel: async ({ model }) => {
           testedOnBuildQueue.push(model);
