@@ -1,4 +1,4 @@
-// The benches' incremental case: a copy of the sources with the year's last day of readings held
+// The benches' incremental case: a copy of the sources with the year's last day (or days) of readings held
 // back, to land later as a file of its own.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execFileSync } from 'node:child_process';
@@ -8,27 +8,36 @@ import path from 'node:path';
 import { quotedString } from '../duckdb/sql';
 
 /**
- * Copy `sources` to `<work>/incremental-sources` without the last day of the last quarter's readings,
- * which is written to `<dayFile>.held`: renaming it to dayFile lands it.
+ * Copy `sources` to `<work>/incremental-sources` without the last `days` days of the last quarter's
+ * readings, each written to `<dayFile>.held` (oldest first): renaming one to its dayFile lands it.
  */
-export async function holdBackLastDay(sources: string, work: string): Promise<{ incrementalSources: string; dayFile: string }> {
+export async function holdBackLastDays(
+  sources: string,
+  work: string,
+  days: number,
+): Promise<{ incrementalSources: string; dayFiles: string[] }> {
   const incrementalSources = path.join(work, 'incremental-sources');
   await rm(incrementalSources, { recursive: true, force: true });
   execFileSync('cp', ['-a', sources, incrementalSources]);
   const lastQuarter = path.join(incrementalSources, 'smart_meter_consumption_q4');
-  const dayFile = path.join(lastQuarter, 'late-day.parquet');
+  const dayFiles = Array.from({ length: days }, (_, i) =>
+    path.join(lastQuarter, days === 1 ? 'late-day.parquet' : `late-day-${i + 1}.parquet`),
+  );
   const instance = await DuckDBInstance.create(':memory:');
   const c = await instance.connect();
   try {
     const q4 = quotedString(path.join(lastQuarter, '*.parquet'));
-    const lastDay = `(select max(settlement_timestamp_utc)::date from read_parquet(${q4}))`;
-    await c.run(
-      `copy (select * from read_parquet(${q4}) where settlement_timestamp_utc >= ${lastDay}) to ${quotedString(`${dayFile}.held`)} (format parquet)`,
-    );
+    const firstHeld = `(select max(settlement_timestamp_utc)::date - ${days - 1} from read_parquet(${q4}))`;
+    for (const [i, dayFile] of dayFiles.entries()) {
+      const day = `(${firstHeld} + ${i})`;
+      await c.run(
+        `copy (select * from read_parquet(${q4}) where settlement_timestamp_utc >= ${day} and settlement_timestamp_utc < ${day} + 1) to ${quotedString(`${dayFile}.held`)} (format parquet)`,
+      );
+    }
     for (const file of readdirSync(lastQuarter).filter((f) => f.endsWith('.parquet'))) {
       const full = path.join(lastQuarter, file);
       await c.run(
-        `copy (select * from read_parquet(${quotedString(full)}) where settlement_timestamp_utc < ${lastDay}) to ${quotedString(`${full}.tmp`)} (format parquet)`,
+        `copy (select * from read_parquet(${quotedString(full)}) where settlement_timestamp_utc < ${firstHeld}) to ${quotedString(`${full}.tmp`)} (format parquet)`,
       );
       await rm(full);
       await copyFile(`${full}.tmp`, full);
@@ -38,5 +47,11 @@ export async function holdBackLastDay(sources: string, work: string): Promise<{ 
     c.closeSync();
     instance.closeSync();
   }
-  return { incrementalSources, dayFile };
+  return { incrementalSources, dayFiles };
+}
+
+/** The sources without the year's last day, held back in `<dayFile>.held`. */
+export async function holdBackLastDay(sources: string, work: string): Promise<{ incrementalSources: string; dayFile: string }> {
+  const { incrementalSources, dayFiles } = await holdBackLastDays(sources, work, 1);
+  return { incrementalSources, dayFile: dayFiles[0] as string };
 }

@@ -1,26 +1,11 @@
 // The bench's start-up part: what a run costs when there is nothing to do, as whole `meterflow run`
 // commands, against the floor of a Temporal dev server starting alone. Small data: start-up, not work.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { PACKAGE_ROOT } from '../config';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
-import { spawnWorker, stop, workersReady } from './workers';
-
-const exec = promisify(execFile);
-
-/** `meterflow run` as a shell runs it: its wall-clock seconds (it must succeed). */
-async function meterflowRun(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const started = process.hrtime.bigint();
-  await exec(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), 'run', ...args], {
-    env: { ...process.env, METERFLOW_LOG_LEVEL: 'warn', ...env },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
+import { meterflowRun, withBenchWorkers } from './workers';
 
 /** Median of `repeat` timings, after one untimed warm-up (the run that builds everything). */
 async function timed(repeat: number, label: string, once: () => Promise<number>, log: (line: string) => void): Promise<number> {
@@ -66,25 +51,10 @@ export async function measureStartup(
 
   const remoteWarehouse = path.join(work, 'startup-remote');
   await rm(remoteWarehouse, { recursive: true, force: true });
-  const queues = { writer: `w-startup-${Date.now()}`, analytics: `a-startup-${Date.now()}`, workflows: `f-startup-${Date.now()}` };
-  const workers = [
-    spawnWorker('writer', server.address, queues, {}, remoteWarehouse),
-    spawnWorker('analytics', server.address, queues, {}),
-  ];
-  let remote: number;
-  try {
-    await workersReady(workers);
-    const env = {
-      TEMPORAL_ADDRESS: server.address,
-      METERFLOW_WRITER_QUEUE: queues.writer,
-      METERFLOW_ANALYTICS_QUEUE: queues.analytics,
-      METERFLOW_WORKFLOW_QUEUE: queues.workflows,
-    };
-    const args = ['--sources', sources, '--db', remoteWarehouse, '--out', path.join(work, 'startup-out')];
-    remote = await timed(repeat, 'startup remote no-op run', () => meterflowRun(args, env), log);
-  } finally {
-    await Promise.all(workers.map(stop));
-  }
+  const args = ['--sources', sources, '--db', remoteWarehouse, '--out', path.join(work, 'startup-out')];
+  const remote = await withBenchWorkers(server.address, `startup-${Date.now()}`, remoteWarehouse, (env) =>
+    timed(repeat, 'startup remote no-op run', () => meterflowRun(args, env), log),
+  );
 
   const embeddedWarehouse = path.join(work, 'startup-embedded');
   await rm(embeddedWarehouse, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // The bench's workers: `meterflow worker` processes on the bench's own queues, and their stop.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../config';
 
 /** A worker process of the bench; `ready` settles once it polls (it has printed its polling line) or it has exited. */
@@ -61,4 +62,39 @@ export async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * A writer (of `warehouse`) and an analytics worker on queues of their own, polling while `work` runs;
+ * `work` is given the environment that points a `meterflow run` command at them.
+ */
+export async function withBenchWorkers<T>(
+  address: string,
+  label: string,
+  warehouse: string,
+  work: (env: NodeJS.ProcessEnv) => Promise<T>,
+): Promise<T> {
+  const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
+  const workers = [spawnWorker('writer', address, queues, {}, warehouse), spawnWorker('analytics', address, queues, {})];
+  try {
+    await workersReady(workers);
+    return await work({
+      TEMPORAL_ADDRESS: address,
+      METERFLOW_WRITER_QUEUE: queues.writer,
+      METERFLOW_ANALYTICS_QUEUE: queues.analytics,
+      METERFLOW_WORKFLOW_QUEUE: queues.workflows,
+    });
+  } finally {
+    await Promise.all(workers.map(stop));
+  }
+}
+
+/** `meterflow run` as a shell runs it: its wall-clock seconds (it must succeed). */
+export async function meterflowRun(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = process.hrtime.bigint();
+  await promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), 'run', ...args], {
+    env: { ...process.env, METERFLOW_LOG_LEVEL: 'warn', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
