@@ -36,7 +36,7 @@ export function duckdbMessage(err: unknown): string {
  */
 export function isPermanentDuckdbError(err: unknown): boolean {
   const message = errorMessage(err);
-  if (isLakeCatalogUnreachable(message)) return false;
+  if (isLakeCatalogUnreachable(message) || isLakeAttachmentLost(message)) return false;
   return /^(Parser|Binder|Catalog|Conversion|Invalid Input|Constraint|Not implemented|Type|Syntax) Error/m.test(message);
 }
 
@@ -52,6 +52,16 @@ export function isLakeCatalogUnreachable(message: string): boolean {
       message,
     )
   );
+}
+
+/**
+ * DuckLake's catalog database vanishing from under a lake attached on a shared instance: a query over
+ * every attached catalog (information_schema, duckdb_tables()) in one activity while another detaches
+ * its own lake meets it, about once in a hundred such pairs (reproduced with three readers at once).
+ * It names DuckLake's own catalog, never the model's SQL: a retry attaches the lake again and passes.
+ */
+export function isLakeAttachmentLost(message: string): boolean {
+  return /Catalog "__ducklake_metadata_[^"]*" does not exist/.test(message);
 }
 
 /**

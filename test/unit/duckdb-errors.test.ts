@@ -24,4 +24,12 @@ describe('which DuckDB errors recur on retry', () => {
       isPermanentDuckdbError(new Error('Binder Error: Failed to prepare query: terminating connection due to administrator command')),
     ).toBe(false);
   });
+
+  it("retries DuckLake's catalog database lost from a shared instance, and nothing else of that class", () => {
+    // as the bench met it: a plan's catalog-wide query while another activity detached its lake
+    const lost =
+      'Binder Error: Failed to query most recent snapshot for DuckLake: Catalog "__ducklake_metadata_lake_14031_41" does not exist!';
+    expect(isPermanentDuckdbError(new Error(`months of demand_price_elasticity: ${lost}`))).toBe(false);
+    expect(isPermanentDuckdbError(new Error('Catalog Error: Catalog "warehouse" does not exist!'))).toBe(true);
+  });
 });
