@@ -11,8 +11,8 @@ import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../client';
 import { generateSampleData } from '../generator/generate';
 import { startDevServer } from '../temporal/dev-server';
-import { spawnWorker, stop, workersReady } from './workers';
-import { holdBackLastDay } from './late-day';
+import { withBenchWorkers } from './workers';
+import { holdBackLastDays } from './late-day';
 
 const log = (line: string) => process.stderr.write(`bench:incremental: ${line}\n`);
 
@@ -50,16 +50,13 @@ async function main(): Promise<void> {
     await writeFile(path.join(sources, '.complete'), JSON.stringify(await generateSampleData({ outDir: sources, meters: options.meters })));
   }
   // as the bench does: hold back the last day of the year, then let it land
-  const { incrementalSources, dayFile } = await holdBackLastDay(sources, work);
+  const { incrementalSources, dayFiles } = await holdBackLastDays(sources, work, 1);
+  const dayFile = dayFiles[0] as string;
   const server = await startDevServer();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const runOnce = async (label: string, warehouse: string, fullRefresh: boolean) => {
-    const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
-    const writer = spawnWorker('writer', server.address, queues, {}, warehouse);
-    const analytics = spawnWorker('analytics', server.address, queues, {});
-    try {
-      await workersReady([writer, analytics]);
+  const runOnce = (label: string, warehouse: string, fullRefresh: boolean) =>
+    withBenchWorkers(server.address, label, warehouse, async ({ queues }) => {
       const started = process.hrtime.bigint();
       const handle = await startPipeline(
         client,
@@ -74,10 +71,7 @@ async function main(): Promise<void> {
       );
       await waitForPipeline(handle);
       return { seconds: Number(process.hrtime.bigint() - started) / 1e9, activities: await activityTimes(handle) };
-    } finally {
-      await Promise.all([stop(writer), stop(analytics)]);
-    }
-  };
+    });
   try {
     for (let i = 0; i < options.repeat; i++) {
       await rm(dayFile, { force: true });

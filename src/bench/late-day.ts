@@ -20,9 +20,7 @@ export async function holdBackLastDays(
   await rm(incrementalSources, { recursive: true, force: true });
   execFileSync('cp', ['-a', sources, incrementalSources]);
   const lastQuarter = path.join(incrementalSources, 'smart_meter_consumption_q4');
-  const dayFiles = Array.from({ length: days }, (_, i) =>
-    path.join(lastQuarter, days === 1 ? 'late-day.parquet' : `late-day-${i + 1}.parquet`),
-  );
+  const dayFiles = Array.from({ length: days }, (_, i) => path.join(lastQuarter, `late-day-${i + 1}.parquet`));
   const instance = await DuckDBInstance.create(':memory:');
   const c = await instance.connect();
   try {
@@ -48,10 +46,4 @@ export async function holdBackLastDays(
     instance.closeSync();
   }
   return { incrementalSources, dayFiles };
-}
-
-/** The sources without the year's last day, held back in `<dayFile>.held`. */
-export async function holdBackLastDay(sources: string, work: string): Promise<{ incrementalSources: string; dayFile: string }> {
-  const { incrementalSources, dayFiles } = await holdBackLastDays(sources, work, 1);
-  return { incrementalSources, dayFile: dayFiles[0] as string };
 }

@@ -185,36 +185,35 @@ interface PipelineRunner {
 function pipelineRunner({ sources, work }: Bench, client: Client, address: string): PipelineRunner {
   const overheads: number[] = [];
   const peaks: PipelineRunner['peaks'] = { writer: null, analytics: null };
-  const run: PipelineRunner['run'] = async (label, warehouse, env, input = {}) => {
-    const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
-    const writer = spawnWorker('writer', address, queues, env, warehouse);
-    const analytics = spawnWorker('analytics', address, queues, env);
-    try {
-      await workersReady([writer, analytics]);
-      let result: PipelineResult | undefined;
-      const elapsed = await seconds(async () => {
-        const handle = await startPipeline(
-          client,
-          {
-            sourcesUri: input.sourcesUri ?? sources,
-            outUri: path.join(work, 'out'),
-            writerQueue: queues.writer,
-            analyticsQueue: queues.analytics,
-            fullRefresh: input.fullRefresh ?? true,
-          },
-          { taskQueue: queues.workflows },
-        );
-        result = await waitForPipeline(handle);
-        const history = await handle.fetchHistory();
-        overheads.push(...activityOverheads(history.events ?? []));
-      });
-      peaks.writer = Math.max(peaks.writer ?? 0, (await peakRssMb(writer.pid as number)) ?? 0);
-      peaks.analytics = Math.max(peaks.analytics ?? 0, (await peakRssMb(analytics.pid as number)) ?? 0);
-      return { elapsed, result };
-    } finally {
-      await Promise.all([stop(writer), stop(analytics)]);
-    }
-  };
+  const run: PipelineRunner['run'] = (label, warehouse, env, input = {}) =>
+    withBenchWorkers(
+      address,
+      label,
+      warehouse,
+      async ({ queues, writer, analytics }) => {
+        let result: PipelineResult | undefined;
+        const elapsed = await seconds(async () => {
+          const handle = await startPipeline(
+            client,
+            {
+              sourcesUri: input.sourcesUri ?? sources,
+              outUri: path.join(work, 'out'),
+              writerQueue: queues.writer,
+              analyticsQueue: queues.analytics,
+              fullRefresh: input.fullRefresh ?? true,
+            },
+            { taskQueue: queues.workflows },
+          );
+          result = await waitForPipeline(handle);
+          const history = await handle.fetchHistory();
+          overheads.push(...activityOverheads(history.events ?? []));
+        });
+        peaks.writer = Math.max(peaks.writer ?? 0, (await peakRssMb(writer.pid as number)) ?? 0);
+        peaks.analytics = Math.max(peaks.analytics ?? 0, (await peakRssMb(analytics.pid as number)) ?? 0);
+        return { elapsed, result };
+      },
+      env,
+    );
   return { run, overheads, peaks };
 }
 
@@ -303,8 +302,11 @@ async function measureIncremental(
     workflowTimes.push(incremental.elapsed);
     await copyFile(`${secondDay}.held`, secondDay);
     const args = ['--sources', incrementalSources, '--db', incrementalWarehouse, '--out', path.join(work, 'out')];
-    commandTimes.push(await withBenchWorkers(address, `incr-cmd-${Date.now()}`, incrementalWarehouse, (env) => meterflowRun(args, env)));
-    log(`incremental ${i + 1}: ${incremental.elapsed.toFixed(2)}s in the workflow, ${commandTimes[i]?.toFixed(2)}s as a whole command`);
+    const command = await withBenchWorkers(address, `incr-cmd-${Date.now()}`, incrementalWarehouse, ({ commandEnv }) =>
+      meterflowRun(args, commandEnv),
+    );
+    commandTimes.push(command);
+    log(`incremental ${i + 1}: ${incremental.elapsed.toFixed(2)}s in the workflow, ${command.toFixed(2)}s as a whole command`);
   }
   if (workflowTimes.length > 0) results.incremental_s = median(workflowTimes);
   if (commandTimes.length > 0) results.incremental_command_s = median(commandTimes);

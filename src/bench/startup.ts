@@ -52,8 +52,8 @@ export async function measureStartup(
   const remoteWarehouse = path.join(work, 'startup-remote');
   await rm(remoteWarehouse, { recursive: true, force: true });
   const args = ['--sources', sources, '--db', remoteWarehouse, '--out', path.join(work, 'startup-out')];
-  const remote = await withBenchWorkers(server.address, `startup-${Date.now()}`, remoteWarehouse, (env) =>
-    timed(repeat, 'startup remote no-op run', () => meterflowRun(args, env), log),
+  const remote = await withBenchWorkers(server.address, `startup-${Date.now()}`, remoteWarehouse, ({ commandEnv }) =>
+    timed(repeat, 'startup remote no-op run', () => meterflowRun(args, commandEnv), log),
   );
 
   const embeddedWarehouse = path.join(work, 'startup-embedded');

@@ -64,28 +64,40 @@ export async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** The bench's pair of workers for one run: their queues and processes, and how a command reaches them. */
+export interface BenchWorkers {
+  readonly queues: { readonly writer: string; readonly analytics: string; readonly workflows: string };
+  readonly writer: BenchWorker;
+  readonly analytics: BenchWorker;
+  /** The environment that points a `meterflow run` command at these workers and their server. */
+  readonly commandEnv: NodeJS.ProcessEnv;
+}
+
 /**
- * A writer (of `warehouse`) and an analytics worker on queues of their own, polling while `work` runs;
- * `work` is given the environment that points a `meterflow run` command at them.
+ * A writer (of `warehouse`) and an analytics worker on queues of their own (named by `label`), both
+ * polling while `work` runs, stopped after it; `env` is added to the workers' environment.
  */
 export async function withBenchWorkers<T>(
   address: string,
   label: string,
   warehouse: string,
-  work: (env: NodeJS.ProcessEnv) => Promise<T>,
+  work: (workers: BenchWorkers) => Promise<T>,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<T> {
   const queues = { writer: `w-${label}`, analytics: `a-${label}`, workflows: `f-${label}` };
-  const workers = [spawnWorker('writer', address, queues, {}, warehouse), spawnWorker('analytics', address, queues, {})];
+  const writer = spawnWorker('writer', address, queues, env, warehouse);
+  const analytics = spawnWorker('analytics', address, queues, env);
   try {
-    await workersReady(workers);
-    return await work({
+    await workersReady([writer, analytics]);
+    const commandEnv = {
       TEMPORAL_ADDRESS: address,
       METERFLOW_WRITER_QUEUE: queues.writer,
       METERFLOW_ANALYTICS_QUEUE: queues.analytics,
       METERFLOW_WORKFLOW_QUEUE: queues.workflows,
-    });
+    };
+    return await work({ queues, writer, analytics, commandEnv });
   } finally {
-    await Promise.all(workers.map(stop));
+    await Promise.all([stop(writer), stop(analytics)]);
   }
 }
 
