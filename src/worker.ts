@@ -12,6 +12,7 @@ import {
   createAnalyticsWorkerActivities,
   createBuildWorkerActivities,
   createWriterActivities,
+  HEARTBEAT_INTERVAL_MS,
   servingAny,
   servingOne,
   type WarehouseSource,
@@ -135,7 +136,14 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
   const projects = new ProjectSource(options.projectDir);
   const project = await projects.own();
   const warehouseName = registerWarehouse(options.warehousePath);
-  const common = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: SHUTDOWN_GRACE_TIME };
+  const common = {
+    connection: options.connection,
+    namespace: options.namespace,
+    shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+    // NOTE: the SDK sends heartbeats at most every 0.8 x the heartbeat timeout (8 of its 10 s) unless
+    // told otherwise: 2 s of slack, which a busy machine overran. Sending every interval leaves 8 s.
+    maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
+  };
   const workers: Worker[] = [];
   let warehouses: WarehouseSource | undefined;
   const writerQueue = options.queues?.writer ?? (options.serveAnyWarehouse ? DEV_WRITER_QUEUE_NAME : writerQueueFor(warehouseName));

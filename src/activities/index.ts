@@ -17,6 +17,7 @@ import { createNotifyActivities } from './notify';
 
 export * from '../contract/activities';
 export { servingAny, servingOne, type WarehouseSource } from './run-scope';
+export { HEARTBEAT_INTERVAL_MS } from './context';
 
 export interface WriterDependencies {
   /** The warehouse(s) this writer serves: a WarehouseSource, or one warehouse. */
