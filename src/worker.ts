@@ -1,7 +1,14 @@
 // The workers: one writer (concurrency 1, the lake's only committer), any number of analytics workers
 // and of build workers (per-month builds: they write files, never commit). All run workflow tasks.
 import type { Duration } from '@temporalio/common';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  type NativeConnection,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -76,10 +83,15 @@ export interface WorkerSet {
 }
 
 /** Workflow code: the prebuilt bundle when there is one (fast start), else the sources. */
-function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+/** Run from TypeScript sources (tests, say): the workflows bundled once a process, not once a worker set. */
+let sourcesBundle: Promise<WorkflowBundle> | undefined;
+
+async function workflowSource(): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
   const bundle = path.join(__dirname, 'workflow-bundle.js');
   if (__filename.endsWith('.js') && existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
-  return { workflowsPath: require.resolve('./workflows') };
+  sourcesBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
+  sourcesBundle.catch(() => (sourcesBundle = undefined));
+  return { workflowBundle: await sourcesBundle };
 }
 
 /**
@@ -190,7 +202,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
         }),
       );
     }
-    workers.push(await Worker.create({ ...common, taskQueue: options.queues?.workflows ?? WORKFLOW_QUEUE, ...workflowSource() }));
+    workers.push(await Worker.create({ ...common, taskQueue: options.queues?.workflows ?? WORKFLOW_QUEUE, ...(await workflowSource()) }));
   } catch (err) {
     warehouses?.close();
     throw err;
