@@ -3,6 +3,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadedProject } from '../project/load';
 import { relation } from '../duckdb/sql';
+import { relationsOf } from '../duckdb/lake-tables';
 import { BUILDS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
 import type { BuiltState } from '../warehouse/state';
 
@@ -22,14 +23,9 @@ interface PendingRelation {
 
 /** Every unpublished version in the model schema, of any run. */
 export async function pendingRelations(connection: DuckDBConnection, schema = 'main'): Promise<PendingRelation[]> {
-  const reader = await connection.runAndReadAll(
-    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema and starts_with(table_name, $prefix)`,
-    { schema, prefix: PENDING_PREFIX },
-  );
-  return reader.getRowObjectsJS().map((row) => {
-    const name = String(row.table_name);
-    return { name, kind: String(row.table_type) === 'VIEW' ? 'view' : 'table', key: name.split('__').pop() ?? '' };
-  });
+  return (await relationsOf(connection, { schema }))
+    .filter((pending) => pending.name.startsWith(PENDING_PREFIX))
+    .map(({ name, kind }) => ({ name, kind, key: name.split('__').pop() ?? '' }));
 }
 
 /** Drop the given unpublished versions, views first (they read the tables). */
@@ -94,14 +90,7 @@ export async function foreignTables(
   selected: readonly string[],
   states: ReadonlyMap<string, BuiltState>,
 ): Promise<string[]> {
-  const existing = (
-    await connection.runAndReadAll(
-      `select table_schema, table_name from information_schema.tables where table_catalog = current_database()`,
-    )
-  )
-    .getRowObjectsJS()
-    .map((row) => `${String(row.table_schema)}.${String(row.table_name)}`);
-  const present = new Set(existing);
+  const present = new Set((await relationsOf(connection)).map((existing) => `${existing.schema}.${existing.name}`));
   const foreign: string[] = [];
   for (const name of selected) {
     if (present.has(`main.${name}`) && !states.has(name)) foreign.push(`main.${name}`);

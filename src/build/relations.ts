@@ -1,6 +1,7 @@
 // What the models' schema holds: its tables and views, and their rows.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quotedString, relation } from '../duckdb/sql';
+import { relationsOf } from '../duckdb/lake-tables';
 import { MODEL_SCHEMA } from './model-sql';
 
 /** The rows of each of these tables of the models' schema, in one query. */
@@ -21,11 +22,7 @@ export async function countRows(connection: DuckDBConnection, target: string): P
 
 /** Every table and view of the models' schema in the connection's current database, with its kind. */
 export async function existingKinds(connection: DuckDBConnection): Promise<Map<string, 'table' | 'view'>> {
-  const reader = await connection.runAndReadAll(
-    `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $schema`,
-    { schema: MODEL_SCHEMA },
-  );
-  return new Map(reader.getRows().map(([name, type]) => [String(name), String(type) === 'VIEW' ? 'view' : 'table']));
+  return new Map((await relationsOf(connection, { schema: MODEL_SCHEMA })).map((relation) => [relation.name, relation.kind]));
 }
 
 /** Whether a relation in the model schema is a table, a view, or absent. */

@@ -2,6 +2,7 @@
 // migrations that bring a warehouse's tables to this code's version when the writer opens it.
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { relation } from '../duckdb/sql';
+import { relationsOf } from '../duckdb/lake-tables';
 import { WarehouseSchemaError } from '../errors';
 
 /** The schema of meterflow's state: what it remembers between runs, beside the models and raw sources. */
@@ -95,14 +96,7 @@ export interface RecordedStateSchema {
 
 /** The recorded version of the state schema of the connection's database: two reads at most. */
 export async function readStateSchema(connection: DuckDBConnection): Promise<RecordedStateSchema> {
-  const tables = (
-    await connection.runAndReadAll(
-      `select table_name from duckdb_tables() where database_name = current_database() and schema_name = $schema`,
-      { schema: STATE_SCHEMA },
-    )
-  )
-    .getRowObjectsJS()
-    .map((row) => String(row.table_name));
+  const tables = (await relationsOf(connection, { schema: STATE_SCHEMA })).map((relation) => relation.name);
   if (!tables.includes('schema_migrations')) return { version: 0, unversioned: tables.length > 0 };
   const reader = await connection.runAndReadAll(`select coalesce(max(version), 0)::integer as version from ${SCHEMA_MIGRATIONS_TABLE}`);
   return { version: Number(reader.getRowObjectsJS()[0]?.version ?? 0), unversioned: false };
