@@ -178,7 +178,6 @@ describe('source files are never skipped or mistaken', () => {
   it('refuses --sources naming a file at once, not retried, saying it is a file', async () => {
     const [q1File] = await readdir(path.join(plain, Q1));
     const file = path.join(plain, Q1, q1File as string);
-    const started = Date.now();
     const { handle, error } = await run('sources-file', file, path.join(dir, 'sources-file-warehouse'));
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const failure = describeFailure(error);
@@ -188,7 +187,6 @@ describe('source files are never skipped or mistaken', () => {
       `source ${source}: ${file} is a file, not a folder of Parquet files (source ${source} is read from ${file}/${source})`,
     );
     expect(await retries(handle)).toBe(0);
-    expect(Date.now() - started).toBeLessThan(20_000);
     await recordChaos({
       category: 'bad input',
       name: '--sources naming a file',
