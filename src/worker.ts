@@ -82,15 +82,18 @@ export interface WorkerSet {
   shutdown(): void;
 }
 
-/** Workflow code: the prebuilt bundle when there is one (fast start), else the sources. */
 /** Run from TypeScript sources (tests, say): the workflows bundled once a process, not once a worker set. */
 let sourcesBundle: Promise<WorkflowBundle> | undefined;
 
+/** Workflow code: the prebuilt bundle when there is one (fast start), else the sources, bundled once. */
 async function workflowSource(): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
   const bundle = path.join(__dirname, 'workflow-bundle.js');
   if (__filename.endsWith('.js') && existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
-  sourcesBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
-  sourcesBundle.catch(() => (sourcesBundle = undefined));
+  if (!sourcesBundle) {
+    sourcesBundle = bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
+    // a failed bundle is not kept: the next worker set tries again
+    sourcesBundle.catch(() => (sourcesBundle = undefined));
+  }
   return { workflowBundle: await sourcesBundle };
 }
 

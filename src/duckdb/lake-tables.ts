@@ -36,15 +36,18 @@ export async function relationsOf(
   where: { readonly database?: string; readonly schema?: string } = {},
 ): Promise<Relation[]> {
   const database = where.database === undefined ? 'current_database()' : quotedString(where.database);
-  const inSchema = (column: string) => (where.schema === undefined ? '' : ` and ${column} = ${quotedString(where.schema)}`);
+  const schema = where.schema === undefined ? '' : ` and schema_name = ${quotedString(where.schema)}`;
   const reader = await connection.runAndReadAll(
-    `select schema_name, view_name as name, 'view' as kind from duckdb_views()
-       where database_name = ${database}${inSchema('schema_name')} and not internal
-     union
-     select distinct c.schema_name, c.table_name, 'table' from duckdb_columns() c
-       anti join duckdb_views() v
-         on v.database_name = c.database_name and v.schema_name = c.schema_name and v.view_name = c.table_name
-       where c.database_name = ${database}${inSchema('c.schema_name')}
+    `with views as (
+       select schema_name, view_name from duckdb_views() where database_name = ${database}${schema} and not internal
+     ),
+     tables as (
+       select distinct schema_name, table_name from duckdb_columns() where database_name = ${database}${schema}
+     )
+     select schema_name, view_name as name, 'view' as kind from views
+     union all
+     select t.schema_name, t.table_name, 'table' from tables t
+       anti join views v on v.schema_name = t.schema_name and v.view_name = t.table_name
      order by all`,
   );
   return reader.getRows().map(([schemaName, name, kind]) => ({
