@@ -14,7 +14,7 @@ import { startPipeline, waitForPipeline } from '../client';
 import { PACKAGE_ROOT, defaultProjectDir } from '../config';
 import { loadProject, type LoadedProject } from '../project/load';
 import { relationKind, type ModelNode } from '../project/types';
-import { startDevServer } from '../temporal/dev-server';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { relation } from '../duckdb/sql';
 import { ensureLakeExtensions } from '../duckdb/extensions';
 import { openLake } from '../lake/lake';
@@ -123,6 +123,8 @@ interface Bench {
   readonly project: LoadedProject;
   /** Keys in the order they are measured, which is the order of the table and the files. */
   readonly results: Record<string, unknown>;
+  /** Each measure taken in turns, its seconds round by round (`measureInTurns`). */
+  readonly runs: Record<string, number[]>;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -155,17 +157,20 @@ async function prepare(options: Options, only: ReadonlySet<Part>): Promise<Bench
   const project = await loadProject(defaultProjectDir());
   const results: Record<string, unknown> = { meters: options.meters, readings, repeat: options.repeat };
   const partial = only.size < PARTS.length;
-  return { options, only, partial, benchDir, work, sources, readings, project, results };
+  return { options, only, partial, benchDir, work, sources, readings, project, results, runs: {} };
 }
 
-/** The floor: the same SQL in one DuckDB process. */
-async function measureFloor({ options, only, project, sources, work, results }: Bench): Promise<void> {
-  const raw: number[] = [];
-  for (let i = 0; i < (only.has('floor') ? options.repeat : 0); i++) {
-    raw.push(await seconds(() => rawDuckdb(project, sources, path.join(work, 'floor.duckdb'))));
-    log(`raw_duckdb ${i + 1}: ${raw[raw.length - 1]?.toFixed(2)}s`);
-  }
-  if (raw.length > 0) results.raw_duckdb_s = median(raw);
+/** A measure's seconds in one more round. */
+function record({ runs }: Bench, key: string, value: number): void {
+  (runs[key] ??= []).push(value);
+}
+
+/** The floor, once: the same SQL in one DuckDB process. */
+async function floorOnce(bench: Bench, round: number): Promise<void> {
+  const { project, sources, work } = bench;
+  const elapsed = await seconds(() => rawDuckdb(project, sources, path.join(work, 'floor.duckdb')));
+  record(bench, 'raw_duckdb_s', elapsed);
+  log(`raw_duckdb ${round + 1}: ${elapsed.toFixed(2)}s`);
 }
 
 /** Whole pipeline runs, each with a writer and an analytics worker of its own as processes. */
@@ -217,46 +222,75 @@ function pipelineRunner({ sources, work }: Bench, client: Client, address: strin
   return { run, overheads, peaks };
 }
 
-/** meterflow through Temporal: every part that needs the dev server. Returns the master's rows of the last full run. */
-async function measureWithTemporal(bench: Bench): Promise<number | null> {
-  const { options, only, work, results } = bench;
+/** The dev server, a client of it and the runner of whole pipeline runs, for the parts that need them. */
+interface Temporal {
+  readonly server: DevServer;
+  readonly address: string;
+  readonly client: Client;
+  readonly runner: PipelineRunner;
+  stop(): Promise<void>;
+}
+
+async function startTemporal(bench: Bench): Promise<Temporal> {
   const server = await startDevServer();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  // start-up: no-op runs as whole commands, on small data of their own, against the server's own start
-  if (only.has('startup')) Object.assign(results, await measureStartup(server, work, options.repeat, log));
-  const runner = pipelineRunner(bench, client, server.address);
-  const pipelineMasterRows = await measurePipeline(bench, runner);
-  await measureScaleout(bench, client, server.address);
-  await measureIncremental(bench, runner, server.address);
-  await measureBoundedMemory(bench, runner);
-  if (runner.peaks.writer !== null) results.writer_peak_rss_mb = runner.peaks.writer;
-  if (runner.peaks.analytics !== null) results.analytics_peak_rss_mb = runner.peaks.analytics;
-  await connection.close();
-  await server.stop();
-  return pipelineMasterRows;
+  return {
+    server,
+    address: server.address,
+    client,
+    runner: pipelineRunner(bench, client, server.address),
+    stop: async () => {
+      await connection.close();
+      await server.stop();
+    },
+  };
 }
 
-/** Full runs: repeat of them for the pipeline's median, or one whose warehouse the scale-out needs. */
-async function measurePipeline({ options, only, work, results }: Bench, runner: PipelineRunner): Promise<number | null> {
-  const pipelineTimes: number[] = [];
+/**
+ * The measures compared with one another, in turns: each round runs the floor, a full pipeline run, a
+ * new day and the peers once each, so that a machine that slows down or speeds up during the bench
+ * (these machines do, by two times and more) weighs on all of them alike. Their medians, and each
+ * ratio within a round (`summarise`), come from these runs. The dev server stays up through a round.
+ */
+async function measureInTurns(bench: Bench, temporal: Temporal, peers: PreparedPeers | undefined): Promise<number | null> {
+  const { options, only } = bench;
   let pipelineMasterRows: number | null = null;
-  // the scale-out and the master pair need one full run's warehouse; the pipeline's median needs repeat
-  const pipelineRuns = only.has('pipeline') ? options.repeat : only.has('scaleout') ? 1 : 0;
-  for (let i = 0; i < pipelineRuns; i++) {
-    const warehouse = path.join(work, `pipeline-${i}`);
-    await rm(warehouse, { recursive: true, force: true });
-    const { elapsed, result } = await runner.run(`full-${i}-${Date.now()}`, warehouse, {});
-    pipelineTimes.push(elapsed);
-    pipelineMasterRows = result?.tables.find((t) => t.table === 'main.demand_price_elasticity')?.rows ?? pipelineMasterRows;
-    log(`pipeline ${i + 1}: ${elapsed.toFixed(2)}s`);
+  const failedPeers = new Set<Peer['key']>();
+  for (let round = 0; round < options.repeat; round++) {
+    if (only.has('floor')) await floorOnce(bench, round);
+    // the scale-out and the master pair need one full run's warehouse (the first round's)
+    if (only.has('pipeline') || (only.has('scaleout') && round === 0))
+      pipelineMasterRows = (await pipelineOnce(bench, temporal.runner, round)) ?? pipelineMasterRows;
+    if (only.has('incremental')) await incrementalOnce(bench, temporal, round);
+    for (const peer of peers?.peers ?? []) {
+      if (failedPeers.has(peer.key)) continue;
+      const ok = await peerOnce(bench, peer, peers as PreparedPeers, round, pipelineMasterRows);
+      if (!ok) failedPeers.add(peer.key);
+    }
   }
-  if (only.has('pipeline')) {
-    results.pipeline_s = median(pipelineTimes);
+  const { results, runs } = bench;
+  const { runner } = temporal;
+  if (runs.raw_duckdb_s) results.raw_duckdb_s = median(runs.raw_duckdb_s);
+  if (only.has('pipeline') && runs.pipeline_s) {
+    results.pipeline_s = median(runs.pipeline_s);
     results.activity_overhead_ms_p50 = Math.round(percentile(runner.overheads, 50));
     results.activity_overhead_ms_p95 = Math.round(percentile(runner.overheads, 95));
   }
+  for (const key of ['incremental_s', 'incremental_command_s'] as const) if (runs[key]) results[key] = median(runs[key]);
+  for (const peer of peers?.peers ?? [])
+    results[peer.key] = failedPeers.has(peer.key) || !runs[peer.key] ? null : median(runs[peer.key] as number[]);
   return pipelineMasterRows;
+}
+
+/** A full pipeline run, once (each in a new warehouse); the master's rows it built. */
+async function pipelineOnce(bench: Bench, runner: PipelineRunner, round: number): Promise<number | null> {
+  const warehouse = path.join(bench.work, `pipeline-${round}`);
+  await rm(warehouse, { recursive: true, force: true });
+  const { elapsed, result } = await runner.run(`full-${round}-${Date.now()}`, warehouse, {});
+  record(bench, 'pipeline_s', elapsed);
+  log(`pipeline ${round + 1}: ${elapsed.toFixed(2)}s`);
+  return result?.tables.find((t) => t.table === 'main.demand_price_elasticity')?.rows ?? null;
 }
 
 /**
@@ -275,41 +309,32 @@ async function measureScaleout({ options, only, work, results }: Bench, client: 
 }
 
 /**
- * Incremental: after a full run (not timed), one new day of readings lands and a run takes it, as the
- * workflow (incremental_s, from its start to its result), then the next day lands and a whole
+ * A new day, once: after a full run (not timed), one new day of readings lands and a run takes it, as
+ * the workflow (incremental_s, from its start to its result), then the next day lands and a whole
  * `meterflow run` command takes it against the running server and workers (incremental_command_s).
  */
-async function measureIncremental(
-  { options, only, sources, work, results }: Bench,
-  runner: PipelineRunner,
-  address: string,
-): Promise<void> {
-  const workflowTimes: number[] = [];
-  const commandTimes: number[] = [];
-  for (let i = 0; i < (only.has('incremental') ? options.repeat : 0); i++) {
-    const { incrementalSources, dayFiles } = await holdBackLastDays(sources, work, 2);
-    const [firstDay, secondDay] = dayFiles as [string, string];
-    const incrementalWarehouse = path.join(work, 'incremental');
-    await rm(incrementalWarehouse, { recursive: true, force: true });
-    await runner.run(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
-    await copyFile(`${firstDay}.held`, firstDay);
-    const incremental = await runner.run(
-      `incr-${Date.now()}`,
-      incrementalWarehouse,
-      {},
-      { sourcesUri: incrementalSources, fullRefresh: false },
-    );
-    workflowTimes.push(incremental.elapsed);
-    await copyFile(`${secondDay}.held`, secondDay);
-    const args = ['--sources', incrementalSources, '--db', incrementalWarehouse, '--out', path.join(work, 'out')];
-    const command = await withBenchWorkers(address, `incr-cmd-${Date.now()}`, incrementalWarehouse, ({ commandEnv }) =>
-      meterflowRun(args, commandEnv),
-    );
-    commandTimes.push(command);
-    log(`incremental ${i + 1}: ${incremental.elapsed.toFixed(2)}s in the workflow, ${command.toFixed(2)}s as a whole command`);
-  }
-  if (workflowTimes.length > 0) results.incremental_s = median(workflowTimes);
-  if (commandTimes.length > 0) results.incremental_command_s = median(commandTimes);
+async function incrementalOnce(bench: Bench, { runner, address }: Temporal, round: number): Promise<void> {
+  const { sources, work } = bench;
+  const { incrementalSources, dayFiles } = await holdBackLastDays(sources, work, 2);
+  const [firstDay, secondDay] = dayFiles as [string, string];
+  const incrementalWarehouse = path.join(work, 'incremental');
+  await rm(incrementalWarehouse, { recursive: true, force: true });
+  await runner.run(`incr-base-${Date.now()}`, incrementalWarehouse, {}, { sourcesUri: incrementalSources });
+  await copyFile(`${firstDay}.held`, firstDay);
+  const incremental = await runner.run(
+    `incr-${Date.now()}`,
+    incrementalWarehouse,
+    {},
+    { sourcesUri: incrementalSources, fullRefresh: false },
+  );
+  record(bench, 'incremental_s', incremental.elapsed);
+  await copyFile(`${secondDay}.held`, secondDay);
+  const args = ['--sources', incrementalSources, '--db', incrementalWarehouse, '--out', path.join(work, 'out')];
+  const command = await withBenchWorkers(address, `incr-cmd-${Date.now()}`, incrementalWarehouse, ({ commandEnv }) =>
+    meterflowRun(args, commandEnv),
+  );
+  record(bench, 'incremental_command_s', command);
+  log(`incremental ${round + 1}: ${incremental.elapsed.toFixed(2)}s in the workflow, ${command.toFixed(2)}s as a whole command`);
 }
 
 /** Bounded memory: a run with a memory limit well below the data size must succeed (spilling). */
@@ -388,11 +413,19 @@ interface Peer {
   readonly threads: number;
 }
 
+/** The dbt commands the bench runs, with dbt and DuckDB's extensions ready for them. */
+interface PreparedPeers {
+  readonly peers: readonly Peer[];
+  readonly dbt: string;
+  readonly extensionDirectory: string;
+}
+
 /**
  * The peer: dbt-duckdb on the same project, on a lake seeded the way the floor seeds its file
- * (models/profiles.yml attaches it as the target database), seeding included in each time.
+ * (models/profiles.yml attaches it as the target database), seeding included in each time. Undefined
+ * when none is asked for; with none, and each reported null, when dbt cannot be installed.
  */
-async function measurePeers(bench: Bench, pipelineMasterRows: number | null): Promise<void> {
+async function preparePeers(bench: Bench): Promise<PreparedPeers | undefined> {
   const { options, only, benchDir, results } = bench;
   const peers = (
     [
@@ -401,56 +434,56 @@ async function measurePeers(bench: Bench, pipelineMasterRows: number | null): Pr
       { key: 'dbt_build_threads1_s', command: 'build', threads: 1 },
     ] as const
   ).filter((peer) => only.has(`dbt-${peer.command}`));
-  if (options.skipDbt || peers.length === 0) return;
+  if (options.skipDbt || peers.length === 0) return undefined;
   const dbt = await dbtExecutable(benchDir);
-  if (dbt) {
-    const extensionDirectory = await ensureLakeExtensions();
-    for (const peer of peers) await measurePeer(bench, peer, dbt, extensionDirectory, pipelineMasterRows);
-  } else {
+  if (!dbt) {
     for (const peer of peers) results[peer.key] = null;
+    return undefined;
   }
+  return { peers, dbt, extensionDirectory: await ensureLakeExtensions() };
 }
 
-/** One peer, repeat times: the median of seed and dbt together, or null when a run failed (its error reported). */
-async function measurePeer(
-  { options, project, sources, work, results }: Bench,
+/** One peer, once: seed and dbt together; false when it failed (its error reported). */
+async function peerOnce(
+  bench: Bench,
   peer: Peer,
-  dbt: string,
-  extensionDirectory: string,
+  { dbt, extensionDirectory }: PreparedPeers,
+  round: number,
   pipelineMasterRows: number | null,
-): Promise<void> {
-  const times: number[] = [];
-  for (let i = 0; i < options.repeat; i++) {
-    const warehouse = path.join(work, `dbt-${peer.command}-${peer.threads}`);
-    const logFile = path.join(work, `dbt-${peer.command}-${peer.threads}.log`);
-    const seed = await seconds(() => seedLake(project, sources, warehouse));
-    let failed: string | undefined;
-    const run = await seconds(async () => {
-      failed = await runDbt(dbt, peer.command, peer.threads, logFile, {
-        ...process.env,
-        METERFLOW_WAREHOUSE: warehouse,
-        METERFLOW_DUCKDB_EXTENSIONS: extensionDirectory,
-        METERFLOW_DBT_TARGET: 'lake',
-        DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
-      });
+): Promise<boolean> {
+  const { project, sources, work, results } = bench;
+  const warehouse = path.join(work, `dbt-${peer.command}-${peer.threads}`);
+  const logFile = path.join(work, `dbt-${peer.command}-${peer.threads}.log`);
+  const seed = await seconds(() => seedLake(project, sources, warehouse));
+  let failed: string | undefined;
+  const run = await seconds(async () => {
+    failed = await runDbt(dbt, peer.command, peer.threads, logFile, {
+      ...process.env,
+      METERFLOW_WAREHOUSE: warehouse,
+      METERFLOW_DUCKDB_EXTENSIONS: extensionDirectory,
+      METERFLOW_DBT_TARGET: 'lake',
+      DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
     });
-    if (failed) {
-      log(`dbt ${peer.command} threads=${peer.threads} ${i + 1} failed: ${failed} (see ${logFile})`);
-      results[`${peer.key.replace(/_s$/, '')}_error`] = failed;
-      break;
-    }
-    times.push(seed + run);
-    log(`dbt ${peer.command} threads=${peer.threads} ${i + 1}: seed ${seed.toFixed(2)}s + ${peer.command} ${run.toFixed(2)}s`);
-    if (peer.command === 'run' && results.dbt_master_rows === undefined) {
-      results.dbt_master_rows = await lakeRows(warehouse, 'demand_price_elasticity');
-      results.dbt_master_rows_equal_pipeline = results.dbt_master_rows === pipelineMasterRows;
-    }
+  });
+  if (failed) {
+    log(`dbt ${peer.command} threads=${peer.threads} ${round + 1} failed: ${failed} (see ${logFile})`);
+    results[`${peer.key.replace(/_s$/, '')}_error`] = failed;
+    return false;
   }
-  results[peer.key] = times.length === options.repeat ? median(times) : null;
+  record(bench, peer.key, seed + run);
+  log(`dbt ${peer.command} threads=${peer.threads} ${round + 1}: seed ${seed.toFixed(2)}s + ${peer.command} ${run.toFixed(2)}s`);
+  if (peer.command === 'run' && results.dbt_master_rows === undefined) {
+    results.dbt_master_rows = await lakeRows(warehouse, 'demand_price_elasticity');
+    results.dbt_master_rows_equal_pipeline = results.dbt_master_rows === pipelineMasterRows;
+  }
+  return true;
 }
 
-/** The ratios the bench is for, and the machine it ran on, added to the results. */
-function summarise(results: Record<string, unknown>): void {
+/**
+ * The ratios the bench is for, of the medians and (`paired`) the median of each round's own ratio;
+ * each measure's runs in the order taken; and the machine it ran on. Added to the results.
+ */
+function summarise({ results, runs }: Bench): void {
   const ratio = ratioOf;
   results.ratios = {
     scaleout_2_over_1: ratio(results.scaleout_workers_2_s, results.scaleout_workers_1_s),
@@ -464,6 +497,19 @@ function summarise(results: Record<string, unknown>): void {
     startup_embedded_noop_over_server_floor: ratio(results.startup_embedded_noop_s, results.startup_server_floor_s),
     startup_remote_noop_over_server_floor: ratio(results.startup_remote_noop_s, results.startup_server_floor_s),
   };
+  const paired = (a: string, b: string) => {
+    const [as, bs] = [runs[a] ?? [], runs[b] ?? []];
+    const within = as.flatMap((value, round) => ratioOf(value, bs[round]) ?? []);
+    return within.length > 0 && within.length === as.length ? Math.round(median(within) * 100) / 100 : null;
+  };
+  results.paired_ratios = {
+    pipeline_over_raw_duckdb: paired('pipeline_s', 'raw_duckdb_s'),
+    dbt_build_threads1_over_pipeline: paired('dbt_build_threads1_s', 'pipeline_s'),
+    incremental_over_pipeline: paired('incremental_s', 'pipeline_s'),
+    incremental_command_over_pipeline: paired('incremental_command_s', 'pipeline_s'),
+  };
+  if (Object.keys(runs).length > 0)
+    results.runs = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => ratioOf(x, 1))]));
   results.machine = machine();
 }
 
@@ -472,8 +518,12 @@ async function report({ options, only, partial, readings, results }: Bench): Pro
   const lines = Object.entries(results)
     .filter(([, v]) => typeof v !== 'object' || v === null)
     .map(([k, v]) => `${k.padEnd(30)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : String(v)}`);
-  const ratios = Object.entries(results.ratios as Record<string, number | null>).map(([k, v]) => `${k.padEnd(30)} ${v ?? 'n/a'}`);
-  process.stdout.write(`${lines.join('\n')}\n\nratios\n${ratios.join('\n')}\n`);
+  const table = (entries: Record<string, number | null>) => Object.entries(entries).map(([k, v]) => `${k.padEnd(30)} ${v ?? 'n/a'}`);
+  const ratios = table(results.ratios as Record<string, number | null>);
+  const paired = table(results.paired_ratios as Record<string, number | null>);
+  process.stdout.write(
+    `${lines.join('\n')}\n\nratios of the medians\n${ratios.join('\n')}\n\nratios within a round, their median\n${paired.join('\n')}\n`,
+  );
   const markdown = [
     `# Benchmark${partial ? ` of ${[...only].join(', ')}` : ''} (${options.meters} meters, ${readings.toLocaleString('en-GB')} readings, median of ${options.repeat})`,
     '',
@@ -501,11 +551,22 @@ async function main(): Promise<void> {
   if (options.growth) return runGrowth({ sizes: options.growthSizes ?? GROWTH_SIZES, repeat: options.repeat });
   const only = new Set<Part>(options.scaleoutOnly ? ['scaleout'] : (options.only ?? PARTS));
   const bench = await prepare(options, only);
-  await measureFloor(bench);
-  const pipelineMasterRows = await measureWithTemporal(bench);
+  const peers = await preparePeers(bench);
+  const temporal = await startTemporal(bench);
+  try {
+    // start-up: no-op runs as whole commands, on small data of their own, against the server's own start
+    if (only.has('startup')) Object.assign(bench.results, await measureStartup(temporal.server, bench.work, options.repeat, log));
+    await measureInTurns(bench, temporal, peers);
+    await measureScaleout(bench, temporal.client, temporal.address);
+    await measureBoundedMemory(bench, temporal.runner);
+    const { peaks } = temporal.runner;
+    if (peaks.writer !== null) bench.results.writer_peak_rss_mb = peaks.writer;
+    if (peaks.analytics !== null) bench.results.analytics_peak_rss_mb = peaks.analytics;
+  } finally {
+    await temporal.stop();
+  }
   if (only.has('master')) await measureMaster(bench);
-  await measurePeers(bench, pipelineMasterRows);
-  summarise(bench.results);
+  summarise(bench);
   await report(bench);
 }
 
