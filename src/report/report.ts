@@ -18,7 +18,8 @@ export interface ReportData {
   readonly sourceFiles: readonly SourceFileRecord[];
   /** Analytics results by model; absent when this run did not rerun them. */
   readonly analytics: Readonly<Record<string, Row[]>>;
-  readonly priceResponsePoints: readonly Row[];
+  /** The price-response scatter's points, or their read still under way (the other charts render meanwhile). */
+  readonly priceResponsePoints: readonly Row[] | Promise<readonly Row[]>;
   /** Sums over the master table in the run's snapshot, for the headline; absent without a snapshot. */
   readonly masterTotals?: MasterTotals;
   /** For a failed run: where and why, shown first. */
@@ -84,8 +85,14 @@ function table(rows: readonly Row[], columns: readonly string[]): string {
     .join('')}</tbody></table>`;
 }
 
-async function chartSection(title: string, make: () => Parameters<typeof renderChart>[0] | undefined, caption = ''): Promise<string> {
-  const spec = make();
+type ChartSpec = Parameters<typeof renderChart>[0];
+
+async function chartSection(
+  title: string,
+  make: () => ChartSpec | undefined | Promise<ChartSpec | undefined>,
+  caption = '',
+): Promise<string> {
+  const spec = await make();
   if (!spec)
     return `<section class="chart"><h3>${escapeHtml(title)}</h3><p class="muted">Not rerun in this run (its inputs were unchanged).</p></section>`;
   return `<section class="chart" data-chart="${escapeHtml(title)}"><h3>${escapeHtml(title)}</h3>${await renderChart(spec)}${caption ? `<p class="caption">${caption}</p>` : ''}</section>`;
@@ -177,10 +184,12 @@ export async function renderReportHtml(data: ReportData): Promise<string> {
     ),
     chartSection(
       'Price response of variable-tariff meters',
-      () =>
-        has('price_response_variable_tariff') && data.priceResponsePoints.length > 0
-          ? priceResponse([...data.priceResponsePoints], a.price_response_variable_tariff as Row[])
-          : undefined,
+      async () => {
+        const points = await data.priceResponsePoints;
+        return has('price_response_variable_tariff') && points.length > 0
+          ? priceResponse([...points], a.price_response_variable_tariff as Row[])
+          : undefined;
+      },
       "A sample of half hours of variable-tariff meters, and each profile class's fitted line; its slope is the price elasticity in the table at the top.",
     ),
     chartSection('Run timeline', () => gantt([...data.nodes])),

@@ -48,7 +48,8 @@ export interface RunExecution {
 /** What the report shows that is read from the lake and the result files. */
 interface ReportReadings {
   readonly analytics: Record<string, Row[]>;
-  readonly points: Row[];
+  /** The price-response scatter's sample: a scan of the master, read while the other charts render. */
+  readonly points: Promise<Row[]>;
   readonly masterTotals: MasterTotals | undefined;
 }
 
@@ -109,17 +110,21 @@ async function writeReport(storage: StorageResolver, uri: string, html: string):
 /**
  * The analytics the report charts, the master's totals and the price-response points, read from the
  * lake at the version the run published (read-only, any process), attached where this worker's
- * analytics keep their pinned versions: on the instance they loaded the extensions into.
+ * analytics keep their pinned versions: on the instance they loaded the extensions into. `render`
+ * gets them while the points are still read (a scan of the master, as long as drawing the charts),
+ * and the connection is kept until both are done.
  */
-async function readReportData(context: ReportContext, input: RenderReportInput): Promise<ReportReadings> {
+async function withReportData<T>(
+  context: ReportContext,
+  input: RenderReportInput,
+  render: (readings: ReportReadings) => Promise<T>,
+): Promise<T> {
   const { storage, duckdb, withPinnedReader } = context;
-  const analytics: Record<string, Row[]> = {};
-  let points: Row[] = [];
-  let masterTotals: MasterTotals | undefined;
   const snapshot = input.master;
-  const withConnection = <T>(work: (connection: DuckDBConnection) => Promise<T>) =>
+  const withConnection = <R>(work: (connection: DuckDBConnection) => Promise<R>) =>
     snapshot ? withPinnedReader(snapshot, (reader) => reader.withConnection(work)) : withScratchDuckdb(duckdb, work);
-  await withConnection(async (connection) => {
+  return withConnection(async (connection) => {
+    const analytics: Record<string, Row[]> = {};
     // the published tables the report charts, as the master's version holds them
     const held = snapshot ? await existingKinds(connection) : new Map<string, 'table' | 'view'>();
     for (const table of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
@@ -134,21 +139,29 @@ async function readReportData(context: ReportContext, input: RenderReportInput):
       analytics[output.model] = reader.getRowObjectsJson() as Row[];
     }
     const pinned = snapshot?.relations.demand_price_elasticity;
-    if (pinned !== undefined) {
-      const master = relation(MODEL_SCHEMA, pinned);
-      masterTotals = (await totalsFromPartials(connection, pinned, held, MODEL_SCHEMA)) ?? (await totalsOfMaster(connection, master));
-      if (analytics.price_response_variable_tariff) {
-        const reader = await connection.runAndReadAll(
-          `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
-           from ${master}
-           where is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
-           order by hash(meter_point_id, settlement_timestamp_utc) limit ${SCATTER_POINTS}`,
-        );
-        points = reader.getRowObjectsJson() as Row[];
-      }
+    const masterTotals =
+      pinned === undefined
+        ? undefined
+        : ((await totalsFromPartials(connection, pinned, held, MODEL_SCHEMA)) ??
+          (await totalsOfMaster(connection, relation(MODEL_SCHEMA, pinned))));
+    const points =
+      pinned !== undefined && analytics.price_response_variable_tariff
+        ? connection
+            .runAndReadAll(
+              `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
+               from ${relation(MODEL_SCHEMA, pinned)}
+               where is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
+               order by hash(meter_point_id, settlement_timestamp_utc) limit ${SCATTER_POINTS}`,
+            )
+            .then((reader) => reader.getRowObjectsJson() as Row[])
+        : Promise.resolve([]);
+    try {
+      return await render({ analytics, points, masterTotals });
+    } finally {
+      // a render that failed first leaves the read to end here, not on a connection given back
+      await points.catch(() => undefined);
     }
   });
-  return { analytics, points, masterTotals };
 }
 
 /**
@@ -177,21 +190,23 @@ export async function renderRunReport(
     await recorded;
     return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
   }
-  const { analytics, points, masterTotals } = await readReportData(context, input);
-  const html = await renderReportHtml({
-    workflowId: input.workflowId,
-    logicalDate: input.logicalDate,
-    plan: project.plan,
-    nodes: input.nodes,
-    dataTests: input.dataTests,
-    sourceFiles: input.sourceFiles,
-    analytics,
-    priceResponsePoints: points,
-    ...(masterTotals ? { masterTotals } : {}),
-    ...(input.failure ? { failure: input.failure } : {}),
-    ...scope,
-    sql: await readNodeSql(project.dir, project.plan),
-  });
+  const sql = await readNodeSql(project.dir, project.plan);
+  const html = await withReportData(context, input, ({ analytics, points, masterTotals }) =>
+    renderReportHtml({
+      workflowId: input.workflowId,
+      logicalDate: input.logicalDate,
+      plan: project.plan,
+      nodes: input.nodes,
+      dataTests: input.dataTests,
+      sourceFiles: input.sourceFiles,
+      analytics,
+      priceResponsePoints: points,
+      ...(masterTotals ? { masterTotals } : {}),
+      ...(input.failure ? { failure: input.failure } : {}),
+      ...scope,
+      sql,
+    }),
+  );
   await writeReport(storage, input.reportUri, html);
   await recorded;
   return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
