@@ -48,6 +48,14 @@ export type WorkerRole = 'writer' | 'analytics' | 'build' | 'all';
 /** In-flight activities get this long to finish on shutdown before they are cancelled. */
 const SHUTDOWN_GRACE_TIME: Duration = '30s';
 
+/** What every worker of meterflow's activities is created with (tests that build their own workers too). */
+export const WORKER_TIMING = {
+  shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+  // NOTE: the SDK sends heartbeats at most every 0.8 x the heartbeat timeout (8 of its 10 s) unless
+  // told otherwise: 2 s of slack, which a busy machine overran. Sending every interval leaves 8 s.
+  maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
+} as const;
+
 export interface WorkerSetOptions {
   readonly connection: NativeConnection;
   readonly namespace: string;
@@ -151,14 +159,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
   const projects = new ProjectSource(options.projectDir);
   const project = await projects.own();
   const warehouseName = registerWarehouse(options.warehousePath);
-  const common = {
-    connection: options.connection,
-    namespace: options.namespace,
-    shutdownGraceTime: SHUTDOWN_GRACE_TIME,
-    // NOTE: the SDK sends heartbeats at most every 0.8 x the heartbeat timeout (8 of its 10 s) unless
-    // told otherwise: 2 s of slack, which a busy machine overran. Sending every interval leaves 8 s.
-    maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
-  };
+  const common = { connection: options.connection, namespace: options.namespace, ...WORKER_TIMING };
   const workers: Worker[] = [];
   let warehouses: WarehouseSource | undefined;
   const writerQueue = options.queues?.writer ?? (options.serveAnyWarehouse ? DEV_WRITER_QUEUE_NAME : writerQueueFor(warehouseName));

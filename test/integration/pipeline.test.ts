@@ -7,12 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  createAnalyticsWorkerActivities,
-  createBuildWorkerActivities,
-  createWriterActivities,
-  HEARTBEAT_INTERVAL_MS,
-} from '../../src/activities';
+import { createAnalyticsWorkerActivities, createBuildWorkerActivities, createWriterActivities } from '../../src/activities';
 import { buildQueueFor } from '../../src/contract/queues';
 import { describeFailure, getProgress, startPipeline, waitForPipeline } from '../../src/client';
 import { PACKAGE_ROOT } from '../../src/config';
@@ -21,7 +16,7 @@ import { createLogger } from '../../src/logger';
 import { loadProject } from '../../src/project/load';
 import { createStorageResolver } from '../../src/storage';
 import { Warehouse } from '../../src/warehouse/warehouse';
-import { createWorkers } from '../../src/worker';
+import { createWorkers, WORKER_TIMING } from '../../src/worker';
 import type { PipelineProgress } from '../../src/contract/run';
 import { copyOfModels, editFile, queryFile, tableChecksumSql, tempDir } from '../support/files';
 import { MASTER_AS_REFERENCE_SQL, referenceMasterSql } from '../support/reference-master';
@@ -240,7 +235,7 @@ describe('the pipeline workflow', () => {
         return writerActivities.seedSource(input);
       },
     };
-    const common = { connection: temporal.workerConnection, namespace: 'default', maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS };
+    const common = { connection: temporal.workerConnection, namespace: 'default', ...WORKER_TIMING };
     const workers = [
       await Worker.create({ ...common, taskQueue: queues.writer, activities: flakyWriter, maxConcurrentActivityTaskExecutions: 1 }),
       await Worker.create({
