@@ -2,6 +2,7 @@
 // curve is judged by, its markdown table, the chart's Vega-Lite spec, and which worker ran the
 // month builds (from a run's history). No DuckDB, no Temporal, no files: src/bench/growth.ts measures.
 import type { TopLevelSpec } from 'vega-lite';
+import { median, roundTo } from './measure';
 
 /** The workers of a growth run, each its own process, and the key of its peak RSS. */
 export const GROWTH_WORKERS = ['writer', 'build', 'analytics'] as const;
@@ -56,19 +57,17 @@ export interface GrowthRow {
   readonly catalog_bytes: number;
 }
 
-const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
-
 export function growthRow(m: GrowthMeasurement): GrowthRow {
   const millions = m.readings / 1e6;
   return {
     meters: m.meters,
     readings: m.readings,
     runs: m.runs,
-    pipeline_s: round(m.pipelineSeconds, 2),
-    pipeline_s_per_m_readings: round(m.pipelineSeconds / millions, 3),
-    floor_s: round(m.floorSeconds, 2),
-    floor_s_per_m_readings: round(m.floorSeconds / millions, 3),
-    pipeline_over_floor: round(m.pipelineSeconds / m.floorSeconds, 2),
+    pipeline_s: roundTo(m.pipelineSeconds, 2),
+    pipeline_s_per_m_readings: roundTo(m.pipelineSeconds / millions, 3),
+    floor_s: roundTo(m.floorSeconds, 2),
+    floor_s_per_m_readings: roundTo(m.floorSeconds / millions, 3),
+    pipeline_over_floor: roundTo(m.pipelineSeconds / m.floorSeconds, 2),
     writer_peak_rss_mb: m.peakRssMb.writer,
     build_peak_rss_mb: m.peakRssMb.build,
     analytics_peak_rss_mb: m.peakRssMb.analytics,
@@ -97,22 +96,15 @@ export interface GrowthChecks {
 export function growthChecks(rows: readonly GrowthRow[]): GrowthChecks {
   const inRange = rows.filter((r) => r.meters >= FLATNESS_RANGE.from && r.meters <= FLATNESS_RANGE.to);
   const perM = inRange.map((r) => r.pipeline_s_per_m_readings);
-  const sorted = [...perM].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length === 0
-      ? null
-      : sorted.length % 2
-        ? (sorted[middle] as number)
-        : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-  const deviation = median === null || median === 0 ? null : Math.max(...perM.map((v) => Math.abs(v / median - 1)));
+  const middle = perM.length === 0 ? null : median(perM);
+  const deviation = middle === null || middle === 0 ? null : Math.max(...perM.map((v) => Math.abs(v / middle - 1)));
   const peaks = rows.flatMap((r) => [r.writer_peak_rss_mb, r.build_peak_rss_mb, r.analytics_peak_rss_mb]);
   const known = peaks.filter((p): p is number => p !== null);
   const max = known.length > 0 ? Math.max(...known) : null;
   return {
     flatness_sizes: inRange.map((r) => r.meters),
-    s_per_m_median: median === null ? null : round(median, 3),
-    s_per_m_max_deviation: deviation === null ? null : round(deviation, 3),
+    s_per_m_median: middle === null ? null : roundTo(middle, 3),
+    s_per_m_max_deviation: deviation === null ? null : roundTo(deviation, 3),
     s_per_m_flat: inRange.length < 2 || deviation === null ? null : deviation <= FLATNESS_TOLERANCE,
     peak_rss_max_mb: max,
     // a peak that could not be read leaves the check open

@@ -25,7 +25,7 @@ import { benchData } from './data';
 import { floorSql, rawDuckdb, seedOnly, seedTables } from './floor';
 import { GROWTH_SIZES, runGrowth } from './growth';
 import { sizeList } from './growth-results';
-import { log, machine, median, peakRssMb, percentile, seconds } from './measure';
+import { log, machine, median, peakRssMb, percentile, roundTo, seconds } from './measure';
 import { NAIVE_MASTER_SQL } from './naive-master';
 import { meterflowRun, spawnWorker, stop, withBenchWorkers, workersReady } from './workers';
 import { holdBackLastDays } from './late-day';
@@ -264,9 +264,8 @@ async function measureInTurns(bench: Bench, temporal: Temporal, peers: PreparedP
       pipelineMasterRows = (await pipelineOnce(bench, temporal.runner, round)) ?? pipelineMasterRows;
     if (only.has('incremental')) await incrementalOnce(bench, temporal, round);
     for (const peer of peers?.peers ?? []) {
-      if (failedPeers.has(peer.key)) continue;
-      const ok = await peerOnce(bench, peer, peers as PreparedPeers, round, pipelineMasterRows);
-      if (!ok) failedPeers.add(peer.key);
+      if (failedPeers.has(peer.key) || !peers) continue;
+      if (!(await peerOnce(bench, peer, peers, round, pipelineMasterRows))) failedPeers.add(peer.key);
     }
   }
   const { results, runs } = bench;
@@ -500,7 +499,7 @@ function summarise({ results, runs }: Bench): void {
   const paired = (a: string, b: string) => {
     const [as, bs] = [runs[a] ?? [], runs[b] ?? []];
     const within = as.flatMap((value, round) => ratioOf(value, bs[round]) ?? []);
-    return within.length > 0 && within.length === as.length ? Math.round(median(within) * 100) / 100 : null;
+    return within.length > 0 && within.length === as.length ? roundTo(median(within), 2) : null;
   };
   results.paired_ratios = {
     pipeline_over_raw_duckdb: paired('pipeline_s', 'raw_duckdb_s'),
@@ -509,7 +508,7 @@ function summarise({ results, runs }: Bench): void {
     incremental_command_over_pipeline: paired('incremental_command_s', 'pipeline_s'),
   };
   if (Object.keys(runs).length > 0)
-    results.runs = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => ratioOf(x, 1))]));
+    results.runs = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => roundTo(x, 2))]));
   results.machine = machine();
 }
 
@@ -570,8 +569,7 @@ async function main(): Promise<void> {
   await report(bench);
 }
 
-const ratioOf = (a: unknown, b: unknown) =>
-  typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null;
+const ratioOf = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? roundTo(a / b, 2) : null);
 
 /**
  * The master built per month by `builders` build workers (separate processes, DuckDB at one thread
