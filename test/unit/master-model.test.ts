@@ -16,7 +16,7 @@ async function writeQuirkySources(dir: string): Promise<void> {
     path.join(dir, 'smart_meter_consumption_q1', 'q1.parquet'),
     READINGS(`('M1', '${day} 00:00', 0.5), ('M1', '${day} 00:30', 0.6), ('M2', '${day} 00:00', 0.9), ('M2', '${day} 00:30', 0.8),
               ('M2', '${day} 07:00', 0.5), ('M3', '${day} 00:00', 0.4), ('M3', '${day} 01:00', 0.6), ('M4', '${day} 00:00', 0.7),
-              ('M4', '${day} 00:30', null)`),
+              ('M4', '${day} 00:30', null), ('M5', '${day} 00:00', 0.8)`),
   );
   await writeParquet(
     path.join(dir, 'smart_meter_consumption_q2', 'q2.parquet'),
@@ -30,7 +30,8 @@ async function writeQuirkySources(dir: string): Promise<void> {
     `${READINGS(`('M1', '2023-10-01 00:00', 1.0)`)} where false`,
   );
 
-  // M3 changes from single rate to Economy 7 at 01:00
+  // M3 changes from single rate to Economy 7 at 01:00; M5's first register has no product and no
+  // variable flag, so its half hours take those of its second (the first register with each one)
   await writeParquet(
     path.join(dir, 'meter_register_agreement_configuration_interval', 'config.parquet'),
     `select meter_point_id::varchar as meter_point_id, register_id::varchar as register_id, product_category::varchar as product_category,
@@ -44,7 +45,9 @@ async function writeQuirkySources(dir: string): Promise<void> {
        ('M3', '1', 'standard', false, '_A', 1, '0393', '00001', '2022-01-01', '${day} 01:00'),
        ('M3', '1', 'economy7', false, '_A', 2, '0151', '00206', '${day} 01:00', null),
        ('M3', '2', 'economy7', false, '_A', 2, '0151', '00210', '${day} 01:00', null),
-       ('M4', '1', 'agile', true, '_A', 1, '0393', '00001', '2022-01-01', null)
+       ('M4', '1', 'agile', true, '_A', 1, '0393', '00001', '2022-01-01', null),
+       ('M5', '1', null, null, '_A', 1, '0393', '00001', '2022-01-01', null),
+       ('M5', '2', 'standard', false, '_A', 1, '0393', '00002', '2022-01-01', null)
      ) t(meter_point_id, register_id, product_category, is_variable, gsp_group_id, profile_class_id, ssc, tpr, interval_start, interval_end)`,
   );
   await writeParquet(
@@ -60,7 +63,8 @@ async function writeQuirkySources(dir: string): Promise<void> {
        ('_B', 2, '0151', '00210', '${day} 00:00', 0.0), ('_B', 2, '0151', '00210', '${day} 00:30', 0.0007),
        ('_B', 2, '0151', '00210', '${day} 01:00', 0.0008), ('_B', 2, '0151', '00210', '${day} 12:00', 0.0),
        ('_B', 2, '0151', '00210', '${day} 07:00', 0.0004),
-       ('_A', 2, '0151', '00206', '${day} 01:00', 0.0), ('_A', 2, '0151', '00210', '${day} 01:00', 0.001)
+       ('_A', 2, '0151', '00206', '${day} 01:00', 0.0), ('_A', 2, '0151', '00210', '${day} 01:00', 0.001),
+       ('_A', 1, '0393', '00002', '${day} 00:00', 0.0003)
      ) t(gsp, pc, ssc, tpr, ts, ppc)`,
   );
   // M1's estimate is revised at 12:00
@@ -72,7 +76,8 @@ async function writeQuirkySources(dir: string): Promise<void> {
        ('M1', '00001', '2022-01-01', '${day} 12:00', 3650.0), ('M1', '00001', '${day} 12:00', null, 7300.0),
        ('M2', '00206', '2022-01-01', null, 2000.0), ('M2', '00210', '2022-01-01', null, 1000.0),
        ('M3', '00001', '2022-01-01', null, 4000.0), ('M3', '00206', '2022-01-01', null, 3000.0), ('M3', '00210', '2022-01-01', null, 1500.0),
-       ('M4', '00001', '2022-01-01', null, 5000.0)
+       ('M4', '00001', '2022-01-01', null, 5000.0),
+       ('M5', '00001', '2022-01-01', null, 2000.0), ('M5', '00002', '2022-01-01', null, 4000.0)
      ) v(meter_point_id, tpr, f, t, eac)`,
   );
   // no economy7 rate in _A, and the agile rate stops at 01:00: those half hours get a NULL rate
@@ -116,6 +121,8 @@ const EXPECTED: Expected[] = [
   { meter: 'M3', time: '01:00', actual: 0.6, ppc: 0.001, eac: 1500, rate: null, gsp: '_A', pc: 2, ssc: '0151', product: 'economy7' },
   { meter: 'M4', time: '00:00', actual: 0.7, ppc: 0.0001, eac: 5000, rate: 10, gsp: '_A', pc: 1, ssc: '0393', product: 'agile' },
   { meter: 'M4', time: '01:00', actual: 0.5, ppc: 0.0003, eac: 5000, rate: null, gsp: '_A', pc: 1, ssc: '0393', product: 'agile' },
+  // both registers qualify; the product and variable flag are the second's, the first has none
+  { meter: 'M5', time: '00:00', actual: 0.8, ppc: 0.0002, eac: 3000, rate: 20, gsp: '_A', pc: 1, ssc: '0393', product: 'standard' },
 ];
 
 describe('the master model on hand-written sources', () => {
@@ -178,6 +185,6 @@ describe('the master model on hand-written sources', () => {
   it('records the identity of every seeded file', async () => {
     const files = await fixture.query(`select source, uri, size, rows from meterflow.source_files order by source`);
     expect(files).toHaveLength(8);
-    expect(files.find((f) => f.source === 'smart_meter_consumption_q1')).toMatchObject({ rows: 9n });
+    expect(files.find((f) => f.source === 'smart_meter_consumption_q1')).toMatchObject({ rows: 10n });
   });
 });
