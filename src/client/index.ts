@@ -171,13 +171,42 @@ export interface WaitOptions {
   readonly stopOnFailingWorkflowTask?: boolean;
   /** Ends the wait (not the run): the wait rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** How long one ask for the run's result lasts before it is asked again (see resultInRounds). */
+  readonly resultRoundMs?: number;
+}
+
+/** Two minutes: four or five of the SDK's long polls, each of which leaves a listener on the round's signal. */
+const RESULT_ROUND_MS = 120_000;
+
+/**
+ * The run's result, asked for in rounds until it comes or the wait ends. The SDK adds an abort
+ * listener to the signal a call runs under for each long poll of the result (one each 20 to 30 s) and
+ * takes none off until the signal goes, so one signal over a run of five minutes or more passed Node's
+ * limit of ten and printed a MaxListenersExceededWarning. Each round has a signal of its own.
+ */
+async function resultInRounds(handle: WorkflowHandle<PipelineWorkflow>, finished: AbortSignal, roundMs: number): Promise<PipelineResult> {
+  for (;;) {
+    const round = new AbortController();
+    const endRound = () => round.abort();
+    finished.addEventListener('abort', endRound, { once: true });
+    const timer = setTimeout(endRound, roundMs);
+    try {
+      return await handle.client.withAbortSignal(round.signal, () => handle.result());
+    } catch (err) {
+      // a round that ran out asks again; the wait's end, or any other failure, ends the wait
+      if (finished.aborted || !round.signal.aborted) throw err;
+    } finally {
+      clearTimeout(timer);
+      finished.removeEventListener('abort', endRound);
+    }
+  }
 }
 
 /** Wait for a run to end, reporting its progress; a failed, cancelled or terminated run throws a PipelineFailedError. */
 export async function waitForPipeline(handle: WorkflowHandle<PipelineWorkflow>, options: WaitOptions = {}): Promise<PipelineResult> {
   const finished = new AbortController();
   // the result is a long poll: ending the wait ends it too, so nothing keeps the process alive
-  const result = handle.client.withAbortSignal(finished.signal, () => handle.result());
+  const result = resultInRounds(handle, finished.signal, options.resultRoundMs ?? RESULT_ROUND_MS);
   const failingTask = options.stopOnFailingWorkflowTask
     ? watchForFailingWorkflowTask(handle, finished.signal).then((failing) => {
         if (!failing) return new Promise<never>(() => undefined);

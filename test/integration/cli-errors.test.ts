@@ -349,8 +349,12 @@ describe('a run whose months no build worker picks up', () => {
         { taskQueue: queues.workflows },
       );
       const notices: NoWorkerNotice[] = [];
-      // the wait is not told the run's queues: it reads them from the run
-      const done = waitForPipeline(handle, { onNoWorker: (notice) => notices.push(notice), noWorkerAfterMs: 1000 });
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on('warning', onWarning);
+      // the wait is not told the run's queues: it reads them from the run; it asks for the result in
+      // rounds of 200 ms here (two minutes by default), so it asks many times while it waits
+      const done = waitForPipeline(handle, { onNoWorker: (notice) => notices.push(notice), noWorkerAfterMs: 1000, resultRoundMs: 200 });
       await eventually(async () => notices.length > 0, 60_000);
       const buildQueue = `${queues.writer}-build`;
       expect(notices).toEqual([
@@ -361,8 +365,10 @@ describe('a run whose months no build worker picks up', () => {
         }),
       ]);
       workers.push(spawnWorker({ role: 'build', address, queues }));
-      const result = await done;
+      const result = await done.finally(() => process.off('warning', onWarning));
       expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
+      expect(result.nodes.find((node) => node.id === 'model:demand_price_elasticity')).toMatchObject({ state: 'succeeded' });
+      expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
       // only the queue nobody polled was named: not the writer's or the analytics workers'
       expect(notices.map((notice) => notice.taskQueue)).toEqual([buildQueue]);
     } finally {
