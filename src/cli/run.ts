@@ -1,20 +1,15 @@
 // `meterflow run`: one full pipeline run, on an embedded Temporal server with in-process workers,
 // or submitted to TEMPORAL_ADDRESS where workers run elsewhere.
 import { CancelledFailure } from '@temporalio/common';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { NativeConnection } from '@temporalio/worker';
-import { connectClient, describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
-import { StorageError, WarehouseLockedError, WorkflowTaskFailingError } from '../errors';
-import { DEFAULT_TEMPORAL_ADDRESS, defaultProjectDir, temporalAddress, temporalNamespace } from '../config';
-import { probeAddress } from '../temporal/connection';
-import { createLogger } from '../logger';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
+import { StorageError, WorkflowTaskFailingError } from '../errors';
+import { defaultProjectDir, temporalAddress } from '../config';
 import { parseLocation } from '../storage/uri';
 import { checkWritableFolder } from '../storage/fs-errors';
 import { registerWarehouse, warehouseName } from '../warehouse/names';
 import { fingerprintProject } from '../project/fingerprint';
-import type { DevServer } from '../temporal/dev-server';
-import { requireSearchAttributes } from '../temporal/search-attributes';
-import type { WorkerSet } from '../worker';
+import { openRunTarget, type RunTarget } from './run-target';
 import { EXIT_INTERRUPTED } from './exit-codes';
 import type { NodeProgress, PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
 import { liveProgressPrinter, plainProgressPrinter } from './progress';
@@ -120,9 +115,6 @@ async function checkLocalTargets(options: RunCommandOptions): Promise<void> {
   }
 }
 
-/** How long in-flight activities may take to finish when a signal stops an embedded run (after its cancel). */
-const SIGNAL_GRACE_MS = 3_000;
-
 /** Absolute local paths, so that workers with another working directory read the same files. */
 function normaliseUri(uri: string): string {
   const location = parseLocation(uri);
@@ -132,26 +124,6 @@ function normaliseUri(uri: string): string {
 /** Where a run on the SQLite-persisted embedded server can be seen once this command has ended. */
 function historyLine(workflowId: string, historyFile: string): string {
   return `history: kept in ${historyFile}; run npx meterflow dev and open http://127.0.0.1:8233/namespaces/default/workflows/${workflowId}`;
-}
-
-/**
- * An embedded run whose warehouse another process writes (most often `meterflow dev`): one line saying
- * how to run it on that process's server instead, when a Temporal server answers at the default address.
- */
-async function besideRunningServer<T>(starting: Promise<T>): Promise<T> {
-  try {
-    return await starting;
-  } catch (err) {
-    if (!(err instanceof WarehouseLockedError) || err.holder !== 'writer') throw err;
-    if ((await probeAddress(DEFAULT_TEMPORAL_ADDRESS, 1_000)) !== undefined) throw err;
-    throw new WarehouseLockedError(
-      `${err.message}; a Temporal server answers at ${DEFAULT_TEMPORAL_ADDRESS} (meterflow dev?): run there with ` +
-        `TEMPORAL_ADDRESS=${DEFAULT_TEMPORAL_ADDRESS} meterflow run …, whose workers serve this warehouse`,
-      err.warehousePath,
-      err.holder,
-      err.holderPid,
-    );
-  }
 }
 
 interface FollowContext {
@@ -321,72 +293,28 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let workflowId: string | undefined;
   const { interrupted, dispose } = interruption((signal) => {
     // a second Ctrl-C: leave now, without waiting for the cancel
-    warn(
-      `meterflow: ${signal} received again: exiting now${
-        address
-          ? workflowId
-            ? `; run ${workflowId} may go on at ${address} (meterflow status ${workflowId})`
-            : ''
-          : ' with the embedded server'
-      }`,
-    );
+    const left = address
+      ? workflowId
+        ? `; run ${workflowId} may go on at ${address} (meterflow status ${workflowId})`
+        : ''
+      : ' with the embedded server';
+    warn(`meterflow: ${signal} received again: exiting now${left}`);
     process.exit(EXIT_INTERRUPTED);
   });
   const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, interrupted]);
-  let server: DevServer | undefined;
-  let workers: WorkerSet | undefined;
-  let workersDone: Promise<void> | undefined;
-  let workerConnection: NativeConnection | undefined;
-  let remoteClient: Client | undefined;
+  let target: RunTarget | undefined;
   let starting: ReturnType<typeof startPipeline> | undefined;
   let handle: Awaited<ReturnType<typeof startPipeline>> | undefined;
   const waiting = new AbortController();
   let signal: NodeJS.Signals | undefined;
   try {
-    if (!address) {
-      // the worker side is loaded only here: a run on TEMPORAL_ADDRESS starts without it
-      const [{ NativeConnection }, { startDevServer }, { createWorkers, prewarmWorkers }] = await Promise.all([
-        import('@temporalio/worker'),
-        import('../temporal/dev-server'),
-        import('../worker'),
-      ]);
-      // DuckDB's extensions load into the workers' reader instances while the server starts
-      const warming = prewarmWorkers().catch(() => undefined);
-      const starting = startDevServer(options.temporalHistory ? { dbFilename: options.temporalHistory } : {});
-      // a signal while the server starts: it is stopped as soon as it is up
-      void interrupted.catch(() => (server ? undefined : starting.then((started) => started.stop()).catch(() => undefined)));
-      server = await step(starting);
-      warn(`embedded Temporal dev server at ${server.address}, Web UI ${server.uiUrl} (while this run lasts)`);
-      workerConnection = await step(NativeConnection.connect({ address: server.address }));
-      await warming;
-      workers = await step(
-        besideRunningServer(
-          createWorkers({
-            connection: workerConnection,
-            namespace: server.namespace,
-            role: 'all',
-            queues,
-            warehousePath: options.db,
-            projectDir: options.projectDir ?? defaultProjectDir(),
-            ...(options.analyticsConcurrency ? { analyticsConcurrency: options.analyticsConcurrency } : {}),
-            logger: createLogger('meterflow-worker', process.env.METERFLOW_LOG_LEVEL ?? 'warn'),
-          }),
-        ),
-      );
-      workersDone = workers.run();
-    } else {
-      remoteClient = await step(connectClient({ address, namespace: temporalNamespace() }));
-      // a namespace without the search attributes fails every workflow task: say so before starting a run
-      await step(requireSearchAttributes(remoteClient.connection.operatorService, remoteClient.options.namespace, address));
-    }
-    const client = server ? server.environment.client : (remoteClient as Client);
+    target = await openRunTarget(address, { ...options, queues, step, interrupted, warn });
+    const { client, uiBase } = target;
     starting = startPipeline(client, input, queues.workflows ? { taskQueue: queues.workflows } : {});
     handle = await step(starting);
     workflowId = handle.workflowId;
-    const uiBase = server ? server.uiUrl : process.env.TEMPORAL_UI_URL;
-    warn(
-      `run ${handle.workflowId} started${uiBase ? `: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : ''}`,
-    );
+    const page = uiBase ? `${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}` : undefined;
+    warn(`run ${handle.workflowId} started${page ? `: ${page}` : ''}`);
     return await followRun(handle, {
       step,
       write,
@@ -396,11 +324,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       outUri: input.outUri,
       signal: waiting.signal,
       queues,
-      where: options.temporalHistory
-        ? historyLine(handle.workflowId, options.temporalHistory)
-        : uiBase
-          ? `web ui: ${uiBase}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`
-          : undefined,
+      where: options.temporalHistory ? historyLine(handle.workflowId, options.temporalHistory) : page ? `web ui: ${page}` : undefined,
     });
   } catch (err) {
     if (!(err instanceof Interrupted)) throw err;
@@ -411,13 +335,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     await cancelOnSignal(handle, err.signal, address, warn);
     return { ok: false, signal };
   } finally {
-    workers?.shutdown();
-    // after a signal, in-flight activities get a few seconds, not the full grace time: the server goes too
-    const stopped = workersDone?.catch(() => undefined);
-    await (signal ? Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, SIGNAL_GRACE_MS).unref())]) : stopped);
-    await workerConnection?.close().catch(() => undefined);
-    await remoteClient?.connection.close().catch(() => undefined);
-    await server?.stop();
+    await target?.close(signal !== undefined);
     dispose();
   }
 }
