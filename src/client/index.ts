@@ -204,9 +204,12 @@ async function resultInRounds(handle: WorkflowHandle<PipelineWorkflow>, finished
 
 /** Wait for a run to end, reporting its progress; a failed, cancelled or terminated run throws a PipelineFailedError. */
 export async function waitForPipeline(handle: WorkflowHandle<PipelineWorkflow>, options: WaitOptions = {}): Promise<PipelineResult> {
+  const roundMs = options.resultRoundMs ?? RESULT_ROUND_MS;
+  if (!Number.isFinite(roundMs) || roundMs < 1)
+    throw new RangeError(`resultRoundMs must be a positive number of milliseconds, not ${roundMs}`);
   const finished = new AbortController();
   // the result is a long poll: ending the wait ends it too, so nothing keeps the process alive
-  const result = resultInRounds(handle, finished.signal, options.resultRoundMs ?? RESULT_ROUND_MS);
+  const result = resultInRounds(handle, finished.signal, roundMs);
   const failingTask = options.stopOnFailingWorkflowTask
     ? watchForFailingWorkflowTask(handle, finished.signal).then((failing) => {
         if (!failing) return new Promise<never>(() => undefined);

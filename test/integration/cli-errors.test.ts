@@ -357,6 +357,10 @@ describe('a run whose months no build worker picks up', () => {
       // the wait is not told the run's queues: it reads them from the run; it asks for the result in
       // rounds of 200 ms here (two minutes by default), so it asks many times while it waits
       const done = waitForPipeline(handle, { onNoWorker: (notice) => notices.push(notice), noWorkerAfterMs: 1000, resultRoundMs: 200 });
+      // a round of no length would ask again without end
+      await expect(waitForPipeline(handle, { resultRoundMs: 0 })).rejects.toThrow(
+        'resultRoundMs must be a positive number of milliseconds, not 0',
+      );
       await eventually(async () => notices.length > 0, 60_000);
       const buildQueue = `${queues.writer}-build`;
       expect(notices).toEqual([
