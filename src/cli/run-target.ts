@@ -8,14 +8,7 @@ import { WarehouseLockedError } from '../errors';
 import { createLogger } from '../logger';
 import { probeAddress } from '../temporal/connection';
 import { requireSearchAttributes } from '../temporal/search-attributes';
-import type { WorkerSet } from '../worker';
-
-/** The queue names a run and `meterflow worker` both take from the environment. */
-export interface RunQueues {
-  readonly workflows: string | undefined;
-  readonly writer: string | undefined;
-  readonly analytics: string | undefined;
-}
+import type { WorkerSet, WorkerSetOptions } from '../worker';
 
 /** What the target is opened with: the run command's options it needs, and how each step races a signal. */
 export interface TargetOptions {
@@ -23,7 +16,8 @@ export interface TargetOptions {
   readonly projectDir?: string;
   readonly analyticsConcurrency?: number;
   readonly temporalHistory?: string;
-  readonly queues: RunQueues;
+  /** The queue names a run and `meterflow worker` both take from the environment. */
+  readonly queues: NonNullable<WorkerSetOptions['queues']>;
   /** Races a step against the command's first signal (which rejects `interrupted`). */
   readonly step: <T>(work: Promise<T>) => Promise<T>;
   readonly interrupted: Promise<never>;
