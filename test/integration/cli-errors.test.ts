@@ -343,6 +343,8 @@ describe('a run whose months no build worker picks up', () => {
       spawnWorker({ role: 'analytics', address, queues }),
     ];
     const temporal = await connectToTestServer();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
     try {
       await eventually(async () => workers.every((worker) => /polling/.test(worker.output())), 60_000);
       const handle = await startPipeline(
@@ -351,8 +353,6 @@ describe('a run whose months no build worker picks up', () => {
         { taskQueue: queues.workflows },
       );
       const notices: NoWorkerNotice[] = [];
-      const warnings: Error[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning);
       process.on('warning', onWarning);
       // the wait is not told the run's queues: it reads them from the run; it asks for the result in
       // rounds of 200 ms here (two minutes by default), so it asks many times while it waits
@@ -371,13 +371,14 @@ describe('a run whose months no build worker picks up', () => {
         }),
       ]);
       workers.push(spawnWorker({ role: 'build', address, queues }));
-      const result = await done.finally(() => process.off('warning', onWarning));
+      const result = await done;
       expect(result.nodes.filter((node) => node.state === 'failed')).toEqual([]);
       expect(result.nodes.find((node) => node.id === 'model:demand_price_elasticity')).toMatchObject({ state: 'succeeded' });
       expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
       // only the queue nobody polled was named: not the writer's or the analytics workers'
       expect(notices.map((notice) => notice.taskQueue)).toEqual([buildQueue]);
     } finally {
+      process.off('warning', onWarning);
       await Promise.all(workers.map((worker) => worker.kill('SIGTERM')));
       await temporal.close();
     }
