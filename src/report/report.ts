@@ -20,6 +20,8 @@ export interface ReportData {
   readonly analytics: Readonly<Record<string, Row[]>>;
   /** The price-response scatter's points, or their read still under way (the other charts render meanwhile). */
   readonly priceResponsePoints: readonly Row[] | Promise<readonly Row[]>;
+  /** The month (`YYYY-MM`) the scatter's points are drawn from: the master's newest. */
+  readonly priceResponseMonth?: string;
   /** Sums over the master table in the run's snapshot, for the headline; absent without a snapshot. */
   readonly masterTotals?: MasterTotals;
   /** For a failed run: where and why, shown first. */
@@ -97,6 +99,10 @@ async function chartSection(
     return `<section class="chart"><h3>${escapeHtml(title)}</h3><p class="muted">Not rerun in this run (its inputs were unchanged).</p></section>`;
   return `<section class="chart" data-chart="${escapeHtml(title)}"><h3>${escapeHtml(title)}</h3>${await renderChart(spec)}${caption ? `<p class="caption">${caption}</p>` : ''}</section>`;
 }
+
+/** The scatter's caption: where its points come from (a month's sample), and what its lines are. */
+const priceResponseCaption = (month: string | undefined) =>
+  `A sample of half hours of variable-tariff meters${month ? ` in the newest month, ${escapeHtml(month)}` : ''}, and each profile class's fitted line over all months; its slope is the price elasticity in the table at the top.`;
 
 const PERCENTILES_CAPTION =
   "Each dot is the median deviation of the group's half hours, (actual − estimate) ÷ estimate in %; the line runs from p10 to p90, the 10th and 90th percentiles: one half hour in ten deviates less than its left end and one in ten more than its right end, so the line holds the middle 80%.";
@@ -190,7 +196,7 @@ export async function renderReportHtml(data: ReportData): Promise<string> {
           ? priceResponse([...points], a.price_response_variable_tariff as Row[])
           : undefined;
       },
-      "A sample of half hours of variable-tariff meters, and each profile class's fitted line; its slope is the price elasticity in the table at the top.",
+      priceResponseCaption(data.priceResponseMonth),
     ),
     chartSection('Run timeline', () => gantt([...data.nodes])),
   ]);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
-import { pathList, relation } from '../duckdb/sql';
+import { pathList, quotedString, relation } from '../duckdb/sql';
 import { withScratchDuckdb } from '../duckdb/instances';
 import type { WithPinnedReader } from '../duckdb/readers';
 import type { DuckdbSettings } from '../duckdb/settings';
@@ -26,6 +26,39 @@ import { runRecord } from './run-record';
 
 /** Points drawn in the price-response scatter: enough to see the cloud, few enough to keep the file small. */
 const SCATTER_POINTS = 1500;
+
+/** The price-response scatter's sample: its points, drawn from the master's newest month. */
+interface PriceResponseSample {
+  /** The month the points are drawn from (`YYYY-MM`); undefined when the master holds no rows. */
+  readonly month: string | undefined;
+  /** The read of the points, under way while the other charts render. */
+  readonly points: Promise<Row[]>;
+}
+
+/**
+ * The scatter's points: half hours of variable-tariff meters in the master's newest month, spread by
+ * a hash of their key. One month, not the whole master: the scan then costs what a month's build
+ * does however many years the lake holds (0.06 s against 0.45 s over a year at 2,000 meters); the
+ * newest month's maximum and the month's files come from the lake's statistics, not a scan.
+ */
+async function priceResponseSample(connection: DuckDBConnection, master: string): Promise<PriceResponseSample> {
+  const newest = await connection.runAndReadAll(
+    `select strftime(date_trunc('month', max(settlement_timestamp_utc)), '%Y-%m-%d') from ${master}`,
+  );
+  const first = newest.getRows()[0]?.[0];
+  if (first === null || first === undefined) return { month: undefined, points: Promise.resolve([]) };
+  const month = String(first);
+  const points = connection
+    .runAndReadAll(
+      `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
+       from ${master}
+       where settlement_timestamp_utc >= ${quotedString(month)}::timestamp
+         and is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
+       order by hash(meter_point_id, settlement_timestamp_utc) limit ${SCATTER_POINTS}`,
+    )
+    .then((reader) => reader.getRowObjectsJson() as Row[]);
+  return { month: month.slice(0, 7), points };
+}
 
 /** What the report is rendered with. */
 export interface ReportContext {
@@ -48,8 +81,8 @@ export interface RunExecution {
 /** What the report shows that is read from the lake and the result files. */
 interface ReportReadings {
   readonly analytics: Record<string, Row[]>;
-  /** The price-response scatter's sample: a scan of the master, read while the other charts render. */
-  readonly points: Promise<Row[]>;
+  /** The price-response scatter's sample: a scan of the master's newest month, read while the other charts render. */
+  readonly sample: PriceResponseSample;
   readonly masterTotals: MasterTotals | undefined;
 }
 
@@ -144,22 +177,15 @@ async function withReportData<T>(
         ? undefined
         : ((await totalsFromPartials(connection, pinned, held, MODEL_SCHEMA)) ??
           (await totalsOfMaster(connection, relation(MODEL_SCHEMA, pinned))));
-    const points =
+    const sample: PriceResponseSample =
       pinned !== undefined && analytics.price_response_variable_tariff
-        ? connection
-            .runAndReadAll(
-              `select profile_class_id, ln(unit_rate_pence_per_kwh) as log_unit_rate, ln(smart_meter_consumption / estimated_half_hour_consumption) as log_consumption
-               from ${relation(MODEL_SCHEMA, pinned)}
-               where is_variable and smart_meter_consumption > 0 and unit_rate_pence_per_kwh > 0
-               order by hash(meter_point_id, settlement_timestamp_utc) limit ${SCATTER_POINTS}`,
-            )
-            .then((reader) => reader.getRowObjectsJson() as Row[])
-        : Promise.resolve([]);
+        ? await priceResponseSample(connection, relation(MODEL_SCHEMA, pinned))
+        : { month: undefined, points: Promise.resolve([]) };
     try {
-      return await render({ analytics, points, masterTotals });
+      return await render({ analytics, sample, masterTotals });
     } finally {
       // a render that failed first leaves the read to end here, not on a connection given back
-      await points.catch(() => undefined);
+      await sample.points.catch(() => undefined);
     }
   });
 }
@@ -191,7 +217,7 @@ export async function renderRunReport(
     return { reportUri: input.reportUri, bytes: Buffer.byteLength(html) };
   }
   const sql = await readNodeSql(project.dir, project.plan);
-  const html = await withReportData(context, input, ({ analytics, points, masterTotals }) =>
+  const html = await withReportData(context, input, ({ analytics, sample, masterTotals }) =>
     renderReportHtml({
       workflowId: input.workflowId,
       logicalDate: input.logicalDate,
@@ -200,7 +226,8 @@ export async function renderRunReport(
       dataTests: input.dataTests,
       sourceFiles: input.sourceFiles,
       analytics,
-      priceResponsePoints: points,
+      priceResponsePoints: sample.points,
+      ...(sample.month ? { priceResponseMonth: sample.month } : {}),
       ...(masterTotals ? { masterTotals } : {}),
       ...(input.failure ? { failure: input.failure } : {}),
       ...scope,

@@ -99,6 +99,14 @@ describe('the run report', () => {
       (p) => p.length,
     );
     expect(scatterPoints).toBeGreaterThan(50);
+    // the points are a sample of the master's newest month (a scan of one month, however long the lake)
+    const [{ newest }] = (await queryFile(
+      path.join(dir, 'warehouse-warehouse'),
+      "select strftime(max(settlement_timestamp_utc), '%Y-%m') as newest from main.demand_price_elasticity",
+    )) as [{ newest: string }];
+    expect(await page.textContent('section[data-chart="Price response of variable-tariff meters"] .caption')).toContain(
+      `in the newest month, ${newest}`,
+    );
     expect(await page.textContent('body')).toContain('elasticity');
     const lineageStates = await page.$$eval('svg.lineage g.node', (nodes) => nodes.map((n) => n.getAttribute('data-state')));
     expect(lineageStates.filter((s) => s === 'succeeded').length).toBeGreaterThan(15);
