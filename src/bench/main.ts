@@ -1,7 +1,8 @@
 // `npm run bench`: meterflow against the floor (the same SQL in one DuckDB process) and the peer
 // (dbt-duckdb on the same project), each measured several times in one run, medians reported as
 // ratios. A benchmark, not a test: it prints a table and writes JSON and markdown; it asserts nothing.
-// `--growth` (src/bench/growth.ts) and `--commit-files` (src/bench/commit-files.ts) are benches of their own: main dispatches.
+// `--growth` (src/bench/growth.ts), `--commit-files` (src/bench/commit-files.ts) and `--catalog-reads`
+// (src/bench/catalog-reads.ts) are benches of their own: main dispatches.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -20,6 +21,7 @@ import { ensureLakeExtensions } from '../duckdb/extensions';
 import { openLake } from '../lake/lake';
 import { lakeOptionsFor } from '../warehouse/warehouse';
 import type { PipelineResult } from '../contract/run';
+import { runCatalogReads } from './catalog-reads';
 import { runCommitFiles } from './commit-files';
 import { benchData } from './data';
 import { floorSql, rawDuckdb, seedOnly, seedTables } from './floor';
@@ -48,6 +50,8 @@ interface Options {
   growthSizes?: number[];
   /** The writer's commit of this many files, on a PostgreSQL catalog, instead of the parts (src/bench/commit-files.ts). */
   commitFiles?: number[];
+  /** A reader's waits beside a committing writer, this many seconds per catalog, instead of the parts (src/bench/catalog-reads.ts). */
+  catalogReads?: number;
 }
 
 /** The parts of the bench, for `--only`: each measures its own keys. */
@@ -145,10 +149,22 @@ function parseOptions(argv: string[]): Options {
       "the writer's commit of this many files in one transaction, on a PostgreSQL catalog (comma-separated)",
       (v) => sizeList(v, '--commit-files'),
     )
+    .option(
+      '--catalog-reads <seconds>',
+      'a reader beside a committing writer, on a SQLite and a PostgreSQL catalog, for this many seconds each',
+      (v) => oneSize(v, '--catalog-reads'),
+    )
     .parse(argv);
   const options = program.opts<Omit<Options, 'repeat'> & { repeat?: number }>();
   const growth = options.growth === true || options.growthSizes !== undefined;
   return { ...options, growth, repeat: options.repeat ?? (growth ? 1 : 3) };
+}
+
+/** One positive whole number (`--catalog-reads 20`). */
+function oneSize(value: string, flag: string): number {
+  const sizes = sizeList(value, flag);
+  if (sizes.length !== 1) throw new Error(`${flag}: one positive whole number (not ${value})`);
+  return sizes[0] as number;
 }
 
 /** The bench's data (generated once per meter count, kept under .meterflow/bench) and the project. */
@@ -547,6 +563,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   if (options.commitFiles) return runCommitFiles({ files: options.commitFiles });
+  if (options.catalogReads !== undefined) return runCatalogReads({ seconds: options.catalogReads });
   if (options.growth) return runGrowth({ sizes: options.growthSizes ?? GROWTH_SIZES, repeat: options.repeat });
   const only = new Set<Part>(options.scaleoutOnly ? ['scaleout'] : (options.only ?? PARTS));
   const bench = await prepare(options, only);
