@@ -6,20 +6,11 @@ import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { ModelBuildError } from '../errors';
 import { filesOf } from '../duckdb/lake-tables';
 import type { ModelNode } from '../project/types';
-import { builtResult, createWindowedVersion, dropOwnVersions, type Built } from './build-model';
+import { builtResult, createWindowedVersion, dropOwnVersions, windowedVersionRows, type Built } from './build-model';
 import { uninterruptible, type ModelContext } from './context';
-import {
-  MODEL_SCHEMA,
-  deltaName,
-  findModel,
-  modelSqlError,
-  pendingName,
-  pendingRelationOf,
-  renderModelSql,
-  warehouseResolver,
-} from './model-sql';
+import { MODEL_SCHEMA, deltaName, findModel, modelSqlError, pendingName, renderModelSql, warehouseResolver } from './model-sql';
 import { intoTableFolder, lakeDataPath } from './month-files';
-import { countRows, existingKind } from './relations';
+import { existingKind } from './relations';
 
 /** The files committed as the model's new version (or its rebuilt rows), in the transaction. */
 async function commitFiles(
@@ -48,7 +39,7 @@ async function commitFiles(
     const committed = (await filesOf(connection, warehouse.alias, targetName, MODEL_SCHEMA)).map((f) => f.dataFile).sort();
     // an earlier attempt committed these very files: dropping its table would delete them later
     if (JSON.stringify(committed) === JSON.stringify(paths))
-      return windowed ? { rows: await countRows(connection, pendingRelationOf(model.name, buildId)), windowRows: rows } : { rows };
+      return windowed ? { rows: await windowedVersionRows(connection, model, window as EventWindow, target), windowRows: rows } : { rows };
   }
   await dropOwnVersions(connection, model.name, buildId);
   const sql = renderModelSql(

@@ -6,7 +6,7 @@ import { currentSnapshotOf } from '../duckdb/lake-tables';
 import type { Warehouse } from '../warehouse/warehouse';
 import { relation } from '../duckdb/sql';
 import { MODEL_SCHEMA, pendingName } from './model-sql';
-import { existingKind } from './relations';
+import { countRows, existingKind } from './relations';
 import { ProjectError } from '../errors';
 import type { PinnedSnapshot, PinSnapshotInput } from '../contract/activities';
 
@@ -27,8 +27,8 @@ export async function pinSnapshot(
         throw new ProjectError(`the warehouse ${warehouse.path} has no ${MODEL_SCHEMA}.${name} to read ${table} from: build it first`);
       }
       relations[table] = name;
-      const reader = await connection.runAndReadAll(`select count(*)::bigint from ${relation(MODEL_SCHEMA, name)}`);
-      counted.push({ name: table, rows: Number(reader.getRows()[0]?.[0] ?? 0) });
+      const known = name === table ? undefined : pending?.rows?.[table];
+      counted.push({ name: table, rows: known ?? (await countRows(connection, relation(MODEL_SCHEMA, name))) });
     }
     const version = await currentSnapshotOf(connection, warehouse.alias);
     logger.info({ version, relations }, 'pinned snapshot');

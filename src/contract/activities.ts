@@ -266,9 +266,12 @@ export interface TestModelInput extends BuildIdentity {
  */
 export interface TestBuiltModelInput extends TestModelInput {
   readonly monthTests: readonly (DataTestResult | null)[];
-  /** The rows the parts wrote, added up: a build of the whole table counts its rows so. */
+  /**
+   * The new version's rows when `whole`: the parts' rows added up for a build of the whole table, the
+   * writer's count for one rebuilt over a window. Otherwise the parts' rows (runs recorded before).
+   */
   readonly rows: number;
-  /** The build replaced the whole table (no window): the parts' rows are the new version's. */
+  /** `rows` counts the whole new version: a row count test is decided from it, without a scan. */
   readonly whole: boolean;
 }
 
@@ -368,8 +371,12 @@ export interface BuildModelResult {
 
 export interface PinSnapshotInput extends WriterInput {
   readonly tables: readonly string[];
-  /** Tables to read at this run's unpublished new version (the master, when this run rebuilt it). */
-  readonly pending?: { readonly buildId: string; readonly tables: readonly string[] };
+  /**
+   * Tables to read at this run's unpublished new version (the master, when this run rebuilt it), with
+   * the rows their builds counted: those are not counted again (a windowed version is a view, and
+   * counting it reads every event time of the published table).
+   */
+  readonly pending?: { readonly buildId: string; readonly tables: readonly string[]; readonly rows?: Readonly<Record<string, number>> };
 }
 
 /**

@@ -10,6 +10,7 @@ export type {
   EventWindow,
   MonthPart,
   PinnedSnapshot,
+  PinSnapshotInput,
   PlannedRun,
   RenderReportInput,
   RunFailure,

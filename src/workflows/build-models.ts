@@ -4,7 +4,7 @@
 import type { BuildMonthsPlan, DataTestResult, EventWindow, MonthPart, WriterActivities } from './activity-types';
 import { allOrCancel } from './all-or-cancel';
 import { partLabel } from '../contract/activities';
-import { buildsPerMonth, testsBuiltModelOnBuildQueue } from './compat';
+import { buildsPerMonth, passesVersionRows, testsBuiltModelOnBuildQueue } from './compat';
 import { mergeMonthResults } from './month-tests';
 import { runsOnOf, type ModelNode } from '../project/types';
 import type { RunContext } from './run-context';
@@ -68,13 +68,21 @@ function modelTests(run: RunContext, model: string, result: object, rebuiltWindo
   const monthTests = 'monthTests' in result ? (result.monthTests as (DataTestResult | null)[]) : undefined;
   const partRows = 'partRows' in result ? (result.partRows as number) : undefined;
   const onBuildQueue = monthTests && partRows !== undefined && testsBuiltModelOnBuildQueue() ? { monthTests, rows: partRows } : undefined;
+  // the new version's rows: the parts' for a build of the whole table, the writer's count of a windowed one
+  const windowedRows = 'rows' in result && typeof result.rows === 'number' ? result.rows : undefined;
+  const counted =
+    rebuiltWindow === undefined
+      ? { whole: true }
+      : onBuildQueue && windowedRows !== undefined && passesVersionRows()
+        ? { rows: windowedRows, whole: true }
+        : { whole: false };
   return (refs: string[]) => {
     const testInput = { model, buildId, pendingRefs: refs, warehouse };
     if (onBuildQueue && onBuildQueue.monthTests.every((test) => test !== null))
       return Promise.resolve(decidedByParts(onBuildQueue.monthTests as DataTestResult[]));
     return onBuildQueue
       ? run.activities.builders.testBuiltModel.executeWithOptions(run.on('testBuilt', `test ${model}`), [
-          { ...testInput, ...onBuildQueue, whole: rebuiltWindow === undefined },
+          { ...testInput, ...onBuildQueue, ...counted },
         ])
       : run.activities.writer.testModel.executeWithOptions(run.on('test', `test ${model}`), [
           { ...testInput, ...(monthTests ? { monthTests } : {}) },
@@ -139,7 +147,11 @@ export async function buildModel(run: RunContext, ledger: RunLedger, model: Mode
         ? ledger.pendingTestRefs(model).then((extra) => testModel([...pendingRefs, ...extra]))
         : testModel(pendingRefs),
     );
-    ledger.rebuilt.set(model.name, { inputs: inputVersions(inputs), ...(rebuiltWindow ? { window: rebuiltWindow } : {}) });
+    ledger.rebuilt.set(model.name, {
+      inputs: inputVersions(inputs),
+      ...(rebuiltWindow ? { window: rebuiltWindow } : {}),
+      ...(typeof result.rows === 'number' ? { rows: result.rows } : {}),
+    });
     ledger.versions.set(id, { current: version, before: built[model.name]?.version, changedOver: rebuiltWindow ?? 'all' });
     return result;
   });

@@ -37,6 +37,13 @@ export const PATCH = {
    * writer (testModel), over the committed table.
    */
   builtModelTests: 'built-model-tests',
+  /**
+   * The rows a build counted go with the new version: the tests on the build queue of a model rebuilt
+   * over a window get the writer's count of it (so a row count test scans nothing), and the pin gets
+   * the rebuilt tables' rows (it counted them, reading every event time of a windowed version). Runs
+   * recorded before passed the parts' rows alone, and the pin counted.
+   */
+  versionRows: 'version-rows',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -47,6 +54,9 @@ export const testsPerMonth = (): boolean => patched(PATCH.monthTests);
 
 /** Whether a model built in parts is tested on the build queue (asked only of models whose parts ran their tests). */
 export const testsBuiltModelOnBuildQueue = (): boolean => patched(PATCH.builtModelTests);
+
+/** Whether the rows a build counted go with its new version (asked only where an input would carry them). */
+export const passesVersionRows = (): boolean => patched(PATCH.versionRows);
 
 /** Whether the sources are checked in one activity first (asked only of incremental runs with sources). */
 export const checksSourcesFirst = (): boolean => patched(PATCH.checkSources);

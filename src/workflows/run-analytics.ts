@@ -1,8 +1,8 @@
 // The analytics phase: decide which analytics models to run, pin the lake version they read, and run
 // them in parallel on the analytics queue, each testing its result before it is uploaded.
-import type { AnalyticsModelResult, EventWindow, PinnedSnapshot } from './activity-types';
+import type { AnalyticsModelResult, EventWindow, PinnedSnapshot, PinSnapshotInput } from './activity-types';
 import { allOrCancel } from './all-or-cancel';
-import { analyticsTestsOf } from './compat';
+import { analyticsTestsOf, passesVersionRows } from './compat';
 import { childUri, runFolderName } from '../contract/uri';
 import type { ModelNode } from '../project/types';
 import type { RunContext } from './run-context';
@@ -53,6 +53,18 @@ export function chooseAnalytics(run: RunContext, ledger: RunLedger): AnalyticsCh
   return { toRun, inputs, windows };
 }
 
+/** The master tables this run rebuilt, read at their new versions, with the rows their builds counted. */
+function pendingTables(ledger: RunLedger, buildId: string, masterTables: readonly string[]): PinSnapshotInput['pending'] {
+  const tables = masterTables.filter((table) => ledger.rebuilt.has(table));
+  const rows = Object.fromEntries(
+    tables.flatMap((table) => {
+      const counted = ledger.rebuilt.get(table)?.rows;
+      return counted === undefined ? [] : [[table, counted]];
+    }),
+  );
+  return { buildId, tables, ...(Object.keys(rows).length > 0 && passesVersionRows() ? { rows } : {}) };
+}
+
 /**
  * Pin the lake version the analytics read, in their own processes: the master as this run rebuilt it
  * (unpublished still) or as it was published before. None when there are no analytics to run.
@@ -66,7 +78,7 @@ export async function pinSnapshot(run: RunContext, ledger: RunLedger, { toRun }:
     snapshot = await state.run(snapshotId, async () => {
       const pinned = await run.activities.writer.pinSnapshot.executeWithOptions(
         run.on('snapshot', `pin the lake version of ${masterTables.join(', ')}`),
-        [{ tables: masterTables, pending: { buildId, tables: masterTables.filter((t) => ledger.rebuilt.has(t)) }, warehouse }],
+        [{ tables: masterTables, pending: pendingTables(ledger, buildId, masterTables), warehouse }],
       );
       return { ...pinned, rows: pinned.tables.reduce((sum, table) => sum + table.rows, 0) };
     });

@@ -13,8 +13,11 @@ const sameWindow = (a: EventWindow | undefined, b: EventWindow | undefined) =>
 export class RunLedger {
   /** Seeds and models as this run sees them: versions before and now, and how this run changed them (seeds, models, the analytics choice). */
   readonly versions = new Map<string, InputVersion>();
-  /** Models this run rebuilt: what they were built from, and the window when rebuilt over one only (models). */
-  readonly rebuilt = new Map<string, { inputs: Record<string, string>; window?: EventWindow }>();
+  /**
+   * Models this run rebuilt: what they were built from, the window when rebuilt over one only, and the
+   * new version's rows as its build counted them (not for a view).
+   */
+  readonly rebuilt = new Map<string, { inputs: Record<string, string>; window?: EventWindow; rows?: number }>();
   /** Singular tests this run ran: recorded at publish, so an unchanged test is not run again (singular tests). */
   readonly testsRun: { test: string; state: BuiltState }[] = [];
   /** The files each seed read, for the report (seeds). */

@@ -123,6 +123,11 @@ describe('operating the pipeline', () => {
         `select count(*)::integer as n from main.demand_price_elasticity where settlement_timestamp_utc >= timestamp '2023-10-04'`,
       );
       expect(day?.n).toBeGreaterThan(0);
+      // the new version's rows, counted from the window (not the whole table): the master's node and the
+      // pinned version the analytics read both give the published table's count
+      const [published] = await queryFile(warehouse(), 'select count(*)::integer as n from main.demand_price_elasticity');
+      expect(result.nodes.find((n) => n.id === 'model:demand_price_elasticity')?.rows).toBe(published?.n);
+      expect(result.nodes.find((n) => n.id.startsWith('snapshot:'))?.rows).toBe(published?.n);
     });
 
     it('replaces the rows of a replaced file, and removes those of a removed one', async () => {
