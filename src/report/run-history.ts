@@ -57,7 +57,8 @@ export interface RunRecords {
 export async function readRunRecords(storage: StorageResolver, outUri: string, limit = 2 * GRID_RUNS): Promise<RunRecords> {
   const runsUri = joinUri(outUri, 'runs');
   const store = storage.forUri(runsUri);
-  const files = (await store.list(runsUri))
+  // each run's folder holds its record; its logs (a file an attempt) are below, and not walked
+  const files = (await store.list(runsUri, { maxDepth: 2 }))
     .filter((object) => {
       const parts = object.name.split('/');
       return parts.length === 2 && parts[1] === RUN_RECORD_FILE;

@@ -74,7 +74,8 @@ export class LocalStorage implements Storage {
     /** Every file found, with its real path: a file reached by two names is listed once. */
     const found: { object: StoredObject; real: string }[] = [];
     /** List one folder; `ancestors` are the real paths of the folders above it, to stop at a link cycle. */
-    const walk = async (dir: string, ancestors: ReadonlySet<string>): Promise<void> => {
+    const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
+    const walk = async (dir: string, ancestors: ReadonlySet<string>, depth = 1): Promise<void> => {
       let entries: Dirent[];
       try {
         entries = await readdir(dir, { withFileTypes: true });
@@ -93,7 +94,7 @@ export class LocalStorage implements Storage {
         // a link is followed: its target's kind, size and mtime are the entry's
         const linked = entry.isSymbolicLink() ? await followLink(file) : undefined;
         if (entry.isDirectory() || linked?.isDirectory()) {
-          await walk(file, inside);
+          if (depth < maxDepth) await walk(file, inside, depth + 1);
         } else if (entry.isFile() || linked?.isFile()) {
           const name = path.relative(root, file).split(path.sep).join('/');
           const object = linked ? objectOf(file, name, linked) : await statObject(file, name);

@@ -127,6 +127,7 @@ export class S3Storage implements Storage {
           if (!item.Key || item.Key.endsWith('/')) continue;
           const name = item.Key.slice(prefix.length);
           if (!options.hidden && name.split('/').some((part) => part.startsWith('.'))) continue;
+          if (options.maxDepth !== undefined && name.split('/').length > options.maxDepth) continue;
           objects.push({
             uri: `s3://${bucket}/${item.Key}`,
             name,

@@ -17,6 +17,11 @@ export interface ListOptions {
    * of writes in progress). Seeding lists them, to report every file it does not load.
    */
   readonly hidden?: boolean;
+  /**
+   * Only names of at most this many parts: 1 lists the prefix's own files, 2 those of its folders too.
+   * A local disk does not walk deeper; S3 lists every key below the prefix and leaves the deeper out.
+   */
+  readonly maxDepth?: number;
 }
 
 export interface Storage {

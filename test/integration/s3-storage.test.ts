@@ -98,6 +98,15 @@ describe('S3 storage', () => {
     expect((error as Error).message).toBe(`s3://${bucket}/mixed/a.parquet is a file, not a folder`);
   });
 
+  it("lists names of at most maxDepth parts when asked, as the grid of runs reads each run's record", async () => {
+    await storage.write(`s3://${bucket}/depth/top.json`, 't');
+    await storage.write(`s3://${bucket}/depth/run-1/run.json`, 'r');
+    await storage.write(`s3://${bucket}/depth/run-1/logs/a.jsonl`, 'l');
+    expect((await storage.list(`s3://${bucket}/depth`, { maxDepth: 1 })).map((o) => o.name)).toEqual(['top.json']);
+    expect((await storage.list(`s3://${bucket}/depth`, { maxDepth: 2 })).map((o) => o.name)).toEqual(['run-1/run.json', 'top.json']);
+    expect((await storage.list(`s3://${bucket}/depth`)).map((o) => o.name)).toEqual(['run-1/logs/a.jsonl', 'run-1/run.json', 'top.json']);
+  });
+
   it('fails at once on a bucket that does not exist, naming the URI', async () => {
     const error = await storage.list('s3://no-such-bucket-here/sources').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StorageError);

@@ -128,6 +128,9 @@ describe('source files are never skipped or mistaken', () => {
     expect(q2[0]?.etag).toBe(`${target.size}-${Math.trunc(target.mtimeMs)}`);
     // a link to a folder at the top: the folder's files
     expect((await storage.list(path.join(linked, 'tariff_unit_rates'))).length).toBeGreaterThan(0);
+    // not walked below maxDepth: the linked folder's own files only, not its archive folder's
+    expect((await storage.list(path.join(linked, Q2), { maxDepth: 1 })).map((o) => o.name)).toEqual([]);
+    expect((await storage.list(path.join(linked, Q2), { maxDepth: 2 })).map((o) => o.name)).toEqual([`archive/${q2File}`]);
   });
 
   it('seeds symbolically linked files and folders like plain ones, and names the files it ignores', async () => {
