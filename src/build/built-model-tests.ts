@@ -1,7 +1,8 @@
 // The tests of a model built in parts that no part decides alone, on a build worker once the writer has
-// committed the parts: the writer only commits. A row count is decided from the rows the run counted (a
-// whole build's parts' rows added up, or the writer's count of a windowed version: no scan); the others (uniqueness on keys without the split column, relationships, thresholds
-// over the whole table, custom tests) read the new version, which is the parts' files, as a reader.
+// committed the parts: the writer only commits. A row count is decided from the rows the run counted
+// (a whole build's parts' rows added up, or the writer's count of a windowed version: no scan); the
+// others (uniqueness on keys without the split column, relationships, thresholds over the whole
+// table, custom tests) read the new version, which is the parts' files, as a reader.
 import type { DataTestResult, DataTestResults, TestBuiltModelInput } from '../contract/activities';
 import { relation } from '../duckdb/sql';
 import { testStatus } from '../project/data-tests';
