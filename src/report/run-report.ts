@@ -39,11 +39,15 @@ interface PriceResponseSample {
  * The scatter's points: half hours of variable-tariff meters in the master's newest month, spread by
  * a hash of their key. One month, not the whole master: the scan then costs what a month's build
  * does however many years the lake holds (0.06 s against 0.45 s over a year at 2,000 meters); the
- * newest month's maximum and the month's files come from the lake's statistics, not a scan.
+ * newest event time and the month's files are found from the files' statistics, not a scan.
  */
 async function priceResponseSample(connection: DuckDBConnection, master: string): Promise<PriceResponseSample> {
+  // NOTE: the newest row by a top-1 sort, not max(): on a table both are answered from the files'
+  // statistics, but on a windowed new version (a view, on a new day) max() reads every event time
+  // (63-150 ms at 2,000 meters and a year) where the sort skips the files it cannot need (21-32 ms)
   const newest = await connection.runAndReadAll(
-    `select strftime(date_trunc('month', max(settlement_timestamp_utc)), '%Y-%m-%d') from ${master}`,
+    `select strftime(date_trunc('month', newest), '%Y-%m-%d') from (select settlement_timestamp_utc as newest from ${master}
+     order by settlement_timestamp_utc desc nulls last limit 1)`,
   );
   const first = newest.getRows()[0]?.[0];
   if (first === null || first === undefined) return { month: undefined, points: Promise.resolve([]) };
