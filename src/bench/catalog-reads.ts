@@ -81,28 +81,33 @@ async function measureReads(
       }
       return commits;
     });
-    const times: number[] = [];
-    const until = Date.now() + seconds * 1000;
-    try {
-      while (Date.now() < until) {
-        const started = performance.now();
-        await withWarehouseReader(location, {}, (reader) =>
-          reader.withConnection((connection) =>
-            connection.runAndReadAll('select min(meter_id), max(meter_id) from main.readings where k < 5'),
-          ),
-        );
-        times.push(performance.now() - started);
-      }
-    } finally {
+    const reads = timedReads(location, seconds).finally(() => {
       writing = false;
-    }
-    const row = readsRow(catalog, times, await writer);
+    });
+    // both ended before the lake closes: a failed read stops the writer, whose last commit is awaited
+    const [read, wrote] = await Promise.allSettled([reads, writer]);
+    if (read.status === 'rejected') throw read.reason;
+    if (wrote.status === 'rejected') throw wrote.reason;
+    const row = readsRow(catalog, read.value, wrote.value);
     log(`catalog reads, ${catalog}: ${JSON.stringify(row)}`);
     return row;
   } finally {
-    writing = false;
     lake.close();
   }
+}
+
+/** Reads as a build worker's (attach, one query, detach), one after another for the given seconds: each one's milliseconds. */
+async function timedReads(location: string, seconds: number): Promise<number[]> {
+  const times: number[] = [];
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    const started = performance.now();
+    await withWarehouseReader(location, {}, (reader) =>
+      reader.withConnection((connection) => connection.runAndReadAll('select min(meter_id), max(meter_id) from main.readings where k < 5')),
+    );
+    times.push(performance.now() - started);
+  }
+  return times;
 }
 
 export function readsRow(catalog: CatalogReadsRow['catalog'], times: readonly number[], commits: number): CatalogReadsRow {
