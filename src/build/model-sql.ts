@@ -74,11 +74,7 @@ export function warehouseResolver(
     ref: (model) => {
       const seed = seedRelation(project, model);
       if (seed) return seed;
-      const name = windowed?.windowRefs.includes(model)
-        ? deltaName(model, pending.buildId)
-        : pending.models.includes(model)
-          ? pendingName(model, pending.buildId)
-          : model;
+      const name = refTableName(model, pending, windowed?.windowRefs ?? []);
       const node = project.plan.models.find((m) => m.name === model);
       return within(relation(MODEL_SCHEMA, name), node?.eventTime, node?.split?.column);
     },
@@ -87,6 +83,19 @@ export function warehouseResolver(
       return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
     },
   };
+}
+
+/**
+ * The table of the models' schema a ref reads: its changed rows where the run rebuilt it over its
+ * window (`windowRefs`), this run's unpublished version where it has one, the published one otherwise.
+ */
+export function refTableName(
+  model: string,
+  pending: { buildId: string; models: readonly string[] },
+  windowRefs: readonly string[],
+): string {
+  if (windowRefs.includes(model)) return deltaName(model, pending.buildId);
+  return pending.models.includes(model) ? pendingName(model, pending.buildId) : model;
 }
 
 /**

@@ -25,7 +25,7 @@ import type { DataTest, ModelNode } from '../project/types';
 import type { RelationResolver } from '../project/render';
 import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { DuckdbSettings } from '../duckdb/settings';
-import { filesOf } from '../duckdb/lake-tables';
+import { filesOf, relationsOf } from '../duckdb/lake-tables';
 import { countRows, existingKind } from './relations';
 import { withWarehouseReader } from '../warehouse/warehouse';
 import { lakeDataPath } from './month-files';
@@ -38,11 +38,14 @@ import {
   holdsWithinWindow,
   inPart,
   modelSqlError,
+  refTableName,
   renderModelSql,
+  seedRelation,
   warehouseResolver,
   type SplitPart,
 } from './model-sql';
 import { singularTestResult } from './model-tests';
+import { fullestMonthRows, type MonthRowsInput } from './month-rows';
 
 /** What a build worker's month builds are given. */
 export interface MonthContext {
@@ -81,36 +84,38 @@ function fileLocalTests(model: ModelNode, part: SplitPart | undefined): DataTest
 
 const EVERYTHING = { from: '0001-01-01 00:00:00', to: '9999-12-31 23:59:59.999999' };
 
-/** The inputs of a model or singular test that have an event time, as a month build reads them (window aside). */
-function timedInputs(
+/**
+ * Every input of a model or singular test as a month build reads it (those with an event time within
+ * the window, if any), with its event time where it has one and, read whole, its lake table: the
+ * table's file statistics can then stand for its rows.
+ */
+function planInputs(
   project: LoadedProject,
   node: { refs: readonly string[]; sources: readonly string[] },
   input: BuildModelInput | RunSingularTestInput,
-): { sql: string; column: string }[] {
+): PlanInput[] {
   const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
+  const whole = (table: { schema: string; name: string }) => (input.window ? {} : { table });
+  const pending = { buildId: input.buildId, models: input.pendingRefs ?? [] };
+  const timed = (column: string | undefined) => (column ? { column } : {});
   return [
-    ...node.refs.flatMap((ref) => {
-      const column = project.plan.models.find((m) => m.name === ref)?.eventTime;
-      return column ? [{ sql: resolver.ref(ref), column }] : [];
-    }),
+    ...node.refs.map((ref) => ({
+      sql: resolver.ref(ref),
+      ...timed(project.plan.models.find((m) => m.name === ref)?.eventTime),
+      ...(seedRelation(project, ref) ? {} : whole({ schema: MODEL_SCHEMA, name: refTableName(ref, pending, input.windowRefs ?? []) })),
+    })),
     ...project.plan.sources
-      .filter((s) => s.eventTime && node.sources.includes(s.name))
-      .map((s) => ({ sql: resolver.source(s.sourceName, s.name), column: s.eventTime as string })),
+      .filter((s) => node.sources.includes(s.name))
+      .map((s) => ({ sql: resolver.source(s.sourceName, s.name), ...timed(s.eventTime), ...whole({ schema: s.schema, name: s.name }) })),
   ];
 }
 
-/** Every input of a model, as a month build reads it (window aside): the timed ones within the window, the others whole. */
-function allInputs(
-  project: LoadedProject,
-  node: { refs: readonly string[]; sources: readonly string[] },
-  input: BuildModelInput,
-): { sql: string }[] {
-  const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
-  return [
-    ...node.refs.map((ref) => ({ sql: resolver.ref(ref) })),
-    ...project.plan.sources.filter((s) => node.sources.includes(s.name)).map((s) => ({ sql: resolver.source(s.sourceName, s.name) })),
-  ];
-}
+/** An input of a month plan: its event time, if it has one. */
+type PlanInput = Omit<MonthRowsInput, 'column'> & { readonly column?: string };
+
+/** The inputs of a model or singular test that have an event time, as a month build reads them (window aside). */
+const timedInputs = (...args: Parameters<typeof planInputs>): MonthRowsInput[] =>
+  planInputs(...args).filter((input): input is MonthRowsInput => input.column !== undefined);
 
 /**
  * More months than this in one build is a run gone wrong (readings dated 1900 or 2200 that a wide
@@ -187,36 +192,22 @@ export function partsFor(rows: number, bytesPerRow: number, targetMb: number): n
 }
 
 /**
- * The parts of a split model's months: its inputs' rows in their fullest month (inputs added up), at
- * the model's published bytes per row, cut to the model's target part size. One N for every month.
+ * The parts of a split model's months: its inputs' rows in their fullest month (inputs added up, from
+ * their files' statistics where those decide it: month-rows.ts), at the model's published bytes per
+ * row, cut to the model's target part size. One N for every month.
  */
-async function partsOf(
-  connection: DuckDBConnection,
-  alias: string,
-  model: ModelNode,
-  inputs: readonly { sql: string; column: string }[],
-): Promise<number> {
+async function partsOf(connection: DuckDBConnection, alias: string, model: ModelNode, inputs: readonly MonthRowsInput[]): Promise<number> {
   if (!model.split) return 1;
-  // NOTE: year() and month(), not date_trunc('month', …): four times faster over a year of readings
-  // (0.34 s against 1.35 s at one thread, 34.7 M rows), and this plan waits for it
-  const perMonth = inputs
-    .map(({ sql, column }) => {
-      const time = quotedIdentifier(column);
-      return `select year(${time}) as year, month(${time}) as month, count(*) as n from ${sql} group by all`;
-    })
-    .join('\nunion all\n');
-  const fullest = await connection.runAndReadAll(
-    `select coalesce(max(n), 0) from (select year, month, sum(n) as n from (${perMonth}) group by all)`,
-  );
-  const rows = Number(fullest.getRows()[0]?.[0] ?? 0);
+  const rows = await fullestMonthRows(connection, alias, inputs);
   const bytesPerRow = (await publishedBytesPerRow(connection, alias, model.name)) ?? UNKNOWN_BYTES_PER_ROW;
   return partsFor(rows, bytesPerRow, model.split.targetMb);
 }
 
 /**
  * The split key's bounds between `parts` parts holding about as many keys each: quantiles of the
- * distinct keys of the first input that has the column (as text, ascending, without repeats, so
- * possibly fewer). Undefined when no input has the column: the parts are then cut by hash.
+ * distinct keys of an input that has the column (as text, ascending, without repeats, so possibly
+ * fewer). The first input that gives every bound is taken, or else the one that gives most; undefined
+ * when no input has the column: the parts are then cut by hash.
  */
 export async function splitBounds(
   connection: DuckDBConnection,
@@ -225,16 +216,36 @@ export async function splitBounds(
   parts: number,
 ): Promise<string[] | undefined> {
   const key = quotedIdentifier(column);
+  const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
+  let best: string[] | undefined;
   for (const { sql } of inputs) {
     if (!(await columnTypesOf(connection, sql)).has(column)) continue;
-    const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
     const quantiles = await connection.runAndReadAll(
       `select distinct unnest(quantile_disc(${key}, [${fractions.join(', ')}]))::varchar as bound ` +
         `from (select distinct ${key} from ${sql} where ${key} is not null) order by 1`,
     );
-    return quantiles.getRows().map(([bound]) => String(bound));
+    const bounds = quantiles.getRows().map(([bound]) => String(bound));
+    if (!best || bounds.length > best.length) best = bounds;
+    if (bounds.length === fractions.length) break;
   }
-  return undefined;
+  return best;
+}
+
+/**
+ * Inputs in the order their keys are looked at for a split's bounds: lake tables read whole first,
+ * fewest rows first (counted from the catalog), then the others in their order. At 2,000 meters the
+ * master's keys from its segments' table take milliseconds, from the readings 0.15 s.
+ */
+async function fewestRowsFirst(connection: DuckDBConnection, inputs: readonly PlanInput[]): Promise<PlanInput[]> {
+  const tables = new Set((await relationsOf(connection)).filter((r) => r.kind === 'table').map((r) => `${r.schema}.${r.name}`));
+  const sized: { input: PlanInput; rows: number }[] = [];
+  const rest: PlanInput[] = [];
+  for (const input of inputs) {
+    if (input.table && tables.has(`${input.table.schema}.${input.table.name}`))
+      sized.push({ input, rows: await countRows(connection, relation(input.table.schema, input.table.name)) });
+    else rest.push(input);
+  }
+  return [...sized.sort((a, b) => a.rows - b.rows).map(({ input }) => input), ...rest];
 }
 
 /**
@@ -259,12 +270,12 @@ async function splitPlan(
   connection: DuckDBConnection,
   alias: string,
   model: ModelNode,
-  inputs: readonly { sql: string; column: string }[],
-  everyInput: readonly { sql: string }[],
+  inputs: readonly MonthRowsInput[],
+  everyInput: readonly PlanInput[],
 ): Promise<Pick<BuildMonthsPlan, 'parts' | 'bounds' | 'nullKeys'>> {
   const parts = await partsOf(connection, alias, model, inputs);
   if (parts <= 1 || !model.split) return {};
-  const bounds = await splitBounds(connection, model.split.column, inputs, parts);
+  const bounds = await splitBounds(connection, model.split.column, await fewestRowsFirst(connection, everyInput), parts);
   if (bounds === undefined) return { parts };
   // a few keys give fewer distinct bounds: as many parts as they cut, one at least
   if (bounds.length === 0) return {};
@@ -298,7 +309,7 @@ export async function planBuildMonths({ project, duckdb }: MonthContext, input: 
       const months = await monthsWithin(connection, inputs, `model ${model.name}`);
       // a model split by a key is built in parts of a bounded size; the others a month at a time
       if (months.length === 0) return { months };
-      return { months, ...(await splitPlan(connection, reader.alias, model, inputs, allInputs(project, model, input))) };
+      return { months, ...(await splitPlan(connection, reader.alias, model, inputs, planInputs(project, model, input))) };
     }),
   );
 }

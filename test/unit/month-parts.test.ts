@@ -125,6 +125,18 @@ describe('months in parts', () => {
       expect(await splitBounds(connection, 'region', [{ sql: 'readings' }], 4)).toBeUndefined();
     });
 
+    it('takes the bounds of the first input with the key that gives them all, or else of the one that gives most', async () => {
+      const few = "(select 'a' as meter union all select 'b')";
+      const whole = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4)) as string[];
+      // too few keys in the first input: the next one's bounds
+      expect(await splitBounds(connection, 'meter', [{ sql: few }, { sql: 'readings' }], 4)).toEqual(whole);
+      // a small input with every bound is enough: the readings are not read
+      const keys = '(select distinct meter from readings)';
+      expect(await splitBounds(connection, 'meter', [{ sql: keys }, { sql: 'no_such_relation' }], 4)).toEqual(whole);
+      // no input gives them all: the most there are
+      expect(await splitBounds(connection, 'meter', [{ sql: few }, { sql: "(select 'c' as meter)" }], 4)).toEqual(['a', 'b']);
+    });
+
     it('finds whether any input with the key holds a NULL key, skipping inputs without the column', async () => {
       expect(await hasNullKeys(connection, 'meter', [{ sql: 'readings' }])).toBe(true);
       const keyed = '(select * from readings where meter is not null)';

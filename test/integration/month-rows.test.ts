@@ -1,0 +1,70 @@
+// A month's rows for a parts plan, from the lake's file statistics: equal to counting the rows where the
+// statistics decide it (every row group within one month), and no answer (so a count) where they do
+// not: a row group across two months, a table with deletes, an event time with a time zone.
+import path from 'node:path';
+import { fullestMonthRows, monthRowsFromStatistics } from '../../src/build/month-rows';
+import { filesOf } from '../../src/duckdb/lake-tables';
+import { Warehouse } from '../../src/warehouse/warehouse';
+import { tempDir } from '../support/files';
+
+/** Rows of `table` per month, counted: what the statistics must give. */
+const COUNTED = (table: string) =>
+  `select strftime(ts, '%Y-%m') as month, count(*)::integer as n from ${table} where ts is not null group by all order by all`;
+
+describe('rows per month from file statistics', () => {
+  let warehouse: Warehouse;
+
+  beforeAll(async () => {
+    warehouse = await Warehouse.open(path.join(await tempDir('month-rows'), 'warehouse'));
+    await warehouse.withConnection(async (connection) => {
+      // one file a month, as a month build writes them; a NULL event time in one (not counted)
+      await connection.run('create table main.monthly (ts timestamp, v integer)');
+      await connection.run(`insert into main.monthly select timestamp '2023-01-01' + to_minutes(30 * range), 1 from range(1488)`);
+      await connection.run(`insert into main.monthly select timestamp '2023-02-01' + to_minutes(30 * range), 1 from range(1344)`);
+      await connection.run(`insert into main.monthly values (timestamp '2023-02-05 10:00', 2), (null, 3)`);
+      // one file across two months
+      await connection.run('create table main.spanning (ts timestamp, v integer)');
+      await connection.run(`insert into main.spanning select timestamp '2023-01-31' + to_minutes(30 * range), 1 from range(96)`);
+      // a month's file, then a delete
+      await connection.run('create table main.deleted (ts timestamp, v integer)');
+      await connection.run(`insert into main.deleted select timestamp '2023-03-01' + to_minutes(30 * range), range from range(100)`);
+      await connection.run('delete from main.deleted where v < 10');
+      // an event time with a time zone: its month depends on the zone it is read in
+      await connection.run('create table main.zoned (ts timestamptz, v integer)');
+      await connection.run(`insert into main.zoned values (timestamptz '2023-04-01 00:30:00+00', 1)`);
+      await connection.run('create view main.monthly_view as select * from main.monthly');
+    });
+  });
+
+  afterAll(() => warehouse.close());
+
+  const table = (name: string) => ({ schema: 'main', name });
+
+  it('gives the counted rows of each month where every row group lies within one month', async () => {
+    await warehouse.withConnection(async (connection) => {
+      const fromStatistics = await monthRowsFromStatistics(connection, warehouse.alias, table('monthly'), 'ts');
+      const counted = (await connection.runAndReadAll(COUNTED('main.monthly'))).getRowObjectsJS();
+      expect(Object.fromEntries(fromStatistics ?? [])).toEqual(Object.fromEntries(counted.map((row) => [row.month, row.n])));
+      expect(fromStatistics?.get('2023-02')).toBe(1345);
+    });
+  });
+
+  it('gives no answer where statistics cannot decide: across months, deletes, a time zone, a view', async () => {
+    await warehouse.withConnection(async (connection) => {
+      // the rows are in files (not inlined in the catalog): it is their statistics that cannot decide
+      for (const name of ['spanning', 'deleted', 'zoned']) expect((await filesOf(connection, warehouse.alias, name)).length).toBe(1);
+      for (const name of ['spanning', 'deleted', 'zoned', 'monthly_view', 'absent'])
+        expect(await monthRowsFromStatistics(connection, warehouse.alias, table(name), 'ts')).toBeUndefined();
+    });
+  });
+
+  it('adds inputs up per month, counting those statistics cannot decide', async () => {
+    await warehouse.withConnection(async (connection) => {
+      const input = (name: string) => ({ sql: `main.${name}`, column: 'ts', table: table(name) });
+      // January: 1,488 (monthly) + 48 (spanning, counted) + 1,488 (the view, counted)
+      const fullest = await fullestMonthRows(connection, warehouse.alias, [input('monthly'), input('spanning'), input('monthly_view')]);
+      expect(fullest).toBe(1488 + 48 + 1488);
+      expect(await fullestMonthRows(connection, warehouse.alias, [])).toBe(0);
+    });
+  });
+});
