@@ -32,6 +32,7 @@ import { lakeDataPath } from './month-files';
 import { uninterruptible, type Interruptible } from './context';
 import { buildKey } from './housekeeping';
 import { columnTypesOf, runDataTests } from '../warehouse/data-tests';
+import { fileStatistics } from '../warehouse/file-statistics';
 import {
   MODEL_SCHEMA,
   findModel,
@@ -354,15 +355,23 @@ async function writeMonth(
   const file = monthFile(dataPath, model.name, month, fileKey, part);
   if (!file.startsWith('s3://')) await mkdir(path.dirname(file), { recursive: true });
   try {
-    const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet)`);
-    const rows = Number(copied.getRows()[0]?.[0] ?? 0);
+    // the file's column statistics come back with it: they decide some of its tests without a read
+    const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet, return_stats true)`);
+    const [written] = copied.getRowObjectsJson();
+    const rows = Number(written?.count ?? 0);
     // the tests that judge the file's rows alone, on the file just written, in the same worker
     const local = fileLocalTests(model, part);
     const tested =
       rows > 0 && local.length > 0
-        ? await runDataTests(connection, local, `read_parquet(${quotedString(file)})`, () => {
-            throw new Error('relationships tests are run on the whole table');
-          })
+        ? await runDataTests(
+            connection,
+            local,
+            `read_parquet(${quotedString(file)})`,
+            () => {
+              throw new Error('relationships tests are run on the whole table');
+            },
+            fileStatistics(written?.column_statistics),
+          )
         : { results: local.map((t) => ({ id: t.id, severity: t.severity, failures: 0, status: 'pass' as const })) };
     let next = 0;
     const tests = model.tests.map((t) => (local.includes(t) ? (tested.results[next++] ?? null) : null));
