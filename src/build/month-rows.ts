@@ -55,15 +55,18 @@ export async function monthRowsFromStatistics(
 ): Promise<Map<string, number> | undefined> {
   const files = await filesOf(connection, alias, table.name, table.schema).catch(() => undefined);
   if (!files || files.some((file) => file.deleteFile !== undefined)) return undefined;
+  // footers that cannot be read (a file gone, say): the rows are counted, and fail as a scan would
   const rowGroups =
     files.length === 0
       ? []
-      : (
-          await connection.runAndReadAll(
+      : await connection
+          .runAndReadAll(
             `select file_name, row_group_num_rows, stats_null_count, stats_min_value, stats_max_value
              from parquet_metadata(${pathList(files.map((file) => file.dataFile))}) where path_in_schema = ${quotedString(column)}`,
           )
-        ).getRows();
+          .then((reader) => reader.getRows())
+          .catch(() => undefined);
+  if (!rowGroups) return undefined;
   if (new Set(rowGroups.map(([file]) => String(file))).size !== files.length) return undefined;
   const perMonth = monthsOfRowGroups(rowGroups.map((row) => row.slice(1)));
   if (!perMonth) return undefined;
