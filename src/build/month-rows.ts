@@ -43,9 +43,9 @@ function monthsOfRowGroups(rowGroups: readonly (readonly unknown[])[]): Map<stri
 /**
  * A lake table's rows with an event time, per month (`YYYY-MM`), from its data files' row-group
  * statistics. Undefined where they cannot decide: a row group spanning two months or without
- * statistics, a file without the column (renamed since), a delete file, rows in no file (inlined in
- * the catalog), or a column with a time zone. The footers are read first: a table they cannot decide
- * costs no more.
+ * statistics, a file without the column (renamed since) or that cannot be read, a delete file, rows
+ * in no file (inlined in the catalog), no file at all (a view, say), or a column with a time zone.
+ * The footers are read first: a table they cannot decide costs no more.
  */
 export async function monthRowsFromStatistics(
   connection: DuckDBConnection,
@@ -53,25 +53,22 @@ export async function monthRowsFromStatistics(
   table: { readonly schema: string; readonly name: string },
   column: string,
 ): Promise<Map<string, number> | undefined> {
+  // no files: a view (which a count would run twice), rows inlined in the catalog, or an empty table
   const files = await filesOf(connection, alias, table.name, table.schema).catch(() => undefined);
-  if (!files || files.some((file) => file.deleteFile !== undefined)) return undefined;
+  if (!files || files.length === 0 || files.some((file) => file.deleteFile !== undefined)) return undefined;
   // footers that cannot be read (a file gone, say): the rows are counted, and fail as a scan would
-  const rowGroups =
-    files.length === 0
-      ? []
-      : await connection
-          .runAndReadAll(
-            `select file_name, row_group_num_rows, stats_null_count, stats_min_value, stats_max_value
-             from parquet_metadata(${pathList(files.map((file) => file.dataFile))}) where path_in_schema = ${quotedString(column)}`,
-          )
-          .then((reader) => reader.getRows())
-          .catch(() => undefined);
-  if (!rowGroups) return undefined;
-  if (new Set(rowGroups.map(([file]) => String(file))).size !== files.length) return undefined;
+  const rowGroups = await connection
+    .runAndReadAll(
+      `select file_name, row_group_num_rows, stats_null_count, stats_min_value, stats_max_value
+       from parquet_metadata(${pathList(files.map((file) => file.dataFile))}) where path_in_schema = ${quotedString(column)}`,
+    )
+    .then((reader) => reader.getRows())
+    .catch(() => undefined);
+  if (!rowGroups || new Set(rowGroups.map(([file]) => String(file))).size !== files.length) return undefined;
   const perMonth = monthsOfRowGroups(rowGroups.map((row) => row.slice(1)));
   if (!perMonth) return undefined;
   const type = (await columnTypesOf(connection, relation(table.schema, table.name))).get(column);
-  if (files.length > 0 && (type === undefined || !ZONELESS_TIME.test(type))) return undefined;
+  if (type === undefined || !ZONELESS_TIME.test(type)) return undefined;
   // every row in the files: rows the catalog holds inlined (in no file) would otherwise go uncounted
   const inFiles = rowGroups.reduce((sum, [, groupRows]) => sum + Number(groupRows), 0);
   return inFiles === (await countRows(connection, relation(table.schema, table.name))) ? perMonth : undefined;
