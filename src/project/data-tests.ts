@@ -203,7 +203,8 @@ export function nonFiniteCondition(columns: readonly string[]): string {
   return columns.map((c) => `coalesce(not isfinite(${quotedIdentifier(c)}), false)`).join(' or ');
 }
 
-function boundArg(test: DataTest, name: 'min_value' | 'max_value'): number | undefined {
+/** accepted_range's bound, a finite number or none; anything else is refused, naming the test. */
+export function boundArg(test: DataTest, name: 'min_value' | 'max_value'): number | undefined {
   const value = test.args[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new ProjectError(`data test ${test.id} needs ${name} to be a number`);

@@ -3,7 +3,7 @@
 // NaN or infinite, accepted_range on a DOUBLE column whose least and greatest values lie within it.
 // Only a pass is decided so: a test the statistics do not clear is run on the rows as before, so its
 // failures, samples and SQL are what they always were.
-import { isFloatingType } from '../project/data-tests';
+import { boundArg, isFloatingType } from '../project/data-tests';
 import type { DataTest } from '../project/types';
 
 /** One column's statistics in one file, as DuckDB's Parquet writer gathered them. */
@@ -51,27 +51,35 @@ function finiteValue(statistic: string | undefined): number | undefined {
 }
 
 /** Whether a floating-point column holds no NaN and no infinity (NULLs aside): no NaN, and finite extremes or none. */
-function finiteColumn(stats: ColumnStatistics | undefined): boolean {
+function finiteColumn(stats: ColumnStatistics | undefined): stats is ColumnStatistics {
   if (!stats || stats.hasNan !== false) return false;
   if (stats.min === undefined && stats.max === undefined) return true;
   return finiteValue(stats.min) !== undefined && finiteValue(stats.max) !== undefined;
 }
 
+/** accepted_range's bounds as failingRowCondition reads them; undefined where it would refuse them (its error is the scan's to give). */
+function rangeBounds(test: DataTest): { min?: number; max?: number } | undefined {
+  try {
+    const [min, max] = [boundArg(test, 'min_value'), boundArg(test, 'max_value')];
+    return min === undefined && max === undefined
+      ? undefined
+      : { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** accepted_range on a DOUBLE column, as failingRowCondition writes it: NULL passes, NaN fails a max_value (so any NaN is undecided). */
 function withinRange(test: DataTest, stats: ColumnStatistics | undefined): boolean {
-  if (!stats || stats.hasNan !== false) return false;
-  if (stats.min === undefined && stats.max === undefined) return true;
-  const [least, greatest] = [finiteValue(stats.min), finiteValue(stats.max)];
-  if (least === undefined || greatest === undefined) return false;
+  const bounds = rangeBounds(test);
+  if (!bounds || !finiteColumn(stats)) return false;
+  // finite extremes, or none (every value NULL)
+  if (stats.min === undefined || stats.max === undefined) return true;
+  const [least, greatest] = [Number(stats.min), Number(stats.max)];
   const inclusive = test.args.inclusive !== false;
-  const min = test.args.min_value;
-  const max = test.args.max_value;
-  // a bound that is not a number is the scan's to refuse, with its message
-  const unusable = (bound: unknown) => bound !== undefined && bound !== null && (typeof bound !== 'number' || !Number.isFinite(bound));
-  if (unusable(min) || unusable(max)) return false;
-  const aboveMin = typeof min !== 'number' || (inclusive ? least >= min : least > min);
-  const belowMax = typeof max !== 'number' || (inclusive ? greatest <= max : greatest < max);
-  return (typeof min === 'number' || typeof max === 'number') && aboveMin && belowMax;
+  const aboveMin = bounds.min === undefined || (inclusive ? least >= bounds.min : least > bounds.min);
+  const belowMax = bounds.max === undefined || (inclusive ? greatest <= bounds.max : greatest < bounds.max);
+  return aboveMin && belowMax;
 }
 
 /**

@@ -113,6 +113,11 @@ describe("tests decided by a file's statistics", () => {
       passesByStatistics(test('accepted_range', 'fine', { min_value: 'a', max_value: 1e9 }), statistics, new Map([['fine', 'DOUBLE']])),
     ).toBe(false);
     expect(passesByStatistics(test('all_finite', undefined, { columns: 'fine' }), statistics)).toBe(false);
+    // a column of NULLs passes any range, but not a range the rows would refuse, or none
+    const nullTypes = new Map([['all_null', 'DOUBLE']]);
+    expect(passesByStatistics(test('accepted_range', 'all_null', { max_value: 1 }), statistics, nullTypes)).toBe(true);
+    expect(passesByStatistics(test('accepted_range', 'all_null', { min_value: 'a' }), statistics, nullTypes)).toBe(false);
+    expect(passesByStatistics(test('accepted_range', 'all_null', {}), statistics, nullTypes)).toBe(false);
     expect(passesByStatistics(test('not_null', undefined), statistics)).toBe(false);
   });
 });
