@@ -27,6 +27,7 @@ import {
 import { createLogger, type Logger } from './logger';
 import { ProjectSource } from './project/source';
 import { createStorageResolver, type StorageResolver } from './storage';
+import { keepCatalogsOpen, releaseKeptCatalogs } from './duckdb/catalog-keeper';
 import { detachIdlePinnedReaders, warmReaders } from './duckdb/readers';
 import { BUILD_MEMORY_LIMIT, duckdbSettingsFromEnv, type DuckdbSettings } from './duckdb/settings';
 import { registerWarehouse } from './warehouse/names';
@@ -153,6 +154,8 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
   const logger = options.logger ?? createLogger('meterflow-worker');
   const storage = options.storage ?? createStorageResolver();
   const duckdb = options.duckdb ?? duckdbSettingsFromEnv();
+  // a worker attaches catalogs many times a run: their SQLite files are kept open between attachments
+  keepCatalogsOpen();
   // NOTE: checked, not registered: registering needs operator rights on the namespace (and on Temporal
   // Cloud is not done through this API), which a worker should not need; `meterflow setup` does it once.
   await requireSearchAttributes(options.connection.operatorService, options.namespace, options.address);
@@ -220,6 +223,7 @@ export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSe
       } finally {
         warehouses?.close();
         await detachIdlePinnedReaders();
+        await releaseKeptCatalogs();
       }
     },
     shutdown() {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { masked } from '../secrets';
 import { StorageError } from '../errors';
 import { catalogName, type LakeCatalog } from './catalog';
+import { keepCatalogOpen } from './catalog-keeper';
 import { duckdbMessage, quotedIdentifier, quotedString } from './sql';
 
 /** Where s3:// data is: the region and endpoint the AWS SDK would use (its credentials are looked up when the secret is made). */
@@ -152,6 +153,7 @@ export async function attachLake(
     }
     throw err;
   }
+  if (catalog.kind === 'sqlite') void keepCatalogOpen(catalog.path);
   const recordedPath = (await recordedDataPath(connection, alias)) ?? dataPath ?? '';
   // a lake opened without naming its data path learns it here: S3 needs the secret before any read
   if (dataPath === undefined && recordedPath.startsWith('s3://')) await createS3Secret(connection, options.s3, env);
