@@ -1,7 +1,7 @@
 // Rows per month of a plan's inputs, for choosing how many parts a month is cut into: from the lake's
-// file statistics where they decide it (each row group of the table's files within one month), by
-// counting the rows otherwise. Statistics cost a read of each file's footer, however many rows the
-// files hold; a count reads every event time.
+// file statistics where they give it (exact for a row group within one month, spread by time for one
+// across months), by counting the rows otherwise. Statistics cost a read of each file's footer,
+// however many rows the files hold; a count reads every event time.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { filesOf } from '../duckdb/lake-tables';
@@ -18,14 +18,51 @@ export interface MonthRowsInput {
 /** Event-time types whose statistics print as `YYYY-MM-…` in the month they fall in (no time zone to convert). */
 const ZONELESS_TIME = /^(TIMESTAMP(_S|_MS|_NS)?|DATE)$/i;
 
-/** `YYYY-MM` of a statistic such as `2023-11-01 00:00:00`; undefined for anything else. */
-function monthOf(statistic: unknown): string | undefined {
-  return typeof statistic === 'string' ? /^(\d{4}-\d{2})-\d{2}/.exec(statistic)?.[1] : undefined;
+/** A month as `YYYY-MM`, from a time in milliseconds since the epoch (a zoneless time read as UTC). */
+function monthOf(instant: number): string {
+  const date = new Date(instant);
+  return `${String(date.getUTCFullYear()).padStart(4, '0')}-${String(date.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** A zoneless time statistic (`2023-11-01 00:00:00[.fff…]`, or a date) in milliseconds, read as UTC; undefined for anything else. */
+function instantOf(statistic: unknown): number | undefined {
+  if (typeof statistic !== 'string') return undefined;
+  const parts = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3})\d*)?)?$/.exec(statistic);
+  if (!parts || Number(parts[1]) < 1000) return undefined;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map((part) => Number(part ?? 0)) as number[];
+  return Date.UTC(year as number, (month as number) - 1, day, hour, minute, second, Number((parts[7] ?? '0').padEnd(3, '0')));
+}
+
+/** A row group spanning more months than this is left to the count (a time far off, likely a bad value). */
+const MAX_SPANNED_MONTHS = 120;
+
+/**
+ * Spread a row group's rows over the months its [min, max] spans, in proportion to the time it
+ * spends in each: an estimate (rows are taken to lie evenly over the span), which is what choosing a
+ * number of parts needs. Exact for a row group within one month. False when it spans too many months.
+ */
+function spreadOverMonths(rows: number, min: number, max: number, into: Map<string, number>): boolean {
+  const add = (month: string, n: number) => into.set(month, (into.get(month) ?? 0) + n);
+  if (max <= min || monthOf(min) === monthOf(max)) {
+    add(monthOf(min), rows);
+    return true;
+  }
+  const spans: [string, number][] = [];
+  for (let start = min; start < max;) {
+    const date = new Date(start);
+    const next = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+    spans.push([monthOf(start), Math.min(next, max) - start]);
+    if (spans.length > MAX_SPANNED_MONTHS) return false;
+    start = next;
+  }
+  for (const [month, time] of spans) add(month, (rows * time) / (max - min));
+  return true;
 }
 
 /**
- * Rows with an event time per month, from row groups' `[rows, NULL count, min, max]` of the column;
- * undefined when one spans two months or has no statistics.
+ * Rows with an event time per month, from row groups' `[rows, NULL count, min, max]` of the column: a
+ * group within one month counted there, one across months spread over them (spreadOverMonths).
+ * Undefined when a group has no statistics, or a minimum or maximum that is not a zoneless time.
  */
 function monthsOfRowGroups(rowGroups: readonly (readonly unknown[])[]): Map<string, number> | undefined {
   const perMonth = new Map<string, number>();
@@ -33,19 +70,20 @@ function monthsOfRowGroups(rowGroups: readonly (readonly unknown[])[]): Map<stri
     if (nulls === null || nulls === undefined) return undefined;
     const timed = Number(groupRows) - Number(nulls);
     if (timed === 0) continue;
-    const month = monthOf(min);
-    if (month === undefined || month !== monthOf(max)) return undefined;
-    perMonth.set(month, (perMonth.get(month) ?? 0) + timed);
+    const [from, to] = [instantOf(min), instantOf(max)];
+    if (from === undefined || to === undefined || !spreadOverMonths(timed, from, to, perMonth)) return undefined;
   }
-  return perMonth;
+  return new Map([...perMonth].map(([month, n]) => [month, Math.round(n)]));
 }
 
 /**
  * A lake table's rows with an event time, per month (`YYYY-MM`), from its data files' row-group
- * statistics. Undefined where they cannot decide: a row group spanning two months or without
- * statistics, a file without the column (renamed since) or that cannot be read, a delete file, rows
- * in no file (inlined in the catalog), no file at all (a view, say), or a column with a time zone.
- * The footers are read first: a table they cannot decide costs no more.
+ * statistics: exact where each row group lies within one month, estimated where one spans months (its
+ * rows spread by time: a quarter's file sorted by meter has every row group across three months).
+ * Undefined where they cannot tell: a row group without statistics, a file without the column
+ * (renamed since) or that cannot be read, a delete file, rows in no file (inlined in the catalog), no
+ * file at all (a view, say), or a column with a time zone. The footers are read first: a table they
+ * cannot tell costs no more.
  */
 export async function monthRowsFromStatistics(
   connection: DuckDBConnection,
