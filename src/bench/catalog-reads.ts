@@ -3,11 +3,14 @@
 // a server the bench starts, as the tests do): a writer commits a small insert every 50 ms, and for
 // the given seconds a reader opens the lake as a build worker does (withWarehouseReader: attach, one
 // query, detach), again and again. Each read is timed; the reads that waited a second or more are
-// counted. Writes bench-results/catalog-reads.md and .json.
+// counted. SQLite twice: as a command reads (the catalog's file opened and closed with each query), and
+// as a worker does (the file kept open between reads: src/duckdb/catalog-keeper.ts). Writes
+// bench-results/catalog-reads.md and .json.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PACKAGE_ROOT } from '../config';
+import { keepCatalogsOpen, releaseKeptCatalogs } from '../duckdb/catalog-keeper';
 import { openLake } from '../lake/lake';
 import { lakeOptionsFor, withWarehouseReader } from '../warehouse/warehouse';
 import { log, machine } from './measure';
@@ -25,7 +28,8 @@ const COMMIT_EVERY_MS = 50;
 const STALL_MS = 900;
 
 export interface CatalogReadsRow {
-  readonly catalog: 'sqlite' | 'postgres';
+  /** sqlite-kept: the catalog's file kept open between reads, as a worker keeps it. */
+  readonly catalog: 'sqlite' | 'sqlite-kept' | 'postgres';
   readonly reads: number;
   readonly commits: number;
   readonly p50Ms: number;
@@ -40,6 +44,13 @@ export async function runCatalogReads(options: CatalogReadsOptions): Promise<voi
   await rm(folder, { recursive: true, force: true });
   const rows: CatalogReadsRow[] = [];
   rows.push(await measureReads('sqlite', path.join(folder, 'sqlite'), {}, options.seconds));
+  keepCatalogsOpen();
+  try {
+    rows.push(await measureReads('sqlite-kept', path.join(folder, 'sqlite-kept'), {}, options.seconds));
+  } finally {
+    keepCatalogsOpen(false);
+    await releaseKeptCatalogs();
+  }
   const server = await startPostgresServer();
   try {
     const conninfo = await createDatabase(server, `catalog_reads_${Date.now()}`);

@@ -37,9 +37,9 @@ const kept = new Map<string, Kept>();
 let opened = 0;
 let sweeper: NodeJS.Timeout | undefined;
 
-/** Keep SQLite catalogs open from now on in this process (a worker's): see keepCatalogOpen. */
-export function keepCatalogsOpen(): void {
-  enabled = true;
+/** Keep SQLite catalogs open from now on in this process (a worker's), or (false) no longer: see keepCatalogOpen. */
+export function keepCatalogsOpen(on = true): void {
+  enabled = on;
 }
 
 /**
