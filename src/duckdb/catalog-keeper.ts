@@ -60,7 +60,9 @@ async function keep(path: string): Promise<void> {
     entry.lastUsed = Date.now();
     return;
   }
-  if (entry) await release(path, entry);
+  // let go of the file replaced at the path; its entry leaves the map at once, so that the new one is
+  // set with no await between this check and it (attachments at the same moment keep one connection)
+  if (entry) void release(path, entry);
   const alias = `kept_catalog_${(opened += 1)}`;
   const created: Kept = { inode, alias, connection: openKept(path, alias), lastUsed: Date.now() };
   kept.set(path, created);
@@ -105,13 +107,18 @@ function keeperInstance(): Promise<DuckDBInstance> {
   return instance;
 }
 
+/** Close a kept connection; its entry leaves the map before the first await. Never fails. */
 async function release(path: string, entry: Kept): Promise<void> {
   if (kept.get(path) === entry) kept.delete(path);
   const connection = await entry.connection.catch(() => undefined);
   if (!connection) return;
   await connection.run('rollback').catch(() => undefined);
   await connection.run(`detach database if exists ${quotedIdentifier(entry.alias)}`).catch(() => undefined);
-  connection.closeSync();
+  try {
+    connection.closeSync();
+  } catch {
+    // closed already (its instance gone at exit): nothing held
+  }
 }
 
 /** Let go of the files not attached for KEEP_IDLE_MS before now (every KEEP_IDLE_MS / 4). */
