@@ -6,7 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { filesOf } from '../duckdb/lake-tables';
 import { columnTypesOf } from '../warehouse/data-tests';
-import { countRows } from './relations';
+import { countRows, type CountRows } from './relations';
 
 /** An input of a plan: the SQL a month build reads, its event-time column, and the lake table it reads whole, if it does. */
 export interface MonthRowsInput {
@@ -90,6 +90,7 @@ export async function monthRowsFromStatistics(
   alias: string,
   table: { readonly schema: string; readonly name: string },
   column: string,
+  count: CountRows = (target) => countRows(connection, target),
 ): Promise<Map<string, number> | undefined> {
   // no files: a view (which a count would run twice), rows inlined in the catalog, or an empty table
   const files = await filesOf(connection, alias, table.name, table.schema).catch(() => undefined);
@@ -109,7 +110,7 @@ export async function monthRowsFromStatistics(
   if (type === undefined || !ZONELESS_TIME.test(type)) return undefined;
   // every row in the files: rows the catalog holds inlined (in no file) would otherwise go uncounted
   const inFiles = rowGroups.reduce((sum, [, groupRows]) => sum + Number(groupRows), 0);
-  return inFiles === (await countRows(connection, relation(table.schema, table.name))) ? perMonth : undefined;
+  return inFiles === (await count(relation(table.schema, table.name))) ? perMonth : undefined;
 }
 
 /** Rows per month of inputs read through SQL (every event time is read), as `YYYY-MM`. */
@@ -131,14 +132,20 @@ async function monthRowsCounted(connection: DuckDBConnection, inputs: readonly M
 
 /**
  * The most rows any month holds, the inputs added up: inputs that are lake tables read whole from
- * their files' statistics where those decide it, the others counted.
+ * their files' statistics where those decide it, the others counted. `count` counts a table's rows
+ * (a plan's counter, shared with the rest of the plan).
  */
-export async function fullestMonthRows(connection: DuckDBConnection, alias: string, inputs: readonly MonthRowsInput[]): Promise<number> {
+export async function fullestMonthRows(
+  connection: DuckDBConnection,
+  alias: string,
+  inputs: readonly MonthRowsInput[],
+  count: CountRows = (target) => countRows(connection, target),
+): Promise<number> {
   const totals = new Map<string, number>();
   const add = (perMonth: Map<string, number>) => perMonth.forEach((n, month) => totals.set(month, (totals.get(month) ?? 0) + n));
   const counted: MonthRowsInput[] = [];
   for (const input of inputs) {
-    const fromStatistics = input.table ? await monthRowsFromStatistics(connection, alias, input.table, input.column) : undefined;
+    const fromStatistics = input.table ? await monthRowsFromStatistics(connection, alias, input.table, input.column, count) : undefined;
     if (fromStatistics) add(fromStatistics);
     else counted.push(input);
   }

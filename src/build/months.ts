@@ -26,7 +26,7 @@ import type { RelationResolver } from '../project/render';
 import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { DuckdbSettings } from '../duckdb/settings';
 import { filesOf, relationsOf } from '../duckdb/lake-tables';
-import { countRows, existingKind } from './relations';
+import { countRows, existingKind, rowCounter, type CountRows } from './relations';
 import { withWarehouseReader } from '../warehouse/warehouse';
 import { lakeDataPath } from './month-files';
 import { uninterruptible, type Interruptible } from './context';
@@ -114,9 +114,9 @@ function planInputs(
 /** An input of a month plan: its event time, if it has one. */
 type PlanInput = Omit<MonthRowsInput, 'column'> & { readonly column?: string };
 
-/** The inputs of a model or singular test that have an event time, as a month build reads them (window aside). */
-const timedInputs = (...args: Parameters<typeof planInputs>): MonthRowsInput[] =>
-  planInputs(...args).filter((input): input is MonthRowsInput => input.column !== undefined);
+/** The inputs that have an event time, of those planInputs gives. */
+const timedOf = (inputs: readonly PlanInput[]): MonthRowsInput[] =>
+  inputs.filter((input): input is MonthRowsInput => input.column !== undefined);
 
 /**
  * More months than this in one build is a run gone wrong (readings dated 1900 or 2200 that a wide
@@ -197,9 +197,15 @@ export function partsFor(rows: number, bytesPerRow: number, targetMb: number): n
  * their files' statistics where those decide it: month-rows.ts), at the model's published bytes per
  * row, cut to the model's target part size. One N for every month.
  */
-async function partsOf(connection: DuckDBConnection, alias: string, model: ModelNode, inputs: readonly MonthRowsInput[]): Promise<number> {
+async function partsOf(
+  connection: DuckDBConnection,
+  alias: string,
+  model: ModelNode,
+  inputs: readonly MonthRowsInput[],
+  count: CountRows,
+): Promise<number> {
   if (!model.split) return 1;
-  const rows = await fullestMonthRows(connection, alias, inputs);
+  const rows = await fullestMonthRows(connection, alias, inputs, count);
   const bytesPerRow = (await publishedBytesPerRow(connection, alias, model.name)) ?? UNKNOWN_BYTES_PER_ROW;
   return partsFor(rows, bytesPerRow, model.split.targetMb);
 }
@@ -237,13 +243,13 @@ export async function splitBounds(
  * fewest rows first (counted from the catalog), then the others in their order. At 2,000 meters the
  * master's keys from its segments' table take milliseconds, from the readings 0.15 s.
  */
-async function fewestRowsFirst(connection: DuckDBConnection, inputs: readonly PlanInput[]): Promise<PlanInput[]> {
+async function fewestRowsFirst(connection: DuckDBConnection, inputs: readonly PlanInput[], count: CountRows): Promise<PlanInput[]> {
   const tables = new Set((await relationsOf(connection)).filter((r) => r.kind === 'table').map((r) => `${r.schema}.${r.name}`));
   const sized: { input: PlanInput; rows: number }[] = [];
   const rest: PlanInput[] = [];
   for (const input of inputs) {
     if (input.table && tables.has(`${input.table.schema}.${input.table.name}`))
-      sized.push({ input, rows: await countRows(connection, relation(input.table.schema, input.table.name)) });
+      sized.push({ input, rows: await count(relation(input.table.schema, input.table.name)) });
     else rest.push(input);
   }
   return [...sized.sort((a, b) => a.rows - b.rows).map(({ input }) => input), ...rest];
@@ -274,9 +280,11 @@ async function splitPlan(
   inputs: readonly MonthRowsInput[],
   everyInput: readonly PlanInput[],
 ): Promise<Pick<BuildMonthsPlan, 'parts' | 'bounds' | 'nullKeys'>> {
-  const parts = await partsOf(connection, alias, model, inputs);
+  // a table's rows are counted once for the plan: the statistics' check and the inputs' order both ask
+  const count = rowCounter(connection);
+  const parts = await partsOf(connection, alias, model, inputs, count);
   if (parts <= 1 || !model.split) return {};
-  const bounds = await splitBounds(connection, model.split.column, await fewestRowsFirst(connection, everyInput), parts);
+  const bounds = await splitBounds(connection, model.split.column, await fewestRowsFirst(connection, everyInput, count), parts);
   if (bounds === undefined) return { parts };
   // a few keys give fewer distinct bounds: as many parts as they cut, one at least
   if (bounds.length === 0) return {};
@@ -297,7 +305,8 @@ export function monthFile(dataPath: string, model: string, month: string, fileKe
  */
 export async function planBuildMonths({ project, duckdb }: MonthContext, input: BuildModelInput): Promise<BuildMonthsPlan> {
   const model = findModel(project, input.model);
-  const inputs = timedInputs(project, model, input);
+  const everyInput = planInputs(project, model, input);
+  const inputs = timedOf(everyInput);
   if (inputs.length === 0 || !model.eventTime) {
     throw new ModelBuildError(
       `model ${model.name} (${model.file}): built per month, but none of its inputs has an event_time`,
@@ -310,7 +319,7 @@ export async function planBuildMonths({ project, duckdb }: MonthContext, input: 
       const months = await monthsWithin(connection, inputs, `model ${model.name}`);
       // a model split by a key is built in parts of a bounded size; the others a month at a time
       if (months.length === 0) return { months };
-      return { months, ...(await splitPlan(connection, reader.alias, model, inputs, planInputs(project, model, input))) };
+      return { months, ...(await splitPlan(connection, reader.alias, model, inputs, everyInput)) };
     }),
   );
 }
@@ -319,7 +328,7 @@ export async function planBuildMonths({ project, duckdb }: MonthContext, input: 
 export async function planTestMonths({ project, duckdb }: MonthContext, input: RunSingularTestInput): Promise<{ months: string[] }> {
   const test = project.plan.singularTests.find((t) => t.name === input.test);
   if (!test) throw new ProjectError(`no singular test named '${input.test}' in ${project.dir}`);
-  const inputs = timedInputs(project, test, input);
+  const inputs = timedOf(planInputs(project, test, input));
   const months = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
     reader.withConnection((connection) => monthsWithin(connection, inputs, `test ${test.name}`)),
   );

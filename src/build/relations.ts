@@ -20,6 +20,22 @@ export async function countRows(connection: DuckDBConnection, target: string): P
   return Number((await connection.runAndReadAll(`select count(*)::bigint as n from ${target}`)).getRows()[0]?.[0] ?? 0);
 }
 
+/** How a plan counts a relation's rows: countRows, or once per relation for the whole plan (rowCounter). */
+export type CountRows = (target: string) => Promise<number>;
+
+/** countRows on one connection, each relation counted once however often it is asked for (within one plan). */
+export function rowCounter(connection: DuckDBConnection): CountRows {
+  const counted = new Map<string, Promise<number>>();
+  return (target) => {
+    let rows = counted.get(target);
+    if (!rows) {
+      rows = countRows(connection, target);
+      counted.set(target, rows);
+    }
+    return rows;
+  };
+}
+
 /** Every table and view of the models' schema in the connection's current database, with its kind. */
 export async function existingKinds(connection: DuckDBConnection): Promise<Map<string, 'table' | 'view'>> {
   return new Map((await relationsOf(connection, { schema: MODEL_SCHEMA })).map((relation) => [relation.name, relation.kind]));
