@@ -150,71 +150,112 @@ export async function prewarmWorkers(duckdb: DuckdbSettings = duckdbSettingsFrom
   await Promise.all([warmReaders(duckdb, 'pinned'), warmReaders(buildSettings(duckdb), 'default')]);
 }
 
+/** What each role's worker is made from: the set's options, and what the set opened once for all. */
+interface WorkerParts {
+  readonly options: WorkerSetOptions;
+  readonly common: Pick<WorkerOptions, 'connection' | 'namespace' | 'shutdownGraceTime' | 'maxHeartbeatThrottleInterval'>;
+  readonly projects: ProjectSource;
+  readonly project: Awaited<ReturnType<ProjectSource['own']>>;
+  readonly storage: StorageResolver;
+  readonly logger: Logger;
+  readonly duckdb: DuckdbSettings;
+  readonly writerQueue: string;
+}
+
+/** The writer: the warehouse opened (a second writer of the same file fails here, before it polls), one activity at a time. */
+async function writerWorker(parts: WorkerParts): Promise<{ worker: Worker; warehouses: WarehouseSource }> {
+  const { options, common, projects, project, storage, logger, duckdb, writerQueue } = parts;
+  const warehouse = await Warehouse.open(options.warehousePath, duckdb);
+  const warehouses = options.serveAnyWarehouse ? servingAny(warehouse, (name) => Warehouse.open(name, duckdb)) : servingOne(warehouse);
+  try {
+    if (!options.serveAnyWarehouse) await refuseQueueOfAnotherWarehouse(options.connection, options.namespace, writerQueue, warehouse.path);
+    const worker = await Worker.create({
+      ...common,
+      identity: options.serveAnyWarehouse ? devWriterIdentity() : writerIdentity(warehouse.path),
+      taskQueue: writerQueue,
+      activities: createWriterActivities({ warehouses, projects, project, storage, logger }),
+      // NOTE: DuckDB allows one writing process; one activity at a time keeps every write serial.
+      maxConcurrentActivityTaskExecutions: 1,
+    });
+    return { worker, warehouses };
+  } catch (err) {
+    warehouses.close();
+    throw err;
+  }
+}
+
+/** An analytics worker: read-only models at pinned lake versions, and the reports. */
+async function analyticsWorker({ options, common, projects, project, storage, logger, duckdb }: WorkerParts): Promise<Worker> {
+  await warmReaders(duckdb, 'pinned');
+  return Worker.create({
+    ...common,
+    taskQueue: options.queues?.analytics ?? ANALYTICS_QUEUE,
+    activities: createAnalyticsWorkerActivities({ projects, project, storage, logger, duckdb }),
+    maxConcurrentActivityTaskExecutions: options.analyticsConcurrency ?? 2,
+  });
+}
+
+/** A build worker: months (or parts) written as files, `concurrency` at a time, never committed here. */
+async function buildWorker(
+  { options, common, projects, project, logger, duckdb, writerQueue }: WorkerParts,
+  concurrency: number,
+): Promise<Worker> {
+  const buildDuckdb = buildSettings(duckdb, concurrency);
+  await warmReaders(buildDuckdb, 'default');
+  return Worker.create({
+    ...common,
+    taskQueue: options.queues?.build ?? buildQueueFor(writerQueue),
+    activities: createBuildWorkerActivities({ projects, project, logger, duckdb: buildDuckdb }),
+    maxConcurrentActivityTaskExecutions: concurrency,
+  });
+}
+
+/** What the workers of a set share, opened once: the project, storage, settings and the writer's queue. */
+async function workerParts(options: WorkerSetOptions): Promise<WorkerParts> {
+  const projects = new ProjectSource(options.projectDir);
+  const warehouseName = registerWarehouse(options.warehousePath);
+  return {
+    options,
+    common: { connection: options.connection, namespace: options.namespace, ...WORKER_TIMING },
+    projects,
+    project: await projects.own(),
+    storage: options.storage ?? createStorageResolver(),
+    logger: options.logger ?? createLogger('meterflow-worker'),
+    duckdb: options.duckdb ?? duckdbSettingsFromEnv(),
+    writerQueue: options.queues?.writer ?? (options.serveAnyWarehouse ? DEV_WRITER_QUEUE_NAME : writerQueueFor(warehouseName)),
+  };
+}
+
 export async function createWorkers(options: WorkerSetOptions): Promise<WorkerSet> {
-  const logger = options.logger ?? createLogger('meterflow-worker');
-  const storage = options.storage ?? createStorageResolver();
-  const duckdb = options.duckdb ?? duckdbSettingsFromEnv();
   // a worker attaches catalogs many times a run: their SQLite files are kept open between attachments
   keepCatalogsOpen();
   // NOTE: checked, not registered: registering needs operator rights on the namespace (and on Temporal
   // Cloud is not done through this API), which a worker should not need; `meterflow setup` does it once.
   await requireSearchAttributes(options.connection.operatorService, options.namespace, options.address);
-  const projects = new ProjectSource(options.projectDir);
-  const project = await projects.own();
-  const warehouseName = registerWarehouse(options.warehousePath);
-  const common = { connection: options.connection, namespace: options.namespace, ...WORKER_TIMING };
+  const parts = await workerParts(options);
   const workers: Worker[] = [];
   let warehouses: WarehouseSource | undefined;
-  const writerQueue = options.queues?.writer ?? (options.serveAnyWarehouse ? DEV_WRITER_QUEUE_NAME : writerQueueFor(warehouseName));
-
   try {
     if (options.role === 'writer' || options.role === 'all') {
-      // opening first: a second writer on the same file fails here, before it polls for work
-      const warehouse = await Warehouse.open(options.warehousePath, duckdb);
-      warehouses = options.serveAnyWarehouse ? servingAny(warehouse, (name) => Warehouse.open(name, duckdb)) : servingOne(warehouse);
-      if (!options.serveAnyWarehouse)
-        await refuseQueueOfAnotherWarehouse(options.connection, options.namespace, writerQueue, warehouse.path);
-      workers.push(
-        await Worker.create({
-          ...common,
-          identity: options.serveAnyWarehouse ? devWriterIdentity() : writerIdentity(warehouse.path),
-          taskQueue: writerQueue,
-          activities: createWriterActivities({ warehouses, projects, project, storage, logger }),
-          // NOTE: DuckDB allows one writing process; one activity at a time keeps every write serial.
-          maxConcurrentActivityTaskExecutions: 1,
-        }),
-      );
+      const writer = await writerWorker(parts);
+      warehouses = writer.warehouses;
+      workers.push(writer.worker);
     }
-    if (options.role === 'analytics' || options.role === 'all') {
-      await warmReaders(duckdb, 'pinned');
-      workers.push(
-        await Worker.create({
-          ...common,
-          taskQueue: options.queues?.analytics ?? ANALYTICS_QUEUE,
-          activities: createAnalyticsWorkerActivities({ projects, project, storage, logger, duckdb }),
-          maxConcurrentActivityTaskExecutions: options.analyticsConcurrency ?? 2,
-        }),
-      );
-    }
+    if (options.role === 'analytics' || options.role === 'all') workers.push(await analyticsWorker(parts));
     const buildConcurrency = options.buildConcurrency ?? DEFAULT_BUILD_CONCURRENCY;
-    if (options.role !== 'analytics' && buildConcurrency > 0) {
-      const buildDuckdb = buildSettings(duckdb, buildConcurrency);
-      await warmReaders(buildDuckdb, 'default');
-      workers.push(
-        await Worker.create({
-          ...common,
-          taskQueue: options.queues?.build ?? buildQueueFor(writerQueue),
-          activities: createBuildWorkerActivities({ projects, project, logger, duckdb: buildDuckdb }),
-          maxConcurrentActivityTaskExecutions: buildConcurrency,
-        }),
-      );
-    }
-    workers.push(await Worker.create({ ...common, taskQueue: options.queues?.workflows ?? WORKFLOW_QUEUE, ...(await workflowSource()) }));
+    if (options.role !== 'analytics' && buildConcurrency > 0) workers.push(await buildWorker(parts, buildConcurrency));
+    workers.push(
+      await Worker.create({ ...parts.common, taskQueue: options.queues?.workflows ?? WORKFLOW_QUEUE, ...(await workflowSource()) }),
+    );
   } catch (err) {
     warehouses?.close();
     throw err;
   }
+  return workerSet(workers, warehouses, parts.writerQueue);
+}
 
+/** The set's run and shutdown: every worker runs until one stops; then what the set holds is let go. */
+function workerSet(workers: readonly Worker[], warehouses: WarehouseSource | undefined, writerQueue: string): WorkerSet {
   return {
     ...(warehouses ? { warehouse: warehouses.own, writerQueue } : {}),
     async run() {
