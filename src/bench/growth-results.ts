@@ -34,6 +34,8 @@ export interface GrowthMeasurement {
   readonly peakRssMb: Readonly<Record<GrowthWorker, number | null>>;
   /** Month builds in the last run, and how many of them a worker other than the build worker ran. */
   readonly monthBuilds: { readonly total: number; readonly elsewhere: number };
+  /** The single writer's seconds in the last run: seeding the sources, and every activity it ran. */
+  readonly writer: WriterSeconds;
   readonly lake: { readonly dataFiles: number; readonly dataBytes: number; readonly diskBytes: number; readonly catalogBytes: number };
 }
 
@@ -51,6 +53,8 @@ export interface GrowthRow {
   readonly build_peak_rss_mb: number | null;
   readonly analytics_peak_rss_mb: number | null;
   readonly month_builds: number;
+  readonly writer_seed_s: number;
+  readonly writer_busy_s: number;
   readonly lake_data_files: number;
   readonly lake_data_bytes: number;
   readonly lake_disk_bytes: number;
@@ -72,6 +76,8 @@ export function growthRow(m: GrowthMeasurement): GrowthRow {
     build_peak_rss_mb: m.peakRssMb.build,
     analytics_peak_rss_mb: m.peakRssMb.analytics,
     month_builds: m.monthBuilds.total,
+    writer_seed_s: roundTo(m.writer.seedSeconds, 2),
+    writer_busy_s: roundTo(m.writer.busySeconds, 2),
     lake_data_files: m.lake.dataFiles,
     lake_data_bytes: m.lake.dataBytes,
     lake_disk_bytes: m.lake.diskBytes,
@@ -143,6 +149,8 @@ export function growthMarkdown(
     'build worker peak RSS MB',
     'analytics peak RSS MB',
     'month builds',
+    'writer: seeding s',
+    'writer: busy s',
     'lake data files',
     'lake data MB',
     'catalog MB',
@@ -160,6 +168,8 @@ export function growthMarkdown(
       orNa(r.build_peak_rss_mb),
       orNa(r.analytics_peak_rss_mb),
       String(r.month_builds),
+      r.writer_seed_s.toFixed(1),
+      r.writer_busy_s.toFixed(1),
       thousands(r.lake_data_files),
       mb(r.lake_data_bytes),
       mb(r.catalog_bytes),
@@ -263,11 +273,44 @@ export function growthChartSpec(rows: readonly GrowthRow[]): TopLevelSpec {
   };
 }
 
-/** A history event, as much of it as the month builds' check reads. */
+/** A history event, as much of it as the month builds' check and the writer's seconds read. */
 export interface HistoryEvent {
   eventId?: unknown;
-  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  eventTime?: { seconds?: unknown; nanos?: number | null } | null;
+  activityTaskScheduledEventAttributes?: {
+    activityType?: { name?: string | null } | null;
+    taskQueue?: { name?: string | null } | null;
+  } | null;
   activityTaskStartedEventAttributes?: { scheduledEventId?: unknown; identity?: string | null } | null;
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; startedEventId?: unknown } | null;
+}
+
+/** Seconds the writer spent seeding sources, and running any activity at all. */
+export interface WriterSeconds {
+  readonly seedSeconds: number;
+  readonly busySeconds: number;
+}
+
+/**
+ * The writer's seconds in a run, from its history: each completed activity of the writer's queue
+ * from its start to its completion, those seeding a source apart. The writer runs one activity at a
+ * time, so these add up to its busy time: what no number of build workers shortens.
+ */
+export function writerSeconds(events: readonly HistoryEvent[], writerQueue: string): WriterSeconds {
+  const time = (e: HistoryEvent | undefined) => Number(e?.eventTime?.seconds ?? 0) + (e?.eventTime?.nanos ?? 0) / 1e9;
+  const byId = new Map(events.map((e) => [String(e.eventId), e]));
+  let seedSeconds = 0;
+  let busySeconds = 0;
+  for (const done of events) {
+    const completed = done.activityTaskCompletedEventAttributes;
+    if (!completed) continue;
+    const scheduled = byId.get(String(completed.scheduledEventId))?.activityTaskScheduledEventAttributes;
+    if (scheduled?.taskQueue?.name !== writerQueue) continue;
+    const seconds = time(done) - time(byId.get(String(completed.startedEventId)));
+    busySeconds += seconds;
+    if (scheduled.activityType?.name === 'seedSource') seedSeconds += seconds;
+  }
+  return { seedSeconds, busySeconds };
 }
 
 /**

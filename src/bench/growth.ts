@@ -23,9 +23,11 @@ import {
   growthMarkdown,
   growthRow,
   monthBuilds,
+  writerSeconds,
   type GrowthMeasurement,
   type GrowthRow,
   type GrowthWorker,
+  type WriterSeconds,
 } from './growth-results';
 import { log, machine, median, peakRssMb, seconds } from './measure';
 import { spawnWorker, stop, workersReady } from './workers';
@@ -44,6 +46,7 @@ interface GrowthRun {
   readonly elapsed: number;
   readonly peaks: Record<GrowthWorker, number | null>;
   readonly monthBuilds: { total: number; elsewhere: number };
+  readonly writer: WriterSeconds;
 }
 
 export async function runGrowth(options: GrowthOptions): Promise<void> {
@@ -96,6 +99,7 @@ async function measureSize(
     floorSeconds: median(floor),
     peakRssMb: { writer: highest('writer'), build: highest('build'), analytics: highest('analytics') },
     monthBuilds: (runs[runs.length - 1] as GrowthRun).monthBuilds,
+    writer: (runs[runs.length - 1] as GrowthRun).writer,
     lake: await lakeSize(warehouse),
   };
 }
@@ -139,7 +143,7 @@ async function pipelineRun(client: Client, address: string, data: BenchData, war
     const peaks = Object.fromEntries(
       await Promise.all(GROWTH_WORKERS.map(async (worker) => [worker, await peakRssMb(workers[worker].pid as number)] as const)),
     ) as Record<GrowthWorker, number | null>;
-    return { elapsed, peaks, monthBuilds: builds };
+    return { elapsed, peaks, monthBuilds: builds, writer: writerSeconds(events, queues.writer) };
   } finally {
     await Promise.all(Object.values(workers).map(stop));
   }

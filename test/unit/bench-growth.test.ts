@@ -8,6 +8,7 @@ import {
   growthRow,
   monthBuilds,
   sizeList,
+  writerSeconds,
   type GrowthMeasurement,
   type GrowthRow,
 } from '../../src/bench/growth-results';
@@ -24,6 +25,7 @@ function measured(meters: number, pipelineSeconds: number, peaks: Partial<Growth
     floorSeconds: pipelineSeconds / 2,
     peakRssMb: { writer: 400, build: 600, analytics: 300, ...peaks },
     monthBuilds: { total: 12, elsewhere: 0 },
+    writer: { seedSeconds: 1.234, busySeconds: 5.678 },
     lake: { dataFiles: 40, dataBytes: 5 * 2 ** 20, diskBytes: 6 * 2 ** 20, catalogBytes: 2 ** 20 },
   };
 }
@@ -54,6 +56,7 @@ describe('growthRow', () => {
     expect(row.pipeline_over_floor).toBe(2);
     expect(row).toMatchObject({ writer_peak_rss_mb: 400, build_peak_rss_mb: 600, analytics_peak_rss_mb: 300, month_builds: 12 });
     expect(row).toMatchObject({ lake_data_files: 40, lake_data_bytes: 5 * 2 ** 20, catalog_bytes: 2 ** 20 });
+    expect(row).toMatchObject({ writer_seed_s: 1.23, writer_busy_s: 5.68 });
   });
 });
 
@@ -113,9 +116,9 @@ describe('growthMarkdown', () => {
     const markdown = growthMarkdown(rows, growthChecks(rows), { repeat: 1, chart: '../docs/growth.svg', machine });
     const lines = markdown.split('\n');
     const header = lines.find((line) => line.startsWith('| meters'));
-    expect(header?.split('|').length).toBe(16);
+    expect(header?.split('|').length).toBe(18);
     expect(lines.find((line) => line.startsWith('| 1,000 |'))).toBe(
-      '| 1,000 | 17,520,000 | 36.8 | 2.10 | 18.4 | 1.05 | 2.00 | 400 | 600 | 300 | 12 | 40 | 5.00 | 1.00 |',
+      '| 1,000 | 17,520,000 | 36.8 | 2.10 | 18.4 | 1.05 | 2.00 | 400 | 600 | 300 | 12 | 1.2 | 5.7 | 40 | 5.00 | 1.00 |',
     );
     expect(markdown).toContain('one run per size');
     expect(markdown).toContain('[../docs/growth.svg](../docs/growth.svg)');
@@ -164,6 +167,34 @@ describe('monthBuilds', () => {
 
   it('counts a month build that never started as built elsewhere', () => {
     expect(monthBuilds([scheduled(1, 'buildMonth')], 4242)).toEqual({ total: 1, elsewhere: 1 });
+  });
+});
+
+describe('writerSeconds', () => {
+  const at = (seconds: number) => ({ seconds: Math.floor(seconds), nanos: Math.round((seconds % 1) * 1e9) });
+  /** An activity on a queue: scheduled, started at `from`, completed at `to` (ids from `id`). */
+  const activity = (id: number, name: string, queue: string, from: number, to: number) => [
+    { eventId: id, eventTime: at(from), activityTaskScheduledEventAttributes: { activityType: { name }, taskQueue: { name: queue } } },
+    { eventId: id + 1, eventTime: at(from), activityTaskStartedEventAttributes: { scheduledEventId: id, identity: '1@host' } },
+    { eventId: id + 2, eventTime: at(to), activityTaskCompletedEventAttributes: { scheduledEventId: id, startedEventId: id + 1 } },
+  ];
+
+  it("adds up the writer queue's activities from start to completion, seeds apart", () => {
+    const events = [
+      ...activity(10, 'seedSource', 'w-1', 100, 100.5),
+      ...activity(20, 'seedSource', 'w-1', 100.5, 101.25),
+      ...activity(30, 'buildMonth', 'b-1', 101, 109),
+      ...activity(40, 'commitBuiltMonths', 'w-1', 109, 109.5),
+    ];
+    const seconds = writerSeconds(events, 'w-1');
+    expect(seconds.seedSeconds).toBeCloseTo(1.25, 6);
+    expect(seconds.busySeconds).toBeCloseTo(1.75, 6);
+  });
+
+  it('counts nothing for an activity that never completed, or another queue', () => {
+    const [scheduled, started] = activity(10, 'seedSource', 'w-1', 100, 101);
+    expect(writerSeconds([scheduled, started] as never[], 'w-1')).toEqual({ seedSeconds: 0, busySeconds: 0 });
+    expect(writerSeconds(activity(10, 'seedSource', 'w-1', 100, 101), 'w-2')).toEqual({ seedSeconds: 0, busySeconds: 0 });
   });
 });
 
