@@ -12,7 +12,7 @@ import { recordSourceVersion } from '../warehouse/state';
 import { REJECTED_ROWS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
 import { spanningFiles, type Provenance, type SeedState } from './seed-state';
 import { checkContract, contentChecksum, loadingFiles, readFileSql } from './source-files';
-import { checkFinite, checkSourceTests } from './source-tests';
+import { checkFinite, checkSourceTests, countLoadedRows, type LoadedRowCounts } from './source-tests';
 
 /** One seed of one source: what it reads, where it writes, and how. */
 export interface SourceLoad {
@@ -135,47 +135,41 @@ async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: F
   return { hashing };
 }
 
-/** The loaded rows checked: the numbers and column tests before the counts, so the counts are of the rows kept. */
-async function checkLoadedRows(connection: DuckDBConnection, load: SourceLoad, toLoad: readonly StoredObject[]): Promise<SetAsideRows[]> {
-  const { source, table, logicalDate, logger } = load;
-  await checkFinite(connection, source, table, toLoad);
-  // the event-time window first: a reading dated 1900 is named as that, not as a later test's failure
-  const windowTest = eventTimeWindowTest(source, logicalDate ? new Date(logicalDate) : new Date());
-  const tested = windowTest ? { ...source, tests: [windowTest, ...source.tests] } : source;
-  return checkSourceTests(connection, tested, table, toLoad, logger);
-}
-
-/** Rows and event range per file: counted for the files loaded, as recorded for the others. */
-async function countLoaded(
+/**
+ * The loaded rows checked, numbers first, then the column tests (the event-time window's before the
+ * others, so a reading dated 1900 is named as that, not as a later test's failure). The checks and the
+ * rows and event range of each file are counted in one pass; when rows were set aside, the files are
+ * counted again, so that their counts are of the rows kept.
+ */
+async function checkLoadedRows(
   connection: DuckDBConnection,
-  { source, table }: SourceLoad,
+  load: SourceLoad,
   known: ReadonlyMap<string, Provenance>,
   toLoad: readonly StoredObject[],
-): Promise<{ rowsByUri: Map<string, number>; rangeByUri: Map<string, EventRange> }> {
-  const loadedUris = toLoad.map((file) => quotedString(file.uri));
-  const eventRange = source.eventTime
-    ? `min(${quotedIdentifier(source.eventTime)})::varchar as event_from, max(${quotedIdentifier(source.eventTime)})::varchar as event_to`
-    : 'null as event_from, null as event_to';
-  const counts =
-    loadedUris.length === 0
-      ? []
-      : (
-          await connection.runAndReadAll(
-            `select _source_file, count(*)::bigint as n, ${eventRange} from ${table} where _source_file in (${loadedUris.join(', ')}) group by all`,
-          )
-        ).getRowObjectsJS();
+): Promise<{ setAside: SetAsideRows[]; counted: FileCounts }> {
+  const { source, table, logicalDate, logger } = load;
+  const windowTest = eventTimeWindowTest(source, logicalDate ? new Date(logicalDate) : new Date());
+  const tested = windowTest ? { ...source, tests: [windowTest, ...source.tests] } : source;
+  const counts = await countLoadedRows(connection, tested, table, toLoad);
+  await checkFinite(connection, source, table, toLoad, counts);
+  const setAside = await checkSourceTests(connection, tested, table, toLoad, logger, counts);
+  const recounted = setAside.length > 0 ? await countLoadedRows(connection, source, table, toLoad) : counts;
+  return { setAside, counted: fileCounts(known, toLoad, recounted) };
+}
+
+/** Rows and event range per file, of the source's files: as counted for the files loaded, as recorded for the others. */
+interface FileCounts {
+  readonly rowsByUri: Map<string, number>;
+  readonly rangeByUri: Map<string, EventRange>;
+}
+
+function fileCounts(known: ReadonlyMap<string, Provenance>, toLoad: readonly StoredObject[], counted: LoadedRowCounts): FileCounts {
   const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
   const rangeByUri = new Map<string, EventRange>([...known].map(([k, v]) => [k, { eventFrom: v.eventFrom, eventTo: v.eventTo }]));
   for (const file of toLoad) {
-    rowsByUri.set(file.uri, 0);
-    rangeByUri.set(file.uri, { eventFrom: null, eventTo: null });
-  }
-  for (const row of counts) {
-    rowsByUri.set(String(row._source_file), Number(row.n));
-    rangeByUri.set(String(row._source_file), {
-      eventFrom: row.event_from === null ? null : String(row.event_from),
-      eventTo: row.event_to === null ? null : String(row.event_to),
-    });
+    const loaded = counted.perFile.get(file.uri);
+    rowsByUri.set(file.uri, loaded?.rows ?? 0);
+    rangeByUri.set(file.uri, { eventFrom: loaded?.eventFrom ?? null, eventTo: loaded?.eventTo ?? null });
   }
   return { rowsByUri, rangeByUri };
 }
@@ -253,8 +247,7 @@ export async function loadSource(
     return { previousVersion, version, changed: false, loaded: [], removed, rowsByUri, window: undefined, setAside: [], verification };
   }
   const { hashing } = await loadFiles(connection, load, plan);
-  const setAside = await checkLoadedRows(connection, load, toLoad);
-  const counted = await countLoaded(connection, load, known, toLoad);
+  const { setAside, counted } = await checkLoadedRows(connection, load, known, toLoad);
   const window = changedWindow(source, plan, known, counted.rangeByUri);
   await hashing;
   await recordProvenance(connection, load, known, plan.checksums, counted);

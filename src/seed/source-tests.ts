@@ -32,19 +32,68 @@ async function sampleRow(
     : 'none';
 }
 
-/** Failing rows per loaded file for each condition, in one pass over the loaded rows. */
-async function countPerFile(
+/** What one pass over the rows just loaded counted, per file: its rows, its event range, and the rows meeting each condition. */
+export interface LoadedRowCounts {
+  /** Per file URI; a file that loaded no row has none. */
+  readonly perFile: ReadonlyMap<string, { rows: number; eventFrom: string | null; eventTo: string | null; meeting: number[] }>;
+  /** The conditions counted, in the order of `meeting`. */
+  readonly conditions: readonly string[];
+}
+
+/**
+ * Every check's failing rows, each file's rows and its event range, in one pass over the rows just
+ * loaded (a seed's checks and counts read them once, not once each).
+ */
+export async function countLoadedRows(
   connection: DuckDBConnection,
+  source: SourceTable,
   table: string,
   loaded: readonly StoredObject[],
-  conditions: readonly string[],
-): Promise<Map<string, number[]>> {
-  if (conditions.length === 0 || loaded.length === 0) return new Map();
-  const counts = conditions.map((condition, index) => `count(*) filter (where ${condition})::bigint as ${quotedIdentifier(`c${index}`)}`);
+): Promise<LoadedRowCounts> {
+  const conditions = [...new Set([...finiteChecks(source).map((check) => check.condition), ...rowTestsOf(source).map((t) => t.condition)])];
+  if (loaded.length === 0) return { perFile: new Map(), conditions };
+  const event = source.eventTime ? quotedIdentifier(source.eventTime) : undefined;
+  const range = event ? `min(${event})::varchar as event_from, max(${event})::varchar as event_to` : 'null as event_from, null as event_to';
+  const counts = conditions.map((condition, index) => `, count(*) filter (where ${condition})::bigint as ${quotedIdentifier(`c${index}`)}`);
   const reader = await connection.runAndReadAll(
-    `select _source_file, ${counts.join(', ')} from ${table} where _source_file in (${loaded.map((file) => quotedString(file.uri)).join(', ')}) group by all`,
+    `select _source_file, count(*)::bigint as n, ${range}${counts.join('')} from ${table}
+     where _source_file in (${loaded.map((file) => quotedString(file.uri)).join(', ')}) group by all`,
   );
-  return new Map(reader.getRowObjectsJS().map((row) => [String(row._source_file), conditions.map((_, index) => Number(row[`c${index}`]))]));
+  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
+  const perFile = new Map(
+    reader.getRowObjectsJS().map((row) => [
+      String(row._source_file),
+      {
+        rows: Number(row.n),
+        eventFrom: text(row.event_from),
+        eventTo: text(row.event_to),
+        meeting: conditions.map((_, index) => Number(row[`c${index}`])),
+      },
+    ]),
+  );
+  return { perFile, conditions };
+}
+
+/** Rows meeting a condition the pass counted, per file (0 for a file with no row). */
+function meeting(counted: LoadedRowCounts, uri: string, condition: string): number {
+  const index = counted.conditions.indexOf(condition);
+  if (index < 0) throw new Error(`internal: condition not counted: ${condition}`);
+  return counted.perFile.get(uri)?.meeting[index] ?? 0;
+}
+
+/** The floating-point columns of a source's contract, each with the condition its non-finite values meet. */
+function finiteChecks(source: SourceTable): { column: string; condition: string }[] {
+  return source.columns
+    .filter((column) => column.dataType !== undefined && isFloatingType(column.dataType))
+    .map((column) => ({ column: column.name, condition: nonFiniteCondition([column.name]) }));
+}
+
+/** A source's tests that judge rows one by one, each with the condition its failing rows meet. */
+function rowTestsOf(source: SourceTable): { test: DataTest; condition: string }[] {
+  return source.tests.flatMap((test) => {
+    const condition = failingRowCondition(test);
+    return condition === undefined ? [] : [{ test, condition }];
+  });
 }
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -58,21 +107,19 @@ export async function checkFinite(
   source: SourceTable,
   table: string,
   loaded: readonly StoredObject[],
+  counted: LoadedRowCounts,
 ): Promise<void> {
-  const floating = source.columns.filter((column) => column.dataType !== undefined && isFloatingType(column.dataType)).map((c) => c.name);
-  const conditions = floating.map((column) => nonFiniteCondition([column]));
-  const perFile = await countPerFile(connection, table, loaded, conditions);
   for (const file of loaded) {
-    const counts = perFile.get(file.uri) ?? [];
-    const index = counts.findIndex((count) => count > 0);
-    if (index < 0) continue;
-    const count = counts[index] as number;
-    const sample = await sampleRow(connection, source, table, file.uri, conditions[index] as string);
-    throw new SourceDataError(
-      `source ${source.name}: ${file.uri} column '${floating[index]}' holds ${plural(count, 'non-finite value', 'non-finite values')} (NaN or ±Infinity), e.g. ${sample}`,
-      source.name,
-      file.uri,
-    );
+    for (const { column, condition } of finiteChecks(source)) {
+      const count = meeting(counted, file.uri, condition);
+      if (count === 0) continue;
+      const sample = await sampleRow(connection, source, table, file.uri, condition);
+      throw new SourceDataError(
+        `source ${source.name}: ${file.uri} column '${column}' holds ${plural(count, 'non-finite value', 'non-finite values')} (NaN or ±Infinity), e.g. ${sample}`,
+        source.name,
+        file.uri,
+      );
+    }
   }
 }
 
@@ -87,6 +134,7 @@ export async function checkSourceTests(
   table: string,
   loaded: readonly StoredObject[],
   logger: Logger,
+  counted: LoadedRowCounts,
 ): Promise<SetAsideRows[]> {
   if (source.tests.length === 0 || loaded.length === 0) return [];
   const refuse = async (file: StoredObject, test: DataTest, failures: number, condition?: string): Promise<never> => {
@@ -97,22 +145,12 @@ export async function checkSourceTests(
       file.uri,
     );
   };
-  const rowTests = source.tests.flatMap((test) => {
-    const condition = failingRowCondition(test);
-    return condition === undefined ? [] : [{ test, condition }];
-  });
-  const errors = rowTests.filter(({ test }) => test.severity === 'error');
-  const perFile = await countPerFile(
-    connection,
-    table,
-    loaded,
-    errors.map(({ condition }) => condition),
-  );
+  const rowTests = rowTestsOf(source);
   for (const file of loaded) {
-    const counts = perFile.get(file.uri) ?? [];
-    const index = counts.findIndex((count) => count > 0);
-    const failing = errors[index];
-    if (failing) await refuse(file, failing.test, counts[index] as number, failing.condition);
+    for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'error')) {
+      const failures = meeting(counted, file.uri, condition);
+      if (failures > 0) await refuse(file, test, failures, condition);
+    }
   }
   // tests over many rows (unique, relationships), file by file
   const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined);
@@ -130,6 +168,8 @@ export async function checkSourceTests(
   const loadedUris = loaded.map((file) => quotedString(file.uri)).join(', ');
   const asJson = `{${source.columns.map((column) => `${quotedString(column.name)}: ${quotedIdentifier(column.name)}`).join(', ')}}`;
   for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn')) {
+    // a test no loaded row fails (as the pass counted) sets nothing aside: no statement
+    if (loaded.every((file) => meeting(counted, file.uri, condition) === 0)) continue;
     const where = `_source_file in (${loadedUris}) and (${condition})`;
     await connection.run(
       `insert into ${REJECTED_ROWS_TABLE} (source, uri, test, column_name, row, run_at)
