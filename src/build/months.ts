@@ -212,8 +212,8 @@ async function partsOf(
 
 /**
  * The split key's bounds between `parts` parts holding about as many keys each: quantiles of the
- * distinct keys of an input that has the column (as text, ascending, without repeats, so possibly
- * fewer). The first input that gives every bound is taken, or else the one that gives most; undefined
+ * distinct keys of an input that has the column (ascending in the key's type, without repeats, so
+ * possibly fewer; written as text, which a part's range compares as the key's type). The first input that gives every bound is taken, or else the one that gives most; undefined
  * when no input has the column: the parts are then cut by hash.
  */
 export async function splitBounds(
@@ -227,9 +227,11 @@ export async function splitBounds(
   let best: string[] | undefined;
   for (const { sql } of inputs) {
     if (!(await columnTypesOf(connection, sql)).has(column)) continue;
+    // NOTE: ordered as the key's own type, then written as text: ordered as text, the bounds of a
+    // numeric key (99 and 100, -5 and -10) came out of order, and the parts overlapped
     const quantiles = await connection.runAndReadAll(
-      `select distinct unnest(quantile_disc(${key}, [${fractions.join(', ')}]))::varchar as bound ` +
-        `from (select distinct ${key} from ${sql} where ${key} is not null) order by 1`,
+      `select bound::varchar from (select distinct unnest(quantile_disc(${key}, [${fractions.join(', ')}])) as bound ` +
+        `from (select distinct ${key} from ${sql} where ${key} is not null)) order by bound`,
     );
     const bounds = quantiles.getRows().map(([bound]) => String(bound));
     if (!best || bounds.length > best.length) best = bounds;

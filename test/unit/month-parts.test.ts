@@ -125,6 +125,25 @@ describe('months in parts', () => {
       expect(await splitBounds(connection, 'region', [{ sql: 'readings' }], 4)).toBeUndefined();
     });
 
+    it("orders the bounds as the key's type, so that parts of a numeric or dated key never overlap", async () => {
+      // keys whose order as text differs from their own: 7 < 75 < 112 as numbers, '112' < '7' < '75' as text
+      const keyed = {
+        integer: '(select (i % 150)::integer as k from range(3000) t(i))',
+        negative: '(select (i % 150 - 75)::bigint as k from range(3000) t(i))',
+        double: '(select (i % 150) / 7.0 as k from range(3000) t(i))',
+        date: "(select date '1999-12-01' + (i % 150)::integer as k from range(3000) t(i))",
+      };
+      for (const [type, sql] of Object.entries(keyed)) {
+        const bounds = (await splitBounds(connection, 'k', [{ sql }], 4)) as string[];
+        expect({ type, bounds: bounds.length }).toEqual({ type, bounds: 3 });
+        const parts = monthParts({ months: ['2024-01'], parts: 4, bounds }).map(({ part }) => ({ column: 'k', ...part! }));
+        const rows = await Promise.all(parts.map((part) => count(`select count(*) from ${sql} where ${inPart(part)}`)));
+        // every row in exactly one part, and every part holding some
+        expect({ type, rows: rows.reduce((a, b) => a + b, 0) }).toEqual({ type, rows: 3000 });
+        for (const n of rows) expect(n).toBeGreaterThan(0);
+      }
+    });
+
     it('takes the bounds of the first input with the key that gives them all, or else of the one that gives most', async () => {
       const few = "(select 'a' as meter union all select 'b')";
       const whole = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4)) as string[];
