@@ -212,32 +212,85 @@ async function partsOf(
 
 /**
  * The split key's bounds between `parts` parts holding about as many keys each: quantiles of the
- * distinct keys of an input that has the column (ascending in the key's type, without repeats, so
- * possibly fewer; written as text, which a part's range compares as the key's type). The first input that gives every bound is taken, or else the one that gives most; undefined
- * when no input has the column: the parts are then cut by hash.
+ * distinct keys of an input that has the column, ascending in `keyType` (the key's type in the
+ * model's rows, where a part's range is compared), without repeats, so possibly fewer; written as
+ * text, which a part's range compares as that type again. The first input that gives every bound is
+ * taken, or else the one that gives most; undefined when no input has the column: the parts are then
+ * cut by hash.
  */
 export async function splitBounds(
   connection: DuckDBConnection,
   column: string,
   inputs: readonly { sql: string }[],
   parts: number,
+  keyType: string,
 ): Promise<string[] | undefined> {
   const key = quotedIdentifier(column);
   const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
   let best: string[] | undefined;
   for (const { sql } of inputs) {
     if (!(await columnTypesOf(connection, sql)).has(column)) continue;
-    // NOTE: ordered as the key's own type, then written as text: ordered as text, the bounds of a
-    // numeric key (99 and 100, -5 and -10) came out of order, and the parts overlapped
+    // NOTE: ordered as the type the parts compare in, then written as text: ordered as text, the
+    // bounds of a numeric key (99 and 100, -5 and -10) came out of order, and the parts overlapped.
+    // An input's key that the model's type cannot hold gives no bound (try_cast).
     const quantiles = await connection.runAndReadAll(
-      `select bound::varchar from (select distinct unnest(quantile_disc(${key}, [${fractions.join(', ')}])) as bound ` +
-        `from (select distinct ${key} from ${sql} where ${key} is not null)) order by bound`,
+      `select bound::varchar from (select distinct try_cast(q as ${keyType}) as bound ` +
+        `from (select unnest(quantile_disc(${key}, [${fractions.join(', ')}])) as q ` +
+        `from (select distinct ${key} from ${sql} where ${key} is not null))) where bound is not null order by bound`,
     );
     const bounds = quantiles.getRows().map(([bound]) => String(bound));
     if (!best || bounds.length > best.length) best = bounds;
     if (bounds.length === fractions.length) break;
   }
   return best;
+}
+
+/**
+ * The split key's type in a model's rows, after checking that every ref split by the same column has
+ * it too: such a ref is read part by part (its rows in the part's range), and a range compared in
+ * another type (text against numbers, say) would not cut it as the model's rows are cut.
+ */
+export function splitKeyType(
+  model: ModelNode,
+  column: string,
+  rowsType: string | undefined,
+  refTypes: ReadonlyMap<string, string | undefined>,
+): string {
+  const where = `model ${model.name} (${model.file})`;
+  if (rowsType === undefined)
+    throw new ModelBuildError(
+      `${where}: meta.meterflow.split_by '${column}', but its rows have no column '${column}'`,
+      model.name,
+      model.file,
+    );
+  for (const [ref, type] of refTypes) {
+    if (type !== rowsType)
+      throw new ModelBuildError(
+        `${where}: split_by '${column}' is ${rowsType} in its rows but ${type ?? 'absent'} in '${ref}', which is split by '${column}' too and read part by part: ` +
+          `give '${column}' one type in both, or drop split_by from one of them`,
+        model.name,
+        model.file,
+      );
+  }
+  return rowsType;
+}
+
+/** The split key's type in the model's rows, described (not run), checked against the refs split by it too (splitKeyType). */
+async function describeSplitKey(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  model: ModelNode,
+  input: BuildModelInput,
+  column: string,
+): Promise<string> {
+  const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
+  const rows = await columnTypesOf(connection, `(\n${renderModelSql(project, model, resolver, input.vars)}\n)`);
+  const refTypes = new Map<string, string | undefined>();
+  for (const ref of model.refs) {
+    if (project.plan.models.find((m) => m.name === ref)?.split?.column !== column) continue;
+    refTypes.set(ref, (await columnTypesOf(connection, resolver.ref(ref))).get(column));
+  }
+  return splitKeyType(model, column, rows.get(column), refTypes);
 }
 
 /**
@@ -281,12 +334,14 @@ async function splitPlan(
   model: ModelNode,
   inputs: readonly MonthRowsInput[],
   everyInput: readonly PlanInput[],
+  keyType: () => Promise<string>,
 ): Promise<Pick<BuildMonthsPlan, 'parts' | 'bounds' | 'nullKeys'>> {
   // a table's rows are counted once for the plan: the statistics' check and the inputs' order both ask
   const count = rowCounter(connection);
   const parts = await partsOf(connection, alias, model, inputs, count);
   if (parts <= 1 || !model.split) return {};
-  const bounds = await splitBounds(connection, model.split.column, await fewestRowsFirst(connection, everyInput, count), parts);
+  const type = await keyType();
+  const bounds = await splitBounds(connection, model.split.column, await fewestRowsFirst(connection, everyInput, count), parts, type);
   if (bounds === undefined) return { parts };
   // a few keys give fewer distinct bounds: as many parts as they cut, one at least
   if (bounds.length === 0) return {};
@@ -321,7 +376,8 @@ export async function planBuildMonths({ project, duckdb }: MonthContext, input: 
       const months = await monthsWithin(connection, inputs, `model ${model.name}`);
       // a model split by a key is built in parts of a bounded size; the others a month at a time
       if (months.length === 0) return { months };
-      return { months, ...(await splitPlan(connection, reader.alias, model, inputs, everyInput)) };
+      const keyType = () => describeSplitKey(connection, project, model, input, model.split?.column as string);
+      return { months, ...(await splitPlan(connection, reader.alias, model, inputs, everyInput, keyType)) };
     }),
   );
 }

@@ -11,6 +11,7 @@ import { summaryTable } from '../../src/cli/summary';
 import type { PipelineResult } from '../../src/contract/run';
 import { generateSampleData } from '../../src/generator/generate';
 import { PACKAGE_ROOT } from '../../src/config';
+import { withWarehouseReader } from '../../src/warehouse/warehouse';
 import { energyTeamLayout, queryFile, tableChecksumSql, tempDir } from '../support/files';
 import { differencesFromReference } from '../support/reference-master';
 import { connectToTestServer, errorWithWorkers, startRun, withWorkers, type TemporalTestContext } from '../support/temporal';
@@ -277,5 +278,48 @@ describe('a dbt project of its own', () => {
       status: failures > 0 ? 'warn' : 'pass',
       failures,
     });
+  });
+  it('splits a model by a numeric key whose order as text differs, and holds every reading once', async () => {
+    // 150 meters numbered 1 to 150 (7 < 75 < 112 as numbers, not as text), a reading each half hour
+    // of a day; parts of 10 kB so that a month is cut into several by meter
+    const own = path.join(dir, 'numeric-keys');
+    const ownSources = path.join(dir, 'numeric-key-sources');
+    await mkdir(path.join(own, 'models'), { recursive: true });
+    await mkdir(path.join(ownSources, 'readings'), { recursive: true });
+    await queryFile(
+      ':memory:',
+      `copy (select (i % 150 + 1)::bigint as meter_id, timestamp '2024-03-01' + to_minutes((i // 150) * 30) as ts, (i % 7)::double as kwh
+             from range(150 * 48) t(i)) to '${path.join(ownSources, 'readings', 'readings.parquet')}' (format parquet)`,
+    );
+    await writeFile(
+      path.join(own, 'dbt_project.yml'),
+      "name: 'numeric_keys'\nversion: '1.0.0'\nconfig-version: 2\nprofile: 'numeric_keys'\nmodel-paths: ['models']\n",
+    );
+    await writeFile(
+      path.join(own, 'models', '_sources.yml'),
+      'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
+        '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
+        '          - { name: kwh, data_type: double }\n',
+    );
+    await writeFile(
+      path.join(own, 'models', 'meter_readings.sql'),
+      "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['meter_id', 'ts'], event_time='ts', " +
+        "meta={'meterflow': {'split_by': 'meter_id', 'part_mb': 0.01} }) }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
+    );
+    const ownWarehouse = path.join(dir, 'numeric-keys-warehouse');
+    const result = await withWorkers(temporal, { label: 'numeric-keys', warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
+      waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-numeric-keys') })),
+    );
+    expect(stateOf(result, 'model:meter_readings')).toBe('succeeded');
+    // built in parts, each a range of meters
+    const files = await withWarehouseReader(ownWarehouse, {}, (reader) => reader.listFiles('meter_readings'));
+    expect(files.length).toBeGreaterThan(2);
+    expect(files.every((file) => /-part\d+of\d+\.parquet$/.test(file.dataFile))).toBe(true);
+    // every reading once: as many rows as the file, and as many keys
+    const [held] = await queryFile(
+      ownWarehouse,
+      'select count(*) as n, count(distinct (meter_id, ts)) as keys, count(distinct meter_id) as meters from main.meter_readings',
+    );
+    expect([Number(held?.n), Number(held?.keys), Number(held?.meters)]).toEqual([150 * 48, 150 * 48, 150]);
   });
 });

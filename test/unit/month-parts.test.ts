@@ -1,12 +1,14 @@
 // Months cut into parts by a key: the config that asks for it, how many parts a month gets, and what a
 // part reads and tests.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { hasNullKeys, partsFor, splitBounds, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
+import { hasNullKeys, partsFor, splitBounds, splitKeyType, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
 import { monthParts } from '../../src/workflows/build-models';
 import { inPart, warehouseResolver } from '../../src/build/model-sql';
 import { DEFAULT_PART_MB, splitOf } from '../../src/project/model-config';
 import type { LoadedProject } from '../../src/project/load';
-import { ProjectError } from '../../src/errors';
+import { ModelBuildError, ProjectError } from '../../src/errors';
+import { columnTypesOf } from '../../src/warehouse/data-tests';
+import type { ModelNode } from '../../src/project/types';
 
 describe('months in parts', () => {
   it('reads meta.meterflow.split_by and part_mb, and refuses what cannot be honoured, naming the file', () => {
@@ -88,6 +90,17 @@ describe('months in parts', () => {
     });
   });
 
+  it("takes the split key's type from the model's rows, and refuses a ref split by it that holds it in another type", () => {
+    const model = { name: 'master', file: 'master/master.sql' } as ModelNode;
+    expect(splitKeyType(model, 'meter', 'VARCHAR', new Map([['staging', 'VARCHAR']]))).toBe('VARCHAR');
+    expect(splitKeyType(model, 'meter', 'BIGINT', new Map())).toBe('BIGINT');
+    expect(() => splitKeyType(model, 'meter', 'VARCHAR', new Map([['staging', 'BIGINT']]))).toThrow(ModelBuildError);
+    expect(() => splitKeyType(model, 'meter', 'VARCHAR', new Map([['staging', 'BIGINT']]))).toThrow(
+      /master \(master\/master\.sql\): split_by 'meter' is VARCHAR in its rows but BIGINT in 'staging'/,
+    );
+    expect(() => splitKeyType(model, 'meter', undefined, new Map())).toThrow(/split_by 'meter', but its rows have no column 'meter'/);
+  });
+
   describe('on DuckDB', () => {
     let connection: DuckDBConnection;
     const count = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRows()[0]?.[0]);
@@ -111,7 +124,7 @@ describe('months in parts', () => {
         .join('\n');
 
     it('chooses bounds that give parts of about as many keys, every row in exactly one, NULL keys in the first', async () => {
-      const bounds = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4)) as string[];
+      const bounds = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4, 'VARCHAR')) as string[];
       expect(bounds).toEqual([...bounds].sort());
       expect(bounds).toHaveLength(3);
       const parts = monthParts({ months: ['2024-01'], parts: 4, bounds }).map(({ part }) => ({ column: 'meter', ...part! }));
@@ -121,8 +134,11 @@ describe('months in parts', () => {
       for (const n of keys) expect(n).toBeGreaterThanOrEqual(240);
       expect(await count(`select count(*) from readings where meter is null and ${inPart(parts[0]!)}`)).toBeGreaterThan(0);
       // a few keys: as many bounds as there are, none repeated; no input with the column: none, parts by hash
-      expect(await splitBounds(connection, 'meter', [{ sql: "(select 'a' as meter union all select 'b')" }], 8)).toEqual(['a', 'b']);
-      expect(await splitBounds(connection, 'region', [{ sql: 'readings' }], 4)).toBeUndefined();
+      expect(await splitBounds(connection, 'meter', [{ sql: "(select 'a' as meter union all select 'b')" }], 8, 'VARCHAR')).toEqual([
+        'a',
+        'b',
+      ]);
+      expect(await splitBounds(connection, 'region', [{ sql: 'readings' }], 4, 'VARCHAR')).toBeUndefined();
     });
 
     it("orders the bounds as the key's type, so that parts of a numeric or dated key never overlap", async () => {
@@ -134,7 +150,8 @@ describe('months in parts', () => {
         date: "(select date '1999-12-01' + (i % 150)::integer as k from range(3000) t(i))",
       };
       for (const [type, sql] of Object.entries(keyed)) {
-        const bounds = (await splitBounds(connection, 'k', [{ sql }], 4)) as string[];
+        const keyType = (await columnTypesOf(connection, sql)).get('k') as string;
+        const bounds = (await splitBounds(connection, 'k', [{ sql }], 4, keyType)) as string[];
         expect({ type, bounds: bounds.length }).toEqual({ type, bounds: 3 });
         const parts = monthParts({ months: ['2024-01'], parts: 4, bounds }).map(({ part }) => ({ column: 'k', ...part! }));
         const rows = await Promise.all(parts.map((part) => count(`select count(*) from ${sql} where ${inPart(part)}`)));
@@ -144,16 +161,29 @@ describe('months in parts', () => {
       }
     });
 
+    it("orders the bounds as the model's rows hold the key, whatever type an input holds it in", async () => {
+      // the input's keys are numbers, the model's rows hold them as text: its parts compare text
+      const numbers = '(select (i % 150)::integer as k from range(3000) t(i))';
+      const asText = '(select k::varchar as k from (select (i % 150)::integer as k from range(3000) t(i)))';
+      const bounds = (await splitBounds(connection, 'k', [{ sql: numbers }], 4, 'VARCHAR')) as string[];
+      expect(bounds).toEqual([...bounds].sort());
+      const parts = monthParts({ months: ['2024-01'], parts: 4, bounds }).map(({ part }) => ({ column: 'k', ...part! }));
+      const rows = await Promise.all(parts.map((part) => count(`select count(*) from ${asText} where ${inPart(part)}`)));
+      expect(rows.reduce((a, b) => a + b, 0)).toBe(3000);
+      // keys the model's type cannot hold give no bound
+      expect(await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4, 'INTEGER')).toEqual([]);
+    });
+
     it('takes the bounds of the first input with the key that gives them all, or else of the one that gives most', async () => {
       const few = "(select 'a' as meter union all select 'b')";
-      const whole = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4)) as string[];
+      const whole = (await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4, 'VARCHAR')) as string[];
       // too few keys in the first input: the next one's bounds
-      expect(await splitBounds(connection, 'meter', [{ sql: few }, { sql: 'readings' }], 4)).toEqual(whole);
+      expect(await splitBounds(connection, 'meter', [{ sql: few }, { sql: 'readings' }], 4, 'VARCHAR')).toEqual(whole);
       // a small input with every bound is enough: the readings are not read
       const keys = '(select distinct meter from readings)';
-      expect(await splitBounds(connection, 'meter', [{ sql: keys }, { sql: 'no_such_relation' }], 4)).toEqual(whole);
+      expect(await splitBounds(connection, 'meter', [{ sql: keys }, { sql: 'no_such_relation' }], 4, 'VARCHAR')).toEqual(whole);
       // no input gives them all: the most there are
-      expect(await splitBounds(connection, 'meter', [{ sql: few }, { sql: "(select 'c' as meter)" }], 4)).toEqual(['a', 'b']);
+      expect(await splitBounds(connection, 'meter', [{ sql: few }, { sql: "(select 'c' as meter)" }], 4, 'VARCHAR')).toEqual(['a', 'b']);
     });
 
     it('finds whether any input with the key holds a NULL key, skipping inputs without the column', async () => {
