@@ -25,6 +25,18 @@ export type LakeExtension = (typeof LAKE_EXTENSIONS)[number];
 /** Load the lake's extensions into an instance made with their extension directory. */
 export async function loadLakeExtensions(connection: DuckDBConnection): Promise<void> {
   await connection.run('load ducklake; load httpfs; load sqlite_scanner; load postgres_scanner');
+  await computeInUtc(connection);
+}
+
+/**
+ * Every connection of the instance computes times in UTC, whatever the machine's time zone: DuckDB
+ * takes its TimeZone from the process's (TZ), and a month of a TIMESTAMPTZ event time, a cast
+ * between TIMESTAMPTZ and TIMESTAMP or `now()::timestamp` follow it. Workers on machines in different
+ * zones would then cut a run's months differently, and a reading at 23:30 UTC on the last day of a
+ * month be in no month's build, or in two.
+ */
+export async function computeInUtc(connection: DuckDBConnection): Promise<void> {
+  await connection.run("set global TimeZone = 'UTC'");
 }
 
 /** PyPI's requirement for an extension's wheel, e.g. `duckdb-extension-sqlite-scanner==1.5.5`. */

@@ -1,6 +1,6 @@
 // The DuckDB instances a process shares (the lake's extensions loaded once per pool and settings), and instances for one unit of work.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { ensureLakeExtensions, loadLakeExtensions } from './extensions';
+import { computeInUtc, ensureLakeExtensions, loadLakeExtensions } from './extensions';
 import { duckdbOptions, type DuckdbSettings } from './settings';
 
 /**
@@ -48,6 +48,7 @@ export async function withDuckdbFile<T>(
   const instance = await DuckDBInstance.create(database, duckdbOptions(settings));
   const connection = await instance.connect();
   try {
+    await computeInUtc(connection);
     return await work(connection);
   } finally {
     connection.closeSync();

@@ -241,6 +241,27 @@ describe('a lake with a SQLite catalog on local disk', () => {
   });
 });
 
+describe("meterflow's DuckDB on a machine in another time zone", () => {
+  it('computes in UTC, where a bare DuckDB follows the machine: a month is the same month on every worker', async () => {
+    const folder = await tempDir('lake-time-zone');
+    const output = await new Promise<string>((resolve, reject) => {
+      const probe = spawn(process.execPath, ['--import', 'tsx', path.join(PACKAGE_ROOT, 'test', 'support', 'time-zone-probe.ts'), folder], {
+        env: { ...process.env, TZ: 'Europe/Berlin', METERFLOW_DUCKDB_EXTENSIONS: extensionDirectory },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      probe.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      probe.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      probe.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`time-zone probe exited with ${code}: ${text}`))));
+    });
+    const seen = JSON.parse(output.trim().split('\n').pop() as string) as Record<string, { zone: string; month: string }>;
+    // the control: in Berlin, 23:30 UTC on 31 January is already February
+    expect(seen.bare).toEqual({ zone: 'Europe/Berlin', month: '2' });
+    expect(seen.lake).toEqual({ zone: 'UTC', month: '1' });
+    expect(seen.scratch).toEqual({ zone: 'UTC', month: '1' });
+  });
+});
+
 describe('a lake whose data path is on S3 (moto)', () => {
   let server: S3TestServer;
 
