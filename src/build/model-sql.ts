@@ -21,9 +21,15 @@ export function deltaName(model: string, buildId: string): string {
   return pendingName(`${model}__delta`, buildId);
 }
 
-/** SQL for "the event time lies in the window", both ends included. */
+/**
+ * SQL for "the event time lies in the window", both ends included to the microsecond the window is
+ * written in: up to, not including, the microsecond after its end. (`between` left out an event time
+ * of nanoseconds within its last microsecond, 23:59:59.9999995 on a month's last day, which then lay
+ * in no month's window.)
+ */
 export function inWindow(column: string, window: EventWindow): string {
-  return `${quotedIdentifier(column)} between ${quotedString(window.from)}::timestamp and ${quotedString(window.to)}::timestamp`;
+  const time = quotedIdentifier(column);
+  return `(${time} >= ${quotedString(window.from)}::timestamp and ${time} < ${quotedString(window.to)}::timestamp + interval 1 microsecond)`;
 }
 
 /** One part of a month of a model split by a column: the rows whose column hashes to the part. */

@@ -3,7 +3,8 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { hasNullKeys, partsFor, splitBounds, splitKeyType, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
 import { monthParts } from '../../src/workflows/build-models';
-import { inPart, warehouseResolver } from '../../src/build/model-sql';
+import { inPart, inWindow, warehouseResolver } from '../../src/build/model-sql';
+import { monthWindow } from '../../src/contract/time';
 import { DEFAULT_PART_MB, splitOf } from '../../src/project/model-config';
 import type { LoadedProject } from '../../src/project/load';
 import { ModelBuildError, ProjectError } from '../../src/errors';
@@ -54,7 +55,7 @@ describe('months in parts', () => {
     const window = { from: '2024-01-01 00:00:00', to: '2024-01-31 23:59:59.999999' };
     const resolver = warehouseResolver(project, { buildId: 'b', models: [] }, { window, windowRefs: [], part });
     expect(inPart(part)).toBe('hash("meter") % 5 = 2');
-    expect(resolver.ref('readings')).toContain(`where ${'"ts" between'}`);
+    expect(resolver.ref('readings')).toContain(`where ${inWindow('ts', window)}`);
     expect(resolver.ref('readings')).toContain('and hash("meter") % 5 = 2');
     expect(resolver.ref('meters')).toBe('"main"."meters"');
     expect(resolver.ref('other_split')).not.toContain('hash(');
@@ -172,6 +173,19 @@ describe('months in parts', () => {
       expect(rows.reduce((a, b) => a + b, 0)).toBe(3000);
       // keys the model's type cannot hold give no bound
       expect(await splitBounds(connection, 'meter', [{ sql: 'readings' }], 4, 'INTEGER')).toEqual([]);
+    });
+
+    it("puts every event time in exactly one month's window, nanoseconds in a month's last microsecond included", async () => {
+      const times =
+        "(select unnest(['2023-01-31 23:59:59.9999995'::timestamp_ns, '2023-02-01 00:00:00'::timestamp_ns, " +
+        "'2023-01-31 23:59:59.999999'::timestamp_ns, '2023-01-01 00:00:00'::timestamp_ns, '2023-02-28 23:59:59.999999999'::timestamp_ns]) as ts)";
+      const months = ['2022-12', '2023-01', '2023-02', '2023-03'];
+      const counts = await Promise.all(
+        months.map((month) =>
+          count(`select count(*) from ${times} where ${inWindow('ts', monthWindow(month) as { from: string; to: string })}`),
+        ),
+      );
+      expect(counts).toEqual([0, 3, 2, 0]);
     });
 
     it('takes the bounds of the first input with the key that gives them all, or else of the one that gives most', async () => {
