@@ -3,8 +3,8 @@
 // across months), by counting the rows otherwise. Statistics cost a read of each file's footer,
 // however many rows the files hold; a count reads every event time.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { pathList, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
-import { filesOf } from '../duckdb/lake-tables';
+import { quotedIdentifier, relation } from '../duckdb/sql';
+import { columnRowGroups } from './footers';
 import { columnTypesOf } from '../warehouse/data-tests';
 import { countRows, type CountRows } from './relations';
 
@@ -92,24 +92,14 @@ export async function monthRowsFromStatistics(
   column: string,
   count: CountRows = (target) => countRows(connection, target),
 ): Promise<Map<string, number> | undefined> {
-  // no files: a view (which a count would run twice), rows inlined in the catalog, or an empty table
-  const files = await filesOf(connection, alias, table.name, table.schema).catch(() => undefined);
-  if (!files || files.length === 0 || files.some((file) => file.deleteFile !== undefined)) return undefined;
-  // footers that cannot be read (a file gone, say): the rows are counted, and fail as a scan would
-  const rowGroups = await connection
-    .runAndReadAll(
-      `select file_name, row_group_num_rows, stats_null_count, stats_min_value, stats_max_value
-       from parquet_metadata(${pathList(files.map((file) => file.dataFile))}) where path_in_schema = ${quotedString(column)}`,
-    )
-    .then((reader) => reader.getRows())
-    .catch(() => undefined);
-  if (!rowGroups || new Set(rowGroups.map(([file]) => String(file))).size !== files.length) return undefined;
-  const perMonth = monthsOfRowGroups(rowGroups.map((row) => row.slice(1)));
+  const footers = await columnRowGroups(connection, alias, table, column);
+  if (!footers) return undefined;
+  const perMonth = monthsOfRowGroups(footers.groups.map((group) => [group.rows, group.nulls, group.min, group.max]));
   if (!perMonth) return undefined;
   const type = (await columnTypesOf(connection, relation(table.schema, table.name))).get(column);
   if (type === undefined || !ZONELESS_TIME.test(type)) return undefined;
   // every row in the files: rows the catalog holds inlined (in no file) would otherwise go uncounted
-  const inFiles = rowGroups.reduce((sum, [, groupRows]) => sum + Number(groupRows), 0);
+  const inFiles = footers.groups.reduce((sum, group) => sum + group.rows, 0);
   return inFiles === (await count(relation(table.schema, table.name))) ? perMonth : undefined;
 }
 

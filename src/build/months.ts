@@ -32,6 +32,7 @@ import { lakeDataPath } from './month-files';
 import { uninterruptible, type Interruptible } from './context';
 import { buildKey } from './housekeeping';
 import { columnTypesOf, runDataTests } from '../warehouse/data-tests';
+import { boundsFromFooters } from './key-statistics';
 import { fileStatistics } from '../warehouse/file-statistics';
 import {
   MODEL_SCHEMA,
@@ -214,31 +215,40 @@ async function partsOf(
  * The split key's bounds between `parts` parts holding about as many keys each: quantiles of the
  * distinct keys of an input that has the column, ascending in `keyType` (the key's type in the
  * model's rows, where a part's range is compared), without repeats, so possibly fewer; written as
- * text, which a part's range compares as that type again. The first input that gives every bound is
- * taken, or else the one that gives most; undefined when no input has the column: the parts are then
- * cut by hash.
+ * text, which a part's range compares as that type again. A lake table read whole gives them from its
+ * files' footers where its row groups hardly overlap (sorted by the key: key-statistics.ts), without
+ * reading its keys. The first input that gives every bound is taken, or else the one that gives most;
+ * undefined when no input has the column: the parts are then cut by hash.
  */
 export async function splitBounds(
   connection: DuckDBConnection,
   column: string,
-  inputs: readonly { sql: string }[],
+  inputs: readonly { sql: string; table?: { schema: string; name: string } }[],
   parts: number,
   keyType: string,
+  alias?: string,
 ): Promise<string[] | undefined> {
   const key = quotedIdentifier(column);
   const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
   let best: string[] | undefined;
-  for (const { sql } of inputs) {
+  for (const { sql, table } of inputs) {
     if (!(await columnTypesOf(connection, sql)).has(column)) continue;
+    // a lake table read whole: from its files' footers where they cut it well (key-statistics.ts)
+    const fromFooters = alias && table ? await boundsFromFooters(connection, alias, table, column, parts, keyType) : undefined;
     // NOTE: ordered as the type the parts compare in, then written as text: ordered as text, the
     // bounds of a numeric key (99 and 100, -5 and -10) came out of order, and the parts overlapped.
     // An input's key that the model's type cannot hold gives no bound (try_cast).
-    const quantiles = await connection.runAndReadAll(
-      `select bound::varchar from (select distinct try_cast(q as ${keyType}) as bound ` +
-        `from (select unnest(quantile_disc(${key}, [${fractions.join(', ')}])) as q ` +
-        `from (select distinct ${key} from ${sql} where ${key} is not null))) where bound is not null order by bound`,
-    );
-    const bounds = quantiles.getRows().map(([bound]) => String(bound));
+    const bounds =
+      fromFooters ??
+      (
+        await connection.runAndReadAll(
+          `select bound::varchar from (select distinct try_cast(q as ${keyType}) as bound ` +
+            `from (select unnest(quantile_disc(${key}, [${fractions.join(', ')}])) as q ` +
+            `from (select distinct ${key} from ${sql} where ${key} is not null))) where bound is not null order by bound`,
+        )
+      )
+        .getRows()
+        .map(([bound]) => String(bound));
     if (!best || bounds.length > best.length) best = bounds;
     if (bounds.length === fractions.length) break;
   }
@@ -321,6 +331,8 @@ export async function hasNullKeys(connection: DuckDBConnection, column: string, 
     const columns = await columnTypesOf(connection, sql).catch(() => undefined);
     if (!columns) return true;
     if (!columns.has(column)) continue;
+    // NOTE: no footers needed: DuckDB skips every row group whose statistics count no NULL in the key
+    // (a quarter of raw readings at 2,000 meters: 6 ms)
     const nulls = await connection.runAndReadAll(`select exists (select 1 from ${sql} where ${key} is null)`);
     if (nulls.getRows()[0]?.[0] !== false) return true;
   }
@@ -341,7 +353,8 @@ async function splitPlan(
   const parts = await partsOf(connection, alias, model, inputs, count);
   if (parts <= 1 || !model.split) return {};
   const type = await keyType();
-  const bounds = await splitBounds(connection, model.split.column, await fewestRowsFirst(connection, everyInput, count), parts, type);
+  const ordered = await fewestRowsFirst(connection, everyInput, count);
+  const bounds = await splitBounds(connection, model.split.column, ordered, parts, type, alias);
   if (bounds === undefined) return { parts };
   // a few keys give fewer distinct bounds: as many parts as they cut, one at least
   if (bounds.length === 0) return {};

@@ -5,6 +5,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fullestMonthRows, monthRowsFromStatistics } from '../../src/build/month-rows';
 import { filesOf } from '../../src/duckdb/lake-tables';
+import { boundsFromFooters } from '../../src/build/key-statistics';
+import { splitBounds } from '../../src/build/months';
 import { Warehouse } from '../../src/warehouse/warehouse';
 import { tempDir } from '../support/files';
 
@@ -86,6 +88,58 @@ describe('rows per month from file statistics', () => {
       const fullest = await fullestMonthRows(connection, warehouse.alias, [input('monthly'), input('quarter'), input('monthly_view')]);
       expect(Math.abs(fullest - (1488 + 4464 + 1488))).toBeLessThanOrEqual(3);
       expect(await fullestMonthRows(connection, warehouse.alias, [])).toBe(0);
+    });
+  });
+});
+
+describe("a split key's facts from file footers", () => {
+  let warehouse: Warehouse;
+
+  beforeAll(async () => {
+    warehouse = await Warehouse.open(path.join(await tempDir('key-footers'), 'warehouse'));
+    await warehouse.withConnection(async (connection) => {
+      // four files of 50 keys each, in key order, as a raw table sorted by meter is cut into row groups
+      await connection.run('create table main.sorted_keys (meter integer, v integer)');
+      for (const from of [1, 51, 101, 151]) await connection.run(`insert into main.sorted_keys select ${from} + range, 1 from range(50)`);
+      // four files each holding keys from all over: every row group straddles any bound
+      await connection.run('create table main.spread_keys (meter integer, v integer)');
+      for (const offset of [0, 1, 2, 3])
+        await connection.run(`insert into main.spread_keys select ${offset} + 4 * range + 1, 1 from range(50)`);
+    });
+  });
+
+  afterAll(() => warehouse.close());
+
+  const table = (name: string) => ({ schema: 'main', name });
+
+  it('cuts a table sorted by the key at the least key of the first row group past each share, ordered as the key', async () => {
+    await warehouse.withConnection(async (connection) => {
+      // as numbers: 51 < 101 < 151 (as text, 101 < 151 < 51)
+      expect(await boundsFromFooters(connection, warehouse.alias, table('sorted_keys'), 'meter', 4, 'INTEGER')).toEqual([
+        '51',
+        '101',
+        '151',
+      ]);
+      expect(await boundsFromFooters(connection, warehouse.alias, table('sorted_keys'), 'meter', 2, 'INTEGER')).toEqual(['101']);
+    });
+  });
+
+  it('gives no bounds where row groups overlap, or where the footers cannot tell: the keys are then read', async () => {
+    await warehouse.withConnection(async (connection) => {
+      expect(await boundsFromFooters(connection, warehouse.alias, table('spread_keys'), 'meter', 4, 'INTEGER')).toBeUndefined();
+      // more parts than row groups give distinct bounds
+      expect(await boundsFromFooters(connection, warehouse.alias, table('sorted_keys'), 'meter', 8, 'INTEGER')).toBeUndefined();
+      expect(await boundsFromFooters(connection, warehouse.alias, table('absent'), 'meter', 4, 'INTEGER')).toBeUndefined();
+      // and splitBounds then reads the keys: quantiles of the spread table's 200 keys
+      const read = await splitBounds(
+        connection,
+        'meter',
+        [{ sql: 'main.spread_keys', table: table('spread_keys') }],
+        4,
+        'INTEGER',
+        warehouse.alias,
+      );
+      expect(read).toEqual(['50', '100', '150']);
     });
   });
 });
