@@ -13,6 +13,19 @@ export interface ColumnRowGroup {
   readonly max: string | null;
 }
 
+export type LakeTable = { readonly schema: string; readonly name: string };
+
+/**
+ * The data files of a lake table whose footers can stand for it: undefined where it has no file (a
+ * view, rows inlined in the catalog, an empty table) or a delete file (rows the footers still count).
+ * A footer that cannot be read, or lacks the column, is the reader's to find.
+ */
+export async function footerFiles(connection: DuckDBConnection, alias: string, table: LakeTable): Promise<string[] | undefined> {
+  const files = await filesOf(connection, alias, table.name, table.schema).catch(() => undefined);
+  if (!files || files.length === 0 || files.some((file) => file.deleteFile !== undefined)) return undefined;
+  return files.map((file) => file.dataFile);
+}
+
 /**
  * The column's row groups in every data file of a lake table, and their data files. Undefined where the
  * footers cannot stand for the table: no file (a view, rows inlined in the catalog, an empty table), a
@@ -21,12 +34,11 @@ export interface ColumnRowGroup {
 export async function columnRowGroups(
   connection: DuckDBConnection,
   alias: string,
-  table: { readonly schema: string; readonly name: string },
+  table: LakeTable,
   column: string,
 ): Promise<{ files: string[]; groups: ColumnRowGroup[] } | undefined> {
-  const files = await filesOf(connection, alias, table.name, table.schema).catch(() => undefined);
-  if (!files || files.length === 0 || files.some((file) => file.deleteFile !== undefined)) return undefined;
-  const dataFiles = files.map((file) => file.dataFile);
+  const dataFiles = await footerFiles(connection, alias, table);
+  if (!dataFiles) return undefined;
   // footers that cannot be read (a file gone, say): the caller reads the rows, and fails as a scan would
   const rows = await connection
     .runAndReadAll(
@@ -35,7 +47,7 @@ export async function columnRowGroups(
     )
     .then((reader) => reader.getRows())
     .catch(() => undefined);
-  if (!rows || new Set(rows.map(([file]) => String(file))).size !== files.length) return undefined;
+  if (!rows || new Set(rows.map(([file]) => String(file))).size !== dataFiles.length) return undefined;
   const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
   return {
     files: dataFiles,

@@ -3,9 +3,7 @@
 // readings is billions of rows, and its footers a few tens of thousands of row groups.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { pathList, quotedString } from '../duckdb/sql';
-import { columnRowGroups } from './footers';
-
-type LakeTable = { readonly schema: string; readonly name: string };
+import { footerFiles, type LakeTable } from './footers';
 
 /** The rows of the row groups that straddle a bound, as a share of a part, beyond which the footers' bounds are not taken. */
 export const STRADDLING_SHARE = 0.5;
@@ -26,13 +24,15 @@ export async function boundsFromFooters(
   parts: number,
   keyType: string,
 ): Promise<string[] | undefined> {
-  const footers = await columnRowGroups(connection, alias, table, column);
-  if (!footers || parts < 2) return undefined;
-  const reader = await connection.runAndReadAll(
-    `with keyed as (
-       select try_cast(stats_min_value as ${keyType}) as lo, try_cast(stats_max_value as ${keyType}) as hi,
+  const files = parts < 2 ? undefined : await footerFiles(connection, alias, table);
+  if (!files) return undefined;
+  // the footers read once, here: a footer that cannot be read (a file gone, say) gives no bounds
+  const reader = await connection
+    .runAndReadAll(
+      `with keyed as (
+       select file_name, try_cast(stats_min_value as ${keyType}) as lo, try_cast(stats_max_value as ${keyType}) as hi,
               row_group_num_rows - coalesce(stats_null_count, 0) as n
-       from parquet_metadata(${pathList(footers.files)}) where path_in_schema = ${quotedString(column)}
+       from parquet_metadata(${pathList(files)}) where path_in_schema = ${quotedString(column)}
      ),
      groups as (select * from keyed where n > 0),
      placed as (
@@ -45,14 +45,18 @@ export async function boundsFromFooters(
          select min(lo) as bound from placed, range(1, ${parts}) as share(k) where before >= total * k / ${parts} group by k
        ) where bound is not null
      )
-     select (select count(*) from groups where lo is null or hi is null) as unknown,
+     select (select count(distinct file_name) from keyed) as files,
+            (select count(*) from groups where lo is null or hi is null) as unknown,
             (select coalesce(sum(n), 0) from groups where exists (select 1 from bounds where groups.lo < bounds.bound and groups.hi >= bounds.bound)) as straddling,
             (select coalesce(sum(n), 0) from groups) as total,
             (select list(bound::varchar order by bound) from bounds) as bounds`,
-  );
-  const [row] = reader.getRowObjectsJS();
-  const bounds = ((row?.bounds as unknown[] | null) ?? []).map(String);
-  const total = Number(row?.total ?? 0);
-  if (Number(row?.unknown ?? 1) > 0 || bounds.length !== parts - 1) return undefined;
-  return Number(row?.straddling ?? 0) <= (STRADDLING_SHARE * total) / parts ? bounds : undefined;
+    )
+    .catch(() => undefined);
+  const [row] = reader?.getRowObjectsJS() ?? [];
+  // every file's footer has the column (a file written before it was added has not)
+  if (!row || Number(row.files) !== files.length) return undefined;
+  const bounds = ((row.bounds as unknown[] | null) ?? []).map(String);
+  const total = Number(row.total ?? 0);
+  if (Number(row.unknown ?? 1) > 0 || bounds.length !== parts - 1) return undefined;
+  return Number(row.straddling ?? 0) <= (STRADDLING_SHARE * total) / parts ? bounds : undefined;
 }
