@@ -32,12 +32,16 @@ export function inWindow(column: string, window: EventWindow): string {
   return `(${time} >= ${quotedString(window.from)}::timestamp and ${time} < ${quotedString(window.to)}::timestamp + interval 1 microsecond)`;
 }
 
-/** One part of a month of a model split by a column: the rows whose column hashes to the part. */
-export type SplitPart = MonthPart & { readonly column: string };
+/**
+ * One part of a month of a model split by a column: its range of the column (or its hash). With
+ * `nullsOnly`, the rows whose key is NULL instead, which a first part planned without NULL keys adds.
+ */
+export type SplitPart = MonthPart & { readonly column: string; readonly nullsOnly?: true };
 
 /** SQL for "the split column lies in this part's range" (NULL keys in the first), or, for a part with no range, "hashes to this part". */
-export function inPart({ column, index, of, from, to, nullKeys }: SplitPart): string {
+export function inPart({ column, index, of, from, to, nullKeys, nullsOnly }: SplitPart): string {
   const key = quotedIdentifier(column);
+  if (nullsOnly) return `${key} is null`;
   if (from === undefined && to === undefined) return `hash(${key}) % ${of} = ${index}`;
   const above = from === undefined ? [] : [`${key} >= ${quotedString(from)}`];
   const withNulls = from === undefined && nullKeys !== false;

@@ -474,6 +474,19 @@ function splitPartOf(model: ModelNode, part: MonthPart | undefined): SplitPart |
 }
 
 /**
+ * A part's rows: the model over its inputs split by the same column read as the part's range, kept
+ * within the range, whatever the model reads besides. A first part planned without NULL keys (no input
+ * split by the key holds one) is a plain range, so that DuckDB carries it to every input; it also keeps
+ * the rows the model gives a NULL key all the same (a left join's unmatched rows, say), computed again
+ * with those inputs read as their NULL keys, none. Without them such rows were in no part.
+ */
+function partSql(project: LoadedProject, model: ModelNode, input: BuildMonthInput, window: EventWindow, part: SplitPart): string {
+  const rowsOf = (of: SplitPart) =>
+    `select * from (\n${renderModelSql(project, model, monthResolver(project, input, window, of), input.vars)}\n) where ${inPart(of)}`;
+  return part.nullKeys === false ? `${rowsOf(part)}\nunion all\n${rowsOf({ ...part, nullsOnly: true })}` : rowsOf(part);
+}
+
+/**
  * Build one month of a model (or one part of it, for a split model): its rows for the month's event
  * times (within the run's window, for an incremental build), written to one Parquet file in the
  * lake's data path. A retry overwrites its own file; nothing is committed here.
@@ -488,9 +501,9 @@ export async function buildMonth(
   const window = monthWindow(month, input.window);
   if (!window) return { model: name, month, files: [], rows: 0, durationMs: Date.now() - started };
   const part = splitPartOf(model, input.part);
-  const modelSql = renderModelSql(project, model, monthResolver(project, input, window, part), input.vars);
-  // the part's rows, whatever the model reads besides the inputs split by the same column
-  const sql = part ? `select * from (\n${modelSql}\n) where ${inPart(part)}` : modelSql;
+  const sql = part
+    ? partSql(project, model, input, window, part)
+    : renderModelSql(project, model, monthResolver(project, input, window), input.vars);
   const rows = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
     reader.withConnection((connection) =>
       interruptible(connection, async () => writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, sql, part)),

@@ -196,7 +196,9 @@ export interface MonthPart {
   /**
    * false (on the first part) when the plan found no NULL key in the inputs split by the key: the
    * part is then `key < to`, a filter DuckDB carries through joins to every input, where `or key is
-   * null` stops it (the first part took twice as long). Absent: the first part holds the NULL keys.
+   * null` stops it (the first part took twice as long). The part then adds, in the same file, the
+   * rows the model gives a NULL key from those inputs' NULL keys (none), such as a left join's
+   * unmatched rows. Absent: the first part's range holds the NULL keys.
    */
   readonly nullKeys?: false;
 }

@@ -279,17 +279,25 @@ describe('a dbt project of its own', () => {
       failures,
     });
   });
-  it('splits a model by a numeric key whose order as text differs, and holds every reading once', async () => {
+  it('splits a model by a numeric key whose order as text differs, and one whose key a left join leaves NULL, and holds every reading once', async () => {
     // 150 meters numbered 1 to 150 (7 < 75 < 112 as numbers, not as text), a reading each half hour
-    // of a day; parts of 10 kB so that a month is cut into several by meter
+    // of a day; parts of 10 kB so that a month is cut into several by meter. Meters 1 to 140 are on a
+    // site (sites 1 to 14): a model of readings by site, split by site, gives the other ten's readings a
+    // NULL site, from inputs where no site is NULL.
     const own = path.join(dir, 'numeric-keys');
     const ownSources = path.join(dir, 'numeric-key-sources');
     await mkdir(path.join(own, 'models'), { recursive: true });
     await mkdir(path.join(ownSources, 'readings'), { recursive: true });
+    await mkdir(path.join(ownSources, 'sites'), { recursive: true });
     await queryFile(
       ':memory:',
       `copy (select (i % 150 + 1)::bigint as meter_id, timestamp '2024-03-01' + to_minutes((i // 150) * 30) as ts, (i % 7)::double as kwh
              from range(150 * 48) t(i)) to '${path.join(ownSources, 'readings', 'readings.parquet')}' (format parquet)`,
+    );
+    await queryFile(
+      ':memory:',
+      `copy (select i::bigint as meter_id, ((i - 1) // 10 + 1)::bigint as site_id from range(1, 141) t(i))
+             to '${path.join(ownSources, 'sites', 'sites.parquet')}' (format parquet)`,
     );
     await writeFile(
       path.join(own, 'dbt_project.yml'),
@@ -299,12 +307,20 @@ describe('a dbt project of its own', () => {
       path.join(own, 'models', '_sources.yml'),
       'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
         '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
-        '          - { name: kwh, data_type: double }\n',
+        '          - { name: kwh, data_type: double }\n' +
+        '      - name: sites\n        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: site_id, data_type: bigint }\n',
     );
     await writeFile(
       path.join(own, 'models', 'meter_readings.sql'),
       "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['meter_id', 'ts'], event_time='ts', " +
         "meta={'meterflow': {'split_by': 'meter_id', 'part_mb': 0.01} }) }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
+    );
+    await writeFile(
+      path.join(own, 'models', 'site_readings.sql'),
+      "{{ config(materialized='incremental', incremental_strategy='delete+insert', event_time='ts', " +
+        "meta={'meterflow': {'split_by': 'site_id', 'part_mb': 0.01} }) }}\n" +
+        "select sites.site_id, readings.meter_id, readings.ts, readings.kwh from {{ source('raw', 'readings') }} as readings\n" +
+        "left join {{ source('raw', 'sites') }} as sites on sites.meter_id = readings.meter_id\n",
     );
     const ownWarehouse = path.join(dir, 'numeric-keys-warehouse');
     const result = await withWorkers(temporal, { label: 'numeric-keys', warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
@@ -321,5 +337,12 @@ describe('a dbt project of its own', () => {
       'select count(*) as n, count(distinct (meter_id, ts)) as keys, count(distinct meter_id) as meters from main.meter_readings',
     );
     expect([Number(held?.n), Number(held?.keys), Number(held?.meters)]).toEqual([150 * 48, 150 * 48, 150]);
+    // by site, in parts too: the ten meters without a site are kept, with a NULL site, once each
+    expect((await withWarehouseReader(ownWarehouse, {}, (reader) => reader.listFiles('site_readings'))).length).toBeGreaterThan(2);
+    const [bySite] = await queryFile(
+      ownWarehouse,
+      'select count(*) as n, count(distinct (meter_id, ts)) as keys, count(*) filter (where site_id is null) as without from main.site_readings',
+    );
+    expect([Number(bySite?.n), Number(bySite?.keys), Number(bySite?.without)]).toEqual([150 * 48, 150 * 48, 10 * 48]);
   });
 });

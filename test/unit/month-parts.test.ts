@@ -84,6 +84,8 @@ describe('months in parts', () => {
       { index: 1, of: 3, from: 'm3', to: 'm6' },
     ]);
     expect(inPart({ column: 'meter', ...first!.part! })).toBe(`"meter" < 'm3'`);
+    // the rows that first part adds: those the model gives a NULL key all the same
+    expect(inPart({ column: 'meter', ...first!.part!, nullsOnly: true })).toBe(`"meter" is null`);
     expect(monthParts({ months: ['2024-01'], parts: 3, bounds: ['m3', 'm6'], nullKeys: true })[0]?.part).toEqual({
       index: 0,
       of: 3,
