@@ -345,4 +345,41 @@ describe('a dbt project of its own', () => {
     );
     expect([Number(bySite?.n), Number(bySite?.keys), Number(bySite?.without)]).toEqual([150 * 48, 150 * 48, 10 * 48]);
   });
+
+  it('refuses a model built a month at a time whose rows fall outside their month, naming it, and publishes nothing of it', async () => {
+    // a week per row, its start the event_time: the week of 29 January runs into February, so
+    // February's build gives it a row too (of February's days), which would sit beside January's
+    const own = path.join(dir, 'weekly');
+    const ownSources = path.join(dir, 'weekly-sources');
+    await mkdir(path.join(own, 'models'), { recursive: true });
+    await mkdir(path.join(ownSources, 'readings'), { recursive: true });
+    await queryFile(
+      ':memory:',
+      `copy (select (i % 2)::bigint as meter_id, timestamp '2024-01-25' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh
+             from range(2 * 48 * 14) t(i)) to '${path.join(ownSources, 'readings', 'readings.parquet')}' (format parquet)`,
+    );
+    await writeFile(path.join(own, 'dbt_project.yml'), "name: 'weekly'\nversion: '1.0.0'\nconfig-version: 2\nprofile: 'weekly'\n");
+    await writeFile(
+      path.join(own, 'models', '_sources.yml'),
+      'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
+        '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
+        '          - { name: kwh, data_type: double }\n',
+    );
+    await writeFile(
+      path.join(own, 'models', 'weekly.sql'),
+      "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='week_start', event_time='week_start') }}\n" +
+        "select date_trunc('week', ts) as week_start, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by 1\n",
+    );
+    const ownWarehouse = path.join(dir, 'weekly-warehouse');
+    const err = await errorWithWorkers(temporal, { label: 'weekly', warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
+      waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-weekly') })),
+    );
+    const message = String((err as Error)?.message) + JSON.stringify((err as { cause?: unknown }).cause ?? '');
+    expect(message).toContain(
+      "model weekly (models/weekly.sql): built a month at a time (incremental, event_time 'week_start'), but its rows for 2024-02 " +
+        'include 1 row(s) whose week_start lies outside it (2024-01-29 00:00:00 to 2024-01-29 00:00:00)',
+    );
+    const [published] = await queryFile(ownWarehouse, "select count(*) as n from duckdb_tables() where table_name = 'weekly'");
+    expect(Number(published?.n)).toBe(0);
+  });
 });
