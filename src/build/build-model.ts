@@ -17,6 +17,7 @@ import {
   warehouseResolver,
 } from './model-sql';
 import { countRows, existingKind } from './relations';
+import { refuseRowsOutsideWindow } from './window-rows';
 
 /** What a build counted: its new version's rows (null for a view), and the window's rebuilt rows. */
 export interface Built {
@@ -131,6 +132,7 @@ async function buildVersion(
     // and the rebuilt ones, a view until publishing replaces the window's rows in place
     const sql = renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs }), vars);
     await create(delta, sql);
+    await refuseRowsOutsideWindow(connection, delta, model, "its rows over the run's window", window);
     return {
       rows: await createWindowedVersion(connection, model, window, delta, buildId),
       windowRows: await countRows(connection, delta),

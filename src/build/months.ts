@@ -39,7 +39,6 @@ import {
   findModel,
   holdsWithinWindow,
   inPart,
-  inWindow,
   modelSqlError,
   refTableName,
   renderModelSql,
@@ -48,6 +47,7 @@ import {
   type SplitPart,
 } from './model-sql';
 import { singularTestResult } from './model-tests';
+import { refuseRowsOutsideWindow } from './window-rows';
 import { fullestMonthRows, type MonthRowsInput } from './month-rows';
 
 /** What a build worker's month builds are given. */
@@ -424,38 +424,6 @@ export async function testMonth(
   );
 }
 
-/**
- * Refuse a month's file holding rows whose event time lies outside the month, or is NULL. A month is
- * computed from its inputs' rows of that month and replaces that month's rows: such a row (a week
- * across two months, a value carried from the month before) would be computed in part, or twice, and
- * kept beside the other month's. A scan of one column, which the file's row groups mostly answer.
- */
-async function refuseRowsOutsideMonth(connection: DuckDBConnection, file: string, model: ModelNode, month: string, window: EventWindow) {
-  const eventTime = model.eventTime as string;
-  const time = quotedIdentifier(eventTime);
-  const outside = `not ${inWindow(eventTime, window)}`;
-  const counted = await connection.runAndReadAll(
-    `select count(*) filter (where ${outside}) as outside, min(${time}) filter (where ${outside})::varchar as least,
-            max(${time}) filter (where ${outside})::varchar as greatest, count(*) filter (where ${time} is null) as nulls
-       from read_parquet(${quotedString(file)})`,
-  );
-  const [found] = counted.getRowObjectsJson();
-  const [rows, nulls] = [Number(found?.outside ?? 0), Number(found?.nulls ?? 0)];
-  if (rows === 0 && nulls === 0) return;
-  const held = [
-    ...(rows > 0 ? [`${rows} row(s) whose ${eventTime} lies outside it (${String(found?.least)} to ${String(found?.greatest)})`] : []),
-    ...(nulls > 0 ? [`${nulls} row(s) with no ${eventTime}`] : []),
-  ];
-  throw new ModelBuildError(
-    `model ${model.name} (${model.file}): built a month at a time (incremental, event_time '${eventTime}'), but its rows for ${month} ` +
-      `include ${held.join(' and ')}. Each month is computed from its inputs' rows of that month and replaces that month's rows, ` +
-      `so such rows would be computed in part, or twice (a week across two months, a rolling window). Give the model an event_time ` +
-      `in the month of the rows it is computed from, or build it whole: materialized='table', or no event_time.`,
-    model.name,
-    model.file,
-  );
-}
-
 /** A month's (or a part's) rows written to its file, and the tests that judge that file's rows alone run on it. */
 async function writeMonth(
   connection: DuckDBConnection,
@@ -473,7 +441,7 @@ async function writeMonth(
     const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet, return_stats true)`);
     const [written] = copied.getRowObjectsJson();
     const rows = Number(written?.count ?? 0);
-    if (rows > 0) await refuseRowsOutsideMonth(connection, file, model, month, window);
+    if (rows > 0) await refuseRowsOutsideWindow(connection, `read_parquet(${quotedString(file)})`, model, `its rows for ${month}`, window);
     // the tests that judge the file's rows alone, on the file just written, in the same worker
     const local = fileLocalTests(model, part);
     const tested =

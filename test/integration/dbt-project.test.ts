@@ -376,10 +376,40 @@ describe('a dbt project of its own', () => {
     );
     const message = String((err as Error)?.message) + JSON.stringify((err as { cause?: unknown }).cause ?? '');
     expect(message).toContain(
-      "model weekly (models/weekly.sql): built a month at a time (incremental, event_time 'week_start'), but its rows for 2024-02 " +
-        'include 1 row(s) whose week_start lies outside it (2024-01-29 00:00:00 to 2024-01-29 00:00:00)',
+      "model weekly (models/weekly.sql), incremental with event_time 'week_start': its rows for 2024-02 " +
+        '(2024-02-01 00:00:00 to 2024-02-29 23:59:59.999999) include 1 row(s) whose week_start lies outside it (2024-01-29 00:00:00 to 2024-01-29 00:00:00)',
     );
     const [published] = await queryFile(ownWarehouse, "select count(*) as n from duckdb_tables() where table_name = 'weekly'");
     expect(Number(published?.n)).toBe(0);
+
+    // on the writer the first run builds it whole; a second over new readings from 8 February (a
+    // Thursday) rebuilds their window, whose week began on the 5th: refused, the table as it was
+    const weekly = await readFile(path.join(own, 'models', 'weekly.sql'), 'utf8');
+    await writeFile(
+      path.join(own, 'models', 'weekly.sql'),
+      weekly.replace("event_time='week_start'", "event_time='week_start', meta={'meterflow': {'runs_on': 'writer'} }"),
+    );
+    const runWeekly = (label: string) =>
+      withWorkers(temporal, { label, warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
+        waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, `out-${label}`) })),
+      );
+    expect(stateOf(await runWeekly('weekly-whole'), 'model:weekly')).toBe('succeeded');
+    const before = await queryFile(ownWarehouse, tableChecksumSql('main.weekly'));
+    await queryFile(
+      ':memory:',
+      `copy (select (i % 2)::bigint as meter_id, timestamp '2024-02-08' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh
+             from range(2 * 48 * 2) t(i)) to '${path.join(ownSources, 'readings', 'readings-0208.parquet')}' (format parquet)`,
+    );
+    const windowErr = await errorWithWorkers(
+      temporal,
+      { label: 'weekly-window', warehousePath: ownWarehouse, projectDir: own },
+      async (workers) =>
+        waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-weekly-window') })),
+    );
+    expect(String((windowErr as Error)?.message) + JSON.stringify((windowErr as { cause?: unknown }).cause ?? '')).toContain(
+      "model weekly (models/weekly.sql), incremental with event_time 'week_start': its rows over the run's window " +
+        '(2024-02-08 00:00:00 to 2024-02-09 23:30:00) include 1 row(s) whose week_start lies outside it (2024-02-05 00:00:00 to 2024-02-05 00:00:00)',
+    );
+    expect(await queryFile(ownWarehouse, tableChecksumSql('main.weekly'))).toEqual(before);
   });
 });
