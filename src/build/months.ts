@@ -441,7 +441,18 @@ async function writeMonth(
     const copied = await connection.runAndReadAll(`copy (${sql}) to ${quotedString(file)} (format parquet, return_stats true)`);
     const [written] = copied.getRowObjectsJson();
     const rows = Number(written?.count ?? 0);
-    if (rows > 0) await refuseRowsOutsideWindow(connection, `read_parquet(${quotedString(file)})`, model, `its rows for ${month}`, window);
+    const statistics = fileStatistics(written?.column_statistics);
+    if (rows > 0) {
+      const timeStatistics = statistics.get(model.eventTime as string);
+      await refuseRowsOutsideWindow(
+        connection,
+        `read_parquet(${quotedString(file)})`,
+        model,
+        `its rows for ${month}`,
+        window,
+        timeStatistics,
+      );
+    }
     // the tests that judge the file's rows alone, on the file just written, in the same worker
     const local = fileLocalTests(model, part);
     const tested =
@@ -453,7 +464,7 @@ async function writeMonth(
             () => {
               throw new Error('relationships tests are run on the whole table');
             },
-            fileStatistics(written?.column_statistics),
+            statistics,
           )
         : { results: local.map((t) => ({ id: t.id, severity: t.severity, failures: 0, status: 'pass' as const })) };
     let next = 0;

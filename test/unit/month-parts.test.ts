@@ -4,6 +4,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { hasNullKeys, partsFor, splitBounds, splitKeyType, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
 import { monthParts } from '../../src/workflows/build-models';
 import { inPart, inWindow, warehouseResolver } from '../../src/build/model-sql';
+import { statisticsWithin } from '../../src/build/window-rows';
 import { monthWindow } from '../../src/contract/time';
 import { DEFAULT_PART_MB, splitOf } from '../../src/project/model-config';
 import type { LoadedProject } from '../../src/project/load';
@@ -235,5 +236,24 @@ describe('months in parts', () => {
       expect(filterAboveAggregate(await plan({ column: 'meter', index: 1, of: 4 }))).toBe(true);
       expect(filterAboveAggregate(await plan({ column: 'meter', index: 1, of: 4, from: 'mpan-0250', to: 'mpan-0500' }))).toBe(false);
     });
+  });
+
+  it("passes a month's file on its event time's statistics only when they show every value within the month", () => {
+    const march = { from: '2024-03-01 00:00:00', to: '2024-03-31 23:59:59.999999' };
+    const within = (min: string | undefined, max: string | undefined, nullCount: number | null = 0) =>
+      statisticsWithin({ ...(min ? { min } : {}), ...(max ? { max } : {}), ...(nullCount === null ? {} : { nullCount }) }, march);
+    expect(within('2024-03-01 00:00:00', '2024-03-31 23:30:00')).toBe(true);
+    expect(within('2024-03-01', '2024-03-31')).toBe(true);
+    expect(within('2024-03-01 00:00:00+00', '2024-03-31 23:59:59.999999+00')).toBe(true);
+    // outside, NULLs, or not plainly a time: read instead
+    expect(within('2024-02-29 23:59:59.999999', '2024-03-31 23:30:00')).toBe(false);
+    expect(within('2024-03-01 00:00:00', '2024-04-01 00:00:00')).toBe(false);
+    expect(within('2024-03-01 00:00:00', '2024-03-31 23:59:59.9999995')).toBe(false);
+    expect(within('2024-03-01 00:00:00', '2024-03-31 23:30:00', 1)).toBe(false);
+    expect(within('2024-03-01 00:00:00', '2024-03-31 23:30:00', null)).toBe(false);
+    expect(within('2024-03-01 01:00:00+01', '2024-03-31 23:30:00')).toBe(false);
+    expect(within('1709251200', '1711927800')).toBe(false);
+    expect(within(undefined, '2024-03-31 23:30:00')).toBe(false);
+    expect(statisticsWithin(undefined, march)).toBe(false);
   });
 });
