@@ -66,32 +66,27 @@ export function analyticsModelSql(
   upstreamFiles: ReadonlyMap<string, string>,
 ): string {
   const at = `${snapshot.warehouse} at version ${snapshot.version}`;
-  return renderModelSql(
-    project,
-    model,
-    {
-      ref: (ref) => {
-        const seed = seedRelation(project, ref);
-        if (seed) return seed;
-        const pinned = snapshot.relations[ref];
-        if (pinned !== undefined) {
-          const master = relation(MODEL_SCHEMA, pinned);
-          if (!window || !model.period) return master;
-          // the whole periods that hold the changed settlement times: their rows are computed anew
-          const eventTime = project.plan.models.find((m) => m.name === ref)?.eventTime;
-          if (!eventTime) throw new ProjectError(`${model.file}: ref('${ref}') has no event_time to read a window of`, model.file);
-          return `(select * from ${master} where ${periodSpanOf(eventTime, model.period, window)})`;
-        }
-        const other = project.plan.models.find((m) => m.name === ref && runsOnOf(m) === 'analytics');
-        if (!other) throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot of ${at}`, model.file);
-        return newVersionOf(other, upstream, upstreamFiles);
-      },
-      // a source as seeded, at the pinned version (the run's seeds come before the pin)
-      source: (sourceName, table) => {
-        const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
-        return relation(source?.schema ?? sourceName, table);
-      },
-    },
-    vars,
-  );
+  // `whole`: every period (dbt's `ref(…).render()`), not those of the window alone
+  const refAt = (whole: boolean) => (ref: string) => {
+    const seed = seedRelation(project, ref);
+    if (seed) return seed;
+    const pinned = snapshot.relations[ref];
+    if (pinned !== undefined) {
+      const master = relation(MODEL_SCHEMA, pinned);
+      if (!window || !model.period || whole) return master;
+      // the whole periods that hold the changed settlement times: their rows are computed anew
+      const eventTime = project.plan.models.find((m) => m.name === ref)?.eventTime;
+      if (!eventTime) throw new ProjectError(`${model.file}: ref('${ref}') has no event_time to read a window of`, model.file);
+      return `(select * from ${master} where ${periodSpanOf(eventTime, model.period, window)})`;
+    }
+    const other = project.plan.models.find((m) => m.name === ref && runsOnOf(m) === 'analytics');
+    if (!other) throw new ProjectError(`${model.file}: ref('${ref}') is not in the snapshot of ${at}`, model.file);
+    return newVersionOf(other, upstream, upstreamFiles);
+  };
+  // a source as seeded, at the pinned version (the run's seeds come before the pin)
+  const source = (sourceName: string, table: string) => {
+    const found = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+    return relation(found?.schema ?? sourceName, table);
+  };
+  return renderModelSql(project, model, { ref: refAt(false), source, whole: { ref: refAt(true), source } }, vars);
 }

@@ -68,31 +68,36 @@ export function modelSqlError(err: unknown, model: ModelNode, context = ''): unk
  * event_time are read within it only, as dbt's microbatch does, and upstream models rebuilt over the
  * run's window (`windowRefs`) are read as their changed rows (within the window too: a month of them).
  * With a part (one part of a month of a split model), refs split by the same column are read as
- * that part's rows only.
+ * that part's rows only. `ref(…).render()` and `source(…).render()` read every event time, as dbt's
+ * opt-out of its microbatch filter does (a part's rows still of the part alone).
  */
 export function warehouseResolver(
   project: LoadedProject,
   pending: { buildId: string; models: readonly string[] } = { buildId: '', models: [] },
   windowed?: { window: EventWindow; windowRefs: readonly string[]; part?: SplitPart },
 ): RelationResolver {
-  const within = (name: string, eventTime: string | undefined, splitBy?: string) => {
-    const part = windowed?.part && windowed.part.column === splitBy ? windowed.part : undefined;
-    const conditions = [...(windowed && eventTime ? [inWindow(eventTime, windowed.window)] : []), ...(part ? [inPart(part)] : [])];
-    return conditions.length > 0 ? `(select * from ${name} where ${conditions.join(' and ')})` : name;
+  // read whole (`.render()`): every event time, of the new version where the run rebuilt a window of it
+  const resolverOf = (window: EventWindow | undefined, windowRefs: readonly string[]): RelationResolver => {
+    const within = (name: string, eventTime: string | undefined, splitBy?: string) => {
+      const part = windowed?.part && windowed.part.column === splitBy ? windowed.part : undefined;
+      const conditions = [...(window && eventTime ? [inWindow(eventTime, window)] : []), ...(part ? [inPart(part)] : [])];
+      return conditions.length > 0 ? `(select * from ${name} where ${conditions.join(' and ')})` : name;
+    };
+    return {
+      ref: (model) => {
+        const seed = seedRelation(project, model);
+        if (seed) return seed;
+        const name = refTableName(model, pending, windowRefs);
+        const node = project.plan.models.find((m) => m.name === model);
+        return within(relation(MODEL_SCHEMA, name), node?.eventTime, node?.split?.column);
+      },
+      source: (sourceName, table) => {
+        const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+        return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
+      },
+    };
   };
-  return {
-    ref: (model) => {
-      const seed = seedRelation(project, model);
-      if (seed) return seed;
-      const name = refTableName(model, pending, windowed?.windowRefs ?? []);
-      const node = project.plan.models.find((m) => m.name === model);
-      return within(relation(MODEL_SCHEMA, name), node?.eventTime, node?.split?.column);
-    },
-    source: (sourceName, table) => {
-      const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
-      return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
-    },
-  };
+  return { ...resolverOf(windowed?.window, windowed?.windowRefs ?? []), whole: resolverOf(undefined, []) };
 }
 
 /**

@@ -371,11 +371,23 @@ export function monthFile(dataPath: string, model: string, month: string, fileKe
 }
 
 /**
+ * A build of a microbatch model with a `begin` as dbt builds it: over the event times from its begin
+ * on (within the run's window, if any); undefined when the window ends before it.
+ */
+function fromBegin<T extends { window?: EventWindow }>(model: ModelNode, input: T): T | undefined {
+  if (!model.begin) return input;
+  const { from, to } = input.window ?? EVERYTHING;
+  return to < model.begin ? undefined : { ...input, window: { from: from > model.begin ? from : model.begin, to } };
+}
+
+/**
  * The months a model's build covers: every month between the first and last event time of its
  * inputs that have one (within the window, for an incremental build). Reads min and max only.
  */
-export async function planBuildMonths({ project, duckdb }: MonthContext, input: BuildModelInput): Promise<BuildMonthsPlan> {
-  const model = findModel(project, input.model);
+export async function planBuildMonths({ project, duckdb }: MonthContext, asked: BuildModelInput): Promise<BuildMonthsPlan> {
+  const model = findModel(project, asked.model);
+  const input = fromBegin(model, asked);
+  if (input === undefined) return { months: [] };
   const everyInput = planInputs(project, model, input);
   const inputs = timedOf(everyInput);
   if (inputs.length === 0 || !model.eventTime) {
@@ -512,7 +524,8 @@ export async function buildMonth(
   const { model: name, month } = input;
   const started = Date.now();
   const model = findModel(project, name);
-  const window = monthWindow(month, input.window);
+  const scoped = fromBegin(model, input);
+  const window = scoped && monthWindow(month, scoped.window);
   if (!window) return { model: name, month, files: [], rows: 0, durationMs: Date.now() - started };
   const part = splitPartOf(model, input.part);
   const sql = part

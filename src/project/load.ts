@@ -196,6 +196,34 @@ function eventTimeColumn(value: unknown, file: string, name: string): string | u
   return value;
 }
 
+/**
+ * A microbatch model's batches as meterflow builds them: a month each, from dbt's `begin` (returned,
+ * as `YYYY-MM-DD HH:MM:SS`). A batch_size other than a month would compute each row from another
+ * span of inputs than dbt does, and a `begin` elsewhere than on the build queue would not be honoured:
+ * both refused, naming the file.
+ */
+function microbatchBegin(config: Readonly<Record<string, unknown>>, runsOn: RunsOn, file: string, name: string): string | undefined {
+  if (config.incremental_strategy !== 'microbatch') return undefined;
+  const batchSize = config.batch_size;
+  if (batchSize !== undefined && batchSize !== 'month') {
+    throw new ProjectError(
+      `${file}: '${name}' has batch_size='${String(batchSize)}', but meterflow builds a microbatch model a month at a time, ` +
+        `each month from its inputs' rows of that month: set batch_size='month' (dbt then batches by month too)`,
+      file,
+    );
+  }
+  const begin = config.begin;
+  if (begin === undefined || begin === null) return undefined;
+  const text = begin instanceof Date ? begin.toISOString() : String(begin);
+  const match = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?(?:\.0+)?Z?$/.exec(text.trim());
+  if (!match) throw new ProjectError(`${file}: begin of '${name}' must be a date or a time (YYYY-MM-DD[ HH:MM:SS]), not '${text}'`, file);
+  if (runsOn !== 'build') {
+    throw new ProjectError(`${file}: '${name}' has a begin, which meterflow honours on the build queue only, not runs_on: ${runsOn}`, file);
+  }
+  const time = match[2] ?? '00:00:00';
+  return `${match[1]} ${time.length === 5 ? `${time}:00` : time}`;
+}
+
 /** How a dbt seed is found among the sources, by the name models ref() it by. */
 const seedKey = (name: string) => `ref:${name}`;
 
@@ -440,6 +468,7 @@ function loadModel(
   const runsOn = ephemeral ? 'writer' : runsOnOf(config, kept, eventTime, relative, name);
   const period = analyticsPeriod(config.meta, { runsOn, materialized, ...(eventTime ? { eventTime } : {}) }, relative, name);
   const split = splitOf(config, runsOn, relative, name);
+  const begin = microbatchBegin(config, runsOn, relative, name);
   const parsed = modelTests(property, name, relative, testContext.generics);
   const { tests, refs: genericRefs } = renderGenericTests(parsed.tests, {
     file: property?.file ?? relative,
@@ -458,6 +487,7 @@ function loadModel(
     materialized: kept,
     ephemeral,
     ...(eventTime ? { eventTime } : {}),
+    ...(begin ? { begin } : {}),
     ...(period ? { period } : {}),
     ...(split ? { split } : {}),
     refs: [...refs],

@@ -10,7 +10,17 @@ import { compileMacroFile, macroFunctions } from './macro-runtime';
 export interface RelationResolver {
   ref(model: string): string;
   source(sourceName: string, table: string): string;
+  /**
+   * The relations read whole: dbt's `ref(…).render()` and `source(…).render()`, which opt out of the
+   * event-time filter dbt puts on a microbatch model's inputs. Absent: the same as ref and source.
+   */
+  readonly whole?: RelationResolver;
 }
+
+/** A relation as a template sees it: its text, and `.render()`, the relation read whole. */
+const relationValue = (text: string, whole: () => string): string =>
+  // a String object, so that `{{ ref('x') }}` and `ref('x') ~ '…'` are its text as before
+  Object.assign(new String(text), { render: whole }) as unknown as string;
 
 export interface RenderedModel {
   readonly sql: string;
@@ -69,11 +79,13 @@ export function renderModel(options: RenderOptions): RenderedModel {
     ref: (...args: unknown[]) => {
       const { positional } = splitArguments(args);
       // dbt allows ref('package', 'model'); the model is the last positional argument
-      return resolver.ref(requireName(positional[positional.length - 1], 'ref()', file));
+      const model = requireName(positional[positional.length - 1], 'ref()', file);
+      return relationValue(resolver.ref(model), () => (resolver.whole ?? resolver).ref(model));
     },
     source: (...args: unknown[]) => {
       const { positional } = splitArguments(args);
-      return resolver.source(requireName(positional[0], 'source()', file), requireName(positional[1], 'source()', file));
+      const [sourceName, table] = [requireName(positional[0], 'source()', file), requireName(positional[1], 'source()', file)];
+      return relationValue(resolver.source(sourceName, table), () => (resolver.whole ?? resolver).source(sourceName, table));
     },
     config: (...args: unknown[]) => {
       const { positional, keywords } = splitArguments(args);

@@ -104,6 +104,11 @@ export interface ModelNode {
    */
   readonly eventTime?: string;
   /**
+   * dbt's `begin` of a microbatch model (`YYYY-MM-DD HH:MM:SS`, UTC): its first event time. Its months
+   * are built from here on; rows of inputs before it are not read, as dbt's first batch starts here.
+   */
+  readonly begin?: string;
+  /**
    * For an analytics model with one row per period (its `eventTime` the period's start): the period,
    * from `meta.period` in its config. When the master changed over a window only, just the periods
    * holding that window are recomputed and replace their rows.

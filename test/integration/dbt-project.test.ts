@@ -346,6 +346,52 @@ describe('a dbt project of its own', () => {
     expect([Number(bySite?.n), Number(bySite?.keys), Number(bySite?.without)]).toEqual([150 * 48, 150 * 48, 10 * 48]);
   });
 
+  it("reads an input whole where a model built a month at a time asks with dbt's .render(), and builds from its begin", async () => {
+    // two meters, a reading each half hour from 25 January to 7 February, each day's value its day's
+    // number (0 to 13): the mean of all is 6.5, of February's days 10; the model begins on 29 January
+    // (day 4), so January's month reads days 4 to 6 (mean 5)
+    const own = path.join(dir, 'rendered');
+    const ownSources = path.join(dir, 'rendered-sources');
+    await mkdir(path.join(own, 'models'), { recursive: true });
+    await mkdir(path.join(ownSources, 'readings'), { recursive: true });
+    await queryFile(
+      ':memory:',
+      `copy (select (i % 2)::bigint as meter_id, timestamp '2024-01-25' + to_minutes((i // 2) * 30) as ts, (i // 96)::double as kwh
+             from range(2 * 48 * 14) t(i)) to '${path.join(ownSources, 'readings', 'readings.parquet')}' (format parquet)`,
+    );
+    await writeFile(path.join(own, 'dbt_project.yml'), "name: 'rendered'\nversion: '1.0.0'\nconfig-version: 2\nprofile: 'rendered'\n");
+    await writeFile(
+      path.join(own, 'models', '_sources.yml'),
+      'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
+        '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
+        '          - { name: kwh, data_type: double }\n',
+    );
+    // each reading against its meter's mean over every month (.render()), and over its own month
+    await writeFile(
+      path.join(own, 'models', 'deviations.sql'),
+      "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='ts', batch_size='month', begin='2024-01-29') }}\n" +
+        'select r.meter_id, r.ts, r.kwh - whole.mean_kwh as from_mean, r.kwh - month.mean_kwh as from_month_mean\n' +
+        "from {{ source('raw', 'readings') }} as r\n" +
+        "join (select meter_id, avg(kwh) as mean_kwh from {{ source('raw', 'readings').render() }} group by 1) as whole using (meter_id)\n" +
+        "join (select meter_id, avg(kwh) as mean_kwh from {{ source('raw', 'readings') }} group by 1) as month using (meter_id)\n",
+    );
+    const ownWarehouse = path.join(dir, 'rendered-warehouse');
+    const result = await withWorkers(temporal, { label: 'rendered', warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
+      waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-rendered') })),
+    );
+    expect(stateOf(result, 'model:deviations')).toBe('succeeded');
+    const rows = await queryFile(
+      ownWarehouse,
+      `select month(ts) as month, count(*) as n, min(from_mean) as least, max(from_mean) as greatest,
+              min(from_month_mean) as least_in_month, max(from_month_mean) as greatest_in_month
+         from main.deviations group by 1 order by 1`,
+    );
+    expect(rows.map((row) => Object.values(row).map(Number))).toEqual([
+      [1, 2 * 48 * 3, -2.5, -0.5, -1, 1],
+      [2, 2 * 48 * 7, 0.5, 6.5, -3, 3],
+    ]);
+  });
+
   it('refuses a model built a month at a time whose rows fall outside their month, naming it, and publishes nothing of it', async () => {
     // a week per row, its start the event_time: the week of 29 January runs into February, so
     // February's build gives it a row too (of February's days), which would sit beside January's

@@ -3,8 +3,9 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { hasNullKeys, partsFor, splitBounds, splitKeyType, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
 import { monthParts } from '../../src/workflows/build-models';
-import { inPart, inWindow, warehouseResolver } from '../../src/build/model-sql';
+import { deltaName, inPart, inWindow, pendingName, warehouseResolver } from '../../src/build/model-sql';
 import { statisticsWithin } from '../../src/build/window-rows';
+import { renderModel } from '../../src/project/render';
 import { monthWindow } from '../../src/contract/time';
 import { DEFAULT_PART_MB, splitOf } from '../../src/project/model-config';
 import type { LoadedProject } from '../../src/project/load';
@@ -60,6 +61,23 @@ describe('months in parts', () => {
     expect(resolver.ref('readings')).toContain('and hash("meter") % 5 = 2');
     expect(resolver.ref('meters')).toBe('"main"."meters"');
     expect(resolver.ref('other_split')).not.toContain('hash(');
+    // dbt's `.render()`: every event time, the part's rows still of the part
+    const rendered = renderModel({
+      file: 'm.sql',
+      template:
+        "select * from {{ ref('readings').render() }} join {{ ref('readings') }} using (meter) where {{ ref('meters') ~ '.x' }} > 0",
+      resolver,
+      vars: {},
+      self: 'm',
+    }).sql;
+    expect(rendered).toBe(
+      `select * from (select * from "main"."readings" where hash("meter") % 5 = 2) join ` +
+        `(select * from "main"."readings" where ${inWindow('ts', window)} and hash("meter") % 5 = 2) using (meter) where "main"."meters".x > 0`,
+    );
+    // rebuilt over the run's window: its changed rows, or with `.render()` its whole new version
+    const rebuilt = warehouseResolver(project, { buildId: 'b', models: ['readings'] }, { window, windowRefs: ['readings'] });
+    expect(rebuilt.ref('readings')).toContain(deltaName('readings', 'b'));
+    expect(rebuilt.whole?.ref('readings')).toBe(`"main"."${pendingName('readings', 'b')}"`);
   });
 
   it('cuts parts at the bounds a plan names: the first from nothing, the last to nothing; by hash where it names none', () => {

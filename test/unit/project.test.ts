@@ -1,6 +1,6 @@
 // The models project: loading, rendering dbt functions, DAG order, and errors that name the file.
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultProjectDir } from '../../src/config';
 import { ProjectError } from '../../src/errors';
@@ -319,6 +319,32 @@ describe('loading a broken project', () => {
     expect((error as Error).message).toMatch(
       /cycle in model refs: .*master\/demand_price_elasticity\.sql.*staging\/stg_tariff_unit_rates\.sql/,
     );
+  });
+
+  it('refuses a microbatch batch_size other than a month, and a begin it cannot read, naming the file; takes a begin as a time', async () => {
+    const dir = await copyOfModels('microbatch');
+    const staging = path.join(dir, 'staging', 'stg_smart_meter_consumption.sql');
+    const asMicrobatch = (config: string) =>
+      editFile(staging, (sql) =>
+        sql.replace(
+          '{{ per_meter_half_hour_config() }}',
+          `{{ per_meter_half_hour_config() }}{{ config(incremental_strategy='microbatch', ${config}) }}`,
+        ),
+      );
+    const original = await readFile(staging, 'utf8');
+    await asMicrobatch("batch_size='day', begin='2023-01-01'");
+    await expect(loadProject(dir)).rejects.toThrow(
+      "staging/stg_smart_meter_consumption.sql: 'stg_smart_meter_consumption' has batch_size='day', but meterflow builds a microbatch model a month at a time",
+    );
+    await writeFile(staging, original);
+    await asMicrobatch("batch_size='month', begin='the first of January'");
+    await expect(loadProject(dir)).rejects.toThrow(
+      "staging/stg_smart_meter_consumption.sql: begin of 'stg_smart_meter_consumption' must be a date or a time (YYYY-MM-DD[ HH:MM:SS]), not 'the first of January'",
+    );
+    await writeFile(staging, original);
+    await asMicrobatch("batch_size='month', begin='2023-01-15T06:30'");
+    const project = await loadProject(dir);
+    expect(project.plan.models.find((m) => m.name === 'stg_smart_meter_consumption')?.begin).toBe('2023-01-15 06:30:00');
   });
 
   it('refuses a project folder without dbt_project.yml', async () => {
