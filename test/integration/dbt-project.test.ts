@@ -94,6 +94,39 @@ print(json.dumps({'manifest': type(manifest).__name__, 'runResults': type(result
   >;
 }
 
+const READINGS_SOURCE =
+  'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
+  '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
+  '          - { name: kwh, data_type: double }\n';
+
+/**
+ * A small project of a team's own in `dir`: a `readings` source (meter_id, ts its event_time, kwh),
+ * its file the rows `readings` selects; further sources (`more`: their tables' YAML, and each one's
+ * select); and the models given (file name to SQL). Returns its folders and warehouse.
+ */
+async function readingsProject(
+  dir: string,
+  name: string,
+  readings: string,
+  models: Record<string, string>,
+  more: { yaml: string; files: Record<string, string> } = { yaml: '', files: {} },
+): Promise<{ project: string; sources: string; warehouse: string }> {
+  const project = path.join(dir, name);
+  const sources = path.join(dir, `${name}-sources`);
+  await mkdir(path.join(project, 'models'), { recursive: true });
+  for (const [source, select] of Object.entries({ readings, ...more.files })) {
+    await mkdir(path.join(sources, source), { recursive: true });
+    await queryFile(':memory:', `copy (${select}) to '${path.join(sources, source, `${source}.parquet`)}' (format parquet)`);
+  }
+  await writeFile(
+    path.join(project, 'dbt_project.yml'),
+    `name: '${name}'\nversion: '1.0.0'\nconfig-version: 2\nprofile: '${name}'\nmodel-paths: ['models']\n`,
+  );
+  await writeFile(path.join(project, 'models', '_sources.yml'), READINGS_SOURCE + more.yaml);
+  for (const [file, sql] of Object.entries(models)) await writeFile(path.join(project, 'models', file), sql);
+  return { project, sources, warehouse: path.join(dir, `${name}-warehouse`) };
+}
+
 describe('a dbt project of its own', () => {
   let temporal: TemporalTestContext;
   let dir: string;
@@ -116,6 +149,17 @@ describe('a dbt project of its own', () => {
     withWorkers(temporal, { label, warehousePath: warehouse, projectDir: project }, async (workers) =>
       waitForPipeline(await startRun(temporal, workers, { sourcesUri: emptySources, outUri: path.join(dir, `out-${label}`), ...extra })),
     );
+
+  /** A run of a project readingsProject made, through workers of its own; the error of one that fails. */
+  type OwnProject = Awaited<ReturnType<typeof readingsProject>>;
+  const ownRun = (own: OwnProject, label: string) => async (workers: Parameters<Parameters<typeof withWorkers>[2]>[0]) =>
+    waitForPipeline(await startRun(temporal, workers, { sourcesUri: own.sources, outUri: path.join(dir, `out-${label}`) }));
+  const runOwn = (own: OwnProject, label: string) =>
+    withWorkers(temporal, { label, warehousePath: own.warehouse, projectDir: own.project }, ownRun(own, label));
+  const failOwn = async (own: OwnProject, label: string) => {
+    const err = await errorWithWorkers(temporal, { label, warehousePath: own.warehouse, projectDir: own.project }, ownRun(own, label));
+    return String((err as Error)?.message) + JSON.stringify((err as { cause?: unknown }).cause ?? '');
+  };
 
   it('runs the starter-shaped project end to end: seeds, views, tables, an ephemeral model, every test', async () => {
     const result = await run('jaffle-first');
@@ -284,63 +328,42 @@ describe('a dbt project of its own', () => {
     // of a day; parts of 10 kB so that a month is cut into several by meter. Meters 1 to 140 are on a
     // site (sites 1 to 14): a model of readings by site, split by site, gives the other ten's readings a
     // NULL site, from inputs where no site is NULL.
-    const own = path.join(dir, 'numeric-keys');
-    const ownSources = path.join(dir, 'numeric-key-sources');
-    await mkdir(path.join(own, 'models'), { recursive: true });
-    await mkdir(path.join(ownSources, 'readings'), { recursive: true });
-    await mkdir(path.join(ownSources, 'sites'), { recursive: true });
-    await queryFile(
-      ':memory:',
-      `copy (select (i % 150 + 1)::bigint as meter_id, timestamp '2024-03-01' + to_minutes((i // 150) * 30) as ts, (i % 7)::double as kwh
-             from range(150 * 48) t(i)) to '${path.join(ownSources, 'readings', 'readings.parquet')}' (format parquet)`,
+    const own = await readingsProject(
+      dir,
+      'numeric_keys',
+      `select (i % 150 + 1)::bigint as meter_id, timestamp '2024-03-01' + to_minutes((i // 150) * 30) as ts, (i % 7)::double as kwh
+         from range(150 * 48) t(i)`,
+      {
+        'meter_readings.sql':
+          "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['meter_id', 'ts'], event_time='ts', " +
+          "meta={'meterflow': {'split_by': 'meter_id', 'part_mb': 0.01} }) }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
+        'site_readings.sql':
+          "{{ config(materialized='incremental', incremental_strategy='delete+insert', event_time='ts', " +
+          "meta={'meterflow': {'split_by': 'site_id', 'part_mb': 0.01} }) }}\n" +
+          "select sites.site_id, readings.meter_id, readings.ts, readings.kwh from {{ source('raw', 'readings') }} as readings\n" +
+          "left join {{ source('raw', 'sites') }} as sites on sites.meter_id = readings.meter_id\n",
+      },
+      {
+        yaml: '      - name: sites\n        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: site_id, data_type: bigint }\n',
+        files: { sites: 'select i::bigint as meter_id, ((i - 1) // 10 + 1)::bigint as site_id from range(1, 141) t(i)' },
+      },
     );
-    await queryFile(
-      ':memory:',
-      `copy (select i::bigint as meter_id, ((i - 1) // 10 + 1)::bigint as site_id from range(1, 141) t(i))
-             to '${path.join(ownSources, 'sites', 'sites.parquet')}' (format parquet)`,
-    );
-    await writeFile(
-      path.join(own, 'dbt_project.yml'),
-      "name: 'numeric_keys'\nversion: '1.0.0'\nconfig-version: 2\nprofile: 'numeric_keys'\nmodel-paths: ['models']\n",
-    );
-    await writeFile(
-      path.join(own, 'models', '_sources.yml'),
-      'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
-        '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
-        '          - { name: kwh, data_type: double }\n' +
-        '      - name: sites\n        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: site_id, data_type: bigint }\n',
-    );
-    await writeFile(
-      path.join(own, 'models', 'meter_readings.sql'),
-      "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['meter_id', 'ts'], event_time='ts', " +
-        "meta={'meterflow': {'split_by': 'meter_id', 'part_mb': 0.01} }) }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
-    );
-    await writeFile(
-      path.join(own, 'models', 'site_readings.sql'),
-      "{{ config(materialized='incremental', incremental_strategy='delete+insert', event_time='ts', " +
-        "meta={'meterflow': {'split_by': 'site_id', 'part_mb': 0.01} }) }}\n" +
-        "select sites.site_id, readings.meter_id, readings.ts, readings.kwh from {{ source('raw', 'readings') }} as readings\n" +
-        "left join {{ source('raw', 'sites') }} as sites on sites.meter_id = readings.meter_id\n",
-    );
-    const ownWarehouse = path.join(dir, 'numeric-keys-warehouse');
-    const result = await withWorkers(temporal, { label: 'numeric-keys', warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
-      waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-numeric-keys') })),
-    );
+    const result = await runOwn(own, 'numeric-keys');
     expect(stateOf(result, 'model:meter_readings')).toBe('succeeded');
     // built in parts, each a range of meters
-    const files = await withWarehouseReader(ownWarehouse, {}, (reader) => reader.listFiles('meter_readings'));
+    const files = await withWarehouseReader(own.warehouse, {}, (reader) => reader.listFiles('meter_readings'));
     expect(files.length).toBeGreaterThan(2);
     expect(files.every((file) => /-part\d+of\d+\.parquet$/.test(file.dataFile))).toBe(true);
     // every reading once: as many rows as the file, and as many keys
     const [held] = await queryFile(
-      ownWarehouse,
+      own.warehouse,
       'select count(*) as n, count(distinct (meter_id, ts)) as keys, count(distinct meter_id) as meters from main.meter_readings',
     );
     expect([Number(held?.n), Number(held?.keys), Number(held?.meters)]).toEqual([150 * 48, 150 * 48, 150]);
     // by site, in parts too: the ten meters without a site are kept, with a NULL site, once each
-    expect((await withWarehouseReader(ownWarehouse, {}, (reader) => reader.listFiles('site_readings'))).length).toBeGreaterThan(2);
+    expect((await withWarehouseReader(own.warehouse, {}, (reader) => reader.listFiles('site_readings'))).length).toBeGreaterThan(2);
     const [bySite] = await queryFile(
-      ownWarehouse,
+      own.warehouse,
       'select count(*) as n, count(distinct (meter_id, ts)) as keys, count(*) filter (where site_id is null) as without from main.site_readings',
     );
     expect([Number(bySite?.n), Number(bySite?.keys), Number(bySite?.without)]).toEqual([150 * 48, 150 * 48, 10 * 48]);
@@ -349,39 +372,26 @@ describe('a dbt project of its own', () => {
   it("reads an input whole where a model built a month at a time asks with dbt's .render(), and builds from its begin", async () => {
     // two meters, a reading each half hour from 25 January to 7 February, each day's value its day's
     // number (0 to 13): the mean of all is 6.5, of February's days 10; the model begins on 29 January
-    // (day 4), so January's month reads days 4 to 6 (mean 5)
-    const own = path.join(dir, 'rendered');
-    const ownSources = path.join(dir, 'rendered-sources');
-    await mkdir(path.join(own, 'models'), { recursive: true });
-    await mkdir(path.join(ownSources, 'readings'), { recursive: true });
-    await queryFile(
-      ':memory:',
-      `copy (select (i % 2)::bigint as meter_id, timestamp '2024-01-25' + to_minutes((i // 2) * 30) as ts, (i // 96)::double as kwh
-             from range(2 * 48 * 14) t(i)) to '${path.join(ownSources, 'readings', 'readings.parquet')}' (format parquet)`,
+    // (day 4), so January's month reads days 4 to 6 (mean 5). Each reading against its meter's mean over
+    // every month (.render()), and over its own month.
+    const own = await readingsProject(
+      dir,
+      'rendered',
+      `select (i % 2)::bigint as meter_id, timestamp '2024-01-25' + to_minutes((i // 2) * 30) as ts, (i // 96)::double as kwh
+         from range(2 * 48 * 14) t(i)`,
+      {
+        'deviations.sql':
+          "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='ts', batch_size='month', begin='2024-01-29') }}\n" +
+          'select r.meter_id, r.ts, r.kwh - whole.mean_kwh as from_mean, r.kwh - month.mean_kwh as from_month_mean\n' +
+          "from {{ source('raw', 'readings') }} as r\n" +
+          "join (select meter_id, avg(kwh) as mean_kwh from {{ source('raw', 'readings').render() }} group by 1) as whole using (meter_id)\n" +
+          "join (select meter_id, avg(kwh) as mean_kwh from {{ source('raw', 'readings') }} group by 1) as month using (meter_id)\n",
+      },
     );
-    await writeFile(path.join(own, 'dbt_project.yml'), "name: 'rendered'\nversion: '1.0.0'\nconfig-version: 2\nprofile: 'rendered'\n");
-    await writeFile(
-      path.join(own, 'models', '_sources.yml'),
-      'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
-        '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
-        '          - { name: kwh, data_type: double }\n',
-    );
-    // each reading against its meter's mean over every month (.render()), and over its own month
-    await writeFile(
-      path.join(own, 'models', 'deviations.sql'),
-      "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='ts', batch_size='month', begin='2024-01-29') }}\n" +
-        'select r.meter_id, r.ts, r.kwh - whole.mean_kwh as from_mean, r.kwh - month.mean_kwh as from_month_mean\n' +
-        "from {{ source('raw', 'readings') }} as r\n" +
-        "join (select meter_id, avg(kwh) as mean_kwh from {{ source('raw', 'readings').render() }} group by 1) as whole using (meter_id)\n" +
-        "join (select meter_id, avg(kwh) as mean_kwh from {{ source('raw', 'readings') }} group by 1) as month using (meter_id)\n",
-    );
-    const ownWarehouse = path.join(dir, 'rendered-warehouse');
-    const result = await withWorkers(temporal, { label: 'rendered', warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
-      waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-rendered') })),
-    );
+    const result = await runOwn(own, 'rendered');
     expect(stateOf(result, 'model:deviations')).toBe('succeeded');
     const rows = await queryFile(
-      ownWarehouse,
+      own.warehouse,
       `select month(ts) as month, count(*) as n, min(from_mean) as least, max(from_mean) as greatest,
               min(from_month_mean) as least_in_month, max(from_month_mean) as greatest_in_month
          from main.deviations group by 1 order by 1`,
@@ -395,67 +405,43 @@ describe('a dbt project of its own', () => {
   it('refuses a model built a month at a time whose rows fall outside their month, naming it, and publishes nothing of it', async () => {
     // a week per row, its start the event_time: the week of 29 January runs into February, so
     // February's build gives it a row too (of February's days), which would sit beside January's
-    const own = path.join(dir, 'weekly');
-    const ownSources = path.join(dir, 'weekly-sources');
-    await mkdir(path.join(own, 'models'), { recursive: true });
-    await mkdir(path.join(ownSources, 'readings'), { recursive: true });
-    await queryFile(
-      ':memory:',
-      `copy (select (i % 2)::bigint as meter_id, timestamp '2024-01-25' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh
-             from range(2 * 48 * 14) t(i)) to '${path.join(ownSources, 'readings', 'readings.parquet')}' (format parquet)`,
+    const own = await readingsProject(
+      dir,
+      'weekly',
+      `select (i % 2)::bigint as meter_id, timestamp '2024-01-25' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh
+         from range(2 * 48 * 14) t(i)`,
+      {
+        'weekly.sql':
+          "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='week_start', event_time='week_start') }}\n" +
+          "select date_trunc('week', ts) as week_start, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by 1\n",
+      },
     );
-    await writeFile(path.join(own, 'dbt_project.yml'), "name: 'weekly'\nversion: '1.0.0'\nconfig-version: 2\nprofile: 'weekly'\n");
-    await writeFile(
-      path.join(own, 'models', '_sources.yml'),
-      'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: readings\n        config: { event_time: ts }\n' +
-        '        columns:\n          - { name: meter_id, data_type: bigint }\n          - { name: ts, data_type: timestamp }\n' +
-        '          - { name: kwh, data_type: double }\n',
-    );
-    await writeFile(
-      path.join(own, 'models', 'weekly.sql'),
-      "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='week_start', event_time='week_start') }}\n" +
-        "select date_trunc('week', ts) as week_start, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by 1\n",
-    );
-    const ownWarehouse = path.join(dir, 'weekly-warehouse');
-    const err = await errorWithWorkers(temporal, { label: 'weekly', warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
-      waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-weekly') })),
-    );
-    const message = String((err as Error)?.message) + JSON.stringify((err as { cause?: unknown }).cause ?? '');
+    const message = await failOwn(own, 'weekly');
     expect(message).toContain(
       "model weekly (models/weekly.sql), incremental with event_time 'week_start': its rows for 2024-02 " +
         '(2024-02-01 00:00:00 to 2024-02-29 23:59:59.999999) include 1 row(s) whose week_start lies outside it (2024-01-29 00:00:00 to 2024-01-29 00:00:00)',
     );
-    const [published] = await queryFile(ownWarehouse, "select count(*) as n from duckdb_tables() where table_name = 'weekly'");
+    const [published] = await queryFile(own.warehouse, "select count(*) as n from duckdb_tables() where table_name = 'weekly'");
     expect(Number(published?.n)).toBe(0);
 
     // on the writer the first run builds it whole; a second over new readings from 8 February (a
     // Thursday) rebuilds their window, whose week began on the 5th: refused, the table as it was
-    const weekly = await readFile(path.join(own, 'models', 'weekly.sql'), 'utf8');
+    const weekly = await readFile(path.join(own.project, 'models', 'weekly.sql'), 'utf8');
     await writeFile(
-      path.join(own, 'models', 'weekly.sql'),
+      path.join(own.project, 'models', 'weekly.sql'),
       weekly.replace("event_time='week_start'", "event_time='week_start', meta={'meterflow': {'runs_on': 'writer'} }"),
     );
-    const runWeekly = (label: string) =>
-      withWorkers(temporal, { label, warehousePath: ownWarehouse, projectDir: own }, async (workers) =>
-        waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, `out-${label}`) })),
-      );
-    expect(stateOf(await runWeekly('weekly-whole'), 'model:weekly')).toBe('succeeded');
-    const before = await queryFile(ownWarehouse, tableChecksumSql('main.weekly'));
+    expect(stateOf(await runOwn(own, 'weekly-whole'), 'model:weekly')).toBe('succeeded');
+    const before = await queryFile(own.warehouse, tableChecksumSql('main.weekly'));
     await queryFile(
       ':memory:',
       `copy (select (i % 2)::bigint as meter_id, timestamp '2024-02-08' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh
-             from range(2 * 48 * 2) t(i)) to '${path.join(ownSources, 'readings', 'readings-0208.parquet')}' (format parquet)`,
+             from range(2 * 48 * 2) t(i)) to '${path.join(own.sources, 'readings', 'readings-0208.parquet')}' (format parquet)`,
     );
-    const windowErr = await errorWithWorkers(
-      temporal,
-      { label: 'weekly-window', warehousePath: ownWarehouse, projectDir: own },
-      async (workers) =>
-        waitForPipeline(await startRun(temporal, workers, { sourcesUri: ownSources, outUri: path.join(dir, 'out-weekly-window') })),
-    );
-    expect(String((windowErr as Error)?.message) + JSON.stringify((windowErr as { cause?: unknown }).cause ?? '')).toContain(
+    expect(await failOwn(own, 'weekly-window')).toContain(
       "model weekly (models/weekly.sql), incremental with event_time 'week_start': its rows over the run's window " +
         '(2024-02-08 00:00:00 to 2024-02-09 23:30:00) include 1 row(s) whose week_start lies outside it (2024-02-05 00:00:00 to 2024-02-05 00:00:00)',
     );
-    expect(await queryFile(ownWarehouse, tableChecksumSql('main.weekly'))).toEqual(before);
+    expect(await queryFile(own.warehouse, tableChecksumSql('main.weekly'))).toEqual(before);
   });
 });
