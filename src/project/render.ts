@@ -17,10 +17,13 @@ export interface RelationResolver {
   readonly whole?: RelationResolver;
 }
 
-/** A relation as a template sees it: its text, and `.render()`, the relation read whole. */
-const relationValue = (text: string, whole: () => string): string =>
-  // a String object, so that `{{ ref('x') }}` and `ref('x') ~ '…'` are its text as before
-  Object.assign(new String(text), { render: whole }) as unknown as string;
+/**
+ * dbt's `ref(…).render()` and `source(…).render()`, the relation read whole, written as calls of their
+ * own (`__meterflow_whole_ref(…)`), so that ref() and source() still give plain strings, which every
+ * filter and test takes as text. A `.render()` elsewhere (on a variable) stays a template error.
+ */
+const RENDERED_RELATION = /\b(ref|source)(\((?:[^()'"]|'[^']*'|"[^"]*")*\))\.render\(\)/g;
+const withWholeRelations = (text: string): string => text.replace(RENDERED_RELATION, '__meterflow_whole_$1$2');
 
 export interface RenderedModel {
   readonly sql: string;
@@ -72,21 +75,23 @@ function requireName(value: unknown, what: string, file: string): string {
 /** Render one model's SQL. Template and resolver errors name the file. */
 export function renderModel(options: RenderOptions): RenderedModel {
   const { file, resolver, vars } = options;
+  const refOf = (from: RelationResolver, args: unknown[]) => {
+    const { positional } = splitArguments(args);
+    // dbt allows ref('package', 'model'); the model is the last positional argument
+    return from.ref(requireName(positional[positional.length - 1], 'ref()', file));
+  };
+  const sourceOf = (from: RelationResolver, args: unknown[]) => {
+    const { positional } = splitArguments(args);
+    return from.source(requireName(positional[0], 'source()', file), requireName(positional[1], 'source()', file));
+  };
   const config: Record<string, unknown> = {};
   const usedVars: Record<string, unknown> = {};
   const context = {
     this: options.self,
-    ref: (...args: unknown[]) => {
-      const { positional } = splitArguments(args);
-      // dbt allows ref('package', 'model'); the model is the last positional argument
-      const model = requireName(positional[positional.length - 1], 'ref()', file);
-      return relationValue(resolver.ref(model), () => (resolver.whole ?? resolver).ref(model));
-    },
-    source: (...args: unknown[]) => {
-      const { positional } = splitArguments(args);
-      const [sourceName, table] = [requireName(positional[0], 'source()', file), requireName(positional[1], 'source()', file)];
-      return relationValue(resolver.source(sourceName, table), () => (resolver.whole ?? resolver).source(sourceName, table));
-    },
+    ref: (...args: unknown[]) => refOf(resolver, args),
+    source: (...args: unknown[]) => sourceOf(resolver, args),
+    __meterflow_whole_ref: (...args: unknown[]) => refOf(resolver.whole ?? resolver, args),
+    __meterflow_whole_source: (...args: unknown[]) => sourceOf(resolver.whole ?? resolver, args),
     config: (...args: unknown[]) => {
       const { positional, keywords } = splitArguments(args);
       const dict = positional[0];
@@ -109,7 +114,9 @@ export function renderModel(options: RenderOptions): RenderedModel {
     },
     is_incremental: () => false,
   };
-  const { macros, model } = splitBundle(options.template);
+  const bundle = splitBundle(options.template);
+  const model = withWholeRelations(bundle.model);
+  const macros = bundle.macros.map((macro) => ({ ...macro, source: withWholeRelations(macro.source) }));
   try {
     const sql = environment.renderString(model, { ...context, ...macroFunctions(environment, macros, context) });
     return { sql, config, usedVars };

@@ -259,6 +259,23 @@ describe('rendering dbt functions', () => {
     );
   });
 
+  it("reads a relation whole with dbt's .render(), in a model or a macro, and keeps ref() a string", () => {
+    const whole = { ref: (model: string) => `whole.${model}`, source: (_source: string, table: string) => `whole.${table}` };
+    const render = (template: string) =>
+      renderModel({ file: 'a.sql', template, resolver: { ...resolver, whole }, vars: {}, self: 'x' }).sql;
+    expect(render("{{ ref('orders').render() }} {{ source('raw', 'payments').render() }} {{ ref(\"orders\") }}")).toBe(
+      `whole.orders whole.payments ${resolver.ref('orders')}`,
+    );
+    expect(render("{% macro all_of(name) %}{{ ref(name).render() }}{% endmacro %}{{ all_of('orders') }}")).toBe('whole.orders');
+    expect(render("{% if ref('orders') is string %}{{ ref('orders') | replace('orders', 'o') }}{% endif %}")).toBe(
+      resolver.ref('orders').replace('orders', 'o'),
+    );
+    // without a whole resolver (a plan's), .render() reads what ref() reads
+    expect(renderModel({ file: 'a.sql', template: "{{ ref('orders').render() }}", resolver, vars: {}, self: 'x' }).sql).toBe(
+      resolver.ref('orders'),
+    );
+  });
+
   it('names the file and var of an undefined var without a default', () => {
     expect(() => renderModel({ file: 'a.sql', template: "{{ var('nope') }}", resolver, vars: {}, self: 'x' })).toThrow(
       "a.sql: var('nope') is not defined in dbt_project.yml vars and has no default",
