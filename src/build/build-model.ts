@@ -18,6 +18,7 @@ import {
 } from './model-sql';
 import { countRows, existingKind } from './relations';
 import { refuseRowsOutsideWindow } from './window-rows';
+import { buildIncrementalRows } from './incremental-rows';
 
 /** What a build counted: its new version's rows (null for a view), and the window's rebuilt rows. */
 export interface Built {
@@ -137,6 +138,10 @@ async function buildVersion(
       rows: await createWindowedVersion(connection, model, window, delta, buildId),
       windowRows: await countRows(connection, delta),
     };
+  }
+  if (model.incremental && published === 'table' && !input.fullRefresh) {
+    // as dbt: is_incremental() true, the new rows added to the table or replacing its rows of their keys
+    return { rows: await buildIncrementalRows(connection, project, model, input, create) };
   }
   await create(pending, renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars), true);
   if (relationKind(model.materialized) === 'view') {

@@ -183,6 +183,7 @@ export function renderModelSql(
   model: ModelNode,
   resolver: RelationResolver,
   vars: Readonly<Record<string, unknown>> = {},
+  incremental = false,
 ): string {
   const allVars = { ...project.plan.vars, ...vars };
   return renderModel({
@@ -191,5 +192,6 @@ export function renderModelSql(
     resolver: inliningEphemerals(project, resolver, allVars),
     vars: allVars,
     self: relation(MODEL_SCHEMA, model.name),
+    incremental,
   }).sql;
 }

@@ -11,6 +11,7 @@ import { readBuiltStates, recordBuiltStates, type BuiltState } from '../warehous
 import { uninterruptible, type ModelContext } from './context';
 import { buildKey, dropRelations, pendingRelations } from './housekeeping';
 import { MODEL_SCHEMA, deltaName, findModel, inWindow, pendingName, renderModelSql, warehouseResolver } from './model-sql';
+import { publishIncrementalRows } from './incremental-rows';
 import { periodStartsOf } from './periods';
 import { countRowsOf, existingKinds } from './relations';
 
@@ -74,13 +75,17 @@ async function publishModels(
     const pending = kinds.get(pendingName(name, buildId));
     const delta = relation(MODEL_SCHEMA, deltaName(name, buildId));
     if (pending && kinds.has(deltaName(name, buildId))) {
-      // an incremental model rebuilt over a window: its rows there are replaced in place
-      if (!window || !model.eventTime)
-        throw new ModelBuildError(`model ${name}: rebuilt over a window, but none given to publish`, name, model.file);
+      // an incremental model rebuilt over a window (its rows there replaced in place), or one without
+      // an event_time (its new rows added, or replacing the rows of their keys)
       const target = relation(MODEL_SCHEMA, name);
       await drop(pendingName(name, buildId));
-      await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
-      await connection.run(`insert into ${target} select * from ${delta}`);
+      if (model.incremental) await publishIncrementalRows(connection, model, target, delta);
+      else {
+        if (!window || !model.eventTime)
+          throw new ModelBuildError(`model ${name}: rebuilt over a window, but none given to publish`, name, model.file);
+        await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
+        await connection.run(`insert into ${target} select * from ${delta}`);
+      }
       await drop(deltaName(name, buildId));
       published.push({ model: name, counted: true });
       built.push({ node: name, state });

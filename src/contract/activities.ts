@@ -164,6 +164,8 @@ export interface BuildModelInput extends BuildIdentity {
   readonly window?: EventWindow;
   /** Upstream models this run rebuilt over the same window: their changed rows alone are read. */
   readonly windowRefs?: readonly string[];
+  /** A full refresh: an incremental model without an event_time is built whole, not added to. */
+  readonly fullRefresh?: true;
 }
 
 /** One month of a model built per month: its event times, as `YYYY-MM` (UTC). */

@@ -23,6 +23,7 @@ import type {
   ModelNode,
   ProjectPlan,
   RunsOn,
+  IncrementalConfig,
   SingularTest,
   SourceTable,
 } from './types';
@@ -222,6 +223,27 @@ function microbatchBegin(config: Readonly<Record<string, unknown>>, runsOn: Runs
   }
   const time = match[2] ?? '00:00:00';
   return `${match[1]} ${time.length === 5 ? `${time}:00` : time}`;
+}
+
+/**
+ * An incremental model without an event_time: how dbt-duckdb adds its rows (its default: delete+insert
+ * with a unique_key, append without). `merge` leaves the rows delete+insert does; any other strategy
+ * is refused, naming the file.
+ */
+function incrementalConfig(config: Readonly<Record<string, unknown>>, file: string, name: string): IncrementalConfig {
+  const key = config.unique_key;
+  const uniqueKey = key === undefined || key === null ? [] : Array.isArray(key) ? key.map(String) : [String(key)];
+  for (const column of uniqueKey) {
+    if (!IDENTIFIER.test(column)) throw new ProjectError(`${file}: unique_key of '${name}' must be column names, not '${column}'`, file);
+  }
+  const asked = config.incremental_strategy ?? (uniqueKey.length > 0 ? 'delete+insert' : 'append');
+  if (asked === 'append') return { strategy: 'append', uniqueKey: [] };
+  if ((asked === 'delete+insert' || asked === 'merge') && uniqueKey.length > 0) return { strategy: 'delete+insert', uniqueKey };
+  throw new ProjectError(
+    `${file}: '${name}' is incremental with incremental_strategy='${String(asked)}'${uniqueKey.length === 0 ? ' and no unique_key' : ''}: ` +
+      `without an event_time meterflow adds its rows by append, or by delete+insert or merge on a unique_key`,
+    file,
+  );
 }
 
 /** How a dbt seed is found among the sources, by the name models ref() it by. */
@@ -469,6 +491,7 @@ function loadModel(
   const period = analyticsPeriod(config.meta, { runsOn, materialized, ...(eventTime ? { eventTime } : {}) }, relative, name);
   const split = splitOf(config, runsOn, relative, name);
   const begin = microbatchBegin(config, runsOn, relative, name);
+  const incremental = materialized === 'incremental' && !eventTime ? incrementalConfig(config, relative, name) : undefined;
   const parsed = modelTests(property, name, relative, testContext.generics);
   const { tests, refs: genericRefs } = renderGenericTests(parsed.tests, {
     file: property?.file ?? relative,
@@ -488,6 +511,7 @@ function loadModel(
     ephemeral,
     ...(eventTime ? { eventTime } : {}),
     ...(begin ? { begin } : {}),
+    ...(incremental ? { incremental } : {}),
     ...(period ? { period } : {}),
     ...(split ? { split } : {}),
     refs: [...refs],

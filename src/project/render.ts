@@ -41,6 +41,8 @@ export interface RenderOptions {
   readonly vars: Readonly<Record<string, unknown>>;
   /** The relation the model itself builds, for `{{ this }}`. */
   readonly self: string;
+  /** What `is_incremental()` gives: true when an incremental model's rows are added to its table. */
+  readonly incremental?: boolean;
 }
 
 const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
@@ -112,7 +114,7 @@ export function renderModel(options: RenderOptions): RenderedModel {
       if (value === undefined) throw new ProjectError(`${file}: env_var('${name}') is not set and has no default`, file);
       return value;
     },
-    is_incremental: () => false,
+    is_incremental: () => options.incremental === true,
   };
   const bundle = splitBundle(options.template);
   const model = withWholeRelations(bundle.model);

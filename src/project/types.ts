@@ -104,6 +104,12 @@ export interface ModelNode {
    */
   readonly eventTime?: string;
   /**
+   * An incremental model without an event_time, as dbt runs it: once its table exists, its SQL is
+   * rendered with is_incremental() true and its rows are added to the table (`append`), or replace
+   * the rows with the same unique_key (`delete+insert`, and `merge`, which leaves the same rows).
+   */
+  readonly incremental?: IncrementalConfig;
+  /**
    * dbt's `begin` of a microbatch model (`YYYY-MM-DD HH:MM:SS`, UTC): its first event time. Its months
    * are built from here on; rows of inputs before it are not read, as dbt's first batch starts here.
    */
@@ -237,4 +243,11 @@ export interface ProjectRef {
   readonly hash?: string;
   /** Each file's sha256 (first 16 hex digits) by path relative to dir: which files changed, when one did. */
   readonly files?: Readonly<Record<string, string>>;
+}
+
+/** How an incremental model without an event_time adds its new rows (see ModelNode.incremental). */
+export interface IncrementalConfig {
+  readonly strategy: 'append' | 'delete+insert';
+  /** The columns of dbt's unique_key (none for append). */
+  readonly uniqueKey: readonly string[];
 }

@@ -4,7 +4,7 @@
 // only when their file changes, and a malformed one refused naming the file and line, with nothing
 // published changed. And the shipped project under the energy team's folder names builds the same master.
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForPipeline } from '../../src/client';
 import { summaryTable } from '../../src/cli/summary';
@@ -152,10 +152,12 @@ describe('a dbt project of its own', () => {
 
   /** A run of a project readingsProject made, through workers of its own; the error of one that fails. */
   type OwnProject = Awaited<ReturnType<typeof readingsProject>>;
-  const ownRun = (own: OwnProject, label: string) => async (workers: Parameters<Parameters<typeof withWorkers>[2]>[0]) =>
-    waitForPipeline(await startRun(temporal, workers, { sourcesUri: own.sources, outUri: path.join(dir, `out-${label}`) }));
-  const runOwn = (own: OwnProject, label: string) =>
-    withWorkers(temporal, { label, warehousePath: own.warehouse, projectDir: own.project }, ownRun(own, label));
+  const ownRun =
+    (own: OwnProject, label: string, extra: { fullRefresh?: boolean } = {}) =>
+    async (workers: Parameters<Parameters<typeof withWorkers>[2]>[0]) =>
+      waitForPipeline(await startRun(temporal, workers, { sourcesUri: own.sources, outUri: path.join(dir, `out-${label}`), ...extra }));
+  const runOwn = (own: OwnProject, label: string, extra: { fullRefresh?: boolean } = {}) =>
+    withWorkers(temporal, { label, warehousePath: own.warehouse, projectDir: own.project }, ownRun(own, label, extra));
   const failOwn = async (own: OwnProject, label: string) => {
     const err = await errorWithWorkers(temporal, { label, warehousePath: own.warehouse, projectDir: own.project }, ownRun(own, label));
     return String((err as Error)?.message) + JSON.stringify((err as { cause?: unknown }).cause ?? '');
@@ -399,6 +401,55 @@ describe('a dbt project of its own', () => {
     expect(rows.map((row) => Object.values(row).map(Number))).toEqual([
       [1, 2 * 48 * 3, -2.5, -0.5, -1, 1],
       [2, 2 * 48 * 7, 0.5, 6.5, -3, 3],
+    ]);
+  });
+
+  it('adds to an incremental model without an event_time as dbt does, keeping rows whose source file is gone', async () => {
+    // a log of readings (append) and each meter's latest reading (delete+insert on the meter), both
+    // filtered by is_incremental() to readings newer than the table's; meters 0 to 2 on 1 and 2
+    // January, then a file of 3 January for meters 0 and 1 while the first file is removed
+    const isNew = '{% if is_incremental() %} where ts > (select max(ts) from {{ this }}) {% endif %}';
+    const own = await readingsProject(
+      dir,
+      'appended',
+      `select (i % 3)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 3) * 30) as ts, (i % 5)::double as kwh
+         from range(3 * 48 * 2) t(i)`,
+      {
+        'reading_log.sql': `{{ config(materialized='incremental') }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }} ${isNew}\n`,
+        'latest_reading.sql':
+          "{{ config(materialized='incremental', unique_key='meter_id') }}\n" +
+          `select meter_id, max(ts) as ts, arg_max(kwh, ts) as kwh from {{ source('raw', 'readings') }} ${isNew} group by 1\n`,
+      },
+    );
+    const tables = async () =>
+      queryFile(
+        own.warehouse,
+        `select 'log' as t, count(*)::int as n, min(ts)::varchar as first, max(ts)::varchar as last from main.reading_log
+         union all select 'latest', count(*)::int, min(ts)::varchar, max(ts)::varchar from main.latest_reading order by t`,
+      );
+    expect(stateOf(await runOwn(own, 'appended-1'), 'model:reading_log')).toBe('succeeded');
+    expect(await tables()).toEqual([
+      { t: 'latest', n: 3, first: '2024-01-02 23:30:00', last: '2024-01-02 23:30:00' },
+      { t: 'log', n: 3 * 48 * 2, first: '2024-01-01 00:00:00', last: '2024-01-02 23:30:00' },
+    ]);
+    await rm(path.join(own.sources, 'readings', 'readings.parquet'));
+    await queryFile(
+      ':memory:',
+      `copy (select (i % 2)::bigint as meter_id, timestamp '2024-01-03' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh
+             from range(2 * 48) t(i)) to '${path.join(own.sources, 'readings', 'readings-0103.parquet')}' (format parquet)`,
+    );
+    const second = await runOwn(own, 'appended-2');
+    expect([stateOf(second, 'model:reading_log'), stateOf(second, 'model:latest_reading')]).toEqual(['succeeded', 'succeeded']);
+    // the log keeps the removed file's readings and adds the new; meter 2 keeps its latest reading
+    expect(await tables()).toEqual([
+      { t: 'latest', n: 3, first: '2024-01-02 23:30:00', last: '2024-01-03 23:30:00' },
+      { t: 'log', n: 3 * 48 * 2 + 2 * 48, first: '2024-01-01 00:00:00', last: '2024-01-03 23:30:00' },
+    ]);
+    // a full refresh builds them whole, from the files there are
+    await runOwn(own, 'appended-3', { fullRefresh: true });
+    expect(await tables()).toEqual([
+      { t: 'latest', n: 2, first: '2024-01-03 23:30:00', last: '2024-01-03 23:30:00' },
+      { t: 'log', n: 2 * 48, first: '2024-01-03 00:00:00', last: '2024-01-03 23:30:00' },
     ]);
   });
 

@@ -1,0 +1,67 @@
+// An incremental model without an event_time, built as dbt builds one once its table exists: its SQL,
+// rendered with is_incremental() true, gives the new rows, which are added to the table (append) or
+// replace the table's rows with the same unique_key (delete+insert). The new version is a view of the
+// rows kept and the new ones, tested as any new version is, until publishing changes the table in place.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { BuildModelInput } from '../contract/activities';
+import { quotedIdentifier, relation } from '../duckdb/sql';
+import { ModelBuildError } from '../errors';
+import type { LoadedProject } from '../project/load';
+import type { IncrementalConfig, ModelNode } from '../project/types';
+import { columnTypesOf } from '../warehouse/data-tests';
+import { MODEL_SCHEMA, deltaName, pendingRelationOf, renderModelSql, warehouseResolver } from './model-sql';
+import { countRows } from './relations';
+
+/** `kept.k = added.k and …` over the unique key's columns. */
+const sameKey = ({ uniqueKey }: IncrementalConfig) =>
+  uniqueKey.map((column) => `added.${quotedIdentifier(column)} = kept.${quotedIdentifier(column)}`).join(' and ');
+
+/** The table's rows the new ones leave: all of them (append), or those no new row has the key of (a NULL key matches none, as in dbt's delete). */
+export function keptRowsSql(config: IncrementalConfig, table: string, added: string): string {
+  if (config.uniqueKey.length === 0) return `select * from ${table}`;
+  return `select * from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
+}
+
+/** Refuse new rows whose columns differ from the table's: dbt's on_schema_change is not applied. */
+export async function refuseOtherColumns(connection: DuckDBConnection, model: ModelNode, table: string, added: string): Promise<void> {
+  const describe = async (name: string) => [...(await columnTypesOf(connection, name))].map(([column, type]) => `${column} ${type}`);
+  const [had, has] = [await describe(table), await describe(added)];
+  if (JSON.stringify(had) === JSON.stringify(has)) return;
+  throw new ModelBuildError(
+    `model ${model.name} (${model.file}): its new rows have the columns (${has.join(', ')}) where its table has ` +
+      `(${had.join(', ')}): meterflow does not change an incremental table's columns (dbt's on_schema_change); ` +
+      `run with --full-refresh to build it whole`,
+    model.name,
+    model.file,
+  );
+}
+
+/**
+ * The new version of an incremental model whose table exists: its new rows (the delta table) and a
+ * view of the table's rows they leave and them (the pending version). Returns its rows.
+ */
+export async function buildIncrementalRows(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  model: ModelNode,
+  { vars, buildId, pendingRefs = [] }: BuildModelInput,
+  create: (target: string, sql: string) => Promise<void>,
+): Promise<number> {
+  const config = model.incremental as IncrementalConfig;
+  const table = relation(MODEL_SCHEMA, model.name);
+  const added = relation(MODEL_SCHEMA, deltaName(model.name, buildId));
+  await create(added, renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars, true));
+  await refuseOtherColumns(connection, model, table, added);
+  const pending = pendingRelationOf(model.name, buildId);
+  await connection.run(`create view ${pending} as\n${keptRowsSql(config, table, added)}\nunion all\nselect * from ${added}`);
+  return countRows(connection, pending);
+}
+
+/** Publish the new rows: the table's rows with their keys deleted (delete+insert), then the new rows inserted. */
+export async function publishIncrementalRows(connection: DuckDBConnection, model: ModelNode, table: string, added: string): Promise<void> {
+  const config = model.incremental as IncrementalConfig;
+  if (config.uniqueKey.length > 0) {
+    await connection.run(`delete from ${table} as kept where exists (select 1 from ${added} as added where ${sameKey(config)})`);
+  }
+  await connection.run(`insert into ${table} select * from ${added}`);
+}
