@@ -459,6 +459,35 @@ interface TestContext {
   readonly macros: readonly MacroFile[];
 }
 
+/** What a model's config says of how it is built: its materialization, where it runs, by month or in parts, incrementally how. */
+function howBuilt(config: NodeConfig, relative: string, name: string) {
+  const materialized = String(config.materialized ?? 'view');
+  if (!['table', 'view', 'incremental', 'ephemeral'].includes(materialized)) {
+    throw new ProjectError(
+      `${relative}: materialized='${materialized}' is not supported (table, view, incremental or ephemeral)`,
+      relative,
+    );
+  }
+  const ephemeral = materialized === 'ephemeral';
+  const kept = ephemeral ? 'view' : (materialized as ModelNode['materialized']);
+  const eventTime = eventTimeColumn(config.event_time, relative, name);
+  const runsOn = ephemeral ? 'writer' : runsOnOf(config, kept, eventTime, relative, name);
+  const period = analyticsPeriod(config.meta, { runsOn, materialized, ...(eventTime ? { eventTime } : {}) }, relative, name);
+  const split = splitOf(config, runsOn, relative, name);
+  const begin = microbatchBegin(config, runsOn, relative, name);
+  const incremental = materialized === 'incremental' && !eventTime ? incrementalConfig(config, relative, name) : undefined;
+  return {
+    runsOn,
+    materialized: kept,
+    ephemeral,
+    ...(eventTime ? { eventTime } : {}),
+    ...(begin ? { begin } : {}),
+    ...(incremental ? { incremental } : {}),
+    ...(period ? { period } : {}),
+    ...(split ? { split } : {}),
+  };
+}
+
 function loadModel(
   project: ProjectFile,
   properties: Properties,
@@ -477,21 +506,8 @@ function loadModel(
   );
   if (config.enabled === false) return undefined;
   refuseHooks(config, relative, name);
-  const materialized = String(config.materialized ?? 'view');
-  if (!['table', 'view', 'incremental', 'ephemeral'].includes(materialized)) {
-    throw new ProjectError(
-      `${relative}: materialized='${materialized}' is not supported (table, view, incremental or ephemeral)`,
-      relative,
-    );
-  }
-  const ephemeral = materialized === 'ephemeral';
-  const kept = ephemeral ? 'view' : (materialized as ModelNode['materialized']);
-  const eventTime = eventTimeColumn(config.event_time, relative, name);
-  const runsOn = ephemeral ? 'writer' : runsOnOf(config, kept, eventTime, relative, name);
-  const period = analyticsPeriod(config.meta, { runsOn, materialized, ...(eventTime ? { eventTime } : {}) }, relative, name);
-  const split = splitOf(config, runsOn, relative, name);
-  const begin = microbatchBegin(config, runsOn, relative, name);
-  const incremental = materialized === 'incremental' && !eventTime ? incrementalConfig(config, relative, name) : undefined;
+  const how = howBuilt(config, relative, name);
+  const { ephemeral } = how;
   const parsed = modelTests(property, name, relative, testContext.generics);
   const { tests, refs: genericRefs } = renderGenericTests(parsed.tests, {
     file: property?.file ?? relative,
@@ -504,16 +520,9 @@ function loadModel(
     throw new ProjectError(`${relative}: ephemeral model '${name}' has tests; dbt cannot test an ephemeral model either`, relative);
   return {
     name,
-    runsOn,
+    ...how,
     runsOnAsked: runsOnAsked(config),
     file: relative,
-    materialized: kept,
-    ephemeral,
-    ...(eventTime ? { eventTime } : {}),
-    ...(begin ? { begin } : {}),
-    ...(incremental ? { incremental } : {}),
-    ...(period ? { period } : {}),
-    ...(split ? { split } : {}),
     refs: [...refs],
     sources: [...used],
     tags: asTags(config.tags),
