@@ -476,6 +476,13 @@ function howBuilt(config: NodeConfig, relative: string, name: string) {
   const split = splitOf(config, runsOn, relative, name);
   const begin = microbatchBegin(config, runsOn, relative, name);
   const incremental = materialized === 'incremental' && !eventTime ? incrementalConfig(config, relative, name) : undefined;
+  if (incremental && runsOn === 'analytics') {
+    throw new ProjectError(
+      `${relative}: '${name}' is incremental without an event_time and runs_on: analytics, which computes a model whole ` +
+        `on every run: it is added to as dbt does on the writer only (no runs_on), or give it an event_time and meta.period`,
+      relative,
+    );
+  }
   return {
     runsOn,
     materialized: kept,

@@ -359,6 +359,12 @@ describe('loading a broken project', () => {
       "staging/stg_smart_meter_consumption.sql: begin of 'stg_smart_meter_consumption' must be a date or a time (YYYY-MM-DD[ HH:MM:SS]), not 'the first of January'",
     );
     await writeFile(staging, original);
+    const anomalies = path.join(dir, 'analytics', 'meter_anomalies.sql');
+    await editFile(anomalies, (sql) => `{{ config(materialized='incremental', unique_key='meter_point_id') }}\n${sql}`);
+    await expect(loadProject(dir)).rejects.toThrow(
+      "analytics/meter_anomalies.sql: 'meter_anomalies' is incremental without an event_time and runs_on: analytics, which computes a model whole",
+    );
+    await editFile(anomalies, (sql) => sql.replace("{{ config(materialized='incremental', unique_key='meter_point_id') }}\n", ''));
     await asMicrobatch("batch_size='month', begin='2023-01-15T06:30'");
     const project = await loadProject(dir);
     expect(project.plan.models.find((m) => m.name === 'stg_smart_meter_consumption')?.begin).toBe('2023-01-15 06:30:00');
