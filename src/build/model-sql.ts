@@ -80,7 +80,11 @@ export function warehouseResolver(
   const resolverOf = (window: EventWindow | undefined, windowRefs: readonly string[]): RelationResolver => {
     const within = (name: string, eventTime: string | undefined, splitBy?: string) => {
       const part = windowed?.part && windowed.part.column === splitBy ? windowed.part : undefined;
-      const conditions = [...(window && eventTime ? [inWindow(eventTime, window)] : []), ...(part ? [inPart(part)] : [])];
+      // NOTE: a part of NULL keys reads none of these refs: the plan found none NULL (nullKeys false).
+      // Written `false`, DuckDB drops the joins they feed at once: `key is null` still built the other
+      // sides' hash tables (0.14 s against 6 ms for the shipped master's month)
+      const ofPart = part ? [part.nullsOnly ? 'false' : inPart(part)] : [];
+      const conditions = [...(window && eventTime ? [inWindow(eventTime, window)] : []), ...ofPart];
       return conditions.length > 0 ? `(select * from ${name} where ${conditions.join(' and ')})` : name;
     };
     return {

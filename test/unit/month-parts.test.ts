@@ -103,8 +103,20 @@ describe('months in parts', () => {
       { index: 1, of: 3, from: 'm3', to: 'm6' },
     ]);
     expect(inPart({ column: 'meter', ...first!.part! })).toBe(`"meter" < 'm3'`);
-    // the rows that first part adds: those the model gives a NULL key all the same
+    // the rows that first part adds: those the model gives a NULL key all the same, with the refs
+    // split by the key read as none (the plan found no NULL key in them)
     expect(inPart({ column: 'meter', ...first!.part!, nullsOnly: true })).toBe(`"meter" is null`);
+    const nullsProject = {
+      plan: { models: [{ name: 'readings', split: { column: 'meter', targetMb: 1 } }], sources: [] },
+    } as unknown as LoadedProject;
+    const nullsPart = { column: 'meter', ...first!.part!, nullsOnly: true as const };
+    expect(
+      warehouseResolver(
+        nullsProject,
+        { buildId: 'b', models: [] },
+        { window: monthWindow('2024-01')!, windowRefs: [], part: nullsPart },
+      ).ref('readings'),
+    ).toBe('(select * from "main"."readings" where false)');
     expect(monthParts({ months: ['2024-01'], parts: 3, bounds: ['m3', 'm6'], nullKeys: true })[0]?.part).toEqual({
       index: 0,
       of: 3,
