@@ -177,6 +177,8 @@ export function inliningEphemerals(
       return `(${renderModel({ file: ephemeral.file, template, resolver: inlining, vars, self: name }).sql})`;
     },
     source: (sourceName, table) => resolver.source(sourceName, table),
+    // `.render()` in a model or an ephemeral model it inlines: the relations read whole, inlined alike
+    ...(resolver.whole ? { whole: inliningEphemerals(project, resolver.whole, vars) } : {}),
   };
   return inlining;
 }

@@ -3,7 +3,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { hasNullKeys, partsFor, splitBounds, splitKeyType, UNKNOWN_BYTES_PER_ROW } from '../../src/build/months';
 import { monthParts } from '../../src/workflows/build-models';
-import { deltaName, inPart, inWindow, pendingName, warehouseResolver } from '../../src/build/model-sql';
+import { deltaName, inliningEphemerals, inPart, inWindow, pendingName, warehouseResolver } from '../../src/build/model-sql';
 import { statisticsWithin } from '../../src/build/window-rows';
 import { renderModel } from '../../src/project/render';
 import { monthWindow } from '../../src/contract/time';
@@ -73,6 +73,16 @@ describe('months in parts', () => {
     expect(rendered).toBe(
       `select * from (select * from "main"."readings" where hash("meter") % 5 = 2) join ` +
         `(select * from "main"."readings" where ${inWindow('ts', window)} and hash("meter") % 5 = 2) using (meter) where "main"."meters".x > 0`,
+    );
+    // through an ephemeral model the project inlines too
+    const withEphemeral = {
+      ...project,
+      plan: { ...project.plan, ephemerals: [{ name: 'recent', file: 'recent.sql' }] },
+      templates: new Map([['recent', "select * from {{ ref('readings').render() }} where ts > '2024-01-15'"]]),
+    } as unknown as LoadedProject;
+    const inlined = inliningEphemerals(withEphemeral, resolver, {});
+    expect(renderModel({ file: 'm.sql', template: "select * from {{ ref('recent') }}", resolver: inlined, vars: {}, self: 'm' }).sql).toBe(
+      `select * from (select * from (select * from "main"."readings" where hash("meter") % 5 = 2) where ts > '2024-01-15')`,
     );
     // rebuilt over the run's window: its changed rows, or with `.render()` its whole new version
     const rebuilt = warehouseResolver(project, { buildId: 'b', models: ['readings'] }, { window, windowRefs: ['readings'] });
