@@ -237,8 +237,8 @@ function incrementalConfig(config: Readonly<Record<string, unknown>>, file: stri
     if (!IDENTIFIER.test(column)) throw new ProjectError(`${file}: unique_key of '${name}' must be column names, not '${column}'`, file);
   }
   const asked = config.incremental_strategy ?? (uniqueKey.length > 0 ? 'delete+insert' : 'append');
-  if (asked === 'append') return { strategy: 'append', uniqueKey: [] };
-  if ((asked === 'delete+insert' || asked === 'merge') && uniqueKey.length > 0) return { strategy: 'delete+insert', uniqueKey };
+  if (asked === 'append') return { uniqueKey: [] };
+  if ((asked === 'delete+insert' || asked === 'merge') && uniqueKey.length > 0) return { uniqueKey };
   throw new ProjectError(
     `${file}: '${name}' is incremental with incremental_strategy='${String(asked)}'${uniqueKey.length === 0 ? ' and no unique_key' : ''}: ` +
       `without an event_time meterflow adds its rows by append, or by delete+insert or merge on a unique_key`,

@@ -247,7 +247,6 @@ export interface ProjectRef {
 
 /** How an incremental model without an event_time adds its new rows (see ModelNode.incremental). */
 export interface IncrementalConfig {
-  readonly strategy: 'append' | 'delete+insert';
-  /** The columns of dbt's unique_key (none for append). */
+  /** The columns of dbt's unique_key, whose rows the new ones replace (delete+insert); none: appended. */
   readonly uniqueKey: readonly string[];
 }

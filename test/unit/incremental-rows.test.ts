@@ -21,9 +21,9 @@ describe('an incremental model without an event_time', () => {
   const rows = async (sql: string) => (await connection.runAndReadAll(`${sql} order by v`)).getRows().map((row) => Number(row[2]));
 
   it('keeps every row on append, and on delete+insert those no new row has the key of (a NULL key matches none)', async () => {
-    expect(await rows(keptRowsSql({ strategy: 'append', uniqueKey: [] }, 'kept', 'added'))).toEqual([10, 20, 30]);
-    expect(await rows(keptRowsSql({ strategy: 'delete+insert', uniqueKey: ['k'] }, 'kept', 'added'))).toEqual([10, 30]);
-    expect(await rows(keptRowsSql({ strategy: 'delete+insert', uniqueKey: ['k', 'l'] }, 'kept', 'added'))).toEqual([10, 30]);
+    expect(await rows(keptRowsSql({ uniqueKey: [] }, 'kept', 'added'))).toEqual([10, 20, 30]);
+    expect(await rows(keptRowsSql({ uniqueKey: ['k'] }, 'kept', 'added'))).toEqual([10, 30]);
+    expect(await rows(keptRowsSql({ uniqueKey: ['k', 'l'] }, 'kept', 'added'))).toEqual([10, 30]);
   });
 
   it('refuses new rows whose columns differ from the table, naming the model and both', async () => {
