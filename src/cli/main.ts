@@ -147,6 +147,7 @@ interface RunOptions extends NotifyOptions {
   exclude?: string[];
   fullRefresh?: boolean;
   verify?: boolean;
+  sourcesMoved?: boolean;
   force?: boolean;
   logicalDate?: string;
 }
@@ -157,6 +158,7 @@ function selection(options: RunOptions) {
     ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.verify ? { verify: true } : {}),
+    ...(options.sourcesMoved ? { sourcesMoved: true } : {}),
     ...(options.force ? { force: true } : {}),
     ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
     ...notifyInput(options),
@@ -215,6 +217,10 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
       .option('--exclude <selector...>', 'models to leave out, same syntax')
       .option('--full-refresh', 'reload every source file and rebuild every selected model')
       .option('--verify', 'hash every source file that looks unchanged and reload those whose content changed')
+      .option(
+        '--sources-moved',
+        "the sources' files moved to --sources: drop the rows loaded from their old place and load them here (refused otherwise)",
+      )
       .option('--force', 'replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them)')
       .option('--logical-date <time>', "the run's logical date, ISO 8601 (default: now)", isoTime)
       .addHelpText('after', EXIT_CODES_HELP);

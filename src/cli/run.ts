@@ -27,6 +27,7 @@ export interface RunCommandOptions {
   readonly exclude?: readonly string[];
   readonly fullRefresh?: boolean;
   readonly verify?: boolean;
+  readonly sourcesMoved?: boolean;
   readonly force?: boolean;
   readonly logicalDate?: string;
   /** Webhooks told when the run fails (or ends, with notifyOnSuccess): see PipelineInput.notify. */
@@ -245,6 +246,7 @@ async function runInput(
     ...(options.exclude?.length ? { exclude: options.exclude } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.verify ? { verify: true } : {}),
+    ...(options.sourcesMoved ? { sourcesMoved: true } : {}),
     ...(options.force ? { force: true } : {}),
     ...(logicalDate ? { logicalDate: logicalDate.toISOString() } : {}),
     ...(options.notify?.length ? { notify: options.notify } : {}),

@@ -68,6 +68,11 @@ export interface SeedSourceInput extends WriterInput {
    * (an S3 ETag changes with every rewrite already).
    */
   readonly verify?: boolean;
+  /**
+   * The source's files moved to `uri`: rows loaded from files elsewhere are dropped and the files at
+   * `uri` loaded. Without it, a source whose rows came from elsewhere is refused (see seed/load.ts).
+   */
+  readonly sourcesMoved?: boolean;
 }
 
 /** Every source of a run, looked at before any is seeded (see the writer's checkSources). */

@@ -82,6 +82,13 @@ export interface PipelineInput {
    */
   readonly verify?: boolean;
   /**
+   * The sources' files moved to sourcesUri (or a source's YAML location changed): rows loaded from
+   * files elsewhere are dropped and the files at the new place loaded. Without it such a run is refused
+   * at that source's seed, naming both places, and changes nothing: a mistyped --sources would
+   * otherwise drop every row the warehouse holds from the right one.
+   */
+  readonly sourcesMoved?: boolean;
+  /**
    * Webhooks told when the run fails (and, with notifyOnSuccess, when it succeeds): one POST each of
    * a JSON body with a `text` field, as Slack's and Teams' incoming webhooks show it. `env:NAME` is
    * the URL in the environment variable NAME of the analytics workers, which keeps a secret URL out

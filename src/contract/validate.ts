@@ -58,7 +58,7 @@ export function pipelineInputProblems(input: unknown): string[] {
     oneOf('vars', input.vars, isObject, 'an object of dbt vars'),
     oneOf('select', input.select, selectors, 'a list of selectors'),
     oneOf('exclude', input.exclude, selectors, 'a list of selectors'),
-    ...(['fullRefresh', 'force', 'verify'] as const).map((flag) =>
+    ...(['fullRefresh', 'force', 'verify', 'sourcesMoved'] as const).map((flag) =>
       oneOf(flag, input[flag], (v) => typeof v === 'boolean', 'true or false'),
     ),
     oneOf(

@@ -2,6 +2,7 @@
 // and the provenance and version that record what was loaded.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomUUID } from 'node:crypto';
+import { SourceDataError } from '../errors';
 import type { Logger } from '../logger';
 import { eventTimeWindowTest } from '../project/event-window';
 import type { SourceTable } from '../project/types';
@@ -18,6 +19,8 @@ import { checkFinite, checkSourceTests, countLoadedRows, type LoadedRowCounts } 
 export interface SourceLoad {
   readonly source: SourceTable;
   readonly store: Storage;
+  /** The source's location this run reads (a folder or prefix; a dbt seed's CSV file). */
+  readonly uri: string;
   /** The source's files, as listed at its location. */
   readonly files: StoredObject[];
   /** The raw table, quoted. */
@@ -28,6 +31,8 @@ export interface SourceLoad {
   readonly contract: string;
   readonly fullRefresh: boolean;
   readonly verify: boolean;
+  /** The run was told the source's files moved: rows loaded from another location are dropped, not refused. */
+  readonly sourcesMoved: boolean;
   readonly logicalDate: string | undefined;
   readonly logger: Logger;
 }
@@ -56,6 +61,41 @@ interface FilePlan {
 }
 
 type EventRange = { eventFrom: string | null; eventTo: string | null };
+
+/** The folder of a file's URI (a local path or `s3://bucket/key`). */
+const folderOf = (uri: string) => uri.slice(0, Math.max(uri.lastIndexOf('/'), 0));
+
+/** The deepest folder holding every one of the URIs. */
+function commonFolder(uris: readonly string[]): string {
+  const parts = uris.map((uri) => folderOf(uri).split('/'));
+  const first = parts[0] ?? [];
+  let depth = first.length;
+  for (const other of parts) while (depth > 0 && other.slice(0, depth).join('/') !== first.slice(0, depth).join('/')) depth -= 1;
+  return first.slice(0, depth).join('/') || '/';
+}
+
+/**
+ * A run that reads a source from another place than the files its rows were loaded from is refused:
+ * going on would drop every one of those rows (each old file counts as removed), which is what a
+ * mistyped or swapped --sources does. Only files outside the location count, so a snapshot file
+ * replaced under a new name in the same folder is an ordinary removal. A dbt seed is a file of the
+ * project, wherever the project's copy lies, so it is not checked; `sourcesMoved` says the move is meant.
+ */
+function refuseRowsFromElsewhere({ source, uri, sourcesMoved }: SourceLoad, known: ReadonlyMap<string, Provenance>): void {
+  if (source.seed || sourcesMoved) return;
+  const location = uri.endsWith('/') ? uri : `${uri}/`;
+  const elsewhere = [...known].filter(([file]) => !file.startsWith(location));
+  if (elsewhere.length === 0) return;
+  const rows = elsewhere.reduce((sum, [, provenance]) => sum + provenance.rows, 0);
+  throw new SourceDataError(
+    `source ${source.name}: this warehouse holds ${rows.toLocaleString('en-GB')} rows of it from ${elsewhere.length} file(s) ` +
+      `in ${commonFolder(elsewhere.map(([file]) => file))}, but this run reads it from ${uri}: going on would drop those rows. ` +
+      `Nothing was changed. If the source's files moved there, run again with --sources-moved (sourcesMoved: true in the ` +
+      `run's input), which drops the old rows and loads the files at the new place; otherwise give the old place to --sources.`,
+    source.name,
+    uri,
+  );
+}
 
 /** Everything on a reload; otherwise the new and replaced files (by size and ETag), and with verify those whose content changed. */
 async function planFiles({ files, store, fullRefresh, verify, contract }: SourceLoad, state: SeedState): Promise<FilePlan> {
@@ -236,6 +276,7 @@ export async function loadSource(
 ): Promise<LoadOutcome | undefined> {
   const { source } = load;
   const { known, previousVersion } = state;
+  refuseRowsFromElsewhere(load, known);
   const plan = await planFiles(load, state);
   const { reload, toLoad, removed, verification } = plan;
   if (checkOnly && (reload || toLoad.length > 0 || removed.length > 0)) return undefined;

@@ -124,7 +124,7 @@ async function seedOrCheck(
   state?: SeedState,
 ): Promise<SeedSourceResult | undefined> {
   const { warehouse, storage, logger, interruptible = (_connection, work) => work() } = context;
-  const { source, uri, fullRefresh = false, logicalDate, verify = false } = input;
+  const { source, uri, fullRefresh = false, logicalDate, verify = false, sourcesMoved = false } = input;
   const started = Date.now();
   const store = storage.forUri(uri);
   const listing = await listSourceFiles(store, source, uri);
@@ -138,12 +138,14 @@ async function seedOrCheck(
   const load = {
     source,
     store,
+    uri,
     files: listing.files,
     table,
     columns,
     contract: contractOf(source),
     fullRefresh,
     verify,
+    sourcesMoved,
     logicalDate,
     logger,
   };

@@ -15,6 +15,7 @@ function seedInput(run: RunContext, source: SourceTable) {
     logicalDate: run.logicalDate,
     warehouse: run.warehouse,
     ...(run.input.verify ? { verify: true } : {}),
+    ...(run.input.sourcesMoved ? { sourcesMoved: true } : {}),
   };
 }
 

@@ -40,10 +40,13 @@ export async function openWarehouseFixture(label: string, projectDir = defaultPr
   };
 }
 
-/** Seed every source from `<sourcesDir>/<name>`, build every staging and master model and publish them, as a run would. */
-export async function seedAndBuild(fixture: WarehouseFixture, sourcesDir: string): Promise<void> {
+/**
+ * Seed every source from `<sourcesDir>/<name>`, build every staging and master model and publish them,
+ * as a run would; `sourcesMoved` when the warehouse's rows were loaded from another folder.
+ */
+export async function seedAndBuild(fixture: WarehouseFixture, sourcesDir: string, { sourcesMoved = false } = {}): Promise<void> {
   for (const source of fixture.project.plan.sources) {
-    await fixture.writer.seedSource({ source, uri: path.join(sourcesDir, source.name) });
+    await fixture.writer.seedSource({ source, uri: path.join(sourcesDir, source.name), ...(sourcesMoved ? { sourcesMoved } : {}) });
   }
   const built: string[] = [];
   for (const model of fixture.project.plan.models.filter((m) => runsOnOf(m) !== 'analytics')) {

@@ -37,6 +37,11 @@ describe('meterflow run options', () => {
     });
   });
 
+  it('passes --sources-moved on to the run, and leaves it out otherwise', async () => {
+    expect(await parsedRun('--sources-moved')).toMatchObject({ sourcesMoved: true });
+    expect(await parsedRun()).not.toHaveProperty('sourcesMoved');
+  });
+
   it('passes --force on to the run, and leaves it out otherwise', async () => {
     expect(await parsedRun('--force')).toMatchObject({ force: true });
     expect(await parsedRun()).not.toHaveProperty('force');

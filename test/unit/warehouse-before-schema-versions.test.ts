@@ -72,9 +72,13 @@ describe('a warehouse written before the state schema had versions', () => {
 
   it('seeds and builds on it: the same sample data gives the same master', async () => {
     const sources = await tempDir('before-versions-sources');
-    // as the fixture was made, without the file of a negative reading
+    // as the fixture was made, without the file of a negative reading, in another folder than its
+    // /tmp/fixture-make/sources: refused unless the run says the sources moved
     await generateSampleData({ outDir: sources, meters: 3, from: '2023-01-01', to: '2023-01-03', seed: 7 });
-    await seedAndBuild(fixture, sources);
+    await expect(seedAndBuild(fixture, sources)).rejects.toThrow(
+      /this warehouse holds [\d,]+ rows of it from \d+ file\(s\) in \/tmp\/fixture-make\/sources\//,
+    );
+    await seedAndBuild(fixture, sources, { sourcesMoved: true });
     expect(await fixture.query(MASTER_ROWS)).toEqual(before.master);
     const files = await fixture.query('select distinct uri from meterflow.source_files');
     expect(files.length).toBeGreaterThan(0);

@@ -366,4 +366,65 @@ describe('source files are never skipped or mistaken', () => {
       });
     });
   });
+
+  describe('a warehouse run against another sources folder', () => {
+    const warehousePath = () => path.join(dir, 'moved-warehouse');
+    const moved = () => path.join(dir, 'moved');
+    /** Where the rows of a raw table came from: the folders of their files. */
+    const folders = (table: string) =>
+      queryFile(warehousePath(), `select distinct regexp_replace(_source_file, '/[^/]*$', '') as folder from raw.${table} order by 1`);
+
+    beforeAll(async () => {
+      // the plain warehouse as a copy (its folder is self-contained), and the same files in another folder
+      await cp(path.join(dir, 'plain-warehouse'), warehousePath(), { recursive: true });
+      await cp(plain, moved(), { recursive: true, preserveTimestamps: true });
+    });
+
+    it('is refused at the first source, naming both folders, not retried, and changes nothing', async () => {
+      const { handle, error } = await run('moved-refused', moved(), warehousePath());
+      const failure = describeFailure(error);
+      const [, source, from, to] =
+        /^source (\w+): this warehouse holds [\d,]+ rows of it from \d+ file\(s\) in (\S+), but this run reads it from (\S+): going on would drop those rows\. Nothing was changed\./.exec(
+          failure.reason,
+        ) ?? [];
+      expect(failure.node).toBe(`seed:${source}`);
+      expect([from, to]).toEqual([path.join(plain, source as string), path.join(moved(), source as string)]);
+      expect(failure.reason).toContain('run again with --sources-moved');
+      expect(await retries(handle)).toBe(0);
+      expect(await queryFile(warehousePath(), MASTER)).toEqual(plainMaster);
+      expect(await folders(Q1)).toEqual([{ folder: path.join(plain, Q1) }]);
+      // a run that names the old folder goes on as before, with nothing to load
+      const again = await run('moved-old-folder', plain, warehousePath());
+      expect(again.error).toBeUndefined();
+      expect(stateOf(again.result, `seed:${Q1}`)).toBe('unchanged');
+    });
+
+    it('with sourcesMoved loads the new folder, drops the old rows, and equals a clean run; a renamed file then is an ordinary change', async () => {
+      const first = await run('moved-accepted', moved(), warehousePath(), { sourcesMoved: true });
+      expect(first.error).toBeUndefined();
+      expect(noteOf(first.result, `seed:${Q1}`)).toBe('1 file(s) loaded, 1 removed');
+      expect(await queryFile(warehousePath(), MASTER)).toEqual(plainMaster);
+      expect(await folders(Q1)).toEqual([{ folder: path.join(moved(), Q1) }]);
+      // the new folder is now the one its rows came from: no flag needed, nothing to load
+      const next = await run('moved-next', moved(), warehousePath());
+      expect(next.error).toBeUndefined();
+      expect(stateOf(next.result, `seed:${Q1}`)).toBe('unchanged');
+      // a snapshot file replaced under another name in the same folder is not a move
+      const [name] = await readdir(path.join(moved(), Q1));
+      await rename(path.join(moved(), Q1, name as string), path.join(moved(), Q1, `renamed-${name as string}`));
+      const renamed = await run('moved-renamed', moved(), warehousePath());
+      expect(renamed.error).toBeUndefined();
+      expect(noteOf(renamed.result, `seed:${Q1}`)).toBe('1 file(s) loaded, 1 removed');
+      expect(await queryFile(warehousePath(), MASTER)).toEqual(plainMaster);
+      await recordChaos({
+        category: 'bad input',
+        name: 'a warehouse run against another sources folder',
+        runsCompleted: '4/5 (the one refused was meant to be)',
+        rowsLost: 0,
+        rowsDuplicated: 0,
+        tablesUnchanged: 'yes (the refused run); the master equal to a clean run after --sources-moved',
+        outcome: 'refused, naming both folders; loaded from the new folder with --sources-moved',
+      });
+    });
+  });
 });
