@@ -139,7 +139,7 @@ async function buildVersion(
       windowRows: await countRows(connection, delta),
     };
   }
-  if (model.incremental && published === 'table' && !input.fullRefresh) {
+  if (model.incremental && published === 'table' && !input.fullRefresh && model.incremental.fullRefresh !== true) {
     // as dbt: is_incremental() true, the new rows added to the table or replacing its rows of their keys
     return { rows: await buildIncrementalRows(connection, project, model, input, create) };
   }

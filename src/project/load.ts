@@ -73,10 +73,33 @@ interface PropertySource {
   loaded_at_field?: unknown;
 }
 
+/**
+ * YAML as dbt reads it (PyYAML, YAML 1.1): `yes`/`no`/`on`/`off` are booleans and `<<` merges a
+ * mapping in. Not the whole of 1.1: `y` and `n` stay strings, as PyYAML keeps them, and dates text.
+ */
+const DBT_YAML: YAML.ParseOptions & YAML.SchemaOptions = {
+  merge: true,
+  customTags: (tags) => [
+    {
+      tag: 'tag:yaml.org,2002:bool',
+      default: true,
+      identify: (value) => typeof value === 'boolean',
+      test: /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/,
+      resolve: (text: string) => /^(?:yes|true|on)$/i.test(text),
+    },
+    ...tags,
+  ],
+};
+
+/** A YAML file of a dbt project, parsed as dbt parses it. */
+export function parseDbtYaml(text: string): unknown {
+  return YAML.parse(text, DBT_YAML);
+}
+
 async function readYaml(file: string, projectDir: string): Promise<Record<string, unknown>> {
   const text = await readFile(file, 'utf8');
   try {
-    const parsed: unknown = YAML.parse(text);
+    const parsed: unknown = parseDbtYaml(text);
     return (parsed ?? {}) as Record<string, unknown>;
   } catch (err) {
     throw new ProjectError(`${path.relative(projectDir, file)}: invalid YAML: ${(err as Error).message}`, file);
@@ -236,9 +259,14 @@ function incrementalConfig(config: Readonly<Record<string, unknown>>, file: stri
   for (const column of uniqueKey) {
     if (!IDENTIFIER.test(column)) throw new ProjectError(`${file}: unique_key of '${name}' must be column names, not '${column}'`, file);
   }
+  const fullRefresh = config.full_refresh;
+  if (fullRefresh !== undefined && fullRefresh !== null && typeof fullRefresh !== 'boolean') {
+    throw new ProjectError(`${file}: full_refresh of '${name}' must be true or false, not '${String(fullRefresh)}'`, file);
+  }
+  const refresh = typeof fullRefresh === 'boolean' ? { fullRefresh } : {};
   const asked = config.incremental_strategy ?? (uniqueKey.length > 0 ? 'delete+insert' : 'append');
-  if (asked === 'append') return { uniqueKey: [] };
-  if ((asked === 'delete+insert' || asked === 'merge') && uniqueKey.length > 0) return { uniqueKey };
+  if (asked === 'append') return { uniqueKey: [], ...refresh };
+  if ((asked === 'delete+insert' || asked === 'merge') && uniqueKey.length > 0) return { uniqueKey, ...refresh };
   throw new ProjectError(
     `${file}: '${name}' is incremental with incremental_strategy='${String(asked)}'${uniqueKey.length === 0 ? ' and no unique_key' : ''}: ` +
       `without an event_time meterflow adds its rows by append, or by delete+insert or merge on a unique_key`,
@@ -248,6 +276,19 @@ function incrementalConfig(config: Readonly<Record<string, unknown>>, file: stri
 
 /** How a dbt seed is found among the sources, by the name models ref() it by. */
 const seedKey = (name: string) => `ref:${name}`;
+
+/**
+ * dbt_project.yml's vars as the project's models see them: the global ones, with those under the
+ * project's own name (`vars: {my_project: {x: 1}}`, dbt's vars scoped to a project) over them.
+ */
+function projectVars(vars: unknown, name: string): Record<string, unknown> {
+  if (!isPlainObject(vars)) return {};
+  const { [name]: scoped, ...global } = vars;
+  return isPlainObject(scoped) ? { ...global, ...scoped } : { ...vars };
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** dbt_project.yml, read: the project's name, vars, folders and config blocks. */
 interface ProjectFile {
@@ -278,7 +319,7 @@ async function readProjectFile(dir: string): Promise<ProjectFile> {
     dir,
     file,
     name,
-    vars: (raw.vars ?? {}) as Record<string, unknown>,
+    vars: projectVars(raw.vars, name),
     modelPaths: pathsOf(raw, 'model-paths', 'models'),
     macroPaths: pathsOf(raw, 'macro-paths', 'macros'),
     testPaths: pathsOf(raw, 'test-paths', 'tests'),
@@ -348,11 +389,22 @@ async function readProperties(project: ProjectFile, generics: ReadonlySet<string
       const relativeFile = path.relative(project.dir, file);
       const yaml = await readYaml(file, project.dir);
       properties.sources.push(...sourcesIn(yaml, relativeFile, generics));
-      for (const model of (yaml.models ?? []) as PropertyModel[]) {
-        if (model.name) properties.models.set(model.name, { ...model, file: relativeFile });
-      }
-      for (const seed of (yaml.seeds ?? []) as PropertyModel[]) {
-        if (seed.name) properties.seeds.set(seed.name, { ...seed, file: relativeFile });
+      for (const [kind, entries] of [
+        ['models', properties.models],
+        ['seeds', properties.seeds],
+      ] as const) {
+        for (const entry of (yaml[kind] ?? []) as PropertyModel[]) {
+          if (!entry.name) continue;
+          const other = entries.get(entry.name);
+          if (other) {
+            // as dbt refuses it: which entry's tests and config hold is not for meterflow to guess
+            throw new ProjectError(
+              `${relativeFile}: ${kind === 'models' ? 'model' : 'seed'} '${entry.name}' has properties in ${other.file} too: give it one entry`,
+              relativeFile,
+            );
+          }
+          entries.set(entry.name, { ...entry, file: relativeFile });
+        }
       }
     }
   }
@@ -460,7 +512,30 @@ interface TestContext {
 }
 
 /** What a model's config says of how it is built: its materialization, where it runs, by month or in parts, incrementally how. */
+/**
+ * dbt configs that change a model's rows and that meterflow does not apply: refused, naming the file,
+ * rather than built without them.
+ */
+function refuseUnapplied(config: NodeConfig, relative: string, name: string): void {
+  const contract = config.contract as { enforced?: unknown } | undefined;
+  if (contract?.enforced === true) {
+    throw new ProjectError(
+      `${relative}: '${name}' has contract: {enforced: true}, which meterflow does not enforce (column types and constraints): ` +
+        `remove it, and check the columns with YAML tests (not_null, accepted_values) or a cast in the model`,
+      relative,
+    );
+  }
+  const predicates = config.incremental_predicates;
+  if (predicates !== undefined && predicates !== null && !(Array.isArray(predicates) && predicates.length === 0)) {
+    throw new ProjectError(
+      `${relative}: '${name}' has incremental_predicates, which meterflow does not apply: every row of a new key replaces its rows`,
+      relative,
+    );
+  }
+}
+
 function howBuilt(config: NodeConfig, relative: string, name: string) {
+  refuseUnapplied(config, relative, name);
   const materialized = String(config.materialized ?? 'view');
   if (!['table', 'view', 'incremental', 'ephemeral'].includes(materialized)) {
     throw new ProjectError(

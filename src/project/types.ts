@@ -249,4 +249,9 @@ export interface ProjectRef {
 export interface IncrementalConfig {
   /** The columns of dbt's unique_key, whose rows the new ones replace (delete+insert); none: appended. */
   readonly uniqueKey: readonly string[];
+  /**
+   * dbt's `full_refresh` config: false keeps the table through a --full-refresh run (its rows added
+   * to as on any run), true builds it whole on every run; absent, the run's --full-refresh decides.
+   */
+  readonly fullRefresh?: boolean;
 }

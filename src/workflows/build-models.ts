@@ -125,7 +125,8 @@ export async function buildModel(run: RunContext, ledger: RunLedger, model: Mode
       warehouse,
       ...(window ? { window, windowRefs: ledger.refsRebuiltOver(model.refs, window) } : {}),
       // (absent unless asked, so that the inputs of recorded histories stay as they were)
-      ...(fullRefresh && model.incremental ? { fullRefresh: true as const } : {}),
+      // (a model configured full_refresh: false keeps its table through a full refresh, as in dbt)
+      ...(fullRefresh && model.incremental && model.incremental.fullRefresh !== false ? { fullRefresh: true as const } : {}),
     };
     // (the layer: plans recorded before runs_on named the model's folder here, see compat.ts)
     const summary = `build ${model.layer ? `${model.layer} ` : ''}model ${model.name}${window ? ' (incremental)' : ''}`;

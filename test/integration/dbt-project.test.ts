@@ -416,6 +416,8 @@ describe('a dbt project of its own', () => {
          from range(3 * 48 * 2) t(i)`,
       {
         'reading_log.sql': `{{ config(materialized='incremental') }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }} ${isNew}\n`,
+        // the same log, kept through a full refresh as dbt keeps a model configured so
+        'kept_log.sql': `{{ config(materialized='incremental', full_refresh=false) }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }} ${isNew}\n`,
         'latest_reading.sql':
           "{{ config(materialized='incremental', unique_key='meter_id') }}\n" +
           `select meter_id, max(ts) as ts, arg_max(kwh, ts) as kwh from {{ source('raw', 'readings') }} ${isNew} group by 1\n`,
@@ -425,10 +427,12 @@ describe('a dbt project of its own', () => {
       queryFile(
         own.warehouse,
         `select 'log' as t, count(*)::int as n, min(ts)::varchar as first, max(ts)::varchar as last from main.reading_log
-         union all select 'latest', count(*)::int, min(ts)::varchar, max(ts)::varchar from main.latest_reading order by t`,
+         union all select 'latest', count(*)::int, min(ts)::varchar, max(ts)::varchar from main.latest_reading
+         union all select 'kept', count(*)::int, min(ts)::varchar, max(ts)::varchar from main.kept_log order by t`,
       );
     expect(stateOf(await runOwn(own, 'appended-1'), 'model:reading_log')).toBe('succeeded');
     expect(await tables()).toEqual([
+      { t: 'kept', n: 3 * 48 * 2, first: '2024-01-01 00:00:00', last: '2024-01-02 23:30:00' },
       { t: 'latest', n: 3, first: '2024-01-02 23:30:00', last: '2024-01-02 23:30:00' },
       { t: 'log', n: 3 * 48 * 2, first: '2024-01-01 00:00:00', last: '2024-01-02 23:30:00' },
     ]);
@@ -442,12 +446,15 @@ describe('a dbt project of its own', () => {
     expect([stateOf(second, 'model:reading_log'), stateOf(second, 'model:latest_reading')]).toEqual(['succeeded', 'succeeded']);
     // the log keeps the removed file's readings and adds the new; meter 2 keeps its latest reading
     expect(await tables()).toEqual([
+      { t: 'kept', n: 3 * 48 * 2 + 2 * 48, first: '2024-01-01 00:00:00', last: '2024-01-03 23:30:00' },
       { t: 'latest', n: 3, first: '2024-01-02 23:30:00', last: '2024-01-03 23:30:00' },
       { t: 'log', n: 3 * 48 * 2 + 2 * 48, first: '2024-01-01 00:00:00', last: '2024-01-03 23:30:00' },
     ]);
-    // a full refresh builds them whole, from the files there are
+    // a full refresh builds them whole, from the files there are; but for the one configured
+    // full_refresh: false, which keeps its rows (nothing newer to add)
     await runOwn(own, 'appended-3', { fullRefresh: true });
     expect(await tables()).toEqual([
+      { t: 'kept', n: 3 * 48 * 2 + 2 * 48, first: '2024-01-01 00:00:00', last: '2024-01-03 23:30:00' },
       { t: 'latest', n: 2, first: '2024-01-03 23:30:00', last: '2024-01-03 23:30:00' },
       { t: 'log', n: 2 * 48, first: '2024-01-03 00:00:00', last: '2024-01-03 23:30:00' },
     ]);

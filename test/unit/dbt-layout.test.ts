@@ -254,3 +254,86 @@ describe('a dbt project laid out its own way', () => {
     expect(shipped.macros.some((m) => m.file.includes('generic'))).toBe(false);
   });
 });
+
+describe("a project's YAML and config, read as dbt reads them", () => {
+  const made: string[] = [];
+  afterAll(async () => {
+    await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  const projectOf_ = async (files: Record<string, string>) => {
+    const dir = await projectOf(files);
+    made.push(dir);
+    return dir;
+  };
+  const MODEL = 'select 1 as id\n';
+
+  it("takes YAML 1.1's yes and no as booleans and applies merge keys, as PyYAML does, and keeps y and n as text", async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': `${PROJECT}vars:\n  include_cancelled: no\n  strict: yes\n  axis: y\nmodels:\n  shop:\n    legacy:\n      +enabled: no\n`,
+      'models/orders.sql': MODEL,
+      'models/legacy/old_orders.sql': MODEL,
+      'models/schema.yml': 'x-ids: &ids\n  name: id\n  data_tests: [not_null]\nmodels:\n  - name: orders\n    columns:\n      - <<: *ids\n',
+    });
+    const { plan } = await loadProject(dir);
+    expect(plan.vars).toEqual({ include_cancelled: false, strict: true, axis: 'y' });
+    expect(plan.models.map((m) => m.name)).toEqual(['orders']);
+    expect(plan.models[0]?.tests.map((t) => t.id)).toEqual(['not_null_orders_id']);
+  });
+
+  it("lets vars under the project's name override the global ones, as dbt scopes them", async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': `${PROJECT}vars:\n  min_amount: 1\n  region: eu\n  shop:\n    min_amount: 10\n`,
+      'models/orders.sql': MODEL,
+    });
+    expect((await loadProject(dir)).plan.vars).toEqual({ min_amount: 10, region: 'eu' });
+  });
+
+  it('refuses two YAML entries for one model, naming both files, as dbt does', async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/orders.sql': MODEL,
+      'models/a.yml': 'models:\n  - name: orders\n    columns:\n      - name: id\n        data_tests: [unique]\n',
+      'models/b.yml': 'models:\n  - name: orders\n    description: the orders\n',
+    });
+    expect((await refusal(dir)).message).toBe("models/b.yml: model 'orders' has properties in models/a.yml too: give it one entry");
+  });
+
+  it('refuses an enforced contract and incremental_predicates, which meterflow does not apply, naming the file', async () => {
+    const contract = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/orders.sql': MODEL,
+      'models/schema.yml':
+        'models:\n  - name: orders\n    config:\n      contract: {enforced: true}\n    columns:\n      - name: id\n        data_type: integer\n',
+    });
+    expect((await refusal(contract)).message).toMatch(
+      /^models\/orders\.sql: 'orders' has contract: \{enforced: true\}, which meterflow does not enforce/,
+    );
+    const predicates = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/orders.sql': `{{ config(materialized='incremental', unique_key='id', incremental_predicates=["id > 0"]) }}\n${MODEL}`,
+    });
+    expect((await refusal(predicates)).message).toMatch(
+      /^models\/orders\.sql: 'orders' has incremental_predicates, which meterflow does not apply/,
+    );
+  });
+
+  it("takes an incremental model's full_refresh config, and refuses one that is not true or false", async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/kept.sql': `{{ config(materialized='incremental', full_refresh=false) }}\n${MODEL}`,
+      'models/whole.sql': `{{ config(materialized='incremental', unique_key='id', full_refresh=true) }}\n${MODEL}`,
+      'models/plain.sql': `{{ config(materialized='incremental') }}\n${MODEL}`,
+    });
+    const { plan } = await loadProject(dir);
+    expect(Object.fromEntries(plan.models.map((m) => [m.name, m.incremental]))).toEqual({
+      kept: { uniqueKey: [], fullRefresh: false },
+      plain: { uniqueKey: [] },
+      whole: { uniqueKey: ['id'], fullRefresh: true },
+    });
+    const bad = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/kept.sql': `{{ config(materialized='incremental', full_refresh='never') }}\n${MODEL}`,
+    });
+    expect((await refusal(bad)).message).toBe("models/kept.sql: full_refresh of 'kept' must be true or false, not 'never'");
+  });
+});
