@@ -19,7 +19,7 @@ export function stateHashesOf(project: LoadedProject, vars: Readonly<Record<stri
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
   const stateHashes: Record<string, string> = {};
   for (const model of project.plan.models) {
-    const { usedVars } = renderModel({
+    const { usedVars, usedEnv } = renderModel({
       file: model.file,
       template: project.templates.get(model.name) ?? '',
       resolver: warehouseResolver(project),
@@ -34,6 +34,8 @@ export function stateHashesOf(project: LoadedProject, vars: Readonly<Record<stri
       usedVars,
       model.tests,
       ...(inlined.length > 0 ? [inlined] : []),
+      // (only where it reads any: other hashes stay as they were)
+      ...(Object.keys(usedEnv).length > 0 ? [usedEnv] : []),
     ]);
   }
   for (const test of project.plan.singularTests) {

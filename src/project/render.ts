@@ -1,5 +1,6 @@
 // Renders dbt-style model SQL with a real Jinja-compatible engine (nunjucks) and the dbt functions
-// meterflow supports: ref, source, config, var, env_var, is_incremental and `this`, plus the
+// meterflow supports: ref, source, config, var, env_var, is_incremental, `this` and `execute`
+// (`target`, `flags` and `graph` refuse every lookup, naming the file), plus the
 // project's macros (from `macro-paths`) that the template was bundled with.
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
@@ -31,6 +32,8 @@ export interface RenderedModel {
   readonly config: Readonly<Record<string, unknown>>;
   /** The vars the model read, with the values it got: part of its state, for incremental runs. */
   readonly usedVars: Readonly<Record<string, unknown>>;
+  /** The environment variables the model read with env_var(), with the values it got: part of its state too. */
+  readonly usedEnv: Readonly<Record<string, string>>;
 }
 
 export interface RenderOptions {
@@ -74,6 +77,23 @@ function requireName(value: unknown, what: string, file: string): string {
   return value;
 }
 
+/**
+ * dbt's `target`, `flags` and `graph`, which meterflow has no value for (it reads no profiles.yml and
+ * runs no dbt command line): an object that refuses every lookup, naming the file, so that
+ * `{% if target.name == 'prod' %}` is an error rather than quietly false (nunjucks' undefined).
+ */
+function unavailable(name: string, why: string, file: string): object {
+  return new Proxy(
+    {},
+    {
+      get: (_target, key) => {
+        const what = typeof key === 'string' && !['toString', 'valueOf', 'toJSON'].includes(key) ? `${name}.${key}` : name;
+        throw new ProjectError(`${file}: ${what} has no value in meterflow: ${why}`, file);
+      },
+    },
+  );
+}
+
 /** Render one model's SQL. Template and resolver errors name the file. */
 export function renderModel(options: RenderOptions): RenderedModel {
   const { file, resolver, vars } = options;
@@ -88,6 +108,7 @@ export function renderModel(options: RenderOptions): RenderedModel {
   };
   const config: Record<string, unknown> = {};
   const usedVars: Record<string, unknown> = {};
+  const usedEnv: Record<string, string> = {};
   const context = {
     this: options.self,
     ref: (...args: unknown[]) => refOf(resolver, args),
@@ -112,16 +133,26 @@ export function renderModel(options: RenderOptions): RenderedModel {
       const name = requireName(positional[0], 'env_var()', file);
       const value = process.env[name] ?? positional[1];
       if (value === undefined) throw new ProjectError(`${file}: env_var('${name}') is not set and has no default`, file);
+      usedEnv[name] = String(value);
       return value;
     },
     is_incremental: () => options.incremental === true,
+    // meterflow renders a model only to run it: dbt's parse-time pass, where execute is false, has no counterpart
+    execute: true,
+    target: unavailable(
+      'target',
+      'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',
+      file,
+    ),
+    flags: unavailable('flags', 'it runs no dbt command; a run asks for a full refresh with --full-refresh', file),
+    graph: unavailable('graph', "it gives templates no graph of the project's nodes", file),
   };
   const bundle = splitBundle(options.template);
   const model = withWholeRelations(bundle.model);
   const macros = bundle.macros.map((macro) => ({ ...macro, source: withWholeRelations(macro.source) }));
   try {
     const sql = environment.renderString(model, { ...context, ...macroFunctions(environment, macros, context) });
-    return { sql, config, usedVars };
+    return { sql, config, usedVars, usedEnv };
   } catch (err) {
     if (err instanceof ProjectError) throw err;
     const cause = err as Error;

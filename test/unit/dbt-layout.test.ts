@@ -5,6 +5,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../../src/project/load';
+import { renderModel } from '../../src/project/render';
+import { stateHashesOf } from '../../src/build/plan';
 import { selectModels } from '../../src/project/select';
 import { ProjectError } from '../../src/errors';
 import { parseTests, testStatus } from '../../src/project/data-tests';
@@ -335,5 +337,46 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       'models/kept.sql': `{{ config(materialized='incremental', full_refresh='never') }}\n${MODEL}`,
     });
     expect((await refusal(bad)).message).toBe("models/kept.sql: full_refresh of 'kept' must be true or false, not 'never'");
+  });
+
+  it('refuses target, flags and graph, which meterflow has no value for, naming the file, and renders execute as true', async () => {
+    for (const [use, what] of [
+      ["{% if target.name == 'prod' %}select 2 as id{% else %}select 1 as id{% endif %}", 'target.name'],
+      ['{% if flags.FULL_REFRESH %}select 2 as id{% else %}select 1 as id{% endif %}', 'flags.FULL_REFRESH'],
+      ['select {{ target }} as id', 'target'],
+    ] as const) {
+      const dir = await projectOf_({ 'dbt_project.yml': PROJECT, 'models/orders.sql': `${use}\n` });
+      expect((await refusal(dir)).message).toMatch(
+        new RegExp(`^models/orders\\.sql: ${what.replace('.', '\\.')} has no value in meterflow: `),
+      );
+    }
+    const rendered = renderModel({
+      file: 'models/orders.sql',
+      template: '{% if execute %}select 2 as id{% else %}select 1 as id{% endif %}',
+      resolver: { ref: (m) => m, source: (_s, t) => t },
+      vars: {},
+      self: 'orders',
+    });
+    expect(rendered.sql).toBe('select 2 as id');
+  });
+
+  it('counts the values env_var() gave a model in its state, so that a changed one rebuilds it, and only it', async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/regional.sql': "select '{{ env_var('METERFLOW_TEST_REGION', 'eu') }}' as region\n",
+      'models/orders.sql': MODEL,
+    });
+    const project = await loadProject(dir);
+    const hashes = () => stateHashesOf(project, {});
+    const before = hashes();
+    process.env.METERFLOW_TEST_REGION = 'us';
+    try {
+      const after = hashes();
+      expect(after.regional).not.toBe(before.regional);
+      expect(after.orders).toBe(before.orders);
+    } finally {
+      delete process.env.METERFLOW_TEST_REGION;
+    }
+    expect(hashes()).toEqual(before);
   });
 });
