@@ -59,11 +59,20 @@ async function checkFreshness(warehouse: Warehouse, source: SourceTable, table: 
 
 /**
  * The contract a source's table is loaded with: the columns and types, and the column tests (a
- * changed bound or severity checks every file again, not only the next new one).
+ * changed bound or severity checks every file again, not only the next new one), and how a dbt
+ * seed's file is read.
  */
 function contractOf(source: SourceTable): string {
   const columnList = source.columns.map((column) => `${column.name} ${column.dataType ?? ''}`).join(',');
-  return `${columnList}; tests ${createHash('sha256').update(JSON.stringify(source.tests)).digest('hex').slice(0, 16)}`;
+  const contract = `${columnList}; tests ${createHash('sha256').update(JSON.stringify(source.tests)).digest('hex').slice(0, 16)}`;
+  // a dbt seed's delimiter and column_types decide how its file is read: a change reloads it
+  // (left out at their defaults, so that the contract of a seed without them stays as it was)
+  const { delimiter = ',', columnTypes } = source.seed ?? {};
+  const reading = [
+    ...(delimiter !== ',' ? [`delimiter ${JSON.stringify(delimiter)}`] : []),
+    ...(columnTypes ? [`types ${JSON.stringify(columnTypes)}`] : []),
+  ];
+  return reading.length > 0 ? `${contract}; ${reading.join('; ')}` : contract;
 }
 
 /** A seed's result, logged as the seeded source. */

@@ -12,7 +12,7 @@ import type { PipelineResult } from '../../src/contract/run';
 import { generateSampleData } from '../../src/generator/generate';
 import { PACKAGE_ROOT } from '../../src/config';
 import { withWarehouseReader } from '../../src/warehouse/warehouse';
-import { energyTeamLayout, queryFile, tableChecksumSql, tempDir } from '../support/files';
+import { editFile, energyTeamLayout, queryFile, tableChecksumSql, tempDir } from '../support/files';
 import { differencesFromReference } from '../support/reference-master';
 import { connectToTestServer, errorWithWorkers, startRun, withWorkers, type TemporalTestContext } from '../support/temporal';
 
@@ -236,6 +236,15 @@ describe('a dbt project of its own', () => {
       'succeeded',
     ]);
     expect(changed.dataTests).toContainEqual(expect.objectContaining({ test: 'relationships_orders_customer_id', status: 'pass' }));
+    expect(await builtFigures(warehouse)).toEqual(await expectedFigures(project));
+
+    // a seed's column_types changed, its file not: it is reloaded with them, the other seeds are not
+    await editFile(
+      path.join(project, 'dbt_project.yml'),
+      (yaml) => `${yaml}    raw_customers:\n      +column_types:\n        last_name: varchar(2)\n`,
+    );
+    const retyped = await run('jaffle-retyped');
+    expect(['seed:raw_customers', 'seed:raw_orders'].map((id) => stateOf(retyped, id))).toEqual(['succeeded', 'unchanged']);
     expect(await builtFigures(warehouse)).toEqual(await expectedFigures(project));
   });
 
