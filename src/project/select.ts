@@ -63,11 +63,28 @@ function matchOne(models: readonly ModelNode[], selector: string): Set<string> {
   return selected;
 }
 
-/** The names of the selected models, in the models' order. No selectors select every model. */
+/**
+ * The models one term selects: as dbt reads `a,b` (the models both select), each part one selector.
+ */
+function matchTerm(models: readonly ModelNode[], term: string): Set<string> {
+  const [first, ...others] = term.split(',').filter((part) => part.length > 0);
+  const matched = matchOne(models, first as string);
+  for (const other of others) {
+    const also = matchOne(models, other);
+    for (const name of matched) if (!also.has(name)) matched.delete(name);
+  }
+  return matched;
+}
+
+/**
+ * The names of the selected models, in the models' order. No selectors select every model. As dbt
+ * reads them: terms apart (separate arguments, or spaces) are a union, parts joined by a comma an
+ * intersection.
+ */
 export function selectModels(models: readonly ModelNode[], select: readonly string[] = [], exclude: readonly string[] = []): string[] {
-  const split = (selectors: readonly string[]) => selectors.flatMap((s) => s.split(/[\s,]+/)).filter((s) => s.length > 0);
+  const terms = (selectors: readonly string[]) => selectors.flatMap((s) => s.split(/\s+/)).filter((s) => s.replace(/,/g, '').length > 0);
   const included =
-    split(select).length === 0 ? new Set(models.map((m) => m.name)) : new Set(split(select).flatMap((s) => [...matchOne(models, s)]));
-  for (const selector of split(exclude)) for (const name of matchOne(models, selector)) included.delete(name);
+    terms(select).length === 0 ? new Set(models.map((m) => m.name)) : new Set(terms(select).flatMap((s) => [...matchTerm(models, s)]));
+  for (const term of terms(exclude)) for (const name of matchTerm(models, term)) included.delete(name);
   return models.filter((m) => included.has(m.name)).map((m) => m.name);
 }

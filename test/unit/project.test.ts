@@ -428,6 +428,19 @@ describe('selecting models with dbt syntax', () => {
     expect(selectModels(models)).toHaveLength(models.length);
   });
 
+  it('reads a comma as dbt does, the models both parts select, and spaces as either', () => {
+    // the weekly models among the analytics, not the analytics and the weekly ones
+    expect(selectModels(models, ['analytics.*,tag:weekly']).sort()).toEqual([
+      'actual_vs_estimated_weekly',
+      'price_response_by_month',
+      'price_response_variable_tariff',
+    ]);
+    expect(selectModels(models, ['staging.*,tag:weekly'])).toEqual([]);
+    expect(selectModels(models, ['tag:weekly meter_anomalies'])).toHaveLength(4);
+    // excluded: only what both parts select
+    expect(selectModels(models, ['analytics.*'], ['tag:weekly,price_response_by_month'])).toHaveLength(11);
+  });
+
   it('refuses a selector that matches nothing, naming it', () => {
     expect(() => selectModels(models, ['tag:nope'])).toThrow("selector 'tag:nope' matches no model");
   });
