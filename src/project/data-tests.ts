@@ -19,6 +19,12 @@ export const NATIVE_TESTS: readonly DataTestKind[] = [
   'on_time_grid',
   'all_finite',
 ];
+/**
+ * dbt's own generic tests: a project that defines one of these names overrides dbt's, as in dbt, so
+ * its definition is run, not meterflow's. (The others of NATIVE_TESTS are this project's generic
+ * tests, which a project's tests/generic defines for dbt with the same meaning.)
+ */
+export const DBT_BUILTIN_TESTS: readonly DataTestKind[] = ['not_null', 'unique', 'accepted_values', 'relationships'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type YamlTest = string | Record<string, Record<string, unknown> | null>;
@@ -41,7 +47,9 @@ export function parseTests(
   return (entries as YamlTest[]).map((entry) => {
     const [name, body] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry)[0] ?? ['', {}]);
     const plain = name.replace(/^meterflow\./, '');
-    const kind = (KINDS.includes(plain as DataTestKind) ? plain : generics.has(plain) ? 'generic' : undefined) as DataTestKind | undefined;
+    const overridden = generics.has(plain) && DBT_BUILTIN_TESTS.includes(plain as DataTestKind);
+    const kind = (KINDS.includes(plain as DataTestKind) && !overridden ? plain : generics.has(plain) ? 'generic' : undefined) as
+      DataTestKind | undefined;
     if (!kind) {
       const own = generics.size > 0 ? `, and the project's own ${[...generics].join(', ')}` : '';
       throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')}${own})`, file);

@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
-import { NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget } from './data-tests';
+import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
@@ -753,7 +753,10 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
   const project = await readProjectFile(dir);
   await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles);
-  const macros = await loadMacros(dir, project.macroPaths, project.testPaths, new Set(NATIVE_TESTS));
+  // a generic test file that defines only tests meterflow runs natively is dbt's alone, unless it
+  // overrides one of dbt's own (its definition then runs)
+  const native = new Set(NATIVE_TESTS.filter((name) => !DBT_BUILTIN_TESTS.includes(name)));
+  const macros = await loadMacros(dir, project.macroPaths, project.testPaths, native);
   const generics = genericTestNames(macros);
   const properties = await readProperties(project, generics);
   const sourceKeys = new Map(

@@ -379,4 +379,21 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     }
     expect(hashes()).toEqual(before);
   });
+
+  it("runs a project's own definition of one of dbt's tests, as dbt runs it, and meterflow's where it has none", async () => {
+    const files = {
+      'dbt_project.yml': PROJECT,
+      'models/orders.sql': "select 1 as id, ' ' as name\n",
+      'models/schema.yml': 'models:\n  - name: orders\n    columns:\n      - name: name\n        data_tests: [not_null, unique]\n',
+    };
+    const strict =
+      "{% test not_null(model, column_name) %}\nselect * from {{ model }} where {{ column_name }} is null or trim({{ column_name }}) = ''\n{% endtest %}\n";
+    const own = await loadProject(await projectOf_({ ...files, 'tests/generic/not_null.sql': strict }));
+    const [notNull, unique] = own.plan.models[0]?.tests ?? [];
+    expect(notNull).toMatchObject({ kind: 'generic', macro: 'not_null', column: 'name' });
+    expect(notNull?.sql).toContain("trim(name) = ''");
+    expect(unique?.kind).toBe('unique');
+    const plain = await loadProject(await projectOf_(files));
+    expect(plain.plan.models[0]?.tests.map((t) => t.kind)).toEqual(['not_null', 'unique']);
+  });
 });
