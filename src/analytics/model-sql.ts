@@ -6,7 +6,7 @@ import type { LoadedProject } from '../project/load';
 import { runsOnOf, type ModelNode } from '../project/types';
 import { pathList, relation } from '../duckdb/sql';
 import type { RunAnalyticsModelInput } from '../contract/activities';
-import { MODEL_SCHEMA, renderModelSql, seedRelation } from '../build/model-sql';
+import { MODEL_SCHEMA, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
 import { periodSpanOf, periodStartsOf } from '../build/periods';
 
 /**
@@ -86,7 +86,7 @@ export function analyticsModelSql(
   // a source as seeded, at the pinned version (the run's seeds come before the pin)
   const source = (sourceName: string, table: string) => {
     const found = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
-    return relation(found?.schema ?? sourceName, table);
+    return sourceRelation(found?.schema ?? sourceName, table);
   };
   return renderModelSql(project, model, { ref: refAt(false), source, whole: { ref: refAt(true), source } }, vars);
 }

@@ -97,7 +97,7 @@ export function warehouseResolver(
       },
       source: (sourceName, table) => {
         const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
-        return within(relation(source?.schema ?? sourceName, table), source?.eventTime);
+        return within(sourceRelation(source?.schema ?? sourceName, table), source?.eventTime);
       },
     };
   };
@@ -118,12 +118,20 @@ export function refTableName(
 }
 
 /**
+ * A source as models read it: its raw table without the column meterflow keeps each row's file in,
+ * so that `select *` (and `select distinct *`) gives the source's columns, as under dbt.
+ */
+export function sourceRelation(schema: string, name: string): string {
+  return `(select * exclude (_source_file) from ${relation(schema, name)})`;
+}
+
+/**
  * A dbt seed as models read it: its table without the column meterflow keeps each row's file in.
  * Undefined when `name` is no seed of the project.
  */
 export function seedRelation(project: LoadedProject, name: string): string | undefined {
   const seed = project.plan.sources.find((source) => source.seed && source.name === name);
-  return seed ? `(select * exclude (_source_file) from ${relation(seed.schema, seed.name)})` : undefined;
+  return seed ? sourceRelation(seed.schema, seed.name) : undefined;
 }
 
 /**

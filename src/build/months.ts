@@ -109,16 +109,25 @@ function planInputs(
     })),
     ...project.plan.sources
       .filter((s) => node.sources.includes(s.name))
-      .map((s) => ({ sql: resolver.source(s.sourceName, s.name), ...timed(s.eventTime), ...whole({ schema: s.schema, name: s.name }) })),
+      .map((s) => ({
+        sql: resolver.source(s.sourceName, s.name),
+        files: relation(s.schema, s.name),
+        ...timed(s.eventTime),
+        ...whole({ schema: s.schema, name: s.name }),
+      })),
   ];
 }
 
 /** An input of a month plan: its event time, if it has one. */
-type PlanInput = Omit<MonthRowsInput, 'column'> & { readonly column?: string };
+type PlanInput = Omit<MonthRowsInput, 'column'> & {
+  readonly column?: string;
+  /** A source's raw table, whose rows know their files: the extremes of a run gone wrong name them. */
+  readonly files?: string;
+};
 
 /** The inputs that have an event time, of those planInputs gives. */
-const timedOf = (inputs: readonly PlanInput[]): MonthRowsInput[] =>
-  inputs.filter((input): input is MonthRowsInput => input.column !== undefined);
+const timedOf = (inputs: readonly PlanInput[]): (MonthRowsInput & { files?: string })[] =>
+  inputs.filter((input): input is MonthRowsInput & { files?: string } => input.column !== undefined);
 
 /**
  * More months than this in one build is a run gone wrong (readings dated 1900 or 2200 that a wide
@@ -135,10 +144,13 @@ function maxBuildMonths(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** Each input's first and last event time, with the source files that hold them (raw tables know their files). */
-async function eventTimeExtremes(connection: DuckDBConnection, inputs: readonly { sql: string; column: string }[]): Promise<string[]> {
+async function eventTimeExtremes(
+  connection: DuckDBConnection,
+  inputs: readonly { sql: string; column: string; files?: string }[],
+): Promise<string[]> {
   const lines: string[] = [];
-  for (const { sql, column } of inputs) {
-    const byFile = `select _source_file as file, min(${column}) as first, max(${column}) as last from ${sql} group by all`;
+  for (const { sql, column, files } of inputs) {
+    const byFile = `select _source_file as file, min(${column}) as first, max(${column}) as last from ${files ?? sql} group by all`;
     const extremes = await connection
       .runAndReadAll(
         `select arg_min(file, first), strftime(min(first), '%Y-%m-%d %H:%M:%S'), arg_max(file, last), strftime(max(last), '%Y-%m-%d %H:%M:%S') from (${byFile})`,
@@ -151,7 +163,11 @@ async function eventTimeExtremes(connection: DuckDBConnection, inputs: readonly 
 }
 
 /** Every month between the first and last event time of the inputs (min and max only are read). */
-async function monthsWithin(connection: DuckDBConnection, inputs: { sql: string; column: string }[], what: string): Promise<string[]> {
+async function monthsWithin(
+  connection: DuckDBConnection,
+  inputs: { sql: string; column: string; files?: string }[],
+  what: string,
+): Promise<string[]> {
   if (inputs.length === 0) return [];
   const bounds = inputs
     .map(({ sql, column }) => `select min(${column}) as first, max(${column}) as last from ${sql}`)

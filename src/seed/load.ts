@@ -25,8 +25,10 @@ export interface SourceLoad {
   readonly files: StoredObject[];
   /** The raw table, quoted. */
   readonly table: string;
-  /** The columns kept, quoted: a dbt seed keeps every column of its file (`*`), a source those of its contract. */
+  /** The columns kept, quoted: a dbt seed keeps every column of its file (`*`), a source those source-columns.ts gives. */
   readonly columns: string;
+  /** Every column of the source's files is loaded: a file with one the others lack is refused. */
+  readonly everyColumn: boolean;
   /** The contract the table is loaded with (its comment): a change reloads everything. */
   readonly contract: string;
   readonly fullRefresh: boolean;
@@ -142,7 +144,7 @@ async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: F
   hashing.catch(() => undefined);
   for (const [index, file] of toLoad.entries()) {
     try {
-      await checkContract(connection, source, file, localPaths[index] as string);
+      await checkContract(connection, source, file, localPaths[index] as string, load.everyColumn);
     } catch (err) {
       // a file replaced or deleted since it was listed: a retry lists the source again
       if (!(await store.stat(file.uri))) {

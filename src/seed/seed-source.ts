@@ -14,6 +14,7 @@ import type { Warehouse } from '../warehouse/warehouse';
 import { loadSource, type LoadOutcome } from './load';
 import { readSeedState, readSeedStates, type SeedState } from './seed-state';
 import { fileKind, listSourceFiles } from './source-files';
+import { loadedColumns, type LoadedColumns } from './source-columns';
 
 /** What seeding works with. */
 export interface SeedContext {
@@ -73,6 +74,27 @@ function contractOf(source: SourceTable): string {
     ...(columnTypes ? [`types ${JSON.stringify(columnTypes)}`] : []),
   ];
   return reading.length > 0 ? `${contract}; ${reading.join('; ')}` : contract;
+}
+
+/**
+ * The columns the seed loads (see source-columns.ts): for a source read whole, those of its table
+ * when rows are added to it under the same contract, else those of its first file.
+ */
+async function columnsToLoad(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  table: string,
+  state: SeedState,
+  fullRefresh: boolean,
+  firstFile: () => Promise<{ uri: string; localPath: string }>,
+): Promise<LoadedColumns> {
+  const appending = state.exists && !fullRefresh;
+  const read = await loadedColumns(connection, source, { table, appending, firstFile });
+  // a contract changed (a test, a listed type) reloads every file: read from them, not the table
+  if (read.everyColumn && appending && contractOf(read.source) !== state.contractComment) {
+    return loadedColumns(connection, source, { table, appending: false, firstFile });
+  }
+  return read;
 }
 
 /** A seed's result, logged as the seeded source. */
@@ -142,24 +164,30 @@ async function seedOrCheck(
     throw new SourceDataError(`source ${source.name}: no ${fileKind(source)} files at ${uri}${others}`, source.name, uri);
   }
   const table = relation(source.schema, source.name);
-  // a seed keeps every column of its file; a source the columns of its contract
-  const columns = source.seed ? '*' : source.columns.map((column) => quotedIdentifier(column.name)).join(', ');
-  const load = {
-    source,
-    store,
-    uri,
-    files: listing.files,
-    table,
-    columns,
-    contract: contractOf(source),
-    fullRefresh,
-    verify,
-    sourcesMoved,
-    logicalDate,
-    logger,
-  };
   const outcome = await warehouse.transaction(async (connection) =>
-    interruptible(connection, async () => loadSource(connection, load, state ?? (await readSeedState(connection, source)), checkOnly)),
+    interruptible(connection, async () => {
+      const seedState = state ?? (await readSeedState(connection, source));
+      const read = await columnsToLoad(connection, source, table, seedState, fullRefresh, async () => {
+        const first = listing.files[0] as StoredObject;
+        return { uri: first.uri, localPath: await store.localPath(first) };
+      });
+      const load = {
+        source: read.source,
+        store,
+        uri,
+        files: listing.files,
+        table,
+        columns: read.columns,
+        everyColumn: read.everyColumn,
+        contract: contractOf(read.source),
+        fullRefresh,
+        verify,
+        sourcesMoved,
+        logicalDate,
+        logger,
+      };
+      return loadSource(connection, load, seedState, checkOnly);
+    }),
   );
   if (outcome === undefined) return undefined;
   const freshness = source.freshness && logicalDate ? await checkFreshness(warehouse, source, table, logicalDate) : undefined;

@@ -61,17 +61,15 @@ export function readFileSql(source: SourceTable, localPath: string): string {
 /** A file's kind, in messages. */
 export const fileKind = (source: SourceTable) => (source.seed ? 'CSV' : 'Parquet');
 
-/** Check one file's columns against the contract; name the file and column that differ. */
-export async function checkContract(
+/** A file's columns and their types, as DuckDB reads it; an unreadable file is a SourceDataError naming it. */
+export async function describeFile(
   connection: DuckDBConnection,
   source: SourceTable,
-  file: StoredObject,
-  localPath: string,
-): Promise<void> {
-  let described: Record<string, string>;
+  file: { uri: string; localPath: string },
+): Promise<Map<string, string>> {
   try {
-    const reader = await connection.runAndReadAll(`describe select * from ${readFileSql(source, localPath)}`);
-    described = Object.fromEntries(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
+    const reader = await connection.runAndReadAll(`describe select * from ${readFileSql(source, file.localPath)}`);
+    return new Map(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
   } catch (err) {
     throw new SourceDataError(
       `${source.seed ? 'seed' : 'source'} ${source.name}: ${source.seed?.file ?? file.uri} is not a readable ${fileKind(source)} file: ${duckdbMessage(err)}`,
@@ -79,8 +77,22 @@ export async function checkContract(
       file.uri,
     );
   }
+}
+
+/**
+ * Check one file's columns against the contract; name the file and column that differ. With
+ * everyColumn (a source read whole, see source-columns.ts), a column the source's others lack too.
+ */
+export async function checkContract(
+  connection: DuckDBConnection,
+  source: SourceTable,
+  file: StoredObject,
+  localPath: string,
+  everyColumn = false,
+): Promise<void> {
+  const described = await describeFile(connection, source, { uri: file.uri, localPath });
   for (const column of source.columns) {
-    const actual = described[column.name];
+    const actual = described.get(column.name);
     if (actual === undefined) {
       throw new SourceDataError(`source ${source.name}: ${file.uri} has no column '${column.name}'`, source.name, file.uri);
     }
@@ -93,6 +105,16 @@ export async function checkContract(
         file.uri,
       );
     }
+  }
+  const extra = everyColumn ? [...described.keys()].filter((name) => !source.columns.some((column) => column.name === name)) : [];
+  if (extra.length > 0) {
+    throw new SourceDataError(
+      `source ${source.name}: ${file.uri} has column(s) ${extra.map((name) => `'${name}'`).join(', ')} that its other files lack: ` +
+        `a source whose YAML does not type every column it lists loads every column of its files, the same in each ` +
+        `(a new column: run with --full-refresh once every file has it, or list the source's columns with their data_type)`,
+      source.name,
+      file.uri,
+    );
   }
 }
 

@@ -425,6 +425,8 @@ describe('a dbt project of its own', () => {
          from range(3 * 48 * 2) t(i)`,
       {
         'reading_log.sql': `{{ config(materialized='incremental') }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }} ${isNew}\n`,
+        // a source's columns, as dbt gives them: not the file each row came from
+        'all_columns.sql': "{{ config(materialized='table') }}\nselect distinct * from {{ source('raw', 'readings') }}\n",
         // the same log, kept through a full refresh as dbt keeps a model configured so
         'kept_log.sql': `{{ config(materialized='incremental', full_refresh=false) }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }} ${isNew}\n`,
         'latest_reading.sql':
@@ -440,6 +442,9 @@ describe('a dbt project of its own', () => {
          union all select 'kept', count(*)::int, min(ts)::varchar, max(ts)::varchar from main.kept_log order by t`,
       );
     expect(stateOf(await runOwn(own, 'appended-1'), 'model:reading_log')).toBe('succeeded');
+    expect(
+      await queryFile(own.warehouse, "select column_name from duckdb_columns() where table_name = 'all_columns' order by column_index"),
+    ).toEqual([{ column_name: 'meter_id' }, { column_name: 'ts' }, { column_name: 'kwh' }]);
     expect(await tables()).toEqual([
       { t: 'kept', n: 3 * 48 * 2, first: '2024-01-01 00:00:00', last: '2024-01-02 23:30:00' },
       { t: 'latest', n: 3, first: '2024-01-02 23:30:00', last: '2024-01-02 23:30:00' },
@@ -467,6 +472,45 @@ describe('a dbt project of its own', () => {
       { t: 'latest', n: 2, first: '2024-01-03 23:30:00', last: '2024-01-03 23:30:00' },
       { t: 'log', n: 2 * 48, first: '2024-01-03 00:00:00', last: '2024-01-03 23:30:00' },
     ]);
+  });
+
+  it('reads a source whose YAML lists no columns, or some without a type, whole, as dbt does, and refuses a file whose columns differ', async () => {
+    const own = await readingsProject(
+      dir,
+      'untyped',
+      "select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes(i * 30) as ts, 1.0::double as kwh from range(4) t(i)",
+      {
+        'meter_sites.sql': "{{ config(materialized='table') }}\nselect * from {{ source('raw', 'meters') }}\n",
+        'tariff_list.sql': "{{ config(materialized='table') }}\nselect * from {{ source('raw', 'tariffs') }}\n",
+      },
+      {
+        // meters lists one column, to test it; tariffs none, as most dbt projects write sources
+        yaml: '      - name: meters\n        columns:\n          - name: meter_id\n            data_tests: [not_null]\n      - name: tariffs\n',
+        files: {
+          meters: "select i::bigint as meter_id, 'site-' || i as site, (i * 1.5)::double as area from range(3) t(i)",
+          tariffs: "select 'standard' as tariff, 0.25::double as rate",
+        },
+      },
+    );
+    const columns = (table: string) =>
+      queryFile(own.warehouse, `select column_name, data_type from duckdb_columns() where table_name = '${table}' order by column_index`);
+    await runOwn(own, 'untyped-1');
+    expect(await columns('meter_sites')).toEqual([
+      { column_name: 'meter_id', data_type: 'BIGINT' },
+      { column_name: 'site', data_type: 'VARCHAR' },
+      { column_name: 'area', data_type: 'DOUBLE' },
+    ]);
+    expect(await queryFile(own.warehouse, 'select * from main.tariff_list')).toEqual([{ tariff: 'standard', rate: 0.25 }]);
+    // a second file of meters with a column the first lacks: refused, naming it; nothing changes
+    const before = await queryFile(own.warehouse, tableChecksumSql('main.meter_sites'));
+    await queryFile(
+      ':memory:',
+      `copy (select 7::bigint as meter_id, 'site-7' as site, 2.5::double as area, 3 as floor) to '${path.join(own.sources, 'meters', 'meters-2.parquet')}' (format parquet)`,
+    );
+    expect(await failOwn(own, 'untyped-2')).toContain(
+      `source meters: ${path.join(own.sources, 'meters', 'meters-2.parquet')} has column(s) 'floor' that its other files lack`,
+    );
+    expect(await queryFile(own.warehouse, tableChecksumSql('main.meter_sites'))).toEqual(before);
   });
 
   it('refuses a model built a month at a time whose rows fall outside their month, naming it, and publishes nothing of it', async () => {
