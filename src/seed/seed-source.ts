@@ -67,13 +67,15 @@ function contractOf(source: SourceTable): string {
   const columnList = source.columns.map((column) => `${column.name} ${column.dataType ?? ''}`).join(',');
   const contract = `${columnList}; tests ${createHash('sha256').update(JSON.stringify(source.tests)).digest('hex').slice(0, 16)}`;
   // a dbt seed's delimiter and column_types decide how its file is read: a change reloads it
-  // (left out at their defaults, so that the contract of a seed without them stays as it was)
-  const { delimiter = ',', columnTypes } = source.seed ?? {};
+  if (!source.seed) return contract;
+  const { delimiter, columnTypes } = source.seed;
+  // `dates iso`: how its dates are read (since 2026-12-07; a seed loaded before is reloaded once)
   const reading = [
+    'dates iso',
     ...(delimiter !== ',' ? [`delimiter ${JSON.stringify(delimiter)}`] : []),
     ...(columnTypes ? [`types ${JSON.stringify(columnTypes)}`] : []),
   ];
-  return reading.length > 0 ? `${contract}; ${reading.join('; ')}` : contract;
+  return `${contract}; ${reading.join('; ')}`;
 }
 
 /**

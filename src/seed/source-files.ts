@@ -54,8 +54,10 @@ export function readFileSql(source: SourceTable, localPath: string): string {
         .map(([column, type]) => `${quotedString(column)}: ${quotedString(type)}`)
         .join(', ')}}`
     : '';
-  // the whole file sniffed (a seed is small), so a column's type does not hang on its first rows
-  return `read_csv(${quotedString(localPath)}, header = true, delim = ${quotedString(delimiter)}, sample_size = -1${types})`;
+  // the whole file sniffed (a seed is small), so a column's type does not hang on its first rows;
+  // dates only in ISO form, as dbt's agate reads them: DuckDB's sniffer would otherwise read
+  // 01/02/2024 as 1 February, and an ISO date as a timestamp
+  return `read_csv(${quotedString(localPath)}, header = true, delim = ${quotedString(delimiter)}, sample_size = -1, dateformat = '%Y-%m-%d'${types})`;
 }
 
 /** A file's kind, in messages. */

@@ -211,6 +211,12 @@ describe('a dbt project of its own', () => {
     // models read a seed's own columns only
     const columns = await queryFile(warehouse, "select column_name from information_schema.columns where table_name = 'stg_customers'");
     expect(columns.map((c) => c.column_name)).toEqual(['customer_id', 'first_name', 'last_name']);
+    // a seed's ISO dates are dates, as dbt's agate reads them (DuckDB's sniffer alone made them timestamps)
+    const [orderDate] = await queryFile(
+      warehouse,
+      "select data_type from information_schema.columns where table_name = 'raw_orders' and column_name = 'order_date'",
+    );
+    expect(orderDate?.data_type).toBe('DATE');
   });
 
   it('reloads a seed only when its file changes, and rebuilds what reads it', async () => {

@@ -6,6 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../../src/project/load';
 import { renderModel } from '../../src/project/render';
+import type { SourceTable } from '../../src/project/types';
+import { readFileSql } from '../../src/seed/source-files';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { stateHashesOf } from '../../src/build/plan';
 import { selectModels } from '../../src/project/select';
 import { ProjectError } from '../../src/errors';
@@ -395,5 +398,31 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect(unique?.kind).toBe('unique');
     const plain = await loadProject(await projectOf_(files));
     expect(plain.plan.models[0]?.tests.map((t) => t.kind)).toEqual(['not_null', 'unique']);
+  });
+
+  it("reads a seed's dates in ISO form only, as dbt's agate does: 01/02/2024 stays text, not 1 February", async () => {
+    const dir = await projectOf_({ 'seeds/days.csv': 'uk_day,iso_day\n01/02/2024,2024-01-31\n03/04/2024,2024-02-01\n' });
+    const seed: SourceTable = {
+      name: 'days',
+      sourceName: 'seed',
+      schema: 'main',
+      columns: [],
+      tests: [],
+      seed: { file: 'seeds/days.csv', delimiter: ',' },
+    };
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(
+        `select uk_day, iso_day::varchar as iso_day, typeof(iso_day) as type from ${readFileSql(seed, path.join(dir, 'seeds/days.csv'))}`,
+      );
+      expect(reader.getRowObjectsJS()).toEqual([
+        { uk_day: '01/02/2024', iso_day: '2024-01-31', type: 'DATE' },
+        { uk_day: '03/04/2024', iso_day: '2024-02-01', type: 'DATE' },
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 });
