@@ -324,6 +324,11 @@ export function failingRowsSql(
   columnTypes?: ReadonlyMap<string, string>,
 ): string {
   const rowCondition = failingRowCondition(test, columnTypes);
+  if (test.kind === 'accepted_values' && rowCondition !== undefined) {
+    // as dbt compiles it: a failure is a value not accepted, with its rows counted
+    const column = columnSql(test.column as string);
+    return `select ${column} as value_field, count(*) as n_records from ${relation} where ${rowCondition} group by 1`;
+  }
   if (rowCondition !== undefined) return `select * from ${relation} where ${rowCondition}`;
   const tested = testedRelation(test, relation);
   const column = test.column ? columnSql(test.column) : undefined;
@@ -355,6 +360,15 @@ export function failingRowsSql(
     default:
       throw new ProjectError(`data test ${test.id}: no SQL for ${test.kind}`);
   }
+}
+
+/**
+ * How a test's failures are counted among a relation's rows that meet its row condition: as dbt
+ * counts the rows of the test's SQL, the values not accepted for accepted_values, the rows otherwise.
+ */
+export function failureCount(test: DataTest, condition: string): string {
+  const counted = test.kind === 'accepted_values' && test.column ? `distinct ${columnSql(test.column)}` : '*';
+  return `count(${counted}) filter (where ${condition})`;
 }
 
 /** dbt's where config: the rows of a relation a test sees (all of them without one). */

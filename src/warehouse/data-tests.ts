@@ -1,6 +1,6 @@
 // Running data tests on a relation: each test's SQL counts failing rows; severity decides pass, warn or fail.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { failingRowCondition, failingRowsSql, needsColumnTypes, noDuplicatesSql, testStatus } from '../project/data-tests';
+import { failingRowCondition, failingRowsSql, failureCount, needsColumnTypes, noDuplicatesSql, testStatus } from '../project/data-tests';
 import type { DataTest } from '../project/types';
 import { SAMPLE_ROWS, type DataTestResult, type DataTestResults } from '../contract/activities';
 import { passesByStatistics, type FileStatistics } from './file-statistics';
@@ -35,7 +35,7 @@ export async function runDataTests(
   });
   const counted = new Map<DataTest, number>();
   if (rowTests.length > 1) {
-    const counts = rowTests.map(({ condition }, i) => `count(*) filter (where ${condition}) as f${i}`).join(', ');
+    const counts = rowTests.map(({ test, condition }, i) => `${failureCount(test, condition)} as f${i}`).join(', ');
     const row = (await connection.runAndReadAll(`select ${counts} from ${relation}`)).getRows()[0] ?? [];
     rowTests.forEach(({ test }, i) => counted.set(test, Number(row[i] ?? 0)));
   }

@@ -220,6 +220,31 @@ describe('numbers checked by tests', () => {
     }
   });
 
+  it('counts the values accepted_values refuses, not their rows, as dbt does, alone and among other row tests', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      // 'x' twice and 'y' once are not accepted: two failures, as dbt's grouped test SQL gives
+      await connection.run(`create table t as select * from (values ('a'), ('x'), ('x'), ('y'), (null)) v(status)`);
+      const accepted = { accepted_values: { arguments: { values: ['a'] }, config: { warn_if: '> 1', error_if: '> 2' } } };
+      const [alone] = parseTests([accepted], 't', 'test.yml', 'status');
+      const among = parseTests([accepted, 'not_null'], 't', 'test.yml', 'status');
+      expect((await runDataTests(connection, [alone!], 't', (m) => m)).results.map((r) => [r.failures, r.status])).toEqual([[2, 'warn']]);
+      const { results } = await runDataTests(connection, among, 't', (m) => m);
+      expect(results.map((r) => [r.id, r.failures, r.status])).toEqual([
+        ['accepted_values_t_status', 2, 'warn'],
+        ['not_null_t_status', 1, 'fail'],
+      ]);
+      expect([...(results[0]?.samples ?? [])].sort((a, b) => String(a.value_field).localeCompare(String(b.value_field)))).toEqual([
+        { value_field: 'x', n_records: '2' },
+        { value_field: 'y', n_records: '1' },
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
   it('refuses an accepted_range without bounds and a where that is not a condition', async () => {
     expect(() => parseTests([{ accepted_range: { config: { where: 42 } } }], 't', 'x.yml', 'c')).toThrow(
       'x.yml: config.where of accepted_range on t must be an SQL condition',
