@@ -44,7 +44,7 @@ export function parseTests(
 ): DataTest[] {
   if (entries === undefined || entries === null) return [];
   if (!Array.isArray(entries)) throw new ProjectError(`${file}: data_tests of ${target} must be a list`, file);
-  return (entries as YamlTest[]).map((entry) => {
+  return (entries as YamlTest[]).flatMap((entry): DataTest[] => {
     const [name, body] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry)[0] ?? ['', {}]);
     const plain = name.replace(/^meterflow\./, '');
     const overridden = generics.has(plain) && DBT_BUILTIN_TESTS.includes(plain as DataTestKind);
@@ -62,10 +62,12 @@ export function parseTests(
       column_name: columnName,
       ...inline
     } = settings as {
-      config?: { severity?: string; where?: unknown; warn_if?: unknown; error_if?: unknown; limit?: unknown };
+      config?: { severity?: string; where?: unknown; warn_if?: unknown; error_if?: unknown; limit?: unknown; enabled?: unknown };
       arguments?: Record<string, unknown>;
       column_name?: string;
     };
+    // a test its config disables is not run, as in dbt
+    if (config?.enabled === false) return [];
     const severity = (config?.severity ?? 'error').toLowerCase() as Severity;
     if (severity !== 'error' && severity !== 'warn')
       throw new ProjectError(`${file}: severity of ${name} on ${target} must be error or warn`, file);
@@ -80,17 +82,19 @@ export function parseTests(
         : testedColumn
           ? `_${testedColumn.replace(/\W+/g, '_').replace(/^_|_$/g, '')}`
           : '';
-    return {
-      id: `${plain}_${target}${suffix}`,
-      kind,
-      ...(kind === 'generic' ? { macro: plain } : {}),
-      target,
-      ...(testedColumn ? { column: testedColumn } : {}),
-      severity,
-      ...(where !== undefined ? { where } : {}),
-      ...thresholds,
-      args: { ...inline, ...nested },
-    };
+    return [
+      {
+        id: `${plain}_${target}${suffix}`,
+        kind,
+        ...(kind === 'generic' ? { macro: plain } : {}),
+        target,
+        ...(testedColumn ? { column: testedColumn } : {}),
+        severity,
+        ...(where !== undefined ? { where } : {}),
+        ...thresholds,
+        args: { ...inline, ...nested },
+      },
+    ];
   });
 }
 

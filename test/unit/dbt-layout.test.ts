@@ -237,6 +237,10 @@ describe('a dbt project laid out its own way', () => {
     expect([0, 1, 4, 5, 6].map((failures) => testStatus(test!, failures))).toEqual(['pass', 'warn', 'warn', 'fail', 'fail']);
     expect(testStatus({ severity: 'warn', errorIf: '>= 5' }, 9)).toBe('warn');
     expect(testStatus({ severity: 'error' }, 1)).toBe('fail');
+    // a test its config disables is not run, as in dbt
+    expect(
+      parseTests(['unique', { not_null: { config: { enabled: false } } }], 'orders', 'models/schema.yml', 'id').map((t) => t.kind),
+    ).toEqual(['unique']);
     expect(() => parseTests([{ unique: { config: { error_if: 'lots' } } }], 'orders', 'models/schema.yml', 'id')).toThrow(
       "models/schema.yml: unique on orders: config.error_if must compare the failing rows with a number, as '> 10' or '!= 0', not \"lots\"",
     );
