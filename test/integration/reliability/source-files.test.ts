@@ -393,8 +393,8 @@ describe('source files are never skipped or mistaken', () => {
       expect(await retries(handle)).toBe(0);
       expect(await queryFile(warehousePath(), MASTER)).toEqual(plainMaster);
       expect(await folders(Q1)).toEqual([{ folder: path.join(plain, Q1) }]);
-      // a run that names the old folder goes on as before, with nothing to load
-      const again = await run('moved-old-folder', plain, warehousePath());
+      // a run that names the old folder goes on as before, with nothing to load (spelt otherwise too)
+      const again = await run('moved-old-folder', `${plain}/./`, warehousePath());
       expect(again.error).toBeUndefined();
       expect(stateOf(again.result, `seed:${Q1}`)).toBe('unchanged');
     });
