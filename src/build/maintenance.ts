@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import { filesOf, tablesOf } from '../duckdb/lake-tables';
 import { quotedString } from '../duckdb/sql';
+import { StorageError } from '../errors';
 import type { Warehouse } from '../warehouse/warehouse';
 import type { MaintainLakeInput, MaintainLakeResult } from '../contract/activities';
 import { uninterruptible, type Interruptible } from './context';
@@ -75,6 +76,51 @@ async function expireAndClean(
   return { expiredSnapshots: expired, deletedFiles: cleaned + orphans };
 }
 
+/** The folders of every table the lake has had (a dropped one's too), as its data files' paths begin. */
+async function tableFolders(connection: DuckDBConnection, alias: string, dataPath: string): Promise<string[]> {
+  const metadata = `__ducklake_metadata_${alias}`;
+  const reader = await connection.runAndReadAll(
+    `select distinct s.path, s.path_is_relative, t.path, t.path_is_relative
+     from ${metadata}.ducklake_table t join ${metadata}.ducklake_schema s using (schema_id)`,
+  );
+  const withSlash = (folder: string) => (folder.endsWith('/') ? folder : `${folder}/`);
+  return reader.getRows().map(([schemaPath, schemaRelative, tablePath, tableRelative]) => {
+    const schemaFolder = withSlash(schemaRelative ? `${withSlash(dataPath)}${String(schemaPath)}` : String(schemaPath));
+    return withSlash(tableRelative ? `${schemaFolder}${String(tablePath)}` : String(tablePath));
+  });
+}
+
+/**
+ * DuckLake's orphan cleanup deletes every Parquet file under the data path that no version
+ * references: sources or results kept there (--sources or --out inside it, a shared
+ * METERFLOW_LAKE_DATA) would go. Such files, outside every table's folder, stop the maintenance
+ * before it changes anything, naming them.
+ */
+async function refuseForeignFiles(
+  connection: DuckDBConnection,
+  { alias, dataPath }: { alias: string; dataPath: string },
+  graceMinutes: number,
+): Promise<void> {
+  const olderThan = `now() - to_minutes(${Math.trunc(graceMinutes)})`;
+  const orphans = (
+    await connection.runAndReadAll(
+      `call ducklake_delete_orphaned_files(${quotedString(alias)}, older_than => ${olderThan}, dry_run => true)`,
+    )
+  )
+    .getRows()
+    .map(([file]) => String(file));
+  if (orphans.length === 0) return;
+  const folders = await tableFolders(connection, alias, dataPath);
+  const foreign = orphans.filter((file) => !folders.some((folder) => file.startsWith(folder)));
+  if (foreign.length === 0) return;
+  throw new StorageError(
+    `the lake's data folder ${dataPath} holds ${foreign.length} file(s) that are not the lake's (${foreign.slice(0, 3).join(', ')}` +
+      `${foreign.length > 3 ? ', …' : ''}): maintenance changed nothing, as DuckLake's cleanup would have deleted those. ` +
+      `Move them out of ${dataPath} (keep --sources and --out outside it), then run maintenance again`,
+    dataPath,
+  );
+}
+
 /** Merge small files, expire snapshots past the retention, and delete the files nothing references. */
 export async function maintainLake(
   { warehouse, logger, project, interruptible = uninterruptible }: MaintenanceContext,
@@ -83,6 +129,7 @@ export async function maintainLake(
   const started = Date.now();
   const result = await warehouse.withConnection((connection) =>
     interruptible(connection, async () => {
+      await refuseForeignFiles(connection, warehouse, input.orphanGraceMinutes ?? DEFAULT_ORPHAN_GRACE_MINUTES);
       const filesBefore = await liveFiles(connection, warehouse.alias);
       await mergeSmallFiles(connection, warehouse.alias, project);
       const filesAfter = await liveFiles(connection, warehouse.alias);

@@ -15,6 +15,7 @@ import { loadSource, type LoadOutcome } from './load';
 import { readSeedState, readSeedStates, type SeedState } from './seed-state';
 import { fileKind, listSourceFiles } from './source-files';
 import { loadedColumns, type LoadedColumns } from './source-columns';
+import { parseLocation } from '../storage/uri';
 
 /** What seeding works with. */
 export interface SeedContext {
@@ -149,6 +150,23 @@ function seedResult(
   };
 }
 
+/**
+ * A source whose files lie in the lake's data folder is refused: the lake's maintenance deletes the
+ * files there that no version references (a shared METERFLOW_LAKE_DATA, --sources inside --db).
+ */
+function refuseInsideLakeData(source: SourceTable, uri: string, dataPath: string): void {
+  const parsed = parseLocation(uri);
+  const folder = parsed.kind === 'local' ? parsed.path : uri;
+  const lakeData = dataPath.endsWith('/') ? dataPath : `${dataPath}/`;
+  if (source.seed || !`${folder.replace(/\/+$/, '')}/`.startsWith(lakeData)) return;
+  throw new SourceDataError(
+    `source ${source.name}: its files (${uri}) lie in the lake's data folder ${lakeData}, where the lake's maintenance ` +
+      `deletes every file no version of the lake references: keep --sources (and a source's location) outside it`,
+    source.name,
+    uri,
+  );
+}
+
 /** A seed, or with checkOnly a look that changes nothing and gives undefined for a source with anything to load. */
 async function seedOrCheck(
   context: SeedContext,
@@ -159,6 +177,7 @@ async function seedOrCheck(
   const { warehouse, storage, logger, interruptible = (_connection, work) => work() } = context;
   const { source, uri, fullRefresh = false, logicalDate, verify = false, sourcesMoved = false } = input;
   const started = Date.now();
+  refuseInsideLakeData(source, uri, warehouse.dataPath);
   const store = storage.forUri(uri);
   const listing = await listSourceFiles(store, source, uri);
   if (listing.files.length === 0) {

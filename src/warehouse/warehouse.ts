@@ -147,6 +147,11 @@ export class Warehouse extends LakeHandle {
     super();
   }
 
+  /** Where the lake's data files are (a folder ending in `/`, or an S3 prefix): nothing else belongs there. */
+  get dataPath(): string {
+    return this.lake.dataPath;
+  }
+
   async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     await this.lock.ensureHeld();
     return this.lake.withConnection(inLake(work));

@@ -2,7 +2,8 @@
 // writes, the previous version kept whole by a failed run, `--at` an earlier run, incremental runs
 // that rewrite only their month's files, and maintenance that deletes what nothing references.
 import { execFile } from 'node:child_process';
-import { copyFile, rename, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitForPipeline } from '../../src/client';
@@ -178,6 +179,22 @@ describe('the warehouse as a lake', () => {
     expect(graced.deletedFiles).toBe(0);
     const onDisk = new Set(await parquetFilesUnder(path.join(warehouse, 'data')));
     expect(filesBefore.filter((file) => !onDisk.has(file))).toEqual([]);
+
+    // a file that is not the lake's in its data folder (sources kept there): maintenance stops before
+    // it changes anything, naming it (DuckLake alone deletes every unreferenced file under the path)
+    const foreign = path.join(warehouse, 'data', 'landing', 'readings.parquet');
+    await mkdir(path.dirname(foreign), { recursive: true });
+    await writeFile(foreign, 'PAR1 not the lake');
+    const refused = await maintain(0).catch((err: unknown) => err);
+    const messages: string[] = [];
+    for (let cause = refused; cause instanceof Error; cause = (cause as Error & { cause?: unknown }).cause) messages.push(cause.message);
+    expect(messages.join(' / ')).toContain(
+      `holds 1 file(s) that are not the lake's (${foreign}): maintenance changed nothing, as DuckLake's cleanup would have deleted those`,
+    );
+    expect(existsSync(foreign)).toBe(true);
+    const stillOnDisk = new Set(await parquetFilesUnder(path.join(warehouse, 'data')));
+    expect(filesBefore.filter((file) => !stillOnDisk.has(file))).toEqual([]);
+    await rm(path.dirname(foreign), { recursive: true });
 
     const handle = await temporal.client.workflow.start('maintenance', {
       taskQueue: workers.queues.workflows,

@@ -367,6 +367,23 @@ describe('source files are never skipped or mistaken', () => {
     });
   });
 
+  it("refuses sources kept in the lake's data folder, where maintenance would delete them, naming it", async () => {
+    const warehousePath = path.join(dir, 'inside-warehouse');
+    const sources = path.join(warehousePath, 'data', 'landing');
+    await cp(path.join(dir, 'plain-warehouse'), warehousePath, { recursive: true });
+    await cp(plain, sources, { recursive: true, preserveTimestamps: true });
+    const { handle, error } = await run('inside', sources, warehousePath);
+    const failure = describeFailure(error);
+    expect(failure.node).toMatch(/^seed:/);
+    expect(failure.reason).toMatch(
+      new RegExp(
+        `^source \\w+: its files \\(${sources}/\\w+\\) lie in the lake's data folder ${path.join(warehousePath, 'data')}/, where the lake's maintenance deletes`,
+      ),
+    );
+    expect(await retries(handle)).toBe(0);
+    expect((await readdir(path.join(sources, Q1))).length).toBeGreaterThan(0);
+  });
+
   describe('a warehouse run against another sources folder', () => {
     const warehousePath = () => path.join(dir, 'moved-warehouse');
     const moved = () => path.join(dir, 'moved');
