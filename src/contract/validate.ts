@@ -18,8 +18,14 @@ function location(name: string, value: unknown, required: boolean): Problem {
   if (typeof value !== 'string' || value.trim() === '') return `${name} must be a non-empty string, not ${JSON.stringify(value)}`;
   if (!ABSOLUTE_LOCATION.test(value)) return `${name} must be an absolute path or a URI (s3://…), not ${JSON.stringify(value)}`;
   if (/(^|\/)\.\.(\/|$)/.test(value)) return `${name} must not climb out of a folder with '..': ${JSON.stringify(value)}`;
+  if (GLOB_CHARACTER.test(value)) {
+    return `${name} must not hold *, ? or [, which DuckDB reads in a file's path as a pattern of other files: ${JSON.stringify(value)}`;
+  }
   return undefined;
 }
+
+/** What DuckDB's file readers take as a glob in a path: such a path would read other files than its own. */
+export const GLOB_CHARACTER = /[*?[]/;
 
 function oneOf(name: string, value: unknown, check: (v: unknown) => boolean, what: string): Problem {
   return value === undefined || check(value) ? undefined : `${name} must be ${what}, not ${JSON.stringify(value)}`;

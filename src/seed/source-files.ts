@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { NotAFolderError, SourceDataError } from '../errors';
+import { GLOB_CHARACTER } from '../contract/validate';
 import type { SourceTable } from '../project/types';
 import type { Storage, StoredObject } from '../storage';
 import { duckdbMessage, isPermanentDuckdbError, pathList, quotedString } from '../duckdb/sql';
@@ -35,7 +36,17 @@ export async function listSourceFiles(
     }
     throw err;
   }
-  return { files: listed.filter(isSourceFile), ignored: listed.filter((object) => !isSourceFile(object)).map((object) => object.name) };
+  const files = listed.filter(isSourceFile);
+  const patterned = files.find((file) => GLOB_CHARACTER.test(file.uri));
+  if (patterned) {
+    // DuckDB's readers would read every file the name matches: wk?.parquet is wk1.parquet too
+    throw new SourceDataError(
+      `source ${source.name}: ${patterned.uri} holds *, ? or [, which DuckDB reads in a path as a pattern of other files: rename it`,
+      source.name,
+      patterned.uri,
+    );
+  }
+  return { files, ignored: listed.filter((object) => !isSourceFile(object)).map((object) => object.name) };
 }
 
 /** SHA-256 of a file's content, streamed (the file may be larger than memory). */

@@ -52,6 +52,13 @@ describe("a run's input", () => {
     ]);
   });
 
+  it('refuses sources and out folders whose path DuckDB would read as a pattern of other files', () => {
+    expect(pipelineInputProblems({ ...good, sourcesUri: '/data/landing[2024]', outUri: 's3://b/out/*' })).toEqual([
+      'sourcesUri must not hold *, ? or [, which DuckDB reads in a file\'s path as a pattern of other files: "/data/landing[2024]"',
+      'outUri must not hold *, ? or [, which DuckDB reads in a file\'s path as a pattern of other files: "s3://b/out/*"',
+    ]);
+  });
+
   it('refuses a warehouse that holds a password, in conninfo or URI form, and a relative one', () => {
     for (const warehouse of ['postgres:dbname=lake password=hunter2', 'postgres:postgresql://me:hunter2@db/lake']) {
       expect(pipelineInputProblems({ ...good, warehouse })).toEqual([expect.stringMatching(/^warehouse holds a password/)]);

@@ -367,6 +367,22 @@ describe('source files are never skipped or mistaken', () => {
     });
   });
 
+  it('refuses a source file whose name DuckDB would read as a pattern of other files, naming it', async () => {
+    const sources = path.join(dir, 'patterned');
+    await cp(plain, sources, { recursive: true, preserveTimestamps: true });
+    const [q1File] = await readdir(path.join(sources, Q1));
+    // wk?.parquet beside wk1.parquet: read as a pattern, it is both files, and its rows twice in raw
+    const patterned = path.join(sources, Q1, 'wk?.parquet');
+    await cp(path.join(sources, Q1, q1File as string), patterned);
+    const { handle, error } = await run('patterned', sources, path.join(dir, 'patterned-warehouse'));
+    const failure = describeFailure(error);
+    expect(failure.node).toBe(`seed:${Q1}`);
+    expect(failure.reason).toBe(
+      `source ${Q1}: ${patterned} holds *, ? or [, which DuckDB reads in a path as a pattern of other files: rename it`,
+    );
+    expect(await retries(handle)).toBe(0);
+  });
+
   it("refuses sources kept in the lake's data folder, where maintenance would delete them, naming it", async () => {
     const warehousePath = path.join(dir, 'inside-warehouse');
     const sources = path.join(warehousePath, 'data', 'landing');
