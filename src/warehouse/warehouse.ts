@@ -4,7 +4,7 @@
 // means, how it is opened and how readers attach it live here.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { QueryRefusedError, StorageError, WarehouseLockedError } from '../errors';
@@ -94,26 +94,72 @@ function refuseFile(folder: string): void {
 }
 
 /**
- * One writer per warehouse on a machine: `writer.pid` in the folder names the process that writes it.
- * A live process there refuses a second writer; a dead one's file is taken over. (Across machines, the
- * writer queue's identity check refuses a second writer; a lake in PostgreSQL has a lock there instead,
- * see lake/writer-lock.ts.)
+ * How often a writer touches its `writer.pid`, and how long a file another machine wrote may go
+ * untouched before its writer counts as gone (its pid cannot be asked about from here).
+ */
+export const WRITER_HEARTBEAT_MS = 10_000;
+export const WRITER_STALE_MS = 60_000;
+
+/** Who holds `writer.pid`, if anyone still does: a live process on this machine, or another machine's recent file. */
+async function holderOf(file: string): Promise<{ pid: number; host: string } | undefined> {
+  const held = await readFile(file, 'utf8').catch(() => '');
+  const [pid, host] = held.trim().split(' ');
+  if (!pid || !host || (Number(pid) === process.pid && host === os.hostname())) return undefined;
+  if (host === os.hostname()) return alive(Number(pid)) ? { pid: Number(pid), host } : undefined;
+  const touched = await stat(file).then(
+    (info) => info.mtimeMs,
+    () => 0,
+  );
+  return Date.now() - touched < WRITER_STALE_MS ? { pid: Number(pid), host } : undefined;
+}
+
+/**
+ * One writer per warehouse folder: `writer.pid` names the process that writes it (`<pid> <host>`),
+ * created exclusively, and touched every WRITER_HEARTBEAT_MS while it is held. A live process on this
+ * machine, or another machine's file touched within WRITER_STALE_MS (a folder on a shared disk),
+ * refuses a second writer; a dead or silent one's file is taken over. (A lake in PostgreSQL has a lock
+ * there instead, see lake/writer-lock.ts.)
  */
 async function claimWriter(folder: string): Promise<() => Promise<void>> {
   const file = path.join(folder, 'writer.pid');
   const me = `${process.pid} ${os.hostname()}`;
-  const held = await readFile(file, 'utf8').catch(() => '');
-  const [pid, host] = held.trim().split(' ');
-  if (pid && Number(pid) !== process.pid && host === os.hostname() && alive(Number(pid))) {
+  const holder = await holderOf(file);
+  if (holder) {
+    const where = holder.host === os.hostname() ? '' : ` on ${holder.host} (its writer.pid was touched within ${WRITER_STALE_MS / 1000} s)`;
     throw new WarehouseLockedError(
-      `warehouse ${folder} is already open by another process (pid ${pid}): only one writer worker may own a warehouse`,
+      `warehouse ${folder} is already open by another process (pid ${holder.pid}${where}): only one writer worker may own a warehouse`,
       folder,
       'writer',
-      Number(pid),
+      holder.pid,
     );
   }
-  await writeFile(file, `${me}\n`);
+  // a dead or silent holder's file is moved aside (of two claims at once, one moves it), then the
+  // file is created exclusively, so that of two claims at once one fails
+  const aside = `${file}.${process.pid}.${Date.now()}.stale`;
+  if (
+    await rename(file, aside).then(
+      () => true,
+      () => false,
+    )
+  )
+    await rm(aside, { force: true });
+  try {
+    await writeFile(file, `${me}\n`, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new WarehouseLockedError(
+      `warehouse ${folder} was claimed by another writer at the same moment: only one writer worker may own a warehouse`,
+      folder,
+      'writer',
+    );
+  }
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(file, now, now).catch(() => undefined);
+  }, WRITER_HEARTBEAT_MS);
+  heartbeat.unref();
   return async () => {
+    clearInterval(heartbeat);
     if ((await readFile(file, 'utf8').catch(() => '')).trim() === me) await rm(file, { force: true });
   };
 }
