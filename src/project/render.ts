@@ -4,7 +4,7 @@
 // project's macros (from `macro-paths`) that the template was bundled with.
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
-import { installJinjaTruth } from './jinja-truth';
+import { installJinjaSemantics } from './jinja-semantics';
 import { splitBundle, type MacroSource } from './macro-bundle';
 import { compileMacroFile, macroFunctions } from './macro-runtime';
 
@@ -49,7 +49,7 @@ export interface RenderOptions {
   readonly incremental?: boolean;
 }
 
-installJinjaTruth();
+installJinjaSemantics();
 const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
 
 /** The dbt functions a template sees; a macro may not take one of these names. */

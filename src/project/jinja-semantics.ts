@@ -1,8 +1,13 @@
-// Jinja's truth in nunjucks: an empty list or dict is false in Jinja (Python) and true in JavaScript,
-// which nunjucks compiles `if`, `not`, `and`, `or` and `x if c else y` to. dbt projects write
-// `{% if var('excluded', []) %} … not in (…) {% endif %}`, which nunjucks alone renders with an
-// empty list. The compiler's five emitters are replaced, once, by ones that judge a value as Jinja
-// does (runtime.jinjaTruthy). nunjucks is pinned (package.json); test/unit/jinja-truth.test.ts
+// Jinja's semantics where nunjucks has JavaScript's, for templates written for dbt (Jinja in Python):
+// - Truth: an empty list or dict is false in Jinja and true in JavaScript, which nunjucks compiles
+//   `if`, `not`, `and`, `or` and `x if c else y` to. dbt projects write
+//   `{% if var('excluded', []) %} … not in (…) {% endif %}`, which nunjucks alone renders with an empty
+//   list. The compiler's five emitters are replaced by ones that judge a value as Jinja does
+//   (runtime.jinjaTruthy).
+// - Loop scope: a `{% set %}` inside a `{% for %}` stays in the loop in Jinja; in nunjucks it wrote
+//   the variable outside (`{% set total = total + x %}` summed where dbt keeps the outer value). A
+//   loop's frame (the one frame nunjucks pushes without arguments) now keeps its writes.
+// Installed once per process. nunjucks is pinned (package.json); test/unit/jinja-semantics.test.ts
 // fails if a version compiles these otherwise.
 import nunjucks from 'nunjucks';
 
@@ -28,15 +33,21 @@ type Node = Record<string, unknown>;
 
 let installed = false;
 
-/** Make nunjucks judge truth as Jinja does, in every environment of this process (idempotent). */
-export function installJinjaTruth(): void {
+/** Make nunjucks judge truth and scope loops as Jinja does, in every environment of this process (idempotent). */
+export function installJinjaSemantics(): void {
   if (installed) return;
   installed = true;
   const internals = nunjucks as unknown as {
-    runtime: Record<string, unknown>;
+    runtime: Record<string, unknown> & { Frame: { prototype: { push(isolateWrites?: boolean): unknown } } };
     compiler: { Compiler: { prototype: Record<string, unknown> } };
   };
   internals.runtime.jinjaTruthy = jinjaTruthy;
+  // a for loop's frame (and an include's) is pushed without arguments: its writes stay in it, as in Jinja
+  const frame = internals.runtime.Frame.prototype;
+  const push = frame.push;
+  frame.push = function pushIsolated(this: unknown, isolateWrites?: boolean) {
+    return push.call(this, isolateWrites ?? true);
+  };
   const proto = internals.compiler.Compiler.prototype;
   proto.compileIf = function compileIf(this: CompilerInternals, node: Node, frame: unknown, async?: boolean) {
     this._emit('if(runtime.jinjaTruthy(');

@@ -1,5 +1,5 @@
-// Jinja's truth in model templates: empty lists and dicts are false, as in dbt (Python), not true as
-// in JavaScript; `and` and `or` give one of their operands, as Jinja's do.
+// Jinja's semantics in model templates: empty lists and dicts are false, as in dbt (Python), not true as
+// in JavaScript; `and` and `or` give one of their operands, as Jinja's do; a set in a loop stays in it.
 import { renderModel } from '../../src/project/render';
 
 const render = (template: string, vars: Record<string, unknown> = {}) =>
@@ -25,5 +25,19 @@ describe("Jinja's truth in templates", () => {
     // the right side is not evaluated when the left decides: an undefined var would throw
     expect(render("{{ 'kept' or var('nowhere') }}")).toBe('kept');
     expect(render("{{ [] and var('nowhere') }}")).toBe('');
+  });
+});
+
+describe("Jinja's loop scope in templates", () => {
+  it('keeps a set inside a for loop in the loop, as Jinja does, and reads outer variables in it', () => {
+    // the sum a dbt user gets is the outer value: Jinja's loop does not write outside itself
+    expect(render('{% set total = 0 %}{% for x in [1, 2, 3] %}{% set total = total + x %}{% endfor %}{{ total }}')).toBe('0');
+    expect(render("{% set col = 'a' %}{% for c in ['b', 'c'] %}{% set col = c %}{{ col }}{% endfor %}-{{ col }}")).toBe('bc-a');
+    // outer variables are read inside the loop, and loop.* works
+    expect(render("{% set sep = ', ' %}{% for c in ['x', 'y'] %}{{ c }}{% if not loop.last %}{{ sep }}{% endif %}{% endfor %}")).toBe(
+      'x, y',
+    );
+    // a set outside any loop still counts where the template goes on, and in an if too
+    expect(render('{% if true %}{% set v = 2 %}{% endif %}{{ v }}')).toBe('2');
   });
 });
