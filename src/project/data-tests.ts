@@ -329,9 +329,10 @@ export function failingRowsSql(
 ): string {
   const rowCondition = failingRowCondition(test, columnTypes);
   if (test.kind === 'accepted_values' && rowCondition !== undefined) {
-    // as dbt compiles it: a failure is a value not accepted, with its rows counted
+    // as dbt compiles it: a failure is a value not accepted, with its rows counted (under the
+    // column's own name, not dbt's value_field, so that a sample says what it is)
     const column = columnSql(test.column as string);
-    return `select ${column} as value_field, count(*) as n_records from ${relation} where ${rowCondition} group by 1`;
+    return `select ${column}, count(*) as n_records from ${relation} where ${rowCondition} group by 1`;
   }
   if (rowCondition !== undefined) return `select * from ${relation} where ${rowCondition}`;
   const tested = testedRelation(test, relation);

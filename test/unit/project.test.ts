@@ -235,9 +235,9 @@ describe('numbers checked by tests', () => {
         ['accepted_values_t_status', 2, 'warn'],
         ['not_null_t_status', 1, 'fail'],
       ]);
-      expect([...(results[0]?.samples ?? [])].sort((a, b) => String(a.value_field).localeCompare(String(b.value_field)))).toEqual([
-        { value_field: 'x', n_records: '2' },
-        { value_field: 'y', n_records: '1' },
+      expect([...(results[0]?.samples ?? [])].sort((a, b) => String(a.status).localeCompare(String(b.status)))).toEqual([
+        { status: 'x', n_records: '2' },
+        { status: 'y', n_records: '1' },
       ]);
     } finally {
       connection.closeSync();
