@@ -6,6 +6,7 @@ import type { LoadedProject } from '../project/load';
 import { filesOf, tablesOf } from '../duckdb/lake-tables';
 import { quotedString } from '../duckdb/sql';
 import { StorageError } from '../errors';
+import { tableFoldersOf } from '../lake/relative-files';
 import type { Warehouse } from '../warehouse/warehouse';
 import type { MaintainLakeInput, MaintainLakeResult } from '../contract/activities';
 import { uninterruptible, type Interruptible } from './context';
@@ -83,11 +84,12 @@ async function tableFolders(connection: DuckDBConnection, alias: string, dataPat
     `select distinct s.path, s.path_is_relative, t.path, t.path_is_relative
      from ${metadata}.ducklake_table t join ${metadata}.ducklake_schema s using (schema_id)`,
   );
-  const withSlash = (folder: string) => (folder.endsWith('/') ? folder : `${folder}/`);
-  return reader.getRows().map(([schemaPath, schemaRelative, tablePath, tableRelative]) => {
-    const schemaFolder = withSlash(schemaRelative ? `${withSlash(dataPath)}${String(schemaPath)}` : String(schemaPath));
-    return withSlash(tableRelative ? `${schemaFolder}${String(tablePath)}` : String(tablePath));
-  });
+  return reader
+    .getRows()
+    .map(
+      ([schemaPath, schemaRelative, tablePath, tableRelative]) =>
+        tableFoldersOf(dataPath, [schemaPath, schemaRelative], [tablePath, tableRelative]).tableFolder,
+    );
 }
 
 /**

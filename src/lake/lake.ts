@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defaultLakeCatalog, defaultLakeDataPath } from '../config';
 import { s3SettingsFromEnv } from '../storage/s3';
-import { parseLocation } from '../storage/uri';
+import { folderPrefix } from '../storage/uri';
 import { attachLake, type AttachOptions } from '../duckdb/attach';
 import { parseLakeCatalog, type LakeCatalog } from '../duckdb/catalog';
 import { inTransaction, withConnection } from '../duckdb/connections';
@@ -48,13 +48,6 @@ export interface LakeOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** The data path as DuckLake records it: absolute, ending in '/'. */
-function normalizedDataPath(dataPath: string): string {
-  const location = parseLocation(dataPath);
-  const base = location.kind === 'local' ? location.path : dataPath;
-  return base.endsWith('/') ? base : `${base}/`;
-}
-
 /**
  * The attach options of a lake as LakeOptions name it, every default applied: the catalog (default:
  * the environment's, else the default warehouse's), the data path (default: METERFLOW_LAKE_DATA, else
@@ -68,7 +61,8 @@ export function lakeAttachOptions(options: LakeOptions, env: NodeJS.ProcessEnv =
   if (dataPath === undefined && catalog.kind === 'sqlite' && !readOnly && !existsSync(catalog.path)) {
     dataPath = path.join(path.dirname(catalog.path), 'data');
   }
-  if (dataPath !== undefined) dataPath = normalizedDataPath(dataPath);
+  // as DuckLake records it: absolute, ending in '/'
+  if (dataPath !== undefined) dataPath = folderPrefix(dataPath);
   const { region, endpoint } = s3SettingsFromEnv(env);
   return {
     catalog,

@@ -22,6 +22,18 @@ interface AbsoluteFile {
 
 const withSlash = (folder: string) => (folder.endsWith('/') ? folder : `${folder}/`);
 
+/** A catalog path: relative to the folder above, or absolute. */
+type CatalogPath = readonly [path: unknown, isRelative: unknown];
+
+/**
+ * A table's folders, absolute and ending in `/`, from the catalog's paths of its schema and of it
+ * (each relative to the folder above it, the data path for a schema, or absolute).
+ */
+export function tableFoldersOf(dataPath: string, [schemaPath, schemaRelative]: CatalogPath, [tablePath, tableRelative]: CatalogPath) {
+  const schemaFolder = withSlash(schemaRelative ? `${withSlash(dataPath)}${String(schemaPath)}` : String(schemaPath));
+  return { schemaFolder, tableFolder: withSlash(tableRelative ? `${schemaFolder}${String(tablePath)}` : String(tablePath)) };
+}
+
 /** The data files of the lake recorded by absolute path, with the folders of their tables. */
 async function absoluteFiles(connection: DuckDBConnection, metadata: string, dataPath: string): Promise<AbsoluteFile[]> {
   const reader = await connection.runAndReadAll(
@@ -36,15 +48,11 @@ async function absoluteFiles(connection: DuckDBConnection, metadata: string, dat
      join schemas s on s.schema_id = t.schema_id
      where not f.path_is_relative`,
   );
-  return reader.getRows().map(([id, file, tablePath, tableRelative, schemaPath, schemaRelative]) => {
-    const schemaFolder = withSlash(schemaRelative ? `${dataPath}${String(schemaPath)}` : String(schemaPath));
-    return {
-      id: id as bigint,
-      path: String(file),
-      tableFolder: withSlash(tableRelative ? `${schemaFolder}${String(tablePath)}` : String(tablePath)),
-      schemaFolder,
-    };
-  });
+  return reader.getRows().map(([id, file, tablePath, tableRelative, schemaPath, schemaRelative]) => ({
+    id: id as bigint,
+    path: String(file),
+    ...tableFoldersOf(dataPath, [schemaPath, schemaRelative], [tablePath, tableRelative]),
+  }));
 }
 
 /**

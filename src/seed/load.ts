@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import { eventTimeWindowTest } from '../project/event-window';
 import type { SourceTable } from '../project/types';
 import type { Storage, StoredObject } from '../storage';
-import { parseLocation } from '../storage/uri';
+import { folderPrefix } from '../storage/uri';
 import { quotedIdentifier, quotedString } from '../duckdb/sql';
 import type { EventWindow, SetAsideRows } from '../contract/activities';
 import { recordSourceVersion } from '../warehouse/state';
@@ -87,9 +87,7 @@ function commonFolder(uris: readonly string[]): string {
 function refuseRowsFromElsewhere({ source, uri, sourcesMoved }: SourceLoad, known: ReadonlyMap<string, Provenance>): void {
   if (source.seed || sourcesMoved) return;
   // as a listing names its files: a local folder resolved (`/a//b/` and `/a/b` are one place)
-  const parsed = parseLocation(uri);
-  const folder = parsed.kind === 'local' ? parsed.path : uri;
-  const location = folder.endsWith('/') ? folder : `${folder}/`;
+  const location = folderPrefix(uri);
   const elsewhere = [...known].filter(([file]) => !file.startsWith(location));
   if (elsewhere.length === 0) return;
   const rows = elsewhere.reduce((sum, [, provenance]) => sum + provenance.rows, 0);

@@ -15,7 +15,7 @@ import { loadSource, type LoadOutcome } from './load';
 import { readSeedState, readSeedStates, type SeedState } from './seed-state';
 import { fileKind, listSourceFiles } from './source-files';
 import { loadedColumns, type LoadedColumns } from './source-columns';
-import { parseLocation } from '../storage/uri';
+import { folderPrefix } from '../storage/uri';
 
 /** What seeding works with. */
 export interface SeedContext {
@@ -155,10 +155,8 @@ function seedResult(
  * files there that no version references (a shared METERFLOW_LAKE_DATA, --sources inside --db).
  */
 function refuseInsideLakeData(source: SourceTable, uri: string, dataPath: string): void {
-  const parsed = parseLocation(uri);
-  const folder = parsed.kind === 'local' ? parsed.path : uri;
-  const lakeData = dataPath.endsWith('/') ? dataPath : `${dataPath}/`;
-  if (source.seed || !`${folder.replace(/\/+$/, '')}/`.startsWith(lakeData)) return;
+  const lakeData = folderPrefix(dataPath);
+  if (source.seed || !folderPrefix(uri).startsWith(lakeData)) return;
   throw new SourceDataError(
     `source ${source.name}: its files (${uri}) lie in the lake's data folder ${lakeData}, where the lake's maintenance ` +
       `deletes every file no version of the lake references: keep --sources (and a source's location) outside it`,

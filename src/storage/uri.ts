@@ -23,6 +23,16 @@ export function parseLocation(uri: string): Location {
   return { kind: 'local', path: path.resolve(uri) };
 }
 
+/**
+ * A folder location as the URIs of the files below it begin: a local folder resolved (`/a//b/.` is
+ * `/a/b/`), an S3 prefix as it is, ending in '/'.
+ */
+export function folderPrefix(uri: string): string {
+  const location = parseLocation(uri);
+  const base = location.kind === 'local' ? location.path : uri;
+  return base.endsWith('/') ? base : `${base}/`;
+}
+
 /** Join path segments onto a location URI, keeping its kind. */
 export function joinUri(base: string, ...segments: string[]): string {
   const location = parseLocation(base);
