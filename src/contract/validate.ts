@@ -2,6 +2,7 @@
 // thing (for callers of `temporal workflow start`). Pure, so that workflow code runs it too.
 import type { RunKind } from './run';
 import { holdsPassword } from '../secrets';
+import { countedInProject } from '../project/skipped-folders';
 
 const RUN_KINDS: readonly RunKind[] = ['manual', 'scheduled', 'backfill', 'sources-landed', 'api'];
 /** An ISO 8601 date, or date and time with an optional zone (what `new Date` reads the same everywhere). */
@@ -39,6 +40,9 @@ function warehouse(value: unknown): Problem {
   if (typeof value !== 'string' || value.trim() === '') return `warehouse must be a non-empty string, not ${JSON.stringify(value)}`;
   if (!/^(\/|postgres:|sqlite:\/)/.test(value))
     return `warehouse must be an absolute folder or postgres:<conninfo>, not ${JSON.stringify(value)}`;
+  if (value.startsWith('/') && GLOB_CHARACTER.test(value)) {
+    return `warehouse must not hold *, ? or [, which DuckDB reads in the lake's paths as a pattern of other files: ${JSON.stringify(value)}`;
+  }
   if (holdsPassword(value)) {
     return "warehouse holds a password, which would be kept in the run's history: name it without one (workers take it from their --db, PGPASSWORD or a passfile)";
   }
@@ -53,6 +57,24 @@ function project(value: unknown): Problem {
   return oneOf('project.hash', value.hash, (v) => typeof v === 'string' && /^[0-9a-f]{16,64}$/.test(v), 'a hex content hash');
 }
 
+/** A local folder as a prefix of the paths below it, spelled one way (`/a//b/./` is `/a/b/`); '..' is refused apart. */
+const folderOf = (value: string): string => `${value}/`.replace(/\/(\.\/)+/g, '/').replace(/\/{2,}/g, '/');
+
+/**
+ * A run whose out folder or warehouse lies inside its project (where its fingerprint counts every
+ * file) changes the project as it runs: each such run would fail at its end, and every one after.
+ */
+function insideProject(input: Record<string, unknown>): Problem[] {
+  const dir = isObject(input.project) && typeof input.project.dir === 'string' ? input.project.dir : undefined;
+  if (dir === undefined) return [];
+  const inside = (name: string, value: unknown): Problem => {
+    if (typeof value !== 'string' || !value.startsWith('/') || !folderOf(value).startsWith(folderOf(dir))) return undefined;
+    if (!countedInProject(folderOf(value).slice(folderOf(dir).length))) return undefined;
+    return `${name} must not lie inside the project ${dir}, whose every file the run checks is unchanged: ${JSON.stringify(value)}`;
+  };
+  return [inside('outUri', input.outUri), inside('warehouse', input.warehouse)];
+}
+
 /** Every problem of a run's input, each naming its field; none: it may run. */
 export function pipelineInputProblems(input: unknown): string[] {
   if (!isObject(input)) return [`the run's input must be an object (PipelineInput), not ${JSON.stringify(input) ?? 'nothing'}`];
@@ -61,6 +83,7 @@ export function pipelineInputProblems(input: unknown): string[] {
     location('outUri', input.outUri, true),
     warehouse(input.warehouse),
     project(input.project),
+    ...insideProject(input),
     oneOf('vars', input.vars, isObject, 'an object of dbt vars'),
     oneOf('select', input.select, selectors, 'a list of selectors'),
     oneOf('exclude', input.exclude, selectors, 'a list of selectors'),

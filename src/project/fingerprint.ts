@@ -5,9 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProjectRef } from './types';
 import { ProjectError } from '../errors';
-
-/** dbt's own output and installed packages, and tools' folders: not the project's source. */
-const SKIPPED_FOLDERS = new Set(['target', 'logs', 'dbt_packages', 'dbt_modules', 'node_modules', '__pycache__']);
+import { skippedInProject } from './skipped-folders';
 
 async function projectFiles(dir: string, below = ''): Promise<string[]> {
   const entries = await readdir(path.join(dir, below), { withFileTypes: true });
@@ -16,7 +14,7 @@ async function projectFiles(dir: string, below = ''): Promise<string[]> {
     const relative = below ? `${below}/${entry.name}` : entry.name;
     if (entry.name.startsWith('.')) continue;
     if (entry.isDirectory()) {
-      if (!SKIPPED_FOLDERS.has(entry.name)) files.push(...(await projectFiles(dir, relative)));
+      if (!skippedInProject(entry.name)) files.push(...(await projectFiles(dir, relative)));
     } else if (entry.isFile()) {
       files.push(relative);
     }

@@ -152,17 +152,29 @@ function seedResult(
 
 /**
  * A source whose files lie in the lake's data folder is refused: the lake's maintenance deletes the
- * files there that no version references (a shared METERFLOW_LAKE_DATA, --sources inside --db).
+ * files there that no version references (a shared METERFLOW_LAKE_DATA, --sources inside --db). So
+ * is a lake whose data lies in a source's folder (--db inside it): the source would read the lake's files.
  */
-function refuseInsideLakeData(source: SourceTable, uri: string, dataPath: string): void {
+function refuseLakeDataOverlap(source: SourceTable, uri: string, dataPath: string): void {
   const lakeData = folderPrefix(dataPath);
-  if (source.seed || !folderPrefix(uri).startsWith(lakeData)) return;
-  throw new SourceDataError(
-    `source ${source.name}: its files (${uri}) lie in the lake's data folder ${lakeData}, where the lake's maintenance ` +
-      `deletes every file no version of the lake references: keep --sources (and a source's location) outside it`,
-    source.name,
-    uri,
-  );
+  const sourceFolder = folderPrefix(uri);
+  if (source.seed) return;
+  if (sourceFolder.startsWith(lakeData)) {
+    throw new SourceDataError(
+      `source ${source.name}: its files (${uri}) lie in the lake's data folder ${lakeData}, where the lake's maintenance ` +
+        `deletes every file no version of the lake references: keep --sources (and a source's location) outside it`,
+      source.name,
+      uri,
+    );
+  }
+  if (lakeData.startsWith(sourceFolder)) {
+    throw new SourceDataError(
+      `source ${source.name}: the lake's data folder ${lakeData} lies in its folder ${sourceFolder}, so the source would ` +
+        `read the lake's own files as its own: keep the warehouse (--db) outside --sources' folders`,
+      source.name,
+      uri,
+    );
+  }
 }
 
 /** A seed, or with checkOnly a look that changes nothing and gives undefined for a source with anything to load. */
@@ -175,7 +187,7 @@ async function seedOrCheck(
   const { warehouse, storage, logger, interruptible = (_connection, work) => work() } = context;
   const { source, uri, fullRefresh = false, logicalDate, verify = false, sourcesMoved = false } = input;
   const started = Date.now();
-  refuseInsideLakeData(source, uri, warehouse.dataPath);
+  refuseLakeDataOverlap(source, uri, warehouse.dataPath);
   const store = storage.forUri(uri);
   const listing = await listSourceFiles(store, source, uri);
   if (listing.files.length === 0) {

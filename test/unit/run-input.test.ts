@@ -59,6 +59,25 @@ describe("a run's input", () => {
     ]);
   });
 
+  it('refuses a warehouse folder whose path DuckDB would read as a pattern', () => {
+    expect(pipelineInputProblems({ ...good, warehouse: '/data/lake[1]' })).toEqual([
+      'warehouse must not hold *, ? or [, which DuckDB reads in the lake\'s paths as a pattern of other files: "/data/lake[1]"',
+    ]);
+    expect(pipelineInputProblems({ ...good, warehouse: 'postgres:dbname=lake[1]' })).toEqual([]);
+  });
+
+  it("refuses an out folder or warehouse inside the project's counted files, and takes one in its hidden or dbt folders", () => {
+    const project = { dir: '/p/proj', hash: '0123456789abcdef' };
+    expect(pipelineInputProblems({ ...good, project, outUri: '/p/proj/out', warehouse: '/p/proj//' })).toEqual([
+      'outUri must not lie inside the project /p/proj, whose every file the run checks is unchanged: "/p/proj/out"',
+      'warehouse must not lie inside the project /p/proj, whose every file the run checks is unchanged: "/p/proj//"',
+    ]);
+    expect(pipelineInputProblems({ ...good, project, outUri: '/p/proj/./models/x' })).toHaveLength(1);
+    for (const outUri of ['/p/proj/.meterflow/out', '/p/proj/target/out', '/p/project-out', '/p/out', 's3://b/p/proj/out']) {
+      expect(pipelineInputProblems({ ...good, project, outUri })).toEqual([]);
+    }
+  });
+
   it('refuses a warehouse that holds a password, in conninfo or URI form, and a relative one', () => {
     for (const warehouse of ['postgres:dbname=lake password=hunter2', 'postgres:postgresql://me:hunter2@db/lake']) {
       expect(pipelineInputProblems({ ...good, warehouse })).toEqual([expect.stringMatching(/^warehouse holds a password/)]);

@@ -400,6 +400,20 @@ describe('source files are never skipped or mistaken', () => {
     expect((await readdir(path.join(sources, Q1))).length).toBeGreaterThan(0);
   });
 
+  it("refuses a warehouse kept in a source's folder, whose files the source would read as its own, naming both", async () => {
+    const sources = path.join(dir, 'around-warehouse');
+    await cp(plain, sources, { recursive: true, preserveTimestamps: true });
+    const warehousePath = path.join(sources, Q1, 'warehouse');
+    const { handle, error } = await run('around', sources, warehousePath);
+    const failure = describeFailure(error);
+    expect(failure.node).toBe(`seed:${Q1}`);
+    expect(failure.reason).toBe(
+      `source ${Q1}: the lake's data folder ${path.join(warehousePath, 'data')}/ lies in its folder ${path.join(sources, Q1)}/, ` +
+        "so the source would read the lake's own files as its own: keep the warehouse (--db) outside --sources' folders",
+    );
+    expect(await retries(handle)).toBe(0);
+  });
+
   describe('a warehouse run against another sources folder', () => {
     const warehousePath = () => path.join(dir, 'moved-warehouse');
     const moved = () => path.join(dir, 'moved');
