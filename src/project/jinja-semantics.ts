@@ -4,15 +4,40 @@
 //   `{% if var('excluded', []) %} … not in (…) {% endif %}`, which nunjucks alone renders with an empty
 //   list. The compiler's five emitters are replaced by ones that judge a value as Jinja does
 //   (runtime.jinjaTruthy).
-// - Loop scope: a `{% set %}` inside a `{% for %}` stays in the loop in Jinja; in nunjucks it wrote
-//   the variable outside (`{% set total = total + x %}` summed where dbt keeps the outer value). A
-//   loop's frame (the one frame nunjucks pushes without arguments) now keeps its writes.
+// - Loop scope: a `{% set %}` inside a `{% for %}` stays in the loop in Jinja, and in the one
+//   iteration; in nunjucks it wrote the variable outside (`{% set total = total + x %}` summed where
+//   dbt keeps the outer value). A loop's frame (the one frame nunjucks pushes without arguments) now
+//   keeps its writes, and each iteration's body runs in a frame of its own.
+// - Namespaces: `{% set ns = namespace(total=0) %}` and `{% set ns.total = ns.total + x %}`, Jinja's
+//   way out of loop scope, which nunjucks cannot parse into a set; assigning an attribute of anything
+//   but a namespace is an error, as in Jinja.
 // Installed once per process. nunjucks is pinned (package.json); test/unit/jinja-semantics.test.ts
 // fails if a version compiles these otherwise.
 import nunjucks from 'nunjucks';
+import { MacroReturn } from './jinja-filters';
+import { negativeIndex, pythonMethod } from './jinja-methods';
+import {
+  loopFilter,
+  loopItems,
+  pyAdd,
+  pyDict,
+  pySlice,
+  pyTuple,
+  splitCall,
+  pyDiv,
+  pyEquals,
+  pyFloorDiv,
+  pyIn,
+  pyMod,
+  pyMul,
+  pyStr,
+  pySub,
+  unwrap,
+} from './jinja-python';
 
 /** A value as Jinja's `if` judges it: empty lists and dicts are false, as are '', 0, none and false. */
-export function jinjaTruthy(value: unknown): boolean {
+export function jinjaTruthy(input: unknown): boolean {
+  const value = unwrap(input);
   if (Array.isArray(value)) return value.length > 0;
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.keys(value).length > 0;
@@ -30,6 +55,32 @@ interface CompilerInternals {
 }
 
 type Node = Record<string, unknown>;
+type NodeClass = { extend(name: string, props: object): new (lineno: unknown, colno: unknown, ...fields: unknown[]) => Node };
+
+/** What Jinja's `namespace(…)` gives: an object whose attributes `{% set ns.x = … %}` assigns. */
+export class JinjaNamespace {
+  constructor(attributes: Record<string, unknown> = {}) {
+    Object.assign(this, attributes);
+  }
+}
+
+/** Jinja's `namespace()`: keyword arguments (and a dict) become its attributes. */
+export function namespace(...args: unknown[]): JinjaNamespace {
+  const attributes: Record<string, unknown> = {};
+  for (const arg of args) {
+    if (arg !== null && typeof arg === 'object') Object.assign(attributes, arg);
+  }
+  delete attributes.__keywords;
+  return new JinjaNamespace(attributes);
+}
+
+/** `{% set target.name = value %}`: only on a namespace, as in Jinja. */
+function setAttribute(target: unknown, name: unknown, value: unknown): void {
+  if (!(target instanceof JinjaNamespace)) {
+    throw new Error(`cannot assign attribute ${String(name)} on a non-namespace object (use namespace())`);
+  }
+  (target as unknown as Record<string, unknown>)[String(name)] = value;
+}
 
 let installed = false;
 
@@ -37,11 +88,16 @@ let installed = false;
 export function installJinjaSemantics(): void {
   if (installed) return;
   installed = true;
+  // slices (`x[1:3]`) and True/False/None; the methods it adds are replaced below by Python's own
+  (nunjucks as unknown as { installJinjaCompat(): void }).installJinjaCompat();
   const internals = nunjucks as unknown as {
     runtime: Record<string, unknown> & { Frame: { prototype: { push(isolateWrites?: boolean): unknown } } };
     compiler: { Compiler: { prototype: Record<string, unknown> } };
+    nodes: { Node: NodeClass };
   };
   internals.runtime.jinjaTruthy = jinjaTruthy;
+  internals.runtime.jinjaSetAttribute = setAttribute;
+  installPythonValues(internals.runtime);
   // a for loop's frame (and an include's) is pushed without arguments: its writes stay in it, as in Jinja
   const frame = internals.runtime.Frame.prototype;
   const push = frame.push;
@@ -49,6 +105,10 @@ export function installJinjaSemantics(): void {
     return push.call(this, isolateWrites ?? true);
   };
   const proto = internals.compiler.Compiler.prototype;
+  installIterationScope(internals.nodes.Node, proto);
+  installAttributeSet(proto);
+  installPythonOperators(proto);
+  installMacroReturn(proto, internals.runtime);
   proto.compileIf = function compileIf(this: CompilerInternals, node: Node, frame: unknown, async?: boolean) {
     this._emit('if(runtime.jinjaTruthy(');
     this._compileExpression(node.cond, frame);
@@ -97,4 +157,212 @@ export function installJinjaSemantics(): void {
     };
   proto.compileOr = logical('left');
   proto.compileAnd = logical('right');
+}
+
+/** The nodes of `{% break %}` and `{% continue %}` (jinja2.ext.loopcontrols, which dbt enables), for their tags. */
+export const loopControls: Record<string, new (lineno: unknown, colno: unknown) => Node> = {};
+
+/** A compile-time frame of nunjucks' compiler: names bound to the JavaScript that reads them. */
+interface CompileFrame {
+  push(): CompileFrame;
+  set(name: string, code: string): void;
+}
+
+/**
+ * Each iteration of a for loop runs its body in a frame of its own: what it sets is gone at the next.
+ * `for x in items if cond` keeps the items cond passes before the loop counts them, as Jinja's
+ * loop filter does (nunjucks reads `items if cond` as an inline if, giving '' when cond is false).
+ */
+function installIterationScope(Node: NodeClass, proto: Record<string, unknown>): void {
+  const IterationScope = Node.extend('MeterflowIterationScope', { fields: ['body'] });
+  const LoopFilter = Node.extend('MeterflowLoopFilter', { fields: ['items', 'cond', 'names'] });
+  proto.compileMeterflowIterationScope = function compileIterationScope(this: CompilerInternals, node: Node, frame: unknown) {
+    // try/finally: {% break %} and {% continue %} leave the body early, and its frame with it
+    this._emitLine('frame = frame.push(); try {');
+    this.compile(node.body, frame);
+    this._emitLine('} finally { frame = frame.pop(); }');
+  };
+  proto.compileMeterflowBreak = function compileBreak(this: CompilerInternals) {
+    this._emitLine('break;');
+  };
+  proto.compileMeterflowContinue = function compileContinue(this: CompilerInternals) {
+    this._emitLine('continue;');
+  };
+  loopControls.break = Node.extend('MeterflowBreak', { fields: [] });
+  loopControls.continue = Node.extend('MeterflowContinue', { fields: [] });
+  proto.compileMeterflowLoopFilter = function compileLoopFilter(this: CompilerInternals, node: Node, frame: CompileFrame) {
+    const names = node.names as Node;
+    const bound = names.typename === 'Array' ? (names.children as Node[]).map((child) => child.value as string) : [names.value as string];
+    const inner = frame.push();
+    bound.forEach((name, i) => inner.set(name, bound.length === 1 ? 'meterflow_item' : `meterflow_item[${i}]`));
+    this._emit('runtime.loopFilter(');
+    this._compileExpression(node.items, frame);
+    this._emit(', function(meterflow_item) { return runtime.jinjaTruthy(');
+    this._compileExpression(node.cond, inner);
+    this._emit('); })');
+  };
+  const assertType = proto.assertType as (this: CompilerInternals, node: Node, ...types: unknown[]) => void;
+  proto.assertType = function assertTypeWithOurs(this: CompilerInternals, node: Node, ...types: unknown[]) {
+    if (node.typename === 'MeterflowLoopFilter') return;
+    assertType.call(this, node, ...types);
+  };
+  const compileFor = proto.compileFor as (this: CompilerInternals, node: Node, frame: unknown) => void;
+  proto.compileFor = function compileForScoped(this: CompilerInternals, node: Node, frame: unknown) {
+    const body = node.body as Node;
+    if (body.typename !== 'MeterflowIterationScope') node.body = new IterationScope(body.lineno, body.colno, body);
+    const items = node.arr as Node;
+    if (items.typename === 'InlineIf' && items.else_ === null) {
+      node.arr = new LoopFilter(items.lineno, items.colno, items.body, items.cond, node.name);
+    }
+    compileFor.call(this, node, frame);
+  };
+  // a dict's key is an expression, as in Python: `{col: 1}` keys by col's value, not the text 'col'
+  const compileDict = proto.compileDict as (this: CompilerInternals, node: Node, frame: unknown) => void;
+  proto.compileDict = function compilePythonDict(this: CompilerInternals, node: Node, frame: unknown) {
+    // keyword arguments (`f(a=1)`) are a dict of names
+    if (node.typename === 'KeywordArgs') return compileDict.call(this, node, frame);
+    this._emit('runtime.pyDict([');
+    (node.children as Node[]).forEach((pair, i) => {
+      if (i > 0) this._emit(',');
+      this._emit('[');
+      this._compileExpression(pair.key, frame);
+      this._emit(',');
+      this._compileExpression(pair.value, frame);
+      this._emit(']');
+    });
+    this._emit('])');
+  };
+  // `(a, b)` is a tuple, not JavaScript's comma operator
+  const compileGroup = proto.compileGroup as (this: CompilerInternals, node: Node, frame: unknown) => void;
+  proto.compileGroup = function compileTuple(this: CompilerInternals, node: Node, frame: unknown) {
+    const children = node.children as Node[];
+    if (children.length < 2) return compileGroup.call(this, node, frame);
+    this._emit('runtime.pyTuple([');
+    children.forEach((child, i) => {
+      if (i > 0) this._emit(',');
+      this._compileExpression(child, frame);
+    });
+    this._emit('])');
+  };
+}
+
+/** `{% set ns.attr = value %}`: nunjucks parses the target as a lookup and has no way to compile it. */
+function installAttributeSet(proto: Record<string, unknown>): void {
+  const compileSet = proto.compileSet as (this: CompilerInternals, node: Node, frame: unknown) => void;
+  proto.compileSet = function compileSetAttribute(this: CompilerInternals, node: Node, frame: unknown) {
+    const targets = node.targets as Node[];
+    const attribute = targets.find((target) => target.typename === 'LookupVal');
+    if (attribute === undefined) return compileSet.call(this, node, frame);
+    if (targets.length !== 1 || !node.value) throw new Error('{% set ns.attr = … %} takes one target and a value');
+    this._emit('runtime.jinjaSetAttribute(');
+    this._compileExpression(attribute.target, frame);
+    this._emit(',');
+    this._compileExpression(attribute.val, frame);
+    this._emit(',');
+    this._compileExpression(node.value, frame);
+    this._emitLine(');');
+  };
+}
+
+/** How values print, what a member lookup finds and what `in` and a loop see: Python's, not JavaScript's. */
+function installPythonValues(runtime: Record<string, unknown>): void {
+  Object.assign(runtime, { pyAdd, pySub, pyMul, pyDiv, pyFloorDiv, pyMod, pyStr, pyEquals, pyTuple, loopFilter, pyDict });
+  const suppressValue = runtime.suppressValue as (value: unknown, autoescape: boolean) => unknown;
+  runtime.suppressValue = (value: unknown, autoescape: boolean) =>
+    suppressValue(value instanceof (runtime.SafeString as typeof Object) || typeof value === 'string' ? value : pyStr(value), autoescape);
+  // Jinja prints none as None; only an undefined name is an error to print (meterflow is strict there)
+  const ensureDefined = runtime.ensureDefined as (value: unknown, lineno: number, colno: number) => unknown;
+  runtime.ensureDefined = (value: unknown, lineno: number, colno: number) => (value === null ? value : ensureDefined(value, lineno, colno));
+  const memberLookup = runtime.memberLookup as (obj: unknown, key: unknown) => unknown;
+  // four arguments: a slice, `x[start:stop:step]` (the parser of nunjucks' Jinja compatibility)
+  runtime.memberLookup = (obj: unknown, key: unknown, ...slice: unknown[]) =>
+    slice.length === 2
+      ? pySlice(obj, key, slice[0], slice[1])
+      : (pythonMethod(obj, key) ?? negativeIndex(obj, key) ?? memberLookup(obj, key));
+  runtime.inOperator = pyIn;
+  runtime.fromIterator = loopItems;
+}
+
+/** Arithmetic, `~` and comparisons as Python's: `+` of lists, `'x' * 3`, `'%s' % x`, `1 < x < 3`, `==` by value. */
+function installPythonOperators(proto: Record<string, unknown>): void {
+  const call = (fn: string) =>
+    function compileCall(this: CompilerInternals, node: Node, frame: unknown) {
+      this._emit(`runtime.${fn}(`);
+      this.compile(node.left, frame);
+      this._emit(',');
+      this.compile(node.right, frame);
+      this._emit(')');
+    };
+  proto.compileAdd = call('pyAdd');
+  proto.compileSub = call('pySub');
+  proto.compileMul = call('pyMul');
+  proto.compileDiv = call('pyDiv');
+  proto.compileFloorDiv = call('pyFloorDiv');
+  proto.compileMod = call('pyMod');
+  proto.compileConcat = function compileConcat(this: CompilerInternals, node: Node, frame: unknown) {
+    this._emit('(runtime.pyStr(');
+    this.compile(node.left, frame);
+    this._emit(') + runtime.pyStr(');
+    this.compile(node.right, frame);
+    this._emit('))');
+  };
+  // `a < b < c` is `a < b and b < c`, each operand evaluated once; == and != compare by value
+  proto.compileCompare = function compileCompare(this: CompilerInternals, node: Node, frame: unknown) {
+    const ops = node.ops as Node[];
+    this._emit('(function(v0){var l=v0,r;return ');
+    ops.forEach((op, i) => {
+      this._emit(i === 0 ? '(' : '&&(l=r,');
+      this._emit('r=(');
+      this.compile(op.expr, frame);
+      const type = op.type as string;
+      if (type === '==' || type === '===') this._emit('),runtime.pyEquals(l,r))');
+      else if (type === '!=' || type === '!==') this._emit('),!runtime.pyEquals(l,r))');
+      else this._emit(`),l ${type} r)`);
+    });
+    this._emit(';})(');
+    this.compile(node.expr, frame);
+    this._emit(')');
+  };
+}
+
+/**
+ * dbt's `{{ return(value) }}`: the macro ends there and gives the value. return() throws a
+ * MacroReturn; every macro catches its own, and restores the frame of its caller however it ends
+ * (nunjucks restores it only on a normal end, leaving the caller's variables lost after a throw).
+ */
+function installMacroReturn(proto: Record<string, unknown>, runtime: Record<string, unknown>): void {
+  const emitLines = proto._emitLines as (this: CompilerInternals, ...lines: string[]) => void;
+  proto._emitLines = function emitLinesGuarded(this: CompilerInternals, ...lines: string[]) {
+    emitLines.apply(this, lines);
+    if (lines.includes('var callerFrame = frame;')) {
+      this._emitLine('try {');
+      this._emitLine('frame.set("varargs", kwargs.__varargs || []); frame.set("kwargs", kwargs.__kwargs || {});');
+    }
+  };
+  const emitLine = proto._emitLine as (this: CompilerInternals, line: string) => void;
+  proto._emitLine = function emitLineGuarded(this: CompilerInternals, line: string) {
+    if (line.startsWith('return new runtime.SafeString(')) emitLine.call(this, '} finally { frame = callerFrame; }');
+    emitLine.call(this, line);
+  };
+  const makeMacro = runtime.makeMacro as (...args: unknown[]) => (...args: unknown[]) => unknown;
+  runtime.makeMacro = (argNames: string[], kwargNames: string[], func: unknown) => {
+    const macro = makeMacro(argNames, kwargNames, func);
+    return function returning(this: unknown, ...callArgs: unknown[]) {
+      try {
+        return macro.apply(this, withExtraArguments(callArgs, [...argNames, ...kwargNames]));
+      } catch (err) {
+        if (err instanceof MacroReturn) return err.value;
+        throw err;
+      }
+    };
+  };
+}
+
+/** Jinja's `varargs` and `kwargs` in a macro: the positional and keyword arguments beyond its own. */
+function withExtraArguments(args: unknown[], names: readonly string[]): unknown[] {
+  const { positional, keywords } = splitCall(args);
+  const extraKeywords = Object.fromEntries(Object.entries(keywords).filter(([name]) => !names.includes(name) && name !== 'caller'));
+  const varargs = positional.slice(names.length);
+  if (varargs.length === 0 && Object.keys(extraKeywords).length === 0) return args;
+  return [...positional.slice(0, names.length), { ...keywords, __keywords: true, __varargs: varargs, __kwargs: extraKeywords }];
 }

@@ -4,7 +4,10 @@
 // project's macros (from `macro-paths`) that the template was bundled with.
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
-import { installJinjaSemantics } from './jinja-semantics';
+import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
+import { splitCall } from './jinja-python';
+import { installJinjaSemantics, namespace } from './jinja-semantics';
+import { installTags } from './jinja-tags';
 import { splitBundle, type MacroSource } from './macro-bundle';
 import { compileMacroFile, macroFunctions } from './macro-runtime';
 
@@ -51,6 +54,12 @@ export interface RenderOptions {
 
 installJinjaSemantics();
 const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+for (const [name, filter] of Object.entries(FILTERS)) environment.addFilter(name, filter);
+// @types/nunjucks leaves addTest out
+const withTests = environment as unknown as { addTest(name: string, test: (...args: unknown[]) => boolean): void };
+for (const [name, test] of Object.entries(TESTS)) withTests.addTest(name, test);
+
+installTags(environment);
 
 /** The dbt functions a template sees; a macro may not take one of these names. */
 export const DBT_FUNCTIONS: readonly string[] = ['this', 'ref', 'source', 'config', 'var', 'env_var', 'is_incremental'];
@@ -60,17 +69,7 @@ export function macrosDefinedIn(macro: MacroSource): readonly string[] {
   return compileMacroFile(environment, macro).names;
 }
 
-type Keywords = Record<string, unknown> & { __keywords?: true };
-
-/** nunjucks passes keyword arguments as a trailing object flagged `__keywords`. */
-function splitArguments(args: unknown[]): { positional: unknown[]; keywords: Keywords } {
-  const last = args[args.length - 1];
-  if (last !== null && typeof last === 'object' && (last as Keywords).__keywords === true) {
-    const { __keywords: _flag, ...keywords } = last as Keywords;
-    return { positional: args.slice(0, -1), keywords };
-  }
-  return { positional: args, keywords: {} };
-}
+const splitArguments = splitCall;
 
 function requireName(value: unknown, what: string, file: string): string {
   if (typeof value !== 'string' || value.length === 0) {
@@ -85,14 +84,15 @@ function requireName(value: unknown, what: string, file: string): string {
  * `{% if target.name == 'prod' %}` is an error rather than quietly false (nunjucks' undefined).
  */
 function unavailable(name: string, why: string, file: string): object {
+  const refuse = (key?: string | symbol): never => {
+    const what = typeof key === 'string' && !['toString', 'valueOf', 'toJSON'].includes(key) ? `${name}.${key}` : name;
+    throw new ProjectError(`${file}: ${what} has no value in meterflow: ${why}`, file);
+  };
+  // printed, iterated or judged true, it is read whole (its keys): refused as well
+  // a symbol is JavaScript asking what kind of object it is (Symbol.toStringTag), not the template
   return new Proxy(
     {},
-    {
-      get: (_target, key) => {
-        const what = typeof key === 'string' && !['toString', 'valueOf', 'toJSON'].includes(key) ? `${name}.${key}` : name;
-        throw new ProjectError(`${file}: ${what} has no value in meterflow: ${why}`, file);
-      },
-    },
+    { get: (_target, key) => (typeof key === 'symbol' ? undefined : refuse(key)), ownKeys: () => refuse(), has: () => refuse() },
   );
 }
 
@@ -141,6 +141,10 @@ export function renderModel(options: RenderOptions): RenderedModel {
     is_incremental: () => options.incremental === true,
     // meterflow renders a model only to run it: dbt's parse-time pass, where execute is false, has no counterpart
     execute: true,
+    namespace,
+    ...dbtGlobals(file, (message) => {
+      throw new ProjectError(message, file);
+    }),
     target: unavailable(
       'target',
       'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',

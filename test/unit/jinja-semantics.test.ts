@@ -24,7 +24,7 @@ describe("Jinja's truth in templates", () => {
     expect(render("{{ 'a' and 'b' }}")).toBe('b');
     // the right side is not evaluated when the left decides: an undefined var would throw
     expect(render("{{ 'kept' or var('nowhere') }}")).toBe('kept');
-    expect(render("{{ [] and var('nowhere') }}")).toBe('');
+    expect(render("{{ [] and var('nowhere') }}")).toBe('[]');
   });
 });
 
@@ -39,5 +39,32 @@ describe("Jinja's loop scope in templates", () => {
     );
     // a set outside any loop still counts where the template goes on, and in an if too
     expect(render('{% if true %}{% set v = 2 %}{% endif %}{{ v }}')).toBe('2');
+  });
+
+  it('starts each iteration afresh: what one sets, the next does not see', () => {
+    expect(render('{% set x = 0 %}{% for i in [1, 2, 3] %}{% if loop.first %}{% set x = 10 %}{% endif %}{{ x }},{% endfor %}{{ x }}')).toBe(
+      '10,0,0,0',
+    );
+    // a nested loop's set is gone after it, and within an iteration a set is seen where it goes on
+    expect(render('{% for i in [1, 2] %}{% for j in [3] %}{% set k = i * j %}{% endfor %}{{ k is defined }}{% endfor %}')).toBe(
+      'FalseFalse',
+    );
+    expect(render('{% for i in [1, 2] %}{% set k = i * 10 %}{{ k }};{% endfor %}')).toBe('10;20;');
+  });
+});
+
+describe("Jinja's namespace()", () => {
+  it('carries a value out of a loop through {% set ns.attr %}, as dbt macros do', () => {
+    const sum = '{% set ns = namespace(total=0, seen=[]) %}{% for x in [1, 2, 3] %}{% set ns.total = ns.total + x %}{% endfor %}';
+    expect(render(`${sum}{{ ns.total }}`)).toBe('6');
+    expect(
+      render(
+        "{% set ns = namespace(found=false) %}{% for c in ['a', 'b'] %}{% if c == 'b' %}{% set ns.found = true %}{% endif %}{% endfor %}{{ ns.found }}",
+      ),
+    ).toBe('True');
+  });
+
+  it('refuses an attribute set on anything but a namespace, as Jinja does', () => {
+    expect(() => render("{% set d = {'a': 1} %}{% set d.a = 2 %}{{ d.a }}")).toThrow(/cannot assign attribute a on a non-namespace object/);
   });
 });

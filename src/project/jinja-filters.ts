@@ -1,0 +1,319 @@
+// Jinja's filters, tests and globals as dbt has them, where nunjucks' differ or are missing: filters
+// that take an attribute or a test (`selectattr('t', 'equalto', 'y')`, `map(attribute='name')`,
+// `join(', ', attribute='name')`), `unique`, `min`, `max`, `tojson`, `items`, Python's `round`, and
+// the names dbt adds to every template (`return`, `zip`, `set`, `fromjson`, `tojson`, `log`,
+// `local_md5`, `exceptions`, `True`/`False`/`None`).
+import { createHash } from 'node:crypto';
+import nunjucks from 'nunjucks';
+import { MODULES } from './jinja-modules';
+import { isDict, pyEquals, pyIn, pyMod, pyStr, pyTuple, splitCall, unwrap } from './jinja-python';
+
+type Filter = (...args: unknown[]) => unknown;
+type Test = (value: unknown, ...args: unknown[]) => boolean;
+
+/** An item's attribute, or a dotted path of them (`'a.b'`), as Jinja's attribute filters read it. */
+function attributeOf(item: unknown, attribute: unknown): unknown {
+  let value = unwrap(item);
+  for (const part of String(attribute).split('.')) {
+    if (value === null || value === undefined) return undefined;
+    value = /^\d+$/.test(part) && Array.isArray(value) ? value[Number(part)] : (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+const truthy = (value: unknown): boolean => {
+  const plain = unwrap(value);
+  if (Array.isArray(plain)) return plain.length > 0;
+  if (isDict(plain)) return Object.keys(plain).length > 0;
+  return Boolean(plain);
+};
+
+const number = (value: unknown): boolean => typeof unwrap(value) === 'number' || typeof unwrap(value) === 'boolean';
+
+/** Jinja's tests, by name (with their aliases), as dbt's templates use them. */
+export const TESTS: Record<string, Test> = {
+  defined: (value) => value !== undefined,
+  undefined: (value) => value === undefined,
+  none: (value) => value === null,
+  boolean: (value) => typeof value === 'boolean',
+  true: (value) => value === true,
+  false: (value) => value === false,
+  integer: (value) => typeof value === 'number' && Number.isInteger(value),
+  float: (value) => typeof value === 'number' && !Number.isInteger(value),
+  number,
+  string: (value) => typeof unwrap(value) === 'string',
+  mapping: (value) => isDict(value),
+  sequence: (value) => Array.isArray(value) || typeof unwrap(value) === 'string' || isDict(value),
+  iterable: (value) => Array.isArray(value) || typeof unwrap(value) === 'string' || isDict(value),
+  callable: (value) => typeof value === 'function',
+  in: (value, container) => pyIn(value, container),
+  eq: (value, other) => pyEquals(value, other),
+  ne: (value, other) => !pyEquals(value, other),
+  lt: (value, other) => (unwrap(value) as number) < (unwrap(other) as number),
+  le: (value, other) => (unwrap(value) as number) <= (unwrap(other) as number),
+  gt: (value, other) => (unwrap(value) as number) > (unwrap(other) as number),
+  ge: (value, other) => (unwrap(value) as number) >= (unwrap(other) as number),
+  odd: (value) => Number(value) % 2 !== 0,
+  even: (value) => Number(value) % 2 === 0,
+  divisibleby: (value, by) => Number(value) % Number(by) === 0,
+  lower: (value) => String(unwrap(value)) === String(unwrap(value)).toLowerCase(),
+  upper: (value) => String(unwrap(value)) === String(unwrap(value)).toUpperCase(),
+  sameas: (value, other) => value === other,
+};
+for (const [alias, name] of [
+  ['equalto', 'eq'],
+  ['==', 'eq'],
+  ['!=', 'ne'],
+  ['lessthan', 'lt'],
+  ['<', 'lt'],
+  ['<=', 'le'],
+  ['greaterthan', 'gt'],
+  ['>', 'gt'],
+  ['>=', 'ge'],
+] as const) {
+  TESTS[alias] = TESTS[name] as Test;
+}
+
+function testNamed(name: unknown): Test {
+  const test = TESTS[String(name)];
+  if (!test) throw new Error(`no test named '${String(name)}'`);
+  return test;
+}
+
+/** select/reject and selectattr/rejectattr: keep the items a test (or truth) passes, or fails. */
+function selecting(byAttribute: boolean, keep: boolean): Filter {
+  return (items: unknown, ...args: unknown[]) => {
+    const { positional } = splitCall(args);
+    const [attribute, testName, ...testArgs] = byAttribute ? positional : [undefined, ...positional];
+    const test: Test = testName === undefined ? truthy : testNamed(testName);
+    return toList(items).filter((item) => test(byAttribute ? attributeOf(item, attribute) : item, ...testArgs) === keep);
+  };
+}
+
+function toList(value: unknown): unknown[] {
+  const plain = unwrap(value);
+  if (Array.isArray(plain)) return plain;
+  if (typeof plain === 'string') return [...plain];
+  if (isDict(plain)) return Object.keys(plain);
+  if (plain === undefined || plain === null) return [];
+  return Array.from(plain as Iterable<unknown>);
+}
+
+/**
+ * Python's round(): to the nearest of the double's exact decimal value (2.675 is 2.67499…, so 2.67),
+ * and a true half to the even neighbour (0.5 is 0, 1.5 is 2), as Jinja's 'common' method gives.
+ */
+function roundHalfEven(value: number, precision: number): number {
+  if (!Number.isFinite(value)) return value;
+  const digits = Math.max(0, precision);
+  const [whole = '0', fraction = ''] = Math.abs(value)
+    .toFixed(Math.min(100, digits + 60))
+    .split('.');
+  let kept = BigInt(whole + fraction.slice(0, digits));
+  const rest = fraction.slice(digits);
+  const half = rest.startsWith('5') && !/[1-9]/.test(rest.slice(1));
+  if (rest > '5' && !half) kept += 1n;
+  else if (half && kept % 2n === 1n) kept += 1n;
+  return Math.sign(value) * Number(`${kept}e-${digits}`);
+}
+
+/** Python's json.dumps(…, sort_keys=True) as Jinja's tojson writes it, with its HTML-safe escapes. */
+function toJson(value: unknown, indent?: number): string {
+  const sorted = (v: unknown): unknown => {
+    const plain = unwrap(v);
+    if (Array.isArray(plain)) return plain.map(sorted);
+    if (isDict(plain))
+      return Object.fromEntries(
+        Object.keys(plain)
+          .sort()
+          .map((key) => [key, sorted(plain[key])]),
+      );
+    return plain === undefined ? null : plain;
+  };
+  const text = indent === undefined ? pythonJson(sorted(value)) : JSON.stringify(sorted(value), null, indent);
+  return text.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/'/g, '\\u0027');
+}
+
+/** JSON with Python's separators (', ' and ': '). */
+function pythonJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
+  if (isDict(value))
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
+      .join(', ')}}`;
+  return JSON.stringify(value);
+}
+
+const lowerIfText = (value: unknown, caseSensitive: boolean) => {
+  const plain = unwrap(value);
+  return !caseSensitive && typeof plain === 'string' ? plain.toLowerCase() : plain;
+};
+
+function extreme(pick: 'min' | 'max'): Filter {
+  return (items: unknown, ...args: unknown[]) => {
+    const { keywords } = splitCall(args);
+    const key = (item: unknown) =>
+      lowerIfText(
+        keywords.attribute === undefined ? item : attributeOf(item, keywords.attribute),
+        keywords.case_sensitive === true,
+      ) as number;
+    const list = toList(items);
+    if (list.length === 0) return undefined;
+    return list.reduce((best, item) => ((pick === 'min' ? key(item) < key(best) : key(item) > key(best)) ? item : best));
+  };
+}
+
+/** The filters that replace or add to nunjucks' own. */
+export const FILTERS: Record<string, Filter> = {
+  select: selecting(false, true),
+  reject: selecting(false, false),
+  selectattr: selecting(true, true),
+  rejectattr: selecting(true, false),
+  map(items: unknown, ...args: unknown[]) {
+    const { positional, keywords } = splitCall(args);
+    if (keywords.attribute !== undefined) {
+      return toList(items).map((item) => attributeOf(item, keywords.attribute) ?? keywords.default);
+    }
+    const [name, ...filterArgs] = positional;
+    const filter = (this as unknown as { env: nunjucks.Environment }).env.getFilter(String(name)) as Filter;
+    return toList(items).map((item) => filter.call(this, item, ...filterArgs));
+  },
+  join(items: unknown, ...args: unknown[]) {
+    const { positional, keywords } = splitCall(args);
+    const separator = pyStr(positional[0] ?? keywords.d ?? '');
+    const attribute = positional[1] ?? keywords.attribute;
+    return toList(items)
+      .map((item) => pyStr(attribute === undefined ? item : attributeOf(item, attribute)))
+      .join(separator);
+  },
+  sum(items: unknown, ...args: unknown[]) {
+    const { positional, keywords } = splitCall(args);
+    const attribute = positional[0] ?? keywords.attribute;
+    const start = Number(positional[1] ?? keywords.start ?? 0);
+    return toList(items).reduce<number>(
+      (total, item) => total + Number(unwrap(attribute === undefined ? item : attributeOf(item, attribute))),
+      start,
+    );
+  },
+  unique(items: unknown, ...args: unknown[]) {
+    const { keywords } = splitCall(args);
+    const seen: unknown[] = [];
+    const kept: unknown[] = [];
+    for (const item of toList(items)) {
+      const key = lowerIfText(
+        keywords.attribute === undefined ? item : attributeOf(item, keywords.attribute),
+        keywords.case_sensitive === true,
+      );
+      if (!seen.some((other) => pyEquals(other, key))) {
+        seen.push(key);
+        kept.push(item);
+      }
+    }
+    return kept;
+  },
+  min: extreme('min'),
+  max: extreme('max'),
+  tojson: (value: unknown, indent?: unknown) =>
+    new nunjucks.runtime.SafeString(toJson(value, indent === undefined ? undefined : Number(indent))),
+  items: (value: unknown) => (isDict(unwrap(value)) ? Object.entries(unwrap(value) as object).map(pyTuple) : []),
+  list: (value: unknown) => [...toList(value)],
+  string: (value: unknown) => pyStr(value),
+  trim: (value: unknown, chars?: unknown) => {
+    const text = pyStr(value);
+    if (chars === undefined || chars === null) return text.trim();
+    const set = String(chars);
+    let start = 0;
+    let end = text.length;
+    while (start < end && set.includes(text[start] as string)) start++;
+    while (end > start && set.includes(text[end - 1] as string)) end--;
+    return text.slice(start, end);
+  },
+  round: (value: unknown, precision: unknown = 0, method: unknown = 'common') => {
+    const x = Number(unwrap(value));
+    const scale = 10 ** Number(precision);
+    if (method === 'ceil') return Math.ceil(x * scale) / scale;
+    if (method === 'floor') return Math.floor(x * scale) / scale;
+    return roundHalfEven(x, Number(precision));
+  },
+  int: (value: unknown, fallback: unknown = 0) => {
+    const plain = unwrap(value);
+    const parsed =
+      typeof plain === 'number' || typeof plain === 'boolean' ? Math.trunc(Number(plain)) : Math.trunc(Number.parseFloat(String(plain)));
+    return Number.isNaN(parsed) || (typeof plain === 'string' && !/^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/.test(plain))
+      ? fallback
+      : parsed;
+  },
+  float: (value: unknown, fallback: unknown = 0) => {
+    const plain = unwrap(value);
+    const parsed = Number(typeof plain === 'string' ? plain.trim() : plain);
+    return typeof plain === 'string' && plain.trim() === '' ? fallback : Number.isNaN(parsed) ? fallback : parsed;
+  },
+  format: (value: unknown, ...args: unknown[]) => {
+    const { positional, keywords } = splitCall(args);
+    return pyMod(pyStr(value), Object.keys(keywords).length > 0 ? keywords : positional);
+  },
+  count: (value: unknown) => toList(value).length,
+  length: (value: unknown) => toList(value).length,
+  // Jinja's attr() reads an attribute, never a dict's item
+  attr: (value: unknown, name: unknown) => (isDict(unwrap(value)) ? undefined : attributeOf(value, name)),
+  title: (value: unknown) =>
+    pyStr(value).replace(
+      /([-\s({[<]+|^)([^-\s({[<]*)/g,
+      (_m, before: string, word: string) => before + word.charAt(0).toUpperCase() + word.slice(1).toLowerCase(),
+    ),
+  lower: (value: unknown) => pyStr(value).toLowerCase(),
+  upper: (value: unknown) => pyStr(value).toUpperCase(),
+  // dbt's markers for its native rendering: in SQL text they print the value as it is
+  as_text: (value: unknown) => value,
+  as_bool: (value: unknown) => value,
+  as_number: (value: unknown) => value,
+  as_native: (value: unknown) => value,
+};
+
+/** dbt's `return(value)`: ends the macro it is in, which gives the value instead of its text. */
+export class MacroReturn {
+  constructor(readonly value: unknown) {}
+  toString(): string {
+    return 'return() was called outside a macro';
+  }
+}
+
+/** The names dbt puts in every template's context beyond ref, source, var and config. */
+export function dbtGlobals(file: string, fail: (message: string) => never): Record<string, unknown> {
+  return {
+    True: true,
+    False: false,
+    None: null,
+    return: (value: unknown) => {
+      throw new MacroReturn(value);
+    },
+    zip: (...lists: unknown[]) => {
+      const columns = lists.map(toList);
+      const length = Math.min(...columns.map((column) => column.length));
+      return Array.from({ length }, (_v, i) => pyTuple(columns.map((column) => column[i])));
+    },
+    set: (items: unknown = []) => FILTERS.unique?.(items, { __keywords: true, case_sensitive: true }),
+    dict: (...args: unknown[]) => {
+      const { positional, keywords } = splitCall(args);
+      const base = positional[0];
+      const entries = Array.isArray(base) ? Object.fromEntries(base as [string, unknown][]) : isDict(base) ? base : {};
+      return { ...entries, ...keywords };
+    },
+    fromjson: (text: unknown, fallback: unknown = null) => {
+      try {
+        return JSON.parse(String(unwrap(text)));
+      } catch {
+        return fallback;
+      }
+    },
+    tojson: (value: unknown) => pythonJson(unwrap(value) === undefined ? null : unwrap(value)),
+    modules: MODULES,
+    log: () => '',
+    print: () => '',
+    local_md5: (text: unknown) => createHash('md5').update(pyStr(text)).digest('hex'),
+    exceptions: {
+      raise_compiler_error: (message: unknown) => fail(`${file}: raise_compiler_error: ${pyStr(message)}`),
+      warn: () => '',
+    },
+  };
+}

@@ -1,0 +1,252 @@
+// Python's values in templates written for dbt, where nunjucks has JavaScript's: how a value prints
+// (`True`, `None`, `['a', 'b']`), what `==`, `+`, `*`, `%` and `in` do, and the methods of strings,
+// lists and dicts (`'a-b'.replace('-', '_')` replaces every match, as Python's does). Each function
+// here is what one Jinja operation does in dbt (Jinja2 on Python); jinja-semantics.ts wires them
+// into nunjucks. test/fixtures/jinja/expected.json holds templates with what dbt renders for each.
+import nunjucks from 'nunjucks';
+
+const SafeString = (nunjucks.runtime as unknown as { SafeString: new (value: string) => object }).SafeString;
+
+/** A macro's output (nunjucks' SafeString) as the string it is; other values as they are. */
+export function unwrap(value: unknown): unknown {
+  return value instanceof SafeString ? String(value) : value;
+}
+
+export const isDict = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+
+/** nunjucks passes keyword arguments as a trailing object flagged `__keywords`. */
+export function splitCall(args: readonly unknown[]): { positional: unknown[]; keywords: Record<string, unknown> } {
+  const last = args[args.length - 1];
+  if (isDict(last) && last.__keywords === true) {
+    const { __keywords: _flag, ...keywords } = last;
+    return { positional: args.slice(0, -1), keywords };
+  }
+  return { positional: [...args], keywords: {} };
+}
+
+class JinjaTypeError extends Error {}
+const typeError = (message: string): never => {
+  throw new JinjaTypeError(message);
+};
+
+/** Python's name of a value's type, for the errors Python gives. */
+function typeName(value: unknown): string {
+  value = unwrap(value);
+  if (value === null) return 'NoneType';
+  if (value === undefined) return 'Undefined';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'string') return 'str';
+  if (Array.isArray(value)) return 'list';
+  return isDict(value) ? 'dict' : typeof value;
+}
+
+function numberString(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  return String(value);
+}
+
+/** Python's repr() of a string: single quotes unless it holds one and no double quote. */
+function stringRepr(value: string): string {
+  const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+  const escaped = value
+    .replace(/\\/g, '\\\\')
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/\t/g, '\\t')
+    .replace(new RegExp(quote, 'g'), `\\${quote}`);
+  return `${quote}${escaped}${quote}`;
+}
+
+const TUPLE = Symbol('tuple');
+
+/** A Python tuple: a list that prints as `(a, b)`, as `(a, b)`, `d.items()` and `zip()` give. */
+export function pyTuple(items: unknown[]): unknown[] {
+  Object.defineProperty(items, TUPLE, { value: true });
+  return items;
+}
+
+/** Python's repr(): how a value prints inside a list or dict. */
+export function pyRepr(value: unknown): string {
+  const plain = unwrap(value);
+  return typeof plain === 'string' ? stringRepr(plain) : pyStr(plain);
+}
+
+/** Python's str(): how `{{ value }}` and `~` print a value. */
+export function pyStr(value: unknown): string {
+  const plain = unwrap(value);
+  if (plain === undefined) return '';
+  if (plain === null) return 'None';
+  if (typeof plain === 'boolean') return plain ? 'True' : 'False';
+  if (typeof plain === 'number') return numberString(plain);
+  if (typeof plain === 'string') return plain;
+  if (Array.isArray(plain) && TUPLE in plain) return plain.length === 1 ? `(${pyRepr(plain[0])},)` : `(${plain.map(pyRepr).join(', ')})`;
+  if (Array.isArray(plain)) return `[${plain.map(pyRepr).join(', ')}]`;
+  if (isDict(plain)) {
+    return `{${Object.entries(plain)
+      .map(([key, item]) => `${stringRepr(key)}: ${pyRepr(item)}`)
+      .join(', ')}}`;
+  }
+  if (typeof plain === 'function') return '<function>';
+  return String(plain);
+}
+
+/** Python's `==`: True equals 1, '5' does not equal 5, lists and dicts compare by content. */
+export function pyEquals(left: unknown, right: unknown): boolean {
+  const a = unwrap(left);
+  const b = unwrap(right);
+  const numeric = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
+  if (numeric(a) && numeric(b)) return Number(a) === Number(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => pyEquals(item, b[i]));
+  if (isDict(a) && isDict(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => key in b && pyEquals(a[key], b[key]));
+  }
+  return a === b;
+}
+
+const isNumeric = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';
+
+function unsupported(op: string, a: unknown, b: unknown): never {
+  return typeError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
+}
+
+/** Python's `+`: numbers add, strings and lists concatenate, anything else is a TypeError. */
+export function pyAdd(left: unknown, right: unknown): unknown {
+  const a = unwrap(left);
+  const b = unwrap(right);
+  if (isNumeric(a) && isNumeric(b)) return Number(a) + Number(b);
+  if (typeof a === 'string' && typeof b === 'string') return a + b;
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  return unsupported('+', a, b);
+}
+
+/** Python's `*`: numbers multiply, a string or list times a whole number repeats. */
+export function pyMul(left: unknown, right: unknown): unknown {
+  const a = unwrap(left);
+  const b = unwrap(right);
+  if (isNumeric(a) && isNumeric(b)) return Number(a) * Number(b);
+  const repeat = (seq: unknown, times: unknown) => {
+    const n = Math.max(0, Number(times));
+    if (typeof seq === 'string') return seq.repeat(n);
+    return Array.from({ length: n }, () => seq as unknown[]).flat();
+  };
+  if ((typeof a === 'string' || Array.isArray(a)) && typeof b === 'number' && Number.isInteger(b)) return repeat(a, b);
+  if ((typeof b === 'string' || Array.isArray(b)) && typeof a === 'number' && Number.isInteger(a)) return repeat(b, a);
+  return unsupported('*', a, b);
+}
+
+function numbers(op: string, left: unknown, right: unknown): [number, number] {
+  const a = unwrap(left);
+  const b = unwrap(right);
+  if (!isNumeric(a) || !isNumeric(b)) unsupported(op, a, b);
+  if (['/', '//', '%'].includes(op) && Number(b) === 0) typeError('division by zero');
+  return [Number(a), Number(b)];
+}
+
+export const pySub = (a: unknown, b: unknown): number => numbers('-', a, b).reduce((x, y) => x - y);
+export const pyDiv = (a: unknown, b: unknown): number => numbers('/', a, b).reduce((x, y) => x / y);
+export const pyFloorDiv = (a: unknown, b: unknown): number => Math.floor(numbers('//', a, b).reduce((x, y) => x / y));
+
+/** Python's `%`: a string formats its arguments (`'%s_%s' % (a, b)`); numbers take the divisor's sign. */
+export function pyMod(left: unknown, right: unknown): unknown {
+  const a = unwrap(left);
+  if (typeof a === 'string') return percentFormat(a, right);
+  const [x, y] = numbers('%', a, right);
+  return x - y * Math.floor(x / y);
+}
+
+const PERCENT = /%(\(([^)]*)\))?([-+ 0#]*)(\d+)?(\.(\d+))?([sdifrxXeEgGc%])/g;
+
+/** printf-style formatting as Python's str % args does it, for the conversions SQL templates use. */
+export function percentFormat(format: string, args: unknown): string {
+  const values = Array.isArray(args) ? args : [args];
+  let next = 0;
+  return format.replace(
+    PERCENT,
+    (_all, _named, name: string | undefined, flags: string, width?: string, _p?: string, precision?: string, kind?: string) => {
+      if (kind === '%') return '%';
+      const value =
+        name !== undefined && isDict(args)
+          ? args[name]
+          : next < values.length
+            ? values[next++]
+            : typeError('not enough arguments for format string');
+      let text: string;
+      if (kind === 's') text = pyStr(value);
+      else if (kind === 'r') text = pyRepr(value);
+      else if (kind === 'd' || kind === 'i') text = String(Math.trunc(Number(unwrap(value))));
+      else if (kind === 'f') text = Number(unwrap(value)).toFixed(precision === undefined ? 6 : Number(precision));
+      else if (kind === 'x' || kind === 'X')
+        text = Math.trunc(Number(unwrap(value)))
+          .toString(16)
+          [kind === 'X' ? 'toUpperCase' : 'toLowerCase']();
+      else if (kind === 'e' || kind === 'E') text = Number(unwrap(value)).toExponential(precision === undefined ? 6 : Number(precision));
+      else text = pyStr(value);
+      if (precision !== undefined && (kind === 's' || kind === 'r')) text = text.slice(0, Number(precision));
+      const pad = Number(width ?? 0) - text.length;
+      if (pad <= 0) return text;
+      if (flags.includes('-')) return text + ' '.repeat(pad);
+      return (flags.includes('0') && kind !== 's' ? '0' : ' ').repeat(pad) + text;
+    },
+  );
+}
+
+/** Python's `in`: an item of a list (by ==), a substring of a string, a key of a dict. */
+export function pyIn(needle: unknown, haystack: unknown): boolean {
+  const item = unwrap(needle);
+  const container = unwrap(haystack);
+  if (Array.isArray(container)) return container.some((candidate) => pyEquals(candidate, item));
+  if (typeof container === 'string') {
+    return typeof item === 'string'
+      ? container.includes(item)
+      : typeError(`'in <string>' requires string as left operand, not ${typeName(item)}`);
+  }
+  if (isDict(container)) return typeof item === 'string' && Object.prototype.hasOwnProperty.call(container, item);
+  return typeError(`argument of type '${typeName(container)}' is not iterable`);
+}
+
+/** A dict literal: keys are values (strings, or numbers as their text, since JavaScript keys are text). */
+export function pyDict(pairs: [unknown, unknown][]): Record<string, unknown> {
+  const dict: Record<string, unknown> = {};
+  for (const [key, value] of pairs) dict[pyStr(key)] = value;
+  return dict;
+}
+
+/** `x[start:stop:step]` on a list or string, as Python slices. */
+export function pySlice(value: unknown, start: unknown, stop: unknown, step: unknown): unknown {
+  const plain = unwrap(value);
+  if (!Array.isArray(plain) && typeof plain !== 'string') return typeError(`'${typeName(plain)}' object is not subscriptable`);
+  const items: unknown[] = typeof plain === 'string' ? [...plain] : plain;
+  const length = items.length;
+  const by = step === null || step === undefined ? 1 : Number(step);
+  if (by === 0) typeError('slice step cannot be zero');
+  const clamp = (bound: unknown, fallback: number, low: number, high: number) => {
+    if (bound === null || bound === undefined) return fallback;
+    const n = Number(bound) < 0 ? Number(bound) + length : Number(bound);
+    return Math.min(Math.max(n, low), high);
+  };
+  const from = by > 0 ? clamp(start, 0, 0, length) : clamp(start, length - 1, -1, length - 1);
+  const to = by > 0 ? clamp(stop, length, 0, length) : clamp(stop, -1, -1, length - 1);
+  const picked: unknown[] = [];
+  for (let i = from; by > 0 ? i < to : i > to; i += by) picked.push(items[i]);
+  return typeof plain === 'string' ? picked.join('') : picked;
+}
+
+/** `for x in items if cond`: the items the condition keeps, before the loop counts them (loop.last). */
+export function loopFilter(items: unknown, keep: (item: unknown) => boolean): unknown[] {
+  const walked = loopItems(items);
+  return Array.isArray(walked) ? walked.filter(keep) : [];
+}
+
+/** What a for loop walks: a dict's keys and a string's characters, as in Python. */
+export function loopItems(value: unknown): unknown {
+  const plain = unwrap(value);
+  if (isDict(plain)) return Object.keys(plain);
+  if (typeof plain === 'string') return [...plain];
+  if (plain !== null && typeof plain === 'object' && !Array.isArray(plain) && Symbol.iterator in plain)
+    return Array.from(plain as Iterable<unknown>);
+  return plain;
+}
