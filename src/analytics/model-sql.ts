@@ -4,7 +4,7 @@
 import { ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { runsOnOf, type ModelNode } from '../project/types';
-import { pathList, relation } from '../duckdb/sql';
+import { readParquet, relation } from '../duckdb/sql';
 import type { RunAnalyticsModelInput } from '../contract/activities';
 import { MODEL_SCHEMA, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
 import { periodSpanOf, periodStartsOf } from '../build/periods';
@@ -14,7 +14,7 @@ import { periodSpanOf, periodStartsOf } from '../build/periods';
  * periods (at the pinned version) and the result's.
  */
 export function withPublishedRest(model: ModelNode, resultFile: string, window: RunAnalyticsModelInput['window']): string {
-  const rows = `select * from read_parquet(${pathList([resultFile])})`;
+  const rows = `select * from ${readParquet([resultFile])}`;
   if (!window || !model.period || !model.eventTime) return `(${rows})`;
   return `(select * from ${relation(MODEL_SCHEMA, model.name)} where not (${periodStartsOf(model.eventTime, model.period, window)}) union all ${rows})`;
 }

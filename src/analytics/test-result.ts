@@ -1,7 +1,7 @@
 // An analytics model's YAML tests on its result file, in a scratch DuckDB. Runs test their results in
 // runAnalyticsModel now; this stays for the testAnalyticsResult activity of histories recorded before.
 import { ProjectError } from '../errors';
-import { pathList, quotedIdentifier } from '../duckdb/sql';
+import { quotedIdentifier, readParquet } from '../duckdb/sql';
 import { runDataTests } from '../warehouse/data-tests';
 import { withScratchDuckdb } from '../duckdb/instances';
 import type { DataTestResults, TestAnalyticsResultInput } from '../contract/activities';
@@ -19,7 +19,7 @@ export async function testAnalyticsResult(
   if (!object) throw new ProjectError(`analytics result of ${name} is missing at ${outputUri}`);
   const file = await store.localPath(object);
   return withScratchDuckdb(duckdb, async (connection) => {
-    await connection.run(`create view ${quotedIdentifier(name)} as select * from read_parquet(${pathList([file])})`);
+    await connection.run(`create view ${quotedIdentifier(name)} as select * from ${readParquet([file])}`);
     return runDataTests(connection, model.tests, quotedIdentifier(name), (ref) => {
       throw new ProjectError(`${model.file}: a relationships test on an analytics model cannot ref ${ref}`, model.file);
     });

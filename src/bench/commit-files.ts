@@ -91,7 +91,9 @@ async function addInOneTransaction(
   await connection.run('begin transaction');
   try {
     const addSeconds = await seconds(() =>
-      connection.run(`call ducklake_add_data_files('lake', 'readings', [${paths.map(quotedString).join(', ')}], schema => 'main')`),
+      connection.run(
+        `call ducklake_add_data_files('lake', 'readings', [${paths.map(quotedString).join(', ')}], schema => 'main', hive_partitioning => false)`,
+      ),
     );
     const commitSeconds = await seconds(() => connection.run('commit'));
     return { addSeconds, commitSeconds };

@@ -3,7 +3,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pathList, quotedIdentifier, relation } from '../duckdb/sql';
+import { quotedIdentifier, readParquet, relation } from '../duckdb/sql';
 import type { LoadedProject } from '../project/load';
 import { renderModel } from '../project/render';
 import { relationKind, type ModelNode } from '../project/types';
@@ -15,7 +15,7 @@ export async function seedTables(connection: DuckDBConnection, project: LoadedPr
   for (const source of project.plan.sources) {
     const columns = source.columns.map((c) => quotedIdentifier(c.name)).join(', ');
     await connection.run(
-      `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from read_parquet(${pathList([path.join(sources, source.name, '*.parquet')])}, filename = true)`,
+      `create or replace table ${relation('raw', source.name)} as select ${columns}, filename as _source_file from ${readParquet([path.join(sources, source.name, '*.parquet')], 'filename = true')}`,
     );
   }
 }

@@ -25,17 +25,17 @@ export async function holdBackLastDays(
   const c = await instance.connect();
   try {
     const q4 = quotedString(path.join(lastQuarter, '*.parquet'));
-    const firstHeld = `(select max(settlement_timestamp_utc)::date - ${days - 1} from read_parquet(${q4}))`;
+    const firstHeld = `(select max(settlement_timestamp_utc)::date - ${days - 1} from read_parquet(${q4}, hive_partitioning = false))`;
     for (const [i, dayFile] of dayFiles.entries()) {
       const day = `(${firstHeld} + ${i})`;
       await c.run(
-        `copy (select * from read_parquet(${q4}) where settlement_timestamp_utc >= ${day} and settlement_timestamp_utc < ${day} + 1) to ${quotedString(`${dayFile}.held`)} (format parquet)`,
+        `copy (select * from read_parquet(${q4}, hive_partitioning = false) where settlement_timestamp_utc >= ${day} and settlement_timestamp_utc < ${day} + 1) to ${quotedString(`${dayFile}.held`)} (format parquet)`,
       );
     }
     for (const file of readdirSync(lastQuarter).filter((f) => f.endsWith('.parquet'))) {
       const full = path.join(lastQuarter, file);
       await c.run(
-        `copy (select * from read_parquet(${quotedString(full)}) where settlement_timestamp_utc < ${firstHeld}) to ${quotedString(`${full}.tmp`)} (format parquet)`,
+        `copy (select * from read_parquet(${quotedString(full)}, hive_partitioning = false) where settlement_timestamp_utc < ${firstHeld}) to ${quotedString(`${full}.tmp`)} (format parquet)`,
       );
       await rm(full);
       await copyFile(`${full}.tmp`, full);

@@ -53,10 +53,11 @@ async function commitFiles(
     // NOTE: the files are added before the table is partitioned: DuckLake 1.5.5's
     // ducklake_add_data_files refuses a year()/month() partitioned table. Each file holds one
     // month (so reads of a month still skip the others, by the files' statistics); rows a
-    // later incremental run inserts go to partitioned files.
+    // later incremental run inserts go to partitioned files. hive_partitioning off: the files'
+    // folders (year=…/month=…, and any name=value in the lake's path) are not columns.
     if (paths.length > 0) {
       await connection.run(
-        `call ducklake_add_data_files(${quotedString(warehouse.alias)}, ${quotedString(targetName)}, [${paths.map(quotedString).join(', ')}], schema => ${quotedString(MODEL_SCHEMA)})`,
+        `call ducklake_add_data_files(${quotedString(warehouse.alias)}, ${quotedString(targetName)}, [${paths.map(quotedString).join(', ')}], schema => ${quotedString(MODEL_SCHEMA)}, hive_partitioning => false)`,
       );
     }
     const column = quotedIdentifier(model.eventTime as string);

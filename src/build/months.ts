@@ -23,7 +23,7 @@ import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { DataTest, ModelNode } from '../project/types';
 import type { RelationResolver } from '../project/render';
-import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
+import { quotedIdentifier, quotedString, readParquet, relation } from '../duckdb/sql';
 import type { DuckdbSettings } from '../duckdb/settings';
 import { filesOf, relationsOf } from '../duckdb/lake-tables';
 import { countRows, existingKind, rowCounter, type CountRows } from './relations';
@@ -472,14 +472,7 @@ async function writeMonth(
     const statistics = fileStatistics(written?.column_statistics);
     if (rows > 0) {
       const timeStatistics = statistics.get(model.eventTime as string);
-      await refuseRowsOutsideWindow(
-        connection,
-        `read_parquet(${quotedString(file)})`,
-        model,
-        `its rows for ${month}`,
-        window,
-        timeStatistics,
-      );
+      await refuseRowsOutsideWindow(connection, readParquet([file]), model, `its rows for ${month}`, window, timeStatistics);
     }
     // the tests that judge the file's rows alone, on the file just written, in the same worker
     const local = fileLocalTests(model, part);
@@ -488,7 +481,7 @@ async function writeMonth(
         ? await runDataTests(
             connection,
             local,
-            `read_parquet(${quotedString(file)})`,
+            readParquet([file]),
             () => {
               throw new Error('relationships tests are run on the whole table');
             },

@@ -138,7 +138,7 @@ async function publishAnalytics(
     if (result.window && current === 'table' && model.period && model.eventTime) {
       // computed for the periods holding the master's changed window: those periods' rows are replaced
       await connection.run(`delete from ${target} where ${periodStartsOf(model.eventTime, model.period, result.window)}`);
-      await connection.run(`insert into ${target} select * from read_parquet(${file})`);
+      await connection.run(`insert into ${target} select * from read_parquet(${file}, hive_partitioning = false)`);
     } else if (result.window) {
       throw new ModelBuildError(
         `analytics model ${result.model}: computed over a window, but it has no published table or period to replace`,
@@ -147,7 +147,7 @@ async function publishAnalytics(
       );
     } else {
       await drop(result.model);
-      await connection.run(`create table ${target} as select * from read_parquet(${file})`);
+      await connection.run(`create table ${target} as select * from read_parquet(${file}, hive_partitioning = false)`);
       kinds.set(result.model, 'table');
     }
     built.push({ node: result.model, state: result.state });

@@ -13,6 +13,15 @@ export function pathList(paths: readonly string[]): string {
   return `[${paths.map(quotedString).join(', ')}]`;
 }
 
+/**
+ * `read_parquet` of these files, their own columns only: DuckDB would otherwise read a `name=value`
+ * folder anywhere in a path (`gsp_group_id=_B/`, a warehouse under `env=prod/`) as a hive partition
+ * and put its value into every row, replacing a column of that name.
+ */
+export function readParquet(paths: readonly string[], options = ''): string {
+  return `read_parquet(${pathList(paths)}, hive_partitioning = false${options ? `, ${options}` : ''})`;
+}
+
 /** The message of anything thrown (native errors may come from another realm, so no instanceof). */
 export function errorMessage(err: unknown): string {
   const message = (err as { message?: unknown } | null)?.message;

@@ -12,12 +12,9 @@ async function projectFiles(dir: string, below = ''): Promise<string[]> {
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const relative = below ? `${below}/${entry.name}` : entry.name;
-    if (entry.name.startsWith('.')) continue;
-    if (entry.isDirectory()) {
-      if (!skippedInProject(entry.name)) files.push(...(await projectFiles(dir, relative)));
-    } else if (entry.isFile()) {
-      files.push(relative);
-    }
+    if (skippedInProject(entry.name, below === '')) continue;
+    if (entry.isDirectory()) files.push(...(await projectFiles(dir, relative)));
+    else if (entry.isFile()) files.push(relative);
   }
   return files;
 }

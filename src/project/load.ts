@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
+import { readBelow } from './skipped-folders';
 import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
@@ -106,7 +107,11 @@ async function readYaml(file: string, projectDir: string): Promise<Record<string
   }
 }
 
-/** Every file under a folder, sorted; a folder that does not exist has none (dbt's folders are optional). */
+/**
+ * Every file under a folder, sorted; a folder that does not exist has none (dbt's folders are
+ * optional). Hidden files and folders, and tools' folders, are left out, as the project's
+ * fingerprint leaves them out (skipped-folders.ts): a file read is a file counted.
+ */
 export async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [];
@@ -115,6 +120,7 @@ export async function listFiles(dir: string): Promise<string[]> {
   return entries
     .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name))
+    .filter((file) => readBelow(dir, file))
     .sort();
 }
 

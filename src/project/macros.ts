@@ -1,6 +1,7 @@
 // Loads the project's macros as dbt does: every `{% macro %}` in the `.sql` files under `macro-paths`
 // (default `macros`) is callable by name from every model and test, with no import line.
 import { readdir, readFile } from 'node:fs/promises';
+import { readBelow } from './skipped-folders';
 import path from 'node:path';
 import { ProjectError } from '../errors';
 import type { MacroSource } from './macro-bundle';
@@ -31,6 +32,7 @@ async function sqlFilesUnder(folder: string): Promise<string[]> {
   return entries
     .filter((entry) => entry.isFile() && entry.name.endsWith('.sql'))
     .map((entry) => path.join(entry.parentPath, entry.name))
+    .filter((file) => readBelow(folder, file))
     .sort();
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
 import type { StorageResolver } from '../storage';
-import { pathList, quotedString, relation } from '../duckdb/sql';
+import { quotedString, readParquet, relation } from '../duckdb/sql';
 import { withScratchDuckdb } from '../duckdb/instances';
 import type { WithPinnedReader } from '../duckdb/readers';
 import type { DuckdbSettings } from '../duckdb/settings';
@@ -172,7 +172,7 @@ async function withReportData<T>(
     for (const output of input.analyticsOutputs) {
       const file = await localFile(storage, output.outputUri);
       if (!file) continue;
-      const reader = await connection.runAndReadAll(`select * from read_parquet(${pathList([file])})`);
+      const reader = await connection.runAndReadAll(`select * from ${readParquet([file])}`);
       analytics[output.model] = reader.getRowObjectsJson() as Row[];
     }
     const pinned = snapshot?.relations.demand_price_elasticity;

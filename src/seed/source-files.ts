@@ -7,7 +7,7 @@ import { NotAFolderError, SourceDataError } from '../errors';
 import { GLOB_CHARACTER } from '../contract/validate';
 import type { SourceTable } from '../project/types';
 import type { Storage, StoredObject } from '../storage';
-import { duckdbMessage, isPermanentDuckdbError, pathList, quotedString } from '../duckdb/sql';
+import { duckdbMessage, isPermanentDuckdbError, quotedString, readParquet } from '../duckdb/sql';
 
 /** A seeded file: a visible `*.parquet` name. Anything else listed is reported as ignored. */
 function isSourceFile(object: StoredObject): boolean {
@@ -58,7 +58,7 @@ export async function contentChecksum(localPath: string): Promise<string> {
 
 /** SQL reading one file of a source: Parquet, or a dbt seed's CSV with its delimiter and column_types. */
 export function readFileSql(source: SourceTable, localPath: string): string {
-  if (!source.seed) return `read_parquet(${pathList([localPath])})`;
+  if (!source.seed) return readParquet([localPath]);
   const { delimiter, columnTypes } = source.seed;
   const types = columnTypes
     ? `, types = {${Object.entries(columnTypes)
@@ -68,7 +68,7 @@ export function readFileSql(source: SourceTable, localPath: string): string {
   // the whole file sniffed (a seed is small), so a column's type does not hang on its first rows;
   // dates only in ISO form, as dbt's agate reads them: DuckDB's sniffer would otherwise read
   // 01/02/2024 as 1 February, and an ISO date as a timestamp
-  return `read_csv(${quotedString(localPath)}, header = true, delim = ${quotedString(delimiter)}, sample_size = -1, dateformat = '%Y-%m-%d'${types})`;
+  return `read_csv(${quotedString(localPath)}, hive_partitioning = false, header = true, delim = ${quotedString(delimiter)}, sample_size = -1, dateformat = '%Y-%m-%d'${types})`;
 }
 
 /** A file's kind, in messages. */

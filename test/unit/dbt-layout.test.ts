@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../../src/project/load';
+import { fingerprintProject } from '../../src/project/fingerprint';
 import { renderModel } from '../../src/project/render';
 import type { SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
@@ -43,6 +44,24 @@ describe('a dbt project laid out its own way', () => {
     await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
   });
   const made_ = (dir: string) => (made.push(dir), dir);
+
+  it('reads exactly the files its fingerprint counts: a folder named logs inside models is read and counted, hidden ones neither', async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': 'select 1 as id\n',
+        'models/staging/logs/from_logs.sql': 'select 2 as id\n',
+        'models/.drafts/hidden.sql': 'select 3 as id\n',
+        'models/node_modules/tool.sql': 'select 4 as id\n',
+        'target/compiled.sql': 'select 5 as id\n',
+        'logs/dbt.log': 'a log\n',
+      }),
+    );
+    const project = await loadProject(dir);
+    expect(project.plan.models.map((m) => m.name).sort()).toEqual(['from_logs', 'orders']);
+    const { files } = await fingerprintProject(dir);
+    expect(Object.keys(files).sort()).toEqual(['dbt_project.yml', 'models/orders.sql', 'models/staging/logs/from_logs.sql']);
+  });
 
   it("runs the shipped project moved under models/ with the energy team's folder names, model for model", async () => {
     const shipped = await loadProject(made_(await copyOfModels('layout-shipped')));

@@ -400,6 +400,26 @@ describe('source files are never skipped or mistaken', () => {
     expect((await readdir(path.join(sources, Q1))).length).toBeGreaterThan(0);
   });
 
+  it('reads no folder name as a column: name=value folders in a source, the warehouse and the out folder change no value', async () => {
+    // DuckDB reads `name=value` in a path as a hive partition and puts the value in every row
+    const sources = path.join(dir, 'partitioned');
+    await cp(plain, sources, { recursive: true, preserveTimestamps: true });
+    const configuration = path.join(sources, 'meter_register_agreement_configuration_interval');
+    const nested = path.join(configuration, 'gsp_group_id=_B');
+    await mkdir(nested);
+    for (const file of await readdir(configuration)) {
+      if (file.endsWith('.parquet')) await rename(path.join(configuration, file), path.join(nested, file));
+    }
+    const warehousePath = path.join(dir, 'gsp_group_id=_A', 'warehouse');
+    const { error } = await run('partitioned', sources, warehousePath, { outUri: path.join(dir, 'meters=0', 'out') });
+    expect(error).toBeUndefined();
+    expect(await queryFile(warehousePath, MASTER)).toEqual(plainMaster);
+    const weekly = 'select period_start, meters from main.actual_vs_estimated_weekly order by all';
+    expect(await queryFile(warehousePath, weekly)).toEqual(await queryFile(path.join(dir, 'plain-warehouse'), weekly));
+    const columns = `select table_name, column_name from information_schema.columns where column_name in ('gsp_group_id', 'meters') order by all`;
+    expect(await queryFile(warehousePath, columns)).toEqual(await queryFile(path.join(dir, 'plain-warehouse'), columns));
+  });
+
   it("refuses a warehouse kept in a source's folder, whose files the source would read as its own, naming both", async () => {
     const sources = path.join(dir, 'around-warehouse');
     await cp(plain, sources, { recursive: true, preserveTimestamps: true });
