@@ -156,9 +156,11 @@ async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: F
     }
   }
   // one select per file, so each row remembers the URI it came from (not a local cache path)
-  const perFile = toLoad.map(
-    (file, index) =>
-      `select ${columns}, ${quotedString(file.uri)} as _source_file from ${readFileSql(source, localPaths[index] as string)}`,
+  const perFile = await Promise.all(
+    toLoad.map(
+      async (file, index) =>
+        `select ${columns}, ${quotedString(file.uri)} as _source_file from ${await readFileSql(source, localPaths[index] as string)}`,
+    ),
   );
   await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);
   await loadingFiles(source, async () => {

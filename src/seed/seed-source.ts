@@ -70,9 +70,9 @@ function contractOf(source: SourceTable): string {
   // a dbt seed's delimiter and column_types decide how its file is read: a change reloads it
   if (!source.seed) return contract;
   const { delimiter, columnTypes } = source.seed;
-  // `dates iso`: how its dates are read (since 2026-12-07; a seed loaded before is reloaded once)
+  // `agate types`: its columns typed as dbt types them (since 2026-12-07; a seed loaded before is reloaded once)
   const reading = [
-    'dates iso',
+    'agate types',
     ...(delimiter !== ',' ? [`delimiter ${JSON.stringify(delimiter)}`] : []),
     ...(columnTypes ? [`types ${JSON.stringify(columnTypes)}`] : []),
   ];

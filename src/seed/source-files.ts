@@ -8,6 +8,7 @@ import { GLOB_CHARACTER } from '../contract/validate';
 import type { SourceTable } from '../project/types';
 import type { Storage, StoredObject } from '../storage';
 import { duckdbMessage, isPermanentDuckdbError, quotedString, readParquet } from '../duckdb/sql';
+import { seedColumns, SeedCsvError, type SeedColumn } from './seed-csv';
 
 /** A seeded file: a visible `*.parquet` name. Anything else listed is reported as ignored. */
 function isSourceFile(object: StoredObject): boolean {
@@ -56,19 +57,24 @@ export async function contentChecksum(localPath: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** SQL reading one file of a source: Parquet, or a dbt seed's CSV with its delimiter and column_types. */
-export function readFileSql(source: SourceTable, localPath: string): string {
+/**
+ * SQL reading one file of a source: Parquet, or a dbt seed's CSV with the columns and types dbt
+ * gives it (seed-csv.ts), each value parsed by DuckDB's reader into its column's type, as
+ * dbt-duckdb's COPY parses it. A seed dbt would refuse is a SourceDataError naming the file.
+ */
+export async function readFileSql(source: SourceTable, localPath: string): Promise<string> {
   if (!source.seed) return readParquet([localPath]);
-  const { delimiter, columnTypes } = source.seed;
-  const types = columnTypes
-    ? `, types = {${Object.entries(columnTypes)
-        .map(([column, type]) => `${quotedString(column)}: ${quotedString(type)}`)
-        .join(', ')}}`
-    : '';
-  // the whole file sniffed (a seed is small), so a column's type does not hang on its first rows;
-  // dates only in ISO form, as dbt's agate reads them: DuckDB's sniffer would otherwise read
-  // 01/02/2024 as 1 February, and an ISO date as a timestamp
-  return `read_csv(${quotedString(localPath)}, hive_partitioning = false, header = true, delim = ${quotedString(delimiter)}, sample_size = -1, dateformat = '%Y-%m-%d'${types})`;
+  let columns: SeedColumn[];
+  try {
+    columns = await seedColumns(localPath, source.seed);
+  } catch (err) {
+    if (!(err instanceof SeedCsvError)) throw err;
+    throw new SourceDataError(`seed ${source.name}: ${err.message}`, source.name, source.seed.file);
+  }
+  const columnList = columns.map((column) => `${quotedString(column.name)}: ${quotedString(column.type)}`).join(', ');
+  // the types are given: the sniffer guesses none (a dd/mm/yyyy text column would otherwise set
+  // the date format every DATE column is parsed with), and reads no line as a comment
+  return `read_csv(${quotedString(localPath)}, hive_partitioning = false, header = true, delim = ${quotedString(source.seed.delimiter)}, comment = '', auto_type_candidates = ['VARCHAR'], columns = {${columnList}})`;
 }
 
 /** A file's kind, in messages. */
@@ -81,7 +87,7 @@ export async function describeFile(
   file: { uri: string; localPath: string },
 ): Promise<Map<string, string>> {
   try {
-    const reader = await connection.runAndReadAll(`describe select * from ${readFileSql(source, file.localPath)}`);
+    const reader = await connection.runAndReadAll(`describe select * from ${await readFileSql(source, file.localPath)}`);
     return new Map(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
   } catch (err) {
     throw new SourceDataError(

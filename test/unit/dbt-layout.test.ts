@@ -437,7 +437,7 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     const connection = await instance.connect();
     try {
       const reader = await connection.runAndReadAll(
-        `select uk_day, iso_day::varchar as iso_day, typeof(iso_day) as type from ${readFileSql(seed, path.join(dir, 'seeds/days.csv'))}`,
+        `select uk_day, iso_day::varchar as iso_day, typeof(iso_day) as type from ${await readFileSql(seed, path.join(dir, 'seeds/days.csv'))}`,
       );
       expect(reader.getRowObjectsJS()).toEqual([
         { uk_day: '01/02/2024', iso_day: '2024-01-31', type: 'DATE' },
