@@ -4,14 +4,25 @@ import path from 'node:path';
 /** The package root: one level above src/ or dist/. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
+/**
+ * A variable's value: undefined when it is not set. Set but empty (`METERFLOW_HOME=`, a compose file's
+ * `${X}` of nothing) is an error naming it, not a silent default or the current folder.
+ */
+export function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new Error(`${name} is set but empty: unset it, or give it a value`);
+  return value;
+}
+
 /** The models project shipped with meterflow (METERFLOW_PROJECT_DIR points elsewhere). */
 export function defaultProjectDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.METERFLOW_PROJECT_DIR ?? path.join(PACKAGE_ROOT, 'models');
+  return setting(env, 'METERFLOW_PROJECT_DIR') ?? path.join(PACKAGE_ROOT, 'models');
 }
 
 /** meterflow's state folder: sample data, the dev server's SQLite file, outputs (METERFLOW_HOME). */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.METERFLOW_HOME ?? '.meterflow');
+  return path.resolve(setting(env, 'METERFLOW_HOME') ?? '.meterflow');
 }
 
 /**
@@ -20,12 +31,11 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function defaultWarehousePath(env: NodeJS.ProcessEnv = process.env): string {
   const catalog = catalogFromEnv(env);
-  if (env.METERFLOW_WAREHOUSE && catalog && env.METERFLOW_WAREHOUSE !== catalog) {
-    throw new Error(
-      `METERFLOW_WAREHOUSE (${env.METERFLOW_WAREHOUSE}) and METERFLOW_CATALOG (${catalog}) name different warehouses: set one of them`,
-    );
+  const warehouse = setting(env, 'METERFLOW_WAREHOUSE');
+  if (warehouse && catalog && warehouse !== catalog) {
+    throw new Error(`METERFLOW_WAREHOUSE (${warehouse}) and METERFLOW_CATALOG (${catalog}) name different warehouses: set one of them`);
   }
-  return env.METERFLOW_WAREHOUSE || catalog || path.join(stateDir(env), 'warehouse');
+  return warehouse || catalog || path.join(stateDir(env), 'warehouse');
 }
 
 /**
@@ -34,7 +44,8 @@ export function defaultWarehousePath(env: NodeJS.ProcessEnv = process.env): stri
  * and different: an error naming both, rather than a guess at which one was meant.
  */
 export function catalogFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const { METERFLOW_CATALOG: catalog, METERFLOW_LAKE_CATALOG: alias } = env;
+  const catalog = setting(env, 'METERFLOW_CATALOG');
+  const alias = setting(env, 'METERFLOW_LAKE_CATALOG');
   if (catalog && alias && catalog !== alias) {
     throw new Error(
       'METERFLOW_CATALOG and METERFLOW_LAKE_CATALOG (its older name) are both set, to different catalogs: unset METERFLOW_LAKE_CATALOG',
@@ -44,7 +55,7 @@ export function catalogFromEnv(env: NodeJS.ProcessEnv = process.env): string | u
 }
 
 export function defaultOutUri(env: NodeJS.ProcessEnv = process.env): string {
-  return env.METERFLOW_OUT ?? path.join(stateDir(env), 'out');
+  return setting(env, 'METERFLOW_OUT') ?? path.join(stateDir(env), 'out');
 }
 
 /** The catalog of a lake opened without one: METERFLOW_CATALOG, else the default warehouse folder's SQLite file. */
@@ -52,9 +63,19 @@ export function defaultLakeCatalog(env: NodeJS.ProcessEnv = process.env): string
   return catalogFromEnv(env) ?? `sqlite:${path.join(stateDir(env), 'warehouse', 'catalog.sqlite')}`;
 }
 
-/** Where the lake's Parquet files go (METERFLOW_LAKE_DATA); undefined: the catalog's own, or `data/` beside a new SQLite catalog. */
+/**
+ * Where the lake's Parquet files go (METERFLOW_LAKE_DATA); undefined: the catalog's own, or `data/`
+ * beside a new SQLite catalog. Every worker must name the same place: a relative path (each
+ * worker's own current folder) is an error.
+ */
 export function defaultLakeDataPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.METERFLOW_LAKE_DATA;
+  const value = setting(env, 'METERFLOW_LAKE_DATA');
+  if (value !== undefined && !/^(\/|[a-z][a-z0-9+.-]*:\/\/)/i.test(value)) {
+    throw new Error(
+      `METERFLOW_LAKE_DATA must be an absolute path or a URI (s3://…), not ${JSON.stringify(value)}: each worker would read it from its own folder`,
+    );
+  }
+  return value;
 }
 
 /** The Temporal server to use; undefined means: start an embedded one (`run`, `quickstart`). */

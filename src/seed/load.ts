@@ -101,6 +101,19 @@ function refuseRowsFromElsewhere({ source, uri, sourcesMoved }: SourceLoad, know
   );
 }
 
+/**
+ * A file replaced while it was read would be recorded with the listing's size and ETag but another
+ * content's rows and checksum: such a load is undone and retried, listing the source again.
+ */
+async function refuseFilesChangedMeanwhile({ source, store }: SourceLoad, loaded: readonly StoredObject[]): Promise<void> {
+  for (const file of loaded) {
+    const now = await store.stat(file.uri);
+    if (!now || now.size !== file.size || now.etag !== file.etag) {
+      throw new Error(`source ${source.name}: ${file.uri} changed while it was being seeded; retrying with a fresh listing`);
+    }
+  }
+}
+
 /** Everything on a reload; otherwise the new and replaced files (by size and ETag), and with verify those whose content changed. */
 async function planFiles({ files, store, fullRefresh, verify, contract }: SourceLoad, state: SeedState): Promise<FilePlan> {
   const { known } = state;
@@ -297,6 +310,7 @@ export async function loadSource(
   const { setAside, counted } = await checkLoadedRows(connection, load, known, toLoad);
   const window = changedWindow(source, plan, known, counted.rangeByUri);
   await hashing;
+  await refuseFilesChangedMeanwhile(load, toLoad);
   await recordProvenance(connection, load, known, plan.checksums, counted);
   // the rows changed: models built from the old ones are out of date until rebuilt, whatever
   // becomes of this run (see workflows/up-to-date.ts)

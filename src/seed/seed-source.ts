@@ -15,7 +15,7 @@ import { loadSource, type LoadOutcome } from './load';
 import { readSeedState, readSeedStates, type SeedState } from './seed-state';
 import { fileKind, listSourceFiles } from './source-files';
 import { loadedColumns, type LoadedColumns } from './source-columns';
-import { folderPrefix } from '../storage/uri';
+import { realFolderPrefix } from '../storage/uri';
 
 /** What seeding works with. */
 export interface SeedContext {
@@ -155,10 +155,11 @@ function seedResult(
  * files there that no version references (a shared METERFLOW_LAKE_DATA, --sources inside --db). So
  * is a lake whose data lies in a source's folder (--db inside it): the source would read the lake's files.
  */
-function refuseLakeDataOverlap(source: SourceTable, uri: string, dataPath: string): void {
-  const lakeData = folderPrefix(dataPath);
-  const sourceFolder = folderPrefix(uri);
+async function refuseLakeDataOverlap(source: SourceTable, uri: string, dataPath: string): Promise<void> {
   if (source.seed) return;
+  // as the folders really are: a link to the lake's data folder is that folder
+  const lakeData = await realFolderPrefix(dataPath);
+  const sourceFolder = await realFolderPrefix(uri);
   if (sourceFolder.startsWith(lakeData)) {
     throw new SourceDataError(
       `source ${source.name}: its files (${uri}) lie in the lake's data folder ${lakeData}, where the lake's maintenance ` +
@@ -187,7 +188,7 @@ async function seedOrCheck(
   const { warehouse, storage, logger, interruptible = (_connection, work) => work() } = context;
   const { source, uri, fullRefresh = false, logicalDate, verify = false, sourcesMoved = false } = input;
   const started = Date.now();
-  refuseLakeDataOverlap(source, uri, warehouse.dataPath);
+  await refuseLakeDataOverlap(source, uri, warehouse.dataPath);
   const store = storage.forUri(uri);
   const listing = await listSourceFiles(store, source, uri);
   if (listing.files.length === 0) {

@@ -1,4 +1,5 @@
 // Storage locations are URIs: a plain path or file://… for local disk, s3://bucket/prefix for S3.
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StorageError } from '../errors';
@@ -31,6 +32,24 @@ export function folderPrefix(uri: string): string {
   const location = parseLocation(uri);
   const base = location.kind === 'local' ? location.path : uri;
   return base.endsWith('/') ? base : `${base}/`;
+}
+
+/**
+ * folderPrefix with a local folder's links followed (its real path; for a folder not made yet, its
+ * nearest existing parent's real path and the rest): two spellings of one place give one prefix.
+ */
+export async function realFolderPrefix(uri: string): Promise<string> {
+  const location = parseLocation(uri);
+  if (location.kind !== 'local') return folderPrefix(uri);
+  const real = async (folder: string): Promise<string> => {
+    try {
+      return await realpath(folder);
+    } catch {
+      const parent = path.dirname(folder);
+      return parent === folder ? folder : path.join(await real(parent), path.basename(folder));
+    }
+  };
+  return folderPrefix(await real(location.path));
 }
 
 /** Join path segments onto a location URI, keeping its kind. */

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { defaultLakeDataPath } from '../config';
 import { QueryRefusedError, StorageError, WarehouseLockedError } from '../errors';
 import { runReadStatement, withSandboxedLake } from '../lake/sandbox';
 import { LAKE_ALIAS, Lake, lakeAttachOptions, type LakeOptions } from '../lake/lake';
@@ -37,24 +38,26 @@ export function lakeOptionsFor(
   if (location.startsWith('postgres:')) {
     location = withCredentials(location);
     if (role === 'reader') return { catalog: location, env };
-    if (!env.METERFLOW_LAKE_DATA) {
+    const lakeData = defaultLakeDataPath(env);
+    if (!lakeData) {
       throw new StorageError(
         `warehouse ${warehouseName(location)}: a PostgreSQL catalog needs METERFLOW_LAKE_DATA, where the data files live (a shared path or s3://…)`,
         warehouseName(location),
       );
     }
-    return { catalog: location, dataPath: env.METERFLOW_LAKE_DATA, env };
+    return { catalog: location, dataPath: lakeData, env };
   }
   const folder = path.resolve(location);
   const catalog = { kind: 'sqlite' as const, path: path.join(folder, CATALOG_FILE) };
   // a folder with its own data/ reads and writes that, wherever the catalog says it was created
   // (a warehouse folder copied or moved keeps working)
   const ownData = path.join(folder, 'data');
-  if (existsSync(ownData) && (role === 'reader' || env.METERFLOW_LAKE_DATA === undefined)) {
+  const lakeData = defaultLakeDataPath(env);
+  if (existsSync(ownData) && (role === 'reader' || lakeData === undefined)) {
     return { folder, catalog, dataPath: ownData, overrideDataPath: true, env };
   }
   if (role === 'reader') return { folder, catalog, env };
-  return { folder, catalog, dataPath: env.METERFLOW_LAKE_DATA ?? ownData, env };
+  return { folder, catalog, dataPath: lakeData ?? ownData, env };
 }
 
 /**

@@ -314,6 +314,45 @@ describe('bad input is refused and loses nothing', () => {
     });
   });
 
+  it('retries, undoing the load, when a source file is replaced while it is seeded', async () => {
+    const sources = await sourcesWith('replaced', async (d) => {
+      const [file] = await readdir(q1(d));
+      await cp(path.join(q1(d), file as string), path.join(q1(d), 'replaced.parquet'));
+    });
+    const replaced = path.join(sources, 'smart_meter_consumption_q1', 'replaced.parquet');
+    const [other] = await readdir(path.join(sources, 'smart_meter_consumption_q2'));
+    // the file is listed and read; then a producer writes another content under its name
+    const local = new LocalStorage();
+    let rewritten = false;
+    const storage = {
+      forUri: () => ({
+        ...local,
+        list: local.list.bind(local),
+        localPath: local.localPath.bind(local),
+        stat: async (uri: string) => {
+          if (uri === replaced && !rewritten) {
+            rewritten = true;
+            await cp(path.join(sources, 'smart_meter_consumption_q2', other as string), replaced);
+          }
+          return local.stat(uri);
+        },
+      }),
+    } as unknown as ReturnType<typeof createStorageResolver>;
+    const warehouse = await Warehouse.open(warehousePath);
+    try {
+      const project = await loadProject(path.join(PACKAGE_ROOT, 'models'));
+      const writer = createWriterActivities({ warehouse, project, storage, logger: createLogger('test', 'silent') });
+      const source = project.plan.sources.find((s) => s.name === 'smart_meter_consumption_q1')!;
+      const error = await writer.seedSource({ source, uri: path.join(sources, 'smart_meter_consumption_q1') }).catch((err: unknown) => err);
+      expect(rewritten).toBe(true);
+      expect((error as Error).message).toMatch(/replaced\.parquet changed while it was being seeded; retrying with a fresh listing/);
+      expect((error as { nonRetryable?: boolean }).nonRetryable).toBeUndefined();
+    } finally {
+      warehouse.close();
+    }
+    expect(await warehouseChecksums(warehousePath, { raw: true })).toEqual(baseline);
+  });
+
   it('reports a failing warn-severity test in the result and completes', async () => {
     const warned = await copyOfModels('warn-test');
     await editFile(path.join(warned, 'analytics', '_analytics.yml'), (yaml) =>

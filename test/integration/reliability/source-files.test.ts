@@ -420,6 +420,17 @@ describe('source files are never skipped or mistaken', () => {
     expect(await queryFile(warehousePath, columns)).toEqual(await queryFile(path.join(dir, 'plain-warehouse'), columns));
   });
 
+  it("refuses sources reached through a link into the lake's data folder, as the folder they are", async () => {
+    const warehousePath = path.join(dir, 'linked-into-warehouse');
+    const landing = path.join(warehousePath, 'data', 'landing');
+    await cp(path.join(dir, 'plain-warehouse'), warehousePath, { recursive: true });
+    await cp(plain, landing, { recursive: true, preserveTimestamps: true });
+    const link = path.join(dir, 'landing-link');
+    await symlink(landing, link);
+    const { error } = await run('linked-inside', link, warehousePath);
+    expect(describeFailure(error).reason).toMatch(new RegExp(`^source \\w+: its files \\(${link}/\\w+\\) lie in the lake's data folder`));
+  });
+
   it("refuses a warehouse kept in a source's folder, whose files the source would read as its own, naming both", async () => {
     const sources = path.join(dir, 'around-warehouse');
     await cp(plain, sources, { recursive: true, preserveTimestamps: true });
