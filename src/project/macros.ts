@@ -2,6 +2,7 @@
 // (default `macros`) is callable by name from every model and test, with no import line.
 import { readdir, readFile } from 'node:fs/promises';
 import { readBelow } from './skipped-folders';
+import { DISPATCH_PREFIXES } from './dbt-adapter';
 import path from 'node:path';
 import { ProjectError } from '../errors';
 import type { MacroSource } from './macro-bundle';
@@ -74,7 +75,11 @@ export async function loadMacros(
   return files;
 }
 
-const mentions = (text: string, name: string): boolean => new RegExp(`\\b${name}\\b`).test(text);
+/** Whether a text names a macro; `duckdb__x` and `default__x` are named by `x`, as adapter.dispatch('x') finds them. */
+const mentions = (text: string, name: string): boolean => {
+  const dispatched = new RegExp(`^(?:${DISPATCH_PREFIXES.join('|')})__(\\w+)$`).exec(name)?.[1];
+  return new RegExp(`\\b${name}\\b`).test(text) || (dispatched !== undefined && new RegExp(`\\b${dispatched}\\b`).test(text));
+};
 
 /** The macro files a template needs: those whose macros it names, and theirs in turn, in load order. */
 export function macrosUsedBy(template: string, macros: readonly MacroFile[]): MacroFile[] {

@@ -4,6 +4,7 @@
 // project's macros (from `macro-paths`) that the template was bundled with.
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
+import { dbtAdapter } from './dbt-adapter';
 import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
 import { splitCall } from './jinja-python';
 import { installJinjaSemantics, namespace } from './jinja-semantics';
@@ -157,7 +158,10 @@ export function renderModel(options: RenderOptions): RenderedModel {
   const model = withWholeRelations(bundle.model);
   const macros = bundle.macros.map((macro) => ({ ...macro, source: withWholeRelations(macro.source) }));
   try {
-    const sql = environment.renderString(model, { ...context, ...macroFunctions(environment, macros, context) });
+    let bound: Record<string, (...args: unknown[]) => unknown> = {};
+    const withAdapter = { ...context, adapter: dbtAdapter(file, () => bound) };
+    bound = macroFunctions(environment, macros, withAdapter);
+    const sql = environment.renderString(model, { ...withAdapter, ...bound });
     return { sql, config, usedVars, usedEnv };
   } catch (err) {
     if (err instanceof ProjectError) throw err;

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../../src/project/load';
 import { fingerprintProject } from '../../src/project/fingerprint';
+import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
 import { renderModel } from '../../src/project/render';
 import type { SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
@@ -61,6 +62,46 @@ describe('a dbt project laid out its own way', () => {
     expect(project.plan.models.map((m) => m.name).sort()).toEqual(['from_logs', 'orders']);
     const { files } = await fingerprintProject(dir);
     expect(Object.keys(files).sort()).toEqual(['dbt_project.yml', 'models/orders.sql', 'models/staging/logs/from_logs.sql']);
+  });
+
+  it("dispatches as dbt-duckdb does: a copied dbt_utils-style macro finds duckdb__x, else default__x, in the project's macros", async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'macros/utils.sql': [
+          "{% macro star(cols) %}{{ return(adapter.dispatch('star', 'dbt_utils')(cols)) }}{% endmacro %}",
+          "{% macro default__star(cols) %}{{ cols | join(', ') }}{% endmacro %}",
+          "{% macro safe_divide(a, b) %}{{ adapter.dispatch('safe_divide', 'dbt_utils')(a, b) }}{% endmacro %}",
+          '{% macro default__safe_divide(a, b) %}( {{ a }} / nullif({{ b }}, 0) ){% endmacro %}',
+          '{% macro duckdb__safe_divide(a, b) %}({{ a }} / nullif({{ b }}, 0))::double{% endmacro %}',
+        ].join('\n'),
+        'models/orders.sql':
+          "select {{ star(['id', 'amount']) }}, {{ safe_divide('amount', 'id') }} as r from (select 1 as id, 2 as amount)\n",
+        'models/columns.sql': 'select {{ adapter.quote(\'my col\') }} from (select 1 as "my col")\n',
+      }),
+    );
+    const project = await loadProject(dir);
+    const sql = (name: string) =>
+      renderModelSql(
+        project,
+        project.plan.models.find((m) => m.name === name)!,
+        warehouseResolver(project),
+      );
+    expect(sql('orders')).toContain('select id, amount, (amount / nullif(id, 0))::double as r');
+    expect(sql('columns')).toContain('select "my col" from');
+    const missing = made_(
+      await projectOf({ 'dbt_project.yml': PROJECT, 'models/orders.sql': "select {{ adapter.dispatch('star', 'dbt_utils')(['id']) }}\n" }),
+    );
+    expect((await refusal(missing)).message).toContain(
+      "adapter.dispatch('star') (namespace dbt_utils) found no macro duckdb__star or default__star",
+    );
+    const introspecting = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': "{% set cols = adapter.get_columns_in_relation(ref('x')) %}select 1\n",
+      }),
+    );
+    expect((await refusal(introspecting)).message).toContain('adapter.get_columns_in_relation is not available in meterflow');
   });
 
   it("runs the shipped project moved under models/ with the energy team's folder names, model for model", async () => {
