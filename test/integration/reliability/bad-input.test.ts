@@ -271,6 +271,19 @@ describe('bad input is refused and loses nothing', () => {
     });
   });
 
+  /** The writer's seed of smart_meter_consumption_q1 from these sources through this storage: what it threw. */
+  async function seedQ1Through(storage: ReturnType<typeof createStorageResolver>, sources: string): Promise<unknown> {
+    const warehouse = await Warehouse.open(warehousePath);
+    try {
+      const project = await loadProject(path.join(PACKAGE_ROOT, 'models'));
+      const writer = createWriterActivities({ warehouse, project, storage, logger: createLogger('test', 'silent') });
+      const source = project.plan.sources.find((s) => s.name === 'smart_meter_consumption_q1')!;
+      return await writer.seedSource({ source, uri: path.join(sources, 'smart_meter_consumption_q1') }).catch((err: unknown) => err);
+    } finally {
+      warehouse.close();
+    }
+  }
+
   it('retries, with the file named, when a source file disappears while it is seeded', async () => {
     const sources = await sourcesWith('vanishing', async (d) => {
       const [file] = await readdir(q1(d));
@@ -290,17 +303,9 @@ describe('bad input is refused and loses nothing', () => {
         },
       }),
     } as unknown as ReturnType<typeof createStorageResolver>;
-    const warehouse = await Warehouse.open(warehousePath);
-    try {
-      const project = await loadProject(path.join(PACKAGE_ROOT, 'models'));
-      const writer = createWriterActivities({ warehouse, project, storage, logger: createLogger('test', 'silent') });
-      const source = project.plan.sources.find((s) => s.name === 'smart_meter_consumption_q1')!;
-      const error = await writer.seedSource({ source, uri: path.join(sources, 'smart_meter_consumption_q1') }).catch((err: unknown) => err);
-      expect((error as Error).message).toMatch(/vanishing\.parquet disappeared while it was being seeded; retrying with a fresh listing/);
-      expect((error as { nonRetryable?: boolean }).nonRetryable).toBeUndefined();
-    } finally {
-      warehouse.close();
-    }
+    const error = await seedQ1Through(storage, sources);
+    expect((error as Error).message).toMatch(/vanishing\.parquet disappeared while it was being seeded; retrying with a fresh listing/);
+    expect((error as { nonRetryable?: boolean }).nonRetryable).toBeUndefined();
     const after = await warehouseChecksums(warehousePath, { raw: true });
     expect(after).toEqual(baseline);
     await recordChaos({
@@ -338,18 +343,10 @@ describe('bad input is refused and loses nothing', () => {
         },
       }),
     } as unknown as ReturnType<typeof createStorageResolver>;
-    const warehouse = await Warehouse.open(warehousePath);
-    try {
-      const project = await loadProject(path.join(PACKAGE_ROOT, 'models'));
-      const writer = createWriterActivities({ warehouse, project, storage, logger: createLogger('test', 'silent') });
-      const source = project.plan.sources.find((s) => s.name === 'smart_meter_consumption_q1')!;
-      const error = await writer.seedSource({ source, uri: path.join(sources, 'smart_meter_consumption_q1') }).catch((err: unknown) => err);
-      expect(rewritten).toBe(true);
-      expect((error as Error).message).toMatch(/replaced\.parquet changed while it was being seeded; retrying with a fresh listing/);
-      expect((error as { nonRetryable?: boolean }).nonRetryable).toBeUndefined();
-    } finally {
-      warehouse.close();
-    }
+    const error = await seedQ1Through(storage, sources);
+    expect(rewritten).toBe(true);
+    expect((error as Error).message).toMatch(/replaced\.parquet changed while it was being seeded; retrying with a fresh listing/);
+    expect((error as { nonRetryable?: boolean }).nonRetryable).toBeUndefined();
     expect(await warehouseChecksums(warehousePath, { raw: true })).toEqual(baseline);
   });
 
