@@ -5,6 +5,7 @@
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
 import { dbtAdapter } from './dbt-adapter';
+import { CROSS_DB_MACROS } from './dbt-cross-db';
 import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
 import { splitCall } from './jinja-python';
 import { installJinjaSemantics, namespace } from './jinja-semantics';
@@ -143,6 +144,9 @@ export function renderModel(options: RenderOptions): RenderedModel {
     // meterflow renders a model only to run it: dbt's parse-time pass, where execute is false, has no counterpart
     execute: true,
     namespace,
+    // dbt's cross-database macros, as dbt.x and as x (dbt's global macros); the project's own win
+    dbt: CROSS_DB_MACROS,
+    ...CROSS_DB_MACROS,
     ...dbtGlobals(file, (message) => {
       throw new ProjectError(message, file);
     }),
