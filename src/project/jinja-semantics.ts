@@ -287,11 +287,12 @@ function installPythonValues(runtime: Record<string, unknown>): void {
 function installPythonOperators(proto: Record<string, unknown>): void {
   const call = (fn: string) =>
     function compileCall(this: CompilerInternals, node: Node, frame: unknown) {
-      this._emit(`runtime.${fn}(`);
+      // the line and column first (from 1), as nunjucks' own calls set them, so that a TypeError names its place
+      this._emit(`(lineno = ${Number(node.lineno) + 1}, colno = ${Number(node.colno) + 1}, runtime.${fn}(`);
       this.compile(node.left, frame);
       this._emit(',');
       this.compile(node.right, frame);
-      this._emit(')');
+      this._emit('))');
     };
   proto.compileAdd = call('pyAdd');
   proto.compileSub = call('pySub');

@@ -68,3 +68,11 @@ describe("Jinja's namespace()", () => {
     expect(() => render("{% set d = {'a': 1} %}{% set d.a = 2 %}{{ d.a }}")).toThrow(/cannot assign attribute a on a non-namespace object/);
   });
 });
+
+describe("Python's type errors in templates", () => {
+  it('name the line and column of the operation, as dbt names where a template failed', () => {
+    expect(() => render("select 1\n, {{ 'a' + 1 }}")).toThrow(
+      "[Line 2, Column 6]\n  Error: unsupported operand type(s) for +: 'str' and 'int'",
+    );
+  });
+});
