@@ -47,7 +47,8 @@ export function parseTests(
   return (entries as YamlTest[]).flatMap((entry): DataTest[] => {
     const [name, body] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry)[0] ?? ['', {}]);
     const plain = name.replace(/^meterflow\./, '');
-    const overridden = generics.has(plain) && DBT_BUILTIN_TESTS.includes(plain as DataTestKind);
+    // a project's own definition runs (meterflow's own definitions are not among generics: see native-tests.ts)
+    const overridden = generics.has(plain);
     const kind = (KINDS.includes(plain as DataTestKind) && !overridden ? plain : generics.has(plain) ? 'generic' : undefined) as
       DataTestKind | undefined;
     if (!kind) {

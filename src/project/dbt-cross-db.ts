@@ -29,26 +29,23 @@ function macro(names: readonly string[], render: (a: Record<string, string | und
 
 const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(pyStr) : [pyStr(value)]);
 
-/** `x + n * interval 1 unit`, as dbt-duckdb's dateadd (a quarter is three months). */
+/** `x + n * interval 1 unit`, as dbt-duckdb's dateadd (a quarter, so spelled, is three months). */
 const dateadd = macro(['datepart', 'interval', 'from_date_or_timestamp'], (a) => {
-  const part = String(a.datepart).toLowerCase();
-  const amount = part === 'quarter' ? `(cast(${a.interval} as bigint) * 3)` : `cast(${a.interval} as bigint)`;
-  return `(${a.from_date_or_timestamp} + ${amount} * interval 1 ${part === 'quarter' ? 'month' : part})`;
+  const quarter = a.datepart === 'quarter';
+  const amount = quarter ? `(cast(${a.interval} as bigint) * 3)` : `cast(${a.interval} as bigint)`;
+  return `(${a.from_date_or_timestamp} + ${amount} * interval 1 ${quarter ? 'month' : a.datepart})`;
 });
 
-/** date_diff on timestamps; weeks as dbt-duckdb counts them (whole weeks between, by day of week). */
+/** date_diff on timestamps; weeks (so spelled, as dbt-duckdb compares) whole weeks between, by day of week. */
 const datediff = macro(['first_date', 'second_date', 'datepart'], (a) => {
   const days = `(date_diff('day', ${a.first_date}::timestamp, ${a.second_date}::timestamp ))`;
-  if (String(a.datepart).toLowerCase() !== 'week') {
-    return `(date_diff('${String(a.datepart).toLowerCase()}', ${a.first_date}::timestamp, ${a.second_date}::timestamp ))`;
-  }
+  if (a.datepart !== 'week') return `(date_diff('${a.datepart}', ${a.first_date}::timestamp, ${a.second_date}::timestamp ))`;
   return `(${days} // 7 + case when date_part('dow', (${a.first_date})::timestamp) <= date_part('dow', (${a.second_date})::timestamp) then case when ${a.first_date} <= ${a.second_date} then 0 else -1 end else case when ${a.first_date} <= ${a.second_date} then 1 else 0 end end)`;
 });
 
 const lastDay = macro(['date', 'datepart'], (a) => {
-  const part = String(a.datepart).toLowerCase();
-  const next = part === 'quarter' ? `cast(3 as bigint) * interval 1 month` : `cast(1 as bigint) * interval 1 ${part}`;
-  return `cast(((date_trunc('${part}', ${a.date}) + ${next}) + cast(-1 as bigint) * interval 1 day) as date)`;
+  const next = a.datepart === 'quarter' ? `cast(3 as bigint) * interval 1 month` : `cast(1 as bigint) * interval 1 ${a.datepart}`;
+  return `cast(((date_trunc('${a.datepart}', ${a.date}) + ${next}) + cast(-1 as bigint) * interval 1 day) as date)`;
 });
 
 const listagg = macro(['measure', 'delimiter_text', 'order_by_clause', 'limit_num'], (a) => {

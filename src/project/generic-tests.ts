@@ -14,7 +14,11 @@ const REF = /^\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$/;
 
 /** The generic tests the project defines, by name (their macros are `test_<name>`). */
 export function genericTestNames(macros: readonly MacroFile[]): Set<string> {
-  return new Set(macros.flatMap((macro) => macro.names).flatMap((name) => (name.startsWith('test_') ? [name.slice(5)] : [])));
+  return new Set(
+    macros.flatMap((macro) =>
+      macro.names.flatMap((name) => (name.startsWith('test_') && !macro.meterflowTests?.includes(name.slice(5)) ? [name.slice(5)] : [])),
+    ),
+  );
 }
 
 /** An argument as a Jinja literal; a `ref('x')` string as the placeholder of x, noted in `refs`. */

@@ -759,8 +759,8 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
   const project = await readProjectFile(dir);
   await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles);
-  // a generic test file that defines only tests meterflow runs natively is dbt's alone, unless it
-  // overrides one of dbt's own (its definition then runs)
+  // a generic test file whose every test is meterflow's own definition of a test it runs natively is
+  // dbt's alone; another definition of such a name, or of dbt's own tests, runs as written
   const native = new Set(NATIVE_TESTS.filter((name) => !DBT_BUILTIN_TESTS.includes(name)));
   const macros = await loadMacros(dir, project.macroPaths, project.testPaths, native);
   const generics = genericTestNames(macros);

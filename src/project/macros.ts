@@ -2,6 +2,7 @@
 // (default `macros`) is callable by name from every model and test, with no import line.
 import { readdir, readFile } from 'node:fs/promises';
 import { readBelow } from './skipped-folders';
+import { isMeterflowDefinition } from './native-tests';
 import { DISPATCH_PREFIXES } from './dbt-adapter';
 import path from 'node:path';
 import { ProjectError } from '../errors';
@@ -11,6 +12,8 @@ import { DBT_FUNCTIONS, macrosDefinedIn } from './render';
 /** A macro file and the macros it defines. */
 export interface MacroFile extends MacroSource {
   readonly names: readonly string[];
+  /** The generic tests it defines as meterflow's own definition does: meterflow runs those natively. */
+  readonly meterflowTests?: readonly string[];
 }
 
 /**
@@ -61,7 +64,8 @@ export async function loadMacros(
     const file = path.relative(dir, absolute);
     const text = await readFile(absolute, 'utf8');
     // a generic test file whose every test meterflow runs natively is dbt's alone (it may use dbt-only Jinja)
-    if (genericFiles.includes(absolute) && genericTestsIn(text).every((name) => native.has(name))) continue;
+    const meterflowTests = genericTestsIn(text).filter((name) => native.has(name) && isMeterflowDefinition(name, text));
+    if (genericFiles.includes(absolute) && genericTestsIn(text).every((name) => meterflowTests.includes(name))) continue;
     const source = testBlocksAsMacros(text);
     const names = macrosDefinedIn({ file, source });
     for (const name of names) {
@@ -70,7 +74,7 @@ export async function loadMacros(
       if (other) throw new ProjectError(`${file}: macro '${name}' is already defined in ${other}`, file);
       definedIn.set(name, file);
     }
-    files.push({ file, source, names });
+    files.push({ file, source, names, meterflowTests });
   }
   return files;
 }

@@ -15,6 +15,9 @@ const CASES: [string, string][] = [
   [`{{ dbt.datediff("date '2024-01-01'", "date '2024-03-01'", 'day') }}`, '60'],
   [`{{ dbt.datediff("date '2024-01-01'", "date '2024-01-20'", 'week') }}`, '2'],
   [`{{ dbt.datediff("date '2024-01-20'", "date '2024-01-01'", 'week') }}`, '-2'],
+  // dbt-duckdb takes its week arithmetic only for 'week' so spelled; 'WEEK' is DuckDB's date_diff
+  [`{{ dbt.datediff("date '2024-03-01'", "date '2024-03-04'", 'WEEK') }}`, '0'],
+  [`{{ dbt.datediff("date '2024-03-01'", "date '2024-03-04'", 'week') }}`, '1'],
   [`{{ dbt.date_trunc('month', "date '2024-02-17'") }}`, '2024-02-01 00:00:00'],
   [`{{ dbt.last_day("date '2024-02-17'", 'month') }}`, '2024-02-29'],
   [`{{ dbt.last_day("date '2024-02-17'", 'quarter') }}`, '2024-03-31'],

@@ -1,7 +1,7 @@
 // A dbt project laid out as its team has it: the DAG from ref() and source(), where a model runs from
 // its config (dbt's keys, and meta.meterflow.runs_on), optional folders optional, and what meterflow
 // does not run refused before any work, naming the file and the feature.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../../src/project/load';
@@ -102,6 +102,33 @@ describe('a dbt project laid out its own way', () => {
       }),
     );
     expect((await refusal(introspecting)).message).toContain('adapter.get_columns_in_relation is not available in meterflow');
+  });
+
+  it("runs a project's own expression_is_true (dbt_utils'), as dbt would; meterflow's own definition copied runs natively", async () => {
+    const yaml =
+      'version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - expression_is_true:\n          expression: "amount > 0"\n';
+    const utils = '{% test expression_is_true(model, expression) %}select * from {{ model }} where not({{ expression }}){% endtest %}\n';
+    const own = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': 'select 1 as amount\n',
+        'models/_orders.yml': yaml,
+        'macros/generic_tests/expression_is_true.sql': utils,
+      }),
+    );
+    const [ownTest] = (await loadProject(own)).plan.models.find((m) => m.name === 'orders')!.tests;
+    expect(ownTest?.kind).toBe('generic');
+    expect(ownTest?.sql).toContain('where not(amount > 0)');
+    const shippedDefinition = await readFile(path.join(PACKAGE_ROOT, 'models', 'tests', 'generic', 'expression_is_true.sql'), 'utf8');
+    const copied = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': 'select 1 as amount\n',
+        'models/_orders.yml': yaml,
+        'tests/generic/expression_is_true.sql': shippedDefinition,
+      }),
+    );
+    expect((await loadProject(copied)).plan.models.find((m) => m.name === 'orders')!.tests[0]?.kind).toBe('expression_is_true');
   });
 
   it("runs the shipped project moved under models/ with the energy team's folder names, model for model", async () => {
