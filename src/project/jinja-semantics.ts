@@ -109,6 +109,7 @@ export function installJinjaSemantics(): void {
   installAttributeSet(proto);
   installPythonOperators(proto);
   installMacroReturn(proto, internals.runtime);
+  installCompilerFixes(proto);
   proto.compileIf = function compileIf(this: CompilerInternals, node: Node, frame: unknown, async?: boolean) {
     this._emit('if(runtime.jinjaTruthy(');
     this._compileExpression(node.cond, frame);
@@ -275,10 +276,12 @@ function installPythonValues(runtime: Record<string, unknown>): void {
   runtime.ensureDefined = (value: unknown, lineno: number, colno: number) => (value === null ? value : ensureDefined(value, lineno, colno));
   const memberLookup = runtime.memberLookup as (obj: unknown, key: unknown) => unknown;
   // four arguments: a slice, `x[start:stop:step]` (the parser of nunjucks' Jinja compatibility)
-  runtime.memberLookup = (obj: unknown, key: unknown, ...slice: unknown[]) =>
-    slice.length === 2
-      ? pySlice(obj, key, slice[0], slice[1])
-      : (pythonMethod(obj, key) ?? negativeIndex(obj, key) ?? memberLookup(obj, key));
+  runtime.memberLookup = (obj: unknown, key: unknown, ...slice: unknown[]) => {
+    // Jinja's Undefined has no attributes: `x.y` of an undefined x is an error, not another undefined
+    if (obj === undefined) throw new Error(`an undefined value has no attribute ${pyStr(key)}`);
+    if (slice.length === 2) return pySlice(obj, key, slice[0], slice[1]);
+    return pythonMethod(obj, key) ?? negativeIndex(obj, key) ?? memberLookup(obj, key);
+  };
   runtime.inOperator = pyIn;
   runtime.fromIterator = loopItems;
 }
@@ -366,4 +369,45 @@ function withExtraArguments(args: unknown[], names: readonly string[]): unknown[
   const varargs = positional.slice(names.length);
   if (varargs.length === 0 && Object.keys(extraKeywords).length === 0) return args;
   return [...positional.slice(0, names.length), { ...keywords, __keywords: true, __varargs: varargs, __kwargs: extraKeywords }];
+}
+
+/**
+ * Two places where nunjucks' compiler fails on templates Jinja takes: a macro whose name begins
+ * with `_` is not exported from its file (dbt_utils' `_is_relation`), and a call's name, written into
+ * the compiled JavaScript for its error message, breaks it when it holds a newline (a multi-line
+ * string's `.format(…)`) or is none.
+ */
+function installCompilerFixes(proto: Record<string, unknown>): void {
+  proto.compileMacro = function compileMacroExported(
+    this: CompilerInternals & Record<string, unknown>,
+    node: Node,
+    frame: CompileFrame & { parent?: unknown },
+  ) {
+    const funcId = (this._compileMacro as (node: Node) => string)(node);
+    const name = (node.name as Node).value as string;
+    frame.set(name, funcId);
+    if (frame.parent) {
+      this._emitLine(`frame.set("${name}", ${funcId});`);
+    } else {
+      this._emitLine(`context.addExport("${name}");`);
+      this._emitLine(`context.setVariable("${name}", ${funcId});`);
+    }
+  };
+  const nodeName = (node: Node): string => {
+    switch (node.typename) {
+      case 'Symbol':
+        return String(node.value);
+      case 'FunCall':
+        return `the return value of (${nodeName(node.name as Node)})`;
+      case 'LookupVal':
+        return `${nodeName(node.target as Node)}["${nodeName(node.val as Node)}"]`;
+      case 'Literal':
+        return String(node.value)
+          .replace(/[\r\n\u2028\u2029\\]/g, ' ')
+          .slice(0, 60);
+      default:
+        return '--expression--';
+    }
+  };
+  proto._getNodeName = nodeName;
 }

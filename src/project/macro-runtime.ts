@@ -42,9 +42,10 @@ export function compileMacroFile(environment: nunjucks.Environment, macro: Macro
   if (known) return known;
   try {
     const template = new nunjucks.Template(macro.source, environment, macro.file, true);
-    // SQL comments between macros are fine, as dbt ignores them; other text is a mistake to name
+    // SQL comments (-- and /* */) between macros are fine, as dbt ignores them; other text is a mistake to name
     const outside = template
       .render({})
+      .replace(/\/\*[\s\S]*?\*\//g, '')
       .split('\n')
       .filter((line) => !/^\s*(--.*)?$/.test(line))
       .join('\n')

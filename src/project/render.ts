@@ -55,7 +55,8 @@ export interface RenderOptions {
 }
 
 installJinjaSemantics();
-const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+// an undefined name prints as nothing, as in dbt (Jinja's Undefined); calling one is an error
+const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
 for (const [name, filter] of Object.entries(FILTERS)) environment.addFilter(name, filter);
 // @types/nunjucks leaves addTest out
 const withTests = environment as unknown as { addTest(name: string, test: (...args: unknown[]) => boolean): void };

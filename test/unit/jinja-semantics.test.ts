@@ -1,5 +1,6 @@
 // Jinja's semantics in model templates: empty lists and dicts are false, as in dbt (Python), not true as
 // in JavaScript; `and` and `or` give one of their operands, as Jinja's do; a set in a loop stays in it.
+import { bundleTemplate } from '../../src/project/macro-bundle';
 import { renderModel } from '../../src/project/render';
 
 const render = (template: string, vars: Record<string, unknown> = {}) =>
@@ -74,5 +75,32 @@ describe("Python's type errors in templates", () => {
     expect(() => render("select 1\n, {{ 'a' + 1 }}")).toThrow(
       "[Line 2, Column 6]\n  Error: unsupported operand type(s) for +: 'str' and 'int'",
     );
+  });
+});
+
+describe('macro files as dbt packages write them', () => {
+  const withMacros = (template: string, macros: string) =>
+    renderModel({
+      file: 'models/m.sql',
+      template: bundleTemplate(template, [{ file: 'macros/utils.sql', source: macros }]),
+      resolver: { ref: (m) => m, source: (_s, t) => t },
+      vars: {},
+      self: 'm',
+    }).sql;
+
+  it("calls a macro whose name begins with '_', and takes /* */ comments between macros", () => {
+    const macros =
+      "/* helpers */\n{% macro _quoted(x) %}'{{ x }}'{% endmacro %}\n/* the one models call */\n{% macro label(x) %}{{ _quoted(x) }}{% endmacro %}";
+    expect(withMacros("select {{ label('a') }}", macros)).toBe("select 'a'");
+  });
+
+  it('formats a multi-line string, and prints nothing for an argument left out, as dbt does', () => {
+    const macros =
+      "{% macro add(a, b) %}{{ '\n  coalesce({}, 0) +\n  coalesce({}, 0)'.format(a, b) }}{% endmacro %}{% macro opt(x) %}[{{ x }}]{% endmacro %}";
+    expect(withMacros("select {{ add('x', 'y') }} {{ opt() }}", macros)).toBe('select \n  coalesce(x, 0) +\n  coalesce(y, 0) []');
+  });
+
+  it("refuses an attribute of an undefined name, as Jinja's Undefined does", () => {
+    expect(() => render('{{ not_defined.attr }}')).toThrow('an undefined value has no attribute attr');
   });
 });
