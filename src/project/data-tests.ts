@@ -63,7 +63,15 @@ export function parseTests(
       column_name: columnName,
       ...inline
     } = settings as {
-      config?: { severity?: string; where?: unknown; warn_if?: unknown; error_if?: unknown; limit?: unknown; enabled?: unknown };
+      config?: {
+        severity?: string;
+        where?: unknown;
+        warn_if?: unknown;
+        error_if?: unknown;
+        limit?: unknown;
+        enabled?: unknown;
+        fail_calc?: unknown;
+      };
       arguments?: Record<string, unknown>;
       column_name?: string;
     };
@@ -76,6 +84,9 @@ export function parseTests(
     if (where !== undefined && (typeof where !== 'string' || where.trim().length === 0))
       throw new ProjectError(`${file}: config.where of ${name} on ${target} must be an SQL condition`, file);
     const thresholds = parseThresholds(config, `${file}: ${name} on ${target}`);
+    const failCalc = config?.fail_calc;
+    if (failCalc !== undefined && (typeof failCalc !== 'string' || failCalc.trim().length === 0))
+      throw new ProjectError(`${file}: config.fail_calc of ${name} on ${target} must be an SQL aggregate`, file);
     const testedColumn = column ?? columnName;
     const suffix =
       testedColumn && IDENTIFIER.test(testedColumn)
@@ -92,6 +103,7 @@ export function parseTests(
         ...(testedColumn ? { column: testedColumn } : {}),
         severity,
         ...(where !== undefined ? { where } : {}),
+        ...(failCalc !== undefined ? { failCalc } : {}),
         ...thresholds,
         args: { ...inline, ...nested },
       },
@@ -422,5 +434,10 @@ export function dataTestSql(
   resolveRef: (model: string) => string,
   columnTypes?: ReadonlyMap<string, string>,
 ): string {
-  return `select count(*) as failures from (${failingRowsSql(test, relation, resolveRef, columnTypes)})`;
+  return `select ${failuresOf(test)} as failures from (${failingRowsSql(test, relation, resolveRef, columnTypes)})`;
+}
+
+/** The aggregate that counts a test's failures over its failing rows: dbt's fail_calc, `count(*)` by default. */
+export function failuresOf(test: DataTest): string {
+  return test.failCalc === undefined ? 'count(*)' : `coalesce((${test.failCalc}), 0)`;
 }

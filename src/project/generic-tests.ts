@@ -56,7 +56,7 @@ export function renderGenericTests(
       return `${name}=${literal(value, refs)}`;
     });
     const template = `{{ test_${test.macro}(${call.join(', ')}) }}`;
-    const { sql } = renderModel({
+    const { sql, config } = renderModel({
       file: context.file,
       template: bundleTemplate(template, macrosUsedBy(template, context.macros)),
       vars: context.vars,
@@ -74,7 +74,9 @@ export function renderGenericTests(
         },
       },
     });
-    return { ...test, sql: sql.trim() };
+    // a fail_calc the test's macro sets with config(), unless its YAML sets one
+    const failCalc = test.failCalc ?? (typeof config.fail_calc === 'string' ? config.fail_calc : undefined);
+    return { ...test, sql: sql.trim(), ...(failCalc !== undefined ? { failCalc } : {}) };
   });
   return { tests: rendered, refs: [...refs] };
 }

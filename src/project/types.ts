@@ -211,6 +211,8 @@ export interface DataTest {
   readonly errorIf?: string;
   /** dbt's `config.limit`: at most this many failing rows are counted. */
   readonly limit?: number;
+  /** dbt's `config.fail_calc`: the failures as this aggregate over the failing rows (`count(*)` when absent). */
+  readonly failCalc?: string;
   /** A custom generic test's name (its macro is `test_<name>`). */
   readonly macro?: string;
   /**

@@ -1,6 +1,14 @@
 // Running data tests on a relation: each test's SQL counts failing rows; severity decides pass, warn or fail.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { failingRowCondition, failingRowsSql, failureCount, needsColumnTypes, noDuplicatesSql, testStatus } from '../project/data-tests';
+import {
+  failingRowCondition,
+  failingRowsSql,
+  failureCount,
+  failuresOf,
+  needsColumnTypes,
+  noDuplicatesSql,
+  testStatus,
+} from '../project/data-tests';
 import type { DataTest } from '../project/types';
 import { SAMPLE_ROWS, type DataTestResult, type DataTestResults } from '../contract/activities';
 import { passesByStatistics, type FileStatistics } from './file-statistics';
@@ -29,7 +37,7 @@ export async function runDataTests(
   const decided = new Set(statistics ? tests.filter((test) => passesByStatistics(test, statistics, columnTypes)) : []);
   // the tests that judge each row on its own are counted together, in one scan of the relation
   const rowTests = tests.flatMap((test) => {
-    if (test.limit !== undefined || decided.has(test)) return [];
+    if (test.limit !== undefined || test.failCalc !== undefined || decided.has(test)) return [];
     const condition = failingRowCondition(test, columnTypes);
     return condition === undefined ? [] : [{ test, condition }];
   });
@@ -46,14 +54,16 @@ export async function runDataTests(
     }
     const sql = failingRowsSql(test, relation, resolveRef, columnTypes);
     // a uniqueness test first asks the cheaper question: is anything duplicated at all?
-    const proof = noDuplicatesSql(test, relation);
+    const proof = test.failCalc === undefined ? noDuplicatesSql(test, relation) : undefined;
     const unique = proof !== undefined && Number((await connection.runAndReadAll(proof)).getRows()[0]?.[0] ?? 1) === 0;
     const failures = unique
       ? 0
       : (counted.get(test) ??
         Number(
           (
-            await connection.runAndReadAll(`select count(*) as failures from (${sql}${test.limit ? ` limit ${test.limit}` : ''})`)
+            await connection.runAndReadAll(
+              `select ${failuresOf(test)} as failures from (${sql}${test.limit ? ` limit ${test.limit}` : ''})`,
+            )
           ).getRowObjectsJS()[0]?.failures ?? 0,
         ));
     const status = testStatus(test, failures);

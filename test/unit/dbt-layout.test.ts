@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadProject } from '../../src/project/load';
 import { fingerprintProject } from '../../src/project/fingerprint';
 import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
+import { runDataTests } from '../../src/warehouse/data-tests';
 import { renderModel } from '../../src/project/render';
 import type { SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
@@ -129,6 +130,41 @@ describe('a dbt project laid out its own way', () => {
       }),
     );
     expect((await loadProject(copied)).plan.models.find((m) => m.name === 'orders')!.tests[0]?.kind).toBe('expression_is_true');
+  });
+
+  it("counts a test's failures with its fail_calc, from its YAML or its macro's config(), as dbt does", async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': 'select 1 as id\n',
+        'models/_orders.yml': [
+          'version: 2',
+          'models:',
+          '  - name: orders',
+          '    data_tests:',
+          '      - short_by: {config: {warn_if: ">2", error_if: ">10"}}',
+          '      - short_by: {config: {fail_calc: "count(*)", warn_if: ">2", error_if: ">10"}}',
+        ].join('\n'),
+        'macros/short_by.sql':
+          "{% test short_by(model) %}{{ config(fail_calc='sum(n)') }}select n from (values (1), (2)) t(n){% endtest %}\n",
+      }),
+    );
+    const tests = (await loadProject(dir)).plan.models.find((m) => m.name === 'orders')!.tests;
+    expect(tests.map((t) => t.failCalc)).toEqual(['sum(n)', 'count(*)']);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run('create table orders as select 1 as id');
+      const { results } = await runDataTests(connection, tests, 'orders', (m) => m);
+      // three failures by sum(n) warn (> 2); two rows by count(*) pass
+      expect(results.map((r) => [r.failures, r.status])).toEqual([
+        [3, 'warn'],
+        [2, 'pass'],
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 
   it("runs the shipped project moved under models/ with the energy team's folder names, model for model", async () => {
