@@ -86,7 +86,7 @@ function requireName(value: unknown, what: string, file: string): string {
  * runs no dbt command line): an object that refuses every lookup, naming the file, so that
  * `{% if target.name == 'prod' %}` is an error rather than quietly false (nunjucks' undefined).
  */
-function unavailable(name: string, why: string, file: string): object {
+function unavailable(name: string, why: string, file: string, known: Readonly<Record<string, unknown>> = {}): object {
   const refuse = (key?: string | symbol): never => {
     const what = typeof key === 'string' && !['toString', 'valueOf', 'toJSON'].includes(key) ? `${name}.${key}` : name;
     throw new ProjectError(`${file}: ${what} has no value in meterflow: ${why}`, file);
@@ -95,7 +95,11 @@ function unavailable(name: string, why: string, file: string): object {
   // a symbol is JavaScript asking what kind of object it is (Symbol.toStringTag), not the template
   return new Proxy(
     {},
-    { get: (_target, key) => (typeof key === 'symbol' ? undefined : refuse(key)), ownKeys: () => refuse(), has: () => refuse() },
+    {
+      get: (_target, key) => (typeof key === 'symbol' ? undefined : key in known ? known[key] : refuse(key)),
+      ownKeys: () => refuse(),
+      has: () => refuse(),
+    },
   );
 }
 
@@ -156,7 +160,12 @@ export function renderModel(options: RenderOptions): RenderedModel {
       'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',
       file,
     ),
-    flags: unavailable('flags', 'it runs no dbt command; a run asks for a full refresh with --full-refresh', file),
+    // the flags whose value meterflow knows: it has no --empty (dbt_utils' recency asks), and every
+    // run builds and tests; FULL_REFRESH and the rest stay refused
+    flags: unavailable('flags', 'it runs no dbt command; a run asks for a full refresh with --full-refresh', file, {
+      EMPTY: false,
+      WHICH: 'build',
+    }),
     graph: unavailable('graph', "it gives templates no graph of the project's nodes", file),
   };
   const bundle = splitBundle(options.template);

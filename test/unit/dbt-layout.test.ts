@@ -488,6 +488,15 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       self: 'orders',
     });
     expect(rendered.sql).toBe('select 2 as id');
+    // the flags meterflow knows: no --empty, and every run builds
+    const flags = renderModel({
+      file: 'models/orders.sql',
+      template: '{% if flags.EMPTY %}select 0{% else %}select 1{% endif %} -- {{ flags.WHICH }}',
+      resolver: { ref: (m) => m, source: (_s, t) => t },
+      vars: {},
+      self: 'orders',
+    });
+    expect(flags.sql).toBe('select 1 -- build');
   });
 
   it('counts the values env_var() gave a model in its state, so that a changed one rebuilds it, and only it', async () => {
