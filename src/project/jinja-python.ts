@@ -235,6 +235,20 @@ export function pySlice(value: unknown, start: unknown, stop: unknown, step: unk
   return typeof plain === 'string' ? picked.join('') : picked;
 }
 
+/** `f(*items)`: the items of a list, tuple, string or dict (its keys) as positional arguments. */
+export function pySpread(items: unknown): unknown[] {
+  const walked = loopItems(items);
+  if (Array.isArray(walked)) return walked;
+  return typeError(`argument after * must be an iterable, not ${typeName(items)}`);
+}
+
+/** `f(**mapping)`: a dict's items as keyword arguments. */
+export function pyKeywords(mapping: unknown): Record<string, unknown> {
+  const plain = unwrap(mapping);
+  if (isDict(plain)) return plain;
+  return typeError(`argument after ** must be a mapping, not ${typeName(plain)}`);
+}
+
 /** `for x in items if cond`: the items the condition keeps, before the loop counts them (loop.last). */
 export function loopFilter(items: unknown, keep: (item: unknown) => boolean): unknown[] {
   const walked = loopItems(items);

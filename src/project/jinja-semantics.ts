@@ -21,7 +21,9 @@ import {
   loopItems,
   pyAdd,
   pyDict,
+  pyKeywords,
   pySlice,
+  pySpread,
   pyTuple,
   splitCall,
   pyDiv,
@@ -110,6 +112,7 @@ export function installJinjaSemantics(): void {
   installPythonOperators(proto);
   installMacroReturn(proto, internals.runtime);
   installCompilerFixes(proto);
+  installCallSpreads(internals as unknown as NunjucksInternals, proto);
   proto.compileIf = function compileIf(this: CompilerInternals, node: Node, frame: unknown, async?: boolean) {
     this._emit('if(runtime.jinjaTruthy(');
     this._compileExpression(node.cond, frame);
@@ -267,7 +270,21 @@ function installAttributeSet(proto: Record<string, unknown>): void {
 
 /** How values print, what a member lookup finds and what `in` and a loop see: Python's, not JavaScript's. */
 function installPythonValues(runtime: Record<string, unknown>): void {
-  Object.assign(runtime, { pyAdd, pySub, pyMul, pyDiv, pyFloorDiv, pyMod, pyStr, pyEquals, pyTuple, loopFilter, pyDict });
+  Object.assign(runtime, {
+    pyAdd,
+    pySub,
+    pyMul,
+    pyDiv,
+    pyFloorDiv,
+    pyMod,
+    pyStr,
+    pyEquals,
+    pyTuple,
+    loopFilter,
+    pyDict,
+    pySpread,
+    pyKeywords,
+  });
   const suppressValue = runtime.suppressValue as (value: unknown, autoescape: boolean) => unknown;
   runtime.suppressValue = (value: unknown, autoescape: boolean) =>
     suppressValue(value instanceof (runtime.SafeString as typeof Object) || typeof value === 'string' ? value : pyStr(value), autoescape);
@@ -410,4 +427,75 @@ function installCompilerFixes(proto: Record<string, unknown>): void {
     }
   };
   proto._getNodeName = nodeName;
+}
+
+interface Token {
+  readonly type: string;
+  readonly value: string;
+  readonly lineno: number;
+  readonly colno: number;
+}
+type NodeConstructor = new (lineno: unknown, colno: unknown, ...fields: unknown[]) => Node & { addChild(child: unknown): void };
+interface ParserInternals {
+  peekToken(): Token;
+  nextToken(): Token;
+  skip(type: string): boolean;
+  fail(message: string, lineno?: number, colno?: number): never;
+  parseExpression(): Node;
+  skipValue(type: string, value: string): boolean;
+}
+interface NunjucksInternals {
+  parser: { Parser: { prototype: Record<string, unknown> } };
+  lexer: Record<string, string>;
+  nodes: {
+    Node: NodeClass;
+    NodeList: NodeConstructor;
+    KeywordArgs: NodeConstructor;
+    Pair: NodeConstructor;
+  };
+}
+
+/**
+ * A call's arguments as Jinja takes them: a trailing comma (`f(a, b,)`), and `*list` and `**dict`
+ * spread into the positional and keyword arguments (`f(*varargs, **kwargs)`, as dbt_utils forwards
+ * them). nunjucks' parseSignature takes neither; this one is it with both.
+ */
+function installCallSpreads(nunjucksInternals: NunjucksInternals, proto: Record<string, unknown>): void {
+  const { lexer, nodes } = nunjucksInternals;
+  const Spread = nodes.Node.extend('MeterflowSpread', { fields: ['value', 'keywords'] });
+  proto.compileMeterflowSpread = function compileSpread(this: CompilerInternals, node: Node, frame: unknown) {
+    this._emit(node.keywords ? '...runtime.pyKeywords(' : '...runtime.pySpread(');
+    this._compileExpression(node.value, frame);
+    this._emit(')');
+  };
+  const parserProto = nunjucksInternals.parser.Parser.prototype;
+  const parseSignature = parserProto.parseSignature as (this: ParserInternals, tolerant?: boolean, noParens?: boolean) => unknown;
+  parserProto.parseSignature = function parseSignatureWithSpreads(this: ParserInternals, tolerant?: boolean, noParens?: boolean) {
+    // a macro's own signature ({% macro m(a, b=1) %}) and bare calls keep nunjucks' parsing
+    if (noParens || this.peekToken().type !== lexer.TOKEN_LEFT_PAREN) return parseSignature.call(this, tolerant, noParens);
+    const open = this.nextToken();
+    const args = new nodes.NodeList(open.lineno, open.colno);
+    const kwargs = new nodes.KeywordArgs(open.lineno, open.colno);
+    for (let first = true; ; first = false) {
+      if (this.skip(lexer.TOKEN_RIGHT_PAREN as string)) break;
+      if (!first && !this.skip(lexer.TOKEN_COMMA as string)) {
+        const at = this.peekToken();
+        this.fail('parseSignature: expected comma after expression', at.lineno, at.colno);
+      }
+      if (this.skip(lexer.TOKEN_RIGHT_PAREN as string)) break;
+      const at = this.peekToken();
+      if (this.skipValue(lexer.TOKEN_OPERATOR as string, '**')) {
+        kwargs.addChild(new Spread(at.lineno, at.colno, this.parseExpression(), true));
+      } else if (this.skipValue(lexer.TOKEN_OPERATOR as string, '*')) {
+        args.addChild(new Spread(at.lineno, at.colno, this.parseExpression(), false));
+      } else {
+        const arg = this.parseExpression();
+        if (this.skipValue(lexer.TOKEN_OPERATOR as string, '='))
+          kwargs.addChild(new nodes.Pair(arg.lineno, arg.colno, arg, this.parseExpression()));
+        else args.addChild(arg);
+      }
+    }
+    if ((kwargs.children as unknown[]).length > 0) args.addChild(kwargs);
+    return args;
+  };
 }

@@ -104,3 +104,14 @@ describe('macro files as dbt packages write them', () => {
     expect(() => render('{{ not_defined.attr }}')).toThrow('an undefined value has no attribute attr');
   });
 });
+
+describe("a call's arguments as Jinja takes them", () => {
+  it('spreads *list and **dict into a call, and takes a trailing comma', () => {
+    const macro = '{% macro m(a, b, c=3) %}{{ a }}{{ b }}{{ c }}{% endmacro %}';
+    expect(render(`${macro}{% set l = [1, 2] %}{% set d = {'c': 9} %}{{ m(*l, **d) }}|{{ m(1, 2,) }}|{{ m(*[5], 6, c=7) }}`)).toBe(
+      '129|123|567',
+    );
+    expect(render(`${macro}{{ m(*'ab') }}`)).toBe('ab3');
+    expect(() => render(`${macro}{{ m(*5) }}`)).toThrow('argument after * must be an iterable, not int');
+  });
+});
