@@ -2,9 +2,11 @@
 // that take an attribute or a test (`selectattr('t', 'equalto', 'y')`, `map(attribute='name')`,
 // `join(', ', attribute='name')`), `unique`, `min`, `max`, `tojson`, `items`, Python's `round`, and
 // the names dbt adds to every template (`return`, `zip`, `set`, `fromjson`, `tojson`, `log`,
-// `local_md5`, `exceptions`, `True`/`False`/`None`).
+// `local_md5`, `fromyaml`, `toyaml`, `exceptions`, `True`/`False`/`None`).
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
+import YAML from 'yaml';
+import { parseDbtYaml } from './dbt-yaml';
 import { MODULES } from './jinja-modules';
 import { isDict, pyEquals, pyIn, pyMod, pyStr, pyTuple, splitCall, unwrap } from './jinja-python';
 
@@ -306,6 +308,14 @@ export function dbtGlobals(file: string, fail: (message: string) => never): Reco
         return fallback;
       }
     },
+    fromyaml: (text: unknown, fallback: unknown = null) => {
+      try {
+        return parseDbtYaml(pyStr(text));
+      } catch {
+        return fallback;
+      }
+    },
+    toyaml: (value: unknown) => YAML.stringify(unwrap(value) ?? null),
     tojson: (value: unknown) => pythonJson(unwrap(value) === undefined ? null : unwrap(value)),
     modules: MODULES,
     log: () => '',

@@ -3,11 +3,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import YAML from 'yaml';
 import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
 import { readBelow } from './skipped-folders';
+import { parseDbtYaml } from './dbt-yaml';
 import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
@@ -72,29 +72,6 @@ interface PropertySource {
   }[];
   freshness?: unknown;
   loaded_at_field?: unknown;
-}
-
-/**
- * YAML as dbt reads it (PyYAML, YAML 1.1): `yes`/`no`/`on`/`off` are booleans and `<<` merges a
- * mapping in. Not the whole of 1.1: `y` and `n` stay strings, as PyYAML keeps them, and dates text.
- */
-const DBT_YAML: YAML.ParseOptions & YAML.SchemaOptions = {
-  merge: true,
-  customTags: (tags) => [
-    {
-      tag: 'tag:yaml.org,2002:bool',
-      default: true,
-      identify: (value) => typeof value === 'boolean',
-      test: /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/,
-      resolve: (text: string) => /^(?:yes|true|on)$/i.test(text),
-    },
-    ...tags,
-  ],
-};
-
-/** A YAML file of a dbt project, parsed as dbt parses it. */
-export function parseDbtYaml(text: string): unknown {
-  return YAML.parse(text, DBT_YAML);
 }
 
 async function readYaml(file: string, projectDir: string): Promise<Record<string, unknown>> {
