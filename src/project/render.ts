@@ -10,6 +10,7 @@ import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
 import { splitCall } from './jinja-python';
 import { installJinjaSemantics, namespace } from './jinja-semantics';
 import { installTags } from './jinja-tags';
+import { identifierOf, relationValue } from './jinja-relation';
 import { splitBundle, type MacroSource } from './macro-bundle';
 import { compileMacroFile, macroFunctions } from './macro-runtime';
 
@@ -109,17 +110,19 @@ export function renderModel(options: RenderOptions): RenderedModel {
   const refOf = (from: RelationResolver, args: unknown[]) => {
     const { positional } = splitArguments(args);
     // dbt allows ref('package', 'model'); the model is the last positional argument
-    return from.ref(requireName(positional[positional.length - 1], 'ref()', file));
+    const model = requireName(positional[positional.length - 1], 'ref()', file);
+    return relationValue(from.ref(model), model, file);
   };
   const sourceOf = (from: RelationResolver, args: unknown[]) => {
     const { positional } = splitArguments(args);
-    return from.source(requireName(positional[0], 'source()', file), requireName(positional[1], 'source()', file));
+    const table = requireName(positional[1], 'source()', file);
+    return relationValue(from.source(requireName(positional[0], 'source()', file), table), table, file);
   };
   const config: Record<string, unknown> = {};
   const usedVars: Record<string, unknown> = {};
   const usedEnv: Record<string, string> = {};
   const context = {
-    this: options.self,
+    this: relationValue(options.self, identifierOf(options.self), file),
     ref: (...args: unknown[]) => refOf(resolver, args),
     source: (...args: unknown[]) => sourceOf(resolver, args),
     __meterflow_whole_ref: (...args: unknown[]) => refOf(resolver.whole ?? resolver, args),

@@ -115,3 +115,21 @@ describe("a call's arguments as Jinja takes them", () => {
     expect(() => render(`${macro}{{ m(*5) }}`)).toThrow('argument after * must be an iterable, not int');
   });
 });
+
+describe('relations in templates', () => {
+  const withRelations = (template: string) =>
+    renderModel({
+      file: 'models/m.sql',
+      template,
+      resolver: { ref: (m) => `"main"."${m}"`, source: (_s, t) => `(select * exclude (_source_file) from "raw"."${t}")` },
+      vars: {},
+      self: '"main"."m"',
+    }).sql;
+
+  it("answer dbt's Relation attributes, and print as their SQL", () => {
+    expect(withRelations('{{ this }} {{ this.identifier }} {{ this.schema }} {{ this.name }}')).toBe('"main"."m" m main m');
+    expect(withRelations("{{ ref('orders').identifier }} {{ source('s', 't').schema }}.{{ source('s', 't').table }}")).toBe('orders raw.t');
+    expect(withRelations("{{ ref('x') ~ '_y' }} {{ ref('x') is string }}")).toBe('"main"."x"_y True');
+    expect(() => withRelations('{{ this.database }}')).toThrow("a relation's database has no value in meterflow");
+  });
+});

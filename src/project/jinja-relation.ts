@@ -1,0 +1,27 @@
+// What ref(), source() and this give a template: the relation's SQL, as before, that also answers
+// dbt's Relation attributes (`this.identifier`, `ref('x').schema`, `.name`, `.table`). A
+// template printing `{{ this.identifier }}` would otherwise print nothing (an undefined attribute).
+import nunjucks from 'nunjucks';
+import { ProjectError } from '../errors';
+
+const SafeString = (nunjucks.runtime as unknown as { SafeString: new (value: string) => object }).SafeString;
+
+/** The relation `sql` reads (`"main"."orders"`, or a subquery over one), named `identifier`. */
+export function relationValue(sql: string, identifier: string, file: string): object {
+  const quoted = [...sql.matchAll(/"((?:[^"]|"")+)"\."((?:[^"]|"")+)"/g)].pop();
+  const schema = quoted?.[1]?.replace(/""/g, '"') ?? 'main';
+  const relation = new SafeString(sql);
+  Object.assign(relation, { schema, identifier, name: identifier, table: identifier, is_table: true, is_view: false });
+  Object.defineProperty(relation, 'database', {
+    get: () => {
+      throw new ProjectError(`${file}: a relation's database has no value in meterflow: every model is in the one warehouse`, file);
+    },
+  });
+  return relation;
+}
+
+/** The identifier of a relation's SQL: the last quoted name in it, else the SQL itself. */
+export function identifierOf(sql: string): string {
+  const quoted = [...sql.matchAll(/"((?:[^"]|"")+)"\."((?:[^"]|"")+)"/g)].pop();
+  return quoted?.[2]?.replace(/""/g, '"') ?? sql;
+}
