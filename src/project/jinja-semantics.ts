@@ -112,6 +112,7 @@ export function installJinjaSemantics(): void {
   installPythonOperators(proto);
   installMacroReturn(proto, internals.runtime);
   installCompilerFixes(proto);
+  installLoopHelpers(proto, internals.runtime);
   installCallSpreads(internals as unknown as NunjucksInternals, proto);
   proto.compileIf = function compileIf(this: CompilerInternals, node: Node, frame: unknown, async?: boolean) {
     this._emit('if(runtime.jinjaTruthy(');
@@ -497,5 +498,37 @@ function installCallSpreads(nunjucksInternals: NunjucksInternals, proto: Record<
     }
     if ((kwargs.children as unknown[]).length > 0) args.addChild(kwargs);
     return args;
+  };
+}
+
+/**
+ * Jinja's loop helpers that nunjucks lacks: `loop.cycle(…)`, `loop.previtem`, `loop.nextitem`,
+ * `loop.changed(…)` and `loop.depth`/`depth0` (1 and 0: meterflow has no recursive loops).
+ */
+function installLoopHelpers(proto: Record<string, unknown>, runtime: Record<string, unknown>): void {
+  runtime.loopCycle =
+    (index: number) =>
+    (...values: unknown[]) =>
+      values.length === 0 ? undefined : values[index % values.length];
+  runtime.loopChanged =
+    (state: { seen?: boolean; last?: string }) =>
+    (...values: unknown[]) => {
+      const key = JSON.stringify(values);
+      if (state.seen && state.last === key) return false;
+      state.seen = true;
+      state.last = key;
+      return true;
+    };
+  const emitLoopBindings = proto._emitLoopBindings as (this: CompilerInternals, node: Node, arr: string, i: string, len: string) => void;
+  let loops = 0;
+  proto._emitLoopBindings = function emitJinjaLoopBindings(this: CompilerInternals, node: Node, arr: string, i: string, len: string) {
+    emitLoopBindings.call(this, node, arr, i, len);
+    const state = `meterflow_loop_${loops++}`;
+    this._emitLine(`var ${state} = (${i} === 0 ? {} : ${state});`);
+    this._emitLine(`frame.set("loop.cycle", runtime.loopCycle(${i}));`);
+    this._emitLine(`frame.set("loop.changed", runtime.loopChanged(${state}));`);
+    this._emitLine(`frame.set("loop.previtem", ${i} > 0 ? ${arr}[${i} - 1] : undefined);`);
+    this._emitLine(`frame.set("loop.nextitem", ${i} < ${len} - 1 ? ${arr}[${i} + 1] : undefined);`);
+    this._emitLine('frame.set("loop.depth", 1); frame.set("loop.depth0", 0);');
   };
 }
