@@ -213,6 +213,19 @@ export const FILTERS: Record<string, Filter> = {
     }
     return kept;
   },
+  // (grouper, list) tuples, sorted by grouper, each also answering .grouper and .list
+  groupby(items: unknown, attribute: unknown) {
+    const groups = new Map<string, { grouper: unknown; list: unknown[] }>();
+    for (const item of toList(items)) {
+      const grouper = attributeOf(item, attribute);
+      const key = pyStr(grouper);
+      if (!groups.has(key)) groups.set(key, { grouper, list: [] });
+      groups.get(key)?.list.push(item);
+    }
+    return [...groups.values()]
+      .sort((a, b) => ((a.grouper as number) < (b.grouper as number) ? -1 : (a.grouper as number) > (b.grouper as number) ? 1 : 0))
+      .map((group) => Object.assign(pyTuple([group.grouper, group.list]), group));
+  },
   min: extreme('min'),
   max: extreme('max'),
   tojson: (value: unknown, indent?: unknown) =>

@@ -298,6 +298,8 @@ function installPythonValues(runtime: Record<string, unknown>): void {
     // Jinja's Undefined has no attributes: `x.y` of an undefined x is an error, not another undefined
     if (obj === undefined) throw new Error(`an undefined value has no attribute ${pyStr(key)}`);
     if (slice.length === 2) return pySlice(obj, key, slice[0], slice[1]);
+    // a namespace's attributes are its own (`ns.items` is a list it holds, not a dict's method)
+    if (obj instanceof JinjaNamespace) return (obj as unknown as Record<string, unknown>)[pyStr(key)];
     return pythonMethod(obj, key) ?? negativeIndex(obj, key) ?? memberLookup(obj, key);
   };
   runtime.inOperator = pyIn;
