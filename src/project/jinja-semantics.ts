@@ -472,6 +472,7 @@ function installCallSpreads(nunjucksInternals: NunjucksInternals, proto: Record<
     this._emit(')');
   };
   const parserProto = nunjucksInternals.parser.Parser.prototype;
+  installSetBlockTrim(parserProto, lexer);
   const parseSignature = parserProto.parseSignature as (this: ParserInternals, tolerant?: boolean, noParens?: boolean) => unknown;
   parserProto.parseSignature = function parseSignatureWithSpreads(this: ParserInternals, tolerant?: boolean, noParens?: boolean) {
     // a macro's own signature ({% macro m(a, b=1) %}) and bare calls keep nunjucks' parsing
@@ -532,5 +533,31 @@ function installLoopHelpers(proto: Record<string, unknown>, runtime: Record<stri
     this._emitLine(`frame.set("loop.previtem", ${i} > 0 ? ${arr}[${i} - 1] : undefined);`);
     this._emitLine(`frame.set("loop.nextitem", ${i} < ${len} - 1 ? ${arr}[${i} + 1] : undefined);`);
     this._emitLine('frame.set("loop.depth", 1); frame.set("loop.depth0", 0);');
+  };
+}
+
+/**
+ * `{% set x -%}…{% endset %}`: the tag's `-` trims the captured text's leading whitespace, as in
+ * Jinja. nunjucks' parseSet consumes that tag's end without looking at its `-`.
+ */
+function installSetBlockTrim(parserProto: Record<string, unknown>, lexer: Record<string, string>): void {
+  const parseSet = parserProto.parseSet as (this: ParserInternals & { inSet?: boolean }) => unknown;
+  parserProto.parseSet = function parseSetTrimmed(this: ParserInternals & { inSet?: boolean }) {
+    this.inSet = true;
+    try {
+      return parseSet.call(this);
+    } finally {
+      this.inSet = false;
+    }
+  };
+  const skip = parserProto.skip as (this: ParserInternals & { inSet?: boolean; dropLeadingWhitespace?: boolean }, type: string) => boolean;
+  parserProto.skip = function skipTrimming(this: ParserInternals & { inSet?: boolean; dropLeadingWhitespace?: boolean }, type: string) {
+    const token = this.inSet && type === lexer.TOKEN_BLOCK_END ? this.peekToken() : undefined;
+    const skipped = skip.call(this, type);
+    if (skipped && token !== undefined && token.type === lexer.TOKEN_BLOCK_END && token.value.startsWith('-')) {
+      this.inSet = false;
+      this.dropLeadingWhitespace = true;
+    }
+    return skipped;
   };
 }
