@@ -440,6 +440,10 @@ interface Token {
 }
 type NodeConstructor = new (lineno: unknown, colno: unknown, ...fields: unknown[]) => Node & { addChild(child: unknown): void };
 interface ParserInternals {
+  parseCompare(): Node;
+  parsePrimary(): Node;
+  parseSignature(tolerant?: boolean, noParens?: boolean): Node;
+  skipSymbol(name: string): boolean;
   peekToken(): Token;
   nextToken(): Token;
   skip(type: string): boolean;
@@ -455,6 +459,10 @@ interface NunjucksInternals {
     NodeList: NodeConstructor;
     KeywordArgs: NodeConstructor;
     Pair: NodeConstructor;
+    Is: NodeConstructor;
+    Not: NodeConstructor;
+    Symbol: NodeConstructor;
+    FunCall: NodeConstructor;
   };
 }
 
@@ -473,6 +481,7 @@ function installCallSpreads(nunjucksInternals: NunjucksInternals, proto: Record<
   };
   const parserProto = nunjucksInternals.parser.Parser.prototype;
   installSetBlockTrim(parserProto, lexer);
+  installTestArguments(parserProto, nunjucksInternals);
   const parseSignature = parserProto.parseSignature as (this: ParserInternals, tolerant?: boolean, noParens?: boolean) => unknown;
   parserProto.parseSignature = function parseSignatureWithSpreads(this: ParserInternals, tolerant?: boolean, noParens?: boolean) {
     // a macro's own signature ({% macro m(a, b=1) %}) and bare calls keep nunjucks' parsing
@@ -559,5 +568,32 @@ function installSetBlockTrim(parserProto: Record<string, unknown>, lexer: Record
       this.dropLeadingWhitespace = true;
     }
     return skipped;
+  };
+}
+
+/**
+ * A test's argument written without parentheses, as Jinja allows (`x is divisibleby 3`,
+ * `x is eq 1`, `x is in [1, 2]`); nunjucks parsed the test's name as an expression and stopped.
+ */
+function installTestArguments(parserProto: Record<string, unknown>, { lexer, nodes }: NunjucksInternals): void {
+  const startsArgument = (token: Token) =>
+    ['int', 'float', 'string', 'boolean', 'none', 'left-bracket', 'left-curly'].includes(token.type) ||
+    (token.type === lexer.TOKEN_SYMBOL && !['and', 'or', 'else', 'if', 'not', 'in', 'is'].includes(token.value));
+  parserProto.parseIs = function parseIsWithArgument(this: ParserInternals) {
+    let node = this.parseCompare();
+    if (!this.skipSymbol('is')) return node;
+    const not = this.skipSymbol('not');
+    const name = this.nextToken();
+    // `is none`, `is true`: the lexer reads those names as literals
+    if (![lexer.TOKEN_SYMBOL, 'none', 'boolean'].includes(name.type)) this.fail('expected a test name after is', name.lineno, name.colno);
+    const symbol = new nodes.Symbol(name.lineno, name.colno, name.value);
+    let test: Node = symbol;
+    if (this.peekToken().type === lexer.TOKEN_LEFT_PAREN) {
+      test = new nodes.FunCall(name.lineno, name.colno, symbol, this.parseSignature());
+    } else if (startsArgument(this.peekToken())) {
+      test = new nodes.FunCall(name.lineno, name.colno, symbol, new nodes.NodeList(name.lineno, name.colno, [this.parsePrimary()]));
+    }
+    node = new nodes.Is(node.lineno, node.colno, node, test);
+    return not ? new nodes.Not(node.lineno, node.colno, node) : node;
   };
 }
