@@ -164,7 +164,9 @@ export function installJinjaSemantics(): void {
   proto.compileAnd = logical('right');
 }
 
-/** The nodes of `{% break %}` and `{% continue %}` (jinja2.ext.loopcontrols, which dbt enables), for their tags. */
+let withBlocks = 0;
+
+/** The nodes of `{% break %}` and `{% continue %}` (jinja2.ext.loopcontrols, which dbt enables) and `{% with %}`, for their tags. */
 export const loopControls: Record<string, new (lineno: unknown, colno: unknown) => Node> = {};
 
 /** A compile-time frame of nunjucks' compiler: names bound to the JavaScript that reads them. */
@@ -192,6 +194,21 @@ function installIterationScope(Node: NodeClass, proto: Record<string, unknown>):
   };
   proto.compileMeterflowContinue = function compileContinue(this: CompilerInternals) {
     this._emitLine('continue;');
+  };
+  loopControls.with = Node.extend('MeterflowWith', { fields: ['names', 'values', 'body'] });
+  proto.compileMeterflowWith = function compileWith(this: CompilerInternals, node: Node, frame: unknown) {
+    // the values are read in the outer scope, then set in the block's own
+    const values = (node.values as Node[]).map((value) => {
+      const id = `meterflow_with_${withBlocks++}`;
+      this._emit(`var ${id} = `);
+      this._compileExpression(value, frame);
+      this._emitLine(';');
+      return id;
+    });
+    this._emitLine('frame = frame.push(); try {');
+    (node.names as string[]).forEach((name, i) => this._emitLine(`frame.set(${JSON.stringify(name)}, ${values[i]});`));
+    this.compile(node.body, frame);
+    this._emitLine('} finally { frame = frame.pop(); }');
   };
   loopControls.break = Node.extend('MeterflowBreak', { fields: [] });
   loopControls.continue = Node.extend('MeterflowContinue', { fields: [] });

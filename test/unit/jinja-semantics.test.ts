@@ -133,3 +133,10 @@ describe('relations in templates', () => {
     expect(() => withRelations('{{ this.database }}')).toThrow("a relation's database has no value in meterflow");
   });
 });
+
+describe('{% with %}', () => {
+  it('sets names for its block alone, their values read in the outer scope', () => {
+    expect(render('{% set a = 5 %}{% with a = 1, b = a %}{{ a }}{{ b }}{% endwith %}{{ a }}')).toBe('155');
+    expect(render('{% with %}{% set z = 1 %}{% endwith %}{{ z is defined }}')).toBe('False');
+  });
+});
