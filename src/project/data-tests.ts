@@ -63,30 +63,13 @@ export function parseTests(
       column_name: columnName,
       ...inline
     } = settings as {
-      config?: {
-        severity?: string;
-        where?: unknown;
-        warn_if?: unknown;
-        error_if?: unknown;
-        limit?: unknown;
-        enabled?: unknown;
-        fail_calc?: unknown;
-      };
+      config?: TestConfig;
       arguments?: Record<string, unknown>;
       column_name?: string;
     };
     // a test its config disables is not run, as in dbt
     if (config?.enabled === false) return [];
-    const severity = (config?.severity ?? 'error').toLowerCase() as Severity;
-    if (severity !== 'error' && severity !== 'warn')
-      throw new ProjectError(`${file}: severity of ${name} on ${target} must be error or warn`, file);
-    const where = config?.where;
-    if (where !== undefined && (typeof where !== 'string' || where.trim().length === 0))
-      throw new ProjectError(`${file}: config.where of ${name} on ${target} must be an SQL condition`, file);
-    const thresholds = parseThresholds(config, `${file}: ${name} on ${target}`);
-    const failCalc = config?.fail_calc;
-    if (failCalc !== undefined && (typeof failCalc !== 'string' || failCalc.trim().length === 0))
-      throw new ProjectError(`${file}: config.fail_calc of ${name} on ${target} must be an SQL aggregate`, file);
+    const { severity, where, failCalc, thresholds } = parseTestConfig(config, file, `${name} on ${target}`);
     const testedColumn = column ?? columnName;
     const suffix =
       testedColumn && IDENTIFIER.test(testedColumn)
@@ -109,6 +92,30 @@ export function parseTests(
       },
     ];
   });
+}
+
+/** A data test's `config:` in YAML, as dbt reads it. */
+interface TestConfig {
+  severity?: string;
+  where?: unknown;
+  warn_if?: unknown;
+  error_if?: unknown;
+  limit?: unknown;
+  enabled?: unknown;
+  fail_calc?: unknown;
+}
+
+/** A test's severity, where, fail_calc and thresholds, checked; a bad one is a ProjectError naming the test. */
+function parseTestConfig(config: TestConfig | undefined, file: string, test: string) {
+  const severity = (config?.severity ?? 'error').toLowerCase() as Severity;
+  if (severity !== 'error' && severity !== 'warn') throw new ProjectError(`${file}: severity of ${test} must be error or warn`, file);
+  const where = config?.where as string | undefined;
+  if (where !== undefined && (typeof where !== 'string' || where.trim().length === 0))
+    throw new ProjectError(`${file}: config.where of ${test} must be an SQL condition`, file);
+  const failCalc = config?.fail_calc as string | undefined;
+  if (failCalc !== undefined && (typeof failCalc !== 'string' || failCalc.trim().length === 0))
+    throw new ProjectError(`${file}: config.fail_calc of ${test} must be an SQL aggregate`, file);
+  return { severity, where, failCalc, thresholds: parseThresholds(config, `${file}: ${test}`) };
 }
 
 const CONDITION = /^\s*(!=|<>|==|=|>=|<=|>|<)\s*(\d+)\s*$/;

@@ -15,6 +15,7 @@
 // fails if a version compiles these otherwise.
 import nunjucks from 'nunjucks';
 import { MacroReturn } from './jinja-filters';
+import { installCallSpreads, type NunjucksInternals } from './jinja-parser';
 import { negativeIndex, pythonMethod } from './jinja-methods';
 import {
   loopFilter,
@@ -48,7 +49,7 @@ export function jinjaTruthy(input: unknown): boolean {
 }
 
 /** The parts of nunjucks' compiler the emitters use (not in its published types). */
-interface CompilerInternals {
+export interface CompilerInternals {
   _emit(code: string): void;
   _emitLine(code: string): void;
   _compileExpression(node: unknown, frame: unknown): void;
@@ -56,8 +57,8 @@ interface CompilerInternals {
   compile(node: unknown, frame: unknown): void;
 }
 
-type Node = Record<string, unknown>;
-type NodeClass = { extend(name: string, props: object): new (lineno: unknown, colno: unknown, ...fields: unknown[]) => Node };
+export type Node = Record<string, unknown>;
+export type NodeClass = { extend(name: string, props: object): new (lineno: unknown, colno: unknown, ...fields: unknown[]) => Node };
 
 /** What Jinja's `namespace(…)` gives: an object whose attributes `{% set ns.x = … %}` assigns. */
 export class JinjaNamespace {
@@ -449,87 +450,6 @@ function installCompilerFixes(proto: Record<string, unknown>): void {
   proto._getNodeName = nodeName;
 }
 
-interface Token {
-  readonly type: string;
-  readonly value: string;
-  readonly lineno: number;
-  readonly colno: number;
-}
-type NodeConstructor = new (lineno: unknown, colno: unknown, ...fields: unknown[]) => Node & { addChild(child: unknown): void };
-interface ParserInternals {
-  parseCompare(): Node;
-  parsePrimary(): Node;
-  parseSignature(tolerant?: boolean, noParens?: boolean): Node;
-  skipSymbol(name: string): boolean;
-  peekToken(): Token;
-  nextToken(): Token;
-  skip(type: string): boolean;
-  fail(message: string, lineno?: number, colno?: number): never;
-  parseExpression(): Node;
-  skipValue(type: string, value: string): boolean;
-}
-interface NunjucksInternals {
-  parser: { Parser: { prototype: Record<string, unknown> } };
-  lexer: Record<string, string>;
-  nodes: {
-    Node: NodeClass;
-    NodeList: NodeConstructor;
-    KeywordArgs: NodeConstructor;
-    Pair: NodeConstructor;
-    Is: NodeConstructor;
-    Not: NodeConstructor;
-    Symbol: NodeConstructor;
-    FunCall: NodeConstructor;
-  };
-}
-
-/**
- * A call's arguments as Jinja takes them: a trailing comma (`f(a, b,)`), and `*list` and `**dict`
- * spread into the positional and keyword arguments (`f(*varargs, **kwargs)`, as dbt_utils forwards
- * them). nunjucks' parseSignature takes neither; this one is it with both.
- */
-function installCallSpreads(nunjucksInternals: NunjucksInternals, proto: Record<string, unknown>): void {
-  const { lexer, nodes } = nunjucksInternals;
-  const Spread = nodes.Node.extend('MeterflowSpread', { fields: ['value', 'keywords'] });
-  proto.compileMeterflowSpread = function compileSpread(this: CompilerInternals, node: Node, frame: unknown) {
-    this._emit(node.keywords ? '...runtime.pyKeywords(' : '...runtime.pySpread(');
-    this._compileExpression(node.value, frame);
-    this._emit(')');
-  };
-  const parserProto = nunjucksInternals.parser.Parser.prototype;
-  installSetBlockTrim(parserProto, lexer);
-  installTestArguments(parserProto, nunjucksInternals);
-  const parseSignature = parserProto.parseSignature as (this: ParserInternals, tolerant?: boolean, noParens?: boolean) => unknown;
-  parserProto.parseSignature = function parseSignatureWithSpreads(this: ParserInternals, tolerant?: boolean, noParens?: boolean) {
-    // a macro's own signature ({% macro m(a, b=1) %}) and bare calls keep nunjucks' parsing
-    if (noParens || this.peekToken().type !== lexer.TOKEN_LEFT_PAREN) return parseSignature.call(this, tolerant, noParens);
-    const open = this.nextToken();
-    const args = new nodes.NodeList(open.lineno, open.colno);
-    const kwargs = new nodes.KeywordArgs(open.lineno, open.colno);
-    for (let first = true; ; first = false) {
-      if (this.skip(lexer.TOKEN_RIGHT_PAREN as string)) break;
-      if (!first && !this.skip(lexer.TOKEN_COMMA as string)) {
-        const at = this.peekToken();
-        this.fail('parseSignature: expected comma after expression', at.lineno, at.colno);
-      }
-      if (this.skip(lexer.TOKEN_RIGHT_PAREN as string)) break;
-      const at = this.peekToken();
-      if (this.skipValue(lexer.TOKEN_OPERATOR as string, '**')) {
-        kwargs.addChild(new Spread(at.lineno, at.colno, this.parseExpression(), true));
-      } else if (this.skipValue(lexer.TOKEN_OPERATOR as string, '*')) {
-        args.addChild(new Spread(at.lineno, at.colno, this.parseExpression(), false));
-      } else {
-        const arg = this.parseExpression();
-        if (this.skipValue(lexer.TOKEN_OPERATOR as string, '='))
-          kwargs.addChild(new nodes.Pair(arg.lineno, arg.colno, arg, this.parseExpression()));
-        else args.addChild(arg);
-      }
-    }
-    if ((kwargs.children as unknown[]).length > 0) args.addChild(kwargs);
-    return args;
-  };
-}
-
 /**
  * Jinja's loop helpers that nunjucks lacks: `loop.cycle(…)`, `loop.previtem`, `loop.nextitem`,
  * `loop.changed(…)` and `loop.depth`/`depth0` (1 and 0: meterflow has no recursive loops).
@@ -559,58 +479,5 @@ function installLoopHelpers(proto: Record<string, unknown>, runtime: Record<stri
     this._emitLine(`frame.set("loop.previtem", ${i} > 0 ? ${arr}[${i} - 1] : undefined);`);
     this._emitLine(`frame.set("loop.nextitem", ${i} < ${len} - 1 ? ${arr}[${i} + 1] : undefined);`);
     this._emitLine('frame.set("loop.depth", 1); frame.set("loop.depth0", 0);');
-  };
-}
-
-/**
- * `{% set x -%}…{% endset %}`: the tag's `-` trims the captured text's leading whitespace, as in
- * Jinja. nunjucks' parseSet consumes that tag's end without looking at its `-`.
- */
-function installSetBlockTrim(parserProto: Record<string, unknown>, lexer: Record<string, string>): void {
-  const parseSet = parserProto.parseSet as (this: ParserInternals & { inSet?: boolean }) => unknown;
-  parserProto.parseSet = function parseSetTrimmed(this: ParserInternals & { inSet?: boolean }) {
-    this.inSet = true;
-    try {
-      return parseSet.call(this);
-    } finally {
-      this.inSet = false;
-    }
-  };
-  const skip = parserProto.skip as (this: ParserInternals & { inSet?: boolean; dropLeadingWhitespace?: boolean }, type: string) => boolean;
-  parserProto.skip = function skipTrimming(this: ParserInternals & { inSet?: boolean; dropLeadingWhitespace?: boolean }, type: string) {
-    const token = this.inSet && type === lexer.TOKEN_BLOCK_END ? this.peekToken() : undefined;
-    const skipped = skip.call(this, type);
-    if (skipped && token !== undefined && token.type === lexer.TOKEN_BLOCK_END && token.value.startsWith('-')) {
-      this.inSet = false;
-      this.dropLeadingWhitespace = true;
-    }
-    return skipped;
-  };
-}
-
-/**
- * A test's argument written without parentheses, as Jinja allows (`x is divisibleby 3`,
- * `x is eq 1`, `x is in [1, 2]`); nunjucks parsed the test's name as an expression and stopped.
- */
-function installTestArguments(parserProto: Record<string, unknown>, { lexer, nodes }: NunjucksInternals): void {
-  const startsArgument = (token: Token) =>
-    ['int', 'float', 'string', 'boolean', 'none', 'left-bracket', 'left-curly'].includes(token.type) ||
-    (token.type === lexer.TOKEN_SYMBOL && !['and', 'or', 'else', 'if', 'not', 'in', 'is'].includes(token.value));
-  parserProto.parseIs = function parseIsWithArgument(this: ParserInternals) {
-    let node = this.parseCompare();
-    if (!this.skipSymbol('is')) return node;
-    const not = this.skipSymbol('not');
-    const name = this.nextToken();
-    // `is none`, `is true`: the lexer reads those names as literals
-    if (![lexer.TOKEN_SYMBOL, 'none', 'boolean'].includes(name.type)) this.fail('expected a test name after is', name.lineno, name.colno);
-    const symbol = new nodes.Symbol(name.lineno, name.colno, name.value);
-    let test: Node = symbol;
-    if (this.peekToken().type === lexer.TOKEN_LEFT_PAREN) {
-      test = new nodes.FunCall(name.lineno, name.colno, symbol, this.parseSignature());
-    } else if (startsArgument(this.peekToken())) {
-      test = new nodes.FunCall(name.lineno, name.colno, symbol, new nodes.NodeList(name.lineno, name.colno, [this.parsePrimary()]));
-    }
-    node = new nodes.Is(node.lineno, node.colno, node, test);
-    return not ? new nodes.Not(node.lineno, node.colno, node) : node;
   };
 }
