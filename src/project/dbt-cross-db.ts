@@ -79,7 +79,8 @@ const dateSpine = (...args: unknown[]): string => {
 
 /** dbt's cross-database macros, by name. */
 export const CROSS_DB_MACROS: Record<string, Macro> = {
-  concat: macro(['fields'], (a) => a.fields ?? ''),
+  // its fields are a list, joined by ||
+  concat: (...args: unknown[]) => listOf(argumentsOf(['fields'], args).fields ?? []).join(' || '),
   hash: macro(['field'], (a) => `md5(cast(${a.field} as TEXT))`),
   cast: macro(['field', 'type'], (a) => `cast(${a.field} as ${a.type})`),
   safe_cast: macro(['field', 'type'], (a) => `cast(${a.field} as ${a.type})`),
@@ -122,5 +123,3 @@ export const CROSS_DB_MACROS: Record<string, Macro> = {
   type_int: () => 'integer',
   type_boolean: () => 'boolean',
 };
-// concat's fields are a list, joined by ||
-CROSS_DB_MACROS.concat = (...args: unknown[]) => listOf(argumentsOf(['fields'], args).fields ?? []).join(' || ');

@@ -8,7 +8,8 @@ import nunjucks from 'nunjucks';
 import YAML from 'yaml';
 import { parseDbtYaml } from './dbt-yaml';
 import { MODULES } from './jinja-modules';
-import { isDict, pyEquals, pyIn, pyMod, pyStr, pyTuple, splitCall, unwrap } from './jinja-python';
+import { stripChars } from './jinja-methods';
+import { isDict, jinjaTruthy, pyEquals, pyIn, pyMod, pyStr, pyTuple, splitCall, unwrap } from './jinja-python';
 
 type Filter = (...args: unknown[]) => unknown;
 type Test = (value: unknown, ...args: unknown[]) => boolean;
@@ -22,13 +23,6 @@ function attributeOf(item: unknown, attribute: unknown): unknown {
   }
   return value;
 }
-
-const truthy = (value: unknown): boolean => {
-  const plain = unwrap(value);
-  if (Array.isArray(plain)) return plain.length > 0;
-  if (isDict(plain)) return Object.keys(plain).length > 0;
-  return Boolean(plain);
-};
 
 const number = (value: unknown): boolean => typeof unwrap(value) === 'number' || typeof unwrap(value) === 'boolean';
 
@@ -87,7 +81,7 @@ function selecting(byAttribute: boolean, keep: boolean): Filter {
   return (items: unknown, ...args: unknown[]) => {
     const { positional } = splitCall(args);
     const [attribute, testName, ...testArgs] = byAttribute ? positional : [undefined, ...positional];
-    const test: Test = testName === undefined ? truthy : testNamed(testName);
+    const test: Test = testName === undefined ? jinjaTruthy : testNamed(testName);
     return toList(items).filter((item) => test(byAttribute ? attributeOf(item, attribute) : item, ...testArgs) === keep);
   };
 }
@@ -235,13 +229,7 @@ export const FILTERS: Record<string, Filter> = {
   string: (value: unknown) => pyStr(value),
   trim: (value: unknown, chars?: unknown) => {
     const text = pyStr(value);
-    if (chars === undefined || chars === null) return text.trim();
-    const set = String(chars);
-    let start = 0;
-    let end = text.length;
-    while (start < end && set.includes(text[start] as string)) start++;
-    while (end > start && set.includes(text[end - 1] as string)) end--;
-    return text.slice(start, end);
+    return chars === undefined || chars === null ? text.trim() : stripChars(text, chars, true, true);
   },
   round: (value: unknown, precision: unknown = 0, method: unknown = 'common') => {
     const x = Number(unwrap(value));

@@ -10,7 +10,7 @@ const none = (_change: unknown): null => null;
 
 const WHITESPACE = ' \t\n\r\x0b\x0c';
 
-function stripChars(value: string, chars: unknown, left: boolean, right: boolean): string {
+export function stripChars(value: string, chars: unknown, left: boolean, right: boolean): string {
   const set = chars === undefined || chars === null ? WHITESPACE : String(unwrap(chars));
   let start = 0;
   let end = value.length;

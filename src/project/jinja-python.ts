@@ -107,6 +107,14 @@ export function pyEquals(left: unknown, right: unknown): boolean {
   return a === b;
 }
 
+/** A value as Jinja's `if` judges it: empty lists and dicts are false, as are '', 0, none and false. */
+export function jinjaTruthy(input: unknown): boolean {
+  const value = unwrap(input);
+  if (Array.isArray(value)) return value.length > 0;
+  if (isDict(value)) return Object.keys(value).length > 0;
+  return Boolean(value);
+}
+
 const isNumeric = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';
 
 function unsupported(op: string, a: unknown, b: unknown): never {

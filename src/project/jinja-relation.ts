@@ -6,10 +6,16 @@ import { ProjectError } from '../errors';
 
 const SafeString = (nunjucks.runtime as unknown as { SafeString: new (value: string) => object }).SafeString;
 
+/** The last `"schema"."name"` in a relation's SQL (a subquery reads one), unquoted. */
+function lastQuotedName(sql: string): { schema: string; name: string } | undefined {
+  const quoted = [...sql.matchAll(/"((?:[^"]|"")+)"\."((?:[^"]|"")+)"/g)].pop();
+  const unquote = (part: string | undefined) => (part ?? '').replace(/""/g, '"');
+  return quoted ? { schema: unquote(quoted[1]), name: unquote(quoted[2]) } : undefined;
+}
+
 /** The relation `sql` reads (`"main"."orders"`, or a subquery over one), named `identifier`. */
 export function relationValue(sql: string, identifier: string, file: string): object {
-  const quoted = [...sql.matchAll(/"((?:[^"]|"")+)"\."((?:[^"]|"")+)"/g)].pop();
-  const schema = quoted?.[1]?.replace(/""/g, '"') ?? 'main';
+  const schema = lastQuotedName(sql)?.schema ?? 'main';
   const relation = new SafeString(sql);
   Object.assign(relation, { schema, identifier, name: identifier, table: identifier, is_table: true, is_view: false });
   Object.defineProperty(relation, 'database', {
@@ -22,6 +28,5 @@ export function relationValue(sql: string, identifier: string, file: string): ob
 
 /** The identifier of a relation's SQL: the last quoted name in it, else the SQL itself. */
 export function identifierOf(sql: string): string {
-  const quoted = [...sql.matchAll(/"((?:[^"]|"")+)"\."((?:[^"]|"")+)"/g)].pop();
-  return quoted?.[2]?.replace(/""/g, '"') ?? sql;
+  return lastQuotedName(sql)?.name ?? sql;
 }

@@ -35,18 +35,8 @@ import {
   pyMul,
   pyStr,
   pySub,
-  unwrap,
+  jinjaTruthy,
 } from './jinja-python';
-
-/** A value as Jinja's `if` judges it: empty lists and dicts are false, as are '', 0, none and false. */
-export function jinjaTruthy(input: unknown): boolean {
-  const value = unwrap(input);
-  if (Array.isArray(value)) return value.length > 0;
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.keys(value).length > 0;
-  }
-  return Boolean(value);
-}
 
 /** The parts of nunjucks' compiler the emitters use (not in its published types). */
 export interface CompilerInternals {

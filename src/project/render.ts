@@ -73,8 +73,6 @@ export function macrosDefinedIn(macro: MacroSource): readonly string[] {
   return compileMacroFile(environment, macro).names;
 }
 
-const splitArguments = splitCall;
-
 function requireName(value: unknown, what: string, file: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new ProjectError(`${file}: ${what} needs a name as a string`, file);
@@ -108,13 +106,13 @@ function unavailable(name: string, why: string, file: string, known: Readonly<Re
 export function renderModel(options: RenderOptions): RenderedModel {
   const { file, resolver, vars } = options;
   const refOf = (from: RelationResolver, args: unknown[]) => {
-    const { positional } = splitArguments(args);
+    const { positional } = splitCall(args);
     // dbt allows ref('package', 'model'); the model is the last positional argument
     const model = requireName(positional[positional.length - 1], 'ref()', file);
     return relationValue(from.ref(model), model, file);
   };
   const sourceOf = (from: RelationResolver, args: unknown[]) => {
-    const { positional } = splitArguments(args);
+    const { positional } = splitCall(args);
     const table = requireName(positional[1], 'source()', file);
     return relationValue(from.source(requireName(positional[0], 'source()', file), table), table, file);
   };
@@ -128,20 +126,20 @@ export function renderModel(options: RenderOptions): RenderedModel {
     __meterflow_whole_ref: (...args: unknown[]) => refOf(resolver.whole ?? resolver, args),
     __meterflow_whole_source: (...args: unknown[]) => sourceOf(resolver.whole ?? resolver, args),
     config: (...args: unknown[]) => {
-      const { positional, keywords } = splitArguments(args);
+      const { positional, keywords } = splitCall(args);
       const dict = positional[0];
       Object.assign(config, typeof dict === 'object' && dict !== null ? dict : {}, keywords);
       return '';
     },
     var: (...args: unknown[]) => {
-      const { positional } = splitArguments(args);
+      const { positional } = splitCall(args);
       const name = requireName(positional[0], 'var()', file);
       if (name in vars) return (usedVars[name] = vars[name]);
       if (positional.length > 1) return (usedVars[name] = positional[1]);
       throw new ProjectError(`${file}: var('${name}') is not defined in dbt_project.yml vars and has no default`, file);
     },
     env_var: (...args: unknown[]) => {
-      const { positional } = splitArguments(args);
+      const { positional } = splitCall(args);
       const name = requireName(positional[0], 'env_var()', file);
       const value = process.env[name] ?? positional[1];
       if (value === undefined) throw new ProjectError(`${file}: env_var('${name}') is not set and has no default`, file);
