@@ -121,6 +121,18 @@ export class WrongWarehouseError extends Error {
   }
 }
 
+/** A worker whose env_var values differ from those the run's plan rendered its models with. */
+export class EnvironmentMismatchError extends Error {
+  public override readonly name = 'EnvironmentMismatchError';
+  constructor(
+    message: string,
+    /** The variables that differ. */
+    public readonly variables: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** A run's project is not the one this worker can find: changed since the run started, or not on this machine. */
 export class ProjectMismatchError extends Error {
   public override readonly name = 'ProjectMismatchError';
@@ -190,6 +202,7 @@ export const NON_RETRYABLE_ERRORS: readonly string[] = [
   ForeignTableError,
   WrongWarehouseError,
   ProjectMismatchError,
+  EnvironmentMismatchError,
 ].map((errorClass) => errorClass.name);
 
 /** A location that must be a folder (a prefix of files) but is a file, or lies below one. */

@@ -2,7 +2,8 @@
 // refused non-retryably, naming what was asked and what this worker serves. Activities are built per
 // (warehouse, project) by their factories and kept, so that their state lives as long as before.
 import type { RunScope } from '../contract/activities';
-import { WrongWarehouseError } from '../errors';
+import { EnvironmentMismatchError, WrongWarehouseError } from '../errors';
+import { environmentDrift } from '../project/environment';
 import type { LoadedProject } from '../project/load';
 import type { ProjectSource } from '../project/source';
 import { warehouseName } from '../warehouse/names';
@@ -117,9 +118,30 @@ export function scopedActivities<T extends ActivityMap>(
   return scoped as unknown as T;
 }
 
-/** Resolve a run's project (and, for a writer, its warehouse). */
-export function runResolver(projects: ProjectSource, warehouses?: WarehouseSource) {
+/**
+ * Refuse the work when this worker's environment gives a model's env_var() another value than the
+ * plan's did: the worker would render other SQL than the rest of the run (a month part filtered for
+ * another region, say). The values themselves are never named, only the variables.
+ */
+export function refuseEnvironmentDrift(scope: RunScope, activity: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (!scope.env) return;
+  const differ = environmentDrift(scope.env, env);
+  if (differ.length === 0) return;
+  const names = differ.map(
+    (name) => `${name} (${env[name] === undefined ? 'unset here' : scope.env?.[name] === null ? 'unset where planned' : 'another value'})`,
+  );
+  throw new EnvironmentMismatchError(
+    `this worker's environment differs from the one the run was planned with, in ${names.join(', ')}, ` +
+      `which the project's models read with env_var(): its ${activity} activity would render other SQL than the rest of the run, ` +
+      'so nothing was done; give every worker (writer, build and analytics) the same values',
+    differ,
+  );
+}
+
+/** Resolve a run's project (and, for a writer, its warehouse), on a worker whose environment is the plan's. */
+export function runResolver(projects: ProjectSource, warehouses?: WarehouseSource, env: NodeJS.ProcessEnv = process.env) {
   return async (scope: RunScope, activity: string): Promise<RunResources> => {
+    refuseEnvironmentDrift(scope, activity, env);
     const warehouse = warehouses ? await warehouses.forRun(scope.warehouse, activity) : undefined;
     const project = await projects.resolve(scope.project);
     return warehouse ? { project, warehouse } : { project };

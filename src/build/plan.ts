@@ -6,6 +6,7 @@ import type { PlannedRun, PlanRunInput } from '../contract/activities';
 import { relation } from '../duckdb/sql';
 import { ForeignTableError } from '../errors';
 import type { LoadedProject } from '../project/load';
+import { environmentDigest } from '../project/environment';
 import { renderModel } from '../project/render';
 import { selectModels } from '../project/select';
 import { readBuiltStates, type BuiltState } from '../warehouse/state';
@@ -14,8 +15,15 @@ import { dropLeftovers, foreignTables } from './housekeeping';
 import { MODEL_SCHEMA, warehouseResolver } from './model-sql';
 import { existingKinds } from './relations';
 
-/** A hash of what each model's (and singular test's) build depends on: a changed one is out of date. */
-export function stateHashesOf(project: LoadedProject, vars: Readonly<Record<string, unknown>>): Record<string, string> {
+/**
+ * A hash of what each model's (and singular test's) build depends on: a changed one is out of date.
+ * `readEnv` is told the environment variables each model read.
+ */
+export function stateHashesOf(
+  project: LoadedProject,
+  vars: Readonly<Record<string, unknown>>,
+  readEnv: (model: string, names: string[]) => void = () => undefined,
+): Record<string, string> {
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
   const stateHashes: Record<string, string> = {};
   for (const model of project.plan.models) {
@@ -26,6 +34,7 @@ export function stateHashesOf(project: LoadedProject, vars: Readonly<Record<stri
       vars: { ...project.plan.vars, ...vars },
       self: relation(MODEL_SCHEMA, model.name),
     });
+    readEnv(model.name, Object.keys(usedEnv));
     // and the ephemeral models it inlines (only where it inlines any: other hashes stay as they were)
     const inlined = (model.inlines ?? []).map((name) => project.templates.get(name));
     stateHashes[model.name] = hash([
@@ -93,7 +102,10 @@ export async function planRun(context: ModelContext, input: PlanRunInput): Promi
   const { warehouse, project } = context;
   const { vars = {}, select, exclude } = input;
   const selected = selectModels(project.plan.models, select, exclude);
-  const stateHashes = stateHashesOf(project, vars);
+  // the environment variables the selected models read (the others are not rendered by this run)
+  const chosen = new Set(selected);
+  const envNames = new Set<string>();
+  const stateHashes = stateHashesOf(project, vars, (model, names) => chosen.has(model) && names.forEach((name) => envNames.add(name)));
   const { built, droppedLeftovers } = await warehouse.withConnection((connection) =>
     inspectWarehouse(context, connection, selected, input),
   );
@@ -104,5 +116,7 @@ export async function planRun(context: ModelContext, input: PlanRunInput): Promi
     built,
     droppedLeftovers,
     warehousePath: warehouse.path,
+    // the env_var values the models got here: every later activity checks its worker has the same
+    ...(envNames.size > 0 ? { env: environmentDigest(envNames, process.env) } : {}),
   };
 }

@@ -1,4 +1,5 @@
 // Inputs and results of every activity: plain data, URIs only (never credentials), as it is kept in history.
+import type { EnvironmentDigest } from '../project/environment';
 import type { ProjectPlan, SourceTable } from '../project/types';
 import type { DataTestOutcome, NodeProgress, ProjectRef } from './run';
 export type { DataTest } from '../project/types';
@@ -13,6 +14,12 @@ export interface RunScope {
   readonly project?: ProjectRef;
   /** Where each activity attempt keeps its log lines: the run's `logs` folder (absent in older runs). */
   readonly logs?: string;
+  /**
+   * The environment variables the project's models read (env_var), as the plan saw them (digests, not
+   * values): a worker whose environment differs refuses the work, naming them. Absent before the plan,
+   * and in runs whose models read none.
+   */
+  readonly env?: EnvironmentDigest;
 }
 
 export interface PlanRunInput extends RunScope {
@@ -46,6 +53,8 @@ export interface PlannedRun {
   readonly droppedLeftovers: readonly string[];
   /** The warehouse file on the writer's machine. */
   readonly warehousePath: string;
+  /** The environment variables the models read, as the writer had them (absent when they read none). */
+  readonly env?: EnvironmentDigest;
 }
 
 /**

@@ -5,6 +5,7 @@
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
 import { dbtAdapter } from './dbt-adapter';
+import { SECRET_ENV_PREFIX } from './environment';
 import { CROSS_DB_MACROS } from './dbt-cross-db';
 import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
 import { splitCall } from './jinja-python';
@@ -141,6 +142,12 @@ export function renderModel(options: RenderOptions): RenderedModel {
     env_var: (...args: unknown[]) => {
       const { positional } = splitCall(args);
       const name = requireName(positional[0], 'env_var()', file);
+      if (name.startsWith(SECRET_ENV_PREFIX)) {
+        throw new ProjectError(
+          `${file}: env_var('${name}') is a secret (${SECRET_ENV_PREFIX}…), which dbt allows in profiles.yml and packages.yml only, not in a model's SQL`,
+          file,
+        );
+      }
       const value = process.env[name] ?? positional[1];
       if (value === undefined) throw new ProjectError(`${file}: env_var('${name}') is not set and has no default`, file);
       usedEnv[name] = String(value);

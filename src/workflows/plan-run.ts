@@ -9,7 +9,8 @@ import { LOGICAL_DATE, MODELS_SELECTED, RUN_KIND, SCHEDULED_START_TIME, type Pip
 import { sqlTimestamp } from '../contract/time';
 import { childUri, runFolderName } from '../contract/uri';
 import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
-import type { RunContext, RunStart } from './run-context';
+import type { RunScope } from './activity-types';
+import type { RunActivities, RunContext, RunStart } from './run-context';
 import { planGraph } from './run-graph';
 import { runQueues, runScope, stamped } from './run-scope';
 import { RunState } from './run-state';
@@ -18,6 +19,15 @@ import { MONTH_ACTIVITY_SLOTS, Slots } from './slots';
 const writerStubs = proxyActivities<WriterActivities>(PROXY_DEFAULTS);
 const analyticsStubs = proxyActivities<AnalyticsActivities>(PROXY_DEFAULTS);
 const builderStubs = proxyActivities<BuildActivities>(PROXY_DEFAULTS);
+
+/** The run's activities, each call stamped with the run's scope. */
+function stampedActivities(scope: RunScope): RunActivities {
+  return {
+    writer: stamped(writerStubs, scope),
+    analytics: stamped(analyticsStubs, scope),
+    builders: stamped(builderStubs, scope),
+  };
+}
 
 /**
  * What the run knows from its input and its start. A bad input (a caller of `temporal workflow start`)
@@ -32,11 +42,6 @@ export function openRun(input: PipelineInput): RunStart {
   // it) and the run's logs folder, where each attempt's log lines are kept
   const logs = keepsRunLogs() ? childUri(input.outUri, 'runs', runFolderName(info.workflowId), 'logs') : undefined;
   const scope = runScope(input, logs);
-  const activities = {
-    writer: stamped(writerStubs, scope),
-    analytics: stamped(analyticsStubs, scope),
-    builders: stamped(builderStubs, scope),
-  };
   const startedAt = Date.now();
   // a scheduled run's logical date is its scheduled time, so a backfill reproduces the slots it covers
   const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
@@ -53,7 +58,8 @@ export function openRun(input: PipelineInput): RunStart {
     buildId: info.firstExecutionRunId,
     version: info.runId,
     reportUri: childUri(input.outUri, 'runs', runFolderName(info.workflowId), 'report.html'),
-    activities,
+    activities: stampedActivities(scope),
+    scope,
     on: (kind: WorkKind, summary: string) => optionsFor(kind, queues, summary),
     monthSlots: new Slots(MONTH_ACTIVITY_SLOTS),
   };
@@ -85,5 +91,9 @@ export async function planRun(run: RunStart): Promise<RunContext> {
   const graph = planGraph(plan, selected);
   const state = new RunState(graph.nodes, { kind: run.kind, logicalDate: run.logicalDate });
   state.publish();
-  return { ...run, planned, built: builtBefore(planned), warehouse: runWarehouse(input, planned), graph, state };
+  // every activity after the plan checks that its worker's env_var values are the ones the plan saw
+  // (plans recorded before this, and projects whose models read none, give no env: nothing changes)
+  const scope = planned.env ? { ...run.scope, env: planned.env } : run.scope;
+  const activities = planned.env ? stampedActivities(scope) : run.activities;
+  return { ...run, scope, activities, planned, built: builtBefore(planned), warehouse: runWarehouse(input, planned), graph, state };
 }

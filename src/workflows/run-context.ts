@@ -2,7 +2,7 @@
 // activities it calls, and its nodes' states. What the nodes have done so far is the ledger
 // (run-ledger.ts), passed beside it; the phases share nothing else.
 import type { ActivityInterfaceFor, ActivityOptions } from '@temporalio/workflow';
-import type { AnalyticsActivities, BuildActivities, PlannedRun, WriterActivities } from './activity-types';
+import type { AnalyticsActivities, BuildActivities, PlannedRun, RunScope, WriterActivities } from './activity-types';
 import type { WorkKind } from './activity-options';
 import type { PipelineInput, RunKind } from '../contract/run';
 import type { RunGraph } from './run-graph';
@@ -37,6 +37,8 @@ export interface RunStart {
   /** Where the run's report is written. */
   readonly reportUri: string;
   readonly activities: RunActivities;
+  /** What every activity of the run is stamped with (run-scope.ts); the plan adds the environment it saw. */
+  readonly scope: RunScope;
   /** The options of one kind of work on the run's queues, with its summary for the Web UI. */
   readonly on: (kind: WorkKind, summary: string) => ActivityOptions;
   /**

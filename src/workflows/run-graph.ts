@@ -34,7 +34,9 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): Run
   const readOnly = (model: ModelNode) => runsOnOf(model) === 'analytics';
   const buildable = plan.models.filter((model) => !readOnly(model) && selected.has(model.name));
   const analyticsModels = plan.models.filter((model) => readOnly(model) && selected.has(model.name));
-  const readByAnalytics = new Set(plan.models.filter(readOnly).flatMap((model) => [...model.refs, ...(model.testRefs ?? [])]));
+  // the tables the selected analytics read: the snapshot pins those (another analytics model's master
+  // need not exist for a run that does not select it)
+  const readByAnalytics = new Set(analyticsModels.flatMap((model) => [...model.refs, ...(model.testRefs ?? [])]));
   const masterTables = plan.models.filter((model) => !readOnly(model) && readByAnalytics.has(model.name)).map((model) => model.name);
   const seeded = new Set([...buildable, ...analyticsModels].flatMap((model) => model.sources));
   // dbt seeds: every one in a run of every model (as `dbt build`), else those the selection reads

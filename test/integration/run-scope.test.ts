@@ -20,8 +20,8 @@ import { warehouseName } from '../../src/warehouse/names';
 import { queryWarehouse } from '../../src/warehouse/warehouse';
 import { createWorkers } from '../../src/worker';
 import { copyOfModels, tempDir } from '../support/files';
-import { spawnMeterflow } from '../support/processes';
-import { connectToTestServer, eventually, freshQueues, type TemporalTestContext } from '../support/temporal';
+import { spawnMeterflow, spawnWorker } from '../support/processes';
+import { connectToTestServer, eventually, freshQueues, testServerAddress, type TemporalTestContext } from '../support/temporal';
 
 const logger = createLogger('test', 'silent');
 /** A small run: the tariffs' source and staging model (and whatever a test's project adds beside them). */
@@ -200,6 +200,58 @@ describe('a run names its warehouse and project', () => {
     expect(reason).toContain('since the run started: changed staging/tariff_count.sql');
     expect(reason).toContain('Start a new run to run the project as it is now');
   });
+  it("refuses, naming the variable and not its value, a worker whose env_var() value differs from the plan's, and loses nothing", async () => {
+    const projectE = await copyOfModels('scope-env');
+    await writeFile(
+      path.join(projectE, 'analytics', 'regional_rates.sql'),
+      "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\n" +
+        "select '{{ env_var('METERFLOW_TEST_REGION') }}' as region, count(*) as n from {{ ref('stg_tariff_unit_rates') }}\n",
+    );
+    const warehouse = path.join(dir, 'warehouse-e');
+    // the writer (and so the plan) in this process, with one value; analytics workers in their own, with theirs
+    process.env.METERFLOW_TEST_REGION = 'north';
+    await serve(warehouse, projectE, 'writer');
+    const analyticsQueue = freshQueues('scope-env').analytics;
+    const analyticsWorker = (region: string) =>
+      spawnWorker({
+        role: 'analytics',
+        address: testServerAddress(),
+        queues: { writer: writerQueueFor(warehouse), analytics: analyticsQueue, workflows: freshQueues('scope-env-none').workflows },
+        env: { METERFLOW_TEST_REGION: region },
+      });
+    const runE = async (select: string[]) =>
+      startPipeline(temporal.client, await inputFor(warehouse, projectE, { select, analyticsQueue }), { taskQueue: queues.workflows });
+    const elsewhere = analyticsWorker('south');
+    try {
+      await (await runE(['stg_tariff_unit_rates'])).result();
+      const handle = await runE(['stg_tariff_unit_rates', 'regional_rates']);
+      const failure = await handle.result().catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const { reason } = describeFailure(failure);
+      expect(reason).toContain(
+        "this worker's environment differs from the one the run was planned with, in METERFLOW_TEST_REGION (another value)",
+      );
+      expect(reason).toContain('its runAnalyticsModel activity would render other SQL than the rest of the run');
+      expect(reason).not.toMatch(/north|south/);
+      const attempts = (await handle.fetchHistory()).events
+        ?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAnalyticsModel')
+        .map((e) => e.eventId);
+      expect(attempts).toHaveLength(1);
+      expect(await tables(warehouse)).toEqual(['stg_tariff_unit_rates']);
+    } finally {
+      await elsewhere.kill('SIGTERM');
+    }
+    // the same values everywhere: the run builds, with the plan's value
+    const alike = analyticsWorker('north');
+    try {
+      await (await runE(['stg_tariff_unit_rates', 'regional_rates'])).result();
+      expect((await queryWarehouse(warehouse, 'select region from main.regional_rates')).rows).toEqual([{ region: 'north' }]);
+    } finally {
+      await alike.kill('SIGTERM');
+      delete process.env.METERFLOW_TEST_REGION;
+    }
+  });
+
   it("says in one line, when an embedded run meets the warehouse meterflow dev holds, how to run on dev's server", async () => {
     if ((await probeAddress(DEFAULT_TEMPORAL_ADDRESS, 1_000)) === undefined) {
       return console.warn(`${DEFAULT_TEMPORAL_ADDRESS} is taken: meterflow dev cannot start there for this check`);

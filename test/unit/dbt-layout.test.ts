@@ -519,6 +519,31 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect(hashes()).toEqual(before);
   });
 
+  it('tells the plan which env_var() names the models read, and refuses a secret in a model as dbt does', async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/regional.sql':
+        "select '{{ env_var('METERFLOW_TEST_REGION', 'eu') }}' as region, '{{ env_var('METERFLOW_TEST_TIER', 'a') }}' as tier\n",
+      'models/orders.sql': MODEL,
+    });
+    const read: string[] = [];
+    stateHashesOf(await loadProject(dir), {}, (model, names) => read.push(...names.map((name) => `${model}: ${name}`)));
+    expect(read.sort()).toEqual(['regional: METERFLOW_TEST_REGION', 'regional: METERFLOW_TEST_TIER']);
+
+    const secret = () =>
+      renderModel({
+        file: 'models/s.sql',
+        template: "select '{{ env_var('DBT_ENV_SECRET_TOKEN', 'x') }}'",
+        resolver: { ref: (m) => m, source: (_s, t) => t },
+        vars: {},
+        self: 's',
+      });
+    expect(secret).toThrow(ProjectError);
+    expect(secret).toThrow(
+      "models/s.sql: env_var('DBT_ENV_SECRET_TOKEN') is a secret (DBT_ENV_SECRET_…), which dbt allows in profiles.yml and packages.yml only",
+    );
+  });
+
   it("runs a project's own definition of one of dbt's tests, as dbt runs it, and meterflow's where it has none", async () => {
     const files = {
       'dbt_project.yml': PROJECT,
