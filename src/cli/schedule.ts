@@ -130,6 +130,27 @@ function addTimingOptions(command: Command): Command {
     .option('--project <dir>', "the dbt project its runs run, as the folder is when each run starts (default: meterflow's)");
 }
 
+/**
+ * The project and selection a schedule's runs will run, checked now: a folder that is no dbt project,
+ * or a selector that matches no model, is refused when the schedule is made, not at its first run.
+ */
+async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select' | 'exclude'>): Promise<void> {
+  const dir = input.project?.dir ?? path.resolve(defaultProjectDir());
+  // loaded here only: the project's reader is not needed by the other schedule commands
+  const [{ loadProject }, { selectModels }] = await Promise.all([import('../project/load'), import('../project/select')]);
+  let models: Awaited<ReturnType<typeof loadProject>>['plan']['models'];
+  try {
+    models = (await loadProject(dir)).plan.models;
+  } catch (err) {
+    throw new InvalidArgumentError(`--project ${dir} cannot be run: ${(err as Error).message}`);
+  }
+  try {
+    selectModels(models, input.select, input.exclude);
+  } catch (err) {
+    throw new InvalidArgumentError(`in the project ${dir}, ${(err as Error).message}`);
+  }
+}
+
 function inputChanges(options: TimingOptions): Partial<PipelineInput> {
   return {
     ...(options.sources ? { sourcesUri: absolute(options.sources) } : {}),
@@ -154,21 +175,25 @@ export function scheduleCommand(): Command {
   const schedule = new Command('schedule').description('Temporal Schedules of the pipeline, at TEMPORAL_ADDRESS (default 127.0.0.1:7233)');
   const print = (text: string) => process.stdout.write(`${text}\n`);
 
-  addTimingOptions(schedule.command('create <id>').description('create a schedule')).action(async (id: string, options: TimingOptions) => {
+  addTimingOptions(
+    schedule.command('create <id>').description('create a schedule; its project and selection are checked now, not at its first run'),
+  ).action(async (id: string, options: TimingOptions) => {
     scheduleId(id);
     if (!options.sources) throw new InvalidArgumentError('schedule create needs --sources');
+    const input: PipelineInput = {
+      sourcesUri: absolute(options.sources),
+      outUri: absolute(options.out ?? defaultOutUri()),
+      warehouse: registerWarehouse(defaultWarehousePath()),
+      project: { dir: path.resolve(defaultProjectDir()) },
+      ...inputChanges(options),
+    };
+    await checkScheduledRuns(input);
     await createSchedule(await client(), {
       scheduleId: id,
       ...(options.cron ? { cron: options.cron } : {}),
       ...(options.every ? { every: options.every } : {}),
       ...(options.timezone ? { timezone: options.timezone } : {}),
-      input: {
-        sourcesUri: absolute(options.sources),
-        outUri: absolute(options.out ?? defaultOutUri()),
-        warehouse: registerWarehouse(defaultWarehousePath()),
-        project: { dir: path.resolve(defaultProjectDir()) },
-        ...inputChanges(options),
-      },
+      input,
       ...(options.overlap ? { overlap: options.overlap } : {}),
       ...(options.catchupWindow ? { catchupWindow: options.catchupWindow } : {}),
       ...(options.pauseOnFailure ? { pauseOnFailure: true } : {}),
@@ -178,9 +203,15 @@ export function scheduleCommand(): Command {
 
   addTimingOptions(schedule.command('update <id>').description("change a schedule's timing, policies or input")).action(
     async (id: string, options: TimingOptions) => {
+      const connected = await client();
+      if (options.project || options.select || options.exclude) {
+        // the project and selection the schedule's runs will have: the changed ones over its own
+        const action = (await onSchedule(id, describeSchedule(connected, id))).action as { args?: unknown[] };
+        await checkScheduledRuns({ ...((action.args?.[0] ?? {}) as PipelineInput), ...inputChanges(options) });
+      }
       await onSchedule(
         id,
-        updateSchedule(await client(), id, {
+        updateSchedule(connected, id, {
           ...(options.cron ? { cron: options.cron } : {}),
           ...(options.every ? { every: options.every } : {}),
           ...(options.timezone ? { timezone: options.timezone } : {}),

@@ -314,6 +314,15 @@ describe('the meterflow command', () => {
       [['schedule', 'create', 'bad id/../x', '--cron', '0 3 * * *', '--sources', '/tmp/s'], /schedule id "bad id\/\.\.\/x": use letters/],
       [['schedule', 'create', 'ok-id', '--cron', 'every day', '--sources', '/tmp/s'], /--cron "every day" is not a cron expression/],
       [['schedule', 'create', 'ok-id', '--every', 'soon', '--sources', '/tmp/s'], /--every "soon" is not an interval/],
+      // the project and the selection its runs will run, checked when it is made, not at its first run
+      [
+        ['schedule', 'create', 'ok-id', '--every', '1h', '--sources', '/tmp/s', '--project', '/nonexistent-project'],
+        /--project \/nonexistent-project cannot be run: /,
+      ],
+      [
+        ['schedule', 'create', 'ok-id', '--every', '1h', '--sources', '/tmp/s', '--select', 'no_such_model+'],
+        /in the project \S+\/models, selector 'no_such_model\+' matches no model/,
+      ],
       [
         ['schedule', 'backfill', 'ok-id', '--from', '2024-02-01', '--to', '2024-01-01'],
         /--from 2024-02-01T00:00:00\.000Z is after --to 2024-01-01/,
@@ -349,9 +358,13 @@ describe('the meterflow command', () => {
     // and what each run is started with
     expect(described.input).toMatchObject({ sourcesUri: path.join(dir, 'sources') });
     expect(described).not.toHaveProperty('every');
-    expect((await meterflow(['schedule', 'update', id, '--every', '6h'], env)).code).toBe(0);
+    const badSelection = await meterflow(['schedule', 'update', id, '--exclude', 'no_such_model'], env);
+    expect(badSelection.code).toBe(2);
+    expect(badSelection.stderr).toContain("selector 'no_such_model' matches no model");
+    expect((await meterflow(['schedule', 'update', id, '--every', '6h', '--select', 'tag:daily'], env)).code).toBe(0);
     const updated = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
-    expect(updated).toMatchObject({ every: '6h', paused: true });
+    expect(updated).toMatchObject({ every: '6h', paused: true, input: { select: ['tag:daily'] } });
+    expect(updated.input).not.toHaveProperty('exclude');
     expect(updated).not.toHaveProperty('cron');
     expect((await meterflow(['schedule', 'update', id, '--cron', '*/15 2-4 * * 1-5', '--timezone', 'Europe/London'], env)).code).toBe(0);
     expect(JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout)).toMatchObject({
