@@ -9,7 +9,21 @@ import YAML from 'yaml';
 import { parseDbtYaml } from './dbt-yaml';
 import { MODULES } from './jinja-modules';
 import { stripChars } from './jinja-methods';
-import { isDict, jinjaTruthy, pyEquals, pyIn, pyMod, pyStr, pyTuple, splitCall, unwrap } from './jinja-python';
+import {
+  floatRepr,
+  isDict,
+  isFloat,
+  jinjaTruthy,
+  pyEquals,
+  pyFloat,
+  PyFloat,
+  pyIn,
+  pyMod,
+  pyStr,
+  pyTuple,
+  splitCall,
+  unwrap,
+} from './jinja-python';
 
 type Filter = (...args: unknown[]) => unknown;
 type Test = (value: unknown, ...args: unknown[]) => boolean;
@@ -35,7 +49,7 @@ export const TESTS: Record<string, Test> = {
   true: (value) => value === true,
   false: (value) => value === false,
   integer: (value) => typeof value === 'number' && Number.isInteger(value),
-  float: (value) => typeof value === 'number' && !Number.isInteger(value),
+  float: (value) => isFloat(value),
   number,
   string: (value) => typeof unwrap(value) === 'string',
   mapping: (value) => isDict(value),
@@ -137,6 +151,10 @@ function pythonJson(value: unknown): string {
     return `{${Object.entries(value)
       .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
       .join(', ')}}`;
+  if (isFloat(value)) {
+    const x = Number(unwrap(value));
+    return Number.isNaN(x) ? 'NaN' : Number.isFinite(x) ? floatRepr(x) : x > 0 ? 'Infinity' : '-Infinity';
+  }
   return JSON.stringify(value);
 }
 
@@ -185,11 +203,10 @@ export const FILTERS: Record<string, Filter> = {
   sum(items: unknown, ...args: unknown[]) {
     const { positional, keywords } = splitCall(args);
     const attribute = positional[0] ?? keywords.attribute;
-    const start = Number(positional[1] ?? keywords.start ?? 0);
-    return toList(items).reduce<number>(
-      (total, item) => total + Number(unwrap(attribute === undefined ? item : attributeOf(item, attribute))),
-      start,
-    );
+    const start = positional[1] ?? keywords.start ?? 0;
+    const terms = [start, ...toList(items).map((item) => (attribute === undefined ? item : attributeOf(item, attribute)))];
+    const total = terms.reduce<number>((sum, term) => sum + Number(unwrap(term)), 0);
+    return terms.some(isFloat) ? pyFloat(total) : total;
   },
   unique(items: unknown, ...args: unknown[]) {
     const { keywords } = splitCall(args);
@@ -231,13 +248,15 @@ export const FILTERS: Record<string, Filter> = {
     const text = pyStr(value);
     return chars === undefined || chars === null ? text.trim() : stripChars(text, chars, true, true);
   },
+  // a float, as Jinja's round gives (`2.5 | round` is 2.0), but for an int rounded the common way (Python's round(3, 0) is 3)
   round: (value: unknown, precision: unknown = 0, method: unknown = 'common') => {
     const x = Number(unwrap(value));
     const scale = 10 ** Number(precision);
-    if (method === 'ceil') return Math.ceil(x * scale) / scale;
-    if (method === 'floor') return Math.floor(x * scale) / scale;
-    return roundHalfEven(x, Number(precision));
+    if (method === 'ceil') return pyFloat(Math.ceil(x * scale) / scale);
+    if (method === 'floor') return pyFloat(Math.floor(x * scale) / scale);
+    return isFloat(value) ? pyFloat(roundHalfEven(x, Number(precision))) : roundHalfEven(x, Number(precision));
   },
+  abs: (value: unknown) => (isFloat(value) ? pyFloat(Math.abs(Number(unwrap(value)))) : Math.abs(Number(unwrap(value)))),
   int: (value: unknown, fallback: unknown = 0) => {
     const plain = unwrap(value);
     const parsed =
@@ -246,10 +265,10 @@ export const FILTERS: Record<string, Filter> = {
       ? fallback
       : parsed;
   },
-  float: (value: unknown, fallback: unknown = 0) => {
+  float: (value: unknown, fallback: unknown = new PyFloat(0)) => {
     const plain = unwrap(value);
     const parsed = Number(typeof plain === 'string' ? plain.trim() : plain);
-    return typeof plain === 'string' && plain.trim() === '' ? fallback : Number.isNaN(parsed) ? fallback : parsed;
+    return typeof plain === 'string' && plain.trim() === '' ? fallback : Number.isNaN(parsed) ? fallback : pyFloat(parsed);
   },
   format: (value: unknown, ...args: unknown[]) => {
     const { positional, keywords } = splitCall(args);

@@ -1,5 +1,5 @@
 // Where nunjucks' parser reads Jinja otherwise than Jinja: a call's `*list`, `**dict` and trailing
-// comma, `{% set x -%}`'s trim, and a test's argument without parentheses. Installed by
+// comma, `{% set x -%}`'s trim, a test's argument without parentheses, and whole float literals. Installed by
 // jinja-semantics.ts with its compiler patches.
 import type { CompilerInternals, Node, NodeClass } from './jinja-semantics';
 
@@ -34,6 +34,30 @@ export interface NunjucksInternals {
     Not: NodeConstructor;
     Symbol: NodeConstructor;
     FunCall: NodeConstructor;
+    Literal: NodeConstructor;
+  };
+}
+
+/**
+ * A float literal stays a float where its value is whole (`2.0`, `10.0`): nunjucks' parser reads it
+ * as the number 2, which prints `2`. The literal is marked, and compiled as a boxed float (PyFloat).
+ */
+export function installFloatLiterals({ parser, lexer, nodes }: NunjucksInternals, proto: Record<string, unknown>): void {
+  const parserProto = parser.Parser.prototype;
+  const parsePrimary = parserProto.parsePrimary as (this: ParserInternals, noPostfix?: boolean) => Node;
+  parserProto.parsePrimary = function parsePrimaryFloat(this: ParserInternals, noPostfix?: boolean) {
+    const token = this.peekToken();
+    const node = parsePrimary.call(this, noPostfix);
+    if (token?.type !== lexer.TOKEN_FLOAT) return node;
+    // the literal itself, or (with a postfix, `2.0.real`) the one inside at the token's place
+    const found = node instanceof nodes.Literal ? [node] : (node as Node & { findAll(type: unknown): Node[] }).findAll(nodes.Literal);
+    for (const literal of found) if (literal.lineno === token.lineno && literal.colno === token.colno) literal.pyFloat = true;
+    return node;
+  };
+  const compileLiteral = proto.compileLiteral as (this: CompilerInternals, node: Node, frame: unknown) => void;
+  proto.compileLiteral = function compileFloatLiteral(this: CompilerInternals, node: Node, frame: unknown) {
+    if (node.pyFloat === true && Number.isInteger(node.value)) return this._emit(`runtime.pyFloat(${String(node.value)})`);
+    return compileLiteral.call(this, node, frame);
   };
 }
 

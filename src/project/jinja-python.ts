@@ -7,9 +7,42 @@ import nunjucks from 'nunjucks';
 
 const SafeString = (nunjucks.runtime as unknown as { SafeString: new (value: string) => object }).SafeString;
 
-/** A macro's output (nunjucks' SafeString) as the string it is; other values as they are. */
+/**
+ * A Python float whose value is whole (`2.0`, `4 / 2`, `'3' | float`). JavaScript has one number type,
+ * so such a float would print as an int (`2`) and make SQL's `2.0` an integer: it is kept boxed, and
+ * its arithmetic gives floats. A number with a fraction is a float already, and stays a plain number.
+ */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  valueOf(): number {
+    return this.value;
+  }
+  toString(): string {
+    return floatRepr(this.value);
+  }
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/** A float result: boxed when whole (see PyFloat), a plain number otherwise. */
+export const pyFloat = (value: number): number | PyFloat => (Number.isInteger(value) ? new PyFloat(value) : value);
+
+/** Whether a value is a Python float: a boxed whole one, or a number with a fraction (or inf, nan). */
+export const isFloat = (value: unknown): boolean => value instanceof PyFloat || (typeof value === 'number' && !Number.isInteger(value));
+
+/** A macro's output (nunjucks' SafeString) as the string it is, a whole float as its number; other values as they are. */
 export function unwrap(value: unknown): unknown {
+  if (value instanceof PyFloat) return value.value;
   return value instanceof SafeString ? String(value) : value;
+}
+
+/** A value with every whole float in it (in lists and dicts too) a plain number, for meterflow's own code (config()). */
+export function plainNumbers(value: unknown): unknown {
+  if (value instanceof PyFloat) return value.value;
+  if (Array.isArray(value)) return value.map(plainNumbers);
+  if (isDict(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plainNumbers(item)]));
+  return value;
 }
 
 export const isDict = (value: unknown): value is Record<string, unknown> =>
@@ -32,6 +65,7 @@ const typeError = (message: string): never => {
 
 /** Python's name of a value's type, for the errors Python gives. */
 function typeName(value: unknown): string {
+  if (value instanceof PyFloat) return 'float';
   value = unwrap(value);
   if (value === null) return 'NoneType';
   if (value === undefined) return 'Undefined';
@@ -42,10 +76,21 @@ function typeName(value: unknown): string {
   return isDict(value) ? 'dict' : typeof value;
 }
 
-function numberString(value: number): string {
+/** Python's repr() of a float: `2.0`, `0.1`, `1e-05`, `1e+16` (shortest digits, as JavaScript's). */
+export function floatRepr(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  return String(value);
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const [mantissa = '', exponentText = '0'] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  const fixed = String(value);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
+}
+
+/** A number as Python prints it: an int's digits, a float's repr. */
+function numberString(value: number): string {
+  return Number.isInteger(value) ? String(value) : floatRepr(value);
 }
 
 /** Python's repr() of a string: single quotes unless it holds one and no double quote. */
@@ -71,11 +116,12 @@ export function pyTuple(items: unknown[]): unknown[] {
 /** Python's repr(): how a value prints inside a list or dict. */
 export function pyRepr(value: unknown): string {
   const plain = unwrap(value);
-  return typeof plain === 'string' ? stringRepr(plain) : pyStr(plain);
+  return typeof plain === 'string' ? stringRepr(plain) : pyStr(value);
 }
 
 /** Python's str(): how `{{ value }}` and `~` print a value. */
 export function pyStr(value: unknown): string {
+  if (value instanceof PyFloat) return floatRepr(value.value);
   const plain = unwrap(value);
   if (plain === undefined) return '';
   if (plain === null) return 'None';
@@ -121,11 +167,15 @@ function unsupported(op: string, a: unknown, b: unknown): never {
   return typeError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
 }
 
+/** A number from Python's arithmetic: a float when either operand was one, as in Python. */
+const arithmetic = (left: unknown, right: unknown, result: number): number | PyFloat =>
+  isFloat(left) || isFloat(right) ? pyFloat(result) : result;
+
 /** Python's `+`: numbers add, strings and lists concatenate, anything else is a TypeError. */
 export function pyAdd(left: unknown, right: unknown): unknown {
   const a = unwrap(left);
   const b = unwrap(right);
-  if (isNumeric(a) && isNumeric(b)) return Number(a) + Number(b);
+  if (isNumeric(a) && isNumeric(b)) return arithmetic(left, right, Number(a) + Number(b));
   if (typeof a === 'string' && typeof b === 'string') return a + b;
   if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
   return unsupported('+', a, b);
@@ -135,7 +185,7 @@ export function pyAdd(left: unknown, right: unknown): unknown {
 export function pyMul(left: unknown, right: unknown): unknown {
   const a = unwrap(left);
   const b = unwrap(right);
-  if (isNumeric(a) && isNumeric(b)) return Number(a) * Number(b);
+  if (isNumeric(a) && isNumeric(b)) return arithmetic(left, right, Number(a) * Number(b));
   const repeat = (seq: unknown, times: unknown) => {
     const n = Math.max(0, Number(times));
     if (typeof seq === 'string') return seq.repeat(n);
@@ -154,16 +204,29 @@ function numbers(op: string, left: unknown, right: unknown): [number, number] {
   return [Number(a), Number(b)];
 }
 
-export const pySub = (a: unknown, b: unknown): number => numbers('-', a, b).reduce((x, y) => x - y);
-export const pyDiv = (a: unknown, b: unknown): number => numbers('/', a, b).reduce((x, y) => x / y);
-export const pyFloorDiv = (a: unknown, b: unknown): number => Math.floor(numbers('//', a, b).reduce((x, y) => x / y));
+export const pySub = (a: unknown, b: unknown) =>
+  arithmetic(
+    a,
+    b,
+    numbers('-', a, b).reduce((x, y) => x - y),
+  );
+/** Python's `/`: always a float (`4 / 2` is `2.0`). */
+export const pyDiv = (a: unknown, b: unknown) => pyFloat(numbers('/', a, b).reduce((x, y) => x / y));
+export const pyFloorDiv = (a: unknown, b: unknown) => arithmetic(a, b, Math.floor(numbers('//', a, b).reduce((x, y) => x / y)));
+
+/** Python's unary `-`: a float stays a float (`-2.0`). */
+export function pyNeg(value: unknown): unknown {
+  const plain = unwrap(value);
+  if (!isNumeric(plain)) return typeError(`bad operand type for unary -: '${typeName(value)}'`);
+  return value instanceof PyFloat ? new PyFloat(-value.value) : -Number(plain);
+}
 
 /** Python's `%`: a string formats its arguments (`'%s_%s' % (a, b)`); numbers take the divisor's sign. */
 export function pyMod(left: unknown, right: unknown): unknown {
   const a = unwrap(left);
   if (typeof a === 'string') return percentFormat(a, right);
   const [x, y] = numbers('%', a, right);
-  return x - y * Math.floor(x / y);
+  return arithmetic(left, right, x - y * Math.floor(x / y));
 }
 
 const PERCENT = /%(\(([^)]*)\))?([-+ 0#]*)(\d+)?(\.(\d+))?([sdifrxXeEgGc%])/g;

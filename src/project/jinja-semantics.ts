@@ -15,13 +15,15 @@
 // fails if a version compiles these otherwise.
 import nunjucks from 'nunjucks';
 import { MacroReturn } from './jinja-filters';
-import { installCallSpreads, type NunjucksInternals } from './jinja-parser';
+import { installCallSpreads, installFloatLiterals, type NunjucksInternals } from './jinja-parser';
 import { negativeIndex, pythonMethod } from './jinja-methods';
 import {
   loopFilter,
   loopItems,
   pyAdd,
   pyDict,
+  pyFloat,
+  pyNeg,
   pyKeywords,
   pySlice,
   pySpread,
@@ -105,6 +107,7 @@ export function installJinjaSemantics(): void {
   installCompilerFixes(proto);
   installLoopHelpers(proto, internals.runtime);
   installCallSpreads(internals as unknown as NunjucksInternals, proto);
+  installFloatLiterals(internals as unknown as NunjucksInternals, proto);
   proto.compileIf = function compileIf(this: CompilerInternals, node: Node, frame: unknown, async?: boolean) {
     this._emit('if(runtime.jinjaTruthy(');
     this._compileExpression(node.cond, frame);
@@ -293,6 +296,8 @@ function installPythonValues(runtime: Record<string, unknown>): void {
     pyDict,
     pySpread,
     pyKeywords,
+    pyFloat,
+    pyNeg,
   });
   const suppressValue = runtime.suppressValue as (value: unknown, autoescape: boolean) => unknown;
   runtime.suppressValue = (value: unknown, autoescape: boolean) =>
@@ -331,6 +336,11 @@ function installPythonOperators(proto: Record<string, unknown>): void {
   proto.compileDiv = call('pyDiv');
   proto.compileFloorDiv = call('pyFloorDiv');
   proto.compileMod = call('pyMod');
+  proto.compileNeg = function compileNeg(this: CompilerInternals, node: Node, frame: unknown) {
+    this._emit('runtime.pyNeg(');
+    this.compile(node.target, frame);
+    this._emit(')');
+  };
   proto.compileConcat = function compileConcat(this: CompilerInternals, node: Node, frame: unknown) {
     this._emit('(runtime.pyStr(');
     this.compile(node.left, frame);

@@ -8,7 +8,7 @@ import { dbtAdapter } from './dbt-adapter';
 import { SECRET_ENV_PREFIX } from './environment';
 import { CROSS_DB_MACROS } from './dbt-cross-db';
 import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
-import { splitCall } from './jinja-python';
+import { plainNumbers, splitCall } from './jinja-python';
 import { installJinjaSemantics, namespace } from './jinja-semantics';
 import { installTags } from './jinja-tags';
 import { identifierOf, relationValue } from './jinja-relation';
@@ -129,7 +129,8 @@ export function renderModel(options: RenderOptions): RenderedModel {
     config: (...args: unknown[]) => {
       const { positional, keywords } = splitCall(args);
       const dict = positional[0];
-      Object.assign(config, typeof dict === 'object' && dict !== null ? dict : {}, keywords);
+      // meterflow's code reads these: a whole float (256.0) is its number here
+      Object.assign(config, plainNumbers(typeof dict === 'object' && dict !== null ? dict : {}), plainNumbers(keywords));
       return '';
     },
     var: (...args: unknown[]) => {

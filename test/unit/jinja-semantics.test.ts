@@ -70,6 +70,33 @@ describe("Jinja's namespace()", () => {
   });
 });
 
+describe("Python's floats in templates", () => {
+  it('prints a whole float as Python does (2.0, not 2), so that SQL gets the same literal and type', () => {
+    expect(render('select {{ 10 / 5 }} as s, {{ -2.0 }} as n, {{ 3 * 1.5 }} as p, {{ 7.0 // 2 }} as q')).toBe(
+      'select 2.0 as s, -2.0 as n, 4.5 as p, 3.0 as q',
+    );
+    expect(render("{{ var('t', 10.0) }}|{{ 2 | float }}|{{ 3 | round }}|{{ 2.5 | round }}|{{ [1.0, 2] | sum }}")).toBe(
+      '10.0|2.0|3|2.0|3.0',
+    );
+    expect(render('{{ 0.00001 }}|{{ 10000000000000000 / 1 }}|{{ 1.0 == 1 }}|{{ 4.0 is integer }}|{{ 4.0 is float }}')).toBe(
+      '1e-05|1e+16|True|False|True',
+    );
+    // 0.0 is false, as in Python
+    expect(render('{% if 0.0 %}t{% else %}f{% endif %}|{{ 0.0 or 5 }}')).toBe('f|5');
+  });
+
+  it("gives meterflow's own code a config's whole float as its number", () => {
+    const { config } = renderModel({
+      file: 'models/m.sql',
+      template: "{{ config(meta={'meterflow': {'split_by': 'k', 'target_mb': 256.0} }, rate=2.0) }}select 1",
+      resolver: { ref: (m) => m, source: (_s, t) => t },
+      vars: {},
+      self: 'm',
+    });
+    expect(config).toEqual({ meta: { meterflow: { split_by: 'k', target_mb: 256 } }, rate: 2 });
+  });
+});
+
 describe("Python's type errors in templates", () => {
   it('name the line and column of the operation, as dbt names where a template failed', () => {
     expect(() => render("select 1\n, {{ 'a' + 1 }}")).toThrow(
