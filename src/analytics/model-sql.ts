@@ -4,9 +4,10 @@
 import { ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { runsOnOf, type ModelNode } from '../project/types';
-import { readParquet, relation } from '../duckdb/sql';
+import { readParquet } from '../duckdb/sql';
 import type { RunAnalyticsModelInput } from '../contract/activities';
-import { MODEL_SCHEMA, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
+import { modelRelation, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
+import { keyedRelation } from '../build/relations';
 import { periodSpanOf, periodStartsOf } from '../build/periods';
 
 /**
@@ -16,7 +17,7 @@ import { periodSpanOf, periodStartsOf } from '../build/periods';
 export function withPublishedRest(model: ModelNode, resultFile: string, window: RunAnalyticsModelInput['window']): string {
   const rows = `select * from ${readParquet([resultFile])}`;
   if (!window || !model.period || !model.eventTime) return `(${rows})`;
-  return `(select * from ${relation(MODEL_SCHEMA, model.name)} where not (${periodStartsOf(model.eventTime, model.period, window)}) union all ${rows})`;
+  return `(select * from ${modelRelation(model)} where not (${periodStartsOf(model.eventTime, model.period, window)}) union all ${rows})`;
 }
 
 /**
@@ -33,7 +34,7 @@ export function testRefRelation(
   const seed = seedRelation(project, ref);
   if (seed) return seed;
   const pinned = snapshot.relations[ref];
-  if (pinned !== undefined) return relation(MODEL_SCHEMA, pinned);
+  if (pinned !== undefined) return keyedRelation(pinned);
   const other = project.plan.models.find((m) => m.name === ref && runsOnOf(m) === 'analytics');
   if (!other) {
     throw new ProjectError(
@@ -51,7 +52,7 @@ function newVersionOf(
   upstreamFiles: ReadonlyMap<string, string>,
 ): string {
   const file = upstreamFiles.get(other.name);
-  if (file === undefined) return relation(MODEL_SCHEMA, other.name);
+  if (file === undefined) return modelRelation(other);
   return withPublishedRest(other, file, upstream.find((output) => output.model === other.name)?.window);
 }
 
@@ -72,7 +73,7 @@ export function analyticsModelSql(
     if (seed) return seed;
     const pinned = snapshot.relations[ref];
     if (pinned !== undefined) {
-      const master = relation(MODEL_SCHEMA, pinned);
+      const master = keyedRelation(pinned);
       if (!window || !model.period || whole) return master;
       // the whole periods that hold the changed settlement times: their rows are computed anew
       const eventTime = project.plan.models.find((m) => m.name === ref)?.eventTime;

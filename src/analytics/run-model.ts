@@ -13,7 +13,7 @@ import { runDataTests } from '../warehouse/data-tests';
 import type { AnalyticsModelResult, AnalyticsOutput, DataTestResults, RunAnalyticsModelInput } from '../contract/activities';
 import type { AnalyticsContext } from './context';
 import { analyticsModelSql, testRefRelation, withPublishedRest } from './model-sql';
-import { findModel } from '../build/model-sql';
+import { findModel, publishedTableOf } from '../build/model-sql';
 import { existingKind } from '../build/relations';
 
 /** A result file of this run on this machine (downloaded when it is elsewhere). */
@@ -45,7 +45,7 @@ async function computeResult(
   const { sql, resultFile, upstreamFiles } = work;
   const at = `${snapshot.warehouse} at version ${snapshot.version}`;
   for (const ref of model.refs.filter((r) => snapshot.relations[r] === undefined && !upstreamFiles.has(r))) {
-    if (await existingKind(connection, ref)) continue;
+    if (await existingKind(connection, publishedTableOf(project, ref))) continue;
     throw new ProjectError(
       `${model.file}: ${name} merges ${ref}, which is not in ${at} and not computed by this run: ` +
         `select it too (e.g. --select +${name})`,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { PACKAGE_ROOT } from '../config';
 import { quotedString } from '../duckdb/sql';
-import { openLake, type Lake } from '../lake/lake';
+import { LAKE_ALIAS, openLake, type Lake } from '../lake/lake';
 import { commitFilesMarkdown, commitFilesRow, type CommitFilesRow } from './commit-files-results';
 import { log, machine, seconds } from './measure';
 import { createDatabase, startPostgresServer, type PostgresServer } from './postgres-server';
@@ -71,7 +71,7 @@ async function measureCommit(server: PostgresServer, files: number): Promise<Com
 async function filesToAdd(lake: Lake, folder: string, files: number): Promise<string[]> {
   const template = path.join(folder, 'template.parquet');
   await lake.withConnection(async (connection) => {
-    await connection.run('create table lake.main.readings (meter_id bigint, reading double)');
+    await connection.run(`create table ${LAKE_ALIAS}.main.readings (meter_id bigint, reading double)`);
     await connection.run(
       `copy (select range::bigint as meter_id, range / 10.0 as reading from range(${ROWS_PER_FILE})) to ${quotedString(template)} (format parquet)`,
     );
@@ -92,7 +92,7 @@ async function addInOneTransaction(
   try {
     const addSeconds = await seconds(() =>
       connection.run(
-        `call ducklake_add_data_files('lake', 'readings', [${paths.map(quotedString).join(', ')}], schema => 'main', hive_partitioning => false)`,
+        `call ducklake_add_data_files(${quotedString(LAKE_ALIAS)}, 'readings', [${paths.map(quotedString).join(', ')}], schema => 'main', hive_partitioning => false)`,
       ),
     );
     const commitSeconds = await seconds(() => connection.run('commit'));
@@ -129,7 +129,7 @@ async function catalogState(server: PostgresServer, database: string): Promise<{
 async function checkCommitted(lake: Lake, files: number): Promise<void> {
   await lake.withConnection(async (connection) => {
     const reader = await connection.runAndReadAll(
-      "select (select count(*) from ducklake_list_files('lake', 'readings')), (select count(*) from lake.main.readings)",
+      `select (select count(*) from ducklake_list_files(${quotedString(LAKE_ALIAS)}, 'readings')), (select count(*) from ${LAKE_ALIAS}.main.readings)`,
     );
     const [listed, rows] = (reader.getRows()[0] ?? []).map(Number);
     if (listed !== files || rows !== files * ROWS_PER_FILE) {

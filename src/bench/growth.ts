@@ -8,7 +8,7 @@ import path from 'node:path';
 import { startPipeline, waitForPipeline } from '../client';
 import { PACKAGE_ROOT, defaultProjectDir } from '../config';
 import { quotedString } from '../duckdb/sql';
-import { openLake } from '../lake/lake';
+import { LAKE_ALIAS, openLake } from '../lake/lake';
 import { loadProject, type LoadedProject } from '../project/load';
 import { renderChart } from '../report/charts';
 import { startDevServer } from '../temporal/dev-server';
@@ -164,7 +164,7 @@ async function lakeSize(warehouse: string): Promise<GrowthMeasurement['lake']> {
   try {
     await lake.withConnection(async (connection) => {
       const reader = await connection.runAndReadAll(
-        `select coalesce(sum(file_count), 0)::bigint, coalesce(sum(file_size_bytes), 0)::bigint from ducklake_table_info(${quotedString('lake')})`,
+        `select coalesce(sum(file_count), 0)::bigint, coalesce(sum(file_size_bytes), 0)::bigint from ducklake_table_info(${quotedString(LAKE_ALIAS)})`,
       );
       const [files, bytes] = reader.getRows()[0] ?? [0, 0];
       dataFiles = Number(files);

@@ -3,11 +3,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BuildModelInput, BuildModelResult, EventWindow } from '../contract/activities';
 import { quotedIdentifier, relation } from '../duckdb/sql';
-import { relationKind, type ModelNode } from '../project/types';
+import { relationKind, tableOf, type ModelNode } from '../project/types';
 import { uninterruptible, type ModelContext } from './context';
 import {
-  MODEL_SCHEMA,
+  besideModel,
   deltaName,
+  modelRelation,
   findModel,
   inWindow,
   modelSqlError,
@@ -16,7 +17,7 @@ import {
   renderModelSql,
   warehouseResolver,
 } from './model-sql';
-import { countRows, existingKind } from './relations';
+import { countRows, ensureSchema, existingKind } from './relations';
 import { refuseRowsOutsideWindow } from './window-rows';
 import { buildIncrementalRows } from './incremental-rows';
 
@@ -27,10 +28,11 @@ export interface Built {
 }
 
 /** Drop what an earlier attempt of this run left of a model's new version: its pending and delta relations. */
-export async function dropOwnVersions(connection: DuckDBConnection, model: string, buildId: string): Promise<void> {
-  for (const leftover of [pendingName(model, buildId), deltaName(model, buildId)]) {
-    const leftoverKind = await existingKind(connection, leftover);
-    if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(MODEL_SCHEMA, leftover)}`);
+export async function dropOwnVersions(connection: DuckDBConnection, model: ModelNode, buildId: string): Promise<void> {
+  const { schema } = tableOf(model);
+  for (const leftover of [pendingName(model.name, buildId), deltaName(model.name, buildId)]) {
+    const leftoverKind = await existingKind(connection, { schema, name: leftover });
+    if (leftoverKind) await connection.run(`drop ${leftoverKind} ${relation(schema, leftover)}`);
   }
 }
 
@@ -45,9 +47,9 @@ export async function createWindowedVersion(
   rebuilt: string,
   buildId: string,
 ): Promise<number> {
-  const pending = pendingRelationOf(model.name, buildId);
+  const pending = pendingRelationOf(model, buildId);
   await connection.run(
-    `create view ${pending} as\nselect * from ${relation(MODEL_SCHEMA, model.name)} where not (${inWindow(model.eventTime as string, window)})\nunion all\nselect * from ${rebuilt}`,
+    `create view ${pending} as\nselect * from ${modelRelation(model)} where not (${inWindow(model.eventTime as string, window)})\nunion all\nselect * from ${rebuilt}`,
   );
   return windowedVersionRows(connection, model, window, rebuilt);
 }
@@ -64,7 +66,7 @@ export async function windowedVersionRows(
   window: EventWindow,
   rebuilt: string,
 ): Promise<number> {
-  const published = relation(MODEL_SCHEMA, model.name);
+  const published = modelRelation(model);
   const eventTime = model.eventTime as string;
   const counted = await connection.runAndReadAll(
     `select (select count(*) from ${published})
@@ -83,7 +85,7 @@ export function builtResult(
 ): BuildModelResult {
   return {
     model: model.name,
-    relation: `${MODEL_SCHEMA}.${pendingName(model.name, buildId)}`,
+    relation: `${tableOf(model).schema}.${pendingName(model.name, buildId)}`,
     materialized: model.materialized,
     ...built,
     durationMs: Date.now() - started,
@@ -123,11 +125,12 @@ async function buildVersion(
   input: BuildModelInput,
 ): Promise<Built> {
   const { vars, buildId, pendingRefs = [], window, windowRefs = [] } = input;
-  const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
-  const delta = relation(MODEL_SCHEMA, deltaName(model.name, buildId));
+  const pending = pendingRelationOf(model, buildId);
+  const delta = besideModel(model, deltaName(model.name, buildId));
   const create = (target: string, sql: string, partitioned = false) => createModelRelation(connection, model, target, sql, partitioned);
-  await dropOwnVersions(connection, model.name, buildId);
-  const published = await existingKind(connection, model.name);
+  await ensureSchema(connection, tableOf(model));
+  await dropOwnVersions(connection, model, buildId);
+  const published = await existingKind(connection, tableOf(model));
   if (model.materialized === 'incremental' && model.eventTime && window && published === 'table') {
     // only the window's rows are rebuilt; the new version is the published rows outside it
     // and the rebuilt ones, a view until publishing replaces the window's rows in place

@@ -4,13 +4,12 @@
 // others (uniqueness on keys without the split column, relationships, thresholds over the whole
 // table, custom tests) read the new version, which is the parts' files, as a reader.
 import type { DataTestResult, DataTestResults, TestBuiltModelInput } from '../contract/activities';
-import { relation } from '../duckdb/sql';
 import { testStatus } from '../project/data-tests';
 import type { DataTest } from '../project/types';
 import { runDataTests } from '../warehouse/data-tests';
 import { withWarehouseReader } from '../warehouse/warehouse';
 import { uninterruptible } from './context';
-import { MODEL_SCHEMA, findModel, pendingName, warehouseResolver } from './model-sql';
+import { findModel, pendingRelationOf, warehouseResolver } from './model-sql';
 import type { MonthContext } from './months';
 
 /** A row count that the parts' own counts decide: every row counted, no `where`. */
@@ -51,7 +50,7 @@ export async function testBuiltModel(
   // the project's tests no longer match the parts' (it changed under the run): test everything
   const partTests = monthTests.length === model.tests.length ? monthTests : model.tests.map(() => null);
   const left = model.tests.filter((_test, i) => !partTests[i]);
-  const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
+  const pending = pendingRelationOf(model, buildId);
   const counted = new Map(left.filter((test) => whole && countedByParts(test)).map((test) => [test, rowCountResult(test, rows, pending)]));
   const scanned = left.filter((test) => !counted.has(test));
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });

@@ -5,12 +5,12 @@ import type { BuildModelResult, CommitBuiltMonthsInput, EventWindow } from '../c
 import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import { ModelBuildError } from '../errors';
 import { filesOf } from '../duckdb/lake-tables';
-import type { ModelNode } from '../project/types';
+import { tableOf, type ModelNode } from '../project/types';
 import { builtResult, createWindowedVersion, dropOwnVersions, windowedVersionRows, type Built } from './build-model';
 import { uninterruptible, type ModelContext } from './context';
-import { MODEL_SCHEMA, deltaName, findModel, modelSqlError, pendingName, renderModelSql, warehouseResolver } from './model-sql';
+import { deltaName, findModel, modelSqlError, pendingName, renderModelSql, warehouseResolver } from './model-sql';
 import { intoTableFolder, lakeDataPath } from './month-files';
-import { existingKind } from './relations';
+import { ensureSchema, existingKind } from './relations';
 
 /** The files committed as the model's new version (or its rebuilt rows), in the transaction. */
 async function commitFiles(
@@ -20,28 +20,30 @@ async function commitFiles(
   { vars, buildId, pendingRefs = [], window, windowRefs = [], files }: CommitBuiltMonthsInput,
   rows: number,
 ): Promise<Built> {
-  const published = await existingKind(connection, model.name);
+  const { schema } = tableOf(model);
+  await ensureSchema(connection, tableOf(model));
+  const published = await existingKind(connection, tableOf(model));
   const windowed = window !== undefined && published === 'table';
   const targetName = windowed ? deltaName(model.name, buildId) : pendingName(model.name, buildId);
-  const target = relation(MODEL_SCHEMA, targetName);
+  const target = relation(schema, targetName);
   // in the table's folder, so that the catalog records them relative to it (see month-files.ts)
   const dataPath = await lakeDataPath(connection, warehouse.alias);
   const paths = (
     await intoTableFolder(
       dataPath,
-      MODEL_SCHEMA,
+      schema,
       model.name,
       targetName,
       files.map((file) => file.path),
     )
   ).sort();
-  if ((await existingKind(connection, targetName)) === 'table') {
-    const committed = (await filesOf(connection, warehouse.alias, targetName, MODEL_SCHEMA)).map((f) => f.dataFile).sort();
+  if ((await existingKind(connection, { schema, name: targetName })) === 'table') {
+    const committed = (await filesOf(connection, warehouse.alias, targetName, schema)).map((f) => f.dataFile).sort();
     // an earlier attempt committed these very files: dropping its table would delete them later
     if (JSON.stringify(committed) === JSON.stringify(paths))
       return windowed ? { rows: await windowedVersionRows(connection, model, window as EventWindow, target), windowRows: rows } : { rows };
   }
-  await dropOwnVersions(connection, model.name, buildId);
+  await dropOwnVersions(connection, model, buildId);
   const sql = renderModelSql(
     project,
     model,
@@ -57,7 +59,7 @@ async function commitFiles(
     // folders (year=…/month=…, and any name=value in the lake's path) are not columns.
     if (paths.length > 0) {
       await connection.run(
-        `call ducklake_add_data_files(${quotedString(warehouse.alias)}, ${quotedString(targetName)}, [${paths.map(quotedString).join(', ')}], schema => ${quotedString(MODEL_SCHEMA)}, hive_partitioning => false)`,
+        `call ducklake_add_data_files(${quotedString(warehouse.alias)}, ${quotedString(targetName)}, [${paths.map(quotedString).join(', ')}], schema => ${quotedString(schema)}, hive_partitioning => false)`,
       );
     }
     const column = quotedIdentifier(model.eventTime as string);

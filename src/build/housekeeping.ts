@@ -2,6 +2,7 @@
 // in the warehouse that meterflow did not create (and so must not replace).
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadedProject } from '../project/load';
+import { tableOf } from '../project/types';
 import { relation } from '../duckdb/sql';
 import { relationsOf } from '../duckdb/lake-tables';
 import { BUILDS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
@@ -16,22 +17,24 @@ export function buildKey(buildId: string): string {
 }
 
 interface PendingRelation {
+  /** The schema it is in: its model's (main, unless a schema config says otherwise). */
+  readonly schema: string;
   readonly name: string;
   readonly kind: 'table' | 'view';
   readonly key: string;
 }
 
-/** Every unpublished version in the model schema, of any run. */
-export async function pendingRelations(connection: DuckDBConnection, schema = 'main'): Promise<PendingRelation[]> {
-  return (await relationsOf(connection, { schema }))
+/** Every unpublished version, of any run, in any schema (a model's is beside its table). */
+export async function pendingRelations(connection: DuckDBConnection): Promise<PendingRelation[]> {
+  return (await relationsOf(connection))
     .filter((pending) => pending.name.startsWith(PENDING_PREFIX))
-    .map(({ name, kind }) => ({ name, kind, key: name.split('__').pop() ?? '' }));
+    .map(({ schema, name, kind }) => ({ schema, name, kind, key: name.split('__').pop() ?? '' }));
 }
 
 /** Drop the given unpublished versions, views first (they read the tables). */
-export async function dropRelations(connection: DuckDBConnection, relations: readonly PendingRelation[], schema = 'main'): Promise<void> {
+export async function dropRelations(connection: DuckDBConnection, relations: readonly PendingRelation[]): Promise<void> {
   const ordered = [...relations].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'view' ? -1 : 1));
-  for (const pending of ordered) await connection.run(`drop ${pending.kind} if exists ${relation(schema, pending.name)}`);
+  for (const pending of ordered) await connection.run(`drop ${pending.kind} if exists ${relation(pending.schema, pending.name)}`);
 }
 
 /**
@@ -92,8 +95,9 @@ export async function foreignTables(
 ): Promise<string[]> {
   const present = new Set((await relationsOf(connection)).map((existing) => `${existing.schema}.${existing.name}`));
   const foreign: string[] = [];
-  for (const name of selected) {
-    if (present.has(`main.${name}`) && !states.has(name)) foreign.push(`main.${name}`);
+  for (const model of project.plan.models.filter((m) => selected.includes(m.name))) {
+    const table = tableOf(model);
+    if (present.has(`${table.schema}.${table.name}`) && !states.has(model.name)) foreign.push(`${table.schema}.${table.name}`);
   }
   const seededSources = new Set(
     (await connection.runAndReadAll(`select distinct source from ${SOURCE_FILES_TABLE}`))

@@ -4,12 +4,12 @@
 // rows kept and the new ones, tested as any new version is, until publishing changes the table in place.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BuildModelInput } from '../contract/activities';
-import { quotedIdentifier, relation } from '../duckdb/sql';
+import { quotedIdentifier } from '../duckdb/sql';
 import { ModelBuildError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import type { IncrementalConfig, ModelNode } from '../project/types';
 import { columnTypesOf } from '../warehouse/data-tests';
-import { MODEL_SCHEMA, deltaName, pendingRelationOf, renderModelSql, warehouseResolver } from './model-sql';
+import { besideModel, deltaName, modelRelation, pendingRelationOf, renderModelSql, warehouseResolver } from './model-sql';
 import { countRows } from './relations';
 
 /** `kept.k = added.k and …` over the unique key's columns. */
@@ -48,11 +48,11 @@ export async function buildIncrementalRows(
   create: (target: string, sql: string) => Promise<void>,
 ): Promise<number> {
   const config = model.incremental as IncrementalConfig;
-  const table = relation(MODEL_SCHEMA, model.name);
-  const added = relation(MODEL_SCHEMA, deltaName(model.name, buildId));
+  const table = modelRelation(model);
+  const added = besideModel(model, deltaName(model.name, buildId));
   await create(added, renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars, true));
   await refuseOtherColumns(connection, model, table, added);
-  const pending = pendingRelationOf(model.name, buildId);
+  const pending = pendingRelationOf(model, buildId);
   await connection.run(`create view ${pending} as\n${keptRowsSql(config, table, added)}\nunion all\nselect * from ${added}`);
   return countRows(connection, pending);
 }

@@ -3,6 +3,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
+import { tableOf } from '../project/types';
 import { filesOf, tablesOf } from '../duckdb/lake-tables';
 import { quotedString } from '../duckdb/sql';
 import { StorageError } from '../errors';
@@ -42,11 +43,15 @@ async function mergeSmallFiles(connection: DuckDBConnection, alias: string, proj
   // NOTE: a model built per month has one file a month, added with ducklake_add_data_files, which in
   // DuckLake 1.5.5 records no partition values: merging would join months into one file (and lose the
   // month-by-month rewrites of incremental runs). Those files are month-sized already; not merged.
-  const perMonth = new Set((project?.plan.models ?? []).filter((m) => m.materialized === 'incremental' && m.eventTime).map((m) => m.name));
+  const perMonth = new Set(
+    (project?.plan.models ?? [])
+      .filter((m) => m.materialized === 'incremental' && m.eventTime)
+      .flatMap((m) => [`${tableOf(m).schema}.${tableOf(m).name}`, `${tableOf(m).schema}.${m.name}`]),
+  );
   for (const { schema, table } of await tablesOf(connection, alias)) {
-    // a run's unpublished version of one too (`__meterflow_pending_<model>__<build>`)
+    // its published table, or a run's unpublished version of it (`__meterflow_pending_<model>__<build>`, beside it)
     const model = table.replace(/^__meterflow_pending_(.+)__[A-Za-z0-9]+$/, '$1').replace(/__delta$/, '');
-    if (schema === 'main' && perMonth.has(model)) continue;
+    if (perMonth.has(`${schema}.${model}`)) continue;
     await connection.run(`call ducklake_merge_adjacent_files(${lake}, ${quotedString(table)}, schema => ${quotedString(schema)})`);
   }
 }

@@ -3,13 +3,22 @@
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
-import type { DataTest, ModelNode } from '../project/types';
+import { DEFAULT_MODEL_SCHEMA, tableOf, type DataTest, type ModelNode, type TableName } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { EventWindow, MonthPart } from '../contract/activities';
 import { buildKey } from './housekeeping';
 
-/** The schema models are built in: dbt's default, so dbt-duckdb and meterflow agree on names. */
-export const MODEL_SCHEMA = 'main';
+/** The schema models are built in unless their schema config says otherwise: dbt's default, so dbt-duckdb and meterflow agree on names. */
+export const MODEL_SCHEMA = DEFAULT_MODEL_SCHEMA;
+
+/** A model's published table or view, as SQL. */
+export const modelRelation = (model: Pick<ModelNode, 'name' | 'table'>): string => {
+  const table = tableOf(model);
+  return relation(table.schema, table.name);
+};
+
+/** One of a model's working tables (its pending version, its delta), as SQL: beside its published one, in its schema. */
+export const besideModel = (model: Pick<ModelNode, 'name' | 'table'>, name: string): string => relation(tableOf(model).schema, name);
 
 /** Where a model's new version waits for its tests before it is swapped in: one per model and run. */
 export function pendingName(model: string, buildId: string): string {
@@ -50,7 +59,8 @@ export function inPart({ column, index, of, from, to, nullKeys, nullsOnly }: Spl
 }
 
 /** A model's pending version as a relation. */
-export const pendingRelationOf = (model: string, buildId: string) => relation(MODEL_SCHEMA, pendingName(model, buildId));
+export const pendingRelationOf = (model: Pick<ModelNode, 'name' | 'table'>, buildId: string) =>
+  besideModel(model, pendingName(model.name, buildId));
 
 /**
  * An error from a model's SQL: a permanent DuckDB error becomes a ModelBuildError naming the model and
@@ -91,9 +101,9 @@ export function warehouseResolver(
       ref: (model) => {
         const seed = seedRelation(project, model);
         if (seed) return seed;
-        const name = refTableName(model, pending, windowRefs);
         const node = project.plan.models.find((m) => m.name === model);
-        return within(relation(MODEL_SCHEMA, name), node?.eventTime, node?.split?.column);
+        const table = refTable(node ?? { name: model }, pending, windowRefs);
+        return within(relation(table.schema, table.name), node?.eventTime, node?.split?.column);
       },
       source: (sourceName, table) => {
         const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
@@ -105,16 +115,17 @@ export function warehouseResolver(
 }
 
 /**
- * The table of the models' schema a ref reads: its changed rows where the run rebuilt it over its
- * window (`windowRefs`), this run's unpublished version where it has one, the published one otherwise.
+ * The table a ref reads: its changed rows where the run rebuilt it over its window (`windowRefs`),
+ * this run's unpublished version where it has one, the published one otherwise.
  */
-export function refTableName(
-  model: string,
+export function refTable(
+  model: Pick<ModelNode, 'name' | 'table'>,
   pending: { buildId: string; models: readonly string[] },
   windowRefs: readonly string[],
-): string {
-  if (windowRefs.includes(model)) return deltaName(model, pending.buildId);
-  return pending.models.includes(model) ? pendingName(model, pending.buildId) : model;
+): TableName {
+  const { schema } = tableOf(model);
+  if (windowRefs.includes(model.name)) return { schema, name: deltaName(model.name, pending.buildId) };
+  return pending.models.includes(model.name) ? { schema, name: pendingName(model.name, pending.buildId) } : tableOf(model);
 }
 
 /**
@@ -158,6 +169,14 @@ export function holdsWithinWindow(test: DataTest, column: string): boolean {
     default:
       return false;
   }
+}
+
+/** The published table a ref names: a model's (tableOf), a seed's, else `main.<name>`. */
+export function publishedTableOf(project: LoadedProject, ref: string): TableName {
+  const model = project.plan.models.find((candidate) => candidate.name === ref);
+  if (model) return tableOf(model);
+  const seed = project.plan.sources.find((source) => source.seed && source.name === ref);
+  return { schema: seed?.schema ?? MODEL_SCHEMA, name: ref };
 }
 
 export function findModel(project: LoadedProject, name: string): ModelNode {
@@ -205,7 +224,7 @@ export function renderModelSql(
     template: project.templates.get(model.name) ?? '',
     resolver: inliningEphemerals(project, resolver, allVars),
     vars: allVars,
-    self: relation(MODEL_SCHEMA, model.name),
+    self: modelRelation(model),
     incremental,
   }).sql;
 }

@@ -8,14 +8,23 @@ import {
   type RunSingularTestInput,
   type TestModelInput,
 } from '../contract/activities';
-import { duckdbMessage, isPermanentDuckdbError, relation } from '../duckdb/sql';
+import { duckdbMessage, isPermanentDuckdbError } from '../duckdb/sql';
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
+import { tableOf } from '../project/types';
 import { runDataTests } from '../warehouse/data-tests';
 import { withMonthTests } from './built-model-tests';
 import { uninterruptible, type ModelContext } from './context';
-import { MODEL_SCHEMA, deltaName, findModel, holdsWithinWindow, inliningEphemerals, pendingName, warehouseResolver } from './model-sql';
+import {
+  besideModel,
+  deltaName,
+  findModel,
+  holdsWithinWindow,
+  inliningEphemerals,
+  pendingRelationOf,
+  warehouseResolver,
+} from './model-sql';
 import { countRows, existingKind } from './relations';
 
 /**
@@ -57,7 +66,7 @@ export async function testModel(
   const model = findModel(project, name);
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
   const resolveRef = (ref: string) => resolver.ref(ref);
-  const pending = relation(MODEL_SCHEMA, pendingName(model.name, buildId));
+  const pending = pendingRelationOf(model, buildId);
   return warehouse.withConnection((connection) =>
     interruptible(connection, async () => {
       if (monthTests?.length === model.tests.length) {
@@ -71,13 +80,13 @@ export async function testModel(
         return withMonthTests(model.tests, monthTests, rest.results);
       }
       const eventTime = model.eventTime;
-      if (!eventTime || !(await existingKind(connection, deltaName(model.name, buildId)))) {
+      if (!eventTime || !(await existingKind(connection, { schema: tableOf(model).schema, name: deltaName(model.name, buildId) }))) {
         return runDataTests(connection, model.tests, pending, resolveRef);
       }
       // rebuilt over a window: what can only fail on the rebuilt rows is tested on them alone
       const local = model.tests.filter((test) => holdsWithinWindow(test, eventTime));
       const whole = model.tests.filter((test) => !holdsWithinWindow(test, eventTime));
-      const onDelta = await runDataTests(connection, local, relation(MODEL_SCHEMA, deltaName(model.name, buildId)), resolveRef);
+      const onDelta = await runDataTests(connection, local, besideModel(model, deltaName(model.name, buildId)), resolveRef);
       const onWhole = await runDataTests(connection, whole, pending, resolveRef);
       const results = model.tests.map(
         (test) => (onDelta.results.find((r) => r.id === test.id) ?? onWhole.results.find((r) => r.id === test.id)) as DataTestResult,

@@ -21,7 +21,7 @@ import { monthWindow, monthsBetween } from '../contract/time';
 import { ModelBuildError, ProjectError, SourceDataError } from '../errors';
 import type { Logger } from '../logger';
 import type { LoadedProject } from '../project/load';
-import type { DataTest, ModelNode } from '../project/types';
+import { tableOf, type DataTest, type ModelNode } from '../project/types';
 import type { RelationResolver } from '../project/render';
 import { quotedIdentifier, quotedString, readParquet, relation } from '../duckdb/sql';
 import type { DuckdbSettings } from '../duckdb/settings';
@@ -35,12 +35,11 @@ import { columnTypesOf, runDataTests } from '../warehouse/data-tests';
 import { boundsFromFooters } from './key-statistics';
 import { fileStatistics } from '../warehouse/file-statistics';
 import {
-  MODEL_SCHEMA,
   findModel,
   holdsWithinWindow,
   inPart,
   modelSqlError,
-  refTableName,
+  refTable,
   renderModelSql,
   seedRelation,
   warehouseResolver,
@@ -105,7 +104,7 @@ function planInputs(
     ...node.refs.map((ref) => ({
       sql: resolver.ref(ref),
       ...timed(project.plan.models.find((m) => m.name === ref)?.eventTime),
-      ...(seedRelation(project, ref) ? {} : whole({ schema: MODEL_SCHEMA, name: refTableName(ref, pending, input.windowRefs ?? []) })),
+      ...(seedRelation(project, ref) ? {} : whole(refTable(findModel(project, ref), pending, input.windowRefs ?? []))),
     })),
     ...project.plan.sources
       .filter((s) => node.sources.includes(s.name))
@@ -198,10 +197,11 @@ async function monthsWithin(
 export const UNKNOWN_BYTES_PER_ROW = 32;
 
 /** Bytes per row of the model's published table (its files over its rows); undefined when it has none. */
-async function publishedBytesPerRow(connection: DuckDBConnection, alias: string, model: string): Promise<number | undefined> {
-  if ((await existingKind(connection, model)) !== 'table') return undefined;
-  const bytes = (await filesOf(connection, alias, model, MODEL_SCHEMA)).reduce((sum, file) => sum + file.sizeBytes, 0);
-  const rows = await countRows(connection, relation(MODEL_SCHEMA, model));
+async function publishedBytesPerRow(connection: DuckDBConnection, alias: string, model: ModelNode): Promise<number | undefined> {
+  const table = tableOf(model);
+  if ((await existingKind(connection, table)) !== 'table') return undefined;
+  const bytes = (await filesOf(connection, alias, table.name, table.schema)).reduce((sum, file) => sum + file.sizeBytes, 0);
+  const rows = await countRows(connection, relation(table.schema, table.name));
   return rows > 0 && bytes > 0 ? bytes / rows : undefined;
 }
 
@@ -224,7 +224,7 @@ async function partsOf(
 ): Promise<number> {
   if (!model.split) return 1;
   const rows = await fullestMonthRows(connection, alias, inputs, count);
-  const bytesPerRow = (await publishedBytesPerRow(connection, alias, model.name)) ?? UNKNOWN_BYTES_PER_ROW;
+  const bytesPerRow = (await publishedBytesPerRow(connection, alias, model)) ?? UNKNOWN_BYTES_PER_ROW;
   return partsFor(rows, bytesPerRow, model.split.targetMb);
 }
 
@@ -379,11 +379,17 @@ async function splitPlan(
 }
 
 /** Where a month's file goes: the model's folder, a year=/month= folder, named by execution and month. */
-export function monthFile(dataPath: string, model: string, month: string, fileKey: string, part?: MonthPart): string {
+export function monthFile(
+  dataPath: string,
+  model: Pick<ModelNode, 'name' | 'table'>,
+  month: string,
+  fileKey: string,
+  part?: MonthPart,
+): string {
   const [year, index] = month.split('-');
   const base = dataPath.endsWith('/') ? dataPath : `${dataPath}/`;
-  const name = `${model}-${buildKey(fileKey)}-${month}${part ? `-part${part.index + 1}of${part.of}` : ''}`;
-  return `${base}${MODEL_SCHEMA}/${model}/year=${year}/month=${Number(index)}/${name}.parquet`;
+  const name = `${model.name}-${buildKey(fileKey)}-${month}${part ? `-part${part.index + 1}of${part.of}` : ''}`;
+  return `${base}${tableOf(model).schema}/${model.name}/year=${year}/month=${Number(index)}/${name}.parquet`;
 }
 
 /**
@@ -462,7 +468,7 @@ async function writeMonth(
   sql: string,
   part: SplitPart | undefined,
 ): Promise<{ file: string; rows: number; tests: (DataTestResult | null)[] }> {
-  const file = monthFile(dataPath, model.name, month, fileKey, part);
+  const file = monthFile(dataPath, model, month, fileKey, part);
   if (!file.startsWith('s3://')) await mkdir(path.dirname(file), { recursive: true });
   try {
     // the file's column statistics come back with it: they decide some of its tests without a read

@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PlannedRun, PlanRunInput } from '../contract/activities';
-import { relation } from '../duckdb/sql';
 import { ForeignTableError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { environmentDigest } from '../project/environment';
@@ -12,8 +11,9 @@ import { selectModels } from '../project/select';
 import { readBuiltStates, type BuiltState } from '../warehouse/state';
 import type { ModelContext } from './context';
 import { dropLeftovers, foreignTables } from './housekeeping';
-import { MODEL_SCHEMA, warehouseResolver } from './model-sql';
-import { existingKinds } from './relations';
+import { modelRelation, warehouseResolver } from './model-sql';
+import { existingKinds, tableKey } from './relations';
+import { tableOf } from '../project/types';
 
 /**
  * A hash of what each model's (and singular test's) build depends on: a changed one is out of date.
@@ -32,7 +32,7 @@ export function stateHashesOf(
       template: project.templates.get(model.name) ?? '',
       resolver: warehouseResolver(project),
       vars: { ...project.plan.vars, ...vars },
-      self: relation(MODEL_SCHEMA, model.name),
+      self: modelRelation(model),
     });
     readEnv(model.name, Object.keys(usedEnv));
     // and the ephemeral models it inlines (only where it inlines any: other hashes stay as they were)
@@ -62,7 +62,7 @@ function builtOf(
   const built: Record<string, BuiltState> = {};
   for (const model of project.plan.models) {
     const state = states.get(model.name);
-    if (state && kinds.has(model.name)) built[model.name] = state;
+    if (state && kinds.has(tableKey(tableOf(model)))) built[model.name] = state;
   }
   for (const test of project.plan.singularTests) {
     const state = states.get(`test:${test.name}`);

@@ -3,17 +3,18 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BuildIdentity, PublishRunInput, PublishRunResult } from '../contract/activities';
 import { pathList, quotedIdentifier, relation } from '../duckdb/sql';
+import { LAKE_ALIAS } from '../lake/lake';
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
-import type { ModelNode } from '../project/types';
+import { tableOf, type ModelNode, type TableName } from '../project/types';
 import type { StorageResolver } from '../storage';
 import { readBuiltStates, recordBuiltStates, type BuiltState } from '../warehouse/state';
 import { uninterruptible, type ModelContext } from './context';
 import { buildKey, dropRelations, pendingRelations } from './housekeeping';
-import { MODEL_SCHEMA, deltaName, findModel, inWindow, pendingName, renderModelSql, warehouseResolver } from './model-sql';
+import { deltaName, findModel, inWindow, modelRelation, pendingName, renderModelSql, warehouseResolver } from './model-sql';
 import { publishIncrementalRows } from './incremental-rows';
 import { periodStartsOf } from './periods';
-import { countRowsOf, existingKinds } from './relations';
+import { countRowsOf, ensureSchema, existingKinds, tableKey } from './relations';
 
 /** A relation a publish made current, and whether its rows are counted (after the commit, all at once). */
 interface PublishedTable {
@@ -27,7 +28,7 @@ interface Publishing {
   readonly project: LoadedProject;
   /** what the schema holds, read once and kept as the transaction changes it */
   readonly kinds: Map<string, 'table' | 'view'>;
-  readonly drop: (name: string) => Promise<void>;
+  readonly drop: (table: TableName) => Promise<void>;
   readonly published: PublishedTable[];
   readonly built: { node: string; state: BuiltState }[];
 }
@@ -54,11 +55,10 @@ async function analyticsFilesOf(
 
 /** A view created anew over the published names (whatever the name held before dropped first). */
 async function publishView({ connection, project, kinds, drop, published }: Publishing, model: ModelNode, vars: PublishRunInput['vars']) {
-  await drop(model.name);
-  await connection.run(
-    `create view ${relation(MODEL_SCHEMA, model.name)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`,
-  );
-  kinds.set(model.name, 'view');
+  await drop(tableOf(model));
+  await ensureSchema(connection, tableOf(model));
+  await connection.run(`create view ${modelRelation(model)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`);
+  kinds.set(tableKey(tableOf(model)), 'view');
   published.push({ model: model.name, counted: false });
 }
 
@@ -71,14 +71,16 @@ async function publishModels(
   const { connection, project, kinds, drop, published, built } = publishing;
   for (const { model: name, state, window } of models) {
     const model = findModel(project, name);
-    const pendingRelation = relation(MODEL_SCHEMA, pendingName(name, buildId));
-    const pending = kinds.get(pendingName(name, buildId));
-    const delta = relation(MODEL_SCHEMA, deltaName(name, buildId));
-    if (pending && kinds.has(deltaName(name, buildId))) {
+    const table = tableOf(model);
+    const pendingTable = { schema: table.schema, name: pendingName(name, buildId) };
+    const deltaTable = { schema: table.schema, name: deltaName(name, buildId) };
+    const pending = kinds.get(tableKey(pendingTable));
+    const delta = relation(deltaTable.schema, deltaTable.name);
+    if (pending && kinds.has(tableKey(deltaTable))) {
       // an incremental model rebuilt over a window (its rows there replaced in place), or one without
       // an event_time (its new rows added, or replacing the rows of their keys)
-      const target = relation(MODEL_SCHEMA, name);
-      await drop(pendingName(name, buildId));
+      const target = modelRelation(model);
+      await drop(pendingTable);
       if (model.incremental) await publishIncrementalRows(connection, model, target, delta);
       else {
         if (!window || !model.eventTime)
@@ -86,7 +88,7 @@ async function publishModels(
         await connection.run(`delete from ${target} where ${inWindow(model.eventTime, window)}`);
         await connection.run(`insert into ${target} select * from ${delta}`);
       }
-      await drop(deltaName(name, buildId));
+      await drop(deltaTable);
       published.push({ model: name, counted: true });
       built.push({ node: name, state });
       continue;
@@ -96,13 +98,14 @@ async function publishModels(
       throw new ModelBuildError(`model ${name}: no new version to publish (build it first)`, name, model.file);
     }
     if (pending === 'view') {
-      await drop(pendingName(name, buildId));
+      await drop(pendingTable);
       await publishView(publishing, model, vars);
     } else {
-      await drop(name);
-      await connection.run(`alter table ${pendingRelation} rename to ${quotedIdentifier(name)}`);
-      kinds.delete(pendingName(name, buildId));
-      kinds.set(name, 'table');
+      await drop(table);
+      // (a model's pending version is in its schema: renamed in place)
+      await connection.run(`alter table ${relation(pendingTable.schema, pendingTable.name)} rename to ${quotedIdentifier(table.name)}`);
+      kinds.delete(tableKey(pendingTable));
+      kinds.set(tableKey(table), 'table');
       published.push({ model: name, counted: true });
     }
     built.push({ node: name, state });
@@ -132,9 +135,10 @@ async function publishAnalytics(
   for (const result of analytics) {
     const model = findModel(project, result.model);
     if (model.materialized === 'view') continue;
-    const target = relation(MODEL_SCHEMA, result.model);
+    const table = tableOf(model);
+    const target = relation(table.schema, table.name);
     const file = pathList([analyticsFiles.get(result.model) as string]);
-    const current = kinds.get(result.model);
+    const current = kinds.get(tableKey(table));
     if (result.window && current === 'table' && model.period && model.eventTime) {
       // computed for the periods holding the master's changed window: those periods' rows are replaced
       await connection.run(`delete from ${target} where ${periodStartsOf(model.eventTime, model.period, result.window)}`);
@@ -146,9 +150,10 @@ async function publishAnalytics(
         model.file,
       );
     } else {
-      await drop(result.model);
+      await drop(table);
+      await ensureSchema(connection, table);
       await connection.run(`create table ${target} as select * from read_parquet(${file}, hive_partitioning = false)`);
-      kinds.set(result.model, 'table');
+      kinds.set(tableKey(table), 'table');
     }
     built.push({ node: result.model, state: result.state });
     published.push({ model: result.model, counted: true });
@@ -165,17 +170,17 @@ async function publishInTransaction(
 ): Promise<PublishedTable[]> {
   const { buildId, tests = [], run } = input;
   // the commit names the run, so `meterflow query --at <run>` finds its version
-  await connection.run(`call lake.set_commit_message('meterflow', $message, extra_info => $info)`, {
+  await connection.run(`call ${LAKE_ALIAS}.set_commit_message('meterflow', $message, extra_info => $info)`, {
     message: `publish ${run ?? buildId}`,
     info: JSON.stringify({ run: run ?? null, build: buildId }),
   });
   const states = await readBuiltStates(connection);
   // what the schema holds, read once and kept as the transaction changes it
   const kinds = await existingKinds(connection);
-  const drop = async (name: string) => {
-    const current = kinds.get(name);
-    if (current) await connection.run(`drop ${current} ${relation(MODEL_SCHEMA, name)}`);
-    kinds.delete(name);
+  const drop = async (table: TableName) => {
+    const current = kinds.get(tableKey(table));
+    if (current) await connection.run(`drop ${current} ${relation(table.schema, table.name)}`);
+    kinds.delete(tableKey(table));
   };
   const published: PublishedTable[] = [];
   const built: { node: string; state: BuiltState }[] = [];
@@ -202,7 +207,9 @@ export async function publishRun(
   );
   // the published tables' rows, counted on the committed version: the lake's file statistics answer
   // most of it, where a count inside the transaction read each table's uncommitted rows
-  const counted = published.filter((table) => table.counted).map((table) => table.model);
+  const counted = new Map(
+    published.filter((table) => table.counted).map((table) => [table.model, tableOf(findModel(project, table.model))]),
+  );
   const rows = await warehouse.withConnection((connection) => countRowsOf(connection, counted));
   const tables = published.map(({ model, counted }) => ({ model, rows: counted ? (rows.get(model) ?? 0) : null }));
   // one writer: the latest snapshot is the commit above
@@ -220,8 +227,8 @@ export async function publishRun(
 /** Drop this run's unpublished new versions (a failed or cancelled run leaves none behind). */
 export async function discardPending({ warehouse }: ModelContext, { buildId }: BuildIdentity): Promise<{ dropped: number }> {
   return warehouse.withConnection(async (connection) => {
-    const own = (await pendingRelations(connection, MODEL_SCHEMA)).filter((pending) => pending.key === buildKey(buildId));
-    await dropRelations(connection, own, MODEL_SCHEMA);
+    const own = (await pendingRelations(connection)).filter((pending) => pending.key === buildKey(buildId));
+    await dropRelations(connection, own);
     return { dropped: own.length };
   });
 }

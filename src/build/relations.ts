@@ -1,15 +1,31 @@
-// What the models' schema holds: its tables and views, and their rows.
+// What the warehouse holds: its tables and views, and their rows.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quotedString, relation } from '../duckdb/sql';
+import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
+import type { TableName } from '../project/types';
 import { relationsOf } from '../duckdb/lake-tables';
 import { MODEL_SCHEMA } from './model-sql';
 
-/** The rows of each of these tables of the models' schema, in one query. */
-export async function countRowsOf(connection: DuckDBConnection, names: readonly string[]): Promise<Map<string, number>> {
-  if (names.length === 0) return new Map();
+/** A table's key among existingKinds: its name in the models' default schema (main), `schema.name` in another. */
+export const tableKey = (table: TableName): string => (table.schema === MODEL_SCHEMA ? table.name : `${table.schema}.${table.name}`);
+
+/** The table a key names (tableKey's inverse): a plain name is in the models' default schema. */
+export function keyedTable(key: string): TableName {
+  const dot = key.indexOf('.');
+  return dot < 0 ? { schema: MODEL_SCHEMA, name: key } : { schema: key.slice(0, dot), name: key.slice(dot + 1) };
+}
+
+/** A key's table as SQL. */
+export const keyedRelation = (key: string): string => {
+  const table = keyedTable(key);
+  return relation(table.schema, table.name);
+};
+
+/** The rows of each of these tables, by key (a model's name, say), in one query. */
+export async function countRowsOf(connection: DuckDBConnection, tables: ReadonlyMap<string, TableName>): Promise<Map<string, number>> {
+  if (tables.size === 0) return new Map();
   const reader = await connection.runAndReadAll(
-    names
-      .map((name) => `select ${quotedString(name)} as name, count(*)::bigint as n from ${relation(MODEL_SCHEMA, name)}`)
+    [...tables]
+      .map(([key, table]) => `select ${quotedString(key)} as name, count(*)::bigint as n from ${relation(table.schema, table.name)}`)
       .join('\nunion all\n'),
   );
   return new Map(reader.getRows().map(([name, n]) => [String(name), Number(n)]));
@@ -36,12 +52,17 @@ export function rowCounter(connection: DuckDBConnection): CountRows {
   };
 }
 
-/** Every table and view of the models' schema in the connection's current database, with its kind. */
+/** Every table and view of the connection's current database, by key (tableKey), with its kind. */
 export async function existingKinds(connection: DuckDBConnection): Promise<Map<string, 'table' | 'view'>> {
-  return new Map((await relationsOf(connection, { schema: MODEL_SCHEMA })).map((relation) => [relation.name, relation.kind]));
+  return new Map((await relationsOf(connection)).map((relation) => [tableKey(relation), relation.kind]));
 }
 
-/** Whether a relation in the model schema is a table, a view, or absent. */
-export async function existingKind(connection: DuckDBConnection, name: string): Promise<'table' | 'view' | undefined> {
-  return (await existingKinds(connection)).get(name);
+/** Whether a relation is a table, a view, or absent. */
+export async function existingKind(connection: DuckDBConnection, table: TableName): Promise<'table' | 'view' | undefined> {
+  return (await relationsOf(connection, { schema: table.schema })).find((relation) => relation.name === table.name)?.kind;
+}
+
+/** The schema of a model's table, made when it is not there yet (a schema config's `main_<schema>`). */
+export async function ensureSchema(connection: DuckDBConnection, table: TableName): Promise<void> {
+  if (table.schema !== MODEL_SCHEMA) await connection.run(`create schema if not exists ${quotedIdentifier(table.schema)}`);
 }

@@ -5,8 +5,9 @@ import type { Logger } from '../logger';
 import { currentSnapshotOf } from '../duckdb/lake-tables';
 import type { Warehouse } from '../warehouse/warehouse';
 import { relation } from '../duckdb/sql';
-import { MODEL_SCHEMA, pendingName } from './model-sql';
-import { countRows, existingKind } from './relations';
+import { pendingName, publishedTableOf } from './model-sql';
+import type { LoadedProject } from '../project/load';
+import { countRows, existingKind, tableKey } from './relations';
 import { ProjectError } from '../errors';
 import type { PinnedSnapshot, PinSnapshotInput } from '../contract/activities';
 
@@ -15,20 +16,24 @@ import type { PinnedSnapshot, PinSnapshotInput } from '../contract/activities';
  * unpublished version where it rebuilt the table, else the published one. Cheap and idempotent.
  */
 export async function pinSnapshot(
-  { warehouse, logger }: { readonly warehouse: Warehouse; readonly logger: Logger },
+  { warehouse, logger, project }: { readonly warehouse: Warehouse; readonly logger: Logger; readonly project: LoadedProject },
   { tables, pending }: PinSnapshotInput,
 ): Promise<PinnedSnapshot> {
   return warehouse.withConnection(async (connection) => {
     const relations: Record<string, string> = {};
     const counted: { name: string; rows: number }[] = [];
     for (const table of tables) {
-      const name = pending?.tables.includes(table) ? pendingName(table, pending.buildId) : table;
-      if (!(await existingKind(connection, name))) {
-        throw new ProjectError(`the warehouse ${warehouse.path} has no ${MODEL_SCHEMA}.${name} to read ${table} from: build it first`);
+      const published = publishedTableOf(project, table);
+      const rebuilt = pending?.tables.includes(table) === true;
+      const pinned = rebuilt ? { schema: published.schema, name: pendingName(table, pending?.buildId ?? '') } : published;
+      if (!(await existingKind(connection, pinned))) {
+        throw new ProjectError(
+          `the warehouse ${warehouse.path} has no ${pinned.schema}.${pinned.name} to read ${table} from: build it first`,
+        );
       }
-      relations[table] = name;
-      const known = name === table ? undefined : pending?.rows?.[table];
-      counted.push({ name: table, rows: known ?? (await countRows(connection, relation(MODEL_SCHEMA, name))) });
+      relations[table] = tableKey(pinned);
+      const known = rebuilt ? pending?.rows?.[table] : undefined;
+      counted.push({ name: table, rows: known ?? (await countRows(connection, relation(pinned.schema, pinned.name))) });
     }
     const version = await currentSnapshotOf(connection, warehouse.alias);
     logger.info({ version, relations }, 'pinned snapshot');

@@ -399,13 +399,16 @@ export interface PinSnapshotInput extends WriterInput {
 
 /**
  * A committed lake version that analytics read, in another process or on another machine, while the
- * writer goes on: the master tables as relations of the lake's `main` schema at that version.
+ * writer goes on: the master tables as relations of the lake at that version.
  */
 export interface PinnedSnapshot {
   /** The warehouse location (a folder or `postgres:…`), as readers open it. */
   readonly warehouse: string;
   readonly version: number;
-  /** Each table's relation at that version: its published name, or this run's unpublished new version. */
+  /**
+   * Each table's relation at that version: its published name, or this run's unpublished new version;
+   * `schema.name` where it is not in `main` (a model with a schema config).
+   */
   readonly relations: Readonly<Record<string, string>>;
   readonly tables: readonly { readonly name: string; readonly rows: number }[];
 }

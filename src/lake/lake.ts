@@ -14,8 +14,15 @@ import { ensureLakeExtensions, loadLakeExtensions } from '../duckdb/extensions';
 import { currentSnapshotOf, filesOf, type LakeFile } from '../duckdb/lake-tables';
 import { duckdbOptions, type DuckdbSettings } from '../duckdb/settings';
 
-/** The name the lake is attached under in every instance: tables are `lake.<table>` (schema `main`). */
-export const LAKE_ALIAS = 'lake';
+/**
+ * The name the lake is attached under where it is written: tables are `__meterflow_lake__.<table>`
+ * (schema `main`). NOTE: DuckLake 1.5.5 stores a view's SQL with every `<this name>.` in it, quoted or
+ * not, replaced by a placeholder for the catalog, even at the end of a longer name: under the name
+ * `lake`, a view reading `main_lake.readings` (a schema config `lake`) or `flake.n` was stored as
+ * `main_{catalog}.readings`, which readers attached under another name could not read
+ * (duckdb/ducklake#967). No identifier of a project ends in this name.
+ */
+export const LAKE_ALIAS = '__meterflow_lake__';
 
 export interface LakeOptions {
   /** Default: METERFLOW_CATALOG (or its older name METERFLOW_LAKE_CATALOG), else `sqlite:$METERFLOW_HOME/warehouse/catalog.sqlite`. */
@@ -87,7 +94,7 @@ export class Lake {
   ) {}
 
   /**
-   * Create a DuckDB instance with the lake's extensions and attach the lake as `lake`. A new
+   * Create a DuckDB instance with the lake's extensions and attach the lake as LAKE_ALIAS. A new
    * catalog is created by the first writer; readers need an existing one. Many processes may open
    * one SQLite catalog at once: DuckLake commits are transactions in the catalog, so a reader sees
    * the last committed snapshot, never a half-written one, and waits on no writer's lock.
@@ -112,7 +119,7 @@ export class Lake {
     }
   }
 
-  /** A connection per unit of work, always closed; the lake is attached as `lake` on every one. */
+  /** A connection per unit of work, always closed; the lake is attached as LAKE_ALIAS on every one. */
   async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     return withConnection(this.instance, work);
   }

@@ -12,10 +12,11 @@ import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationsh
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
+import { modelTable, namingMacros, type NamingMacros } from './model-table';
 import { renderModel, type RelationResolver } from './render';
 import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, splitOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
-import { ANALYTICS_PERIODS } from './types';
+import { ANALYTICS_PERIODS, tableOf } from './types';
 import type {
   AnalyticsPeriod,
   ColumnDoc,
@@ -364,7 +365,7 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics
 }
 
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
-async function readProperties(project: ProjectFile, generics: ReadonlySet<string>): Promise<Properties> {
+async function readProperties(project: ProjectFile, generics: ReadonlySet<string>, naming: NamingMacros): Promise<Properties> {
   const properties: Properties = { sources: [], models: new Map(), seeds: new Map() };
   for (const folder of [...project.modelPaths, ...project.seedPaths]) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
@@ -391,7 +392,7 @@ async function readProperties(project: ProjectFile, generics: ReadonlySet<string
       }
     }
   }
-  properties.sources.push(...(await loadSeeds(project, properties, generics)));
+  properties.sources.push(...(await loadSeeds(project, properties, generics, naming)));
   const names = new Map<string, string>();
   for (const source of properties.sources) {
     const other = names.get(source.name);
@@ -409,7 +410,12 @@ async function readProperties(project: ProjectFile, generics: ReadonlySet<string
  * dbt seeds: every CSV file under seed-paths, a table of the models' schema (or `main_<schema>` with
  * dbt's `+schema`) named after the file, with its YAML tests checked as it is loaded.
  */
-async function loadSeeds(project: ProjectFile, properties: Properties, generics: ReadonlySet<string>): Promise<SourceTable[]> {
+async function loadSeeds(
+  project: ProjectFile,
+  properties: Properties,
+  generics: ReadonlySet<string>,
+  naming: NamingMacros,
+): Promise<SourceTable[]> {
   const seeds: SourceTable[] = [];
   for (const seedPath of project.seedPaths) {
     const root = path.join(project.dir, seedPath);
@@ -418,10 +424,8 @@ async function loadSeeds(project: ProjectFile, properties: Properties, generics:
       const name = path.basename(file, '.csv');
       if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid seed name`, relative);
       const property = properties.seeds.get(name);
-      const config = mergeConfig(
-        projectConfigFor(project.seedsBlock, fqnOf(project.name, path.relative(root, file), name)),
-        property?.config,
-      );
+      const fqn = fqnOf(project.name, path.relative(root, file), name);
+      const config = mergeConfig(projectConfigFor(project.seedsBlock, fqn), property?.config);
       if (config.enabled === false) continue;
       const columnTypes = config.column_types;
       if (columnTypes !== undefined && (typeof columnTypes !== 'object' || columnTypes === null || Array.isArray(columnTypes))) {
@@ -429,7 +433,14 @@ async function loadSeeds(project: ProjectFile, properties: Properties, generics:
       }
       const delimiter = String(config.delimiter ?? ',');
       if (delimiter.length !== 1) throw new ProjectError(`${relative}: delimiter of seed '${name}' must be one character`, relative);
-      const schema = typeof config.schema === 'string' && config.schema.length > 0 ? `main_${config.schema}` : 'main';
+      if (config.alias !== undefined && config.alias !== null) {
+        throw new ProjectError(
+          `${relative}: the alias config of seed '${name}' is not applied by meterflow: a seed's table is named after its file`,
+          relative,
+        );
+      }
+      // its schema as a model's: main, main_<schema>, or the project's generate_schema_name
+      const schema = modelTable(config, { name, fqn, relative }, { ...(naming.schema ? { schema: naming.schema } : {}) })?.schema ?? 'main';
       const { tests } = modelTests(property, name, relative, generics);
       seeds.push({
         name,
@@ -488,10 +499,11 @@ function modelTests(
 }
 
 /** One model file: rendered once with recording resolvers for its refs, sources and config. */
-/** What a model's custom generic tests are rendered with. */
+/** What a model's custom generic tests are rendered with, and its table named with. */
 interface TestContext {
   readonly generics: ReadonlySet<string>;
   readonly macros: readonly MacroFile[];
+  readonly naming: NamingMacros;
 }
 
 /** What a model's config says of how it is built: its materialization, where it runs, by month or in parts, incrementally how. */
@@ -565,10 +577,8 @@ function loadModel(
   const { resolver: recorder, refs, used } = recordingResolver(relative, sourceKeys);
   const rendered = renderModel({ file: relative, template, resolver: recorder, vars: project.vars, self: name });
   const property = properties.models.get(name);
-  const config: NodeConfig = mergeConfig(
-    mergeConfig(projectConfigFor(project.modelsBlock, fqnOf(project.name, file.underPath, name)), property?.config),
-    rendered.config,
-  );
+  const fqn = fqnOf(project.name, file.underPath, name);
+  const config: NodeConfig = mergeConfig(mergeConfig(projectConfigFor(project.modelsBlock, fqn), property?.config), rendered.config);
   if (config.enabled === false) return undefined;
   refuseHooks(config, relative, name);
   const how = howBuilt(config, relative, name);
@@ -583,8 +593,11 @@ function loadModel(
   const testRefs = [...new Set([...parsed.testRefs, ...genericRefs])].filter((ref) => ref !== name);
   if (ephemeral && tests.length > 0)
     throw new ProjectError(`${relative}: ephemeral model '${name}' has tests; dbt cannot test an ephemeral model either`, relative);
+  // an ephemeral model has no table of its own
+  const table = ephemeral ? undefined : modelTable(config, { name, fqn, relative }, testContext.naming);
   return {
     name,
+    ...(table ? { table } : {}),
     ...how,
     runsOnAsked: runsOnAsked(config),
     file: relative,
@@ -596,6 +609,20 @@ function loadModel(
     tests,
     ...(testRefs.length > 0 ? { testRefs } : {}),
   };
+}
+
+/** Two models (or a model and a seed) built as one table are refused, as dbt refuses them. */
+function refuseSharedTables(models: readonly ModelNode[], sources: readonly SourceTable[]): void {
+  const owners = new Map<string, string>();
+  const claim = (table: { schema: string; name: string }, what: string) => {
+    const key = `${table.schema}.${table.name}`.toLowerCase();
+    const other = owners.get(key);
+    if (other)
+      throw new ProjectError(`${other} and ${what} would both be built as ${table.schema}.${table.name}: give one another schema or alias`);
+    owners.set(key, what);
+  };
+  for (const model of models) claim(tableOf(model), `model '${model.name}' (${model.file})`);
+  for (const seed of sources.filter((source) => source.seed)) claim(seed, `seed '${seed.name}' (${seed.seed?.file})`);
 }
 
 /**
@@ -741,7 +768,8 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const native = new Set(NATIVE_TESTS.filter((name) => !DBT_BUILTIN_TESTS.includes(name)));
   const macros = await loadMacros(dir, project.macroPaths, project.testPaths, native);
   const generics = genericTestNames(macros);
-  const properties = await readProperties(project, generics);
+  const naming = namingMacros(macros);
+  const properties = await readProperties(project, generics, naming);
   const sourceKeys = new Map(
     properties.sources.map((source) => [source.seed ? seedKey(source.name) : `${source.sourceName}.${source.name}`, source]),
   );
@@ -760,7 +788,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid model name`, relative);
     if (templates.has(name)) throw new ProjectError(`${relative}: a second model named '${name}'`, relative);
     const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
-    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template }, { generics, macros });
+    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template }, { generics, macros, naming });
     if (!draft) continue;
     templates.set(name, template);
     drafts.push(draft);
@@ -783,6 +811,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       );
   }
   checkRefDirections(ordered, true);
+  refuseSharedTables(ordered, sources);
   const singularTests = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
   const plan: ProjectPlan = {
     projectName: project.name,

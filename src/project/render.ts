@@ -54,6 +54,8 @@ export interface RenderOptions {
   readonly self: string;
   /** What `is_incremental()` gives: true when an incremental model's rows are added to its table. */
   readonly incremental?: boolean;
+  /** What `target` answers (a project's generate_schema_name reads `target.schema`); its other attributes are refused. */
+  readonly target?: Readonly<Record<string, unknown>>;
 }
 
 installJinjaSemantics();
@@ -168,6 +170,7 @@ export function renderModel(options: RenderOptions): RenderedModel {
       'target',
       'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',
       file,
+      options.target,
     ),
     // the flags whose value meterflow knows: it has no --empty (dbt_utils' recency asks), and every
     // run builds and tests; FULL_REFRESH and the rest stay refused

@@ -73,8 +73,27 @@ export interface SeedFile {
   readonly columnTypes?: Readonly<Record<string, string>>;
 }
 
+/** A table or view of the warehouse: its schema and its name there. */
+export interface TableName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** The schema models are built in unless a schema config says otherwise: dbt-duckdb's default. */
+export const DEFAULT_MODEL_SCHEMA = 'main';
+
+/** Where a model's table or view is: `main.<its name>`, or where its schema and alias configs put it. */
+export function tableOf(model: Pick<ModelNode, 'name' | 'table'>): TableName {
+  return model.table ?? { schema: DEFAULT_MODEL_SCHEMA, name: model.name };
+}
+
 export interface ModelNode {
   readonly name: string;
+  /**
+   * Where dbt's `schema` and `alias` configs put it (dbt's generate_schema_name: `main_<schema>`, or
+   * the project's own macro): absent where that is `main.<name>`, and in plans recorded before.
+   */
+  readonly table?: TableName;
   /** Where it runs. Absent from plans recorded before it: read it with `runsOnOf`. */
   readonly runsOn?: RunsOn;
   /** Plans recorded before `runsOn` only. */

@@ -5,7 +5,7 @@
 // `skipped`. Pure: the report activity writes them beside the run's record (run.json).
 import { relationshipsTarget } from '../project/data-tests';
 import { splitBundle } from '../project/macro-bundle';
-import { runsOnOf, type DataTest, type ModelNode, type ProjectPlan, type SourceTable } from '../project/types';
+import { runsOnOf, tableOf, type DataTest, type ModelNode, type ProjectPlan, type SourceTable } from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../contract/run';
 
 export const MANIFEST_SCHEMA = 'https://schemas.getdbt.com/dbt/manifest/v12.json';
@@ -81,13 +81,22 @@ function common(input: ArtifactsInput, kind: string, uniqueId: string, name: str
   };
 }
 
+/** A model's relation as dbt writes it in its artifacts: `"database"."schema"."alias"`. */
+function modelRelationName(input: ArtifactsInput, model: ModelNode): string {
+  const table = tableOf(model);
+  return `${quote(input.database)}.${quote(table.schema)}.${quote(table.name)}`;
+}
+
 function modelNode(input: ArtifactsInput, model: ModelNode): Json {
   const id = ids(input.plan.projectName);
   const seeds = new Set(input.plan.sources.filter((s) => s.seed).map((s) => s.name));
   const bySource = new Map(input.plan.sources.map((s) => [s.name, s]));
   const readSources = model.sources.map((name) => bySource.get(name)).filter((s): s is SourceTable => s !== undefined);
+  const table = tableOf(model);
   return {
     ...common(input, 'model', id.model(model.name), model.name, model.file),
+    schema: table.schema,
+    alias: table.name,
     config: {
       enabled: true,
       materialized: model.materialized,
@@ -98,7 +107,7 @@ function modelNode(input: ArtifactsInput, model: ModelNode): Json {
     tags: [...model.tags],
     description: model.description ?? '',
     columns: columnsOf(model.columns),
-    relation_name: `${quote(input.database)}.${quote('main')}.${quote(model.name)}`,
+    relation_name: modelRelationName(input, model),
     raw_code: splitBundle(input.templates.get(model.name) ?? '').model,
     language: 'sql',
     refs: [...model.refs, ...readSources.filter((s) => s.seed).map((s) => s.name)].map((name) => ({ name, package: null, version: null })),
@@ -303,7 +312,7 @@ export function dbtRunResults(input: ArtifactsInput): Json {
     const node = byId.get(`model:${model.name}`) ?? byId.get(`analytics:${model.name}`);
     if (!node) continue;
     result(id.model(model.name), node, nodeStatus(node), {
-      relation_name: `${quote(input.database)}.${quote('main')}.${quote(model.name)}`,
+      relation_name: modelRelationName(input, model),
     });
   }
   const known = new Set([...plan.models.flatMap((m) => m.tests), ...plan.sources.flatMap((s) => s.tests)].map((t) => t.id));

@@ -15,7 +15,7 @@ import type { WithPinnedReader } from '../duckdb/readers';
 import type { DuckdbSettings } from '../duckdb/settings';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
 import { MODEL_SCHEMA } from '../build/model-sql';
-import { existingKinds } from '../build/relations';
+import { existingKinds, keyedRelation } from '../build/relations';
 import type { Row } from './charts';
 import type { MasterTotals } from './headline';
 import { readNodeSql } from './lineage';
@@ -179,11 +179,10 @@ async function withReportData<T>(
     const masterTotals =
       pinned === undefined
         ? undefined
-        : ((await totalsFromPartials(connection, pinned, held, MODEL_SCHEMA)) ??
-          (await totalsOfMaster(connection, relation(MODEL_SCHEMA, pinned))));
+        : ((await totalsFromPartials(connection, pinned, held, MODEL_SCHEMA)) ?? (await totalsOfMaster(connection, keyedRelation(pinned))));
     const sample: PriceResponseSample =
       pinned !== undefined && analytics.price_response_variable_tariff
-        ? await priceResponseSample(connection, relation(MODEL_SCHEMA, pinned))
+        ? await priceResponseSample(connection, keyedRelation(pinned))
         : { month: undefined, points: Promise.resolve([]) };
     try {
       return await render({ analytics, sample, masterTotals });

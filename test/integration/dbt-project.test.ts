@@ -480,6 +480,90 @@ describe('a dbt project of its own', () => {
     ]);
   });
 
+  it("builds each model where its schema and alias configs put it, as dbt does, through new days and a team's own naming macro", async () => {
+    // two meters, a reading each half hour of 1 to 3 January; one model of each kind, each in a schema of its own
+    const day = (first: string) =>
+      `select (i % 2)::bigint as meter_id, timestamp '${first}' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`;
+    const own = await readingsProject(dir, 'named', day('2024-01-01'), {
+      // built a month at a time by the build workers, committed by the writer
+      'readings_by_month.sql':
+        "{{ config(materialized='incremental', event_time='ts', schema='lake', alias='readings') }}\n" +
+        "select meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
+      // a table and a view on the writer
+      'daily.sql':
+        "{{ config(materialized='table', schema='marts', alias='daily_kwh') }}\n" +
+        "select meter_id, ts::date as day, sum(kwh) as kwh from {{ ref('readings_by_month') }} group by all\n",
+      'meters.sql': "{{ config(materialized='view', schema='marts') }}\nselect distinct meter_id from {{ ref('daily') }}\n",
+      // read-only, published by the writer
+      'totals.sql':
+        "{{ config(materialized='table', schema='reports', meta={'meterflow': {'runs_on': 'analytics'} }) }}\n" +
+        "select count(*) as readings, sum(kwh) as kwh from {{ ref('readings_by_month') }}\n",
+      '_tests.yml': 'version: 2\nmodels:\n  - name: daily\n    columns:\n      - name: kwh\n        data_tests: [not_null]\n',
+    });
+    const where = () =>
+      queryFile(
+        own.warehouse,
+        `select table_schema, table_name, table_type from information_schema.tables
+          where table_schema like 'main%' and table_name not like '\\_\\_%' escape '\\' order by all`,
+      );
+    const figures = () =>
+      queryFile(
+        own.warehouse,
+        `select (select count(*)::int from main_lake.readings) as readings, (select count(*)::int from main_marts.daily_kwh) as days,
+                (select count(*)::int from main_marts.meters) as meters, (select readings::int from main_reports.totals) as counted`,
+      );
+    const first = await runOwn(own, 'named-1');
+    for (const id of ['model:readings_by_month', 'model:daily', 'model:meters', 'analytics:totals', 'test:daily'])
+      expect({ id, state: stateOf(first, id) }).toEqual({ id, state: 'succeeded' });
+    expect(await where()).toEqual([
+      { table_schema: 'main_lake', table_name: 'readings', table_type: 'BASE TABLE' },
+      { table_schema: 'main_marts', table_name: 'daily_kwh', table_type: 'BASE TABLE' },
+      { table_schema: 'main_marts', table_name: 'meters', table_type: 'VIEW' },
+      { table_schema: 'main_reports', table_name: 'totals', table_type: 'BASE TABLE' },
+    ]);
+    expect(await figures()).toEqual([{ readings: 96, days: 2, meters: 2, counted: 96 }]);
+    // a new day: the month is rebuilt over its window, in place, where the model is
+    await queryFile(
+      ':memory:',
+      `copy (${day('2024-01-02')}) to '${path.join(own.sources, 'readings', 'readings-0102.parquet')}' (format parquet)`,
+    );
+    const second = await runOwn(own, 'named-2');
+    expect(stateOf(second, 'model:readings_by_month')).toBe('succeeded');
+    expect(await figures()).toEqual([{ readings: 192, days: 4, meters: 2, counted: 192 }]);
+    // nothing new: nothing rebuilt, nothing left behind
+    const third = await runOwn(own, 'named-3');
+    expect(stateOf(third, 'model:daily')).toBe('unchanged');
+    expect(await where()).toHaveLength(4);
+    const leftovers = await queryFile(
+      own.warehouse,
+      "select table_name from information_schema.tables where table_name like '\\_\\_meterflow%' escape '\\'",
+    );
+    expect(leftovers).toEqual([]);
+    // dbt's artifacts name the relations where they are
+    const manifest = JSON.parse(await readFile(path.join(dir, 'out-named-1', 'runs', first.workflowId, 'manifest.json'), 'utf8')) as {
+      nodes: Record<string, { schema: string; alias: string; relation_name: string }>;
+    };
+    expect(manifest.nodes['model.named.daily']).toMatchObject({ schema: 'main_marts', alias: 'daily_kwh' });
+    expect(manifest.nodes['model.named.daily']?.relation_name).toMatch(/\."main_marts"\."daily_kwh"$/);
+
+    // the team's own generate_schema_name, which uses the custom schema as it is: a new warehouse, built there
+    await mkdir(path.join(own.project, 'macros'), { recursive: true });
+    await writeFile(
+      path.join(own.project, 'macros', 'naming.sql'),
+      '{% macro generate_schema_name(custom_schema_name, node) -%}\n' +
+        '{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}\n' +
+        '{%- endmacro %}\n',
+    );
+    const renamed = { ...own, warehouse: path.join(dir, 'named-own-macro-warehouse') };
+    expect(stateOf(await runOwn(renamed, 'named-own'), 'analytics:totals')).toBe('succeeded');
+    expect(
+      await queryFile(
+        renamed.warehouse,
+        'select (select count(*)::int from lake.readings) as readings, (select readings::int from reports.totals) as counted',
+      ),
+    ).toEqual([{ readings: 192, counted: 192 }]);
+  });
+
   it('reads a source whose YAML lists no columns, or some without a type, whole, as dbt does, and refuses a file whose columns differ', async () => {
     const own = await readingsProject(
       dir,

@@ -16,7 +16,7 @@ import {
   extensionFolder,
 } from '../../src/duckdb/extensions';
 import { parseLakeCatalog } from '../../src/duckdb/catalog';
-import { openLake, type Lake } from '../../src/lake/lake';
+import { LAKE_ALIAS, openLake, type Lake } from '../../src/lake/lake';
 import { tempDir } from '../support/files';
 import { createBucket, s3TestEnvironment, startS3Server, type S3TestServer } from '../support/s3-server';
 
@@ -126,13 +126,13 @@ describe('a lake with a SQLite catalog on local disk', () => {
     try {
       expect(lake.dataPath).toBe(`${path.join(dir, 'data')}/`);
       await lake.withConnection(async (connection) => {
-        await connection.run('create table lake.readings (settlement_timestamp_utc timestamp, kwh double)');
+        await connection.run(`create table ${LAKE_ALIAS}.readings (settlement_timestamp_utc timestamp, kwh double)`);
         await connection.run(
-          'alter table lake.readings set partitioned by (year(settlement_timestamp_utc), month(settlement_timestamp_utc))',
+          `alter table ${LAKE_ALIAS}.readings set partitioned by (year(settlement_timestamp_utc), month(settlement_timestamp_utc))`,
         );
         // 90 days of half hours from 1 January 2024: January, February and March
         await connection.run(
-          `insert into lake.readings
+          `insert into ${LAKE_ALIAS}.readings
            select timestamp '2024-01-01' + to_minutes(30 * i), i / 10
            from range(90 * 48) as r(i)`,
         );
@@ -141,7 +141,9 @@ describe('a lake with a SQLite catalog on local disk', () => {
       const folders = files.map((file) => path.relative(path.join(dir, 'data', 'main', 'readings'), path.dirname(file.dataFile)));
       expect(folders).toEqual(['year=2024/month=1', 'year=2024/month=2', 'year=2024/month=3']);
       expect(files.every((file) => existsSync(file.dataFile) && file.sizeBytes > 0 && file.deleteFile === undefined)).toBe(true);
-      expect(await rowsOf(lake, 'select month(settlement_timestamp_utc), count(*) from lake.readings group by 1 order by 1')).toEqual([
+      expect(
+        await rowsOf(lake, `select month(settlement_timestamp_utc), count(*) from ${LAKE_ALIAS}.readings group by 1 order by 1`),
+      ).toEqual([
         [1n, 31n * 48n],
         [2n, 29n * 48n],
         [3n, 30n * 48n],
@@ -157,15 +159,15 @@ describe('a lake with a SQLite catalog on local disk', () => {
     try {
       beforeDelete = await lake.currentSnapshot();
       await lake.transaction(async (connection) => {
-        await connection.run("delete from lake.readings where settlement_timestamp_utc >= timestamp '2024-03-01'");
+        await connection.run(`delete from ${LAKE_ALIAS}.readings where settlement_timestamp_utc >= timestamp '2024-03-01'`);
         await connection.run(
-          'create table lake.monthly as select month(settlement_timestamp_utc) as month, sum(kwh) as kwh from lake.readings group by 1',
+          `create table ${LAKE_ALIAS}.monthly as select month(settlement_timestamp_utc) as month, sum(kwh) as kwh from ${LAKE_ALIAS}.readings group by 1`,
         );
       });
       // the delete and the new table are one commit
       expect(await lake.currentSnapshot()).toBe(beforeDelete + 1);
-      expect(await rowsOf(lake, 'select count(*) from lake.readings')).toEqual([[60n * 48n]]);
-      expect(await rowsOf(lake, `select count(*) from lake.readings at (version => ${beforeDelete})`)).toEqual([[90n * 48n]]);
+      expect(await rowsOf(lake, `select count(*) from ${LAKE_ALIAS}.readings`)).toEqual([[60n * 48n]]);
+      expect(await rowsOf(lake, `select count(*) from ${LAKE_ALIAS}.readings at (version => ${beforeDelete})`)).toEqual([[90n * 48n]]);
     } finally {
       lake.close();
     }
@@ -174,9 +176,9 @@ describe('a lake with a SQLite catalog on local disk', () => {
     try {
       expect(pinned.readOnly).toBe(true);
       expect(await pinned.currentSnapshot()).toBe(beforeDelete);
-      expect(await rowsOf(pinned, 'select count(*) from lake.readings')).toEqual([[90n * 48n]]);
-      await expect(rowsOf(pinned, 'select * from lake.monthly')).rejects.toThrow(/monthly/);
-      await expect(rowsOf(pinned, 'delete from lake.readings')).rejects.toThrow(/read-only/);
+      expect(await rowsOf(pinned, `select count(*) from ${LAKE_ALIAS}.readings`)).toEqual([[90n * 48n]]);
+      await expect(rowsOf(pinned, `select * from ${LAKE_ALIAS}.monthly`)).rejects.toThrow(/monthly/);
+      await expect(rowsOf(pinned, `delete from ${LAKE_ALIAS}.readings`)).rejects.toThrow(/read-only/);
     } finally {
       pinned.close();
     }
@@ -281,9 +283,9 @@ describe('a lake whose data path is on S3 (moto)', () => {
     try {
       expect(lake.dataPath).toBe('s3://lake-bucket/lake/');
       await lake.withConnection((connection) =>
-        connection.run('create table lake.meters as select i as meter, i * 0.5 as kwh from range(10000) as r(i)'),
+        connection.run(`create table ${LAKE_ALIAS}.meters as select i as meter, i * 0.5 as kwh from range(10000) as r(i)`),
       );
-      expect(await rowsOf(lake, 'select count(*), sum(meter) from lake.meters')).toEqual([[10000n, 49995000n]]);
+      expect(await rowsOf(lake, `select count(*), sum(meter) from ${LAKE_ALIAS}.meters`)).toEqual([[10000n, 49995000n]]);
       const files = await lake.listFiles('meters');
       expect(files.length).toBeGreaterThan(0);
       expect(files.every((file) => file.dataFile.startsWith('s3://lake-bucket/lake/main/meters/'))).toBe(true);
@@ -297,7 +299,7 @@ describe('a lake whose data path is on S3 (moto)', () => {
     const reader = await openLake({ catalog, readOnly: true, extensionDirectory, env });
     try {
       expect(reader.dataPath).toBe('s3://lake-bucket/lake/');
-      expect(await rowsOf(reader, 'select count(*) from lake.meters')).toEqual([[10000n]]);
+      expect(await rowsOf(reader, `select count(*) from ${LAKE_ALIAS}.meters`)).toEqual([[10000n]]);
     } finally {
       reader.close();
     }

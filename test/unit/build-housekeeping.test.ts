@@ -20,6 +20,9 @@ async function withLeftovers<T>(work: (connection: DuckDBConnection) => Promise<
         `create view ${relation('main', '__meterflow_pending_daily__runa')} as select * from ${relation('main', '__meterflow_pending_readings__runa')}`,
       );
       await connection.run(`create table main.readings as select 1 as meter`);
+      // and run-a's version of a model with a schema config: beside its table, in its schema
+      await connection.run('create schema main_marts');
+      await connection.run(`create table ${relation('main_marts', '__meterflow_pending_orders__runa')} as select 1 as id`);
       await connection.run(
         `insert into ${BUILDS_TABLE} values ('runa', 'workflow-a', now()::timestamp), ('runb', 'workflow-b', now()::timestamp)`,
       );
@@ -47,10 +50,11 @@ describe('housekeeping of unpublished versions', () => {
   it('lists every unpublished version of any run, with its kind and its run key, and no published relation', async () => {
     await withLeftovers(async (connection) => {
       expect((await pendingRelations(connection)).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
-        { name: '__meterflow_pending_daily__runa', kind: 'view', key: 'runa' },
-        { name: '__meterflow_pending_readings__runa', kind: 'table', key: 'runa' },
-        { name: '__meterflow_pending_readings__runb', kind: 'table', key: 'runb' },
-        { name: '__meterflow_pending_readings__runc', kind: 'table', key: 'runc' },
+        { schema: 'main', name: '__meterflow_pending_daily__runa', kind: 'view', key: 'runa' },
+        { schema: 'main_marts', name: '__meterflow_pending_orders__runa', kind: 'table', key: 'runa' },
+        { schema: 'main', name: '__meterflow_pending_readings__runa', kind: 'table', key: 'runa' },
+        { schema: 'main', name: '__meterflow_pending_readings__runb', kind: 'table', key: 'runb' },
+        { schema: 'main', name: '__meterflow_pending_readings__runc', kind: 'table', key: 'runc' },
       ]);
     });
   });
@@ -60,6 +64,7 @@ describe('housekeeping of unpublished versions', () => {
       const dropped = await dropLeftovers(connection, 'run-own', owners);
       expect(dropped.sort()).toEqual([
         '__meterflow_pending_daily__runa',
+        '__meterflow_pending_orders__runa',
         '__meterflow_pending_readings__runa',
         '__meterflow_pending_readings__runc',
       ]);
@@ -72,7 +77,7 @@ describe('housekeeping of unpublished versions', () => {
   it('drops nothing where no one can tell whether the owners still run (outside an activity)', async () => {
     await withLeftovers(async (connection) => {
       expect(await dropLeftovers(connection, 'run-own', UNKNOWN_OWNERS)).toEqual([]);
-      expect(await pendingNames(connection)).toHaveLength(4);
+      expect(await pendingNames(connection)).toHaveLength(5);
       const recorded = (await connection.runAndReadAll(`select workflow_id from ${BUILDS_TABLE} where build_key = 'runown'`)).getRows();
       expect(recorded).toEqual([[null]]);
     });

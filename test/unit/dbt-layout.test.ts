@@ -9,7 +9,7 @@ import { fingerprintProject } from '../../src/project/fingerprint';
 import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
 import { runDataTests } from '../../src/warehouse/data-tests';
 import { renderModel } from '../../src/project/render';
-import type { SourceTable } from '../../src/project/types';
+import { tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { stateHashesOf } from '../../src/build/plan';
@@ -517,6 +517,74 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       delete process.env.METERFLOW_TEST_REGION;
     }
     expect(hashes()).toEqual(before);
+  });
+
+  it("names each model's table as dbt does: main_<schema> for a schema config, its alias, and a project's own generate_schema_name", async () => {
+    const files = {
+      'dbt_project.yml': `${PROJECT}models:\n  shop:\n    marts:\n      +schema: marts\nseeds:\n  shop:\n    +schema: ref_data\n`,
+      'models/staging/stg_orders.sql': MODEL,
+      'models/marts/orders.sql': "{{ config(alias='fct_orders') }}select * from {{ ref('stg_orders') }}\n",
+      'models/marts/customers.sql': "{{ config(schema='  people ') }}select 1 as id\n",
+      'seeds/countries.csv': 'code\nGB\n',
+    };
+    const project = await loadProject(await projectOf_(files));
+    const tables = Object.fromEntries(project.plan.models.map((m) => [m.name, tableOf(m)]));
+    expect(tables).toEqual({
+      stg_orders: { schema: 'main', name: 'stg_orders' },
+      orders: { schema: 'main_marts', name: 'fct_orders' },
+      customers: { schema: 'main_people', name: 'customers' },
+    });
+    // main.<name> is recorded as no table at all, as plans did before
+    expect(project.plan.models.find((m) => m.name === 'stg_orders')).not.toHaveProperty('table');
+    expect(project.plan.sources.find((s) => s.name === 'countries')?.schema).toBe('main_ref_data');
+    // a ref reads the table where it is
+    const sql = renderModelSql(project, project.plan.models.find((m) => m.name === 'orders') as ModelNode, warehouseResolver(project));
+    expect(sql.trim()).toBe('select * from "main"."stg_orders"');
+
+    // the project's own generate_schema_name (here: the custom schema as it is, as many teams write it)
+    const own = await loadProject(
+      await projectOf_({
+        ...files,
+        'macros/naming.sql':
+          '{% macro generate_schema_name(custom_schema_name, node) -%}\n' +
+          '{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}\n' +
+          '{%- endmacro %}\n',
+      }),
+    );
+    expect(own.plan.models.map((m) => tableOf(m))).toEqual(
+      expect.arrayContaining([
+        { schema: 'main', name: 'stg_orders' },
+        { schema: 'marts', name: 'fct_orders' },
+        { schema: 'people', name: 'customers' },
+      ]),
+    );
+    expect(own.plan.sources.find((s) => s.name === 'countries')?.schema).toBe('ref_data');
+  });
+
+  it('refuses a database config, two models built as one table, and a naming macro reading what meterflow has no value for', async () => {
+    const database = await refusal(
+      await projectOf_({ 'dbt_project.yml': PROJECT, 'models/orders.sql': "{{ config(database='other') }}select 1 as id\n" }),
+    );
+    expect(database.message).toContain("models/orders.sql: 'orders' has database='other': a meterflow run builds one warehouse");
+    const shared = await refusal(
+      await projectOf_({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': MODEL,
+        'models/orders_v2.sql': "{{ config(alias='orders') }}select 2 as id\n",
+      }),
+    );
+    expect(shared.message).toContain(
+      "model 'orders' (models/orders.sql) and model 'orders_v2' (models/orders_v2.sql) would both be built as main.orders",
+    );
+    const target = await refusal(
+      await projectOf_({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': "{{ config(schema='marts') }}select 1 as id\n",
+        'macros/naming.sql':
+          "{% macro generate_schema_name(custom_schema_name, node) %}{% if target.name == 'prod' %}{{ custom_schema_name }}{% else %}dev{% endif %}{% endmacro %}\n",
+      }),
+    );
+    expect(target.message).toContain('target.name has no value in meterflow');
   });
 
   it('tells the plan which env_var() names the models read, and refuses a secret in a model as dbt does', async () => {

@@ -12,7 +12,7 @@ const TABLE = '__meterflow_pending_readings__runa';
 /** A lake data path (ending in `/`) holding a month file of readings, as a build worker writes it. */
 async function dataPathWithMonthFile(): Promise<{ dataPath: string; file: string }> {
   const dataPath = `${await tempDir('month-files')}/`;
-  const file = monthFile(dataPath, 'readings', '2023-01', 'run-a');
+  const file = monthFile(dataPath, { name: 'readings' }, '2023-01', 'run-a');
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, 'parquet bytes');
   return { dataPath, file };
@@ -20,10 +20,10 @@ async function dataPathWithMonthFile(): Promise<{ dataPath: string; file: string
 
 describe('month files', () => {
   it("are named by the model's folder, a year=/month= folder, the run's key and the month", () => {
-    expect(monthFile('/lake/data/', 'readings', '2023-01', 'run-a')).toBe(
+    expect(monthFile('/lake/data/', { name: 'readings' }, '2023-01', 'run-a')).toBe(
       '/lake/data/main/readings/year=2023/month=1/readings-runa-2023-01.parquet',
     );
-    expect(monthFile('s3://bucket/lake', 'readings', '2024-11', 'run-a')).toBe(
+    expect(monthFile('s3://bucket/lake', { name: 'readings' }, '2024-11', 'run-a')).toBe(
       's3://bucket/lake/main/readings/year=2024/month=11/readings-runa-2024-11.parquet',
     );
   });
@@ -48,7 +48,7 @@ describe('month files', () => {
 
   it("fail, naming the file and the table's folder, when a file is in neither place", async () => {
     const { dataPath } = await dataPathWithMonthFile();
-    const gone = monthFile(dataPath, 'readings', '2023-02', 'run-a');
+    const gone = monthFile(dataPath, { name: 'readings' }, '2023-02', 'run-a');
     await expect(intoTableFolder(dataPath, 'main', 'readings', TABLE, [gone])).rejects.toThrow(
       `month file ${gone} of readings is gone, and not in ${dataPath}main/${TABLE}/ either`,
     );

@@ -36,7 +36,7 @@ describe('a windowed version', () => {
 
   it('counts the rows the view holds, without reading the rows outside the window', async () => {
     const rows = await createWindowedVersion(connection, model, window, 'main.rebuilt', 'build-1');
-    const view = await connection.runAndReadAll(`select count(*)::integer from ${pendingRelationOf(model.name, 'build-1')}`);
+    const view = await connection.runAndReadAll(`select count(*)::integer from ${pendingRelationOf(model, 'build-1')}`);
     expect(rows).toBe(view.getRows()[0]?.[0]);
     // 7 outside the window, none of the NULLs, and the 4 rebuilt
     expect(rows).toBe(11);
