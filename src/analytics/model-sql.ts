@@ -3,6 +3,8 @@
 // models this run computed read its results with the published rows of the other periods.
 import { ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
+import type { RelationColumns } from '../project/dbt-adapter';
+import type { RelationResolver } from '../project/render';
 import { runsOnOf, type ModelNode } from '../project/types';
 import { readParquet } from '../duckdb/sql';
 import type { RunAnalyticsModelInput } from '../contract/activities';
@@ -57,15 +59,15 @@ function newVersionOf(
 }
 
 /**
- * The model's SQL, its refs and sources resolved at the pinned version. `upstreamFiles`: the local
- * result files of the analytics models it refs that this run computed.
+ * The model's refs and sources resolved at the pinned version. `upstreamFiles`: the local result
+ * files of the analytics models it refs that this run computed.
  */
-export function analyticsModelSql(
+export function analyticsResolver(
   project: LoadedProject,
   model: ModelNode,
-  { snapshot, vars, window, upstream = [] }: RunAnalyticsModelInput,
+  { snapshot, window, upstream = [] }: RunAnalyticsModelInput,
   upstreamFiles: ReadonlyMap<string, string>,
-): string {
+): RelationResolver {
   const at = `${snapshot.warehouse} at version ${snapshot.version}`;
   // `whole`: every period (dbt's `ref(…).render()`), not those of the window alone
   const refAt = (whole: boolean) => (ref: string) => {
@@ -89,5 +91,18 @@ export function analyticsModelSql(
     const found = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
     return sourceRelation(found?.schema ?? sourceName, table);
   };
-  return renderModelSql(project, model, { ref: refAt(false), source, whole: { ref: refAt(true), source } }, vars);
+  return { ref: refAt(false), source, whole: { ref: refAt(true), source } };
+}
+
+/** The model's SQL at the pinned version (analyticsResolver), with its inputs' columns if it asks for them. */
+export function analyticsModelSql(
+  project: LoadedProject,
+  model: ModelNode,
+  input: RunAnalyticsModelInput,
+  upstreamFiles: ReadonlyMap<string, string>,
+  columns?: RelationColumns,
+): string {
+  return renderModelSql(project, model, analyticsResolver(project, model, input, upstreamFiles), input.vars, {
+    ...(columns ? { columns } : {}),
+  });
 }

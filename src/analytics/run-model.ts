@@ -12,7 +12,8 @@ import { quotedIdentifier, quotedString } from '../duckdb/sql';
 import { runDataTests } from '../warehouse/data-tests';
 import type { AnalyticsModelResult, AnalyticsOutput, DataTestResults, RunAnalyticsModelInput } from '../contract/activities';
 import type { AnalyticsContext } from './context';
-import { analyticsModelSql, testRefRelation, withPublishedRest } from './model-sql';
+import { analyticsModelSql, analyticsResolver, testRefRelation, withPublishedRest } from './model-sql';
+import { inputColumns } from '../build/columns';
 import { findModel, publishedTableOf } from '../build/model-sql';
 import { existingKind } from '../build/relations';
 
@@ -83,14 +84,18 @@ export async function runAnalyticsModel(context: AnalyticsContext, input: RunAna
   }
   const upstreamFiles = new Map<string, string>();
   for (const output of upstream) upstreamFiles.set(output.model, await localResult(context, output, model));
-  const sql = analyticsModelSql(project, model, input, upstreamFiles);
   const workDir = await mkdtemp(path.join(os.tmpdir(), `meterflow-${name}-`));
   try {
     const resultFile = path.join(workDir, `${name}.parquet`);
     // the lake attached read-only at the pinned version: what the writer commits meanwhile is not seen
     const { rows, tests } = await withPinnedReader(snapshot, (reader) =>
       reader.withConnection((connection) =>
-        interruptible(connection, () => computeResult(connection, project, model, input, { sql, resultFile, upstreamFiles })),
+        interruptible(connection, async () => {
+          // rendered on the pinned version, where a model that asks finds its inputs' columns
+          const columns = await inputColumns(connection, project, model, analyticsResolver(project, model, input, upstreamFiles));
+          const sql = analyticsModelSql(project, model, input, upstreamFiles, columns);
+          return computeResult(connection, project, model, input, { sql, resultFile, upstreamFiles });
+        }),
       ),
     );
     // a result whose error-severity tests failed is not uploaded: the run stops on its test node

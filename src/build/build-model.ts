@@ -20,6 +20,7 @@ import {
 import { countRows, ensureSchema, existingKind } from './relations';
 import { refuseRowsOutsideWindow } from './window-rows';
 import { buildIncrementalRows } from './incremental-rows';
+import { inputColumns } from './columns';
 
 /** What a build counted: its new version's rows (null for a view), and the window's rebuilt rows. */
 export interface Built {
@@ -134,8 +135,9 @@ async function buildVersion(
   if (model.materialized === 'incremental' && model.eventTime && window && published === 'table') {
     // only the window's rows are rebuilt; the new version is the published rows outside it
     // and the rebuilt ones, a view until publishing replaces the window's rows in place
-    const sql = renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs }), vars);
-    await create(delta, sql);
+    const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs });
+    const columns = await inputColumns(connection, project, model, resolver);
+    await create(delta, renderModelSql(project, model, resolver, vars, { ...(columns ? { columns } : {}) }));
     await refuseRowsOutsideWindow(connection, delta, model, "its rows over the run's window", window);
     return {
       rows: await createWindowedVersion(connection, model, window, delta, buildId),
@@ -146,7 +148,9 @@ async function buildVersion(
     // as dbt: is_incremental() true, the new rows added to the table or replacing its rows of their keys
     return { rows: await buildIncrementalRows(connection, project, model, input, create) };
   }
-  await create(pending, renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars), true);
+  const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
+  const columns = await inputColumns(connection, project, model, resolver);
+  await create(pending, renderModelSql(project, model, resolver, vars, { ...(columns ? { columns } : {}) }), true);
   if (relationKind(model.materialized) === 'view') {
     // a view is checked by running it once, so a bad column fails here, not in its readers
     await connection.run(`select * from ${pending} limit 0`);

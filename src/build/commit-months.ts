@@ -10,6 +10,7 @@ import { builtResult, createWindowedVersion, dropOwnVersions, windowedVersionRow
 import { uninterruptible, type ModelContext } from './context';
 import { deltaName, findModel, modelSqlError, pendingName, renderModelSql, warehouseResolver } from './model-sql';
 import { intoTableFolder, lakeDataPath } from './month-files';
+import { inputColumns } from './columns';
 import { ensureSchema, existingKind } from './relations';
 
 /** The files committed as the model's new version (or its rebuilt rows), in the transaction. */
@@ -44,12 +45,9 @@ async function commitFiles(
       return windowed ? { rows: await windowedVersionRows(connection, model, window as EventWindow, target), windowRows: rows } : { rows };
   }
   await dropOwnVersions(connection, model, buildId);
-  const sql = renderModelSql(
-    project,
-    model,
-    warehouseResolver(project, { buildId, models: pendingRefs }, windowed && window ? { window, windowRefs } : undefined),
-    vars,
-  );
+  const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, windowed && window ? { window, windowRefs } : undefined);
+  const columns = await inputColumns(connection, project, model, resolver);
+  const sql = renderModelSql(project, model, resolver, vars, { ...(columns ? { columns } : {}) });
   try {
     await connection.run(`create table ${target} as\nselect * from (\n${sql}\n) limit 0`);
     // NOTE: the files are added before the table is partitioned: DuckLake 1.5.5's

@@ -9,6 +9,7 @@ import { ModelBuildError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import type { IncrementalConfig, ModelNode } from '../project/types';
 import { columnTypesOf } from '../warehouse/data-tests';
+import { inputColumns } from './columns';
 import { besideModel, deltaName, modelRelation, pendingRelationOf, renderModelSql, warehouseResolver } from './model-sql';
 import { countRows } from './relations';
 
@@ -50,7 +51,9 @@ export async function buildIncrementalRows(
   const config = model.incremental as IncrementalConfig;
   const table = modelRelation(model);
   const added = besideModel(model, deltaName(model.name, buildId));
-  await create(added, renderModelSql(project, model, warehouseResolver(project, { buildId, models: pendingRefs }), vars, true));
+  const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
+  const columns = await inputColumns(connection, project, model, resolver);
+  await create(added, renderModelSql(project, model, resolver, vars, { incremental: true, ...(columns ? { columns } : {}) }));
   await refuseOtherColumns(connection, model, table, added);
   const pending = pendingRelationOf(model, buildId);
   await connection.run(`create view ${pending} as\n${keptRowsSql(config, table, added)}\nunion all\nselect * from ${added}`);

@@ -3,6 +3,7 @@
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
+import type { RelationColumns } from '../project/dbt-adapter';
 import { DEFAULT_MODEL_SCHEMA, tableOf, type DataTest, type ModelNode, type TableName } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { EventWindow, MonthPart } from '../contract/activities';
@@ -193,6 +194,7 @@ export function inliningEphemerals(
   project: LoadedProject,
   resolver: RelationResolver,
   vars: Readonly<Record<string, unknown>>,
+  columns?: RelationColumns,
 ): RelationResolver {
   const ephemerals = new Map((project.plan.ephemerals ?? []).map((model) => [model.name, model]));
   if (ephemerals.size === 0) return resolver;
@@ -201,30 +203,44 @@ export function inliningEphemerals(
       const ephemeral = ephemerals.get(name);
       if (!ephemeral) return resolver.ref(name);
       const template = project.templates.get(name) ?? '';
-      return `(${renderModel({ file: ephemeral.file, template, resolver: inlining, vars, self: name }).sql})`;
+      const rendered = renderModel({
+        file: ephemeral.file,
+        template,
+        resolver: inlining,
+        vars,
+        self: name,
+        projectName: project.plan.projectName,
+        ...(columns ? { columns } : {}),
+      });
+      return `(${rendered.sql})`;
     },
     source: (sourceName, table) => resolver.source(sourceName, table),
     // `.render()` in a model or an ephemeral model it inlines: the relations read whole, inlined alike
-    ...(resolver.whole ? { whole: inliningEphemerals(project, resolver.whole, vars) } : {}),
+    ...(resolver.whole ? { whole: inliningEphemerals(project, resolver.whole, vars, columns) } : {}),
   };
   return inlining;
 }
 
-/** Render a model's SQL for the given resolver, with the run's vars over the project's. */
+/**
+ * Render a model's SQL for the given resolver, with the run's vars over the project's. `incremental`:
+ * is_incremental() true; `columns`: its inputs' columns, for a model that asks (build/columns.ts).
+ */
 export function renderModelSql(
   project: LoadedProject,
   model: ModelNode,
   resolver: RelationResolver,
   vars: Readonly<Record<string, unknown>> = {},
-  incremental = false,
+  { incremental = false, columns }: { readonly incremental?: boolean; readonly columns?: RelationColumns } = {},
 ): string {
   const allVars = { ...project.plan.vars, ...vars };
   return renderModel({
     file: model.file,
     template: project.templates.get(model.name) ?? '',
-    resolver: inliningEphemerals(project, resolver, allVars),
+    resolver: inliningEphemerals(project, resolver, allVars, columns),
     vars: allVars,
     self: modelRelation(model),
+    projectName: project.plan.projectName,
     incremental,
+    ...(columns ? { columns } : {}),
   }).sql;
 }

@@ -46,6 +46,8 @@ import {
   type SplitPart,
 } from './model-sql';
 import { singularTestResult } from './model-tests';
+import { inputColumns } from './columns';
+import type { RelationColumns } from '../project/dbt-adapter';
 import { refuseRowsOutsideWindow } from './window-rows';
 import { fullestMonthRows, type MonthRowsInput } from './month-rows';
 
@@ -311,7 +313,11 @@ async function describeSplitKey(
   column: string,
 ): Promise<string> {
   const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
-  const rows = await columnTypesOf(connection, `(\n${renderModelSql(project, model, resolver, input.vars)}\n)`);
+  const columns = await inputColumns(connection, project, model, resolver);
+  const rows = await columnTypesOf(
+    connection,
+    `(\n${renderModelSql(project, model, resolver, input.vars, { ...(columns ? { columns } : {}) })}\n)`,
+  );
   const refTypes = new Map<string, string | undefined>();
   for (const ref of model.refs) {
     if (project.plan.models.find((m) => m.name === ref)?.split?.column !== column) continue;
@@ -521,9 +527,16 @@ function splitPartOf(model: ModelNode, part: MonthPart | undefined): SplitPart |
  * the rows the model gives a NULL key all the same (a left join's unmatched rows, say), computed again
  * with those inputs read as their NULL keys, none. Without them such rows were in no part.
  */
-function partSql(project: LoadedProject, model: ModelNode, input: BuildMonthInput, window: EventWindow, part: SplitPart): string {
+function partSql(
+  project: LoadedProject,
+  model: ModelNode,
+  input: BuildMonthInput,
+  window: EventWindow,
+  part: SplitPart,
+  columns: RelationColumns | undefined,
+): string {
   const rowsOf = (of: SplitPart) =>
-    `select * from (\n${renderModelSql(project, model, monthResolver(project, input, window, of), input.vars)}\n) where ${inPart(of)}`;
+    `select * from (\n${renderModelSql(project, model, monthResolver(project, input, window, of), input.vars, { ...(columns ? { columns } : {}) })}\n) where ${inPart(of)}`;
   return part.nullKeys === false ? `${rowsOf(part)}\nunion all\n${rowsOf({ ...part, nullsOnly: true })}` : rowsOf(part);
 }
 
@@ -543,14 +556,15 @@ export async function buildMonth(
   const window = scoped && monthWindow(month, scoped.window);
   if (!window) return { model: name, month, files: [], rows: 0, durationMs: Date.now() - started };
   const part = splitPartOf(model, input.part);
-  const sql = part
-    ? partSql(project, model, input, window, part)
-    : renderModelSql(project, model, monthResolver(project, input, window), input.vars);
   const rows = await withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
     reader.withConnection((connection) =>
-      interruptible(connection, async () =>
-        writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, window, sql, part),
-      ),
+      interruptible(connection, async () => {
+        const columns = await inputColumns(connection, project, model, monthResolver(project, input, window));
+        const sql = part
+          ? partSql(project, model, input, window, part, columns)
+          : renderModelSql(project, model, monthResolver(project, input, window), input.vars, { ...(columns ? { columns } : {}) });
+        return writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, window, sql, part);
+      }),
     ),
   );
   logger.info({ model: name, month, ...(part ? { part: partLabel(part) } : {}), rows: rows.rows, file: rows.file }, 'built month');

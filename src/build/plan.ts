@@ -7,6 +7,7 @@ import { ForeignTableError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { environmentDigest } from '../project/environment';
 import { renderModel } from '../project/render';
+import { NO_COLUMNS } from '../project/dbt-adapter';
 import { selectModels } from '../project/select';
 import { readBuiltStates, type BuiltState } from '../warehouse/state';
 import type { ModelContext } from './context';
@@ -33,6 +34,9 @@ export function stateHashesOf(
       resolver: warehouseResolver(project),
       vars: { ...project.plan.vars, ...vars },
       self: modelRelation(model),
+      // (the columns of its inputs: part of their state, not of this hash)
+      columns: NO_COLUMNS,
+      projectName: project.plan.projectName,
     });
     readEnv(model.name, Object.keys(usedEnv));
     // and the ephemeral models it inlines (only where it inlines any: other hashes stay as they were)

@@ -13,6 +13,7 @@ import { uninterruptible, type ModelContext } from './context';
 import { buildKey, dropRelations, pendingRelations } from './housekeeping';
 import { deltaName, findModel, inWindow, modelRelation, pendingName, renderModelSql, warehouseResolver } from './model-sql';
 import { publishIncrementalRows } from './incremental-rows';
+import { inputColumns } from './columns';
 import { periodStartsOf } from './periods';
 import { countRowsOf, ensureSchema, existingKinds, tableKey } from './relations';
 
@@ -57,7 +58,10 @@ async function analyticsFilesOf(
 async function publishView({ connection, project, kinds, drop, published }: Publishing, model: ModelNode, vars: PublishRunInput['vars']) {
   await drop(tableOf(model));
   await ensureSchema(connection, tableOf(model));
-  await connection.run(`create view ${modelRelation(model)} as\n${renderModelSql(project, model, warehouseResolver(project), vars)}`);
+  const resolver = warehouseResolver(project);
+  const columns = await inputColumns(connection, project, model, resolver);
+  const sql = renderModelSql(project, model, resolver, vars, { ...(columns ? { columns } : {}) });
+  await connection.run(`create view ${modelRelation(model)} as\n${sql}`);
   kinds.set(tableKey(tableOf(model)), 'view');
   published.push({ model: model.name, counted: false });
 }

@@ -1,9 +1,33 @@
-// dbt's `adapter` in templates, as far as rendering without a warehouse goes: `adapter.dispatch`
-// (how dbt_utils-style macros pick their implementation: duckdb__name, else default__name, from the
-// project's macros) and `adapter.quote`. Anything that would query the warehouse while rendering
-// (get_columns_in_relation, get_relation, …) is refused, naming the file and the call.
+// dbt's `adapter` in templates, as far as rendering without querying the warehouse goes:
+// `adapter.dispatch` (how dbt_utils-style macros pick their implementation: duckdb__name, else
+// default__name, from the project's macros), `adapter.quote`, and `get_columns_in_relation` of a
+// model's refs and sources, whose columns the caller looked up before rendering (build/columns.ts).
+// Anything else that would query the warehouse while rendering (get_relation, …) is refused, naming
+// the file and the call.
 import { ProjectError } from '../errors';
+import { relationKeyOf } from './jinja-relation';
 import { pyStr } from './jinja-python';
+
+/** A column as dbt's Column answers in templates. */
+export interface ColumnInfo {
+  readonly name: string;
+  readonly dataType: string;
+}
+
+/** The columns of the relations a render may ask about, by relation key (`ref:<model>`, `source:<source>.<table>`). */
+export type RelationColumns = (key: string) => readonly ColumnInfo[] | undefined;
+
+/**
+ * Every relation without columns: where a project is read (for its refs and config) or planned (for
+ * its state), as at dbt's parse, which gives no columns either (dbt_utils' star renders `*` there).
+ */
+export const NO_COLUMNS: RelationColumns = () => [];
+
+/** dbt's Column object: `.name`, `.column`, `.quoted`, `.data_type`, `.dtype`. */
+function columnObject({ name, dataType }: ColumnInfo): Record<string, unknown> {
+  const quoted = `"${name.replace(/"/g, '""')}"`;
+  return { name, column: name, quoted, data_type: dataType, dtype: dataType };
+}
 
 type Macro = (...args: unknown[]) => unknown;
 
@@ -11,8 +35,18 @@ type Macro = (...args: unknown[]) => unknown;
 export const DISPATCH_PREFIXES = ['duckdb', 'default'] as const;
 
 /** The adapter of a render: its macros are looked up when dispatch is called (they are bound late). */
-export function dbtAdapter(file: string, macros: () => Readonly<Record<string, Macro>>): object {
+export function dbtAdapter(file: string, macros: () => Readonly<Record<string, Macro>>, columns?: RelationColumns): object {
   const members: Record<string, unknown> = {
+    get_columns_in_relation: (relation: unknown) => {
+      const key = relationKeyOf(relation);
+      const known = key === undefined ? undefined : columns?.(key);
+      if (known) return known.map(columnObject);
+      throw new ProjectError(
+        `${file}: adapter.get_columns_in_relation(${pyStr(relation)}) is answered for the model's own ref() and source() relations only` +
+          (key === undefined ? ' (this is none of them)' : ''),
+        file,
+      );
+    },
     type: () => 'duckdb',
     quote: (identifier: unknown) => `"${pyStr(identifier).replace(/"/g, '""')}"`,
     dispatch: (name: unknown, namespace?: unknown) => {

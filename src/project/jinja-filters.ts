@@ -8,6 +8,7 @@ import nunjucks from 'nunjucks';
 import YAML from 'yaml';
 import { parseDbtYaml } from './dbt-yaml';
 import { MODULES } from './jinja-modules';
+import { relationKeyOf } from './jinja-relation';
 import { stripChars } from './jinja-methods';
 import {
   floatRepr,
@@ -52,7 +53,8 @@ export const TESTS: Record<string, Test> = {
   float: (value) => isFloat(value),
   number,
   string: (value) => typeof unwrap(value) === 'string',
-  mapping: (value) => isDict(value),
+  // a relation (ref(), source(), this) is one too, as dbt's Relation is
+  mapping: (value) => isDict(value) || relationKeyOf(value) !== undefined,
   sequence: (value) => Array.isArray(value) || typeof unwrap(value) === 'string' || isDict(value),
   iterable: (value) => Array.isArray(value) || typeof unwrap(value) === 'string' || isDict(value),
   callable: (value) => typeof value === 'function',

@@ -13,11 +13,35 @@ function lastQuotedName(sql: string): { schema: string; name: string } | undefin
   return quoted ? { schema: unquote(quoted[1]), name: unquote(quoted[2]) } : undefined;
 }
 
-/** The relation `sql` reads (`"main"."orders"`, or a subquery over one), named `identifier`. */
-export function relationValue(sql: string, identifier: string, file: string): object {
+/** What a relation was made by: `ref:<model>`, `source:<source>.<table>`, or `this`; keys the columns a render knows. */
+export const RELATION_KEY = Symbol('meterflow relation');
+
+/** The key of a relation value (relationValue), or undefined for anything else. */
+export const relationKeyOf = (value: unknown): string | undefined =>
+  typeof value === 'object' && value !== null ? (value as { [RELATION_KEY]?: string })[RELATION_KEY] : undefined;
+
+/**
+ * The relation `sql` reads (`"main"."orders"`, or a subquery over one), named `identifier`. It answers
+ * as dbt's Relation does where dbt_utils checks one: a mapping whose `metadata.type` ends in
+ * `Relation`, not a CTE.
+ */
+export function relationValue(sql: string, identifier: string, file: string, key?: string): object {
   const schema = lastQuotedName(sql)?.schema ?? 'main';
   const relation = new SafeString(sql);
-  Object.assign(relation, { schema, identifier, name: identifier, table: identifier, is_table: true, is_view: false });
+  const metadata = { type: 'DuckDBRelation' };
+  const get = (name: unknown, fallback: unknown = null) => (name === 'metadata' ? metadata : fallback);
+  Object.assign(relation, {
+    schema,
+    identifier,
+    name: identifier,
+    table: identifier,
+    is_table: true,
+    is_view: false,
+    is_cte: false,
+    metadata,
+    get,
+  });
+  if (key !== undefined) Object.defineProperty(relation, RELATION_KEY, { value: key });
   Object.defineProperty(relation, 'database', {
     get: () => {
       throw new ProjectError(`${file}: a relation's database has no value in meterflow: every model is in the one warehouse`, file);

@@ -13,6 +13,7 @@ import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { modelTable, namingMacros, type NamingMacros } from './model-table';
+import { NO_COLUMNS } from './dbt-adapter';
 import { renderModel, type RelationResolver } from './render';
 import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, splitOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
@@ -575,7 +576,15 @@ function loadModel(
   const { relative, template } = file;
   const name = path.basename(relative, '.sql');
   const { resolver: recorder, refs, used } = recordingResolver(relative, sourceKeys);
-  const rendered = renderModel({ file: relative, template, resolver: recorder, vars: project.vars, self: name });
+  const rendered = renderModel({
+    file: relative,
+    template,
+    resolver: recorder,
+    vars: project.vars,
+    self: name,
+    columns: NO_COLUMNS,
+    projectName: project.name,
+  });
   const property = properties.models.get(name);
   const fqn = fqnOf(project.name, file.underPath, name);
   const config: NodeConfig = mergeConfig(mergeConfig(projectConfigFor(project.modelsBlock, fqn), property?.config), rendered.config);
@@ -744,7 +753,15 @@ async function loadSingularTests(
       const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
       templates.set(`test:${name}`, template);
       const { resolver, refs, used } = recordingResolver(relative, sourceKeys, modelNames);
-      const { config } = renderModel({ file: relative, template, vars: project.vars, self: name, resolver });
+      const { config } = renderModel({
+        file: relative,
+        template,
+        vars: project.vars,
+        self: name,
+        resolver,
+        columns: NO_COLUMNS,
+        projectName: project.name,
+      });
       const read = reach({ refs: [...refs], sources: [...used] });
       singularTests.push({
         name,

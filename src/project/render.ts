@@ -4,7 +4,8 @@
 // project's macros (from `macro-paths`) that the template was bundled with.
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
-import { dbtAdapter } from './dbt-adapter';
+import { dbtAdapter, type RelationColumns } from './dbt-adapter';
+import { dbtRunValues } from './dbt-run-values';
 import { SECRET_ENV_PREFIX } from './environment';
 import { CROSS_DB_MACROS } from './dbt-cross-db';
 import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
@@ -56,6 +57,14 @@ export interface RenderOptions {
   readonly incremental?: boolean;
   /** What `target` answers (a project's generate_schema_name reads `target.schema`); its other attributes are refused. */
   readonly target?: Readonly<Record<string, unknown>>;
+  /**
+   * The columns of the model's refs and sources, by relation key, for adapter.get_columns_in_relation
+   * (build/columns.ts looks them up before a run renders the model); NO_COLUMNS where the project is
+   * read or planned, where no column matters.
+   */
+  readonly columns?: RelationColumns;
+  /** dbt's `project_name`; refused where not given. */
+  readonly projectName?: string;
 }
 
 installJinjaSemantics();
@@ -112,18 +121,19 @@ export function renderModel(options: RenderOptions): RenderedModel {
     const { positional } = splitCall(args);
     // dbt allows ref('package', 'model'); the model is the last positional argument
     const model = requireName(positional[positional.length - 1], 'ref()', file);
-    return relationValue(from.ref(model), model, file);
+    return relationValue(from.ref(model), model, file, `ref:${model}`);
   };
   const sourceOf = (from: RelationResolver, args: unknown[]) => {
     const { positional } = splitCall(args);
     const table = requireName(positional[1], 'source()', file);
-    return relationValue(from.source(requireName(positional[0], 'source()', file), table), table, file);
+    const sourceName = requireName(positional[0], 'source()', file);
+    return relationValue(from.source(sourceName, table), table, file, `source:${sourceName}.${table}`);
   };
   const config: Record<string, unknown> = {};
   const usedVars: Record<string, unknown> = {};
   const usedEnv: Record<string, string> = {};
   const context = {
-    this: relationValue(options.self, identifierOf(options.self), file),
+    this: relationValue(options.self, identifierOf(options.self), file, 'this'),
     ref: (...args: unknown[]) => refOf(resolver, args),
     source: (...args: unknown[]) => sourceOf(resolver, args),
     __meterflow_whole_ref: (...args: unknown[]) => refOf(resolver.whole ?? resolver, args),
@@ -179,13 +189,21 @@ export function renderModel(options: RenderOptions): RenderedModel {
       WHICH: 'build',
     }),
     graph: unavailable('graph', "it gives templates no graph of the project's nodes", file),
+    // dbt's values of the run (the run's start and id, as every worker renders them), the project's
+    // name and the model's schema; the rest of dbt's context is refused rather than printed as ''
+    ...dbtRunValues(vars, options.template, usedVars),
+    schema: (relationValue(options.self, identifierOf(options.self), file) as { schema: string }).schema,
+    project_name: options.projectName ?? unavailable('project_name', 'it is not known where this is rendered', file),
+    database: unavailable('database', 'a run builds the one warehouse it names', file),
+    dbt_version: unavailable('dbt_version', 'meterflow is not dbt; it renders as dbt-core 1.10 does', file),
+    invocation_args_dict: unavailable('invocation_args_dict', 'it runs no dbt command', file),
   };
   const bundle = splitBundle(options.template);
   const model = withWholeRelations(bundle.model);
   const macros = bundle.macros.map((macro) => ({ ...macro, source: withWholeRelations(macro.source) }));
   try {
     let bound: Record<string, (...args: unknown[]) => unknown> = {};
-    const withAdapter = { ...context, adapter: dbtAdapter(file, () => bound) };
+    const withAdapter = { ...context, adapter: dbtAdapter(file, () => bound, options.columns) };
     bound = macroFunctions(environment, macros, withAdapter);
     const sql = environment.renderString(model, { ...withAdapter, ...bound });
     return { sql, config, usedVars, usedEnv };

@@ -44,6 +44,11 @@ export const PATCH = {
    * recorded before passed the parts' rows alone, and the pin counted.
    */
   versionRows: 'version-rows',
+  /**
+   * The run's vars carry dbt's run_started_at and invocation_id (RUN_STARTED_AT_VAR,
+   * INVOCATION_ID_VAR). Runs recorded before passed logical_date and the user's vars alone.
+   */
+  runValues: 'run-values',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -63,6 +68,9 @@ export const checksSourcesFirst = (): boolean => patched(PATCH.checkSources);
 
 /** Whether the run's activities keep their logs in its folder (asked once, as the run opens). */
 export const keepsRunLogs = (): boolean => patched(PATCH.runLogs);
+
+/** Whether the run's vars carry run_started_at and invocation_id (PATCH.runValues). */
+export const passesRunValues = (): boolean => patched(PATCH.runValues);
 
 /** What each published node was built from: absent in plans recorded before input versions (all rebuilt). */
 export const builtBefore = (planned: PlannedRun): Readonly<Record<string, BuiltState>> => planned.built ?? {};

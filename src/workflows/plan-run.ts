@@ -4,9 +4,9 @@
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { optionsFor, PROXY_DEFAULTS, type WorkKind } from './activity-options';
 import type { AnalyticsActivities, BuildActivities, WriterActivities } from './activity-types';
-import { builtBefore, keepsRunLogs, runWarehouse } from './compat';
+import { builtBefore, keepsRunLogs, passesRunValues, runWarehouse } from './compat';
 import { LOGICAL_DATE, MODELS_SELECTED, RUN_KIND, SCHEDULED_START_TIME, type PipelineInput } from '../contract/run';
-import { sqlTimestamp } from '../contract/time';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR, sqlTimestamp } from '../contract/time';
 import { childUri, runFolderName } from '../contract/uri';
 import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
 import type { RunScope } from './activity-types';
@@ -53,7 +53,14 @@ export function openRun(input: PipelineInput): RunStart {
     startedAt,
     logicalDate,
     kind: input.kind ?? (scheduledAt ? 'scheduled' : 'manual'),
-    vars: { logical_date: sqlTimestamp(logicalDate), ...input.vars },
+    // and dbt's run_started_at and invocation_id, for every worker alike
+    vars: {
+      logical_date: sqlTimestamp(logicalDate),
+      ...input.vars,
+      ...(passesRunValues()
+        ? { [RUN_STARTED_AT_VAR]: new Date(startedAt).toISOString(), [INVOCATION_ID_VAR]: info.firstExecutionRunId }
+        : {}),
+    },
     fullRefresh: input.fullRefresh === true,
     buildId: info.firstExecutionRunId,
     version: info.runId,

@@ -564,6 +564,59 @@ describe('a dbt project of its own', () => {
     ).toEqual([{ readings: 192, counted: 192 }]);
   });
 
+  it("gives a model its inputs' columns while rendering, as dbt_utils' star asks for them, and the run's start and id, alike on every queue", async () => {
+    const own = await readingsProject(
+      dir,
+      'starred',
+      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
+      {
+        'base.sql': "{{ config(materialized='table') }}\nselect *, 'x' as note from {{ source('raw', 'readings') }}\n",
+        // dbt's run values, the same on the writer and on every build worker
+        'loads.sql': "{{ config(materialized='table') }}\nselect '{{ run_started_at }}' as started, '{{ invocation_id }}' as run_id\n",
+        'loads_by_month.sql':
+          "{{ config(materialized='incremental', event_time='ts') }}\n" +
+          "select ts, '{{ run_started_at }}' as started, '{{ invocation_id }}' as run_id from {{ source('raw', 'readings') }}\n",
+        // on the writer, on the build queue (a month at a time) and on the analytics queue
+        'narrow.sql': "{{ config(materialized='table') }}\nselect {{ star(ref('base'), except=['KWH']) }} from {{ ref('base') }}\n",
+        'by_month.sql':
+          "{{ config(materialized='incremental', event_time='ts') }}\nselect {{ star(source('raw', 'readings')) }} from {{ source('raw', 'readings') }}\n",
+        'report.sql':
+          "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect {{ star(ref('narrow')) }} from {{ ref('narrow') }}\n",
+      },
+    );
+    await mkdir(path.join(own.project, 'macros'), { recursive: true });
+    // a star as dbt_utils writes one: a Relation check, the columns asked of the adapter, each quoted
+    await writeFile(
+      path.join(own.project, 'macros', 'star.sql'),
+      '{% macro star(from, except=[]) -%}\n' +
+        "{%- if not (from is mapping and from.get('metadata', {}).get('type', '').endswith('Relation')) -%}" +
+        "{%- do exceptions.raise_compiler_error('star expected a Relation') -%}{%- endif -%}\n" +
+        "{%- if not execute -%}{{ return('*') }}{%- endif -%}\n" +
+        '{%- set except = except | map("lower") | list -%}{%- set cols = [] -%}\n' +
+        '{%- for col in adapter.get_columns_in_relation(from) if col.column | lower not in except -%}{%- do cols.append(adapter.quote(col.column)) -%}{%- endfor -%}\n' +
+        "{{ cols | join(', ') }}\n" +
+        '{%- endmacro %}\n',
+    );
+    const result = await runOwn(own, 'starred');
+    for (const id of ['model:narrow', 'model:by_month', 'analytics:report'])
+      expect({ id, state: stateOf(result, id) }).toEqual({ id, state: 'succeeded' });
+    const columnsOf = async (table: string) =>
+      (await queryFile(own.warehouse, `select column_name from duckdb_columns() where table_name = '${table}' order by column_index`)).map(
+        (row) => row.column_name,
+      );
+    expect(await columnsOf('narrow')).toEqual(['meter_id', 'ts', 'note']);
+    expect(await columnsOf('by_month')).toEqual(['meter_id', 'ts', 'kwh']);
+    expect(await columnsOf('report')).toEqual(['meter_id', 'ts', 'note']);
+    expect(await queryFile(own.warehouse, 'select count(*)::int as n from main.report')).toEqual([{ n: 96 }]);
+    const runValues = await queryFile(
+      own.warehouse,
+      'select distinct started, run_id from (select started, run_id from main.loads union all select started, run_id from main.loads_by_month)',
+    );
+    expect(runValues).toHaveLength(1);
+    expect(String(runValues[0]?.started)).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00$/);
+    expect(String(runValues[0]?.run_id)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('reads a source whose YAML lists no columns, or some without a type, whole, as dbt does, and refuses a file whose columns differ', async () => {
     const own = await readingsProject(
       dir,

@@ -198,7 +198,7 @@ describe('a lake with a SQLite catalog on local disk', () => {
     const rowsAt = new Map<number, number>();
     const replace = async (rows: number): Promise<void> => {
       await writer.withConnection((connection) =>
-        connection.run(`create or replace table lake.replaced as select i as meter, random() as kwh from range(${rows}) as r(i)`),
+        connection.run(`create or replace table ${LAKE_ALIAS}.replaced as select i as meter, random() as kwh from range(${rows}) as r(i)`),
       );
       rowsAt.set(await writer.currentSnapshot(), rows);
     };

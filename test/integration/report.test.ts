@@ -12,7 +12,7 @@ import type { MasterTotals } from '../../src/report/headline';
 import { totalsFromPartials, totalsOfMaster } from '../../src/report/master-totals';
 import { MODEL_SCHEMA } from '../../src/build/model-sql';
 import { existingKinds } from '../../src/build/relations';
-import { openLake } from '../../src/lake/lake';
+import { LAKE_ALIAS, openLake } from '../../src/lake/lake';
 import { relation } from '../../src/duckdb/sql';
 import type { PipelineResult } from '../../src/contract/run';
 import { queryFile, tempDir } from '../support/files';
@@ -168,7 +168,7 @@ describe('the run report', () => {
       const rolledBack = new Error('rolled back');
       await expect(
         lake.transaction(async (connection) => {
-          await connection.run('use lake');
+          await connection.run(`use ${LAKE_ALIAS}`);
           const held = await existingKinds(connection);
           const merged = await totalsFromPartials(connection, 'demand_price_elasticity', held, MODEL_SCHEMA);
           const scanned = await totalsOfMaster(connection, relation('main', 'demand_price_elasticity'));

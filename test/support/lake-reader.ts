@@ -2,7 +2,7 @@
 // printing one JSON line per read: the snapshot it saw, the table's row count, or the error.
 // Usage: node --import tsx test/support/lake-reader.ts <catalog> <table> <stop file>
 import { existsSync } from 'node:fs';
-import { openLake } from '../../src/lake/lake';
+import { LAKE_ALIAS, openLake } from '../../src/lake/lake';
 
 async function run(): Promise<void> {
   const [catalog, table, stopFile] = process.argv.slice(2);
@@ -15,7 +15,7 @@ async function run(): Promise<void> {
         // one transaction: the count and the snapshot id come from the same snapshot
         const read = await lake.transaction(async (connection) => {
           const reader = await connection.runAndReadAll(
-            `select (select id from ducklake_current_snapshot('lake')), (select count(*) from lake.${table})`,
+            `select (select id from ducklake_current_snapshot('${LAKE_ALIAS}')), (select count(*) from ${LAKE_ALIAS}.${table})`,
           );
           const [snapshot, rows] = reader.getRows()[0] ?? [];
           return { snapshot: Number(snapshot), rows: Number(rows) };

@@ -99,10 +99,10 @@ describe('a dbt project laid out its own way', () => {
     const introspecting = made_(
       await projectOf({
         'dbt_project.yml': PROJECT,
-        'models/orders.sql': "{% set cols = adapter.get_columns_in_relation(ref('x')) %}select 1\n",
+        'models/orders.sql': "{% set found = adapter.get_relation(database=none, schema='main', identifier='x') %}select 1\n",
       }),
     );
-    expect((await refusal(introspecting)).message).toContain('adapter.get_columns_in_relation is not available in meterflow');
+    expect((await refusal(introspecting)).message).toContain('adapter.get_relation is not available in meterflow');
   });
 
   it("runs a project's own expression_is_true (dbt_utils'), as dbt would; meterflow's own definition copied runs natively", async () => {

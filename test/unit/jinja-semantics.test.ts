@@ -2,6 +2,8 @@
 // in JavaScript; `and` and `or` give one of their operands, as Jinja's do; a set in a loop stays in it.
 import { bundleTemplate } from '../../src/project/macro-bundle';
 import { renderModel } from '../../src/project/render';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR } from '../../src/contract/time';
+import { NO_COLUMNS, type RelationColumns } from '../../src/project/dbt-adapter';
 
 const render = (template: string, vars: Record<string, unknown> = {}) =>
   renderModel({ file: 'models/m.sql', template, resolver: { ref: (m) => m, source: (_s, t) => t }, vars, self: 'm' }).sql;
@@ -94,6 +96,82 @@ describe("Python's floats in templates", () => {
       self: 'm',
     });
     expect(config).toEqual({ meta: { meterflow: { split_by: 'k', target_mb: 256 } }, rate: 2 });
+  });
+});
+
+describe("a relation's columns while rendering, as dbt_utils' star asks for them", () => {
+  // a star as dbt_utils writes one: a Relation check, the columns asked of the adapter, each quoted
+  const STAR =
+    '{% macro star(from, except=[]) -%}\n' +
+    "{%- if not (from is mapping and from.get('metadata', {}).get('type', '').endswith('Relation')) -%}" +
+    "{%- do exceptions.raise_compiler_error('star expected a Relation but received ' ~ from) -%}{%- endif -%}\n" +
+    '{%- if from.is_cte -%}{%- do exceptions.raise_compiler_error("ephemeral") -%}{%- endif -%}\n' +
+    '{%- set cols = [] -%}{%- for col in adapter.get_columns_in_relation(from) if col.column | lower not in except -%}' +
+    '{%- do cols.append(adapter.quote(col.column)) -%}{%- endfor -%}\n' +
+    "{{ cols | join(', ') }}\n" +
+    '{%- endmacro %}\n';
+  const renderWith = (template: string, columns?: RelationColumns) =>
+    renderModel({
+      file: 'models/m.sql',
+      template: bundleTemplate(template, [{ file: 'macros/star.sql', source: STAR }]),
+      resolver: { ref: (m) => `"main"."${m}"`, source: (_s, t) => `"raw"."${t}"` },
+      vars: {},
+      self: '"main"."m"',
+      ...(columns ? { columns } : {}),
+    }).sql;
+  const columns: RelationColumns = (key) =>
+    ({
+      'ref:orders': [
+        { name: 'id', dataType: 'INTEGER' },
+        { name: 'Note', dataType: 'VARCHAR' },
+        { name: 'amount', dataType: 'DOUBLE' },
+      ],
+      'source:shop.payments': [{ name: 'paid', dataType: 'BOOLEAN' }],
+    })[key];
+
+  it("lists a ref's and a source's columns, as the caller looked them up, quoted, less the excepted", () => {
+    expect(renderWith("select {{ star(ref('orders'), except=['note']) }} from {{ ref('orders') }}", columns)).toBe(
+      'select "id", "amount" from "main"."orders"',
+    );
+    expect(renderWith("select {{ star(source('shop', 'payments')) }}", columns)).toBe('select "paid"');
+  });
+
+  it('refuses what it was not given, naming it: a relation the model does not read, a string, and any where no columns were looked up', () => {
+    expect(() => renderWith("select {{ star(ref('customers')) }}", columns)).toThrow(
+      'models/m.sql: adapter.get_columns_in_relation("main"."customers") is answered for the model\'s own ref() and source() relations only',
+    );
+    expect(() => renderWith("select {{ star('main.orders') }}", columns)).toThrow('star expected a Relation but received main.orders');
+    expect(() => renderWith("select {{ star(ref('orders')) }}")).toThrow('adapter.get_columns_in_relation("main"."orders")');
+    // where the project is read or planned: no columns, as at dbt's parse
+    expect(renderWith("select {{ star(ref('orders')) }} from x", NO_COLUMNS)).toBe('select  from x');
+  });
+});
+
+describe("dbt's values of a run in templates", () => {
+  const vars = { [RUN_STARTED_AT_VAR]: '2024-01-31T02:00:00.123Z', [INVOCATION_ID_VAR]: 'run-uuid' };
+  const rendered = (template: string, projectName?: string) =>
+    renderModel({
+      file: 'models/m.sql',
+      template,
+      resolver: { ref: (m) => m, source: (_s, t) => t },
+      vars,
+      self: '"main_marts"."m"',
+      ...(projectName ? { projectName } : {}),
+    });
+
+  it("gives the run's start as Python prints a UTC datetime, its id, the project's name and the model's schema", () => {
+    expect(rendered("{{ run_started_at }}|{{ run_started_at.strftime('%Y-%m-%d %H:%M') }}|{{ run_started_at.year }}").sql).toBe(
+      '2024-01-31 02:00:00.123000+00:00|2024-01-31 02:00|2024',
+    );
+    expect(rendered('{{ invocation_id }}|{{ schema }}|{{ project_name }}', 'shop').sql).toBe('run-uuid|main_marts|shop');
+    // the run's start is part of a model's state where it reads it, so such a model is built anew each run
+    expect(rendered("select '{{ run_started_at }}' as loaded_at").usedVars).toEqual({ [RUN_STARTED_AT_VAR]: '2024-01-31T02:00:00.123Z' });
+  });
+
+  it("refuses the rest of dbt's context it has no value for, rather than printing nothing", () => {
+    expect(() => rendered('{{ database }}')).toThrow('models/m.sql: database has no value in meterflow');
+    expect(() => rendered('{{ dbt_version }}')).toThrow('models/m.sql: dbt_version has no value in meterflow');
+    expect(() => rendered('{{ project_name }}')).toThrow('models/m.sql: project_name has no value in meterflow');
   });
 });
 

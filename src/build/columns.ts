@@ -1,0 +1,38 @@
+// The columns of a model's inputs, looked up before it is rendered, for a model that asks for them
+// while rendering (`adapter.get_columns_in_relation`, as dbt_utils' star does): rendering is
+// synchronous, the warehouse is not, so they are read first, each input as the model will read it.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnInfo, RelationColumns } from '../project/dbt-adapter';
+import type { LoadedProject } from '../project/load';
+import type { RelationResolver } from '../project/render';
+import type { ModelNode } from '../project/types';
+
+/** Whether the model, or an ephemeral model it inlines, or a macro either uses, asks for a relation's columns. */
+export function asksForColumns(project: LoadedProject, model: ModelNode): boolean {
+  return [model.name, ...(model.inlines ?? [])].some((name) => (project.templates.get(name) ?? '').includes('get_columns_in_relation'));
+}
+
+async function columnsOfSql(connection: DuckDBConnection, sql: string): Promise<ColumnInfo[]> {
+  const reader = await connection.runAndReadAll(`describe select * from ${sql}`);
+  return reader.getRowObjectsJS().map((row) => ({ name: String(row.column_name), dataType: String(row.column_type) }));
+}
+
+/**
+ * The columns of every ref and source of the model, as `resolver` reads them, by relation key; or
+ * undefined for a model that does not ask (nothing is read then).
+ */
+export async function inputColumns(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  model: ModelNode,
+  resolver: RelationResolver,
+): Promise<RelationColumns | undefined> {
+  if (!asksForColumns(project, model)) return undefined;
+  const known = new Map<string, ColumnInfo[]>();
+  const whole = resolver.whole ?? resolver;
+  for (const ref of model.refs) known.set(`ref:${ref}`, await columnsOfSql(connection, whole.ref(ref)));
+  for (const source of project.plan.sources.filter((s) => !s.seed && model.sources.includes(s.name))) {
+    known.set(`source:${source.sourceName}.${source.name}`, await columnsOfSql(connection, whole.source(source.sourceName, source.name)));
+  }
+  return (key) => known.get(key);
+}
