@@ -31,8 +31,11 @@ export async function inputColumns(
   const known = new Map<string, ColumnInfo[]>();
   const whole = resolver.whole ?? resolver;
   for (const ref of model.refs) known.set(`ref:${ref}`, await columnsOfSql(connection, whole.ref(ref)));
-  for (const source of project.plan.sources.filter((s) => !s.seed && model.sources.includes(s.name))) {
-    known.set(`source:${source.sourceName}.${source.name}`, await columnsOfSql(connection, whole.source(source.sourceName, source.name)));
+  for (const source of project.plan.sources.filter((s) => model.sources.includes(s.name))) {
+    // a dbt seed is read with ref(), a source with source()
+    const key = source.seed ? `ref:${source.name}` : `source:${source.sourceName}.${source.name}`;
+    if (known.has(key)) continue;
+    known.set(key, await columnsOfSql(connection, source.seed ? whole.ref(source.name) : whole.source(source.sourceName, source.name)));
   }
   return (key) => known.get(key);
 }

@@ -585,6 +585,13 @@ describe('a dbt project of its own', () => {
       },
     );
     await mkdir(path.join(own.project, 'macros'), { recursive: true });
+    // and a dbt seed, read with ref()
+    await mkdir(path.join(own.project, 'seeds'), { recursive: true });
+    await writeFile(path.join(own.project, 'seeds', 'regions.csv'), 'code,name\nN,North\n');
+    await writeFile(
+      path.join(own.project, 'models', 'from_seed.sql'),
+      "{{ config(materialized='table') }}\nselect {{ star(ref('regions'), except=['code']) }} from {{ ref('regions') }}\n",
+    );
     // a star as dbt_utils writes one: a Relation check, the columns asked of the adapter, each quoted
     await writeFile(
       path.join(own.project, 'macros', 'star.sql'),
@@ -607,6 +614,7 @@ describe('a dbt project of its own', () => {
     expect(await columnsOf('narrow')).toEqual(['meter_id', 'ts', 'note']);
     expect(await columnsOf('by_month')).toEqual(['meter_id', 'ts', 'kwh']);
     expect(await columnsOf('report')).toEqual(['meter_id', 'ts', 'note']);
+    expect(await columnsOf('from_seed')).toEqual(['name']);
     expect(await queryFile(own.warehouse, 'select count(*)::int as n from main.report')).toEqual([{ n: 96 }]);
     const runValues = await queryFile(
       own.warehouse,
