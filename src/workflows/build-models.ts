@@ -4,7 +4,7 @@
 import type { BuildMonthsPlan, DataTestResult, EventWindow, MonthPart, WriterActivities } from './activity-types';
 import { allOrCancel } from './all-or-cancel';
 import { partLabel } from '../contract/activities';
-import { buildsPerMonth, passesVersionRows, testsBuiltModelOnBuildQueue } from './compat';
+import { buildsPerMonth, countsDistinctValues, passesVersionRows, testsBuiltModelOnBuildQueue } from './compat';
 import { mergeMonthResults } from './month-tests';
 import { runsOnOf, type ModelNode } from '../project/types';
 import type { RunContext } from './run-context';
@@ -48,9 +48,16 @@ async function buildPerMonth(run: RunContext, buildInput: Parameters<WriterActiv
   ]);
   // the tests each month ran on its own rows, added up (absent from months recorded before they did)
   const testCount = built.find((month) => month.tests)?.tests?.length;
+  const tests = run.planned.plan.models.find((model) => model.name === buildInput.model)?.tests ?? [];
+  const testOf = (i: number) => (tests.length === testCount && countsDistinctValues() ? tests[i] : undefined);
   const monthTests =
     testCount !== undefined && built.every((month) => month.tests?.length === testCount)
-      ? Array.from({ length: testCount }, (_, i) => mergeMonthResults(built.map((month) => month.tests?.[i] ?? null)))
+      ? Array.from({ length: testCount }, (_, i) =>
+          mergeMonthResults(
+            built.map((month) => month.tests?.[i] ?? null),
+            testOf(i),
+          ),
+        )
       : undefined;
   return { ...committed, ...(monthTests ? { monthTests } : {}), partRows: built.reduce((sum, month) => sum + month.rows, 0) };
 }

@@ -49,6 +49,11 @@ export const PATCH = {
    * INVOCATION_ID_VAR). Runs recorded before passed logical_date and the user's vars alone.
    */
   runValues: 'run-values',
+  /**
+   * An accepted_values test run a month at a time counts a value failing in several months once, as
+   * dbt counts it. Runs recorded before added up the months' counts.
+   */
+  distinctValues: 'distinct-values',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -71,6 +76,9 @@ export const keepsRunLogs = (): boolean => patched(PATCH.runLogs);
 
 /** Whether the run's vars carry run_started_at and invocation_id (PATCH.runValues). */
 export const passesRunValues = (): boolean => patched(PATCH.runValues);
+
+/** Whether month results of accepted_values count distinct values (PATCH.distinctValues). */
+export const countsDistinctValues = (): boolean => patched(PATCH.distinctValues);
 
 /** What each published node was built from: absent in plans recorded before input versions (all rebuilt). */
 export const builtBefore = (planned: PlannedRun): Readonly<Record<string, BuiltState>> => planned.built ?? {};

@@ -2,18 +2,33 @@
 // Pure and deterministic, for workflow code.
 import { SAMPLE_ROWS } from '../contract/activities';
 import type { DataTestResult } from './activity-types';
+import type { DataTest } from '../project/types';
 
 /**
- * One test's results over several months as one: the failures summed, the status they give, the first
- * months' samples (up to ten) and the SQL of the first failing month. Null when no month ran the test.
+ * An accepted_values test's failures over several months: dbt counts the values not accepted, so a
+ * value failing in two months is one failure. Exact where every failing month's samples hold all its
+ * values (ten at most); undefined otherwise (the months' counts are added up then).
  */
-export function mergeMonthResults(results: readonly (DataTestResult | null)[]): DataTestResult | null {
+function distinctValuesFailing(test: DataTest | undefined, failing: readonly DataTestResult[]): number | undefined {
+  if (test?.kind !== 'accepted_values' || !test.column) return undefined;
+  if (!failing.every((r) => (r.samples?.length ?? 0) === r.failures)) return undefined;
+  const column = test.column;
+  return new Set(failing.flatMap((r) => (r.samples ?? []).map((sample) => JSON.stringify(sample[column] ?? null)))).size;
+}
+
+/**
+ * One test's results over several months as one: the failures summed (an accepted_values test's
+ * distinct values counted, given the test), the status they give, the first months' samples (up to
+ * ten) and the SQL of the first failing month. Null when no month ran the test.
+ */
+export function mergeMonthResults(results: readonly (DataTestResult | null)[], test?: DataTest): DataTestResult | null {
   const ran = results.filter((r): r is DataTestResult => r !== null);
   const first = ran[0];
   if (!first) return null;
-  const failures = ran.reduce((sum, r) => sum + r.failures, 0);
-  if (failures === 0) return { id: first.id, severity: first.severity, failures: 0, status: 'pass' };
+  const summed = ran.reduce((sum, r) => sum + r.failures, 0);
+  if (summed === 0) return { id: first.id, severity: first.severity, failures: 0, status: 'pass' };
   const failing = ran.filter((r) => r.failures > 0);
+  const failures = distinctValuesFailing(test, failing) ?? summed;
   const samples = failing.flatMap((r) => r.samples ?? []).slice(0, SAMPLE_ROWS);
   const sql = failing.find((r) => r.sql)?.sql;
   return {

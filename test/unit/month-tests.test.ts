@@ -39,6 +39,22 @@ describe('merging the months of a test', () => {
     });
   });
 
+  it("counts an accepted_values test's values, as dbt does: one failing in two months is one failure", () => {
+    const [accepted] = parseTests([{ accepted_values: { values: ['a', 'b'] } }], 'm', 'models/m.yml', 'kind');
+    const values = (...kinds: string[]) => kinds.map((kind) => ({ kind, n_records: 3 }));
+    const months = [
+      result(2, { id: 'accepted', samples: values('x', 'y') }),
+      result(1, { id: 'accepted', samples: values('x') }),
+      result(0, { id: 'accepted' }),
+    ];
+    expect(mergeMonthResults(months, accepted)?.failures).toBe(2);
+    // without the test (runs recorded before), or where a month's samples do not hold all its values: the months added up
+    expect(mergeMonthResults(months)?.failures).toBe(3);
+    expect(
+      mergeMonthResults([result(12, { samples: values(...'abcdefghij') }), result(1, { samples: values('a') })], accepted)?.failures,
+    ).toBe(13);
+  });
+
   it('warns, not fails, for a warn-severity test', () => {
     expect(mergeMonthResults([result(0, { severity: 'warn' }), result(2, { severity: 'warn', status: 'warn' })])?.status).toBe('warn');
   });
