@@ -7,7 +7,7 @@ import { parseEventTimeWindow } from './event-window';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
 import { readBelow } from './skipped-folders';
-import { parseDbtYaml } from './dbt-yaml';
+import { parseDbtYaml, parseDbtYamlKeepingFloats } from './dbt-yaml';
 import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
@@ -304,7 +304,8 @@ async function readProjectFile(dir: string): Promise<ProjectFile> {
     dir,
     file,
     name,
-    vars: projectVars(raw.vars, name),
+    // (read again keeping whole floats floats: `rate: 1.0` prints 1.0 in a template)
+    vars: projectVars((parseDbtYamlKeepingFloats(await readFile(file, 'utf8')) as { vars?: unknown } | null)?.vars, name),
     modelPaths: pathsOf(raw, 'model-paths', 'models'),
     macroPaths: pathsOf(raw, 'macro-paths', 'macros'),
     testPaths: pathsOf(raw, 'test-paths', 'tests'),

@@ -587,6 +587,21 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect(target.message).toContain('target.name has no value in meterflow');
   });
 
+  it("keeps a var's whole float a float, as PyYAML reads it: rate: 1.0 prints 1.0", async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': `${PROJECT}vars:\n  rate: 1.0\n  count: 3\n  label: '2.0'\n`,
+      'models/priced.sql':
+        "select {{ var('rate') }} as rate, {{ var('count') }} as n, {{ var('rate') * var('count') }} as total, '{{ var('label') }}' as label\n",
+    });
+    const project = await loadProject(dir);
+    const model = project.plan.models.find((m) => m.name === 'priced') as ModelNode;
+    expect(renderModelSql(project, model, warehouseResolver(project)).trim()).toBe(
+      "select 1.0 as rate, 3 as n, 3.0 as total, '2.0' as label",
+    );
+    // as plain data (a plan in a run's history): the number
+    expect(JSON.parse(JSON.stringify(project.plan.vars))).toEqual({ rate: 1, count: 3, label: '2.0' });
+  });
+
   it('tells the plan which env_var() names the models read, and refuses a secret in a model as dbt does', async () => {
     const dir = await projectOf_({
       'dbt_project.yml': PROJECT,
