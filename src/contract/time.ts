@@ -47,10 +47,3 @@ export function monthWindow(month: string, window?: EventWindow): EventWindow | 
   const to = window.to < whole.to ? window.to : whole.to;
   return from <= to ? { from, to } : undefined;
 }
-
-/**
- * The vars a run passes besides the user's, for dbt's `run_started_at` and `invocation_id` (the run's
- * start, ISO 8601, and its first execution's id): every worker renders the same values.
- */
-export const RUN_STARTED_AT_VAR = '__meterflow_run_started_at';
-export const INVOCATION_ID_VAR = '__meterflow_invocation_id';

@@ -1,7 +1,7 @@
 // dbt's values of a run in templates: `run_started_at` (a datetime, printed as Python prints one),
 // `invocation_id`, `project_name` and `schema`. The run's values come from its vars (every worker
 // renders the same); where a project is only read, placeholders stand in, as at dbt's parse.
-import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR } from '../contract/time';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR } from './types';
 import { pyStr } from './jinja-python';
 
 const two = (n: number) => String(n).padStart(2, '0');

@@ -114,6 +114,36 @@ function unavailable(name: string, why: string, file: string, known: Readonly<Re
   );
 }
 
+/**
+ * dbt's context beyond the functions: what meterflow has a value for (the run's start and id, as every
+ * worker renders them; the project's name; the model's schema; the flags it knows), and the rest
+ * refused by name rather than printed as nothing.
+ */
+function dbtContext(options: RenderOptions, usedVars: Record<string, unknown>): Record<string, unknown> {
+  const { file } = options;
+  return {
+    target: unavailable(
+      'target',
+      'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',
+      file,
+      options.target,
+    ),
+    // the flags whose value meterflow knows: it has no --empty (dbt_utils' recency asks), and every
+    // run builds and tests; FULL_REFRESH and the rest stay refused
+    flags: unavailable('flags', 'it runs no dbt command; a run asks for a full refresh with --full-refresh', file, {
+      EMPTY: false,
+      WHICH: 'build',
+    }),
+    graph: unavailable('graph', "it gives templates no graph of the project's nodes", file),
+    ...dbtRunValues(options.vars, options.template, usedVars),
+    schema: (relationValue(options.self, identifierOf(options.self), file) as { schema: string }).schema,
+    project_name: options.projectName ?? unavailable('project_name', 'it is not known where this is rendered', file),
+    database: unavailable('database', 'a run builds the one warehouse it names', file),
+    dbt_version: unavailable('dbt_version', 'meterflow is not dbt; it renders as dbt-core 1.10 does', file),
+    invocation_args_dict: unavailable('invocation_args_dict', 'it runs no dbt command', file),
+  };
+}
+
 /** Render one model's SQL. Template and resolver errors name the file. */
 export function renderModel(options: RenderOptions): RenderedModel {
   const { file, resolver, vars } = options;
@@ -176,27 +206,7 @@ export function renderModel(options: RenderOptions): RenderedModel {
     ...dbtGlobals(file, (message) => {
       throw new ProjectError(message, file);
     }),
-    target: unavailable(
-      'target',
-      'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',
-      file,
-      options.target,
-    ),
-    // the flags whose value meterflow knows: it has no --empty (dbt_utils' recency asks), and every
-    // run builds and tests; FULL_REFRESH and the rest stay refused
-    flags: unavailable('flags', 'it runs no dbt command; a run asks for a full refresh with --full-refresh', file, {
-      EMPTY: false,
-      WHICH: 'build',
-    }),
-    graph: unavailable('graph', "it gives templates no graph of the project's nodes", file),
-    // dbt's values of the run (the run's start and id, as every worker renders them), the project's
-    // name and the model's schema; the rest of dbt's context is refused rather than printed as ''
-    ...dbtRunValues(vars, options.template, usedVars),
-    schema: (relationValue(options.self, identifierOf(options.self), file) as { schema: string }).schema,
-    project_name: options.projectName ?? unavailable('project_name', 'it is not known where this is rendered', file),
-    database: unavailable('database', 'a run builds the one warehouse it names', file),
-    dbt_version: unavailable('dbt_version', 'meterflow is not dbt; it renders as dbt-core 1.10 does', file),
-    invocation_args_dict: unavailable('invocation_args_dict', 'it runs no dbt command', file),
+    ...dbtContext(options, usedVars),
   };
   const bundle = splitBundle(options.template);
   const model = withWholeRelations(bundle.model);

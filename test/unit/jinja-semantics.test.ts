@@ -2,7 +2,7 @@
 // in JavaScript; `and` and `or` give one of their operands, as Jinja's do; a set in a loop stays in it.
 import { bundleTemplate } from '../../src/project/macro-bundle';
 import { renderModel } from '../../src/project/render';
-import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR } from '../../src/contract/time';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR } from '../../src/project/types';
 import { NO_COLUMNS, type RelationColumns } from '../../src/project/dbt-adapter';
 
 const render = (template: string, vars: Record<string, unknown> = {}) =>
