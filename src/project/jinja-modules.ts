@@ -1,6 +1,6 @@
 // dbt's `modules.re` (Python's re) for templates: match, search, fullmatch, sub, findall, split and
 // compile, over JavaScript's RegExp, which reads the patterns dbt projects write the same way
-// (`(?P<name>…)` is translated). `modules.datetime` and the rest are not there: a template that uses
+// (`(?P<name>…)` is translated). `modules.datetime` is jinja-datetime.ts; the rest are not there: a template that uses
 // them fails, naming the lookup.
 import { pyTuple, splitCall, unwrap } from './jinja-python';
 

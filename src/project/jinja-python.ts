@@ -141,6 +141,8 @@ export function pyStr(value: unknown): string {
 
 /** Python's `==`: True equals 1, '5' does not equal 5, lists and dicts compare by content. */
 export function pyEquals(left: unknown, right: unknown): boolean {
+  const equal = dunder(left, '__eq__', right);
+  if (equal !== undefined) return equal === true;
   const a = unwrap(left);
   const b = unwrap(right);
   const numeric = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
@@ -171,8 +173,16 @@ function unsupported(op: string, a: unknown, b: unknown): never {
 const arithmetic = (left: unknown, right: unknown, result: number): number | PyFloat =>
   isFloat(left) || isFloat(right) ? pyFloat(result) : result;
 
-/** Python's `+`: numbers add, strings and lists concatenate, anything else is a TypeError. */
+/** Python's operator methods of a value meterflow models as a class (a date, a timedelta): `__add__` and the rest. */
+function dunder(value: unknown, name: string, other: unknown): unknown {
+  const method = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
+  return typeof method === 'function' ? (method as (o: unknown) => unknown).call(value, other) : undefined;
+}
+
+/** Python's `+`: numbers add, strings and lists concatenate, a date and a timedelta shift; anything else is a TypeError. */
 export function pyAdd(left: unknown, right: unknown): unknown {
+  const added = dunder(left, '__add__', right) ?? dunder(right, '__radd__', left);
+  if (added !== undefined) return added;
   const a = unwrap(left);
   const b = unwrap(right);
   if (isNumeric(a) && isNumeric(b)) return arithmetic(left, right, Number(a) + Number(b));
@@ -205,6 +215,7 @@ function numbers(op: string, left: unknown, right: unknown): [number, number] {
 }
 
 export const pySub = (a: unknown, b: unknown) =>
+  dunder(a, '__sub__', b) ??
   arithmetic(
     a,
     b,

@@ -313,7 +313,13 @@ function installPythonValues(runtime: Record<string, unknown>): void {
     if (slice.length === 2) return pySlice(obj, key, slice[0], slice[1]);
     // a namespace's attributes are its own (`ns.items` is a list it holds, not a dict's method)
     if (obj instanceof JinjaNamespace) return (obj as unknown as Record<string, unknown>)[pyStr(key)];
-    return pythonMethod(obj, key) ?? negativeIndex(obj, key) ?? memberLookup(obj, key);
+    const found = pythonMethod(obj, key) ?? negativeIndex(obj, key) ?? memberLookup(obj, key);
+    // nunjucks hands out a method as a wrapper: a function with members of its own (datetime.date,
+    // which has date.today) keeps them
+    const member =
+      obj !== null && (typeof obj === 'object' || typeof obj === 'function') ? (obj as Record<string, unknown>)[String(key)] : undefined;
+    if (typeof found === 'function' && typeof member === 'function' && found !== member) Object.assign(found, member);
+    return found;
   };
   runtime.inOperator = pyIn;
   runtime.fromIterator = loopItems;

@@ -168,6 +168,29 @@ describe("dbt's values of a run in templates", () => {
     expect(rendered("select '{{ run_started_at }}' as loaded_at").usedVars).toEqual({ [RUN_STARTED_AT_VAR]: '2024-01-31T02:00:00.123Z' });
   });
 
+  it("gives modules.datetime as Python's, its now the run's start: dates, datetimes, timedeltas and their arithmetic", () => {
+    const dt = 'modules.datetime';
+    expect(rendered(`{{ ${dt}.date.today() }}|{{ ${dt}.datetime.now() }}|{{ ${dt}.datetime.utcnow().strftime('%H:%M') }}`).sql).toBe(
+      '2024-01-31|2024-01-31 02:00:00.123000|02:00',
+    );
+    expect(
+      rendered(
+        `{% set d = ${dt}.date(2024, 2, 28) %}{{ d + ${dt}.timedelta(days=2) }}|{{ (d - ${dt}.date(2024, 1, 1)).days }}|` +
+          `{{ d - ${dt}.timedelta(weeks=1) }}|{{ d.replace(day=1) }}|{{ d.weekday() }}|{{ d < ${dt}.date(2024, 3, 1) }}|` +
+          `{{ d == ${dt}.date(2024, 2, 28) }}`,
+      ).sql,
+    ).toBe('2024-03-01|58|2024-02-21|2024-02-01|2|True|True');
+    expect(
+      rendered(
+        `{% set t = ${dt}.datetime.strptime('2024-03-31 23:30:00', '%Y-%m-%d %H:%M:%S') %}{{ t + ${dt}.timedelta(hours=1) }}|` +
+          `{{ t.isoformat() }}|{{ ${dt}.timedelta(days=1, hours=2, minutes=3) }}|{{ t.date() }}`,
+      ).sql,
+    ).toBe('2024-04-01 00:30:00|2024-03-31T23:30:00|1 day, 2:03:00|2024-03-31');
+    // a model that reads the clock is built anew on every run
+    expect(rendered(`select '{{ ${dt}.date.today() }}'`).usedVars).toEqual({ [RUN_STARTED_AT_VAR]: '2024-01-31T02:00:00.123Z' });
+    expect(() => rendered(`{{ ${dt}.date(2024, 2, 30) }}`)).toThrow('day is out of range for month');
+  });
+
   it("refuses the rest of dbt's context it has no value for, rather than printing nothing", () => {
     expect(() => rendered('{{ database }}')).toThrow('models/m.sql: database has no value in meterflow');
     expect(() => rendered('{{ dbt_version }}')).toThrow('models/m.sql: dbt_version has no value in meterflow');
