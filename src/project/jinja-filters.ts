@@ -179,8 +179,73 @@ function extreme(pick: 'min' | 'max'): Filter {
   };
 }
 
+/** Jinja's text filters, whose arguments nunjucks reads otherwise: truncate, indent. */
+const TEXT_FILTERS: Record<string, Filter> = {
+  // Jinja's truncate: a text within `leeway` (5) of the length is kept whole; else cut at a word unless killwords
+  truncate(value: unknown, ...args: unknown[]) {
+    const { positional: p, keywords: k } = splitCall(args);
+    const text = pyStr(value);
+    const length = Number(p[0] ?? k.length ?? 255);
+    const end = pyStr(p[2] ?? k.end ?? '...');
+    const leeway = Number(p[3] ?? k.leeway ?? 5);
+    if (text.length <= length + leeway) return text;
+    const cut = text.slice(0, Math.max(0, length - end.length));
+    if (jinjaTruthy(p[1] ?? k.killwords ?? false)) return cut + end;
+    const space = cut.lastIndexOf(' ');
+    return (space < 0 ? cut : cut.slice(0, space)) + end;
+  },
+  // Jinja's indent: every line but the first (and, with first, that too); blank lines stay blank unless blank
+  indent(value: unknown, ...args: unknown[]) {
+    const { positional: p, keywords: k } = splitCall(args);
+    const width = p[0] ?? k.width ?? 4;
+    const indention = typeof unwrap(width) === 'string' ? pyStr(width) : ' '.repeat(Number(width));
+    const lines = `${pyStr(value)}\n`.split(/\r\n|\r|\n/).slice(0, -1);
+    const blank = jinjaTruthy(p[2] ?? k.blank ?? false);
+    const [head = '', ...rest] = lines;
+    const indented = rest.map((line) => (line || blank ? indention + line : line));
+    const text = [head, ...indented].join('\n');
+    return jinjaTruthy(p[1] ?? k.first ?? false) ? indention + text : text;
+  },
+};
+
+/** Jinja's list filters whose arguments nunjucks reads otherwise: dictsort (tuples, by key or value), batch (fill_with). */
+const LIST_FILTERS: Record<string, Filter> = {
+  dictsort(value: unknown, ...args: unknown[]) {
+    const { positional: p, keywords: k } = splitCall(args);
+    const caseSensitive = jinjaTruthy(p[0] ?? k.case_sensitive ?? false);
+    const byValue = pyStr(p[1] ?? k.by ?? 'key') === 'value';
+    const reverse = jinjaTruthy(p[2] ?? k.reverse ?? false);
+    const plain = unwrap(value);
+    if (!isDict(plain)) return [];
+    const keyOf = (item: [string, unknown]) => {
+      const picked = unwrap(byValue ? item[1] : item[0]);
+      return !caseSensitive && typeof picked === 'string' ? picked.toLowerCase() : picked;
+    };
+    const items = Object.entries(plain).sort((a, b) => {
+      const [x, y] = [keyOf(a), keyOf(b)] as [number | string, number | string];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    return (reverse ? items.reverse() : items).map((item) => pyTuple(item));
+  },
+  batch(value: unknown, ...args: unknown[]) {
+    const { positional: p, keywords: k } = splitCall(args);
+    const size = Number(p[0] ?? k.linecount);
+    const fill = p[1] ?? k.fill_with ?? null;
+    const batches: unknown[][] = [];
+    for (const item of toList(value)) {
+      if (batches.length === 0 || (batches[batches.length - 1] as unknown[]).length === size) batches.push([]);
+      (batches[batches.length - 1] as unknown[]).push(item);
+    }
+    const last = batches[batches.length - 1];
+    if (last && fill !== null && fill !== undefined) while (last.length < size) last.push(fill);
+    return batches;
+  },
+};
+
 /** The filters that replace or add to nunjucks' own. */
 export const FILTERS: Record<string, Filter> = {
+  ...TEXT_FILTERS,
+  ...LIST_FILTERS,
   select: selecting(false, true),
   reject: selecting(false, false),
   selectattr: selecting(true, true),
