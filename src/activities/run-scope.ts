@@ -119,12 +119,26 @@ export function scopedActivities<T extends ActivityMap>(
 }
 
 /**
+ * The activities that render no model's SQL: their worker's env_var values do not matter (the report
+ * and the notice of a run that failed for another value still go out).
+ */
+const RENDERS_NO_MODEL = new Set([
+  'renderReport',
+  'notifyRun',
+  'pinSnapshot',
+  'checkSources',
+  'seedSource',
+  'discardPending',
+  'maintainLake',
+]);
+
+/**
  * Refuse the work when this worker's environment gives a model's env_var() another value than the
  * plan's did: the worker would render other SQL than the rest of the run (a month part filtered for
  * another region, say). The values themselves are never named, only the variables.
  */
 export function refuseEnvironmentDrift(scope: RunScope, activity: string, env: NodeJS.ProcessEnv = process.env): void {
-  if (!scope.env) return;
+  if (!scope.env || RENDERS_NO_MODEL.has(activity)) return;
   const differ = environmentDrift(scope.env, env);
   if (differ.length === 0) return;
   const names = differ.map(

@@ -40,6 +40,7 @@ export async function singularTestResult(
   const test = project.plan.singularTests.find((t) => t.name === name);
   if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
   const sql = renderModel({
+    projectName: project.plan.projectName,
     file: test.file,
     template: project.templates.get(`test:${name}`) ?? '',
     resolver: inliningEphemerals(project, resolver, project.plan.vars),

@@ -7,6 +7,7 @@ import { ForeignTableError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { environmentDigest } from '../project/environment';
 import { renderModel } from '../project/render';
+import { PyFloat } from '../project/jinja-python';
 import { NO_COLUMNS } from '../project/dbt-adapter';
 import { selectModels } from '../project/select';
 import { readBuiltStates, type BuiltState } from '../warehouse/state';
@@ -15,6 +16,21 @@ import { dropLeftovers, foreignTables } from './housekeeping';
 import { modelRelation, warehouseResolver } from './model-sql';
 import { existingKinds, tableKey } from './relations';
 import { tableOf } from '../project/types';
+
+/** In a template's Jinja: a float literal, a division, or a filter that gives a float. */
+const FLOAT_PRONE = /\d\.\d|\/|\|\s*(?:float|round|abs|sum)\b/;
+
+/**
+ * Whether a model's Jinja may print a whole float (or reads a var whose dbt_project.yml value is one):
+ * meterflow printed `2` for Python's `2.0` before it printed floats as Python does, so such a model's
+ * state is marked, and it is rebuilt once after that upgrade (an incremental one would otherwise add
+ * rows of another column type to its table).
+ */
+export function mayPrintFloats(template: string, vars: Readonly<Record<string, unknown>>): boolean {
+  const jinja = (template.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? []).join('\n');
+  if (FLOAT_PRONE.test(jinja)) return true;
+  return Object.entries(vars).some(([name, value]) => value instanceof PyFloat && jinja.includes(name));
+}
 
 /**
  * A hash of what each model's (and singular test's) build depends on: a changed one is out of date.
@@ -49,6 +65,7 @@ export function stateHashesOf(
       ...(inlined.length > 0 ? [inlined] : []),
       // (only where it reads any: other hashes stay as they were)
       ...(Object.keys(usedEnv).length > 0 ? [usedEnv] : []),
+      ...(mayPrintFloats(project.templates.get(model.name) ?? '', project.plan.vars) ? ['python floats'] : []),
     ]);
   }
   for (const test of project.plan.singularTests) {

@@ -121,7 +121,7 @@ export class PyDate extends PyInstant {
     if (this.month !== Number(month) || this.day !== Number(day)) fail('day is out of range for month');
   }
   protected shifted(ms: number): PyDate {
-    const at = new Date(this.valueOf() + Math.trunc(ms / MS_PER_DAY) * MS_PER_DAY);
+    const at = new Date(this.valueOf() + Math.floor(ms / MS_PER_DAY) * MS_PER_DAY);
     return new PyDate(at.getUTCFullYear(), at.getUTCMonth() + 1, at.getUTCDate());
   }
   isoformat(): string {
@@ -248,7 +248,9 @@ export function datetimeModule(runStart: Date): Record<string, unknown> {
         part(5, 'second', 0),
         Math.floor(part(6, 'microsecond', 0) / 1000),
       );
-      return new PyDatetime(new Date(at));
+      const made = new PyDatetime(new Date(at));
+      if (made.month !== part(1, 'month', 1) || made.day !== part(2, 'day', 1)) fail('day is out of range for month');
+      return made;
     },
     {
       now,

@@ -12,8 +12,14 @@ import type { DataTest } from '../project/types';
 function distinctValuesFailing(test: DataTest | undefined, failing: readonly DataTestResult[]): number | undefined {
   if (test?.kind !== 'accepted_values' || !test.column) return undefined;
   if (!failing.every((r) => (r.samples?.length ?? 0) === r.failures)) return undefined;
-  const column = test.column;
-  return new Set(failing.flatMap((r) => (r.samples ?? []).map((sample) => JSON.stringify(sample[column] ?? null)))).size;
+  // the sample's key is the column as the table spells it (DuckDB's case), which the YAML may not
+  const wanted = test.column.toLowerCase();
+  const valueOf = (sample: Readonly<Record<string, unknown>>) => {
+    const key = Object.keys(sample).find((name) => name.toLowerCase() === wanted);
+    return key === undefined ? undefined : JSON.stringify(sample[key] ?? null);
+  };
+  const values = failing.flatMap((r) => (r.samples ?? []).map(valueOf));
+  return values.includes(undefined) ? undefined : new Set(values).size;
 }
 
 /**

@@ -12,7 +12,7 @@ import { renderModel } from '../../src/project/render';
 import { tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { stateHashesOf } from '../../src/build/plan';
+import { mayPrintFloats, stateHashesOf } from '../../src/build/plan';
 import { selectModels } from '../../src/project/select';
 import { ProjectError } from '../../src/errors';
 import { parseTests, testStatus } from '../../src/project/data-tests';
@@ -600,6 +600,11 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     );
     // as plain data (a plan in a run's history): the number
     expect(JSON.parse(JSON.stringify(project.plan.vars))).toEqual({ rate: 1, count: 3, label: '2.0' });
+    // a model whose Jinja may print a whole float is marked in its state, so it is rebuilt once after the upgrade
+    expect(mayPrintFloats(project.templates.get('priced') ?? '', project.plan.vars)).toBe(true);
+    expect(mayPrintFloats("select a / b, {{ var('count') }} as n", project.plan.vars)).toBe(false);
+    expect(mayPrintFloats('select {{ x / 2 }}', {})).toBe(true);
+    expect(mayPrintFloats("select {{ var('p') | round(2) }}", {})).toBe(true);
   });
 
   it('tells the plan which env_var() names the models read, and refuses a secret in a model as dbt does', async () => {

@@ -50,6 +50,9 @@ describe('merging the months of a test', () => {
     expect(mergeMonthResults(months, accepted)?.failures).toBe(2);
     // without the test (runs recorded before), or where a month's samples do not hold all its values: the months added up
     expect(mergeMonthResults(months)?.failures).toBe(3);
+    // the samples name the column as the table spells it
+    const [upper] = parseTests([{ accepted_values: { values: ['a'] } }], 'm', 'models/m.yml', 'KIND');
+    expect(mergeMonthResults(months, upper)?.failures).toBe(2);
     expect(
       mergeMonthResults([result(12, { samples: values(...'abcdefghij') }), result(1, { samples: values('a') })], accepted)?.failures,
     ).toBe(13);
