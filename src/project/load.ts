@@ -442,7 +442,9 @@ async function loadSeeds(
         );
       }
       // its schema as a model's: main, main_<schema>, or the project's generate_schema_name
-      const schema = modelTable(config, { name, fqn, relative }, { ...(naming.schema ? { schema: naming.schema } : {}) })?.schema ?? 'main';
+      const schema =
+        modelTable(config, { name, fqn, relative, resourceType: 'seed' }, { ...(naming.schema ? { schema: naming.schema } : {}) })
+          ?.schema ?? 'main';
       const { tests } = modelTests(property, name, relative, generics);
       seeds.push({
         name,

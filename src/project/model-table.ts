@@ -59,7 +59,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function modelTable(
   config: NodeConfig,
-  node: { readonly name: string; readonly fqn: readonly string[]; readonly relative: string },
+  node: { readonly name: string; readonly fqn: readonly string[]; readonly relative: string; readonly resourceType?: 'model' | 'seed' },
   naming: NamingMacros,
 ): TableName | undefined {
   const { name, relative } = node;
@@ -72,7 +72,14 @@ export function modelTable(
   }
   const customSchema = customName(config.schema, 'schema', relative, name);
   const customAlias = customName(config.alias, 'alias', relative, name);
-  const dbtNode = { name, alias: customAlias ?? name, resource_type: 'model', fqn: [...node.fqn], path: relative, config: { ...config } };
+  const dbtNode = {
+    name,
+    alias: customAlias ?? name,
+    resource_type: node.resourceType ?? 'model',
+    fqn: [...node.fqn],
+    path: relative,
+    config: { ...config },
+  };
   const schema = naming.schema
     ? callNamingMacro(naming.schema, 'generate_schema_name', customSchema, dbtNode, relative)
     : customSchema === null

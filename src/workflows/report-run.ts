@@ -5,6 +5,7 @@ import type { PipelineResult } from '../contract/run';
 import type { Published } from './publish-run';
 import type { RunContext } from './run-context';
 import type { RunLedger } from './run-ledger';
+import { tableOf, type ModelNode } from '../project/types';
 
 /** The run's report: its analytics, or (for a failed run) the failure first. */
 export function renderReport(
@@ -32,6 +33,16 @@ export function renderReport(
   );
 }
 
+/** A model's table as `schema.name` (`main.<model>` unless its schema or alias config says otherwise). */
+const tableLabel = (model: ModelNode) => `${tableOf(model).schema}.${tableOf(model).name}`;
+
+/** A master table as a pinned snapshot names it: its name in `main`, `schema.name` elsewhere. */
+function tableKeyOf(run: RunContext, name: string): string {
+  const model = run.planned.plan.models.find((m) => m.name === name);
+  const table = model ? tableOf(model) : { schema: 'main', name };
+  return table.schema === 'main' ? table.name : `${table.schema}.${table.name}`;
+}
+
 /**
  * The report node: the report reads the published master and analytics tables (an incremental model's
  * result file holds its changed periods only) at the version this run left current.
@@ -43,7 +54,7 @@ export async function reportRun(run: RunContext, ledger: RunLedger, snapshotVers
       ? {
           warehouse: run.warehouse,
           ...(snapshotVersion !== undefined ? { version: snapshotVersion } : {}),
-          relations: Object.fromEntries(masterTables.map((t) => [t, t])),
+          relations: Object.fromEntries(masterTables.map((t) => [t, tableKeyOf(run, t)])),
         }
       : undefined;
     const report = await renderReport(run, ledger, {
@@ -70,10 +81,11 @@ export function runResult(run: RunContext, published: Published): PipelineResult
     nodes: state.nodes,
     tables: [
       ...sources.map((s) => ({ table: `raw.${s.name}`, rows: rowsOf(`seed:${s.name}`) })),
-      ...buildable.map((m) => ({ table: `main.${m.name}`, rows: rowsOf(`model:${m.name}`) })),
-      ...published.tables
-        .filter((t) => analyticsModels.some((m) => m.name === t.model))
-        .map((t) => ({ table: `main.${t.model}`, rows: t.rows })),
+      ...buildable.map((m) => ({ table: tableLabel(m), rows: rowsOf(`model:${m.name}`) })),
+      ...published.tables.flatMap((t) => {
+        const model = analyticsModels.find((m) => m.name === t.model);
+        return model ? [{ table: tableLabel(model), rows: t.rows }] : [];
+      }),
     ],
     dataTests: state.dataTests,
     reportUri: run.reportUri,

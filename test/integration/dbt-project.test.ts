@@ -522,6 +522,10 @@ describe('a dbt project of its own', () => {
       { table_schema: 'main_reports', table_name: 'totals', table_type: 'BASE TABLE' },
     ]);
     expect(await figures()).toEqual([{ readings: 96, days: 2, meters: 2, counted: 96 }]);
+    // the run's result names each table where it is
+    expect(first.tables.map((t) => t.table)).toEqual(
+      expect.arrayContaining(['main_lake.readings', 'main_marts.daily_kwh', 'main_reports.totals']),
+    );
     // a new day: the month is rebuilt over its window, in place, where the model is
     await queryFile(
       ':memory:',

@@ -547,7 +547,8 @@ describe("a project's YAML and config, read as dbt reads them", () => {
         ...files,
         'macros/naming.sql':
           '{% macro generate_schema_name(custom_schema_name, node) -%}\n' +
-          '{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}\n' +
+          "{%- if node.resource_type == 'seed' -%}seeds_{{ custom_schema_name | trim }}" +
+          '{%- elif custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}\n' +
           '{%- endmacro %}\n',
       }),
     );
@@ -558,7 +559,8 @@ describe("a project's YAML and config, read as dbt reads them", () => {
         { schema: 'people', name: 'customers' },
       ]),
     );
-    expect(own.plan.sources.find((s) => s.name === 'countries')?.schema).toBe('ref_data');
+    // a seed is given to it as one (resource_type 'seed')
+    expect(own.plan.sources.find((s) => s.name === 'countries')?.schema).toBe('seeds_ref_data');
   });
 
   it('refuses a database config, two models built as one table, and a naming macro reading what meterflow has no value for', async () => {
