@@ -103,6 +103,6 @@ export function analyticsModelSql(
   columns?: RelationColumns,
 ): string {
   return renderModelSql(project, model, analyticsResolver(project, model, input, upstreamFiles), input.vars, {
-    ...(columns ? { columns } : {}),
+    columns,
   });
 }

@@ -47,7 +47,7 @@ async function commitFiles(
   await dropOwnVersions(connection, model, buildId);
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, windowed && window ? { window, windowRefs } : undefined);
   const columns = await inputColumns(connection, project, model, resolver);
-  const sql = renderModelSql(project, model, resolver, vars, { ...(columns ? { columns } : {}) });
+  const sql = renderModelSql(project, model, resolver, vars, { columns });
   try {
     await connection.run(`create table ${target} as\nselect * from (\n${sql}\n) limit 0`);
     // NOTE: the files are added before the table is partitioned: DuckLake 1.5.5's

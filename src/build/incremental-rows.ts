@@ -53,7 +53,7 @@ export async function buildIncrementalRows(
   const added = besideModel(model, deltaName(model.name, buildId));
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
   const columns = await inputColumns(connection, project, model, resolver);
-  await create(added, renderModelSql(project, model, resolver, vars, { incremental: true, ...(columns ? { columns } : {}) }));
+  await create(added, renderModelSql(project, model, resolver, vars, { incremental: true, columns }));
   await refuseOtherColumns(connection, model, table, added);
   const pending = pendingRelationOf(model, buildId);
   await connection.run(`create view ${pending} as\n${keptRowsSql(config, table, added)}\nunion all\nselect * from ${added}`);

@@ -210,7 +210,7 @@ export function inliningEphemerals(
         vars,
         self: name,
         projectName: project.plan.projectName,
-        ...(columns ? { columns } : {}),
+        columns,
       });
       return `(${rendered.sql})`;
     },
@@ -241,6 +241,6 @@ export function renderModelSql(
     self: modelRelation(model),
     projectName: project.plan.projectName,
     incremental,
-    ...(columns ? { columns } : {}),
+    columns,
   }).sql;
 }

@@ -314,10 +314,7 @@ async function describeSplitKey(
 ): Promise<string> {
   const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
   const columns = await inputColumns(connection, project, model, resolver);
-  const rows = await columnTypesOf(
-    connection,
-    `(\n${renderModelSql(project, model, resolver, input.vars, { ...(columns ? { columns } : {}) })}\n)`,
-  );
+  const rows = await columnTypesOf(connection, `(\n${renderModelSql(project, model, resolver, input.vars, { columns })}\n)`);
   const refTypes = new Map<string, string | undefined>();
   for (const ref of model.refs) {
     if (project.plan.models.find((m) => m.name === ref)?.split?.column !== column) continue;
@@ -536,7 +533,7 @@ function partSql(
   columns: RelationColumns | undefined,
 ): string {
   const rowsOf = (of: SplitPart) =>
-    `select * from (\n${renderModelSql(project, model, monthResolver(project, input, window, of), input.vars, { ...(columns ? { columns } : {}) })}\n) where ${inPart(of)}`;
+    `select * from (\n${renderModelSql(project, model, monthResolver(project, input, window, of), input.vars, { columns })}\n) where ${inPart(of)}`;
   return part.nullKeys === false ? `${rowsOf(part)}\nunion all\n${rowsOf({ ...part, nullsOnly: true })}` : rowsOf(part);
 }
 
@@ -562,7 +559,7 @@ export async function buildMonth(
         const columns = await inputColumns(connection, project, model, monthResolver(project, input, window));
         const sql = part
           ? partSql(project, model, input, window, part, columns)
-          : renderModelSql(project, model, monthResolver(project, input, window), input.vars, { ...(columns ? { columns } : {}) });
+          : renderModelSql(project, model, monthResolver(project, input, window), input.vars, { columns });
         return writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, window, sql, part);
       }),
     ),

@@ -60,7 +60,7 @@ async function publishView({ connection, project, kinds, drop, published }: Publ
   await ensureSchema(connection, tableOf(model));
   const resolver = warehouseResolver(project);
   const columns = await inputColumns(connection, project, model, resolver);
-  const sql = renderModelSql(project, model, resolver, vars, { ...(columns ? { columns } : {}) });
+  const sql = renderModelSql(project, model, resolver, vars, { columns });
   await connection.run(`create view ${modelRelation(model)} as\n${sql}`);
   kinds.set(tableKey(tableOf(model)), 'view');
   published.push({ model: model.name, counted: false });

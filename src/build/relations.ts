@@ -1,18 +1,11 @@
 // What the warehouse holds: its tables and views, and their rows.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
-import type { TableName } from '../project/types';
+import { keyedTable, tableKey, type TableName } from '../project/types';
 import { relationsOf } from '../duckdb/lake-tables';
+
+export { keyedTable, tableKey };
 import { MODEL_SCHEMA } from './model-sql';
-
-/** A table's key among existingKinds: its name in the models' default schema (main), `schema.name` in another. */
-export const tableKey = (table: TableName): string => (table.schema === MODEL_SCHEMA ? table.name : `${table.schema}.${table.name}`);
-
-/** The table a key names (tableKey's inverse): a plain name is in the models' default schema. */
-export function keyedTable(key: string): TableName {
-  const dot = key.indexOf('.');
-  return dot < 0 ? { schema: MODEL_SCHEMA, name: key } : { schema: key.slice(0, dot), name: key.slice(dot + 1) };
-}
 
 /** A key's table as SQL. */
 export const keyedRelation = (key: string): string => {

@@ -87,6 +87,16 @@ export function tableOf(model: Pick<ModelNode, 'name' | 'table'>): TableName {
   return model.table ?? { schema: DEFAULT_MODEL_SCHEMA, name: model.name };
 }
 
+/** A table's key among the warehouse's relations: its name in the models' default schema (main), `schema.name` in another. */
+export const tableKey = (table: TableName): string =>
+  table.schema === DEFAULT_MODEL_SCHEMA ? table.name : `${table.schema}.${table.name}`;
+
+/** The table a key names (tableKey's inverse): a plain name is in the models' default schema. */
+export function keyedTable(key: string): TableName {
+  const dot = key.indexOf('.');
+  return dot < 0 ? { schema: DEFAULT_MODEL_SCHEMA, name: key } : { schema: key.slice(0, dot), name: key.slice(dot + 1) };
+}
+
 export interface ModelNode {
   readonly name: string;
   /**

@@ -5,7 +5,7 @@ import type { PipelineResult } from '../contract/run';
 import type { Published } from './publish-run';
 import type { RunContext } from './run-context';
 import type { RunLedger } from './run-ledger';
-import { tableOf, type ModelNode } from '../project/types';
+import { keyedTable, tableKey, tableOf, type ModelNode } from '../project/types';
 
 /** The run's report: its analytics, or (for a failed run) the failure first. */
 export function renderReport(
@@ -36,11 +36,10 @@ export function renderReport(
 /** A model's table as `schema.name` (`main.<model>` unless its schema or alias config says otherwise). */
 const tableLabel = (model: ModelNode) => `${tableOf(model).schema}.${tableOf(model).name}`;
 
-/** A master table as a pinned snapshot names it: its name in `main`, `schema.name` elsewhere. */
+/** A master table as a pinned snapshot names it (tableKey). */
 function tableKeyOf(run: RunContext, name: string): string {
   const model = run.planned.plan.models.find((m) => m.name === name);
-  const table = model ? tableOf(model) : { schema: 'main', name };
-  return table.schema === 'main' ? table.name : `${table.schema}.${table.name}`;
+  return tableKey(model ? tableOf(model) : keyedTable(name));
 }
 
 /**
