@@ -8,7 +8,7 @@ import type { RelationResolver } from '../project/render';
 import { runsOnOf, type ModelNode } from '../project/types';
 import { readParquet } from '../duckdb/sql';
 import type { RunAnalyticsModelInput } from '../contract/activities';
-import { modelRelation, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
+import { modelRelation, publishedTableOf, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
 import { keyedRelation } from '../build/relations';
 import { periodSpanOf, periodStartsOf } from '../build/periods';
 
@@ -91,7 +91,8 @@ export function analyticsResolver(
     const found = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
     return sourceRelation(found?.schema ?? sourceName, table);
   };
-  return { ref: refAt(false), source, whole: { ref: refAt(true), source } };
+  const identifier = (ref: string) => publishedTableOf(project, ref).name;
+  return { ref: refAt(false), source, whole: { ref: refAt(true), source }, identifier };
 }
 
 /** The model's SQL at the pinned version (analyticsResolver), with its inputs' columns if it asks for them. */

@@ -7,8 +7,13 @@ import type { LoadedProject } from '../project/load';
 import type { RelationResolver } from '../project/render';
 import type { ModelNode } from '../project/types';
 
+/**
+ * What reads the columns: a model, or a singular test (its name its template's key, `test:<name>`).
+ */
+type Reader = Pick<ModelNode, 'name' | 'refs' | 'sources' | 'inlines'>;
+
 /** Whether the model, or an ephemeral model it inlines, or a macro either uses, asks for a relation's columns. */
-export function asksForColumns(project: LoadedProject, model: ModelNode): boolean {
+export function asksForColumns(project: LoadedProject, model: Reader): boolean {
   return [model.name, ...(model.inlines ?? [])].some((name) => (project.templates.get(name) ?? '').includes('get_columns_in_relation'));
 }
 
@@ -24,7 +29,7 @@ async function columnsOfSql(connection: DuckDBConnection, sql: string): Promise<
 export async function inputColumns(
   connection: DuckDBConnection,
   project: LoadedProject,
-  model: ModelNode,
+  model: Reader,
   resolver: RelationResolver,
 ): Promise<RelationColumns | undefined> {
   if (!asksForColumns(project, model)) return undefined;

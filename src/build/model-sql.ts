@@ -2,7 +2,7 @@
 // and a model's SQL rendered with them.
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
-import { renderModel, type RelationResolver } from '../project/render';
+import { renderModel, type RelationResolver, type RenderedModel } from '../project/render';
 import type { RelationColumns } from '../project/dbt-adapter';
 import { DEFAULT_MODEL_SCHEMA, tableOf, type DataTest, type ModelNode, type TableName } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
@@ -112,7 +112,8 @@ export function warehouseResolver(
       },
     };
   };
-  return { ...resolverOf(windowed?.window, windowed?.windowRefs ?? []), whole: resolverOf(undefined, []) };
+  const identifier = (model: string) => publishedTableOf(project, model).name;
+  return { ...resolverOf(windowed?.window, windowed?.windowRefs ?? []), whole: resolverOf(undefined, []), identifier };
 }
 
 /**
@@ -189,12 +190,14 @@ export function findModel(project: LoadedProject, name: string): ModelNode {
 /**
  * A resolver that inlines the project's ephemeral models, as dbt does: a ref to one is its own SQL,
  * rendered with the same resolver, as a subquery. Every other ref and source goes to `resolver`.
+ * `inlined` is given each ephemeral model's rendering (what vars and env vars it read).
  */
 export function inliningEphemerals(
   project: LoadedProject,
   resolver: RelationResolver,
   vars: Readonly<Record<string, unknown>>,
   columns?: RelationColumns,
+  inlined: (rendered: RenderedModel) => void = () => undefined,
 ): RelationResolver {
   const ephemerals = new Map((project.plan.ephemerals ?? []).map((model) => [model.name, model]));
   if (ephemerals.size === 0) return resolver;
@@ -212,11 +215,13 @@ export function inliningEphemerals(
         projectName: project.plan.projectName,
         columns,
       });
+      inlined(rendered);
       return `(${rendered.sql})`;
     },
     source: (sourceName, table) => resolver.source(sourceName, table),
+    ...(resolver.identifier ? { identifier: resolver.identifier } : {}),
     // `.render()` in a model or an ephemeral model it inlines: the relations read whole, inlined alike
-    ...(resolver.whole ? { whole: inliningEphemerals(project, resolver.whole, vars, columns) } : {}),
+    ...(resolver.whole ? { whole: inliningEphemerals(project, resolver.whole, vars, columns, inlined) } : {}),
   };
   return inlining;
 }

@@ -15,6 +15,7 @@ import { renderModel, type RelationResolver } from '../project/render';
 import { tableOf } from '../project/types';
 import { runDataTests } from '../warehouse/data-tests';
 import { withMonthTests } from './built-model-tests';
+import { inputColumns } from './columns';
 import { uninterruptible, type ModelContext } from './context';
 import {
   besideModel,
@@ -34,18 +35,21 @@ import { countRows, existingKind } from './relations';
 export async function singularTestResult(
   connection: DuckDBConnection,
   project: LoadedProject,
-  name: string,
+  { test: name, vars = {} }: Pick<RunSingularTestInput, 'test' | 'vars'>,
   resolver: RelationResolver,
 ): Promise<DataTestResult> {
   const test = project.plan.singularTests.find((t) => t.name === name);
   if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
+  const allVars = { ...project.plan.vars, ...vars };
+  const columns = await inputColumns(connection, project, { ...test, name: `test:${name}` }, resolver);
   const sql = renderModel({
     projectName: project.plan.projectName,
     file: test.file,
     template: project.templates.get(`test:${name}`) ?? '',
-    resolver: inliningEphemerals(project, resolver, project.plan.vars),
-    vars: project.plan.vars,
+    resolver: inliningEphemerals(project, resolver, allVars, columns),
+    vars: allVars,
     self: name,
+    columns,
   }).sql;
   let failures: number;
   try {
@@ -103,11 +107,12 @@ export async function testModel(
  */
 export async function singularTest(
   { warehouse, project, interruptible = uninterruptible }: ModelContext,
-  { test: name, buildId, pendingRefs = [], window, windowRefs = [] }: RunSingularTestInput,
+  input: RunSingularTestInput,
 ): Promise<DataTestResult> {
+  const { buildId, pendingRefs = [], window, windowRefs = [] } = input;
   // with a window, only the rows of the event times that changed are checked again
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, window ? { window, windowRefs } : undefined);
   return warehouse.withConnection(async (connection) =>
-    interruptible(connection, () => singularTestResult(connection, project, name, resolver)),
+    interruptible(connection, () => singularTestResult(connection, project, input, resolver)),
   );
 }

@@ -457,7 +457,7 @@ export async function testMonth(
   if (!window) return { id: input.test, severity: test?.severity ?? 'error', failures: 0, status: 'pass' };
   const resolver = monthResolver(project, input, window);
   return withWarehouseReader(input.warehouse as string, { settings: duckdb }, (reader) =>
-    reader.withConnection((connection) => interruptible(connection, () => singularTestResult(connection, project, input.test, resolver))),
+    reader.withConnection((connection) => interruptible(connection, () => singularTestResult(connection, project, input, resolver))),
   );
 }
 

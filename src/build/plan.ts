@@ -6,14 +6,14 @@ import type { PlannedRun, PlanRunInput } from '../contract/activities';
 import { ForeignTableError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { environmentDigest } from '../project/environment';
-import { renderModel } from '../project/render';
+import { renderModel, type RenderedModel } from '../project/render';
 import { PyFloat } from '../project/jinja-python';
 import { NO_COLUMNS } from '../project/dbt-adapter';
 import { selectModels } from '../project/select';
 import { readBuiltStates, type BuiltState } from '../warehouse/state';
 import type { ModelContext } from './context';
 import { dropLeftovers, foreignTables } from './housekeeping';
-import { modelRelation, warehouseResolver } from './model-sql';
+import { inliningEphemerals, modelRelation, warehouseResolver } from './model-sql';
 import { existingKinds, tableKey } from './relations';
 import { tableOf } from '../project/types';
 
@@ -32,28 +32,64 @@ export function mayPrintFloats(template: string, vars: Readonly<Record<string, u
   return Object.entries(vars).some(([name, value]) => value instanceof PyFloat && jinja.includes(name));
 }
 
+type Reads = Pick<RenderedModel, 'usedVars' | 'usedEnv'>;
+
+/** `into` with the entries of `more` it lacks added after its own (so a hash of it moves only when something was added). */
+const withMissing = <T>(into: Record<string, T>, more: Readonly<Record<string, T>>) => {
+  for (const [name, value] of Object.entries(more)) if (!(name in into)) into[name] = value;
+};
+
 /**
- * A hash of what each model's (and singular test's) build depends on: a changed one is out of date.
- * `readEnv` is told the environment variables each model read.
+ * The vars and environment variables a model or singular test reads: in its own template, in the
+ * ephemeral models it inlines, and (for an incremental model) in its `is_incremental()` branch too.
  */
-export function stateHashesOf(
+function readsOf(
   project: LoadedProject,
+  node: { file: string; template: string; self: string; incremental: boolean },
   vars: Readonly<Record<string, unknown>>,
-  readEnv: (model: string, names: string[]) => void = () => undefined,
-): Record<string, string> {
-  const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
-  const stateHashes: Record<string, string> = {};
-  for (const model of project.plan.models) {
-    const { usedVars, usedEnv } = renderModel({
-      file: model.file,
-      template: project.templates.get(model.name) ?? '',
-      resolver: warehouseResolver(project),
-      vars: { ...project.plan.vars, ...vars },
-      self: modelRelation(model),
+): Reads {
+  const reads: { usedVars: Record<string, unknown>; usedEnv: Record<string, string> } = { usedVars: {}, usedEnv: {} };
+  const inlined: Reads[] = [];
+  for (const incremental of node.incremental ? [false, true] : [false]) {
+    const rendered = renderModel({
+      file: node.file,
+      template: node.template,
+      resolver: inliningEphemerals(project, warehouseResolver(project), vars, NO_COLUMNS, (r) => inlined.push(r)),
+      vars,
+      self: node.self,
+      incremental,
       // (the columns of its inputs: part of their state, not of this hash)
       columns: NO_COLUMNS,
       projectName: project.plan.projectName,
     });
+    for (const read of [rendered, ...inlined.splice(0)]) {
+      withMissing(reads.usedVars, read.usedVars);
+      withMissing(reads.usedEnv, read.usedEnv);
+    }
+  }
+  return reads;
+}
+
+/**
+ * A hash of what each model's (and singular test's) build depends on: a changed one is out of date.
+ * `readEnv` is told the environment variables each model (and `test:<name>`) read.
+ */
+export function stateHashesOf(
+  project: LoadedProject,
+  vars: Readonly<Record<string, unknown>>,
+  readEnv: (node: string, names: string[]) => void = () => undefined,
+): Record<string, string> {
+  const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  const allVars = { ...project.plan.vars, ...vars };
+  const stateHashes: Record<string, string> = {};
+  for (const model of project.plan.models) {
+    const template = project.templates.get(model.name) ?? '';
+    const self = modelRelation(model);
+    const { usedVars, usedEnv } = readsOf(
+      project,
+      { file: model.file, template, self, incremental: model.materialized === 'incremental' },
+      allVars,
+    );
     readEnv(model.name, Object.keys(usedEnv));
     // and the ephemeral models it inlines (only where it inlines any: other hashes stay as they were)
     const inlined = (model.inlines ?? []).map((name) => project.templates.get(name));
@@ -65,11 +101,17 @@ export function stateHashesOf(
       ...(inlined.length > 0 ? [inlined] : []),
       // (only where it reads any: other hashes stay as they were)
       ...(Object.keys(usedEnv).length > 0 ? [usedEnv] : []),
-      ...(mayPrintFloats(project.templates.get(model.name) ?? '', project.plan.vars) ? ['python floats'] : []),
+      ...(mayPrintFloats(template, project.plan.vars) ? ['python floats'] : []),
     ]);
   }
   for (const test of project.plan.singularTests) {
-    stateHashes[`test:${test.name}`] = hash([project.templates.get(`test:${test.name}`), test.severity]);
+    const id = `test:${test.name}`;
+    const template = project.templates.get(id) ?? '';
+    const { usedVars, usedEnv } = readsOf(project, { file: test.file, template, self: test.name, incremental: false }, allVars);
+    readEnv(id, Object.keys(usedEnv));
+    // the vars and env vars it reads (only where it reads any: other hashes stay as they were)
+    const reads = Object.keys(usedVars).length + Object.keys(usedEnv).length > 0 ? [usedVars, usedEnv] : [];
+    stateHashes[id] = hash([template, test.severity, ...reads]);
   }
   return stateHashes;
 }
@@ -115,6 +157,16 @@ async function inspectWarehouse(
   return { built, droppedLeftovers };
 }
 
+/** The models a run of this selection renders, and its singular tests (`test:<name>`): those over its models and sources alone. */
+function renderedBy(project: LoadedProject, selected: readonly string[]): Set<string> {
+  const chosen = new Set(selected);
+  const read = new Set(project.plan.models.filter((model) => chosen.has(model.name)).flatMap((model) => model.sources));
+  const tests = project.plan.singularTests.filter(
+    (test) => test.refs.every((ref) => chosen.has(ref)) && test.sources.every((source) => read.has(source)),
+  );
+  return new Set([...selected, ...tests.map((test) => `test:${test.name}`)]);
+}
+
 /**
  * The project's sources and models in build order (the DAG the workflow runs), the selection,
  * and which models the warehouse holds out of date.
@@ -123,10 +175,10 @@ export async function planRun(context: ModelContext, input: PlanRunInput): Promi
   const { warehouse, project } = context;
   const { vars = {}, select, exclude } = input;
   const selected = selectModels(project.plan.models, select, exclude);
-  // the environment variables the selected models read (the others are not rendered by this run)
-  const chosen = new Set(selected);
+  // the environment variables the selected models and their singular tests read (the others are not rendered by this run)
+  const rendered = renderedBy(project, selected);
   const envNames = new Set<string>();
-  const stateHashes = stateHashesOf(project, vars, (model, names) => chosen.has(model) && names.forEach((name) => envNames.add(name)));
+  const stateHashes = stateHashesOf(project, vars, (node, names) => rendered.has(node) && names.forEach((name) => envNames.add(name)));
   const { built, droppedLeftovers } = await warehouse.withConnection((connection) =>
     inspectWarehouse(context, connection, selected, input),
   );

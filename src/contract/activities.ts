@@ -313,6 +313,8 @@ export interface PublishRunInput extends BuildIdentity {
 /** A singular test, run on this run's new versions of the models it refs. */
 export interface RunSingularTestInput extends BuildIdentity {
   readonly test: string;
+  /** The run's vars over dbt_project.yml's (absent in runs recorded before PATCH.singularTestVars: the project's alone). */
+  readonly vars?: Readonly<Record<string, unknown>>;
   /** Models it refs that this run rebuilt: read at their new, unpublished versions. */
   readonly pendingRefs?: readonly string[];
   /** Only these event times changed upstream: only their rows are checked again. */

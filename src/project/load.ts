@@ -17,7 +17,7 @@ import { NO_COLUMNS } from './dbt-adapter';
 import { renderModel, type RelationResolver } from './render';
 import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, splitOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
-import { ANALYTICS_PERIODS, tableOf } from './types';
+import { ANALYTICS_PERIODS, tableKey, tableOf } from './types';
 import type {
   AnalyticsPeriod,
   ColumnDoc,
@@ -737,6 +737,27 @@ function checkRefDirections(models: readonly ModelNode[], testRefs = false): voi
   }
 }
 
+/**
+ * A source with the tables its relationships tests read (`to: ref('x')`, a model or a seed where its
+ * schema and alias put it), for its seed, which knows no project; one naming neither is refused.
+ */
+function withTestTables(source: SourceTable, models: readonly ModelNode[], sources: readonly SourceTable[]): SourceTable {
+  const testTables: Record<string, string> = {};
+  for (const ref of source.tests.map(relationshipsTarget).filter((to): to is string => to !== undefined)) {
+    const model = models.find((candidate) => candidate.name === ref);
+    const seed = sources.find((candidate) => candidate.seed && candidate.name === ref);
+    if (!model && !seed) {
+      const file = source.seed?.file ?? source.name;
+      throw new ProjectError(
+        `${file}: a relationships test of source '${source.name}' reads ref('${ref}'), which names no model or seed`,
+        file,
+      );
+    }
+    testTables[ref] = tableKey(model ? tableOf(model) : { schema: (seed as SourceTable).schema, name: ref });
+  }
+  return Object.keys(testTables).length > 0 ? { ...source, testTables } : source;
+}
+
 /** The singular tests: every .sql file under test-paths outside `generic/` folders. */
 async function loadSingularTests(
   project: ProjectFile,
@@ -832,10 +853,11 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   }
   checkRefDirections(ordered, true);
   refuseSharedTables(ordered, sources);
+  const tested = sources.map((source) => withTestTables(source, ordered, sources));
   const singularTests = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
   const plan: ProjectPlan = {
     projectName: project.name,
-    sources,
+    sources: tested,
     models: ordered,
     ...(ephemerals.length > 0 ? { ephemerals } : {}),
     singularTests,

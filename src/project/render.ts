@@ -25,6 +25,8 @@ export interface RelationResolver {
    * event-time filter dbt puts on a microbatch model's inputs. Absent: the same as ref and source.
    */
   readonly whole?: RelationResolver;
+  /** The name a model is published under (its alias), for `ref('x').identifier`; absent: the model's name. */
+  identifier?(model: string): string;
 }
 
 /**
@@ -151,7 +153,7 @@ export function renderModel(options: RenderOptions): RenderedModel {
     const { positional } = splitCall(args);
     // dbt allows ref('package', 'model'); the model is the last positional argument
     const model = requireName(positional[positional.length - 1], 'ref()', file);
-    return relationValue(from.ref(model), model, file, `ref:${model}`);
+    return relationValue(from.ref(model), resolver.identifier?.(model) ?? model, file, `ref:${model}`);
   };
   const sourceOf = (from: RelationResolver, args: unknown[]) => {
     const { positional } = splitCall(args);

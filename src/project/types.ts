@@ -62,6 +62,11 @@ export interface SourceTable {
   readonly eventTimeWindow?: EventTimeWindow;
   /** A dbt seed: a CSV file of the project, loaded as a table that models ref() (absent for sources). */
   readonly seed?: SeedFile;
+  /**
+   * Where the models and seeds its relationships tests' `to: ref('x')` name are (their tables' keys,
+   * tableKey), by name; absent for a source with no such test.
+   */
+  readonly testTables?: Readonly<Record<string, string>>;
 }
 
 /** A dbt seed's file and its config (`delimiter`, `column_types`), as dbt_project.yml and YAML give them. */

@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SourceDataError } from '../errors';
 import type { Logger } from '../logger';
 import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition } from '../project/data-tests';
-import type { DataTest, SourceTable } from '../project/types';
+import { keyedTable, type DataTest, type SourceTable } from '../project/types';
 import type { StoredObject } from '../storage';
 import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { SetAsideRows } from '../contract/activities';
@@ -156,7 +156,10 @@ export async function checkSourceTests(
   const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined);
   for (const file of wholeFileTests.length === 0 ? [] : loaded) {
     const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
-    const { results } = await runDataTests(connection, wholeFileTests, rows, (model) => relation('main', model));
+    const { results } = await runDataTests(connection, wholeFileTests, rows, (ref) => {
+      const to = keyedTable(source.testTables?.[ref] ?? ref);
+      return relation(to.schema, to.name);
+    });
     for (const result of results.filter((r) => r.status !== 'pass')) {
       const test = wholeFileTests.find((t) => t.id === result.id) as DataTest;
       if (result.status === 'fail') await refuse(file, test, result.failures);

@@ -54,6 +54,11 @@ export const PATCH = {
    * dbt counts it. Runs recorded before added up the months' counts.
    */
   distinctValues: 'distinct-values',
+  /**
+   * A singular test is rendered with the run's vars (and run_started_at), as models are. Runs recorded
+   * before rendered it with dbt_project.yml's vars alone.
+   */
+  singularTestVars: 'singular-test-vars',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -79,6 +84,9 @@ export const passesRunValues = (): boolean => patched(PATCH.runValues);
 
 /** Whether month results of accepted_values count distinct values (PATCH.distinctValues). */
 export const countsDistinctValues = (): boolean => patched(PATCH.distinctValues);
+
+/** Whether a singular test is given the run's vars (PATCH.singularTestVars). */
+export const passesTestVars = (): boolean => patched(PATCH.singularTestVars);
 
 /** What each published node was built from: absent in plans recorded before input versions (all rebuilt). */
 export const builtBefore = (planned: PlannedRun): Readonly<Record<string, BuiltState>> => planned.built ?? {};

@@ -1,7 +1,7 @@
 // A singular test (a SQL file under tests/): up to date, or run once its inputs are built, on the
 // writer, or a month at a time by build workers when every input has an event time.
 import { allOrCancel } from './all-or-cancel';
-import { testsPerMonth } from './compat';
+import { passesTestVars, testsPerMonth } from './compat';
 import { mergeMonthResults } from './month-tests';
 import type { SingularTest } from '../project/types';
 import type { RunContext } from './run-context';
@@ -25,6 +25,7 @@ export async function runSingularTest(run: RunContext, ledger: RunLedger, test: 
     buildId,
     pendingRefs,
     warehouse,
+    ...(passesTestVars() ? { vars: run.vars } : {}),
     ...(window ? { window, windowRefs: ledger.refsRebuiltOver(test.refs, window) } : {}),
   };
   // a test over inputs that all have an event time is run a month at a time by build workers,

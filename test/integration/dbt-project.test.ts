@@ -8,7 +8,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForPipeline } from '../../src/client';
 import { summaryTable } from '../../src/cli/summary';
-import type { PipelineResult } from '../../src/contract/run';
+import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { generateSampleData } from '../../src/generator/generate';
 import { PACKAGE_ROOT } from '../../src/config';
 import { withWarehouseReader } from '../../src/warehouse/warehouse';
@@ -152,14 +152,19 @@ describe('a dbt project of its own', () => {
 
   /** A run of a project readingsProject made, through workers of its own; the error of one that fails. */
   type OwnProject = Awaited<ReturnType<typeof readingsProject>>;
+  type RunExtra = Partial<Pick<PipelineInput, 'fullRefresh' | 'vars'>>;
   const ownRun =
-    (own: OwnProject, label: string, extra: { fullRefresh?: boolean } = {}) =>
+    (own: OwnProject, label: string, extra: RunExtra = {}) =>
     async (workers: Parameters<Parameters<typeof withWorkers>[2]>[0]) =>
       waitForPipeline(await startRun(temporal, workers, { sourcesUri: own.sources, outUri: path.join(dir, `out-${label}`), ...extra }));
-  const runOwn = (own: OwnProject, label: string, extra: { fullRefresh?: boolean } = {}) =>
+  const runOwn = (own: OwnProject, label: string, extra: RunExtra = {}) =>
     withWorkers(temporal, { label, warehousePath: own.warehouse, projectDir: own.project }, ownRun(own, label, extra));
-  const failOwn = async (own: OwnProject, label: string) => {
-    const err = await errorWithWorkers(temporal, { label, warehousePath: own.warehouse, projectDir: own.project }, ownRun(own, label));
+  const failOwn = async (own: OwnProject, label: string, extra: RunExtra = {}) => {
+    const err = await errorWithWorkers(
+      temporal,
+      { label, warehousePath: own.warehouse, projectDir: own.project },
+      ownRun(own, label, extra),
+    );
     return String((err as Error)?.message) + JSON.stringify((err as { cause?: unknown }).cause ?? '');
   };
 
@@ -627,6 +632,59 @@ describe('a dbt project of its own', () => {
     expect(runValues).toHaveLength(1);
     expect(String(runValues[0]?.started)).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00$/);
     expect(String(runValues[0]?.run_id)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("gives singular tests the run's vars and start, ephemeral models' vars their readers' state, and ref() its alias, as dbt does", async () => {
+    const own = await readingsProject(
+      dir,
+      'varied',
+      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
+      {
+        // a var read only by an ephemeral model: part of what the model that inlines it was built from
+        'limited.sql':
+          "{{ config(materialized='ephemeral') }}\nselect * from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
+        'counted.sql': "{{ config(materialized='table', alias='counted_rows') }}\nselect count(*)::int as n from {{ ref('limited') }}\n",
+        'named.sql':
+          "{{ config(materialized='table') }}\nselect '{{ ref('counted').identifier }}' as identifier, '{{ ref('counted').schema }}' as schema\n",
+        '_seeds.yml':
+          'version: 2\nseeds:\n  - name: meters\n    columns:\n      - name: region\n' +
+          '        data_tests:\n          - relationships: { to: "ref(\'regions\')", field: code }\n',
+      },
+    );
+    // seeds in a schema of their own; one seed's relationships test reads the other there
+    await writeFile(
+      path.join(own.project, 'dbt_project.yml'),
+      `${await readFile(path.join(own.project, 'dbt_project.yml'), 'utf8')}seeds:\n  varied:\n    +schema: ref_data\n`,
+    );
+    await mkdir(path.join(own.project, 'seeds'), { recursive: true });
+    await writeFile(path.join(own.project, 'seeds', 'regions.csv'), 'code,name\nN,North\n');
+    await writeFile(path.join(own.project, 'seeds', 'meters.csv'), 'meter_id,region\n0,N\n1,N\n');
+    // singular tests reading a var the run gives, and the run's start
+    await mkdir(path.join(own.project, 'tests'), { recursive: true });
+    await writeFile(
+      path.join(own.project, 'tests', 'enough_rows.sql'),
+      "select * from {{ ref('counted') }} where n < {{ var('min_rows', 0) }}\n",
+    );
+    await writeFile(path.join(own.project, 'tests', 'started_lately.sql'), "select 1 as early where '{{ run_started_at }}' < '2020'\n");
+
+    const first = await runOwn(own, 'varied-1');
+    for (const id of ['seed:meters', 'model:counted', 'test:enough_rows', 'test:started_lately'])
+      expect({ id, state: stateOf(first, id) }).toEqual({ id, state: 'succeeded' });
+    expect(await queryFile(own.warehouse, 'select n from main.counted_rows')).toEqual([{ n: 96 }]);
+    expect(await queryFile(own.warehouse, 'select * from main.named')).toEqual([{ identifier: 'counted_rows', schema: 'main' }]);
+    expect(await queryFile(own.warehouse, 'select count(*)::int as n from main_ref_data.meters')).toEqual([{ n: 2 }]);
+
+    // the ephemeral model's var changed: the model that inlines it is rebuilt
+    const second = await runOwn(own, 'varied-2', { vars: { meters: 1 } });
+    expect(stateOf(second, 'model:counted')).toBe('succeeded');
+    expect(await queryFile(own.warehouse, 'select n from main.counted_rows')).toEqual([{ n: 48 }]);
+
+    // the singular test's var given by the run: it runs again, with it, and fails
+    const message = await failOwn(own, 'varied-3', { vars: { meters: 1, min_rows: 1000 } });
+    expect(message).toContain('enough_rows');
+    // and passes again under a var it passes with
+    const fourth = await runOwn(own, 'varied-4', { vars: { meters: 1, min_rows: 10 } });
+    expect(stateOf(fourth, 'test:enough_rows')).toBe('succeeded');
   });
 
   it('reads a source whose YAML lists no columns, or some without a type, whole, as dbt does, and refuses a file whose columns differ', async () => {

@@ -519,6 +519,60 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect(hashes()).toEqual(before);
   });
 
+  it('counts what an inlined ephemeral model, an is_incremental() branch and a singular test read in their state', async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/base.sql':
+        "{{ config(materialized='ephemeral') }}select * from {{ ref('orders') }} where region = '{{ env_var('METERFLOW_TEST_BASE', 'eu') }}'\n",
+      'models/regional.sql': "select * from {{ ref('base') }} where id > {{ var('min_id', 0) }}\n",
+      'models/added.sql':
+        "{{ config(materialized='incremental') }}select * from {{ ref('orders') }}\n" +
+        "{% if is_incremental() %}where id > {{ var('last_id', 0) }} and '{{ env_var('METERFLOW_TEST_LATE', '') }}' = ''{% endif %}\n",
+      'models/orders.sql': MODEL,
+      'tests/enough.sql':
+        "select * from {{ ref('orders') }} where id < {{ var('min_orders', 1) }} and '{{ env_var('METERFLOW_TEST_CHECK', 'x') }}' = 'x'\n",
+    });
+    const project = await loadProject(dir);
+    const read: Record<string, string[]> = {};
+    const hashes = (vars: Record<string, unknown> = {}) => stateHashesOf(project, vars, (node, names) => (read[node] = names));
+    const before = hashes();
+    expect(read).toMatchObject({
+      regional: ['METERFLOW_TEST_BASE'],
+      added: ['METERFLOW_TEST_LATE'],
+      'test:enough': ['METERFLOW_TEST_CHECK'],
+    });
+    // a var read in the ephemeral model's reader, the incremental branch and the test: each moves its own hash alone
+    expect(hashes({ last_id: 5 })).toEqual({ ...before, added: expect.not.stringMatching(before.added as string) });
+    expect(hashes({ min_orders: 5 })).toEqual({ ...before, 'test:enough': expect.not.stringMatching(before['test:enough'] as string) });
+    process.env.METERFLOW_TEST_BASE = 'us';
+    try {
+      expect(hashes()).toEqual({ ...before, regional: expect.not.stringMatching(before.regional as string) });
+    } finally {
+      delete process.env.METERFLOW_TEST_BASE;
+    }
+  });
+
+  it("finds where a seed's relationships test reads its model or seed, and refuses one naming neither", async () => {
+    const files = {
+      'dbt_project.yml': `${PROJECT}seeds:\n  shop:\n    +schema: ref_data\n`,
+      'models/orders.sql': "{{ config(schema='marts', alias='fct_orders') }}select 1 as id\n",
+      'seeds/countries.csv': 'code\nGB\n',
+      'seeds/shops.csv': 'country,order_id\nGB,1\n',
+      'seeds/_seeds.yml':
+        'version: 2\nseeds:\n  - name: shops\n    columns:\n      - name: country\n' +
+        '        data_tests: [{ relationships: { to: "ref(\'countries\')", field: code } }]\n' +
+        '      - name: order_id\n        data_tests: [{ relationships: { to: "ref(\'orders\')", field: id } }]\n',
+    };
+    const project = await loadProject(await projectOf_(files));
+    const shops = project.plan.sources.find((source) => source.name === 'shops');
+    expect(shops?.testTables).toEqual({ countries: 'main_ref_data.countries', orders: 'main_marts.fct_orders' });
+    expect(project.plan.sources.find((source) => source.name === 'countries')?.testTables).toBeUndefined();
+    const unknown = { ...files, 'seeds/_seeds.yml': files['seeds/_seeds.yml'].replace("ref('orders')", "ref('sales')") };
+    expect((await refusal(await projectOf_(unknown))).message).toContain(
+      "a relationships test of source 'shops' reads ref('sales'), which names no model or seed",
+    );
+  });
+
   it("names each model's table as dbt does: main_<schema> for a schema config, its alias, and a project's own generate_schema_name", async () => {
     const files = {
       'dbt_project.yml': `${PROJECT}models:\n  shop:\n    marts:\n      +schema: marts\nseeds:\n  shop:\n    +schema: ref_data\n`,
