@@ -4,6 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { quotedString, relation } from '../duckdb/sql';
 import { MODEL_STATE_TABLE } from '../warehouse/state-schema';
 import type { MasterTotals } from './headline';
+import { tableKey, type TableName } from '../project/types';
 
 /** A MasterTotals from a row of the totals queries below. */
 function masterTotalsOf(row: Record<string, unknown>): MasterTotals {
@@ -49,15 +50,15 @@ const TOTALS_PARTIALS = ['deviation_histogram_by_month', 'meter_readings_by_mont
  * of every half hour), when each was computed from this very version of the master: its recorded
  * input is the master's recorded version. Undefined otherwise (a partial missing from the project, or
  * left behind by a run that selected the master but not it): the master is read instead. `held`: the
- * tables the connection's version holds in `schema`, the models' (existingKinds).
+ * tables the connection's version holds, by table key (existingKinds); `tableOf`: where a model is.
  */
 export async function totalsFromPartials(
   connection: DuckDBConnection,
   masterName: string,
   held: ReadonlyMap<string, unknown>,
-  schema: string,
+  tableOf: (model: string) => TableName,
 ): Promise<MasterTotals | undefined> {
-  if (!TOTALS_PARTIALS.every((name) => held.has(name))) return undefined;
+  if (!TOTALS_PARTIALS.every((name) => held.has(tableKey(tableOf(name))))) return undefined;
   const fresh = await connection.runAndReadAll(
     `select count(*) from ${MODEL_STATE_TABLE} as partial
      inner join ${MODEL_STATE_TABLE} as master on master.model = $master
@@ -66,7 +67,10 @@ export async function totalsFromPartials(
     { master: masterName, input: `$."model:${masterName}"` },
   );
   if (Number(fresh.getRows()[0]?.[0] ?? 0) !== TOTALS_PARTIALS.length) return undefined;
-  const table = (name: (typeof TOTALS_PARTIALS)[number]) => relation(schema, name);
+  const table = (name: (typeof TOTALS_PARTIALS)[number]) => {
+    const { schema, name: published } = tableOf(name);
+    return relation(schema, published);
+  };
   const totals = await connection.runAndReadAll(
     `with deviations as (
        select sum(half_hours) as half_hours, sum(sum_deviation) / nullif(sum(deviations), 0) as mean_deviation

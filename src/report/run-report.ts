@@ -14,7 +14,8 @@ import { withScratchDuckdb } from '../duckdb/instances';
 import type { WithPinnedReader } from '../duckdb/readers';
 import type { DuckdbSettings } from '../duckdb/settings';
 import type { RenderReportInput, RenderReportResult } from '../contract/activities';
-import { MODEL_SCHEMA } from '../build/model-sql';
+import { publishedTableOf } from '../build/model-sql';
+import { tableKey } from '../project/types';
 import { existingKinds, keyedRelation } from '../build/relations';
 import type { Row } from './charts';
 import type { MasterTotals } from './headline';
@@ -144,6 +145,9 @@ async function writeReport(storage: StorageResolver, uri: string, html: string):
   }
 }
 
+/** The shipped project's master, whose totals and price-response points the report shows. */
+const MASTER = 'demand_price_elasticity';
+
 /**
  * The analytics the report charts, the master's totals and the price-response points, read from the
  * lake at the version the run published (read-only, any process), attached where this worker's
@@ -164,10 +168,13 @@ async function withReportData<T>(
     const analytics: Record<string, Row[]> = {};
     // the published tables the report charts, as the master's version holds them
     const held = snapshot ? await existingKinds(connection) : new Map<string, 'table' | 'view'>();
-    for (const table of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
-      if (!held.has(table)) continue;
-      const reader = await connection.runAndReadAll(`select * from ${relation(MODEL_SCHEMA, table)}`);
-      analytics[table] = reader.getRowObjectsJson() as Row[];
+    // where the project publishes each (its schema and alias)
+    const published = (model: string) => publishedTableOf(context.project, model);
+    for (const model of (input.analyticsTables ?? []).filter((name) => CHARTED_ANALYTICS.includes(name))) {
+      const table = published(model);
+      if (!held.has(tableKey(table))) continue;
+      const reader = await connection.runAndReadAll(`select * from ${relation(table.schema, table.name)}`);
+      analytics[model] = reader.getRowObjectsJson() as Row[];
     }
     for (const output of input.analyticsOutputs) {
       const file = await localFile(storage, output.outputUri);
@@ -175,11 +182,11 @@ async function withReportData<T>(
       const reader = await connection.runAndReadAll(`select * from ${readParquet([file])}`);
       analytics[output.model] = reader.getRowObjectsJson() as Row[];
     }
-    const pinned = snapshot?.relations.demand_price_elasticity;
+    const pinned = snapshot?.relations[MASTER];
     const masterTotals =
       pinned === undefined
         ? undefined
-        : ((await totalsFromPartials(connection, pinned, held, MODEL_SCHEMA)) ?? (await totalsOfMaster(connection, keyedRelation(pinned))));
+        : ((await totalsFromPartials(connection, MASTER, held, published)) ?? (await totalsOfMaster(connection, keyedRelation(pinned))));
     const sample: PriceResponseSample =
       pinned !== undefined && analytics.price_response_variable_tariff
         ? await priceResponseSample(connection, keyedRelation(pinned))

@@ -10,7 +10,7 @@ import { lineageGraph, lineageSvg } from '../../src/report/lineage';
 import { renderReportHtml } from '../../src/report/report';
 import type { MasterTotals } from '../../src/report/headline';
 import { totalsFromPartials, totalsOfMaster } from '../../src/report/master-totals';
-import { MODEL_SCHEMA } from '../../src/build/model-sql';
+import { keyedTable } from '../../src/project/types';
 import { existingKinds } from '../../src/build/relations';
 import { LAKE_ALIAS, openLake } from '../../src/lake/lake';
 import { relation } from '../../src/duckdb/sql';
@@ -170,7 +170,7 @@ describe('the run report', () => {
         lake.transaction(async (connection) => {
           await connection.run(`use ${LAKE_ALIAS}`);
           const held = await existingKinds(connection);
-          const merged = await totalsFromPartials(connection, 'demand_price_elasticity', held, MODEL_SCHEMA);
+          const merged = await totalsFromPartials(connection, 'demand_price_elasticity', held, keyedTable);
           const scanned = await totalsOfMaster(connection, relation('main', 'demand_price_elasticity'));
           expect(merged).toBeDefined();
           const { actualKwh, estimatedKwh, meanDeviation, ...exact } = merged as MasterTotals;
@@ -182,7 +182,7 @@ describe('the run report', () => {
           expect(meanDeviation).toBeCloseTo(mean, 9);
           // a partial left from an older master (a run that selected the master alone): the master is read
           await connection.run(`update meterflow.model_state set inputs = '{}' where model = 'meter_readings_by_month'`);
-          expect(await totalsFromPartials(connection, 'demand_price_elasticity', held, MODEL_SCHEMA)).toBeUndefined();
+          expect(await totalsFromPartials(connection, 'demand_price_elasticity', held, keyedTable)).toBeUndefined();
           throw rolledBack;
         }),
       ).rejects.toBe(rolledBack);

@@ -2,6 +2,7 @@
 // the master, and merged from per-month partials only when they were computed from its version.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { totalsFromPartials, totalsOfMaster } from '../../src/report/master-totals';
+import { keyedTable } from '../../src/project/types';
 import { MODEL_STATE_TABLE, STATE_MIGRATIONS, STATE_SCHEMA } from '../../src/warehouse/state-schema';
 
 /** Three half hours of two meters; B's deviation is missing at 01:00. */
@@ -88,7 +89,7 @@ describe("the report's headline totals of the master", () => {
 
   it("merges the partials computed from the master's version into the same totals as the scan", async () => {
     await recordStates('v2');
-    const merged = await totalsFromPartials(connection, 'master', held, 'main');
+    const merged = await totalsFromPartials(connection, 'master', held, keyedTable);
     const scanned = await totalsOfMaster(connection, 'master');
     expect(merged).toBeDefined();
     const { actualKwh, estimatedKwh, meanDeviation, ...exact } = merged ?? EXPECTED;
@@ -100,12 +101,31 @@ describe("the report's headline totals of the master", () => {
 
   it('reads the master instead when a partial was computed from an older version of it', async () => {
     await recordStates('v1');
-    expect(await totalsFromPartials(connection, 'master', held, 'main')).toBeUndefined();
+    expect(await totalsFromPartials(connection, 'master', held, keyedTable)).toBeUndefined();
+  });
+
+  it('reads each partial where the project publishes it, not a table of its name left in main', async () => {
+    await recordStates('v2');
+    await connection.run('create schema if not exists main_reports');
+    for (const name of PARTIAL_NAMES) await connection.run(`create or replace table main_reports.${name} as select * from main.${name}`);
+    // a stale copy in main, with other figures: never read
+    await connection.run('create or replace table stale_load as select * from half_hourly_load_profile_by_month');
+    await connection.run('update half_hourly_load_profile_by_month set sum_actual_consumption = 9.9');
+    const inReports = (model: string) => ({ schema: 'main_reports', name: model });
+    const inSchema = new Map(PARTIAL_NAMES.map((name) => [`main_reports.${name}`, 'table']));
+    try {
+      expect((await totalsFromPartials(connection, 'master', inSchema, inReports))?.actualKwh).toBeCloseTo(EXPECTED.actualKwh, 12);
+      // held only in main: not where the project publishes them, so the master is read instead
+      expect(await totalsFromPartials(connection, 'master', held, inReports)).toBeUndefined();
+    } finally {
+      await connection.run('create or replace table half_hourly_load_profile_by_month as select * from stale_load');
+      await connection.run('drop table stale_load');
+    }
   });
 
   it('reads the master instead when the lake does not hold every partial', async () => {
     await recordStates('v2');
     const partial = new Map([...held].filter(([name]) => name !== 'meter_readings_by_month'));
-    expect(await totalsFromPartials(connection, 'master', partial, 'main')).toBeUndefined();
+    expect(await totalsFromPartials(connection, 'master', partial, keyedTable)).toBeUndefined();
   });
 });
