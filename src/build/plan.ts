@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PlannedRun, PlanRunInput } from '../contract/activities';
 import { ForeignTableError } from '../errors';
 import type { LoadedProject } from '../project/load';
-import { environmentDigest } from '../project/environment';
+import { environmentDigest, type EnvironmentDigest } from '../project/environment';
 import { renderModel, type RenderedModel } from '../project/render';
 import { PyFloat } from '../project/jinja-python';
 import { NO_COLUMNS } from '../project/dbt-adapter';
@@ -168,6 +168,23 @@ function renderedBy(project: LoadedProject, selected: readonly string[]): Set<st
 }
 
 /**
+ * The state hashes of a run of `selected`, and the digest of the environment variables it renders
+ * with (undefined if none): those its models and singular tests read (the others are not rendered
+ * by this run), and those the naming macros read, which decide where every table goes.
+ */
+export function plannedReads(
+  project: LoadedProject,
+  selected: readonly string[],
+  vars: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+): { stateHashes: Record<string, string>; env: EnvironmentDigest | undefined } {
+  const rendered = renderedBy(project, selected);
+  const envNames = new Set<string>(project.plan.namingEnv);
+  const stateHashes = stateHashesOf(project, vars, (node, names) => rendered.has(node) && names.forEach((name) => envNames.add(name)));
+  return { stateHashes, env: envNames.size > 0 ? environmentDigest(envNames, env) : undefined };
+}
+
+/**
  * The project's sources and models in build order (the DAG the workflow runs), the selection,
  * and which models the warehouse holds out of date.
  */
@@ -175,10 +192,7 @@ export async function planRun(context: ModelContext, input: PlanRunInput): Promi
   const { warehouse, project } = context;
   const { vars = {}, select, exclude } = input;
   const selected = selectModels(project.plan.models, select, exclude);
-  // the environment variables the selected models and their singular tests read (the others are not rendered by this run)
-  const rendered = renderedBy(project, selected);
-  const envNames = new Set<string>();
-  const stateHashes = stateHashesOf(project, vars, (node, names) => rendered.has(node) && names.forEach((name) => envNames.add(name)));
+  const { stateHashes, env } = plannedReads(project, selected, vars, process.env);
   const { built, droppedLeftovers } = await warehouse.withConnection((connection) =>
     inspectWarehouse(context, connection, selected, input),
   );
@@ -190,6 +204,6 @@ export async function planRun(context: ModelContext, input: PlanRunInput): Promi
     droppedLeftovers,
     warehousePath: warehouse.path,
     // the env_var values the models got here: every later activity checks its worker has the same
-    ...(envNames.size > 0 ? { env: environmentDigest(envNames, process.env) } : {}),
+    ...(env ? { env } : {}),
   };
 }

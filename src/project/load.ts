@@ -443,7 +443,7 @@ async function loadSeeds(
       }
       // its schema as a model's: main, main_<schema>, or the project's generate_schema_name
       const schema =
-        modelTable(config, { name, fqn, relative, resourceType: 'seed' }, { ...(naming.schema ? { schema: naming.schema } : {}) })
+        modelTable(config, { name, fqn, relative, resourceType: 'seed' }, { ...(naming.schema ? { schema: naming.schema } : {}), envRead: naming.envRead })
           ?.schema ?? 'main';
       const { tests } = modelTests(property, name, relative, generics);
       seeds.push({
@@ -862,6 +862,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     ...(ephemerals.length > 0 ? { ephemerals } : {}),
     singularTests,
     vars: project.vars,
+    ...(naming.envRead?.size ? { namingEnv: [...naming.envRead].sort() } : {}),
   };
   return { dir, plan, templates, macros };
 }

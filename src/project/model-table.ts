@@ -16,13 +16,15 @@ const TARGET = { schema: DEFAULT_MODEL_SCHEMA, type: 'duckdb' };
 export interface NamingMacros {
   readonly schema?: MacroFile;
   readonly alias?: MacroFile;
+  /** The environment variables they read with env_var() so far: every worker must name tables alike. */
+  readonly envRead?: Set<string>;
 }
 
 export function namingMacros(macros: readonly MacroFile[]): NamingMacros {
   const find = (name: string) => macros.find((macro) => macro.names.includes(name));
   const schema = find('generate_schema_name');
   const alias = find('generate_alias_name');
-  return { ...(schema ? { schema } : {}), ...(alias ? { alias } : {}) };
+  return { ...(schema ? { schema } : {}), ...(alias ? { alias } : {}), envRead: new Set() };
 }
 
 /** A config's custom name: a non-empty string, else none. */
@@ -35,7 +37,12 @@ function customName(value: unknown, key: string, relative: string, name: string)
 }
 
 /** One of the project's naming macros called as dbt calls it, with the custom name and the node; its output trimmed. */
-function callNamingMacro(macro: MacroFile, call: string, custom: string | null, node: object, relative: string): string {
+function callNamingMacro(
+  macro: MacroFile,
+  call: string,
+  { custom, node, envRead }: { custom: string | null; node: object; envRead: Set<string> | undefined },
+  relative: string,
+): string {
   const vars = { __meterflow_custom: custom, __meterflow_node: node };
   const template = bundleTemplate(`{{ ${call}(var('__meterflow_custom'), var('__meterflow_node')) }}`, [macro]);
   const named = renderModel({
@@ -46,6 +53,7 @@ function callNamingMacro(macro: MacroFile, call: string, custom: string | null, 
     self: '',
     target: TARGET,
   });
+  for (const name of Object.keys(named.usedEnv)) envRead?.add(name);
   const text = named.sql.trim();
   if (text === '') throw new ProjectError(`${relative}: the project's ${call} (${macro.file}) gave an empty name`, relative);
   return text;
@@ -81,11 +89,13 @@ export function modelTable(
     config: { ...config },
   };
   const schema = naming.schema
-    ? callNamingMacro(naming.schema, 'generate_schema_name', customSchema, dbtNode, relative)
+    ? callNamingMacro(naming.schema, 'generate_schema_name', { custom: customSchema, node: dbtNode, envRead: naming.envRead }, relative)
     : customSchema === null
       ? DEFAULT_MODEL_SCHEMA
       : `${DEFAULT_MODEL_SCHEMA}_${customSchema}`;
-  const table = naming.alias ? callNamingMacro(naming.alias, 'generate_alias_name', customAlias, dbtNode, relative) : (customAlias ?? name);
+  const table = naming.alias
+    ? callNamingMacro(naming.alias, 'generate_alias_name', { custom: customAlias, node: dbtNode, envRead: naming.envRead }, relative)
+    : (customAlias ?? name);
   for (const [what, value] of [
     ['schema', schema],
     ['alias', table],

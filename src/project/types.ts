@@ -196,6 +196,12 @@ export interface ProjectPlan {
   readonly ephemerals?: readonly EphemeralModel[];
   readonly singularTests: readonly SingularTest[];
   readonly vars: Readonly<Record<string, unknown>>;
+  /**
+   * The environment variables the project's generate_schema_name or generate_alias_name read with
+   * env_var(): they decide where tables go, so every worker of a run must have them alike (absent
+   * where they read none).
+   */
+  readonly namingEnv?: readonly string[];
 }
 
 export type DataTestKind =

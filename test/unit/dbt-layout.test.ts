@@ -12,7 +12,7 @@ import { renderModel } from '../../src/project/render';
 import { tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mayPrintFloats, stateHashesOf } from '../../src/build/plan';
+import { mayPrintFloats, plannedReads, stateHashesOf } from '../../src/build/plan';
 import { selectModels } from '../../src/project/select';
 import { ProjectError } from '../../src/errors';
 import { parseTests, testStatus } from '../../src/project/data-tests';
@@ -541,6 +541,10 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       added: ['METERFLOW_TEST_LATE'],
       'test:enough': ['METERFLOW_TEST_CHECK'],
     });
+    // a run's digest: what the selected models and the tests over them alone read
+    const digestOf = (selected: string[]) => Object.keys(plannedReads(project, selected, {}, {}).env ?? {});
+    expect(digestOf(['orders'])).toEqual(['METERFLOW_TEST_CHECK']);
+    expect(digestOf(['orders', 'regional', 'added'])).toEqual(['METERFLOW_TEST_BASE', 'METERFLOW_TEST_CHECK', 'METERFLOW_TEST_LATE']);
     // a var read in the ephemeral model's reader, the incremental branch and the test: each moves its own hash alone
     expect(hashes({ last_id: 5 })).toEqual({ ...before, added: expect.not.stringMatching(before.added as string) });
     expect(hashes({ min_orders: 5 })).toEqual({ ...before, 'test:enough': expect.not.stringMatching(before['test:enough'] as string) });
@@ -615,6 +619,19 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     );
     // a seed is given to it as one (resource_type 'seed')
     expect(own.plan.sources.find((s) => s.name === 'countries')?.schema).toBe('seeds_ref_data');
+    expect(own.plan.namingEnv).toBeUndefined();
+
+    // one reading an environment variable: the plan names it, for every worker to be checked against
+    const fromEnv = await loadProject(
+      await projectOf_({
+        ...files,
+        'macros/naming.sql':
+          "{% macro generate_schema_name(custom_schema_name, node) -%}{{ env_var('METERFLOW_TEST_PREFIX', 'dev') }}_{{ custom_schema_name or 'main' }}{%- endmacro %}\n",
+      }),
+    );
+    expect(fromEnv.plan.namingEnv).toEqual(['METERFLOW_TEST_PREFIX']);
+    expect(Object.keys(plannedReads(fromEnv, ['stg_orders'], {}, {}).env ?? {})).toEqual(['METERFLOW_TEST_PREFIX']);
+    expect(tableOf(fromEnv.plan.models.find((m) => m.name === 'orders') as ModelNode)).toEqual({ schema: 'dev_marts', name: 'fct_orders' });
   });
 
   it('refuses a database config, two models built as one table, and a naming macro reading what meterflow has no value for', async () => {
