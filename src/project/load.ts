@@ -443,8 +443,11 @@ async function loadSeeds(
       }
       // its schema as a model's: main, main_<schema>, or the project's generate_schema_name
       const schema =
-        modelTable(config, { name, fqn, relative, resourceType: 'seed' }, { ...(naming.schema ? { schema: naming.schema } : {}), envRead: naming.envRead })
-          ?.schema ?? 'main';
+        modelTable(
+          config,
+          { name, fqn, relative, resourceType: 'seed' },
+          { ...(naming.schema ? { schema: naming.schema } : {}), envRead: naming.envRead },
+        )?.schema ?? 'main';
       const { tests } = modelTests(property, name, relative, generics);
       seeds.push({
         name,
