@@ -5,7 +5,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnInfo, RelationColumns } from '../project/dbt-adapter';
 import type { LoadedProject } from '../project/load';
 import type { RelationResolver } from '../project/render';
-import type { ModelNode } from '../project/types';
+import { tableOf, type ModelNode } from '../project/types';
+import { modelRelation } from './model-sql';
+import { existingKind } from './relations';
 
 /**
  * What reads the columns: a model, or a singular test (its name its template's key, `test:<name>`).
@@ -23,8 +25,9 @@ async function columnsOfSql(connection: DuckDBConnection, sql: string): Promise<
 }
 
 /**
- * The columns of every ref and source of the model, as `resolver` reads them, by relation key; or
- * undefined for a model that does not ask (nothing is read then).
+ * The columns of every ref and source of the model, as `resolver` reads them, and of its own
+ * published table (`this`), by relation key; or undefined for a model that does not ask (nothing is
+ * read then).
  */
 export async function inputColumns(
   connection: DuckDBConnection,
@@ -36,6 +39,10 @@ export async function inputColumns(
   const known = new Map<string, ColumnInfo[]>();
   const whole = resolver.whole ?? resolver;
   for (const ref of model.refs) known.set(`ref:${ref}`, await columnsOfSql(connection, whole.ref(ref)));
+  // `this`: the model's published table as it stands, or no columns before it exists (as dbt answers)
+  const built = project.plan.models.find((candidate) => candidate.name === model.name);
+  if (built)
+    known.set('this', (await existingKind(connection, tableOf(built))) ? await columnsOfSql(connection, modelRelation(built)) : []);
   for (const source of project.plan.sources.filter((s) => model.sources.includes(s.name))) {
     // a dbt seed is read with ref(), a source with source()
     const key = source.seed ? `ref:${source.name}` : `source:${source.sourceName}.${source.name}`;

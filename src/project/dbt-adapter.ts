@@ -14,7 +14,7 @@ export interface ColumnInfo {
   readonly dataType: string;
 }
 
-/** The columns of the relations a render may ask about, by relation key (`ref:<model>`, `source:<source>.<table>`). */
+/** The columns of the relations a render may ask about, by relation key (`ref:<model>`, `source:<source>.<table>`, `this`). */
 export type RelationColumns = (key: string) => readonly ColumnInfo[] | undefined;
 
 /**
@@ -42,7 +42,7 @@ export function dbtAdapter(file: string, macros: () => Readonly<Record<string, M
       const known = key === undefined ? undefined : columns?.(key);
       if (known) return known.map(columnObject);
       throw new ProjectError(
-        `${file}: adapter.get_columns_in_relation(${pyStr(relation)}) is answered for the model's own ref() and source() relations only` +
+        `${file}: adapter.get_columns_in_relation(${pyStr(relation)}) is answered for the model's own ref() and source() relations and this only` +
           (key === undefined ? ' (this is none of them)' : ''),
         file,
       );

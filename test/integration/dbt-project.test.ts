@@ -634,7 +634,7 @@ describe('a dbt project of its own', () => {
     expect(String(runValues[0]?.run_id)).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("gives singular tests the run's vars and start, ephemeral models' vars their readers' state, and ref() its alias, as dbt does", async () => {
+  it("gives singular tests the run's vars and start, ephemeral models' vars their readers' state, ref() its alias and this its columns, as dbt does", async () => {
     const own = await readingsProject(
       dir,
       'varied',
@@ -644,6 +644,9 @@ describe('a dbt project of its own', () => {
         'limited.sql':
           "{{ config(materialized='ephemeral') }}\nselect * from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
         'counted.sql': "{{ config(materialized='table', alias='counted_rows') }}\nselect count(*)::int as n from {{ ref('limited') }}\n",
+        // its own table's columns: none before it exists, as dbt answers
+        'knows_itself.sql':
+          "{{ config(materialized='table') }}\nselect {{ adapter.get_columns_in_relation(this) | length }} as own_columns, {{ var('meters', 2) }} as meters\n",
         'named.sql':
           "{{ config(materialized='table') }}\nselect '{{ ref('counted').identifier }}' as identifier, '{{ ref('counted').schema }}' as schema\n",
         '_seeds.yml':
@@ -672,12 +675,14 @@ describe('a dbt project of its own', () => {
       expect({ id, state: stateOf(first, id) }).toEqual({ id, state: 'succeeded' });
     expect(await queryFile(own.warehouse, 'select n from main.counted_rows')).toEqual([{ n: 96 }]);
     expect(await queryFile(own.warehouse, 'select * from main.named')).toEqual([{ identifier: 'counted_rows', schema: 'main' }]);
+    expect(await queryFile(own.warehouse, 'select own_columns from main.knows_itself')).toEqual([{ own_columns: 0 }]);
     expect(await queryFile(own.warehouse, 'select count(*)::int as n from main_ref_data.meters')).toEqual([{ n: 2 }]);
 
     // the ephemeral model's var changed: the model that inlines it is rebuilt
     const second = await runOwn(own, 'varied-2', { vars: { meters: 1 } });
     expect(stateOf(second, 'model:counted')).toBe('succeeded');
     expect(await queryFile(own.warehouse, 'select n from main.counted_rows')).toEqual([{ n: 48 }]);
+    expect(await queryFile(own.warehouse, 'select own_columns from main.knows_itself')).toEqual([{ own_columns: 2 }]);
 
     // the singular test's var given by the run: it runs again, with it, and fails
     const message = await failOwn(own, 'varied-3', { vars: { meters: 1, min_rows: 1000 } });

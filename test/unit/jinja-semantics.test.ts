@@ -138,7 +138,7 @@ describe("a relation's columns while rendering, as dbt_utils' star asks for them
 
   it('refuses what it was not given, naming it: a relation the model does not read, a string, and any where no columns were looked up', () => {
     expect(() => renderWith("select {{ star(ref('customers')) }}", columns)).toThrow(
-      'models/m.sql: adapter.get_columns_in_relation("main"."customers") is answered for the model\'s own ref() and source() relations only',
+      'models/m.sql: adapter.get_columns_in_relation("main"."customers") is answered for the model\'s own ref() and source() relations and this only',
     );
     expect(() => renderWith("select {{ star('main.orders') }}", columns)).toThrow('star expected a Relation but received main.orders');
     expect(() => renderWith("select {{ star(ref('orders')) }}")).toThrow('adapter.get_columns_in_relation("main"."orders")');
