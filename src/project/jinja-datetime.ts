@@ -2,7 +2,7 @@
 // str(), strftime, strptime, isoformat, fields and arithmetic) and `run_started_at`. Every value is
 // UTC; a template's "now" (`datetime.now()`, `date.today()`) is the run's start, the same on every
 // worker of the run, where dbt reads the clock once for its one process.
-import { pyStr, splitCall } from './jinja-python';
+import { pyFloat, PyFloat, pyStr, splitCall } from './jinja-python';
 
 const MS_PER_DAY = 86_400_000;
 const two = (n: number) => String(n).padStart(2, '0');
@@ -12,6 +12,12 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 class DatetimeError extends Error {}
 const fail = (message: string): never => {
   throw new DatetimeError(message);
+};
+
+/** A number (an int, a float, a whole float boxed), or undefined for anything else. */
+const plainNumber = (value: unknown): number | undefined => {
+  const plain = value instanceof PyFloat ? value.value : value;
+  return typeof plain === 'number' && Number.isFinite(plain) ? plain : undefined;
 };
 
 /** Python's timedelta: a span of milliseconds (microseconds below a millisecond are not kept). */
@@ -45,6 +51,21 @@ export class PyTimedelta {
   }
   __eq__(other: unknown): boolean {
     return other instanceof PyTimedelta && other.ms === this.ms;
+  }
+  /** `timedelta * n` (and `n * timedelta`): rounded to the millisecond kept. */
+  __mul__(other: unknown): unknown {
+    const n = plainNumber(other);
+    return n === undefined ? undefined : new PyTimedelta(Math.round(this.ms * n));
+  }
+  __rmul__(other: unknown): unknown {
+    return this.__mul__(other);
+  }
+  /** `timedelta / n` a timedelta, `timedelta / timedelta` a float. */
+  __truediv__(other: unknown): unknown {
+    if (other instanceof PyTimedelta) return other.ms === 0 ? fail('division by zero') : pyFloat(this.ms / other.ms);
+    const n = plainNumber(other);
+    if (n === undefined) return undefined;
+    return n === 0 ? fail('division by zero') : new PyTimedelta(Math.round(this.ms / n));
   }
 }
 
@@ -224,6 +245,25 @@ function strptime(text: unknown, format: unknown): PyDatetime {
 }
 
 /** timedelta(days, seconds, microseconds, milliseconds, minutes, hours, weeks), as Python's. */
+const ISO_DATETIME = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?)?(Z|[+-]\d\d:?\d\d)?$/;
+
+/**
+ * Python's datetime.fromisoformat: a date, a time to the microsecond, and an offset that makes it
+ * aware. Every datetime here is UTC: an offset other than +00:00 is refused, naming it.
+ */
+function fromisoformat(text: unknown): PyDatetime {
+  const iso = pyStr(text);
+  const parts = ISO_DATETIME.exec(iso) ?? fail(`Invalid isoformat string: '${iso}'`);
+  const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '', offset] = parts;
+  if (offset !== undefined && !['Z', '+00:00', '+0000', '-00:00', '-0000'].includes(offset)) {
+    fail(`datetime.fromisoformat('${iso}'): meterflow's datetimes are UTC, and ${offset} is another offset: give the time in UTC`);
+  }
+  const at = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
+  const made = new PyDatetime(new Date(at + Math.floor(Number(fraction.padEnd(6, '0')) / 1000)), offset !== undefined);
+  if (made.month !== Number(month) || made.day !== Number(day)) fail('day is out of range for month');
+  return made;
+}
+
 function timedelta(...args: unknown[]): PyTimedelta {
   const { positional, keywords } = splitCall(args);
   const names = ['days', 'seconds', 'microseconds', 'milliseconds', 'minutes', 'hours', 'weeks'];
@@ -257,7 +297,7 @@ export function datetimeModule(runStart: Date): Record<string, unknown> {
       utcnow: now,
       today: now,
       strptime,
-      fromisoformat: (text: unknown) => new PyDatetime(new Date(`${pyStr(text).replace(' ', 'T')}Z`)),
+      fromisoformat,
     },
   );
   const date = Object.assign((year: unknown, month: unknown, day: unknown) => new PyDate(year, month, day), {

@@ -129,35 +129,50 @@ function roundHalfEven(value: number, precision: number): number {
   return Math.sign(value) * Number(`${kept}e-${digits}`);
 }
 
+/**
+ * A value as json.dumps takes it: macro outputs as their strings, undefined as None, a whole float
+ * kept a float; a dict's keys sorted with `sortKeys`.
+ */
+function jsonable(value: unknown, sortKeys: boolean): unknown {
+  if (value instanceof PyFloat) return value;
+  const plain = unwrap(value);
+  if (Array.isArray(plain)) return plain.map((item) => jsonable(item, sortKeys));
+  if (isDict(plain)) {
+    const keys = sortKeys ? Object.keys(plain).sort() : Object.keys(plain);
+    return Object.fromEntries(keys.map((key) => [key, jsonable(plain[key], sortKeys)]));
+  }
+  return plain === undefined ? null : plain;
+}
+
 /** Python's json.dumps(…, sort_keys=True) as Jinja's tojson writes it, with its HTML-safe escapes. */
 function toJson(value: unknown, indent?: number): string {
-  const sorted = (v: unknown): unknown => {
-    const plain = unwrap(v);
-    if (Array.isArray(plain)) return plain.map(sorted);
-    if (isDict(plain))
-      return Object.fromEntries(
-        Object.keys(plain)
-          .sort()
-          .map((key) => [key, sorted(plain[key])]),
-      );
-    return plain === undefined ? null : plain;
-  };
-  const text = indent === undefined ? pythonJson(sorted(value)) : JSON.stringify(sorted(value), null, indent);
+  const text = pythonJson(jsonable(value, true), indent);
   return text.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/'/g, '\\u0027');
 }
 
-/** JSON with Python's separators (', ' and ': '). */
-function pythonJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
-  if (isDict(value))
-    return `{${Object.entries(value)
-      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
-      .join(', ')}}`;
+/** A string as json.dumps writes it: ensure_ascii, every character past ASCII as \\uXXXX (UTF-16 units). */
+const jsonString = (text: string): string =>
+  JSON.stringify(text).replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** JSON as Python's json.dumps writes it: its separators (', ' and ': '; ',' and a new line with `indent`), ASCII only. */
+function pythonJson(value: unknown, indent?: number, depth = 0): string {
+  const items = Array.isArray(value)
+    ? value.map((item) => pythonJson(item, indent, depth + 1))
+    : isDict(value)
+      ? Object.entries(value).map(([key, item]) => `${jsonString(key)}: ${pythonJson(item, indent, depth + 1)}`)
+      : undefined;
+  if (items) {
+    const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+    if (items.length === 0) return `${open}${close}`;
+    if (indent === undefined) return `${open}${items.join(', ')}${close}`;
+    const line = (level: number) => `\n${' '.repeat(indent * level)}`;
+    return `${open}${line(depth + 1)}${items.join(`,${line(depth + 1)}`)}${line(depth)}${close}`;
+  }
   if (isFloat(value)) {
     const x = Number(unwrap(value));
     return Number.isNaN(x) ? 'NaN' : Number.isFinite(x) ? floatRepr(x) : x > 0 ? 'Infinity' : '-Infinity';
   }
-  return JSON.stringify(value);
+  return typeof value === 'string' ? jsonString(value) : JSON.stringify(value);
 }
 
 const lowerIfText = (value: unknown, caseSensitive: boolean) => {
@@ -306,8 +321,11 @@ export const FILTERS: Record<string, Filter> = {
   },
   min: extreme('min'),
   max: extreme('max'),
-  tojson: (value: unknown, indent?: unknown) =>
-    new nunjucks.runtime.SafeString(toJson(value, indent === undefined ? undefined : Number(indent))),
+  tojson: (value: unknown, ...args: unknown[]) => {
+    const { positional, keywords } = splitCall(args);
+    const indent = keywords.indent ?? positional[0];
+    return new nunjucks.runtime.SafeString(toJson(value, indent === undefined || indent === null ? undefined : Number(indent)));
+  },
   items: (value: unknown) => (isDict(unwrap(value)) ? Object.entries(unwrap(value) as object).map(pyTuple) : []),
   list: (value: unknown) => [...toList(value)],
   string: (value: unknown) => pyStr(value),
@@ -403,7 +421,7 @@ export function dbtGlobals(file: string, fail: (message: string) => never): Reco
       }
     },
     toyaml: (value: unknown) => YAML.stringify(unwrap(value) ?? null),
-    tojson: (value: unknown) => pythonJson(unwrap(value) === undefined ? null : unwrap(value)),
+    tojson: (value: unknown) => pythonJson(jsonable(value, false)),
     modules: MODULES,
     log: () => '',
     print: () => '',

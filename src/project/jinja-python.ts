@@ -191,8 +191,10 @@ export function pyAdd(left: unknown, right: unknown): unknown {
   return unsupported('+', a, b);
 }
 
-/** Python's `*`: numbers multiply, a string or list times a whole number repeats. */
+/** Python's `*`: numbers multiply, a string or list times a whole number repeats, a timedelta scales. */
 export function pyMul(left: unknown, right: unknown): unknown {
+  const scaled = dunder(left, '__mul__', right) ?? dunder(right, '__rmul__', left);
+  if (scaled !== undefined) return scaled;
   const a = unwrap(left);
   const b = unwrap(right);
   if (isNumeric(a) && isNumeric(b)) return arithmetic(left, right, Number(a) * Number(b));
@@ -221,8 +223,16 @@ export const pySub = (a: unknown, b: unknown) =>
     b,
     numbers('-', a, b).reduce((x, y) => x - y),
   );
-/** Python's `/`: always a float (`4 / 2` is `2.0`). */
-export const pyDiv = (a: unknown, b: unknown) => pyFloat(numbers('/', a, b).reduce((x, y) => x / y));
+/** Python's `/`: always a float (`4 / 2` is `2.0`); a timedelta divides by a number or a timedelta. */
+export const pyDiv = (a: unknown, b: unknown) => dunder(a, '__truediv__', b) ?? pyFloat(numbers('/', a, b).reduce((x, y) => x / y));
+
+/** Python's `**`: a float when either operand is one, or when an int's exponent is negative (`2 ** -1` is `0.5`). */
+export function pyPow(left: unknown, right: unknown): number | PyFloat {
+  const [a, b] = numbers('**', left, right);
+  if (a === 0 && b < 0) return typeError('0.0 cannot be raised to a negative power');
+  const result = a ** b;
+  return isFloat(left) || isFloat(right) || b < 0 ? pyFloat(result) : result;
+}
 export const pyFloorDiv = (a: unknown, b: unknown) => arithmetic(a, b, Math.floor(numbers('//', a, b).reduce((x, y) => x / y)));
 
 /** Python's unary `-`: a float stays a float (`-2.0`). */

@@ -32,6 +32,7 @@ import {
   pyDiv,
   pyEquals,
   pyFloorDiv,
+  pyPow,
   pyIn,
   pyMod,
   pyMul,
@@ -289,6 +290,7 @@ function installPythonValues(runtime: Record<string, unknown>): void {
     pyDiv,
     pyFloorDiv,
     pyMod,
+    pyPow,
     pyStr,
     pyEquals,
     pyTuple,
@@ -342,6 +344,7 @@ function installPythonOperators(proto: Record<string, unknown>): void {
   proto.compileDiv = call('pyDiv');
   proto.compileFloorDiv = call('pyFloorDiv');
   proto.compileMod = call('pyMod');
+  proto.compilePow = call('pyPow');
   proto.compileNeg = function compileNeg(this: CompilerInternals, node: Node, frame: unknown) {
     this._emit('runtime.pyNeg(');
     this.compile(node.target, frame);

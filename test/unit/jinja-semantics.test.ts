@@ -87,6 +87,15 @@ describe("Python's floats in templates", () => {
     expect(render('{% if 0.0 %}t{% else %}f{% endif %}|{{ 0.0 or 5 }}')).toBe('f|5');
   });
 
+  it("writes JSON as Python's json.dumps does: whole floats, ASCII only, its indent", () => {
+    // each expected text is what json.dumps gave (sort_keys for the filter, insertion order for dbt's tojson())
+    expect(render("{{ {'b': 2.0, 'a': '\u00e9', 'c': '\u{1F600}'} | tojson }}")).toBe(
+      String.raw`{"a": "\u00e9", "b": 2.0, "c": "\ud83d\ude00"}`,
+    );
+    expect(render("{{ [1, {'x': 1.0}, [], {}] | tojson(indent=2) }}")).toBe('[\n  1,\n  {\n    "x": 1.0\n  },\n  [],\n  {}\n]');
+    expect(render("{{ tojson({'b': 1, 'a': 2.0}) }}|{{ tojson(2.0) }}")).toBe('{"b": 1, "a": 2.0}|2.0');
+  });
+
   it("gives meterflow's own code a config's whole float as its number", () => {
     const { config } = renderModel({
       file: 'models/m.sql',
@@ -189,6 +198,22 @@ describe("dbt's values of a run in templates", () => {
     // a model that reads the clock is built anew on every run
     expect(rendered(`select '{{ ${dt}.date.today() }}'`).usedVars).toEqual({ [RUN_STARTED_AT_VAR]: '2024-01-31T02:00:00.123Z' });
     expect(() => rendered(`{{ ${dt}.date(2024, 2, 30) }}`)).toThrow('day is out of range for month');
+  });
+
+  it("scales timedeltas, parses ISO datetimes and raises to a power as Python does, and refuses an offset other than UTC's", () => {
+    const dt = 'modules.datetime';
+    const day = `${dt}.timedelta(days=1)`;
+    // each expected text is what Python 3.11 printed
+    expect(
+      rendered(`{{ ${day} * 2 }}|{{ 3 * ${dt}.timedelta(hours=1) }}|{{ ${day} / ${dt}.timedelta(hours=1) }}|{{ ${day} / 4 }}`).sql,
+    ).toBe('2 days, 0:00:00|3:00:00|24.0|6:00:00');
+    const iso = (text: string) => `{{ ${dt}.datetime.fromisoformat('${text}') }}`;
+    expect(
+      rendered([iso('2024-01-01T10:20:30.5+00:00'), iso('2024-01-01T10:20:30Z'), iso('2024-01-01'), iso('2024-01-01 10:20')].join('|')).sql,
+    ).toBe('2024-01-01 10:20:30.500000+00:00|2024-01-01 10:20:30+00:00|2024-01-01 00:00:00|2024-01-01 10:20:00');
+    expect(() => rendered(iso('2024-01-01T00:00:00+01:00'))).toThrow("meterflow's datetimes are UTC, and +01:00 is another offset");
+    expect(() => rendered(iso('soon'))).toThrow("Invalid isoformat string: 'soon'");
+    expect(rendered('{{ 2.0 ** 2 }}|{{ 2 ** 3 }}|{{ 2 ** -1 }}|{{ 4 ** 0.5 }}').sql).toBe('4.0|8|0.5|2.0');
   });
 
   it("refuses the rest of dbt's context it has no value for, rather than printing nothing", () => {
