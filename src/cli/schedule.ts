@@ -42,20 +42,14 @@ function scheduleId(value: string): string {
   return value;
 }
 
-/** A cron expression as Temporal takes it: five to seven fields, or a macro such as @daily. */
-function cronExpression(value: string): string {
-  const fields = value.trim().split(/\s+/);
-  const macro = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every\s+\S+)$/i.test(value.trim());
-  if (!macro && (fields.length < 5 || fields.length > 7 || fields.some((field) => !/^[0-9A-Za-z*?/,#LW-]+$/.test(field)))) {
-    throw new InvalidArgumentError(
-      `--cron ${JSON.stringify(value)} is not a cron expression: five fields (minute hour day month weekday), e.g. "0 2 * * *"`,
-    );
-  }
-  return value;
-}
+/**
+ * The shortest interval a schedule takes: every run writes its report, record and logs under --out,
+ * so a schedule firing every second would fill the disk with runs that found nothing new.
+ */
+const SHORTEST_INTERVAL_MS = 60_000;
 
-/** An interval such as 30s, 15m, 6h or 1d. */
-function interval(value: string): string {
+/** An interval's milliseconds, refused when it is none or shorter than a minute (`what` names the option). */
+function intervalMs(value: string, what: string): number {
   let ms: number | undefined;
   try {
     ms = msToNumber(value as Duration);
@@ -63,8 +57,42 @@ function interval(value: string): string {
     ms = undefined;
   }
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0) {
-    throw new InvalidArgumentError(`--every ${JSON.stringify(value)} is not an interval: e.g. 30s, 15m, 6h or 1d`);
+    throw new InvalidArgumentError(`${what} ${JSON.stringify(value)} is not an interval: e.g. 15m, 6h or 1d`);
   }
+  if (ms < SHORTEST_INTERVAL_MS) {
+    throw new InvalidArgumentError(
+      `${what} ${JSON.stringify(value)} is shorter than a minute: each run writes its report and logs under --out, ` +
+        'so runs that often would fill it; schedule every minute or less often (e.g. 1m, 15m)',
+    );
+  }
+  return ms;
+}
+
+/** A cron expression as Temporal takes it: five to seven fields, or a macro such as @daily (`@every` a minute or more). */
+function cronExpression(value: string): string {
+  const fields = value.trim().split(/\s+/);
+  const every = /^@every\s+(\S+)$/i.exec(value.trim());
+  // `@every <interval>[/<phase>]`
+  if (every) intervalMs((every[1] as string).split('/')[0] as string, '--cron @every');
+  const macro = every !== null || /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/i.test(value.trim());
+  if (!macro && (fields.length < 5 || fields.length > 7 || fields.some((field) => !/^[0-9A-Za-z*?/,#LW-]+$/.test(field)))) {
+    throw new InvalidArgumentError(
+      `--cron ${JSON.stringify(value)} is not a cron expression: five fields (minute hour day month weekday), e.g. "0 2 * * *"`,
+    );
+  }
+  // seven fields begin with the seconds in Temporal's cron: one that fires more often than a minute is refused
+  if (fields.length === 7 && !macro && !/^\d+$/.test(fields[0] as string)) {
+    throw new InvalidArgumentError(
+      `--cron ${JSON.stringify(value)} fires more often than once a minute (its seconds field is ${JSON.stringify(fields[0])}): ` +
+        'each run writes its report and logs under --out, so runs that often would fill it; give a five-field expression',
+    );
+  }
+  return value;
+}
+
+/** An interval such as 15m, 6h or 1d: a minute or more. */
+function interval(value: string): string {
+  intervalMs(value, '--every');
   return value;
 }
 
@@ -117,7 +145,7 @@ interface TimingOptions {
 function addTimingOptions(command: Command): Command {
   return addNotifyOptions(command)
     .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *"', cronExpression)
-    .option('--every <duration>', 'interval, e.g. 1h or 30s', interval)
+    .option('--every <duration>', 'interval, a minute or more, e.g. 1h or 15m', interval)
     .option('--sources <dir>', 'folder or s3:// prefix with one sub-folder per source')
     .option('--out <dir>', 'where run reports and analytics results go')
     .option('--overlap <policy>', `a run due while one runs: ${Object.keys(OVERLAP_POLICIES).join('|')}`, overlapPolicy)

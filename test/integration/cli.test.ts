@@ -314,6 +314,13 @@ describe('the meterflow command', () => {
       [['schedule', 'create', 'bad id/../x', '--cron', '0 3 * * *', '--sources', '/tmp/s'], /schedule id "bad id\/\.\.\/x": use letters/],
       [['schedule', 'create', 'ok-id', '--cron', 'every day', '--sources', '/tmp/s'], /--cron "every day" is not a cron expression/],
       [['schedule', 'create', 'ok-id', '--every', 'soon', '--sources', '/tmp/s'], /--every "soon" is not an interval/],
+      // runs more often than a minute would fill --out with their reports and logs
+      [['schedule', 'create', 'ok-id', '--every', '30s', '--sources', '/tmp/s'], /--every "30s" is shorter than a minute/],
+      [['schedule', 'create', 'ok-id', '--cron', '@every 1s', '--sources', '/tmp/s'], /--cron @every "1s" is shorter than a minute/],
+      [
+        ['schedule', 'create', 'ok-id', '--cron', '*/10 * * * * * *', '--sources', '/tmp/s'],
+        /--cron "\*\/10 \* \* \* \* \* \*" fires more often than once a minute/,
+      ],
       // the project and the selection its runs will run, checked when it is made, not at its first run
       [
         ['schedule', 'create', 'ok-id', '--every', '1h', '--sources', '/tmp/s', '--project', '/nonexistent-project'],
