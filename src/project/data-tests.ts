@@ -79,7 +79,8 @@ export function parseTests(
           : '';
     return [
       {
-        id: `${plain}_${target}${suffix}`,
+        // (a package's test as dbt names it: dbt_utils_expression_is_true_…)
+        id: `${plain.replace('.', '_')}_${target}${suffix}`,
         kind,
         ...(kind === 'generic' ? { macro: plain } : {}),
         target,

@@ -34,8 +34,15 @@ type Macro = (...args: unknown[]) => unknown;
 /** The prefixes dbt-duckdb's adapter.dispatch tries, in order. */
 export const DISPATCH_PREFIXES = ['duckdb', 'default'] as const;
 
-/** The adapter of a render: its macros are looked up when dispatch is called (they are bound late). */
-export function dbtAdapter(file: string, macros: () => Readonly<Record<string, Macro>>, columns?: RelationColumns): object {
+/**
+ * The adapter of a render: its macros are looked up when dispatch is called (they are bound late),
+ * a package's (`macros('dbt_utils')`) or the project's own (`macros()`).
+ */
+export function dbtAdapter(
+  file: string,
+  macros: (pkg?: string) => Readonly<Record<string, Macro>> | undefined,
+  columns?: RelationColumns,
+): object {
   const members: Record<string, unknown> = {
     get_columns_in_relation: (relation: unknown) => {
       const key = relationKeyOf(relation);
@@ -50,7 +57,10 @@ export function dbtAdapter(file: string, macros: () => Readonly<Record<string, M
     type: () => 'duckdb',
     quote: (identifier: unknown) => `"${pyStr(identifier).replace(/"/g, '""')}"`,
     dispatch: (name: unknown, namespace?: unknown) => {
-      const table = macros();
+      // an installed package's implementations where the namespace is one's (dbt's default search
+      // order: the package alone); the project's own otherwise, copies of a package's macros among them
+      const pkg = namespace === undefined || namespace === null ? undefined : pyStr(namespace);
+      const table = (pkg === undefined ? undefined : macros(pkg)) ?? macros() ?? {};
       const candidates = DISPATCH_PREFIXES.map((prefix) => `${prefix}__${pyStr(name)}`);
       const found = candidates.find((candidate) => typeof table[candidate] === 'function');
       if (found) return table[found];

@@ -1,11 +1,14 @@
 // A project's identity: a hash of every file a run reads (models, macros, tests, YAML, seeds,
-// dbt_project.yml), so that a run names the project it runs and a worker can tell whether it has it.
+// dbt_project.yml, installed packages' macros), so that a run names the project it runs and a
+// worker can tell whether it has it.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProjectRef } from './types';
 import { ProjectError } from '../errors';
 import { skippedInProject } from './skipped-folders';
+import { packageFiles } from './packages';
+import YAML from 'yaml';
 
 async function projectFiles(dir: string, below = ''): Promise<string[]> {
   const entries = await readdir(path.join(dir, below), { withFileTypes: true });
@@ -24,7 +27,13 @@ export async function fingerprintProject(dir: string): Promise<Required<ProjectR
   const absolute = path.resolve(dir);
   let names: string[];
   try {
-    names = await projectFiles(absolute);
+    // and the installed packages' files a run reads, which the walk leaves out with dbt_packages/
+    const project = (YAML.parse(await readFile(path.join(absolute, 'dbt_project.yml'), 'utf8').catch(() => '')) ?? {}) as Record<
+      string,
+      unknown
+    >;
+    const packaged = await packageFiles(absolute, project);
+    names = [...new Set([...(await projectFiles(absolute)), ...packaged])];
   } catch (err) {
     throw new ProjectError(`project ${absolute} cannot be read: ${(err as Error).message}`, absolute);
   }

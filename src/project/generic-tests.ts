@@ -12,14 +12,26 @@ import type { DataTest, SourceTable } from './types';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF = /^\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$/;
 
-/** The generic tests the project defines, by name (their macros are `test_<name>`). */
+/**
+ * The generic tests the project defines, by name (their macros are `test_<name>`), and those of its
+ * installed packages, by the package's name and theirs (`dbt_utils.expression_is_true`).
+ */
 export function genericTestNames(macros: readonly MacroFile[]): Set<string> {
+  const under = (macro: MacroFile, name: string) => (macro.package ? `${macro.package}.${name}` : name);
   return new Set(
     macros.flatMap((macro) =>
-      macro.names.flatMap((name) => (name.startsWith('test_') && !macro.meterflowTests?.includes(name.slice(5)) ? [name.slice(5)] : [])),
+      macro.names.flatMap((name) =>
+        name.startsWith('test_') && !macro.meterflowTests?.includes(name.slice(5)) ? [under(macro, name.slice(5))] : [],
+      ),
     ),
   );
 }
+
+/** The macro a generic test runs: `test_<name>`, or `<package>.test_<name>` for a package's. */
+const testMacro = (name: string): string => {
+  const dot = name.indexOf('.');
+  return dot < 0 ? `test_${name}` : `${name.slice(0, dot)}.test_${name.slice(dot + 1)}`;
+};
 
 /** An argument as a Jinja literal; a `ref('x')` string as the placeholder of x, noted in `refs`. */
 function literal(value: unknown, refs: Set<string>): string {
@@ -55,7 +67,7 @@ export function renderGenericTests(
         throw new ProjectError(`${context.file}: argument '${name}' of test ${test.id} is not a name`, context.file);
       return `${name}=${literal(value, refs)}`;
     });
-    const template = `{{ test_${test.macro}(${call.join(', ')}) }}`;
+    const template = `{{ ${testMacro(test.macro)}(${call.join(', ')}) }}`;
     const { sql, config } = renderModel({
       file: context.file,
       template: bundleTemplate(template, macrosUsedBy(template, context.macros)),

@@ -426,6 +426,8 @@ export function dbtGlobals(file: string, fail: (message: string) => never): Reco
     log: () => '',
     print: () => '',
     local_md5: (text: unknown) => createHash('md5').update(pyStr(text)).digest('hex'),
+    // a test's failing rows are counted, never stored (dbt's --store-failures has no counterpart)
+    should_store_failures: () => false,
     exceptions: {
       raise_compiler_error: (message: unknown) => fail(`${file}: raise_compiler_error: ${pyStr(message)}`),
       warn: () => '',

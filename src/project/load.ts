@@ -12,6 +12,7 @@ import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationsh
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
+import { installedPackages } from './packages';
 import { modelTable, namingMacros, type NamingMacros } from './model-table';
 import { NO_COLUMNS } from './dbt-adapter';
 import { renderModel, type RelationResolver } from './render';
@@ -810,9 +811,14 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   // a generic test file whose every test is meterflow's own definition of a test it runs natively is
   // dbt's alone; another definition of such a name, or of dbt's own tests, runs as written
   const native = new Set(NATIVE_TESTS.filter((name) => !DBT_BUILTIN_TESTS.includes(name)));
-  const macros = await loadMacros(dir, project.macroPaths, project.testPaths, native);
+  const own = await loadMacros(dir, project.macroPaths, project.testPaths, native);
+  // and the installed packages', each under its name (dbt_utils.star, dbt_utils.expression_is_true)
+  const packages = await installedPackages(dir, project.raw);
+  const packaged = await Promise.all(packages.map((pkg) => loadMacros(dir, pkg.macroPaths, pkg.testPaths, new Set(), pkg.name)));
+  const macros = [...own, ...packaged.flat()];
   const generics = genericTestNames(macros);
-  const naming = namingMacros(macros);
+  // (a package's naming macros are not the project's: dbt takes the project's own only)
+  const naming = namingMacros(own);
   const properties = await readProperties(project, generics, naming);
   const sourceKeys = new Map(
     properties.sources.map((source) => [source.seed ? seedKey(source.name) : `${source.sourceName}.${source.name}`, source]),

@@ -68,21 +68,41 @@ export function compileMacroFile(environment: nunjucks.Environment, macro: Macro
   }
 }
 
-/** The macros of these files, bound to a render's context; a macro calls another through the context. */
+type Macro = (...args: unknown[]) => unknown;
+
+/** A render's macros: what its template sees, and each package's own (for adapter.dispatch). */
+export interface BoundMacros {
+  /** The project's macros by name, and each installed package's under the package's name (`dbt_utils.star`). */
+  readonly scope: Readonly<Record<string, unknown>>;
+  /** The macros of a package (undefined: the project's own), or undefined when the render has none of it. */
+  readonly of: (pkg?: string) => Readonly<Record<string, Macro>> | undefined;
+}
+
+/**
+ * The macros of these files, bound to a render's context; a macro calls another through the context.
+ * A package's macros see the package's own by name too, before the project's, as in dbt.
+ */
 export function macroFunctions(
   environment: nunjucks.Environment,
   macros: readonly MacroSource[],
   context: Readonly<Record<string, unknown>>,
-): Record<string, (...args: unknown[]) => unknown> {
-  const files = macros.map((macro) => compileMacroFile(environment, macro));
-  const defined: Exported = {};
+): BoundMacros {
+  const files = macros.map((macro) => ({ pkg: macro.package, compiled: compileMacroFile(environment, macro) }));
   // NOTE: nunjucks copies the context a file runs in, so the macros look each other up late
-  const callable = Object.fromEntries(
-    files
-      .flatMap((file) => file.names)
-      .map((name) => [name, (...args: unknown[]) => (defined[name] as (...a: unknown[]) => unknown)(...args)]),
-  );
-  const scope = { ...context, ...callable };
-  for (const file of files) Object.assign(defined, exportsOf(file.template, scope));
-  return callable;
+  const defined = new Map<string | undefined, Exported>();
+  const callable = new Map<string | undefined, Record<string, Macro>>();
+  for (const { pkg, compiled } of files) {
+    if (!defined.has(pkg)) defined.set(pkg, {});
+    const exported = defined.get(pkg) as Exported;
+    const table = callable.get(pkg) ?? {};
+    callable.set(pkg, table);
+    for (const name of compiled.names) table[name] = (...args: unknown[]) => (exported[name] as Macro)(...args);
+  }
+  const own = callable.get(undefined) ?? {};
+  const namespaces = Object.fromEntries([...callable].filter(([pkg]) => pkg !== undefined));
+  for (const { pkg, compiled } of files) {
+    const scope = { ...context, ...namespaces, ...own, ...(pkg === undefined ? {} : callable.get(pkg)) };
+    Object.assign(defined.get(pkg) as Exported, exportsOf(compiled.template, scope));
+  }
+  return { scope: { ...namespaces, ...own }, of: (pkg) => callable.get(pkg) };
 }

@@ -44,12 +44,14 @@ async function sqlFilesUnder(folder: string): Promise<string[]> {
  * Read and check every macro file: those under `macro-paths`, and the generic tests in `generic/`
  * folders under `test-paths` (but for files whose every test meterflow runs natively, `native`). A
  * folder may be absent, as in dbt; a macro may not be defined twice nor take the name of a dbt function.
+ * `pkg`: the installed package the paths are of (its macros are called under its name).
  */
 export async function loadMacros(
   dir: string,
   macroPaths: readonly string[],
   testPaths: readonly string[] = [],
   native: ReadonlySet<string> = new Set(),
+  pkg?: string,
 ): Promise<MacroFile[]> {
   const files: MacroFile[] = [];
   const definedIn = new Map<string, string>();
@@ -74,7 +76,7 @@ export async function loadMacros(
       if (other) throw new ProjectError(`${file}: macro '${name}' is already defined in ${other}`, file);
       definedIn.set(name, file);
     }
-    files.push({ file, source, names, meterflowTests });
+    files.push({ file, source, names, meterflowTests, ...(pkg ? { package: pkg } : {}) });
   }
   return files;
 }
@@ -85,15 +87,25 @@ const mentions = (text: string, name: string): boolean => {
   return new RegExp(`\\b${name}\\b`).test(text) || (dispatched !== undefined && new RegExp(`\\b${dispatched}\\b`).test(text));
 };
 
+/**
+ * Whether a text (the project's, or of the package `from`) may call a macro of this file: one of the
+ * project's by its name; a package's by its name where the text names the package too
+ * (`dbt_utils.star`, `adapter.dispatch('star', 'dbt_utils')`) or is of that package.
+ */
+function mayCall(text: string, from: string | undefined, macro: MacroFile): boolean {
+  if (macro.package !== undefined && macro.package !== from && !new RegExp(`\\b${macro.package}\\b`).test(text)) return false;
+  return macro.names.some((name) => mentions(text, name));
+}
+
 /** The macro files a template needs: those whose macros it names, and theirs in turn, in load order. */
 export function macrosUsedBy(template: string, macros: readonly MacroFile[]): MacroFile[] {
   const used = new Set<MacroFile>();
-  const pending = [template];
-  for (let text = pending.pop(); text !== undefined; text = pending.pop()) {
+  const pending: { text: string; from?: string }[] = [{ text: template }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     for (const macro of macros) {
-      if (used.has(macro) || !macro.names.some((name) => mentions(text as string, name))) continue;
+      if (used.has(macro) || !mayCall(next.text, next.from, macro)) continue;
       used.add(macro);
-      pending.push(macro.source);
+      pending.push({ text: macro.source, ...(macro.package ? { from: macro.package } : {}) });
     }
   }
   return macros.filter((macro) => used.has(macro));

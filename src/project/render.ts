@@ -14,7 +14,7 @@ import { installJinjaSemantics, namespace } from './jinja-semantics';
 import { installTags } from './jinja-tags';
 import { identifierOf, relationValue } from './jinja-relation';
 import { splitBundle, type MacroSource } from './macro-bundle';
-import { compileMacroFile, macroFunctions } from './macro-runtime';
+import { compileMacroFile, macroFunctions, type BoundMacros } from './macro-runtime';
 
 /** How `ref` and `source` become relations: the warehouse, or a snapshot for analytics. */
 export interface RelationResolver {
@@ -214,10 +214,10 @@ export function renderModel(options: RenderOptions): RenderedModel {
   const model = withWholeRelations(bundle.model);
   const macros = bundle.macros.map((macro) => ({ ...macro, source: withWholeRelations(macro.source) }));
   try {
-    let bound: Record<string, (...args: unknown[]) => unknown> = {};
-    const withAdapter = { ...context, adapter: dbtAdapter(file, () => bound, options.columns) };
+    let bound: BoundMacros = { scope: {}, of: () => undefined };
+    const withAdapter = { ...context, adapter: dbtAdapter(file, (pkg) => bound.of(pkg), options.columns) };
     bound = macroFunctions(environment, macros, withAdapter);
-    const sql = environment.renderString(model, { ...withAdapter, ...bound });
+    const sql = environment.renderString(model, { ...withAdapter, ...bound.scope });
     return { sql, config, usedVars, usedEnv };
   } catch (err) {
     if (err instanceof ProjectError) throw err;

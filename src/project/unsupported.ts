@@ -1,5 +1,5 @@
 // What meterflow does not run, refused before any work, naming the file and the feature: Python
-// models, dbt snapshots, packages that are not installed, hooks and model versions. Whatever a run
+// models, dbt snapshots, packages that are not installed, a dispatch search order, hooks and model versions. Whatever a run
 // cannot honour is said here, not found halfway through a run.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +12,10 @@ const refuse = (file: string, what: string): never => {
   throw new ProjectError(`${file}: ${what}`, file);
 };
 
-/** Packages from packages.yml (or dependencies.yml) must be installed in `packages-install-path`. */
+/**
+ * Packages from packages.yml (or dependencies.yml) must be installed in `packages-install-path`
+ * (their macros are loaded by packages.ts), and dispatch may not change where a package's macros are found.
+ */
 async function checkPackages(dir: string, project: Record<string, unknown>, listFiles: ListFiles): Promise<void> {
   const installPath = String(project['packages-install-path'] ?? 'dbt_packages');
   const installed = await listFiles(path.join(dir, installPath));
@@ -29,7 +32,18 @@ async function checkPackages(dir: string, project: Record<string, unknown>, list
       if (installed.length === 0 || !installed.some((file) => file.split(path.sep).includes(folder))) {
         refuse(name, `package '${id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`);
       }
-      refuse(name, `package '${id}': meterflow does not run dbt packages yet; copy the macros you use into the project's macro-paths`);
+    }
+  }
+  // dispatch's search order: a package's implementations are looked up in the package alone
+  const dispatch = (project.dispatch ?? []) as { macro_namespace?: unknown; search_order?: unknown }[];
+  for (const entry of Array.isArray(dispatch) ? dispatch : [dispatch]) {
+    const order = Array.isArray(entry.search_order) ? entry.search_order.map(String) : [];
+    if (order.length !== 1 || order[0] !== String(entry.macro_namespace)) {
+      refuse(
+        'dbt_project.yml',
+        `dispatch for '${String(entry.macro_namespace)}' with search_order [${order.join(', ')}] is not supported by meterflow: ` +
+          'adapter.dispatch looks in the package alone; to change one of its macros, call your own macro in the models',
+      );
     }
   }
 }

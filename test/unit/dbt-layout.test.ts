@@ -1,7 +1,7 @@
 // A dbt project laid out as its team has it: the DAG from ref() and source(), where a model runs from
 // its config (dbt's keys, and meta.meterflow.runs_on), optional folders optional, and what meterflow
 // does not run refused before any work, naming the file and the feature.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../../src/project/load';
@@ -329,6 +329,20 @@ describe('a dbt project laid out its own way', () => {
       "packages.yml: package 'dbt-labs/dbt_utils' is not installed in dbt_packages/",
     ],
     [
+      'a package with models',
+      {
+        'packages.yml': 'packages:\n  - package: acme/audit\n    version: 1.0.0\n',
+        'dbt_packages/audit/dbt_project.yml': "name: 'audit'\nconfig-version: 2\n",
+        'dbt_packages/audit/models/audit_log.sql': 'select 1 as id\n',
+      },
+      "dbt_packages/audit/models/audit_log.sql: package 'audit' has models; meterflow runs a package's macros and generic tests, not its models",
+    ],
+    [
+      'a dispatch search order',
+      { 'dbt_project.yml': `${PROJECT}dispatch:\n  - macro_namespace: dbt_utils\n    search_order: ['shop', 'dbt_utils']\n` },
+      "dbt_project.yml: dispatch for 'dbt_utils' with search_order [shop, dbt_utils] is not supported by meterflow",
+    ],
+    [
       'a hook',
       { 'models/hooked.sql': "{{ config(post_hook='grant select on {{ this }} to reader') }}\nselect 1 as id\n" },
       "models/hooked.sql: 'hooked' has a post_hook; hooks are not supported",
@@ -347,6 +361,60 @@ describe('a dbt project laid out its own way', () => {
     const dir = made_(await projectOf({ 'dbt_project.yml': PROJECT, 'models/ok.sql': 'select 1 as id\n', ...files }));
     expect((await refusal(dir)).message).toContain(message);
     expect(await readdir(dir)).not.toContain('target');
+  });
+
+  it("runs an installed package's macros and generic tests under its name, as dbt does, and counts its files in the project's fingerprint", async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'packages.yml': 'packages:\n  - package: dbt-labs/dbt_utils\n    version: [">=1.0.0", "<2.0.0"]\n',
+        'models/orders.sql': "select 1 as id, 'a' as code, 2.5 as amount\n",
+        'models/keyed.sql':
+          "select {{ dbt_utils.generate_surrogate_key(['id', 'code']) }} as order_key, {{ dbt_utils.star(ref('orders'), except=['amount']) }} from {{ ref('orders') }}\n",
+        'models/_tests.yml':
+          'version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - dbt_utils.expression_is_true:\n          arguments: {expression: "amount > 5"}\n' +
+          '    columns:\n      - name: amount\n        data_tests: [dbt_utils.not_constant, {dbt_utils.accepted_range: {min_value: 0}}]\n',
+      }),
+    );
+    await cp(path.join(PACKAGE_ROOT, 'test', 'fixtures', 'packages', 'dbt_utils'), path.join(dir, 'dbt_packages', 'dbt_utils'), {
+      recursive: true,
+    });
+    const project = await loadProject(dir);
+    const keyed = project.plan.models.find((m) => m.name === 'keyed') as ModelNode;
+    const columns = (key: string) =>
+      key === 'ref:orders' ? ['id', 'code', 'amount'].map((name) => ({ name, dataType: 'INTEGER' })) : undefined;
+    expect(renderModelSql(project, keyed, warehouseResolver(project), {}, { columns }).replace(/\s+/g, ' ').trim()).toBe(
+      "select md5(cast(coalesce(cast(id as TEXT), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(code as TEXT), " +
+        '\'_dbt_utils_surrogate_key_null_\') as TEXT)) as order_key, "id", "code" from "main"."orders"',
+    );
+    const tests = (project.plan.models.find((m) => m.name === 'orders') as ModelNode).tests;
+    expect(tests.map((t) => t.id)).toEqual([
+      'dbt_utils_expression_is_true_orders',
+      'dbt_utils_not_constant_orders_amount',
+      'dbt_utils_accepted_range_orders_amount',
+    ]);
+    // the package's own SQL, as dbt runs it: amount 2.5 fails `amount > 5`, and one row is constant
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run("create table orders as select 1 as id, 'a' as code, 2.5 as amount");
+      const { results } = await runDataTests(connection, tests, 'orders', (m) => m);
+      expect(results.map((r) => [r.id, r.status, r.failures])).toEqual([
+        ['dbt_utils_expression_is_true_orders', 'fail', 1],
+        ['dbt_utils_not_constant_orders_amount', 'fail', 1],
+        ['dbt_utils_accepted_range_orders_amount', 'pass', 0],
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    // the package's macro files are the project's as far as a run is concerned: a changed one is seen
+    const before = await fingerprintProject(dir);
+    expect(Object.keys(before.files)).toEqual(
+      expect.arrayContaining(['dbt_packages/dbt_utils/dbt_project.yml', 'dbt_packages/dbt_utils/macros/sql/star.sql']),
+    );
+    await writeFile(path.join(dir, 'dbt_packages', 'dbt_utils', 'macros', 'sql', 'star.sql'), '{% macro star(from) %}*{% endmacro %}\n');
+    expect((await fingerprintProject(dir)).hash).not.toBe(before.hash);
   });
 
   it("judges a test's failing rows by its warn_if and error_if, as dbt does, and refuses a malformed one", () => {
