@@ -692,6 +692,69 @@ describe('a dbt project of its own', () => {
     expect(stateOf(fourth, 'test:enough_rows')).toBe('succeeded');
   });
 
+  it('runs dbt_utils as dbt deps installs it: its macros on every queue and its generic tests, a failing one refusing the run', async () => {
+    const own = await readingsProject(
+      dir,
+      'utils',
+      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
+      {
+        // built a month at a time by the build workers
+        'keyed_readings.sql':
+          "{{ config(materialized='incremental', event_time='ts') }}\n" +
+          "select {{ dbt_utils.generate_surrogate_key(['meter_id', 'ts']) }} as reading_key, {{ dbt_utils.star(source('raw', 'readings')) }}\n" +
+          "from {{ source('raw', 'readings') }}\n",
+        'daily.sql':
+          "{{ config(materialized='table') }}\nselect meter_id, ts::date as day, sum(kwh) as kwh from {{ ref('keyed_readings') }} group by all\n",
+        'report.sql':
+          "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect {{ dbt_utils.star(ref('daily'), except=['meter_id']) }} from {{ ref('daily') }}\n",
+        '_tests.yml':
+          'version: 2\nmodels:\n  - name: keyed_readings\n    data_tests:\n      - dbt_utils.unique_combination_of_columns:\n' +
+          '          arguments: {combination_of_columns: [meter_id, ts]}\n  - name: daily\n    columns:\n      - name: kwh\n' +
+          '        data_tests:\n          - dbt_utils.accepted_range: {arguments: {min_value: 0}}\n',
+      },
+    );
+    await writeFile(
+      path.join(own.project, 'packages.yml'),
+      'packages:\n  - package: dbt-labs/dbt_utils\n    version: [">=1.0.0", "<2.0.0"]\n',
+    );
+    await cp(path.join(PACKAGE_ROOT, 'test', 'fixtures', 'packages', 'dbt_utils'), path.join(own.project, 'dbt_packages', 'dbt_utils'), {
+      recursive: true,
+    });
+    const result = await runOwn(own, 'utils-1');
+    for (const id of ['model:keyed_readings', 'model:daily', 'analytics:report'])
+      expect({ id, state: stateOf(result, id) }).toEqual({ id, state: 'succeeded' });
+    expect(result.dataTests.map((t) => [t.test, t.status])).toEqual(
+      expect.arrayContaining([
+        ['dbt_utils_unique_combination_of_columns_keyed_readings', 'pass'],
+        ['dbt_utils_accepted_range_daily_kwh', 'pass'],
+      ]),
+    );
+    // the key is dbt_utils' own: md5 of the fields joined by '-'
+    expect(
+      await queryFile(
+        own.warehouse,
+        `select count(*)::int as rows, count(*) filter (where reading_key = md5(meter_id::varchar || '-' || ts::varchar))::int as keyed
+           from main.keyed_readings`,
+      ),
+    ).toEqual([{ rows: 96, keyed: 96 }]);
+    expect(await queryFile(own.warehouse, 'select day::varchar as day, kwh from main.report order by all')).toEqual([
+      { day: '2024-01-01', kwh: 48 },
+      { day: '2024-01-01', kwh: 48 },
+    ]);
+    // a package's test that fails refuses the run, naming it; what people read stays as it was
+    const before = await queryFile(own.warehouse, tableChecksumSql('main.daily'));
+    const tests = path.join(own.project, 'models', '_tests.yml');
+    await writeFile(
+      tests,
+      (await readFile(tests, 'utf8')).replace(
+        '  - name: daily\n',
+        '  - name: daily\n    data_tests:\n      - dbt_utils.expression_is_true:\n          arguments: {expression: "kwh > 100"}\n',
+      ),
+    );
+    expect(await failOwn(own, 'utils-2')).toContain('dbt_utils_expression_is_true_daily');
+    expect(await queryFile(own.warehouse, tableChecksumSql('main.daily'))).toEqual(before);
+  });
+
   it('reads a source whose YAML lists no columns, or some without a type, whole, as dbt does, and refuses a file whose columns differ', async () => {
     const own = await readingsProject(
       dir,
