@@ -1,7 +1,7 @@
 // The dbt packages a project has installed (`dbt deps` puts them in `packages-install-path`, by
 // default dbt_packages/): their macros and generic tests, each package's under its own name
 // (`dbt_utils.star(…)`, `dbt_utils.expression_is_true` in YAML), as dbt gives them. A package with
-// models, seeds or snapshots is refused: meterflow builds the project's own nodes only.
+// models, seeds, snapshots or singular tests is refused: meterflow builds the project's own nodes only.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -40,20 +40,23 @@ async function filesUnder(folder: string, suffixes: readonly string[]): Promise<
     .sort();
 }
 
-/** A package's nodes meterflow would not build: its first model, seed or snapshot file, refused. */
+/** A package's nodes meterflow would not build: its first model, seed, snapshot or singular test file, refused. */
 async function refuseNodes(dir: string, folder: string, raw: Record<string, unknown>, name: string): Promise<void> {
   const kinds = [
     ['model-paths', 'models', ['.sql', '.py'], 'models'],
     ['seed-paths', 'seeds', ['.csv'], 'seeds'],
     ['snapshot-paths', 'snapshots', ['.sql'], 'snapshots'],
+    ['test-paths', 'tests', ['.sql'], 'singular tests'],
   ] as const;
   for (const [key, fallback, suffixes, what] of kinds) {
     for (const nodes of pathsOf(raw, key, fallback)) {
-      const [first] = await filesUnder(path.join(dir, folder, nodes), suffixes);
+      // (a test-paths file outside generic/ is a singular test, a node of the package's)
+      const found = await filesUnder(path.join(dir, folder, nodes), suffixes);
+      const [first] = key === 'test-paths' ? found.filter((file) => !file.split(path.sep).includes('generic')) : found;
       if (first) {
         throw new ProjectError(
           `${path.relative(dir, first)}: package '${name}' has ${what}; meterflow runs a package's macros and generic tests, ` +
-            "not its models, seeds or snapshots: copy what you need into the project's own folders",
+            "not its models, seeds, snapshots or singular tests: copy what you need into the project's own folders",
           path.relative(dir, first),
         );
       }
