@@ -415,6 +415,12 @@ describe('a dbt project laid out its own way', () => {
     );
     await writeFile(path.join(dir, 'dbt_packages', 'dbt_utils', 'macros', 'sql', 'star.sql'), '{% macro star(from) %}*{% endmacro %}\n');
     expect((await fingerprintProject(dir)).hash).not.toBe(before.hash);
+    // a package macro that queries the warehouse while rendering is refused, naming the model and the call
+    await writeFile(
+      path.join(dir, 'models', 'spine.sql'),
+      "{{ dbt_utils.date_spine('day', \"'2024-01-01'::date\", \"'2024-01-05'::date\") }}\n",
+    );
+    expect((await refusal(dir)).message).toContain('models/spine.sql: statement() would query the warehouse while the template renders');
   });
 
   it("judges a test's failing rows by its warn_if and error_if, as dbt does, and refuses a malformed one", () => {
