@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PlannedRun, PlanRunInput } from '../contract/activities';
-import { ForeignTableError } from '../errors';
+import { ForeignTableError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { environmentDigest, type EnvironmentDigest } from '../project/environment';
 import { renderModel, type RenderedModel } from '../project/render';
@@ -40,6 +40,20 @@ const withMissing = <T>(into: Record<string, T>, more: Readonly<Record<string, T
 };
 
 /**
+ * A rendering's reads. The is_incremental() branch is rendered for its reads alone: one that cannot
+ * be rendered here (a var given only to runs that add rows) adds none, and fails the build that renders it.
+ */
+function renderReads(incremental: boolean, render: () => Reads): Reads {
+  if (!incremental) return render();
+  try {
+    return render();
+  } catch (err) {
+    if (err instanceof ProjectError) return { usedVars: {}, usedEnv: {} };
+    throw err;
+  }
+}
+
+/**
  * The vars and environment variables a model or singular test reads: in its own template, in the
  * ephemeral models it inlines, and (for an incremental model) in its `is_incremental()` branch too.
  */
@@ -51,7 +65,7 @@ function readsOf(
   const reads: { usedVars: Record<string, unknown>; usedEnv: Record<string, string> } = { usedVars: {}, usedEnv: {} };
   const inlined: Reads[] = [];
   for (const incremental of node.incremental ? [false, true] : [false]) {
-    const rendered = renderModel({
+    const rendered = renderReads(incremental, () => renderModel({
       file: node.file,
       template: node.template,
       resolver: inliningEphemerals(project, warehouseResolver(project), vars, NO_COLUMNS, (r) => inlined.push(r)),
@@ -61,7 +75,7 @@ function readsOf(
       // (the columns of its inputs: part of their state, not of this hash)
       columns: NO_COLUMNS,
       projectName: project.plan.projectName,
-    });
+    }));
     for (const read of [rendered, ...inlined.splice(0)]) {
       withMissing(reads.usedVars, read.usedVars);
       withMissing(reads.usedEnv, read.usedEnv);

@@ -33,14 +33,15 @@ const KINDS = NATIVE_TESTS;
 
 /**
  * Parse the `data_tests:` (or older `tests:`) list of a model, column or source column. `generics`
- * are the project's own generic tests, by name: a test of one of those names is kind `generic`.
+ * are the generic tests of the project and its packages (genericTestNames: the name a YAML test uses,
+ * to the test it runs): a test of one of those names is kind `generic`, before meterflow's own kinds.
  */
 export function parseTests(
   entries: unknown,
   target: string,
   file: string,
   column?: string,
-  generics: ReadonlySet<string> = new Set(),
+  generics: ReadonlyMap<string, string> = new Map(),
 ): DataTest[] {
   if (entries === undefined || entries === null) return [];
   if (!Array.isArray(entries)) throw new ProjectError(`${file}: data_tests of ${target} must be a list`, file);
@@ -52,7 +53,7 @@ export function parseTests(
     const kind = (KINDS.includes(plain as DataTestKind) && !overridden ? plain : generics.has(plain) ? 'generic' : undefined) as
       DataTestKind | undefined;
     if (!kind) {
-      const own = generics.size > 0 ? `, and the project's own ${[...generics].join(', ')}` : '';
+      const own = generics.size > 0 ? `, and the project's own ${[...generics.keys()].join(', ')}` : '';
       throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')}${own})`, file);
     }
     const settings = (body ?? {}) as Record<string, unknown>;
@@ -82,7 +83,7 @@ export function parseTests(
         // (a package's test as dbt names it: dbt_utils_expression_is_true_…)
         id: `${plain.replace('.', '_')}_${target}${suffix}`,
         kind,
-        ...(kind === 'generic' ? { macro: plain } : {}),
+        ...(kind === 'generic' ? { macro: generics.get(plain) ?? plain } : {}),
         target,
         ...(testedColumn ? { column: testedColumn } : {}),
         severity,

@@ -57,13 +57,15 @@ export function dbtAdapter(
     type: () => 'duckdb',
     quote: (identifier: unknown) => `"${pyStr(identifier).replace(/"/g, '""')}"`,
     dispatch: (name: unknown, namespace?: unknown) => {
-      // an installed package's implementations where the namespace is one's (dbt's default search
-      // order: the package alone); the project's own otherwise, copies of a package's macros among them
+      // dbt's default search order: the project's own macros first (its override of a package's),
+      // then the package's where the namespace is an installed package's; each duckdb__ before default__
       const pkg = namespace === undefined || namespace === null ? undefined : pyStr(namespace);
-      const table = (pkg === undefined ? undefined : macros(pkg)) ?? macros() ?? {};
+      const tables = [macros() ?? {}, ...(pkg === undefined ? [] : [macros(pkg) ?? {}])];
       const candidates = DISPATCH_PREFIXES.map((prefix) => `${prefix}__${pyStr(name)}`);
-      const found = candidates.find((candidate) => typeof table[candidate] === 'function');
-      if (found) return table[found];
+      for (const table of tables) {
+        const found = candidates.find((candidate) => typeof table[candidate] === 'function');
+        if (found) return table[found];
+      }
       const where = namespace === undefined || namespace === null ? '' : ` (namespace ${pyStr(namespace)})`;
       throw new ProjectError(
         `${file}: adapter.dispatch('${pyStr(name)}')${where} found no macro ${candidates.join(' or ')} in the project's macros: copy the one you use into macro-paths`,

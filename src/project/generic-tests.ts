@@ -13,18 +13,25 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF = /^\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$/;
 
 /**
- * The generic tests the project defines, by name (their macros are `test_<name>`), and those of its
- * installed packages, by the package's name and theirs (`dbt_utils.expression_is_true`).
+ * The generic tests a YAML test may name, each with the test it runs: the project's own by name
+ * (their macros are `test_<name>`); an installed package's by the package's name and theirs
+ * (`dbt_utils.expression_is_true`), and by theirs alone where the project defines no test of that name
+ * and no other package does (dbt looks in the project, then in its packages, then in its own tests).
  */
-export function genericTestNames(macros: readonly MacroFile[]): Set<string> {
-  const under = (macro: MacroFile, name: string) => (macro.package ? `${macro.package}.${name}` : name);
-  return new Set(
-    macros.flatMap((macro) =>
-      macro.names.flatMap((name) =>
-        name.startsWith('test_') && !macro.meterflowTests?.includes(name.slice(5)) ? [under(macro, name.slice(5))] : [],
-      ),
+export function genericTestNames(macros: readonly MacroFile[]): Map<string, string> {
+  const tests = macros.flatMap((macro) =>
+    macro.names.flatMap((name) =>
+      name.startsWith('test_') && !macro.meterflowTests?.includes(name.slice(5)) ? [{ name: name.slice(5), pkg: macro.package }] : [],
     ),
   );
+  const named = new Map<string, string>();
+  for (const { name, pkg } of tests) if (pkg === undefined) named.set(name, name);
+  for (const { name, pkg } of tests) if (pkg !== undefined) named.set(`${pkg}.${name}`, `${pkg}.${name}`);
+  for (const { name, pkg } of tests) {
+    const packages = new Set(tests.filter((test) => test.name === name && test.pkg !== undefined).map((test) => test.pkg));
+    if (pkg !== undefined && !named.has(name) && packages.size === 1) named.set(name, `${pkg}.${name}`);
+  }
+  return named;
 }
 
 /** The macro a generic test runs: `test_<name>`, or `<package>.test_<name>` for a package's. */
@@ -33,14 +40,14 @@ const testMacro = (name: string): string => {
   return dot < 0 ? `test_${name}` : `${name.slice(0, dot)}.test_${name.slice(dot + 1)}`;
 };
 
-/** An argument as a Jinja literal; a `ref('x')` string as the placeholder of x, noted in `refs`. */
-function literal(value: unknown, refs: Set<string>): string {
+/**
+ * An argument as Jinja: a `ref('x')` string as that call, a relation whose SQL is x's placeholder (the
+ * resolver notes x), as dbt gives a test a Relation there; anything else as a literal.
+ */
+function argument(value: unknown): string {
   if (typeof value === 'string') {
     const ref = REF.exec(value)?.[1];
-    if (ref) {
-      refs.add(ref);
-      return JSON.stringify(`__METERFLOW_REF_${ref}__`);
-    }
+    if (ref) return `ref(${JSON.stringify(ref)})`;
   }
   return value === null || value === undefined ? 'none' : JSON.stringify(value);
 }
@@ -61,18 +68,21 @@ export function renderGenericTests(
   const refs = new Set<string>();
   const rendered = tests.map((test) => {
     if (test.kind !== 'generic' || !test.macro) return test;
-    const args = { model: '__METERFLOW_MODEL__', ...(test.column ? { column_name: test.column } : {}), ...test.args };
-    const call = Object.entries(args).map(([name, value]) => {
-      if (!IDENTIFIER.test(name))
-        throw new ProjectError(`${context.file}: argument '${name}' of test ${test.id} is not a name`, context.file);
-      return `${name}=${literal(value, refs)}`;
-    });
+    const args = { ...(test.column ? { column_name: test.column } : {}), ...test.args };
+    // the tested model as a relation (`this`, whose SQL is its placeholder), as dbt_utils' _is_relation checks
+    const call = ['model=this'].concat(
+      Object.entries(args).map(([name, value]) => {
+        if (!IDENTIFIER.test(name))
+          throw new ProjectError(`${context.file}: argument '${name}' of test ${test.id} is not a name`, context.file);
+        return `${name}=${argument(value)}`;
+      }),
+    );
     const template = `{{ ${testMacro(test.macro)}(${call.join(', ')}) }}`;
     const { sql, config } = renderModel({
       file: context.file,
       template: bundleTemplate(template, macrosUsedBy(template, context.macros)),
       vars: context.vars,
-      self: test.id,
+      self: '__METERFLOW_MODEL__',
       resolver: {
         ref: (model) => {
           refs.add(model);

@@ -326,7 +326,7 @@ interface Properties {
 }
 
 /** The source tables one property file declares. */
-function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics: ReadonlySet<string>): SourceTable[] {
+function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics: ReadonlyMap<string, string>): SourceTable[] {
   const sources: SourceTable[] = [];
   for (const source of (yaml.sources ?? []) as PropertySource[]) {
     const sourceName = String(source.name ?? '');
@@ -368,7 +368,7 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics
 }
 
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
-async function readProperties(project: ProjectFile, generics: ReadonlySet<string>, naming: NamingMacros): Promise<Properties> {
+async function readProperties(project: ProjectFile, generics: ReadonlyMap<string, string>, naming: NamingMacros): Promise<Properties> {
   const properties: Properties = { sources: [], models: new Map(), seeds: new Map() };
   for (const folder of [...project.modelPaths, ...project.seedPaths]) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
@@ -416,7 +416,7 @@ async function readProperties(project: ProjectFile, generics: ReadonlySet<string
 async function loadSeeds(
   project: ProjectFile,
   properties: Properties,
-  generics: ReadonlySet<string>,
+  generics: ReadonlyMap<string, string>,
   naming: NamingMacros,
 ): Promise<SourceTable[]> {
   const seeds: SourceTable[] = [];
@@ -491,7 +491,7 @@ function modelTests(
   property: PropertyModel | undefined,
   name: string,
   relative: string,
-  generics: ReadonlySet<string>,
+  generics: ReadonlyMap<string, string>,
 ): { tests: DataTest[]; testRefs: string[] } {
   if (!property) return { tests: [], testRefs: [] };
   const file = property.file ?? relative;
@@ -509,7 +509,7 @@ function modelTests(
 /** One model file: rendered once with recording resolvers for its refs, sources and config. */
 /** What a model's custom generic tests are rendered with, and its table named with. */
 interface TestContext {
-  readonly generics: ReadonlySet<string>;
+  readonly generics: ReadonlyMap<string, string>;
   readonly macros: readonly MacroFile[];
   readonly naming: NamingMacros;
 }

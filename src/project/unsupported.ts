@@ -14,7 +14,7 @@ const refuse = (file: string, what: string): never => {
 
 /**
  * Packages from packages.yml (or dependencies.yml) must be installed in `packages-install-path`
- * (their macros are loaded by packages.ts), and dispatch may not change where a package's macros are found.
+ * (their macros are loaded by packages.ts), and dispatch may not search elsewhere than dbt's default.
  */
 async function checkPackages(dir: string, project: Record<string, unknown>, listFiles: ListFiles): Promise<void> {
   const installPath = String(project['packages-install-path'] ?? 'dbt_packages');
@@ -34,15 +34,17 @@ async function checkPackages(dir: string, project: Record<string, unknown>, list
       }
     }
   }
-  // dispatch's search order: a package's implementations are looked up in the package alone
+  // dispatch's search order: the project's macros, then the package's (dbt's default); another is refused
   const dispatch = (project.dispatch ?? []) as { macro_namespace?: unknown; search_order?: unknown }[];
   for (const entry of Array.isArray(dispatch) ? dispatch : [dispatch]) {
     const order = Array.isArray(entry.search_order) ? entry.search_order.map(String) : [];
-    if (order.length !== 1 || order[0] !== String(entry.macro_namespace)) {
+    const usual = [String(project.name), String(entry.macro_namespace)];
+    if (order.join('\0') !== usual.join('\0')) {
       refuse(
         'dbt_project.yml',
         `dispatch for '${String(entry.macro_namespace)}' with search_order [${order.join(', ')}] is not supported by meterflow: ` +
-          'adapter.dispatch looks in the package alone; to change one of its macros, call your own macro in the models',
+          `adapter.dispatch looks in the project's macros, then the package's ([${usual.join(', ')}], dbt's default); ` +
+          "to use another package's version of a macro, copy it into the project's macro-paths",
       );
     }
   }

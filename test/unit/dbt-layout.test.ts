@@ -339,8 +339,8 @@ describe('a dbt project laid out its own way', () => {
     ],
     [
       'a dispatch search order',
-      { 'dbt_project.yml': `${PROJECT}dispatch:\n  - macro_namespace: dbt_utils\n    search_order: ['shop', 'dbt_utils']\n` },
-      "dbt_project.yml: dispatch for 'dbt_utils' with search_order [shop, dbt_utils] is not supported by meterflow",
+      { 'dbt_project.yml': `${PROJECT}dispatch:\n  - macro_namespace: dbt_utils\n    search_order: ['spark_utils', 'dbt_utils']\n` },
+      "dbt_project.yml: dispatch for 'dbt_utils' with search_order [spark_utils, dbt_utils] is not supported by meterflow",
     ],
     [
       'a hook',
@@ -373,7 +373,14 @@ describe('a dbt project laid out its own way', () => {
           "select {{ dbt_utils.generate_surrogate_key(['id', 'code']) }} as order_key, {{ dbt_utils.star(ref('orders'), except=['amount']) }} from {{ ref('orders') }}\n",
         'models/_tests.yml':
           'version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - dbt_utils.expression_is_true:\n          arguments: {expression: "amount > 5"}\n' +
-          '    columns:\n      - name: amount\n        data_tests: [dbt_utils.not_constant, {dbt_utils.accepted_range: {min_value: 0}}]\n',
+          '    columns:\n      - name: amount\n        data_tests: [dbt_utils.not_constant, {dbt_utils.accepted_range: {min_value: 0}}]\n' +
+          // a package test by its name alone, one taking a relation (_is_relation), and one a ref()
+          '  - name: keyed\n    data_tests:\n      - dbt_utils.equality: {compare_model: "ref(\'orders\')", compare_columns: [id, code]}\n' +
+          '    columns:\n      - name: id\n        data_tests: [not_empty_string]\n',
+        // the project's own implementation of a package macro: dispatch finds it first, as dbt does
+        'macros/divide.sql':
+          '{% macro default__safe_divide(numerator, denominator) %}my_divide({{ numerator }}, {{ denominator }}){% endmacro %}\n',
+        'models/ratio.sql': "select {{ dbt_utils.safe_divide('a', 'b') }} as r\n",
       }),
     );
     await cp(path.join(PACKAGE_ROOT, 'test', 'fixtures', 'packages', 'dbt_utils'), path.join(dir, 'dbt_packages', 'dbt_utils'), {
@@ -387,6 +394,15 @@ describe('a dbt project laid out its own way', () => {
       "select md5(cast(coalesce(cast(id as TEXT), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(code as TEXT), " +
         '\'_dbt_utils_surrogate_key_null_\') as TEXT)) as order_key, "id", "code" from "main"."orders"',
     );
+    const ratio = project.plan.models.find((m) => m.name === 'ratio') as ModelNode;
+    expect(renderModelSql(project, ratio, warehouseResolver(project)).trim()).toBe('select my_divide(a, b) as r');
+    const keyedTests = project.plan.models.find((m) => m.name === 'keyed') as ModelNode;
+    expect(keyedTests.tests.map((t) => [t.id, t.macro])).toEqual([
+      ['dbt_utils_equality_keyed', 'dbt_utils.equality'],
+      ['not_empty_string_keyed_id', 'dbt_utils.not_empty_string'],
+    ]);
+    expect(keyedTests.testRefs).toEqual(['orders']);
+    expect(keyedTests.tests[0]?.sql).toContain('select * from __METERFLOW_REF_orders__');
     const tests = (project.plan.models.find((m) => m.name === 'orders') as ModelNode).tests;
     expect(tests.map((t) => t.id)).toEqual([
       'dbt_utils_expression_is_true_orders',
