@@ -65,17 +65,19 @@ function readsOf(
   const reads: { usedVars: Record<string, unknown>; usedEnv: Record<string, string> } = { usedVars: {}, usedEnv: {} };
   const inlined: Reads[] = [];
   for (const incremental of node.incremental ? [false, true] : [false]) {
-    const rendered = renderReads(incremental, () => renderModel({
-      file: node.file,
-      template: node.template,
-      resolver: inliningEphemerals(project, warehouseResolver(project), vars, NO_COLUMNS, (r) => inlined.push(r)),
-      vars,
-      self: node.self,
-      incremental,
-      // (the columns of its inputs: part of their state, not of this hash)
-      columns: NO_COLUMNS,
-      projectName: project.plan.projectName,
-    }));
+    const rendered = renderReads(incremental, () =>
+      renderModel({
+        file: node.file,
+        template: node.template,
+        resolver: inliningEphemerals(project, warehouseResolver(project), vars, NO_COLUMNS, (r) => inlined.push(r)),
+        vars,
+        self: node.self,
+        incremental,
+        // (the columns of its inputs: part of their state, not of this hash)
+        columns: NO_COLUMNS,
+        projectName: project.plan.projectName,
+      }),
+    );
     for (const read of [rendered, ...inlined.splice(0)]) {
       withMissing(reads.usedVars, read.usedVars);
       withMissing(reads.usedEnv, read.usedEnv);
