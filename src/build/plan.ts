@@ -127,7 +127,9 @@ export function stateHashesOf(
     readEnv(id, Object.keys(usedEnv));
     // the vars and env vars it reads (only where it reads any: other hashes stay as they were)
     const reads = Object.keys(usedVars).length + Object.keys(usedEnv).length > 0 ? [usedVars, usedEnv] : [];
-    stateHashes[id] = hash([template, test.severity, ...reads]);
+    // and the ephemeral models it inlines (only where it inlines any)
+    const inlined = (test.inlines ?? []).map((name) => project.templates.get(name));
+    stateHashes[id] = hash([template, test.severity, ...reads, ...(inlined.length > 0 ? [inlined] : [])]);
   }
   return stateHashes;
 }
@@ -177,6 +179,9 @@ async function inspectWarehouse(
 function renderedBy(project: LoadedProject, selected: readonly string[]): Set<string> {
   const chosen = new Set(selected);
   const read = new Set(project.plan.models.filter((model) => chosen.has(model.name)).flatMap((model) => model.sources));
+  // every dbt seed in a run of every model, as the run's graph seeds them (workflows/run-graph.ts)
+  if (project.plan.models.every((model) => chosen.has(model.name)))
+    for (const source of project.plan.sources) if (source.seed) read.add(source.name);
   const tests = project.plan.singularTests.filter(
     (test) => test.refs.every((ref) => chosen.has(ref)) && test.sources.every((source) => read.has(source)),
   );

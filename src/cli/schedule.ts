@@ -48,14 +48,30 @@ function scheduleId(value: string): string {
  */
 const SHORTEST_INTERVAL_MS = 60_000;
 
-/** An interval's milliseconds, refused when it is none or shorter than a minute (`what` names the option). */
-function intervalMs(value: string, what: string): number {
-  let ms: number | undefined;
-  try {
-    ms = msToNumber(value as Duration);
-  } catch {
-    ms = undefined;
-  }
+const GO_UNITS_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** A duration as Temporal reads `@every`'s (Go's, and days): `90m`, `1h30m`, `1.5h`; undefined if it is none. */
+function goDurationMs(value: string): number | undefined {
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== value) return undefined;
+  return parts.reduce((sum, part) => sum + Number(part[1]) * (GO_UNITS_MS[part[2] as string] as number), 0);
+}
+
+/**
+ * An interval's milliseconds (`parse`: how the option's value is read), refused when it is none or
+ * shorter than a minute (`what` names the option).
+ */
+function intervalMs(value: string, what: string, parse: (value: string) => number | undefined = msOf): number {
+  const ms = parse(value);
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0) {
     throw new InvalidArgumentError(`${what} ${JSON.stringify(value)} is not an interval: e.g. 15m, 6h or 1d`);
   }
@@ -73,7 +89,7 @@ function cronExpression(value: string): string {
   const fields = value.trim().split(/\s+/);
   const every = /^@every\s+(\S+)$/i.exec(value.trim());
   // `@every <interval>[/<phase>]`
-  if (every) intervalMs((every[1] as string).split('/')[0] as string, '--cron @every');
+  if (every) intervalMs((every[1] as string).split('/')[0] as string, '--cron @every', goDurationMs);
   const macro = every !== null || /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/i.test(value.trim());
   if (!macro && (fields.length < 5 || fields.length > 7 || fields.some((field) => !/^[0-9A-Za-z*?/,#LW-]+$/.test(field)))) {
     throw new InvalidArgumentError(
@@ -88,6 +104,15 @@ function cronExpression(value: string): string {
     );
   }
   return value;
+}
+
+/** An interval as the SDK reads one (`30s`, `15m`, `6h`, `1d`), or undefined. */
+function msOf(value: string): number | undefined {
+  try {
+    return msToNumber(value as Duration);
+  } catch {
+    return undefined;
+  }
 }
 
 /** An interval such as 15m, 6h or 1d: a minute or more. */

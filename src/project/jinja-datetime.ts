@@ -20,6 +20,13 @@ const plainNumber = (value: unknown): number | undefined => {
   return typeof plain === 'number' && Number.isFinite(plain) ? plain : undefined;
 };
 
+/** A timedelta of these milliseconds; a fraction of one is refused, as meterflow keeps no microseconds (Python would). */
+function wholeMs(ms: number): PyTimedelta {
+  const whole = Math.round(ms);
+  if (Math.abs(ms - whole) > 1e-6) fail(`a timedelta of ${ms / 1000} seconds: meterflow keeps timedeltas to the millisecond`);
+  return new PyTimedelta(whole);
+}
+
 /** Python's timedelta: a span of milliseconds (microseconds below a millisecond are not kept). */
 export class PyTimedelta {
   constructor(readonly ms: number) {}
@@ -52,10 +59,10 @@ export class PyTimedelta {
   __eq__(other: unknown): boolean {
     return other instanceof PyTimedelta && other.ms === this.ms;
   }
-  /** `timedelta * n` (and `n * timedelta`): rounded to the millisecond kept. */
+  /** `timedelta * n` (and `n * timedelta`). */
   __mul__(other: unknown): unknown {
     const n = plainNumber(other);
-    return n === undefined ? undefined : new PyTimedelta(Math.round(this.ms * n));
+    return n === undefined ? undefined : wholeMs(this.ms * n);
   }
   __rmul__(other: unknown): unknown {
     return this.__mul__(other);
@@ -65,7 +72,7 @@ export class PyTimedelta {
     if (other instanceof PyTimedelta) return other.ms === 0 ? fail('division by zero') : pyFloat(this.ms / other.ms);
     const n = plainNumber(other);
     if (n === undefined) return undefined;
-    return n === 0 ? fail('division by zero') : new PyTimedelta(Math.round(this.ms / n));
+    return n === 0 ? fail('division by zero') : wholeMs(this.ms / n);
   }
 }
 
@@ -255,6 +262,10 @@ function fromisoformat(text: unknown): PyDatetime {
   const iso = pyStr(text);
   const parts = ISO_DATETIME.exec(iso) ?? fail(`Invalid isoformat string: '${iso}'`);
   const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '', offset] = parts;
+  if (Number(hour) > 23) fail('hour must be in 0..23');
+  if (Number(minute) > 59) fail('minute must be in 0..59');
+  if (Number(second) > 59) fail('second must be in 0..59');
+  if (/[1-9]/.test(fraction.slice(3))) fail(`datetime.fromisoformat('${iso}'): meterflow keeps datetimes to the millisecond`);
   if (offset !== undefined && !['Z', '+00:00', '+0000', '-00:00', '-0000'].includes(offset)) {
     fail(`datetime.fromisoformat('${iso}'): meterflow's datetimes are UTC, and ${offset} is another offset: give the time in UTC`);
   }

@@ -129,17 +129,29 @@ function roundHalfEven(value: number, precision: number): number {
   return Math.sign(value) * Number(`${kept}e-${digits}`);
 }
 
+/** A dict as json.dumps writes it: its entries in order (a JavaScript object puts integer-like keys first). */
+class JsonObject {
+  constructor(readonly entries: readonly (readonly [string, unknown])[]) {}
+}
+
 /**
  * A value as json.dumps takes it: macro outputs as their strings, undefined as None, a whole float
- * kept a float; a dict's keys sorted with `sortKeys`.
+ * kept a float, a dict's entries in its order (sorted with `sortKeys`, as strings); a date, a
+ * timedelta or another object is not serializable, as in Python.
  */
 function jsonable(value: unknown, sortKeys: boolean): unknown {
   if (value instanceof PyFloat) return value;
   const plain = unwrap(value);
   if (Array.isArray(plain)) return plain.map((item) => jsonable(item, sortKeys));
-  if (isDict(plain)) {
-    const keys = sortKeys ? Object.keys(plain).sort() : Object.keys(plain);
-    return Object.fromEntries(keys.map((key) => [key, jsonable(plain[key], sortKeys)]));
+  if (isDict(plain) && [Object.prototype, null].includes(Object.getPrototypeOf(plain))) {
+    const keys = Object.keys(plain);
+    if (sortKeys) keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return new JsonObject(keys.map((key) => [key, jsonable(plain[key], sortKeys)]));
+  }
+  if (plain !== null && typeof plain === 'object') {
+    // (Python's name: timedelta, datetime, date)
+    const type = ((plain as object).constructor?.name ?? 'object').replace(/^Py/, '').toLowerCase();
+    throw new Error(`Object of type ${type} is not JSON serializable`);
   }
   return plain === undefined ? null : plain;
 }
@@ -158,8 +170,8 @@ const jsonString = (text: string): string =>
 function pythonJson(value: unknown, indent?: number, depth = 0): string {
   const items = Array.isArray(value)
     ? value.map((item) => pythonJson(item, indent, depth + 1))
-    : isDict(value)
-      ? Object.entries(value).map(([key, item]) => `${jsonString(key)}: ${pythonJson(item, indent, depth + 1)}`)
+    : value instanceof JsonObject
+      ? value.entries.map(([key, item]) => `${jsonString(key)}: ${pythonJson(item, indent, depth + 1)}`)
       : undefined;
   if (items) {
     const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
@@ -421,7 +433,11 @@ export function dbtGlobals(file: string, fail: (message: string) => never): Reco
       }
     },
     toyaml: (value: unknown) => YAML.stringify(unwrap(value) ?? null),
-    tojson: (value: unknown) => pythonJson(jsonable(value, false)),
+    // dbt's tojson(value, default=None, sort_keys=False)
+    tojson: (value: unknown, ...args: unknown[]) => {
+      const { positional, keywords } = splitCall(args);
+      return pythonJson(jsonable(value, jinjaTruthy(keywords.sort_keys ?? positional[1] ?? false)));
+    },
     modules: MODULES,
     log: () => '',
     print: () => '',

@@ -797,6 +797,7 @@ async function loadSingularTests(
         refs: read.refs,
         sources: read.sources,
         severity: config.severity === 'warn' ? 'warn' : 'error',
+        ...(read.inlines.length > 0 ? { inlines: read.inlines } : {}),
       });
     }
   }

@@ -2,7 +2,7 @@
 // default dbt_packages/): their macros and generic tests, each package's under its own name
 // (`dbt_utils.star(…)`, `dbt_utils.expression_is_true` in YAML), as dbt gives them. A package with
 // models, seeds, snapshots or singular tests is refused: meterflow builds the project's own nodes only.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ProjectError } from '../errors';
@@ -71,8 +71,14 @@ async function refuseNodes(dir: string, folder: string, raw: Record<string, unkn
 export async function installedPackages(dir: string, project: Readonly<Record<string, unknown>>): Promise<InstalledPackage[]> {
   const install = packagesInstallPath(project);
   const entries = await readdir(path.join(dir, install), { withFileTypes: true }).catch(() => []);
+  // a folder, or a link to one (dbt deps links a local package)
+  const folders = [];
+  for (const entry of entries) {
+    const linked = entry.isSymbolicLink() && (await stat(path.join(dir, install, entry.name)).catch(() => undefined))?.isDirectory();
+    if (entry.isDirectory() || linked) folders.push(entry);
+  }
   const packages: InstalledPackage[] = [];
-  for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const entry of folders.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const folder = path.join(install, entry.name);
     const file = path.join(folder, 'dbt_project.yml');
     const text = await readFile(path.join(dir, file), 'utf8').catch(() => undefined);

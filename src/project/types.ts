@@ -178,6 +178,8 @@ export interface SingularTest {
   readonly refs: readonly string[];
   readonly sources: readonly string[];
   readonly severity: Severity;
+  /** The ephemeral models it inlines (absent where it inlines none). */
+  readonly inlines?: readonly string[];
 }
 
 /** An ephemeral model: never built, its SQL inlined where it is ref'd. */

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ProjectError } from '../errors';
+import { installedPackages, packagesInstallPath } from './packages';
 
 type ListFiles = (dir: string) => Promise<string[]>;
 
@@ -12,13 +13,21 @@ const refuse = (file: string, what: string): never => {
   throw new ProjectError(`${file}: ${what}`, file);
 };
 
+/** The name in a folder's dbt_project.yml, or undefined where there is none. */
+async function projectNameAt(folder: string): Promise<string | undefined> {
+  const text = await readFile(path.join(folder, 'dbt_project.yml'), 'utf8').catch(() => undefined);
+  const name = text === undefined ? undefined : ((YAML.parse(text) ?? {}) as { name?: unknown }).name;
+  return name === undefined ? undefined : String(name);
+}
+
 /**
  * Packages from packages.yml (or dependencies.yml) must be installed in `packages-install-path`
  * (their macros are loaded by packages.ts), and dispatch may not search elsewhere than dbt's default.
  */
-async function checkPackages(dir: string, project: Record<string, unknown>, listFiles: ListFiles): Promise<void> {
-  const installPath = String(project['packages-install-path'] ?? 'dbt_packages');
-  const installed = await listFiles(path.join(dir, installPath));
+async function checkPackages(dir: string, project: Record<string, unknown>): Promise<void> {
+  const installPath = packagesInstallPath(project);
+  // by folder (dbt deps names it after the package; a local package is a link to its folder) and by name
+  const installed = (await installedPackages(dir, project)).flatMap((pkg) => [path.basename(pkg.folder), pkg.name]);
   for (const name of ['packages.yml', 'dependencies.yml']) {
     const text = await readFile(path.join(dir, name), 'utf8').catch(() => undefined);
     if (text === undefined) continue;
@@ -29,7 +38,9 @@ async function checkPackages(dir: string, project: Record<string, unknown>, list
         .basename(id.replace(/\.git$/, ''))
         .split('/')
         .pop() as string;
-      if (installed.length === 0 || !installed.some((file) => file.split(path.sep).includes(folder))) {
+      // a local package is installed under its project's name
+      const local = entry.local === undefined ? undefined : await projectNameAt(path.resolve(dir, String(entry.local)));
+      if (!installed.includes(folder) && (local === undefined || !installed.includes(local))) {
         refuse(name, `package '${id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`);
       }
     }
@@ -85,5 +96,5 @@ export async function refuseUnsupported(
     const first = files[0];
     if (first) refuse(path.relative(dir, first), 'dbt snapshots are not supported by meterflow');
   }
-  await checkPackages(dir, project, listFiles);
+  await checkPackages(dir, project);
 }

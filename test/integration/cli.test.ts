@@ -330,6 +330,11 @@ describe('the meterflow command', () => {
         ['schedule', 'create', 'ok-id', '--every', '1h', '--sources', '/tmp/s', '--select', 'no_such_model+'],
         /in the project \S+\/models, selector 'no_such_model\+' matches no model/,
       ],
+      // (an @every of several units, as Temporal reads it, passes to the selector's check)
+      [
+        ['schedule', 'create', 'ok-id', '--cron', '@every 1h30m', '--sources', '/tmp/s', '--select', 'no_such_model+'],
+        /selector 'no_such_model\+' matches no model/,
+      ],
       [
         ['schedule', 'backfill', 'ok-id', '--from', '2024-02-01', '--to', '2024-01-01'],
         /--from 2024-02-01T00:00:00\.000Z is after --to 2024-01-01/,

@@ -1,7 +1,7 @@
 // A dbt project laid out as its team has it: the DAG from ref() and source(), where a model runs from
 // its config (dbt's keys, and meta.meterflow.runs_on), optional folders optional, and what meterflow
 // does not run refused before any work, naming the file and the feature.
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../../src/project/load';
@@ -431,6 +431,23 @@ describe('a dbt project laid out its own way', () => {
     );
     await writeFile(path.join(dir, 'dbt_packages', 'dbt_utils', 'macros', 'sql', 'star.sql'), '{% macro star(from) %}*{% endmacro %}\n');
     expect((await fingerprintProject(dir)).hash).not.toBe(before.hash);
+    // a local package, which dbt deps installs as a link to its folder
+    const local = made_(
+      await projectOf({
+        'dbt_project.yml': "name: 'helpers'\nconfig-version: 2\n",
+        'macros/shout.sql': '{% macro shout(x) %}upper({{ x }}){% endmacro %}\n',
+      }),
+    );
+    await symlink(local, path.join(dir, 'dbt_packages', 'helpers'));
+    await writeFile(
+      path.join(dir, 'packages.yml'),
+      `packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n  - local: ${local}\n`,
+    );
+    await writeFile(path.join(dir, 'models', 'loud.sql'), 'select {{ helpers.shout("\'a\'") }} as a\n');
+    const withLocal = await loadProject(dir);
+    expect(
+      renderModelSql(withLocal, withLocal.plan.models.find((m) => m.name === 'loud') as ModelNode, warehouseResolver(withLocal)).trim(),
+    ).toBe("select upper('a') as a");
     // a package macro that queries the warehouse while rendering is refused, naming the model and the call
     await writeFile(
       path.join(dir, 'models', 'spine.sql'),
@@ -621,6 +638,12 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       'models/orders.sql': MODEL,
       'tests/enough.sql':
         "select * from {{ ref('orders') }} where id < {{ var('min_orders', 1) }} and '{{ env_var('METERFLOW_TEST_CHECK', 'x') }}' = 'x'\n",
+      // a branch only later runs can render (its var given then): the plan goes on without its reads
+      'models/late.sql':
+        "{{ config(materialized='incremental') }}select 1 as id{% if is_incremental() %} where id > {{ var('since') }}{% endif %}\n",
+      // a test over a seed no model reads, run when every model is (as every seed is seeded then)
+      'seeds/codes.csv': 'code\nA\n',
+      'tests/codes_known.sql': "select * from {{ ref('codes') }} where code = '{{ env_var('METERFLOW_TEST_CODE', 'Z') }}'\n",
     });
     const project = await loadProject(dir);
     const read: Record<string, string[]> = {};
@@ -635,6 +658,12 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     const digestOf = (selected: string[]) => Object.keys(plannedReads(project, selected, {}, {}).env ?? {});
     expect(digestOf(['orders'])).toEqual(['METERFLOW_TEST_CHECK']);
     expect(digestOf(['orders', 'regional', 'added'])).toEqual(['METERFLOW_TEST_BASE', 'METERFLOW_TEST_CHECK', 'METERFLOW_TEST_LATE']);
+    expect(digestOf(['orders', 'regional', 'added', 'late'])).toEqual([
+      'METERFLOW_TEST_BASE',
+      'METERFLOW_TEST_CHECK',
+      'METERFLOW_TEST_CODE',
+      'METERFLOW_TEST_LATE',
+    ]);
     // a var read in the ephemeral model's reader, the incremental branch and the test: each moves its own hash alone
     expect(hashes({ last_id: 5 })).toEqual({ ...before, added: expect.not.stringMatching(before.added as string) });
     expect(hashes({ min_orders: 5 })).toEqual({ ...before, 'test:enough': expect.not.stringMatching(before['test:enough'] as string) });

@@ -94,6 +94,13 @@ describe("Python's floats in templates", () => {
     );
     expect(render("{{ [1, {'x': 1.0}, [], {}] | tojson(indent=2) }}")).toBe('[\n  1,\n  {\n    "x": 1.0\n  },\n  [],\n  {}\n]');
     expect(render("{{ tojson({'b': 1, 'a': 2.0}) }}|{{ tojson(2.0) }}")).toBe('{"b": 1, "a": 2.0}|2.0');
+    // sorted as strings, as Python sorts them ('10' before '9'); sort_keys honoured; a timedelta refused
+    expect(render("{{ {'b': 1, '10': 2, '9': 3} | tojson }}|{{ tojson({'b': 1, 'a': 2}, sort_keys=True) }}")).toBe(
+      '{"10": 2, "9": 3, "b": 1}|{"a": 2, "b": 1}',
+    );
+    expect(() => render('{{ [modules.datetime.timedelta(hours=1)] | tojson }}')).toThrow(
+      'Object of type timedelta is not JSON serializable',
+    );
   });
 
   it("gives meterflow's own code a config's whole float as its number", () => {
@@ -213,6 +220,10 @@ describe("dbt's values of a run in templates", () => {
     ).toBe('2024-01-01 10:20:30.500000+00:00|2024-01-01 10:20:30+00:00|2024-01-01 00:00:00|2024-01-01 10:20:00');
     expect(() => rendered(iso('2024-01-01T00:00:00+01:00'))).toThrow("meterflow's datetimes are UTC, and +01:00 is another offset");
     expect(() => rendered(iso('soon'))).toThrow("Invalid isoformat string: 'soon'");
+    expect(() => rendered(iso('2024-01-01T10:60:00'))).toThrow('minute must be in 0..59');
+    // what meterflow cannot keep (below a millisecond) is refused, not rounded
+    expect(() => rendered(iso('2024-01-01T10:00:00.123456'))).toThrow('meterflow keeps datetimes to the millisecond');
+    expect(() => rendered(`{{ ${day} / 7 / 3 / 1000 }}`)).toThrow('meterflow keeps timedeltas to the millisecond');
     expect(rendered('{{ 2.0 ** 2 }}|{{ 2 ** 3 }}|{{ 2 ** -1 }}|{{ 4 ** 0.5 }}').sql).toBe('4.0|8|0.5|2.0');
   });
 
