@@ -51,10 +51,11 @@ describe('the client package', () => {
     expect(loaded.filter((file) => FORBIDDEN.test(file))).toEqual([]);
     expect(loaded.some((file) => file.includes('node_modules/@temporalio/client/'))).toBe(true);
     // and of meterflow's own code only the client, the contract and what they share (errors, config, the
-    // password masking, the project's fingerprint and its rule of which files count: node built-ins only)
+    // password masking, the project's fingerprint, the installed packages it counts and its rule of which
+    // files count: node built-ins and yaml only)
     const dist = path.join(PACKAGE_ROOT, 'dist');
     const own = loaded.filter((file) => file.startsWith(dist)).map((file) => path.relative(dist, file));
-    const shared = /^(client|contract|temporal)\/|^(errors|config|secrets|project\/fingerprint|project\/skipped-folders)\.js$/;
+    const shared = /^(client|contract|temporal)\/|^(errors|config|secrets|project\/(fingerprint|packages|skipped-folders))\.js$/;
     expect(own.filter((file) => !shared.test(file))).toEqual([]);
     expect(own).not.toContain(path.join('temporal', 'dev-server.js'));
   });
