@@ -14,22 +14,18 @@ const REF = /^\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$/;
 
 /**
  * The generic tests a YAML test may name, each with the test it runs: the project's own by name
- * (their macros are `test_<name>`); an installed package's by the package's name and theirs
- * (`dbt_utils.expression_is_true`), and by theirs alone where the project defines no test of that name
- * and no other package does (dbt looks in the project, then in its packages, then in its own tests).
+ * (their macros are `test_<name>`), an installed package's by the package's name and theirs
+ * (`dbt_utils.expression_is_true`). dbt looks for an unqualified one in the project and in dbt
+ * alone, never in a package, so neither does meterflow.
  */
 export function genericTestNames(macros: readonly MacroFile[]): Map<string, string> {
-  const tests = macros.flatMap((macro) =>
-    macro.names.flatMap((name) =>
-      name.startsWith('test_') && !macro.meterflowTests?.includes(name.slice(5)) ? [{ name: name.slice(5), pkg: macro.package }] : [],
-    ),
-  );
   const named = new Map<string, string>();
-  for (const { name, pkg } of tests) if (pkg === undefined) named.set(name, name);
-  for (const { name, pkg } of tests) if (pkg !== undefined) named.set(`${pkg}.${name}`, `${pkg}.${name}`);
-  for (const { name, pkg } of tests) {
-    const packages = new Set(tests.filter((test) => test.name === name && test.pkg !== undefined).map((test) => test.pkg));
-    if (pkg !== undefined && !named.has(name) && packages.size === 1) named.set(name, `${pkg}.${name}`);
+  for (const macro of macros) {
+    for (const name of macro.names) {
+      if (!name.startsWith('test_') || macro.meterflowTests?.includes(name.slice(5))) continue;
+      const test = macro.package ? `${macro.package}.${name.slice(5)}` : name.slice(5);
+      named.set(test, test);
+    }
   }
   return named;
 }

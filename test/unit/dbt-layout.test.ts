@@ -374,9 +374,9 @@ describe('a dbt project laid out its own way', () => {
         'models/_tests.yml':
           'version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - dbt_utils.expression_is_true:\n          arguments: {expression: "amount > 5"}\n' +
           '    columns:\n      - name: amount\n        data_tests: [dbt_utils.not_constant, {dbt_utils.accepted_range: {min_value: 0}}]\n' +
-          // a package test by its name alone, one taking a relation (_is_relation), and one a ref()
+          // a package test taking a relation (_is_relation) and a ref()
           '  - name: keyed\n    data_tests:\n      - dbt_utils.equality: {compare_model: "ref(\'orders\')", compare_columns: [id, code]}\n' +
-          '    columns:\n      - name: id\n        data_tests: [not_empty_string]\n',
+          '    columns:\n      - name: id\n        data_tests: [dbt_utils.not_empty_string]\n',
         // the project's own implementation of a package macro: dispatch finds it first, as dbt does
         'macros/divide.sql':
           '{% macro default__safe_divide(numerator, denominator) %}my_divide({{ numerator }}, {{ denominator }}){% endmacro %}\n',
@@ -399,7 +399,7 @@ describe('a dbt project laid out its own way', () => {
     const keyedTests = project.plan.models.find((m) => m.name === 'keyed') as ModelNode;
     expect(keyedTests.tests.map((t) => [t.id, t.macro])).toEqual([
       ['dbt_utils_equality_keyed', 'dbt_utils.equality'],
-      ['not_empty_string_keyed_id', 'dbt_utils.not_empty_string'],
+      ['dbt_utils_not_empty_string_keyed_id', 'dbt_utils.not_empty_string'],
     ]);
     expect(keyedTests.testRefs).toEqual(['orders']);
     expect(keyedTests.tests[0]?.sql).toContain('select * from __METERFLOW_REF_orders__');
@@ -431,6 +431,12 @@ describe('a dbt project laid out its own way', () => {
     );
     await writeFile(path.join(dir, 'dbt_packages', 'dbt_utils', 'macros', 'sql', 'star.sql'), '{% macro star(from) %}*{% endmacro %}\n');
     expect((await fingerprintProject(dir)).hash).not.toBe(before.hash);
+    // a package's test named without its package is not found, as in dbt (which looks in the project and dbt alone)
+    const tests_ = path.join(dir, 'models', '_tests.yml');
+    const yaml = await readFile(tests_, 'utf8');
+    await writeFile(tests_, yaml.replace('dbt_utils.not_empty_string', 'not_empty_string'));
+    expect((await refusal(dir)).message).toContain("unknown data test 'not_empty_string' on keyed");
+    await writeFile(tests_, yaml);
     // a local package, which dbt deps installs as a link to its folder
     const local = made_(
       await projectOf({
