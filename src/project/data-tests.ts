@@ -31,18 +31,28 @@ type YamlTest = string | Record<string, Record<string, unknown> | null>;
 
 const KINDS = NATIVE_TESTS;
 
+/** What a project's YAML tests are read with. */
+export interface TestNames {
+  /** The generic tests of the project and its packages (genericTestNames: the name a YAML test uses, to the test it runs). */
+  readonly generics: ReadonlyMap<string, string>;
+  /** The config dbt_project.yml's `data_tests:` block gives the tests of a YAML file (under each test's own). */
+  readonly defaultsFor: (file: string) => Readonly<Record<string, unknown>>;
+}
+
+const NO_TEST_NAMES: TestNames = { generics: new Map(), defaultsFor: () => ({}) };
+
 /**
- * Parse the `data_tests:` (or older `tests:`) list of a model, column or source column. `generics`
- * are the generic tests of the project and its packages (genericTestNames: the name a YAML test uses,
- * to the test it runs): a test of one of those names is kind `generic`, before meterflow's own kinds.
+ * Parse the `data_tests:` (or older `tests:`) list of a model, column or source column. A test
+ * named as one of `generics` is kind `generic`, before meterflow's own kinds.
  */
 export function parseTests(
   entries: unknown,
   target: string,
   file: string,
   column?: string,
-  generics: ReadonlyMap<string, string> = new Map(),
+  { generics, defaultsFor }: TestNames = NO_TEST_NAMES,
 ): DataTest[] {
+  const defaults = defaultsFor(file);
   if (entries === undefined || entries === null) return [];
   if (!Array.isArray(entries)) throw new ProjectError(`${file}: data_tests of ${target} must be a list`, file);
   return (entries as YamlTest[]).flatMap((entry): DataTest[] => {
@@ -69,8 +79,10 @@ export function parseTests(
       column_name?: string;
     };
     // a test its config disables is not run, as in dbt
-    if (config?.enabled === false) return [];
-    const { severity, where, failCalc, thresholds } = parseTestConfig(config, file, `${name} on ${target}`);
+    // dbt_project.yml's data_tests: block, under the test's own config
+    const configured = { ...defaults, ...(config ?? {}) } as TestConfig;
+    if (configured.enabled === false) return [];
+    const { severity, where, failCalc, thresholds } = parseTestConfig(configured, file, `${name} on ${target}`);
     const testedColumn = column ?? columnName;
     const suffix =
       testedColumn && IDENTIFIER.test(testedColumn)

@@ -8,7 +8,7 @@ import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
 import { readBelow } from './skipped-folders';
 import { parseDbtYaml, parseDbtYamlKeepingFloats } from './dbt-yaml';
-import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget } from './data-tests';
+import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget, type TestNames } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
@@ -326,7 +326,7 @@ interface Properties {
 }
 
 /** The source tables one property file declares. */
-function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics: ReadonlyMap<string, string>): SourceTable[] {
+function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, tests: TestNames): SourceTable[] {
   const sources: SourceTable[] = [];
   for (const source of (yaml.sources ?? []) as PropertySource[]) {
     const sourceName = String(source.name ?? '');
@@ -354,9 +354,7 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics
         ...(location ? { location } : {}),
         // two ranges on one column (a warn floor, an error ceiling) get _2, so every id is unique
         tests: uniqueIds(
-          (table.columns ?? []).flatMap((column) =>
-            parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name, generics),
-          ),
+          (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name, tests)),
         ),
         ...(freshness ? { freshness } : {}),
         ...(eventTime ? { eventTime } : {}),
@@ -368,14 +366,14 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, generics
 }
 
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
-async function readProperties(project: ProjectFile, generics: ReadonlyMap<string, string>, naming: NamingMacros): Promise<Properties> {
+async function readProperties(project: ProjectFile, tests: TestNames, naming: NamingMacros): Promise<Properties> {
   const properties: Properties = { sources: [], models: new Map(), seeds: new Map() };
   for (const folder of [...project.modelPaths, ...project.seedPaths]) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
       if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
       const relativeFile = path.relative(project.dir, file);
       const yaml = await readYaml(file, project.dir);
-      properties.sources.push(...sourcesIn(yaml, relativeFile, generics));
+      properties.sources.push(...sourcesIn(yaml, relativeFile, tests));
       for (const [kind, entries] of [
         ['models', properties.models],
         ['seeds', properties.seeds],
@@ -395,7 +393,7 @@ async function readProperties(project: ProjectFile, generics: ReadonlyMap<string
       }
     }
   }
-  properties.sources.push(...(await loadSeeds(project, properties, generics, naming)));
+  properties.sources.push(...(await loadSeeds(project, properties, tests, naming)));
   const names = new Map<string, string>();
   for (const source of properties.sources) {
     const other = names.get(source.name);
@@ -413,12 +411,7 @@ async function readProperties(project: ProjectFile, generics: ReadonlyMap<string
  * dbt seeds: every CSV file under seed-paths, a table of the models' schema (or `main_<schema>` with
  * dbt's `+schema`) named after the file, with its YAML tests checked as it is loaded.
  */
-async function loadSeeds(
-  project: ProjectFile,
-  properties: Properties,
-  generics: ReadonlyMap<string, string>,
-  naming: NamingMacros,
-): Promise<SourceTable[]> {
+async function loadSeeds(project: ProjectFile, properties: Properties, testNames: TestNames, naming: NamingMacros): Promise<SourceTable[]> {
   const seeds: SourceTable[] = [];
   for (const seedPath of project.seedPaths) {
     const root = path.join(project.dir, seedPath);
@@ -449,7 +442,7 @@ async function loadSeeds(
           { name, fqn, relative, resourceType: 'seed' },
           { ...(naming.schema ? { schema: naming.schema } : {}), envRead: naming.envRead },
         )?.schema ?? 'main';
-      const { tests } = modelTests(property, name, relative, generics);
+      const { tests: seedTests } = modelTests(property, name, relative, testNames);
       seeds.push({
         name,
         sourceName: '',
@@ -457,7 +450,7 @@ async function loadSeeds(
         ...(property?.description ? { description: property.description.trim() } : {}),
         columns: columnDocs(property?.columns),
         location: pathToFileURL(file).href,
-        tests,
+        tests: seedTests,
         seed: {
           file: relative,
           delimiter,
@@ -486,18 +479,30 @@ interface ModelDraft extends ModelNode {
   readonly runsOnAsked: boolean;
 }
 
+/**
+ * The config dbt_project.yml's `data_tests:` (or older `tests:`) block gives the tests of a YAML file:
+ * each level on the way down to the file's folder (under its model, seed or test path) laid over the one
+ * above, as dbt configures a test node by its fqn.
+ */
+function testDefaultsFor(project: ProjectFile, file: string): Record<string, unknown> {
+  const parts = file.split(/[\\/]/).slice(0, -1);
+  const searchPaths = [...project.modelPaths, ...project.seedPaths, ...project.testPaths].map((p) => p.replace(/\/+$/, ''));
+  const under = parts.length > 0 && searchPaths.includes(parts[0] as string) ? parts.slice(1) : parts;
+  return projectConfigFor(project.raw.data_tests ?? project.raw.tests, [project.name, ...under]) as Record<string, unknown>;
+}
+
 /** The models' YAML tests, and the models those tests read besides their own (relationships' `to`). */
 function modelTests(
   property: PropertyModel | undefined,
   name: string,
   relative: string,
-  generics: ReadonlyMap<string, string>,
+  names: TestNames,
 ): { tests: DataTest[]; testRefs: string[] } {
   if (!property) return { tests: [], testRefs: [] };
   const file = property.file ?? relative;
   const tests = uniqueIds([
-    ...parseTests(property.data_tests ?? property.tests, name, file, undefined, generics),
-    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name, generics)),
+    ...parseTests(property.data_tests ?? property.tests, name, file, undefined, names),
+    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name, names)),
   ]);
   const testRefs = tests.flatMap((test) => {
     const to = relationshipsTarget(test);
@@ -509,7 +514,7 @@ function modelTests(
 /** One model file: rendered once with recording resolvers for its refs, sources and config. */
 /** What a model's custom generic tests are rendered with, and its table named with. */
 interface TestContext {
-  readonly generics: ReadonlyMap<string, string>;
+  readonly tests: TestNames;
   readonly macros: readonly MacroFile[];
   readonly naming: NamingMacros;
 }
@@ -599,7 +604,7 @@ function loadModel(
   refuseHooks(config, relative, name);
   const how = howBuilt(config, relative, name);
   const { ephemeral } = how;
-  const parsed = modelTests(property, name, relative, testContext.generics);
+  const parsed = modelTests(property, name, relative, testContext.tests);
   const { tests, refs: genericRefs } = renderGenericTests(parsed.tests, {
     file: property?.file ?? relative,
     macros: testContext.macros,
@@ -820,7 +825,8 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const generics = genericTestNames(macros);
   // (a package's naming macros are not the project's: dbt takes the project's own only)
   const naming = namingMacros(own);
-  const properties = await readProperties(project, generics, naming);
+  const tests: TestNames = { generics, defaultsFor: (file) => testDefaultsFor(project, file) };
+  const properties = await readProperties(project, tests, naming);
   const sourceKeys = new Map(
     properties.sources.map((source) => [source.seed ? seedKey(source.name) : `${source.sourceName}.${source.name}`, source]),
   );
@@ -839,7 +845,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid model name`, relative);
     if (templates.has(name)) throw new ProjectError(`${relative}: a second model named '${name}'`, relative);
     const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
-    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template }, { generics, macros, naming });
+    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template }, { tests, macros, naming });
     if (!draft) continue;
     templates.set(name, template);
     drafts.push(draft);

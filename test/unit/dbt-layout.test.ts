@@ -462,6 +462,30 @@ describe('a dbt project laid out its own way', () => {
     expect((await refusal(dir)).message).toContain('models/spine.sql: statement() would query the warehouse while the template renders');
   });
 
+  it("configures tests from dbt_project.yml's data_tests: block by their YAML file's folder, under each test's own config", async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': `${PROJECT}data_tests:\n  shop:\n    +severity: warn\n    marts:\n      +severity: error\n      +where: "id > 0"\n    legacy:\n      +enabled: false\n`,
+        'models/orders.sql': 'select 1 as id\n',
+        'models/marts/customers.sql': 'select 1 as id\n',
+        'models/legacy/old.sql': 'select 1 as id\n',
+        'models/schema.yml':
+          'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        data_tests: [not_null, {unique: {config: {severity: error}}}]\n',
+        'models/marts/schema.yml':
+          'version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+        'models/legacy/schema.yml': 'version: 2\nmodels:\n  - name: old\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+      }),
+    );
+    const { plan } = await loadProject(dir);
+    const tests = (name: string) => (plan.models.find((m) => m.name === name) as ModelNode).tests.map((t) => [t.id, t.severity, t.where]);
+    expect(tests('orders')).toEqual([
+      ['not_null_orders_id', 'warn', undefined],
+      ['unique_orders_id', 'error', undefined],
+    ]);
+    expect(tests('customers')).toEqual([['not_null_customers_id', 'error', 'id > 0']]);
+    expect(tests('old')).toEqual([]);
+  });
+
   it("judges a test's failing rows by its warn_if and error_if, as dbt does, and refuses a malformed one", () => {
     const [test] = parseTests(
       [{ not_null: { config: { warn_if: '> 0', error_if: '>= 5', limit: 100 } } }],
