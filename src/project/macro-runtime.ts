@@ -4,6 +4,7 @@
 import nunjucks from 'nunjucks';
 import { ProjectError } from '../errors';
 import type { MacroSource } from './macro-bundle';
+import { DISPATCH_PREFIXES } from './dbt-adapter';
 
 interface CompiledMacroFile {
   readonly template: nunjucks.Template;
@@ -79,6 +80,29 @@ export interface BoundMacros {
 }
 
 /**
+ * The adapter a package's macros see: `adapter.dispatch('x')` with no namespace looks in the package
+ * first, then in the project, for each prefix in turn (dbt's order: local, root, dbt's own).
+ */
+function packageAdapter(adapter: unknown, local: Readonly<Record<string, Macro>>, root: Readonly<Record<string, Macro>>): unknown {
+  if (typeof adapter !== 'object' || adapter === null) return adapter;
+  const dispatch = (adapter as { dispatch: (name: unknown, namespace?: unknown) => unknown }).dispatch;
+  const unnamespaced = (name: unknown) => {
+    for (const prefix of DISPATCH_PREFIXES) {
+      const found = local[`${prefix}__${String(name)}`] ?? root[`${prefix}__${String(name)}`];
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return new Proxy(adapter, {
+    get: (target, key) =>
+      key === 'dispatch'
+        ? (name: unknown, namespace?: unknown) =>
+            ((namespace === undefined || namespace === null) && unnamespaced(name)) || dispatch(name, namespace)
+        : (target as Record<string | symbol, unknown>)[key],
+  });
+}
+
+/**
  * The macros of these files, bound to a render's context; a macro calls another through the context.
  * A package's macros see the package's own by name too, before the project's, as in dbt.
  */
@@ -101,7 +125,8 @@ export function macroFunctions(
   const own = callable.get(undefined) ?? {};
   const namespaces = Object.fromEntries([...callable].filter(([pkg]) => pkg !== undefined));
   for (const { pkg, compiled } of files) {
-    const scope = { ...context, ...namespaces, ...own, ...(pkg === undefined ? {} : callable.get(pkg)) };
+    const local = pkg === undefined ? {} : { ...callable.get(pkg), adapter: packageAdapter(context.adapter, callable.get(pkg) ?? {}, own) };
+    const scope = { ...context, ...namespaces, ...own, ...local };
     Object.assign(defined.get(pkg) as Exported, exportsOf(compiled.template, scope));
   }
   return { scope: { ...namespaces, ...own }, of: (pkg) => callable.get(pkg) };

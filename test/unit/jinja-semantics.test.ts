@@ -252,6 +252,26 @@ describe('macro files as dbt packages write them', () => {
       self: 'm',
     }).sql;
 
+  it("gives an installed package's macros under its name, its own by name within it, and dispatch its own first there", () => {
+    const pkg = {
+      file: 'dbt_packages/p/macros/m.sql',
+      package: 'p',
+      source:
+        "{% macro greet() %}{{ adapter.dispatch('hello')() }}{% endmacro %}{% macro default__hello() %}package{% endmacro %}" +
+        '{% macro helper() %}{{ greet() }}{% endmacro %}',
+    };
+    const own = { file: 'macros/r.sql', source: '{% macro default__hello() %}project{% endmacro %}' };
+    const sql = renderModel({
+      file: 'models/m.sql',
+      template: bundleTemplate("{{ p.helper() }}|{{ adapter.dispatch('hello')() }}|{{ adapter.dispatch('hello', 'p')() }}", [own, pkg]),
+      resolver: { ref: (m) => m, source: (_s, t) => t },
+      vars: {},
+      self: 'm',
+    }).sql;
+    // dbt's orders: no namespace, the calling package then the project; with one, the project then the package
+    expect(sql).toBe('package|project|project');
+  });
+
   it("calls a macro whose name begins with '_', and takes /* */ comments between macros", () => {
     const macros =
       "/* helpers */\n{% macro _quoted(x) %}'{{ x }}'{% endmacro %}\n/* the one models call */\n{% macro label(x) %}{{ _quoted(x) }}{% endmacro %}";
