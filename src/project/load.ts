@@ -767,6 +767,27 @@ function withTestTables(source: SourceTable, models: readonly ModelNode[], sourc
   return Object.keys(testTables).length > 0 ? { ...source, testTables } : source;
 }
 
+/**
+ * Seeds whose relationships tests read each other in a circle: each waits to be seeded until the
+ * seeds its tests read are (workflows/run-graph.ts), so a circle is refused, naming it.
+ */
+function refuseSeedTestCycles(sources: readonly SourceTable[]): void {
+  const reads = (name: string) =>
+    Object.keys(sources.find((source) => source.name === name)?.testTables ?? {}).filter((to) =>
+      sources.some((source) => source.seed && source.name === to),
+    );
+  const visit = (name: string, path: string[]): void => {
+    if (path.includes(name)) {
+      const circle = [...path.slice(path.indexOf(name)), name];
+      throw new ProjectError(
+        `the relationships tests of seeds ${circle.join(' → ')} read each other in a circle: no seed could be checked first`,
+      );
+    }
+    for (const to of reads(name)) if (to !== name) visit(to, [...path, name]);
+  };
+  for (const source of sources.filter((s) => s.seed)) visit(source.name, []);
+}
+
 /** The singular tests: every .sql file under test-paths outside `generic/` folders. */
 async function loadSingularTests(
   project: ProjectFile,
@@ -870,6 +891,7 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   checkRefDirections(ordered, true);
   refuseSharedTables(ordered, sources);
   const tested = sources.map((source) => withTestTables(source, ordered, sources));
+  refuseSeedTestCycles(tested);
   const singularTests = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
   const plan: ProjectPlan = {
     projectName: project.name,

@@ -59,6 +59,11 @@ export const PATCH = {
    * before rendered it with dbt_project.yml's vars alone.
    */
   singularTestVars: 'singular-test-vars',
+  /**
+   * A seed whose relationships test reads another seed is seeded after it. Runs recorded before seeded
+   * them in any order.
+   */
+  seedTestOrder: 'seed-test-order',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -87,6 +92,9 @@ export const countsDistinctValues = (): boolean => patched(PATCH.distinctValues)
 
 /** Whether a singular test is given the run's vars (PATCH.singularTestVars). */
 export const passesTestVars = (): boolean => patched(PATCH.singularTestVars);
+
+/** Whether a seed waits for the seeds its relationships tests read (PATCH.seedTestOrder). */
+export const ordersSeedTests = (): boolean => patched(PATCH.seedTestOrder);
 
 /** What each published node was built from: absent in plans recorded before input versions (all rebuilt). */
 export const builtBefore = (planned: PlannedRun): Readonly<Record<string, BuiltState>> => planned.built ?? {};

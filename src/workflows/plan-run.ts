@@ -4,7 +4,7 @@
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { optionsFor, PROXY_DEFAULTS, type WorkKind } from './activity-options';
 import type { AnalyticsActivities, BuildActivities, WriterActivities } from './activity-types';
-import { builtBefore, keepsRunLogs, passesRunValues, runWarehouse } from './compat';
+import { builtBefore, keepsRunLogs, ordersSeedTests, passesRunValues, runWarehouse } from './compat';
 import { LOGICAL_DATE, MODELS_SELECTED, RUN_KIND, SCHEDULED_START_TIME, type PipelineInput } from '../contract/run';
 import { sqlTimestamp } from '../contract/time';
 import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR } from '../project/types';
@@ -12,7 +12,7 @@ import { childUri, runFolderName } from '../contract/uri';
 import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
 import type { RunScope } from './activity-types';
 import type { RunActivities, RunContext, RunStart } from './run-context';
-import { planGraph } from './run-graph';
+import { planGraph, seedsTestedAgainst } from './run-graph';
 import { runQueues, runScope, stamped } from './run-scope';
 import { RunState } from './run-state';
 import { MONTH_ACTIVITY_SLOTS, Slots } from './slots';
@@ -96,7 +96,9 @@ export async function planRun(run: RunStart): Promise<RunContext> {
   const { plan } = planned;
   const selected = new Set(planned.selected);
   upsertSearchAttributes([{ key: MODELS_SELECTED, value: selected.size === plan.models.length ? ['all'] : [...selected] }]);
-  const graph = planGraph(plan, selected);
+  // (asked only of runs with a seed tested against another: their history gains the marker)
+  const testedSeeds = plan.sources.some((source) => seedsTestedAgainst(source, plan.sources).length > 0);
+  const graph = planGraph(plan, selected, { seedTestOrder: testedSeeds && ordersSeedTests() });
   const state = new RunState(graph.nodes, { kind: run.kind, logicalDate: run.logicalDate });
   state.publish();
   // every activity after the plan checks that its worker's env_var values are the ones the plan saw

@@ -25,12 +25,17 @@ export interface RunGraph {
 export const nodeId = (kind: NodeKind, name: string): string => `${kind}:${name}`;
 
 /**
- * The nodes of a run. Models wait for their sources' seeds, the models they ref, and the singular
+ * The nodes of a run. A seed waits for the seeds its relationships tests read; models wait for their sources' seeds, the models they ref, and the singular
  * tests over sources alone that read their sources; a singular test waits for the seeds and models it
  * reads; the snapshot for the master; the analytics for the snapshot and the analytics models they
  * ref; the publish for everything.
  */
-export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): RunGraph {
+/** The seeds a seed's relationships tests read (SourceTable.testTables), among those this run seeds. */
+export function seedsTestedAgainst(source: SourceTable, sources: readonly SourceTable[]): string[] {
+  return Object.keys(source.testTables ?? {}).filter((name) => name !== source.name && sources.some((s) => s.seed && s.name === name));
+}
+
+export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>, { seedTestOrder = false } = {}): RunGraph {
   const readOnly = (model: ModelNode) => runsOnOf(model) === 'analytics';
   const buildable = plan.models.filter((model) => !readOnly(model) && selected.has(model.name));
   const analyticsModels = plan.models.filter((model) => readOnly(model) && selected.has(model.name));
@@ -60,7 +65,11 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>): Run
     nodes.push({ id, kind, name, dependsOn, state: 'pending' });
     return id;
   };
-  for (const source of sources) add('seed', source.name);
+  // a seed whose relationships test reads another seed waits for it (seedTestOrder: runs recorded
+  // before did not, and the writer took them in any order)
+  for (const source of sources) {
+    add('seed', source.name, seedTestOrder ? seedsTestedAgainst(source, sources).map((name) => nodeId('seed', name)) : []);
+  }
   for (const model of buildable) {
     add('model', model.name, [
       ...model.sources.map((s) => nodeId('seed', s)),

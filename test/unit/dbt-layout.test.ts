@@ -13,6 +13,7 @@ import { tableOf, type ModelNode, type SourceTable } from '../../src/project/typ
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mayPrintFloats, plannedReads, stateHashesOf } from '../../src/build/plan';
+import { planGraph } from '../../src/workflows/run-graph';
 import { selectModels } from '../../src/project/select';
 import { ProjectError } from '../../src/errors';
 import { parseTests, testStatus } from '../../src/project/data-tests';
@@ -720,6 +721,20 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     const shops = project.plan.sources.find((source) => source.name === 'shops');
     expect(shops?.testTables).toEqual({ countries: 'main_ref_data.countries', orders: 'main_marts.fct_orders' });
     expect(project.plan.sources.find((source) => source.name === 'countries')?.testTables).toBeUndefined();
+    // the seed is seeded after the seed its test reads (in runs that take the patch)
+    const all = new Set(project.plan.models.map((m) => m.name));
+    const seedNode = (order: boolean) => planGraph(project.plan, all, { seedTestOrder: order }).nodes.find((n) => n.id === 'seed:shops');
+    expect(seedNode(true)?.dependsOn).toEqual(['seed:countries']);
+    expect(seedNode(false)?.dependsOn).toEqual([]);
+    // two seeds whose tests read each other could never be checked: refused
+    const circle = {
+      ...files,
+      'seeds/_more.yml':
+        'version: 2\nseeds:\n  - name: countries\n    columns:\n      - name: code\n        data_tests: [{ relationships: { to: "ref(\'shops\')", field: country } }]\n',
+    };
+    expect((await refusal(await projectOf_(circle))).message).toContain(
+      'the relationships tests of seeds countries → shops → countries read each other in a circle',
+    );
     const unknown = { ...files, 'seeds/_seeds.yml': files['seeds/_seeds.yml'].replace("ref('orders')", "ref('sales')") };
     expect((await refusal(await projectOf_(unknown))).message).toContain(
       "a relationships test of source 'shops' reads ref('sales'), which names no model or seed",
