@@ -33,13 +33,13 @@ const KINDS = NATIVE_TESTS;
 
 /** What a project's YAML tests are read with. */
 export interface TestNames {
-  /** The generic tests of the project and its packages (genericTestNames: the name a YAML test uses, to the test it runs). */
-  readonly generics: ReadonlyMap<string, string>;
+  /** The generic tests of the project and its packages, as a YAML test names them (genericTestNames). */
+  readonly generics: ReadonlySet<string>;
   /** The config dbt_project.yml's `data_tests:` block gives the tests of a YAML file (under each test's own). */
   readonly defaultsFor: (file: string) => Readonly<Record<string, unknown>>;
 }
 
-const NO_TEST_NAMES: TestNames = { generics: new Map(), defaultsFor: () => ({}) };
+const NO_TEST_NAMES: TestNames = { generics: new Set(), defaultsFor: () => ({}) };
 
 /**
  * Parse the `data_tests:` (or older `tests:`) list of a model, column or source column. A test
@@ -63,7 +63,7 @@ export function parseTests(
     const kind = (KINDS.includes(plain as DataTestKind) && !overridden ? plain : generics.has(plain) ? 'generic' : undefined) as
       DataTestKind | undefined;
     if (!kind) {
-      const own = generics.size > 0 ? `, and the project's own ${[...generics.keys()].join(', ')}` : '';
+      const own = generics.size > 0 ? `, and the project's own ${[...generics].join(', ')}` : '';
       throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')}${own})`, file);
     }
     const settings = (body ?? {}) as Record<string, unknown>;
@@ -95,7 +95,7 @@ export function parseTests(
         // (a package's test as dbt names it: dbt_utils_expression_is_true_…)
         id: `${plain.replace('.', '_')}_${target}${suffix}`,
         kind,
-        ...(kind === 'generic' ? { macro: generics.get(plain) ?? plain } : {}),
+        ...(kind === 'generic' ? { macro: plain } : {}),
         target,
         ...(testedColumn ? { column: testedColumn } : {}),
         severity,

@@ -13,21 +13,19 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF = /^\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$/;
 
 /**
- * The generic tests a YAML test may name, each with the test it runs: the project's own by name
- * (their macros are `test_<name>`), an installed package's by the package's name and theirs
+ * The generic tests a YAML test may name: the project's own by name (their macros are
+ * `test_<name>`), an installed package's by the package's name and theirs
  * (`dbt_utils.expression_is_true`). dbt looks for an unqualified one in the project and in dbt
  * alone, never in a package, so neither does meterflow.
  */
-export function genericTestNames(macros: readonly MacroFile[]): Map<string, string> {
-  const named = new Map<string, string>();
-  for (const macro of macros) {
-    for (const name of macro.names) {
-      if (!name.startsWith('test_') || macro.meterflowTests?.includes(name.slice(5))) continue;
-      const test = macro.package ? `${macro.package}.${name.slice(5)}` : name.slice(5);
-      named.set(test, test);
-    }
-  }
-  return named;
+export function genericTestNames(macros: readonly MacroFile[]): Set<string> {
+  return new Set(
+    macros.flatMap((macro) =>
+      macro.names
+        .filter((name) => name.startsWith('test_') && !macro.meterflowTests?.includes(name.slice(5)))
+        .map((name) => (macro.package ? `${macro.package}.${name.slice(5)}` : name.slice(5))),
+    ),
+  );
 }
 
 /** The macro a generic test runs: `test_<name>`, or `<package>.test_<name>` for a package's. */
