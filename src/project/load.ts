@@ -834,13 +834,14 @@ async function loadSingularTests(
 export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
   const project = await readProjectFile(dir);
-  await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles);
+  // the installed packages, listed once: checked against packages.yml, then their macros loaded
+  const packages = await installedPackages(dir, project.raw);
+  await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles, packages);
   // a generic test file whose every test is meterflow's own definition of a test it runs natively is
   // dbt's alone; another definition of such a name, or of dbt's own tests, runs as written
   const native = new Set(NATIVE_TESTS.filter((name) => !DBT_BUILTIN_TESTS.includes(name)));
   const own = await loadMacros(dir, project.macroPaths, project.testPaths, native);
   // and the installed packages', each under its name (dbt_utils.star, dbt_utils.expression_is_true)
-  const packages = await installedPackages(dir, project.raw);
   const packaged = await Promise.all(packages.map((pkg) => loadMacros(dir, pkg.macroPaths, pkg.testPaths, new Set(), pkg.name)));
   const macros = [...own, ...packaged.flat()];
   const generics = genericTestNames(macros);

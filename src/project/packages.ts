@@ -64,6 +64,12 @@ async function refuseNodes(dir: string, folder: string, raw: Record<string, unkn
   }
 }
 
+/** The dbt_project.yml in a folder, parsed; undefined where there is none. */
+export async function projectYamlAt(folder: string): Promise<Record<string, unknown> | undefined> {
+  const text = await readFile(path.join(folder, 'dbt_project.yml'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : ((YAML.parse(text) ?? {}) as Record<string, unknown>);
+}
+
 /**
  * The packages installed in the project (every folder of packages-install-path with a
  * dbt_project.yml, as dbt loads them), by folder name; none when the folder is absent.
@@ -81,9 +87,8 @@ export async function installedPackages(dir: string, project: Readonly<Record<st
   for (const entry of folders.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const folder = path.join(install, entry.name);
     const file = path.join(folder, 'dbt_project.yml');
-    const text = await readFile(path.join(dir, file), 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    const raw = (YAML.parse(text) ?? {}) as Record<string, unknown>;
+    const raw = await projectYamlAt(path.join(dir, folder));
+    if (raw === undefined) continue;
     const name = String(raw.name ?? '');
     if (!IDENTIFIER.test(name)) throw new ProjectError(`${file}: package name '${name}' is not a valid name`, file);
     if (packages.some((other) => other.name === name)) throw new ProjectError(`${file}: a second package named '${name}'`, file);

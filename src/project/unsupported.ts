@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ProjectError } from '../errors';
-import { installedPackages, packagesInstallPath } from './packages';
+import { packagesInstallPath, projectYamlAt, type InstalledPackage } from './packages';
 
 type ListFiles = (dir: string) => Promise<string[]>;
 
@@ -13,33 +13,27 @@ const refuse = (file: string, what: string): never => {
   throw new ProjectError(`${file}: ${what}`, file);
 };
 
-/** The name in a folder's dbt_project.yml, or undefined where there is none. */
-async function projectNameAt(folder: string): Promise<string | undefined> {
-  const text = await readFile(path.join(folder, 'dbt_project.yml'), 'utf8').catch(() => undefined);
-  const name = text === undefined ? undefined : ((YAML.parse(text) ?? {}) as { name?: unknown }).name;
-  return name === undefined ? undefined : String(name);
-}
-
 /**
  * Packages from packages.yml (or dependencies.yml) must be installed in `packages-install-path`
  * (their macros are loaded by packages.ts), and dispatch may not search elsewhere than dbt's default.
  */
-async function checkPackages(dir: string, project: Record<string, unknown>): Promise<void> {
+async function checkPackages(dir: string, project: Record<string, unknown>, packages: readonly InstalledPackage[]): Promise<void> {
   const installPath = packagesInstallPath(project);
   // by folder (dbt deps names it after the package; a local package is a link to its folder) and by name
-  const installed = (await installedPackages(dir, project)).flatMap((pkg) => [path.basename(pkg.folder), pkg.name]);
+  const installed = packages.flatMap((pkg) => [path.basename(pkg.folder), pkg.name]);
   for (const name of ['packages.yml', 'dependencies.yml']) {
     const text = await readFile(path.join(dir, name), 'utf8').catch(() => undefined);
     if (text === undefined) continue;
-    const packages = ((YAML.parse(text) ?? {}) as { packages?: Record<string, unknown>[] }).packages ?? [];
-    for (const entry of packages) {
+    const listed = ((YAML.parse(text) ?? {}) as { packages?: Record<string, unknown>[] }).packages ?? [];
+    for (const entry of listed) {
       const id = String(entry.package ?? entry.git ?? entry.local ?? '?');
       const folder = path
         .basename(id.replace(/\.git$/, ''))
         .split('/')
         .pop() as string;
       // a local package is installed under its project's name
-      const local = entry.local === undefined ? undefined : await projectNameAt(path.resolve(dir, String(entry.local)));
+      const localName = entry.local === undefined ? undefined : (await projectYamlAt(path.resolve(dir, String(entry.local))))?.name;
+      const local = localName === undefined ? undefined : String(localName);
       if (!installed.includes(folder) && (local === undefined || !installed.includes(local))) {
         refuse(name, `package '${id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`);
       }
@@ -70,13 +64,14 @@ export function refuseHooks(config: Readonly<Record<string, unknown>>, file: str
   if (hook) refuse(file, `'${name}' has a ${hook}; hooks are not supported by meterflow`);
 }
 
-/** Refuse, before anything runs, what meterflow cannot run as dbt would. */
+/** Refuse, before anything runs, what meterflow cannot run as dbt would (`packages`: those installed, installedPackages). */
 export async function refuseUnsupported(
   dir: string,
   project: Record<string, unknown>,
   modelPaths: readonly string[],
   snapshotPaths: readonly string[],
   listFiles: ListFiles,
+  packages: readonly InstalledPackage[],
 ): Promise<void> {
   for (const hook of ['on-run-start', 'on-run-end']) {
     if (project[hook] !== undefined) refuse('dbt_project.yml', `${hook} hooks are not supported by meterflow`);
@@ -96,5 +91,5 @@ export async function refuseUnsupported(
     const first = files[0];
     if (first) refuse(path.relative(dir, first), 'dbt snapshots are not supported by meterflow');
   }
-  await checkPackages(dir, project);
+  await checkPackages(dir, project, packages);
 }
