@@ -10,6 +10,7 @@ import { renderModel, type RenderedModel } from '../project/render';
 import { PyFloat } from '../project/jinja-python';
 import { NO_COLUMNS } from '../project/dbt-adapter';
 import { selectModels } from '../project/select';
+import { runReach } from '../project/run-reach';
 import { readBuiltStates, type BuiltState } from '../warehouse/state';
 import type { ModelContext } from './context';
 import { dropLeftovers, foreignTables } from './housekeeping';
@@ -175,17 +176,10 @@ async function inspectWarehouse(
   return { built, droppedLeftovers };
 }
 
-/** The models a run of this selection renders, and its singular tests (`test:<name>`): those over its models and sources alone. */
+/** The models a run of this selection renders, and the singular tests it runs (`test:<name>`), as its graph has them. */
 function renderedBy(project: LoadedProject, selected: readonly string[]): Set<string> {
-  const chosen = new Set(selected);
-  const read = new Set(project.plan.models.filter((model) => chosen.has(model.name)).flatMap((model) => model.sources));
-  // every dbt seed in a run of every model, as the run's graph seeds them (workflows/run-graph.ts)
-  if (project.plan.models.every((model) => chosen.has(model.name)))
-    for (const source of project.plan.sources) if (source.seed) read.add(source.name);
-  const tests = project.plan.singularTests.filter(
-    (test) => test.refs.every((ref) => chosen.has(ref)) && test.sources.every((source) => read.has(source)),
-  );
-  return new Set([...selected, ...tests.map((test) => `test:${test.name}`)]);
+  const { singularTests } = runReach(project.plan, new Set(selected));
+  return new Set([...selected, ...singularTests.map((test) => `test:${test.name}`)]);
 }
 
 /**

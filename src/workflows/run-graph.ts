@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { runsOnOf, type ModelNode, type ProjectPlan, type SingularTest, type SourceTable } from '../project/types';
 import type { NodeKind, NodeProgress } from '../contract/run';
+import { runReach } from '../project/run-reach';
 
 export interface RunGraph {
   /** Sources the selected models read: seeded by this run. */
@@ -24,17 +25,18 @@ export interface RunGraph {
 
 export const nodeId = (kind: NodeKind, name: string): string => `${kind}:${name}`;
 
-/**
- * The nodes of a run. A seed waits for the seeds its relationships tests read; models wait for their sources' seeds, the models they ref, and the singular
- * tests over sources alone that read their sources; a singular test waits for the seeds and models it
- * reads; the snapshot for the master; the analytics for the snapshot and the analytics models they
- * ref; the publish for everything.
- */
 /** The seeds a seed's relationships tests read (SourceTable.testTables), among those this run seeds. */
 export function seedsTestedAgainst(source: SourceTable, sources: readonly SourceTable[]): string[] {
   return Object.keys(source.testTables ?? {}).filter((name) => name !== source.name && sources.some((s) => s.seed && s.name === name));
 }
 
+/**
+ * The nodes of a run (what it seeds and tests: project/run-reach.ts). A seed waits for the seeds its
+ * relationships tests read; models wait for their sources' seeds, the models they ref, and the
+ * singular tests over sources alone that read their sources; a singular test waits for the seeds and
+ * models it reads; the snapshot for the master; the analytics for the snapshot and the analytics
+ * models they ref; the publish for everything.
+ */
 export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>, { seedTestOrder = false } = {}): RunGraph {
   const readOnly = (model: ModelNode) => runsOnOf(model) === 'analytics';
   const buildable = plan.models.filter((model) => !readOnly(model) && selected.has(model.name));
@@ -43,9 +45,7 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>, { se
   // need not exist for a run that does not select it)
   const readByAnalytics = new Set(analyticsModels.flatMap((model) => [...model.refs, ...(model.testRefs ?? [])]));
   const masterTables = plan.models.filter((model) => !readOnly(model) && readByAnalytics.has(model.name)).map((model) => model.name);
-  const seeded = new Set([...buildable, ...analyticsModels].flatMap((model) => model.sources));
-  // dbt seeds: every one in a run of every model (as `dbt build`), else those the selection reads
-  if (plan.models.every((model) => selected.has(model.name))) for (const source of plan.sources) if (source.seed) seeded.add(source.name);
+  const { seeded, singularTests } = runReach(plan, selected);
   const sources = plan.sources.filter((source) => seeded.has(source.name));
   for (const test of plan.singularTests) {
     const analyticsRef = test.refs.find((ref) => plan.models.some((model) => model.name === ref && readOnly(model)));
@@ -56,8 +56,6 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>, { se
       );
     }
   }
-  const isBuildable = (name: string) => buildable.some((model) => model.name === name);
-  const singularTests = plan.singularTests.filter((t) => t.sources.every((s) => seeded.has(s)) && t.refs.every(isBuildable));
 
   const nodes: NodeProgress[] = [];
   const add = (kind: NodeKind, name: string, dependsOn: string[] = []): string => {
