@@ -12,7 +12,7 @@ import { duckdbMessage, isPermanentDuckdbError } from '../duckdb/sql';
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
-import { tableOf } from '../project/types';
+import { tableOf, type SingularTest } from '../project/types';
 import { runDataTests } from '../warehouse/data-tests';
 import { withMonthTests } from './built-model-tests';
 import { inputColumns } from './columns';
@@ -24,6 +24,7 @@ import {
   holdsWithinWindow,
   inliningEphemerals,
   pendingRelationOf,
+  sourceRelation,
   warehouseResolver,
 } from './model-sql';
 import { countRows, existingKind } from './relations';
@@ -40,6 +41,7 @@ export async function singularTestResult(
 ): Promise<DataTestResult> {
   const test = project.plan.singularTests.find((t) => t.name === name);
   if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
+  if (test.of) return testAfterModels(connection, project, test.of, resolver.whole ?? resolver);
   const allVars = { ...project.plan.vars, ...vars };
   const columns = await inputColumns(connection, project, { ...test, name: `test:${name}` }, resolver);
   const sql = renderModel({
@@ -61,6 +63,23 @@ export async function singularTestResult(
   if (failures === 0) return { id: name, severity: test.severity, failures, status: 'pass' };
   const samples = (await connection.runAndReadAll(`select * from (${sql}) limit ${SAMPLE_ROWS}`)).getRowObjectsJson();
   return { id: name, severity: test.severity, failures, status: test.severity === 'warn' ? 'warn' : 'fail', sql, samples };
+}
+
+/**
+ * A source's or seed's relationships test whose `to` is a model (SingularTest.of): on the source's
+ * table as seeded, against the model as `resolver` reads it (this run's new version where it has one).
+ */
+async function testAfterModels(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  of: NonNullable<SingularTest['of']>,
+  resolver: RelationResolver,
+): Promise<DataTestResult> {
+  const source = project.plan.sources.find((candidate) => candidate.name === of.source);
+  const test = source?.tests.find((candidate) => candidate.id === of.test);
+  if (!source || !test) throw new ProjectError(`no test ${of.test} of source '${of.source}' in ${project.dir}`);
+  const { results } = await runDataTests(connection, [test], sourceRelation(source.schema, source.name), (ref) => resolver.ref(ref));
+  return results[0] as DataTestResult;
 }
 
 /** A model's YAML tests on its new, not yet published version: every result, failed ones included. */

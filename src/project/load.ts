@@ -18,7 +18,7 @@ import { NO_COLUMNS } from './dbt-adapter';
 import { renderModel, type RelationResolver } from './render';
 import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, splitOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
-import { ANALYTICS_PERIODS, tableKey, tableOf } from './types';
+import { ANALYTICS_PERIODS, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
 import type {
   AnalyticsPeriod,
   ColumnDoc,
@@ -747,24 +747,69 @@ function checkRefDirections(models: readonly ModelNode[], testRefs = false): voi
 }
 
 /**
- * A source with the tables its relationships tests read (`to: ref('x')`, a model or a seed where its
- * schema and alias put it), for its seed, which knows no project; one naming neither is refused.
+ * A source with the seeds its relationships tests read (`to: ref('x')`, where x's schema and alias put
+ * it), for its seed, which knows no project, and the tests whose `to` is a model, run after the model
+ * is built (afterModels). One naming neither, or an analytics model (published after every test), is
+ * refused.
  */
 function withTestTables(source: SourceTable, models: readonly ModelNode[], sources: readonly SourceTable[]): SourceTable {
   const testTables: Record<string, string> = {};
-  for (const ref of source.tests.map(relationshipsTarget).filter((to): to is string => to !== undefined)) {
+  const afterModels: string[] = [];
+  const file = source.seed?.file ?? source.name;
+  for (const test of source.tests) {
+    const ref = relationshipsTarget(test);
+    if (ref === undefined) continue;
     const model = models.find((candidate) => candidate.name === ref);
     const seed = sources.find((candidate) => candidate.seed && candidate.name === ref);
     if (!model && !seed) {
-      const file = source.seed?.file ?? source.name;
       throw new ProjectError(
         `${file}: a relationships test of source '${source.name}' reads ref('${ref}'), which names no model or seed`,
         file,
       );
     }
-    testTables[ref] = tableKey(model ? tableOf(model) : { schema: (seed as SourceTable).schema, name: ref });
+    if (seed) testTables[ref] = tableKey({ schema: seed.schema, name: ref });
+    else if (model && modelRunsOn(model) === 'analytics') {
+      throw new ProjectError(
+        `${file}: the relationships test ${test.id} of source '${source.name}' reads analytics model '${ref}', which a run publishes after its tests: test it against a model the run builds before`,
+        file,
+      );
+    } else afterModels.push(test.id);
   }
-  return Object.keys(testTables).length > 0 ? { ...source, testTables } : source;
+  return {
+    ...source,
+    ...(Object.keys(testTables).length > 0 ? { testTables } : {}),
+    ...(afterModels.length > 0 ? { afterModels } : {}),
+  };
+}
+
+/**
+ * The relationships tests of sources and seeds whose `to` is a model, as tests of their own: each
+ * runs once the run has built its model, on the model's new version, and fails the run before it
+ * publishes (as dbt runs such a test after both its parents). A singular test of the same name is refused.
+ */
+function testsAfterModels(
+  sources: readonly SourceTable[],
+  singularTests: readonly SingularTest[],
+  models: readonly ModelNode[],
+): SingularTest[] {
+  return sources.flatMap((source) =>
+    (source.afterModels ?? []).map((id) => {
+      const test = source.tests.find((candidate) => candidate.id === id) as DataTest;
+      const file = source.seed?.file ?? source.name;
+      // (its node is `test:<id>`, as a singular test's and a model's tests' are)
+      if (singularTests.some((singular) => singular.name === id) || models.some((model) => model.name === id)) {
+        throw new ProjectError(`${file}: the test ${id} of source '${source.name}' has the name of a singular test or model too`, file);
+      }
+      return {
+        name: id,
+        file,
+        refs: [relationshipsTarget(test) as string],
+        sources: [source.name],
+        severity: test.severity,
+        of: { source: source.name, test: id },
+      };
+    }),
+  );
 }
 
 /**
@@ -893,7 +938,8 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   refuseSharedTables(ordered, sources);
   const tested = sources.map((source) => withTestTables(source, ordered, sources));
   refuseSeedTestCycles(tested);
-  const singularTests = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
+  const written = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
+  const singularTests = [...written, ...testsAfterModels(tested, written, ordered)];
   const plan: ProjectPlan = {
     projectName: project.name,
     sources: tested,

@@ -67,6 +67,12 @@ export interface SourceTable {
    * tableKey), by name; absent for a source with no such test.
    */
   readonly testTables?: Readonly<Record<string, string>>;
+  /**
+   * The ids of its relationships tests whose `to` is a model: not checked as its files load (the
+   * model may not be built yet, or be rebuilt by the run) but run as tests of their own once the
+   * run has built the model (SingularTest.of); absent for a source with none.
+   */
+  readonly afterModels?: readonly string[];
 }
 
 /** A dbt seed's file and its config (`delimiter`, `column_types`), as dbt_project.yml and YAML give them. */
@@ -180,6 +186,11 @@ export interface SingularTest {
   readonly severity: Severity;
   /** The ephemeral models it inlines (absent where it inlines none). */
   readonly inlines?: readonly string[];
+  /**
+   * A source's or seed's relationships test whose `to` is a model (SourceTable.afterModels), run as a
+   * test of its own on the model's new version: the source and its test's id. Absent for a SQL file.
+   */
+  readonly of?: { readonly source: string; readonly test: string };
 }
 
 /** An ephemeral model: never built, its SQL inlined where it is ref'd. */

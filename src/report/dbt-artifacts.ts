@@ -198,21 +198,23 @@ export function dbtManifest(input: ArtifactsInput): Json {
   const id = ids(plan.projectName);
   const nodes: Record<string, Json> = {};
   const sources: Record<string, Json> = {};
+  // what a relationships test reads besides what it tests
+  const readsOf = (test: DataTest): string[] => {
+    const to = relationshipsTarget(test);
+    return to ? [plan.models.some((m) => m.name === to) ? id.model(to) : id.seed(to)] : [];
+  };
   for (const model of plan.models) {
     nodes[id.model(model.name)] = modelNode(input, model);
-    for (const test of model.tests) {
-      const to = relationshipsTarget(test);
-      const reads = to ? [plan.models.some((m) => m.name === to) ? id.model(to) : id.seed(to)] : [];
-      nodes[id.test(test.id)] = testNode(input, test, id.model(model.name), model.file, reads);
-    }
+    for (const test of model.tests) nodes[id.test(test.id)] = testNode(input, test, id.model(model.name), model.file, readsOf(test));
   }
   for (const source of plan.sources) {
     const owner = source.seed ? id.seed(source.name) : id.source(source);
     if (source.seed) nodes[owner] = seedNode(input, source);
     else sources[owner] = sourceNode(input, source);
-    for (const test of source.tests) nodes[id.test(test.id)] = testNode(input, test, owner, source.seed?.file ?? '', []);
+    for (const test of source.tests) nodes[id.test(test.id)] = testNode(input, test, owner, source.seed?.file ?? '', readsOf(test));
   }
-  for (const test of plan.singularTests) {
+  // (a source's test run after its model is the source's test above)
+  for (const test of plan.singularTests.filter((t) => !t.of)) {
     nodes[id.test(test.name)] = {
       ...common(input, 'test', id.test(test.name), test.name, test.file),
       config: { enabled: true, materialized: 'test', severity: test.severity.toUpperCase(), tags: [], meta: {} },
@@ -337,7 +339,8 @@ export function dbtRunResults(input: ArtifactsInput): Json {
   for (const source of plan.sources) {
     const node = byId.get(`seed:${source.name}`);
     if (!node) continue;
-    for (const test of source.tests.filter((t) => !ran.has(t.id))) {
+    const afterModels = new Set(source.afterModels ?? []);
+    for (const test of source.tests.filter((t) => !ran.has(t.id) && !afterModels.has(t.id))) {
       const status =
         node.state === 'succeeded'
           ? node.note?.includes(`set aside by ${test.id}`)

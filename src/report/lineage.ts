@@ -85,8 +85,9 @@ export function lineageGraph(plan: ProjectPlan, options: LineageOptions = {}): {
   const sourcesRead = new Set(models.flatMap((m) => m.sources));
   const sources = plan.sources.filter((s) => (options.select?.length || options.exclude?.length ? sourcesRead.has(s.name) : true));
   const drawnSources = new Set(sources.map((s) => s.name));
+  // (a source's test run after its model is on the source's card)
   const singularTests = plan.singularTests.filter(
-    (t) => t.sources.every((s) => drawnSources.has(s)) && t.refs.every((r) => selected.has(r)),
+    (t) => !t.of && t.sources.every((s) => drawnSources.has(s)) && t.refs.every((r) => selected.has(r)),
   );
   const nodes: LineageNode[] = [];
   const edges: [string, string][] = [];

@@ -152,8 +152,10 @@ export async function checkSourceTests(
       if (failures > 0) await refuse(file, test, failures, condition);
     }
   }
-  // tests over many rows (unique, relationships), file by file
-  const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined);
+  // tests over many rows (unique, relationships), file by file; not those that read a model, which
+  // run once the run has built it (SourceTable.afterModels)
+  const afterModels = new Set(source.afterModels ?? []);
+  const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined && !afterModels.has(test.id));
   for (const file of wholeFileTests.length === 0 ? [] : loaded) {
     const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
     const { results } = await runDataTests(connection, wholeFileTests, rows, (ref) => {

@@ -16,7 +16,8 @@ export async function runSingularTest(run: RunContext, ledger: RunLedger, test: 
   const id = `test:${test.name}`;
   const inputs = ledger.inputsOf(test.sources, test.refs);
   const stateHash = run.planned.stateHashes[id] as string;
-  const verdict = judge({ built: run.built[id], stateHash, inputs, fullRefresh: run.fullRefresh, windowed: true });
+  // (a source's relationships test reads its model whole: no window of it would do)
+  const verdict = judge({ built: run.built[id], stateHash, inputs, fullRefresh: run.fullRefresh, windowed: !test.of });
   if (verdict.upToDate) return state.markUnchanged(id, 'its inputs are unchanged since it last ran');
   const pendingRefs = test.refs.filter((ref) => ledger.rebuilt.has(ref));
   const { window } = verdict;
@@ -31,6 +32,7 @@ export async function runSingularTest(run: RunContext, ledger: RunLedger, test: 
   // a test over inputs that all have an event time is run a month at a time by build workers,
   // readers all: the writer goes on seeding and building meanwhile
   const timed =
+    !test.of &&
     test.sources.every((s) => plan.sources.find((source) => source.name === s)?.eventTime) &&
     test.refs.every((ref) => plan.models.find((model) => model.name === ref)?.eventTime);
   await state.test(test.name, async () => {

@@ -692,6 +692,58 @@ describe('a dbt project of its own', () => {
     expect(stateOf(fourth, 'test:enough_rows')).toBe('succeeded');
   });
 
+  it("runs a seed's and a source's relationships tests that read a model once the run has built it, on its new version", async () => {
+    const own = await readingsProject(
+      dir,
+      'checked',
+      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
+      {
+        'known_meters.sql':
+          "{{ config(materialized='table') }}\nselect distinct meter_id from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
+      },
+    );
+    // the source's own test warns; the seed's refuses the run
+    await writeFile(
+      path.join(own.project, 'models', '_sources.yml'),
+      READINGS_SOURCE.replace(
+        '{ name: meter_id, data_type: bigint }',
+        '{ name: meter_id, data_type: bigint, data_tests: [{ relationships: { to: "ref(\'known_meters\')", field: meter_id, config: { severity: warn } } }] }',
+      ),
+    );
+    await mkdir(path.join(own.project, 'seeds'), { recursive: true });
+    await writeFile(path.join(own.project, 'seeds', 'meters.csv'), 'meter_id,region\n0,N\n1,N\n');
+    await writeFile(
+      path.join(own.project, 'seeds', '_seeds.yml'),
+      'version: 2\nseeds:\n  - name: meters\n    columns:\n      - name: meter_id\n' +
+        '        data_tests:\n          - relationships: { to: "ref(\'known_meters\')", field: meter_id }\n',
+    );
+
+    // a first run: the model does not exist before it, yet both tests run after it is built, and pass
+    const first = await runOwn(own, 'checked-1');
+    // (each a node of its own, `test:<its id>`)
+    const seedTest = first.dataTests?.find((test) => test.test.startsWith('relationships_meters_'));
+    const sourceTest = first.dataTests?.find((test) => test.test.startsWith('relationships_readings_'));
+    expect(seedTest).toMatchObject({ status: 'pass', failures: 0 });
+    expect(sourceTest).toMatchObject({ status: 'pass', failures: 0 });
+    for (const id of [`test:${seedTest?.test}`, `test:${sourceTest?.test}`])
+      expect({ id, state: stateOf(first, id) }).toEqual({ id, state: 'succeeded' });
+    expect(parsedArtifacts(path.join(dir, 'out-checked-1'), first.workflowId).results).toMatchObject({
+      [`test.checked.${seedTest?.test}`]: ['pass', 0],
+      [`test.checked.${sourceTest?.test}`]: ['pass', 0],
+    });
+
+    // the model rebuilt without meter 1: the seed's test reads that new version (not the published
+    // one, which still has it), fails, and the run publishes nothing
+    const message = await failOwn(own, 'checked-2', { vars: { meters: 1 } });
+    expect(message).toContain(seedTest?.test);
+    expect(await queryFile(own.warehouse, 'select count(*)::int as n from main.known_meters')).toEqual([{ n: 2 }]);
+
+    // as it was: the model and both tests are up to date
+    const third = await runOwn(own, 'checked-3');
+    expect(stateOf(third, 'model:known_meters')).toBe('unchanged');
+    expect(stateOf(third, `test:${seedTest?.test}`)).toBe('unchanged');
+  });
+
   it('runs dbt_utils as dbt deps installs it: its macros on every queue and its generic tests, a failing one refusing the run', async () => {
     const own = await readingsProject(
       dir,

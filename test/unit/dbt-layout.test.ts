@@ -706,7 +706,7 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     }
   });
 
-  it("finds where a seed's relationships test reads its model or seed, and refuses one naming neither", async () => {
+  it("finds where a seed's relationships test reads its seed, runs one reading a model after the model, and refuses one naming neither", async () => {
     const files = {
       'dbt_project.yml': `${PROJECT}seeds:\n  shop:\n    +schema: ref_data\n`,
       'models/orders.sql': "{{ config(schema='marts', alias='fct_orders') }}select 1 as id\n",
@@ -719,7 +719,36 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     };
     const project = await loadProject(await projectOf_(files));
     const shops = project.plan.sources.find((source) => source.name === 'shops');
-    expect(shops?.testTables).toEqual({ countries: 'main_ref_data.countries', orders: 'main_marts.fct_orders' });
+    expect(shops?.testTables).toEqual({ countries: 'main_ref_data.countries' });
+    // the test reading a model runs as a test of its own once the run has built the model
+    const afterOrders = 'relationships_shops_order_id';
+    expect(shops?.afterModels).toEqual([afterOrders]);
+    expect(project.plan.singularTests).toEqual([
+      {
+        name: afterOrders,
+        file: 'seeds/shops.csv',
+        refs: ['orders'],
+        sources: ['shops'],
+        severity: 'error',
+        of: { source: 'shops', test: afterOrders },
+      },
+    ]);
+    const graph = planGraph(project.plan, new Set(project.plan.models.map((m) => m.name)), { seedTestOrder: true });
+    expect(graph.nodes.find((n) => n.id === `test:${afterOrders}`)?.dependsOn).toEqual(['seed:shops', 'model:orders']);
+    expect(graph.nodes.find((n) => n.id === 'publish:run')?.dependsOn).toContain(`test:${afterOrders}`);
+    // its state: the YAML test it stands for
+    const whereConfigured = (where: string): typeof project => ({
+      ...project,
+      plan: {
+        ...project.plan,
+        sources: project.plan.sources.map((source) =>
+          source.name !== 'shops' ? source : { ...source, tests: source.tests.map((t) => (t.id === afterOrders ? { ...t, where } : t)) },
+        ),
+      },
+    });
+    const testHash = (of: typeof project) => stateHashesOf(of, {})[`test:${afterOrders}`];
+    expect(testHash(whereConfigured('id > 0'))).not.toEqual(testHash(project));
+    expect(testHash(whereConfigured('id > 0'))).toEqual(testHash(whereConfigured('id > 0')));
     expect(project.plan.sources.find((source) => source.name === 'countries')?.testTables).toBeUndefined();
     // the seed is seeded after the seed its test reads (in runs that take the patch)
     const all = new Set(project.plan.models.map((m) => m.name));
@@ -738,6 +767,14 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     const unknown = { ...files, 'seeds/_seeds.yml': files['seeds/_seeds.yml'].replace("ref('orders')", "ref('sales')") };
     expect((await refusal(await projectOf_(unknown))).message).toContain(
       "a relationships test of source 'shops' reads ref('sales'), which names no model or seed",
+    );
+    // an analytics model is published after every test of the run: refused, naming the test
+    const analytics = {
+      ...files,
+      'models/orders.sql': "{{ config(meta={ 'meterflow': { 'runs_on': 'analytics' } }) }}select 1 as id\n",
+    };
+    expect((await refusal(await projectOf_(analytics))).message).toContain(
+      "seeds/shops.csv: the relationships test relationships_shops_order_id of source 'shops' reads analytics model 'orders'",
     );
   });
 
