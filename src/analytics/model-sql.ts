@@ -11,6 +11,7 @@ import type { RunAnalyticsModelInput } from '../contract/activities';
 import { modelRelation, publishedTableOf, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
 import { keyedRelation } from '../build/relations';
 import { periodSpanOf, periodStartsOf } from '../build/periods';
+import type { QueryAnswers } from '../project/render-queries';
 
 /**
  * A model's new version where its result holds only some periods: the published rows of the other
@@ -95,15 +96,13 @@ export function analyticsResolver(
   return { ref: refAt(false), source, whole: { ref: refAt(true), source }, identifier };
 }
 
-/** The model's SQL at the pinned version (analyticsResolver), with its inputs' columns if it asks for them. */
+/** The model's SQL at the pinned version (analyticsResolver), with its inputs' columns if it asks for them, for one render pass. */
 export function analyticsModelSql(
   project: LoadedProject,
   model: ModelNode,
   input: RunAnalyticsModelInput,
   upstreamFiles: ReadonlyMap<string, string>,
-  columns?: RelationColumns,
+  answers: { readonly columns?: RelationColumns; readonly queries?: QueryAnswers } = {},
 ): string {
-  return renderModelSql(project, model, analyticsResolver(project, model, input, upstreamFiles), input.vars, {
-    columns,
-  });
+  return renderModelSql(project, model, analyticsResolver(project, model, input, upstreamFiles), input.vars, answers);
 }

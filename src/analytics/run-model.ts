@@ -15,6 +15,7 @@ import type { AnalyticsContext } from './context';
 import { analyticsModelSql, analyticsResolver, testRefRelation, withPublishedRest } from './model-sql';
 import { inputColumns } from '../build/columns';
 import { findModel, publishedTableOf } from '../build/model-sql';
+import { renderAnswered } from '../build/render-answered';
 import { existingKind } from '../build/relations';
 
 /** A result file of this run on this machine (downloaded when it is elsewhere). */
@@ -93,7 +94,9 @@ export async function runAnalyticsModel(context: AnalyticsContext, input: RunAna
         interruptible(connection, async () => {
           // rendered on the pinned version, where a model that asks finds its inputs' columns
           const columns = await inputColumns(connection, project, model, analyticsResolver(project, model, input, upstreamFiles));
-          const sql = analyticsModelSql(project, model, input, upstreamFiles, columns);
+          const sql = await renderAnswered(connection, model.file, (queries) =>
+            analyticsModelSql(project, model, input, upstreamFiles, { columns, queries }),
+          );
           return computeResult(connection, project, model, input, { sql, resultFile, upstreamFiles });
         }),
       ),

@@ -17,6 +17,7 @@ import {
   renderModelSql,
   warehouseResolver,
 } from './model-sql';
+import { renderAnswered } from './render-answered';
 import { countRows, ensureSchema, existingKind } from './relations';
 import { refuseRowsOutsideWindow } from './window-rows';
 import { buildIncrementalRows } from './incremental-rows';
@@ -137,7 +138,10 @@ async function buildVersion(
     // and the rebuilt ones, a view until publishing replaces the window's rows in place
     const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs });
     const columns = await inputColumns(connection, project, model, resolver);
-    await create(delta, renderModelSql(project, model, resolver, vars, { columns }));
+    await create(
+      delta,
+      await renderAnswered(connection, model.file, (queries) => renderModelSql(project, model, resolver, vars, { columns, queries })),
+    );
     await refuseRowsOutsideWindow(connection, delta, model, "its rows over the run's window", window);
     return {
       rows: await createWindowedVersion(connection, model, window, delta, buildId),
@@ -150,7 +154,10 @@ async function buildVersion(
   }
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
   const columns = await inputColumns(connection, project, model, resolver);
-  await create(pending, renderModelSql(project, model, resolver, vars, { columns }), true);
+  const sql = await renderAnswered(connection, model.file, (queries) =>
+    renderModelSql(project, model, resolver, vars, { columns, queries }),
+  );
+  await create(pending, sql, true);
   if (relationKind(model.materialized) === 'view') {
     // a view is checked by running it once, so a bad column fails here, not in its readers
     await connection.run(`select * from ${pending} limit 0`);

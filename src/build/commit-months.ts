@@ -9,6 +9,7 @@ import { tableOf, type ModelNode } from '../project/types';
 import { builtResult, createWindowedVersion, dropOwnVersions, windowedVersionRows, type Built } from './build-model';
 import { uninterruptible, type ModelContext } from './context';
 import { deltaName, findModel, modelSqlError, pendingName, renderModelSql, warehouseResolver } from './model-sql';
+import { renderAnswered } from './render-answered';
 import { intoTableFolder, lakeDataPath } from './month-files';
 import { inputColumns } from './columns';
 import { ensureSchema, existingKind } from './relations';
@@ -47,7 +48,9 @@ async function commitFiles(
   await dropOwnVersions(connection, model, buildId);
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, windowed && window ? { window, windowRefs } : undefined);
   const columns = await inputColumns(connection, project, model, resolver);
-  const sql = renderModelSql(project, model, resolver, vars, { columns });
+  const sql = await renderAnswered(connection, model.file, (queries) =>
+    renderModelSql(project, model, resolver, vars, { columns, queries }),
+  );
   try {
     await connection.run(`create table ${target} as\nselect * from (\n${sql}\n) limit 0`);
     // NOTE: the files are added before the table is partitioned: DuckLake 1.5.5's

@@ -2,7 +2,8 @@
 // and a model's SQL rendered with them.
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
-import { renderModel, type RelationResolver, type RenderedModel } from '../project/render';
+import { renderModel, type RelationResolver, type RenderedModel, type RenderOptions } from '../project/render';
+import type { QueryAnswers } from '../project/render-queries';
 import type { RelationColumns } from '../project/dbt-adapter';
 import { DEFAULT_MODEL_SCHEMA, tableOf, type DataTest, type ModelNode, type TableName } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
@@ -196,7 +197,7 @@ export function inliningEphemerals(
   project: LoadedProject,
   resolver: RelationResolver,
   vars: Readonly<Record<string, unknown>>,
-  columns?: RelationColumns,
+  answers: RenderAnswers = {},
   inlined: (rendered: RenderedModel) => void = () => undefined,
 ): RelationResolver {
   const ephemerals = new Map((project.plan.ephemerals ?? []).map((model) => [model.name, model]));
@@ -213,7 +214,7 @@ export function inliningEphemerals(
         vars,
         self: name,
         projectName: project.plan.projectName,
-        columns,
+        ...answers,
       });
       inlined(rendered);
       return `(${rendered.sql})`;
@@ -221,31 +222,41 @@ export function inliningEphemerals(
     source: (sourceName, table) => resolver.source(sourceName, table),
     ...(resolver.identifier ? { identifier: resolver.identifier } : {}),
     // `.render()` in a model or an ephemeral model it inlines: the relations read whole, inlined alike
-    ...(resolver.whole ? { whole: inliningEphemerals(project, resolver.whole, vars, columns, inlined) } : {}),
+    ...(resolver.whole ? { whole: inliningEphemerals(project, resolver.whole, vars, answers, inlined) } : {}),
   };
   return inlining;
 }
 
+/** What the warehouse answers a render: its inputs' columns (build/columns.ts) and its queries (build/render-answered.ts). */
+export type RenderAnswers = Pick<RenderOptions, 'columns' | 'queries'>;
+
 /**
- * Render a model's SQL for the given resolver, with the run's vars over the project's. `incremental`:
- * is_incremental() true; `columns`: its inputs' columns, for a model that asks (build/columns.ts).
+ * Render a model's SQL to run, for the given resolver, with the run's vars over the project's.
+ * `incremental`: is_incremental() true; `columns`: its inputs' columns, for a model that asks
+ * (build/columns.ts); `queries`: the answers of this render pass (build/render-answered.ts), without
+ * which a template's queries are refused.
  */
 export function renderModelSql(
   project: LoadedProject,
   model: ModelNode,
   resolver: RelationResolver,
   vars: Readonly<Record<string, unknown>> = {},
-  { incremental = false, columns }: { readonly incremental?: boolean; readonly columns?: RelationColumns } = {},
+  {
+    incremental = false,
+    columns,
+    queries,
+  }: { readonly incremental?: boolean; readonly columns?: RelationColumns; readonly queries?: QueryAnswers } = {},
 ): string {
   const allVars = { ...project.plan.vars, ...vars };
   return renderModel({
     file: model.file,
     template: project.templates.get(model.name) ?? '',
-    resolver: inliningEphemerals(project, resolver, allVars, columns),
+    resolver: inliningEphemerals(project, resolver, allVars, { columns, queries }),
     vars: allVars,
     self: modelRelation(model),
     projectName: project.plan.projectName,
     incremental,
     columns,
+    queries,
   }).sql;
 }

@@ -27,6 +27,7 @@ import {
   sourceRelation,
   warehouseResolver,
 } from './model-sql';
+import { renderAnswered } from './render-answered';
 import { countRows, existingKind } from './relations';
 
 /**
@@ -44,15 +45,21 @@ export async function singularTestResult(
   if (test.of) return testAfterModels(connection, project, test.of, resolver.whole ?? resolver);
   const allVars = { ...project.plan.vars, ...vars };
   const columns = await inputColumns(connection, project, { ...test, name: `test:${name}` }, resolver);
-  const sql = renderModel({
-    projectName: project.plan.projectName,
-    file: test.file,
-    template: project.templates.get(`test:${name}`) ?? '',
-    resolver: inliningEphemerals(project, resolver, allVars, columns),
-    vars: allVars,
-    self: name,
-    columns,
-  }).sql;
+  const sql = await renderAnswered(
+    connection,
+    test.file,
+    (queries) =>
+      renderModel({
+        projectName: project.plan.projectName,
+        file: test.file,
+        template: project.templates.get(`test:${name}`) ?? '',
+        resolver: inliningEphemerals(project, resolver, allVars, { columns, queries }),
+        vars: allVars,
+        self: name,
+        columns,
+        queries,
+      }).sql,
+  );
   let failures: number;
   try {
     failures = await countRows(connection, `(${sql})`);

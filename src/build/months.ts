@@ -45,9 +45,9 @@ import {
   warehouseResolver,
   type SplitPart,
 } from './model-sql';
+import { renderAnswered } from './render-answered';
 import { singularTestResult } from './model-tests';
 import { inputColumns } from './columns';
-import type { RelationColumns } from '../project/dbt-adapter';
 import { refuseRowsOutsideWindow } from './window-rows';
 import { fullestMonthRows, type MonthRowsInput } from './month-rows';
 
@@ -314,7 +314,10 @@ async function describeSplitKey(
 ): Promise<string> {
   const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
   const columns = await inputColumns(connection, project, model, resolver);
-  const rows = await columnTypesOf(connection, `(\n${renderModelSql(project, model, resolver, input.vars, { columns })}\n)`);
+  const sql = await renderAnswered(connection, model.file, (queries) =>
+    renderModelSql(project, model, resolver, input.vars, { columns, queries }),
+  );
+  const rows = await columnTypesOf(connection, `(\n${sql}\n)`);
   const refTypes = new Map<string, string | undefined>();
   for (const ref of model.refs) {
     if (project.plan.models.find((m) => m.name === ref)?.split?.column !== column) continue;
@@ -524,17 +527,16 @@ function splitPartOf(model: ModelNode, part: MonthPart | undefined): SplitPart |
  * the rows the model gives a NULL key all the same (a left join's unmatched rows, say), computed again
  * with those inputs read as their NULL keys, none. Without them such rows were in no part.
  */
-function partSql(
+async function partSql(
   project: LoadedProject,
-  model: ModelNode,
   input: BuildMonthInput,
   window: EventWindow,
   part: SplitPart,
-  columns: RelationColumns | undefined,
-): string {
-  const rowsOf = (of: SplitPart) =>
-    `select * from (\n${renderModelSql(project, model, monthResolver(project, input, window, of), input.vars, { columns })}\n) where ${inPart(of)}`;
-  return part.nullKeys === false ? `${rowsOf(part)}\nunion all\n${rowsOf({ ...part, nullsOnly: true })}` : rowsOf(part);
+  sqlOf: (resolver: RelationResolver) => Promise<string>,
+): Promise<string> {
+  const rowsOf = async (of: SplitPart) =>
+    `select * from (\n${await sqlOf(monthResolver(project, input, window, of))}\n) where ${inPart(of)}`;
+  return part.nullKeys === false ? `${await rowsOf(part)}\nunion all\n${await rowsOf({ ...part, nullsOnly: true })}` : rowsOf(part);
 }
 
 /**
@@ -557,9 +559,9 @@ export async function buildMonth(
     reader.withConnection((connection) =>
       interruptible(connection, async () => {
         const columns = await inputColumns(connection, project, model, monthResolver(project, input, window));
-        const sql = part
-          ? partSql(project, model, input, window, part, columns)
-          : renderModelSql(project, model, monthResolver(project, input, window), input.vars, { columns });
+        const sqlOf = (resolver: RelationResolver) =>
+          renderAnswered(connection, model.file, (queries) => renderModelSql(project, model, resolver, input.vars, { columns, queries }));
+        const sql = part ? await partSql(project, input, window, part, sqlOf) : await sqlOf(monthResolver(project, input, window));
         return writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, window, sql, part);
       }),
     ),

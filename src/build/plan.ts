@@ -70,12 +70,15 @@ function readsOf(
       renderModel({
         file: node.file,
         template: node.template,
-        resolver: inliningEphemerals(project, warehouseResolver(project), vars, NO_COLUMNS, (r) => inlined.push(r)),
+        resolver: inliningEphemerals(project, warehouseResolver(project), vars, { columns: NO_COLUMNS, queries: 'discover' }, (r) =>
+          inlined.push(r),
+        ),
         vars,
         self: node.self,
         incremental,
-        // (the columns of its inputs: part of their state, not of this hash)
+        // (the columns of its inputs and its queries' rows: part of their state, not of this hash)
         columns: NO_COLUMNS,
+        queries: 'discover',
         projectName: project.plan.projectName,
       }),
     );

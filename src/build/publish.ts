@@ -12,6 +12,7 @@ import { readBuiltStates, recordBuiltStates, type BuiltState } from '../warehous
 import { uninterruptible, type ModelContext } from './context';
 import { buildKey, dropRelations, pendingRelations } from './housekeeping';
 import { deltaName, findModel, inWindow, modelRelation, pendingName, renderModelSql, warehouseResolver } from './model-sql';
+import { renderAnswered } from './render-answered';
 import { publishIncrementalRows } from './incremental-rows';
 import { inputColumns } from './columns';
 import { periodStartsOf } from './periods';
@@ -60,7 +61,9 @@ async function publishView({ connection, project, kinds, drop, published }: Publ
   await ensureSchema(connection, tableOf(model));
   const resolver = warehouseResolver(project);
   const columns = await inputColumns(connection, project, model, resolver);
-  const sql = renderModelSql(project, model, resolver, vars, { columns });
+  const sql = await renderAnswered(connection, model.file, (queries) =>
+    renderModelSql(project, model, resolver, vars, { columns, queries }),
+  );
   await connection.run(`create view ${modelRelation(model)} as\n${sql}`);
   kinds.set(tableKey(tableOf(model)), 'view');
   published.push({ model: model.name, counted: false });

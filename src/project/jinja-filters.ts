@@ -444,17 +444,6 @@ export function dbtGlobals(file: string, fail: (message: string) => never): Reco
     local_md5: (text: unknown) => createHash('md5').update(pyStr(text)).digest('hex'),
     // a test's failing rows are counted, never stored (dbt's --store-failures has no counterpart)
     should_store_failures: () => false,
-    // dbt's queries while rendering (dbt_utils' get_column_values, union_relations and date_spine make them)
-    ...Object.fromEntries(
-      ['run_query', 'statement', 'load_result'].map((name) => [
-        name,
-        () =>
-          fail(
-            `${file}: ${name}() would query the warehouse while the template renders, which meterflow does not do: ` +
-              "compute it in the model's SQL instead (a join, a subquery, meterflow's own date_spine)",
-          ),
-      ]),
-    ),
     exceptions: {
       raise_compiler_error: (message: unknown) => fail(`${file}: raise_compiler_error: ${pyStr(message)}`),
       warn: () => '',

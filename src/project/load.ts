@@ -595,6 +595,8 @@ function loadModel(
     vars: project.vars,
     self: name,
     columns: NO_COLUMNS,
+    // its queries' rows, as at dbt's parse: none (its SQL is not kept)
+    queries: 'discover',
     projectName: project.name,
   });
   const property = properties.models.get(name);
@@ -859,6 +861,7 @@ async function loadSingularTests(
         self: name,
         resolver,
         columns: NO_COLUMNS,
+        queries: 'discover',
         projectName: project.name,
       });
       const read = reach({ refs: [...refs], sources: [...used] });

@@ -14,6 +14,7 @@ import { installJinjaSemantics, namespace } from './jinja-semantics';
 import { installTags } from './jinja-tags';
 import { identifierOf, relationValue } from './jinja-relation';
 import { splitBundle, type MacroSource } from './macro-bundle';
+import { queryFunctions, type RenderQueries } from './render-queries';
 import { compileMacroFile, macroFunctions, type BoundMacros } from './macro-runtime';
 
 /** How `ref` and `source` become relations: the warehouse, or a snapshot for analytics. */
@@ -67,6 +68,11 @@ export interface RenderOptions {
   readonly columns?: RelationColumns;
   /** dbt's `project_name`; refused where not given. */
   readonly projectName?: string;
+  /**
+   * What run_query, statement and load_relation get (render-queries.ts): the warehouse's answers where
+   * the SQL runs now, `discover` where only refs, config and vars are read; refused where not given.
+   */
+  readonly queries?: RenderQueries;
 }
 
 installJinjaSemantics();
@@ -206,6 +212,9 @@ export function renderModel(options: RenderOptions): RenderedModel {
     dbt: CROSS_DB_MACROS,
     ...CROSS_DB_MACROS,
     ...dbtGlobals(file, (message) => {
+      throw new ProjectError(message, file);
+    }),
+    ...queryFunctions(file, options.queries ?? 'refuse', (message) => {
       throw new ProjectError(message, file);
     }),
     ...dbtContext(options, usedVars),

@@ -744,7 +744,7 @@ describe('a dbt project of its own', () => {
     expect(stateOf(third, `test:${seedTest?.test}`)).toBe('unchanged');
   });
 
-  it('runs dbt_utils as dbt deps installs it: its macros on every queue and its generic tests, a failing one refusing the run', async () => {
+  it('runs dbt_utils as dbt deps installs it: its macros on every queue, its queries while rendering and its generic tests, a failing one refusing the run', async () => {
     const own = await readingsProject(
       dir,
       'utils',
@@ -759,6 +759,16 @@ describe('a dbt project of its own', () => {
           "{{ config(materialized='table') }}\nselect meter_id, ts::date as day, sum(kwh) as kwh from {{ ref('keyed_readings') }} group by all\n",
         'report.sql':
           "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect {{ dbt_utils.star(ref('daily'), except=['meter_id']) }} from {{ ref('daily') }}\n",
+        // macros that query the warehouse while rendering: on the writer, a build worker's month, and analytics
+        'calendar.sql':
+          "{{ config(materialized='table') }}\n{{ dbt_utils.date_spine('day', \"'2024-01-01'::date\", \"'2024-01-04'::date\") }}\n",
+        'meters_seen.sql':
+          "{{ config(materialized='incremental', event_time='ts') }}\n" +
+          "{% set meters = dbt_utils.get_column_values(ref('keyed_readings'), 'meter_id', order_by='meter_id') %}\n" +
+          "select ts, {{ meters | length }} as meters, '{{ meters | join('-') }}' as ids from {{ ref('keyed_readings') }} group by ts\n",
+        'top_day.sql':
+          "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\n" +
+          'select {{ dbt_utils.get_single_value("select max(kwh) from " ~ ref(\'daily\')) }} as top_kwh\n',
         '_tests.yml':
           'version: 2\nmodels:\n  - name: keyed_readings\n    data_tests:\n      - dbt_utils.unique_combination_of_columns:\n' +
           '          arguments: {combination_of_columns: [meter_id, ts]}\n  - name: daily\n    columns:\n      - name: kwh\n' +
@@ -773,8 +783,25 @@ describe('a dbt project of its own', () => {
       recursive: true,
     });
     const result = await runOwn(own, 'utils-1');
-    for (const id of ['model:keyed_readings', 'model:daily', 'analytics:report'])
+    for (const id of [
+      'model:keyed_readings',
+      'model:daily',
+      'analytics:report',
+      'model:calendar',
+      'model:meters_seen',
+      'analytics:top_day',
+    ])
       expect({ id, state: stateOf(result, id) }).toEqual({ id, state: 'succeeded' });
+    // each query answered where the model ran: the spine's days, the meters of the month's new version, the top day
+    expect(await queryFile(own.warehouse, 'select date_day::date::varchar as day from main.calendar order by all')).toEqual([
+      { day: '2024-01-01' },
+      { day: '2024-01-02' },
+      { day: '2024-01-03' },
+    ]);
+    expect(await queryFile(own.warehouse, 'select meters, ids, count(*)::int as n from main.meters_seen group by all')).toEqual([
+      { meters: 2, ids: '0-1', n: 48 },
+    ]);
+    expect(await queryFile(own.warehouse, 'select top_kwh::double as top_kwh from main.top_day')).toEqual([{ top_kwh: 48 }]);
     expect(result.dataTests.map((t) => [t.test, t.status])).toEqual(
       expect.arrayContaining([
         ['dbt_utils_unique_combination_of_columns_keyed_readings', 'pass'],

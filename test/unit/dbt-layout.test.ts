@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadProject } from '../../src/project/load';
 import { fingerprintProject } from '../../src/project/fingerprint';
 import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
+import { renderAnswered } from '../../src/build/render-answered';
 import { runDataTests } from '../../src/warehouse/data-tests';
 import { renderModel } from '../../src/project/render';
 import { tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
@@ -455,12 +456,51 @@ describe('a dbt project laid out its own way', () => {
     expect(
       renderModelSql(withLocal, withLocal.plan.models.find((m) => m.name === 'loud') as ModelNode, warehouseResolver(withLocal)).trim(),
     ).toBe("select upper('a') as a");
-    // a package macro that queries the warehouse while rendering is refused, naming the model and the call
+    // a package macro that queries the warehouse while rendering: it loads (no rows at load, as at
+    // dbt's parse), and its SQL to run is rendered in passes, each pass's queries answered
     await writeFile(
       path.join(dir, 'models', 'spine.sql'),
       "{{ dbt_utils.date_spine('day', \"'2024-01-01'::date\", \"'2024-01-05'::date\") }}\n",
     );
-    expect((await refusal(dir)).message).toContain('models/spine.sql: statement() would query the warehouse while the template renders');
+    await writeFile(
+      path.join(dir, 'models', 'kinds.sql'),
+      "{% set kinds = dbt_utils.get_column_values(ref('loud'), 'a') %}select {{ kinds | length }} as n, '{{ kinds | join(',') }}' as kinds\n",
+    );
+    const querying = await loadProject(dir);
+    const database = await DuckDBInstance.create(':memory:');
+    const querier = await database.connect();
+    try {
+      await querier.run("create table main.loud as select 'a' as a union all select 'b'");
+      const answered = async (name: string) => {
+        const model = querying.plan.models.find((m) => m.name === name) as ModelNode;
+        const resolver = warehouseResolver(querying);
+        const sql = await renderAnswered(querier, model.file, (queries) => renderModelSql(querying, model, resolver, {}, { queries }));
+        return (await querier.runAndReadAll(`select * from (${sql}) order by all`)).getRowObjectsJson();
+      };
+      expect((await answered('spine')).map((row) => row.date_day)).toEqual([
+        '2024-01-01 00:00:00',
+        '2024-01-02 00:00:00',
+        '2024-01-03 00:00:00',
+        '2024-01-04 00:00:00',
+      ]);
+      expect(await answered('kinds')).toEqual([{ n: 2, kinds: 'a,b' }]);
+      // rendered without answers (a render whose SQL is kept to run later): refused, naming the call
+      const spine = querying.plan.models.find((m) => m.name === 'spine') as ModelNode;
+      expect(() => renderModelSql(querying, spine, warehouseResolver(querying))).toThrow(
+        'models/spine.sql: statement() would query the warehouse while this template renders',
+      );
+      // only a query that reads runs
+      await writeFile(path.join(dir, 'models', 'writes.sql'), "{% set r = run_query('drop table main.loud') %}select 1 as x\n");
+      const writes = await loadProject(dir);
+      const model = writes.plan.models.find((m) => m.name === 'writes') as ModelNode;
+      await expect(
+        renderAnswered(querier, model.file, (queries) => renderModelSql(writes, model, warehouseResolver(writes), {}, { queries })),
+      ).rejects.toThrow('models/writes.sql: a query it runs while rendering failed (only a query that reads may run)');
+      expect((await querier.runAndReadAll('select count(*)::int as n from main.loud')).getRowObjectsJson()).toEqual([{ n: 2 }]);
+    } finally {
+      querier.closeSync();
+      database.closeSync();
+    }
   });
 
   it("configures tests from dbt_project.yml's data_tests: block by their YAML file's folder, under each test's own config", async () => {

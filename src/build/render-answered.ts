@@ -1,0 +1,62 @@
+// A render whose SQL runs now, in passes: each pass's questions that the answers so far lack (its
+// queries' rows, whether a relation exists: project/render-queries.ts) are asked of the warehouse on
+// the render's own connection, reading what its refs read, and the template is rendered again, until
+// a pass asks nothing new. A template that queries nothing renders once.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { duckdbMessage, isPermanentDuckdbError } from '../duckdb/sql';
+import { ProjectError } from '../errors';
+import { PyFloat } from '../project/jinja-python';
+import { QueryAnswers, questionKey, unsettledQueries, type Question, type QueryResult } from '../project/render-queries';
+
+/** Passes before a render whose questions keep changing is refused. */
+const MAX_PASSES = 8;
+
+/**
+ * A value of a query's row as a template uses it: an integer a number (text beyond 2^53), a DOUBLE or
+ * DECIMAL a Python float (20.0 prints as 20.0, as dbt prints it), a date or time its text.
+ */
+function templateValue(value: unknown, json: unknown, type: string): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : json;
+  if (value instanceof Date) return json;
+  if (typeof value === 'number' && /^(DOUBLE|FLOAT|DECIMAL)/.test(type)) return new PyFloat(value);
+  return value;
+}
+
+async function answer(connection: DuckDBConnection, file: string, question: Question): Promise<QueryResult | boolean> {
+  if (question.kind === 'exists') {
+    try {
+      await connection.run(`select * from ${question.relation} limit 0`);
+      return true;
+    } catch (err) {
+      if (!isPermanentDuckdbError(err)) throw err;
+      return false;
+    }
+  }
+  try {
+    // as a subquery: only a query that reads parses
+    const reader = await connection.runAndReadAll(`select * from (\n${question.sql}\n) as meterflow_render_query`);
+    const json = reader.getRowsJson();
+    const types = reader.columnTypes().map((type) => type.toString());
+    const rows = reader.getRowsJS().map((row, r) => row.map((value, c) => templateValue(value, json[r]?.[c], types[c] ?? '')));
+    return { columns: reader.columnNames(), rows };
+  } catch (err) {
+    if (!isPermanentDuckdbError(err)) throw err;
+    throw new ProjectError(
+      `${file}: a query it runs while rendering failed (only a query that reads may run): ${duckdbMessage(err)}\n${question.sql}`,
+      file,
+    );
+  }
+}
+
+/** `render` run until its queries are answered: its output from the pass that asked nothing new. */
+export async function renderAnswered<T>(connection: DuckDBConnection, file: string, render: (queries: QueryAnswers) => T): Promise<T> {
+  let queries = new QueryAnswers();
+  for (let pass = 1; pass <= MAX_PASSES; pass++) {
+    const output = render(queries);
+    if (queries.unanswered.length === 0) return output;
+    const answers = new Map(queries.answers);
+    for (const question of queries.unanswered) answers.set(questionKey(question), await answer(connection, file, question));
+    queries = new QueryAnswers(answers);
+  }
+  throw unsettledQueries(file, MAX_PASSES);
+}
