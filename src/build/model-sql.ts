@@ -164,6 +164,7 @@ export function holdsWithinWindow(test: DataTest, column: string): boolean {
     case 'accepted_range':
     case 'on_time_grid':
     case 'all_finite':
+    case 'contract':
       return true;
     case 'unique_combination_of_columns':
       return (test.args.combination_of_columns as unknown[]).includes(column);

@@ -34,7 +34,8 @@ async function answer(connection: DuckDBConnection, file: string, question: Ques
   }
   try {
     // as a subquery: only a query that reads parses
-    const reader = await connection.runAndReadAll(`select * from (\n${question.sql}\n) as meterflow_render_query`);
+    const sql = question.sql.replace(/[\s;]+$/, '');
+    const reader = await connection.runAndReadAll(`select * from (\n${sql}\n) as meterflow_render_query`);
     const json = reader.getRowsJson();
     const types = reader.columnTypes().map((type) => type.toString());
     const rows = reader.getRowsJS().map((row, r) => row.map((value, c) => templateValue(value, json[r]?.[c], types[c] ?? '')));
@@ -52,8 +53,15 @@ async function answer(connection: DuckDBConnection, file: string, question: Ques
 export async function renderAnswered<T>(connection: DuckDBConnection, file: string, render: (queries: QueryAnswers) => T): Promise<T> {
   let queries = new QueryAnswers();
   for (let pass = 1; pass <= MAX_PASSES; pass++) {
-    const output = render(queries);
-    if (queries.unanswered.length === 0) return output;
+    let output: { value: T } | undefined;
+    try {
+      output = { value: render(queries) };
+    } catch (err) {
+      // a pass that failed on rows it did not have yet (`rows[0]['b']` of no rows): asked, then again;
+      // one that asked nothing new failed on what it had
+      if (queries.unanswered.length === 0) throw err;
+    }
+    if (output && queries.unanswered.length === 0) return output.value;
     const answers = new Map(queries.answers);
     for (const question of queries.unanswered) answers.set(questionKey(question), await answer(connection, file, question));
     queries = new QueryAnswers(answers);

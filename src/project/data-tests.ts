@@ -4,6 +4,7 @@
 // runs the same YAML).
 import { ProjectError } from '../errors';
 import { quotedIdentifier, quotedString } from '../duckdb/sql';
+import { contractMismatchSql } from './contracts';
 import type { DataTest, DataTestKind, Freshness, Severity } from './types';
 
 /** The generic tests meterflow runs natively (a project's tests/generic may define them for dbt). */
@@ -235,7 +236,7 @@ function literal(value: unknown, quote: boolean): string {
 
 /** Where the test needs to know the relation's columns: `all_finite` without a `columns` list. */
 export function needsColumnTypes(test: DataTest): boolean {
-  return test.kind === 'all_finite' && test.args.columns === undefined;
+  return (test.kind === 'all_finite' && test.args.columns === undefined) || test.kind === 'contract';
 }
 
 /** Floating-point column types, whose values can be NaN or ±Infinity. */
@@ -378,6 +379,9 @@ export function failingRowsSql(
   switch (test.kind) {
     case 'generic':
       return genericTestSql(test, relation, resolveRef);
+    case 'contract':
+      if (!columnTypes) throw new ProjectError(`data test ${test.id} needs the model's column types`);
+      return contractMismatchSql(test, columnTypes);
     case 'unique':
       return `select ${needColumn()} as value, count(*) as n_records from ${tested} where ${needColumn()} is not null group by 1 having count(*) > 1`;
     case 'unique_combination_of_columns': {

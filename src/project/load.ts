@@ -18,6 +18,7 @@ import { NO_COLUMNS } from './dbt-adapter';
 import { renderModel, type RelationResolver } from './render';
 import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, splitOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
+import { contractTests } from './contracts';
 import { ANALYTICS_PERIODS, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
 import type {
   AnalyticsPeriod,
@@ -47,6 +48,7 @@ interface PropertyColumn {
   name: string;
   description?: string;
   data_type?: string;
+  constraints?: unknown;
   data_tests?: unknown;
   tests?: unknown;
 }
@@ -56,6 +58,7 @@ interface PropertyModel {
   description?: string;
   config?: Record<string, unknown>;
   columns?: PropertyColumn[];
+  constraints?: unknown;
   data_tests?: unknown;
   tests?: unknown;
   file?: string;
@@ -321,6 +324,8 @@ async function readProjectFile(dir: string): Promise<ProjectFile> {
 /** The property files' content: declared sources, and each model's (and seed's) properties. */
 interface Properties {
   readonly sources: SourceTable[];
+  /** The YAML file each source table is declared in, by name. */
+  readonly sourceFiles: Map<string, string>;
   readonly models: Map<string, PropertyModel>;
   readonly seeds: Map<string, PropertyModel>;
 }
@@ -367,13 +372,15 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, tests: T
 
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
 async function readProperties(project: ProjectFile, tests: TestNames, naming: NamingMacros): Promise<Properties> {
-  const properties: Properties = { sources: [], models: new Map(), seeds: new Map() };
+  const properties: Properties = { sources: [], sourceFiles: new Map(), models: new Map(), seeds: new Map() };
   for (const folder of [...project.modelPaths, ...project.seedPaths]) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
       if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
       const relativeFile = path.relative(project.dir, file);
       const yaml = await readYaml(file, project.dir);
-      properties.sources.push(...sourcesIn(yaml, relativeFile, tests));
+      const declared = sourcesIn(yaml, relativeFile, tests);
+      properties.sources.push(...declared);
+      for (const source of declared) properties.sourceFiles.set(source.name, relativeFile);
       for (const [kind, entries] of [
         ['models', properties.models],
         ['seeds', properties.seeds],
@@ -525,14 +532,6 @@ interface TestContext {
  * rather than built without them.
  */
 function refuseUnapplied(config: NodeConfig, relative: string, name: string): void {
-  const contract = config.contract as { enforced?: unknown } | undefined;
-  if (contract?.enforced === true) {
-    throw new ProjectError(
-      `${relative}: '${name}' has contract: {enforced: true}, which meterflow does not enforce (column types and constraints): ` +
-        `remove it, and check the columns with YAML tests (not_null, accepted_values) or a cast in the model`,
-      relative,
-    );
-  }
   const predicates = config.incremental_predicates;
   if (predicates !== undefined && predicates !== null && !(Array.isArray(predicates) && predicates.length === 0)) {
     throw new ProjectError(
@@ -607,12 +606,16 @@ function loadModel(
   const how = howBuilt(config, relative, name);
   const { ephemeral } = how;
   const parsed = modelTests(property, name, relative, testContext.tests);
-  const { tests, refs: genericRefs } = renderGenericTests(parsed.tests, {
+  const generic = renderGenericTests(parsed.tests, {
     file: property?.file ?? relative,
     macros: testContext.macros,
     vars: project.vars,
     sources: sourceKeys,
   });
+  const { refs: genericRefs } = generic;
+  // an enforced contract's checks, meterflow's own (not a project's not_null)
+  const contracted = { name, materialized: how.materialized, file: property?.file ?? relative };
+  const tests = [...generic.tests, ...contractTests(contracted, config.contract, property?.columns ?? [], property?.constraints)];
   const testRefs = [...new Set([...parsed.testRefs, ...genericRefs])].filter((ref) => ref !== name);
   if (ephemeral && tests.length > 0)
     throw new ProjectError(`${relative}: ephemeral model '${name}' has tests; dbt cannot test an ephemeral model either`, relative);
@@ -787,17 +790,19 @@ function withTestTables(source: SourceTable, models: readonly ModelNode[], sourc
 /**
  * The relationships tests of sources and seeds whose `to` is a model, as tests of their own: each
  * runs once the run has built its model, on the model's new version, and fails the run before it
- * publishes (as dbt runs such a test after both its parents). A singular test of the same name is refused.
+ * publishes (as dbt runs such a test after both its parents); its file is the YAML that declares it
+ * (`yamlOf`). A singular test or model of the same name is refused.
  */
 function testsAfterModels(
   sources: readonly SourceTable[],
   singularTests: readonly SingularTest[],
   models: readonly ModelNode[],
+  yamlOf: (source: SourceTable) => string,
 ): SingularTest[] {
   return sources.flatMap((source) =>
     (source.afterModels ?? []).map((id) => {
       const test = source.tests.find((candidate) => candidate.id === id) as DataTest;
-      const file = source.seed?.file ?? source.name;
+      const file = yamlOf(source);
       // (its node is `test:<id>`, as a singular test's and a model's tests' are)
       if (singularTests.some((singular) => singular.name === id) || models.some((model) => model.name === id)) {
         throw new ProjectError(`${file}: the test ${id} of source '${source.name}' has the name of a singular test or model too`, file);
@@ -942,7 +947,14 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const tested = sources.map((source) => withTestTables(source, ordered, sources));
   refuseSeedTestCycles(tested);
   const written = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
-  const singularTests = [...written, ...testsAfterModels(tested, written, ordered)];
+  const singularTests = [
+    ...written,
+    ...testsAfterModels(tested, written, ordered, (source) =>
+      source.seed
+        ? (properties.seeds.get(source.name)?.file ?? source.seed.file)
+        : (properties.sourceFiles.get(source.name) ?? source.name),
+    ),
+  ];
   const plan: ProjectPlan = {
     projectName: project.name,
     sources: tested,

@@ -43,6 +43,9 @@ export class QueryAnswers {
   }
 }
 
+/** A list (what `.values()` and `.keys()` give) typed as JavaScript's iterator, which those replace here. */
+const asIterator = <T>(list: T[]) => list as unknown as ReturnType<T[]['values']>;
+
 /**
  * A column of an agate table: `.name`, `.values()`. A list underneath: nunjucks' Jinja compatibility
  * answers `.values()` of any other object with its attributes, as a dict's.
@@ -59,30 +62,62 @@ class AgateColumn extends Array<unknown> {
 
   /** Its values as a list (agate's), not JavaScript's iterator. */
   override values(): ReturnType<unknown[]['values']> {
-    return [...this] as unknown as ReturnType<unknown[]['values']>;
+    return asIterator([...this]);
   }
 }
 
-/** A row of an agate table: by position and by column name. */
-function agateRow(columns: readonly string[], row: readonly unknown[]): unknown[] {
-  const indexed = [...row] as unknown[] & Record<string, unknown>;
-  columns.forEach((name, i) => {
-    if (!/^\d+$/.test(name) && !(name in indexed)) indexed[name] = row[i];
-  });
-  return indexed;
+/** A row of an agate table: by position and by column name, with `.keys()`, `.values()`, `.items()`, `.get()`. */
+class AgateRow extends Array<unknown> {
+  names: readonly string[] = [];
+
+  static named(names: readonly string[], cells: readonly unknown[]): AgateRow {
+    const row = new AgateRow();
+    row.push(...cells);
+    row.names = names;
+    const named = row as unknown as Record<string, unknown>;
+    names.forEach((name, i) => {
+      if (!/^\d+$/.test(name) && !(name in row)) named[name] = cells[i];
+    });
+    return row;
+  }
+
+  override keys(): ReturnType<unknown[]['keys']> {
+    return [...this.names] as unknown as ReturnType<unknown[]['keys']>;
+  }
+
+  override values(): ReturnType<unknown[]['values']> {
+    return asIterator([...this]);
+  }
+
+  items(): [string, unknown][] {
+    return this.names.map((name, i) => [name, this[i]]);
+  }
+
+  get(name: unknown, fallback: unknown = null): unknown {
+    const i = this.names.indexOf(String(name));
+    return i < 0 ? fallback : this[i];
+  }
 }
 
-/** An agate table's columns: by position and by name, with `.items()`, `.keys()` and `.values()`. */
+/** An agate table's columns: by position and by name, with `.keys()`, `.values()` and `.items()`. */
 class AgateColumns extends Array<AgateColumn> {
   items(): [string, AgateColumn][] {
     return this.map((column) => [column.name, column]);
+  }
+
+  override keys(): ReturnType<unknown[]['keys']> {
+    return this.map((column) => column.name) as unknown as ReturnType<unknown[]['keys']>;
+  }
+
+  override values(): ReturnType<AgateColumn[]['values']> {
+    return asIterator([...this]);
   }
 }
 
 /** dbt's result table (agate): `.columns`, `.rows`, `.column_names` (a class, so that a template sees no dict). */
 class AgateTable {
   readonly columns: AgateColumns;
-  readonly rows: unknown[][];
+  readonly rows: AgateRow[];
   readonly column_names: string[];
 
   constructor({ columns, rows }: QueryResult) {
@@ -99,7 +134,7 @@ class AgateTable {
     columns.forEach((name, i) => {
       if (!/^\d+$/.test(name) && !(name in byName)) byName[name] = this.columns[i];
     });
-    this.rows = rows.map((row) => agateRow(columns, row));
+    this.rows = rows.map((row) => AgateRow.named(columns, row));
     this.column_names = [...columns];
   }
 
@@ -122,7 +157,12 @@ const loaded = (result: QueryResult): Record<string, unknown> => ({
  * The template functions of a render's queries: run_query, statement, load_result, load_relation.
  * `fail` raises the render's ProjectError.
  */
-export function queryFunctions(file: string, queries: RenderQueries, fail: (message: string) => never): Record<string, unknown> {
+export function queryFunctions(
+  file: string,
+  queries: RenderQueries,
+  fail: (message: string) => never,
+  queried: () => void = () => undefined,
+): Record<string, unknown> {
   if (queries === 'refuse') {
     const refuse = (name: string) => () =>
       fail(
@@ -132,6 +172,7 @@ export function queryFunctions(file: string, queries: RenderQueries, fail: (mess
     return Object.fromEntries(['run_query', 'statement', 'load_result', 'load_relation'].map((name) => [name, refuse(name)]));
   }
   const answer = (sql: string): QueryResult => {
+    queried();
     if (queries === 'discover') return PENDING;
     return (queries.ask({ kind: 'query', sql }) as QueryResult | undefined) ?? PENDING;
   };
@@ -157,6 +198,7 @@ export function queryFunctions(file: string, queries: RenderQueries, fail: (mess
       return result === undefined ? null : loaded(result);
     },
     load_relation: (relation: unknown) => {
+      queried();
       if (queries === 'discover') return relation;
       const exists = queries.ask({ kind: 'exists', relation: pyStr(relation) });
       // unanswered yet: as if it exists, for this pass only

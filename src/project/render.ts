@@ -154,6 +154,20 @@ function dbtContext(options: RenderOptions, usedVars: Record<string, unknown>): 
 
 /** Render one model's SQL. Template and resolver errors name the file. */
 export function renderModel(options: RenderOptions): RenderedModel {
+  if (options.queries !== 'discover') return renderPass(options, true, () => undefined);
+  // read for its refs and config only: a template whose use of a query's (absent) rows fails is read
+  // again with execute false, as dbt's parse reads every template
+  let queried = false;
+  try {
+    return renderPass(options, true, () => (queried = true));
+  } catch (err) {
+    if (!queried) throw err;
+    return renderPass(options, false, () => undefined);
+  }
+}
+
+/** One rendering; `execute` is dbt's flag, `queried` is told of each query the template makes. */
+function renderPass(options: RenderOptions, execute: boolean, queried: () => void): RenderedModel {
   const { file, resolver, vars } = options;
   const refOf = (from: RelationResolver, args: unknown[]) => {
     const { positional } = splitCall(args);
@@ -205,8 +219,8 @@ export function renderModel(options: RenderOptions): RenderedModel {
       return value;
     },
     is_incremental: () => options.incremental === true,
-    // meterflow renders a model only to run it: dbt's parse-time pass, where execute is false, has no counterpart
-    execute: true,
+    // true but where a template read for its refs cannot render without its queries' rows (renderModel)
+    execute,
     namespace,
     // dbt's cross-database macros, as dbt.x and as x (dbt's global macros); the project's own win
     dbt: CROSS_DB_MACROS,
@@ -214,9 +228,14 @@ export function renderModel(options: RenderOptions): RenderedModel {
     ...dbtGlobals(file, (message) => {
       throw new ProjectError(message, file);
     }),
-    ...queryFunctions(file, options.queries ?? 'refuse', (message) => {
-      throw new ProjectError(message, file);
-    }),
+    ...queryFunctions(
+      file,
+      options.queries ?? 'refuse',
+      (message) => {
+        throw new ProjectError(message, file);
+      },
+      queried,
+    ),
     ...dbtContext(options, usedVars),
   };
   const bundle = splitBundle(options.template);

@@ -231,7 +231,9 @@ export type DataTestKind =
   /** Not declared as a test: a source's `meta.event_time_window`, checked as its column tests are. */
   | 'event_time_window'
   /** A custom generic test (`{% test name(...) %}` in macro-paths or tests/generic): see `macro` and `sql`. */
-  | 'generic';
+  | 'generic'
+  /** Not declared as a test: an enforced contract's columns and types (project/contracts.ts; `args.columns`). */
+  | 'contract';
 export type Severity = 'error' | 'warn';
 
 /** A bound of an event-time window: a fixed date or timestamp (ISO 8601), or an offset from the run's logical date. */

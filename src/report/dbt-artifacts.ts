@@ -334,6 +334,14 @@ export function dbtRunResults(input: ArtifactsInput): Json {
       result(id.test(test.id), node, 'skipped', { message: node.state === 'unchanged' ? 'model unchanged: not run again' : null });
     }
   }
+  // a source's test run after its model, not run (up to date, or its run stopped first)
+  for (const test of plan.singularTests.filter((t) => t.of && !ran.has(t.name))) {
+    const node = byId.get(`test:${test.name}`);
+    if (node)
+      result(id.test(test.name), node, 'skipped', {
+        message: node.state === 'unchanged' ? 'its inputs are unchanged: not run again' : null,
+      });
+  }
   // a source's and a seed's tests are checked as their files load: an error one refuses the file,
   // a warn one sets its failing rows aside (the seed's note says so); unchanged files are not checked again
   for (const source of plan.sources) {

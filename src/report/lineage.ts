@@ -534,7 +534,8 @@ export function lineageSvg(plan: ProjectPlan, drawing: LineageDrawing = {}): str
 export async function readNodeSql(projectDir: string, plan: ProjectPlan): Promise<Map<string, string>> {
   const files: [string, string][] = [
     ...plan.models.map((m) => [`model:${m.name}`, m.file] as [string, string]),
-    ...plan.singularTests.map((t) => [`test:${t.name}`, t.file] as [string, string]),
+    // (a source's test run after its model has no SQL file)
+    ...plan.singularTests.filter((t) => !t.of).map((t) => [`test:${t.name}`, t.file] as [string, string]),
   ];
   const sql = new Map<string, string>();
   for (const [id, file] of files) {

@@ -744,6 +744,41 @@ describe('a dbt project of its own', () => {
     expect(stateOf(third, `test:${seedTest?.test}`)).toBe('unchanged');
   });
 
+  it("enforces a model's contract on the writer and in a build worker's months, a broken one failing the run and publishing nothing", async () => {
+    const own = await readingsProject(
+      dir,
+      'contracted',
+      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
+      {
+        'meter_totals.sql':
+          "{{ config(materialized='table') }}\nselect meter_id, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by all\n",
+        'per_month.sql':
+          "{{ config(materialized='incremental', event_time='ts') }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
+        '_models.yml':
+          'version: 2\nmodels:\n  - name: meter_totals\n    config: {contract: {enforced: true}}\n    columns:\n' +
+          '      - {name: meter_id, data_type: bigint, constraints: [{type: primary_key}]}\n      - {name: kwh, data_type: double}\n' +
+          '  - name: per_month\n    config: {contract: {enforced: true}}\n    columns:\n      - {name: meter_id, data_type: bigint}\n' +
+          '      - {name: ts, data_type: timestamp, constraints: [{type: not_null}]}\n      - {name: kwh, data_type: double}\n',
+      },
+    );
+    const first = await runOwn(own, 'contracted-1');
+    for (const test of [
+      'contract_meter_totals',
+      'contract_unique_meter_totals_meter_id',
+      'contract_per_month',
+      'contract_not_null_per_month_ts',
+    ])
+      expect({ test, status: first.dataTests.find((t) => t.test === test)?.status }).toEqual({ test, status: 'pass' });
+    const before = await queryFile(own.warehouse, tableChecksumSql('main.meter_totals'));
+    // the model's SQL drifts from its contract: the run fails naming it, and the table stays as it was
+    await writeFile(
+      path.join(own.project, 'models', 'meter_totals.sql'),
+      "{{ config(materialized='table') }}\nselect meter_id, sum(kwh)::decimal(10, 2) as kwh from {{ source('raw', 'readings') }} group by all\n",
+    );
+    expect(await failOwn(own, 'contracted-2')).toContain('contract_meter_totals');
+    expect(await queryFile(own.warehouse, tableChecksumSql('main.meter_totals'))).toEqual(before);
+  });
+
   it('runs dbt_utils as dbt deps installs it: its macros on every queue, its queries while rendering and its generic tests, a failing one refusing the run', async () => {
     const own = await readingsProject(
       dir,

@@ -466,6 +466,10 @@ describe('a dbt project laid out its own way', () => {
       path.join(dir, 'models', 'kinds.sql'),
       "{% set kinds = dbt_utils.get_column_values(ref('loud'), 'a') %}select {{ kinds | length }} as n, '{{ kinds | join(',') }}' as kinds\n",
     );
+    await writeFile(
+      path.join(dir, 'models', 'counted.sql'),
+      "select {{ run_query('select count(*) as n from ' ~ ref('loud') ~ ';').rows[0]['n'] if execute else 0 }} as n\n",
+    );
     const querying = await loadProject(dir);
     const database = await DuckDBInstance.create(':memory:');
     const querier = await database.connect();
@@ -484,6 +488,9 @@ describe('a dbt project laid out its own way', () => {
         '2024-01-04 00:00:00',
       ]);
       expect(await answered('kinds')).toEqual([{ n: 2, kinds: 'a,b' }]);
+      // a template that reads a row only its answer has: no row at load (read again with execute
+      // false, as dbt's parse reads it), and its first pass fails before the answer comes
+      expect(await answered('counted')).toEqual([{ n: 2 }]);
       // rendered without answers (a render whose SQL is kept to run later): refused, naming the call
       const spine = querying.plan.models.find((m) => m.name === 'spine') as ModelNode;
       expect(() => renderModelSql(querying, spine, warehouseResolver(querying))).toThrow(
@@ -608,16 +615,66 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect((await refusal(dir)).message).toBe("models/b.yml: model 'orders' has properties in models/a.yml too: give it one entry");
   });
 
-  it('refuses an enforced contract and incremental_predicates, which meterflow does not apply, naming the file', async () => {
-    const contract = await projectOf_({
-      'dbt_project.yml': PROJECT,
-      'models/orders.sql': MODEL,
-      'models/schema.yml':
-        'models:\n  - name: orders\n    config:\n      contract: {enforced: true}\n    columns:\n      - name: id\n        data_type: integer\n',
-    });
-    expect((await refusal(contract)).message).toMatch(
-      /^models\/orders\.sql: 'orders' has contract: \{enforced: true\}, which meterflow does not enforce/,
+  it("checks an enforced contract's columns, types and constraints as error tests, and refuses what it cannot check", async () => {
+    const TABLE = `{{ config(materialized='table') }}\n${MODEL}`;
+    const yaml =
+      'models:\n  - name: orders\n    config:\n      contract: {enforced: true}\n    constraints:\n      - {type: check, expression: "amount >= 0"}\n' +
+      '    columns:\n      - name: id\n        data_type: integer\n        constraints: [{type: primary_key}]\n' +
+      '      - name: amount\n        data_type: numeric(10, 2)\n      - name: code\n        data_type: text\n        constraints: [{type: not_null}]\n';
+    const contract = await loadProject(
+      await projectOf_({ 'dbt_project.yml': PROJECT, 'models/orders.sql': TABLE, 'models/schema.yml': yaml }),
     );
+    const tests = (contract.plan.models.find((m) => m.name === 'orders') as ModelNode).tests;
+    expect(tests.map((t) => [t.id, t.kind, t.severity])).toEqual([
+      ['contract_orders', 'contract', 'error'],
+      ['contract_not_null_orders_id', 'not_null', 'error'],
+      ['contract_unique_orders_id', 'unique', 'error'],
+      ['contract_not_null_orders_code', 'not_null', 'error'],
+      ['contract_check_orders', 'expression_is_true', 'error'],
+    ]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const run = async (select: string) => {
+        await connection.run(`create or replace table orders as ${select}`);
+        return (await runDataTests(connection, tests, 'orders', (m) => m)).results.filter((r) => r.status !== 'pass');
+      };
+      // as the YAML says: every check passes
+      expect(await run("select 1::int as id, 2.5::decimal(10, 2) as amount, 'a' as code")).toEqual([]);
+      // a type that differs, a column the YAML lacks, a duplicate key and a negative amount: each named
+      const failed = await run(
+        "select * from (values (1::bigint, -2.5::decimal(10, 2), 'a', 1), (1::bigint, 1.0::decimal(10, 2), 'b', 2)) t(id, amount, code, extra)",
+      );
+      expect(failed.map((r) => [r.id, r.failures])).toEqual([
+        ['contract_orders', 2],
+        ['contract_unique_orders_id', 1],
+        ['contract_check_orders', 1],
+      ]);
+      expect(failed[0]?.samples).toEqual([
+        { column_name: 'id', definition_type: 'BIGINT', contract_type: 'integer', mismatch_reason: 'data type mismatch' },
+        { column_name: 'extra', definition_type: 'INTEGER', contract_type: null, mismatch_reason: 'missing in contract' },
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    // what it cannot check: refused, naming the file
+    const refused = async (replace: [string, string]) =>
+      (
+        await refusal(
+          await projectOf_({ 'dbt_project.yml': PROJECT, 'models/orders.sql': TABLE, 'models/schema.yml': yaml.replace(...replace) }),
+        )
+      ).message;
+    expect(await refused(['        data_type: text\n', ''])).toBe(
+      "models/schema.yml: column 'code' of 'orders' has no data_type, which its enforced contract needs",
+    );
+    expect(await refused(['{type: not_null}', '{type: foreign_key, expression: "x (id)"}'])).toBe(
+      "models/schema.yml: 'orders' has a foreign_key constraint, which meterflow does not check (it checks not_null, unique, primary_key and check)",
+    );
+    expect(await refused(['data_type: text', 'data_type: "text); drop table x; --"'])).toContain('which is no type');
+  });
+
+  it('refuses incremental_predicates, which meterflow does not apply, naming the file', async () => {
     const predicates = await projectOf_({
       'dbt_project.yml': PROJECT,
       'models/orders.sql': `{{ config(materialized='incremental', unique_key='id', incremental_predicates=["id > 0"]) }}\n${MODEL}`,
@@ -766,7 +823,8 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect(project.plan.singularTests).toEqual([
       {
         name: afterOrders,
-        file: 'seeds/shops.csv',
+        // the YAML that declares it
+        file: 'seeds/_seeds.yml',
         refs: ['orders'],
         sources: ['shops'],
         severity: 'error',
