@@ -40,6 +40,9 @@ export function relationValue(sql: string, identifier: string, file: string, key
     is_cte: false,
     metadata,
     get,
+    // dbt's rendered name (without a database: there is one warehouse), where it is published: a run's
+    // unpublished version prints as the table people read (dbt_utils' union_relations labels rows so)
+    render: () => `"${schema.replace(/"/g, '""')}"."${identifier.replace(/"/g, '""')}"`,
   });
   if (key !== undefined) Object.defineProperty(relation, RELATION_KEY, { value: key });
   Object.defineProperty(relation, 'database', {

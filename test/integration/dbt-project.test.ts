@@ -801,6 +801,7 @@ describe('a dbt project of its own', () => {
           "{{ config(materialized='incremental', event_time='ts') }}\n" +
           "{% set meters = dbt_utils.get_column_values(ref('keyed_readings'), 'meter_id', order_by='meter_id') %}\n" +
           "select ts, {{ meters | length }} as meters, '{{ meters | join('-') }}' as ids from {{ ref('keyed_readings') }} group by ts\n",
+        'stacked.sql': "{{ config(materialized='table') }}\n{{ dbt_utils.union_relations(relations=[ref('daily'), ref('calendar')]) }}\n",
         'top_day.sql':
           "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\n" +
           'select {{ dbt_utils.get_single_value("select max(kwh) from " ~ ref(\'daily\')) }} as top_kwh\n',
@@ -837,6 +838,16 @@ describe('a dbt project of its own', () => {
       { meters: 2, ids: '0-1', n: 48 },
     ]);
     expect(await queryFile(own.warehouse, 'select top_kwh::double as top_kwh from main.top_day')).toEqual([{ top_kwh: 48 }]);
+    // each row labelled with the table people read, not the run's unpublished version it was read from
+    expect(
+      await queryFile(
+        own.warehouse,
+        'select _dbt_source_relation as relation, count(*)::int as n from main.stacked group by all order by all',
+      ),
+    ).toEqual([
+      { relation: '"main"."calendar"', n: 3 },
+      { relation: '"main"."daily"', n: 2 },
+    ]);
     expect(result.dataTests.map((t) => [t.test, t.status])).toEqual(
       expect.arrayContaining([
         ['dbt_utils_unique_combination_of_columns_keyed_readings', 'pass'],
