@@ -19,6 +19,7 @@ import { renderModel, type RelationResolver } from './render';
 import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, splitOf, type NodeConfig } from './model-config';
 import { refuseHooks, refuseUnsupported } from './unsupported';
 import { contractTests } from './contracts';
+import { describedWithDocs, loadDocBlocks } from './doc-blocks';
 import { ANALYTICS_PERIODS, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
 import type {
   AnalyticsPeriod,
@@ -321,6 +322,30 @@ async function readProjectFile(dir: string): Promise<ProjectFile> {
   };
 }
 
+/**
+ * The Markdown files dbt reads docs blocks from: under `docs-paths`, else under every resource path
+ * (models, seeds, macros, tests, snapshots, analyses), each once.
+ */
+async function docFiles(project: ProjectFile): Promise<string[]> {
+  const folders =
+    project.raw['docs-paths'] !== undefined
+      ? pathsOf(project.raw, 'docs-paths', 'docs')
+      : [
+          ...project.modelPaths,
+          ...project.seedPaths,
+          ...project.macroPaths,
+          ...project.testPaths,
+          ...project.snapshotPaths,
+          ...pathsOf(project.raw, 'analysis-paths', 'analyses'),
+        ];
+  const files = new Set<string>();
+  for (const folder of new Set(folders)) {
+    for (const file of await listFiles(path.join(project.dir, folder)))
+      if (file.endsWith('.md')) files.add(path.relative(project.dir, file));
+  }
+  return [...files].sort();
+}
+
 /** The property files' content: declared sources, and each model's (and seed's) properties. */
 interface Properties {
   readonly sources: SourceTable[];
@@ -373,11 +398,12 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, tests: T
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
 async function readProperties(project: ProjectFile, tests: TestNames, naming: NamingMacros): Promise<Properties> {
   const properties: Properties = { sources: [], sourceFiles: new Map(), models: new Map(), seeds: new Map() };
+  const docs = await loadDocBlocks(project.dir, await docFiles(project));
   for (const folder of [...project.modelPaths, ...project.seedPaths]) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
       if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
       const relativeFile = path.relative(project.dir, file);
-      const yaml = await readYaml(file, project.dir);
+      const yaml = describedWithDocs(await readYaml(file, project.dir), docs, relativeFile);
       const declared = sourcesIn(yaml, relativeFile, tests);
       properties.sources.push(...declared);
       for (const source of declared) properties.sourceFiles.set(source.name, relativeFile);

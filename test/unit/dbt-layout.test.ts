@@ -674,6 +674,27 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect(await refused(['data_type: text', 'data_type: "text); drop table x; --"'])).toContain('which is no type');
   });
 
+  it("reads descriptions through dbt's docs blocks, and refuses a doc() naming none", async () => {
+    const files = {
+      'dbt_project.yml': PROJECT,
+      'models/orders.sql': MODEL,
+      'models/docs.md':
+        '# notes\n{% docs orders %}\nOne row per **order**.\n{% enddocs %}\n\n{%- docs order_id -%}The key.{%- enddocs -%}\n',
+      'models/schema.yml':
+        'models:\n  - name: orders\n    description: \'{{ doc("orders") }}\'\n    columns:\n      - name: id\n        description: "{{ doc(\'order_id\') }} Never null."\n',
+    };
+    const project = await loadProject(await projectOf_(files));
+    const orders = project.plan.models.find((m) => m.name === 'orders') as ModelNode;
+    expect(orders.description).toBe('One row per **order**.');
+    expect(orders.columns).toEqual([{ name: 'id', description: 'The key. Never null.' }]);
+    const unknown = { ...files, 'models/schema.yml': files['models/schema.yml'].replace('doc("orders")', 'doc("order")') };
+    expect((await refusal(await projectOf_(unknown))).message).toBe(
+      "models/schema.yml: doc('order') names no docs block in the project's .md files",
+    );
+    const twice = { ...files, 'models/more.md': '{% docs orders %}again{% enddocs %}' };
+    expect((await refusal(await projectOf_(twice))).message).toBe("models/more.md: docs block 'orders' is defined in models/docs.md too");
+  });
+
   it('refuses incremental_predicates, which meterflow does not apply, naming the file', async () => {
     const predicates = await projectOf_({
       'dbt_project.yml': PROJECT,
