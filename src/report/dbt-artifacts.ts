@@ -286,37 +286,29 @@ function timing(node: NodeProgress | undefined): { timing: Json[]; execution_tim
   };
 }
 
-/** run_results.json: one result per model, seed and test of the run (v6). */
-export function dbtRunResults(input: ArtifactsInput): Json {
+/** One result of run_results.json, for a node of the run (its timing, rows and message). */
+type AddResult = (uniqueId: string, node: NodeProgress | undefined, status: string, extra?: Json) => void;
+type NodesById = ReadonlyMap<string, NodeProgress>;
+
+/** The seeds' and models' results. */
+function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): void {
   const { plan } = input;
   const id = ids(plan.projectName);
-  const byId = new Map(input.nodes.map((node) => [node.id, node]));
-  const results: Json[] = [];
-  const result = (uniqueId: string, node: NodeProgress | undefined, status: string, extra: Json = {}) =>
-    results.push({
-      status,
-      ...timing(node),
-      thread_id: 'meterflow',
-      adapter_response: node?.rows !== undefined && node.rows !== null ? { rows_affected: node.rows } : {},
-      message: node?.error ?? node?.note ?? null,
-      failures: null,
-      unique_id: uniqueId,
-      compiled: null,
-      compiled_code: null,
-      relation_name: null,
-      ...extra,
-    });
   for (const source of plan.sources.filter((s) => s.seed)) {
     const node = byId.get(`seed:${source.name}`);
-    if (node) result(id.seed(source.name), node, nodeStatus(node));
+    if (node) add(id.seed(source.name), node, nodeStatus(node));
   }
   for (const model of plan.models) {
     const node = byId.get(`model:${model.name}`) ?? byId.get(`analytics:${model.name}`);
     if (!node) continue;
-    result(id.model(model.name), node, nodeStatus(node), {
-      relation_name: modelRelationName(input, model),
-    });
+    add(id.model(model.name), node, nodeStatus(node), { relation_name: modelRelationName(input, model) });
   }
+}
+
+/** The results of the tests that ran (once each): the ids of those tests. */
+function testsRun(input: ArtifactsInput, byId: NodesById, add: AddResult): Set<string> {
+  const { plan } = input;
+  const id = ids(plan.projectName);
   const known = new Set([...plan.models.flatMap((m) => m.tests), ...plan.sources.flatMap((s) => s.tests)].map((t) => t.id));
   const ran = new Set<string>();
   for (const outcome of input.dataTests) {
@@ -324,23 +316,27 @@ export function dbtRunResults(input: ArtifactsInput): Json {
     if ((!known.has(outcome.test) && !singular) || ran.has(outcome.test)) continue;
     ran.add(outcome.test);
     const node = byId.get(`test:${singular ? outcome.test : outcome.target}`) ?? byId.get(`seed:${outcome.target}`);
-    result(id.test(outcome.test), node, outcome.status, { failures: outcome.failures, message: null });
+    add(id.test(outcome.test), node, outcome.status, { failures: outcome.failures, message: null });
   }
-  // the tests of the run's nodes that did not run (their model was up to date, or the run stopped first)
+  return ran;
+}
+
+/** The tests of the run's nodes that did not run: their model was up to date, or the run stopped first. */
+function testsNotRun(input: ArtifactsInput, byId: NodesById, ran: ReadonlySet<string>, add: AddResult): void {
+  const { plan } = input;
+  const id = ids(plan.projectName);
   for (const model of plan.models) {
     const node = byId.get(`test:${model.name}`);
     if (!node) continue;
     for (const test of model.tests.filter((t) => !ran.has(t.id))) {
-      result(id.test(test.id), node, 'skipped', { message: node.state === 'unchanged' ? 'model unchanged: not run again' : null });
+      add(id.test(test.id), node, 'skipped', { message: node.state === 'unchanged' ? 'model unchanged: not run again' : null });
     }
   }
-  // a source's test run after its model, not run (up to date, or its run stopped first)
+  // a source's test run after its model
   for (const test of plan.singularTests.filter((t) => t.of && !ran.has(t.name))) {
     const node = byId.get(`test:${test.name}`);
     if (node)
-      result(id.test(test.name), node, 'skipped', {
-        message: node.state === 'unchanged' ? 'its inputs are unchanged: not run again' : null,
-      });
+      add(id.test(test.name), node, 'skipped', { message: node.state === 'unchanged' ? 'its inputs are unchanged: not run again' : null });
   }
   // a source's and a seed's tests are checked as their files load: an error one refuses the file,
   // a warn one sets its failing rows aside (the seed's note says so); unchanged files are not checked again
@@ -357,9 +353,32 @@ export function dbtRunResults(input: ArtifactsInput): Json {
           : node.state === 'failed' && node.error?.includes(test.id)
             ? 'fail'
             : 'skipped';
-      result(id.test(test.id), node, status, { message: node.state === 'unchanged' ? 'no new file: not checked again' : null });
+      add(id.test(test.id), node, status, { message: node.state === 'unchanged' ? 'no new file: not checked again' : null });
     }
   }
+}
+
+/** run_results.json: one result per model, seed and test of the run (v6). */
+export function dbtRunResults(input: ArtifactsInput): Json {
+  const byId = new Map(input.nodes.map((node) => [node.id, node]));
+  const results: Json[] = [];
+  const add: AddResult = (uniqueId, node, status, extra = {}) =>
+    results.push({
+      status,
+      ...timing(node),
+      thread_id: 'meterflow',
+      adapter_response: node?.rows !== undefined && node.rows !== null ? { rows_affected: node.rows } : {},
+      message: node?.error ?? node?.note ?? null,
+      failures: null,
+      unique_id: uniqueId,
+      compiled: null,
+      compiled_code: null,
+      relation_name: null,
+      ...extra,
+    });
+  nodeResults(input, byId, add);
+  const ran = testsRun(input, byId, add);
+  testsNotRun(input, byId, ran, add);
   const started = input.startedAt ? Date.parse(input.startedAt) : undefined;
   return {
     metadata: {
