@@ -909,6 +909,46 @@ async function loadSingularTests(
   return singularTests;
 }
 
+/** Every model file under the model paths, loaded (disabled ones left out), and its template by name. */
+async function loadModels(
+  project: ProjectFile,
+  properties: Properties,
+  sourceKeys: ReadonlyMap<string, SourceTable>,
+  context: TestContext,
+): Promise<{ drafts: ModelDraft[]; templates: Map<string, string> }> {
+  const templates = new Map<string, string>();
+  const drafts: ModelDraft[] = [];
+  for (const { file, underPath } of await modelFiles(project)) {
+    const relative = path.relative(project.dir, file);
+    const name = path.basename(file, '.sql');
+    if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid model name`, relative);
+    if (templates.has(name)) throw new ProjectError(`${relative}: a second model named '${name}'`, relative);
+    const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, context.macros)));
+    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template }, context);
+    if (!draft) continue;
+    templates.set(name, template);
+    drafts.push(draft);
+  }
+  return { drafts, templates };
+}
+
+/** A seed named as a model (ref() would be ambiguous), and a model's relationships test to no model or seed, refused. */
+function refuseUnknownRefs(models: readonly ModelNode[], refable: ReadonlySet<string>, sources: readonly SourceTable[]): void {
+  const seedNames = new Set(sources.filter((s) => s.seed).map((s) => s.name));
+  for (const name of seedNames) {
+    if (refable.has(name)) throw new ProjectError(`a seed and a model are both named '${name}': ref('${name}') would be ambiguous`);
+  }
+  const modelNames = new Set(models.map((m) => m.name));
+  for (const model of models) {
+    const unknown = model.testRefs?.find((ref) => !modelNames.has(ref) && !seedNames.has(ref));
+    if (unknown)
+      throw new ProjectError(
+        `${model.file}: a relationships test of '${model.name}' reads ref('${unknown}'), which names no model`,
+        model.file,
+      );
+  }
+}
+
 /** Load and validate a dbt project, laid out as dbt allows. Errors name the file at fault. */
 export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
@@ -938,36 +978,12 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       .tests,
   }));
 
-  const templates = new Map<string, string>();
-  const drafts: ModelDraft[] = [];
-  for (const { file, underPath } of await modelFiles(project)) {
-    const relative = path.relative(dir, file);
-    const name = path.basename(file, '.sql');
-    if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid model name`, relative);
-    if (templates.has(name)) throw new ProjectError(`${relative}: a second model named '${name}'`, relative);
-    const template = await readFile(file, 'utf8').then((text) => bundleTemplate(text, macrosUsedBy(text, macros)));
-    const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template }, { tests, macros, naming });
-    if (!draft) continue;
-    templates.set(name, template);
-    drafts.push(draft);
-  }
+  const { drafts, templates } = await loadModels(project, properties, sourceKeys, { tests, macros, naming });
   const { models, ephemerals, reach } = inlineEphemerals(drafts);
   const ordered = topologicalOrder(models);
   checkRefDirections(ordered);
-  const modelNames = new Set(ordered.map((m) => m.name));
-  const refable = new Set([...modelNames, ...ephemerals.map((e) => e.name)]);
-  const seedNames = new Set(sources.filter((s) => s.seed).map((s) => s.name));
-  for (const name of seedNames) {
-    if (refable.has(name)) throw new ProjectError(`a seed and a model are both named '${name}': ref('${name}') would be ambiguous`);
-  }
-  for (const model of ordered) {
-    const unknown = model.testRefs?.find((ref) => !modelNames.has(ref) && !seedNames.has(ref));
-    if (unknown)
-      throw new ProjectError(
-        `${model.file}: a relationships test of '${model.name}' reads ref('${unknown}'), which names no model`,
-        model.file,
-      );
-  }
+  const refable = new Set([...ordered.map((m) => m.name), ...ephemerals.map((e) => e.name)]);
+  refuseUnknownRefs(ordered, refable, sources);
   checkRefDirections(ordered, true);
   refuseSharedTables(ordered, sources);
   const tested = sources.map((source) => withTestTables(source, ordered, sources));
