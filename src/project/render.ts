@@ -15,6 +15,7 @@ import { installTags } from './jinja-tags';
 import { identifierOf, relationValue } from './jinja-relation';
 import { splitBundle, type MacroSource } from './macro-bundle';
 import { queryFunctions, type RenderQueries } from './render-queries';
+import { INVOCATION_ID_VAR } from './types';
 import { compileMacroFile, macroFunctions, type BoundMacros } from './macro-runtime';
 
 /** How `ref` and `source` become relations: the warehouse, or a snapshot for analytics. */
@@ -158,12 +159,18 @@ export function renderModel(options: RenderOptions): RenderedModel {
   // read for its refs and config only: a template whose use of a query's (absent) rows fails is read
   // again with execute false, as dbt's parse reads every template
   let queried = false;
+  let rendered: RenderedModel;
   try {
-    return renderPass(options, true, () => (queried = true));
+    rendered = renderPass(options, true, () => (queried = true));
   } catch (err) {
     if (!queried) throw err;
-    return renderPass(options, false, () => undefined);
+    rendered = renderPass(options, false, () => undefined);
   }
+  // its SQL depends on what the warehouse answers, which no state of its inputs records (a query may
+  // read the clock, or a table by name): it reads the run's id, so it is built again on every run
+  return queried
+    ? { ...rendered, usedVars: { ...rendered.usedVars, [INVOCATION_ID_VAR]: options.vars[INVOCATION_ID_VAR] ?? null } }
+    : rendered;
 }
 
 /** One rendering; `execute` is dbt's flag, `queried` is told of each query the template makes. */

@@ -10,7 +10,7 @@ import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
 import { renderAnswered } from '../../src/build/render-answered';
 import { runDataTests } from '../../src/warehouse/data-tests';
 import { renderModel } from '../../src/project/render';
-import { tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
+import { INVOCATION_ID_VAR, tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mayPrintFloats, plannedReads, stateHashesOf } from '../../src/build/plan';
@@ -471,6 +471,11 @@ describe('a dbt project laid out its own way', () => {
       "select {{ run_query('select count(*) as n from ' ~ ref('loud') ~ ';').rows[0]['n'] if execute else 0 }} as n\n",
     );
     const querying = await loadProject(dir);
+    // what the warehouse answers is no input's state: a model that queries is built again on every run
+    const hashesOf = (run: string) => stateHashesOf(querying, { [INVOCATION_ID_VAR]: run });
+    expect(hashesOf('run-1').spine).not.toEqual(hashesOf('run-2').spine);
+    expect(hashesOf('run-1').counted).not.toEqual(hashesOf('run-2').counted);
+    expect(hashesOf('run-1').loud).toEqual(hashesOf('run-2').loud);
     const database = await DuckDBInstance.create(':memory:');
     const querier = await database.connect();
     try {
