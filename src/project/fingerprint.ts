@@ -7,8 +7,7 @@ import path from 'node:path';
 import type { ProjectRef } from './types';
 import { ProjectError } from '../errors';
 import { skippedInProject } from './skipped-folders';
-import { packageFiles } from './packages';
-import YAML from 'yaml';
+import { packageFiles, projectYamlAt } from './packages';
 
 async function projectFiles(dir: string, below = ''): Promise<string[]> {
   const entries = await readdir(path.join(dir, below), { withFileTypes: true });
@@ -28,10 +27,7 @@ export async function fingerprintProject(dir: string): Promise<Required<ProjectR
   let names: string[];
   try {
     // and the installed packages' files a run reads, which the walk leaves out with dbt_packages/
-    const project = (YAML.parse(await readFile(path.join(absolute, 'dbt_project.yml'), 'utf8').catch(() => '')) ?? {}) as Record<
-      string,
-      unknown
-    >;
+    const project = (await projectYamlAt(absolute)) ?? {};
     const packaged = await packageFiles(absolute, project);
     names = [...new Set([...(await projectFiles(absolute)), ...packaged])];
   } catch (err) {

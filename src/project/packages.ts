@@ -4,7 +4,7 @@
 // models, seeds, snapshots or singular tests is refused: meterflow builds the project's own nodes only.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
+import { parseDbtYaml } from './dbt-yaml';
 import { ProjectError } from '../errors';
 import { readBelow } from './skipped-folders';
 
@@ -67,7 +67,8 @@ async function refuseNodes(dir: string, folder: string, raw: Record<string, unkn
 /** The dbt_project.yml in a folder, parsed; undefined where there is none. */
 export async function projectYamlAt(folder: string): Promise<Record<string, unknown> | undefined> {
   const text = await readFile(path.join(folder, 'dbt_project.yml'), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : ((YAML.parse(text) ?? {}) as Record<string, unknown>);
+  // read as the loader reads YAML (PyYAML's rules), so that both find the same packages-install-path
+  return text === undefined ? undefined : ((parseDbtYaml(text) ?? {}) as Record<string, unknown>);
 }
 
 /**
