@@ -24,7 +24,6 @@ import {
   holdsWithinWindow,
   inliningEphemerals,
   pendingRelationOf,
-  sourceRelation,
   warehouseResolver,
 } from './model-sql';
 import { renderAnswered } from './render-answered';
@@ -42,7 +41,7 @@ export async function singularTestResult(
 ): Promise<DataTestResult> {
   const test = project.plan.singularTests.find((t) => t.name === name);
   if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
-  if (test.of) return testAfterModels(connection, project, test.of, resolver.whole ?? resolver);
+  if (test.of) return testAfterModels(connection, project, test.of, resolver);
   const allVars = { ...project.plan.vars, ...vars };
   const columns = await inputColumns(connection, project, { ...test, name: `test:${name}` }, resolver);
   const sql = await renderAnswered(
@@ -74,7 +73,8 @@ export async function singularTestResult(
 
 /**
  * A source's or seed's relationships test whose `to` is a model (SingularTest.of): on the source's
- * table as seeded, against the model as `resolver` reads it (this run's new version where it has one).
+ * rows as `resolver` reads them (its window's alone when the run gave one: the model was left as it
+ * was), against the whole model (this run's new version where it has one).
  */
 async function testAfterModels(
   connection: DuckDBConnection,
@@ -85,7 +85,9 @@ async function testAfterModels(
   const source = project.plan.sources.find((candidate) => candidate.name === of.source);
   const test = source?.tests.find((candidate) => candidate.id === of.test);
   if (!source || !test) throw new ProjectError(`no test ${of.test} of source '${of.source}' in ${project.dir}`);
-  const { results } = await runDataTests(connection, [test], sourceRelation(source.schema, source.name), (ref) => resolver.ref(ref));
+  const rows = source.seed ? resolver.ref(source.name) : resolver.source(source.sourceName, source.name);
+  const whole = resolver.whole ?? resolver;
+  const { results } = await runDataTests(connection, [test], rows, (ref) => whole.ref(ref));
   return results[0] as DataTestResult;
 }
 

@@ -744,6 +744,43 @@ describe('a dbt project of its own', () => {
     expect(stateOf(third, `test:${seedTest?.test}`)).toBe('unchanged');
   });
 
+  it("checks a source's relationships test on a new day's rows alone where the run left its model as it was", async () => {
+    const readings = (from: number, meters: string) =>
+      `select m::bigint as meter_id, timestamp '2024-01-01' + to_minutes((${from} + i) * 30) as ts, 1.0::double as kwh from range(48) t(i), (values ${meters}) v(m)`;
+    const own = await readingsProject(dir, 'windowed', readings(0, '(0), (1), (7)'), {
+      'known_meters.sql': "{{ config(materialized='table') }}\nselect meter_id from {{ ref('meters') }}\n",
+      // (a run seeds the sources its models read)
+      'daily.sql':
+        "{{ config(materialized='table') }}\nselect meter_id, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by all\n",
+    });
+    // a warn test: its failures are counted, and the runs go on
+    await writeFile(
+      path.join(own.project, 'models', '_sources.yml'),
+      READINGS_SOURCE.replace(
+        '{ name: meter_id, data_type: bigint }',
+        '{ name: meter_id, data_type: bigint, data_tests: [{ relationships: { to: "ref(\'known_meters\')", field: meter_id, config: { severity: warn } } }] }',
+      ),
+    );
+    await mkdir(path.join(own.project, 'seeds'), { recursive: true });
+    await writeFile(path.join(own.project, 'seeds', 'meters.csv'), 'meter_id\n0\n1\n');
+    const failures = (result: PipelineResult) => result.dataTests.find((t) => t.test.startsWith('relationships_readings_'))?.failures;
+    // meter 7 is no known meter: its 48 readings of the first day
+    expect(failures(await runOwn(own, 'windowed-1'))).toBe(48);
+    // a second day: meter 9 unknown too. The model is as it was, so the day's rows alone are checked
+    await queryFile(
+      ':memory:',
+      `copy (${readings(48, '(0), (9)')}) to '${path.join(own.sources, 'readings', 'day-2.parquet')}' (format parquet)`,
+    );
+    const second = await runOwn(own, 'windowed-2');
+    expect(stateOf(second, 'model:known_meters')).toBe('unchanged');
+    expect(failures(second)).toBe(48);
+    // a meter added to the seed: the model is rebuilt, and every reading is checked again (meters 7 and 9)
+    await writeFile(path.join(own.project, 'seeds', 'meters.csv'), 'meter_id\n0\n1\n2\n');
+    const third = await runOwn(own, 'windowed-3');
+    expect(stateOf(third, 'model:known_meters')).toBe('succeeded');
+    expect(failures(third)).toBe(96);
+  });
+
   it("enforces a model's contract on the writer and in a build worker's months, a broken one failing the run and publishing nothing", async () => {
     const own = await readingsProject(
       dir,
