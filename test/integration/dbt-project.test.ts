@@ -127,6 +127,20 @@ async function readingsProject(
   return { project, sources, warehouse: path.join(dir, `${name}-warehouse`) };
 }
 
+/** A day of half-hourly readings of meters 0 and 1, 1 kWh each. */
+const TWO_METERS_ONE_DAY = `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`;
+
+/** The readings source's meter_id given a relationships test to `model`, of severity warn. */
+async function warnReadingsNotIn(project: string, model: string): Promise<void> {
+  await writeFile(
+    path.join(project, 'models', '_sources.yml'),
+    READINGS_SOURCE.replace(
+      '{ name: meter_id, data_type: bigint }',
+      `{ name: meter_id, data_type: bigint, data_tests: [{ relationships: { to: "ref('${model}')", field: meter_id, config: { severity: warn } } }] }`,
+    ),
+  );
+}
+
 describe('a dbt project of its own', () => {
   let temporal: TemporalTestContext;
   let dir: string;
@@ -574,25 +588,20 @@ describe('a dbt project of its own', () => {
   });
 
   it("gives a model its inputs' columns while rendering, as dbt_utils' star asks for them, and the run's start and id, alike on every queue", async () => {
-    const own = await readingsProject(
-      dir,
-      'starred',
-      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
-      {
-        'base.sql': "{{ config(materialized='table') }}\nselect *, 'x' as note from {{ source('raw', 'readings') }}\n",
-        // dbt's run values, the same on the writer and on every build worker
-        'loads.sql': "{{ config(materialized='table') }}\nselect '{{ run_started_at }}' as started, '{{ invocation_id }}' as run_id\n",
-        'loads_by_month.sql':
-          "{{ config(materialized='incremental', event_time='ts') }}\n" +
-          "select ts, '{{ run_started_at }}' as started, '{{ invocation_id }}' as run_id from {{ source('raw', 'readings') }}\n",
-        // on the writer, on the build queue (a month at a time) and on the analytics queue
-        'narrow.sql': "{{ config(materialized='table') }}\nselect {{ star(ref('base'), except=['KWH']) }} from {{ ref('base') }}\n",
-        'by_month.sql':
-          "{{ config(materialized='incremental', event_time='ts') }}\nselect {{ star(source('raw', 'readings')) }} from {{ source('raw', 'readings') }}\n",
-        'report.sql':
-          "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect {{ star(ref('narrow')) }} from {{ ref('narrow') }}\n",
-      },
-    );
+    const own = await readingsProject(dir, 'starred', TWO_METERS_ONE_DAY, {
+      'base.sql': "{{ config(materialized='table') }}\nselect *, 'x' as note from {{ source('raw', 'readings') }}\n",
+      // dbt's run values, the same on the writer and on every build worker
+      'loads.sql': "{{ config(materialized='table') }}\nselect '{{ run_started_at }}' as started, '{{ invocation_id }}' as run_id\n",
+      'loads_by_month.sql':
+        "{{ config(materialized='incremental', event_time='ts') }}\n" +
+        "select ts, '{{ run_started_at }}' as started, '{{ invocation_id }}' as run_id from {{ source('raw', 'readings') }}\n",
+      // on the writer, on the build queue (a month at a time) and on the analytics queue
+      'narrow.sql': "{{ config(materialized='table') }}\nselect {{ star(ref('base'), except=['KWH']) }} from {{ ref('base') }}\n",
+      'by_month.sql':
+        "{{ config(materialized='incremental', event_time='ts') }}\nselect {{ star(source('raw', 'readings')) }} from {{ source('raw', 'readings') }}\n",
+      'report.sql':
+        "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect {{ star(ref('narrow')) }} from {{ ref('narrow') }}\n",
+    });
     await mkdir(path.join(own.project, 'macros'), { recursive: true });
     // and a dbt seed, read with ref()
     await mkdir(path.join(own.project, 'seeds'), { recursive: true });
@@ -635,25 +644,20 @@ describe('a dbt project of its own', () => {
   });
 
   it("gives singular tests the run's vars and start, ephemeral models' vars their readers' state, ref() its alias and this its columns, as dbt does", async () => {
-    const own = await readingsProject(
-      dir,
-      'varied',
-      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
-      {
-        // a var read only by an ephemeral model: part of what the model that inlines it was built from
-        'limited.sql':
-          "{{ config(materialized='ephemeral') }}\nselect * from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
-        'counted.sql': "{{ config(materialized='table', alias='counted_rows') }}\nselect count(*)::int as n from {{ ref('limited') }}\n",
-        // its own table's columns: none before it exists, as dbt answers
-        'knows_itself.sql':
-          "{{ config(materialized='table') }}\nselect {{ adapter.get_columns_in_relation(this) | length }} as own_columns, {{ var('meters', 2) }} as meters\n",
-        'named.sql':
-          "{{ config(materialized='table') }}\nselect '{{ ref('counted').identifier }}' as identifier, '{{ ref('counted').schema }}' as schema\n",
-        '_seeds.yml':
-          'version: 2\nseeds:\n  - name: meters\n    columns:\n      - name: region\n' +
-          '        data_tests:\n          - relationships: { to: "ref(\'regions\')", field: code }\n',
-      },
-    );
+    const own = await readingsProject(dir, 'varied', TWO_METERS_ONE_DAY, {
+      // a var read only by an ephemeral model: part of what the model that inlines it was built from
+      'limited.sql':
+        "{{ config(materialized='ephemeral') }}\nselect * from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
+      'counted.sql': "{{ config(materialized='table', alias='counted_rows') }}\nselect count(*)::int as n from {{ ref('limited') }}\n",
+      // its own table's columns: none before it exists, as dbt answers
+      'knows_itself.sql':
+        "{{ config(materialized='table') }}\nselect {{ adapter.get_columns_in_relation(this) | length }} as own_columns, {{ var('meters', 2) }} as meters\n",
+      'named.sql':
+        "{{ config(materialized='table') }}\nselect '{{ ref('counted').identifier }}' as identifier, '{{ ref('counted').schema }}' as schema\n",
+      '_seeds.yml':
+        'version: 2\nseeds:\n  - name: meters\n    columns:\n      - name: region\n' +
+        '        data_tests:\n          - relationships: { to: "ref(\'regions\')", field: code }\n',
+    });
     // seeds in a schema of their own; one seed's relationships test reads the other there
     await writeFile(
       path.join(own.project, 'dbt_project.yml'),
@@ -693,23 +697,12 @@ describe('a dbt project of its own', () => {
   });
 
   it("runs a seed's and a source's relationships tests that read a model once the run has built it, on its new version", async () => {
-    const own = await readingsProject(
-      dir,
-      'checked',
-      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
-      {
-        'known_meters.sql':
-          "{{ config(materialized='table') }}\nselect distinct meter_id from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
-      },
-    );
+    const own = await readingsProject(dir, 'checked', TWO_METERS_ONE_DAY, {
+      'known_meters.sql':
+        "{{ config(materialized='table') }}\nselect distinct meter_id from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
+    });
     // the source's own test warns; the seed's refuses the run
-    await writeFile(
-      path.join(own.project, 'models', '_sources.yml'),
-      READINGS_SOURCE.replace(
-        '{ name: meter_id, data_type: bigint }',
-        '{ name: meter_id, data_type: bigint, data_tests: [{ relationships: { to: "ref(\'known_meters\')", field: meter_id, config: { severity: warn } } }] }',
-      ),
-    );
+    await warnReadingsNotIn(own.project, 'known_meters');
     await mkdir(path.join(own.project, 'seeds'), { recursive: true });
     await writeFile(path.join(own.project, 'seeds', 'meters.csv'), 'meter_id,region\n0,N\n1,N\n');
     await writeFile(
@@ -754,13 +747,7 @@ describe('a dbt project of its own', () => {
         "{{ config(materialized='table') }}\nselect meter_id, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by all\n",
     });
     // a warn test: its failures are counted, and the runs go on
-    await writeFile(
-      path.join(own.project, 'models', '_sources.yml'),
-      READINGS_SOURCE.replace(
-        '{ name: meter_id, data_type: bigint }',
-        '{ name: meter_id, data_type: bigint, data_tests: [{ relationships: { to: "ref(\'known_meters\')", field: meter_id, config: { severity: warn } } }] }',
-      ),
-    );
+    await warnReadingsNotIn(own.project, 'known_meters');
     await mkdir(path.join(own.project, 'seeds'), { recursive: true });
     await writeFile(path.join(own.project, 'seeds', 'meters.csv'), 'meter_id\n0\n1\n');
     const failures = (result: PipelineResult) => result.dataTests.find((t) => t.test.startsWith('relationships_readings_'))?.failures;
@@ -782,22 +769,17 @@ describe('a dbt project of its own', () => {
   });
 
   it("enforces a model's contract on the writer and in a build worker's months, a broken one failing the run and publishing nothing", async () => {
-    const own = await readingsProject(
-      dir,
-      'contracted',
-      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
-      {
-        'meter_totals.sql':
-          "{{ config(materialized='table') }}\nselect meter_id, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by all\n",
-        'per_month.sql':
-          "{{ config(materialized='incremental', event_time='ts') }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
-        '_models.yml':
-          'version: 2\nmodels:\n  - name: meter_totals\n    config: {contract: {enforced: true}}\n    columns:\n' +
-          '      - {name: meter_id, data_type: bigint, constraints: [{type: primary_key}]}\n      - {name: kwh, data_type: double}\n' +
-          '  - name: per_month\n    config: {contract: {enforced: true}}\n    columns:\n      - {name: meter_id, data_type: bigint}\n' +
-          '      - {name: ts, data_type: timestamp, constraints: [{type: not_null}]}\n      - {name: kwh, data_type: double}\n',
-      },
-    );
+    const own = await readingsProject(dir, 'contracted', TWO_METERS_ONE_DAY, {
+      'meter_totals.sql':
+        "{{ config(materialized='table') }}\nselect meter_id, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by all\n",
+      'per_month.sql':
+        "{{ config(materialized='incremental', event_time='ts') }}\nselect meter_id, ts, kwh from {{ source('raw', 'readings') }}\n",
+      '_models.yml':
+        'version: 2\nmodels:\n  - name: meter_totals\n    config: {contract: {enforced: true}}\n    columns:\n' +
+        '      - {name: meter_id, data_type: bigint, constraints: [{type: primary_key}]}\n      - {name: kwh, data_type: double}\n' +
+        '  - name: per_month\n    config: {contract: {enforced: true}}\n    columns:\n      - {name: meter_id, data_type: bigint}\n' +
+        '      - {name: ts, data_type: timestamp, constraints: [{type: not_null}]}\n      - {name: kwh, data_type: double}\n',
+    });
     const first = await runOwn(own, 'contracted-1');
     for (const test of [
       'contract_meter_totals',
@@ -817,37 +799,32 @@ describe('a dbt project of its own', () => {
   });
 
   it('runs dbt_utils as dbt deps installs it: its macros on every queue, its queries while rendering and its generic tests, a failing one refusing the run', async () => {
-    const own = await readingsProject(
-      dir,
-      'utils',
-      `select (i % 2)::bigint as meter_id, timestamp '2024-01-01' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh from range(2 * 48) t(i)`,
-      {
-        // built a month at a time by the build workers
-        'keyed_readings.sql':
-          "{{ config(materialized='incremental', event_time='ts') }}\n" +
-          "select {{ dbt_utils.generate_surrogate_key(['meter_id', 'ts']) }} as reading_key, {{ dbt_utils.star(source('raw', 'readings')) }}\n" +
-          "from {{ source('raw', 'readings') }}\n",
-        'daily.sql':
-          "{{ config(materialized='table') }}\nselect meter_id, ts::date as day, sum(kwh) as kwh from {{ ref('keyed_readings') }} group by all\n",
-        'report.sql':
-          "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect {{ dbt_utils.star(ref('daily'), except=['meter_id']) }} from {{ ref('daily') }}\n",
-        // macros that query the warehouse while rendering: on the writer, a build worker's month, and analytics
-        'calendar.sql':
-          "{{ config(materialized='table') }}\n{{ dbt_utils.date_spine('day', \"'2024-01-01'::date\", \"'2024-01-04'::date\") }}\n",
-        'meters_seen.sql':
-          "{{ config(materialized='incremental', event_time='ts') }}\n" +
-          "{% set meters = dbt_utils.get_column_values(ref('keyed_readings'), 'meter_id', order_by='meter_id') %}\n" +
-          "select ts, {{ meters | length }} as meters, '{{ meters | join('-') }}' as ids from {{ ref('keyed_readings') }} group by ts\n",
-        'stacked.sql': "{{ config(materialized='table') }}\n{{ dbt_utils.union_relations(relations=[ref('daily'), ref('calendar')]) }}\n",
-        'top_day.sql':
-          "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\n" +
-          'select {{ dbt_utils.get_single_value("select max(kwh) from " ~ ref(\'daily\')) }} as top_kwh\n',
-        '_tests.yml':
-          'version: 2\nmodels:\n  - name: keyed_readings\n    data_tests:\n      - dbt_utils.unique_combination_of_columns:\n' +
-          '          arguments: {combination_of_columns: [meter_id, ts]}\n  - name: daily\n    columns:\n      - name: kwh\n' +
-          '        data_tests:\n          - dbt_utils.accepted_range: {arguments: {min_value: 0}}\n',
-      },
-    );
+    const own = await readingsProject(dir, 'utils', TWO_METERS_ONE_DAY, {
+      // built a month at a time by the build workers
+      'keyed_readings.sql':
+        "{{ config(materialized='incremental', event_time='ts') }}\n" +
+        "select {{ dbt_utils.generate_surrogate_key(['meter_id', 'ts']) }} as reading_key, {{ dbt_utils.star(source('raw', 'readings')) }}\n" +
+        "from {{ source('raw', 'readings') }}\n",
+      'daily.sql':
+        "{{ config(materialized='table') }}\nselect meter_id, ts::date as day, sum(kwh) as kwh from {{ ref('keyed_readings') }} group by all\n",
+      'report.sql':
+        "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\nselect {{ dbt_utils.star(ref('daily'), except=['meter_id']) }} from {{ ref('daily') }}\n",
+      // macros that query the warehouse while rendering: on the writer, a build worker's month, and analytics
+      'calendar.sql':
+        "{{ config(materialized='table') }}\n{{ dbt_utils.date_spine('day', \"'2024-01-01'::date\", \"'2024-01-04'::date\") }}\n",
+      'meters_seen.sql':
+        "{{ config(materialized='incremental', event_time='ts') }}\n" +
+        "{% set meters = dbt_utils.get_column_values(ref('keyed_readings'), 'meter_id', order_by='meter_id') %}\n" +
+        "select ts, {{ meters | length }} as meters, '{{ meters | join('-') }}' as ids from {{ ref('keyed_readings') }} group by ts\n",
+      'stacked.sql': "{{ config(materialized='table') }}\n{{ dbt_utils.union_relations(relations=[ref('daily'), ref('calendar')]) }}\n",
+      'top_day.sql':
+        "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\n" +
+        'select {{ dbt_utils.get_single_value("select max(kwh) from " ~ ref(\'daily\')) }} as top_kwh\n',
+      '_tests.yml':
+        'version: 2\nmodels:\n  - name: keyed_readings\n    data_tests:\n      - dbt_utils.unique_combination_of_columns:\n' +
+        '          arguments: {combination_of_columns: [meter_id, ts]}\n  - name: daily\n    columns:\n      - name: kwh\n' +
+        '        data_tests:\n          - dbt_utils.accepted_range: {arguments: {min_value: 0}}\n',
+    });
     await writeFile(
       path.join(own.project, 'packages.yml'),
       'packages:\n  - package: dbt-labs/dbt_utils\n    version: [">=1.0.0", "<2.0.0"]\n',
