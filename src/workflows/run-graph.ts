@@ -80,7 +80,9 @@ export function planGraph(plan: ProjectPlan, selected: ReadonlySet<string>, { se
     if (model.tests.length > 0) add('test', model.name, [nodeId('model', model.name)]);
   }
   for (const test of singularTests) {
-    add('test', test.name, [...test.sources.map((s) => nodeId('seed', s)), ...test.refs.map((r) => nodeId('model', r))]);
+    // (a source's test after its model reads the published model where the run does not build it)
+    const built = test.refs.filter((r) => buildable.some((model) => model.name === r));
+    add('test', test.name, [...test.sources.map((s) => nodeId('seed', s)), ...built.map((r) => nodeId('model', r))]);
   }
   const snapshotId =
     analyticsModels.length > 0

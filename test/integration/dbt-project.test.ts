@@ -166,7 +166,7 @@ describe('a dbt project of its own', () => {
 
   /** A run of a project readingsProject made, through workers of its own; the error of one that fails. */
   type OwnProject = Awaited<ReturnType<typeof readingsProject>>;
-  type RunExtra = Partial<Pick<PipelineInput, 'fullRefresh' | 'vars'>>;
+  type RunExtra = Partial<Pick<PipelineInput, 'fullRefresh' | 'vars' | 'select'>>;
   const ownRun =
     (own: OwnProject, label: string, extra: RunExtra = {}) =>
     async (workers: Parameters<Parameters<typeof withWorkers>[2]>[0]) =>
@@ -737,7 +737,7 @@ describe('a dbt project of its own', () => {
     expect(stateOf(third, `test:${seedTest?.test}`)).toBe('unchanged');
   });
 
-  it("checks a source's relationships test on a new day's rows alone where the run left its model as it was", async () => {
+  it("checks a source's relationships test on a new day's rows alone where the run left its model as it was, in a run not building the model too", async () => {
     const readings = (from: number, meters: string) =>
       `select m::bigint as meter_id, timestamp '2024-01-01' + to_minutes((${from} + i) * 30) as ts, 1.0::double as kwh from range(48) t(i), (values ${meters}) v(m)`;
     const own = await readingsProject(dir, 'windowed', readings(0, '(0), (1), (7)'), {
@@ -766,6 +766,14 @@ describe('a dbt project of its own', () => {
     const third = await runOwn(own, 'windowed-3');
     expect(stateOf(third, 'model:known_meters')).toBe('succeeded');
     expect(failures(third)).toBe(96);
+    // a run of the model that reads the source alone still checks its new rows, against the model as published
+    await queryFile(
+      ':memory:',
+      `copy (${readings(96, '(2), (11)')}) to '${path.join(own.sources, 'readings', 'day-3.parquet')}' (format parquet)`,
+    );
+    const selected = await runOwn(own, 'windowed-4', { select: ['daily'] });
+    expect(stateOf(selected, 'model:known_meters')).toBeUndefined();
+    expect(failures(selected)).toBe(48);
   });
 
   it("enforces a model's contract on the writer and in a build worker's months, a broken one failing the run and publishing nothing", async () => {
