@@ -4,7 +4,7 @@
 // models, seeds, snapshots or singular tests is refused: meterflow builds the project's own nodes only.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDbtYaml } from './dbt-yaml';
+import YAML from 'yaml';
 import { ProjectError } from '../errors';
 import { readBelow } from './skipped-folders';
 
@@ -67,8 +67,9 @@ async function refuseNodes(dir: string, folder: string, raw: Record<string, unkn
 /** The dbt_project.yml in a folder, parsed; undefined where there is none. */
 export async function projectYamlAt(folder: string): Promise<Record<string, unknown> | undefined> {
   const text = await readFile(path.join(folder, 'dbt_project.yml'), 'utf8').catch(() => undefined);
-  // read as the loader reads YAML (PyYAML's rules), so that both find the same packages-install-path
-  return text === undefined ? undefined : ((parseDbtYaml(text) ?? {}) as Record<string, unknown>);
+  // NOTE: plain YAML, not the loader's dbt reader (dbt-yaml.ts): the client package counts packages'
+  // files for a project's fingerprint and loads no Jinja code; the two agree on the keys read here
+  return text === undefined ? undefined : ((YAML.parse(text) ?? {}) as Record<string, unknown>);
 }
 
 /**
