@@ -544,7 +544,6 @@ function modelTests(
   return { tests, testRefs: [...new Set(testRefs)] };
 }
 
-/** One model file: rendered once with recording resolvers for its refs, sources and config. */
 /** What a model's custom generic tests are rendered with, and its table named with. */
 interface TestContext {
   readonly tests: TestNames;
@@ -552,7 +551,6 @@ interface TestContext {
   readonly naming: NamingMacros;
 }
 
-/** What a model's config says of how it is built: its materialization, where it runs, by month or in parts, incrementally how. */
 /**
  * dbt configs that change a model's rows and that meterflow does not apply: refused, naming the file,
  * rather than built without them.
@@ -567,6 +565,7 @@ function refuseUnapplied(config: NodeConfig, relative: string, name: string): vo
   }
 }
 
+/** What a model's config says of how it is built: its materialization, where it runs, by month or in parts, incrementally how. */
 function howBuilt(config: NodeConfig, relative: string, name: string) {
   refuseUnapplied(config, relative, name);
   const materialized = String(config.materialized ?? 'view');
@@ -603,6 +602,7 @@ function howBuilt(config: NodeConfig, relative: string, name: string) {
   };
 }
 
+/** One model file: rendered once with recording resolvers for its refs, sources and config. */
 function loadModel(
   project: ProjectFile,
   properties: Properties,
@@ -783,10 +783,9 @@ function checkRefDirections(models: readonly ModelNode[], testRefs = false): voi
  * is built (afterModels). One naming neither, or an analytics model (published after every test), is
  * refused.
  */
-function withTestTables(source: SourceTable, models: readonly ModelNode[], sources: readonly SourceTable[]): SourceTable {
+function withTestTables(source: SourceTable, models: readonly ModelNode[], sources: readonly SourceTable[], file: string): SourceTable {
   const testTables: Record<string, string> = {};
   const afterModels: string[] = [];
-  const file = source.seed?.file ?? source.name;
   for (const test of source.tests) {
     const ref = relationshipsTarget(test);
     if (ref === undefined) continue;
@@ -986,17 +985,13 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   refuseUnknownRefs(ordered, refable, sources);
   checkRefDirections(ordered, true);
   refuseSharedTables(ordered, sources);
-  const tested = sources.map((source) => withTestTables(source, ordered, sources));
+  // the YAML file that declares a source's tests, for what names them
+  const yamlOf = (source: SourceTable) =>
+    source.seed ? (properties.seeds.get(source.name)?.file ?? source.seed.file) : (properties.sourceFiles.get(source.name) ?? source.name);
+  const tested = sources.map((source) => withTestTables(source, ordered, sources, yamlOf(source)));
   refuseSeedTestCycles(tested);
   const written = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
-  const singularTests = [
-    ...written,
-    ...testsAfterModels(tested, written, ordered, (source) =>
-      source.seed
-        ? (properties.seeds.get(source.name)?.file ?? source.seed.file)
-        : (properties.sourceFiles.get(source.name) ?? source.name),
-    ),
-  ];
+  const singularTests = [...written, ...testsAfterModels(tested, written, ordered, yamlOf)];
   const plan: ProjectPlan = {
     projectName: project.name,
     sources: tested,

@@ -898,7 +898,7 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       'models/orders.sql': "{{ config(meta={ 'meterflow': { 'runs_on': 'analytics' } }) }}select 1 as id\n",
     };
     expect((await refusal(await projectOf_(analytics))).message).toContain(
-      "seeds/shops.csv: the relationships test relationships_shops_order_id of source 'shops' reads analytics model 'orders'",
+      "seeds/_seeds.yml: the relationships test relationships_shops_order_id of source 'shops' reads analytics model 'orders'",
     );
   });
 
