@@ -14,14 +14,12 @@ import {
   modelSqlError,
   pendingName,
   pendingRelationOf,
-  renderModelSql,
   warehouseResolver,
 } from './model-sql';
-import { renderAnswered } from './render-answered';
+import { modelSqlToRun } from './render-answered';
 import { countRows, ensureSchema, existingKind } from './relations';
 import { refuseRowsOutsideWindow } from './window-rows';
 import { buildIncrementalRows } from './incremental-rows';
-import { inputColumns } from './columns';
 
 /** What a build counted: its new version's rows (null for a view), and the window's rebuilt rows. */
 export interface Built {
@@ -137,11 +135,7 @@ async function buildVersion(
     // only the window's rows are rebuilt; the new version is the published rows outside it
     // and the rebuilt ones, a view until publishing replaces the window's rows in place
     const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, { window, windowRefs });
-    const columns = await inputColumns(connection, project, model, resolver);
-    await create(
-      delta,
-      await renderAnswered(connection, model.file, (queries) => renderModelSql(project, model, resolver, vars, { columns, queries })),
-    );
+    await create(delta, await modelSqlToRun(connection, project, model, resolver, vars));
     await refuseRowsOutsideWindow(connection, delta, model, "its rows over the run's window", window);
     return {
       rows: await createWindowedVersion(connection, model, window, delta, buildId),
@@ -153,11 +147,7 @@ async function buildVersion(
     return { rows: await buildIncrementalRows(connection, project, model, input, create) };
   }
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
-  const columns = await inputColumns(connection, project, model, resolver);
-  const sql = await renderAnswered(connection, model.file, (queries) =>
-    renderModelSql(project, model, resolver, vars, { columns, queries }),
-  );
-  await create(pending, sql, true);
+  await create(pending, await modelSqlToRun(connection, project, model, resolver, vars), true);
   if (relationKind(model.materialized) === 'view') {
     // a view is checked by running it once, so a bad column fails here, not in its readers
     await connection.run(`select * from ${pending} limit 0`);

@@ -8,10 +8,9 @@ import { filesOf } from '../duckdb/lake-tables';
 import { tableOf, type ModelNode } from '../project/types';
 import { builtResult, createWindowedVersion, dropOwnVersions, windowedVersionRows, type Built } from './build-model';
 import { uninterruptible, type ModelContext } from './context';
-import { deltaName, findModel, modelSqlError, pendingName, renderModelSql, warehouseResolver } from './model-sql';
-import { renderAnswered } from './render-answered';
+import { deltaName, findModel, modelSqlError, pendingName, warehouseResolver } from './model-sql';
+import { modelSqlToRun } from './render-answered';
 import { intoTableFolder, lakeDataPath } from './month-files';
-import { inputColumns } from './columns';
 import { ensureSchema, existingKind } from './relations';
 
 /** The files committed as the model's new version (or its rebuilt rows), in the transaction. */
@@ -47,10 +46,7 @@ async function commitFiles(
   }
   await dropOwnVersions(connection, model, buildId);
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs }, windowed && window ? { window, windowRefs } : undefined);
-  const columns = await inputColumns(connection, project, model, resolver);
-  const sql = await renderAnswered(connection, model.file, (queries) =>
-    renderModelSql(project, model, resolver, vars, { columns, queries }),
-  );
+  const sql = await modelSqlToRun(connection, project, model, resolver, vars);
   try {
     await connection.run(`create table ${target} as\nselect * from (\n${sql}\n) limit 0`);
     // NOTE: the files are added before the table is partitioned: DuckLake 1.5.5's

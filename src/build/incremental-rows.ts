@@ -9,9 +9,8 @@ import { ModelBuildError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import type { IncrementalConfig, ModelNode } from '../project/types';
 import { columnTypesOf } from '../warehouse/data-tests';
-import { inputColumns } from './columns';
-import { besideModel, deltaName, modelRelation, pendingRelationOf, renderModelSql, warehouseResolver } from './model-sql';
-import { renderAnswered } from './render-answered';
+import { besideModel, deltaName, modelRelation, pendingRelationOf, warehouseResolver } from './model-sql';
+import { modelSqlToRun } from './render-answered';
 import { countRows } from './relations';
 
 /** `kept.k = added.k and …` over the unique key's columns. */
@@ -53,11 +52,7 @@ export async function buildIncrementalRows(
   const table = modelRelation(model);
   const added = besideModel(model, deltaName(model.name, buildId));
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
-  const columns = await inputColumns(connection, project, model, resolver);
-  const sql = await renderAnswered(connection, model.file, (queries) =>
-    renderModelSql(project, model, resolver, vars, { incremental: true, columns, queries }),
-  );
-  await create(added, sql);
+  await create(added, await modelSqlToRun(connection, project, model, resolver, vars, { incremental: true }));
   await refuseOtherColumns(connection, model, table, added);
   const pending = pendingRelationOf(model, buildId);
   await connection.run(`create view ${pending} as\n${keptRowsSql(config, table, added)}\nunion all\nselect * from ${added}`);

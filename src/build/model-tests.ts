@@ -12,7 +12,7 @@ import { duckdbMessage, isPermanentDuckdbError } from '../duckdb/sql';
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
-import { tableOf, type SingularTest } from '../project/types';
+import { sourceTestOf, tableOf, type SingularTest } from '../project/types';
 import { runDataTests } from '../warehouse/data-tests';
 import { withMonthTests } from './built-model-tests';
 import { inputColumns } from './columns';
@@ -82,9 +82,9 @@ async function testAfterModels(
   of: NonNullable<SingularTest['of']>,
   resolver: RelationResolver,
 ): Promise<DataTestResult> {
-  const source = project.plan.sources.find((candidate) => candidate.name === of.source);
-  const test = source?.tests.find((candidate) => candidate.id === of.test);
-  if (!source || !test) throw new ProjectError(`no test ${of.test} of source '${of.source}' in ${project.dir}`);
+  const found = sourceTestOf(project.plan, of);
+  if (!found) throw new ProjectError(`no test ${of.test} of source '${of.source}' in ${project.dir}`);
+  const { source, test } = found;
   const rows = source.seed ? resolver.ref(source.name) : resolver.source(source.sourceName, source.name);
   const whole = resolver.whole ?? resolver;
   const { results } = await runDataTests(connection, [test], rows, (ref) => whole.ref(ref));

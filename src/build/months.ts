@@ -40,12 +40,11 @@ import {
   inPart,
   modelSqlError,
   refTable,
-  renderModelSql,
   seedRelation,
   warehouseResolver,
   type SplitPart,
 } from './model-sql';
-import { renderAnswered } from './render-answered';
+import { modelSqlToRun } from './render-answered';
 import { singularTestResult } from './model-tests';
 import { inputColumns } from './columns';
 import { refuseRowsOutsideWindow } from './window-rows';
@@ -313,10 +312,7 @@ async function describeSplitKey(
   column: string,
 ): Promise<string> {
   const resolver = monthResolver(project, input, input.window ?? EVERYTHING);
-  const columns = await inputColumns(connection, project, model, resolver);
-  const sql = await renderAnswered(connection, model.file, (queries) =>
-    renderModelSql(project, model, resolver, input.vars, { columns, queries }),
-  );
+  const sql = await modelSqlToRun(connection, project, model, resolver, input.vars);
   const rows = await columnTypesOf(connection, `(\n${sql}\n)`);
   const refTypes = new Map<string, string | undefined>();
   for (const ref of model.refs) {
@@ -559,8 +555,7 @@ export async function buildMonth(
     reader.withConnection((connection) =>
       interruptible(connection, async () => {
         const columns = await inputColumns(connection, project, model, monthResolver(project, input, window));
-        const sqlOf = (resolver: RelationResolver) =>
-          renderAnswered(connection, model.file, (queries) => renderModelSql(project, model, resolver, input.vars, { columns, queries }));
+        const sqlOf = (resolver: RelationResolver) => modelSqlToRun(connection, project, model, resolver, input.vars, { columns });
         const sql = part ? await partSql(project, input, window, part, sqlOf) : await sqlOf(monthResolver(project, input, window));
         return writeMonth(connection, await lakeDataPath(connection, reader.alias), model, input, window, sql, part);
       }),

@@ -16,7 +16,7 @@ import type { ModelContext } from './context';
 import { dropLeftovers, foreignTables } from './housekeeping';
 import { inliningEphemerals, modelRelation, warehouseResolver } from './model-sql';
 import { existingKinds, tableKey } from './relations';
-import { tableOf, type DataTest, type SingularTest } from '../project/types';
+import { sourceTestOf, tableOf } from '../project/types';
 
 /** In a template's Jinja: a float literal, a division, or a filter that gives a float. */
 const FLOAT_PRONE = /\d\.\d|\/|\|\s*(?:float|round|abs|sum)\b/;
@@ -134,15 +134,11 @@ export function stateHashesOf(
     // and the ephemeral models it inlines (only where it inlines any)
     const inlined = (test.inlines ?? []).map((name) => project.templates.get(name));
     // a source's relationships test run after its model: that test as the YAML gives it
-    const of = test.of ? [sourceTestOf(project, test.of)] : [];
+    const of = test.of ? [sourceTestOf(project.plan, test.of)?.test] : [];
     stateHashes[id] = hash([template, test.severity, ...reads, ...(inlined.length > 0 ? [inlined] : []), ...of]);
   }
   return stateHashes;
 }
-
-/** The YAML test of a source a singular test stands for (SingularTest.of). */
-const sourceTestOf = (project: LoadedProject, of: NonNullable<SingularTest['of']>): DataTest | undefined =>
-  project.plan.sources.find((source) => source.name === of.source)?.tests.find((test) => test.id === of.test);
 
 /** The recorded state of each model the warehouse holds, and of each singular test run before. */
 function builtOf(

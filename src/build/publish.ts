@@ -11,10 +11,9 @@ import type { StorageResolver } from '../storage';
 import { readBuiltStates, recordBuiltStates, type BuiltState } from '../warehouse/state';
 import { uninterruptible, type ModelContext } from './context';
 import { buildKey, dropRelations, pendingRelations } from './housekeeping';
-import { deltaName, findModel, inWindow, modelRelation, pendingName, renderModelSql, warehouseResolver } from './model-sql';
-import { renderAnswered } from './render-answered';
+import { deltaName, findModel, inWindow, modelRelation, pendingName, warehouseResolver } from './model-sql';
+import { modelSqlToRun } from './render-answered';
 import { publishIncrementalRows } from './incremental-rows';
-import { inputColumns } from './columns';
 import { periodStartsOf } from './periods';
 import { countRowsOf, ensureSchema, existingKinds, tableKey } from './relations';
 
@@ -60,10 +59,7 @@ async function publishView({ connection, project, kinds, drop, published }: Publ
   await drop(tableOf(model));
   await ensureSchema(connection, tableOf(model));
   const resolver = warehouseResolver(project);
-  const columns = await inputColumns(connection, project, model, resolver);
-  const sql = await renderAnswered(connection, model.file, (queries) =>
-    renderModelSql(project, model, resolver, vars, { columns, queries }),
-  );
+  const sql = await modelSqlToRun(connection, project, model, resolver, vars);
   await connection.run(`create view ${modelRelation(model)} as\n${sql}`);
   kinds.set(tableKey(tableOf(model)), 'view');
   published.push({ model: model.name, counted: false });

@@ -6,7 +6,13 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbMessage, isPermanentDuckdbError } from '../duckdb/sql';
 import { ProjectError } from '../errors';
 import { PyFloat } from '../project/jinja-python';
+import type { RelationColumns } from '../project/dbt-adapter';
+import type { LoadedProject } from '../project/load';
+import type { RelationResolver } from '../project/render';
 import { QueryAnswers, questionKey, unsettledQueries, type Question, type QueryResult } from '../project/render-queries';
+import type { ModelNode } from '../project/types';
+import { inputColumns } from './columns';
+import { renderModelSql } from './model-sql';
 
 /** Passes before a render whose questions keep changing is refused. */
 const MAX_PASSES = 8;
@@ -67,4 +73,23 @@ export async function renderAnswered<T>(connection: DuckDBConnection, file: stri
     queries = new QueryAnswers(answers);
   }
   throw unsettledQueries(file, MAX_PASSES);
+}
+
+/**
+ * A model's SQL to run now, read through `resolver`: its inputs' columns looked up for a model that
+ * asks for them (unless given: a month's, for each of its parts), its queries answered on `connection`.
+ */
+export async function modelSqlToRun(
+  connection: DuckDBConnection,
+  project: LoadedProject,
+  model: ModelNode,
+  resolver: RelationResolver,
+  vars: Readonly<Record<string, unknown>> | undefined,
+  options: { readonly incremental?: boolean; readonly columns?: RelationColumns } = {},
+): Promise<string> {
+  const columns = options.columns ?? (await inputColumns(connection, project, model, resolver));
+  const incremental = options.incremental ?? false;
+  return renderAnswered(connection, model.file, (queries) =>
+    renderModelSql(project, model, resolver, vars, { incremental, columns, queries }),
+  );
 }

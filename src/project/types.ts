@@ -193,6 +193,16 @@ export interface SingularTest {
   readonly of?: { readonly source: string; readonly test: string };
 }
 
+/** The source and YAML test a SingularTest.of stands for; undefined where the plan has no such test. */
+export function sourceTestOf(
+  plan: Pick<ProjectPlan, 'sources'>,
+  of: NonNullable<SingularTest['of']>,
+): { source: SourceTable; test: DataTest } | undefined {
+  const source = plan.sources.find((candidate) => candidate.name === of.source);
+  const test = source?.tests.find((candidate) => candidate.id === of.test);
+  return source && test ? { source, test } : undefined;
+}
+
 /** An ephemeral model: never built, its SQL inlined where it is ref'd. */
 export interface EphemeralModel {
   readonly name: string;

@@ -16,12 +16,12 @@ export async function runSingularTest(run: RunContext, ledger: RunLedger, test: 
   const id = `test:${test.name}`;
   const inputs = ledger.inputsOf(test.sources, test.refs);
   const stateHash = run.planned.stateHashes[id] as string;
+  const pendingRefs = test.refs.filter((ref) => ledger.rebuilt.has(ref));
   // a source's relationships test checks the new rows of its source alone (a window) only where this
   // run left its model as it was: rows of a rebuilt model may have left any row of the source orphaned
-  const windowed = !test.of || !test.refs.some((ref) => ledger.rebuilt.has(ref));
+  const windowed = !test.of || pendingRefs.length === 0;
   const verdict = judge({ built: run.built[id], stateHash, inputs, fullRefresh: run.fullRefresh, windowed });
   if (verdict.upToDate) return state.markUnchanged(id, 'its inputs are unchanged since it last ran');
-  const pendingRefs = test.refs.filter((ref) => ledger.rebuilt.has(ref));
   const { window } = verdict;
   const testInput = {
     test: test.name,
