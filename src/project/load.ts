@@ -20,7 +20,8 @@ import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, sp
 import { refuseHooks, refuseUnsupported } from './unsupported';
 import { contractTests } from './contracts';
 import { describedWithDocs, loadDocBlocks } from './doc-blocks';
-import { ANALYTICS_PERIODS, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
+import { SNAPSHOT_BUILD_CONFIG, snapshotBlocks, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
+import { ANALYTICS_PERIODS, DEFAULT_MODEL_SCHEMA, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
 import type {
   AnalyticsPeriod,
   ColumnDoc,
@@ -32,6 +33,7 @@ import type {
   IncrementalConfig,
   SingularTest,
   SourceTable,
+  TableName,
 } from './types';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -63,6 +65,8 @@ interface PropertyModel {
   data_tests?: unknown;
   tests?: unknown;
   file?: string;
+  /** A snapshot defined in YAML (dbt 1.9): the relation it copies, `ref('x')` or `source('s', 't')`. */
+  relation?: string;
 }
 
 interface PropertySource {
@@ -353,6 +357,7 @@ interface Properties {
   readonly sourceFiles: Map<string, string>;
   readonly models: Map<string, PropertyModel>;
   readonly seeds: Map<string, PropertyModel>;
+  readonly snapshots: Map<string, PropertyModel>;
 }
 
 /** The source tables one property file declares. */
@@ -397,9 +402,9 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, tests: T
 
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
 async function readProperties(project: ProjectFile, tests: TestNames, naming: NamingMacros): Promise<Properties> {
-  const properties: Properties = { sources: [], sourceFiles: new Map(), models: new Map(), seeds: new Map() };
+  const properties: Properties = { sources: [], sourceFiles: new Map(), models: new Map(), seeds: new Map(), snapshots: new Map() };
   const docs = await loadDocBlocks(project.dir, await docFiles(project));
-  for (const folder of [...project.modelPaths, ...project.seedPaths]) {
+  for (const folder of new Set([...project.modelPaths, ...project.seedPaths, ...project.snapshotPaths])) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
       if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
       const relativeFile = path.relative(project.dir, file);
@@ -410,6 +415,7 @@ async function readProperties(project: ProjectFile, tests: TestNames, naming: Na
       for (const [kind, entries] of [
         ['models', properties.models],
         ['seeds', properties.seeds],
+        ['snapshots', properties.snapshots],
       ] as const) {
         for (const entry of (yaml[kind] ?? []) as PropertyModel[]) {
           if (!entry.name) continue;
@@ -417,7 +423,7 @@ async function readProperties(project: ProjectFile, tests: TestNames, naming: Na
           if (other) {
             // as dbt refuses it: which entry's tests and config hold is not for meterflow to guess
             throw new ProjectError(
-              `${relativeFile}: ${kind === 'models' ? 'model' : 'seed'} '${entry.name}' has properties in ${other.file} too: give it one entry`,
+              `${relativeFile}: ${kind.slice(0, -1)} '${entry.name}' has properties in ${other.file} too: give it one entry`,
               relativeFile,
             );
           }
@@ -607,11 +613,12 @@ function loadModel(
   project: ProjectFile,
   properties: Properties,
   sourceKeys: ReadonlyMap<string, SourceTable>,
-  file: { relative: string; underPath: string; template: string },
+  file: { relative: string; underPath: string; template: string; name?: string },
   testContext: TestContext,
+  snapshot?: SnapshotNode,
 ): ModelDraft | undefined {
   const { relative, template } = file;
-  const name = path.basename(relative, '.sql');
+  const name = file.name ?? path.basename(relative, '.sql');
   const { resolver: recorder, refs, used } = recordingResolver(relative, sourceKeys);
   const rendered = renderModel({
     file: relative,
@@ -624,9 +631,11 @@ function loadModel(
     queries: 'discover',
     projectName: project.name,
   });
-  const property = properties.models.get(name);
+  const property = snapshot ? snapshot.property : properties.models.get(name);
   const fqn = fqnOf(project.name, file.underPath, name);
-  const config: NodeConfig = mergeConfig(mergeConfig(projectConfigFor(project.modelsBlock, fqn), property?.config), rendered.config);
+  const config: NodeConfig = snapshot
+    ? mergeConfig(mergeConfig(snapshot.config, rendered.config), SNAPSHOT_BUILD_CONFIG)
+    : mergeConfig(mergeConfig(projectConfigFor(project.modelsBlock, fqn), property?.config), rendered.config);
   if (config.enabled === false) return undefined;
   refuseHooks(config, relative, name);
   const how = howBuilt(config, relative, name);
@@ -646,9 +655,10 @@ function loadModel(
   if (ephemeral && tests.length > 0)
     throw new ProjectError(`${relative}: ephemeral model '${name}' has tests; dbt cannot test an ephemeral model either`, relative);
   // an ephemeral model has no table of its own
-  const table = ephemeral ? undefined : modelTable(config, { name, fqn, relative }, testContext.naming);
+  const table = snapshot ? snapshot.table : ephemeral ? undefined : modelTable(config, { name, fqn, relative }, testContext.naming);
   return {
     name,
+    ...(snapshot ? { resourceType: 'snapshot' as const } : {}),
     ...(table ? { table } : {}),
     ...how,
     runsOnAsked: runsOnAsked(config),
@@ -931,6 +941,101 @@ async function loadModels(
   return { drafts, templates };
 }
 
+/** What makes a model of a dbt snapshot: its resolved config, its YAML entry and where its table goes. */
+interface SnapshotNode {
+  readonly config: NodeConfig;
+  readonly property: PropertyModel | undefined;
+  readonly table: TableName | undefined;
+}
+
+/** A snapshot's table: its target_schema as written (dbt's older config), else named as a model's is. */
+function snapshotTable(config: NodeConfig, node: { name: string; fqn: string[]; relative: string }, naming: NamingMacros) {
+  const target = config.target_schema;
+  if (target === undefined || target === null) return modelTable(config, { ...node, resourceType: 'snapshot' }, naming);
+  if (typeof target !== 'string' || !IDENTIFIER.test(target)) {
+    throw new ProjectError(`${node.relative}: the target_schema of snapshot '${node.name}' must be a plain SQL name`, node.relative);
+  }
+  const alias = typeof config.alias === 'string' && config.alias.trim() !== '' ? config.alias.trim() : node.name;
+  if (!IDENTIFIER.test(alias))
+    throw new ProjectError(`${node.relative}: the alias of snapshot '${node.name}' must be a plain SQL name`, node.relative);
+  return target === DEFAULT_MODEL_SCHEMA && alias === node.name ? undefined : { schema: target, name: alias };
+}
+
+/**
+ * One dbt snapshot, loaded as the incremental model that builds it (dbt-snapshots.ts): its config from
+ * dbt_project.yml's `snapshots:` block, its YAML entry and its `config()` call, read from its query first.
+ */
+function loadSnapshot(
+  project: ProjectFile,
+  properties: Properties,
+  sourceKeys: ReadonlyMap<string, SourceTable>,
+  file: { relative: string; underPath: string; block: SnapshotBlock },
+  context: TestContext,
+): { draft: ModelDraft; template: string } | undefined {
+  const { relative, underPath, block } = file;
+  const { name } = block;
+  if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid snapshot name`, relative);
+  const property = properties.snapshots.get(name);
+  const query = bundleTemplate(block.body, macrosUsedBy(block.body, context.macros));
+  const { resolver } = recordingResolver(relative, sourceKeys);
+  const rendered = renderModel({
+    file: relative,
+    template: query,
+    resolver,
+    vars: project.vars,
+    self: name,
+    columns: NO_COLUMNS,
+    queries: 'discover',
+    projectName: project.name,
+  });
+  const fqn = fqnOf(project.name, underPath, name);
+  const config = mergeConfig(mergeConfig(projectConfigFor(project.raw.snapshots, fqn), property?.config), rendered.config);
+  if (config.enabled === false) return undefined;
+  const text = snapshotTemplate(block.body, snapshotSpec(config, relative, name));
+  const template = bundleTemplate(text, macrosUsedBy(text, context.macros));
+  const table = snapshotTable(config, { name, fqn, relative }, context.naming);
+  const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template, name }, context, { config, property, table });
+  return draft ? { draft, template } : undefined;
+}
+
+/** Every snapshot: the blocks of the .sql files under snapshot-paths, and those YAML defines with a `relation`. */
+async function loadSnapshots(
+  project: ProjectFile,
+  properties: Properties,
+  sourceKeys: ReadonlyMap<string, SourceTable>,
+  context: TestContext,
+  templates: Map<string, string>,
+): Promise<ModelDraft[]> {
+  const found: { relative: string; underPath: string; block: SnapshotBlock }[] = [];
+  for (const snapshotPath of project.snapshotPaths) {
+    const root = path.join(project.dir, snapshotPath);
+    for (const file of (await listFiles(root)).filter((f) => f.endsWith('.sql'))) {
+      const blocks = snapshotBlocks(await readFile(file, 'utf8'));
+      for (const block of blocks) found.push({ relative: path.relative(project.dir, file), underPath: path.relative(root, file), block });
+    }
+  }
+  for (const [name, property] of properties.snapshots) {
+    if (property.relation === undefined) continue;
+    const relative = property.file as string;
+    if (!/^\s*(ref|source)\s*\(.*\)\s*$/s.test(property.relation)) {
+      throw new ProjectError(`${relative}: the relation of snapshot '${name}' must be a ref() or source() call`, relative);
+    }
+    const underPath = relative.split(/[\\/]/).slice(1).join('/');
+    found.push({ relative, underPath, block: { name, body: `select * from {{ ${property.relation} }}` } });
+  }
+  const drafts: ModelDraft[] = [];
+  for (const file of found) {
+    if (templates.has(file.block.name)) {
+      throw new ProjectError(`${file.relative}: a snapshot named '${file.block.name}', as another model or snapshot is`, file.relative);
+    }
+    const loaded = loadSnapshot(project, properties, sourceKeys, file, context);
+    if (!loaded) continue;
+    templates.set(file.block.name, loaded.template);
+    drafts.push(loaded.draft);
+  }
+  return drafts;
+}
+
 /** A seed named as a model (ref() would be ambiguous), and a model's relationships test to no model or seed, refused. */
 function refuseUnknownRefs(models: readonly ModelNode[], refable: ReadonlySet<string>, sources: readonly SourceTable[]): void {
   const seedNames = new Set(sources.filter((s) => s.seed).map((s) => s.name));
@@ -977,7 +1082,9 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
       .tests,
   }));
 
-  const { drafts, templates } = await loadModels(project, properties, sourceKeys, { tests, macros, naming });
+  const context = { tests, macros, naming };
+  const { drafts, templates } = await loadModels(project, properties, sourceKeys, context);
+  drafts.push(...(await loadSnapshots(project, properties, sourceKeys, context, templates)));
   const { models, ephemerals, reach } = inlineEphemerals(drafts);
   const ordered = topologicalOrder(models);
   checkRefDirections(ordered);

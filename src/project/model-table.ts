@@ -67,7 +67,12 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function modelTable(
   config: NodeConfig,
-  node: { readonly name: string; readonly fqn: readonly string[]; readonly relative: string; readonly resourceType?: 'model' | 'seed' },
+  node: {
+    readonly name: string;
+    readonly fqn: readonly string[];
+    readonly relative: string;
+    readonly resourceType?: 'model' | 'seed' | 'snapshot';
+  },
   naming: NamingMacros,
 ): TableName | undefined {
   const { name, relative } = node;

@@ -110,6 +110,8 @@ export function keyedTable(key: string): TableName {
 
 export interface ModelNode {
   readonly name: string;
+  /** A dbt snapshot, built as an incremental model merged on dbt_scd_id (project/dbt-snapshots.ts); else a model. */
+  readonly resourceType?: 'snapshot';
   /**
    * Where dbt's `schema` and `alias` configs put it (dbt's generate_schema_name: `main_<schema>`, or
    * the project's own macro): absent where that is `main.<name>`, and in plans recorded before.

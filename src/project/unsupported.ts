@@ -1,5 +1,5 @@
 // What meterflow does not run, refused before any work, naming the file and the feature: Python
-// models, dbt snapshots, packages that are not installed, a dispatch search order, hooks and model versions. Whatever a run
+// models, snapshot blocks among models, packages that are not installed, a dispatch search order, hooks and model versions. Whatever a run
 // cannot honour is said here, not found halfway through a run.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -82,14 +82,14 @@ export async function refuseUnsupported(
       if (file.endsWith('.py')) refuse(relative, 'Python models are not supported by meterflow (SQL models only)');
       if (!file.endsWith('.sql') && !file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
       const text = await readFile(file, 'utf8');
-      if (/\{%-?\s*snapshot\s/.test(text)) refuse(relative, 'dbt snapshots are not supported by meterflow');
+      if (/\{%-?\s*snapshot\s/.test(text)) {
+        refuse(
+          relative,
+          `a {% snapshot %} block under model-paths: dbt reads snapshots under snapshot-paths (${snapshotPaths.join(', ')})`,
+        );
+      }
       if (/^\s*versions\s*:/m.test(text) && !file.endsWith('.sql')) refuse(relative, 'model versions are not supported by meterflow');
     }
-  }
-  for (const snapshotPath of snapshotPaths) {
-    const files = (await listFiles(path.join(dir, snapshotPath))).filter((f) => /\.(sql|ya?ml)$/.test(f));
-    const first = files[0];
-    if (first) refuse(path.relative(dir, first), 'dbt snapshots are not supported by meterflow');
   }
   await checkPackages(dir, project, packages);
 }

@@ -31,13 +31,17 @@ type Json = Record<string, unknown>;
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** dbt's unique ids. */
-const ids = (project: string) => ({
-  model: (name: string) => `model.${project}.${name}`,
-  seed: (name: string) => `seed.${project}.${name}`,
-  source: (source: SourceTable) => `source.${project}.${source.sourceName}.${source.name}`,
-  test: (name: string) => `test.${project}.${name}`,
-});
+/** dbt's unique ids (a snapshot's is `snapshot.<project>.<name>`, though meterflow builds it as a model). */
+const ids = (plan: ProjectPlan) => {
+  const project = plan.projectName;
+  const snapshots = new Set(plan.models.filter((m) => m.resourceType === 'snapshot').map((m) => m.name));
+  return {
+    model: (name: string) => `${snapshots.has(name) ? 'snapshot' : 'model'}.${project}.${name}`,
+    seed: (name: string) => `seed.${project}.${name}`,
+    source: (source: SourceTable) => `source.${project}.${source.sourceName}.${source.name}`,
+    test: (name: string) => `test.${project}.${name}`,
+  };
+};
 
 /** A file's path under its model or seed path, as dbt's `path` gives it. */
 const underSearchPath = (file: string) => file.split('/').slice(1).join('/') || file;
@@ -88,18 +92,18 @@ function modelRelationName(input: ArtifactsInput, model: ModelNode): string {
 }
 
 function modelNode(input: ArtifactsInput, model: ModelNode): Json {
-  const id = ids(input.plan.projectName);
+  const id = ids(input.plan);
   const seeds = new Set(input.plan.sources.filter((s) => s.seed).map((s) => s.name));
   const bySource = new Map(input.plan.sources.map((s) => [s.name, s]));
   const readSources = model.sources.map((name) => bySource.get(name)).filter((s): s is SourceTable => s !== undefined);
   const table = tableOf(model);
   return {
-    ...common(input, 'model', id.model(model.name), model.name, model.file),
+    ...common(input, model.resourceType ?? 'model', id.model(model.name), model.name, model.file),
     schema: table.schema,
     alias: table.name,
     config: {
       enabled: true,
-      materialized: model.materialized,
+      materialized: model.resourceType ?? model.materialized,
       tags: [...model.tags],
       meta: { meterflow: { runs_on: runsOnOf(model) }, ...(model.period ? { period: model.period } : {}) },
       ...(model.eventTime ? { event_time: model.eventTime } : {}),
@@ -123,7 +127,7 @@ function modelNode(input: ArtifactsInput, model: ModelNode): Json {
 function seedNode(input: ArtifactsInput, seed: SourceTable): Json {
   const file = seed.seed?.file ?? seed.name;
   return {
-    ...common(input, 'seed', ids(input.plan.projectName).seed(seed.name), seed.name, file),
+    ...common(input, 'seed', ids(input.plan).seed(seed.name), seed.name, file),
     schema: seed.schema,
     config: {
       enabled: true,
@@ -140,7 +144,7 @@ function seedNode(input: ArtifactsInput, seed: SourceTable): Json {
 }
 
 function sourceNode(input: ArtifactsInput, source: SourceTable): Json {
-  const uniqueId = ids(input.plan.projectName).source(source);
+  const uniqueId = ids(input.plan).source(source);
   return {
     database: input.database,
     schema: source.schema,
@@ -167,7 +171,7 @@ function sourceNode(input: ArtifactsInput, source: SourceTable): Json {
 
 /** A YAML test on a model, seed or source: dbt's test node, its kwargs the test's arguments. */
 function testNode(input: ArtifactsInput, test: DataTest, attachedTo: string, file: string, reads: string[]): Json {
-  const uniqueId = ids(input.plan.projectName).test(test.id);
+  const uniqueId = ids(input.plan).test(test.id);
   return {
     ...common(input, 'test', uniqueId, test.id, file),
     path: `${test.id}.sql`,
@@ -195,7 +199,7 @@ function testNode(input: ArtifactsInput, test: DataTest, attachedTo: string, fil
 /** manifest.json: the project as dbt's manifest describes it (v12). */
 export function dbtManifest(input: ArtifactsInput): Json {
   const { plan } = input;
-  const id = ids(plan.projectName);
+  const id = ids(plan);
   const nodes: Record<string, Json> = {};
   const sources: Record<string, Json> = {};
   // what a relationships test reads besides what it tests
@@ -293,7 +297,7 @@ type NodesById = ReadonlyMap<string, NodeProgress>;
 /** The seeds' and models' results. */
 function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): void {
   const { plan } = input;
-  const id = ids(plan.projectName);
+  const id = ids(plan);
   for (const source of plan.sources.filter((s) => s.seed)) {
     const node = byId.get(`seed:${source.name}`);
     if (node) add(id.seed(source.name), node, nodeStatus(node));
@@ -308,7 +312,7 @@ function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): vo
 /** The results of the tests that ran (once each): the ids of those tests. */
 function testsRun(input: ArtifactsInput, byId: NodesById, add: AddResult): Set<string> {
   const { plan } = input;
-  const id = ids(plan.projectName);
+  const id = ids(plan);
   const known = new Set([...plan.models.flatMap((m) => m.tests), ...plan.sources.flatMap((s) => s.tests)].map((t) => t.id));
   const ran = new Set<string>();
   for (const outcome of input.dataTests) {
@@ -324,7 +328,7 @@ function testsRun(input: ArtifactsInput, byId: NodesById, add: AddResult): Set<s
 /** The tests of the run's nodes that did not run: their model was up to date, or the run stopped first. */
 function testsNotRun(input: ArtifactsInput, byId: NodesById, ran: ReadonlySet<string>, add: AddResult): void {
   const { plan } = input;
-  const id = ids(plan.projectName);
+  const id = ids(plan);
   for (const model of plan.models) {
     const node = byId.get(`test:${model.name}`);
     if (!node) continue;

@@ -806,6 +806,87 @@ describe('a dbt project of its own', () => {
     expect(await queryFile(own.warehouse, tableChecksumSql('main.meter_totals'))).toEqual(before);
   });
 
+  it("keeps a dbt snapshot's history as dbt does: new versions, closed ones, vanished rows; through a full refresh, and a failing test keeping it as it was", async () => {
+    // meters' configurations, each with the time it last changed: snapshotted by that time (closing
+    // the rows that vanish) and by a check of the profile column, and read by a model
+    const configs = (rows: string) => `select * from (values ${rows}) t(meter_id, profile, updated_at)`;
+    const configFile = (own: { sources: string }) => path.join(own.sources, 'meter_config', 'meter_config.parquet');
+    const own = await readingsProject(
+      dir,
+      'snapshotted',
+      TWO_METERS_ONE_DAY,
+      { 'current_profiles.sql': "select meter_id, profile from {{ ref('config_history') }} where dbt_valid_to is null\n" },
+      {
+        yaml: '      - name: meter_config\n',
+        files: {
+          meter_config: configs("(1, 'A', timestamp '2024-01-01'), (2, 'B', timestamp '2024-01-01'), (3, 'A', timestamp '2024-01-01')"),
+        },
+      },
+    );
+    await mkdir(path.join(own.project, 'snapshots'));
+    await writeFile(
+      path.join(own.project, 'snapshots', 'meter_config.sql'),
+      "{% snapshot config_history %}\n{{ config(target_schema='history', unique_key='meter_id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}\n" +
+        "select * from {{ source('raw', 'meter_config') }}\n{% endsnapshot %}\n\n" +
+        "{% snapshot profile_checks %}\n{{ config(unique_key='meter_id', strategy='check', check_cols=['profile']) }}\n" +
+        "select meter_id, profile from {{ source('raw', 'meter_config') }}\n{% endsnapshot %}\n",
+    );
+    await writeFile(
+      path.join(own.project, 'snapshots', '_snapshots.yml'),
+      'snapshots:\n  - name: profile_checks\n    columns:\n      - {name: profile, data_tests: [not_null]}\n',
+    );
+    const history = () =>
+      queryFile(
+        own.warehouse,
+        `select 'ts' as s, meter_id, profile, dbt_valid_from::varchar as valid_from, dbt_valid_to::varchar as valid_to from history.config_history
+         union all select 'check', meter_id, profile, dbt_valid_from::varchar, dbt_valid_to::varchar from main.profile_checks order by all`,
+      );
+    const first = await runOwn(own, 'snapshotted-1');
+    expect(stateOf(first, 'model:config_history')).toBe('succeeded');
+    const [start1] = (await history()).filter((row) => row.s === 'check').map((row) => row.valid_from);
+    await queryFile(
+      ':memory:',
+      `copy (${configs("(1, 'A', timestamp '2024-01-01'), (2, 'C', timestamp '2024-02-01'), (4, 'B', timestamp '2024-02-01')")}) to '${configFile(own)}' (format parquet)`,
+    );
+    await runOwn(own, 'snapshotted-2');
+    const rows = await history();
+    // the check snapshot's times are the runs' starts: the second run's closes what vanished in the other
+    const start2 = rows.find((row) => row.s === 'check' && row.meter_id === 4)?.valid_from;
+    expect(start2).not.toEqual(start1);
+    const jan = '2024-01-01 00:00:00';
+    const feb = '2024-02-01 00:00:00';
+    const expected = [
+      { s: 'check', meter_id: 1, profile: 'A', valid_from: start1, valid_to: null },
+      { s: 'check', meter_id: 2, profile: 'B', valid_from: start1, valid_to: start2 },
+      { s: 'check', meter_id: 2, profile: 'C', valid_from: start2, valid_to: null },
+      { s: 'check', meter_id: 3, profile: 'A', valid_from: start1, valid_to: null },
+      { s: 'check', meter_id: 4, profile: 'B', valid_from: start2, valid_to: null },
+      { s: 'ts', meter_id: 1, profile: 'A', valid_from: jan, valid_to: null },
+      { s: 'ts', meter_id: 2, profile: 'B', valid_from: jan, valid_to: feb },
+      { s: 'ts', meter_id: 2, profile: 'C', valid_from: feb, valid_to: null },
+      { s: 'ts', meter_id: 3, profile: 'A', valid_from: jan, valid_to: start2 },
+      { s: 'ts', meter_id: 4, profile: 'B', valid_from: feb, valid_to: null },
+    ];
+    expect(rows).toEqual(expected);
+    expect(await queryFile(own.warehouse, 'select * from main.current_profiles order by all')).toEqual([
+      { meter_id: 1, profile: 'A' },
+      { meter_id: 2, profile: 'C' },
+      { meter_id: 4, profile: 'B' },
+    ]);
+    // dbt never rebuilds a snapshot: a full refresh leaves its history
+    const third = await runOwn(own, 'snapshotted-3', { fullRefresh: true });
+    expect(await history()).toEqual(expected);
+    // a NULL profile fails the check snapshot's test: the run fails, both snapshots stay as they were
+    await queryFile(
+      ':memory:',
+      `copy (${configs("(1, NULL, timestamp '2024-03-01'), (2, 'C', timestamp '2024-02-01')")}) to '${configFile(own)}' (format parquet)`,
+    );
+    expect(await failOwn(own, 'snapshotted-4')).toContain('not_null_profile_checks_profile');
+    expect(await history()).toEqual(expected);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'out-snapshotted-3', 'runs', third.workflowId, 'manifest.json'), 'utf8'));
+    expect(manifest.nodes['snapshot.snapshotted.config_history']).toMatchObject({ resource_type: 'snapshot', schema: 'history' });
+  });
+
   it('runs dbt_utils as dbt deps installs it: its macros on every queue, its queries while rendering and its generic tests, a failing one refusing the run', async () => {
     const own = await readingsProject(dir, 'utils', TWO_METERS_ONE_DAY, {
       // built a month at a time by the build workers

@@ -314,6 +314,42 @@ describe('a dbt project laid out its own way', () => {
     expect(plan.ephemerals?.map((e) => e.name).sort()).toEqual(['base_orders', 'paid_orders']);
   });
 
+  it("loads dbt snapshots, from SQL blocks and from YAML, as incremental models merged on dbt_scd_id, where dbt's configs put them", async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': `${PROJECT}snapshots:\n  shop:\n    legacy:\n      +target_schema: history\n`,
+        'models/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
+        'models/open_orders.sql': "select * from {{ ref('orders_by_time') }} where dbt_valid_to is null\n",
+        'snapshots/legacy/orders.sql':
+          "{% snapshot orders_by_time %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ source('raw', 'orders') }}\n{% endsnapshot %}\n",
+        'snapshots/_snapshots.yml':
+          'snapshots:\n  - name: orders_checked\n    relation: source("raw", "orders")\n    config: {schema: audit, unique_key: [id], strategy: check, check_cols: all}\n' +
+          '    columns:\n      - {name: id, data_tests: [not_null]}\n',
+      }),
+    );
+    const { plan, templates } = await loadProject(dir);
+    const byName = new Map(plan.models.map((m) => [m.name, m]));
+    expect(byName.get('orders_by_time')).toMatchObject({
+      resourceType: 'snapshot',
+      table: { schema: 'history', name: 'orders_by_time' },
+      materialized: 'incremental',
+      incremental: { uniqueKey: ['dbt_scd_id'], fullRefresh: false },
+      sources: ['orders'],
+      file: 'snapshots/legacy/orders.sql',
+    });
+    expect(byName.get('orders_checked')).toMatchObject({
+      resourceType: 'snapshot',
+      table: { schema: 'main_audit', name: 'orders_checked' },
+      tests: [expect.objectContaining({ kind: 'not_null', column: 'id' })],
+      file: 'snapshots/_snapshots.yml',
+    });
+    // the model reading a snapshot comes after it
+    expect(plan.models.map((m) => m.name).indexOf('open_orders')).toBeGreaterThan(plan.models.map((m) => m.name).indexOf('orders_by_time'));
+    expect(templates.get('orders_by_time')).toContain(
+      "md5(coalesce(cast(id as varchar), '') || '|' || coalesce(cast(updated_at as varchar), ''))",
+    );
+  });
+
   it.each([
     [
       'a Python model',
@@ -321,9 +357,41 @@ describe('a dbt project laid out its own way', () => {
       'models/py_model.py: Python models are not supported',
     ],
     [
-      'a dbt snapshot',
-      { 'snapshots/orders_snapshot.sql': '{% snapshot orders_snapshot %}\nselect 1\n{% endsnapshot %}\n' },
-      'snapshots/orders_snapshot.sql: dbt snapshots are not supported',
+      'a snapshot block among the models',
+      { 'models/orders_snapshot.sql': '{% snapshot orders_snapshot %}\nselect 1\n{% endsnapshot %}\n' },
+      'models/orders_snapshot.sql: a {% snapshot %} block under model-paths: dbt reads snapshots under snapshot-paths (snapshots)',
+    ],
+    [
+      'a snapshot without a unique_key',
+      {
+        'snapshots/orders.sql':
+          "{% snapshot orders_snapshot %}\n{{ config(strategy='check', check_cols='all') }}\nselect 1 as id\n{% endsnapshot %}\n",
+      },
+      "snapshots/orders.sql: snapshot 'orders_snapshot' has no unique_key (dbt needs one)",
+    ],
+    [
+      'a snapshot whose strategy lacks its column',
+      {
+        'snapshots/orders.sql':
+          "{% snapshot orders_snapshot %}\n{{ config(unique_key='id', strategy='timestamp') }}\nselect 1 as id\n{% endsnapshot %}\n",
+      },
+      "snapshots/orders.sql: snapshot 'orders_snapshot' has strategy='timestamp' but no updated_at",
+    ],
+    [
+      "a snapshot's hard_deletes='new_record'",
+      {
+        'snapshots/orders.sql':
+          "{% snapshot orders_snapshot %}\n{{ config(unique_key='id', strategy='check', check_cols='all', hard_deletes='new_record') }}\nselect 1 as id\n{% endsnapshot %}\n",
+      },
+      "snapshots/orders.sql: snapshot 'orders_snapshot' has hard_deletes='new_record': meterflow applies 'ignore' and 'invalidate'",
+    ],
+    [
+      'a snapshot named as a model',
+      {
+        'snapshots/orders.sql':
+          "{% snapshot ok %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect 1 as id\n{% endsnapshot %}\n",
+      },
+      "snapshots/orders.sql: a snapshot named 'ok', as another model or snapshot is",
     ],
     [
       'a package not installed',

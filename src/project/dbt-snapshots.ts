@@ -1,0 +1,208 @@
+// dbt snapshots (type-2 history of a query's rows), run as dbt-duckdb runs them: each becomes an
+// incremental model keyed by `dbt_scd_id`, whose first build is the query's rows with dbt's four
+// columns and whose later builds give the rows that change (new versions, the closed ones, and with
+// hard_deletes='invalidate' the vanished ones closed), merged into the table as dbt's snapshot merge does.
+import { ProjectError } from '../errors';
+import type { NodeConfig } from './model-config';
+
+/** One `{% snapshot name %} … {% endsnapshot %}` block of a file: its name and its query's template. */
+export interface SnapshotBlock {
+  readonly name: string;
+  readonly body: string;
+}
+
+const BLOCK = /\{%-?\s*snapshot\s+([^\s%-]+)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g;
+
+/** The snapshot blocks of a file under snapshot-paths (text outside them is ignored, as dbt ignores it). */
+export function snapshotBlocks(text: string): SnapshotBlock[] {
+  return [...text.matchAll(BLOCK)].map((match) => ({ name: match[1] as string, body: match[2] as string }));
+}
+
+/** dbt's four columns, in the order dbt adds them after the query's. */
+export const SNAPSHOT_COLUMNS = ['dbt_scd_id', 'dbt_updated_at', 'dbt_valid_from', 'dbt_valid_to'] as const;
+
+/** How a snapshot finds what changed, as its config says (checked by `snapshotSpec`). */
+export interface SnapshotSpec {
+  /** Column names (a list) or one SQL expression (dbt's unique_key string). */
+  readonly uniqueKey: readonly string[];
+  readonly strategy: 'timestamp' | 'check';
+  /** timestamp: the column whose later value makes a new version. */
+  readonly updatedAt?: string;
+  /** check: the columns compared, or all the query's. */
+  readonly checkCols?: readonly string[] | 'all';
+  /** Rows gone from the query closed (dbt's hard_deletes='invalidate', or invalidate_hard_deletes). */
+  readonly invalidateHardDeletes: boolean;
+  /** dbt_valid_to_current: an SQL expression current rows hold instead of NULL. */
+  readonly validToCurrent?: string;
+}
+
+/** The config that makes a snapshot an incremental model meterflow builds: merged on dbt_scd_id, never rebuilt whole. */
+export const SNAPSHOT_BUILD_CONFIG: NodeConfig = {
+  materialized: 'incremental',
+  incremental_strategy: 'merge',
+  unique_key: 'dbt_scd_id',
+  full_refresh: false,
+};
+
+const COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const present = (value: unknown) => value !== undefined && value !== null;
+
+/** A string or a list of strings, else a refusal naming the config. */
+function stringsOf(value: unknown, key: string, fail: (what: string) => never): string[] {
+  if (typeof value === 'string' && value.trim() !== '') return [value.trim()];
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v.trim() !== '')) {
+    return value.map((v) => (v as string).trim());
+  }
+  return fail(`${key} must be a column name or a list of them`);
+}
+
+/** Refuse the snapshot configs meterflow does not apply, naming them. */
+function refuseUnapplied(config: NodeConfig, fail: (what: string) => never): void {
+  if (present(config.snapshot_meta_column_names)) {
+    fail("has snapshot_meta_column_names, which meterflow does not apply: its columns are dbt's own (dbt_scd_id, dbt_valid_from, …)");
+  }
+  if (present(config.event_time)) {
+    fail('has an event_time: meterflow builds a model with one a month at a time, which a snapshot cannot be');
+  }
+  if (present(config.target_database)) {
+    fail(`has target_database='${String(config.target_database)}': a meterflow run builds one warehouse, the one it names (--db)`);
+  }
+}
+
+/** Whether rows gone from the query are closed: dbt's hard_deletes, or its older invalidate_hard_deletes. */
+function hardDeletes(config: NodeConfig, fail: (what: string) => never): boolean {
+  const asked = config.hard_deletes;
+  if (present(asked)) {
+    if (asked === 'ignore') return false;
+    if (asked === 'invalidate') return true;
+    return fail(`has hard_deletes='${String(asked)}': meterflow applies 'ignore' and 'invalidate' ('new_record' is not supported)`);
+  }
+  return config.invalidate_hard_deletes === true;
+}
+
+/** What a snapshot's config asks, checked as dbt checks it: unique_key and strategy, with updated_at or check_cols. */
+export function snapshotSpec(config: NodeConfig, file: string, name: string): SnapshotSpec {
+  const fail = (what: string): never => {
+    throw new ProjectError(`${file}: snapshot '${name}' ${what}`, file);
+  };
+  refuseUnapplied(config, fail);
+  if (!present(config.unique_key)) fail('has no unique_key (dbt needs one)');
+  const uniqueKey = stringsOf(config.unique_key, 'its unique_key', fail);
+  if (uniqueKey.length > 1 && uniqueKey.some((key) => !COLUMN.test(key))) fail('has a unique_key list whose entries are not column names');
+  const invalidateHardDeletes = hardDeletes(config, fail);
+  const validToCurrent = present(config.dbt_valid_to_current) ? String(config.dbt_valid_to_current) : undefined;
+  const common = { uniqueKey, invalidateHardDeletes, ...(validToCurrent ? { validToCurrent } : {}) };
+  if (config.strategy === 'timestamp') {
+    if (typeof config.updated_at !== 'string' || config.updated_at.trim() === '') fail("has strategy='timestamp' but no updated_at");
+    return { ...common, strategy: 'timestamp', updatedAt: (config.updated_at as string).trim() };
+  }
+  if (config.strategy === 'check') {
+    if (!present(config.check_cols)) fail("has strategy='check' but no check_cols");
+    const checkCols = config.check_cols === 'all' ? 'all' : stringsOf(config.check_cols, 'its check_cols', fail);
+    if (checkCols !== 'all' && checkCols.some((column) => !COLUMN.test(column))) fail('has check_cols that are not column names');
+    return { ...common, strategy: 'check', checkCols };
+  }
+  return fail(
+    `has strategy=${present(config.strategy) ? `'${String(config.strategy)}'` : 'none'}: dbt's are 'timestamp' (with updated_at) and 'check' (with check_cols)`,
+  );
+}
+
+/** The run's start as the snapshot's time (dbt-duckdb's now()::timestamp, in UTC): the same on every retry of the run. */
+const SNAPSHOT_TIME = "cast(cast('{{ run_started_at }}' as timestamptz) as timestamp)";
+
+/** SQL pieces of one snapshot, from its spec. */
+function snapshotPieces(spec: SnapshotSpec) {
+  const keys = spec.uniqueKey.map((key, i) => ({ expr: key, alias: `__mf_key_${i + 1}` }));
+  const updatedAt = spec.strategy === 'timestamp' ? (spec.updatedAt as string) : SNAPSHOT_TIME;
+  // dbt's snapshot_hash_arguments over the key and the time
+  const scdId = `md5(${[...spec.uniqueKey, updatedAt].map((arg) => `coalesce(cast(${arg} as varchar), '')`).join(" || '|' || ")})`;
+  const validTo = (time: string) =>
+    spec.validToCurrent === undefined ? `nullif(${time}, ${time})` : `coalesce(nullif(${time}, ${time}), ${spec.validToCurrent})`;
+  const current =
+    spec.validToCurrent === undefined ? 'dbt_valid_to is null' : `(dbt_valid_to = ${spec.validToCurrent} or dbt_valid_to is null)`;
+  const join = keys.map(({ alias }) => `snapshotted_data.${alias} = source_data.${alias}`).join(' and ');
+  const distinct = (column: string) => `snapshotted_data."${column}" is distinct from source_data."${column}"`;
+  const changed =
+    spec.strategy === 'timestamp'
+      ? 'snapshotted_data.dbt_valid_from < source_data.__mf_updated_at'
+      : spec.checkCols === 'all'
+        ? `{% for __mf_column in __mf.columns %}snapshotted_data."{{ __mf_column }}" is distinct from source_data."{{ __mf_column }}" or {% endfor %}false`
+        : (spec.checkCols as readonly string[]).map(distinct).join(' or ');
+  return { keys, updatedAt, scdId, validTo, current, join, changed, helpers: keys.map((k) => k.alias).join(', ') };
+}
+
+/** What the incremental branch needs of the table: dbt_valid_to's type, and its query columns (check_cols='all'). */
+const TABLE_COLUMNS = `{%- set __mf = namespace(valid_to_type='timestamp', columns=[]) -%}
+{%- for __mf_column in adapter.get_columns_in_relation(this) -%}
+  {%- if __mf_column.name == 'dbt_valid_to' %}{% set __mf.valid_to_type = __mf_column.data_type %}{% endif -%}
+  {%- if __mf_column.name not in ${JSON.stringify(SNAPSHOT_COLUMNS).replace(/"/g, "'")} %}{% do __mf.columns.append(__mf_column.name) %}{% endif -%}
+{%- endfor %}`;
+
+/** The rows that change the snapshot: new versions, the versions they close, and (invalidate) the rows gone, closed. */
+function changedRowsSql(body: string, spec: SnapshotSpec): string {
+  const p = snapshotPieces(spec);
+  const keyColumns = p.keys.map(({ expr, alias }) => `${expr} as ${alias}`).join(', ');
+  const deletes = spec.invalidateHardDeletes
+    ? `,
+deletes as (
+    select snapshotted_data.* exclude (${p.helpers}) replace (cast(${SNAPSHOT_TIME} as {{ __mf.valid_to_type }}) as dbt_valid_to)
+    from snapshotted_data
+    left join source_data on ${p.join}
+    where source_data.__mf_key_1 is null
+)`
+    : '';
+  return `${TABLE_COLUMNS}
+with snapshot_query as (
+${body}
+),
+source_data as (
+    select *, ${keyColumns}, ${p.updatedAt} as __mf_updated_at, ${p.scdId} as __mf_scd_id
+    from snapshot_query
+),
+snapshotted_data as (
+    select *, ${keyColumns}
+    from {{ this }}
+    where ${p.current}
+),
+insertions as (
+    select source_data.* exclude (${p.helpers}, __mf_updated_at, __mf_scd_id),
+        source_data.__mf_scd_id as dbt_scd_id,
+        source_data.__mf_updated_at as dbt_updated_at,
+        source_data.__mf_updated_at as dbt_valid_from,
+        ${p.validTo('source_data.__mf_updated_at')} as dbt_valid_to
+    from source_data
+    left join snapshotted_data on ${p.join}
+    where snapshotted_data.__mf_key_1 is null or (${p.changed})
+),
+updates as (
+    select snapshotted_data.* exclude (${p.helpers}) replace (source_data.__mf_updated_at as dbt_valid_to)
+    from source_data
+    join snapshotted_data on ${p.join}
+    where ${p.changed}
+)${deletes}
+select * from insertions
+union all
+select * from updates${spec.invalidateHardDeletes ? '\nunion all\nselect * from deletes' : ''}`;
+}
+
+/**
+ * The template meterflow builds a snapshot from: on its first build, every row of the query with dbt's
+ * four columns (dbt's build_snapshot_table); after, the rows that change it (dbt's
+ * snapshot_staging_table), each replacing the table's row with its dbt_scd_id or added.
+ */
+export function snapshotTemplate(body: string, spec: SnapshotSpec): string {
+  const p = snapshotPieces(spec);
+  return `{% if is_incremental() %}
+${changedRowsSql(body, spec)}
+{% else %}
+select *,
+    ${p.scdId} as dbt_scd_id,
+    ${p.updatedAt} as dbt_updated_at,
+    ${p.updatedAt} as dbt_valid_from,
+    ${p.validTo(p.updatedAt)} as dbt_valid_to
+from (
+${body}
+) as snapshot_query
+{% endif %}`;
+}
