@@ -19,7 +19,7 @@ export function asksForColumns(project: LoadedProject, model: Reader): boolean {
   return [model.name, ...(model.inlines ?? [])].some((name) => (project.templates.get(name) ?? '').includes('get_columns_in_relation'));
 }
 
-async function columnsOfSql(connection: DuckDBConnection, sql: string): Promise<ColumnInfo[]> {
+export async function columnsOfSql(connection: DuckDBConnection, sql: string): Promise<ColumnInfo[]> {
   const reader = await connection.runAndReadAll(`describe select * from ${sql}`);
   return reader.getRowObjectsJS().map((row) => ({ name: String(row.column_name), dataType: String(row.column_type) }));
 }

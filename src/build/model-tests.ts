@@ -27,6 +27,7 @@ import {
   warehouseResolver,
 } from './model-sql';
 import { renderAnswered } from './render-answered';
+import { unitTestResult } from './unit-tests';
 import { countRows, existingKind } from './relations';
 
 /**
@@ -42,6 +43,7 @@ export async function singularTestResult(
   const test = project.plan.singularTests.find((t) => t.name === name);
   if (!test) throw new ProjectError(`no singular test named '${name}' in ${project.dir}`);
   if (test.of) return testAfterModels(connection, project, test.of, resolver);
+  if (test.unit) return unitTestResult(connection, project, { ...test, unit: test.unit }, resolver, vars);
   const allVars = { ...project.plan.vars, ...vars };
   const columns = await inputColumns(connection, project, { ...test, name: `test:${name}` }, resolver);
   const sql = await renderAnswered(

@@ -135,7 +135,9 @@ export function stateHashesOf(
     const inlined = (test.inlines ?? []).map((name) => project.templates.get(name));
     // a source's relationships test run after its model: that test as the YAML gives it
     const of = test.of ? [sourceTestOf(project.plan, test.of)?.test] : [];
-    stateHashes[id] = hash([template, test.severity, ...reads, ...(inlined.length > 0 ? [inlined] : []), ...of]);
+    // a unit test: its fixtures and expected rows
+    const unit = test.unit ? [test.unit] : [];
+    stateHashes[id] = hash([template, test.severity, ...reads, ...(inlined.length > 0 ? [inlined] : []), ...of, ...unit]);
   }
   return stateHashes;
 }

@@ -20,6 +20,7 @@ import { asTags, fqnOf, mergeConfig, projectConfigFor, runsOnAsked, runsOnOf, sp
 import { refuseHooks, refuseUnsupported } from './unsupported';
 import { contractTests } from './contracts';
 import { describedWithDocs, loadDocBlocks } from './doc-blocks';
+import { checkUnitInputs, unitTestOf, type UnitTestEntry } from './unit-tests';
 import { SNAPSHOT_BUILD_CONFIG, snapshotBlocks, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
 import { ANALYTICS_PERIODS, DEFAULT_MODEL_SCHEMA, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
 import type {
@@ -358,6 +359,8 @@ interface Properties {
   readonly models: Map<string, PropertyModel>;
   readonly seeds: Map<string, PropertyModel>;
   readonly snapshots: Map<string, PropertyModel>;
+  /** `unit_tests:` entries, each with its file. */
+  readonly unitTests: UnitTestEntry[];
 }
 
 /** The source tables one property file declares. */
@@ -402,7 +405,14 @@ function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, tests: T
 
 /** Every property file (.yml/.yaml) under the model and seed paths, read. */
 async function readProperties(project: ProjectFile, tests: TestNames, naming: NamingMacros): Promise<Properties> {
-  const properties: Properties = { sources: [], sourceFiles: new Map(), models: new Map(), seeds: new Map(), snapshots: new Map() };
+  const properties: Properties = {
+    sources: [],
+    sourceFiles: new Map(),
+    models: new Map(),
+    seeds: new Map(),
+    snapshots: new Map(),
+    unitTests: [],
+  };
   const docs = await loadDocBlocks(project.dir, await docFiles(project));
   for (const folder of new Set([...project.modelPaths, ...project.seedPaths, ...project.snapshotPaths])) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
@@ -412,6 +422,8 @@ async function readProperties(project: ProjectFile, tests: TestNames, naming: Na
       const declared = sourcesIn(yaml, relativeFile, tests);
       properties.sources.push(...declared);
       for (const source of declared) properties.sourceFiles.set(source.name, relativeFile);
+      for (const entry of Array.isArray(yaml.unit_tests) ? yaml.unit_tests : [])
+        properties.unitTests.push({ ...entry, file: relativeFile });
       for (const [kind, entries] of [
         ['models', properties.models],
         ['seeds', properties.seeds],
@@ -886,8 +898,11 @@ async function loadSingularTests(
 ): Promise<SingularTest[]> {
   const singularTests: SingularTest[] = [];
   for (const testPath of project.testPaths) {
-    const files = await listFiles(path.join(project.dir, testPath));
-    for (const file of files.filter((f) => f.endsWith('.sql') && !f.split(path.sep).includes('generic'))) {
+    const root = path.join(project.dir, testPath);
+    const files = await listFiles(root);
+    // (not generic tests' files, nor unit tests' fixtures)
+    const parts = (f: string) => path.relative(root, f).split(path.sep);
+    for (const file of files.filter((f) => f.endsWith('.sql') && !parts(f).includes('generic') && !parts(f).includes('fixtures'))) {
       const relative = path.relative(project.dir, file);
       const name = path.basename(file, '.sql');
       if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid test name`, relative);
@@ -1036,6 +1051,66 @@ async function loadSnapshots(
   return drafts;
 }
 
+/**
+ * dbt unit tests, each a singular test of its own (SingularTest.unit) over its model's inputs, its
+ * template the model's: checked against what the model reads, directly (ephemeral models not inlined).
+ */
+async function loadUnitTests(
+  project: ProjectFile,
+  entries: readonly UnitTestEntry[],
+  sourceKeys: ReadonlyMap<string, SourceTable>,
+  loaded: { models: readonly ModelNode[]; ephemerals: readonly EphemeralModel[]; tests: readonly SingularTest[] },
+  templates: Map<string, string>,
+): Promise<SingularTest[]> {
+  // the files under a fixtures/ folder of a test path
+  const underTests = await Promise.all(
+    project.testPaths.map(async (p) =>
+      (await listFiles(path.join(project.dir, p))).map((f) => path.relative(path.join(project.dir, p), f)),
+    ),
+  );
+  const fixtureFiles = underTests.flatMap((files, i) =>
+    files.filter((f) => f.split(path.sep).includes('fixtures')).map((f) => path.join(project.dir, project.testPaths[i] as string, f)),
+  );
+  const taken = new Set(loaded.tests.map((t) => t.name));
+  const unitTests: SingularTest[] = [];
+  for (const entry of entries) {
+    const spec = await unitTestOf(entry, fixtureFiles);
+    if (!spec) continue;
+    const { file } = entry;
+    const model = loaded.models.find((m) => m.name === spec.model);
+    if (!model || model.resourceType === 'snapshot') {
+      throw new ProjectError(`${file}: unit test '${spec.name}' is of '${spec.model}', which is no model of the project`, file);
+    }
+    if (taken.has(spec.name)) throw new ProjectError(`${file}: a second test named '${spec.name}'`, file);
+    taken.add(spec.name);
+    const template = templates.get(model.name) as string;
+    const { resolver, refs, used } = recordingResolver(model.file, sourceKeys);
+    renderModel({
+      file: model.file,
+      template,
+      resolver,
+      vars: project.vars,
+      self: model.name,
+      incremental: spec.incremental ?? false,
+      columns: NO_COLUMNS,
+      queries: 'discover',
+      projectName: project.name,
+    });
+    const seeds = new Set([...used].filter((name) => sourceKeys.has(seedKey(name))));
+    const sourceKey = (name: string) => [...sourceKeys].find(([key, s]) => s.name === name && !key.startsWith('ref:'))?.[0];
+    const keys = new Set([
+      ...[...refs, ...seeds].map((r) => `ref:${r}`),
+      ...[...used].filter((u) => !seeds.has(u)).map((u) => `source:${sourceKey(u)}`),
+    ]);
+    checkUnitInputs(spec, { keys, seeds, ephemerals: new Set(loaded.ephemerals.map((e) => e.name)) }, file);
+    templates.set(`test:${spec.name}`, template);
+    const { name, ...unit } = spec;
+    const built = (ref: string) => loaded.models.some((m) => m.name === ref && modelRunsOn(m) !== 'analytics');
+    unitTests.push({ name, file, refs: model.refs.filter(built), sources: [...model.sources], severity: 'error', unit });
+  }
+  return unitTests;
+}
+
 /** A seed named as a model (ref() would be ambiguous), and a model's relationships test to no model or seed, refused. */
 function refuseUnknownRefs(models: readonly ModelNode[], refable: ReadonlySet<string>, sources: readonly SourceTable[]): void {
   const seedNames = new Set(sources.filter((s) => s.seed).map((s) => s.name));
@@ -1098,7 +1173,10 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
   const tested = sources.map((source) => withTestTables(source, ordered, sources, yamlOf(source)));
   refuseSeedTestCycles(tested);
   const written = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
-  const singularTests = [...written, ...testsAfterModels(tested, written, ordered, yamlOf)];
+  const afterModels = testsAfterModels(tested, written, ordered, yamlOf);
+  const loaded = { models: ordered, ephemerals, tests: [...written, ...afterModels] };
+  const unitTests = await loadUnitTests(project, properties.unitTests, sourceKeys, loaded, templates);
+  const singularTests = [...written, ...afterModels, ...unitTests];
   const plan: ProjectPlan = {
     projectName: project.name,
     sources: tested,

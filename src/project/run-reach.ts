@@ -10,7 +10,7 @@ export interface RunReach {
    * The singular tests it runs: those over sources it seeds and models it builds (not analytics ones),
    * and a source's relationships test run after its model (SingularTest.of) wherever the run seeds the
    * source: against the model's published version where the run does not build it (as `dbt build`
-   * selects a test any of whose parents it selects).
+   * selects a test any of whose parents it selects); and a unit test wherever its model is selected.
    */
   readonly singularTests: readonly SingularTest[];
 }
@@ -21,8 +21,11 @@ export function runReach(plan: Pick<ProjectPlan, 'models' | 'sources' | 'singula
   // dbt seeds: every one in a run of every model (as `dbt build`), else those the selection reads
   if (plan.models.every((model) => selected.has(model.name))) for (const source of plan.sources) if (source.seed) seeded.add(source.name);
   const built = new Set(chosen.filter((model) => runsOnOf(model) !== 'analytics').map((model) => model.name));
-  const singularTests = plan.singularTests.filter(
-    (t) => t.sources.every((s) => seeded.has(s)) && (t.of !== undefined || t.refs.every((r) => built.has(r))),
+  // (a unit test runs wherever its model is selected, on its inputs' published columns where the run builds none)
+  const singularTests = plan.singularTests.filter((t) =>
+    t.unit
+      ? selected.has(t.unit.model)
+      : t.sources.every((s) => seeded.has(s)) && (t.of !== undefined || t.refs.every((r) => built.has(r))),
   );
   return { seeded, singularTests };
 }

@@ -193,6 +193,23 @@ export interface SingularTest {
    * test of its own on the model's new version: the source and its test's id. Absent for a SQL file.
    */
   readonly of?: { readonly source: string; readonly test: string };
+  /** A dbt unit test (YAML `unit_tests:`): its model run on fixtures, compared with the rows expected. */
+  readonly unit?: UnitTestSpec;
+}
+
+/** A unit test's rows: mappings of column to value (dict and CSV fixtures), or a query (sql). */
+export type UnitTestRows = { readonly rows: readonly Readonly<Record<string, unknown>>[] } | { readonly sql: string };
+
+/** A dbt unit test, read from YAML (project/unit-tests.ts) and run by build/unit-tests.ts. */
+export interface UnitTestSpec {
+  readonly model: string;
+  /** Each input's fixture, by relation key: `ref:<name>`, `source:<source>.<table>` or `this`. */
+  readonly given: readonly (UnitTestRows & { readonly input: string })[];
+  readonly expect: UnitTestRows;
+  /** overrides.vars, laid over the project's and the run's. */
+  readonly vars?: Readonly<Record<string, unknown>>;
+  /** overrides.macros.is_incremental. */
+  readonly incremental?: boolean;
 }
 
 /** The source and YAML test a SingularTest.of stands for; undefined where the plan has no such test. */

@@ -5,7 +5,16 @@
 // `skipped`. Pure: the report activity writes them beside the run's record (run.json).
 import { relationshipsTarget } from '../project/data-tests';
 import { splitBundle } from '../project/macro-bundle';
-import { runsOnOf, tableOf, type DataTest, type ModelNode, type ProjectPlan, type SourceTable } from '../project/types';
+import {
+  runsOnOf,
+  tableOf,
+  type DataTest,
+  type ModelNode,
+  type ProjectPlan,
+  type SingularTest,
+  type SourceTable,
+  type UnitTestRows,
+} from '../project/types';
 import type { DataTestOutcome, NodeProgress } from '../contract/run';
 
 export const MANIFEST_SCHEMA = 'https://schemas.getdbt.com/dbt/manifest/v12.json';
@@ -35,11 +44,12 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const ids = (plan: ProjectPlan) => {
   const project = plan.projectName;
   const snapshots = new Set(plan.models.filter((m) => m.resourceType === 'snapshot').map((m) => m.name));
+  const unitTests = new Map(plan.singularTests.flatMap((t) => (t.unit ? [[t.name, t.unit.model] as const] : [])));
   return {
     model: (name: string) => `${snapshots.has(name) ? 'snapshot' : 'model'}.${project}.${name}`,
     seed: (name: string) => `seed.${project}.${name}`,
     source: (source: SourceTable) => `source.${project}.${source.sourceName}.${source.name}`,
-    test: (name: string) => `test.${project}.${name}`,
+    test: (name: string) => (unitTests.has(name) ? `unit_test.${project}.${unitTests.get(name)}.${name}` : `test.${project}.${name}`),
   };
 };
 
@@ -218,7 +228,7 @@ export function dbtManifest(input: ArtifactsInput): Json {
     for (const test of source.tests) nodes[id.test(test.id)] = testNode(input, test, owner, source.seed?.file ?? '', readsOf(test));
   }
   // (a source's test run after its model is the source's test above)
-  for (const test of plan.singularTests.filter((t) => !t.of)) {
+  for (const test of plan.singularTests.filter((t) => !t.of && !t.unit)) {
     nodes[id.test(test.name)] = {
       ...common(input, 'test', id.test(test.name), test.name, test.file),
       config: { enabled: true, materialized: 'test', severity: test.severity.toUpperCase(), tags: [], meta: {} },
@@ -262,7 +272,37 @@ export function dbtManifest(input: ArtifactsInput): Json {
     group_map: {},
     saved_queries: {},
     semantic_models: {},
-    unit_tests: {},
+    unit_tests: Object.fromEntries(plan.singularTests.flatMap((t) => (t.unit ? [[id.test(t.name), unitTestNode(input, t)]] : []))),
+  };
+}
+
+/** A dbt unit test as the manifest lists it: its model, fixtures and expected rows. */
+function unitTestNode(input: ArtifactsInput, test: SingularTest): Json {
+  const unit = test.unit as NonNullable<SingularTest['unit']>;
+  const id = ids(input.plan);
+  const rows = (fixture: UnitTestRows) =>
+    'sql' in fixture ? { format: 'sql', rows: fixture.sql } : { format: 'dict', rows: fixture.rows };
+  const shown = (key: string) =>
+    key === 'this' ? 'this' : key.startsWith('ref:') ? `ref('${key.slice(4)}')` : `source('${key.slice(7).replace('.', "', '")}')`;
+  return {
+    name: test.name,
+    resource_type: 'unit_test',
+    package_name: input.plan.projectName,
+    path: underSearchPath(test.file),
+    original_file_path: test.file,
+    unique_id: id.test(test.name),
+    fqn: [input.plan.projectName, unit.model, test.name],
+    description: '',
+    schema: tableOf(input.plan.models.find((m) => m.name === unit.model) ?? { name: unit.model }).schema,
+    model: unit.model,
+    given: unit.given.map((given) => ({ input: shown(given.input), ...rows(given), fixture: null })),
+    expect: { ...rows(unit.expect), fixture: null },
+    overrides:
+      unit.vars || unit.incremental !== undefined
+        ? { vars: unit.vars ?? {}, macros: unit.incremental === undefined ? {} : { is_incremental: unit.incremental }, env_vars: {} }
+        : null,
+    depends_on: { macros: [], nodes: [id.model(unit.model)] },
+    config: { tags: [], meta: {}, enabled: true },
   };
 }
 

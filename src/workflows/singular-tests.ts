@@ -19,7 +19,8 @@ export async function runSingularTest(run: RunContext, ledger: RunLedger, test: 
   const pendingRefs = test.refs.filter((ref) => ledger.rebuilt.has(ref));
   // a source's relationships test checks the new rows of its source alone (a window) only where this
   // run left its model as it was: rows of a rebuilt model may have left any row of the source orphaned
-  const windowed = !test.of || pendingRefs.length === 0;
+  // (a unit test reads its inputs' columns, not their rows: never a window of them)
+  const windowed = !test.unit && (!test.of || pendingRefs.length === 0);
   const verdict = judge({ built: run.built[id], stateHash, inputs, fullRefresh: run.fullRefresh, windowed });
   if (verdict.upToDate) return state.markUnchanged(id, 'its inputs are unchanged since it last ran');
   const { window } = verdict;
@@ -35,6 +36,7 @@ export async function runSingularTest(run: RunContext, ledger: RunLedger, test: 
   // readers all: the writer goes on seeding and building meanwhile
   const timed =
     !test.of &&
+    !test.unit &&
     test.sources.every((s) => plan.sources.find((source) => source.name === s)?.eventTime) &&
     test.refs.every((ref) => plan.models.find((model) => model.name === ref)?.eventTime);
   await state.test(test.name, async () => {

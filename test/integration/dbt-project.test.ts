@@ -887,6 +887,62 @@ describe('a dbt project of its own', () => {
     expect(manifest.nodes['snapshot.snapshotted.config_history']).toMatchObject({ resource_type: 'snapshot', schema: 'history' });
   });
 
+  it("runs a model's dbt unit tests on their fixtures as dbt build does: dict, CSV and SQL inputs, vars and is_incremental overrides, a failing one refusing the run", async () => {
+    // a meter's energy and cost per day from the readings and a tariff seed; the seed's rows and the
+    // readings are mocked, and the expected rows hold only some of the model's columns
+    const own = await readingsProject(dir, 'unit', TWO_METERS_ONE_DAY, {
+      'daily_cost.sql':
+        "{{ config(materialized='incremental', unique_key=['meter_id', 'day']) }}\n" +
+        'select r.meter_id, r.ts::date as day, sum(r.kwh) as kwh, round(sum(r.kwh) * max(t.rate), 2) as cost\n' +
+        "from {{ source('raw', 'readings') }} as r cross join {{ ref('tariff') }} as t\n" +
+        "where r.kwh >= {{ var('min_kwh', 0) }}\n" +
+        '{% if is_incremental() %} and r.ts > (select max(day) from {{ this }}) {% endif %}\n' +
+        'group by all\n',
+    });
+    await mkdir(path.join(own.project, 'seeds'));
+    await writeFile(path.join(own.project, 'seeds', 'tariff.csv'), 'rate\n0.30\n');
+    await mkdir(path.join(own.project, 'tests', 'fixtures'), { recursive: true });
+    await writeFile(path.join(own.project, 'tests', 'fixtures', 'daily_cost_expected.csv'), 'meter_id,day,cost\n7,2024-01-01,0.9\n');
+    const unitTests = (expectedCost: number) =>
+      'unit_tests:\n' +
+      '  - name: daily_cost_sums_a_day\n    model: daily_cost\n    given:\n' +
+      "      - input: source('raw', 'readings')\n        rows:\n" +
+      "          - {meter_id: 7, ts: '2024-01-01 00:30:00', kwh: 1.5}\n          - {meter_id: 7, ts: '2024-01-01 12:00:00', kwh: 1.5}\n" +
+      "          - {meter_id: 7, ts: '2024-01-02 00:00:00', kwh: 2}\n" +
+      "      - input: ref('tariff')\n        format: csv\n        rows: |\n          rate\n          0.5\n" +
+      `    expect:\n      rows:\n        - {meter_id: 7, day: 2024-01-01, kwh: 3.0, cost: ${expectedCost}}\n        - {meter_id: 7, day: 2024-01-02, kwh: 2.0, cost: 1.0}\n` +
+      // the seed read as it is (0.30), a var overridden, the expect from a fixture file
+      '  - name: daily_cost_skips_small_readings\n    model: daily_cost\n    overrides: {vars: {min_kwh: 1}}\n    given:\n' +
+      "      - input: source('raw', 'readings')\n        format: sql\n        rows: |\n" +
+      "          select 7::bigint as meter_id, timestamp '2024-01-01 01:00' as ts, 3.0::double as kwh\n" +
+      "          union all select 7, timestamp '2024-01-01 02:00', 0.5\n" +
+      '    expect: {format: csv, fixture: daily_cost_expected}\n' +
+      // an incremental run: only readings after the table's last day
+      '  - name: daily_cost_adds_new_days\n    model: daily_cost\n    overrides: {macros: {is_incremental: true}}\n    given:\n' +
+      "      - input: source('raw', 'readings')\n        rows: [{meter_id: 7, ts: '2024-01-01 10:00:00', kwh: 1}, {meter_id: 7, ts: '2024-01-03 10:00:00', kwh: 1}]\n" +
+      "      - input: ref('tariff')\n        rows: [{rate: 1}]\n" +
+      "      - input: this\n        rows: [{meter_id: 7, day: '2024-01-02'}]\n" +
+      "    expect:\n      rows: [{meter_id: 7, day: '2024-01-03', cost: 1}]\n";
+    await writeFile(path.join(own.project, 'models', '_unit_tests.yml'), unitTests(1.5));
+    const first = await runOwn(own, 'unit-1');
+    for (const test of ['daily_cost_sums_a_day', 'daily_cost_skips_small_readings', 'daily_cost_adds_new_days'])
+      expect({ test, status: first.dataTests.find((t) => t.test === test)?.status }).toEqual({ test, status: 'pass' });
+    const artifacts = parsedArtifacts(path.join(dir, 'out-unit-1'), first.workflowId);
+    expect(artifacts.results['unit_test.unit.daily_cost.daily_cost_sums_a_day']).toEqual(['pass', 0]);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'out-unit-1', 'runs', first.workflowId, 'manifest.json'), 'utf8'));
+    expect(manifest.unit_tests['unit_test.unit.daily_cost.daily_cost_adds_new_days']).toMatchObject({ model: 'daily_cost' });
+    const before = await queryFile(own.warehouse, tableChecksumSql('main.daily_cost'));
+    // an expect that is wrong: the run fails naming the test and the rows, and the table stays as it was
+    await writeFile(path.join(own.project, 'models', '_unit_tests.yml'), unitTests(9.99));
+    await queryFile(
+      ':memory:',
+      `copy (select 0::bigint as meter_id, timestamp '2024-01-02' as ts, 5.0::double as kwh) to '${path.join(own.sources, 'readings', 'readings-0102.parquet')}' (format parquet)`,
+    );
+    const failure = await failOwn(own, 'unit-2');
+    expect(failure).toContain('daily_cost_sums_a_day');
+    expect(await queryFile(own.warehouse, tableChecksumSql('main.daily_cost'))).toEqual(before);
+  });
+
   it('runs dbt_utils as dbt deps installs it: its macros on every queue, its queries while rendering and its generic tests, a failing one refusing the run', async () => {
     const own = await readingsProject(dir, 'utils', TWO_METERS_ONE_DAY, {
       // built a month at a time by the build workers

@@ -386,6 +386,37 @@ describe('a dbt project laid out its own way', () => {
       "snapshots/orders.sql: snapshot 'orders_snapshot' has hard_deletes='new_record': meterflow applies 'ignore' and 'invalidate'",
     ],
     [
+      'a unit test that leaves out an input its model reads',
+      {
+        'models/totals.sql': "select sum(id) as total from {{ ref('ok') }}\n",
+        'models/_unit.yml': 'unit_tests:\n  - name: sums\n    model: totals\n    given: []\n    expect: {rows: [{total: 1}]}\n',
+      },
+      "models/_unit.yml: unit test 'sums' of 'totals' does not give ref('ok'), which the model reads: give every input but seeds",
+    ],
+    [
+      'a unit test giving an input its model does not read',
+      {
+        'models/_unit.yml':
+          "unit_tests:\n  - name: reads\n    model: ok\n    given: [{input: ref('other'), rows: []}]\n    expect: {rows: []}\n",
+      },
+      "models/_unit.yml: unit test 'reads' of 'ok' gives ref('other'), which the model does not read",
+    ],
+    [
+      'a unit test overriding a macro other than is_incremental',
+      {
+        'models/_unit.yml':
+          'unit_tests:\n  - name: clock\n    model: ok\n    overrides: {macros: {current_timestamp: "\'2024-01-01\'"}}\n    given: []\n    expect: {rows: []}\n',
+      },
+      "models/_unit.yml: unit test 'clock' overrides the macro 'current_timestamp', which meterflow does not apply (is_incremental only)",
+    ],
+    [
+      'a unit test naming a fixture that is not there',
+      {
+        'models/_unit.yml': 'unit_tests:\n  - name: fixed\n    model: ok\n    given: []\n    expect: {format: csv, fixture: nowhere}\n',
+      },
+      "models/_unit.yml: unit test 'fixed' names fixture 'nowhere', but no nowhere.csv is under a fixtures/ folder of the test paths",
+    ],
+    [
       'a snapshot named as a model',
       {
         'snapshots/orders.sql':
