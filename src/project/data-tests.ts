@@ -118,10 +118,28 @@ interface TestConfig {
   limit?: unknown;
   enabled?: unknown;
   fail_calc?: unknown;
+  store_failures?: unknown;
+  store_failures_as?: unknown;
+}
+
+/**
+ * dbt's store_failures (and store_failures_as table or view), refused rather than ignored: meterflow
+ * keeps no audit tables. `test` names the test in the message.
+ */
+export function refuseStoreFailures(config: Readonly<Record<string, unknown>> | undefined, file: string, test: string): void {
+  const as = config?.store_failures_as;
+  const asked = (as !== undefined && as !== null && as !== 'ephemeral') || (as === undefined && config?.store_failures === true);
+  if (!asked) return;
+  throw new ProjectError(
+    `${file}: ${test} has store_failures${as ? `_as: ${String(as)}` : ''}, which meterflow does not apply: it keeps no audit tables. ` +
+      "A failing test's SQL and its first failing rows are in the run's report; remove the config",
+    file,
+  );
 }
 
 /** A test's severity, where, fail_calc and thresholds, checked; a bad one is a ProjectError naming the test. */
 function parseTestConfig(config: TestConfig | undefined, file: string, test: string) {
+  refuseStoreFailures(config as Record<string, unknown> | undefined, file, test);
   const severity = (config?.severity ?? 'error').toLowerCase() as Severity;
   if (severity !== 'error' && severity !== 'warn') throw new ProjectError(`${file}: severity of ${test} must be error or warn`, file);
   const where = config?.where as string | undefined;

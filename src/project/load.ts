@@ -8,7 +8,15 @@ import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
 import { readBelow } from './skipped-folders';
 import { parseDbtYaml, parseDbtYamlKeepingFloats } from './dbt-yaml';
-import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseFreshness, parseTests, relationshipsTarget, type TestNames } from './data-tests';
+import {
+  DBT_BUILTIN_TESTS,
+  NATIVE_TESTS,
+  parseFreshness,
+  parseTests,
+  refuseStoreFailures,
+  relationshipsTarget,
+  type TestNames,
+} from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
@@ -919,6 +927,7 @@ async function loadSingularTests(
         queries: 'discover',
         projectName: project.name,
       });
+      refuseStoreFailures({ ...testDefaultsFor(project, relative), ...config }, relative, `singular test '${name}'`);
       const read = reach({ refs: [...refs], sources: [...used] });
       singularTests.push({
         name,

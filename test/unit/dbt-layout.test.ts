@@ -417,6 +417,19 @@ describe('a dbt project laid out its own way', () => {
       "models/_unit.yml: unit test 'fixed' names fixture 'nowhere', but no nowhere.csv is under a fixtures/ folder of the test paths",
     ],
     [
+      "a test's store_failures, from dbt_project.yml's data_tests: block",
+      {
+        'dbt_project.yml': `${PROJECT}data_tests:\n  +store_failures: true\n`,
+        'models/_tests.yml': 'version: 2\nmodels:\n  - name: ok\n    columns:\n      - {name: id, data_tests: [unique]}\n',
+      },
+      'models/_tests.yml: unique on ok has store_failures, which meterflow does not apply: it keeps no audit tables',
+    ],
+    [
+      "a singular test's store_failures_as",
+      { 'tests/no_negative.sql': "{{ config(store_failures_as='view') }}\nselect * from {{ ref('ok') }} where id < 0\n" },
+      "tests/no_negative.sql: singular test 'no_negative' has store_failures_as: view, which meterflow does not apply",
+    ],
+    [
       'a snapshot named as a model',
       {
         'snapshots/orders.sql':
