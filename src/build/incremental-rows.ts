@@ -37,6 +37,20 @@ export async function refuseOtherColumns(connection: DuckDBConnection, model: Mo
   );
 }
 
+/** Refuse a snapshot whose query's columns are no longer its table's: dbt adds the new ones, meterflow changes no table's columns. */
+async function refuseOtherSnapshotColumns(connection: DuckDBConnection, model: ModelNode, table: string, sql: string): Promise<void> {
+  const columns = async (relation: string) => [...(await columnTypesOf(connection, relation))].map(([column, type]) => `${column} ${type}`);
+  const [had, has] = [await columns(table), await columns(`(${sql})`)];
+  if (JSON.stringify(had) === JSON.stringify(has)) return;
+  throw new ModelBuildError(
+    `snapshot ${model.name} (${model.file}): its query now gives the columns (${has.join(', ')}) where its table holds ` +
+      `(${had.join(', ')}): meterflow does not change a snapshot's columns (dbt adds new ones to its table); keep the ` +
+      'columns, or give the snapshot another name to start a new history',
+    model.name,
+    model.file,
+  );
+}
+
 /**
  * The new version of an incremental model whose table exists: its new rows (the delta table) and a
  * view of the table's rows they leave and them (the pending version). Returns its rows.
@@ -52,6 +66,10 @@ export async function buildIncrementalRows(
   const table = modelRelation(model);
   const added = besideModel(model, deltaName(model.name, buildId));
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
+  if (model.resourceType === 'snapshot') {
+    // (its first build's SQL: the columns its query gives now, with dbt's four)
+    await refuseOtherSnapshotColumns(connection, model, table, await modelSqlToRun(connection, project, model, resolver, vars));
+  }
   await create(added, await modelSqlToRun(connection, project, model, resolver, vars, { incremental: true }));
   await refuseOtherColumns(connection, model, table, added);
   const pending = pendingRelationOf(model, buildId);

@@ -26,7 +26,7 @@ export interface SnapshotSpec {
   /** Column names (a list) or one SQL expression (dbt's unique_key string). */
   readonly uniqueKey: readonly string[];
   readonly strategy: 'timestamp' | 'check';
-  /** timestamp: the column whose later value makes a new version. */
+  /** timestamp: the column whose later value makes a new version; check: the versions' times, if given (else the snapshot's). */
   readonly updatedAt?: string;
   /** check: the columns compared, or all the query's. */
   readonly checkCols?: readonly string[] | 'all';
@@ -73,6 +73,9 @@ function refuseUnapplied(config: NodeConfig, fail: (what: string) => never): voi
 /** Whether rows gone from the query are closed: dbt's hard_deletes, or its older invalidate_hard_deletes. */
 function hardDeletes(config: NodeConfig, fail: (what: string) => never): boolean {
   const asked = config.hard_deletes;
+  if (present(asked) && present(config.invalidate_hard_deletes)) {
+    fail('has both hard_deletes and invalidate_hard_deletes: give one (dbt refuses both too)');
+  }
   if (present(asked)) {
     if (asked === 'ignore') return false;
     if (asked === 'invalidate') return true;
@@ -101,7 +104,10 @@ export function snapshotSpec(config: NodeConfig, file: string, name: string): Sn
     if (!present(config.check_cols)) fail("has strategy='check' but no check_cols");
     const checkCols = config.check_cols === 'all' ? 'all' : stringsOf(config.check_cols, 'its check_cols', fail);
     if (checkCols !== 'all' && checkCols.some((column) => !COLUMN.test(column))) fail('has check_cols that are not column names');
-    return { ...common, strategy: 'check', checkCols };
+    // (its times are updated_at's where it has one, as dbt's, else the snapshot's)
+    const updatedAt =
+      typeof config.updated_at === 'string' && config.updated_at.trim() !== '' ? { updatedAt: config.updated_at.trim() } : {};
+    return { ...common, strategy: 'check', checkCols, ...updatedAt };
   }
   return fail(
     `has strategy=${present(config.strategy) ? `'${String(config.strategy)}'` : 'none'}: dbt's are 'timestamp' (with updated_at) and 'check' (with check_cols)`,
@@ -114,7 +120,7 @@ const SNAPSHOT_TIME = "cast(cast('{{ run_started_at }}' as timestamptz) as times
 /** SQL pieces of one snapshot, from its spec. */
 function snapshotPieces(spec: SnapshotSpec) {
   const keys = spec.uniqueKey.map((key, i) => ({ expr: key, alias: `__mf_key_${i + 1}` }));
-  const updatedAt = spec.strategy === 'timestamp' ? (spec.updatedAt as string) : SNAPSHOT_TIME;
+  const updatedAt = spec.updatedAt ?? SNAPSHOT_TIME;
   // dbt's snapshot_hash_arguments over the key and the time
   const scdId = `md5(${[...spec.uniqueKey, updatedAt].map((arg) => `coalesce(cast(${arg} as varchar), '')`).join(" || '|' || ")})`;
   const validTo = (time: string) =>
@@ -139,19 +145,27 @@ const TABLE_COLUMNS = `{%- set __mf = namespace(valid_to_type='timestamp', colum
   {%- if __mf_column.name not in ${JSON.stringify(SNAPSHOT_COLUMNS).replace(/"/g, "'")} %}{% do __mf.columns.append(__mf_column.name) %}{% endif -%}
 {%- endfor %}`;
 
-/** The rows that change the snapshot: new versions, the versions they close, and (invalidate) the rows gone, closed. */
+/**
+ * The rows that change the snapshot, merged on dbt_scd_id: every row of the table whose dbt_scd_id the
+ * run touches (closed where it is current and its version changed or, with invalidate, vanished, as
+ * dbt's update closes it; else as it was), and the new versions (dbt's inserts, each added even where
+ * its dbt_scd_id is a closed row's, as dbt adds it).
+ */
 function changedRowsSql(body: string, spec: SnapshotSpec): string {
   const p = snapshotPieces(spec);
   const keyColumns = p.keys.map(({ expr, alias }) => `${expr} as ${alias}`).join(', ');
-  const deletes = spec.invalidateHardDeletes
-    ? `,
-deletes as (
-    select snapshotted_data.* exclude (${p.helpers}) replace (cast(${SNAPSHOT_TIME} as {{ __mf.valid_to_type }}) as dbt_valid_to)
+  const vanished = spec.invalidateHardDeletes
+    ? `
+    union all
+    select snapshotted_data.dbt_scd_id, ${SNAPSHOT_TIME}
     from snapshotted_data
     left join source_data on ${p.join}
-    where source_data.__mf_key_1 is null
-)`
+    where source_data.__mf_key_1 is null`
     : '';
+  const current = (alias: string) =>
+    spec.validToCurrent === undefined
+      ? `${alias}.dbt_valid_to is null`
+      : `(${alias}.dbt_valid_to is null or ${alias}.dbt_valid_to = ${spec.validToCurrent})`;
   return `${TABLE_COLUMNS}
 with snapshot_query as (
 ${body}
@@ -175,15 +189,26 @@ insertions as (
     left join snapshotted_data on ${p.join}
     where snapshotted_data.__mf_key_1 is null or (${p.changed})
 ),
-updates as (
-    select snapshotted_data.* exclude (${p.helpers}) replace (source_data.__mf_updated_at as dbt_valid_to)
+closings as (
+    select snapshotted_data.dbt_scd_id as __mf_scd, source_data.__mf_updated_at as __mf_closed_at
     from source_data
     join snapshotted_data on ${p.join}
-    where ${p.changed}
-)${deletes}
-select * from insertions
+    where ${p.changed}${vanished}
+),
+closed as (
+    select __mf_scd, min(__mf_closed_at) as __mf_closed_at from closings group by __mf_scd
+),
+rewritten as (
+    select table_rows.* replace (
+        cast(case when closed.__mf_scd is not null and ${current('table_rows')} then closed.__mf_closed_at else table_rows.dbt_valid_to end
+            as {{ __mf.valid_to_type }}) as dbt_valid_to)
+    from {{ this }} as table_rows
+    left join closed on table_rows.dbt_scd_id = closed.__mf_scd
+    where table_rows.dbt_scd_id in (select __mf_scd from closed union select dbt_scd_id from insertions)
+)
+select * from rewritten
 union all
-select * from updates${spec.invalidateHardDeletes ? '\nunion all\nselect * from deletes' : ''}`;
+select * from insertions`;
 }
 
 /**

@@ -979,9 +979,9 @@ function snapshotTable(config: NodeConfig, node: { name: string; fqn: string[]; 
   if (typeof target !== 'string' || !IDENTIFIER.test(target)) {
     throw new ProjectError(`${node.relative}: the target_schema of snapshot '${node.name}' must be a plain SQL name`, node.relative);
   }
-  const alias = typeof config.alias === 'string' && config.alias.trim() !== '' ? config.alias.trim() : node.name;
-  if (!IDENTIFIER.test(alias))
-    throw new ProjectError(`${node.relative}: the alias of snapshot '${node.name}' must be a plain SQL name`, node.relative);
+  // (its name as a model's: its alias, or the project's generate_alias_name)
+  const { target_schema: _target, schema: _schema, ...named } = config;
+  const alias = modelTable(named, { ...node, resourceType: 'snapshot' }, naming)?.name ?? node.name;
   return target === DEFAULT_MODEL_SCHEMA && alias === node.name ? undefined : { schema: target, name: alias };
 }
 
@@ -1012,7 +1012,8 @@ function loadSnapshot(
     queries: 'discover',
     projectName: project.name,
   });
-  const fqn = fqnOf(project.name, underPath, name);
+  // (a snapshot's fqn holds its file's name, as dbt's: snapshots/hist/meters.sql's m is [project, hist, meters, m])
+  const fqn = fqnOf(project.name, underPath.endsWith('.sql') ? path.join(underPath.slice(0, -'.sql'.length), name) : underPath, name);
   const config = mergeConfig(mergeConfig(projectConfigFor(project.raw.snapshots, fqn), property?.config), rendered.config);
   if (config.enabled === false) return undefined;
   const text = snapshotTemplate(block.body, snapshotSpec(config, relative, name));

@@ -7,33 +7,8 @@ import type { Materialization, ModelSplit, RunsOn } from './types';
 
 export type NodeConfig = Readonly<Record<string, unknown>>;
 
-/** Configs dbt knows that may be written without `+` in dbt_project.yml (a dict of any other key is a folder). */
-const PLAIN_CONFIG_KEYS = new Set([
-  'materialized',
-  'enabled',
-  'tags',
-  'schema',
-  'alias',
-  'database',
-  'event_time',
-  'incremental_strategy',
-  'unique_key',
-  'on_schema_change',
-  'full_refresh',
-  'persist_docs',
-  'docs',
-  'meta',
-  'grants',
-  'contract',
-  'column_types',
-  'delimiter',
-  'quote_columns',
-  'pre-hook',
-  'post-hook',
-  'batch_size',
-  'lookback',
-  'begin',
-]);
+/** The configs whose value is a mapping that meterflow also reads written without `+` (any other mapping is a folder). */
+const PLAIN_DICT_CONFIG_KEYS = new Set(['meta', 'docs', 'grants']);
 
 /** dbt's `tags`: one tag or a list of them. */
 export const asTags = (value: unknown): string[] =>
@@ -63,12 +38,13 @@ function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>)
   return merged;
 }
 
-/** The config keys of one level of a dbt_project.yml block (`+key`, or a plain key dbt knows). */
+/** The config keys of one level of a dbt_project.yml block (`+key`, or a plain key whose value is not a mapping). */
 function levelConfig(level: Record<string, unknown>): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(level)) {
     if (key.startsWith('+')) config[key.slice(1)] = value;
-    else if (PLAIN_CONFIG_KEYS.has(key) && (key === 'meta' || key === 'docs' || key === 'grants' || !isDict(value))) config[key] = value;
+    // as dbt reads a level: a key whose value is not a mapping is a config, whatever its name
+    else if (!isDict(value) || PLAIN_DICT_CONFIG_KEYS.has(key)) config[key] = value;
   }
   return config;
 }

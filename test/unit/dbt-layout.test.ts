@@ -317,7 +317,8 @@ describe('a dbt project laid out its own way', () => {
   it("loads dbt snapshots, from SQL blocks and from YAML, as incremental models merged on dbt_scd_id, where dbt's configs put them", async () => {
     const dir = made_(
       await projectOf({
-        'dbt_project.yml': `${PROJECT}snapshots:\n  shop:\n    legacy:\n      +target_schema: history\n`,
+        // (a config without its `+`, as dbt reads any value that is not a mapping; a snapshot's fqn holds its file's name)
+        'dbt_project.yml': `${PROJECT}snapshots:\n  shop:\n    legacy:\n      orders:\n        target_schema: history\n`,
         'models/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
         'models/open_orders.sql': "select * from {{ ref('orders_by_time') }} where dbt_valid_to is null\n",
         'snapshots/legacy/orders.sql':
@@ -428,6 +429,14 @@ describe('a dbt project laid out its own way', () => {
       "a singular test's store_failures_as",
       { 'tests/no_negative.sql': "{{ config(store_failures_as='view') }}\nselect * from {{ ref('ok') }} where id < 0\n" },
       "tests/no_negative.sql: singular test 'no_negative' has store_failures_as: view, which meterflow does not apply",
+    ],
+    [
+      "a snapshot's hard_deletes and invalidate_hard_deletes both",
+      {
+        'snapshots/orders.sql':
+          "{% snapshot orders_snapshot %}\n{{ config(unique_key='id', strategy='check', check_cols='all', hard_deletes='ignore', invalidate_hard_deletes=true) }}\nselect 1 as id\n{% endsnapshot %}\n",
+      },
+      "snapshots/orders.sql: snapshot 'orders_snapshot' has both hard_deletes and invalidate_hard_deletes",
     ],
     [
       'a snapshot named as a model',
