@@ -1,5 +1,5 @@
 // Where nunjucks' parser reads Jinja otherwise than Jinja: a call's `*list`, `**dict` and trailing
-// comma, `{% set x -%}`'s trim, a test's argument without parentheses, and whole float literals. Installed by
+// comma, a list's or dict's trailing comma and expression keys, `{% set x -%}`'s trim, a test's argument without parentheses, and whole float literals. Installed by
 // jinja-semantics.ts with its compiler patches.
 import type { CompilerInternals, Node, NodeClass } from './jinja-semantics';
 
@@ -35,6 +35,8 @@ export interface NunjucksInternals {
     Symbol: NodeConstructor;
     FunCall: NodeConstructor;
     Literal: NodeConstructor;
+    Dict: NodeConstructor;
+    Array: NodeConstructor;
   };
 }
 
@@ -77,6 +79,7 @@ export function installCallSpreads(nunjucksInternals: NunjucksInternals, proto: 
   const parserProto = nunjucksInternals.parser.Parser.prototype;
   installSetBlockTrim(parserProto, lexer);
   installTestArguments(parserProto, nunjucksInternals);
+  installTrailingCommas(parserProto, nunjucksInternals);
   const parseSignature = parserProto.parseSignature as (this: ParserInternals, tolerant?: boolean, noParens?: boolean) => unknown;
   parserProto.parseSignature = function parseSignatureWithSpreads(this: ParserInternals, tolerant?: boolean, noParens?: boolean) {
     // a macro's own signature ({% macro m(a, b=1) %}) and bare calls keep nunjucks' parsing
@@ -158,5 +161,51 @@ function installTestArguments(parserProto: Record<string, unknown>, { lexer, nod
     }
     node = new nodes.Is(node.lineno, node.colno, node, test);
     return not ? new nodes.Not(node.lineno, node.colno, node) : node;
+  };
+}
+
+/**
+ * A list's or dict's trailing comma (`[1, 2,]`, `{"a": 1,}`), as Jinja allows and dbt packages write
+ * (dbt_date's tables of month names), and a dict key that is an expression (`{k | lower: v}`,
+ * audit_helper's): where nunjucks' parseAggregate fails, the literal is read again this way.
+ */
+function installTrailingCommas(parserProto: Record<string, unknown>, { lexer, nodes }: NunjucksInternals): void {
+  const closing = [lexer.TOKEN_RIGHT_BRACKET, lexer.TOKEN_RIGHT_CURLY];
+  const opening = [lexer.TOKEN_LEFT_BRACKET, lexer.TOKEN_LEFT_CURLY];
+  type Parsing = ParserInternals & { tokens: Record<string, unknown>; peeked: unknown };
+  // (nunjucks' own, wrapped by its Jinja compatibility for slices: tried first, as is)
+  const parseAggregate = parserProto.parseAggregate as (this: Parsing) => Node | null;
+  parserProto.parseAggregate = function parseAggregateTrailingComma(this: Parsing) {
+    // (the tokenizer's whole state: its place, and whether it is in code)
+    const tokenizer = { ...this.tokens };
+    const peeked = this.peeked;
+    try {
+      return parseAggregate.call(this);
+    } catch (err) {
+      // a trailing comma: read again from the opening bracket
+      Object.assign(this.tokens, tokenizer);
+      this.peeked = peeked;
+      if (!opening.includes(this.peekToken().type)) throw err;
+    }
+    const open = this.nextToken();
+    const dict = open.type === lexer.TOKEN_LEFT_CURLY;
+    const node = new (dict ? nodes.Dict : nodes.Array)(open.lineno, open.colno);
+    for (let first = true; ; first = false) {
+      if (closing.includes(this.peekToken().type)) {
+        this.nextToken();
+        break;
+      }
+      if (!first && !this.skip(lexer.TOKEN_COMMA as string))
+        this.fail('parseAggregate: expected comma after expression', open.lineno, open.colno);
+      // (the comma was the last)
+      if (closing.includes(this.peekToken().type)) continue;
+      if (dict) {
+        // (a key is any expression in Jinja: `{k | lower: v}`; nunjucks read a primary one)
+        const key = this.parseExpression();
+        if (!this.skip(lexer.TOKEN_COLON as string)) this.fail('parseAggregate: expected colon after dict key', open.lineno, open.colno);
+        node.addChild(new nodes.Pair(key.lineno, key.colno, key, this.parseExpression()));
+      } else node.addChild(this.parseExpression());
+    }
+    return node;
   };
 }

@@ -29,6 +29,7 @@ import { refuseHooks, refuseUnsupported } from './unsupported';
 import { contractTests } from './contracts';
 import { describedWithDocs, loadDocBlocks } from './doc-blocks';
 import { checkUnitInputs, unitTestOf, type UnitTestEntry } from './unit-tests';
+import { renderProjectYaml, type ProjectYamlReads } from './project-yaml';
 import { SNAPSHOT_BUILD_CONFIG, snapshotBlocks, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
 import { ANALYTICS_PERIODS, DEFAULT_MODEL_SCHEMA, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
 import type {
@@ -307,15 +308,20 @@ interface ProjectFile {
   /** dbt_project.yml's `models:` and `seeds:` blocks, resolved per node by model-config.ts. */
   readonly modelsBlock: unknown;
   readonly seedsBlock: unknown;
+  /** The file as read, its Jinja rendered (project-yaml.ts). */
   readonly raw: Record<string, unknown>;
+  /** The vars and environment variables that rendering read. */
+  readonly reads: ProjectYamlReads;
 }
 
 async function readProjectFile(dir: string): Promise<ProjectFile> {
   const file = path.join(dir, 'dbt_project.yml');
-  const raw = await readYaml(file, dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new ProjectError(`no dbt_project.yml in ${dir}`, file);
-    throw err;
-  });
+  const { raw, reads } = renderProjectYaml(
+    await readYaml(file, dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new ProjectError(`no dbt_project.yml in ${dir}`, file);
+      throw err;
+    }),
+  );
   const name = String(raw.name ?? 'meterflow');
   if (!IDENTIFIER.test(name)) throw new ProjectError(`dbt_project.yml: name '${name}' is not a valid project name`, file);
   return {
@@ -332,6 +338,7 @@ async function readProjectFile(dir: string): Promise<ProjectFile> {
     modelsBlock: raw.models,
     seedsBlock: raw.seeds,
     raw,
+    reads,
   };
 }
 
@@ -1194,7 +1201,11 @@ export async function loadProject(projectDir: string): Promise<LoadedProject> {
     ...(ephemerals.length > 0 ? { ephemerals } : {}),
     singularTests,
     vars: project.vars,
-    ...(naming.envRead?.size ? { namingEnv: [...naming.envRead].sort() } : {}),
+    // (and dbt_project.yml's, which decide configs alike)
+    ...(naming.envRead?.size || project.reads.env.size
+      ? { namingEnv: [...new Set([...(naming.envRead ?? []), ...project.reads.env])].sort() }
+      : {}),
+    ...(project.reads.vars.size > 0 ? { projectFileVars: [...project.reads.vars].sort() } : {}),
   };
   return { dir, plan, templates, macros };
 }

@@ -239,6 +239,11 @@ export interface ProjectPlan {
   readonly singularTests: readonly SingularTest[];
   readonly vars: Readonly<Record<string, unknown>>;
   /**
+   * The vars dbt_project.yml's Jinja reads (project-yaml.ts), with their defaults: a run that sets one
+   * is refused, since dbt would read its value there (absent where it reads none).
+   */
+  readonly projectFileVars?: readonly string[];
+  /**
    * The environment variables the project's generate_schema_name or generate_alias_name read with
    * env_var(): they decide where tables go, so every worker of a run must have them alike (absent
    * where they read none).

@@ -19,8 +19,17 @@ const refuse = (file: string, what: string): never => {
  */
 async function checkPackages(dir: string, project: Record<string, unknown>, packages: readonly InstalledPackage[]): Promise<void> {
   const installPath = packagesInstallPath(project);
-  // by folder (dbt deps names it after the package; a local package is a link to its folder) and by name
-  const installed = packages.flatMap((pkg) => [path.basename(pkg.folder), pkg.name]);
+  // each installed package once, known by folder (dbt deps names it after the package; a local package
+  // is a link to its folder) and by name
+  const unclaimed = new Map(packages.map((pkg) => [pkg.folder, [path.basename(pkg.folder), pkg.name]]));
+  const claim = (names: readonly string[]) => {
+    const found = [...unclaimed].find(([, known]) => names.some((name) => known.includes(name)));
+    if (found) unclaimed.delete(found[0]);
+    return found !== undefined;
+  };
+  // a git package's folder is its project's name, which its URL need not say: those left unclaimed
+  // after every other entry are matched one to one with the installed packages no entry claimed
+  const gitLeft: { file: string; id: string }[] = [];
   for (const name of ['packages.yml', 'dependencies.yml']) {
     const text = await readFile(path.join(dir, name), 'utf8').catch(() => undefined);
     if (text === undefined) continue;
@@ -33,11 +42,17 @@ async function checkPackages(dir: string, project: Record<string, unknown>, pack
         .pop() as string;
       // a local package is installed under its project's name
       const localName = entry.local === undefined ? undefined : (await projectYamlAt(path.resolve(dir, String(entry.local))))?.name;
-      const local = localName === undefined ? undefined : String(localName);
-      if (!installed.includes(folder) && (local === undefined || !installed.includes(local))) {
-        refuse(name, `package '${id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`);
-      }
+      if (claim(localName === undefined ? [folder] : [folder, String(localName)])) continue;
+      if (entry.git !== undefined) gitLeft.push({ file: name, id });
+      else refuse(name, `package '${id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`);
     }
+  }
+  const notInstalled = gitLeft[unclaimed.size];
+  if (notInstalled) {
+    refuse(
+      notInstalled.file,
+      `package '${notInstalled.id}' is not installed in ${installPath}/ (run \`dbt deps\`); meterflow does not install packages`,
+    );
   }
   // dispatch's search order: the project's macros, then the package's (dbt's default); another is refused
   const dispatch = (project.dispatch ?? []) as { macro_namespace?: unknown; search_order?: unknown }[];

@@ -149,6 +149,13 @@ export async function buildModel(run: RunContext, ledger: RunLedger, model: Mode
     if (rebuiltWindow)
       state.node(id).note = `incremental: ${result.windowRows} rows rebuilt from ${rebuiltWindow.from} to ${rebuiltWindow.to}`;
     else if (built[model.name] && !fullRefresh) state.node(id).note = `rebuilt: ${verdict.reason}`;
+    // its new version, for its readers: those that start before its tests end read it too (run-nodes.ts)
+    ledger.rebuilt.set(model.name, {
+      inputs: inputVersions(inputs),
+      ...(rebuiltWindow ? { window: rebuiltWindow } : {}),
+      ...(typeof result.rows === 'number' ? { rows: result.rows } : {}),
+    });
+    ledger.versions.set(id, { current: version, before: built[model.name]?.version, changedOver: rebuiltWindow ?? 'all' });
     ledger.modelBuilt(model.name, true);
     const testModel = modelTests(run, model.name, result, rebuiltWindow);
     // NOTE: scheduled in the same turn when no test reads another model, as in recorded histories
@@ -157,12 +164,6 @@ export async function buildModel(run: RunContext, ledger: RunLedger, model: Mode
         ? ledger.pendingTestRefs(model).then((extra) => testModel([...pendingRefs, ...extra]))
         : testModel(pendingRefs),
     );
-    ledger.rebuilt.set(model.name, {
-      inputs: inputVersions(inputs),
-      ...(rebuiltWindow ? { window: rebuiltWindow } : {}),
-      ...(typeof result.rows === 'number' ? { rows: result.rows } : {}),
-    });
-    ledger.versions.set(id, { current: version, before: built[model.name]?.version, changedOver: rebuiltWindow ?? 'all' });
     return result;
   });
 }

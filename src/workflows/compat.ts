@@ -64,6 +64,12 @@ export const PATCH = {
    * them in any order.
    */
   seedTestOrder: 'seed-test-order',
+  /**
+   * A model whose tests read a model that reads it (a relationships test's `to` downstream) lets its
+   * readers start once it is built, not once it is tested. Runs recorded before waited for its tests,
+   * which waited for its readers: such a run never ended.
+   */
+  readersAfterBuild: 'readers-after-build',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -121,3 +127,6 @@ export const analyticsTestsOf = (result: AnalyticsModelResult): DataTestResults 
 // - run-state.ts: a test activity's result with a failing test fails the node, as test activities
 //   recorded before they failed themselves returned one.
 // - slots.ts: a month activity with a slot free starts in the same turn, as before slots existed.
+
+/** Whether the readers of a model tested against them start once it is built (PATCH.readersAfterBuild). */
+export const startsReadersAfterBuild = (): boolean => patched(PATCH.readersAfterBuild);

@@ -56,6 +56,11 @@ export class RunLedger {
     this.builtSignals.get(model)?.(rebuiltNow);
   }
 
+  /** Resolves once the model is built (true) or found up to date (false). */
+  builtSignal(model: string): Promise<boolean> | undefined {
+    return this.builtNow.get(model);
+  }
+
   /** The models a model's tests read besides it, rebuilt by this run: waited for, then read as new. */
   async pendingTestRefs(model: ModelNode): Promise<string[]> {
     const testRefs = model.testRefs ?? [];

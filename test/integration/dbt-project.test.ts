@@ -806,6 +806,41 @@ describe('a dbt project of its own', () => {
     expect(await queryFile(own.warehouse, tableChecksumSql('main.meter_totals'))).toEqual(before);
   });
 
+  it("ends a run whose model is tested against a model that reads it, as jaffle-shop's order_items against orders, rebuilt or not", async () => {
+    // meters' days, and each meter's total over them; every day's meter must have a total (a
+    // relationships test whose `to` reads the tested model): until 2026-12-07 such a run never ended
+    const own = await readingsProject(dir, 'downstream', TWO_METERS_ONE_DAY, {
+      'meter_days.sql':
+        "{{ config(materialized='table') }}\nselect meter_id, ts::date as day, sum(kwh) as kwh from {{ source('raw', 'readings') }} group by all\n",
+      'meter_totals.sql':
+        "{{ config(materialized='table') }}\nselect meter_id, sum(kwh) as kwh from {{ ref('meter_days') }} group by all\n",
+      '_models.yml':
+        'version: 2\nmodels:\n  - name: meter_days\n    columns:\n' +
+        '      - {name: meter_id, data_tests: [{relationships: {to: "ref(\'meter_totals\')", field: meter_id}}]}\n',
+    });
+    const first = await runOwn(own, 'downstream-1');
+    expect([stateOf(first, 'model:meter_days'), stateOf(first, 'test:meter_days'), stateOf(first, 'model:meter_totals')]).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    // nothing new: both up to date
+    const second = await runOwn(own, 'downstream-2');
+    expect([stateOf(second, 'model:meter_days'), stateOf(second, 'model:meter_totals')]).toEqual(['unchanged', 'unchanged']);
+    // a new meter's day: both rebuilt, the test reading the new totals
+    await queryFile(
+      ':memory:',
+      `copy (select 5::bigint as meter_id, timestamp '2024-01-02' as ts, 2.0::double as kwh) to '${path.join(own.sources, 'readings', 'readings-0102.parquet')}' (format parquet)`,
+    );
+    const third = await runOwn(own, 'downstream-3');
+    expect(third.dataTests.find((t) => t.test === 'relationships_meter_days_meter_id')?.status).toBe('pass');
+    expect(await queryFile(own.warehouse, 'select meter_id::int as meter_id, kwh from main.meter_totals order by meter_id')).toEqual([
+      { meter_id: 0, kwh: 48 },
+      { meter_id: 1, kwh: 48 },
+      { meter_id: 5, kwh: 2 },
+    ]);
+  });
+
   it("keeps a dbt snapshot's history as dbt does: new versions, closed ones, vanished rows; through a full refresh, and a failing test keeping it as it was", async () => {
     // meters' configurations, each with the time it last changed: snapshotted by that time (closing
     // the rows that vanish) and by a check of the profile column, and read by a model

@@ -13,7 +13,7 @@ import { renderModel } from '../../src/project/render';
 import { INVOCATION_ID_VAR, tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mayPrintFloats, plannedReads, stateHashesOf } from '../../src/build/plan';
+import { mayPrintFloats, plannedReads, refuseProjectFileVars, stateHashesOf } from '../../src/build/plan';
 import { planGraph } from '../../src/workflows/run-graph';
 import { selectModels } from '../../src/project/select';
 import { ProjectError } from '../../src/errors';
@@ -484,6 +484,54 @@ describe('a dbt project laid out its own way', () => {
     const dir = made_(await projectOf({ 'dbt_project.yml': PROJECT, 'models/ok.sql': 'select 1 as id\n', ...files }));
     expect((await refusal(dir)).message).toContain(message);
     expect(await readdir(dir)).not.toContain('target');
+  });
+
+  it("finds a git package where dbt deps installs it, under its project's name, and refuses one that is not there", async () => {
+    const files = {
+      'dbt_project.yml': PROJECT,
+      'packages.yml': 'packages:\n  - git: "https://github.com/acme/dbt-audit-kit.git"\n    revision: main\n',
+      'dbt_packages/audit_kit/dbt_project.yml': "name: 'audit_kit'\nconfig-version: 2\n",
+      'dbt_packages/audit_kit/macros/one.sql': '{% macro one() %}1{% endmacro %}\n',
+      'models/uses.sql': 'select {{ audit_kit.one() }} as id\n',
+    };
+    const { plan } = await loadProject(made_(await projectOf(files)));
+    expect(plan.models.map((m) => m.name)).toEqual(['uses']);
+    const second = 'packages:\n  - git: "https://github.com/acme/dbt-audit-kit.git"\n  - git: "https://github.com/acme/other.git"\n';
+    const missing = made_(await projectOf({ ...files, 'packages.yml': second }));
+    expect((await refusal(missing)).message).toContain("packages.yml: package 'https://github.com/acme/other.git' is not installed");
+  });
+
+  it("renders dbt_project.yml's Jinja as dbt does: a var's default (a run setting it refused), env_var(), natively", async () => {
+    process.env.METERFLOW_TEST_SCHEMA = 'marts';
+    try {
+      const dir = made_(
+        await projectOf({
+          'dbt_project.yml':
+            `${PROJECT}seed-paths: ['seeds']\nseeds:\n  shop:\n    raw:\n      +enabled: "{{ var('load_raw', false) }}"\n` +
+            'models:\n  shop:\n    +schema: "{{ env_var(\'METERFLOW_TEST_SCHEMA\') }}"\n    +materialized: "{{ \'table\' }}"\n',
+          'seeds/raw/orders.csv': 'id\n1\n',
+          'seeds/kept.csv': 'id\n2\n',
+          'models/m.sql': 'select 1 as id\n',
+        }),
+      );
+      const project = await loadProject(dir);
+      const { plan } = project;
+      expect(plan.sources.map((s) => s.name)).toEqual(['kept']);
+      // a run setting the var: dbt would read its value there, meterflow read the default
+      expect(() => refuseProjectFileVars(project, { load_raw: true })).toThrow(
+        "dbt_project.yml reads var('load_raw'), which this run sets",
+      );
+      expect(() => refuseProjectFileVars(project, { other: 1 })).not.toThrow();
+      expect(plan.models[0]).toMatchObject({ table: { schema: 'main_marts', name: 'm' }, materialized: 'table' });
+      expect(plan.projectFileVars).toEqual(['load_raw']);
+      expect(plan.namingEnv).toContain('METERFLOW_TEST_SCHEMA');
+    } finally {
+      delete process.env.METERFLOW_TEST_SCHEMA;
+    }
+    const noDefault = made_(
+      await projectOf({ 'dbt_project.yml': `${PROJECT}models:\n  +enabled: "{{ var('on') }}"\n`, 'models/m.sql': 'select 1\n' }),
+    );
+    expect((await refusal(noDefault)).message).toContain("dbt_project.yml: var('on') has no default");
   });
 
   it("runs an installed package's macros and generic tests under its name, as dbt does, and counts its files in the project's fingerprint", async () => {
