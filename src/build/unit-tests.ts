@@ -45,7 +45,7 @@ export function fixtureSql(fixture: UnitTestRows, columns: readonly ColumnInfo[]
 
 /** The columns an expect names, in order of first mention (all of a query's). */
 async function expectedColumns(connection: DuckDBConnection, expect: UnitTestRows): Promise<string[]> {
-  if ('sql' in expect) return (await columnsOfSql(connection, `(${expect.sql})`)).map((c) => c.name);
+  if ('sql' in expect) return (await columnsOfSql(connection, `(${expect.sql}\n)`)).map((c) => c.name);
   return [...new Set(expect.rows.flatMap((row) => Object.keys(row)))];
 }
 
@@ -60,7 +60,7 @@ async function fixturesOf(
 ): Promise<Fixtures> {
   const fixtures: Fixtures = new Map();
   for (const input of given) {
-    const columns = 'sql' in input ? await columnsOfSql(connection, `(${input.sql})`) : await typeOf(input.input);
+    const columns = 'sql' in input ? await columnsOfSql(connection, `(${input.sql}\n)`) : await typeOf(input.input);
     const sql = fixtureSql(input, columns, (what) => fail(`gives ${input.input} a row that ${what}`));
     fixtures.set(input.input, { sql, columns });
   }
@@ -83,7 +83,7 @@ async function renderedOn(
   const { fixtures, whole, model } = c;
   const fixture = (key: string, real: () => string) => {
     const found = fixtures.get(key);
-    return found ? `(${found.sql})` : real();
+    return found ? `(${found.sql}\n)` : real();
   };
   const resolver: RelationResolver = {
     ref: (ref) => fixture(`ref:${ref}`, () => whole.ref(ref)),
@@ -143,7 +143,7 @@ export async function unitTestResult(
   const self = await fixturesOf(
     connection,
     unit.given.filter((g) => g.input === 'this'),
-    async () => (await typed(modelRelation(model))) ?? columnsOfSql(connection, `(${await on(inputs, false)})`),
+    async () => (await typed(modelRelation(model))) ?? columnsOfSql(connection, `(${await on(inputs, false)}\n)`),
     fail,
   );
   const actual = await on(new Map([...inputs, ...self]), unit.incremental ?? false);
@@ -161,11 +161,13 @@ async function compareRows(
   c: { name: string; test: SingularTest; model: string; actual: string; expect: UnitTestRows; fail: (what: string) => never },
 ): Promise<DataTestResult> {
   const { name, test, fail } = c;
-  const given = await columnsOfSql(connection, `(${c.actual})`).catch((err: unknown) => {
+  const given = await columnsOfSql(connection, `(${c.actual}\n)`).catch((err: unknown) => {
     if (!isPermanentDuckdbError(err)) throw err;
     return fail(`: its model's SQL fails on the fixtures: ${duckdbMessage(err)}`);
   });
-  const wanted = await expectedColumns(connection, c.expect);
+  // (an expect of no rows names no column: every column the model gives, as dbt compares them)
+  const named = await expectedColumns(connection, c.expect);
+  const wanted = named.length > 0 ? named : given.map((column) => column.name);
   const byName = new Map(given.map((column) => [column.name.toLowerCase(), column]));
   const missing = wanted.find((column) => !byName.has(column.toLowerCase()));
   if (missing) fail(`expects the column '${missing}', which the model does not give (${given.map((g) => g.name).join(', ')})`);
@@ -173,10 +175,10 @@ async function compareRows(
   const list = columns.map((column) => quotedIdentifier(column.name)).join(', ');
   const expected =
     'sql' in c.expect
-      ? `select ${list} from (${c.expect.sql})`
+      ? `select ${list} from (${c.expect.sql}\n)`
       : fixtureSql(c.expect, columns, (what) => fail(`expects a row that ${what}`));
   const sql =
-    `with actual as (select ${list} from (${c.actual})), expected as (${expected})\n` +
+    `with actual as (select ${list} from (${c.actual}\n)), expected as (${expected}\n)\n` +
     `select '+' as dbt_unit_diff, * from (select * from actual except all select * from expected)\n` +
     `union all\nselect '-' as dbt_unit_diff, * from (select * from expected except all select * from actual)`;
   const failures = await countRows(connection, `(${sql})`);

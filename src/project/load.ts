@@ -429,7 +429,17 @@ async function readProperties(project: ProjectFile, tests: TestNames, naming: Na
     unitTests: [],
   };
   const docs = await loadDocBlocks(project.dir, await docFiles(project));
-  for (const folder of new Set([...project.modelPaths, ...project.seedPaths, ...project.snapshotPaths])) {
+  // (as dbt: YAML under any resource path, analyses', macros' and tests' too)
+  const analysisPaths = pathsOf(project.raw, 'analysis-paths', 'analyses');
+  const folders = [
+    ...project.modelPaths,
+    ...project.seedPaths,
+    ...project.snapshotPaths,
+    ...analysisPaths,
+    ...project.macroPaths,
+    ...project.testPaths,
+  ];
+  for (const folder of new Set(folders)) {
     for (const file of await listFiles(path.join(project.dir, folder))) {
       if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
       const relativeFile = path.relative(project.dir, file);
@@ -915,9 +925,9 @@ async function loadSingularTests(
   for (const testPath of project.testPaths) {
     const root = path.join(project.dir, testPath);
     const files = await listFiles(root);
-    // (not generic tests' files, nor unit tests' fixtures)
+    // (not generic tests' files, nor unit tests' fixtures, which are the test path's fixtures/ folder)
     const parts = (f: string) => path.relative(root, f).split(path.sep);
-    for (const file of files.filter((f) => f.endsWith('.sql') && !parts(f).includes('generic') && !parts(f).includes('fixtures'))) {
+    for (const file of files.filter((f) => f.endsWith('.sql') && !parts(f).includes('generic') && parts(f)[0] !== 'fixtures')) {
       const relative = path.relative(project.dir, file);
       const name = path.basename(file, '.sql');
       if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid test name`, relative);
@@ -1079,19 +1089,23 @@ async function loadUnitTests(
   loaded: { models: readonly ModelNode[]; ephemerals: readonly EphemeralModel[]; tests: readonly SingularTest[] },
   templates: Map<string, string>,
 ): Promise<SingularTest[]> {
-  // the files under a fixtures/ folder of a test path
+  // the files under a test path's fixtures/ folder (dbt's place for them)
   const underTests = await Promise.all(
     project.testPaths.map(async (p) =>
       (await listFiles(path.join(project.dir, p))).map((f) => path.relative(path.join(project.dir, p), f)),
     ),
   );
   const fixtureFiles = underTests.flatMap((files, i) =>
-    files.filter((f) => f.split(path.sep).includes('fixtures')).map((f) => path.join(project.dir, project.testPaths[i] as string, f)),
+    files.filter((f) => f.split(path.sep)[0] === 'fixtures').map((f) => path.join(project.dir, project.testPaths[i] as string, f)),
   );
   const taken = new Set(loaded.tests.map((t) => t.name));
   const unitTests: SingularTest[] = [];
   for (const entry of entries) {
-    const spec = await unitTestOf(entry, fixtureFiles);
+    // dbt_project.yml's unit_tests: block, by the YAML file's folders, under the test's own config
+    const underPath = entry.file.split(/[\\/]/).slice(1).join('/');
+    const defaults = projectConfigFor(project.raw.unit_tests, fqnOf(project.name, underPath, String(entry.name)));
+    const config = { ...defaults, ...(typeof entry.config === 'object' && entry.config !== null ? entry.config : {}) };
+    const spec = await unitTestOf({ ...entry, config }, fixtureFiles);
     if (!spec) continue;
     const { file } = entry;
     const model = loaded.models.find((m) => m.name === spec.model);
@@ -1106,7 +1120,7 @@ async function loadUnitTests(
       file: model.file,
       template,
       resolver,
-      vars: project.vars,
+      vars: { ...project.vars, ...spec.vars },
       self: model.name,
       incremental: spec.incremental ?? false,
       columns: NO_COLUMNS,
@@ -1119,11 +1133,18 @@ async function loadUnitTests(
       ...[...refs, ...seeds].map((r) => `ref:${r}`),
       ...[...used].filter((u) => !seeds.has(u)).map((u) => `source:${sourceKey(u)}`),
     ]);
-    checkUnitInputs(spec, { keys, seeds, ephemerals: new Set(loaded.ephemerals.map((e) => e.name)) }, file);
+    checkUnitInputs(
+      spec,
+      { keys, seeds, ephemerals: new Set(loaded.ephemerals.map((e) => e.name)) },
+      file,
+      model.incremental !== undefined,
+    );
     templates.set(`test:${spec.name}`, template);
-    const { name, ...unit } = spec;
+    const { name, seedsAsTheyAre: _seeds, ...unit } = spec;
     const built = (ref: string) => loaded.models.some((m) => m.name === ref && modelRunsOn(m) !== 'analytics');
-    unitTests.push({ name, file, refs: model.refs.filter(built), sources: [...model.sources], severity: 'error', unit });
+    // (its inputs, read with its vars: built before it runs, as it types its fixtures from them)
+    const inputs = [...new Set([...model.refs, ...refs])].filter(built);
+    unitTests.push({ name, file, refs: inputs, sources: [...new Set([...model.sources, ...used])], severity: 'error', unit });
   }
   return unitTests;
 }

@@ -29,8 +29,9 @@ export function unitInputKey(input: unknown, fail: (what: string) => never): str
   const text = typeof input === 'string' ? input.trim() : '';
   if (text === 'this') return 'this';
   const quoted = `\\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\\s*`;
-  const ref = new RegExp(`^ref\\(${quoted}\\)$`).exec(text);
-  if (ref) return `ref:${ref[1]}`;
+  const ref = new RegExp(`^ref\\(${quoted}\\)$`).exec(text) ?? new RegExp(`^ref\\(${quoted},${quoted}\\)$`).exec(text);
+  // (ref('project', 'model'): the model, a model of the project's own being all a unit test may read)
+  if (ref) return `ref:${ref[2] ?? ref[1]}`;
   const source = new RegExp(`^source\\(${quoted},${quoted}\\)$`).exec(text);
   if (source) return `source:${source[1]}.${source[2]}`;
   return fail(`has a given input '${String(input)}': an input is ref('model'), source('source', 'table') or this`);
@@ -43,8 +44,10 @@ async function fixtureText(
   fixtureFiles: readonly string[],
   fail: (what: string) => never,
 ): Promise<string> {
-  const file = fixtureFiles.find((f) => path.basename(f) === `${name}.${format}`);
-  if (!file) return fail(`names fixture '${name}', but no ${name}.${format} is under a fixtures/ folder of the test paths`);
+  const found = fixtureFiles.filter((f) => path.basename(f) === `${name}.${format}`);
+  if (found.length > 1) return fail(`names fixture '${name}', and two fixtures have that name (${found.join(', ')})`);
+  const file = found[0];
+  if (!file) return fail(`names fixture '${name}', but no ${name}.${format} is under the fixtures/ folder of a test path`);
   return readFile(file, 'utf8');
 }
 
@@ -54,7 +57,7 @@ async function rowsOf(
   what: string,
   fixtureFiles: readonly string[],
   fail: (what: string) => never,
-): Promise<UnitTestRows> {
+): Promise<UnitTestRows | { absent: true }> {
   const format = entry.format ?? 'dict';
   if (format !== 'dict' && format !== 'csv' && format !== 'sql') fail(`has ${what} of format '${String(format)}' (dict, csv or sql)`);
   if (entry.fixture !== undefined && format === 'dict') fail(`has ${what} with a fixture, which takes format csv or sql`);
@@ -66,13 +69,19 @@ async function rowsOf(
   }
   if (format === 'csv') {
     if (typeof text !== 'string') return fail(`has ${what} of format csv whose rows are not CSV text`);
-    const records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+    // (as Python's csv reads it: no cell trimmed)
+    let records: Record<string, string>[];
+    try {
+      records = parseCsv(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    } catch (err) {
+      return fail(`has ${what} whose CSV does not parse: ${err instanceof Error ? err.message : String(err)}`);
+    }
     // (an empty cell is NULL)
     return { rows: records.map((record) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v === '' ? null : v]))) };
   }
-  const rows = text ?? [];
-  if (!Array.isArray(rows) || !rows.every(isDict)) return fail(`has ${what} whose rows are not a list of mappings`);
-  return { rows: rows as Record<string, unknown>[] };
+  if (text === undefined || text === null) return { absent: true };
+  if (!Array.isArray(text) || !text.every(isDict)) return fail(`has ${what} whose rows are not a list of mappings`);
+  return { rows: text as Record<string, unknown>[] };
 }
 
 /** `overrides:` as meterflow applies them: vars, and is_incremental among the macros. */
@@ -98,7 +107,7 @@ function overridesOf(value: unknown, fail: (what: string) => never): Pick<UnitTe
 export async function unitTestOf(
   entry: UnitTestEntry,
   fixtureFiles: readonly string[],
-): Promise<(UnitTestSpec & { name: string }) | undefined> {
+): Promise<(UnitTestSpec & { name: string; seedsAsTheyAre?: string[] }) | undefined> {
   const { file } = entry;
   const name = typeof entry.name === 'string' ? entry.name : '';
   const fail = (what: string): never => {
@@ -109,13 +118,26 @@ export async function unitTestOf(
   if (typeof entry.model !== 'string' || entry.model === '') return fail('names no model');
   if (entry.versions !== undefined) fail('has versions, and meterflow does not run model versions');
   if (!Array.isArray(entry.given) || !entry.given.every(isDict)) return fail('has no given list of inputs');
-  const given = [];
+  const given: UnitTestSpec['given'][number][] = [];
+  const seedsAsTheyAre: string[] = [];
   for (const [i, input] of entry.given.entries()) {
-    given.push({ input: unitInputKey(input.input, fail), ...(await rowsOf(input, `given input ${i + 1}`, fixtureFiles, fail)) });
+    const key = unitInputKey(input.input, fail);
+    const rows = await rowsOf(input, `given input ${i + 1}`, fixtureFiles, fail);
+    // (no rows: a seed's own, checked against the model's inputs)
+    if ('absent' in rows) seedsAsTheyAre.push(key);
+    else given.push({ input: key, ...rows });
   }
   if (!isDict(entry.expect)) return fail('has no expect');
   const expect = await rowsOf(entry.expect, 'its expect', fixtureFiles, fail);
-  return { name, model: entry.model, given, expect, ...overridesOf(entry.overrides, fail) };
+  if ('absent' in expect) return fail('has an expect without rows');
+  return {
+    name,
+    model: entry.model,
+    given,
+    expect,
+    ...overridesOf(entry.overrides, fail),
+    ...(seedsAsTheyAre.length > 0 ? { seedsAsTheyAre } : {}),
+  };
 }
 
 /** What a model reads directly, as its own template names it (ephemeral models not inlined). */
@@ -131,21 +153,30 @@ export interface DirectReads {
  * seeds (read as they are), each given input is one the model reads (or `this`, for an incremental
  * run), and an ephemeral model's fixture is SQL.
  */
-export function checkUnitInputs(spec: UnitTestSpec & { name: string }, reads: DirectReads, file: string): void {
+export function checkUnitInputs(
+  spec: UnitTestSpec & { name: string; seedsAsTheyAre?: string[] },
+  reads: DirectReads,
+  file: string,
+  incrementalModel: boolean,
+): void {
   const fail = (what: string): never => {
     throw new ProjectError(`${file}: unit test '${spec.name}' of '${spec.model}' ${what}`, file);
   };
   const given = new Set(spec.given.map((g) => g.input));
   const shown = (key: string) =>
     key.startsWith('ref:') ? `ref('${key.slice(4)}')` : key === 'this' ? 'this' : `source('${key.slice(7).replace('.', "', '")}')`;
+  // (an input the model does not read is left unread, as dbt leaves it)
+  if (incrementalModel && spec.incremental === undefined) {
+    fail('is of an incremental model and does not set is_incremental (overrides: {macros: {is_incremental: …}}), as dbt requires');
+  }
+  if (spec.incremental === true && !given.has('this'))
+    fail('sets is_incremental: true and gives no this (the table the model adds to), as dbt requires');
+  for (const key of spec.seedsAsTheyAre ?? []) {
+    if (!(key.startsWith('ref:') && reads.seeds.has(key.slice(4)))) fail(`gives ${shown(key)} no rows (only a seed is read as it is)`);
+  }
   for (const input of spec.given) {
-    if (input.input === 'this' ? spec.incremental !== true : !reads.keys.has(input.input)) {
-      fail(
-        input.input === 'this'
-          ? 'gives this, which a model reads only where overrides set is_incremental: true'
-          : `gives ${shown(input.input)}, which the model does not read`,
-      );
-    }
+    if (input.input === 'this' && spec.incremental !== true)
+      fail('gives this, which a model reads only where overrides set is_incremental: true');
     if (input.input.startsWith('ref:') && reads.ephemerals.has(input.input.slice(4)) && !('sql' in input)) {
       fail(`gives the ephemeral model ${shown(input.input)} as rows: dbt takes an ephemeral input as format: sql`);
     }

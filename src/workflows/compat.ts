@@ -70,6 +70,11 @@ export const PATCH = {
    * which waited for its readers: such a run never ended.
    */
   readersAfterBuild: 'readers-after-build',
+  /**
+   * A singular test that reads no model and no source runs whole on the writer. Runs recorded before
+   * ran it a month at a time, found no month, and passed it without running it.
+   */
+  inputlessTestsWhole: 'inputless-tests-whole',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -130,3 +135,6 @@ export const analyticsTestsOf = (result: AnalyticsModelResult): DataTestResults 
 
 /** Whether the readers of a model tested against them start once it is built (PATCH.readersAfterBuild). */
 export const startsReadersAfterBuild = (): boolean => patched(PATCH.readersAfterBuild);
+
+/** Whether a singular test reading nothing runs whole (PATCH.inputlessTestsWhole). */
+export const runsInputlessTestsWhole = (): boolean => patched(PATCH.inputlessTestsWhole);

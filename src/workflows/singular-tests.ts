@@ -1,7 +1,7 @@
 // A singular test (a SQL file under tests/): up to date, or run once its inputs are built, on the
 // writer, or a month at a time by build workers when every input has an event time.
 import { allOrCancel } from './all-or-cancel';
-import { passesTestVars, testsPerMonth } from './compat';
+import { passesTestVars, runsInputlessTestsWhole, testsPerMonth } from './compat';
 import { mergeMonthResults } from './month-tests';
 import type { SingularTest } from '../project/types';
 import type { RunContext } from './run-context';
@@ -34,9 +34,12 @@ export async function runSingularTest(run: RunContext, ledger: RunLedger, test: 
   };
   // a test over inputs that all have an event time is run a month at a time by build workers,
   // readers all: the writer goes on seeding and building meanwhile
+  // (a test that reads nothing has no months: run whole, asked only of such tests, see compat.ts)
+  const readsNothing = test.sources.length + test.refs.length === 0;
   const timed =
     !test.of &&
     !test.unit &&
+    !(readsNothing && runsInputlessTestsWhole()) &&
     test.sources.every((s) => plan.sources.find((source) => source.name === s)?.eventTime) &&
     test.refs.every((ref) => plan.models.find((model) => model.name === ref)?.eventTime);
   await state.test(test.name, async () => {

@@ -841,6 +841,15 @@ describe('a dbt project of its own', () => {
     ]);
   });
 
+  it('fails a run on a singular test that reads no model and no source, as dbt does (it passed unrun until 2026-12-07)', async () => {
+    const own = await readingsProject(dir, 'inputless', TWO_METERS_ONE_DAY, {
+      'days.sql': "select 1 as id from {{ source('raw', 'readings') }}\n",
+    });
+    await mkdir(path.join(own.project, 'tests'));
+    await writeFile(path.join(own.project, 'tests', 'always_one_row.sql'), 'select 1 as x\n');
+    expect(await failOwn(own, 'inputless-1')).toContain('always_one_row');
+  });
+
   it("keeps a dbt snapshot's history as dbt does: new versions, closed ones, vanished rows; through a full refresh, and a failing test keeping it as it was", async () => {
     // meters' configurations, each with the time it last changed: snapshotted by that time (closing
     // the rows that vanish) and by a check of the profile column, and read by a model
@@ -940,14 +949,14 @@ describe('a dbt project of its own', () => {
     await writeFile(path.join(own.project, 'tests', 'fixtures', 'daily_cost_expected.csv'), 'meter_id,day,cost\n7,2024-01-01,0.9\n');
     const unitTests = (expectedCost: number) =>
       'unit_tests:\n' +
-      '  - name: daily_cost_sums_a_day\n    model: daily_cost\n    given:\n' +
+      '  - name: daily_cost_sums_a_day\n    model: daily_cost\n    overrides: {macros: {is_incremental: false}}\n    given:\n' +
       "      - input: source('raw', 'readings')\n        rows:\n" +
       "          - {meter_id: 7, ts: '2024-01-01 00:30:00', kwh: 1.5}\n          - {meter_id: 7, ts: '2024-01-01 12:00:00', kwh: 1.5}\n" +
       "          - {meter_id: 7, ts: '2024-01-02 00:00:00', kwh: 2}\n" +
       "      - input: ref('tariff')\n        format: csv\n        rows: |\n          rate\n          0.5\n" +
       `    expect:\n      rows:\n        - {meter_id: 7, day: 2024-01-01, kwh: 3.0, cost: ${expectedCost}}\n        - {meter_id: 7, day: 2024-01-02, kwh: 2.0, cost: 1.0}\n` +
       // the seed read as it is (0.30), a var overridden, the expect from a fixture file
-      '  - name: daily_cost_skips_small_readings\n    model: daily_cost\n    overrides: {vars: {min_kwh: 1}}\n    given:\n' +
+      '  - name: daily_cost_skips_small_readings\n    model: daily_cost\n    overrides: {vars: {min_kwh: 1}, macros: {is_incremental: false}}\n    given:\n' +
       "      - input: source('raw', 'readings')\n        format: sql\n        rows: |\n" +
       "          select 7::bigint as meter_id, timestamp '2024-01-01 01:00' as ts, 3.0::double as kwh\n" +
       "          union all select 7, timestamp '2024-01-01 02:00', 0.5\n" +

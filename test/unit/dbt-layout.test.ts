@@ -395,12 +395,30 @@ describe('a dbt project laid out its own way', () => {
       "models/_unit.yml: unit test 'sums' of 'totals' does not give ref('ok'), which the model reads: give every input but seeds",
     ],
     [
-      'a unit test giving an input its model does not read',
+      "an incremental model's unit test that does not say is_incremental",
       {
+        'models/grows.sql': "{{ config(materialized='incremental') }}\nselect id from {{ ref('ok') }}\n",
         'models/_unit.yml':
-          "unit_tests:\n  - name: reads\n    model: ok\n    given: [{input: ref('other'), rows: []}]\n    expect: {rows: []}\n",
+          "unit_tests:\n  - name: grows\n    model: grows\n    given: [{input: ref('ok'), rows: []}]\n    expect: {rows: []}\n",
       },
-      "models/_unit.yml: unit test 'reads' of 'ok' gives ref('other'), which the model does not read",
+      "models/_unit.yml: unit test 'grows' of 'grows' is of an incremental model and does not set is_incremental",
+    ],
+    [
+      'a unit test setting is_incremental without this',
+      {
+        'models/grows.sql': "{{ config(materialized='incremental') }}\nselect id from {{ ref('ok') }}\n",
+        'models/_unit.yml':
+          "unit_tests:\n  - name: grows\n    model: grows\n    overrides: {macros: {is_incremental: true}}\n    given: [{input: ref('ok'), rows: []}]\n    expect: {rows: []}\n",
+      },
+      "models/_unit.yml: unit test 'grows' of 'grows' sets is_incremental: true and gives no this",
+    ],
+    [
+      'a unit test giving a model no rows',
+      {
+        'models/totals.sql': "select sum(id) as total from {{ ref('ok') }}\n",
+        'models/_unit.yml': "unit_tests:\n  - name: sums\n    model: totals\n    given: [{input: ref('ok')}]\n    expect: {rows: []}\n",
+      },
+      "models/_unit.yml: unit test 'sums' of 'totals' gives ref('ok') no rows (only a seed is read as it is)",
     ],
     [
       'a unit test overriding a macro other than is_incremental',
@@ -415,7 +433,7 @@ describe('a dbt project laid out its own way', () => {
       {
         'models/_unit.yml': 'unit_tests:\n  - name: fixed\n    model: ok\n    given: []\n    expect: {format: csv, fixture: nowhere}\n',
       },
-      "models/_unit.yml: unit test 'fixed' names fixture 'nowhere', but no nowhere.csv is under a fixtures/ folder of the test paths",
+      "models/_unit.yml: unit test 'fixed' names fixture 'nowhere', but no nowhere.csv is under the fixtures/ folder of a test path",
     ],
     [
       "a test's store_failures, from dbt_project.yml's data_tests: block",
