@@ -1,0 +1,427 @@
+// The files of a dbt project as they are read, before any model: dbt_project.yml (its Jinja rendered,
+// its vars, folders and config blocks), the properties YAML under every resource path (sources, and
+// the entries of models, seeds, snapshots and unit tests) and the seeds' CSV files. load.ts makes the
+// project's plan of them.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseEventTimeWindow } from './event-window';
+import { ProjectError } from '../errors';
+import { readBelow } from './skipped-folders';
+import { parseDbtYaml, parseDbtYamlKeepingFloats } from './dbt-yaml';
+import { parseFreshness, parseTests, relationshipsTarget, type TestNames } from './data-tests';
+import { modelTable, type NamingMacros } from './model-table';
+import { fqnOf, mergeConfig, projectConfigFor } from './model-config';
+import { describedWithDocs, loadDocBlocks } from './doc-blocks';
+import { type UnitTestEntry } from './unit-tests';
+import { renderProjectYaml, type ProjectYamlReads } from './project-yaml';
+import type { ColumnDoc, DataTest, SourceTable } from './types';
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface PropertyColumn {
+  name: string;
+  description?: string;
+  data_type?: string;
+  constraints?: unknown;
+  data_tests?: unknown;
+  tests?: unknown;
+}
+
+export interface PropertyModel {
+  name?: string;
+  description?: string;
+  config?: Record<string, unknown>;
+  columns?: PropertyColumn[];
+  constraints?: unknown;
+  data_tests?: unknown;
+  tests?: unknown;
+  file?: string;
+  /** A snapshot defined in YAML (dbt 1.9): the relation it copies, `ref('x')` or `source('s', 't')`. */
+  relation?: string;
+}
+
+export interface PropertySource {
+  name?: string;
+  schema?: string;
+  tables?: {
+    name?: string;
+    description?: string;
+    meta?: { location?: string; event_time_window?: unknown };
+    config?: { event_time?: string };
+    columns?: PropertyColumn[];
+    freshness?: unknown;
+    loaded_at_field?: unknown;
+  }[];
+  freshness?: unknown;
+  loaded_at_field?: unknown;
+}
+
+export async function readYaml(file: string, projectDir: string): Promise<Record<string, unknown>> {
+  const text = await readFile(file, 'utf8');
+  try {
+    const parsed: unknown = parseDbtYaml(text);
+    return (parsed ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    throw new ProjectError(`${path.relative(projectDir, file)}: invalid YAML: ${(err as Error).message}`, file);
+  }
+}
+
+/**
+ * Every file under a folder, sorted; a folder that does not exist has none (dbt's folders are
+ * optional). Hidden files and folders, and tools' folders, are left out, as the project's
+ * fingerprint leaves them out (skipped-folders.ts): a file read is a file counted.
+ */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .filter((file) => readBelow(dir, file))
+    .sort();
+}
+
+export function columnDocs(columns: PropertyModel['columns']): ColumnDoc[] {
+  return (columns ?? []).map((column) => ({
+    name: column.name,
+    ...(column.data_type ? { dataType: column.data_type } : {}),
+    ...(column.description ? { description: column.description } : {}),
+  }));
+}
+
+/** A list of folders from dbt_project.yml (`model-paths`, `seed-paths`…), or its default. */
+export function pathsOf(project: Record<string, unknown>, key: string, fallback: string): string[] {
+  const value = project[key];
+  if (value === undefined || value === null) return [fallback];
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
+    throw new ProjectError(`dbt_project.yml: ${key} must be a list of folders`, 'dbt_project.yml');
+  }
+  return value as string[];
+}
+
+/**
+ * A source's own location must be a URI of its own (absolute path, file:// or s3://), never a
+ * relative path that could climb out of the folder the project was given.
+ */
+export function checkLocation(location: string, file: string, source: string): void {
+  const absolute = location.startsWith('s3://') || location.startsWith('file://') || path.isAbsolute(location);
+  if (!absolute || location.split(/[\\/]/).includes('..')) {
+    throw new ProjectError(
+      `${file}: meta.location of source ${source} must be an absolute path, file:// or s3:// URI without '..', not '${location}'`,
+      file,
+    );
+  }
+}
+
+/** Two tests of one kind on one model (two expressions, say) get _2, _3… so every id is unique. */
+export function uniqueIds(tests: DataTest[]): DataTest[] {
+  const seen = new Map<string, number>();
+  return tests.map((test) => {
+    const count = (seen.get(test.id) ?? 0) + 1;
+    seen.set(test.id, count);
+    return count === 1 ? test : { ...test, id: `${test.id}_${count}` };
+  });
+}
+
+/** dbt's `event_time` config: a column name, used in SQL, so a plain identifier. */
+export function eventTimeColumn(value: unknown, file: string, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    throw new ProjectError(`${file}: event_time of '${name}' must be a column name`, file);
+  }
+  return value;
+}
+
+/** How a dbt seed is found among the sources, by the name models ref() it by. */
+export const seedKey = (name: string) => `ref:${name}`;
+
+/**
+ * dbt_project.yml's vars as the project's models see them: the global ones, with those under the
+ * project's own name (`vars: {my_project: {x: 1}}`, dbt's vars scoped to a project) over them.
+ */
+export function projectVars(vars: unknown, name: string): Record<string, unknown> {
+  if (!isPlainObject(vars)) return {};
+  const { [name]: scoped, ...global } = vars;
+  return isPlainObject(scoped) ? { ...global, ...scoped } : { ...vars };
+}
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** dbt_project.yml, read: the project's name, vars, folders and config blocks. */
+export interface ProjectFile {
+  readonly dir: string;
+  readonly file: string;
+  readonly name: string;
+  readonly vars: Record<string, unknown>;
+  readonly modelPaths: readonly string[];
+  readonly macroPaths: readonly string[];
+  readonly testPaths: readonly string[];
+  readonly seedPaths: readonly string[];
+  readonly snapshotPaths: readonly string[];
+  /** dbt_project.yml's `models:` and `seeds:` blocks, resolved per node by model-config.ts. */
+  readonly modelsBlock: unknown;
+  readonly seedsBlock: unknown;
+  /** The file as read, its Jinja rendered (project-yaml.ts). */
+  readonly raw: Record<string, unknown>;
+  /** The vars and environment variables that rendering read. */
+  readonly reads: ProjectYamlReads;
+}
+
+export async function readProjectFile(dir: string): Promise<ProjectFile> {
+  const file = path.join(dir, 'dbt_project.yml');
+  const { raw, reads } = renderProjectYaml(
+    await readYaml(file, dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new ProjectError(`no dbt_project.yml in ${dir}`, file);
+      throw err;
+    }),
+  );
+  const name = String(raw.name ?? 'meterflow');
+  if (!IDENTIFIER.test(name)) throw new ProjectError(`dbt_project.yml: name '${name}' is not a valid project name`, file);
+  return {
+    dir,
+    file,
+    name,
+    // (read again keeping whole floats floats: `rate: 1.0` prints 1.0 in a template)
+    vars: projectVars((parseDbtYamlKeepingFloats(await readFile(file, 'utf8')) as { vars?: unknown } | null)?.vars, name),
+    modelPaths: pathsOf(raw, 'model-paths', 'models'),
+    macroPaths: pathsOf(raw, 'macro-paths', 'macros'),
+    testPaths: pathsOf(raw, 'test-paths', 'tests'),
+    seedPaths: pathsOf(raw, 'seed-paths', 'seeds'),
+    snapshotPaths: pathsOf(raw, 'snapshot-paths', 'snapshots'),
+    modelsBlock: raw.models,
+    seedsBlock: raw.seeds,
+    raw,
+    reads,
+  };
+}
+
+/**
+ * The Markdown files dbt reads docs blocks from: under `docs-paths`, else under every resource path
+ * (models, seeds, macros, tests, snapshots, analyses), each once.
+ */
+export async function docFiles(project: ProjectFile): Promise<string[]> {
+  const folders =
+    project.raw['docs-paths'] !== undefined
+      ? pathsOf(project.raw, 'docs-paths', 'docs')
+      : [
+          ...project.modelPaths,
+          ...project.seedPaths,
+          ...project.macroPaths,
+          ...project.testPaths,
+          ...project.snapshotPaths,
+          ...pathsOf(project.raw, 'analysis-paths', 'analyses'),
+        ];
+  const files = new Set<string>();
+  for (const folder of new Set(folders)) {
+    for (const file of await listFiles(path.join(project.dir, folder)))
+      if (file.endsWith('.md')) files.add(path.relative(project.dir, file));
+  }
+  return [...files].sort();
+}
+
+/** The property files' content: declared sources, and each model's (and seed's) properties. */
+export interface Properties {
+  readonly sources: SourceTable[];
+  /** The YAML file each source table is declared in, by name. */
+  readonly sourceFiles: Map<string, string>;
+  readonly models: Map<string, PropertyModel>;
+  readonly seeds: Map<string, PropertyModel>;
+  readonly snapshots: Map<string, PropertyModel>;
+  /** `unit_tests:` entries, each with its file. */
+  readonly unitTests: UnitTestEntry[];
+}
+
+/** The source tables one property file declares. */
+export function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, tests: TestNames): SourceTable[] {
+  const sources: SourceTable[] = [];
+  for (const source of (yaml.sources ?? []) as PropertySource[]) {
+    const sourceName = String(source.name ?? '');
+    for (const table of source.tables ?? []) {
+      const name = String(table.name ?? '');
+      if (!IDENTIFIER.test(name) || !IDENTIFIER.test(sourceName)) {
+        throw new ProjectError(`${relativeFile}: source '${sourceName}.${name}' is not a valid identifier`, relativeFile);
+      }
+      const location = table.meta?.location;
+      if (location !== undefined) checkLocation(location, relativeFile, name);
+      const freshness = parseFreshness(
+        table.freshness ?? source.freshness,
+        table.loaded_at_field ?? source.loaded_at_field,
+        relativeFile,
+        name,
+      );
+      const eventTime = eventTimeColumn(table.config?.event_time, relativeFile, name);
+      const eventTimeWindow = parseEventTimeWindow(table.meta?.event_time_window, eventTime, `${relativeFile}: source ${name}`);
+      sources.push({
+        name,
+        sourceName,
+        schema: source.schema ?? sourceName,
+        ...(table.description ? { description: table.description } : {}),
+        columns: columnDocs(table.columns),
+        ...(location ? { location } : {}),
+        // two ranges on one column (a warn floor, an error ceiling) get _2, so every id is unique
+        tests: uniqueIds(
+          (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name, tests)),
+        ),
+        ...(freshness ? { freshness } : {}),
+        ...(eventTime ? { eventTime } : {}),
+        ...(eventTimeWindow ? { eventTimeWindow } : {}),
+      });
+    }
+  }
+  return sources;
+}
+
+/** The folders dbt reads properties YAML under: every resource path (analyses', macros' and tests' too). */
+function propertyFolders(project: ProjectFile): string[] {
+  const analysisPaths = pathsOf(project.raw, 'analysis-paths', 'analyses');
+  const all = [...project.modelPaths, ...project.seedPaths, ...project.snapshotPaths, ...analysisPaths, ...project.macroPaths];
+  return [...new Set([...all, ...project.testPaths])];
+}
+
+/** One YAML file's entries of models, seeds and snapshots, and its unit tests, added to `properties`. */
+function addEntries(properties: Properties, yaml: Record<string, unknown>, relativeFile: string): void {
+  for (const entry of Array.isArray(yaml.unit_tests) ? yaml.unit_tests : []) properties.unitTests.push({ ...entry, file: relativeFile });
+  for (const [kind, entries] of [
+    ['models', properties.models],
+    ['seeds', properties.seeds],
+    ['snapshots', properties.snapshots],
+  ] as const) {
+    for (const entry of (yaml[kind] ?? []) as PropertyModel[]) {
+      if (!entry.name) continue;
+      const other = entries.get(entry.name);
+      if (other) {
+        // as dbt refuses it: which entry's tests and config hold is not for meterflow to guess
+        throw new ProjectError(
+          `${relativeFile}: ${kind.slice(0, -1)} '${entry.name}' has properties in ${other.file} too: give it one entry`,
+          relativeFile,
+        );
+      }
+      entries.set(entry.name, { ...entry, file: relativeFile });
+    }
+  }
+}
+
+/** Two source tables (or a source and a seed) of one name, refused: meterflow keeps one table of a name. */
+function refuseSharedSourceNames(sources: readonly SourceTable[]): void {
+  const names = new Map<string, string>();
+  for (const source of sources) {
+    const other = names.get(source.name);
+    if (other) {
+      throw new ProjectError(
+        `two source tables named '${source.name}' (${other} and ${source.sourceName}.${source.name}): meterflow keeps one table of a name`,
+      );
+    }
+    names.set(source.name, `${source.sourceName}.${source.name}`);
+  }
+}
+
+/** Every properties file (.yml/.yaml) under the resource paths, read, and the seeds. */
+export async function readProperties(project: ProjectFile, tests: TestNames, naming: NamingMacros): Promise<Properties> {
+  const properties: Properties = {
+    sources: [],
+    sourceFiles: new Map(),
+    models: new Map(),
+    seeds: new Map(),
+    snapshots: new Map(),
+    unitTests: [],
+  };
+  const docs = await loadDocBlocks(project.dir, await docFiles(project));
+  for (const folder of propertyFolders(project)) {
+    for (const file of await listFiles(path.join(project.dir, folder))) {
+      if (!file.endsWith('.yml') && !file.endsWith('.yaml')) continue;
+      const relativeFile = path.relative(project.dir, file);
+      const yaml = describedWithDocs(await readYaml(file, project.dir), docs, relativeFile);
+      const declared = sourcesIn(yaml, relativeFile, tests);
+      properties.sources.push(...declared);
+      for (const source of declared) properties.sourceFiles.set(source.name, relativeFile);
+      addEntries(properties, yaml, relativeFile);
+    }
+  }
+  properties.sources.push(...(await loadSeeds(project, properties, tests, naming)));
+  refuseSharedSourceNames(properties.sources);
+  return properties;
+}
+
+/**
+ * dbt seeds: every CSV file under seed-paths, a table of the models' schema (or `main_<schema>` with
+ * dbt's `+schema`) named after the file, with its YAML tests checked as it is loaded.
+ */
+export async function loadSeeds(
+  project: ProjectFile,
+  properties: Properties,
+  testNames: TestNames,
+  naming: NamingMacros,
+): Promise<SourceTable[]> {
+  const seeds: SourceTable[] = [];
+  for (const seedPath of project.seedPaths) {
+    const root = path.join(project.dir, seedPath);
+    for (const file of (await listFiles(root)).filter((f) => f.endsWith('.csv'))) {
+      const relative = path.relative(project.dir, file);
+      const name = path.basename(file, '.csv');
+      if (!IDENTIFIER.test(name)) throw new ProjectError(`${relative}: '${name}' is not a valid seed name`, relative);
+      const property = properties.seeds.get(name);
+      const fqn = fqnOf(project.name, path.relative(root, file), name);
+      const config = mergeConfig(projectConfigFor(project.seedsBlock, fqn), property?.config);
+      if (config.enabled === false) continue;
+      const columnTypes = config.column_types;
+      if (columnTypes !== undefined && (typeof columnTypes !== 'object' || columnTypes === null || Array.isArray(columnTypes))) {
+        throw new ProjectError(`${relative}: column_types of seed '${name}' must be a mapping of column to type`, relative);
+      }
+      const delimiter = String(config.delimiter ?? ',');
+      if (delimiter.length !== 1) throw new ProjectError(`${relative}: delimiter of seed '${name}' must be one character`, relative);
+      if (config.alias !== undefined && config.alias !== null) {
+        throw new ProjectError(
+          `${relative}: the alias config of seed '${name}' is not applied by meterflow: a seed's table is named after its file`,
+          relative,
+        );
+      }
+      // its schema as a model's: main, main_<schema>, or the project's generate_schema_name
+      const schema =
+        modelTable(
+          config,
+          { name, fqn, relative, resourceType: 'seed' },
+          { ...(naming.schema ? { schema: naming.schema } : {}), envRead: naming.envRead },
+        )?.schema ?? 'main';
+      const { tests: seedTests } = modelTests(property, name, relative, testNames);
+      seeds.push({
+        name,
+        sourceName: '',
+        schema,
+        ...(property?.description ? { description: property.description.trim() } : {}),
+        columns: columnDocs(property?.columns),
+        location: pathToFileURL(file).href,
+        tests: seedTests,
+        seed: {
+          file: relative,
+          delimiter,
+          ...(columnTypes ? { columnTypes: Object.fromEntries(Object.entries(columnTypes).map(([k, v]) => [k, String(v)])) } : {}),
+        },
+      });
+    }
+  }
+  return seeds;
+}
+
+/** The models' YAML tests, and the models those tests read besides their own (relationships' `to`). */
+export function modelTests(
+  property: PropertyModel | undefined,
+  name: string,
+  relative: string,
+  names: TestNames,
+): { tests: DataTest[]; testRefs: string[] } {
+  if (!property) return { tests: [], testRefs: [] };
+  const file = property.file ?? relative;
+  const tests = uniqueIds([
+    ...parseTests(property.data_tests ?? property.tests, name, file, undefined, names),
+    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name, names)),
+  ]);
+  const testRefs = tests.flatMap((test) => {
+    const to = relationshipsTarget(test);
+    return to && to !== name ? [to] : [];
+  });
+  return { tests, testRefs: [...new Set(testRefs)] };
+}
