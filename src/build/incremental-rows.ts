@@ -23,10 +23,13 @@ export function keptRowsSql(config: IncrementalConfig, table: string, added: str
   return `select * from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
 }
 
+/** A relation's columns as messages name them: `name TYPE`, in order. */
+const describedColumns = async (connection: DuckDBConnection, relation: string) =>
+  [...(await columnTypesOf(connection, relation))].map(([column, type]) => `${column} ${type}`);
+
 /** Refuse new rows whose columns differ from the table's: dbt's on_schema_change is not applied. */
 export async function refuseOtherColumns(connection: DuckDBConnection, model: ModelNode, table: string, added: string): Promise<void> {
-  const describe = async (name: string) => [...(await columnTypesOf(connection, name))].map(([column, type]) => `${column} ${type}`);
-  const [had, has] = [await describe(table), await describe(added)];
+  const [had, has] = [await describedColumns(connection, table), await describedColumns(connection, added)];
   if (JSON.stringify(had) === JSON.stringify(has)) return;
   throw new ModelBuildError(
     `model ${model.name} (${model.file}): its new rows have the columns (${has.join(', ')}) where its table has ` +
@@ -39,8 +42,7 @@ export async function refuseOtherColumns(connection: DuckDBConnection, model: Mo
 
 /** Refuse a snapshot whose query's columns are no longer its table's: dbt adds the new ones, meterflow changes no table's columns. */
 async function refuseOtherSnapshotColumns(connection: DuckDBConnection, model: ModelNode, table: string, sql: string): Promise<void> {
-  const columns = async (relation: string) => [...(await columnTypesOf(connection, relation))].map(([column, type]) => `${column} ${type}`);
-  const [had, has] = [await columns(table), await columns(`(${sql})`)];
+  const [had, has] = [await describedColumns(connection, table), await describedColumns(connection, `(${sql})`)];
   if (JSON.stringify(had) === JSON.stringify(has)) return;
   throw new ModelBuildError(
     `snapshot ${model.name} (${model.file}): its query now gives the columns (${has.join(', ')}) where its table holds ` +

@@ -18,6 +18,7 @@ import { contractTests } from './contracts';
 import {
   columnDocs,
   eventTimeColumn,
+  IDENTIFIER,
   listFiles,
   modelTests,
   readProjectFile,
@@ -42,8 +43,6 @@ import type {
   SourceTable,
   TableName,
 } from './types';
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A loaded project: the plan plus the SQL templates, which stay on the workers. */
 export interface LoadedProject {

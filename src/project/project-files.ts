@@ -17,7 +17,8 @@ import { type UnitTestEntry } from './unit-tests';
 import { renderProjectYaml, type ProjectYamlReads } from './project-yaml';
 import type { ColumnDoc, DataTest, SourceTable } from './types';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A plain SQL name: a model's, a source's, a project's. */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface PropertyColumn {
   name: string;

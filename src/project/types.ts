@@ -200,6 +200,13 @@ export interface SingularTest {
 /** A unit test's rows: mappings of column to value (dict and CSV fixtures), or a query (sql). */
 export type UnitTestRows = { readonly rows: readonly Readonly<Record<string, unknown>>[] } | { readonly sql: string };
 
+/** A unit test's input key (`ref:x`, `source:s.t`, `this`) as dbt writes the input: `ref('x')`, `source('s', 't')`, `this`. */
+export function unitInputCall(key: string): string {
+  if (key === 'this') return 'this';
+  if (key.startsWith('ref:')) return `ref('${key.slice('ref:'.length)}')`;
+  return `source('${key.slice('source:'.length).replace('.', "', '")}')`;
+}
+
 /** A dbt unit test, read from YAML (project/unit-tests.ts) and run by build/unit-tests.ts. */
 export interface UnitTestSpec {
   readonly model: string;

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { ProjectError } from '../errors';
-import type { UnitTestRows, UnitTestSpec } from './types';
+import { unitInputCall, type UnitTestRows, type UnitTestSpec } from './types';
 
 /** A `unit_tests:` entry as YAML gives it, with the file it is in. */
 export interface UnitTestEntry {
@@ -163,8 +163,6 @@ export function checkUnitInputs(
     throw new ProjectError(`${file}: unit test '${spec.name}' of '${spec.model}' ${what}`, file);
   };
   const given = new Set(spec.given.map((g) => g.input));
-  const shown = (key: string) =>
-    key.startsWith('ref:') ? `ref('${key.slice(4)}')` : key === 'this' ? 'this' : `source('${key.slice(7).replace('.', "', '")}')`;
   // (an input the model does not read is left unread, as dbt leaves it)
   if (incrementalModel && spec.incremental === undefined) {
     fail('is of an incremental model and does not set is_incremental (overrides: {macros: {is_incremental: …}}), as dbt requires');
@@ -172,18 +170,19 @@ export function checkUnitInputs(
   if (spec.incremental === true && !given.has('this'))
     fail('sets is_incremental: true and gives no this (the table the model adds to), as dbt requires');
   for (const key of spec.seedsAsTheyAre ?? []) {
-    if (!(key.startsWith('ref:') && reads.seeds.has(key.slice(4)))) fail(`gives ${shown(key)} no rows (only a seed is read as it is)`);
+    if (!(key.startsWith('ref:') && reads.seeds.has(key.slice(4))))
+      fail(`gives ${unitInputCall(key)} no rows (only a seed is read as it is)`);
   }
   for (const input of spec.given) {
     if (input.input === 'this' && spec.incremental !== true)
       fail('gives this, which a model reads only where overrides set is_incremental: true');
     if (input.input.startsWith('ref:') && reads.ephemerals.has(input.input.slice(4)) && !('sql' in input)) {
-      fail(`gives the ephemeral model ${shown(input.input)} as rows: dbt takes an ephemeral input as format: sql`);
+      fail(`gives the ephemeral model ${unitInputCall(input.input)} as rows: dbt takes an ephemeral input as format: sql`);
     }
   }
   for (const key of reads.keys) {
     if (!given.has(key) && !(key.startsWith('ref:') && reads.seeds.has(key.slice(4)))) {
-      fail(`does not give ${shown(key)}, which the model reads: give every input but seeds (rows: [] for none)`);
+      fail(`does not give ${unitInputCall(key)}, which the model reads: give every input but seeds (rows: [] for none)`);
     }
   }
 }

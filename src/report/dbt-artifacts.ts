@@ -8,6 +8,7 @@ import { splitBundle } from '../project/macro-bundle';
 import {
   runsOnOf,
   tableOf,
+  unitInputCall,
   type DataTest,
   type ModelNode,
   type ProjectPlan,
@@ -282,8 +283,6 @@ function unitTestNode(input: ArtifactsInput, test: SingularTest): Json {
   const id = ids(input.plan);
   const rows = (fixture: UnitTestRows) =>
     'sql' in fixture ? { format: 'sql', rows: fixture.sql } : { format: 'dict', rows: fixture.rows };
-  const shown = (key: string) =>
-    key === 'this' ? 'this' : key.startsWith('ref:') ? `ref('${key.slice(4)}')` : `source('${key.slice(7).replace('.', "', '")}')`;
   return {
     name: test.name,
     resource_type: 'unit_test',
@@ -295,7 +294,7 @@ function unitTestNode(input: ArtifactsInput, test: SingularTest): Json {
     description: '',
     schema: tableOf(input.plan.models.find((m) => m.name === unit.model) ?? { name: unit.model }).schema,
     model: unit.model,
-    given: unit.given.map((given) => ({ input: shown(given.input), ...rows(given), fixture: null })),
+    given: unit.given.map((given) => ({ input: unitInputCall(given.input), ...rows(given), fixture: null })),
     expect: { ...rows(unit.expect), fixture: null },
     overrides:
       unit.vars || unit.incremental !== undefined
