@@ -35,6 +35,7 @@ import { reportCommand } from './report-command';
 import { ensureMaintenanceSchedule, MAINTENANCE_SCHEDULE_ID } from '../client/schedules';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
+import { VARS_HELP, varsOption } from './vars-option';
 import { failureText, summaryTable } from './summary';
 import { EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE } from './exit-codes';
 import { childUri, runFolderName } from '../contract/uri';
@@ -150,6 +151,7 @@ interface RunOptions extends NotifyOptions {
   sourcesMoved?: boolean;
   force?: boolean;
   logicalDate?: string;
+  vars?: Record<string, unknown>;
 }
 
 function selection(options: RunOptions) {
@@ -161,6 +163,7 @@ function selection(options: RunOptions) {
     ...(options.sourcesMoved ? { sourcesMoved: true } : {}),
     ...(options.force ? { force: true } : {}),
     ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+    ...(options.vars ? { vars: options.vars } : {}),
     ...notifyInput(options),
   };
 }
@@ -223,6 +226,7 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
       )
       .option('--force', 'replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them)')
       .option('--logical-date <time>', "the run's logical date, ISO 8601 (default: now)", isoTime)
+      .option('--vars <yaml>', VARS_HELP, varsOption)
       .addHelpText('after', EXIT_CODES_HELP);
   const addRunOptions = (command: Command) => addNotifyOptions(addRunFlags(command));
 
@@ -377,6 +381,8 @@ function addInspectionCommands(program: Command): void {
       const scope = [
         ...(input?.warehouse ? [`warehouse ${input.warehouse}`] : []),
         ...(input?.project ? [`project ${input.project.dir}${input.project.hash ? ` at ${input.project.hash}` : ''}`] : []),
+        // the vars it was given, as dbt prints --vars (what a rerun needs to give again)
+        ...(input?.vars && Object.keys(input.vars).length > 0 ? [`vars ${JSON.stringify(input.vars)}`] : []),
       ];
       process.stdout.write(
         `run ${workflowId}: ${description.status.name}, logical date ${progress?.logicalDate ?? input?.logicalDate ?? 'not set'}\n` +

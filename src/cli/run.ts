@@ -30,6 +30,8 @@ export interface RunCommandOptions {
   readonly sourcesMoved?: boolean;
   readonly force?: boolean;
   readonly logicalDate?: string;
+  /** dbt vars for the run (`--vars`), over dbt_project.yml's. */
+  readonly vars?: Readonly<Record<string, unknown>>;
   /** Webhooks told when the run fails (or ends, with notifyOnSuccess): see PipelineInput.notify. */
   readonly notify?: readonly string[];
   readonly notifyOnSuccess?: boolean;
@@ -249,6 +251,7 @@ async function runInput(
     ...(options.sourcesMoved ? { sourcesMoved: true } : {}),
     ...(options.force ? { force: true } : {}),
     ...(logicalDate ? { logicalDate: logicalDate.toISOString() } : {}),
+    ...(options.vars ? { vars: options.vars } : {}),
     ...(options.notify?.length ? { notify: options.notify } : {}),
     ...(options.notifyOnSuccess ? { notifyOnSuccess: true } : {}),
     ...(queues.writer ? { writerQueue: queues.writer } : {}),

@@ -6,6 +6,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import path from 'node:path';
 import { addNotifyOptions, notifyInput } from './notify-options';
 import { alignedTable } from './text-table';
+import { VARS_HELP, varsOption } from './vars-option';
 import {
   backfillSchedule,
   connectClient,
@@ -165,6 +166,7 @@ interface TimingOptions {
   project?: string;
   notify?: string[];
   notifyOn?: 'failure' | 'always';
+  vars?: Record<string, unknown>;
 }
 
 function addTimingOptions(command: Command): Command {
@@ -180,25 +182,31 @@ function addTimingOptions(command: Command): Command {
     .option('--select <selector...>', 'models to run, dbt syntax')
     .option('--exclude <selector...>', 'models to leave out, dbt syntax')
     .option('--db <location>', "the warehouse its runs build (default: meterflow's default warehouse); its writer must run")
-    .option('--project <dir>', "the dbt project its runs run, as the folder is when each run starts (default: meterflow's)");
+    .option('--project <dir>', "the dbt project its runs run, as the folder is when each run starts (default: meterflow's)")
+    .option('--vars <yaml>', `${VARS_HELP}; on update, the vars replace the schedule's ('{}' for none)`, varsOption);
 }
 
 /**
  * The project and selection a schedule's runs will run, checked now: a folder that is no dbt project,
  * or a selector that matches no model, is refused when the schedule is made, not at its first run.
  */
-async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select' | 'exclude'>): Promise<void> {
+async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select' | 'exclude' | 'vars'>): Promise<void> {
   const dir = input.project?.dir ?? path.resolve(defaultProjectDir());
   // loaded here only: the project's reader is not needed by the other schedule commands
-  const [{ loadProject }, { selectModels }] = await Promise.all([import('../project/load'), import('../project/select')]);
-  let models: Awaited<ReturnType<typeof loadProject>>['plan']['models'];
+  const [{ loadProject }, { selectModels }, { refuseProjectFileVars }] = await Promise.all([
+    import('../project/load'),
+    import('../project/select'),
+    import('../build/plan'),
+  ]);
+  let project: Awaited<ReturnType<typeof loadProject>>;
   try {
-    models = (await loadProject(dir)).plan.models;
+    project = await loadProject(dir);
   } catch (err) {
     throw new InvalidArgumentError(`--project ${dir} cannot be run: ${(err as Error).message}`);
   }
   try {
-    selectModels(models, input.select, input.exclude);
+    selectModels(project.plan.models, input.select, input.exclude);
+    refuseProjectFileVars(project, input.vars ?? {});
   } catch (err) {
     throw new InvalidArgumentError(`in the project ${dir}, ${(err as Error).message}`);
   }
@@ -214,6 +222,7 @@ function inputChanges(options: TimingOptions): Partial<PipelineInput> {
     ...(options.db ? { warehouse: registerWarehouse(options.db) } : {}),
     ...(options.project ? { project: { dir: path.resolve(options.project) } } : {}),
     ...(options.notify || options.notifyOn ? notifyInput(options) : {}),
+    ...(options.vars ? { vars: options.vars } : {}),
   };
 }
 
@@ -229,7 +238,7 @@ export function scheduleCommand(): Command {
   const print = (text: string) => process.stdout.write(`${text}\n`);
 
   addTimingOptions(
-    schedule.command('create <id>').description('create a schedule; its project and selection are checked now, not at its first run'),
+    schedule.command('create <id>').description('create a schedule; its project, selection and vars are checked now, not at its first run'),
   ).action(async (id: string, options: TimingOptions) => {
     scheduleId(id);
     if (!options.sources) throw new InvalidArgumentError('schedule create needs --sources');
@@ -257,7 +266,7 @@ export function scheduleCommand(): Command {
   addTimingOptions(schedule.command('update <id>').description("change a schedule's timing, policies or input")).action(
     async (id: string, options: TimingOptions) => {
       const connected = await client();
-      if (options.project || options.select || options.exclude) {
+      if (options.project || options.select || options.exclude || options.vars) {
         // the project and selection the schedule's runs will have: the changed ones over its own
         const action = (await onSchedule(id, describeSchedule(connected, id))).action as { args?: unknown[] };
         await checkScheduledRuns({ ...((action.args?.[0] ?? {}) as PipelineInput), ...inputChanges(options) });

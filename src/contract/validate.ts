@@ -75,6 +75,16 @@ function insideProject(input: Record<string, unknown>): Problem[] {
   return [inside('outUri', input.outUri), inside('warehouse', input.warehouse)];
 }
 
+/** Names meterflow gives vars of its own (dbt's run_started_at, a macro's arguments): no run may set one. */
+export const RESERVED_VAR_PREFIX = '__meterflow';
+
+function reservedVar(vars: unknown): Problem {
+  const name = isObject(vars) ? Object.keys(vars).find((key) => key.startsWith(RESERVED_VAR_PREFIX)) : undefined;
+  return name === undefined
+    ? undefined
+    : `vars must not set ${JSON.stringify(name)}: names beginning ${RESERVED_VAR_PREFIX} are meterflow's own`;
+}
+
 /** Every problem of a run's input, each naming its field; none: it may run. */
 export function pipelineInputProblems(input: unknown): string[] {
   if (!isObject(input)) return [`the run's input must be an object (PipelineInput), not ${JSON.stringify(input) ?? 'nothing'}`];
@@ -85,6 +95,7 @@ export function pipelineInputProblems(input: unknown): string[] {
     project(input.project),
     ...insideProject(input),
     oneOf('vars', input.vars, isObject, 'an object of dbt vars'),
+    reservedVar(input.vars),
     oneOf('select', input.select, selectors, 'a list of selectors'),
     oneOf('exclude', input.exclude, selectors, 'a list of selectors'),
     ...(['fullRefresh', 'force', 'verify', 'sourcesMoved'] as const).map((flag) =>

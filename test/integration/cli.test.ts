@@ -247,7 +247,21 @@ describe('the meterflow command', () => {
     });
     try {
       const env = { TEMPORAL_ADDRESS: testServerAddress() };
-      const run = await meterflow(['run', '--sources', path.join(dir, 'sources'), '--db', db, '--out', path.join(dir, 'remote-out')], env);
+      // (with --vars, which the run carries: its models read none of them)
+      const run = await meterflow(
+        [
+          'run',
+          '--sources',
+          path.join(dir, 'sources'),
+          '--db',
+          db,
+          '--out',
+          path.join(dir, 'remote-out'),
+          '--vars',
+          '{region: north, cap: 3}',
+        ],
+        env,
+      );
       expect(run.code).toBe(0);
       const output = lines(run.stdout);
       expect(output[output.length - 1]).toBe(`warehouse: ${db}`);
@@ -256,7 +270,9 @@ describe('the meterflow command', () => {
       expect(status.code).toBe(0);
       expect(lines(status.stdout)[0]).toMatch(new RegExp(`^run ${workflowId}: COMPLETED, logical date \\d{4}-\\d\\d-\\d\\dT`));
       // and the warehouse and project it named, the project with its content's hash
-      expect(lines(status.stdout)[1]).toMatch(new RegExp(`^warehouse ${db}, project ${PACKAGE_ROOT}/models at [0-9a-f]{16}$`));
+      expect(lines(status.stdout)[1]).toMatch(
+        new RegExp(`^warehouse ${db}, project ${PACKAGE_ROOT}/models at [0-9a-f]{16}, vars \\{"region":"north","cap":3\\}$`),
+      );
       expect(status.stdout).toMatch(/^model demand_price_elasticity\s+succeeded\s+[\d.]+\s+[\d,]+$/m);
       // and where its report is, which is there
       const report = path.join(dir, 'remote-out', 'runs', workflowId as string, 'report.html');
@@ -335,6 +351,16 @@ describe('the meterflow command', () => {
         ['schedule', 'create', 'ok-id', '--cron', '@every 1h30m', '--sources', '/tmp/s', '--select', 'no_such_model+'],
         /selector 'no_such_model\+' matches no model/,
       ],
+      // the vars its runs get: a YAML mapping, without meterflow's own names or what dbt_project.yml reads
+      [
+        ['schedule', 'create', 'ok-id', '--every', '1h', '--sources', '/tmp/s', '--vars', '[1, 2]'],
+        /--vars.*give a YAML mapping of var names to values/,
+      ],
+      [['schedule', 'create', 'ok-id', '--every', '1h', '--sources', '/tmp/s', '--vars', '{a: [1'], /--vars.*not YAML: /],
+      [
+        ['schedule', 'create', 'ok-id', '--every', '1h', '--sources', '/tmp/s', '--vars', '{__meterflow_run_started_at: x}'],
+        /__meterflow_run_started_at: names beginning __meterflow are meterflow's own/,
+      ],
       [
         ['schedule', 'backfill', 'ok-id', '--from', '2024-02-01', '--to', '2024-01-01'],
         /--from 2024-02-01T00:00:00\.000Z is after --to 2024-01-01/,
@@ -354,7 +380,19 @@ describe('the meterflow command', () => {
     const env = { TEMPORAL_ADDRESS: testServerAddress() };
     const id = `cli-schedule-${Date.now()}`;
     const created = await meterflow(
-      ['schedule', 'create', id, '--cron', '0 3 * * *', '--sources', path.join(dir, 'sources'), '--overlap', 'buffer-one'],
+      [
+        'schedule',
+        'create',
+        id,
+        '--cron',
+        '0 3 * * *',
+        '--sources',
+        path.join(dir, 'sources'),
+        '--overlap',
+        'buffer-one',
+        '--vars',
+        'region: north',
+      ],
       env,
     );
     expect(created).toMatchObject({ code: 0, stdout: `schedule ${id} created\n` });
@@ -368,7 +406,7 @@ describe('the meterflow command', () => {
     const described = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
     expect(described).toMatchObject({ cron: '0 3 * * *', paused: true, note: 'maintenance', overlap: 'BUFFER_ONE' });
     // and what each run is started with
-    expect(described.input).toMatchObject({ sourcesUri: path.join(dir, 'sources') });
+    expect(described.input).toMatchObject({ sourcesUri: path.join(dir, 'sources'), vars: { region: 'north' } });
     expect(described).not.toHaveProperty('every');
     const badSelection = await meterflow(['schedule', 'update', id, '--exclude', 'no_such_model'], env);
     expect(badSelection.code).toBe(2);
@@ -377,6 +415,10 @@ describe('the meterflow command', () => {
     const updated = JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout) as Record<string, unknown>;
     expect(updated).toMatchObject({ every: '6h', paused: true, input: { select: ['tag:daily'] } });
     expect(updated.input).not.toHaveProperty('exclude');
+    // vars it was not given stay as they were; given, they replace the schedule's
+    expect(updated.input).toMatchObject({ vars: { region: 'north' } });
+    expect((await meterflow(['schedule', 'update', id, '--vars', '{}'], env)).code).toBe(0);
+    expect(JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout)).toMatchObject({ input: { vars: {} } });
     expect(updated).not.toHaveProperty('cron');
     expect((await meterflow(['schedule', 'update', id, '--cron', '*/15 2-4 * * 1-5', '--timezone', 'Europe/London'], env)).code).toBe(0);
     expect(JSON.parse((await meterflow(['schedule', 'describe', id], env)).stdout)).toMatchObject({
