@@ -1,7 +1,7 @@
 // Each activity of a run works on the warehouse and the project the run names (RunScope): found, or
 // refused non-retryably, naming what was asked and what this worker serves. Activities are built per
 // (warehouse, project) by their factories and kept, so that their state lives as long as before.
-import type { RunScope } from '../contract/activities';
+import type { PlanRunInput, RunScope } from '../contract/activities';
 import { EnvironmentMismatchError, WrongWarehouseError } from '../errors';
 import { environmentDrift } from '../project/environment';
 import type { LoadedProject } from '../project/load';
@@ -157,7 +157,9 @@ export function runResolver(projects: ProjectSource, warehouses?: WarehouseSourc
   return async (scope: RunScope, activity: string): Promise<RunResources> => {
     refuseEnvironmentDrift(scope, activity, env);
     const warehouse = warehouses ? await warehouses.forRun(scope.warehouse, activity) : undefined;
-    const project = await projects.resolve(scope.project);
+    // the plan renders dbt_project.yml with the run's vars; the activities after it, with those it read
+    const vars = activity === 'planRun' ? (scope as PlanRunInput).vars : scope.projectVars;
+    const project = await projects.resolve(scope.project, vars);
     return warehouse ? { project, warehouse } : { project };
   };
 }

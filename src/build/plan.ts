@@ -206,17 +206,6 @@ export function plannedReads(
   return { stateHashes, env: envNames.size > 0 ? environmentDigest(envNames, env) : undefined };
 }
 
-/** A run setting a var that dbt_project.yml reads: dbt would read the run's value there, meterflow read the default. */
-export function refuseProjectFileVars(project: LoadedProject, vars: Readonly<Record<string, unknown>>): void {
-  const set = (project.plan.projectFileVars ?? []).find((name) => name in vars);
-  if (set === undefined) return;
-  throw new ProjectError(
-    `dbt_project.yml reads var('${set}'), which this run sets: meterflow reads dbt_project.yml once, before any run, ` +
-      `with each var's default, where dbt would read the run's value; write the value you want into dbt_project.yml`,
-    'dbt_project.yml',
-  );
-}
-
 /**
  * The project's sources and models in build order (the DAG the workflow runs), the selection,
  * and which models the warehouse holds out of date.
@@ -224,7 +213,6 @@ export function refuseProjectFileVars(project: LoadedProject, vars: Readonly<Rec
 export async function planRun(context: ModelContext, input: PlanRunInput): Promise<PlannedRun> {
   const { warehouse, project } = context;
   const { vars = {}, select, exclude } = input;
-  refuseProjectFileVars(project, vars);
   const selected = selectModels(project.plan.models, select, exclude);
   const { stateHashes, env } = plannedReads(project, selected, vars, process.env);
   const { built, droppedLeftovers } = await warehouse.withConnection((connection) =>

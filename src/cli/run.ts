@@ -136,6 +136,8 @@ interface FollowContext {
   /** stderr is a terminal: the nodes in flight are redrawn in place below the run's lines. */
   readonly live: boolean;
   readonly projectDir: string;
+  /** The run's vars, which dbt_project.yml may read. */
+  readonly vars?: Readonly<Record<string, unknown>>;
   readonly outUri: string;
   readonly signal: AbortSignal;
   readonly queues: { readonly writer?: string; readonly analytics?: string };
@@ -194,7 +196,7 @@ async function followRun(handle: WorkflowHandle, context: FollowContext): Promis
       return { ok: false };
     }
     const failure = describeFailure(err);
-    const fileOf = await projectFiles(context.projectDir);
+    const fileOf = await projectFiles(context.projectDir, context.vars);
     warn('');
     for (const line of errorSummary(nodes, dataTests, failure, fileOf, { colour })) warn(line);
     warn('');
@@ -208,11 +210,14 @@ async function followRun(handle: WorkflowHandle, context: FollowContext): Promis
 }
 
 /** Each node's file in the project, for the error summary (nothing when the project cannot be read here). */
-async function projectFiles(projectDir: string): Promise<(node: NodeProgress) => string | undefined> {
+async function projectFiles(
+  projectDir: string,
+  vars: Readonly<Record<string, unknown>> = {},
+): Promise<(node: NodeProgress) => string | undefined> {
   try {
     // loaded here: the project's reader (nunjucks, YAML) is not needed to start a run
     const { loadProject } = await import('../project/load');
-    const { plan } = await loadProject(projectDir);
+    const { plan } = await loadProject(projectDir, { vars });
     const files = new Map<string, string>();
     for (const model of plan.models) {
       files.set(`${runsOnOf(model) === 'analytics' ? 'analytics' : 'model'}:${model.name}`, model.file);
@@ -326,6 +331,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       warn,
       live: options.warn === undefined && process.stderr.isTTY === true,
       projectDir: options.projectDir ?? defaultProjectDir(),
+      ...(options.vars ? { vars: options.vars } : {}),
       outUri: input.outUri,
       signal: waiting.signal,
       queues,

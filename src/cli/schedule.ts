@@ -193,20 +193,16 @@ function addTimingOptions(command: Command): Command {
 async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select' | 'exclude' | 'vars'>): Promise<void> {
   const dir = input.project?.dir ?? path.resolve(defaultProjectDir());
   // loaded here only: the project's reader is not needed by the other schedule commands
-  const [{ loadProject }, { selectModels }, { refuseProjectFileVars }] = await Promise.all([
-    import('../project/load'),
-    import('../project/select'),
-    import('../build/plan'),
-  ]);
-  let project: Awaited<ReturnType<typeof loadProject>>;
+  const [{ loadProject }, { selectModels }] = await Promise.all([import('../project/load'), import('../project/select')]);
+  let models: Awaited<ReturnType<typeof loadProject>>['plan']['models'];
   try {
-    project = await loadProject(dir);
+    // (with its vars: dbt_project.yml may enable models by them)
+    models = (await loadProject(dir, { vars: input.vars ?? {} })).plan.models;
   } catch (err) {
     throw new InvalidArgumentError(`--project ${dir} cannot be run: ${(err as Error).message}`);
   }
   try {
-    selectModels(project.plan.models, input.select, input.exclude);
-    refuseProjectFileVars(project, input.vars ?? {});
+    selectModels(models, input.select, input.exclude);
   } catch (err) {
     throw new InvalidArgumentError(`in the project ${dir}, ${(err as Error).message}`);
   }

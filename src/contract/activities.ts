@@ -20,6 +20,12 @@ export interface RunScope {
    * and in runs whose models read none.
    */
   readonly env?: EnvironmentDigest;
+  /**
+   * The run's vars that dbt_project.yml's Jinja reads (`+enabled: "{{ var('x', false) }}"`), as the
+   * plan rendered it with them: every later activity loads the project the same way. Absent when it
+   * reads none the run sets (and before the plan, which takes them from its own `vars`).
+   */
+  readonly projectVars?: Readonly<Record<string, unknown>>;
 }
 
 export interface PlanRunInput extends RunScope {

@@ -766,10 +766,16 @@ function refuseUnknownRefs(models: readonly ModelNode[], refable: ReadonlySet<st
   }
 }
 
-/** Load and validate a dbt project, laid out as dbt allows. Errors name the file at fault. */
-export async function loadProject(projectDir: string): Promise<LoadedProject> {
+/**
+ * Load and validate a dbt project, laid out as dbt allows. Errors name the file at fault.
+ * `vars`: a run's vars, which dbt_project.yml's Jinja reads (only those; none: each var's default).
+ */
+export async function loadProject(
+  projectDir: string,
+  { vars = {} }: { vars?: Readonly<Record<string, unknown>> } = {},
+): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
-  const project = await readProjectFile(dir);
+  const project = await readProjectFile(dir, vars);
   // the installed packages, listed once: checked against packages.yml, then their macros loaded
   const packages = await installedPackages(dir, project.raw);
   await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles, packages);

@@ -172,13 +172,14 @@ export interface ProjectFile {
   readonly reads: ProjectYamlReads;
 }
 
-export async function readProjectFile(dir: string): Promise<ProjectFile> {
+export async function readProjectFile(dir: string, runVars: Readonly<Record<string, unknown>> = {}): Promise<ProjectFile> {
   const file = path.join(dir, 'dbt_project.yml');
   const { raw, reads } = renderProjectYaml(
     await readYaml(file, dir).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new ProjectError(`no dbt_project.yml in ${dir}`, file);
       throw err;
     }),
+    runVars,
   );
   const name = String(raw.name ?? 'meterflow');
   if (!IDENTIFIER.test(name)) throw new ProjectError(`dbt_project.yml: name '${name}' is not a valid project name`, file);

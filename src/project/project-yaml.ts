@@ -1,7 +1,7 @@
 // dbt_project.yml's Jinja, rendered as dbt renders it when it reads the file: every string value
 // holding `{{ … }}` or `{% … %}`, but hooks and the `vars:` block, with `env_var()` and `var()` (which
-// sees no project vars there: a run's own vars, which meterflow does not pass here, so each var's
-// default), natively (`{{ false }}` is the boolean false, as dbt's native rendering gives).
+// sees no project vars there: the run's own vars, else each var's default), natively (`{{ false }}`
+// is the boolean false, as dbt's native rendering gives).
 import { ProjectError } from '../errors';
 import { renderModel } from './render';
 
@@ -32,7 +32,7 @@ function nativeValue(text: string): unknown {
   return text;
 }
 
-function renderString(value: string, reads: ProjectYamlReads): unknown {
+function renderString(value: string, reads: ProjectYamlReads, runVars: Readonly<Record<string, unknown>>): unknown {
   if (!value.includes('{{') && !value.includes('{%')) return value;
   const file = 'dbt_project.yml';
   const render = () =>
@@ -48,7 +48,7 @@ function renderString(value: string, reads: ProjectYamlReads): unknown {
         },
       },
       // (dbt gives dbt_project.yml a run's --vars only, never the file's own vars)
-      vars: {},
+      vars: runVars,
       self: '',
     });
   let result: ReturnType<typeof renderModel>;
@@ -58,8 +58,8 @@ function renderString(value: string, reads: ProjectYamlReads): unknown {
     const noDefault = /var\('([^']+)'\) is not defined/.exec(err instanceof Error ? err.message : '');
     if (!noDefault) throw err;
     throw new ProjectError(
-      `${file}: var('${noDefault[1]}') has no default: dbt reads dbt_project.yml with a run's --vars only, never its own vars:, ` +
-        'and meterflow reads it before any run: give the var() a default',
+      `${file}: var('${noDefault[1]}') has no default and the run does not set it (--vars): dbt reads dbt_project.yml ` +
+        "with a run's vars only, never its own vars:; give the var() a default",
       file,
     );
   }
@@ -68,18 +68,29 @@ function renderString(value: string, reads: ProjectYamlReads): unknown {
   return nativeValue(result.sql);
 }
 
-function renderNode(value: unknown, keypath: readonly string[], reads: ProjectYamlReads): unknown {
+function renderNode(
+  value: unknown,
+  keypath: readonly string[],
+  reads: ProjectYamlReads,
+  runVars: Readonly<Record<string, unknown>>,
+): unknown {
   if (!rendered(keypath)) return value;
-  if (typeof value === 'string') return renderString(value, reads);
-  if (Array.isArray(value)) return value.map((item, i) => renderNode(item, [...keypath, String(i)], reads));
+  if (typeof value === 'string') return renderString(value, reads, runVars);
+  if (Array.isArray(value)) return value.map((item, i) => renderNode(item, [...keypath, String(i)], reads, runVars));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderNode(item, [...keypath, key], reads)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderNode(item, [...keypath, key], reads, runVars)]));
   }
   return value;
 }
 
-/** dbt_project.yml as read, its Jinja rendered; and the vars and environment variables it read. */
-export function renderProjectYaml(raw: Record<string, unknown>): { raw: Record<string, unknown>; reads: ProjectYamlReads } {
+/**
+ * dbt_project.yml as read, its Jinja rendered with the run's vars (`runVars`; none: each var's
+ * default); and the vars and environment variables it read.
+ */
+export function renderProjectYaml(
+  raw: Record<string, unknown>,
+  runVars: Readonly<Record<string, unknown>> = {},
+): { raw: Record<string, unknown>; reads: ProjectYamlReads } {
   const reads: ProjectYamlReads = { vars: new Set(), env: new Set() };
-  return { raw: renderNode(raw, [], reads) as Record<string, unknown>, reads };
+  return { raw: renderNode(raw, [], reads, runVars) as Record<string, unknown>, reads };
 }

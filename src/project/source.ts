@@ -5,6 +5,7 @@ import type { ProjectRef } from './types';
 import { ProjectMismatchError } from '../errors';
 import { fingerprintProject, projectChanges } from './fingerprint';
 import { loadProject, type LoadedProject } from './load';
+import { readProjectFile } from './project-files';
 
 /** Loaded projects kept per content: a dev session edits and runs a handful of versions. */
 const KEPT_VERSIONS = 8;
@@ -27,15 +28,26 @@ export class ProjectSource {
     return this.load(found);
   }
 
-  /** The project a run names, as its files were when the run started; the worker's own when it names none. */
-  async resolve(ref: ProjectRef | undefined): Promise<LoadedProject> {
-    if (ref === undefined) return this.preloaded ?? this.own();
+  /**
+   * The project a run names, as its files were when the run started; the worker's own when it names
+   * none. `vars`: the run's, of which those dbt_project.yml reads are rendered into it, as dbt does.
+   */
+  async resolve(ref: ProjectRef | undefined, vars: Readonly<Record<string, unknown>> = {}): Promise<LoadedProject> {
+    const found = await this.find(ref);
+    const read = Object.keys(vars).length > 0 ? await readByProjectFile(found?.dir ?? this.ownDir, vars) : undefined;
+    if (read !== undefined) return this.load(found ?? (await fingerprintProject(this.ownDir)), read);
+    return found ? this.load(found) : (this.preloaded ?? this.own());
+  }
+
+  /** The project folder and content a run names; undefined when it names none. */
+  private async find(ref: ProjectRef | undefined): Promise<Required<ProjectRef> | undefined> {
+    if (ref === undefined) return undefined;
     const seen: { dir: string; found?: Required<ProjectRef>; error?: string }[] = [];
     for (const dir of [...new Set([ref.dir, this.ownDir])]) {
       try {
         const found = await fingerprintProject(dir);
         // a ref without a hash (a schedule's run) takes its folder as it is now
-        if (ref.hash === undefined ? dir === ref.dir : found.hash === ref.hash) return this.load(found);
+        if (ref.hash === undefined ? dir === ref.dir : found.hash === ref.hash) return found;
         seen.push({ dir, found });
       } catch (err) {
         seen.push({ dir, error: (err as Error).message });
@@ -44,17 +56,25 @@ export class ProjectSource {
     throw new ProjectMismatchError(mismatchMessage(ref, seen), ref.dir, ref.hash ?? '');
   }
 
-  private load(found: Required<ProjectRef>): Promise<LoadedProject> {
-    const key = `${found.dir}\0${found.hash}`;
+  /** A project's files loaded once per content and per value of the vars its dbt_project.yml reads. */
+  private load(found: Required<ProjectRef>, vars?: Readonly<Record<string, unknown>>): Promise<LoadedProject> {
+    const key = `${found.dir}\0${found.hash}${vars ? `\0${JSON.stringify(vars)}` : ''}`;
     let project = this.loaded.get(key);
     if (!project) {
-      project = loadProject(found.dir);
+      project = loadProject(found.dir, vars ? { vars } : {});
       project.catch(() => this.loaded.delete(key));
       this.loaded.set(key, project);
       if (this.loaded.size > KEPT_VERSIONS) this.loaded.delete(this.loaded.keys().next().value as string);
     }
     return project;
   }
+}
+
+/** The run's vars that a project's dbt_project.yml reads, by name; undefined when it reads none of them. */
+async function readByProjectFile(dir: string, vars: Readonly<Record<string, unknown>>): Promise<Record<string, unknown> | undefined> {
+  const { reads } = await readProjectFile(dir, vars);
+  const read = [...reads.vars].filter((name) => name in vars);
+  return read.length === 0 ? undefined : Object.fromEntries(read.sort().map((name) => [name, vars[name]]));
 }
 
 function mismatchMessage(ref: ProjectRef, seen: readonly { dir: string; found?: Required<ProjectRef>; error?: string }[]): string {

@@ -103,7 +103,21 @@ export async function planRun(run: RunStart): Promise<RunContext> {
   state.publish();
   // every activity after the plan checks that its worker's env_var values are the ones the plan saw
   // (plans recorded before this, and projects whose models read none, give no env: nothing changes)
-  const scope = planned.env ? { ...run.scope, env: planned.env } : run.scope;
-  const activities = planned.env ? stampedActivities(scope) : run.activities;
+  // and loads the project as the plan did: with the run's vars that dbt_project.yml reads, if any
+  const projectVars = varsReadByProjectFile(run.vars, plan.projectFileVars);
+  const scope =
+    planned.env || projectVars
+      ? { ...run.scope, ...(planned.env ? { env: planned.env } : {}), ...(projectVars ? { projectVars } : {}) }
+      : run.scope;
+  const activities = scope !== run.scope ? stampedActivities(scope) : run.activities;
   return { ...run, scope, activities, planned, built: builtBefore(planned), warehouse: runWarehouse(input, planned), graph, state };
+}
+
+/** The run's vars that dbt_project.yml reads, by name; undefined when it reads none the run sets. */
+function varsReadByProjectFile(
+  vars: Readonly<Record<string, unknown>>,
+  read: readonly string[] = [],
+): Readonly<Record<string, unknown>> | undefined {
+  const set = read.filter((name) => name in vars);
+  return set.length === 0 ? undefined : Object.fromEntries(set.map((name) => [name, vars[name]]));
 }

@@ -661,7 +661,14 @@ describe('a dbt project of its own', () => {
     // seeds in a schema of their own; one seed's relationships test reads the other there
     await writeFile(
       path.join(own.project, 'dbt_project.yml'),
-      `${await readFile(path.join(own.project, 'dbt_project.yml'), 'utf8')}seeds:\n  varied:\n    +schema: ref_data\n`,
+      `${await readFile(path.join(own.project, 'dbt_project.yml'), 'utf8')}seeds:\n  varied:\n    +schema: ref_data\n` +
+        // and models enabled by a var only a run sets (`dbt build --vars '{with_extra: true}'`)
+        'models:\n  varied:\n    extra:\n      +enabled: "{{ var(\'with_extra\', false) }}"\n',
+    );
+    await mkdir(path.join(own.project, 'models', 'extra'), { recursive: true });
+    await writeFile(
+      path.join(own.project, 'models', 'extra', 'extra_count.sql'),
+      "{{ config(materialized='table') }}\nselect n * 2 as twice from {{ ref('counted') }}\n",
     );
     await mkdir(path.join(own.project, 'seeds'), { recursive: true });
     await writeFile(path.join(own.project, 'seeds', 'regions.csv'), 'code,name\nN,North\n');
@@ -694,6 +701,12 @@ describe('a dbt project of its own', () => {
     // and passes again under a var it passes with
     const fourth = await runOwn(own, 'varied-4', { vars: { meters: 1, min_rows: 10 } });
     expect(stateOf(fourth, 'test:enough_rows')).toBe('succeeded');
+    expect(fourth.nodes.some((node) => node.id === 'model:extra_count')).toBe(false);
+
+    // dbt_project.yml read with the run's vars, by the plan and every activity after it: the model it enables runs
+    const fifth = await runOwn(own, 'varied-5', { vars: { meters: 1, min_rows: 10, with_extra: true } });
+    expect(stateOf(fifth, 'model:extra_count')).toBe('succeeded');
+    expect(await queryFile(own.warehouse, 'select twice from main.extra_count')).toEqual([{ twice: 96 }]);
   });
 
   it("runs a seed's and a source's relationships tests that read a model once the run has built it, on its new version", async () => {

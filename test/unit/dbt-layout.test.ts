@@ -13,7 +13,7 @@ import { renderModel } from '../../src/project/render';
 import { INVOCATION_ID_VAR, tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mayPrintFloats, plannedReads, refuseProjectFileVars, stateHashesOf } from '../../src/build/plan';
+import { mayPrintFloats, plannedReads, stateHashesOf } from '../../src/build/plan';
 import { planGraph } from '../../src/workflows/run-graph';
 import { selectModels } from '../../src/project/select';
 import { ProjectError } from '../../src/errors';
@@ -519,7 +519,7 @@ describe('a dbt project laid out its own way', () => {
     expect((await refusal(missing)).message).toContain("packages.yml: package 'https://github.com/acme/other.git' is not installed");
   });
 
-  it("renders dbt_project.yml's Jinja as dbt does: a var's default (a run setting it refused), env_var(), natively", async () => {
+  it("renders dbt_project.yml's Jinja as dbt does: the run's vars or each var's default, env_var(), natively", async () => {
     process.env.METERFLOW_TEST_SCHEMA = 'marts';
     try {
       const dir = made_(
@@ -535,11 +535,11 @@ describe('a dbt project laid out its own way', () => {
       const project = await loadProject(dir);
       const { plan } = project;
       expect(plan.sources.map((s) => s.name)).toEqual(['kept']);
-      // a run setting the var: dbt would read its value there, meterflow read the default
-      expect(() => refuseProjectFileVars(project, { load_raw: true })).toThrow(
-        "dbt_project.yml reads var('load_raw'), which this run sets",
-      );
-      expect(() => refuseProjectFileVars(project, { other: 1 })).not.toThrow();
+      // a run setting the var: its value, as dbt reads it there (`dbt build --vars '{load_raw: true}'`)
+      const withRaw = await loadProject(dir, { vars: { load_raw: true, other: 1 } });
+      expect(withRaw.plan.sources.map((s) => s.name).sort()).toEqual(['kept', 'orders']);
+      expect(withRaw.plan.projectFileVars).toEqual(['load_raw']);
+      expect((await loadProject(dir, { vars: { other: 1 } })).plan.sources.map((s) => s.name)).toEqual(['kept']);
       expect(plan.models[0]).toMatchObject({ table: { schema: 'main_marts', name: 'm' }, materialized: 'table' });
       expect(plan.projectFileVars).toEqual(['load_raw']);
       expect(plan.namingEnv).toContain('METERFLOW_TEST_SCHEMA');
@@ -549,7 +549,8 @@ describe('a dbt project laid out its own way', () => {
     const noDefault = made_(
       await projectOf({ 'dbt_project.yml': `${PROJECT}models:\n  +enabled: "{{ var('on') }}"\n`, 'models/m.sql': 'select 1\n' }),
     );
-    expect((await refusal(noDefault)).message).toContain("dbt_project.yml: var('on') has no default");
+    expect((await refusal(noDefault)).message).toContain("dbt_project.yml: var('on') has no default and the run does not set it (--vars)");
+    expect((await loadProject(noDefault, { vars: { on: false } })).plan.models).toEqual([]);
   });
 
   it("runs an installed package's macros and generic tests under its name, as dbt does, and counts its files in the project's fingerprint", async () => {
