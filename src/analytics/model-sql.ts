@@ -5,7 +5,7 @@ import { ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import type { RelationColumns } from '../project/dbt-adapter';
 import type { RelationResolver } from '../project/render';
-import { runsOnOf, type ModelNode } from '../project/types';
+import { runsOnOf, sourceTableOf, type ModelNode } from '../project/types';
 import { readParquet } from '../duckdb/sql';
 import type { RunAnalyticsModelInput } from '../contract/activities';
 import { modelRelation, publishedTableOf, renderModelSql, seedRelation, sourceRelation } from '../build/model-sql';
@@ -89,7 +89,7 @@ export function analyticsResolver(
   };
   // a source as seeded, at the pinned version (the run's seeds come before the pin)
   const source = (sourceName: string, table: string) => {
-    const found = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+    const found = sourceTableOf(project.plan, sourceName, table);
     return sourceRelation(found?.schema ?? sourceName, table);
   };
   const identifier = (ref: string) => publishedTableOf(project, ref).name;

@@ -5,7 +5,7 @@ import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver, type RenderedModel, type RenderOptions } from '../project/render';
 import type { QueryAnswers } from '../project/render-queries';
 import type { RelationColumns } from '../project/dbt-adapter';
-import { DEFAULT_MODEL_SCHEMA, tableOf, type DataTest, type ModelNode, type TableName } from '../project/types';
+import { DEFAULT_MODEL_SCHEMA, sourceTableOf, tableOf, type DataTest, type ModelNode, type TableName } from '../project/types';
 import { duckdbMessage, isPermanentDuckdbError, quotedIdentifier, quotedString, relation } from '../duckdb/sql';
 import type { EventWindow, MonthPart } from '../contract/activities';
 import { buildKey } from './housekeeping';
@@ -108,7 +108,7 @@ export function warehouseResolver(
         return within(relation(table.schema, table.name), node?.eventTime, node?.split?.column);
       },
       source: (sourceName, table) => {
-        const source = project.plan.sources.find((s) => s.sourceName === sourceName && s.name === table);
+        const source = sourceTableOf(project.plan, sourceName, table);
         return within(sourceRelation(source?.schema ?? sourceName, table), source?.eventTime);
       },
     };

@@ -794,6 +794,8 @@ export async function loadProject(
   const sourceKeys = new Map(
     properties.sources.map((source) => [source.seed ? seedKey(source.name) : `${source.sourceName}.${source.name}`, source]),
   );
+  // a source that is a seed's table reads the seed
+  for (const [key, seed] of properties.seedSources) sourceKeys.set(key, sourceKeys.get(seedKey(seed)) as SourceTable);
   // sources' and seeds' own generic tests, rendered now that every source is known
   const sources = properties.sources.map((source) => ({
     ...source,
@@ -833,6 +835,7 @@ export async function loadProject(
       ? { namingEnv: [...new Set([...(naming.envRead ?? []), ...project.reads.env])].sort() }
       : {}),
     ...(project.reads.vars.size > 0 ? { projectFileVars: [...project.reads.vars].sort() } : {}),
+    ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
   return { dir, plan, templates, macros };
 }

@@ -230,6 +230,8 @@ export interface Properties {
   readonly sources: SourceTable[];
   /** The YAML file each source table is declared in, by name. */
   readonly sourceFiles: Map<string, string>;
+  /** Sources that are a seed's table (`ecom.raw_customers`), read as that seed: the seed's name by `source.table`. */
+  readonly seedSources: ReadonlyMap<string, string>;
   readonly models: Map<string, PropertyModel>;
   readonly seeds: Map<string, PropertyModel>;
   readonly snapshots: Map<string, PropertyModel>;
@@ -307,18 +309,49 @@ function addEntries(properties: Properties, yaml: Record<string, unknown>, relat
   }
 }
 
-/** Two source tables (or a source and a seed) of one name, refused: meterflow keeps one table of a name. */
-function refuseSharedSourceNames(sources: readonly SourceTable[]): void {
+/** What keeps a source from being read as a seed's table: what it would check or load on its own. */
+function ownSourceWork(source: SourceTable): string | undefined {
+  if (source.tests.length > 0) return 'tests';
+  if (source.freshness) return 'a freshness check';
+  if (source.location) return 'meta.location';
+  if (source.eventTime) return 'an event_time';
+  return undefined;
+}
+
+/**
+ * Sources that name a seed's table (jaffle-shop's `ecom.raw_customers`, loaded by its seed into
+ * `raw.raw_customers`), read as that seed, as dbt reads the one relation: each `source.table` key with
+ * its seed's name, and the other sources. Two tables of one name otherwise are refused: meterflow keeps
+ * one table of a name.
+ */
+function seedsReadAsSources(sources: readonly SourceTable[]): { sources: SourceTable[]; seedSources: Map<string, string> } {
+  const seeds = new Map(sources.filter((s) => s.seed).map((s) => [s.name, s]));
+  const seedSources = new Map<string, string>();
   const names = new Map<string, string>();
+  const kept: SourceTable[] = [];
   for (const source of sources) {
+    const seed = source.seed ? undefined : seeds.get(source.name);
+    const key = `${source.sourceName}.${source.name}`;
+    if (seed && seed.schema === source.schema && ownSourceWork(source) === undefined) {
+      seedSources.set(key, seed.name);
+      continue;
+    }
     const other = names.get(source.name);
-    if (other) {
+    if (other || seed) {
+      const why = !seed
+        ? ''
+        : seed.schema !== source.schema
+          ? `: the seed's table is ${seed.schema}.${seed.name}, the source's ${source.schema}.${source.name}`
+          : `: the source is the seed's table, but has ${ownSourceWork(source)} of its own (give them to the seed)`;
       throw new ProjectError(
-        `two source tables named '${source.name}' (${other} and ${source.sourceName}.${source.name}): meterflow keeps one table of a name`,
+        `two source tables named '${source.name}' (${other ?? `seed ${seed?.name}`} and ${key})${why}: meterflow keeps one table of a name`,
+        seed?.seed?.file,
       );
     }
-    names.set(source.name, `${source.sourceName}.${source.name}`);
+    names.set(source.name, key);
+    kept.push(source);
   }
+  return { sources: kept, seedSources };
 }
 
 /** Every properties file (.yml/.yaml) under the resource paths, read, and the seeds. */
@@ -326,6 +359,7 @@ export async function readProperties(project: ProjectFile, tests: TestNames, nam
   const properties: Properties = {
     sources: [],
     sourceFiles: new Map(),
+    seedSources: new Map(),
     models: new Map(),
     seeds: new Map(),
     snapshots: new Map(),
@@ -344,8 +378,8 @@ export async function readProperties(project: ProjectFile, tests: TestNames, nam
     }
   }
   properties.sources.push(...(await loadSeeds(project, properties, tests, naming)));
-  refuseSharedSourceNames(properties.sources);
-  return properties;
+  const { sources, seedSources } = seedsReadAsSources(properties.sources);
+  return { ...properties, sources, seedSources };
 }
 
 /**

@@ -219,6 +219,18 @@ export interface UnitTestSpec {
   readonly incremental?: boolean;
 }
 
+/** The source table `source(sourceName, table)` reads: a declared source, or the seed such a source is. */
+export function sourceTableOf(
+  plan: Pick<ProjectPlan, 'sources' | 'seedSources'>,
+  sourceName: string,
+  table: string,
+): SourceTable | undefined {
+  const declared = plan.sources.find((s) => !s.seed && s.sourceName === sourceName && s.name === table);
+  if (declared) return declared;
+  const seed = plan.seedSources?.[`${sourceName}.${table}`];
+  return seed === undefined ? undefined : plan.sources.find((s) => s.seed && s.name === seed);
+}
+
 /** The source and YAML test a SingularTest.of stands for; undefined where the plan has no such test. */
 export function sourceTestOf(
   plan: Pick<ProjectPlan, 'sources'>,
@@ -246,10 +258,15 @@ export interface ProjectPlan {
   readonly singularTests: readonly SingularTest[];
   readonly vars: Readonly<Record<string, unknown>>;
   /**
-   * The vars dbt_project.yml's Jinja reads (project-yaml.ts), with their defaults: a run that sets one
-   * is refused, since dbt would read its value there (absent where it reads none).
+   * The vars dbt_project.yml's Jinja reads (project-yaml.ts): the project was loaded with the run's
+   * values of those it sets, and each other one's default (absent where it reads none).
    */
   readonly projectFileVars?: readonly string[];
+  /**
+   * Sources that are a seed's table (jaffle-shop's `ecom.raw_customers`, seeded into `raw`): the
+   * seed's name by `source.table`; such a source reads its seed (absent where there are none).
+   */
+  readonly seedSources?: Readonly<Record<string, string>>;
   /**
    * The environment variables the project's generate_schema_name or generate_alias_name read with
    * env_var(): they decide where tables go, so every worker of a run must have them alike (absent

@@ -644,20 +644,28 @@ describe('a dbt project of its own', () => {
   });
 
   it("gives singular tests the run's vars and start, ephemeral models' vars their readers' state, ref() its alias and this its columns, as dbt does", async () => {
-    const own = await readingsProject(dir, 'varied', TWO_METERS_ONE_DAY, {
-      // a var read only by an ephemeral model: part of what the model that inlines it was built from
-      'limited.sql':
-        "{{ config(materialized='ephemeral') }}\nselect * from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
-      'counted.sql': "{{ config(materialized='table', alias='counted_rows') }}\nselect count(*)::int as n from {{ ref('limited') }}\n",
-      // its own table's columns: none before it exists, as dbt answers
-      'knows_itself.sql':
-        "{{ config(materialized='table') }}\nselect {{ adapter.get_columns_in_relation(this) | length }} as own_columns, {{ var('meters', 2) }} as meters\n",
-      'named.sql':
-        "{{ config(materialized='table') }}\nselect '{{ ref('counted').identifier }}' as identifier, '{{ ref('counted').schema }}' as schema\n",
-      '_seeds.yml':
-        'version: 2\nseeds:\n  - name: meters\n    columns:\n      - name: region\n' +
-        '        data_tests:\n          - relationships: { to: "ref(\'regions\')", field: code }\n',
-    });
+    const own = await readingsProject(
+      dir,
+      'varied',
+      TWO_METERS_ONE_DAY,
+      {
+        // a var read only by an ephemeral model: part of what the model that inlines it was built from
+        'limited.sql':
+          "{{ config(materialized='ephemeral') }}\nselect * from {{ source('raw', 'readings') }} where meter_id < {{ var('meters', 2) }}\n",
+        'counted.sql': "{{ config(materialized='table', alias='counted_rows') }}\nselect count(*)::int as n from {{ ref('limited') }}\n",
+        // its own table's columns: none before it exists, as dbt answers
+        'knows_itself.sql':
+          "{{ config(materialized='table') }}\nselect {{ adapter.get_columns_in_relation(this) | length }} as own_columns, {{ var('meters', 2) }} as meters\n",
+        'named.sql':
+          "{{ config(materialized='table') }}\nselect '{{ ref('counted').identifier }}' as identifier, '{{ ref('counted').schema }}' as schema\n",
+        '_seeds.yml':
+          'version: 2\nseeds:\n  - name: meters\n    columns:\n      - name: region\n' +
+          '        data_tests:\n          - relationships: { to: "ref(\'regions\')", field: code }\n',
+        // a source that is a seed's table (jaffle-shop's ecom.raw_customers in raw): it reads the seed
+        'region_names.sql': "{{ config(materialized='table') }}\nselect name from {{ source('reference', 'regions') }}\n",
+      },
+      { yaml: '  - name: reference\n    schema: main_ref_data\n    tables:\n      - name: regions\n', files: {} },
+    );
     // seeds in a schema of their own; one seed's relationships test reads the other there
     await writeFile(
       path.join(own.project, 'dbt_project.yml'),
@@ -688,6 +696,7 @@ describe('a dbt project of its own', () => {
     expect(await queryFile(own.warehouse, 'select * from main.named')).toEqual([{ identifier: 'counted_rows', schema: 'main' }]);
     expect(await queryFile(own.warehouse, 'select own_columns from main.knows_itself')).toEqual([{ own_columns: 0 }]);
     expect(await queryFile(own.warehouse, 'select count(*)::int as n from main_ref_data.meters')).toEqual([{ n: 2 }]);
+    expect(await queryFile(own.warehouse, 'select name from main.region_names')).toEqual([{ name: 'North' }]);
 
     // the ephemeral model's var changed: the model that inlines it is rebuilt
     const second = await runOwn(own, 'varied-2', { vars: { meters: 1 } });

@@ -504,6 +504,35 @@ describe('a dbt project laid out its own way', () => {
     expect(await readdir(dir)).not.toContain('target');
   });
 
+  it("reads a source that is a seed's table as the seed, and refuses one that is another table of the seed's name", async () => {
+    const files = {
+      'dbt_project.yml': `${PROJECT}seed-paths: ['seeds']\nseeds:\n  shop:\n    +schema: raw\n`,
+      'macros/schemas.sql':
+        '{% macro generate_schema_name(custom, node) %}{{ custom | trim if custom else target.schema }}{% endmacro %}\n',
+      'seeds/raw_customers.csv': 'id,name\n1,Ann\n',
+      'models/_sources.yml': 'version: 2\nsources:\n  - name: ecom\n    schema: raw\n    tables:\n      - name: raw_customers\n',
+      'models/customers.sql': "select * from {{ source('ecom', 'raw_customers') }}\n",
+    };
+    const { plan } = await loadProject(made_(await projectOf(files)));
+    // one table, the seed's: the model waits for the seed and reads its table
+    expect(plan.sources.map((s) => [s.name, s.seed !== undefined])).toEqual([['raw_customers', true]]);
+    expect(plan.seedSources).toEqual({ 'ecom.raw_customers': 'raw_customers' });
+    expect(plan.models[0]).toMatchObject({ name: 'customers', sources: ['raw_customers'] });
+    // in another schema it is another table of the same name
+    const elsewhere = made_(await projectOf({ ...files, 'dbt_project.yml': `${PROJECT}seed-paths: ['seeds']\n` }));
+    expect((await refusal(elsewhere)).message).toContain(
+      "two source tables named 'raw_customers' (seed raw_customers and ecom.raw_customers): the seed's table is main.raw_customers, the source's raw.raw_customers",
+    );
+    // with tests of its own, which the seed's loading would not run
+    const tested = made_(
+      await projectOf({
+        ...files,
+        'models/_sources.yml': `${files['models/_sources.yml']}        columns:\n          - name: id\n            data_tests: [not_null]\n`,
+      }),
+    );
+    expect((await refusal(tested)).message).toContain("the source is the seed's table, but has tests of its own (give them to the seed)");
+  });
+
   it("finds a git package where dbt deps installs it, under its project's name, and refuses one that is not there", async () => {
     const files = {
       'dbt_project.yml': PROJECT,
