@@ -12,33 +12,24 @@ import { columnTypesOf } from '../warehouse/data-tests';
 import { besideModel, deltaName, modelRelation, pendingRelationOf, warehouseResolver } from './model-sql';
 import { modelSqlToRun } from './render-answered';
 import { countRows } from './relations';
+import { alterStatements, schemaChange } from './schema-change';
 
 /** `kept.k = added.k and …` over the unique key's columns. */
-const sameKey = ({ uniqueKey }: IncrementalConfig) =>
+const sameKey = ({ uniqueKey }: Pick<IncrementalConfig, 'uniqueKey'>) =>
   uniqueKey.map((column) => `added.${quotedIdentifier(column)} = kept.${quotedIdentifier(column)}`).join(' and ');
 
-/** The table's rows the new ones leave: all of them (append), or those no new row has the key of (a NULL key matches none, as in dbt's delete). */
-export function keptRowsSql(config: IncrementalConfig, table: string, added: string): string {
-  if (config.uniqueKey.length === 0) return `select * from ${table}`;
-  return `select * from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
+/**
+ * The table's rows the new ones leave: all of them (append), or those no new row has the key of (a
+ * NULL key matches none, as in dbt's delete); `columns`, a select list over the table (a SchemaChange's).
+ */
+export function keptRowsSql(config: Pick<IncrementalConfig, 'uniqueKey'>, table: string, added: string, columns = '*'): string {
+  if (config.uniqueKey.length === 0) return `select ${columns} from ${table}`;
+  return `select ${columns} from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
 }
 
 /** A relation's columns as messages name them: `name TYPE`, in order. */
 const describedColumns = async (connection: DuckDBConnection, relation: string) =>
   [...(await columnTypesOf(connection, relation))].map(([column, type]) => `${column} ${type}`);
-
-/** Refuse new rows whose columns differ from the table's: dbt's on_schema_change is not applied. */
-export async function refuseOtherColumns(connection: DuckDBConnection, model: ModelNode, table: string, added: string): Promise<void> {
-  const [had, has] = [await describedColumns(connection, table), await describedColumns(connection, added)];
-  if (JSON.stringify(had) === JSON.stringify(has)) return;
-  throw new ModelBuildError(
-    `model ${model.name} (${model.file}): its new rows have the columns (${has.join(', ')}) where its table has ` +
-      `(${had.join(', ')}): meterflow does not change an incremental table's columns (dbt's on_schema_change); ` +
-      `run with --full-refresh to build it whole`,
-    model.name,
-    model.file,
-  );
-}
 
 /** Refuse a snapshot whose query's columns are no longer its table's: dbt adds the new ones, meterflow changes no table's columns. */
 async function refuseOtherSnapshotColumns(connection: DuckDBConnection, model: ModelNode, table: string, sql: string): Promise<void> {
@@ -72,18 +63,28 @@ export async function buildIncrementalRows(
     // (its first build's SQL: the columns its query gives now, with dbt's four)
     await refuseOtherSnapshotColumns(connection, model, table, await modelSqlToRun(connection, project, model, resolver, vars));
   }
-  await create(added, await modelSqlToRun(connection, project, model, resolver, vars, { incremental: true }));
-  await refuseOtherColumns(connection, model, table, added);
+  const sql = await modelSqlToRun(connection, project, model, resolver, vars, { incremental: true });
+  // (new rows whose columns are not the table's: as on_schema_change says, or refused)
+  const [had, has] = [await columnTypesOf(connection, table), await columnTypesOf(connection, `(\n${sql}\n)`)];
+  const change = schemaChange(model, config.onSchemaChange, had, has);
+  await create(added, change ? `select ${change.newRows} from (\n${sql}\n)` : sql);
   const pending = pendingRelationOf(model, buildId);
-  await connection.run(`create view ${pending} as\n${keptRowsSql(config, table, added)}\nunion all\nselect * from ${added}`);
+  const kept = keptRowsSql(config, table, added, change?.keptRows);
+  await connection.run(`create view ${pending} as\n${kept}\nunion all\nselect * from ${added}`);
   return countRows(connection, pending);
 }
 
-/** Publish the new rows: the table's rows with their keys deleted (delete+insert), then the new rows inserted. */
+/**
+ * Publish the new rows: the table's columns changed to theirs (on_schema_change: their columns are the
+ * changed table's), the table's rows with their keys deleted (delete+insert), then the new rows inserted.
+ */
 export async function publishIncrementalRows(connection: DuckDBConnection, model: ModelNode, table: string, added: string): Promise<void> {
   const config = model.incremental as IncrementalConfig;
+  const columns = await columnTypesOf(connection, added);
+  for (const statement of alterStatements(table, await columnTypesOf(connection, table), columns)) await connection.run(statement);
   if (config.uniqueKey.length > 0) {
     await connection.run(`delete from ${table} as kept where exists (select 1 from ${added} as added where ${sameKey(config)})`);
   }
-  await connection.run(`insert into ${table} select * from ${added}`);
+  const names = [...columns.keys()].map(quotedIdentifier).join(', ');
+  await connection.run(`insert into ${table} (${names}) select ${names} from ${added}`);
 }

@@ -30,7 +30,15 @@ import {
 } from './project-files';
 import { checkUnitInputs, unitTestOf, type UnitTestEntry } from './unit-tests';
 import { SNAPSHOT_BUILD_CONFIG, snapshotBlocks, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
-import { ANALYTICS_PERIODS, DEFAULT_MODEL_SCHEMA, runsOnOf as modelRunsOn, tableKey, tableOf } from './types';
+import {
+  ANALYTICS_PERIODS,
+  DEFAULT_MODEL_SCHEMA,
+  ON_SCHEMA_CHANGE,
+  type OnSchemaChange,
+  runsOnOf as modelRunsOn,
+  tableKey,
+  tableOf,
+} from './types';
 import type {
   AnalyticsPeriod,
   DataTest,
@@ -147,7 +155,14 @@ function incrementalConfig(config: Readonly<Record<string, unknown>>, file: stri
   if (fullRefresh !== undefined && fullRefresh !== null && typeof fullRefresh !== 'boolean') {
     throw new ProjectError(`${file}: full_refresh of '${name}' must be true or false, not '${String(fullRefresh)}'`, file);
   }
-  const refresh = typeof fullRefresh === 'boolean' ? { fullRefresh } : {};
+  const onSchemaChange = config.on_schema_change ?? 'ignore';
+  if (!(ON_SCHEMA_CHANGE as readonly unknown[]).includes(onSchemaChange)) {
+    throw new ProjectError(
+      `${file}: on_schema_change of '${name}' must be one of ${ON_SCHEMA_CHANGE.join(', ')}, not '${String(onSchemaChange)}'`,
+      file,
+    );
+  }
+  const refresh = { onSchemaChange: onSchemaChange as OnSchemaChange, ...(typeof fullRefresh === 'boolean' ? { fullRefresh } : {}) };
   const asked = config.incremental_strategy ?? (uniqueKey.length > 0 ? 'delete+insert' : 'append');
   if (asked === 'append') return { uniqueKey: [], ...refresh };
   if ((asked === 'delete+insert' || asked === 'merge') && uniqueKey.length > 0) return { uniqueKey, ...refresh };

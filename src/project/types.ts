@@ -369,7 +369,15 @@ export interface IncrementalConfig {
    * to as on any run), true builds it whole on every run; absent, the run's --full-refresh decides.
    */
   readonly fullRefresh?: boolean;
+  /**
+   * dbt's `on_schema_change`, when the new rows' columns are not the table's: `ignore` (dbt's default:
+   * the table's columns kept, new ones dropped), `fail`, `append_new_columns` or `sync_all_columns`.
+   */
+  readonly onSchemaChange: OnSchemaChange;
 }
+
+export const ON_SCHEMA_CHANGE = ['ignore', 'fail', 'append_new_columns', 'sync_all_columns'] as const;
+export type OnSchemaChange = (typeof ON_SCHEMA_CHANGE)[number];
 
 /**
  * The vars a run passes besides the user's, for dbt's `run_started_at` and `invocation_id` (the run's

@@ -438,7 +438,7 @@ describe('a dbt project of its own', () => {
     ]);
   });
 
-  it('adds to an incremental model without an event_time as dbt does, keeping rows whose source file is gone', async () => {
+  it('adds to an incremental model without an event_time as dbt does, keeping rows whose source file is gone, its new columns as on_schema_change says', async () => {
     // a log of readings (append) and each meter's latest reading (delete+insert on the meter), both
     // filtered by is_incremental() to readings newer than the table's; meters 0 to 2 on 1 and 2
     // January, then a file of 3 January for meters 0 and 1 while the first file is removed
@@ -481,8 +481,33 @@ describe('a dbt project of its own', () => {
       `copy (select (i % 2)::bigint as meter_id, timestamp '2024-01-03' + to_minutes((i // 2) * 30) as ts, 1.0::double as kwh
              from range(2 * 48) t(i)) to '${path.join(own.sources, 'readings', 'readings-0103.parquet')}' (format parquet)`,
     );
+    // the latest readings gain a column, added to the table as on_schema_change says; but first a test
+    // of the new version fails (the kept rows have no note): the table keeps its columns and rows
+    await writeFile(
+      path.join(own.project, 'models', 'latest_reading.sql'),
+      "{{ config(materialized='incremental', unique_key='meter_id', on_schema_change='append_new_columns') }}\n" +
+        `select meter_id, max(ts) as ts, arg_max(kwh, ts) as kwh, 'v2' as note from {{ source('raw', 'readings') }} ${isNew} group by 1\n`,
+    );
+    const noteTest = path.join(own.project, 'models', '_latest.yml');
+    await writeFile(
+      noteTest,
+      'version: 2\nmodels:\n  - name: latest_reading\n    columns:\n      - name: note\n        data_tests: [not_null]\n',
+    );
+    const latestColumns = async () =>
+      (
+        await queryFile(own.warehouse, "select column_name from duckdb_columns() where table_name = 'latest_reading' order by column_index")
+      ).map((row) => row.column_name);
+    expect(await failOwn(own, 'appended-2-failing')).toContain('not_null');
+    expect(await latestColumns()).toEqual(['meter_id', 'ts', 'kwh']);
+    await rm(noteTest);
     const second = await runOwn(own, 'appended-2');
     expect([stateOf(second, 'model:reading_log'), stateOf(second, 'model:latest_reading')]).toEqual(['succeeded', 'succeeded']);
+    expect(await latestColumns()).toEqual(['meter_id', 'ts', 'kwh', 'note']);
+    expect(await queryFile(own.warehouse, 'select meter_id::int as m, note from main.latest_reading order by 1')).toEqual([
+      { m: 0, note: 'v2' },
+      { m: 1, note: 'v2' },
+      { m: 2, note: null },
+    ]);
     // the log keeps the removed file's readings and adds the new; meter 2 keeps its latest reading
     expect(await tables()).toEqual([
       { t: 'kept', n: 3 * 48 * 2 + 2 * 48, first: '2024-01-01 00:00:00', last: '2024-01-03 23:30:00' },

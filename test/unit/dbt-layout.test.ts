@@ -927,19 +927,26 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     );
   });
 
-  it("takes an incremental model's full_refresh config, and refuses one that is not true or false", async () => {
+  it("takes an incremental model's full_refresh and on_schema_change configs, and refuses values dbt has none of", async () => {
     const dir = await projectOf_({
       'dbt_project.yml': PROJECT,
-      'models/kept.sql': `{{ config(materialized='incremental', full_refresh=false) }}\n${MODEL}`,
-      'models/whole.sql': `{{ config(materialized='incremental', unique_key='id', full_refresh=true) }}\n${MODEL}`,
+      'models/kept.sql': `{{ config(materialized='incremental', full_refresh=false, on_schema_change='append_new_columns') }}\n${MODEL}`,
+      'models/whole.sql': `{{ config(materialized='incremental', unique_key='id', full_refresh=true, on_schema_change='sync_all_columns') }}\n${MODEL}`,
       'models/plain.sql': `{{ config(materialized='incremental') }}\n${MODEL}`,
     });
     const { plan } = await loadProject(dir);
     expect(Object.fromEntries(plan.models.map((m) => [m.name, m.incremental]))).toEqual({
-      kept: { uniqueKey: [], fullRefresh: false },
-      plain: { uniqueKey: [] },
-      whole: { uniqueKey: ['id'], fullRefresh: true },
+      kept: { uniqueKey: [], fullRefresh: false, onSchemaChange: 'append_new_columns' },
+      plain: { uniqueKey: [], onSchemaChange: 'ignore' },
+      whole: { uniqueKey: ['id'], fullRefresh: true, onSchemaChange: 'sync_all_columns' },
     });
+    const unknown = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/kept.sql': `{{ config(materialized='incremental', on_schema_change='append') }}\n${MODEL}`,
+    });
+    expect((await refusal(unknown)).message).toBe(
+      "models/kept.sql: on_schema_change of 'kept' must be one of ignore, fail, append_new_columns, sync_all_columns, not 'append'",
+    );
     const bad = await projectOf_({
       'dbt_project.yml': PROJECT,
       'models/kept.sql': `{{ config(materialized='incremental', full_refresh='never') }}\n${MODEL}`,

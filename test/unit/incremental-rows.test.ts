@@ -1,9 +1,12 @@
-// An incremental model without an event_time: which of its table's rows its new rows leave, and the
-// refusal of new rows whose columns differ from the table's (src/build/incremental-rows.ts).
+// An incremental model without an event_time: which of its table's rows its new rows leave
+// (src/build/incremental-rows.ts), and dbt's on_schema_change when their columns differ from the
+// table's (src/build/schema-change.ts), run on DuckDB.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { keptRowsSql, refuseOtherColumns } from '../../src/build/incremental-rows';
+import { keptRowsSql } from '../../src/build/incremental-rows';
+import { alterStatements, schemaChange, type Columns } from '../../src/build/schema-change';
+import { columnTypesOf } from '../../src/warehouse/data-tests';
 import { ModelBuildError } from '../../src/errors';
-import type { ModelNode } from '../../src/project/types';
+import type { ModelNode, OnSchemaChange } from '../../src/project/types';
 
 describe('an incremental model without an event_time', () => {
   let instance: DuckDBInstance;
@@ -26,17 +29,102 @@ describe('an incremental model without an event_time', () => {
     expect(await rows(keptRowsSql({ uniqueKey: ['k', 'l'] }, 'kept', 'added'))).toEqual([10, 30]);
   });
 
-  it('refuses new rows whose columns differ from the table, naming the model and both', async () => {
-    const model = { name: 'log', file: 'models/log.sql' } as ModelNode;
-    await expect(refuseOtherColumns(connection, model, 'kept', 'added')).resolves.toBeUndefined();
-    const error = await refuseOtherColumns(connection, model, 'kept', '(select k, l, v::double as v, 1 as w from added)').catch(
-      (err: unknown) => err,
+  const model = { name: 'log', file: 'models/log.sql' } as ModelNode;
+  const TABLE: Columns = new Map([
+    ['k', 'INTEGER'],
+    ['l', 'VARCHAR'],
+    ['v', 'INTEGER'],
+  ]);
+  const changed = (mode: OnSchemaChange, rows: [string, string][]) => schemaChange(model, mode, TABLE, new Map(rows));
+  const WIDER: [string, string][] = [
+    ['k', 'INTEGER'],
+    ['l', 'VARCHAR'],
+    ['v', 'DOUBLE'],
+    ['w', 'INTEGER'],
+  ];
+  const NARROWER: [string, string][] = [
+    ['k', 'INTEGER'],
+    ['v', 'DOUBLE'],
+    ['w', 'INTEGER'],
+  ];
+
+  it('changes nothing when the new rows have the same columns, and reads them in the table order when only their order differs', () => {
+    expect(changed('fail', [...TABLE])).toBeUndefined();
+    const reordered = changed('fail', [
+      ['v', 'INTEGER'],
+      ['k', 'INTEGER'],
+      ['l', 'VARCHAR'],
+    ]);
+    expect(reordered).toEqual({ columns: TABLE, newRows: '"k", "l", "v"', keptRows: '"k", "l", "v"' });
+  });
+
+  it("keeps the table's columns under ignore (dbt's default), and fails as dbt's insert does when the new rows lack one", () => {
+    expect(changed('ignore', WIDER)).toEqual({
+      columns: TABLE,
+      newRows: '"k", "l", cast("v" as INTEGER) as "v"',
+      keptRows: '"k", "l", "v"',
+    });
+    expect(() => changed('ignore', NARROWER)).toThrow(
+      'model log (models/log.sql): its new rows have the columns (k INTEGER, v DOUBLE, w INTEGER) where its table has ' +
+        '(k INTEGER, l VARCHAR, v INTEGER): they lack l, which on_schema_change ignore',
     );
+  });
+
+  it('refuses any change of columns under fail, naming the model and both', () => {
+    const error = (() => {
+      try {
+        return changed('fail', WIDER);
+      } catch (err) {
+        return err;
+      }
+    })();
     expect(error).toBeInstanceOf(ModelBuildError);
     expect((error as Error).message).toBe(
       'model log (models/log.sql): its new rows have the columns (k INTEGER, l VARCHAR, v DOUBLE, w INTEGER) where its table has ' +
-        "(k INTEGER, l VARCHAR, v INTEGER): meterflow does not change an incremental table's columns (dbt's on_schema_change); " +
-        'run with --full-refresh to build it whole',
+        '(k INTEGER, l VARCHAR, v INTEGER), and its on_schema_change is fail; set append_new_columns or sync_all_columns, or run with --full-refresh',
     );
+  });
+
+  /** The ALTERs run on a copy of `kept`, and its columns and rows after them. */
+  const altered = async (target: Columns) => {
+    await connection.run('create or replace table altered as select * from kept');
+    for (const statement of alterStatements('altered', await columnTypesOf(connection, 'altered'), target)) await connection.run(statement);
+    const rows = (await connection.runAndReadAll('select * from altered order by 1 nulls last')).getRowsJS();
+    return { columns: [...(await columnTypesOf(connection, 'altered'))], rows };
+  };
+
+  it('adds the new columns under append_new_columns, the rows without one NULL there, each column of its table type', async () => {
+    const change = changed('append_new_columns', NARROWER);
+    expect([...(change?.columns ?? [])]).toEqual([...TABLE, ['w', 'INTEGER']]);
+    expect(change?.newRows).toBe('"k", cast(null as VARCHAR) as "l", cast("v" as INTEGER) as "v", "w"');
+    expect(change?.keptRows).toBe('"k", "l", "v", cast(null as INTEGER) as "w"');
+    expect(await altered(change?.columns as Columns)).toEqual({
+      columns: [...TABLE, ['w', 'INTEGER']],
+      rows: [
+        [1, 'a', 10, null],
+        [2, 'a', 20, null],
+        [null, 'b', 30, null],
+      ],
+    });
+  });
+
+  it('adds, drops and retypes under sync_all_columns, a retyped column moved to the end as dbt-duckdb moves it', async () => {
+    const change = changed('sync_all_columns', NARROWER);
+    const columns: [string, string][] = [
+      ['k', 'INTEGER'],
+      ['w', 'INTEGER'],
+      ['v', 'DOUBLE'],
+    ];
+    expect([...(change?.columns ?? [])]).toEqual(columns);
+    expect(change?.newRows).toBe('"k", "w", "v"');
+    expect(change?.keptRows).toBe('"k", cast(null as INTEGER) as "w", cast("v" as DOUBLE) as "v"');
+    expect(await altered(change?.columns as Columns)).toEqual({
+      columns,
+      rows: [
+        [1, null, 10],
+        [2, null, 20],
+        [null, null, 30],
+      ],
+    });
   });
 });
