@@ -31,14 +31,17 @@ export function keptRowsSql(config: Pick<IncrementalConfig, 'uniqueKey'>, table:
 const describedColumns = async (connection: DuckDBConnection, relation: string) =>
   [...(await columnTypesOf(connection, relation))].map(([column, type]) => `${column} ${type}`);
 
-/** Refuse a snapshot whose query's columns are no longer its table's: dbt adds the new ones, meterflow changes no table's columns. */
+/**
+ * Refuse a check_cols='all' snapshot whose query's columns are no longer its table's: dbt adds the new
+ * ones and takes that for a change of every row (its check_cols then the query's and the table's alike).
+ */
 async function refuseOtherSnapshotColumns(connection: DuckDBConnection, model: ModelNode, table: string, sql: string): Promise<void> {
   const [had, has] = [await describedColumns(connection, table), await describedColumns(connection, `(${sql})`)];
   if (JSON.stringify(had) === JSON.stringify(has)) return;
   throw new ModelBuildError(
     `snapshot ${model.name} (${model.file}): its query now gives the columns (${has.join(', ')}) where its table holds ` +
-      `(${had.join(', ')}): meterflow does not change a snapshot's columns (dbt adds new ones to its table); keep the ` +
-      'columns, or give the snapshot another name to start a new history',
+      `(${had.join(', ')}): with check_cols='all' meterflow does not change a snapshot's columns (dbt adds new ones and ` +
+      'closes every current row); name its check_cols, keep the columns, or give the snapshot another name to start a new history',
     model.name,
     model.file,
   );
@@ -59,7 +62,7 @@ export async function buildIncrementalRows(
   const table = modelRelation(model);
   const added = besideModel(model, deltaName(model.name, buildId));
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
-  if (model.resourceType === 'snapshot') {
+  if (model.resourceType === 'snapshot' && config.onSchemaChange === 'fail') {
     // (its first build's SQL: the columns its query gives now, with dbt's four)
     await refuseOtherSnapshotColumns(connection, model, table, await modelSqlToRun(connection, project, model, resolver, vars));
   }

@@ -300,13 +300,14 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
       'draw only these models (and the sources they read), dbt syntax: name, +name, name+, staging.*, tag:daily',
     )
     .option('--exclude <selector...>', 'leave these models out, same syntax')
-    .action(async (options: { out: string; project: string; select?: string[]; exclude?: string[] }) => {
+    .option('--vars <yaml>', "the run's dbt vars, where dbt_project.yml reads them (which models are enabled)", varsOption)
+    .action(async (options: { out: string; project: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown> }) => {
       // loaded here only: every other command starts without the project loader and the lineage drawer
       const [{ loadProject }, { lineageHtml, lineageSvg, nodeAnchor, readNodeSql }] = await Promise.all([
         import('../project/load'),
         import('../report/lineage'),
       ]);
-      const { plan } = await loadProject(options.project);
+      const { plan } = await loadProject(options.project, { vars: options.vars ?? {} });
       const selection = { ...(options.select ? { select: options.select } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) };
       await checkOutFolder('--out', options.out);
       const sql = await readNodeSql(options.project, plan);

@@ -37,12 +37,21 @@ export interface SnapshotSpec {
 }
 
 /** The config that makes a snapshot an incremental model meterflow builds: merged on dbt_scd_id, never rebuilt whole. */
-export const SNAPSHOT_BUILD_CONFIG: NodeConfig = {
-  materialized: 'incremental',
-  incremental_strategy: 'merge',
-  unique_key: 'dbt_scd_id',
-  full_refresh: false,
-};
+/**
+ * How a snapshot is built: an incremental model merged on dbt_scd_id, kept through a full refresh. A
+ * query's new columns are added to its table, its rows before NULL there, and new versions get NULL in
+ * a column the query no longer gives, as dbt's snapshot does; but with check_cols='all', where dbt takes
+ * a new column for a change of every row, a change of columns is refused (fail: refuseOtherSnapshotColumns).
+ */
+export function snapshotBuildConfig(spec: SnapshotSpec): NodeConfig {
+  return {
+    materialized: 'incremental',
+    incremental_strategy: 'merge',
+    unique_key: 'dbt_scd_id',
+    full_refresh: false,
+    on_schema_change: spec.checkCols === 'all' ? 'fail' : 'append_new_columns',
+  };
+}
 
 const COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -207,7 +216,7 @@ rewritten as (
     where table_rows.dbt_scd_id in (select __mf_scd from closed union select dbt_scd_id from insertions)
 )
 select * from rewritten
-union all
+union all by name
 select * from insertions`;
 }
 

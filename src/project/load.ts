@@ -29,7 +29,7 @@ import {
   type PropertyModel,
 } from './project-files';
 import { checkUnitInputs, unitTestOf, type UnitTestEntry } from './unit-tests';
-import { SNAPSHOT_BUILD_CONFIG, snapshotBlocks, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
+import { snapshotBlocks, snapshotBuildConfig, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
 import {
   ANALYTICS_PERIODS,
   DEFAULT_MODEL_SCHEMA,
@@ -286,7 +286,7 @@ function loadModel(
   const property = snapshot ? snapshot.property : properties.models.get(name);
   const fqn = fqnOf(project.name, file.underPath, name);
   const config: NodeConfig = snapshot
-    ? mergeConfig(mergeConfig(snapshot.config, rendered.config), SNAPSHOT_BUILD_CONFIG)
+    ? mergeConfig(mergeConfig(snapshot.config, rendered.config), snapshot.build)
     : mergeConfig(mergeConfig(projectConfigFor(project.modelsBlock, fqn), property?.config), rendered.config);
   if (config.enabled === false) return undefined;
   refuseHooks(config, relative, name);
@@ -602,6 +602,8 @@ interface SnapshotNode {
   readonly config: NodeConfig;
   readonly property: PropertyModel | undefined;
   readonly table: TableName | undefined;
+  /** How its table takes a query's new columns (snapshotBuildConfig). */
+  readonly build: NodeConfig;
 }
 
 /** A snapshot's table: its target_schema as written (dbt's older config), else named as a model's is. */
@@ -648,10 +650,17 @@ function loadSnapshot(
   const fqn = fqnOf(project.name, underPath.endsWith('.sql') ? path.join(underPath.slice(0, -'.sql'.length), name) : underPath, name);
   const config = mergeConfig(mergeConfig(projectConfigFor(project.raw.snapshots, fqn), property?.config), rendered.config);
   if (config.enabled === false) return undefined;
-  const text = snapshotTemplate(block.body, snapshotSpec(config, relative, name));
+  const spec = snapshotSpec(config, relative, name);
+  const text = snapshotTemplate(block.body, spec);
   const template = bundleTemplate(text, macrosUsedBy(text, context.macros));
   const table = snapshotTable(config, { name, fqn, relative }, context.naming);
-  const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template, name }, context, { config, property, table });
+  const build = snapshotBuildConfig(spec);
+  const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template, name }, context, {
+    config,
+    property,
+    table,
+    build,
+  });
   return draft ? { draft, template } : undefined;
 }
 

@@ -897,7 +897,7 @@ describe('a dbt project of its own', () => {
     expect(await failOwn(own, 'inputless-1')).toContain('always_one_row');
   });
 
-  it("keeps a dbt snapshot's history as dbt does: new versions, closed ones, vanished rows; through a full refresh, and a failing test keeping it as it was", async () => {
+  it("keeps a dbt snapshot's history as dbt does: new versions, closed ones, vanished rows; through a full refresh, a failing test keeping it as it was, and a new column", async () => {
     // meters' configurations, each with the time it last changed: snapshotted by that time (closing
     // the rows that vanish) and by a check of the profile column, and read by a model
     const configs = (rows: string) => `select * from (values ${rows}) t(meter_id, profile, updated_at)`;
@@ -974,6 +974,32 @@ describe('a dbt project of its own', () => {
     );
     expect(await failOwn(own, 'snapshotted-4')).toContain('not_null_profile_checks_profile');
     expect(await history()).toEqual(expected);
+    // the source gains a column: added to the snapshot that selects *, its rows before NULL there, as
+    // dbt adds it; meter 1 changed (a new version), meter 4 vanished (closed)
+    await queryFile(
+      ':memory:',
+      `copy (select *, ['N', 'S'][meter_id] as region from (${configs("(1, 'A', timestamp '2024-03-01'), (2, 'C', timestamp '2024-02-01')")})) to '${configFile(own)}' (format parquet)`,
+    );
+    // (a source's new column is loaded by a full refresh, which keeps a snapshot's history)
+    await runOwn(own, 'snapshotted-5', { fullRefresh: true });
+    expect(
+      await queryFile(
+        own.warehouse,
+        'select meter_id, profile, region, dbt_valid_from::varchar as valid_from, dbt_valid_to is null as current from history.config_history order by all',
+      ),
+    ).toEqual([
+      { meter_id: 1, profile: 'A', region: 'N', valid_from: '2024-03-01 00:00:00', current: true },
+      { meter_id: 1, profile: 'A', region: null, valid_from: jan, current: false },
+      { meter_id: 2, profile: 'B', region: null, valid_from: jan, current: false },
+      { meter_id: 2, profile: 'C', region: null, valid_from: feb, current: true },
+      { meter_id: 3, profile: 'A', region: null, valid_from: jan, current: false },
+      { meter_id: 4, profile: 'B', region: null, valid_from: feb, current: false },
+    ]);
+    expect(
+      (
+        await queryFile(own.warehouse, "select column_name from duckdb_columns() where table_name = 'config_history' order by column_index")
+      ).map((row) => row.column_name),
+    ).toEqual(['meter_id', 'profile', 'updated_at', 'dbt_scd_id', 'dbt_updated_at', 'dbt_valid_from', 'dbt_valid_to', 'region']);
     const manifest = JSON.parse(await readFile(path.join(dir, 'out-snapshotted-3', 'runs', third.workflowId, 'manifest.json'), 'utf8'));
     expect(manifest.nodes['snapshot.snapshotted.config_history']).toMatchObject({ resource_type: 'snapshot', schema: 'history' });
   });

@@ -229,4 +229,23 @@ describe('meterflow docs: the lineage page', () => {
     expect(await wrong.exited).toBe(1);
     expect(wrong.output()).toContain("selector 'no_such_model' matches no model");
   });
+
+  it('draws the models a run with --vars has, where dbt_project.yml enables them by a var', async () => {
+    const project = path.join(dir, 'optional');
+    await mkdir(path.join(project, 'models', 'extra'), { recursive: true });
+    await writeFile(
+      path.join(project, 'dbt_project.yml'),
+      'name: optional\nversion: "1.0"\nprofile: optional\nmodels:\n  optional:\n    extra:\n      +enabled: "{{ var(\'with_extra\', false) }}"\n',
+    );
+    await writeFile(path.join(project, 'models', 'base.sql'), 'select 1 as id\n');
+    await writeFile(path.join(project, 'models', 'extra', 'more.sql'), "select * from {{ ref('base') }}\n");
+    const drawn = async (out: string, ...vars: string[]) => {
+      const child = spawnMeterflow(['docs', '--project', project, '--out', path.join(dir, out), ...vars]);
+      expect({ code: await child.exited, output: child.output() }).toEqual({ code: 0, output: expect.stringContaining('lineage: ') });
+      const svg = await readFile(path.join(dir, out, 'lineage.svg'), 'utf8');
+      return [...svg.matchAll(/<g class="node [a-z]+" data-id="([^"]+)"/g)].map((m) => m[1]);
+    };
+    expect(await drawn('optional-off')).toEqual(['model:base']);
+    expect(await drawn('optional-on', '--vars', '{with_extra: true}')).toEqual(['model:base', 'model:more']);
+  });
 });
