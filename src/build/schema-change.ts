@@ -4,7 +4,8 @@
 // column macros: `ignore` keeps the table's columns (a column the new rows lack fails, as dbt's insert
 // does), `fail` refuses, `append_new_columns` adds the new ones (rows without a column get NULL there),
 // `sync_all_columns` adds, drops and retypes (a retyped column moves to the end, as dbt's add-copy-
-// drop-rename moves it). Pure: the caller reads the columns and runs the SQL.
+// drop-rename moves it). Names are matched as DuckDB matches them, case aside (`ID` is `id`, which dbt
+// compares exactly). Pure: the caller reads the columns and runs the SQL.
 import { quotedIdentifier } from '../duckdb/sql';
 import { ModelBuildError } from '../errors';
 import type { ModelNode, OnSchemaChange } from '../project/types';
@@ -23,12 +24,22 @@ export interface SchemaChange {
 
 const described = (columns: Columns) => [...columns].map(([name, type]) => `${name} ${type}`).join(', ');
 
+/** A column's type in `columns`, its name matched as DuckDB matches names: case aside. */
+function typeOf(columns: Columns, name: string): string | undefined {
+  const exact = columns.get(name);
+  if (exact !== undefined) return exact;
+  const lower = name.toLowerCase();
+  return [...columns].find(([other]) => other.toLowerCase() === lower)?.[1];
+}
+
+const holds = (columns: Columns, name: string) => typeOf(columns, name) !== undefined;
+
 /** Each column of `to`, read from a relation with `from`'s columns: cast where its type differs, NULL where it has none. */
 function selectList(to: Columns, from: Columns): string {
   return [...to]
     .map(([name, type]) => {
       const column = quotedIdentifier(name);
-      const had = from.get(name);
+      const had = typeOf(from, name);
       if (had === undefined) return `cast(null as ${type}) as ${column}`;
       return had === type ? column : `cast(${column} as ${type}) as ${column}`;
     })
@@ -37,9 +48,9 @@ function selectList(to: Columns, from: Columns): string {
 
 /** What the table's columns become under the model's on_schema_change; throws where dbt fails. */
 function changedColumns(model: ModelNode, mode: OnSchemaChange, table: Columns, rows: Columns): Columns {
-  const added = [...rows].filter(([name]) => !table.has(name));
-  const removed = [...table.keys()].filter((name) => !rows.has(name));
-  const retyped = [...rows].filter(([name, type]) => table.has(name) && table.get(name) !== type);
+  const added = [...rows].filter(([name]) => !holds(table, name));
+  const removed = [...table.keys()].filter((name) => !holds(rows, name));
+  const retyped = [...rows].filter(([name, type]) => holds(table, name) && typeOf(table, name) !== type);
   const where = `model ${model.name} (${model.file}): its new rows have the columns (${described(rows)}) where its table has (${described(table)})`;
   if (added.length + removed.length + retyped.length === 0) return table;
   if (mode === 'fail') {
@@ -59,7 +70,7 @@ function changedColumns(model: ModelNode, mode: OnSchemaChange, table: Columns, 
   }
   if (mode === 'ignore') return table;
   if (mode === 'append_new_columns') return new Map([...table, ...added]);
-  const kept = [...table].filter(([name]) => rows.has(name) && !retyped.some(([other]) => other === name));
+  const kept = [...table].filter(([name]) => holds(rows, name) && !holds(new Map(retyped), name));
   return new Map([...kept, ...added, ...retyped]);
 }
 
@@ -81,10 +92,11 @@ export function schemaChange(model: ModelNode, mode: OnSchemaChange, table: Colu
 export function alterStatements(relation: string, table: Columns, target: Columns): string[] {
   const statements: string[] = [];
   for (const [name, type] of target)
-    if (!table.has(name)) statements.push(`alter table ${relation} add column ${quotedIdentifier(name)} ${type}`);
-  for (const name of table.keys()) if (!target.has(name)) statements.push(`alter table ${relation} drop column ${quotedIdentifier(name)}`);
+    if (!holds(table, name)) statements.push(`alter table ${relation} add column ${quotedIdentifier(name)} ${type}`);
+  for (const name of table.keys())
+    if (!holds(target, name)) statements.push(`alter table ${relation} drop column ${quotedIdentifier(name)}`);
   for (const [name, type] of target) {
-    const had = table.get(name);
+    const had = typeOf(table, name);
     if (had === undefined || had === type) continue;
     const column = quotedIdentifier(name);
     const copy = quotedIdentifier(`${name}__dbt_alter`);

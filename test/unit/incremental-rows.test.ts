@@ -58,6 +58,26 @@ describe('an incremental model without an event_time', () => {
     expect(reordered).toEqual({ columns: TABLE, newRows: '"k", "l", "v"', keptRows: '"k", "l", "v"' });
   });
 
+  it('matches column names as DuckDB does, case aside: a column renamed K is still k', () => {
+    const renamed = changed('sync_all_columns', [
+      ['K', 'INTEGER'],
+      ['l', 'VARCHAR'],
+      ['v', 'INTEGER'],
+    ]);
+    expect(renamed).toEqual({ columns: TABLE, newRows: '"k", "l", "v"', keptRows: '"k", "l", "v"' });
+    expect(
+      alterStatements(
+        't',
+        TABLE,
+        new Map([
+          ['K', 'INTEGER'],
+          ['l', 'VARCHAR'],
+          ['v', 'INTEGER'],
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
   it("keeps the table's columns under ignore (dbt's default), and fails as dbt's insert does when the new rows lack one", () => {
     expect(changed('ignore', WIDER)).toEqual({
       columns: TABLE,
