@@ -333,7 +333,10 @@ function timing(node: NodeProgress | undefined): { timing: Json[]; execution_tim
 type AddResult = (uniqueId: string, node: NodeProgress | undefined, status: string, extra?: Json) => void;
 type NodesById = ReadonlyMap<string, NodeProgress>;
 
-/** The seeds' and models' results. */
+/** What a model built by a run that then failed says: its build succeeded, its table did not change. */
+export const BUILT_NOT_PUBLISHED = 'built, but not published: the run failed before publishing, so its table is as it was';
+
+/** The seeds' and models' results (a seed commits as it loads; a model only with the run's publish). */
 function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): void {
   const { plan } = input;
   const id = ids(plan);
@@ -341,10 +344,16 @@ function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): vo
     const node = byId.get(`seed:${source.name}`);
     if (node) add(id.seed(source.name), node, nodeStatus(node));
   }
+  const publish = byId.get('publish:run');
+  const unpublished = publish !== undefined && publish.state !== 'succeeded';
   for (const model of plan.models) {
     const node = byId.get(`model:${model.name}`) ?? byId.get(`analytics:${model.name}`);
     if (!node) continue;
-    add(id.model(model.name), node, nodeStatus(node), { relation_name: modelRelationName(input, model) });
+    const status = nodeStatus(node);
+    add(id.model(model.name), node, status, {
+      relation_name: modelRelationName(input, model),
+      ...(status === 'success' && unpublished ? { message: BUILT_NOT_PUBLISHED } : {}),
+    });
   }
 }
 

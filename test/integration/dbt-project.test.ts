@@ -4,13 +4,14 @@
 // only when their file changes, and a malformed one refused naming the file and line, with nothing
 // published changed. And the shipped project under the energy team's folder names builds the same master.
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForPipeline } from '../../src/client';
 import { summaryTable } from '../../src/cli/summary';
 import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { generateSampleData } from '../../src/generator/generate';
 import { PACKAGE_ROOT } from '../../src/config';
+import { BUILT_NOT_PUBLISHED } from '../../src/report/dbt-artifacts';
 import { withWarehouseReader } from '../../src/warehouse/warehouse';
 import { editFile, energyTeamLayout, queryFile, tableChecksumSql, tempDir } from '../support/files';
 import { differencesFromReference } from '../support/reference-master';
@@ -1058,6 +1059,13 @@ describe('a dbt project of its own', () => {
     const failure = await failOwn(own, 'unit-2');
     expect(failure).toContain('daily_cost_sums_a_day');
     expect(await queryFile(own.warehouse, tableChecksumSql('main.daily_cost'))).toEqual(before);
+    // its run_results: the model built, but says its table did not change
+    const [failedRun] = await readdir(path.join(dir, 'out-unit-2', 'runs'));
+    const results = JSON.parse(await readFile(path.join(dir, 'out-unit-2', 'runs', failedRun as string, 'run_results.json'), 'utf8'));
+    expect(results.results.find((r: { unique_id: string }) => r.unique_id === 'model.unit.daily_cost')).toMatchObject({
+      status: 'success',
+      message: BUILT_NOT_PUBLISHED,
+    });
   });
 
   it('runs dbt_utils as dbt deps installs it: its macros on every queue, its queries while rendering and its generic tests, a failing one refusing the run', async () => {
