@@ -12,7 +12,7 @@ import { columnTypesOf } from '../warehouse/data-tests';
 import { besideModel, deltaName, modelRelation, pendingRelationOf, warehouseResolver } from './model-sql';
 import { modelSqlToRun } from './render-answered';
 import { countRows } from './relations';
-import { alterStatements, schemaChange } from './schema-change';
+import { alterStatements, described, schemaChange } from './schema-change';
 
 /** `kept.k = added.k and …` over the unique key's columns. */
 const sameKey = ({ uniqueKey }: Pick<IncrementalConfig, 'uniqueKey'>) =>
@@ -27,20 +27,16 @@ export function keptRowsSql(config: Pick<IncrementalConfig, 'uniqueKey'>, table:
   return `select ${columns} from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
 }
 
-/** A relation's columns as messages name them: `name TYPE`, in order. */
-const describedColumns = async (connection: DuckDBConnection, relation: string) =>
-  [...(await columnTypesOf(connection, relation))].map(([column, type]) => `${column} ${type}`);
-
 /**
  * Refuse a check_cols='all' snapshot whose query's columns are no longer its table's: dbt adds the new
  * ones and takes that for a change of every row (its check_cols then the query's and the table's alike).
  */
 async function refuseOtherSnapshotColumns(connection: DuckDBConnection, model: ModelNode, table: string, sql: string): Promise<void> {
-  const [had, has] = [await describedColumns(connection, table), await describedColumns(connection, `(${sql})`)];
-  if (JSON.stringify(had) === JSON.stringify(has)) return;
+  const [had, has] = [described(await columnTypesOf(connection, table)), described(await columnTypesOf(connection, `(${sql})`))];
+  if (had === has) return;
   throw new ModelBuildError(
-    `snapshot ${model.name} (${model.file}): its query now gives the columns (${has.join(', ')}) where its table holds ` +
-      `(${had.join(', ')}): with check_cols='all' meterflow does not change a snapshot's columns (dbt adds new ones and ` +
+    `snapshot ${model.name} (${model.file}): its query now gives the columns (${has}) where its table holds ` +
+      `(${had}): with check_cols='all' meterflow does not change a snapshot's columns (dbt adds new ones and ` +
       'closes every current row); name its check_cols, keep the columns, or give the snapshot another name to start a new history',
     model.name,
     model.file,

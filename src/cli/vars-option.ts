@@ -1,7 +1,7 @@
 // `--vars`: a run's dbt vars, as `dbt run --vars` takes them: a YAML mapping (JSON is YAML too).
 import { InvalidArgumentError } from 'commander';
 import { parseDbtYaml } from '../project/dbt-yaml';
-import { RESERVED_VAR_PREFIX } from '../contract/validate';
+import { RESERVED_VAR_PREFIX, reservedVarOf } from '../contract/validate';
 
 const EXAMPLE = `'{start_date: "2024-01-01", region: north}'`;
 
@@ -40,7 +40,7 @@ export function varsOption(text: string): Record<string, unknown> {
     throw new InvalidArgumentError(`give a YAML mapping of var names to values, e.g. ${EXAMPLE}, not ${described(parsed)}`);
   }
   const vars = parsed as Record<string, unknown>;
-  const reserved = Object.keys(vars).find((name) => name.startsWith(RESERVED_VAR_PREFIX));
+  const reserved = reservedVarOf(vars);
   if (reserved !== undefined) throw new InvalidArgumentError(`${reserved}: names beginning ${RESERVED_VAR_PREFIX} are meterflow's own`);
   const problem = Object.entries(vars)
     .map(([name, value]) => unsendable(value, name))

@@ -78,8 +78,12 @@ function insideProject(input: Record<string, unknown>): Problem[] {
 /** Names meterflow gives vars of its own (dbt's run_started_at, a macro's arguments): no run may set one. */
 export const RESERVED_VAR_PREFIX = '__meterflow';
 
+/** The first var of `vars` whose name is meterflow's own; undefined when none is. */
+export const reservedVarOf = (vars: unknown): string | undefined =>
+  isObject(vars) ? Object.keys(vars).find((key) => key.startsWith(RESERVED_VAR_PREFIX)) : undefined;
+
 function reservedVar(vars: unknown): Problem {
-  const name = isObject(vars) ? Object.keys(vars).find((key) => key.startsWith(RESERVED_VAR_PREFIX)) : undefined;
+  const name = reservedVarOf(vars);
   return name === undefined
     ? undefined
     : `vars must not set ${JSON.stringify(name)}: names beginning ${RESERVED_VAR_PREFIX} are meterflow's own`;

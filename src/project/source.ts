@@ -1,7 +1,7 @@
 // Which project a worker runs for a run: the one the run names, found by its content hash in the
 // run's folder or in the worker's own, loaded once per content. A run whose project cannot be found
 // with that content is refused, naming the files that differ: never different SQL run silently.
-import type { ProjectRef } from './types';
+import { varsReadByProjectFile, type ProjectRef } from './types';
 import { ProjectMismatchError } from '../errors';
 import { fingerprintProject, projectChanges } from './fingerprint';
 import { loadProject, type LoadedProject } from './load';
@@ -34,7 +34,11 @@ export class ProjectSource {
    */
   async resolve(ref: ProjectRef | undefined, vars: Readonly<Record<string, unknown>> = {}): Promise<LoadedProject> {
     const found = await this.find(ref);
-    const read = Object.keys(vars).length > 0 ? await readByProjectFile(found?.dir ?? this.ownDir, vars) : undefined;
+    // (the names the file reads, rendered with the run's vars: a var may be read only where another is set)
+    const read =
+      Object.keys(vars).length > 0
+        ? varsReadByProjectFile(vars, (await readProjectFile(found?.dir ?? this.ownDir, vars)).reads.vars)
+        : undefined;
     if (read !== undefined) return this.load(found ?? (await fingerprintProject(this.ownDir)), read);
     return found ? this.load(found) : (this.preloaded ?? this.own());
   }
@@ -68,13 +72,6 @@ export class ProjectSource {
     }
     return project;
   }
-}
-
-/** The run's vars that a project's dbt_project.yml reads, by name; undefined when it reads none of them. */
-async function readByProjectFile(dir: string, vars: Readonly<Record<string, unknown>>): Promise<Record<string, unknown> | undefined> {
-  const { reads } = await readProjectFile(dir, vars);
-  const read = [...reads.vars].filter((name) => name in vars);
-  return read.length === 0 ? undefined : Object.fromEntries(read.sort().map((name) => [name, vars[name]]));
 }
 
 function mismatchMessage(ref: ProjectRef, seen: readonly { dir: string; found?: Required<ProjectRef>; error?: string }[]): string {

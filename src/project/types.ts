@@ -219,6 +219,18 @@ export interface UnitTestSpec {
   readonly incremental?: boolean;
 }
 
+/**
+ * The run's vars that dbt_project.yml reads (`names`), by name in order; undefined when it reads none
+ * the run sets. The plan's scope (workflow) and each worker's project cache key on the same value.
+ */
+export function varsReadByProjectFile(
+  vars: Readonly<Record<string, unknown>>,
+  names: Iterable<string> = [],
+): Readonly<Record<string, unknown>> | undefined {
+  const set = [...new Set(names)].filter((name) => name in vars).sort();
+  return set.length === 0 ? undefined : Object.fromEntries(set.map((name) => [name, vars[name]]));
+}
+
 /** The source table `source(sourceName, table)` reads: a declared source, or the seed such a source is. */
 export function sourceTableOf(
   plan: Pick<ProjectPlan, 'sources' | 'seedSources'>,

@@ -7,7 +7,7 @@ import type { AnalyticsActivities, BuildActivities, WriterActivities } from './a
 import { builtBefore, keepsRunLogs, ordersSeedTests, passesRunValues, runWarehouse } from './compat';
 import { LOGICAL_DATE, MODELS_SELECTED, RUN_KIND, SCHEDULED_START_TIME, type PipelineInput } from '../contract/run';
 import { sqlTimestamp } from '../contract/time';
-import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR } from '../project/types';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR, varsReadByProjectFile } from '../project/types';
 import { childUri, runFolderName } from '../contract/uri';
 import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
 import type { RunScope } from './activity-types';
@@ -111,13 +111,4 @@ export async function planRun(run: RunStart): Promise<RunContext> {
       : run.scope;
   const activities = scope !== run.scope ? stampedActivities(scope) : run.activities;
   return { ...run, scope, activities, planned, built: builtBefore(planned), warehouse: runWarehouse(input, planned), graph, state };
-}
-
-/** The run's vars that dbt_project.yml reads, by name; undefined when it reads none the run sets. */
-function varsReadByProjectFile(
-  vars: Readonly<Record<string, unknown>>,
-  read: readonly string[] = [],
-): Readonly<Record<string, unknown>> | undefined {
-  const set = read.filter((name) => name in vars);
-  return set.length === 0 ? undefined : Object.fromEntries(set.map((name) => [name, vars[name]]));
 }
