@@ -5,14 +5,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BuildModelInput } from '../contract/activities';
 import { quotedIdentifier } from '../duckdb/sql';
-import { ModelBuildError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import type { IncrementalConfig, ModelNode } from '../project/types';
 import { columnTypesOf } from '../warehouse/data-tests';
 import { besideModel, deltaName, modelRelation, pendingRelationOf, warehouseResolver } from './model-sql';
 import { modelSqlToRun } from './render-answered';
 import { countRows } from './relations';
-import { alterStatements, described, schemaChange } from './schema-change';
+import { alterStatements, schemaChange } from './schema-change';
 
 /** `kept.k = added.k and …` over the unique key's columns. */
 const sameKey = ({ uniqueKey }: Pick<IncrementalConfig, 'uniqueKey'>) =>
@@ -25,22 +24,6 @@ const sameKey = ({ uniqueKey }: Pick<IncrementalConfig, 'uniqueKey'>) =>
 export function keptRowsSql(config: Pick<IncrementalConfig, 'uniqueKey'>, table: string, added: string, columns = '*'): string {
   if (config.uniqueKey.length === 0) return `select ${columns} from ${table}`;
   return `select ${columns} from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
-}
-
-/**
- * Refuse a check_cols='all' snapshot whose query's columns are no longer its table's: dbt adds the new
- * ones and takes that for a change of every row (its check_cols then the query's and the table's alike).
- */
-async function refuseOtherSnapshotColumns(connection: DuckDBConnection, model: ModelNode, table: string, sql: string): Promise<void> {
-  const [had, has] = [described(await columnTypesOf(connection, table)), described(await columnTypesOf(connection, `(${sql})`))];
-  if (had === has) return;
-  throw new ModelBuildError(
-    `snapshot ${model.name} (${model.file}): its query now gives the columns (${has}) where its table holds ` +
-      `(${had}): with check_cols='all' meterflow does not change a snapshot's columns (dbt adds new ones and ` +
-      'closes every current row); name its check_cols, keep the columns, or give the snapshot another name to start a new history',
-    model.name,
-    model.file,
-  );
 }
 
 /**
@@ -58,10 +41,6 @@ export async function buildIncrementalRows(
   const table = modelRelation(model);
   const added = besideModel(model, deltaName(model.name, buildId));
   const resolver = warehouseResolver(project, { buildId, models: pendingRefs });
-  if (model.resourceType === 'snapshot' && config.onSchemaChange === 'fail') {
-    // (its first build's SQL: the columns its query gives now, with dbt's four)
-    await refuseOtherSnapshotColumns(connection, model, table, await modelSqlToRun(connection, project, model, resolver, vars));
-  }
   const sql = await modelSqlToRun(connection, project, model, resolver, vars, { incremental: true });
   // (new rows whose columns are not the table's: as on_schema_change says, or refused)
   const [had, has] = [await columnTypesOf(connection, table), await columnTypesOf(connection, `(\n${sql}\n)`)];

@@ -23,7 +23,7 @@ export interface SchemaChange {
 }
 
 /** Columns as messages name them: `name TYPE, …`, in order. */
-export const described = (columns: Columns) => [...columns].map(([name, type]) => `${name} ${type}`).join(', ');
+const described = (columns: Columns) => [...columns].map(([name, type]) => `${name} ${type}`).join(', ');
 
 /** A column's type in `columns`, its name matched as DuckDB matches names: case aside. */
 function typeOf(columns: Columns, name: string): string | undefined {

@@ -36,20 +36,18 @@ export interface SnapshotSpec {
   readonly validToCurrent?: string;
 }
 
-/** The config that makes a snapshot an incremental model meterflow builds: merged on dbt_scd_id, never rebuilt whole. */
 /**
  * How a snapshot is built: an incremental model merged on dbt_scd_id, kept through a full refresh. A
  * query's new columns are added to its table, its rows before NULL there, and new versions get NULL in
- * a column the query no longer gives, as dbt's snapshot does; but with check_cols='all', where dbt takes
- * a new column for a change of every row, a change of columns is refused (fail: refuseOtherSnapshotColumns).
+ * a column the query no longer gives, as dbt's snapshot does.
  */
-export function snapshotBuildConfig(spec: SnapshotSpec): NodeConfig {
+export function snapshotBuildConfig(): NodeConfig {
   return {
     materialized: 'incremental',
     incremental_strategy: 'merge',
     unique_key: 'dbt_scd_id',
     full_refresh: false,
-    on_schema_change: spec.checkCols === 'all' ? 'fail' : 'append_new_columns',
+    on_schema_change: 'append_new_columns',
   };
 }
 
@@ -137,21 +135,47 @@ function snapshotPieces(spec: SnapshotSpec) {
   const current =
     spec.validToCurrent === undefined ? 'dbt_valid_to is null' : `(dbt_valid_to = ${spec.validToCurrent} or dbt_valid_to is null)`;
   const join = keys.map(({ alias }) => `snapshotted_data.${alias} = source_data.${alias}`).join(' and ');
-  const distinct = (column: string) => `snapshotted_data."${column}" is distinct from source_data."${column}"`;
+  // check: a checked column new to the table changes every row (dbt's column_added), else any checked
+  // column that differs (the columns of COLUMNS_OF_BOTH)
   const changed =
     spec.strategy === 'timestamp'
       ? 'snapshotted_data.dbt_valid_from < source_data.__mf_updated_at'
-      : spec.checkCols === 'all'
-        ? `{% for __mf_column in __mf.columns %}snapshotted_data."{{ __mf_column }}" is distinct from source_data."{{ __mf_column }}" or {% endfor %}false`
-        : (spec.checkCols as readonly string[]).map(distinct).join(' or ');
+      : '{% if __mf.added %}true{% else %}{% for __mf_column in __mf_checked %}snapshotted_data."{{ __mf_column }}" is distinct from source_data."{{ __mf_column }}" or {% endfor %}false{% endif %}';
   return { keys, updatedAt, scdId, validTo, current, join, changed, helpers: keys.map((k) => k.alias).join(', ') };
 }
 
-/** What the incremental branch needs of the table: dbt_valid_to's type, and its query columns (check_cols='all'). */
-const TABLE_COLUMNS = `{%- set __mf = namespace(valid_to_type='timestamp', columns=[]) -%}
+const DBT_COLUMNS = JSON.stringify(SNAPSHOT_COLUMNS).replace(/"/g, "'");
+
+/**
+ * What the incremental branch needs of the table and the query, as dbt's snapshot asks them: the
+ * table's columns (its dbt_valid_to's type); the query's (a `describe` while rendering); the casts that
+ * give a new version a column's type in the table (so that the rows the run rewrites keep theirs: a
+ * union by name would widen a DECIMAL to a DOUBLE); and with check, the checked columns the table has
+ * (`__mf_checked`) or whether one is new to it (`__mf.added`: dbt's snapshot_check_all_get_existing_columns).
+ * `checkCols`: the listed columns as a Jinja list, or the query's (check_cols='all', or timestamp).
+ */
+const COLUMNS_OF_BOTH = (body: string, checkCols: string) => `{%- set __mf = namespace(valid_to_type='timestamp', added=false) -%}
+{%- set __mf_table = [] -%}{%- set __mf_names = [] -%}{%- set __mf_casts = [] -%}{%- set __mf_checked = [] -%}
 {%- for __mf_column in adapter.get_columns_in_relation(this) -%}
   {%- if __mf_column.name == 'dbt_valid_to' %}{% set __mf.valid_to_type = __mf_column.data_type %}{% endif -%}
-  {%- if __mf_column.name not in ${JSON.stringify(SNAPSHOT_COLUMNS).replace(/"/g, "'")} %}{% do __mf.columns.append(__mf_column.name) %}{% endif -%}
+  {%- if __mf_column.name not in ${DBT_COLUMNS} %}{% do __mf_table.append(__mf_column) %}{% endif -%}
+{%- endfor -%}
+{%- set __mf_query -%}
+${body}
+{%- endset -%}
+{%- for __mf_row in run_query('describe select * from (\n' ~ __mf_query ~ '\n) as snapshot_query').rows -%}
+  {%- do __mf_names.append(__mf_row[0]) -%}
+  {%- for __mf_column in __mf_table -%}
+    {%- if (__mf_column.name | lower) == (__mf_row[0] | lower) and __mf_column.data_type != __mf_row[1] -%}
+      {%- set __mf_quoted = '"' ~ (__mf_row[0] | replace('"', '""')) ~ '"' -%}
+      {%- do __mf_casts.append('cast(source_data.' ~ __mf_quoted ~ ' as ' ~ __mf_column.data_type ~ ') as ' ~ __mf_quoted) -%}
+    {%- endif -%}
+  {%- endfor -%}
+{%- endfor -%}
+{%- for __mf_name in ${checkCols} -%}
+  {%- set __mf_in = namespace(table=false) -%}
+  {%- for __mf_column in __mf_table %}{% if (__mf_column.name | lower) == (__mf_name | lower) %}{% set __mf_in.table = true %}{% endif %}{% endfor -%}
+  {%- if __mf_in.table %}{% do __mf_checked.append(__mf_name | replace('"', '""')) %}{% else %}{% set __mf.added = true %}{% endif -%}
 {%- endfor %}`;
 
 /**
@@ -175,9 +199,10 @@ function changedRowsSql(body: string, spec: SnapshotSpec): string {
     spec.validToCurrent === undefined
       ? `${alias}.dbt_valid_to is null`
       : `(${alias}.dbt_valid_to is null or ${alias}.dbt_valid_to = ${spec.validToCurrent})`;
-  return `${TABLE_COLUMNS}
+  const checkCols = Array.isArray(spec.checkCols) ? JSON.stringify(spec.checkCols).replace(/"/g, "'") : '__mf_names';
+  return `${COLUMNS_OF_BOTH(body, checkCols)}
 with snapshot_query as (
-${body}
+{{ __mf_query }}
 ),
 source_data as (
     select *, ${keyColumns}, ${p.updatedAt} as __mf_updated_at, ${p.scdId} as __mf_scd_id
@@ -189,7 +214,7 @@ snapshotted_data as (
     where ${p.current}
 ),
 insertions as (
-    select source_data.* exclude (${p.helpers}, __mf_updated_at, __mf_scd_id),
+    select source_data.* exclude (${p.helpers}, __mf_updated_at, __mf_scd_id){% if __mf_casts %} replace ({{ __mf_casts | join(', ') }}){% endif %},
         source_data.__mf_scd_id as dbt_scd_id,
         source_data.__mf_updated_at as dbt_updated_at,
         source_data.__mf_updated_at as dbt_valid_from,

@@ -654,7 +654,7 @@ function loadSnapshot(
   const text = snapshotTemplate(block.body, spec);
   const template = bundleTemplate(text, macrosUsedBy(text, context.macros));
   const table = snapshotTable(config, { name, fqn, relative }, context.naming);
-  const build = snapshotBuildConfig(spec);
+  const build = snapshotBuildConfig();
   const draft = loadModel(project, properties, sourceKeys, { relative, underPath, template, name }, context, {
     config,
     property,

@@ -907,7 +907,7 @@ describe('a dbt project of its own', () => {
     expect(await failOwn(own, 'inputless-1')).toContain('always_one_row');
   });
 
-  it("keeps a dbt snapshot's history as dbt does: new versions, closed ones, vanished rows; through a full refresh, a failing test keeping it as it was, and a new column", async () => {
+  it("keeps a dbt snapshot's history as dbt does: new versions, closed ones, vanished rows; through a full refresh, a failing test keeping it as it was, a new column and a retyped one", async () => {
     // meters' configurations, each with the time it last changed: snapshotted by that time (closing
     // the rows that vanish) and by a check of the profile column, and read by a model
     const configs = (rows: string) => `select * from (values ${rows}) t(meter_id, profile, updated_at)`;
@@ -930,7 +930,10 @@ describe('a dbt project of its own', () => {
       "{% snapshot config_history %}\n{{ config(target_schema='history', unique_key='meter_id', strategy='timestamp', updated_at='updated_at', hard_deletes='invalidate') }}\n" +
         "select * from {{ source('raw', 'meter_config') }}\n{% endsnapshot %}\n\n" +
         "{% snapshot profile_checks %}\n{{ config(unique_key='meter_id', strategy='check', check_cols=['profile']) }}\n" +
-        "select meter_id, profile from {{ source('raw', 'meter_config') }}\n{% endsnapshot %}\n",
+        "select meter_id, profile from {{ source('raw', 'meter_config') }}\n{% endsnapshot %}\n\n" +
+        // (every column checked, and one whose type a var picks: a DECIMAL of more digits than a DOUBLE holds)
+        "{% snapshot weighted %}\n{{ config(unique_key='meter_id', strategy='check', check_cols='all') }}\n" +
+        "select *, cast('1.123456789012345678' as {{ var('weight_type', 'decimal(38,18)') }}) as weight from {{ source('raw', 'meter_config') }}\n{% endsnapshot %}\n",
     );
     await writeFile(
       path.join(own.project, 'snapshots', '_snapshots.yml'),
@@ -995,8 +998,9 @@ describe('a dbt project of its own', () => {
       ':memory:',
       `copy (select *, ['N', 'S'][meter_id] as region from (${configs("(1, 'A', timestamp '2024-03-01'), (2, 'C', timestamp '2024-02-01')")})) to '${configFile(own)}' (format parquet)`,
     );
-    // (a source's new column is loaded by a full refresh, which keeps a snapshot's history)
-    await runOwn(own, 'snapshotted-5', { fullRefresh: true });
+    // (a source's new column is loaded by a full refresh, which keeps a snapshot's history; the weight's
+    // query a DOUBLE now)
+    await runOwn(own, 'snapshotted-5', { fullRefresh: true, vars: { weight_type: 'double' } });
     expect(
       await queryFile(
         own.warehouse,
@@ -1015,6 +1019,24 @@ describe('a dbt project of its own', () => {
         await queryFile(own.warehouse, "select column_name from duckdb_columns() where table_name = 'config_history' order by column_index")
       ).map((row) => row.column_name),
     ).toEqual(['meter_id', 'profile', 'updated_at', 'dbt_scd_id', 'dbt_updated_at', 'dbt_valid_from', 'dbt_valid_to', 'region']);
+    // every column checked: the new column is a change of every current row the query gives, as dbt's
+    // column_added; the rows the run closed keep their DECIMAL's every digit, the new versions hold the
+    // DOUBLE's in the table's DECIMAL (dbt's snapshot updates and inserts alike)
+    const [exact, viaDouble] = ['1.123456789012345678', '1.123456789012345728'];
+    expect(
+      await queryFile(
+        own.warehouse,
+        'select meter_id, profile, region, weight::varchar as weight, dbt_valid_to is null as current from main.weighted order by all',
+      ),
+    ).toEqual([
+      { meter_id: 1, profile: 'A', region: 'N', weight: viaDouble, current: true },
+      { meter_id: 1, profile: 'A', region: null, weight: exact, current: false },
+      { meter_id: 2, profile: 'B', region: null, weight: exact, current: false },
+      { meter_id: 2, profile: 'C', region: 'S', weight: viaDouble, current: true },
+      { meter_id: 2, profile: 'C', region: null, weight: exact, current: false },
+      { meter_id: 3, profile: 'A', region: null, weight: exact, current: true },
+      { meter_id: 4, profile: 'B', region: null, weight: exact, current: true },
+    ]);
     const manifest = JSON.parse(await readFile(path.join(dir, 'out-snapshotted-3', 'runs', third.workflowId, 'manifest.json'), 'utf8'));
     expect(manifest.nodes['snapshot.snapshotted.config_history']).toMatchObject({ resource_type: 'snapshot', schema: 'history' });
   });
