@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import YAML from 'yaml';
 import { parseDbtYaml } from './dbt-yaml';
+import { roundHalfEven } from './jinja-format';
 import { MODULES } from './jinja-modules';
 import { relationKeyOf } from './jinja-relation';
 import { stripChars } from './jinja-methods';
@@ -109,24 +110,6 @@ function toList(value: unknown): unknown[] {
   if (isDict(plain)) return Object.keys(plain);
   if (plain === undefined || plain === null) return [];
   return Array.from(plain as Iterable<unknown>);
-}
-
-/**
- * Python's round(): to the nearest of the double's exact decimal value (2.675 is 2.67499…, so 2.67),
- * and a true half to the even neighbour (0.5 is 0, 1.5 is 2), as Jinja's 'common' method gives.
- */
-function roundHalfEven(value: number, precision: number): number {
-  if (!Number.isFinite(value)) return value;
-  const digits = Math.max(0, precision);
-  const [whole = '0', fraction = ''] = Math.abs(value)
-    .toFixed(Math.min(100, digits + 60))
-    .split('.');
-  let kept = BigInt(whole + fraction.slice(0, digits));
-  const rest = fraction.slice(digits);
-  const half = rest.startsWith('5') && !/[1-9]/.test(rest.slice(1));
-  if (rest > '5' && !half) kept += 1n;
-  else if (half && kept % 2n === 1n) kept += 1n;
-  return Math.sign(value) * Number(`${kept}e-${digits}`);
 }
 
 /** A dict as json.dumps writes it: its entries in order (a JavaScript object puts integer-like keys first). */
@@ -270,6 +253,24 @@ const LIST_FILTERS: Record<string, Filter> = {
 };
 
 /** The filters that replace or add to nunjucks' own. */
+const RADIX: Readonly<Record<string, number>> = { '0x': 16, '0o': 8, '0b': 2 };
+
+/** Python's int(text, base): a sign, digits of the base with `_` between them, a 0x/0o/0b prefix where the base allows it. */
+function pyIntText(text: string, base: number): number | undefined {
+  const match = /^\s*([-+]?)(0[xob])?([0-9a-z]+(?:_[0-9a-z]+)*)\s*$/i.exec(text);
+  if (!match) return undefined;
+  const prefix = (match[2] ?? '').toLowerCase();
+  const radix = prefix ? (RADIX[prefix] as number) : base === 0 ? 10 : base;
+  if (prefix && base !== 0 && base !== radix) return undefined;
+  const digits = (match[3] as string).replace(/_/g, '').toLowerCase();
+  if (![...digits].every((digit) => Number.parseInt(digit, 36) < radix)) return undefined;
+  const value = Number.parseInt(digits, radix);
+  return match[1] === '-' ? -value : value;
+}
+
+const defaultValue = (value: unknown, fallback: unknown = '', boolean: unknown = false) =>
+  (boolean === true ? !jinjaTruthy(value) : value === undefined) ? fallback : value;
+
 export const FILTERS: Record<string, Filter> = {
   ...TEXT_FILTERS,
   ...LIST_FILTERS,
@@ -348,14 +349,24 @@ export const FILTERS: Record<string, Filter> = {
   // a float, as Jinja's round gives (`2.5 | round` is 2.0), but for an int rounded the common way (Python's round(3, 0) is 3)
   round: (value: unknown, precision: unknown = 0, method: unknown = 'common') => {
     const x = Number(unwrap(value));
-    const scale = 10 ** Number(precision);
+    const digits = Number(precision);
+    const scale = 10 ** digits;
     if (method === 'ceil') return pyFloat(Math.ceil(x * scale) / scale);
     if (method === 'floor') return pyFloat(Math.floor(x * scale) / scale);
-    return isFloat(value) ? pyFloat(roundHalfEven(x, Number(precision))) : roundHalfEven(x, Number(precision));
+    // (a negative precision rounds to tens, hundreds, …: `1234.5 | round(-2)` is 1200.0)
+    const rounded = digits < 0 ? roundHalfEven(x / 10 ** -digits, 0) * 10 ** -digits : roundHalfEven(x, digits);
+    return isFloat(value) ? pyFloat(rounded) : rounded;
   },
+  // Jinja's default(value, default_value='', boolean=False): with `boolean`, any value Python takes for
+  // false ([], {}, 0.0, '') gives the default (nunjucks' took JavaScript's falsy values only)
+  default: defaultValue,
+  d: defaultValue,
   abs: (value: unknown) => (isFloat(value) ? pyFloat(Math.abs(Number(unwrap(value)))) : Math.abs(Number(unwrap(value)))),
-  int: (value: unknown, fallback: unknown = 0) => {
+  int: (value: unknown, fallback: unknown = 0, base: unknown = 10) => {
     const plain = unwrap(value);
+    // Jinja's int(): a string as Python's int(text, base) reads it ('1_000', '0x1A' with base 16 or 0), else as a float's
+    const whole = typeof plain === 'string' ? pyIntText(plain, Number(base)) : undefined;
+    if (whole !== undefined) return whole;
     const parsed =
       typeof plain === 'number' || typeof plain === 'boolean' ? Math.trunc(Number(plain)) : Math.trunc(Number.parseFloat(String(plain)));
     return Number.isNaN(parsed) || (typeof plain === 'string' && !/^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/.test(plain))
@@ -369,7 +380,7 @@ export const FILTERS: Record<string, Filter> = {
   },
   format: (value: unknown, ...args: unknown[]) => {
     const { positional, keywords } = splitCall(args);
-    return pyMod(pyStr(value), Object.keys(keywords).length > 0 ? keywords : positional);
+    return pyMod(pyStr(value), Object.keys(keywords).length > 0 ? keywords : pyTuple(positional));
   },
   count: (value: unknown) => toList(value).length,
   length: (value: unknown) => toList(value).length,

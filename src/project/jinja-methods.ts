@@ -1,7 +1,8 @@
 // The methods of Python's strings, lists and dicts that dbt templates call (`col.lower()`,
 // `d.items()`, `{% do cols.append(c) %}`), as Python defines them: nunjucks alone gives JavaScript's
 // (`replace` of the first match only, `split()` not on whitespace) or none (`upper`, `items`).
-import { isDict, pyEquals, pyRepr, pyStr, pyTuple, splitCall, unwrap } from './jinja-python';
+import { formatValue } from './jinja-format';
+import { isDict, isFloat, pyEquals, pyRepr, pySlice, pyStr, pyTuple, splitCall, unwrap } from './jinja-python';
 
 type Method = (self: never, ...args: unknown[]) => unknown;
 
@@ -41,23 +42,39 @@ function pySplit(value: string, sep: unknown, maxsplit: unknown): string[] {
   return parts.length <= limit + 1 ? parts : [...parts.slice(0, limit), parts.slice(limit).join(String(unwrap(sep)))];
 }
 
-function startsOrEnds(value: string, affix: unknown, ends: boolean): boolean {
+function startsOrEnds(whole: string, affix: unknown, ends: boolean, start?: unknown, end?: unknown): boolean {
+  // (Python's start and end: the slice whole[start:end] is looked at)
+  const value = start === undefined && end === undefined ? whole : (pySlice(whole, start, end, null) as string);
   const options = Array.isArray(affix) ? affix : [affix];
   return options.some((option) => (ends ? value.endsWith(String(unwrap(option))) : value.startsWith(String(unwrap(option)))));
 }
 
-/** str.format for `{}`, `{0}` and `{name}`, with `{{`/`}}` escapes and a `:.Nf` or width spec. */
+/** A str.format field's value: its argument, then each `.attr` and `[key]` of the field's name. */
+function fieldValue(field: string, positional: unknown[], keywords: Record<string, unknown>, next: () => number): unknown {
+  const [, head = '', rest = ''] = /^([^.[]*)(.*)$/.exec(field) ?? [];
+  let value = head === '' ? positional[next()] : /^\d+$/.test(head) ? positional[Number(head)] : keywords[head];
+  for (const [, attribute, key = ''] of rest.matchAll(/\.(\w+)|\[([^\]]*)\]/g)) {
+    const plain = unwrap(value) as Record<string, unknown> | undefined;
+    value = attribute !== undefined ? plain?.[attribute] : Array.isArray(plain) && /^\d+$/.test(key) ? plain[Number(key)] : plain?.[key];
+  }
+  return value;
+}
+
+/**
+ * str.format as Python's: `{}`, `{0}`, `{name}`, `{0[1]}` and `{a.b}` fields, `!r`/`!s`, a format spec
+ * of the mini-language (jinja-format.ts: `{:>8}`, `{:05d}`, `{:,}`, `{:.1%}`), and `{{`/`}}` escapes.
+ */
 function strFormat(template: string, args: unknown[]): string {
   const { positional, keywords } = splitCall(args);
   let next = 0;
-  return template.replace(/\{\{|\}\}|\{([^{}:!]*)(?:![rs])?(?::([^{}]*))?\}/g, (all, field: string | undefined, spec?: string) => {
+  return template.replace(/\{\{|\}\}|\{([^{}!:]*)(?:!([rsa]))?(?::([^{}]*))?\}/g, (all, field = '', conversion?: string, spec = '') => {
     if (all === '{{') return '{';
     if (all === '}}') return '}';
-    const key = field ?? '';
-    const value = key === '' ? positional[next++] : /^\d+$/.test(key) ? positional[Number(key)] : keywords[key];
-    const fixed = spec !== undefined ? /^\.(\d+)f$/.exec(spec) : null;
-    if (fixed) return Number(unwrap(value)).toFixed(Number(fixed[1]));
-    return pyStr(value);
+    let value = fieldValue(field as string, positional, keywords, () => next++);
+    if (conversion !== undefined) value = conversion === 's' ? pyStr(value) : pyRepr(value);
+    const plain = unwrap(value);
+    if (typeof plain === 'number' || typeof plain === 'boolean') return formatValue(plain, spec as string, isFloat(value));
+    return spec === '' ? pyStr(value) : formatValue(pyStr(value), spec as string);
   });
 }
 
@@ -68,13 +85,14 @@ const STRING_METHODS: Record<string, Method> = {
   lstrip: (s: string, chars?: unknown) => stripChars(s, chars, true, false),
   rstrip: (s: string, chars?: unknown) => stripChars(s, chars, false, true),
   replace: (s: string, old: unknown, replacement: unknown, count?: unknown) => {
-    const parts = s.split(String(unwrap(old)));
+    // (an empty old text is found before every character and at the end, as in Python)
+    const parts = String(unwrap(old)) === '' ? ['', ...s, ''] : s.split(String(unwrap(old)));
     const limit = count === undefined || Number(count) < 0 ? parts.length : Number(count) + 1;
     return [parts.slice(0, limit).join(String(unwrap(replacement))), ...parts.slice(limit)].join(String(unwrap(old)));
   },
   split: (s: string, sep?: unknown, maxsplit?: unknown) => pySplit(s, sep, maxsplit),
-  startswith: (s: string, prefix: unknown) => startsOrEnds(s, prefix, false),
-  endswith: (s: string, suffix: unknown) => startsOrEnds(s, suffix, true),
+  startswith: (s: string, prefix: unknown, start?: unknown, end?: unknown) => startsOrEnds(s, prefix, false, start, end),
+  endswith: (s: string, suffix: unknown, start?: unknown, end?: unknown) => startsOrEnds(s, suffix, true, start, end),
   join: (s: string, items: unknown) => (Array.isArray(items) ? items : [...String(unwrap(items))]).map(pyStr).join(s),
   format: (s: string, ...args: unknown[]) => strFormat(s, args),
   title: (s: string) =>

@@ -1,5 +1,5 @@
 // Where nunjucks' parser reads Jinja otherwise than Jinja: a call's `*list`, `**dict` and trailing
-// comma, a list's or dict's trailing comma and expression keys, `{% set x -%}`'s trim, a test's argument without parentheses, and whole float literals. Installed by
+// comma, a list's or dict's trailing comma and expression keys, `{% set x -%}`'s trim, a test's argument without parentheses, whole float literals, and Python's number literals and nested dicts to the tokenizer. Installed by
 // jinja-semantics.ts with its compiler patches.
 import type { CompilerInternals, Node, NodeClass } from './jinja-semantics';
 
@@ -207,5 +207,112 @@ function installTrailingCommas(parserProto: Record<string, unknown>, { lexer, no
       } else node.addChild(this.parseExpression());
     }
     return node;
+  };
+}
+
+interface TokenizerState {
+  str: string;
+  index: number;
+  in_code: boolean;
+  isFinished(): boolean;
+  current(): string;
+  forward(): void;
+  /** `{` opened and not closed in the tag being read (Jinja's lexer counts them; nunjucks' does not). */
+  curlies?: number;
+  back(): void;
+  forwardN(n: number): void;
+}
+
+/** A Python number literal at the start of a text: decimal with `_`, a fraction, an exponent; or 0x, 0o, 0b. */
+const PYTHON_NUMBER = /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*(?:\.[0-9][0-9_]*)?(?:[eE][+-]?[0-9][0-9_]*)?)/;
+
+/**
+ * A number token read as Python reads the literal: nunjucks stops an int at a letter or `_` and a
+ * float after its fraction, so `1e6` and `1_000` were names (undefined: `{{ 1e6 }}` printed nothing)
+ * and `1.5e-7` failed. The token's text is read again from its start, and taken where it is longer.
+ */
+function pythonNumber(tokenizer: TokenizerState, token: Token, lexer: Record<string, string>): Token {
+  const start = tokenizer.index - token.value.length;
+  const literal = PYTHON_NUMBER.exec(tokenizer.str.slice(start))?.[0] ?? '';
+  if (!literal.startsWith(token.value) || (literal === token.value && !/[_xXoObBeE]/.test(literal))) return token;
+  tokenizer.forwardN(literal.length - token.value.length);
+  const digits = literal.replace(/_/g, '');
+  if (/^0[xXoObB]/.test(digits)) return { ...token, type: lexer.TOKEN_INT as string, value: BigInt(digits).toString() };
+  return { ...token, type: (/[.eE]/.test(digits) ? lexer.TOKEN_FLOAT : lexer.TOKEN_INT) as string, value: digits };
+}
+
+/** Python's one-character escapes (a backslash before a newline joins the lines). */
+const ESCAPES: Readonly<Record<string, string>> = {
+  '\n': '',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
+
+/**
+ * A string literal's text as Python reads it (Jinja's lexer decodes it with `unicode-escape`): `\n`,
+ * `\t`, octal, `\xhh`, `\uhhhh` and `\Uhhhhhhhh` decoded, and an escape Python does not know kept with
+ * its backslash, so `'\s+'` is the regular expression it reads as in dbt (nunjucks dropped the
+ * backslash: `'s+'`). `\N{name}` is refused: there is no table of names here.
+ */
+export function pythonUnescape(raw: string): string {
+  return raw.replace(
+    /\\(?:([0-7]{1,3})|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(N\{[^}]*\})|([\s\S]))/g,
+    (all, octal?: string, hex?: string, short?: string, long?: string, named?: string, other?: string) => {
+      if (octal !== undefined) return String.fromCodePoint(Number.parseInt(octal, 8));
+      const code = hex ?? short ?? long;
+      if (code !== undefined) return String.fromCodePoint(Number.parseInt(code, 16));
+      if (named !== undefined) throw new Error(`the escape \\${named} is not supported: write the character itself`);
+      return ESCAPES[other as string] ?? all;
+    },
+  );
+}
+
+/**
+ * Where nunjucks' tokenizer reads Jinja otherwise than Jinja: string literals' escapes (pythonUnescape),
+ * Python's number literals (pythonNumber),
+ * and `}}` closing two dicts inside a tag (`{% set d = {'a': {'b': 1}} %}`), which nunjucks took for
+ * the end of a `{{ }}` (a parse error); Jinja's lexer counts the braces, and so does this.
+ */
+export function installPythonLexing({ lexer }: NunjucksInternals): void {
+  const tokenizer = Object.getPrototypeOf((lexer as unknown as { lex(src: string): object }).lex('')) as Record<string, unknown>;
+  const nextToken = tokenizer.nextToken as (this: TokenizerState) => Token | null;
+  tokenizer._parseString = function parsePythonString(this: TokenizerState, delimiter: string) {
+    this.forward();
+    let raw = '';
+    while (!this.isFinished() && this.current() !== delimiter) {
+      // (an escaped character, the delimiter too, is kept for pythonUnescape)
+      if (this.current() === '\\') {
+        raw += this.current();
+        this.forward();
+      }
+      raw += this.current();
+      this.forward();
+    }
+    this.forward();
+    return pythonUnescape(raw);
+  };
+  const numeric = [lexer.TOKEN_INT, lexer.TOKEN_FLOAT, lexer.TOKEN_SYMBOL];
+  tokenizer.nextToken = function nextPythonToken(this: TokenizerState) {
+    const token = nextToken.call(this);
+    if (token === null) return token;
+    if (token.type === lexer.TOKEN_BLOCK_START || token.type === lexer.TOKEN_VARIABLE_START) this.curlies = 0;
+    else if (token.type === lexer.TOKEN_LEFT_CURLY) this.curlies = (this.curlies ?? 0) + 1;
+    else if (token.type === lexer.TOKEN_RIGHT_CURLY) this.curlies = (this.curlies ?? 0) - 1;
+    else if (token.type === lexer.TOKEN_VARIABLE_END && token.value === '}}' && (this.curlies ?? 0) > 0) {
+      // a dict's `}` inside the tag: the second `}` is read next, still in code
+      this.back();
+      this.in_code = true;
+      this.curlies = (this.curlies ?? 0) - 1;
+      return { ...token, type: lexer.TOKEN_RIGHT_CURLY as string, value: '}' };
+    }
+    return numeric.includes(token.type) && /^[0-9]/.test(token.value) ? pythonNumber(this, token, lexer) : token;
   };
 }

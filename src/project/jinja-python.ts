@@ -3,6 +3,7 @@
 // lists and dicts (`'a-b'.replace('-', '_')` replaces every match, as Python's does). Each function
 // here is what one Jinja operation does in dbt (Jinja2 on Python); jinja-semantics.ts wires them
 // into nunjucks. test/fixtures/jinja/expected.json holds templates with what dbt renders for each.
+import { floatRepr, formatValue, percentSpec } from './jinja-format';
 import nunjucks from 'nunjucks';
 
 const SafeString = (nunjucks.runtime as unknown as { SafeString: new (value: string) => object }).SafeString;
@@ -12,6 +13,8 @@ const SafeString = (nunjucks.runtime as unknown as { SafeString: new (value: str
  * so such a float would print as an int (`2`) and make SQL's `2.0` an integer: it is kept boxed, and
  * its arithmetic gives floats. A number with a fraction is a float already, and stays a plain number.
  */
+export { floatRepr };
+
 export class PyFloat {
   constructor(readonly value: number) {}
   valueOf(): number {
@@ -74,18 +77,6 @@ function typeName(value: unknown): string {
   if (typeof value === 'string') return 'str';
   if (Array.isArray(value)) return 'list';
   return isDict(value) ? 'dict' : typeof value;
-}
-
-/** Python's repr() of a float: `2.0`, `0.1`, `1e-05`, `1e+16` (shortest digits, as JavaScript's). */
-export function floatRepr(value: number): string {
-  if (Number.isNaN(value)) return 'nan';
-  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
-  const [mantissa = '', exponentText = '0'] = value.toExponential().split('e');
-  const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16) return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  const fixed = String(value);
-  return fixed.includes('.') ? fixed : `${fixed}.0`;
 }
 
 /** A number as Python prints it: an int's digits, a float's repr. */
@@ -250,15 +241,25 @@ export function pyMod(left: unknown, right: unknown): unknown {
   return arithmetic(left, right, x - y * Math.floor(x / y));
 }
 
-const PERCENT = /%(\(([^)]*)\))?([-+ 0#]*)(\d+)?(\.(\d+))?([sdifrxXeEgGc%])/g;
+const PERCENT = /%(\(([^)]*)\))?([-+ 0#]*)(\d+)?(\.(\d+))?([sdiufFrxXoeEgGc%])/g;
 
 /** printf-style formatting as Python's str % args does it, for the conversions SQL templates use. */
 export function percentFormat(format: string, args: unknown): string {
-  const values = Array.isArray(args) ? args : [args];
+  // (a tuple is the arguments; any other value, a list too, is the one argument)
+  const values = Array.isArray(args) && TUPLE in args ? args : [args];
   let next = 0;
   return format.replace(
     PERCENT,
-    (_all, _named, name: string | undefined, flags: string, width?: string, _p?: string, precision?: string, kind?: string) => {
+    (
+      _all,
+      _named,
+      name: string | undefined,
+      flags: string,
+      width: string | undefined,
+      _p: string | undefined,
+      precision: string | undefined,
+      kind: string,
+    ) => {
       if (kind === '%') return '%';
       const value =
         name !== undefined && isDict(args)
@@ -266,22 +267,16 @@ export function percentFormat(format: string, args: unknown): string {
           : next < values.length
             ? values[next++]
             : typeError('not enough arguments for format string');
-      let text: string;
-      if (kind === 's') text = pyStr(value);
-      else if (kind === 'r') text = pyRepr(value);
-      else if (kind === 'd' || kind === 'i') text = String(Math.trunc(Number(unwrap(value))));
-      else if (kind === 'f') text = Number(unwrap(value)).toFixed(precision === undefined ? 6 : Number(precision));
-      else if (kind === 'x' || kind === 'X')
-        text = Math.trunc(Number(unwrap(value)))
-          .toString(16)
-          [kind === 'X' ? 'toUpperCase' : 'toLowerCase']();
-      else if (kind === 'e' || kind === 'E') text = Number(unwrap(value)).toExponential(precision === undefined ? 6 : Number(precision));
-      else text = pyStr(value);
-      if (precision !== undefined && (kind === 's' || kind === 'r')) text = text.slice(0, Number(precision));
-      const pad = Number(width ?? 0) - text.length;
-      if (pad <= 0) return text;
-      if (flags.includes('-')) return text + ' '.repeat(pad);
-      return (flags.includes('0') && kind !== 's' ? '0' : ' ').repeat(pad) + text;
+      const plain = unwrap(value);
+      if (kind === 's' || kind === 'r' || (kind === 'c' && typeof plain === 'string')) {
+        return formatValue(
+          kind === 'r' ? pyRepr(value) : pyStr(value),
+          percentSpec(flags, width, kind === 'c' ? undefined : precision, 's'),
+        );
+      }
+      const x = Number(plain);
+      const whole = 'diuxXoc'.includes(kind);
+      return formatValue(whole ? Math.trunc(x) : x, percentSpec(flags, width, precision, kind), !whole && isFloat(value));
     },
   );
 }

@@ -15,7 +15,7 @@
 // fails if a version compiles these otherwise.
 import nunjucks from 'nunjucks';
 import { MacroReturn } from './jinja-filters';
-import { installCallSpreads, installFloatLiterals, type NunjucksInternals } from './jinja-parser';
+import { installCallSpreads, installFloatLiterals, installPythonLexing, type NunjucksInternals } from './jinja-parser';
 import { negativeIndex, pythonMethod } from './jinja-methods';
 import {
   loopFilter,
@@ -39,6 +39,8 @@ import {
   pyStr,
   pySub,
   jinjaTruthy,
+  isDict,
+  unwrap,
 } from './jinja-python';
 
 /** The parts of nunjucks' compiler the emitters use (not in its published types). */
@@ -109,6 +111,7 @@ export function installJinjaSemantics(): void {
   installLoopHelpers(proto, internals.runtime);
   installCallSpreads(internals as unknown as NunjucksInternals, proto);
   installFloatLiterals(internals as unknown as NunjucksInternals, proto);
+  installPythonLexing(internals as unknown as NunjucksInternals);
   proto.compileIf = function compileIf(this: CompilerInternals, node: Node, frame: unknown, async?: boolean) {
     this._emit('if(runtime.jinjaTruthy(');
     this._compileExpression(node.cond, frame);
@@ -315,6 +318,9 @@ function installPythonValues(runtime: Record<string, unknown>): void {
     if (slice.length === 2) return pySlice(obj, key, slice[0], slice[1]);
     // a namespace's attributes are its own (`ns.items` is a list it holds, not a dict's method)
     if (obj instanceof JinjaNamespace) return (obj as unknown as Record<string, unknown>)[pyStr(key)];
+    // a dict's own key is its value (`d['items']`), before the methods nunjucks' compatibility adds
+    const plain = unwrap(obj);
+    if (typeof key === 'string' && isDict(plain) && Object.prototype.hasOwnProperty.call(plain, key)) return plain[key];
     const found = pythonMethod(obj, key) ?? negativeIndex(obj, key) ?? memberLookup(obj, key);
     // nunjucks hands out a method as a wrapper: a function with members of its own (datetime.date,
     // which has date.today) keeps them
