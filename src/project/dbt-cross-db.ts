@@ -3,6 +3,7 @@
 // them (its own macros where it has them, dbt's defaults otherwise). Each takes what the macro takes,
 // by position or by name, and gives the SQL text.
 import { pyStr, splitCall } from './jinja-python';
+import { relationKeyOf } from './jinja-relation';
 
 type Macro = (...args: unknown[]) => string;
 
@@ -98,7 +99,12 @@ export const CROSS_DB_MACROS: Record<string, Macro> = {
   bool_or: macro(['expression'], (a) => `bool_or(${a.expression})`),
   cast_bool_to_text: macro(['field'], (a) => `cast(${a.field} as TEXT)`),
   escape_single_quotes: macro(['expression'], (a) => String(a.expression).replace(/'/g, "''")),
-  string_literal: macro(['value'], (a) => `'${a.value}'`),
+  // (a relation as the table people read, as its render(): a run's unpublished version has another name)
+  string_literal: (...args: unknown[]) => {
+    const { value } = argumentsOf(['value'], args);
+    const text = relationKeyOf(value) === undefined ? pyStr(value) : (value as { render(): string }).render();
+    return `'${text}'`;
+  },
   replace: macro(['field', 'old_chars', 'new_chars'], (a) => `replace(${a.field}, ${a.old_chars}, ${a.new_chars})`),
   length: macro(['expression'], (a) => `length(${a.expression})`),
   position: macro(['substring_text', 'string_text'], (a) => `position(${a.substring_text} in ${a.string_text})`),

@@ -131,11 +131,12 @@ function unavailable(name: string, why: string, file: string, known: Readonly<Re
 function dbtContext(options: RenderOptions, usedVars: Record<string, unknown>): Record<string, unknown> {
   const { file } = options;
   return {
+    // (its type is the adapter's, as adapter.type() answers: every model runs on DuckDB)
     target: unavailable(
       'target',
       'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',
       file,
-      options.target,
+      { type: 'duckdb', ...options.target },
     ),
     // the flags whose value meterflow knows: it has no --empty (dbt_utils' recency asks), and every
     // run builds and tests; FULL_REFRESH and the rest stay refused

@@ -954,7 +954,7 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect((await refusal(bad)).message).toBe("models/kept.sql: full_refresh of 'kept' must be true or false, not 'never'");
   });
 
-  it('refuses target, flags and graph, which meterflow has no value for, naming the file, and renders execute as true', async () => {
+  it("refuses target, flags and graph, which meterflow has no value for, naming the file, and renders execute as true and target.type as dbt-duckdb's", async () => {
     for (const [use, what] of [
       ["{% if target.name == 'prod' %}select 2 as id{% else %}select 1 as id{% endif %}", 'target.name'],
       ['{% if flags.FULL_REFRESH %}select 2 as id{% else %}select 1 as id{% endif %}', 'flags.FULL_REFRESH'],
@@ -967,12 +967,12 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     }
     const rendered = renderModel({
       file: 'models/orders.sql',
-      template: '{% if execute %}select 2 as id{% else %}select 1 as id{% endif %}',
+      template: "{% if execute %}select 2 as id{% else %}select 1 as id{% endif %}, '{{ target.type }}' as adapter",
       resolver: { ref: (m) => m, source: (_s, t) => t },
       vars: {},
       self: 'orders',
     });
-    expect(rendered.sql).toBe('select 2 as id');
+    expect(rendered.sql).toBe("select 2 as id, 'duckdb' as adapter");
     // the flags meterflow knows: no --empty, and every run builds
     const flags = renderModel({
       file: 'models/orders.sql',

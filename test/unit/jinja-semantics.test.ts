@@ -316,6 +316,20 @@ describe('relations in templates', () => {
     expect(withRelations("{{ ref('x') ~ '_y' }} {{ ref('x') is string }}")).toBe('"main"."x"_y True');
     expect(() => withRelations('{{ this.database }}')).toThrow("a relation's database has no value in meterflow");
   });
+
+  it("label rows with the table people read, as dbt_utils' union_relations does with dbt.string_literal", () => {
+    // (a model the run rebuilt is read from its unpublished version, whose name is the run's own)
+    const pending = renderModel({
+      file: 'models/m.sql',
+      template: "select {{ dbt.string_literal(ref('orders')) }} as relation, {{ string_literal('a') }} as text from {{ ref('orders') }}",
+      resolver: { ref: (m) => `"main"."__meterflow_pending_${m}__01a25296f3f17960"`, identifier: (m) => m, source: (_s, t) => t },
+      vars: {},
+      self: '"main"."m"',
+    }).sql;
+    expect(pending).toBe(
+      'select \'"main"."orders"\' as relation, \'a\' as text from "main"."__meterflow_pending_orders__01a25296f3f17960"',
+    );
+  });
 });
 
 describe('{% with %}', () => {
