@@ -214,6 +214,7 @@ export function inliningEphemerals(
         resolver: inlining,
         vars,
         self: name,
+        ...nodeConfigOf(project, name),
         projectName: project.plan.projectName,
         ...answers,
       });
@@ -259,5 +260,12 @@ export function renderModelSql(
     incremental,
     columns,
     queries,
+    ...nodeConfigOf(project, model.name),
   }).sql;
+}
+
+/** A model's resolved config as a render takes it (config.get()), where the project kept it. */
+export function nodeConfigOf(project: LoadedProject, name: string): Pick<RenderOptions, 'nodeConfig'> {
+  const config = project.configs?.get(name);
+  return config ? { nodeConfig: config } : {};
 }

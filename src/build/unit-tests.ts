@@ -11,7 +11,7 @@ import type { LoadedProject } from '../project/load';
 import { renderModel, type RelationResolver } from '../project/render';
 import type { ModelNode, SingularTest, UnitTestRows, UnitTestSpec } from '../project/types';
 import { columnsOfSql } from './columns';
-import { findModel, modelRelation } from './model-sql';
+import { findModel, modelRelation, nodeConfigOf } from './model-sql';
 import { renderAnswered } from './render-answered';
 import { countRows } from './relations';
 
@@ -103,6 +103,7 @@ async function renderedOn(
         columns: (key) => fixtures.get(key)?.columns,
         queries,
         projectName: project.plan.projectName,
+        ...nodeConfigOf(project, model.name),
       }).sql,
   );
 }

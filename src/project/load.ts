@@ -58,6 +58,8 @@ export interface LoadedProject {
   readonly plan: ProjectPlan;
   /** Each model's (and `test:<name>`'s) template, bundled with the macro files it uses. */
   readonly templates: ReadonlyMap<string, string>;
+  /** Each model's resolved config (dbt_project.yml's, its YAML's, its config() calls'), for config.get(). */
+  readonly configs?: ReadonlyMap<string, NodeConfig>;
   readonly macros: readonly MacroFile[];
 }
 
@@ -186,6 +188,8 @@ async function modelFiles(project: ProjectFile): Promise<{ file: string; underPa
 /** A model as loaded, before ephemeral models are inlined into the models that read them. */
 interface ModelDraft extends ModelNode {
   readonly ephemeral: boolean;
+  /** Its resolved config (LoadedProject.configs; not in the plan). */
+  readonly config: NodeConfig;
   /** Whether meta.meterflow.runs_on was given (otherwise runsOn is the default, and may follow its refs). */
   readonly runsOnAsked: boolean;
 }
@@ -314,6 +318,8 @@ function loadModel(
     ...(table ? { table } : {}),
     ...how,
     runsOnAsked: runsOnAsked(config),
+    // (dbt's default materialization, as its config gives it)
+    config: { ...config, materialized: config.materialized ?? 'view' },
     file: relative,
     refs: [...refs],
     sources: [...used],
@@ -366,7 +372,7 @@ function inlineEphemerals(drafts: readonly ModelDraft[]): { models: ModelNode[];
   };
   const models = drafts
     .filter((draft) => !draft.ephemeral)
-    .map(({ ephemeral: _e, ...model }) => {
+    .map(({ ephemeral: _e, config: _c, ...model }) => {
       const { refs, sources, inlines } = reach(model);
       return { ...model, refs, sources, ...(inlines.length > 0 ? { inlines } : {}) };
     });
@@ -378,7 +384,7 @@ function inlineEphemerals(drafts: readonly ModelDraft[]): { models: ModelNode[];
  * too: it runs after the model it reads, on the analytics queue, as dbt would run it after that model.
  * A view there is computed (and tested) like the others, and published as a view (build/publish.ts).
  */
-function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral'> & ModelNode)[]): ModelNode[] {
+function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral' | 'config'> & ModelNode)[]): ModelNode[] {
   const runsOn = new Map(models.map((model) => [model.name, model.runsOn]));
   const followed = new Map<string, ModelNode>();
   for (const model of topologicalOrder(models)) {
@@ -830,6 +836,7 @@ export async function loadProject(
   const context = { tests, macros, naming };
   const { drafts, templates } = await loadModels(project, properties, sourceKeys, context);
   drafts.push(...(await loadSnapshots(project, properties, sourceKeys, context, templates)));
+  const configs = new Map(drafts.map((draft) => [draft.name, draft.config]));
   const { models, ephemerals, reach } = inlineEphemerals(drafts);
   const ordered = topologicalOrder(models);
   checkRefDirections(ordered);
@@ -861,5 +868,5 @@ export async function loadProject(
     ...(project.reads.vars.size > 0 ? { projectFileVars: [...project.reads.vars].sort() } : {}),
     ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
-  return { dir, plan, templates, macros };
+  return { dir, plan, templates, macros, configs };
 }

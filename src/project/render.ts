@@ -67,6 +67,12 @@ export interface RenderOptions {
    * read or planned, where no column matters.
    */
   readonly columns?: RelationColumns;
+  /**
+   * The model's resolved config, what `config.get(name, default)` and `config.require(name)` answer
+   * where its SQL runs (dbt's runtime config). Where a project is read (`queries: 'discover'`) they
+   * give '' as at dbt's parse; elsewhere without it they are refused.
+   */
+  readonly nodeConfig?: Readonly<Record<string, unknown>>;
   /** dbt's `project_name`; refused where not given. */
   readonly projectName?: string;
   /**
@@ -174,6 +180,31 @@ export function renderModel(options: RenderOptions): RenderedModel {
     : rendered;
 }
 
+/**
+ * dbt's `config.get(name, default=None)` and `config.require(name)`: the model's resolved config (with
+ * its config() calls so far) where its SQL runs, '' where the project is read (as dbt's parse gives),
+ * refused where neither is known.
+ */
+function configLookups(options: RenderOptions, called: Readonly<Record<string, unknown>>) {
+  const { file } = options;
+  const lookup = (args: unknown[], required: boolean) => {
+    const { positional, keywords } = splitCall(args);
+    const name = requireName(positional[0] ?? keywords.name, required ? 'config.require()' : 'config.get()', file);
+    if (options.queries === 'discover') return '';
+    if (options.nodeConfig === undefined) {
+      throw new ProjectError(
+        `${file}: config.${required ? 'require' : 'get'}('${name}') is not answered where this template renders`,
+        file,
+      );
+    }
+    const value = { ...options.nodeConfig, ...called }[name];
+    if (value !== undefined) return value;
+    if (required) throw new ProjectError(`${file}: config.require('${name}'): the model has no '${name}' config`, file);
+    return positional[1] ?? keywords.default ?? null;
+  };
+  return { get: (...args: unknown[]) => lookup(args, false), require: (...args: unknown[]) => lookup(args, true) };
+}
+
 /** One rendering; `execute` is dbt's flag, `queried` is told of each query the template makes. */
 function renderPass(options: RenderOptions, execute: boolean, queried: () => void): RenderedModel {
   const { file, resolver, vars } = options;
@@ -198,13 +229,16 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
     source: (...args: unknown[]) => sourceOf(resolver, args),
     __meterflow_whole_ref: (...args: unknown[]) => refOf(resolver.whole ?? resolver, args),
     __meterflow_whole_source: (...args: unknown[]) => sourceOf(resolver.whole ?? resolver, args),
-    config: (...args: unknown[]) => {
-      const { positional, keywords } = splitCall(args);
-      const dict = positional[0];
-      // meterflow's code reads these: a whole float (256.0) is its number here
-      Object.assign(config, plainNumbers(typeof dict === 'object' && dict !== null ? dict : {}), plainNumbers(keywords));
-      return '';
-    },
+    config: Object.assign(
+      (...args: unknown[]) => {
+        const { positional, keywords } = splitCall(args);
+        const dict = positional[0];
+        // meterflow's code reads these: a whole float (256.0) is its number here
+        Object.assign(config, plainNumbers(typeof dict === 'object' && dict !== null ? dict : {}), plainNumbers(keywords));
+        return '';
+      },
+      configLookups(options, config),
+    ),
     var: (...args: unknown[]) => {
       const { positional } = splitCall(args);
       const name = requireName(positional[0], 'var()', file);

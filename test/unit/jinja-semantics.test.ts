@@ -338,3 +338,22 @@ describe('{% with %}', () => {
     expect(render('{% with %}{% set z = 1 %}{% endwith %}{{ z is defined }}')).toBe('False');
   });
 });
+
+describe("dbt's config.get and config.require", () => {
+  const withConfig = (template: string, options: Partial<Parameters<typeof renderModel>[0]> = {}) =>
+    renderModel({ file: 'models/m.sql', template, resolver: { ref: (m) => m, source: (_s, t) => t }, vars: {}, self: 'm', ...options }).sql;
+
+  it("answer the model's resolved config where its SQL runs, '' where the project is read, as dbt's parse does", () => {
+    const template =
+      "{{ config(unique_key='id') }}{{ config.get('materialized') }} {{ config.get('unique_key') }} {{ config.get('nope', 'd') }} {{ config.get('other') }} {{ config.require('materialized') }}";
+    expect(withConfig(template, { nodeConfig: { materialized: 'table' } })).toBe('table id d None table');
+    expect(withConfig(template, { queries: 'discover' })).toBe('    ');
+    expect(() => withConfig("{{ config.require('unique_key') }}", { nodeConfig: { materialized: 'view' } })).toThrow(
+      "models/m.sql: config.require('unique_key'): the model has no 'unique_key' config",
+    );
+    // (a template rendered where no config is kept, a generic test's: refused rather than guessed)
+    expect(() => withConfig("{{ config.get('materialized') }}")).toThrow(
+      "config.get('materialized') is not answered where this template renders",
+    );
+  });
+});
