@@ -455,8 +455,8 @@ function combinationOf(test: DataTest): string {
 }
 
 /**
- * For a uniqueness test, SQL whose one value is 0 only if nothing is duplicated: the rows against the
- * distinct hashes of their keys (rows with the same key have the same hash, so no duplicate goes
+ * For a uniqueness test, SQL whose one value is 0 only if nothing is duplicated: the rows (with a key)
+ * against the distinct hashes of their keys (rows with the same key have the same hash, so no duplicate goes
  * unseen). Cheaper than grouping on the keys themselves; anything but 0 (a duplicate, or two keys
  * whose hashes collide) is settled by the test's own SQL. Undefined for the other tests.
  */
@@ -464,7 +464,8 @@ export function noDuplicatesSql(test: DataTest, relation: string): string | unde
   const tested = testedRelation(test, relation);
   if (test.kind === 'unique' && test.column) {
     const column = columnSql(test.column);
-    return `select count(${column}) - count(distinct hash(${column})) from ${tested}`;
+    // (the NULL rows are neither counted nor hashed: hash(NULL) is a value, which would take a duplicate's place)
+    return `select count(${column}) - count(distinct hash(${column})) filter (where ${column} is not null) from ${tested}`;
   }
   if (test.kind === 'unique_combination_of_columns') return `select count(*) - count(distinct hash(${combinationOf(test)})) from ${tested}`;
   return undefined;
