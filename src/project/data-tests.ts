@@ -5,6 +5,7 @@
 import { ProjectError } from '../errors';
 import { quotedIdentifier, quotedString } from '../duckdb/sql';
 import { contractMismatchSql } from './contracts';
+import { pyStr } from './jinja-python';
 import type { DataTest, DataTestKind, Freshness, Severity } from './types';
 
 /** The generic tests meterflow runs natively (a project's tests/generic may define them for dbt). */
@@ -243,13 +244,13 @@ function columnSql(column: string): string {
   return IDENTIFIER.test(column) ? quotedIdentifier(column) : `(${column})`;
 }
 
+/**
+ * An accepted value as dbt's macro prints it: Python's text of it (`True`, `1.0`, `None`), quoted, or
+ * with quote: false as it is (a number, or SQL such as `'a'`).
+ */
 function literal(value: unknown, quote: boolean): string {
-  if (!quote) {
-    if (typeof value !== 'number' && typeof value !== 'boolean')
-      throw new Error(`accepted_values with quote: false takes numbers or booleans, not ${JSON.stringify(value)}`);
-    return String(value);
-  }
-  return quotedString(String(value));
+  const text = pyStr(value);
+  return quote ? quotedString(text) : text;
 }
 
 /** Where the test needs to know the relation's columns: `all_finite` without a `columns` list. */

@@ -139,3 +139,24 @@ describe('uniqueness tests, asked first whether anything is duplicated at all', 
     }
   });
 });
+
+describe("accepted_values, compared as dbt's macro prints the values", () => {
+  it("takes Python's text of a value, and SQL as written with quote: false", async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run("create table f as select * from (values ('True', 'a', 1), ('False', 'b', 2)) v(flag, s, n)");
+      const tests = [
+        ...parseTests([{ accepted_values: { values: [true, false] } }], 'f', 'f.yml', 'flag'),
+        ...parseTests([{ accepted_values: { values: ["'a'", "'b'"], quote: false } }], 'f', 'f.yml', 's'),
+        ...parseTests([{ accepted_values: { values: [1, 2], quote: false } }], 'f', 'f.yml', 'n'),
+        // (JavaScript's text of true is 'true': this one fails, as under dbt)
+        ...parseTests([{ accepted_values: { values: ['true', 'false'] } }], 'f', 'f.yml', 'flag'),
+      ];
+      expect((await runDataTests(connection, tests, 'f', (model) => model)).results.map((r) => r.failures)).toEqual([0, 0, 0, 2]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+});
