@@ -6,7 +6,7 @@ import { ProjectError } from '../errors';
 import { relation } from '../duckdb/sql';
 import { bundleTemplate } from './macro-bundle';
 import { macrosUsedBy, type MacroFile } from './macros';
-import { renderModel } from './render';
+import { renderModel, type RelationResolver } from './render';
 import type { DataTest, SourceTable } from './types';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -46,8 +46,28 @@ function argument(value: unknown): string {
   return value === null || value === undefined ? 'none' : JSON.stringify(value);
 }
 
+/** Jinja in a text: `{{ … }}` or `{% … %}`. */
+const JINJA = /\{\{|\{%/;
+
+/** A test argument with every text holding Jinja rendered (in lists too), as dbt renders a test's arguments. */
+function renderedArgument(value: unknown, render: (text: string) => string): unknown {
+  if (typeof value === 'string') return JINJA.test(value) ? render(value) : value;
+  if (Array.isArray(value)) return value.map((item) => renderedArgument(item, render));
+  return value;
+}
+
 /**
- * Each custom generic test among `tests` with its SQL rendered; and the models they read (refs in
+ * A test with the Jinja in its arguments and its `where` rendered (`values: ["{{ var('v') }}"]`,
+ * `where: "day > '{{ var('start') }}'"`): dbt renders each when it parses the test, where meterflow
+ * compared the text as written (until 2026-12-08).
+ */
+function withRenderedArguments(test: DataTest, render: (text: string) => string): DataTest {
+  const args = Object.fromEntries(Object.entries(test.args).map(([name, value]) => [name, renderedArgument(value, render)]));
+  return { ...test, args, ...(test.where !== undefined && JINJA.test(test.where) ? { where: render(test.where) } : {}) };
+}
+
+/**
+ * Each test among `tests` with the Jinja of its arguments rendered, and each custom generic one with its SQL rendered; and the models they read (refs in
  * their arguments or their SQL), which a run builds before it runs them.
  */
 export function renderGenericTests(
@@ -60,7 +80,27 @@ export function renderGenericTests(
   },
 ): { tests: DataTest[]; refs: string[] } {
   const refs = new Set<string>();
-  const rendered = tests.map((test) => {
+  const resolver: RelationResolver = {
+    ref: (model) => {
+      refs.add(model);
+      return `__METERFLOW_REF_${model}__`;
+    },
+    source: (sourceName, table) => {
+      const source = context.sources.get(`${sourceName}.${table}`);
+      if (!source) throw new ProjectError(`${context.file}: source('${sourceName}', '${table}') in a test is not declared`, context.file);
+      return relation(source.schema, source.name);
+    },
+  };
+  const render = (template: string) =>
+    renderModel({
+      file: context.file,
+      template: bundleTemplate(template, macrosUsedBy(template, context.macros)),
+      vars: context.vars,
+      self: '__METERFLOW_MODEL__',
+      resolver,
+    });
+  const rendered = tests.map((written) => {
+    const test = withRenderedArguments(written, (text) => render(text).sql);
     if (test.kind !== 'generic' || !test.macro) return test;
     const args = { ...(test.column ? { column_name: test.column } : {}), ...test.args };
     // the tested model as a relation (`this`, whose SQL is its placeholder), as dbt_utils' _is_relation checks
@@ -71,25 +111,7 @@ export function renderGenericTests(
         return `${name}=${argument(value)}`;
       }),
     );
-    const template = `{{ ${testMacro(test.macro)}(${call.join(', ')}) }}`;
-    const { sql, config } = renderModel({
-      file: context.file,
-      template: bundleTemplate(template, macrosUsedBy(template, context.macros)),
-      vars: context.vars,
-      self: '__METERFLOW_MODEL__',
-      resolver: {
-        ref: (model) => {
-          refs.add(model);
-          return `__METERFLOW_REF_${model}__`;
-        },
-        source: (sourceName, table) => {
-          const source = context.sources.get(`${sourceName}.${table}`);
-          if (!source)
-            throw new ProjectError(`${context.file}: source('${sourceName}', '${table}') in test ${test.id} is not declared`, context.file);
-          return relation(source.schema, source.name);
-        },
-      },
-    });
+    const { sql, config } = render(`{{ ${testMacro(test.macro)}(${call.join(', ')}) }}`);
     // a fail_calc the test's macro sets with config(), unless its YAML sets one
     const failCalc = test.failCalc ?? (typeof config.fail_calc === 'string' ? config.fail_calc : undefined);
     return { ...test, sql: sql.trim(), ...(failCalc !== undefined ? { failCalc } : {}) };

@@ -107,6 +107,31 @@ describe('a dbt project laid out its own way', () => {
     expect((await refusal(introspecting)).message).toContain('adapter.get_relation is not available in meterflow');
   });
 
+  it("renders the Jinja in a test's arguments and its where, as dbt does when it parses the test", async () => {
+    const yaml =
+      'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: status\n        data_tests:\n' +
+      '          - accepted_values: {values: ["{{ var(\'first\') }}", b]}\n' +
+      "          - not_null: {config: {where: \"day > '{{ var('start') }}'\"}}\n" +
+      '          - has_no_value: {value: \'{{ var("bad") ~ "!" }}\', other: "{{ ref(\'customers\') }}"}\n';
+    const own = made_(
+      await projectOf({
+        'dbt_project.yml': `${PROJECT}vars:\n  first: a\n  start: '2024-01-01'\n  bad: zz\n`,
+        'models/orders.sql': "select 'a' as status, date '2024-01-02' as day\n",
+        'models/customers.sql': 'select 1 as id\n',
+        'models/_orders.yml': yaml,
+        'macros/has_no_value.sql':
+          "{% test has_no_value(model, column_name, value, other) %}select * from {{ model }}, {{ other }} where {{ column_name }} = '{{ value }}'{% endtest %}\n",
+      }),
+    );
+    const tests = (await loadProject(own)).plan.models.find((m) => m.name === 'orders')!.tests;
+    expect(tests.map((test) => [test.kind, test.args.values ?? null, test.where ?? null])).toEqual([
+      ['accepted_values', ['a', 'b'], null],
+      ['not_null', null, "day > '2024-01-01'"],
+      ['generic', null, null],
+    ]);
+    expect(tests[2]?.sql).toBe("select * from __METERFLOW_MODEL__, __METERFLOW_REF_customers__ where status = 'zz!'");
+  });
+
   it("runs a project's own expression_is_true (dbt_utils'), as dbt would; meterflow's own definition copied runs natively", async () => {
     const yaml =
       'version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - expression_is_true:\n          expression: "amount > 0"\n';
