@@ -77,6 +77,8 @@ export function renderGenericTests(
     readonly macros: readonly MacroFile[];
     readonly vars: Readonly<Record<string, unknown>>;
     readonly sources: ReadonlyMap<string, SourceTable>;
+    /** Told the names of the vars the tests read. */
+    readonly varsRead?: Set<string>;
   },
 ): { tests: DataTest[]; refs: string[] } {
   const refs = new Set<string>();
@@ -91,14 +93,17 @@ export function renderGenericTests(
       return relation(source.schema, source.name);
     },
   };
-  const render = (template: string) =>
-    renderModel({
+  const render = (template: string) => {
+    const rendered = renderModel({
       file: context.file,
       template: bundleTemplate(template, macrosUsedBy(template, context.macros)),
       vars: context.vars,
       self: '__METERFLOW_MODEL__',
       resolver,
     });
+    for (const name of Object.keys(rendered.usedVars)) context.varsRead?.add(name);
+    return rendered;
+  };
   const rendered = tests.map((written) => {
     const test = withRenderedArguments(written, (text) => render(text).sql);
     if (test.kind !== 'generic' || !test.macro) return test;

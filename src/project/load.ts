@@ -211,6 +211,18 @@ interface TestContext {
   readonly tests: TestNames;
   readonly macros: readonly MacroFile[];
   readonly naming: NamingMacros;
+  /** What tests' arguments and SQL are rendered with: the project's vars and the run's given (TestVars). */
+  readonly testVars: TestVars;
+}
+
+/**
+ * The vars tests render with: dbt_project.yml's, the run's over them (all of them where the run is
+ * planned; the ones tests read, on a worker); and the names tests read, which the plan lists among the
+ * vars a worker's project is loaded with (projectFileVars), so that every worker renders them alike.
+ */
+interface TestVars {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly read: Set<string>;
 }
 
 /**
@@ -300,8 +312,9 @@ function loadModel(
   const generic = renderGenericTests(parsed.tests, {
     file: property?.file ?? relative,
     macros: testContext.macros,
-    vars: project.vars,
+    vars: testContext.testVars.values,
     sources: sourceKeys,
+    varsRead: testContext.testVars.read,
   });
   const { refs: genericRefs } = generic;
   // an enforced contract's checks, meterflow's own (not a project's not_null)
@@ -827,13 +840,19 @@ export async function loadProject(
   // a source that is a seed's table reads the seed
   for (const [key, seed] of properties.seedSources) sourceKeys.set(key, sourceKeys.get(seedKey(seed)) as SourceTable);
   // sources' and seeds' own generic tests, rendered now that every source is known
+  const testVars: TestVars = { values: { ...project.vars, ...vars }, read: new Set() };
   const sources = properties.sources.map((source) => ({
     ...source,
-    tests: renderGenericTests(source.tests, { file: source.seed?.file ?? source.name, macros, vars: project.vars, sources: sourceKeys })
-      .tests,
+    tests: renderGenericTests(source.tests, {
+      file: source.seed?.file ?? source.name,
+      macros,
+      vars: testVars.values,
+      sources: sourceKeys,
+      varsRead: testVars.read,
+    }).tests,
   }));
 
-  const context = { tests, macros, naming };
+  const context = { tests, macros, naming, testVars };
   const { drafts, templates } = await loadModels(project, properties, sourceKeys, context);
   drafts.push(...(await loadSnapshots(project, properties, sourceKeys, context, templates)));
   const configs = new Map(drafts.map((draft) => [draft.name, draft.config]));
@@ -865,7 +884,10 @@ export async function loadProject(
     ...(naming.envRead?.size || project.reads.env.size
       ? { namingEnv: [...new Set([...(naming.envRead ?? []), ...project.reads.env])].sort() }
       : {}),
-    ...(project.reads.vars.size > 0 ? { projectFileVars: [...project.reads.vars].sort() } : {}),
+    // (and the vars tests read: a worker loads the project with the run's values of both)
+    ...(project.reads.vars.size + testVars.read.size > 0
+      ? { projectFileVars: [...new Set([...project.reads.vars, ...testVars.read])].sort() }
+      : {}),
     ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
   return { dir, plan, templates, macros, configs };

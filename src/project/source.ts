@@ -34,13 +34,15 @@ export class ProjectSource {
    */
   async resolve(ref: ProjectRef | undefined, vars: Readonly<Record<string, unknown>> = {}): Promise<LoadedProject> {
     const found = await this.find(ref);
+    if (Object.keys(vars).length === 0) return found ? this.load(found) : (this.preloaded ?? this.own());
     // (the names the file reads, rendered with the run's vars: a var may be read only where another is set)
-    const read =
-      Object.keys(vars).length > 0
-        ? varsReadByProjectFile(vars, (await readProjectFile(found?.dir ?? this.ownDir, vars)).reads.vars)
-        : undefined;
-    if (read !== undefined) return this.load(found ?? (await fingerprintProject(this.ownDir)), read);
-    return found ? this.load(found) : (this.preloaded ?? this.own());
+    const read = varsReadByProjectFile(vars, (await readProjectFile(found?.dir ?? this.ownDir, vars)).reads.vars);
+    const files = found ?? (await fingerprintProject(this.ownDir));
+    const loaded =
+      read !== undefined ? await this.load(files, read) : found ? await this.load(found) : (this.preloaded ?? (await this.own()));
+    // and those its tests' arguments read (projectFileVars lists both): loaded again with those too
+    const wider = varsReadByProjectFile(vars, loaded.plan.projectFileVars);
+    return wider !== undefined && JSON.stringify(wider) !== JSON.stringify(read) ? this.load(files, wider) : loaded;
   }
 
   /** The project folder and content a run names; undefined when it names none. */

@@ -270,8 +270,9 @@ export interface ProjectPlan {
   readonly singularTests: readonly SingularTest[];
   readonly vars: Readonly<Record<string, unknown>>;
   /**
-   * The vars dbt_project.yml's Jinja reads (project-yaml.ts): the project was loaded with the run's
-   * values of those it sets, and each other one's default (absent where it reads none).
+   * The vars dbt_project.yml's Jinja reads (project-yaml.ts) and the vars tests' arguments and SQL read
+   * (generic-tests.ts): the project was loaded with the run's values of those it sets, and each other
+   * one's default (absent where they read none).
    */
   readonly projectFileVars?: readonly string[];
   /**

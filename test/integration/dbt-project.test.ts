@@ -696,6 +696,9 @@ describe('a dbt project of its own', () => {
         '_seeds.yml':
           'version: 2\nseeds:\n  - name: meters\n    columns:\n      - name: region\n' +
           '        data_tests:\n          - relationships: { to: "ref(\'regions\')", field: code }\n',
+        // a test whose argument reads a var the run may give (rendered as dbt renders it, with the run's value)
+        '_counted.yml':
+          'version: 2\nmodels:\n  - name: counted\n    columns:\n      - name: n\n        data_tests:\n          - accepted_values: {values: ["{{ var(\'expected_n\', 96) }}"], quote: false}\n',
         // a source that is a seed's table (jaffle-shop's ecom.raw_customers in raw): it reads the seed
         'region_names.sql': "{{ config(materialized='table') }}\nselect name from {{ source('reference', 'regions') }}\n",
       },
@@ -733,22 +736,23 @@ describe('a dbt project of its own', () => {
     expect(await queryFile(own.warehouse, 'select count(*)::int as n from main_ref_data.meters')).toEqual([{ n: 2 }]);
     expect(await queryFile(own.warehouse, 'select name from main.region_names')).toEqual([{ name: 'North' }]);
 
-    // the ephemeral model's var changed: the model that inlines it is rebuilt
-    const second = await runOwn(own, 'varied-2', { vars: { meters: 1 } });
+    // the ephemeral model's var changed: the model that inlines it is rebuilt, and its test takes the run's expected_n
+    const second = await runOwn(own, 'varied-2', { vars: { meters: 1, expected_n: 48 } });
     expect(stateOf(second, 'model:counted')).toBe('succeeded');
     expect(await queryFile(own.warehouse, 'select n from main.counted_rows')).toEqual([{ n: 48 }]);
     expect(await queryFile(own.warehouse, 'select own_columns from main.knows_itself')).toEqual([{ own_columns: 2 }]);
 
     // the singular test's var given by the run: it runs again, with it, and fails
-    const message = await failOwn(own, 'varied-3', { vars: { meters: 1, min_rows: 1000 } });
+    const message = await failOwn(own, 'varied-3', { vars: { meters: 1, min_rows: 1000, expected_n: 48 } });
     expect(message).toContain('enough_rows');
+    expect(message).not.toContain('accepted_values');
     // and passes again under a var it passes with
-    const fourth = await runOwn(own, 'varied-4', { vars: { meters: 1, min_rows: 10 } });
+    const fourth = await runOwn(own, 'varied-4', { vars: { meters: 1, min_rows: 10, expected_n: 48 } });
     expect(stateOf(fourth, 'test:enough_rows')).toBe('succeeded');
     expect(fourth.nodes.some((node) => node.id === 'model:extra_count')).toBe(false);
 
     // dbt_project.yml read with the run's vars, by the plan and every activity after it: the model it enables runs
-    const fifth = await runOwn(own, 'varied-5', { vars: { meters: 1, min_rows: 10, with_extra: true } });
+    const fifth = await runOwn(own, 'varied-5', { vars: { meters: 1, min_rows: 10, with_extra: true, expected_n: 48 } });
     expect(stateOf(fifth, 'model:extra_count')).toBe('succeeded');
     expect(await queryFile(own.warehouse, 'select twice from main.extra_count')).toEqual([{ twice: 96 }]);
   });
