@@ -152,21 +152,29 @@ export async function checkSourceTests(
       if (failures > 0) await refuse(file, test, failures, condition);
     }
   }
-  // tests over many rows (unique, relationships), file by file; not those that read a model, which
-  // run once the run has built it (SourceTable.afterModels)
+  // tests over many rows (unique, relationships), over the whole table, its rows before and the new
+  // ones, as dbt tests a source (a key in two files is a duplicate; until 2026-12-08 each file was
+  // tested alone); not those that read a model, which run once the run has built it (SourceTable.afterModels)
   const afterModels = new Set(source.afterModels ?? []);
-  const wholeFileTests = source.tests.filter((test) => failingRowCondition(test) === undefined && !afterModels.has(test.id));
-  for (const file of wholeFileTests.length === 0 ? [] : loaded) {
-    const rows = `(select * from ${table} where _source_file = ${quotedString(file.uri)})`;
-    const { results } = await runDataTests(connection, wholeFileTests, rows, (ref) => {
-      const to = keyedTable(source.testTables?.[ref] ?? ref);
-      return relation(to.schema, to.name);
-    });
-    for (const result of results.filter((r) => r.status !== 'pass')) {
-      const test = wholeFileTests.find((t) => t.id === result.id) as DataTest;
-      if (result.status === 'fail') await refuse(file, test, result.failures);
-      logger.warn({ source: source.name, uri: file.uri, test: test.id, failures: result.failures }, 'source test warns');
+  const wholeTableTests = source.tests.filter((test) => failingRowCondition(test) === undefined && !afterModels.has(test.id));
+  const { results } =
+    wholeTableTests.length === 0
+      ? { results: [] }
+      : await runDataTests(connection, wholeTableTests, table, (ref) => {
+          const to = keyedTable(source.testTables?.[ref] ?? ref);
+          return relation(to.schema, to.name);
+        });
+  for (const result of results.filter((r) => r.status !== 'pass')) {
+    const test = wholeTableTests.find((t) => t.id === result.id) as DataTest;
+    const files = loaded.map((file) => file.uri).join(', ');
+    if (result.status === 'fail') {
+      throw new SourceDataError(
+        `source ${source.name}: with ${files} loaded, it fails ${describeTest(test)}${test.column ? ` on column '${test.column}'` : ''} (${plural(result.failures, 'row', 'rows')})`,
+        source.name,
+        (loaded[0] as StoredObject).uri,
+      );
     }
+    logger.warn({ source: source.name, files, test: test.id, failures: result.failures }, 'source test warns');
   }
   // warn: the failing rows are set aside, one test after another, so a row is set aside once
   const setAside: SetAsideRows[] = [];
