@@ -80,9 +80,11 @@ export function parseTests(
       arguments?: Record<string, unknown>;
       column_name?: string;
     };
+    // config written beside the arguments (`- unique: {severity: warn}`), as dbt still takes it
+    const { args: written, config: beside } = configBesideArguments(inline, config, file, `${name} on ${target}`);
     // a test its config disables is not run, as in dbt
     // dbt_project.yml's data_tests: block, under the test's own config
-    const configured = { ...defaults, ...(config ?? {}) } as TestConfig;
+    const configured = { ...defaults, ...beside, ...(config ?? {}) } as TestConfig;
     if (configured.enabled === false) return [];
     const { severity, where, failCalc, thresholds } = parseTestConfig(configured, file, `${name} on ${target}`);
     const testedColumn = column ?? columnName;
@@ -104,10 +106,48 @@ export function parseTests(
         ...(where !== undefined ? { where } : {}),
         ...(failCalc !== undefined ? { failCalc } : {}),
         ...thresholds,
-        args: { ...inline, ...nested },
+        args: { ...written, ...nested },
       },
     ];
   });
+}
+
+/** dbt's test configs that may be written beside a test's arguments (its TestBuilder's CONFIG_ARGS). */
+const CONFIG_BESIDE_ARGUMENTS = [
+  'severity',
+  'tags',
+  'enabled',
+  'where',
+  'limit',
+  'warn_if',
+  'error_if',
+  'fail_calc',
+  'store_failures',
+  'store_failures_as',
+  'meta',
+];
+
+/**
+ * A test's arguments and the config written among them (`- not_null: {where: "id > 1"}`), as dbt's
+ * TestBuilder takes them out of the arguments; one given both there and under `config:` is refused,
+ * as dbt refuses it. Until 2026-12-08 meterflow passed them to the test as arguments, so a
+ * `severity: warn` there failed the run.
+ */
+function configBesideArguments(
+  inline: Readonly<Record<string, unknown>>,
+  config: object | undefined,
+  file: string,
+  test: string,
+): { args: Record<string, unknown>; config: Record<string, unknown> } {
+  const args: Record<string, unknown> = {};
+  const beside: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(inline)) {
+    if (!CONFIG_BESIDE_ARGUMENTS.includes(key)) args[key] = value;
+    else if (config && key in config)
+      throw new ProjectError(`${file}: ${test} gives '${key}' both beside its arguments and under config:, as dbt refuses`, file);
+    else beside[key] = value;
+  }
+  return { args, config: beside };
 }
 
 /** A data test's `config:` in YAML, as dbt reads it. */

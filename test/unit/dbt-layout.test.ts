@@ -781,6 +781,25 @@ describe('a dbt project laid out its own way', () => {
     expect(tests('old')).toEqual([]);
   });
 
+  it('takes config written beside the arguments, as dbt still does, and refuses a key given there and under config', () => {
+    const [unique, notNull, values] = parseTests(
+      [
+        { unique: { severity: 'warn' } },
+        { not_null: { where: 'id > 1', enabled: true } },
+        { accepted_values: { values: ['a'], warn_if: '> 5', quote: true } },
+      ],
+      'orders',
+      'models/schema.yml',
+      'id',
+    );
+    expect([unique?.severity, notNull?.where, values?.warnIf]).toEqual(['warn', 'id > 1', '> 5']);
+    expect([unique?.args, notNull?.args, values?.args]).toEqual([{}, {}, { values: ['a'], quote: true }]);
+    expect(parseTests([{ unique: { enabled: false } }], 'orders', 'models/schema.yml', 'id')).toEqual([]);
+    expect(() =>
+      parseTests([{ unique: { severity: 'warn', config: { severity: 'error' } } }], 'orders', 'models/schema.yml', 'id'),
+    ).toThrow("models/schema.yml: unique on orders gives 'severity' both beside its arguments and under config:, as dbt refuses");
+  });
+
   it("judges a test's failing rows by its warn_if and error_if, as dbt does, and refuses a malformed one", () => {
     const [test] = parseTests(
       [{ not_null: { config: { warn_if: '> 0', error_if: '>= 5', limit: 100 } } }],
