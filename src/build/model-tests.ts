@@ -11,6 +11,7 @@ import {
 import { duckdbMessage, isPermanentDuckdbError } from '../duckdb/sql';
 import { ModelBuildError, ProjectError } from '../errors';
 import type { LoadedProject } from '../project/load';
+import { testStatus } from '../project/data-tests';
 import { renderModel, type RelationResolver } from '../project/render';
 import { sourceTestOf, tableOf, type SingularTest } from '../project/types';
 import { runDataTests } from '../warehouse/data-tests';
@@ -63,14 +64,20 @@ export async function singularTestResult(
   );
   let failures: number;
   try {
-    failures = await countRows(connection, `(${sql})`);
+    // (dbt's get_test_sql: its fail_calc over its rows, at most its limit of them)
+    const rows = `(${sql}${test.limit ? `\nlimit ${test.limit}` : ''})`;
+    const counted = await connection.runAndReadAll(
+      `select ${test.failCalc === undefined ? 'count(*)' : `coalesce((${test.failCalc}), 0)`} from ${rows}`,
+    );
+    failures = Number(counted.getRows()[0]?.[0] ?? 0);
   } catch (err) {
     if (!isPermanentDuckdbError(err)) throw err;
     throw new ModelBuildError(`singular test ${name} (${test.file}): ${duckdbMessage(err)}`, name, test.file);
   }
-  if (failures === 0) return { id: name, severity: test.severity, failures, status: 'pass' };
+  const status = testStatus(test, failures);
+  if (status === 'pass') return { id: name, severity: test.severity, failures, status };
   const samples = (await connection.runAndReadAll(`select * from (${sql}) limit ${SAMPLE_ROWS}`)).getRowObjectsJson();
-  return { id: name, severity: test.severity, failures, status: test.severity === 'warn' ? 'warn' : 'fail', sql, samples };
+  return { id: name, severity: test.severity, failures, status, sql, samples };
 }
 
 /**

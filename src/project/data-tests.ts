@@ -151,7 +151,7 @@ function configBesideArguments(
 }
 
 /** A data test's `config:` in YAML, as dbt reads it. */
-interface TestConfig {
+export interface TestConfig {
   severity?: string;
   where?: unknown;
   warn_if?: unknown;
@@ -179,7 +179,7 @@ export function refuseStoreFailures(config: Readonly<Record<string, unknown>> | 
 }
 
 /** A test's severity, where, fail_calc and thresholds, checked; a bad one is a ProjectError naming the test. */
-function parseTestConfig(config: TestConfig | undefined, file: string, test: string) {
+export function parseTestConfig(config: TestConfig | undefined, file: string, test: string) {
   refuseStoreFailures(config as Record<string, unknown> | undefined, file, test);
   const severity = (config?.severity ?? 'error').toLowerCase() as Severity;
   if (severity !== 'error' && severity !== 'warn') throw new ProjectError(`${file}: severity of ${test} must be error or warn`, file);

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ProjectError } from '../errors';
 import { topologicalOrder } from './dag';
-import { DBT_BUILTIN_TESTS, NATIVE_TESTS, refuseStoreFailures, relationshipsTarget, type TestNames } from './data-tests';
+import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseTestConfig, relationshipsTarget, type TestConfig, type TestNames } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
 import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
@@ -578,14 +578,22 @@ async function loadSingularTests(
         queries: 'discover',
         projectName: project.name,
       });
-      refuseStoreFailures({ ...testDefaultsFor(project, relative), ...config }, relative, `singular test '${name}'`);
+      // its config as dbt resolves it: dbt_project.yml's data_tests: block, then its config() call
+      const configured = { ...testDefaultsFor(project, relative), ...config };
+      if (configured.enabled === false) {
+        templates.delete(`test:${name}`);
+        continue;
+      }
+      const { severity, failCalc, thresholds } = parseTestConfig(configured as TestConfig, relative, `singular test '${name}'`);
       const read = reach({ refs: [...refs], sources: [...used] });
       singularTests.push({
         name,
         file: relative,
         refs: read.refs,
         sources: read.sources,
-        severity: config.severity === 'warn' ? 'warn' : 'error',
+        severity,
+        ...thresholds,
+        ...(failCalc !== undefined ? { failCalc } : {}),
         ...(read.inlines.length > 0 ? { inlines: read.inlines } : {}),
       });
     }

@@ -186,6 +186,11 @@ export interface SingularTest {
   readonly refs: readonly string[];
   readonly sources: readonly string[];
   readonly severity: Severity;
+  /** dbt's warn_if and error_if, limit and fail_calc, from its config (absent: dbt's defaults). */
+  readonly warnIf?: string;
+  readonly errorIf?: string;
+  readonly limit?: number;
+  readonly failCalc?: string;
   /** The ephemeral models it inlines (absent where it inlines none). */
   readonly inlines?: readonly string[];
   /**

@@ -781,6 +781,29 @@ describe('a dbt project laid out its own way', () => {
     expect(tests('old')).toEqual([]);
   });
 
+  it("configures a singular test as dbt does: dbt_project.yml's data_tests: block, then its config() call", async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': `${PROJECT}data_tests:\n  shop:\n    lenient:\n      +severity: warn\n`,
+        'models/orders.sql': 'select 1 as id\n',
+        'tests/judged.sql': "{{ config(error_if='>5', warn_if='>1', limit=3, fail_calc='sum(id)') }}\nselect * from {{ ref('orders') }}\n",
+        'tests/off.sql': "{{ config(enabled=false) }}\nselect * from {{ ref('orders') }}\n",
+        'tests/shouted.sql': "{{ config(severity='WARN') }}\nselect * from {{ ref('orders') }}\n",
+        'tests/lenient/folder.sql': "select * from {{ ref('orders') }}\n",
+      }),
+    );
+    const tests = (await loadProject(dir)).plan.singularTests.map(({ name, severity, warnIf, errorIf, limit, failCalc }) => ({
+      name,
+      severity,
+      ...(warnIf ? { warnIf, errorIf, limit, failCalc } : {}),
+    }));
+    expect(tests.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'folder', severity: 'warn' },
+      { name: 'judged', severity: 'error', warnIf: '>1', errorIf: '>5', limit: 3, failCalc: 'sum(id)' },
+      { name: 'shouted', severity: 'warn' },
+    ]);
+  });
+
   it('takes config written beside the arguments, as dbt still does, and refuses a key given there and under config', () => {
     const [unique, notNull, values] = parseTests(
       [
