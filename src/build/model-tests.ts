@@ -29,7 +29,7 @@ import {
 } from './model-sql';
 import { renderAnswered } from './render-answered';
 import { unitTestResult } from './unit-tests';
-import { countRows, existingKind } from './relations';
+import { existingKind } from './relations';
 
 /**
  * A singular test's result on a connection: its failing rows counted (a sample of them, and its SQL,
