@@ -121,6 +121,8 @@ export interface SetAsideRows {
   readonly test: string;
   readonly column?: string;
   readonly rows: number;
+  /** The rows failed a warn test and were kept, as dbt keeps them (a test without meta.meterflow.set_aside). */
+  readonly kept?: boolean;
 }
 
 export interface SeedSourceResult {

@@ -87,6 +87,7 @@ export function parseTests(
     const configured = { ...defaults, ...beside, ...(config ?? {}) } as TestConfig;
     if (configured.enabled === false) return [];
     const { severity, where, failCalc, thresholds } = parseTestConfig(configured, file, `${name} on ${target}`);
+    const setAside = (configured.meta as { meterflow?: { set_aside?: unknown } } | undefined)?.meterflow?.set_aside === true;
     const testedColumn = column ?? columnName;
     const suffix =
       testedColumn && IDENTIFIER.test(testedColumn)
@@ -106,6 +107,7 @@ export function parseTests(
         ...(where !== undefined ? { where } : {}),
         ...(failCalc !== undefined ? { failCalc } : {}),
         ...thresholds,
+        ...(setAside ? { setAside } : {}),
         args: { ...written, ...nested },
       },
     ];
@@ -161,6 +163,7 @@ export interface TestConfig {
   fail_calc?: unknown;
   store_failures?: unknown;
   store_failures_as?: unknown;
+  meta?: unknown;
 }
 
 /**

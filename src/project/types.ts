@@ -344,6 +344,12 @@ export interface DataTest {
   readonly limit?: number;
   /** dbt's `config.fail_calc`: the failures as this aggregate over the failing rows (`count(*)` when absent). */
   readonly failCalc?: string;
+  /**
+   * A warn test on a source's rows whose failing rows are set aside (out of the raw table, into
+   * meterflow.rejected_rows): `meta: {meterflow: {set_aside: true}}` in its config. Without it a warn
+   * test keeps its rows, as dbt does.
+   */
+  readonly setAside?: boolean;
   /** A custom generic test's name (its macro is `test_<name>`). */
   readonly macro?: string;
   /**

@@ -212,7 +212,7 @@ async function checkLoadedRows(
   const counts = await countLoadedRows(connection, tested, table, toLoad);
   await checkFinite(connection, source, table, toLoad, counts);
   const setAside = await checkSourceTests(connection, tested, table, toLoad, logger, counts);
-  const recounted = setAside.length > 0 ? await countLoadedRows(connection, source, table, toLoad) : counts;
+  const recounted = setAside.some((entry) => !entry.kept) ? await countLoadedRows(connection, source, table, toLoad) : counts;
   return { setAside, counted: fileCounts(known, toLoad, recounted) };
 }
 

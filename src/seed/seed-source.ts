@@ -124,7 +124,7 @@ function seedResult(
       files: files.length,
       loaded: outcome.loaded.length,
       removed: outcome.removed.length,
-      setAside: outcome.setAside.reduce((sum, entry) => sum + entry.rows, 0),
+      setAside: outcome.setAside.reduce((sum, entry) => sum + (entry.kept ? 0 : entry.rows), 0),
       ignored,
       ...(verify ? { verified: verification.verified, differed: verification.differed } : {}),
       rows,

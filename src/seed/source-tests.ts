@@ -1,5 +1,6 @@
 // The checks of a seed's loaded rows: finite numbers, then the sources YAML's column tests (a failing
-// error test refuses the file, a failing warn test sets its rows aside in meterflow.rejected_rows).
+// error test refuses the file; a failing warn test keeps its rows, as dbt does, or sets them aside in
+// meterflow.rejected_rows where its config asks: meta.meterflow.set_aside).
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SourceDataError } from '../errors';
 import type { Logger } from '../logger';
@@ -125,8 +126,8 @@ export async function checkFinite(
 
 /**
  * The column tests of a source on the rows of the files just loaded. A failing `error` test refuses
- * the file; a failing `warn` test that judges rows one by one moves those rows out of raw into the
- * rejected rows (a `warn` test over many rows, like unique, is only logged).
+ * the file; a failing `warn` test keeps the rows and is counted (`kept`), unless it judges rows one by
+ * one and asks (meta.meterflow.set_aside): then those rows move out of raw into the rejected rows.
  */
 export async function checkSourceTests(
   connection: DuckDBConnection,
@@ -176,11 +177,18 @@ export async function checkSourceTests(
     }
     logger.warn({ source: source.name, files, test: test.id, failures: result.failures }, 'source test warns');
   }
-  // warn: the failing rows are set aside, one test after another, so a row is set aside once
+  // warn: the failing rows are kept and counted, as dbt keeps them; or, where the test asks
+  // (meta.meterflow.set_aside), set aside, one test after another, so a row is set aside once
   const setAside: SetAsideRows[] = [];
+  for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn' && test.setAside !== true)) {
+    const rows = loaded.reduce((sum, file) => sum + meeting(counted, file.uri, condition), 0);
+    if (rows === 0) continue;
+    logger.warn({ source: source.name, test: test.id, rows }, 'source test warns');
+    setAside.push({ test: test.id, ...(test.column ? { column: test.column } : {}), rows, kept: true });
+  }
   const loadedUris = loaded.map((file) => quotedString(file.uri)).join(', ');
   const asJson = `{${source.columns.map((column) => `${quotedString(column.name)}: ${quotedIdentifier(column.name)}`).join(', ')}}`;
-  for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn')) {
+  for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn' && test.setAside === true)) {
     // a test no loaded row fails (as the pass counted) sets nothing aside: no statement
     if (loaded.every((file) => meeting(counted, file.uri, condition) === 0)) continue;
     const where = `_source_file in (${loadedUris}) and (${condition})`;

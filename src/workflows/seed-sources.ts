@@ -52,7 +52,10 @@ export async function seedSource(run: RunContext, ledger: RunLedger, source: Sou
       ...(ignored.length > 0
         ? [`${ignored.length} ignored (not .parquet): ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`]
         : []),
-      ...(seeded.setAside ?? []).map((entry) => `${entry.rows} ${entry.rows === 1 ? 'row' : 'rows'} set aside by ${entry.test}`),
+      ...(seeded.setAside ?? []).map((entry) => {
+        const rows = `${entry.rows} ${entry.rows === 1 ? 'row' : 'rows'}`;
+        return entry.kept ? `${rows} fail ${entry.test} (warn: kept)` : `${rows} set aside by ${entry.test}`;
+      }),
     ].join(', ');
     return seeded;
   });

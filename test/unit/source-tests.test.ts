@@ -41,4 +41,49 @@ describe("a source's tests over many rows", () => {
       instance.closeSync();
     }
   });
+
+  it('keep the rows a warn test fails, as dbt does, and set them aside only where the test asks', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(
+        "create table readings as select * from (values ('s3://b/r/q1.parquet', 1, 0.5), ('s3://b/r/q1.parquet', 2, -5.0), ('s3://b/r/q1.parquet', 3, -1.0)) v(_source_file, id, kwh)",
+      );
+      await connection.run('create schema meterflow');
+      await connection.run(
+        'create table meterflow.rejected_rows (source varchar, uri varchar, test varchar, column_name varchar, "row" json, run_at timestamp)',
+      );
+      const source = (meta: object): SourceTable => ({
+        name: 'readings',
+        sourceName: 'raw',
+        schema: 'raw',
+        columns: [{ name: 'id' }, { name: 'kwh' }],
+        tests: parseTests(
+          [{ accepted_range: { arguments: { min_value: 0 }, config: { severity: 'warn', ...meta } } }],
+          'readings',
+          'models/sources.yml',
+          'kwh',
+        ),
+      });
+      const loaded = [{ uri: 's3://b/r/q1.parquet', size: 1, etag: 'x' }] as never[];
+      const check = async (meta: object) =>
+        checkSourceTests(
+          connection,
+          source(meta),
+          'readings',
+          loaded,
+          createLogger('test', 'silent'),
+          await countLoadedRows(connection, source(meta), 'readings', loaded),
+        );
+      const id = 'accepted_range_readings_kwh';
+      expect(await check({})).toEqual([{ test: id, column: 'kwh', rows: 2, kept: true }]);
+      expect((await connection.runAndReadAll('select count(*)::int from readings')).getRows()).toEqual([[3]]);
+      expect(await check({ meta: { meterflow: { set_aside: true } } })).toEqual([{ test: id, column: 'kwh', rows: 2 }]);
+      expect((await connection.runAndReadAll('select id from readings')).getRows()).toEqual([[1]]);
+      expect((await connection.runAndReadAll('select count(*)::int from meterflow.rejected_rows')).getRows()).toEqual([[2]]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
 });
