@@ -65,7 +65,7 @@ export async function singularTestResult(
   let failures: number;
   try {
     // (dbt's get_test_sql: its fail_calc over its rows, at most its limit of them)
-    const rows = `(${sql}${test.limit ? `\nlimit ${test.limit}` : ''})`;
+    const rows = `(${sql}${test.limit !== undefined ? `\nlimit ${test.limit}` : ''})`;
     const counted = await connection.runAndReadAll(
       `select ${test.failCalc === undefined ? 'count(*)' : `coalesce((${test.failCalc}), 0)`} from ${rows}`,
     );

@@ -212,8 +212,9 @@ function parseThresholds(config: { warn_if?: unknown; error_if?: unknown; limit?
   const warnIf = condition('warn_if');
   const errorIf = condition('error_if');
   const limit = config?.limit;
-  if (limit !== undefined && limit !== null && !(typeof limit === 'number' && Number.isInteger(limit) && limit > 0)) {
-    throw new ProjectError(`${where}: config.limit must be a positive whole number`);
+  // (0 too, as dbt takes it: no failing row is counted)
+  if (limit !== undefined && limit !== null && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 0)) {
+    throw new ProjectError(`${where}: config.limit must be a whole number, 0 or more`);
   }
   return {
     ...(warnIf ? { warnIf } : {}),

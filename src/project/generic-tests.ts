@@ -66,6 +66,23 @@ function withRenderedArguments(test: DataTest, render: (text: string) => string)
   return { ...test, args, ...(test.where !== undefined && JINJA.test(test.where) ? { where: render(test.where) } : {}) };
 }
 
+const SOURCE_CALL = /^\s*source\(\s*['"]([A-Za-z0-9_]+)['"]\s*,\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$/;
+
+/**
+ * A relationships test whose `to` is a source (`to: source('raw', 'meters')`, which dbt allows) is
+ * refused, naming it: meterflow orders a run by the refs of tests, and seeds only the sources its
+ * models read (until 2026-12-08 it failed at run time, saying it needed a ref).
+ */
+function refuseSourceTarget(test: DataTest, file: string): void {
+  const call = test.kind === 'relationships' ? SOURCE_CALL.exec(String(test.args.to ?? '')) : null;
+  if (!call) return;
+  throw new ProjectError(
+    `${file}: test ${test.id} checks against source('${call[1]}', '${call[2]}'), which meterflow does not run: ` +
+      "give it to: ref('x') of a model that reads the source, or write it as a singular test",
+    file,
+  );
+}
+
 /**
  * Each test among `tests` with the Jinja of its arguments rendered, and each custom generic one with its SQL rendered; and the models they read (refs in
  * their arguments or their SQL), which a run builds before it runs them.
@@ -106,6 +123,7 @@ export function renderGenericTests(
   };
   const rendered = tests.map((written) => {
     const test = withRenderedArguments(written, (text) => render(text).sql);
+    refuseSourceTarget(test, context.file);
     if (test.kind !== 'generic' || !test.macro) return test;
     const args = { ...(test.column ? { column_name: test.column } : {}), ...test.args };
     // the tested model as a relation (`this`, whose SQL is its placeholder), as dbt_utils' _is_relation checks

@@ -322,7 +322,10 @@ function loadModel(
   const tests = [...generic.tests, ...contractTests(contracted, config.contract, property?.columns ?? [], property?.constraints)];
   const testRefs = [...new Set([...parsed.testRefs, ...genericRefs])].filter((ref) => ref !== name);
   if (ephemeral && tests.length > 0)
-    throw new ProjectError(`${relative}: ephemeral model '${name}' has tests; dbt cannot test an ephemeral model either`, relative);
+    throw new ProjectError(
+      `${relative}: ephemeral model '${name}' has tests, which meterflow does not run (an ephemeral model has no table; dbt tests its inlined SQL): test a model that reads it`,
+      relative,
+    );
   // an ephemeral model has no table of its own
   const table = snapshot ? snapshot.table : ephemeral ? undefined : modelTable(config, { name, fqn, relative }, testContext.naming);
   return {

@@ -62,7 +62,7 @@ export async function runDataTests(
         Number(
           (
             await connection.runAndReadAll(
-              `select ${failuresOf(test)} as failures from (${sql}${test.limit ? ` limit ${test.limit}` : ''})`,
+              `select ${failuresOf(test)} as failures from (${sql}${test.limit !== undefined ? ` limit ${test.limit}` : ''})`,
             )
           ).getRowObjectsJS()[0]?.failures ?? 0,
         ));

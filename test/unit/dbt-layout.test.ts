@@ -4,6 +4,7 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { renderGenericTests } from '../../src/project/generic-tests';
 import { loadProject } from '../../src/project/load';
 import { fingerprintProject } from '../../src/project/fingerprint';
 import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
@@ -818,6 +819,18 @@ describe('a dbt project laid out its own way', () => {
     expect([unique?.severity, notNull?.where, values?.warnIf]).toEqual(['warn', 'id > 1', '> 5']);
     expect([unique?.args, notNull?.args, values?.args]).toEqual([{}, {}, { values: ['a'], quote: true }]);
     expect(parseTests([{ unique: { enabled: false } }], 'orders', 'models/schema.yml', 'id')).toEqual([]);
+    // a relationships test to a source, which dbt allows, is refused when the project loads, naming it
+    expect(() =>
+      renderGenericTests(
+        parseTests([{ relationships: { to: "source('raw', 'custs')", field: 'id' } }], 'orders', 'models/schema.yml', 'cust'),
+        {
+          file: 'models/schema.yml',
+          macros: [],
+          vars: {},
+          sources: new Map(),
+        },
+      ),
+    ).toThrow("models/schema.yml: test relationships_orders_cust checks against source('raw', 'custs'), which meterflow does not run");
     expect(() =>
       parseTests([{ unique: { severity: 'warn', config: { severity: 'error' } } }], 'orders', 'models/schema.yml', 'id'),
     ).toThrow("models/schema.yml: unique on orders gives 'severity' both beside its arguments and under config:, as dbt refuses");

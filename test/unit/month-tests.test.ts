@@ -152,8 +152,10 @@ describe("accepted_values, compared as dbt's macro prints the values", () => {
         ...parseTests([{ accepted_values: { values: [1, 2], quote: false } }], 'f', 'f.yml', 'n'),
         // (JavaScript's text of true is 'true': this one fails, as under dbt)
         ...parseTests([{ accepted_values: { values: ['true', 'false'] } }], 'f', 'f.yml', 'flag'),
+        // (limit 0, as dbt takes it: no failing row counted)
+        ...parseTests([{ accepted_values: { values: ['true', 'false'], config: { limit: 0 } } }], 'f', 'f.yml', 'flag'),
       ];
-      expect((await runDataTests(connection, tests, 'f', (model) => model)).results.map((r) => r.failures)).toEqual([0, 0, 0, 2]);
+      expect((await runDataTests(connection, tests, 'f', (model) => model)).results.map((r) => r.failures)).toEqual([0, 0, 0, 2, 0]);
     } finally {
       connection.closeSync();
       instance.closeSync();
