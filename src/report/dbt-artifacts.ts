@@ -349,13 +349,22 @@ function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): vo
   for (const model of plan.models) {
     const node = byId.get(`model:${model.name}`) ?? byId.get(`analytics:${model.name}`);
     if (!node) continue;
-    const status = nodeStatus(node);
+    // a model whose own tests failed was built: dbt says success of it and fail of its tests
+    const testsFailed = node.state === 'failed' && testsFailedOf(model.name, node.error);
+    const status = testsFailed ? 'success' : nodeStatus(node);
     add(id.model(model.name), node, status, {
       relation_name: modelRelationName(input, model),
-      ...(status === 'success' && unpublished ? { message: BUILT_NOT_PUBLISHED } : {}),
+      ...(testsFailed ? { message: BUILT_TESTS_FAILED } : status === 'success' && unpublished ? { message: BUILT_NOT_PUBLISHED } : {}),
     });
   }
 }
+
+/** What a model whose tests failed says: built, tested, and its table left as it was. */
+export const BUILT_TESTS_FAILED = 'built, but its tests failed, so it was not published: its table is as it was';
+
+/** Whether a model node's error is its own data tests' failure (`data tests of m [for 2024-01] failed: …`). */
+const testsFailedOf = (model: string, error: string | undefined) =>
+  error !== undefined && error.startsWith(`data tests of ${model} `) && /^data tests of \S+( for [^:]+)? failed/.test(error);
 
 /** The results of the tests that ran (once each): the ids of those tests. */
 function testsRun(input: ArtifactsInput, byId: NodesById, add: AddResult): Set<string> {
@@ -391,7 +400,7 @@ function testsNotRun(input: ArtifactsInput, byId: NodesById, ran: ReadonlySet<st
       add(id.test(test.name), node, 'skipped', { message: node.state === 'unchanged' ? 'its inputs are unchanged: not run again' : null });
   }
   // a source's and a seed's tests are checked as their files load: an error one refuses the file,
-  // a warn one sets its failing rows aside (the seed's note says so); unchanged files are not checked again
+  // a warn one keeps or sets aside its failing rows (the seed's note says so); unchanged files are not checked again
   for (const source of plan.sources) {
     const node = byId.get(`seed:${source.name}`);
     if (!node) continue;
@@ -399,7 +408,7 @@ function testsNotRun(input: ArtifactsInput, byId: NodesById, ran: ReadonlySet<st
     for (const test of source.tests.filter((t) => !ran.has(t.id) && !afterModels.has(t.id))) {
       const status =
         node.state === 'succeeded'
-          ? node.note?.includes(`set aside by ${test.id}`)
+          ? node.note?.includes(`set aside by ${test.id}`) || node.note?.includes(`fail ${test.id} (warn`)
             ? 'warn'
             : 'pass'
           : node.state === 'failed' && node.error?.includes(test.id)

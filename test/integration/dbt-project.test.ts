@@ -11,7 +11,7 @@ import { summaryTable } from '../../src/cli/summary';
 import type { PipelineInput, PipelineResult } from '../../src/contract/run';
 import { generateSampleData } from '../../src/generator/generate';
 import { PACKAGE_ROOT } from '../../src/config';
-import { BUILT_NOT_PUBLISHED } from '../../src/report/dbt-artifacts';
+import { BUILT_NOT_PUBLISHED, BUILT_TESTS_FAILED } from '../../src/report/dbt-artifacts';
 import { withWarehouseReader } from '../../src/warehouse/warehouse';
 import { editFile, energyTeamLayout, queryFile, tableChecksumSql, tempDir } from '../support/files';
 import { differencesFromReference } from '../support/reference-master';
@@ -995,6 +995,15 @@ describe('a dbt project of its own', () => {
     expect(await runResultOf(path.join(dir, 'out-snapshotted-4'), 'snapshot.snapshotted.config_history')).toMatchObject({
       status: 'success',
       message: BUILT_NOT_PUBLISHED,
+    });
+    // and the one whose test failed built too, as dbt says it: success of it, fail of its test
+    expect(await runResultOf(path.join(dir, 'out-snapshotted-4'), 'snapshot.snapshotted.profile_checks')).toMatchObject({
+      status: 'success',
+      message: BUILT_TESTS_FAILED,
+    });
+    expect(await runResultOf(path.join(dir, 'out-snapshotted-4'), 'test.snapshotted.not_null_profile_checks_profile')).toMatchObject({
+      status: 'fail',
+      failures: 1,
     });
     // the source gains a column: added to the snapshot that selects *, its rows before NULL there, as
     // dbt adds it; meter 1 changed (a new version), meter 4 vanished (closed)
