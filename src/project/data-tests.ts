@@ -108,6 +108,7 @@ export function parseTests(
         ...(failCalc !== undefined ? { failCalc } : {}),
         ...thresholds,
         ...(setAside ? { setAside } : {}),
+        ...(kind === 'generic' ? { ownConfig: Object.keys({ ...beside, ...(config ?? {}) }) } : {}),
         args: { ...written, ...nested },
       },
     ];

@@ -7,6 +7,7 @@ import { relation } from '../duckdb/sql';
 import { bundleTemplate } from './macro-bundle';
 import { macrosUsedBy, type MacroFile } from './macros';
 import { renderModel, type RelationResolver } from './render';
+import { parseTestConfig, type TestConfig } from './data-tests';
 import type { DataTest, SourceTable } from './types';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -83,6 +84,33 @@ function refuseSourceTarget(test: DataTest, file: string): void {
   );
 }
 
+/** The configs a generic test's macro may set with config(), as dbt reads them there. */
+const MACRO_CONFIGS = ['severity', 'warn_if', 'error_if', 'limit', 'where', 'fail_calc'] as const;
+
+/**
+ * A custom generic test with the config its macro sets with config() (`{{ config(severity='warn') }}`):
+ * over dbt_project.yml's data_tests: block, under the test's own YAML (ownConfig), as dbt layers them.
+ * Until 2026-12-08 only fail_calc was read there.
+ */
+function withMacroConfig(test: DataTest, called: Readonly<Record<string, unknown>>, file: string): DataTest {
+  const { ownConfig = [], ...rest } = test;
+  const fromMacro = Object.fromEntries(
+    MACRO_CONFIGS.filter((key) => key in called && !ownConfig.includes(key)).map((key) => [key, called[key]]),
+  );
+  if (Object.keys(fromMacro).length === 0) return rest;
+  const current = {
+    severity: test.severity,
+    ...(test.warnIf !== undefined ? { warn_if: test.warnIf } : {}),
+    ...(test.errorIf !== undefined ? { error_if: test.errorIf } : {}),
+    ...(test.limit !== undefined ? { limit: test.limit } : {}),
+    ...(test.where !== undefined ? { where: test.where } : {}),
+    ...(test.failCalc !== undefined ? { fail_calc: test.failCalc } : {}),
+  };
+  const { severity, where, failCalc, thresholds } = parseTestConfig({ ...current, ...fromMacro } as TestConfig, file, `test ${test.id}`);
+  const { warnIf: _w, errorIf: _e, limit: _l, where: _wh, failCalc: _f, ...kept } = rest;
+  return { ...kept, severity, ...thresholds, ...(where !== undefined ? { where } : {}), ...(failCalc !== undefined ? { failCalc } : {}) };
+}
+
 /**
  * Each test among `tests` with the Jinja of its arguments rendered, and each custom generic one with its SQL rendered; and the models they read (refs in
  * their arguments or their SQL), which a run builds before it runs them.
@@ -135,9 +163,7 @@ export function renderGenericTests(
       }),
     );
     const { sql, config } = render(`{{ ${testMacro(test.macro)}(${call.join(', ')}) }}`);
-    // a fail_calc the test's macro sets with config(), unless its YAML sets one
-    const failCalc = test.failCalc ?? (typeof config.fail_calc === 'string' ? config.fail_calc : undefined);
-    return { ...test, sql: sql.trim(), ...(failCalc !== undefined ? { failCalc } : {}) };
+    return { ...withMacroConfig(test, config, context.file), sql: sql.trim() };
   });
   return { tests: rendered, refs: [...refs] };
 }

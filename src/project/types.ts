@@ -350,6 +350,11 @@ export interface DataTest {
    * test keeps its rows, as dbt does.
    */
   readonly setAside?: boolean;
+  /**
+   * The config keys the test's own YAML gives (under `config:` or beside its arguments), which its
+   * macro's config() does not override; only while the project loads (generic-tests.ts drops it).
+   */
+  readonly ownConfig?: readonly string[];
   /** A custom generic test's name (its macro is `test_<name>`). */
   readonly macro?: string;
   /**

@@ -782,6 +782,25 @@ describe('a dbt project laid out its own way', () => {
     expect(tests('old')).toEqual([]);
   });
 
+  it("takes the config a custom generic test's macro sets, under the test's own YAML", async () => {
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': "select 'a' as status\n",
+        'macros/has_value.sql':
+          "{% test has_value(model, column_name, value) %}{{ config(severity='warn', error_if='>5') }}select * from {{ model }} where {{ column_name }} = '{{ value }}'{% endtest %}\n",
+        'models/_orders.yml':
+          'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: status\n        data_tests:\n' +
+          '          - has_value: {value: a}\n          - has_value: {value: b, config: {severity: error}}\n',
+      }),
+    );
+    const tests = (await loadProject(dir)).plan.models.find((m) => m.name === 'orders')!.tests;
+    expect(tests.map((test) => [test.severity, test.errorIf, 'ownConfig' in test])).toEqual([
+      ['warn', '>5', false],
+      ['error', '>5', false],
+    ]);
+  });
+
   it("configures a singular test as dbt does: dbt_project.yml's data_tests: block, then its config() call", async () => {
     const dir = made_(
       await projectOf({
