@@ -4,7 +4,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SourceDataError } from '../errors';
 import type { Logger } from '../logger';
-import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition } from '../project/data-tests';
+import { describeTest, failingRowCondition, isFloatingType, nonFiniteCondition, testStatus } from '../project/data-tests';
 import { keyedTable, type DataTest, type SourceTable } from '../project/types';
 import type { StoredObject } from '../storage';
 import { quotedIdentifier, quotedString, relation } from '../duckdb/sql';
@@ -146,12 +146,25 @@ export async function checkSourceTests(
       file.uri,
     );
   };
-  const rowTests = rowTestsOf(source);
-  for (const file of loaded) {
-    for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'error')) {
-      const failures = meeting(counted, file.uri, condition);
-      if (failures > 0) await refuse(file, test, failures, condition);
+  // the row tests, judged as dbt judges a test (severity, warn_if, error_if, limit) on the new rows'
+  // failures: a failing one refuses the first file with such rows; a warning one keeps them, or sets
+  // them aside where it asks (below)
+  const setAside: SetAsideRows[] = [];
+  const toSetAside: { test: DataTest; condition: string }[] = [];
+  for (const { test, condition } of rowTestsOf(source)) {
+    const failures = loaded.reduce((sum, file) => sum + meeting(counted, file.uri, condition), 0);
+    const status = testStatus(test, test.limit === undefined ? failures : Math.min(failures, test.limit));
+    if (status === 'fail') {
+      const file = loaded.find((candidate) => meeting(counted, candidate.uri, condition) > 0) as StoredObject;
+      await refuse(file, test, meeting(counted, file.uri, condition), condition);
     }
+    if (status !== 'warn') continue;
+    if (test.severity === 'warn' && test.setAside === true) {
+      toSetAside.push({ test, condition });
+      continue;
+    }
+    logger.warn({ source: source.name, test: test.id, rows: failures }, 'source test warns');
+    setAside.push({ test: test.id, ...(test.column ? { column: test.column } : {}), rows: failures, kept: true });
   }
   // tests over many rows (unique, relationships), over the whole table, its rows before and the new
   // ones, as dbt tests a source (a key in two files is a duplicate; until 2026-12-08 each file was
@@ -177,20 +190,11 @@ export async function checkSourceTests(
     }
     logger.warn({ source: source.name, files, test: test.id, failures: result.failures }, 'source test warns');
   }
-  // warn: the failing rows are kept and counted, as dbt keeps them; or, where the test asks
-  // (meta.meterflow.set_aside), set aside, one test after another, so a row is set aside once
-  const setAside: SetAsideRows[] = [];
-  for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn' && test.setAside !== true)) {
-    const rows = loaded.reduce((sum, file) => sum + meeting(counted, file.uri, condition), 0);
-    if (rows === 0) continue;
-    logger.warn({ source: source.name, test: test.id, rows }, 'source test warns');
-    setAside.push({ test: test.id, ...(test.column ? { column: test.column } : {}), rows, kept: true });
-  }
+  // a warning test that asks (meta.meterflow.set_aside): its rows set aside, one test after another,
+  // so a row is set aside once
   const loadedUris = loaded.map((file) => quotedString(file.uri)).join(', ');
   const asJson = `{${source.columns.map((column) => `${quotedString(column.name)}: ${quotedIdentifier(column.name)}`).join(', ')}}`;
-  for (const { test, condition } of rowTests.filter(({ test }) => test.severity === 'warn' && test.setAside === true)) {
-    // a test no loaded row fails (as the pass counted) sets nothing aside: no statement
-    if (loaded.every((file) => meeting(counted, file.uri, condition) === 0)) continue;
+  for (const { test, condition } of toSetAside) {
     const where = `_source_file in (${loadedUris}) and (${condition})`;
     await connection.run(
       `insert into ${REJECTED_ROWS_TABLE} (source, uri, test, column_name, row, run_at)

@@ -77,6 +77,12 @@ describe("a source's tests over many rows", () => {
         );
       const id = 'accepted_range_readings_kwh';
       expect(await check({})).toEqual([{ test: id, column: 'kwh', rows: 2, kept: true }]);
+      // judged by its thresholds, as dbt judges a test: below warn_if it passes, below error_if an error test warns
+      expect(await check({ warn_if: '> 10' })).toEqual([]);
+      expect(await check({ severity: 'error', error_if: '> 5' })).toEqual([{ test: id, column: 'kwh', rows: 2, kept: true }]);
+      await expect(check({ severity: 'error', error_if: '> 1' })).rejects.toThrow(
+        'source readings: s3://b/r/q1.parquet fails accepted_range',
+      );
       expect((await connection.runAndReadAll('select count(*)::int from readings')).getRows()).toEqual([[3]]);
       expect(await check({ meta: { meterflow: { set_aside: true } } })).toEqual([{ test: id, column: 'kwh', rows: 2 }]);
       expect((await connection.runAndReadAll('select id from readings')).getRows()).toEqual([[1]]);
