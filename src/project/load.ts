@@ -557,6 +557,7 @@ async function loadSingularTests(
   modelNames: ReadonlySet<string>,
   templates: Map<string, string>,
   reach: Reach,
+  yamlOf: ReadonlyMap<string, PropertyModel>,
 ): Promise<SingularTest[]> {
   const singularTests: SingularTest[] = [];
   for (const testPath of project.testPaths) {
@@ -581,8 +582,9 @@ async function loadSingularTests(
         queries: 'discover',
         projectName: project.name,
       });
-      // its config as dbt resolves it: dbt_project.yml's data_tests: block, then its config() call
-      const configured = { ...testDefaultsFor(project, relative), ...config };
+      // its config as dbt resolves it: dbt_project.yml's data_tests: block, its properties YAML's
+      // (`data_tests: [{name: …, config: …}]`), then its config() call
+      const configured = { ...testDefaultsFor(project, relative), ...(yamlOf.get(name)?.config ?? {}), ...config };
       if (configured.enabled === false) {
         templates.delete(`test:${name}`);
         continue;
@@ -879,7 +881,7 @@ export async function loadProject(
     source.seed ? (properties.seeds.get(source.name)?.file ?? source.seed.file) : (properties.sourceFiles.get(source.name) ?? source.name);
   const tested = sources.map((source) => withTestTables(source, ordered, sources, yamlOf(source)));
   refuseSeedTestCycles(tested);
-  const written = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach);
+  const written = await loadSingularTests(project, macros, sourceKeys, refable, templates, reach, properties.singularTests);
   const afterModels = testsAfterModels(tested, written, ordered, yamlOf);
   const loaded = { models: ordered, ephemerals, tests: [...written, ...afterModels] };
   const unitTests = await loadUnitTests(project, properties.unitTests, sourceKeys, loaded, templates);

@@ -235,6 +235,8 @@ export interface Properties {
   readonly models: Map<string, PropertyModel>;
   readonly seeds: Map<string, PropertyModel>;
   readonly snapshots: Map<string, PropertyModel>;
+  /** Singular tests' properties (`data_tests:` entries by name: their config and description). */
+  readonly singularTests: Map<string, PropertyModel>;
   /** `unit_tests:` entries, each with its file. */
   readonly unitTests: UnitTestEntry[];
 }
@@ -293,6 +295,7 @@ function addEntries(properties: Properties, yaml: Record<string, unknown>, relat
     ['models', properties.models],
     ['seeds', properties.seeds],
     ['snapshots', properties.snapshots],
+    ['data_tests', properties.singularTests],
   ] as const) {
     for (const entry of (yaml[kind] ?? []) as PropertyModel[]) {
       if (!entry.name) continue;
@@ -363,6 +366,7 @@ export async function readProperties(project: ProjectFile, tests: TestNames, nam
     models: new Map(),
     seeds: new Map(),
     snapshots: new Map(),
+    singularTests: new Map(),
     unitTests: [],
   };
   const docs = await loadDocBlocks(project.dir, await docFiles(project));

@@ -189,6 +189,7 @@ export async function checkSourceTests(
       );
     }
     logger.warn({ source: source.name, files, test: test.id, failures: result.failures }, 'source test warns');
+    setAside.push({ test: test.id, ...(test.column ? { column: test.column } : {}), rows: result.failures, kept: true });
   }
   // a warning test that asks (meta.meterflow.set_aside): its rows set aside, one test after another,
   // so a row is set aside once

@@ -801,7 +801,7 @@ describe('a dbt project laid out its own way', () => {
     ]);
   });
 
-  it("configures a singular test as dbt does: dbt_project.yml's data_tests: block, then its config() call", async () => {
+  it("configures a singular test as dbt does: dbt_project.yml's data_tests: block, its properties YAML, then its config() call", async () => {
     const dir = made_(
       await projectOf({
         'dbt_project.yml': `${PROJECT}data_tests:\n  shop:\n    lenient:\n      +severity: warn\n`,
@@ -810,6 +810,9 @@ describe('a dbt project laid out its own way', () => {
         'tests/off.sql': "{{ config(enabled=false) }}\nselect * from {{ ref('orders') }}\n",
         'tests/shouted.sql': "{{ config(severity='WARN') }}\nselect * from {{ ref('orders') }}\n",
         'tests/lenient/folder.sql': "select * from {{ ref('orders') }}\n",
+        // (its properties YAML, as dbt reads them: data_tests entries by name)
+        'tests/described.sql': "select * from {{ ref('orders') }}\n",
+        'tests/_tests.yml': 'version: 2\ndata_tests:\n  - name: described\n    config: {severity: warn}\n',
       }),
     );
     const tests = (await loadProject(dir)).plan.singularTests.map(({ name, severity, warnIf, errorIf, limit, failCalc }) => ({
@@ -818,6 +821,7 @@ describe('a dbt project laid out its own way', () => {
       ...(warnIf ? { warnIf, errorIf, limit, failCalc } : {}),
     }));
     expect(tests.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'described', severity: 'warn' },
       { name: 'folder', severity: 'warn' },
       { name: 'judged', severity: 'error', warnIf: '>1', errorIf: '>5', limit: 3, failCalc: 'sum(id)' },
       { name: 'shouted', severity: 'warn' },

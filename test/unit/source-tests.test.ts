@@ -33,8 +33,8 @@ describe("a source's tests over many rows", () => {
           await countLoadedRows(connection, source(severity), 'ev', loaded),
         );
       await expect(check('error')).rejects.toThrow("source ev: with s3://b/ev/f2.parquet loaded, it fails unique on column 'id' (1 row)");
-      // a warn test over many rows sets nothing aside: it is logged
-      await expect(check('warn')).resolves.toEqual([]);
+      // a warn test over many rows sets nothing aside: it is counted, its rows kept
+      await expect(check('warn')).resolves.toEqual([{ test: 'unique_ev_id', column: 'id', rows: 1, kept: true }]);
       expect((await connection.runAndReadAll('select count(*)::int from ev')).getRows()).toEqual([[4]]);
     } finally {
       connection.closeSync();
