@@ -77,6 +77,9 @@ export function eventTimeWindowTest(
     target: source.name,
     column: source.eventTime,
     severity: window.severity,
+    // meterflow's own check, not a dbt test: a warn window keeps its readings out of the build (they
+    // would fan a model out over their months), set aside in meterflow.rejected_rows
+    ...(window.severity === 'warn' ? { setAside: true } : {}),
     args: { from: boundAt(window.from, logicalDate), to: boundAt(window.to, logicalDate) },
   };
 }
