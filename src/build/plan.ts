@@ -213,7 +213,7 @@ export function plannedReads(
 export async function planRun(context: ModelContext, input: PlanRunInput): Promise<PlannedRun> {
   const { warehouse, project } = context;
   const { vars = {}, select, exclude } = input;
-  const selected = selectModels(project.plan.models, select, exclude);
+  const selected = selectModels(project.selection, select, exclude);
   const { stateHashes, env } = plannedReads(project, selected, vars, process.env);
   const { built, droppedLeftovers } = await warehouse.withConnection((connection) =>
     inspectWarehouse(context, connection, selected, input),

@@ -216,7 +216,7 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
       .option('--out <dir>', 'where run reports and analytics results go (folder or s3:// prefix)', defaultOutUri())
       .option('--project <dir>', 'the models project', defaultProjectDir())
       .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2)
-      .option('--select <selector...>', 'models to run, dbt syntax: name, +name, name+, staging.*, tag:daily')
+      .option('--select <selector...>', 'models to run, dbt syntax: name, +name, name+, @name, path:models/staging, tag:daily, source:raw+')
       .option('--exclude <selector...>', 'models to leave out, same syntax')
       .option('--full-refresh', 'reload every source file and rebuild every selected model')
       .option('--verify', 'hash every source file that looks unchanged and reload those whose content changed')
@@ -297,7 +297,7 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
     .option('--project <dir>', 'the models project', defaultProjectDir())
     .option(
       '--select <selector...>',
-      'draw only these models (and the sources they read), dbt syntax: name, +name, name+, staging.*, tag:daily',
+      'draw only these models (and the sources they read), dbt syntax: name, +name, name+, path:models/staging, tag:daily',
     )
     .option('--exclude <selector...>', 'leave these models out, same syntax')
     .option('--vars <yaml>', "the run's dbt vars, where dbt_project.yml reads them (which models are enabled)", varsOption)
@@ -307,8 +307,12 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
         import('../project/load'),
         import('../report/lineage'),
       ]);
-      const { plan } = await loadProject(options.project, { vars: options.vars ?? {} });
-      const selection = { ...(options.select ? { select: options.select } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) };
+      const { plan, selection: graph } = await loadProject(options.project, { vars: options.vars ?? {} });
+      const selection = {
+        graph,
+        ...(options.select ? { select: options.select } : {}),
+        ...(options.exclude ? { exclude: options.exclude } : {}),
+      };
       await checkOutFolder('--out', options.out);
       const sql = await readNodeSql(options.project, plan);
       await writeFile(path.join(options.out, 'lineage.html'), lineageHtml(plan, { ...selection, sql }));

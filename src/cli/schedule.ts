@@ -194,15 +194,15 @@ async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select
   const dir = input.project?.dir ?? path.resolve(defaultProjectDir());
   // loaded here only: the project's reader is not needed by the other schedule commands
   const [{ loadProject }, { selectModels }] = await Promise.all([import('../project/load'), import('../project/select')]);
-  let models: Awaited<ReturnType<typeof loadProject>>['plan']['models'];
+  let graph: Awaited<ReturnType<typeof loadProject>>['selection'];
   try {
     // (with its vars: dbt_project.yml may enable models by them)
-    models = (await loadProject(dir, { vars: input.vars ?? {} })).plan.models;
+    graph = (await loadProject(dir, { vars: input.vars ?? {} })).selection;
   } catch (err) {
     throw new InvalidArgumentError(`--project ${dir} cannot be run: ${(err as Error).message}`);
   }
   try {
-    selectModels(models, input.select, input.exclude);
+    selectModels(graph, input.select, input.exclude);
   } catch (err) {
     throw new InvalidArgumentError(`in the project ${dir}, ${(err as Error).message}`);
   }

@@ -31,7 +31,7 @@ export interface RunScope {
 export interface PlanRunInput extends RunScope {
   /** Vars that override dbt_project.yml's for this run. */
   readonly vars?: Readonly<Record<string, unknown>>;
-  /** dbt-style selectors (`demand_price_elasticity+`, `tag:daily`, `staging.*`); none selects all. */
+  /** dbt-style selectors (`demand_price_elasticity+`, `tag:daily`, `path:staging`); none selects all. */
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
   /** Names the run's unpublished versions; a plan drops those that dead runs left behind. */

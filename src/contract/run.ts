@@ -69,7 +69,7 @@ export interface PipelineInput {
   readonly outUri: string;
   /** Vars over dbt_project.yml's, for this run. */
   readonly vars?: Readonly<Record<string, unknown>>;
-  /** dbt-style model selection: `demand_price_elasticity+`, `+meter_anomalies`, `staging.*`, `tag:daily`. */
+  /** dbt-style model selection: `demand_price_elasticity+`, `+meter_anomalies`, `path:staging`, `tag:daily`. */
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
   /** Reload every source file and rebuild every selected model, changed or not. */

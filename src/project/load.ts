@@ -30,6 +30,8 @@ import {
 } from './project-files';
 import { checkUnitInputs, unitTestOf, type UnitTestEntry } from './unit-tests';
 import { snapshotBlocks, snapshotBuildConfig, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
+import { selectionGraph } from './selection-graph';
+import type { SelectionGraph } from './select';
 import {
   ANALYTICS_PERIODS,
   DEFAULT_MODEL_SCHEMA,
@@ -60,6 +62,8 @@ export interface LoadedProject {
   readonly templates: ReadonlyMap<string, string>;
   /** Each model's resolved config (dbt_project.yml's, its YAML's, its config() calls'), for config.get(). */
   readonly configs?: ReadonlyMap<string, NodeConfig>;
+  /** What `--select` and `--exclude` are read against (select.ts). */
+  readonly selection: SelectionGraph;
   readonly macros: readonly MacroFile[];
 }
 
@@ -190,6 +194,8 @@ interface ModelDraft extends ModelNode {
   readonly ephemeral: boolean;
   /** Its resolved config (LoadedProject.configs; not in the plan). */
   readonly config: NodeConfig;
+  /** dbt's fqn (the selection graph's; not in the plan). */
+  readonly fqn: readonly string[];
   /** Whether meta.meterflow.runs_on was given (otherwise runsOn is the default, and may follow its refs). */
   readonly runsOnAsked: boolean;
 }
@@ -300,13 +306,14 @@ function loadModel(
     projectName: project.name,
   });
   const property = snapshot ? snapshot.property : properties.models.get(name);
-  const fqn = fqnOf(project.name, file.underPath, name);
+  const fqn = snapshot?.fqn ?? fqnOf(project.name, file.underPath, name);
+  // (a snapshot is built as an incremental model merged on dbt_scd_id: its own config is what config.get() and selectors read)
   const config: NodeConfig = snapshot
-    ? mergeConfig(mergeConfig(snapshot.config, rendered.config), snapshot.build)
+    ? { ...mergeConfig(snapshot.config, rendered.config), materialized: 'snapshot' }
     : mergeConfig(mergeConfig(projectConfigFor(project.modelsBlock, fqn), property?.config), rendered.config);
   if (config.enabled === false) return undefined;
   refuseHooks(config, relative, name);
-  const how = howBuilt(config, relative, name);
+  const how = howBuilt(snapshot ? mergeConfig(config, snapshot.build) : config, relative, name);
   const { ephemeral } = how;
   const parsed = modelTests(property, name, relative, testContext.tests);
   const generic = renderGenericTests(parsed.tests, {
@@ -336,6 +343,7 @@ function loadModel(
     runsOnAsked: runsOnAsked(config),
     // (dbt's default materialization, as its config gives it)
     config: { ...config, materialized: config.materialized ?? 'view' },
+    fqn,
     file: relative,
     refs: [...refs],
     sources: [...used],
@@ -388,7 +396,7 @@ function inlineEphemerals(drafts: readonly ModelDraft[]): { models: ModelNode[];
   };
   const models = drafts
     .filter((draft) => !draft.ephemeral)
-    .map(({ ephemeral: _e, config: _c, ...model }) => {
+    .map(({ ephemeral: _e, config: _c, fqn: _f, ...model }) => {
       const { refs, sources, inlines } = reach(model);
       return { ...model, refs, sources, ...(inlines.length > 0 ? { inlines } : {}) };
     });
@@ -400,7 +408,7 @@ function inlineEphemerals(drafts: readonly ModelDraft[]): { models: ModelNode[];
  * too: it runs after the model it reads, on the analytics queue, as dbt would run it after that model.
  * A view there is computed (and tested) like the others, and published as a view (build/publish.ts).
  */
-function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral' | 'config'> & ModelNode)[]): ModelNode[] {
+function followReadOnlyRefs(models: readonly (Omit<ModelDraft, 'ephemeral' | 'config' | 'fqn'> & ModelNode)[]): ModelNode[] {
   const runsOn = new Map(models.map((model) => [model.name, model.runsOn]));
   const followed = new Map<string, ModelNode>();
   for (const model of topologicalOrder(models)) {
@@ -636,6 +644,7 @@ interface SnapshotNode {
   readonly table: TableName | undefined;
   /** How its table takes a query's new columns (snapshotBuildConfig). */
   readonly build: NodeConfig;
+  readonly fqn: string[];
 }
 
 /** A snapshot's table: its target_schema as written (dbt's older config), else named as a model's is. */
@@ -692,6 +701,7 @@ function loadSnapshot(
     property,
     table,
     build,
+    fqn,
   });
   return draft ? { draft, template } : undefined;
 }
@@ -903,5 +913,16 @@ export async function loadProject(
       : {}),
     ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
-  return { dir, plan, templates, macros, configs };
+  const selection = selectionGraph({
+    projectName: project.name,
+    drafts,
+    models: ordered,
+    sources: tested,
+    seedSources: properties.seedSources,
+    selectable: properties.selectable,
+    yamlFile: (kind, name) =>
+      (kind === 'seed' ? properties.seeds : kind === 'snapshot' ? properties.snapshots : properties.models).get(name)?.file,
+    sourceFile: (table) => properties.sourceFiles.get(table),
+  });
+  return { dir, plan, templates, macros, configs, selection };
 }

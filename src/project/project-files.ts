@@ -11,7 +11,7 @@ import { readBelow } from './skipped-folders';
 import { parseDbtYaml, parseDbtYamlKeepingFloats } from './dbt-yaml';
 import { parseFreshness, parseTests, relationshipsTarget, type TestNames } from './data-tests';
 import { modelTable, type NamingMacros } from './model-table';
-import { fqnOf, mergeConfig, projectConfigFor } from './model-config';
+import { fqnOf, mergeConfig, projectConfigFor, type NodeConfig } from './model-config';
 import { describedWithDocs, loadDocBlocks } from './doc-blocks';
 import { type UnitTestEntry } from './unit-tests';
 import { renderProjectYaml, type ProjectYamlReads } from './project-yaml';
@@ -239,6 +239,43 @@ export interface Properties {
   readonly singularTests: Map<string, PropertyModel>;
   /** `unit_tests:` entries, each with its file. */
   readonly unitTests: UnitTestEntry[];
+  /** What dbt's selectors read of each seed (by name) and source table (by `source:<source>.<table>`). */
+  readonly selectable: Map<string, SelectableFacts>;
+}
+
+/** A seed's or source table's fqn and config (its tags among them), as dbt's selectors read them. */
+export interface SelectableFacts {
+  readonly fqn: readonly string[];
+  readonly config: NodeConfig;
+}
+
+/** A file's path under the first of the search paths holding it (as dbt's fqn is taken), else the path itself. */
+function underSearchPaths(searchPaths: readonly string[], relativeFile: string): string {
+  const root = searchPaths.find((dir) => !path.relative(dir, relativeFile).startsWith('..'));
+  return root === undefined ? relativeFile : path.relative(root, relativeFile);
+}
+
+/**
+ * Each source table one property file declares, with its fqn (the project, the file's folders under
+ * its model path, the source, the table) and config: dbt_project.yml's `sources:` block, then the
+ * source's, then the table's; `tags` add up and `meta` merges, as dbt resolves them.
+ */
+function sourceSelectables(project: ProjectFile, yaml: Record<string, unknown>, relativeFile: string): [string, SelectableFacts][] {
+  type Level = { name?: unknown; tags?: unknown; meta?: unknown; config?: NodeConfig };
+  const folders = underSearchPaths(project.modelPaths, relativeFile).split(/[\\/]/).slice(0, -1);
+  const own = (level: Level): NodeConfig => mergeConfig({ tags: level.tags, meta: level.meta }, level.config);
+  return ((yaml.sources ?? []) as (Level & { tables?: Level[] })[]).flatMap((source) =>
+    (source.tables ?? []).map((table): [string, SelectableFacts] => {
+      const fqn = [project.name, ...folders, String(source.name), String(table.name)];
+      // (dbt_project.yml's tags and meta do not reach a source's: its YAML's alone are its tags)
+      const { tags: _tags, meta: _meta, ...project_ } = projectConfigFor(project.raw.sources, fqn);
+      const config = [own(source), own(table)].reduce(mergeConfig, {});
+      return [
+        `source:${String(source.name)}.${String(table.name)}`,
+        { fqn, config: { enabled: true, tags: [], meta: {}, ...project_, ...config } },
+      ];
+    }),
+  );
 }
 
 /** The source tables one property file declares. */
@@ -368,6 +405,7 @@ export async function readProperties(project: ProjectFile, tests: TestNames, nam
     snapshots: new Map(),
     singularTests: new Map(),
     unitTests: [],
+    selectable: new Map(),
   };
   const docs = await loadDocBlocks(project.dir, await docFiles(project));
   for (const folder of propertyFolders(project)) {
@@ -378,6 +416,7 @@ export async function readProperties(project: ProjectFile, tests: TestNames, nam
       const declared = sourcesIn(yaml, relativeFile, tests);
       properties.sources.push(...declared);
       for (const source of declared) properties.sourceFiles.set(source.name, relativeFile);
+      for (const [key, facts] of sourceSelectables(project, yaml, relativeFile)) properties.selectable.set(key, facts);
       addEntries(properties, yaml, relativeFile);
     }
   }
@@ -427,6 +466,7 @@ export async function loadSeeds(
           { ...(naming.schema ? { schema: naming.schema } : {}), envRead: naming.envRead },
         )?.schema ?? 'main';
       const { tests: seedTests } = modelTests(property, name, relative, testNames);
+      properties.selectable.set(name, { fqn, config: { enabled: true, tags: [], meta: {}, ...config, materialized: 'seed' } });
       seeds.push({
         name,
         sourceName: '',

@@ -1,90 +1,268 @@
-// Model selection in dbt's syntax: `name`, `+name` (with ancestors), `name+` (with descendants),
-// `staging.*` or `analytics.meter_anomalies` (by folder), `path:models/marts`, `tag:daily`,
-// `config.runs_on:analytics`; several selectors are a union,
-// and --exclude takes the same syntax.
+// Node selection as dbt 1.10 reads `--select` and `--exclude` (dbt-core's graph/selector_spec.py
+// and selector_methods.py): each term is `[@][N+][method:]value[+N]`, terms apart (separate
+// arguments, or spaces) a union, parts joined by a comma an intersection. The graph holds what dbt's
+// does for a run: models, snapshots, seeds, sources and ephemeral models, each linked to what it reads
+// directly, so `+name`, `2+name`, `name+` and `@name` reach what dbt's reach. A method meterflow
+// cannot honour (state:, result:, tests on their own) is refused, naming it, never read as another.
 import { ProjectError } from '../errors';
-import { runsOnOf, type ModelNode } from './types';
+import { fnmatch, globMatches } from './fnmatch';
 
-function ancestors(models: readonly ModelNode[], name: string, into: Set<string>): void {
-  const model = models.find((m) => m.name === name);
-  for (const ref of model?.refs ?? []) {
-    if (!into.has(ref)) {
-      into.add(ref);
-      ancestors(models, ref, into);
+export type SelectableKind = 'model' | 'snapshot' | 'seed' | 'source' | 'ephemeral';
+
+/** One node of the selection graph, with what dbt's selector methods read of it. */
+export interface SelectableNode {
+  /** Its name (a model's, snapshot's, seed's or ephemeral model's); `source:<source>.<table>` for a source. */
+  readonly id: string;
+  readonly kind: SelectableKind;
+  /** Its name; a source's table name. */
+  readonly name: string;
+  /** A source's dbt source name. */
+  readonly sourceName?: string;
+  /** dbt's fqn: the project, the folders under its search path, its name (a snapshot's file too). */
+  readonly fqn: readonly string[];
+  /** Its file relative to the project (a source's: the YAML file declaring it). */
+  readonly file: string;
+  /** The properties YAML that describes it, if another file (dbt's patch_path). */
+  readonly yamlFile?: string;
+  readonly tags: readonly string[];
+  /** Its resolved config, with dbt's defaults for the keys people select by. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** The ids of the nodes it reads directly. */
+  readonly parents: readonly string[];
+}
+
+/** What a project offers to select from: its nodes (models in build order first) and its name. */
+export interface SelectionGraph {
+  readonly projectName: string;
+  readonly nodes: readonly SelectableNode[];
+}
+
+interface Criterion {
+  readonly raw: string;
+  readonly childrensParents: boolean;
+  readonly parents: boolean;
+  readonly parentsDepth?: number;
+  readonly children: boolean;
+  readonly childrenDepth?: number;
+  readonly method: string;
+  readonly args: readonly string[];
+  readonly value: string;
+}
+
+// dbt's RAW_SELECTOR_PATTERN
+const RAW_SELECTOR = /^(?<cp>@)?(?<parents>(?<pd>\d*)\+)?(?:(?<method>[\w.]+):)?(?<value>.*?)(?<children>\+(?<cd>\d*))?$/su;
+
+const REFUSED_METHODS: Readonly<Record<string, string>> = {
+  state: "it compares with a previous run's manifest (dbt's --state), which meterflow does not read",
+  result: "it reads a previous run's run_results.json (dbt's --state), which meterflow does not read",
+  source_status: "it reads a previous run's sources.json (dbt's --state), which meterflow does not read",
+  test_name: "meterflow runs a model's tests with the model, and does not select tests on their own",
+  test_type: "meterflow runs a model's tests with the model, and does not select tests on their own",
+  unit_test: "meterflow runs a model's unit tests with the model, and does not select them on their own",
+  exposure: 'meterflow does not read exposures',
+  metric: 'meterflow does not read metrics',
+  semantic_model: 'meterflow does not read semantic models',
+  saved_query: 'meterflow does not read saved queries',
+  version: 'meterflow does not build model versions',
+};
+const KNOWN_METHODS = new Set([
+  'fqn',
+  'tag',
+  'group',
+  'access',
+  'source',
+  'path',
+  'file',
+  'package',
+  'config',
+  'resource_type',
+  ...Object.keys(REFUSED_METHODS),
+]);
+const NODE_TYPES = new Set([
+  ...['model', 'analysis', 'test', 'snapshot', 'operation', 'seed', 'rpc', 'sql_operation', 'doc', 'source', 'macro'],
+  ...['exposure', 'metric', 'group', 'saved_query', 'semantic_model', 'unit_test', 'fixture'],
+]);
+
+const depthOf = (raw: string | undefined) => (raw ? Number(raw) : undefined);
+
+/** dbt's default method: a value with a `/` is a path, one ending .sql, .py or .csv a file name, else an fqn. */
+function defaultMethod(value: string): string {
+  if (value.includes('/')) return 'path';
+  if (/\.(sql|py|csv)$/i.test(value)) return 'file';
+  return 'fqn';
+}
+
+function parseCriterion(raw: string): Criterion {
+  const match = RAW_SELECTOR.exec(raw);
+  const groups = match?.groups;
+  if (!groups) throw new ProjectError(`invalid selector '${raw}'`);
+  const value = groups.value as string;
+  const [method, ...args] = groups.method ? groups.method.split('.') : [defaultMethod(value)];
+  if (!KNOWN_METHODS.has(method as string)) throw new ProjectError(`selector '${raw}': '${method}' is not a valid method name`);
+  const refused = REFUSED_METHODS[method as string];
+  if (refused) throw new ProjectError(`selector '${raw}' cannot be honoured: ${refused}`);
+  if (groups.cp && groups.children) throw new ProjectError(`selector '${raw}': the "@" prefix and "+" suffix are incompatible`);
+  const parentsDepth = depthOf(groups.pd);
+  const childrenDepth = depthOf(groups.cd);
+  return {
+    raw,
+    childrensParents: Boolean(groups.cp),
+    parents: Boolean(groups.parents),
+    ...(parentsDepth !== undefined ? { parentsDepth } : {}),
+    children: Boolean(groups.children),
+    ...(childrenDepth !== undefined ? { childrenDepth } : {}),
+    method: method as string,
+    args,
+    value,
+  };
+}
+
+/** dbt's is_selected_node: the name, or the fqn's parts from its start, a wildcard matching the rest. */
+function fqnSelects(fqn: readonly string[], selector: string): boolean {
+  if (fqn[fqn.length - 1] === selector) return true;
+  const flat = fqn.flatMap((part) => part.split('.'));
+  const parts = selector.split('.');
+  if (flat.length < parts.length) return false;
+  for (const [i, part] of parts.entries()) {
+    if (/[*?[\]]/.test(part)) return fnmatch(flat.slice(i).join('.'), parts.slice(i).join('.'));
+    if (flat[i] !== part) return false;
+  }
+  return true;
+}
+
+/** dbt's config method: the value at the key path, equal to the selector, holding it, or a boolean named. */
+function configSelects(config: Readonly<Record<string, unknown>>, keys: readonly string[], selector: string): boolean {
+  let value: unknown = config;
+  for (const key of keys) {
+    if (value === null || typeof value !== 'object' || !(key in value)) return false;
+    value = (value as Record<string, unknown>)[key];
+  }
+  const named = selector.toUpperCase();
+  const matches = (item: unknown) => item === selector || (named === 'TRUE' && item === true) || (named === 'FALSE' && item === false);
+  return Array.isArray(value) ? value.some(matches) : matches(value);
+}
+
+/** dbt's source method: `source`, `source.table` or `package.source.table`, each part a glob. */
+function sourceSelects(node: SelectableNode, value: string, projectName: string): boolean {
+  const parts = value.split('.');
+  if (parts.length > 3 || value === '') {
+    throw new ProjectError(`invalid source selector '${value}': sources are selected as source, source.table or package.source.table`);
+  }
+  const [pkg, source, table] = parts.length === 3 ? parts : ['*', parts[0] as string, parts[1] ?? '*'];
+  return (
+    node.kind === 'source' &&
+    fnmatch(projectName, pkg as string) &&
+    fnmatch(node.sourceName ?? '', source as string) &&
+    fnmatch(node.name, table as string)
+  );
+}
+
+/** The nodes one method and value select directly, before `+` and `@`. */
+function matchMethod(graph: SelectionGraph, criterion: Criterion): SelectableNode[] {
+  const { method, args, value } = criterion;
+  const { nodes, projectName } = graph;
+  switch (method) {
+    case 'fqn':
+      return nodes.filter((n) => n.kind !== 'source' && (fqnSelects(n.fqn, value) || fqnSelects(n.fqn.slice(1), value)));
+    case 'tag':
+      return nodes.filter((n) => n.tags.some((tag) => fnmatch(tag, value)));
+    case 'group':
+      return nodes.filter((n) => n.kind !== 'source' && typeof n.config.group === 'string' && fnmatch(n.config.group, value));
+    case 'access':
+      return nodes.filter((n) => (n.kind === 'model' || n.kind === 'ephemeral') && n.config.access === value);
+    case 'source':
+      return nodes.filter((n) => sourceSelects(n, value, projectName));
+    case 'path':
+      if (value.startsWith('/') || value.split('/').includes('..')) {
+        throw new ProjectError(`selector '${criterion.raw}': a path is relative to the project folder and stays in it`);
+      }
+      return nodes.filter((n) => globMatches(value, n.file) || (n.yamlFile !== undefined && globMatches(value, n.yamlFile, false)));
+    case 'file': {
+      const base = (file: string) => file.split('/').pop() as string;
+      return nodes.filter((n) => fnmatch(base(n.file), value) || fnmatch(base(n.file).replace(/\.[^.]*$/, ''), value));
     }
+    case 'package':
+      return fnmatch(projectName, value === 'this' ? projectName : value) ? [...nodes] : [];
+    case 'config':
+      return nodes.filter((n) => configSelects(n.config, args, value));
+    default:
+      return resourceTypeMatches(nodes, criterion);
   }
 }
 
-function descendants(models: readonly ModelNode[], name: string, into: Set<string>): void {
-  for (const model of models) {
-    if (model.refs.includes(name) && !into.has(model.name)) {
-      into.add(model.name);
-      descendants(models, model.name, into);
-    }
+function resourceTypeMatches(nodes: readonly SelectableNode[], criterion: Criterion): SelectableNode[] {
+  const { value, raw } = criterion;
+  if (!NODE_TYPES.has(value)) throw new ProjectError(`selector '${raw}': '${value}' is not a resource type`);
+  if (value === 'test' || value === 'unit_test') {
+    throw new ProjectError(`selector '${raw}' cannot be honoured: ${REFUSED_METHODS.test_name}`);
   }
+  // an ephemeral model is a model to dbt
+  return nodes.filter((n) => (n.kind === 'ephemeral' ? 'model' : n.kind) === value);
 }
 
-/** The models one selector names. */
-function matchOne(models: readonly ModelNode[], selector: string): Set<string> {
-  const withAncestors = selector.startsWith('+');
-  const withDescendants = selector.endsWith('+');
-  const core = selector.replace(/^\+/, '').replace(/\+$/, '');
-  let base: ModelNode[];
-  if (core.startsWith('tag:')) {
-    base = models.filter((m) => m.tags.includes(core.slice('tag:'.length)));
-  } else if (core.startsWith('path:')) {
-    // dbt's path method: a folder (every model under it) or a file, relative to the project
-    const wanted = core.slice('path:'.length).replace(/\/+$/, '');
-    base = models.filter((m) => m.file === wanted || m.file.replace(/\.sql$/, '') === wanted || m.file.startsWith(`${wanted}/`));
-  } else if (core.startsWith('config.runs_on:')) {
-    const runsOn = core.slice('config.runs_on:'.length);
-    base = models.filter((m) => runsOnOf(m) === runsOn);
-  } else if (core.includes('.')) {
-    // a folder of the project, then a model name or *: `staging.*`, `marts.finance.orders`
-    const parts = core.split('.');
-    const rest = parts.pop() as string;
-    base = models.filter((m) => {
-      const folders = m.file.split('/').slice(0, -1);
-      const at = folders.findIndex((_f, i) => parts.every((part, j) => folders[i + j] === part));
-      return at >= 0 && (rest === '*' || m.name === rest);
-    });
-  } else if (core.includes('*')) {
-    const pattern = new RegExp(`^${core.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-    base = models.filter((m) => pattern.test(m.name));
-  } else {
-    base = models.filter((m) => m.name === core);
+/** For an fqn selector naming a folder that is not part of any fqn (one of the model paths, say): how to select it. */
+function folderHint(graph: SelectionGraph, criterion: Criterion): string {
+  const folder = criterion.value.split('.')[0] as string;
+  if (criterion.method !== 'fqn' || folder === '') return '';
+  const node = graph.nodes.find((n) => n.kind !== 'source' && n.file.split('/').slice(0, -1).includes(folder));
+  if (!node) return '';
+  const parts = node.file.split('/');
+  const dir = parts.slice(0, parts.indexOf(folder) + 1).join('/');
+  return ` (as in dbt, a folder is matched along the fqn, which starts under the model path: ${node.name}'s is ${node.fqn.join('.')}; select the folder ${dir} with path:${dir})`;
+}
+
+/** Every node within `depth` steps of `from` along `next` (all of them without a depth), `from` left out unless reached. */
+function walk(from: Iterable<string>, next: (id: string) => readonly string[], depth?: number): Set<string> {
+  const reached = new Set<string>();
+  let layer = [...from];
+  for (let step = 0; layer.length > 0 && (depth === undefined || step < depth); step += 1) {
+    const following = layer.flatMap(next).filter((id) => !reached.has(id));
+    following.forEach((id) => reached.add(id));
+    layer = [...new Set(following)];
   }
-  if (base.length === 0) throw new ProjectError(`selector '${selector}' matches no model`);
-  const selected = new Set(base.map((m) => m.name));
-  for (const model of base) {
-    if (withAncestors) ancestors(models, model.name, selected);
-    if (withDescendants) descendants(models, model.name, selected);
+  return reached;
+}
+
+/** The ids one criterion selects: its method's nodes and the relatives its `+` and `@` ask for. */
+function matchCriterion(graph: SelectionGraph, children: ReadonlyMap<string, string[]>, criterion: Criterion): Set<string> {
+  const direct = matchMethod(graph, criterion).map((n) => n.id);
+  if (direct.length === 0)
+    throw new ProjectError(`selector '${criterion.raw}' matches no model, seed, snapshot or source${folderHint(graph, criterion)}`);
+  const parentsOf = new Map(graph.nodes.map((n) => [n.id, n.parents]));
+  const up = (id: string) => parentsOf.get(id) ?? [];
+  const down = (id: string) => children.get(id) ?? [];
+  const selected = new Set(direct);
+  if (criterion.childrensParents) {
+    const withChildren = new Set([...direct, ...walk(direct, down)]);
+    for (const id of [...withChildren, ...walk(withChildren, up)]) selected.add(id);
   }
+  if (criterion.parents) walk(direct, up, criterion.parentsDepth).forEach((id) => selected.add(id));
+  if (criterion.children) walk(direct, down, criterion.childrenDepth).forEach((id) => selected.add(id));
   return selected;
 }
 
-/**
- * The models one term selects: as dbt reads `a,b` (the models both select), each part one selector.
- */
-function matchTerm(models: readonly ModelNode[], term: string): Set<string> {
-  const [first, ...others] = term.split(',').filter((part) => part.length > 0);
-  const matched = matchOne(models, first as string);
-  for (const other of others) {
-    const also = matchOne(models, other);
-    for (const name of matched) if (!also.has(name)) matched.delete(name);
-  }
-  return matched;
+/** The ids one term selects: as dbt reads `a,b`, what every part selects. */
+function matchTerm(graph: SelectionGraph, children: ReadonlyMap<string, string[]>, term: string): Set<string> {
+  const sets = term
+    .split(',')
+    .filter((part) => part.length > 0)
+    .map((part) => matchCriterion(graph, children, parseCriterion(part)));
+  const [first, ...others] = sets;
+  return new Set([...(first ?? [])].filter((id) => others.every((set) => set.has(id))));
 }
 
 /**
- * The names of the selected models, in the models' order. No selectors select every model. As dbt
- * reads them: terms apart (separate arguments, or spaces) are a union, parts joined by a comma an
- * intersection.
+ * The names of the selected models and snapshots (what a run builds), in the graph's order. No
+ * selectors select every one. A term that matches no node is refused, naming it.
  */
-export function selectModels(models: readonly ModelNode[], select: readonly string[] = [], exclude: readonly string[] = []): string[] {
+export function selectModels(graph: SelectionGraph, select: readonly string[] = [], exclude: readonly string[] = []): string[] {
   const terms = (selectors: readonly string[]) => selectors.flatMap((s) => s.split(/\s+/)).filter((s) => s.replace(/,/g, '').length > 0);
+  const children = new Map<string, string[]>();
+  for (const node of graph.nodes) for (const parent of node.parents) children.set(parent, [...(children.get(parent) ?? []), node.id]);
   const included =
-    terms(select).length === 0 ? new Set(models.map((m) => m.name)) : new Set(terms(select).flatMap((s) => [...matchTerm(models, s)]));
-  for (const term of terms(exclude)) for (const name of matchTerm(models, term)) included.delete(name);
-  return models.filter((m) => included.has(m.name)).map((m) => m.name);
+    terms(select).length === 0
+      ? new Set(graph.nodes.map((n) => n.id))
+      : new Set(terms(select).flatMap((s) => [...matchTerm(graph, children, s)]));
+  for (const term of terms(exclude)) for (const id of matchTerm(graph, children, term)) included.delete(id);
+  return graph.nodes.filter((n) => (n.kind === 'model' || n.kind === 'snapshot') && included.has(n.id)).map((n) => n.name);
 }

@@ -5,7 +5,7 @@
 import dagre from '@dagrejs/dagre';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { selectModels } from '../project/select';
+import { selectModels, type SelectionGraph } from '../project/select';
 import { runsOnOf, type DataTest, type ProjectPlan } from '../project/types';
 import { escapeHtml } from './html';
 
@@ -73,14 +73,18 @@ export interface LineageNode {
 }
 
 export interface LineageOptions {
-  /** dbt-style selectors (`demand_price_elasticity+`, `staging.*`): draw those models, their sources and the tests within. */
+  /** dbt-style selectors (`demand_price_elasticity+`, `path:staging`): draw those models, their sources and the tests within. */
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
+  /** The project's selection graph, which `select` and `exclude` are read against (LoadedProject.selection). */
+  readonly graph?: SelectionGraph;
 }
 
 /** The graph's nodes and edges, from the project: sources, models (each with its tests) and singular tests. */
 export function lineageGraph(plan: ProjectPlan, options: LineageOptions = {}): { nodes: LineageNode[]; edges: [string, string][] } {
-  const selected = new Set(selectModels(plan.models, options.select, options.exclude));
+  const selecting = Boolean(options.select?.length || options.exclude?.length);
+  if (selecting && !options.graph) throw new Error("lineageGraph: a selection needs the project's selection graph");
+  const selected = new Set(options.graph ? selectModels(options.graph, options.select, options.exclude) : plan.models.map((m) => m.name));
   const models = plan.models.filter((m) => selected.has(m.name));
   const sourcesRead = new Set(models.flatMap((m) => m.sources));
   const sources = plan.sources.filter((s) => (options.select?.length || options.exclude?.length ? sourcesRead.has(s.name) : true));

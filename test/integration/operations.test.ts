@@ -158,8 +158,8 @@ describe('operating the pipeline', () => {
       expect(result.nodes.filter((n) => n.state !== 'succeeded')).toEqual([]);
     });
 
-    it('runs only the selected models: staging.* builds the staging views and publishes no snapshot', async () => {
-      const { result } = await runOnce(workers, { select: ['staging.*'], fullRefresh: true });
+    it('runs only the selected models: path:staging builds the staging views and publishes no snapshot', async () => {
+      const { result } = await runOnce(workers, { select: ['path:staging'], fullRefresh: true });
       const kinds = result.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.kind]: (acc[n.kind] ?? 0) + 1 }), {});
       expect(kinds).toEqual({ seed: 8, model: 5, test: 6, publish: 1, report: 1 }); // five staging models' tests and the overlapping-readings test
       const { result: one } = await runOnce(workers, { select: ['meter_anomalies'], fullRefresh: true });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { defaultProjectDir } from '../../src/config';
 import { ModelBuildError } from '../../src/errors';
 import { loadProject } from '../../src/project/load';
-import { selectModels } from '../../src/project/select';
+import { selectModels, type SelectionGraph } from '../../src/project/select';
 import { runsOnOf, type ProjectPlan } from '../../src/project/types';
 import type {
   BuildModelInput,
@@ -53,6 +53,9 @@ import { connectToTestServer, type TemporalTestContext } from '../support/tempor
  * A warehouse in memory, as the writer's activities would leave it: each source's raw version, what
  * every published node was built from, and what the runs asked of it.
  */
+/** The shipped project's selection graph, which the fake planRun selects from. */
+let projectSelection: SelectionGraph;
+
 class FakeWarehouse {
   readonly path = '/warehouse/meterflow.duckdb';
   /** Each source's raw version (a count of its loads). */
@@ -101,7 +104,7 @@ class FakeWarehouse {
     ];
     return {
       plan: this.plan,
-      selected: selectModels(this.plan.models, input.select, input.exclude),
+      selected: selectModels(projectSelection, input.select, input.exclude),
       stateHashes: Object.fromEntries(definitions),
       built: { ...this.built },
       droppedLeftovers: [],
@@ -293,7 +296,7 @@ describe('the pipeline workflow with mocked activities', () => {
   let afterFullRun: FakeWarehouse;
 
   beforeAll(async () => {
-    [environment, workflowBundle, { plan }] = await Promise.all([
+    [environment, workflowBundle, { plan, selection: projectSelection }] = await Promise.all([
       connectToTestServer(),
       bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('ERROR') }),
       loadProject(defaultProjectDir()),

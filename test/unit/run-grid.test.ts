@@ -161,8 +161,9 @@ function crossings(edges: readonly { points: { x: number; y: number }[] }[]): nu
 
 describe('the lineage graph', () => {
   let plan: ProjectPlan;
+  let graph: Awaited<ReturnType<typeof loadProject>>['selection'];
   beforeAll(async () => {
-    plan = (await loadProject(defaultProjectDir())).plan;
+    ({ plan, selection: graph } = await loadProject(defaultProjectDir()));
   });
 
   it('stands sources, built models and read-only models in columns left to right, with no edges crossing', () => {
@@ -210,9 +211,11 @@ describe('the lineage graph', () => {
   });
 
   it('draws part of the graph for a selection: the models selected and the sources they read', () => {
-    const { nodes } = lineageGraph(plan, { select: ['+stg_tariff_unit_rates'] });
+    const { nodes } = lineageGraph(plan, { graph, select: ['+stg_tariff_unit_rates'] });
     expect(nodes.map((n) => n.id)).toEqual(['source:tariff_unit_rates', 'model:stg_tariff_unit_rates']);
-    const downstream = lineageGraph(plan, { select: ['demand_price_elasticity+'], exclude: ['meter_anomalies'] }).nodes.map((n) => n.id);
+    const downstream = lineageGraph(plan, { graph, select: ['demand_price_elasticity+'], exclude: ['meter_anomalies'] }).nodes.map(
+      (n) => n.id,
+    );
     expect(downstream).toContain('model:actual_vs_estimated_daily');
     expect(downstream).not.toContain('model:meter_anomalies');
     expect(downstream.filter((id) => id.startsWith('source:'))).toEqual([]);
