@@ -146,6 +146,7 @@ interface RunOptions extends NotifyOptions {
   analyticsConcurrency: number;
   select?: string[];
   exclude?: string[];
+  selector?: string;
   fullRefresh?: boolean;
   verify?: boolean;
   sourcesMoved?: boolean;
@@ -158,6 +159,7 @@ function selection(options: RunOptions) {
   return {
     ...(options.select ? { select: options.select } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
+    ...(options.selector ? { selector: options.selector } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.verify ? { verify: true } : {}),
     ...(options.sourcesMoved ? { sourcesMoved: true } : {}),
@@ -218,6 +220,7 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
       .option('--analytics-concurrency <n>', 'analytics activities at once in the embedded worker', positiveInteger, 2)
       .option('--select <selector...>', 'models to run, dbt syntax: name, +name, name+, @name, path:models/staging, tag:daily, source:raw+')
       .option('--exclude <selector...>', 'models to leave out, same syntax')
+      .option('--selector <name>', "a selector of the project's selectors.yml (dbt's --selector); not with --select or --exclude")
       .option('--full-refresh', 'reload every source file and rebuild every selected model')
       .option('--verify', 'hash every source file that looks unchanged and reload those whose content changed')
       .option(

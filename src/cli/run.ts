@@ -25,6 +25,7 @@ export interface RunCommandOptions {
   readonly analyticsConcurrency?: number;
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
+  readonly selector?: string;
   readonly fullRefresh?: boolean;
   readonly verify?: boolean;
   readonly sourcesMoved?: boolean;
@@ -251,6 +252,7 @@ async function runInput(
     outUri: normaliseUri(options.out),
     ...(options.select?.length ? { select: options.select } : {}),
     ...(options.exclude?.length ? { exclude: options.exclude } : {}),
+    ...(options.selector ? { selector: options.selector } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.verify ? { verify: true } : {}),
     ...(options.sourcesMoved ? { sourcesMoved: true } : {}),

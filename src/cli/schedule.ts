@@ -162,6 +162,7 @@ interface TimingOptions {
   timezone?: string;
   select?: string[];
   exclude?: string[];
+  selector?: string;
   db?: string;
   project?: string;
   notify?: string[];
@@ -181,6 +182,7 @@ function addTimingOptions(command: Command): Command {
     .option('--timezone <tz>', 'time zone of the cron expression')
     .option('--select <selector...>', 'models to run, dbt syntax')
     .option('--exclude <selector...>', 'models to leave out, dbt syntax')
+    .option('--selector <name>', "a selector of the project's selectors.yml; on update, replaces --select and --exclude (and they it)")
     .option('--db <location>', "the warehouse its runs build (default: meterflow's default warehouse); its writer must run")
     .option('--project <dir>', "the dbt project its runs run, as the folder is when each run starts (default: meterflow's)")
     .option('--vars <yaml>', `${VARS_HELP}; on update, the vars replace the schedule's ('{}' for none)`, varsOption);
@@ -190,7 +192,7 @@ function addTimingOptions(command: Command): Command {
  * The project and selection a schedule's runs will run, checked now: a folder that is no dbt project,
  * or a selector that matches no model, is refused when the schedule is made, not at its first run.
  */
-async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select' | 'exclude' | 'vars'>): Promise<void> {
+async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select' | 'exclude' | 'selector' | 'vars'>): Promise<void> {
   const dir = input.project?.dir ?? path.resolve(defaultProjectDir());
   // loaded here only: the project's reader is not needed by the other schedule commands
   const [{ loadProject }, { selectModels }] = await Promise.all([import('../project/load'), import('../project/select')]);
@@ -202,7 +204,7 @@ async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select
     throw new InvalidArgumentError(`--project ${dir} cannot be run: ${(err as Error).message}`);
   }
   try {
-    selectModels(graph, input.select, input.exclude);
+    selectModels(graph, input);
   } catch (err) {
     throw new InvalidArgumentError(`in the project ${dir}, ${(err as Error).message}`);
   }
@@ -214,6 +216,10 @@ function inputChanges(options: TimingOptions): Partial<PipelineInput> {
     ...(options.out ? { outUri: absolute(options.out) } : {}),
     ...(options.select ? { select: options.select } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
+    ...(options.selector ? { selector: options.selector } : {}),
+    // on update, a selection of one kind replaces the schedule's of the other
+    ...((options.select || options.exclude) && !options.selector ? { selector: undefined } : {}),
+    ...(options.selector && !options.select && !options.exclude ? { select: undefined, exclude: undefined } : {}),
     // a schedule's runs name the warehouse, without a password, and the project folder (no hash: as it is at each run)
     ...(options.db ? { warehouse: registerWarehouse(options.db) } : {}),
     ...(options.project ? { project: { dir: path.resolve(options.project) } } : {}),
@@ -262,7 +268,7 @@ export function scheduleCommand(): Command {
   addTimingOptions(schedule.command('update <id>').description("change a schedule's timing, policies or input")).action(
     async (id: string, options: TimingOptions) => {
       const connected = await client();
-      if (options.project || options.select || options.exclude || options.vars) {
+      if (options.project || options.select || options.exclude || options.selector || options.vars) {
         // the project and selection the schedule's runs will have: the changed ones over its own
         const action = (await onSchedule(id, describeSchedule(connected, id))).action as { args?: unknown[] };
         await checkScheduledRuns({ ...((action.args?.[0] ?? {}) as PipelineInput), ...inputChanges(options) });

@@ -34,6 +34,8 @@ export interface PlanRunInput extends RunScope {
   /** dbt-style selectors (`demand_price_elasticity+`, `tag:daily`, `path:staging`); none selects all. */
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
+  /** A selector of the project's selectors.yml, by name. */
+  readonly selector?: string;
   /** Names the run's unpublished versions; a plan drops those that dead runs left behind. */
   readonly buildId?: string;
   /** Replace tables in the warehouse that meterflow did not create (otherwise the run refuses). */

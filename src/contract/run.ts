@@ -72,6 +72,8 @@ export interface PipelineInput {
   /** dbt-style model selection: `demand_price_elasticity+`, `+meter_anomalies`, `path:staging`, `tag:daily`. */
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
+  /** A selector of the project's selectors.yml, by name (dbt's --selector); not with select or exclude. */
+  readonly selector?: string;
   /** Reload every source file and rebuild every selected model, changed or not. */
   readonly fullRefresh?: boolean;
   /** Replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them). */

@@ -102,6 +102,15 @@ export function pipelineInputProblems(input: unknown): string[] {
     reservedVar(input.vars),
     oneOf('select', input.select, selectors, 'a list of selectors'),
     oneOf('exclude', input.exclude, selectors, 'a list of selectors'),
+    oneOf(
+      'selector',
+      input.selector,
+      (v) => typeof v === 'string' && v.trim() !== '',
+      "the name of a selector in the project's selectors.yml",
+    ),
+    input.selector !== undefined && (input.select !== undefined || input.exclude !== undefined)
+      ? 'selector cannot be given with select or exclude (dbt would leave them unread)'
+      : undefined,
     ...(['fullRefresh', 'force', 'verify', 'sourcesMoved'] as const).map((flag) =>
       oneOf(flag, input[flag], (v) => typeof v === 'boolean', 'true or false'),
     ),

@@ -31,6 +31,7 @@ import {
 import { checkUnitInputs, unitTestOf, type UnitTestEntry } from './unit-tests';
 import { snapshotBlocks, snapshotBuildConfig, snapshotSpec, snapshotTemplate, type SnapshotBlock } from './dbt-snapshots';
 import { selectionGraph } from './selection-graph';
+import { readYamlSelectors } from './yaml-selectors';
 import type { SelectionGraph } from './select';
 import {
   ANALYTICS_PERIODS,
@@ -913,7 +914,9 @@ export async function loadProject(
       : {}),
     ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
+  const yamlSelectors = await readYamlSelectors(dir, vars);
   const selection = selectionGraph({
+    ...(yamlSelectors ? { selectors: yamlSelectors } : {}),
     projectName: project.name,
     drafts,
     models: ordered,

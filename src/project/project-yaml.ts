@@ -32,9 +32,8 @@ function nativeValue(text: string): unknown {
   return text;
 }
 
-function renderString(value: string, reads: ProjectYamlReads, runVars: Readonly<Record<string, unknown>>): unknown {
+function renderString(value: string, reads: ProjectYamlReads, runVars: Readonly<Record<string, unknown>>, file: string): unknown {
   if (!value.includes('{{') && !value.includes('{%')) return value;
-  const file = 'dbt_project.yml';
   const render = () =>
     renderModel({
       file,
@@ -58,7 +57,7 @@ function renderString(value: string, reads: ProjectYamlReads, runVars: Readonly<
     const noDefault = /var\('([^']+)'\) is not defined/.exec(err instanceof Error ? err.message : '');
     if (!noDefault) throw err;
     throw new ProjectError(
-      `${file}: var('${noDefault[1]}') has no default and the run does not set it (--vars): dbt reads dbt_project.yml ` +
+      `${file}: var('${noDefault[1]}') has no default and the run does not set it (--vars): dbt reads ${file} ` +
         "with a run's vars only, never its own vars:; give the var() a default",
       file,
     );
@@ -73,12 +72,13 @@ function renderNode(
   keypath: readonly string[],
   reads: ProjectYamlReads,
   runVars: Readonly<Record<string, unknown>>,
+  file: string,
 ): unknown {
   if (!rendered(keypath)) return value;
-  if (typeof value === 'string') return renderString(value, reads, runVars);
-  if (Array.isArray(value)) return value.map((item, i) => renderNode(item, [...keypath, String(i)], reads, runVars));
+  if (typeof value === 'string') return renderString(value, reads, runVars, file);
+  if (Array.isArray(value)) return value.map((item, i) => renderNode(item, [...keypath, String(i)], reads, runVars, file));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderNode(item, [...keypath, key], reads, runVars)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderNode(item, [...keypath, key], reads, runVars, file)]));
   }
   return value;
 }
@@ -90,7 +90,8 @@ function renderNode(
 export function renderProjectYaml(
   raw: Record<string, unknown>,
   runVars: Readonly<Record<string, unknown>> = {},
+  file = 'dbt_project.yml',
 ): { raw: Record<string, unknown>; reads: ProjectYamlReads } {
   const reads: ProjectYamlReads = { vars: new Set(), env: new Set() };
-  return { raw: renderNode(raw, [], reads, runVars) as Record<string, unknown>, reads };
+  return { raw: renderNode(raw, [], reads, runVars, file) as Record<string, unknown>, reads };
 }

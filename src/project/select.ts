@@ -31,13 +31,21 @@ export interface SelectableNode {
   readonly parents: readonly string[];
 }
 
-/** What a project offers to select from: its nodes (models in build order first) and its name. */
+/** What a project offers to select from: its nodes (models in build order first), its name, its YAML selectors. */
 export interface SelectionGraph {
   readonly projectName: string;
   readonly nodes: readonly SelectableNode[];
+  readonly selectors?: YamlSelectors;
 }
 
-interface Criterion {
+/** The project's selectors.yml: each selector's spec by name, and the one with `default: true`. */
+export interface YamlSelectors {
+  readonly file: string;
+  readonly specs: ReadonlyMap<string, SelectionSpec>;
+  readonly defaultName?: string;
+}
+
+export interface Criterion {
   readonly raw: string;
   readonly childrensParents: boolean;
   readonly parents: boolean;
@@ -92,29 +100,54 @@ function defaultMethod(value: string): string {
   return 'fqn';
 }
 
-function parseCriterion(raw: string): Criterion {
-  const match = RAW_SELECTOR.exec(raw);
-  const groups = match?.groups;
-  if (!groups) throw new ProjectError(`invalid selector '${raw}'`);
-  const value = groups.value as string;
-  const [method, ...args] = groups.method ? groups.method.split('.') : [defaultMethod(value)];
+/** A selector's parts as dbt's selection_criteria_from_dict takes them (a YAML selector's dict, or a parsed command-line term). */
+export interface CriterionFields {
+  readonly method?: string;
+  readonly value: string;
+  readonly childrensParents?: boolean;
+  readonly parents?: boolean;
+  readonly parentsDepth?: number;
+  readonly children?: boolean;
+  readonly childrenDepth?: number;
+}
+
+/** A criterion from its parts, its method checked; `raw` names it in messages. */
+export function criterionOf(raw: string, fields: CriterionFields): Criterion {
+  const { value } = fields;
+  const [method, ...args] = fields.method ? fields.method.split('.') : [defaultMethod(value)];
   if (!KNOWN_METHODS.has(method as string)) throw new ProjectError(`selector '${raw}': '${method}' is not a valid method name`);
   const refused = REFUSED_METHODS[method as string];
   if (refused) throw new ProjectError(`selector '${raw}' cannot be honoured: ${refused}`);
-  if (groups.cp && groups.children) throw new ProjectError(`selector '${raw}': the "@" prefix and "+" suffix are incompatible`);
-  const parentsDepth = depthOf(groups.pd);
-  const childrenDepth = depthOf(groups.cd);
+  if (fields.childrensParents && fields.children)
+    throw new ProjectError(`selector '${raw}': the "@" prefix and "+" suffix are incompatible`);
   return {
     raw,
+    childrensParents: Boolean(fields.childrensParents),
+    parents: Boolean(fields.parents),
+    ...(fields.parentsDepth !== undefined ? { parentsDepth: fields.parentsDepth } : {}),
+    children: Boolean(fields.children),
+    ...(fields.childrenDepth !== undefined ? { childrenDepth: fields.childrenDepth } : {}),
+    method: method as string,
+    args,
+    value,
+  };
+}
+
+/** One command-line term, `[@][N+][method:]value[+N]`, as dbt's RAW_SELECTOR_PATTERN reads it. */
+export function parseCriterion(raw: string): Criterion {
+  const groups = RAW_SELECTOR.exec(raw)?.groups;
+  if (!groups) throw new ProjectError(`invalid selector '${raw}'`);
+  const parentsDepth = depthOf(groups.pd);
+  const childrenDepth = depthOf(groups.cd);
+  return criterionOf(raw, {
+    ...(groups.method ? { method: groups.method } : {}),
+    value: groups.value as string,
     childrensParents: Boolean(groups.cp),
     parents: Boolean(groups.parents),
     ...(parentsDepth !== undefined ? { parentsDepth } : {}),
     children: Boolean(groups.children),
     ...(childrenDepth !== undefined ? { childrenDepth } : {}),
-    method: method as string,
-    args,
-    value,
-  };
+  });
 }
 
 /** dbt's is_selected_node: the name, or the fqn's parts from its start, a wildcard matching the rest. */
@@ -224,9 +257,14 @@ function walk(from: Iterable<string>, next: (id: string) => readonly string[], d
 }
 
 /** The ids one criterion selects: its method's nodes and the relatives its `+` and `@` ask for. */
-function matchCriterion(graph: SelectionGraph, children: ReadonlyMap<string, string[]>, criterion: Criterion): Set<string> {
+function matchCriterion(
+  graph: SelectionGraph,
+  children: ReadonlyMap<string, string[]>,
+  criterion: Criterion,
+  mustMatch: boolean,
+): Set<string> {
   const direct = matchMethod(graph, criterion).map((n) => n.id);
-  if (direct.length === 0)
+  if (direct.length === 0 && mustMatch)
     throw new ProjectError(`selector '${criterion.raw}' matches no model, seed, snapshot or source${folderHint(graph, criterion)}`);
   const parentsOf = new Map(graph.nodes.map((n) => [n.id, n.parents]));
   const up = (id: string) => parentsOf.get(id) ?? [];
@@ -241,28 +279,99 @@ function matchCriterion(graph: SelectionGraph, children: ReadonlyMap<string, str
   return selected;
 }
 
-/** The ids one term selects: as dbt reads `a,b`, what every part selects. */
-function matchTerm(graph: SelectionGraph, children: ReadonlyMap<string, string[]>, term: string): Set<string> {
-  const sets = term
-    .split(',')
-    .filter((part) => part.length > 0)
-    .map((part) => matchCriterion(graph, children, parseCriterion(part)));
-  const [first, ...others] = sets;
-  return new Set([...(first ?? [])].filter((id) => others.every((set) => set.has(id))));
+/**
+ * A selection as dbt composes one: a criterion, the union or intersection of parts, or what one
+ * selects less what another does (a YAML selector's `exclude`). `mustMatch`: a criterion given on the
+ * command line that matches nothing is refused (dbt warns); one in a YAML selector may match nothing.
+ */
+export type SelectionSpec =
+  | { readonly kind: 'criterion'; readonly criterion: Criterion; readonly mustMatch: boolean }
+  | { readonly kind: 'union' | 'intersection'; readonly parts: readonly SelectionSpec[] }
+  | { readonly kind: 'difference'; readonly include: SelectionSpec; readonly exclude: SelectionSpec };
+
+/** The command line's selectors as dbt reads them: terms apart a union, parts joined by a comma an intersection. */
+export function commandLineSpec(selectors: readonly string[]): SelectionSpec {
+  const terms = selectors.flatMap((s) => s.split(/\s+/)).filter((s) => s.replace(/,/g, '').length > 0);
+  return {
+    kind: 'union',
+    parts: terms.map((term) => ({
+      kind: 'intersection',
+      parts: term
+        .split(',')
+        .filter((part) => part.length > 0)
+        .map((part) => ({ kind: 'criterion', criterion: parseCriterion(part), mustMatch: true })),
+    })),
+  };
+}
+
+function evaluate(graph: SelectionGraph, children: ReadonlyMap<string, string[]>, spec: SelectionSpec): Set<string> {
+  switch (spec.kind) {
+    case 'criterion':
+      return matchCriterion(graph, children, spec.criterion, spec.mustMatch);
+    case 'union':
+      return new Set(spec.parts.flatMap((part) => [...evaluate(graph, children, part)]));
+    case 'intersection': {
+      const [first, ...others] = spec.parts.map((part) => evaluate(graph, children, part));
+      return new Set([...(first ?? [])].filter((id) => others.every((set) => set.has(id))));
+    }
+    default: {
+      const excluded = evaluate(graph, children, spec.exclude);
+      return new Set([...evaluate(graph, children, spec.include)].filter((id) => !excluded.has(id)));
+    }
+  }
+}
+
+/** The ids a spec selects from the graph. */
+export function selectIds(graph: SelectionGraph, spec: SelectionSpec): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const node of graph.nodes) for (const parent of node.parents) children.set(parent, [...(children.get(parent) ?? []), node.id]);
+  return evaluate(graph, children, spec);
+}
+
+/** What a run asks to build: dbt's --select and --exclude, or --selector naming a YAML selector. */
+export interface Selection {
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** A selector of the project's selectors.yml, by name. */
+  readonly selector?: string;
+}
+
+/** The spec a selection stands for: the named YAML selector, else the default one where nothing is selected, else the command line's. */
+function specOf(graph: SelectionGraph, { select = [], exclude = [], selector }: Selection): SelectionSpec | undefined {
+  const yaml = graph.selectors;
+  if (selector !== undefined) {
+    if (select.length > 0 || exclude.length > 0) {
+      throw new ProjectError(`--selector ${selector} cannot be combined with --select or --exclude (dbt would leave them unread)`);
+    }
+    const named = yaml?.specs.get(selector);
+    if (!named) {
+      const known = [...(yaml?.specs.keys() ?? [])];
+      throw new ProjectError(
+        `no selector '${selector}' in ${yaml?.file ?? 'the project (it has no selectors.yml)'}${known.length ? `: it defines ${known.join(', ')}` : ''}`,
+      );
+    }
+    return named;
+  }
+  if (select.length === 0 && exclude.length === 0 && yaml?.defaultName) return yaml.specs.get(yaml.defaultName);
+  if (select.length === 0 && exclude.length === 0) return undefined;
+  const include = select.length > 0 ? commandLineSpec(select) : undefined;
+  const left = exclude.length > 0 ? commandLineSpec(exclude) : undefined;
+  const all: SelectionSpec = { kind: 'criterion', criterion: parseCriterion('*'), mustMatch: false };
+  return left ? { kind: 'difference', include: include ?? all, exclude: left } : include;
 }
 
 /**
- * The names of the selected models and snapshots (what a run builds), in the graph's order. No
- * selectors select every one. A term that matches no node is refused, naming it.
+ * The names of the selected models and snapshots (what a run builds), in the graph's order. Nothing
+ * selected selects every one (or what the project's default YAML selector selects). A command-line
+ * term that matches no node is refused, naming it; so is a YAML selector that selects no model.
  */
-export function selectModels(graph: SelectionGraph, select: readonly string[] = [], exclude: readonly string[] = []): string[] {
-  const terms = (selectors: readonly string[]) => selectors.flatMap((s) => s.split(/\s+/)).filter((s) => s.replace(/,/g, '').length > 0);
-  const children = new Map<string, string[]>();
-  for (const node of graph.nodes) for (const parent of node.parents) children.set(parent, [...(children.get(parent) ?? []), node.id]);
-  const included =
-    terms(select).length === 0
-      ? new Set(graph.nodes.map((n) => n.id))
-      : new Set(terms(select).flatMap((s) => [...matchTerm(graph, children, s)]));
-  for (const term of terms(exclude)) for (const id of matchTerm(graph, children, term)) included.delete(id);
-  return graph.nodes.filter((n) => (n.kind === 'model' || n.kind === 'snapshot') && included.has(n.id)).map((n) => n.name);
+export function selectModels(graph: SelectionGraph, selection: Selection = {}): string[] {
+  const spec = specOf(graph, selection);
+  const ids = spec ? selectIds(graph, spec) : new Set(graph.nodes.map((n) => n.id));
+  const names = graph.nodes.filter((n) => (n.kind === 'model' || n.kind === 'snapshot') && ids.has(n.id)).map((n) => n.name);
+  const yamlName =
+    selection.selector ?? (spec && !selection.select?.length && !selection.exclude?.length ? graph.selectors?.defaultName : undefined);
+  if (yamlName !== undefined && names.length === 0)
+    throw new ProjectError(`selector '${yamlName}' of ${graph.selectors?.file} selects no model or snapshot`);
+  return names;
 }

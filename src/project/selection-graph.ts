@@ -4,7 +4,7 @@
 // fqn, files, tags and config dbt's selector methods read.
 import type { SelectableFacts } from './project-files';
 import type { NodeConfig } from './model-config';
-import type { SelectableNode, SelectionGraph } from './select';
+import type { SelectableNode, SelectionGraph, YamlSelectors } from './select';
 import { runsOnOf, type ModelNode, type SourceTable } from './types';
 
 /** A model, snapshot or ephemeral model as loaded, before ephemeral models are inlined. */
@@ -24,6 +24,8 @@ export interface SelectionDraft {
 
 export interface SelectionInput {
   readonly projectName: string;
+  /** The project's selectors.yml, where it has one. */
+  readonly selectors?: YamlSelectors;
   readonly drafts: readonly SelectionDraft[];
   /** The models and snapshots in build order, with where each runs. */
   readonly models: readonly ModelNode[];
@@ -120,6 +122,7 @@ export function selectionGraph(input: SelectionInput): SelectionGraph {
   });
   return {
     projectName: input.projectName,
+    ...(input.selectors ? { selectors: input.selectors } : {}),
     nodes: [
       ...drafts.map((draft) => draftNode(input, draft, parentOf)),
       ...input.sources.map((t) => tableNode(input, t, t.seed ? t.name : sourceId(t), input.selectable.get(t.seed ? t.name : sourceId(t)))),

@@ -84,7 +84,15 @@ export interface LineageOptions {
 export function lineageGraph(plan: ProjectPlan, options: LineageOptions = {}): { nodes: LineageNode[]; edges: [string, string][] } {
   const selecting = Boolean(options.select?.length || options.exclude?.length);
   if (selecting && !options.graph) throw new Error("lineageGraph: a selection needs the project's selection graph");
-  const selected = new Set(options.graph ? selectModels(options.graph, options.select, options.exclude) : plan.models.map((m) => m.name));
+  // (the whole project unless asked: a project's default YAML selector chooses what runs build, not what is drawn)
+  const selected = new Set(
+    selecting && options.graph
+      ? selectModels(options.graph, {
+          ...(options.select ? { select: options.select } : {}),
+          ...(options.exclude ? { exclude: options.exclude } : {}),
+        })
+      : plan.models.map((m) => m.name),
+  );
   const models = plan.models.filter((m) => selected.has(m.name));
   const sourcesRead = new Set(models.flatMap((m) => m.sources));
   const sources = plan.sources.filter((s) => (options.select?.length || options.exclude?.length ? sourcesRead.has(s.name) : true));

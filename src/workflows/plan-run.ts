@@ -91,6 +91,7 @@ export async function planRun(run: RunStart): Promise<RunContext> {
       ...(input.force ? { force: true } : {}),
       ...(input.select ? { select: input.select } : {}),
       ...(input.exclude ? { exclude: input.exclude } : {}),
+      ...(input.selector ? { selector: input.selector } : {}),
     },
   ]);
   const { plan } = planned;

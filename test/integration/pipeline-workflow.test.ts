@@ -104,7 +104,7 @@ class FakeWarehouse {
     ];
     return {
       plan: this.plan,
-      selected: selectModels(projectSelection, input.select, input.exclude),
+      selected: selectModels(projectSelection, input),
       stateHashes: Object.fromEntries(definitions),
       built: { ...this.built },
       droppedLeftovers: [],

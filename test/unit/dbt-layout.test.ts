@@ -204,14 +204,17 @@ describe('a dbt project laid out its own way', () => {
     expect(moved.plan.singularTests).toEqual(shipped.plan.singularTests);
     expect(new Map([...moved.templates].sort())).toEqual(new Map([...shipped.templates].sort()));
     // folders select as dbt selects them
-    expect(selectModels(moved.selection, ['analytics_tables.*'])).toHaveLength(12);
-    expect(selectModels(moved.selection, ['path:models/master_table']).sort()).toEqual([
+    expect(selectModels(moved.selection, { select: ['analytics_tables.*'] })).toHaveLength(12);
+    expect(selectModels(moved.selection, { select: ['path:models/master_table'] }).sort()).toEqual([
       'demand_price_elasticity',
       'layout_half_hour_coefficients',
       'meter_segment_estimates',
       'meter_segment_layouts',
     ]);
-    expect(selectModels(moved.selection, ['config.runs_on:build'])).toEqual(['stg_smart_meter_consumption', 'demand_price_elasticity']);
+    expect(selectModels(moved.selection, { select: ['config.runs_on:build'] })).toEqual([
+      'stg_smart_meter_consumption',
+      'demand_price_elasticity',
+    ]);
   });
 
   it('takes where a model runs from dbt_project.yml folder config, laid over by YAML and SQL config', async () => {

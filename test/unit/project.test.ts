@@ -418,7 +418,7 @@ describe('selecting models with dbt syntax', () => {
   });
 
   it('selects a model and what is downstream of it with name+', () => {
-    const selected = selectModels(models, ['demand_price_elasticity+']);
+    const selected = selectModels(models, { select: ['demand_price_elasticity+'] });
     expect(selected).toContain('demand_price_elasticity');
     expect(selected).toContain('meter_anomalies');
     expect(selected.filter((name) => name.startsWith('stg_'))).toEqual([]);
@@ -426,7 +426,7 @@ describe('selecting models with dbt syntax', () => {
   });
 
   it('selects a model and what it is built from with +name', () => {
-    expect(selectModels(models, ['+meter_anomalies']).sort()).toEqual(
+    expect(selectModels(models, { select: ['+meter_anomalies'] }).sort()).toEqual(
       [
         'meter_anomalies',
         'meter_readings_by_month',
@@ -444,33 +444,33 @@ describe('selecting models with dbt syntax', () => {
   });
 
   it('selects by folder, by tag, and leaves out what --exclude names', () => {
-    expect(selectModels(models, ['path:staging'])).toHaveLength(5);
-    expect(selectModels(models, ['tag:weekly']).sort()).toEqual([
+    expect(selectModels(models, { select: ['path:staging'] })).toHaveLength(5);
+    expect(selectModels(models, { select: ['tag:weekly'] }).sort()).toEqual([
       'actual_vs_estimated_weekly',
       'price_response_by_month',
       'price_response_variable_tariff',
     ]);
-    expect(selectModels(models, ['path:analytics'], ['meter_anomalies', 'tag:weekly'])).toHaveLength(8);
+    expect(selectModels(models, { select: ['path:analytics'], exclude: ['meter_anomalies', 'tag:weekly'] })).toHaveLength(8);
     // a model's per-month partial aggregates carry its tags, so a tag selects both
-    expect(selectModels(models, ['tag:daily'])).toEqual(expect.arrayContaining(['meter_anomalies', 'meter_readings_by_month']));
+    expect(selectModels(models, { select: ['tag:daily'] })).toEqual(expect.arrayContaining(['meter_anomalies', 'meter_readings_by_month']));
     expect(selectModels(models)).toHaveLength(count);
   });
 
   it('reads a comma as dbt does, the models both parts select, and spaces as either', () => {
     // the weekly models among the analytics, not the analytics and the weekly ones
-    expect(selectModels(models, ['path:analytics,tag:weekly']).sort()).toEqual([
+    expect(selectModels(models, { select: ['path:analytics,tag:weekly'] }).sort()).toEqual([
       'actual_vs_estimated_weekly',
       'price_response_by_month',
       'price_response_variable_tariff',
     ]);
-    expect(selectModels(models, ['path:staging,tag:weekly'])).toEqual([]);
-    expect(selectModels(models, ['tag:weekly meter_anomalies'])).toHaveLength(4);
+    expect(selectModels(models, { select: ['path:staging,tag:weekly'] })).toEqual([]);
+    expect(selectModels(models, { select: ['tag:weekly meter_anomalies'] })).toHaveLength(4);
     // excluded: only what both parts select
-    expect(selectModels(models, ['path:analytics'], ['tag:weekly,price_response_by_month'])).toHaveLength(11);
+    expect(selectModels(models, { select: ['path:analytics'], exclude: ['tag:weekly,price_response_by_month'] })).toHaveLength(11);
   });
 
   it('refuses a selector that matches nothing, naming it', () => {
-    expect(() => selectModels(models, ['tag:nope'])).toThrow("selector 'tag:nope' matches no model, seed, snapshot or source");
+    expect(() => selectModels(models, { select: ['tag:nope'] })).toThrow("selector 'tag:nope' matches no model, seed, snapshot or source");
   });
 });
 

@@ -52,6 +52,16 @@ describe("a run's input", () => {
     ]);
   });
 
+  it("takes a YAML selector's name, never beside select or exclude", () => {
+    expect(pipelineInputProblems({ ...good, select: undefined, selector: 'nightly' })).toEqual([]);
+    expect(pipelineInputProblems({ ...good, selector: 'nightly', exclude: ['x'] })).toEqual([
+      'selector cannot be given with select or exclude (dbt would leave them unread)',
+    ]);
+    expect(pipelineInputProblems({ ...good, select: undefined, selector: ' ' })).toEqual([
+      `selector must be the name of a selector in the project's selectors.yml, not " "`,
+    ]);
+  });
+
   it('refuses sources and out folders whose path DuckDB would read as a pattern of other files', () => {
     expect(pipelineInputProblems({ ...good, sourcesUri: '/data/landing[2024]', outUri: 's3://b/out/*' })).toEqual([
       'sourcesUri must not hold *, ? or [, which DuckDB reads in a file\'s path as a pattern of other files: "/data/landing[2024]"',
