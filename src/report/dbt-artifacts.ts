@@ -406,17 +406,28 @@ function testsNotRun(input: ArtifactsInput, byId: NodesById, ran: ReadonlySet<st
     if (!node) continue;
     const afterModels = new Set(source.afterModels ?? []);
     for (const test of source.tests.filter((t) => !ran.has(t.id) && !afterModels.has(t.id))) {
-      const status =
-        node.state === 'succeeded'
-          ? node.note?.includes(`set aside by ${test.id}`) || node.note?.includes(`fail ${test.id} (warn`)
-            ? 'warn'
-            : 'pass'
-          : node.state === 'failed' && node.error?.includes(test.id)
-            ? 'fail'
-            : 'skipped';
-      add(id.test(test.id), node, status, { message: node.state === 'unchanged' ? 'no new file: not checked again' : null });
+      const said = seedTestSaid(node, test.id);
+      const status = node.state === 'succeeded' ? (said ? 'warn' : 'pass') : node.state === 'failed' && said ? 'fail' : 'skipped';
+      add(id.test(test.id), node, status, {
+        message: node.state === 'unchanged' ? 'no new file: not checked again' : null,
+        failures: said?.failures ?? (status === 'pass' ? 0 : null),
+      });
     }
   }
+}
+
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * What a seed node says of one of its tests: a refusal's `(data test <id>: N failures)`, or its
+ * note's `N rows fail <id> (warn: kept)` or `N rows set aside by <id>`; nothing where it names none.
+ */
+function seedTestSaid(node: NodeProgress, testId: string): { failures: number } | undefined {
+  const id = escaped(testId);
+  const said =
+    new RegExp(`\\(data test ${id}: (\\d+) failures?\\)`).exec(node.error ?? '') ??
+    new RegExp(`(\\d+) rows? (?:fail ${id} \\(warn|set aside by ${id}(?![\\w]))`).exec(node.note ?? '');
+  return said ? { failures: Number(said[1]) } : undefined;
 }
 
 /** run_results.json: one result per model, seed and test of the run (v6). */

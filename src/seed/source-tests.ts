@@ -124,6 +124,9 @@ export async function checkFinite(
   }
 }
 
+/** A refusal's last words: the test by its id and its failures over every file loaded (run_results.json reads them back). */
+export const testNamed = (test: DataTest, failures: number) => ` (data test ${test.id}: ${plural(failures, 'failure', 'failures')})`;
+
 /**
  * The column tests of a source on the rows of the files just loaded. A failing `error` test refuses
  * the file; a failing `warn` test keeps the rows and is counted (`kept`), unless it judges rows one by
@@ -138,10 +141,10 @@ export async function checkSourceTests(
   counted: LoadedRowCounts,
 ): Promise<SetAsideRows[]> {
   if (source.tests.length === 0 || loaded.length === 0) return [];
-  const refuse = async (file: StoredObject, test: DataTest, failures: number, condition?: string): Promise<never> => {
+  const refuse = async (file: StoredObject, test: DataTest, failures: number, total: number, condition?: string): Promise<never> => {
     const sample = condition ? `; e.g. ${await sampleRow(connection, source, table, file.uri, condition)}` : '';
     throw new SourceDataError(
-      `source ${source.name}: ${file.uri} fails ${describeTest(test)}${test.column ? ` on column '${test.column}'` : ''} (${plural(failures, 'row', 'rows')})${sample}`,
+      `source ${source.name}: ${file.uri} fails ${describeTest(test)}${test.column ? ` on column '${test.column}'` : ''} (${plural(failures, 'row', 'rows')})${sample}${testNamed(test, total)}`,
       source.name,
       file.uri,
     );
@@ -156,7 +159,7 @@ export async function checkSourceTests(
     const status = testStatus(test, test.limit === undefined ? failures : Math.min(failures, test.limit));
     if (status === 'fail') {
       const file = loaded.find((candidate) => meeting(counted, candidate.uri, condition) > 0) as StoredObject;
-      await refuse(file, test, meeting(counted, file.uri, condition), condition);
+      await refuse(file, test, meeting(counted, file.uri, condition), failures, condition);
     }
     if (status !== 'warn') continue;
     if (test.severity === 'warn' && test.setAside === true) {
@@ -183,7 +186,7 @@ export async function checkSourceTests(
     const files = loaded.map((file) => file.uri).join(', ');
     if (result.status === 'fail') {
       throw new SourceDataError(
-        `source ${source.name}: with ${files} loaded, it fails ${describeTest(test)}${test.column ? ` on column '${test.column}'` : ''} (${plural(result.failures, 'row', 'rows')})`,
+        `source ${source.name}: with ${files} loaded, it fails ${describeTest(test)}${test.column ? ` on column '${test.column}'` : ''} (${plural(result.failures, 'row', 'rows')})${testNamed(test, result.failures)}`,
         source.name,
         (loaded[0] as StoredObject).uri,
       );
