@@ -22,6 +22,43 @@ const FIRST_KEYWORD = /^(select|with|from|values|table|describe|desc|show|summar
 const DENIED_FUNCTION =
   /^((?:sqlite|postgres|pg|mysql)_\w+|query|query_table|read_(?:text|blob|csv\w*|json\w*|ndjson\w*|xlsx)|sniff_csv|ducklake_(?:add_data_files|expire_snapshots|merge_adjacent_files|cleanup_old_files|delete_orphaned_files|rewrite_data_files|flush_inlined_data|set_option|set_commit_message))$/i;
 
+/**
+ * The table functions a query may call: the lake's and files' readers under the lake's data path,
+ * generators, and the catalog's descriptions of tables. Every other one is refused, whatever an
+ * extension adds: some run SQL given as text (json_execute_serialized_sql, query), reach past the
+ * read-only attach, or show the attached catalog's connection string and settings, password included
+ * (duckdb_databases, duckdb_settings, ducklake_settings).
+ */
+const ALLOWED_TABLE_FUNCTIONS = new Set([
+  ...['range', 'generate_series', 'unnest', 'repeat', 'repeat_row', 'json_each', 'json_tree', 'summary', 'histogram', 'histogram_values'],
+  ...['read_parquet', 'parquet_scan', 'parquet_metadata', 'parquet_schema', 'parquet_file_metadata', 'parquet_kv_metadata'],
+  ...['parquet_full_metadata', 'parquet_bloom_probe', 'glob'],
+  ...['duckdb_tables', 'duckdb_columns', 'duckdb_views', 'duckdb_schemas', 'duckdb_types', 'duckdb_functions', 'duckdb_keywords'],
+  ...['duckdb_constraints', 'duckdb_indexes', 'duckdb_sequences', 'duckdb_dependencies'],
+  ...[
+    'pragma_table_info',
+    'pragma_show',
+    'pragma_version',
+    'pragma_platform',
+    'pragma_collations',
+    'icu_calendar_names',
+    'pg_timezone_names',
+  ],
+  ...['ducklake_snapshots', 'ducklake_table_info', 'ducklake_list_files', 'ducklake_table_changes', 'ducklake_table_insertions'],
+  ...['ducklake_table_deletions', 'ducklake_current_snapshot', 'ducklake_last_committed_snapshot'],
+]);
+/** Scalar functions that show settings (the attached catalog's connection string among them). */
+const DENIED_SCALAR = new Set(['current_setting', 'getenv']);
+/** DuckDB's views over what the functions above refuse (`from duckdb_databases` without parentheses). */
+const DENIED_RELATIONS = new Set([
+  'duckdb_databases',
+  'pragma_database_list',
+  'pg_settings',
+  'duckdb_settings',
+  'duckdb_secrets',
+  'duckdb_logs',
+]);
+
 /** The SQL without comments and string literals, so that the checks below read only what runs. */
 function codeOnly(sql: string): string {
   return sql
@@ -39,15 +76,21 @@ export function refuseNonRead(sql: string): void {
     throw new QueryRefusedError(`${first ? `${first.toUpperCase()} is` : 'an empty query is'} not allowed here: ${READ_STATEMENTS}`, sql);
 }
 
-/** Every function name in a parsed statement (DuckDB's JSON of it), without its schema, lower case. */
-function functionNames(tree: unknown, names: string[] = []): string[] {
-  if (Array.isArray(tree)) for (const item of tree) functionNames(item, names);
+/** What a parsed statement (DuckDB's JSON of it) calls and reads: function names and table names, lower case. */
+interface Called {
+  readonly functions: string[];
+  readonly relations: string[];
+}
+
+function calledIn(tree: unknown, called: Called = { functions: [], relations: [] }): Called {
+  if (Array.isArray(tree)) for (const item of tree) calledIn(item, called);
   else if (tree !== null && typeof tree === 'object') {
     const node = tree as Record<string, unknown>;
-    if (typeof node.function_name === 'string') names.push(node.function_name.toLowerCase());
-    for (const value of Object.values(node)) functionNames(value, names);
+    if (typeof node.function_name === 'string') called.functions.push(node.function_name.toLowerCase());
+    if (node.type === 'BASE_TABLE' && typeof node.table_name === 'string') called.relations.push(node.table_name.toLowerCase());
+    for (const value of Object.values(node)) calledIn(value, called);
   }
-  return names;
+  return called;
 }
 
 /**
@@ -55,22 +98,39 @@ function functionNames(tree: unknown, names: string[] = []): string[] {
  * in which a comment or a string literal can hide a call. A PIVOT is read as a subquery, an EXPLAIN
  * as what it explains; a query none of these parse is refused.
  */
-async function calledFunctions(connection: DuckDBConnection, sql: string): Promise<string[]> {
+async function calledBy(connection: DuckDBConnection, sql: string): Promise<Called> {
   const forms = [sql, `select * from (\n${sql}\n)`, sql.replace(/^\s*explain(\s+analyze)?\b/i, '')];
   for (const form of forms) {
     const reader = await connection.runAndReadAll('select json_serialize_sql($sql::varchar)', { sql: form });
     const tree = JSON.parse(String(reader.getRows()[0]?.[0] ?? '{"error": true}')) as { error?: boolean };
-    if (!tree.error) return functionNames(tree);
+    if (!tree.error) return calledIn(tree);
   }
   // a PIVOT without its values is several statements to DuckDB (it reads the values first)
   const pivot = /^\s*\(*\s*(pivot|unpivot)\b/i.test(codeOnly(sql)) ? ' (a PIVOT needs the IN list of its values here)' : '';
   throw new QueryRefusedError(`the query could not be checked as ${READ_STATEMENTS}${pivot}`, sql);
 }
 
-/** Refuse a query that calls a function outside the sandbox's reach (DENIED_FUNCTION), however it is written. */
+/** The names of the table functions (and table macros) the connection knows, lower case. */
+async function tableFunctions(connection: DuckDBConnection): Promise<Set<string>> {
+  const reader = await connection.runAndReadAll(
+    "select distinct lower(function_name) from duckdb_functions() where function_type in ('table', 'table_macro', 'pragma')",
+  );
+  return new Set(reader.getRows().map((row) => String(row[0])));
+}
+
+/**
+ * Refuse a query that calls a function outside the sandbox's reach (DENIED_FUNCTION, a table function
+ * not in ALLOWED_TABLE_FUNCTIONS, DENIED_SCALAR) or reads a view over one, however it is written.
+ */
 async function refuseDeniedFunctions(connection: DuckDBConnection, sql: string): Promise<void> {
-  const denied = (await calledFunctions(connection, sql)).find((name) => DENIED_FUNCTION.test(name));
+  const { functions, relations } = await calledBy(connection, sql);
+  const tables = await tableFunctions(connection);
+  const denied = functions.find(
+    (name) => DENIED_FUNCTION.test(name) || DENIED_SCALAR.has(name) || (tables.has(name) && !ALLOWED_TABLE_FUNCTIONS.has(name)),
+  );
   if (denied) throw new QueryRefusedError(`${denied}() is not allowed here: ${READ_STATEMENTS}, over the lake's tables`, sql);
+  const view = relations.find((name) => DENIED_RELATIONS.has(name));
+  if (view) throw new QueryRefusedError(`${view} is not allowed here: it shows the catalog's connection and settings`, sql);
 }
 
 /** Run one read statement: several statements, or one of another kind once parsed, are refused. */

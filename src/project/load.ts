@@ -7,7 +7,7 @@ import { topologicalOrder } from './dag';
 import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseTestConfig, relationshipsTarget, type TestConfig, type TestNames } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
-import { loadMacros, macrosUsedBy, type MacroFile } from './macros';
+import { builtinTestDispatchers, loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { installedPackages } from './packages';
 import { modelTable, namingMacros, type NamingMacros } from './model-table';
 import { NO_COLUMNS } from './dbt-adapter';
@@ -852,7 +852,7 @@ export async function loadProject(
   const own = await loadMacros(dir, project.macroPaths, project.testPaths, native);
   // and the installed packages', each under its name (dbt_utils.star, dbt_utils.expression_is_true)
   const packaged = await Promise.all(packages.map((pkg) => loadMacros(dir, pkg.macroPaths, pkg.testPaths, new Set(), pkg.name)));
-  const macros = [...own, ...packaged.flat()];
+  const macros = [...own, ...packaged.flat(), ...builtinTestDispatchers(own)];
   const generics = genericTestNames(macros);
   // (a package's naming macros are not the project's: dbt takes the project's own only)
   const naming = namingMacros(own);

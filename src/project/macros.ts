@@ -16,6 +16,37 @@ export interface MacroFile extends MacroSource {
   readonly meterflowTests?: readonly string[];
 }
 
+// dbt's own generic tests as dbt defines them: each dispatches to `default__test_<name>` (or
+// `duckdb__test_<name>`), which the project may define to change what the test checks
+const BUILTIN_TEST_SIGNATURES: Readonly<Record<string, string>> = {
+  unique: 'model, column_name',
+  not_null: 'model, column_name',
+  accepted_values: 'model, column_name, values, quote=True',
+  relationships: 'model, column_name, to, field',
+};
+
+/**
+ * Where the project defines `default__test_<name>` or `duckdb__test_<name>` for one of dbt's own
+ * tests (not_null, unique, accepted_values, relationships), dbt's `test_<name>`, which dispatches to
+ * it: the test then runs the project's definition, as under dbt, not meterflow's native one. (A
+ * project that defines `test_<name>` itself overrides it already.)
+ */
+export function builtinTestDispatchers(own: readonly MacroFile[]): MacroFile[] {
+  const defined = new Set(own.flatMap((file) => file.names));
+  const names = Object.keys(BUILTIN_TEST_SIGNATURES).filter(
+    (name) => !defined.has(`test_${name}`) && (defined.has(`default__test_${name}`) || defined.has(`duckdb__test_${name}`)),
+  );
+  if (names.length === 0) return [];
+  const source = names
+    .map((name) => {
+      const signature = BUILTIN_TEST_SIGNATURES[name] as string;
+      const args = signature.replace(/=\w+/g, '');
+      return `{% macro test_${name}(${signature}) %}{{ return(adapter.dispatch('test_${name}', 'dbt')(${args})) }}{% endmacro %}`;
+    })
+    .join('\n');
+  return [{ file: 'dbt:generic_tests.sql', source, names: names.map((name) => `test_${name}`) }];
+}
+
 /**
  * dbt's generic tests (`{% test name(model, column_name, …) %}` … `{% endtest %}`) as the macros dbt
  * makes of them, `test_<name>`, so that nunjucks compiles them and a YAML test can call them.

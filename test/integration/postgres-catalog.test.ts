@@ -13,9 +13,9 @@ import { generateSampleData } from '../../src/generator/generate';
 import { catalogName, parseLakeCatalog } from '../../src/duckdb/catalog';
 import { clientConfig, writerLockKey } from '../../src/lake/writer-lock';
 import { freePort } from '../../src/temporal/dev-server';
-import { WarehouseLockedError } from '../../src/errors';
+import { QueryRefusedError, WarehouseLockedError } from '../../src/errors';
 import { warehouseName } from '../../src/warehouse/names';
-import { Warehouse, openWarehouseReader } from '../../src/warehouse/warehouse';
+import { Warehouse, openWarehouseReader, queryWarehouse } from '../../src/warehouse/warehouse';
 import { parquetFilesUnder, queryFile, referencedFiles, tempDir } from '../support/files';
 import { createTestDatabase, psql, testPostgres } from '../support/postgres-server';
 import { OutageProxy, spawnWorker, type Child } from '../support/processes';
@@ -242,6 +242,21 @@ describe('the lake catalog in PostgreSQL', () => {
     for (const file of files)
       expect(file.dataFile).toMatch(/^s3:\/\/meterflow-pg-lake\/lake\/main\/\S*demand_price_elasticity\S*\/year=2023\/month=[34]\//);
     expect(await differencesFromReference(catalog, sources)).toEqual({ missing: 0, extra: 0 });
+    // meterflow query on it: the probe's SQL-as-text reached postgres_execute, committed and emptied the
+    // lake, and duckdb_databases() showed the password; both refused, and the lake as it was
+    const withPassword = `${catalog} password=hunter2`;
+    const rows = async () => (await queryWarehouse(withPassword, 'select count(*) as n from demand_price_elasticity')).rows;
+    const before = await rows();
+    const execute = "postgres_execute(''__ducklake_metadata_lake'', ''commit; delete from public.ducklake_data_file'')";
+    for (const sql of [
+      `select * from json_execute_serialized_sql(json_serialize_sql('select * from ${execute}'))`,
+      'select path from duckdb_databases()',
+    ]) {
+      const err = (await queryWarehouse(withPassword, sql).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(QueryRefusedError);
+      expect(err.message).not.toContain('hunter2');
+    }
+    expect(await rows()).toEqual(before);
   });
 
   it('refuses a third lake whose data path holds another lake’s files, naming both', async () => {

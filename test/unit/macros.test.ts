@@ -299,3 +299,34 @@ describe('macro errors, each naming the file', () => {
     expect((await refusal(moved)).message).toMatch(/is neither a macro of the project \(macro-paths\) nor a dbt function/);
   });
 });
+
+describe("dbt's own generic tests, changed by the project's default__ or duckdb__ definition", () => {
+  it('runs the project’s definition of unique and accepted_values, as dbt dispatches to it, and meterflow’s own where it defines none', async () => {
+    const { cp, mkdir } = await import('node:fs/promises');
+    const dir = await (await import('../support/files')).tempDir('builtin-override');
+    await cp(path.join(__dirname, '..', 'fixtures', 'jaffle_shop'), dir, { recursive: true });
+    await mkdir(path.join(dir, 'macros'), { recursive: true });
+    await writeFile(
+      path.join(dir, 'macros', 'tests.sql'),
+      [
+        '{% macro default__test_unique(model, column_name) %}',
+        'select {{ column_name }} from {{ model }} where {{ column_name }} <> 1 group by 1 having count(*) > 1',
+        '{% endmacro %}',
+        '{% macro duckdb__test_accepted_values(model, column_name, values, quote=True) %}',
+        "select * from {{ model }} where lower({{ column_name }}) not in ({% for v in values %}'{{ v }}'{{ ',' if not loop.last }}{% endfor %})",
+        '{% endmacro %}',
+      ].join('\n'),
+    );
+    const { plan } = await loadProject(dir);
+    const tests = [...plan.models.flatMap((m) => m.tests), ...plan.sources.flatMap((s) => s.tests)];
+    const unique = tests.find((t) => t.id === 'unique_raw_customers_id');
+    expect(unique).toMatchObject({ kind: 'generic', macro: 'unique', column: 'id' });
+    expect(unique?.sql).toBe('select id from __METERFLOW_MODEL__ where id <> 1 group by 1 having count(*) > 1');
+    const accepted = tests.find((t) => t.id.startsWith('accepted_values_orders_status'));
+    expect(accepted).toMatchObject({ kind: 'generic', macro: 'accepted_values' });
+    expect(accepted?.sql).toContain("where lower(status) not in ('placed','shipped','completed','return_pending','returned')");
+    // not_null and relationships: the project defines neither, so meterflow's own run
+    expect(tests.find((t) => t.id === 'not_null_raw_customers_id')?.kind).toBe('not_null');
+    expect(tests.find((t) => t.id.startsWith('relationships_orders_customer_id'))?.kind).toBe('relationships');
+  });
+});
