@@ -3,7 +3,7 @@
 // CLI) read a committed version of it at the same time, from any process. What a warehouse location
 // means, how it is opened and how readers attach it live here.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,6 +82,41 @@ function refuseDamagedCatalog(folder: string): void {
       `warehouse ${folder}: it has data files in ${data} but no catalog ${catalog}; nothing was changed: ${remedy}`,
       folder,
     );
+  }
+}
+
+/** How much of a catalog file is read for DuckLake's tables: their CREATE statements are in its first pages. */
+const CATALOG_HEAD_BYTES = 4 << 20;
+
+/** The first CATALOG_HEAD_BYTES of a file; undefined where there is none. */
+function fileHead(file: string): Buffer | undefined {
+  if (!existsSync(file)) return undefined;
+  const head = Buffer.alloc(Math.min(statSync(file).size, CATALOG_HEAD_BYTES));
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return head;
+}
+
+/**
+ * A catalog.sqlite that is another application's SQLite database is never taken over (a writer would
+ * add DuckLake's tables beside its own). An empty SQLite database (no table yet) is a lake to
+ * create, as a missing one is.
+ */
+function refuseForeignCatalog(folder: string): void {
+  const catalog = path.join(folder, CATALOG_FILE);
+  const head = fileHead(catalog);
+  if (head === undefined || head.length === 0) return;
+  const remedy = `give --db a folder of its own (meterflow keeps catalog.sqlite and data/ there); nothing was changed`;
+  // (a file that is no SQLite database is named damaged when it is attached)
+  if (!head.subarray(0, 16).equals(Buffer.from('SQLite format 3\0', 'latin1'))) return;
+  // (a lake just created may hold its tables in the write-ahead log still)
+  const ducklake = (bytes: Buffer | undefined) => bytes?.includes('ducklake_metadata') === true;
+  if (!ducklake(head) && !ducklake(fileHead(`${catalog}-wal`)) && /create\s+table/i.test(head.toString('latin1'))) {
+    throw new StorageError(`warehouse ${folder}: ${catalog} holds another application's tables, not a DuckLake catalog: ${remedy}`, folder);
   }
 }
 
@@ -217,6 +252,7 @@ export class Warehouse extends LakeHandle {
     if (options.folder) {
       refuseFile(options.folder);
       refuseDamagedCatalog(options.folder);
+      refuseForeignCatalog(options.folder);
       await makeDirectory(options.folder);
       lock = heldForLife(await claimWriter(options.folder));
     }

@@ -2,8 +2,10 @@
 // empty catalog, or data files without their catalog, are refused naming the file and what to do,
 // and nothing is changed; a malformed catalog's error names the file.
 import { existsSync } from 'node:fs';
-import { readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ensureLakeExtensions, loadLakeExtensions } from '../../src/duckdb/extensions';
 import { queryWarehouse, Warehouse } from '../../src/warehouse/warehouse';
 import { tempDir } from '../support/files';
 
@@ -60,6 +62,24 @@ describe('a damaged warehouse', () => {
       new RegExp(`^lake catalog ${catalog} is damaged \\(.+\\): restore it from a backup; nothing was changed$`),
     );
     await expect(queryWarehouse(folder, 'select 1')).rejects.toThrow(`lake catalog ${catalog} is damaged`);
+  });
+
+  it("is never another application's SQLite database: its tables stay alone, and it is refused naming it", async () => {
+    const folder = path.join(await tempDir('foreign-catalog'), 'warehouse');
+    await mkdir(folder);
+    const catalog = path.join(folder, 'catalog.sqlite');
+    const instance = await DuckDBInstance.create(':memory:', { extension_directory: await ensureLakeExtensions() });
+    const connection = await instance.connect();
+    await loadLakeExtensions(connection);
+    await connection.run(`attach '${catalog}' as app (type sqlite); create table app.customers (id integer, name text); detach app`);
+    connection.closeSync();
+    instance.closeSync();
+    const before = await readFile(catalog);
+    await expect(Warehouse.open(folder)).rejects.toThrow(
+      `warehouse ${folder}: ${catalog} holds another application's tables, not a DuckLake catalog: give --db a folder of its own`,
+    );
+    expect((await readFile(catalog)).equals(before)).toBe(true);
+    expect(existsSync(path.join(folder, 'data'))).toBe(false);
   });
 
   it('still creates a lake in a new folder, and in an empty one', async () => {
