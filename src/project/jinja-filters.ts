@@ -11,6 +11,7 @@ import { roundHalfEven } from './jinja-format';
 import { MODULES } from './jinja-modules';
 import { relationKeyOf } from './jinja-relation';
 import { stripChars } from './jinja-methods';
+import { checkAttribute } from './jinja-sandbox';
 import {
   floatRepr,
   isDict,
@@ -35,6 +36,7 @@ function attributeOf(item: unknown, attribute: unknown): unknown {
   let value = unwrap(item);
   for (const part of String(attribute).split('.')) {
     if (value === null || value === undefined) return undefined;
+    checkAttribute(value, part);
     value = /^\d+$/.test(part) && Array.isArray(value) ? value[Number(part)] : (value as Record<string, unknown>)[part];
   }
   return value;

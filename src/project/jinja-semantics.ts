@@ -17,6 +17,7 @@ import nunjucks from 'nunjucks';
 import { MacroReturn } from './jinja-filters';
 import { installCallSpreads, installFloatLiterals, installPythonLexing, type NunjucksInternals } from './jinja-parser';
 import { negativeIndex, pythonMethod } from './jinja-methods';
+import { checkAttribute, unsafeName } from './jinja-sandbox';
 import {
   loopFilter,
   loopItems,
@@ -316,6 +317,7 @@ function installPythonValues(runtime: Record<string, unknown>): void {
     // Jinja's Undefined has no attributes: `x.y` of an undefined x is an error, not another undefined
     if (obj === undefined) throw new Error(`an undefined value has no attribute ${pyStr(key)}`);
     if (slice.length === 2) return pySlice(obj, key, slice[0], slice[1]);
+    checkAttribute(unwrap(obj), key);
     // a namespace's attributes are its own (`ns.items` is a list it holds, not a dict's method)
     if (obj instanceof JinjaNamespace) return (obj as unknown as Record<string, unknown>)[pyStr(key)];
     // a dict's own key is its value (`d['items']`), before the methods nunjucks' compatibility adds
@@ -331,6 +333,29 @@ function installPythonValues(runtime: Record<string, unknown>): void {
   };
   runtime.inOperator = pyIn;
   runtime.fromIterator = loopItems;
+  // a name every JavaScript object answers (`constructor`) is a variable only where it was set
+  // (`caller` in a macro called by {% call %}), never what an object inherits
+  const contextOrFrameLookup = runtime.contextOrFrameLookup as (context: unknown, frame: unknown, name: string) => unknown;
+  runtime.contextOrFrameLookup = (context: unknown, frame: unknown, name: string) =>
+    unsafeName(name) ? ownVariable(context as LookupContext, frame as LookupFrame, name) : contextOrFrameLookup(context, frame, name);
+}
+
+interface LookupFrame {
+  readonly variables?: Record<string, unknown>;
+  readonly parent?: LookupFrame | null;
+}
+interface LookupContext {
+  readonly ctx?: Record<string, unknown>;
+  readonly env?: { readonly globals?: Record<string, unknown> };
+}
+
+/** A variable set in a frame, the context or the globals as their own entry; undefined otherwise. */
+function ownVariable(context: LookupContext, frame: LookupFrame | null | undefined, name: string): unknown {
+  const own = (holder: Record<string, unknown> | undefined) => holder !== undefined && Object.prototype.hasOwnProperty.call(holder, name);
+  for (let at = frame; at; at = at.parent) if (own(at.variables)) return at.variables?.[name];
+  if (own(context.ctx)) return context.ctx?.[name];
+  if (own(context.env?.globals)) return context.env?.globals?.[name];
+  return undefined;
 }
 
 /** Arithmetic, `~` and comparisons as Python's: `+` of lists, `'x' * 3`, `'%s' % x`, `1 < x < 3`, `==` by value. */

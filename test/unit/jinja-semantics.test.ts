@@ -357,3 +357,29 @@ describe("dbt's config.get and config.require", () => {
     );
   });
 });
+
+describe("a template's reach, sandboxed as dbt's Jinja is", () => {
+  const render = (template: string) =>
+    renderModel({ file: 'm.sql', template, resolver: { ref: (m) => m, source: (_s, t) => t }, vars: {}, self: 'm' }).sql;
+
+  it('reaches no JavaScript: constructor, __proto__, call and the like are refused as attributes, and are no variables', () => {
+    for (const template of [
+      '{{ range.constructor("return process.env")() }}',
+      "{{ range['constructor'] }}",
+      '{{ modules.datetime.__proto__ }}',
+      "{{ [1] | map(attribute='constructor') | list }}",
+      "{{ range | attr('call') }}",
+      '{{ (1).__class__ }}',
+      '{{ namespace(a=1).constructor }}',
+    ]) {
+      expect(() => render(template)).toThrow(/access to attribute '\w+' is unsafe: dbt's Jinja is sandboxed/);
+    }
+    expect(() => render('{{ constructor.getOwnPropertyNames }}')).toThrow(/an undefined value has no attribute/);
+  });
+
+  it("keeps a dict's own keys, variables named with _, and caller in a called macro", () => {
+    expect(render("{% set d = {'_x': 1, 'constructor': 2} %}{{ d._x }} {{ d['constructor'] }} {{ d.constructor }}")).toBe('1 2 2');
+    expect(render('{% set _y = 3 %}{{ _y }}')).toBe('3');
+    expect(render('{% macro m() %}({{ caller() }}){% endmacro %}{% call m() %}in{% endcall %}')).toBe('(in)');
+  });
+});
