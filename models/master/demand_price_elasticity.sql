@@ -89,7 +89,8 @@ half_hourly_tariffs as (
         product_category,
         is_variable,
         valid_from as settlement_timestamp_utc,
-        unit_rate_pence_per_kwh
+        unit_rate_pence_per_kwh,
+        true as is_half_hourly_rate
     from tariffs
     where valid_to = valid_from + interval 30 minute
 ),
@@ -104,7 +105,17 @@ with_rate as (
     -- with a range check for longer ones (a product has a few of those a year)
     select
         with_estimate.*,
-        coalesce(half_hourly_tariffs.unit_rate_pence_per_kwh, longer_tariffs.unit_rate_pence_per_kwh) as unit_rate_pence_per_kwh
+        case
+            -- two rates of one product over the same half hour: which one holds is not for the model
+            -- to guess (two longer ones give the half hour twice, which its uniqueness test refuses)
+            when half_hourly_tariffs.is_half_hourly_rate and longer_tariffs.valid_from is not null then error(
+                'tariff_unit_rates: two rates for gsp_group_id ' || with_estimate.gsp_group_id
+                || ', product_category ' || with_estimate.product_category || ', is_variable ' || with_estimate.is_variable
+                || ' at ' || with_estimate.settlement_timestamp_utc || ': a half-hourly rate and one valid from '
+                || longer_tariffs.valid_from || ' to ' || longer_tariffs.valid_to || '; remove one of them'
+            )
+            else coalesce(half_hourly_tariffs.unit_rate_pence_per_kwh, longer_tariffs.unit_rate_pence_per_kwh)
+        end as unit_rate_pence_per_kwh
     from with_estimate
     left join half_hourly_tariffs using (gsp_group_id, product_category, is_variable, settlement_timestamp_utc)
     left join longer_tariffs

@@ -147,6 +147,9 @@ describe('numbers checked by tests', () => {
       expect.objectContaining({ column: 'estimated_annual_consumption', severity: 'error', args: { min_value: 0, max_value: 17520000 } }),
     ]);
     expect(testsOf('tariff_unit_rates')).toEqual([
+      // rates change at settlement half hours (a rate from 00:15 priced no half hour until 2026-12-08)
+      expect.objectContaining({ column: 'valid_from', args: { interval_minutes: 30 }, severity: 'error' }),
+      expect.objectContaining({ column: 'valid_to', args: { interval_minutes: 30 }, severity: 'error' }),
       expect.objectContaining({ column: 'unit_rate_pence_per_kwh', args: { min_value: -100, max_value: 1000 } }),
       expect.objectContaining({ column: 'unit_rate_pence_per_kwh', args: { min_value: 0 }, where: 'not is_variable' }),
     ]);

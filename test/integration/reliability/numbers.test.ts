@@ -166,6 +166,51 @@ describe('numbers are checked at the door', () => {
     );
   });
 
+  it('refuses a tariff rate off the half-hour grid, which would price no half hour (a probe found it priced none, silently)', async () => {
+    const file = await replaceFile('tariff_unit_rates', 'valid_from', 'valid_from + interval 15 minute', 'is_variable');
+    await expectRefusedAtSeed(
+      'a tariff rate from 00:15',
+      'tariff_unit_rates',
+      new RegExp(`${path.basename(file)} fails on_time_grid \\(30 minutes\\) on column 'valid_from' \\(\\d+ rows\\)`),
+    );
+  });
+
+  it('stops the master on two rates of one product over the same half hour, naming them, and publishes nothing', async () => {
+    const folder = path.join(goodSources, 'tariff_unit_rates');
+    // a half-hourly rate inside a longer one of a metered product (starting with none of its other rates:
+    // stg_tariff_unit_rates' uniqueness test refuses that)
+    const [metered] = await queryFile(
+      warehousePath,
+      `select gsp_group_id, product_category, is_variable, min(settlement_timestamp_utc)::varchar as ts
+       from main.demand_price_elasticity where not is_variable and unit_rate_pence_per_kwh is not null group by all order by 1, 2 limit 1`,
+    );
+    await writeParquet(
+      path.join(folder, 'overlapping-rate.parquet'),
+      `select '${String(metered?.gsp_group_id)}'::varchar as gsp_group_id, '${String(metered?.product_category)}'::varchar as product_category,
+       ${String(metered?.is_variable)} as is_variable, timestamp '${String(metered?.ts)}' + interval 1 hour as valid_from,
+       timestamp '${String(metered?.ts)}' + interval 90 minute as valid_to, 12.5::double as unit_rate_pence_per_kwh`,
+    );
+    expect(metered).toBeDefined();
+    const error = await errorWithWorkers(temporal, { label: 'overlapping-tariffs', warehousePath }, (workers) => run(workers, goodSources));
+    const failure = describeFailure(error);
+    expect(failure.node).toMatch(/demand_price_elasticity/);
+    expect(failure.reason).toMatch(
+      /tariff_unit_rates: two rates for gsp_group_id \S+, product_category \S+, is_variable false at [\d-]+ [\d:]+: a half-hourly rate and one valid from [\d-]+ [\d:]+ to [\d-]+ [\d:]+; remove one of them/,
+    );
+    // the master and every other published table as the clean run left them (the new file's rows stay loaded in raw)
+    const published = Object.fromEntries(Object.entries(baseline).filter(([table]) => table.startsWith('main.')));
+    expect(await warehouseChecksums(warehousePath)).toEqual(published);
+    // the file taken away, the next run gives the clean run's tables, raw ones too
+    await rm(path.join(folder, 'overlapping-rate.parquet'));
+    const workers = await startWorkers(temporal, { label: 'overlapping-tariffs-gone', warehousePath });
+    try {
+      expect((await run(workers, goodSources)).nodes.filter((n) => n.state === 'failed')).toEqual([]);
+    } finally {
+      await workers.stop();
+    }
+    expect(await warehouseChecksums(warehousePath, { raw: true })).toEqual(baseline);
+  });
+
   it('refuses a NaN in estimated annual consumption and a coefficient above 1', async () => {
     const eac = await replaceFile('estimated_annual_consumption_interval', 'estimated_annual_consumption', `'nan'::double`, 'true');
     await expectRefusedAtSeed(
