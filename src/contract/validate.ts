@@ -75,6 +75,21 @@ function insideProject(input: Record<string, unknown>): Problem[] {
   return [inside('outUri', input.outUri), inside('warehouse', input.warehouse)];
 }
 
+/**
+ * The out folder apart from the sources: a run writes its reports and results there, which a later
+ * run would find among the sources' files. A hostile probe's
+ * `--out` equal to `--sources` was taken without a word.
+ */
+function outAmongSources(input: Record<string, unknown>): Problem {
+  const { outUri, sourcesUri } = input;
+  if (typeof outUri !== 'string' || typeof sourcesUri !== 'string') return undefined;
+  const out = folderOf(outUri);
+  const sources = folderOf(sourcesUri);
+  if (!out.startsWith(sources)) return undefined;
+  const where = out === sources ? 'the sources folder' : 'inside the sources folder';
+  return `outUri must not be ${where} (${JSON.stringify(sourcesUri)}): a run writes its reports and results there, which a later run would read as sources: ${JSON.stringify(outUri)}`;
+}
+
 /** Names meterflow gives vars of its own (dbt's run_started_at, a macro's arguments): no run may set one. */
 export const RESERVED_VAR_PREFIX = '__meterflow';
 
@@ -98,6 +113,7 @@ export function pipelineInputProblems(input: unknown): string[] {
     warehouse(input.warehouse),
     project(input.project),
     ...insideProject(input),
+    outAmongSources(input),
     oneOf('vars', input.vars, isObject, 'an object of dbt vars'),
     reservedVar(input.vars),
     oneOf('select', input.select, selectors, 'a list of selectors'),

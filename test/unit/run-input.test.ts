@@ -52,6 +52,17 @@ describe("a run's input", () => {
     ]);
   });
 
+  it('refuses an out folder that is the sources folder or inside it, where a later run would read what it writes', () => {
+    expect(pipelineInputProblems({ ...good, sourcesUri: '/data/in', outUri: '/data/in/' })).toEqual([
+      'outUri must not be the sources folder ("/data/in"): a run writes its reports and results there, which a later run would read as sources: "/data/in/"',
+    ]);
+    expect(pipelineInputProblems({ ...good, sourcesUri: 's3://b/in', outUri: 's3://b/in/tariff_unit_rates' })[0]).toMatch(
+      /^outUri must not be inside the sources folder/,
+    );
+    expect(pipelineInputProblems({ ...good, sourcesUri: '/data/in', outUri: '/data/inbox' })).toEqual([]);
+    expect(pipelineInputProblems({ ...good, sourcesUri: '/data/in/landing', outUri: '/data/in' })).toEqual([]);
+  });
+
   it("takes a YAML selector's name, never beside select or exclude", () => {
     expect(pipelineInputProblems({ ...good, select: undefined, selector: 'nightly' })).toEqual([]);
     expect(pipelineInputProblems({ ...good, selector: 'nightly', exclude: ['x'] })).toEqual([
