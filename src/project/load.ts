@@ -843,19 +843,7 @@ export async function loadProject(
 ): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
   const project = await readProjectFile(dir, vars);
-  // the installed packages, listed once: checked against packages.yml, then their macros loaded
-  const packages = await installedPackages(dir, project.raw);
-  await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles, packages);
-  // a generic test file whose every test is meterflow's own definition of a test it runs natively is
-  // dbt's alone; another definition of such a name, or of dbt's own tests, runs as written
-  const native = new Set(NATIVE_TESTS.filter((name) => !DBT_BUILTIN_TESTS.includes(name)));
-  const own = await loadMacros(dir, project.macroPaths, project.testPaths, native);
-  // and the installed packages', each under its name (dbt_utils.star, dbt_utils.expression_is_true)
-  const packaged = await Promise.all(packages.map((pkg) => loadMacros(dir, pkg.macroPaths, pkg.testPaths, new Set(), pkg.name)));
-  const macros = [...own, ...packaged.flat(), ...builtinTestDispatchers(own)];
-  const generics = genericTestNames(macros);
-  // (a package's naming macros are not the project's: dbt takes the project's own only)
-  const naming = namingMacros(own);
+  const { macros, generics, naming } = await projectMacros(project);
   const tests: TestNames = { generics, defaultsFor: (file) => testDefaultsFor(project, file) };
   const properties = await readProperties(project, tests, naming);
   const sourceKeys = new Map(
@@ -914,18 +902,45 @@ export async function loadProject(
       : {}),
     ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
-  const yamlSelectors = await readYamlSelectors(dir, vars);
-  const selection = selectionGraph({
+  const selection = await projectSelection(project, properties, vars, { drafts, models: ordered, sources: tested });
+  return { dir, plan, templates, macros, configs, selection };
+}
+
+/**
+ * The project's macros, the installed packages' (checked against packages.yml) and dbt's own generic
+ * tests where the project changes them; the generic test names they define, and the naming macros.
+ */
+async function projectMacros(project: ProjectFile): Promise<{ macros: MacroFile[]; generics: Set<string>; naming: NamingMacros }> {
+  const { dir } = project;
+  const packages = await installedPackages(dir, project.raw);
+  await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles, packages);
+  // a generic test file whose every test is meterflow's own definition of a test it runs natively is
+  // dbt's alone; another definition of such a name, or of dbt's own tests, runs as written
+  const native = new Set(NATIVE_TESTS.filter((name) => !DBT_BUILTIN_TESTS.includes(name)));
+  const own = await loadMacros(dir, project.macroPaths, project.testPaths, native);
+  // and the installed packages', each under its name (dbt_utils.star, dbt_utils.expression_is_true)
+  const packaged = await Promise.all(packages.map((pkg) => loadMacros(dir, pkg.macroPaths, pkg.testPaths, new Set(), pkg.name)));
+  const macros = [...own, ...packaged.flat(), ...builtinTestDispatchers(own)];
+  // (a package's naming macros are not the project's: dbt takes the project's own only)
+  return { macros, generics: genericTestNames(macros), naming: namingMacros(own) };
+}
+
+/** What --select, --exclude and --selector read: the nodes as loaded, and the project's selectors.yml. */
+async function projectSelection(
+  project: ProjectFile,
+  properties: Properties,
+  vars: Readonly<Record<string, unknown>>,
+  nodes: { drafts: readonly ModelDraft[]; models: readonly ModelNode[]; sources: readonly SourceTable[] },
+): Promise<SelectionGraph> {
+  const yamlSelectors = await readYamlSelectors(project.dir, vars);
+  return selectionGraph({
     ...(yamlSelectors ? { selectors: yamlSelectors } : {}),
     projectName: project.name,
-    drafts,
-    models: ordered,
-    sources: tested,
+    ...nodes,
     seedSources: properties.seedSources,
     selectable: properties.selectable,
     yamlFile: (kind, name) =>
       (kind === 'seed' ? properties.seeds : kind === 'snapshot' ? properties.snapshots : properties.models).get(name)?.file,
     sourceFile: (table) => properties.sourceFiles.get(table),
   });
-  return { dir, plan, templates, macros, configs, selection };
 }
