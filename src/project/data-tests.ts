@@ -93,7 +93,8 @@ export function parseTests(
       testedColumn && IDENTIFIER.test(testedColumn)
         ? `_${testedColumn}`
         : testedColumn
-          ? `_${testedColumn.replace(/\W+/g, '_').replace(/^_|_$/g, '')}`
+          ? // as dbt's synthesize_generic_test_names: every run of other characters one _, none stripped
+            `_${testedColumn.replace(/\W+/g, '_')}`
           : '';
     return [
       {

@@ -22,6 +22,8 @@ export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface PropertyColumn {
   name: string;
+  /** dbt's `quote: true`: the column's name is quoted where its tests name it ("order id"). */
+  quote?: unknown;
   description?: string;
   data_type?: string;
   constraints?: unknown;
@@ -84,6 +86,10 @@ export async function listFiles(dir: string): Promise<string[]> {
     .filter((file) => readBelow(dir, file))
     .sort();
 }
+
+/** A column as its tests name it: quoted where its properties say `quote: true`, as dbt passes it to a test. */
+export const testedColumn = (column: PropertyColumn): string =>
+  column.quote === true ? `"${String(column.name).replace(/"/g, '""')}"` : column.name;
 
 export function columnDocs(columns: PropertyModel['columns']): ColumnDoc[] {
   return (columns ?? []).map((column) => ({
@@ -307,7 +313,9 @@ export function sourcesIn(yaml: Record<string, unknown>, relativeFile: string, t
         ...(location ? { location } : {}),
         // two ranges on one column (a warn floor, an error ceiling) get _2, so every id is unique
         tests: uniqueIds(
-          (table.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, relativeFile, column.name, tests)),
+          (table.columns ?? []).flatMap((column) =>
+            parseTests(column.data_tests ?? column.tests, name, relativeFile, testedColumn(column), tests),
+          ),
         ),
         ...(freshness ? { freshness } : {}),
         ...(eventTime ? { eventTime } : {}),
@@ -497,7 +505,7 @@ export function modelTests(
   const file = property.file ?? relative;
   const tests = uniqueIds([
     ...parseTests(property.data_tests ?? property.tests, name, file, undefined, names),
-    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, column.name, names)),
+    ...(property.columns ?? []).flatMap((column) => parseTests(column.data_tests ?? column.tests, name, file, testedColumn(column), names)),
   ]);
   const testRefs = tests.flatMap((test) => {
     const to = relationshipsTarget(test);

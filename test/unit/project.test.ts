@@ -566,3 +566,26 @@ describe("a source's event-time window", () => {
     expect(() => parseEventTimeWindow({ severity: 'fatal' }, 'ts', 'x.yml: source s')).toThrow(ProjectError);
   });
 });
+
+describe("a column's quote: true, as dbt passes the column to its tests", () => {
+  it('quotes the column in the test and names the test as dbt does', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const dir = await (await import('../support/files')).tempDir('quoted-column');
+    await mkdir(path.join(dir, 'seeds'));
+    await writeFile(path.join(dir, 'dbt_project.yml'), "name: q\nversion: '1.0'\nconfig-version: 2\n");
+    await writeFile(path.join(dir, 'seeds', 's.csv'), '"order id",v\n1,a\n');
+    await writeFile(
+      path.join(dir, 'seeds', 's.yml'),
+      'seeds:\n  - name: s\n    columns:\n      - name: order id\n        quote: true\n        data_tests: [not_null, unique]\n      - name: v\n        data_tests: [not_null]\n',
+    );
+    const { plan } = await loadProject(dir);
+    const tests = plan.sources.find((s) => s.name === 's')?.tests ?? [];
+    // dbt 1.10.15 names them not_null_s__order_id_ and unique_s__order_id_ (its run_results.json)
+    expect(tests.map((t) => [t.id, t.column])).toEqual([
+      ['not_null_s__order_id_', '"order id"'],
+      ['unique_s__order_id_', '"order id"'],
+      ['not_null_s_v', 'v'],
+    ]);
+    expect(failingRowCondition(tests[0] as DataTest)).toBe('("order id") is null');
+  });
+});
