@@ -10,6 +10,7 @@ import { renderModel, type RenderedModel } from '../project/render';
 import { PyFloat } from '../project/jinja-python';
 import { NO_COLUMNS } from '../project/dbt-adapter';
 import { selectModels } from '../project/select';
+import { RUN_STARTED_AT_VAR } from '../project/types';
 import { runReach } from '../project/run-reach';
 import { readBuiltStates, type BuiltState } from '../warehouse/state';
 import type { ModelContext } from './context';
@@ -122,6 +123,9 @@ export function stateHashesOf(
       // (only where it reads any: other hashes stay as they were)
       ...(Object.keys(usedEnv).length > 0 ? [usedEnv] : []),
       ...(mayPrintFloats(template, project.plan.vars) ? ['python floats'] : []),
+      // an incremental model without an event_time runs on every run, as dbt runs it: its rows may be
+      // added whatever its inputs (an append without a filter, a day's snapshot of a table)
+      ...(model.incremental && model.resourceType !== 'snapshot' ? [allVars[RUN_STARTED_AT_VAR] ?? 'every run'] : []),
     ]);
   }
   for (const test of project.plan.singularTests) {

@@ -11,7 +11,10 @@ const READ_ONLY_START = '1970-01-01T00:00:00.000Z';
 const READ_ONLY_INVOCATION = '00000000-0000-0000-0000-000000000000';
 
 /** A template that reads the clock: its SQL may change with every run. */
-const READS_THE_CLOCK = /run_started_at|\.(now|utcnow|today)\s*\(/;
+// the clock read in Jinja (run_started_at, modules.datetime's now()), or in the SQL: DuckDB's clock and
+// random functions give another table on every run, as under dbt, which builds such a model every time
+const READS_THE_CLOCK =
+  /run_started_at|\.(now|utcnow|today)\s*\(|\b(now|today|random|uuid|gen_random_uuid|get_current_timestamp|get_current_time|transaction_timestamp|statement_timestamp|current_timestamp|current_date|current_time|current_localtimestamp|localtimestamp|localtime)\b/i;
 
 /**
  * The run's values for a template: read from its vars (`used` records them where the template reads

@@ -237,12 +237,23 @@ interface TestVars {
  * rather than built without them.
  */
 function refuseUnapplied(config: NodeConfig, relative: string, name: string): void {
-  const predicates = config.incremental_predicates;
-  if (predicates !== undefined && predicates !== null && !(Array.isArray(predicates) && predicates.length === 0)) {
-    throw new ProjectError(
-      `${relative}: '${name}' has incremental_predicates, which meterflow does not apply: every row of a new key replaces its rows`,
-      relative,
-    );
+  const given = (value: unknown) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
+  // (dbt-duckdb reads `predicates` as incremental_predicates; a differential probe found it ignored)
+  for (const key of ['incremental_predicates', 'predicates']) {
+    if (given(config[key])) {
+      throw new ProjectError(
+        `${relative}: '${name}' has ${key}, which meterflow does not apply: every row of a new key replaces its rows`,
+        relative,
+      );
+    }
+  }
+  for (const key of ['merge_update_columns', 'merge_exclude_columns']) {
+    if (given(config[key])) {
+      throw new ProjectError(
+        `${relative}: '${name}' has ${key}, which meterflow does not apply: a merge replaces every column of a key's rows`,
+        relative,
+      );
+    }
   }
 }
 

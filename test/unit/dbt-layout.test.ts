@@ -11,7 +11,7 @@ import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
 import { renderAnswered } from '../../src/build/render-answered';
 import { runDataTests } from '../../src/warehouse/data-tests';
 import { renderModel } from '../../src/project/render';
-import { INVOCATION_ID_VAR, tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR, tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mayPrintFloats, plannedReads, stateHashesOf } from '../../src/build/plan';
@@ -1023,6 +1023,24 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect((await refusal(await projectOf_(twice))).message).toBe("models/more.md: docs block 'orders' is defined in models/docs.md too");
   });
 
+  it('builds on every run what dbt builds on every run: an incremental model without an event_time, SQL reading the clock', async () => {
+    const dir = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/orders.sql': MODEL,
+      'models/appended.sql': `{{ config(materialized='incremental', incremental_strategy='append') }}\nselect * from {{ ref('orders') }}\n`,
+      'models/stamped.sql': `select id, now() as loaded_at from {{ ref('orders') }}\n`,
+      'models/today.sql': `select id from {{ ref('orders') }} where current_date > date '2000-01-01'\n`,
+      'models/cts.sql': `select id, {{ dbt.current_timestamp() }} as at from {{ ref('orders') }}\n`,
+    });
+    const project = await loadProject(dir);
+    // (a differential probe found these left as they were, NO-OP, where dbt added a day's rows or stamped them again)
+    const hashesOf = (started: string) => stateHashesOf(project, { [RUN_STARTED_AT_VAR]: started });
+    const [first, second] = [hashesOf('2026-12-07T00:00:00Z'), hashesOf('2026-12-08T00:00:00Z')];
+    for (const model of ['appended', 'stamped', 'today', 'cts'])
+      expect({ model, changed: first[model] !== second[model] }).toEqual({ model, changed: true });
+    expect(first.orders).toEqual(second.orders);
+  });
+
   it('refuses incremental_predicates, which meterflow does not apply, naming the file', async () => {
     const predicates = await projectOf_({
       'dbt_project.yml': PROJECT,
@@ -1031,6 +1049,18 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect((await refusal(predicates)).message).toMatch(
       /^models\/orders\.sql: 'orders' has incremental_predicates, which meterflow does not apply/,
     );
+    // dbt-duckdb's other name for them, and a merge's column lists (a differential probe found them ignored)
+    for (const [config, message] of [
+      [`predicates=["id >= 2"]`, /has predicates, which meterflow does not apply/],
+      [`incremental_strategy='merge', merge_update_columns=['status']`, /has merge_update_columns, which meterflow does not apply/],
+      [`incremental_strategy='merge', merge_exclude_columns=['status']`, /has merge_exclude_columns, which meterflow does not apply/],
+    ] as const) {
+      const dir = await projectOf_({
+        'dbt_project.yml': PROJECT,
+        'models/orders.sql': `{{ config(materialized='incremental', unique_key='id', ${config}) }}\n${MODEL}`,
+      });
+      expect((await refusal(dir)).message).toMatch(message);
+    }
   });
 
   it("takes an incremental model's full_refresh and on_schema_change configs, and refuses values dbt has none of", async () => {
