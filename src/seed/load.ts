@@ -141,6 +141,12 @@ async function planFiles({ files, store, fullRefresh, verify, contract }: Source
   return { reload, toLoad, removed, checksums, verification: { verified, differed: [...differed] } };
 }
 
+/** A table's column types by name (DuckDB's type names). */
+async function columnTypes(connection: DuckDBConnection, table: string): Promise<Map<string, string>> {
+  const described = await connection.runAndReadAll(`describe ${table}`);
+  return new Map(described.getRows().map((row) => [String(row[0]), String(row[1])]));
+}
+
 /**
  * The files' rows into the table (replacing the table on a reload), each file checked against the
  * contract first, and the rows set aside earlier from them forgotten. The files are hashed while
@@ -169,10 +175,11 @@ async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: F
     }
   }
   // one select per file, so each row remembers the URI it came from (not a local cache path)
+  const tableTypes = source.seed && !reload ? await columnTypes(connection, table) : new Map<string, string>();
   const perFile = await Promise.all(
     toLoad.map(
       async (file, index) =>
-        `select ${columns}, ${quotedString(file.uri)} as _source_file from ${await readFileSql(source, localPaths[index] as string)}`,
+        `select ${columns}, ${quotedString(file.uri)} as _source_file from ${await readFileSql(source, localPaths[index] as string, tableTypes)}`,
     ),
   );
   await connection.run(`create schema if not exists ${quotedIdentifier(source.schema)}`);

@@ -62,7 +62,11 @@ export async function contentChecksum(localPath: string): Promise<string> {
  * gives it (seed-csv.ts), each value parsed by DuckDB's reader into its column's type, as
  * dbt-duckdb's COPY parses it. A seed dbt would refuse is a SourceDataError naming the file.
  */
-export async function readFileSql(source: SourceTable, localPath: string): Promise<string> {
+export async function readFileSql(
+  source: SourceTable,
+  localPath: string,
+  tableTypes: ReadonlyMap<string, string> = new Map(),
+): Promise<string> {
   if (!source.seed) return readParquet([localPath]);
   let columns: SeedColumn[];
   try {
@@ -71,7 +75,11 @@ export async function readFileSql(source: SourceTable, localPath: string): Promi
     if (!(err instanceof SeedCsvError)) throw err;
     throw new SourceDataError(`seed ${source.name}: ${err.message}`, source.name, source.seed.file);
   }
-  const columnList = columns.map((column) => `${quotedString(column.name)}: ${quotedString(column.type)}`).join(', ');
+  // into a table that is kept (a seed changed, no --full-refresh), each value parsed into the table's
+  // column type, as dbt-duckdb's COPY into the table parses it ('30.5' is 31 in an INTEGER column;
+  // read as DOUBLE first it was 30, DuckDB rounding a DOUBLE half to even)
+  const typeOf = (column: SeedColumn) => tableTypes.get(column.name) ?? column.type;
+  const columnList = columns.map((column) => `${quotedString(column.name)}: ${quotedString(typeOf(column))}`).join(', ');
   // the types are given: the sniffer guesses none (a dd/mm/yyyy text column would otherwise set
   // the date format every DATE column is parsed with), and reads no line as a comment
   return `read_csv(${quotedString(localPath)}, hive_partitioning = false, header = true, delim = ${quotedString(source.seed.delimiter)}, comment = '', auto_type_candidates = ['VARCHAR'], columns = {${columnList}})`;

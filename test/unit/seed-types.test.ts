@@ -60,6 +60,27 @@ describe('seeds typed and read as dbt-duckdb reads them', () => {
     expect(got.rows).toEqual(c.rows);
   });
 
+  it("parses a changed seed into its kept table's types, as dbt-duckdb's COPY does: '30.5' is 31 in an INTEGER column", async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'seed-kept-')), 's.csv');
+    await writeFile(file, 'id,a\n1,30.5\n2,31.5\n3,2.7\n4,-0.5\n5,2.5\n6,-1.5\n');
+    const seed = {
+      name: 's',
+      sourceName: '',
+      schema: 'main',
+      columns: [],
+      tests: [],
+      seed: { file: 'seeds/s.csv', delimiter: ',' },
+    } as SourceTable;
+    const values = async (types?: Map<string, string>) =>
+      (await connection.runAndReadAll(`select a::varchar from ${await readFileSql(seed, file, types)} order by id`)).getRowsJS().flat();
+    // dbt 1.10.15 with dbt-duckdb 1.9.6, the seed first loaded with whole numbers: 31, 32, 3, -1, 3, -2
+    expect(await values(new Map([['a', 'INTEGER']]))).toEqual(['31', '32', '3', '-1', '3', '-2']);
+    // a seed loaded whole (first, or --full-refresh) takes agate's type: DOUBLE here
+    expect(await values()).toEqual(['30.5', '31.5', '2.7', '-0.5', '2.5', '-1.5']);
+  });
+
   it("types a column by agate's rules: numbers with places are DOUBLE, ISO dates and times only, true/false only", () => {
     expect(agateType(['007', '+5', '1_000', '1e3', '1.0'])).toBe('INTEGER');
     expect(agateType(['1.50', '2'])).toBe('DOUBLE');
