@@ -216,12 +216,9 @@ export function plannedReads(
  */
 export async function planRun(context: ModelContext, input: PlanRunInput): Promise<PlannedRun> {
   const { warehouse, project } = context;
-  const { vars = {}, select, exclude, selector } = input;
-  const selected = selectModels(project.selection, {
-    ...(select ? { select } : {}),
-    ...(exclude ? { exclude } : {}),
-    ...(selector ? { selector } : {}),
-  });
+  const { vars = {} } = input;
+  // (the input's select, exclude and selector)
+  const selected = selectModels(project.selection, input);
   const { stateHashes, env } = plannedReads(project, selected, vars, process.env);
   const { built, droppedLeftovers } = await warehouse.withConnection((connection) =>
     inspectWarehouse(context, connection, selected, input),

@@ -2,6 +2,9 @@
 // segment by segment (what dbt's `path:` method globs the project with): the same patterns select
 // the same nodes as under dbt.
 
+/** Text matched as itself in a RegExp. */
+export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const cache = new Map<string, RegExp>();
 
 /** Python's fnmatch.translate: `*`, `?`, `[seq]` and `[!seq]`; anything else literal; case-sensitive, as on POSIX. */
@@ -24,7 +27,7 @@ function translate(pattern: string): RegExp {
         out += `[${negated ? '^' : ''}${body}]`;
         i = j;
       }
-    } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else out += escapeRegExp(c);
   }
   return new RegExp(`^(?:${out})$`, 'su');
 }

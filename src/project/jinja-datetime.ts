@@ -2,6 +2,7 @@
 // str(), strftime, strptime, isoformat, fields and arithmetic) and `run_started_at`. Every value is
 // UTC; a template's "now" (`datetime.now()`, `date.today()`) is the run's start, the same on every
 // worker of the run, where dbt reads the clock once for its one process.
+import { escapeRegExp } from './fnmatch';
 import { pyFloat, PyFloat, pyStr, splitCall } from './jinja-python';
 
 const MS_PER_DAY = 86_400_000;
@@ -231,7 +232,7 @@ const PARSED: Record<string, string> = {
 /** Python's datetime.strptime, for the numeric directives (%Y %y %m %d %H %M %S %f). */
 function strptime(text: unknown, format: unknown): PyDatetime {
   const order: string[] = [];
-  const escaped = pyStr(format).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = escapeRegExp(pyStr(format));
   const source = escaped.replace(/%(.)/g, (_all, directive: string) => {
     if (directive === '%') return '%';
     const pattern = PARSED[directive] ?? fail(`strptime: %${directive} is not supported`);

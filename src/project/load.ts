@@ -232,28 +232,24 @@ interface TestVars {
   readonly read: Set<string>;
 }
 
+/** Each config refuseUnapplied refuses, with what meterflow does instead. */
+const UNAPPLIED_CONFIGS: Readonly<Record<string, string>> = {
+  incremental_predicates: 'every row of a new key replaces its rows',
+  // (dbt-duckdb reads `predicates` as incremental_predicates; a differential probe found it ignored)
+  predicates: 'every row of a new key replaces its rows',
+  merge_update_columns: "a merge replaces every column of a key's rows",
+  merge_exclude_columns: "a merge replaces every column of a key's rows",
+};
+
 /**
  * dbt configs that change a model's rows and that meterflow does not apply: refused, naming the file,
  * rather than built without them.
  */
 function refuseUnapplied(config: NodeConfig, relative: string, name: string): void {
   const given = (value: unknown) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
-  // (dbt-duckdb reads `predicates` as incremental_predicates; a differential probe found it ignored)
-  for (const key of ['incremental_predicates', 'predicates']) {
-    if (given(config[key])) {
-      throw new ProjectError(
-        `${relative}: '${name}' has ${key}, which meterflow does not apply: every row of a new key replaces its rows`,
-        relative,
-      );
-    }
-  }
-  for (const key of ['merge_update_columns', 'merge_exclude_columns']) {
-    if (given(config[key])) {
-      throw new ProjectError(
-        `${relative}: '${name}' has ${key}, which meterflow does not apply: a merge replaces every column of a key's rows`,
-        relative,
-      );
-    }
+  const key = Object.keys(UNAPPLIED_CONFIGS).find((candidate) => given(config[candidate]));
+  if (key !== undefined) {
+    throw new ProjectError(`${relative}: '${name}' has ${key}, which meterflow does not apply: ${UNAPPLIED_CONFIGS[key]}`, relative);
   }
 }
 

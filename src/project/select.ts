@@ -256,19 +256,24 @@ function walk(from: Iterable<string>, next: (id: string) => readonly string[], d
   return reached;
 }
 
+/** Each node's parents and children by id, walked by `+` and `@`. */
+interface Relatives {
+  readonly up: (id: string) => readonly string[];
+  readonly down: (id: string) => readonly string[];
+}
+
+function relativesOf(graph: SelectionGraph): Relatives {
+  const parents = new Map(graph.nodes.map((n) => [n.id, n.parents]));
+  const children = new Map<string, string[]>();
+  for (const node of graph.nodes) for (const parent of node.parents) children.set(parent, [...(children.get(parent) ?? []), node.id]);
+  return { up: (id) => parents.get(id) ?? [], down: (id) => children.get(id) ?? [] };
+}
+
 /** The ids one criterion selects: its method's nodes and the relatives its `+` and `@` ask for. */
-function matchCriterion(
-  graph: SelectionGraph,
-  children: ReadonlyMap<string, string[]>,
-  criterion: Criterion,
-  mustMatch: boolean,
-): Set<string> {
+function matchCriterion(graph: SelectionGraph, { up, down }: Relatives, criterion: Criterion, mustMatch: boolean): Set<string> {
   const direct = matchMethod(graph, criterion).map((n) => n.id);
   if (direct.length === 0 && mustMatch)
     throw new ProjectError(`selector '${criterion.raw}' matches no model, seed, snapshot or source${folderHint(graph, criterion)}`);
-  const parentsOf = new Map(graph.nodes.map((n) => [n.id, n.parents]));
-  const up = (id: string) => parentsOf.get(id) ?? [];
-  const down = (id: string) => children.get(id) ?? [];
   const selected = new Set(direct);
   if (criterion.childrensParents) {
     const withChildren = new Set([...direct, ...walk(direct, down)]);
@@ -290,7 +295,7 @@ export type SelectionSpec =
   | { readonly kind: 'difference'; readonly include: SelectionSpec; readonly exclude: SelectionSpec };
 
 /** The command line's selectors as dbt reads them: terms apart a union, parts joined by a comma an intersection. */
-export function commandLineSpec(selectors: readonly string[]): SelectionSpec {
+function commandLineSpec(selectors: readonly string[]): SelectionSpec {
   const terms = selectors.flatMap((s) => s.split(/\s+/)).filter((s) => s.replace(/,/g, '').length > 0);
   return {
     kind: 'union',
@@ -304,28 +309,22 @@ export function commandLineSpec(selectors: readonly string[]): SelectionSpec {
   };
 }
 
-function evaluate(graph: SelectionGraph, children: ReadonlyMap<string, string[]>, spec: SelectionSpec): Set<string> {
+/** The ids a spec selects from the graph. */
+function evaluate(graph: SelectionGraph, relatives: Relatives, spec: SelectionSpec): Set<string> {
   switch (spec.kind) {
     case 'criterion':
-      return matchCriterion(graph, children, spec.criterion, spec.mustMatch);
+      return matchCriterion(graph, relatives, spec.criterion, spec.mustMatch);
     case 'union':
-      return new Set(spec.parts.flatMap((part) => [...evaluate(graph, children, part)]));
+      return new Set(spec.parts.flatMap((part) => [...evaluate(graph, relatives, part)]));
     case 'intersection': {
-      const [first, ...others] = spec.parts.map((part) => evaluate(graph, children, part));
+      const [first, ...others] = spec.parts.map((part) => evaluate(graph, relatives, part));
       return new Set([...(first ?? [])].filter((id) => others.every((set) => set.has(id))));
     }
     default: {
-      const excluded = evaluate(graph, children, spec.exclude);
-      return new Set([...evaluate(graph, children, spec.include)].filter((id) => !excluded.has(id)));
+      const excluded = evaluate(graph, relatives, spec.exclude);
+      return new Set([...evaluate(graph, relatives, spec.include)].filter((id) => !excluded.has(id)));
     }
   }
-}
-
-/** The ids a spec selects from the graph. */
-export function selectIds(graph: SelectionGraph, spec: SelectionSpec): Set<string> {
-  const children = new Map<string, string[]>();
-  for (const node of graph.nodes) for (const parent of node.parents) children.set(parent, [...(children.get(parent) ?? []), node.id]);
-  return evaluate(graph, children, spec);
 }
 
 /** What a run asks to build: dbt's --select and --exclude, or --selector naming a YAML selector. */
@@ -336,8 +335,11 @@ export interface Selection {
   readonly selector?: string;
 }
 
-/** The spec a selection stands for: the named YAML selector, else the default one where nothing is selected, else the command line's. */
-function specOf(graph: SelectionGraph, { select = [], exclude = [], selector }: Selection): SelectionSpec | undefined {
+/**
+ * The spec a selection stands for, with the YAML selector it is (`named`): the named one, else the
+ * default one where nothing is selected, else the command line's; none where everything is selected.
+ */
+function specOf(graph: SelectionGraph, { select = [], exclude = [], selector }: Selection): { spec?: SelectionSpec; named?: string } {
   const yaml = graph.selectors;
   if (selector !== undefined) {
     if (select.length > 0 || exclude.length > 0) {
@@ -350,14 +352,16 @@ function specOf(graph: SelectionGraph, { select = [], exclude = [], selector }: 
         `no selector '${selector}' in ${yaml?.file ?? 'the project (it has no selectors.yml)'}${known.length ? `: it defines ${known.join(', ')}` : ''}`,
       );
     }
-    return named;
+    return { spec: named, named: selector };
   }
-  if (select.length === 0 && exclude.length === 0 && yaml?.defaultName) return yaml.specs.get(yaml.defaultName);
-  if (select.length === 0 && exclude.length === 0) return undefined;
+  if (select.length === 0 && exclude.length === 0) {
+    const named = yaml?.defaultName;
+    return named ? { spec: yaml?.specs.get(named), named } : {};
+  }
   const include = select.length > 0 ? commandLineSpec(select) : undefined;
   const left = exclude.length > 0 ? commandLineSpec(exclude) : undefined;
   const all: SelectionSpec = { kind: 'criterion', criterion: parseCriterion('*'), mustMatch: false };
-  return left ? { kind: 'difference', include: include ?? all, exclude: left } : include;
+  return { spec: left ? { kind: 'difference', include: include ?? all, exclude: left } : include };
 }
 
 /**
@@ -366,12 +370,10 @@ function specOf(graph: SelectionGraph, { select = [], exclude = [], selector }: 
  * term that matches no node is refused, naming it; so is a YAML selector that selects no model.
  */
 export function selectModels(graph: SelectionGraph, selection: Selection = {}): string[] {
-  const spec = specOf(graph, selection);
-  const ids = spec ? selectIds(graph, spec) : new Set(graph.nodes.map((n) => n.id));
+  const { spec, named } = specOf(graph, selection);
+  const ids = spec ? evaluate(graph, relativesOf(graph), spec) : new Set(graph.nodes.map((n) => n.id));
   const names = graph.nodes.filter((n) => (n.kind === 'model' || n.kind === 'snapshot') && ids.has(n.id)).map((n) => n.name);
-  const yamlName =
-    selection.selector ?? (spec && !selection.select?.length && !selection.exclude?.length ? graph.selectors?.defaultName : undefined);
-  if (yamlName !== undefined && names.length === 0)
-    throw new ProjectError(`selector '${yamlName}' of ${graph.selectors?.file} selects no model or snapshot`);
+  if (named !== undefined && names.length === 0)
+    throw new ProjectError(`selector '${named}' of ${graph.selectors?.file} selects no model or snapshot`);
   return names;
 }

@@ -55,8 +55,12 @@ const MODEL_DEFAULTS: NodeConfig = {
 
 const sourceId = (source: SourceTable) => `source:${source.sourceName}.${source.name}`;
 
-function draftNode(input: SelectionInput, draft: SelectionDraft, parentOf: (table: string) => string[]): SelectableNode {
-  const model = input.models.find((m) => m.name === draft.name);
+function draftNode(
+  input: SelectionInput,
+  draft: SelectionDraft,
+  model: ModelNode | undefined,
+  parentOf: (table: string) => string[],
+): SelectableNode {
   const kind = draft.resourceType === 'snapshot' ? 'snapshot' : draft.ephemeral ? 'ephemeral' : 'model';
   const yamlFile = kind === 'ephemeral' ? input.yamlFile('model', draft.name) : input.yamlFile(kind, draft.name);
   const config = {
@@ -80,7 +84,10 @@ function draftNode(input: SelectionInput, draft: SelectionDraft, parentOf: (tabl
   };
 }
 
-function tableNode(input: SelectionInput, table: SourceTable, id: string, facts: SelectableFacts | undefined): SelectableNode {
+/** A seed's node (its name the id) or a source table's (`source:<source>.<table>`). */
+function tableNode(input: SelectionInput, table: SourceTable): SelectableNode {
+  const id = table.seed ? table.name : sourceId(table);
+  const facts = input.selectable.get(id);
   const config = facts?.config ?? { enabled: true, tags: [], meta: {} };
   const file = table.seed ? table.seed.file : (input.sourceFile(table.name) ?? table.name);
   const yamlFile = table.seed ? input.yamlFile('seed', table.name) : undefined;
@@ -111,21 +118,22 @@ export function selectionGraph(input: SelectionInput): SelectionGraph {
     if (!table) return [];
     return table.seed ? [name, ...(seedSourcesOf.get(name) ?? []).map((key) => `source:${key}`)] : [sourceId(table)];
   };
+  const models = new Map(input.models.map((m) => [m.name, m]));
   const order = new Map(input.models.map((m, i) => [m.name, i]));
   const rank = (draft: SelectionDraft) => order.get(draft.name) ?? input.models.length;
   const drafts = [...input.drafts].sort((a, b) => rank(a) - rank(b));
   const seedSourceNodes = [...input.seedSources].flatMap(([key, seed]): SelectableNode[] => {
     const table = tables.get(seed);
+    if (!table) return [];
     const [sourceName, name] = key.split('.') as [string, string];
-    const source = { ...(table as SourceTable), seed: undefined, sourceName, name };
-    return table ? [tableNode(input, source, `source:${key}`, input.selectable.get(`source:${key}`))] : [];
+    return [tableNode(input, { ...table, seed: undefined, sourceName, name })];
   });
   return {
     projectName: input.projectName,
     ...(input.selectors ? { selectors: input.selectors } : {}),
     nodes: [
-      ...drafts.map((draft) => draftNode(input, draft, parentOf)),
-      ...input.sources.map((t) => tableNode(input, t, t.seed ? t.name : sourceId(t), input.selectable.get(t.seed ? t.name : sourceId(t)))),
+      ...drafts.map((draft) => draftNode(input, draft, models.get(draft.name), parentOf)),
+      ...input.sources.map((table) => tableNode(input, table)),
       ...seedSourceNodes,
     ],
   };

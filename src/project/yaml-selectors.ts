@@ -4,10 +4,9 @@
 // `parents_depth`, `children_depth`, `childrens_parents`, `exclude`), or a `union` / `intersection`
 // list whose one `exclude` entry is taken away; `method: selector` reuses a selector defined above.
 // `default: true` marks the selector a run without --select, --exclude or --selector takes.
-import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ProjectError } from '../errors';
-import { parseDbtYaml } from './dbt-yaml';
+import { readYaml } from './project-files';
 import { renderProjectYaml } from './project-yaml';
 import { criterionOf, parseCriterion, type SelectionSpec, type YamlSelectors } from './select';
 
@@ -109,19 +108,11 @@ function definitionSpec(definition: unknown, where: string, defined: Defined): S
 /** The project's selectors.yml, read and its Jinja rendered as dbt_project.yml's is; none where the file is not there. */
 export async function readYamlSelectors(dir: string, runVars: Readonly<Record<string, unknown>>): Promise<YamlSelectors | undefined> {
   const file = path.join(dir, FILE);
-  if (
-    !(await access(file).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return undefined;
-  let parsed: unknown;
-  try {
-    parsed = parseDbtYaml(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new ProjectError(`${FILE}: invalid YAML: ${(err as Error).message}`, file);
-  }
+  const parsed = await readYaml(file, dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (parsed === undefined) return undefined;
   const { raw } = renderProjectYaml(isDict(parsed) ? parsed : {}, runVars, FILE);
   const entries = raw.selectors;
   if (!Array.isArray(entries)) throw new ProjectError(`${FILE}: selectors must be a list`, file);

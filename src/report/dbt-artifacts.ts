@@ -4,6 +4,7 @@
 // `error`, `skipped` or `reused` (up to date, not run again), tests `pass`, `fail`, `warn` or
 // `skipped`. Pure: the report activity writes them beside the run's record (run.json).
 import { relationshipsTarget } from '../project/data-tests';
+import { escapeRegExp } from '../project/fnmatch';
 import { splitBundle } from '../project/macro-bundle';
 import {
   runsOnOf,
@@ -416,14 +417,12 @@ function testsNotRun(input: ArtifactsInput, byId: NodesById, ran: ReadonlySet<st
   }
 }
 
-const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /**
  * What a seed node says of one of its tests: a refusal's `(data test <id>: N failures)`, or its
  * note's `N rows fail <id> (warn: kept)` or `N rows set aside by <id>`; nothing where it names none.
  */
 function seedTestSaid(node: NodeProgress, testId: string): { failures: number } | undefined {
-  const id = escaped(testId);
+  const id = escapeRegExp(testId);
   const said =
     new RegExp(`\\(data test ${id}: (\\d+) failures?\\)`).exec(node.error ?? '') ??
     new RegExp(`(\\d+) rows? (?:fail ${id} \\(warn|set aside by ${id}(?![\\w]))`).exec(node.note ?? '');

@@ -85,17 +85,10 @@ export function lineageGraph(plan: ProjectPlan, options: LineageOptions = {}): {
   const selecting = Boolean(options.select?.length || options.exclude?.length);
   if (selecting && !options.graph) throw new Error("lineageGraph: a selection needs the project's selection graph");
   // (the whole project unless asked: a project's default YAML selector chooses what runs build, not what is drawn)
-  const selected = new Set(
-    selecting && options.graph
-      ? selectModels(options.graph, {
-          ...(options.select ? { select: options.select } : {}),
-          ...(options.exclude ? { exclude: options.exclude } : {}),
-        })
-      : plan.models.map((m) => m.name),
-  );
+  const selected = new Set(selecting && options.graph ? selectModels(options.graph, options) : plan.models.map((m) => m.name));
   const models = plan.models.filter((m) => selected.has(m.name));
   const sourcesRead = new Set(models.flatMap((m) => m.sources));
-  const sources = plan.sources.filter((s) => (options.select?.length || options.exclude?.length ? sourcesRead.has(s.name) : true));
+  const sources = plan.sources.filter((s) => (selecting ? sourcesRead.has(s.name) : true));
   const drawnSources = new Set(sources.map((s) => s.name));
   // (a source's test run after its model is on the source's card)
   const singularTests = plan.singularTests.filter(
