@@ -151,7 +151,8 @@ export function endLines(
           layout(style, position, { text: 'ERROR', tone: 'bad' }, `${FAILED_VERB[node.kind] ?? 'running'} ${what}`, `ERROR in ${took}`),
         ];
       }
-      return [layout(style, position, { text: 'OK', tone: 'good' }, doneText(node, what), `OK in ${took}${rows}`)];
+      const warnings = (node.warnings ?? []).map((warning) => `    ${paint(style, 'warn', 'WARN')} ${warning}`);
+      return [layout(style, position, { text: 'OK', tone: 'good' }, doneText(node, what), `OK in ${took}${rows}`), ...warnings];
     }
   }
 }

@@ -11,7 +11,7 @@ export function summaryTable(nodes: readonly NodeProgress[]): string {
     node.state,
     node.startedAt !== undefined && node.finishedAt !== undefined ? ((node.finishedAt - node.startedAt) / 1000).toFixed(2) : '',
     node.rows === undefined || node.rows === null ? '' : node.rows.toLocaleString('en-GB'),
-    node.error ?? node.note ?? '',
+    node.error ?? [node.note, ...(node.warnings ?? [])].filter(Boolean).join('; '),
   ]);
   return alignedTable(header, rows, { right: [2, 3], rule: true }).join('\n');
 }

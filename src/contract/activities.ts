@@ -127,6 +127,12 @@ export interface SetAsideRows {
   readonly kept?: boolean;
 }
 
+/** A file's columns that a seed did not load: its source's column contract does not list them. */
+export interface UnloadedColumns {
+  readonly uri: string;
+  readonly columns: readonly string[];
+}
+
 export interface SeedSourceResult {
   readonly source: string;
   readonly table: string;
@@ -147,6 +153,11 @@ export interface SeedSourceResult {
    * meterflow.rejected_rows), by test. Absent from results recorded before rows could be set aside.
    */
   readonly setAside?: readonly SetAsideRows[];
+  /**
+   * Columns of the files loaded that the source's column contract (every listed column typed) does
+   * not list, so not loaded, by file. Absent when there are none, and from results recorded before.
+   */
+  readonly unloadedColumns?: readonly UnloadedColumns[];
   /**
    * Names (below the source's location) of the files listed there and not loaded: not `*.parquet`,
    * or hidden (a name starting with '.'). Results recorded before this field existed lack it.

@@ -37,6 +37,8 @@ export interface NodeProgress {
   rows?: number | null;
   /** A short note: files loaded by a seed, why a node was unchanged. */
   note?: string;
+  /** What a node that succeeded did not do as asked, for a person to read (a file's columns a seed left out). */
+  warnings?: string[];
   error?: string;
 }
 

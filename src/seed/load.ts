@@ -9,7 +9,7 @@ import type { SourceTable } from '../project/types';
 import type { Storage, StoredObject } from '../storage';
 import { folderPrefix } from '../storage/uri';
 import { quotedIdentifier, quotedString } from '../duckdb/sql';
-import type { EventWindow, SetAsideRows } from '../contract/activities';
+import type { EventWindow, SetAsideRows, UnloadedColumns } from '../contract/activities';
 import { recordSourceVersion } from '../warehouse/state';
 import { REJECTED_ROWS_TABLE, SOURCE_FILES_TABLE } from '../warehouse/state-schema';
 import { spanningFiles, type Provenance, type SeedState } from './seed-state';
@@ -50,6 +50,8 @@ export interface LoadOutcome {
   readonly rowsByUri: Map<string, number>;
   readonly window: EventWindow | undefined;
   readonly setAside: SetAsideRows[];
+  /** Columns of files loaded that the source's column contract leaves out, by file. */
+  readonly unloadedColumns: UnloadedColumns[];
   readonly verification: { readonly verified: number; readonly differed: string[] };
 }
 
@@ -152,7 +154,11 @@ async function columnTypes(connection: DuckDBConnection, table: string): Promise
  * contract first, and the rows set aside earlier from them forgotten. The files are hashed while
  * DuckDB reads them: `hashing` ends when every checksum is in the plan's map.
  */
-async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: FilePlan): Promise<{ hashing: Promise<void> }> {
+async function loadFiles(
+  connection: DuckDBConnection,
+  load: SourceLoad,
+  plan: FilePlan,
+): Promise<{ hashing: Promise<void>; unloadedColumns: UnloadedColumns[] }> {
   const { source, store, table, columns, contract } = load;
   const { reload, toLoad, removed, checksums } = plan;
   const localPaths = await Promise.all(toLoad.map((file) => store.localPath(file)));
@@ -163,9 +169,11 @@ async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: F
   })();
   // awaited before the provenance is written; an earlier failure must not leave it unhandled
   hashing.catch(() => undefined);
+  const unloadedColumns: UnloadedColumns[] = [];
   for (const [index, file] of toLoad.entries()) {
     try {
-      await checkContract(connection, source, file, localPaths[index] as string, load.everyColumn);
+      const left = await checkContract(connection, source, file, localPaths[index] as string, load.everyColumn);
+      if (left.length > 0) unloadedColumns.push({ uri: file.uri, columns: left });
     } catch (err) {
       // a file replaced or deleted since it was listed: a retry lists the source again
       if (!(await store.stat(file.uri))) {
@@ -198,7 +206,7 @@ async function loadFiles(connection: DuckDBConnection, load: SourceLoad, plan: F
   // rows set aside earlier from files now reloaded or removed go with them
   const forgotten = reload ? '' : ` and uri in (${[...toLoad.map((file) => file.uri), ...removed].map(quotedString).join(', ')})`;
   await connection.run(`delete from ${REJECTED_ROWS_TABLE} where source = $source${forgotten}`, { source: source.name });
-  return { hashing };
+  return { hashing, unloadedColumns };
 }
 
 /**
@@ -311,9 +319,10 @@ export async function loadSource(
     const version = previousVersion ?? randomUUID();
     if (previousVersion === undefined) await recordSourceVersion(connection, source.name, version);
     const rowsByUri = new Map([...known].map(([k, v]) => [k, v.rows]));
-    return { previousVersion, version, changed: false, loaded: [], removed, rowsByUri, window: undefined, setAside: [], verification };
+    const unchanged = { loaded: [], removed, rowsByUri, window: undefined, setAside: [], unloadedColumns: [], verification };
+    return { previousVersion, version, changed: false, ...unchanged };
   }
-  const { hashing } = await loadFiles(connection, load, plan);
+  const { hashing, unloadedColumns } = await loadFiles(connection, load, plan);
   const { setAside, counted } = await checkLoadedRows(connection, load, known, toLoad);
   const window = changedWindow(source, plan, known, counted.rangeByUri);
   await hashing;
@@ -323,5 +332,6 @@ export async function loadSource(
   // becomes of this run (see workflows/up-to-date.ts)
   const version = randomUUID();
   await recordSourceVersion(connection, source.name, version);
-  return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri: counted.rowsByUri, window, setAside, verification };
+  const rowsByUri = counted.rowsByUri;
+  return { previousVersion, version, changed: true, loaded: toLoad, removed, rowsByUri, window, setAside, unloadedColumns, verification };
 }

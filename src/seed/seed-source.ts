@@ -126,11 +126,15 @@ function seedResult(
       removed: outcome.removed.length,
       setAside: outcome.setAside.reduce((sum, entry) => sum + (entry.kept ? 0 : entry.rows), 0),
       ignored,
+      ...(outcome.unloadedColumns.length > 0 ? { unloadedColumns: outcome.unloadedColumns } : {}),
       ...(verify ? { verified: verification.verified, differed: verification.differed } : {}),
       rows,
     },
     'seeded source',
   );
+  for (const { uri, columns } of outcome.unloadedColumns) {
+    logger.warn({ source: source.name, uri, columns }, 'columns the contract does not list were not loaded');
+  }
   return {
     source: source.name,
     table: `${source.schema}.${source.name}`,
@@ -142,6 +146,7 @@ function seedResult(
     loadedFiles: outcome.loaded.map((file) => file.uri),
     removedFiles: outcome.removed,
     setAside: outcome.setAside,
+    ...(outcome.unloadedColumns.length > 0 ? { unloadedColumns: outcome.unloadedColumns } : {}),
     ignoredFiles: ignored,
     ...(verify ? { verifiedFiles: verification.verified, differedFiles: verification.differed } : {}),
     ...(outcome.window ? { window: outcome.window } : {}),

@@ -85,6 +85,7 @@ function nodeLine(node: NodeProgress, shown: ShownState, now: number): string {
 /** What a node has to say beyond its state: its error, or a note that is not routine. */
 function noteWorthReading(node: NodeProgress): string | undefined {
   if (node.error) return node.error;
+  if (node.warnings?.length) return [node.note, ...node.warnings].filter(Boolean).join('; ');
   if (!node.note || node.state === 'unchanged' || node.state === 'skipped') return undefined;
   // a seed's file counts and a test node's "n passed" are what the node's line already implies
   const note = node.note.replace(/^\d+ file\(s\) loaded, \d+ removed(, )?/, '');

@@ -1,10 +1,20 @@
 // Seeding: every source looked at in one writer activity first (an incremental run with no new files
 // seeds nothing), then each source loaded into its raw table, its new version recorded in the ledger.
 import type { SourceTable } from '../project/types';
+import type { SeedSourceResult } from '../contract/activities';
 import { checksSourcesFirst, ignoredFilesOf } from './compat';
 import { childUri } from '../contract/uri';
 import type { RunContext } from './run-context';
 import type { RunLedger } from './run-ledger';
+
+/** A file's columns a seed left out (its source's contract does not list them), in words. */
+function unloadedColumnsText(source: SourceTable, seeded: SeedSourceResult): string[] {
+  return (seeded.unloadedColumns ?? []).map(
+    ({ uri, columns }) =>
+      `${uri} has ${columns.length === 1 ? 'a column' : 'columns'} ${columns.map((c) => `'${c}'`).join(', ')} that source ${source.name}'s ` +
+      `columns (each with a data_type) do not list: not loaded`,
+  );
+}
 
 /** A source's seed input, as this run seeds it. */
 function seedInput(run: RunContext, source: SourceTable) {
@@ -57,6 +67,8 @@ export async function seedSource(run: RunContext, ledger: RunLedger, source: Sou
         return entry.kept ? `${rows} fail ${entry.test} (warn: kept)` : `${rows} set aside by ${entry.test}`;
       }),
     ].join(', ');
+    const unloaded = unloadedColumnsText(source, seeded);
+    if (unloaded.length > 0) state.node(id).warnings = unloaded;
     return seeded;
   });
   ledger.versions.set(id, {

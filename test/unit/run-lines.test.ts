@@ -31,6 +31,15 @@ describe("a node's line", () => {
     expect(endLines(node('model', 'm', 'skipped'), '5 of 9', false, [], plain)[0]).toMatch(/^5 of 9 SKIP model m \.+ \[SKIP\]$/);
   });
 
+  it("puts a node's warnings under its OK line", () => {
+    const warning = "s3://b/q1/x.parquet has a column 'note' that source q1's columns (each with a data_type) do not list: not loaded";
+    const seed = node('seed', 'q1', 'succeeded', { ...ran(100, 3), warnings: [warning] });
+    expect(endLines(seed, '1 of 2', false, [], plain)).toEqual([
+      expect.stringMatching(/^1 of 2 OK loaded seed q1 \.+ \[OK in 0\.1s, 3 rows\]$/),
+      `    WARN ${warning}`,
+    ]);
+  });
+
   it("gives a model's tests PASS, WARN n or FAIL n (failing rows, as dbt counts them) and a line for each that did not pass", () => {
     const outcomes: DataTestOutcome[] = [
       { target: 'customers', test: 'unique_customers_id', status: 'pass', failures: 0 },

@@ -172,6 +172,36 @@ describe('bad input is refused and loses nothing', () => {
     );
   });
 
+  it('loads a file with a column the contract does not list, leaving the column out and saying so', async () => {
+    // the same readings again (so the answers cannot change) with a column of their own
+    const sources = await sourcesWith('extra-column', async (d) => {
+      const [file] = await readdir(q1(d));
+      const first = path.join(q1(d), file as string).replace(/'/g, "''");
+      await writeParquet(path.join(q1(d), 'extra.parquet'), `${READINGS}, 'x' as meter_note from read_parquet('${first}') limit 3`);
+    });
+    const warehouse = path.join(dir, 'extra-column-warehouse');
+    const workers = await startWorkers(temporal, { label: 'extra-column', warehousePath: warehouse });
+    try {
+      const result = await run(workers, sources);
+      const seed = result.nodes.find((n) => n.id === 'seed:smart_meter_consumption_q1');
+      expect(seed?.warnings).toEqual([
+        expect.stringMatching(
+          /extra\.parquet has a column 'meter_note' that source smart_meter_consumption_q1's columns \(each with a data_type\) do not list: not loaded$/,
+        ),
+      ]);
+      expect(seed?.note).toMatch(/^1 file\(s\) loaded/);
+    } finally {
+      await workers.stop();
+    }
+    const columns = await queryFile(
+      warehouse,
+      `select column_name from information_schema.columns where table_name = 'smart_meter_consumption_q1'`,
+    );
+    expect(columns.map((c) => c.column_name)).not.toContain('meter_note');
+    const after = await warehouseChecksums(warehouse);
+    expect(after['main.demand_price_elasticity']).toBe(baseline['main.demand_price_elasticity']);
+  });
+
   it('refuses timestamps with a time zone', async () => {
     const sources = await sourcesWith('time-zone', (d) =>
       writeParquet(
