@@ -5,13 +5,14 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BuildModelInput } from '../contract/activities';
 import { quotedIdentifier } from '../duckdb/sql';
+import { ModelBuildError } from '../errors';
 import type { LoadedProject } from '../project/load';
 import type { IncrementalConfig, ModelNode } from '../project/types';
 import { columnTypesOf } from '../warehouse/data-tests';
 import { besideModel, deltaName, modelRelation, pendingRelationOf, warehouseResolver } from './model-sql';
 import { modelSqlToRun } from './render-answered';
 import { countRows } from './relations';
-import { alterStatements, schemaChange } from './schema-change';
+import { alterStatements, schemaChange, type Columns } from './schema-change';
 
 /** `kept.k = added.k and …` over the unique key's columns. */
 const sameKey = ({ uniqueKey }: Pick<IncrementalConfig, 'uniqueKey'>) =>
@@ -24,6 +25,21 @@ const sameKey = ({ uniqueKey }: Pick<IncrementalConfig, 'uniqueKey'>) =>
 export function keptRowsSql(config: Pick<IncrementalConfig, 'uniqueKey'>, table: string, added: string, columns = '*'): string {
   if (config.uniqueKey.length === 0) return `select ${columns} from ${table}`;
   return `select ${columns} from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
+}
+
+/** A unique_key column that its new rows or its table (as on_schema_change leaves it) lack is refused, naming it (dbt fails on it in SQL). */
+export function refuseMissingKey(model: ModelNode, config: IncrementalConfig, table: Columns, rows: Columns): void {
+  const lacks = (columns: Columns, key: string) => ![...columns.keys()].some((name) => name.toLowerCase() === key.toLowerCase());
+  for (const key of config.uniqueKey) {
+    const where = lacks(rows, key) ? 'its new rows' : lacks(table, key) ? 'its table' : undefined;
+    if (!where) continue;
+    const columns = [...(where === 'its table' ? table : rows).keys()].join(', ');
+    throw new ModelBuildError(
+      `model ${model.name} (${model.file}): its unique_key '${key}' is not a column of ${where} (${columns})`,
+      model.name,
+      model.file,
+    );
+  }
 }
 
 /**
@@ -45,6 +61,8 @@ export async function buildIncrementalRows(
   // (new rows whose columns are not the table's: as on_schema_change says, or refused)
   const [had, has] = [await columnTypesOf(connection, table), await columnTypesOf(connection, `(\n${sql}\n)`)];
   const change = schemaChange(model, config.onSchemaChange, had, has);
+  // the table as on_schema_change leaves it: a new key column appended is the table's then
+  refuseMissingKey(model, config, change?.columns ?? had, has);
   await create(added, change ? `select ${change.newRows} from (\n${sql}\n)` : sql);
   const pending = pendingRelationOf(model, buildId);
   const kept = keptRowsSql(config, table, added, change?.keptRows);

@@ -2,11 +2,11 @@
 // (src/build/incremental-rows.ts), and dbt's on_schema_change when their columns differ from the
 // table's (src/build/schema-change.ts), run on DuckDB.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { keptRowsSql } from '../../src/build/incremental-rows';
+import { keptRowsSql, refuseMissingKey } from '../../src/build/incremental-rows';
 import { alterStatements, schemaChange, type Columns } from '../../src/build/schema-change';
 import { columnTypesOf } from '../../src/warehouse/data-tests';
 import { ModelBuildError } from '../../src/errors';
-import type { ModelNode, OnSchemaChange } from '../../src/project/types';
+import type { IncrementalConfig, ModelNode, OnSchemaChange } from '../../src/project/types';
 
 describe('an incremental model without an event_time', () => {
   let instance: DuckDBInstance;
@@ -76,6 +76,17 @@ describe('an incremental model without an event_time', () => {
         ]),
       ),
     ).toEqual([]);
+  });
+
+  it('refuses a unique_key that is not a column of the new rows or of the table, naming it, whatever its case', () => {
+    const keyed = (...uniqueKey: string[]) => ({ uniqueKey }) as unknown as IncrementalConfig;
+    expect(() => refuseMissingKey(model, keyed('K', 'l'), TABLE, TABLE)).not.toThrow();
+    expect(() => refuseMissingKey(model, keyed('id'), TABLE, TABLE)).toThrow(
+      new ModelBuildError("model log (models/log.sql): its unique_key 'id' is not a column of its new rows (k, l, v)", 'log'),
+    );
+    expect(() => refuseMissingKey(model, keyed('w'), TABLE, new Map(WIDER))).toThrow(
+      "model log (models/log.sql): its unique_key 'w' is not a column of its table (k, l, v)",
+    );
   });
 
   it("keeps the table's columns under ignore (dbt's default), and fails as dbt's insert does when the new rows lack one", () => {
