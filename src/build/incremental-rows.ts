@@ -14,23 +14,34 @@ import { modelSqlToRun } from './render-answered';
 import { countRows } from './relations';
 import { alterStatements, schemaChange, type Columns } from './schema-change';
 
-/** `kept.k = added.k and …` over the unique key's columns. */
-const sameKey = ({ uniqueKey }: Pick<IncrementalConfig, 'uniqueKey'>) =>
-  uniqueKey.map((column) => `added.${quotedIdentifier(column)} = kept.${quotedIdentifier(column)}`).join(' and ');
+type KeyConfig = Pick<IncrementalConfig, 'uniqueKey' | 'uniqueKeyIsExpression'>;
 
 /**
- * The table's rows the new ones leave: all of them (append), or those no new row has the key of (a
- * NULL key matches none, as in dbt's delete); `columns`, a select list over the table (a SchemaChange's).
+ * Whether a row of the table (`kept`) has the key of a new row: `kept.k = added.k and …` over the key's
+ * columns, or for a key that is an expression dbt's `(key) in (select (key) from added)`. A NULL key
+ * matches none, as in dbt's delete.
  */
-export function keptRowsSql(config: Pick<IncrementalConfig, 'uniqueKey'>, table: string, added: string, columns = '*'): string {
+function sameKey({ uniqueKey, uniqueKeyIsExpression }: KeyConfig, added: string): string {
+  if (uniqueKeyIsExpression) return `((${uniqueKey[0]}) in (select (${uniqueKey[0]}) from ${added}))`;
+  const equal = uniqueKey.map((column) => `added.${quotedIdentifier(column)} = kept.${quotedIdentifier(column)}`).join(' and ');
+  return `exists (select 1 from ${added} as added where ${equal})`;
+}
+
+/**
+ * The table's rows the new ones leave: all of them (append), or those no new row has the key of;
+ * `columns`, a select list over the table (a SchemaChange's).
+ */
+export function keptRowsSql(config: KeyConfig, table: string, added: string, columns = '*'): string {
   if (config.uniqueKey.length === 0) return `select ${columns} from ${table}`;
-  return `select ${columns} from ${table} as kept where not exists (select 1 from ${added} as added where ${sameKey(config)})`;
+  const left = config.uniqueKeyIsExpression ? `${sameKey(config, added)} is not true` : `not ${sameKey(config, added)}`;
+  return `select ${columns} from ${table} as kept where ${left}`;
 }
 
 /** A unique_key column that its new rows or its table (as on_schema_change leaves it) lack is refused, naming it (dbt fails on it in SQL). */
 export function refuseMissingKey(model: ModelNode, config: IncrementalConfig, table: Columns, rows: Columns): void {
   const lacks = (columns: Columns, key: string) => ![...columns.keys()].some((name) => name.toLowerCase() === key.toLowerCase());
-  for (const key of config.uniqueKey) {
+  // an expression's columns are DuckDB's to name
+  for (const key of config.uniqueKeyIsExpression ? [] : config.uniqueKey) {
     const where = lacks(rows, key) ? 'its new rows' : lacks(table, key) ? 'its table' : undefined;
     if (!where) continue;
     const columns = [...(where === 'its table' ? table : rows).keys()].join(', ');
@@ -79,7 +90,7 @@ export async function publishIncrementalRows(connection: DuckDBConnection, model
   const columns = await columnTypesOf(connection, added);
   for (const statement of alterStatements(table, await columnTypesOf(connection, table), columns)) await connection.run(statement);
   if (config.uniqueKey.length > 0) {
-    await connection.run(`delete from ${table} as kept where exists (select 1 from ${added} as added where ${sameKey(config)})`);
+    await connection.run(`delete from ${table} as kept where ${sameKey(config, added)}`);
   }
   const names = [...columns.keys()].map(quotedIdentifier).join(', ');
   await connection.run(`insert into ${table} (${names}) select ${names} from ${added}`);

@@ -155,8 +155,12 @@ function microbatchBegin(config: Readonly<Record<string, unknown>>, runsOn: Runs
 function incrementalConfig(config: Readonly<Record<string, unknown>>, file: string, name: string): IncrementalConfig {
   const key = config.unique_key;
   const uniqueKey = key === undefined || key === null ? [] : Array.isArray(key) ? key.map(String) : [String(key)];
-  for (const column of uniqueKey) {
-    if (!IDENTIFIER.test(column)) throw new ProjectError(`${file}: unique_key of '${name}' must be column names, not '${column}'`, file);
+  // one string is used by dbt as SQL on each side (`(key) in (select (key) …)`); a list's items are columns
+  const keyExpression = typeof key === 'string' && !IDENTIFIER.test(key) ? { uniqueKeyIsExpression: true } : {};
+  for (const column of Array.isArray(key) ? uniqueKey : []) {
+    if (!IDENTIFIER.test(column)) {
+      throw new ProjectError(`${file}: unique_key of '${name}' is a list, whose items must be column names, not '${column}'`, file);
+    }
   }
   const fullRefresh = config.full_refresh;
   if (fullRefresh !== undefined && fullRefresh !== null && typeof fullRefresh !== 'boolean') {
@@ -171,8 +175,9 @@ function incrementalConfig(config: Readonly<Record<string, unknown>>, file: stri
   }
   const refresh = { onSchemaChange: onSchemaChange as OnSchemaChange, ...(typeof fullRefresh === 'boolean' ? { fullRefresh } : {}) };
   const asked = config.incremental_strategy ?? (uniqueKey.length > 0 ? 'delete+insert' : 'append');
-  if (asked === 'append') return { uniqueKey: [], ...refresh };
-  if ((asked === 'delete+insert' || asked === 'merge') && uniqueKey.length > 0) return { uniqueKey, ...refresh };
+  // dbt-core's delete+insert without a unique_key deletes nothing: it inserts, as append does
+  if (asked === 'append' || (asked === 'delete+insert' && uniqueKey.length === 0)) return { uniqueKey: [], ...refresh };
+  if (asked === 'delete+insert' || (asked === 'merge' && uniqueKey.length > 0)) return { uniqueKey, ...keyExpression, ...refresh };
   throw new ProjectError(
     `${file}: '${name}' is incremental with incremental_strategy='${String(asked)}'${uniqueKey.length === 0 ? ' and no unique_key' : ''}: ` +
       `without an event_time meterflow adds its rows by append, or by delete+insert or merge on a unique_key`,

@@ -394,6 +394,11 @@ export interface IncrementalConfig {
   /** The columns of dbt's unique_key, whose rows the new ones replace (delete+insert); none: appended. */
   readonly uniqueKey: readonly string[];
   /**
+   * The unique_key is one SQL expression (`uniqueKey` holds it alone), not columns: rows are matched
+   * as dbt-core's delete matches a string key, `(key) in (select (key) from <new rows>)`.
+   */
+  readonly uniqueKeyIsExpression?: boolean;
+  /**
    * dbt's `full_refresh` config: false keeps the table through a --full-refresh run (its rows added
    * to as on any run), true builds it whole on every run; absent, the run's --full-refresh decides.
    */

@@ -1069,13 +1069,25 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       'models/kept.sql': `{{ config(materialized='incremental', full_refresh=false, on_schema_change='append_new_columns') }}\n${MODEL}`,
       'models/whole.sql': `{{ config(materialized='incremental', unique_key='id', full_refresh=true, on_schema_change='sync_all_columns') }}\n${MODEL}`,
       'models/plain.sql': `{{ config(materialized='incremental') }}\n${MODEL}`,
+      // dbt-core's delete+insert without a key inserts; a string key is SQL on each side of its delete
+      'models/unkeyed.sql': `{{ config(materialized='incremental', incremental_strategy='delete+insert') }}\n${MODEL}`,
+      'models/keyed.sql': `{{ config(materialized='incremental', unique_key="id || '-' || status") }}\n${MODEL}`,
     });
     const { plan } = await loadProject(dir);
     expect(Object.fromEntries(plan.models.map((m) => [m.name, m.incremental]))).toEqual({
       kept: { uniqueKey: [], fullRefresh: false, onSchemaChange: 'append_new_columns' },
       plain: { uniqueKey: [], onSchemaChange: 'ignore' },
       whole: { uniqueKey: ['id'], fullRefresh: true, onSchemaChange: 'sync_all_columns' },
+      unkeyed: { uniqueKey: [], onSchemaChange: 'ignore' },
+      keyed: { uniqueKey: ["id || '-' || status"], uniqueKeyIsExpression: true, onSchemaChange: 'ignore' },
     });
+    const listed = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'models/kept.sql': `{{ config(materialized='incremental', unique_key=['id', 'lower(status)']) }}\n${MODEL}`,
+    });
+    expect((await refusal(listed)).message).toBe(
+      "models/kept.sql: unique_key of 'kept' is a list, whose items must be column names, not 'lower(status)'",
+    );
     const unknown = await projectOf_({
       'dbt_project.yml': PROJECT,
       'models/kept.sql': `{{ config(materialized='incremental', on_schema_change='append') }}\n${MODEL}`,

@@ -29,6 +29,14 @@ describe('an incremental model without an event_time', () => {
     expect(await rows(keptRowsSql({ uniqueKey: ['k', 'l'] }, 'kept', 'added'))).toEqual([10, 30]);
   });
 
+  it("matches a unique_key that is an expression as dbt-core's delete does: (key) in (select (key) from the new rows)", async () => {
+    const expression = (key: string) => keptRowsSql({ uniqueKey: [key], uniqueKeyIsExpression: true }, 'kept', 'added');
+    // a NULL key (k is NULL in a kept and a new row) matches none
+    expect(await rows(expression(`k::varchar || l`))).toEqual([10, 30]);
+    // coalesced, it matches: only the row of key 1 is left
+    expect(await rows(expression(`coalesce(k, 0) + 100`))).toEqual([10]);
+  });
+
   const model = { name: 'log', file: 'models/log.sql' } as ModelNode;
   const TABLE: Columns = new Map([
     ['k', 'INTEGER'],
