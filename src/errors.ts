@@ -12,6 +12,14 @@ export class ProjectError extends Error {
   }
 }
 
+/**
+ * A project that cannot be read without a run's values: a template reads target.name and the run names
+ * no target, or dbt_project.yml reads a var without a default that the run does not set.
+ */
+export class RunValueMissingError extends ProjectError {
+  public override readonly name = 'ProjectError';
+}
+
 /** A source file or folder that cannot be seeded: missing, unreadable, or not to the data contract. */
 export class SourceDataError extends Error {
   public override readonly name = 'SourceDataError';

@@ -12,7 +12,7 @@ import {
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { WarehouseLockedError } from './errors';
+import { RunValueMissingError, WarehouseLockedError } from './errors';
 import { requireSearchAttributes } from './temporal/search-attributes';
 import { devWriterIdentity, liveWriterPollers, writerIdentity } from './temporal/writer-pollers';
 import {
@@ -25,7 +25,8 @@ import {
   type WarehouseSource,
 } from './activities';
 import { createLogger, type Logger } from './logger';
-import { ProjectSource } from './project/source';
+import { ProjectSource, unloadableProject } from './project/source';
+import type { LoadedProject } from './project/load';
 import { createStorageResolver, type StorageResolver } from './storage';
 import { keepCatalogsOpen, releaseKeptCatalogs } from './duckdb/catalog-keeper';
 import { detachIdlePinnedReaders, warmReaders } from './duckdb/readers';
@@ -210,6 +211,23 @@ async function buildWorker(
   });
 }
 
+/**
+ * The worker's own project, loaded at start; one that needs a run's values to be read (a target.name,
+ * a var without a default) is left to the runs that give them, with a warning.
+ */
+async function ownProject(projects: ProjectSource, logger: Logger): Promise<LoadedProject> {
+  try {
+    return await projects.own();
+  } catch (err) {
+    if (!(err instanceof RunValueMissingError)) throw err;
+    logger.warn(
+      { project: projects.ownDir, reason: err.message },
+      "the worker's own project cannot be read without a run's values; runs that name them are served",
+    );
+    return unloadableProject(err);
+  }
+}
+
 /** What the workers of a set share, opened once: the project, storage, settings and the writer's queue. */
 async function workerParts(options: WorkerSetOptions): Promise<WorkerParts> {
   const projects = new ProjectSource(options.projectDir);
@@ -218,7 +236,7 @@ async function workerParts(options: WorkerSetOptions): Promise<WorkerParts> {
     options,
     common: { connection: options.connection, namespace: options.namespace, ...WORKER_TIMING },
     projects,
-    project: await projects.own(),
+    project: await ownProject(projects, options.logger ?? createLogger('meterflow-worker')),
     storage: options.storage ?? createStorageResolver(),
     logger: options.logger ?? createLogger('meterflow-worker'),
     duckdb: options.duckdb ?? duckdbSettingsFromEnv(),

@@ -35,7 +35,7 @@ import { reportCommand } from './report-command';
 import { ensureMaintenanceSchedule, MAINTENANCE_SCHEDULE_ID } from '../client/schedules';
 import { runCommand } from './run';
 import { scheduleCommand } from './schedule';
-import { VARS_HELP, varsOption } from './vars-option';
+import { TARGET_HELP, targetOption, VARS_HELP, varsOption, withTarget } from './vars-option';
 import { failureText, summaryTable } from './summary';
 import { EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE } from './exit-codes';
 import { childUri, runFolderName } from '../contract/uri';
@@ -153,6 +153,16 @@ interface RunOptions extends NotifyOptions {
   force?: boolean;
   logicalDate?: string;
   vars?: Record<string, unknown>;
+  target?: string;
+}
+
+interface DocsOptions {
+  out: string;
+  project: string;
+  select?: string[];
+  exclude?: string[];
+  vars?: Record<string, unknown>;
+  target?: string;
 }
 
 function selection(options: RunOptions) {
@@ -166,6 +176,7 @@ function selection(options: RunOptions) {
     ...(options.force ? { force: true } : {}),
     ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
     ...(options.vars ? { vars: options.vars } : {}),
+    ...(options.target ? { target: options.target } : {}),
     ...notifyInput(options),
   };
 }
@@ -230,6 +241,7 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
       .option('--force', 'replace tables in the warehouse that meterflow did not create (otherwise the run refuses, naming them)')
       .option('--logical-date <time>', "the run's logical date, ISO 8601 (default: now)", isoTime)
       .option('--vars <yaml>', VARS_HELP, varsOption)
+      .option('--target <name>', TARGET_HELP, targetOption)
       .addHelpText('after', EXIT_CODES_HELP);
   const addRunOptions = (command: Command) => addNotifyOptions(addRunFlags(command));
 
@@ -304,13 +316,14 @@ export function buildProgram({ exitAfterRun = exitOnceFlushed }: { exitAfterRun?
     )
     .option('--exclude <selector...>', 'leave these models out, same syntax')
     .option('--vars <yaml>', "the run's dbt vars, where dbt_project.yml reads them (which models are enabled)", varsOption)
-    .action(async (options: { out: string; project: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown> }) => {
+    .option('--target <name>', TARGET_HELP, targetOption)
+    .action(async (options: DocsOptions) => {
       // loaded here only: every other command starts without the project loader and the lineage drawer
       const [{ loadProject }, { lineageHtml, lineageSvg, nodeAnchor, readNodeSql }] = await Promise.all([
         import('../project/load'),
         import('../report/lineage'),
       ]);
-      const { plan, selection: graph } = await loadProject(options.project, { vars: options.vars ?? {} });
+      const { plan, selection: graph } = await loadProject(options.project, { vars: withTarget(options.vars, options.target) });
       const selection = {
         graph,
         ...(options.select ? { select: options.select } : {}),
@@ -391,6 +404,7 @@ function addInspectionCommands(program: Command): void {
         ...(input?.project ? [`project ${input.project.dir}${input.project.hash ? ` at ${input.project.hash}` : ''}`] : []),
         // the vars it was given, as dbt prints --vars (what a rerun needs to give again)
         ...(input?.vars && Object.keys(input.vars).length > 0 ? [`vars ${JSON.stringify(input.vars)}`] : []),
+        ...(input?.target ? [`target ${input.target}`] : []),
       ];
       process.stdout.write(
         `run ${workflowId}: ${description.status.name}, logical date ${progress?.logicalDate ?? input?.logicalDate ?? 'not set'}\n` +

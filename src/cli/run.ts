@@ -14,6 +14,7 @@ import { EXIT_INTERRUPTED } from './exit-codes';
 import type { NodeProgress, PipelineInput, PipelineProgress, PipelineResult } from '../contract/run';
 import { liveProgressPrinter, plainProgressPrinter } from './progress';
 import { colourWanted, doneLine, errorSummary } from './run-lines';
+import { withTarget } from './vars-option';
 import { childUri, runFolderName } from '../contract/uri';
 import { runsOnOf } from '../project/types';
 
@@ -33,6 +34,8 @@ export interface RunCommandOptions {
   readonly logicalDate?: string;
   /** dbt vars for the run (`--vars`), over dbt_project.yml's. */
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** dbt's target.name for the project's templates (`--target`). */
+  readonly target?: string;
   /** Webhooks told when the run fails (or ends, with notifyOnSuccess): see PipelineInput.notify. */
   readonly notify?: readonly string[];
   readonly notifyOnSuccess?: boolean;
@@ -259,6 +262,7 @@ async function runInput(
     ...(options.force ? { force: true } : {}),
     ...(logicalDate ? { logicalDate: logicalDate.toISOString() } : {}),
     ...(options.vars ? { vars: options.vars } : {}),
+    ...(options.target ? { target: options.target } : {}),
     ...(options.notify?.length ? { notify: options.notify } : {}),
     ...(options.notifyOnSuccess ? { notifyOnSuccess: true } : {}),
     ...(queues.writer ? { writerQueue: queues.writer } : {}),
@@ -333,7 +337,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       warn,
       live: options.warn === undefined && process.stderr.isTTY === true,
       projectDir: options.projectDir ?? defaultProjectDir(),
-      ...(options.vars ? { vars: options.vars } : {}),
+      vars: withTarget(options.vars, options.target),
       outUri: input.outUri,
       signal: waiting.signal,
       queues,

@@ -6,7 +6,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import path from 'node:path';
 import { addNotifyOptions, notifyInput } from './notify-options';
 import { alignedTable } from './text-table';
-import { VARS_HELP, varsOption } from './vars-option';
+import { TARGET_HELP, targetOption, VARS_HELP, varsOption, withTarget } from './vars-option';
 import {
   backfillSchedule,
   connectClient,
@@ -168,6 +168,7 @@ interface TimingOptions {
   notify?: string[];
   notifyOn?: 'failure' | 'always';
   vars?: Record<string, unknown>;
+  target?: string;
 }
 
 function addTimingOptions(command: Command): Command {
@@ -185,21 +186,24 @@ function addTimingOptions(command: Command): Command {
     .option('--selector <name>', "a selector of the project's selectors.yml; on update, replaces --select and --exclude (and they it)")
     .option('--db <location>', "the warehouse its runs build (default: meterflow's default warehouse); its writer must run")
     .option('--project <dir>', "the dbt project its runs run, as the folder is when each run starts (default: meterflow's)")
-    .option('--vars <yaml>', `${VARS_HELP}; on update, the vars replace the schedule's ('{}' for none)`, varsOption);
+    .option('--vars <yaml>', `${VARS_HELP}; on update, the vars replace the schedule's ('{}' for none)`, varsOption)
+    .option('--target <name>', TARGET_HELP, targetOption);
 }
 
 /**
  * The project and selection a schedule's runs will run, checked now: a folder that is no dbt project,
  * or a selector that matches no model, is refused when the schedule is made, not at its first run.
  */
-async function checkScheduledRuns(input: Pick<PipelineInput, 'project' | 'select' | 'exclude' | 'selector' | 'vars'>): Promise<void> {
+async function checkScheduledRuns(
+  input: Pick<PipelineInput, 'project' | 'select' | 'exclude' | 'selector' | 'vars' | 'target'>,
+): Promise<void> {
   const dir = input.project?.dir ?? path.resolve(defaultProjectDir());
   // loaded here only: the project's reader is not needed by the other schedule commands
   const [{ loadProject }, { selectModels }] = await Promise.all([import('../project/load'), import('../project/select')]);
   let graph: Awaited<ReturnType<typeof loadProject>>['selection'];
   try {
     // (with its vars: dbt_project.yml may enable models by them)
-    graph = (await loadProject(dir, { vars: input.vars ?? {} })).selection;
+    graph = (await loadProject(dir, { vars: withTarget(input.vars, input.target) })).selection;
   } catch (err) {
     throw new InvalidArgumentError(`--project ${dir} cannot be run: ${(err as Error).message}`);
   }
@@ -225,6 +229,7 @@ function inputChanges(options: TimingOptions): Partial<PipelineInput> {
     ...(options.project ? { project: { dir: path.resolve(options.project) } } : {}),
     ...(options.notify || options.notifyOn ? notifyInput(options) : {}),
     ...(options.vars ? { vars: options.vars } : {}),
+    ...(options.target ? { target: options.target } : {}),
   };
 }
 
@@ -268,7 +273,7 @@ export function scheduleCommand(): Command {
   addTimingOptions(schedule.command('update <id>').description("change a schedule's timing, policies or input")).action(
     async (id: string, options: TimingOptions) => {
       const connected = await client();
-      if (options.project || options.select || options.exclude || options.selector || options.vars) {
+      if (options.project || options.select || options.exclude || options.selector || options.vars || options.target) {
         // the project and selection the schedule's runs will have: the changed ones over its own
         const action = (await onSchedule(id, describeSchedule(connected, id))).action as { args?: unknown[] };
         await checkScheduledRuns({ ...((action.args?.[0] ?? {}) as PipelineInput), ...inputChanges(options) });

@@ -1,7 +1,9 @@
-// `--vars`: a run's dbt vars, as `dbt run --vars` takes them: a YAML mapping (JSON is YAML too).
+// `--vars`: a run's dbt vars, as `dbt run --vars` takes them: a YAML mapping (JSON is YAML too). And
+// `--target`: the name dbt's target.name gives the project's templates.
 import { InvalidArgumentError } from 'commander';
 import { parseDbtYaml } from '../project/dbt-yaml';
-import { RESERVED_VAR_PREFIX, reservedVarOf } from '../contract/validate';
+import { TARGET_NAME_VAR } from '../project/types';
+import { RESERVED_VAR_PREFIX, reservedVarOf, TARGET_NAME } from '../contract/validate';
 
 const EXAMPLE = `'{start_date: "2024-01-01", region: north}'`;
 
@@ -53,3 +55,21 @@ export function varsOption(text: string): Record<string, unknown> {
 export const VARS_HELP =
   "dbt vars for the run, a YAML mapping as dbt's --vars takes it, e.g. " +
   `${EXAMPLE}; kept in the run's history and shown in the Web UI: no secrets (a model reads those with env_var())`;
+
+/** `--target`: dbt's target.name for the project's templates, refused unless a plain name. */
+export function targetOption(text: string): string {
+  if (!TARGET_NAME.test(text)) {
+    throw new InvalidArgumentError(`'${text}' is no target name: give letters, digits, '_', '-' or '.' (as a profile's output names are)`);
+  }
+  return text;
+}
+
+/** The option's help, the same for `run`, `schedule` and `docs`. */
+export const TARGET_HELP =
+  "dbt's target.name for the project's templates, as dbt's --target gives it (profiles.yml is not read: " +
+  'the warehouse is --db); a template that reads target.name is refused without it';
+
+/** The vars a project is loaded with where a command names a target: the run's vars and the target's name. */
+export function withTarget(vars: Readonly<Record<string, unknown>> | undefined, target: string | undefined): Record<string, unknown> {
+  return { ...vars, ...(target !== undefined ? { [TARGET_NAME_VAR]: target } : {}) };
+}

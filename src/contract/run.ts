@@ -71,6 +71,11 @@ export interface PipelineInput {
   readonly outUri: string;
   /** Vars over dbt_project.yml's, for this run. */
   readonly vars?: Readonly<Record<string, unknown>>;
+  /**
+   * dbt's `target.name` for the project's templates (dbt's --target): what a project branches on between
+   * warehouses (`{% if target.name == 'prod' %}`). Absent, a template that reads it is refused.
+   */
+  readonly target?: string;
   /** dbt-style model selection: `demand_price_elasticity+`, `+meter_anomalies`, `path:staging`, `tag:daily`. */
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];

@@ -90,6 +90,9 @@ function outAmongSources(input: Record<string, unknown>): Problem {
   return `outUri must not be ${where} (${JSON.stringify(sourcesUri)}): a run writes its reports and results there, which a later run would read as sources: ${JSON.stringify(outUri)}`;
 }
 
+/** A target's name: dbt takes any key of a profile's outputs; these are the ones a shell and a URL carry plainly. */
+export const TARGET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
 /** Names meterflow gives vars of its own (dbt's run_started_at, a macro's arguments): no run may set one. */
 export const RESERVED_VAR_PREFIX = '__meterflow';
 
@@ -123,6 +126,12 @@ export function pipelineInputProblems(input: unknown): string[] {
       input.selector,
       (v) => typeof v === 'string' && v.trim() !== '',
       "the name of a selector in the project's selectors.yml",
+    ),
+    oneOf(
+      'target',
+      input.target,
+      (v) => typeof v === 'string' && TARGET_NAME.test(v),
+      "a target's name (letters, digits, '_', '-' or '.'), as dbt's --target takes it",
     ),
     input.selector !== undefined && (input.select !== undefined || input.exclude !== undefined)
       ? 'selector cannot be given with select or exclude (dbt would leave them unread)'

@@ -40,6 +40,7 @@ import {
   type OnSchemaChange,
   runsOnOf as modelRunsOn,
   tableKey,
+  TARGET_NAME_VAR,
   tableOf,
 } from './types';
 import type {
@@ -855,7 +856,8 @@ export async function loadProject(
 ): Promise<LoadedProject> {
   const dir = path.resolve(projectDir);
   const project = await readProjectFile(dir, vars);
-  const { macros, generics, naming } = await projectMacros(project);
+  const targetName = typeof vars[TARGET_NAME_VAR] === 'string' ? (vars[TARGET_NAME_VAR] as string) : undefined;
+  const { macros, generics, naming } = await projectMacros(project, targetName);
   const tests: TestNames = { generics, defaultsFor: (file) => testDefaultsFor(project, file) };
   const properties = await readProperties(project, tests, naming);
   const sourceKeys = new Map(
@@ -909,8 +911,9 @@ export async function loadProject(
       ? { namingEnv: [...new Set([...(naming.envRead ?? []), ...project.reads.env])].sort() }
       : {}),
     // (and the vars tests read: a worker loads the project with the run's values of both)
-    ...(project.reads.vars.size + testVars.read.size > 0
-      ? { projectFileVars: [...new Set([...project.reads.vars, ...testVars.read])].sort() }
+    // (and the run's target name, which configs, naming macros and models may read)
+    ...(project.reads.vars.size + testVars.read.size > 0 || targetName !== undefined
+      ? { projectFileVars: [...new Set([...project.reads.vars, ...testVars.read, ...(targetName ? [TARGET_NAME_VAR] : [])])].sort() }
       : {}),
     ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
@@ -922,7 +925,10 @@ export async function loadProject(
  * The project's macros, the installed packages' (checked against packages.yml) and dbt's own generic
  * tests where the project changes them; the generic test names they define, and the naming macros.
  */
-async function projectMacros(project: ProjectFile): Promise<{ macros: MacroFile[]; generics: Set<string>; naming: NamingMacros }> {
+async function projectMacros(
+  project: ProjectFile,
+  targetName: string | undefined,
+): Promise<{ macros: MacroFile[]; generics: Set<string>; naming: NamingMacros }> {
   const { dir } = project;
   const packages = await installedPackages(dir, project.raw);
   await refuseUnsupported(project.dir, project.raw, project.modelPaths, project.snapshotPaths, listFiles, packages);
@@ -934,7 +940,7 @@ async function projectMacros(project: ProjectFile): Promise<{ macros: MacroFile[
   const packaged = await Promise.all(packages.map((pkg) => loadMacros(dir, pkg.macroPaths, pkg.testPaths, new Set(), pkg.name)));
   const macros = [...own, ...packaged.flat(), ...builtinTestDispatchers(own)];
   // (a package's naming macros are not the project's: dbt takes the project's own only)
-  return { macros, generics: genericTestNames(macros), naming: namingMacros(own) };
+  return { macros, generics: genericTestNames(macros), naming: namingMacros(own, targetName) };
 }
 
 /** What --select, --exclude and --selector read: the nodes as loaded, and the project's selectors.yml. */

@@ -7,7 +7,7 @@ import type { MacroFile } from './macros';
 import { bundleTemplate } from './macro-bundle';
 import type { NodeConfig } from './model-config';
 import { renderModel } from './render';
-import { DEFAULT_MODEL_SCHEMA, type TableName } from './types';
+import { DEFAULT_MODEL_SCHEMA, TARGET_NAME_VAR, type TableName } from './types';
 
 /** What a project's generate_schema_name and generate_alias_name may read of `target`. */
 const TARGET = { schema: DEFAULT_MODEL_SCHEMA, type: 'duckdb' };
@@ -18,13 +18,16 @@ export interface NamingMacros {
   readonly alias?: MacroFile;
   /** The environment variables they read with env_var() so far: every worker must name tables alike. */
   readonly envRead?: Set<string>;
+  /** The run's target name (`target.name`), when the run names one. */
+  readonly targetName?: string;
 }
 
-export function namingMacros(macros: readonly MacroFile[]): NamingMacros {
+export function namingMacros(macros: readonly MacroFile[], targetName?: string): NamingMacros {
   const find = (name: string) => macros.find((macro) => macro.names.includes(name));
   const schema = find('generate_schema_name');
   const alias = find('generate_alias_name');
-  return { ...(schema ? { schema } : {}), ...(alias ? { alias } : {}), envRead: new Set() };
+  const target = targetName === undefined ? {} : { targetName };
+  return { ...(schema ? { schema } : {}), ...(alias ? { alias } : {}), envRead: new Set(), ...target };
 }
 
 /** A config's custom name: a non-empty string, else none. */
@@ -40,10 +43,12 @@ function customName(value: unknown, key: string, relative: string, name: string)
 function callNamingMacro(
   macro: MacroFile,
   call: string,
-  { custom, node, envRead }: { custom: string | null; node: object; envRead: Set<string> | undefined },
+  { custom, node, naming }: { custom: string | null; node: object; naming: NamingMacros },
   relative: string,
 ): string {
-  const vars = { __meterflow_custom: custom, __meterflow_node: node };
+  const { envRead, targetName } = naming;
+  const target = targetName === undefined ? {} : { [TARGET_NAME_VAR]: targetName };
+  const vars = { __meterflow_custom: custom, __meterflow_node: node, ...target };
   const template = bundleTemplate(`{{ ${call}(var('__meterflow_custom'), var('__meterflow_node')) }}`, [macro]);
   const named = renderModel({
     file: macro.file,
@@ -94,12 +99,12 @@ export function modelTable(
     config: { ...config },
   };
   const schema = naming.schema
-    ? callNamingMacro(naming.schema, 'generate_schema_name', { custom: customSchema, node: dbtNode, envRead: naming.envRead }, relative)
+    ? callNamingMacro(naming.schema, 'generate_schema_name', { custom: customSchema, node: dbtNode, naming }, relative)
     : customSchema === null
       ? DEFAULT_MODEL_SCHEMA
       : `${DEFAULT_MODEL_SCHEMA}_${customSchema}`;
   const table = naming.alias
-    ? callNamingMacro(naming.alias, 'generate_alias_name', { custom: customAlias, node: dbtNode, envRead: naming.envRead }, relative)
+    ? callNamingMacro(naming.alias, 'generate_alias_name', { custom: customAlias, node: dbtNode, naming }, relative)
     : (customAlias ?? name);
   for (const [what, value] of [
     ['schema', schema],

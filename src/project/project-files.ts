@@ -15,7 +15,7 @@ import { fqnOf, mergeConfig, projectConfigFor, type NodeConfig } from './model-c
 import { describedWithDocs, loadDocBlocks } from './doc-blocks';
 import { type UnitTestEntry } from './unit-tests';
 import { renderProjectYaml, type ProjectYamlReads } from './project-yaml';
-import type { ColumnDoc, DataTest, SourceTable } from './types';
+import { TARGET_NAME_VAR, type ColumnDoc, type DataTest, type SourceTable } from './types';
 
 /** A plain SQL name: a model's, a source's, a project's. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -194,7 +194,11 @@ export async function readProjectFile(dir: string, runVars: Readonly<Record<stri
     file,
     name,
     // (read again keeping whole floats floats: `rate: 1.0` prints 1.0 in a template)
-    vars: projectVars((parseDbtYamlKeepingFloats(await readFile(file, 'utf8')) as { vars?: unknown } | null)?.vars, name),
+    vars: {
+      ...projectVars((parseDbtYamlKeepingFloats(await readFile(file, 'utf8')) as { vars?: unknown } | null)?.vars, name),
+      // the run's target name: the project's templates read it as target.name wherever they render
+      ...(typeof runVars[TARGET_NAME_VAR] === 'string' ? { [TARGET_NAME_VAR]: runVars[TARGET_NAME_VAR] } : {}),
+    },
     modelPaths: pathsOf(raw, 'model-paths', 'models'),
     macroPaths: pathsOf(raw, 'macro-paths', 'macros'),
     testPaths: pathsOf(raw, 'test-paths', 'tests'),
@@ -471,7 +475,8 @@ export async function loadSeeds(
         modelTable(
           config,
           { name, fqn, relative, resourceType: 'seed' },
-          { ...(naming.schema ? { schema: naming.schema } : {}), envRead: naming.envRead },
+          // (a seed's alias is its table's name in meterflow: only the schema macro applies)
+          { ...naming, alias: undefined },
         )?.schema ?? 'main';
       const { tests: seedTests } = modelTests(property, name, relative, testNames);
       properties.selectable.set(name, { fqn, config: { enabled: true, tags: [], meta: {}, ...config, materialized: 'seed' } });

@@ -2,7 +2,7 @@
 // holding `{{ … }}` or `{% … %}`, but hooks and the `vars:` block, with `env_var()` and `var()` (which
 // sees no project vars there: the run's own vars, else each var's default), natively (`{{ false }}`
 // is the boolean false, as dbt's native rendering gives).
-import { ProjectError } from '../errors';
+import { ProjectError, RunValueMissingError } from '../errors';
 import { renderModel } from './render';
 
 /** What rendering read: the vars (their defaults taken) and environment variables. */
@@ -56,7 +56,7 @@ function renderString(value: string, reads: ProjectYamlReads, runVars: Readonly<
   } catch (err) {
     const noDefault = /var\('([^']+)'\) is not defined/.exec(err instanceof Error ? err.message : '');
     if (!noDefault) throw err;
-    throw new ProjectError(
+    throw new RunValueMissingError(
       `${file}: var('${noDefault[1]}') has no default and the run does not set it (--vars): dbt reads ${file} ` +
         "with a run's vars only, never its own vars:; give the var() a default",
       file,

@@ -3,7 +3,7 @@
 // (`target`, `flags` and `graph` refuse every lookup, naming the file), plus the
 // project's macros (from `macro-paths`) that the template was bundled with.
 import nunjucks from 'nunjucks';
-import { ProjectError } from '../errors';
+import { ProjectError, RunValueMissingError } from '../errors';
 import { dbtAdapter, type RelationColumns } from './dbt-adapter';
 import { dbtRunValues } from './dbt-run-values';
 import { SECRET_ENV_PREFIX } from './environment';
@@ -15,7 +15,7 @@ import { installTags } from './jinja-tags';
 import { identifierOf, relationValue } from './jinja-relation';
 import { splitBundle, type MacroSource } from './macro-bundle';
 import { queryFunctions, type RenderQueries } from './render-queries';
-import { INVOCATION_ID_VAR } from './types';
+import { INVOCATION_ID_VAR, TARGET_NAME_VAR } from './types';
 import { compileMacroFile, macroFunctions, type BoundMacros } from './macro-runtime';
 
 /** How `ref` and `source` become relations: the warehouse, or a snapshot for analytics. */
@@ -130,20 +130,46 @@ function unavailable(name: string, why: string, file: string, known: Readonly<Re
 }
 
 /**
+ * dbt's `target`: its type (the adapter's, as adapter.type() answers: every model runs on DuckDB), the
+ * name the run gives it (`--target`; a template that reads it records the var, so its SQL's state
+ * follows the target), and where tables are named, its schema. The rest is refused: profiles.yml is not read.
+ */
+function dbtTarget(options: RenderOptions, usedVars: Record<string, unknown>, missing: { error?: RunValueMissingError }): object {
+  const named = options.vars[TARGET_NAME_VAR];
+  const known: Record<string, unknown> = { type: 'duckdb', ...options.target };
+  Object.defineProperty(known, 'name', {
+    enumerable: true,
+    get: () => {
+      if (typeof named !== 'string') {
+        // (kept apart from other refusals: a worker starts without a run's target, and runs give theirs)
+        missing.error = new RunValueMissingError(
+          `${options.file}: target.name has no value in meterflow: the run names no target; give it one with --target ` +
+            "(as dbt's --target), the same on every run that should build the same tables",
+          options.file,
+        );
+        throw missing.error;
+      }
+      usedVars[TARGET_NAME_VAR] = named;
+      return named;
+    },
+  });
+  const why = `it reads no profiles.yml: of target it has the name the run gives (--target) and the type; use a var() for what differs between warehouses`;
+  return unavailable('target', why, options.file, known);
+}
+
+/**
  * dbt's context beyond the functions: what meterflow has a value for (the run's start and id, as every
  * worker renders them; the project's name; the model's schema; the flags it knows), and the rest
  * refused by name rather than printed as nothing.
  */
-function dbtContext(options: RenderOptions, usedVars: Record<string, unknown>): Record<string, unknown> {
+function dbtContext(
+  options: RenderOptions,
+  usedVars: Record<string, unknown>,
+  missing: { error?: RunValueMissingError },
+): Record<string, unknown> {
   const { file } = options;
   return {
-    // (its type is the adapter's, as adapter.type() answers: every model runs on DuckDB)
-    target: unavailable(
-      'target',
-      'it runs no dbt target (profiles.yml is not read); use a var() for what differs between warehouses',
-      file,
-      { type: 'duckdb', ...options.target },
-    ),
+    target: dbtTarget(options, usedVars, missing),
     // the flags whose value meterflow knows: it has no --empty (dbt_utils' recency asks), and every
     // run builds and tests; FULL_REFRESH and the rest stay refused
     flags: unavailable('flags', 'it runs no dbt command; a run asks for a full refresh with --full-refresh', file, {
@@ -222,6 +248,7 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
   };
   const config: Record<string, unknown> = {};
   const usedVars: Record<string, unknown> = {};
+  const missing: { error?: RunValueMissingError } = {};
   const usedEnv: Record<string, string> = {};
   const context = {
     this: relationValue(options.self, identifierOf(options.self), file, 'this'),
@@ -278,7 +305,7 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
       },
       queried,
     ),
-    ...dbtContext(options, usedVars),
+    ...dbtContext(options, usedVars, missing),
   };
   const bundle = splitBundle(options.template);
   const model = withWholeRelations(bundle.model);
@@ -290,6 +317,7 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
     const sql = environment.renderString(model, { ...withAdapter, ...bound.scope });
     return { sql, config, usedVars, usedEnv };
   } catch (err) {
+    if (missing.error) throw missing.error;
     if (err instanceof ProjectError) throw err;
     const cause = err as Error;
     // nunjucks wraps our own errors: keep their message, which already names the file

@@ -88,3 +88,17 @@ function mismatchMessage(ref: ProjectRef, seen: readonly { dir: string; found?: 
     "Start a new run to run the project as it is now, or run this worker where the run's project is (meterflow worker --project <dir>)"
   );
 }
+
+/**
+ * A worker's own project that cannot be loaded without a run's values (a target.name, a var without a
+ * default in dbt_project.yml): the worker still starts and serves runs, which name their values; any
+ * use of it (by a run naming no project) fails with the reason it could not be loaded.
+ */
+export function unloadableProject(reason: Error): LoadedProject {
+  return new Proxy({} as LoadedProject, {
+    get: (_target, key) => {
+      if (typeof key === 'symbol' || key === 'then') return undefined;
+      throw reason;
+    },
+  });
+}

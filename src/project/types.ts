@@ -419,3 +419,5 @@ export type OnSchemaChange = (typeof ON_SCHEMA_CHANGE)[number];
  */
 export const RUN_STARTED_AT_VAR = '__meterflow_run_started_at';
 export const INVOCATION_ID_VAR = '__meterflow_invocation_id';
+/** The target a run names (`--target`, PipelineInput.target): dbt's `target.name`, the same on every worker. */
+export const TARGET_NAME_VAR = '__meterflow_target_name';

@@ -7,7 +7,7 @@ import type { AnalyticsActivities, BuildActivities, WriterActivities } from './a
 import { builtBefore, keepsRunLogs, ordersSeedTests, passesRunValues, runWarehouse } from './compat';
 import { LOGICAL_DATE, MODELS_SELECTED, RUN_KIND, SCHEDULED_START_TIME, type PipelineInput } from '../contract/run';
 import { sqlTimestamp } from '../contract/time';
-import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR, varsReadByProjectFile } from '../project/types';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR, TARGET_NAME_VAR, varsReadByProjectFile } from '../project/types';
 import { childUri, runFolderName } from '../contract/uri';
 import { describeInputProblems, pipelineInputProblems } from '../contract/validate';
 import type { RunScope } from './activity-types';
@@ -58,6 +58,7 @@ export function openRun(input: PipelineInput): RunStart {
     vars: {
       logical_date: sqlTimestamp(logicalDate),
       ...input.vars,
+      ...(input.target !== undefined ? { [TARGET_NAME_VAR]: input.target } : {}),
       ...(passesRunValues()
         ? { [RUN_STARTED_AT_VAR]: new Date(startedAt).toISOString(), [INVOCATION_ID_VAR]: info.firstExecutionRunId }
         : {}),

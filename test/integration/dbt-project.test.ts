@@ -176,7 +176,7 @@ describe('a dbt project of its own', () => {
 
   /** A run of a project readingsProject made, through workers of its own; the error of one that fails. */
   type OwnProject = Awaited<ReturnType<typeof readingsProject>>;
-  type RunExtra = Partial<Pick<PipelineInput, 'fullRefresh' | 'vars' | 'select'>>;
+  type RunExtra = Partial<Pick<PipelineInput, 'fullRefresh' | 'vars' | 'select' | 'target'>>;
   const ownRun =
     (own: OwnProject, label: string, extra: RunExtra = {}) =>
     async (workers: Parameters<Parameters<typeof withWorkers>[2]>[0]) =>
@@ -620,6 +620,64 @@ describe('a dbt project of its own', () => {
         'select (select count(*)::int from lake.readings) as readings, (select readings::int from reports.totals) as counted',
       ),
     ).toEqual([{ readings: 192, counted: 192 }]);
+  });
+
+  it("gives the project's templates the target a run names as target.name, as dbt's --target: in dbt_project.yml, a naming macro and models on every queue", async () => {
+    const own = await readingsProject(dir, 'targeted', TWO_METERS_ONE_DAY, {
+      // built a month at a time by the build workers: dev keeps meter 0 only
+      'readings_by_month.sql':
+        "{{ config(materialized='incremental', event_time='ts', schema='lake') }}\n" +
+        "select meter_id, ts, kwh from {{ source('raw', 'readings') }}{% if target.name == 'dev' %} where meter_id = 0{% endif %}\n",
+      // on the writer; its materialization is dbt_project.yml's, by target
+      'daily.sql': "{{ config(schema='marts') }}\nselect meter_id, sum(kwh) as kwh from {{ ref('readings_by_month') }} group by all\n",
+      // read-only, on the analytics queue
+      'totals.sql':
+        "{{ config(materialized='table', meta={'meterflow': {'runs_on': 'analytics'} }) }}\n" +
+        "select '{{ target.name }}' as target, count(*)::int as readings from {{ ref('readings_by_month') }}\n",
+    });
+    await writeFile(
+      path.join(own.project, 'dbt_project.yml'),
+      (await readFile(path.join(own.project, 'dbt_project.yml'), 'utf8')) +
+        `models:\n  targeted:\n    +materialized: "{{ 'table' if target.name == 'prod' else 'view' }}"\n`,
+    );
+    // the naming macro of dbt's docs: custom schemas in prod, the target's schema elsewhere
+    await mkdir(path.join(own.project, 'macros'), { recursive: true });
+    await writeFile(
+      path.join(own.project, 'macros', 'naming.sql'),
+      '{% macro generate_schema_name(custom_schema_name, node) -%}\n' +
+        "{%- if target.name == 'prod' and custom_schema_name is not none -%}{{ custom_schema_name | trim }}" +
+        '{%- else -%}{{ target.schema }}{%- endif -%}\n{%- endmacro %}\n',
+    );
+    const tables = (warehousePath: string) =>
+      queryFile(
+        warehousePath,
+        `select table_schema, table_name, table_type from information_schema.tables
+          where table_schema not in ('raw', 'meterflow') and table_name not like '\\_\\_%' escape '\\' order by all`,
+      );
+    const prod = await runOwn(own, 'targeted-prod', { target: 'prod' });
+    expect(stateOf(prod, 'analytics:totals')).toBe('succeeded');
+    expect(await tables(own.warehouse)).toEqual([
+      { table_schema: 'lake', table_name: 'readings_by_month', table_type: 'BASE TABLE' },
+      { table_schema: 'main', table_name: 'totals', table_type: 'BASE TABLE' },
+      { table_schema: 'marts', table_name: 'daily', table_type: 'BASE TABLE' },
+    ]);
+    expect(await queryFile(own.warehouse, 'select target, readings from totals')).toEqual([{ target: 'prod', readings: 96 }]);
+
+    const dev = { ...own, warehouse: path.join(dir, 'targeted-dev-warehouse') };
+    await runOwn(dev, 'targeted-dev', { target: 'dev' });
+    expect(await tables(dev.warehouse)).toEqual([
+      { table_schema: 'main', table_name: 'daily', table_type: 'VIEW' },
+      { table_schema: 'main', table_name: 'readings_by_month', table_type: 'BASE TABLE' },
+      { table_schema: 'main', table_name: 'totals', table_type: 'BASE TABLE' },
+    ]);
+    expect(await queryFile(dev.warehouse, 'select target, readings from totals')).toEqual([{ target: 'dev', readings: 48 }]);
+
+    // a run naming no target is refused, naming the file that reads it, and changes nothing
+    const before = await tables(dev.warehouse);
+    expect(await failOwn(dev, 'targeted-none')).toMatch(
+      /dbt_project\.yml: target\.name has no value in meterflow: the run names no target; give it one with --target/,
+    );
+    expect(await tables(dev.warehouse)).toEqual(before);
   });
 
   it("gives a model its inputs' columns while rendering, as dbt_utils' star asks for them, and the run's start and id, alike on every queue", async () => {

@@ -1,7 +1,7 @@
 // The run options of the meterflow command as parsed, without running anything (runCommand is replaced).
 import { buildProgram } from '../../src/cli/main';
 import { runCommand } from '../../src/cli/run';
-import { varsOption } from '../../src/cli/vars-option';
+import { targetOption, varsOption } from '../../src/cli/vars-option';
 import { pipelineInputProblems } from '../../src/contract/validate';
 
 jest.mock('../../src/cli/run', () => ({ runCommand: jest.fn(async () => ({ ok: true })) }));
@@ -83,5 +83,22 @@ describe('meterflow run --vars', () => {
     expect(pipelineInputProblems(input)).toEqual([
       `vars must not set "__meterflow_invocation_id": names beginning __meterflow are meterflow's own`,
     ]);
+  });
+});
+
+describe('meterflow run --target', () => {
+  it("passes the target's name on to the run, and leaves it out without --target", async () => {
+    expect(await parsedRun('--target', 'prod')).toMatchObject({ target: 'prod' });
+    expect(await parsedRun()).not.toHaveProperty('target');
+  });
+
+  it('refuses what is no plain name, on the command line and from the client SDK', () => {
+    expect(targetOption('prod-eu.2')).toBe('prod-eu.2');
+    expect(() => targetOption('prod; rm')).toThrow("'prod; rm' is no target name: give letters, digits, '_', '-' or '.'");
+    expect(() => targetOption('')).toThrow(/is no target name/);
+    expect(pipelineInputProblems({ sourcesUri: '/s', outUri: '/o', target: '' })).toEqual([
+      `target must be a target's name (letters, digits, '_', '-' or '.'), as dbt's --target takes it, not ""`,
+    ]);
+    expect(pipelineInputProblems({ sourcesUri: '/s', outUri: '/o', target: 'prod' })).toEqual([]);
   });
 });

@@ -11,13 +11,13 @@ import { renderModelSql, warehouseResolver } from '../../src/build/model-sql';
 import { renderAnswered } from '../../src/build/render-answered';
 import { runDataTests } from '../../src/warehouse/data-tests';
 import { renderModel } from '../../src/project/render';
-import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR, tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
+import { INVOCATION_ID_VAR, RUN_STARTED_AT_VAR, TARGET_NAME_VAR, tableOf, type ModelNode, type SourceTable } from '../../src/project/types';
 import { readFileSql } from '../../src/seed/source-files';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mayPrintFloats, plannedReads, stateHashesOf } from '../../src/build/plan';
 import { planGraph } from '../../src/workflows/run-graph';
 import { selectModels } from '../../src/project/select';
-import { ProjectError } from '../../src/errors';
+import { ProjectError, RunValueMissingError } from '../../src/errors';
 import { parseTests, testStatus } from '../../src/project/data-tests';
 import { PACKAGE_ROOT, defaultProjectDir } from '../../src/config';
 import { copyOfModels, energyTeamLayout } from '../support/files';
@@ -1105,6 +1105,7 @@ describe("a project's YAML and config, read as dbt reads them", () => {
   it("refuses target, flags and graph, which meterflow has no value for, naming the file, and renders execute as true and target.type as dbt-duckdb's", async () => {
     for (const [use, what] of [
       ["{% if target.name == 'prod' %}select 2 as id{% else %}select 1 as id{% endif %}", 'target.name'],
+      ['select {{ target.threads }} as id', 'target.threads'],
       ['{% if flags.FULL_REFRESH %}select 2 as id{% else %}select 1 as id{% endif %}', 'flags.FULL_REFRESH'],
       ['select {{ target }} as id', 'target'],
     ] as const) {
@@ -1130,6 +1131,39 @@ describe("a project's YAML and config, read as dbt reads them", () => {
       self: 'orders',
     });
     expect(flags.sql).toBe('select 1 -- build');
+  });
+
+  it("gives target.name the target a run names (--target), counting it in the model's state, and refuses other lookups of target", async () => {
+    const render = (vars: Record<string, unknown>, template = "select '{{ target.name }}' as t") =>
+      renderModel({ file: 'models/orders.sql', template, resolver: { ref: (m) => m, source: (_s, t) => t }, vars, self: 'orders' });
+    const prod = render({ [TARGET_NAME_VAR]: 'prod' });
+    expect(prod.sql).toBe("select 'prod' as t");
+    // (a model that reads it is rebuilt when a run names another target)
+    expect(prod.usedVars).toEqual({ [TARGET_NAME_VAR]: 'prod' });
+    expect(render({ [TARGET_NAME_VAR]: 'prod' }, 'select 1').usedVars).toEqual({});
+    expect(() => render({})).toThrow(
+      new RunValueMissingError(
+        'models/orders.sql: target.name has no value in meterflow: the run names no target; give it one with --target ' +
+          "(as dbt's --target), the same on every run that should build the same tables",
+      ),
+    );
+    expect(() => render({ [TARGET_NAME_VAR]: 'prod' }, '{{ target.profile_name }}')).toThrow(
+      /^models\/orders\.sql: target\.profile_name has no value in meterflow: it reads no profiles\.yml/,
+    );
+    // loaded with a target, the project's workers load it with the same (projectFileVars)
+    const dir = await projectOf_({
+      'dbt_project.yml': PROJECT,
+      'macros/naming.sql':
+        "{% macro generate_schema_name(custom, node) %}{{ 'analytics' if target.name == 'prod' else target.schema }}{% endmacro %}",
+      'models/orders.sql': MODEL,
+    });
+    const { plan } = await loadProject(dir, { vars: { [TARGET_NAME_VAR]: 'prod' } });
+    expect(plan.models.find((m) => m.name === 'orders')?.table).toEqual({ schema: 'analytics', name: 'orders' });
+    expect(plan.projectFileVars).toEqual([TARGET_NAME_VAR]);
+    expect((await loadProject(dir, { vars: { [TARGET_NAME_VAR]: 'dev' } })).plan.models.find((m) => m.name === 'orders')?.table).toBe(
+      undefined,
+    );
+    await expect(loadProject(dir)).rejects.toBeInstanceOf(RunValueMissingError);
   });
 
   it('counts the values env_var() gave a model in its state, so that a changed one rebuilds it, and only it', async () => {
