@@ -139,8 +139,7 @@ export async function attachLake(
   ];
   const target = catalog.kind === 'sqlite' ? `ducklake:sqlite:${catalog.path}` : `ducklake:postgres:${catalog.conninfo}`;
   try {
-    if (catalog.kind === 'postgres' && !readOnly && dataPath !== undefined)
-      await refuseSharedDataPath(connection, alias, catalog, dataPath);
+    if (catalog.kind === 'postgres' && !readOnly) await checkPostgresCatalog(connection, alias, catalog, dataPath);
     await connection.run(`attach ${quotedString(target)} as ${alias} (${attachOptions.join(', ')})`);
   } catch (err) {
     if (catalog.kind === 'postgres') throw catalogFailure(err, catalog);
@@ -167,6 +166,48 @@ export async function recordedDataPath(connection: DuckDBConnection, alias: stri
   return value === null || value === undefined ? undefined : String(value);
 }
 
+/** A writer's PostgreSQL catalog, looked at before DuckLake creates its tables there: neither another application's nor sharing another lake's files. */
+async function checkPostgresCatalog(
+  connection: DuckDBConnection,
+  alias: string,
+  catalog: LakeCatalog & { kind: 'postgres' },
+  dataPath: string | undefined,
+): Promise<void> {
+  const database = `${alias}_catalog_database`;
+  await connection.run(`attach ${quotedString(catalog.conninfo)} as ${database} (type postgres, read_only)`);
+  try {
+    await refuseForeignTables(connection, database, catalog);
+    if (dataPath !== undefined) await refuseSharedDataPath(connection, database, catalog, dataPath);
+  } finally {
+    await connection.run(`detach ${database}`);
+  }
+}
+
+/**
+ * The schema a lake's catalog goes in (public, or lake=<name>'s) holding another application's tables
+ * and no DuckLake catalog: a writer would add DuckLake's tables beside them. Refused, naming some.
+ */
+async function refuseForeignTables(
+  connection: DuckDBConnection,
+  database: string,
+  catalog: LakeCatalog & { kind: 'postgres' },
+): Promise<void> {
+  const schema = catalog.lake ?? 'public';
+  const listing =
+    `select table_name::text as t from information_schema.tables where table_schema = ${quotedString(schema)} ` +
+    "and table_type = 'BASE TABLE' order by (table_name = 'ducklake_metadata') desc, 1 limit 6";
+  const tables = (await connection.runAndReadAll(`select t from postgres_query(${quotedString(database)}, ${quotedString(listing)})`))
+    .getRows()
+    .map(([name]) => String(name));
+  if (tables.length === 0 || tables[0] === 'ducklake_metadata') return;
+  const named = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
+  throw new StorageError(
+    `lake catalog ${catalogName(catalog)}: its schema ${schema} holds another application's tables (${named}), not a DuckLake catalog: ` +
+      'give the lake a database of its own, or a schema of its own with lake=<name>; nothing was changed',
+    catalogName(catalog),
+  );
+}
+
 /**
  * Lakes in one PostgreSQL database must keep their files apart: maintenance deletes the files under
  * its data path that its own catalog does not reference, so a lake whose data path holds (or lies
@@ -174,31 +215,25 @@ export async function recordedDataPath(connection: DuckDBConnection, alias: stri
  */
 async function refuseSharedDataPath(
   connection: DuckDBConnection,
-  alias: string,
+  database: string,
   catalog: LakeCatalog & { kind: 'postgres' },
   dataPath: string,
 ): Promise<void> {
-  const database = `${alias}_catalog_database`;
-  await connection.run(`attach ${quotedString(catalog.conninfo)} as ${database} (type postgres, read_only)`);
-  try {
-    const listing = "select table_schema::text as s from information_schema.tables where table_name = 'ducklake_metadata'";
-    const schemas = await connection.runAndReadAll(`select s from postgres_query(${quotedString(database)}, ${quotedString(listing)})`);
-    const own = catalog.lake ?? 'public';
-    for (const [schema] of schemas.getRows()) {
-      if (schema === own) continue;
-      const sql = `select value from ${quotedIdentifier(String(schema))}.ducklake_metadata where key = 'data_path'`;
-      const other = await connection.runAndReadAll(`select value from postgres_query(${quotedString(database)}, ${quotedString(sql)})`);
-      const otherPath = String(other.getRows()[0]?.[0] ?? '');
-      if (otherPath.length > 0 && (otherPath.startsWith(dataPath) || dataPath.startsWith(otherPath))) {
-        const otherName = schema === 'public' ? 'the unnamed lake (schema public)' : `lake=${String(schema)}`;
-        throw new StorageError(
-          `lake catalog ${catalogName(catalog)}: its data path ${dataPath} overlaps that of ${otherName} in the same database (${otherPath}); ` +
-            "each lake needs a data path of its own (METERFLOW_LAKE_DATA), or one's maintenance would delete the other's files",
-          catalogName(catalog),
-        );
-      }
+  const listing = "select table_schema::text as s from information_schema.tables where table_name = 'ducklake_metadata'";
+  const schemas = await connection.runAndReadAll(`select s from postgres_query(${quotedString(database)}, ${quotedString(listing)})`);
+  const own = catalog.lake ?? 'public';
+  for (const [schema] of schemas.getRows()) {
+    if (schema === own) continue;
+    const sql = `select value from ${quotedIdentifier(String(schema))}.ducklake_metadata where key = 'data_path'`;
+    const other = await connection.runAndReadAll(`select value from postgres_query(${quotedString(database)}, ${quotedString(sql)})`);
+    const otherPath = String(other.getRows()[0]?.[0] ?? '');
+    if (otherPath.length > 0 && (otherPath.startsWith(dataPath) || dataPath.startsWith(otherPath))) {
+      const otherName = schema === 'public' ? 'the unnamed lake (schema public)' : `lake=${String(schema)}`;
+      throw new StorageError(
+        `lake catalog ${catalogName(catalog)}: its data path ${dataPath} overlaps that of ${otherName} in the same database (${otherPath}); ` +
+          "each lake needs a data path of its own (METERFLOW_LAKE_DATA), or one's maintenance would delete the other's files",
+        catalogName(catalog),
+      );
     }
-  } finally {
-    await connection.run(`detach ${database}`);
   }
 }

@@ -281,6 +281,22 @@ describe('the lake catalog in PostgreSQL', () => {
     west.close();
   });
 
+  it("is never another application's database: a schema holding its tables is refused, naming them, and left as it was", async () => {
+    const database = await createTestDatabase('meterflow_foreign');
+    await psql(database, 'create table customers (id int primary key, name text); insert into customers values (1, $$a$$)');
+    const tables = `select table_schema || '.' || table_name from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema') order by 1`;
+    const env = { ...process.env, METERFLOW_LAKE_DATA: path.join(dir, 'foreign') };
+    await expect(Warehouse.open(`postgres:${database}`, {}, env)).rejects.toThrow(
+      /lake catalog .*meterflow_foreign.*: its schema public holds another application's tables \(customers\), not a DuckLake catalog: give the lake a database of its own, or a schema of its own with lake=<name>; nothing was changed/,
+    );
+    expect(await psql(database, tables)).toEqual([['public.customers']]);
+    // a schema of its own is a lake to create beside them
+    const own = await Warehouse.open(`postgres:${database} lake=meterflow`, {}, env);
+    own.close();
+    expect((await psql(database, tables)).map(([t]) => t)).toContain('meterflow.ducklake_metadata');
+    expect(await psql(database, 'select name from public.customers')).toEqual([['a']]);
+  });
+
   it('refuses a second writer of the same lake, on any machine, naming the first; a killed writer lets go of the lake at once', async () => {
     const database = await createTestDatabase('meterflow_one_writer');
     const catalog = `postgres:${database} lake=solo`;
