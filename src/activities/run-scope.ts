@@ -158,8 +158,9 @@ export function runResolver(projects: ProjectSource, warehouses?: WarehouseSourc
     refuseEnvironmentDrift(scope, activity, env);
     const warehouse = warehouses ? await warehouses.forRun(scope.warehouse, activity) : undefined;
     // the plan renders dbt_project.yml with the run's vars; the activities after it, with those it read
-    const vars = activity === 'planRun' ? (scope as PlanRunInput).vars : scope.projectVars;
-    const project = await projects.resolve(scope.project, vars);
+    const planning = activity === 'planRun';
+    const vars = planning ? (scope as PlanRunInput).vars : scope.projectVars;
+    const project = await projects.resolve(scope.project, vars, { exact: !planning });
     return warehouse ? { project, warehouse } : { project };
   };
 }

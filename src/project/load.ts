@@ -7,7 +7,7 @@ import { topologicalOrder } from './dag';
 import { DBT_BUILTIN_TESTS, NATIVE_TESTS, parseTestConfig, relationshipsTarget, type TestConfig, type TestNames } from './data-tests';
 import { genericTestNames, renderGenericTests } from './generic-tests';
 import { bundleTemplate } from './macro-bundle';
-import { builtinTestDispatchers, loadMacros, macrosUsedBy, type MacroFile } from './macros';
+import { builtinNamingMacros, builtinTestDispatchers, loadMacros, macrosUsedBy, type MacroFile } from './macros';
 import { installedPackages } from './packages';
 import { modelTable, namingMacros, type NamingMacros } from './model-table';
 import { NO_COLUMNS } from './dbt-adapter';
@@ -245,6 +245,8 @@ const UNAPPLIED_CONFIGS: Readonly<Record<string, string>> = {
   predicates: 'every row of a new key replaces its rows',
   merge_update_columns: "a merge replaces every column of a key's rows",
   merge_exclude_columns: "a merge replaces every column of a key's rows",
+  // (a differential probe found it ignored: a `set` before the model's SQL changes its rows' order)
+  sql_header: "the model's SQL runs without it; put a setting it needs in the model's SQL",
 };
 
 /**
@@ -857,7 +859,7 @@ export async function loadProject(
   const dir = path.resolve(projectDir);
   const project = await readProjectFile(dir, vars);
   const targetName = typeof vars[TARGET_NAME_VAR] === 'string' ? (vars[TARGET_NAME_VAR] as string) : undefined;
-  const { macros, generics, naming } = await projectMacros(project, targetName);
+  const { macros, generics, naming } = await projectMacros(project, { ...project.vars, ...vars });
   const tests: TestNames = { generics, defaultsFor: (file) => testDefaultsFor(project, file) };
   const properties = await readProperties(project, tests, naming);
   const sourceKeys = new Map(
@@ -912,13 +914,21 @@ export async function loadProject(
       : {}),
     // (and the vars tests read: a worker loads the project with the run's values of both)
     // (and the run's target name, which configs, naming macros and models may read)
-    ...(project.reads.vars.size + testVars.read.size > 0 || targetName !== undefined
-      ? { projectFileVars: [...new Set([...project.reads.vars, ...testVars.read, ...(targetName ? [TARGET_NAME_VAR] : [])])].sort() }
-      : {}),
+    ...(projectFileVars(project, testVars, naming, targetName) ?? {}),
     ...(properties.seedSources.size > 0 ? { seedSources: Object.fromEntries(properties.seedSources) } : {}),
   };
   const selection = await projectSelection(project, properties, vars, { drafts, models: ordered, sources: tested });
   return { dir, plan, templates, macros, configs, selection };
+}
+
+/**
+ * The run's vars a worker loads the project with (ProjectPlan.projectFileVars): those dbt_project.yml,
+ * tests' arguments and the naming macros read, and the run's target name, which configs, naming
+ * macros and models may read.
+ */
+function projectFileVars(project: ProjectFile, testVars: TestVars, naming: NamingMacros, targetName: string | undefined) {
+  const names = new Set([...project.reads.vars, ...testVars.read, ...(naming.varsRead ?? []), ...(targetName ? [TARGET_NAME_VAR] : [])]);
+  return names.size > 0 ? { projectFileVars: [...names].sort() } : undefined;
 }
 
 /**
@@ -927,7 +937,7 @@ export async function loadProject(
  */
 async function projectMacros(
   project: ProjectFile,
-  targetName: string | undefined,
+  vars: Readonly<Record<string, unknown>>,
 ): Promise<{ macros: MacroFile[]; generics: Set<string>; naming: NamingMacros }> {
   const { dir } = project;
   const packages = await installedPackages(dir, project.raw);
@@ -938,9 +948,9 @@ async function projectMacros(
   const own = await loadMacros(dir, project.macroPaths, project.testPaths, native);
   // and the installed packages', each under its name (dbt_utils.star, dbt_utils.expression_is_true)
   const packaged = await Promise.all(packages.map((pkg) => loadMacros(dir, pkg.macroPaths, pkg.testPaths, new Set(), pkg.name)));
-  const macros = [...own, ...packaged.flat(), ...builtinTestDispatchers(own)];
+  const macros = [...own, ...packaged.flat(), ...builtinTestDispatchers(own), ...builtinNamingMacros(own)];
   // (a package's naming macros are not the project's: dbt takes the project's own only)
-  return { macros, generics: genericTestNames(macros), naming: namingMacros(own, targetName) };
+  return { macros, generics: genericTestNames(macros), naming: namingMacros(own, { macros, vars }) };
 }
 
 /** What --select, --exclude and --selector read: the nodes as loaded, and the project's selectors.yml. */

@@ -47,6 +47,31 @@ export function builtinTestDispatchers(own: readonly MacroFile[]): MacroFile[] {
   return [{ file: 'dbt:generic_tests.sql', source, names: names.map((name) => `test_${name}`) }];
 }
 
+// dbt-core's own naming macros a project's generate_schema_name or generate_alias_name may call
+// (include/global_project/macros/get_custom_name), as dbt-core 1.10 defines them
+const DBT_NAMING_MACROS: Readonly<Record<string, string>> = {
+  default__generate_schema_name: `{% macro default__generate_schema_name(custom_schema_name, node) -%}
+    {%- set default_schema = target.schema -%}
+    {%- if custom_schema_name is none -%}{{ default_schema }}{%- else -%}{{ default_schema }}_{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}`,
+  generate_schema_name_for_env: `{% macro generate_schema_name_for_env(custom_schema_name, node) -%}
+    {%- set default_schema = target.schema -%}
+    {%- if target.name == 'prod' and custom_schema_name is not none -%}{{ custom_schema_name | trim }}{%- else -%}{{ default_schema }}{%- endif -%}
+{%- endmacro %}`,
+  default__generate_alias_name: `{% macro default__generate_alias_name(custom_alias_name=none, node=none) -%}
+    {%- if custom_alias_name -%}{{ custom_alias_name | trim }}{%- else -%}{{ node.name }}{%- endif -%}
+{%- endmacro %}`,
+};
+
+/** dbt's naming macros the project does not define itself, for its own naming macros (where it has one) to call. */
+export function builtinNamingMacros(own: readonly MacroFile[]): MacroFile[] {
+  const defined = new Set(own.flatMap((file) => file.names));
+  if (!defined.has('generate_schema_name') && !defined.has('generate_alias_name')) return [];
+  const names = Object.keys(DBT_NAMING_MACROS).filter((name) => !defined.has(name));
+  if (names.length === 0) return [];
+  return [{ file: 'dbt:get_custom_name.sql', source: names.map((name) => DBT_NAMING_MACROS[name]).join('\n'), names }];
+}
+
 /**
  * dbt's generic tests (`{% test name(model, column_name, …) %}` … `{% endtest %}`) as the macros dbt
  * makes of them, `test_<name>`, so that nunjucks compiles them and a YAML test can call them.

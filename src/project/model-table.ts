@@ -3,31 +3,94 @@
 // model's name, or its alias config). A project that defines either macro gets its own. A database
 // config is refused: a run builds one warehouse.
 import { ProjectError } from '../errors';
-import type { MacroFile } from './macros';
+import path from 'node:path';
+import { macrosUsedBy, type MacroFile } from './macros';
 import { bundleTemplate } from './macro-bundle';
 import type { NodeConfig } from './model-config';
 import { renderModel } from './render';
-import { DEFAULT_MODEL_SCHEMA, TARGET_NAME_VAR, type TableName } from './types';
+import { DEFAULT_MODEL_SCHEMA, type TableName } from './types';
 
 /** What a project's generate_schema_name and generate_alias_name may read of `target`. */
 const TARGET = { schema: DEFAULT_MODEL_SCHEMA, type: 'duckdb' };
 
-/** Which of dbt's two naming macros the project defines (dbt's default for the others). */
+/** Which of dbt's two naming macros the project defines (dbt's default for the others), and what they see. */
 export interface NamingMacros {
   readonly schema?: MacroFile;
   readonly alias?: MacroFile;
+  /** Every macro the project has (its own, its packages', dbt's defaults): a naming macro may call any. */
+  readonly macros?: readonly MacroFile[];
+  /** The vars they see, as dbt gives them: dbt_project.yml's, the run's over them (the target's name among them). */
+  readonly vars?: Readonly<Record<string, unknown>>;
   /** The environment variables they read with env_var() so far: every worker must name tables alike. */
   readonly envRead?: Set<string>;
-  /** The run's target name (`target.name`), when the run names one. */
-  readonly targetName?: string;
+  /** The vars they read so far: every worker loads the project with the run's values of them. */
+  readonly varsRead?: Set<string>;
 }
 
-export function namingMacros(macros: readonly MacroFile[], targetName?: string): NamingMacros {
-  const find = (name: string) => macros.find((macro) => macro.names.includes(name));
+/** The project's naming macros (`own`: its own macro files; a package's are not taken, as in dbt) and what they see. */
+export function namingMacros(
+  own: readonly MacroFile[],
+  { macros = own, vars = {} }: { macros?: readonly MacroFile[]; vars?: Readonly<Record<string, unknown>> } = {},
+): NamingMacros {
+  const find = (name: string) => own.find((macro) => macro.names.includes(name));
   const schema = find('generate_schema_name');
   const alias = find('generate_alias_name');
-  const target = targetName === undefined ? {} : { targetName };
-  return { ...(schema ? { schema } : {}), ...(alias ? { alias } : {}), envRead: new Set(), ...target };
+  return { ...(schema ? { schema } : {}), ...(alias ? { alias } : {}), macros, vars, envRead: new Set(), varsRead: new Set() };
+}
+
+/** The vars a naming macro is called with: its arguments, which are no var a run could set. */
+const CUSTOM_VAR = '__meterflow_custom';
+const NODE_VAR = '__meterflow_node';
+
+/** One of the project's naming macros called as dbt calls it, with the custom name and the node; its output trimmed. */
+function callNamingMacro(
+  macro: MacroFile,
+  call: string,
+  { custom, node, naming }: { custom: string | null; node: object; naming: NamingMacros },
+  relative: string,
+): string {
+  const text = `{{ ${call}(var('${CUSTOM_VAR}'), var('${NODE_VAR}')) }}`;
+  // the macro's file, then the files of the macros it calls (not another definition of the same name)
+  const helpers = macrosUsedBy(macro.source, naming.macros ?? []).filter((used) => used !== macro && !used.names.includes(call));
+  const named = renderModel({
+    file: macro.file,
+    template: bundleTemplate(text, [macro, ...helpers]),
+    resolver: { ref: (m) => m, source: (_s, t) => t },
+    vars: { ...naming.vars, [CUSTOM_VAR]: custom, [NODE_VAR]: node },
+    self: '',
+    target: TARGET,
+  });
+  for (const name of Object.keys(named.usedEnv)) naming.envRead?.add(name);
+  for (const name of Object.keys(named.usedVars)) if (name !== CUSTOM_VAR && name !== NODE_VAR) naming.varsRead?.add(name);
+  const trimmed = named.sql.trim();
+  if (trimmed === '') throw new ProjectError(`${relative}: the project's ${call} (${macro.file}) gave an empty name`, relative);
+  return trimmed;
+}
+
+/**
+ * dbt's node of a model, seed or snapshot, as its naming macros see it: `path` below its resource
+ * path, `original_file_path` below the project, its package, id and tags.
+ */
+function dbtNodeOf(
+  node: { name: string; fqn: readonly string[]; relative: string; resourceType?: string },
+  config: NodeConfig,
+  customAlias: string | null,
+) {
+  const resourceType = node.resourceType ?? 'model';
+  const packageName = node.fqn[0] ?? '';
+  const tags = config.tags;
+  return {
+    name: node.name,
+    alias: customAlias ?? node.name,
+    resource_type: resourceType,
+    package_name: packageName,
+    unique_id: `${resourceType}.${packageName}.${node.name}`,
+    fqn: [...node.fqn],
+    path: [...node.fqn.slice(1, -1), path.basename(node.relative)].join('/'),
+    original_file_path: node.relative,
+    tags: Array.isArray(tags) ? [...(tags as unknown[])] : typeof tags === 'string' ? [tags] : [],
+    config: { ...config },
+  };
 }
 
 /** A config's custom name: a non-empty string, else none. */
@@ -37,31 +100,6 @@ function customName(value: unknown, key: string, relative: string, name: string)
     throw new ProjectError(`${relative}: the ${key} config of '${name}' must be a non-empty string`, relative);
   }
   return value.trim();
-}
-
-/** One of the project's naming macros called as dbt calls it, with the custom name and the node; its output trimmed. */
-function callNamingMacro(
-  macro: MacroFile,
-  call: string,
-  { custom, node, naming }: { custom: string | null; node: object; naming: NamingMacros },
-  relative: string,
-): string {
-  const { envRead, targetName } = naming;
-  const target = targetName === undefined ? {} : { [TARGET_NAME_VAR]: targetName };
-  const vars = { __meterflow_custom: custom, __meterflow_node: node, ...target };
-  const template = bundleTemplate(`{{ ${call}(var('__meterflow_custom'), var('__meterflow_node')) }}`, [macro]);
-  const named = renderModel({
-    file: macro.file,
-    template,
-    resolver: { ref: (m) => m, source: (_s, t) => t },
-    vars,
-    self: '',
-    target: TARGET,
-  });
-  for (const name of Object.keys(named.usedEnv)) envRead?.add(name);
-  const text = named.sql.trim();
-  if (text === '') throw new ProjectError(`${relative}: the project's ${call} (${macro.file}) gave an empty name`, relative);
-  return text;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -90,14 +128,7 @@ export function modelTable(
   }
   const customSchema = customName(config.schema, 'schema', relative, name);
   const customAlias = customName(config.alias, 'alias', relative, name);
-  const dbtNode = {
-    name,
-    alias: customAlias ?? name,
-    resource_type: node.resourceType ?? 'model',
-    fqn: [...node.fqn],
-    path: relative,
-    config: { ...config },
-  };
+  const dbtNode = dbtNodeOf(node, config, customAlias);
   const schema = naming.schema
     ? callNamingMacro(naming.schema, 'generate_schema_name', { custom: customSchema, node: dbtNode, naming }, relative)
     : customSchema === null

@@ -15,6 +15,7 @@ import { fqnOf, mergeConfig, projectConfigFor, type NodeConfig } from './model-c
 import { describedWithDocs, loadDocBlocks } from './doc-blocks';
 import { type UnitTestEntry } from './unit-tests';
 import { renderProjectYaml, type ProjectYamlReads } from './project-yaml';
+import { refuseHooks } from './unsupported';
 import { TARGET_NAME_VAR, type ColumnDoc, type DataTest, type SourceTable } from './types';
 
 /** A plain SQL name: a model's, a source's, a project's. */
@@ -458,6 +459,7 @@ export async function loadSeeds(
       const fqn = fqnOf(project.name, path.relative(root, file), name);
       const config = mergeConfig(projectConfigFor(project.seedsBlock, fqn), property?.config);
       if (config.enabled === false) continue;
+      refuseHooks(config, relative, name);
       const columnTypes = config.column_types;
       if (columnTypes !== undefined && (typeof columnTypes !== 'object' || columnTypes === null || Array.isArray(columnTypes))) {
         throw new ProjectError(`${relative}: column_types of seed '${name}' must be a mapping of column to type`, relative);
@@ -471,13 +473,15 @@ export async function loadSeeds(
         );
       }
       // its schema as a model's: main, main_<schema>, or the project's generate_schema_name
-      const schema =
-        modelTable(
-          config,
-          { name, fqn, relative, resourceType: 'seed' },
-          // (a seed's alias is its table's name in meterflow: only the schema macro applies)
-          { ...naming, alias: undefined },
-        )?.schema ?? 'main';
+      const table = modelTable(config, { name, fqn, relative, resourceType: 'seed' }, naming);
+      const schema = table?.schema ?? 'main';
+      if (table !== undefined && table.name !== name) {
+        throw new ProjectError(
+          `${relative}: the project's generate_alias_name (${naming.alias?.file}) names seed '${name}' '${table.name}', which meterflow ` +
+            "does not apply: a seed's table is named after its file; leave seeds their names there (node.resource_type == 'seed')",
+          relative,
+        );
+      }
       const { tests: seedTests } = modelTests(property, name, relative, testNames);
       properties.selectable.set(name, { fqn, config: { enabled: true, tags: [], meta: {}, ...config, materialized: 'seed' } });
       seeds.push({

@@ -271,7 +271,9 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
       const name = requireName(positional[0], 'var()', file);
       if (name in vars) return (usedVars[name] = vars[name]);
       if (positional.length > 1) return (usedVars[name] = positional[1]);
-      throw new ProjectError(`${file}: var('${name}') is not defined in dbt_project.yml vars and has no default`, file);
+      // (a run may set it with --vars: a worker starts without, and runs give theirs)
+      missing.error = new RunValueMissingError(`${file}: var('${name}') is not defined in dbt_project.yml vars and has no default`, file);
+      throw missing.error;
     },
     env_var: (...args: unknown[]) => {
       const { positional } = splitCall(args);

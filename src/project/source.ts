@@ -1,8 +1,8 @@
 // Which project a worker runs for a run: the one the run names, found by its content hash in the
 // run's folder or in the worker's own, loaded once per content. A run whose project cannot be found
 // with that content is refused, naming the files that differ: never different SQL run silently.
-import { varsReadByProjectFile, type ProjectRef } from './types';
-import { ProjectMismatchError } from '../errors';
+import { TARGET_NAME_VAR, varsReadByProjectFile, type ProjectRef } from './types';
+import { ProjectError, ProjectMismatchError } from '../errors';
 import { fingerprintProject, projectChanges } from './fingerprint';
 import { loadProject, type LoadedProject } from './load';
 import { readProjectFile } from './project-files';
@@ -30,17 +30,31 @@ export class ProjectSource {
 
   /**
    * The project a run names, as its files were when the run started; the worker's own when it names
-   * none. `vars`: the run's, of which those dbt_project.yml reads are rendered into it, as dbt does.
+   * none. `vars`: the run's, of which those dbt_project.yml reads are rendered into it, as dbt does
+   * (and the run's target name); with `exact`, the vars to load it with as they are (a run's
+   * projectVars, which its plan listed).
    */
-  async resolve(ref: ProjectRef | undefined, vars: Readonly<Record<string, unknown>> = {}): Promise<LoadedProject> {
+  async resolve(
+    ref: ProjectRef | undefined,
+    vars: Readonly<Record<string, unknown>> = {},
+    { exact = false }: { exact?: boolean } = {},
+  ): Promise<LoadedProject> {
     const found = await this.find(ref);
     if (Object.keys(vars).length === 0) return found ? this.load(found) : (this.preloaded ?? this.own());
-    // (the names the file reads, rendered with the run's vars: a var may be read only where another is set)
-    const read = varsReadByProjectFile(vars, (await readProjectFile(found?.dir ?? this.ownDir, vars)).reads.vars);
     const files = found ?? (await fingerprintProject(this.ownDir));
-    const loaded =
-      read !== undefined ? await this.load(files, read) : found ? await this.load(found) : (this.preloaded ?? (await this.own()));
-    // and those its tests' arguments read (projectFileVars lists both): loaded again with those too
+    if (exact) return this.load(files, vars);
+    // (the names the file reads, rendered with the run's vars: a var may be read only where another is set)
+    const reads = (await readProjectFile(files.dir, vars)).reads.vars;
+    const read = varsReadByProjectFile(vars, [...reads, TARGET_NAME_VAR]);
+    let loaded: LoadedProject;
+    try {
+      loaded = read !== undefined ? await this.load(files, read) : found ? await this.load(found) : (this.preloaded ?? (await this.own()));
+    } catch (err) {
+      // a naming macro or test reading a run's var that dbt_project.yml does not: loaded with all of them
+      if (!(err instanceof ProjectError)) throw err;
+      return this.load(files, vars);
+    }
+    // and those its tests' arguments and naming macros read (projectFileVars lists them): loaded again with those too
     const wider = varsReadByProjectFile(vars, loaded.plan.projectFileVars);
     return wider !== undefined && JSON.stringify(wider) !== JSON.stringify(read) ? this.load(files, wider) : loaded;
   }

@@ -89,7 +89,11 @@ export async function refuseUnsupported(
   packages: readonly InstalledPackage[],
 ): Promise<void> {
   for (const hook of ['on-run-start', 'on-run-end']) {
-    if (project[hook] !== undefined) refuse('dbt_project.yml', `${hook} hooks are not supported by meterflow`);
+    const value = project[hook];
+    // (an empty list runs nothing: dbt_project.yml files written by `dbt init` have one)
+    if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) {
+      refuse('dbt_project.yml', `${hook} hooks are not supported by meterflow`);
+    }
   }
   for (const modelPath of modelPaths) {
     for (const file of await listFiles(path.join(dir, modelPath))) {

@@ -518,6 +518,19 @@ describe('a dbt project laid out its own way', () => {
       "models/hooked.sql: 'hooked' has a post_hook; hooks are not supported",
     ],
     [
+      "a seed's hook (a differential probe found it ignored)",
+      {
+        'dbt_project.yml': `${PROJECT}seeds:\n  shop:\n    +post-hook: 'create table main.hooked as select 1 as x'\n`,
+        'seeds/codes.csv': 'code\nA\n',
+      },
+      "seeds/codes.csv: 'codes' has a post-hook; hooks are not supported",
+    ],
+    [
+      'a sql_header (a differential probe found it ignored)',
+      { 'models/ordered.sql': `{{ config(materialized='table', sql_header="set default_null_order='nulls_first';") }}\nselect 1 as id\n` },
+      "models/ordered.sql: 'ordered' has sql_header, which meterflow does not apply: the model's SQL runs without it",
+    ],
+    [
       'a materialization it does not know',
       { 'models/mv.sql': "{{ config(materialized='materialized_view') }}\nselect 1 as id\n" },
       "models/mv.sql: materialized='materialized_view' is not supported",
@@ -531,6 +544,13 @@ describe('a dbt project laid out its own way', () => {
     const dir = made_(await projectOf({ 'dbt_project.yml': PROJECT, 'models/ok.sql': 'select 1 as id\n', ...files }));
     expect((await refusal(dir)).message).toContain(message);
     expect(await readdir(dir)).not.toContain('target');
+  });
+
+  it('takes on-run-start and on-run-end hooks that are empty lists, as `dbt init` writes them', async () => {
+    const dir = made_(
+      await projectOf({ 'dbt_project.yml': `${PROJECT}on-run-start: []\non-run-end: []\n`, 'models/ok.sql': 'select 1 as id\n' }),
+    );
+    expect((await loadProject(dir)).plan.models.map((m) => m.name)).toEqual(['ok']);
   });
 
   it("reads a source that is a seed's table as the seed, and refuses one that is another table of the seed's name", async () => {
@@ -1363,6 +1383,50 @@ describe("a project's YAML and config, read as dbt reads them", () => {
     expect(fromEnv.plan.namingEnv).toEqual(['METERFLOW_TEST_PREFIX']);
     expect(Object.keys(plannedReads(fromEnv, ['stg_orders'], {}, {}).env ?? {})).toEqual(['METERFLOW_TEST_PREFIX']);
     expect(tableOf(fromEnv.plan.models.find((m) => m.name === 'orders') as ModelNode)).toEqual({ schema: 'dev_marts', name: 'fct_orders' });
+  });
+
+  it("gives naming macros what dbt gives them: the vars, the project's other macros and dbt's own, and dbt's node", async () => {
+    // a differential probe's project: each name below is dbt-core 1.10.15's
+    const files = {
+      'dbt_project.yml': `${PROJECT}vars:\n  suffix: prod\n`,
+      'macros/n.sql':
+        '{% macro generate_schema_name(custom_schema_name, node) -%}\n' +
+        "{%- if node.resource_type == 'seed' -%}{{ default__generate_schema_name(custom_schema_name, node) }}\n" +
+        "{%- elif custom_schema_name -%}{{ custom_schema_name }}_{{ var('suffix', 'dflt') }}\n" +
+        '{%- else -%}{{ schema_helper(node) }}{%- endif -%}\n{%- endmacro %}\n',
+      'macros/h.sql': "{% macro schema_helper(node) -%}{{ node.path.split('/')[0] }}{%- endmacro %}\n",
+      'macros/a.sql':
+        '{% macro generate_alias_name(custom_alias_name=none, node=none) -%}\n' +
+        "{%- if node.resource_type == 'seed' -%}{{ node.name }}\n" +
+        "{%- else -%}{{ node.name }}_{{ node.package_name }}_{{ node.tags|join('_') }}_{{ node.original_file_path|length }}_{{ node.unique_id.split('.')[0] }}{%- endif -%}\n" +
+        '{%- endmacro %}\n',
+      'seeds/s.csv': 'id,v\n1,a\n',
+      'models/staging/crm/stg_a.sql': "select * from {{ ref('s') }}\n",
+      'models/marts/fct.sql': "{{ config(tags=['t1', 't2']) }} select * from {{ ref('stg_a') }}\n",
+      'models/m.sql': "{{ config(schema='x') }} select * from {{ ref('s') }}\n",
+    };
+    const dir = await projectOf_(files);
+    const tables = async (vars: Record<string, unknown>) =>
+      Object.fromEntries((await loadProject(dir, { vars })).plan.models.map((m) => [m.name, tableOf(m)]));
+    expect(await tables({})).toEqual({
+      stg_a: { schema: 'staging', name: 'stg_a_shop__28_model' },
+      fct: { schema: 'marts', name: 'fct_shop_t1_t2_20_model' },
+      m: { schema: 'x_prod', name: 'm_shop__12_model' },
+    });
+    // a run's var over dbt_project.yml's, and the workers told to load the project with it
+    const withVar = await loadProject(dir, { vars: { suffix: 'cli' } });
+    expect(tableOf(withVar.plan.models.find((m) => m.name === 'm') as ModelNode).schema).toBe('x_cli');
+    expect(withVar.plan.projectFileVars).toEqual(['suffix']);
+    // a seed the alias macro names otherwise: refused, not left under its own name without a word
+    const renamed = {
+      ...files,
+      'macros/a.sql':
+        "{% macro generate_alias_name(custom_alias_name=none, node=none) -%}{{ 'raw_' ~ node.name if node.resource_type == 'seed' else node.name }}{%- endmacro %}\n",
+    };
+    expect((await refusal(await projectOf_(renamed))).message).toBe(
+      "seeds/s.csv: the project's generate_alias_name (macros/a.sql) names seed 's' 'raw_s', which meterflow does not apply: " +
+        "a seed's table is named after its file; leave seeds their names there (node.resource_type == 'seed')",
+    );
   });
 
   it('refuses a database config, two models built as one table, and a naming macro reading what meterflow has no value for', async () => {
