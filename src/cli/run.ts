@@ -87,7 +87,7 @@ function interruption(again: (signal: NodeJS.Signals) => void): { readonly inter
 const CANCEL_WAIT_MS = 8_000;
 
 /** Cancel a run and wait, at most CANCEL_WAIT_MS, for it to end: whether it ended, and how. */
-async function cancelAndWait(handle: WorkflowHandle): Promise<'cancelled' | 'ended' | 'still running'> {
+async function cancelAndWait(handle: WorkflowHandle): Promise<'cancelled' | 'completed' | 'failed' | 'still running'> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), CANCEL_WAIT_MS)));
   const ending = (async () => {
@@ -97,8 +97,8 @@ async function cancelAndWait(handle: WorkflowHandle): Promise<'cancelled' | 'end
       // it ended meanwhile: its result says how
     }
     return handle.result().then(
-      () => 'ended' as const,
-      (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : 'ended'),
+      () => 'completed' as const,
+      (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure ? 'cancelled' : 'failed'),
     );
   })();
   try {
@@ -284,14 +284,25 @@ async function cancelOnSignal(
   warn(`meterflow: ${signal} received: cancelling run ${handle.workflowId} (Ctrl-C again exits at once)`);
   const ended = await cancelAndWait(handle);
   if (ended === 'still running') {
+    // a run that failed already is telling its webhooks, which it waits for (notifyWaitSeconds)
+    const failed = (await getProgress(handle).catch(() => undefined))?.nodes.find((node) => node.state === 'failed');
     warn(
-      `meterflow: run ${handle.workflowId} did not end within ${CANCEL_WAIT_MS / 1000} s of its cancel` +
+      `meterflow: run ${handle.workflowId} ` +
+        (failed
+          ? `failed at ${failed.id}${failed.error ? `: ${failed.error}` : ''}; it did not end within ${CANCEL_WAIT_MS / 1000} s, telling its webhooks`
+          : `did not end within ${CANCEL_WAIT_MS / 1000} s of its cancel`) +
         (address ? `; it may go on at ${address} (meterflow status ${handle.workflowId})` : ''),
     );
-  } else {
-    // how it ended, as the server has it: cancelled, or done (or failed) before the cancel took effect
-    warn(`meterflow: run ${handle.workflowId} ${ended === 'cancelled' ? 'cancelled' : 'ended before its cancel took effect'}`);
+    return;
   }
+  // how it ended, as the server has it
+  const how = {
+    cancelled: 'cancelled',
+    // (the publish is the run's commit point: once started, it and the report run to their end)
+    completed: 'completed before its cancel took effect: its publish had started, so its tables are published',
+    failed: `failed before its cancel took effect (meterflow status ${handle.workflowId})`,
+  };
+  warn(`meterflow: run ${handle.workflowId} ${how[ended]}`);
 }
 
 export async function runCommand(options: RunCommandOptions): Promise<RunCommandOutcome> {

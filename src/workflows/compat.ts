@@ -75,6 +75,12 @@ export const PATCH = {
    * ran it a month at a time, found no month, and passed it without running it.
    */
   inputlessTestsWhole: 'inputless-tests-whole',
+  /**
+   * Once the publish starts, it and the report after it are not cancelled: the publish is the run's
+   * commit point, and a cancel that arrives meanwhile finds the run ended. Runs recorded before
+   * cancelled the publish activity, which could commit all the same, the run then saying it was cancelled.
+   */
+  publishCommitPoint: 'publish-commit-point',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -138,3 +144,6 @@ export const startsReadersAfterBuild = (): boolean => patched(PATCH.readersAfter
 
 /** Whether a singular test reading nothing runs whole (PATCH.inputlessTestsWhole). */
 export const runsInputlessTestsWhole = (): boolean => patched(PATCH.inputlessTestsWhole);
+
+/** Whether the publish and the report after it run to their end once started (PATCH.publishCommitPoint). */
+export const publishIsCommitPoint = (): boolean => patched(PATCH.publishCommitPoint);

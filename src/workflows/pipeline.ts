@@ -4,12 +4,14 @@
 // Orchestration only: each phase is a module of its own, given the run's context (run-context.ts) and
 // the ledger of what its nodes have done (run-ledger.ts); what older histories need is compat.ts. No
 // I/O here: every piece of work is an activity.
-import { continueAsNew, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { ANALYTICS_QUEUE, WRITER_QUEUE } from './activity-options';
 import type { PipelineInput, PipelineResult } from '../contract/run';
 import { endRun, failureDetails } from './end-run';
 import { announceRun, openRun, planRun } from './plan-run';
-import { publishRun } from './publish-run';
+import { publishIsCommitPoint } from './compat';
+import { publishRun, type Published } from './publish-run';
+import type { RunContext } from './run-context';
 import { reportRun, runResult } from './report-run';
 import { chooseAnalytics, pinSnapshot, runAnalytics } from './run-analytics';
 import { RunHandlers } from './run-handlers';
@@ -18,6 +20,22 @@ import { runNodes } from './run-nodes';
 import type { NodeFailureDetails } from './run-state';
 
 export { ANALYTICS_QUEUE, WRITER_QUEUE };
+
+/**
+ * The publish, then the report. The publish is the run's commit point: once it starts, it and the report
+ * run to their end, a cancel meanwhile finding the run ended; a cancel before it publishes nothing.
+ */
+async function publishAndReport(run: RunContext, ledger: RunLedger, publish: () => Promise<Published>): Promise<Published> {
+  const publishThenReport = async () => {
+    const published = await publish();
+    await reportRun(run, ledger, published.snapshotVersion);
+    return published;
+  };
+  if (!publishIsCommitPoint()) return publishThenReport();
+  const scope = CancellationScope.current();
+  if (scope.consideredCancelled) await scope.cancelRequested;
+  return CancellationScope.nonCancellable(publishThenReport);
+}
 
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const start = openRun(input);
@@ -35,11 +53,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const choice = chooseAnalytics(run, ledger);
     const snapshot = await pinSnapshot(run, ledger, choice);
     const analyticsResults = await runAnalytics(run, choice, snapshot);
-    const published = await publishRun(run, ledger, choice, analyticsResults, snapshot?.version);
-    await reportRun(run, ledger, published.snapshotVersion);
+    const published = await publishAndReport(run, ledger, () => publishRun(run, ledger, choice, analyticsResults, snapshot?.version));
     succeeded = true;
     const result = runResult(run, published);
-    if (handlers.landedDuringRun !== undefined) {
+    // (a cancel that came during the publish ends the run here, published)
+    if (handlers.landedDuringRun !== undefined && !CancellationScope.current().consideredCancelled) {
       // more files landed while this run seeded: run again, incrementally, as the same workflow
       return await continueAsNew<typeof pipeline>({ ...input, kind: 'sources-landed', logicalDate: undefined, fullRefresh: false });
     }

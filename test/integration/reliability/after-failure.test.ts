@@ -224,6 +224,24 @@ describe('a run after a failed one publishes what a clean run would', () => {
       await expectRecovered('a cancelled run', warehousePath(), 'no leftovers after the cancel; next run catches up');
     });
 
+    it('a cancel that arrives once the publish has started finds the run ended, published, as it says', async () => {
+      // (an operator probe found a run reported cancelled whose publish had committed all the same)
+      const handle = await start(workers, { fullRefresh: true });
+      await eventually(
+        async () => {
+          const nodes = (await getProgress(handle)).nodes;
+          return ['publish', 'report'].some((kind) => nodes.find((n) => n.kind === kind)?.state === 'running');
+        },
+        120_000,
+        20,
+      );
+      await handle.cancel();
+      const result = await handle.result();
+      expect(stateOf(result, 'publish:run')).toBe('succeeded');
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+      await expectRecovered('a cancel during the publish', warehousePath(), 'the publish ran to its end; the run completed');
+    });
+
     it('a selection that publishes the staging alone: the next full run rebuilds the master from it', async () => {
       await rm(path.join(q4Dir(), 'late-day-3.parquet'));
       const staged = await run(workers, { select: ['stg_smart_meter_consumption'] });
