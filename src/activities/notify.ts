@@ -3,7 +3,7 @@
 // it, not retried. Errors name the webhook by label, never by URL.
 import { ApplicationFailure } from '@temporalio/common';
 import { webhookLabel } from '../contract/validate';
-import { postNotification, webhookUrl, type NotifyRunInput } from '../report/webhook';
+import { isHttpUrl, postNotification, webhookUrl, type NotifyRunInput } from '../report/webhook';
 import type { Logger } from '../logger';
 import { activityFrame } from './context';
 
@@ -16,6 +16,13 @@ export function createNotifyActivities({ logger, env = process.env }: { logger: 
         const url = webhookUrl(input.target, env);
         if (!url) {
           throw ApplicationFailure.nonRetryable(`${input.target} is not set on this worker: no webhook to notify`, 'NotifyConfigError');
+        }
+        // (its value named nowhere: an env: webhook's URL is a secret)
+        if (!isHttpUrl(url)) {
+          throw ApplicationFailure.nonRetryable(
+            `${webhookLabel(input.target)} is no http(s) URL: no webhook to notify`,
+            'NotifyConfigError',
+          );
         }
         return postNotification({ logger, env }, url, input);
       });

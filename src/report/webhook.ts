@@ -18,6 +18,27 @@ export function webhookUrl(target: string, env: NodeJS.ProcessEnv): string | und
   return target.startsWith('env:') ? env[target.slice(4)] : target;
 }
 
+/** Whether `url` is one fetch can POST to: http or https, with a valid host and port. */
+export function isHttpUrl(url: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why fetch failed, without the URL: its cause's code or message (ECONNREFUSED, a name that does not
+ * resolve), any text of the URL taken out (a webhook's URL may hold a secret: a path, a token).
+ */
+function fetchFailure(err: Error, url: string): string {
+  if (err.name === 'TimeoutError') return 'no answer in time';
+  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const text = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : err.message;
+  const { href } = new URL(url);
+  return text.split(href).join('<its URL>').split(url).join('<its URL>') || 'fetch failed';
+}
+
 /** POST the run's notification to `url`; an error (to retry) when it is unreachable or answers other than 2xx. */
 export async function postNotification(
   { logger, env }: { readonly logger: Logger; readonly env: NodeJS.ProcessEnv },
@@ -33,10 +54,9 @@ export async function postNotification(
       signal: AbortSignal.timeout(attemptTimeoutMs(env)),
     });
   } catch (err) {
-    // the cause names the host at most (fetch's messages hold no URL); retried
-    throw new Error(
-      `webhook ${webhookLabel(target)} unreachable: ${(err as Error).name === 'TimeoutError' ? 'no answer in time' : (err as Error).message}`,
-    );
+    // the cause's code or message, the URL taken out (an operator probe found an env: webhook's path in
+    // the logs and the run's history); retried
+    throw new Error(`webhook ${webhookLabel(target)} unreachable: ${fetchFailure(err as Error, url)}`);
   }
   if (!response.ok) throw new Error(`webhook ${webhookLabel(target)} answered ${response.status}`);
   logger.info({ webhook: webhookLabel(target), run: notification.run, state: notification.state }, 'notified');
