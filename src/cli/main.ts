@@ -612,7 +612,21 @@ async function installWorkerRuntime(level: string): Promise<void> {
   });
 }
 
+/**
+ * A reader that stops reading (`meterflow status | head -1`): the command ends quietly, as `cat` does,
+ * not with an unhandled EPIPE's stack.
+ */
+function endQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
+  endQuietlyWhenOutputCloses();
   // the SDK's own logs: errors only for one-shot runs, so progress lines stay readable; warnings too
   // for long-running workers (METERFLOW_TEMPORAL_LOG_LEVEL overrides)
   const command = argv[2];

@@ -95,6 +95,18 @@ describe('the meterflow command', () => {
     expect(progress.filter((line) => !line.includes(' START ')).slice(2)).toHaveLength(total);
     const [row] = await queryFile(db, 'select count(*)::integer as n from main.demand_price_elasticity');
     expect(row?.n).toBeGreaterThan(5_000);
+
+    // a reader that stops reading (`| head -2`): a quiet end, no EPIPE stack (an operator probe found one)
+    const child = spawn(
+      process.execPath,
+      [path.join(PACKAGE_ROOT, 'bin', 'meterflow.js'), 'query', '--db', db, 'select * from main.demand_price_elasticity'],
+      { env: { ...process.env, TEMPORAL_ADDRESS: undefined }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderrOfQuery = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderrOfQuery += chunk.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ exitCode, stderr: stderrOfQuery }).toEqual({ exitCode: 0, stderr: '' });
   });
 
   it('generates into S3 and runs from S3 to S3, as a user with an S3-compatible server would', async () => {
