@@ -81,6 +81,11 @@ export const PATCH = {
    * cancelled the publish activity, which could commit all the same, the run then saying it was cancelled.
    */
   publishCommitPoint: 'publish-commit-point',
+  /**
+   * A run whose plan fails tells its webhooks. Runs recorded before ended with the plan's failure and
+   * told nobody.
+   */
+  planFailureNotified: 'plan-failure-notified',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -147,3 +152,6 @@ export const runsInputlessTestsWhole = (): boolean => patched(PATCH.inputlessTes
 
 /** Whether the publish and the report after it run to their end once started (PATCH.publishCommitPoint). */
 export const publishIsCommitPoint = (): boolean => patched(PATCH.publishCommitPoint);
+
+/** Whether a run whose plan failed tells its webhooks (PATCH.planFailureNotified; asked of such runs only). */
+export const notifiesPlanFailure = (): boolean => patched(PATCH.planFailureNotified);

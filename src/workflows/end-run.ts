@@ -1,8 +1,8 @@
 // The end of every run, whatever its outcome: a failed or cancelled run discards its unpublished
 // versions, a failed one renders its report opening on the failure, and the webhooks are told.
-import { ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
 import { webhookLabel } from '../contract/validate';
-import type { RunContext } from './run-context';
+import type { RunContext, RunStart } from './run-context';
 import type { RunLedger } from './run-ledger';
 import type { NodeFailureDetails } from './run-state';
 import { renderReport } from './report-run';
@@ -16,22 +16,25 @@ export interface RunOutcome {
 /** What a failure says of itself: the failing node and why, with a failed test's samples. */
 export function failureDetails(err: unknown): NodeFailureDetails {
   if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') return err.details?.[0] as NodeFailureDetails;
-  return { node: 'run', reason: err instanceof Error ? err.message : String(err) };
+  // an activity's failure outside a node (the plan's): its cause says why
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  return { node: 'run', reason: cause instanceof Error ? cause.message : String(cause) };
 }
 
 /**
  * Tell the run's webhooks that it failed (or succeeded, when asked), one activity each, waiting at
  * most notifyWaitSeconds: a webhook that never answers delays the run's end by that, and fails nothing.
  */
-async function notifyEnd(run: RunContext, { succeeded, failure: failed }: RunOutcome): Promise<void> {
+async function notifyEnd(run: RunStart & { readonly warehouse?: string }, { succeeded, failure: failed }: RunOutcome): Promise<void> {
   const { input } = run;
   const targets = input.notify ?? [];
   if (targets.length === 0 || (!failed && !(succeeded && input.notifyOnSuccess))) return;
+  const warehouse = run.warehouse ?? input.warehouse;
   const notification = {
     run: run.workflowId,
     state: failed ? ('failed' as const) : ('succeeded' as const),
     logicalDate: run.logicalDate,
-    warehouse: run.warehouse,
+    ...(warehouse !== undefined ? { warehouse } : {}),
     report: run.reportUri,
     ...(failed ? { failedNode: failed.node, error: failed.reason } : {}),
   };
@@ -63,4 +66,12 @@ export async function endRun(run: RunContext, ledger: RunLedger, outcome: RunOut
     await renderReport(run, ledger, { failure: outcome.failure }).catch(() => undefined);
   }
   await notifyEnd(run, outcome);
+}
+
+/**
+ * A run that failed before its plan (a project that cannot be read, a selector that matches nothing):
+ * its webhooks are told, as for any failed run. It has no nodes, so no report.
+ */
+export async function endUnplannedRun(start: RunStart, failure: NodeFailureDetails): Promise<void> {
+  await notifyEnd({ ...start, reportUri: 'none: the run failed before its plan' }, { succeeded: false, failure });
 }

@@ -7,9 +7,9 @@
 import { CancellationScope, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { ANALYTICS_QUEUE, WRITER_QUEUE } from './activity-options';
 import type { PipelineInput, PipelineResult } from '../contract/run';
-import { endRun, failureDetails } from './end-run';
+import { endRun, endUnplannedRun, failureDetails } from './end-run';
 import { announceRun, openRun, planRun } from './plan-run';
-import { publishIsCommitPoint } from './compat';
+import { notifiesPlanFailure, publishIsCommitPoint } from './compat';
 import { publishRun, type Published } from './publish-run';
 import type { RunContext } from './run-context';
 import { reportRun, runResult } from './report-run';
@@ -41,7 +41,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const start = openRun(input);
   const handlers = new RunHandlers(start);
   announceRun(start);
-  const run = await planRun(start);
+  const run = await planRun(start).catch(async (err: unknown) => {
+    // (an operator probe found a scheduled run failing at its plan alerted nobody)
+    if (!isCancellation(err) && notifiesPlanFailure()) await endUnplannedRun(start, failureDetails(err));
+    throw err;
+  });
   handlers.shown = run.state;
   const ledger = new RunLedger(run.built, run.graph.buildable);
   let succeeded = false;

@@ -92,6 +92,25 @@ describe('alerts when a run fails', () => {
     }
   });
 
+  it('tells the webhooks of a run that fails at its plan, naming why', async () => {
+    // (an operator probe's scheduled run whose project broke alerted nobody)
+    const port = await freePort();
+    const webhook = webhookServer(port);
+    try {
+      const { workflowId, error } = await failingRun('plan', {
+        notify: [`http://127.0.0.1:${port}/hooks/plan`],
+        select: ['no_such_model'],
+      });
+      expect(error?.message).toMatch(/no_such_model/);
+      expect(webhook.received).toHaveLength(1);
+      const { body } = webhook.received[0] as Received;
+      expect(body).toMatchObject({ run: workflowId, state: 'failed', failedNode: 'run' });
+      expect(body.error).toMatch(/selector 'no_such_model' matches no model/);
+    } finally {
+      await webhook.close();
+    }
+  });
+
   it('ends the run when a webhook never answers, and keeps a secret URL out of the history', async () => {
     const port = await freePort();
     const webhook = webhookServer(port, true);
