@@ -29,7 +29,8 @@ import {
   runStateProblem,
 } from '../client';
 import { ANALYTICS_QUEUE_NAME, WORKFLOW_QUEUE_NAME } from '../contract/queues';
-import { METERFLOW_SEARCH_ATTRIBUTES } from '../contract/run';
+import { METERFLOW_SEARCH_ATTRIBUTES, type PipelineProgress, type PipelineResult } from '../contract/run';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { connectWorkerConnection } from '../temporal/connection';
 import { reportCommand } from './report-command';
 import { ensureMaintenanceSchedule, MAINTENANCE_SCHEDULE_ID } from '../client/schedules';
@@ -393,12 +394,11 @@ function addInspectionCommands(program: Command): void {
       const workflowId = run ?? (await listRecentRuns(client, 1))[0]?.workflowId;
       if (!workflowId) throw new Error('no pipeline runs on this server yet');
       const handle = client.workflow.getHandle(workflowId);
-      // a run that failed before it could answer (a bad input) has no progress to show
-      const [description, progress, input] = await Promise.all([
-        handle.describe(),
-        getProgress(handle).catch(() => undefined),
-        getRunInput(handle),
-      ]);
+      const description = await handle.describe().catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) throw new Error(`no run ${workflowId} at ${address} (meterflow runs lists them)`);
+        throw err;
+      });
+      const [progress, input] = await Promise.all([runProgress(client, handle, description.status.name), getRunInput(handle)]);
       const scope = [
         ...(input?.warehouse ? [`warehouse ${input.warehouse}`] : []),
         ...(input?.project ? [`project ${input.project.dir}${input.project.hash ? ` at ${input.project.hash}` : ''}`] : []),
@@ -407,8 +407,13 @@ function addInspectionCommands(program: Command): void {
         ...(input?.target ? [`target ${input.target}`] : []),
       ];
       process.stdout.write(
-        `run ${workflowId}: ${description.status.name}, logical date ${progress?.logicalDate ?? input?.logicalDate ?? 'not set'}\n` +
-          `${scope.length ? `${scope.join(', ')}\n` : ''}${progress ? `\n${summaryTable(progress.nodes)}\n` : ''}`,
+        `run ${workflowId}: ${description.status.name}, logical date ${(typeof progress === 'object' ? progress.logicalDate : undefined) ?? input?.logicalDate ?? 'not set'}\n` +
+          `${scope.length ? `${scope.join(', ')}\n` : ''}` +
+          (progress === 'no worker'
+            ? `\nno worker answered for its nodes within ${STATUS_QUERY_MS / 1000} s: none of its queues' workers is running (meterflow worker, meterflow dev)\n`
+            : progress
+              ? `\n${summaryTable(progress.nodes)}\n`
+              : ''),
       );
       if (description.status.name === 'FAILED') {
         // a failed run's failure: the node and why, with a failed test's sample rows and SQL
@@ -610,6 +615,31 @@ async function installWorkerRuntime(level: string): Promise<void> {
       );
     }),
   });
+}
+
+/** How long `status` waits for a worker to answer a run's progress query. */
+const STATUS_QUERY_MS = 5_000;
+
+/**
+ * A run's nodes for `status`: a completed run's from its result (no worker needed), another's from its
+ * progress query, answered by a worker of its queues; 'no worker' when none answers in time, undefined
+ * for a run that failed before it could answer (a bad input).
+ */
+async function runProgress(
+  client: Client,
+  handle: WorkflowHandle,
+  status: string,
+): Promise<Pick<PipelineProgress, 'nodes' | 'logicalDate'> | 'no worker' | undefined> {
+  if (status === 'COMPLETED') {
+    const result = await handle.result().catch(() => undefined);
+    if (result) return result as PipelineResult;
+  }
+  try {
+    return await client.connection.withDeadline(Date.now() + STATUS_QUERY_MS, () => getProgress(handle));
+  } catch (err) {
+    // (gRPC's DEADLINE_EXCEEDED, 4: no worker took the query in time)
+    return (err as { cause?: { code?: unknown } }).cause?.code === 4 ? 'no worker' : undefined;
+  }
 }
 
 /**

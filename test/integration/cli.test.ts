@@ -330,6 +330,26 @@ describe('the meterflow command', () => {
       const bad = await meterflow(['runs', '--state', 'sideways'], env);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('--state "sideways" is not one of');
+
+      // a run no worker serves (its workflow queue has none): status says so within seconds, not after 30
+      const unserved = await temporal.client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
+        args: [{ sourcesUri: path.join(dir, 'sources'), outUri: path.join(dir, 'remote-out') } as PipelineInput],
+        taskQueue: 'meterflow-no-worker-here',
+        workflowId: `pipeline-unserved-${Date.now()}`,
+      });
+      const started = Date.now();
+      const waiting = await meterflow(['status', unserved.workflowId], env);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(waiting.code).toBe(0);
+      expect(waiting.stdout).toMatch(/^run pipeline-unserved-\d+: RUNNING/);
+      expect(waiting.stdout).toContain("no worker answered for its nodes within 5 s: none of its queues' workers is running");
+      await unserved.terminate('done with it');
+      // a run that is not there: said in words, as logs says it
+      const missing = await meterflow(['status', 'pipeline-no-such-run'], env);
+      expect({ code: missing.code, stderr: missing.stderr.trim() }).toEqual({
+        code: 1,
+        stderr: `meterflow: no run pipeline-no-such-run at ${testServerAddress()} (meterflow runs lists them)`,
+      });
     } finally {
       await workers.stop();
       await temporal.close();
