@@ -351,7 +351,10 @@ function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): vo
     const node = byId.get(`model:${model.name}`) ?? byId.get(`analytics:${model.name}`);
     if (!node) continue;
     // a model whose own tests failed was built: dbt says success of it and fail of its tests
-    const testsFailed = node.state === 'failed' && testsFailedOf(model.name, node.error);
+    // (shown failed by runs before 2026-12-08; since, built with a note naming its failed tests)
+    const testsFailed =
+      (node.state === 'failed' && testsFailedOf(model.name, node.error)) ||
+      (node.state === 'succeeded' && BUILT_TESTS_NOTE.test(node.note ?? ''));
     const status = testsFailed ? 'success' : nodeStatus(node);
     add(id.model(model.name), node, status, {
       relation_name: modelRelationName(input, model),
@@ -362,6 +365,9 @@ function nodeResults(input: ArtifactsInput, byId: NodesById, add: AddResult): vo
 
 /** What a model whose tests failed says: built, tested, and its table left as it was. */
 export const BUILT_TESTS_FAILED = 'built, but its tests failed, so it was not published: its table is as it was';
+
+/** A model node's note when its build succeeded and its tests failed (workflows/run-state.ts). */
+const BUILT_TESTS_NOTE = /^built; test:\S+ failed, so it was not published$/;
 
 /** Whether a model node's error is its own data tests' failure (`data tests of m [for 2024-01] failed: …`). */
 const testsFailedOf = (model: string, error: string | undefined) =>

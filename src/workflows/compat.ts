@@ -86,6 +86,12 @@ export const PATCH = {
    * told nobody.
    */
   planFailureNotified: 'plan-failure-notified',
+  /**
+   * A model whose tests failed (not its build) ends succeeded, noting that they failed; the test node
+   * is the failed one. Runs recorded before showed the model failed too (and their failed run's report
+   * was rendered with those states).
+   */
+  builtBeforeFailedTests: 'built-before-failed-tests',
 } as const;
 
 /** Whether this model is built a month at a time (asked only of models that run on the build queue). */
@@ -155,3 +161,6 @@ export const publishIsCommitPoint = (): boolean => patched(PATCH.publishCommitPo
 
 /** Whether a run whose plan failed tells its webhooks (PATCH.planFailureNotified; asked of such runs only). */
 export const notifiesPlanFailure = (): boolean => patched(PATCH.planFailureNotified);
+
+/** Whether a model whose tests failed is shown built (PATCH.builtBeforeFailedTests; asked when they fail). */
+export const showsBuiltBeforeFailedTests = (): boolean => patched(PATCH.builtBeforeFailedTests);

@@ -5,6 +5,7 @@ import type { AnalyticsModelResult, DataTestFailure, DataTestResults, RunFailure
 import { describeFailedTests } from '../contract/activities';
 import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
 import { describeProgress } from './progress-markdown';
+import { showsBuiltBeforeFailedTests } from './compat';
 
 /** What a failed run says of its failure: in the failure's details, the report and `status`. */
 export type NodeFailureDetails = RunFailure;
@@ -88,12 +89,21 @@ export class RunState {
         node.note = 'cancelled: the run stopped';
         throw err;
       }
-      node.state = 'failed';
       if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') {
         // a node inside this one (a model's tests) failed: that node is the one to name
-        node.error = (err.details?.[0] as { reason?: string } | undefined)?.reason ?? err.message;
+        const inner = err.details?.[0] as { node?: string; reason?: string } | undefined;
+        if (inner?.node?.startsWith('test:') && inner.node !== id && showsBuiltBeforeFailedTests()) {
+          // its tests failed, not its build: built, as dbt build shows such a model (an operator probe
+          // found it shown as an error of its own, the run's errors counted twice)
+          node.state = 'succeeded';
+          node.note = `built; ${inner.node} failed, so it was not published`;
+          throw err;
+        }
+        node.state = 'failed';
+        node.error = inner?.reason ?? err.message;
         throw err;
       }
+      node.state = 'failed';
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
       node.error = cause.message;
       const tests = dataTestFailure(err)?.results.filter((r) => r.status !== 'pass');
