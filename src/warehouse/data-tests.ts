@@ -13,6 +13,20 @@ import type { DataTest } from '../project/types';
 import { SAMPLE_ROWS, type DataTestResult, type DataTestResults } from '../contract/activities';
 import { passesByStatistics, type FileStatistics } from './file-statistics';
 
+/** A run's working table of a model: its new version, or the new rows of an incremental one (build/model-sql.ts). */
+const WORKING_TABLE = /"?__meterflow_pending_(\w+?)(__delta)?__[A-Za-z0-9]{1,16}"?/;
+
+/**
+ * A failed test's SQL as a person reads it: where it reads the run's new version of a model, a first
+ * line says so, as a failed run drops that version (an operator probe ran the SQL and found no table).
+ */
+export function shownSql(sql: string): string {
+  const working = WORKING_TABLE.exec(sql);
+  if (!working) return sql;
+  const what = working[2] ? `new rows of ${working[1]}` : `new version of ${working[1]}`;
+  return `-- ${working[0]} is this run's ${what}, dropped when the run fails: its failing rows are the samples shown\n${sql}`;
+}
+
 /** A relation's columns and their DuckDB types, in order. */
 export async function columnTypesOf(connection: DuckDBConnection, relation: string): Promise<Map<string, string>> {
   const reader = await connection.runAndReadAll(`describe select * from ${relation}`);
@@ -73,7 +87,7 @@ export async function runDataTests(
     }
     // what a person fixing it needs: the rows that fail and the SQL that finds them
     const samples = (await connection.runAndReadAll(`select * from (${sql}) limit ${SAMPLE_ROWS}`)).getRowObjectsJson();
-    results.push({ id: test.id, severity: test.severity, failures, status, sql, samples });
+    results.push({ id: test.id, severity: test.severity, failures, status, sql: shownSql(sql), samples });
   }
   return { results, rows: results.filter((r) => r.status !== 'pass').length };
 }
