@@ -7,6 +7,7 @@
 import { ProjectError } from '../errors';
 import { relationKeyOf } from './jinja-relation';
 import { pyStr } from './jinja-python';
+import { CROSS_DB_MACROS } from './dbt-cross-db';
 
 /** A column as dbt's Column answers in templates. */
 export interface ColumnInfo {
@@ -66,6 +67,9 @@ export function dbtAdapter(
         const found = candidates.find((candidate) => typeof table[candidate] === 'function');
         if (found) return table[found];
       }
+      // dbt's own cross-database macros, which meterflow has (adapter.dispatch('concat', 'dbt'))
+      const builtin = pkg === undefined || pkg === 'dbt' ? CROSS_DB_MACROS[pyStr(name)] : undefined;
+      if (builtin) return builtin;
       const where = namespace === undefined || namespace === null ? '' : ` (namespace ${pyStr(namespace)})`;
       throw new ProjectError(
         `${file}: adapter.dispatch('${pyStr(name)}')${where} found no macro ${candidates.join(' or ')} in the project's macros: copy the one you use into macro-paths`,

@@ -129,3 +129,28 @@ export const CROSS_DB_MACROS: Record<string, Macro> = {
   type_int: () => 'integer',
   type_boolean: () => 'boolean',
 };
+
+/**
+ * dbt's cross-database macros as dbt dispatches them: the project's own `duckdb__<name>`, else its
+ * `default__<name>`, else dbt's (meterflow's own here). `own` gives the project's macros, bound late.
+ */
+export function dispatchedCrossDbMacros(
+  own: () => Readonly<Record<string, (...args: unknown[]) => unknown>> | undefined,
+): Record<string, (...args: unknown[]) => unknown> {
+  return Object.fromEntries(
+    Object.entries(CROSS_DB_MACROS).map(([name, builtin]) => [
+      name,
+      (...args: unknown[]) => {
+        const macros = own() ?? {};
+        const override = macros[`duckdb__${name}`] ?? macros[`default__${name}`];
+        return (override ?? builtin)(...args);
+      },
+    ]),
+  );
+}
+
+/** Whether `name` is dbt's implementation of a cross-database macro (`duckdb__concat`, `default__hash`): found when a template names `concat` or `hash`. */
+export const isCrossDbImplementation = (name: string): boolean => {
+  const match = /^(?:duckdb|default)__(\w+)$/.exec(name);
+  return match?.[1] !== undefined && match[1] in CROSS_DB_MACROS;
+};

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { readBelow } from './skipped-folders';
 import { isMeterflowDefinition } from './native-tests';
 import { DISPATCH_PREFIXES } from './dbt-adapter';
+import { isCrossDbImplementation } from './dbt-cross-db';
 import path from 'node:path';
 import { ProjectError } from '../errors';
 import type { MacroSource } from './macro-bundle';
@@ -150,7 +151,8 @@ const mentions = (text: string, name: string): boolean => {
  */
 function mayCall(text: string, from: string | undefined, macro: MacroFile): boolean {
   if (macro.package !== undefined && macro.package !== from && !new RegExp(`\\b${macro.package}\\b`).test(text)) return false;
-  return macro.names.some((name) => mentions(text, name));
+  // (and a project's duckdb__concat where a template names concat: dbt's concat dispatches to it)
+  return macro.names.some((name) => mentions(text, name) || (isCrossDbImplementation(name) && mentions(text, name.replace(/^\w+?__/, ''))));
 }
 
 /** The macro files a template needs: those whose macros it names, and theirs in turn, in load order. */

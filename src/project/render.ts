@@ -7,7 +7,7 @@ import { ProjectError, RunValueMissingError } from '../errors';
 import { dbtAdapter, type RelationColumns } from './dbt-adapter';
 import { dbtRunValues } from './dbt-run-values';
 import { SECRET_ENV_PREFIX } from './environment';
-import { CROSS_DB_MACROS } from './dbt-cross-db';
+import { dispatchedCrossDbMacros } from './dbt-cross-db';
 import { dbtGlobals, FILTERS, TESTS } from './jinja-filters';
 import { plainNumbers, splitCall } from './jinja-python';
 import { installJinjaSemantics, namespace } from './jinja-semantics';
@@ -250,6 +250,9 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
   const usedVars: Record<string, unknown> = {};
   const missing: { error?: RunValueMissingError } = {};
   const usedEnv: Record<string, string> = {};
+  // the project's macros, bound once the context they run in is made (adapter.dispatch, dbt.x read them late)
+  let bound: BoundMacros = { scope: {}, of: () => undefined };
+  const crossDb = dispatchedCrossDbMacros(() => bound.of(undefined));
   const context = {
     this: relationValue(options.self, identifierOf(options.self), file, 'this'),
     ref: (...args: unknown[]) => refOf(resolver, args),
@@ -293,9 +296,10 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
     // true but where a template read for its refs cannot render without its queries' rows (renderModel)
     execute,
     namespace,
-    // dbt's cross-database macros, as dbt.x and as x (dbt's global macros); the project's own win
-    dbt: CROSS_DB_MACROS,
-    ...CROSS_DB_MACROS,
+    // dbt's cross-database macros, as dbt.x and as x (dbt's global macros); the project's own win,
+    // and its duckdb__x or default__x is what they dispatch to (a differential probe found them ignored)
+    dbt: crossDb,
+    ...crossDb,
     ...dbtGlobals(file, (message) => {
       throw new ProjectError(message, file);
     }),
@@ -313,7 +317,6 @@ function renderPass(options: RenderOptions, execute: boolean, queried: () => voi
   const model = withWholeRelations(bundle.model);
   const macros = bundle.macros.map((macro) => ({ ...macro, source: withWholeRelations(macro.source) }));
   try {
-    let bound: BoundMacros = { scope: {}, of: () => undefined };
     const withAdapter = { ...context, adapter: dbtAdapter(file, (pkg) => bound.of(pkg), options.columns) };
     bound = macroFunctions(environment, macros, withAdapter);
     const sql = environment.renderString(model, { ...withAdapter, ...bound.scope });

@@ -546,6 +546,27 @@ describe('a dbt project laid out its own way', () => {
     expect(await readdir(dir)).not.toContain('target');
   });
 
+  it("dispatches dbt's cross-database macros to the project's duckdb__ or default__ versions, as dbt does", async () => {
+    // a differential probe's project: dbt-duckdb 1.9.6 gives OVERRIDDEN, OVERRIDDEN, HASHOVR, 424242 and 1; then OVERRIDDEN and 2
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'macros/o.sql':
+          "{% macro duckdb__concat(fields) %}'OVERRIDDEN'{% endmacro %}\n{% macro default__hash(field) %}'HASHOVR'{% endmacro %}\n" +
+          '{% macro duckdb__datediff(first_date, second_date, datepart) %}424242{% endmacro %}\n',
+        'models/m.sql':
+          `select {{ dbt.concat(["'a'", "'b'"]) }} as c1, {{ concat(["'a'", "'b'"]) }} as c2, {{ dbt.hash("'x'") }} as h, ` +
+          `{{ dbt.datediff("date '2024-01-01'", "date '2024-01-05'", 'day') }} as d, {{ dbt.safe_cast("'1'", 'integer') }} as s\n`,
+        'models/n.sql': `select {{ adapter.dispatch('concat', 'dbt')(["'x'", "'y'"]) }} as c, {{ adapter.dispatch('safe_cast', 'dbt')("'2'", 'integer') }} as s\n`,
+      }),
+    );
+    const project = await loadProject(dir);
+    const sqlOf = (name: string) =>
+      renderModelSql(project, project.plan.models.find((m) => m.name === name) as ModelNode, warehouseResolver(project)).trim();
+    expect(sqlOf('m')).toBe("select 'OVERRIDDEN' as c1, 'OVERRIDDEN' as c2, 'HASHOVR' as h, 424242 as d, cast('1' as integer) as s");
+    expect(sqlOf('n')).toBe("select 'OVERRIDDEN' as c, cast('2' as integer) as s");
+  });
+
   it('takes on-run-start and on-run-end hooks that are empty lists, as `dbt init` writes them', async () => {
     const dir = made_(
       await projectOf({ 'dbt_project.yml': `${PROJECT}on-run-start: []\non-run-end: []\n`, 'models/ok.sql': 'select 1 as id\n' }),
