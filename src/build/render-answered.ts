@@ -5,7 +5,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbMessage, isPermanentDuckdbError } from '../duckdb/sql';
 import { ProjectError } from '../errors';
-import { PyFloat } from '../project/jinja-python';
+import { decimalText, PyDecimal } from '../project/jinja-python';
+import { floatRepr } from '../project/jinja-format';
 import type { RelationColumns } from '../project/dbt-adapter';
 import type { LoadedProject } from '../project/load';
 import type { RelationResolver } from '../project/render';
@@ -17,14 +18,24 @@ import { renderModelSql } from './model-sql';
 /** Passes before a render whose questions keep changing is refused. */
 const MAX_PASSES = 8;
 
+/** A time's fraction of a second as Python prints one: none, or six digits (`12.5` is `12.500000`). */
+const sixDigitFraction = (text: string) => text.replace(/(\d\d:\d\d:\d\d)\.(\d{1,6})/, (_all, time: string, f: string) => `${time}.${f.padEnd(6, '0')}`);
+
 /**
- * A value of a query's row as a template uses it: an integer a number (text beyond 2^53), a DOUBLE or
- * DECIMAL a Python float (20.0 prints as 20.0, as dbt prints it), a date or time its text.
+ * A value of a query's row as a template uses it, as dbt's agate table gives it: an integer a number
+ * (text beyond 2^53); a DOUBLE or DECIMAL a Decimal (20.0 prints as 20.0, 1.50 as 1.50, 1e20 as
+ * 1E+20); a date, time or timestamp the text Python prints (microseconds in six digits, an offset as
+ * +00:00). (A differential probe found times as microseconds and decimals without their scale.)
  */
 function templateValue(value: unknown, json: unknown, type: string): unknown {
+  if (type === 'TIME' || type.startsWith('TIMESTAMP')) {
+    const text = sixDigitFraction(String(json));
+    return type === 'TIMESTAMP WITH TIME ZONE' ? text.replace(/([+-]\d\d)$/, '$1:00') : text;
+  }
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : json;
   if (value instanceof Date) return json;
-  if (typeof value === 'number' && /^(DOUBLE|FLOAT|DECIMAL)/.test(type)) return new PyFloat(value);
+  if (typeof value === 'number' && type.startsWith('DECIMAL')) return new PyDecimal(value, decimalText(String(json)));
+  if (typeof value === 'number' && /^(DOUBLE|FLOAT)/.test(type)) return new PyDecimal(value, decimalText(floatRepr(value)));
   return value;
 }
 

@@ -28,6 +28,41 @@ export class PyFloat {
   }
 }
 
+/**
+ * A number of a query's rows as dbt's agate table gives it: a Python Decimal, printed as Decimal
+ * prints (`1.50` for DECIMAL(5,2), `1E+20` for a DOUBLE of 1e20), computed with as its number.
+ */
+export class PyDecimal extends PyFloat {
+  constructor(
+    value: number,
+    readonly text: string,
+  ) {
+    super(value);
+  }
+  override toString(): string {
+    return this.text;
+  }
+}
+
+/** Python's str(Decimal(s)) of a number's text `s` (a float's repr, a DECIMAL's digits). */
+export function decimalText(text: string): string {
+  if (/^-?inf$/i.test(text)) return text.startsWith('-') ? '-Infinity' : 'Infinity';
+  if (/^nan$/i.test(text)) return 'NaN';
+  const match = /^(-?)(\d+)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(text);
+  if (!match) return text;
+  const [, sign = '', whole = '', fraction = '', power = '0'] = match;
+  const digits = `${whole}${fraction}`.replace(/^0+(?=\d)/, '');
+  const exponent = Number(power) - fraction.length;
+  const adjusted = exponent + digits.length - 1;
+  if (exponent <= 0 && adjusted >= -6) {
+    if (exponent === 0) return `${sign}${digits}`;
+    const point = digits.length + exponent;
+    return point > 0 ? `${sign}${digits.slice(0, point)}.${digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${digits}`;
+  }
+  const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${sign}${mantissa}E${adjusted >= 0 ? '+' : '-'}${Math.abs(adjusted)}`;
+}
+
 /** A float result: boxed when whole (see PyFloat), a plain number otherwise. */
 export const pyFloat = (value: number): number | PyFloat => (Number.isInteger(value) ? new PyFloat(value) : value);
 
@@ -106,13 +141,15 @@ export function pyTuple(items: unknown[]): unknown[] {
 
 /** Python's repr(): how a value prints inside a list or dict. */
 export function pyRepr(value: unknown): string {
+  if (value instanceof PyDecimal) return `Decimal('${value.text}')`;
   const plain = unwrap(value);
   return typeof plain === 'string' ? stringRepr(plain) : pyStr(value);
 }
 
 /** Python's str(): how `{{ value }}` and `~` print a value. */
 export function pyStr(value: unknown): string {
-  if (value instanceof PyFloat) return floatRepr(value.value);
+  // (a Decimal of a query's rows prints as its text: PyDecimal)
+  if (value instanceof PyFloat) return value.toString();
   const plain = unwrap(value);
   if (plain === undefined) return '';
   if (plain === null) return 'None';
