@@ -19,7 +19,8 @@ import { renderModelSql } from './model-sql';
 const MAX_PASSES = 8;
 
 /** A time's fraction of a second as Python prints one: none, or six digits (`12.5` is `12.500000`). */
-const sixDigitFraction = (text: string) => text.replace(/(\d\d:\d\d:\d\d)\.(\d{1,6})/, (_all, time: string, f: string) => `${time}.${f.padEnd(6, '0')}`);
+const sixDigitFraction = (text: string) =>
+  text.replace(/(\d\d:\d\d:\d\d)\.(\d{1,6})/, (_all, time: string, f: string) => `${time}.${f.padEnd(6, '0')}`);
 
 /**
  * A value of a query's row as a template uses it, as dbt's agate table gives it: an integer a number

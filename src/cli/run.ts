@@ -1,5 +1,6 @@
 // `meterflow run`: one full pipeline run, on an embedded Temporal server with in-process workers,
 // or submitted to TEMPORAL_ADDRESS where workers run elsewhere.
+import { InvalidArgumentError } from 'commander';
 import { CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { describeFailure, getProgress, startPipeline, waitForPipeline } from '../client';
@@ -119,6 +120,13 @@ async function checkLocalTargets(options: RunCommandOptions): Promise<void> {
     await check().catch((err: unknown) => {
       throw err instanceof StorageError ? new StorageError(`${flag} ${value}: ${err.message}`, value) : err;
     });
+  }
+  // the embedded workers read env: webhooks from this process's environment: one not set would tell nobody
+  const unset = (options.notify ?? []).filter((target) => target.startsWith('env:') && !process.env[target.slice(4)]);
+  if (unset.length > 0) {
+    throw new InvalidArgumentError(
+      `--notify ${unset.join(', ')}: not set in this environment, where the run's embedded workers read it; set it, or give the URL`,
+    );
   }
 }
 

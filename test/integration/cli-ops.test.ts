@@ -319,6 +319,25 @@ describe('exit codes and streams', () => {
     },
   );
 
+  it('refuses an env: webhook that is not set where an embedded run would read it, before anything starts (exit 2)', async () => {
+    const dir = await tempDir('cli-ops-unset-hook');
+    const { code, stdout, stderr } = await meterflow([
+      'run',
+      '--sources',
+      dir,
+      '--db',
+      path.join(dir, 'wh'),
+      '--out',
+      path.join(dir, 'out'),
+      '--notify',
+      'env:METERFLOW_TEST_UNSET_HOOK',
+    ]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr.trim()).toBe(
+      "meterflow: --notify env:METERFLOW_TEST_UNSET_HOOK: not set in this environment, where the run's embedded workers read it; set it, or give the URL",
+    );
+  });
+
   it('puts a failed run on stderr only: its error, and no warehouse line', async () => {
     const dir = await tempDir('cli-ops-failed');
     const { code, stdout, stderr } = await meterflow([
