@@ -58,7 +58,7 @@ export function parseTests(
   if (entries === undefined || entries === null) return [];
   if (!Array.isArray(entries)) throw new ProjectError(`${file}: data_tests of ${target} must be a list`, file);
   return (entries as YamlTest[]).flatMap((entry): DataTest[] => {
-    const [name, body] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry)[0] ?? ['', {}]);
+    const { name, body, given } = testEntry(entry);
     const plain = name.replace(/^meterflow\./, '');
     // a project's own definition runs (meterflow's own definitions are not among generics: see native-tests.ts)
     const overridden = generics.has(plain);
@@ -74,12 +74,19 @@ export function parseTests(
       config,
       arguments: nested,
       column_name: columnName,
+      name: named,
       ...inline
     } = settings as {
       config?: TestConfig;
       arguments?: Record<string, unknown>;
       column_name?: string;
+      name?: unknown;
     };
+    // a test's own name (`name:` in its body, or beside test_name:), as dbt names the test by it
+    const ownName = given ?? named;
+    if (ownName !== undefined && (typeof ownName !== 'string' || !IDENTIFIER.test(ownName))) {
+      throw new ProjectError(`${file}: the name of test ${name} on ${target} must be a plain name, not '${String(ownName)}'`, file);
+    }
     // config written beside the arguments (`- unique: {severity: warn}`), as dbt still takes it
     const { args: written, config: beside } = configBesideArguments(inline, config, file, `${name} on ${target}`);
     // a test its config disables is not run, as in dbt
@@ -99,7 +106,7 @@ export function parseTests(
     return [
       {
         // (a package's test as dbt names it: dbt_utils_expression_is_true_…)
-        id: `${plain.replace('.', '_')}_${target}${suffix}`,
+        id: typeof ownName === 'string' ? ownName : `${plain.replace('.', '_')}_${target}${suffix}`,
         kind,
         ...(kind === 'generic' ? { macro: plain } : {}),
         target,
@@ -114,6 +121,21 @@ export function parseTests(
       },
     ];
   });
+}
+
+/**
+ * One entry of a data_tests list: `- unique`, `- unique: {…}`, or dbt 1.10's `- name: my_test` with
+ * `test_name: unique` beside its other keys. `given`: the name that last form gives the test.
+ */
+function testEntry(entry: YamlTest): { name: string; body: unknown; given?: unknown } {
+  if (typeof entry === 'string') return { name: entry, body: {} };
+  const record = entry as Record<string, unknown>;
+  if (typeof record.test_name === 'string') {
+    const { test_name: testName, name: given, ...body } = record;
+    return { name: testName, body, given };
+  }
+  const [name, body] = Object.entries(record)[0] ?? ['', {}];
+  return { name, body };
 }
 
 /** dbt's test configs that may be written beside a test's arguments (its TestBuilder's CONFIG_ARGS). */

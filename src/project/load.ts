@@ -267,7 +267,7 @@ function howBuilt(config: NodeConfig, relative: string, name: string) {
   const materialized = String(config.materialized ?? 'view');
   if (!['table', 'view', 'incremental', 'ephemeral'].includes(materialized)) {
     throw new ProjectError(
-      `${relative}: materialized='${materialized}' is not supported (table, view, incremental or ephemeral)`,
+      `${relative}: materialized='${materialized}' is not supported (table, view, incremental or ephemeral; meterflow runs no custom materialization)`,
       relative,
     );
   }

@@ -83,6 +83,15 @@ export function testBlocksAsMacros(source: string): string {
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
 }
 
+/**
+ * A macro file without its `{% materialization %}` blocks: meterflow runs no custom materialization
+ * (a model configured with one is refused, naming it), and one that no model uses is no error, as in
+ * dbt. (A differential probe found any such block refused as an unknown tag.)
+ */
+export function withoutMaterializations(source: string): string {
+  return source.replace(/\{%-?\s*materialization\b[\s\S]*?\{%-?\s*endmaterialization\s*-?%\}/g, '');
+}
+
 /** The generic tests a file defines, by name. */
 export function genericTestsIn(source: string): string[] {
   return [...source.matchAll(/\{%-?\s*test\s+(\w+)\s*\(/g)].map((match) => match[1] as string);
@@ -125,7 +134,7 @@ export async function loadMacros(
     // a generic test file whose every test meterflow runs natively is dbt's alone (it may use dbt-only Jinja)
     const meterflowTests = genericTestsIn(text).filter((name) => native.has(name) && isMeterflowDefinition(name, text));
     if (genericFiles.includes(absolute) && genericTestsIn(text).every((name) => meterflowTests.includes(name))) continue;
-    const source = testBlocksAsMacros(text);
+    const source = testBlocksAsMacros(withoutMaterializations(text));
     const names = macrosDefinedIn({ file, source });
     for (const name of names) {
       if (DBT_FUNCTIONS.includes(name)) throw new ProjectError(`${file}: a macro may not be named '${name}', a dbt function`, file);

@@ -567,6 +567,38 @@ describe('a dbt project laid out its own way', () => {
     expect(sqlOf('n')).toBe("select 'OVERRIDDEN' as c, cast('2' as integer) as s");
   });
 
+  it("names a test by its own name, in its body or beside dbt 1.10's test_name, as dbt does", () => {
+    // a differential probe's project: dbt-core 1.10.15 runs dup_err, my_nn and v_present
+    const tests = parseTests(
+      [{ unique: { name: 'dup_err', config: { severity: 'warn' } } }, { name: 'my_nn', test_name: 'not_null' }, 'not_null'],
+      'm',
+      'models/m.yml',
+      'id',
+    );
+    expect(tests.map((t) => [t.id, t.kind, t.severity])).toEqual([
+      ['dup_err', 'unique', 'warn'],
+      ['my_nn', 'not_null', 'error'],
+      ['not_null_m_id', 'not_null', 'error'],
+    ]);
+    // (its name is no argument of the test)
+    expect(tests[0]?.args).toEqual({});
+    expect(() => parseTests([{ name: 'bad name', test_name: 'unique' }], 'm', 'models/m.yml', 'id')).toThrow(
+      "models/m.yml: the name of test unique on m must be a plain name, not 'bad name'",
+    );
+  });
+
+  it('reads past a custom materialization no model uses, and refuses a model that uses one, naming it', async () => {
+    const materialization =
+      "{% materialization insert_only, default %}{{ return({'relations': []}) }}{% endmaterialization %}\n{% macro shout(x) %}upper({{ x }}){% endmacro %}\n";
+    const files = { 'dbt_project.yml': PROJECT, 'macros/mat.sql': materialization, 'models/ok.sql': 'select {{ shout("\'a\'") }} as a\n' };
+    const project = await loadProject(made_(await projectOf(files)));
+    expect(project.macros.find((m) => m.file === 'macros/mat.sql')?.names).toEqual(['shout']);
+    const using = { ...files, 'models/custom.sql': "{{ config(materialized='insert_only') }}select 1 as id\n" };
+    expect((await refusal(made_(await projectOf(using)))).message).toBe(
+      "models/custom.sql: materialized='insert_only' is not supported (table, view, incremental or ephemeral; meterflow runs no custom materialization)",
+    );
+  });
+
   it('takes on-run-start and on-run-end hooks that are empty lists, as `dbt init` writes them', async () => {
     const dir = made_(
       await projectOf({ 'dbt_project.yml': `${PROJECT}on-run-start: []\non-run-end: []\n`, 'models/ok.sql': 'select 1 as id\n' }),
