@@ -212,6 +212,10 @@ async function followRun(handle: WorkflowHandle, context: FollowContext): Promis
     warn('');
     for (const line of errorSummary(nodes, dataTests, failure, fileOf, { colour })) warn(line);
     warn('');
+    // an alert that did not go out is said here: nobody else was told
+    for (const missed of (final?.notifications ?? []).filter((outcome) => !outcome.told)) {
+      warn(`webhook ${missed.webhook}: not told that the run failed: ${missed.reason ?? 'no reason given'}`);
+    }
     warn(`error: run ${handle.workflowId} failed${failure.node ? ` at ${failure.node}` : ''}: ${failure.reason}`);
     if (context.where) warn(context.where);
     // the report (written for a failed run too): beside the run's record

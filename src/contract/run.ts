@@ -50,6 +50,15 @@ export interface PipelineProgress {
   readonly done: boolean;
   /** Every data test the run has made so far (absent from workflows older than it). */
   readonly dataTests?: readonly DataTestOutcome[];
+  /** Each webhook the run told at its end, and whether it was told (absent before it ends, or from older workflows). */
+  readonly notifications?: readonly WebhookOutcome[];
+}
+
+/** A webhook a run told at its end, by label (`env:NAME`, or the URL's host and path): told, or why not. */
+export interface WebhookOutcome {
+  readonly webhook: string;
+  readonly told: boolean;
+  readonly reason?: string;
 }
 
 /** What started a run: shown in the Web UI and filterable by the MeterflowRunKind search attribute. */

@@ -4,7 +4,8 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, sleep } from '@
 import { webhookLabel } from '../contract/validate';
 import type { RunContext, RunStart } from './run-context';
 import type { RunLedger } from './run-ledger';
-import type { NodeFailureDetails } from './run-state';
+import type { NodeFailureDetails, RunState } from './run-state';
+import type { WebhookOutcome } from '../contract/run';
 import { renderReport } from './report-run';
 
 /** How a run ended: succeeded, or why it failed (neither when it was cancelled). */
@@ -25,7 +26,10 @@ export function failureDetails(err: unknown): NodeFailureDetails {
  * Tell the run's webhooks that it failed (or succeeded, when asked), one activity each, waiting at
  * most notifyWaitSeconds: a webhook that never answers delays the run's end by that, and fails nothing.
  */
-async function notifyEnd(run: RunStart & { readonly warehouse?: string }, { succeeded, failure: failed }: RunOutcome): Promise<void> {
+async function notifyEnd(
+  run: RunStart & { readonly warehouse?: string; readonly state?: RunState },
+  { succeeded, failure: failed }: RunOutcome,
+): Promise<void> {
   const { input } = run;
   const targets = input.notify ?? [];
   if (targets.length === 0 || (!failed && !(succeeded && input.notifyOnSuccess))) return;
@@ -38,16 +42,33 @@ async function notifyEnd(run: RunStart & { readonly warehouse?: string }, { succ
     report: run.reportUri,
     ...(failed ? { failedNode: failed.node, error: failed.reason } : {}),
   };
+  const waitSeconds = input.notifyWaitSeconds ?? 60;
+  // each webhook's outcome, for the progress a person reads at the run's end (`run` prints those not told)
+  const outcomes = targets.map((target): WebhookOutcome => ({
+    webhook: webhookLabel(target),
+    told: false,
+    reason: `no answer within ${waitSeconds} s`,
+  }));
   await CancellationScope.nonCancellable(async () => {
-    const sends = targets.map((target) =>
+    const sends = targets.map((target, index) =>
       run.activities.analytics.notifyRun
         .executeWithOptions(run.on('notify', `notify ${webhookLabel(target)} that the run ${notification.state}`), [
           { target, notification },
         ])
-        .catch(() => undefined),
+        .then(
+          () => (outcomes[index] = { webhook: webhookLabel(target), told: true }),
+          (err: unknown) => (outcomes[index] = { webhook: webhookLabel(target), told: false, reason: notifyFailure(err) }),
+        ),
     );
-    await Promise.race([Promise.all(sends), sleep((input.notifyWaitSeconds ?? 60) * 1000)]);
+    await Promise.race([Promise.all(sends), sleep(waitSeconds * 1000)]);
   });
+  run.state?.notifications.push(...outcomes);
+}
+
+/** Why a webhook was not told: its last attempt's error (which names no URL). */
+function notifyFailure(err: unknown): string {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /** Clean up after the run, report its failure and tell its webhooks (best effort all: the outcome stands). */

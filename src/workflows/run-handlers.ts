@@ -23,6 +23,7 @@ export class RunHandlers {
       nodes: this.shown.nodes,
       done: this.done,
       dataTests: this.shown.dataTests,
+      ...(this.shown.notifications.length > 0 ? { notifications: this.shown.notifications } : {}),
     }));
     setHandler(sourcesLandedSignal, (landed) => {
       // files that land before seeding are seen by this run; later ones need another

@@ -3,7 +3,7 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { AnalyticsModelResult, DataTestFailure, DataTestResults, RunFailure } from './activity-types';
 import { describeFailedTests } from '../contract/activities';
-import type { DataTestOutcome, NodeProgress, RunKind } from '../contract/run';
+import type { DataTestOutcome, NodeProgress, RunKind, WebhookOutcome } from '../contract/run';
 import { describeProgress } from './progress-markdown';
 import { showsBuiltBeforeFailedTests } from './compat';
 
@@ -31,6 +31,8 @@ export class RunState {
   private readonly byId: Map<string, NodeProgress>;
   /** Every data test and freshness check the run made. */
   readonly dataTests: DataTestOutcome[] = [];
+  /** The webhooks told at the run's end, and whether they were. */
+  readonly notifications: WebhookOutcome[] = [];
 
   constructor(
     nodes: readonly NodeProgress[],

@@ -4,7 +4,7 @@
 // and a secret URL kept in the worker's environment (never in the run's history).
 import http from 'node:http';
 import path from 'node:path';
-import { waitForPipeline } from '../../src/client';
+import { getProgress, waitForPipeline } from '../../src/client';
 import { freePort } from '../../src/temporal/dev-server';
 import { tempDir } from '../support/files';
 import { connectToTestServer, historyText, startRun, withWorkers, type TemporalTestContext } from '../support/temporal';
@@ -61,7 +61,9 @@ describe('alerts when a run fails', () => {
         () => undefined,
         (err: unknown) => err as Error,
       );
-      return { workflowId: handle.workflowId, error, history: historyText(await handle.fetchHistory()) };
+      // (asked while its workers are up: a closed run's query is answered by one)
+      const { notifications } = await getProgress(handle);
+      return { workflowId: handle.workflowId, error, history: historyText(await handle.fetchHistory()), notifications };
     });
 
   it('tells a webhook that is down when the run fails, once it is up again, once', async () => {
@@ -70,8 +72,9 @@ describe('alerts when a run fails', () => {
     // the webhook comes up 5 s after the run starts: the first attempts find nothing listening
     const upLater = setTimeout(() => (webhook = webhookServer(port)), 5_000);
     try {
-      const { workflowId, error } = await failingRun('down', { notify: [`http://127.0.0.1:${port}/hooks/team`] });
+      const { workflowId, error, notifications } = await failingRun('down', { notify: [`http://127.0.0.1:${port}/hooks/team`] });
       expect(error?.message).toMatch(/failed at seed:/);
+      expect(notifications).toEqual([{ webhook: expect.stringContaining(`127.0.0.1:${port}`), told: true }]);
       expect(webhook?.received).toHaveLength(1);
       const { path: hookPath, body } = webhook?.received[0] as Received;
       expect(hookPath).toBe('/hooks/team');
@@ -117,9 +120,14 @@ describe('alerts when a run fails', () => {
     process.env.METERFLOW_NOTIFY_TIMEOUT_MS = '1000';
     process.env.METERFLOW_TEST_TEAM_HOOK = `http://127.0.0.1:${port}/services/T000/B000/SECRET123`;
     try {
-      const { error, history } = await failingRun('hang', { notify: ['env:METERFLOW_TEST_TEAM_HOOK'], notifyWaitSeconds: 4 });
+      const { error, history, notifications } = await failingRun('hang', {
+        notify: ['env:METERFLOW_TEST_TEAM_HOOK'],
+        notifyWaitSeconds: 4,
+      });
       // the run failed for its own reason, not for the webhook's
       expect(error?.message).toMatch(/failed at seed:/);
+      // and its progress says the webhook was not told, for `run` to print
+      expect(notifications).toEqual([{ webhook: 'env:METERFLOW_TEST_TEAM_HOOK', told: false, reason: 'no answer within 4 s' }]);
       expect(webhook.received.length).toBeGreaterThanOrEqual(1);
       expect(webhook.received[0]?.path).toBe('/services/T000/B000/SECRET123');
       expect(history).not.toContain('SECRET123');
