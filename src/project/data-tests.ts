@@ -60,14 +60,7 @@ export function parseTests(
   return (entries as YamlTest[]).flatMap((entry): DataTest[] => {
     const { name, body, given } = testEntry(entry);
     const plain = name.replace(/^meterflow\./, '');
-    // a project's own definition runs (meterflow's own definitions are not among generics: see native-tests.ts)
-    const overridden = generics.has(plain);
-    const kind = (KINDS.includes(plain as DataTestKind) && !overridden ? plain : generics.has(plain) ? 'generic' : undefined) as
-      DataTestKind | undefined;
-    if (!kind) {
-      const own = generics.size > 0 ? `, and the project's own ${[...generics].join(', ')}` : '';
-      throw new ProjectError(`${file}: unknown data test '${name}' on ${target} (meterflow runs ${KINDS.join(', ')}${own})`, file);
-    }
+    const kind = testKind(plain, generics, () => `${file}: unknown data test '${name}' on ${target}`, file);
     const settings = (body ?? {}) as Record<string, unknown>;
     // dbt 1.10+ nests arguments under `arguments:`; older projects put them beside `config:`
     const {
@@ -82,11 +75,6 @@ export function parseTests(
       column_name?: string;
       name?: unknown;
     };
-    // a test's own name (`name:` in its body, or beside test_name:), as dbt names the test by it
-    const ownName = given ?? named;
-    if (ownName !== undefined && (typeof ownName !== 'string' || !IDENTIFIER.test(ownName))) {
-      throw new ProjectError(`${file}: the name of test ${name} on ${target} must be a plain name, not '${String(ownName)}'`, file);
-    }
     // config written beside the arguments (`- unique: {severity: warn}`), as dbt still takes it
     const { args: written, config: beside } = configBesideArguments(inline, config, file, `${name} on ${target}`);
     // a test its config disables is not run, as in dbt
@@ -96,17 +84,13 @@ export function parseTests(
     const { severity, where, failCalc, thresholds } = parseTestConfig(configured, file, `${name} on ${target}`);
     const setAside = (configured.meta as { meterflow?: { set_aside?: unknown } } | undefined)?.meterflow?.set_aside === true;
     const testedColumn = column ?? columnName;
-    const suffix =
-      testedColumn && IDENTIFIER.test(testedColumn)
-        ? `_${testedColumn}`
-        : testedColumn
-          ? // as dbt's synthesize_generic_test_names: every run of other characters one _, none stripped
-            `_${testedColumn.replace(/\W+/g, '_')}`
-          : '';
     return [
       {
-        // (a package's test as dbt names it: dbt_utils_expression_is_true_…)
-        id: typeof ownName === 'string' ? ownName : `${plain.replace('.', '_')}_${target}${suffix}`,
+        id: testId(
+          { ownName: given ?? named, plain, target, column: testedColumn },
+          `${file}: the name of test ${name} on ${target}`,
+          file,
+        ),
         kind,
         ...(kind === 'generic' ? { macro: plain } : {}),
         target,
@@ -121,6 +105,31 @@ export function parseTests(
       },
     ];
   });
+}
+
+/** A test's kind: one meterflow runs natively, or a generic test of the project's (which wins: see native-tests.ts). */
+function testKind(plain: string, generics: ReadonlySet<string>, unknown: () => string, file: string): DataTestKind {
+  const overridden = generics.has(plain);
+  if (KINDS.includes(plain as DataTestKind) && !overridden) return plain as DataTestKind;
+  if (overridden) return 'generic';
+  const own = generics.size > 0 ? `, and the project's own ${[...generics].join(', ')}` : '';
+  throw new ProjectError(`${unknown()} (meterflow runs ${KINDS.join(', ')}${own})`, file);
+}
+
+/**
+ * A test's id, as dbt names it: its own name (`name:` in its body, or beside test_name:), else
+ * `<test>_<target>_<column>` (a package's test `dbt_utils_expression_is_true_…`; a column's other
+ * characters each run one `_`, none stripped, as dbt's synthesize_generic_test_names).
+ */
+function testId(test: { ownName: unknown; plain: string; target: string; column: string | undefined }, what: string, file: string): string {
+  const { ownName, plain, target, column } = test;
+  if (ownName !== undefined) {
+    if (typeof ownName !== 'string' || !IDENTIFIER.test(ownName))
+      throw new ProjectError(`${what} must be a plain name, not '${String(ownName)}'`, file);
+    return ownName;
+  }
+  const suffix = column === undefined || column === '' ? '' : `_${IDENTIFIER.test(column) ? column : column.replace(/\W+/g, '_')}`;
+  return `${plain.replace('.', '_')}_${target}${suffix}`;
 }
 
 /**
