@@ -20,7 +20,7 @@ const MAX_PASSES = 8;
 
 /** A time's fraction of a second as Python prints one: none, or six digits (`12.5` is `12.500000`). */
 const sixDigitFraction = (text: string) =>
-  text.replace(/(\d\d:\d\d:\d\d)\.(\d{1,6})/, (_all, time: string, f: string) => `${time}.${f.padEnd(6, '0')}`);
+  text.replace(/(\d\d:\d\d:\d\d)\.(\d+)/, (_all, time: string, f: string) => `${time}.${f.slice(0, 6).padEnd(6, '0')}`);
 
 /**
  * A value of a query's row as a template uses it, as dbt's agate table gives it: an integer a number
@@ -29,6 +29,8 @@ const sixDigitFraction = (text: string) =>
  * +00:00). (A differential probe found times as microseconds and decimals without their scale.)
  */
 function templateValue(value: unknown, json: unknown, type: string): unknown {
+  // (NULL is None, whatever the type: `{% if r[0][0] is none %}` on an empty table)
+  if (json === null || json === undefined) return null;
   if (type === 'TIME' || type.startsWith('TIMESTAMP')) {
     const text = sixDigitFraction(String(json));
     return type === 'TIMESTAMP WITH TIME ZONE' ? text.replace(/([+-]\d\d)$/, '$1:00') : text;

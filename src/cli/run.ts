@@ -297,7 +297,12 @@ async function cancelOnSignal(
   const ended = await cancelAndWait(handle);
   if (ended === 'still running') {
     // a run that failed already is telling its webhooks, which it waits for (notifyWaitSeconds)
-    const failed = (await getProgress(handle).catch(() => undefined))?.nodes.find((node) => node.state === 'failed');
+    // (3 s at most: no worker may answer)
+    const progress = await Promise.race([
+      getProgress(handle),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3_000).unref()),
+    ]).catch(() => undefined);
+    const failed = progress?.nodes.find((node) => node.state === 'failed');
     warn(
       `meterflow: run ${handle.workflowId} ` +
         (failed

@@ -54,7 +54,7 @@ export interface PipelineProgress {
   readonly notifications?: readonly WebhookOutcome[];
 }
 
-/** A webhook a run told at its end, by label (`env:NAME`, or the URL's host and path): told, or why not. */
+/** A webhook a run told at its end, by label (`env:NAME`, or the URL's scheme and host): told, or why not. */
 export interface WebhookOutcome {
   readonly webhook: string;
   readonly told: boolean;

@@ -91,6 +91,7 @@ export function parseTests(
           `${file}: the name of test ${name} on ${target}`,
           file,
         ),
+        ...((given ?? named) !== undefined ? { named: true as const } : {}),
         kind,
         ...(kind === 'generic' ? { macro: plain } : {}),
         target,

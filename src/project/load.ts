@@ -901,6 +901,7 @@ export async function loadProject(
   const loaded = { models: ordered, ephemerals, tests: [...written, ...afterModels] };
   const unitTests = await loadUnitTests(project, properties.unitTests, sourceKeys, loaded, templates);
   const singularTests = [...written, ...afterModels, ...unitTests];
+  refuseTestNamedTwice([...ordered.flatMap((model) => model.tests), ...tested.flatMap((source) => source.tests)]);
   const plan: ProjectPlan = {
     projectName: project.name,
     sources: tested,
@@ -919,6 +920,17 @@ export async function loadProject(
   };
   const selection = await projectSelection(project, properties, vars, { drafts, models: ordered, sources: tested });
   return { dir, plan, templates, macros, configs, selection };
+}
+
+/** A test's own name given to two tests (or the name another test has): refused, as dbt refuses it. */
+function refuseTestNamedTwice(tests: readonly DataTest[]): void {
+  const byId = new Map<string, DataTest[]>();
+  for (const test of tests) byId.set(test.id, [...(byId.get(test.id) ?? []), test]);
+  const twice = [...byId.values()].find((same) => same.length > 1 && same.some((test) => test.named));
+  if (twice) {
+    const on = twice.map((test) => `${test.target}${test.column ? `.${test.column}` : ''}`).join(' and ');
+    throw new ProjectError(`two tests are named '${twice[0]?.id}' (on ${on}): dbt refuses it; give each test a name of its own`);
+  }
 }
 
 /**

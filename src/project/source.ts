@@ -2,7 +2,7 @@
 // run's folder or in the worker's own, loaded once per content. A run whose project cannot be found
 // with that content is refused, naming the files that differ: never different SQL run silently.
 import { TARGET_NAME_VAR, varsReadByProjectFile, type ProjectRef } from './types';
-import { ProjectError, ProjectMismatchError } from '../errors';
+import { ProjectMismatchError, RunValueMissingError } from '../errors';
 import { fingerprintProject, projectChanges } from './fingerprint';
 import { loadProject, type LoadedProject } from './load';
 import { readProjectFile } from './project-files';
@@ -50,9 +50,10 @@ export class ProjectSource {
     try {
       loaded = read !== undefined ? await this.load(files, read) : found ? await this.load(found) : (this.preloaded ?? (await this.own()));
     } catch (err) {
-      // a naming macro or test reading a run's var that dbt_project.yml does not: loaded with all of them
-      if (!(err instanceof ProjectError)) throw err;
-      return this.load(files, vars);
+      // a naming macro or test reading a run's var that dbt_project.yml does not: loaded with all of
+      // them, then narrowed below to those its plan lists
+      if (!(err instanceof RunValueMissingError)) throw err;
+      loaded = await this.load(files, vars);
     }
     // and those its tests' arguments and naming macros read (projectFileVars lists them): loaded again with those too
     const wider = varsReadByProjectFile(vars, loaded.plan.projectFileVars);

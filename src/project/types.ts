@@ -329,6 +329,8 @@ export interface EventTimeWindow {
 export interface DataTest {
   /** Unique in the project, dbt-style: `not_null_demand_price_elasticity_meter_point_id`. */
   readonly id: string;
+  /** The id is the test's own name (`name:`), which no other test of the project may have. */
+  readonly named?: true;
   readonly kind: DataTestKind;
   /** The model or source table it tests. */
   readonly target: string;

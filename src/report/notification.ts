@@ -9,7 +9,8 @@ export interface RunNotification {
   readonly warehouse?: string;
   readonly failedNode?: string;
   readonly error?: string;
-  readonly report: string;
+  /** The run's report; absent for a run that failed at its plan, which has none. */
+  readonly report?: string;
 }
 
 /** The body POSTed to every webhook of a run. */
@@ -18,7 +19,7 @@ export function notificationBody(notification: RunNotification): Record<string, 
   const text =
     notification.state === 'failed'
       ? `meterflow run ${notification.run}${where} failed at ${notification.failedNode ?? 'the run'}: ${notification.error ?? 'no reason given'}. ` +
-        `Report: ${notification.report}. Failing rows: meterflow status ${notification.run}` +
+        `${notification.report !== undefined ? `Report: ${notification.report}. ` : ''}Failing rows: meterflow status ${notification.run}` +
         (notification.failedNode ? `; its log: meterflow logs ${notification.run} ${notification.failedNode}` : '')
       : `meterflow run ${notification.run}${where} succeeded. Report: ${notification.report}`;
   return { text, ...notification };

@@ -14,7 +14,7 @@ import { SAMPLE_ROWS, type DataTestResult, type DataTestResults } from '../contr
 import { passesByStatistics, type FileStatistics } from './file-statistics';
 
 /** A run's working table of a model: its new version, or the new rows of an incremental one (build/model-sql.ts). */
-const WORKING_TABLE = /"?__meterflow_pending_(\w+?)(__delta)?__[A-Za-z0-9]{1,16}"?/;
+const WORKING_TABLE = /"?__meterflow_pending_(\w+?)(__delta)?__[A-Za-z0-9]{1,16}(?!\w)"?/;
 
 /**
  * A failed test's SQL as a person reads it: where it reads the run's new version of a model, a first

@@ -27,7 +27,7 @@ export function failureDetails(err: unknown): NodeFailureDetails {
  * most notifyWaitSeconds: a webhook that never answers delays the run's end by that, and fails nothing.
  */
 async function notifyEnd(
-  run: RunStart & { readonly warehouse?: string; readonly state?: RunState },
+  run: Omit<RunStart, 'reportUri'> & { readonly reportUri: string | undefined; readonly warehouse?: string; readonly state?: RunState },
   { succeeded, failure: failed }: RunOutcome,
 ): Promise<void> {
   const { input } = run;
@@ -39,7 +39,7 @@ async function notifyEnd(
     state: failed ? ('failed' as const) : ('succeeded' as const),
     logicalDate: run.logicalDate,
     ...(warehouse !== undefined ? { warehouse } : {}),
-    report: run.reportUri,
+    ...(run.reportUri !== undefined ? { report: run.reportUri } : {}),
     ...(failed ? { failedNode: failed.node, error: failed.reason } : {}),
   };
   const waitSeconds = input.notifyWaitSeconds ?? 60;
@@ -90,9 +90,9 @@ export async function endRun(run: RunContext, ledger: RunLedger, outcome: RunOut
 }
 
 /**
- * A run that failed before its plan (a project that cannot be read, a selector that matches nothing):
- * its webhooks are told, as for any failed run. It has no nodes, so no report.
+ * A run that failed at its plan (a project that cannot be read, a selector that matches nothing): its
+ * webhooks are told, as for any failed run, their outcomes kept in `state`. It has no nodes, so no report.
  */
-export async function endUnplannedRun(start: RunStart, failure: NodeFailureDetails): Promise<void> {
-  await notifyEnd({ ...start, reportUri: 'none: the run failed before its plan' }, { succeeded: false, failure });
+export async function endUnplannedRun(start: RunStart, state: RunState, failure: NodeFailureDetails): Promise<void> {
+  await notifyEnd({ ...start, state, reportUri: undefined }, { succeeded: false, failure });
 }

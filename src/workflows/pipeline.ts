@@ -43,7 +43,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   announceRun(start);
   const run = await planRun(start).catch(async (err: unknown) => {
     // (an operator probe found a scheduled run failing at its plan alerted nobody)
-    if (!isCancellation(err) && notifiesPlanFailure()) await endUnplannedRun(start, failureDetails(err));
+    if (!isCancellation(err) && notifiesPlanFailure()) await endUnplannedRun(start, handlers.shown, failureDetails(err));
     throw err;
   });
   handlers.shown = run.state;
@@ -61,7 +61,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     succeeded = true;
     const result = runResult(run, published);
     // (a cancel that came during the publish ends the run here, published)
-    if (handlers.landedDuringRun !== undefined && !CancellationScope.current().consideredCancelled) {
+    if (handlers.landedDuringRun !== undefined && !(publishIsCommitPoint() && CancellationScope.current().consideredCancelled)) {
       // more files landed while this run seeded: run again, incrementally, as the same workflow
       return await continueAsNew<typeof pipeline>({ ...input, kind: 'sources-landed', logicalDate: undefined, fullRefresh: false });
     }

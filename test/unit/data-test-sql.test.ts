@@ -13,6 +13,10 @@ describe("a failed test's SQL", () => {
     expect(shownSql('select 1 from "lake"."__meterflow_pending_orders__delta__abc123"')).toMatch(
       /^-- "__meterflow_pending_orders__delta__abc123" is this run's new rows of orders, dropped/,
     );
+    // a model named with dbt's double underscore keeps its whole name (a review found it cut at the first)
+    expect(shownSql('select 1 from "main"."__meterflow_pending_stg_stripe__payments__01a2538f9c0d4e5f"')).toMatch(
+      /is this run's new version of stg_stripe__payments, dropped/,
+    );
     // a test on a published table (an analytics result, a seed) is shown as it ran
     expect(shownSql('select id from "main"."orders" where id is null')).toBe('select id from "main"."orders" where id is null');
   });

@@ -587,6 +587,21 @@ describe('a dbt project laid out its own way', () => {
     );
   });
 
+  it('refuses one test name given to two tests, as dbt does', async () => {
+    const yaml = (model: string) => `  - name: ${model}\n    columns:\n      - name: id\n        data_tests: [{unique: {name: dup_ids}}]\n`;
+    const dir = made_(
+      await projectOf({
+        'dbt_project.yml': PROJECT,
+        'models/a.sql': 'select 1 as id\n',
+        'models/b.sql': 'select 1 as id\n',
+        'models/schema.yml': `version: 2\nmodels:\n${yaml('a')}${yaml('b')}`,
+      }),
+    );
+    expect((await refusal(dir)).message).toBe(
+      "two tests are named 'dup_ids' (on a.id and b.id): dbt refuses it; give each test a name of its own",
+    );
+  });
+
   it('reads past a custom materialization no model uses, and refuses a model that uses one, naming it', async () => {
     const materialization =
       "{% materialization insert_only, default %}{{ return({'relations': []}) }}{% endmaterialization %}\n{% macro shout(x) %}upper({{ x }}){% endmacro %}\n";

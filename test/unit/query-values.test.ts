@@ -22,6 +22,11 @@ const COLUMNS = [
   ["date '2024-01-01'", '2024-01-01'],
   ['-2.5e-9::double', '-2.5E-9'],
   ['12345678901234567.0::double', '12345678901234568'],
+  // a NULL is None whatever its type (a review found a NULL timestamp printed as null, text)
+  ['null::timestamp', 'None'],
+  ['null::time', 'None'],
+  // Python's datetime holds microseconds: a nanosecond timestamp's fraction is cut to six digits
+  ["timestamp_ns '2024-01-01 10:11:12.123456789'", '2024-01-01 10:11:12.123456'],
 ] as const;
 
 describe('a query answered while a template renders', () => {
