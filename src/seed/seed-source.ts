@@ -15,7 +15,9 @@ import { loadSource, type LoadOutcome } from './load';
 import { readSeedState, readSeedStates, type SeedState } from './seed-state';
 import { fileKind, listSourceFiles } from './source-files';
 import { loadedColumns, type LoadedColumns } from './source-columns';
-import { realFolderPrefix } from '../storage/uri';
+import { parseLocation, realFolderPrefix } from '../storage/uri';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 /** What seeding works with. */
 export interface SeedContext {
@@ -183,6 +185,26 @@ async function refuseLakeDataOverlap(source: SourceTable, uri: string, dataPath:
   }
 }
 
+/**
+ * A source with no file to load: what its location holds instead, or, on disk, that the folder is not
+ * there, and its parent (--sources) neither (an operator probe's mistyped --sources gave one bare
+ * "no Parquet files" per source).
+ */
+function noFiles(source: SourceTable, uri: string, ignored: readonly string[]): SourceDataError {
+  const location = parseLocation(uri);
+  const missing = location.kind === 'local' && !existsSync(location.path) ? location.path : undefined;
+  const parentMissing = missing !== undefined && !existsSync(path.dirname(missing));
+  const why =
+    ignored.length > 0
+      ? ` (only ${ignored.join(', ')})`
+      : parentMissing
+        ? ` (no folder ${path.dirname(missing)} either: is --sources right?)`
+        : missing !== undefined
+          ? ' (no such folder)'
+          : '';
+  return new SourceDataError(`source ${source.name}: no ${fileKind(source)} files at ${uri}${why}`, source.name, uri);
+}
+
 /** A seed, or with checkOnly a look that changes nothing and gives undefined for a source with anything to load. */
 async function seedOrCheck(
   context: SeedContext,
@@ -196,10 +218,7 @@ async function seedOrCheck(
   await refuseLakeDataOverlap(source, uri, warehouse.dataPath);
   const store = storage.forUri(uri);
   const listing = await listSourceFiles(store, source, uri);
-  if (listing.files.length === 0) {
-    const others = listing.ignored.length > 0 ? ` (only ${listing.ignored.join(', ')})` : '';
-    throw new SourceDataError(`source ${source.name}: no ${fileKind(source)} files at ${uri}${others}`, source.name, uri);
-  }
+  if (listing.files.length === 0) throw noFiles(source, uri, listing.ignored);
   const table = relation(source.schema, source.name);
   const outcome = await warehouse.transaction(async (connection) =>
     interruptible(connection, async () => {

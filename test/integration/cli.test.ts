@@ -164,6 +164,10 @@ describe('the meterflow command', () => {
     expect(said).toContain('Completed with 8 errors and 0 warnings:');
     expect(said).toContain('Error in seed tariff_unit_rates');
     expect(said).toContainEqual(expect.stringMatching(/^ {2}source tariff_unit_rates: no Parquet files at .*no-such-folder/));
+    // the folder --sources names is not there: said with each source (an operator probe's mistyped --sources)
+    expect(said).toContainEqual(
+      expect.stringMatching(/^ {2}source tariff_unit_rates: .* \(no folder \S*no-such-folder either: is --sources right\?\)$/),
+    );
     expect(said).toContainEqual(expect.stringMatching(/^\d+ of \d+ SKIP model demand_price_elasticity \.{3,} \[SKIP\]$/));
     expect(said).toContain(`runs: ${path.join(dir, 'out2', 'index.html')}`);
     const report = said.find((line) => line.startsWith('report: '))?.slice('report: '.length);

@@ -138,7 +138,7 @@ describe('bad input is refused and loses nothing', () => {
       'missing source folder',
       sources,
       /^seed:tariff_unit_rates$/,
-      /source tariff_unit_rates: no Parquet files at .*good\/tariff_unit_rates/,
+      /source tariff_unit_rates: no Parquet files at .*good\/tariff_unit_rates \(no such folder\)$/,
     );
   });
 
