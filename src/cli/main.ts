@@ -637,8 +637,10 @@ async function runProgress(
   try {
     return await client.connection.withDeadline(Date.now() + STATUS_QUERY_MS, () => getProgress(handle));
   } catch (err) {
-    // (gRPC's DEADLINE_EXCEEDED, 4: no worker took the query in time)
-    return (err as { cause?: { code?: unknown } }).cause?.code === 4 ? 'no worker' : undefined;
+    // (gRPC's DEADLINE_EXCEEDED, 4: no worker took the query in time; a running run's query that
+    // fails otherwise has no worker to answer it either: the server may end the wait itself)
+    const code = (err as { cause?: { code?: unknown }; code?: unknown }).cause?.code ?? (err as { code?: unknown }).code;
+    return code === 4 || status === 'RUNNING' ? 'no worker' : undefined;
   }
 }
 
