@@ -87,6 +87,12 @@ function interruption(again: (signal: NodeJS.Signals) => void): { readonly inter
 /** How long a cancelled run may take to end (its activities stop, it discards what it did not publish) before the command exits anyway. */
 const CANCEL_WAIT_MS = 8_000;
 
+/** A run's progress, or undefined when no worker answers within `ms` (or the query fails). */
+function progressWithin(handle: WorkflowHandle, ms: number): Promise<PipelineProgress | undefined> {
+  const late = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+  return Promise.race([getProgress(handle), late]).catch(() => undefined);
+}
+
 /** Cancel a run and wait, at most CANCEL_WAIT_MS, for it to end: whether it ended, and how. */
 async function cancelAndWait(handle: WorkflowHandle): Promise<'cancelled' | 'completed' | 'failed' | 'still running'> {
   let timer: NodeJS.Timeout | undefined;
@@ -196,9 +202,7 @@ async function followRun(handle: WorkflowHandle, context: FollowContext): Promis
       throw err;
     }
     // the run's final states (its pending nodes skipped); the last ones polled if no worker answers soon
-    const final = await Promise.race([getProgress(handle), new Promise<never>((_, reject) => setTimeout(reject, 3_000).unref())]).catch(
-      () => lastProgress,
-    );
+    const final = (await progressWithin(handle, 3_000)) ?? lastProgress;
     printer.finish(final);
     const nodes = final?.nodes ?? [];
     const dataTests = final?.dataTests ?? [];
@@ -298,11 +302,7 @@ async function cancelOnSignal(
   if (ended === 'still running') {
     // a run that failed already is telling its webhooks, which it waits for (notifyWaitSeconds)
     // (3 s at most: no worker may answer)
-    const progress = await Promise.race([
-      getProgress(handle),
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3_000).unref()),
-    ]).catch(() => undefined);
-    const failed = progress?.nodes.find((node) => node.state === 'failed');
+    const failed = (await progressWithin(handle, 3_000))?.nodes.find((node) => node.state === 'failed');
     warn(
       `meterflow: run ${handle.workflowId} ` +
         (failed

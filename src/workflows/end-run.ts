@@ -18,8 +18,7 @@ export interface RunOutcome {
 export function failureDetails(err: unknown): NodeFailureDetails {
   if (err instanceof ApplicationFailure && err.type === 'PipelineNodeFailed') return err.details?.[0] as NodeFailureDetails;
   // an activity's failure outside a node (the plan's): its cause says why
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  return { node: 'run', reason: cause instanceof Error ? cause.message : String(cause) };
+  return { node: 'run', reason: causeMessage(err) };
 }
 
 /**
@@ -57,7 +56,7 @@ async function notifyEnd(
         ])
         .then(
           () => (outcomes[index] = { webhook: webhookLabel(target), told: true }),
-          (err: unknown) => (outcomes[index] = { webhook: webhookLabel(target), told: false, reason: notifyFailure(err) }),
+          (err: unknown) => (outcomes[index] = { webhook: webhookLabel(target), told: false, reason: causeMessage(err) }),
         ),
     );
     await Promise.race([Promise.all(sends), sleep(waitSeconds * 1000)]);
@@ -65,8 +64,8 @@ async function notifyEnd(
   run.state?.notifications.push(...outcomes);
 }
 
-/** Why a webhook was not told: its last attempt's error (which names no URL). */
-function notifyFailure(err: unknown): string {
+/** An error's message; an activity's failure's, its cause's (the activity's own error, which names no webhook URL). */
+function causeMessage(err: unknown): string {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   return cause instanceof Error ? cause.message : String(cause);
 }
